@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/**
+ * Platforms Kasmap recognises. `unknown` means no signal identified the distribution; it is
+ * never a guess.
+ */
+export const PLATFORMS = [
+  "eks",
+  "gke",
+  "aks",
+  "openshift",
+  "k3s",
+  "kind",
+  "minikube",
+  "kubeadm",
+  "unknown",
+] as const;
+export const PlatformSchema = z.enum(PLATFORMS);
+export type Platform = z.infer<typeof PlatformSchema>;
+
+/** Why a field is null. */
+export const MISSING_REASONS = ["forbidden", "not-exposed-by-platform", "not-found", "invalid"] as const;
+export const MissingReasonSchema = z.enum(MISSING_REASONS);
+export type MissingReason = z.infer<typeof MissingReasonSchema>;
+
+/**
+ * Where one field's value came from, or why it has none.
+ * - `observed`: read directly from the named object/field (e.g. `node.spec.podCIDRs`).
+ * - `inferred`: computed from the named source; `detail` says how (e.g. a service range
+ *   inferred from the `kubernetes` Service IP).
+ * - `configured`: given to the collector (`--cluster-name`), which wins over observation.
+ * - `missing`: the value is null; `reason` says why.
+ */
+export const FieldSourceSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("observed"), source: z.string().min(1) }),
+  z.object({ kind: z.literal("inferred"), source: z.string().min(1), detail: z.string().min(1) }),
+  z.object({ kind: z.literal("configured"), source: z.string().min(1) }),
+  z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: z.string().optional() }),
+]);
+export type FieldSource = z.infer<typeof FieldSourceSchema>;
+
+export const KubernetesVersionSchema = z.object({
+  major: z.string(),
+  minor: z.string(),
+  git_version: z.string(),
+  platform: z.string(),
+});
+export type KubernetesVersion = z.infer<typeof KubernetesVersionSchema>;
+
+export const NodeIpsSchema = z.object({
+  external: z.array(z.string()),
+  internal: z.array(z.string()),
+});
+
+/**
+ * What the collector derives from the Kubernetes API: the infrastructure facts of one cluster.
+ * Field names follow the seed request (snake_case, as GitLab's API). Lists are sorted and
+ * de-duplicated so equal clusters hash equally.
+ */
+export const ClusterFactsSchema = z.object({
+  api_endpoint: z.string().nullable(),
+  api_endpoint_ip: z.string().nullable(),
+  cluster_name: z.string().nullable(),
+  cluster_context: z.string().nullable(),
+  node_ips: NodeIpsSchema,
+  pod_cidr: z.string().nullable(),
+  service_cidr: z.string().nullable(),
+  pod_cidrs: z.array(z.string()),
+  service_cidrs: z.array(z.string()),
+  agent_pod_ip: z.string().nullable(),
+  agent_namespace: z.string().nullable(),
+  kubernetes_version: KubernetesVersionSchema.nullable(),
+  platform: PlatformSchema,
+  region: z.string().nullable(),
+  zones: z.array(z.string()),
+  node_count: z.number().int().nonnegative(),
+  /** ISO-8601 time the collector derived these facts. Not part of the content hash. */
+  observed_at: z.iso.datetime({ offset: true }),
+  sources: z.record(z.string(), FieldSourceSchema),
+});
+export type ClusterFacts = z.infer<typeof ClusterFactsSchema>;
+
+export const DEPLOYMENT_STATUSES = ["connected", "disconnected", "never_connected"] as const;
+export const DeploymentStatusSchema = z.enum(DEPLOYMENT_STATUSES);
+export type DeploymentStatus = z.infer<typeof DeploymentStatusSchema>;
+
+/**
+ * `cluster_info` as the REST API returns it: the collector's facts plus the connection state
+ * known on the server side (`deployment_status` from the last heartbeat, `last_connection`).
+ */
+export const ClusterInfoSchema = ClusterFactsSchema.extend({
+  deployment_status: DeploymentStatusSchema,
+  last_connection: z.iso.datetime({ offset: true }).nullable(),
+});
+export type ClusterInfo = z.infer<typeof ClusterInfoSchema>;
+
+/** A collector is "connected" while its last heartbeat is younger than this (milliseconds). */
+export const CONNECTED_WITHIN_MS = 3 * 60_000;

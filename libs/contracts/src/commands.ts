@@ -1,0 +1,166 @@
+import { z } from "zod";
+import { DroppedEntrySchema } from "./authorization.ts";
+import { ERROR_CODES, type ErrorCode } from "./errors.ts";
+import {
+  AccessLevelSchema,
+  AgentNameSchema,
+  AgentSchema,
+  AgentTokenSchema,
+  GroupSchema,
+  JobSchema,
+  MembershipSchema,
+  PathSchema,
+  PersonalAccessTokenSchema,
+  ProjectSchema,
+  UserSchema,
+} from "./registry.ts";
+
+/**
+ * Commands to the authz service: NATS request/reply on `<root>.cmd.authz.<name>`. The gateway
+ * authenticates the caller and forwards `actor_user_id`; authz checks roles against its own
+ * registry (it is the authority) and answers with a `CommandReply`.
+ */
+
+const Id = z.number().int().positive();
+const Actor = { actor_user_id: Id };
+
+const AgentTokenPublicSchema = AgentTokenSchema.omit({ token_sha256: true });
+const PersonalAccessTokenPublicSchema = PersonalAccessTokenSchema.omit({ token_sha256: true });
+const JobPublicSchema = JobSchema.omit({ token_sha256: true });
+
+export const AUTHZ_COMMANDS = {
+  "group.create": {
+    request: z.object({
+      ...Actor,
+      name: z.string().min(1).max(255),
+      path: PathSchema,
+      parent_id: Id.nullable().optional(),
+      description: z.string().nullable().optional(),
+    }),
+    result: GroupSchema,
+  },
+  "group.transfer": {
+    request: z.object({ ...Actor, group_id: Id, parent_id: Id.nullable() }),
+    result: GroupSchema,
+  },
+  "project.create": {
+    request: z.object({
+      ...Actor,
+      name: z.string().min(1).max(255),
+      path: PathSchema,
+      namespace_id: Id,
+      description: z.string().nullable().optional(),
+    }),
+    result: ProjectSchema,
+  },
+  "project.transfer": {
+    request: z.object({ ...Actor, project_id: Id, namespace_id: Id }),
+    result: ProjectSchema,
+  },
+  "user.create": {
+    request: z.object({
+      ...Actor,
+      username: z.string().min(1).max(255),
+      name: z.string().min(1).max(255),
+      is_admin: z.boolean().default(false),
+    }),
+    result: UserSchema,
+  },
+  "membership.set": {
+    request: z.object({
+      ...Actor,
+      source_type: z.enum(["group", "project"]),
+      source_id: Id,
+      user_id: Id,
+      /** null removes the membership. */
+      access_level: AccessLevelSchema.nullable(),
+    }),
+    result: MembershipSchema,
+  },
+  "personal_access_token.create": {
+    request: z.object({
+      ...Actor,
+      user_id: Id,
+      name: z.string().min(1).max(255),
+      scopes: z.array(z.string()).default(["api"]),
+    }),
+    result: z.object({ token: PersonalAccessTokenPublicSchema, plaintext: z.string() }),
+  },
+  "agent.create": {
+    request: z.object({ ...Actor, project_id: Id, name: AgentNameSchema }),
+    result: AgentSchema,
+  },
+  "agent.delete": {
+    request: z.object({ ...Actor, project_id: Id, agent_id: Id }),
+    result: AgentSchema,
+  },
+  "agent_token.create": {
+    request: z.object({
+      ...Actor,
+      project_id: Id,
+      agent_id: Id,
+      name: z.string().min(1).max(255),
+      description: z.string().max(1024).nullable().optional(),
+    }),
+    result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
+  },
+  "agent_token.revoke": {
+    request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
+    result: AgentTokenPublicSchema,
+  },
+  /** The collector presents its agent token (as agentk does to KAS); no actor. */
+  "agent_token.authenticate": {
+    request: z.object({ token: z.string().min(1).max(1024) }),
+    result: z.object({ agent_id: Id, token_id: Id, project_id: Id }),
+  },
+  /** Body of `.gitlab/agents/<name>/config.yaml`, as YAML text. */
+  "agent_config.put": {
+    request: z.object({ ...Actor, project_id: Id, agent_id: Id, yaml: z.string().max(1_048_576) }),
+    result: z.object({
+      agent_id: Id,
+      ci_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
+      user_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
+      dropped: z.array(DroppedEntrySchema),
+    }),
+  },
+  "job.create": {
+    request: z.object({
+      ...Actor,
+      project_id: Id,
+      pipeline_id: Id.optional(),
+      ref: z.string().min(1).default("main"),
+      ref_protected: z.boolean().nullable().default(null),
+      environment: z
+        .object({
+          name: z.string().min(1),
+          tier: z.string().min(1).default("other"),
+          slug: z.string().min(1).optional(),
+        })
+        .nullable()
+        .optional(),
+    }),
+    result: z.object({ job: JobPublicSchema, plaintext: z.string() }),
+  },
+} as const;
+export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;
+export type AuthzCommandRequest<N extends AuthzCommandName> = z.input<(typeof AUTHZ_COMMANDS)[N]["request"]>;
+export type AuthzCommandParsedRequest<N extends AuthzCommandName> = z.output<
+  (typeof AUTHZ_COMMANDS)[N]["request"]
+>;
+export type AuthzCommandResult<N extends AuthzCommandName> = z.output<(typeof AUTHZ_COMMANDS)[N]["result"]>;
+
+/** A stream position the command's events were stored at; the gateway waits for the projection to pass it. */
+export const StreamPositionSchema = z.object({ stream: z.string(), seq: z.number().int().nonnegative() });
+export type StreamPosition = z.infer<typeof StreamPositionSchema>;
+
+export const CommandErrorSchema = z.object({
+  code: z.enum(Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]]),
+  message: z.string(),
+  fields: z.record(z.string(), z.array(z.string())).optional(),
+});
+
+export const CommandReplySchema = z.discriminatedUnion("ok", [
+  z.object({ ok: z.literal(true), result: z.unknown(), positions: z.array(StreamPositionSchema) }),
+  z.object({ ok: z.literal(false), error: CommandErrorSchema }),
+]);
+export type CommandReply = z.infer<typeof CommandReplySchema>;

@@ -1,0 +1,77 @@
+/**
+ * One error base with stable codes. HTTP status comes from the code; clients get GitLab-style
+ * bodies. Never match on message text: use `isKasmapError(e, "not_found")`.
+ */
+export const ERROR_CODES = {
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  bad_request: 400,
+  validation_failed: 400,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+} as const;
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class KasmapError extends Error {
+  readonly code: ErrorCode;
+  /** Field-level validation messages, GitLab's `{"message": {"name": ["..."]}}` form. */
+  readonly fields: Record<string, string[]> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { fields?: Record<string, string[]>; cause?: unknown },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "KasmapError";
+    this.code = code;
+    this.fields = options?.fields;
+  }
+
+  get httpStatus(): number {
+    return ERROR_CODES[this.code];
+  }
+
+  /**
+   * GitLab's error body: `{"message":"404 Agent Not Found"}`, `{"message":"400 Bad request - why"}`,
+   * `{"message":"401 Unauthorized"}`, `{"message":"403 Forbidden"}`, or field errors.
+   */
+  toGitLabBody(): { message: string | Record<string, string[]> } {
+    if (this.fields) return { message: this.fields };
+    switch (this.code) {
+      case "unauthorized":
+        return { message: "401 Unauthorized" };
+      case "forbidden":
+        return { message: "403 Forbidden" };
+      case "not_found":
+        return { message: `404 ${this.message} Not Found` };
+      case "bad_request":
+      case "validation_failed":
+        return { message: `400 Bad request - ${this.message}` };
+      case "conflict":
+        return { message: `409 Conflict - ${this.message}` };
+      case "unavailable":
+        return { message: "503 Service Unavailable" };
+      case "internal":
+        return { message: "500 Internal Server Error" };
+    }
+  }
+}
+
+export function isKasmapError(error: unknown, code?: ErrorCode): error is KasmapError {
+  return error instanceof KasmapError && (code === undefined || error.code === code);
+}
+
+/** Resource names as GitLab spells them in 404 bodies. */
+export const NOT_FOUND = {
+  project: "Project",
+  group: "Group",
+  agent: "ClusterAgents",
+  agentToken: "AgentToken",
+  user: "User",
+  job: "Job",
+  clusterInfo: "ClusterInfo",
+  namespace: "Namespace",
+} as const;

@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { AgentGrantSetSchema, DroppedEntrySchema, GrantRefSchema } from "./authorization.ts";
+import { CloudEventEnvelopeSchema } from "./cloud-event.ts";
+import { ClusterFactsSchema } from "./cluster-info.ts";
+import {
+  AgentSchema,
+  AgentTokenSchema,
+  GroupSchema,
+  JobSchema,
+  MembershipSchema,
+  PersonalAccessTokenSchema,
+  ProjectSchema,
+  UserSchema,
+} from "./registry.ts";
+
+/** Event types; the suffix is the schema version. */
+export const EVENT_TYPES = {
+  clusterSnapshot: "io.kasmap.cluster.snapshot.v1",
+  clusterHeartbeat: "io.kasmap.cluster.heartbeat.v1",
+  authzChanged: "io.kasmap.authz.changed.v1",
+  groupChanged: "io.kasmap.registry.group.changed.v1",
+  projectChanged: "io.kasmap.registry.project.changed.v1",
+  userChanged: "io.kasmap.registry.user.changed.v1",
+  membershipChanged: "io.kasmap.registry.membership.changed.v1",
+  personalAccessTokenChanged: "io.kasmap.registry.personal_access_token.changed.v1",
+  agentChanged: "io.kasmap.registry.agent.changed.v1",
+  agentTokenChanged: "io.kasmap.registry.agent_token.changed.v1",
+  jobChanged: "io.kasmap.registry.job.changed.v1",
+} as const;
+export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
+
+const Id = z.number().int().positive();
+
+export const ClusterSnapshotDataSchema = z.object({
+  agent_id: Id,
+  /** SHA-256 hex of the canonical JSON of the facts without `observed_at`. */
+  content_hash: z.string().regex(/^[0-9a-f]{64}$/),
+  cluster: ClusterFactsSchema,
+});
+export const ClusterHeartbeatDataSchema = z.object({
+  agent_id: Id,
+  /** Identifies one collector process; two at once for one agent is worth a warning. */
+  collector_id: z.string().min(1),
+  content_hash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .nullable(),
+  sent_at: z.iso.datetime({ offset: true }),
+});
+
+export const AUTHZ_CHANGE_CAUSES = [
+  "agent_created",
+  "agent_deleted",
+  "config_changed",
+  "project_moved",
+  "group_moved",
+  "registry_changed",
+] as const;
+
+export const AuthzChangedDataSchema = z.object({
+  agent_id: Id,
+  config_project_id: Id,
+  cause: z.enum(AUTHZ_CHANGE_CAUSES),
+  /** The agent's whole current grant set (empty once the agent is deleted). */
+  grants: AgentGrantSetSchema,
+  added: z.array(GrantRefSchema),
+  removed: z.array(GrantRefSchema),
+  /** Config entries that were not stored, and why. */
+  dropped: z.array(DroppedEntrySchema),
+  actor_user_id: Id.nullable(),
+});
+
+export const GroupChangedDataSchema = z.object({ group: GroupSchema, actor_user_id: Id.nullable() });
+export const ProjectChangedDataSchema = z.object({ project: ProjectSchema, actor_user_id: Id.nullable() });
+export const UserChangedDataSchema = z.object({ user: UserSchema, actor_user_id: Id.nullable() });
+export const MembershipChangedDataSchema = z.object({
+  membership: MembershipSchema,
+  actor_user_id: Id.nullable(),
+});
+export const PersonalAccessTokenChangedDataSchema = z.object({
+  token: PersonalAccessTokenSchema,
+  actor_user_id: Id.nullable(),
+});
+export const AgentChangedDataSchema = z.object({ agent: AgentSchema, actor_user_id: Id.nullable() });
+export const AgentTokenChangedDataSchema = z.object({
+  token: AgentTokenSchema,
+  actor_user_id: Id.nullable(),
+});
+export const JobChangedDataSchema = z.object({ job: JobSchema, actor_user_id: Id.nullable() });
+
+const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  CloudEventEnvelopeSchema.extend({ type: z.literal(type), data });
+
+/** Every Kasmap event, discriminated by `type`. Consumers parse with this at the NATS edge. */
+export const KasmapEventSchema = z.discriminatedUnion("type", [
+  envelope(EVENT_TYPES.clusterSnapshot, ClusterSnapshotDataSchema),
+  envelope(EVENT_TYPES.clusterHeartbeat, ClusterHeartbeatDataSchema),
+  envelope(EVENT_TYPES.authzChanged, AuthzChangedDataSchema),
+  envelope(EVENT_TYPES.groupChanged, GroupChangedDataSchema),
+  envelope(EVENT_TYPES.projectChanged, ProjectChangedDataSchema),
+  envelope(EVENT_TYPES.userChanged, UserChangedDataSchema),
+  envelope(EVENT_TYPES.membershipChanged, MembershipChangedDataSchema),
+  envelope(EVENT_TYPES.personalAccessTokenChanged, PersonalAccessTokenChangedDataSchema),
+  envelope(EVENT_TYPES.agentChanged, AgentChangedDataSchema),
+  envelope(EVENT_TYPES.agentTokenChanged, AgentTokenChangedDataSchema),
+  envelope(EVENT_TYPES.jobChanged, JobChangedDataSchema),
+]);
+export type KasmapEvent = z.infer<typeof KasmapEventSchema>;
+export type KasmapEventOf<T extends EventType> = Extract<KasmapEvent, { type: T }>;
+export type EventDataOf<T extends EventType> = KasmapEventOf<T>["data"];

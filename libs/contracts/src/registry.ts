@@ -1,0 +1,142 @@
+import { z } from "zod";
+
+/**
+ * Registry entities as events carry them: whole state, never secrets (tokens appear only as
+ * SHA-256 hex digests). Times are ISO-8601 strings.
+ */
+
+const Id = z.number().int().positive();
+const Time = z.iso.datetime({ offset: true });
+export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/** GitLab access levels. */
+export const ACCESS_LEVELS = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 } as const;
+export type AccessLevelName = keyof typeof ACCESS_LEVELS;
+export const AccessLevelSchema = z.union([
+  z.literal(10),
+  z.literal(20),
+  z.literal(30),
+  z.literal(40),
+  z.literal(50),
+]);
+export type AccessLevel = z.infer<typeof AccessLevelSchema>;
+
+/** GitLab path rule for groups and projects (letters, digits, `_`, `-`, `.`; not ending in `.git`). */
+export const PathSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/, "can contain only letters, digits, '_', '-' and '.'")
+  .refine((p) => !p.endsWith(".git") && !p.endsWith(".atom"), "cannot end in '.git' or '.atom'");
+
+export const GroupSchema = z.object({
+  id: Id,
+  name: z.string().min(1).max(255),
+  path: PathSchema,
+  description: z.string().nullable(),
+  parent_id: Id.nullable(),
+  /** Ancestor ids, root first, ending with this group's id (GitLab's `namespaces.traversal_ids`). */
+  traversal_ids: z.array(Id).min(1),
+  full_path: z.string(),
+  full_name: z.string(),
+  created_at: Time,
+});
+export type Group = z.infer<typeof GroupSchema>;
+
+export const ProjectSchema = z.object({
+  id: Id,
+  name: z.string().min(1).max(255),
+  path: PathSchema,
+  description: z.string().nullable(),
+  /** The group the project lives in. Kasmap keeps projects in groups (see README). */
+  namespace_id: Id,
+  /** The namespace group's `traversal_ids` (root first). */
+  traversal_ids: z.array(Id).min(1),
+  path_with_namespace: z.string(),
+  name_with_namespace: z.string(),
+  creator_id: Id.nullable(),
+  created_at: Time,
+});
+export type Project = z.infer<typeof ProjectSchema>;
+
+export const UserSchema = z.object({
+  id: Id,
+  username: z.string().min(1).max(255),
+  name: z.string(),
+  is_admin: z.boolean(),
+  state: z.enum(["active", "blocked"]),
+  created_at: Time,
+});
+export type User = z.infer<typeof UserSchema>;
+
+export const MembershipSchema = z.object({
+  id: Id,
+  user_id: Id,
+  source_type: z.enum(["group", "project"]),
+  source_id: Id,
+  /** null once the membership is removed. */
+  access_level: AccessLevelSchema.nullable(),
+});
+export type Membership = z.infer<typeof MembershipSchema>;
+
+export const PersonalAccessTokenSchema = z.object({
+  id: Id,
+  user_id: Id,
+  name: z.string(),
+  token_sha256: Sha256HexSchema,
+  scopes: z.array(z.string()),
+  revoked: z.boolean(),
+  expires_at: z.string().nullable(),
+  created_at: Time,
+});
+export type PersonalAccessToken = z.infer<typeof PersonalAccessTokenSchema>;
+
+export const AGENT_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const AgentNameSchema = z
+  .string()
+  .max(63, "is too long (maximum is 63 characters)")
+  .regex(
+    AGENT_NAME_PATTERN,
+    "can contain only lowercase letters, digits, and '-', but cannot start or end with '-'",
+  );
+
+export const AgentSchema = z.object({
+  id: Id,
+  name: AgentNameSchema,
+  project_id: Id,
+  created_at: Time,
+  created_by_user_id: Id.nullable(),
+  /** null while the agent exists; set when it was deleted. */
+  deleted_at: Time.nullable(),
+});
+export type Agent = z.infer<typeof AgentSchema>;
+
+export const AgentTokenSchema = z.object({
+  id: Id,
+  agent_id: Id,
+  name: z.string().min(1).max(255),
+  description: z.string().nullable(),
+  status: z.enum(["active", "revoked"]),
+  token_sha256: Sha256HexSchema,
+  created_at: Time,
+  created_by_user_id: Id.nullable(),
+  last_used_at: Time.nullable(),
+});
+export type AgentToken = z.infer<typeof AgentTokenSchema>;
+
+export const JobSchema = z.object({
+  id: Id,
+  project_id: Id,
+  pipeline_id: Id,
+  user_id: Id,
+  ref: z.string(),
+  /** null = protection status unknown, which denies `protected_branches_only` entries. */
+  ref_protected: z.boolean().nullable(),
+  environment: z
+    .object({ name: z.string().min(1), tier: z.string().min(1), slug: z.string().min(1) })
+    .nullable(),
+  status: z.enum(["running", "finished"]),
+  token_sha256: Sha256HexSchema,
+  created_at: Time,
+});
+export type Job = z.infer<typeof JobSchema>;

@@ -1,0 +1,91 @@
+import { z } from "zod";
+import { ClusterInfoSchema } from "./cluster-info.ts";
+
+/**
+ * REST bodies in GitLab's shape (`lib/api/entities/clusters/*`). Responses keep exactly
+ * GitLab's keys; `cluster_info` appears only when the caller asks (`?with_cluster_info=true`),
+ * because GitLab's own schema for the agent body forbids unknown keys.
+ */
+
+const Id = z.number().int().positive();
+const Time = z.string();
+
+/** `API::Entities::ProjectIdentity` as embedded in an agent's `config_project`. */
+export const ProjectIdentitySchema = z
+  .object({
+    id: Id,
+    description: z.string().nullable(),
+    name: z.string(),
+    name_with_namespace: z.string(),
+    path: z.string(),
+    path_with_namespace: z.string(),
+    created_at: Time,
+  })
+  .strict();
+export type ProjectIdentity = z.infer<typeof ProjectIdentitySchema>;
+
+export const AgentResponseSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    config_project: ProjectIdentitySchema,
+    created_at: Time,
+    created_by_user_id: Id.nullable(),
+  })
+  .strict();
+export type AgentResponse = z.infer<typeof AgentResponseSchema>;
+
+export const AgentWithClusterInfoResponseSchema = AgentResponseSchema.extend({
+  cluster_info: ClusterInfoSchema.nullable(),
+}).strict();
+
+export const AgentTokenResponseSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    description: z.string().nullable(),
+    agent_id: Id,
+    status: z.enum(["active", "revoked"]),
+    created_at: Time,
+    created_by_user_id: Id.nullable(),
+  })
+  .strict();
+export const AgentTokenWithLastUsedResponseSchema = AgentTokenResponseSchema.extend({
+  last_used_at: Time.nullable(),
+}).strict();
+export const AgentTokenCreatedResponseSchema = AgentTokenWithLastUsedResponseSchema.extend({
+  token: z.string(),
+}).strict();
+
+export const CreateGroupBodySchema = z.object({
+  name: z.string().min(1).max(255),
+  path: z.string().min(1).max(255),
+  parent_id: z.coerce.number().int().positive().nullable().optional(),
+  description: z.string().nullable().optional(),
+});
+export const CreateProjectBodySchema = z.object({
+  name: z.string().min(1).max(255).optional(),
+  path: z.string().min(1).max(255).optional(),
+  namespace_id: z.coerce.number().int().positive().optional(),
+  description: z.string().nullable().optional(),
+});
+export const CreateAgentBodySchema = z.object({ name: z.string() });
+export const CreateAgentTokenBodySchema = z.object({
+  name: z.string().min(1).max(255),
+  description: z.string().max(1024).nullable().optional(),
+});
+
+/** GitLab's offset pagination query. */
+export const PaginationQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  per_page: z.coerce.number().int().min(1).max(100).default(20),
+});
+export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
+
+/** `?with_cluster_info=true|false` (GitLab's Grape booleans accept true/false/1/0). */
+export const WithClusterInfoQuerySchema = z.object({
+  with_cluster_info: z
+    .enum(["true", "false", "1", "0"])
+    .optional()
+    .transform((v) => v === "true" || v === "1"),
+});
