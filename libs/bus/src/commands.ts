@@ -1,0 +1,126 @@
+import {
+  AUTHZ_COMMANDS,
+  type AuthzCommandName,
+  type AuthzCommandParsedRequest,
+  type AuthzCommandRequest,
+  type AuthzCommandResult,
+  type CommandReply,
+  CommandReplySchema,
+  isKasmapError,
+  KasmapError,
+  type StreamPosition,
+} from "@kasmap/contracts";
+import type { Msg, Subscription } from "@nats-io/nats-core";
+import type { Bus } from "./bus.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export type CommandOutcome<N extends AuthzCommandName> = {
+  result: AuthzCommandResult<N>;
+  /** Where the command's events were stored; readers wait for the projection to pass them. */
+  positions: StreamPosition[];
+};
+
+/**
+ * Sends a command to the authz service (`<root>.cmd.authz.<name>`, core NATS request/reply)
+ * and returns its validated result. A refusal comes back as the `KasmapError` authz raised
+ * (same code, same message); no responder or a timeout is `unavailable`.
+ */
+export async function requestCommand<N extends AuthzCommandName>(
+  bus: Bus,
+  name: N,
+  request: AuthzCommandRequest<N>,
+  timeoutMs = 10_000,
+): Promise<CommandOutcome<N>> {
+  let reply: Msg;
+  try {
+    reply = await bus.nc.request(
+      bus.topology.subjects.authzCommand(name),
+      encoder.encode(JSON.stringify(request)),
+      { timeout: timeoutMs },
+    );
+  } catch (error) {
+    throw new KasmapError("unavailable", `authz service did not answer ${name}`, { cause: error });
+  }
+  const parsed = CommandReplySchema.parse(JSON.parse(decoder.decode(reply.data)));
+  if (!parsed.ok) {
+    throw new KasmapError(
+      parsed.error.code,
+      parsed.error.message,
+      parsed.error.fields ? { fields: parsed.error.fields } : undefined,
+    );
+  }
+  const result = AUTHZ_COMMANDS[name].result.parse(parsed.result) as AuthzCommandResult<N>;
+  return { result, positions: parsed.positions };
+}
+
+export type CommandHandlers = {
+  [N in AuthzCommandName]: (
+    request: AuthzCommandParsedRequest<N>,
+  ) => Promise<{ result: AuthzCommandResult<N>; positions: StreamPosition[] }>;
+};
+
+/**
+ * Serves every authz command on `<root>.cmd.authz.>` in queue group `kasmap-authz`, so several
+ * replicas share the load. Requests are validated with the command's zod schema; a handler's
+ * `KasmapError` becomes an error reply with the same code; anything else is `internal`
+ * (logged by `onError`, never leaked to the caller).
+ */
+export function serveCommands(
+  bus: Bus,
+  handlers: CommandHandlers,
+  onError: (name: string, error: unknown) => void = () => {},
+): Subscription {
+  const prefix = bus.topology.subjects.authzCommand("");
+  return bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
+    queue: "kasmap-authz",
+    callback: (error, message) => {
+      if (error) return onError("subscription", error);
+      const name = message.subject.slice(prefix.length);
+      void answer(name, message).then((reply) => message.respond(encoder.encode(JSON.stringify(reply))));
+    },
+  });
+
+  async function answer(name: string, message: Msg): Promise<CommandReply> {
+    if (!Object.hasOwn(AUTHZ_COMMANDS, name)) {
+      return { ok: false, error: { code: "bad_request", message: `unknown command ${name}` } };
+    }
+    const commandName = name as AuthzCommandName;
+    try {
+      let body: unknown;
+      try {
+        body = JSON.parse(decoder.decode(message.data));
+      } catch {
+        throw new KasmapError("bad_request", "command body is not JSON");
+      }
+      const request = AUTHZ_COMMANDS[commandName].request.safeParse(body);
+      if (!request.success) {
+        const fields: Record<string, string[]> = {};
+        for (const issue of request.error.issues) {
+          const key = issue.path.join(".") || "body";
+          fields[key] = [...(fields[key] ?? []), issue.message];
+        }
+        throw new KasmapError("validation_failed", "invalid command", { fields });
+      }
+      const handler = handlers[commandName] as (
+        r: unknown,
+      ) => Promise<{ result: unknown; positions: StreamPosition[] }>;
+      const outcome = await handler(request.data);
+      return { ok: true, result: outcome.result, positions: outcome.positions };
+    } catch (error) {
+      if (isKasmapError(error)) {
+        return {
+          ok: false,
+          error: {
+            code: error.code,
+            message: error.message,
+            ...(error.fields ? { fields: error.fields } : {}),
+          },
+        };
+      }
+      onError(name, error);
+      return { ok: false, error: { code: "internal", message: "internal error" } };
+    }
+  }
+}

@@ -1,0 +1,52 @@
+import { type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { headers } from "@nats-io/nats-core";
+import { backoffDelayMs, sleep } from "./backoff.ts";
+import type { Bus } from "./bus.ts";
+
+export type PublishedPosition = { stream: string; seq: number; duplicate: boolean };
+
+export type PublishOptions = {
+  /** Give up after this many attempts (default: keep trying for ~2 minutes). */
+  maxAttempts?: number;
+  /**
+   * Optimistic concurrency: the publish fails unless the last message on this subject has
+   * this stream sequence (`Nats-Expected-Last-Subject-Sequence`, nats-server ≥ 2.9).
+   */
+  expectedLastSubjectSequence?: number;
+};
+
+/**
+ * Publishes one event to JetStream on `event.subject`, as a CloudEvents structured-mode JSON
+ * body. Header `Nats-Msg-Id` = `event.id`, so the server drops a re-publish inside the
+ * duplicate window; that makes the retry loop here safe. The event is validated first: an
+ * invalid event is a bug in the publisher and must never reach the log.
+ */
+export async function publishEvent(
+  bus: Bus,
+  event: KasmapEvent,
+  options: PublishOptions = {},
+): Promise<PublishedPosition> {
+  const parsed = KasmapEventSchema.parse(event);
+  const payload = new TextEncoder().encode(JSON.stringify(parsed));
+  const h = headers();
+  h.set("Content-Type", "application/cloudevents+json");
+  h.set("Ce-Type", parsed.type);
+  const maxAttempts = options.maxAttempts ?? 30;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const ack = await bus.js.publish(parsed.subject, payload, {
+        msgID: parsed.id,
+        headers: h,
+        ...(options.expectedLastSubjectSequence === undefined
+          ? {}
+          : { expect: { lastSubjectSequence: options.expectedLastSubjectSequence } }),
+      });
+      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+    } catch (error) {
+      if (attempt >= maxAttempts || bus.nc.isClosed() || options.expectedLastSubjectSequence !== undefined) {
+        throw error;
+      }
+      await sleep(backoffDelayMs(attempt, 100, 5_000));
+    }
+  }
+}

@@ -1,0 +1,25 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from "kysely";
+
+/**
+ * Applies a service's migrations to its own PostgreSQL schema, recording them in
+ * `<schema>.kysely_migration`, so services migrate independently. Concurrent start-ups are
+ * serialised by kysely's migration lock.
+ */
+export async function migrateSchema<S>(
+  db: Kysely<S>,
+  schema: string,
+  migrations: Record<string, Migration>,
+): Promise<void> {
+  await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableSchema: schema,
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new Error(`migration ${schema}/${failed} failed: ${String(error)}`, { cause: error });
+  }
+}

@@ -1,0 +1,136 @@
+import type { ColumnType } from "kysely";
+
+/**
+ * Kysely types of the read model (`read_model` schema). Timestamps are written as ISO strings
+ * and read back as `Date` (node-postgres' default parsing).
+ */
+type Timestamp = ColumnType<Date, string | Date, string | Date>;
+type NullableTimestamp = ColumnType<Date | null, string | Date | null, string | Date | null>;
+type Json<T> = ColumnType<T, string, string>;
+
+export type ReadModelDatabase = {
+  "read_model.groups": {
+    id: number;
+    name: string;
+    path: string;
+    description: string | null;
+    parent_id: number | null;
+    traversal_ids: number[];
+    full_path: string;
+    full_name: string;
+    created_at: Timestamp;
+  };
+  "read_model.projects": {
+    id: number;
+    name: string;
+    path: string;
+    description: string | null;
+    namespace_id: number;
+    traversal_ids: number[];
+    path_with_namespace: string;
+    name_with_namespace: string;
+    creator_id: number | null;
+    created_at: Timestamp;
+  };
+  "read_model.users": {
+    id: number;
+    username: string;
+    name: string;
+    is_admin: boolean;
+    state: string;
+    created_at: Timestamp;
+  };
+  "read_model.personal_access_tokens": {
+    id: number;
+    user_id: number;
+    name: string;
+    token_sha256: string;
+    scopes: string[];
+    revoked: boolean;
+    expires_at: ColumnType<string | null, string | null, string | null>;
+    created_at: Timestamp;
+  };
+  "read_model.memberships": {
+    id: number;
+    user_id: number;
+    source_type: "group" | "project";
+    source_id: number;
+    access_level: number;
+  };
+  "read_model.agents": {
+    id: number;
+    name: string;
+    project_id: number;
+    created_at: Timestamp;
+    created_by_user_id: number | null;
+  };
+  "read_model.agent_tokens": {
+    id: number;
+    agent_id: number;
+    name: string;
+    description: string | null;
+    status: "active" | "revoked";
+    token_sha256: string;
+    created_at: Timestamp;
+    created_by_user_id: number | null;
+    last_used_at: NullableTimestamp;
+  };
+  "read_model.cluster_snapshots": {
+    agent_id: number;
+    content_hash: string;
+    cluster: Json<unknown>;
+    observed_at: Timestamp;
+    stream_seq: number;
+  };
+  "read_model.cluster_snapshot_history": {
+    agent_id: number;
+    stream_seq: number;
+    content_hash: string;
+    cluster: Json<unknown>;
+    observed_at: Timestamp;
+  };
+  "read_model.agent_connections": {
+    agent_id: number;
+    collector_id: string;
+    last_heartbeat_at: Timestamp;
+  };
+  "read_model.ci_access_project_authorizations": {
+    agent_id: number;
+    project_id: number;
+    config: Json<unknown>;
+  };
+  "read_model.ci_access_group_authorizations": { agent_id: number; group_id: number; config: Json<unknown> };
+  "read_model.user_access_project_authorizations": {
+    agent_id: number;
+    project_id: number;
+    config: Json<unknown>;
+  };
+  "read_model.user_access_group_authorizations": {
+    agent_id: number;
+    group_id: number;
+    config: Json<unknown>;
+  };
+  "read_model.agent_authorization_reports": {
+    agent_id: number;
+    dropped: Json<unknown>;
+    updated_at: Timestamp;
+  };
+  "read_model.jobs": {
+    id: number;
+    project_id: number;
+    pipeline_id: number;
+    user_id: number;
+    ref: string;
+    ref_protected: boolean | null;
+    environment: Json<unknown>;
+    status: string;
+    token_sha256: string;
+    created_at: Timestamp;
+  };
+  "read_model.projection_positions": {
+    consumer: string;
+    stream: string;
+    stream_seq: number;
+    updated_at: ColumnType<Date, string | undefined, string>;
+  };
+};
