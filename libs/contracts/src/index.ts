@@ -6,5 +6,6 @@ export * from "./errors.ts";
 export * from "./events.ts";
 export * from "./registry.ts";
 export * from "./rest.ts";
+export * from "./service-env.ts";
 export * from "./tokens.ts";
 export * from "./topology.ts";

@@ -1,0 +1,27 @@
+import { z } from "zod";
+import { DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_TOPOLOGY_ROOT } from "./topology.ts";
+
+/**
+ * Environment every service reads, validated at start-up: a bad value stops the service with
+ * a message naming the variable, rather than failing later.
+ */
+export const CommonEnvSchema = z.object({
+  NATS_URL: z.string().min(1).default("nats://127.0.0.1:4222"),
+  DATABASE_URL: z.string().min(1).default("postgres://postgres@127.0.0.1:5432/kasmap"),
+  /** First token of every subject and stream name; change only to run two systems on one server. */
+  KASMAP_TOPOLOGY_ROOT: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]{0,31}$/)
+    .default(DEFAULT_TOPOLOGY_ROOT),
+  KASMAP_AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_AUDIT_RETENTION_DAYS),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type CommonEnv = z.infer<typeof CommonEnvSchema>;
+
+/** Parses `env` with `schema`, or throws one error listing every bad variable. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+  throw new Error(`invalid environment: ${problems}`);
+}
