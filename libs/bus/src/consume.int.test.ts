@@ -1,4 +1,4 @@
-import { EVENT_TYPES, newCloudEvent } from "@kasmap/contracts";
+import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Bus, connectBus } from "./bus.ts";
@@ -22,7 +22,7 @@ afterAll(async () => {
 });
 
 function heartbeat(agentId: number, id?: string) {
-  return newCloudEvent({
+  return newKasmapEvent({
     type: EVENT_TYPES.clusterHeartbeat,
     source: "/kasmap/collector/test",
     subject: topology.subjects.clusterHeartbeat(agentId),
@@ -53,7 +53,7 @@ describe("bus", () => {
       topology.subjects.authzChanged(3),
       new TextEncoder().encode(JSON.stringify({ specversion: "1.0", type: "io.kasmap.authz.changed.v1" })),
     );
-    const valid = newCloudEvent({
+    const valid = newKasmapEvent({
       type: EVENT_TYPES.authzChanged,
       source: "/kasmap/authz",
       subject: topology.subjects.authzChanged(3),

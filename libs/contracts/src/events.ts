@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { AgentGrantSetSchema, DroppedEntrySchema, GrantRefSchema } from "./authorization.ts";
-import { CloudEventEnvelopeSchema } from "./cloud-event.ts";
+import { CloudEventEnvelopeSchema, newCloudEvent } from "./cloud-event.ts";
 import { ClusterFactsSchema } from "./cluster-info.ts";
 import {
   AgentSchema,
@@ -108,3 +108,18 @@ export const KasmapEventSchema = z.discriminatedUnion("type", [
 export type KasmapEvent = z.infer<typeof KasmapEventSchema>;
 export type KasmapEventOf<T extends EventType> = Extract<KasmapEvent, { type: T }>;
 export type EventDataOf<T extends EventType> = KasmapEventOf<T>["data"];
+
+/**
+ * Builds a typed Kasmap event: the data is checked against the type at compile time, and
+ * `publishEvent` validates it again at run time before it reaches the log.
+ */
+export function newKasmapEvent<T extends EventType>(input: {
+  type: T;
+  source: string;
+  subject: string;
+  data: EventDataOf<T>;
+  id?: string;
+  time?: Date;
+}): KasmapEventOf<T> {
+  return newCloudEvent(input) as KasmapEventOf<T>;
+}
