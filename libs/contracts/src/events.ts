@@ -121,5 +121,5 @@ export function newKasmapEvent<T extends EventType>(input: {
   id?: string;
   time?: Date;
 }): KasmapEventOf<T> {
-  return newCloudEvent(input) as KasmapEventOf<T>;
+  return newCloudEvent(input) as unknown as KasmapEventOf<T>;
 }
