@@ -1,0 +1,131 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { startAuthzService } from "@kasmap/authz-service";
+import { connectBus, ensureStreams } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
+import { startGateway } from "@kasmap/gateway-service";
+import { createLogger } from "@kasmap/logging";
+import { startProjectionService } from "@kasmap/projection-service";
+import { z } from "zod";
+import { DEMO_AGENT_POD, startDemoCluster } from "./demo-cluster.ts";
+import { registerDemoAgent } from "./demo-registration.ts";
+import { ensureNats } from "./ensure-nats.ts";
+import { ensurePostgres } from "./ensure-postgres.ts";
+
+/**
+ * `npm start`: the whole system on one machine, on embedded defaults. Services run in this
+ * process (each is also runnable alone: `services/<name>/src/main.ts`); the collector runs as
+ * its own program, as it would in a cluster.
+ */
+const StartEnvSchema = CommonEnvSchema.omit({ NATS_URL: true, DATABASE_URL: true }).extend({
+  NATS_URL: z.string().optional(),
+  DATABASE_URL: z.string().optional(),
+  KASMAP_ADMIN_TOKEN: z.string().min(20).optional(),
+  KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  KASMAP_HTTP_HOST: z.string().default("127.0.0.1"),
+  KUBECONFIG: z.string().optional(),
+  KASMAP_STATE_DIR: z.string().default(".kasmap"),
+});
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const env = parseEnv(StartEnvSchema);
+const logger = createLogger("kasmap", env.LOG_LEVEL);
+const stateDir = `${root}${env.KASMAP_STATE_DIR}`;
+mkdirSync(stateDir, { recursive: true });
+
+function adminToken(): string {
+  if (env.KASMAP_ADMIN_TOKEN) return env.KASMAP_ADMIN_TOKEN;
+  // Generated once per checkout and kept in .kasmap/ (git-ignored), never a built-in default.
+  const file = `${stateDir}/admin-token`;
+  if (existsSync(file)) return readFileSync(file, "utf8").trim();
+  const token = `${TOKEN_PREFIXES.personalAccess}${randomBytes(24).toString("base64url")}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+async function main(): Promise<void> {
+  const nats = await ensureNats(env.NATS_URL, stateDir, logger);
+  const postgres = await ensurePostgres(env.DATABASE_URL, stateDir, logger);
+  const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const bus = await connectBus({ url: nats.url, name: "kasmap-local", topology });
+  await ensureStreams(bus);
+  const token = adminToken();
+
+  const authz = await startAuthzService({
+    bus,
+    databaseUrl: postgres.url,
+    adminToken: token,
+    logger: logger.child({ service: "authz" }),
+  });
+  const projection = await startProjectionService({
+    bus,
+    databaseUrl: postgres.url,
+    logger: logger.child({ service: "projection" }),
+  });
+  const gateway = await startGateway({
+    bus,
+    databaseUrl: postgres.url,
+    port: env.KASMAP_HTTP_PORT,
+    host: env.KASMAP_HTTP_HOST,
+    logger: logger.child({ service: "gateway" }),
+  });
+
+  const stops: Array<() => Promise<void>> = [];
+  let demo = "";
+  let kubeconfig = env.KUBECONFIG;
+  const collectorEnv: Record<string, string> = {};
+  if (!kubeconfig) {
+    kubeconfig = `${stateDir}/demo-kubeconfig`;
+    const cluster = await startDemoCluster(kubeconfig);
+    stops.push(cluster.stop);
+    collectorEnv.POD_IP = DEMO_AGENT_POD.ip;
+    collectorEnv.POD_NAMESPACE = DEMO_AGENT_POD.namespace;
+    demo = ` (simulated demo cluster at ${cluster.url})`;
+  }
+  const registered = await registerDemoAgent(gateway.url, token);
+  const collector = spawn(process.execPath, [`${root}services/collector/bin/kasmap-collector.mjs`], {
+    env: {
+      ...process.env,
+      ...collectorEnv,
+      NATS_URL: nats.url,
+      KUBECONFIG: kubeconfig,
+      KASMAP_AGENT_TOKEN: registered.agentToken,
+      KASMAP_TOPOLOGY_ROOT: topology.root,
+    },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+
+  const agentUrl = `${gateway.url}/api/v4/projects/${encodeURIComponent(registered.projectPath)}/cluster_agents/${registered.agentId}?with_cluster_info=true`;
+  process.stdout.write(
+    [
+      "",
+      `Kasmap is running${demo}.`,
+      `  Gateway:     ${gateway.url}/api/v4   (OpenAPI: ${gateway.url}/api/v4/openapi.json)`,
+      `  Admin token: ${token}`,
+      "  Try:",
+      `    curl -s -H "PRIVATE-TOKEN: ${token}" '${agentUrl}'`,
+      "",
+    ].join("\n"),
+  );
+
+  const shutdown = async () => {
+    collector.kill("SIGTERM");
+    for (const stop of stops) await stop();
+    await gateway.stop();
+    await projection.stop();
+    await authz.stop();
+    await bus.close();
+    await postgres.stop();
+    await nats.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown());
+  process.once("SIGTERM", () => void shutdown());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`kasmap: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

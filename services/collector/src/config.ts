@@ -1,0 +1,86 @@
+import { parseArgs } from "node:util";
+import { CommonEnvSchema, parseEnv } from "@kasmap/contracts";
+import { z } from "zod";
+
+/**
+ * The collector is configured like agentk: the agent token in `KASMAP_AGENT_TOKEN`, a standard
+ * kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else in-cluster config), plus Kasmap's own
+ * flags. Validated here, once; the rest of the collector takes parsed values.
+ */
+const CollectorEnvSchema = CommonEnvSchema.pick({
+  NATS_URL: true,
+  KASMAP_TOPOLOGY_ROOT: true,
+  LOG_LEVEL: true,
+}).extend({
+  KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
+  KUBECONFIG: z.string().min(1).optional(),
+  POD_IP: z.string().min(1).optional(),
+  POD_NAMESPACE: z.string().min(1).optional(),
+  KASMAP_CLUSTER_NAME: z.string().min(1).optional(),
+  KASMAP_CLUSTER_CONTEXT: z.string().min(1).optional(),
+});
+
+const FlagsSchema = z.object({
+  kubeconfig: z.string().min(1).optional(),
+  once: z.boolean().default(false),
+  "cluster-name": z.string().min(1).optional(),
+  "cluster-context": z.string().min(1).optional(),
+  "coalesce-ms": z.coerce.number().int().min(0).max(60_000).default(200),
+  "heartbeat-seconds": z.coerce.number().int().min(1).max(3600).default(30),
+});
+
+export type CollectorConfig = {
+  natsUrl: string;
+  topologyRoot: string;
+  logLevel: string;
+  agentToken: string | null;
+  kubeconfigPath: string | null;
+  once: boolean;
+  clusterName?: string;
+  clusterContext?: string;
+  podIp: string | null;
+  podNamespace: string | null;
+  /** Changes arriving within this window are published as one snapshot (milliseconds). */
+  coalesceMs: number;
+  heartbeatMs: number;
+};
+
+export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
+                        [--coalesce-ms 200] [--heartbeat-seconds 30]
+Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, KUBECONFIG, POD_IP, POD_NAMESPACE`;
+
+export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      kubeconfig: { type: "string" },
+      once: { type: "boolean" },
+      "cluster-name": { type: "string" },
+      "cluster-context": { type: "string" },
+      "coalesce-ms": { type: "string" },
+      "heartbeat-seconds": { type: "string" },
+    },
+    strict: true,
+  });
+  const flags = FlagsSchema.parse(values);
+  const e = parseEnv(CollectorEnvSchema, env);
+  if (!flags.once && !e.KASMAP_AGENT_TOKEN) {
+    throw new Error("KASMAP_AGENT_TOKEN is required (the agent token, glagent-…), unless --once");
+  }
+  const clusterName = flags["cluster-name"] ?? e.KASMAP_CLUSTER_NAME;
+  const clusterContext = flags["cluster-context"] ?? e.KASMAP_CLUSTER_CONTEXT;
+  return {
+    natsUrl: e.NATS_URL,
+    topologyRoot: e.KASMAP_TOPOLOGY_ROOT,
+    logLevel: e.LOG_LEVEL,
+    agentToken: e.KASMAP_AGENT_TOKEN ?? null,
+    kubeconfigPath: flags.kubeconfig ?? e.KUBECONFIG ?? null,
+    once: flags.once,
+    ...(clusterName ? { clusterName } : {}),
+    ...(clusterContext ? { clusterContext } : {}),
+    podIp: e.POD_IP ?? null,
+    podNamespace: e.POD_NAMESPACE ?? null,
+    coalesceMs: flags["coalesce-ms"],
+    heartbeatMs: flags["heartbeat-seconds"] * 1000,
+  };
+}

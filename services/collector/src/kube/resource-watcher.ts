@@ -1,0 +1,183 @@
+import { backoffDelayMs } from "@kasmap/bus";
+import { type KubeConfig, type KubernetesObject, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
+
+/** What the collector knows about one watched resource. */
+export type SourceState<T> =
+  | { state: "pending" }
+  | { state: "ok"; items: ReadonlyMap<string, T> }
+  | { state: "forbidden"; message: string }
+  | { state: "not-found" }
+  | { state: "error"; message: string };
+
+export type ResourceSpec<T> = {
+  /** Name used in logs and metrics, e.g. `nodes`. */
+  name: string;
+  apiVersion: string;
+  kind: string;
+  /** REST collection path, e.g. `/api/v1/nodes` or `/api/v1/namespaces/default/services`. */
+  path: string;
+  namespace?: string;
+  fieldSelector?: string;
+  labelSelector?: string;
+  /**
+   * Keeps only what derivation needs. A 5,000-node cluster's full Node objects weigh hundreds
+   * of megabytes (images lists, conditions); the projected ones a few.
+   */
+  project(object: KubernetesObject): T | null;
+};
+
+type StatusError = { code?: number; statusCode?: number; body?: unknown };
+
+function statusOf(error: unknown): number | undefined {
+  const e = error as StatusError;
+  return e?.code ?? e?.statusCode;
+}
+
+function keyOf(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+}
+
+/**
+ * List-then-watch for one resource, the way an informer does it, but storing projections.
+ * - `410 Gone` (history compacted) or a dropped connection: relist, then watch again.
+ * - `403`: reported as `forbidden`, retried slowly (RBAC may be granted later).
+ * - `404`: the API does not exist here (e.g. OpenShift kinds on vanilla clusters): `not-found`.
+ * Every state change calls `onChange`; callers coalesce.
+ */
+export class ResourceWatcher<T> {
+  private state: SourceState<T> = { state: "pending" };
+  private items = new Map<string, T>();
+  private resourceVersion: string | undefined;
+  private abort: AbortController | null = null;
+  private stopped = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly spec: ResourceSpec<T>,
+    private readonly onChange: () => void,
+    private readonly onProblem: (message: string) => void = () => {},
+  ) {}
+
+  get current(): SourceState<T> {
+    return this.state;
+  }
+
+  start(): void {
+    this.stopped = false;
+    void this.listAndWatch();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.abort?.abort();
+  }
+
+  private setState(next: SourceState<T>): void {
+    this.state = next;
+    this.onChange();
+  }
+
+  private async listAndWatch(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const api = KubernetesObjectApi.makeApiClient(this.kubeConfig);
+      const list = await api.list(
+        this.spec.apiVersion,
+        this.spec.kind,
+        this.spec.namespace,
+        undefined,
+        undefined,
+        undefined,
+        this.spec.fieldSelector,
+        this.spec.labelSelector,
+      );
+      this.items = new Map();
+      for (const item of list.items) this.apply("ADDED", item);
+      this.resourceVersion = list.metadata?.resourceVersion;
+      this.failures = 0;
+      this.setState({ state: "ok", items: this.items });
+      await this.watch();
+    } catch (error) {
+      this.handleFailure(error);
+    }
+  }
+
+  private async watch(): Promise<void> {
+    if (this.stopped) return;
+    const query: Record<string, string | number | boolean | undefined> = {
+      resourceVersion: this.resourceVersion,
+      allowWatchBookmarks: true,
+      // The server ends the watch after this; we resume from the last resourceVersion.
+      timeoutSeconds: 300,
+      fieldSelector: this.spec.fieldSelector,
+      labelSelector: this.spec.labelSelector,
+    };
+    let gone = false;
+    this.abort = await new Watch(this.kubeConfig).watch(
+      this.spec.path,
+      query,
+      (phase, object: KubernetesObject & { code?: number; reason?: string }) => {
+        if (phase === "ERROR") {
+          gone = object.code === 410;
+          if (!gone)
+            this.onProblem(`${this.spec.name}: watch error ${object.code ?? ""} ${object.reason ?? ""}`);
+          return;
+        }
+        if (object?.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+        if (phase === "BOOKMARK") return;
+        if (this.apply(phase, object)) this.setState({ state: "ok", items: this.items });
+      },
+      (error: unknown) => {
+        if (this.stopped) return;
+        if (error) return this.handleFailure(error);
+        // A clean end: resume from where we were, or relist when the server said 410.
+        if (gone) {
+          this.resourceVersion = undefined;
+          void this.listAndWatch();
+        } else {
+          void this.watch().catch((e: unknown) => this.handleFailure(e));
+        }
+      },
+    );
+  }
+
+  /** Applies one event to the projected cache; returns whether anything changed. */
+  private apply(phase: string, object: KubernetesObject): boolean {
+    const key = keyOf(object);
+    if (phase === "DELETED") return this.items.delete(key);
+    const projected = this.spec.project(object);
+    if (projected === null) {
+      this.onProblem(`${this.spec.name}: rejected malformed object ${key}`);
+      return this.items.delete(key);
+    }
+    this.items.set(key, projected);
+    return true;
+  }
+
+  private handleFailure(error: unknown): void {
+    if (this.stopped) return;
+    const status = statusOf(error);
+    this.failures++;
+    if (status === 403) {
+      this.setState({ state: "forbidden", message: String((error as Error).message ?? error) });
+    } else if (status === 404) {
+      this.setState({ state: "not-found" });
+    } else if (status === 410) {
+      this.resourceVersion = undefined;
+    } else {
+      this.onProblem(`${this.spec.name}: ${String((error as Error)?.message ?? error)}`);
+      if (this.state.state === "pending") this.setState({ state: "error", message: String(error) });
+    }
+    // Forbidden and not-found are settled answers: look again rarely. Errors: back off fast.
+    const delay =
+      status === 403 || status === 404
+        ? 60_000
+        : status === 410
+          ? 0
+          : backoffDelayMs(this.failures, 250, 15_000);
+    this.timer = setTimeout(() => void this.listAndWatch(), delay);
+  }
+}

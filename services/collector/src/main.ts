@@ -1,0 +1,63 @@
+import { connectBus, requestCommand } from "@kasmap/bus";
+import { createTopology } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { startCollector } from "./collector.ts";
+import { parseCollectorConfig, USAGE } from "./config.ts";
+import { loadKubeConfig, readDownwardApi } from "./kube/kube-config.ts";
+
+/**
+ * `kasmap-collector`: resolves its agent from the agent token (as agentk does with KAS), then
+ * watches the cluster and publishes snapshots and heartbeats. `--once` prints the derived
+ * cluster info as JSON and exits, publishing nothing.
+ */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof parseCollectorConfig>;
+  try {
+    config = parseCollectorConfig(process.argv.slice(2), process.env);
+  } catch (error) {
+    process.stderr.write(`kasmap-collector: ${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const logger = createLogger("collector", config.once ? "warn" : config.logLevel);
+  const { kubeConfig, connection } = loadKubeConfig(config.kubeconfigPath);
+  const base = {
+    kubeConfig,
+    connection,
+    downward: readDownwardApi(config.podIp, config.podNamespace),
+    configured: {
+      ...(config.clusterName ? { clusterName: config.clusterName } : {}),
+      ...(config.clusterContext ? { clusterContext: config.clusterContext } : {}),
+    },
+    coalesceMs: config.coalesceMs,
+    heartbeatMs: config.heartbeatMs,
+    logger,
+  };
+
+  if (config.once) {
+    const collector = startCollector(base);
+    const facts = await collector.firstFacts;
+    process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`);
+    await collector.stop();
+    process.exit(0);
+  }
+
+  const topology = createTopology(config.topologyRoot);
+  const bus = await connectBus({ url: config.natsUrl, name: "kasmap-collector", topology });
+  const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
+    token: config.agentToken ?? "",
+  });
+  logger.info({ agent_id: agent.agent_id, server: connection.server }, "collector authenticated as agent");
+  const collector = startCollector({ ...base, publish: { bus, agentId: agent.agent_id } });
+  const shutdown = async () => {
+    await collector.stop();
+    await bus.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown());
+  process.once("SIGTERM", () => void shutdown());
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`kasmap-collector: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
