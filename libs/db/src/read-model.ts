@@ -7,6 +7,8 @@ import type { ColumnType } from "kysely";
 type Timestamp = ColumnType<Date, string | Date, string | Date>;
 type NullableTimestamp = ColumnType<Date | null, string | Date | null, string | Date | null>;
 type Json<T> = ColumnType<T, string, string>;
+/** A nullable jsonb column: SQL NULL (not JSON `null`) when absent. */
+type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
 
 export type ReadModelDatabase = {
   "read_model.groups": {
@@ -93,6 +95,8 @@ export type ReadModelDatabase = {
     agent_id: number;
     collector_id: string;
     last_heartbeat_at: Timestamp;
+    /** The collector's last reported content hash (migration 002); null before its first snapshot. */
+    content_hash: ColumnType<string | null, string | null | undefined, string | null>;
   };
   "read_model.ci_access_project_authorizations": {
     agent_id: number;
@@ -122,7 +126,7 @@ export type ReadModelDatabase = {
     user_id: number;
     ref: string;
     ref_protected: boolean | null;
-    environment: Json<unknown>;
+    environment: NullableJson<unknown>;
     status: string;
     token_sha256: string;
     created_at: Timestamp;
