@@ -1,0 +1,65 @@
+import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Kysely } from "kysely";
+import { connectionRow, snapshotRow } from "./read-model-rows.ts";
+
+type Db = Kysely<ReadModelDatabase>;
+
+/**
+ * Replaces the agent's latest snapshot unless a later stream message already did, and appends
+ * the snapshot to the agent's history (`on conflict do nothing`: the history row of a stream
+ * message is written once).
+ */
+export async function applyClusterSnapshot(
+  db: Db,
+  data: EventDataOf<typeof EVENT_TYPES.clusterSnapshot>,
+  streamSeq: number,
+): Promise<void> {
+  const row = snapshotRow(data, streamSeq);
+  await db
+    .insertInto("read_model.cluster_snapshots")
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .column("agent_id")
+        .doUpdateSet((eb) => ({
+          content_hash: eb.ref("excluded.content_hash"),
+          cluster: eb.ref("excluded.cluster"),
+          observed_at: eb.ref("excluded.observed_at"),
+          stream_seq: eb.ref("excluded.stream_seq"),
+        }))
+        .where("read_model.cluster_snapshots.stream_seq", "<", (eb) => eb.ref("excluded.stream_seq")),
+    )
+    .execute();
+  await db
+    .insertInto("read_model.cluster_snapshot_history")
+    .values(row)
+    .onConflict((oc) => oc.columns(["agent_id", "stream_seq"]).doNothing())
+    .execute();
+}
+
+/**
+ * Records the heartbeat unless a newer one (by the collector's `sent_at`) is already stored:
+ * heartbeats of two collectors, or a replay, must not move the last connection backwards.
+ */
+export async function applyClusterHeartbeat(
+  db: Db,
+  data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
+): Promise<void> {
+  await db
+    .insertInto("read_model.agent_connections")
+    .values(connectionRow(data))
+    .onConflict((oc) =>
+      oc
+        .column("agent_id")
+        .doUpdateSet((eb) => ({
+          collector_id: eb.ref("excluded.collector_id"),
+          last_heartbeat_at: eb.ref("excluded.last_heartbeat_at"),
+          content_hash: eb.ref("excluded.content_hash"),
+        }))
+        .where("read_model.agent_connections.last_heartbeat_at", "<", (eb) =>
+          eb.ref("excluded.last_heartbeat_at"),
+        ),
+    )
+    .execute();
+}

@@ -1,0 +1,118 @@
+import type {
+  Agent,
+  AgentToken,
+  Group,
+  Job,
+  Membership,
+  PersonalAccessToken,
+  Project,
+  User,
+} from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Kysely } from "kysely";
+import { deleteAgentAuthorizations } from "./apply-authz-event.ts";
+import {
+  agentRow,
+  agentTokenRow,
+  groupRow,
+  jobRow,
+  membershipRow,
+  personalAccessTokenRow,
+  projectRow,
+  userRow,
+} from "./read-model-rows.ts";
+
+/**
+ * Registry events carry the aggregate's whole new state, so each one is an upsert by id
+ * (`insert … on conflict (id) do update set …`): applying the same event twice is harmless.
+ */
+type Db = Kysely<ReadModelDatabase>;
+
+export async function applyGroup(db: Db, group: Group): Promise<void> {
+  const { id, ...rest } = groupRow(group);
+  await db
+    .insertInto("read_model.groups")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+export async function applyProject(db: Db, project: Project): Promise<void> {
+  const { id, ...rest } = projectRow(project);
+  await db
+    .insertInto("read_model.projects")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+export async function applyUser(db: Db, user: User): Promise<void> {
+  const { id, ...rest } = userRow(user);
+  await db
+    .insertInto("read_model.users")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+/** A membership with `access_level: null` was removed: its row is deleted. */
+export async function applyMembership(db: Db, membership: Membership): Promise<void> {
+  const row = membershipRow(membership);
+  if (row === null) {
+    await db.deleteFrom("read_model.memberships").where("id", "=", membership.id).execute();
+    return;
+  }
+  const { id, ...rest } = row;
+  await db
+    .insertInto("read_model.memberships")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+export async function applyPersonalAccessToken(db: Db, token: PersonalAccessToken): Promise<void> {
+  const { id, ...rest } = personalAccessTokenRow(token);
+  await db
+    .insertInto("read_model.personal_access_tokens")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+/**
+ * A deleted agent (`deleted_at` set) leaves the read model with its authorizations and its
+ * authorization report; its cluster snapshots stay, as history.
+ */
+export async function applyAgent(db: Db, agent: Agent): Promise<void> {
+  const row = agentRow(agent);
+  if (row === null) {
+    await db.deleteFrom("read_model.agents").where("id", "=", agent.id).execute();
+    await deleteAgentAuthorizations(db, agent.id);
+    await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agent.id).execute();
+    return;
+  }
+  const { id, ...rest } = row;
+  await db
+    .insertInto("read_model.agents")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+export async function applyAgentToken(db: Db, token: AgentToken): Promise<void> {
+  const { id, ...rest } = agentTokenRow(token);
+  await db
+    .insertInto("read_model.agent_tokens")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+export async function applyJob(db: Db, job: Job): Promise<void> {
+  const { id, ...rest } = jobRow(job);
+  await db
+    .insertInto("read_model.jobs")
+    .values({ id, ...rest })
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}

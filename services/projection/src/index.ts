@@ -1,0 +1,10 @@
+export { applyEventToReadModel, type StreamPosition } from "./apply-event.ts";
+export { changeNoticesFor } from "./change-notices.ts";
+export { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
+export { readPositions } from "./projection-positions.ts";
+export {
+  type ProjectionService,
+  type ProjectionServiceOptions,
+  startProjectionService,
+} from "./projection-service.ts";
+export { rebuildReadModel } from "./rebuild-read-model.ts";

@@ -1,0 +1,32 @@
+import { connectBus } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { rebuildReadModel, startProjectionService } from "./index.ts";
+
+/**
+ * `tsx services/projection/src/main.ts [--rebuild]`: runs the projection until SIGTERM or
+ * SIGINT. `--rebuild` first empties the read model and replays every stream from the start.
+ */
+async function main(): Promise<void> {
+  const env = parseEnv(CommonEnvSchema);
+  const logger = createLogger("projection", env.LOG_LEVEL);
+  const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const bus = await connectBus({ url: env.NATS_URL, name: "kasmap-projection", topology });
+  const options = { bus, databaseUrl: env.DATABASE_URL, logger };
+  const service = process.argv.includes("--rebuild")
+    ? await rebuildReadModel(options)
+    : await startProjectionService(options);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  logger.info({ signal }, "stopping");
+  await service.stop();
+  await bus.close();
+}
+
+main().catch((error: unknown) => {
+  createLogger("projection").fatal({ err: error }, "projection failed");
+  process.exitCode = 1;
+});

@@ -1,0 +1,207 @@
+import { publishEvent } from "@kasmap/bus";
+import { EMPTY_GRANT_SET, type ReadModelNotice, ReadModelNoticeSchema } from "@kasmap/contracts";
+import { eventually } from "@kasmap/testing/harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
+import { clusterFacts } from "./test-events.ts";
+
+let ctx: ProjectionTestContext;
+let service: ProjectionService;
+const notices: ReadModelNotice[] = [];
+
+beforeAll(async () => {
+  ctx = await createProjectionTestContext("projection-service-int-test");
+  ctx.bus.nc.subscribe(ctx.topology.wildcards.readModelChanged, {
+    callback: (_error, message) => void notices.push(ReadModelNoticeSchema.parse(message.json())),
+  });
+  service = await startProjectionService(ctx.serviceOptions);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await ctx?.dispose();
+});
+
+const GRANTS = {
+  ci_access: {
+    projects: [{ project_id: 11, config: { default_namespace: "apps" } }],
+    groups: [{ group_id: 1, config: { access_as: { ci_job: {} } } }],
+  },
+  user_access: {
+    projects: [{ project_id: 11, config: { access_as: { agent: {} } } }],
+    groups: [{ group_id: 1, config: { access_as: { user: {} } } }],
+  },
+};
+
+describe("projection service", () => {
+  it("applies every event kind to the read model", async () => {
+    const e = ctx.events;
+    for (const event of [
+      e.group(1),
+      e.project(11, 1),
+      e.user(5),
+      e.membership({ id: 50, user_id: 5, source_type: "project", source_id: 11, access_level: 30 }),
+      e.personalAccessToken(60, 5),
+      e.agent(7, 11),
+      e.agentToken(70, 7),
+      e.job(80, 11),
+      e.authz(7, 11, GRANTS),
+      e.snapshot(7, clusterFacts()),
+      e.heartbeat(7, "2026-01-01T00:01:00.000Z"),
+    ]) {
+      await publishEvent(ctx.bus, event);
+    }
+    await ctx.caughtUp();
+    const db = ctx.db;
+    expect(await db.selectFrom("read_model.groups").select(["id", "traversal_ids"]).execute()).toEqual([
+      { id: 1, traversal_ids: [1] },
+    ]);
+    expect(await db.selectFrom("read_model.projects").select("namespace_id").execute()).toEqual([
+      { namespace_id: 1 },
+    ]);
+    expect(await db.selectFrom("read_model.users").select("username").execute()).toEqual([
+      { username: "user5" },
+    ]);
+    expect(await db.selectFrom("read_model.memberships").select("access_level").execute()).toEqual([
+      { access_level: 30 },
+    ]);
+    expect(
+      await db.selectFrom("read_model.personal_access_tokens").select(["expires_at", "scopes"]).execute(),
+    ).toEqual([{ expires_at: expect.anything(), scopes: ["api", "read_api"] }]);
+    expect(await db.selectFrom("read_model.agents").select(["id", "project_id"]).execute()).toEqual([
+      { id: 7, project_id: 11 },
+    ]);
+    expect(await db.selectFrom("read_model.agent_tokens").select("agent_id").execute()).toEqual([
+      { agent_id: 7 },
+    ]);
+    expect(await db.selectFrom("read_model.jobs").select("environment").execute()).toEqual([
+      { environment: { name: "production", tier: "production", slug: "production" } },
+    ]);
+    expect(await db.selectFrom("read_model.ci_access_project_authorizations").selectAll().execute()).toEqual([
+      { agent_id: 7, project_id: 11, config: { default_namespace: "apps" } },
+    ]);
+    expect(
+      await db.selectFrom("read_model.ci_access_group_authorizations").select("group_id").execute(),
+    ).toHaveLength(1);
+    expect(
+      await db.selectFrom("read_model.user_access_project_authorizations").select("project_id").execute(),
+    ).toHaveLength(1);
+    expect(
+      await db.selectFrom("read_model.user_access_group_authorizations").select("group_id").execute(),
+    ).toHaveLength(1);
+    const report = await db
+      .selectFrom("read_model.agent_authorization_reports")
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(report.dropped).toEqual([expect.objectContaining({ path: "nope/missing", reason: "not-found" })]);
+    const snapshot = await db
+      .selectFrom("read_model.cluster_snapshots")
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(snapshot.cluster).toEqual(clusterFacts());
+    const connection = await db
+      .selectFrom("read_model.agent_connections")
+      .selectAll()
+      .executeTakeFirstOrThrow();
+    expect(connection.last_heartbeat_at.toISOString()).toBe("2026-01-01T00:01:00.000Z");
+  });
+
+  it("publishes a change notice per changed table after the commit", async () => {
+    const published = await publishEvent(ctx.bus, ctx.events.agentToken(71, 7));
+    const notice = await eventually(
+      () => notices.find((n) => n.table === "agent_tokens" && n.seq === published.seq),
+      "agent token notice",
+    );
+    expect(notice).toEqual({
+      table: "agent_tokens",
+      agent_id: 7,
+      stream: published.stream,
+      seq: published.seq,
+    });
+  });
+
+  it("replaces an agent's grant set and deletes removed rows", async () => {
+    await publishEvent(ctx.bus, ctx.events.authz(7, 11, EMPTY_GRANT_SET));
+    await ctx.caughtUp();
+    expect(
+      await ctx.db.selectFrom("read_model.ci_access_project_authorizations").selectAll().execute(),
+    ).toEqual([]);
+    expect(
+      await ctx.db.selectFrom("read_model.user_access_group_authorizations").selectAll().execute(),
+    ).toEqual([]);
+  });
+
+  it("deletes removed memberships and deleted agents with their authorizations", async () => {
+    await publishEvent(ctx.bus, ctx.events.authz(8, 11, GRANTS));
+    await publishEvent(ctx.bus, ctx.events.agent(8, 11));
+    await publishEvent(
+      ctx.bus,
+      ctx.events.membership({
+        id: 50,
+        user_id: 5,
+        source_type: "project",
+        source_id: 11,
+        access_level: null,
+      }),
+    );
+    await publishEvent(ctx.bus, ctx.events.agent(8, 11, "2026-02-01T00:00:00.000Z"));
+    await ctx.caughtUp();
+    expect(await ctx.db.selectFrom("read_model.memberships").selectAll().execute()).toEqual([]);
+    expect(await ctx.db.selectFrom("read_model.agents").select("id").where("id", "=", 8).execute()).toEqual(
+      [],
+    );
+    for (const table of [
+      "read_model.ci_access_project_authorizations",
+      "read_model.user_access_group_authorizations",
+      "read_model.agent_authorization_reports",
+    ] as const) {
+      expect(await ctx.db.selectFrom(table).select("agent_id").where("agent_id", "=", 8).execute()).toEqual(
+        [],
+      );
+    }
+  });
+
+  it("keeps the newer heartbeat when an older one arrives later", async () => {
+    await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:10.000Z", "new"));
+    await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:00.000Z", "old"));
+    await ctx.caughtUp();
+    const row = await ctx.db
+      .selectFrom("read_model.agent_connections")
+      .selectAll()
+      .where("agent_id", "=", 9)
+      .executeTakeFirstOrThrow();
+    expect(row.collector_id).toBe("new");
+    expect(row.last_heartbeat_at.toISOString()).toBe("2026-03-01T00:00:10.000Z");
+  });
+
+  it("keeps every snapshot in the history and the latest as current", async () => {
+    const first = await publishEvent(ctx.bus, ctx.events.snapshot(10, clusterFacts({ node_count: 1 })));
+    const second = await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(10, clusterFacts({ node_count: 3, observed_at: "2026-01-02T00:00:00.000Z" })),
+    );
+    await ctx.caughtUp();
+    const history = await ctx.db
+      .selectFrom("read_model.cluster_snapshot_history")
+      .select(["stream_seq", "cluster"])
+      .where("agent_id", "=", 10)
+      .orderBy("stream_seq")
+      .execute();
+    expect(history.map((h) => h.stream_seq)).toEqual([first.seq, second.seq]);
+    const current = await ctx.db
+      .selectFrom("read_model.cluster_snapshots")
+      .selectAll()
+      .where("agent_id", "=", 10)
+      .executeTakeFirstOrThrow();
+    expect(current.stream_seq).toBe(second.seq);
+    expect(current.cluster).toMatchObject({ node_count: 3 });
+  });
+
+  it("applies a re-published event (new message id) without changing the rows", async () => {
+    const rowsBefore = await ctx.db.selectFrom("read_model.groups").selectAll().execute();
+    await publishEvent(ctx.bus, ctx.events.group(1));
+    await ctx.caughtUp();
+    expect(await ctx.db.selectFrom("read_model.groups").selectAll().execute()).toEqual(rowsBefore);
+  });
+});
