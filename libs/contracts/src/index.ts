@@ -11,4 +11,3 @@ export * from "./rest.ts";
 export * from "./service-env.ts";
 export * from "./tokens.ts";
 export * from "./topology.ts";
-export * from "./agent-config.ts";
