@@ -9,13 +9,19 @@ export type KubeconfigOptions = {
   readonly namespace?: string;
 };
 
-/** A standard kubeconfig (YAML) whose current context points at `server`. */
+/**
+ * A standard kubeconfig (YAML) whose current context points at `server`.
+ *
+ * `insecure-skip-tls-verify: true` is set although the simulator speaks plain HTTP:
+ * @kubernetes/client-node 1.x refuses an `http:` server otherwise ("HTTP protocol is not
+ * allowed when skipTLSVerify is not set or false"); kubectl accepts it either way.
+ */
 export function buildKubeconfig(server: string, options: KubeconfigOptions = {}): string {
   const name = options.contextName ?? "kasmap-simulator";
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name, cluster: { server } }],
+    clusters: [{ name, cluster: { server, "insecure-skip-tls-verify": true } }],
     users: [{ name, user: options.token === undefined ? {} : { token: options.token } }],
     contexts: [
       {
