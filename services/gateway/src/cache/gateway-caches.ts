@@ -1,0 +1,86 @@
+import type { ClusterFacts } from "@kasmap/contracts";
+import type { Principal } from "../auth/authenticate.ts";
+import type { AgentWithProject } from "../read-model/agent-queries.ts";
+import type { ProjectRow } from "../read-model/registry-queries.ts";
+import { InvalidatingCache } from "./invalidating-cache.ts";
+
+/**
+ * Every read-model table (without schema). A notice naming a table outside this list (a table
+ * added after this gateway was built) clears every cache: unknown means "could be anything".
+ */
+const KNOWN_TABLES = new Set([
+  "groups",
+  "projects",
+  "users",
+  "personal_access_tokens",
+  "memberships",
+  "agents",
+  "agent_tokens",
+  "cluster_snapshots",
+  "cluster_snapshot_history",
+  "agent_connections",
+  "ci_access_project_authorizations",
+  "ci_access_group_authorizations",
+  "user_access_project_authorizations",
+  "user_access_group_authorizations",
+  "agent_authorization_reports",
+  "jobs",
+  "projection_positions",
+]);
+
+/**
+ * The gateway's hot-read caches, each dropped whole when a table it depends on changes.
+ * Dropping whole caches (not single keys) keeps correctness independent of what a notice's
+ * payload says; cluster facts and heartbeats are split so frequent heartbeats do not drop the
+ * (larger) facts.
+ */
+export function createGatewayCaches(isEnabled: () => boolean) {
+  const caches = {
+    /** Key: `<credential kind>:<sha256 of token>`; the plaintext is never kept. */
+    principals: new InvalidatingCache<string, Principal | null>(
+      "principals",
+      ["personal_access_tokens", "users", "jobs"],
+      isEnabled,
+    ),
+    /** Key: `id:<n>` or `path:<lower-case full path>`. */
+    projects: new InvalidatingCache<string, ProjectRow | null>("projects", ["projects"], isEnabled),
+    /** Key: `<user id>:<project id>`; value: the highest access level, 0 for none. */
+    projectAccessLevels: new InvalidatingCache<string, number>(
+      "project_access_levels",
+      ["memberships", "projects", "groups", "users"],
+      isEnabled,
+    ),
+    /** Key: agent id; the agent with its configuration project (for its body and permission). */
+    agents: new InvalidatingCache<number, AgentWithProject | null>(
+      "agents",
+      ["agents", "projects"],
+      isEnabled,
+    ),
+    clusterFacts: new InvalidatingCache<number, ClusterFacts | null>(
+      "cluster_facts",
+      ["cluster_snapshots"],
+      isEnabled,
+    ),
+    lastHeartbeats: new InvalidatingCache<number, Date | null>(
+      "last_heartbeats",
+      ["agent_connections"],
+      isEnabled,
+    ),
+  };
+  const all = Object.values(caches);
+  return {
+    ...caches,
+    all,
+    /** Drops the caches depending on `table` (`agents` or `read_model.agents`). */
+    tableChanged(table: string): void {
+      const name = table.replace(/^read_model\./, "");
+      for (const cache of all) {
+        if (!KNOWN_TABLES.has(name) || cache.tables.includes(name)) cache.clear();
+      }
+    },
+    clearAll(): void {
+      for (const cache of all) cache.clear();
+    },
+  };
+}
+export type GatewayCaches = ReturnType<typeof createGatewayCaches>;

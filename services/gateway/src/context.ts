@@ -1,0 +1,18 @@
+import type { Bus } from "@kasmap/bus";
+import type { Logger } from "@kasmap/logging";
+import type { GatewayCaches } from "./cache/gateway-caches.ts";
+import type { GatewayMetrics } from "./http/metrics.ts";
+import type { ReadModel } from "./read-model/registry-queries.ts";
+
+/** What every route needs; built once by `startGateway`. */
+export type GatewayContext = {
+  readonly db: ReadModel;
+  readonly bus: Bus;
+  readonly logger: Logger;
+  readonly caches: GatewayCaches;
+  readonly metrics: GatewayMetrics;
+  /** How long a write waits for the projection to apply its events (read-your-writes), ms. */
+  readonly writeWaitMs: number;
+  /** Whether NATS is connected and change notices are flowing. */
+  readonly natsConnected: () => boolean;
+};

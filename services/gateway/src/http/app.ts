@@ -1,0 +1,64 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { GatewayContext } from "../context.ts";
+import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.ts";
+import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
+import { registerAgentRoutes } from "../routes/agents.ts";
+import { registerGroupAndProjectRoutes } from "../routes/groups-and-projects.ts";
+import { registerOperationsRoutes } from "../routes/operations.ts";
+import { registerUserAndMemberRoutes } from "../routes/users-and-members.ts";
+import { gitLabErrorHandler } from "./error-handler.ts";
+
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
+
+/** The gateway's Fastify instance with every route, parser, hook and error mapping. */
+export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
+  // Typed as Fastify's base logger so the instance has Fastify's default type parameters.
+  const logger: FastifyBaseLogger = ctx.logger;
+  const app = Fastify({
+    loggerInstance: logger,
+    // One log line per request would dominate the gateway's cost at its request rates;
+    // failures are logged by the error handler, volumes are in /metrics.
+    disableRequestLogging: true,
+    forceCloseConnections: true,
+    // Full paths of deep projects arrive URL-encoded in `:id`; the default limit is 100 chars.
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    bodyLimit: 2 * 1024 * 1024,
+  });
+  app.addContentTypeParser(YAML_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(
+    "application/x-www-form-urlencoded",
+    { parseAs: "string" },
+    (_request, body, done) => done(null, formParams(String(body))),
+  );
+  app.addHook("onResponse", async (request, reply) => {
+    ctx.metrics.observe(
+      request.method,
+      request.routeOptions.url ?? "unmatched",
+      reply.statusCode,
+      reply.elapsedTime,
+    );
+  });
+  app.setErrorHandler(gitLabErrorHandler);
+  // GitLab's body for an unknown route.
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "404 Not Found" }));
+  registerOperationsRoutes(app, ctx);
+  registerGroupAndProjectRoutes(app, ctx);
+  registerUserAndMemberRoutes(app, ctx);
+  registerAgentRoutes(app, ctx);
+  registerAgentTokenRoutes(app, ctx);
+  registerAgentConfigurationRoutes(app, ctx);
+  return app;
+}
+
+/** Form fields as Grape reads them: `scopes[]=a&scopes[]=b` is a list, a repeated key too. */
+export function formParams(body: string): Record<string, string | string[]> {
+  const params: Record<string, string | string[]> = {};
+  for (const [rawKey, value] of new URLSearchParams(body)) {
+    const isList = rawKey.endsWith("[]");
+    const key = isList ? rawKey.slice(0, -2) : rawKey;
+    const existing = params[key];
+    if (existing === undefined) params[key] = isList ? [value] : value;
+    else params[key] = [...(Array.isArray(existing) ? existing : [existing]), value];
+  }
+  return params;
+}

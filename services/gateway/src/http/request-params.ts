@@ -1,0 +1,36 @@
+import { KasmapError } from "@kasmap/contracts";
+import type { z } from "zod";
+
+/**
+ * A request parameter missing or malformed, caught before any model is touched. GitLab (Grape)
+ * answers these `400 {"error":"name is missing"}`, unlike model validation errors, which are
+ * `{"message": {...}}`; the error handler renders this class in Grape's form.
+ */
+export class InvalidParamsError extends KasmapError {
+  constructor(readonly problems: string[]) {
+    super("bad_request", problems.join(", "));
+    this.name = "InvalidParamsError";
+  }
+}
+
+/** Validates `input` with `schema` or throws `InvalidParamsError` naming each bad parameter. */
+export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => {
+    const name = issue.path.join(".") || "body";
+    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    return missing ? `${name} is missing` : `${name} is invalid`;
+  });
+  throw new InvalidParamsError([...new Set(problems)]);
+}
+
+/**
+ * Grape reads parameters from the query string and the body alike; the body wins on conflict.
+ * Non-object bodies (raw text) contribute nothing here.
+ */
+export function mergedParams(query: unknown, body: unknown): Record<string, unknown> {
+  const fromQuery = typeof query === "object" && query !== null ? query : {};
+  const fromBody = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
+  return { ...fromQuery, ...fromBody };
+}

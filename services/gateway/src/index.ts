@@ -1,0 +1,69 @@
+import type { Bus } from "@kasmap/bus";
+import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import { createLogger, type Logger } from "@kasmap/logging";
+import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
+import { createGatewayCaches } from "./cache/gateway-caches.ts";
+import type { GatewayContext } from "./context.ts";
+import { buildGatewayApp } from "./http/app.ts";
+import { GatewayMetrics } from "./http/metrics.ts";
+
+export type GatewayOptions = {
+  bus: Bus;
+  /** The read model's database; the gateway only reads it. */
+  databaseUrl: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  logger?: Logger;
+  /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
+  writeWaitMs?: number;
+};
+
+export type RunningGateway = { url: string; stop(): Promise<void> };
+
+/**
+ * Starts the HTTP gateway: GitLab's REST API over the read model, writes forwarded to authz.
+ * The change-notice subscription is in place before the port opens, so no cached entry can
+ * miss a notice. `stop()` closes the server and the pool; the bus belongs to the caller.
+ */
+export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
+  const logger = options.logger ?? createLogger("gateway");
+  const db = createDatabase<ReadModelDatabase>({
+    url: options.databaseUrl,
+    max: 8,
+    applicationName: "kasmap-gateway",
+  });
+  let follower: ChangeNoticeFollower | null = null;
+  const caches = createGatewayCaches(() => follower?.connected() ?? false);
+  follower = await followChangeNotices(options.bus, caches, logger);
+  const activeFollower = follower;
+  const ctx: GatewayContext = {
+    db,
+    bus: options.bus,
+    logger,
+    caches,
+    metrics: new GatewayMetrics(),
+    writeWaitMs: options.writeWaitMs ?? 5_000,
+    natsConnected: () => activeFollower.connected(),
+  };
+  const app = buildGatewayApp(ctx);
+  try {
+    await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
+  } catch (error) {
+    activeFollower.stop();
+    await db.destroy();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : (options.port ?? 0);
+  const host = options.host ?? "127.0.0.1";
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    async stop() {
+      await app.close();
+      activeFollower.stop();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+import { connectBus } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { z } from "zod";
+import { startGateway } from "./index.ts";
+
+const GatewayEnvSchema = CommonEnvSchema.extend({
+  KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+});
+
+const env = parseEnv(GatewayEnvSchema);
+const logger = createLogger("gateway", env.LOG_LEVEL);
+const bus = await connectBus({
+  url: env.NATS_URL,
+  name: "kasmap-gateway",
+  topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
+});
+const gateway = await startGateway({
+  bus,
+  databaseUrl: env.DATABASE_URL,
+  port: env.KASMAP_HTTP_PORT,
+  host: env.KASMAP_HTTP_HOST,
+  logger,
+});
+logger.info({ url: gateway.url }, "gateway listening");
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping");
+    void gateway
+      .stop()
+      .then(() => bus.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ err: error }, "stop failed");
+        process.exit(1);
+      });
+  });
+}

@@ -1,0 +1,91 @@
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Selectable } from "kysely";
+import type { PageRequest } from "../http/pagination.ts";
+import { pageOffset } from "../http/pagination.ts";
+import type { ProjectRow, ReadModel } from "./registry-queries.ts";
+
+export type AgentRow = Selectable<ReadModelDatabase["read_model.agents"]>;
+export type AgentTokenRow = Selectable<ReadModelDatabase["read_model.agent_tokens"]>;
+export type AgentWithProject = { agent: AgentRow; project: ProjectRow };
+
+/** The agent with its configuration project (the project it is registered in), or null. */
+export async function findAgent(db: ReadModel, agentId: number): Promise<AgentWithProject | null> {
+  const agent = await db
+    .selectFrom("read_model.agents")
+    .selectAll()
+    .where("id", "=", agentId)
+    .executeTakeFirst();
+  if (!agent) return null;
+  const project = await db
+    .selectFrom("read_model.projects")
+    .selectAll()
+    .where("id", "=", agent.project_id)
+    .executeTakeFirst();
+  return project ? { agent, project } : null;
+}
+
+/**
+ * One page of a project's agents, ordered by `name` then `id` (GitLab orders by name; the id
+ * breaks ties so pages never overlap), with the total from `count(*) over ()`.
+ */
+export async function listProjectAgents(
+  db: ReadModel,
+  projectId: number,
+  page: PageRequest,
+): Promise<{ agents: AgentRow[]; total: number }> {
+  const rows = await db
+    .selectFrom("read_model.agents")
+    .selectAll()
+    .select((eb) => eb.fn.countAll<number>().over().as("total"))
+    .where("project_id", "=", projectId)
+    .orderBy("name")
+    .orderBy("id")
+    .limit(page.perPage)
+    .offset(pageOffset(page))
+    .execute();
+  const total = rows[0] ? Number(rows[0].total) : await countProjectAgents(db, projectId);
+  return { agents: rows.map(({ total: _total, ...agent }) => agent), total };
+}
+
+/** A page past the end returns no rows, hence no window total: count separately then. */
+async function countProjectAgents(db: ReadModel, projectId: number): Promise<number> {
+  const row = await db
+    .selectFrom("read_model.agents")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("project_id", "=", projectId)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** One page of an agent's active tokens (GitLab lists only those), ordered by id. */
+export async function listActiveAgentTokens(
+  db: ReadModel,
+  agentId: number,
+  page: PageRequest,
+): Promise<{ tokens: AgentTokenRow[]; total: number }> {
+  const base = db
+    .selectFrom("read_model.agent_tokens")
+    .where("agent_id", "=", agentId)
+    .where("status", "=", "active");
+  const [tokens, count] = await Promise.all([
+    base.selectAll().orderBy("id").limit(page.perPage).offset(pageOffset(page)).execute(),
+    base.select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow(),
+  ]);
+  return { tokens, total: Number(count.n) };
+}
+
+/** An active token of the agent; a revoked one is treated as absent (GitLab: 404). */
+export async function findActiveAgentToken(
+  db: ReadModel,
+  agentId: number,
+  tokenId: number,
+): Promise<AgentTokenRow | null> {
+  const row = await db
+    .selectFrom("read_model.agent_tokens")
+    .selectAll()
+    .where("id", "=", tokenId)
+    .where("agent_id", "=", agentId)
+    .where("status", "=", "active")
+    .executeTakeFirst();
+  return row ?? null;
+}

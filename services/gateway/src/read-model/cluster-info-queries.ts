@@ -1,0 +1,41 @@
+import { type ClusterFacts, ClusterFactsSchema, type ClusterInfo } from "@kasmap/contracts";
+import { deploymentStatus } from "./deployment-status.ts";
+import type { ReadModel } from "./registry-queries.ts";
+
+/** The agent's latest snapshot facts (`read_model.cluster_snapshots.cluster`), or null. */
+export async function loadClusterFacts(db: ReadModel, agentId: number): Promise<ClusterFacts | null> {
+  const row = await db
+    .selectFrom("read_model.cluster_snapshots")
+    .select("cluster")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  // The projection wrote it from a validated event; parsing again guards the wire shape.
+  return row ? ClusterFactsSchema.parse(row.cluster) : null;
+}
+
+/** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
+export async function loadLastHeartbeat(db: ReadModel, agentId: number): Promise<Date | null> {
+  const row = await db
+    .selectFrom("read_model.agent_connections")
+    .select("last_heartbeat_at")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return row ? new Date(row.last_heartbeat_at) : null;
+}
+
+/**
+ * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus
+ * `deployment_status` (from the heartbeat's age at `nowMs`) and `last_connection` (ISO-8601).
+ */
+export function composeClusterInfo(
+  facts: ClusterFacts | null,
+  lastHeartbeatAt: Date | null,
+  nowMs: number,
+): ClusterInfo | null {
+  if (facts === null) return null;
+  return {
+    ...facts,
+    deployment_status: deploymentStatus(lastHeartbeatAt, nowMs),
+    last_connection: lastHeartbeatAt ? lastHeartbeatAt.toISOString() : null,
+  };
+}

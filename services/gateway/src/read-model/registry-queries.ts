@@ -1,0 +1,39 @@
+import type { ReadModelDatabase } from "@kasmap/db";
+import { type Kysely, type Selectable, sql } from "kysely";
+import type { ResourceId } from "./resource-id.ts";
+
+export type ReadModel = Kysely<ReadModelDatabase>;
+export type ProjectRow = Selectable<ReadModelDatabase["read_model.projects"]>;
+export type GroupRow = Selectable<ReadModelDatabase["read_model.groups"]>;
+export type UserRow = Selectable<ReadModelDatabase["read_model.users"]>;
+
+/**
+ * `select * from read_model.projects where id = $1` or, for a path,
+ * `where lower(path_with_namespace) = lower($1)` (GitLab matches full paths case-insensitively;
+ * the unique index `projects_path_lower` answers it).
+ */
+export async function findProject(db: ReadModel, id: ResourceId): Promise<ProjectRow | null> {
+  const query = db.selectFrom("read_model.projects").selectAll();
+  const row =
+    id.kind === "id"
+      ? await query.where("id", "=", id.id).executeTakeFirst()
+      : await query
+          .where(sql<string>`lower(path_with_namespace)`, "=", id.path.toLowerCase())
+          .executeTakeFirst();
+  return row ?? null;
+}
+
+/** As `findProject`, on `read_model.groups` by id or `lower(full_path)`. */
+export async function findGroup(db: ReadModel, id: ResourceId): Promise<GroupRow | null> {
+  const query = db.selectFrom("read_model.groups").selectAll();
+  const row =
+    id.kind === "id"
+      ? await query.where("id", "=", id.id).executeTakeFirst()
+      : await query.where(sql<string>`lower(full_path)`, "=", id.path.toLowerCase()).executeTakeFirst();
+  return row ?? null;
+}
+
+export async function findUser(db: ReadModel, userId: number): Promise<UserRow | null> {
+  const row = await db.selectFrom("read_model.users").selectAll().where("id", "=", userId).executeTakeFirst();
+  return row ?? null;
+}

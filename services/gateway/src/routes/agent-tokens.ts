@@ -1,0 +1,72 @@
+import { CreateAgentTokenBodySchema, KasmapError, NOT_FOUND, PaginationQuerySchema } from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { agentTokenBody } from "../http/gitlab-bodies.ts";
+import { paginationHeaders } from "../http/pagination.ts";
+import { mergedParams, parseParams } from "../http/request-params.ts";
+import { requestUrl } from "../http/request-url.ts";
+import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
+import { parseNumericId } from "../read-model/resource-id.ts";
+import { agentInProject } from "./agent-lookup.ts";
+import { forwardCommand } from "./forward-command.ts";
+
+type AgentParams = { Params: { id: string; agent_id: string } };
+type TokenParams = { Params: { id: string; agent_id: string; token_id: string } };
+
+/** `/api/v4/projects/:id/cluster_agents/:agent_id/tokens` (GitLab's `API::Clusters::AgentTokens`). */
+export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const base = "/api/v4/projects/:id/cluster_agents/:agent_id/tokens";
+
+  app.get<AgentParams>(base, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const query = parseParams(PaginationQuerySchema, request.query);
+    const page = { page: query.page, perPage: query.per_page };
+    const { tokens, total } = await listActiveAgentTokens(ctx.db, agent.id, page);
+    const bodies = tokens.map((token) => agentTokenBody(token, { lastUsed: false }));
+    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+  });
+
+  app.get<TokenParams>(`${base}/:token_id`, async (request) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const tokenId = parseNumericId(request.params.token_id);
+    const token = tokenId === null ? null : await findActiveAgentToken(ctx.db, agent.id, tokenId);
+    if (!token) throw new KasmapError("not_found", NOT_FOUND.agentToken);
+    return agentTokenBody(token, { lastUsed: true });
+  });
+
+  app.post<AgentParams>(base, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const params = parseParams(CreateAgentTokenBodySchema, mergedParams(request.query, request.body));
+    const { token, plaintext } = await forwardCommand(ctx, "agent_token.create", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      agent_id: agent.id,
+      name: params.name,
+      description: params.description ?? null,
+    });
+    return reply.code(201).send({ ...agentTokenBody(token, { lastUsed: true }), token: plaintext });
+  });
+
+  app.delete<TokenParams>(`${base}/:token_id`, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const tokenId = parseNumericId(request.params.token_id);
+    if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.agentToken);
+    await forwardCommand(ctx, "agent_token.revoke", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      agent_id: agent.id,
+      token_id: tokenId,
+    });
+    return reply.code(204).send();
+  });
+}

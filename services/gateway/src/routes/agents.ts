@@ -1,0 +1,95 @@
+import {
+  AgentNameSchema,
+  CreateAgentBodySchema,
+  PaginationQuerySchema,
+  WithClusterInfoQuerySchema,
+} from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { agentBody } from "../http/gitlab-bodies.ts";
+import { paginationHeaders } from "../http/pagination.ts";
+import { mergedParams, parseParams } from "../http/request-params.ts";
+import { requestUrl } from "../http/request-url.ts";
+import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { listProjectAgents } from "../read-model/agent-queries.ts";
+import { agentInProject, clusterInfoOf } from "./agent-lookup.ts";
+import { forwardCommand } from "./forward-command.ts";
+
+type ProjectParams = { Params: { id: string } };
+type AgentParams = { Params: { id: string; agent_id: string } };
+
+const ListQuerySchema = PaginationQuerySchema.extend(WithClusterInfoQuerySchema.shape);
+// GitLab validates the name in the model (400 with field errors), not as a Grape parameter.
+const AgentNameFieldSchema = z.object({ name: AgentNameSchema });
+
+/** `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`). */
+export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const base = "/api/v4/projects/:id/cluster_agents";
+
+  app.get<ProjectParams>(base, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const query = parseParams(ListQuerySchema, request.query);
+    const page = { page: query.page, perPage: query.per_page };
+    const { agents, total } = await listProjectAgents(ctx.db, project.id, page);
+    const bodies = await Promise.all(
+      agents.map(async (agent) => {
+        const body = agentBody(agent, project);
+        return query.with_cluster_info ? { ...body, cluster_info: await clusterInfoOf(ctx, agent.id) } : body;
+      }),
+    );
+    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+  });
+
+  app.get<AgentParams>(`${base}/:agent_id`, async (request) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const query = parseParams(WithClusterInfoQuerySchema, request.query);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const body = agentBody(agent, project);
+    return query.with_cluster_info ? { ...body, cluster_info: await clusterInfoOf(ctx, agent.id) } : body;
+  });
+
+  /**
+   * The agent's `cluster_info` alone. An agent whose collector has not reported yet answers
+   * `200 null`, not 404: the agent exists and the caller may see it; "no facts yet" is data.
+   */
+  app.get<AgentParams>(`${base}/:agent_id/cluster_info`, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const info = await clusterInfoOf(ctx, agent.id);
+    return reply.type("application/json; charset=utf-8").send(JSON.stringify(info));
+  });
+
+  app.post<ProjectParams>(base, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const params = mergedParams(request.query, request.body);
+    const { name } = parseParams(CreateAgentBodySchema, params);
+    const checked = AgentNameFieldSchema.safeParse({ name });
+    if (!checked.success) {
+      return reply.code(400).send({ message: { name: checked.error.issues.map((i) => i.message) } });
+    }
+    const agent = await forwardCommand(ctx, "agent.create", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      name: checked.data.name,
+    });
+    return reply.code(201).send(agentBody(agent, project));
+  });
+
+  app.delete<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    await forwardCommand(ctx, "agent.delete", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      agent_id: agent.id,
+    });
+    return reply.code(204).send();
+  });
+}

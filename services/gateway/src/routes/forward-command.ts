@@ -1,0 +1,29 @@
+import { requestCommand } from "@kasmap/bus";
+import type { AuthzCommandName, AuthzCommandRequest, AuthzCommandResult } from "@kasmap/contracts";
+import type { GatewayContext } from "../context.ts";
+import { waitForPositions } from "../read-model/read-your-writes.ts";
+
+/**
+ * Forwards a write to authz (`<root>.cmd.authz.<name>`), then waits until the projection has
+ * applied the events it produced, so the caller's next read sees the write. After
+ * `ctx.writeWaitMs` it answers anyway (logged): the write is in the log and will be applied.
+ * authz's refusals arrive as `KasmapError`s with authz's code and message.
+ */
+export async function forwardCommand<N extends AuthzCommandName>(
+  ctx: GatewayContext,
+  name: N,
+  request: AuthzCommandRequest<N>,
+): Promise<AuthzCommandResult<N>> {
+  const { result, positions } = await requestCommand(ctx.bus, name, request);
+  const applied = await waitForPositions(ctx.db, positions, ctx.writeWaitMs);
+  if (!applied) {
+    ctx.logger.warn(
+      { command: name, positions },
+      "projection did not apply the write in time; answering anyway",
+    );
+  }
+  // The projection's change notice can reach this process after the reply: drop the caches
+  // now, or the caller's next read could be served a cached value from before its own write.
+  ctx.caches.clearAll();
+  return result;
+}

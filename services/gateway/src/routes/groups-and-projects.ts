@@ -1,0 +1,72 @@
+import { CreateGroupBodySchema, CreateProjectBodySchema, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
+import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
+import { REQUIRED_LEVELS, visibleGroup, visibleProject } from "../permissions/visible-resources.ts";
+import { nameAndPath } from "../read-model/project-path.ts";
+import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
+import { forwardCommand } from "./forward-command.ts";
+
+type IdParams = { Params: { id: string } };
+
+/** `POST/GET /api/v4/groups[/:id]` and `POST/GET /api/v4/projects[/:id]`. */
+export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post("/api/v4/groups", async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const params = parseParams(CreateGroupBodySchema, mergedParams(request.query, request.body));
+    // A parent the caller cannot see answers as if it did not exist (authz decides the rest).
+    if (params.parent_id) await visibleGroup(ctx, user, String(params.parent_id));
+    const group = await forwardCommand(ctx, "group.create", {
+      actor_user_id: user.id,
+      name: params.name,
+      path: params.path,
+      parent_id: params.parent_id ?? null,
+      description: params.description ?? null,
+    });
+    return reply.code(201).send(groupBody(group));
+  });
+
+  app.get<IdParams>("/api/v4/groups/:id", async (request) => {
+    const user = await userOf(ctx, request);
+    return groupBody(await visibleGroup(ctx, user, request.params.id));
+  });
+
+  app.post("/api/v4/projects", async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const params = parseParams(CreateProjectBodySchema, mergedParams(request.query, request.body));
+    const naming = nameAndPath(params);
+    if (!naming)
+      throw new InvalidParamsError(["name, path are missing, at least one parameter must be provided"]);
+    // Kasmap keeps every project in a group, so the namespace is required (GitLab would
+    // default to the caller's personal namespace, which Kasmap does not have).
+    if (!params.namespace_id) throw new InvalidParamsError(["namespace_id is missing"]);
+    const namespace = await visibleGroup(ctx, user, String(params.namespace_id)).catch((error: unknown) => {
+      throw error instanceof KasmapError && error.code === "not_found"
+        ? new KasmapError("not_found", NOT_FOUND.namespace)
+        : error;
+    });
+    const project = await forwardCommand(ctx, "project.create", {
+      actor_user_id: user.id,
+      name: naming.name,
+      path: naming.path,
+      namespace_id: namespace.id,
+      description: params.description ?? null,
+    });
+    return reply.code(201).send(projectBody(project, namespace));
+  });
+
+  app.get<IdParams>("/api/v4/projects/:id", async (request) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    return projectBody(project, await namespaceOf(ctx, project.namespace_id));
+  });
+}
+
+async function namespaceOf(ctx: GatewayContext, namespaceId: number): Promise<GroupRow> {
+  const group = await findGroup(ctx.db, { kind: "id", id: namespaceId });
+  // A project row without its group means the read model is mid-rebuild: not the caller's fault.
+  if (!group) throw new KasmapError("unavailable", `namespace ${namespaceId} of a project is missing`);
+  return group;
+}

@@ -1,0 +1,112 @@
+import { AccessLevelSchema } from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
+import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
+import {
+  REQUIRED_LEVELS,
+  requireAdmin,
+  visibleGroup,
+  visibleProject,
+} from "../permissions/visible-resources.ts";
+import { findUser } from "../read-model/registry-queries.ts";
+import { parseNumericId } from "../read-model/resource-id.ts";
+import { forwardCommand } from "./forward-command.ts";
+
+type IdParams = { Params: { id: string } };
+
+/** Grape booleans: JSON true/false or the strings `true`/`false`/`1`/`0` from forms and queries. */
+const GrapeBoolean = z.union([
+  z.boolean(),
+  z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1"),
+]);
+
+const CreateUserParamsSchema = z.object({
+  username: z.string().min(1).max(255),
+  name: z.string().min(1).max(255),
+  admin: GrapeBoolean.optional(),
+});
+const CreatePersonalAccessTokenParamsSchema = z.object({
+  name: z.string().min(1).max(255),
+  scopes: z.union([z.array(z.string()), z.string().transform((s) => [s])]).default(["api"]),
+});
+const AddMemberParamsSchema = z.object({
+  user_id: z.coerce.number().int().positive(),
+  access_level: z.coerce.number().pipe(AccessLevelSchema),
+});
+
+/** Users, personal access tokens (admin only, as in GitLab) and group/project members. */
+export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get("/api/v4/user", async (request) => {
+    const caller = await userOf(ctx, request);
+    const user = await findUser(ctx.db, caller.id);
+    return user ? userBody(user) : { id: caller.id, username: caller.username, name: caller.name };
+  });
+
+  app.post("/api/v4/users", async (request, reply) => {
+    const caller = await userOf(ctx, request);
+    requireAdmin(caller);
+    const params = parseParams(CreateUserParamsSchema, mergedParams(request.query, request.body));
+    const user = await forwardCommand(ctx, "user.create", {
+      actor_user_id: caller.id,
+      username: params.username,
+      name: params.name,
+      is_admin: params.admin ?? false,
+    });
+    return reply.code(201).send(userBody(user));
+  });
+
+  app.post<IdParams>("/api/v4/users/:id/personal_access_tokens", async (request, reply) => {
+    const caller = await userOf(ctx, request);
+    requireAdmin(caller);
+    const userId = parseNumericId(request.params.id);
+    if (userId === null) throw new InvalidParamsError(["user_id is invalid"]);
+    const params = parseParams(
+      CreatePersonalAccessTokenParamsSchema,
+      mergedParams(request.query, request.body),
+    );
+    const { token, plaintext } = await forwardCommand(ctx, "personal_access_token.create", {
+      actor_user_id: caller.id,
+      user_id: userId,
+      name: params.name,
+      scopes: params.scopes,
+    });
+    return reply.code(201).send({
+      id: token.id,
+      name: token.name,
+      revoked: token.revoked,
+      created_at: isoTime(token.created_at),
+      scopes: token.scopes,
+      user_id: token.user_id,
+      last_used_at: null,
+      active: !token.revoked,
+      expires_at: token.expires_at,
+      token: plaintext,
+    });
+  });
+
+  for (const sourceType of ["group", "project"] as const) {
+    app.post<IdParams>(`/api/v4/${sourceType}s/:id/members`, async (request, reply) => {
+      const caller = await userOf(ctx, request);
+      const source =
+        sourceType === "group"
+          ? await visibleGroup(ctx, caller, request.params.id)
+          : await visibleProject(ctx, caller, request.params.id, REQUIRED_LEVELS.seeProject);
+      const params = parseParams(AddMemberParamsSchema, mergedParams(request.query, request.body));
+      const membership = await forwardCommand(ctx, "membership.set", {
+        actor_user_id: caller.id,
+        source_type: sourceType,
+        source_id: source.id,
+        user_id: params.user_id,
+        access_level: params.access_level,
+      });
+      const member = await findUser(ctx.db, membership.user_id);
+      const body = member
+        ? memberBody(member, membership.access_level)
+        : { id: membership.user_id, access_level: membership.access_level, expires_at: null };
+      return reply.code(201).send(body);
+    });
+  }
+}
