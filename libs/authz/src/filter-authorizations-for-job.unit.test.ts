@@ -1,0 +1,92 @@
+import type { CiAccessConfig } from "@kasmap/contracts";
+import { describe, expect, it } from "vitest";
+import {
+  environmentMatches,
+  filterAuthorizationsForJob,
+  type JobContext,
+  jobDenialReason,
+} from "./filter-authorizations-for-job.ts";
+
+describe("environmentMatches (anchored, unlike GitLab)", () => {
+  const cases: [string, string, boolean][] = [
+    ["production", "production", true],
+    ["production", "production-eu", false],
+    ["production", "Production", false],
+    ["review/*", "review/feature-1", true],
+    ["review/*", "review/", true],
+    ["review/*", "review/a/b", true],
+    ["review/*", "x-review/y", false],
+    ["review/*", "review", false],
+    ["*", "anything", true],
+    ["*-eu", "prod-eu", true],
+    ["*-eu", "prod-eu-2", false],
+    ["prod-*-eu", "prod-1-eu", true],
+    ["v1.*", "v1.2", true],
+    ["v1.*", "v1x2", false],
+    ["a+b*", "a+bc", true],
+    ["a+b*", "aabc", false],
+    ["(x)*", "(x)1", true],
+    ["[ab]*", "a1", false],
+  ];
+  it.each(cases)("%s vs %s → %s", (pattern, name, expected) => {
+    expect(environmentMatches(pattern, name)).toBe(expected);
+  });
+});
+
+const job = (environment: string | null, ref_protected: boolean | null): JobContext => ({
+  environment: environment === null ? null : { name: environment },
+  ref_protected,
+});
+
+describe("jobDenialReason / filterAuthorizationsForJob", () => {
+  const cases: [string, CiAccessConfig, JobContext, RegExp | null][] = [
+    ["no restrictions", {}, job(null, false), null],
+    ["empty environments list passes", { environments: [] }, job(null, true), null],
+    ["environment listed", { environments: ["staging", "review/*"] }, job("review/x", false), null],
+    [
+      "environment not listed",
+      { environments: ["staging"] },
+      job("production", true),
+      /"production" matches none of: staging/,
+    ],
+    [
+      "job without environment fails a non-blank list",
+      { environments: ["staging"] },
+      job(null, true),
+      /has no environment/,
+    ],
+    ["protected-only on a protected ref", { protected_branches_only: true }, job(null, true), null],
+    [
+      "protected-only on an unprotected ref",
+      { protected_branches_only: true },
+      job(null, false),
+      /not protected/,
+    ],
+    [
+      "protected_branches_only: false on an unprotected ref",
+      { protected_branches_only: false },
+      job(null, false),
+      null,
+    ],
+    ["unknown protection denies even unrestricted entries", {}, job("prod", null), /unknown/],
+    [
+      "unknown protection denies protected-only entries",
+      { protected_branches_only: true },
+      job(null, null),
+      /unknown/,
+    ],
+  ];
+  it.each(cases)("%s", (_name, config, context, expected) => {
+    const reason = jobDenialReason(config, context);
+    if (expected === null) expect(reason).toBeNull();
+    else expect(reason).toMatch(expected);
+    expect(filterAuthorizationsForJob([{ id: 1, config }], context)).toHaveLength(expected === null ? 1 : 0);
+  });
+
+  it("keeps order and the caller's objects", () => {
+    const a = { id: "a", config: {} };
+    const b = { id: "b", config: { protected_branches_only: true } };
+    const c = { id: "c", config: { environments: ["prod"] } };
+    expect(filterAuthorizationsForJob([a, b, c], job("prod", false))).toEqual([a, c]);
+  });
+});
