@@ -1,0 +1,70 @@
+import { ACCESS_LEVELS, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { publishGrantChange, revokeAgentGrants } from "../agent-authorizations.ts";
+import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { emitRegistryChange } from "../registry-events.ts";
+import { findLiveAgent, toAgent, toAgentToken } from "../store/entities.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+/**
+ * `agent.create`: Maintainer+ on the project; the name is unique among the project's live
+ * agents (GitLab: `400 {"message": {"name": ["has already been taken"]}}`). The agent may
+ * always be used by its own project (implicit, no row); an `authz.changed` event with empty
+ * grants still announces it, so the audit log shows the agent from its first moment.
+ */
+export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const taken = await unit.tx
+      .selectFrom("authz.agents")
+      .select("id")
+      .where("project_id", "=", project.id)
+      .where("name", "=", request.name)
+      .where("deleted_at", "is", null)
+      .executeTakeFirst();
+    if (taken) {
+      throw new KasmapError("validation_failed", "name has already been taken", {
+        fields: { name: ["has already been taken"] },
+      });
+    }
+    const row = await unit.tx
+      .insertInto("authz.agents")
+      .values({ name: request.name, project_id: project.id, created_by_user_id: actor.id, deleted_at: null })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const agent = toAgent(row);
+    emitRegistryChange.agent(unit, agent);
+    publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, []);
+    return agent;
+  });
+
+/**
+ * `agent.delete`: Maintainer+ on the project. The agent is marked deleted (the audit log keeps
+ * its history), its active tokens are revoked, and its grants become empty.
+ */
+export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
+    if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
+    const row = await unit.tx
+      .updateTable("authz.agents")
+      .set({ deleted_at: new Date() })
+      .where("id", "=", live.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const agent = toAgent(row);
+    emitRegistryChange.agent(unit, agent);
+    const revoked = await unit.tx
+      .updateTable("authz.agent_tokens")
+      .set({ status: "revoked" })
+      .where("agent_id", "=", agent.id)
+      .where("status", "=", "active")
+      .returningAll()
+      .execute();
+    for (const token of revoked.sort((a, b) => a.id - b.id))
+      emitRegistryChange.agentToken(unit, toAgentToken(token));
+    await revokeAgentGrants(unit, agent);
+    return agent;
+  });

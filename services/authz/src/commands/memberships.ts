@@ -1,0 +1,49 @@
+import { ACCESS_LEVELS, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
+import {
+  authorize,
+  effectiveLevelOnGroup,
+  effectiveLevelOnProject,
+  NO_ACCESS,
+  requireActiveUser,
+} from "../permissions.ts";
+import { findGroup, findProject, findUser } from "../store/entities.ts";
+import { writeMembership } from "../store/memberships.ts";
+import type { AuthzTx } from "../store/schema.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+/**
+ * `membership.set`: Owner of the source (group or project, inherited ownership counts) or
+ * admin. `access_level: null` removes the membership; removing one that does not exist is
+ * `404 Member Not Found`.
+ */
+export const setMembership: CommandHandler<"membership.set"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    await requireSourceOwner(unit.tx, actor, request.source_type, request.source_id);
+    const member = await findUser(unit.tx, request.user_id);
+    if (!member) throw new KasmapError("not_found", NOT_FOUND.user);
+    const membership = await writeMembership(
+      unit,
+      { userId: member.id, sourceType: request.source_type, sourceId: request.source_id },
+      request.access_level,
+    );
+    if (!membership) throw new KasmapError("not_found", "Member");
+    return membership;
+  });
+
+async function requireSourceOwner(
+  tx: AuthzTx,
+  actor: User,
+  sourceType: "group" | "project",
+  sourceId: number,
+): Promise<void> {
+  if (sourceType === "group") {
+    const group = await findGroup(tx, sourceId);
+    const level = group ? await effectiveLevelOnGroup(tx, actor, group) : NO_ACCESS;
+    authorize(group, level, ACCESS_LEVELS.owner, NOT_FOUND.group);
+    return;
+  }
+  const project = await findProject(tx, sourceId);
+  const level = project ? await effectiveLevelOnProject(tx, actor, project) : NO_ACCESS;
+  authorize(project, level, ACCESS_LEVELS.owner, NOT_FOUND.project);
+}

@@ -1,0 +1,53 @@
+import { ACCESS_LEVELS, NOT_FOUND } from "@kasmap/contracts";
+import {
+  authorize,
+  effectiveLevelOnGroup,
+  membershipLevelOnGroup,
+  NO_ACCESS,
+  requireActiveUser,
+} from "../permissions.ts";
+import { emitRegistryChange } from "../registry-events.ts";
+import { findGroup, toProject } from "../store/entities.ts";
+import { writeMembership } from "../store/memberships.ts";
+import { assertFullPathFree } from "../store/paths.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+/**
+ * `project.create` in a group (Kasmap keeps projects in groups). Needs Maintainer+ on the
+ * namespace group. The creator is made a Maintainer of the project unless they already inherit
+ * Maintainer or more from the group tree (GitLab adds no redundant membership).
+ */
+export const createProject: CommandHandler<"project.create"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const found = await findGroup(unit.tx, request.namespace_id);
+    const level = found ? await effectiveLevelOnGroup(unit.tx, actor, found) : NO_ACCESS;
+    const namespace = authorize(found, level, ACCESS_LEVELS.maintainer, NOT_FOUND.namespace);
+    const pathWithNamespace = `${namespace.full_path}/${request.path}`;
+    await assertFullPathFree(unit.tx, pathWithNamespace);
+    const row = await unit.tx
+      .insertInto("authz.projects")
+      .values({
+        name: request.name,
+        path: request.path,
+        description: request.description ?? null,
+        namespace_id: namespace.id,
+        traversal_ids: namespace.traversal_ids,
+        path_with_namespace: pathWithNamespace,
+        name_with_namespace: `${namespace.full_name} / ${request.name}`,
+        creator_id: actor.id,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const project = toProject(row);
+    emitRegistryChange.project(unit, project);
+    const inherited = await membershipLevelOnGroup(unit.tx, actor.id, namespace.traversal_ids);
+    if (inherited < ACCESS_LEVELS.maintainer) {
+      await writeMembership(
+        unit,
+        { userId: actor.id, sourceType: "project", sourceId: project.id },
+        ACCESS_LEVELS.maintainer,
+      );
+    }
+    return project;
+  });

@@ -1,0 +1,102 @@
+import { ACCESS_LEVELS, type Group, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
+import { reresolveAgentConfig } from "../agent-authorizations.ts";
+import {
+  authorize,
+  effectiveLevelOnGroup,
+  NO_ACCESS,
+  requireActiveUser,
+  requireProjectLevel,
+} from "../permissions.ts";
+import { emitRegistryChange } from "../registry-events.ts";
+import { findGroup } from "../store/entities.ts";
+import { assertFullPathFree } from "../store/paths.ts";
+import type { AuthzTx } from "../store/schema.ts";
+import { agentsAffectedByMove, moveGroupSubtree, moveProject } from "../store/subtree-moves.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+async function requireGroupLevel(
+  tx: AuthzTx,
+  actor: User,
+  groupId: number,
+  required: (typeof ACCESS_LEVELS)[keyof typeof ACCESS_LEVELS],
+  resource: typeof NOT_FOUND.group | typeof NOT_FOUND.namespace,
+): Promise<Group> {
+  const group = await findGroup(tx, groupId);
+  const level = group ? await effectiveLevelOnGroup(tx, actor, group) : NO_ACCESS;
+  return authorize(group, level, required, resource);
+}
+
+/**
+ * `group.transfer`: Owner of the group and Maintainer+ on the new parent (admins always).
+ * Recomputes `traversal_ids` and paths of the whole subtree, publishes every moved group and
+ * project, then re-resolves the configs of the agents the move can affect (cause `group_moved`):
+ * GitLab drops entries outside the agent project's root group.
+ */
+export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const group = await requireGroupLevel(
+      unit.tx,
+      actor,
+      request.group_id,
+      ACCESS_LEVELS.owner,
+      NOT_FOUND.group,
+    );
+    const parent =
+      request.parent_id === null
+        ? null
+        : await requireGroupLevel(
+            unit.tx,
+            actor,
+            request.parent_id,
+            ACCESS_LEVELS.maintainer,
+            NOT_FOUND.group,
+          );
+    if ((parent?.id ?? null) === group.parent_id) {
+      throw new KasmapError("bad_request", "Transfer failed: group is already in that place");
+    }
+    if (parent?.traversal_ids.includes(group.id)) {
+      throw new KasmapError(
+        "bad_request",
+        "Transfer failed: cannot move a group into itself or its subgroups",
+      );
+    }
+    await assertFullPathFree(unit.tx, parent ? `${parent.full_path}/${group.path}` : group.path);
+    const moved = await moveGroupSubtree(unit.tx, { group, parent });
+    for (const g of moved.groups) emitRegistryChange.group(unit, g);
+    for (const p of moved.projects) emitRegistryChange.project(unit, p);
+    const agents = await agentsAffectedByMove(unit.tx, {
+      groupIds: moved.groups.map((g) => g.id),
+      projectIds: moved.projects.map((p) => p.id),
+    });
+    for (const agent of agents) await reresolveAgentConfig(unit, agent, "group_moved");
+    const result = moved.groups.find((g) => g.id === group.id);
+    if (!result) throw new Error(`group ${group.id} was not moved with its subtree`);
+    return result;
+  });
+
+/**
+ * `project.transfer`: Owner of the project and Maintainer+ on the target namespace (admins
+ * always). Re-resolves the project's agents and the agents holding grants on it (`project_moved`).
+ */
+export const transferProject: CommandHandler<"project.transfer"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.owner);
+    const namespace = await requireGroupLevel(
+      unit.tx,
+      actor,
+      request.namespace_id,
+      ACCESS_LEVELS.maintainer,
+      NOT_FOUND.namespace,
+    );
+    if (namespace.id === project.namespace_id) {
+      throw new KasmapError("bad_request", "Project is already in this namespace");
+    }
+    await assertFullPathFree(unit.tx, `${namespace.full_path}/${project.path}`);
+    const moved = await moveProject(unit.tx, project, namespace);
+    emitRegistryChange.project(unit, moved);
+    const agents = await agentsAffectedByMove(unit.tx, { groupIds: [], projectIds: [moved.id] });
+    for (const agent of agents) await reresolveAgentConfig(unit, agent, "project_moved");
+    return moved;
+  });

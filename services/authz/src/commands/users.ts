@@ -1,0 +1,60 @@
+import { digestToken, generateToken, KasmapError, NOT_FOUND, TOKEN_PREFIXES } from "@kasmap/contracts";
+import { sql } from "kysely";
+import { requireActiveUser } from "../permissions.ts";
+import { emitRegistryChange } from "../registry-events.ts";
+import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+/** `user.create`: admins only. Usernames are unique case-insensitively. */
+export const createUser: CommandHandler<"user.create"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    const taken = await unit.tx
+      .selectFrom("authz.users")
+      .select("id")
+      .where(sql<string>`lower(username)`, "=", request.username.toLowerCase())
+      .executeTakeFirst();
+    if (taken) {
+      throw new KasmapError("validation_failed", "username has already been taken", {
+        fields: { username: ["has already been taken"] },
+      });
+    }
+    const row = await unit.tx
+      .insertInto("authz.users")
+      .values({ username: request.username, name: request.name, is_admin: request.is_admin, state: "active" })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const user = toUser(row);
+    emitRegistryChange.user(unit, user);
+    return user;
+  });
+
+/**
+ * `personal_access_token.create`: a user for themselves, an admin for anyone. Another user's
+ * existence is not revealed to non-admins (404 User). The plaintext is in the reply only.
+ */
+export const createPersonalAccessToken: CommandHandler<"personal_access_token.create"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    if (request.user_id !== actor.id && !actor.is_admin) throw new KasmapError("not_found", NOT_FOUND.user);
+    const owner = await findUser(unit.tx, request.user_id);
+    if (!owner) throw new KasmapError("not_found", NOT_FOUND.user);
+    const plaintext = generateToken(TOKEN_PREFIXES.personalAccess);
+    const row = await unit.tx
+      .insertInto("authz.personal_access_tokens")
+      .values({
+        user_id: owner.id,
+        name: request.name,
+        token_sha256: digestToken(plaintext),
+        scopes: request.scopes,
+        revoked: false,
+        expires_at: null,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const token = toPersonalAccessToken(row);
+    emitRegistryChange.personalAccessToken(unit, token);
+    const { token_sha256: _digest, ...publicToken } = token;
+    return { token: publicToken, plaintext };
+  });

@@ -1,0 +1,100 @@
+import { type Bus, type CommandHandlers, serveCommands } from "@kasmap/bus";
+import type { AuthzCommandName } from "@kasmap/contracts";
+import { createDatabase, migrateSchema } from "@kasmap/db";
+import { createLogger, type Logger } from "@kasmap/logging";
+import { bootstrapAdmin } from "./bootstrap.ts";
+import { putAgentConfig } from "./commands/agent-config.ts";
+import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
+import { createAgent, deleteAgent } from "./commands/agents.ts";
+import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
+import { createGroup } from "./commands/groups.ts";
+import { createJob } from "./commands/jobs.ts";
+import { setMembership } from "./commands/memberships.ts";
+import { createProject } from "./commands/projects.ts";
+import { transferGroup, transferProject } from "./commands/transfers.ts";
+import { createPersonalAccessToken, createUser } from "./commands/users.ts";
+import { createOutboxPublisher } from "./outbox.ts";
+import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
+import type { AuthzDatabase } from "./store/schema.ts";
+import { createUnitOfWorkRunner } from "./unit-of-work.ts";
+
+export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
+export type { AuthzDatabase } from "./store/schema.ts";
+
+export type AuthzServiceOptions = {
+  bus: Bus;
+  /** `postgres://…`; the service keeps its state in schema `authz` of this database. */
+  databaseUrl: string;
+  /** When set, `root` (admin) exists with a personal access token of this value. */
+  adminToken?: string;
+  /**
+   * GitLab's `agent_authorization_include_descendants` (default true). Resolution stores the
+   * same rows either way (GitLab's refresh keeps targets in the agent project's root group);
+   * the flag decides at query time whether a root group in common suffices.
+   */
+  includeDescendants?: boolean;
+  logger?: Logger;
+};
+
+export type AuthzService = { stop(): Promise<void> };
+
+const OUTBOX_RELAY_INTERVAL_MS = 1_000;
+
+const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
+  "group.create": createGroup,
+  "group.transfer": transferGroup,
+  "project.create": createProject,
+  "project.transfer": transferProject,
+  "user.create": createUser,
+  "membership.set": setMembership,
+  "personal_access_token.create": createPersonalAccessToken,
+  "agent.create": createAgent,
+  "agent.delete": deleteAgent,
+  "agent_token.create": createAgentToken,
+  "agent_token.revoke": revokeAgentToken,
+  "agent_token.authenticate": authenticateAgentToken,
+  "agent_config.put": putAgentConfig,
+  "job.create": createJob,
+};
+
+function bindHandlers(deps: CommandDeps): CommandHandlers {
+  const bound: Partial<Record<AuthzCommandName, unknown>> = {};
+  for (const name of Object.keys(HANDLERS) as AuthzCommandName[]) {
+    const handler = HANDLERS[name] as CommandHandler<AuthzCommandName>;
+    bound[name] = (request: Parameters<typeof handler>[1]) => handler(deps, request);
+  }
+  return bound as CommandHandlers;
+}
+
+/**
+ * Starts the authz service: migrates schema `authz`, publishes outbox leftovers (a previous
+ * process may have died between commit and publish), bootstraps the admin, then serves
+ * `<root>.cmd.authz.>` and relays the outbox every second until `stop()`.
+ */
+export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
+  const logger = options.logger ?? createLogger("authz");
+  const db = createDatabase<AuthzDatabase>({ url: options.databaseUrl, applicationName: "kasmap-authz" });
+  try {
+    await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
+    const outbox = createOutboxPublisher(db, options.bus, logger);
+    await outbox.flush();
+    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox);
+    if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
+    const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
+    const subscription = serveCommands(options.bus, bindHandlers(deps), (name, error) =>
+      logger.error({ err: error, command: name }, "command failed"),
+    );
+    const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
+    logger.info({ includeDescendants: deps.includeDescendants }, "authz service started");
+    return {
+      async stop() {
+        subscription.unsubscribe();
+        await relay.stop();
+        await db.destroy();
+      },
+    };
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}

@@ -1,0 +1,43 @@
+import { connectBus, ensureStreams } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { z } from "zod";
+import { startAuthzService } from "./index.ts";
+
+const AuthzEnvSchema = CommonEnvSchema.extend({
+  /** Token of the bootstrap admin `root`; unset = no admin is created. */
+  KASMAP_ADMIN_TOKEN: z.string().min(20).optional(),
+  KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS: z
+    .enum(["true", "false", "1", "0"])
+    .default("true")
+    .transform((v) => v === "true" || v === "1"),
+});
+
+/** Runs the authz service until SIGTERM/SIGINT. */
+async function main(): Promise<void> {
+  const env = parseEnv(AuthzEnvSchema);
+  const logger = createLogger("authz", env.LOG_LEVEL);
+  const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const bus = await connectBus({ url: env.NATS_URL, name: "kasmap-authz", topology });
+  await ensureStreams(bus);
+  const service = await startAuthzService({
+    bus,
+    databaseUrl: env.DATABASE_URL,
+    includeDescendants: env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS,
+    logger,
+    ...(env.KASMAP_ADMIN_TOKEN ? { adminToken: env.KASMAP_ADMIN_TOKEN } : {}),
+  });
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, "stopping");
+    await service.stop();
+    await bus.close();
+    process.exit(0);
+  };
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,104 @@
+import { type Bus, publishEvent } from "@kasmap/bus";
+import { KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
+import type { Logger } from "@kasmap/logging";
+import { sql } from "kysely";
+import { LOCK_CLASS, OUTBOX_LOCK } from "./locks.ts";
+import type { AuthzDb } from "./store/schema.ts";
+
+const BATCH = 500;
+
+export type OutboxPublisher = {
+  /** Publishes every unpublished outbox row, in id order; resolves when none is left (or NATS failed). */
+  flush(): Promise<void>;
+  /** Where the given outbox rows were stored, for those already published, in id order. */
+  positionsOf(ids: number[]): Promise<StreamPosition[]>;
+  /** Flushes now and then every `intervalMs`, until `stop()`; catches up after a crash. */
+  startRelay(intervalMs?: number): { stop(): Promise<void> };
+};
+
+/**
+ * The publishing half of the transactional outbox. Rows are published in id order under a
+ * transaction-level advisory lock, so two replicas (or the relay and a command) never publish
+ * out of order. `Nats-Msg-Id` = event id: a row re-published after a crash between publish and
+ * marking is dropped by the server inside the duplicate window, which answers with the original
+ * sequence.
+ */
+export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): OutboxPublisher {
+  // In-process flushes run one after another; the advisory lock orders processes.
+  let chain: Promise<void> = Promise.resolve();
+
+  async function publishBatch(): Promise<number> {
+    return db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${OUTBOX_LOCK}::int)`.execute(tx);
+      const rows = await tx
+        .selectFrom("authz.outbox")
+        .select(["id", "event"])
+        .where("published_at", "is", null)
+        .orderBy("id")
+        .limit(BATCH)
+        .execute();
+      for (const row of rows) {
+        const event = KasmapEventSchema.parse(row.event);
+        // A failure here ends the batch; rows marked so far commit, the rest wait for the relay.
+        const position = await publishEvent(bus, event, { maxAttempts: 5 });
+        await tx
+          .updateTable("authz.outbox")
+          .set({ published_at: new Date(), stream: position.stream, seq: position.seq })
+          .where("id", "=", row.id)
+          .execute();
+      }
+      return rows.length;
+    });
+  }
+
+  async function drain(): Promise<void> {
+    try {
+      // A full batch means more may be waiting.
+      let published: number;
+      do published = await publishBatch();
+      while (published === BATCH);
+    } catch (error) {
+      logger.warn({ err: error }, "outbox publish failed; the relay retries");
+    }
+  }
+
+  const flush = (): Promise<void> => {
+    chain = chain.then(drain);
+    return chain;
+  };
+
+  return {
+    flush,
+    async positionsOf(ids) {
+      if (ids.length === 0) return [];
+      const rows = await db
+        .selectFrom("authz.outbox")
+        .select(["stream", "seq"])
+        .where("id", "in", ids)
+        .where("published_at", "is not", null)
+        .orderBy("id")
+        .execute();
+      return rows.flatMap((r) =>
+        r.stream !== null && r.seq !== null ? [{ stream: r.stream, seq: r.seq }] : [],
+      );
+    },
+    startRelay(intervalMs = 1_000) {
+      let stopped = false;
+      let timer: NodeJS.Timeout | undefined;
+      const tick = async () => {
+        if (stopped) return;
+        await flush();
+        if (!stopped) timer = setTimeout(tick, intervalMs);
+      };
+      const first = tick();
+      return {
+        async stop() {
+          stopped = true;
+          clearTimeout(timer);
+          await first;
+          await chain;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+import type {
+  AccessLevel,
+  Agent,
+  AgentToken,
+  Group,
+  Job,
+  Membership,
+  PersonalAccessToken,
+  Project,
+  User,
+} from "@kasmap/contracts";
+import type { Selectable } from "kysely";
+import type { AuthzDatabase, AuthzExecutor } from "./schema.ts";
+
+/**
+ * Row → entity mappers and loaders. Entities are what events carry (whole state, digests
+ * only), so every event is built from a freshly loaded row, never from request input.
+ */
+
+type Row<T extends keyof AuthzDatabase> = Selectable<AuthzDatabase[T]>;
+
+const iso = (d: Date): string => d.toISOString();
+const isoOrNull = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function toGroup(row: Row<"authz.groups">): Group {
+  return { ...row, created_at: iso(row.created_at) };
+}
+
+export function toProject(row: Row<"authz.projects">): Project {
+  return { ...row, created_at: iso(row.created_at) };
+}
+
+export function toUser(row: Row<"authz.users">): User {
+  return { ...row, created_at: iso(row.created_at) };
+}
+
+export function toMembership(row: Row<"authz.memberships">): Membership {
+  return { ...row, access_level: row.access_level as AccessLevel };
+}
+
+export function toPersonalAccessToken(row: Row<"authz.personal_access_tokens">): PersonalAccessToken {
+  return { ...row, created_at: iso(row.created_at) };
+}
+
+export function toAgent(row: Row<"authz.agents">): Agent {
+  return { ...row, created_at: iso(row.created_at), deleted_at: isoOrNull(row.deleted_at) };
+}
+
+export function toAgentToken(row: Row<"authz.agent_tokens">): AgentToken {
+  return { ...row, created_at: iso(row.created_at), last_used_at: isoOrNull(row.last_used_at) };
+}
+
+export function toJob(row: Row<"authz.jobs">): Job {
+  return { ...row, created_at: iso(row.created_at) };
+}
+
+export async function findGroup(db: AuthzExecutor, id: number): Promise<Group | undefined> {
+  const row = await db.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toGroup(row);
+}
+
+export async function findProject(db: AuthzExecutor, id: number): Promise<Project | undefined> {
+  const row = await db.selectFrom("authz.projects").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toProject(row);
+}
+
+export async function findUser(db: AuthzExecutor, id: number): Promise<User | undefined> {
+  const row = await db.selectFrom("authz.users").selectAll().where("id", "=", id).executeTakeFirst();
+  return row && toUser(row);
+}
+
+/** A live (not deleted) agent of `projectId`. */
+export async function findLiveAgent(
+  db: AuthzExecutor,
+  projectId: number,
+  agentId: number,
+): Promise<Agent | undefined> {
+  const row = await db
+    .selectFrom("authz.agents")
+    .selectAll()
+    .where("id", "=", agentId)
+    .where("project_id", "=", projectId)
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+  return row && toAgent(row);
+}
+
+export async function findAgentToken(
+  db: AuthzExecutor,
+  agentId: number,
+  tokenId: number,
+): Promise<AgentToken | undefined> {
+  const row = await db
+    .selectFrom("authz.agent_tokens")
+    .selectAll()
+    .where("id", "=", tokenId)
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return row && toAgentToken(row);
+}

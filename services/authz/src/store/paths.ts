@@ -1,0 +1,26 @@
+import { KasmapError } from "@kasmap/contracts";
+import { sql } from "kysely";
+import type { AuthzExecutor } from "./schema.ts";
+
+/**
+ * Refuses a full path that a group or project already uses, compared case-insensitively
+ * (GitLab's routes are one namespace for both): `400 {"message": {"path": ["has already been taken"]}}`.
+ */
+export async function assertFullPathFree(db: AuthzExecutor, fullPath: string): Promise<void> {
+  const lowered = fullPath.toLowerCase();
+  const group = await db
+    .selectFrom("authz.groups")
+    .select("id")
+    .where(sql<string>`lower(full_path)`, "=", lowered)
+    .executeTakeFirst();
+  const project = await db
+    .selectFrom("authz.projects")
+    .select("id")
+    .where(sql<string>`lower(path_with_namespace)`, "=", lowered)
+    .executeTakeFirst();
+  if (group || project) {
+    throw new KasmapError("validation_failed", "path has already been taken", {
+      fields: { path: ["has already been taken"] },
+    });
+  }
+}

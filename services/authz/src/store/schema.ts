@@ -1,0 +1,120 @@
+import type { AgentGrantSet, DroppedEntry } from "@kasmap/contracts";
+import type { ColumnType, Generated, Kysely, Transaction } from "kysely";
+
+/**
+ * Kysely types of the `authz` schema. Timestamps are read back as `Date` (node-postgres'
+ * parsing) and written as `Date` or ISO strings; bigint ids come back as numbers (libs/db).
+ */
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+/** jsonb: read as the parsed value, written as JSON text. */
+type Json<T> = ColumnType<T, string, string>;
+
+export type JobEnvironment = { name: string; tier: string; slug: string };
+
+export type AuthzDatabase = {
+  "authz.users": {
+    id: Generated<number>;
+    username: string;
+    name: string;
+    is_admin: boolean;
+    state: "active" | "blocked";
+    created_at: Timestamp;
+  };
+  "authz.groups": {
+    id: Generated<number>;
+    name: string;
+    path: string;
+    description: string | null;
+    parent_id: number | null;
+    traversal_ids: number[];
+    full_path: string;
+    full_name: string;
+    created_at: Timestamp;
+  };
+  "authz.projects": {
+    id: Generated<number>;
+    name: string;
+    path: string;
+    description: string | null;
+    namespace_id: number;
+    traversal_ids: number[];
+    path_with_namespace: string;
+    name_with_namespace: string;
+    creator_id: number | null;
+    created_at: Timestamp;
+  };
+  "authz.memberships": {
+    id: Generated<number>;
+    user_id: number;
+    source_type: "group" | "project";
+    source_id: number;
+    access_level: number;
+  };
+  "authz.personal_access_tokens": {
+    id: Generated<number>;
+    user_id: number;
+    name: string;
+    token_sha256: string;
+    scopes: string[];
+    revoked: boolean;
+    expires_at: string | null;
+    created_at: Timestamp;
+  };
+  "authz.agents": {
+    id: Generated<number>;
+    name: string;
+    project_id: number;
+    created_at: Timestamp;
+    created_by_user_id: number | null;
+    deleted_at: NullableTimestamp;
+  };
+  "authz.agent_tokens": {
+    id: Generated<number>;
+    agent_id: number;
+    name: string;
+    description: string | null;
+    status: "active" | "revoked";
+    token_sha256: string;
+    created_at: Timestamp;
+    created_by_user_id: number | null;
+    last_used_at: NullableTimestamp;
+  };
+  "authz.agent_configs": {
+    agent_id: number;
+    yaml: string;
+    grants: Json<AgentGrantSet>;
+    dropped: Json<DroppedEntry[]>;
+    updated_at: Timestamp;
+  };
+  "authz.agent_grant_targets": {
+    agent_id: number;
+    target_type: "project" | "group";
+    target_id: number;
+  };
+  "authz.jobs": {
+    id: Generated<number>;
+    project_id: number;
+    pipeline_id: number;
+    user_id: number;
+    ref: string;
+    ref_protected: boolean | null;
+    environment: Json<JobEnvironment | null>;
+    status: "running" | "finished";
+    token_sha256: string;
+    created_at: Timestamp;
+  };
+  "authz.outbox": {
+    id: Generated<number>;
+    event: Json<unknown>;
+    created_at: Timestamp;
+    published_at: NullableTimestamp;
+    stream: string | null;
+    seq: number | null;
+  };
+};
+
+export type AuthzDb = Kysely<AuthzDatabase>;
+export type AuthzTx = Transaction<AuthzDatabase>;
+/** Either the pool or a transaction: reads work on both. */
+export type AuthzExecutor = Kysely<AuthzDatabase>;

@@ -1,0 +1,55 @@
+import type { KasmapEvent, StreamPosition, Topology } from "@kasmap/contracts";
+import { sql } from "kysely";
+import { LOCK_CLASS, REGISTRY_LOCK } from "./locks.ts";
+import type { OutboxPublisher } from "./outbox.ts";
+import type { AuthzDb, AuthzTx } from "./store/schema.ts";
+
+/** What a command's work sees: its transaction, and where to put the events it causes. */
+export type UnitOfWork = {
+  readonly tx: AuthzTx;
+  readonly topology: Topology;
+  /** The user the change is attributed to in events; null for system changes (bootstrap). */
+  readonly actorUserId: number | null;
+  emit(event: KasmapEvent): void;
+};
+
+export type UnitOfWorkRunner = <R>(
+  actorUserId: number | null,
+  work: (unit: UnitOfWork) => Promise<R>,
+) => Promise<{ result: R; positions: StreamPosition[] }>;
+
+/**
+ * Runs `work` in one transaction holding the registry lock, writes the events it emitted to
+ * `authz.outbox` in that same transaction, and after commit has the outbox publisher publish
+ * them. Returns the stream positions of the command's own events (those published by now;
+ * the relay publishes the rest later if NATS is away).
+ */
+export function createUnitOfWorkRunner(
+  db: AuthzDb,
+  topology: Topology,
+  outbox: OutboxPublisher,
+): UnitOfWorkRunner {
+  return async (actorUserId, work) => {
+    const { result, ids } = await db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${REGISTRY_LOCK}::int)`.execute(tx);
+      const events: KasmapEvent[] = [];
+      const result = await work({ tx, topology, actorUserId, emit: (event) => void events.push(event) });
+      const ids = await insertOutboxRows(tx, events);
+      return { result, ids };
+    });
+    if (ids.length === 0) return { result, positions: [] };
+    await outbox.flush();
+    return { result, positions: await outbox.positionsOf(ids) };
+  };
+}
+
+async function insertOutboxRows(tx: AuthzTx, events: KasmapEvent[]): Promise<number[]> {
+  if (events.length === 0) return [];
+  const rows = await tx
+    .insertInto("authz.outbox")
+    .values(events.map((event) => ({ event: JSON.stringify(event) })))
+    .returning("id")
+    .execute();
+  // A multi-row insert assigns identity values in VALUES order.
+  return rows.map((r) => r.id).sort((a, b) => a - b);
+}
