@@ -20,6 +20,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           maxWorkers: 2,
+          // Projects with different maxWorkers need their own group: unit files run first, then these.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
