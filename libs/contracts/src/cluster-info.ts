@@ -30,11 +30,14 @@ export type MissingReason = z.infer<typeof MissingReasonSchema>;
  *   inferred from the `kubernetes` Service IP).
  * - `configured`: given to the collector (`--cluster-name`), which wins over observation.
  * - `missing`: the value is null; `reason` says why.
+ *
+ * `detail` on `observed`/`configured` qualifies the value without changing its standing (e.g.
+ * "the default/kubernetes Service virtual IP, reachable only from inside the cluster").
  */
 export const FieldSourceSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("observed"), source: z.string().min(1) }),
+  z.object({ kind: z.literal("observed"), source: z.string().min(1), detail: z.string().optional() }),
   z.object({ kind: z.literal("inferred"), source: z.string().min(1), detail: z.string().min(1) }),
-  z.object({ kind: z.literal("configured"), source: z.string().min(1) }),
+  z.object({ kind: z.literal("configured"), source: z.string().min(1), detail: z.string().optional() }),
   z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: z.string().optional() }),
 ]);
 export type FieldSource = z.infer<typeof FieldSourceSchema>;

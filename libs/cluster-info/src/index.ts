@@ -1,0 +1,36 @@
+export { canonicalJson, clusterFactsContentHash } from "./content-hash.ts";
+export {
+  type ClusterFactsDerivation,
+  deriveClusterFacts,
+  deriveClusterFactsWithDiagnostics,
+} from "./derive-cluster-facts.ts";
+export { type DerivationDiagnostics, MAX_DIAGNOSTIC_SAMPLES } from "./diagnostics.ts";
+export {
+  ClusterInfoKubeconfigSchema,
+  ConfigMapSchema,
+  EndpointSliceSchema,
+  KubeadmClusterConfigurationSchema,
+  type KubeConfigMap,
+  type KubeEndpointSlice,
+  type KubeNode,
+  KubeProxyConfigurationSchema,
+  type KubeService,
+  type KubeServiceCidr,
+  NodeSchema,
+  type OpenShiftInfrastructure,
+  OpenShiftInfrastructureSchema,
+  type OpenShiftNetwork,
+  OpenShiftNetworkSchema,
+  ServiceCidrSchema,
+  ServiceSchema,
+  type VersionInfo,
+  VersionInfoSchema,
+} from "./kubernetes-objects.ts";
+export type {
+  Access,
+  AccessState,
+  ClusterConfiguration,
+  ClusterObservation,
+  CollectorConnection,
+  DownwardApi,
+} from "./observation.ts";
