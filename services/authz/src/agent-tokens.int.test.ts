@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+
+let env: AuthzTestEnvironment;
+let ids: { actor_user_id: number; project_id: number; agent_id: number };
+
+beforeAll(async () => {
+  env = await startAuthzTestEnvironment();
+  const actor_user_id = env.adminId;
+  const group = await env.command("group.create", { actor_user_id, name: "G", path: "g" });
+  const project = await env.command("project.create", {
+    actor_user_id,
+    name: "p",
+    path: "p",
+    namespace_id: group.result.id,
+  });
+  const agent = await env.command("agent.create", {
+    actor_user_id,
+    project_id: project.result.id,
+    name: "a",
+  });
+  ids = { actor_user_id, project_id: project.result.id, agent_id: agent.result.id };
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("agent tokens", () => {
+  it("allows two active tokens, refuses a third with GitLab's message, and allows one after a revoke", async () => {
+    const first = await env.command("agent_token.create", { ...ids, name: "one", description: "first" });
+    expect(first.result.plaintext).toMatch(/^glagent-/);
+    expect(first.result.token).toMatchObject({ name: "one", description: "first", status: "active" });
+    expect(first.result.token).not.toHaveProperty("token_sha256");
+    await env.command("agent_token.create", { ...ids, name: "two" });
+    const third = await env.refusal("agent_token.create", { ...ids, name: "three" });
+    expect(third).toMatchObject({
+      code: "bad_request",
+      message: "An agent can have only two active tokens at a time",
+    });
+    const revoked = await env.command("agent_token.revoke", { ...ids, token_id: first.result.token.id });
+    expect(revoked.result.status).toBe("revoked");
+    // Already revoked: still a success (GitLab answers 204), and nothing new is published.
+    const again = await env.command("agent_token.revoke", { ...ids, token_id: first.result.token.id });
+    expect(again.result.status).toBe("revoked");
+    expect(again.positions).toEqual([]);
+    await env.command("agent_token.create", { ...ids, name: "three" });
+  });
+
+  it("authenticates active tokens only, and records last use at most once a minute", async () => {
+    await env.db.updateTable("authz.agent_tokens").set({ status: "revoked" }).execute();
+    const token = await env.command("agent_token.create", { ...ids, name: "collector" });
+    const first = await env.command("agent_token.authenticate", { token: token.result.plaintext });
+    expect(first.result).toEqual({
+      agent_id: ids.agent_id,
+      token_id: token.result.token.id,
+      project_id: ids.project_id,
+    });
+    expect(first.positions).toHaveLength(1);
+    const second = await env.command("agent_token.authenticate", { token: token.result.plaintext });
+    expect(second.positions).toEqual([]);
+    const row = await env.db
+      .selectFrom("authz.agent_tokens")
+      .select("last_used_at")
+      .where("id", "=", token.result.token.id)
+      .executeTakeFirstOrThrow();
+    expect(row.last_used_at).not.toBeNull();
+
+    const unknown = await env.refusal("agent_token.authenticate", { token: "glagent-not-a-real-token" });
+    expect(unknown.code).toBe("unauthorized");
+    await env.command("agent_token.revoke", { ...ids, token_id: token.result.token.id });
+    const revoked = await env.refusal("agent_token.authenticate", { token: token.result.plaintext });
+    expect(revoked.code).toBe("unauthorized");
+  });
+
+  it("hides tokens of another project's agent", async () => {
+    const missing = await env.refusal("agent_token.revoke", { ...ids, token_id: 999_999 });
+    expect(missing).toMatchObject({ code: "not_found", message: "AgentToken" });
+  });
+});

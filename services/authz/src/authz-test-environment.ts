@@ -1,0 +1,86 @@
+import { type Bus, type CommandOutcome, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
+import {
+  type AuthzCommandName,
+  type AuthzCommandRequest,
+  generateToken,
+  KasmapError,
+  TOKEN_PREFIXES,
+} from "@kasmap/contracts";
+import { createDatabase } from "@kasmap/db";
+import { createLogger } from "@kasmap/logging";
+import {
+  createTestDatabase,
+  createTestTopology,
+  type TestDatabase,
+  testNatsUrl,
+} from "@kasmap/testing/harness";
+import type { AuthzService, AuthzServiceOptions } from "./index.ts";
+import { startAuthzService } from "./index.ts";
+import type { AuthzDb } from "./store/schema.ts";
+
+/**
+ * One integration-test file's world: its own database and stream names on the shared servers,
+ * a running authz service with a bootstrap admin, and a command client like the gateway's.
+ */
+export type AuthzTestEnvironment = {
+  bus: Bus;
+  database: TestDatabase;
+  /** Read access to schema `authz`, for assertions only. */
+  db: AuthzDb;
+  adminToken: string;
+  adminId: number;
+  service: AuthzService;
+  command<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<CommandOutcome<N>>;
+  /** The error a command fails with (fails the test if it succeeds). */
+  refusal<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<KasmapError>;
+  restart(options?: Partial<AuthzServiceOptions>): Promise<void>;
+  close(): Promise<void>;
+};
+
+export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment> {
+  const database = await createTestDatabase();
+  const topology = createTestTopology();
+  const bus = await connectBus({ url: testNatsUrl(), name: "authz-int-test", topology });
+  await ensureStreams(bus);
+  const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
+  const logger = createLogger("authz-test", "silent");
+  const start = (extra: Partial<AuthzServiceOptions> = {}) =>
+    startAuthzService({ bus, databaseUrl: database.url, adminToken, logger, ...extra });
+  const db: AuthzDb = createDatabase({ url: database.url, max: 2 });
+  const env: AuthzTestEnvironment = {
+    bus,
+    database,
+    db,
+    adminToken,
+    adminId: 0,
+    service: await start(),
+    command: (name, request) => requestCommand(bus, name, request),
+    async refusal(name, request) {
+      try {
+        await requestCommand(bus, name, request);
+      } catch (error) {
+        if (error instanceof KasmapError) return error;
+        throw error;
+      }
+      throw new Error(`${name} succeeded but was expected to be refused`);
+    },
+    async restart(options) {
+      await env.service.stop();
+      env.service = await start(options);
+    },
+    async close() {
+      await env.service.stop();
+      await db.destroy();
+      for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
+      await bus.close();
+      await database.drop();
+    },
+  };
+  const root = await db
+    .selectFrom("authz.users")
+    .select("id")
+    .where("username", "=", "root")
+    .executeTakeFirstOrThrow();
+  env.adminId = root.id;
+  return env;
+}

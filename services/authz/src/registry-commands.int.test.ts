@@ -1,0 +1,192 @@
+import { ACCESS_LEVELS } from "@kasmap/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+
+let env: AuthzTestEnvironment;
+let ownerId: number;
+let guestId: number;
+let strangerId: number;
+
+beforeAll(async () => {
+  env = await startAuthzTestEnvironment();
+  const user = async (username: string) =>
+    (await env.command("user.create", { actor_user_id: env.adminId, username, name: username })).result.id;
+  ownerId = await user("alice");
+  guestId = await user("gus");
+  strangerId = await user("stranger");
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("groups, projects and agents", () => {
+  it("creates a group tree, a project and an agent, with GitLab's paths and traversal_ids", async () => {
+    const root = await env.command("group.create", {
+      actor_user_id: ownerId,
+      name: "Platform",
+      path: "platform",
+    });
+    expect(root.result).toMatchObject({
+      full_path: "platform",
+      traversal_ids: [root.result.id],
+      parent_id: null,
+    });
+    expect(root.positions.length).toBeGreaterThanOrEqual(2); // group + owner membership
+    const sub = await env.command("group.create", {
+      actor_user_id: ownerId,
+      name: "Prod",
+      path: "prod",
+      parent_id: root.result.id,
+    });
+    expect(sub.result).toMatchObject({
+      full_path: "platform/prod",
+      full_name: "Platform / Prod",
+      traversal_ids: [root.result.id, sub.result.id],
+    });
+    const project = await env.command("project.create", {
+      actor_user_id: ownerId,
+      name: "Infra",
+      path: "infra",
+      namespace_id: sub.result.id,
+    });
+    expect(project.result).toMatchObject({
+      path_with_namespace: "platform/prod/infra",
+      name_with_namespace: "Platform / Prod / Infra",
+      traversal_ids: [root.result.id, sub.result.id],
+      creator_id: ownerId,
+    });
+    const agent = await env.command("agent.create", {
+      actor_user_id: ownerId,
+      project_id: project.result.id,
+      name: "prod-agent",
+    });
+    expect(agent.result).toMatchObject({
+      name: "prod-agent",
+      project_id: project.result.id,
+      deleted_at: null,
+    });
+  });
+
+  it("refuses case-insensitively taken paths and agent names with GitLab's message", async () => {
+    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Dup", path: "dup" });
+    const taken = await env.refusal("group.create", { actor_user_id: ownerId, name: "Dup", path: "DUP" });
+    expect(taken).toMatchObject({ code: "validation_failed", fields: { path: ["has already been taken"] } });
+    const project = await env.command("project.create", {
+      actor_user_id: ownerId,
+      name: "p",
+      path: "p",
+      namespace_id: group.result.id,
+    });
+    await env.command("agent.create", { actor_user_id: ownerId, project_id: project.result.id, name: "a1" });
+    const again = await env.refusal("agent.create", {
+      actor_user_id: ownerId,
+      project_id: project.result.id,
+      name: "a1",
+    });
+    expect(again).toMatchObject({ code: "validation_failed", fields: { name: ["has already been taken"] } });
+    const badName = await env.refusal("agent.create", {
+      actor_user_id: ownerId,
+      project_id: project.result.id,
+      name: "-Bad",
+    });
+    expect(badName.code).toBe("validation_failed");
+    expect(Object.keys(badName.fields ?? {})).toContain("name");
+  });
+
+  it("answers 404 to users who cannot see the project and 403 to those who can but lack the role", async () => {
+    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Roles", path: "roles" });
+    const project = await env.command("project.create", {
+      actor_user_id: ownerId,
+      name: "app",
+      path: "app",
+      namespace_id: group.result.id,
+    });
+    await env.command("membership.set", {
+      actor_user_id: ownerId,
+      source_type: "group",
+      source_id: group.result.id,
+      user_id: guestId,
+      access_level: ACCESS_LEVELS.guest,
+    });
+    const request = { project_id: project.result.id, name: "x" };
+    const hidden = await env.refusal("agent.create", { actor_user_id: strangerId, ...request });
+    expect(hidden).toMatchObject({ code: "not_found", message: "Project" });
+    expect(hidden.toGitLabBody()).toEqual({ message: "404 Project Not Found" });
+    const lowRole = await env.refusal("agent.create", { actor_user_id: guestId, ...request });
+    expect(lowRole.code).toBe("forbidden");
+    const subgroup = await env.refusal("group.create", {
+      actor_user_id: guestId,
+      name: "s",
+      path: "s",
+      parent_id: group.result.id,
+    });
+    expect(subgroup.code).toBe("forbidden");
+    // Group membership is inherited: Maintainer on the group may create agents in its projects.
+    await env.command("membership.set", {
+      actor_user_id: ownerId,
+      source_type: "group",
+      source_id: group.result.id,
+      user_id: guestId,
+      access_level: ACCESS_LEVELS.maintainer,
+    });
+    await env.command("agent.create", { actor_user_id: guestId, ...request });
+    const notOwner = await env.refusal("membership.set", {
+      actor_user_id: guestId,
+      source_type: "group",
+      source_id: group.result.id,
+      user_id: strangerId,
+      access_level: ACCESS_LEVELS.developer,
+    });
+    expect(notOwner.code).toBe("forbidden");
+  });
+
+  it("lets only admins create users, and users their own tokens", async () => {
+    const refused = await env.refusal("user.create", {
+      actor_user_id: ownerId,
+      username: "eve",
+      name: "Eve",
+    });
+    expect(refused.code).toBe("forbidden");
+    const own = await env.command("personal_access_token.create", {
+      actor_user_id: ownerId,
+      user_id: ownerId,
+      name: "cli",
+    });
+    expect(own.result.plaintext).toMatch(/^glpat-/);
+    expect(own.result.token).not.toHaveProperty("token_sha256");
+    const other = await env.refusal("personal_access_token.create", {
+      actor_user_id: ownerId,
+      user_id: guestId,
+      name: "x",
+    });
+    expect(other.code).toBe("not_found");
+    const dup = await env.refusal("user.create", {
+      actor_user_id: env.adminId,
+      username: "ALICE",
+      name: "A",
+    });
+    expect(dup.fields).toEqual({ username: ["has already been taken"] });
+  });
+
+  it("deletes an agent: tokens revoked, agent gone for later commands", async () => {
+    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Del", path: "del" });
+    const project = await env.command("project.create", {
+      actor_user_id: ownerId,
+      name: "p",
+      path: "p",
+      namespace_id: group.result.id,
+    });
+    const ids = { actor_user_id: ownerId, project_id: project.result.id };
+    const agent = await env.command("agent.create", { ...ids, name: "gone" });
+    const token = await env.command("agent_token.create", { ...ids, agent_id: agent.result.id, name: "t" });
+    const deleted = await env.command("agent.delete", { ...ids, agent_id: agent.result.id });
+    expect(deleted.result.deleted_at).not.toBeNull();
+    const refused = await env.refusal("agent_token.authenticate", { token: token.result.plaintext });
+    expect(refused.code).toBe("unauthorized");
+    const missing = await env.refusal("agent.delete", { ...ids, agent_id: agent.result.id });
+    expect(missing).toMatchObject({ code: "not_found", message: "ClusterAgents" });
+    // The name is free again, as GitLab deletes the agent row.
+    await env.command("agent.create", { ...ids, name: "gone" });
+  });
+});
