@@ -27,7 +27,7 @@ export const DEFAULT_VERSION_INFO: VersionInfo = {
 };
 
 /** Decides which resources are served now (OpenShift groups only when such objects exist). */
-export type ServedResources = (descriptor: ResourceDescriptor) => boolean;
+export type ServedResources = (descriptor: ResourceDescriptor, version: string) => boolean;
 
 export function apiVersionsBody(serverAddress: string): unknown {
   return {
@@ -54,7 +54,7 @@ export function apiResourceListBody(
   version: string,
 ): unknown | undefined {
   const resources = RESOURCE_CATALOG.filter(
-    (d) => d.group === group && d.versions.includes(version) && served(d),
+    (d) => d.group === group && d.versions.includes(version) && served(d, version),
   );
   if (resources.length === 0) return undefined;
   return {
@@ -77,10 +77,10 @@ type ServedGroup = { readonly name: string; readonly versions: readonly string[]
 function servedGroups(served: ServedResources): ServedGroup[] {
   const groups = new Map<string, string[]>();
   for (const d of RESOURCE_CATALOG) {
-    if (d.group === "" || !served(d)) continue;
+    if (d.group === "") continue;
     const versions = groups.get(d.group) ?? [];
-    for (const v of d.versions) if (!versions.includes(v)) versions.push(v);
-    groups.set(d.group, versions);
+    for (const v of d.versions) if (served(d, v) && !versions.includes(v)) versions.push(v);
+    if (versions.length > 0) groups.set(d.group, versions);
   }
   return [...groups].map(([name, versions]) => ({ name, versions }));
 }

@@ -2,7 +2,7 @@ import { writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DEFAULT_VERSION_INFO, type VersionInfo } from "./discovery.ts";
-import type { KubeObject } from "./kube-object.ts";
+import { joinApiVersion, type KubeObject } from "./kube-object.ts";
 import { buildKubeconfig, type KubeconfigOptions } from "./kubeconfig.ts";
 import { loadObjectsFromDirectory } from "./load-objects.ts";
 import { type ObjectRef, ObjectStore } from "./object-store.ts";
@@ -48,8 +48,8 @@ export class KubeSimulator {
   constructor(options: KubeSimulatorOptions = {}) {
     this.#store = new ObjectStore(options.historyLimit ?? 1000);
     const disabled = new Set(options.disabledGroupVersions ?? []);
-    const served = (d: ResourceDescriptor): boolean =>
-      d.versions.some((v) => !disabled.has(d.group === "" ? v : `${d.group}/${v}`)) &&
+    const served = (d: ResourceDescriptor, version: string): boolean =>
+      !disabled.has(joinApiVersion(d.group, version)) &&
       (!d.onlyWhenGroupHasObjects || this.#store.hasObjectsInGroup(d.group));
     this.#context = {
       store: this.#store,

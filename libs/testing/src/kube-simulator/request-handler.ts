@@ -75,7 +75,7 @@ export function handleRequest(
   }
   const path = parseResourcePath(url.pathname);
   const descriptor = path && findResourceByPath(path.group, path.version, path.resource);
-  if (path === undefined || descriptor === undefined || !context.served(descriptor)) {
+  if (path === undefined || descriptor === undefined || !context.served(descriptor, path.version)) {
     log("discovery", 404);
     sendNotFoundPage(response);
     return;
