@@ -150,7 +150,10 @@ function handleResource(
       response,
       (closed) => context.watches.delete(closed),
     );
-    const expired = resourceVersion !== undefined && resourceVersion < context.store.compactedThrough;
+    const expired =
+      resourceVersion !== undefined &&
+      resourceVersion !== 0 &&
+      resourceVersion < context.store.compactedThrough;
     log("watch", expired ? 410 : 200);
     if (!expired) context.watches.add(watch);
     return;
