@@ -24,7 +24,13 @@ export async function registerDemoAgent(
   };
   const IdBody = z.object({ id: z.number() });
 
+  // The admin token is usable once the projection has applied its bootstrap event.
   let group = await api("GET", "/groups/demo");
+  for (let i = 0; group.status === 401 && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    group = await api("GET", "/groups/demo");
+  }
+  if (group.status === 401) throw new Error("the admin token was not accepted by the gateway");
   if (group.status === 404) group = await api("POST", "/groups", { name: "Demo", path: "demo" });
   const groupId = IdBody.parse(group.json).id;
 
