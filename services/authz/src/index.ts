@@ -57,11 +57,20 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "job.create": createJob,
 };
 
-function bindHandlers(deps: CommandDeps): CommandHandlers {
+/**
+ * Binds every handler to `deps` and tracks the commands in flight, so `stop()` can wait for
+ * them before closing the pool they use.
+ */
+function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): CommandHandlers {
   const bound: Partial<Record<AuthzCommandName, unknown>> = {};
   for (const name of Object.keys(HANDLERS) as AuthzCommandName[]) {
     const handler = HANDLERS[name] as CommandHandler<AuthzCommandName>;
-    bound[name] = (request: Parameters<typeof handler>[1]) => handler(deps, request);
+    bound[name] = (request: Parameters<typeof handler>[1]) => {
+      const running = handler(deps, request);
+      const tracked = running.catch(() => {}).finally(() => inFlight.delete(tracked));
+      inFlight.add(tracked);
+      return running;
+    };
   }
   return bound as CommandHandlers;
 }
@@ -81,7 +90,8 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     const run = createUnitOfWorkRunner(db, options.bus.topology, outbox);
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
-    const subscription = serveCommands(options.bus, bindHandlers(deps), (name, error) =>
+    const inFlight = new Set<Promise<unknown>>();
+    const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
       logger.error({ err: error, command: name }, "command failed"),
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
@@ -89,6 +99,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     return {
       async stop() {
         subscription.unsubscribe();
+        await Promise.all(inFlight);
         await relay.stop();
         await db.destroy();
       },
