@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
@@ -18,7 +18,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
     loggerInstance: logger,
     // One log line per request would dominate the gateway's cost at its request rates;
     // failures are logged by the error handler, volumes are in /metrics.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     // Full paths of deep projects arrive URL-encoded in `:id`; the default limit is 100 chars.
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },

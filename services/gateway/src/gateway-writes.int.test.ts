@@ -1,0 +1,251 @@
+import { type CommandHandlers, serveCommands } from "@kasmap/bus";
+import { type AuthzCommandName, KasmapError, type StreamPosition } from "@kasmap/contracts";
+import type { Subscription } from "@nats-io/nats-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type GatewayFixture,
+  IDS,
+  insertAgent,
+  PROJECT,
+  SUB_GROUP,
+  startGatewayFixture,
+  TOKENS,
+} from "./gateway-test-fixtures.ts";
+
+/**
+ * Writes through a stand-in for authz (`serveCommands`) and a stand-in projection that applies
+ * each write 200 ms after authz answered, recording its position the way the projection does.
+ * The gateway must not answer before the write is visible.
+ */
+let f: GatewayFixture;
+let responder: Subscription;
+let seq = 0;
+const received: Array<{ name: string; request: unknown }> = [];
+const STREAM = "FAKE_REGISTRY";
+const agents = `/api/v4/projects/${PROJECT}/cluster_agents`;
+
+function applyLater(apply: () => Promise<unknown>): StreamPosition[] {
+  seq += 1;
+  const position = { stream: STREAM, seq };
+  setTimeout(async () => {
+    await apply();
+    await f.db
+      .insertInto("read_model.projection_positions")
+      .values({ consumer: "fake", stream: STREAM, stream_seq: position.seq })
+      .onConflict((oc) => oc.column("consumer").doUpdateSet({ stream_seq: position.seq }))
+      .execute();
+  }, 200);
+  return [position];
+}
+
+const now = () => new Date().toISOString();
+
+function fakeAuthz(): CommandHandlers {
+  const refuse = async () => {
+    throw new KasmapError("unavailable", "not used by this test");
+  };
+  const handlers: Partial<CommandHandlers> = {
+    "agent.create": async (r) => {
+      if (r.name === "taken") {
+        throw new KasmapError("validation_failed", "invalid", {
+          fields: { name: ["has already been taken"] },
+        });
+      }
+      const agent = {
+        id: 500 + seq,
+        name: r.name,
+        project_id: r.project_id,
+        created_at: now(),
+        created_by_user_id: r.actor_user_id,
+        deleted_at: null,
+      };
+      return {
+        result: agent,
+        positions: applyLater(() => insertAgent(f.db, agent.id, agent.name, agent.project_id)),
+      };
+    },
+    "agent.delete": async (r) => ({
+      result: {
+        id: r.agent_id,
+        name: "x",
+        project_id: r.project_id,
+        created_at: now(),
+        created_by_user_id: null,
+        deleted_at: now(),
+      },
+      positions: applyLater(() =>
+        f.db.deleteFrom("read_model.agents").where("id", "=", r.agent_id).execute(),
+      ),
+    }),
+    "group.create": async (r) => ({
+      result: {
+        id: 90,
+        name: r.name,
+        path: r.path,
+        description: null,
+        parent_id: r.parent_id ?? null,
+        traversal_ids: [10, 11, 90],
+        full_path: `acme/platform/${r.path}`,
+        full_name: `Acme / Platform / ${r.name}`,
+        created_at: "2024-06-01T00:00:00Z",
+      },
+      positions: [],
+    }),
+    "agent_config.put": async (r) => {
+      received.push({ name: "agent_config.put", request: r });
+      return {
+        result: {
+          agent_id: r.agent_id,
+          ci_access: { projects: 1, groups: 0 },
+          user_access: { projects: 0, groups: 0 },
+          dropped: [{ access: "ci_access", target_type: "project", path: "nope/x", reason: "not-found" }],
+        },
+        positions: [],
+      };
+    },
+    "membership.set": async (r) => ({
+      result: {
+        id: 9,
+        user_id: r.user_id,
+        source_type: r.source_type,
+        source_id: r.source_id,
+        access_level: r.access_level,
+      },
+      positions: [],
+    }),
+    // authz has stored it, but the projection never applies it: the gateway must answer anyway.
+    "agent_token.revoke": async (r) => ({
+      result: {
+        id: r.token_id,
+        agent_id: r.agent_id,
+        name: "t",
+        description: null,
+        status: "revoked",
+        created_at: now(),
+        created_by_user_id: null,
+        last_used_at: null,
+      },
+      positions: [{ stream: STREAM, seq: 1_000_000 }],
+    }),
+  };
+  return new Proxy(handlers, {
+    get: (target, name) => target[name as AuthzCommandName] ?? refuse,
+  }) as CommandHandlers;
+}
+
+beforeAll(async () => {
+  f = await startGatewayFixture({ writeWaitMs: 1_000 });
+  responder = serveCommands(f.bus, fakeAuthz());
+  await f.bus.nc.flush();
+});
+
+afterAll(async () => {
+  responder?.unsubscribe();
+  await f?.close();
+});
+
+const json = (body: unknown) => ({
+  method: "POST",
+  headers: { "content-type": "application/json" },
+  body: JSON.stringify(body),
+});
+
+describe("writes through authz", () => {
+  it("creates an agent and answers only once the projection shows it (read-your-writes)", async () => {
+    const created = await f.call(agents, { ...json({ name: "fresh" }), token: TOKENS.developer });
+    expect(created.status).toBe(201);
+    const body = (await created.json()) as { id: number; name: string; config_project: { id: number } };
+    expect(body).toMatchObject({ name: "fresh", config_project: { id: PROJECT } });
+    const read = await f.call(`${agents}/${body.id}`, { token: TOKENS.developer });
+    expect(read.status).toBe(200);
+  });
+
+  it("does not serve a cached agent after the caller deleted it", async () => {
+    await insertAgent(f.db, 300, "doomed");
+    expect((await f.call(`${agents}/300`, { token: TOKENS.developer })).status).toBe(200);
+    const deleted = await f.call(`${agents}/300`, { method: "DELETE", token: TOKENS.developer });
+    expect(deleted.status).toBe(204);
+    expect((await f.call(`${agents}/300`, { token: TOKENS.developer })).status).toBe(404);
+  });
+
+  it("validates the agent name before authz, and relays authz's field errors", async () => {
+    const bad = await f.call(agents, { ...json({ name: "Bad_Name" }), token: TOKENS.developer });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ message: { name: [expect.stringContaining("lowercase")] } });
+    const taken = await f.call(agents, { ...json({ name: "taken" }), token: TOKENS.developer });
+    expect(taken.status).toBe(400);
+    expect(await taken.json()).toEqual({ message: { name: ["has already been taken"] } });
+  });
+
+  it("answers after the wait limit when the projection lags", async () => {
+    await insertAgent(f.db, 301, "with-token");
+    const started = Date.now();
+    const response = await f.call(`${agents}/301/tokens/5`, { method: "DELETE", token: TOKENS.developer });
+    expect(response.status).toBe(204);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
+  it("forwards a YAML configuration and returns the summary with dropped entries", async () => {
+    await insertAgent(f.db, 302, "configured");
+    const yaml = "ci_access:\n  projects:\n    - id: acme/platform/infra\n";
+    const response = await f.call(`${agents}/302/configuration`, {
+      method: "PUT",
+      headers: { "content-type": "application/yaml" },
+      body: yaml,
+      token: TOKENS.developer,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      agent_id: 302,
+      ci_access: { projects: 1 },
+      dropped: [{ reason: "not-found" }],
+    });
+  });
+
+  it("creates a group under a visible parent; Grape-style errors for missing params", async () => {
+    const created = await f.call("/api/v4/groups", {
+      ...json({ name: "Team", path: "team", parent_id: SUB_GROUP }),
+      token: TOKENS.developer,
+    });
+    expect(created.status).toBe(201);
+    expect(await created.json()).toMatchObject({
+      id: 90,
+      full_path: "acme/platform/team",
+      parent_id: SUB_GROUP,
+    });
+    const missing = await f.call("/api/v4/groups", { ...json({}), token: TOKENS.developer });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ error: "name is missing, path is missing" });
+    const hidden = await f.call("/api/v4/groups", {
+      ...json({ name: "T", path: "t", parent_id: SUB_GROUP }),
+      token: TOKENS.outsider,
+    });
+    expect(hidden.status).toBe(404);
+  });
+
+  it("adds a member by form post and refuses user creation to non-admins", async () => {
+    const member = await f.call(`/api/v4/projects/${PROJECT}/members`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `user_id=${IDS.outsider}&access_level=30`,
+      token: TOKENS.developer,
+    });
+    expect(member.status).toBe(201);
+    expect(await member.json()).toMatchObject({ id: IDS.outsider, username: "outsider", access_level: 30 });
+    const user = await f.call("/api/v4/users", {
+      ...json({ username: "u", name: "U" }),
+      token: TOKENS.developer,
+    });
+    expect(user.status).toBe(403);
+    expect(await user.json()).toEqual({ message: "403 Forbidden" });
+  });
+
+  it("relays authz's refusal with its code (unavailable → 503)", async () => {
+    const response = await f.call("/api/v4/projects", {
+      ...json({ name: "P", namespace_id: SUB_GROUP }),
+      token: TOKENS.developer,
+    });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ message: "503 Service Unavailable" });
+  });
+});
