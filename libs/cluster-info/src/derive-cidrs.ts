@@ -164,7 +164,15 @@ function serviceMissing(s: ParsedSources): FieldSource {
   );
 }
 
-/** Pod and service ranges, most authoritative source first (see README of this package). */
+/**
+ * Pod and service ranges, most authoritative source first.
+ * - pods: OpenShift Network status.clusterNetwork > kubeadm podSubnet > kube-proxy clusterCIDR
+ *   (all `observed`, declared order kept) > union of node.spec.podCIDRs (`inferred`, merged,
+ *   sorted) > null (`not-exposed-by-platform` on EKS/VPC CNI or when no node has a range).
+ * - services: ServiceCIDR objects > kubeadm serviceSubnet > OpenShift serviceNetwork > null;
+ *   the kubernetes Service clusterIP is quoted in the reason, never widened into a range.
+ * `pod_cidr`/`service_cidr`: first IPv4 range of the list, else its first range.
+ */
 export function deriveCidrs(
   s: ParsedSources,
   platform: Platform,
