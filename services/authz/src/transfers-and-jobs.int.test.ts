@@ -1,0 +1,126 @@
+import { ACCESS_LEVELS } from "@kasmap/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+
+let env: AuthzTestEnvironment;
+let maintainerId: number;
+const ids = { source: 0, target: 0, child: 0, project: 0 };
+
+beforeAll(async () => {
+  env = await startAuthzTestEnvironment();
+  const actor_user_id = env.adminId;
+  maintainerId = (await env.command("user.create", { actor_user_id, username: "mia", name: "Mia" })).result
+    .id;
+  ids.source = (await env.command("group.create", { actor_user_id, name: "Src", path: "src" })).result.id;
+  ids.target = (await env.command("group.create", { actor_user_id, name: "Dst", path: "dst" })).result.id;
+  ids.child = (
+    await env.command("group.create", { actor_user_id, name: "Child", path: "child", parent_id: ids.source })
+  ).result.id;
+  ids.project = (
+    await env.command("project.create", { actor_user_id, name: "App", path: "app", namespace_id: ids.child })
+  ).result.id;
+  for (const group of [ids.source, ids.target]) {
+    await env.command("membership.set", {
+      actor_user_id,
+      source_type: "group",
+      source_id: group,
+      user_id: maintainerId,
+      access_level: ACCESS_LEVELS.maintainer,
+    });
+  }
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("transfers", () => {
+  it("needs Owner on the moved group; Maintainer is refused with 403", async () => {
+    const refused = await env.refusal("group.transfer", {
+      actor_user_id: maintainerId,
+      group_id: ids.child,
+      parent_id: ids.target,
+    });
+    expect(refused.code).toBe("forbidden");
+  });
+
+  it("moves a whole subtree: groups and projects get the new prefix in one step", async () => {
+    await env.command("membership.set", {
+      actor_user_id: env.adminId,
+      source_type: "group",
+      source_id: ids.source,
+      user_id: maintainerId,
+      access_level: ACCESS_LEVELS.owner,
+    });
+    const moved = await env.command("group.transfer", {
+      actor_user_id: maintainerId,
+      group_id: ids.source,
+      parent_id: ids.target,
+    });
+    expect(moved.result).toMatchObject({ full_path: "dst/src", full_name: "Dst / Src" });
+    const child = await env.db
+      .selectFrom("authz.groups")
+      .select(["traversal_ids", "full_path", "full_name"])
+      .where("id", "=", ids.child)
+      .executeTakeFirstOrThrow();
+    expect(child).toEqual({
+      traversal_ids: [ids.target, ids.source, ids.child],
+      full_path: "dst/src/child",
+      full_name: "Dst / Src / Child",
+    });
+    const project = await env.db
+      .selectFrom("authz.projects")
+      .select(["traversal_ids", "path_with_namespace", "name_with_namespace"])
+      .where("id", "=", ids.project)
+      .executeTakeFirstOrThrow();
+    expect(project).toEqual({
+      traversal_ids: [ids.target, ids.source, ids.child],
+      path_with_namespace: "dst/src/child/app",
+      name_with_namespace: "Dst / Src / Child / App",
+    });
+    // One registry event per moved group (2) and project (1).
+    expect(moved.positions).toHaveLength(3);
+    const back = await env.command("group.transfer", {
+      actor_user_id: env.adminId,
+      group_id: ids.source,
+      parent_id: null,
+    });
+    expect(back.result).toMatchObject({ full_path: "src", traversal_ids: [ids.source], parent_id: null });
+  });
+
+  it("serialises concurrent creates: of two identical groups exactly one is created", async () => {
+    const attempts = await Promise.allSettled(
+      [1, 2].map(() =>
+        env.command("group.create", { actor_user_id: env.adminId, name: "Race", path: "race" }),
+      ),
+    );
+    expect(attempts.filter((a) => a.status === "fulfilled")).toHaveLength(1);
+    const rejected = attempts.find((a) => a.status === "rejected");
+    expect(rejected?.status === "rejected" && rejected.reason).toMatchObject({ code: "validation_failed" });
+  });
+});
+
+describe("jobs", () => {
+  it("registers a job for a Developer+ and returns its token once", async () => {
+    const job = await env.command("job.create", {
+      actor_user_id: maintainerId,
+      project_id: ids.project,
+      ref: "main",
+      ref_protected: true,
+      environment: { name: "Review/Feature 1", tier: "development" },
+    });
+    expect(job.result.plaintext).toMatch(/^glcbt-/);
+    expect(job.result.job).toMatchObject({
+      project_id: ids.project,
+      user_id: maintainerId,
+      status: "running",
+      environment: { name: "Review/Feature 1", tier: "development", slug: "review-feature-1" },
+    });
+    expect(job.result.job).not.toHaveProperty("token_sha256");
+    const outsider = (
+      await env.command("user.create", { actor_user_id: env.adminId, username: "out", name: "Out" })
+    ).result.id;
+    const refused = await env.refusal("job.create", { actor_user_id: outsider, project_id: ids.project });
+    expect(refused).toMatchObject({ code: "not_found", message: "Project" });
+  });
+});
