@@ -73,7 +73,7 @@ async function ensureDurable(bus: Bus, streamName: string, options: EventConsume
 export function startEventConsumer(bus: Bus, options: EventConsumerOptions): EventConsumer {
   const controller = new AbortController();
   const streamName = bus.topology.streamNames[options.stream];
-  let current: { close(): Promise<undefined | Error> } | null = null;
+  let current: { close(): Promise<unknown> } | null = null;
 
   const done = (async () => {
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
