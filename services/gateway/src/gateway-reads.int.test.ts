@@ -227,6 +227,17 @@ describe("cache", () => {
 });
 
 describe("operations", () => {
+  it("answers a malformed JSON body with 400 and no internals", async () => {
+    const response = await f.call(agents, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+      token: TOKENS.developer,
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({ message: "400 Bad request" });
+  });
+
   it("answers unknown routes with GitLab's 404 body", async () => {
     const response = await f.call("/api/v4/nope", { token: TOKENS.admin });
     expect(response.status).toBe(404);

@@ -31,7 +31,8 @@ const KNOWN_TABLES = new Set([
 /**
  * The gateway's hot-read caches, each dropped whole when a table it depends on changes.
  * Dropping whole caches (not single keys) keeps correctness independent of what a notice's
- * payload says; cluster facts and heartbeats are split so frequent heartbeats do not drop the
+ * payload says. `groups` is a dependency of project-shaped entries because a group rename or move
+ * rewrites its projects' full paths and names. Cluster facts and heartbeats are split so frequent heartbeats do not drop the
  * (larger) facts.
  */
 export function createGatewayCaches(isEnabled: () => boolean) {
@@ -43,7 +44,7 @@ export function createGatewayCaches(isEnabled: () => boolean) {
       isEnabled,
     ),
     /** Key: `id:<n>` or `path:<lower-case full path>`. */
-    projects: new InvalidatingCache<string, ProjectRow | null>("projects", ["projects"], isEnabled),
+    projects: new InvalidatingCache<string, ProjectRow | null>("projects", ["projects", "groups"], isEnabled),
     /** Key: `<user id>:<project id>`; value: the highest access level, 0 for none. */
     projectAccessLevels: new InvalidatingCache<string, number>(
       "project_access_levels",
