@@ -48,10 +48,16 @@ export async function applyAgentConfig(
 ): Promise<{ grants: AgentGrantSet; dropped: DroppedEntry[] }> {
   const project = await findProject(unit.tx, agent.project_id);
   if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
-  const lookup = await loadRegistryLookup(unit.tx, collectConfigPaths(config));
+  const paths = collectConfigPaths(config);
+  const lookup = await loadRegistryLookup(unit.tx, paths);
   const resolved = resolveAgentConfig(config, project, lookup);
   const before = await currentGrants(unit.tx, agent.id);
-  await storeAgentConfig(unit.tx, agent.id, { yaml, grants: resolved.grants, dropped: resolved.dropped });
+  await storeAgentConfig(
+    unit.tx,
+    agent.id,
+    { yaml, grants: resolved.grants, dropped: resolved.dropped },
+    paths,
+  );
   publishGrantChange(unit, agent, cause, before, resolved.grants, resolved.dropped);
   return resolved;
 }
@@ -60,8 +66,10 @@ export async function applyAgentConfig(
 export async function revokeAgentGrants(unit: UnitOfWork, agent: AgentRef): Promise<void> {
   const stored = await findAgentConfig(unit.tx, agent.id);
   const before = stored?.grants ?? EMPTY_GRANT_SET;
-  if (stored)
-    await storeAgentConfig(unit.tx, agent.id, { yaml: stored.yaml, grants: EMPTY_GRANT_SET, dropped: [] });
+  if (stored) {
+    const cleared = { yaml: stored.yaml, grants: EMPTY_GRANT_SET, dropped: [] };
+    await storeAgentConfig(unit.tx, agent.id, cleared, { projects: [], groups: [] });
+  }
   publishGrantChange(unit, agent, "agent_deleted", before, EMPTY_GRANT_SET, []);
 }
 

@@ -182,4 +182,28 @@ describe("agent configuration", () => {
       { access: "ci_access", target_type: "group", path: "acme/apps", reason: "outside-root-group" },
     ]);
   });
+
+  it("re-resolves an agent whose config names the path a moved project arrives at", async () => {
+    // The configuration project now lives in root "elsewhere" (previous test).
+    const first = await put("ci_access:\n  projects:\n    - id: elsewhere/late\n");
+    expect(first.result.dropped).toEqual([
+      { access: "ci_access", target_type: "project", path: "elsewhere/late", reason: "not-found" },
+    ]);
+    const late = await env.command("project.create", {
+      actor_user_id: env.adminId,
+      name: "late",
+      path: "late",
+      namespace_id: ids.root,
+    });
+    await env.command("project.transfer", {
+      actor_user_id: env.adminId,
+      project_id: late.result.id,
+      namespace_id: ids.other,
+    });
+    const latest = (await authzEventsOf(ids.agent)).at(-1);
+    expect(latest).toMatchObject({ cause: "project_moved", dropped: [] });
+    expect(latest?.added).toEqual([
+      { access: "ci_access", target_type: "project", target_id: late.result.id },
+    ]);
+  });
 });

@@ -68,6 +68,10 @@ export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =
     const agents = await agentsAffectedByMove(unit.tx, {
       groupIds: moved.groups.map((g) => g.id),
       projectIds: moved.projects.map((p) => p.id),
+      newPaths: [
+        ...moved.groups.map((g) => g.full_path),
+        ...moved.projects.map((p) => p.path_with_namespace),
+      ],
     });
     for (const agent of agents) await reresolveAgentConfig(unit, agent, "group_moved");
     const result = moved.groups.find((g) => g.id === group.id);
@@ -96,7 +100,11 @@ export const transferProject: CommandHandler<"project.transfer"> = (deps, reques
     await assertFullPathFree(unit.tx, `${namespace.full_path}/${project.path}`);
     const moved = await moveProject(unit.tx, project, namespace);
     emitRegistryChange.project(unit, moved);
-    const agents = await agentsAffectedByMove(unit.tx, { groupIds: [], projectIds: [moved.id] });
+    const agents = await agentsAffectedByMove(unit.tx, {
+      groupIds: [],
+      projectIds: [moved.id],
+      newPaths: [moved.path_with_namespace],
+    });
     for (const agent of agents) await reresolveAgentConfig(unit, agent, "project_moved");
     return moved;
   });

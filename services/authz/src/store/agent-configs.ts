@@ -1,4 +1,5 @@
 import { type AgentGrantSet, type DroppedEntry, EMPTY_GRANT_SET } from "@kasmap/contracts";
+import type { ConfigPaths } from "../config-paths.ts";
 import type { AuthzTx } from "./schema.ts";
 
 export type StoredAgentConfig = { yaml: string; grants: AgentGrantSet; dropped: DroppedEntry[] };
@@ -18,12 +19,14 @@ export async function currentGrants(tx: AuthzTx, agentId: number): Promise<Agent
 
 /**
  * Stores an agent's config and resolved grants, and replaces its rows in
- * `authz.agent_grant_targets` (the index transfers use to find affected agents).
+ * `authz.agent_grant_targets` and `authz.agent_config_paths` (the indexes transfers use to find
+ * affected agents).
  */
 export async function storeAgentConfig(
   tx: AuthzTx,
   agentId: number,
   config: StoredAgentConfig,
+  paths: ConfigPaths,
 ): Promise<void> {
   const values = {
     yaml: config.yaml,
@@ -37,6 +40,20 @@ export async function storeAgentConfig(
     .onConflict((oc) => oc.column("agent_id").doUpdateSet(values))
     .execute();
   await replaceGrantTargets(tx, agentId, config.grants);
+  await replaceConfigPaths(tx, agentId, paths);
+}
+
+async function replaceConfigPaths(tx: AuthzTx, agentId: number, paths: ConfigPaths): Promise<void> {
+  await tx.deleteFrom("authz.agent_config_paths").where("agent_id", "=", agentId).execute();
+  const rows = [
+    ...paths.projects.map((lower_path) => ({
+      agent_id: agentId,
+      target_type: "project" as const,
+      lower_path,
+    })),
+    ...paths.groups.map((lower_path) => ({ agent_id: agentId, target_type: "group" as const, lower_path })),
+  ];
+  if (rows.length > 0) await tx.insertInto("authz.agent_config_paths").values(rows).execute();
 }
 
 async function replaceGrantTargets(tx: AuthzTx, agentId: number, grants: AgentGrantSet): Promise<void> {

@@ -92,6 +92,11 @@ export type AuthzDatabase = {
     target_type: "project" | "group";
     target_id: number;
   };
+  "authz.agent_config_paths": {
+    agent_id: number;
+    target_type: "project" | "group";
+    lower_path: string;
+  };
   "authz.jobs": {
     id: Generated<number>;
     project_id: number;

@@ -78,17 +78,22 @@ export async function moveProject(tx: AuthzTx, project: Project, namespace: Grou
   return toProject(row);
 }
 
+/** What moved: ids, and the full paths the moved groups and projects have now. */
+export type MovedEntities = { groupIds: number[]; projectIds: number[]; newPaths: string[] };
+
 /**
- * Live agents a move can change: those whose configuration project moved, and those holding a
- * grant on a moved group or project (from `authz.agent_grant_targets`). Bounded by the moved
- * subtree, never a scan of every agent.
+ * Live agents a move can change: those whose configuration project moved, those holding a grant
+ * on a moved group or project (`authz.agent_grant_targets`), and those whose config names a path
+ * a moved entity now has (`authz.agent_config_paths`: a not-found entry may now resolve). Bounded
+ * by the moved subtree, never a scan of every agent.
  */
 export async function agentsAffectedByMove(
   tx: AuthzTx,
-  moved: { groupIds: number[]; projectIds: number[] },
+  moved: MovedEntities,
 ): Promise<Array<{ id: number; project_id: number }>> {
   const groupIds = sql.val(moved.groupIds);
   const projectIds = sql.val(moved.projectIds);
+  const newPaths = sql.val(moved.newPaths.map((p) => p.toLowerCase()));
   return tx
     .selectFrom("authz.agents")
     .select(["id", "project_id"])
@@ -114,6 +119,14 @@ export async function agentsAffectedByMove(
                 ]),
               ]),
             ),
+        ),
+        eb(
+          "id",
+          "in",
+          eb
+            .selectFrom("authz.agent_config_paths")
+            .select("agent_id")
+            .where("lower_path", "=", sql<string>`any(${newPaths}::text[])`),
         ),
       ]),
     )
