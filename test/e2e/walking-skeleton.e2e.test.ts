@@ -3,20 +3,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
-import { generateToken, TOKEN_PREFIXES } from "@kasmap/contracts";
-import { startGateway } from "@kasmap/gateway-service";
-import { startProjectionService } from "@kasmap/projection-service";
 import { KubeSimulator } from "@kasmap/testing";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-  testNatsUrl,
-} from "@kasmap/testing/harness";
+import { eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * The whole system through its public interfaces: REST in, a real collector program watching
@@ -24,53 +14,22 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * between, `cluster_info` out.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const topology = createTestTopology();
-const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
-const stops: Array<() => Promise<void>> = [];
-let database: TestDatabase;
-let bus: Bus;
-let gatewayUrl: string;
+let system: RunningSystem;
 let simulator: KubeSimulator;
 let collector: ChildProcess | null = null;
-
-async function api(method: string, path: string, body?: unknown, token: string | null = adminToken) {
-  const response = await fetch(`${gatewayUrl}/api/v4${path}`, {
-    method,
-    headers: {
-      ...(token ? { "PRIVATE-TOKEN": token } : {}),
-      ...(body === undefined ? {} : { "content-type": "application/json" }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    headers: response.headers,
-    body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
-  };
-}
+const api: RunningSystem["api"] = (...args) => system.api(...args);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  bus = await connectBus({ url: testNatsUrl(), name: "e2e", topology });
-  await ensureStreams(bus);
-  const authz = await startAuthzService({ bus, databaseUrl: database.url, adminToken });
-  const projection = await startProjectionService({ bus, databaseUrl: database.url });
-  const gateway = await startGateway({ bus, databaseUrl: database.url, port: 0, host: "127.0.0.1" });
-  gatewayUrl = gateway.url;
-  stops.push(gateway.stop, projection.stop, authz.stop);
+  system = await startRunningSystem();
   simulator = new KubeSimulator();
   await simulator.loadFromDirectory(join(root, "libs/testing/fixtures/demo-cluster"));
   await simulator.start({ host: "127.0.0.1", port: 0 });
-  stops.push(() => simulator.close());
 });
 
 afterAll(async () => {
   collector?.kill("SIGTERM");
-  for (const stop of stops) await stop().catch(() => {});
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-  await database.drop();
+  await simulator?.close();
+  await system?.stop();
 });
 
 describe("walking skeleton", () => {
@@ -129,7 +88,7 @@ describe("walking skeleton", () => {
           KASMAP_AGENT_TOKEN: String(token.body?.token),
           KUBECONFIG: kubeconfig,
           NATS_URL: testNatsUrl(),
-          KASMAP_TOPOLOGY_ROOT: topology.root,
+          KASMAP_TOPOLOGY_ROOT: system.topology.root,
           POD_IP: "10.244.1.17",
           POD_NAMESPACE: "gitlab-agent",
           LOG_LEVEL: "silent",
