@@ -31,9 +31,8 @@ describe("@gitbeaker/rest against the gateway", () => {
     const agents = await gitlab.Agents.all(project.id);
     expect(agents).toHaveLength(23);
     expect(agents.map((a) => a.name)).toEqual([...names].sort());
-    expect((agents[0]?.config_project as { path_with_namespace?: string }).path_with_namespace).toBe(
-      "payments/deploy",
-    );
+    const firstAgent = agents[0] as { config_project: { path_with_namespace: string } } | undefined;
+    expect(firstAgent?.config_project.path_with_namespace).toBe("payments/deploy");
 
     // gitbeaker accepts offset-pagination options at run time; its types for Agents omit them.
     const options = { perPage: 5, page: 2, showExpanded: true } as { showExpanded: true };
