@@ -39,8 +39,15 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
         .execute();
       for (const row of rows) {
         const event = KasmapEventSchema.parse(row.event);
-        // A failure here ends the batch; rows marked so far commit, the rest wait for the relay.
-        const position = await publishEvent(bus, event, { maxAttempts: 5 });
+        let position: Awaited<ReturnType<typeof publishEvent>>;
+        try {
+          position = await publishEvent(bus, event, { maxAttempts: 5 });
+        } catch (error) {
+          // End the batch but commit the rows marked so far: re-publishing them later, after
+          // the server's duplicate window, would put them in the audit log twice.
+          logger.warn({ err: error, outbox_id: row.id }, "outbox publish failed; the relay retries");
+          return 0;
+        }
         await tx
           .updateTable("authz.outbox")
           .set({ published_at: new Date(), stream: position.stream, seq: position.seq })
