@@ -5,6 +5,7 @@ export {
   deriveClusterFactsWithDiagnostics,
 } from "./derive-cluster-facts.ts";
 export { type DerivationDiagnostics, MAX_DIAGNOSTIC_SAMPLES } from "./diagnostics.ts";
+export { cidrContains, type ParsedCidr, type ParsedIp, parseCidr, parseIp } from "./ip-address.ts";
 export {
   ClusterInfoKubeconfigSchema,
   ConfigMapSchema,
@@ -34,3 +35,9 @@ export type {
   CollectorConnection,
   DownwardApi,
 } from "./observation.ts";
+export {
+  invalidExpectedRanges,
+  parseAddressRange,
+  unreportedVerification,
+  verifyClusterInfo,
+} from "./verify-cluster-info.ts";

@@ -11,3 +11,4 @@ export * from "./rest.ts";
 export * from "./service-env.ts";
 export * from "./tokens.ts";
 export * from "./topology.ts";
+export * from "./verification.ts";

@@ -1,0 +1,227 @@
+import type { ClusterExpectations, ClusterFacts } from "@kasmap/contracts";
+import { describe, expect, it } from "vitest";
+import {
+  invalidExpectedRanges,
+  parseAddressRange,
+  unreportedVerification,
+  verifyClusterInfo,
+} from "./verify-cluster-info.ts";
+
+function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
+  return {
+    api_endpoint: "https://10.0.0.1:6443",
+    api_endpoint_ip: "10.0.0.1",
+    cluster_name: "prod",
+    cluster_context: null,
+    node_ips: { external: ["52.1.2.3"], internal: ["10.0.1.1", "10.0.1.2"] },
+    pod_cidr: "10.244.0.0/16",
+    service_cidr: "10.96.0.0/12",
+    pod_cidrs: ["10.244.0.0/16"],
+    service_cidrs: ["10.96.0.0/12"],
+    agent_pod_ip: "10.244.0.5",
+    agent_namespace: "gitlab-agent",
+    kubernetes_version: null,
+    platform: "eks",
+    region: "eu-west-1",
+    zones: [],
+    node_count: 2,
+    observed_at: "2026-01-01T00:00:00.000Z",
+    sources: {
+      cluster_context: {
+        kind: "missing",
+        reason: "not-exposed-by-platform",
+        detail: "no kubeconfig context",
+      },
+      "node_ips.external": { kind: "observed", source: "node.status.addresses" },
+      service_cidrs: { kind: "missing", reason: "forbidden" },
+    },
+    ...overrides,
+  };
+}
+
+const dualStack = facts({
+  api_endpoint_ip: "fd00::1",
+  node_ips: { external: [], internal: ["10.0.1.1", "fd00:1::1"] },
+  pod_cidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+});
+
+type Row = [
+  name: string,
+  input: ClusterFacts,
+  expectations: ClusterExpectations,
+  ok: boolean,
+  failed: Array<{ field: string; value: string | null; reason: string }>,
+];
+
+const cases: Row[] = [
+  ["every address inside one range", facts(), { node_ips: ["10.0.0.0/16", "52.1.0.0/16"] }, true, []],
+  [
+    "an external node IP outside the ranges",
+    facts(),
+    { node_ips: ["10.0.0.0/16"] },
+    false,
+    [{ field: "node_ips.external", value: "52.1.2.3", reason: "52.1.2.3 is outside every expected range" }],
+  ],
+  ["internal only ignores external", facts(), { node_ips_internal: ["10.0.1.0/24"] }, true, []],
+  ["a bare address is a one-address range", facts(), { api_endpoint_ip: ["10.0.0.1"] }, true, []],
+  [
+    "api endpoint outside",
+    facts(),
+    { api_endpoint_ip: ["192.168.0.0/16"] },
+    false,
+    [{ field: "api_endpoint_ip", value: "10.0.0.1", reason: "10.0.0.1 is outside every expected range" }],
+  ],
+  ["a pod CIDR inside a wider range", facts(), { pod_cidrs: ["10.0.0.0/8"] }, true, []],
+  ["a pod CIDR equal to the range", facts(), { pod_cidrs: ["10.244.0.0/16"] }, true, []],
+  [
+    "a pod CIDR wider than the range",
+    facts(),
+    { pod_cidrs: ["10.244.0.0/24"] },
+    false,
+    [
+      {
+        field: "pod_cidrs",
+        value: "10.244.0.0/16",
+        reason: "10.244.0.0/16 is not contained in any expected range",
+      },
+    ],
+  ],
+  [
+    "a null CIDR list fails with its sources reason",
+    facts({ service_cidrs: [] }),
+    { service_cidrs: ["10.96.0.0/12"] },
+    false,
+    [{ field: "service_cidrs", value: null, reason: "not reported: forbidden" }],
+  ],
+  [
+    "a null name fails with reason and detail",
+    facts(),
+    { cluster_context: "prod-ctx" },
+    false,
+    [
+      {
+        field: "cluster_context",
+        value: null,
+        reason: "not reported: not-exposed-by-platform (no kubeconfig context)",
+      },
+    ],
+  ],
+  ["external node IPs inside", facts(), { node_ips_external: ["52.0.0.0/8"] }, true, []],
+  [
+    "an empty external list",
+    facts({ node_ips: { internal: ["10.0.1.1"], external: [] } }),
+    { node_ips_external: ["52.0.0.0/8"] },
+    false,
+    [
+      {
+        field: "node_ips.external",
+        value: null,
+        reason: "no value reported (source: node.status.addresses)",
+      },
+    ],
+  ],
+  [
+    "no node IPs at all",
+    facts({ node_ips: { internal: [], external: [] } }),
+    { node_ips: ["10.0.0.0/8"] },
+    false,
+    [{ field: "node_ips", value: null, reason: "not reported by the cluster" }],
+  ],
+  ["names and platform match", facts(), { cluster_name: "prod", platform: "eks" }, true, []],
+  [
+    "a different name",
+    facts(),
+    { cluster_name: "staging" },
+    false,
+    [{ field: "cluster_name", value: "prod", reason: 'cluster_name is "prod", expected "staging"' }],
+  ],
+  ["IPv6 api endpoint in an IPv6 range", dualStack, { api_endpoint_ip: ["fd00::/64"] }, true, []],
+  [
+    "dual-stack nodes need ranges of both families",
+    dualStack,
+    { node_ips: ["10.0.0.0/16"] },
+    false,
+    [{ field: "node_ips.internal", value: "fd00:1::1", reason: "fd00:1::1 is outside every expected range" }],
+  ],
+  ["dual-stack nodes with both families", dualStack, { node_ips: ["10.0.0.0/16", "fd00::/16"] }, true, []],
+  ["dual-stack pod CIDRs", dualStack, { pod_cidrs: ["10.244.0.0/16", "fd00:10::/32"] }, true, []],
+  [
+    "an IPv6 CIDR wider than its range",
+    dualStack,
+    { pod_cidrs: ["10.244.0.0/16", "fd00:10:244::/64"] },
+    false,
+    [
+      {
+        field: "pod_cidrs",
+        value: "fd00:10:244::/56",
+        reason: "fd00:10:244::/56 is not contained in any expected range",
+      },
+    ],
+  ],
+  [
+    "an IPv4 range never holds an IPv4-mapped IPv6 address",
+    facts({ api_endpoint_ip: "::ffff:10.0.0.1" }),
+    { api_endpoint_ip: ["10.0.0.0/8"] },
+    false,
+    [
+      {
+        field: "api_endpoint_ip",
+        value: "::ffff:10.0.0.1",
+        reason: "::ffff:10.0.0.1 is outside every expected range",
+      },
+    ],
+  ],
+];
+
+describe("verifyClusterInfo", () => {
+  it.each(cases)("%s", (_name, input, expectations, ok, failed) => {
+    const result = verifyClusterInfo(input, expectations);
+    expect(result.ok).toBe(ok);
+    expect(result.checks.length).toBeGreaterThan(0);
+    const failures = result.checks
+      .filter((c) => !c.ok)
+      .map(({ field, value, reason }) => ({ field, value, reason }));
+    expect(failures).toEqual(failed);
+  });
+
+  it("reports one check per address, with the expected ranges", () => {
+    const result = verifyClusterInfo(facts(), { node_ips_internal: ["10.0.0.0/16"] });
+    expect(result.checks).toEqual([
+      { field: "node_ips.internal", value: "10.0.1.1", expected: ["10.0.0.0/16"], ok: true },
+      { field: "node_ips.internal", value: "10.0.1.2", expected: ["10.0.0.0/16"], ok: true },
+    ]);
+  });
+});
+
+describe("unreportedVerification", () => {
+  it("fails every expected field with the reason", () => {
+    const result = unreportedVerification({ node_ips: ["10.0.0.0/8"], cluster_name: "prod" });
+    expect(result.ok).toBe(false);
+    expect(result.checks.map((c) => [c.field, c.value, c.ok])).toEqual([
+      ["node_ips", null, false],
+      ["cluster_name", null, false],
+    ]);
+    expect(result.checks[0]?.reason).toMatch(/not reported yet/);
+  });
+});
+
+describe("expected ranges", () => {
+  it.each([
+    ["10.0.0.0/16", "10.0.0.0/16"],
+    ["10.0.3.4/16", "10.0.0.0/16"],
+    ["10.0.0.1", "10.0.0.1/32"],
+    ["FD00::1", "fd00::1/128"],
+    ["fd00::/8", "fd00::/8"],
+    ["10.0.0.0/33", null],
+    ["nope", null],
+  ])("parses %s as %s", (text, expected) => {
+    expect(parseAddressRange(text)?.text ?? null).toBe(expected);
+  });
+
+  it("lists the ranges that do not parse", () => {
+    expect(invalidExpectedRanges({ node_ips: ["10.0.0.0/8", "bogus"], pod_cidrs: ["1.2.3.4/40"] })).toEqual([
+      "node_ips: bogus",
+      "pod_cidrs: 1.2.3.4/40",
+    ]);
+  });
+});
