@@ -1,17 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { type Bus, publishEvent } from "@kasmap/bus";
+import type { Bus } from "@kasmap/bus";
 import {
   type ClusterConfiguration,
   type CollectorConnection,
   clusterFactsContentHash,
+  type DerivationDiagnostics,
   type DownwardApi,
-  deriveClusterFacts,
+  deriveClusterFactsWithDiagnostics,
 } from "@kasmap/cluster-info";
-import { type ClusterFacts, EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import type { ClusterFacts } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ApiEndpointResolver } from "./api-endpoint-resolver.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
+import { SnapshotPublisher } from "./snapshot-publisher.ts";
 
 export type CollectorOptions = {
   kubeConfig: KubeConfig;
@@ -26,13 +28,30 @@ export type CollectorOptions = {
   publish?: { bus: Bus; agentId: number };
   /** First snapshot even if some sources never answer, after this long (milliseconds). */
   settleTimeoutMs?: number;
+  /** Ask again after a 403/404 after this long (milliseconds, default 60,000). */
+  recheckMissingMs?: number;
+  /** Refuse snapshots larger than this (bytes); default: the NATS server's `max_payload`. */
+  maxPayloadBytes?: number;
+};
+
+export type LatestDerivation = {
+  facts: ClusterFacts;
+  hash: string;
+  /** What the derivation had to drop (malformed objects, invalid IPs/CIDRs); logged at warn. */
+  diagnostics: DerivationDiagnostics;
 };
 
 export type RunningCollector = {
   /** Resolves with the first derived facts (after every source answered, or the settle timeout). */
   firstFacts: Promise<ClusterFacts>;
-  /** The latest derived facts and their content hash. */
-  readonly latest: { facts: ClusterFacts; hash: string } | null;
+  /** Identifies this run in heartbeats and as the events' `source`. */
+  readonly collectorId: string;
+  /** The latest derived facts, their content hash and diagnostics (published or not). */
+  readonly latest: LatestDerivation | null;
+  /** Content hash of the newest snapshot on the agent's subject; null before the first. */
+  readonly publishedHash: string | null;
+  /** Resolves once no change is waiting in the coalescing window and no cycle is running. */
+  whenIdle(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -44,8 +63,15 @@ export function startCollector(options: CollectorOptions): RunningCollector {
   const { logger } = options;
   const collectorId = randomUUID();
   const resolver = new ApiEndpointResolver();
-  let latest: { facts: ClusterFacts; hash: string } | null = null;
-  let publishedHash: string | null = null;
+  let latest: LatestDerivation | null = null;
+  const publisher = options.publish
+    ? new SnapshotPublisher({
+        target: options.publish,
+        collectorId,
+        logger,
+        ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+      })
+    : null;
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let dirty = false;
@@ -56,8 +82,11 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     resolveFirst = resolve;
   });
 
-  const watch = new ClusterWatch(options.kubeConfig, schedule, (message) =>
-    logger.warn({ problem: message }, "cluster source problem"),
+  const watch = new ClusterWatch(
+    options.kubeConfig,
+    schedule,
+    (message) => logger.warn({ problem: message }, "cluster source problem"),
+    options.recheckMissingMs === undefined ? {} : { recheckMissingMs: options.recheckMissingMs },
   );
 
   function schedule(): void {
@@ -65,68 +94,51 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     if (timer || stopped) return;
     timer = setTimeout(() => {
       timer = null;
-      if (!running) running = cycle().finally(() => (running = null));
+      if (!running) {
+        running = cycle()
+          .catch((error: unknown) => {
+            // Publishing gave up (NATS away for minutes): keep watching, try again later.
+            logger.error({ error: String(error) }, "snapshot cycle failed; retrying");
+            setTimeout(schedule, 5_000).unref();
+          })
+          .finally(() => (running = null));
+      }
     }, options.coalesceMs);
   }
 
-  async function derive(): Promise<ClusterFacts> {
+  async function derive() {
     const context = {
       connection: options.connection,
       downward: options.downward,
       configured: options.configured,
     };
-    const facts = deriveClusterFacts(watch.observation(context), new Date());
-    const resolvedApiEndpointIps = await resolver.resolve(facts.api_endpoint);
-    if (!resolvedApiEndpointIps) return facts;
-    return deriveClusterFacts(watch.observation({ ...context, resolvedApiEndpointIps }), new Date());
+    const first = deriveClusterFactsWithDiagnostics(watch.observation(context), new Date());
+    const resolvedApiEndpointIps = await resolver.resolve(first.facts.api_endpoint);
+    if (!resolvedApiEndpointIps) return first;
+    return deriveClusterFactsWithDiagnostics(
+      watch.observation({ ...context, resolvedApiEndpointIps }),
+      new Date(),
+    );
   }
 
   async function cycle(): Promise<void> {
     while (dirty && !stopped) {
       dirty = false;
       if (!watch.settled && !forced) continue;
-      const facts = await derive();
+      const { facts, diagnostics } = await derive();
       const hash = clusterFactsContentHash(facts);
-      latest = { facts, hash };
-      resolveFirst(facts);
-      if (options.publish && hash !== publishedHash) {
-        await publishSnapshot(facts, hash, options.publish);
-        publishedHash = hash;
+      latest = { facts, hash, diagnostics };
+      if (hasDiagnostics(diagnostics)) {
+        logger.warn({ diagnostics }, "cluster objects dropped or values rejected during derivation");
       }
+      resolveFirst(facts);
+      await publisher?.publishIfChanged(facts, hash);
     }
   }
 
-  async function publishSnapshot(facts: ClusterFacts, hash: string, target: { bus: Bus; agentId: number }) {
-    const event = newKasmapEvent({
-      type: EVENT_TYPES.clusterSnapshot,
-      source: `/kasmap/collector/${collectorId}`,
-      subject: target.bus.topology.subjects.clusterSnapshot(target.agentId),
-      data: { agent_id: target.agentId, content_hash: hash, cluster: facts },
-    });
-    const position = await publishEvent(target.bus, event);
-    logger.info(
-      { agent_id: target.agentId, content_hash: hash, seq: position.seq, nodes: facts.node_count },
-      "published cluster snapshot",
-    );
-  }
-
   async function heartbeat(): Promise<void> {
-    if (!options.publish || stopped) return;
-    const { bus, agentId } = options.publish;
-    const event = newKasmapEvent({
-      type: EVENT_TYPES.clusterHeartbeat,
-      source: `/kasmap/collector/${collectorId}`,
-      subject: bus.topology.subjects.clusterHeartbeat(agentId),
-      data: {
-        agent_id: agentId,
-        collector_id: collectorId,
-        content_hash: publishedHash,
-        sent_at: new Date().toISOString(),
-      },
-    });
-    await publishEvent(bus, event, { maxAttempts: 3 }).catch((error: unknown) =>
-      logger.warn({ error: String(error) }, "heartbeat not published"),
-    );
+    if (!publisher || stopped) return;
+    await publisher.heartbeat();
   }
 
   watch.start();
@@ -141,8 +153,15 @@ export function startCollector(options: CollectorOptions): RunningCollector {
 
   return {
     firstFacts,
+    collectorId,
     get latest() {
       return latest;
+    },
+    get publishedHash() {
+      return publisher?.lastPublishedHash ?? null;
+    },
+    async whenIdle() {
+      while (timer || running) await (running ?? new Promise((r) => setTimeout(r, options.coalesceMs)));
     },
     async stop() {
       stopped = true;
@@ -153,4 +172,13 @@ export function startCollector(options: CollectorOptions): RunningCollector {
       await running;
     },
   };
+}
+
+function hasDiagnostics(d: DerivationDiagnostics): boolean {
+  return (
+    Object.keys(d.rejectedObjects).length > 0 ||
+    d.invalidIps > 0 ||
+    d.invalidCidrs > 0 ||
+    d.unknownAddressTypes > 0
+  );
 }

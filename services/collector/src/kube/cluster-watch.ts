@@ -7,7 +7,7 @@ import type {
 } from "@kasmap/cluster-info";
 import { type KubeConfig, type KubernetesObject, VersionApi } from "@kubernetes/client-node";
 import { CLUSTER_SOURCES, SOURCE_NAMES, type SourceName } from "./cluster-sources.ts";
-import { ResourceWatcher, type SourceState } from "./resource-watcher.ts";
+import { ResourceWatcher, type ResourceWatcherTiming, type SourceState } from "./resource-watcher.ts";
 
 const VERSION_REFRESH_MS = 10 * 60_000;
 
@@ -26,9 +26,13 @@ export class ClusterWatch {
     private readonly kubeConfig: KubeConfig,
     private readonly onChange: () => void,
     private readonly onProblem: (message: string) => void,
+    timing: ResourceWatcherTiming = {},
   ) {
     for (const name of SOURCE_NAMES) {
-      this.watchers.set(name, new ResourceWatcher(kubeConfig, CLUSTER_SOURCES[name], onChange, onProblem));
+      this.watchers.set(
+        name,
+        new ResourceWatcher(kubeConfig, CLUSTER_SOURCES[name], onChange, onProblem, timing),
+      );
     }
   }
 

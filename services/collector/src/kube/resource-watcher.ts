@@ -26,6 +26,14 @@ export type ResourceSpec<T> = {
   project(object: KubernetesObject): T | null;
 };
 
+export type ResourceWatcherTiming = {
+  /**
+   * How long to wait before asking again after a `403` or `404` (milliseconds, default 60,000):
+   * RBAC may be granted, or a CRD installed, later; these are settled answers, not outages.
+   */
+  recheckMissingMs?: number;
+};
+
 type StatusError = { code?: number; statusCode?: number; body?: unknown };
 
 function statusOf(error: unknown): number | undefined {
@@ -58,6 +66,7 @@ export class ResourceWatcher<T> {
     private readonly spec: ResourceSpec<T>,
     private readonly onChange: () => void,
     private readonly onProblem: (message: string) => void = () => {},
+    private readonly timing: ResourceWatcherTiming = {},
   ) {}
 
   get current(): SourceState<T> {
@@ -174,7 +183,7 @@ export class ResourceWatcher<T> {
     // Forbidden and not-found are settled answers: look again rarely. Errors: back off fast.
     const delay =
       status === 403 || status === 404
-        ? 60_000
+        ? (this.timing.recheckMissingMs ?? 60_000)
         : status === 410
           ? 0
           : backoffDelayMs(this.failures, 250, 15_000);
