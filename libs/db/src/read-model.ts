@@ -91,6 +91,13 @@ export type ReadModelDatabase = {
     cluster: Json<unknown>;
     observed_at: Timestamp;
   };
+  /** Migration 011: one row per address or range of an agent's latest snapshot (`inet`, as text). */
+  "read_model.cluster_addresses": {
+    agent_id: number;
+    /** The fact it came from: `node_ips.internal`, `node_ips.external`, `api_endpoint_ip`, … */
+    field: string;
+    address: string;
+  };
   "read_model.agent_connections": {
     agent_id: number;
     collector_id: string;

@@ -1,14 +1,15 @@
 import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
+import { replaceClusterAddresses } from "./cluster-addresses.ts";
 import { connectionRow, snapshotRow } from "./read-model-rows.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
 /**
- * Replaces the agent's latest snapshot unless a later stream message already did, and appends
- * the snapshot to the agent's history (`on conflict do nothing`: the history row of a stream
- * message is written once).
+ * Replaces the agent's latest snapshot (and its reverse-lookup addresses) unless a later stream
+ * message already did, and appends the snapshot to the agent's history (`on conflict do
+ * nothing`: the history row of a stream message is written once).
  */
 export async function applyClusterSnapshot(
   db: Db,
@@ -16,7 +17,7 @@ export async function applyClusterSnapshot(
   streamSeq: number,
 ): Promise<void> {
   const row = snapshotRow(data, streamSeq);
-  await db
+  const latest = await db
     .insertInto("read_model.cluster_snapshots")
     .values(row)
     .onConflict((oc) =>
@@ -30,7 +31,12 @@ export async function applyClusterSnapshot(
         }))
         .where("read_model.cluster_snapshots.stream_seq", "<", (eb) => eb.ref("excluded.stream_seq")),
     )
-    .execute();
+    .executeTakeFirst();
+  // The address index follows the latest snapshot only: an older message (skipped above) must
+  // not replace the addresses of a newer one.
+  if (Number(latest.numInsertedOrUpdatedRows ?? 0n) > 0) {
+    await replaceClusterAddresses(db, data.agent_id, data.cluster);
+  }
   await db
     .insertInto("read_model.cluster_snapshot_history")
     .values(row)

@@ -11,6 +11,7 @@ import type {
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { deleteAgentAuthorizations } from "./apply-authz-event.ts";
+import { deleteClusterAddresses } from "./cluster-addresses.ts";
 import {
   agentRow,
   agentTokenRow,
@@ -80,8 +81,8 @@ export async function applyPersonalAccessToken(db: Db, token: PersonalAccessToke
 }
 
 /**
- * A deleted agent (`deleted_at` set) leaves the read model with its authorizations and its
- * authorization report; its cluster snapshots stay, as history.
+ * A deleted agent (`deleted_at` set) leaves the read model with its authorizations, its
+ * authorization report and its reverse-lookup addresses; its cluster snapshots stay, as history.
  */
 export async function applyAgent(db: Db, agent: Agent): Promise<void> {
   const row = agentRow(agent);
@@ -89,6 +90,7 @@ export async function applyAgent(db: Db, agent: Agent): Promise<void> {
     await db.deleteFrom("read_model.agents").where("id", "=", agent.id).execute();
     await deleteAgentAuthorizations(db, agent.id);
     await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agent.id).execute();
+    await deleteClusterAddresses(db, agent.id);
     return;
   }
   const { id, ...rest } = row;

@@ -1,0 +1,81 @@
+import { parseCidr, parseIp } from "@kasmap/cluster-info";
+import type { ClusterFacts } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import { type Insertable, type Kysely, sql } from "kysely";
+
+/** The facts an address row can come from (`read_model.cluster_addresses.field`). */
+export const ADDRESS_FIELDS = {
+  apiEndpointIp: "api_endpoint_ip",
+  nodeInternal: "node_ips.internal",
+  nodeExternal: "node_ips.external",
+  agentPodIp: "agent_pod_ip",
+  podCidrs: "pod_cidrs",
+  serviceCidrs: "service_cidrs",
+} as const;
+export type AddressField = (typeof ADDRESS_FIELDS)[keyof typeof ADDRESS_FIELDS];
+
+export type ClusterAddressRow = Insertable<ReadModelDatabase["read_model.cluster_addresses"]>;
+
+/**
+ * The reverse-lookup rows of one snapshot: single addresses as `/32` or `/128`, ranges as their
+ * network, de-duplicated per field (the table's key). A value that does not parse is left out
+ * rather than refused: the derivation already canonicalised every value, and one bad string
+ * must not dead-letter the snapshot itself (it still lands in `cluster_snapshots`).
+ */
+export function addressRowsFor(agentId: number, facts: ClusterFacts): ClusterAddressRow[] {
+  const rows = new Map<string, ClusterAddressRow>();
+  const add = (field: AddressField, address: string | null) => {
+    if (address !== null) rows.set(`${field} ${address}`, { agent_id: agentId, field, address });
+  };
+  const single = (field: AddressField, values: readonly (string | null)[]) => {
+    for (const value of values) add(field, value === null ? null : hostRange(value));
+  };
+  const ranges = (field: AddressField, values: readonly string[]) => {
+    for (const value of values) add(field, parseCidr(value)?.text ?? null);
+  };
+  single(ADDRESS_FIELDS.apiEndpointIp, [facts.api_endpoint_ip]);
+  single(ADDRESS_FIELDS.nodeInternal, facts.node_ips.internal);
+  single(ADDRESS_FIELDS.nodeExternal, facts.node_ips.external);
+  single(ADDRESS_FIELDS.agentPodIp, [facts.agent_pod_ip]);
+  ranges(ADDRESS_FIELDS.podCidrs, facts.pod_cidrs);
+  ranges(ADDRESS_FIELDS.serviceCidrs, facts.service_cidrs);
+  return [...rows.values()];
+}
+
+/** "10.0.0.1" → "10.0.0.1/32", "FD00::1" → "fd00::1/128"; null when not an address. */
+function hostRange(text: string): string | null {
+  const ip = parseIp(text);
+  return ip === null ? null : `${ip.text}/${ip.family === 4 ? 32 : 128}`;
+}
+
+/**
+ * Replaces the agent's rows inside the caller's transaction (the one applying the snapshot), so
+ * a reader sees the old set or the new one, never a mix. One `unnest` insert whatever the
+ * cluster's size (a multi-row `values` list would pass PostgreSQL's 65,535 parameters at ~22k
+ * addresses):
+ *
+ * ```sql
+ * delete from read_model.cluster_addresses where agent_id = $1;
+ * insert into read_model.cluster_addresses (agent_id, field, address)
+ *   select $1, f, a::inet from unnest($2::text[], $3::text[]) as t(f, a);
+ * ```
+ */
+export async function replaceClusterAddresses(
+  db: Kysely<ReadModelDatabase>,
+  agentId: number,
+  facts: ClusterFacts,
+): Promise<void> {
+  await deleteClusterAddresses(db, agentId);
+  const rows = addressRowsFor(agentId, facts);
+  if (rows.length === 0) return;
+  const fields = rows.map((r) => r.field);
+  const addresses = rows.map((r) => r.address);
+  await sql`
+    insert into read_model.cluster_addresses (agent_id, field, address)
+    select ${agentId}, f, a::inet from unnest(${fields}::text[], ${addresses}::text[]) as t(f, a)
+  `.execute(db);
+}
+
+export async function deleteClusterAddresses(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
+  await db.deleteFrom("read_model.cluster_addresses").where("agent_id", "=", agentId).execute();
+}
