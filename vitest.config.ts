@@ -15,7 +15,12 @@ export default defineConfig({
       {
         test: {
           name: "integration",
-          include: ["libs/**/*.int.test.ts", "services/**/*.int.test.ts", "test/**/*.e2e.test.ts"],
+          include: [
+            "libs/**/*.int.test.ts",
+            "services/**/*.int.test.ts",
+            "infra/**/*.int.test.ts",
+            "test/**/*.e2e.test.ts",
+          ],
           globalSetup: ["libs/testing/src/global-setup.ts"],
           testTimeout: 60_000,
           hookTimeout: 120_000,

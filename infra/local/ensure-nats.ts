@@ -40,20 +40,21 @@ export async function ensureNats(
   configuredUrl: string | undefined,
   stateDir: string,
   logger: Logger,
+  defaultPort = 4222,
 ): Promise<{ url: string; stop(): Promise<void> }> {
-  const url = configuredUrl ?? "nats://127.0.0.1:4222";
+  const url = configuredUrl ?? `nats://127.0.0.1:${defaultPort}`;
   if (await answers(url)) return { url, stop: async () => {} };
   if (configuredUrl) throw new Error(`NATS_URL=${configuredUrl} does not answer`);
   const binary = findNatsServer();
   if (!binary) {
     throw new Error(
-      "No NATS server answers on 127.0.0.1:4222 and nats-server is not installed: `apt-get install nats-server` (Debian/Ubuntu) or see https://docs.nats.io/running-a-nats-service/introduction/installation",
+      `No NATS server answers on 127.0.0.1:${defaultPort} and nats-server is not installed: apt-get install nats-server (Debian/Ubuntu) or see https://docs.nats.io/running-a-nats-service/introduction/installation`,
     );
   }
   const storeDir = `${stateDir}/nats`;
   mkdirSync(storeDir, { recursive: true });
   const logFile = openSync(`${stateDir}/nats-server.log`, "a");
-  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", "4222", "-sd", storeDir], {
+  const child = spawn(binary, ["-js", "-a", "127.0.0.1", "-p", String(defaultPort), "-sd", storeDir], {
     stdio: ["ignore", logFile, logFile],
   });
   logger.info({ binary, storeDir }, "started nats-server with JetStream");

