@@ -1,3 +1,4 @@
+import { DEAD_LETTER_HEADERS } from "@kasmap/contracts";
 import { headers } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
 
@@ -15,14 +16,8 @@ export type DeadLetter = {
   payload: Uint8Array;
 };
 
-/** Header names on a dead letter. */
-export const DEAD_LETTER_HEADERS = {
-  reason: "Kasmap-Dlq-Reason",
-  stream: "Kasmap-Dlq-Stream",
-  seq: "Kasmap-Dlq-Seq",
-  subject: "Kasmap-Dlq-Subject",
-  consumer: "Kasmap-Dlq-Consumer",
-} as const;
+// The names live in the contracts, where the AsyncAPI document describes them too.
+export { DEAD_LETTER_HEADERS };
 
 /**
  * Stores a rejected message on `<root>.dlq.<stream>` with the original bytes as the body and

@@ -4,6 +4,7 @@ import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.
 import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
 import { registerAgentRoutes } from "../routes/agents.ts";
 import { registerGroupAndProjectRoutes } from "../routes/groups-and-projects.ts";
+import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations.ts";
 import { registerUserAndMemberRoutes } from "../routes/users-and-members.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
@@ -47,6 +48,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
+  registerOpenApiRoutes(app);
   return app;
 }
 

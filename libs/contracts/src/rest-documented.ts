@@ -1,0 +1,110 @@
+import { z } from "zod";
+import { AUTHZ_COMMANDS } from "./commands.ts";
+import { AccessLevelSchema } from "./registry.ts";
+import { ProjectIdentitySchema } from "./rest.ts";
+
+/**
+ * REST bodies the gateway builds by hand (`services/gateway/src/http/gitlab-bodies.ts`) and the
+ * parameters it reads, as schemas, so the OpenAPI document can describe them. GitLab's shapes,
+ * reduced to what Kasmap knows.
+ */
+
+const Id = z.number().int().positive();
+const Time = z.string().describe("ISO-8601 UTC time with milliseconds, e.g. 2022-03-20T20:42:40.221Z");
+
+/** `API::Entities::Group`, reduced. */
+export const GroupResponseSchema = z.object({
+  id: Id,
+  name: z.string(),
+  path: z.string(),
+  description: z.string().nullable(),
+  full_name: z.string(),
+  full_path: z.string(),
+  parent_id: Id.nullable(),
+  created_at: Time,
+});
+
+/** `API::Entities::Project`, reduced; the namespace is always a group in Kasmap. */
+export const ProjectResponseSchema = ProjectIdentitySchema.extend({
+  namespace: z.object({
+    id: Id,
+    name: z.string(),
+    path: z.string(),
+    kind: z.literal("group"),
+    full_path: z.string(),
+    parent_id: Id.nullable(),
+  }),
+  creator_id: Id.nullable(),
+});
+
+/** `API::Entities::UserBasic` plus what an admin sees. */
+export const UserResponseSchema = z.object({
+  id: Id,
+  username: z.string(),
+  name: z.string(),
+  state: z.string(),
+  is_admin: z.boolean(),
+  created_at: Time,
+});
+
+/** `API::Entities::Member`; Kasmap has no membership expiry. */
+export const MemberResponseSchema = z.object({
+  id: Id,
+  username: z.string(),
+  name: z.string(),
+  state: z.string(),
+  access_level: AccessLevelSchema.nullable(),
+  expires_at: z.null(),
+});
+
+/** `API::Entities::PersonalAccessTokenWithToken`: the plaintext appears only here, once. */
+export const PersonalAccessTokenCreatedResponseSchema = z.object({
+  id: Id,
+  name: z.string(),
+  revoked: z.boolean(),
+  created_at: Time,
+  scopes: z.array(z.string()),
+  user_id: Id,
+  last_used_at: Time.nullable(),
+  active: z.boolean(),
+  expires_at: z.string().nullable(),
+  token: z.string(),
+});
+
+/** What `PUT …/configuration` answers: entry counts and the entries GitLab would drop silently. */
+export const AgentConfigurationResultSchema = AUTHZ_COMMANDS["agent_config.put"].result;
+
+/** `GET /-/readiness`, GitLab's health-check form. */
+export const ReadinessResponseSchema = z.object({
+  status: z.enum(["ok", "failed"]),
+  nats_check: z.array(z.object({ status: z.enum(["ok", "failed"]) })),
+  db_check: z.array(z.object({ status: z.enum(["ok", "failed"]) })),
+});
+
+/** `POST /api/v4/users` parameters (admin only). */
+export const CreateUserBodySchema = z.object({
+  username: z.string().min(1).max(255),
+  name: z.string().min(1).max(255),
+  admin: z.boolean().optional(),
+});
+/** `POST /api/v4/users/:id/personal_access_tokens` parameters (admin only). */
+export const CreatePersonalAccessTokenBodySchema = z.object({
+  name: z.string().min(1).max(255),
+  scopes: z.array(z.string()).default(["api"]),
+});
+/** `POST /api/v4/{groups,projects}/:id/members` parameters. */
+export const AddMemberBodySchema = z.object({ user_id: Id, access_level: AccessLevelSchema });
+/** `PUT …/configuration` for JSON-only clients; YAML bodies are the file itself. */
+export const AgentConfigurationJsonBodySchema = z.object({
+  content: z.string().describe("The agent's config.yaml, as YAML text"),
+});
+
+/**
+ * GitLab's error bodies: `{"message": "404 Project Not Found"}` (or field errors
+ * `{"message": {"name": ["is too long"]}}`) from models and authorization, and
+ * `{"error": "name is missing"}` from parameter validation (Grape).
+ */
+export const GitLabMessageErrorSchema = z.object({
+  message: z.union([z.string(), z.record(z.string(), z.array(z.string()))]),
+});
+export const GitLabParamErrorSchema = z.object({ error: z.string() });

@@ -1,0 +1,114 @@
+import { z } from "zod";
+import { ClusterInfoSchema } from "./cluster-info.ts";
+import {
+  AgentResponseSchema,
+  AgentTokenCreatedResponseSchema,
+  AgentTokenResponseSchema,
+  AgentTokenWithLastUsedResponseSchema,
+  AgentWithClusterInfoResponseSchema,
+  CreateAgentBodySchema,
+  CreateAgentTokenBodySchema,
+  CreateGroupBodySchema,
+  CreateProjectBodySchema,
+  WithClusterInfoQuerySchema,
+} from "./rest.ts";
+import {
+  AddMemberBodySchema,
+  AgentConfigurationJsonBodySchema,
+  AgentConfigurationResultSchema,
+  CreatePersonalAccessTokenBodySchema,
+  CreateUserBodySchema,
+  GroupResponseSchema,
+  MemberResponseSchema,
+  PersonalAccessTokenCreatedResponseSchema,
+  ProjectResponseSchema,
+  ReadinessResponseSchema,
+  UserResponseSchema,
+} from "./rest-documented.ts";
+
+/**
+ * The gateway's routes as one table: adding a route is one entry here. The OpenAPI document is
+ * built from it, and a gateway test fails when a registered route has no entry.
+ * Paths use Fastify's `:param` form, exactly as the gateway registers them.
+ */
+
+export const HTTP_METHODS = ["get", "post", "put", "delete"] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** A schema with the name it gets under `components.schemas`. */
+export type NamedSchema = { readonly name: string; readonly schema: z.ZodType };
+const named = (name: string, schema: z.ZodType): NamedSchema => ({ name, schema });
+
+export type RestRoute = {
+  readonly method: HttpMethod;
+  readonly path: string;
+  readonly tag: string;
+  readonly summary: string;
+  /** false for operations endpoints and documents; others take PRIVATE-TOKEN / Bearer / JOB-TOKEN. */
+  readonly authenticated: boolean;
+  readonly query?: z.ZodObject;
+  /** GitLab takes these as JSON, form fields or query parameters alike. */
+  readonly body?: NamedSchema;
+  /** Extra request media types whose body is the raw text (YAML configuration). */
+  readonly rawBodyTypes?: readonly string[];
+  /** Success status and its body; `null` body = no content. */
+  readonly success: { status: number; body: NamedSchema | null; list?: boolean; mediaType?: string };
+  /** GitLab's offset pagination: `page`/`per_page` and the `X-Total`… headers. */
+  readonly paginated?: boolean;
+};
+
+const Agent = named("Agent", AgentResponseSchema);
+const AgentToken = named("AgentToken", AgentTokenResponseSchema);
+const Group = named("Group", GroupResponseSchema);
+const Project = named("Project", ProjectResponseSchema);
+const Member = named("Member", MemberResponseSchema);
+const AddMember = named("AddMember", AddMemberBodySchema);
+const Text = named("Text", z.string());
+const JsonDocument = named("JsonDocument", z.record(z.string(), z.unknown()));
+const agentOrWithInfo = named(
+  "AgentMaybeWithClusterInfo",
+  z.union([AgentResponseSchema, AgentWithClusterInfoResponseSchema]),
+);
+
+const AGENTS = "/api/v4/projects/:id/cluster_agents";
+const TOKENS = `${AGENTS}/:agent_id/tokens`;
+const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/plain"] as const;
+
+// biome-ignore format: one route per line keeps the catalogue readable as a table
+export const REST_ROUTES: readonly RestRoute[] = [
+  { method: "get", path: "/-/health", tag: "operations", summary: "Liveness: the process answers", authenticated: false, success: { status: 200, body: Text, mediaType: "text/plain" } },
+  { method: "get", path: "/-/readiness", tag: "operations", summary: "Readiness: NATS connected and PostgreSQL answering (503 otherwise)", authenticated: false, success: { status: 200, body: named("Readiness", ReadinessResponseSchema) } },
+  { method: "get", path: "/metrics", tag: "operations", summary: "Prometheus metrics", authenticated: false, success: { status: 200, body: Text, mediaType: "text/plain" } },
+  { method: "get", path: "/api/v4/openapi.json", tag: "documents", summary: "This OpenAPI document", authenticated: false, success: { status: 200, body: JsonDocument } },
+  { method: "get", path: "/api/v4/asyncapi.json", tag: "documents", summary: "The AsyncAPI document of the NATS subjects", authenticated: false, success: { status: 200, body: JsonDocument } },
+  { method: "get", path: "/api/v4/docs", tag: "documents", summary: "HTML page generated from this document", authenticated: false, success: { status: 200, body: Text, mediaType: "text/html" } },
+  { method: "post", path: "/api/v4/groups", tag: "groups", summary: "Create a group", authenticated: true, body: named("CreateGroup", CreateGroupBodySchema), success: { status: 201, body: Group } },
+  { method: "get", path: "/api/v4/groups/:id", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
+  { method: "post", path: "/api/v4/groups/:id/members", tag: "members", summary: "Add or change a group member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "post", path: "/api/v4/projects", tag: "projects", summary: "Create a project (in a group: namespace_id is required)", authenticated: true, body: named("CreateProject", CreateProjectBodySchema), success: { status: 201, body: Project } },
+  { method: "get", path: "/api/v4/projects/:id", tag: "projects", summary: "Get a project", authenticated: true, success: { status: 200, body: Project } },
+  { method: "post", path: "/api/v4/projects/:id/members", tag: "members", summary: "Add or change a project member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "get", path: "/api/v4/user", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
+  { method: "post", path: "/api/v4/users", tag: "users", summary: "Create a user (admin)", authenticated: true, body: named("CreateUser", CreateUserBodySchema), success: { status: 201, body: named("User", UserResponseSchema) } },
+  { method: "post", path: "/api/v4/users/:id/personal_access_tokens", tag: "users", summary: "Create a personal access token for a user (admin)", authenticated: true, body: named("CreatePersonalAccessToken", CreatePersonalAccessTokenBodySchema), success: { status: 201, body: named("PersonalAccessTokenWithToken", PersonalAccessTokenCreatedResponseSchema) } },
+  { method: "get", path: AGENTS, tag: "cluster_agents", summary: "List a project's agents", authenticated: true, query: WithClusterInfoQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },
+  { method: "post", path: AGENTS, tag: "cluster_agents", summary: "Register an agent", authenticated: true, body: named("CreateAgent", CreateAgentBodySchema), success: { status: 201, body: Agent } },
+  { method: "get", path: `${AGENTS}/:agent_id`, tag: "cluster_agents", summary: "Get an agent (with cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: agentOrWithInfo } },
+  { method: "delete", path: `${AGENTS}/:agent_id`, tag: "cluster_agents", summary: "Delete an agent", authenticated: true, success: { status: 204, body: null } },
+  { method: "get", path: `${AGENTS}/:agent_id/cluster_info`, tag: "cluster_agents", summary: "The agent's cluster_info (null until its collector reports)", authenticated: true, success: { status: 200, body: named("ClusterInfoOrNull", ClusterInfoSchema.nullable()) } },
+  { method: "put", path: `${AGENTS}/:agent_id/configuration`, tag: "cluster_agents", summary: "Replace the agent's config.yaml (ci_access, user_access)", authenticated: true, body: named("AgentConfigurationJson", AgentConfigurationJsonBodySchema), rawBodyTypes: YAML_TYPES, success: { status: 200, body: named("AgentConfigurationResult", AgentConfigurationResultSchema) } },
+  { method: "get", path: TOKENS, tag: "agent_tokens", summary: "List an agent's active tokens", authenticated: true, paginated: true, success: { status: 200, body: AgentToken, list: true } },
+  { method: "post", path: TOKENS, tag: "agent_tokens", summary: "Create an agent token (plaintext returned once)", authenticated: true, body: named("CreateAgentToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("AgentTokenWithToken", AgentTokenCreatedResponseSchema) } },
+  { method: "get", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Get an agent token", authenticated: true, success: { status: 200, body: named("AgentTokenWithLastUsed", AgentTokenWithLastUsedResponseSchema) } },
+  { method: "delete", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Revoke an agent token", authenticated: true, success: { status: 204, body: null } },
+];
+
+/** Path parameter descriptions by the resource the segment before them names. */
+export function pathParameterDescription(path: string, name: string): string {
+  if (name === "agent_id") return "The ID of the agent";
+  if (name === "token_id") return "The ID of the agent token";
+  if (path.startsWith("/api/v4/projects/")) return "The ID or URL-encoded full path of the project";
+  if (path.startsWith("/api/v4/groups/")) return "The ID or URL-encoded full path of the group";
+  if (path.startsWith("/api/v4/users/")) return "The ID of the user";
+  return name;
+}
