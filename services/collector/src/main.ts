@@ -1,6 +1,7 @@
 import { connectBus, requestCommand } from "@kasmap/bus";
 import { createTopology } from "@kasmap/contracts";
-import { createLogger } from "@kasmap/logging";
+import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
+import { pino } from "pino";
 import { startCollector } from "./collector.ts";
 import { parseCollectorConfig, USAGE } from "./config.ts";
 import { loadKubeConfig, readDownwardApi } from "./kube/kube-config.ts";
@@ -18,7 +19,17 @@ async function main(): Promise<void> {
     process.stderr.write(`kasmap-collector: ${(error as Error).message}\n${USAGE}\n`);
     process.exit(2);
   }
-  const logger = createLogger("collector", config.once ? "warn" : config.logLevel);
+  // With --once, stdout carries only the JSON result; warnings go to stderr.
+  const logger = config.once
+    ? pino(
+        {
+          level: "warn",
+          base: { service: "collector" },
+          redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+        },
+        pino.destination(2),
+      )
+    : createLogger("collector", config.logLevel);
   const { kubeConfig, connection } = loadKubeConfig(config.kubeconfigPath);
   const base = {
     kubeConfig,
@@ -36,9 +47,10 @@ async function main(): Promise<void> {
   if (config.once) {
     const collector = startCollector(base);
     const facts = await collector.firstFacts;
-    process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`);
     await collector.stop();
-    process.exit(0);
+    // Exit only once stdout is flushed: a large cluster's JSON outlives one pipe buffer.
+    process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`, () => process.exit(0));
+    return;
   }
 
   const topology = createTopology(config.topologyRoot);

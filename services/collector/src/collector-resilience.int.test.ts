@@ -1,0 +1,167 @@
+import type { AccessRule } from "@kasmap/testing";
+import { eventually } from "@kasmap/testing/harness";
+import { afterEach, describe, expect, it } from "vitest";
+import {
+  type CollectorTestCluster,
+  setInternalIp,
+  startCollectorTestCluster,
+} from "./collector-test-cluster.ts";
+
+/**
+ * What a real cluster does to a long-running collector: RBAC that forbids some sources, watch
+ * history compacted while it was away, connections ended cleanly or cut, malformed objects.
+ * Each test gets its own simulator (some change server-wide state).
+ */
+let cluster: CollectorTestCluster | undefined;
+
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+async function latestInternalIps(c: CollectorTestCluster, agentId: number, expected: string) {
+  return eventually(async () => {
+    const last = (await c.snapshots(agentId)).at(-1);
+    return last?.cluster.node_ips.internal.includes(expected) ? last : undefined;
+  }, `a snapshot with ${expected}`);
+}
+
+const READ = ["get", "list", "watch"];
+/** Everything the collector reads except ConfigMaps (a ClusterRole that forgot them). */
+const WITHOUT_CONFIGMAPS: AccessRule[] = [
+  { verbs: READ, resource: "nodes", apiGroup: "" },
+  { verbs: READ, resource: "services", apiGroup: "" },
+  { verbs: READ, resource: "endpointslices", apiGroup: "discovery.k8s.io" },
+  { verbs: READ, resource: "servicecidrs", apiGroup: "networking.k8s.io" },
+  { verbs: READ, resource: "*", apiGroup: "config.openshift.io" },
+];
+
+describe("collector resilience", () => {
+  it("reports kubeadm-derived fields as forbidden without ConfigMap access, and picks them up once granted", async () => {
+    // The simulator reads the rules array it was given on every request, so pushing a rule
+    // into it later acts like an administrator granting the missing permission.
+    const rules = [...WITHOUT_CONFIGMAPS];
+    cluster = await startCollectorTestCluster({ rules });
+    const collector = cluster.startCollector(1, { recheckMissingMs: 200 });
+    const [first] = await eventually(async () => {
+      const s = await cluster?.snapshots(1);
+      return s?.length ? s : undefined;
+    }, "the first snapshot");
+    const facts = first?.cluster;
+    expect(facts?.node_ips.internal).toHaveLength(3);
+    expect(facts?.cluster_name).toBeNull();
+    expect(facts?.sources.cluster_name).toMatchObject({ kind: "missing", reason: "forbidden" });
+    expect(facts?.platform).toBe("unknown");
+    expect(facts?.sources.platform).toMatchObject({ kind: "missing", reason: "forbidden" });
+    // Not null, but honestly labelled: the union of node ranges, the cluster range unreadable.
+    expect(facts?.pod_cidr).toBe("10.244.0.0/23");
+    expect(facts?.sources.pod_cidr).toMatchObject({ kind: "inferred", source: "node.spec.podCIDRs" });
+    expect(JSON.stringify(facts?.sources.pod_cidr)).toMatch(/kubeadm-config: forbidden/);
+    expect(cluster.simulator.requests.some((r) => r.path.endsWith("/configmaps") && r.status === 403)).toBe(
+      true,
+    );
+
+    rules.push({ verbs: READ, resource: "configmaps", apiGroup: "" });
+    const granted = await eventually(async () => {
+      const last = (await cluster?.snapshots(1))?.at(-1);
+      return last?.cluster.cluster_name ? last : undefined;
+    }, "the kubeadm values after the grant");
+    expect(granted.cluster.cluster_name).toBe("kubernetes");
+    expect(granted.cluster.platform).toBe("kubeadm");
+    await eventually(async () => {
+      const last = (await cluster?.snapshots(1))?.at(-1)?.cluster;
+      return last?.pod_cidr === "10.244.0.0/16" && last.api_endpoint === "https://192.168.49.2:6443"
+        ? true
+        : undefined;
+    }, "pod CIDR and API endpoint from kubeadm's ConfigMaps");
+    await collector.stop();
+  });
+
+  it("relists after 410 Gone when history was compacted while its watches were down", async () => {
+    cluster = await startCollectorTestCluster({ historyLimit: 5 });
+    const c = cluster;
+    const collector = c.startCollector(2);
+    await latestInternalIps(c, 2, "192.168.49.3");
+    await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to open");
+
+    const listsBefore = c.simulator.requests.filter(
+      (r) => r.verb === "list" && r.path === "/api/v1/nodes",
+    ).length;
+    c.simulator.dropWatches("graceful");
+    setInternalIp(c.simulator, "k8s-worker-1", "192.168.49.33");
+    c.simulator.compactHistory();
+
+    const converged = await latestInternalIps(c, 2, "192.168.49.33");
+    expect(converged.cluster.node_ips.internal).toEqual(["192.168.49.2", "192.168.49.4", "192.168.49.33"]);
+    const nodeRequests = c.simulator.requests.filter((r) => r.path === "/api/v1/nodes");
+    const gone = nodeRequests.findIndex((r) => r.verb === "watch" && r.status === 410);
+    expect(gone).toBeGreaterThanOrEqual(0);
+    expect(nodeRequests.slice(gone + 1).some((r) => r.verb === "list" && r.status === 200)).toBe(true);
+    expect(nodeRequests.filter((r) => r.verb === "list").length).toBeGreaterThan(listsBefore);
+    await collector.stop();
+  });
+
+  it("reconnects after the connections are cut and converges on changes made meanwhile", async () => {
+    cluster = await startCollectorTestCluster();
+    const c = cluster;
+    const collector = c.startCollector(3);
+    await latestInternalIps(c, 3, "192.168.49.3");
+    await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to open");
+
+    for (let round = 1; round <= 3; round++) {
+      c.simulator.dropWatches("abrupt");
+      setInternalIp(c.simulator, "k8s-worker-2", `192.168.49.${100 + round}`);
+      await latestInternalIps(c, 3, `192.168.49.${100 + round}`);
+      await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to reopen");
+    }
+    // A later change travels over the new watches, not only a relist.
+    const listsNow = c.simulator.requests.filter((r) => r.verb === "list").length;
+    setInternalIp(c.simulator, "k8s-worker-2", "192.168.49.200");
+    await latestInternalIps(c, 3, "192.168.49.200");
+    expect(c.simulator.requests.filter((r) => r.verb === "list").length).toBe(listsNow);
+    await collector.stop();
+  });
+
+  it("counts and logs a malformed node without crashing, and keeps publishing", async () => {
+    cluster = await startCollectorTestCluster();
+    const c = cluster;
+    const collector = c.startCollector(4);
+    await latestInternalIps(c, 4, "192.168.49.3");
+    c.simulator.upsert({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "broken-addresses" },
+      status: { addresses: "192.168.49.99" },
+    });
+    c.simulator.upsert({
+      apiVersion: "v1",
+      kind: "Node",
+      metadata: { name: "odd-values" },
+      status: {
+        addresses: [
+          { type: "InternalIP", address: "999.1.2.3" },
+          { type: "Teleport", address: "192.168.49.98" },
+          { type: "InternalIP", address: "192.168.49.97" },
+        ],
+      },
+    });
+    const diagnostics = await eventually(() => {
+      const d = collector.latest?.diagnostics;
+      return d && d.invalidIps > 0 && d.unknownAddressTypes > 0 && d.rejectedObjects.nodes ? d : undefined;
+    }, "diagnostics for the malformed nodes");
+    expect(diagnostics.rejectedObjects.nodes).toBe(1);
+    expect(diagnostics.samples.join("\n")).toMatch(/999\.1\.2\.3/);
+    const warning = await eventually(
+      () => c.logs.find((l) => l.level === 40 && l.msg.includes("during derivation")),
+      "the warn log",
+    );
+    expect(warning.diagnostics).toMatchObject({ invalidIps: 1, unknownAddressTypes: 1 });
+    const last = await latestInternalIps(c, 4, "192.168.49.97");
+    expect(last.cluster.node_ips.internal).not.toContain("999.1.2.3");
+    expect(last.cluster.node_ips.internal).not.toContain("192.168.49.98");
+
+    setInternalIp(c.simulator, "k8s-cp-1", "192.168.49.12");
+    await latestInternalIps(c, 4, "192.168.49.12");
+    await collector.stop();
+  });
+});
