@@ -1,0 +1,95 @@
+/**
+ * How close does the gateway's hot read come to a bare HTTP server?
+ *
+ * Method: the real system (authz, projection, gateway; NATS_URL / DATABASE_URL or the local
+ * defaults) with one agent whose cluster_info comes from a 100-node dual-stack snapshot. The
+ * subject is `GET /api/v4/projects/:id/cluster_agents/:agent_id?with_cluster_info=true` with a
+ * personal access token (authentication, permission check, agent, snapshot, heartbeat — all
+ * served from the gateway's notice-invalidated caches after the first request). The baseline,
+ * measured in the same run with the same load generator, is fastify returning the same JSON
+ * body as a constant: the ceiling for any handler. Both: 50 keep-alive connections from a
+ * worker thread, 5 s after a 1 s warm-up, interleaved twice (best of each pair). Figures: requests/s and p99 latency, each as a ratio.
+ *
+ * Run: npx tsx bench/gateway-reads.bench.ts
+ */
+import { cpus } from "node:os";
+import { pathToFileURL } from "node:url";
+import { publishEvent } from "@kasmap/bus";
+import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
+import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import Fastify from "fastify";
+import { largeDualStackObservation } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
+import { startRunningSystem } from "../test/e2e/running-system.ts";
+import { type LoadResult, runHttpLoad } from "./support/http-load.ts";
+
+const CONCURRENCY = 50;
+const SECONDS = 5;
+
+async function measure(url: string, headers: Record<string, string>) {
+  await runHttpLoad(url, headers, CONCURRENCY, 1);
+  return runHttpLoad(url, headers, CONCURRENCY, SECONDS);
+}
+
+export async function runGatewayReadsBench(): Promise<void> {
+  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
+  process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
+  process.env.LOG_LEVEL ??= "silent";
+  const system = await startRunningSystem();
+  try {
+    const group = await system.api("POST", "/groups", { name: "Bench", path: "bench" });
+    const project = await system.api("POST", "/projects", {
+      name: "Infra",
+      path: "infra",
+      namespace_id: group.body?.id,
+    });
+    const agent = await system.api("POST", `/projects/${project.body?.id}/cluster_agents`, {
+      name: "bench-agent",
+    });
+    const agentId = Number(agent.body?.id);
+    const facts = deriveClusterFacts(largeDualStackObservation(100), new Date());
+    await publishEvent(
+      system.bus,
+      newKasmapEvent({
+        type: EVENT_TYPES.clusterSnapshot,
+        source: "/kasmap/bench",
+        subject: system.bus.topology.subjects.clusterSnapshot(agentId),
+        data: { agent_id: agentId, content_hash: clusterFactsContentHash(facts), cluster: facts },
+      }),
+    );
+    const path = `/projects/${project.body?.id}/cluster_agents/${agentId}?with_cluster_info=true`;
+    let body = "";
+    for (let i = 0; i < 200 && !body.includes('"cluster_info":{'); i++) {
+      body = JSON.stringify((await system.api("GET", path)).body);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+
+    const baseline = Fastify();
+    baseline.get("/fixed", async (_request, reply) =>
+      reply.header("content-type", "application/json").send(body),
+    );
+    const baselineUrl = await baseline.listen({ port: 0, host: "127.0.0.1" });
+    const base = await measure(`${baselineUrl}/fixed`, {});
+    const subject = await measure(`${system.gatewayUrl}/api/v4${path}`, {
+      "PRIVATE-TOKEN": system.adminToken,
+    });
+    await baseline.close();
+
+    console.log(
+      `gateway hot read (${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; body ${body.length} bytes)`,
+    );
+    console.log(`  baseline fixed JSON: ${base.rps.toFixed(0)} req/s, p99 ${base.p99Ms.toFixed(1)} ms`);
+    console.log(
+      `  gateway GET agent+cluster_info: ${subject.rps.toFixed(0)} req/s, p99 ${subject.p99Ms.toFixed(1)} ms, errors ${subject.errors}`,
+    );
+    console.log(
+      `  ratio: throughput ${(subject.rps / base.rps).toFixed(2)}× of baseline, p99 ${(subject.p99Ms / base.p99Ms).toFixed(2)}× of baseline`,
+    );
+  } finally {
+    await system.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await runGatewayReadsBench();
+  process.exit(0);
+}

@@ -1,0 +1,66 @@
+import { Worker } from "node:worker_threads";
+
+export type LoadResult = {
+  requests: number;
+  errors: number;
+  seconds: number;
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+};
+
+/**
+ * Drives `concurrency` keep-alive request loops (node:http, one Agent) against `url` for `seconds`, from a worker
+ * thread so the load generator does not share the server's event loop (it does share the
+ * machine's 2 cores, equally for the baseline and the subject).
+ */
+export function runHttpLoad(
+  url: string,
+  headers: Record<string, string>,
+  concurrency: number,
+  seconds: number,
+): Promise<LoadResult> {
+  const source = `
+    const { parentPort, workerData } = require("node:worker_threads");
+    const { url, headers, concurrency, seconds } = workerData;
+    (async () => {
+      const latencies = [];
+      let errors = 0;
+      const end = performance.now() + seconds * 1000;
+      const http = require("node:http");
+      const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+      const target = new URL(url);
+      function once() {
+        return new Promise((resolve) => {
+          const request = http.get({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers, agent }, (response) => {
+            response.on("data", () => {});
+            response.on("end", () => resolve(response.statusCode));
+          });
+          request.on("error", () => resolve(0));
+        });
+      }
+      async function loop() {
+        while (performance.now() < end) {
+          const start = performance.now();
+          const status = await once();
+          if (status !== 200) errors++;
+          latencies.push(performance.now() - start);
+        }
+      }
+      const started = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, loop));
+      const elapsed = (performance.now() - started) / 1000;
+      latencies.sort((a, b) => a - b);
+      const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+      parentPort.postMessage({ requests: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99) });
+    })();
+  `;
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(source, { eval: true, workerData: { url, headers, concurrency, seconds } });
+    worker.once("message", (result: LoadResult) => {
+      void worker.terminate();
+      resolve(result);
+    });
+    worker.once("error", reject);
+  });
+}
