@@ -1,0 +1,326 @@
+/**
+ * What does the collector cost on large clusters, does its snapshot fit in one NATS message, and
+ * how fast does a node change reach `GET …/cluster_info`?
+ *
+ * Method, per cluster of 100, 1,000 and 5,000 dual-stack nodes (large-cluster.ts fixture, each
+ * node filled out like a real kubelet's: 40 images, 5 conditions, capacity, nodeInfo,
+ * managedFields, annotations) served by the KubeSimulator over real HTTP:
+ * (i)  memory: a child process (`node --expose-gc --import tsx`) loads the collector's modules,
+ *      forces GC and reads heapUsed/RSS (the baseline), runs the collector until its first
+ *      snapshot, forces GC and reads them again; the delta is what the watched, projected state
+ *      costs. Compared with the JSON bytes of the full Node objects an unprojected cache holds.
+ * (ii) snapshot size: UTF-8 bytes of the snapshot event (CloudEvents JSON) vs the NATS server's
+ *      max_payload (1 MiB by default and in infra/nats/single-node.conf).
+ * (iii) latency: the real collector program (bin/kasmap-collector.mjs, default --coalesce-ms 200)
+ *      publishing to authz + projection + gateway on NATS JetStream and PostgreSQL; time from
+ *      `simulator.patchNode` to the new InternalIP in `GET …/cluster_info` (polled back to back),
+ *      median of 20 changes, as a ratio to the median of 200 bare NATS request/reply round trips
+ *      measured in the same run.
+ *
+ * Run: npx tsx bench/collector.bench.ts (NATS on 127.0.0.1:4222 and PostgreSQL on :5432 unless
+ * NATS_URL / DATABASE_URL say otherwise).
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import type { V1Node } from "@kubernetes/client-node";
+import {
+  buildKubernetesEndpointSlice,
+  buildKubernetesService,
+} from "../libs/cluster-info/src/fixtures/kubernetes-objects.ts";
+import { buildDualStackNodes } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
+import { KubeSimulator } from "../libs/testing/src/kube-simulator/kube-simulator.ts";
+
+const SIZES = (
+  process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [100, 1_000, 5_000]
+) as readonly number[];
+const CHANGES = 20;
+const RTT_SAMPLES = 200;
+const MIB = 1024 * 1024;
+const root = fileURLToPath(new URL("..", import.meta.url));
+const SELF = fileURLToPath(import.meta.url);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+/** A Node as a kubelet reports it: the projection drops the images, conditions and managedFields. */
+function realisticNode(node: V1Node, i: number): V1Node {
+  const now = "2025-01-14T09:12:03Z";
+  const quantity = { cpu: "4", memory: "16073344Ki", pods: "110", "ephemeral-storage": "101430960Ki" };
+  return {
+    ...node,
+    metadata: {
+      ...node.metadata,
+      annotations: {
+        "node.alpha.kubernetes.io/ttl": "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach": "true",
+        "csi.volume.kubernetes.io/nodeid": `{"ebs.csi.aws.com":"i-${i.toString(16).padStart(17, "0")}"}`,
+      },
+      managedFields: ["kubelet", "kube-controller-manager", "aws-cloud-controller-manager"].map(
+        (manager) => ({
+          manager,
+          operation: "Update",
+          apiVersion: "v1",
+          time: new Date(now),
+          fieldsType: "FieldsV1",
+          fieldsV1: { "f:status": { "f:conditions": {}, "f:images": {}, "f:nodeInfo": {} } },
+        }),
+      ),
+    },
+    status: {
+      ...node.status,
+      capacity: quantity,
+      allocatable: quantity,
+      conditions: ["MemoryPressure", "DiskPressure", "PIDPressure", "Ready", "NetworkUnavailable"].map(
+        (type) => ({
+          type,
+          status: type === "Ready" ? "True" : "False",
+          lastHeartbeatTime: new Date(now),
+          lastTransitionTime: new Date(now),
+          reason: `Kubelet${type}`,
+          message: `kubelet reports ${type} as expected`,
+        }),
+      ),
+      images: Array.from({ length: 40 }, (_, k) => ({
+        names: [
+          `registry.example.com/team-${k % 7}/service-${k}@sha256:${(k * 7919 + i).toString(16).padStart(64, "0")}`,
+          `registry.example.com/team-${k % 7}/service-${k}:v1.${k}.${i % 10}`,
+        ],
+        sizeBytes: 50_000_000 + k * 1_000_003,
+      })),
+      nodeInfo: {
+        machineID: i.toString(16).padStart(32, "0"),
+        systemUUID: `ec2${i.toString(16).padStart(29, "0")}`,
+        bootID: `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`,
+        kernelVersion: "6.1.112-124.190.amzn2023.x86_64",
+        osImage: "Amazon Linux 2023.6.20241121",
+        containerRuntimeVersion: "containerd://1.7.23",
+        kubeletVersion: "v1.31.2-eks-94953ac",
+        kubeProxyVersion: "v1.31.2-eks-94953ac",
+        operatingSystem: "linux",
+        architecture: "amd64",
+      },
+    },
+  };
+}
+
+async function loadCluster(
+  size: number,
+): Promise<{ simulator: KubeSimulator; kubeconfig: string; fullBytes: number }> {
+  const simulator = new KubeSimulator();
+  const nodes = buildDualStackNodes(size).map(realisticNode);
+  for (const node of nodes) simulator.upsert(node);
+  simulator.upsert(buildKubernetesService(["10.96.0.1", "fd00:10:96::1"]));
+  simulator.upsert(buildKubernetesEndpointSlice("IPv4", ["10.0.0.10", "10.0.1.10", "10.0.2.10"]));
+  await simulator.start();
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-bench-")), "kubeconfig");
+  await simulator.writeKubeconfig(kubeconfig);
+  return { simulator, kubeconfig, fullBytes: Buffer.byteLength(JSON.stringify(nodes)) };
+}
+
+type MemoryReport = {
+  heapDelta: number;
+  rssDelta: number;
+  baselineHeap: number;
+  snapshotBytes: number;
+  nodeCount: number;
+};
+
+/** Runs in the child: baseline, one collector to its first snapshot, measure again. */
+async function memoryChild(kubeconfigPath: string): Promise<void> {
+  const { startCollector, loadKubeConfig } = await import("../services/collector/src/index.ts");
+  const { encodedBytes } = await import("../services/collector/src/snapshot-publisher.ts");
+  const { newKasmapEvent, EVENT_TYPES } = await import("../libs/contracts/src/index.ts");
+  const { pino } = await import("pino");
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
+  gc();
+  const before = process.memoryUsage();
+  const { kubeConfig, connection } = loadKubeConfig(kubeconfigPath);
+  const collector = startCollector({
+    kubeConfig,
+    connection,
+    downward: { podIp: null, namespace: null, namespaceSource: null },
+    configured: {},
+    coalesceMs: 200,
+    heartbeatMs: 60_000,
+    logger: pino({ level: "silent" }),
+  });
+  const facts = await collector.firstFacts;
+  // Let the list responses (deserialized whole) fall out of scope before measuring.
+  await collector.whenIdle();
+  await new Promise((r) => setTimeout(r, 500));
+  gc();
+  gc();
+  const after = process.memoryUsage();
+  const event = newKasmapEvent({
+    type: EVENT_TYPES.clusterSnapshot,
+    source: "/kasmap/collector/00000000-0000-4000-8000-000000000000",
+    subject: "kasmap.cluster.1.snapshot",
+    data: { agent_id: 1, content_hash: "0".repeat(64), cluster: facts },
+  });
+  const report: MemoryReport = {
+    heapDelta: after.heapUsed - before.heapUsed,
+    rssDelta: after.rss - before.rss,
+    baselineHeap: before.heapUsed,
+    snapshotBytes: encodedBytes(event),
+    nodeCount: facts.node_count,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+  await collector.stop();
+  process.exit(0);
+}
+
+async function measureMemory(kubeconfig: string): Promise<MemoryReport> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--expose-gc", "--import", "tsx", SELF, "--memory-child", kubeconfig],
+    { cwd: root, maxBuffer: 16 * MIB, timeout: 120_000 },
+  );
+  return JSON.parse(stdout.trim().split("\n").at(-1) ?? "{}") as MemoryReport;
+}
+
+export async function runCollectorBench(): Promise<void> {
+  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
+  process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
+  process.env.LOG_LEVEL ??= "silent";
+  const { startRunningSystem } = await import("../test/e2e/running-system.ts");
+  const cpu = cpus();
+  console.log(
+    `collector — node ${process.version} ${process.execArgv.join(" ") || "(no flags)"}; ` +
+      `${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ` +
+      "memory child: --expose-gc (forced GC); latency: kasmap-collector --coalesce-ms 200 (the default)",
+  );
+  const system = await startRunningSystem();
+  try {
+    const maxPayload = system.bus.nc.info?.max_payload ?? MIB;
+    const rttSubject = `${system.topology.root}.bench.rtt`;
+    const sub = system.bus.nc.subscribe(rttSubject, {
+      callback: (_e, m) => {
+        m.respond(m.data);
+      },
+    });
+    const rtts: number[] = [];
+    for (let i = 0; i < RTT_SAMPLES; i++) {
+      const start = performance.now();
+      await system.bus.nc.request(rttSubject, "x", { timeout: 2_000 });
+      rtts.push(performance.now() - start);
+    }
+    sub.unsubscribe();
+    const rtt = median(rtts.slice(20));
+    console.log(
+      `baseline: bare NATS request/reply round trip, median of ${RTT_SAMPLES - 20}: ${rtt.toFixed(3)} ms`,
+    );
+
+    for (const size of SIZES) {
+      const { simulator, kubeconfig, fullBytes } = await loadCluster(size);
+      let collector: ChildProcess | null = null;
+      try {
+        const memory = await measureMemory(kubeconfig);
+        const perNode = memory.snapshotBytes / size;
+        console.log(
+          `${String(size).padStart(5)} nodes: collector heap Δ ${(memory.heapDelta / MIB).toFixed(1)} MiB ` +
+            `(${(memory.heapDelta / size / 1024).toFixed(2)} KiB/node; baseline heap ${(memory.baselineHeap / MIB).toFixed(1)} MiB; ` +
+            `${((100 * memory.heapDelta) / fullBytes).toFixed(1)}% of the ${(fullBytes / MIB).toFixed(1)} MiB of full Node JSON), ` +
+            `RSS Δ ${(memory.rssDelta / MIB).toFixed(1)} MiB`,
+        );
+        console.log(
+          `${String(size).padStart(5)} nodes: snapshot ${memory.snapshotBytes} B (${perNode.toFixed(0)} B/node) = ` +
+            `${((100 * memory.snapshotBytes) / maxPayload).toFixed(1)}% of max_payload ${maxPayload} B; ` +
+            `limit reached at ~${Math.floor(maxPayload / perNode)} such nodes`,
+        );
+        const latency = await measureLatency(system, simulator, kubeconfig, size, (c) => (collector = c));
+        console.log(
+          `${String(size).padStart(5)} nodes: patchNode → GET cluster_info median ${latency.toFixed(1)} ms = ` +
+            `${(latency / rtt).toFixed(0)}× NATS round trip (of which up to 200 ms is the coalescing window)`,
+        );
+      } finally {
+        (collector as ChildProcess | null)?.kill("SIGTERM");
+        await simulator.close();
+      }
+    }
+  } finally {
+    await system.stop();
+  }
+}
+
+type System = Awaited<ReturnType<typeof import("../test/e2e/running-system.ts")["startRunningSystem"]>>;
+
+async function measureLatency(
+  system: System,
+  simulator: KubeSimulator,
+  kubeconfig: string,
+  size: number,
+  started: (child: ChildProcess) => void,
+): Promise<number> {
+  const path = `bench-${size}`;
+  const group = await system.api("POST", "/groups", { name: path, path });
+  const project = await system.api("POST", "/projects", {
+    name: "clusters",
+    path: "clusters",
+    namespace_id: group.body?.id,
+  });
+  const agent = await system.api("POST", `/projects/${project.body?.id}/cluster_agents`, {
+    name: `agent-${size}`,
+  });
+  const token = await system.api(
+    "POST",
+    `/projects/${project.body?.id}/cluster_agents/${agent.body?.id}/tokens`,
+    {
+      name: "bench",
+    },
+  );
+  const child = spawn(
+    process.execPath,
+    [join(root, "services/collector/bin/kasmap-collector.mjs"), "--kubeconfig", kubeconfig],
+    {
+      env: {
+        ...process.env,
+        KASMAP_AGENT_TOKEN: String(token.body?.token),
+        NATS_URL: process.env.NATS_URL,
+        KASMAP_TOPOLOGY_ROOT: system.topology.root,
+        LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    },
+  );
+  started(child);
+  const infoPath = `/projects/${project.body?.id}/cluster_agents/${agent.body?.id}/cluster_info`;
+  const visible = async (ip: string, timeoutMs: number): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const r = await system.api("GET", infoPath);
+      const ips = (r.body?.node_ips as { internal?: string[] } | undefined)?.internal ?? [];
+      if (ips.includes(ip)) return;
+    }
+    throw new Error(`timed out waiting for ${ip} in ${infoPath}`);
+  };
+  await visible("10.0.0.10", 60_000);
+  const samples: number[] = [];
+  for (let i = 1; i <= CHANGES; i++) {
+    const ip = `10.255.${i}.${size % 250}`;
+    const start = performance.now();
+    simulator.patchNode(`worker-${i}`, (node) => {
+      const status = node.status as { addresses: Array<{ type: string; address: string }> };
+      status.addresses = status.addresses.map((a) =>
+        a.type === "InternalIP" && !a.address.includes(":") ? { ...a, address: ip } : a,
+      );
+      return node;
+    });
+    await visible(ip, 30_000);
+    samples.push(performance.now() - start);
+  }
+  child.kill("SIGTERM");
+  return median(samples);
+}
+
+const memoryChildIndex = process.argv.indexOf("--memory-child");
+if (memoryChildIndex > 0) {
+  await memoryChild(process.argv[memoryChildIndex + 1] ?? "");
+} else if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runCollectorBench();
+}

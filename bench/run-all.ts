@@ -1,0 +1,54 @@
+/**
+ * `npm run bench`: every `bench/*.bench.ts`, one after another (never in parallel: they would
+ * measure each other). Each bench prints its own figures as ratios to a baseline it measures in
+ * the same run; this runner calls every exported `run…Bench` function and notes any expected
+ * bench that is not there yet.
+ */
+import { readdirSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Benches the README cites; a missing one is reported rather than silently skipped. */
+const EXPECTED = [
+  "cluster-info-derivation.bench.ts",
+  "collector.bench.ts",
+  "allowed-agents.bench.ts",
+] as const;
+
+type BenchModule = Record<string, unknown>;
+
+const directory = fileURLToPath(new URL(".", import.meta.url));
+const files = readdirSync(directory)
+  .filter((name) => name.endsWith(".bench.ts"))
+  .sort();
+
+const cpu = cpus();
+console.log(
+  `kasmap benches — node ${process.version}, ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ` +
+    `${(totalmem() / 1024 ** 3).toFixed(1)} GiB; files: ${files.join(", ")}`,
+);
+for (const name of EXPECTED) {
+  if (!files.includes(name)) console.log(`note: bench/${name} is absent; skipped`);
+}
+
+let failures = 0;
+for (const file of files) {
+  const module = (await import(pathToFileURL(`${directory}${file}`).href)) as BenchModule;
+  const runners = Object.entries(module).filter(
+    (entry): entry is [string, () => Promise<void>] =>
+      /^run\w*Bench$/.test(entry[0]) && typeof entry[1] === "function",
+  );
+  if (runners.length === 0) console.log(`note: bench/${file} exports no run…Bench function; skipped`);
+  for (const [exportName, run] of runners) {
+    console.log(`\n== ${file}: ${exportName}`);
+    const started = performance.now();
+    try {
+      await run();
+    } catch (error) {
+      failures++;
+      console.log(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  }
+}
+process.exit(failures === 0 ? 0 : 1);
