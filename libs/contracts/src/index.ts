@@ -7,6 +7,7 @@ export * from "./commands.ts";
 export * from "./dead-letter-headers.ts";
 export * from "./errors.ts";
 export * from "./events.ts";
+export * from "./inventory-and-lookup.ts";
 export * from "./json-schema.ts";
 export * from "./openapi.ts";
 export * from "./read-model-notice.ts";

@@ -1,6 +1,11 @@
 import { z } from "zod";
 import { ClusterInfoSchema } from "./cluster-info.ts";
 import {
+  ClusterLookupEntrySchema,
+  ClusterLookupQuerySchema,
+  GroupClusterAgentsQuerySchema,
+} from "./inventory-and-lookup.ts";
+import {
   AgentResponseSchema,
   AgentTokenCreatedResponseSchema,
   AgentTokenResponseSchema,
@@ -25,6 +30,7 @@ import {
   ReadinessResponseSchema,
   UserResponseSchema,
 } from "./rest-documented.ts";
+import { ClusterExpectationsSchema, VerificationResultSchema } from "./verification.ts";
 
 /**
  * The gateway's routes as one table: adding a route is one entry here. The OpenAPI document is
@@ -101,6 +107,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "post", path: TOKENS, tag: "agent_tokens", summary: "Create an agent token (plaintext returned once)", authenticated: true, body: named("CreateAgentToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("AgentTokenWithToken", AgentTokenCreatedResponseSchema) } },
   { method: "get", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Get an agent token", authenticated: true, success: { status: 200, body: named("AgentTokenWithLastUsed", AgentTokenWithLastUsedResponseSchema) } },
   { method: "delete", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Revoke an agent token", authenticated: true, success: { status: 204, body: null } },
+  { method: "get", path: "/api/v4/clusters/lookup", tag: "incident_response", summary: "Agents whose cluster holds an IP (?ip=) or overlaps a range (?cidr=), with who can deploy there (Kasmap extension)", authenticated: true, query: ClusterLookupQuerySchema, paginated: true, success: { status: 200, body: named("ClusterLookupEntry", ClusterLookupEntrySchema), list: true } },
+  { method: "post", path: `${AGENTS}/:agent_id/cluster_info/verify`, tag: "incident_response", summary: "Check the agent's cluster against expected ranges and names (Kasmap extension)", authenticated: true, body: named("ClusterExpectations", ClusterExpectationsSchema), success: { status: 200, body: named("VerificationResult", VerificationResultSchema) } },
+  { method: "get", path: "/api/v4/groups/:id/cluster_agents", tag: "cluster_agents", summary: "Agents of a group (or its subtree), JSON pages or a CSV export (Kasmap extension)", authenticated: true, query: GroupClusterAgentsQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },
 ];
 
 /** Path parameter descriptions by the resource the segment before them names. */

@@ -3,6 +3,9 @@ import type { GatewayContext } from "../context.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
 import { registerAgentRoutes } from "../routes/agents.ts";
+import { registerClusterLookupRoutes } from "../routes/cluster-lookup.ts";
+import { registerClusterVerificationRoutes } from "../routes/cluster-verification.ts";
+import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agents.ts";
 import { registerGroupAndProjectRoutes } from "../routes/groups-and-projects.ts";
 import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations.ts";
@@ -48,6 +51,9 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
+  registerClusterLookupRoutes(app, ctx);
+  registerClusterVerificationRoutes(app, ctx);
+  registerGroupClusterAgentRoutes(app, ctx);
   registerOpenApiRoutes(app);
   return app;
 }

@@ -1,0 +1,56 @@
+import { invalidExpectedRanges, unreportedVerification, verifyClusterInfo } from "@kasmap/cluster-info";
+import {
+  type ClusterExpectations,
+  ClusterExpectationsSchema,
+  type VerificationResult,
+} from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { InvalidParamsError, mergedParams } from "../http/request-params.ts";
+import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { loadClusterFacts } from "../read-model/cluster-info-queries.ts";
+import { agentInProject } from "./agent-lookup.ts";
+
+type AgentParams = { Params: { id: string; agent_id: string } };
+
+/**
+ * `POST /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify` (Kasmap extension,
+ * Developer+, else 404): checks the agent's latest facts against the expectations in the body
+ * and answers `200 {ok, checks}` — a mismatch is data, not an error, so a client reads one shape.
+ * A cluster that has not reported yet answers `ok: false` with the reason on every check.
+ */
+export function registerClusterVerificationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.post<AgentParams>(
+    "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify",
+    async (request): Promise<VerificationResult> => {
+      const user = await userOf(ctx, request);
+      const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+      const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+      const expectations = parseExpectations(mergedParams({}, request.body));
+      const facts = await ctx.caches.clusterFacts.get(agent.id, () => loadClusterFacts(ctx.db, agent.id));
+      return facts === null ? unreportedVerification(expectations) : verifyClusterInfo(facts, expectations);
+    },
+  );
+}
+
+/**
+ * The body as expectations, or Grape-style `400 {"error": …}` naming each problem: an unknown
+ * key (a typo must not silently skip a check), a malformed value, a range that does not parse,
+ * or no expectation at all.
+ */
+export function parseExpectations(body: unknown): ClusterExpectations {
+  const result = ClusterExpectationsSchema.safeParse(body);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")} is not a known expectation`;
+      if (issue.path.length === 0) return issue.message;
+      return `${issue.path.join(".")} is invalid`;
+    });
+    throw new InvalidParamsError([...new Set(problems)]);
+  }
+  const invalid = invalidExpectedRanges(result.data);
+  if (invalid.length > 0)
+    throw new InvalidParamsError(invalid.map((p) => `${p} is not an IP address or CIDR`));
+  return result.data;
+}
