@@ -21,6 +21,7 @@ export type AllowedAgentRow = {
     name_with_namespace: string;
     namespace_id: number;
     traversal_ids: number[];
+    creator_id: number | null;
     created_at: Date;
   };
 };
@@ -36,6 +37,7 @@ type RawRow = Omit<AllowedAgentRow, "rule" | "config" | "config_project"> & {
   cp_name_with_namespace: string;
   cp_namespace_id: number;
   cp_traversal_ids: number[];
+  cp_creator_id: number | null;
   cp_created_at: Date;
 };
 
@@ -106,7 +108,8 @@ export async function queryAllowedAgents(
         cp.id as cp_id, cp.name as cp_name, cp.path as cp_path, cp.description as cp_description,
         cp.path_with_namespace as cp_path_with_namespace,
         cp.name_with_namespace as cp_name_with_namespace, cp.namespace_id as cp_namespace_id,
-        cp.traversal_ids as cp_traversal_ids, cp.created_at as cp_created_at
+        cp.traversal_ids as cp_traversal_ids, cp.creator_id as cp_creator_id,
+        cp.created_at as cp_created_at
       from candidates c
       join read_model.agents ag on ag.id = c.agent_id
       join read_model.projects cp on cp.id = ag.project_id
@@ -138,6 +141,7 @@ function toAllowedAgentRow(row: RawRow): AllowedAgentRow {
       name_with_namespace: row.cp_name_with_namespace,
       namespace_id: row.cp_namespace_id,
       traversal_ids: row.cp_traversal_ids,
+      creator_id: row.cp_creator_id,
       created_at: row.cp_created_at,
     },
   };
