@@ -1,0 +1,74 @@
+import { z } from "zod";
+import { CiAccessConfigSchema } from "./authorization.ts";
+import { ClusterInfoSchema } from "./cluster-info.ts";
+import { ProjectIdentitySchema } from "./rest.ts";
+
+/**
+ * REST bodies of "which agents may this project / CI job use": GitLab's
+ * `GET /api/v4/job/allowed_agents` (`lib/api/ci/jobs.rb`, exactly its keys) and Kasmap's own
+ * project-level listing, explanation and job registration.
+ */
+
+const Id = z.number().int().positive();
+const Bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((v) => v === "true")]);
+
+/** `Entities::Clusters::Agents::Authorizations::CiAccess`: the stored config as `configuration`. */
+export const JobAllowedAgentSchema = z
+  .object({
+    id: Id,
+    config_project: ProjectIdentitySchema,
+    configuration: CiAccessConfigSchema,
+    /** Kasmap's addition, only with `?with_cluster_info=true`. */
+    cluster_info: ClusterInfoSchema.nullable().optional(),
+  })
+  .strict();
+
+export const JobAllowedAgentsResponseSchema = z
+  .object({
+    allowed_agents: z.array(JobAllowedAgentSchema),
+    job: z.object({ id: Id }).strict(),
+    pipeline: z.object({ id: Id }).strict(),
+    /** `groups`: the project's group first, then its ancestors up to the root. */
+    project: z.object({ id: Id, groups: z.array(z.object({ id: Id }).strict()) }).strict(),
+    user: z.object({ id: Id, username: z.string(), roles_in_project: z.array(z.string()) }).strict(),
+    /** Present only when the job deploys to an environment. */
+    environment: z.object({ tier: z.string(), slug: z.string() }).strict().optional(),
+  })
+  .strict();
+export type JobAllowedAgentsResponse = z.infer<typeof JobAllowedAgentsResponseSchema>;
+
+export const ProjectAllowedAgentSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    config_project: ProjectIdentitySchema,
+    configuration: CiAccessConfigSchema,
+    rule: z.enum(["explicit_project", "implicit_config_project", "group"]),
+    via_group_id: Id.nullable(),
+  })
+  .strict();
+export type ProjectAllowedAgent = z.infer<typeof ProjectAllowedAgentSchema>;
+
+/**
+ * `?environment=<name>&ref_protected=true|false` of the explain call: given either, the job
+ * filter applies too; a missing `ref_protected` is "unknown", which denies (as GitLab).
+ */
+export const ExplainAuthorizationQuerySchema = z.object({
+  environment: z.string().min(1).optional(),
+  ref_protected: Bool.optional(),
+});
+
+/** `POST /api/v4/projects/:id/jobs`: Kasmap's stand-in for a pipeline starting a job. */
+export const CreateJobBodySchema = z.object({
+  pipeline_id: z.coerce.number().int().positive().optional(),
+  ref: z.string().min(1).optional(),
+  ref_protected: Bool.nullable().optional(),
+  environment: z
+    .object({
+      name: z.string().min(1),
+      tier: z.string().min(1).optional(),
+      slug: z.string().min(1).optional(),
+    })
+    .nullable()
+    .optional(),
+});
