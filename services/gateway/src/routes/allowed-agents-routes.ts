@@ -1,0 +1,191 @@
+import {
+  type CiAccessOptions,
+  explainAuthorization,
+  filterAuthorizationsForJob,
+  type JobContext,
+  type ProjectPlacement,
+} from "@kasmap/authz";
+import {
+  ExplainAuthorizationQuerySchema,
+  KasmapError,
+  NOT_FOUND,
+  WithClusterInfoQuerySchema,
+} from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { unauthorized } from "../auth/authenticate.ts";
+import { principalOf, userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import {
+  jobAllowedAgentBody,
+  jobEnvironmentBody,
+  projectAllowedAgentBody,
+  projectGroups,
+  rolesInProject,
+} from "../http/allowed-agents-bodies.ts";
+import { parseParams } from "../http/request-params.ts";
+import { projectAccessLevel } from "../permissions/access-levels.ts";
+import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import type { AgentWithProject } from "../read-model/agent-queries.ts";
+import { findAgent } from "../read-model/agent-queries.ts";
+import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
+import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
+import { findProject, type ProjectRow } from "../read-model/registry-queries.ts";
+import { parseNumericId } from "../read-model/resource-id.ts";
+import { clusterInfoOf } from "./agent-lookup.ts";
+import { registerJobRoutes } from "./job-routes.ts";
+
+type ProjectParams = { Params: { id: string } };
+type ExplainParams = { Params: { id: string; agent_id: string } };
+
+/**
+ * GitLab's `agent_authorization_include_descendants` from
+ * `KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS` (`true`/`false`/`1`/`0`; default on, as on
+ * GitLab.com). Read once, when the routes are registered.
+ */
+export function ciAccessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CiAccessOptions {
+  const raw = env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return { includeDescendants: true };
+  if (raw === "true" || raw === "1") return { includeDescendants: true };
+  if (raw === "false" || raw === "0") return { includeDescendants: false };
+  throw new Error(`KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS must be true or false, got "${raw}"`);
+}
+
+/**
+ * "Which agents may this project / CI job use, and why":
+ * - `GET /api/v4/job/allowed_agents` (`JOB-TOKEN`; GitLab's `API::Ci::Jobs`, exactly its shape),
+ * - `GET /api/v4/projects/:id/allowed_agents` (Developer+; with the granting rule),
+ * - `GET /api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain` (Developer+),
+ * - `POST /api/v4/projects/:id/jobs` (registers a CI job; see `registerJobRoutes`).
+ */
+export function registerAllowedAgentsRoutes(
+  app: FastifyInstance,
+  ctx: GatewayContext,
+  options: CiAccessOptions = ciAccessOptionsFromEnv(),
+): void {
+  app.get("/api/v4/job/allowed_agents", async (request) => {
+    const principal = await principalOf(ctx, request, { allowJobToken: true });
+    // GitLab's `validate_current_authenticated_job`: a valid token that is not a job token.
+    if (principal.kind !== "job") throw new KasmapError("not_found", NOT_FOUND.job);
+    const query = parseParams(WithClusterInfoQuerySchema, request.query);
+    const [job, project] = await Promise.all([
+      findJob(ctx.db, principal.jobId),
+      cachedProject(ctx, principal.projectId),
+    ]);
+    // Both vanish only if the job finished or the project went after the principal was cached.
+    if (!job || !project) throw unauthorized();
+    const [rows, level] = await Promise.all([
+      queryAllowedAgents(ctx.db, project.id, options),
+      accessLevel(ctx, principal.user.id, project),
+    ]);
+    const allowed = filterAuthorizationsForJob(rows, job);
+    return {
+      allowed_agents: await Promise.all(
+        allowed.map(async (row) => {
+          const body = jobAllowedAgentBody(row);
+          return query.with_cluster_info
+            ? { ...body, cluster_info: await clusterInfoOf(ctx, row.agent_id) }
+            : body;
+        }),
+      ),
+      job: { id: job.id },
+      pipeline: { id: job.pipeline_id },
+      project: { id: project.id, groups: projectGroups(project.traversal_ids) },
+      user: {
+        id: principal.user.id,
+        username: principal.user.username,
+        roles_in_project: rolesInProject(level),
+      },
+      ...jobEnvironmentBody(job.environment),
+    };
+  });
+
+  app.get<ProjectParams>("/api/v4/projects/:id/allowed_agents", async (request) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const query = parseParams(WithClusterInfoQuerySchema, request.query);
+    const rows = await queryAllowedAgents(ctx.db, project.id, options);
+    return {
+      allowed_agents: await Promise.all(
+        rows.map(async (row) => {
+          const body = projectAllowedAgentBody(row);
+          return query.with_cluster_info
+            ? { ...body, cluster_info: await clusterInfoOf(ctx, row.agent_id) }
+            : body;
+        }),
+      ),
+    };
+  });
+
+  app.get<ExplainParams>(
+    "/api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain",
+    async (request) => {
+      const user = await userOf(ctx, request);
+      const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+      const query = parseParams(ExplainAuthorizationQuerySchema, request.query);
+      const found = await agentById(ctx, request.params.agent_id);
+      const rows = await loadAgentCiRowsFor(ctx.db, found.agent.id, project);
+      // An agent the project's configuration never mentions is someone else's business: only a
+      // caller who may read that agent learns why it does not apply (else 404, no existence leak).
+      const mentioned =
+        found.agent.project_id === project.id ||
+        rows.project_authorizations.length > 0 ||
+        rows.group_authorizations.length > 0;
+      if (!mentioned && !user.isAdmin) {
+        const level = await accessLevel(ctx, user.id, found.project);
+        if (level < REQUIRED_LEVELS.readAgents) throw new KasmapError("not_found", NOT_FOUND.agent);
+      }
+      const agent = { id: found.agent.id, name: found.agent.name, config_project: placement(found.project) };
+      return explainAuthorization(
+        placement(project),
+        agent,
+        { agents: [agent], ...rows },
+        {
+          ...options,
+          ...explainJob(query),
+        },
+      );
+    },
+  );
+
+  registerJobRoutes(app, ctx);
+}
+
+/** The job context of an explain call: none unless `environment` or `ref_protected` is given. */
+function explainJob(query: { environment?: string | undefined; ref_protected?: boolean | undefined }): {
+  job?: JobContext;
+} {
+  if (query.environment === undefined && query.ref_protected === undefined) return {};
+  return {
+    job: {
+      environment: query.environment === undefined ? null : { name: query.environment },
+      ref_protected: query.ref_protected ?? null,
+    },
+  };
+}
+
+function placement(project: ProjectRow): ProjectPlacement {
+  return {
+    id: project.id,
+    path_with_namespace: project.path_with_namespace,
+    traversal_ids: project.traversal_ids,
+  };
+}
+
+async function cachedProject(ctx: GatewayContext, projectId: number): Promise<ProjectRow | null> {
+  return ctx.caches.projects.get(`id:${projectId}`, () => findProject(ctx.db, { kind: "id", id: projectId }));
+}
+
+/** The user's level on the project; 0 (no roles) for a non-member, admins included, as GitLab. */
+async function accessLevel(ctx: GatewayContext, userId: number, project: ProjectRow): Promise<number> {
+  return ctx.caches.projectAccessLevels.get(`${userId}:${project.id}`, () =>
+    projectAccessLevel(ctx.db, userId, project),
+  );
+}
+
+async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
+  const agentId = parseNumericId(rawAgentId);
+  const found =
+    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
+  if (!found) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return found;
+}
