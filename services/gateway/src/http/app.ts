@@ -3,6 +3,7 @@ import type { GatewayContext } from "../context.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
 import { registerAgentRoutes } from "../routes/agents.ts";
+import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification.ts";
 import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agents.ts";
@@ -51,6 +52,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
+  registerAllowedAgentsRoutes(app, ctx);
   registerClusterLookupRoutes(app, ctx);
   registerClusterVerificationRoutes(app, ctx);
   registerGroupClusterAgentRoutes(app, ctx);
