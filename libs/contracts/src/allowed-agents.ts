@@ -72,3 +72,35 @@ export const CreateJobBodySchema = z.object({
     .nullable()
     .optional(),
 });
+
+/** `GET /api/v4/projects/:id/allowed_agents`: Kasmap's project-level answer, with the granting rule. */
+export const ProjectAllowedAgentsResponseSchema = z
+  .object({ allowed_agents: z.array(ProjectAllowedAgentSchema) })
+  .strict();
+
+/** What `explainAuthorization` answers for one project × agent. */
+export const AuthorizationExplanationSchema = z.union([
+  z
+    .object({
+      allowed: z.literal(true),
+      rule: ProjectAllowedAgentSchema.shape.rule,
+      via_group_id: Id.optional(),
+      config: CiAccessConfigSchema,
+    })
+    .strict(),
+  z.object({ allowed: z.literal(false), reasons: z.array(z.string()) }).strict(),
+]);
+
+/** `201` of `POST /api/v4/projects/:id/jobs`; `token` (`glcbt-…`) is shown only here. */
+export const JobCreatedResponseSchema = z
+  .object({
+    id: Id,
+    token: z.string(),
+    project_id: Id,
+    pipeline_id: Id,
+    ref: z.string(),
+    ref_protected: z.boolean().nullable(),
+    environment: z.object({ name: z.string(), tier: z.string(), slug: z.string() }).strict().nullable(),
+    status: z.enum(["running", "finished"]),
+  })
+  .strict();

@@ -1,4 +1,12 @@
 import { z } from "zod";
+import {
+  AuthorizationExplanationSchema,
+  CreateJobBodySchema,
+  ExplainAuthorizationQuerySchema,
+  JobAllowedAgentsResponseSchema,
+  JobCreatedResponseSchema,
+  ProjectAllowedAgentsResponseSchema,
+} from "./allowed-agents.ts";
 import { ClusterInfoSchema } from "./cluster-info.ts";
 import {
   ClusterLookupEntrySchema,
@@ -110,6 +118,10 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/clusters/lookup", tag: "incident_response", summary: "Agents whose cluster holds an IP (?ip=) or overlaps a range (?cidr=), with who can deploy there (Kasmap extension)", authenticated: true, query: ClusterLookupQuerySchema, paginated: true, success: { status: 200, body: named("ClusterLookupEntry", ClusterLookupEntrySchema), list: true } },
   { method: "post", path: `${AGENTS}/:agent_id/cluster_info/verify`, tag: "incident_response", summary: "Check the agent's cluster against expected ranges and names (Kasmap extension)", authenticated: true, body: named("ClusterExpectations", ClusterExpectationsSchema), success: { status: 200, body: named("VerificationResult", VerificationResultSchema) } },
   { method: "get", path: "/api/v4/groups/:id/cluster_agents", tag: "cluster_agents", summary: "Agents of a group (or its subtree), JSON pages or a CSV export (Kasmap extension)", authenticated: true, query: GroupClusterAgentsQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },
+  { method: "get", path: "/api/v4/job/allowed_agents", tag: "ci_access", summary: "Agents the calling CI job may use (JOB-TOKEN; GitLab's shape, cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("JobAllowedAgents", JobAllowedAgentsResponseSchema) } },
+  { method: "get", path: "/api/v4/projects/:id/allowed_agents", tag: "ci_access", summary: "Agents the project's CI may use, with the granting rule (Kasmap extension)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("ProjectAllowedAgents", ProjectAllowedAgentsResponseSchema) } },
+  { method: "get", path: `${AGENTS}/:agent_id/authorization/explain`, tag: "ci_access", summary: "Why the project's CI may or may not use an agent, optionally for a job context (Kasmap extension)", authenticated: true, query: ExplainAuthorizationQuerySchema, success: { status: 200, body: named("AuthorizationExplanation", AuthorizationExplanationSchema) } },
+  { method: "post", path: "/api/v4/projects/:id/jobs", tag: "ci_access", summary: "Register a running CI job (token returned once; Kasmap extension)", authenticated: true, body: named("CreateJob", CreateJobBodySchema), success: { status: 201, body: named("JobCreated", JobCreatedResponseSchema) } },
 ];
 
 /** Path parameter descriptions by the resource the segment before them names. */
