@@ -1,0 +1,163 @@
+import { startAuthzService } from "@kasmap/authz-service";
+import { type Bus, connectBus } from "@kasmap/bus";
+import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { startProjectionService } from "@kasmap/projection-service";
+import {
+  createTestDatabase,
+  createTestTopology,
+  eventually,
+  type TestDatabase,
+  testNatsUrl,
+} from "@kasmap/testing/harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../index.ts";
+
+/**
+ * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
+ * against `GET /api/v4/job/allowed_agents`: no read-model row is inserted by hand.
+ */
+const ADMIN = "glpat-admin-allowed-agents";
+const silent = (service: string) => createLogger(service, "silent");
+let database: TestDatabase;
+let bus: Bus;
+let gateway: RunningGateway;
+const stops: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  bus = await connectBus({
+    url: testNatsUrl(),
+    name: "allowed-agents-system-test",
+    topology: createTestTopology(),
+  });
+  const projection = await startProjectionService({
+    bus,
+    databaseUrl: database.url,
+    logger: silent("projection"),
+  });
+  stops.push(() => projection.stop());
+  const authz = await startAuthzService({
+    bus,
+    databaseUrl: database.url,
+    adminToken: ADMIN,
+    logger: silent("authz"),
+  });
+  stops.push(() => authz.stop());
+  gateway = await startGateway({ bus, databaseUrl: database.url, logger: silent("gateway") });
+  stops.push(() => gateway.stop());
+  await eventually(
+    async () => ((await call("GET", "/api/v4/user", ADMIN)).status === 200 ? true : undefined),
+    "admin",
+  );
+});
+
+afterAll(async () => {
+  for (const stop of stops.reverse()) await stop();
+  for (const stream of bus?.topology.streams ?? []) await bus.jsm.streams.delete(stream.name).catch(() => {});
+  await bus?.close();
+  await database?.drop();
+});
+
+function call(method: string, path: string, token: string, body?: unknown, header = "private-token") {
+  const headers: Record<string, string> = { [header]: token };
+  if (typeof body === "string") headers["content-type"] = "text/plain";
+  else if (body !== undefined) headers["content-type"] = "application/json";
+  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+  return fetch(`${gateway.url}${path}`, {
+    method,
+    headers,
+    ...(payload === undefined ? {} : { body: payload }),
+  });
+}
+
+async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
+  const r = await response;
+  const text = await r.text();
+  expect(r.status, text).toBe(status);
+  return JSON.parse(text) as T;
+}
+
+describe("CI jobs registered through the gateway", () => {
+  it("registers a job (Developer+) whose token sees the agents its project may use", async () => {
+    const group = await ok<{ id: number }>(
+      call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }),
+      201,
+    );
+    const infra = await ok<{ id: number }>(
+      call("POST", "/api/v4/projects", ADMIN, { name: "infra", namespace_id: group.id }),
+      201,
+    );
+    const web = await ok<{ id: number }>(
+      call("POST", "/api/v4/projects", ADMIN, { name: "web", namespace_id: group.id }),
+      201,
+    );
+    const user = async (username: string, level: number) => {
+      const created = await ok<{ id: number }>(
+        call("POST", "/api/v4/users", ADMIN, { username, name: username }),
+        201,
+      );
+      const pat = await ok<{ token: string }>(
+        call("POST", `/api/v4/users/${created.id}/personal_access_tokens`, ADMIN, {
+          name: "cli",
+          scopes: ["api"],
+        }),
+        201,
+      );
+      await ok(
+        call("POST", `/api/v4/groups/${group.id}/members`, ADMIN, {
+          user_id: created.id,
+          access_level: level,
+        }),
+        201,
+      );
+      return { id: created.id, token: pat.token };
+    };
+    const dev = await user("dev", 30);
+    const reporter = await user("rep", 20);
+    const agents = `/api/v4/projects/${infra.id}/cluster_agents`;
+    const agent = await ok<{ id: number }>(call("POST", agents, ADMIN, { name: "prod" }), 201);
+    const yaml = "ci_access:\n  groups:\n    - id: acme\n      environments: [production]\n";
+    await ok(call("PUT", `${agents}/${agent.id}/configuration`, ADMIN, yaml), 200);
+
+    expect((await call("POST", `/api/v4/projects/${web.id}/jobs`, reporter.token, {})).status).toBe(403);
+    const job = await ok<{ id: number; token: string; environment: unknown }>(
+      call("POST", `/api/v4/projects/${web.id}/jobs`, dev.token, {
+        ref: "main",
+        ref_protected: true,
+        environment: { name: "production", tier: "production" },
+      }),
+      201,
+    );
+    expect(JobCreatedResponseSchema.parse(job)).toEqual(job);
+    expect(job.token.startsWith("glcbt-")).toBe(true);
+
+    // Read-your-writes: the token works at once.
+    const answer = await ok<{ allowed_agents: Array<{ id: number; configuration: unknown }> }>(
+      call("GET", "/api/v4/job/allowed_agents", job.token, undefined, "job-token"),
+      200,
+    );
+    const parsed = JobAllowedAgentsResponseSchema.parse(answer);
+    expect(parsed.allowed_agents.map((a) => [a.id, a.configuration])).toEqual([
+      [agent.id, { environments: ["production"] }],
+    ]);
+    expect(parsed.project).toEqual({ id: web.id, groups: [{ id: group.id }] });
+    expect(parsed.user).toEqual({
+      id: dev.id,
+      username: "dev",
+      roles_in_project: ["guest", "reporter", "developer"],
+    });
+    expect(parsed.environment?.tier).toBe("production");
+
+    // A job without an environment fails the agent's environments list.
+    const plain = await ok<{ token: string }>(
+      call("POST", `/api/v4/projects/${web.id}/jobs`, dev.token, { ref_protected: true }),
+      201,
+    );
+    const none = await ok<{ allowed_agents: unknown[] }>(
+      call("GET", "/api/v4/job/allowed_agents", plain.token, undefined, "job-token"),
+      200,
+    );
+    expect(none.allowed_agents).toEqual([]);
+  });
+});
