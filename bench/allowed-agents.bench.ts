@@ -1,0 +1,251 @@
+/**
+ * How fast is "which agents may project P use" (`queryAllowedAgents`, one SQL statement over the
+ * read model) on a GitLab-sized registry, next to a primary-key lookup, and how long does a group
+ * transfer's `traversal_ids` rewrite take?
+ *
+ * Method: a fresh database on the local PostgreSQL (DATABASE_URL, else
+ * postgres://postgres@127.0.0.1:5432/postgres), created and dropped by this run. The read-model
+ * migrations create the tables; generation is set-based (bench/support/ci-access-registry-sql.ts)
+ * with the groups'/projects' secondary indexes dropped during the load and rebuilt after, then
+ * ANALYZE. At scale 1: 100,000 groups (300 roots, depth ≤ 20), 1,000,000 projects, 10,000 agents,
+ * ~50,000 CI authorization rows. Then, on ONE connection (kysely, pool of 1), after a warm-up,
+ * interleaved per sample: `select * from read_model.projects where id = $1` (the baseline) and
+ * `queryAllowedAgents` for the same random project; p50/p99 of each and their ratio. Finally the
+ * group transfer: the group whose subtree holds closest to 10,000 projects moves under another
+ * root; the two UPDATEs authz runs (`traversal_ids = $prefix || traversal_ids[k:]` where
+ * `traversal_ids @> array[$id]`) are timed in one transaction.
+ *
+ * Run: npx tsx bench/allowed-agents.bench.ts [--scale 1.0] [--samples 2000]
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, totalmem } from "node:os";
+import { pathToFileURL } from "node:url";
+import {
+  createDatabase,
+  migrateSchema,
+  READ_MODEL_SCHEMA,
+  type ReadModelDatabase,
+  readModelMigrations,
+} from "@kasmap/db";
+import { type Kysely, sql } from "kysely";
+import pg from "pg";
+import { queryAllowedAgents } from "../services/gateway/src/read-model/allowed-agents-query.ts";
+import {
+  dropSecondaryIndexes,
+  generateRegistry,
+  type RegistrySize,
+  recreateIndexes,
+  registrySize,
+} from "./support/ci-access-registry-sql.ts";
+
+export type AllowedAgentsBenchResult = {
+  scale: number;
+  size: RegistrySize & { authorizationRows: number };
+  generationSeconds: number;
+  samples: number;
+  pkLookupMs: { p50: number; p99: number };
+  allowedAgentsMs: { p50: number; p99: number };
+  ratio: { p50: number; p99: number };
+  meanAgentsPerProject: number;
+  transfer: { groupId: number; projects: number; groups: number; ms: number };
+};
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const start = process.hrtime.bigint();
+  const value = await work();
+  return [Number(process.hrtime.bigint() - start) / 1e6, value];
+}
+
+export async function runAllowedAgentsBench(
+  options: { scale?: number; samples?: number; databaseUrl?: string } = {},
+): Promise<AllowedAgentsBenchResult> {
+  const scale = options.scale ?? 1;
+  const samples = options.samples ?? 2_000;
+  const adminUrl =
+    options.databaseUrl ?? process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
+  const name = `kasmap_bench_allowed_agents_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const db = createDatabase<ReadModelDatabase>({
+    url: url.toString(),
+    max: 1,
+    applicationName: "kasmap-bench",
+  });
+  try {
+    await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    const size = registrySize(scale);
+    const raw = db as unknown as Kysely<unknown>;
+    const [generationMs] = await timed(async () => {
+      const indexes = await dropSecondaryIndexes(raw, ["groups", "projects"]);
+      await generateRegistry(raw, size);
+      await recreateIndexes(raw, indexes);
+      await sql`analyze`.execute(db);
+    });
+    const authorizationRows = await countAuthorizationRows(db);
+    const measured = await measureQueries(db, size.projects, samples);
+    const transfer = await measureTransfer(db, Math.round(10_000 * scale));
+    return {
+      scale,
+      size: { ...size, authorizationRows },
+      generationSeconds: generationMs / 1000,
+      samples,
+      ...measured,
+      transfer,
+    };
+  } finally {
+    await db.destroy();
+    await admin.query(`drop database if exists ${name} with (force)`);
+    await admin.end();
+  }
+}
+
+async function countAuthorizationRows(db: Kysely<ReadModelDatabase>): Promise<number> {
+  const result = await sql<{ n: number }>`
+    select (select count(*) from read_model.ci_access_project_authorizations)
+         + (select count(*) from read_model.ci_access_group_authorizations) as n`.execute(db);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+async function measureQueries(db: Kysely<ReadModelDatabase>, projects: number, samples: number) {
+  // A fixed LCG so each run samples the same projects.
+  let state = 12345;
+  const randomProject = () => {
+    state = (state * 1103515245 + 12345) % 2_147_483_648;
+    return 1 + (state % projects);
+  };
+  const pkLookup = (id: number) =>
+    db.selectFrom("read_model.projects").selectAll().where("id", "=", id).executeTakeFirst();
+  for (let i = 0; i < 300; i++) {
+    const id = randomProject();
+    await pkLookup(id);
+    await queryAllowedAgents(db, id);
+  }
+  const pk: number[] = [];
+  const allowed: number[] = [];
+  let agents = 0;
+  for (let i = 0; i < samples; i++) {
+    const id = randomProject();
+    pk.push((await timed(() => pkLookup(id)))[0]);
+    const [ms, rows] = await timed(() => queryAllowedAgents(db, id));
+    allowed.push(ms);
+    agents += rows.length;
+  }
+  const pkLookupMs = { p50: percentile(pk, 50), p99: percentile(pk, 99) };
+  const allowedAgentsMs = { p50: percentile(allowed, 50), p99: percentile(allowed, 99) };
+  return {
+    pkLookupMs,
+    allowedAgentsMs,
+    ratio: { p50: allowedAgentsMs.p50 / pkLookupMs.p50, p99: allowedAgentsMs.p99 / pkLookupMs.p99 },
+    meanAgentsPerProject: agents / samples,
+  };
+}
+
+/** Moves the group whose subtree holds closest to `targetProjects` projects under another root. */
+async function measureTransfer(db: Kysely<ReadModelDatabase>, targetProjects: number) {
+  const pickedResult = await sql<{ gid: number; n: number }>`
+    select gid, count(*) as n from (select unnest(traversal_ids) as gid from read_model.projects) x
+    group by gid order by abs(count(*) - ${targetProjects}) limit 1`.execute(db);
+  const picked = pickedResult.rows[0];
+  if (!picked) throw new Error("no group to transfer");
+  const group = await db
+    .selectFrom("read_model.groups")
+    .selectAll()
+    .where("id", "=", picked.gid)
+    .executeTakeFirstOrThrow();
+  const parent = await db
+    .selectFrom("read_model.groups")
+    .selectAll()
+    .where("parent_id", "is", null)
+    .where("id", "!=", group.traversal_ids[0] ?? 0)
+    .orderBy("id")
+    .executeTakeFirstOrThrow();
+  const tail = sql<
+    number[]
+  >`${sql.val(parent.traversal_ids)}::int[] || traversal_ids[array_position(traversal_ids, ${group.id}::int):]`;
+  const contains = sql<boolean>`traversal_ids @> array[${group.id}]::int[]`;
+  const newPath = `${parent.full_path}/${group.path}`;
+  const [ms, counts] = await timed(() =>
+    db.transaction().execute(async (tx) => {
+      const groups = await tx
+        .updateTable("read_model.groups")
+        .set({
+          traversal_ids: tail,
+          full_path: sql<string>`${newPath}::text || substr(full_path, length(${group.full_path}::text) + 1)`,
+          parent_id: sql<
+            number | null
+          >`case when id = ${group.id} then ${parent.id}::bigint else parent_id end`,
+        })
+        .where(contains)
+        .executeTakeFirst();
+      const projects = await tx
+        .updateTable("read_model.projects")
+        .set({
+          traversal_ids: tail,
+          path_with_namespace: sql<string>`${newPath}::text || substr(path_with_namespace, length(${group.full_path}::text) + 1)`,
+        })
+        .where(contains)
+        .executeTakeFirst();
+      return { groups: Number(groups.numUpdatedRows), projects: Number(projects.numUpdatedRows) };
+    }),
+  );
+  return { groupId: group.id, ...counts, ms };
+}
+
+function argument(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} must be a positive number`);
+  return value;
+}
+
+async function main(): Promise<void> {
+  const result = await runAllowedAgentsBench({
+    scale: argument("scale", 1),
+    samples: argument("samples", 2_000),
+  });
+  const version = await pgVersion();
+  const f = (ms: number) => `${ms.toFixed(3)} ms`;
+  console.log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? "?"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; ${version}`,
+  );
+  console.log(
+    `tool: npx tsx bench/allowed-agents.bench.ts --scale ${result.scale} --samples ${result.samples}; one connection (kysely, pool max 1), interleaved samples after 300 warm-ups`,
+  );
+  console.log(
+    `registry: ${JSON.stringify(result.size)}; generated + indexed + analyzed in ${result.generationSeconds.toFixed(1)} s`,
+  );
+  console.log(`PK lookup       p50 ${f(result.pkLookupMs.p50)}  p99 ${f(result.pkLookupMs.p99)}`);
+  console.log(
+    `allowed agents  p50 ${f(result.allowedAgentsMs.p50)}  p99 ${f(result.allowedAgentsMs.p99)}  (mean ${result.meanAgentsPerProject.toFixed(2)} agents per project)`,
+  );
+  console.log(`RATIO to PK lookup: p50 ${result.ratio.p50.toFixed(2)}×  p99 ${result.ratio.p99.toFixed(2)}×`);
+  const t = result.transfer;
+  console.log(
+    `group transfer: group ${t.groupId} with ${t.groups} groups and ${t.projects} projects rewritten in ${f(t.ms)}`,
+  );
+}
+
+async function pgVersion(): Promise<string> {
+  const client = new pg.Client({
+    connectionString: process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+  });
+  await client.connect();
+  try {
+    const result = await client.query<{ v: string }>("select split_part(version(), ' on ', 1) as v");
+    return result.rows[0]?.v ?? "PostgreSQL";
+  } finally {
+    await client.end();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await main();
+}
