@@ -50,6 +50,10 @@ async function ensureDurable(bus: Bus, streamName: string, options: EventConsume
     deliver_policy: DeliverPolicy.All,
     ack_wait: 30_000_000_000,
     max_deliver: -1,
+    // One unacknowledged message at a time: otherwise, after a crash or a lost connection,
+    // newer messages arrive before the redelivery of older ones in flight, and a projection
+    // that skips what is behind its stored position would skip those older ones for good.
+    max_ack_pending: 1,
     ...(options.filterSubject ? { filter_subject: options.filterSubject } : {}),
   };
   try {
@@ -80,7 +84,9 @@ export function startEventConsumer(bus: Bus, options: EventConsumerOptions): Eve
       try {
         await ensureDurable(bus, streamName, options);
         const consumer = await bus.js.consumers.get(streamName, options.durable);
-        const messages = await consumer.consume({ max_messages: 256 });
+        // Pull what the server may send: with max_ack_pending 1, a larger pull waits on the
+        // server side and stalls delivery after an in-place retry (nats-server 2.9).
+        const messages = await consumer.consume({ max_messages: 1 });
         current = messages;
         attempt = 0;
         for await (const message of messages) {
@@ -161,7 +167,9 @@ async function deadLetter(
     payload: message.data,
   });
   options.onProblem?.({ kind: "dead-lettered", meta, reason });
-  message.term(reason.slice(0, 200));
+  // No reason on the TERM: nats-server 2.9 does not parse `+TERM <reason>` and leaves the
+  // message pending, to be redelivered after the ack wait (the reason is in the dead letter).
+  message.term();
 }
 
 /** Parses bytes into a Kasmap event, or says precisely why not. */
