@@ -1,0 +1,143 @@
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { chownSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+const run = promisify(execFile);
+
+/**
+ * NATS and PostgreSQL servers of one test file's own, which it may stop, kill and restart
+ * without disturbing the shared servers other test files use.
+ */
+
+/** A TCP port nothing listens on right now (the kernel's pick). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves when `child` has exited (at once if it already has). */
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export type PrivateNats = {
+  readonly url: string;
+  /** Starts the server on the same port and store directory (JetStream state survives). */
+  start(): Promise<void>;
+  /** Sends `signal` and waits for the process to exit. */
+  kill(signal: "SIGTERM" | "SIGKILL"): Promise<void>;
+  /** Kills the server and removes its store directory. */
+  destroy(): Promise<void>;
+};
+
+const NATS_SERVER = "/usr/sbin/nats-server";
+
+/** `nats-server -js -a 127.0.0.1 -p <free port> -sd <tmp dir>`. */
+export async function createPrivateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), "kasmap-nats-"));
+  let child: ChildProcess | null = null;
+  const nats: PrivateNats = {
+    url: `nats://127.0.0.1:${port}`,
+    async start() {
+      const started = spawn(NATS_SERVER, ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      child = started;
+      await new Promise<void>((resolve, reject) => {
+        let log = "";
+        started.stderr?.on("data", (chunk: Buffer) => {
+          log += chunk.toString();
+          if (log.includes("Server is ready")) resolve();
+        });
+        started.once("exit", (code) => reject(new Error(`nats-server exited with ${code}: ${log}`)));
+      });
+    },
+    async kill(signal) {
+      if (!child) return;
+      const running = child;
+      child = null;
+      running.kill(signal);
+      await exited(running);
+    },
+    async destroy() {
+      await nats.kill("SIGKILL");
+      rmSync(storeDir, { recursive: true, force: true });
+    },
+  };
+  await nats.start();
+  return nats;
+}
+
+export type PrivatePostgres = {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres`, trust authentication. */
+  readonly url: string;
+  start(): Promise<void>;
+  /** `pg_ctl stop -m fast` (disconnect clients, clean shutdown) or `-m immediate` (crash-like). */
+  stop(mode: "fast" | "immediate"): Promise<void>;
+  destroy(): Promise<void>;
+};
+
+function postgresBinDir(): string {
+  const versions = readdirSync("/usr/lib/postgresql").sort((a, b) => Number(b) - Number(a));
+  if (!versions[0]) throw new Error("no PostgreSQL under /usr/lib/postgresql");
+  return `/usr/lib/postgresql/${versions[0]}/bin`;
+}
+
+/**
+ * initdb and postgres refuse to run as root: as root, run them as the `postgres` OS user (the
+ * temp dir is handed to it); as anyone else, run them directly.
+ */
+async function runPostgresTool(tool: string, args: string[]): Promise<void> {
+  const binary = join(postgresBinDir(), tool);
+  const asRoot = process.getuid?.() === 0;
+  const [command, commandArgs] = asRoot
+    ? ["runuser", ["-u", "postgres", "--", binary, ...args]]
+    : [binary, args];
+  await run(command, commandArgs, { timeout: 60_000 });
+}
+
+/** A throwaway cluster in a temp dir, on a free port, listening on 127.0.0.1 only. */
+export async function createPrivatePostgres(): Promise<PrivatePostgres> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "kasmap-pg-"));
+  if (process.getuid?.() === 0) {
+    const uid = Number((await run("id", ["-u", "postgres"])).stdout.trim());
+    const gid = Number((await run("id", ["-g", "postgres"])).stdout.trim());
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, "data");
+  await runPostgresTool("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+  // fsync off: a crash of the machine is not what these tests simulate, and it halves start-up.
+  const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
+  const pg: PrivatePostgres = {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    async start() {
+      await runPostgresTool("pg_ctl", ["-D", data, "-l", join(dir, "log"), "-o", options, "-w", "start"]);
+    },
+    async stop(mode) {
+      await runPostgresTool("pg_ctl", ["-D", data, "-m", mode, "-w", "stop"]);
+    },
+    async destroy() {
+      try {
+        await pg.stop("immediate");
+      } catch {
+        // Already stopped.
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await pg.start();
+  return pg;
+}
