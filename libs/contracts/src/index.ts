@@ -1,6 +1,7 @@
 export * from "./agent-config.ts";
 export * from "./allowed-agents.ts";
 export * from "./asyncapi.ts";
+export * from "./audit-events.ts";
 export * from "./authorization.ts";
 export * from "./cloud-event.ts";
 export * from "./cluster-info.ts";

@@ -16,6 +16,9 @@ export async function migrateSchema<S>(
     db,
     provider,
     migrationTableSchema: schema,
+    // Migrations are numbered by feature, not by merge order (010 may land after 011): a
+    // database that already ran a higher number must still run a lower one added later.
+    allowUnorderedMigrations: true,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

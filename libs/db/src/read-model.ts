@@ -144,4 +144,21 @@ export type ReadModelDatabase = {
     stream_seq: number;
     updated_at: ColumnType<Date, string | undefined, string>;
   };
+  /** Migration 010: the audit log, in GitLab's audit-event shape. `id` is a bigserial. */
+  "read_model.audit_events": {
+    id: ColumnType<number, never, never>;
+    event_id: string;
+    event_type: string;
+    author_id: number | null;
+    entity_id: number | null;
+    entity_type: ColumnType<string, string | undefined, string>;
+    entity_path: string | null;
+    target_id: number;
+    target_type: string;
+    details: Json<unknown>;
+    created_at: Timestamp;
+    agent_id: number;
+    stream: string;
+    stream_seq: number;
+  };
 };

@@ -4,6 +4,8 @@ import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { applyEventToReadModel } from "./apply-event.ts";
+import { loadAuditPreviousState, recordAuditEvents } from "./audit-event-store.ts";
+import { auditEventsFor } from "./audit-events.ts";
 import { changeNoticesFor, publishChangeNotices } from "./change-notices.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
 import { claimPosition } from "./projection-positions.ts";
@@ -33,7 +35,10 @@ export async function projectMessage(
   try {
     return await db.transaction().execute(async (trx) => {
       if (!(await claimPosition(trx, consumer, position))) return [];
+      // The audit log compares with the state the event replaces, so it is read first.
+      const previous = await loadAuditPreviousState(trx, event);
       await applyEventToReadModel(trx, event, position);
+      await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
       return changeNoticesFor(event, position);
     });
   } catch (error) {

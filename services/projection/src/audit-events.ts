@@ -1,0 +1,245 @@
+import {
+  AUDIT_EVENT_TYPES,
+  AUDITED_CLUSTER_FIELDS,
+  type AuditEventType,
+  type AuditedClusterField,
+  type AuditTargetType,
+  type ClusterFacts,
+  CONNECTED_WITHIN_MS,
+  EVENT_TYPES,
+  type EventDataOf,
+  type KasmapEvent,
+  type KasmapEventOf,
+} from "@kasmap/contracts";
+
+/**
+ * What the read model held, before an event was applied, that decides which audit events the
+ * event yields. Loaded by `loadAuditPreviousState` in the applying transaction.
+ */
+export type AuditPreviousState = {
+  /** The agent as stored before the event; null when never projected (or already deleted). */
+  agent: { name: string; projectId: number } | null;
+  /** The project the audit events belong to (GitLab's entity), with its full path if projected. */
+  entity: { id: number; path: string | null } | null;
+  /** Token events: the stored status of that token; null when the token is new. */
+  tokenStatus: "active" | "revoked" | null;
+  /** Snapshot events: the agent's latest facts; null before its first snapshot. */
+  snapshot: ClusterFacts | null;
+  /** Heartbeat events: the last heartbeat's time (ISO-8601); null when it never connected. */
+  lastHeartbeatAt: string | null;
+};
+
+export const NO_PREVIOUS_STATE: AuditPreviousState = {
+  agent: null,
+  entity: null,
+  tokenStatus: null,
+  snapshot: null,
+  lastHeartbeatAt: null,
+};
+
+/** An audit event ready to insert (the writer adds the stream position). */
+export type AuditEventDraft = {
+  /** The CloudEvent id, suffixed when one event can yield several audit events. */
+  event_id: string;
+  event_type: AuditEventType;
+  author_id: number | null;
+  entity_id: number | null;
+  entity_path: string | null;
+  target_id: number;
+  target_type: AuditTargetType;
+  details: Record<string, unknown>;
+  created_at: string;
+  agent_id: number;
+};
+
+/**
+ * The audit events one Kasmap event yields, given the read model's state before it. Pure: the
+ * same event and state always give the same drafts (and event ids), so a re-application is
+ * absorbed by the unique `event_id`. Details never hold secrets, not even token digests.
+ */
+export function auditEventsFor(event: KasmapEvent, previous: AuditPreviousState): AuditEventDraft[] {
+  switch (event.type) {
+    case EVENT_TYPES.agentChanged:
+      return agentEvents(event, previous);
+    case EVENT_TYPES.agentTokenChanged:
+      return tokenEvents(event, previous);
+    case EVENT_TYPES.clusterSnapshot:
+      return clusterInfoEvents(event, previous);
+    case EVENT_TYPES.authzChanged:
+      return authorizationEvents(event, previous);
+    case EVENT_TYPES.clusterHeartbeat:
+      return connectedEvents(event, previous);
+    default:
+      return [];
+  }
+}
+
+type DraftBase = Pick<AuditEventDraft, "event_id" | "created_at" | "entity_id" | "entity_path">;
+
+function base(event: KasmapEvent, previous: AuditPreviousState, suffix?: string): DraftBase {
+  return {
+    event_id: suffix === undefined ? event.id : `${event.id}:${suffix}`,
+    created_at: event.time,
+    entity_id: previous.entity?.id ?? null,
+    entity_path: previous.entity?.path ?? null,
+  };
+}
+
+/** Created: first sight of a live agent. Deleted: a stored agent arrives with `deleted_at`. */
+function agentEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.agentChanged>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const { agent, actor_user_id } = event.data;
+  const common = {
+    ...base(event, previous),
+    entity_id: agent.project_id,
+    target_id: agent.id,
+    target_type: "Clusters::Agent" as const,
+    agent_id: agent.id,
+  };
+  if (agent.deleted_at === null && previous.agent === null) {
+    const details = { custom_message: "Created cluster agent", agent_name: agent.name };
+    const author_id = actor_user_id ?? agent.created_by_user_id;
+    return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentCreated, author_id, details }];
+  }
+  if (agent.deleted_at !== null && previous.agent !== null) {
+    const details = { custom_message: "Deleted cluster agent", agent_name: agent.name };
+    return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentDeleted, author_id: actor_user_id, details }];
+  }
+  return [];
+}
+
+/**
+ * Created: first sight of a token id. Revoked: `active` → `revoked`, or first seen revoked.
+ * Both may come from one event (a token created and revoked before the projection saw it), so
+ * these ids always carry a suffix.
+ */
+function tokenEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.agentTokenChanged>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const { token, actor_user_id } = event.data;
+  const common = {
+    target_id: token.id,
+    target_type: "Clusters::AgentToken" as const,
+    agent_id: token.agent_id,
+  };
+  const details = (message: string) => ({ custom_message: message, token_name: token.name });
+  const drafts: AuditEventDraft[] = [];
+  if (previous.tokenStatus === null) {
+    drafts.push({
+      ...base(event, previous, "created"),
+      ...common,
+      event_type: AUDIT_EVENT_TYPES.tokenCreated,
+      author_id: actor_user_id ?? token.created_by_user_id,
+      details: details("Created cluster agent token"),
+    });
+  }
+  if (token.status === "revoked" && previous.tokenStatus !== "revoked") {
+    drafts.push({
+      ...base(event, previous, "revoked"),
+      ...common,
+      event_type: AUDIT_EVENT_TYPES.tokenRevoked,
+      author_id: actor_user_id,
+      details: details("Revoked cluster agent token"),
+    });
+  }
+  return drafts;
+}
+
+type AuditedValues = Record<AuditedClusterField, unknown>;
+
+function auditedValues(facts: ClusterFacts): AuditedValues {
+  const values: Partial<AuditedValues> = {};
+  for (const field of AUDITED_CLUSTER_FIELDS) values[field] = facts[field];
+  return values as AuditedValues;
+}
+
+/**
+ * Canonical JSON (object keys sorted): facts read back from `jsonb` come with PostgreSQL's key
+ * order, not the event's, and must still compare equal.
+ */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/**
+ * One event when an infrastructure field changed against the agent's latest snapshot, with
+ * the changed fields and the infrastructure fields before and after; the first snapshot is one
+ * too, with `before: null`. A snapshot that moved only other facts (pod IP, node count) yields none.
+ */
+function clusterInfoEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const after = auditedValues(event.data.cluster);
+  const before = previous.snapshot === null ? null : auditedValues(previous.snapshot);
+  const changed = AUDITED_CLUSTER_FIELDS.filter(
+    (field) => before === null || canonicalJson(before[field]) !== canonicalJson(after[field]),
+  );
+  if (changed.length === 0) return [];
+  return [
+    {
+      ...base(event, previous),
+      event_type: AUDIT_EVENT_TYPES.clusterInfoChanged,
+      author_id: null,
+      target_id: event.data.agent_id,
+      target_type: "Clusters::Agent",
+      agent_id: event.data.agent_id,
+      details: { changed_fields: changed, before, after, content_hash: event.data.content_hash },
+    },
+  ];
+}
+
+/**
+ * One event when grants were added or removed, or the configuration was written (even without
+ * an effective change: what it dropped is worth recording). Re-resolutions that changed
+ * nothing (authz announces those too) yield none.
+ */
+function authorizationEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.authzChanged>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const data: EventDataOf<typeof EVENT_TYPES.authzChanged> = event.data;
+  const changed = data.added.length > 0 || data.removed.length > 0 || data.cause === "config_changed";
+  if (!changed) return [];
+  return [
+    {
+      ...base(event, previous),
+      entity_id: data.config_project_id,
+      event_type: AUDIT_EVENT_TYPES.authorizationChanged,
+      author_id: data.actor_user_id,
+      target_id: data.agent_id,
+      target_type: "Clusters::Agent",
+      agent_id: data.agent_id,
+      details: { cause: data.cause, added: data.added, removed: data.removed, dropped: data.dropped },
+    },
+  ];
+}
+
+/** The first heartbeat ever, or the first after a silence longer than `CONNECTED_WITHIN_MS`. */
+function connectedEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const last = previous.lastHeartbeatAt;
+  const silenceMs = last === null ? null : Date.parse(event.data.sent_at) - Date.parse(last);
+  if (silenceMs !== null && silenceMs <= CONNECTED_WITHIN_MS) return [];
+  return [
+    {
+      ...base(event, previous),
+      event_type: AUDIT_EVENT_TYPES.connected,
+      author_id: null,
+      target_id: event.data.agent_id,
+      target_type: "Clusters::Agent",
+      agent_id: event.data.agent_id,
+      details: { collector_id: event.data.collector_id, previous_heartbeat_at: last },
+    },
+  ];
+}
