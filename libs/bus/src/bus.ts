@@ -1,6 +1,6 @@
 import { createTopology, type Topology } from "@kasmap/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/nats-core";
+import { type NatsConnection, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 
 /** One NATS connection with its JetStream handles and the topology (subjects, streams) in use. */
@@ -22,7 +22,36 @@ export type ConnectBusOptions = {
   token?: string;
   user?: string;
   pass?: string;
+  /**
+   * NATS nkey seed (`SU…`) of this client's user; the server config holds only its public key
+   * (`U…`). Replies then arrive under `inboxPrefixForNkey(publicKey)`, the one inbox subtree a
+   * per-agent account may subscribe to.
+   */
+  nkeySeed?: string;
 };
+
+/**
+ * The reply-inbox prefix of a client that authenticates with an nkey: `_INBOX.<public key>`.
+ *
+ * Why not the default `_INBOX`: a per-agent collector account may subscribe only to its own
+ * inboxes. With the shared prefix it would need `_INBOX.>`, which also matches every other
+ * client's replies — including authz's answer to `agent_token.create`, which carries a token in
+ * plain text. The public key is no secret and is unique per user, so `_INBOX.<key>.>` covers
+ * exactly this client's replies. Wire: replies arrive on `_INBOX.<public key>.<nuid>…`.
+ */
+export function inboxPrefixForNkey(publicKey: string): string {
+  if (!/^U[A-Z2-7]{55}$/.test(publicKey)) {
+    throw new RangeError("expected a NATS user public key (U followed by 55 base32 characters)");
+  }
+  return `_INBOX.${publicKey}`;
+}
+
+/** Authenticator and inbox prefix for an nkey seed (`fromSeed` throws on a malformed seed). */
+function nkeyConnectOptions(seed: string) {
+  const encoded = new TextEncoder().encode(seed.trim());
+  const publicKey = nkeys.fromSeed(encoded).getPublicKey();
+  return { authenticator: nkeyAuthenticator(encoded), inboxPrefix: inboxPrefixForNkey(publicKey) };
+}
 
 /**
  * Connects and keeps reconnecting forever: a NATS restart must not end a service. Requests in
@@ -39,6 +68,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<Bus> {
     noAsyncTraces: true,
     ...(options.token ? { token: options.token } : {}),
     ...(options.user ? { user: options.user, pass: options.pass ?? "" } : {}),
+    ...(options.nkeySeed ? nkeyConnectOptions(options.nkeySeed) : {}),
   });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);

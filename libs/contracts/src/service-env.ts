@@ -15,6 +15,8 @@ export const CommonEnvSchema = z.object({
     .default(DEFAULT_TOPOLOGY_ROOT),
   KASMAP_AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_AUDIT_RETENTION_DAYS),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** NATS nkey seed (`SU…`) when the server requires nkey users (infra/nats/render-authorization.ts). */
+  NATS_NKEY_SEED: z.string().min(1).optional(),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 

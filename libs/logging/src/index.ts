@@ -17,6 +17,11 @@ export const REDACTED_PATHS = [
   "headers.authorization",
   "headers['private-token']",
   "headers['job-token']",
+  // NATS nkey seeds: a seed is the private key of a NATS user.
+  "nkeySeed",
+  "*.nkeySeed",
+  "NATS_NKEY_SEED",
+  "*.NATS_NKEY_SEED",
 ];
 
 /**

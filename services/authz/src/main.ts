@@ -18,7 +18,12 @@ async function main(): Promise<void> {
   const env = parseEnv(AuthzEnvSchema);
   const logger = createLogger("authz", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
-  const bus = await connectBus({ url: env.NATS_URL, name: "kasmap-authz", topology });
+  const bus = await connectBus({
+    url: env.NATS_URL,
+    name: "kasmap-authz",
+    topology,
+    nkeySeed: env.NATS_NKEY_SEED,
+  });
   await ensureStreams(bus);
   const service = await startAuthzService({
     bus,

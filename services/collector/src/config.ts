@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { CommonEnvSchema, parseEnv } from "@kasmap/contracts";
 import { z } from "zod";
@@ -11,7 +12,10 @@ const CollectorEnvSchema = CommonEnvSchema.pick({
   NATS_URL: true,
   KASMAP_TOPOLOGY_ROOT: true,
   LOG_LEVEL: true,
+  NATS_NKEY_SEED: true,
 }).extend({
+  /** Path of a file holding the seed, e.g. a mounted Kubernetes Secret; exclusive with NATS_NKEY_SEED. */
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
   KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
   KUBECONFIG: z.string().min(1).optional(),
   POD_IP: z.string().min(1).optional(),
@@ -43,11 +47,14 @@ export type CollectorConfig = {
   /** Changes arriving within this window are published as one snapshot (milliseconds). */
   coalesceMs: number;
   heartbeatMs: number;
+  /** NATS nkey seed (`SU…`) of this agent's NATS user; null when the server needs none. Never log it. */
+  nkeySeed: string | null;
 };
 
 export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
                         [--coalesce-ms 200] [--heartbeat-seconds 30]
-Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, KUBECONFIG, POD_IP, POD_NAMESPACE`;
+Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE,
+             KUBECONFIG, POD_IP, POD_NAMESPACE`;
 
 export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const { values } = parseArgs({
@@ -82,5 +89,21 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     podNamespace: e.POD_NAMESPACE ?? null,
     coalesceMs: flags["coalesce-ms"],
     heartbeatMs: flags["heartbeat-seconds"] * 1000,
+    nkeySeed: readNkeySeed(e.NATS_NKEY_SEED, e.NATS_NKEY_SEED_FILE),
   };
+}
+
+const USER_SEED = /^SU[A-Z2-7]{56}$/;
+
+/** The seed from the variable or the file; errors name the source, never the value. */
+function readNkeySeed(value: string | undefined, file: string | undefined): string | null {
+  if (value && file) throw new Error("set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE, not both");
+  const seed = file ? readFileSync(file, "utf8").trim() : value?.trim();
+  if (!seed) return null;
+  if (!USER_SEED.test(seed)) {
+    throw new Error(
+      `${file ? "NATS_NKEY_SEED_FILE" : "NATS_NKEY_SEED"} does not hold a NATS user seed (SU…)`,
+    );
+  }
+  return seed;
 }

@@ -54,7 +54,12 @@ async function main(): Promise<void> {
   }
 
   const topology = createTopology(config.topologyRoot);
-  const bus = await connectBus({ url: config.natsUrl, name: "kasmap-collector", topology });
+  const bus = await connectBus({
+    url: config.natsUrl,
+    name: "kasmap-collector",
+    topology,
+    ...(config.nkeySeed ? { nkeySeed: config.nkeySeed } : {}),
+  });
   const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
     token: config.agentToken ?? "",
   });

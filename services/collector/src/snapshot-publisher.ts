@@ -41,14 +41,16 @@ export class SnapshotPublisher {
 
   /**
    * A restarted collector looks at the newest snapshot on its subject first, so an unchanged
-   * cluster does not add a duplicate to the audit log. Failure to read (no stream yet, a
-   * per-agent account without `$JS.API.STREAM.MSG.GET` permission) only means we publish once.
+   * cluster does not add a duplicate to the audit log. Failure to read (no stream yet, an
+   * account without the permission) only means we publish once. A direct get by last subject
+   * (`$JS.API.DIRECT.GET.<stream>.<subject>`) rather than `STREAM.MSG.GET`: its permission can
+   * name this agent's subject alone, so a per-agent account cannot read other agents' snapshots.
    */
   private async seedFromStream(): Promise<void> {
     const { bus, agentId } = this.options.target;
     const subject = bus.topology.subjects.clusterSnapshot(agentId);
     try {
-      const message = await bus.jsm.streams.getMessage(bus.topology.streamNames.cluster, {
+      const message = await bus.jsm.direct.getMessage(bus.topology.streamNames.cluster, {
         last_by_subj: subject,
       });
       const hash = readContentHash(message?.json<unknown>());

@@ -15,6 +15,7 @@ const bus = await connectBus({
   url: env.NATS_URL,
   name: "kasmap-gateway",
   topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
+  nkeySeed: env.NATS_NKEY_SEED,
 });
 const gateway = await startGateway({
   bus,

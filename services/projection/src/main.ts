@@ -11,7 +11,12 @@ async function main(): Promise<void> {
   const env = parseEnv(CommonEnvSchema);
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
-  const bus = await connectBus({ url: env.NATS_URL, name: "kasmap-projection", topology });
+  const bus = await connectBus({
+    url: env.NATS_URL,
+    name: "kasmap-projection",
+    topology,
+    nkeySeed: env.NATS_NKEY_SEED,
+  });
   const options = { bus, databaseUrl: env.DATABASE_URL, logger };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)

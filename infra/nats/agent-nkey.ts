@@ -1,0 +1,48 @@
+import { writeFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { nkeys } from "@nats-io/nats-core";
+
+/**
+ * `npx tsx infra/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
+ * `npx tsx infra/nats/agent-nkey.ts --services [--seed-file PATH]` (the services' user)
+ *
+ * Creates an nkey user for one agent's collector. The public key (`U…`) goes into the server
+ * config (`renderAuthorization`); the seed (`SU…`) is the collector's secret, given to it as
+ * `NATS_NKEY_SEED` or as the file named by `NATS_NKEY_SEED_FILE` (a mounted Kubernetes Secret).
+ * With `--seed-file` the seed is written there (mode 0600) instead of to stdout, so it never
+ * passes through a terminal or a shell history.
+ */
+const USAGE = "Usage: npx tsx infra/nats/agent-nkey.ts (--agent <id> | --services) [--seed-file PATH]";
+
+function main(): void {
+  const { values } = parseArgs({
+    options: { agent: { type: "string" }, services: { type: "boolean" }, "seed-file": { type: "string" } },
+    strict: true,
+  });
+  const agentId = Number(values.agent);
+  const valid = values.services ? values.agent === undefined : Number.isSafeInteger(agentId) && agentId > 0;
+  if (!valid) {
+    process.stderr.write(`agent-nkey: give --services, or --agent with a positive integer\n${USAGE}\n`);
+    process.exit(2);
+  }
+  const who = values.services ? "The services (authz, projection, gateway)" : `Agent ${agentId}`;
+  const entry = values.services ? "--services …" : `--agent ${agentId}=…`;
+  const user = nkeys.createUser();
+  const seed = new TextDecoder().decode(user.getSeed());
+  const lines = [
+    `# ${who}: public key, for the server config (render-authorization-cli.ts ${entry})`,
+    `public_key=${user.getPublicKey()}`,
+  ];
+  const seedFile = values["seed-file"];
+  if (seedFile) {
+    // `wx`: never overwrite an existing seed; a lost seed is replaced by a new key pair, not in place.
+    writeFileSync(seedFile, `${seed}\n`, { mode: 0o600, flag: "wx" });
+    lines.push(`# Seed written to ${seedFile}: the client's secret; never put it in a config file`);
+  } else {
+    lines.push("# Seed: the client's secret (NATS_NKEY_SEED). Store it in a Secret, never in a config file.");
+    lines.push(`seed=${seed}`);
+  }
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+main();

@@ -1,0 +1,51 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseCollectorConfig } from "./config.ts";
+
+// A syntactically valid user seed (SU + 56 base32 characters); never used to connect.
+const SEED = `SU${"A".repeat(56)}`;
+const dir = mkdtempSync(join(tmpdir(), "kasmap-collector-config-"));
+const seedFile = join(dir, "seed");
+writeFileSync(seedFile, `${SEED}\n`);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const base = { KASMAP_AGENT_TOKEN: "glagent-test" };
+
+describe("collector nkey seed", () => {
+  const accepted = [
+    { from: "no seed", env: {}, seed: null },
+    { from: "NATS_NKEY_SEED", env: { NATS_NKEY_SEED: SEED }, seed: SEED },
+    {
+      from: "NATS_NKEY_SEED_FILE (trailing newline trimmed)",
+      env: { NATS_NKEY_SEED_FILE: seedFile },
+      seed: SEED,
+    },
+  ];
+  it.each(accepted)("reads $from", ({ env, seed }) => {
+    expect(parseCollectorConfig([], { ...base, ...env }).nkeySeed).toBe(seed);
+  });
+
+  const refused = [
+    {
+      why: "both sources",
+      env: { NATS_NKEY_SEED: SEED, NATS_NKEY_SEED_FILE: seedFile },
+      message: /not both/,
+    },
+    { why: "a public key instead of a seed", env: { NATS_NKEY_SEED: `U${"A".repeat(55)}` }, message: /SU…/ },
+    { why: "an account seed", env: { NATS_NKEY_SEED: `SA${"A".repeat(56)}` }, message: /SU…/ },
+  ];
+  it.each(refused)("refuses $why without echoing the value", ({ env, message }) => {
+    let caught: unknown;
+    try {
+      parseCollectorConfig([], { ...base, ...env });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(Error);
+    expect((caught as Error).message).toMatch(message);
+    expect((caught as Error).message).not.toContain("AAAAAAAA");
+  });
+});
