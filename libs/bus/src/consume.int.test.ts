@@ -31,6 +31,35 @@ function heartbeat(agentId: number, id?: string) {
   });
 }
 
+function snapshot(agentId: number) {
+  const facts = {
+    api_endpoint: null,
+    api_endpoint_ip: null,
+    cluster_name: null,
+    cluster_context: null,
+    node_ips: { external: [], internal: [] },
+    pod_cidr: null,
+    service_cidr: null,
+    pod_cidrs: [],
+    service_cidrs: [],
+    agent_pod_ip: null,
+    agent_namespace: null,
+    kubernetes_version: null,
+    platform: "unknown" as const,
+    region: null,
+    zones: [],
+    node_count: 0,
+    observed_at: new Date().toISOString(),
+    sources: {},
+  };
+  return newKasmapEvent({
+    type: EVENT_TYPES.clusterSnapshot,
+    source: "/kasmap/collector/test",
+    subject: topology.subjects.clusterSnapshot(agentId),
+    data: { agent_id: agentId, content_hash: "0".repeat(64), cluster: facts },
+  });
+}
+
 describe("bus", () => {
   it("drops a re-published event with the same id (Nats-Msg-Id)", async () => {
     const event = heartbeat(7, "fixed-id-1");
@@ -95,6 +124,32 @@ describe("bus", () => {
     await publishEvent(bus, heartbeat(101));
     await eventually(() => (applied.length >= 2 ? true : undefined), "both applied");
     expect(applied.filter((id) => id >= 100)).toEqual([100, 101]);
+    await consumer.stop();
+  });
+  it("dead-letters an event whose body names another agent than its subject", async () => {
+    const handled: number[] = [];
+    const consumer = startEventConsumer(bus, {
+      stream: "cluster",
+      durable: "test-cluster-subjects",
+      handle: async (event) => {
+        if (event.type === EVENT_TYPES.clusterSnapshot) handled.push(event.data.agent_id);
+      },
+    });
+    const dlqBefore = (await bus.jsm.streams.info(topology.streamNames.deadLetter)).state.messages;
+    const forged = { ...snapshot(43), subject: topology.subjects.clusterSnapshot(42) };
+    await bus.js.publish(
+      topology.subjects.clusterSnapshot(42),
+      new TextEncoder().encode(JSON.stringify(forged)),
+    );
+    await publishEvent(bus, snapshot(42));
+    await eventually(() => (handled.length === 1 ? true : undefined), "the honest snapshot handled");
+    expect(handled).toEqual([42]);
+    const dlq = await bus.jsm.streams.info(topology.streamNames.deadLetter);
+    expect(dlq.state.messages).toBe(dlqBefore + 1);
+    const letter = await bus.jsm.streams.getMessage(topology.streamNames.deadLetter, {
+      seq: dlq.state.last_seq,
+    });
+    expect(letter?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/^subject: data names 43/);
     await consumer.stop();
   });
 });

@@ -1,4 +1,10 @@
-import { isKasmapError, type KasmapEvent, KasmapEventSchema, type StreamRole } from "@kasmap/contracts";
+import {
+  eventSubjectMismatch,
+  isKasmapError,
+  type KasmapEvent,
+  KasmapEventSchema,
+  type StreamRole,
+} from "@kasmap/contracts";
 import {
   AckPolicy,
   type ConsumerConfig,
@@ -132,6 +138,11 @@ async function processMessage(
   const parsed = parseEvent(message.data);
   if (!parsed.ok) {
     await deadLetter(bus, message, meta, options, parsed.reason);
+    return;
+  }
+  const mismatch = eventSubjectMismatch(parsed.event, message.subject);
+  if (mismatch) {
+    await deadLetter(bus, message, meta, options, `subject: ${mismatch}`);
     return;
   }
   for (let attempt = 1; !signal.aborted; attempt++) {

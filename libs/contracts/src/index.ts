@@ -8,6 +8,7 @@ export * from "./cluster-info.ts";
 export * from "./commands.ts";
 export * from "./dead-letter-headers.ts";
 export * from "./errors.ts";
+export * from "./event-subject.ts";
 export * from "./events.ts";
 export * from "./inventory-and-lookup.ts";
 export * from "./json-schema.ts";
