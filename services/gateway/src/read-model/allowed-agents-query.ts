@@ -49,7 +49,8 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
 
 /**
  * The agents project `projectId`'s CI jobs may use (GitLab's `CiAccess::Finder`, the same answer
- * as `allowedAgentsForProject` from `@kasmap/authz`), in ONE statement answered from indexes:
+ * as `allowedAgentsForProject` from `@kasmap/authz`), in ONE statement answered from indexes
+ * (the body of the PL/pgSQL function `read_model.allowed_agents(project_id, include_descendants)`):
  * the projects primary key, `ci_access_project_authorizations_project`, `agents_project_name`,
  * `ci_access_group_authorizations_group` (probed with P's `traversal_ids`) and the agents and
  * projects primary keys. No tree is walked: P's ancestors are its `traversal_ids`.
@@ -71,8 +72,9 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
  *   join read_model.agents ag on ag.id = c.agent_id
  *   join read_model.projects cp on cp.id = ag.project_id
  *   cross join p
- *   where c.priority = 1 or cp.traversal_ids[1] = p.traversal_ids[1]   -- flag on (default)
- *      -- flag off: or p.traversal_ids @> array[cp.namespace_id::int]
+ *   where c.priority = 1
+ *      or (include_descendants and cp.traversal_ids[1] = p.traversal_ids[1])        -- flag on (default)
+ *      or (not include_descendants and p.traversal_ids @> array[cp.namespace_id::int])
  *   order by c.agent_id, c.priority, c.depth desc          -- explicit > implicit > innermost group
  * )
  * select * from best order by priority, agent_id
@@ -85,39 +87,11 @@ export async function queryAllowedAgents(
   options: CiAccessOptions = {},
 ): Promise<AllowedAgentRow[]> {
   // Explicit and group rows count only while the agent's configuration project is placed so
-  // (`configProjectEligible`); re-checked here because groups and projects move.
-  const eligible =
-    (options.includeDescendants ?? true)
-      ? sql`cp.traversal_ids[1] = p.traversal_ids[1]`
-      : sql`p.traversal_ids @> array[cp.namespace_id::int]`;
+  // (`configProjectEligible`); re-checked at query time because groups and projects move.
+  // The statement lives in the `read_model.allowed_agents` function (migration 012) so that
+  // PostgreSQL keeps its plan: planning it costs more than running it.
   const result = await sql<RawRow>`
-    with p as (select id, traversal_ids from read_model.projects where id = ${projectId}),
-    candidates as (
-      select a.agent_id, 0 as priority, null::bigint as via_group_id, a.config, 0 as depth
-        from read_model.ci_access_project_authorizations a join p on a.project_id = p.id
-      union all
-      select ag.id, 1, null::bigint, '{}'::jsonb, 0
-        from read_model.agents ag join p on ag.project_id = p.id
-      union all
-      select g.agent_id, 2, g.group_id, g.config, array_position(p.traversal_ids, g.group_id::int)
-        from read_model.ci_access_group_authorizations g join p on g.group_id = any(p.traversal_ids)
-    ),
-    best as (
-      select distinct on (c.agent_id)
-        c.agent_id, c.priority, c.via_group_id, c.config, ag.name as agent_name,
-        cp.id as cp_id, cp.name as cp_name, cp.path as cp_path, cp.description as cp_description,
-        cp.path_with_namespace as cp_path_with_namespace,
-        cp.name_with_namespace as cp_name_with_namespace, cp.namespace_id as cp_namespace_id,
-        cp.traversal_ids as cp_traversal_ids, cp.creator_id as cp_creator_id,
-        cp.created_at as cp_created_at
-      from candidates c
-      join read_model.agents ag on ag.id = c.agent_id
-      join read_model.projects cp on cp.id = ag.project_id
-      cross join p
-      where c.priority = 1 or ${eligible}
-      order by c.agent_id, c.priority, c.depth desc
-    )
-    select * from best order by priority, agent_id
+    select * from read_model.allowed_agents(${projectId}, ${options.includeDescendants ?? true})
   `.execute(db);
   return result.rows.map(toAllowedAgentRow);
 }
