@@ -7,6 +7,14 @@ import {
   JobCreatedResponseSchema,
   ProjectAllowedAgentsResponseSchema,
 } from "./allowed-agents.ts";
+import {
+  AuditEventResponseSchema,
+  ClusterInfoAtQuerySchema,
+  ClusterInfoHistoryEntrySchema,
+  EventStreamQuerySchema,
+  InstanceAuditEventsQuerySchema,
+  ProjectAuditEventsQuerySchema,
+} from "./audit-events.ts";
 import { ClusterInfoSchema } from "./cluster-info.ts";
 import {
   ClusterLookupEntrySchema,
@@ -78,6 +86,7 @@ const Project = named("Project", ProjectResponseSchema);
 const Member = named("Member", MemberResponseSchema);
 const AddMember = named("AddMember", AddMemberBodySchema);
 const Text = named("Text", z.string());
+const AuditEvent = named("AuditEvent", AuditEventResponseSchema);
 const JsonDocument = named("JsonDocument", z.record(z.string(), z.unknown()));
 const agentOrWithInfo = named(
   "AgentMaybeWithClusterInfo",
@@ -109,7 +118,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "post", path: AGENTS, tag: "cluster_agents", summary: "Register an agent", authenticated: true, body: named("CreateAgent", CreateAgentBodySchema), success: { status: 201, body: Agent } },
   { method: "get", path: `${AGENTS}/:agent_id`, tag: "cluster_agents", summary: "Get an agent (with cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: agentOrWithInfo } },
   { method: "delete", path: `${AGENTS}/:agent_id`, tag: "cluster_agents", summary: "Delete an agent", authenticated: true, success: { status: 204, body: null } },
-  { method: "get", path: `${AGENTS}/:agent_id/cluster_info`, tag: "cluster_agents", summary: "The agent's cluster_info (null until its collector reports)", authenticated: true, success: { status: 200, body: named("ClusterInfoOrNull", ClusterInfoSchema.nullable()) } },
+  { method: "get", path: `${AGENTS}/:agent_id/cluster_info`, tag: "cluster_agents", summary: "The agent's cluster_info (null until its collector reports); with ?at= the facts current then, without deployment_status", authenticated: true, query: ClusterInfoAtQuerySchema, success: { status: 200, body: named("ClusterInfoOrNull", ClusterInfoSchema.nullable()) } },
   { method: "put", path: `${AGENTS}/:agent_id/configuration`, tag: "cluster_agents", summary: "Replace the agent's config.yaml (ci_access, user_access)", authenticated: true, body: named("AgentConfigurationJson", AgentConfigurationJsonBodySchema), rawBodyTypes: YAML_TYPES, success: { status: 200, body: named("AgentConfigurationResult", AgentConfigurationResultSchema) } },
   { method: "get", path: TOKENS, tag: "agent_tokens", summary: "List an agent's active tokens", authenticated: true, paginated: true, success: { status: 200, body: AgentToken, list: true } },
   { method: "post", path: TOKENS, tag: "agent_tokens", summary: "Create an agent token (plaintext returned once)", authenticated: true, body: named("CreateAgentToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("AgentTokenWithToken", AgentTokenCreatedResponseSchema) } },
@@ -118,6 +127,10 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/clusters/lookup", tag: "incident_response", summary: "Agents whose cluster holds an IP (?ip=) or overlaps a range (?cidr=), with who can deploy there (Kasmap extension)", authenticated: true, query: ClusterLookupQuerySchema, paginated: true, success: { status: 200, body: named("ClusterLookupEntry", ClusterLookupEntrySchema), list: true } },
   { method: "post", path: `${AGENTS}/:agent_id/cluster_info/verify`, tag: "incident_response", summary: "Check the agent's cluster against expected ranges and names (Kasmap extension)", authenticated: true, body: named("ClusterExpectations", ClusterExpectationsSchema), success: { status: 200, body: named("VerificationResult", VerificationResultSchema) } },
   { method: "get", path: "/api/v4/groups/:id/cluster_agents", tag: "cluster_agents", summary: "Agents of a group (or its subtree), JSON pages or a CSV export (Kasmap extension)", authenticated: true, query: GroupClusterAgentsQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },
+  { method: "get", path: "/api/v4/projects/:id/audit_events", tag: "audit_events", summary: "A project's audit events, newest first (Maintainer+; Kasmap adds agent_id and event_type filters)", authenticated: true, query: ProjectAuditEventsQuerySchema, paginated: true, success: { status: 200, body: AuditEvent, list: true } },
+  { method: "get", path: "/api/v4/audit_events", tag: "audit_events", summary: "Instance audit events, newest first (admins)", authenticated: true, query: InstanceAuditEventsQuerySchema, paginated: true, success: { status: 200, body: AuditEvent, list: true } },
+  { method: "get", path: `${AGENTS}/:agent_id/cluster_info/history`, tag: "audit_events", summary: "Every snapshot of the agent's cluster, newest first (Kasmap extension)", authenticated: true, paginated: true, success: { status: 200, body: named("ClusterInfoHistoryEntry", ClusterInfoHistoryEntrySchema), list: true } },
+  { method: "get", path: "/api/v4/events/stream", tag: "audit_events", summary: "Live events the caller may see, as Server-Sent Events; resumes after Last-Event-ID (Kasmap extension)", authenticated: true, query: EventStreamQuerySchema, success: { status: 200, body: Text, mediaType: "text/event-stream" } },
   { method: "get", path: "/api/v4/job/allowed_agents", tag: "ci_access", summary: "Agents the calling CI job may use (JOB-TOKEN; GitLab's shape, cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("JobAllowedAgents", JobAllowedAgentsResponseSchema) } },
   { method: "get", path: "/api/v4/projects/:id/allowed_agents", tag: "ci_access", summary: "Agents the project's CI may use, with the granting rule (Kasmap extension)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("ProjectAllowedAgents", ProjectAllowedAgentsResponseSchema) } },
   { method: "get", path: `${AGENTS}/:agent_id/authorization/explain`, tag: "ci_access", summary: "Why the project's CI may or may not use an agent, optionally for a job context (Kasmap extension)", authenticated: true, query: ExplainAuthorizationQuerySchema, success: { status: 200, body: named("AuthorizationExplanation", AuthorizationExplanationSchema) } },

@@ -4,6 +4,7 @@ import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.
 import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
 import { registerAgentRoutes } from "../routes/agents.ts";
 import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts";
+import { registerAuditRoutes } from "../routes/audit-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification.ts";
 import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agents.ts";
@@ -56,6 +57,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerClusterLookupRoutes(app, ctx);
   registerClusterVerificationRoutes(app, ctx);
   registerGroupClusterAgentRoutes(app, ctx);
+  registerAuditRoutes(app, ctx);
   registerOpenApiRoutes(app);
   return app;
 }

@@ -1,5 +1,6 @@
 import {
   AgentNameSchema,
+  ClusterInfoAtQuerySchema,
   CreateAgentBodySchema,
   PaginationQuerySchema,
   WithClusterInfoQuerySchema,
@@ -14,6 +15,7 @@ import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
+import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
 import { agentInProject, clusterInfoOf } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
@@ -60,7 +62,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const info = await clusterInfoOf(ctx, agent.id);
+    const { at } = parseParams(ClusterInfoAtQuerySchema, request.query);
+    // `?at=`: the facts of that time, without deployment_status/last_connection (only the
+    // latest heartbeat is kept, so the connection state of the past is unknown).
+    const info =
+      at === undefined ? await clusterInfoOf(ctx, agent.id) : await loadClusterFactsAt(ctx.db, agent.id, at);
     return reply.type("application/json; charset=utf-8").send(JSON.stringify(info));
   });
 

@@ -1,0 +1,45 @@
+import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import type { AuthenticatedUser } from "../auth/authenticate.ts";
+import type { GatewayContext } from "../context.ts";
+import { findAgent } from "../read-model/agent-queries.ts";
+import { findProject } from "../read-model/registry-queries.ts";
+import { projectAccessLevel } from "./access-levels.ts";
+import { REQUIRED_LEVELS } from "./visible-resources.ts";
+
+/**
+ * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
+ * events when they hold Developer+ on the agent's configuration project (the rule for reading
+ * agents), checked per event with the gateway's cached lookups so a membership change applies
+ * to the next event. Registry events not tied to an agent (groups, users, memberships, jobs)
+ * go to admins only.
+ */
+export async function mayReceiveEvent(
+  ctx: GatewayContext,
+  user: AuthenticatedUser,
+  event: KasmapEvent,
+): Promise<boolean> {
+  if (user.isAdmin) return true;
+  const projectId = await configProjectOf(ctx, event);
+  if (projectId === null) return false;
+  const project = await ctx.caches.projects.get(`id:${projectId}`, () =>
+    findProject(ctx.db, { kind: "id", id: projectId }),
+  );
+  if (!project) return false;
+  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
+    projectAccessLevel(ctx.db, user.id, project),
+  );
+  return level >= REQUIRED_LEVELS.readAgents;
+}
+
+/**
+ * The agent's configuration project: from the event when it says (an agent's own change, an
+ * authorization change, which also covers a just-deleted agent), else from the read model.
+ */
+async function configProjectOf(ctx: GatewayContext, event: KasmapEvent): Promise<number | null> {
+  if (event.type === EVENT_TYPES.agentChanged) return event.data.agent.project_id;
+  if (event.type === EVENT_TYPES.authzChanged) return event.data.config_project_id;
+  const agentId = agentIdOfEvent(event);
+  if (agentId === null) return null;
+  const found = await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
+  return found?.agent.project_id ?? null;
+}

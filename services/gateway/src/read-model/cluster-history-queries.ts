@@ -1,0 +1,54 @@
+import { type ClusterFacts, ClusterFactsSchema, type ClusterInfoHistoryEntry } from "@kasmap/contracts";
+import { type PageRequest, pageOffset } from "../http/pagination.ts";
+import type { ReadModel } from "./registry-queries.ts";
+
+/**
+ * The facts current at `at`: the agent's newest snapshot observed at or before it (index
+ * `cluster_snapshot_history_agent_time`), or null when it had none yet.
+ *
+ * ```sql
+ * select cluster from read_model.cluster_snapshot_history
+ * where agent_id = $1 and observed_at <= $2 order by observed_at desc, stream_seq desc limit 1
+ * ```
+ */
+export async function loadClusterFactsAt(
+  db: ReadModel,
+  agentId: number,
+  at: string,
+): Promise<ClusterFacts | null> {
+  const row = await db
+    .selectFrom("read_model.cluster_snapshot_history")
+    .select("cluster")
+    .where("agent_id", "=", agentId)
+    .where("observed_at", "<=", new Date(at))
+    .orderBy("observed_at", "desc")
+    .orderBy("stream_seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  // Written by the projection from a validated event; parsing again guards the wire shape.
+  return row ? ClusterFactsSchema.parse(row.cluster) : null;
+}
+
+/** One page of the agent's snapshots, newest first, with the total. */
+export async function listClusterHistory(
+  db: ReadModel,
+  agentId: number,
+  page: PageRequest,
+): Promise<{ entries: ClusterInfoHistoryEntry[]; total: number }> {
+  const rows = await db
+    .selectFrom("read_model.cluster_snapshot_history")
+    .select(["observed_at", "content_hash", "cluster"])
+    .select((eb) => eb.fn.countAll<number>().over().as("total"))
+    .where("agent_id", "=", agentId)
+    .orderBy("observed_at", "desc")
+    .orderBy("stream_seq", "desc")
+    .limit(page.perPage)
+    .offset(pageOffset(page))
+    .execute();
+  const entries = rows.map((row) => ({
+    observed_at: new Date(row.observed_at).toISOString(),
+    content_hash: row.content_hash,
+    cluster_info: ClusterFactsSchema.parse(row.cluster),
+  }));
+  return { entries, total: Number(rows[0]?.total ?? 0) };
+}
