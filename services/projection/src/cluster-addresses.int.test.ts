@@ -1,12 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
 import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
 import { clusterFacts } from "./test-events.ts";
 
 let ctx: ProjectionTestContext;
-let service: ProjectionService;
+let service: ProjectionService | undefined;
 
 beforeAll(async () => {
   ctx = await createProjectionTestContext("cluster-addresses-int-test");
@@ -62,5 +63,18 @@ describe("cluster addresses", () => {
     // The snapshot itself stays, as history.
     const kept = await ctx.db.selectFrom("read_model.cluster_snapshots").select("agent_id").execute();
     expect(kept.map((r) => Number(r.agent_id)).sort()).toEqual([7, 8]);
+  });
+  it("are indexed for snapshots that have none (an existing read model after migration 011)", async () => {
+    // Called directly rather than through a service restart: a consumer stopped while it is
+    // still starting up never finishes stopping (libs/bus startEventConsumer), which would
+    // hang this file's teardown. startProjectionService runs the same function before its consumers.
+    await service?.stop();
+    service = undefined;
+    await ctx.db.deleteFrom("read_model.cluster_addresses").execute();
+    expect(await indexUnindexedSnapshots(ctx.db)).toBe(1);
+    expect(await agentsContaining("10.0.2.2")).toEqual([{ agent_id: 7, field: "node_ips.internal" }]);
+    // Agent 8 was deleted: its snapshot stays as history but is not indexed again.
+    expect(await agentsContaining("10.250.3.4")).toEqual([]);
+    expect(await indexUnindexedSnapshots(ctx.db)).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { parseCidr, parseIp } from "@kasmap/cluster-info";
-import type { ClusterFacts } from "@kasmap/contracts";
+import { type ClusterFacts, ClusterFactsSchema } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Insertable, type Kysely, sql } from "kysely";
 
@@ -78,4 +78,53 @@ export async function replaceClusterAddresses(
 
 export async function deleteClusterAddresses(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
   await db.deleteFrom("read_model.cluster_addresses").where("agent_id", "=", agentId).execute();
+}
+
+/**
+ * Indexes the latest snapshot of every live agent that has no address rows yet: after
+ * migration 011 on an existing read model (a collector publishes only on change, so the next
+ * snapshot may be far off), or after rows were lost. Run before the consumers start, so no
+ * snapshot is applied meanwhile. Agents whose cluster reports no address are re-checked on each
+ * start, which costs one parse each. Returns how many agents it indexed.
+ *
+ * ```sql
+ * select s.agent_id, s.cluster from read_model.cluster_snapshots s
+ * join read_model.agents a on a.id = s.agent_id
+ * where s.agent_id > $after and not exists
+ *   (select 1 from read_model.cluster_addresses c where c.agent_id = s.agent_id)
+ * order by s.agent_id limit 100
+ * ```
+ */
+export async function indexUnindexedSnapshots(db: Kysely<ReadModelDatabase>): Promise<number> {
+  let indexed = 0;
+  let after = 0;
+  for (;;) {
+    const batch = await db
+      .selectFrom("read_model.cluster_snapshots as s")
+      .innerJoin("read_model.agents as a", "a.id", "s.agent_id")
+      .select(["s.agent_id", "s.cluster"])
+      .where("s.agent_id", ">", after)
+      .where(({ not, exists, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("read_model.cluster_addresses as c")
+              .select("c.agent_id")
+              .whereRef("c.agent_id", "=", "s.agent_id"),
+          ),
+        ),
+      )
+      .orderBy("s.agent_id")
+      .limit(100)
+      .execute();
+    for (const row of batch) {
+      // Written by the projection from a validated event; a row that no longer parses is skipped.
+      const facts = ClusterFactsSchema.safeParse(row.cluster);
+      if (!facts.success) continue;
+      await db.transaction().execute((trx) => replaceClusterAddresses(trx, row.agent_id, facts.data));
+      indexed++;
+    }
+    const last = batch.at(-1);
+    if (!last || batch.length < 100) return indexed;
+    after = last.agent_id;
+  }
 }

@@ -8,6 +8,7 @@ import {
 } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
+import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
 
 export type ProjectionServiceOptions = {
@@ -32,7 +33,8 @@ export function openReadModel(databaseUrl: string): Kysely<ReadModelDatabase> {
 }
 
 /**
- * Starts the projection: ensures the streams, migrates the read model, then runs one durable
+ * Starts the projection: ensures the streams, migrates the read model, indexes the addresses
+ * of snapshots that have none (`indexUnindexedSnapshots`), then runs one durable
  * consumer per stream (`projection-registry`, `projection-authz`, `projection-cluster`,
  * `projection-heartbeat`). Each resumes after the last message it acknowledged; positions in
  * the read model make a redelivery change nothing. Run one replica: two replicas sharing a
@@ -44,6 +46,8 @@ export async function startProjectionService(options: ProjectionServiceOptions):
   const db = openReadModel(options.databaseUrl);
   try {
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    const indexed = await indexUnindexedSnapshots(db);
+    if (indexed > 0) logger.info({ agents: indexed }, "indexed cluster addresses of existing snapshots");
   } catch (error) {
     await db.destroy();
     throw error;
