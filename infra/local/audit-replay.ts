@@ -1,0 +1,46 @@
+import { connectBus } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { parseReplayArgs, USAGE, UsageError } from "./audit-replay-args.ts";
+import { replayAuditLog } from "./replay-audit-log.ts";
+
+/**
+ * `npm run audit:replay -- --since 2026-11-01T00:00:00Z [--agent 5] [--until …] [--types …]`:
+ * prints the audit log's events as JSON lines (`{stream, seq, stored_at, event}`), oldest first,
+ * then exits. Exit codes: 0 done, 2 usage or connection error.
+ */
+async function main(): Promise<number> {
+  let command: ReturnType<typeof parseReplayArgs>;
+  try {
+    command = parseReplayArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n${USAGE}\n`);
+    return 2;
+  }
+  const env = parseEnv(CommonEnvSchema);
+  const bus = await connectBus({
+    url: env.NATS_URL,
+    name: "kasmap-audit-replay",
+    topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
+    ...(env.NATS_NKEY_SEED ? { nkeySeed: env.NATS_NKEY_SEED } : {}),
+  });
+  try {
+    for (const line of await replayAuditLog(bus, command)) {
+      // Honour a closed pipe (`| head`) by waiting for the drain rather than buffering everything.
+      if (!process.stdout.write(`${JSON.stringify(line)}\n`)) {
+        await new Promise((resolve) => process.stdout.once("drain", resolve));
+      }
+    }
+  } finally {
+    await bus.close();
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`audit replay failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(2);
+  },
+);

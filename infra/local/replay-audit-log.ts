@@ -1,0 +1,68 @@
+import type { Bus } from "@kasmap/bus";
+import { agentIdOfEvent, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { type AuditStream, type ReplayCommand, typeSelected } from "./audit-replay-args.ts";
+
+/** One line of the replay: the event as the log holds it, with where it sits there. */
+export type ReplayedEvent = { stream: string; seq: number; stored_at: string; event: KasmapEvent };
+
+/**
+ * Reads the selected streams over the window with one ordered consumer each (ephemeral, no
+ * acks; `opt_start_time` or `opt_start_seq`), up to what each held when the replay began, and
+ * returns the matching events merged oldest first by the time the server stored them.
+ * Messages that fail the schema are skipped (the projection dead-lettered them already).
+ */
+export async function replayAuditLog(bus: Bus, command: ReplayCommand): Promise<ReplayedEvent[]> {
+  const perStream = await Promise.all(command.streams.map((role) => readStream(bus, role, command)));
+  return perStream.flat().sort((a, b) => a.stored_at.localeCompare(b.stored_at) || a.seq - b.seq);
+}
+
+async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): Promise<ReplayedEvent[]> {
+  const stream = bus.topology.streamNames[role];
+  const filter = subjectFilter(bus, role, command.agentId);
+  const consumer = await bus.js.consumers.get(stream, {
+    ...(command.start.kind === "time"
+      ? { deliver_policy: DeliverPolicy.StartTime, opt_start_time: command.start.since }
+      : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: command.start.fromSeq }),
+    ...(filter ? { filter_subjects: filter } : {}),
+  });
+  // What is pending now bounds the replay: events published meanwhile belong to a later one.
+  let remaining = (await consumer.info()).num_pending;
+  const replayed: ReplayedEvent[] = [];
+  const untilMs = command.until === null ? Number.POSITIVE_INFINITY : Date.parse(command.until);
+  while (remaining > 0) {
+    const batch = await consumer.fetch({ max_messages: Math.min(remaining, 500), expires: 5_000 });
+    let received = 0;
+    for await (const message of batch) {
+      received++;
+      remaining--;
+      if (message.time.getTime() > untilMs) return replayed;
+      const event = selected(message, command);
+      if (event) replayed.push({ stream, seq: message.seq, stored_at: message.time.toISOString(), event });
+    }
+    // An empty batch means the messages are gone (age limit) since num_pending was read.
+    if (received === 0) break;
+  }
+  return replayed;
+}
+
+function selected(message: JsMsg, command: ReplayCommand): KasmapEvent | null {
+  let body: unknown;
+  try {
+    body = message.json();
+  } catch {
+    return null;
+  }
+  const parsed = KasmapEventSchema.safeParse(body);
+  if (!parsed.success || !typeSelected(command.types, parsed.data.type)) return null;
+  if (command.agentId !== null && agentIdOfEvent(parsed.data) !== command.agentId) return null;
+  return parsed.data;
+}
+
+/** Cluster and authz subjects name the agent, so the server filters those streams. */
+function subjectFilter(bus: Bus, role: AuditStream, agentId: number | null): string | null {
+  if (agentId === null) return null;
+  if (role === "cluster") return bus.topology.subjects.clusterSnapshot(agentId);
+  if (role === "authz") return bus.topology.subjects.authzChanged(agentId);
+  return null;
+}
