@@ -152,4 +152,13 @@ describe("bus", () => {
     expect(letter?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/^subject: data names 43/);
     await consumer.stop();
   });
+  it("stops cleanly when stopped while still starting", async () => {
+    const consumer = startEventConsumer(bus, {
+      stream: "registry",
+      durable: "test-stop-at-start",
+      handle: async () => {},
+    });
+    await consumer.stop();
+    await expect(consumer.done).resolves.toBeUndefined();
+  });
 });

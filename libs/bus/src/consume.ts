@@ -94,6 +94,11 @@ export function startEventConsumer(bus: Bus, options: EventConsumerOptions): Eve
         // server side and stalls delivery after an in-place retry (nats-server 2.9).
         const messages = await consumer.consume({ max_messages: 1 });
         current = messages;
+        // stop() may have run while we were starting: it found nothing to close, so close here.
+        if (controller.signal.aborted) {
+          await messages.close();
+          break;
+        }
         attempt = 0;
         for await (const message of messages) {
           await processMessage(bus, streamName, message, options, controller.signal);
