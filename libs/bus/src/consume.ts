@@ -83,7 +83,7 @@ async function ensureDurable(bus: Bus, streamName: string, options: EventConsume
 export function startEventConsumer(bus: Bus, options: EventConsumerOptions): EventConsumer {
   const controller = new AbortController();
   const streamName = bus.topology.streamNames[options.stream];
-  let current: { close(): Promise<unknown> } | null = null;
+  let current: { stop(): void } | null = null;
 
   const done = (async () => {
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
@@ -94,9 +94,9 @@ export function startEventConsumer(bus: Bus, options: EventConsumerOptions): Eve
         // server side and stalls delivery after an in-place retry (nats-server 2.9).
         const messages = await consumer.consume({ max_messages: 1 });
         current = messages;
-        // stop() may have run while we were starting: it found nothing to close, so close here.
+        // stop() may have run while we were starting: it found nothing to stop, so stop here.
         if (controller.signal.aborted) {
-          await messages.close();
+          messages.stop();
           break;
         }
         attempt = 0;
@@ -121,7 +121,9 @@ export function startEventConsumer(bus: Bus, options: EventConsumerOptions): Eve
     done,
     async stop() {
       controller.abort();
-      await current?.close();
+      // stop(), not close(): close() resolves only once the iterator has been drained, which
+      // never happens if the loop is between consume() and its first iteration.
+      current?.stop();
       await done;
     },
   };
