@@ -1,6 +1,6 @@
 import type { Bus } from "@kasmap/bus";
 import { agentIdOfEvent, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
-import { DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
+import { type Consumer, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { type AuditStream, type ReplayCommand, typeSelected } from "./audit-replay-args.ts";
 
 /** One line of the replay: the event as the log holds it, with where it sits there. */
@@ -26,6 +26,19 @@ async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): 
       : { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: command.start.fromSeq }),
     ...(filter ? { filter_subjects: filter } : {}),
   });
+  try {
+    return await readUntilCaughtUp(consumer, stream, command);
+  } finally {
+    // Frees the server-side consumer now rather than after its inactivity threshold.
+    await consumer.delete().catch(() => false);
+  }
+}
+
+async function readUntilCaughtUp(
+  consumer: Consumer,
+  stream: string,
+  command: ReplayCommand,
+): Promise<ReplayedEvent[]> {
   // What is pending now bounds the replay: events published meanwhile belong to a later one.
   let remaining = (await consumer.info()).num_pending;
   const replayed: ReplayedEvent[] = [];

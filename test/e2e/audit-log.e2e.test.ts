@@ -169,5 +169,12 @@ describe("the live event stream", () => {
     expect(resumed.data).toMatchObject({ data: { cluster: { cluster_name: "visible-2" } } });
     const [stream, seq] = first.id.split(":");
     expect(resumed.id).toBe(`${stream}:${Number(seq) + 1}`);
+
+    // A disconnect ends the connection's consumers: only the projection's durable one remains.
+    connection.close();
+    await eventually(async () => {
+      const consumers = await system.bus.jsm.consumers.list(system.topology.streamNames.cluster).next();
+      return consumers.every((c) => c.config.durable_name !== undefined) ? true : undefined;
+    }, "the stream's ephemeral consumers removed");
   });
 });

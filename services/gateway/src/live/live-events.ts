@@ -1,6 +1,11 @@
 import type { Bus } from "@kasmap/bus";
 import { type KasmapEvent, KasmapEventSchema, type StreamRole } from "@kasmap/contracts";
-import { type ConsumerMessages, DeliverPolicy, type OrderedConsumerOptions } from "@nats-io/jetstream";
+import {
+  type Consumer,
+  type ConsumerMessages,
+  DeliverPolicy,
+  type OrderedConsumerOptions,
+} from "@nats-io/jetstream";
 import type { StreamPosition } from "../http/sse-framing.ts";
 
 /** The streams a live subscriber follows (dead letters are an operator's business, not a feed). */
@@ -12,6 +17,9 @@ const LIVE_ROLES = ["registry", "authz", "cluster", "heartbeat"] as const satisf
  * dedupe on `id`, as GitLab's at-least-once audit streaming expects) rather than lost.
  */
 const RESUME_GRACE_MS = 5_000;
+
+/** How long the server keeps a live consumer nobody pulls from (a gateway that died), ms. */
+const INACTIVE_THRESHOLD_MS = 60_000;
 
 export type LiveEvent = { event: KasmapEvent; position: StreamPosition };
 
@@ -35,16 +43,18 @@ export async function followLiveEvents(
   onEvent: (live: LiveEvent) => void,
 ): Promise<LiveEventsFollower> {
   const starts = await startPositions(bus, options.resumeAfter);
-  const running: ConsumerMessages[] = [];
+  const running: Array<{ consumer: Consumer; messages: ConsumerMessages }> = [];
   for (const role of LIVE_ROLES) {
     const stream = bus.topology.streamNames[role];
     const filter = subjectFilter(bus, role, options.agentId);
     const consumer = await bus.js.consumers.get(stream, {
       ...(starts.get(role) ?? {}),
       ...(filter ? { filter_subjects: filter } : {}),
+      // Milliseconds; the server drops the consumer this long after a gateway vanished.
+      inactive_threshold: INACTIVE_THRESHOLD_MS,
     });
     const messages = await consumer.consume();
-    running.push(messages);
+    running.push({ consumer, messages });
     void (async () => {
       for await (const message of messages) {
         const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
@@ -56,7 +66,13 @@ export async function followLiveEvents(
   }
   return {
     async stop() {
-      await Promise.all(running.map((m) => m.close().catch(() => undefined)));
+      // Closing only stops pulling; deleting frees the server-side consumer at once.
+      await Promise.all(
+        running.map(async ({ consumer, messages }) => {
+          await messages.close().catch(() => undefined);
+          await consumer.delete().catch(() => false);
+        }),
+      );
     },
   };
 }

@@ -49,7 +49,8 @@ export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayConte
     });
     sink.open();
     const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
-    request.raw.once("close", () => {
+    // The response, not the request: a request's "close" follows its body, not the connection.
+    reply.raw.once("close", () => {
       clearInterval(keepAlive);
       sink.close();
       void follower.stop();
