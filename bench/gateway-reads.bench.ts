@@ -20,7 +20,8 @@ import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import Fastify from "fastify";
 import { largeDualStackObservation } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
 import { startRunningSystem } from "../test/e2e/running-system.ts";
-import { type LoadResult, runHttpLoad } from "./support/http-load.ts";
+import type { LoadResult } from "./support/http-load.ts";
+import { runHttpLoad } from "./support/http-load.ts";
 
 const CONCURRENCY = 50;
 const SECONDS = 5;
@@ -68,10 +69,20 @@ export async function runGatewayReadsBench(): Promise<void> {
       reply.header("content-type", "application/json").send(body),
     );
     const baselineUrl = await baseline.listen({ port: 0, host: "127.0.0.1" });
-    const base = await measure(`${baselineUrl}/fixed`, {});
-    const subject = await measure(`${system.gatewayUrl}/api/v4${path}`, {
-      "PRIVATE-TOKEN": system.adminToken,
-    });
+    // Interleaved twice; the better of each pair counts, so neither side pays for a cold start.
+    const baseUrl = `${baselineUrl}/fixed`;
+    const subjectUrl = `${system.gatewayUrl}/api/v4${path}`;
+    const auth = { "PRIVATE-TOKEN": system.adminToken };
+    const runs: LoadResult[] = [];
+    for (let round = 0; round < 2; round++) {
+      runs.push(await measure(baseUrl, {}), await measure(subjectUrl, auth));
+    }
+    const best = (a: LoadResult | undefined, b: LoadResult | undefined): LoadResult => {
+      if (!a || !b) throw new Error("missing measurement");
+      return a.rps >= b.rps ? a : b;
+    };
+    const base = best(runs[0], runs[2]);
+    const subject = best(runs[1], runs[3]);
     await baseline.close();
 
     console.log(
