@@ -125,6 +125,8 @@ describe("audit events", () => {
     expect(all.status).toBe(200);
     expect(all.headers.get("x-per-page")).toBe("2");
     expect(Number(all.headers.get("x-total"))).toBeGreaterThanOrEqual(5);
+    const groups = await system.api("GET", "/audit_events?entity_type=Group");
+    expect([groups.status, groups.body]).toEqual([200, []]);
   });
 });
 

@@ -67,9 +67,12 @@ export const ProjectAuditEventsQuerySchema = PaginationQuerySchema.extend({
   event_type: AuditEventTypeSchema.optional(),
 });
 
-/** `GET /audit_events` (admins): GitLab's instance filters plus Kasmap's `agent_id`. */
+/**
+ * `GET /audit_events` (admins): GitLab's instance filters plus Kasmap's `agent_id`. GitLab's other
+ * entity types are accepted and match nothing here: Kasmap records only project-scoped events.
+ */
 export const InstanceAuditEventsQuerySchema = PaginationQuerySchema.extend({
-  entity_type: z.literal("Project").optional(),
+  entity_type: z.enum(["Project", "Group", "User", "Gitlab::Audit::InstanceScope"]).optional(),
   entity_id: z.coerce.number().int().positive().optional(),
   created_after: Time.optional(),
   created_before: Time.optional(),

@@ -43,38 +43,54 @@ export async function followLiveEvents(
   onEvent: (live: LiveEvent) => void,
 ): Promise<LiveEventsFollower> {
   const starts = await startPositions(bus, options.resumeAfter);
-  const running: Array<{ consumer: Consumer; messages: ConsumerMessages }> = [];
-  for (const role of LIVE_ROLES) {
-    const stream = bus.topology.streamNames[role];
-    const filter = subjectFilter(bus, role, options.agentId);
-    const consumer = await bus.js.consumers.get(stream, {
-      ...(starts.get(role) ?? {}),
-      ...(filter ? { filter_subjects: filter } : {}),
-      // Milliseconds; the server drops the consumer this long after a gateway vanished.
-      inactive_threshold: INACTIVE_THRESHOLD_MS,
-    });
-    const messages = await consumer.consume();
-    running.push({ consumer, messages });
-    void (async () => {
-      for await (const message of messages) {
-        const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
-        if (parsed.success) onEvent({ event: parsed.data, position: { stream, seq: message.seq } });
-      }
-    })().catch(() => {
-      // The iterator ends with an error when the connection closes under it; stop() follows.
-    });
+  const running: Running[] = [];
+  try {
+    for (const role of LIVE_ROLES) {
+      const stream = bus.topology.streamNames[role];
+      const filter = subjectFilter(bus, role, options.agentId);
+      const consumer = await bus.js.consumers.get(stream, {
+        ...(starts.get(role) ?? {}),
+        ...(filter ? { filter_subjects: filter } : {}),
+        // Milliseconds; the server drops the consumer this long after a gateway vanished.
+        inactive_threshold: INACTIVE_THRESHOLD_MS,
+      });
+      const messages = await consumer.consume();
+      running.push({ consumer, messages });
+      void forwardMessages(stream, messages, onEvent);
+    }
+  } catch (error) {
+    // A stream that could not be followed: free the consumers already made, then fail.
+    await stopAll(running);
+    throw error;
   }
-  return {
-    async stop() {
-      // Closing only stops pulling; deleting frees the server-side consumer at once.
-      await Promise.all(
-        running.map(async ({ consumer, messages }) => {
-          await messages.close().catch(() => undefined);
-          await consumer.delete().catch(() => false);
-        }),
-      );
-    },
-  };
+  return { stop: () => stopAll(running) };
+}
+
+type Running = { consumer: Consumer; messages: ConsumerMessages };
+
+async function forwardMessages(
+  stream: string,
+  messages: ConsumerMessages,
+  onEvent: (live: LiveEvent) => void,
+): Promise<void> {
+  try {
+    for await (const message of messages) {
+      const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
+      if (parsed.success) onEvent({ event: parsed.data, position: { stream, seq: message.seq } });
+    }
+  } catch {
+    // The iterator ends with an error when the connection closes under it; stop() follows.
+  }
+}
+
+/** Closing only stops pulling; deleting frees the server-side consumer at once. */
+async function stopAll(running: readonly Running[]): Promise<void> {
+  await Promise.all(
+    running.map(async ({ consumer, messages }) => {
+      await messages.close().catch(() => undefined);
+      await consumer.delete().catch(() => false);
+    }),
+  );
 }
 
 type StartOptions = Partial<

@@ -48,6 +48,9 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const query = parseParams(InstanceAuditEventsQuerySchema, request.query);
     const page = { page: query.page, perPage: query.per_page };
     const filter: AuditEventFilter = timeFilter(query);
+    if (query.entity_type !== undefined && query.entity_type !== "Project") {
+      return reply.headers(paginationHeaders(requestUrl(request), page, 0)).send([]);
+    }
     if (query.entity_id !== undefined) filter.entityId = query.entity_id;
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;

@@ -49,12 +49,15 @@ export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayConte
     });
     sink.open();
     const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
-    // The response, not the request: a request's "close" follows its body, not the connection.
-    reply.raw.once("close", () => {
+    const end = () => {
       clearInterval(keepAlive);
       sink.close();
       void follower.stop();
-    });
+    };
+    // The response, not the request: a request's "close" follows its body, not the connection.
+    reply.raw.once("close", end);
+    // A client gone while the consumers were being made has closed already: no event will come.
+    if (reply.raw.destroyed) end();
   });
 }
 
