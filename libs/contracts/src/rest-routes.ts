@@ -31,6 +31,8 @@ import {
   CreateAgentTokenBodySchema,
   CreateGroupBodySchema,
   CreateProjectBodySchema,
+  TransferGroupBodySchema,
+  TransferProjectBodySchema,
   WithClusterInfoQuerySchema,
 } from "./rest.ts";
 import {
@@ -107,9 +109,11 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/docs", tag: "documents", summary: "HTML page generated from this document", authenticated: false, success: { status: 200, body: Text, mediaType: "text/html" } },
   { method: "post", path: "/api/v4/groups", tag: "groups", summary: "Create a group", authenticated: true, body: named("CreateGroup", CreateGroupBodySchema), success: { status: 201, body: Group } },
   { method: "get", path: "/api/v4/groups/:id", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
+  { method: "post", path: "/api/v4/groups/:id/transfer", tag: "groups", summary: "Move a group under another (or to the top level); re-evaluates the authorizations it touches", authenticated: true, body: named("TransferGroup", TransferGroupBodySchema), success: { status: 201, body: Group } },
   { method: "post", path: "/api/v4/groups/:id/members", tag: "members", summary: "Add or change a group member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
   { method: "post", path: "/api/v4/projects", tag: "projects", summary: "Create a project (in a group: namespace_id is required)", authenticated: true, body: named("CreateProject", CreateProjectBodySchema), success: { status: 201, body: Project } },
   { method: "get", path: "/api/v4/projects/:id", tag: "projects", summary: "Get a project", authenticated: true, success: { status: 200, body: Project } },
+  { method: "put", path: "/api/v4/projects/:id/transfer", tag: "projects", summary: "Move a project to another group; re-evaluates the authorizations it touches", authenticated: true, body: named("TransferProject", TransferProjectBodySchema), success: { status: 200, body: Project } },
   { method: "post", path: "/api/v4/projects/:id/members", tag: "members", summary: "Add or change a project member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
   { method: "get", path: "/api/v4/user", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users", tag: "users", summary: "Create a user (admin)", authenticated: true, body: named("CreateUser", CreateUserBodySchema), success: { status: 201, body: named("User", UserResponseSchema) } },

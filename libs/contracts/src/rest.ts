@@ -69,6 +69,14 @@ export const CreateProjectBodySchema = z.object({
   namespace_id: z.coerce.number().int().positive().optional(),
   description: z.string().nullable().optional(),
 });
+/** `PUT /projects/:id/transfer`: `namespace` is the target group's id or full path (GitLab). */
+export const TransferProjectBodySchema = z.object({
+  namespace: z.union([z.coerce.number().int().positive(), z.string().min(1)]),
+});
+/** `POST /groups/:id/transfer`: `group_id` of the new parent; absent makes it a top-level group. */
+export const TransferGroupBodySchema = z.object({
+  group_id: z.coerce.number().int().positive().nullable().optional(),
+});
 export const CreateAgentBodySchema = z.object({ name: z.string() });
 export const CreateAgentTokenBodySchema = z.object({
   name: z.string().min(1).max(255),

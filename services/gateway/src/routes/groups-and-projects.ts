@@ -1,4 +1,11 @@
-import { CreateGroupBodySchema, CreateProjectBodySchema, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import {
+  CreateGroupBodySchema,
+  CreateProjectBodySchema,
+  KasmapError,
+  NOT_FOUND,
+  TransferGroupBodySchema,
+  TransferProjectBodySchema,
+} from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -55,6 +62,38 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
       description: params.description ?? null,
     });
     return reply.code(201).send(projectBody(project, namespace));
+  });
+
+  // Moves: authz checks Owner on the source and Maintainer+ on the target, recomputes the
+  // subtree's traversal_ids and re-evaluates the agents it touches.
+  app.post<IdParams>("/api/v4/groups/:id/transfer", async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const params = parseParams(TransferGroupBodySchema, mergedParams(request.query, request.body));
+    const group = await visibleGroup(ctx, user, request.params.id);
+    const parent = params.group_id ? await visibleGroup(ctx, user, String(params.group_id)) : null;
+    const moved = await forwardCommand(ctx, "group.transfer", {
+      actor_user_id: user.id,
+      group_id: group.id,
+      parent_id: parent?.id ?? null,
+    });
+    return reply.code(201).send(groupBody(moved));
+  });
+
+  app.put<IdParams>("/api/v4/projects/:id/transfer", async (request) => {
+    const user = await userOf(ctx, request);
+    const params = parseParams(TransferProjectBodySchema, mergedParams(request.query, request.body));
+    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const target = await visibleGroup(ctx, user, String(params.namespace)).catch((error: unknown) => {
+      throw error instanceof KasmapError && error.code === "not_found"
+        ? new KasmapError("not_found", NOT_FOUND.namespace)
+        : error;
+    });
+    const moved = await forwardCommand(ctx, "project.transfer", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      namespace_id: target.id,
+    });
+    return projectBody(moved, await namespaceOf(ctx, moved.namespace_id));
   });
 
   app.get<IdParams>("/api/v4/projects/:id", async (request) => {
