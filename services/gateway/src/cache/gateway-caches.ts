@@ -1,5 +1,5 @@
-import type { ClusterFacts } from "@kasmap/contracts";
 import type { Principal } from "../auth/authenticate.ts";
+import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { InvalidatingCache } from "./invalidating-cache.ts";
@@ -57,7 +57,8 @@ export function createGatewayCaches(isEnabled: () => boolean) {
       ["agents", "projects"],
       isEnabled,
     ),
-    clusterFacts: new InvalidatingCache<number, ClusterFacts | null>(
+    /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
+    clusterFacts: new InvalidatingCache<number, SerializedClusterFacts | null>(
       "cluster_facts",
       ["cluster_snapshots"],
       isEnabled,

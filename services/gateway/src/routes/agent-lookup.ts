@@ -1,5 +1,10 @@
 import { type ClusterInfo, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { GatewayContext } from "../context.ts";
+import {
+  clusterInfoJson,
+  type SerializedClusterFacts,
+  serializeClusterFacts,
+} from "../http/agent-body-json.ts";
 import { type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
 import {
   composeClusterInfo,
@@ -22,14 +27,38 @@ export async function agentInProject(
   return found;
 }
 
+/** The agent's latest snapshot facts (with their JSON text) from the cache, or null before any. */
+export function cachedClusterFacts(
+  ctx: GatewayContext,
+  agentId: number,
+): Promise<SerializedClusterFacts | null> {
+  return ctx.caches.clusterFacts.get(agentId, async () => {
+    const facts = await loadClusterFacts(ctx.db, agentId);
+    return facts === null ? null : serializeClusterFacts(facts);
+  });
+}
+
+function cachedLastHeartbeat(ctx: GatewayContext, agentId: number): Promise<Date | null> {
+  return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.db, agentId));
+}
+
 /**
  * The agent's `cluster_info` from the cached facts and last heartbeat; `deployment_status` is
  * computed now, since it changes with the clock even when no row does.
  */
 export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promise<ClusterInfo | null> {
   const [facts, lastHeartbeat] = await Promise.all([
-    ctx.caches.clusterFacts.get(agentId, () => loadClusterFacts(ctx.db, agentId)),
-    ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.db, agentId)),
+    cachedClusterFacts(ctx, agentId),
+    cachedLastHeartbeat(ctx, agentId),
   ]);
-  return composeClusterInfo(facts, lastHeartbeat, Date.now());
+  return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now());
+}
+
+/** As `clusterInfoOf`, as JSON text spliced from the cached text of the facts (the hot read). */
+export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): Promise<string> {
+  const [facts, lastHeartbeat] = await Promise.all([
+    cachedClusterFacts(ctx, agentId),
+    cachedLastHeartbeat(ctx, agentId),
+  ]);
+  return clusterInfoJson(facts, lastHeartbeat, Date.now());
 }

@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
+import { agentBodyJson, agentWithClusterInfoJson } from "../http/agent-body-json.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
@@ -16,7 +17,7 @@ import { requestUrl } from "../http/request-url.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, clusterInfoOf } from "./agent-lookup.ts";
+import { agentInProject, clusterInfoJsonOf, clusterInfoOf } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
 type ProjectParams = { Params: { id: string } };
@@ -25,6 +26,8 @@ type AgentParams = { Params: { id: string; agent_id: string } };
 const ListQuerySchema = PaginationQuerySchema.extend(WithClusterInfoQuerySchema.shape);
 // GitLab validates the name in the model (400 with field errors), not as a Grape parameter.
 const AgentNameFieldSchema = z.object({ name: AgentNameSchema });
+// What Fastify sets for the bodies it serializes; a string sent with it is passed through as is.
+const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
 
 /** `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`). */
 export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -45,13 +48,18 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
   });
 
-  app.get<AgentParams>(`${base}/:agent_id`, async (request) => {
+  // The hot read: the body is spliced from cached JSON text (see agent-body-json.ts) and sent as
+  // a string with a JSON content type, which Fastify passes through without serializing again.
+  app.get<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const body = agentBody(agent, project);
-    return query.with_cluster_info ? { ...body, cluster_info: await clusterInfoOf(ctx, agent.id) } : body;
+    const body = agentBodyJson(agent, project);
+    const json = query.with_cluster_info
+      ? agentWithClusterInfoJson(body, await clusterInfoJsonOf(ctx, agent.id))
+      : body;
+    return reply.type(JSON_CONTENT_TYPE).send(json);
   });
 
   /**
@@ -65,9 +73,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const { at } = parseParams(ClusterInfoAtQuerySchema, request.query);
     // `?at=`: the facts of that time, without deployment_status/last_connection (only the
     // latest heartbeat is kept, so the connection state of the past is unknown).
-    const info =
-      at === undefined ? await clusterInfoOf(ctx, agent.id) : await loadClusterFactsAt(ctx.db, agent.id, at);
-    return reply.type("application/json; charset=utf-8").send(JSON.stringify(info));
+    const json =
+      at === undefined
+        ? await clusterInfoJsonOf(ctx, agent.id)
+        : JSON.stringify(await loadClusterFactsAt(ctx.db, agent.id, at));
+    return reply.type(JSON_CONTENT_TYPE).send(json);
   });
 
   app.post<ProjectParams>(base, async (request, reply) => {

@@ -9,8 +9,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { InvalidParamsError, mergedParams } from "../http/request-params.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
-import { loadClusterFacts } from "../read-model/cluster-info-queries.ts";
-import { agentInProject } from "./agent-lookup.ts";
+import { agentInProject, cachedClusterFacts } from "./agent-lookup.ts";
 
 type AgentParams = { Params: { id: string; agent_id: string } };
 
@@ -28,8 +27,10 @@ export function registerClusterVerificationRoutes(app: FastifyInstance, ctx: Gat
       const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
       const { agent } = await agentInProject(ctx, project, request.params.agent_id);
       const expectations = parseExpectations(mergedParams({}, request.body));
-      const facts = await ctx.caches.clusterFacts.get(agent.id, () => loadClusterFacts(ctx.db, agent.id));
-      return facts === null ? unreportedVerification(expectations) : verifyClusterInfo(facts, expectations);
+      const cached = await cachedClusterFacts(ctx, agent.id);
+      return cached === null
+        ? unreportedVerification(expectations)
+        : verifyClusterInfo(cached.facts, expectations);
     },
   );
 }

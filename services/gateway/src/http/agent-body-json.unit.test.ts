@@ -1,0 +1,93 @@
+import { type ClusterFacts, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import { describe, expect, it } from "vitest";
+import type { AgentRow } from "../read-model/agent-queries.ts";
+import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
+import type { ProjectRow } from "../read-model/registry-queries.ts";
+import {
+  agentBodyJson,
+  agentWithClusterInfoJson,
+  clusterInfoJson,
+  serializeClusterFacts,
+} from "./agent-body-json.ts";
+import { agentBody } from "./gitlab-bodies.ts";
+
+const now = Date.parse("2025-01-01T12:00:00.000Z");
+
+// Strings that need escaping in JSON, so splicing is checked against real serializer output.
+const facts: ClusterFacts = {
+  api_endpoint: "https://10.0.0.1:6443",
+  api_endpoint_ip: "10.0.0.1",
+  cluster_name: 'prod "eu" \\ \u2028 ünïcode }',
+  cluster_context: null,
+  node_ips: { external: ["52.1.2.3"], internal: ["10.0.1.5", "fd00::5"] },
+  pod_cidr: "10.244.0.0/16",
+  service_cidr: null,
+  pod_cidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
+  service_cidrs: [],
+  agent_pod_ip: "10.244.0.7",
+  agent_namespace: "gitlab-agent",
+  kubernetes_version: null,
+  platform: "kind",
+  region: null,
+  zones: [],
+  node_count: 2,
+  observed_at: "2024-05-01T10:00:00.000Z",
+  sources: { service_cidr: { kind: "missing", reason: "forbidden" } },
+};
+
+const project: ProjectRow = {
+  id: 7,
+  name: 'Infra "core"',
+  path: "infra",
+  description: null,
+  namespace_id: 3,
+  traversal_ids: [3],
+  path_with_namespace: "acme/infra",
+  name_with_namespace: 'Acme / Infra "core"',
+  creator_id: 1,
+  created_at: new Date("2024-01-01T00:00:00.000Z"),
+};
+const agent: AgentRow = {
+  id: 11,
+  name: "prod-agent",
+  project_id: 7,
+  created_at: new Date("2024-02-01T00:00:00.000Z"),
+  created_by_user_id: null,
+};
+
+describe("clusterInfoJson", () => {
+  it.each([
+    { case: "connected", heartbeat: new Date(now - 1_000) },
+    { case: "disconnected", heartbeat: new Date(now - CONNECTED_WITHIN_MS) },
+    { case: "never connected", heartbeat: null },
+  ])("is byte-for-byte JSON.stringify of the composed cluster_info ($case)", ({ heartbeat }) => {
+    const expected = JSON.stringify(composeClusterInfo(facts, heartbeat, now));
+    expect(clusterInfoJson(serializeClusterFacts(facts), heartbeat, now)).toBe(expected);
+  });
+
+  it("is null before the first snapshot", () => {
+    expect(clusterInfoJson(null, new Date(now), now)).toBe("null");
+  });
+});
+
+describe("agentBodyJson and agentWithClusterInfoJson", () => {
+  it("give the same text as serializing the composed body", () => {
+    const info = composeClusterInfo(facts, new Date(now), now);
+    const spliced = agentWithClusterInfoJson(
+      agentBodyJson(agent, project),
+      clusterInfoJson(serializeClusterFacts(facts), new Date(now), now),
+    );
+    expect(spliced).toBe(JSON.stringify({ ...agentBody(agent, project), cluster_info: info }));
+    expect(agentWithClusterInfoJson(agentBodyJson(agent, project), "null")).toBe(
+      JSON.stringify({ ...agentBody(agent, project), cluster_info: null }),
+    );
+  });
+
+  it("reuses a body only for the same project row object", () => {
+    expect(agentBodyJson(agent, project)).toBe(JSON.stringify(agentBody(agent, project)));
+    const renamed: ProjectRow = { ...project, name_with_namespace: "Acme / Renamed" };
+    expect(JSON.parse(agentBodyJson(agent, renamed)).config_project.name_with_namespace).toBe(
+      "Acme / Renamed",
+    );
+  });
+});
