@@ -146,6 +146,44 @@ const cases: Case[] = [
       [2, "implicit_config_project", null, {}],
     ],
   },
+  // Personal namespaces: each is the root of its own projects (traversal_ids = [namespace id]).
+  {
+    name: "personal: the agent's own project uses it implicitly",
+    project: PROJECTS.aliceInfra,
+    data: data({}),
+    expected: [[5, "implicit_config_project", null, {}]],
+  },
+  {
+    name: "personal: another project of the same user listed explicitly uses it (same root)",
+    project: PROJECTS.aliceApp,
+    data: data({ project_authorizations: [projectRow(5, 121, NS("alice"))] }),
+    expected: [[5, "explicit_project", null, NS("alice")]],
+  },
+  {
+    name: "personal: without a row, the user's other project does not get the agent",
+    project: PROJECTS.aliceApp,
+    data: data({}),
+    expected: [],
+  },
+  {
+    name: "personal: rows for another user's project or a group project never count (other root)",
+    project: PROJECTS.bobApp,
+    data: data({ project_authorizations: [projectRow(5, 130), projectRow(1, 130)] }),
+    expected: [],
+  },
+  {
+    name: "personal: a personal agent's row for a group project never counts",
+    project: PROJECTS.infra,
+    data: data({ project_authorizations: [projectRow(5, 100)] }),
+    expected: [[1, "implicit_config_project", null, {}]],
+  },
+  {
+    name: "personal, flag off: the namespace itself is the project's only ancestor",
+    project: PROJECTS.aliceApp,
+    data: data({ project_authorizations: [projectRow(5, 121)] }),
+    options: { includeDescendants: false },
+    expected: [[5, "explicit_project", null, {}]],
+  },
 ];
 
 describe("allowedAgentsForProject", () => {

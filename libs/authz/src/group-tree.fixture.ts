@@ -11,6 +11,13 @@ import type { AgentPlacement, ProjectPlacement } from "./ci-access-data.ts";
  *   │       └── app      project 101
  *   └── tools-group (4)
  *       └── tools        project 102 (agent "tools")
+ *
+ * and two personal (user) namespaces, each its own root:
+ *
+ *   alice (20, kind user)            bob (30, kind user)
+ *   ├── infra            project 120 └── app      project 130
+ *   │                    (agent "alice-agent")
+ *   └── app              project 121
  */
 export const GROUPS = {
   a: { id: 1, full_path: "group-a", traversal_ids: [1] },
@@ -18,6 +25,11 @@ export const GROUPS = {
   aDeep: { id: 3, full_path: "group-a/sub/deep", traversal_ids: [1, 2, 3] },
   aTools: { id: 4, full_path: "group-a/tools-group", traversal_ids: [1, 4] },
   b: { id: 10, full_path: "group-b", traversal_ids: [10] },
+} as const;
+
+export const USER_NAMESPACES = {
+  alice: { id: 20, full_path: "alice", traversal_ids: [20], kind: "user" },
+  bob: { id: 30, full_path: "bob", traversal_ids: [30], kind: "user" },
 } as const;
 
 const project = (id: number, path_with_namespace: string, traversal_ids: number[]): ProjectPlacement => ({
@@ -32,6 +44,9 @@ export const PROJECTS = {
   tools: project(102, "group-a/tools-group/tools", [1, 4]),
   subInfra: project(103, "group-a/sub/infra", [1, 2]),
   bApp: project(110, "group-b/app", [10]),
+  aliceInfra: project(120, "alice/infra", [20]),
+  aliceApp: project(121, "alice/app", [20]),
+  bobApp: project(130, "bob/app", [30]),
 } as const;
 
 export const AGENTS = {
@@ -39,6 +54,7 @@ export const AGENTS = {
   sub: { id: 2, name: "sub", config_project: PROJECTS.subInfra },
   bAgent: { id: 3, name: "b-agent", config_project: PROJECTS.bApp },
   tools: { id: 4, name: "tools", config_project: PROJECTS.tools },
+  alice: { id: 5, name: "alice-agent", config_project: PROJECTS.aliceInfra },
 } as const satisfies Record<string, AgentPlacement>;
 
 export const ALL_AGENTS: readonly AgentPlacement[] = Object.values(AGENTS);

@@ -4,18 +4,26 @@ import {
   type AgentGrantSet,
   type CiAccessConfig,
   type DroppedEntry,
+  type NamespaceKind,
   type UserAccessConfig,
 } from "@kasmap/contracts";
 
-/** A registry entry found by full path. `traversal_ids` root first (a project: its namespace's). */
+/**
+ * A registry entry found by full path. `traversal_ids` root first (a project: its namespace's;
+ * a project in a personal namespace has `[that namespace's id]`, so the namespace is its root).
+ */
 export interface ResolvedNamespace {
   id: number;
   traversal_ids: readonly number[];
+  /** For a namespace: `user` for a personal one (absent = group). Unused for projects. */
+  kind?: NamespaceKind;
 }
 
 /**
  * Finds projects and groups by full path. Callers pass the path lower-cased; implementations
  * must compare case-insensitively (GitLab's `where_full_path_in` lower-cases both sides).
+ * `groupByFullPath` may answer a personal namespace (same path space); resolution treats it as
+ * not found, since `groups` entries name groups only in GitLab (`Group.where_full_path_in`).
  */
 export interface RegistryLookup {
   projectByFullPath(lowerCasePath: string): ResolvedNamespace | null;
@@ -37,7 +45,9 @@ type TargetType = DroppedEntry["target_type"];
  *
  * As in GitLab: only the first 500 entries of each list count (the rest `over-limit`); paths
  * match case-insensitively; a path listed twice keeps its first position and its last entry's
- * config (Ruby's `index_by`); targets outside the agent project's root group are dropped.
+ * config (Ruby's `index_by`); targets outside the agent project's root group are dropped, and
+ * a personal namespace is that root for its projects; a group entry never names a personal
+ * namespace (not-found).
  * `user_access` rows all store `{ access_as }` from the section.
  *
  * @param agentProject the agent's configuration project; `traversal_ids[0]` is its root group.
@@ -116,7 +126,7 @@ function resolveList<C>(input: ResolveListInput<C>): { id: number; config: C }[]
   for (const [lowerPath, entry] of byPath) {
     const target =
       type === "project" ? lookup.projectByFullPath(lowerPath) : lookup.groupByFullPath(lowerPath);
-    if (target === null) drop(entry.path, "not-found");
+    if (target === null || (type === "group" && target.kind === "user")) drop(entry.path, "not-found");
     else if (rootId === undefined || target.traversal_ids[0] !== rootId)
       drop(entry.path, "outside-root-group");
     else resolved.push({ id: target.id, config: entry.config });

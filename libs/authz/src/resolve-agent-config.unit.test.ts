@@ -1,7 +1,7 @@
 import type { AgentConfig } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { GROUPS, PROJECTS } from "./group-tree.fixture.ts";
-import { type RegistryLookup, resolveAgentConfig } from "./resolve-agent-config.ts";
+import { GROUPS, PROJECTS, USER_NAMESPACES } from "./group-tree.fixture.ts";
+import { type RegistryLookup, type ResolvedNamespace, resolveAgentConfig } from "./resolve-agent-config.ts";
 
 const PROJECT_INDEX = new Map(
   Object.values(PROJECTS).map((p) => [
@@ -9,9 +9,16 @@ const PROJECT_INDEX = new Map(
     { id: p.id, traversal_ids: p.traversal_ids },
   ]),
 );
-const GROUP_INDEX = new Map(
-  Object.values(GROUPS).map((g) => [g.full_path.toLowerCase(), { id: g.id, traversal_ids: g.traversal_ids }]),
-);
+// Groups and personal namespaces share one path space; a lookup may answer either (as authz's
+// does, with the kind), and resolution must refuse the personal ones as groups.
+const GROUP_INDEX = new Map<string, ResolvedNamespace>([
+  ...Object.values(GROUPS).map(
+    (g) => [g.full_path.toLowerCase(), { id: g.id, traversal_ids: g.traversal_ids }] as const,
+  ),
+  ...Object.values(USER_NAMESPACES).map(
+    (n) => [n.full_path, { id: n.id, traversal_ids: n.traversal_ids, kind: n.kind }] as const,
+  ),
+]);
 const calls: string[] = [];
 const lookup: RegistryLookup = {
   projectByFullPath: (path) => {
@@ -127,6 +134,72 @@ describe("resolveAgentConfig", () => {
     expect(resolveAgentConfig({}, agentProject, lookup)).toEqual({
       grants: { ci_access: { projects: [], groups: [] }, user_access: { projects: [], groups: [] } },
       dropped: [],
+    });
+  });
+
+  describe("personal (user) namespaces", () => {
+    const aliceAgentProject = PROJECTS.aliceInfra;
+    const cases: Array<{
+      name: string;
+      agentProject: { traversal_ids: readonly number[] };
+      config: AgentConfig;
+      projects: number[];
+      groups: number[];
+      dropped: Array<{ path: string; target_type: "project" | "group"; reason: string }>;
+    }> = [
+      {
+        name: "a personal project names another project of the same user: kept (same root)",
+        agentProject: aliceAgentProject,
+        config: { ci_access: { projects: [{ id: "alice/app" }, { id: "Alice/Infra" }] } },
+        projects: [121, 120],
+        groups: [],
+        dropped: [],
+      },
+      {
+        name: "a group entry naming the user namespace is not-found (groups only), even its own",
+        agentProject: aliceAgentProject,
+        config: { ci_access: { groups: [{ id: "alice" }, { id: "bob" }] } },
+        projects: [],
+        groups: [],
+        dropped: [
+          { path: "alice", target_type: "group", reason: "not-found" },
+          { path: "bob", target_type: "group", reason: "not-found" },
+        ],
+      },
+      {
+        name: "a personal agent naming group projects or another user's project: outside-root-group",
+        agentProject: aliceAgentProject,
+        config: { ci_access: { projects: [{ id: "group-a/infra" }, { id: "bob/app" }] } },
+        projects: [],
+        groups: [],
+        dropped: [
+          { path: "group-a/infra", target_type: "project", reason: "outside-root-group" },
+          { path: "bob/app", target_type: "project", reason: "outside-root-group" },
+        ],
+      },
+      {
+        name: "a group agent naming a personal project: outside-root-group",
+        agentProject: PROJECTS.infra,
+        config: { ci_access: { projects: [{ id: "alice/app" }] } },
+        projects: [],
+        groups: [],
+        dropped: [{ path: "alice/app", target_type: "project", reason: "outside-root-group" }],
+      },
+    ];
+    for (const c of cases) {
+      it(c.name, () => {
+        const result = resolveAgentConfig(c.config, c.agentProject, lookup);
+        expect(result.grants.ci_access.projects.map((p) => p.project_id)).toEqual(c.projects);
+        expect(result.grants.ci_access.groups.map((g) => g.group_id)).toEqual(c.groups);
+        expect(result.dropped).toEqual(c.dropped.map((d) => ({ access: "ci_access", ...d })));
+      });
+    }
+
+    it("user_access groups cannot name a personal namespace either", () => {
+      const config: AgentConfig = { user_access: { access_as: { agent: {} }, groups: [{ id: "alice" }] } };
+      expect(resolveAgentConfig(config, aliceAgentProject, lookup).dropped).toEqual([
+        { access: "user_access", target_type: "group", path: "alice", reason: "not-found" },
+      ]);
     });
   });
 });

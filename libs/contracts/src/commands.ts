@@ -48,7 +48,8 @@ export const AUTHZ_COMMANDS = {
       ...Actor,
       name: z.string().min(1).max(255),
       path: PathSchema,
-      namespace_id: Id,
+      /** null (or absent): the actor's personal namespace, GitLab's default. */
+      namespace_id: Id.nullable().default(null),
       description: z.string().nullable().optional(),
     }),
     result: ProjectSchema,

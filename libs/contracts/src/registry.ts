@@ -29,8 +29,24 @@ export const PathSchema = z
   .regex(/^[a-zA-Z0-9_][a-zA-Z0-9_.-]*$/, "can contain only letters, digits, '_', '-' and '.'")
   .refine((p) => !p.endsWith(".git") && !p.endsWith(".atom"), "cannot end in '.git' or '.atom'");
 
+/**
+ * GitLab's `namespaces.type`: a group, or a user's personal namespace (`User`), which is a root
+ * (`traversal_ids = [id]`), has the username as its path and holds only projects.
+ */
+export const NAMESPACE_KINDS = ["group", "user"] as const;
+export const NamespaceKindSchema = z.enum(NAMESPACE_KINDS);
+export type NamespaceKind = z.infer<typeof NamespaceKindSchema>;
+
+/**
+ * A namespace: a group or, with `kind: "user"`, a personal namespace. Both share one id space
+ * and one path space, as in GitLab. Events written before personal namespaces existed carry
+ * neither `kind` nor `owner_id`; the defaults read them as groups.
+ */
 export const GroupSchema = z.object({
   id: Id,
+  kind: NamespaceKindSchema.default("group"),
+  /** The user a personal namespace belongs to (GitLab's `namespaces.owner_id`); null for groups. */
+  owner_id: Id.nullable().default(null),
   name: z.string().min(1).max(255),
   path: PathSchema,
   description: z.string().nullable(),
@@ -48,9 +64,9 @@ export const ProjectSchema = z.object({
   name: z.string().min(1).max(255),
   path: PathSchema,
   description: z.string().nullable(),
-  /** The group the project lives in. Kasmap keeps projects in groups (see README). */
+  /** The namespace the project lives in: a group or its creator's personal namespace. */
   namespace_id: Id,
-  /** The namespace group's `traversal_ids` (root first). */
+  /** The namespace's `traversal_ids` (root first; `[namespace_id]` in a personal namespace). */
   traversal_ids: z.array(Id).min(1),
   path_with_namespace: z.string(),
   name_with_namespace: z.string(),

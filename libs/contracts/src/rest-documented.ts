@@ -24,13 +24,13 @@ export const GroupResponseSchema = z.object({
   created_at: Time,
 });
 
-/** `API::Entities::Project`, reduced; the namespace is always a group in Kasmap. */
+/** `API::Entities::Project`, reduced; `namespace.kind` is `group` or `user` (personal). */
 export const ProjectResponseSchema = ProjectIdentitySchema.extend({
   namespace: z.object({
     id: Id,
     name: z.string(),
     path: z.string(),
-    kind: z.literal("group"),
+    kind: z.enum(["group", "user"]),
     full_path: z.string(),
     parent_id: Id.nullable(),
   }),

@@ -292,4 +292,15 @@ export const readModelMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  "013_personal_namespaces": {
+    async up(db: Kysely<unknown>) {
+      // Personal namespaces share the groups' id and path space (as in GitLab), so they live
+      // in the same table; `kind` keeps them out of the groups API.
+      await sql`
+        alter table read_model.groups
+          add column kind text not null default 'group' check (kind in ('group', 'user')),
+          add column owner_id bigint;
+      `.execute(db);
+    },
+  },
 };

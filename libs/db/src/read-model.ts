@@ -10,9 +10,16 @@ type Json<T> = ColumnType<T, string, string>;
 /** A nullable jsonb column: SQL NULL (not JSON `null`) when absent. */
 type NullableJson<T> = ColumnType<T | null, string | null, string | null>;
 
+/** Written only for personal namespaces; groups take the column defaults. */
+type NamespaceKindColumn = ColumnType<"group" | "user", "group" | "user" | undefined, "group" | "user">;
+type OwnerIdColumn = ColumnType<number | null, number | null | undefined, number | null>;
+
 export type ReadModelDatabase = {
+  /** Namespaces: groups and, with `kind = 'user'`, personal namespaces (GitLab's `namespaces`). */
   "read_model.groups": {
     id: number;
+    kind: NamespaceKindColumn;
+    owner_id: OwnerIdColumn;
     name: string;
     path: string;
     description: string | null;

@@ -2,6 +2,7 @@ import { digestToken, type User } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { emitRegistryChange } from "./registry-events.ts";
 import { toPersonalAccessToken, toUser } from "./store/entities.ts";
+import { ensurePersonalNamespace, usersWithoutPersonalNamespace } from "./store/personal-namespaces.ts";
 import type { UnitOfWork, UnitOfWorkRunner } from "./unit-of-work.ts";
 
 export const ROOT_USERNAME = "root";
@@ -16,7 +17,20 @@ const ADMIN_TOKEN_NAME = "kasmap-admin-token";
 export async function bootstrapAdmin(run: UnitOfWorkRunner, adminToken: string): Promise<void> {
   await run(null, async (unit) => {
     const root = await ensureRootUser(unit);
+    await ensurePersonalNamespace(unit, root);
     await ensureAdminToken(unit, root, digestToken(adminToken));
+  });
+}
+
+/**
+ * Gives every user who has none a personal namespace (users created before Kasmap had them),
+ * in one transaction; nothing is written when all have one, so every start may run it.
+ */
+export async function backfillPersonalNamespaces(run: UnitOfWorkRunner): Promise<void> {
+  await run(null, async (unit) => {
+    for (const user of await usersWithoutPersonalNamespace(unit.tx)) {
+      await ensurePersonalNamespace(unit, user);
+    }
   });
 }
 

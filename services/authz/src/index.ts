@@ -2,7 +2,7 @@ import { type Bus, type CommandHandlers, serveCommands } from "@kasmap/bus";
 import type { AuthzCommandName } from "@kasmap/contracts";
 import { createDatabase, migrateSchema } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
-import { bootstrapAdmin } from "./bootstrap.ts";
+import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
 import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
 import { createAgent, deleteAgent } from "./commands/agents.ts";
@@ -77,7 +77,8 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
 
 /**
  * Starts the authz service: migrates schema `authz`, publishes outbox leftovers (a previous
- * process may have died between commit and publish), bootstraps the admin, then serves
+ * process may have died between commit and publish), bootstraps the admin, gives users
+ * without one a personal namespace, then serves
  * `<root>.cmd.authz.>` and relays the outbox every second until `stop()`.
  */
 export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
@@ -89,6 +90,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     await outbox.flush();
     const run = createUnitOfWorkRunner(db, options.bus.topology, outbox);
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
+    await backfillPersonalNamespaces(run);
     const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
     const inFlight = new Set<Promise<unknown>>();
     const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>

@@ -80,6 +80,8 @@ function fakeAuthz(): CommandHandlers {
     "group.create": async (r) => ({
       result: {
         id: 90,
+        kind: "group",
+        owner_id: null,
         name: r.name,
         path: r.path,
         description: null,

@@ -51,6 +51,8 @@ export function testEvents(topology: Topology) {
         data: {
           group: {
             id,
+            kind: "group",
+            owner_id: null,
             name,
             path: `group-${id}`,
             description: null,

@@ -7,20 +7,26 @@ import {
   requireActiveUser,
 } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
-import { findGroup, toProject } from "../store/entities.ts";
+import { findNamespace, toProject } from "../store/entities.ts";
 import { writeMembership } from "../store/memberships.ts";
 import { assertFullPathFree } from "../store/paths.ts";
+import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
 /**
- * `project.create` in a group (Kasmap keeps projects in groups). Needs Maintainer+ on the
- * namespace group. The creator is made a Maintainer of the project unless they already inherit
- * Maintainer or more from the group tree (GitLab adds no redundant membership).
+ * `project.create` in a group or a personal namespace; without `namespace_id`, in the actor's
+ * own personal namespace (GitLab's default). Needs Maintainer+ on the namespace: in a personal
+ * namespace only its owner (who holds Owner on it) or an admin qualifies; anyone else sees
+ * `404 Namespace Not Found`. The creator is made a Maintainer of the project unless they already
+ * inherit Maintainer or more from the namespace (GitLab adds no redundant membership).
  */
 export const createProject: CommandHandler<"project.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const found = await findGroup(unit.tx, request.namespace_id);
+    const found =
+      request.namespace_id === null
+        ? await ensurePersonalNamespace(unit, actor)
+        : await findNamespace(unit.tx, request.namespace_id);
     const level = found ? await effectiveLevelOnGroup(unit.tx, actor, found) : NO_ACCESS;
     const namespace = authorize(found, level, ACCESS_LEVELS.maintainer, NOT_FOUND.namespace);
     const pathWithNamespace = `${namespace.full_path}/${request.path}`;

@@ -8,12 +8,17 @@ import {
   requireProjectLevel,
 } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
-import { findGroup } from "../store/entities.ts";
+import { findGroup, findNamespace } from "../store/entities.ts";
 import { assertFullPathFree } from "../store/paths.ts";
 import type { AuthzTx } from "../store/schema.ts";
 import { agentsAffectedByMove, moveGroupSubtree, moveProject } from "../store/subtree-moves.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
+/**
+ * A group (`NOT_FOUND.group`) or, as a project's target, a namespace of either kind
+ * (`NOT_FOUND.namespace`): a personal namespace takes projects only, from its owner or an admin
+ * (nobody else holds a level on it).
+ */
 async function requireGroupLevel(
   tx: AuthzTx,
   actor: User,
@@ -21,7 +26,8 @@ async function requireGroupLevel(
   required: (typeof ACCESS_LEVELS)[keyof typeof ACCESS_LEVELS],
   resource: typeof NOT_FOUND.group | typeof NOT_FOUND.namespace,
 ): Promise<Group> {
-  const group = await findGroup(tx, groupId);
+  const group =
+    resource === NOT_FOUND.namespace ? await findNamespace(tx, groupId) : await findGroup(tx, groupId);
   const level = group ? await effectiveLevelOnGroup(tx, actor, group) : NO_ACCESS;
   return authorize(group, level, required, resource);
 }

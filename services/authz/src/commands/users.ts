@@ -1,11 +1,23 @@
-import { digestToken, generateToken, KasmapError, NOT_FOUND, TOKEN_PREFIXES } from "@kasmap/contracts";
+import {
+  digestToken,
+  generateToken,
+  KasmapError,
+  NOT_FOUND,
+  PathSchema,
+  TOKEN_PREFIXES,
+} from "@kasmap/contracts";
 import { sql } from "kysely";
 import { requireActiveUser } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
+import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
-/** `user.create`: admins only. Usernames are unique case-insensitively. */
+/**
+ * `user.create`: admins only. Usernames are unique case-insensitively and, being the path of the
+ * user's personal namespace (created in the same transaction), follow GitLab's path rule and
+ * cannot equal a top-level group's path.
+ */
 export const createUser: CommandHandler<"user.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
@@ -15,9 +27,21 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
       .select("id")
       .where(sql<string>`lower(username)`, "=", request.username.toLowerCase())
       .executeTakeFirst();
-    if (taken) {
+    const namespaceTaken = await unit.tx
+      .selectFrom("authz.groups")
+      .select("id")
+      .where(sql<string>`lower(full_path)`, "=", request.username.toLowerCase())
+      .executeTakeFirst();
+    if (taken || namespaceTaken) {
       throw new KasmapError("validation_failed", "username has already been taken", {
         fields: { username: ["has already been taken"] },
+      });
+    }
+    const validPath = PathSchema.safeParse(request.username);
+    if (!validPath.success) {
+      const reasons = validPath.error.issues.map((issue) => issue.message);
+      throw new KasmapError("validation_failed", `username ${reasons.join(", ")}`, {
+        fields: { username: reasons },
       });
     }
     const row = await unit.tx
@@ -27,6 +51,7 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
       .executeTakeFirstOrThrow();
     const user = toUser(row);
     emitRegistryChange.user(unit, user);
+    await ensurePersonalNamespace(unit, user);
     return user;
   });
 

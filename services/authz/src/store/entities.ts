@@ -54,7 +54,17 @@ export function toJob(row: Row<"authz.jobs">): Job {
   return { ...row, created_at: iso(row.created_at) };
 }
 
+/**
+ * A group, never a personal namespace: the groups API, subgroups, group memberships and group
+ * moves do not exist for user namespaces in GitLab, so those see them as missing (404 Group).
+ */
 export async function findGroup(db: AuthzExecutor, id: number): Promise<Group | undefined> {
+  const group = await findNamespace(db, id);
+  return group?.kind === "group" ? group : undefined;
+}
+
+/** A namespace of either kind: where a project may be created or moved to. */
+export async function findNamespace(db: AuthzExecutor, id: number): Promise<Group | undefined> {
   const row = await db.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirst();
   return row && toGroup(row);
 }

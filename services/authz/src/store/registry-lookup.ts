@@ -26,10 +26,13 @@ export async function loadRegistryLookup(db: AuthzExecutor, paths: ConfigPaths):
   if (paths.groups.length > 0) {
     const rows = await db
       .selectFrom("authz.groups")
-      .select(["id", "traversal_ids", sql<string>`lower(full_path)`.as("lower_path")])
+      .select(["id", "kind", "traversal_ids", sql<string>`lower(full_path)`.as("lower_path")])
       .where(sql<string>`lower(full_path)`, "=", sql<string>`any(${sql.val(paths.groups)}::text[])`)
       .execute();
-    for (const row of rows) groups.set(row.lower_path, { id: row.id, traversal_ids: row.traversal_ids });
+    // Personal namespaces are returned with their kind: resolveAgentConfig drops them (not-found).
+    for (const row of rows) {
+      groups.set(row.lower_path, { id: row.id, traversal_ids: row.traversal_ids, kind: row.kind });
+    }
   }
   return {
     projectByFullPath: (path) => projects.get(path) ?? null,

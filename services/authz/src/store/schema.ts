@@ -1,4 +1,4 @@
-import type { AgentGrantSet, DroppedEntry } from "@kasmap/contracts";
+import type { AgentGrantSet, DroppedEntry, NamespaceKind } from "@kasmap/contracts";
 import type { ColumnType, Generated, Kysely, Transaction } from "kysely";
 
 /**
@@ -9,6 +9,10 @@ type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 /** jsonb: read as the parsed value, written as JSON text. */
 type Json<T> = ColumnType<T, string, string>;
+
+/** Written only for personal namespaces; groups take the column defaults. */
+type NamespaceKindColumn = ColumnType<NamespaceKind, NamespaceKind | undefined, NamespaceKind>;
+type OwnerIdColumn = ColumnType<number | null, number | null | undefined, number | null>;
 
 export type JobEnvironment = { name: string; tier: string; slug: string };
 
@@ -23,6 +27,8 @@ export type AuthzDatabase = {
   };
   "authz.groups": {
     id: Generated<number>;
+    kind: NamespaceKindColumn;
+    owner_id: OwnerIdColumn;
     name: string;
     path: string;
     description: string | null;

@@ -38,20 +38,47 @@ export async function visibleProject(
   return project;
 }
 
-/** As `visibleProject` for groups: visible to members of it, its ancestors or anything inside it. */
+/**
+ * As `visibleProject` for groups: visible to members of it, its ancestors or anything inside it.
+ * A personal (user) namespace is not a group (GitLab's groups API never shows one): 404 Group.
+ */
 export async function visibleGroup(
   ctx: GatewayContext,
   user: AuthenticatedUser,
   rawId: string,
 ): Promise<GroupRow> {
-  const id = parseResourceId(rawId);
-  if (!id) throw new KasmapError("not_found", NOT_FOUND.group);
-  const group = await findGroup(ctx.db, id);
-  if (!group) throw new KasmapError("not_found", NOT_FOUND.group);
-  if (user.isAdmin) return group;
-  const access = await groupAccess(ctx.db, user.id, group);
-  if (!access.visible) throw new KasmapError("not_found", NOT_FOUND.group);
+  const group = await visibleNamespaceOrNull(ctx, user, rawId);
+  if (group?.kind !== "group") throw new KasmapError("not_found", NOT_FOUND.group);
   return group;
+}
+
+/**
+ * A namespace of either kind the caller may see, as a project's home or a transfer's target;
+ * otherwise `404 Namespace Not Found`. A personal namespace is visible to its owner (who holds
+ * Owner on it) and to members of its projects; authz decides whether they may put projects there.
+ */
+export async function visibleNamespace(
+  ctx: GatewayContext,
+  user: AuthenticatedUser,
+  rawId: string,
+): Promise<GroupRow> {
+  const namespace = await visibleNamespaceOrNull(ctx, user, rawId);
+  if (!namespace) throw new KasmapError("not_found", NOT_FOUND.namespace);
+  return namespace;
+}
+
+async function visibleNamespaceOrNull(
+  ctx: GatewayContext,
+  user: AuthenticatedUser,
+  rawId: string,
+): Promise<GroupRow | null> {
+  const id = parseResourceId(rawId);
+  if (!id) return null;
+  const namespace = await findGroup(ctx.db, id);
+  if (!namespace) return null;
+  if (user.isAdmin) return namespace;
+  const access = await groupAccess(ctx.db, user.id, namespace);
+  return access.visible ? namespace : null;
 }
 
 /** Admin-only endpoints answer `403 Forbidden` to everyone else, as GitLab's `authenticated_as_admin!`. */

@@ -25,13 +25,10 @@ import {
 import { parseParams } from "../http/request-params.ts";
 import { projectAccessLevel } from "../permissions/access-levels.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
-import type { AgentWithProject } from "../read-model/agent-queries.ts";
-import { findAgent } from "../read-model/agent-queries.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
-import { findProject, type ProjectRow } from "../read-model/registry-queries.ts";
-import { parseNumericId } from "../read-model/resource-id.ts";
-import { clusterInfoOf } from "./agent-lookup.ts";
+import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
+import { agentById, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { registerJobRoutes } from "./job-routes.ts";
 
 type ProjectParams = { Params: { id: string } };
@@ -73,23 +70,21 @@ export function registerAllowedAgentsRoutes(
     ]);
     // Both vanish only if the job finished or the project went after the principal was cached.
     if (!job || !project) throw unauthorized();
-    const [rows, level] = await Promise.all([
+    const [rows, level, groups] = await Promise.all([
       queryAllowedAgents(ctx.db, project.id, options),
       accessLevel(ctx, principal.user.id, project),
+      jobProjectGroups(ctx, project),
     ]);
     const allowed = filterAuthorizationsForJob(rows, job);
     return {
       allowed_agents: await Promise.all(
-        allowed.map(async (row) => {
-          const body = jobAllowedAgentBody(row);
-          return query.with_cluster_info
-            ? { ...body, cluster_info: await clusterInfoOf(ctx, row.agent_id) }
-            : body;
-        }),
+        allowed.map((row) =>
+          withClusterInfoIfAsked(ctx, jobAllowedAgentBody(row), row.agent_id, query.with_cluster_info),
+        ),
       ),
       job: { id: job.id },
       pipeline: { id: job.pipeline_id },
-      project: { id: project.id, groups: projectGroups(project.traversal_ids) },
+      project: { id: project.id, groups },
       user: {
         id: principal.user.id,
         username: principal.user.username,
@@ -106,12 +101,9 @@ export function registerAllowedAgentsRoutes(
     const rows = await queryAllowedAgents(ctx.db, project.id, options);
     return {
       allowed_agents: await Promise.all(
-        rows.map(async (row) => {
-          const body = projectAllowedAgentBody(row);
-          return query.with_cluster_info
-            ? { ...body, cluster_info: await clusterInfoOf(ctx, row.agent_id) }
-            : body;
-        }),
+        rows.map((row) =>
+          withClusterInfoIfAsked(ctx, projectAllowedAgentBody(row), row.agent_id, query.with_cluster_info),
+        ),
       ),
     };
   });
@@ -163,6 +155,19 @@ function explainJob(query: { environment?: string | undefined; ref_protected?: b
   };
 }
 
+/**
+ * `project.groups` of the job answer. GitLab sends none for a project in a personal namespace
+ * (its `project.group` is nil). Only a root-level namespace can be personal, so deeper projects
+ * skip the lookup; it runs beside the agents query, adding no wait.
+ */
+async function jobProjectGroups(ctx: GatewayContext, project: ProjectRow): Promise<Array<{ id: number }>> {
+  if (project.traversal_ids.length === 1) {
+    const namespace = await findGroup(ctx.db, { kind: "id", id: project.namespace_id });
+    if (namespace?.kind === "user") return [];
+  }
+  return projectGroups(project.traversal_ids);
+}
+
 function placement(project: ProjectRow): ProjectPlacement {
   return {
     id: project.id,
@@ -180,12 +185,4 @@ async function accessLevel(ctx: GatewayContext, userId: number, project: Project
   return ctx.caches.projectAccessLevels.get(`${userId}:${project.id}`, () =>
     projectAccessLevel(ctx.db, userId, project),
   );
-}
-
-async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
-  const agentId = parseNumericId(rawAgentId);
-  const found =
-    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
-  if (!found) throw new KasmapError("not_found", NOT_FOUND.agent);
-  return found;
 }

@@ -2,7 +2,6 @@ import {
   CreateGroupBodySchema,
   CreateProjectBodySchema,
   KasmapError,
-  NOT_FOUND,
   TransferGroupBodySchema,
   TransferProjectBodySchema,
 } from "@kasmap/contracts";
@@ -11,7 +10,12 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
 import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
-import { REQUIRED_LEVELS, visibleGroup, visibleProject } from "../permissions/visible-resources.ts";
+import {
+  REQUIRED_LEVELS,
+  visibleGroup,
+  visibleNamespace,
+  visibleProject,
+} from "../permissions/visible-resources.ts";
 import { nameAndPath } from "../read-model/project-path.ts";
 import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -46,22 +50,21 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const naming = nameAndPath(params);
     if (!naming)
       throw new InvalidParamsError(["name, path are missing, at least one parameter must be provided"]);
-    // Kasmap keeps every project in a group, so the namespace is required (GitLab would
-    // default to the caller's personal namespace, which Kasmap does not have).
-    if (!params.namespace_id) throw new InvalidParamsError(["namespace_id is missing"]);
-    const namespace = await visibleGroup(ctx, user, String(params.namespace_id)).catch((error: unknown) => {
-      throw error instanceof KasmapError && error.code === "not_found"
-        ? new KasmapError("not_found", NOT_FOUND.namespace)
-        : error;
-    });
+    // Without namespace_id the project goes to the caller's personal namespace (GitLab's
+    // default); authz finds it (and creates it if the user predates personal namespaces).
+    const namespace = params.namespace_id
+      ? await visibleNamespace(ctx, user, String(params.namespace_id))
+      : null;
     const project = await forwardCommand(ctx, "project.create", {
       actor_user_id: user.id,
       name: naming.name,
       path: naming.path,
-      namespace_id: namespace.id,
+      namespace_id: namespace?.id ?? null,
       description: params.description ?? null,
     });
-    return reply.code(201).send(projectBody(project, namespace));
+    return reply
+      .code(201)
+      .send(projectBody(project, namespace ?? (await namespaceOf(ctx, project.namespace_id))));
   });
 
   // Moves: authz checks Owner on the source and Maintainer+ on the target, recomputes the
@@ -83,11 +86,7 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const user = await userOf(ctx, request);
     const params = parseParams(TransferProjectBodySchema, mergedParams(request.query, request.body));
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
-    const target = await visibleGroup(ctx, user, String(params.namespace)).catch((error: unknown) => {
-      throw error instanceof KasmapError && error.code === "not_found"
-        ? new KasmapError("not_found", NOT_FOUND.namespace)
-        : error;
-    });
+    const target = await visibleNamespace(ctx, user, String(params.namespace));
     const moved = await forwardCommand(ctx, "project.transfer", {
       actor_user_id: user.id,
       project_id: project.id,
@@ -105,7 +104,8 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
 
 async function namespaceOf(ctx: GatewayContext, namespaceId: number): Promise<GroupRow> {
   const group = await findGroup(ctx.db, { kind: "id", id: namespaceId });
-  // A project row without its group means the read model is mid-rebuild: not the caller's fault.
+  // A project row without its namespace means the read model is mid-rebuild (or, right after
+  // a create, behind): not the caller's fault.
   if (!group) throw new KasmapError("unavailable", `namespace ${namespaceId} of a project is missing`);
   return group;
 }
