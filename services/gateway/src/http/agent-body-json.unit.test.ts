@@ -1,5 +1,6 @@
 import { type ClusterFacts, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
+import { clusterFacts } from "../gateway-test-fixtures.ts";
 import type { AgentRow } from "../read-model/agent-queries.ts";
 import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
@@ -15,23 +16,8 @@ const now = Date.parse("2025-01-01T12:00:00.000Z");
 
 // Strings that need escaping in JSON, so splicing is checked against real serializer output.
 const facts: ClusterFacts = {
-  api_endpoint: "https://10.0.0.1:6443",
-  api_endpoint_ip: "10.0.0.1",
-  cluster_name: 'prod "eu" \\ \u2028 ünïcode }',
-  cluster_context: null,
+  ...clusterFacts('prod "eu" \\ \u2028 ünïcode }'),
   node_ips: { external: ["52.1.2.3"], internal: ["10.0.1.5", "fd00::5"] },
-  pod_cidr: "10.244.0.0/16",
-  service_cidr: null,
-  pod_cidrs: ["10.244.0.0/16", "fd00:10:244::/56"],
-  service_cidrs: [],
-  agent_pod_ip: "10.244.0.7",
-  agent_namespace: "gitlab-agent",
-  kubernetes_version: null,
-  platform: "kind",
-  region: null,
-  zones: [],
-  node_count: 2,
-  observed_at: "2024-05-01T10:00:00.000Z",
   sources: { service_cidr: { kind: "missing", reason: "forbidden" } },
 };
 

@@ -1,7 +1,7 @@
 import { CI_ACCESS_RULES, type CiAccessOptions, type CiAccessRule } from "@kasmap/authz";
 import { type CiAccessConfig, CiAccessConfigSchema } from "@kasmap/contracts";
 import { sql } from "kysely";
-import type { ReadModel } from "./registry-queries.ts";
+import type { ProjectRow, ReadModel } from "./registry-queries.ts";
 
 /** One agent project P's CI may use, with its configuration project, as the query returns it. */
 export type AllowedAgentRow = {
@@ -12,34 +12,14 @@ export type AllowedAgentRow = {
   via_group_id: number | null;
   /** The stored entry minus `id`; `{}` for the implicit rule. */
   config: CiAccessConfig;
-  config_project: {
-    id: number;
-    name: string;
-    path: string;
-    description: string | null;
-    path_with_namespace: string;
-    name_with_namespace: string;
-    namespace_id: number;
-    traversal_ids: number[];
-    creator_id: number | null;
-    created_at: Date;
-  };
+  config_project: ProjectRow;
 };
 
-type RawRow = Omit<AllowedAgentRow, "rule" | "config" | "config_project"> & {
-  priority: number;
-  config: unknown;
-  cp_id: number;
-  cp_name: string;
-  cp_path: string;
-  cp_description: string | null;
-  cp_path_with_namespace: string;
-  cp_name_with_namespace: string;
-  cp_namespace_id: number;
-  cp_traversal_ids: number[];
-  cp_creator_id: number | null;
-  cp_created_at: Date;
-};
+/** The configuration project's columns, flattened with a `cp_` prefix by the SQL function. */
+type PrefixedProjectColumns = { [K in keyof ProjectRow as `cp_${K}`]: ProjectRow[K] };
+
+type RawRow = Omit<AllowedAgentRow, "rule" | "config" | "config_project"> &
+  PrefixedProjectColumns & { priority: number; config: unknown };
 
 const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
   CI_ACCESS_RULES.explicitProject,

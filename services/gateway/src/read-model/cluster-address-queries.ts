@@ -2,7 +2,7 @@ import { sql } from "kysely";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { type PageRequest, pageOffset } from "../http/pagination.ts";
 import { agentsReadableSql } from "../permissions/agent-visibility.ts";
-import type { ReadModel } from "./registry-queries.ts";
+import type { ProjectJsonRow, ReadModel } from "./registry-queries.ts";
 
 /** What a reverse lookup asks: the agents whose infrastructure holds an address or overlaps a range. */
 export type AddressQuery = { kind: "ip"; ip: string } | { kind: "cidr"; cidr: string };
@@ -15,18 +15,7 @@ export type AddressMatchRow = {
   agent_name: string;
   agent_created_at: Date;
   agent_created_by_user_id: number | null;
-  project: {
-    id: number;
-    name: string;
-    path: string;
-    description: string | null;
-    path_with_namespace: string;
-    name_with_namespace: string;
-    namespace_id: number;
-    traversal_ids: number[];
-    creator_id: number | null;
-    created_at: string;
-  };
+  project: ProjectJsonRow;
   matches: Array<{ field: string; address: string }>;
   matches_total: number;
   cluster: {

@@ -4,6 +4,8 @@ import type { ResourceId } from "./resource-id.ts";
 
 export type ReadModel = Kysely<ReadModelDatabase>;
 export type ProjectRow = Selectable<ReadModelDatabase["read_model.projects"]>;
+/** A project row as `to_jsonb(p)` returns it inside a larger row: its time as an ISO string. */
+export type ProjectJsonRow = Omit<ProjectRow, "created_at"> & { created_at: string };
 export type GroupRow = Selectable<ReadModelDatabase["read_model.groups"]>;
 export type UserRow = Selectable<ReadModelDatabase["read_model.users"]>;
 

@@ -14,16 +14,23 @@ import {
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
-/** The agent `rawAgentId` names if it is registered in `project`, else `404 ClusterAgents Not Found`. */
+/** The agent `rawAgentId` names with its configuration project, else `404 ClusterAgents Not Found`. */
+export async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
+  const agentId = parseNumericId(rawAgentId);
+  const found =
+    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
+  if (!found) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return found;
+}
+
+/** As `agentById`, and `404 ClusterAgents Not Found` too unless it is registered in `project`. */
 export async function agentInProject(
   ctx: GatewayContext,
   project: ProjectRow,
   rawAgentId: string,
 ): Promise<AgentWithProject> {
-  const agentId = parseNumericId(rawAgentId);
-  const found =
-    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
-  if (!found || found.agent.project_id !== project.id) throw new KasmapError("not_found", NOT_FOUND.agent);
+  const found = await agentById(ctx, rawAgentId);
+  if (found.agent.project_id !== project.id) throw new KasmapError("not_found", NOT_FOUND.agent);
   return found;
 }
 
@@ -52,6 +59,16 @@ export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promi
     cachedLastHeartbeat(ctx, agentId),
   ]);
   return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now());
+}
+
+/** `body` with the agent's `cluster_info` as its last key when the caller asked (`?with_cluster_info=true`). */
+export async function withClusterInfoIfAsked<B extends object>(
+  ctx: GatewayContext,
+  body: B,
+  agentId: number,
+  asked: boolean,
+): Promise<B | (B & { cluster_info: ClusterInfo | null })> {
+  return asked ? { ...body, cluster_info: await clusterInfoOf(ctx, agentId) } : body;
 }
 
 /** As `clusterInfoOf`, as JSON text spliced from the cached text of the facts (the hot read). */

@@ -17,7 +17,7 @@ import { requestUrl } from "../http/request-url.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, clusterInfoJsonOf, clusterInfoOf } from "./agent-lookup.ts";
+import { agentInProject, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
 type ProjectParams = { Params: { id: string } };
@@ -40,10 +40,9 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const page = { page: query.page, perPage: query.per_page };
     const { agents, total } = await listProjectAgents(ctx.db, project.id, page);
     const bodies = await Promise.all(
-      agents.map(async (agent) => {
-        const body = agentBody(agent, project);
-        return query.with_cluster_info ? { ...body, cluster_info: await clusterInfoOf(ctx, agent.id) } : body;
-      }),
+      agents.map((agent) =>
+        withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),
+      ),
     );
     return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
   });

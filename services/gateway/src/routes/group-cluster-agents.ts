@@ -9,7 +9,7 @@ import { parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { visibleGroup } from "../permissions/visible-resources.ts";
 import { groupInventory, listGroupAgents } from "../read-model/group-agent-queries.ts";
-import { clusterInfoOf } from "./agent-lookup.ts";
+import { withClusterInfoIfAsked } from "./agent-lookup.ts";
 
 type GroupParams = { Params: { id: string } };
 
@@ -38,10 +38,9 @@ export function registerGroupClusterAgentRoutes(app: FastifyInstance, ctx: Gatew
     const page = { page: query.page, perPage: query.per_page };
     const { agents, total } = await listGroupAgents(ctx.db, user, scope, page);
     const bodies = await Promise.all(
-      agents.map(async ({ agent, project }) => {
-        const body = agentBody(agent, project);
-        return query.with_cluster_info ? { ...body, cluster_info: await clusterInfoOf(ctx, agent.id) } : body;
-      }),
+      agents.map(({ agent, project }) =>
+        withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),
+      ),
     );
     return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
   });
