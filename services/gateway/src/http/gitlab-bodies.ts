@@ -17,6 +17,8 @@ export function isoTime(time: Time): string {
 type ProjectLike = Omit<ProjectRow, "traversal_ids" | "created_at"> & { created_at: Time };
 type GroupLike = {
   id: number;
+  /** `user` for a personal namespace; older callers' rows without it are groups. */
+  kind?: "group" | "user";
   name: string;
   path: string;
   description: string | null;
@@ -58,7 +60,7 @@ export function projectIdentityBody(project: ProjectLike): ProjectIdentity {
   };
 }
 
-/** `API::Entities::Project`, reduced to what Kasmap knows; `namespace` is always a group here. */
+/** `API::Entities::Project`, reduced to what Kasmap knows; `namespace` is a group or a user's. */
 export function projectBody(project: ProjectLike, namespace: GroupLike) {
   return {
     ...projectIdentityBody(project),
@@ -66,7 +68,7 @@ export function projectBody(project: ProjectLike, namespace: GroupLike) {
       id: namespace.id,
       name: namespace.name,
       path: namespace.path,
-      kind: "group" as const,
+      kind: namespace.kind ?? "group",
       full_path: namespace.full_path,
       parent_id: namespace.parent_id,
     },

@@ -27,7 +27,7 @@ import { projectAccessLevel } from "../permissions/access-levels.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
-import { findProject, type ProjectRow } from "../read-model/registry-queries.ts";
+import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
 import { agentById, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { registerJobRoutes } from "./job-routes.ts";
 
@@ -70,9 +70,10 @@ export function registerAllowedAgentsRoutes(
     ]);
     // Both vanish only if the job finished or the project went after the principal was cached.
     if (!job || !project) throw unauthorized();
-    const [rows, level] = await Promise.all([
+    const [rows, level, groups] = await Promise.all([
       queryAllowedAgents(ctx.db, project.id, options),
       accessLevel(ctx, principal.user.id, project),
+      jobProjectGroups(ctx, project),
     ]);
     const allowed = filterAuthorizationsForJob(rows, job);
     return {
@@ -83,7 +84,7 @@ export function registerAllowedAgentsRoutes(
       ),
       job: { id: job.id },
       pipeline: { id: job.pipeline_id },
-      project: { id: project.id, groups: projectGroups(project.traversal_ids) },
+      project: { id: project.id, groups },
       user: {
         id: principal.user.id,
         username: principal.user.username,
@@ -152,6 +153,19 @@ function explainJob(query: { environment?: string | undefined; ref_protected?: b
       ref_protected: query.ref_protected ?? null,
     },
   };
+}
+
+/**
+ * `project.groups` of the job answer. GitLab sends none for a project in a personal namespace
+ * (its `project.group` is nil). Only a root-level namespace can be personal, so deeper projects
+ * skip the lookup; it runs beside the agents query, adding no wait.
+ */
+async function jobProjectGroups(ctx: GatewayContext, project: ProjectRow): Promise<Array<{ id: number }>> {
+  if (project.traversal_ids.length === 1) {
+    const namespace = await findGroup(ctx.db, { kind: "id", id: project.namespace_id });
+    if (namespace?.kind === "user") return [];
+  }
+  return projectGroups(project.traversal_ids);
 }
 
 function placement(project: ProjectRow): ProjectPlacement {
