@@ -1,4 +1,5 @@
 import { createConnection } from "node:net";
+import { removeLeftovers, startLeftoverRegistry } from "./test-leftovers.ts";
 
 /**
  * Resolves the NATS (JetStream on) and PostgreSQL servers for the integration project, once:
@@ -15,7 +16,13 @@ export default async function setup(): Promise<() => Promise<void>> {
   if (!process.env.DATABASE_URL) {
     process.env.DATABASE_URL = await resolvePostgres(cleanups);
   }
+  const leftovers = startLeftoverRegistry();
+  const natsUrl = process.env.NATS_URL;
+  const databaseUrl = process.env.DATABASE_URL;
   return async () => {
+    await removeLeftovers(natsUrl, databaseUrl, leftovers).catch((error: unknown) => {
+      process.stderr.write(`could not remove test leftovers: ${String(error)}\n`);
+    });
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
 }

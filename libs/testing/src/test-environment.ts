@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createTopology, type Topology } from "@kasmap/contracts";
 import pg from "pg";
+import { recordLeftover } from "./test-leftovers.ts";
 
 /**
  * Where the integration tests find NATS and PostgreSQL. `global-setup.ts` resolves them once
@@ -28,7 +29,9 @@ function randomSuffix(): string {
  * streams on one server. Streams are created by the code under test (`ensureStreams`).
  */
 export function createTestTopology(): Topology {
-  return createTopology(`t${randomSuffix()}`);
+  const topology = createTopology(`t${randomSuffix()}`);
+  recordLeftover("topology", topology.root);
+  return topology;
 }
 
 export type TestDatabase = { url: string; name: string; drop(): Promise<void> };
@@ -40,6 +43,7 @@ export type TestDatabase = { url: string; name: string; drop(): Promise<void> };
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = testDatabaseAdminUrl();
   const name = `kasmap_test_${randomSuffix()}`;
+  recordLeftover("database", name);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
