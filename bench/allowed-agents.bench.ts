@@ -61,7 +61,14 @@ async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
   return [Number(process.hrtime.bigint() - start) / 1e6, value];
 }
 
+/** Runs the benchmark and prints its figures (what `npm run bench` calls). */
 export async function runAllowedAgentsBench(
+  options: { scale?: number; samples?: number; databaseUrl?: string } = {},
+): Promise<void> {
+  await printAllowedAgentsBench(await measureAllowedAgents(options));
+}
+
+export async function measureAllowedAgents(
   options: { scale?: number; samples?: number; databaseUrl?: string } = {},
 ): Promise<AllowedAgentsBenchResult> {
   const scale = options.scale ?? 1;
@@ -207,10 +214,10 @@ function argument(name: string, fallback: number): number {
 }
 
 async function main(): Promise<void> {
-  const result = await runAllowedAgentsBench({
-    scale: argument("scale", 1),
-    samples: argument("samples", 2_000),
-  });
+  await runAllowedAgentsBench({ scale: argument("scale", 1), samples: argument("samples", 2_000) });
+}
+
+async function printAllowedAgentsBench(result: AllowedAgentsBenchResult): Promise<void> {
   const version = await pgVersion();
   const f = (ms: number) => `${ms.toFixed(3)} ms`;
   console.log(
