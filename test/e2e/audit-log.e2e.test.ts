@@ -172,11 +172,12 @@ describe("the live event stream", () => {
     const [stream, seq] = first.id.split(":");
     expect(resumed.id).toBe(`${stream}:${Number(seq) + 1}`);
 
-    // A disconnect ends the connection's consumers: only the projection's durable one remains.
+    // A disconnect ends the connection's consumers: only the projection's (named after it) remain.
     connection.close();
     await eventually(async () => {
       const consumers = await system.bus.jsm.consumers.list(system.topology.streamNames.cluster).next();
-      return consumers.every((c) => c.config.durable_name !== undefined) ? true : undefined;
+      const projections = consumers.filter((c) => c.name.startsWith("projection-"));
+      return consumers.length === projections.length ? true : undefined;
     }, "the stream's ephemeral consumers removed");
   });
 });

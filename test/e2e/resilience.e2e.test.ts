@@ -203,7 +203,7 @@ describe("the projection killed (SIGKILL) in the middle of a burst and started a
     );
     system.startProjection();
 
-    // A message in hand at the kill is redelivered after the consumer's ack wait (30 s).
+    // The restarted projection resumes from the position committed with the rows it applied.
     await projectionCaughtUp(system, 60_000);
     const lastSeq = (await streamStates()).cluster?.last_seq ?? 0;
     const [rows] = await system.query<{ n: number; distinct_seqs: number; max_seq: number }>(

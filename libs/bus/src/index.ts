@@ -1,5 +1,6 @@
 export * from "./backoff.ts";
 export * from "./bus.ts";
+export * from "./checkpointed-consume.ts";
 export * from "./commands.ts";
 export * from "./consume.ts";
 export * from "./dead-letter.ts";

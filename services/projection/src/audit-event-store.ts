@@ -8,11 +8,10 @@ type Db = Kysely<ReadModelDatabase>;
 
 /**
  * Reads what `auditEventsFor` compares an event with, before the event is applied (applying
- * overwrites it). Events that never yield audit events read nothing.
+ * overwrites it). Events that never yield audit events read nothing. The transaction must
+ * hold the event's agent lock first (`lockAgentAuditLogs`).
  */
 export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promise<AuditPreviousState> {
-  const agentId = agentIdOfEvent(event);
-  if (agentId !== null) await lockAgentAuditLog(db, agentId);
   switch (event.type) {
     case EVENT_TYPES.agentChanged: {
       const agent = await loadAgent(db, event.data.agent.id);
@@ -58,17 +57,26 @@ export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promis
  * Serialises, per agent, the transactions that write its audit events: the consumers of
  * different streams run concurrently, and without it a snapshot's transaction could read "no
  * agent yet" while the agent's own transaction adopts orphans before the snapshot's row is
- * visible, leaving that row without a project for good. Held until commit; the key is a
+ * visible, leaving that row without a project for good. Takes the locks of every agent the
+ * events name, once each, in ascending agent id: a batch holds several agents' locks until it
+ * commits, and two batches taking them in different orders could deadlock. The key is a
  * 64-bit hash (a collision only serialises two agents):
  *
  * ```sql
- * select pg_advisory_xact_lock(hashtextextended('kasmap.audit.agent:' || $1, 0))
+ * select pg_advisory_xact_lock(hashtextextended('kasmap.audit.agent:' || id, 0))
+ * from unnest($1::int[]) as id   -- sorted ids: a function scan keeps array order
  * ```
  */
-async function lockAgentAuditLog(db: Db, agentId: number): Promise<void> {
-  await sql`select pg_advisory_xact_lock(hashtextextended(${`kasmap.audit.agent:${agentId}`}, 0))`.execute(
-    db,
-  );
+export async function lockAgentAuditLogs(db: Db, events: readonly KasmapEvent[]): Promise<void> {
+  const ids = new Set<number>();
+  for (const event of events) {
+    const agentId = agentIdOfEvent(event);
+    if (agentId !== null) ids.add(agentId);
+  }
+  if (ids.size === 0) return;
+  const sorted = [...ids].sort((a, b) => a - b);
+  await sql`select pg_advisory_xact_lock(hashtextextended('kasmap.audit.agent:' || id, 0))
+    from unnest(${sql.val(sorted)}::int[]) as id`.execute(db);
 }
 
 async function loadAgent(db: Db, agentId: number): Promise<AuditPreviousState["agent"]> {

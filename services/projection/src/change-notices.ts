@@ -81,3 +81,18 @@ export function publishChangeNotices(bus: Bus, notices: readonly ReadModelNotice
     bus.nc.publish(bus.topology.subjects.readModelChanged(body.table), encoder.encode(JSON.stringify(body)));
   }
 }
+
+/**
+ * One notice per table and ids within a batch, the last one (highest sequence) kept: a reader
+ * drops the same cache entries whichever of them it receives.
+ */
+export function dedupeChangeNotices(notices: readonly ReadModelNotice[]): ReadModelNotice[] {
+  const latest = new Map<string, ReadModelNotice>();
+  for (const notice of notices) {
+    const { stream: _stream, seq: _seq, ...key } = notice;
+    const id = JSON.stringify(Object.entries(key).sort(([a], [b]) => a.localeCompare(b)));
+    // Map.set on a known key keeps the key's place: the order of first appearance holds.
+    latest.set(id, notice);
+  }
+  return [...latest.values()];
+}

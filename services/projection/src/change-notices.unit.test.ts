@@ -1,6 +1,6 @@
 import { createTopology, ReadModelNoticeSchema } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { changeNoticesFor } from "./change-notices.ts";
+import { changeNoticesFor, dedupeChangeNotices } from "./change-notices.ts";
 import { clusterFacts, testEvents } from "./test-events.ts";
 
 const events = testEvents(createTopology("unit"));
@@ -53,5 +53,18 @@ describe("change notices", () => {
       (n) => n.table,
     );
     expect(deleted).toEqual(["agents", ...authz]);
+  });
+
+  it("keeps one notice per table and ids in a batch, the latest, in order of first appearance", () => {
+    const at = (seq: number) => ({ stream: "UNIT_CLUSTER", seq });
+    const notices = [
+      ...changeNoticesFor(events.heartbeat(7, "2026-01-01T00:00:00Z"), at(1)),
+      ...changeNoticesFor(events.heartbeat(8, "2026-01-01T00:00:00Z"), at(2)),
+      ...changeNoticesFor(events.heartbeat(7, "2026-01-01T00:00:30Z"), at(3)),
+    ];
+    expect(dedupeChangeNotices(notices)).toEqual([
+      { table: "agent_connections", agent_id: 7, ...at(3) },
+      { table: "agent_connections", agent_id: 8, ...at(2) },
+    ]);
   });
 });

@@ -1,18 +1,25 @@
-import { type Bus, type EventConsumer, type MessageMeta, startEventConsumer } from "@kasmap/bus";
+import {
+  type Bus,
+  type CheckpointedConsumer,
+  type CheckpointedEvent,
+  type MessageMeta,
+  startCheckpointedConsumer,
+} from "@kasmap/bus";
 import type { KasmapEvent, ReadModelNotice } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { applyEventToReadModel } from "./apply-event.ts";
-import { loadAuditPreviousState, recordAuditEvents } from "./audit-event-store.ts";
+import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "./audit-event-store.ts";
 import { auditEventsFor } from "./audit-events.ts";
-import { changeNoticesFor, publishChangeNotices } from "./change-notices.ts";
+import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "./change-notices.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
-import { claimPosition } from "./projection-positions.ts";
+import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
 
 /**
- * The projection's durable consumers, one per stream role. The durable name is also the key
- * of the consumer's row in `read_model.projection_positions`.
+ * The projection's consumers, one per stream role. `durable` names the consumer's row in
+ * `read_model.projection_positions` (its checkpoint) and its dead letters; it is also the name
+ * of the durable JetStream consumer that versions before checkpointed consumption used.
  */
 export const PROJECTION_CONSUMERS = [
   { stream: "registry", durable: "projection-registry" },
@@ -22,42 +29,69 @@ export const PROJECTION_CONSUMERS = [
 ] as const;
 
 /**
- * Applies one message in one transaction together with the consumer's position, and returns
- * the change notices to publish once it committed; none if the message was applied before.
+ * Applies a batch of one stream's events, in order, in ONE transaction that ends by storing
+ * `lastSeq` as the consumer's position, and returns the change notices to publish once it
+ * committed. Events at or below the stored position were applied before and are skipped (a
+ * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
+ * A permanent database error becomes `KasmapError("validation_failed")`.
  */
-export async function projectMessage(
+export async function projectBatch(
   db: Kysely<ReadModelDatabase>,
   consumer: string,
-  event: KasmapEvent,
-  meta: MessageMeta,
+  stream: string,
+  batch: readonly CheckpointedEvent[],
+  lastSeq: number,
 ): Promise<ReadModelNotice[]> {
-  const position = { stream: meta.stream, seq: meta.seq };
   try {
     return await db.transaction().execute(async (trx) => {
-      if (!(await claimPosition(trx, consumer, position))) return [];
-      // The audit log compares with the state the event replaces, so it is read first.
-      const previous = await loadAuditPreviousState(trx, event);
-      await applyEventToReadModel(trx, event, position);
-      await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
-      return changeNoticesFor(event, position);
+      const stored = await lockPosition(trx, consumer, stream);
+      if (lastSeq <= stored) return [];
+      const fresh = batch.filter(({ meta }) => meta.seq > stored);
+      await lockAgentAuditLogs(
+        trx,
+        fresh.map(({ event }) => event),
+      );
+      const notices: ReadModelNotice[] = [];
+      for (const { event, meta } of fresh) {
+        const position = { stream, seq: meta.seq };
+        // The audit log compares with the state the event replaces, so it is read first.
+        const previous = await loadAuditPreviousState(trx, event);
+        await applyEventToReadModel(trx, event, position);
+        await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
+        notices.push(...changeNoticesFor(event, position));
+      }
+      await storePosition(trx, consumer, { stream, seq: lastSeq });
+      return dedupeChangeNotices(notices);
     });
   } catch (error) {
     throw classifyDatabaseError(error);
   }
 }
 
-/** Starts one durable consumer that projects its stream into the read model. */
+/** Applies one message with its position: `projectBatch` of one event. */
+export function projectMessage(
+  db: Kysely<ReadModelDatabase>,
+  consumer: string,
+  event: KasmapEvent,
+  meta: MessageMeta,
+): Promise<ReadModelNotice[]> {
+  return projectBatch(db, consumer, meta.stream, [{ event, meta }], meta.seq);
+}
+
+/** Starts one checkpointed consumer that projects its stream into the read model in batches. */
 export function startProjectionConsumer(
   bus: Bus,
   db: Kysely<ReadModelDatabase>,
   logger: Logger,
   declaration: (typeof PROJECTION_CONSUMERS)[number],
-): EventConsumer {
-  return startEventConsumer(bus, {
+): CheckpointedConsumer {
+  const stream = bus.topology.streamNames[declaration.stream];
+  return startCheckpointedConsumer(bus, {
     stream: declaration.stream,
-    durable: declaration.durable,
-    async handle(event, meta) {
-      const notices = await projectMessage(db, declaration.durable, event, meta);
+    name: declaration.durable,
+    readCheckpoint: () => readPosition(db, declaration.durable),
+    async applyBatch(batch, lastSeq) {
+      const notices = await projectBatch(db, declaration.durable, stream, batch, lastSeq);
       publishChangeNotices(bus, notices);
     },
     onProblem({ kind, meta, reason }) {
@@ -69,7 +103,7 @@ export function startProjectionConsumer(
         subject: meta.subject,
       };
       if (kind === "dead-lettered") logger.error({ ...fields, reason }, "event dead-lettered");
-      else logger.warn({ ...fields, deliveryCount: meta.deliveryCount, reason }, "retrying event");
+      else logger.warn({ ...fields, reason }, "consumer restarting from its checkpoint");
     },
   });
 }

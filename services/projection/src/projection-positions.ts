@@ -3,40 +3,64 @@ import type { Kysely } from "kysely";
 import type { StreamPosition } from "./apply-event.ts";
 
 /**
- * Advances the consumer's stored position to `position.seq` if it is ahead of what is stored,
- * and says whether it did. Run first in the transaction that applies the message: the upsert
- * locks the position row until commit, and `false` means the message was already applied
- * (a redelivery or a replay), so the caller changes nothing.
+ * The consumer's stored position (the last stream sequence it applied), locked until the
+ * caller's transaction ends, so a second projection replica applying the same stream waits
+ * and then sees what the first committed. Creates the row at 0 the first time:
  *
  * ```sql
- * insert into read_model.projection_positions (consumer, stream, stream_seq) values ($1, $2, $3)
- * on conflict (consumer) do update set stream = excluded.stream, stream_seq = excluded.stream_seq,
- *   updated_at = now()
- * where read_model.projection_positions.stream_seq < excluded.stream_seq
- * returning consumer
+ * insert into read_model.projection_positions (consumer, stream, stream_seq) values ($1, $2, 0)
+ * on conflict (consumer) do nothing;
+ * select stream_seq from read_model.projection_positions where consumer = $1 for update
  * ```
  */
-export async function claimPosition(
+export async function lockPosition(
+  db: Kysely<ReadModelDatabase>,
+  consumer: string,
+  stream: string,
+): Promise<number> {
+  await db
+    .insertInto("read_model.projection_positions")
+    .values({ consumer, stream, stream_seq: 0 })
+    .onConflict((oc) => oc.column("consumer").doNothing())
+    .execute();
+  const row = await db
+    .selectFrom("read_model.projection_positions")
+    .select("stream_seq")
+    .where("consumer", "=", consumer)
+    .forUpdate()
+    .executeTakeFirstOrThrow();
+  return Number(row.stream_seq);
+}
+
+/**
+ * Stores `position` as the consumer's position; run in the transaction that applied the
+ * messages up to it, after `lockPosition`.
+ *
+ * ```sql
+ * update read_model.projection_positions set stream = $2, stream_seq = $3, updated_at = now()
+ * where consumer = $1
+ * ```
+ */
+export async function storePosition(
   db: Kysely<ReadModelDatabase>,
   consumer: string,
   position: StreamPosition,
-): Promise<boolean> {
-  const claimed = await db
-    .insertInto("read_model.projection_positions")
-    .values({ consumer, stream: position.stream, stream_seq: position.seq })
-    .onConflict((oc) =>
-      oc
-        .column("consumer")
-        .doUpdateSet((eb) => ({
-          stream: eb.ref("excluded.stream"),
-          stream_seq: eb.ref("excluded.stream_seq"),
-          updated_at: eb.fn<string>("now"),
-        }))
-        .where("read_model.projection_positions.stream_seq", "<", (eb) => eb.ref("excluded.stream_seq")),
-    )
-    .returning("consumer")
+): Promise<void> {
+  await db
+    .updateTable("read_model.projection_positions")
+    .set((eb) => ({ stream: position.stream, stream_seq: position.seq, updated_at: eb.fn<string>("now") }))
+    .where("consumer", "=", consumer)
+    .execute();
+}
+
+/** One consumer's stored position: the last stream sequence it applied, 0 if none. */
+export async function readPosition(db: Kysely<ReadModelDatabase>, consumer: string): Promise<number> {
+  const row = await db
+    .selectFrom("read_model.projection_positions")
+    .select("stream_seq")
+    .where("consumer", "=", consumer)
     .executeTakeFirst();
-  return claimed !== undefined;
+  return Number(row?.stream_seq ?? 0);
 }
 
 /** The stored position of every consumer, keyed by consumer name. */

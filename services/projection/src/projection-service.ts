@@ -9,6 +9,7 @@ import {
 import { createLogger, type Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
+import { deleteLegacyDurableConsumers } from "./legacy-durable-consumers.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
 
 export type ProjectionServiceOptions = {
@@ -19,7 +20,7 @@ export type ProjectionServiceOptions = {
 };
 
 export type ProjectionService = {
-  /** Stops the consumers after the message in hand, then closes the database pool. */
+  /** Stops the consumers after the batch in hand, then closes the database pool. */
   stop(): Promise<void>;
 };
 
@@ -34,11 +35,11 @@ export function openReadModel(databaseUrl: string): Kysely<ReadModelDatabase> {
 
 /**
  * Starts the projection: ensures the streams, migrates the read model, indexes the addresses
- * of snapshots that have none (`indexUnindexedSnapshots`), then runs one durable
- * consumer per stream (`projection-registry`, `projection-authz`, `projection-cluster`,
- * `projection-heartbeat`). Each resumes after the last message it acknowledged; positions in
- * the read model make a redelivery change nothing. Run one replica: two replicas sharing a
- * durable would apply one stream's messages concurrently, out of order.
+ * of snapshots that have none (`indexUnindexedSnapshots`), deletes durable consumers left by
+ * older versions, then runs one checkpointed consumer per stream (`projection-registry`,
+ * `projection-authz`, `projection-cluster`, `projection-heartbeat`). Each resumes after the
+ * position stored with the rows it applied. Run one replica: a second would apply the same
+ * messages (the position lock and guard keep that harmless, but it is wasted work).
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
@@ -48,6 +49,7 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
     const indexed = await indexUnindexedSnapshots(db);
     if (indexed > 0) logger.info({ agents: indexed }, "indexed cluster addresses of existing snapshots");
+    await deleteLegacyDurableConsumers(options.bus);
   } catch (error) {
     await db.destroy();
     throw error;

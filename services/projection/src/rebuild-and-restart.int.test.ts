@@ -1,4 +1,5 @@
 import { publishEvent } from "@kasmap/bus";
+import { AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
 import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
@@ -92,8 +93,16 @@ describe("projection restart, replay and rebuild", () => {
       .where("id", "=", 1)
       .execute();
     await service?.stop();
-    await ctx.bus.jsm.consumers.delete(ctx.topology.streamNames.registry, "projection-registry");
+    // The durable consumer an older version used, which had acknowledged nothing: a restart
+    // deletes it and resumes from the stored position rather than replaying.
+    await ctx.bus.jsm.consumers.add(ctx.topology.streamNames.registry, {
+      durable_name: "projection-registry",
+      ack_policy: AckPolicy.Explicit,
+    });
     service = await startProjectionService(ctx.serviceOptions);
+    await expect(
+      ctx.bus.jsm.consumers.info(ctx.topology.streamNames.registry, "projection-registry"),
+    ).rejects.toThrow();
     await publishEvent(ctx.bus, ctx.events.user(99)); // a barrier: applied only after the replay
     await ctx.caughtUp();
     const group = await ctx.db

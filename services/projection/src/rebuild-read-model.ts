@@ -1,10 +1,7 @@
-import type { Bus } from "@kasmap/bus";
 import { ensureStreams } from "@kasmap/bus";
 import { migrateSchema, READ_MODEL_SCHEMA, type ReadModelDatabase, readModelMigrations } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
 import { type Kysely, sql } from "kysely";
-import { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
 import {
   openReadModel,
   type ProjectionService,
@@ -13,11 +10,11 @@ import {
 } from "./projection-service.ts";
 
 /**
- * Rebuilds the read model from the log: deletes the projection's durable consumers, empties
- * every read model table (one `truncate`, in one transaction, positions included), then starts
- * the projection, whose new consumers replay every stream from sequence 1. Replaying the
- * audit log reproduces the same rows. Stop every other projection replica first: one still
- * running would recreate its consumer and keep applying meanwhile.
+ * Rebuilds the read model from the log: empties every read model table (one `truncate`, in one
+ * transaction, positions included), then starts the projection, whose consumers read their
+ * checkpoints (now none) and replay every stream from sequence 1. Replaying the audit log
+ * reproduces the same rows. Stop every other projection replica first: one still running would
+ * keep applying (and storing its position) meanwhile.
  */
 export async function rebuildReadModel(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
@@ -25,24 +22,12 @@ export async function rebuildReadModel(options: ProjectionServiceOptions): Promi
   const db = openReadModel(options.databaseUrl);
   try {
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
-    await deleteProjectionConsumers(options.bus);
     const tables = await truncateReadModel(db);
     logger.warn({ tables }, "read model truncated; replaying every stream from the start");
   } finally {
     await db.destroy();
   }
   return startProjectionService({ ...options, logger });
-}
-
-async function deleteProjectionConsumers(bus: Bus): Promise<void> {
-  for (const { stream, durable } of PROJECTION_CONSUMERS) {
-    try {
-      await bus.jsm.consumers.delete(bus.topology.streamNames[stream], durable);
-    } catch (error) {
-      const missing = error instanceof JetStreamApiError && error.code === JetStreamApiCodes.ConsumerNotFound;
-      if (!missing) throw error;
-    }
-  }
 }
 
 /**

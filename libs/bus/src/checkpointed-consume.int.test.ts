@@ -1,0 +1,168 @@
+import { EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
+import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Bus, connectBus } from "./bus.ts";
+import { type CheckpointedEvent, startCheckpointedConsumer } from "./checkpointed-consume.ts";
+import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
+import { publishEvent } from "./publish.ts";
+import { ensureStreams } from "./streams.ts";
+
+const topology = createTestTopology();
+let bus: Bus;
+
+beforeAll(async () => {
+  bus = await connectBus({ url: testNatsUrl(), name: "bus-checkpointed-int-test", topology });
+  await ensureStreams(bus);
+});
+
+afterAll(async () => {
+  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
+  await bus.close();
+});
+
+function heartbeat(agentId: number) {
+  return newKasmapEvent({
+    type: EVENT_TYPES.clusterHeartbeat,
+    source: "/kasmap/collector/test",
+    subject: topology.subjects.clusterHeartbeat(agentId),
+    data: { agent_id: agentId, collector_id: "c1", content_hash: null, sent_at: new Date().toISOString() },
+  });
+}
+
+/**
+ * A stand-in for the database: a batch's rows and checkpoint become visible together or not
+ * at all, as in one transaction. `applied` is every committed event's sequence, in order.
+ */
+function transactionalStore() {
+  const store = {
+    checkpoint: 0,
+    applied: [] as number[],
+    readCheckpoint: async () => store.checkpoint,
+    commit(batch: CheckpointedEvent[], lastSeq: number) {
+      store.applied.push(...batch.map((e) => e.meta.seq));
+      store.checkpoint = lastSeq;
+    },
+  };
+  return store;
+}
+
+function agentOf({ event }: CheckpointedEvent): number {
+  return event.type === EVENT_TYPES.clusterHeartbeat ? event.data.agent_id : -1;
+}
+
+async function deadLetterReasons(): Promise<string[]> {
+  const info = await bus.jsm.streams.info(topology.streamNames.deadLetter);
+  const reasons: string[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const letter = await bus.jsm.streams.getMessage(topology.streamNames.deadLetter, { seq });
+    reasons.push(letter?.header.get(DEAD_LETTER_HEADERS.reason) ?? "");
+  }
+  return reasons;
+}
+
+describe("checkpointed consumer", () => {
+  it("dead-letters invalid messages in the middle of a batch and applies the rest in order", async () => {
+    const seqs: number[] = [];
+    seqs.push((await publishEvent(bus, heartbeat(1))).seq);
+    const garbage = await bus.js.publish(
+      topology.subjects.clusterHeartbeat(2),
+      new TextEncoder().encode("{"),
+    );
+    seqs.push((await publishEvent(bus, heartbeat(3))).seq);
+    const refused = await publishEvent(bus, heartbeat(13)); // applyBatch refuses agent 13
+    seqs.push((await publishEvent(bus, heartbeat(5))).seq);
+    const store = transactionalStore();
+    const consumer = startCheckpointedConsumer(bus, {
+      stream: "heartbeat",
+      name: "test-batch-dead-letters",
+      readCheckpoint: store.readCheckpoint,
+      async applyBatch(batch, lastSeq) {
+        if (batch.some((e) => agentOf(e) === 13)) throw new KasmapError("validation_failed", "agent 13");
+        store.commit(batch, lastSeq);
+      },
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "all messages passed");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs);
+    expect(store.applied).not.toContain(garbage.seq);
+    expect(store.applied).not.toContain(refused.seq);
+    expect(await deadLetterReasons()).toEqual([expect.stringMatching(/^not JSON/), "agent 13"]);
+  });
+
+  it("resumes from the committed checkpoint after a stop in the middle of a batch, applying each message once", async () => {
+    const seqs: number[] = [];
+    for (let agent = 20; agent < 30; agent++) seqs.push((await publishEvent(bus, heartbeat(agent))).seq);
+    const store = transactionalStore();
+    store.checkpoint = (seqs[0] ?? 1) - 1;
+    let calls = 0;
+    let crashed: () => void = () => {};
+    const crash = new Promise<void>((resolve) => {
+      crashed = resolve;
+    });
+    const options = {
+      stream: "heartbeat" as const,
+      name: "test-crash-mid-batch",
+      readCheckpoint: store.readCheckpoint,
+      maxBatch: 4,
+    };
+    const first = startCheckpointedConsumer(bus, {
+      ...options,
+      async applyBatch(batch, lastSeq) {
+        calls++;
+        if (calls === 1) return store.commit(batch, lastSeq);
+        // The second batch dies before its commit, like a process killed mid-transaction.
+        crashed();
+        throw new Error("killed before commit");
+      },
+    });
+    await crash;
+    await first.stop();
+    const committed = store.applied.length;
+    expect(committed).toBeGreaterThan(0);
+    expect(store.applied).toEqual(seqs.slice(0, committed));
+    expect(store.checkpoint).toBe(seqs[committed - 1]);
+    const second = startCheckpointedConsumer(bus, {
+      ...options,
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "caught up again");
+    await second.stop();
+    expect(store.applied).toEqual(seqs);
+  });
+
+  it("restarts from the checkpoint after a failing batch, without losing or repeating a message", async () => {
+    const seqs: number[] = [];
+    for (let agent = 40; agent < 45; agent++) seqs.push((await publishEvent(bus, heartbeat(agent))).seq);
+    const store = transactionalStore();
+    store.checkpoint = (seqs[0] ?? 1) - 1;
+    let failures = 2;
+    const consumer = startCheckpointedConsumer(bus, {
+      stream: "heartbeat",
+      name: "test-transient",
+      readCheckpoint: store.readCheckpoint,
+      async applyBatch(batch, lastSeq) {
+        if (failures-- > 0) throw new Error("database down");
+        store.commit(batch, lastSeq);
+      },
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "applied after retries");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs);
+  });
+
+  it("stops cleanly while starting and while waiting for messages", async () => {
+    const options = {
+      stream: "authz" as const,
+      name: "test-stop",
+      readCheckpoint: async () => 0,
+      applyBatch: async () => {},
+    };
+    const starting = startCheckpointedConsumer(bus, options);
+    await starting.stop();
+    await expect(starting.done).resolves.toBeUndefined();
+    const idle = startCheckpointedConsumer(bus, options);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await idle.stop();
+    await expect(idle.done).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,252 @@
+import { randomBytes } from "node:crypto";
+import { eventSubjectMismatch, isKasmapError, type KasmapEvent, type StreamRole } from "@kasmap/contracts";
+import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
+import { backoffDelayMs, sleep } from "./backoff.ts";
+import type { Bus } from "./bus.ts";
+import { type MessageMeta, parseEvent } from "./consume.ts";
+import { restartOnReconnectOrStall } from "./consumer-liveness.ts";
+import { publishDeadLetter } from "./dead-letter.ts";
+import { messageBatches } from "./message-batches.ts";
+
+export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
+
+export type CheckpointedConsumerOptions = {
+  stream: StreamRole;
+  /** Names the consumer in dead letters (`Nats-Msg-Id` `<stream>:<seq>:<name>`) and problems. */
+  name: string;
+  /** The last stream sequence applied (committed) by `applyBatch`; 0 if none. Read on every (re)start. */
+  readCheckpoint(): Promise<number>;
+  /**
+   * Applies the events in stream order in ONE transaction that also stores `lastSeq` as the
+   * checkpoint. `lastSeq` may be past the last event (a dead-lettered message ends the batch)
+   * and `batch` may be empty: the checkpoint must still move. Throw
+   * `KasmapError("validation_failed")` if an event can never be applied: the batch is then
+   * retried one event at a time and only the culprit is dead-lettered. Any other error discards
+   * the consumer and resumes from the checkpoint, so a transaction that did not commit is redone.
+   */
+  applyBatch(batch: CheckpointedEvent[], lastSeq: number): Promise<void>;
+  /** Most messages per `applyBatch` call. @default 500 */
+  maxBatch?: number;
+  /** How long, in milliseconds, a batch waits for more messages after its first one. @default 20 */
+  maxWaitMs?: number;
+  /** Called on every rejected message or restart, for logs and metrics. */
+  onProblem?(problem: { kind: "dead-lettered" | "retrying"; meta: MessageMeta; reason: string }): void;
+};
+
+export type CheckpointedConsumer = {
+  /** Stops after the batch in hand; what was not committed is read again on the next start. */
+  stop(): Promise<void>;
+  /** Resolves when the loop has ended. */
+  readonly done: Promise<void>;
+};
+
+type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWaitMs">> &
+  CheckpointedConsumerOptions & { streamName: string };
+
+/**
+ * Consumes one stream from a checkpoint kept by the caller (in the same transaction as the
+ * rows it applies) instead of a durable consumer's acks. Each (re)start reads the checkpoint
+ * and opens an ordered consumer at `checkpoint + 1`: the client checks every delivery sequence
+ * and recreates the consumer on a gap, so messages arrive exactly in stream order, and there is
+ * no redelivery that could overtake newer messages. Messages are grouped into batches (up to
+ * `maxBatch`, waiting up to `maxWaitMs`); one that fails JSON, schema or subject validation is
+ * dead-lettered and its sequence still advances the checkpoint. Any failure (NATS or database)
+ * discards the consumer, backs off and starts again from the stored checkpoint.
+ */
+export function startCheckpointedConsumer(
+  bus: Bus,
+  options: CheckpointedConsumerOptions,
+): CheckpointedConsumer {
+  const controller = new AbortController();
+  const settings: Settings = {
+    maxBatch: 500,
+    maxWaitMs: 20,
+    ...options,
+    streamName: bus.topology.streamNames[options.stream],
+  };
+  let current: ConsumerMessages | null = null;
+
+  const done = (async () => {
+    for (let attempt = 1; !controller.signal.aborted; attempt++) {
+      let consumer: Consumer | null = null;
+      try {
+        const checkpoint = await options.readCheckpoint();
+        consumer = await bus.js.consumers.get(settings.streamName, {
+          opt_start_seq: checkpoint + 1,
+          // `<name>-<random>_<n>` on the server: operators see whose it is; the random part keeps
+          // a restart from colliding with the consumer a killed process left (gone when idle).
+          name_prefix: `${settings.name}-${randomBytes(4).toString("hex")}`,
+        });
+        // Twice the batch in flight: the next batch arrives while this one is applied. The
+        // iterator issues its pulls only as it is read, so a slow database bounds the buffer.
+        // Heartbeats every 5 s (expires / 2), so a stalled pull is noticed within ~10 s.
+        const messages = await consumer.consume({ max_messages: settings.maxBatch * 2, expires: 10_000 });
+        current = messages;
+        // stop() may have run while we were starting: it found nothing to stop, so stop here.
+        if (controller.signal.aborted) break;
+        attempt = await consumeUntilRestart(bus, settings, messages, checkpoint, controller.signal, attempt);
+      } catch (error) {
+        if (controller.signal.aborted || bus.nc.isClosed()) break;
+        options.onProblem?.({
+          kind: "retrying",
+          meta: { stream: settings.streamName, seq: 0, subject: "", deliveryCount: 0 },
+          reason: `consumer loop: ${String(error)}`,
+        });
+      } finally {
+        discard(current, consumer);
+        current = null;
+      }
+      if (controller.signal.aborted || bus.nc.isClosed()) break;
+      await sleep(backoffDelayMs(Math.max(1, attempt), 200, 5_000), controller.signal);
+    }
+  })();
+
+  return {
+    done,
+    async stop() {
+      controller.abort();
+      // stop(), not close(): close() resolves only once the iterator has been drained.
+      current?.stop();
+      await done;
+    },
+  };
+}
+
+/** Stops the pull and deletes the ephemeral consumer; the server would drop it when idle anyway. */
+function discard(messages: ConsumerMessages | null, consumer: Consumer | null): void {
+  messages?.stop();
+  consumer?.delete().catch(() => {});
+}
+
+/**
+ * Applies batches until the iterator ends (the connection closed), the connection came back
+ * or the pull stalled (`restartOnReconnectOrStall`), or stop() is called. Returns the backoff
+ * attempt to continue with: 0 once a batch committed, so the next failure starts afresh.
+ */
+async function consumeUntilRestart(
+  bus: Bus,
+  settings: Settings,
+  messages: ConsumerMessages,
+  checkpoint: number,
+  stopped: AbortSignal,
+  attempt: number,
+): Promise<number> {
+  const restart = new AbortController();
+  const onStop = () => restart.abort();
+  stopped.addEventListener("abort", onStop, { once: true });
+  const unwatch = restartOnReconnectOrStall(bus, messages, restart);
+  try {
+    return await consumeBatches(bus, settings, messages, checkpoint, restart.signal, attempt);
+  } finally {
+    unwatch();
+    stopped.removeEventListener("abort", onStop);
+  }
+}
+
+async function consumeBatches(
+  bus: Bus,
+  settings: Settings,
+  messages: ConsumerMessages,
+  checkpoint: number,
+  signal: AbortSignal,
+  attempt: number,
+): Promise<number> {
+  const batches = messageBatches(messages, signal);
+  let lastSeq = checkpoint;
+  for (;;) {
+    const batch = await batches.next(settings.maxBatch, settings.maxWaitMs);
+    if (batch === null || signal.aborted) return attempt;
+    // Defensive: an ordered consumer never goes back, but a message at or below what is
+    // committed must never be applied twice.
+    const fresh = batch.filter((m) => m.seq > lastSeq);
+    const last = fresh.at(-1);
+    if (last === undefined) continue;
+    await applyMessages(bus, settings, fresh);
+    lastSeq = last.seq;
+    attempt = 0;
+  }
+}
+
+function metaOf(streamName: string, message: JsMsg): MessageMeta {
+  return {
+    stream: streamName,
+    seq: message.seq,
+    subject: message.subject,
+    deliveryCount: message.info.deliveryCount,
+  };
+}
+
+/**
+ * Validates the messages (dead-lettering the invalid ones before anything commits, so a crash
+ * in between only publishes the same dead letter again, which its msgID deduplicates), then
+ * applies the rest with the last sequence as checkpoint.
+ */
+async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): Promise<void> {
+  const events: CheckpointedEvent[] = [];
+  for (const message of messages) {
+    const meta = metaOf(settings.streamName, message);
+    const parsed = validateMessage(message);
+    if (parsed.ok) events.push({ event: parsed.event, meta });
+    else await deadLetter(bus, settings, message, meta, parsed.reason);
+  }
+  const lastSeq = messages.at(-1)?.seq ?? 0;
+  try {
+    await settings.applyBatch(events, lastSeq);
+  } catch (error) {
+    if (!isKasmapError(error, "validation_failed")) throw error;
+    await applyOneByOne(bus, settings, messages, events, lastSeq);
+  }
+}
+
+/** JSON, then the zod event union, then the subject it was stored under (as startEventConsumer). */
+function validateMessage(message: JsMsg): ReturnType<typeof parseEvent> {
+  const parsed = parseEvent(message.data);
+  if (!parsed.ok) return parsed;
+  const mismatch = eventSubjectMismatch(parsed.event, message.subject);
+  return mismatch ? { ok: false, reason: `subject: ${mismatch}` } : parsed;
+}
+
+/**
+ * A batch was refused for one (or more) of its events: each event alone, in order, finds it.
+ * A refused event is dead-lettered and its sequence committed by itself, so it is never read
+ * again; the events after it are still applied.
+ */
+async function applyOneByOne(
+  bus: Bus,
+  settings: Settings,
+  messages: JsMsg[],
+  events: CheckpointedEvent[],
+  lastSeq: number,
+): Promise<void> {
+  const bySeq = new Map(messages.map((m) => [m.seq, m]));
+  for (const item of events) {
+    try {
+      await settings.applyBatch([item], item.meta.seq);
+    } catch (error) {
+      if (!isKasmapError(error, "validation_failed")) throw error;
+      const message = bySeq.get(item.meta.seq);
+      if (message) await deadLetter(bus, settings, message, item.meta, error.message);
+      await settings.applyBatch([], item.meta.seq);
+    }
+  }
+  // Dead-lettered messages after the last event still move the checkpoint.
+  if ((events.at(-1)?.meta.seq ?? 0) < lastSeq) await settings.applyBatch([], lastSeq);
+}
+
+async function deadLetter(
+  bus: Bus,
+  settings: Settings,
+  message: JsMsg,
+  meta: MessageMeta,
+  reason: string,
+): Promise<void> {
+  await publishDeadLetter(bus, {
+    stream: meta.stream,
+    seq: meta.seq,
+    subject: meta.subject,
+    consumer: settings.name,
+    reason,
+    payload: message.data,
+  });
+  settings.onProblem?.({ kind: "dead-lettered", meta, reason });
+}

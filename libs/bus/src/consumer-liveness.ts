@@ -1,0 +1,43 @@
+import type { ConsumerMessages } from "@nats-io/jetstream";
+import type { Bus } from "./bus.ts";
+
+/**
+ * Consumer notifications after which the pull may have stalled for good: the server no longer
+ * has the consumer (or the stream), or its idle heartbeats stopped arriving.
+ */
+const STALLED = new Set(["heartbeats_missed", "consumer_deleted", "stream_not_found", "no_responders"]);
+
+/**
+ * Aborts `restart` when the connection comes back after a disconnect or the consumer reports a
+ * stall. A reconnect to a restarted server finds the ephemeral consumer gone; left to the
+ * client's own re-creation, the pull stayed silent for 30 s and more after nats-server restarts
+ * (test/e2e/resilience.e2e.test.ts). Starting again from the stored checkpoint is always
+ * correct and costs one consumer creation. Returns the function that ends the watch.
+ */
+export function restartOnReconnectOrStall(
+  bus: Bus,
+  messages: ConsumerMessages,
+  restart: AbortController,
+): () => void {
+  const connection = bus.nc.status();
+  void (async () => {
+    for await (const status of connection) {
+      if (status.type === "reconnect") restart.abort();
+    }
+  })().catch(() => {});
+  void (async () => {
+    // Ends when the messages are stopped.
+    for await (const notification of messages.status()) {
+      if (STALLED.has(notification.type)) restart.abort();
+    }
+  })().catch(() => {});
+  return () => stopIterator(connection);
+}
+
+/** `status()` is typed as a plain AsyncIterable; its implementation can be stopped. */
+function stopIterator(iterator: unknown): void {
+  if (typeof iterator === "object" && iterator !== null && "stop" in iterator) {
+    const stop = iterator.stop;
+    if (typeof stop === "function") stop.call(iterator);
+  }
+}
