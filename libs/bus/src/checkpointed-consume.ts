@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { eventSubjectMismatch, isKasmapError, type KasmapEvent, type StreamRole } from "@kasmap/contracts";
+import { isKasmapError, type KasmapEvent, type StreamRole } from "@kasmap/contracts";
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import type { Bus } from "./bus.ts";
-import { type MessageMeta, parseEvent } from "./consume.ts";
 import { restartOnReconnectOrStall } from "./consumer-liveness.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
+import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { messageBatches } from "./message-batches.ts";
 
 export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
@@ -198,12 +198,8 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
   }
 }
 
-/** JSON, then the zod event union, then the subject it was stored under (as startEventConsumer). */
-function validateMessage(message: JsMsg): ReturnType<typeof parseEvent> {
-  const parsed = parseEvent(message.data);
-  if (!parsed.ok) return parsed;
-  const mismatch = eventSubjectMismatch(parsed.event, message.subject);
-  return mismatch ? { ok: false, reason: `subject: ${mismatch}` } : parsed;
+function validateMessage(message: JsMsg): ParsedEvent {
+  return parseStoredEvent(message.data, message.subject);
 }
 
 /**

@@ -65,9 +65,8 @@ describe("cluster addresses", () => {
     expect(kept.map((r) => Number(r.agent_id)).sort()).toEqual([7, 8]);
   });
   it("are indexed for snapshots that have none (an existing read model after migration 011)", async () => {
-    // Called directly rather than through a service restart: a consumer stopped while it is
-    // still starting up never finishes stopping (libs/bus startEventConsumer), which would
-    // hang this file's teardown. startProjectionService runs the same function before its consumers.
+    // Called directly rather than through a service restart, to test the function alone;
+    // startProjectionService runs the same function before its consumers.
     await service?.stop();
     service = undefined;
     await ctx.db.deleteFrom("read_model.cluster_addresses").execute();

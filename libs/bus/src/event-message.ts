@@ -1,0 +1,44 @@
+import { eventSubjectMismatch, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+
+/** Where a message sits in its stream, for checkpoints, logs and dead letters. */
+export type MessageMeta = {
+  stream: string;
+  /** Stream sequence: the position a projection stores to stay idempotent. */
+  seq: number;
+  subject: string;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+};
+
+export type ParsedEvent = { ok: true; event: KasmapEvent } | { ok: false; reason: string };
+
+/** Parses bytes into a Kasmap event, or says precisely why not. */
+export function parseEvent(data: Uint8Array): ParsedEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder().decode(data));
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  const result = KasmapEventSchema.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues
+      .slice(0, 5)
+      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
+      .join("; ");
+    return { ok: false, reason: `schema: ${issues}` };
+  }
+  return { ok: true, event: result.data };
+}
+
+/**
+ * What a consumer may trust of a stored message: JSON, then the zod event union, then the
+ * subject it was stored under (a collector may publish only on its own agent's subjects; the
+ * body must not claim another agent).
+ */
+export function parseStoredEvent(data: Uint8Array, subject: string): ParsedEvent {
+  const parsed = parseEvent(data);
+  if (!parsed.ok) return parsed;
+  const mismatch = eventSubjectMismatch(parsed.event, subject);
+  return mismatch ? { ok: false, reason: `subject: ${mismatch}` } : parsed;
+}
