@@ -15,6 +15,7 @@ export const AUDIT_EVENT_TYPES = {
   clusterInfoChanged: "cluster_agent_cluster_info_changed",
   authorizationChanged: "cluster_agent_authorization_changed",
   connected: "cluster_agent_connected",
+  disconnected: "cluster_agent_disconnected",
 } as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);

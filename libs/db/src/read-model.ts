@@ -111,6 +111,11 @@ export type ReadModelDatabase = {
     last_heartbeat_at: Timestamp;
     /** The collector's last reported content hash (migration 002); null before its first snapshot. */
     content_hash: ColumnType<string | null, string | null | undefined, string | null>;
+    /**
+     * When the sweeper recorded `cluster_agent_disconnected` for the current `last_heartbeat_at`
+     * (migration 014); null while connected or not reported yet. A heartbeat clears it.
+     */
+    disconnected_reported_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
   };
   "read_model.ci_access_project_authorizations": {
     agent_id: number;
@@ -165,7 +170,8 @@ export type ReadModelDatabase = {
     details: Json<unknown>;
     created_at: Timestamp;
     agent_id: number;
-    stream: string;
-    stream_seq: number;
+    /** The source message's stream; null for events no message carried (disconnections, migration 014). */
+    stream: string | null;
+    stream_seq: number | null;
   };
 };

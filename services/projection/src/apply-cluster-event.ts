@@ -62,6 +62,8 @@ export async function applyClusterHeartbeat(
           collector_id: eb.ref("excluded.collector_id"),
           last_heartbeat_at: eb.ref("excluded.last_heartbeat_at"),
           content_hash: eb.ref("excluded.content_hash"),
+          // Connected again: the next silence is a new disconnection to report.
+          disconnected_reported_at: null,
         }))
         .where("read_model.agent_connections.last_heartbeat_at", "<", (eb) =>
           eb.ref("excluded.last_heartbeat_at"),

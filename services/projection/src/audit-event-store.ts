@@ -73,8 +73,13 @@ export async function lockAgentAuditLogs(db: Db, events: readonly KasmapEvent[])
     const agentId = agentIdOfEvent(event);
     if (agentId !== null) ids.add(agentId);
   }
-  if (ids.size === 0) return;
-  const sorted = [...ids].sort((a, b) => a - b);
+  await lockAuditLogsOfAgents(db, ids);
+}
+
+/** `lockAgentAuditLogs` for agents named by id (the disconnection sweeper's). */
+export async function lockAuditLogsOfAgents(db: Db, agentIds: Iterable<number>): Promise<void> {
+  const sorted = [...new Set(agentIds)].sort((a, b) => a - b);
+  if (sorted.length === 0) return;
   await sql`select pg_advisory_xact_lock(hashtextextended('kasmap.audit.agent:' || id, 0))
     from unnest(${sql.val(sorted)}::int[]) as id`.execute(db);
 }

@@ -243,3 +243,34 @@ function connectedEvents(
     },
   ];
 }
+
+/** An agent whose heartbeats stopped, as the disconnection sweeper found it. */
+export type SilentAgent = {
+  agent_id: number;
+  collector_id: string;
+  /** The last heartbeat's `sent_at`, ISO-8601. */
+  last_heartbeat_at: string;
+  /** The agent's configuration project (GitLab's entity), with its full path if projected. */
+  entity: { id: number; path: string | null };
+};
+
+/**
+ * The `cluster_agent_disconnected` event of one silence. Its id names the agent and the last
+ * heartbeat, so a retry or a second sweeper adds nothing; `created_at` is when the silence passed
+ * `CONNECTED_WITHIN_MS` (when the agent turned `disconnected`), not when a sweep noticed it.
+ */
+export function disconnectedAuditEvent(agent: SilentAgent): AuditEventDraft {
+  const last = agent.last_heartbeat_at;
+  return {
+    event_id: `disconnected:${agent.agent_id}:${last}`,
+    event_type: AUDIT_EVENT_TYPES.disconnected,
+    author_id: null,
+    entity_id: agent.entity.id,
+    entity_path: agent.entity.path,
+    target_id: agent.agent_id,
+    target_type: "Clusters::Agent",
+    agent_id: agent.agent_id,
+    details: { collector_id: agent.collector_id, last_heartbeat_at: last },
+    created_at: new Date(Date.parse(last) + CONNECTED_WITHIN_MS).toISOString(),
+  };
+}

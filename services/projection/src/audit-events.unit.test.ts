@@ -1,6 +1,11 @@
 import { AUDIT_EVENT_TYPES, createTopology, type KasmapEvent } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { type AuditPreviousState, auditEventsFor, NO_PREVIOUS_STATE } from "./audit-events.ts";
+import {
+  type AuditPreviousState,
+  auditEventsFor,
+  disconnectedAuditEvent,
+  NO_PREVIOUS_STATE,
+} from "./audit-events.ts";
 import { clusterFacts, testEvents } from "./test-events.ts";
 
 const events = testEvents(createTopology("audit_unit"));
@@ -114,5 +119,28 @@ describe("auditEventsFor", () => {
   it("never puts a token digest in details", () => {
     const drafts = auditEventsFor(revoked, KNOWN_AGENT);
     expect(JSON.stringify(drafts)).not.toContain(revoked.data.token.token_sha256);
+  });
+});
+
+describe("disconnectedAuditEvent", () => {
+  it("names the agent's silence by its last heartbeat, dated when the agent turned disconnected", () => {
+    const draft = disconnectedAuditEvent({
+      agent_id: 5,
+      collector_id: "collector-1",
+      last_heartbeat_at: "2026-01-01T00:00:00.000Z",
+      entity: { id: 3, path: "group-2/project-3" },
+    });
+    expect(draft).toEqual({
+      event_id: "disconnected:5:2026-01-01T00:00:00.000Z",
+      event_type: AUDIT_EVENT_TYPES.disconnected,
+      author_id: null,
+      entity_id: 3,
+      entity_path: "group-2/project-3",
+      target_id: 5,
+      target_type: "Clusters::Agent",
+      agent_id: 5,
+      details: { collector_id: "collector-1", last_heartbeat_at: "2026-01-01T00:00:00.000Z" },
+      created_at: "2026-01-01T00:03:00.000Z",
+    });
   });
 });

@@ -8,6 +8,7 @@ import {
 } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
+import { startDisconnectionSweeper } from "./agent-disconnections.ts";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { deleteLegacyDurableConsumers } from "./legacy-durable-consumers.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
@@ -20,7 +21,7 @@ export type ProjectionServiceOptions = {
 };
 
 export type ProjectionService = {
-  /** Stops the consumers after the batch in hand, then closes the database pool. */
+  /** Stops the consumers after the batch in hand and the disconnection sweeper, then closes the database pool. */
   stop(): Promise<void>;
 };
 
@@ -38,7 +39,8 @@ export function openReadModel(databaseUrl: string): Kysely<ReadModelDatabase> {
  * of snapshots that have none (`indexUnindexedSnapshots`), deletes durable consumers left by
  * older versions, then runs one checkpointed consumer per stream (`projection-registry`,
  * `projection-authz`, `projection-cluster`, `projection-heartbeat`). Each resumes after the
- * position stored with the rows it applied. Run one replica: a second would apply the same
+ * position stored with the rows it applied. Every 30 s it also records the agents whose
+ * heartbeats stopped (`startDisconnectionSweeper`). Run one replica: a second would apply the same
  * messages (the position lock and guard keep that harmless, but it is wasted work).
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
@@ -57,10 +59,11 @@ export async function startProjectionService(options: ProjectionServiceOptions):
   const consumers = PROJECTION_CONSUMERS.map((declaration) =>
     startProjectionConsumer(options.bus, db, logger, declaration),
   );
+  const sweeper = startDisconnectionSweeper(db, logger);
   logger.info({ consumers: PROJECTION_CONSUMERS.map((c) => c.durable) }, "projection started");
   return {
     async stop() {
-      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      await Promise.all([sweeper.stop(), ...consumers.map((consumer) => consumer.stop())]);
       await db.destroy();
       logger.info("projection stopped");
     },

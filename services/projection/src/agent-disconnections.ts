@@ -1,0 +1,130 @@
+import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Logger } from "@kasmap/logging";
+import { type Kysely, sql } from "kysely";
+import { lockAuditLogsOfAgents } from "./audit-event-store.ts";
+import { disconnectedAuditEvent, type SilentAgent } from "./audit-events.ts";
+
+type Db = Kysely<ReadModelDatabase>;
+
+/** How often, in milliseconds, the projection looks for agents that went silent. */
+export const DISCONNECTION_SWEEP_INTERVAL_MS = 30_000;
+
+/**
+ * Records `cluster_agent_disconnected` for every projected agent whose last heartbeat is
+ * `CONNECTED_WITHIN_MS` or more before `now` (when the gateway starts calling it `disconnected`)
+ * and whose silence was not reported yet, and marks it reported; the next heartbeat clears the
+ * mark. No event announces a collector's death, hence a sweep. One transaction:
+ *
+ * ```sql
+ * select c.agent_id from read_model.agent_connections c
+ *   join read_model.agents a on a.id = c.agent_id   -- deleted agents: their deletion says it
+ * where c.last_heartbeat_at <= $cutoff and c.disconnected_reported_at is null order by c.agent_id;
+ * -- then the agents' audit locks (lockAuditLogsOfAgents), before any row lock, as the consumers do
+ * with marked as (
+ *   update read_model.agent_connections c set disconnected_reported_at = $now
+ *   where c.agent_id = any($ids) and c.last_heartbeat_at <= $cutoff
+ *     and c.disconnected_reported_at is null   -- rechecked under the row lock: a heartbeat or
+ *   returning c.agent_id, c.collector_id, c.last_heartbeat_at   -- another sweeper may have won
+ * )
+ * select m.*, a.project_id, p.path_with_namespace from marked m
+ *   join read_model.agents a on a.id = m.agent_id
+ *   left join read_model.projects p on p.id = a.project_id;
+ * insert into read_model.audit_events (event_id, …) values (…)   -- `disconnectedAuditEvent`
+ * on conflict (event_id) do nothing;
+ * ```
+ *
+ * @param now the sweep's time; tests pass their own instead of waiting on the timer.
+ * @returns the agents reported disconnected by this sweep.
+ */
+export async function recordAgentDisconnections(db: Db, now: Date): Promise<number> {
+  const cutoff = new Date(now.getTime() - CONNECTED_WITHIN_MS);
+  return db.transaction().execute(async (trx) => {
+    const candidates = await trx
+      .selectFrom("read_model.agent_connections as c")
+      .innerJoin("read_model.agents as a", "a.id", "c.agent_id")
+      .select("c.agent_id")
+      .where("c.last_heartbeat_at", "<=", cutoff)
+      .where("c.disconnected_reported_at", "is", null)
+      .orderBy("c.agent_id")
+      .execute();
+    if (candidates.length === 0) return 0;
+    const ids = candidates.map((c) => Number(c.agent_id));
+    await lockAuditLogsOfAgents(trx, ids);
+    const marked = await sql<{
+      agent_id: string | number;
+      collector_id: string;
+      last_heartbeat_at: Date;
+      project_id: string | number;
+      path_with_namespace: string | null;
+    }>`
+      with marked as (
+        update read_model.agent_connections c set disconnected_reported_at = ${now}
+        where c.agent_id = any(${sql.val(ids)}::bigint[]) and c.last_heartbeat_at <= ${cutoff}
+          and c.disconnected_reported_at is null
+        returning c.agent_id, c.collector_id, c.last_heartbeat_at
+      )
+      select m.agent_id, m.collector_id, m.last_heartbeat_at, a.project_id, p.path_with_namespace
+      from marked m
+      join read_model.agents a on a.id = m.agent_id
+      left join read_model.projects p on p.id = a.project_id
+      order by m.agent_id
+    `.execute(trx);
+    if (marked.rows.length === 0) return 0;
+    const drafts = marked.rows.map((row) => {
+      const agent: SilentAgent = {
+        agent_id: Number(row.agent_id),
+        collector_id: row.collector_id,
+        last_heartbeat_at: new Date(row.last_heartbeat_at).toISOString(),
+        entity: { id: Number(row.project_id), path: row.path_with_namespace },
+      };
+      return disconnectedAuditEvent(agent);
+    });
+    await trx
+      .insertInto("read_model.audit_events")
+      .values(
+        drafts.map((d) => ({ ...d, details: JSON.stringify(d.details), stream: null, stream_seq: null })),
+      )
+      .onConflict((oc) => oc.column("event_id").doNothing())
+      .execute();
+    return drafts.length;
+  });
+}
+
+export type DisconnectionSweeper = {
+  /** Stops the timer and waits for a sweep in progress. */
+  stop(): Promise<void>;
+};
+
+/**
+ * Runs `recordAgentDisconnections` every `intervalMs` (never two at once). A failed sweep is
+ * logged and the next one retries: nothing was committed, and the event ids are deterministic.
+ */
+export function startDisconnectionSweeper(
+  db: Db,
+  logger: Logger,
+  intervalMs: number = DISCONNECTION_SWEEP_INTERVAL_MS,
+): DisconnectionSweeper {
+  let running: Promise<void> | null = null;
+  const sweep = async () => {
+    try {
+      const reported = await recordAgentDisconnections(db, new Date());
+      if (reported > 0) logger.info({ agents: reported }, "recorded agent disconnections");
+    } catch (error) {
+      logger.warn({ err: error }, "agent disconnection sweep failed; retrying at the next interval");
+    }
+  };
+  const timer = setInterval(() => {
+    if (running !== null) return;
+    running = sweep().finally(() => {
+      running = null;
+    });
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
