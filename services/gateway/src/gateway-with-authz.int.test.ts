@@ -1,71 +1,22 @@
-import { startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus } from "@kasmap/bus";
-import { createLogger } from "@kasmap/logging";
-import { startProjectionService } from "@kasmap/projection-service";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-  testNatsUrl,
-} from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "./index.ts";
+import { type GatewaySystem, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * The gateway with the real authz and projection services: every write goes through authz,
  * every read comes from the read model the projection filled. No row is inserted by hand.
  */
 const ADMIN_TOKEN = "glpat-admin-system-test";
-const silent = (service: string) => createLogger(service, "silent");
-let database: TestDatabase;
-let bus: Bus;
-let gateway: RunningGateway;
-const stops: Array<() => Promise<void>> = [];
+let system: GatewaySystem;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  bus = await connectBus({ url: testNatsUrl(), name: "gateway-system-test", topology: createTestTopology() });
-  const projection = await startProjectionService({
-    bus,
-    databaseUrl: database.url,
-    logger: silent("projection"),
-  });
-  stops.push(() => projection.stop());
-  const authz = await startAuthzService({
-    bus,
-    databaseUrl: database.url,
-    adminToken: ADMIN_TOKEN,
-    logger: silent("authz"),
-  });
-  stops.push(() => authz.stop());
-  gateway = await startGateway({ bus, databaseUrl: database.url, logger: silent("gateway") });
-  stops.push(() => gateway.stop());
-  // The admin is bootstrapped by authz and reaches the read model through the projection.
-  await eventually(
-    async () => ((await call("GET", "/api/v4/user", ADMIN_TOKEN)).status === 200 ? true : undefined),
-    "admin visible",
-  );
+  system = await startGatewaySystem(ADMIN_TOKEN);
 });
 
 afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-  for (const stream of bus?.topology.streams ?? []) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus?.close();
-  await database?.drop();
+  await system?.stop();
 });
 
-function call(method: string, path: string, token: string, body?: unknown): Promise<Response> {
-  const headers: Record<string, string> = { "private-token": token };
-  if (body !== undefined)
-    headers["content-type"] = typeof body === "string" ? "text/plain" : "application/json";
-  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  return fetch(`${gateway.url}${path}`, {
-    method,
-    headers,
-    ...(payload === undefined ? {} : { body: payload }),
-  });
-}
+const call: GatewaySystem["call"] = (...args) => system.call(...args);
 
 async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
   const r = await response;

@@ -1,75 +1,23 @@
-import { startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus } from "@kasmap/bus";
 import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
-import { createLogger } from "@kasmap/logging";
-import { startProjectionService } from "@kasmap/projection-service";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-  testNatsUrl,
-} from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningGateway, startGateway } from "../index.ts";
+import { type GatewaySystem, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
  * against `GET /api/v4/job/allowed_agents`: no read-model row is inserted by hand.
  */
 const ADMIN = "glpat-admin-allowed-agents";
-const silent = (service: string) => createLogger(service, "silent");
-let database: TestDatabase;
-let bus: Bus;
-let gateway: RunningGateway;
-const stops: Array<() => Promise<void>> = [];
+let system: GatewaySystem;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  bus = await connectBus({
-    url: testNatsUrl(),
-    name: "allowed-agents-system-test",
-    topology: createTestTopology(),
-  });
-  const projection = await startProjectionService({
-    bus,
-    databaseUrl: database.url,
-    logger: silent("projection"),
-  });
-  stops.push(() => projection.stop());
-  const authz = await startAuthzService({
-    bus,
-    databaseUrl: database.url,
-    adminToken: ADMIN,
-    logger: silent("authz"),
-  });
-  stops.push(() => authz.stop());
-  gateway = await startGateway({ bus, databaseUrl: database.url, logger: silent("gateway") });
-  stops.push(() => gateway.stop());
-  await eventually(
-    async () => ((await call("GET", "/api/v4/user", ADMIN)).status === 200 ? true : undefined),
-    "admin",
-  );
+  system = await startGatewaySystem(ADMIN);
 });
 
 afterAll(async () => {
-  for (const stop of stops.reverse()) await stop();
-  for (const stream of bus?.topology.streams ?? []) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus?.close();
-  await database?.drop();
+  await system?.stop();
 });
 
-function call(method: string, path: string, token: string, body?: unknown, header = "private-token") {
-  const headers: Record<string, string> = { [header]: token };
-  if (typeof body === "string") headers["content-type"] = "text/plain";
-  else if (body !== undefined) headers["content-type"] = "application/json";
-  const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
-  return fetch(`${gateway.url}${path}`, {
-    method,
-    headers,
-    ...(payload === undefined ? {} : { body: payload }),
-  });
-}
+const call: GatewaySystem["call"] = (...args) => system.call(...args);
 
 async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
   const r = await response;
