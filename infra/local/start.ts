@@ -1,10 +1,9 @@
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startAuthzService } from "@kasmap/authz-service";
 import { connectBus, ensureStreams } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
+import { CommonEnvSchema, createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
@@ -40,7 +39,7 @@ function adminToken(): string {
   // Generated once per checkout and kept in .kasmap/ (git-ignored), never a built-in default.
   const file = `${stateDir}/admin-token`;
   if (existsSync(file)) return readFileSync(file, "utf8").trim();
-  const token = `${TOKEN_PREFIXES.personalAccess}${randomBytes(24).toString("base64url")}`;
+  const token = generateToken(TOKEN_PREFIXES.personalAccess);
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return token;
 }

@@ -1,4 +1,4 @@
-import type { AgentGrantSet, GrantRef } from "@kasmap/contracts";
+import { type AgentGrantSet, canonicalJson, type GrantRef } from "@kasmap/contracts";
 
 /**
  * `added`/`removed`: targets that gained or lost a grant. `changed`: targets granted before and
@@ -53,13 +53,4 @@ function compareRefs(a: GrantRef, b: GrantRef): number {
     a.target_type.localeCompare(b.target_type) ||
     a.target_id - b.target_id
   );
-}
-
-/** JSON with object keys sorted at every level; arrays keep their order (it can matter). */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => {
-    if (typeof inner !== "object" || inner === null || Array.isArray(inner)) return inner;
-    const entries = Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return Object.fromEntries(entries);
-  });
 }

@@ -1,6 +1,6 @@
-import { type AgentGrantSet, EMPTY_GRANT_SET } from "@kasmap/contracts";
+import { type AgentGrantSet, canonicalJson, EMPTY_GRANT_SET } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, diffGrantSets } from "./diff-grant-sets.ts";
+import { diffGrantSets } from "./diff-grant-sets.ts";
 
 const set = (overrides: {
   ciProjects?: AgentGrantSet["ci_access"]["projects"];

@@ -18,7 +18,7 @@ export {
   ciAccessRows,
   type ProjectPlacement,
 } from "./ci-access-data.ts";
-export { canonicalJson, diffGrantSets, type GrantSetDiff } from "./diff-grant-sets.ts";
+export { diffGrantSets, type GrantSetDiff } from "./diff-grant-sets.ts";
 export {
   type AuthorizationExplanation,
   type ExplainOptions,

@@ -1,15 +1,5 @@
 import { createHash } from "node:crypto";
-import type { ClusterFacts } from "@kasmap/contracts";
-
-/** JSON with object keys sorted at every depth; array order is kept (lists are already sorted). */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-}
+import { type ClusterFacts, canonicalJson } from "@kasmap/contracts";
 
 /**
  * SHA-256 (lowercase hex, 64 characters) of the canonical JSON of `facts` without

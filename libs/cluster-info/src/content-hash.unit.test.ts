@@ -1,5 +1,6 @@
+import { canonicalJson } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, clusterFactsContentHash } from "./content-hash.ts";
+import { clusterFactsContentHash } from "./content-hash.ts";
 import { deriveClusterFacts } from "./derive-cluster-facts.ts";
 import { gkeDualStackObservation, kindObservation } from "./fixtures/observations.ts";
 

@@ -1,4 +1,4 @@
-export { canonicalJson, clusterFactsContentHash } from "./content-hash.ts";
+export { clusterFactsContentHash } from "./content-hash.ts";
 export {
   type ClusterFactsDerivation,
   deriveClusterFacts,

@@ -3,6 +3,7 @@ export * from "./allowed-agents.ts";
 export * from "./asyncapi.ts";
 export * from "./audit-events.ts";
 export * from "./authorization.ts";
+export * from "./canonical-json.ts";
 export * from "./cloud-event.ts";
 export * from "./cluster-info.ts";
 export * from "./commands.ts";

@@ -6,20 +6,8 @@ let ids: { actor_user_id: number; project_id: number; agent_id: number };
 
 beforeAll(async () => {
   env = await startAuthzTestEnvironment();
-  const actor_user_id = env.adminId;
-  const group = await env.command("group.create", { actor_user_id, name: "G", path: "g" });
-  const project = await env.command("project.create", {
-    actor_user_id,
-    name: "p",
-    path: "p",
-    namespace_id: group.result.id,
-  });
-  const agent = await env.command("agent.create", {
-    actor_user_id,
-    project_id: project.result.id,
-    name: "a",
-  });
-  ids = { actor_user_id, project_id: project.result.id, agent_id: agent.result.id };
+  const { actor_user_id, project_id, agent_id } = await env.registerAgent();
+  ids = { actor_user_id, project_id, agent_id };
 });
 
 afterAll(async () => {

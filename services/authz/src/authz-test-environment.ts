@@ -33,6 +33,8 @@ export type AuthzTestEnvironment = {
   command<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<CommandOutcome<N>>;
   /** The error a command fails with (fails the test if it succeeds). */
   refusal<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<KasmapError>;
+  /** As the admin: group `g`, project `g/p` and agent `a` in it, the usual starting point. */
+  registerAgent(): Promise<{ actor_user_id: number; group_id: number; project_id: number; agent_id: number }>;
   restart(options?: Partial<AuthzServiceOptions>): Promise<void>;
   close(): Promise<void>;
 };
@@ -63,6 +65,27 @@ export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment>
         throw error;
       }
       throw new Error(`${name} succeeded but was expected to be refused`);
+    },
+    async registerAgent() {
+      const actor_user_id = env.adminId;
+      const group = await env.command("group.create", { actor_user_id, name: "G", path: "g" });
+      const project = await env.command("project.create", {
+        actor_user_id,
+        name: "p",
+        path: "p",
+        namespace_id: group.result.id,
+      });
+      const agent = await env.command("agent.create", {
+        actor_user_id,
+        project_id: project.result.id,
+        name: "a",
+      });
+      return {
+        actor_user_id,
+        group_id: group.result.id,
+        project_id: project.result.id,
+        agent_id: agent.result.id,
+      };
     },
     async restart(options) {
       await env.service.stop();

@@ -3,6 +3,7 @@ import { connectBus } from "@kasmap/bus";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
 import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { expect } from "vitest";
 import { startGateway } from "./index.ts";
 
 export type GatewaySystem = {
@@ -66,4 +67,12 @@ export async function startGatewaySystem(adminToken: string): Promise<GatewaySys
       await database.drop();
     },
   };
+}
+
+/** Asserts the status (showing the body when it differs) and returns the parsed JSON body, or null. */
+export async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
+  const r = await response;
+  const text = await r.text();
+  expect(r.status, text).toBe(status);
+  return (text ? JSON.parse(text) : null) as T;
 }

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, startGatewaySystem } from "./gateway-system-fixture.ts";
+import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * The gateway with the real authz and projection services: every write goes through authz,
@@ -17,13 +17,6 @@ afterAll(async () => {
 });
 
 const call: GatewaySystem["call"] = (...args) => system.call(...args);
-
-async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return (text ? JSON.parse(text) : null) as T;
-}
 
 describe("gateway with authz and projection", () => {
   it("runs the agent lifecycle, each write visible to the next read", async () => {

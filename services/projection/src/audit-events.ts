@@ -6,6 +6,7 @@ import {
   type AuditTargetType,
   type ClusterFacts,
   CONNECTED_WITHIN_MS,
+  canonicalJson,
   EVENT_TYPES,
   type EventDataOf,
   type KasmapEvent,
@@ -154,19 +155,6 @@ function auditedValues(facts: ClusterFacts): AuditedValues {
   const values: Partial<AuditedValues> = {};
   for (const field of AUDITED_CLUSTER_FIELDS) values[field] = facts[field];
   return values as AuditedValues;
-}
-
-/**
- * Canonical JSON (object keys sorted): facts read back from `jsonb` come with PostgreSQL's key
- * order, not the event's, and must still compare equal.
- */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (typeof value === "object" && value !== null) {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value) ?? "null";
 }
 
 /**

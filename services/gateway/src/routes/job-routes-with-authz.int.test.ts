@@ -1,6 +1,6 @@
 import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, startGatewaySystem } from "../gateway-system-fixture.ts";
+import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
@@ -18,13 +18,6 @@ afterAll(async () => {
 });
 
 const call: GatewaySystem["call"] = (...args) => system.call(...args);
-
-async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
-  const r = await response;
-  const text = await r.text();
-  expect(r.status, text).toBe(status);
-  return JSON.parse(text) as T;
-}
 
 describe("CI jobs registered through the gateway", () => {
   it("registers a job (Developer+) whose token sees the agents its project may use", async () => {
