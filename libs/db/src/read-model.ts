@@ -105,6 +105,8 @@ export type ReadModelDatabase = {
     field: string;
     address: string;
   };
+  /** Agents known to be deleted (migration 015): late events on other streams leave no rows for them. */
+  "read_model.deleted_agents": { agent_id: number; deleted_at: Timestamp };
   "read_model.agent_connections": {
     agent_id: number;
     collector_id: string;

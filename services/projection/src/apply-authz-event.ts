@@ -5,6 +5,16 @@ import { authorizationRows } from "./read-model-rows.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
+/** True once the agent's deletion was applied (its tombstone exists). */
+export async function isDeletedAgent(db: Db, agentId: number): Promise<boolean> {
+  const row = await db
+    .selectFrom("read_model.deleted_agents")
+    .select("agent_id")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Deletes every authorization row of one agent, in the four authorization tables. */
 export async function deleteAgentAuthorizations(db: Db, agentId: number): Promise<void> {
   await db
@@ -35,6 +45,8 @@ export async function applyAuthzChanged(
 ): Promise<void> {
   const rows = authorizationRows(data.agent_id, data.grants);
   await deleteAgentAuthorizations(db, data.agent_id);
+  // A grant set that arrives after the agent's deletion (another stream) must not bring it back.
+  if (await isDeletedAgent(db, data.agent_id)) return;
   if (rows.ciAccessProjects.length > 0) {
     await db
       .insertInto("read_model.ci_access_project_authorizations")

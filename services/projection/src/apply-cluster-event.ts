@@ -1,6 +1,7 @@
 import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
+import { isDeletedAgent } from "./apply-authz-event.ts";
 import { replaceClusterAddresses } from "./cluster-addresses.ts";
 import { connectionRow, snapshotRow } from "./read-model-rows.ts";
 
@@ -34,7 +35,8 @@ export async function applyClusterSnapshot(
     .executeTakeFirst();
   // The address index follows the latest snapshot only: an older message (skipped above) must
   // not replace the addresses of a newer one.
-  if (Number(latest.numInsertedOrUpdatedRows ?? 0n) > 0) {
+  // Nor may a late snapshot of a deleted agent put it back into reverse lookups.
+  if (Number(latest.numInsertedOrUpdatedRows ?? 0n) > 0 && !(await isDeletedAgent(db, data.agent_id))) {
     await replaceClusterAddresses(db, data.agent_id, data.cluster);
   }
   await db

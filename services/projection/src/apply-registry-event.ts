@@ -91,6 +91,11 @@ export async function applyAgent(db: Db, agent: Agent): Promise<void> {
     await deleteAgentAuthorizations(db, agent.id);
     await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agent.id).execute();
     await deleteClusterAddresses(db, agent.id);
+    await db
+      .insertInto("read_model.deleted_agents")
+      .values({ agent_id: agent.id, deleted_at: agent.deleted_at ?? new Date().toISOString() })
+      .onConflict((oc) => oc.column("agent_id").doNothing())
+      .execute();
     return;
   }
   const { id, ...rest } = row;

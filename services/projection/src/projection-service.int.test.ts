@@ -162,6 +162,23 @@ describe("projection service", () => {
     }
   });
 
+  it("leaves no rows for a deleted agent when its grant set arrives after the deletion (another stream)", async () => {
+    await publishEvent(ctx.bus, ctx.events.agent(18, 11));
+    await publishEvent(ctx.bus, ctx.events.agent(18, 11, "2026-02-01T00:00:00.000Z"));
+    await ctx.caughtUp();
+    await publishEvent(ctx.bus, ctx.events.authz(18, 11, GRANTS));
+    await ctx.caughtUp();
+    for (const table of [
+      "read_model.ci_access_project_authorizations",
+      "read_model.user_access_group_authorizations",
+      "read_model.agent_authorization_reports",
+    ] as const) {
+      expect(await ctx.db.selectFrom(table).select("agent_id").where("agent_id", "=", 18).execute()).toEqual(
+        [],
+      );
+    }
+  });
+
   it("keeps the newer heartbeat when an older one arrives later", async () => {
     await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:10.000Z", "new"));
     await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:00.000Z", "old"));
