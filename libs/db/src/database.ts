@@ -24,6 +24,13 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   // A PostgreSQL restart kills idle clients; without a listener the pool's 'error' event would
   // crash the process. The next query gets a fresh connection.
   pool.on("error", () => {});
+  // The pool's listener covers idle clients only. A client checked out between two queries
+  // (inside a transaction, say) whose backend is terminated (a restart, `drop database … with
+  // (force)`) emits 'error' on itself; unheard, that would crash the process. Its next query
+  // fails and the pool discards it, which is all we need.
+  pool.on("connect", (client) => {
+    client.on("error", () => {});
+  });
   return pool;
 }
 
