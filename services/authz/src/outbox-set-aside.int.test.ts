@@ -37,20 +37,23 @@ function unpublishableEvent(agentId: number, projectId: number) {
       added: [],
       removed: [],
       dropped: [],
+      dropped_count: 0,
       actor_user_id: null,
     },
   });
 }
 
-/** The membership events of `userId` on the registry stream, oldest first. */
-async function membershipEventsOf(userId: number) {
+/** The access levels of `userId`'s project memberships on the registry stream, oldest first. */
+async function projectMembershipLevelsOf(userId: number) {
   const stream = env.bus.topology.streamNames.registry;
   const info = await env.bus.jsm.streams.info(stream);
   const levels: number[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
     const event = KasmapEventSchema.parse((await env.bus.jsm.streams.getMessage(stream, { seq }))?.json());
-    if (event.type === EVENT_TYPES.membershipChanged && event.data.membership.user_id === userId)
-      levels.push(event.data.membership.access_level);
+    if (event.type !== EVENT_TYPES.membershipChanged) continue;
+    const { membership } = event.data;
+    if (membership.user_id === userId && membership.source_type === "project")
+      levels.push(membership.access_level ?? 0);
   }
   return levels;
 }
@@ -79,7 +82,7 @@ describe("outbox rows that cannot be published", () => {
     // The downgrade answers, and its event reaches the stream behind the unpublishable row.
     await env.command("membership.set", { ...membership, access_level: 20 });
     const levels = await eventually(async () => {
-      const seen = await membershipEventsOf(user.result.id);
+      const seen = await projectMembershipLevelsOf(user.result.id);
       return seen.includes(20) ? seen : undefined;
     }, "the downgrade on the registry stream");
     expect(levels).toEqual([40, 20]);
