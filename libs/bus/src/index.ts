@@ -4,5 +4,6 @@ export * from "./checkpointed-consume.ts";
 export * from "./commands.ts";
 export * from "./dead-letter.ts";
 export * from "./event-message.ts";
+export * from "./payload-limit.ts";
 export * from "./publish.ts";
 export * from "./streams.ts";

@@ -133,4 +133,53 @@ describe("oversized agent configs", () => {
     expect(refused.code).toBe("validation_failed");
     expect(JSON.stringify(refused.fields)).toMatch(/alias/i);
   });
+
+  it("with on_refusal record (GitLab mode), records a refused file as an event and keeps the previous grants", async () => {
+    await put("ci_access:\n  projects:\n    - id: g/p\n");
+    const record = (yaml: string) =>
+      env.command("agent_config.put", {
+        actor_user_id: ids.actor_user_id,
+        project_id: ids.project_id,
+        agent_id: ids.agent_id,
+        yaml,
+        on_refusal: "record",
+      });
+    const oversized = await record(`# ${"x".repeat(300 * 1024)}\nci_access: {}\n`);
+    expect(oversized.result).toMatchObject({
+      ci_access: { projects: 1, groups: 0 },
+      refusal: { code: "payload_too_large", message: expect.stringContaining("262144 bytes") },
+    });
+    expect(oversized.positions).toHaveLength(1);
+    const event = await latestAuthzEvent();
+    expect(event.data).toMatchObject({
+      cause: "config_refused",
+      added: [],
+      removed: [],
+      grants: { ci_access: { projects: [{ project_id: ids.project_id }] } },
+      refusal: { code: "payload_too_large" },
+    });
+
+    const invalid = await record("ci_access:\n  projects:\n    - id: g/p\n      access_as: {}\n");
+    expect(invalid.result.refusal).toMatchObject({ code: "validation_failed" });
+    expect(invalid.result.ci_access.projects).toBe(1);
+
+    // Not a refusal of the file: a missing agent is still an error.
+    const missing = await env.refusal("agent_config.put", {
+      actor_user_id: ids.actor_user_id,
+      project_id: ids.project_id,
+      agent_id: 999_999,
+      yaml: "ci_access: {}\n",
+      on_refusal: "record",
+    });
+    expect(missing.code).toBe("not_found");
+  });
+
+  it("reports only the first 100 problems of a file with 9,000 invalid entries", async () => {
+    const entries = Array.from({ length: 9_000 }, () => "{id: g/p, access_as: {}}").join(",");
+    const refused = await refusePut(`ci_access:\n  projects: [${entries}]\n`);
+    expect(refused.code).toBe("validation_failed");
+    const problems = Object.values(refused.fields ?? {}).flat();
+    expect(problems).toHaveLength(101);
+    expect(problems.at(-1)).toBe("and 8900 more problems");
+  });
 });

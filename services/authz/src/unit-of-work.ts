@@ -1,4 +1,5 @@
-import type { KasmapEvent, StreamPosition, Topology } from "@kasmap/contracts";
+import { refuseOverLimit } from "@kasmap/bus";
+import { type KasmapEvent, type StreamPosition, type Topology, utf8ByteLength } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { LOCK_CLASS, REGISTRY_LOCK } from "./locks.ts";
 import type { OutboxPublisher } from "./outbox.ts";
@@ -10,6 +11,13 @@ export type UnitOfWork = {
   readonly topology: Topology;
   /** The user the change is attributed to in events; null for system changes (bootstrap). */
   readonly actorUserId: number | null;
+  /** The largest event body NATS takes now (`max_payload` less room for headers), in bytes. */
+  readonly maxEventBytes: number;
+  /**
+   * Queues an event for the outbox. One that could never be published throws
+   * `payload_too_large`, so the command fails and rolls back instead of committing a change
+   * whose event never reaches the log.
+   */
   emit(event: KasmapEvent): void;
 };
 
@@ -23,17 +31,26 @@ export type UnitOfWorkRunner = <R>(
  * `authz.outbox` in that same transaction, and after commit has the outbox publisher publish
  * them. Returns the stream positions of the command's own events (those published by now;
  * the relay publishes the rest later if NATS is away).
+ *
+ * @param maxEventBytes the current event size limit (read per command: a reconnect may reach
+ *   a server with another `max_payload`).
  */
 export function createUnitOfWorkRunner(
   db: AuthzDb,
   topology: Topology,
   outbox: OutboxPublisher,
+  maxEventBytes: () => number,
 ): UnitOfWorkRunner {
   return async (actorUserId, work) => {
     const { result, ids } = await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${REGISTRY_LOCK}::int)`.execute(tx);
       const events: KasmapEvent[] = [];
-      const result = await work({ tx, topology, actorUserId, emit: (event) => void events.push(event) });
+      const limit = maxEventBytes();
+      const emit = (event: KasmapEvent) => {
+        refuseOverLimit(`event ${event.type}`, utf8ByteLength(JSON.stringify(event)), limit);
+        events.push(event);
+      };
+      const result = await work({ tx, topology, actorUserId, maxEventBytes: limit, emit });
       const ids = await insertOutboxRows(tx, events);
       return { result, ids };
     });

@@ -1,4 +1,4 @@
-import { KasmapError } from "@kasmap/contracts";
+import { AGENT_CONFIG_MAX_BYTES, KasmapError, refuseOversizedAgentConfig } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -7,6 +7,13 @@ import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
 type AgentParams = { Params: { id: string; agent_id: string } };
+
+/**
+ * This route's body limit: room for a config at its 256 KiB limit even JSON-escaped
+ * (`{"content": "..."}` can double it), so an oversized config reaches the handler and gets the
+ * `413` that names the config limit; bodies beyond this get the server's generic `413`.
+ */
+const CONFIGURATION_BODY_LIMIT_BYTES = 4 * AGENT_CONFIG_MAX_BYTES;
 
 /**
  * The configuration body: raw YAML (`text/plain`, `application/yaml`, `application/x-yaml`,
@@ -23,15 +30,20 @@ export function configurationYaml(body: unknown): string {
 /**
  * `PUT /api/v4/projects/:id/cluster_agents/:agent_id/configuration`: Kasmap's stand-in for
  * committing `.gitlab/agents/<name>/config.yaml`. authz parses and applies it; the reply counts
- * the stored entries and lists the dropped ones with reasons (GitLab drops them silently). A
- * malformed file is `400 {"message": {"<field>": ["..."]}}` from authz.
+ * the stored entries and reports the dropped ones with reasons (`dropped_count` and the first
+ * 100; GitLab drops them silently). A malformed file is `400 {"message": {"<field>": ["..."]}}`
+ * from authz; a file over 256 KiB is `413 {"message": "413 Request Entity Too Large - agent
+ * configuration is N bytes; the limit is 262144 bytes (256 KiB)"}` before it is forwarded
+ * (and authz refuses it again).
  */
 export function registerAgentConfigurationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.put<AgentParams>("/api/v4/projects/:id/cluster_agents/:agent_id/configuration", async (request) => {
+  const path = "/api/v4/projects/:id/cluster_agents/:agent_id/configuration";
+  app.put<AgentParams>(path, { bodyLimit: CONFIGURATION_BODY_LIMIT_BYTES }, async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const yaml = configurationYaml(request.body);
+    refuseOversizedAgentConfig(yaml);
     return forwardCommand(ctx, "agent_config.put", {
       actor_user_id: user.id,
       project_id: project.id,
