@@ -125,7 +125,11 @@ export async function revokeAgentGrants(unit: UnitOfWork, agent: AgentRef): Prom
 
 /**
  * Re-resolves an agent's stored config after the registry moved under it. A stored config that
- * no longer parses (it was valid when accepted) is left in force rather than dropped.
+ * no longer parses (it was valid when accepted) is left in force rather than dropped. When the
+ * move makes the config resolve to grants too large for one event (entries that now resolve,
+ * expanded through YAML aliases), the move is refused `payload_too_large` naming the agent:
+ * keeping stale grants could keep access a move removed, and dropping them all would punish an
+ * unrelated move, so the config's owner must shrink it first.
  */
 export async function reresolveAgentConfig(unit: UnitOfWork, agent: AgentRef, cause: Cause): Promise<void> {
   const stored = await findAgentConfig(unit.tx, agent.id);
@@ -135,7 +139,15 @@ export async function reresolveAgentConfig(unit: UnitOfWork, agent: AgentRef, ca
   }
   const parsed = parseAgentConfig(stored.yaml);
   if (!parsed.ok) return;
-  await applyAgentConfig(unit, agent, stored.yaml, parsed.config, cause);
+  try {
+    await applyAgentConfig(unit, agent, stored.yaml, parsed.config, cause);
+  } catch (error) {
+    if (!isKasmapError(error, "payload_too_large")) throw error;
+    throw new KasmapError(
+      "payload_too_large",
+      `this move would make agent ${agent.id}'s configuration resolve to more than one event holds; shrink that configuration first (${error.message})`,
+    );
+  }
 }
 
 /** `io.kasmap.authz.changed.v1` with the whole set, as an agent's creation also announces. */
