@@ -30,14 +30,17 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
 
 /**
  * Creates every stream of the bus's topology, or updates it to the declaration. Idempotent:
- * every service calls it at start-up, in any order, concurrently.
+ * every service calls it at start-up, in any order, concurrently. A stream that already matches
+ * its declaration is left alone (no write), so services whose NATS user may only read the
+ * streams (infra/nats/render-authorization.ts: only authz declares them) pass through here once
+ * authz has declared them.
  */
 export async function ensureStreams(bus: Bus): Promise<void> {
   for (const declaration of bus.topology.streams) {
     const config = streamConfig(declaration);
     try {
-      await bus.jsm.streams.info(declaration.name);
-      await bus.jsm.streams.update(declaration.name, config);
+      const info = await bus.jsm.streams.info(declaration.name);
+      if (!matchesDeclaration(info.config, config)) await bus.jsm.streams.update(declaration.name, config);
     } catch (error) {
       if (!isStreamNotFound(error)) throw error;
       try {
@@ -50,6 +53,19 @@ export async function ensureStreams(bus: Bus): Promise<void> {
       }
     }
   }
+}
+
+/** Every declared setting already holds on the server (subjects in any order). */
+function matchesDeclaration(current: StreamConfig, declared: Partial<StreamConfig>): boolean {
+  return Object.entries(declared).every(([key, value]) => {
+    const actual: unknown = current[key as keyof StreamConfig];
+    if (Array.isArray(value)) {
+      return (
+        Array.isArray(actual) && actual.length === value.length && value.every((v) => actual.includes(v))
+      );
+    }
+    return actual === value;
+  });
 }
 
 function isStreamNotFound(error: unknown): boolean {
