@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import { createLogger } from "@kasmap/logging";
-import { createTestTopology } from "@kasmap/testing/harness";
+import { createTestTopology, eventually } from "@kasmap/testing/harness";
 import { AuthorizationError, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { freePort, startPrivateNatsServer } from "../nats/private-nats-server.ts";
 import { renderAuthorization } from "../nats/render-authorization.ts";
 import { ensureNats } from "./ensure-nats.ts";
+import { probeNatsConnection } from "./nats-connection-probe.ts";
 
 /**
  * `npm start`'s NATS: with nothing listening it starts `nats-server -js` from PATH with nkey
@@ -32,6 +33,16 @@ async function anonymousConnection(url: string): Promise<unknown> {
   } catch (error) {
     return error;
   }
+}
+
+/** A private server of this file's own, once it answers (allowing or refusing anonymous clients). */
+async function startedServer(authorization: string) {
+  const server = await startPrivateNatsServer(authorization);
+  await eventually(
+    async () => ((await probeNatsConnection(server.url, {})) === "unreachable" ? undefined : true),
+    `the private nats-server to answer\n${server.output}`,
+  );
+  return server;
 }
 
 /** A logger whose warn-level lines land in `lines` as parsed JSON. */
@@ -103,7 +114,7 @@ describe("npm start's own nats-server", () => {
 
 describe("an existing server given by NATS_URL", () => {
   it("is used, with a warning in the log and for readiness, when it accepts anonymous clients", async () => {
-    const server = await startPrivateNatsServer("");
+    const server = await startedServer("");
     const { logger, lines } = capturingLogger();
     try {
       const nats = await ensureNats({
@@ -130,7 +141,7 @@ describe("an existing server given by NATS_URL", () => {
         return [identity, { seed: new TextDecoder().decode(pair.getSeed()), nkey: pair.getPublicKey() }];
       }),
     ) as Record<"authz" | "projection" | "gateway", { seed: string; nkey: string }>;
-    const server = await startPrivateNatsServer(
+    const server = await startedServer(
       renderAuthorization({
         topologyRoot: topology.root,
         services: {
@@ -160,7 +171,7 @@ describe("an existing server given by NATS_URL", () => {
   });
 
   it("names the server when it refuses the credentials given", async () => {
-    const server = await startPrivateNatsServer(
+    const server = await startedServer(
       renderAuthorization({
         topologyRoot: topology.root,
         services: {
