@@ -136,6 +136,11 @@ describe("each service under its own identity", () => {
     expect(await response.json()).toMatchObject({ id: demo.agentId, name: "demo-agent" });
   });
 
+  it("refuses to let the projection declare streams, and says that authz declares them", async () => {
+    const undeclared = { ...bus("projection"), topology: createTestTopology() };
+    await expect(ensureStreams(undeclared)).rejects.toThrow(/may not declare streams: start authz first/);
+  });
+
   it("lets the demo agent's collector identity have its token checked by authz", async () => {
     const { result } = await requestCommand(bus("demoAgent"), "agent_token.authenticate", {
       token: demo.agentToken,

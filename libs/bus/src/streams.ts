@@ -7,6 +7,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { PermissionViolationError } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
 
 /** JetStream API error 10058: "stream name already in use" (not in the client's code table). */
@@ -37,19 +38,31 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
  */
 export async function ensureStreams(bus: Bus): Promise<void> {
   for (const declaration of bus.topology.streams) {
-    const config = streamConfig(declaration);
     try {
-      const info = await bus.jsm.streams.info(declaration.name);
-      if (!matchesDeclaration(info.config, config)) await bus.jsm.streams.update(declaration.name, config);
+      await ensureStream(bus, declaration);
     } catch (error) {
-      if (!isStreamNotFound(error)) throw error;
-      try {
-        await bus.jsm.streams.add(config);
-      } catch (addError) {
-        // Another service created it between our info and add: fine, it is the same declaration.
-        if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) {
-          throw addError;
-        }
+      if (!isPermissionViolation(error)) throw error;
+      throw new Error(
+        `stream ${declaration.name} is missing or differs from its declaration, and this NATS user may not declare streams: start authz first (it declares them)`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+async function ensureStream(bus: Bus, declaration: StreamDeclaration): Promise<void> {
+  const config = streamConfig(declaration);
+  try {
+    const info = await bus.jsm.streams.info(declaration.name);
+    if (!matchesDeclaration(info.config, config)) await bus.jsm.streams.update(declaration.name, config);
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+    try {
+      await bus.jsm.streams.add(config);
+    } catch (addError) {
+      // Another service created it between our info and add: fine, it is the same declaration.
+      if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) {
+        throw addError;
       }
     }
   }
@@ -66,6 +79,13 @@ function matchesDeclaration(current: StreamConfig, declared: Partial<StreamConfi
     }
     return actual === value;
   });
+}
+
+function isPermissionViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof PermissionViolationError) return true;
+  }
+  return false;
 }
 
 function isStreamNotFound(error: unknown): boolean {
