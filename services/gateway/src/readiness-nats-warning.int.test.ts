@@ -11,7 +11,11 @@ import { startGateway } from "./index.ts";
 describe("readiness with a NATS warning", () => {
   it("names the warning in nats_check without failing readiness", async () => {
     const database = await createTestDatabase();
-    const bus = await connectBus({ url: testNatsUrl(), name: "readiness-test", topology: createTestTopology() });
+    const bus = await connectBus({
+      url: testNatsUrl(),
+      name: "readiness-test",
+      topology: createTestTopology(),
+    });
     const warning = anonymousAccessWarning(testNatsUrl());
     const gateway = await startGateway({
       bus,
