@@ -1,5 +1,5 @@
 import { type Bus, publishEvent, unpublishableReason } from "@kasmap/bus";
-import { KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
+import { isKasmapError, KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { sql } from "kysely";
 import { z } from "zod";
@@ -157,11 +157,13 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
 
 /**
  * Why `error` means the row can never be published, or null when a retry may succeed. A row
- * whose event no longer parses is permanent too (a schema change without a fallback).
+ * whose event no longer parses or that publishing refuses as invalid is permanent too (a
+ * schema change without a fallback, or a publisher bug).
  */
 function permanentFailure(error: unknown): string | null {
   const tooLarge = unpublishableReason(error);
   if (tooLarge !== null) return tooLarge;
   if (error instanceof z.ZodError) return `not a valid event: ${z.prettifyError(error).slice(0, 500)}`;
+  if (isKasmapError(error, "validation_failed")) return `refused as invalid: ${error.message.slice(0, 500)}`;
   return null;
 }
