@@ -48,16 +48,8 @@ describe("PUT …/configuration size limits", () => {
     }
   });
 
-  it("answers a 20,000-entry config with the dropped count and the first 100, and keeps applying writes", async () => {
-    const entries = (prefix: string) =>
-      `[${Array.from({ length: 10_000 }, (_, i) => `{id: ${prefix}${i.toString(36)}}`).join(",")}]`;
-    const yaml = `ci_access:\n  projects: ${entries("a/x")}\n  groups: ${entries("x")}\n`;
-    expect(yaml.length).toBeLessThan(CONFIG_LIMIT_BYTES);
-    const summary = await ok<{ dropped_count: number; dropped: unknown[] }>(putConfig(yaml), 200);
-    expect(summary.dropped_count).toBe(20_000);
-    expect(summary.dropped).toHaveLength(100);
-
-    const dev = await ok<{ id: number }>(
+  it("answers an ordinary user's 20,000-entry config with the dropped count and the first 100, and keeps applying writes", async () => {
+    const dev = await ok<{ id: number; username: string }>(
       system.call("POST", "/api/v4/users", ADMIN_TOKEN, { username: "dev", name: "Dev" }),
       201,
     );
@@ -65,6 +57,31 @@ describe("PUT …/configuration size limits", () => {
       system.call("POST", `/api/v4/users/${dev.id}/personal_access_tokens`, ADMIN_TOKEN, { name: "cli" }),
       201,
     );
+    // Nothing but a personal project is needed to send one.
+    const own = await ok<{ id: number }>(
+      system.call("POST", "/api/v4/projects", pat.token, { name: "mine" }),
+      201,
+    );
+    const ownAgent = await ok<{ id: number }>(
+      system.call("POST", `/api/v4/projects/${own.id}/cluster_agents`, pat.token, { name: "mine" }),
+      201,
+    );
+    const entries = (prefix: string) =>
+      `[${Array.from({ length: 10_000 }, (_, i) => `{id: ${prefix}${i.toString(36)}}`).join(",")}]`;
+    const yaml = `ci_access:\n  projects: ${entries("a/x")}\n  groups: ${entries("x")}\n`;
+    expect(yaml.length).toBeLessThan(CONFIG_LIMIT_BYTES);
+    const summary = await ok<{ dropped_count: number; dropped: unknown[] }>(
+      system.call(
+        "PUT",
+        `/api/v4/projects/${own.id}/cluster_agents/${ownAgent.id}/configuration`,
+        pat.token,
+        yaml,
+      ),
+      200,
+    );
+    expect(summary.dropped_count).toBe(20_000);
+    expect(summary.dropped).toHaveLength(100);
+
     const members = `/api/v4/projects/${projectId}/members`;
     await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: dev.id, access_level: 30 }), 201);
     await ok(system.call("GET", agentPath, pat.token), 200);
