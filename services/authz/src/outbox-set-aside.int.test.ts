@@ -96,4 +96,29 @@ describe("outbox rows that cannot be published", () => {
     expect(row.set_aside_at).toBeInstanceOf(Date);
     expect(await env.service.outboxStatus()).toEqual({ pending: 0, set_aside: 1 });
   });
+
+  it("refuses a command whose event could never be published, and commits nothing", async () => {
+    const before = await env.service.outboxStatus();
+    // The request itself fits in max_payload; the event adds its envelope and does not.
+    const description = "d".repeat(1024 * 1024 - 1_000);
+    const refused = await env.refusal("group.create", {
+      actor_user_id: env.adminId,
+      name: "Huge",
+      path: "huge",
+      description,
+    });
+    expect(refused).toMatchObject({
+      code: "payload_too_large",
+      message: expect.stringMatching(/max_payload/),
+    });
+    const stored = await env.db.selectFrom("authz.groups").select("id").where("path", "=", "huge").execute();
+    expect(stored).toEqual([]);
+    expect(await env.service.outboxStatus()).toEqual(before);
+    const next = await env.command("group.create", {
+      actor_user_id: env.adminId,
+      name: "Huge",
+      path: "huge",
+    });
+    expect(next.positions.length).toBeGreaterThan(0);
+  });
 });
