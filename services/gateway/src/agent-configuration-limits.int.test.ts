@@ -37,9 +37,10 @@ afterAll(async () => {
 const putConfig = (body: unknown) => system.call("PUT", `${agentPath}/configuration`, ADMIN_TOKEN, body);
 
 describe("PUT …/configuration size limits", () => {
-  it("answers 413 naming the limit for a config over it, as YAML and as JSON", async () => {
+  it("answers 413 naming the limit for a config over it, as YAML and as JSON, however large", async () => {
     const yaml = `# ${"x".repeat(CONFIG_LIMIT_BYTES)}\nci_access:\n  projects:\n    - id: acme/infra\n`;
-    for (const body of [yaml, { content: yaml }]) {
+    const huge = `# ${"x".repeat(3 * 1024 * 1024)}\n`;
+    for (const body of [yaml, { content: yaml }, huge]) {
       const response = await putConfig(body);
       expect(response.status).toBe(413);
       const answer = (await response.json()) as { message: string };
