@@ -1,7 +1,8 @@
 import { AGENT_CONFIG_MAX_BYTES, KasmapError, refuseOversizedAgentConfig } from "@kasmap/contracts";
-import type { FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
+import { gitLabErrorHandler } from "../http/error-handler.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -10,10 +11,20 @@ type AgentParams = { Params: { id: string; agent_id: string } };
 
 /**
  * This route's body limit: room for a config at its 256 KiB limit even JSON-escaped
- * (`{"content": "..."}` can double it), so an oversized config reaches the handler and gets the
- * `413` that names the config limit; bodies beyond this get the server's generic `413`.
+ * (`{"content": "..."}` can double it), so a config somewhat over the limit is measured exactly;
+ * a body beyond this is not read at all, and gets the same `413` naming the config limit.
  */
 const CONFIGURATION_BODY_LIMIT_BYTES = 4 * AGENT_CONFIG_MAX_BYTES;
+
+/** The route's errors as everywhere, except that a body too large to read names the config limit. */
+function configurationErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.code !== "FST_ERR_CTP_BODY_TOO_LARGE") return gitLabErrorHandler(error, request, reply);
+  const tooLarge = new KasmapError(
+    "payload_too_large",
+    `agent configuration body is over ${CONFIGURATION_BODY_LIMIT_BYTES} bytes; the limit is ${AGENT_CONFIG_MAX_BYTES} bytes (256 KiB)`,
+  );
+  return gitLabErrorHandler(tooLarge, request, reply);
+}
 
 /**
  * The configuration body: raw YAML (`text/plain`, `application/yaml`, `application/x-yaml`,
@@ -38,7 +49,8 @@ export function configurationYaml(body: unknown): string {
  */
 export function registerAgentConfigurationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const path = "/api/v4/projects/:id/cluster_agents/:agent_id/configuration";
-  app.put<AgentParams>(path, { bodyLimit: CONFIGURATION_BODY_LIMIT_BYTES }, async (request) => {
+  const options = { bodyLimit: CONFIGURATION_BODY_LIMIT_BYTES, errorHandler: configurationErrorHandler };
+  app.put<AgentParams>(path, options, async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
