@@ -145,6 +145,15 @@ export const AUTHZ_COMMANDS = {
       refusal: ConfigRefusalSchema.optional(),
     }),
   },
+  /**
+   * The authz outbox, for readiness and metrics: rows waiting to be published, and rows set
+   * aside for good because they can never be published (each logged when set aside; more than
+   * zero needs an operator). No actor: counts only.
+   */
+  "outbox.status": {
+    request: z.object({}),
+    result: z.object({ pending: z.number().int().nonnegative(), set_aside: z.number().int().nonnegative() }),
+  },
   "job.create": {
     request: z.object({
       ...Actor,

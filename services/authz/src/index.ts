@@ -10,6 +10,7 @@ import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
+import { reportOutboxStatus } from "./commands/outbox-status.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
 import { createPersonalAccessToken, createUser } from "./commands/users.ts";
@@ -63,6 +64,7 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_token.authenticate": authenticateAgentToken,
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
+  "outbox.status": reportOutboxStatus,
 };
 
 /**

@@ -155,6 +155,18 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
   };
 }
 
+/** Counts from `authz.outbox` (so across restarts and replicas). */
+export async function outboxStatusOf(db: AuthzDb): Promise<OutboxStatus> {
+  const row = await db
+    .selectFrom("authz.outbox")
+    .select([
+      sql<number>`count(*) filter (where published_at is null and set_aside_at is null)::int`.as("pending"),
+      sql<number>`count(*) filter (where set_aside_at is not null)::int`.as("set_aside"),
+    ])
+    .executeTakeFirstOrThrow();
+  return { pending: row.pending, set_aside: row.set_aside };
+}
+
 /**
  * Why `error` means the row can never be published, or null when a retry may succeed. A row
  * whose event no longer parses or that publishing refuses as invalid is permanent too (a

@@ -1,3 +1,4 @@
+import { requestCommand } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
@@ -6,7 +7,8 @@ import type { GatewayContext } from "../context.ts";
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
  * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
  * server that accepts anonymous clients is named in `nats_check[0].message`) and
- * `GET /metrics` (Prometheus text). None needs a token.
+ * `GET /metrics` (Prometheus text, with authz's outbox gauges when authz answers within 1 s).
+ * None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
@@ -40,9 +42,30 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# HELP kasmap_gateway_cache_misses_total Reads that went to PostgreSQL.",
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
+      ...(await authzOutboxLines(ctx)),
     ].join("\n");
     return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${text}\n`);
   });
+}
+
+/**
+ * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows` from authz's
+ * `outbox.status`; none when authz does not answer (its absence is itself the signal).
+ */
+async function authzOutboxLines(ctx: GatewayContext): Promise<string[]> {
+  try {
+    const { result } = await requestCommand(ctx.bus, "outbox.status", {}, 1_000);
+    return [
+      "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
+      "# TYPE kasmap_authz_outbox_pending_rows gauge",
+      `kasmap_authz_outbox_pending_rows ${result.pending}`,
+      "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
+      "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
+      `kasmap_authz_outbox_set_aside_rows ${result.set_aside}`,
+    ];
+  } catch {
+    return [];
+  }
 }
 
 async function pingDatabase(ctx: GatewayContext): Promise<boolean> {
