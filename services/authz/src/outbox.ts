@@ -155,16 +155,24 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
   };
 }
 
-/** Counts from `authz.outbox` (so across restarts and replicas). */
+/**
+ * Counts from `authz.outbox` (so across restarts and replicas). Each count reads one partial
+ * index (`outbox_pending`, `outbox_set_aside`), never the published history.
+ */
 export async function outboxStatusOf(db: AuthzDb): Promise<OutboxStatus> {
-  const row = await db
+  const count = sql<number>`count(*)::int`.as("rows");
+  const pending = await db
     .selectFrom("authz.outbox")
-    .select([
-      sql<number>`count(*) filter (where published_at is null and set_aside_at is null)::int`.as("pending"),
-      sql<number>`count(*) filter (where set_aside_at is not null)::int`.as("set_aside"),
-    ])
+    .select(count)
+    .where("published_at", "is", null)
+    .where("set_aside_at", "is", null)
     .executeTakeFirstOrThrow();
-  return { pending: row.pending, set_aside: row.set_aside };
+  const setAside = await db
+    .selectFrom("authz.outbox")
+    .select(count)
+    .where("set_aside_at", "is not", null)
+    .executeTakeFirstOrThrow();
+  return { pending: pending.rows, set_aside: setAside.rows };
 }
 
 /**
