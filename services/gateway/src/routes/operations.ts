@@ -48,24 +48,31 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
   });
 }
 
+/** How long one answer of authz's `outbox.status` serves scrapes: an open /metrics never fans out. */
+const OUTBOX_GAUGES_TTL_MS = 5_000;
+const outboxGauges = new WeakMap<GatewayContext, { at: number; lines: Promise<string[]> }>();
+
 /**
  * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows` from authz's
- * `outbox.status`; none when authz does not answer (its absence is itself the signal).
+ * `outbox.status`, asked at most every 5 s; none when authz does not answer within 1 s (their
+ * absence is itself the signal).
  */
-async function authzOutboxLines(ctx: GatewayContext): Promise<string[]> {
-  try {
-    const { result } = await requestCommand(ctx.bus, "outbox.status", {}, 1_000);
-    return [
+function authzOutboxLines(ctx: GatewayContext): Promise<string[]> {
+  const cached = outboxGauges.get(ctx);
+  if (cached && Date.now() - cached.at < OUTBOX_GAUGES_TTL_MS) return cached.lines;
+  const lines = requestCommand(ctx.bus, "outbox.status", {}, 1_000).then(
+    ({ result }) => [
       "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
       "# TYPE kasmap_authz_outbox_pending_rows gauge",
       `kasmap_authz_outbox_pending_rows ${result.pending}`,
       "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
       "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
       `kasmap_authz_outbox_set_aside_rows ${result.set_aside}`,
-    ];
-  } catch {
-    return [];
-  }
+    ],
+    () => [],
+  );
+  outboxGauges.set(ctx, { at: Date.now(), lines });
+  return lines;
 }
 
 async function pingDatabase(ctx: GatewayContext): Promise<boolean> {
