@@ -6,6 +6,7 @@ import {
   AgentNameSchema,
   AgentSchema,
   AgentTokenSchema,
+  CalendarDateSchema,
   GroupSchema,
   JobSchema,
   MembershipSchema,
@@ -14,6 +15,7 @@ import {
   ProjectSchema,
   UserSchema,
 } from "./registry.ts";
+import { PERSONAL_ACCESS_TOKEN_SCOPES } from "./tokens.ts";
 
 /**
  * Commands to the authz service: NATS request/reply on `<root>.cmd.authz.<name>`. The gateway
@@ -83,7 +85,9 @@ export const AUTHZ_COMMANDS = {
       ...Actor,
       user_id: Id,
       name: z.string().min(1).max(255),
-      scopes: z.array(z.string()).default(["api"]),
+      scopes: z.array(z.enum(PERSONAL_ACCESS_TOKEN_SCOPES)).min(1).default(["api"]),
+      /** `YYYY-MM-DD`: the token works until the end of the day before (UTC); null = never expires. */
+      expires_at: CalendarDateSchema.nullable().default(null),
     }),
     result: z.object({ token: PersonalAccessTokenPublicSchema, plaintext: z.string() }),
   },

@@ -74,7 +74,7 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
         token_sha256: digestToken(plaintext),
         scopes: request.scopes,
         revoked: false,
-        expires_at: null,
+        expires_at: request.expires_at,
       })
       .returningAll()
       .executeTakeFirstOrThrow();

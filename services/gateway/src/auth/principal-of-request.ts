@@ -4,15 +4,16 @@ import type { GatewayContext } from "../context.ts";
 import {
   type AuthenticatedUser,
   credentialFromHeaders,
-  isPrincipalCurrent,
   lookUpPrincipal,
   type Principal,
   unauthorized,
 } from "./authenticate.ts";
+import { checkPrincipal } from "./credential-verdict.ts";
 
 /**
- * The caller of `request`, or `401 Unauthorized`. GitLab accepts job tokens only on endpoints
- * that opt in (`allowJobToken`); elsewhere a job token is as good as none.
+ * The caller of `request`, or GitLab's refusal (401, or 403 for scopes and blocked users). GitLab
+ * accepts job tokens only on endpoints that opt in (`allowJobToken`); elsewhere a job token is
+ * as good as none.
  */
 export async function principalOf(
   ctx: GatewayContext,
@@ -24,7 +25,12 @@ export async function principalOf(
   if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
   const key = `${credential.kind}:${digestToken(credential.token)}`;
   const principal = await ctx.caches.principals.get(key, () => lookUpPrincipal(ctx.db, credential));
-  if (!principal || !isPrincipalCurrent(principal, new Date())) throw unauthorized();
+  if (!principal) throw unauthorized();
+  checkPrincipal(
+    principal,
+    { method: request.method, route: request.routeOptions.url ?? request.url },
+    { now: new Date(), jobTokenMaxLifetimeMs: Number.POSITIVE_INFINITY },
+  );
   return principal;
 }
 

@@ -139,7 +139,8 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
     environment: environment === null ? null : JSON.stringify(environment),
     status,
     token_sha256: digestToken(token),
-    created_at: created,
+    // A job token works for a limited time after the job was registered: these started now.
+    created_at: new Date().toISOString(),
   });
   await db
     .insertInto("read_model.jobs")
