@@ -156,3 +156,90 @@ describe("token expiry", () => {
     ).toMatchObject({ status: 400, body: { error: "expires_at is invalid" } });
   });
 });
+
+describe("revoking a personal access token (DELETE /personal_access_tokens/:id)", () => {
+  it("lets the owner revoke their own token: 204, then GitLab's revoked answer", async () => {
+    const user = await newUser(40);
+    const { id, token } = await newToken(user);
+    const revoked = await call("DELETE", `/api/v4/personal_access_tokens/${id}`, token);
+    expect(revoked.status).toBe(204);
+    const description = "Token was revoked. You have to re-authorize from the user.";
+    expect(await answer(call("GET", "/api/v4/user", token))).toEqual({
+      status: 401,
+      body: { error: "invalid_token", error_description: description },
+      challenge: `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="${description}"`,
+    });
+  });
+
+  it("lets an admin revoke anyone's token, and again (204 both times)", async () => {
+    const user = await newUser(40);
+    const { id, token } = await newToken(user);
+    expect((await call("DELETE", `/api/v4/personal_access_tokens/${id}`, ADMIN)).status).toBe(204);
+    expect((await call("DELETE", `/api/v4/personal_access_tokens/${id}`, ADMIN)).status).toBe(204);
+    expect((await call("GET", "/api/v4/user", token)).status).toBe(401);
+  });
+
+  it("answers another user's token and a missing one alike, and leaves the token working", async () => {
+    const owner = await newUser(40);
+    const victim = await newToken(owner);
+    const { token: other } = await newToken(await newUser(40));
+    const foreign = await answer(call("DELETE", `/api/v4/personal_access_tokens/${victim.id}`, other));
+    const missing = await answer(call("DELETE", "/api/v4/personal_access_tokens/99999999", other));
+    expect(foreign).toEqual({ status: 404, body: { message: "404 Not found" }, challenge: null });
+    expect(missing).toEqual(foreign);
+    expect((await call("GET", "/api/v4/user", victim.token)).status).toBe(200);
+    expect(await answer(call("DELETE", "/api/v4/personal_access_tokens/99999999", ADMIN))).toMatchObject({
+      status: 404,
+      body: { message: "404 Not found" },
+    });
+  });
+});
+
+describe("blocking users (POST /users/:id/block, /unblock)", () => {
+  it("blocks a user's tokens with GitLab's 403 and unblocking restores them", async () => {
+    const user = await newUser(40);
+    const { token } = await newToken(user);
+    expect(await answer(call("POST", `/api/v4/users/${user}/block`, ADMIN))).toEqual({
+      status: 201,
+      body: true,
+      challenge: null,
+    });
+    expect(await answer(call("GET", agentsPath(), token))).toEqual({
+      status: 403,
+      body: { message: "403 Forbidden - Your account has been blocked." },
+      challenge: null,
+    });
+    expect((await call("POST", agentsPath(), token, { name: "blocked" })).status).toBe(403);
+    expect(await answer(call("POST", `/api/v4/users/${user}/unblock`, ADMIN))).toMatchObject({
+      status: 201,
+      body: true,
+    });
+    expect((await call("GET", agentsPath(), token)).status).toBe(200);
+  });
+
+  it("is for admins only; unknown users are 404 User", async () => {
+    const user = await newUser(50);
+    const { token } = await newToken(user);
+    const target = await newUser(40);
+    expect(await answer(call("POST", `/api/v4/users/${target}/block`, token))).toMatchObject({
+      status: 403,
+      body: { message: "403 Forbidden" },
+    });
+    expect(await answer(call("POST", `/api/v4/users/${target}/unblock`, token))).toMatchObject({
+      status: 403,
+      body: { message: "403 Forbidden" },
+    });
+    expect(await answer(call("POST", "/api/v4/users/99999999/block", ADMIN))).toMatchObject({
+      status: 404,
+      body: { message: "404 User Not Found" },
+    });
+  });
+
+  it("refuses to let an admin block themselves", async () => {
+    const me = await ok<{ id: number }>(call("GET", "/api/v4/user", ADMIN), 200);
+    expect(await answer(call("POST", `/api/v4/users/${me.id}/block`, ADMIN))).toMatchObject({
+      status: 403,
+      body: { message: "403 Forbidden - The API initiating user cannot be blocked by the API" },
+    });
+  });
+});
