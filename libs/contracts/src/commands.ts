@@ -91,6 +91,22 @@ export const AUTHZ_COMMANDS = {
     }),
     result: z.object({ token: PersonalAccessTokenPublicSchema, plaintext: z.string() }),
   },
+  /**
+   * GitLab's `DELETE /personal_access_tokens/:id`: the owner or an admin; revoking a revoked
+   * token succeeds unchanged. Anyone else gets `404 Not found`, as for a token that does not exist.
+   */
+  "personal_access_token.revoke": {
+    request: z.object({ ...Actor, token_id: Id }),
+    result: PersonalAccessTokenPublicSchema,
+  },
+  /**
+   * GitLab's `POST /users/:id/block` (`state: "blocked"`) and `/unblock` (`"active"`): admins
+   * only, never on themselves. `changed` is false when the user already was in that state.
+   */
+  "user.set_state": {
+    request: z.object({ ...Actor, user_id: Id, state: z.enum(["active", "blocked"]) }),
+    result: z.object({ user: UserSchema, changed: z.boolean() }),
+  },
   "agent.create": {
     request: z.object({ ...Actor, project_id: Id, name: AgentNameSchema }),
     result: AgentSchema,

@@ -12,7 +12,12 @@ import { createJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
-import { createPersonalAccessToken, createUser } from "./commands/users.ts";
+import {
+  createPersonalAccessToken,
+  createUser,
+  revokePersonalAccessToken,
+  setUserState,
+} from "./commands/users.ts";
 import { createOutboxPublisher } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
@@ -48,6 +53,8 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "user.create": createUser,
   "membership.set": setMembership,
   "personal_access_token.create": createPersonalAccessToken,
+  "personal_access_token.revoke": revokePersonalAccessToken,
+  "user.set_state": setUserState,
   "agent.create": createAgent,
   "agent.delete": deleteAgent,
   "agent_token.create": createAgentToken,

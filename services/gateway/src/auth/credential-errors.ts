@@ -1,14 +1,15 @@
 import { KasmapError } from "@kasmap/contracts";
 
 /**
- * A credential GitLab refuses with a body of its own rather than `{"message": ...}`: its
- * `API::APIGuard` renders expired, revoked and under-scoped tokens as Rack::OAuth2 bearer errors
- * (RFC 6750), and a blocked user as `403 Forbidden - <reason>`. The error handler sends `body`
+ * A credential (or credential route) GitLab refuses with a body of its own rather than Kasmap's
+ * usual `{"message": "<status> <resource> Not Found"}`: its `API::APIGuard` renders expired,
+ * revoked and under-scoped tokens as Rack::OAuth2 bearer errors (RFC 6750), a blocked user as
+ * `403 Forbidden - <reason>`, a missing token as `404 Not found`. The error handler sends `body`
  * and `headers` as they are.
  */
 export class CredentialRefusedError extends KasmapError {
   constructor(
-    code: "unauthorized" | "forbidden",
+    code: "unauthorized" | "forbidden" | "not_found",
     readonly body: Record<string, string>,
     readonly headers: Record<string, string> = {},
   ) {
@@ -57,9 +58,17 @@ export function insufficientScope(enough: readonly string[]): CredentialRefusedE
   });
 }
 
+/** `DELETE /personal_access_tokens/:id` for a token that is missing or not the caller's. */
+export function tokenNotFound(): CredentialRefusedError {
+  return new CredentialRefusedError("not_found", { message: "404 Not found" });
+}
+
+/** GitLab's `forbidden!(reason)`: `403 {"message":"403 Forbidden - <reason>"}`. */
+export function forbiddenBecause(reason: string): CredentialRefusedError {
+  return new CredentialRefusedError("forbidden", { message: `403 Forbidden - ${reason}` });
+}
+
 /** GitLab's `find_current_user!` for a blocked user: `403 Forbidden - Your account has been blocked.` */
 export function accountBlocked(): CredentialRefusedError {
-  return new CredentialRefusedError("forbidden", {
-    message: "403 Forbidden - Your account has been blocked.",
-  });
+  return forbiddenBecause("Your account has been blocked.");
 }
