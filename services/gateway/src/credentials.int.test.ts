@@ -243,3 +243,82 @@ describe("blocking users (POST /users/:id/block, /unblock)", () => {
     });
   });
 });
+
+describe("job tokens", () => {
+  const jobsPath = () => `/api/v4/projects/${projectId}/jobs`;
+  const allowedAgents = (jobToken: string) =>
+    call("GET", "/api/v4/job/allowed_agents", jobToken, undefined, "job-token");
+
+  async function developerWithJob(): Promise<{
+    userId: number;
+    token: string;
+    job: { id: number; token: string };
+  }> {
+    const userId = await newUser(30);
+    const { token } = await newToken(userId);
+    const job = await ok<{ id: number; token: string }>(
+      call("POST", jobsPath(), token, { ref: "feature" }),
+      201,
+    );
+    expect((await allowedAgents(job.token)).status).toBe(200);
+    return { userId, token, job };
+  }
+
+  it("stop working once the job finishes itself (POST …/jobs/:job_id/finish with its JOB-TOKEN)", async () => {
+    const { job } = await developerWithJob();
+    const finished = await ok<{ id: number; status: string }>(
+      call("POST", `${jobsPath()}/${job.id}/finish`, job.token, undefined, "job-token"),
+      201,
+    );
+    expect(finished).toMatchObject({ id: job.id, status: "finished" });
+    expect(await answer(allowedAgents(job.token))).toEqual({
+      status: 401,
+      body: { message: "401 Unauthorized" },
+      challenge: null,
+    });
+  });
+
+  it("stop working once the job's user finishes it with a personal access token", async () => {
+    const { token, job } = await developerWithJob();
+    await ok(call("POST", `${jobsPath()}/${job.id}/finish`, token), 201);
+    expect((await allowedAgents(job.token)).status).toBe(401);
+  });
+
+  it("stop working once the job's user is no longer a Developer of the project", async () => {
+    const { userId, job } = await developerWithJob();
+    await ok(
+      call("POST", `/api/v4/groups/${groupId}/members`, ADMIN, { user_id: userId, access_level: 20 }),
+      201,
+    );
+    expect(await answer(allowedAgents(job.token))).toEqual({
+      status: 401,
+      body: { message: "401 Unauthorized" },
+      challenge: null,
+    });
+  });
+
+  it("stop working when the job's user is blocked", async () => {
+    const { userId, job } = await developerWithJob();
+    await ok(call("POST", `/api/v4/users/${userId}/block`, ADMIN), 201);
+    expect((await allowedAgents(job.token)).status).toBe(403);
+  });
+
+  it("let only a Maintainer assert a protected ref or an environment when registering a job", async () => {
+    const { token } = await newToken(await newUser(30));
+    const production = { name: "production", tier: "production" };
+    for (const body of [{ ref_protected: true }, { environment: production }]) {
+      expect(await answer(call("POST", jobsPath(), token, body))).toEqual({
+        status: 403,
+        body: { message: "403 Forbidden" },
+        challenge: null,
+      });
+    }
+    await ok(call("POST", jobsPath(), token, { ref_protected: false }), 201);
+    const { token: maintainer } = await newToken(await newUser(40));
+    const job = await ok<{ ref_protected: boolean; environment: { name: string } }>(
+      call("POST", jobsPath(), maintainer, { ref_protected: true, environment: production }),
+      201,
+    );
+    expect(job).toMatchObject({ ref_protected: true, environment: { name: "production" } });
+  });
+});
