@@ -162,6 +162,11 @@ export const AUTHZ_COMMANDS = {
     }),
     result: z.object({ job: JobPublicSchema, plaintext: z.string() }),
   },
+  /** Ends a job: its token stops working. Developer+ on the project; finishing twice is a no-op. */
+  "job.finish": {
+    request: z.object({ ...Actor, project_id: Id, job_id: Id }),
+    result: JobPublicSchema,
+  },
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;
 export type AuthzCommandRequest<N extends AuthzCommandName> = z.input<(typeof AUTHZ_COMMANDS)[N]["request"]>;

@@ -5,6 +5,7 @@ import {
   ExplainAuthorizationQuerySchema,
   JobAllowedAgentsResponseSchema,
   JobCreatedResponseSchema,
+  JobResponseSchema,
   ProjectAllowedAgentsResponseSchema,
 } from "./allowed-agents.ts";
 import {
@@ -144,12 +145,14 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/projects/:id/allowed_agents", tag: "ci_access", summary: "Agents the project's CI may use, with the granting rule (Kasmap extension)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("ProjectAllowedAgents", ProjectAllowedAgentsResponseSchema) } },
   { method: "get", path: `${AGENTS}/:agent_id/authorization/explain`, tag: "ci_access", summary: "Why the project's CI may or may not use an agent, optionally for a job context (Kasmap extension)", authenticated: true, query: ExplainAuthorizationQuerySchema, success: { status: 200, body: named("AuthorizationExplanation", AuthorizationExplanationSchema) } },
   { method: "post", path: "/api/v4/projects/:id/jobs", tag: "ci_access", summary: "Register a running CI job (token returned once; Kasmap extension)", authenticated: true, body: named("CreateJob", CreateJobBodySchema), success: { status: 201, body: named("JobCreated", JobCreatedResponseSchema) } },
+  { method: "post", path: "/api/v4/projects/:id/jobs/:job_id/finish", tag: "ci_access", summary: "Finish a registered CI job, ending its JOB-TOKEN (the job's own JOB-TOKEN, or Developer+; Kasmap extension)", authenticated: true, success: { status: 201, body: named("Job", JobResponseSchema) } },
 ];
 
 /** Path parameter descriptions by the resource the segment before them names. */
 export function pathParameterDescription(path: string, name: string): string {
   if (name === "agent_id") return "The ID of the agent";
   if (name === "token_id") return "The ID of the agent token";
+  if (name === "job_id") return "The ID of the CI job";
   if (path.startsWith("/api/v4/personal_access_tokens/")) return "The ID of the personal access token";
   if (path.startsWith("/api/v4/projects/")) return "The ID or URL-encoded full path of the project";
   if (path.startsWith("/api/v4/groups/")) return "The ID or URL-encoded full path of the group";

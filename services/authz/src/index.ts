@@ -8,7 +8,7 @@ import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./co
 import { createAgent, deleteAgent } from "./commands/agents.ts";
 import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
-import { createJob } from "./commands/jobs.ts";
+import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
@@ -62,6 +62,7 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_token.authenticate": authenticateAgentToken,
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
+  "job.finish": finishJob,
 };
 
 /**

@@ -56,6 +56,7 @@ describe("checkPrincipal", () => {
     ["blocked user's token", pat({}, true), "GET", 403],
     ["running job an hour old", job(), "GET", "ok"],
     ["finished job", job({ running: false }), "GET", 401],
+    ["job past the lifetime", job({ createdAtMs: NOW.getTime() - 24 * HOUR }), "GET", 401],
     ["blocked user's job", job({ blocked: true }), "GET", 403],
   ])("%s → %s", (_what, principal, method, expected) => {
     const result = verdict(principal, method);

@@ -35,6 +35,7 @@ export const JOB_TOKENS = {
   unknownProtection: "glcbt-unknown",
   production: "glcbt-production",
   finished: "glcbt-finished",
+  reporter: "glcbt-reporter",
 } as const;
 
 const created = "2024-03-20T20:42:40.221Z";
@@ -150,7 +151,7 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
         tier: "development",
         slug: "review-feat-abc",
       }),
-      job(3, JOB_TOKENS.unknownProtection, IDS.reporter, null, {
+      job(3, JOB_TOKENS.unknownProtection, IDS.developer, null, {
         name: "production",
         tier: "production",
         slug: "production",
@@ -161,6 +162,8 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
         slug: "production",
       }),
       job(5, JOB_TOKENS.finished, IDS.developer, true, null, "finished"),
+      // Registered when its user was still a Developer; a Reporter's job token does not work.
+      job(6, JOB_TOKENS.reporter, IDS.reporter, false, null),
     ])
     .execute();
 }
