@@ -52,7 +52,7 @@ async function newUser(level: number | null): Promise<number> {
 async function newToken(
   userId: number,
   params: { scopes?: string[]; expires_at?: string } = {},
-): Promise<{ id: number; token: string; scopes: string[]; expires_at: string | null }> {
+): Promise<{ id: number; token: string; scopes: string[]; expires_at: string | null; active: boolean }> {
   return ok(
     call("POST", `/api/v4/users/${userId}/personal_access_tokens`, ADMIN, {
       name: "cli",
@@ -126,8 +126,8 @@ describe("personal access token scopes", () => {
 describe("token expiry", () => {
   it("answers an expired token 401 with GitLab's invalid_token body and challenge", async () => {
     const user = await newUser(40);
-    const { token, expires_at } = await newToken(user, { expires_at: dayFromToday(-1) });
-    expect(expires_at).toBe(dayFromToday(-1));
+    const { token, expires_at, active } = await newToken(user, { expires_at: dayFromToday(-1) });
+    expect({ expires_at, active }).toEqual({ expires_at: dayFromToday(-1), active: false });
     const description = "Token is expired. You can either do re-authorization or token refresh.";
     expect(await answer(call("GET", "/api/v4/user", token))).toEqual({
       status: 401,
