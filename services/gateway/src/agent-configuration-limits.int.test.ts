@@ -55,7 +55,10 @@ describe("PUT …/configuration size limits", () => {
       201,
     );
     const pat = await ok<{ token: string }>(
-      system.call("POST", `/api/v4/users/${dev.id}/personal_access_tokens`, ADMIN_TOKEN, { name: "cli" }),
+      system.call("POST", `/api/v4/users/${dev.id}/personal_access_tokens`, ADMIN_TOKEN, {
+        name: "cli",
+        scopes: ["api"],
+      }),
       201,
     );
     // Nothing but a personal project is needed to send one.
