@@ -182,4 +182,17 @@ describe("oversized agent configs", () => {
     expect(problems).toHaveLength(101);
     expect(problems.at(-1)).toBe("and 8900 more problems");
   });
+
+  it("keeps each reported problem short, even when aliases repeat a long key into every entry", async () => {
+    const entries = Array.from({ length: 99 }, () => "    - {id: g/p, access_as: {*long : {}}}");
+    const yaml = [`long: &long "${"k".repeat(100_000)}"`, "ci_access:", "  projects:", ...entries, ""].join(
+      "\n",
+    );
+    expect(Buffer.byteLength(yaml)).toBeLessThan(256 * 1024);
+    const refused = await refusePut(yaml);
+    expect(refused.code).toBe("validation_failed");
+    const reply = JSON.stringify(refused.fields);
+    expect(reply.length).toBeLessThan(64 * 1024);
+    expect(reply).toContain("unknown access mode");
+  });
 });
