@@ -26,6 +26,13 @@ type AgentRef = { id: number; project_id: number };
 const NO_DROPPED: DroppedReport = { dropped_count: 0, dropped: [] };
 
 /**
+ * Longest field name or message of a reported config problem, in characters. They quote keys
+ * from the file, and aliases can repeat one long key into every entry: 100 problems quoting a
+ * 100 KB key would make a 10 MB reply.
+ */
+const PROBLEM_TEXT_MAX_CHARS = 200;
+
+/**
  * Parses a config file, or refuses it with GitLab-style field errors naming the line:
  * `{"ci_access.projects[0].access_as": ["line 4: must set exactly one of …"]}`. Only the first
  * 100 problems are listed (a file of 20,000 bad entries must not make a reply of 20,000
@@ -39,10 +46,15 @@ export function parseConfigOrRefuse(yaml: string): AgentConfig {
   });
 }
 
+function shortened(text: string): string {
+  return text.length <= PROBLEM_TEXT_MAX_CHARS ? text : `${text.slice(0, PROBLEM_TEXT_MAX_CHARS)}…`;
+}
+
 function configIssueFields(issues: readonly ConfigIssue[]): Record<string, string[]> {
   const fields: Record<string, string[]> = {};
   const add = (key: string, message: string) => {
-    fields[key] = [...(fields[key] ?? []), message];
+    const field = shortened(key);
+    fields[field] = [...(fields[field] ?? []), shortened(message)];
   };
   for (const issue of issues.slice(0, AGENT_CONFIG_ISSUES_REPORTED)) {
     add(issue.path || "config", issue.line === null ? issue.message : `line ${issue.line}: ${issue.message}`);
