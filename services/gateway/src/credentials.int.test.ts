@@ -323,3 +323,36 @@ describe("job tokens", () => {
     expect(job).toMatchObject({ ref_protected: true, environment: { name: "production" } });
   });
 });
+
+describe("odd ids on the credential routes", () => {
+  it("answers GitLab's 4xx, never a 5xx", async () => {
+    const { token: developer } = await newToken(await newUser(30));
+    const cases: Array<[string, string, string, number]> = [
+      ["DELETE", "/api/v4/personal_access_tokens/abc", ADMIN, 404],
+      ["DELETE", "/api/v4/personal_access_tokens/99999999999999999999", ADMIN, 404],
+      ["POST", "/api/v4/users/abc/block", ADMIN, 400],
+      ["POST", "/api/v4/users/0/unblock", ADMIN, 404],
+      ["POST", "/api/v4/users/99999999999999999999/block", ADMIN, 404],
+      ["POST", `/api/v4/projects/${projectId}/jobs/abc/finish`, developer, 404],
+      ["POST", `/api/v4/projects/${projectId}/jobs/99999999/finish`, developer, 404],
+      ["POST", "/api/v4/projects/99999999/jobs/1/finish", developer, 404],
+    ];
+    for (const [method, path, token, status] of cases) {
+      expect({ path, status: (await call(method, path, token)).status }).toEqual({ path, status });
+    }
+  });
+
+  it("lets a job token finish its own job only", async () => {
+    const { token } = await newToken(await newUser(30));
+    const jobs = `/api/v4/projects/${projectId}/jobs`;
+    const first = await ok<{ id: number; token: string }>(call("POST", jobs, token, {}), 201);
+    const second = await ok<{ id: number; token: string }>(call("POST", jobs, token, {}), 201);
+    const other = await call("POST", `${jobs}/${second.id}/finish`, first.token, undefined, "job-token");
+    expect({ status: other.status, body: await other.json() }).toEqual({
+      status: 404,
+      body: { message: "404 Job Not Found" },
+    });
+    const allowed = await call("GET", "/api/v4/job/allowed_agents", second.token, undefined, "job-token");
+    expect(allowed.status).toBe(200);
+  });
+});
