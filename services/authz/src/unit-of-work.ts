@@ -44,11 +44,13 @@ export function createUnitOfWorkRunner(
   return async (actorUserId, work) => {
     const { result, ids } = await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${REGISTRY_LOCK}::int)`.execute(tx);
-      const events: KasmapEvent[] = [];
+      // Serialized once: measured here, stored as is.
+      const events: string[] = [];
       const limit = maxEventBytes();
       const emit = (event: KasmapEvent) => {
-        refuseOverLimit(`event ${event.type}`, utf8ByteLength(JSON.stringify(event)), limit);
-        events.push(event);
+        const json = JSON.stringify(event);
+        refuseOverLimit(`event ${event.type}`, utf8ByteLength(json), limit);
+        events.push(json);
       };
       const result = await work({ tx, topology, actorUserId, maxEventBytes: limit, emit });
       const ids = await insertOutboxRows(tx, events);
@@ -60,11 +62,11 @@ export function createUnitOfWorkRunner(
   };
 }
 
-async function insertOutboxRows(tx: AuthzTx, events: KasmapEvent[]): Promise<number[]> {
+async function insertOutboxRows(tx: AuthzTx, events: readonly string[]): Promise<number[]> {
   if (events.length === 0) return [];
   const rows = await tx
     .insertInto("authz.outbox")
-    .values(events.map((event) => ({ event: JSON.stringify(event) })))
+    .values(events.map((event) => ({ event })))
     .returning("id")
     .execute();
   // A multi-row insert assigns identity values in VALUES order.
