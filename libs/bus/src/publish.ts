@@ -20,9 +20,9 @@ export type PublishOptions = {
  * Publishes one event to JetStream on `event.subject`, as a CloudEvents structured-mode JSON
  * body. Header `Nats-Msg-Id` = `event.id`, so the server drops a re-publish inside the
  * duplicate window; that makes the retry loop here safe. The event is validated first: an
- * invalid event is a bug in the publisher and must never reach the log. An event that does
- * not fit the server's `max_payload` (with room for its headers) fails at once with `payload_too_large`,
- * never retried: no retry can make it fit.
+ * invalid event is a bug in the publisher and must never reach the log. An event whose body
+ * exceeds the server's `max_payload` less 1 KiB for headers fails at once with
+ * `payload_too_large`, never retried: no retry can make it fit.
  */
 export async function publishEvent(
   bus: Bus,
