@@ -185,7 +185,7 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
   const events: CheckpointedEvent[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
-    const parsed = validateMessage(message);
+    const parsed = validateMessage(bus, settings, message);
     if (parsed.ok) events.push({ event: parsed.event, meta });
     else await deadLetter(bus, settings, message, meta, parsed.reason);
   }
@@ -198,8 +198,13 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
   }
 }
 
-function validateMessage(message: JsMsg): ParsedEvent {
-  return parseStoredEvent(message.data, message.subject);
+/** Only the types bound to this consumer's stream and to the message's subject pass. */
+function validateMessage(bus: Bus, settings: Settings, message: JsMsg): ParsedEvent {
+  return parseStoredEvent(message.data, {
+    root: bus.topology.root,
+    stream: settings.stream,
+    subject: message.subject,
+  });
 }
 
 /**
