@@ -96,6 +96,8 @@ async function replayStream(bus: Bus, lastSeq: number) {
         seq: message.seq,
         subject: message.subject,
         deliveryCount: 1,
+        storedAt: new Date(),
+        bytes: 0,
       },
     });
     if (message.seq >= lastSeq) break;

@@ -89,7 +89,14 @@ export function startCheckpointedConsumer(
         if (controller.signal.aborted || bus.nc.isClosed()) break;
         options.onProblem?.({
           kind: "retrying",
-          meta: { stream: settings.streamName, seq: 0, subject: "", deliveryCount: 0 },
+          meta: {
+            stream: settings.streamName,
+            seq: 0,
+            subject: "",
+            deliveryCount: 0,
+            storedAt: new Date(0),
+            bytes: 0,
+          },
           reason: `consumer loop: ${String(error)}`,
         });
       } finally {
@@ -173,7 +180,14 @@ function metaOf(streamName: string, message: JsMsg): MessageMeta {
     seq: message.seq,
     subject: message.subject,
     deliveryCount: message.info.deliveryCount,
+    storedAt: storedAtOf(message),
+    bytes: message.data.byteLength,
   };
+}
+
+/** The JetStream timestamp (from the ack reply subject) as a Date, to the millisecond. */
+function storedAtOf(message: JsMsg): Date {
+  return new Date(Number(message.timestampNanos / 1_000_000n));
 }
 
 /**
@@ -247,6 +261,7 @@ async function deadLetter(
     subject: meta.subject,
     consumer: settings.name,
     reason,
+    storedAt: meta.storedAt,
     payload: message.data,
   });
   settings.onProblem?.({ kind: "dead-lettered", meta, reason });

@@ -13,6 +13,13 @@ export type MessageMeta = {
   subject: string;
   /** 1 on first delivery. */
   deliveryCount: number;
+  /**
+   * When the server stored the message (JetStream timestamp): the only time a publisher cannot
+   * choose, so collector times are clamped to it (issue 7.6).
+   */
+  storedAt: Date;
+  /** Size of the body in bytes. */
+  bytes: number;
 };
 
 export type ParsedEvent = { ok: true; event: KasmapEvent } | { ok: false; reason: string };

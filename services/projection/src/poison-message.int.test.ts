@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
+import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
 import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
@@ -51,5 +53,9 @@ describe("poison messages", () => {
     expect(letters).toHaveLength(1);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.seq)).toBe(String(stored.seq));
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/^not JSON/);
+    // The record is bounded: the digest and size identify the body, only its head is kept.
+    const record = DeadLetterRecordSchema.parse(letters[0]?.json());
+    expect(record).toMatchObject({ size: poison.byteLength, truncated: true, subject });
+    expect(record.sha256).toBe(createHash("sha256").update(poison).digest("hex"));
   });
 });
