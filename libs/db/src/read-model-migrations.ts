@@ -330,4 +330,14 @@ export const readModelMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  "016_agent_token_revoked_at": {
+    async up(db: Kysely<unknown>) {
+      await sql`
+        -- When the projection first saw an agent token revoked (the JetStream time of that
+        -- registry message). A collector event stored after it is refused (issue 7.6); one
+        -- stored before it still applies, so a replay of the log rebuilds the same rows.
+        alter table read_model.agent_tokens add column revoked_at timestamptz;
+      `.execute(db);
+    },
+  },
 };

@@ -1,14 +1,15 @@
 import { connectBus } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { rebuildReadModel, startProjectionService } from "./index.ts";
+import { collectorLimitsFromEnv, ProjectionEnvSchema } from "./projection-env.ts";
 
 /**
  * `tsx services/projection/src/main.ts [--rebuild]`: runs the projection until SIGTERM or
  * SIGINT. `--rebuild` first empties the read model and replays every stream from the start.
  */
 async function main(): Promise<void> {
-  const env = parseEnv(CommonEnvSchema);
+  const env = parseEnv(ProjectionEnvSchema);
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   const bus = await connectBus({
@@ -17,7 +18,12 @@ async function main(): Promise<void> {
     topology,
     nkeySeed: env.NATS_NKEY_SEED,
   });
-  const options = { bus, databaseUrl: env.DATABASE_URL, logger };
+  const options = {
+    bus,
+    databaseUrl: env.DATABASE_URL,
+    logger,
+    collectorLimits: collectorLimitsFromEnv(env),
+  };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)
     : await startProjectionService(options);
