@@ -134,7 +134,23 @@ export type StreamDeclaration = {
   readonly maxAgeNs: number;
   /** Window in nanoseconds in which a repeated `Nats-Msg-Id` is dropped by the server. */
   readonly duplicateWindowNs: number;
+  /** Largest message the stream stores, in bytes (`max_msg_size`); the server refuses larger publishes. */
+  readonly maxMsgBytes: number;
 };
+
+/**
+ * Largest event an audit stream stores (bytes): NATS' default `max_payload`, 1 MiB. A cluster
+ * snapshot is applied only up to the projection's smaller snapshot limit
+ * (`KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES`, 512 KiB by default).
+ */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+/** Largest heartbeat stored (bytes); a heartbeat is about 400 bytes. */
+export const MAX_HEARTBEAT_BYTES = 4 * 1024;
+/**
+ * Largest dead letter stored (bytes): a dead letter is a bounded record (`DeadLetterRecordSchema`,
+ * at most about 30 KiB with a reason of multi-byte characters), never a copy of the message.
+ */
+export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 
 function idToken(id: number): string {
   if (!Number.isSafeInteger(id) || id <= 0) {
@@ -180,6 +196,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "heartbeat",
@@ -189,6 +206,7 @@ export function createTopology(
       latestPerSubject: true,
       maxAgeNs: 0,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_HEARTBEAT_BYTES,
     },
     {
       role: "authz",
@@ -198,6 +216,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "registry",
@@ -207,6 +226,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "deadLetter",
@@ -216,6 +236,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_DEAD_LETTER_BYTES,
     },
   ];
 
