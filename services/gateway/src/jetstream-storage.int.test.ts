@@ -29,7 +29,7 @@ describe("JetStream storage", () => {
       bus,
       databaseUrl: database.url,
       logger: createLogger("gateway", "silent"),
-      jetStreamStorageWarning: { bytes: 1, ratio: 0.8 },
+      jetStreamStorageWarning: { ratio: 0.8, bytes: 1 },
     });
     try {
       const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
