@@ -9,7 +9,7 @@ import {
   type StreamRole,
 } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { clusterFacts, testEvents } from "./test-events.ts";
+import { oneEventOfEachType } from "./test-events.ts";
 
 /**
  * Issue 7.1: every (subject kind × event type) pair. An event passes the consumer's edge only
@@ -17,32 +17,10 @@ import { clusterFacts, testEvents } from "./test-events.ts";
  * pair names the reason.
  */
 const topology = createTopology("kasmap");
-const e = testEvents(topology);
 const ID = 7;
 
 /** One valid event of every type, about aggregate `ID`. */
-const SAMPLES: Record<EventType, KasmapEvent> = {
-  [EVENT_TYPES.clusterSnapshot]: e.snapshot(ID, clusterFacts()),
-  [EVENT_TYPES.clusterHeartbeat]: e.heartbeat(ID, "2026-01-01T00:00:00.000Z"),
-  [EVENT_TYPES.authzChanged]: e.authz(ID, 11, {
-    ci_access: { projects: [], groups: [] },
-    user_access: { projects: [], groups: [] },
-  }),
-  [EVENT_TYPES.groupChanged]: e.group(ID),
-  [EVENT_TYPES.projectChanged]: e.project(ID, 1),
-  [EVENT_TYPES.userChanged]: e.user(ID),
-  [EVENT_TYPES.membershipChanged]: e.membership({
-    id: ID,
-    user_id: 1,
-    source_type: "project",
-    source_id: 11,
-    access_level: 30,
-  }),
-  [EVENT_TYPES.personalAccessTokenChanged]: e.personalAccessToken(ID, 1),
-  [EVENT_TYPES.agentChanged]: e.agent(ID, 11),
-  [EVENT_TYPES.agentTokenChanged]: e.agentToken(ID, 3),
-  [EVENT_TYPES.jobChanged]: e.job(ID, 11),
-};
+const SAMPLES = oneEventOfEachType(topology, ID);
 
 /** Every subject kind a publisher can reach, with the stream that stores it and its own type. */
 const SUBJECT_KINDS: { kind: string; subject: string; stream: StreamRole; owner: EventType }[] = [
