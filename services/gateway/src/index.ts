@@ -29,7 +29,15 @@ export type GatewayOptions = {
   natsWarnings?: readonly string[];
   /** When readiness warns about JetStream storage use; default `DEFAULT_STORAGE_WARNING` (80 % of the account limit). */
   jetStreamStorageWarning?: StorageWarningThreshold;
+  /**
+   * The longest a job token works after its job was registered, ms (default 24 h; a job that
+   * needs longer registers again). Finishing the job ends its token at once.
+   */
+  jobTokenMaxLifetimeMs?: number;
 };
+
+/** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
+export const DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export type RunningGateway = { url: string; stop(): Promise<void> };
 
@@ -56,6 +64,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     caches,
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
+    jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),

@@ -16,6 +16,13 @@ const GatewayEnvSchema = CommonEnvSchema.extend({
   KASMAP_JETSTREAM_STORAGE_WARN_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
   /** ... or past this many bytes, for an account without a storage limit. */
   KASMAP_JETSTREAM_STORAGE_WARN_BYTES: z.coerce.number().int().positive().optional(),
+  /** How long a CI job's token works at most after the job was registered (default 24 h). */
+  KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 24 * 3600)
+    .default(24 * 3600),
 });
 
 const env = parseEnv(GatewayEnvSchema);
@@ -36,6 +43,7 @@ const gateway = await startGateway({
   databaseUrl: env.DATABASE_URL,
   port: env.KASMAP_HTTP_PORT,
   host: env.KASMAP_HTTP_HOST,
+  jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
   logger,
   natsWarnings,
   jetStreamStorageWarning: {
