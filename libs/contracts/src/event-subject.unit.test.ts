@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { eventBindingMismatch } from "./event-subject.ts";
 import { EVENT_TYPES, newKasmapEvent } from "./events.ts";
-import { createTopology, type StreamRole } from "./topology.ts";
+import {
+  createTopology,
+  EVENT_BINDINGS,
+  REGISTRY_EVENT_TYPES,
+  REGISTRY_KINDS,
+  type StreamRole,
+} from "./topology.ts";
 
 const topology = createTopology("kasmap");
 
@@ -89,5 +95,22 @@ describe("eventBindingMismatch", () => {
     const mismatch = eventBindingMismatch(event, stored);
     if (reason === null) expect(mismatch).toBeNull();
     else expect(mismatch).toMatch(reason);
+  });
+});
+
+describe("EVENT_BINDINGS", () => {
+  it("binds each registry kind's event type to that kind's subject", () => {
+    for (const kind of REGISTRY_KINDS) {
+      const binding = EVENT_BINDINGS[REGISTRY_EVENT_TYPES[kind]];
+      expect(binding.stream).toBe("registry");
+      expect(binding.pattern[1]).toBe(kind);
+      expect(topology.subjects.registryChanged(kind, 5)).toBe(`kasmap.registry.${kind}.5.changed`);
+    }
+  });
+
+  it("builds the cluster and authz subjects from the bindings", () => {
+    expect(topology.subjects.clusterSnapshot(5)).toBe("kasmap.cluster.5.snapshot");
+    expect(topology.subjects.clusterHeartbeat(5)).toBe("kasmap.cluster.5.heartbeat");
+    expect(topology.subjects.authzChanged(5)).toBe("kasmap.authz.5.changed");
   });
 });

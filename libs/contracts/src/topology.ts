@@ -72,13 +72,6 @@ export const REGISTRY_EVENT_TYPES = {
   job: EVENT_TYPES.jobChanged,
 } as const satisfies Record<RegistryKind, EventType>;
 
-/** The event types a stream's consumer accepts; every other type is dead-lettered there. */
-export function eventTypesOfStream(stream: StreamRole): EventType[] {
-  return (Object.keys(EVENT_BINDINGS) as EventType[]).filter(
-    (type) => EVENT_BINDINGS[type].stream === stream,
-  );
-}
-
 /** `<root>.<pattern with the id>`: the one subject an event of `type` about aggregate `id` may use. */
 export function boundSubject(root: string, type: EventType, id: number): string {
   const tokens = EVENT_BINDINGS[type].pattern.map((token) => (token === AGGREGATE_ID ? idToken(id) : token));
