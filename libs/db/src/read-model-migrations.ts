@@ -341,6 +341,7 @@ export const readModelMigrations: Record<string, Migration> = {
         -- dated in the future before that must not keep pinning its agent.
         update read_model.agent_connections set last_heartbeat_at = now() where last_heartbeat_at > now();
         update read_model.cluster_snapshots set observed_at = now() where observed_at > now();
+        update read_model.cluster_snapshot_history set observed_at = now() where observed_at > now();
       `.execute(db);
     },
   },
