@@ -1,4 +1,4 @@
-import { isKasmapError, KasmapError } from "@kasmap/contracts";
+import { EVENT_BINDINGS, type EventType, isKasmapError, KasmapError, type Topology } from "@kasmap/contracts";
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 
@@ -9,10 +9,11 @@ const JS_MESSAGE_EXCEEDS_MAXIMUM = 10054;
 export const NATS_DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 
 /**
- * Room left for the headers of an event (`Nats-Msg-Id`, `Content-Type`, `Ce-Type`, and what the
- * client adds, about 200 bytes today) when a body is checked before it is published.
+ * Room left for the headers of an event (`Nats-Msg-Id`, `Content-Type`, `Ce-Type` and the
+ * `NATS/1.0` line: about 150 bytes today) when a body is checked before it is published; the
+ * collector's snapshot check leaves the same room.
  */
-export const EVENT_HEADER_ALLOWANCE_BYTES = 1024;
+export const EVENT_HEADER_ALLOWANCE_BYTES = 512;
 
 /**
  * The largest message (headers + body, in bytes) the connected server accepts: `max_payload`
@@ -22,9 +23,19 @@ export function maxPayloadBytes(nc: Pick<NatsConnection, "info">): number {
   return nc.info?.max_payload ?? NATS_DEFAULT_MAX_PAYLOAD_BYTES;
 }
 
-/** The largest event body that still fits with its headers (`max_payload` − 1 KiB). */
-export function maxEventBodyBytes(nc: Pick<NatsConnection, "info">): number {
-  return maxPayloadBytes(nc) - EVENT_HEADER_ALLOWANCE_BYTES;
+/**
+ * The largest body an event of `type` may have: the smaller of the server's `max_payload` and
+ * the `max_msg_size` of the stream the type is bound to (both count headers), less
+ * {@link EVENT_HEADER_ALLOWANCE_BYTES}.
+ */
+export function maxEventBodyBytes(
+  bus: { nc: Pick<NatsConnection, "info">; topology: Pick<Topology, "streams"> },
+  type: EventType,
+): number {
+  const role = EVENT_BINDINGS[type].stream;
+  const stream = bus.topology.streams.find((declaration) => declaration.role === role);
+  const limit = Math.min(maxPayloadBytes(bus.nc), stream?.maxMsgBytes ?? Number.POSITIVE_INFINITY);
+  return limit - EVENT_HEADER_ALLOWANCE_BYTES;
 }
 
 /**
@@ -36,7 +47,7 @@ export function refuseOverLimit(what: string, bytes: number, limitBytes: number)
   if (bytes <= limitBytes) return;
   throw new KasmapError(
     "payload_too_large",
-    `${what} is ${bytes} bytes, over the ${limitBytes}-byte limit set by the NATS server's max_payload`,
+    `${what} is ${bytes} bytes, over the ${limitBytes}-byte limit set by the NATS server's max_payload or the stream's max_msg_size`,
   );
 }
 

@@ -27,8 +27,8 @@ export type PublishOptions = {
  * body. Header `Nats-Msg-Id` = `event.id`, so the server drops a re-publish inside the
  * duplicate window; that makes the retry loop here safe. The event is validated first: an
  * invalid event is a bug in the publisher and must never reach the log. An event whose body
- * exceeds the server's `max_payload` less 1 KiB for headers fails at once with
- * `payload_too_large`, never retried: no retry can make it fit.
+ * exceeds the server's `max_payload` or its stream's `max_msg_size`, less 512 bytes for headers,
+ * fails at once with `payload_too_large`, never retried: no retry can make it fit.
  */
 export async function publishEvent(
   bus: Bus,
@@ -47,7 +47,7 @@ export async function publishEvent(
   const h = headers();
   h.set("Content-Type", "application/cloudevents+json");
   h.set("Ce-Type", parsed.type);
-  refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus.nc));
+  refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus, parsed.type));
   const maxAttempts = options.maxAttempts ?? 30;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -106,8 +106,8 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const outbox = createOutboxPublisher(db, options.bus, logger);
     await outbox.flush();
-    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox, () =>
-      maxEventBodyBytes(options.bus.nc),
+    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox, (type) =>
+      maxEventBodyBytes(options.bus, type),
     );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);

@@ -1,5 +1,11 @@
 import { refuseOverLimit } from "@kasmap/bus";
-import { type KasmapEvent, type StreamPosition, type Topology, utf8ByteLength } from "@kasmap/contracts";
+import {
+  type EventType,
+  type KasmapEvent,
+  type StreamPosition,
+  type Topology,
+  utf8ByteLength,
+} from "@kasmap/contracts";
 import { sql } from "kysely";
 import { LOCK_CLASS, REGISTRY_LOCK } from "./locks.ts";
 import type { OutboxPublisher } from "./outbox.ts";
@@ -11,8 +17,6 @@ export type UnitOfWork = {
   readonly topology: Topology;
   /** The user the change is attributed to in events; null for system changes (bootstrap). */
   readonly actorUserId: number | null;
-  /** The largest event body NATS takes now (`max_payload` less room for headers), in bytes. */
-  readonly maxEventBytes: number;
   /**
    * Queues an event for the outbox. One that could never be published throws
    * `payload_too_large`, so the command fails and rolls back instead of committing a change
@@ -32,27 +36,26 @@ export type UnitOfWorkRunner = <R>(
  * them. Returns the stream positions of the command's own events (those published by now;
  * the relay publishes the rest later if NATS is away).
  *
- * @param maxEventBytes the current event size limit (read per command: a reconnect may reach
- *   a server with another `max_payload`).
+ * @param maxEventBytes the current body limit of an event type, in bytes (read per event: a
+ *   reconnect may reach a server with another `max_payload`).
  */
 export function createUnitOfWorkRunner(
   db: AuthzDb,
   topology: Topology,
   outbox: OutboxPublisher,
-  maxEventBytes: () => number,
+  maxEventBytes: (type: EventType) => number,
 ): UnitOfWorkRunner {
   return async (actorUserId, work) => {
     const { result, ids } = await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${REGISTRY_LOCK}::int)`.execute(tx);
       // Serialized once: measured here, stored as is.
       const events: string[] = [];
-      const limit = maxEventBytes();
       const emit = (event: KasmapEvent) => {
         const json = JSON.stringify(event);
-        refuseOverLimit(`event ${event.type}`, utf8ByteLength(json), limit);
+        refuseOverLimit(`event ${event.type}`, utf8ByteLength(json), maxEventBytes(event.type));
         events.push(json);
       };
-      const result = await work({ tx, topology, actorUserId, maxEventBytes: limit, emit });
+      const result = await work({ tx, topology, actorUserId, emit });
       const ids = await insertOutboxRows(tx, events);
       return { result, ids };
     });
