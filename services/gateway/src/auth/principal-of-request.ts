@@ -25,6 +25,7 @@ export async function principalOf(
   const key = `${credential.kind}:${digestToken(credential.token)}`;
   const principal = await ctx.caches.principals.get(key, () => lookUpPrincipal(ctx.db, credential));
   if (!principal || !isPrincipalCurrent(principal, new Date())) throw unauthorized();
+  ctx.metrics.authenticated();
   return principal;
 }
 
