@@ -68,6 +68,7 @@ export async function createUserWithToken(
   const user = await expectStatus(system, 201, "POST", "/users", { username, name: username });
   const token = await expectStatus(system, 201, "POST", `/users/${user.id}/personal_access_tokens`, {
     name: `${username}-token`,
+    scopes: ["api"],
     ...tokenFields,
   });
   return { id: Number(user.id), token: String(token.token), tokenId: Number(token.id) };
