@@ -15,4 +15,6 @@ export type GatewayContext = {
   readonly writeWaitMs: number;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
+  /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */
+  readonly natsWarnings: readonly string[];
 };

@@ -17,6 +17,11 @@ export type GatewayOptions = {
   logger?: Logger;
   /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
   writeWaitMs?: number;
+  /**
+   * Notes about the NATS server shown in readiness (`nats_check[0].message`) without failing it,
+   * e.g. that it accepts clients without credentials (libs/bus anonymousAccessWarning).
+   */
+  natsWarnings?: readonly string[];
 };
 
 export type RunningGateway = { url: string; stop(): Promise<void> };
@@ -45,6 +50,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
     natsConnected: () => activeFollower.connected(),
+    natsWarnings: options.natsWarnings ?? [],
   };
   const app = buildGatewayApp(ctx);
   try {

@@ -1,4 +1,9 @@
-import { connectBus } from "@kasmap/bus";
+import {
+  acceptsAnonymousClients,
+  anonymousAccessWarning,
+  connectBus,
+  natsClientAuthFromEnv,
+} from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { z } from "zod";
@@ -11,18 +16,24 @@ const GatewayEnvSchema = CommonEnvSchema.extend({
 
 const env = parseEnv(GatewayEnvSchema);
 const logger = createLogger("gateway", env.LOG_LEVEL);
+const natsAuth = natsClientAuthFromEnv(env);
 const bus = await connectBus({
   url: env.NATS_URL,
   name: "kasmap-gateway",
   topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
-  nkeySeed: env.NATS_NKEY_SEED,
+  ...natsAuth,
 });
+const natsWarnings = (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
+  ? [anonymousAccessWarning(env.NATS_URL)]
+  : [];
+for (const warning of natsWarnings) logger.warn({ nats_url: env.NATS_URL }, warning);
 const gateway = await startGateway({
   bus,
   databaseUrl: env.DATABASE_URL,
   port: env.KASMAP_HTTP_PORT,
   host: env.KASMAP_HTTP_HOST,
   logger,
+  natsWarnings,
 });
 logger.info({ url: gateway.url }, "gateway listening");
 
