@@ -110,7 +110,14 @@ const plausibleScalar: fc.Arbitrary<string> = fc.constantFrom(
   "::1",
   "2026-01-01T00:00:00Z",
   "1970-01-01T00:00:00Z",
+  "0000-01-01T00:00:00Z",
+  "9999-12-31T23:59:59-23:59",
   "0000-00-00",
+  "0.0.0.0/0",
+  "::/0",
+  "10.0.0.0/33",
+  "::ffff:10.0.0.1",
+  "fe80::1%eth0",
   "staging",
   "review/*",
   "cluster_agent_created",
@@ -256,7 +263,14 @@ function fieldValue(world: World, key: string): fc.Arbitrary<unknown> {
     (key.endsWith("_id") || key === "namespace"
       ? fc.constantFrom(...ids)
       : key.includes("ips") || key.includes("cidrs")
-        ? fc.constantFrom(["10.0.0.0/8"], ["52.1.2.3/32", "fd00::/8"], [])
+        ? fc.constantFrom<unknown>(
+            ["10.0.0.0/8"],
+            ["52.1.2.3/32", "fd00::/8"],
+            [],
+            ["0.0.0.0/0", "::/0"],
+            ["300.1.1.1/99", "::/129", "1.2.3.4/-1", "a".repeat(1000)],
+            Array.from({ length: 2000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`),
+          )
         : fc.constantFrom("staging", "prod", "eks"));
   return fc.oneof({ weight: 4, arbitrary: byName }, { weight: 1, arbitrary: hostile });
 }
