@@ -13,6 +13,8 @@ export type GatewayContext = {
   readonly metrics: GatewayMetrics;
   /** How long a write waits for the projection to apply its events (read-your-writes), ms. */
   readonly writeWaitMs: number;
+  /** A job token stops working this long after its job was registered, even while it runs, ms. */
+  readonly jobTokenMaxLifetimeMs: number;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
   /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */

@@ -22,7 +22,15 @@ export type GatewayOptions = {
    * e.g. that it accepts clients without credentials (libs/bus anonymousAccessWarning).
    */
   natsWarnings?: readonly string[];
+  /**
+   * The longest a job token works after its job was registered, ms (default 24 h; a job that
+   * needs longer registers again). Finishing the job ends its token at once.
+   */
+  jobTokenMaxLifetimeMs?: number;
 };
+
+/** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
+export const DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export type RunningGateway = { url: string; stop(): Promise<void> };
 
@@ -49,6 +57,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     caches,
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
+    jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
   };

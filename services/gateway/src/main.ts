@@ -12,6 +12,13 @@ import { startGateway } from "./index.ts";
 const GatewayEnvSchema = CommonEnvSchema.extend({
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  /** How long a CI job's token works at most after the job was registered (default 24 h). */
+  KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 24 * 3600)
+    .default(24 * 3600),
 });
 
 const env = parseEnv(GatewayEnvSchema);
@@ -32,6 +39,7 @@ const gateway = await startGateway({
   databaseUrl: env.DATABASE_URL,
   port: env.KASMAP_HTTP_PORT,
   host: env.KASMAP_HTTP_HOST,
+  jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
   logger,
   natsWarnings,
 });

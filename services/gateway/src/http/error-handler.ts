@@ -1,6 +1,7 @@
 import { STATUS_CODES } from "node:http";
 import { isKasmapError } from "@kasmap/contracts";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { CredentialRefusedError } from "../auth/credential-errors.ts";
 import { InvalidParamsError } from "./request-params.ts";
 
 /**
@@ -15,6 +16,9 @@ export function gitLabErrorHandler(
   reply: FastifyReply,
 ) {
   if (error instanceof InvalidParamsError) return reply.code(400).send({ error: error.message });
+  if (error instanceof CredentialRefusedError) {
+    return reply.code(error.httpStatus).headers(error.headers).send(error.body);
+  }
   if (isKasmapError(error)) {
     if (error.httpStatus >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(error.httpStatus).send(error.toGitLabBody());
