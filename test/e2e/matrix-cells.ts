@@ -130,18 +130,25 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     target: `${fillPath(world, route.path)}?ip=10.0.0.1`,
   }),
   [`POST ${API}/projects/:id/jobs`]: plain(() => ({})),
+  // Someone else's token for every principal: a fresh user's.
   [`DELETE ${API}/personal_access_tokens/:id`]: async (world, route) => {
-    const token = await expectStatus(
+    const owner = await freshUser(world);
+    const token = await expectStatus(world.system, 201, "POST", `/users/${owner}/personal_access_tokens`, {
+      name: next("cell-revoke"),
+      scopes: ["api"],
+    });
+    return { target: fillPath(world, route.path, { id: Number(token.id) }) };
+  },
+  [`POST ${API}/projects/:id/jobs/:job_id/finish`]: async (world, route) => {
+    const job = await expectStatus(
       world.system,
       201,
       "POST",
-      `/users/${world.userIds.outsider}/personal_access_tokens`,
-      {
-        name: next("cell-revoke"),
-        scopes: ["api"],
-      },
+      `/projects/${world.project.id}/jobs`,
+      {},
+      world.tokens.developer,
     );
-    return { target: fillPath(world, route.path, { id: Number(token.id) }) };
+    return { target: fillPath(world, route.path, { job_id: Number(job.id) }) };
   },
   [`POST ${API}/users/:id/block`]: async (world, route) => ({
     target: fillPath(world, route.path, { id: await freshUser(world) }),

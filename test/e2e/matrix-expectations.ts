@@ -196,6 +196,9 @@ export const MATRIX: Record<string, MatrixRow> = {
   },
   "POST /api/v4/users/:id/block": { gitlab: authenticated(adminOnly(201)) },
   "POST /api/v4/users/:id/unblock": { gitlab: authenticated(adminOnly(201)) },
+  // [KASMAP] (item 7) a fresh job of `world/app` finished by Developer+, or by its own job token
+  // only: the world's job token asking for another job gets 404, as for a missing one.
+  "POST /api/v4/projects/:id/jobs/:job_id/finish": { gitlab: authenticated({ ...maintainerWrite(201), developer: 201 }, { job: 404 }) },
 };
 
 /** Kasmap's expected status: its departure where it has one, else GitLab's. */
