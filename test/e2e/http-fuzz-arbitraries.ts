@@ -12,6 +12,12 @@ import type { RawRequest } from "./raw-http.ts";
  */
 export type FuzzRequest = RawRequest & { route: RestRoute; credential: string };
 
+/**
+ * Resources the fuzzer may destroy: blocking a user, revoking a token or finishing a job with the
+ * world's own ids would turn the rest of the run into 401s, so those routes get these ids.
+ */
+export type Expendable = { userId: number; tokenIds: number[]; jobId: number };
+
 /** Percent-encodes the UTF-8 bytes of `text` except unreserved characters (a lone surrogate becomes U+FFFD). */
 function encodeBytes(text: string): string {
   let out = "";
@@ -62,11 +68,15 @@ const hostileSegment: fc.Arbitrary<string> = fc.oneof(
   fc.integer({ min: 1000, max: 2_000_000_000 }).map(String),
 );
 
-function validPathValues(world: World, path: string, name: string): string[] {
+function validPathValues(world: World, spare: Expendable, path: string, name: string): string[] {
+  if (name === "job_id") return [String(spare.jobId)];
+  if (path.startsWith("/api/v4/personal_access_tokens/")) return spare.tokenIds.map(String);
+  if (path.startsWith("/api/v4/users/:id/personal_access_tokens"))
+    return Object.values(world.userIds).map(String);
+  if (path.startsWith("/api/v4/users/")) return [String(spare.userId)];
   if (name === "agent_id")
     return [String(world.agent.id), String(world.agent.id), String(world.hiddenAgent.id)];
   if (name === "token_id") return [String(world.agentToken.id)];
-  if (path.startsWith("/api/v4/users/")) return Object.values(world.userIds).map(String);
   if (path.startsWith("/api/v4/groups/")) {
     return [String(world.group.id), encodeURIComponent(world.group.full_path), String(world.hiddenGroup.id)];
   }
@@ -78,11 +88,11 @@ function validPathValues(world: World, path: string, name: string): string[] {
   ];
 }
 
-function pathArbitrary(world: World, route: RestRoute): fc.Arbitrary<string> {
+function pathArbitrary(world: World, spare: Expendable, route: RestRoute): fc.Arbitrary<string> {
   const names = [...route.path.matchAll(/:([a-z_]+)/g)].map((m) => m[1] ?? "");
   const values = names.map((name) =>
     fc.oneof(
-      { weight: 9, arbitrary: fc.constantFrom(...validPathValues(world, route.path, name)) },
+      { weight: 9, arbitrary: fc.constantFrom(...validPathValues(world, spare, route.path, name)) },
       { weight: 1, arbitrary: hostileSegment },
     ),
   );
@@ -340,10 +350,10 @@ function bodyArbitrary(world: World, route: RestRoute): fc.Arbitrary<Body | unde
 }
 
 /** One request for `route`. */
-export function fuzzRequestFor(world: World, route: RestRoute): fc.Arbitrary<FuzzRequest> {
+export function fuzzRequestFor(world: World, spare: Expendable, route: RestRoute): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
-      path: pathArbitrary(world, route),
+      path: pathArbitrary(world, spare, route),
       query: queryArbitrary(world, route),
       credential: credentialArbitrary(world),
       host: hostHeaders,
@@ -365,6 +375,10 @@ export function fuzzRequestFor(world: World, route: RestRoute): fc.Arbitrary<Fuz
 }
 
 /** Any route of `routes`, then a request for it. */
-export function fuzzRequest(world: World, routes: readonly RestRoute[]): fc.Arbitrary<FuzzRequest> {
-  return fc.constantFrom(...routes).chain((route) => fuzzRequestFor(world, route));
+export function fuzzRequest(
+  world: World,
+  spare: Expendable,
+  routes: readonly RestRoute[],
+): fc.Arbitrary<FuzzRequest> {
+  return fc.constantFrom(...routes).chain((route) => fuzzRequestFor(world, spare, route));
 }

@@ -1,8 +1,8 @@
 import { REST_ROUTES } from "@kasmap/contracts";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type FuzzRequest, fuzzRequest } from "./http-fuzz-arbitraries.ts";
-import { buildWorld, type World } from "./principal-world.ts";
+import { type Expendable, type FuzzRequest, fuzzRequest } from "./http-fuzz-arbitraries.ts";
+import { buildWorld, createUserWithToken, expectStatus, type World } from "./principal-world.ts";
 import { sendRaw } from "./raw-http.ts";
 import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
@@ -31,10 +31,25 @@ const seed =
 
 let system: RunningSystem;
 let world: World;
+let spare: Expendable;
 
 beforeAll(async () => {
   system = await startRunningSystem();
   world = await buildWorld(system);
+  const victim = await createUserWithToken(system, "fuzz-victim");
+  const second = await expectStatus(system, 201, "POST", `/users/${victim.id}/personal_access_tokens`, {
+    name: "second",
+    scopes: ["api"],
+  });
+  const job = await expectStatus(
+    system,
+    201,
+    "POST",
+    `/projects/${world.project.id}/jobs`,
+    {},
+    world.tokens.developer,
+  );
+  spare = { userId: victim.id, tokenIds: [victim.tokenId, Number(second.id)], jobId: Number(job.id) };
 });
 
 afterAll(async () => {
@@ -67,7 +82,7 @@ it(
     const started = Date.now();
 
     await fc.assert(
-      fc.asyncProperty(fuzzRequest(world, REST_ROUTES), async (request) => {
+      fc.asyncProperty(fuzzRequest(world, spare, REST_ROUTES), async (request) => {
         tried += 1;
         try {
           const response = await sendRaw(system.gatewayUrl, request);
