@@ -32,6 +32,7 @@ const BIG_NUMBERS = [
   "2147483648",
   "4294967296",
   "99999999999",
+  "9007199254740991",
   "9007199254740993",
   "9223372036854775808",
   "99999999999999999999999999",
@@ -252,11 +253,28 @@ function fieldValue(world: World, key: string): fc.Arbitrary<unknown> {
     username: fc.stringMatching(/^[a-z][a-z0-9]{2,20}$/),
     access_level: fc.constantFrom(10, 20, 30, 40, 50, "30"),
     scopes: fc.constantFrom(["api"], ["read_api"], "api", []),
-    content: fc.constantFrom(
-      "ci_access:\n  projects:\n    - id: world/app\n",
-      "ci_access:\n  groups:\n    - id: world\n      environments: [staging, 'review/*']\n",
-      "user_access:\n  access_as: { agent: {} }\n",
-      "",
+    content: fc.oneof(
+      fc.constantFrom(
+        "ci_access:\n  projects:\n    - id: world/app\n",
+        "ci_access:\n  groups:\n    - id: world\n      environments: [staging, 'review/*']\n",
+        "user_access:\n  access_as: { agent: {} }\n",
+        "",
+      ),
+      // A config whose entries are valid-ish paths and short patterns (at most one `*`: long
+      // star patterns are item 2's own test), or whose sections hold any JSON value.
+      fc
+        .tuple(
+          fc.stringMatching(/^[a-z][a-z/.-]{0,30}$/),
+          fc.array(fc.stringMatching(/^[a-z/-]{0,8}\*?[a-z-]{0,4}$/), { maxLength: 3 }),
+          fc.boolean(),
+        )
+        .map(
+          ([path, environments, groups]) =>
+            `ci_access:\n  ${groups ? "groups" : "projects"}:\n    - id: ${path}\n      environments: ${JSON.stringify(environments)}\n`,
+        ),
+      fc
+        .record({ ci_access: fc.jsonValue({ maxDepth: 3 }), user_access: fc.jsonValue({ maxDepth: 3 }) })
+        .map((config) => JSON.stringify(config)),
     ),
     namespace: fc.constantFrom<unknown>(world.group.id, world.group.full_path, world.hiddenGroup.full_path),
     environment: fc.constantFrom<unknown>(
