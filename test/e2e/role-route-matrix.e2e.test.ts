@@ -23,6 +23,8 @@ let system: RunningSystem;
 let world: World;
 let principals: Record<PrincipalName, PrincipalCredential>;
 let destinationGroup: number;
+/** Children of the hidden project: an agent token and a CI job (the hidden agent is the world's). */
+let hiddenChildren: Record<"agent_id" | "token_id" | "job_id", number>;
 
 beforeAll(async () => {
   system = await startRunningSystem();
@@ -33,6 +35,16 @@ beforeAll(async () => {
     parent_id: world.group.id,
   });
   destinationGroup = Number(destination.id);
+  const hiddenAgentPath = `/projects/${world.hiddenProject.id}/cluster_agents/${world.hiddenAgent.id}`;
+  const hiddenToken = await expectStatus(system, 201, "POST", `${hiddenAgentPath}/tokens`, {
+    name: "hidden",
+  });
+  const hiddenJob = await expectStatus(system, 201, "POST", `/projects/${world.hiddenProject.id}/jobs`, {});
+  hiddenChildren = {
+    agent_id: world.hiddenAgent.id,
+    token_id: Number(hiddenToken.id),
+    job_id: Number(hiddenJob.id),
+  };
   principals = await createPrincipals(world);
 }, 120_000);
 
@@ -138,7 +150,7 @@ describe("existence", () => {
     "maintainer",
     "owner",
   ];
-  const MISSING = { id: 999_999_999, agent_id: 999_999_998, token_id: 999_999_997 };
+  const MISSING = { id: 999_999_999, agent_id: 999_999_998, token_id: 999_999_997, job_id: 999_999_996 };
   const ANY_BODY = {
     name: "x",
     path: "x",
@@ -163,16 +175,18 @@ describe("existence", () => {
         const hiddenId = route.path.startsWith("/api/v4/groups/")
           ? world.hiddenGroup.id
           : world.hiddenProject.id;
+        // The hidden project (or group) itself, then each hidden child under a visible parent.
         const pairs: Array<[string, Record<string, number>, Record<string, number>]> = [
-          ["hidden parent", { id: hiddenId, agent_id: world.hiddenAgent.id }, MISSING],
-          [
-            "hidden agent in a visible project",
-            { agent_id: world.hiddenAgent.id },
-            { agent_id: MISSING.agent_id },
-          ],
+          ["hidden parent", { id: hiddenId, ...hiddenChildren }, MISSING],
+          ...(["agent_id", "token_id", "job_id"] as const)
+            .filter((param) => route.path.includes(`:${param}`))
+            .map((param): [string, Record<string, number>, Record<string, number>] => [
+              `hidden ${param} under a visible parent`,
+              { [param]: hiddenChildren[param] },
+              { [param]: MISSING[param] },
+            ]),
         ];
         for (const [what, hidden, missing] of pairs) {
-          if (what !== "hidden parent" && !route.path.includes(":agent_id")) continue;
           const method = route.method.toUpperCase();
           const body = route.body ? ANY_BODY : undefined;
           const a = await send(credential.headers, method, fillPath(world, route.path, hidden), body);
