@@ -6,6 +6,7 @@ import {
 } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { isExpired } from "../auth/credential-verdict.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
@@ -102,7 +103,8 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
       scopes: token.scopes,
       user_id: token.user_id,
       last_used_at: null,
-      active: !token.revoked,
+      // GitLab's `active`: neither revoked nor expired (a token may be created already expired).
+      active: !token.revoked && !isExpired(token.expires_at, new Date()),
       expires_at: token.expires_at,
       token: plaintext,
     });
