@@ -16,7 +16,13 @@ export type FuzzRequest = RawRequest & { route: RestRoute; credential: string };
  * Resources the fuzzer may destroy: blocking a user, revoking a token or finishing a job with the
  * world's own ids would turn the rest of the run into 401s, so those routes get these ids.
  */
-export type Expendable = { userId: number; tokenIds: number[]; jobId: number };
+export type Expendable = {
+  userId: number;
+  tokenIds: number[];
+  jobId: number;
+  /** Credentials refused past lookup (item 7): a `read_api` token and a revoked one. */
+  otherTokens: { readApi: string; revoked: string };
+};
 
 /** Percent-encodes the UTF-8 bytes of `text` except unreserved characters (a lone surrogate becomes U+FFFD). */
 function encodeBytes(text: string): string {
@@ -160,9 +166,18 @@ function queryArbitrary(world: World, route: RestRoute): fc.Arbitrary<string> {
 
 function credentialArbitrary(
   world: World,
+  spare: Expendable,
 ): fc.Arbitrary<{ label: string; headers: Array<[string, string]> }> {
   const role = fc.constantFrom(...WORLD_ROLES);
   return fc.oneof(
+    {
+      weight: 1,
+      arbitrary: fc.constant({ label: "read_api", headers: [["private-token", spare.otherTokens.readApi]] }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.constant({ label: "revoked", headers: [["private-token", spare.otherTokens.revoked]] }),
+    },
     {
       weight: 16,
       arbitrary: role.map((r) => ({ label: r, headers: [["private-token", world.tokens[r]]] })),
@@ -373,7 +388,7 @@ export function fuzzRequestFor(world: World, spare: Expendable, route: RestRoute
     .record({
       path: pathArbitrary(world, spare, route),
       query: queryArbitrary(world, route),
-      credential: credentialArbitrary(world),
+      credential: credentialArbitrary(world, spare),
       host: hostHeaders,
       extra: extraHeaders,
       body: bodyArbitrary(world, route),

@@ -49,7 +49,15 @@ beforeAll(async () => {
     {},
     world.tokens.developer,
   );
-  spare = { userId: victim.id, tokenIds: [victim.tokenId, Number(second.id)], jobId: Number(job.id) };
+  const readApi = await createUserWithToken(system, "fuzz-read-api", { scopes: ["read_api"] });
+  const revoked = await createUserWithToken(system, "fuzz-revoked");
+  await expectStatus(system, 204, "DELETE", `/personal_access_tokens/${revoked.tokenId}`);
+  spare = {
+    userId: victim.id,
+    tokenIds: [victim.tokenId, Number(second.id)],
+    jobId: Number(job.id),
+    otherTokens: { readApi: readApi.token, revoked: revoked.token },
+  };
 });
 
 afterAll(async () => {
