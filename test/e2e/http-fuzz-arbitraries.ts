@@ -179,7 +179,7 @@ function credentialArbitrary(
       arbitrary: fc.constant({ label: "revoked", headers: [["private-token", spare.otherTokens.revoked]] }),
     },
     {
-      weight: 16,
+      weight: 20,
       arbitrary: role.map((r) => ({ label: r, headers: [["private-token", world.tokens[r]]] })),
     },
     {
