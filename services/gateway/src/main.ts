@@ -12,6 +12,10 @@ import { startGateway } from "./index.ts";
 const GatewayEnvSchema = CommonEnvSchema.extend({
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  /** Readiness warns at this share of the account's JetStream storage limit (issue 7.6). */
+  KASMAP_JETSTREAM_STORAGE_WARN_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
+  /** ... or past this many bytes, for an account without a storage limit. */
+  KASMAP_JETSTREAM_STORAGE_WARN_BYTES: z.coerce.number().int().positive().optional(),
   /** How long a CI job's token works at most after the job was registered (default 24 h). */
   KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
     .number()
@@ -42,6 +46,10 @@ const gateway = await startGateway({
   jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
   logger,
   natsWarnings,
+  jetStreamStorageWarning: {
+    ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
+    bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
+  },
 });
 logger.info({ url: gateway.url }, "gateway listening");
 

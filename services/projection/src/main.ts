@@ -4,16 +4,17 @@ import {
   connectBus,
   natsClientAuthFromEnv,
 } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { rebuildReadModel, startProjectionService } from "./index.ts";
+import { collectorLimitsFromEnv, ProjectionEnvSchema } from "./projection-env.ts";
 
 /**
  * `tsx services/projection/src/main.ts [--rebuild]`: runs the projection until SIGTERM or
  * SIGINT. `--rebuild` first empties the read model and replays every stream from the start.
  */
 async function main(): Promise<void> {
-  const env = parseEnv(CommonEnvSchema);
+  const env = parseEnv(ProjectionEnvSchema);
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   const natsAuth = natsClientAuthFromEnv(env);
@@ -26,7 +27,12 @@ async function main(): Promise<void> {
   // A server that lets anyone in is usable but must be noticed (issue 7, item 5).
   if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
     logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
-  const options = { bus, databaseUrl: env.DATABASE_URL, logger };
+  const options = {
+    bus,
+    databaseUrl: env.DATABASE_URL,
+    logger,
+    collectorLimits: collectorLimitsFromEnv(env),
+  };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)
     : await startProjectionService(options);

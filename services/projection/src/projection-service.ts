@@ -12,12 +12,15 @@ import { startDisconnectionSweeper } from "./agent-disconnections.ts";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { deleteLegacyDurableConsumers } from "./legacy-durable-consumers.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
+import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
 
 export type ProjectionServiceOptions = {
   bus: Bus;
   /** `postgres://user@host:port/db`; the read model lives in its schema `read_model`. */
   databaseUrl: string;
   logger?: Logger;
+  /** Limits on collector events (issue 7.6); defaults: `DEFAULT_COLLECTOR_LIMITS`. */
+  collectorLimits?: CollectorLimits;
 };
 
 export type ProjectionService = {
@@ -57,7 +60,13 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     throw error;
   }
   const consumers = PROJECTION_CONSUMERS.map((declaration) =>
-    startProjectionConsumer(options.bus, db, logger, declaration),
+    startProjectionConsumer(
+      options.bus,
+      db,
+      logger,
+      declaration,
+      options.collectorLimits ?? DEFAULT_COLLECTOR_LIMITS,
+    ),
   );
   const sweeper = startDisconnectionSweeper(db, logger);
   logger.info({ consumers: PROJECTION_CONSUMERS.map((c) => c.durable) }, "projection started");

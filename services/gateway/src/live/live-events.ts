@@ -1,5 +1,5 @@
-import type { Bus } from "@kasmap/bus";
-import { type KasmapEvent, KasmapEventSchema, type StreamRole } from "@kasmap/contracts";
+import { type Bus, parseStoredEvent } from "@kasmap/bus";
+import type { KasmapEvent, StreamRole } from "@kasmap/contracts";
 import {
   type Consumer,
   type ConsumerMessages,
@@ -56,7 +56,7 @@ export async function followLiveEvents(
       });
       const messages = await consumer.consume();
       running.push({ consumer, messages });
-      void forwardMessages(stream, messages, onEvent);
+      void forwardMessages(bus, role, messages, onEvent);
     }
   } catch (error) {
     // A stream that could not be followed: free the consumers already made, then fail.
@@ -68,15 +68,26 @@ export async function followLiveEvents(
 
 type Running = { consumer: Consumer; messages: ConsumerMessages };
 
+/**
+ * Forwards the events that pass the same edge as the projection's (`parseStoredEvent`): a type
+ * bound to this stream and subject, with the id the subject names. A registry event a collector
+ * forged onto its snapshot subject never reaches a live subscriber (issue 7.1).
+ */
 async function forwardMessages(
-  stream: string,
+  bus: Bus,
+  role: StreamRole,
   messages: ConsumerMessages,
   onEvent: (live: LiveEvent) => void,
 ): Promise<void> {
+  const stream = bus.topology.streamNames[role];
   try {
     for await (const message of messages) {
-      const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
-      if (parsed.success) onEvent({ event: parsed.data, position: { stream, seq: message.seq } });
+      const parsed = parseStoredEvent(message.data, {
+        root: bus.topology.root,
+        stream: role,
+        subject: message.subject,
+      });
+      if (parsed.ok) onEvent({ event: parsed.event, position: { stream, seq: message.seq } });
     }
   } catch {
     // The iterator ends with an error when the connection closes under it; stop() follows.
@@ -148,12 +159,4 @@ function subjectFilter(
   if (role === "heartbeat") return subjects.clusterHeartbeat(agentId);
   if (role === "authz") return subjects.authzChanged(agentId);
   return null;
-}
-
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
 }

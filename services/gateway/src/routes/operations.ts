@@ -1,19 +1,24 @@
+import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
 
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
 /**
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
  * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
- * server that accepts anonymous clients is named in `nats_check[0].message`) and
- * `GET /metrics` (Prometheus text). None needs a token.
+ * server that accepts anonymous clients is named in `nats_check[0].message`; JetStream storage
+ * past its threshold is a `jetstream_check` warning that does not fail readiness) and
+ * `GET /metrics` (Prometheus text, with JetStream storage use). None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
 
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
-    const database = await pingDatabase(ctx);
+    const [database, storage] = await Promise.all([pingDatabase(ctx), ctx.jetStreamStorage.read()]);
+    const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
     const status = nats && database ? "ok" : "failed";
     return reply.code(status === "ok" ? 200 : 503).send({
       status,
@@ -24,6 +29,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
         },
       ],
       db_check: [{ status: database ? "ok" : "failed" }],
+      // A warning, not a failure: the system works until the storage is full (issue 7.6).
+      jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
     });
   });
 
@@ -41,7 +48,9 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
     ].join("\n");
-    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${text}\n`);
+    const storage = await ctx.jetStreamStorage.read();
+    if (storage) return reply.type(PROMETHEUS_TEXT).send(`${text}\n${renderStorageMetrics(storage)}`);
+    return reply.type(PROMETHEUS_TEXT).send(`${text}\n`);
   });
 }
 
