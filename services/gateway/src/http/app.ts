@@ -14,6 +14,7 @@ import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations.ts";
 import { registerUserAndMemberRoutes } from "../routes/users-and-members.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
+import { rejectMalformedStrings } from "./malformed-strings.ts";
 
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
 
@@ -45,6 +46,8 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
       reply.elapsedTime,
     );
   });
+  // NUL bytes and lone surrogates in any parameter: 400 before authentication (as GitLab).
+  app.addHook("preValidation", rejectMalformedStrings);
   app.setErrorHandler(gitLabErrorHandler);
   // GitLab's body for an unknown route.
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "404 Not Found" }));
