@@ -1,4 +1,4 @@
-import { type Bus, type CommandHandlers, serveCommands } from "@kasmap/bus";
+import { type Bus, type CommandHandlers, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
 import type { AuthzCommandName } from "@kasmap/contracts";
 import { createDatabase, migrateSchema } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
@@ -10,6 +10,7 @@ import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
+import { reportOutboxStatus } from "./commands/outbox-status.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
 import {
@@ -18,11 +19,12 @@ import {
   revokePersonalAccessToken,
   setUserState,
 } from "./commands/users.ts";
-import { createOutboxPublisher } from "./outbox.ts";
+import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
+export type { OutboxStatus } from "./outbox.ts";
 export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 export type { AuthzDatabase } from "./store/schema.ts";
 
@@ -41,7 +43,14 @@ export type AuthzServiceOptions = {
   logger?: Logger;
 };
 
-export type AuthzService = { stop(): Promise<void> };
+export type AuthzService = {
+  /**
+   * Outbox rows waiting to be published and rows set aside for good (never publishable), for
+   * readiness and metrics; `set_aside` above 0 needs an operator (see the log line per row).
+   */
+  outboxStatus(): Promise<OutboxStatus>;
+  stop(): Promise<void>;
+};
 
 const OUTBOX_RELAY_INTERVAL_MS = 1_000;
 
@@ -63,6 +72,7 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
   "job.finish": finishJob,
+  "outbox.status": reportOutboxStatus,
 };
 
 /**
@@ -96,7 +106,9 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const outbox = createOutboxPublisher(db, options.bus, logger);
     await outbox.flush();
-    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox);
+    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox, (type) =>
+      maxEventBodyBytes(options.bus, type),
+    );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
     const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
@@ -107,6 +119,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
     logger.info({ includeDescendants: deps.includeDescendants }, "authz service started");
     return {
+      outboxStatus: () => outbox.status(),
       async stop() {
         subscription.unsubscribe();
         await Promise.all(inFlight);
