@@ -193,6 +193,20 @@ describe("verifyClusterInfo", () => {
   });
 });
 
+describe("verifyClusterInfo answer size (issue 7.10)", () => {
+  it("grows with reported + expected addresses, not their product", () => {
+    const ip = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
+    const internal = Array.from({ length: 1_000 }, (_, i) => ip(i));
+    const ranges = Array.from(
+      { length: 1_000 },
+      (_, i) => `${i % 2 === 0 ? ip(i) : `192.168.0.${i % 250}`}/32`,
+    );
+    const result = verifyClusterInfo(facts({ node_ips: { internal, external: [] } }), { node_ips: ranges });
+    expect(result.checks).toHaveLength(1_000);
+    expect(JSON.stringify(result).length).toBeLessThan(200 * (internal.length + ranges.length));
+  });
+});
+
 describe("unreportedVerification", () => {
   it("fails every expected field with the reason", () => {
     const result = unreportedVerification({ node_ips: ["10.0.0.0/8"], cluster_name: "prod" });
