@@ -184,12 +184,17 @@ describe("verifyClusterInfo", () => {
     expect(failures).toEqual(failed);
   });
 
-  it("reports one check per address, with the expected ranges", () => {
-    const result = verifyClusterInfo(facts(), { node_ips_internal: ["10.0.0.0/16"] });
-    expect(result.checks).toEqual([
-      { field: "node_ips.internal", value: "10.0.1.1", expected: ["10.0.0.0/16"], ok: true },
-      { field: "node_ips.internal", value: "10.0.1.2", expected: ["10.0.0.0/16"], ok: true },
-    ]);
+  it("reports one check per address with the range holding it, and the expected ranges once", () => {
+    const result = verifyClusterInfo(facts(), { node_ips_internal: ["10.0.0.0/8", "10.0.1.0/24"] });
+    const check = { field: "node_ips.internal", expectation: "node_ips_internal", ok: true };
+    expect(result).toEqual({
+      ok: true,
+      expected: { node_ips_internal: ["10.0.0.0/8", "10.0.1.0/24"] },
+      checks: [
+        { ...check, value: "10.0.1.1", within: "10.0.1.0/24" },
+        { ...check, value: "10.0.1.2", within: "10.0.1.0/24" },
+      ],
+    });
   });
 });
 
