@@ -1,6 +1,7 @@
 import type { Bus } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
+import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
@@ -13,6 +14,8 @@ export type GatewayContext = {
   readonly metrics: GatewayMetrics;
   /** How long a write waits for the projection to apply its events (read-your-writes), ms. */
   readonly writeWaitMs: number;
+  /** Body size, timeouts and live connections per user (README "Limits"). */
+  readonly limits: GatewayLimits;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
 };

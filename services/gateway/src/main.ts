@@ -2,11 +2,32 @@ import { connectBus } from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { z } from "zod";
+import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
 import { startGateway } from "./index.ts";
 
 const GatewayEnvSchema = CommonEnvSchema.extend({
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.bodyLimitBytes),
+  KASMAP_HTTP_REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.requestTimeoutMs),
+  KASMAP_HTTP_CONNECTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.connectionTimeoutMs),
+  KASMAP_LIVE_CONNECTIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.liveConnectionsPerUser),
 });
 
 const env = parseEnv(GatewayEnvSchema);
@@ -23,6 +44,12 @@ const gateway = await startGateway({
   port: env.KASMAP_HTTP_PORT,
   host: env.KASMAP_HTTP_HOST,
   logger,
+  statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+  connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
+  bodyLimitBytes: env.KASMAP_HTTP_BODY_LIMIT_BYTES,
+  requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,
+  connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
+  liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
 });
 logger.info({ url: gateway.url }, "gateway listening");
 
