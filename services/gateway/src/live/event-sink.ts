@@ -58,7 +58,10 @@ export class EventSink {
   push(live: LiveEvent): void {
     if (this.closed) return;
     const target = this.held ?? this.queue;
-    if (target.length >= MAX_QUEUED_PER_CLIENT) return this.disconnectSlowClient();
+    if (target.length >= MAX_QUEUED_PER_CLIENT) {
+      this.disconnectSlowClient();
+      return;
+    }
     target.push({ kind: "event", live });
     this.pump();
   }
@@ -78,7 +81,10 @@ export class EventSink {
     const held = this.held ?? [];
     this.held = null;
     if (this.closed) return;
-    if (this.queue.length + held.length > MAX_QUEUED_PER_CLIENT) return this.disconnectSlowClient();
+    if (this.queue.length + held.length > MAX_QUEUED_PER_CLIENT) {
+      this.disconnectSlowClient();
+      return;
+    }
     this.queue.push(...held);
     this.pump();
   }
