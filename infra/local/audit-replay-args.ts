@@ -24,7 +24,7 @@ export class UsageError extends Error {
 export const USAGE = `usage: npm run audit:replay -- (--since <ISO time> | --from-seq <n>) [--until <ISO time>]
        [--agent <id>] [--types cluster.snapshot,authz.changed,…] [--streams registry,authz,cluster]
 Prints the events of the audit log (NATS JetStream) as JSON lines, oldest first, then exits.
-environment: NATS_URL, KASMAP_TOPOLOGY_ROOT, NATS_NKEY_SEED (as the services)`;
+environment: NATS_URL, KASMAP_TOPOLOGY_ROOT, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE (the projection's or gateway's user), NATS_TLS_CA_FILE`;
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/;
 

@@ -1,4 +1,4 @@
-import { connectBus } from "@kasmap/bus";
+import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { parseReplayArgs, USAGE, UsageError } from "./audit-replay-args.ts";
 import { replayAuditLog } from "./replay-audit-log.ts";
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     url: env.NATS_URL,
     name: "kasmap-audit-replay",
     topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
-    ...(env.NATS_NKEY_SEED ? { nkeySeed: env.NATS_NKEY_SEED } : {}),
+    ...natsClientAuthFromEnv(env),
   });
   try {
     for (const line of await replayAuditLog(bus, command)) {

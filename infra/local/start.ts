@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { startAuthzService } from "@kasmap/authz-service";
-import { connectBus, ensureStreams } from "@kasmap/bus";
+import { connectBus, ensureStreams, natsClientAuthFromEnv } from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
@@ -26,6 +26,8 @@ const StartEnvSchema = CommonEnvSchema.omit({ NATS_URL: true, DATABASE_URL: true
   KASMAP_HTTP_HOST: z.string().default("127.0.0.1"),
   KUBECONFIG: z.string().optional(),
   KASMAP_STATE_DIR: z.string().default(".kasmap"),
+  /** Port of the NATS server npm start runs itself (NATS_URL unset and nothing answering there). */
+  KASMAP_NATS_PORT: z.coerce.number().int().min(1).max(65535).default(4222),
 });
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -45,30 +47,43 @@ function adminToken(): string {
 }
 
 async function main(): Promise<void> {
-  const nats = await ensureNats(env.NATS_URL, stateDir, logger);
+  const nats = await ensureNats({
+    configuredUrl: env.NATS_URL,
+    credentials: natsClientAuthFromEnv(env),
+    stateDir,
+    logger,
+    topologyRoot: env.KASMAP_TOPOLOGY_ROOT,
+    port: env.KASMAP_NATS_PORT,
+  });
   const postgres = await ensurePostgres(env.DATABASE_URL, stateDir, logger);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
-  const bus = await connectBus({ url: nats.url, name: "kasmap-local", topology });
-  await ensureStreams(bus);
+  // One connection per service, each as its own NATS user (on npm start's own server).
+  const connectAs = (identity: "authz" | "projection" | "gateway") =>
+    connectBus({ url: nats.url, name: `kasmap-${identity}`, topology, ...nats.serviceAuth[identity] });
+  const authzBus = await connectAs("authz");
+  await ensureStreams(authzBus);
+  const projectionBus = await connectAs("projection");
+  const gatewayBus = await connectAs("gateway");
   const token = adminToken();
 
   const authz = await startAuthzService({
-    bus,
+    bus: authzBus,
     databaseUrl: postgres.url,
     adminToken: token,
     logger: logger.child({ service: "authz" }),
   });
   const projection = await startProjectionService({
-    bus,
+    bus: projectionBus,
     databaseUrl: postgres.url,
     logger: logger.child({ service: "projection" }),
   });
   const gateway = await startGateway({
-    bus,
+    bus: gatewayBus,
     databaseUrl: postgres.url,
     port: env.KASMAP_HTTP_PORT,
     host: env.KASMAP_HTTP_HOST,
     logger: logger.child({ service: "gateway" }),
+    natsWarnings: nats.anonymousAccessWarning ? [nats.anonymousAccessWarning] : [],
   });
 
   const stops: Array<() => Promise<void>> = [];
@@ -88,6 +103,7 @@ async function main(): Promise<void> {
     env: {
       ...process.env,
       ...collectorEnv,
+      ...(await nats.collectorEnv(registered.agentId)),
       NATS_URL: nats.url,
       KUBECONFIG: kubeconfig,
       KASMAP_AGENT_TOKEN: registered.agentToken,
@@ -103,6 +119,7 @@ async function main(): Promise<void> {
       `Kasmap is running${demo}.`,
       `  Gateway:     ${gateway.url}/api/v4   (OpenAPI: ${gateway.url}/api/v4/openapi.json)`,
       `  Admin token: ${token}`,
+      ...(nats.anonymousAccessWarning ? [`  WARNING:     ${nats.anonymousAccessWarning}`] : []),
       "  Try:",
       `    curl -s -H "PRIVATE-TOKEN: ${token}" '${agentUrl}'`,
       "",
@@ -115,7 +132,7 @@ async function main(): Promise<void> {
     await gateway.stop();
     await projection.stop();
     await authz.stop();
-    await bus.close();
+    for (const bus of [gatewayBus, projectionBus, authzBus]) await bus.close();
     await postgres.stop();
     await nats.stop();
     process.exit(0);

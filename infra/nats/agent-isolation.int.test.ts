@@ -17,13 +17,15 @@ import {
 } from "@kasmap/testing/harness";
 import { nkeys, PermissionViolationError } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { permissionViolation as violation } from "./permission-violation.ts";
 import { type PrivateNatsServer, startPrivateNatsServer } from "./private-nats-server.ts";
 import { renderAuthorization } from "./render-authorization.ts";
 
 /**
  * "A collector may publish only on its own agent's subjects", against a real nats-server of
  * this file's own whose `authorization` block comes from `renderAuthorization`: what agent 42's
- * nkey user can do, what it cannot, and the real collector program working through it.
+ * nkey user can do, what it cannot, and the real collector program working through it. authz
+ * runs as its own user; the commands and stream reads of this file go as the gateway's user.
  */
 const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
 const DEMO_CLUSTER = join(ROOT_DIR, "libs/testing/fixtures/demo-cluster");
@@ -34,14 +36,19 @@ function newUser() {
 }
 
 const topology = createTestTopology();
-const services = newUser();
+const authzUser = newUser();
+const projectionUser = newUser();
+const gatewayUser = newUser();
 const agent42 = newUser();
 const agent43 = newUser();
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 let server: PrivateNatsServer;
+let authzBus: Bus;
+/** The gateway's identity: sends the commands and reads the streams in this file. */
 let bus: Bus;
 let as42: Bus;
+let as43: Bus;
 let database: TestDatabase;
 let authz: AuthzService;
 let simulator: KubeSimulator | null = null;
@@ -53,24 +60,30 @@ const agentUsers = [
   { agentId: 43, nkey: agent43.nkey },
 ];
 const render = () =>
-  renderAuthorization({ topologyRoot: topology.root, services: { nkey: services.nkey }, agents: agentUsers });
+  renderAuthorization({
+    topologyRoot: topology.root,
+    services: { authz: authzUser.nkey, projection: projectionUser.nkey, gateway: gatewayUser.nkey },
+    agents: agentUsers,
+  });
 
 beforeAll(async () => {
   tempDir = mkdtempSync(join(tmpdir(), "kasmap-agent-isolation-"));
   server = await startPrivateNatsServer(render());
-  bus = await eventually(
-    () => connectBus({ url: server.url, name: "services", topology, nkeySeed: services.seed }),
-    `the private nats-server to accept the services user\n${server.output}`,
+  authzBus = await eventually(
+    () => connectBus({ url: server.url, name: "kasmap-authz", topology, nkeySeed: authzUser.seed }),
+    `the private nats-server to accept the authz user\n${server.output}`,
   );
-  await ensureStreams(bus);
+  await ensureStreams(authzBus);
+  bus = await connectBus({ url: server.url, name: "kasmap-gateway", topology, nkeySeed: gatewayUser.seed });
   database = await createTestDatabase();
   authz = await startAuthzService({
-    bus,
+    bus: authzBus,
     databaseUrl: database.url,
     adminToken,
     logger: createLogger("authz", "silent"),
   });
   as42 = await connectBus({ url: server.url, name: "agent-42", topology, nkeySeed: agent42.seed });
+  as43 = await connectBus({ url: server.url, name: "agent-43", topology, nkeySeed: agent43.seed });
 });
 
 afterAll(async () => {
@@ -81,25 +94,14 @@ afterAll(async () => {
   }
   await simulator?.close();
   await as42?.close();
+  await as43?.close();
   await authz?.stop();
   await bus?.close();
+  await authzBus?.close();
   await server?.stop();
   await database?.drop();
   rmSync(tempDir, { recursive: true, force: true });
 });
-
-/** The PermissionViolationError a NATS operation failed with (it may be the cause of a wrapper). */
-async function violation(operation: Promise<unknown>): Promise<PermissionViolationError> {
-  try {
-    await operation;
-  } catch (error) {
-    for (let e: unknown = error; e instanceof Error; e = e.cause) {
-      if (e instanceof PermissionViolationError) return e;
-    }
-    throw error;
-  }
-  throw new Error("the operation succeeded but should have been refused");
-}
 
 describe("agent 42's nkey user", () => {
   it("publishes a snapshot and a heartbeat on its own subjects and gets the acks", async () => {
@@ -130,7 +132,7 @@ describe("agent 42's nkey user", () => {
   });
 
   it("cannot read agent 43's snapshots, by direct get or by stream sequence", async () => {
-    await bus.js.publish(topology.subjects.clusterSnapshot(43), encode({ agent: 43 }));
+    await as43.js.publish(topology.subjects.clusterSnapshot(43), encode({ agent: 43 }));
     await violation(
       as42.jsm.direct.getMessage(topology.streamNames.cluster, {
         last_by_subj: topology.subjects.clusterSnapshot(43),

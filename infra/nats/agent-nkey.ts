@@ -1,32 +1,43 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { nkeys } from "@nats-io/nats-core";
+import { SERVICE_IDENTITIES, type ServiceIdentity } from "./render-authorization.ts";
 
 /**
  * `npx tsx infra/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
- * `npx tsx infra/nats/agent-nkey.ts --services [--seed-file PATH]` (the services' user)
+ * `npx tsx infra/nats/agent-nkey.ts --service authz|projection|gateway [--seed-file PATH]`
  *
- * Creates an nkey user for one agent's collector. The public key (`U…`) goes into the server
+ * Creates an nkey user for one agent's collector, or for one service. The public key (`U…`) goes into the server
  * config (`renderAuthorization`); the seed (`SU…`) is the collector's secret, given to it as
  * `NATS_NKEY_SEED` or as the file named by `NATS_NKEY_SEED_FILE` (a mounted Kubernetes Secret).
  * With `--seed-file` the seed is written there (mode 0600) instead of to stdout, so it never
  * passes through a terminal or a shell history.
  */
-const USAGE = "Usage: npx tsx infra/nats/agent-nkey.ts (--agent <id> | --services) [--seed-file PATH]";
+const USAGE =
+  "Usage: npx tsx infra/nats/agent-nkey.ts (--agent <id> | --service authz|projection|gateway) [--seed-file PATH]";
+
+const isService = (value: string | undefined): value is ServiceIdentity =>
+  (SERVICE_IDENTITIES as readonly string[]).includes(value ?? "");
 
 function main(): void {
   const { values } = parseArgs({
-    options: { agent: { type: "string" }, services: { type: "boolean" }, "seed-file": { type: "string" } },
+    options: { agent: { type: "string" }, service: { type: "string" }, "seed-file": { type: "string" } },
     strict: true,
   });
   const agentId = Number(values.agent);
-  const valid = values.services ? values.agent === undefined : Number.isSafeInteger(agentId) && agentId > 0;
+  const service = values.service;
+  const valid =
+    service !== undefined
+      ? isService(service) && values.agent === undefined
+      : Number.isSafeInteger(agentId) && agentId > 0;
   if (!valid) {
-    process.stderr.write(`agent-nkey: give --services, or --agent with a positive integer\n${USAGE}\n`);
+    process.stderr.write(
+      `agent-nkey: give --service authz|projection|gateway, or --agent with a positive integer\n${USAGE}\n`,
+    );
     process.exit(2);
   }
-  const who = values.services ? "The services (authz, projection, gateway)" : `Agent ${agentId}`;
-  const entry = values.services ? "--services …" : `--agent ${agentId}=…`;
+  const who = service ? `The ${service} service` : `Agent ${agentId}`;
+  const entry = service ? `--${service} …` : `--agent ${agentId}=…`;
   const user = nkeys.createUser();
   const seed = new TextDecoder().decode(user.getSeed());
   const lines = [

@@ -64,7 +64,7 @@ export async function startPrivateNatsServer(authorization: string): Promise<Pri
 }
 
 /** A port the OS just handed out and released; the server binds it a moment later. */
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -3,20 +3,97 @@ import { createTopology, type Topology } from "@kasmap/contracts";
 
 /**
  * Renders the `authorization { users: [...] }` block of a nats-server config (2.9+) in which
- * every client authenticates with an nkey: the services user (authz, projection, gateway) with
- * full rights, and one user per agent whose collector may publish only on its own agent's
- * subjects. Pure: the same input gives the same text; no secret goes in, none comes out (the
- * config holds public keys, `U…`; each collector keeps its seed, `SU…`).
+ * every client authenticates with an nkey: one user per service (authz, projection, gateway),
+ * each allowed only what it does, and one user per agent whose collector may publish only on
+ * its own agent's subjects. Pure: the same input gives the same text; no secret goes in, none
+ * comes out (the config holds public keys, `U…`; each client keeps its seed, `SU…`).
+ *
+ * Secrets on the bus: agent tokens travel in `<root>.cmd.authz.agent_token.authenticate`
+ * requests and token plaintexts in authz's replies to `…token.create`. Only authz may subscribe
+ * to `<root>.cmd.authz.>`; every identity subscribes only to its own reply inbox
+ * (`_INBOX.<its public key>.>`), and authz answers through `allow_responses` rather than a
+ * right to publish into inboxes.
  */
+export const SERVICE_IDENTITIES = ["authz", "projection", "gateway"] as const;
+export type ServiceIdentity = (typeof SERVICE_IDENTITIES)[number];
+
 export type AuthorizationInput = {
   topologyRoot: string;
-  services: { nkey: string };
+  /** Public key (`U…`) of each service's user. */
+  services: Readonly<Record<ServiceIdentity, string>>;
   agents: ReadonlyArray<{ agentId: number; nkey: string }>;
 };
 
-export type SubjectPermissions = { publish: string[]; subscribe: string[] };
+export type SubjectPermissions = {
+  publish: string[];
+  /** Publishes refused even where `publish` allows them. */
+  publishDeny?: string[];
+  subscribe: string[];
+  /** May answer the requests it received (and only those), whatever their reply subject. */
+  allowResponses?: boolean;
+};
 
 const JS_API = "$JS.API";
+
+/**
+ * JetStream API calls that create, change or erase streams and their contents, or administer the
+ * cluster. Only authz declares the streams (`ensureStreams`); the projection and the gateway only
+ * read them. Refusing stream creation also keeps them from capturing a core subject they may not
+ * subscribe to (a stream on `<root>.cmd.authz.>` would store every agent token sent to authz), and
+ * refusing purge and delete keeps the audit log from being rewritten.
+ */
+const STREAM_ADMINISTRATION = [
+  `${JS_API}.STREAM.CREATE.>`,
+  `${JS_API}.STREAM.UPDATE.>`,
+  `${JS_API}.STREAM.DELETE.>`,
+  `${JS_API}.STREAM.PURGE.>`,
+  `${JS_API}.STREAM.MSG.DELETE.>`,
+  `${JS_API}.STREAM.RESTORE.>`,
+  `${JS_API}.STREAM.PEER.>`,
+  `${JS_API}.STREAM.LEADER.>`,
+  `${JS_API}.META.>`,
+  `${JS_API}.SERVER.>`,
+];
+
+/**
+ * What each service may do, and why:
+ * - authz: serves the commands (`<root>.cmd.authz.>`, the only identity that may receive them)
+ *   and answers them with `allow_responses`; publishes the registry and authorization events;
+ *   declares the streams (`$JS.API.>`).
+ * - projection: reads the streams with ordered consumers (`$JS.API.>` without stream
+ *   administration), publishes dead letters (`<root>.dlq.>`) and change notices
+ *   (`<root>.readmodel.changed.>`).
+ * - gateway: forwards REST writes as authz commands (requests: it never receives them), reads
+ *   the streams for live events and follows the change notices.
+ * Every service subscribes to its own reply inbox only.
+ */
+export function servicePermissions(
+  topology: Topology,
+  identity: ServiceIdentity,
+  nkey: string,
+): SubjectPermissions {
+  const inbox = `${inboxPrefixForNkey(nkey)}.>`;
+  switch (identity) {
+    case "authz":
+      return {
+        publish: [topology.wildcards.authz, topology.wildcards.registry, `${JS_API}.>`],
+        subscribe: [topology.wildcards.authzCommands, inbox],
+        allowResponses: true,
+      };
+    case "projection":
+      return {
+        publish: [topology.wildcards.deadLetters, topology.wildcards.readModelChanged, `${JS_API}.>`],
+        publishDeny: STREAM_ADMINISTRATION,
+        subscribe: [inbox],
+      };
+    case "gateway":
+      return {
+        publish: [topology.wildcards.authzCommands, `${JS_API}.>`],
+        publishDeny: STREAM_ADMINISTRATION,
+        subscribe: [topology.wildcards.readModelChanged, inbox],
+      };
+  }
+}
 
 /**
  * What one agent's collector may do, and why each subject is needed:
@@ -48,29 +125,47 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
   };
 }
 
+const SERVICE_COMMENTS: Record<ServiceIdentity, string> = {
+  authz: "Kasmap authz: the only receiver of commands (agent tokens arrive here); answers them.",
+  projection: "Kasmap projection: reads the streams; dead letters and change notices.",
+  gateway: "Kasmap gateway: sends commands, reads the streams and change notices.",
+};
+
 export function renderAuthorization(input: AuthorizationInput): string {
   const topology = createTopology(input.topologyRoot);
   assertUnique(input);
   const users = [
-    [
-      `    # Kasmap services (authz, projection, gateway): full rights.`,
-      `    { nkey: ${q(input.services.nkey)} }`,
-    ],
+    ...SERVICE_IDENTITIES.map((identity) =>
+      renderUser(
+        SERVICE_COMMENTS[identity],
+        input.services[identity],
+        servicePermissions(topology, identity, input.services[identity]),
+      ),
+    ),
     ...[...input.agents]
       .sort((a, b) => a.agentId - b.agentId)
-      .map(({ agentId, nkey }) => renderAgentUser(agentId, nkey, agentPermissions(topology, agentId, nkey))),
+      .map(({ agentId, nkey }) =>
+        renderUser(
+          `Agent ${agentId}'s collector: its own subjects only.`,
+          nkey,
+          agentPermissions(topology, agentId, nkey),
+        ),
+      ),
   ];
   return ["authorization {", "  users: [", ...users.flat(), "  ]", "}", ""].join("\n");
 }
 
-function renderAgentUser(agentId: number, nkey: string, permissions: SubjectPermissions): string[] {
+function renderUser(comment: string, nkey: string, permissions: SubjectPermissions): string[] {
+  const list = (subjects: readonly string[]) => `[${subjects.map(q).join(", ")}]`;
+  const deny = permissions.publishDeny ? `, deny: ${list(permissions.publishDeny)}` : "";
   return [
-    `    # Agent ${agentId}'s collector: its own subjects only.`,
+    `    # ${comment}`,
     "    {",
     `      nkey: ${q(nkey)}`,
     "      permissions: {",
-    `        publish: { allow: [${permissions.publish.map(q).join(", ")}] }`,
-    `        subscribe: { allow: [${permissions.subscribe.map(q).join(", ")}] }`,
+    `        publish: { allow: ${list(permissions.publish)}${deny} }`,
+    `        subscribe: { allow: ${list(permissions.subscribe)} }`,
+    ...(permissions.allowResponses ? ["        allow_responses: true"] : []),
     "      }",
     "    }",
   ];
@@ -78,7 +173,10 @@ function renderAgentUser(agentId: number, nkey: string, permissions: SubjectPerm
 
 /** Two users with one key would make the server pick either permission set. */
 function assertUnique(input: AuthorizationInput): void {
-  const keys = [input.services.nkey, ...input.agents.map((a) => a.nkey)];
+  const keys = [
+    ...SERVICE_IDENTITIES.map((identity) => input.services[identity]),
+    ...input.agents.map((a) => a.nkey),
+  ];
   for (const key of keys) inboxPrefixForNkey(key);
   if (new Set(keys).size !== keys.length) throw new RangeError("every user needs its own nkey");
   const ids = input.agents.map((a) => a.agentId);

@@ -1,11 +1,53 @@
 import { createTopology } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { agentPermissions, renderAuthorization } from "./render-authorization.ts";
+import { agentPermissions, renderAuthorization, servicePermissions } from "./render-authorization.ts";
 
 // Fixed public keys (valid shape; no seed needed to render a config).
-const SERVICES = `U${"A".repeat(55)}`;
+const AUTHZ = `U${"A".repeat(55)}`;
 const AGENT_42 = `U${"B".repeat(55)}`;
 const AGENT_43 = `U${"C".repeat(55)}`;
+const PROJECTION = `U${"D".repeat(55)}`;
+const GATEWAY = `U${"E".repeat(55)}`;
+const SERVICES = { authz: AUTHZ, projection: PROJECTION, gateway: GATEWAY };
+const STREAM_ADMINISTRATION = [
+  "$JS.API.STREAM.CREATE.>",
+  "$JS.API.STREAM.UPDATE.>",
+  "$JS.API.STREAM.DELETE.>",
+  "$JS.API.STREAM.PURGE.>",
+  "$JS.API.STREAM.MSG.DELETE.>",
+  "$JS.API.STREAM.RESTORE.>",
+  "$JS.API.STREAM.PEER.>",
+  "$JS.API.STREAM.LEADER.>",
+  "$JS.API.META.>",
+  "$JS.API.SERVER.>",
+];
+
+describe("servicePermissions", () => {
+  const topology = createTopology("kasmap");
+  it("lets only authz receive commands, and answer them", () => {
+    expect(servicePermissions(topology, "authz", AUTHZ)).toEqual({
+      publish: ["kasmap.authz.>", "kasmap.registry.>", "$JS.API.>"],
+      subscribe: ["kasmap.cmd.authz.>", `_INBOX.${AUTHZ}.>`],
+      allowResponses: true,
+    });
+  });
+
+  it("lets the projection read the streams but not declare, purge or capture subjects into them", () => {
+    expect(servicePermissions(topology, "projection", PROJECTION)).toEqual({
+      publish: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "$JS.API.>"],
+      publishDeny: STREAM_ADMINISTRATION,
+      subscribe: [`_INBOX.${PROJECTION}.>`],
+    });
+  });
+
+  it("lets the gateway send commands and follow change notices, receiving only its own replies", () => {
+    expect(servicePermissions(topology, "gateway", GATEWAY)).toEqual({
+      publish: ["kasmap.cmd.authz.>", "$JS.API.>"],
+      publishDeny: STREAM_ADMINISTRATION,
+      subscribe: ["kasmap.readmodel.changed.>", `_INBOX.${GATEWAY}.>`],
+    });
+  });
+});
 
 describe("agentPermissions", () => {
   const cases = [
@@ -48,10 +90,10 @@ describe("agentPermissions", () => {
 });
 
 describe("renderAuthorization", () => {
-  it("renders the services user without permissions and each agent with its own, sorted by agent", () => {
+  it("renders each service's user and each agent's, sorted by agent", () => {
     const text = renderAuthorization({
       topologyRoot: "kasmap",
-      services: { nkey: SERVICES },
+      services: SERVICES,
       agents: [
         { agentId: 43, nkey: AGENT_43 },
         { agentId: 42, nkey: AGENT_42 },
@@ -61,8 +103,31 @@ describe("renderAuthorization", () => {
       [
         "authorization {",
         "  users: [",
-        "    # Kasmap services (authz, projection, gateway): full rights.",
-        `    { nkey: "${SERVICES}" }`,
+        "    # Kasmap authz: the only receiver of commands (agent tokens arrive here); answers them.",
+        "    {",
+        `      nkey: "${AUTHZ}"`,
+        "      permissions: {",
+        `        publish: { allow: ["kasmap.authz.>", "kasmap.registry.>", "$JS.API.>"] }`,
+        `        subscribe: { allow: ["kasmap.cmd.authz.>", "_INBOX.${AUTHZ}.>"] }`,
+        "        allow_responses: true",
+        "      }",
+        "    }",
+        "    # Kasmap projection: reads the streams; dead letters and change notices.",
+        "    {",
+        `      nkey: "${PROJECTION}"`,
+        "      permissions: {",
+        `        publish: { allow: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
+        `        subscribe: { allow: ["_INBOX.${PROJECTION}.>"] }`,
+        "      }",
+        "    }",
+        "    # Kasmap gateway: sends commands, reads the streams and change notices.",
+        "    {",
+        `      nkey: "${GATEWAY}"`,
+        "      permissions: {",
+        `        publish: { allow: ["kasmap.cmd.authz.>", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
+        `        subscribe: { allow: ["kasmap.readmodel.changed.>", "_INBOX.${GATEWAY}.>"] }`,
+        "      }",
+        "    }",
         "    # Agent 42's collector: its own subjects only.",
         "    {",
         `      nkey: "${AGENT_42}"`,
@@ -87,8 +152,13 @@ describe("renderAuthorization", () => {
   });
 
   const refused = [
-    { why: "a seed instead of a public key", services: `SU${"A".repeat(56)}`, agents: [] },
-    { why: "a key used twice", services: SERVICES, agents: [{ agentId: 42, nkey: SERVICES }] },
+    {
+      why: "a seed instead of a public key",
+      services: { ...SERVICES, authz: `SU${"A".repeat(56)}` },
+      agents: [],
+    },
+    { why: "a key used twice by an agent", services: SERVICES, agents: [{ agentId: 42, nkey: AUTHZ }] },
+    { why: "a key used twice by services", services: { ...SERVICES, gateway: PROJECTION }, agents: [] },
     {
       why: "an agent listed twice",
       services: SERVICES,
@@ -104,8 +174,6 @@ describe("renderAuthorization", () => {
     },
   ];
   it.each(refused)("refuses $why", ({ services, agents }) => {
-    expect(() =>
-      renderAuthorization({ topologyRoot: "kasmap", services: { nkey: services }, agents }),
-    ).toThrow(RangeError);
+    expect(() => renderAuthorization({ topologyRoot: "kasmap", services, agents })).toThrow(RangeError);
   });
 });

@@ -22,7 +22,10 @@ beforeAll(async () => {
       name: username === "alice" ? "Alice" : "Bob",
     });
     expect(user.status, JSON.stringify(user.body)).toBe(201);
-    const token = await system.api("POST", `/users/${user.body?.id}/personal_access_tokens`, { name: "e2e" });
+    const token = await system.api("POST", `/users/${user.body?.id}/personal_access_tokens`, {
+      name: "e2e",
+      scopes: ["api"],
+    });
     expect(token.status).toBe(201);
     tokens[username] = String(token.body?.token);
   }

@@ -2,6 +2,7 @@ import { createTopology, type Topology } from "@kasmap/contracts";
 import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { type NatsConnection, nkeyAuthenticator, nkeys } from "@nats-io/nats-core";
 import { connect } from "@nats-io/transport-node";
+import type { NatsTls } from "./nats-client-auth.ts";
 
 /** One NATS connection with its JetStream handles and the topology (subjects, streams) in use. */
 export type Bus = {
@@ -28,6 +29,8 @@ export type ConnectBusOptions = {
    * per-agent account may subscribe to.
    */
   nkeySeed?: string;
+  /** TLS files (custom CA, client certificate); without them TLS follows the server's demand. */
+  tls?: NatsTls;
 };
 
 /**
@@ -69,6 +72,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<Bus> {
     ...(options.token ? { token: options.token } : {}),
     ...(options.user ? { user: options.user, pass: options.pass ?? "" } : {}),
     ...(options.nkeySeed ? nkeyConnectOptions(options.nkeySeed) : {}),
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);

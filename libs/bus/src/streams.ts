@@ -7,6 +7,7 @@ import {
   StorageType,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { PermissionViolationError } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
 
 /** JetStream API error 10058: "stream name already in use" (not in the client's code table). */
@@ -30,26 +31,61 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
 
 /**
  * Creates every stream of the bus's topology, or updates it to the declaration. Idempotent:
- * every service calls it at start-up, in any order, concurrently.
+ * every service calls it at start-up, in any order, concurrently. A stream that already matches
+ * its declaration is left alone (no write), so services whose NATS user may only read the
+ * streams (infra/nats/render-authorization.ts: only authz declares them) pass through here once
+ * authz has declared them.
  */
 export async function ensureStreams(bus: Bus): Promise<void> {
   for (const declaration of bus.topology.streams) {
-    const config = streamConfig(declaration);
     try {
-      await bus.jsm.streams.info(declaration.name);
-      await bus.jsm.streams.update(declaration.name, config);
+      await ensureStream(bus, declaration);
     } catch (error) {
-      if (!isStreamNotFound(error)) throw error;
-      try {
-        await bus.jsm.streams.add(config);
-      } catch (addError) {
-        // Another service created it between our info and add: fine, it is the same declaration.
-        if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) {
-          throw addError;
-        }
+      if (!isPermissionViolation(error)) throw error;
+      throw new Error(
+        `stream ${declaration.name} is missing or differs from its declaration, and this NATS user may not declare streams: start authz first (it declares them)`,
+        { cause: error },
+      );
+    }
+  }
+}
+
+async function ensureStream(bus: Bus, declaration: StreamDeclaration): Promise<void> {
+  const config = streamConfig(declaration);
+  try {
+    const info = await bus.jsm.streams.info(declaration.name);
+    if (!matchesDeclaration(info.config, config)) await bus.jsm.streams.update(declaration.name, config);
+  } catch (error) {
+    if (!isStreamNotFound(error)) throw error;
+    try {
+      await bus.jsm.streams.add(config);
+    } catch (addError) {
+      // Another service created it between our info and add: fine, it is the same declaration.
+      if (!(addError instanceof JetStreamApiError) || addError.code !== STREAM_NAME_IN_USE) {
+        throw addError;
       }
     }
   }
+}
+
+/** Every declared setting already holds on the server (subjects in any order). */
+function matchesDeclaration(current: StreamConfig, declared: Partial<StreamConfig>): boolean {
+  return Object.entries(declared).every(([key, value]) => {
+    const actual: unknown = current[key as keyof StreamConfig];
+    if (Array.isArray(value)) {
+      return (
+        Array.isArray(actual) && actual.length === value.length && value.every((v) => actual.includes(v))
+      );
+    }
+    return actual === value;
+  });
+}
+
+function isPermissionViolation(error: unknown): boolean {
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (e instanceof PermissionViolationError) return true;
+  }
+  return false;
 }
 
 function isStreamNotFound(error: unknown): boolean {

@@ -107,3 +107,6 @@ export const JobCreatedResponseSchema = z
     status: z.enum(["running", "finished"]),
   })
   .strict();
+
+/** `201` of `POST /api/v4/projects/:id/jobs/:job_id/finish`: the job, without its token. */
+export const JobResponseSchema = JobCreatedResponseSchema.omit({ token: true });

@@ -6,6 +6,7 @@ import {
   AgentNameSchema,
   AgentSchema,
   AgentTokenSchema,
+  CalendarDateSchema,
   GroupSchema,
   JobSchema,
   MembershipSchema,
@@ -14,6 +15,7 @@ import {
   ProjectSchema,
   UserSchema,
 } from "./registry.ts";
+import { PERSONAL_ACCESS_TOKEN_SCOPES } from "./tokens.ts";
 
 /**
  * Commands to the authz service: NATS request/reply on `<root>.cmd.authz.<name>`. The gateway
@@ -83,9 +85,27 @@ export const AUTHZ_COMMANDS = {
       ...Actor,
       user_id: Id,
       name: z.string().min(1).max(255),
-      scopes: z.array(z.string()).default(["api"]),
+      scopes: z.array(z.enum(PERSONAL_ACCESS_TOKEN_SCOPES)).min(1).default(["api"]),
+      /** `YYYY-MM-DD`: the token works until the end of the day before (UTC); null = never expires. */
+      expires_at: CalendarDateSchema.nullable().default(null),
     }),
     result: z.object({ token: PersonalAccessTokenPublicSchema, plaintext: z.string() }),
+  },
+  /**
+   * GitLab's `DELETE /personal_access_tokens/:id`: the owner or an admin; revoking a revoked
+   * token succeeds unchanged. Anyone else gets `404 Not found`, as for a token that does not exist.
+   */
+  "personal_access_token.revoke": {
+    request: z.object({ ...Actor, token_id: Id }),
+    result: PersonalAccessTokenPublicSchema,
+  },
+  /**
+   * GitLab's `POST /users/:id/block` (`state: "blocked"`) and `/unblock` (`"active"`): admins
+   * only, never on themselves. `changed` is false when the user already was in that state.
+   */
+  "user.set_state": {
+    request: z.object({ ...Actor, user_id: Id, state: z.enum(["active", "blocked"]) }),
+    result: z.object({ user: UserSchema, changed: z.boolean() }),
   },
   "agent.create": {
     request: z.object({ ...Actor, project_id: Id, name: AgentNameSchema }),
@@ -141,6 +161,11 @@ export const AUTHZ_COMMANDS = {
         .optional(),
     }),
     result: z.object({ job: JobPublicSchema, plaintext: z.string() }),
+  },
+  /** Ends a job: its token stops working. Developer+ on the project; finishing twice is a no-op. */
+  "job.finish": {
+    request: z.object({ ...Actor, project_id: Id, job_id: Id }),
+    result: JobPublicSchema,
   },
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;

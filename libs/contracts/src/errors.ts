@@ -71,6 +71,7 @@ export const NOT_FOUND = {
   agent: "ClusterAgents",
   agentToken: "AgentToken",
   user: "User",
+  personalAccessToken: "PersonalAccessToken",
   job: "Job",
   clusterInfo: "ClusterInfo",
   namespace: "Namespace",

@@ -9,6 +9,15 @@ const Id = z.number().int().positive();
 const Time = z.iso.datetime({ offset: true });
 export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** A calendar day as GitLab writes `expires_at`: `YYYY-MM-DD`, and a day that exists. */
+export const CalendarDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD")
+  .refine((value) => {
+    const parsed = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(value);
+  }, "is not a calendar date");
+
 /** GitLab access levels. */
 export const ACCESS_LEVELS = { guest: 10, reporter: 20, developer: 30, maintainer: 40, owner: 50 } as const;
 export type AccessLevelName = keyof typeof ACCESS_LEVELS;

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { AUTHZ_COMMANDS } from "./commands.ts";
-import { AccessLevelSchema } from "./registry.ts";
+import { AccessLevelSchema, CalendarDateSchema } from "./registry.ts";
 import { ProjectIdentitySchema } from "./rest.ts";
+import { PERSONAL_ACCESS_TOKEN_SCOPES } from "./tokens.ts";
 
 /**
  * REST bodies the gateway builds by hand (`services/gateway/src/http/gitlab-bodies.ts`) and the
@@ -90,7 +91,10 @@ export const CreateUserBodySchema = z.object({
 /** `POST /api/v4/users/:id/personal_access_tokens` parameters (admin only). */
 export const CreatePersonalAccessTokenBodySchema = z.object({
   name: z.string().min(1).max(255),
-  scopes: z.array(z.string()).default(["api"]),
+  /** Required, as in GitLab: `api` (read and write) or `read_api` (GET/HEAD only), among others. */
+  scopes: z.array(z.enum(PERSONAL_ACCESS_TOKEN_SCOPES)).min(1),
+  /** `YYYY-MM-DD`; the token works until the end of the day before (UTC). Absent: never expires. */
+  expires_at: CalendarDateSchema.optional(),
 });
 /** `POST /api/v4/{groups,projects}/:id/members` parameters. */
 export const AddMemberBodySchema = z.object({ user_id: Id, access_level: AccessLevelSchema });

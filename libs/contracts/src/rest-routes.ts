@@ -5,6 +5,7 @@ import {
   ExplainAuthorizationQuerySchema,
   JobAllowedAgentsResponseSchema,
   JobCreatedResponseSchema,
+  JobResponseSchema,
   ProjectAllowedAgentsResponseSchema,
 } from "./allowed-agents.ts";
 import {
@@ -90,6 +91,8 @@ const AddMember = named("AddMember", AddMemberBodySchema);
 const Text = named("Text", z.string());
 const AuditEvent = named("AuditEvent", AuditEventResponseSchema);
 const JsonDocument = named("JsonDocument", z.record(z.string(), z.unknown()));
+/** GitLab's block/unblock answer: `true` when the state changed, else what its code returns. */
+const UserStateChanged = named("UserStateChanged", z.boolean().nullable());
 const agentOrWithInfo = named(
   "AgentMaybeWithClusterInfo",
   z.union([AgentResponseSchema, AgentWithClusterInfoResponseSchema]),
@@ -118,6 +121,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/user", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users", tag: "users", summary: "Create a user (admin)", authenticated: true, body: named("CreateUser", CreateUserBodySchema), success: { status: 201, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users/:id/personal_access_tokens", tag: "users", summary: "Create a personal access token for a user (admin)", authenticated: true, body: named("CreatePersonalAccessToken", CreatePersonalAccessTokenBodySchema), success: { status: 201, body: named("PersonalAccessTokenWithToken", PersonalAccessTokenCreatedResponseSchema) } },
+  { method: "delete", path: "/api/v4/personal_access_tokens/:id", tag: "users", summary: "Revoke a personal access token (its owner or an admin; 404 for anyone else's, as for a missing one)", authenticated: true, success: { status: 204, body: null } },
+  { method: "post", path: "/api/v4/users/:id/block", tag: "users", summary: "Block a user (admin): their tokens and job tokens stop working; true, or null when already blocked", authenticated: true, success: { status: 201, body: UserStateChanged } },
+  { method: "post", path: "/api/v4/users/:id/unblock", tag: "users", summary: "Unblock a user (admin); true, or false when the user was not blocked", authenticated: true, success: { status: 201, body: UserStateChanged } },
   { method: "get", path: AGENTS, tag: "cluster_agents", summary: "List a project's agents", authenticated: true, query: WithClusterInfoQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },
   { method: "post", path: AGENTS, tag: "cluster_agents", summary: "Register an agent", authenticated: true, body: named("CreateAgent", CreateAgentBodySchema), success: { status: 201, body: Agent } },
   { method: "get", path: `${AGENTS}/:agent_id`, tag: "cluster_agents", summary: "Get an agent (with cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: agentOrWithInfo } },
@@ -139,12 +145,15 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/projects/:id/allowed_agents", tag: "ci_access", summary: "Agents the project's CI may use, with the granting rule (Kasmap extension)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("ProjectAllowedAgents", ProjectAllowedAgentsResponseSchema) } },
   { method: "get", path: `${AGENTS}/:agent_id/authorization/explain`, tag: "ci_access", summary: "Why the project's CI may or may not use an agent, optionally for a job context (Kasmap extension)", authenticated: true, query: ExplainAuthorizationQuerySchema, success: { status: 200, body: named("AuthorizationExplanation", AuthorizationExplanationSchema) } },
   { method: "post", path: "/api/v4/projects/:id/jobs", tag: "ci_access", summary: "Register a running CI job (token returned once; Kasmap extension)", authenticated: true, body: named("CreateJob", CreateJobBodySchema), success: { status: 201, body: named("JobCreated", JobCreatedResponseSchema) } },
+  { method: "post", path: "/api/v4/projects/:id/jobs/:job_id/finish", tag: "ci_access", summary: "Finish a registered CI job, ending its JOB-TOKEN (the job's own JOB-TOKEN, or Developer+; Kasmap extension)", authenticated: true, success: { status: 201, body: named("Job", JobResponseSchema) } },
 ];
 
 /** Path parameter descriptions by the resource the segment before them names. */
 export function pathParameterDescription(path: string, name: string): string {
   if (name === "agent_id") return "The ID of the agent";
   if (name === "token_id") return "The ID of the agent token";
+  if (name === "job_id") return "The ID of the CI job";
+  if (path.startsWith("/api/v4/personal_access_tokens/")) return "The ID of the personal access token";
   if (path.startsWith("/api/v4/projects/")) return "The ID or URL-encoded full path of the project";
   if (path.startsWith("/api/v4/groups/")) return "The ID or URL-encoded full path of the group";
   if (path.startsWith("/api/v4/users/")) return "The ID of the user";

@@ -21,6 +21,16 @@ export const CommonEnvSchema = z.object({
   KASMAP_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /** NATS nkey seed (`SU…`) when the server requires nkey users (infra/nats/render-authorization.ts). */
   NATS_NKEY_SEED: z.string().min(1).optional(),
+  /** Path of a file holding the seed (a mounted Secret: stays out of process listings); exclusive with NATS_NKEY_SEED. */
+  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
+  /** User and password, for a server configured with them instead of nkeys. */
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().optional(),
+  /** CA certificate (PEM file) that signed the NATS server's certificate, when not a public CA. */
+  NATS_TLS_CA_FILE: z.string().min(1).optional(),
+  /** Client certificate and key (PEM files) for a server that verifies clients. */
+  NATS_TLS_CERT_FILE: z.string().min(1).optional(),
+  NATS_TLS_KEY_FILE: z.string().min(1).optional(),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 

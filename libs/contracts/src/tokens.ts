@@ -16,3 +16,36 @@ export function digestToken(token: string): string {
 export function generateToken(prefix: string): string {
   return `${prefix}${randomBytes(32).toString("base64url")}`;
 }
+
+/**
+ * The personal access token scopes GitLab knows (`Gitlab::Auth.all_available_scopes`). Kasmap's
+ * API honours `api` (everything) and `read_api` (GET and HEAD only), plus `read_user` on
+ * `GET /api/v4/user`; the others are accepted on creation, as GitLab does, and open nothing here.
+ */
+export const PERSONAL_ACCESS_TOKEN_SCOPES = [
+  "api",
+  "read_api",
+  "read_user",
+  "create_runner",
+  "manage_runner",
+  "k8s_proxy",
+  "read_repository",
+  "write_repository",
+  "read_registry",
+  "write_registry",
+  "read_virtual_registry",
+  "write_virtual_registry",
+  "read_observability",
+  "write_observability",
+  "ai_features",
+  "sudo",
+  "admin_mode",
+  "read_service_ping",
+  "self_rotate",
+] as const;
+export type PersonalAccessTokenScope = (typeof PERSONAL_ACCESS_TOKEN_SCOPES)[number];
+
+/** Whether `value` names a scope in `PERSONAL_ACCESS_TOKEN_SCOPES`. */
+export function isPersonalAccessTokenScope(value: string): value is PersonalAccessTokenScope {
+  return (PERSONAL_ACCESS_TOKEN_SCOPES as readonly string[]).includes(value);
+}

@@ -8,11 +8,16 @@ import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./co
 import { createAgent, deleteAgent } from "./commands/agents.ts";
 import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
-import { createJob } from "./commands/jobs.ts";
+import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
-import { createPersonalAccessToken, createUser } from "./commands/users.ts";
+import {
+  createPersonalAccessToken,
+  createUser,
+  revokePersonalAccessToken,
+  setUserState,
+} from "./commands/users.ts";
 import { createOutboxPublisher } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
@@ -48,6 +53,8 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "user.create": createUser,
   "membership.set": setMembership,
   "personal_access_token.create": createPersonalAccessToken,
+  "personal_access_token.revoke": revokePersonalAccessToken,
+  "user.set_state": setUserState,
   "agent.create": createAgent,
   "agent.delete": deleteAgent,
   "agent_token.create": createAgentToken,
@@ -55,6 +62,7 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_token.authenticate": authenticateAgentToken,
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
+  "job.finish": finishJob,
 };
 
 /**

@@ -1,4 +1,10 @@
-import { connectBus, ensureStreams } from "@kasmap/bus";
+import {
+  acceptsAnonymousClients,
+  anonymousAccessWarning,
+  connectBus,
+  ensureStreams,
+  natsClientAuthFromEnv,
+} from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { z } from "zod";
@@ -18,12 +24,16 @@ async function main(): Promise<void> {
   const env = parseEnv(AuthzEnvSchema);
   const logger = createLogger("authz", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const natsAuth = natsClientAuthFromEnv(env);
   const bus = await connectBus({
     url: env.NATS_URL,
     name: "kasmap-authz",
     topology,
-    nkeySeed: env.NATS_NKEY_SEED,
+    ...natsAuth,
   });
+  // A server that lets anyone in is usable but must be noticed (issue 7, item 5).
+  if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
+    logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
   await ensureStreams(bus);
   const service = await startAuthzService({
     bus,

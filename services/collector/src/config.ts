@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { type NatsClientAuth, natsClientAuthFromEnv } from "@kasmap/bus";
 import { CommonEnvSchema, parseEnv } from "@kasmap/contracts";
 import { z } from "zod";
 
@@ -13,9 +13,13 @@ const CollectorEnvSchema = CommonEnvSchema.pick({
   KASMAP_TOPOLOGY_ROOT: true,
   LOG_LEVEL: true,
   NATS_NKEY_SEED: true,
+  NATS_NKEY_SEED_FILE: true,
+  NATS_USER: true,
+  NATS_PASSWORD: true,
+  NATS_TLS_CA_FILE: true,
+  NATS_TLS_CERT_FILE: true,
+  NATS_TLS_KEY_FILE: true,
 }).extend({
-  /** Path of a file holding the seed, e.g. a mounted Kubernetes Secret; exclusive with NATS_NKEY_SEED. */
-  NATS_NKEY_SEED_FILE: z.string().min(1).optional(),
   KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
   KUBECONFIG: z.string().min(1).optional(),
   POD_IP: z.string().min(1).optional(),
@@ -49,12 +53,14 @@ export type CollectorConfig = {
   heartbeatMs: number;
   /** NATS nkey seed (`SU…`) of this agent's NATS user; null when the server needs none. Never log it. */
   nkeySeed: string | null;
+  /** Everything else the NATS connection needs: user/password and TLS files, when given. */
+  natsAuth: NatsClientAuth;
 };
 
 export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
                         [--coalesce-ms 200] [--heartbeat-seconds 30]
 Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE,
-             KUBECONFIG, POD_IP, POD_NAMESPACE`;
+             NATS_TLS_CA_FILE (NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE), KUBECONFIG, POD_IP, POD_NAMESPACE`;
 
 export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const { values } = parseArgs({
@@ -74,6 +80,7 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
   if (!flags.once && !e.KASMAP_AGENT_TOKEN) {
     throw new Error("KASMAP_AGENT_TOKEN is required (the agent token, glagent-…), unless --once");
   }
+  const natsAuth = natsClientAuthFromEnv(e);
   const clusterName = flags["cluster-name"] ?? e.KASMAP_CLUSTER_NAME;
   const clusterContext = flags["cluster-context"] ?? e.KASMAP_CLUSTER_CONTEXT;
   return {
@@ -89,21 +96,7 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     podNamespace: e.POD_NAMESPACE ?? null,
     coalesceMs: flags["coalesce-ms"],
     heartbeatMs: flags["heartbeat-seconds"] * 1000,
-    nkeySeed: readNkeySeed(e.NATS_NKEY_SEED, e.NATS_NKEY_SEED_FILE),
+    nkeySeed: natsAuth.nkeySeed ?? null,
+    natsAuth,
   };
-}
-
-const USER_SEED = /^SU[A-Z2-7]{56}$/;
-
-/** The seed from the variable or the file; errors name the source, never the value. */
-function readNkeySeed(value: string | undefined, file: string | undefined): string | null {
-  if (value && file) throw new Error("set NATS_NKEY_SEED or NATS_NKEY_SEED_FILE, not both");
-  const seed = file ? readFileSync(file, "utf8").trim() : value?.trim();
-  if (!seed) return null;
-  if (!USER_SEED.test(seed)) {
-    throw new Error(
-      `${file ? "NATS_NKEY_SEED_FILE" : "NATS_NKEY_SEED"} does not hold a NATS user seed (SU…)`,
-    );
-  }
-  return seed;
 }

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
     url: config.natsUrl,
     name: "kasmap-collector",
     topology,
-    ...(config.nkeySeed ? { nkeySeed: config.nkeySeed } : {}),
+    ...config.natsAuth,
   });
   const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
     token: config.agentToken ?? "",

@@ -16,6 +16,10 @@ export type GatewayContext = {
   readonly writeWaitMs: number;
   /** Body size, timeouts and live connections per user (README "Limits"). */
   readonly limits: GatewayLimits;
+  /** A job token stops working this long after its job was registered, even while it runs, ms. */
+  readonly jobTokenMaxLifetimeMs: number;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
+  /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */
+  readonly natsWarnings: readonly string[];
 };

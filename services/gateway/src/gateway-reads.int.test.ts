@@ -49,13 +49,26 @@ describe("authentication", () => {
   it.each([
     ["no token", {}],
     ["an unknown token", { "private-token": "glpat-nope" }],
-    ["a blocked user's token", { "private-token": TOKENS.blocked }],
-    ["an expired token", { "private-token": TOKENS.expired }],
     ["a job token on a non-job endpoint", { "job-token": TOKENS.job }],
   ])("answers 401 for %s", async (_what, headers) => {
     const response = await f.call(agents, { headers });
     expect(response.status).toBe(401);
     expect(await response.json()).toEqual({ message: "401 Unauthorized" });
+  });
+
+  it("answers an expired token with GitLab's invalid_token body", async () => {
+    const response = await f.call(agents, { token: TOKENS.expired });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({
+      error: "invalid_token",
+      error_description: "Token is expired. You can either do re-authorization or token refresh.",
+    });
+  });
+
+  it("answers a blocked user's token 403 as GitLab does", async () => {
+    const response = await f.call(agents, { token: TOKENS.blocked });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ message: "403 Forbidden - Your account has been blocked." });
   });
 
   it("accepts Authorization: Bearer", async () => {

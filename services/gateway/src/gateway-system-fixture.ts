@@ -4,7 +4,7 @@ import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
 import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { expect } from "vitest";
-import { startGateway } from "./index.ts";
+import { type GatewayOptions, startGateway } from "./index.ts";
 
 export type GatewaySystem = {
   /** Calls the gateway; `header` names the token header (`private-token`, `job-token`). */
@@ -19,7 +19,10 @@ const silent = (service: string) => createLogger(service, "silent");
  * test file's own: every write goes through authz, every read comes from the read model the
  * projection filled. Resolves once the bootstrapped admin (`adminToken`) can call the API.
  */
-export async function startGatewaySystem(adminToken: string): Promise<GatewaySystem> {
+export async function startGatewaySystem(
+  adminToken: string,
+  gatewayOptions: Pick<GatewayOptions, "jobTokenMaxLifetimeMs"> = {},
+): Promise<GatewaySystem> {
   const database = await createTestDatabase();
   const bus = await connectBus({
     url: testNatsUrl(),
@@ -37,7 +40,12 @@ export async function startGatewaySystem(adminToken: string): Promise<GatewaySys
     adminToken,
     logger: silent("authz"),
   });
-  const gateway = await startGateway({ bus, databaseUrl: database.url, logger: silent("gateway") });
+  const gateway = await startGateway({
+    bus,
+    databaseUrl: database.url,
+    logger: silent("gateway"),
+    ...gatewayOptions,
+  });
 
   function call(method: string, path: string, token: string, body?: unknown, header = "private-token") {
     const headers: Record<string, string> = { [header]: token };

@@ -168,7 +168,8 @@ async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
       environment: JSON.stringify(null),
       status: "running",
       token_sha256: digestToken(TOKENS.job),
-      created_at: created,
+      // A job token works for a limited time after the job was registered: it started now.
+      created_at: new Date().toISOString(),
     })
     .execute();
 }

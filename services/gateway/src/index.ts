@@ -25,7 +25,20 @@ export type GatewayOptions = GatewayLimitOptions & {
   statementTimeoutMs?: number;
   /** How long getting a PostgreSQL connection may take, ms. */
   connectTimeoutMs?: number;
+  /**
+   * Notes about the NATS server shown in readiness (`nats_check[0].message`) without failing it,
+   * e.g. that it accepts clients without credentials (libs/bus anonymousAccessWarning).
+   */
+  natsWarnings?: readonly string[];
+  /**
+   * The longest a job token works after its job was registered, ms (default 24 h; a job that
+   * needs longer registers again). Finishing the job ends its token at once.
+   */
+  jobTokenMaxLifetimeMs?: number;
 };
+
+/** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
+export const DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS = 24 * 60 * 60 * 1000;
 
 export type RunningGateway = { url: string; stop(): Promise<void> };
 
@@ -55,7 +68,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
     limits: gatewayLimits(options),
+    jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     natsConnected: () => activeFollower.connected(),
+    natsWarnings: options.natsWarnings ?? [],
   };
   const app = buildGatewayApp(ctx);
   try {

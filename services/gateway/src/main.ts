@@ -1,4 +1,9 @@
-import { connectBus } from "@kasmap/bus";
+import {
+  acceptsAnonymousClients,
+  anonymousAccessWarning,
+  connectBus,
+  natsClientAuthFromEnv,
+} from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { z } from "zod";
@@ -28,21 +33,34 @@ const GatewayEnvSchema = CommonEnvSchema.extend({
     .int()
     .positive()
     .default(DEFAULT_GATEWAY_LIMITS.liveConnectionsPerUser),
+  /** How long a CI job's token works at most after the job was registered (default 24 h). */
+  KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 24 * 3600)
+    .default(24 * 3600),
 });
 
 const env = parseEnv(GatewayEnvSchema);
 const logger = createLogger("gateway", env.LOG_LEVEL);
+const natsAuth = natsClientAuthFromEnv(env);
 const bus = await connectBus({
   url: env.NATS_URL,
   name: "kasmap-gateway",
   topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
-  nkeySeed: env.NATS_NKEY_SEED,
+  ...natsAuth,
 });
+const natsWarnings = (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
+  ? [anonymousAccessWarning(env.NATS_URL)]
+  : [];
+for (const warning of natsWarnings) logger.warn({ nats_url: env.NATS_URL }, warning);
 const gateway = await startGateway({
   bus,
   databaseUrl: env.DATABASE_URL,
   port: env.KASMAP_HTTP_PORT,
   host: env.KASMAP_HTTP_HOST,
+  jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
   logger,
   statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
   connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
@@ -50,6 +68,7 @@ const gateway = await startGateway({
   requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,
   connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
   liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
+  natsWarnings,
 });
 logger.info({ url: gateway.url }, "gateway listening");
 

@@ -1,4 +1,9 @@
-import { connectBus } from "@kasmap/bus";
+import {
+  acceptsAnonymousClients,
+  anonymousAccessWarning,
+  connectBus,
+  natsClientAuthFromEnv,
+} from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { rebuildReadModel, startProjectionService } from "./index.ts";
@@ -11,12 +16,16 @@ async function main(): Promise<void> {
   const env = parseEnv(CommonEnvSchema);
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const natsAuth = natsClientAuthFromEnv(env);
   const bus = await connectBus({
     url: env.NATS_URL,
     name: "kasmap-projection",
     topology,
-    nkeySeed: env.NATS_NKEY_SEED,
+    ...natsAuth,
   });
+  // A server that lets anyone in is usable but must be noticed (issue 7, item 5).
+  if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
+    logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
   const options = { bus, databaseUrl: env.DATABASE_URL, logger };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)

@@ -1,4 +1,11 @@
-import { ACCESS_LEVELS, digestToken, generateToken, TOKEN_PREFIXES } from "@kasmap/contracts";
+import {
+  ACCESS_LEVELS,
+  digestToken,
+  generateToken,
+  KasmapError,
+  NOT_FOUND,
+  TOKEN_PREFIXES,
+} from "@kasmap/contracts";
 import { sql } from "kysely";
 import { environmentSlug } from "../environment-slug.ts";
 import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
@@ -7,14 +14,28 @@ import { toJob } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
 /**
+ * The least role that may assert a job's `ref_protected: true` or its `environment`. In GitLab
+ * neither is the job's own claim: the pipeline derives them from the project's protected
+ * branches and environments, which only Maintainers configure. Kasmap cannot see those, so it
+ * trusts the claim only from someone who could have configured them; Developers register jobs
+ * on unprotected (or unknown) refs without an environment, which `protected_branches_only` and
+ * `environments` entries never match.
+ */
+export const JOB_CONTEXT_ASSERTION_LEVEL = ACCESS_LEVELS.maintainer;
+
+/**
  * `job.create`: registers a running CI job (Kasmap has no CI of its own; this stands in for a
- * pipeline run) for a user with Developer+ on the project, who may run pipelines in GitLab.
+ * pipeline run) for a user with Developer+ on the project, who may run pipelines in GitLab;
+ * a protected ref or an environment needs Maintainer+ (`JOB_CONTEXT_ASSERTION_LEVEL`).
  * Returns the job token (`glcbt-…`) once; only its SHA-256 is stored or published.
  */
 export const createJob: CommandHandler<"job.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
     const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.developer);
+    if (request.ref_protected === true || request.environment) {
+      await requireProjectLevel(unit.tx, actor, project.id, JOB_CONTEXT_ASSERTION_LEVEL);
+    }
     const environment = request.environment
       ? {
           name: request.environment.name,
@@ -41,4 +62,35 @@ export const createJob: CommandHandler<"job.create"> = (deps, request) =>
     emitRegistryChange.job(unit, job);
     const { token_sha256: _digest, ...publicJob } = job;
     return { job: publicJob, plaintext };
+  });
+
+/**
+ * `job.finish`: the job is over, so its token stops working (GitLab accepts a job token only
+ * while its job runs). Developer+ on the project, checked before the job is looked up, so a
+ * caller below the role learns nothing about job ids; finishing a finished job changes nothing.
+ */
+export const finishJob: CommandHandler<"job.finish"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.developer);
+    const row = await unit.tx
+      .selectFrom("authz.jobs")
+      .selectAll()
+      .where("id", "=", request.job_id)
+      .where("project_id", "=", project.id)
+      .executeTakeFirst();
+    if (!row) throw new KasmapError("not_found", NOT_FOUND.job);
+    const finished =
+      row.status === "finished"
+        ? row
+        : await unit.tx
+            .updateTable("authz.jobs")
+            .set({ status: "finished" })
+            .where("id", "=", row.id)
+            .returningAll()
+            .executeTakeFirstOrThrow();
+    const job = toJob(finished);
+    if (row.status !== "finished") emitRegistryChange.job(unit, job);
+    const { token_sha256: _digest, ...publicJob } = job;
+    return publicJob;
   });

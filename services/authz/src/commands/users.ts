@@ -74,7 +74,7 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
         token_sha256: digestToken(plaintext),
         scopes: request.scopes,
         revoked: false,
-        expires_at: null,
+        expires_at: request.expires_at,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -82,4 +82,58 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
     emitRegistryChange.personalAccessToken(unit, token);
     const { token_sha256: _digest, ...publicToken } = token;
     return { token: publicToken, plaintext };
+  });
+
+/**
+ * `personal_access_token.revoke`: the token's owner or an admin. Another user's token answers
+ * as a missing one (`404`), so ids cannot be probed; a revoked token stays revoked (no event).
+ */
+export const revokePersonalAccessToken: CommandHandler<"personal_access_token.revoke"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    const row = await unit.tx
+      .selectFrom("authz.personal_access_tokens")
+      .selectAll()
+      .where("id", "=", request.token_id)
+      .executeTakeFirst();
+    if (!row || (row.user_id !== actor.id && !actor.is_admin)) {
+      throw new KasmapError("not_found", NOT_FOUND.personalAccessToken);
+    }
+    const revoked = row.revoked
+      ? row
+      : await unit.tx
+          .updateTable("authz.personal_access_tokens")
+          .set({ revoked: true })
+          .where("id", "=", row.id)
+          .returningAll()
+          .executeTakeFirstOrThrow();
+    const token = toPersonalAccessToken(revoked);
+    if (!row.revoked) emitRegistryChange.personalAccessToken(unit, token);
+    const { token_sha256: _digest, ...publicToken } = token;
+    return publicToken;
+  });
+
+/**
+ * `user.set_state`: admins block and unblock users (GitLab's `POST /users/:id/block|unblock`).
+ * A blocked user's tokens and job tokens stop working at the gateway; their memberships stay,
+ * so unblocking restores exactly what they had. An admin cannot block themselves.
+ */
+export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
+  deps.run(request.actor_user_id, async (unit) => {
+    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    const target = await findUser(unit.tx, request.user_id);
+    if (!target) throw new KasmapError("not_found", NOT_FOUND.user);
+    if (target.id === actor.id && request.state === "blocked")
+      throw new KasmapError("forbidden", "Forbidden");
+    if (target.state === request.state) return { user: target, changed: false };
+    const row = await unit.tx
+      .updateTable("authz.users")
+      .set({ state: request.state })
+      .where("id", "=", target.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    const user = toUser(row);
+    emitRegistryChange.user(unit, user);
+    return { user, changed: true };
   });

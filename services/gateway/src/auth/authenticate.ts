@@ -5,13 +5,28 @@ import type { ReadModel } from "../read-model/registry-queries.ts";
 export type AuthenticatedUser = { id: number; username: string; name: string; isAdmin: boolean };
 
 /**
- * Who is calling: a user through a personal access token, or a running CI job (acting for the
- * user who started it) through its job token. `tokenExpiresOn` (`YYYY-MM-DD`) is kept so a
- * cached principal is re-checked against the calendar on every use.
+ * Who holds the credential, as the read model knows it — whether or not it may still be used.
+ * The gateway caches this (dropped on changes to tokens, users and jobs) and decides on every
+ * request with `credentialVerdict` (expiry, revocation, scopes, blocked users, finished jobs),
+ * because the calendar and the request's method change the answer while no row does.
  */
 export type Principal =
-  | { kind: "user"; user: AuthenticatedUser; tokenExpiresOn: string | null }
-  | { kind: "job"; user: AuthenticatedUser; jobId: number; projectId: number };
+  | {
+      kind: "user";
+      user: AuthenticatedUser;
+      blocked: boolean;
+      token: { id: number; scopes: readonly string[]; revoked: boolean; expiresOn: string | null };
+    }
+  | {
+      kind: "job";
+      user: AuthenticatedUser;
+      blocked: boolean;
+      jobId: number;
+      projectId: number;
+      running: boolean;
+      /** When the job was registered, ms since the epoch (the token's lifetime starts here). */
+      createdAtMs: number;
+    };
 
 /** The credential found in the request headers, before it is checked. */
 export type Credential = { kind: "personal_access_token" | "job_token"; token: string };
@@ -37,10 +52,9 @@ export function credentialFromHeaders(headers: Headers): Credential | null {
 }
 
 /**
- * Looks the credential up by its SHA-256 digest:
- * `personal_access_tokens` (not revoked) joined to `users` (active), or `jobs` (running) joined
- * to `users` (active). Expiry is checked by `isPrincipalCurrent`, not here, so the result can be
- * cached across midnight.
+ * Looks the credential up by its SHA-256 digest: `personal_access_tokens` joined to `users`, or
+ * `jobs` joined to `users`. Revoked tokens, blocked users and finished jobs are found too, so
+ * each gets GitLab's own answer; null only for a credential nobody issued.
  */
 export async function lookUpPrincipal(db: ReadModel, credential: Credential): Promise<Principal | null> {
   const digest = digestToken(credential.token);
@@ -53,33 +67,48 @@ export async function lookUpPrincipal(db: ReadModel, credential: Credential): Pr
         "u.username",
         "u.name",
         "u.is_admin",
+        "u.state",
+        "t.id as token_id",
+        "t.scopes",
+        "t.revoked",
         sql<string | null>`t.expires_at::text`.as("expires_on"),
       ])
       .where("t.token_sha256", "=", digest)
-      .where("t.revoked", "=", false)
-      .where("u.state", "=", "active")
       .executeTakeFirst();
     if (!row) return null;
-    const user = { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin };
-    return { kind: "user", user, tokenExpiresOn: row.expires_on };
+    return {
+      kind: "user",
+      user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
+      blocked: row.state !== "active",
+      token: { id: row.token_id, scopes: row.scopes, revoked: row.revoked, expiresOn: row.expires_on },
+    };
   }
   const row = await db
     .selectFrom("read_model.jobs as j")
     .innerJoin("read_model.users as u", "u.id", "j.user_id")
-    .select(["u.id", "u.username", "u.name", "u.is_admin", "j.id as job_id", "j.project_id"])
+    .select([
+      "u.id",
+      "u.username",
+      "u.name",
+      "u.is_admin",
+      "u.state",
+      "j.id as job_id",
+      "j.project_id",
+      "j.status",
+      "j.created_at",
+    ])
     .where("j.token_sha256", "=", digest)
-    .where("j.status", "=", "running")
-    .where("u.state", "=", "active")
     .executeTakeFirst();
   if (!row) return null;
-  const user = { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin };
-  return { kind: "job", user, jobId: row.job_id, projectId: row.project_id };
-}
-
-/** GitLab: a token expiring on day D works until the end of D-1 (UTC). */
-export function isPrincipalCurrent(principal: Principal, now: Date): boolean {
-  if (principal.kind !== "user" || principal.tokenExpiresOn === null) return true;
-  return principal.tokenExpiresOn > now.toISOString().slice(0, 10);
+  return {
+    kind: "job",
+    user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
+    blocked: row.state !== "active",
+    jobId: row.job_id,
+    projectId: row.project_id,
+    running: row.status === "running",
+    createdAtMs: new Date(row.created_at).getTime(),
+  };
 }
 
 export function unauthorized(): KasmapError {

@@ -1,18 +1,25 @@
-import { digestToken } from "@kasmap/contracts";
+import { ACCESS_LEVELS, digestToken } from "@kasmap/contracts";
 import type { FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
+import { projectAccessLevel } from "../permissions/access-levels.ts";
+import { findProject } from "../read-model/registry-queries.ts";
 import {
   type AuthenticatedUser,
   credentialFromHeaders,
-  isPrincipalCurrent,
   lookUpPrincipal,
   type Principal,
   unauthorized,
 } from "./authenticate.ts";
+import { checkPrincipal } from "./credential-verdict.ts";
+
+/** The least role a job's user must still hold on the job's project for its token to work. */
+const JOB_USER_LEVEL = ACCESS_LEVELS.developer;
 
 /**
- * The caller of `request`, or `401 Unauthorized`. GitLab accepts job tokens only on endpoints
- * that opt in (`allowJobToken`); elsewhere a job token is as good as none.
+ * The caller of `request`, or GitLab's refusal (401, or 403 for scopes and blocked users). GitLab
+ * accepts job tokens only on endpoints that opt in (`allowJobToken`); elsewhere a job token is
+ * as good as none. A job token also stops working once its user no longer holds Developer on the
+ * job's project (GitLab's job token acts with its user's current permissions).
  */
 export async function principalOf(
   ctx: GatewayContext,
@@ -24,8 +31,29 @@ export async function principalOf(
   if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
   const key = `${credential.kind}:${digestToken(credential.token)}`;
   const principal = await ctx.caches.principals.get(key, () => lookUpPrincipal(ctx.db, credential));
-  if (!principal || !isPrincipalCurrent(principal, new Date())) throw unauthorized();
+  if (!principal) throw unauthorized();
+  checkPrincipal(
+    principal,
+    { method: request.method, route: request.routeOptions.url ?? request.url },
+    { now: new Date(), jobTokenMaxLifetimeMs: ctx.jobTokenMaxLifetimeMs },
+  );
+  if (principal.kind === "job" && !(await jobUserStillMember(ctx, principal))) throw unauthorized();
   return principal;
+}
+
+async function jobUserStillMember(
+  ctx: GatewayContext,
+  principal: Extract<Principal, { kind: "job" }>,
+): Promise<boolean> {
+  if (principal.user.isAdmin) return true;
+  const project = await ctx.caches.projects.get(`id:${principal.projectId}`, () =>
+    findProject(ctx.db, { kind: "id", id: principal.projectId }),
+  );
+  if (!project) return false;
+  const level = await ctx.caches.projectAccessLevels.get(`${principal.user.id}:${project.id}`, () =>
+    projectAccessLevel(ctx.db, principal.user.id, project),
+  );
+  return level >= JOB_USER_LEVEL;
 }
 
 /** The user behind a personal access token (the only credential most endpoints take). */

@@ -7,6 +7,7 @@ import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts"
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification.ts";
+import { registerCredentialRoutes } from "../routes/credential-routes.ts";
 import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agents.ts";
 import { registerGroupAndProjectRoutes } from "../routes/groups-and-projects.ts";
 import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
@@ -62,6 +63,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerOperationsRoutes(app, ctx);
   registerGroupAndProjectRoutes(app, ctx);
   registerUserAndMemberRoutes(app, ctx);
+  registerCredentialRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);

@@ -2,6 +2,7 @@ import { STATUS_CODES } from "node:http";
 import { isKasmapError } from "@kasmap/contracts";
 import { isDatabaseUnavailable } from "@kasmap/db";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
+import { CredentialRefusedError } from "../auth/credential-errors.ts";
 import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
 import { InvalidParamsError } from "./request-params.ts";
 
@@ -20,6 +21,9 @@ export function gitLabErrorHandler(
   reply: FastifyReply,
 ) {
   if (error instanceof InvalidParamsError) return reply.code(400).send({ error: error.message });
+  if (error instanceof CredentialRefusedError) {
+    return reply.code(error.httpStatus).headers(error.headers).send(error.body);
+  }
   if (isKasmapError(error, "unavailable") || isDatabaseUnavailable(error)) {
     // Expected during an outage: one warning line, not a stack per request.
     request.log.warn({ err: error }, "dependency unavailable");

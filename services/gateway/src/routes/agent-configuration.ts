@@ -2,6 +2,7 @@ import { KasmapError } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
+import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -30,6 +31,7 @@ export function registerAgentConfigurationRoutes(app: FastifyInstance, ctx: Gate
   app.put<AgentParams>("/api/v4/projects/:id/cluster_agents/:agent_id/configuration", async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const yaml = configurationYaml(request.body);
     return forwardCommand(ctx, "agent_config.put", {

@@ -6,6 +6,7 @@ import { agentTokenBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
+import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
@@ -43,6 +44,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
   app.post<AgentParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const params = parseParams(CreateAgentTokenBodySchema, mergedParams(request.query, request.body));
     const { token, plaintext } = await forwardCommand(ctx, "agent_token.create", {
@@ -58,6 +60,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
   app.delete<TokenParams>(`${base}/:token_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const tokenId = parseNumericId(request.params.token_id);
     if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.agentToken);

@@ -14,6 +14,7 @@ import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
+import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
 import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
@@ -99,6 +100,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.delete<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     await forwardCommand(ctx, "agent.delete", {
       actor_user_id: user.id,

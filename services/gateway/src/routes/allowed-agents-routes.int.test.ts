@@ -129,11 +129,16 @@ describe("GET /api/v4/job/allowed_agents", () => {
     ]);
   });
 
-  it("denies every agent when the ref's protection is unknown; a reporter's roles stop at reporter", async () => {
+  it("denies every agent when the ref's protection is unknown", async () => {
     const body = await json<JobAnswer>(jobCall(JOB_TOKENS.unknownProtection));
     expect(body.allowed_agents).toEqual([]);
-    expect(body.user.roles_in_project).toEqual(["guest", "reporter"]);
     expect(body.environment).toEqual({ tier: "production", slug: "production" });
+  });
+
+  it("refuses the token of a job whose user is no longer a Developer of the project", async () => {
+    const response = await jobCall(JOB_TOKENS.reporter);
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({ message: "401 Unauthorized" });
   });
 
   it("adds cluster_info on request", async () => {

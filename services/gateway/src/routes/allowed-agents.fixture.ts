@@ -35,6 +35,7 @@ export const JOB_TOKENS = {
   unknownProtection: "glcbt-unknown",
   production: "glcbt-production",
   finished: "glcbt-finished",
+  reporter: "glcbt-reporter",
 } as const;
 
 const created = "2024-03-20T20:42:40.221Z";
@@ -139,7 +140,8 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
     environment: environment === null ? null : JSON.stringify(environment),
     status,
     token_sha256: digestToken(token),
-    created_at: created,
+    // A job token works for a limited time after the job was registered: these started now.
+    created_at: new Date().toISOString(),
   });
   await db
     .insertInto("read_model.jobs")
@@ -149,7 +151,7 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
         tier: "development",
         slug: "review-feat-abc",
       }),
-      job(3, JOB_TOKENS.unknownProtection, IDS.reporter, null, {
+      job(3, JOB_TOKENS.unknownProtection, IDS.developer, null, {
         name: "production",
         tier: "production",
         slug: "production",
@@ -160,6 +162,8 @@ async function insertJobs(db: Kysely<ReadModelDatabase>): Promise<void> {
         slug: "production",
       }),
       job(5, JOB_TOKENS.finished, IDS.developer, true, null, "finished"),
+      // Registered when its user was still a Developer; a Reporter's job token does not work.
+      job(6, JOB_TOKENS.reporter, IDS.reporter, false, null),
     ])
     .execute();
 }

@@ -56,14 +56,18 @@ describe("CI jobs registered through the gateway", () => {
     };
     const dev = await user("dev", 30);
     const reporter = await user("rep", 20);
+    const maintainer = await user("maint", 40);
     const agents = `/api/v4/projects/${infra.id}/cluster_agents`;
     const agent = await ok<{ id: number }>(call("POST", agents, ADMIN, { name: "prod" }), 201);
     const yaml = "ci_access:\n  groups:\n    - id: acme\n      environments: [production]\n";
     await ok(call("PUT", `${agents}/${agent.id}/configuration`, ADMIN, yaml), 200);
 
     expect((await call("POST", `/api/v4/projects/${web.id}/jobs`, reporter.token, {})).status).toBe(403);
+    // A protected ref and an environment are the pipeline's word in GitLab: Maintainer+ here.
+    const production = { ref_protected: true, environment: { name: "production", tier: "production" } };
+    expect((await call("POST", `/api/v4/projects/${web.id}/jobs`, dev.token, production)).status).toBe(403);
     const job = await ok<{ id: number; token: string; environment: unknown }>(
-      call("POST", `/api/v4/projects/${web.id}/jobs`, dev.token, {
+      call("POST", `/api/v4/projects/${web.id}/jobs`, maintainer.token, {
         ref: "main",
         ref_protected: true,
         environment: { name: "production", tier: "production" },
@@ -84,15 +88,15 @@ describe("CI jobs registered through the gateway", () => {
     ]);
     expect(parsed.project).toEqual({ id: web.id, groups: [{ id: group.id }] });
     expect(parsed.user).toEqual({
-      id: dev.id,
-      username: "dev",
-      roles_in_project: ["guest", "reporter", "developer"],
+      id: maintainer.id,
+      username: "maint",
+      roles_in_project: ["guest", "reporter", "developer", "maintainer"],
     });
     expect(parsed.environment?.tier).toBe("production");
 
     // A job without an environment fails the agent's environments list.
     const plain = await ok<{ token: string }>(
-      call("POST", `/api/v4/projects/${web.id}/jobs`, dev.token, { ref_protected: true }),
+      call("POST", `/api/v4/projects/${web.id}/jobs`, maintainer.token, { ref_protected: true }),
       201,
     );
     const none = await ok<{ allowed_agents: unknown[] }>(

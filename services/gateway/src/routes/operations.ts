@@ -4,7 +4,8 @@ import type { GatewayContext } from "../context.ts";
 
 /**
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
- * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form) and
+ * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
+ * server that accepts anonymous clients is named in `nats_check[0].message`) and
  * `GET /metrics` (Prometheus text). None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -16,7 +17,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
     const status = nats && database ? "ok" : "failed";
     return reply.code(status === "ok" ? 200 : 503).send({
       status,
-      nats_check: [{ status: nats ? "ok" : "failed" }],
+      nats_check: [
+        {
+          status: nats ? "ok" : "failed",
+          ...(ctx.natsWarnings.length > 0 ? { message: ctx.natsWarnings.join(" ") } : {}),
+        },
+      ],
       db_check: [{ status: database ? "ok" : "failed" }],
     });
   });

@@ -1,6 +1,12 @@
-import { AccessLevelSchema } from "@kasmap/contracts";
+import {
+  AccessLevelSchema,
+  CalendarDateSchema,
+  isPersonalAccessTokenScope,
+  type PersonalAccessTokenScope,
+} from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { isExpired } from "../auth/credential-verdict.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
@@ -28,10 +34,25 @@ const CreateUserParamsSchema = z.object({
   name: z.string().min(1).max(255),
   admin: GrapeBoolean.optional(),
 });
+/**
+ * GitLab's parameters: `scopes` is required (a list, or comma-separated text as Grape's
+ * `CommaSeparatedToArray` reads it), `expires_at` an optional `YYYY-MM-DD`.
+ */
 const CreatePersonalAccessTokenParamsSchema = z.object({
   name: z.string().min(1).max(255),
-  scopes: z.union([z.array(z.string()), z.string().transform((s) => [s])]).default(["api"]),
+  scopes: z.preprocess(
+    (value) => (typeof value === "string" ? value.split(",") : value),
+    z.array(z.string().trim()).min(1),
+  ),
+  expires_at: CalendarDateSchema.optional(),
 });
+
+/** The scopes if each is one GitLab knows, else Grape's `values:` answer. */
+function knownScopes(scopes: readonly string[]): PersonalAccessTokenScope[] {
+  const known = scopes.filter(isPersonalAccessTokenScope);
+  if (known.length !== scopes.length) throw new InvalidParamsError(["scopes does not have a valid value"]);
+  return known;
+}
 const AddMemberParamsSchema = z.object({
   user_id: z.coerce.number().int().positive(),
   access_level: z.coerce.number().pipe(AccessLevelSchema),
@@ -71,7 +92,8 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
       actor_user_id: caller.id,
       user_id: userId,
       name: params.name,
-      scopes: params.scopes,
+      scopes: knownScopes(params.scopes),
+      expires_at: params.expires_at ?? null,
     });
     return reply.code(201).send({
       id: token.id,
@@ -81,7 +103,8 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
       scopes: token.scopes,
       user_id: token.user_id,
       last_used_at: null,
-      active: !token.revoked,
+      // GitLab's `active`: neither revoked nor expired (a token may be created already expired).
+      active: !token.revoked && !isExpired(token.expires_at, new Date()),
       expires_at: token.expires_at,
       token: plaintext,
     });

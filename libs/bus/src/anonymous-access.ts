@@ -1,0 +1,32 @@
+import { connect } from "@nats-io/transport-node";
+import type { NatsTls } from "./nats-client-auth.ts";
+
+/**
+ * Whether the NATS server at `url` lets a client in with no credentials at all: the test is a
+ * connection without any (with the TLS files given, so a TLS-only server is still reached).
+ * Such a server lets anyone who reaches it publish forged events and read every subject.
+ */
+export async function acceptsAnonymousClients(url: string, tls?: NatsTls): Promise<boolean> {
+  try {
+    const nc = await connect({
+      servers: url.split(",").map((s) => s.trim()),
+      name: "kasmap-anonymous-access-probe",
+      timeout: 3_000,
+      maxReconnectAttempts: 0,
+      ...(tls ? { tls } : {}),
+    });
+    await nc.close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The warning logged (level warn) and shown at start-up and in readiness for such a server. */
+export function anonymousAccessWarning(url: string): string {
+  return (
+    `NATS at ${url} accepts clients without credentials: anyone who can reach it can publish ` +
+    "forged events and read every subject, agent tokens included. Require nkey users " +
+    "(infra/nats/render-authorization-cli.ts) or let npm start run its own NATS."
+  );
+}

@@ -1,0 +1,43 @@
+import { eventually } from "@kasmap/testing/harness";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
+
+/**
+ * Issue 7.7: a job token has a maximum lifetime even while its job is never finished (a
+ * forgotten or leaked token of a job that never reported back). This gateway allows 5 s; the
+ * token must work at once and be refused well within 30 s — without the limit it never is.
+ */
+const ADMIN = "glpat-admin-job-lifetime-test";
+const LIFETIME_MS = 5_000;
+let system: GatewaySystem;
+
+beforeAll(async () => {
+  system = await startGatewaySystem(ADMIN, { jobTokenMaxLifetimeMs: LIFETIME_MS });
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+it("refuses a running job's token once the maximum lifetime has passed", async () => {
+  const group = await ok<{ id: number }>(
+    system.call("POST", "/api/v4/groups", ADMIN, { name: "A", path: "a" }),
+    201,
+  );
+  const project = await ok<{ id: number }>(
+    system.call("POST", "/api/v4/projects", ADMIN, { name: "p", namespace_id: group.id }),
+    201,
+  );
+  const job = await ok<{ token: string }>(
+    system.call("POST", `/api/v4/projects/${project.id}/jobs`, ADMIN, {}),
+    201,
+  );
+  const allowedAgents = () =>
+    system.call("GET", "/api/v4/job/allowed_agents", job.token, undefined, "job-token");
+  expect((await allowedAgents()).status).toBe(200);
+  await eventually(
+    async () => ((await allowedAgents()).status === 401 ? true : undefined),
+    "job token refused",
+    30_000,
+  );
+});
