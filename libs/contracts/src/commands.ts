@@ -167,6 +167,17 @@ export const AUTHZ_COMMANDS = {
     request: z.object({ ...Actor, project_id: Id, job_id: Id }),
     result: JobPublicSchema,
   },
+  /**
+   * authz's outbox backlog, for readiness: events committed but not yet published, and the age
+   * of the oldest (seconds; null when none waits). No actor: it names no registry data.
+   */
+  "outbox.status": {
+    request: z.object({}),
+    result: z.object({
+      pending: z.number().int().min(0),
+      oldest_pending_age_seconds: z.number().min(0).nullable(),
+    }),
+  },
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;
 export type AuthzCommandRequest<N extends AuthzCommandName> = z.input<(typeof AUTHZ_COMMANDS)[N]["request"]>;

@@ -1,11 +1,14 @@
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
+import { outboxBacklog, projectionLag } from "../read-model/pipeline-backlog.ts";
 
 /**
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
  * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
- * server that accepts anonymous clients is named in `nats_check[0].message`) and
+ * server that accepts anonymous clients is named in `nats_check[0].message`; also reported,
+ * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
+ * model — and `outbox_check[0].pending` — events authz committed but has not published) and
  * `GET /metrics` (Prometheus text). None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -13,7 +16,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
 
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
-    const database = await pingDatabase(ctx);
+    const [database, projection, outbox] = await Promise.all([
+      pingDatabase(ctx),
+      withDeadline(projectionLag(ctx), CHECK_DEADLINE_MS, unreadable("projection lag")),
+      outboxBacklog(ctx, CHECK_DEADLINE_MS),
+    ]);
+    // Lag and backlog are reported, not gating: the gateway serves reads while they drain.
     const status = nats && database ? "ok" : "failed";
     return reply.code(status === "ok" ? 200 : 503).send({
       status,
@@ -24,6 +32,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
         },
       ],
       db_check: [{ status: database ? "ok" : "failed" }],
+      projection_check: [projection],
+      outbox_check: [outbox],
     });
   });
 
@@ -43,6 +53,25 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
     ].join("\n");
     return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${text}\n`);
   });
+}
+
+/** Each readiness check answers within this, ms, or counts as failed. */
+const CHECK_DEADLINE_MS = 2_000;
+
+function unreadable(what: string) {
+  return { status: "failed" as const, message: `${what} not read within ${CHECK_DEADLINE_MS} ms` };
+}
+
+async function withDeadline<T, F>(work: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function pingDatabase(ctx: GatewayContext): Promise<boolean> {
