@@ -7,4 +7,5 @@ export * from "./dead-letter.ts";
 export * from "./event-message.ts";
 export * from "./nats-client-auth.ts";
 export * from "./publish.ts";
+export * from "./retry-at-start.ts";
 export * from "./streams.ts";

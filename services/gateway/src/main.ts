@@ -2,7 +2,9 @@ import {
   acceptsAnonymousClients,
   anonymousAccessWarning,
   connectBus,
+  logStartRetry,
   natsClientAuthFromEnv,
+  retryAtStart,
 } from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
@@ -45,12 +47,14 @@ const GatewayEnvSchema = CommonEnvSchema.extend({
 const env = parseEnv(GatewayEnvSchema);
 const logger = createLogger("gateway", env.LOG_LEVEL);
 const natsAuth = natsClientAuthFromEnv(env);
-const bus = await connectBus({
-  url: env.NATS_URL,
-  name: "kasmap-gateway",
-  topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
-  ...natsAuth,
-});
+const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+// The database is not needed to start: its pool connects lazily, readiness reports it and
+// requests answer 503 until it is back. NATS is, for the change notices that keep caches true.
+const bus = await retryAtStart(
+  "NATS",
+  () => connectBus({ url: env.NATS_URL, name: "kasmap-gateway", topology, ...natsAuth }),
+  logStartRetry(logger),
+);
 const natsWarnings = (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
   ? [anonymousAccessWarning(env.NATS_URL)]
   : [];
