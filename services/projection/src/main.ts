@@ -29,7 +29,13 @@ async function main(): Promise<void> {
   if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
     logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
   await retryAtStart("PostgreSQL", () => checkDatabaseReachable(env.DATABASE_URL), logStartRetry(logger));
-  const options = { bus, databaseUrl: env.DATABASE_URL, logger };
+  const options = {
+    bus,
+    databaseUrl: env.DATABASE_URL,
+    logger,
+    statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
+  };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)
     : await startProjectionService(options);
