@@ -1,6 +1,10 @@
 import { exampleOf, type JsonSchema, jsonSchemaOf } from "./json-schema.ts";
 import { PaginationQuerySchema } from "./rest.ts";
-import { GitLabMessageErrorSchema, GitLabParamErrorSchema } from "./rest-documented.ts";
+import {
+  GitLabMessageErrorSchema,
+  GitLabParamErrorSchema,
+  GitLabTokenErrorSchema,
+} from "./rest-documented.ts";
 import { type NamedSchema, pathParameterDescription, REST_ROUTES, type RestRoute } from "./rest-routes.ts";
 
 /** The parts of an OpenAPI 3.1 document Kasmap emits (and its docs page reads). */
@@ -126,8 +130,17 @@ function responsesOf(route: RestRoute, schemas: Record<string, JsonSchema>): Rec
     };
   }
   if (route.authenticated) {
-    responses["401"] = errorResponse('`{"message": "401 Unauthorized"}`', "GitLabMessageError");
-    responses["403"] = errorResponse('`{"message": "403 Forbidden"}`', "GitLabMessageError");
+    const messageOrToken = { schema: { anyOf: [ref("GitLabMessageError"), ref("GitLabTokenError")] } };
+    responses["401"] = {
+      description:
+        '`{"message": "401 Unauthorized"}`; an expired or revoked personal access token gets `{"error": "invalid_token", "error_description": "…"}` with `WWW-Authenticate`',
+      content: { "application/json": messageOrToken },
+    };
+    responses["403"] = {
+      description:
+        '`{"message": "403 Forbidden"}` (or `"403 Forbidden - Your account has been blocked."`); a token without a scope the route takes gets `{"error": "insufficient_scope", "error_description": "…", "scope": "api read_api"}`',
+      content: { "application/json": messageOrToken },
+    };
     responses["404"] = errorResponse(
       '`{"message": "404 Project Not Found"}` and the like',
       "GitLabMessageError",
@@ -164,6 +177,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   const schemas: Record<string, JsonSchema> = {
     GitLabMessageError: jsonSchemaOf(GitLabMessageErrorSchema, "output"),
     GitLabParamError: jsonSchemaOf(GitLabParamErrorSchema, "output"),
+    GitLabTokenError: jsonSchemaOf(GitLabTokenErrorSchema, "output"),
   };
   for (const { name, schema } of all) {
     const isRequest = REST_ROUTES.some((r) => r.body?.name === name);

@@ -112,3 +112,13 @@ export const GitLabMessageErrorSchema = z.object({
   message: z.union([z.string(), z.record(z.string(), z.array(z.string()))]),
 });
 export const GitLabParamErrorSchema = z.object({ error: z.string() });
+/**
+ * GitLab's bearer-token errors (RFC 6750, rendered by Rack::OAuth2): `401 invalid_token` for an
+ * expired or revoked token (with `WWW-Authenticate`), `403 insufficient_scope` with `scope`, the
+ * scopes the endpoint registers, space-separated.
+ */
+export const GitLabTokenErrorSchema = z.object({
+  error: z.enum(["invalid_token", "insufficient_scope"]),
+  error_description: z.string(),
+  scope: z.string().optional(),
+});

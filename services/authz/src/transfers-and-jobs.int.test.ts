@@ -124,3 +124,104 @@ describe("jobs", () => {
     expect(refused).toMatchObject({ code: "not_found", message: "Project" });
   });
 });
+
+describe("job context and the end of a job", () => {
+  it("refuses a Developer's protected ref or environment: authz is the authority, not the gateway", async () => {
+    const developer = (
+      await env.command("user.create", { actor_user_id: env.adminId, username: "dana", name: "Dana" })
+    ).result.id;
+    await env.command("membership.set", {
+      actor_user_id: env.adminId,
+      source_type: "project",
+      source_id: ids.project,
+      user_id: developer,
+      access_level: ACCESS_LEVELS.developer,
+    });
+    const base = { actor_user_id: developer, project_id: ids.project };
+    expect((await env.refusal("job.create", { ...base, ref_protected: true })).code).toBe("forbidden");
+    expect((await env.refusal("job.create", { ...base, environment: { name: "production" } })).code).toBe(
+      "forbidden",
+    );
+    const job = await env.command("job.create", { ...base, ref_protected: false });
+    expect(job.result.job).toMatchObject({ ref_protected: false, environment: null, status: "running" });
+
+    const finished = await env.command("job.finish", { ...base, job_id: job.result.job.id });
+    expect(finished.result).toMatchObject({ id: job.result.job.id, status: "finished" });
+    expect(finished.positions).toHaveLength(1);
+    // Finishing again changes nothing and publishes nothing.
+    const again = await env.command("job.finish", { ...base, job_id: job.result.job.id });
+    expect(again).toMatchObject({ result: { status: "finished" }, positions: [] });
+    expect(await env.refusal("job.finish", { ...base, job_id: 999_999 })).toMatchObject({
+      code: "not_found",
+      message: "Job",
+    });
+  });
+});
+
+describe("revoking tokens and blocking users", () => {
+  it("revokes a token for its owner or an admin, and hides it from anyone else", async () => {
+    const owner = (
+      await env.command("user.create", { actor_user_id: env.adminId, username: "olga", name: "O" })
+    ).result.id;
+    const other = (
+      await env.command("user.create", { actor_user_id: env.adminId, username: "otto", name: "O" })
+    ).result.id;
+    const token = await env.command("personal_access_token.create", {
+      actor_user_id: env.adminId,
+      user_id: owner,
+      name: "cli",
+      scopes: ["read_api"],
+      expires_at: "2030-01-31",
+    });
+    expect(token.result.token).toMatchObject({ scopes: ["read_api"], expires_at: "2030-01-31" });
+    const id = token.result.token.id;
+    expect(
+      await env.refusal("personal_access_token.revoke", { actor_user_id: other, token_id: id }),
+    ).toMatchObject({
+      code: "not_found",
+    });
+    const revoked = await env.command("personal_access_token.revoke", { actor_user_id: owner, token_id: id });
+    expect(revoked.result.revoked).toBe(true);
+    const again = await env.command("personal_access_token.revoke", {
+      actor_user_id: env.adminId,
+      token_id: id,
+    });
+    expect(again).toMatchObject({ result: { revoked: true }, positions: [] });
+  });
+
+  it("blocks and unblocks users for admins only, never the admin themselves", async () => {
+    const user = (
+      await env.command("user.create", { actor_user_id: env.adminId, username: "bert", name: "B" })
+    ).result.id;
+    expect(
+      await env.refusal("user.set_state", { actor_user_id: maintainerId, user_id: user, state: "blocked" }),
+    ).toMatchObject({ code: "forbidden" });
+    expect(
+      await env.refusal("user.set_state", {
+        actor_user_id: env.adminId,
+        user_id: env.adminId,
+        state: "blocked",
+      }),
+    ).toMatchObject({ code: "forbidden" });
+    const blocked = await env.command("user.set_state", {
+      actor_user_id: env.adminId,
+      user_id: user,
+      state: "blocked",
+    });
+    expect(blocked.result).toMatchObject({ changed: true, user: { state: "blocked" } });
+    expect(
+      (await env.command("user.set_state", { actor_user_id: env.adminId, user_id: user, state: "blocked" }))
+        .result.changed,
+    ).toBe(false);
+    // A blocked user's own commands are refused.
+    expect(await env.refusal("job.create", { actor_user_id: user, project_id: ids.project })).toMatchObject({
+      code: "unauthorized",
+    });
+    const active = await env.command("user.set_state", {
+      actor_user_id: env.adminId,
+      user_id: user,
+      state: "active",
+    });
+    expect(active.result).toMatchObject({ changed: true, user: { state: "active" } });
+  });
+});

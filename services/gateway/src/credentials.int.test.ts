@@ -92,7 +92,8 @@ describe("personal access token scopes", () => {
       body: {
         error: "insufficient_scope",
         error_description: "The request requires higher privileges than provided by the access token.",
-        scope: "api",
+        // GitLab names every scope the endpoint registers, not only those that would do.
+        scope: "api read_api",
       },
       // GitLab's Rack::OAuth2 Forbidden sets no challenge header (a FIXME in api_guard.rb).
       challenge: null,
@@ -101,7 +102,7 @@ describe("personal access token scopes", () => {
     expect(await ok<unknown[]>(call("GET", agentsPath(), ADMIN), 200)).toEqual([]);
   });
 
-  it("refuses a token without api or read_api on the API, naming the scopes that would do", async () => {
+  it("refuses a token without api or read_api on the API, naming the endpoint's scopes", async () => {
     const user = await newUser(40);
     const { token } = await newToken(user, { scopes: ["read_repository"] });
     const refused = await answer(call("GET", agentsPath(), token));
@@ -320,5 +321,38 @@ describe("job tokens", () => {
       201,
     );
     expect(job).toMatchObject({ ref_protected: true, environment: { name: "production" } });
+  });
+});
+
+describe("odd ids on the credential routes", () => {
+  it("answers GitLab's 4xx, never a 5xx", async () => {
+    const { token: developer } = await newToken(await newUser(30));
+    const cases: Array<[string, string, string, number]> = [
+      ["DELETE", "/api/v4/personal_access_tokens/abc", ADMIN, 404],
+      ["DELETE", "/api/v4/personal_access_tokens/99999999999999999999", ADMIN, 404],
+      ["POST", "/api/v4/users/abc/block", ADMIN, 400],
+      ["POST", "/api/v4/users/0/unblock", ADMIN, 404],
+      ["POST", "/api/v4/users/99999999999999999999/block", ADMIN, 404],
+      ["POST", `/api/v4/projects/${projectId}/jobs/abc/finish`, developer, 404],
+      ["POST", `/api/v4/projects/${projectId}/jobs/99999999/finish`, developer, 404],
+      ["POST", "/api/v4/projects/99999999/jobs/1/finish", developer, 404],
+    ];
+    for (const [method, path, token, status] of cases) {
+      expect({ path, status: (await call(method, path, token)).status }).toEqual({ path, status });
+    }
+  });
+
+  it("lets a job token finish its own job only", async () => {
+    const { token } = await newToken(await newUser(30));
+    const jobs = `/api/v4/projects/${projectId}/jobs`;
+    const first = await ok<{ id: number; token: string }>(call("POST", jobs, token, {}), 201);
+    const second = await ok<{ id: number; token: string }>(call("POST", jobs, token, {}), 201);
+    const other = await call("POST", `${jobs}/${second.id}/finish`, first.token, undefined, "job-token");
+    expect({ status: other.status, body: await other.json() }).toEqual({
+      status: 404,
+      body: { message: "404 Job Not Found" },
+    });
+    const allowed = await call("GET", "/api/v4/job/allowed_agents", second.token, undefined, "job-token");
+    expect(allowed.status).toBe(200);
   });
 });

@@ -46,15 +46,15 @@ export function tokenRevoked(): CredentialRefusedError {
 }
 
 /**
- * `403 {"error":"insufficient_scope","error_description":"…","scope":"api"}`: `scope` lists the
- * scopes that would have been enough, space-separated. No `WWW-Authenticate` header: GitLab's
+ * `403 {"error":"insufficient_scope","error_description":"…","scope":"api read_api"}`: `scope`
+ * lists the scopes the endpoint registers, space-separated. No `WWW-Authenticate` header: GitLab's
  * Rack::OAuth2 Forbidden sets none (a known FIXME in `api_guard.rb`); Kasmap matches it.
  */
-export function insufficientScope(enough: readonly string[]): CredentialRefusedError {
+export function insufficientScope(registered: readonly string[]): CredentialRefusedError {
   return new CredentialRefusedError("forbidden", {
     error: "insufficient_scope",
     error_description: "The request requires higher privileges than provided by the access token.",
-    scope: enough.join(" "),
+    scope: registered.join(" "),
   });
 }
 

@@ -4,18 +4,39 @@ import { accountBlocked, insufficientScope, tokenExpired, tokenRevoked } from ".
 /** What a request asks of its credential: the method and the route pattern it matched. */
 export type RequestShape = { method: string; route: string };
 
-/** Routes that also take GitLab's `read_user` scope on reads (`API::Users` registers it). */
-const READ_USER_ROUTES = new Set(["/api/v4/user"]);
+/** A scope an endpoint registers, and whether it counts for this request (GitLab's `if:`). */
+type RegisteredScope = { name: string; appliesTo: (method: string) => boolean };
+
+const always = () => true;
+const readsOnly = (method: string) => method === "GET" || method === "HEAD";
+
+/** `API::API`'s scopes, registered for every route: `api`, and `read_api` for reads. */
+const API_SCOPES: readonly RegisteredScope[] = [
+  { name: "api", appliesTo: always },
+  { name: "read_api", appliesTo: readsOnly },
+];
+
+/** Endpoint classes with scopes of their own: `API::Users` adds `read_user` for reads. */
+const ROUTE_SCOPES: ReadonlyMap<string, readonly RegisteredScope[]> = new Map([
+  ["/api/v4/user", [{ name: "read_user", appliesTo: readsOnly }]],
+]);
 
 /**
- * The scopes any one of which lets a personal access token make this request, in GitLab's order
- * (the endpoint's own, then `API::API`'s): `api` always; `read_api` on GET and HEAD only
- * (`allow_access_with_scope :read_api, if: ->(request) { request.get? || request.head? }`).
+ * The scopes registered for the request's route, in GitLab's order (the endpoint's own, then
+ * `API::API`'s) — what GitLab names in `insufficient_scope`'s `scope`, whatever the method
+ * (`AccessTokenValidationService` filters by `if:` only to decide, not to report): a `read_api`
+ * token on a write reads `"scope":"api read_api"`, as gitlab.com answers.
  */
+export function scopesRegisteredFor(request: RequestShape): readonly RegisteredScope[] {
+  return [...(ROUTE_SCOPES.get(request.route) ?? []), ...API_SCOPES];
+}
+
+/** The scopes any one of which lets a personal access token make this request. */
 export function scopesEnoughFor(request: RequestShape): readonly string[] {
   const method = request.method.toUpperCase();
-  if (method !== "GET" && method !== "HEAD") return ["api"];
-  return READ_USER_ROUTES.has(request.route) ? ["read_user", "api", "read_api"] : ["api", "read_api"];
+  return scopesRegisteredFor(request)
+    .filter((scope) => scope.appliesTo(method))
+    .map((scope) => scope.name);
 }
 
 /** GitLab: a token expiring on day D works until the end of D-1 (UTC). */
@@ -42,7 +63,9 @@ export function checkPrincipal(
     if (isExpired(token.expiresOn, options.now)) throw tokenExpired();
     if (token.revoked) throw tokenRevoked();
     const enough = scopesEnoughFor(request);
-    if (!enough.some((scope) => token.scopes.includes(scope))) throw insufficientScope(enough);
+    if (!enough.some((scope) => token.scopes.includes(scope))) {
+      throw insufficientScope(scopesRegisteredFor(request).map((scope) => scope.name));
+    }
   } else {
     if (!principal.running) throw unauthorized();
     if (options.now.getTime() - principal.createdAtMs >= options.jobTokenMaxLifetimeMs) throw unauthorized();

@@ -75,7 +75,17 @@ describe("checkPrincipal", () => {
     });
   });
 
-  it("names the scopes that would be enough", () => {
+  it("names every scope the route registers in insufficient_scope, as GitLab does, whatever the method", () => {
+    expect(verdict(pat({ scopes: ["read_api"] }), "POST")).toMatchObject({
+      status: 403,
+      body: { error: "insufficient_scope", scope: "api read_api" },
+    });
+    expect(verdict(pat({ scopes: ["k8s_proxy"] }), "GET", "/api/v4/user")).toMatchObject({
+      body: { scope: "read_user api read_api" },
+    });
+  });
+
+  it("counts read_api and read_user for reads only", () => {
     expect(scopesEnoughFor({ method: "POST", route: "/api/v4/groups" })).toEqual(["api"]);
     expect(scopesEnoughFor({ method: "GET", route: "/api/v4/groups/:id" })).toEqual(["api", "read_api"]);
     expect(scopesEnoughFor({ method: "GET", route: "/api/v4/user" })).toEqual([

@@ -1,4 +1,4 @@
-import { isKasmapError } from "@kasmap/contracts";
+import { isKasmapError, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { forbiddenBecause, tokenNotFound } from "../auth/credential-errors.ts";
 import { userOf } from "../auth/principal-of-request.ts";
@@ -44,8 +44,10 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: GatewayConte
     app.post<IdParams>(`/api/v4/users/:id/${action}`, async (request, reply) => {
       const caller = await userOf(ctx, request);
       requireAdmin(caller);
+      // Grape's `requires :id, type: Integer`: not a number is 400; a number naming nobody, 404.
+      if (!/^\d+$/.test(request.params.id)) throw new InvalidParamsError(["id is invalid"]);
       const userId = parseNumericId(request.params.id);
-      if (userId === null) throw new InvalidParamsError(["id is invalid"]);
+      if (userId === null) throw new KasmapError("not_found", NOT_FOUND.user);
       if (state === "blocked" && userId === caller.id) {
         throw forbiddenBecause("The API initiating user cannot be blocked by the API");
       }
