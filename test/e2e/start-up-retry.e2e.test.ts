@@ -1,8 +1,11 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   createTestDatabase,
   createTestTopology,
+  eventually,
   type TestDatabase,
   testNatsUrl,
 } from "@kasmap/testing/harness";
@@ -13,6 +16,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
  * backoff and says so in its log — it neither hangs silently nor exits into a crash loop.
  * Each service runs as `npm start` runs it: its `main.ts` in a child process.
  */
+const GATEWAY_MAIN = fileURLToPath(new URL("../../services/gateway/src/main.ts", import.meta.url));
 const MAINS = {
   authz: fileURLToPath(new URL("../../services/authz/src/main.ts", import.meta.url)),
   projection: fileURLToPath(new URL("../../services/projection/src/main.ts", import.meta.url)),
@@ -87,6 +91,41 @@ describe.each(Object.entries(MAINS))("%s started without its dependencies", (_na
       KASMAP_TOPOLOGY_ROOT: createTestTopology().root,
     });
     expect(await retryLines(started, 2)).toBeGreaterThanOrEqual(2);
+    expect(started.exited()).toBeNull();
+  });
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe("the gateway started without NATS", () => {
+  it("says so in readiness while it retries, and answers other requests 503", async () => {
+    const port = await freePort();
+    const started = startService(GATEWAY_MAIN, {
+      NATS_URL: CLOSED_NATS,
+      DATABASE_URL: database.url,
+      KASMAP_HTTP_PORT: String(port),
+      KASMAP_TOPOLOGY_ROOT: createTestTopology().root,
+    });
+    expect(await retryLines(started, 1)).toBeGreaterThanOrEqual(1);
+    const readiness = await eventually(async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/-/readiness`).catch(() => undefined);
+      return response?.status === 503 ? response : undefined;
+    }, "readiness answering while NATS is retried");
+    const body = (await readiness.json()) as {
+      status: string;
+      nats_check: Array<{ status: string; message?: string }>;
+    };
+    expect(body.status).toBe("failed");
+    expect(body.nats_check[0]?.message).toMatch(/NATS unreachable at start; retrying \(attempt \d+\)/);
+    const api = await fetch(`http://127.0.0.1:${port}/api/v4/user`);
+    expect(api.status).toBe(503);
+    expect(Number(api.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(started.exited()).toBeNull();
   });
 });
