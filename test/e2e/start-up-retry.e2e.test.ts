@@ -128,4 +128,23 @@ describe("the gateway started without NATS", () => {
     expect(Number(api.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(started.exited()).toBeNull();
   });
+
+  it("hands the port to the real gateway once NATS answers", async () => {
+    const port = await freePort();
+    const started = startService(GATEWAY_MAIN, {
+      NATS_URL: testNatsUrl(),
+      DATABASE_URL: database.url,
+      KASMAP_HTTP_PORT: String(port),
+      KASMAP_TOPOLOGY_ROOT: createTestTopology().root,
+    });
+    await eventually(
+      async () => {
+        const response = await fetch(`http://127.0.0.1:${port}/-/readiness`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      "the real gateway ready",
+      45_000,
+    );
+    expect(started.exited()).toBeNull();
+  });
 });
