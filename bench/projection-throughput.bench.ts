@@ -41,7 +41,7 @@ import { startProjectionService } from "@kasmap/projection-service";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
 import { projectMessage } from "../services/projection/src/projection-consumer.ts";
-import { clusterFacts } from "../services/projection/src/test-events.ts";
+import { clusterFacts, testEvents } from "../services/projection/src/test-events.ts";
 
 const AGENTS = 500;
 const VERSIONS = 10;
@@ -54,6 +54,24 @@ function smallFacts(agentId: number, version: number): ClusterFacts {
     node_count: 1 + version,
     observed_at: new Date(Date.UTC(2026, 0, 1, 0, version)).toISOString(),
   });
+}
+
+/**
+ * The agents and their active tokens: the projection applies a collector's snapshots only for a
+ * known agent with an active token (issue 7.6). Returned with their positions, so the direct
+ * apply can put them in its database before the timed part.
+ */
+async function publishRegistry(bus: Bus): Promise<Array<{ event: KasmapEvent; meta: MessageMeta }>> {
+  const e = testEvents(bus.topology);
+  const published: Array<{ event: KasmapEvent; meta: MessageMeta }> = [];
+  for (let agentId = 1; agentId <= AGENTS; agentId++) {
+    for (const event of [e.agent(agentId, 1), e.agentToken(agentId, agentId)]) {
+      const ack = await publishEvent(bus, event);
+      const meta = { stream: ack.stream, seq: ack.seq, subject: event.subject, deliveryCount: 1 };
+      published.push({ event, meta: { ...meta, storedAt: new Date(), bytes: 0 } });
+    }
+  }
+  return published;
 }
 
 /** Version by version, all agents concurrently: each agent's snapshots stay in order. */
@@ -96,6 +114,8 @@ async function replayStream(bus: Bus, lastSeq: number) {
         seq: message.seq,
         subject: message.subject,
         deliveryCount: 1,
+        storedAt: new Date(),
+        bytes: 0,
       },
     });
     if (message.seq >= lastSeq) break;
@@ -113,9 +133,13 @@ async function migratedDatabase(): Promise<{ database: TestDatabase; db: Kysely<
   return { database, db };
 }
 
-async function directApply(events: Array<{ event: KasmapEvent; meta: MessageMeta }>): Promise<number> {
+async function directApply(
+  registry: Array<{ event: KasmapEvent; meta: MessageMeta }>,
+  events: Array<{ event: KasmapEvent; meta: MessageMeta }>,
+): Promise<number> {
   const { database, db } = await migratedDatabase();
   try {
+    for (const { event, meta } of registry) await projectMessage(db, "projection-registry", event, meta);
     const started = performance.now();
     for (const { event, meta } of events) await projectMessage(db, CONSUMER, event, meta);
     return (performance.now() - started) / 1000;
@@ -161,10 +185,11 @@ export async function runProjectionThroughputBench(): Promise<void> {
   const bus = await connectBus({ url: process.env.NATS_URL, name: "projection-bench", topology });
   try {
     await ensureStreams(bus);
+    const registry = await publishRegistry(bus);
     const lastSeq = await publishSnapshots(bus);
     const total = AGENTS * VERSIONS;
     const replay = await replayStream(bus, lastSeq);
-    const direct = await directApply(replay.events);
+    const direct = await directApply(registry, replay.events);
     const projection = await projectionRun(bus, lastSeq);
     const rate = (seconds: number) => total / seconds;
     console.log(

@@ -70,4 +70,21 @@ describe("replayAuditLog", () => {
       await other.close();
     }
   });
+
+  it("leaves out an event forged onto another type's subject (issue 7.1)", async () => {
+    const own = createTopology("audit_replay_forged");
+    const other = await connectBus({ url: testNatsUrl(), name: "audit-replay-forged", topology: own });
+    await ensureStreams(other);
+    try {
+      const subject = own.subjects.clusterSnapshot(7);
+      const forged = { ...testEvents(own).personalAccessToken(7, 1, null), subject };
+      await other.js.publish(subject, new TextEncoder().encode(JSON.stringify(forged)));
+      await publishEvent(other, testEvents(own).snapshot(7, clusterFacts()));
+      const lines = await replayAuditLog(other, parseReplayArgs(["--since", since]));
+      expect(lines.map((l) => l.event.type)).toEqual([EVENT_TYPES.clusterSnapshot]);
+    } finally {
+      for (const stream of own.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
+      await other.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
-import type { Bus } from "@kasmap/bus";
-import { agentIdOfEvent, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { type Bus, parseStoredEvent } from "@kasmap/bus";
+import { agentIdOfEvent, type KasmapEvent } from "@kasmap/contracts";
 import { type Consumer, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import { type AuditStream, type ReplayCommand, typeSelected } from "./audit-replay-args.ts";
 
@@ -10,7 +10,8 @@ export type ReplayedEvent = { stream: string; seq: number; stored_at: string; ev
  * Reads the selected streams over the window with one ordered consumer each (ephemeral, no
  * acks; `opt_start_time` or `opt_start_seq`), up to what each held when the replay began, and
  * returns the matching events merged oldest first by the time the server stored them.
- * Messages that fail the schema are skipped (the projection dead-lettered them already).
+ * Messages that fail the schema or their type's stream and subject binding are skipped (the
+ * projection dead-lettered them already): a collector's forgery is not history.
  */
 export async function replayAuditLog(bus: Bus, command: ReplayCommand): Promise<ReplayedEvent[]> {
   const perStream = await Promise.all(command.streams.map((role) => readStream(bus, role, command)));
@@ -27,7 +28,7 @@ async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): 
     ...(filter ? { filter_subjects: filter } : {}),
   });
   try {
-    return await readUntilCaughtUp(consumer, stream, command);
+    return await readUntilCaughtUp(bus, consumer, role, command);
   } finally {
     // Frees the server-side consumer now rather than after its inactivity threshold.
     await consumer.delete().catch(() => false);
@@ -35,10 +36,12 @@ async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): 
 }
 
 async function readUntilCaughtUp(
+  bus: Bus,
   consumer: Consumer,
-  stream: string,
+  role: AuditStream,
   command: ReplayCommand,
 ): Promise<ReplayedEvent[]> {
+  const stream = bus.topology.streamNames[role];
   // What is pending now bounds the replay: events published meanwhile belong to a later one.
   let remaining = (await consumer.info()).num_pending;
   const replayed: ReplayedEvent[] = [];
@@ -50,7 +53,7 @@ async function readUntilCaughtUp(
       received++;
       remaining--;
       if (message.time.getTime() > untilMs) return replayed;
-      const event = selected(message, command);
+      const event = selected(bus, role, message, command);
       if (event) replayed.push({ stream, seq: message.seq, stored_at: message.time.toISOString(), event });
     }
     // An empty batch means the messages are gone (age limit) since num_pending was read.
@@ -59,17 +62,15 @@ async function readUntilCaughtUp(
   return replayed;
 }
 
-function selected(message: JsMsg, command: ReplayCommand): KasmapEvent | null {
-  let body: unknown;
-  try {
-    body = message.json();
-  } catch {
-    return null;
-  }
-  const parsed = KasmapEventSchema.safeParse(body);
-  if (!parsed.success || !typeSelected(command.types, parsed.data.type)) return null;
-  if (command.agentId !== null && agentIdOfEvent(parsed.data) !== command.agentId) return null;
-  return parsed.data;
+function selected(bus: Bus, role: AuditStream, message: JsMsg, command: ReplayCommand): KasmapEvent | null {
+  const parsed = parseStoredEvent(message.data, {
+    root: bus.topology.root,
+    stream: role,
+    subject: message.subject,
+  });
+  if (!parsed.ok || !typeSelected(command.types, parsed.event.type)) return null;
+  if (command.agentId !== null && agentIdOfEvent(parsed.event) !== command.agentId) return null;
+  return parsed.event;
 }
 
 /** Cluster and authz subjects name the agent, so the server filters those streams. */

@@ -55,8 +55,13 @@ export async function buildIncidentRegistry(system: RunningSystem): Promise<Inci
     edgeInfra: await project("edge-infra", edge),
     secret: await project("secret", zeta),
   };
-  const agent = async (projectId: number, name: string) =>
-    idOf(await created(api, `/projects/${projectId}/cluster_agents`, { name }));
+  // Each agent gets a token: the projection applies a collector's events only while its agent
+  // has an active one (issue 7.6), and publishSnapshot plays that collector.
+  const agent = async (projectId: number, name: string) => {
+    const id = idOf(await created(api, `/projects/${projectId}/cluster_agents`, { name }));
+    await created(api, `/projects/${projectId}/cluster_agents/${id}/tokens`, { name: "collector" });
+    return id;
+  };
   const agents = {
     prod: await agent(projects.clusters, "prod-agent"),
     pending: await agent(projects.clusters, "pending-agent"),

@@ -95,6 +95,8 @@ async function assemble(
     DATABASE_URL: postgres.url,
     KASMAP_TOPOLOGY_ROOT: topology.root,
     LOG_LEVEL: "silent",
+    // The resilience test publishes a burst of hundreds of snapshots for one agent on purpose.
+    KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE: "100000",
   };
   const startProjection = () => {
     children.projection = spawn(

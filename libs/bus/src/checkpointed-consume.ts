@@ -25,6 +25,14 @@ export type CheckpointedConsumerOptions = {
    * the consumer and resumes from the checkpoint, so a transaction that did not commit is redone.
    */
   applyBatch(batch: CheckpointedEvent[], lastSeq: number): Promise<void>;
+  /**
+   * Checks the valid events of a batch before `applyBatch`, for rules that need state (limits
+   * per publisher, whether a publisher may still write). Returns the refused ones by stream
+   * sequence, with the reason: each is dead-lettered and not applied (its sequence still
+   * committed). Throwing restarts from the checkpoint with backoff: for a decision that cannot
+   * be made yet. Must answer the same for a batch read again after a restart.
+   */
+  screen?(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>>;
   /** Most messages per `applyBatch` call. @default 500 */
   maxBatch?: number;
   /** How long, in milliseconds, a batch waits for more messages after its first one. @default 20 */
@@ -89,7 +97,14 @@ export function startCheckpointedConsumer(
         if (controller.signal.aborted || bus.nc.isClosed()) break;
         options.onProblem?.({
           kind: "retrying",
-          meta: { stream: settings.streamName, seq: 0, subject: "", deliveryCount: 0 },
+          meta: {
+            stream: settings.streamName,
+            seq: 0,
+            subject: "",
+            deliveryCount: 0,
+            storedAt: new Date(0),
+            bytes: 0,
+          },
           reason: `consumer loop: ${String(error)}`,
         });
       } finally {
@@ -173,7 +188,14 @@ function metaOf(streamName: string, message: JsMsg): MessageMeta {
     seq: message.seq,
     subject: message.subject,
     deliveryCount: message.info.deliveryCount,
+    storedAt: storedAtOf(message),
+    bytes: message.data.byteLength,
   };
+}
+
+/** The JetStream timestamp (from the ack reply subject) as a Date, to the millisecond. */
+function storedAtOf(message: JsMsg): Date {
+  return new Date(Number(message.timestampNanos / 1_000_000n));
 }
 
 /**
@@ -182,12 +204,24 @@ function metaOf(streamName: string, message: JsMsg): MessageMeta {
  * applies the rest with the last sequence as checkpoint.
  */
 async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): Promise<void> {
-  const events: CheckpointedEvent[] = [];
+  let events: CheckpointedEvent[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
-    const parsed = validateMessage(message);
+    const parsed = validateMessage(bus, settings, message);
     if (parsed.ok) events.push({ event: parsed.event, meta });
     else await deadLetter(bus, settings, message, meta, parsed.reason);
+  }
+  if (settings.screen && events.length > 0) {
+    const refused = await settings.screen(events);
+    if (refused.size > 0) {
+      const bySeq = new Map(messages.map((m) => [m.seq, m]));
+      for (const { meta } of events) {
+        const reason = refused.get(meta.seq);
+        const message = bySeq.get(meta.seq);
+        if (reason !== undefined && message) await deadLetter(bus, settings, message, meta, reason);
+      }
+      events = events.filter(({ meta }) => !refused.has(meta.seq));
+    }
   }
   const lastSeq = messages.at(-1)?.seq ?? 0;
   try {
@@ -198,8 +232,13 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
   }
 }
 
-function validateMessage(message: JsMsg): ParsedEvent {
-  return parseStoredEvent(message.data, message.subject);
+/** Only the types bound to this consumer's stream and to the message's subject pass. */
+function validateMessage(bus: Bus, settings: Settings, message: JsMsg): ParsedEvent {
+  return parseStoredEvent(message.data, {
+    root: bus.topology.root,
+    stream: settings.stream,
+    subject: message.subject,
+  });
 }
 
 /**
@@ -242,6 +281,7 @@ async function deadLetter(
     subject: meta.subject,
     consumer: settings.name,
     reason,
+    storedAt: meta.storedAt,
     payload: message.data,
   });
   settings.onProblem?.({ kind: "dead-lettered", meta, reason });

@@ -1,4 +1,11 @@
-import { DEAD_LETTER_HEADERS } from "@kasmap/contracts";
+import { createHash } from "node:crypto";
+import {
+  DEAD_LETTER_HEAD_BYTES,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_REASON_CHARS,
+  DEAD_LETTER_SUBJECT_CHARS,
+  type DeadLetterRecord,
+} from "@kasmap/contracts";
 import { headers } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
 
@@ -9,30 +16,59 @@ export type DeadLetter = {
   seq: number;
   /** Its original subject. */
   subject: string;
-  /** Durable consumer that rejected it. */
+  /** Consumer that rejected it. */
   consumer: string;
   /** Why it was rejected, for the operator. */
   reason: string;
+  /** When the server stored it (JetStream timestamp), if known. */
+  storedAt?: Date;
   payload: Uint8Array;
 };
 
 // The names live in the contracts, where the AsyncAPI document describes them too.
 export { DEAD_LETTER_HEADERS };
 
+/** One line (header values cannot span lines), at most `max` characters. */
+function oneLine(text: string, max: number): string {
+  return text.replace(/[\r\n]+/g, " ").slice(0, max);
+}
+
 /**
- * Stores a rejected message on `<root>.dlq.<stream>` with the original bytes as the body and
- * the reason in headers. `Nats-Msg-Id` = `<stream>:<seq>:<consumer>`, so redelivering the same
- * bad message does not fill the dead-letter stream twice.
+ * The bounded record of a rejected message: reason, position, digest and the first
+ * `DEAD_LETTER_HEAD_BYTES` bytes — never the whole body, so it always fits in a message.
+ */
+export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
+  const head = letter.payload.subarray(0, DEAD_LETTER_HEAD_BYTES);
+  return {
+    reason: oneLine(letter.reason, DEAD_LETTER_REASON_CHARS),
+    stream: letter.stream,
+    seq: letter.seq,
+    subject: letter.subject.slice(0, DEAD_LETTER_SUBJECT_CHARS),
+    consumer: letter.consumer,
+    stored_at: letter.storedAt?.toISOString() ?? null,
+    size: letter.payload.byteLength,
+    sha256: createHash("sha256").update(letter.payload).digest("hex"),
+    head_base64: Buffer.from(head).toString("base64"),
+    truncated: head.byteLength < letter.payload.byteLength,
+  };
+}
+
+/**
+ * Stores a rejected message's bounded record (`deadLetterRecord`, JSON) on
+ * `<root>.dlq.<stream>`, with the reason and position also in headers.
+ * `Nats-Msg-Id` = `<stream>:<seq>:<consumer>`, so dead-lettering the same bad message again (a
+ * restart before the checkpoint moved) does not fill the dead-letter stream twice.
  */
 export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<void> {
+  const record = deadLetterRecord(letter);
   const h = headers();
-  // Header values must be one line; reasons from zod can span several.
-  h.set(DEAD_LETTER_HEADERS.reason, letter.reason.replace(/[\r\n]+/g, " ").slice(0, 2000));
-  h.set(DEAD_LETTER_HEADERS.stream, letter.stream);
-  h.set(DEAD_LETTER_HEADERS.seq, String(letter.seq));
-  h.set(DEAD_LETTER_HEADERS.subject, letter.subject);
-  h.set(DEAD_LETTER_HEADERS.consumer, letter.consumer);
-  await bus.js.publish(bus.topology.subjects.deadLetter(letter.stream), letter.payload, {
+  h.set(DEAD_LETTER_HEADERS.reason, record.reason);
+  h.set(DEAD_LETTER_HEADERS.stream, record.stream);
+  h.set(DEAD_LETTER_HEADERS.seq, String(record.seq));
+  h.set(DEAD_LETTER_HEADERS.subject, record.subject);
+  h.set(DEAD_LETTER_HEADERS.consumer, record.consumer);
+  h.set("Content-Type", "application/json");
+  await bus.js.publish(bus.topology.subjects.deadLetter(letter.stream), JSON.stringify(record), {
     msgID: `${letter.stream}:${letter.seq}:${letter.consumer}`,
     headers: h,
   });

@@ -1,4 +1,9 @@
-import { eventSubjectMismatch, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import {
+  eventBindingMismatch,
+  type KasmapEvent,
+  KasmapEventSchema,
+  type StoredLocation,
+} from "@kasmap/contracts";
 
 /** Where a message sits in its stream, for checkpoints, logs and dead letters. */
 export type MessageMeta = {
@@ -8,6 +13,13 @@ export type MessageMeta = {
   subject: string;
   /** 1 on first delivery. */
   deliveryCount: number;
+  /**
+   * When the server stored the message (JetStream timestamp): the only time a publisher cannot
+   * choose, so collector times are clamped to it (issue 7.6).
+   */
+  storedAt: Date;
+  /** Size of the body in bytes. */
+  bytes: number;
 };
 
 export type ParsedEvent = { ok: true; event: KasmapEvent } | { ok: false; reason: string };
@@ -32,13 +44,13 @@ export function parseEvent(data: Uint8Array): ParsedEvent {
 }
 
 /**
- * What a consumer may trust of a stored message: JSON, then the zod event union, then the
- * subject it was stored under (a collector may publish only on its own agent's subjects; the
- * body must not claim another agent).
+ * What a consumer may trust of a stored message: JSON, then the zod event union, then where it
+ * was stored (`eventBindingMismatch`: the type must belong to the stream and subject, and the
+ * body must not claim another aggregate than the subject names).
  */
-export function parseStoredEvent(data: Uint8Array, subject: string): ParsedEvent {
+export function parseStoredEvent(data: Uint8Array, stored: StoredLocation): ParsedEvent {
   const parsed = parseEvent(data);
   if (!parsed.ok) return parsed;
-  const mismatch = eventSubjectMismatch(parsed.event, subject);
+  const mismatch = eventBindingMismatch(parsed.event, stored);
   return mismatch ? { ok: false, reason: `subject: ${mismatch}` } : parsed;
 }

@@ -5,6 +5,7 @@ export * from "./checkpointed-consume.ts";
 export * from "./commands.ts";
 export * from "./dead-letter.ts";
 export * from "./event-message.ts";
+export * from "./jetstream-storage.ts";
 export * from "./nats-client-auth.ts";
 export * from "./publish.ts";
 export * from "./retry-at-start.ts";

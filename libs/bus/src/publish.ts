@@ -1,4 +1,10 @@
-import { type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import {
+  EVENT_BINDINGS,
+  eventBindingMismatch,
+  KasmapError,
+  type KasmapEvent,
+  KasmapEventSchema,
+} from "@kasmap/contracts";
 import { headers } from "@nats-io/nats-core";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import type { Bus } from "./bus.ts";
@@ -27,6 +33,13 @@ export async function publishEvent(
   options: PublishOptions = {},
 ): Promise<PublishedPosition> {
   const parsed = KasmapEventSchema.parse(event);
+  // Consumers dead-letter an event off its bound subject; publishing one is a publisher bug.
+  const mismatch = eventBindingMismatch(parsed, {
+    root: bus.topology.root,
+    stream: EVENT_BINDINGS[parsed.type].stream,
+    subject: parsed.subject,
+  });
+  if (mismatch) throw new KasmapError("validation_failed", `refusing to publish: ${mismatch}`);
   const payload = new TextEncoder().encode(JSON.stringify(parsed));
   const h = headers();
   h.set("Content-Type", "application/cloudevents+json");

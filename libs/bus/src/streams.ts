@@ -13,6 +13,14 @@ import type { Bus } from "./bus.ts";
 /** JetStream API error 10058: "stream name already in use" (not in the client's code table). */
 const STREAM_NAME_IN_USE = 10058;
 
+/**
+ * The JetStream configuration of a declared stream. An audit stream (every stream but the
+ * heartbeats) loses messages only to its max age: no message, byte or per-subject limit, and
+ * `discard: new`, so should a limit ever be reached (an operator's `max_bytes`, the account's
+ * storage) the server refuses new messages, which publishers see and retry, instead of silently
+ * deleting the oldest history (issue 7.6). Heartbeats keep only the latest per agent, which needs
+ * `discard: old`. `max_msg_size` bounds every message (`maxMsgBytes`).
+ */
 export function streamConfig(declaration: StreamDeclaration): Partial<StreamConfig> & { name: string } {
   return {
     name: declaration.name,
@@ -20,10 +28,13 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
     description: declaration.description,
     retention: RetentionPolicy.Limits,
     storage: StorageType.File,
-    discard: DiscardPolicy.Old,
+    discard: declaration.latestPerSubject ? DiscardPolicy.Old : DiscardPolicy.New,
     max_age: declaration.maxAgeNs,
     duplicate_window: declaration.duplicateWindowNs,
     max_msgs_per_subject: declaration.latestPerSubject ? 1 : -1,
+    max_msgs: -1,
+    max_bytes: -1,
+    max_msg_size: declaration.maxMsgBytes,
     // Allows replaying the audit log from a point in time with direct gets.
     allow_direct: true,
   };

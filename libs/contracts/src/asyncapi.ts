@@ -5,7 +5,7 @@ import {
   CommandErrorSchema,
   StreamPositionSchema,
 } from "./commands.ts";
-import { DEAD_LETTER_HEADERS } from "./dead-letter-headers.ts";
+import { DEAD_LETTER_HEADERS, DeadLetterRecordSchema } from "./dead-letter-headers.ts";
 import { EVENT_TYPES, type EventType, KasmapEventSchema } from "./events.ts";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.ts";
 import { READ_MODEL_TABLES, ReadModelNoticeSchema } from "./read-model-notice.ts";
@@ -235,13 +235,16 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
   parts.messages.deadLetter = {
     name: "deadLetter",
     title: "A message a consumer rejected",
-    contentType: "application/octet-stream",
+    contentType: "application/json",
     headers: {
       type: "object",
       required: headerNames,
       properties: Object.fromEntries(headerNames.map((h) => [h, { type: "string" }])),
     },
-    payload: { description: "The rejected message's original bytes" },
+    payload: {
+      ...jsonSchemaOf(DeadLetterRecordSchema, "output"),
+      description: "A bounded record of the rejected message: reason, position, digest, first bytes",
+    },
   };
   const streams = topology.streams.filter((s) => s.role !== "deadLetter").map((s) => s.name);
   parts.channels.deadLetter = {

@@ -1,35 +1,37 @@
 import type { KasmapEvent } from "./events.ts";
-import { agentIdFromSubject } from "./topology.ts";
+import { boundSubjectId, EVENT_BINDINGS, type StreamRole } from "./topology.ts";
+
+/** Where a message was stored: the topology root, the stream (by role) and the NATS subject. */
+export type StoredLocation = { root: string; stream: StreamRole; subject: string };
 
 /**
- * Why an event may not be trusted on the subject it arrived on, or null when it may.
+ * Why an event may not be trusted where it was stored, or null when it may.
  *
- * NATS permissions bind a collector to its own agent's subjects (infra/nats), but the payload
- * is the collector's to write: a snapshot for agent 43 sent on agent 42's subject must not
- * overwrite agent 43's cluster info. So the envelope's `subject` must be the subject the
- * message was stored under, and the aggregate id in the data must be the one in the subject.
+ * NATS permissions bind a collector to its own agent's snapshot and heartbeat subjects
+ * (infra/nats), but the payload is the collector's to write. So, in this order:
+ * - its type must belong to the stream it was read from (`EVENT_BINDINGS`): a registry or authz
+ *   event on a cluster subject would otherwise become a token, a user or a grant (issue 7.1);
+ * - the subject must be the one the type is bound to, and the envelope's `subject` must be it;
+ * - the aggregate id in the data must be the one in the subject: a snapshot for agent 43 sent
+ *   on agent 42's subject must not overwrite agent 43's cluster info.
  */
-export function eventSubjectMismatch(event: KasmapEvent, natsSubject: string): string | null {
-  if (event.subject !== natsSubject) {
-    return `envelope subject ${event.subject} differs from the NATS subject ${natsSubject}`;
+export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation): string | null {
+  const binding = EVENT_BINDINGS[event.type];
+  if (binding.stream !== stored.stream) {
+    return `type ${event.type} belongs to the ${binding.stream} stream, not to the ${stored.stream} stream (subject ${stored.subject})`;
+  }
+  const bound = boundSubjectId(stored.root, event.type, stored.subject);
+  if (!bound.ok) return bound.reason;
+  if (event.subject !== stored.subject) {
+    return `envelope subject ${event.subject} differs from the NATS subject ${stored.subject}`;
   }
   const claimed = claimedId(event);
-  const fromSubject =
-    natsSubject.split(".")[1] === "registry"
-      ? registryIdFromSubject(natsSubject)
-      : agentIdFromSubject(natsSubject);
-  if (fromSubject === null) return `subject ${natsSubject} names no aggregate id`;
-  if (claimed !== fromSubject) return `data names ${claimed}, subject ${natsSubject} names ${fromSubject}`;
+  if (claimed !== bound.id) return `data names ${claimed}, subject ${stored.subject} names ${bound.id}`;
   return null;
 }
 
-/** `<root>.registry.<kind>.<id>.changed` → id */
-function registryIdFromSubject(subject: string): number | null {
-  const id = Number(subject.split(".")[3]);
-  return Number.isSafeInteger(id) && id > 0 ? id : null;
-}
-
-function claimedId(event: KasmapEvent): number {
+/** The aggregate id an event's data is about: the id its subject must carry. */
+export function claimedId(event: KasmapEvent): number {
   switch (event.type) {
     case "io.kasmap.cluster.snapshot.v1":
     case "io.kasmap.cluster.heartbeat.v1":

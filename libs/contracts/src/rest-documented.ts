@@ -80,6 +80,8 @@ export const ReadinessResponseSchema = z.object({
   status: z.enum(["ok", "failed"]),
   nats_check: z.array(z.object({ status: z.enum(["ok", "failed"]) })),
   db_check: z.array(z.object({ status: z.enum(["ok", "failed"]) })),
+  /** JetStream storage use past its threshold is a warning; it does not fail readiness. */
+  jetstream_check: z.array(z.object({ status: z.enum(["ok", "warning"]), message: z.string().optional() })),
 });
 
 /** `POST /api/v4/users` parameters (admin only). */

@@ -1,3 +1,5 @@
+import { EVENT_TYPES, type EventType } from "./events.ts";
+
 /**
  * Every NATS subject and JetStream stream Kasmap uses is built here; no other module
  * concatenates subjects or names streams.
@@ -22,6 +24,93 @@ export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 export const STREAM_ROLES = ["cluster", "heartbeat", "authz", "registry", "deadLetter"] as const;
 export type StreamRole = (typeof STREAM_ROLES)[number];
 
+/** Marks the aggregate-id token in an event binding's subject pattern. */
+export const AGGREGATE_ID = "{id}";
+
+/**
+ * Where an event type may live: its stream and its subject, as the tokens after the root with
+ * `AGGREGATE_ID` where the id goes (which must equal the id the event's data names).
+ */
+export type EventBinding = {
+  readonly stream: StreamRole;
+  readonly pattern: readonly [string, ...string[]];
+};
+
+const registryBinding = (kind: RegistryKind) =>
+  ({ stream: "registry", pattern: ["registry", kind, AGGREGATE_ID, "changed"] }) as const;
+
+/**
+ * THE binding of every event type to its stream and subject (issue 7.1). A collector may
+ * publish on its agent's `cluster.<id>.snapshot` and `cluster.<id>.heartbeat` subjects and
+ * writes the whole body, so a consumer must never trust the `type` alone: an event is accepted
+ * only on the subject its type is bound to, by the consumer of the stream its type is bound to.
+ * The subject builders below are derived from this table, so publishers cannot disagree with it.
+ */
+export const EVENT_BINDINGS = {
+  [EVENT_TYPES.clusterSnapshot]: { stream: "cluster", pattern: ["cluster", AGGREGATE_ID, "snapshot"] },
+  [EVENT_TYPES.clusterHeartbeat]: { stream: "heartbeat", pattern: ["cluster", AGGREGATE_ID, "heartbeat"] },
+  [EVENT_TYPES.authzChanged]: { stream: "authz", pattern: ["authz", AGGREGATE_ID, "changed"] },
+  [EVENT_TYPES.groupChanged]: registryBinding("group"),
+  [EVENT_TYPES.projectChanged]: registryBinding("project"),
+  [EVENT_TYPES.userChanged]: registryBinding("user"),
+  [EVENT_TYPES.membershipChanged]: registryBinding("membership"),
+  [EVENT_TYPES.personalAccessTokenChanged]: registryBinding("personal_access_token"),
+  [EVENT_TYPES.agentChanged]: registryBinding("agent"),
+  [EVENT_TYPES.agentTokenChanged]: registryBinding("agent_token"),
+  [EVENT_TYPES.jobChanged]: registryBinding("job"),
+} as const satisfies Record<EventType, EventBinding>;
+
+/** The registry event type of each registry kind (`registry.<kind>.<id>.changed`). */
+export const REGISTRY_EVENT_TYPES = {
+  group: EVENT_TYPES.groupChanged,
+  project: EVENT_TYPES.projectChanged,
+  user: EVENT_TYPES.userChanged,
+  membership: EVENT_TYPES.membershipChanged,
+  personal_access_token: EVENT_TYPES.personalAccessTokenChanged,
+  agent: EVENT_TYPES.agentChanged,
+  agent_token: EVENT_TYPES.agentTokenChanged,
+  job: EVENT_TYPES.jobChanged,
+} as const satisfies Record<RegistryKind, EventType>;
+
+/** `<root>.<pattern with the id>`: the one subject an event of `type` about aggregate `id` may use. */
+export function boundSubject(root: string, type: EventType, id: number): string {
+  const tokens = EVENT_BINDINGS[type].pattern.map((token) => (token === AGGREGATE_ID ? idToken(id) : token));
+  return [root, ...tokens].join(".");
+}
+
+/**
+ * The aggregate id `natsSubject` names for an event of `type`, or why the subject is not the
+ * one `type` is bound to (under `root`).
+ */
+export function boundSubjectId(
+  root: string,
+  type: EventType,
+  natsSubject: string,
+): { ok: true; id: number } | { ok: false; reason: string } {
+  const pattern = [root, ...EVENT_BINDINGS[type].pattern];
+  const tokens = natsSubject.split(".");
+  const expected = pattern.join(".");
+  if (tokens.length !== pattern.length) {
+    return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
+  }
+  let id: number | null = null;
+  for (const [i, token] of pattern.entries()) {
+    const actual = tokens[i] ?? "";
+    if (token !== AGGREGATE_ID) {
+      if (actual !== token)
+        return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
+      continue;
+    }
+    const parsed = /^[1-9][0-9]{0,15}$/.test(actual) ? Number(actual) : Number.NaN;
+    if (!Number.isSafeInteger(parsed))
+      return { ok: false, reason: `subject ${natsSubject} names no aggregate id` };
+    id = parsed;
+  }
+  return id === null
+    ? { ok: false, reason: `subject ${natsSubject} names no aggregate id` }
+    : { ok: true, id };
+}
+
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
 export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
@@ -38,7 +127,23 @@ export type StreamDeclaration = {
   readonly maxAgeNs: number;
   /** Window in nanoseconds in which a repeated `Nats-Msg-Id` is dropped by the server. */
   readonly duplicateWindowNs: number;
+  /** Largest message the stream stores, in bytes (`max_msg_size`); the server refuses larger publishes. */
+  readonly maxMsgBytes: number;
 };
+
+/**
+ * Largest event an audit stream stores (bytes): NATS' default `max_payload`, 1 MiB. A cluster
+ * snapshot is applied only up to the projection's smaller snapshot limit
+ * (`KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES`, 512 KiB by default).
+ */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+/** Largest heartbeat stored (bytes); a heartbeat is about 400 bytes. */
+export const MAX_HEARTBEAT_BYTES = 4 * 1024;
+/**
+ * Largest dead letter stored (bytes): a dead letter is a bounded record (`DeadLetterRecordSchema`,
+ * at most about 30 KiB with a reason of multi-byte characters), never a copy of the message.
+ */
+export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 
 function idToken(id: number): string {
   if (!Number.isSafeInteger(id) || id <= 0) {
@@ -84,6 +189,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "heartbeat",
@@ -93,6 +199,7 @@ export function createTopology(
       latestPerSubject: true,
       maxAgeNs: 0,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_HEARTBEAT_BYTES,
     },
     {
       role: "authz",
@@ -102,6 +209,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "registry",
@@ -111,6 +219,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
     },
     {
       role: "deadLetter",
@@ -120,6 +229,7 @@ export function createTopology(
       latestPerSubject: false,
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_DEAD_LETTER_BYTES,
     },
   ];
 
@@ -130,13 +240,13 @@ export function createTopology(
     wildcards,
     subjects: {
       /** `<root>.cluster.<agentId>.snapshot`: derived cluster facts. */
-      clusterSnapshot: (agentId: number) => `${root}.cluster.${idToken(agentId)}.snapshot`,
+      clusterSnapshot: (agentId: number) => boundSubject(root, EVENT_TYPES.clusterSnapshot, agentId),
       /** `<root>.cluster.<agentId>.heartbeat`: collector liveness. */
-      clusterHeartbeat: (agentId: number) => `${root}.cluster.${idToken(agentId)}.heartbeat`,
+      clusterHeartbeat: (agentId: number) => boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId),
       /** `<root>.authz.<agentId>.changed`: the agent's whole grant set. */
-      authzChanged: (agentId: number) => `${root}.authz.${idToken(agentId)}.changed`,
+      authzChanged: (agentId: number) => boundSubject(root, EVENT_TYPES.authzChanged, agentId),
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */
-      registryChanged: (kind: RegistryKind, id: number) => `${root}.registry.${kind}.${idToken(id)}.changed`,
+      registryChanged: (kind: RegistryKind, id: number) => boundSubject(root, REGISTRY_EVENT_TYPES[kind], id),
       /** `<root>.dlq.<streamName>`: a dead letter from that stream's consumer. */
       deadLetter: (streamName: string) => `${root}.dlq.${streamName}`,
       /** `<root>.cmd.authz.<command>`: request/reply command to the authz service (core NATS). */
@@ -145,12 +255,4 @@ export function createTopology(
       readModelChanged: (table: string) => `${root}.readmodel.changed.${table}`,
     },
   };
-}
-
-/** Reads the agent id out of a `<root>.cluster.<id>.*` or `<root>.authz.<id>.*` subject. */
-export function agentIdFromSubject(subject: string): number | null {
-  const parts = subject.split(".");
-  if (parts.length < 4 || (parts[1] !== "cluster" && parts[1] !== "authz")) return null;
-  const id = Number(parts[2]);
-  return Number.isSafeInteger(id) && id > 0 ? id : null;
 }

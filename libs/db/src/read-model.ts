@@ -83,6 +83,8 @@ export type ReadModelDatabase = {
     created_at: Timestamp;
     created_by_user_id: number | null;
     last_used_at: NullableTimestamp;
+    /** When the projection first saw the token revoked (migration 016); null while active. */
+    revoked_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
   };
   "read_model.cluster_snapshots": {
     agent_id: number;

@@ -1,4 +1,4 @@
-import type { Bus } from "@kasmap/bus";
+import type { Bus, StorageMonitor, StorageWarningThreshold } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
@@ -22,4 +22,7 @@ export type GatewayContext = {
   readonly natsConnected: () => boolean;
   /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */
   readonly natsWarnings: readonly string[];
+  /** JetStream storage use, for `/metrics` and the readiness warning (issue 7.6). */
+  readonly jetStreamStorage: StorageMonitor;
+  readonly jetStreamStorageWarning: StorageWarningThreshold;
 };

@@ -1,4 +1,9 @@
-import type { Bus } from "@kasmap/bus";
+import {
+  type Bus,
+  createStorageMonitor,
+  DEFAULT_STORAGE_WARNING,
+  type StorageWarningThreshold,
+} from "@kasmap/bus";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
@@ -30,6 +35,8 @@ export type GatewayOptions = GatewayLimitOptions & {
    * e.g. that it accepts clients without credentials (libs/bus anonymousAccessWarning).
    */
   natsWarnings?: readonly string[];
+  /** When readiness warns about JetStream storage use; default `DEFAULT_STORAGE_WARNING` (80 % of the account limit). */
+  jetStreamStorageWarning?: StorageWarningThreshold;
   /**
    * The longest a job token works after its job was registered, ms (default 24 h; a job that
    * needs longer registers again). Finishing the job ends its token at once.
@@ -71,6 +78,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
+    jetStreamStorage: createStorageMonitor(options.bus),
+    jetStreamStorageWarning: options.jetStreamStorageWarning ?? DEFAULT_STORAGE_WARNING,
   };
   const app = buildGatewayApp(ctx);
   try {

@@ -36,6 +36,10 @@ const GatewayEnvSchema = CommonEnvSchema.extend({
     .int()
     .positive()
     .default(DEFAULT_GATEWAY_LIMITS.liveConnectionsPerUser),
+  /** Readiness warns at this share of the account's JetStream storage limit (issue 7.6). */
+  KASMAP_JETSTREAM_STORAGE_WARN_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
+  /** ... or past this many bytes, for an account without a storage limit. */
+  KASMAP_JETSTREAM_STORAGE_WARN_BYTES: z.coerce.number().int().positive().optional(),
   /** How long a CI job's token works at most after the job was registered (default 24 h). */
   KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
     .number()
@@ -81,6 +85,10 @@ const gateway = await startGateway({
   connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
   liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
   natsWarnings,
+  jetStreamStorageWarning: {
+    ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
+    bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
+  },
 });
 logger.info({ url: gateway.url }, "gateway listening");
 

@@ -31,6 +31,7 @@ describe("readiness with a NATS warning", () => {
         status: "ok",
         nats_check: [{ status: "ok", message: warning }],
         db_check: [{ status: "ok" }],
+        jetstream_check: [{ status: "ok" }],
       });
     } finally {
       await gateway.stop();

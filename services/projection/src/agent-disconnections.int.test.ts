@@ -14,7 +14,11 @@ beforeAll(async () => {
   const e = ctx.events;
   await publishEvent(ctx.bus, e.group(1));
   await publishEvent(ctx.bus, e.project(10, 1));
-  for (const agentId of [5, 6, 7]) await publishEvent(ctx.bus, e.agent(agentId, 10));
+  for (const agentId of [5, 6, 7]) {
+    await publishEvent(ctx.bus, e.agent(agentId, 10));
+    // The projection applies a collector's events only while its agent has an active token.
+    await publishEvent(ctx.bus, e.agentToken(agentId * 10, agentId));
+  }
   await ctx.caughtUp();
 });
 

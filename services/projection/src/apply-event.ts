@@ -14,8 +14,11 @@ import {
   applyUser,
 } from "./apply-registry-event.ts";
 
-/** Where an event sits in the log: the JetStream stream name and its sequence there. */
-export type StreamPosition = { stream: string; seq: number };
+/**
+ * Where an event sits in the log: the JetStream stream name and its sequence there, and when
+ * the server stored it (absent for callers that replay without it: then the event's time).
+ */
+export type StreamPosition = { stream: string; seq: number; storedAt?: Date };
 
 /**
  * Applies one event to the read model inside the caller's transaction. Idempotent by
@@ -41,7 +44,7 @@ export async function applyEventToReadModel(
     case EVENT_TYPES.agentChanged:
       return applyAgent(db, event.data.agent);
     case EVENT_TYPES.agentTokenChanged:
-      return applyAgentToken(db, event.data.token);
+      return applyAgentToken(db, event.data.token, position.storedAt ?? new Date(event.time));
     case EVENT_TYPES.jobChanged:
       return applyJob(db, event.data.job);
     case EVENT_TYPES.authzChanged:

@@ -9,7 +9,7 @@ import type {
   User,
 } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { deleteAgentAuthorizations } from "./apply-authz-event.ts";
 import { deleteClusterAddresses } from "./cluster-addresses.ts";
 import {
@@ -106,12 +106,25 @@ export async function applyAgent(db: Db, agent: Agent): Promise<void> {
     .execute();
 }
 
-export async function applyAgentToken(db: Db, token: AgentToken): Promise<void> {
+/**
+ * `revoked_at` keeps the first time the token was seen revoked (`storedAt`, the JetStream time
+ * of the registry message): collector events stored after it are refused (collector-standing.ts).
+ */
+export async function applyAgentToken(db: Db, token: AgentToken, storedAt: Date): Promise<void> {
   const { id, ...rest } = agentTokenRow(token);
+  const revokedAt = token.status === "revoked" ? storedAt : null;
   await db
     .insertInto("read_model.agent_tokens")
-    .values({ id, ...rest })
-    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .values({ id, ...rest, revoked_at: revokedAt })
+    .onConflict((oc) =>
+      oc.column("id").doUpdateSet({
+        ...rest,
+        revoked_at:
+          token.status === "revoked"
+            ? sql<Date>`coalesce(read_model.agent_tokens.revoked_at, ${revokedAt})`
+            : null,
+      }),
+    )
     .execute();
 }
 

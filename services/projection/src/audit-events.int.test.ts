@@ -80,6 +80,8 @@ describe("audit events written by the projection", () => {
       seq: 10_000,
       subject: event.subject,
       deliveryCount: 1,
+      storedAt: new Date(),
+      bytes: 0,
     };
     await projectMessage(ctx.db, "audit-test", event, meta);
     await projectMessage(ctx.db, "audit-test", event, { ...meta, deliveryCount: 2 });

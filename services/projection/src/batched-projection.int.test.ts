@@ -63,8 +63,28 @@ describe("batched projection", () => {
     const group = ctx.events.group(5);
     const token = ctx.events.personalAccessToken(10, 2, "next tuesday");
     const batch = [
-      { event: group, meta: { stream, seq: before + 1, subject: group.subject, deliveryCount: 1 } },
-      { event: token, meta: { stream, seq: before + 2, subject: token.subject, deliveryCount: 1 } },
+      {
+        event: group,
+        meta: {
+          stream,
+          seq: before + 1,
+          subject: group.subject,
+          deliveryCount: 1,
+          storedAt: new Date(),
+          bytes: 0,
+        },
+      },
+      {
+        event: token,
+        meta: {
+          stream,
+          seq: before + 2,
+          subject: token.subject,
+          deliveryCount: 1,
+          storedAt: new Date(),
+          bytes: 0,
+        },
+      },
     ];
     const failure = await projectBatch(ctx.db, CONSUMER, stream, batch, before + 2).catch((e: unknown) => e);
     expect(isKasmapError(failure, "validation_failed")).toBe(true);
@@ -82,7 +102,17 @@ describe("batched projection", () => {
       .execute();
     const group = ctx.events.group(1);
     const replayed = [
-      { event: group, meta: { stream, seq: position, subject: group.subject, deliveryCount: 1 } },
+      {
+        event: group,
+        meta: {
+          stream,
+          seq: position,
+          subject: group.subject,
+          deliveryCount: 1,
+          storedAt: new Date(),
+          bytes: 0,
+        },
+      },
     ];
     expect(await projectBatch(ctx.db, CONSUMER, stream, replayed, position)).toEqual([]);
     const row = await ctx.db

@@ -31,7 +31,8 @@ async function agentsContaining(ip: string): Promise<Array<{ agent_id: number; f
 describe("cluster addresses", () => {
   it("follow the latest snapshot, in the snapshot's transaction, and leave with the agent", async () => {
     const e = ctx.events;
-    for (const event of [e.group(1), e.project(11, 1), e.agent(7, 11), e.agent(8, 11)]) {
+    const agents = [e.agent(7, 11), e.agentToken(70, 7), e.agent(8, 11), e.agentToken(80, 8)];
+    for (const event of [e.group(1), e.project(11, 1), ...agents]) {
       await publishEvent(ctx.bus, event);
     }
     await publishEvent(

@@ -1,6 +1,12 @@
 export { applyEventToReadModel, type StreamPosition } from "./apply-event.ts";
 export { changeNoticesFor } from "./change-notices.ts";
 export { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
+export {
+  type CollectorLimits,
+  collectorLimitsFromEnv,
+  DEFAULT_COLLECTOR_LIMITS,
+  ProjectionEnvSchema,
+} from "./projection-env.ts";
 export { readPositions } from "./projection-positions.ts";
 export {
   type ProjectionService,

@@ -6,17 +6,18 @@ import {
   natsClientAuthFromEnv,
   retryAtStart,
 } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { createTopology, parseEnv } from "@kasmap/contracts";
 import { checkDatabaseReachable } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { rebuildReadModel, startProjectionService } from "./index.ts";
+import { collectorLimitsFromEnv, ProjectionEnvSchema } from "./projection-env.ts";
 
 /**
  * `tsx services/projection/src/main.ts [--rebuild]`: runs the projection until SIGTERM or
  * SIGINT. `--rebuild` first empties the read model and replays every stream from the start.
  */
 async function main(): Promise<void> {
-  const env = parseEnv(CommonEnvSchema);
+  const env = parseEnv(ProjectionEnvSchema);
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   const natsAuth = natsClientAuthFromEnv(env);
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     logger,
     statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
+    collectorLimits: collectorLimitsFromEnv(env),
   };
   const service = process.argv.includes("--rebuild")
     ? await rebuildReadModel(options)

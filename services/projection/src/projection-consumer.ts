@@ -13,7 +13,10 @@ import { applyEventToReadModel } from "./apply-event.ts";
 import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "./audit-event-store.ts";
 import { auditEventsFor } from "./audit-events.ts";
 import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "./change-notices.ts";
+import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
+import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
+import type { CollectorLimits } from "./projection-env.ts";
 import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
 
 /**
@@ -28,10 +31,14 @@ export const PROJECTION_CONSUMERS = [
   { stream: "heartbeat", durable: "projection-heartbeat" },
 ] as const;
 
+/** The registry consumer: collector events of agents it has not applied yet wait for it. */
+const REGISTRY_CONSUMER = "projection-registry";
+
 /**
  * Applies a batch of one stream's events, in order, in ONE transaction that ends by storing
  * `lastSeq` as the consumer's position, and returns the change notices to publish once it
- * committed. Events at or below the stored position were applied before and are skipped (a
+ * committed. Collector events have their times clamped to when the server stored them and are
+ * refused (`validation_failed`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
  * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
  * A permanent database error becomes `KasmapError("validation_failed")`.
  */
@@ -46,14 +53,18 @@ export async function projectBatch(
     return await db.transaction().execute(async (trx) => {
       const stored = await lockPosition(trx, consumer, stream);
       if (lastSeq <= stored) return [];
-      const fresh = batch.filter(({ meta }) => meta.seq > stored);
+      const fresh = batch
+        .filter(({ meta }) => meta.seq > stored)
+        .map(({ event, meta }) => ({ event: clampCollectorTimes(event, meta.storedAt), meta }));
+      // A deletion or revocation committed since the screen ran takes effect here (issue 7.6).
+      await assertCollectorsMayWrite(trx, fresh);
       await lockAgentAuditLogs(
         trx,
         fresh.map(({ event }) => event),
       );
       const notices: ReadModelNotice[] = [];
       for (const { event, meta } of fresh) {
-        const position = { stream, seq: meta.seq };
+        const position = { stream, seq: meta.seq, storedAt: meta.storedAt };
         // The audit log compares with the state the event replaces, so it is read first.
         const previous = await loadAuditPreviousState(trx, event);
         await applyEventToReadModel(trx, event, position);
@@ -84,11 +95,14 @@ export function startProjectionConsumer(
   db: Kysely<ReadModelDatabase>,
   logger: Logger,
   declaration: (typeof PROJECTION_CONSUMERS)[number],
+  limits: CollectorLimits,
 ): CheckpointedConsumer {
   const stream = bus.topology.streamNames[declaration.stream];
+  const fromCollectors = declaration.stream === "cluster" || declaration.stream === "heartbeat";
   return startCheckpointedConsumer(bus, {
     stream: declaration.stream,
     name: declaration.durable,
+    ...(fromCollectors ? { screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER) } : {}),
     readCheckpoint: () => readPosition(db, declaration.durable),
     async applyBatch(batch, lastSeq) {
       const notices = await projectBatch(db, declaration.durable, stream, batch, lastSeq);

@@ -34,6 +34,13 @@ const GRANTS = {
   },
 };
 
+/** The projection applies a collector's events only for a known agent with an active token. */
+async function registerAgent(agentId: number): Promise<void> {
+  await publishEvent(ctx.bus, ctx.events.agent(agentId, 11));
+  await publishEvent(ctx.bus, ctx.events.agentToken(agentId * 10, agentId));
+  await ctx.caughtUp();
+}
+
 describe("projection service", () => {
   it("applies every event kind to the read model", async () => {
     const e = ctx.events;
@@ -180,6 +187,7 @@ describe("projection service", () => {
   });
 
   it("keeps the newer heartbeat when an older one arrives later", async () => {
+    await registerAgent(9);
     await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:10.000Z", "new"));
     await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:00.000Z", "old"));
     await ctx.caughtUp();
@@ -193,6 +201,7 @@ describe("projection service", () => {
   });
 
   it("keeps every snapshot in the history and the latest as current", async () => {
+    await registerAgent(10);
     const first = await publishEvent(ctx.bus, ctx.events.snapshot(10, clusterFacts({ node_count: 1 })));
     const second = await publishEvent(
       ctx.bus,

@@ -12,6 +12,7 @@ import { startDisconnectionSweeper } from "./agent-disconnections.ts";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { deleteLegacyDurableConsumers } from "./legacy-durable-consumers.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
+import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
 
 export type ProjectionServiceOptions = {
   bus: Bus;
@@ -21,6 +22,8 @@ export type ProjectionServiceOptions = {
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
   logger?: Logger;
+  /** Limits on collector events (issue 7.6); defaults: `DEFAULT_COLLECTOR_LIMITS`. */
+  collectorLimits?: CollectorLimits;
 };
 
 export type ProjectionService = {
@@ -65,7 +68,13 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     throw error;
   }
   const consumers = PROJECTION_CONSUMERS.map((declaration) =>
-    startProjectionConsumer(options.bus, db, logger, declaration),
+    startProjectionConsumer(
+      options.bus,
+      db,
+      logger,
+      declaration,
+      options.collectorLimits ?? DEFAULT_COLLECTOR_LIMITS,
+    ),
   );
   const sweeper = startDisconnectionSweeper(db, logger);
   logger.info({ consumers: PROJECTION_CONSUMERS.map((c) => c.durable) }, "projection started");

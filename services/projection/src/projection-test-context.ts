@@ -9,6 +9,7 @@ import {
   type TestDatabase,
   testNatsUrl,
 } from "@kasmap/testing/harness";
+import type { StoredMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
 import { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
 import { readPositions } from "./projection-positions.ts";
@@ -28,6 +29,8 @@ export type ProjectionTestContext = {
   serviceOptions: { bus: Bus; databaseUrl: string; logger: ReturnType<typeof createLogger> };
   /** Resolves once every projection consumer's stored position reached its stream's last sequence. */
   caughtUp(): Promise<void>;
+  /** Every dead letter stored so far, oldest first. */
+  deadLetters(): Promise<StoredMsg[]>;
   dispose(): Promise<void>;
 };
 
@@ -45,6 +48,7 @@ export async function createProjectionTestContext(name: string): Promise<Project
     events: testEvents(topology),
     serviceOptions: { bus, databaseUrl: database.url, logger: createLogger("projection", "silent") },
     caughtUp: () => waitUntilCaughtUp(bus, db),
+    deadLetters: () => readDeadLetters(bus),
     async dispose() {
       await db.destroy();
       for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
@@ -52,6 +56,17 @@ export async function createProjectionTestContext(name: string): Promise<Project
       await database.drop();
     },
   };
+}
+
+async function readDeadLetters(bus: Bus): Promise<StoredMsg[]> {
+  const name = bus.topology.streamNames.deadLetter;
+  const info = await bus.jsm.streams.info(name);
+  const letters: StoredMsg[] = [];
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const letter = await bus.jsm.streams.getMessage(name, { seq });
+    if (letter) letters.push(letter);
+  }
+  return letters;
 }
 
 async function waitUntilCaughtUp(bus: Bus, db: Kysely<ReadModelDatabase>): Promise<void> {

@@ -3,6 +3,8 @@ import {
   type ClusterFacts,
   EVENT_TYPES,
   type EventDataOf,
+  type EventType,
+  type KasmapEvent,
   newKasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
@@ -227,5 +229,38 @@ export function testEvents(topology: Topology) {
         subject: topology.subjects.clusterHeartbeat(agentId),
         data: { agent_id: agentId, collector_id: collectorId, content_hash: null, sent_at: sentAt },
       }),
+  };
+}
+
+/**
+ * One valid event of every type, each about aggregate `id` (an agent id for cluster and authz
+ * events, the entity id for registry events): the material of the forgery tables (issue 7.1).
+ */
+export function oneEventOfEachType(topology: Topology, id: number): Record<EventType, KasmapEvent> {
+  const e = testEvents(topology);
+  return {
+    [EVENT_TYPES.clusterSnapshot]: e.snapshot(id, clusterFacts()),
+    [EVENT_TYPES.clusterHeartbeat]: e.heartbeat(id, "2026-01-01T00:00:00.000Z"),
+    [EVENT_TYPES.authzChanged]: e.authz(id, 11, {
+      ci_access: { projects: [], groups: [] },
+      user_access: { projects: [], groups: [] },
+    }),
+    [EVENT_TYPES.groupChanged]: e.group(id),
+    [EVENT_TYPES.projectChanged]: e.project(id, 1),
+    [EVENT_TYPES.userChanged]: {
+      ...e.user(id),
+      data: { ...e.user(id).data, user: { ...e.user(id).data.user, is_admin: true } },
+    },
+    [EVENT_TYPES.membershipChanged]: e.membership({
+      id,
+      user_id: 1,
+      source_type: "project",
+      source_id: 11,
+      access_level: 50,
+    }),
+    [EVENT_TYPES.personalAccessTokenChanged]: e.personalAccessToken(id, 1, null),
+    [EVENT_TYPES.agentChanged]: e.agent(id, 11),
+    [EVENT_TYPES.agentTokenChanged]: e.agentToken(id, 3),
+    [EVENT_TYPES.jobChanged]: e.job(id, 11),
   };
 }

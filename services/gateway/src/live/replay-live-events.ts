@@ -1,8 +1,8 @@
-import type { Bus } from "@kasmap/bus";
-import { KasmapEventSchema } from "@kasmap/contracts";
+import { type Bus, parseStoredEvent } from "@kasmap/bus";
+import type { StreamRole } from "@kasmap/contracts";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import type { StreamPosition } from "../http/sse-framing.ts";
-import { LIVE_ROLES, type LiveEvent, safeJson } from "./shared-live-feed.ts";
+import { LIVE_ROLES, type LiveEvent } from "./shared-live-feed.ts";
 
 /**
  * On resume, streams other than the one `Last-Event-ID` names restart this long before that
@@ -46,7 +46,7 @@ export async function* replayLiveEvents(
     const from = Math.max(wantedFrom, until - maxPerStream, 1);
     if (from >= until) continue;
     let first = true;
-    for await (const live of readRange(bus, stream, from, until)) {
+    for await (const live of readRange(bus, role, from, until)) {
       const storedAt = live.storedAtMs;
       if (first) {
         first = false;
@@ -62,13 +62,18 @@ export async function* replayLiveEvents(
 
 type StoredLiveEvent = { event: LiveEvent; storedAtMs: number };
 
-/** Messages of `stream` with `from ≤ seq < until`, through a short-lived ordered consumer. */
+/**
+ * Events of the `role` stream with `from ≤ seq < until`, through a short-lived ordered consumer;
+ * only those that pass the projection's edge (`parseStoredEvent`: a type bound to the stream and
+ * subject), as the live feed does.
+ */
 async function* readRange(
   bus: Bus,
-  stream: string,
+  role: StreamRole,
   from: number,
   until: number,
 ): AsyncGenerator<StoredLiveEvent> {
+  const stream = bus.topology.streamNames[role];
   const consumer = await bus.js.consumers.get(stream, {
     deliver_policy: DeliverPolicy.StartSequence,
     opt_start_seq: from,
@@ -81,10 +86,14 @@ async function* readRange(
     try {
       for await (const message of messages) {
         if (message.seq >= until) break;
-        const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
-        if (parsed.success) {
+        const parsed = parseStoredEvent(message.data, {
+          root: bus.topology.root,
+          stream: role,
+          subject: message.subject,
+        });
+        if (parsed.ok) {
           yield {
-            event: { event: parsed.data, position: { stream, seq: message.seq } },
+            event: { event: parsed.event, position: { stream, seq: message.seq } },
             storedAtMs: message.info.timestampNanos / 1_000_000,
           };
         }

@@ -1,5 +1,5 @@
-import type { Bus } from "@kasmap/bus";
-import { type KasmapEvent, KasmapEventSchema, type StreamRole } from "@kasmap/contracts";
+import { type Bus, parseStoredEvent } from "@kasmap/bus";
+import type { KasmapEvent, StreamRole } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { type Consumer, type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
 import type { StreamPosition } from "../http/sse-framing.ts";
@@ -116,7 +116,7 @@ class RunningFeed {
         });
         const messages = await consumer.consume();
         feed.running.push({ consumer, messages });
-        void feed.forward(stream, messages);
+        void feed.forward(bus, role, messages);
       }
     } catch (error) {
       await feed.stop();
@@ -140,14 +140,24 @@ class RunningFeed {
     );
   }
 
-  /** Messages that fail the schema are skipped: the projection dead-letters them. */
-  private async forward(stream: string, messages: ConsumerMessages): Promise<void> {
+  /**
+   * Forwards the events that pass the same edge as the projection's (`parseStoredEvent`): a
+   * type bound to this stream and subject, with the id the subject names. Anything else (a
+   * registry event a collector forged onto its snapshot subject, a malformed message) is
+   * skipped here; the projection dead-letters it (issue 7.1).
+   */
+  private async forward(bus: Bus, role: StreamRole, messages: ConsumerMessages): Promise<void> {
+    const stream = bus.topology.streamNames[role];
     try {
       for await (const message of messages) {
         this.dispatched.set(stream, message.seq);
-        const parsed = KasmapEventSchema.safeParse(safeJson(message.string()));
-        if (!parsed.success) continue;
-        const live: LiveEvent = { event: parsed.data, position: { stream, seq: message.seq } };
+        const parsed = parseStoredEvent(message.data, {
+          root: bus.topology.root,
+          stream: role,
+          subject: message.subject,
+        });
+        if (!parsed.ok) continue;
+        const live: LiveEvent = { event: parsed.event, position: { stream, seq: message.seq } };
         for (const listener of this.listeners) {
           try {
             listener(live);
@@ -159,13 +169,5 @@ class RunningFeed {
     } catch {
       // The iterator ends with an error when the connection closes under it; stop() follows.
     }
-  }
-}
-
-export function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
   }
 }

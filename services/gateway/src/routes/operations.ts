@@ -1,26 +1,32 @@
+import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
 import { outboxBacklog, projectionLag } from "../read-model/pipeline-backlog.ts";
 
+const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+
 /**
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
  * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
- * server that accepts anonymous clients is named in `nats_check[0].message`; also reported,
+ * server that accepts anonymous clients is named in `nats_check[0].message`; JetStream storage
+ * past its threshold is a `jetstream_check` warning that does not fail readiness; also reported,
  * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
  * model — and `outbox_check[0].pending` — events authz committed but has not published) and
- * `GET /metrics` (Prometheus text). None needs a token.
+ * `GET /metrics` (Prometheus text, with JetStream storage use). None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
 
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
-    const [database, projection, outbox] = await Promise.all([
+    const [database, storage, projection, outbox] = await Promise.all([
       pingDatabase(ctx),
+      ctx.jetStreamStorage.read(),
       withDeadline(projectionLag(ctx), CHECK_DEADLINE_MS, unreadable("projection lag")),
       outboxBacklog(ctx, CHECK_DEADLINE_MS),
     ]);
+    const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
     // Lag and backlog are reported, not gating: the gateway serves reads while they drain.
     const status = nats && database ? "ok" : "failed";
     return reply.code(status === "ok" ? 200 : 503).send({
@@ -32,6 +38,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
         },
       ],
       db_check: [{ status: database ? "ok" : "failed" }],
+      // A warning, not a failure: the system works until the storage is full (issue 7.6).
+      jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
       projection_check: [projection],
       outbox_check: [outbox],
     });
@@ -51,7 +59,9 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
     ].join("\n");
-    return reply.type("text/plain; version=0.0.4; charset=utf-8").send(`${text}\n`);
+    const storage = await ctx.jetStreamStorage.read();
+    if (storage) return reply.type(PROMETHEUS_TEXT).send(`${text}\n${renderStorageMetrics(storage)}`);
+    return reply.type(PROMETHEUS_TEXT).send(`${text}\n`);
   });
 }
 

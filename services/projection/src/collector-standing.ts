@@ -1,0 +1,88 @@
+import type { ReadModelDatabase } from "@kasmap/db";
+import { type Kysely, sql } from "kysely";
+
+/**
+ * What the read model knows of an agent, to decide whether its collector may still write
+ * (issue 7.6 e): the agent row, its deletion tombstone and its tokens.
+ */
+export type AgentStanding = {
+  agentId: number;
+  /** A `read_model.agents` row exists. */
+  exists: boolean;
+  deletedAt: Date | null;
+  tokens: readonly { status: "active" | "revoked"; revokedAt: Date | null }[];
+};
+
+export type CollectorVerdict =
+  | { kind: "accept" }
+  | { kind: "refuse"; reason: string }
+  /** The registry may not have been applied this far yet: retry later. */
+  | { kind: "wait"; reason: string };
+
+/**
+ * Whether a collector event of the agent, stored by the server at `storedAt`, may be applied.
+ * Deleting the agent or revoking its last token takes effect for every event stored after it,
+ * however the collector behaves; events stored before it stay valid, so replaying the log gives
+ * the same answers. An agent (or token) the read model does not know yet is "wait": the
+ * registry stream is consumed independently and may lag behind the cluster streams.
+ */
+export function collectorVerdict(standing: AgentStanding, storedAt: Date): CollectorVerdict {
+  const agent = standing.agentId;
+  if (standing.deletedAt !== null && storedAt >= standing.deletedAt) {
+    return { kind: "refuse", reason: `agent ${agent} was deleted at ${standing.deletedAt.toISOString()}` };
+  }
+  if (!standing.exists && standing.deletedAt === null) {
+    return { kind: "wait", reason: `agent ${agent} is not in the read model` };
+  }
+  if (standing.tokens.length === 0) {
+    return { kind: "wait", reason: `agent ${agent} has no token in the read model` };
+  }
+  const valid = standing.tokens.some(
+    (t) => t.status === "active" || (t.revokedAt !== null && t.revokedAt > storedAt),
+  );
+  if (valid) return { kind: "accept" };
+  const last = Math.max(...standing.tokens.map((t) => t.revokedAt?.getTime() ?? 0));
+  return {
+    kind: "refuse",
+    reason: `every token of agent ${agent} was revoked (the last at ${new Date(last).toISOString()})`,
+  };
+}
+
+/**
+ * The standing of each agent, in one statement (primary-key and `agent_tokens_agent` index
+ * lookups): runs inside the caller's transaction when given one.
+ */
+export async function loadAgentStandings(
+  db: Kysely<ReadModelDatabase>,
+  agentIds: readonly number[],
+): Promise<Map<number, AgentStanding>> {
+  const ids = [...new Set(agentIds)];
+  const standings = new Map<number, AgentStanding>();
+  if (ids.length === 0) return standings;
+  const result = await sql<{
+    agent_id: string | number;
+    exists: boolean;
+    deleted_at: Date | null;
+    tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
+  }>`
+    select ids.agent_id,
+           exists (select 1 from read_model.agents a where a.id = ids.agent_id) as exists,
+           (select d.deleted_at from read_model.deleted_agents d where d.agent_id = ids.agent_id) as deleted_at,
+           coalesce((select json_agg(json_build_object('status', t.status, 'revoked_at', t.revoked_at))
+                       from read_model.agent_tokens t where t.agent_id = ids.agent_id), '[]'::json) as tokens
+      from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
+  `.execute(db);
+  for (const row of result.rows) {
+    const agentId = Number(row.agent_id);
+    standings.set(agentId, {
+      agentId,
+      exists: row.exists,
+      deletedAt: row.deleted_at,
+      tokens: row.tokens.map((t) => ({
+        status: t.status,
+        revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
+      })),
+    });
+  }
+  return standings;
+}

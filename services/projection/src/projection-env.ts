@@ -1,0 +1,50 @@
+import { CommonEnvSchema } from "@kasmap/contracts";
+import { z } from "zod";
+
+/** Largest cluster snapshot applied, in bytes (a 5,000-node cluster's snapshot is ~200 KiB). */
+export const DEFAULT_SNAPSHOT_MAX_BYTES = 512 * 1024;
+/** Most snapshots applied per agent in any minute (a collector publishes only on change). */
+export const DEFAULT_SNAPSHOTS_PER_MINUTE = 60;
+/**
+ * Seconds a collector event of an agent the read model does not know yet (or without a token
+ * yet) waits for the registry consumer, once that consumer has caught up, before it is refused.
+ */
+export const DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS = 10;
+
+/** Limits the projection enforces on collectors, the least trusted writers (issue 7.6). */
+export type CollectorLimits = {
+  snapshotMaxBytes: number;
+  snapshotsPerMinute: number;
+  unknownAgentGraceMs: number;
+};
+
+export const DEFAULT_COLLECTOR_LIMITS: CollectorLimits = {
+  snapshotMaxBytes: DEFAULT_SNAPSHOT_MAX_BYTES,
+  snapshotsPerMinute: DEFAULT_SNAPSHOTS_PER_MINUTE,
+  unknownAgentGraceMs: DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
+};
+
+/** The projection's environment: the common variables plus its collector limits. */
+export const ProjectionEnvSchema = CommonEnvSchema.extend({
+  KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_SNAPSHOT_MAX_BYTES),
+  KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_SNAPSHOTS_PER_MINUTE),
+  KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(3600)
+    .default(DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS),
+});
+export type ProjectionEnv = z.infer<typeof ProjectionEnvSchema>;
+
+export function collectorLimitsFromEnv(env: ProjectionEnv): CollectorLimits {
+  return {
+    snapshotMaxBytes: env.KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES,
+    snapshotsPerMinute: env.KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE,
+    unknownAgentGraceMs: env.KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
+  };
+}
