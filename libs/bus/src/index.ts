@@ -9,4 +9,5 @@ export * from "./jetstream-storage.ts";
 export * from "./nats-client-auth.ts";
 export * from "./payload-limit.ts";
 export * from "./publish.ts";
+export * from "./retry-at-start.ts";
 export * from "./streams.ts";

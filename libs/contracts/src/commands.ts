@@ -165,15 +165,6 @@ export const AUTHZ_COMMANDS = {
       refusal: ConfigRefusalSchema.optional(),
     }),
   },
-  /**
-   * The authz outbox, for readiness and metrics: rows waiting to be published, and rows set
-   * aside for good because they can never be published (each logged when set aside; more than
-   * zero needs an operator). No actor: counts only.
-   */
-  "outbox.status": {
-    request: z.object({}),
-    result: z.object({ pending: z.number().int().nonnegative(), set_aside: z.number().int().nonnegative() }),
-  },
   "job.create": {
     request: z.object({
       ...Actor,
@@ -196,6 +187,20 @@ export const AUTHZ_COMMANDS = {
   "job.finish": {
     request: z.object({ ...Actor, project_id: Id, job_id: Id }),
     result: JobPublicSchema,
+  },
+  /**
+   * The authz outbox, for readiness and metrics: events committed but not yet published, the age
+   * of the oldest of them (seconds; null when none waits), and rows set aside for good because
+   * they can never be published (each logged when set aside; more than zero needs an operator).
+   * No actor: counts only, it names no registry data.
+   */
+  "outbox.status": {
+    request: z.object({}),
+    result: z.object({
+      pending: z.number().int().min(0),
+      oldest_pending_age_seconds: z.number().min(0).nullable(),
+      set_aside: z.number().int().min(0),
+    }),
   },
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;

@@ -1,6 +1,6 @@
 import { type Bus, type CommandHandlers, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
-import type { AuthzCommandName } from "@kasmap/contracts";
-import { createDatabase, migrateSchema } from "@kasmap/db";
+import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
+import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
@@ -41,6 +41,9 @@ export type AuthzServiceOptions = {
    */
   includeDescendants?: boolean;
   logger?: Logger;
+  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
 };
 
 export type AuthzService = {
@@ -84,7 +87,13 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
   for (const name of Object.keys(HANDLERS) as AuthzCommandName[]) {
     const handler = HANDLERS[name] as CommandHandler<AuthzCommandName>;
     bound[name] = (request: Parameters<typeof handler>[1]) => {
-      const running = handler(deps, request);
+      // A database outage is `unavailable` (the gateway answers 503 with Retry-After), not an
+      // internal error: the command may simply be retried later.
+      const running = handler(deps, request).catch((error: unknown) => {
+        throw isDatabaseUnavailable(error)
+          ? new KasmapError("unavailable", "authz database unavailable", { cause: error })
+          : error;
+      });
       const tracked = running.catch(() => {}).finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       return running;
@@ -101,7 +110,12 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
  */
 export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
   const logger = options.logger ?? createLogger("authz");
-  const db = createDatabase<AuthzDatabase>({ url: options.databaseUrl, applicationName: "kasmap-authz" });
+  const db = createDatabase<AuthzDatabase>({
+    url: options.databaseUrl,
+    applicationName: "kasmap-authz",
+    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+  });
   try {
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const outbox = createOutboxPublisher(db, options.bus, logger);

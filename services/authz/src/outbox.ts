@@ -9,7 +9,8 @@ import type { AuthzDb } from "./store/schema.ts";
 const BATCH = 500;
 
 /** How many rows are waiting to be published, and how many were set aside for good. */
-export type OutboxStatus = { pending: number; set_aside: number };
+/** `outbox.status`'s answer: counts, and the age of the oldest pending row in seconds. */
+export type OutboxStatus = { pending: number; oldest_pending_age_seconds: number | null; set_aside: number };
 
 export type OutboxPublisher = {
   /** Publishes every unpublished outbox row, in id order; resolves when none is left (or NATS failed). */
@@ -109,18 +110,7 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
     get setAsideTotal() {
       return setAsideTotal;
     },
-    async status() {
-      const row = await db
-        .selectFrom("authz.outbox")
-        .select([
-          sql<number>`count(*) filter (where published_at is null and set_aside_at is null)::int`.as(
-            "pending",
-          ),
-          sql<number>`count(*) filter (where set_aside_at is not null)::int`.as("set_aside"),
-        ])
-        .executeTakeFirstOrThrow();
-      return { pending: row.pending, set_aside: row.set_aside };
-    },
+    status: () => outboxStatusOf(db),
     async positionsOf(ids) {
       if (ids.length === 0) return [];
       const rows = await db
@@ -160,19 +150,22 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
  * index (`outbox_pending`, `outbox_set_aside`), never the published history.
  */
 export async function outboxStatusOf(db: AuthzDb): Promise<OutboxStatus> {
-  const count = sql<number>`count(*)::int`.as("rows");
   const pending = await db
     .selectFrom("authz.outbox")
-    .select(count)
+    .select([
+      sql<number>`count(*)::int`.as("rows"),
+      sql<number | null>`extract(epoch from now() - min(created_at))::float8`.as("oldest"),
+    ])
     .where("published_at", "is", null)
     .where("set_aside_at", "is", null)
     .executeTakeFirstOrThrow();
   const setAside = await db
     .selectFrom("authz.outbox")
-    .select(count)
+    .select(sql<number>`count(*)::int`.as("rows"))
     .where("set_aside_at", "is not", null)
     .executeTakeFirstOrThrow();
-  return { pending: pending.rows, set_aside: setAside.rows };
+  const oldest = pending.oldest === null ? null : Math.max(0, Number(pending.oldest));
+  return { pending: pending.rows, oldest_pending_age_seconds: oldest, set_aside: setAside.rows };
 }
 
 /**

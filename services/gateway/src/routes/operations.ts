@@ -2,6 +2,7 @@ import { renderStorageMetrics, requestCommand, storageWarning } from "@kasmap/bu
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
+import { outboxBacklog, projectionLag } from "../read-model/pipeline-backlog.ts";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -9,17 +10,25 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
  * PostgreSQL round trip within 2 s; 503 otherwise, GitLab's `{"status": "failed"}` form; a NATS
  * server that accepts anonymous clients is named in `nats_check[0].message`; JetStream storage
- * past its threshold is a `jetstream_check` warning that does not fail readiness) and
- * `GET /metrics` (Prometheus text, with JetStream storage use, and authz's outbox gauges when
- * authz answers within 1 s). None needs a token.
+ * past its threshold is a `jetstream_check` warning that does not fail readiness; also reported,
+ * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
+ * model — and `outbox_check[0]` — events authz committed but has not published, and rows set
+ * aside) and `GET /metrics` (Prometheus text, with JetStream storage use, and authz's outbox
+ * gauges when authz answers within 1 s). None needs a token.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
 
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
-    const [database, storage] = await Promise.all([pingDatabase(ctx), ctx.jetStreamStorage.read()]);
+    const [database, storage, projection, outbox] = await Promise.all([
+      pingDatabase(ctx),
+      ctx.jetStreamStorage.read(),
+      withDeadline(projectionLag(ctx), CHECK_DEADLINE_MS, unreadable("projection lag")),
+      outboxBacklog(ctx, CHECK_DEADLINE_MS),
+    ]);
     const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
+    // Lag and backlog are reported, not gating: the gateway serves reads while they drain.
     const status = nats && database ? "ok" : "failed";
     return reply.code(status === "ok" ? 200 : 503).send({
       status,
@@ -32,6 +41,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       db_check: [{ status: database ? "ok" : "failed" }],
       // A warning, not a failure: the system works until the storage is full (issue 7.6).
       jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
+      projection_check: [projection],
+      outbox_check: [outbox],
     });
   });
 
@@ -81,6 +92,25 @@ function authzOutboxLines(ctx: GatewayContext): Promise<string[]> {
   );
   outboxGauges.set(ctx, { at: Date.now(), lines });
   return lines;
+}
+
+/** Each readiness check answers within this, ms, or counts as failed. */
+const CHECK_DEADLINE_MS = 2_000;
+
+function unreadable(what: string) {
+  return { status: "failed" as const, message: `${what} not read within ${CHECK_DEADLINE_MS} ms` };
+}
+
+async function withDeadline<T, F>(work: Promise<T>, ms: number, fallback: F): Promise<T | F> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<F>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function pingDatabase(ctx: GatewayContext): Promise<boolean> {
