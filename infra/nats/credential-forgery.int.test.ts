@@ -119,8 +119,10 @@ async function publishForgery(
  * letter by stream position.
  */
 async function projectedPast(published: readonly Published[], what: string) {
+  const last = new Map<StreamRole, number>();
+  for (const p of published) last.set(p.stream, Math.max(p.seq, last.get(p.stream) ?? 0));
   await eventually(async () => {
-    for (const p of published) if ((await world.projectedSeq(p.stream)) < p.seq) return undefined;
+    for (const [stream, seq] of last) if ((await world.projectedSeq(stream)) < seq) return undefined;
     return true;
   }, `the projection past ${what}`);
   return world.deadLetters();
