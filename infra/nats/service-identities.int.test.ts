@@ -141,6 +141,20 @@ describe("each service under its own identity", () => {
     await expect(ensureStreams(undeclared)).rejects.toThrow(/may not declare streams: start authz first/);
   });
 
+  // The streams are the audit log: no identity, not even authz which declares them, may purge
+  // a stream, delete it or delete one of its messages (issue 7: nobody rewrites the audit log).
+  it.each(["authz", "projection", "gateway"] as const)(
+    "refuses to let %s erase audit history",
+    async (who) => {
+      const registry = topology.streamNames.registry;
+      const jsm = bus(who).jsm;
+      await permissionViolation(jsm.streams.purge(registry));
+      await permissionViolation(jsm.streams.deleteMessage(registry, 1));
+      await permissionViolation(jsm.streams.delete(registry));
+      expect((await bus("authz").jsm.streams.info(registry)).state.messages).toBeGreaterThan(0);
+    },
+  );
+
   it("lets the demo agent's collector identity have its token checked by authz", async () => {
     const { result } = await requestCommand(bus("demoAgent"), "agent_token.authenticate", {
       token: demo.agentToken,
