@@ -42,12 +42,21 @@ const JS_API = "$JS.API";
  * subscribe to (a stream on `<root>.cmd.authz.>` would store every agent token sent to authz), and
  * refusing purge and delete keeps the audit log from being rewritten.
  */
-const STREAM_ADMINISTRATION = [
-  `${JS_API}.STREAM.CREATE.>`,
-  `${JS_API}.STREAM.UPDATE.>`,
+/**
+ * Calls that erase history: denied to every identity, authz included, so the audit log cannot be
+ * rewritten with any service's credentials. Retention (max age) is the server's to apply; an
+ * operator who must erase does it with the server's own system account.
+ */
+const HISTORY_ERASURE = [
   `${JS_API}.STREAM.DELETE.>`,
   `${JS_API}.STREAM.PURGE.>`,
   `${JS_API}.STREAM.MSG.DELETE.>`,
+];
+
+const STREAM_ADMINISTRATION = [
+  `${JS_API}.STREAM.CREATE.>`,
+  `${JS_API}.STREAM.UPDATE.>`,
+  ...HISTORY_ERASURE,
   `${JS_API}.STREAM.RESTORE.>`,
   `${JS_API}.STREAM.PEER.>`,
   `${JS_API}.STREAM.LEADER.>`,
@@ -59,7 +68,7 @@ const STREAM_ADMINISTRATION = [
  * What each service may do, and why:
  * - authz: serves the commands (`<root>.cmd.authz.>`, the only identity that may receive them)
  *   and answers them with `allow_responses`; publishes the registry and authorization events;
- *   declares the streams (`$JS.API.>`).
+ *   declares the streams (`$JS.API.>` without purging or deleting streams or messages).
  * - projection: reads the streams with ordered consumers (`$JS.API.>` without stream
  *   administration), publishes dead letters (`<root>.dlq.>`) and change notices
  *   (`<root>.readmodel.changed.>`).
@@ -77,6 +86,7 @@ export function servicePermissions(
     case "authz":
       return {
         publish: [topology.wildcards.authz, topology.wildcards.registry, `${JS_API}.>`],
+        publishDeny: HISTORY_ERASURE,
         subscribe: [topology.wildcards.authzCommands, inbox],
         allowResponses: true,
       };

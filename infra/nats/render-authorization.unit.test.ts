@@ -22,11 +22,15 @@ const STREAM_ADMINISTRATION = [
   "$JS.API.SERVER.>",
 ];
 
+/** Written out here, not imported: the test states what no identity may do to the audit log. */
+const HISTORY_ERASURE = ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.MSG.DELETE.>"];
+
 describe("servicePermissions", () => {
   const topology = createTopology("kasmap");
-  it("lets only authz receive commands, and answer them", () => {
+  it("lets only authz receive commands, and answer them, and erase no history", () => {
     expect(servicePermissions(topology, "authz", AUTHZ)).toEqual({
       publish: ["kasmap.authz.>", "kasmap.registry.>", "$JS.API.>"],
+      publishDeny: HISTORY_ERASURE,
       subscribe: ["kasmap.cmd.authz.>", `_INBOX.${AUTHZ}.>`],
       allowResponses: true,
     });
@@ -107,7 +111,7 @@ describe("renderAuthorization", () => {
         "    {",
         `      nkey: "${AUTHZ}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.authz.>", "kasmap.registry.>", "$JS.API.>"] }`,
+        `        publish: { allow: ["kasmap.authz.>", "kasmap.registry.>", "$JS.API.>"], deny: [${HISTORY_ERASURE.map((s) => `"${s}"`).join(", ")}] }`,
         `        subscribe: { allow: ["kasmap.cmd.authz.>", "_INBOX.${AUTHZ}.>"] }`,
         "        allow_responses: true",
         "      }",
