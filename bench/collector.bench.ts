@@ -26,13 +26,13 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
+import { KubeSimulator } from "@kasmap/kube-simulator";
 import type { V1Node } from "@kubernetes/client-node";
 import {
   buildKubernetesEndpointSlice,
   buildKubernetesService,
 } from "../libs/cluster-info/src/fixtures/kubernetes-objects.ts";
 import { buildDualStackNodes } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
-import { KubeSimulator } from "../libs/testing/src/kube-simulator/kube-simulator.ts";
 
 const SIZES = (
   process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [100, 1_000, 5_000]

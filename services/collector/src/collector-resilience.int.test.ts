@@ -1,4 +1,4 @@
-import type { AccessRule } from "@kasmap/testing";
+import type { AccessRule } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterEach, describe, expect, it } from "vitest";
 import {

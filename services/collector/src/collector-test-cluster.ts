@@ -1,16 +1,17 @@
-import { fileURLToPath } from "node:url";
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import type { ClusterFacts } from "@kasmap/contracts";
-import { buildKubeconfig, KubeSimulator, type KubeSimulatorOptions } from "@kasmap/testing";
+import {
+  buildKubeconfig,
+  DEMO_CLUSTER_DIRECTORY,
+  KubeSimulator,
+  type KubeSimulatorOptions,
+} from "@kasmap/kube-simulator";
 import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { type CollectorOptions, type RunningCollector, startCollector } from "./collector.ts";
 
 /** Test-only: a simulated cluster, a bus on this file's own streams, and collectors under test. */
-export const DEMO_CLUSTER = fileURLToPath(
-  new URL("../../../libs/testing/fixtures/demo-cluster", import.meta.url),
-);
 
 export type PublishedSnapshot = {
   seq: number;
@@ -38,7 +39,7 @@ export async function startCollectorTestCluster(
   options: KubeSimulatorOptions = {},
 ): Promise<CollectorTestCluster> {
   const simulator = new KubeSimulator(options);
-  await simulator.loadFromDirectory(DEMO_CLUSTER);
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   const { url } = await simulator.start();
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(buildKubeconfig(url));
