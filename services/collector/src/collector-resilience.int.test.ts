@@ -5,7 +5,7 @@ import {
   type CollectorTestCluster,
   setInternalIp,
   startCollectorTestCluster,
-} from "./collector-test-cluster.ts";
+} from "./testing/collector-test-cluster.ts";
 
 /**
  * What a real cluster does to a long-running collector: RBAC that forbids some sources, watch

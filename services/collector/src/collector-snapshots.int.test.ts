@@ -4,7 +4,7 @@ import {
   type CollectorTestCluster,
   setInternalIp,
   startCollectorTestCluster,
-} from "./collector-test-cluster.ts";
+} from "./testing/collector-test-cluster.ts";
 
 /**
  * The collector against a simulated cluster over real HTTP and a real NATS JetStream: what it

@@ -9,7 +9,7 @@ import {
 import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { type CollectorOptions, type RunningCollector, startCollector } from "./collector.ts";
+import { type CollectorOptions, type RunningCollector, startCollector } from "../collector.ts";
 
 /** Test-only: a simulated cluster, a bus on this file's own streams, and collectors under test. */
 
