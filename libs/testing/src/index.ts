@@ -2,3 +2,4 @@
 // its demo cluster). test/e2e and infra/nats still import it from here; switch them and delete
 // this line.
 export * from "@kasmap/kube-simulator";
+export * from "./cluster-facts.ts";
