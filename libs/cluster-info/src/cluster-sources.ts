@@ -26,6 +26,16 @@ export type ClusterSourceDeclaration = {
 
 const byName = (name: string) => `metadata.name=${name}` as const;
 
+/** The one ConfigMap `namespace/name`. */
+const configMap = (namespace: string, name: string) =>
+  ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    path: `/api/v1/namespaces/${namespace}/configmaps`,
+    namespace,
+    fieldSelector: byName(name),
+  }) as const;
+
 /**
  * Every Kubernetes source of cluster facts, declared once. Its key names the source in the
  * `ClusterObservation`, in the parsed sources and in the collector's watches.
@@ -65,37 +75,19 @@ export const CLUSTER_SOURCES = {
   clusterInfoConfigMap: {
     label: "ConfigMap kube-public/cluster-info",
     shape: "single",
-    read: {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      path: "/api/v1/namespaces/kube-public/configmaps",
-      namespace: "kube-public",
-      fieldSelector: byName("cluster-info"),
-    },
+    read: configMap("kube-public", "cluster-info"),
   },
   /** `data.ClusterConfiguration`, YAML. */
   kubeadmConfig: {
     label: "ConfigMap kube-system/kubeadm-config",
     shape: "single",
-    read: {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      path: "/api/v1/namespaces/kube-system/configmaps",
-      namespace: "kube-system",
-      fieldSelector: byName("kubeadm-config"),
-    },
+    read: configMap("kube-system", "kubeadm-config"),
   },
   /** `data["config.conf"]`, YAML KubeProxyConfiguration. */
   kubeProxyConfig: {
     label: "ConfigMap kube-system/kube-proxy",
     shape: "single",
-    read: {
-      apiVersion: "v1",
-      kind: "ConfigMap",
-      path: "/api/v1/namespaces/kube-system/configmaps",
-      namespace: "kube-system",
-      fieldSelector: byName("kube-proxy"),
-    },
+    read: configMap("kube-system", "kube-proxy"),
   },
   /** Kubernetes 1.33+ (1.31–1.32 as beta). */
   serviceCidrs: {

@@ -10,143 +10,55 @@ import {
 const watching = INITIAL_COLLECTOR_CYCLE;
 const coalescing: CollectorCycleState = { ...watching, windowOpen: true, pendingChange: true };
 const deriving: CollectorCycleState = { ...watching, phase: "deriving", pendingChange: true };
-const derivingDone: CollectorCycleState = { ...deriving, pendingChange: false };
-const derivingWithWindow: CollectorCycleState = { ...deriving, windowOpen: true };
+const derived: CollectorCycleState = { ...deriving, pendingChange: false };
+const derivingWindowOpen: CollectorCycleState = { ...deriving, windowOpen: true };
+const derivedWindowOpen: CollectorCycleState = { ...derivingWindowOpen, pendingChange: false };
+const forcedCoalescing: CollectorCycleState = { ...coalescing, forced: true };
+const forcedDeriving: CollectorCycleState = { ...deriving, forced: true };
+const forcedDerived: CollectorCycleState = { ...derived, forced: true };
+const failedWithChange: CollectorCycleState = { ...derivingWindowOpen, phase: "watching" };
+const stoppedCoalescing: CollectorCycleState = { ...coalescing, phase: "stopped", windowOpen: false };
 const stopped: CollectorCycleState = { ...watching, phase: "stopped" };
 
-const settled = { type: "cycle-step", sourcesSettled: true } as const;
-const unsettled = { type: "cycle-step", sourcesSettled: false } as const;
+const change: CollectorCycleEvent = { type: "change" };
+const settleTimeout: CollectorCycleEvent = { type: "settle-timeout" };
+const windowClosed: CollectorCycleEvent = { type: "window-closed" };
+const settledStep: CollectorCycleEvent = { type: "cycle-step", sourcesSettled: true };
+const unsettledStep: CollectorCycleEvent = { type: "cycle-step", sourcesSettled: false };
+const cycleFailed: CollectorCycleEvent = { type: "cycle-failed" };
+const stop: CollectorCycleEvent = { type: "stop" };
 
-const transitions: {
-  when: string;
-  from: CollectorCycleState;
-  event: CollectorCycleEvent;
-  to: CollectorCycleState;
-  effect: CollectorCycleEffect;
-}[] = [
-  {
-    when: "a first change opens the window",
-    from: watching,
-    event: { type: "change" },
-    to: coalescing,
-    effect: "open-window",
-  },
-  {
-    when: "more changes join the open window",
-    from: coalescing,
-    event: { type: "change" },
-    to: coalescing,
-    effect: "none",
-  },
-  {
-    when: "the window closes: a cycle starts",
-    from: coalescing,
-    event: { type: "window-closed" },
-    to: deriving,
-    effect: "start-cycle",
-  },
-  {
-    when: "the cycle derives the waiting change",
-    from: deriving,
-    event: settled,
-    to: derivingDone,
-    effect: "derive",
-  },
-  {
-    when: "nothing left: the cycle ends",
-    from: derivingDone,
-    event: settled,
-    to: watching,
-    effect: "finish",
-  },
-  {
-    when: "a change during a cycle opens a window and waits",
-    from: derivingDone,
-    event: { type: "change" },
-    to: derivingWithWindow,
-    effect: "open-window",
-  },
-  {
-    when: "that window closing does not start a second cycle",
-    from: derivingWithWindow,
-    event: { type: "window-closed" },
-    to: deriving,
-    effect: "none",
-  },
-  {
-    when: "the running cycle derives that change when it loops, even before the window closes",
-    from: derivingWithWindow,
-    event: settled,
-    to: { ...derivingWithWindow, pendingChange: false },
-    effect: "derive",
-  },
-  {
-    when: "sources still silent: the cycle derives nothing (no partial first snapshot)",
-    from: deriving,
-    event: unsettled,
-    to: watching,
-    effect: "finish",
-  },
-  {
-    when: "the settle timeout forces a derivation",
-    from: watching,
-    event: { type: "settle-timeout" },
-    to: { ...coalescing, forced: true },
-    effect: "open-window",
-  },
-  {
-    when: "once forced, silent sources no longer hold derivations back",
-    from: { ...deriving, forced: true },
-    event: unsettled,
-    to: { ...derivingDone, forced: true },
-    effect: "derive",
-  },
-  {
-    when: "a failed cycle ends; the waiting change stays for the retry",
-    from: derivingWithWindow,
-    event: { type: "cycle-failed" },
-    to: { ...derivingWithWindow, phase: "watching" },
-    effect: "none",
-  },
-  {
-    when: "stop closes the window",
-    from: coalescing,
-    event: { type: "stop" },
-    to: { ...coalescing, phase: "stopped", windowOpen: false },
-    effect: "none",
-  },
-  {
-    when: "a cycle running at stop derives no more",
-    from: stopped,
-    event: settled,
-    to: stopped,
-    effect: "finish",
-  },
-  {
-    when: "changes after stop are ignored",
-    from: stopped,
-    event: { type: "change" },
-    to: stopped,
-    effect: "none",
-  },
-  {
-    when: "the settle timeout after stop is ignored",
-    from: stopped,
-    event: { type: "settle-timeout" },
-    to: stopped,
-    effect: "none",
-  },
-  {
-    when: "a window timer firing after stop is ignored",
-    from: stopped,
-    event: { type: "window-closed" },
-    to: stopped,
-    effect: "none",
-  },
+type Transition = [
+  when: string,
+  from: CollectorCycleState,
+  event: CollectorCycleEvent,
+  to: CollectorCycleState,
+  effect: CollectorCycleEffect,
+];
+
+const transitions: Transition[] = [
+  ["a first change opens the window", watching, change, coalescing, "open-window"],
+  ["more changes join the open window", coalescing, change, coalescing, "none"],
+  ["the window closes: a cycle starts", coalescing, windowClosed, deriving, "start-cycle"],
+  ["the cycle derives the waiting change", deriving, settledStep, derived, "derive"],
+  ["nothing left: the cycle ends", derived, settledStep, watching, "finish"],
+  ["a change during a cycle opens a window", derived, change, derivingWindowOpen, "open-window"],
+  ["that window closing starts no second cycle", derivingWindowOpen, windowClosed, deriving, "none"],
+  ["the cycle derives it when it loops", derivingWindowOpen, settledStep, derivedWindowOpen, "derive"],
+  // No partial first snapshot: the silent source's first answer is a change of its own.
+  ["sources still silent: nothing is derived", deriving, unsettledStep, watching, "finish"],
+  ["the settle timeout forces a derivation", watching, settleTimeout, forcedCoalescing, "open-window"],
+  ["once forced, silent sources hold nothing back", forcedDeriving, unsettledStep, forcedDerived, "derive"],
+  ["a failed cycle keeps its change", derivingWindowOpen, cycleFailed, failedWithChange, "none"],
+  ["stop closes the window", coalescing, stop, stoppedCoalescing, "none"],
+  ["a cycle running at stop derives no more", stopped, settledStep, stopped, "finish"],
+  ["changes after stop are ignored", stopped, change, stopped, "none"],
+  ["the settle timeout after stop is ignored", stopped, settleTimeout, stopped, "none"],
+  ["a window timer firing after stop is ignored", stopped, windowClosed, stopped, "none"],
 ];
 
 describe("the collector's derive-and-publish cycle", () => {
-  it.each(transitions)("$when", ({ from, event, to, effect }) => {
+  it.each(transitions)("%s", (_when, from, event, to, effect) => {
     expect(nextCollectorCycle(from, event)).toEqual({ state: to, effect });
   });
 });
