@@ -2,7 +2,8 @@ import type { VerificationResult } from "@kasmap/contracts";
 
 /**
  * The verdict as a plain-text table for a CI log: one line per check (status, field, value,
- * expected, reason), then a summary line. No colours: CI logs and grep both read it.
+ * expected — the range that holds a passing address, every range for a failing one — reason),
+ * then a summary line. No colours: CI logs and grep both read it.
  *
  * ```
  * STATUS  FIELD              VALUE     EXPECTED     REASON
@@ -17,7 +18,7 @@ export function renderVerificationTable(result: VerificationResult, agentLabel: 
     c.ok ? "ok" : "FAIL",
     c.field,
     c.value ?? "(none)",
-    Array.isArray(c.expected) ? c.expected.join(",") : c.expected,
+    expectedCell(result, c),
     c.reason ?? "",
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
@@ -31,4 +32,12 @@ export function renderVerificationTable(result: VerificationResult, agentLabel: 
     ? `kasmap-verify: all ${result.checks.length} checks passed for ${agentLabel}`
     : `kasmap-verify: ${failed} of ${result.checks.length} checks failed for ${agentLabel}`;
   return [line(header), ...rows.map(line), summary].join("\n");
+}
+
+/** A name check's expected text; a passing address's range; else every range it was checked against. */
+function expectedCell(result: VerificationResult, check: VerificationResult["checks"][number]): string {
+  if (check.expected !== undefined) return check.expected;
+  if (check.within !== undefined) return check.within;
+  const listed = result.expected[check.expectation];
+  return Array.isArray(listed) ? listed.join(",") : (listed ?? "");
 }

@@ -53,10 +53,18 @@ describe("renderVerificationTable", () => {
     const table = renderVerificationTable(
       {
         ok: false,
+        expected: { node_ips: ["10.0.0.0/16"], platform: "gke", pod_cidrs: ["10.244.0.0/16", "fd00::/8"] },
         checks: [
-          { field: "node_ips.internal", value: "10.0.1.1", expected: ["10.0.0.0/16"], ok: true },
+          {
+            field: "node_ips.internal",
+            expectation: "node_ips",
+            value: "10.0.1.1",
+            within: "10.0.0.0/16",
+            ok: true,
+          },
           {
             field: "platform",
+            expectation: "platform",
             value: "eks",
             expected: "gke",
             ok: false,
@@ -64,8 +72,8 @@ describe("renderVerificationTable", () => {
           },
           {
             field: "pod_cidrs",
+            expectation: "pod_cidrs",
             value: null,
-            expected: ["10.244.0.0/16", "fd00::/8"],
             ok: false,
             reason: "not reported: forbidden",
           },

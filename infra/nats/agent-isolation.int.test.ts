@@ -178,6 +178,9 @@ describe("the collector program with an nkey seed", () => {
     const probe = await eventually(
       () => connectBus({ url: server.url, name: "reload-probe", topology, nkeySeed: user.seed }),
       "the reloaded config to accept the new agent user",
+      // A reload is a SIGHUP the server handles in its own time; on a loaded 2-core CI box
+      // that has taken more than 10 s.
+      30_000,
     );
     await probe.close();
 

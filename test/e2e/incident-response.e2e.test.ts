@@ -177,11 +177,12 @@ describe("verify", () => {
     expect(response.status).toBe(200);
     expect(response.body).toEqual({
       ok: false,
+      expected: { node_ips: ["10.0.0.0/8"] },
       checks: [
         {
           field: "node_ips",
+          expectation: "node_ips",
           value: null,
-          expected: ["10.0.0.0/8"],
           ok: false,
           reason: "the cluster has not reported yet (no snapshot from its collector)",
         },

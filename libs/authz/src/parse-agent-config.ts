@@ -6,7 +6,7 @@ import {
   USER_ACCESS_AS_MODES,
   UserAccessEntrySchema,
 } from "@kasmap/contracts";
-import { LineCounter, parseDocument } from "yaml";
+import { type Document, LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { formatPath, lineOfPath } from "./yaml-locator.ts";
 
@@ -28,6 +28,13 @@ export type ParseAgentConfigResult =
 type Locate = (path: readonly PropertyKey[]) => number | null;
 
 /**
+ * How many alias expansions (`*name`) a file may need, weighted by the aliases inside the
+ * anchored node (the `yaml` package's `maxAliasCount`, whose default this is). A billion-laughs
+ * file needs 10^9 and is refused before any expansion; ordinary reuse of a few anchors passes.
+ */
+export const YAML_MAX_ALIAS_COUNT = 100;
+
+/**
  * Parses `.gitlab/agents/<name>/config.yaml`. Only `ci_access` and `user_access` are read; every
  * other top-level key (gitops, observability, remote_development, …) is accepted and ignored. An
  * empty file is a valid config that authorizes nothing.
@@ -46,7 +53,9 @@ export function parseAgentConfig(yamlText: string): ParseAgentConfigResult {
     };
   }
   const locate: Locate = (path) => lineOfPath(doc, lineCounter, path);
-  const value: unknown = doc.toJS() ?? {};
+  const expanded = expandAliases(doc);
+  if (!expanded.ok) return { ok: false, errors: [{ line: null, path: "", message: expanded.message }] };
+  const value = expanded.value;
   if (!isRecord(value)) {
     return { ok: false, errors: [{ line: locate([]), path: "", message: "must be a YAML mapping" }] };
   }
@@ -55,6 +64,20 @@ export function parseAgentConfig(yamlText: string): ParseAgentConfigResult {
     return { ok: false, errors: parsed.error.issues.map((issue) => toConfigIssue(issue, value, locate)) };
   }
   return { ok: true, config: parsed.data, warnings: unknownKeyWarnings(value, locate) };
+}
+
+/**
+ * The document as plain data. `toJS` throws (a `ReferenceError`) when aliases would expand past
+ * {@link YAML_MAX_ALIAS_COUNT}: that is the file's fault, so it becomes a config error, never an
+ * exception that the caller would report as an internal failure.
+ */
+function expandAliases(doc: Document): { ok: true; value: unknown } | { ok: false; message: string } {
+  try {
+    return { ok: true, value: doc.toJS({ maxAliasCount: YAML_MAX_ALIAS_COUNT }) ?? {} };
+  } catch (error) {
+    const reason = error instanceof Error ? firstLine(error.message) : String(error);
+    return { ok: false, message: `YAML aliases expand too far (at most ${YAML_MAX_ALIAS_COUNT}): ${reason}` };
+  }
 }
 
 /** yaml's messages end with a code frame; the line number already says where. */

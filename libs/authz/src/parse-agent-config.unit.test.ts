@@ -177,3 +177,35 @@ describe("parseAgentConfig: errors carry the line", () => {
     });
   });
 });
+
+describe("parseAgentConfig: hostile files", () => {
+  it("refuses a billion-laughs alias bomb as a config error instead of expanding or throwing", () => {
+    const lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let level = 0; level < 9; level++) {
+      const previous = level === 0 ? "a" : `b${level - 1}`;
+      lines.push(`b${level}: &b${level} [${Array(10).fill(`*${previous}`).join(",")}]`);
+    }
+    const result = parseAgentConfig(yaml([...lines, "ci_access:", "  projects:", "    - id: g/p"]));
+    expect(result.ok).toBe(false);
+    expect(result.ok ? [] : result.errors).toEqual([
+      { line: null, path: "", message: expect.stringMatching(/alias/i) },
+    ]);
+  });
+
+  it("still accepts a few aliases, as GitLab's YAML does", () => {
+    const result = parseAgentConfig(
+      yaml([
+        "ci_access:",
+        "  projects:",
+        "    - id: g/a",
+        "      environments: &envs [staging, production]",
+        "    - id: g/b",
+        "      environments: *envs",
+      ]),
+    );
+    expect(result.ok && result.config.ci_access?.projects?.[1]?.environments).toEqual([
+      "staging",
+      "production",
+    ]);
+  });
+});

@@ -12,6 +12,7 @@ import {
 } from "@kasmap/contracts";
 import type { Msg, Subscription } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
+import { maxPayloadBytes, refuseOverLimit } from "./payload-limit.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -25,7 +26,8 @@ export type CommandOutcome<N extends AuthzCommandName> = {
 /**
  * Sends a command to the authz service (`<root>.cmd.authz.<name>`, core NATS request/reply)
  * and returns its validated result. A refusal comes back as the `KasmapError` authz raised
- * (same code, same message); no responder or a timeout is `unavailable`.
+ * (same code, same message); no responder or a timeout is `unavailable`; a request over the
+ * server's `max_payload` is `payload_too_large` (it could never be sent).
  */
 export async function requestCommand<N extends AuthzCommandName>(
   bus: Bus,
@@ -33,13 +35,11 @@ export async function requestCommand<N extends AuthzCommandName>(
   request: AuthzCommandRequest<N>,
   timeoutMs = 10_000,
 ): Promise<CommandOutcome<N>> {
+  const body = encoder.encode(JSON.stringify(request));
+  refuseOverLimit(`command ${name}`, body.length, maxPayloadBytes(bus.nc));
   let reply: Msg;
   try {
-    reply = await bus.nc.request(
-      bus.topology.subjects.authzCommand(name),
-      encoder.encode(JSON.stringify(request)),
-      { timeout: timeoutMs },
-    );
+    reply = await bus.nc.request(bus.topology.subjects.authzCommand(name), body, { timeout: timeoutMs });
   } catch (error) {
     throw new KasmapError("unavailable", `authz service did not answer ${name}`, { cause: error });
   }
@@ -55,6 +55,9 @@ export async function requestCommand<N extends AuthzCommandName>(
   return { result, positions: parsed.positions };
 }
 
+/** How many validation problems of a command an error reply lists, so it stays small. */
+const REPORTED_ISSUES = 100;
+
 export type CommandHandlers = {
   [N in AuthzCommandName]: (
     request: AuthzCommandParsedRequest<N>,
@@ -63,9 +66,12 @@ export type CommandHandlers = {
 
 /**
  * Serves every authz command on `<root>.cmd.authz.>` in queue group `kasmap-authz`, so several
- * replicas share the load. Requests are validated with the command's zod schema; a handler's
- * `KasmapError` becomes an error reply with the same code; anything else is `internal`
- * (logged by `onError`, never leaked to the caller).
+ * replicas share the load. Requests are validated with the command's zod schema (the first
+ * {@link REPORTED_ISSUES} problems are reported); a handler's `KasmapError` becomes an error
+ * reply with the same code; anything else is `internal` (logged by `onError`, never leaked to
+ * the caller). Nothing a command does can end the process: a reply over the server's
+ * `max_payload` is replaced by an `internal` error reply (logged), and a failure to respond at
+ * all is logged.
  */
 export function serveCommands(
   bus: Bus,
@@ -78,9 +84,23 @@ export function serveCommands(
     callback: (error, message) => {
       if (error) return onError("subscription", error);
       const name = message.subject.slice(prefix.length);
-      void answer(name, message).then((reply) => message.respond(encoder.encode(JSON.stringify(reply))));
+      answer(name, message)
+        .then((reply) => respond(name, message, reply))
+        .catch((failure: unknown) => onError(name, failure));
     },
   });
+
+  function respond(name: string, message: Msg, reply: CommandReply): void {
+    let body = encoder.encode(JSON.stringify(reply));
+    const limit = maxPayloadBytes(bus.nc);
+    if (body.length > limit) {
+      // A bug: every result is bounded by its contract. The command may have been applied.
+      onError(name, new Error(`reply of ${body.length} bytes exceeds max_payload (${limit} bytes)`));
+      const tooLarge: CommandReply = { ok: false, error: { code: "internal", message: "reply too large" } };
+      body = encoder.encode(JSON.stringify(tooLarge));
+    }
+    message.respond(body);
+  }
 
   async function answer(name: string, message: Msg): Promise<CommandReply> {
     if (!Object.hasOwn(AUTHZ_COMMANDS, name)) {
@@ -97,7 +117,7 @@ export function serveCommands(
       const request = AUTHZ_COMMANDS[commandName].request.safeParse(body);
       if (!request.success) {
         const fields: Record<string, string[]> = {};
-        for (const issue of request.error.issues) {
+        for (const issue of request.error.issues.slice(0, REPORTED_ISSUES)) {
           const key = issue.path.join(".") || "body";
           fields[key] = [...(fields[key] ?? []), issue.message];
         }

@@ -8,6 +8,7 @@ import {
 import { headers } from "@nats-io/nats-core";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import type { Bus } from "./bus.ts";
+import { maxEventBodyBytes, refuseOverLimit, unpublishableReason } from "./payload-limit.ts";
 
 export type PublishedPosition = { stream: string; seq: number; duplicate: boolean };
 
@@ -25,7 +26,9 @@ export type PublishOptions = {
  * Publishes one event to JetStream on `event.subject`, as a CloudEvents structured-mode JSON
  * body. Header `Nats-Msg-Id` = `event.id`, so the server drops a re-publish inside the
  * duplicate window; that makes the retry loop here safe. The event is validated first: an
- * invalid event is a bug in the publisher and must never reach the log.
+ * invalid event is a bug in the publisher and must never reach the log. An event whose body
+ * exceeds the server's `max_payload` or its stream's `max_msg_size`, less 512 bytes for headers,
+ * fails at once with `payload_too_large`, never retried: no retry can make it fit.
  */
 export async function publishEvent(
   bus: Bus,
@@ -44,6 +47,7 @@ export async function publishEvent(
   const h = headers();
   h.set("Content-Type", "application/cloudevents+json");
   h.set("Ce-Type", parsed.type);
+  refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus, parsed.type));
   const maxAttempts = options.maxAttempts ?? 30;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -56,9 +60,9 @@ export async function publishEvent(
       });
       return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      if (attempt >= maxAttempts || bus.nc.isClosed() || options.expectedLastSubjectSequence !== undefined) {
-        throw error;
-      }
+      const hopeless =
+        unpublishableReason(error) !== null || options.expectedLastSubjectSequence !== undefined;
+      if (attempt >= maxAttempts || bus.nc.isClosed() || hopeless) throw error;
       await sleep(backoffDelayMs(attempt, 100, 5_000));
     }
   }

@@ -5,7 +5,10 @@ import type {
   VerificationCheck,
   VerificationResult,
 } from "@kasmap/contracts";
-import { cidrContains, type ParsedCidr, parseCidr, parseIp } from "./ip-address.ts";
+import { type ParsedCidr, parseCidr, parseIp } from "./ip-address.ts";
+import { RangeIndex } from "./range-index.ts";
+
+type Expectation = VerificationCheck["expectation"];
 
 /**
  * Checks a cluster's facts against expectations. Pure. Every reported address must lie inside
@@ -22,18 +25,28 @@ export function verifyClusterInfo(
   const e = expectations;
   if (e.api_endpoint_ip) {
     const ip = facts.api_endpoint_ip;
-    checks.push(...addressChecks(facts, "api_endpoint_ip", ip === null ? [] : [ip], e.api_endpoint_ip));
+    const values = ip === null ? [] : [ip];
+    checks.push(...addressChecks(facts, "api_endpoint_ip", "api_endpoint_ip", values, e.api_endpoint_ip));
   }
   if (e.node_ips) checks.push(...nodeIpChecks(facts, e.node_ips));
   if (e.node_ips_internal) {
-    checks.push(...addressChecks(facts, "node_ips.internal", facts.node_ips.internal, e.node_ips_internal));
+    const internal = facts.node_ips.internal;
+    checks.push(
+      ...addressChecks(facts, "node_ips.internal", "node_ips_internal", internal, e.node_ips_internal),
+    );
   }
   if (e.node_ips_external) {
-    checks.push(...addressChecks(facts, "node_ips.external", facts.node_ips.external, e.node_ips_external));
+    const external = facts.node_ips.external;
+    checks.push(
+      ...addressChecks(facts, "node_ips.external", "node_ips_external", external, e.node_ips_external),
+    );
   }
-  if (e.pod_cidrs) checks.push(...addressChecks(facts, "pod_cidrs", facts.pod_cidrs, e.pod_cidrs));
+  if (e.pod_cidrs)
+    checks.push(...addressChecks(facts, "pod_cidrs", "pod_cidrs", facts.pod_cidrs, e.pod_cidrs));
   if (e.service_cidrs) {
-    checks.push(...addressChecks(facts, "service_cidrs", facts.service_cidrs, e.service_cidrs));
+    checks.push(
+      ...addressChecks(facts, "service_cidrs", "service_cidrs", facts.service_cidrs, e.service_cidrs),
+    );
   }
   if (e.cluster_name !== undefined) {
     checks.push(textCheck(facts, "cluster_name", facts.cluster_name, e.cluster_name));
@@ -42,7 +55,16 @@ export function verifyClusterInfo(
     checks.push(textCheck(facts, "cluster_context", facts.cluster_context, e.cluster_context));
   }
   if (e.platform !== undefined) checks.push(textCheck(facts, "platform", facts.platform, e.platform));
-  return { ok: checks.length > 0 && checks.every((c) => c.ok), checks };
+  return { ok: checks.length > 0 && checks.every((c) => c.ok), expected: expectedEcho(e), checks };
+}
+
+/** The expectations once, for the answer: address checks refer to these lists by `expectation`. */
+function expectedEcho(expectations: ClusterExpectations): VerificationResult["expected"] {
+  const echo: VerificationResult["expected"] = {};
+  for (const [key, value] of Object.entries(expectations)) {
+    if (value !== undefined) echo[key] = value;
+  }
+  return echo;
 }
 
 /**
@@ -50,16 +72,17 @@ export function verifyClusterInfo(
  * so a CI job sees what it could not confirm.
  */
 export function unreportedVerification(expectations: ClusterExpectations): VerificationResult {
-  const checks = Object.entries(expectations)
-    .filter((entry): entry is [string, string | string[]] => entry[1] !== undefined)
-    .map(([field, expected]) => ({
-      field,
+  const expected = expectedEcho(expectations);
+  const checks = Object.keys(expected).map(
+    (key): VerificationCheck => ({
+      field: key,
+      expectation: key as Expectation,
       value: null,
-      expected,
       ok: false,
       reason: "the cluster has not reported yet (no snapshot from its collector)",
-    }));
-  return { ok: false, checks };
+    }),
+  );
+  return { ok: false, expected, checks };
 }
 
 /**
@@ -88,60 +111,62 @@ export function parseAddressRange(text: string): ParsedCidr | null {
 function nodeIpChecks(facts: ClusterFacts, expected: readonly string[]): VerificationCheck[] {
   const { internal, external } = facts.node_ips;
   if (internal.length === 0 && external.length === 0) {
-    return addressChecks(facts, "node_ips.internal", [], expected).map((c) => ({ ...c, field: "node_ips" }));
+    return addressChecks(facts, "node_ips.internal", "node_ips", [], expected).map((c) => ({
+      ...c,
+      field: "node_ips",
+    }));
   }
   return [
-    ...(internal.length > 0 ? addressChecks(facts, "node_ips.internal", internal, expected) : []),
-    ...(external.length > 0 ? addressChecks(facts, "node_ips.external", external, expected) : []),
+    ...(internal.length > 0 ? addressChecks(facts, "node_ips.internal", "node_ips", internal, expected) : []),
+    ...(external.length > 0 ? addressChecks(facts, "node_ips.external", "node_ips", external, expected) : []),
   ];
 }
 
-/** One check per reported address or range; one failed check when there is none. */
+/**
+ * One check per reported address or range, each naming the expected range that holds it; one
+ * failed check when there is none. The ranges are indexed once, so each value costs a lookup
+ * per distinct prefix length rather than a pass over every range.
+ */
 function addressChecks(
   facts: ClusterFacts,
   field: string,
+  expectation: Expectation,
   values: readonly string[],
   expected: readonly string[],
 ): VerificationCheck[] {
-  const expectedList = [...expected];
   if (values.length === 0) {
-    return [{ field, value: null, expected: expectedList, ok: false, reason: missingReason(facts, field) }];
+    return [{ field, expectation, value: null, ok: false, reason: missingReason(facts, field) }];
   }
-  const ranges = expected.map(parseAddressRange).filter((r): r is ParsedCidr => r !== null);
-  return values.map((value) => {
-    const reason = rangeMismatch(value, ranges);
-    return reason === null
-      ? { field, value, expected: expectedList, ok: true }
-      : { field, value, expected: expectedList, ok: false, reason };
+  const ranges = new RangeIndex(
+    expected.flatMap((text) => {
+      const cidr = parseAddressRange(text);
+      return cidr === null ? [] : [{ cidr, text }];
+    }),
+  );
+  return values.map((value): VerificationCheck => {
+    const cidr = value.includes("/") ? parseCidr(value) : parseAddressRange(value);
+    if (cidr === null) {
+      return { field, expectation, value, ok: false, reason: `${value} is not an IP address or CIDR` };
+    }
+    const within = ranges.containing(cidr);
+    if (within !== null) return { field, expectation, value, ok: true, within };
+    const reason = value.includes("/")
+      ? `${value} is not contained in any expected range`
+      : `${value} is outside every expected range`;
+    return { field, expectation, value, ok: false, reason };
   });
-}
-
-/** null when `value` (an address or a CIDR) lies inside one of `ranges`, else why not. */
-function rangeMismatch(value: string, ranges: readonly ParsedCidr[]): string | null {
-  const cidr = value.includes("/") ? parseCidr(value) : parseAddressRange(value);
-  if (cidr === null) return `${value} is not an IP address or CIDR`;
-  const inside = ranges.some((range) => rangeContains(range, cidr));
-  if (inside) return null;
-  return value.includes("/")
-    ? `${value} is not contained in any expected range`
-    : `${value} is outside every expected range`;
-}
-
-/** True when every address of `inner` is inside `outer`. */
-function rangeContains(outer: ParsedCidr, inner: ParsedCidr): boolean {
-  if (outer.prefix > inner.prefix) return false;
-  return cidrContains(outer, { family: inner.family, value: inner.base, text: inner.text });
 }
 
 function textCheck(
   facts: ClusterFacts,
-  field: string,
+  field: "cluster_name" | "cluster_context" | "platform",
   value: string | null,
   expected: string,
 ): VerificationCheck {
-  if (value === null) return { field, value, expected, ok: false, reason: missingReason(facts, field) };
-  if (value === expected) return { field, value, expected, ok: true };
-  return { field, value, expected, ok: false, reason: `${field} is "${value}", expected "${expected}"` };
+  const check = { field, expectation: field, value, expected };
+  if (value === null) return { ...check, ok: false, reason: missingReason(facts, field) };
+  if (value === expected) return { ...check, ok: true };
+  return { ...check, ok: false, reason: `${field} is "${value}", expected "${expected}"` };
 }
 
 /** Why `field` has no value, from its `sources` entry (e.g. "not reported: forbidden (…)"). */

@@ -173,12 +173,31 @@ describe("verifyClusterInfo", () => {
     expect(failures).toEqual(failed);
   });
 
-  it("reports one check per address, with the expected ranges", () => {
-    const result = verifyClusterInfo(facts(), { node_ips_internal: ["10.0.0.0/16"] });
-    expect(result.checks).toEqual([
-      { field: "node_ips.internal", value: "10.0.1.1", expected: ["10.0.0.0/16"], ok: true },
-      { field: "node_ips.internal", value: "10.0.1.2", expected: ["10.0.0.0/16"], ok: true },
-    ]);
+  it("reports one check per address with the range holding it, and the expected ranges once", () => {
+    const result = verifyClusterInfo(facts(), { node_ips_internal: ["10.0.0.0/8", "10.0.1.0/24"] });
+    const check = { field: "node_ips.internal", expectation: "node_ips_internal", ok: true };
+    expect(result).toEqual({
+      ok: true,
+      expected: { node_ips_internal: ["10.0.0.0/8", "10.0.1.0/24"] },
+      checks: [
+        { ...check, value: "10.0.1.1", within: "10.0.1.0/24" },
+        { ...check, value: "10.0.1.2", within: "10.0.1.0/24" },
+      ],
+    });
+  });
+});
+
+describe("verifyClusterInfo answer size (issue 7.10)", () => {
+  it("grows with reported + expected addresses, not their product", () => {
+    const ip = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
+    const internal = Array.from({ length: 1_000 }, (_, i) => ip(i));
+    const ranges = Array.from(
+      { length: 1_000 },
+      (_, i) => `${i % 2 === 0 ? ip(i) : `192.168.0.${i % 250}`}/32`,
+    );
+    const result = verifyClusterInfo(facts({ node_ips: { internal, external: [] } }), { node_ips: ranges });
+    expect(result.checks).toHaveLength(1_000);
+    expect(JSON.stringify(result).length).toBeLessThan(200 * (internal.length + ranges.length));
   });
 });
 

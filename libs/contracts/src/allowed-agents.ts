@@ -49,12 +49,15 @@ export const ProjectAllowedAgentSchema = z
   .strict();
 export type ProjectAllowedAgent = z.infer<typeof ProjectAllowedAgentSchema>;
 
+/** GitLab's limit on an environment's name (`Environment` validates `length: { maximum: 255 }`). */
+export const ENVIRONMENT_NAME_MAX_LENGTH = 255;
+
 /**
  * `?environment=<name>&ref_protected=true|false` of the explain call: given either, the job
  * filter applies too; a missing `ref_protected` is "unknown", which denies (as GitLab).
  */
 export const ExplainAuthorizationQuerySchema = z.object({
-  environment: z.string().min(1).optional(),
+  environment: z.string().min(1).max(ENVIRONMENT_NAME_MAX_LENGTH).optional(),
   ref_protected: Bool.optional(),
 });
 

@@ -77,3 +77,29 @@ export const DroppedEntrySchema = z.object({
   reason: z.enum(["not-found", "outside-root-group", "over-limit"]),
 });
 export type DroppedEntry = z.infer<typeof DroppedEntrySchema>;
+
+/**
+ * How many dropped entries a reply, an event or an audit row lists; `dropped_count` says how
+ * many there were in all. GitLab keeps only 500 entries per list and drops the rest, so a
+ * 20,000-entry file drops 19,000+: listing them all made replies and events exceed NATS
+ * `max_payload`.
+ */
+export const DROPPED_ENTRIES_REPORTED = 100;
+
+/** What was dropped: the total and the first {@link DROPPED_ENTRIES_REPORTED}, in config order. */
+export type DroppedReport = { dropped_count: number; dropped: DroppedEntry[] };
+
+export function boundDroppedEntries(dropped: readonly DroppedEntry[]): DroppedReport {
+  return { dropped_count: dropped.length, dropped: dropped.slice(0, DROPPED_ENTRIES_REPORTED) };
+}
+
+/**
+ * Why a config was not applied (`config_refused`): too large (`payload_too_large`, 413) or
+ * invalid (`validation_failed`, with at most 100 field problems). The grants stay as they were.
+ */
+export const ConfigRefusalSchema = z.object({
+  code: z.enum(["payload_too_large", "validation_failed"]),
+  message: z.string(),
+  fields: z.record(z.string(), z.array(z.string())).optional(),
+});
+export type ConfigRefusal = z.infer<typeof ConfigRefusalSchema>;

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { DroppedEntrySchema } from "./authorization.ts";
+import { ConfigRefusalSchema, DROPPED_ENTRIES_REPORTED, DroppedEntrySchema } from "./authorization.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 import {
   AccessLevelSchema,
@@ -134,14 +134,35 @@ export const AUTHZ_COMMANDS = {
     request: z.object({ token: z.string().min(1).max(1024) }),
     result: z.object({ agent_id: Id, token_id: Id, project_id: Id }),
   },
-  /** Body of `.gitlab/agents/<name>/config.yaml`, as YAML text. */
+  /**
+   * Body of `.gitlab/agents/<name>/config.yaml`, as YAML text. Over `AGENT_CONFIG_MAX_BYTES`
+   * (256 KiB) it is refused `payload_too_large` by the handler, which names the limit (a zod
+   * `max` here would answer a less helpful 400); NATS `max_payload` bounds the request anyway.
+   *
+   * `on_refusal`: `reject` (REST writes: a too large or invalid file is an error reply and
+   * nothing changes) or `record` (a file that already exists somewhere and cannot be refused,
+   * as in GitLab mode: the refusal is published as `config_refused` with the previous grants,
+   * which stay in force, and the reply carries `refusal`). The gateway never sets `record`.
+   */
   "agent_config.put": {
-    request: z.object({ ...Actor, project_id: Id, agent_id: Id, yaml: z.string().max(1_048_576) }),
+    request: z.object({
+      ...Actor,
+      project_id: Id,
+      agent_id: Id,
+      yaml: z.string(),
+      on_refusal: z.enum(["reject", "record"]).default("reject"),
+    }),
     result: z.object({
       agent_id: Id,
+      /** Entries stored (in force), per section and list. */
       ci_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
       user_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
-      dropped: z.array(DroppedEntrySchema),
+      /** How many entries were not stored in all. */
+      dropped_count: z.number().int().nonnegative(),
+      /** The first 100 of them, in config order, with the reason. */
+      dropped: z.array(DroppedEntrySchema).max(DROPPED_ENTRIES_REPORTED),
+      /** Only with `on_refusal: record`, when the file was refused: why; the counts above are the previous config's. */
+      refusal: ConfigRefusalSchema.optional(),
     }),
   },
   "job.create": {
@@ -166,6 +187,20 @@ export const AUTHZ_COMMANDS = {
   "job.finish": {
     request: z.object({ ...Actor, project_id: Id, job_id: Id }),
     result: JobPublicSchema,
+  },
+  /**
+   * The authz outbox, for readiness and metrics: events committed but not yet published, the age
+   * of the oldest of them (seconds; null when none waits), and rows set aside for good because
+   * they can never be published (each logged when set aside; more than zero needs an operator).
+   * No actor: counts only, it names no registry data.
+   */
+  "outbox.status": {
+    request: z.object({}),
+    result: z.object({
+      pending: z.number().int().min(0),
+      oldest_pending_age_seconds: z.number().min(0).nullable(),
+      set_aside: z.number().int().min(0),
+    }),
   },
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;

@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   bad_request: 400,
   validation_failed: 400,
   conflict: 409,
+  /** A body over a documented byte limit (the message names the limit). */
+  payload_too_large: 413,
   unavailable: 503,
   internal: 500,
 } as const;
@@ -36,6 +38,7 @@ export class KasmapError extends Error {
 
   /**
    * GitLab's error body: `{"message":"404 Agent Not Found"}`, `{"message":"400 Bad request - why"}`,
+   * `{"message":"413 Request Entity Too Large - <what and the limit>"}`,
    * `{"message":"401 Unauthorized"}`, `{"message":"403 Forbidden"}`, or field errors.
    */
   toGitLabBody(): { message: string | Record<string, string[]> } {
@@ -52,6 +55,8 @@ export class KasmapError extends Error {
         return { message: `400 Bad request - ${this.message}` };
       case "conflict":
         return { message: `409 Conflict - ${this.message}` };
+      case "payload_too_large":
+        return { message: `413 Request Entity Too Large - ${this.message}` };
       case "unavailable":
         return { message: "503 Service Unavailable" };
       case "internal":

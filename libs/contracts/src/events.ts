@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { AgentGrantSetSchema, DroppedEntrySchema, GrantRefSchema } from "./authorization.ts";
+import {
+  AgentGrantSetSchema,
+  ConfigRefusalSchema,
+  DROPPED_ENTRIES_REPORTED,
+  DroppedEntrySchema,
+  GrantRefSchema,
+} from "./authorization.ts";
 import { CloudEventEnvelopeSchema, newCloudEvent } from "./cloud-event.ts";
 import { ClusterFactsSchema } from "./cluster-info.ts";
 import {
@@ -52,12 +58,14 @@ export const AUTHZ_CHANGE_CAUSES = [
   "agent_created",
   "agent_deleted",
   "config_changed",
+  /** A config that could not be applied; the grants stay as they were (see `refusal`). */
+  "config_refused",
   "project_moved",
   "group_moved",
   "registry_changed",
 ] as const;
 
-export const AuthzChangedDataSchema = z.object({
+const AuthzChangedDataObjectSchema = z.object({
   agent_id: Id,
   config_project_id: Id,
   cause: z.enum(AUTHZ_CHANGE_CAUSES),
@@ -65,10 +73,27 @@ export const AuthzChangedDataSchema = z.object({
   grants: AgentGrantSetSchema,
   added: z.array(GrantRefSchema),
   removed: z.array(GrantRefSchema),
-  /** Config entries that were not stored, and why. */
-  dropped: z.array(DroppedEntrySchema),
+  /** The first config entries that were not stored, and why (at most 100, in config order). */
+  dropped: z.array(DroppedEntrySchema).max(DROPPED_ENTRIES_REPORTED),
+  /** How many config entries were not stored in all. */
+  dropped_count: z.number().int().nonnegative(),
+  /** Only with cause `config_refused`: why the new config was not applied. */
+  refusal: ConfigRefusalSchema.optional(),
   actor_user_id: Id.nullable(),
 });
+
+/**
+ * Events written before the bound carry every dropped entry and no `dropped_count`: they read
+ * as the bounded form (the count, then the first 100), so replays never fail on them.
+ */
+function boundLegacyDroppedList(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || "dropped_count" in data) return data;
+  const dropped = (data as { dropped?: unknown }).dropped;
+  if (!Array.isArray(dropped)) return data;
+  return { ...data, dropped_count: dropped.length, dropped: dropped.slice(0, DROPPED_ENTRIES_REPORTED) };
+}
+
+export const AuthzChangedDataSchema = z.preprocess(boundLegacyDroppedList, AuthzChangedDataObjectSchema);
 
 export const GroupChangedDataSchema = z.object({ group: GroupSchema, actor_user_id: Id.nullable() });
 export const ProjectChangedDataSchema = z.object({ project: ProjectSchema, actor_user_id: Id.nullable() });

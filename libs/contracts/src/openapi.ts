@@ -149,8 +149,20 @@ function responsesOf(route: RestRoute, schemas: Record<string, JsonSchema>): Rec
   if (route.method !== "get") {
     responses["409"] = errorResponse('`{"message": "409 Conflict - …"}`', "GitLabMessageError");
   }
+  if (route.body) {
+    responses["413"] = errorResponse(
+      '`{"message": "413 Request Entity Too Large - the request body is over 1048576 bytes"}` (the gateway\'s body limit, `KASMAP_HTTP_BODY_LIMIT_BYTES`)',
+      "GitLabMessageError",
+    );
+  }
+  if (route.success.mediaType === "text/event-stream") {
+    responses["429"] = errorResponse(
+      '`{"message": "429 Too Many Requests - at most 5 live event streams per user"}` with `Retry-After` (`KASMAP_LIVE_CONNECTIONS_PER_USER`)',
+      "GitLabMessageError",
+    );
+  }
   responses["503"] = errorResponse(
-    '`{"message": "503 Service Unavailable"}` (NATS or authz unreachable)',
+    '`{"message": "503 Service Unavailable"}` with `Retry-After` (PostgreSQL, NATS or authz unreachable or timed out)',
     "GitLabMessageError",
   );
   return responses;

@@ -15,6 +15,10 @@ export const CommonEnvSchema = z.object({
     .default(DEFAULT_TOPOLOGY_ROOT),
   KASMAP_AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_AUDIT_RETENTION_DAYS),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** PostgreSQL `statement_timeout` of every pool, ms; a statement past it is cancelled. */
+  KASMAP_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** How long getting a PostgreSQL connection may take, ms; past it the database counts as down. */
+  KASMAP_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
   /** NATS nkey seed (`SU…`) when the server requires nkey users (infra/nats/render-authorization.ts). */
   NATS_NKEY_SEED: z.string().min(1).optional(),
   /** Path of a file holding the seed (a mounted Secret: stays out of process listings); exclusive with NATS_NKEY_SEED. */

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
+import { markingConnectionFailures } from "./database-unavailable.ts";
 
 // bigint (int8) columns come back as strings by default; ids here stay far below 2^53, and
 // stream sequences too, so parse them as numbers once, at the edge.
@@ -12,14 +13,31 @@ export type DatabaseOptions = {
   max?: number;
   /** Name shown in `pg_stat_activity`. */
   applicationName?: string;
+  /**
+   * PostgreSQL's `statement_timeout` for every statement of the pool, ms (default 30,000): a
+   * statement past it is cancelled (SQLSTATE 57014). The client also gives up waiting for an
+   * answer 5 s after it (`query_timeout`), for a server that vanished without closing the socket.
+   */
+  statementTimeoutMs?: number;
+  /** How long checking a client out may take, connecting included, ms (default 5,000). */
+  connectTimeoutMs?: number;
 };
 
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+export const DEFAULT_CONNECT_TIMEOUT_MS = 5_000;
+
 export function createPool(options: DatabaseOptions): pg.Pool {
+  const statementTimeout = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.max ?? 8,
     application_name: options.applicationName ?? "kasmap",
     idleTimeoutMillis: 30_000,
+    statement_timeout: statementTimeout,
+    query_timeout: statementTimeout + 5_000,
+    connectionTimeoutMillis: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    // TCP keep-alive notices a peer that vanished (a partition) on idle pooled connections.
+    keepAlive: true,
   });
   // A PostgreSQL restart kills idle clients; without a listener the pool's 'error' event would
   // crash the process. The next query gets a fresh connection.
@@ -34,6 +52,11 @@ export function createPool(options: DatabaseOptions): pg.Pool {
   return pool;
 }
 
+/**
+ * A kysely instance over a pool with timeouts; errors that mean "the database cannot be reached"
+ * are recognisable with `isDatabaseUnavailable` (readers answer them 503 with Retry-After).
+ */
 export function createDatabase<Schema>(options: DatabaseOptions): Kysely<Schema> {
-  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool: createPool(options) }) });
+  const pool = markingConnectionFailures(createPool(options));
+  return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
 }

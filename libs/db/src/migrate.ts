@@ -11,7 +11,7 @@ export async function migrateSchema<S>(
   migrations: Record<string, Migration>,
 ): Promise<void> {
   await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-  const provider: MigrationProvider = { getMigrations: async () => migrations };
+  const provider: MigrationProvider = { getMigrations: async () => withoutStatementTimeout(migrations) };
   const migrator = new Migrator({
     db,
     provider,
@@ -25,4 +25,23 @@ export async function migrateSchema<S>(
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
     throw new Error(`migration ${schema}/${failed} failed: ${String(error)}`, { cause: error });
   }
+}
+
+/**
+ * Each migration lifts the pool's `statement_timeout` for its own transaction (`set local`): an
+ * index built over millions of rows may rightly take longer than any request should.
+ */
+function withoutStatementTimeout(migrations: Record<string, Migration>): Record<string, Migration> {
+  return Object.fromEntries(
+    Object.entries(migrations).map(([name, migration]) => [
+      name,
+      {
+        ...migration,
+        async up(db: Kysely<unknown>) {
+          await sql`set local statement_timeout = 0`.execute(db);
+          await migration.up(db);
+        },
+      },
+    ]),
+  );
 }

@@ -1,6 +1,6 @@
-import { type Bus, type CommandHandlers, serveCommands } from "@kasmap/bus";
-import type { AuthzCommandName } from "@kasmap/contracts";
-import { createDatabase, migrateSchema } from "@kasmap/db";
+import { type Bus, type CommandHandlers, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
+import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
+import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
@@ -10,6 +10,7 @@ import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
+import { reportOutboxStatus } from "./commands/outbox-status.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
 import {
@@ -18,11 +19,12 @@ import {
   revokePersonalAccessToken,
   setUserState,
 } from "./commands/users.ts";
-import { createOutboxPublisher } from "./outbox.ts";
+import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
+export type { OutboxStatus } from "./outbox.ts";
 export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
 export type { AuthzDatabase } from "./store/schema.ts";
 
@@ -39,9 +41,19 @@ export type AuthzServiceOptions = {
    */
   includeDescendants?: boolean;
   logger?: Logger;
+  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
 };
 
-export type AuthzService = { stop(): Promise<void> };
+export type AuthzService = {
+  /**
+   * Outbox rows waiting to be published and rows set aside for good (never publishable), for
+   * readiness and metrics; `set_aside` above 0 needs an operator (see the log line per row).
+   */
+  outboxStatus(): Promise<OutboxStatus>;
+  stop(): Promise<void>;
+};
 
 const OUTBOX_RELAY_INTERVAL_MS = 1_000;
 
@@ -63,6 +75,7 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
   "job.finish": finishJob,
+  "outbox.status": reportOutboxStatus,
 };
 
 /**
@@ -74,7 +87,13 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
   for (const name of Object.keys(HANDLERS) as AuthzCommandName[]) {
     const handler = HANDLERS[name] as CommandHandler<AuthzCommandName>;
     bound[name] = (request: Parameters<typeof handler>[1]) => {
-      const running = handler(deps, request);
+      // A database outage is `unavailable` (the gateway answers 503 with Retry-After), not an
+      // internal error: the command may simply be retried later.
+      const running = handler(deps, request).catch((error: unknown) => {
+        throw isDatabaseUnavailable(error)
+          ? new KasmapError("unavailable", "authz database unavailable", { cause: error })
+          : error;
+      });
       const tracked = running.catch(() => {}).finally(() => inFlight.delete(tracked));
       inFlight.add(tracked);
       return running;
@@ -91,12 +110,19 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
  */
 export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
   const logger = options.logger ?? createLogger("authz");
-  const db = createDatabase<AuthzDatabase>({ url: options.databaseUrl, applicationName: "kasmap-authz" });
+  const db = createDatabase<AuthzDatabase>({
+    url: options.databaseUrl,
+    applicationName: "kasmap-authz",
+    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+  });
   try {
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const outbox = createOutboxPublisher(db, options.bus, logger);
     await outbox.flush();
-    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox);
+    const run = createUnitOfWorkRunner(db, options.bus.topology, outbox, (type) =>
+      maxEventBodyBytes(options.bus, type),
+    );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
     const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
@@ -107,6 +133,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
     logger.info({ includeDescendants: deps.includeDescendants }, "authz service started");
     return {
+      outboxStatus: () => outbox.status(),
       async stop() {
         subscription.unsubscribe();
         await Promise.all(inFlight);

@@ -1,4 +1,4 @@
-import { connectBus, requestCommand } from "@kasmap/bus";
+import { connectBus, logStartRetry, requestCommand, retryAtStart } from "@kasmap/bus";
 import { createTopology } from "@kasmap/contracts";
 import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
 import { pino } from "pino";
@@ -54,12 +54,12 @@ async function main(): Promise<void> {
   }
 
   const topology = createTopology(config.topologyRoot);
-  const bus = await connectBus({
-    url: config.natsUrl,
-    name: "kasmap-collector",
-    topology,
-    ...config.natsAuth,
-  });
+  // NATS may come up after the collector (a cluster restart): wait for it, saying so.
+  const bus = await retryAtStart(
+    "NATS",
+    () => connectBus({ url: config.natsUrl, name: "kasmap-collector", topology, ...config.natsAuth }),
+    logStartRetry(logger),
+  );
   const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
     token: config.agentToken ?? "",
   });

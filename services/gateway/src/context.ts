@@ -1,6 +1,7 @@
 import type { Bus, StorageMonitor, StorageWarningThreshold } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
+import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
@@ -13,6 +14,8 @@ export type GatewayContext = {
   readonly metrics: GatewayMetrics;
   /** How long a write waits for the projection to apply its events (read-your-writes), ms. */
   readonly writeWaitMs: number;
+  /** Body size, timeouts and live connections per user (README "Limits"). */
+  readonly limits: GatewayLimits;
   /** A job token stops working this long after its job was registered, even while it runs, ms. */
   readonly jobTokenMaxLifetimeMs: number;
   /** Whether NATS is connected and change notices are flowing. */

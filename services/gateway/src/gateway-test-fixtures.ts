@@ -15,7 +15,7 @@ import {
   testNatsUrl,
 } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { type RunningGateway, startGateway } from "./index.ts";
+import { type GatewayLimitOptions, type RunningGateway, startGateway } from "./index.ts";
 
 /**
  * A gateway on a fresh database and topology, with read-model rows inserted directly: in
@@ -47,7 +47,9 @@ export const SUB_GROUP = 11;
 export const PROJECT = 20;
 export const OTHER_PROJECT = 21;
 
-export async function startGatewayFixture(options: { writeWaitMs?: number } = {}): Promise<GatewayFixture> {
+export async function startGatewayFixture(
+  options: { writeWaitMs?: number } & GatewayLimitOptions = {},
+): Promise<GatewayFixture> {
   const database = await createTestDatabase();
   const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
   await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
@@ -61,7 +63,7 @@ export async function startGatewayFixture(options: { writeWaitMs?: number } = {}
     bus,
     databaseUrl: database.url,
     logger: createLogger("gateway-test", "silent"),
-    ...(options.writeWaitMs === undefined ? {} : { writeWaitMs: options.writeWaitMs }),
+    ...options,
   });
   return {
     bus,

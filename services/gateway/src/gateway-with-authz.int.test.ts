@@ -81,4 +81,10 @@ describe("gateway with authz and projection", () => {
     await ok(call("DELETE", `${agents}/${agent.id}`, ADMIN_TOKEN), 204);
     expect((await call("GET", `${agents}/${agent.id}`, pat.token)).status).toBe(404);
   });
+
+  it("reports authz's outbox on /metrics", async () => {
+    const metrics = await (await call("GET", "/metrics", "")).text();
+    expect(metrics).toContain("kasmap_authz_outbox_pending_rows 0");
+    expect(metrics).toContain("kasmap_authz_outbox_set_aside_rows 0");
+  });
 });

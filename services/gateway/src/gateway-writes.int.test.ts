@@ -100,6 +100,7 @@ function fakeAuthz(): CommandHandlers {
           agent_id: r.agent_id,
           ci_access: { projects: 1, groups: 0 },
           user_access: { projects: 0, groups: 0 },
+          dropped_count: 1,
           dropped: [{ access: "ci_access", target_type: "project", path: "nope/x", reason: "not-found" }],
         },
         positions: [],

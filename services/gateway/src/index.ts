@@ -10,9 +10,13 @@ import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-n
 import { createGatewayCaches } from "./cache/gateway-caches.ts";
 import type { GatewayContext } from "./context.ts";
 import { buildGatewayApp } from "./http/app.ts";
+import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
 
-export type GatewayOptions = {
+/** The HTTP limits a caller may override; the rest keep `DEFAULT_GATEWAY_LIMITS`. */
+export type GatewayLimitOptions = Partial<GatewayLimits>;
+
+export type GatewayOptions = GatewayLimitOptions & {
   bus: Bus;
   /** The read model's database; the gateway only reads it. */
   databaseUrl: string;
@@ -22,6 +26,10 @@ export type GatewayOptions = {
   logger?: Logger;
   /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
   writeWaitMs?: number;
+  /** PostgreSQL `statement_timeout` of the gateway's pool, ms (see `createDatabase`). */
+  statementTimeoutMs?: number;
+  /** How long getting a PostgreSQL connection may take, ms. */
+  connectTimeoutMs?: number;
   /**
    * Notes about the NATS server shown in readiness (`nats_check[0].message`) without failing it,
    * e.g. that it accepts clients without credentials (libs/bus anonymousAccessWarning).
@@ -52,6 +60,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: options.databaseUrl,
     max: 8,
     applicationName: "kasmap-gateway",
+    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
   });
   let follower: ChangeNoticeFollower | null = null;
   const caches = createGatewayCaches(() => follower?.connected() ?? false);
@@ -64,6 +74,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     caches,
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
+    limits: gatewayLimits(options),
     jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
@@ -90,4 +101,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await db.destroy();
     },
   };
+}
+
+function gatewayLimits(options: GatewayLimitOptions): GatewayLimits {
+  const limits = { ...DEFAULT_GATEWAY_LIMITS };
+  for (const key of Object.keys(limits) as Array<keyof GatewayLimits>) {
+    const value = options[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return limits;
 }

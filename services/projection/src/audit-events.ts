@@ -187,15 +187,17 @@ function clusterInfoEvents(
 
 /**
  * One event when grants were added or removed, or the configuration was written (even without
- * an effective change: what it dropped is worth recording). Re-resolutions that changed
- * nothing (authz announces those too) yield none.
+ * an effective change: what it dropped is worth recording) or refused (`config_refused`, with
+ * the refusal; the grants stayed). Re-resolutions that changed nothing (authz announces those
+ * too) yield none. Dropped entries are bounded as in the event: the count and the first 100.
  */
 function authorizationEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.authzChanged>,
   previous: AuditPreviousState,
 ): AuditEventDraft[] {
   const data: EventDataOf<typeof EVENT_TYPES.authzChanged> = event.data;
-  const changed = data.added.length > 0 || data.removed.length > 0 || data.cause === "config_changed";
+  const written = data.cause === "config_changed" || data.cause === "config_refused";
+  const changed = data.added.length > 0 || data.removed.length > 0 || written;
   if (!changed) return [];
   return [
     {
@@ -206,7 +208,14 @@ function authorizationEvents(
       target_id: data.agent_id,
       target_type: "Clusters::Agent",
       agent_id: data.agent_id,
-      details: { cause: data.cause, added: data.added, removed: data.removed, dropped: data.dropped },
+      details: {
+        cause: data.cause,
+        added: data.added,
+        removed: data.removed,
+        dropped_count: data.dropped_count,
+        dropped: data.dropped,
+        ...(data.refusal ? { refusal: data.refusal } : {}),
+      },
     },
   ];
 }

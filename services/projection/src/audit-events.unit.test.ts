@@ -19,14 +19,23 @@ const revoked = (() => {
   return { ...event, data: { ...event.data, token: { ...event.data.token, status: "revoked" as const } } };
 })();
 const moved = clusterFacts({ api_endpoint: "https://10.9.0.1:6443", api_endpoint_ip: "10.9.0.1" });
-const authz = (added: boolean, cause: "config_changed" | "registry_changed") => {
+const authz = (added: boolean, cause: "config_changed" | "config_refused" | "registry_changed") => {
   const event = events.authz(5, 3, {
     ci_access: { projects: [], groups: [] },
     user_access: { projects: [], groups: [] },
   });
   const ref = { access: "ci_access" as const, target_type: "project" as const, target_id: 8 };
-  return { ...event, data: { ...event.data, cause, added: added ? [ref] : [], dropped: [] } };
+  return {
+    ...event,
+    data: { ...event.data, cause, added: added ? [ref] : [], dropped: [], dropped_count: 0 },
+  };
 };
+
+const REFUSAL = { code: "payload_too_large" as const, message: "agent configuration is 300000 bytes" };
+const refused = (() => {
+  const event = authz(false, "config_refused");
+  return { ...event, data: { ...event.data, refusal: REFUSAL } };
+})();
 
 type Case = {
   name: string;
@@ -49,8 +58,9 @@ const cases: Case[] = [
   { name: "first snapshot: changed, before null", event: events.snapshot(5, clusterFacts()), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
   { name: "endpoint moved: changed with those fields", event: events.snapshot(5, moved), previous: { ...KNOWN_AGENT, snapshot: clusterFacts() }, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
   { name: "only the agent pod IP and node count moved: nothing", event: events.snapshot(5, clusterFacts({ agent_pod_ip: "10.244.9.9", node_count: 7 })), previous: { ...KNOWN_AGENT, snapshot: clusterFacts() }, expected: [] },
-  { name: "grants added: authorization changed", event: authz(true, "registry_changed"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged, details: { cause: "registry_changed", added: [{ access: "ci_access", target_type: "project", target_id: 8 }], removed: [], dropped: [] } }] },
+  { name: "grants added: authorization changed", event: authz(true, "registry_changed"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged, details: { cause: "registry_changed", added: [{ access: "ci_access", target_type: "project", target_id: 8 }], removed: [], dropped_count: 0, dropped: [] } }] },
   { name: "a configuration write without effect: authorization changed", event: authz(false, "config_changed"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged }] },
+  { name: "a refused configuration: authorization changed, with the refusal", event: refused, previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged, details: { cause: "config_refused", added: [], removed: [], dropped_count: 0, dropped: [], refusal: REFUSAL } }] },
   { name: "a re-resolution that changed nothing: nothing", event: authz(false, "registry_changed"), previous: KNOWN_AGENT, expected: [] },
   { name: "first heartbeat ever: connected", event: events.heartbeat(5, "2026-01-01T00:10:00.000Z"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.connected, details: { collector_id: "collector-1", previous_heartbeat_at: null } }] },
   { name: "heartbeat 1 min after the last: nothing", event: events.heartbeat(5, "2026-01-01T00:10:00.000Z"), previous: { ...KNOWN_AGENT, lastHeartbeatAt: "2026-01-01T00:09:00.000Z" }, expected: [] },

@@ -2,9 +2,12 @@ import {
   acceptsAnonymousClients,
   anonymousAccessWarning,
   connectBus,
+  logStartRetry,
   natsClientAuthFromEnv,
+  retryAtStart,
 } from "@kasmap/bus";
 import { createTopology, parseEnv } from "@kasmap/contracts";
+import { checkDatabaseReachable } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { rebuildReadModel, startProjectionService } from "./index.ts";
 import { collectorLimitsFromEnv, ProjectionEnvSchema } from "./projection-env.ts";
@@ -18,19 +21,21 @@ async function main(): Promise<void> {
   const logger = createLogger("projection", env.LOG_LEVEL);
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   const natsAuth = natsClientAuthFromEnv(env);
-  const bus = await connectBus({
-    url: env.NATS_URL,
-    name: "kasmap-projection",
-    topology,
-    ...natsAuth,
-  });
+  const bus = await retryAtStart(
+    "NATS",
+    () => connectBus({ url: env.NATS_URL, name: "kasmap-projection", topology, ...natsAuth }),
+    logStartRetry(logger),
+  );
   // A server that lets anyone in is usable but must be noticed (issue 7, item 5).
   if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
     logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
+  await retryAtStart("PostgreSQL", () => checkDatabaseReachable(env.DATABASE_URL), logStartRetry(logger));
   const options = {
     bus,
     databaseUrl: env.DATABASE_URL,
     logger,
+    statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     collectorLimits: collectorLimitsFromEnv(env),
   };
   const service = process.argv.includes("--rebuild")

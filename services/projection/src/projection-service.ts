@@ -18,6 +18,9 @@ export type ProjectionServiceOptions = {
   bus: Bus;
   /** `postgres://user@host:port/db`; the read model lives in its schema `read_model`. */
   databaseUrl: string;
+  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
+  statementTimeoutMs?: number;
+  connectTimeoutMs?: number;
   logger?: Logger;
   /** Limits on collector events (issue 7.6); defaults: `DEFAULT_COLLECTOR_LIMITS`. */
   collectorLimits?: CollectorLimits;
@@ -29,9 +32,14 @@ export type ProjectionService = {
 };
 
 /** Opens the read model database with a pool sized for the four consumers. */
-export function openReadModel(databaseUrl: string): Kysely<ReadModelDatabase> {
+export function openReadModel(
+  databaseUrl: string,
+  timeouts: Pick<ProjectionServiceOptions, "statementTimeoutMs" | "connectTimeoutMs"> = {},
+): Kysely<ReadModelDatabase> {
   return createDatabase<ReadModelDatabase>({
     url: databaseUrl,
+    ...(timeouts.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: timeouts.statementTimeoutMs }),
+    ...(timeouts.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: timeouts.connectTimeoutMs }),
     max: 6,
     applicationName: "kasmap-projection",
   });
@@ -49,7 +57,7 @@ export function openReadModel(databaseUrl: string): Kysely<ReadModelDatabase> {
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
   await ensureStreams(options.bus);
-  const db = openReadModel(options.databaseUrl);
+  const db = openReadModel(options.databaseUrl, options);
   try {
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
     const indexed = await indexUnindexedSnapshots(db);

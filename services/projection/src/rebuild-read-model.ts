@@ -19,7 +19,7 @@ import {
 export async function rebuildReadModel(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
   await ensureStreams(options.bus);
-  const db = openReadModel(options.databaseUrl);
+  const db = openReadModel(options.databaseUrl, options);
   try {
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
     const tables = await truncateReadModel(db);

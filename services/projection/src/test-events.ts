@@ -188,6 +188,7 @@ export function testEvents(topology: Topology) {
           dropped: [
             { access: "ci_access", target_type: "project", path: "nope/missing", reason: "not-found" },
           ],
+          dropped_count: 1,
           actor_user_id: null,
         },
       }),

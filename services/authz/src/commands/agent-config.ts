@@ -1,27 +1,76 @@
-import { ACCESS_LEVELS, KasmapError, NOT_FOUND } from "@kasmap/contracts";
-import { applyAgentConfig, parseConfigOrRefuse } from "../agent-authorizations.ts";
+import {
+  ACCESS_LEVELS,
+  type AgentGrantSet,
+  type AuthzCommandParsedRequest,
+  type AuthzCommandResult,
+  type ConfigRefusal,
+  type DroppedReport,
+  isKasmapError,
+  KasmapError,
+  NOT_FOUND,
+  refuseOversizedAgentConfig,
+} from "@kasmap/contracts";
+import { applyAgentConfig, parseConfigOrRefuse, recordConfigRefusal } from "../agent-authorizations.ts";
 import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
 import { findLiveAgent } from "../store/entities.ts";
+import type { UnitOfWork } from "../unit-of-work.ts";
 import type { CommandHandler } from "./command-deps.ts";
+
+type Request = AuthzCommandParsedRequest<"agent_config.put">;
+type Result = AuthzCommandResult<"agent_config.put">;
 
 /**
  * `agent_config.put`: Maintainer+ on the agent's project (as pushing the config file would
- * need). A malformed file is refused with the line and field of each problem and the previous
- * grants stay in force; a valid one is resolved, stored and published. The reply counts what
- * was stored and lists what was dropped (GitLab drops silently).
+ * need). A file over 256 KiB is refused `payload_too_large` (413) naming the limit, whatever
+ * the caller checked before; a malformed one is refused with the line and field of each problem
+ * (the first 100). Either way the previous grants stay in force. A valid file is resolved,
+ * stored and published; the reply counts what was stored and reports what was dropped (their
+ * count and the first 100; GitLab drops silently).
+ *
+ * With `on_refusal: "record"` a refused file is not an error: the refusal is published
+ * (`config_refused`, which also makes an audit row) and the reply carries `refusal`.
  */
-export const putAgentConfig: CommandHandler<"agent_config.put"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
-    const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
-    if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
-    const config = parseConfigOrRefuse(request.yaml);
-    const { grants, dropped } = await applyAgentConfig(unit, agent, request.yaml, config, "config_changed");
-    return {
-      agent_id: agent.id,
-      ci_access: { projects: grants.ci_access.projects.length, groups: grants.ci_access.groups.length },
-      user_access: { projects: grants.user_access.projects.length, groups: grants.user_access.groups.length },
-      dropped,
-    };
-  });
+export const putAgentConfig: CommandHandler<"agent_config.put"> = async (deps, request) => {
+  try {
+    return await deps.run(request.actor_user_id, async (unit) => {
+      const agent = await agentOfRequest(unit, request);
+      refuseOversizedAgentConfig(request.yaml);
+      const config = parseConfigOrRefuse(request.yaml);
+      const applied = await applyAgentConfig(unit, agent, request.yaml, config, "config_changed");
+      return summary(agent.id, applied);
+    });
+  } catch (error) {
+    const refusal = request.on_refusal === "record" ? refusalOf(error) : null;
+    if (refusal === null) throw error;
+    return deps.run(request.actor_user_id, async (unit) => {
+      const agent = await agentOfRequest(unit, request);
+      return { ...summary(agent.id, await recordConfigRefusal(unit, agent, refusal)), refusal };
+    });
+  }
+};
+
+async function agentOfRequest(unit: UnitOfWork, request: Request) {
+  const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+  const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+  const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
+  if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return agent;
+}
+
+/** A refusal of the file itself; permission and lookup failures are no refusal. */
+function refusalOf(error: unknown): ConfigRefusal | null {
+  if (!isKasmapError(error)) return null;
+  const { code, message, fields } = error;
+  if (code !== "payload_too_large" && code !== "validation_failed") return null;
+  return { code, message, ...(fields ? { fields } : {}) };
+}
+
+function summary(agentId: number, applied: { grants: AgentGrantSet; report: DroppedReport }): Result {
+  const { grants, report } = applied;
+  return {
+    agent_id: agentId,
+    ci_access: { projects: grants.ci_access.projects.length, groups: grants.ci_access.groups.length },
+    user_access: { projects: grants.user_access.projects.length, groups: grants.user_access.groups.length },
+    ...report,
+  };
+}

@@ -34,7 +34,10 @@ export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
       .executeTakeFirstOrThrow();
     const agent = toAgent(row);
     emitRegistryChange.agent(unit, agent);
-    publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, []);
+    publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
+      dropped_count: 0,
+      dropped: [],
+    });
     return agent;
   });
 

@@ -1,13 +1,14 @@
-import { type AgentGrantSet, type DroppedEntry, EMPTY_GRANT_SET } from "@kasmap/contracts";
+import { type AgentGrantSet, type DroppedReport, EMPTY_GRANT_SET } from "@kasmap/contracts";
 import type { ConfigPaths } from "../config-paths.ts";
 import type { AuthzTx } from "./schema.ts";
 
-export type StoredAgentConfig = { yaml: string; grants: AgentGrantSet; dropped: DroppedEntry[] };
+/** The last accepted config, what it resolved to, and what it dropped (count + first 100). */
+export type StoredAgentConfig = { yaml: string; grants: AgentGrantSet } & DroppedReport;
 
 export async function findAgentConfig(tx: AuthzTx, agentId: number): Promise<StoredAgentConfig | undefined> {
   return tx
     .selectFrom("authz.agent_configs")
-    .select(["yaml", "grants", "dropped"])
+    .select(["yaml", "grants", "dropped", "dropped_count"])
     .where("agent_id", "=", agentId)
     .executeTakeFirst();
 }
@@ -32,6 +33,7 @@ export async function storeAgentConfig(
     yaml: config.yaml,
     grants: JSON.stringify(config.grants),
     dropped: JSON.stringify(config.dropped),
+    dropped_count: config.dropped_count,
     updated_at: new Date(),
   };
   await tx

@@ -90,7 +90,9 @@ export type AuthzDatabase = {
     agent_id: number;
     yaml: string;
     grants: Json<AgentGrantSet>;
+    /** The first 100 dropped entries; `dropped_count` says how many there were. */
     dropped: Json<DroppedEntry[]>;
+    dropped_count: number;
     updated_at: Timestamp;
   };
   "authz.agent_grant_targets": {
@@ -122,6 +124,9 @@ export type AuthzDatabase = {
     published_at: NullableTimestamp;
     stream: string | null;
     seq: number | null;
+    /** Set when the row can never be published; it is then skipped (see outbox.ts). */
+    set_aside_at: NullableTimestamp;
+    set_aside_reason: string | null;
   };
 };
 

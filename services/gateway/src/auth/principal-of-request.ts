@@ -38,6 +38,7 @@ export async function principalOf(
     { now: new Date(), jobTokenMaxLifetimeMs: ctx.jobTokenMaxLifetimeMs },
   );
   if (principal.kind === "job" && !(await jobUserStillMember(ctx, principal))) throw unauthorized();
+  ctx.metrics.authenticated();
   return principal;
 }
 

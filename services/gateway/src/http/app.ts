@@ -14,11 +14,13 @@ import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations.ts";
 import { registerUserAndMemberRoutes } from "../routes/users-and-members.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
+import { rejectMalformedStrings } from "./malformed-strings.ts";
 
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
 
 /** The gateway's Fastify instance with every route, parser, hook and error mapping. */
 export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
+  const limits = ctx.limits;
   // Typed as Fastify's base logger so the instance has Fastify's default type parameters.
   const logger: FastifyBaseLogger = ctx.logger;
   const app = Fastify({
@@ -29,7 +31,18 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
     forceCloseConnections: true,
     // Full paths of deep projects arrive URL-encoded in `:id`; the default limit is 100 chars.
     routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
-    bodyLimit: 2 * 1024 * 1024,
+    // Every route reads at most this much body (a route may set a lower or higher limit of its
+    // own, as PUT …/configuration does); beyond it: 413 naming the figure.
+    bodyLimit: limits.bodyLimitBytes,
+    // A request (headers and body) must arrive within this; a slowloris client gets 408 and the
+    // socket is closed. Node checks pending requests every `connectionsCheckingInterval`.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(1_000, limits.requestTimeoutMs),
+    },
+    // Socket inactivity; the live stream's keep-alive comment (15 s) stays well inside it.
+    connectionTimeout: limits.connectionTimeoutMs,
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.addContentTypeParser(
@@ -45,6 +58,8 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
       reply.elapsedTime,
     );
   });
+  // NUL bytes and lone surrogates in any parameter: 400 before authentication (as GitLab).
+  app.addHook("preValidation", rejectMalformedStrings);
   app.setErrorHandler(gitLabErrorHandler);
   // GitLab's body for an unknown route.
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "404 Not Found" }));

@@ -1,14 +1,19 @@
 import { STATUS_CODES } from "node:http";
 import { isKasmapError } from "@kasmap/contracts";
+import { isDatabaseUnavailable } from "@kasmap/db";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { CredentialRefusedError } from "../auth/credential-errors.ts";
+import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
 import { InvalidParamsError } from "./request-params.ts";
 
 /**
  * Maps every error to GitLab's bodies: `InvalidParamsError` → `400 {"error": "..."}` (Grape),
  * `KasmapError` → its status and `toGitLabBody()`, Fastify's own client errors (bad JSON,
- * unsupported media type, body too large) → `{"message": "<status> <reason>"}`, anything else →
- * `500 {"message":"500 Internal Server Error"}`, logged with the cause and never echoed.
+ * unsupported media type) → `{"message": "<status> <reason>"}`, a body over the limit →
+ * `413 {"message": "413 Request Entity Too Large - the request body is over N bytes"}`, an
+ * outage of PostgreSQL or NATS → `503 {"message":"503 Service Unavailable"}` with `Retry-After`,
+ * anything else → `500 {"message":"500 Internal Server Error"}`, logged with the cause and never
+ * echoed.
  */
 export function gitLabErrorHandler(
   error: FastifyError | Error,
@@ -19,9 +24,23 @@ export function gitLabErrorHandler(
   if (error instanceof CredentialRefusedError) {
     return reply.code(error.httpStatus).headers(error.headers).send(error.body);
   }
+  if (isKasmapError(error, "unavailable") || isDatabaseUnavailable(error)) {
+    // Expected during an outage: one warning line, not a stack per request.
+    request.log.warn({ err: error }, "dependency unavailable");
+    return reply
+      .code(503)
+      .header("retry-after", String(RETRY_AFTER_SECONDS))
+      .send({ message: "503 Service Unavailable" });
+  }
   if (isKasmapError(error)) {
     if (error.httpStatus >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(error.httpStatus).send(error.toGitLabBody());
+  }
+  if ("code" in error && error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    const limit = request.routeOptions.bodyLimit;
+    return reply
+      .code(413)
+      .send({ message: `413 Request Entity Too Large - the request body is over ${limit} bytes` });
   }
   const status = "statusCode" in error && typeof error.statusCode === "number" ? error.statusCode : 500;
   if (status >= 400 && status < 500) {

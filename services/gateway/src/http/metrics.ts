@@ -3,7 +3,9 @@
  * small: `kasmap_gateway_http_requests_total{method,route,status}` and
  * `kasmap_gateway_http_request_duration_seconds` (a histogram per method and route).
  * `route` is the route pattern (`/api/v4/projects/:id`), never the raw URL, so label
- * cardinality stays bounded.
+ * cardinality stays bounded. `kasmap_gateway_authenticated_requests_total` counts requests whose
+ * credential was accepted (so a route handler ran past authentication): the fuzz test uses it to
+ * show that most of its requests got past the 401 path.
  */
 const BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
@@ -17,6 +19,12 @@ export class GatewayMetrics {
    * showed in the hot read's profile. Bounded, since routes are patterns, not raw URLs.
    */
   private readonly labelSets = new Map<string, { counterKey: string; histogramKey: string }>();
+  private authenticatedRequests = 0;
+
+  /** Records one request whose credential was accepted. */
+  authenticated(): void {
+    this.authenticatedRequests += 1;
+  }
 
   /** Records one answered request; `durationMs` from Fastify's `reply.elapsedTime`. */
   observe(method: string, route: string, status: number, durationMs: number): void {
@@ -68,6 +76,11 @@ export class GatewayMetrics {
       lines.push(`${name}_sum{${key}} ${histogram.sum}`);
       lines.push(`${name}_count{${key}} ${histogram.count}`);
     }
+    lines.push(
+      "# HELP kasmap_gateway_authenticated_requests_total Requests whose credential was accepted.",
+      "# TYPE kasmap_gateway_authenticated_requests_total counter",
+      `kasmap_gateway_authenticated_requests_total ${this.authenticatedRequests}`,
+    );
     return `${lines.join("\n")}\n`;
   }
 }

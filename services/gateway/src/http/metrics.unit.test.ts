@@ -19,4 +19,12 @@ describe("GatewayMetrics", () => {
     expect(text).toContain(`${bucket("0.05")} 3`);
     expect(text).toContain(`${bucket("+Inf")} 3`);
   });
+
+  it("counts requests whose credential was accepted", () => {
+    const metrics = new GatewayMetrics();
+    expect(metrics.render()).toContain("kasmap_gateway_authenticated_requests_total 0\n");
+    metrics.authenticated();
+    metrics.authenticated();
+    expect(metrics.render()).toContain("kasmap_gateway_authenticated_requests_total 2\n");
+  });
 });

@@ -20,7 +20,12 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "body";
     const missing = issue.code === "invalid_type" && issue.input === undefined;
-    return missing ? `${name} is missing` : `${name} is invalid`;
+    if (missing) return `${name} is missing`;
+    // GitLab's wording for a length limit, so the caller learns the figure.
+    if (issue.code === "too_big" && issue.origin === "string") {
+      return `${name} is too long (maximum is ${issue.maximum} characters)`;
+    }
+    return `${name} is invalid`;
   });
   throw new InvalidParamsError([...new Set(problems)]);
 }

@@ -1,55 +1,155 @@
-import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
+import { ensureStreams, publishEvent } from "@kasmap/bus";
+import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterFacts, testEvents } from "../../../projection/src/test-events.ts";
-import { followLiveEvents, type LiveEvent } from "./live-events.ts";
+import { eventually } from "@kasmap/testing/harness";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { openSse, type SseConnection } from "../../../../test/e2e/sse-client.ts";
+import {
+  clusterFacts,
+  type GatewayFixture,
+  insertAgent,
+  startGatewayFixture,
+  TOKENS,
+} from "../gateway-test-fixtures.ts";
 
 /**
- * Issue 7.1: the live feed is a consumer of the streams too; a registry event a collector
- * forged onto its snapshot subject must not reach a live subscriber as a token or user change.
+ * Issue 7.9: live events over SSE — a per-user connection limit, one shared consumer per stream
+ * per gateway process, and a `Last-Event-ID` replay that is bounded and carries only what the
+ * user may read.
  */
-const topology = createTestTopology();
-let bus: Bus;
+const VISIBLE_AGENT = 970;
+const SECRET_AGENT = 971;
+const SECRET_GROUP = 60;
+const SECRET_PROJECT = 61;
+const LIVE_STREAMS = ["registry", "authz", "cluster", "heartbeat"] as const;
+let f: GatewayFixture;
+const open: SseConnection[] = [];
 
 beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "live-events-int-test", topology });
-  await ensureStreams(bus);
+  f = await startGatewayFixture();
+  await ensureStreams(f.bus);
+  const created = "2024-03-20T20:42:40.221Z";
+  await f.db
+    .insertInto("read_model.groups")
+    .values({
+      id: SECRET_GROUP,
+      name: "Secret",
+      path: "secret",
+      description: null,
+      parent_id: null,
+      traversal_ids: [SECRET_GROUP],
+      full_path: "secret",
+      full_name: "Secret",
+      created_at: created,
+    })
+    .execute();
+  await f.db
+    .insertInto("read_model.projects")
+    .values({
+      id: SECRET_PROJECT,
+      name: "Vault",
+      path: "vault",
+      description: null,
+      namespace_id: SECRET_GROUP,
+      traversal_ids: [SECRET_GROUP],
+      path_with_namespace: "secret/vault",
+      name_with_namespace: "Secret / Vault",
+      creator_id: 1,
+      created_at: created,
+    })
+    .execute();
+  await insertAgent(f.db, VISIBLE_AGENT, "visible");
+  await insertAgent(f.db, SECRET_AGENT, "secret", SECRET_PROJECT);
+});
+
+afterEach(() => {
+  for (const connection of open.splice(0)) connection.close();
 });
 
 afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
+  await f?.close();
 });
 
-describe("live events", () => {
-  it("skip an event whose type does not belong on the subject it was published on", async () => {
-    const received: LiveEvent[] = [];
-    const follower = await followLiveEvents(bus, { resumeAfter: null }, (live) => received.push(live));
-    try {
-      const subject = topology.subjects.clusterSnapshot(7);
-      const forged = { ...testEvents(topology).personalAccessToken(7, 1, null), subject };
-      await bus.js.publish(subject, new TextEncoder().encode(JSON.stringify(forged)));
-      await publishEvent(
-        bus,
-        newKasmapEvent({
-          type: EVENT_TYPES.clusterSnapshot,
-          source: "/test",
-          subject,
-          data: {
-            agent_id: 7,
-            content_hash: "0".repeat(64),
-            cluster: clusterFacts({ cluster_name: "control" }),
-          },
-        }),
-      );
-      await eventually(
-        () => (received.some((r) => r.event.type === EVENT_TYPES.clusterSnapshot) ? true : undefined),
-        "the control snapshot delivered",
-      );
-      expect(received.map((r) => r.event.type)).toEqual([EVENT_TYPES.clusterSnapshot]);
-    } finally {
-      await follower.stop();
+const streamUrl = () => `${f.gateway.url}/api/v4/events/stream`;
+
+async function connectAs(token: string, lastEventId?: string): Promise<SseConnection> {
+  const connection = await openSse(streamUrl(), token, lastEventId);
+  open.push(connection);
+  return connection;
+}
+
+function snapshot(agentId: number, clusterName: string) {
+  const facts = clusterFacts(clusterName);
+  return newKasmapEvent({
+    type: EVENT_TYPES.clusterSnapshot,
+    source: "/kasmap/test",
+    subject: f.bus.topology.subjects.clusterSnapshot(agentId),
+    data: { agent_id: agentId, content_hash: clusterFactsContentHash(facts), cluster: facts },
+  });
+}
+
+async function liveConsumerCount(): Promise<number> {
+  let total = 0;
+  for (const role of LIVE_STREAMS) {
+    total += (await f.bus.jsm.consumers.list(f.bus.topology.streamNames[role]).next()).length;
+  }
+  return total;
+}
+
+const agentOf = (frame: { data: unknown }) => (frame.data as { data?: { agent_id?: number } }).data?.agent_id;
+
+describe("live event streams", () => {
+  it("refuses a user's sixth stream with 429 and Retry-After, and frees the slot on close", async () => {
+    const five = [];
+    for (let i = 0; i < 5; i++) five.push(await connectAs(TOKENS.developer));
+    const sixth = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+    expect(sixth.status).toBe(429);
+    expect(Number(sixth.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await sixth.json()).toEqual({
+      message: "429 Too Many Requests - at most 5 live event streams per user",
+    });
+    // Another user is not affected.
+    await connectAs(TOKENS.admin);
+    five[0]?.close();
+    await eventually(async () => {
+      const retry = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+      const ok = retry.status === 200;
+      await retry.body?.cancel();
+      return ok ? true : undefined;
+    }, "a slot freed by a closed stream");
+  });
+
+  it("serves any number of clients from one consumer per stream", async () => {
+    for (const token of [TOKENS.admin, TOKENS.admin, TOKENS.developer, TOKENS.developer, TOKENS.reporter]) {
+      await connectAs(token);
     }
+    expect(await liveConsumerCount()).toBeLessThanOrEqual(LIVE_STREAMS.length);
+    const admin = open[0] as SseConnection;
+    const developer = open[2] as SseConnection;
+    await publishEvent(f.bus, snapshot(VISIBLE_AGENT, "shared"));
+    for (const connection of [admin, developer]) {
+      const frame = await connection.next((fr) => fr.event === EVENT_TYPES.clusterSnapshot);
+      expect(agentOf(frame)).toBe(VISIBLE_AGENT);
+    }
+  });
+
+  it("replays after Last-Event-ID only what the user may read, and at most 1,000 events", async () => {
+    const resumeAt = await publishEvent(f.bus, snapshot(VISIBLE_AGENT, "before"));
+    for (let i = 0; i < 1_100; i++) await publishEvent(f.bus, snapshot(VISIBLE_AGENT, `filler-${i}`));
+    await publishEvent(f.bus, snapshot(SECRET_AGENT, "secret"));
+    await publishEvent(f.bus, snapshot(VISIBLE_AGENT, "last"));
+
+    const connection = await connectAs(TOKENS.developer, `${resumeAt.stream}:${resumeAt.seq}`);
+    await connection.next(
+      (frame) =>
+        (frame.data as { data?: { cluster?: { cluster_name?: string } } }).data?.cluster?.cluster_name ===
+        "last",
+      30_000,
+    );
+    const snapshots = connection.received.filter((frame) => frame.event === EVENT_TYPES.clusterSnapshot);
+    expect(snapshots.filter((frame) => agentOf(frame) === SECRET_AGENT)).toEqual([]);
+    expect(snapshots.length).toBeLessThanOrEqual(1_000);
+    const truncated = connection.received.find((frame) => frame.event === "kasmap.replay_truncated");
+    expect(truncated?.data).toMatchObject({ stream: resumeAt.stream });
   });
 });

@@ -23,7 +23,8 @@ export type InventoryRow = {
   api_endpoint_ip: string | null;
   platform: string | null;
   region: string | null;
-  node_count: number | null;
+  /** As the collector reported it (text: a count beyond 32 bits must not fail an `::int` cast). */
+  node_count: string | null;
   internal_ip_count: number | null;
   external_ip_count: number | null;
   /** Space-separated, as the cluster reported them (IPv4 first). */
@@ -91,7 +92,7 @@ export async function groupInventory(
       s.cluster->>'cluster_name' as cluster_name, s.cluster->>'cluster_context' as cluster_context,
       s.cluster->>'api_endpoint' as api_endpoint, s.cluster->>'api_endpoint_ip' as api_endpoint_ip,
       s.cluster->>'platform' as platform, s.cluster->>'region' as region,
-      (s.cluster->>'node_count')::int as node_count,
+      s.cluster->>'node_count' as node_count,
       jsonb_array_length(s.cluster->'node_ips'->'internal') as internal_ip_count,
       jsonb_array_length(s.cluster->'node_ips'->'external') as external_ip_count,
       ${cidrs("pod_cidrs")} as pod_cidrs, ${cidrs("service_cidrs")} as service_cidrs,

@@ -16,7 +16,8 @@ type AgentParams = { Params: { id: string; agent_id: string } };
 /**
  * `POST /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify` (Kasmap extension,
  * Developer+, else 404): checks the agent's latest facts against the expectations in the body
- * and answers `200 {ok, checks}` — a mismatch is data, not an error, so a client reads one shape.
+ * and answers `200 {ok, expected, checks}` — a mismatch is data, not an error, so a client reads
+ * one shape. The answer is O(reported + expected): each expected list appears once, in `expected`.
  * A cluster that has not reported yet answers `ok: false` with the reason on every check.
  */
 export function registerClusterVerificationRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -46,7 +47,13 @@ export function parseExpectations(body: unknown): ClusterExpectations {
     const problems = result.error.issues.map((issue) => {
       if (issue.code === "unrecognized_keys") return `${issue.keys.join(", ")} is not a known expectation`;
       if (issue.path.length === 0) return issue.message;
-      return `${issue.path.join(".")} is invalid`;
+      const path = issue.path.join(".");
+      // The caps (MAX_EXPECTED_RANGES ranges, MAX_EXPECTED_TEXT_LENGTH characters) are named.
+      if (issue.code === "too_big" && issue.origin === "array") return `${path} ${issue.message}`;
+      if (issue.code === "too_big" && issue.origin === "string") {
+        return `${path} is too long (maximum is ${issue.maximum} characters)`;
+      }
+      return `${path} is invalid`;
     });
     throw new InvalidParamsError([...new Set(problems)]);
   }

@@ -1,44 +1,62 @@
-import { once } from "node:events";
-import { agentIdOfEvent, EventStreamQuerySchema } from "@kasmap/contracts";
+import { EventStreamQuerySchema, KasmapError } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
-import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
+import { RETRY_AFTER_SECONDS } from "../http/gateway-limits.ts";
 import { parseParams } from "../http/request-params.ts";
-import {
-  parseLastEventId,
-  sseCommentFrame,
-  sseEventFrame,
-  streamPositionId,
-  withoutTokenDigests,
-} from "../http/sse-framing.ts";
-import { followLiveEvents, type LiveEvent } from "../live/live-events.ts";
-import { mayReceiveEvent } from "../permissions/event-visibility.ts";
+import { parseLastEventId, type StreamPosition } from "../http/sse-framing.ts";
+import { EventSink } from "../live/event-sink.ts";
+import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
+import { replayLiveEvents } from "../live/replay-live-events.ts";
+import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.ts";
 
 /** A comment every 15 s keeps proxies (and the client's own timeout) from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
+
 /**
- * Events waiting for a slow client, at most: beyond it the stream is closed and the client
- * reconnects with `Last-Event-ID`, rather than the gateway buffering without bound.
+ * At most this many events are read back per stream on a `Last-Event-ID` resume (the newest;
+ * older ones are announced by a `kasmap.replay_truncated` frame): a resume from an ancient
+ * position cannot make the gateway scan the whole audit log.
  */
-const MAX_PENDING_EVENTS = 10_000;
+export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
 
 /**
  * `GET /api/v4/events/stream`: every event the caller may see, as Server-Sent Events
  * (`event: <CloudEvent type>`, `id: <stream>:<seq>`, `data: <CloudEvent JSON>` without token
  * digests), from now or after `Last-Event-ID`, optionally for one `?agent_id=`.
+ *
+ * Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
+ * `Retry-After`); one shared consumer per stream for all clients of this process; each client's
+ * queue is bounded (a client too slow to keep up is disconnected and resumes with
+ * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
+ * event passing the same visibility check as live ones.
  */
 export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayContext): void {
+  const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
+  const limiter = new LiveConnectionLimiter(ctx.limits.liveConnectionsPerUser);
+  app.addHook("onClose", async () => feed.stop());
+
   app.get("/api/v4/events/stream", async (request, reply) => {
     const user = await userOf(ctx, request);
     const query = parseParams(EventStreamQuerySchema, request.query);
     const resumeAfter = parseLastEventId(request.headers["last-event-id"]);
-    const sink = new EventSink(ctx, user, reply.raw, query.agent_id);
-    const follower = await followLiveEvents(
-      ctx.bus,
-      { resumeAfter, ...(query.agent_id === undefined ? {} : { agentId: query.agent_id }) },
-      (live) => sink.push(live),
-    );
+    const release = limiter.tryAcquire(user.id);
+    if (release === null) {
+      return reply
+        .code(429)
+        .header("retry-after", String(RETRY_AFTER_SECONDS))
+        .send({
+          message: `429 Too Many Requests - at most ${limiter.perUser} live event streams per user`,
+        });
+    }
+    const sink = new EventSink(ctx, user, reply.raw, query.agent_id, { holdLive: resumeAfter !== null });
+    let subscription: LiveSubscription;
+    try {
+      subscription = await feed.subscribe((live) => sink.push(live));
+    } catch (error) {
+      release();
+      throw new KasmapError("unavailable", "live events cannot be followed", { cause: error });
+    }
     reply.hijack();
     reply.raw.writeHead(200, {
       "content-type": "text/event-stream; charset=utf-8",
@@ -49,78 +67,38 @@ export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayConte
     });
     sink.open();
     const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
+    let ended = false;
     const end = () => {
+      if (ended) return;
+      ended = true;
       clearInterval(keepAlive);
       sink.close();
-      void follower.stop();
+      subscription.unsubscribe();
+      release();
     };
     // The response, not the request: a request's "close" follows its body, not the connection.
     reply.raw.once("close", end);
     // A client gone while the consumers were being made has closed already: no event will come.
-    if (reply.raw.destroyed) end();
+    if (reply.raw.destroyed) return end();
+    if (resumeAfter !== null) void replayInto(ctx, sink, resumeAfter, subscription.liveFrom);
   });
 }
 
-/**
- * Writes events in arrival order per stream: each passes the visibility check and waits for the
- * socket to drain before the next, through one promise chain.
- */
-class EventSink {
-  private chain: Promise<void>;
-  private startChain: () => void = () => {};
-  private pending = 0;
-  private closed = false;
-
-  constructor(
-    private readonly ctx: GatewayContext,
-    private readonly user: AuthenticatedUser,
-    private readonly out: NodeJS.WritableStream & { destroy(): void },
-    private readonly agentId: number | undefined,
-  ) {
-    // Events may arrive before the headers are written; they wait for open().
-    this.chain = new Promise((resolve) => {
-      this.startChain = resolve;
-    });
-  }
-
-  open(): void {
-    this.out.write(sseCommentFrame("kasmap live events"));
-    this.startChain();
-  }
-
-  push(live: LiveEvent): void {
-    if (this.closed) return;
-    if (++this.pending > MAX_PENDING_EVENTS) {
-      this.close();
-      this.out.destroy();
-      return;
+/** Replays what the client missed into its sink, then lets the held live events follow. */
+async function replayInto(
+  ctx: GatewayContext,
+  sink: EventSink,
+  resumeAfter: StreamPosition,
+  liveFrom: ReadonlyMap<string, number>,
+): Promise<void> {
+  try {
+    for await (const item of replayLiveEvents(ctx.bus, resumeAfter, liveFrom, MAX_REPLAY_EVENTS_PER_STREAM)) {
+      if (sink.isClosed) break;
+      await sink.pushReplayed(item);
     }
-    this.chain = this.chain
-      .then(() => this.deliver(live))
-      .catch((error: unknown) => this.ctx.logger.warn({ err: error }, "live event not delivered"))
-      .finally(() => {
-        this.pending--;
-      });
-  }
-
-  comment(text: string): void {
-    this.chain = this.chain.then(() => this.write(sseCommentFrame(text)));
-  }
-
-  close(): void {
-    this.closed = true;
-  }
-
-  private async deliver({ event, position }: LiveEvent): Promise<void> {
-    if (this.closed) return;
-    if (this.agentId !== undefined && agentIdOfEvent(event) !== this.agentId) return;
-    if (!(await mayReceiveEvent(this.ctx, this.user, event))) return;
-    const data = JSON.stringify(withoutTokenDigests(event));
-    await this.write(sseEventFrame({ event: event.type, id: streamPositionId(position), data }));
-  }
-
-  private async write(frame: string): Promise<void> {
-    if (this.closed) return;
-    if (!this.out.write(frame)) await once(this.out, "drain");
+  } catch (error) {
+    ctx.logger.warn({ err: error }, "live event replay failed; continuing live");
+  } finally {
+    sink.releaseHeld();
   }
 }

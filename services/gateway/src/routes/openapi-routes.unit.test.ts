@@ -3,11 +3,16 @@ import { createLogger } from "@kasmap/logging";
 import { describe, expect, it } from "vitest";
 import type { GatewayContext } from "../context.ts";
 import { buildGatewayApp } from "../http/app.ts";
+import { DEFAULT_GATEWAY_LIMITS } from "../http/gateway-limits.ts";
 import { GatewayMetrics } from "../http/metrics.ts";
 
 /** Registration and the document routes touch only the logger and metrics; nothing here hits a database. */
 function documentsOnlyContext(): GatewayContext {
-  const ctx = { logger: createLogger("gateway-test", "silent"), metrics: new GatewayMetrics() };
+  const ctx = {
+    logger: createLogger("gateway-test", "silent"),
+    metrics: new GatewayMetrics(),
+    limits: DEFAULT_GATEWAY_LIMITS,
+  };
   return ctx as unknown as GatewayContext;
 }
 

@@ -1,0 +1,69 @@
+import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
+import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clusterFacts, testEvents } from "../../../projection/src/test-events.ts";
+import { replayLiveEvents } from "./replay-live-events.ts";
+import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
+
+/**
+ * Issue 7.1: the live feed is a consumer of the streams too; a registry event a collector
+ * forged onto its snapshot subject must not reach a live subscriber as a token or user change,
+ * live or replayed after `Last-Event-ID`.
+ */
+const topology = createTestTopology();
+let bus: Bus;
+
+beforeAll(async () => {
+  bus = await connectBus({ url: testNatsUrl(), name: "live-events-int-test", topology });
+  await ensureStreams(bus);
+});
+
+afterAll(async () => {
+  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
+  await bus.close();
+});
+
+function control(subject: string) {
+  return newKasmapEvent({
+    type: EVENT_TYPES.clusterSnapshot,
+    source: "/test",
+    subject,
+    data: { agent_id: 7, content_hash: "0".repeat(64), cluster: clusterFacts({ cluster_name: "control" }) },
+  });
+}
+
+describe("live events", () => {
+  it("skip an event whose type does not belong on the subject it was published on, live and replayed", async () => {
+    const received: LiveEvent[] = [];
+    const feed = new SharedLiveFeed(bus, createLogger("live-test", "silent"));
+    const subscription = await feed.subscribe((live) => received.push(live));
+    try {
+      const subject = topology.subjects.clusterSnapshot(7);
+      const before = await publishEvent(bus, control(subject));
+      const forged = { ...testEvents(topology).personalAccessToken(7, 1, null), subject };
+      await bus.js.publish(subject, new TextEncoder().encode(JSON.stringify(forged)));
+      await publishEvent(bus, control(subject));
+      await eventually(
+        () =>
+          received.filter((r) => r.event.type === EVENT_TYPES.clusterSnapshot).length >= 2 ? true : undefined,
+        "the control snapshots delivered",
+      );
+      expect(received.map((r) => r.event.type)).toEqual([
+        EVENT_TYPES.clusterSnapshot,
+        EVENT_TYPES.clusterSnapshot,
+      ]);
+
+      const liveFrom = new Map([[before.stream, before.seq + 3]]);
+      const replayed: string[] = [];
+      for await (const item of replayLiveEvents(bus, before, liveFrom, 1_000)) {
+        if (item.kind === "event") replayed.push(item.live.event.type);
+      }
+      expect(replayed).toEqual([EVENT_TYPES.clusterSnapshot]);
+    } finally {
+      subscription.unsubscribe();
+      await feed.stop();
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import { requestCommand } from "@kasmap/bus";
+import type { GatewayContext } from "../context.ts";
+
+/** The streams the projection applies, by role (the names readiness reports). */
+const PROJECTED_ROLES = ["registry", "authz", "cluster", "heartbeat"] as const;
+
+export type ProjectionLagCheck =
+  | { status: "ok"; lag: Record<(typeof PROJECTED_ROLES)[number], number> }
+  | { status: "failed"; message: string };
+
+export type OutboxCheck =
+  | { status: "ok"; pending: number; oldest_pending_age_seconds?: number; set_aside: number }
+  | { status: "failed"; message: string };
+
+/**
+ * How many messages each stream holds beyond what the projection has applied: the stream's
+ * last sequence (NATS stream info) minus the highest position in
+ * `read_model.projection_positions` for it (the read model is the gateway's to read).
+ */
+export async function projectionLag(ctx: GatewayContext): Promise<ProjectionLagCheck> {
+  try {
+    const names = PROJECTED_ROLES.map((role) => ctx.bus.topology.streamNames[role]);
+    const [infos, rows] = await Promise.all([
+      Promise.all(names.map((name) => ctx.bus.jsm.streams.info(name))),
+      ctx.db
+        .selectFrom("read_model.projection_positions")
+        .select(["stream", (eb) => eb.fn.max("stream_seq").as("seq")])
+        .where("stream", "in", names)
+        .groupBy("stream")
+        .execute(),
+    ]);
+    const applied = new Map(rows.map((row) => [row.stream, Number(row.seq)]));
+    const lag = Object.fromEntries(
+      PROJECTED_ROLES.map((role, i) => {
+        const last = infos[i]?.state.last_seq ?? 0;
+        return [role, Math.max(0, last - (applied.get(names[i] ?? "") ?? 0))];
+      }),
+    ) as Record<(typeof PROJECTED_ROLES)[number], number>;
+    return { status: "ok", lag };
+  } catch {
+    return { status: "failed", message: "stream positions or projection checkpoints unreadable" };
+  }
+}
+
+/** authz's outbox backlog, asked of authz (`outbox.status`); its tables stay its own. */
+export async function outboxBacklog(ctx: GatewayContext, timeoutMs: number): Promise<OutboxCheck> {
+  try {
+    const { result } = await requestCommand(ctx.bus, "outbox.status", {}, timeoutMs);
+    return {
+      status: "ok",
+      pending: result.pending,
+      set_aside: result.set_aside,
+      ...(result.oldest_pending_age_seconds === null
+        ? {}
+        : { oldest_pending_age_seconds: result.oldest_pending_age_seconds }),
+    };
+  } catch {
+    return { status: "failed", message: "authz did not report its outbox" };
+  }
+}

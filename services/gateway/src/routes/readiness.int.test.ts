@@ -1,0 +1,42 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type GatewaySystem, startGatewaySystem } from "../gateway-system-fixture.ts";
+
+/**
+ * Issue 7.11: readiness reports how far the projection lags behind each stream and how many
+ * events wait in authz's outbox — read from NATS (stream info) and asked of authz over its own
+ * command, never from another service's private tables.
+ */
+const ADMIN = "glpat-readiness-admin-0123456789";
+let system: GatewaySystem;
+
+beforeAll(async () => {
+  system = await startGatewaySystem(ADMIN);
+});
+
+afterAll(async () => {
+  await system?.stop();
+});
+
+type Readiness = {
+  status: string;
+  projection_check?: Array<{ status: string; lag: Record<string, number> }>;
+  outbox_check?: Array<{ status: string; pending: number }>;
+};
+
+describe("GET /-/readiness", () => {
+  it("reports the projection's lag per stream and authz's outbox backlog", async () => {
+    const created = await system.call("POST", "/api/v4/groups", ADMIN, { name: "Ready", path: "ready" });
+    expect(created.status).toBe(201);
+    const response = await system.call("GET", "/-/readiness", ADMIN);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as Readiness;
+    expect(body.status).toBe("ok");
+    const [projection] = body.projection_check ?? [];
+    expect(projection?.status).toBe("ok");
+    // The write was applied before it answered (read-your-writes), so nothing lags on its stream.
+    expect(Object.values(projection?.lag ?? { missing: -1 }).every((lag) => lag >= 0)).toBe(true);
+    expect(Object.keys(projection?.lag ?? {})).toContain("registry");
+    expect(projection?.lag.registry).toBe(0);
+    expect(body.outbox_check).toEqual([{ status: "ok", pending: 0, set_aside: 0 }]);
+  });
+});

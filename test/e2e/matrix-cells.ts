@@ -1,0 +1,169 @@
+import type { RestRoute } from "@kasmap/contracts";
+import { expectStatus, type World } from "./principal-world.ts";
+
+/**
+ * What one matrix cell sends: the route's path with its parameters filled and a valid body.
+ * Writes act on resources made for the cell (a fresh agent to delete, a fresh user to add), so
+ * a successful write in one cell never changes what another cell sees; reads use the world's.
+ */
+export type Cell = { target: string; body?: unknown };
+
+let unique = 0;
+const next = (prefix: string): string => `${prefix}-${++unique}`;
+
+const API = "/api/v4";
+const AGENTS = `${API}/projects/:id/cluster_agents`;
+
+/** Fills `:params` of `path`: the world's project or group for `:id`, its agent and token. */
+export function fillPath(
+  world: World,
+  path: string,
+  overrides: Record<string, string | number> = {},
+): string {
+  const defaultId = path.startsWith(`${API}/groups/`)
+    ? world.group.id
+    : path.startsWith(`${API}/users/`)
+      ? world.userIds.outsider
+      : world.project.id;
+  const values: Record<string, string | number> = {
+    id: defaultId,
+    agent_id: world.agent.id,
+    token_id: world.agentToken.id,
+    ...overrides,
+  };
+  return path.replace(/:([a-z_]+)/g, (_match, name: string) => String(values[name] ?? `:${name}`));
+}
+
+async function freshUser(world: World): Promise<number> {
+  const name = next("matrix-user");
+  return Number((await expectStatus(world.system, 201, "POST", "/users", { username: name, name })).id);
+}
+
+async function freshAgent(world: World): Promise<number> {
+  const agent = await expectStatus(
+    world.system,
+    201,
+    "POST",
+    `/projects/${world.project.id}/cluster_agents`,
+    {
+      name: next("cell-agent"),
+    },
+  );
+  return Number(agent.id);
+}
+
+type Arrange = (world: World, route: RestRoute, destination: number) => Promise<Cell>;
+
+const plain =
+  (body?: (world: World) => unknown): Arrange =>
+  async (world, route) => ({
+    target: fillPath(world, route.path),
+    ...(body ? { body: body(world) } : {}),
+  });
+
+/** Cells that need more than the world's resources, by `METHOD path`. */
+const ARRANGEMENTS: Record<string, Arrange> = {
+  [`POST ${API}/groups`]: plain(() => {
+    const path = next("cell-group");
+    return { name: path, path };
+  }),
+  [`POST ${API}/groups/:id/transfer`]: async (world, route) => {
+    const path = next("cell-subgroup");
+    const group = await expectStatus(world.system, 201, "POST", "/groups", {
+      name: path,
+      path,
+      parent_id: world.group.id,
+    });
+    return { target: fillPath(world, route.path, { id: Number(group.id) }), body: {} };
+  },
+  [`POST ${API}/groups/:id/members`]: async (world, route) => ({
+    target: fillPath(world, route.path),
+    body: { user_id: await freshUser(world), access_level: 10 },
+  }),
+  [`POST ${API}/projects`]: plain(() => ({ name: next("cell-project") })),
+  [`PUT ${API}/projects/:id/transfer`]: async (world, route, destination) => {
+    const project = await expectStatus(world.system, 201, "POST", "/projects", {
+      name: next("cell-moved"),
+      namespace_id: world.group.id,
+    });
+    return {
+      target: fillPath(world, route.path, { id: Number(project.id) }),
+      body: { namespace: destination },
+    };
+  },
+  [`POST ${API}/projects/:id/members`]: async (world, route) => ({
+    target: fillPath(world, route.path),
+    body: { user_id: await freshUser(world), access_level: 10 },
+  }),
+  [`POST ${API}/users`]: plain(() => {
+    const name = next("cell-user");
+    return { username: name, name };
+  }),
+  [`POST ${API}/users/:id/personal_access_tokens`]: plain(() => ({
+    name: next("cell-pat"),
+    scopes: ["api"],
+  })),
+  [`POST ${AGENTS}`]: plain(() => ({ name: next("cell-new-agent") })),
+  [`DELETE ${AGENTS}/:agent_id`]: async (world, route) => ({
+    target: fillPath(world, route.path, { agent_id: await freshAgent(world) }),
+  }),
+  [`PUT ${AGENTS}/:agent_id/configuration`]: plain(() => ({
+    content: "ci_access:\n  projects:\n    - id: world/app\n",
+  })),
+  [`POST ${AGENTS}/:agent_id/tokens`]: async (world, route) => ({
+    target: fillPath(world, route.path, { agent_id: await freshAgent(world) }),
+    body: { name: "cell-token" },
+  }),
+  [`DELETE ${AGENTS}/:agent_id/tokens/:token_id`]: async (world, route) => {
+    const agentId = await freshAgent(world);
+    const token = await expectStatus(
+      world.system,
+      201,
+      "POST",
+      `/projects/${world.project.id}/cluster_agents/${agentId}/tokens`,
+      { name: "cell-token" },
+    );
+    return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
+  },
+  [`POST ${AGENTS}/:agent_id/cluster_info/verify`]: plain(() => ({ cluster_name: "prod" })),
+  [`GET ${API}/clusters/lookup`]: async (world, route) => ({
+    target: `${fillPath(world, route.path)}?ip=10.0.0.1`,
+  }),
+  [`POST ${API}/projects/:id/jobs`]: plain(() => ({})),
+  // Someone else's token for every principal: a fresh user's.
+  [`DELETE ${API}/personal_access_tokens/:id`]: async (world, route) => {
+    const owner = await freshUser(world);
+    const token = await expectStatus(world.system, 201, "POST", `/users/${owner}/personal_access_tokens`, {
+      name: next("cell-revoke"),
+      scopes: ["api"],
+    });
+    return { target: fillPath(world, route.path, { id: Number(token.id) }) };
+  },
+  [`POST ${API}/projects/:id/jobs/:job_id/finish`]: async (world, route) => {
+    const job = await expectStatus(
+      world.system,
+      201,
+      "POST",
+      `/projects/${world.project.id}/jobs`,
+      {},
+      world.tokens.developer,
+    );
+    return { target: fillPath(world, route.path, { job_id: Number(job.id) }) };
+  },
+  [`POST ${API}/users/:id/block`]: async (world, route) => ({
+    target: fillPath(world, route.path, { id: await freshUser(world) }),
+  }),
+  [`POST ${API}/users/:id/unblock`]: async (world, route) => ({
+    target: fillPath(world, route.path, { id: await freshUser(world) }),
+  }),
+};
+
+export function routeKey(route: RestRoute): string {
+  return `${route.method.toUpperCase()} ${route.path}`;
+}
+
+/** The request of one cell; `destination` is the group project transfers move into. */
+export function arrangeCell(world: World, route: RestRoute, destination: number): Promise<Cell> {
+  const arrange = ARRANGEMENTS[routeKey(route)] ?? plain();
+  return arrange(world, route, destination);
+}
