@@ -6,7 +6,7 @@ import {
   KubeSimulator,
   type KubeSimulatorOptions,
 } from "@kasmap/kube-simulator";
-import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
+import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { type CollectorOptions, type RunningCollector, startCollector } from "../collector.ts";
@@ -30,6 +30,18 @@ export type CollectorTestCluster = {
   startCollector(agentId: number, overrides?: Partial<CollectorOptions>): RunningCollector;
   /** The agent's snapshots in stream order, read back from JetStream. */
   snapshots(agentId: number): Promise<PublishedSnapshot[]>;
+  /** Waits until the agent's snapshots satisfy `accept`, then returns them. */
+  snapshotsWhen(
+    agentId: number,
+    accept: (snapshots: PublishedSnapshot[]) => boolean,
+    what: string,
+  ): Promise<PublishedSnapshot[]>;
+  /** Waits until the agent's newest snapshot's facts satisfy `accept`, then returns that snapshot. */
+  latestSnapshotWhen(
+    agentId: number,
+    accept: (facts: ClusterFacts) => boolean,
+    what: string,
+  ): Promise<PublishedSnapshot>;
   /** The newest heartbeat's data on the agent's subject, or null. */
   lastHeartbeat(agentId: number): Promise<Record<string, unknown> | null>;
   close(): Promise<void>;
@@ -60,6 +72,22 @@ export async function startCollectorTestCluster(
     return found;
   }
 
+  async function snapshots(agentId: number): Promise<PublishedSnapshot[]> {
+    const messages = await storedMessages(
+      topology.streamNames.cluster,
+      topology.subjects.clusterSnapshot(agentId),
+    );
+    return messages.map((m) => {
+      const event = m.json<{ source: string; data: { content_hash: string; cluster: ClusterFacts } }>();
+      return {
+        seq: m.seq,
+        contentHash: event.data.content_hash,
+        collectorId: event.source.replace("/kasmap/collector/", ""),
+        cluster: event.data.cluster,
+      };
+    });
+  }
+
   return {
     simulator,
     kubeConfig,
@@ -80,20 +108,18 @@ export async function startCollectorTestCluster(
       collectors.push(collector);
       return collector;
     },
-    async snapshots(agentId) {
-      const messages = await storedMessages(
-        topology.streamNames.cluster,
-        topology.subjects.clusterSnapshot(agentId),
-      );
-      return messages.map((m) => {
-        const event = m.json<{ source: string; data: { content_hash: string; cluster: ClusterFacts } }>();
-        return {
-          seq: m.seq,
-          contentHash: event.data.content_hash,
-          collectorId: event.source.replace("/kasmap/collector/", ""),
-          cluster: event.data.cluster,
-        };
-      });
+    snapshots,
+    snapshotsWhen(agentId, accept, what) {
+      return eventually(async () => {
+        const found = await snapshots(agentId);
+        return accept(found) ? found : undefined;
+      }, what);
+    },
+    latestSnapshotWhen(agentId, accept, what) {
+      return eventually(async () => {
+        const latest = (await snapshots(agentId)).at(-1);
+        return latest && accept(latest.cluster) ? latest : undefined;
+      }, what);
     },
     async lastHeartbeat(agentId) {
       const message = await bus.jsm.streams
