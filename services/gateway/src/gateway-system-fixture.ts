@@ -7,6 +7,8 @@ import { expect } from "vitest";
 import { type GatewayOptions, startGateway } from "./index.ts";
 
 export type GatewaySystem = {
+  /** The gateway's base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
   /** Calls the gateway; `header` names the token header (`private-token`, `job-token`). */
   call(method: string, path: string, token: string, body?: unknown, header?: string): Promise<Response>;
   stop(): Promise<void>;
@@ -65,6 +67,7 @@ export async function startGatewaySystem(
     "admin visible",
   );
   return {
+    url: gateway.url,
     call,
     async stop() {
       await gateway.stop();

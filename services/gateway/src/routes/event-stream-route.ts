@@ -1,6 +1,6 @@
-import { EventStreamQuerySchema, KasmapError } from "@kasmap/contracts";
+import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
-import { userOf } from "../auth/principal-of-request.ts";
+import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { RETRY_AFTER_SECONDS } from "../http/gateway-limits.ts";
 import { parseParams } from "../http/request-params.ts";
@@ -14,6 +14,13 @@ import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.
 const KEEP_ALIVE_MS = 15_000;
 
 /**
+ * How often an open stream checks that its credential still works (revoked or expired token,
+ * blocked user). Principals are cached and dropped on change notices, so a check is usually a
+ * cache hit; a failed one ends the stream, so a revoked token stops reading within this.
+ */
+export const CREDENTIAL_RECHECK_MS = 5_000;
+
+/**
  * At most this many events are read back per stream on a `Last-Event-ID` resume (the newest;
  * older ones are announced by a `kasmap.replay_truncated` frame): a resume from an ancient
  * position cannot make the gateway scan the whole audit log.
@@ -25,7 +32,8 @@ export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
  * (`event: <CloudEvent type>`, `id: <stream>:<seq>`, `data: <CloudEvent JSON>` without token
  * digests), from now or after `Last-Event-ID`, optionally for one `?agent_id=`.
  *
- * Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
+ * The credential is checked again every `CREDENTIAL_RECHECK_MS`: a revoked or expired token or a
+ * blocked user ends the stream. Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
  * `Retry-After`); one shared consumer per stream for all clients of this process; each client's
  * queue is bounded (a client too slow to keep up is disconnected and resumes with
  * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
@@ -67,11 +75,23 @@ export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayConte
     });
     sink.open();
     const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
+    const recheck = setInterval(() => {
+      principalOf(ctx, request).then(
+        () => {},
+        (error: unknown) => {
+          // Refused (401/403) ends the stream; an outage (503) does not cut a reader off.
+          if (isKasmapError(error, "unavailable")) return;
+          end();
+          reply.raw.end();
+        },
+      );
+    }, CREDENTIAL_RECHECK_MS);
     let ended = false;
     const end = () => {
       if (ended) return;
       ended = true;
       clearInterval(keepAlive);
+      clearInterval(recheck);
       sink.close();
       subscription.unsubscribe();
       release();

@@ -1,0 +1,119 @@
+import {
+  boundSubject,
+  boundSubjectId,
+  EVENT_BINDINGS,
+  type EventType,
+  type KasmapEvent,
+  type Topology,
+} from "@kasmap/contracts";
+import { clusterFacts, oneEventOfEachType, testEvents } from "../../services/projection/src/test-events.ts";
+import { FORGERY_AGENT, FORGERY_PROJECT } from "./forgery-world.ts";
+import type { PublishTarget } from "./publish-targets.ts";
+
+/**
+ * Test-only: what the forgery tests (issue 7.1) publish on one subject an identity may publish.
+ * Every event type but the one bound to the subject, each a valid event whose envelope names
+ * that subject and whose data names the subject's id; and, for the bound type, the same event
+ * about another aggregate (wrong id) and with another subject in its envelope. Each comes with
+ * the problem its dead letter's reason must name.
+ */
+export type Forgery = { label: string; event: KasmapEvent; problem: RegExp };
+
+export const EVENT_TYPE_LIST = Object.keys(EVENT_BINDINGS) as EventType[];
+
+const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The aggregate id the subject names for its bound type, else the agent's. */
+function subjectId(topology: Topology, target: PublishTarget): number {
+  if (target.boundType === null) return FORGERY_AGENT;
+  const bound = boundSubjectId(topology.root, target.boundType, target.subject);
+  return bound.ok ? bound.id : FORGERY_AGENT;
+}
+
+/** Why `type` may not be applied from `target`: another stream, or another subject of this one. */
+function wrongTypeProblem(type: EventType, target: PublishTarget): RegExp {
+  const subject = literally(target.subject);
+  return EVENT_BINDINGS[type].stream !== target.stream
+    ? new RegExp(`type ${literally(type)} belongs to the ${EVENT_BINDINGS[type].stream} stream`)
+    : new RegExp(
+        `type ${literally(type)} belongs on \\S+, not on ${subject}$|subject ${subject} names no aggregate id`,
+      );
+}
+
+/** A valid event of `type` about the agent, with its envelope naming `subject`. */
+export function forgedEvent(topology: Topology, type: EventType, subject: string): KasmapEvent {
+  return { ...oneEventOfEachType(topology, FORGERY_AGENT)[type], subject };
+}
+
+export function forgeriesOn(topology: Topology, target: PublishTarget): Forgery[] {
+  const id = subjectId(topology, target);
+  const onSubject = (event: KasmapEvent): KasmapEvent => ({ ...event, subject: target.subject });
+  const ofEachType = oneEventOfEachType(topology, id);
+  const forgeries = EVENT_TYPE_LIST.filter((type) => type !== target.boundType).map((type) => ({
+    label: `${type} on ${target.subject}`,
+    event: onSubject(ofEachType[type]),
+    problem: wrongTypeProblem(type, target),
+  }));
+  if (target.boundType === null) return forgeries;
+  const type = target.boundType;
+  const other = id + 1;
+  return [
+    ...forgeries,
+    {
+      label: `${type} about ${other} on ${target.subject}`,
+      event: onSubject(oneEventOfEachType(topology, other)[type]),
+      problem: new RegExp(`data names ${other}, subject ${literally(target.subject)} names ${id}`),
+    },
+    {
+      label: `${type} on ${target.subject} naming another subject in its envelope`,
+      event: { ...ofEachType[type], subject: boundSubject(topology.root, type, other) },
+      problem: new RegExp(`envelope subject \\S+ differs from the NATS subject ${literally(target.subject)}`),
+    },
+  ];
+}
+
+/**
+ * A correctly typed event for the bound subject `target`, valid in the forgery world's
+ * registry (the agent, its project, group and user exist), so the projection applies it.
+ */
+export function controlEvent(
+  topology: Topology,
+  target: PublishTarget & { boundType: EventType },
+): KasmapEvent {
+  const id = subjectId(topology, target);
+  const e = testEvents(topology);
+  const { id: projectId, groupId, userId } = FORGERY_PROJECT;
+  switch (target.boundType) {
+    case "io.kasmap.cluster.snapshot.v1":
+      return e.snapshot(id, clusterFacts({ cluster_name: "control" }));
+    case "io.kasmap.cluster.heartbeat.v1":
+      return e.heartbeat(id, new Date().toISOString(), "control");
+    case "io.kasmap.authz.changed.v1":
+      return e.authz(id, projectId, {
+        ci_access: { projects: [], groups: [] },
+        user_access: { projects: [], groups: [] },
+      });
+    case "io.kasmap.registry.group.changed.v1":
+      return e.group(id, "control");
+    case "io.kasmap.registry.project.changed.v1":
+      return e.project(id, groupId);
+    case "io.kasmap.registry.user.changed.v1":
+      return e.user(id);
+    case "io.kasmap.registry.membership.changed.v1":
+      return e.membership({
+        id,
+        user_id: userId,
+        source_type: "project",
+        source_id: projectId,
+        access_level: 30,
+      });
+    case "io.kasmap.registry.personal_access_token.changed.v1":
+      return e.personalAccessToken(id, userId);
+    case "io.kasmap.registry.agent.changed.v1":
+      return e.agent(id, projectId);
+    case "io.kasmap.registry.agent_token.changed.v1":
+      return e.agentToken(id, FORGERY_AGENT);
+    case "io.kasmap.registry.job.changed.v1":
+      return e.job(id, projectId);
+  }
+}
