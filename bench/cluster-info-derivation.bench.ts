@@ -2,7 +2,7 @@
  * How fast is deriveClusterFacts on large dual-stack clusters, and does the snapshot fit in one
  * NATS message?
  *
- * Method: for 100, 1,000 and 5,000 nodes (fixture: libs/cluster-info/src/fixtures/large-cluster.ts),
+ * Method: for 100, 1,000 and 5,000 nodes (fixture: libs/cluster-info/src/testing/large-cluster.ts),
  * time the derivation and a baseline — JSON.parse(JSON.stringify(nodes)) of the same node list,
  * i.e. one copy of the input, about the least work any derivation must do — in the same process,
  * interleaved, after a warm-up; report medians and their ratio. Heap delta is heapUsed after one
@@ -15,8 +15,8 @@
  */
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
-import { deriveClusterFacts } from "../libs/cluster-info/src/derive-cluster-facts.ts";
-import { largeDualStackObservation } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
+import { deriveClusterFacts } from "@kasmap/cluster-info";
+import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
 
 const NATS_DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 const SIZES = [100, 1_000, 5_000] as const;

@@ -26,13 +26,13 @@ import { cpus, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
-import type { V1Node } from "@kubernetes/client-node";
 import {
+  buildDualStackNodes,
   buildKubernetesEndpointSlice,
   buildKubernetesService,
-} from "../libs/cluster-info/src/fixtures/kubernetes-objects.ts";
-import { buildDualStackNodes } from "../libs/cluster-info/src/fixtures/large-cluster.ts";
-import { KubeSimulator } from "../libs/testing/src/kube-simulator/kube-simulator.ts";
+} from "@kasmap/cluster-info/testing";
+import { KubeSimulator } from "@kasmap/kube-simulator";
+import type { V1Node } from "@kubernetes/client-node";
 
 const SIZES = (
   process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [100, 1_000, 5_000]
@@ -133,9 +133,8 @@ type MemoryReport = {
 
 /** Runs in the child: baseline, one collector to its first snapshot, measure again. */
 async function memoryChild(kubeconfigPath: string): Promise<void> {
-  const { startCollector, loadKubeConfig } = await import("../services/collector/src/index.ts");
-  const { encodedBytes } = await import("../services/collector/src/snapshot-publisher.ts");
-  const { newKasmapEvent, EVENT_TYPES } = await import("../libs/contracts/src/index.ts");
+  const { encodedBytes, startCollector, loadKubeConfig } = await import("@kasmap/collector-service");
+  const { newKasmapEvent, EVENT_TYPES } = await import("@kasmap/contracts");
   const { pino } = await import("pino");
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
   gc();

@@ -1,7 +1,4 @@
-import { fileURLToPath } from "node:url";
-import { KubeSimulator } from "@kasmap/testing";
-
-const DEMO_FIXTURES = fileURLToPath(new URL("../../libs/testing/fixtures/demo-cluster", import.meta.url));
+import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 
 /** The agent's own pod in the demo fixtures (what the downward API would give the collector). */
 export const DEMO_AGENT_POD = { ip: "10.244.1.17", namespace: "gitlab-agent" } as const;
@@ -15,7 +12,7 @@ export async function startDemoCluster(
   kubeconfigPath: string,
 ): Promise<{ url: string; stop(): Promise<void> }> {
   const simulator = new KubeSimulator();
-  await simulator.loadFromDirectory(DEMO_FIXTURES);
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   const { url } = await simulator.start({ host: "127.0.0.1", port: 0 });
   await simulator.writeKubeconfig(kubeconfigPath);
   return { url, stop: () => simulator.close() };

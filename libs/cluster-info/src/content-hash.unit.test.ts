@@ -2,7 +2,7 @@ import { canonicalJson } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { clusterFactsContentHash } from "./content-hash.ts";
 import { deriveClusterFacts } from "./derive-cluster-facts.ts";
-import { gkeDualStackObservation, kindObservation } from "./fixtures/observations.ts";
+import { gkeDualStackObservation, kindObservation } from "./testing/observations.ts";
 
 describe("clusterFactsContentHash", () => {
   it("ignores observed_at, so an unchanged cluster hashes equally", () => {

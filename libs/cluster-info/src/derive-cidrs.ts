@@ -1,7 +1,7 @@
 import type { FieldSource, Platform } from "@kasmap/contracts";
 import type { DiagnosticsRecorder } from "./diagnostics.ts";
 import { mergeCidrs, type ParsedCidr, parseCidr } from "./ip-address.ts";
-import { missingFrom, type ParsedSources, SOURCE_NAMES, type SourceKey } from "./parsed-sources.ts";
+import { describeSourceStates, missingFrom, type ParsedSources } from "./parsed-sources.ts";
 
 export type CidrFacts = {
   pod_cidrs: string[];
@@ -49,8 +49,8 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
   const openshiftRanges = (network?.status?.clusterNetwork ?? network?.spec?.clusterNetwork)?.map(
     (n) => n.cidr,
   );
-  const kubeadm = s.kubeadm.state === "ok" ? s.kubeadm.value.networking?.podSubnet : null;
-  const kubeProxy = s.kubeProxy.state === "ok" ? s.kubeProxy.value : null;
+  const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.podSubnet : null;
+  const kubeProxy = s.kubeProxyConfig.state === "ok" ? s.kubeProxyConfig.value : null;
   const configured =
     observed(openshiftRanges, "Network.config.openshift.io/cluster status.clusterNetwork", d) ??
     observed(kubeadm ? [kubeadm] : null, "kubeadm-config ClusterConfiguration.networking.podSubnet", d) ??
@@ -76,17 +76,11 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
 }
 
 function sourceStates(s: ParsedSources): string {
-  const consulted = {
-    kubeadm: s.kubeadm,
-    kubeProxy: s.kubeProxy,
+  return describeSourceStates({
+    kubeadmConfig: s.kubeadmConfig,
+    kubeProxyConfig: s.kubeProxyConfig,
     openshiftNetwork: s.openshiftNetwork,
-  } as const;
-  return Object.entries(consulted)
-    .map(
-      ([key, source]) =>
-        `${SOURCE_NAMES[key as SourceKey]}: ${source.state === "ok" ? "no value" : source.state}`,
-    )
-    .join("; ");
+  });
 }
 
 function podMissing(s: ParsedSources, platform: Platform): FieldSource {
@@ -101,7 +95,12 @@ function podMissing(s: ParsedSources, platform: Platform): FieldSource {
   }
   const nodesOk = s.nodes.state === "ok";
   return missingFrom(
-    { nodes: s.nodes, kubeadm: s.kubeadm, kubeProxy: s.kubeProxy, openshiftNetwork: s.openshiftNetwork },
+    {
+      nodes: s.nodes,
+      kubeadmConfig: s.kubeadmConfig,
+      kubeProxyConfig: s.kubeProxyConfig,
+      openshiftNetwork: s.openshiftNetwork,
+    },
     nodesOk ? "not-exposed-by-platform" : "not-found",
     nodesOk ? "no node has spec.podCIDRs: the CNI allocates pod addresses itself" : undefined,
   );
@@ -121,7 +120,7 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate |
           : 1,
   );
   const names = ordered.map((o) => o.metadata.name).join(", ");
-  const kubeadm = s.kubeadm.state === "ok" ? s.kubeadm.value.networking?.serviceSubnet : null;
+  const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.serviceSubnet : null;
   const network = s.openshiftNetwork.state === "ok" ? s.openshiftNetwork.value : null;
   return (
     observed(
@@ -139,7 +138,7 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate |
 }
 
 function serviceMissing(s: ParsedSources): FieldSource {
-  const service = s.service.state === "ok" ? s.service.value.spec : null;
+  const service = s.kubernetesService.state === "ok" ? s.kubernetesService.value.spec : null;
   const ips = service?.clusterIPs?.length
     ? service.clusterIPs
     : service?.clusterIP
@@ -155,9 +154,9 @@ function serviceMissing(s: ParsedSources): FieldSource {
   return missingFrom(
     {
       serviceCidrs: s.serviceCidrs,
-      kubeadm: s.kubeadm,
+      kubeadmConfig: s.kubeadmConfig,
       openshiftNetwork: s.openshiftNetwork,
-      ...(s.service.state === "ok" ? {} : { service: s.service }),
+      ...(s.kubernetesService.state === "ok" ? {} : { kubernetesService: s.kubernetesService }),
     },
     "not-exposed-by-platform",
     note,

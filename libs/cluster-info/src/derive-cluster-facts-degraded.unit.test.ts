@@ -6,14 +6,14 @@ import {
   buildKubeadmConfig,
   buildNode,
   buildServiceCidr,
-} from "./fixtures/kubernetes-objects.ts";
-import { largeDualStackObservation } from "./fixtures/large-cluster.ts";
+} from "./testing/kubernetes-objects.ts";
+import { largeDualStackObservation } from "./testing/large-cluster.ts";
 import {
   emptyObservation,
   forbidden,
   kindObservation,
   kubeadmSingleStackObservation,
-} from "./fixtures/observations.ts";
+} from "./testing/observations.ts";
 
 const NOW = new Date("2025-03-01T12:00:00Z");
 

@@ -2,6 +2,7 @@ import type { ClusterFacts } from "@kasmap/contracts";
 import { ClusterFactsSchema } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
+import type { ClusterObservation } from "./observation.ts";
 import {
   aksObservation,
   eksObservation,
@@ -12,8 +13,7 @@ import {
   kubeadmSingleStackObservation,
   minikubeObservation,
   openshiftObservation,
-} from "./fixtures/observations.ts";
-import type { ClusterObservation } from "./observation.ts";
+} from "./testing/observations.ts";
 
 const NOW = new Date("2025-03-01T12:00:00Z");
 

@@ -61,7 +61,7 @@ function fromConnection(o: ClusterObservation): Endpoint | null {
 /** Most authoritative first: what the platform or kubeadm publishes, then how we connect. */
 function chooseEndpoint(s: ParsedSources, o: ClusterObservation, d: DiagnosticsRecorder): Endpoint | null {
   const infra = s.openshiftInfrastructure.state === "ok" ? s.openshiftInfrastructure.value.status : null;
-  const kubeadm = s.kubeadm.state === "ok" ? s.kubeadm.value.controlPlaneEndpoint : null;
+  const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.controlPlaneEndpoint : null;
   const candidates: (Endpoint | null)[] = [
     infra?.apiServerURL
       ? {
@@ -73,9 +73,9 @@ function chooseEndpoint(s: ParsedSources, o: ClusterObservation, d: DiagnosticsR
           isServiceVip: false,
         }
       : null,
-    s.clusterInfo.state === "ok"
+    s.clusterInfoConfigMap.state === "ok"
       ? {
-          url: s.clusterInfo.value,
+          url: s.clusterInfoConfigMap.value,
           source: { kind: "observed", source: "ConfigMap kube-public/cluster-info kubeconfig server" },
           isServiceVip: false,
         }
@@ -92,9 +92,9 @@ function chooseEndpoint(s: ParsedSources, o: ClusterObservation, d: DiagnosticsR
 }
 
 function readyEndpointSliceIps(s: ParsedSources, d: DiagnosticsRecorder): ParsedIp[] {
-  if (s.endpointSlices.state !== "ok") return [];
+  if (s.kubernetesEndpointSlices.state !== "ok") return [];
   const ips: ParsedIp[] = [];
-  for (const slice of s.endpointSlices.value) {
+  for (const slice of s.kubernetesEndpointSlices.value) {
     if (slice.addressType !== "IPv4" && slice.addressType !== "IPv6") continue;
     for (const endpoint of slice.endpoints ?? []) {
       if (endpoint.conditions?.ready === false) continue;
@@ -147,7 +147,7 @@ function chooseEndpointIp(
       source: all ? { kind: "observed", source, detail: all } : { kind: "observed", source },
     };
   }
-  return { ip: null, source: missingFrom({ endpointSlices: s.endpointSlices }) };
+  return { ip: null, source: missingFrom({ kubernetesEndpointSlices: s.kubernetesEndpointSlices }) };
 }
 
 /** api_endpoint and the API server IP behind it. Never resolves DNS (pure). */
@@ -161,7 +161,11 @@ export function deriveEndpoint(
   const endpointSource =
     endpoint?.source ??
     missingFrom(
-      { openshiftInfrastructure: s.openshiftInfrastructure, clusterInfo: s.clusterInfo, kubeadm: s.kubeadm },
+      {
+        openshiftInfrastructure: s.openshiftInfrastructure,
+        clusterInfoConfigMap: s.clusterInfoConfigMap,
+        kubeadmConfig: s.kubeadmConfig,
+      },
       "not-found",
       "and no collector connection was recorded",
     );

@@ -44,7 +44,7 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
   const note = notExposed[platform];
   if (note) return { kind: "missing", reason: "not-exposed-by-platform", detail: note };
   return missingFrom({
-    kubeadm: s.kubeadm,
+    kubeadmConfig: s.kubeadmConfig,
     openshiftInfrastructure: s.openshiftInfrastructure,
     nodes: s.nodes,
   });
@@ -59,7 +59,7 @@ export function deriveClusterName(
   if (o.configured.clusterName) {
     return { value: o.configured.clusterName, source: { kind: "configured", source: "--cluster-name" } };
   }
-  const kubeadmName = s.kubeadm.state === "ok" ? s.kubeadm.value.clusterName : null;
+  const kubeadmName = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.clusterName : null;
   if (kubeadmName) {
     const detail =
       kubeadmName === "kubernetes" ? "kubeadm's default name: the operator did not choose one" : undefined;

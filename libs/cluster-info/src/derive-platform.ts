@@ -67,7 +67,7 @@ function collectEvidence(s: ParsedSources): Evidence[] {
     { platform: "aks", signals: labelSignal(scan, "aksCluster", "kubernetes.azure.com/cluster") },
     {
       platform: "kubeadm",
-      signals: s.kubeadm.state === "ok" ? ["ConfigMap kube-system/kubeadm-config present"] : [],
+      signals: s.kubeadmConfig.state === "ok" ? ["ConfigMap kube-system/kubeadm-config present"] : [],
     },
   ];
   const supporting: Partial<Record<Platform, string[]>> = {
@@ -88,7 +88,7 @@ export function derivePlatform(s: ParsedSources): PlatformFact {
       {
         nodes: s.nodes,
         version: s.version,
-        kubeadm: s.kubeadm,
+        kubeadmConfig: s.kubeadmConfig,
         openshiftInfrastructure: s.openshiftInfrastructure,
       },
       "not-found",

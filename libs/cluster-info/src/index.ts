@@ -1,3 +1,13 @@
+export {
+  CLUSTER_SOURCE_KEYS,
+  CLUSTER_SOURCES,
+  type ClusterSourceDeclaration,
+  type ClusterSourceKey,
+  sourceLabel,
+  WATCHED_SOURCE_KEYS,
+  type WatchedCollection,
+  type WatchedSourceKey,
+} from "./cluster-sources.ts";
 export { clusterFactsContentHash } from "./content-hash.ts";
 export {
   type ClusterFactsDerivation,
@@ -34,6 +44,7 @@ export type {
   ClusterObservation,
   CollectorConnection,
   DownwardApi,
+  ObservedSources,
 } from "./observation.ts";
 export {
   invalidExpectedRanges,

@@ -1,3 +1,5 @@
+import type { ClusterSourceKey, ObservedValue } from "./cluster-sources.ts";
+
 /**
  * What the collector has seen of one cluster: the raw input of {@link deriveClusterFacts}.
  *
@@ -44,27 +46,10 @@ export type ClusterConfiguration = {
   clusterContext?: string;
 };
 
-export type ClusterObservation = {
-  /** `GET /api/v1/nodes` items (V1Node). */
-  nodes: Access<readonly unknown[]>;
-  /** `GET /api/v1/namespaces/default/services/kubernetes` (V1Service). */
-  kubernetesService: Access<unknown>;
-  /** EndpointSlices labelled `kubernetes.io/service-name=kubernetes` in `default`. */
-  kubernetesEndpointSlices: Access<readonly unknown[]>;
-  /** ConfigMap `kube-public/cluster-info` (kubeadm, kind, minikube; `data.kubeconfig`). */
-  clusterInfoConfigMap: Access<unknown>;
-  /** ConfigMap `kube-system/kubeadm-config` (`data.ClusterConfiguration`, YAML). */
-  kubeadmConfig: Access<unknown>;
-  /** ConfigMap `kube-system/kube-proxy` (`data["config.conf"]`, YAML KubeProxyConfiguration). */
-  kubeProxyConfig: Access<unknown>;
-  /** `networking.k8s.io/v1` ServiceCIDR items (Kubernetes 1.33+; 1.31–1.32 as beta). */
-  serviceCidrs: Access<readonly unknown[]>;
-  /** `config.openshift.io/v1` Network `cluster`. */
-  openshiftNetwork: Access<unknown>;
-  /** `config.openshift.io/v1` Infrastructure `cluster`. */
-  openshiftInfrastructure: Access<unknown>;
-  /** `GET /version` (major, minor, gitVersion, platform). */
-  version: Access<unknown>;
+/** The access state of every declared source (declared in `CLUSTER_SOURCES`). */
+export type ObservedSources = { [K in ClusterSourceKey]: Access<ObservedValue<K>> };
+
+export type ClusterObservation = ObservedSources & {
   /** Null when unknown (tests, replays). */
   connection: CollectorConnection | null;
   /**

@@ -1,28 +1,27 @@
 import type { FieldSource, MissingReason } from "@kasmap/contracts";
 import type { z } from "zod";
+import {
+  CLUSTER_SOURCE_KEYS,
+  type ClusterSourceKey,
+  type ObservedValue,
+  sourceLabel,
+} from "./cluster-sources.ts";
 import type { DiagnosticsRecorder } from "./diagnostics.ts";
 import {
   ClusterInfoKubeconfigSchema,
   ConfigMapSchema,
   EndpointSliceSchema,
-  type KubeadmClusterConfiguration,
   KubeadmClusterConfigurationSchema,
-  type KubeEndpointSlice,
   KubeProxyConfigurationSchema,
-  type KubeService,
-  type KubeServiceCidr,
-  type OpenShiftInfrastructure,
   OpenShiftInfrastructureSchema,
-  type OpenShiftNetwork,
   OpenShiftNetworkSchema,
   parseEmbeddedYaml,
   parseObject,
   ServiceCidrSchema,
   ServiceSchema,
-  type VersionInfo,
   VersionInfoSchema,
 } from "./kubernetes-objects.ts";
-import { type NodeScan, scanNodes } from "./node-scan.ts";
+import { scanNodes } from "./node-scan.ts";
 import type { Access, ClusterObservation } from "./observation.ts";
 
 /**
@@ -30,36 +29,6 @@ import type { Access, ClusterObservation } from "./observation.ts";
  * (counted in diagnostics), which the facts report as the `invalid` missing reason.
  */
 export type Source<T> = Access<T> | { state: "invalid" };
-
-/** Human names used in `sources` entries and reasons. */
-export const SOURCE_NAMES = {
-  nodes: "nodes",
-  service: "Service default/kubernetes",
-  endpointSlices: "EndpointSlice default/kubernetes",
-  clusterInfo: "ConfigMap kube-public/cluster-info",
-  kubeadm: "ConfigMap kube-system/kubeadm-config",
-  kubeProxy: "ConfigMap kube-system/kube-proxy",
-  serviceCidrs: "ServiceCIDR",
-  openshiftNetwork: "Network.config.openshift.io/cluster",
-  openshiftInfrastructure: "Infrastructure.config.openshift.io/cluster",
-  version: "/version",
-} as const;
-export type SourceKey = keyof typeof SOURCE_NAMES;
-
-export type ParsedSources = {
-  nodes: Source<NodeScan>;
-  service: Source<KubeService>;
-  endpointSlices: Source<KubeEndpointSlice[]>;
-  /** `server` of the first cluster in kube-public/cluster-info's kubeconfig. */
-  clusterInfo: Source<string>;
-  kubeadm: Source<KubeadmClusterConfiguration>;
-  /** Non-empty `clusterCIDR` of kube-proxy's configuration, or `not-found` when empty. */
-  kubeProxy: Source<string>;
-  serviceCidrs: Source<KubeServiceCidr[]>;
-  openshiftNetwork: Source<OpenShiftNetwork>;
-  openshiftInfrastructure: Source<OpenShiftInfrastructure>;
-  version: Source<VersionInfo>;
-};
 
 function mapOk<T, U>(access: Source<T>, parse: (value: T) => U | null): Source<U> {
   if (access.state !== "ok") return access;
@@ -102,16 +71,13 @@ function configMapDocument<S extends z.ZodType>(
   return document === null ? { state: "invalid" } : { state: "ok", value: document };
 }
 
-function kubeProxyClusterCidr(
-  observation: ClusterObservation,
-  diagnostics: DiagnosticsRecorder,
-): Source<string> {
-  // kubeadm writes `config.conf`; an empty clusterCIDR (EKS, many CNIs) says nothing about pods.
+/** kubeadm writes `config.conf`; an empty clusterCIDR (EKS, many CNIs) says nothing about pods. */
+function kubeProxyClusterCidr(access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<string> {
   const doc = configMapDocument(
-    observation.kubeProxyConfig,
+    access,
     ["config.conf", "config"],
     KubeProxyConfigurationSchema,
-    SOURCE_NAMES.kubeProxy,
+    sourceLabel("kubeProxyConfig"),
     diagnostics,
   );
   if (doc.state !== "ok") return doc;
@@ -119,44 +85,78 @@ function kubeProxyClusterCidr(
   return cidr ? { state: "ok", value: cidr } : { state: "not-found" };
 }
 
+/** `server` of the first cluster in kube-public/cluster-info's kubeconfig. */
+function clusterInfoServer(access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<string> {
+  const kubeconfig = configMapDocument(
+    access,
+    ["kubeconfig"],
+    ClusterInfoKubeconfigSchema,
+    sourceLabel("clusterInfoConfigMap"),
+    diagnostics,
+  );
+  return mapOk(kubeconfig, (v) => v.clusters[0]?.cluster.server ?? null);
+}
+
+type SourceParsers = {
+  [K in ClusterSourceKey]: (
+    access: Access<ObservedValue<K>>,
+    diagnostics: DiagnosticsRecorder,
+  ) => Source<unknown>;
+};
+
+/** One parser per declared source; the compiler asks for one when a source is declared. */
+const SOURCE_PARSERS = {
+  nodes: (access, d) => mapOk(access, (nodes) => scanNodes(nodes, d)),
+  kubernetesService: (access, d) =>
+    mapOk(access, (v) => parseObject(ServiceSchema, v, sourceLabel("kubernetesService"), d)),
+  kubernetesEndpointSlices: (access, d) =>
+    mapOk(access, (v) => parseList(v, EndpointSliceSchema, sourceLabel("kubernetesEndpointSlices"), d)),
+  clusterInfoConfigMap: clusterInfoServer,
+  kubeadmConfig: (access, d) =>
+    configMapDocument(
+      access,
+      ["ClusterConfiguration"],
+      KubeadmClusterConfigurationSchema,
+      sourceLabel("kubeadmConfig"),
+      d,
+    ),
+  /** Non-empty `clusterCIDR` of kube-proxy's configuration, or `not-found` when empty. */
+  kubeProxyConfig: kubeProxyClusterCidr,
+  serviceCidrs: (access, d) =>
+    mapOk(access, (v) => parseList(v, ServiceCidrSchema, sourceLabel("serviceCidrs"), d)),
+  openshiftNetwork: (access, d) =>
+    mapOk(access, (v) => parseObject(OpenShiftNetworkSchema, v, sourceLabel("openshiftNetwork"), d)),
+  openshiftInfrastructure: (access, d) =>
+    mapOk(access, (v) =>
+      parseObject(OpenShiftInfrastructureSchema, v, sourceLabel("openshiftInfrastructure"), d),
+    ),
+  version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),
+} satisfies SourceParsers;
+
+/** Every source, validated: keyed like the observation, typed by its parser. */
+export type ParsedSources = {
+  [K in ClusterSourceKey]: ReturnType<(typeof SOURCE_PARSERS)[K]>;
+};
+
 /** Validates every source once; nothing here throws on a malformed object. */
 export function parseSources(
   observation: ClusterObservation,
   diagnostics: DiagnosticsRecorder,
 ): ParsedSources {
-  const o = observation;
-  const d = diagnostics;
-  const clusterInfoKubeconfig = configMapDocument(
-    o.clusterInfoConfigMap,
-    ["kubeconfig"],
-    ClusterInfoKubeconfigSchema,
-    SOURCE_NAMES.clusterInfo,
-    d,
-  );
-  return {
-    nodes: mapOk(o.nodes, (nodes) => scanNodes(nodes, d)),
-    service: mapOk(o.kubernetesService, (v) => parseObject(ServiceSchema, v, SOURCE_NAMES.service, d)),
-    endpointSlices: mapOk(o.kubernetesEndpointSlices, (v) =>
-      parseList(v, EndpointSliceSchema, SOURCE_NAMES.endpointSlices, d),
-    ),
-    clusterInfo: mapOk(clusterInfoKubeconfig, (v) => v.clusters[0]?.cluster.server ?? null),
-    kubeadm: configMapDocument(
-      o.kubeadmConfig,
-      ["ClusterConfiguration"],
-      KubeadmClusterConfigurationSchema,
-      SOURCE_NAMES.kubeadm,
-      d,
-    ),
-    kubeProxy: kubeProxyClusterCidr(o, d),
-    serviceCidrs: mapOk(o.serviceCidrs, (v) => parseList(v, ServiceCidrSchema, SOURCE_NAMES.serviceCidrs, d)),
-    openshiftNetwork: mapOk(o.openshiftNetwork, (v) =>
-      parseObject(OpenShiftNetworkSchema, v, SOURCE_NAMES.openshiftNetwork, d),
-    ),
-    openshiftInfrastructure: mapOk(o.openshiftInfrastructure, (v) =>
-      parseObject(OpenShiftInfrastructureSchema, v, SOURCE_NAMES.openshiftInfrastructure, d),
-    ),
-    version: mapOk(o.version, (v) => parseObject(VersionInfoSchema, v, SOURCE_NAMES.version, d)),
-  };
+  const parsed: Partial<Record<ClusterSourceKey, Source<unknown>>> = {};
+  for (const key of CLUSTER_SOURCE_KEYS) {
+    const parse = SOURCE_PARSERS[key] as (access: Access<unknown>, d: DiagnosticsRecorder) => Source<unknown>;
+    parsed[key] = parse(observation[key], diagnostics);
+  }
+  return parsed as ParsedSources;
+}
+
+/** `ConfigMap kube-system/kube-proxy: forbidden; ServiceCIDR: no value`: what was tried, for a reason's detail. */
+export function describeSourceStates(consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>): string {
+  const entries = Object.entries(consulted) as [ClusterSourceKey, Source<unknown>][];
+  return entries
+    .map(([key, s]) => `${sourceLabel(key)}: ${s.state === "ok" ? "no value" : s.state}`)
+    .join("; ");
 }
 
 /**
@@ -165,18 +165,16 @@ export function parseSources(
  * `detail` lists each source's state so the auditor sees what was tried.
  */
 export function missingFrom(
-  consulted: Partial<Record<SourceKey, Source<unknown>>>,
+  consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>,
   fallback: MissingReason = "not-found",
   note?: string,
 ): FieldSource {
-  const entries = Object.entries(consulted) as [SourceKey, Source<unknown>][];
-  const states = entries.map(([, s]) => s.state);
+  const states = Object.values(consulted).map((s) => s.state);
   const reason: MissingReason = states.includes("forbidden")
     ? "forbidden"
     : states.includes("invalid")
       ? "invalid"
       : fallback;
-  const tried = entries.map(([key, s]) => `${SOURCE_NAMES[key]}: ${s.state === "ok" ? "no value" : s.state}`);
-  const detail = [note, tried.join("; ")].filter((part) => part).join(". ");
+  const detail = [note, describeSourceStates(consulted)].filter((part) => part).join(". ");
   return detail ? { kind: "missing", reason, detail } : { kind: "missing", reason };
 }

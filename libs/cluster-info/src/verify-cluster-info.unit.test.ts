@@ -1,4 +1,5 @@
 import type { ClusterExpectations, ClusterFacts } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import {
   invalidExpectedRanges,
@@ -7,25 +8,13 @@ import {
   verifyClusterInfo,
 } from "./verify-cluster-info.ts";
 
+/** Two nodes in eu-west-1, one with a public IP; `sources` says why two fields are missing. */
 function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
-  return {
-    api_endpoint: "https://10.0.0.1:6443",
-    api_endpoint_ip: "10.0.0.1",
-    cluster_name: "prod",
-    cluster_context: null,
+  return buildClusterFacts({
     node_ips: { external: ["52.1.2.3"], internal: ["10.0.1.1", "10.0.1.2"] },
-    pod_cidr: "10.244.0.0/16",
-    service_cidr: "10.96.0.0/12",
-    pod_cidrs: ["10.244.0.0/16"],
-    service_cidrs: ["10.96.0.0/12"],
-    agent_pod_ip: "10.244.0.5",
-    agent_namespace: "gitlab-agent",
-    kubernetes_version: null,
     platform: "eks",
     region: "eu-west-1",
-    zones: [],
     node_count: 2,
-    observed_at: "2026-01-01T00:00:00.000Z",
     sources: {
       cluster_context: {
         kind: "missing",
@@ -36,7 +25,7 @@ function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
       service_cidrs: { kind: "missing", reason: "forbidden" },
     },
     ...overrides,
-  };
+  });
 }
 
 const dualStack = facts({

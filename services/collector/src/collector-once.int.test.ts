@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ClusterFactsSchema } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CollectorTestCluster, startCollectorTestCluster } from "./collector-test-cluster.ts";
+import { type CollectorTestCluster, startCollectorTestCluster } from "./testing/collector-test-cluster.ts";
 
 /** `kasmap-collector --once` as a user runs it: the program, a kubeconfig file, stdout. */
 const BIN = fileURLToPath(new URL("../bin/kasmap-collector.mjs", import.meta.url));

@@ -1,11 +1,11 @@
-import type { AccessRule } from "@kasmap/testing";
+import type { AccessRule } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   type CollectorTestCluster,
   setInternalIp,
   startCollectorTestCluster,
-} from "./collector-test-cluster.ts";
+} from "./testing/collector-test-cluster.ts";
 
 /**
  * What a real cluster does to a long-running collector: RBAC that forbids some sources, watch
@@ -20,10 +20,11 @@ afterEach(async () => {
 });
 
 async function latestInternalIps(c: CollectorTestCluster, agentId: number, expected: string) {
-  return eventually(async () => {
-    const last = (await c.snapshots(agentId)).at(-1);
-    return last?.cluster.node_ips.internal.includes(expected) ? last : undefined;
-  }, `a snapshot with ${expected}`);
+  return c.latestSnapshotWhen(
+    agentId,
+    (facts) => facts.node_ips.internal.includes(expected),
+    `a snapshot with ${expected}`,
+  );
 }
 
 const READ = ["get", "list", "watch"];
@@ -43,10 +44,7 @@ describe("collector resilience", () => {
     const rules = [...WITHOUT_CONFIGMAPS];
     cluster = await startCollectorTestCluster({ rules });
     const collector = cluster.startCollector(1, { recheckMissingMs: 200 });
-    const [first] = await eventually(async () => {
-      const s = await cluster?.snapshots(1);
-      return s?.length ? s : undefined;
-    }, "the first snapshot");
+    const [first] = await cluster.snapshotsWhen(1, (s) => s.length > 0, "the first snapshot");
     const facts = first?.cluster;
     expect(facts?.node_ips.internal).toHaveLength(3);
     expect(facts?.cluster_name).toBeNull();
@@ -62,18 +60,18 @@ describe("collector resilience", () => {
     );
 
     rules.push({ verbs: READ, resource: "configmaps", apiGroup: "" });
-    const granted = await eventually(async () => {
-      const last = (await cluster?.snapshots(1))?.at(-1);
-      return last?.cluster.cluster_name ? last : undefined;
-    }, "the kubeadm values after the grant");
+    const granted = await cluster.latestSnapshotWhen(
+      1,
+      (facts) => Boolean(facts.cluster_name),
+      "the kubeadm values after the grant",
+    );
     expect(granted.cluster.cluster_name).toBe("kubernetes");
     expect(granted.cluster.platform).toBe("kubeadm");
-    await eventually(async () => {
-      const last = (await cluster?.snapshots(1))?.at(-1)?.cluster;
-      return last?.pod_cidr === "10.244.0.0/16" && last.api_endpoint === "https://192.168.49.2:6443"
-        ? true
-        : undefined;
-    }, "pod CIDR and API endpoint from kubeadm's ConfigMaps");
+    await cluster.latestSnapshotWhen(
+      1,
+      (facts) => facts.pod_cidr === "10.244.0.0/16" && facts.api_endpoint === "https://192.168.49.2:6443",
+      "pod CIDR and API endpoint from kubeadm's ConfigMaps",
+    );
     await collector.stop();
   });
 

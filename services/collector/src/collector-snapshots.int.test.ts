@@ -4,7 +4,7 @@ import {
   type CollectorTestCluster,
   setInternalIp,
   startCollectorTestCluster,
-} from "./collector-test-cluster.ts";
+} from "./testing/collector-test-cluster.ts";
 
 /**
  * The collector against a simulated cluster over real HTTP and a real NATS JetStream: what it
@@ -23,10 +23,7 @@ afterAll(async () => {
 describe("collector snapshots", () => {
   it("publishes a first snapshot with the fixture's values and a source for every field", async () => {
     const collector = cluster.startCollector(1);
-    const [first] = await eventually(async () => {
-      const s = await cluster.snapshots(1);
-      return s.length > 0 ? s : undefined;
-    }, "the first snapshot");
+    const [first] = await cluster.snapshotsWhen(1, (s) => s.length > 0, "the first snapshot");
     expect(first?.collectorId).toBe(collector.collectorId);
     const facts = first?.cluster;
     expect(facts?.node_ips.internal).toEqual(["192.168.49.2", "192.168.49.3", "192.168.49.4"]);
@@ -47,10 +44,11 @@ describe("collector snapshots", () => {
     await collector.whenIdle();
 
     setInternalIp(cluster.simulator, "k8s-worker-2", "192.168.49.44");
-    const afterChange = await eventually(async () => {
-      const s = await cluster.snapshots(2);
-      return s.at(-1)?.cluster.node_ips.internal.includes("192.168.49.44") ? s : undefined;
-    }, "the address change");
+    const afterChange = await cluster.snapshotsWhen(
+      2,
+      (s) => s.at(-1)?.cluster.node_ips.internal.includes("192.168.49.44") === true,
+      "the address change",
+    );
     expect(afterChange).toHaveLength(2);
     await collector.whenIdle();
 
@@ -76,10 +74,11 @@ describe("collector snapshots", () => {
     await eventually(async () => ((await cluster.snapshots(3)).length === 1 ? true : undefined), "first");
     await collector.whenIdle();
     for (let i = 1; i <= 20; i++) setInternalIp(cluster.simulator, "k8s-worker-1", `192.168.50.${i}`);
-    const snapshots = await eventually(async () => {
-      const s = await cluster.snapshots(3);
-      return s.at(-1)?.cluster.node_ips.internal.includes("192.168.50.20") ? s : undefined;
-    }, "the last change of the burst");
+    const snapshots = await cluster.snapshotsWhen(
+      3,
+      (s) => s.at(-1)?.cluster.node_ips.internal.includes("192.168.50.20") === true,
+      "the last change of the burst",
+    );
     await collector.whenIdle();
     const published = (await cluster.snapshots(3)).length - 1;
     expect(snapshots.at(-1)?.cluster.node_ips.internal).toEqual([
@@ -107,10 +106,7 @@ describe("collector snapshots", () => {
 
   it("a restarted collector does not publish a duplicate of an unchanged cluster", async () => {
     const first = cluster.startCollector(5);
-    const [published] = await eventually(async () => {
-      const s = await cluster.snapshots(5);
-      return s.length > 0 ? s : undefined;
-    }, "the first collector's snapshot");
+    const [published] = await cluster.snapshotsWhen(5, (s) => s.length > 0, "the first collector's snapshot");
     await first.stop();
 
     const second = cluster.startCollector(5);
@@ -122,10 +118,7 @@ describe("collector snapshots", () => {
 
     // ...but it does publish the next real change.
     setInternalIp(cluster.simulator, "k8s-cp-1", "192.168.49.22");
-    const after = await eventually(async () => {
-      const s = await cluster.snapshots(5);
-      return s.length === 2 ? s : undefined;
-    }, "the change after restart");
+    const after = await cluster.snapshotsWhen(5, (s) => s.length === 2, "the change after restart");
     expect(after[1]?.collectorId).toBe(second.collectorId);
     await second.stop();
   });

@@ -12,6 +12,12 @@ import type { ClusterFacts } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { ApiEndpointResolver } from "./api-endpoint-resolver.ts";
+import {
+  type CollectorCycleEffect,
+  type CollectorCycleEvent,
+  INITIAL_COLLECTOR_CYCLE,
+  nextCollectorCycle,
+} from "./collector-cycle.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
 import { SnapshotPublisher } from "./snapshot-publisher.ts";
 
@@ -72,11 +78,10 @@ export function startCollector(options: CollectorOptions): RunningCollector {
         ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
       })
     : null;
-  let timer: NodeJS.Timeout | null = null;
+  let cycleState = INITIAL_COLLECTOR_CYCLE;
+  // Resources the state machine decides about: the open window's timer and the running cycle.
+  let windowTimer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
-  let dirty = false;
-  let forced = false;
-  let stopped = false;
   let resolveFirst: (facts: ClusterFacts) => void = () => {};
   const firstFacts = new Promise<ClusterFacts>((resolve) => {
     resolveFirst = resolve;
@@ -89,21 +94,29 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     options.recheckMissingMs === undefined ? {} : { recheckMissingMs: options.recheckMissingMs },
   );
 
+  function dispatch(event: CollectorCycleEvent): CollectorCycleEffect {
+    const { state, effect } = nextCollectorCycle(cycleState, event);
+    cycleState = state;
+    if (effect === "open-window") {
+      windowTimer = setTimeout(() => {
+        windowTimer = null;
+        dispatch({ type: "window-closed" });
+      }, options.coalesceMs);
+    } else if (effect === "start-cycle") {
+      running = cycle()
+        .catch((error: unknown) => {
+          dispatch({ type: "cycle-failed" });
+          // Publishing gave up (NATS away for minutes): keep watching, try again later.
+          logger.error({ error: String(error) }, "snapshot cycle failed; retrying");
+          setTimeout(schedule, 5_000).unref();
+        })
+        .finally(() => (running = null));
+    }
+    return effect;
+  }
+
   function schedule(): void {
-    dirty = true;
-    if (timer || stopped) return;
-    timer = setTimeout(() => {
-      timer = null;
-      if (!running) {
-        running = cycle()
-          .catch((error: unknown) => {
-            // Publishing gave up (NATS away for minutes): keep watching, try again later.
-            logger.error({ error: String(error) }, "snapshot cycle failed; retrying");
-            setTimeout(schedule, 5_000).unref();
-          })
-          .finally(() => (running = null));
-      }
-    }, options.coalesceMs);
+    dispatch({ type: "change" });
   }
 
   async function derive() {
@@ -122,9 +135,7 @@ export function startCollector(options: CollectorOptions): RunningCollector {
   }
 
   async function cycle(): Promise<void> {
-    while (dirty && !stopped) {
-      dirty = false;
-      if (!watch.settled && !forced) continue;
+    while (dispatch({ type: "cycle-step", sourcesSettled: watch.settled }) === "derive") {
       const { facts, diagnostics } = await derive();
       const hash = clusterFactsContentHash(facts);
       latest = { facts, hash, diagnostics };
@@ -137,7 +148,7 @@ export function startCollector(options: CollectorOptions): RunningCollector {
   }
 
   async function heartbeat(): Promise<void> {
-    if (!publisher || stopped) return;
+    if (!publisher || cycleState.phase === "stopped") return;
     await publisher.heartbeat();
   }
 
@@ -147,8 +158,7 @@ export function startCollector(options: CollectorOptions): RunningCollector {
   const settleTimer = setTimeout(() => {
     if (watch.settled) return;
     logger.warn({ unsettled: watch.unsettled }, "publishing without sources that have not answered");
-    forced = true;
-    schedule();
+    dispatch({ type: "settle-timeout" });
   }, options.settleTimeoutMs ?? 15_000);
 
   return {
@@ -161,13 +171,15 @@ export function startCollector(options: CollectorOptions): RunningCollector {
       return publisher?.lastPublishedHash ?? null;
     },
     async whenIdle() {
-      while (timer || running) await (running ?? new Promise((r) => setTimeout(r, options.coalesceMs)));
+      while (cycleState.windowOpen || running) {
+        await (running ?? new Promise((r) => setTimeout(r, options.coalesceMs)));
+      }
     },
     async stop() {
-      stopped = true;
+      dispatch({ type: "stop" });
       clearInterval(heartbeatTimer);
       clearTimeout(settleTimer);
-      if (timer) clearTimeout(timer);
+      if (windowTimer) clearTimeout(windowTimer);
       watch.stop();
       await running;
     },

@@ -8,38 +8,18 @@ import {
   newKasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
+import { buildClusterFacts as clusterFacts } from "@kasmap/testing";
 
 /** Builders of valid events for the projection's tests, on one test topology's subjects. */
+
+// The shared builder, under the name the projection's tests use.
+export { clusterFacts };
 
 const SOURCE = "/kasmap/test";
 const T0 = "2026-01-01T00:00:00.000Z";
 
 export function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex");
-}
-
-export function clusterFacts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
-  return {
-    api_endpoint: "https://10.0.0.1:6443",
-    api_endpoint_ip: "10.0.0.1",
-    cluster_name: "prod",
-    cluster_context: null,
-    node_ips: { external: [], internal: ["10.0.1.1"] },
-    pod_cidr: "10.244.0.0/16",
-    service_cidr: "10.96.0.0/12",
-    pod_cidrs: ["10.244.0.0/16"],
-    service_cidrs: ["10.96.0.0/12"],
-    agent_pod_ip: "10.244.0.5",
-    agent_namespace: "gitlab-agent",
-    kubernetes_version: null,
-    platform: "kind",
-    region: null,
-    zones: [],
-    node_count: 1,
-    observed_at: T0,
-    sources: { pod_cidr: { kind: "observed", source: "node.spec.podCIDRs" } },
-    ...overrides,
-  };
 }
 
 export function testEvents(topology: Topology) {

@@ -1,3 +1,4 @@
+import { CLUSTER_SOURCES, type WatchedSourceKey } from "@kasmap/cluster-info";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ResourceSpec } from "./resource-watcher.ts";
 
@@ -57,90 +58,11 @@ export function projectWhole(object: KubernetesObject): KubernetesObject | null 
   return { ...object, metadata };
 }
 
-export const SOURCE_NAMES = [
-  "nodes",
-  "kubernetesService",
-  "kubernetesEndpointSlices",
-  "clusterInfoConfigMap",
-  "kubeadmConfig",
-  "kubeProxyConfig",
-  "serviceCIDRs",
-  "openshiftNetwork",
-  "openshiftInfrastructure",
-] as const;
-export type SourceName = (typeof SOURCE_NAMES)[number];
-
-const byName = (name: string) => `metadata.name=${name}`;
-
-/** Everything the collector watches; each entry is one list+watch. */
-export const CLUSTER_SOURCES: Record<SourceName, ResourceSpec<KubernetesObject>> = {
-  nodes: { name: "nodes", apiVersion: "v1", kind: "Node", path: "/api/v1/nodes", project: projectNode },
-  kubernetesService: {
-    name: "service default/kubernetes",
-    apiVersion: "v1",
-    kind: "Service",
-    path: "/api/v1/namespaces/default/services",
-    namespace: "default",
-    fieldSelector: byName("kubernetes"),
-    project: projectWhole,
-  },
-  kubernetesEndpointSlices: {
-    name: "endpointslices default/kubernetes",
-    apiVersion: "discovery.k8s.io/v1",
-    kind: "EndpointSlice",
-    path: "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
-    namespace: "default",
-    labelSelector: "kubernetes.io/service-name=kubernetes",
-    project: projectWhole,
-  },
-  clusterInfoConfigMap: {
-    name: "configmap kube-public/cluster-info",
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    path: "/api/v1/namespaces/kube-public/configmaps",
-    namespace: "kube-public",
-    fieldSelector: byName("cluster-info"),
-    project: projectWhole,
-  },
-  kubeadmConfig: {
-    name: "configmap kube-system/kubeadm-config",
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    path: "/api/v1/namespaces/kube-system/configmaps",
-    namespace: "kube-system",
-    fieldSelector: byName("kubeadm-config"),
-    project: projectWhole,
-  },
-  kubeProxyConfig: {
-    name: "configmap kube-system/kube-proxy",
-    apiVersion: "v1",
-    kind: "ConfigMap",
-    path: "/api/v1/namespaces/kube-system/configmaps",
-    namespace: "kube-system",
-    fieldSelector: byName("kube-proxy"),
-    project: projectWhole,
-  },
-  serviceCIDRs: {
-    name: "servicecidrs",
-    apiVersion: "networking.k8s.io/v1",
-    kind: "ServiceCIDR",
-    path: "/apis/networking.k8s.io/v1/servicecidrs",
-    project: projectWhole,
-  },
-  openshiftNetwork: {
-    name: "networks.config.openshift.io/cluster",
-    apiVersion: "config.openshift.io/v1",
-    kind: "Network",
-    path: "/apis/config.openshift.io/v1/networks",
-    fieldSelector: byName("cluster"),
-    project: projectWhole,
-  },
-  openshiftInfrastructure: {
-    name: "infrastructures.config.openshift.io/cluster",
-    apiVersion: "config.openshift.io/v1",
-    kind: "Infrastructure",
-    path: "/apis/config.openshift.io/v1/infrastructures",
-    fieldSelector: byName("cluster"),
-    project: projectWhole,
-  },
-};
+/**
+ * The watch of one declared source: where the declaration says, keeping only what derivation
+ * reads. Log lines name it by its `sources` label.
+ */
+export function resourceSpecFor(key: WatchedSourceKey): ResourceSpec<KubernetesObject> {
+  const { label, read } = CLUSTER_SOURCES[key];
+  return { name: label, ...read, project: key === "nodes" ? projectNode : projectWhole };
+}

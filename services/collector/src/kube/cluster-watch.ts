@@ -1,12 +1,16 @@
-import type {
-  Access,
-  ClusterConfiguration,
-  ClusterObservation,
-  CollectorConnection,
-  DownwardApi,
+import {
+  type Access,
+  CLUSTER_SOURCES,
+  type ClusterConfiguration,
+  type ClusterObservation,
+  type CollectorConnection,
+  type DownwardApi,
+  type ObservedSources,
+  WATCHED_SOURCE_KEYS,
+  type WatchedSourceKey,
 } from "@kasmap/cluster-info";
 import { type KubeConfig, type KubernetesObject, VersionApi } from "@kubernetes/client-node";
-import { CLUSTER_SOURCES, SOURCE_NAMES, type SourceName } from "./cluster-sources.ts";
+import { resourceSpecFor } from "./cluster-sources.ts";
 import { ResourceWatcher, type ResourceWatcherTiming, type SourceState } from "./resource-watcher.ts";
 
 const VERSION_REFRESH_MS = 10 * 60_000;
@@ -18,7 +22,7 @@ type Settled<T> = Access<T> | { state: "pending" };
  * `ClusterObservation`. Nothing here derives: that is the pure `deriveClusterFacts`.
  */
 export class ClusterWatch {
-  private readonly watchers = new Map<SourceName, ResourceWatcher<KubernetesObject>>();
+  private readonly watchers = new Map<WatchedSourceKey, ResourceWatcher<KubernetesObject>>();
   private version: Settled<unknown> = { state: "pending" };
   private versionTimer: NodeJS.Timeout | null = null;
 
@@ -28,10 +32,10 @@ export class ClusterWatch {
     private readonly onProblem: (message: string) => void,
     timing: ResourceWatcherTiming = {},
   ) {
-    for (const name of SOURCE_NAMES) {
+    for (const key of WATCHED_SOURCE_KEYS) {
       this.watchers.set(
-        name,
-        new ResourceWatcher(kubeConfig, CLUSTER_SOURCES[name], onChange, onProblem, timing),
+        key,
+        new ResourceWatcher(kubeConfig, resourceSpecFor(key), onChange, onProblem, timing),
       );
     }
   }
@@ -56,7 +60,7 @@ export class ClusterWatch {
 
   /** Names of sources that have not answered yet, for the log. */
   get unsettled(): string[] {
-    return SOURCE_NAMES.filter((name) => {
+    return WATCHED_SOURCE_KEYS.filter((name) => {
       const s = this.watchers.get(name)?.current.state;
       return s === "pending" || s === "error";
     });
@@ -68,16 +72,12 @@ export class ClusterWatch {
     configured: ClusterConfiguration;
     resolvedApiEndpointIps?: readonly string[];
   }): ClusterObservation {
+    const watched: Partial<Record<WatchedSourceKey, Access<unknown>>> = {};
+    for (const key of WATCHED_SOURCE_KEYS) {
+      watched[key] = CLUSTER_SOURCES[key].shape === "list" ? this.list(key) : this.single(key);
+    }
     return {
-      nodes: this.list("nodes"),
-      kubernetesService: this.single("kubernetesService"),
-      kubernetesEndpointSlices: this.list("kubernetesEndpointSlices"),
-      clusterInfoConfigMap: this.single("clusterInfoConfigMap"),
-      kubeadmConfig: this.single("kubeadmConfig"),
-      kubeProxyConfig: this.single("kubeProxyConfig"),
-      serviceCidrs: this.list("serviceCIDRs"),
-      openshiftNetwork: this.single("openshiftNetwork"),
-      openshiftInfrastructure: this.single("openshiftInfrastructure"),
+      ...(watched as Pick<ObservedSources, WatchedSourceKey>),
       version: this.version.state === "pending" ? { state: "not-found" } : this.version,
       connection: context.connection,
       downward: context.downward,
@@ -86,7 +86,7 @@ export class ClusterWatch {
     };
   }
 
-  private state(name: SourceName): SourceState<KubernetesObject> {
+  private state(name: WatchedSourceKey): SourceState<KubernetesObject> {
     return this.watchers.get(name)?.current ?? { state: "pending" };
   }
 
@@ -95,14 +95,14 @@ export class ClusterWatch {
    * reported as not-found only in the rare case the first snapshot is forced before it
    * settles; the log names it.
    */
-  private list(name: SourceName): Access<readonly unknown[]> {
+  private list(name: WatchedSourceKey): Access<readonly unknown[]> {
     const s = this.state(name);
     if (s.state === "ok") return { state: "ok", value: [...s.items.values()] };
     if (s.state === "forbidden") return { state: "forbidden" };
     return { state: "not-found" };
   }
 
-  private single(name: SourceName): Access<unknown> {
+  private single(name: WatchedSourceKey): Access<unknown> {
     const s = this.state(name);
     if (s.state === "ok") {
       const first = s.items.values().next();

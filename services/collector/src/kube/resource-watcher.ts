@@ -1,4 +1,5 @@
 import { backoffDelayMs } from "@kasmap/bus";
+import type { WatchedCollection } from "@kasmap/cluster-info";
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
 
 /** What the collector knows about one watched resource. */
@@ -9,16 +10,10 @@ export type SourceState<T> =
   | { state: "not-found" }
   | { state: "error"; message: string };
 
-export type ResourceSpec<T> = {
+/** One watched collection (declared with the cluster sources), named and projected. */
+export type ResourceSpec<T> = WatchedCollection & {
   /** Name used in logs and metrics, e.g. `nodes`. */
   name: string;
-  apiVersion: string;
-  kind: string;
-  /** REST collection path, e.g. `/api/v1/nodes` or `/api/v1/namespaces/default/services`. */
-  path: string;
-  namespace?: string;
-  fieldSelector?: string;
-  labelSelector?: string;
   /**
    * Keeps only what derivation needs. A 5,000-node cluster's full Node objects weigh hundreds
    * of megabytes (images lists, conditions); the projected ones a few.

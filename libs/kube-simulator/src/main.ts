@@ -1,6 +1,6 @@
 /**
  * Runs the Kubernetes API simulator from the command line:
- *   npx tsx libs/testing/src/kube-simulator/main.ts --dir libs/testing/fixtures/demo-cluster \
+ *   npx tsx libs/kube-simulator/src/main.ts --dir libs/kube-simulator/demo-cluster \
  *     --port 6443 --kubeconfig /tmp/demo.kubeconfig [--token secret]
  * Prints the URL and keeps serving until SIGINT/SIGTERM.
  */

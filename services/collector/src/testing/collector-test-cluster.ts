@@ -1,16 +1,17 @@
-import { fileURLToPath } from "node:url";
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import type { ClusterFacts } from "@kasmap/contracts";
-import { buildKubeconfig, KubeSimulator, type KubeSimulatorOptions } from "@kasmap/testing";
-import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
+import {
+  buildKubeconfig,
+  DEMO_CLUSTER_DIRECTORY,
+  KubeSimulator,
+  type KubeSimulatorOptions,
+} from "@kasmap/kube-simulator";
+import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
-import { type CollectorOptions, type RunningCollector, startCollector } from "./collector.ts";
+import { type CollectorOptions, type RunningCollector, startCollector } from "../collector.ts";
 
 /** Test-only: a simulated cluster, a bus on this file's own streams, and collectors under test. */
-export const DEMO_CLUSTER = fileURLToPath(
-  new URL("../../../libs/testing/fixtures/demo-cluster", import.meta.url),
-);
 
 export type PublishedSnapshot = {
   seq: number;
@@ -29,6 +30,18 @@ export type CollectorTestCluster = {
   startCollector(agentId: number, overrides?: Partial<CollectorOptions>): RunningCollector;
   /** The agent's snapshots in stream order, read back from JetStream. */
   snapshots(agentId: number): Promise<PublishedSnapshot[]>;
+  /** Waits until the agent's snapshots satisfy `accept`, then returns them. */
+  snapshotsWhen(
+    agentId: number,
+    accept: (snapshots: PublishedSnapshot[]) => boolean,
+    what: string,
+  ): Promise<PublishedSnapshot[]>;
+  /** Waits until the agent's newest snapshot's facts satisfy `accept`, then returns that snapshot. */
+  latestSnapshotWhen(
+    agentId: number,
+    accept: (facts: ClusterFacts) => boolean,
+    what: string,
+  ): Promise<PublishedSnapshot>;
   /** The newest heartbeat's data on the agent's subject, or null. */
   lastHeartbeat(agentId: number): Promise<Record<string, unknown> | null>;
   close(): Promise<void>;
@@ -38,7 +51,7 @@ export async function startCollectorTestCluster(
   options: KubeSimulatorOptions = {},
 ): Promise<CollectorTestCluster> {
   const simulator = new KubeSimulator(options);
-  await simulator.loadFromDirectory(DEMO_CLUSTER);
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   const { url } = await simulator.start();
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromString(buildKubeconfig(url));
@@ -57,6 +70,22 @@ export async function startCollectorTestCluster(
       if (message?.subject === subject) found.push(message);
     }
     return found;
+  }
+
+  async function snapshots(agentId: number): Promise<PublishedSnapshot[]> {
+    const messages = await storedMessages(
+      topology.streamNames.cluster,
+      topology.subjects.clusterSnapshot(agentId),
+    );
+    return messages.map((m) => {
+      const event = m.json<{ source: string; data: { content_hash: string; cluster: ClusterFacts } }>();
+      return {
+        seq: m.seq,
+        contentHash: event.data.content_hash,
+        collectorId: event.source.replace("/kasmap/collector/", ""),
+        cluster: event.data.cluster,
+      };
+    });
   }
 
   return {
@@ -79,20 +108,18 @@ export async function startCollectorTestCluster(
       collectors.push(collector);
       return collector;
     },
-    async snapshots(agentId) {
-      const messages = await storedMessages(
-        topology.streamNames.cluster,
-        topology.subjects.clusterSnapshot(agentId),
-      );
-      return messages.map((m) => {
-        const event = m.json<{ source: string; data: { content_hash: string; cluster: ClusterFacts } }>();
-        return {
-          seq: m.seq,
-          contentHash: event.data.content_hash,
-          collectorId: event.source.replace("/kasmap/collector/", ""),
-          cluster: event.data.cluster,
-        };
-      });
+    snapshots,
+    snapshotsWhen(agentId, accept, what) {
+      return eventually(async () => {
+        const found = await snapshots(agentId);
+        return accept(found) ? found : undefined;
+      }, what);
+    },
+    latestSnapshotWhen(agentId, accept, what) {
+      return eventually(async () => {
+        const latest = (await snapshots(agentId)).at(-1);
+        return latest && accept(latest.cluster) ? latest : undefined;
+      }, what);
     },
     async lastHeartbeat(agentId) {
       const message = await bus.jsm.streams

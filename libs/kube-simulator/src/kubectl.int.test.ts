@@ -2,13 +2,12 @@ import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_CLUSTER_DIRECTORY } from "./demo-cluster-directory.ts";
 import { KubeSimulator } from "./kube-simulator.ts";
 
 const run = promisify(execFile);
-const DEMO_CLUSTER = fileURLToPath(new URL("../../fixtures/demo-cluster", import.meta.url));
 
 let sim: KubeSimulator;
 let directory: string;
@@ -18,7 +17,7 @@ beforeAll(async () => {
   // No bearer tokens: kubectl never sends credentials to a plain-HTTP server
   // (kubernetes/kubectl#744), so authentication is covered by the wire tests instead.
   sim = new KubeSimulator();
-  await sim.loadFromDirectory(DEMO_CLUSTER);
+  await sim.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await sim.start();
   directory = await mkdtemp(join(tmpdir(), "kasmap-kubectl-"));
   kubeconfig = join(directory, "kubeconfig");

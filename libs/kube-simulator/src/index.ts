@@ -1,3 +1,4 @@
+export * from "./demo-cluster-directory.ts";
 export * from "./discovery.ts";
 export * from "./kube-object.ts";
 export * from "./kube-simulator.ts";

@@ -1,4 +1,3 @@
-import { fileURLToPath } from "node:url";
 import {
   CoreV1Api,
   type Informer,
@@ -10,11 +9,11 @@ import {
   type V1Node,
 } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it } from "vitest";
+import { DEMO_CLUSTER_DIRECTORY } from "./demo-cluster-directory.ts";
 import { KubeSimulator, type KubeSimulatorOptions } from "./kube-simulator.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
 import { waitUntil } from "./wait-until.ts";
 
-const DEMO_CLUSTER = fileURLToPath(new URL("../../fixtures/demo-cluster", import.meta.url));
 const cleanups: Array<() => Promise<void>> = [];
 
 afterEach(async () => {
@@ -25,7 +24,7 @@ async function startDemoCluster(
   options: KubeSimulatorOptions = {},
 ): Promise<{ sim: KubeSimulator; kc: KubeConfig }> {
   const sim = new KubeSimulator(options);
-  await sim.loadFromDirectory(DEMO_CLUSTER);
+  await sim.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   const { url } = await sim.start();
   cleanups.push(() => sim.close());
   const kc = new KubeConfig();

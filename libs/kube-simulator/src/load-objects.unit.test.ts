@@ -1,5 +1,5 @@
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { DEMO_CLUSTER_DIRECTORY } from "./demo-cluster-directory.ts";
 import { loadObjectsFromDirectory, ObjectFileError, parseObjectFile } from "./load-objects.ts";
 
 describe("parseObjectFile", () => {
@@ -31,8 +31,7 @@ describe("parseObjectFile", () => {
 
 describe("the demo-cluster fixtures", () => {
   it("load and hold the objects a collector reads", async () => {
-    const directory = fileURLToPath(new URL("../../fixtures/demo-cluster", import.meta.url));
-    const objects = await loadObjectsFromDirectory(directory);
+    const objects = await loadObjectsFromDirectory(DEMO_CLUSTER_DIRECTORY);
     const names = objects.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
     expect(names).toEqual(
       expect.arrayContaining([

@@ -1,0 +1,148 @@
+/**
+ * Where the collector reads a source: one list+watch of a REST collection, narrowed by
+ * selectors where the source is one object (e.g. `metadata.name=kubernetes`).
+ */
+export type WatchedCollection = {
+  apiVersion: string;
+  kind: string;
+  /** REST collection path, e.g. `/api/v1/nodes` or `/api/v1/namespaces/default/services`. */
+  path: string;
+  namespace?: string;
+  fieldSelector?: string;
+  labelSelector?: string;
+};
+
+export type ClusterSourceDeclaration = {
+  /**
+   * How the facts' `sources` entries and reasons name the source. Wire text (it reaches
+   * `GET …/cluster_info`), so it never changes for a refactor.
+   */
+  label: string;
+  /** `list`: the observation holds every item; `single`: the one object (or `not-found`). */
+  shape: "list" | "single";
+  /** A watched collection, or `GET /version`, which has no watch and is polled. */
+  read: WatchedCollection | "version-endpoint";
+};
+
+const byName = (name: string) => `metadata.name=${name}` as const;
+
+/** The one ConfigMap `namespace/name`. */
+const configMap = (namespace: string, name: string) =>
+  ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    path: `/api/v1/namespaces/${namespace}/configmaps`,
+    namespace,
+    fieldSelector: byName(name),
+  }) as const;
+
+/**
+ * Every Kubernetes source of cluster facts, declared once. Its key names the source in the
+ * `ClusterObservation`, in the parsed sources and in the collector's watches.
+ *
+ * Adding a source is an entry here plus its parser in parsed-sources.ts; the compiler then asks
+ * for nothing else (the collector watches every `read` collection by itself).
+ */
+export const CLUSTER_SOURCES = {
+  nodes: {
+    label: "nodes",
+    shape: "list",
+    read: { apiVersion: "v1", kind: "Node", path: "/api/v1/nodes" },
+  },
+  kubernetesService: {
+    label: "Service default/kubernetes",
+    shape: "single",
+    read: {
+      apiVersion: "v1",
+      kind: "Service",
+      path: "/api/v1/namespaces/default/services",
+      namespace: "default",
+      fieldSelector: byName("kubernetes"),
+    },
+  },
+  kubernetesEndpointSlices: {
+    label: "EndpointSlice default/kubernetes",
+    shape: "list",
+    read: {
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      path: "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices",
+      namespace: "default",
+      labelSelector: "kubernetes.io/service-name=kubernetes",
+    },
+  },
+  /** kubeadm, kind, minikube: `data.kubeconfig`. */
+  clusterInfoConfigMap: {
+    label: "ConfigMap kube-public/cluster-info",
+    shape: "single",
+    read: configMap("kube-public", "cluster-info"),
+  },
+  /** `data.ClusterConfiguration`, YAML. */
+  kubeadmConfig: {
+    label: "ConfigMap kube-system/kubeadm-config",
+    shape: "single",
+    read: configMap("kube-system", "kubeadm-config"),
+  },
+  /** `data["config.conf"]`, YAML KubeProxyConfiguration. */
+  kubeProxyConfig: {
+    label: "ConfigMap kube-system/kube-proxy",
+    shape: "single",
+    read: configMap("kube-system", "kube-proxy"),
+  },
+  /** Kubernetes 1.33+ (1.31–1.32 as beta). */
+  serviceCidrs: {
+    label: "ServiceCIDR",
+    shape: "list",
+    read: {
+      apiVersion: "networking.k8s.io/v1",
+      kind: "ServiceCIDR",
+      path: "/apis/networking.k8s.io/v1/servicecidrs",
+    },
+  },
+  openshiftNetwork: {
+    label: "Network.config.openshift.io/cluster",
+    shape: "single",
+    read: {
+      apiVersion: "config.openshift.io/v1",
+      kind: "Network",
+      path: "/apis/config.openshift.io/v1/networks",
+      fieldSelector: byName("cluster"),
+    },
+  },
+  openshiftInfrastructure: {
+    label: "Infrastructure.config.openshift.io/cluster",
+    shape: "single",
+    read: {
+      apiVersion: "config.openshift.io/v1",
+      kind: "Infrastructure",
+      path: "/apis/config.openshift.io/v1/infrastructures",
+      fieldSelector: byName("cluster"),
+    },
+  },
+  /** major, minor, gitVersion, platform. */
+  version: { label: "/version", shape: "single", read: "version-endpoint" },
+} as const satisfies Record<string, ClusterSourceDeclaration>;
+
+export type ClusterSourceKey = keyof typeof CLUSTER_SOURCES;
+
+/** The keys in declaration order. */
+export const CLUSTER_SOURCE_KEYS = Object.keys(CLUSTER_SOURCES) as ClusterSourceKey[];
+
+/** Sources the collector list+watches (all but `/version`). */
+export type WatchedSourceKey = {
+  [K in ClusterSourceKey]: (typeof CLUSTER_SOURCES)[K]["read"] extends WatchedCollection ? K : never;
+}[ClusterSourceKey];
+
+export const WATCHED_SOURCE_KEYS = CLUSTER_SOURCE_KEYS.filter(
+  (key): key is WatchedSourceKey => CLUSTER_SOURCES[key].read !== "version-endpoint",
+);
+
+/** What the observation holds for a source of this shape (objects stay `unknown` until parsed). */
+export type ObservedValue<K extends ClusterSourceKey> = (typeof CLUSTER_SOURCES)[K]["shape"] extends "list"
+  ? readonly unknown[]
+  : unknown;
+
+/** `Service default/kubernetes`: how `sources` entries name a source. */
+export function sourceLabel(key: ClusterSourceKey): string {
+  return CLUSTER_SOURCES[key].label;
+}
