@@ -7,8 +7,8 @@ import { type AuthzDatabase, type AuthzService, startAuthzService } from "@kasma
 import { type Bus, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
 import { generateToken, KasmapError, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { createDatabase } from "@kasmap/db";
+import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { createLogger } from "@kasmap/logging";
-import { KubeSimulator } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -28,7 +28,6 @@ import { renderAuthorization } from "./render-authorization.ts";
  * runs as its own user; the commands and stream reads of this file go as the gateway's user.
  */
 const ROOT_DIR = fileURLToPath(new URL("../..", import.meta.url));
-const DEMO_CLUSTER = join(ROOT_DIR, "libs/testing/fixtures/demo-cluster");
 
 function newUser() {
   const pair = nkeys.createUser();
@@ -185,7 +184,7 @@ describe("the collector program with an nkey seed", () => {
     await probe.close();
 
     simulator = new KubeSimulator();
-    await simulator.loadFromDirectory(DEMO_CLUSTER);
+    await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
     await simulator.start();
     const kubeconfig = join(tempDir, "kubeconfig");
     await simulator.writeKubeconfig(kubeconfig);

@@ -7,9 +7,9 @@ import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import { generateToken, TOKEN_PREFIXES, type Topology } from "@kasmap/contracts";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
+import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { createLogger } from "@kasmap/logging";
 import { PROJECTION_CONSUMERS } from "@kasmap/projection-service";
-import { KubeSimulator } from "@kasmap/testing";
 import { createTestTopology, eventually } from "@kasmap/testing/harness";
 import pg from "pg";
 import {
@@ -130,7 +130,7 @@ async function assemble(
   );
 
   const simulator = new KubeSimulator();
-  await simulator.loadFromDirectory(join(root, "libs/testing/fixtures/demo-cluster"));
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await simulator.start({ host: "127.0.0.1", port: 0 });
   cleanups.push(() => simulator.close());
   const { agentId, agentToken } = await registerAgent(api);

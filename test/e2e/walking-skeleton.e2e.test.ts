@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { KubeSimulator } from "@kasmap/testing";
+import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningSystem, startRunningSystem } from "./running-system.ts";
@@ -22,7 +22,7 @@ const api: RunningSystem["api"] = (...args) => system.api(...args);
 beforeAll(async () => {
   system = await startRunningSystem();
   simulator = new KubeSimulator();
-  await simulator.loadFromDirectory(join(root, "libs/testing/fixtures/demo-cluster"));
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await simulator.start({ host: "127.0.0.1", port: 0 });
 });
 
