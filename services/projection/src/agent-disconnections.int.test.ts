@@ -3,7 +3,10 @@ import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordAgentDisconnections } from "./agent-disconnections.ts";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

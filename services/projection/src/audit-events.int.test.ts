@@ -1,10 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectMessage } from "./projection-consumer.ts";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
 import { rebuildReadModel } from "./rebuild-read-model.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;
@@ -47,8 +50,8 @@ describe("audit events written by the projection", () => {
     await publishEvent(ctx.bus, e.project(10, 1));
     await publishEvent(ctx.bus, e.agent(5, 10));
     await publishEvent(ctx.bus, e.agentToken(50, 5));
-    await publishEvent(ctx.bus, e.snapshot(5, clusterFacts()));
-    await publishEvent(ctx.bus, e.snapshot(5, clusterFacts({ api_endpoint_ip: "10.0.0.9" })));
+    await publishEvent(ctx.bus, e.snapshot(5, buildClusterFacts()));
+    await publishEvent(ctx.bus, e.snapshot(5, buildClusterFacts({ api_endpoint_ip: "10.0.0.9" })));
     await publishEvent(
       ctx.bus,
       e.authz(5, 10, { ci_access: { projects: [], groups: [] }, user_access: { projects: [], groups: [] } }),

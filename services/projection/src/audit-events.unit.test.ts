@@ -1,4 +1,5 @@
 import { AUDIT_EVENT_TYPES, createTopology, type KasmapEvent } from "@kasmap/contracts";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import {
   type AuditPreviousState,
@@ -6,7 +7,6 @@ import {
   disconnectedAuditEvent,
   NO_PREVIOUS_STATE,
 } from "./audit-events.ts";
-import { clusterFacts, testEvents } from "./test-events.ts";
 
 const events = testEvents(createTopology("audit_unit"));
 const KNOWN_AGENT: AuditPreviousState = {
@@ -18,7 +18,7 @@ const revoked = (() => {
   const event = events.agentToken(9, 5);
   return { ...event, data: { ...event.data, token: { ...event.data.token, status: "revoked" as const } } };
 })();
-const moved = clusterFacts({ api_endpoint: "https://10.9.0.1:6443", api_endpoint_ip: "10.9.0.1" });
+const moved = buildClusterFacts({ api_endpoint: "https://10.9.0.1:6443", api_endpoint_ip: "10.9.0.1" });
 const authz = (added: boolean, cause: "config_changed" | "config_refused" | "registry_changed") => {
   const event = events.authz(5, 3, {
     ci_access: { projects: [], groups: [] },
@@ -55,9 +55,9 @@ const cases: Case[] = [
   { name: "active → revoked: revoked", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "active" }, expected: [{ type: AUDIT_EVENT_TYPES.tokenRevoked, suffix: "revoked" }] },
   { name: "revoked again: nothing", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "revoked" }, expected: [] },
   { name: "first seen already revoked: created and revoked", event: revoked, previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.tokenCreated, suffix: "created" }, { type: AUDIT_EVENT_TYPES.tokenRevoked, suffix: "revoked" }] },
-  { name: "first snapshot: changed, before null", event: events.snapshot(5, clusterFacts()), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
-  { name: "endpoint moved: changed with those fields", event: events.snapshot(5, moved), previous: { ...KNOWN_AGENT, snapshot: clusterFacts() }, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
-  { name: "only the agent pod IP and node count moved: nothing", event: events.snapshot(5, clusterFacts({ agent_pod_ip: "10.244.9.9", node_count: 7 })), previous: { ...KNOWN_AGENT, snapshot: clusterFacts() }, expected: [] },
+  { name: "first snapshot: changed, before null", event: events.snapshot(5, buildClusterFacts()), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
+  { name: "endpoint moved: changed with those fields", event: events.snapshot(5, moved), previous: { ...KNOWN_AGENT, snapshot: buildClusterFacts() }, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
+  { name: "only the agent pod IP and node count moved: nothing", event: events.snapshot(5, buildClusterFacts({ agent_pod_ip: "10.244.9.9", node_count: 7 })), previous: { ...KNOWN_AGENT, snapshot: buildClusterFacts() }, expected: [] },
   { name: "grants added: authorization changed", event: authz(true, "registry_changed"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged, details: { cause: "registry_changed", added: [{ access: "ci_access", target_type: "project", target_id: 8 }], removed: [], dropped_count: 0, dropped: [] } }] },
   { name: "a configuration write without effect: authorization changed", event: authz(false, "config_changed"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged }] },
   { name: "a refused configuration: authorization changed, with the refusal", event: refused, previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.authorizationChanged, details: { cause: "config_refused", added: [], removed: [], dropped_count: 0, dropped: [], refusal: REFUSAL } }] },
@@ -104,12 +104,15 @@ describe("auditEventsFor", () => {
   });
 
   it("records the changed infrastructure fields with their values before and after", () => {
-    const [first] = auditEventsFor(events.snapshot(5, clusterFacts()), KNOWN_AGENT);
+    const [first] = auditEventsFor(events.snapshot(5, buildClusterFacts()), KNOWN_AGENT);
     expect(first?.details).toMatchObject({
       before: null,
       after: { api_endpoint: "https://10.0.0.1:6443", platform: "kind" },
     });
-    const [change] = auditEventsFor(events.snapshot(5, moved), { ...KNOWN_AGENT, snapshot: clusterFacts() });
+    const [change] = auditEventsFor(events.snapshot(5, moved), {
+      ...KNOWN_AGENT,
+      snapshot: buildClusterFacts(),
+    });
     expect(change?.details).toMatchObject({
       changed_fields: ["api_endpoint", "api_endpoint_ip"],
       before: { api_endpoint: "https://10.0.0.1:6443", api_endpoint_ip: "10.0.0.1", cluster_name: "prod" },
@@ -118,7 +121,7 @@ describe("auditEventsFor", () => {
   });
 
   it("compares facts read back from jsonb (other key order) as equal", () => {
-    const stored = clusterFacts();
+    const stored = buildClusterFacts();
     const reordered = {
       ...stored,
       node_ips: { internal: stored.node_ips.internal, external: stored.node_ips.external },

@@ -4,7 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectBatch } from "./projection-consumer.ts";
 import { readPositions } from "./projection-positions.ts";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

@@ -1,7 +1,7 @@
 import { createTopology, ReadModelNoticeSchema } from "@kasmap/contracts";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { changeNoticesFor, dedupeChangeNotices } from "./change-notices.ts";
-import { clusterFacts, testEvents } from "./test-events.ts";
 
 const events = testEvents(createTopology("unit"));
 const position = { stream: "UNIT_REGISTRY", seq: 5 };
@@ -28,7 +28,7 @@ describe("change notices", () => {
     ["heartbeat", events.heartbeat(7, "2026-01-01T00:00:00Z"), [{ table: "agent_connections", agent_id: 7 }]],
     [
       "snapshot",
-      events.snapshot(7, clusterFacts()),
+      events.snapshot(7, buildClusterFacts()),
       [
         { table: "cluster_snapshots", agent_id: 7 },
         { table: "cluster_snapshot_history", agent_id: 7 },

@@ -1,10 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;
@@ -37,13 +40,16 @@ describe("cluster addresses", () => {
     }
     await publishEvent(
       ctx.bus,
-      e.snapshot(7, clusterFacts({ node_ips: { internal: ["10.0.1.1"], external: [] } })),
+      e.snapshot(7, buildClusterFacts({ node_ips: { internal: ["10.0.1.1"], external: [] } })),
     );
     await publishEvent(
       ctx.bus,
       e.snapshot(
         8,
-        clusterFacts({ node_ips: { internal: ["10.9.9.9"], external: [] }, pod_cidrs: ["10.250.0.0/16"] }),
+        buildClusterFacts({
+          node_ips: { internal: ["10.9.9.9"], external: [] },
+          pod_cidrs: ["10.250.0.0/16"],
+        }),
       ),
     );
     await ctx.caughtUp();
@@ -52,7 +58,7 @@ describe("cluster addresses", () => {
 
     await publishEvent(
       ctx.bus,
-      e.snapshot(7, clusterFacts({ node_ips: { internal: ["10.0.2.2"], external: [] } })),
+      e.snapshot(7, buildClusterFacts({ node_ips: { internal: ["10.0.2.2"], external: [] } })),
     );
     await ctx.caughtUp();
     expect(await agentsContaining("10.0.1.1")).toEqual([]);

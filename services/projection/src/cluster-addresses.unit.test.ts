@@ -1,6 +1,6 @@
+import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { addressRowsFor } from "./cluster-addresses.ts";
-import { clusterFacts } from "./test-events.ts";
 
 const none = {
   api_endpoint_ip: null,
@@ -14,7 +14,7 @@ describe("addressRowsFor", () => {
   it.each([
     [
       "every address field of a typical IPv4 cluster",
-      clusterFacts({ node_ips: { internal: ["10.0.1.1"], external: ["52.1.2.3"] } }),
+      buildClusterFacts({ node_ips: { internal: ["10.0.1.1"], external: ["52.1.2.3"] } }),
       [
         ["api_endpoint_ip", "10.0.0.1/32"],
         ["node_ips.internal", "10.0.1.1/32"],
@@ -24,10 +24,10 @@ describe("addressRowsFor", () => {
         ["service_cidrs", "10.96.0.0/12"],
       ],
     ],
-    ["nothing reported", clusterFacts(none), []],
+    ["nothing reported", buildClusterFacts(none), []],
     [
       "dual-stack: IPv6 hosts as /128, ranges as their network",
-      clusterFacts({
+      buildClusterFacts({
         ...none,
         api_endpoint_ip: "FD00::1",
         node_ips: { internal: ["10.0.1.1", "fd00:1::5"], external: [] },
@@ -43,7 +43,7 @@ describe("addressRowsFor", () => {
     ],
     [
       "host bits cleared, duplicates per field dropped, the same address in two fields kept",
-      clusterFacts({
+      buildClusterFacts({
         ...none,
         api_endpoint_ip: "10.0.1.1",
         node_ips: { internal: ["10.0.1.1", "10.0.1.1"], external: [] },
@@ -57,7 +57,7 @@ describe("addressRowsFor", () => {
     ],
     [
       "values that do not parse are left out",
-      clusterFacts({
+      buildClusterFacts({
         ...none,
         agent_pod_ip: "not-an-ip",
         node_ips: { internal: ["10.0.1.300"], external: ["fe80::1%eth0"] },

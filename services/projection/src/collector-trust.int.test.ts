@@ -1,8 +1,11 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 /**
  * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so
@@ -71,7 +74,7 @@ describe("collector times", () => {
 
   it("clamps a snapshot's observed_at in the future", async () => {
     const future = new Date(Date.now() + 30 * 24 * 60 * MINUTE_MS).toISOString();
-    await publishEvent(ctx.bus, ctx.events.snapshot(22, clusterFacts({ observed_at: future })));
+    await publishEvent(ctx.bus, ctx.events.snapshot(22, buildClusterFacts({ observed_at: future })));
     await ctx.caughtUp();
     const [row] = await historyOf(22);
     expect(new Date(row?.observed_at ?? future).getTime()).toBeLessThan(Date.now() + MINUTE_MS);
@@ -81,9 +84,9 @@ describe("collector times", () => {
 describe("collector limits", () => {
   it("dead-letters the snapshots of an agent beyond the rate limit, not another agent's", async () => {
     for (let i = 0; i < 100; i++) {
-      await publishEvent(ctx.bus, ctx.events.snapshot(23, clusterFacts({ node_count: i + 1 })));
+      await publishEvent(ctx.bus, ctx.events.snapshot(23, buildClusterFacts({ node_count: i + 1 })));
     }
-    await publishEvent(ctx.bus, ctx.events.snapshot(24, clusterFacts({ cluster_name: "calm" })));
+    await publishEvent(ctx.bus, ctx.events.snapshot(24, buildClusterFacts({ cluster_name: "calm" })));
     await ctx.caughtUp();
     const applied = await historyOf(23);
     expect(applied.length).toBeGreaterThan(0);
@@ -102,7 +105,7 @@ describe("collector limits", () => {
     );
     await publishEvent(
       ctx.bus,
-      ctx.events.snapshot(25, clusterFacts({ node_ips: { internal, external: [] } })),
+      ctx.events.snapshot(25, buildClusterFacts({ node_ips: { internal, external: [] } })),
     );
     await ctx.caughtUp();
     expect(await historyOf(25)).toEqual([]);
@@ -125,7 +128,10 @@ describe("revoked collectors", () => {
     await ctx.caughtUp();
 
     await publishEvent(ctx.bus, ctx.events.heartbeat(26, new Date(Date.now() + 1_000).toISOString()));
-    await publishEvent(ctx.bus, ctx.events.snapshot(26, clusterFacts({ cluster_name: "after-revocation" })));
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(26, buildClusterFacts({ cluster_name: "after-revocation" })),
+    );
     await ctx.caughtUp();
     expect(await lastHeartbeatAt(26)).toEqual(before);
     expect(await historyOf(26)).toEqual([]);
@@ -139,7 +145,10 @@ describe("revoked collectors", () => {
   it("stops accepting a deleted agent's events", async () => {
     await publishEvent(ctx.bus, ctx.events.agent(24, 11, new Date().toISOString()));
     await ctx.caughtUp();
-    await publishEvent(ctx.bus, ctx.events.snapshot(24, clusterFacts({ cluster_name: "after-deletion" })));
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(24, buildClusterFacts({ cluster_name: "after-deletion" })),
+    );
     await ctx.caughtUp();
     const history = await historyOf(24);
     expect(history.map((h) => h.cluster)).not.toContainEqual(

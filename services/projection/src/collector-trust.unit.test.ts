@@ -1,9 +1,9 @@
 import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { type AgentStanding, collectorVerdict } from "./collector-standing.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
-import { clusterFacts, testEvents } from "./test-events.ts";
 
 const e = testEvents(createTopology("kasmap"));
 const STORED = new Date("2026-06-01T12:00:00.000Z");
@@ -29,7 +29,7 @@ describe("clampCollectorTimes", () => {
 
   it("clamps a snapshot's observed_at and envelope time, and leaves registry events alone", () => {
     const snapshot = {
-      ...e.snapshot(1, clusterFacts({ observed_at: "2030-01-01T00:00:00.000Z" })),
+      ...e.snapshot(1, buildClusterFacts({ observed_at: "2030-01-01T00:00:00.000Z" })),
       time: "2030-01-01T00:00:00.000Z",
     };
     const clamped = clampCollectorTimes(snapshot, STORED);

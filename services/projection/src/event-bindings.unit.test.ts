@@ -8,8 +8,8 @@ import {
   REGISTRY_KINDS,
   type StreamRole,
 } from "@kasmap/contracts";
+import { oneEventOfEachType } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
-import { oneEventOfEachType } from "./test-events.ts";
 
 /**
  * Issue 7.1: every (subject kind × event type) pair. An event passes the consumer's edge only

@@ -1,8 +1,11 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 /**
  * Issue 7.1: a collector may publish on its own agent's snapshot and heartbeat subjects, and
@@ -46,7 +49,7 @@ describe("event-type confusion", () => {
     const subject = ctx.topology.subjects.clusterSnapshot(AGENT);
     await ctx.bus.js.publish(subject, new TextEncoder().encode(JSON.stringify(forgedToken(subject))));
     // The control event behind it proves the cluster consumer ran past the forgery.
-    await publishEvent(ctx.bus, ctx.events.snapshot(AGENT, clusterFacts({ cluster_name: "control" })));
+    await publishEvent(ctx.bus, ctx.events.snapshot(AGENT, buildClusterFacts({ cluster_name: "control" })));
     await ctx.caughtUp();
 
     const tokens = await ctx.db.selectFrom("read_model.personal_access_tokens").select("id").execute();

@@ -1,10 +1,13 @@
 import { createHash } from "node:crypto";
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 /**
  * Issue 7.4: a message near NATS `max_payload` that fails validation must still be set aside.
@@ -39,7 +42,7 @@ describe("poison messages", () => {
     const stored = await ctx.bus.js.publish(subject, poison);
     await publishEvent(
       ctx.bus,
-      ctx.events.snapshot(AGENT, clusterFacts({ cluster_name: "behind-the-poison" })),
+      ctx.events.snapshot(AGENT, buildClusterFacts({ cluster_name: "behind-the-poison" })),
     );
 
     await ctx.caughtUp();

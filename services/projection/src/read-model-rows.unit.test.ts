@@ -1,4 +1,5 @@
 import { isKasmapError } from "@kasmap/contracts";
+import { buildClusterFacts, sha256 } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import {
   agentRow,
@@ -9,7 +10,6 @@ import {
   personalAccessTokenRow,
   snapshotRow,
 } from "./read-model-rows.ts";
-import { clusterFacts, sha256 } from "./test-events.ts";
 
 const T0 = "2026-01-01T00:00:00.000Z";
 const token = {
@@ -88,7 +88,7 @@ describe("read model rows", () => {
   });
 
   it("takes a snapshot's observed_at from the facts and its order from the stream", () => {
-    const facts = clusterFacts({ observed_at: "2026-05-01T10:00:00.000Z" });
+    const facts = buildClusterFacts({ observed_at: "2026-05-01T10:00:00.000Z" });
     const row = snapshotRow({ agent_id: 7, content_hash: sha256("c"), cluster: facts }, 42);
     expect(row).toMatchObject({ agent_id: 7, observed_at: "2026-05-01T10:00:00.000Z", stream_seq: 42 });
     expect(JSON.parse(row.cluster)).toEqual(facts);

@@ -1,10 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
 import { AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
 import { rebuildReadModel } from "./rebuild-read-model.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;
@@ -61,8 +64,8 @@ async function publishHistory(agentId: number): Promise<void> {
       user_access: { projects: [], groups: [] },
     }),
   );
-  await publishEvent(ctx.bus, e.snapshot(agentId, clusterFacts({ node_count: 1 })));
-  await publishEvent(ctx.bus, e.snapshot(agentId, clusterFacts({ node_count: 2 })));
+  await publishEvent(ctx.bus, e.snapshot(agentId, buildClusterFacts({ node_count: 1 })));
+  await publishEvent(ctx.bus, e.snapshot(agentId, buildClusterFacts({ node_count: 2 })));
   await publishEvent(ctx.bus, e.heartbeat(agentId, new Date(Date.UTC(2026, 0, agentId)).toISOString()));
 }
 

@@ -2,6 +2,7 @@ import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import type { Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
+import { testEvents } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -11,9 +12,8 @@ import {
 } from "@kasmap/testing/harness";
 import type { StoredMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
-import { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
-import { readPositions } from "./projection-positions.ts";
-import { testEvents } from "./test-events.ts";
+import { PROJECTION_CONSUMERS } from "../projection-consumer.ts";
+import { readPositions } from "../projection-positions.ts";
 
 /**
  * What a projection integration test file needs: its own database and topology, a bus, a

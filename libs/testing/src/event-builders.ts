@@ -8,12 +8,9 @@ import {
   newKasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
-import { buildClusterFacts as clusterFacts } from "@kasmap/testing";
+import { buildClusterFacts } from "./cluster-facts.ts";
 
-/** Builders of valid events for the projection's tests, on one test topology's subjects. */
-
-// The shared builder, under the name the projection's tests use.
-export { clusterFacts };
+/** Builders of valid events for tests and benches, on one test topology's subjects. */
 
 const SOURCE = "/kasmap/test";
 const T0 = "2026-01-01T00:00:00.000Z";
@@ -220,7 +217,7 @@ export function testEvents(topology: Topology) {
 export function oneEventOfEachType(topology: Topology, id: number): Record<EventType, KasmapEvent> {
   const e = testEvents(topology);
   return {
-    [EVENT_TYPES.clusterSnapshot]: e.snapshot(id, clusterFacts()),
+    [EVENT_TYPES.clusterSnapshot]: e.snapshot(id, buildClusterFacts()),
     [EVENT_TYPES.clusterHeartbeat]: e.heartbeat(id, "2026-01-01T00:00:00.000Z"),
     [EVENT_TYPES.authzChanged]: e.authz(id, 11, {
       ci_access: { projects: [], groups: [] },
