@@ -41,7 +41,7 @@ import { startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { projectMessage } from "../services/projection/src/projection-consumer.ts";
+import { projectMessage } from "../services/projection/src/consume/projection-consumer.ts";
 
 const AGENTS = 500;
 const VERSIONS = 10;

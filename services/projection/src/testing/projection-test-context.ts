@@ -12,8 +12,8 @@ import {
 } from "@kasmap/testing/harness";
 import type { StoredMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
-import { PROJECTION_CONSUMERS } from "../projection-consumer.ts";
-import { readPositions } from "../projection-positions.ts";
+import { PROJECTION_CONSUMERS } from "../consume/projection-consumer.ts";
+import { readPositions } from "../consume/projection-positions.ts";
 
 /**
  * What a projection integration test file needs: its own database and topology, a bus, a

@@ -6,7 +6,7 @@ import {
   ReadModelNoticeSchema,
   type ReadModelTable,
 } from "@kasmap/contracts";
-import type { StreamPosition } from "./apply-event.ts";
+import type { StreamPosition } from "../apply/apply-event.ts";
 
 type NoticeIds = Pick<ReadModelNotice, "agent_id" | "project_id" | "group_id" | "user_id">;
 

@@ -7,7 +7,7 @@ import {
   type ProjectionService,
   type ProjectionServiceOptions,
   startProjectionService,
-} from "./projection-service.ts";
+} from "../projection-service.ts";
 
 /**
  * Rebuilds the read model from the log: empties every read model table (one `truncate`, in one

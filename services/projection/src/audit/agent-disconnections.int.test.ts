@@ -1,12 +1,12 @@
 import { publishEvent } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordAgentDisconnections } from "./agent-disconnections.ts";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
+import { recordAgentDisconnections } from "./agent-disconnections.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

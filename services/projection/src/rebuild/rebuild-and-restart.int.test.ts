@@ -2,12 +2,12 @@ import { publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { rebuildReadModel } from "./rebuild-read-model.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
+import { rebuildReadModel } from "./rebuild-read-model.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

@@ -1,6 +1,6 @@
 import type { Bus } from "@kasmap/bus";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
+import { PROJECTION_CONSUMERS } from "../consume/projection-consumer.ts";
 
 /**
  * Deletes the durable JetStream consumers that versions before checkpointed consumption

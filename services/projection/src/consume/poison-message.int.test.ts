@@ -3,11 +3,11 @@ import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
 
 /**
  * Issue 7.4: a message near NATS `max_payload` that fails validation must still be set aside.

@@ -2,12 +2,12 @@ import { publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
+import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

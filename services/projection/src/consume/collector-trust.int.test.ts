@@ -1,11 +1,11 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
 
 /**
  * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so

@@ -1,13 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectMessage } from "./projection-consumer.ts";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { rebuildReadModel } from "./rebuild-read-model.ts";
+import { projectMessage } from "../consume/projection-consumer.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
+import { rebuildReadModel } from "../rebuild/rebuild-read-model.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

@@ -1,13 +1,13 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { isKasmapError } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { projectBatch } from "./projection-consumer.ts";
-import { readPositions } from "./projection-positions.ts";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import {
   createProjectionTestContext,
   type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+} from "../testing/projection-test-context.ts";
+import { projectBatch } from "./projection-consumer.ts";
+import { readPositions } from "./projection-positions.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

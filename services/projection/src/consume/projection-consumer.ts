@@ -9,14 +9,14 @@ import type { KasmapEvent, ReadModelNotice } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
-import { applyEventToReadModel } from "./apply-event.ts";
-import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "./audit-event-store.ts";
-import { auditEventsFor } from "./audit-events.ts";
-import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "./change-notices.ts";
+import { applyEventToReadModel } from "../apply/apply-event.ts";
+import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "../audit/audit-event-store.ts";
+import { auditEventsFor } from "../audit/audit-events.ts";
+import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../notify/change-notices.ts";
+import type { CollectorLimits } from "../projection-env.ts";
 import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
-import type { CollectorLimits } from "./projection-env.ts";
 import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
 
 /**

@@ -2,8 +2,8 @@ import type { Bus, CheckpointedEvent } from "@kasmap/bus";
 import { EVENT_TYPES, KasmapError } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
+import type { CollectorLimits } from "../projection-env.ts";
 import { collectorVerdict, loadAgentStandings } from "./collector-standing.ts";
-import type { CollectorLimits } from "./projection-env.ts";
 import { readPosition } from "./projection-positions.ts";
 import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
 
