@@ -1,5 +1,8 @@
 import type { ColumnType } from "kysely";
 
+/** The read model's PostgreSQL schema. The projection owns it; the gateway only reads it. */
+export const READ_MODEL_SCHEMA = "read_model";
+
 /**
  * Kysely types of the read model (`read_model` schema). Timestamps are written as ISO strings
  * and read back as `Date` (node-postgres' default parsing).
