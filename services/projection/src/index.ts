@@ -1,4 +1,5 @@
-export { applyEventToReadModel, type StreamPosition } from "./apply/apply-event.ts";
+export type { StreamPosition } from "@kasmap/contracts";
+export { type AppliedPosition, applyEventToReadModel } from "./apply/apply-event.ts";
 export { PROJECTION_CONSUMERS } from "./consume/projection-consumer.ts";
 export { readPositions } from "./consume/projection-positions.ts";
 export { changeNoticesFor } from "./notify/change-notices.ts";

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import { EVENT_TYPES, type KasmapEvent, type StreamPosition } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { applyAuthzChanged } from "./apply-authz-event.ts";
@@ -15,10 +15,11 @@ import {
 } from "./apply-registry-event.ts";
 
 /**
- * Where an event sits in the log: the JetStream stream name and its sequence there, and when
- * the server stored it (absent for callers that replay without it: then the event's time).
+ * Where an event sits in the log (`StreamPosition`: the JetStream stream name and its sequence
+ * there), and when the server stored it (absent for callers that replay without it: then the
+ * event's time).
  */
-export type StreamPosition = { stream: string; seq: number; storedAt?: Date };
+export type AppliedPosition = StreamPosition & { storedAt?: Date };
 
 /**
  * Applies one event to the read model inside the caller's transaction. Idempotent by
@@ -28,7 +29,7 @@ export type StreamPosition = { stream: string; seq: number; storedAt?: Date };
 export async function applyEventToReadModel(
   db: Kysely<ReadModelDatabase>,
   event: KasmapEvent,
-  position: StreamPosition,
+  position: AppliedPosition,
 ): Promise<void> {
   switch (event.type) {
     case EVENT_TYPES.groupChanged:

@@ -1,7 +1,7 @@
+import type { StreamPosition } from "@kasmap/contracts";
 import { agentIdOfEvent, ClusterFactsSchema, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
-import type { StreamPosition } from "../apply/apply-event.ts";
 import { type AuditEventDraft, type AuditPreviousState, NO_PREVIOUS_STATE } from "./audit-events.ts";
 
 type Db = Kysely<ReadModelDatabase>;

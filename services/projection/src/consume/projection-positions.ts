@@ -1,6 +1,6 @@
+import type { StreamPosition } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
-import type { StreamPosition } from "../apply/apply-event.ts";
 
 /**
  * The consumer's stored position (the last stream sequence it applied), locked until the

@@ -1,4 +1,5 @@
 import type { Bus } from "@kasmap/bus";
+import type { StreamPosition } from "@kasmap/contracts";
 import {
   EVENT_TYPES,
   type KasmapEvent,
@@ -6,7 +7,6 @@ import {
   ReadModelNoticeSchema,
   type ReadModelTable,
 } from "@kasmap/contracts";
-import type { StreamPosition } from "../apply/apply-event.ts";
 
 type NoticeIds = Pick<ReadModelNotice, "agent_id" | "project_id" | "group_id" | "user_id">;
 
