@@ -1,10 +1,11 @@
+import type { StreamPosition } from "@kasmap/contracts";
 import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { RETRY_AFTER_SECONDS } from "../http/gateway-limits.ts";
 import { parseParams } from "../http/request-params.ts";
-import { parseLastEventId, type StreamPosition } from "../http/sse-framing.ts";
+import { parseLastEventId } from "../http/sse-framing.ts";
 import { EventSink } from "../live/event-sink.ts";
 import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
 import { replayLiveEvents } from "../live/replay-live-events.ts";
