@@ -10,7 +10,7 @@ import {
   SUB_GROUP,
   startGatewayFixture,
   TOKENS,
-} from "./gateway-test-fixtures.ts";
+} from "./testing/gateway-fixture.ts";
 
 /**
  * Writes through a stand-in for authz (`serveCommands`) and a stand-in projection that applies

@@ -1,8 +1,8 @@
 import { connect } from "node:net";
 import { createLogger } from "@kasmap/logging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayFixture, startGatewayFixture, TOKENS } from "../gateway-test-fixtures.ts";
 import { type RunningGateway, startGateway } from "../index.ts";
+import { type GatewayFixture, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.11 and 7.10: an outage of a dependency is a 503 with `Retry-After` (never a 500), a

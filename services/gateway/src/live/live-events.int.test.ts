@@ -1,16 +1,11 @@
 import { ensureStreams, publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openSse, type SseConnection } from "../../../../test/e2e/sse-client.ts";
-import {
-  clusterFacts,
-  type GatewayFixture,
-  insertAgent,
-  startGatewayFixture,
-  TOKENS,
-} from "../gateway-test-fixtures.ts";
+import { type GatewayFixture, insertAgent, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.9: live events over SSE — a per-user connection limit, one shared consumer per stream
@@ -79,7 +74,7 @@ async function connectAs(token: string, lastEventId?: string): Promise<SseConnec
 }
 
 function snapshot(agentId: number, clusterName: string) {
-  const facts = clusterFacts(clusterName);
+  const facts = buildClusterFacts({ cluster_name: clusterName });
   return newKasmapEvent({
     type: EVENT_TYPES.clusterSnapshot,
     source: "/kasmap/test",

@@ -1,6 +1,8 @@
 import { JobAllowedAgentsResponseSchema } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../index.ts";
+import { AGENTS, insertAllowedAgentsRegistry, JOB_TOKENS } from "../testing/allowed-agents-registry.ts";
 import {
   type GatewayFixture,
   insertHeartbeat,
@@ -8,9 +10,7 @@ import {
   PROJECT,
   startGatewayFixture,
   TOKENS,
-} from "../gateway-test-fixtures.ts";
-import { type RunningGateway, startGateway } from "../index.ts";
-import { AGENTS, insertAllowedAgentsRegistry, JOB_TOKENS } from "./allowed-agents.fixture.ts";
+} from "../testing/gateway-fixture.ts";
 
 let f: GatewayFixture;
 let flagOff: RunningGateway;
