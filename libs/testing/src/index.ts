@@ -1,1 +1,2 @@
 export * from "./cluster-facts.ts";
+export * from "./gateway-client.ts";

@@ -97,7 +97,7 @@ describe("live event streams", () => {
   it("refuses a user's sixth stream with 429 and Retry-After, and frees the slot on close", async () => {
     const five = [];
     for (let i = 0; i < 5; i++) five.push(await connectAs(TOKENS.developer));
-    const sixth = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+    const sixth = await f.call("/api/v4/events/stream", { token: TOKENS.developer });
     expect(sixth.status).toBe(429);
     expect(Number(sixth.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await sixth.json()).toEqual({
@@ -107,7 +107,7 @@ describe("live event streams", () => {
     await connectAs(TOKENS.admin);
     five[0]?.close();
     await eventually(async () => {
-      const retry = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+      const retry = await f.call("/api/v4/events/stream", { token: TOKENS.developer });
       const ok = retry.status === 200;
       await retry.body?.cancel();
       return ok ? true : undefined;

@@ -46,8 +46,7 @@ const verify = (body: unknown) =>
   f.call(`/api/v4/projects/${PROJECT}/cluster_agents/${AGENT}/cluster_info/verify`, {
     method: "POST",
     token: TOKENS.developer,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    json: body,
   });
 
 describe("POST …/cluster_info/verify with many addresses and many ranges", () => {

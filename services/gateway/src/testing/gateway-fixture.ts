@@ -8,7 +8,7 @@ import {
   readModelMigrations,
 } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { buildClusterFacts } from "@kasmap/testing";
+import { buildClusterFacts, type GatewayClient, gatewayClient } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -27,8 +27,8 @@ export type GatewayFixture = {
   db: Kysely<ReadModelDatabase>;
   gateway: RunningGateway;
   database: TestDatabase;
-  /** `fetch` against the gateway with an optional `PRIVATE-TOKEN`. */
-  call(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** `fetch` against the gateway (`GatewayClient.fetch`): `call("/api/v4/user", { token })`. */
+  call: GatewayClient["fetch"];
   close(): Promise<void>;
 };
 
@@ -71,12 +71,7 @@ export async function startGatewayFixture(
     db,
     gateway,
     database,
-    call(path, init = {}) {
-      const { token, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (token) headers.set("private-token", token);
-      return fetch(`${gateway.url}${path}`, { ...rest, headers });
-    },
+    call: gatewayClient(gateway.url).fetch,
     async close() {
       await gateway.stop();
       await bus.close();
