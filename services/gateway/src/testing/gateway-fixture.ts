@@ -1,5 +1,5 @@
 import { type Bus, connectBus } from "@kasmap/bus";
-import { type ClusterFacts, digestToken } from "@kasmap/contracts";
+import { digestToken } from "@kasmap/contracts";
 import {
   createDatabase,
   migrateSchema,
@@ -8,6 +8,7 @@ import {
   readModelMigrations,
 } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
+import { buildClusterFacts, type GatewayClient, gatewayClient } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -15,7 +16,7 @@ import {
   testNatsUrl,
 } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { type GatewayLimitOptions, type RunningGateway, startGateway } from "./index.ts";
+import { type GatewayLimitOptions, type RunningGateway, startGateway } from "../index.ts";
 
 /**
  * A gateway on a fresh database and topology, with read-model rows inserted directly: in
@@ -26,8 +27,8 @@ export type GatewayFixture = {
   db: Kysely<ReadModelDatabase>;
   gateway: RunningGateway;
   database: TestDatabase;
-  /** `fetch` against the gateway with an optional `PRIVATE-TOKEN`. */
-  call(path: string, init?: RequestInit & { token?: string }): Promise<Response>;
+  /** `fetch` against the gateway (`GatewayClient.fetch`): `call("/api/v4/user", { token })`. */
+  call: GatewayClient["fetch"];
   close(): Promise<void>;
 };
 
@@ -70,12 +71,7 @@ export async function startGatewayFixture(
     db,
     gateway,
     database,
-    call(path, init = {}) {
-      const { token, ...rest } = init;
-      const headers = new Headers(rest.headers);
-      if (token) headers.set("private-token", token);
-      return fetch(`${gateway.url}${path}`, { ...rest, headers });
-    },
+    call: gatewayClient(gateway.url).fetch,
     async close() {
       await gateway.stop();
       await bus.close();
@@ -231,36 +227,13 @@ export async function insertAgent(
     .execute();
 }
 
-export function clusterFacts(clusterName: string): ClusterFacts {
-  return {
-    api_endpoint: "https://10.0.0.1:6443",
-    api_endpoint_ip: "10.0.0.1",
-    cluster_name: clusterName,
-    cluster_context: null,
-    node_ips: { external: [], internal: ["10.0.1.5"] },
-    pod_cidr: "10.244.0.0/16",
-    service_cidr: "10.96.0.0/12",
-    pod_cidrs: ["10.244.0.0/16"],
-    service_cidrs: ["10.96.0.0/12"],
-    agent_pod_ip: "10.244.0.7",
-    agent_namespace: "gitlab-agent",
-    kubernetes_version: null,
-    platform: "kind",
-    region: null,
-    zones: [],
-    node_count: 1,
-    observed_at: "2024-05-01T10:00:00.000Z",
-    sources: { cluster_context: { kind: "missing", reason: "not-exposed-by-platform" } },
-  };
-}
-
 export async function insertSnapshot(db: Kysely<ReadModelDatabase>, agentId: number, clusterName: string) {
   await db
     .insertInto("read_model.cluster_snapshots")
     .values({
       agent_id: agentId,
       content_hash: "0".repeat(64),
-      cluster: JSON.stringify(clusterFacts(clusterName)),
+      cluster: JSON.stringify(buildClusterFacts({ cluster_name: clusterName })),
       observed_at: "2024-05-01T10:00:00.000Z",
       stream_seq: 1,
     })

@@ -1,12 +1,12 @@
+import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  clusterFacts,
   type GatewayFixture,
   insertAgent,
   PROJECT,
   startGatewayFixture,
   TOKENS,
-} from "../gateway-test-fixtures.ts";
+} from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.10: the verify answer grows with what was reported plus what was expected, never with
@@ -23,7 +23,7 @@ const nodeIp = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
 beforeAll(async () => {
   f = await startGatewayFixture();
   await insertAgent(f.db, AGENT, "big-cluster");
-  const facts = clusterFacts("big");
+  const facts = buildClusterFacts({ cluster_name: "big" });
   facts.node_ips = { external: [], internal: Array.from({ length: NODES }, (_, i) => nodeIp(i)) };
   facts.node_count = NODES;
   await f.db
@@ -46,8 +46,7 @@ const verify = (body: unknown) =>
   f.call(`/api/v4/projects/${PROJECT}/cluster_agents/${AGENT}/cluster_info/verify`, {
     method: "POST",
     token: TOKENS.developer,
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify(body),
+    json: body,
   });
 
 describe("POST …/cluster_info/verify with many addresses and many ranges", () => {

@@ -1,7 +1,7 @@
 import { type CiAccessConfig, digestToken } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
-import { IDS, insertAgent, OTHER_PROJECT, PROJECT, ROOT_GROUP, SUB_GROUP } from "../gateway-test-fixtures.ts";
+import { IDS, insertAgent, OTHER_PROJECT, PROJECT, ROOT_GROUP, SUB_GROUP } from "./gateway-fixture.ts";
 
 /**
  * Read-model rows for the allowed-agents routes, on top of the gateway fixture's registry

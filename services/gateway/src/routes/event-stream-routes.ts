@@ -40,7 +40,7 @@ export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
  * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
  * event passing the same visibility check as live ones.
  */
-export function registerEventStreamRoute(app: FastifyInstance, ctx: GatewayContext): void {
+export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
   const limiter = new LiveConnectionLimiter(ctx.limits.liveConnectionsPerUser);
   app.addHook("onClose", async () => feed.stop());
