@@ -90,7 +90,7 @@ describe("batched projection", () => {
       },
     ];
     const failure = await projectBatch(ctx.db, CONSUMER, stream, batch, before + 2).catch((e: unknown) => e);
-    expect(isKasmapError(failure, "validation_failed")).toBe(true);
+    expect(isKasmapError(failure, "poison_event")).toBe(true);
     expect(await groupIds()).toEqual([1, 2]);
     expect(await registryPosition()).toBe(before);
   });
