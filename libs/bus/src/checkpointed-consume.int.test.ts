@@ -77,7 +77,7 @@ describe("checkpointed consumer", () => {
       name: "test-batch-dead-letters",
       readCheckpoint: store.readCheckpoint,
       async applyBatch(batch, lastSeq) {
-        if (batch.some((e) => agentOf(e) === 13)) throw new KasmapError("validation_failed", "agent 13");
+        if (batch.some((e) => agentOf(e) === 13)) throw new KasmapError("poison_event", "agent 13");
         store.commit(batch, lastSeq);
       },
     });

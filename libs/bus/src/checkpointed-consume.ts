@@ -20,7 +20,7 @@ export type CheckpointedConsumerOptions = {
    * Applies the events in stream order in ONE transaction that also stores `lastSeq` as the
    * checkpoint. `lastSeq` may be past the last event (a dead-lettered message ends the batch)
    * and `batch` may be empty: the checkpoint must still move. Throw
-   * `KasmapError("validation_failed")` if an event can never be applied: the batch is then
+   * `KasmapError("poison_event")` if an event can never be applied: the batch is then
    * retried one event at a time and only the culprit is dead-lettered. Any other error discards
    * the consumer and resumes from the checkpoint, so a transaction that did not commit is redone.
    */
@@ -227,7 +227,7 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
   try {
     await settings.applyBatch(events, lastSeq);
   } catch (error) {
-    if (!isKasmapError(error, "validation_failed")) throw error;
+    if (!isKasmapError(error, "poison_event")) throw error;
     await applyOneByOne(bus, settings, messages, events, lastSeq);
   }
 }
@@ -258,7 +258,7 @@ async function applyOneByOne(
     try {
       await settings.applyBatch([item], item.meta.seq);
     } catch (error) {
-      if (!isKasmapError(error, "validation_failed")) throw error;
+      if (!isKasmapError(error, "poison_event")) throw error;
       const message = bySeq.get(item.meta.seq);
       if (message) await deadLetter(bus, settings, message, item.meta, error.message);
       await settings.applyBatch([], item.meta.seq);

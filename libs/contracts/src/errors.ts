@@ -13,6 +13,12 @@ export const ERROR_CODES = {
   payload_too_large: 413,
   unavailable: 503,
   internal: 500,
+  /**
+   * An event a consumer can never apply (a rule or the database refuses it for good): the
+   * consumer dead-letters it and goes on. The consume path's signal, distinct from
+   * `validation_failed` (a client's HTTP 400); never meant for a client, so a 500 if it leaks.
+   */
+  poison_event: 500,
 } as const;
 export type ErrorCode = keyof typeof ERROR_CODES;
 
@@ -60,6 +66,7 @@ export class KasmapError extends Error {
       case "unavailable":
         return { message: "503 Service Unavailable" };
       case "internal":
+      case "poison_event":
         return { message: "500 Internal Server Error" };
     }
   }

@@ -4,10 +4,7 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "./testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "./testing/projection-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService;

@@ -1,11 +1,5 @@
 import { type Bus, ensureStreams } from "@kasmap/bus";
-import {
-  createDatabase,
-  migrateSchema,
-  READ_MODEL_SCHEMA,
-  type ReadModelDatabase,
-  readModelMigrations,
-} from "@kasmap/db";
+import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
@@ -59,7 +53,7 @@ export async function startProjectionService(options: ProjectionServiceOptions):
   await ensureStreams(options.bus);
   const db = openReadModel(options.databaseUrl, options);
   try {
-    await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    await migrateReadModel(db);
     const indexed = await indexUnindexedSnapshots(db);
     if (indexed > 0) logger.info({ agents: indexed }, "indexed cluster addresses of existing snapshots");
     await deleteLegacyDurableConsumers(options.bus);

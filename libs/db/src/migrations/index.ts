@@ -1,4 +1,6 @@
-import type { Migration } from "kysely";
+import type { Kysely, Migration } from "kysely";
+import { migrateSchema } from "../migrate.ts";
+import { READ_MODEL_SCHEMA, type ReadModelDatabase } from "../read-model.ts";
 import * as m001Initial from "./001_initial.ts";
 import * as m002HistoryByTimeAndHeartbeatHash from "./002_history_by_time_and_heartbeat_hash.ts";
 import * as m010AuditEvents from "./010_audit_events.ts";
@@ -29,3 +31,8 @@ export const readModelMigrations: Record<string, Migration> = {
   "015_deleted_agents": m015DeletedAgents,
   "016_agent_token_revoked_at": m016AgentTokenRevokedAt,
 };
+
+/** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */
+export function migrateReadModel(db: Kysely<ReadModelDatabase>): Promise<void> {
+  return migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+}

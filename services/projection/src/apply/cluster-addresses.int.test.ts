@@ -3,10 +3,7 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 
 let ctx: ProjectionTestContext;

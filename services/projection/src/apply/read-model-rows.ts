@@ -18,7 +18,7 @@ import type { Insertable } from "kysely";
 /**
  * Pure mappings from event data to read model rows. Everything the database could refuse for
  * good (a value its column type can never hold) is refused here first, as
- * `KasmapError("validation_failed")`, so the message is dead-lettered instead of retried forever.
+ * `KasmapError("poison_event")`, so the message is dead-lettered instead of retried forever.
  */
 
 type Row<T extends keyof ReadModelDatabase> = Insertable<ReadModelDatabase[T]>;
@@ -46,7 +46,7 @@ const DATE_PATTERN = /^\d{4}-\d{2}-\d{2}$/;
 export function personalAccessTokenRow(token: PersonalAccessToken): Row<"read_model.personal_access_tokens"> {
   // GitLab's expires_at is a date (`2026-01-31`); anything else can never fit the column.
   if (token.expires_at !== null && !isCalendarDate(token.expires_at)) {
-    throw new KasmapError("validation_failed", `personal access token ${token.id}: expires_at is not a date`);
+    throw new KasmapError("poison_event", `personal access token ${token.id}: expires_at is not a date`);
   }
   return { ...token };
 }

@@ -45,14 +45,14 @@ describe("read model rows", () => {
   ])("accepts expires_at %j only as a calendar date: %s", (expiresAt, ok) => {
     const map = () => personalAccessTokenRow({ ...token, expires_at: expiresAt });
     if (ok) expect(map().expires_at).toBe(expiresAt);
-    else expect(map).toThrow(expect.objectContaining({ code: "validation_failed" }));
+    else expect(map).toThrow(expect.objectContaining({ code: "poison_event" }));
   });
 
   it("refuses a bad expires_at as a KasmapError, so the consumer dead-letters it", () => {
     try {
       personalAccessTokenRow({ ...token, expires_at: "soon" });
     } catch (error) {
-      expect(isKasmapError(error, "validation_failed")).toBe(true);
+      expect(isKasmapError(error, "poison_event")).toBe(true);
     }
   });
 

@@ -2,10 +2,7 @@ import { publishEvent } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { recordAgentDisconnections } from "./agent-disconnections.ts";
 
 let ctx: ProjectionTestContext;

@@ -4,10 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { projectMessage } from "../consume/projection-consumer.ts";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import { rebuildReadModel } from "../rebuild/rebuild-read-model.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService | undefined;

@@ -2,10 +2,7 @@ import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { isKasmapError } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { projectBatch } from "./projection-consumer.ts";
 import { readPositions } from "./projection-positions.ts";
 
@@ -90,7 +87,7 @@ describe("batched projection", () => {
       },
     ];
     const failure = await projectBatch(ctx.db, CONSUMER, stream, batch, before + 2).catch((e: unknown) => e);
-    expect(isKasmapError(failure, "validation_failed")).toBe(true);
+    expect(isKasmapError(failure, "poison_event")).toBe(true);
     expect(await groupIds()).toEqual([1, 2]);
     expect(await registryPosition()).toBe(before);
   });

@@ -87,7 +87,7 @@ export function createCollectorScreen(
 /**
  * The same standing check inside the batch's transaction (`db` is the transaction): the
  * registry consumer may have committed a deletion or revocation since the screen ran. A refusal
- * is a `validation_failed` error, so the batch is applied event by event and the refused event
+ * is a `poison_event` error, so the batch is applied event by event and the refused event
  * is dead-lettered.
  */
 export async function assertCollectorsMayWrite(
@@ -104,7 +104,7 @@ export async function assertCollectorsMayWrite(
     const agentId = collectorAgentOf(item) ?? 0;
     const standing = standings.get(agentId) ?? { agentId, exists: false, deletedAt: null, tokens: [] };
     const verdict = collectorVerdict(standing, item.meta.storedAt);
-    if (verdict.kind === "refuse") throw new KasmapError("validation_failed", verdict.reason);
+    if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
     // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
     if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
   }

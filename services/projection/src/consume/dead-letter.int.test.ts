@@ -1,10 +1,7 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService;

@@ -22,7 +22,7 @@ export function isPermanentDatabaseError(error: unknown): boolean {
 }
 
 /**
- * Turns a permanent database error into `KasmapError("validation_failed")` (dead-lettered by
+ * Turns a permanent database error into `KasmapError("poison_event")` (dead-lettered by
  * the consumer) and returns any other error unchanged (retried). The reason names the SQLSTATE,
  * the constraint and the column, never the row's values.
  */
@@ -31,7 +31,7 @@ export function classifyDatabaseError(error: unknown): unknown {
   const e = error as { code: string; constraint?: unknown; column?: unknown; table?: unknown };
   const where = [e.table, e.constraint, e.column].filter((part) => typeof part === "string").join("/");
   return new KasmapError(
-    "validation_failed",
+    "poison_event",
     `read model refused the event: SQLSTATE ${e.code}${where ? ` (${where})` : ""}`,
     { cause: error },
   );

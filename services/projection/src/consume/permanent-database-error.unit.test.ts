@@ -21,11 +21,11 @@ describe("database error classification", () => {
     expect(isPermanentDatabaseError(pgError(code))).toBe(permanent);
   });
 
-  it("turns a permanent error into validation_failed naming the constraint, not the values", () => {
+  it("turns a permanent error into poison_event naming the constraint, not the values", () => {
     const error = classifyDatabaseError(
       pgError("23505", { table: "groups", constraint: "groups_full_path_lower", detail: "Key (x)=(secret)" }),
     );
-    expect(isKasmapError(error, "validation_failed")).toBe(true);
+    expect(isKasmapError(error, "poison_event")).toBe(true);
     expect((error as Error).message).toBe(
       "read model refused the event: SQLSTATE 23505 (groups/groups_full_path_lower)",
     );

@@ -4,10 +4,7 @@ import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 
 /**
  * Issue 7.4: a message near NATS `max_payload` that fails validation must still be set aside.

@@ -38,9 +38,9 @@ const REGISTRY_CONSUMER = "projection-registry";
  * Applies a batch of one stream's events, in order, in ONE transaction that ends by storing
  * `lastSeq` as the consumer's position, and returns the change notices to publish once it
  * committed. Collector events have their times clamped to when the server stored them and are
- * refused (`validation_failed`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
+ * refused (`poison_event`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
  * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
- * A permanent database error becomes `KasmapError("validation_failed")`.
+ * A permanent database error becomes `KasmapError("poison_event")`.
  */
 export async function projectBatch(
   db: Kysely<ReadModelDatabase>,

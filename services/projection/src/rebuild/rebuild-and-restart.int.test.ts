@@ -4,10 +4,7 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { AckPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import {
-  createProjectionTestContext,
-  type ProjectionTestContext,
-} from "../testing/projection-test-context.ts";
+import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { rebuildReadModel } from "./rebuild-read-model.ts";
 
 let ctx: ProjectionTestContext;

@@ -1,5 +1,5 @@
 import { ensureStreams } from "@kasmap/bus";
-import { migrateSchema, READ_MODEL_SCHEMA, type ReadModelDatabase, readModelMigrations } from "@kasmap/db";
+import { migrateReadModel, READ_MODEL_SCHEMA, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import {
@@ -21,7 +21,7 @@ export async function rebuildReadModel(options: ProjectionServiceOptions): Promi
   await ensureStreams(options.bus);
   const db = openReadModel(options.databaseUrl, options);
   try {
-    await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    await migrateReadModel(db);
     const tables = await truncateReadModel(db);
     logger.warn({ tables }, "read model truncated; replaying every stream from the start");
   } finally {
