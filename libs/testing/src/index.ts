@@ -1,2 +1,3 @@
 export * from "./cluster-facts.ts";
 export * from "./gateway-client.ts";
+export * from "./sse-client.ts";
