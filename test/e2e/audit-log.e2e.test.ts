@@ -1,8 +1,8 @@
+import { openSse, type SseConnection } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { facts, publishSnapshot } from "./incident-response-fixture.ts";
 import { type RunningSystem, startRunningSystem } from "./running-system.ts";
-import { openSse, type SseConnection } from "./sse-client.ts";
 
 /**
  * The audit log, history and live events through the public API, with the real authz,

@@ -11,6 +11,8 @@ export const ERROR_CODES = {
   conflict: 409,
   /** A body over a documented byte limit (the message names the limit). */
   payload_too_large: 413,
+  /** Over a per-caller limit (the message names it); the gateway adds `Retry-After`. */
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
   /**
@@ -45,6 +47,7 @@ export class KasmapError extends Error {
   /**
    * GitLab's error body: `{"message":"404 Agent Not Found"}`, `{"message":"400 Bad request - why"}`,
    * `{"message":"413 Request Entity Too Large - <what and the limit>"}`,
+   * `{"message":"429 Too Many Requests - <the limit>"}`,
    * `{"message":"401 Unauthorized"}`, `{"message":"403 Forbidden"}`, or field errors.
    */
   toGitLabBody(): { message: string | Record<string, string[]> } {
@@ -63,6 +66,8 @@ export class KasmapError extends Error {
         return { message: `409 Conflict - ${this.message}` };
       case "payload_too_large":
         return { message: `413 Request Entity Too Large - ${this.message}` };
+      case "too_many_requests":
+        return { message: `429 Too Many Requests - ${this.message}` };
       case "unavailable":
         return { message: "503 Service Unavailable" };
       case "internal":

@@ -1,3 +1,4 @@
 export * from "./cluster-facts.ts";
 export * from "./event-builders.ts";
 export * from "./gateway-client.ts";
+export * from "./sse-client.ts";

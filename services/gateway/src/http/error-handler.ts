@@ -1,5 +1,5 @@
 import { STATUS_CODES } from "node:http";
-import { isKasmapError } from "@kasmap/contracts";
+import { type ErrorCode, isKasmapError, KasmapError } from "@kasmap/contracts";
 import { isDatabaseUnavailable } from "@kasmap/db";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import { CredentialRefusedError } from "../auth/credential-errors.ts";
@@ -7,14 +7,19 @@ import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
 import { InvalidParamsError } from "./request-params.ts";
 
 /**
- * Maps every error to GitLab's bodies: `InvalidParamsError` → `400 {"error": "..."}` (Grape),
- * `KasmapError` → its status and `toGitLabBody()`, Fastify's own client errors (bad JSON,
+ * Maps every error to GitLab's bodies; routes throw and never write an error body themselves.
+ * `InvalidParamsError` → `400 {"error": "..."}` (Grape), `KasmapError` → the status of its code
+ * and `toGitLabBody()`, with `Retry-After` for the codes in `RETRY_LATER` (a `429` over a
+ * per-user limit, a `503` outage), Fastify's own client errors (bad JSON,
  * unsupported media type) → `{"message": "<status> <reason>"}`, a body over the limit →
  * `413 {"message": "413 Request Entity Too Large - the request body is over N bytes"}`, an
  * outage of PostgreSQL or NATS → `503 {"message":"503 Service Unavailable"}` with `Retry-After`,
  * anything else → `500 {"message":"500 Internal Server Error"}`, logged with the cause and never
  * echoed.
  */
+/** The codes whose answer tells the client when to try again (`Retry-After`, seconds). */
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(["unavailable", "too_many_requests"]);
+
 export function gitLabErrorHandler(
   error: FastifyError | Error,
   request: FastifyRequest,
@@ -24,17 +29,15 @@ export function gitLabErrorHandler(
   if (error instanceof CredentialRefusedError) {
     return reply.code(error.httpStatus).headers(error.headers).send(error.body);
   }
-  if (isKasmapError(error, "unavailable") || isDatabaseUnavailable(error)) {
-    // Expected during an outage: one warning line, not a stack per request.
-    request.log.warn({ err: error }, "dependency unavailable");
-    return reply
-      .code(503)
-      .header("retry-after", String(RETRY_AFTER_SECONDS))
-      .send({ message: "503 Service Unavailable" });
-  }
-  if (isKasmapError(error)) {
-    if (error.httpStatus >= 500) request.log.error({ err: error }, "request failed");
-    return reply.code(error.httpStatus).send(error.toGitLabBody());
+  const known = isDatabaseUnavailable(error)
+    ? new KasmapError("unavailable", "the database is unavailable", { cause: error })
+    : error;
+  if (isKasmapError(known)) {
+    // An outage is expected now and then: one warning line, not a stack per request.
+    if (known.code === "unavailable") request.log.warn({ err: error }, "dependency unavailable");
+    else if (known.httpStatus >= 500) request.log.error({ err: error }, "request failed");
+    if (RETRY_LATER.has(known.code)) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
+    return reply.code(known.httpStatus).send(known.toGitLabBody());
   }
   if ("code" in error && error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     const limit = request.routeOptions.bodyLimit;

@@ -1,10 +1,9 @@
 import { ensureStreams, publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { buildClusterFacts } from "@kasmap/testing";
+import { buildClusterFacts, openSse, type SseConnection } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { openSse, type SseConnection } from "../../../../test/e2e/sse-client.ts";
 import { type GatewayFixture, insertAgent, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**

@@ -1,5 +1,5 @@
+import { openSse } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openSse } from "../../../../test/e2e/sse-client.ts";
 import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**

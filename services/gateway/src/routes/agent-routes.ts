@@ -2,6 +2,7 @@ import {
   AgentNameSchema,
   ClusterInfoAtQuerySchema,
   CreateAgentBodySchema,
+  KasmapError,
   PaginationQuerySchema,
   WithClusterInfoQuerySchema,
 } from "@kasmap/contracts";
@@ -87,7 +88,9 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const { name } = parseParams(CreateAgentBodySchema, params);
     const checked = AgentNameFieldSchema.safeParse({ name });
     if (!checked.success) {
-      return reply.code(400).send({ message: { name: checked.error.issues.map((i) => i.message) } });
+      throw new KasmapError("validation_failed", "name is invalid", {
+        fields: { name: checked.error.issues.map((i) => i.message) },
+      });
     }
     const agent = await forwardCommand(ctx, "agent.create", {
       actor_user_id: user.id,

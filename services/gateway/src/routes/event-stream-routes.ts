@@ -3,7 +3,6 @@ import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/cont
 import type { FastifyInstance } from "fastify";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { RETRY_AFTER_SECONDS } from "../http/gateway-limits.ts";
 import { parseParams } from "../http/request-params.ts";
 import { parseLastEventId } from "../http/sse-framing.ts";
 import { EventSink } from "../live/event-sink.ts";
@@ -51,12 +50,7 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
     const resumeAfter = parseLastEventId(request.headers["last-event-id"]);
     const release = limiter.tryAcquire(user.id);
     if (release === null) {
-      return reply
-        .code(429)
-        .header("retry-after", String(RETRY_AFTER_SECONDS))
-        .send({
-          message: `429 Too Many Requests - at most ${limiter.perUser} live event streams per user`,
-        });
+      throw new KasmapError("too_many_requests", `at most ${limiter.perUser} live event streams per user`);
     }
     const sink = new EventSink(ctx, user, reply.raw, query.agent_id, { holdLive: resumeAfter !== null });
     let subscription: LiveSubscription;
