@@ -37,6 +37,7 @@ export {
   type ResolvedNamespace,
   resolveAgentConfig,
 } from "./resolve-agent-config.ts";
+export { leastLevel, mayPerform, ROLE_POLICY, type RoleAction, type RoleRule } from "./role-policy.ts";
 export {
   type MembershipFact,
   type PlacementLookup,

@@ -1,6 +1,6 @@
-import { ACCESS_LEVELS, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { publishGrantChange, revokeAgentGrants } from "../agent-authorizations.ts";
-import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findLiveAgent, toAgent, toAgentToken } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -14,7 +14,7 @@ import type { CommandHandler } from "./command-deps.ts";
 export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const taken = await unit.tx
       .selectFrom("authz.agents")
       .select("id")
@@ -48,7 +48,7 @@ export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
 export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
     if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
     const row = await unit.tx

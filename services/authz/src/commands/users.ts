@@ -1,3 +1,4 @@
+import { mayPerform } from "@kasmap/authz";
 import {
   digestToken,
   generateToken,
@@ -7,7 +8,7 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { requireActiveUser } from "../permissions.ts";
+import { NO_ACCESS, requireActiveUser, requireAdminAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
 import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
@@ -21,7 +22,7 @@ import type { CommandHandler } from "./command-deps.ts";
 export const createUser: CommandHandler<"user.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    requireAdminAction(actor, "admin_all_resources");
     const taken = await unit.tx
       .selectFrom("authz.users")
       .select("id")
@@ -62,7 +63,8 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
 export const createPersonalAccessToken: CommandHandler<"personal_access_token.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (request.user_id !== actor.id && !actor.is_admin) throw new KasmapError("not_found", NOT_FOUND.user);
+    if (request.user_id !== actor.id && !mayPerform("admin_all_resources", NO_ACCESS, actor.is_admin))
+      throw new KasmapError("not_found", NOT_FOUND.user);
     const owner = await findUser(unit.tx, request.user_id);
     if (!owner) throw new KasmapError("not_found", NOT_FOUND.user);
     const plaintext = generateToken(TOKEN_PREFIXES.personalAccess);
@@ -96,7 +98,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
       .selectAll()
       .where("id", "=", request.token_id)
       .executeTakeFirst();
-    if (!row || (row.user_id !== actor.id && !actor.is_admin)) {
+    if (!row || (row.user_id !== actor.id && !mayPerform("admin_all_resources", NO_ACCESS, actor.is_admin))) {
       throw new KasmapError("not_found", NOT_FOUND.personalAccessToken);
     }
     const revoked = row.revoked
@@ -121,7 +123,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
 export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    requireAdminAction(actor, "admin_all_resources");
     const target = await findUser(unit.tx, request.user_id);
     if (!target) throw new KasmapError("not_found", NOT_FOUND.user);
     if (target.id === actor.id && request.state === "blocked")
