@@ -57,7 +57,7 @@ export const createAgentToken: CommandHandler<"agent_token.create"> = (deps, req
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toAgentToken(row);
-    emitRegistryChange.agentToken(unit, token);
+    emitRegistryChange(unit, "agent_token", token);
     return { token: withoutDigest(token), plaintext };
   });
 
@@ -78,7 +78,7 @@ export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, req
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toAgentToken(row);
-    emitRegistryChange.agentToken(unit, token);
+    emitRegistryChange(unit, "agent_token", token);
     return withoutDigest(token);
   });
 
@@ -128,7 +128,7 @@ export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> 
       if (!still) throw new KasmapError("unauthorized", "401 Unauthorized");
       return result;
     }
-    emitRegistryChange.agentToken(unit, toAgentToken(row));
+    emitRegistryChange(unit, "agent_token", toAgentToken(row));
     return result;
   });
 };

@@ -33,7 +33,7 @@ export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const agent = toAgent(row);
-    emitRegistryChange.agent(unit, agent);
+    emitRegistryChange(unit, "agent", agent);
     publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
       dropped_count: 0,
       dropped: [],
@@ -58,7 +58,7 @@ export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const agent = toAgent(row);
-    emitRegistryChange.agent(unit, agent);
+    emitRegistryChange(unit, "agent", agent);
     const revoked = await unit.tx
       .updateTable("authz.agent_tokens")
       .set({ status: "revoked" })
@@ -67,7 +67,7 @@ export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
       .returningAll()
       .execute();
     for (const token of revoked.sort((a, b) => a.id - b.id))
-      emitRegistryChange.agentToken(unit, toAgentToken(token));
+      emitRegistryChange(unit, "agent_token", toAgentToken(token));
     await revokeAgentGrants(unit, agent);
     return agent;
   });

@@ -50,7 +50,7 @@ export const createGroup: CommandHandler<"group.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const group = toGroup(row);
-    emitRegistryChange.group(unit, group);
+    emitRegistryChange(unit, "group", group);
     const inherited = parent ? await membershipLevelOnGroup(unit.tx, actor.id, parent.traversal_ids) : 0;
     if (inherited < ACCESS_LEVELS.owner) {
       await writeMembership(

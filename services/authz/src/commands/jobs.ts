@@ -53,7 +53,7 @@ export const createJob: CommandHandler<"job.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const job = toJob(row);
-    emitRegistryChange.job(unit, job);
+    emitRegistryChange(unit, "job", job);
     const { token_sha256: _digest, ...publicJob } = job;
     return { job: publicJob, plaintext };
   });
@@ -84,7 +84,7 @@ export const finishJob: CommandHandler<"job.finish"> = (deps, request) =>
             .returningAll()
             .executeTakeFirstOrThrow();
     const job = toJob(finished);
-    if (row.status !== "finished") emitRegistryChange.job(unit, job);
+    if (row.status !== "finished") emitRegistryChange(unit, "job", job);
     const { token_sha256: _digest, ...publicJob } = job;
     return publicJob;
   });

@@ -46,7 +46,7 @@ export const createProject: CommandHandler<"project.create"> = (deps, request) =
       .returningAll()
       .executeTakeFirstOrThrow();
     const project = toProject(row);
-    emitRegistryChange.project(unit, project);
+    emitRegistryChange(unit, "project", project);
     const inherited = await membershipLevelOnGroup(unit.tx, actor.id, namespace.traversal_ids);
     if (inherited < ACCESS_LEVELS.maintainer) {
       await writeMembership(

@@ -58,8 +58,8 @@ export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =
     }
     await assertFullPathFree(unit.tx, parent ? `${parent.full_path}/${group.path}` : group.path);
     const moved = await moveGroupSubtree(unit.tx, { group, parent });
-    for (const g of moved.groups) emitRegistryChange.group(unit, g);
-    for (const p of moved.projects) emitRegistryChange.project(unit, p);
+    for (const g of moved.groups) emitRegistryChange(unit, "group", g);
+    for (const p of moved.projects) emitRegistryChange(unit, "project", p);
     const agents = await agentsAffectedByMove(unit.tx, {
       groupIds: moved.groups.map((g) => g.id),
       projectIds: moved.projects.map((p) => p.id),
@@ -94,7 +94,7 @@ export const transferProject: CommandHandler<"project.transfer"> = (deps, reques
     }
     await assertFullPathFree(unit.tx, `${namespace.full_path}/${project.path}`);
     const moved = await moveProject(unit.tx, project, namespace);
-    emitRegistryChange.project(unit, moved);
+    emitRegistryChange(unit, "project", moved);
     const agents = await agentsAffectedByMove(unit.tx, {
       groupIds: [],
       projectIds: [moved.id],

@@ -51,7 +51,7 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const user = toUser(row);
-    emitRegistryChange.user(unit, user);
+    emitRegistryChange(unit, "user", user);
     await ensurePersonalNamespace(unit, user);
     return user;
   });
@@ -81,7 +81,7 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(row);
-    emitRegistryChange.personalAccessToken(unit, token);
+    emitRegistryChange(unit, "personal_access_token", token);
     const { token_sha256: _digest, ...publicToken } = token;
     return { token: publicToken, plaintext };
   });
@@ -110,7 +110,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
           .returningAll()
           .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(revoked);
-    if (!row.revoked) emitRegistryChange.personalAccessToken(unit, token);
+    if (!row.revoked) emitRegistryChange(unit, "personal_access_token", token);
     const { token_sha256: _digest, ...publicToken } = token;
     return publicToken;
   });
@@ -136,6 +136,6 @@ export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const user = toUser(row);
-    emitRegistryChange.user(unit, user);
+    emitRegistryChange(unit, "user", user);
     return { user, changed: true };
   });
