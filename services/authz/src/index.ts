@@ -20,12 +20,12 @@ import {
   setUserState,
 } from "./commands/users.ts";
 import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
-import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
+import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
 export type { OutboxStatus } from "./outbox.ts";
-export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
+export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 export type { AuthzDatabase } from "./store/schema.ts";
 
 export type AuthzServiceOptions = {
