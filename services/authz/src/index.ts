@@ -25,8 +25,11 @@ import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
 export type { OutboxStatus } from "./outbox.ts";
+// For bench/allowed-agents.bench.ts, which times the production subtree move on a large registry.
+export { findGroup } from "./store/entities.ts";
 export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
-export type { AuthzDatabase } from "./store/schema.ts";
+export type { AuthzDatabase, AuthzTx } from "./store/schema.ts";
+export { type GroupMove, moveGroupSubtree } from "./store/subtree-moves.ts";
 
 export type AuthzServiceOptions = {
   bus: Bus;
