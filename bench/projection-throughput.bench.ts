@@ -38,17 +38,17 @@ import {
 } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { projectMessage } from "../services/projection/src/projection-consumer.ts";
-import { clusterFacts, testEvents } from "../services/projection/src/test-events.ts";
+import { projectMessage } from "../services/projection/src/consume/projection-consumer.ts";
 
 const AGENTS = 500;
 const VERSIONS = 10;
 const CONSUMER = "projection-cluster";
 
 function smallFacts(agentId: number, version: number): ClusterFacts {
-  return clusterFacts({
+  return buildClusterFacts({
     cluster_name: `cluster-${agentId}`,
     node_ips: { external: [], internal: [`10.${agentId % 250}.1.${1 + version}`] },
     node_count: 1 + version,

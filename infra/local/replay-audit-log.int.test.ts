@@ -1,8 +1,8 @@
 import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
 import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterFacts, testEvents } from "../../services/projection/src/test-events.ts";
 import { parseReplayArgs } from "./audit-replay-args.ts";
 import { replayAuditLog } from "./replay-audit-log.ts";
 
@@ -18,8 +18,8 @@ beforeAll(async () => {
   since = new Date(Date.now() - 60_000).toISOString();
   await publishEvent(bus, events.agent(5, 50));
   await publishEvent(bus, events.agentToken(51, 5));
-  await publishEvent(bus, events.snapshot(5, clusterFacts()));
-  await publishEvent(bus, events.snapshot(6, clusterFacts({ cluster_name: "other" })));
+  await publishEvent(bus, events.snapshot(5, buildClusterFacts()));
+  await publishEvent(bus, events.snapshot(6, buildClusterFacts({ cluster_name: "other" })));
   await publishEvent(bus, events.heartbeat(5, new Date().toISOString()));
 });
 
@@ -79,7 +79,7 @@ describe("replayAuditLog", () => {
       const subject = own.subjects.clusterSnapshot(7);
       const forged = { ...testEvents(own).personalAccessToken(7, 1, null), subject };
       await other.js.publish(subject, new TextEncoder().encode(JSON.stringify(forged)));
-      await publishEvent(other, testEvents(own).snapshot(7, clusterFacts()));
+      await publishEvent(other, testEvents(own).snapshot(7, buildClusterFacts()));
       const lines = await replayAuditLog(other, parseReplayArgs(["--since", since]));
       expect(lines.map((l) => l.event.type)).toEqual([EVENT_TYPES.clusterSnapshot]);
     } finally {

@@ -6,7 +6,7 @@ import {
   type KasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
-import { clusterFacts, oneEventOfEachType, testEvents } from "../../services/projection/src/test-events.ts";
+import { buildClusterFacts, oneEventOfEachType, testEvents } from "@kasmap/testing";
 import { FORGERY_AGENT, FORGERY_PROJECT } from "./forgery-world.ts";
 import type { PublishTarget } from "./publish-targets.ts";
 
@@ -85,7 +85,7 @@ export function controlEvent(
   const { id: projectId, groupId, userId } = FORGERY_PROJECT;
   switch (target.boundType) {
     case "io.kasmap.cluster.snapshot.v1":
-      return e.snapshot(id, clusterFacts({ cluster_name: "control" }));
+      return e.snapshot(id, buildClusterFacts({ cluster_name: "control" }));
     case "io.kasmap.cluster.heartbeat.v1":
       return e.heartbeat(id, new Date().toISOString(), "control");
     case "io.kasmap.authz.changed.v1":

@@ -4,6 +4,7 @@ import type { StreamRole, Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import { testEvents } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -12,7 +13,6 @@ import {
 } from "@kasmap/testing/harness";
 import { nkeys } from "@nats-io/nats-core";
 import { type Kysely, sql } from "kysely";
-import { testEvents } from "../../services/projection/src/test-events.ts";
 import { type PrivateNatsServer, startPrivateNatsServer } from "./private-nats-server.ts";
 import {
   agentPermissions,

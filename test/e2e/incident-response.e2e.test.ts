@@ -1,3 +1,4 @@
+import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -247,11 +248,9 @@ describe("group inventory", () => {
       { query: "", headers: { accept: "text/csv" } },
     ];
     for (const init of asked) {
-      const response = await fetch(
-        `${system.gatewayUrl}/api/v4/groups/acme/cluster_agents?include_subgroups=true${init.query}`,
-        {
-          headers: { "private-token": registry.developerToken, ...init.headers },
-        },
+      const response = await gatewayClient(system.gatewayUrl).fetch(
+        `/api/v4/groups/acme/cluster_agents?include_subgroups=true${init.query}`,
+        { token: registry.developerToken, headers: init.headers },
       );
       expect(response.status).toBe(200);
       expect(response.headers.get("content-type")).toMatch(/^text\/csv/);

@@ -1,3 +1,4 @@
+import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningSystem, startRunningSystem } from "./running-system.ts";
@@ -92,8 +93,9 @@ describe("personal namespaces", () => {
       { ref: "main", ref_protected: false },
       tokens.alice,
     );
-    const jobAnswer = await fetch(`${system.gatewayUrl}/api/v4/job/allowed_agents`, {
-      headers: { "JOB-TOKEN": String(job?.token) },
+    const jobAnswer = await gatewayClient(system.gatewayUrl).fetch("/api/v4/job/allowed_agents", {
+      token: String(job?.token),
+      tokenHeader: "job-token",
     });
     expect(jobAnswer.status).toBe(200);
     expect(await jobAnswer.json()).toMatchObject({

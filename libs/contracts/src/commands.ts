@@ -210,7 +210,11 @@ export type AuthzCommandParsedRequest<N extends AuthzCommandName> = z.output<
 >;
 export type AuthzCommandResult<N extends AuthzCommandName> = z.output<(typeof AUTHZ_COMMANDS)[N]["result"]>;
 
-/** A stream position the command's events were stored at; the gateway waits for the projection to pass it. */
+/**
+ * Where an event sits in the log: the JetStream stream name and the sequence there (the one
+ * declaration). A command returns the positions its events were stored at; the gateway waits
+ * for the projection to pass them.
+ */
 export const StreamPositionSchema = z.object({ stream: z.string(), seq: z.number().int().nonnegative() });
 export type StreamPosition = z.infer<typeof StreamPositionSchema>;
 

@@ -1,4 +1,8 @@
+import type { ReadModelTable } from "@kasmap/contracts";
 import type { ColumnType } from "kysely";
+
+/** The read model's PostgreSQL schema. The projection owns it; the gateway only reads it. */
+export const READ_MODEL_SCHEMA = "read_model";
 
 /**
  * Kysely types of the read model (`read_model` schema). Timestamps are written as ISO strings
@@ -179,3 +183,37 @@ export type ReadModelDatabase = {
     stream_seq: number | null;
   };
 };
+
+/**
+ * Every table of the read model, without the schema: the one list the rest derives from (the
+ * gateway's known tables, the rebuild's comparison). `ReadModelDatabase` declares exactly these
+ * tables, and the tables a change notice can name (`READ_MODEL_TABLES` in @kasmap/contracts)
+ * are among them; both are checked at compile time below. A new migration's table goes here.
+ */
+export const ALL_READ_MODEL_TABLES = [
+  "groups",
+  "projects",
+  "users",
+  "personal_access_tokens",
+  "memberships",
+  "agents",
+  "agent_tokens",
+  "cluster_snapshots",
+  "cluster_snapshot_history",
+  "cluster_addresses",
+  "deleted_agents",
+  "agent_connections",
+  "ci_access_project_authorizations",
+  "ci_access_group_authorizations",
+  "user_access_project_authorizations",
+  "user_access_group_authorizations",
+  "agent_authorization_reports",
+  "jobs",
+  "projection_positions",
+  "audit_events",
+] as const;
+export type ReadModelTableName = (typeof ALL_READ_MODEL_TABLES)[number];
+
+type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+true satisfies SameSet<keyof ReadModelDatabase, `read_model.${ReadModelTableName}`>;
+true satisfies ReadModelTable extends ReadModelTableName ? true : false;

@@ -1,4 +1,5 @@
 import { AgentResponseSchema, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -9,7 +10,7 @@ import {
   PROJECT,
   startGatewayFixture,
   TOKENS,
-} from "./gateway-test-fixtures.ts";
+} from "./testing/gateway-fixture.ts";
 
 let f: GatewayFixture;
 const agents = `/api/v4/projects/${PROJECT}/cluster_agents`;
@@ -217,7 +218,7 @@ describe("cache", () => {
     await f.db
       .updateTable("read_model.cluster_snapshots")
       .set({
-        cluster: JSON.stringify({ ...(await import("./gateway-test-fixtures.ts")).clusterFacts("renamed") }),
+        cluster: JSON.stringify(buildClusterFacts({ cluster_name: "renamed" })),
       })
       .where("agent_id", "=", 102)
       .execute();

@@ -10,7 +10,7 @@ import {
   SUB_GROUP,
   startGatewayFixture,
   TOKENS,
-} from "./gateway-test-fixtures.ts";
+} from "./testing/gateway-fixture.ts";
 
 /**
  * Writes through a stand-in for authz (`serveCommands`) and a stand-in projection that applies
@@ -147,15 +147,13 @@ afterAll(async () => {
   await f?.close();
 });
 
-const json = (body: unknown) => ({
-  method: "POST",
-  headers: { "content-type": "application/json" },
-  body: JSON.stringify(body),
-});
-
 describe("writes through authz", () => {
   it("creates an agent and answers only once the projection shows it (read-your-writes)", async () => {
-    const created = await f.call(agents, { ...json({ name: "fresh" }), token: TOKENS.developer });
+    const created = await f.call(agents, {
+      method: "POST",
+      json: { name: "fresh" },
+      token: TOKENS.developer,
+    });
     expect(created.status).toBe(201);
     const body = (await created.json()) as { id: number; name: string; config_project: { id: number } };
     expect(body).toMatchObject({ name: "fresh", config_project: { id: PROJECT } });
@@ -173,10 +171,10 @@ describe("writes through authz", () => {
   });
 
   it("validates the agent name before authz, and relays authz's field errors", async () => {
-    const bad = await f.call(agents, { ...json({ name: "Bad_Name" }), token: TOKENS.developer });
+    const bad = await f.call(agents, { method: "POST", json: { name: "Bad_Name" }, token: TOKENS.developer });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ message: { name: [expect.stringContaining("lowercase")] } });
-    const taken = await f.call(agents, { ...json({ name: "taken" }), token: TOKENS.developer });
+    const taken = await f.call(agents, { method: "POST", json: { name: "taken" }, token: TOKENS.developer });
     expect(taken.status).toBe(400);
     expect(await taken.json()).toEqual({ message: { name: ["has already been taken"] } });
   });
@@ -208,7 +206,8 @@ describe("writes through authz", () => {
 
   it("creates a group under a visible parent; Grape-style errors for missing params", async () => {
     const created = await f.call("/api/v4/groups", {
-      ...json({ name: "Team", path: "team", parent_id: SUB_GROUP }),
+      method: "POST",
+      json: { name: "Team", path: "team", parent_id: SUB_GROUP },
       token: TOKENS.developer,
     });
     expect(created.status).toBe(201);
@@ -217,11 +216,12 @@ describe("writes through authz", () => {
       full_path: "acme/platform/team",
       parent_id: SUB_GROUP,
     });
-    const missing = await f.call("/api/v4/groups", { ...json({}), token: TOKENS.developer });
+    const missing = await f.call("/api/v4/groups", { method: "POST", json: {}, token: TOKENS.developer });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ error: "name is missing, path is missing" });
     const hidden = await f.call("/api/v4/groups", {
-      ...json({ name: "T", path: "t", parent_id: SUB_GROUP }),
+      method: "POST",
+      json: { name: "T", path: "t", parent_id: SUB_GROUP },
       token: TOKENS.outsider,
     });
     expect(hidden.status).toBe(404);
@@ -230,14 +230,14 @@ describe("writes through authz", () => {
   it("adds a member by form post and refuses user creation to non-admins", async () => {
     const member = await f.call(`/api/v4/projects/${PROJECT}/members`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: `user_id=${IDS.outsider}&access_level=30`,
+      form: { user_id: String(IDS.outsider), access_level: "30" },
       token: TOKENS.developer,
     });
     expect(member.status).toBe(201);
     expect(await member.json()).toMatchObject({ id: IDS.outsider, username: "outsider", access_level: 30 });
     const user = await f.call("/api/v4/users", {
-      ...json({ username: "u", name: "U" }),
+      method: "POST",
+      json: { username: "u", name: "U" },
       token: TOKENS.developer,
     });
     expect(user.status).toBe(403);
@@ -246,7 +246,8 @@ describe("writes through authz", () => {
 
   it("relays authz's refusal with its code (unavailable → 503)", async () => {
     const response = await f.call("/api/v4/projects", {
-      ...json({ name: "P", namespace_id: SUB_GROUP }),
+      method: "POST",
+      json: { name: "P", namespace_id: SUB_GROUP },
       token: TOKENS.developer,
     });
     expect(response.status).toBe(503);

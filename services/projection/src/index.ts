@@ -1,16 +1,17 @@
-export { applyEventToReadModel, type StreamPosition } from "./apply-event.ts";
-export { changeNoticesFor } from "./change-notices.ts";
-export { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
+export type { StreamPosition } from "@kasmap/contracts";
+export { type AppliedPosition, applyEventToReadModel } from "./apply/apply-event.ts";
+export { PROJECTION_CONSUMERS } from "./consume/projection-consumer.ts";
+export { readPositions } from "./consume/projection-positions.ts";
+export { changeNoticesFor } from "./notify/change-notices.ts";
 export {
   type CollectorLimits,
   collectorLimitsFromEnv,
   DEFAULT_COLLECTOR_LIMITS,
   ProjectionEnvSchema,
 } from "./projection-env.ts";
-export { readPositions } from "./projection-positions.ts";
 export {
   type ProjectionService,
   type ProjectionServiceOptions,
   startProjectionService,
 } from "./projection-service.ts";
-export { rebuildReadModel } from "./rebuild-read-model.ts";
+export { rebuildReadModel } from "./rebuild/rebuild-read-model.ts";

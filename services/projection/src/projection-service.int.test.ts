@@ -1,10 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
 import { EMPTY_GRANT_SET, type ReadModelNotice, ReadModelNoticeSchema } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./projection-test-context.ts";
-import { clusterFacts } from "./test-events.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "./testing/projection-test-context.ts";
 
 let ctx: ProjectionTestContext;
 let service: ProjectionService;
@@ -54,7 +57,7 @@ describe("projection service", () => {
       e.agentToken(70, 7),
       e.job(80, 11),
       e.authz(7, 11, GRANTS),
-      e.snapshot(7, clusterFacts()),
+      e.snapshot(7, buildClusterFacts()),
       e.heartbeat(7, "2026-01-01T00:01:00.000Z"),
     ]) {
       await publishEvent(ctx.bus, event);
@@ -106,7 +109,7 @@ describe("projection service", () => {
       .selectFrom("read_model.cluster_snapshots")
       .selectAll()
       .executeTakeFirstOrThrow();
-    expect(snapshot.cluster).toEqual(clusterFacts());
+    expect(snapshot.cluster).toEqual(buildClusterFacts());
     const connection = await db
       .selectFrom("read_model.agent_connections")
       .selectAll()
@@ -202,10 +205,10 @@ describe("projection service", () => {
 
   it("keeps every snapshot in the history and the latest as current", async () => {
     await registerAgent(10);
-    const first = await publishEvent(ctx.bus, ctx.events.snapshot(10, clusterFacts({ node_count: 1 })));
+    const first = await publishEvent(ctx.bus, ctx.events.snapshot(10, buildClusterFacts({ node_count: 1 })));
     const second = await publishEvent(
       ctx.bus,
-      ctx.events.snapshot(10, clusterFacts({ node_count: 3, observed_at: "2026-01-02T00:00:00.000Z" })),
+      ctx.events.snapshot(10, buildClusterFacts({ node_count: 3, observed_at: "2026-01-02T00:00:00.000Z" })),
     );
     await ctx.caughtUp();
     const history = await ctx.db

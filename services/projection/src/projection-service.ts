@@ -8,11 +8,11 @@ import {
 } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
-import { startDisconnectionSweeper } from "./agent-disconnections.ts";
-import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
-import { deleteLegacyDurableConsumers } from "./legacy-durable-consumers.ts";
-import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./projection-consumer.ts";
+import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
+import { startDisconnectionSweeper } from "./audit/agent-disconnections.ts";
+import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./consume/projection-consumer.ts";
 import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
+import { deleteLegacyDurableConsumers } from "./rebuild/legacy-durable-consumers.ts";
 
 export type ProjectionServiceOptions = {
   bus: Bus;

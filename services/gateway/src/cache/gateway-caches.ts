@@ -1,3 +1,4 @@
+import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import type { Principal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
@@ -8,25 +9,7 @@ import { InvalidatingCache } from "./invalidating-cache.ts";
  * Every read-model table (without schema). A notice naming a table outside this list (a table
  * added after this gateway was built) clears every cache: unknown means "could be anything".
  */
-const KNOWN_TABLES = new Set([
-  "groups",
-  "projects",
-  "users",
-  "personal_access_tokens",
-  "memberships",
-  "agents",
-  "agent_tokens",
-  "cluster_snapshots",
-  "cluster_snapshot_history",
-  "agent_connections",
-  "ci_access_project_authorizations",
-  "ci_access_group_authorizations",
-  "user_access_project_authorizations",
-  "user_access_group_authorizations",
-  "agent_authorization_reports",
-  "jobs",
-  "projection_positions",
-]);
+const KNOWN_TABLES: ReadonlySet<string> = new Set(ALL_READ_MODEL_TABLES);
 
 /**
  * The gateway's hot-read caches, each dropped whole when a table it depends on changes.

@@ -1,6 +1,6 @@
 import { type ClusterFacts, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
-import { clusterFacts } from "../gateway-test-fixtures.ts";
 import type { AgentRow } from "../read-model/agent-queries.ts";
 import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
@@ -16,7 +16,7 @@ const now = Date.parse("2025-01-01T12:00:00.000Z");
 
 // Strings that need escaping in JSON, so splicing is checked against real serializer output.
 const facts: ClusterFacts = {
-  ...clusterFacts('prod "eu" \\ \u2028 ünïcode }'),
+  ...buildClusterFacts({ cluster_name: 'prod "eu" \\ \u2028 ünïcode }' }),
   node_ips: { external: ["52.1.2.3"], internal: ["10.0.1.5", "fd00::5"] },
   sources: { service_cidr: { kind: "missing", reason: "forbidden" } },
 };

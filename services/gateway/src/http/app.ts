@@ -1,24 +1,30 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { GatewayContext } from "../context.ts";
-import { registerAgentConfigurationRoutes } from "../routes/agent-configuration.ts";
-import { registerAgentTokenRoutes } from "../routes/agent-tokens.ts";
-import { registerAgentRoutes } from "../routes/agents.ts";
+import { registerAgentConfigurationRoutes } from "../routes/agent-configuration-routes.ts";
+import { registerAgentRoutes } from "../routes/agent-routes.ts";
+import { registerAgentTokenRoutes } from "../routes/agent-token-routes.ts";
 import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts";
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
-import { registerClusterLookupRoutes } from "../routes/cluster-lookup.ts";
-import { registerClusterVerificationRoutes } from "../routes/cluster-verification.ts";
+import { registerClusterLookupRoutes } from "../routes/cluster-lookup-routes.ts";
+import { registerClusterVerificationRoutes } from "../routes/cluster-verification-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
-import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agents.ts";
-import { registerGroupAndProjectRoutes } from "../routes/groups-and-projects.ts";
+import { registerEventStreamRoutes } from "../routes/event-stream-routes.ts";
+import { registerGroupAndProjectRoutes } from "../routes/group-and-project-routes.ts";
+import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agent-routes.ts";
+import { registerJobRoutes } from "../routes/job-routes.ts";
 import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
-import { registerOperationsRoutes } from "../routes/operations.ts";
-import { registerUserAndMemberRoutes } from "../routes/users-and-members.ts";
+import { registerOperationsRoutes } from "../routes/operations-routes.ts";
+import { registerUserAndMemberRoutes } from "../routes/user-and-member-routes.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
 import { rejectMalformedStrings } from "./malformed-strings.ts";
 
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
 
-/** The gateway's Fastify instance with every route, parser, hook and error mapping. */
+/**
+ * The gateway's Fastify instance with every route, parser, hook and error mapping. Every route
+ * module (`routes/<resource>-routes.ts`, exporting `register<Resource>Routes`) is registered here
+ * and nowhere else.
+ */
 export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   const limits = ctx.limits;
   // Typed as Fastify's base logger so the instance has Fastify's default type parameters.
@@ -71,10 +77,12 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerAgentTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
   registerAllowedAgentsRoutes(app, ctx);
+  registerJobRoutes(app, ctx);
   registerClusterLookupRoutes(app, ctx);
   registerClusterVerificationRoutes(app, ctx);
   registerGroupClusterAgentRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
+  registerEventStreamRoutes(app, ctx);
   registerOpenApiRoutes(app);
   return app;
 }

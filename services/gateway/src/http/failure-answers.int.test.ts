@@ -1,8 +1,9 @@
 import { connect } from "node:net";
 import { createLogger } from "@kasmap/logging";
+import { gatewayClient } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewayFixture, startGatewayFixture, TOKENS } from "../gateway-test-fixtures.ts";
 import { type RunningGateway, startGateway } from "../index.ts";
+import { type GatewayFixture, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.11 and 7.10: an outage of a dependency is a 503 with `Retry-After` (never a 500), a
@@ -35,9 +36,7 @@ describe("a gateway whose database cannot be reached", () => {
   });
 
   it("answers 503 with Retry-After when the pool cannot connect", async () => {
-    const response = await fetch(`${unreachable.url}/api/v4/user`, {
-      headers: { "private-token": TOKENS.developer },
-    });
+    const response = await gatewayClient(unreachable.url).fetch("/api/v4/user", { token: TOKENS.developer });
     await expectUnavailable(response);
   });
 
@@ -65,8 +64,7 @@ describe("a gateway whose NATS connection is gone", () => {
     const response = await f.call("/api/v4/groups", {
       method: "POST",
       token: TOKENS.admin,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "G", path: "g" }),
+      json: { name: "G", path: "g" },
     });
     await expectUnavailable(response);
   });
@@ -85,8 +83,7 @@ describe("request limits", () => {
     const response = await f.call("/api/v4/groups", {
       method: "POST",
       token: TOKENS.admin,
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ name: "x".repeat(1024 * 1024), path: "big" }),
+      json: { name: "x".repeat(1024 * 1024), path: "big" },
     });
     expect(response.status).toBe(413);
     expect(await response.json()).toEqual({

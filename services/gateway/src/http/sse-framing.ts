@@ -1,3 +1,4 @@
+import type { StreamPosition } from "@kasmap/contracts";
 /**
  * Server-Sent Events wire format (WHATWG HTML, "Server-sent events"): fields `event:`, `id:`,
  * `data:`, one per line, a blank line ending the event; a line starting with `:` is a comment
@@ -24,8 +25,6 @@ function singleLine(value: string): string {
 }
 
 /** A stream position as Kasmap sends it in `id:` (`<stream name>:<sequence>`). */
-export type StreamPosition = { stream: string; seq: number };
-
 export function streamPositionId(position: StreamPosition): string {
   return `${position.stream}:${position.seq}`;
 }

@@ -1,16 +1,11 @@
 import { ensureStreams, publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { openSse, type SseConnection } from "../../../../test/e2e/sse-client.ts";
-import {
-  clusterFacts,
-  type GatewayFixture,
-  insertAgent,
-  startGatewayFixture,
-  TOKENS,
-} from "../gateway-test-fixtures.ts";
+import { type GatewayFixture, insertAgent, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.9: live events over SSE — a per-user connection limit, one shared consumer per stream
@@ -79,7 +74,7 @@ async function connectAs(token: string, lastEventId?: string): Promise<SseConnec
 }
 
 function snapshot(agentId: number, clusterName: string) {
-  const facts = clusterFacts(clusterName);
+  const facts = buildClusterFacts({ cluster_name: clusterName });
   return newKasmapEvent({
     type: EVENT_TYPES.clusterSnapshot,
     source: "/kasmap/test",
@@ -102,7 +97,7 @@ describe("live event streams", () => {
   it("refuses a user's sixth stream with 429 and Retry-After, and frees the slot on close", async () => {
     const five = [];
     for (let i = 0; i < 5; i++) five.push(await connectAs(TOKENS.developer));
-    const sixth = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+    const sixth = await f.call("/api/v4/events/stream", { token: TOKENS.developer });
     expect(sixth.status).toBe(429);
     expect(Number(sixth.headers.get("retry-after"))).toBeGreaterThan(0);
     expect(await sixth.json()).toEqual({
@@ -112,7 +107,7 @@ describe("live event streams", () => {
     await connectAs(TOKENS.admin);
     five[0]?.close();
     await eventually(async () => {
-      const retry = await fetch(streamUrl(), { headers: { "PRIVATE-TOKEN": TOKENS.developer } });
+      const retry = await f.call("/api/v4/events/stream", { token: TOKENS.developer });
       const ok = retry.status === 200;
       await retry.body?.cancel();
       return ok ? true : undefined;

@@ -1,7 +1,6 @@
 import { type Bus, parseStoredEvent } from "@kasmap/bus";
-import type { StreamRole } from "@kasmap/contracts";
+import type { StreamPosition, StreamRole } from "@kasmap/contracts";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { StreamPosition } from "../http/sse-framing.ts";
 import { LIVE_ROLES, type LiveEvent } from "./shared-live-feed.ts";
 
 /**

@@ -1,9 +1,9 @@
 import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { clusterFacts, testEvents } from "../../../projection/src/test-events.ts";
 import { replayLiveEvents } from "./replay-live-events.ts";
 import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
 
@@ -30,7 +30,11 @@ function control(subject: string) {
     type: EVENT_TYPES.clusterSnapshot,
     source: "/test",
     subject,
-    data: { agent_id: 7, content_hash: "0".repeat(64), cluster: clusterFacts({ cluster_name: "control" }) },
+    data: {
+      agent_id: 7,
+      content_hash: "0".repeat(64),
+      cluster: buildClusterFacts({ cluster_name: "control" }),
+    },
   });
 }
 

@@ -1,8 +1,7 @@
 import { type Bus, parseStoredEvent } from "@kasmap/bus";
-import type { KasmapEvent, StreamRole } from "@kasmap/contracts";
+import type { KasmapEvent, StreamPosition, StreamRole } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { type Consumer, type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
-import type { StreamPosition } from "../http/sse-framing.ts";
 
 /** The streams a live subscriber follows (dead letters are an operator's business, not a feed). */
 export const LIVE_ROLES = [

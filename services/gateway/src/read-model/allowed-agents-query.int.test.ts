@@ -9,8 +9,8 @@ import {
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadRandomCiRegistry, randomCiRegistry } from "../testing/random-ci-registry.ts";
 import { queryAllowedAgents } from "./allowed-agents-query.ts";
-import { loadRandomCiRegistry, randomCiRegistry } from "./random-ci-registry.fixture.ts";
 
 let database: TestDatabase;
 let db: Kysely<ReadModelDatabase>;

@@ -1,6 +1,9 @@
 import { JobAllowedAgentsResponseSchema } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
+import { gatewayClient } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningGateway, startGateway } from "../index.ts";
+import { AGENTS, insertAllowedAgentsRegistry, JOB_TOKENS } from "../testing/allowed-agents-registry.ts";
 import {
   type GatewayFixture,
   insertHeartbeat,
@@ -8,9 +11,7 @@ import {
   PROJECT,
   startGatewayFixture,
   TOKENS,
-} from "../gateway-test-fixtures.ts";
-import { type RunningGateway, startGateway } from "../index.ts";
-import { AGENTS, insertAllowedAgentsRegistry, JOB_TOKENS } from "./allowed-agents.fixture.ts";
+} from "../testing/gateway-fixture.ts";
 
 let f: GatewayFixture;
 let flagOff: RunningGateway;
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 const jobCall = (token: string, query = "") =>
-  f.call(`/api/v4/job/allowed_agents${query}`, { headers: { "job-token": token } });
+  f.call(`/api/v4/job/allowed_agents${query}`, { token, tokenHeader: "job-token" });
 
 async function json<T>(response: Promise<Response>, status = 200): Promise<T> {
   const r = await response;
@@ -167,8 +168,7 @@ describe("GET /api/v4/projects/:id/allowed_agents", () => {
   });
 
   it("with agent_authorization_include_descendants off, needs the configuration project in an ancestor", async () => {
-    const response = await fetch(`${flagOff.url}${path}`, { headers: { "private-token": TOKENS.developer } });
-    const body = await json<Listed>(Promise.resolve(response));
+    const body = await json<Listed>(gatewayClient(flagOff.url).fetch(path, { token: TOKENS.developer }));
     expect(body.allowed_agents.map((a) => a.id)).toEqual([
       AGENTS.explicit,
       AGENTS.prodOnly,

@@ -30,7 +30,6 @@ import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
 import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
 import { agentById, withClusterInfoIfAsked } from "./agent-lookup.ts";
-import { registerJobRoutes } from "./job-routes.ts";
 
 type ProjectParams = { Params: { id: string } };
 type ExplainParams = { Params: { id: string; agent_id: string } };
@@ -53,7 +52,7 @@ export function ciAccessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Ci
  * - `GET /api/v4/job/allowed_agents` (`JOB-TOKEN`; GitLab's `API::Ci::Jobs`, exactly its shape),
  * - `GET /api/v4/projects/:id/allowed_agents` (Developer+; with the granting rule),
  * - `GET /api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain` (Developer+),
- * - `POST /api/v4/projects/:id/jobs` (registers a CI job; see `registerJobRoutes`).
+ * - `POST /api/v4/projects/:id/jobs` (registers a CI job: `routes/job-routes.ts`).
  */
 export function registerAllowedAgentsRoutes(
   app: FastifyInstance,
@@ -140,8 +139,6 @@ export function registerAllowedAgentsRoutes(
       );
     },
   );
-
-  registerJobRoutes(app, ctx);
 }
 
 /** The job context of an explain call: none unless `environment` or `ref_protected` is given. */

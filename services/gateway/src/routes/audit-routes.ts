@@ -18,15 +18,14 @@ import { type AuditEventFilter, listAuditEvents } from "../read-model/audit-even
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { agentInProject } from "./agent-lookup.ts";
-import { registerEventStreamRoute } from "./event-stream-route.ts";
 
 type ProjectParams = { Params: { id: string } };
 type AgentParams = { Params: { id: string; agent_id: string } };
 
 /**
- * The audit log and history: GitLab's project and instance audit events, an agent's snapshot
- * history, and the live event stream (`event-stream-route.ts`). `?at=` on `…/cluster_info`
- * lives with that route in `agents.ts`.
+ * The audit log and history: GitLab's project and instance audit events and an agent's snapshot
+ * history. The live event stream is `event-stream-routes.ts`; `?at=` on `…/cluster_info` lives
+ * with that route in `agent-routes.ts`.
  */
 export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   /** GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, paginated. */
@@ -71,8 +70,6 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
       return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(entries);
     },
   );
-
-  registerEventStreamRoute(app, ctx);
 }
 
 /**

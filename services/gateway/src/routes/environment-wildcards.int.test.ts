@@ -6,7 +6,7 @@ import {
   PROJECT,
   startGatewayFixture,
   TOKENS,
-} from "../gateway-test-fixtures.ts";
+} from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.2: an `environments` wildcard is matched without a backtracking regex. Any member who

@@ -1,0 +1,31 @@
+import type { Migration } from "kysely";
+import * as m001Initial from "./001_initial.ts";
+import * as m002HistoryByTimeAndHeartbeatHash from "./002_history_by_time_and_heartbeat_hash.ts";
+import * as m010AuditEvents from "./010_audit_events.ts";
+import * as m011ClusterAddresses from "./011_cluster_addresses.ts";
+import * as m012AllowedAgentsFunction from "./012_allowed_agents_function.ts";
+import * as m013PersonalNamespaces from "./013_personal_namespaces.ts";
+import * as m014AgentDisconnections from "./014_agent_disconnections.ts";
+import * as m015DeletedAgents from "./015_deleted_agents.ts";
+import * as m016AgentTokenRevokedAt from "./016_agent_token_revoked_at.ts";
+
+/**
+ * Migrations of the read model, one file each, listed in execution order: kysely runs them
+ * sorted by name. The names are recorded in `read_model.kysely_migration`, so a file is never
+ * renamed once released; a new migration takes the next number and a line here.
+ *
+ * Ids are GitLab-style integers assigned by authz; rows carry state copied from events. Group
+ * and project membership questions are answered with the `traversal_ids` arrays and their GIN
+ * indexes (`@>` containment), never by walking trees.
+ */
+export const readModelMigrations: Record<string, Migration> = {
+  "001_initial": m001Initial,
+  "002_history_by_time_and_heartbeat_hash": m002HistoryByTimeAndHeartbeatHash,
+  "010_audit_events": m010AuditEvents,
+  "011_cluster_addresses": m011ClusterAddresses,
+  "012_allowed_agents_function": m012AllowedAgentsFunction,
+  "013_personal_namespaces": m013PersonalNamespaces,
+  "014_agent_disconnections": m014AgentDisconnections,
+  "015_deleted_agents": m015DeletedAgents,
+  "016_agent_token_revoked_at": m016AgentTokenRevokedAt,
+};

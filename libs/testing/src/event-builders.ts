@@ -1,0 +1,244 @@
+import { createHash } from "node:crypto";
+import {
+  type ClusterFacts,
+  EVENT_TYPES,
+  type EventDataOf,
+  type EventType,
+  type KasmapEvent,
+  newKasmapEvent,
+  type Topology,
+} from "@kasmap/contracts";
+import { buildClusterFacts } from "./cluster-facts.ts";
+
+/** Builders of valid events for tests and benches, on one test topology's subjects. */
+
+const SOURCE = "/kasmap/test";
+const T0 = "2026-01-01T00:00:00.000Z";
+
+export function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export function testEvents(topology: Topology) {
+  const registry = topology.subjects.registryChanged;
+  return {
+    group: (id: number, name = `group-${id}`) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.groupChanged,
+        source: SOURCE,
+        subject: registry("group", id),
+        data: {
+          group: {
+            id,
+            kind: "group",
+            owner_id: null,
+            name,
+            path: `group-${id}`,
+            description: null,
+            parent_id: null,
+            traversal_ids: [id],
+            full_path: `group-${id}`,
+            full_name: name,
+            created_at: T0,
+          },
+          actor_user_id: null,
+        },
+      }),
+    project: (id: number, groupId: number) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.projectChanged,
+        source: SOURCE,
+        subject: registry("project", id),
+        data: {
+          project: {
+            id,
+            name: `project-${id}`,
+            path: `project-${id}`,
+            description: "d",
+            namespace_id: groupId,
+            traversal_ids: [groupId],
+            path_with_namespace: `group-${groupId}/project-${id}`,
+            name_with_namespace: `group-${groupId} / project-${id}`,
+            creator_id: 1,
+            created_at: T0,
+          },
+          actor_user_id: 1,
+        },
+      }),
+    user: (id: number) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.userChanged,
+        source: SOURCE,
+        subject: registry("user", id),
+        data: {
+          user: {
+            id,
+            username: `user${id}`,
+            name: `User ${id}`,
+            is_admin: false,
+            state: "active",
+            created_at: T0,
+          },
+          actor_user_id: null,
+        },
+      }),
+    membership: (data: EventDataOf<typeof EVENT_TYPES.membershipChanged>["membership"]) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.membershipChanged,
+        source: SOURCE,
+        subject: registry("membership", data.id),
+        data: { membership: data, actor_user_id: null },
+      }),
+    personalAccessToken: (id: number, userId: number, expiresAt: string | null = "2027-01-31") =>
+      newKasmapEvent({
+        type: EVENT_TYPES.personalAccessTokenChanged,
+        source: SOURCE,
+        subject: registry("personal_access_token", id),
+        data: {
+          token: {
+            id,
+            user_id: userId,
+            name: "ci",
+            token_sha256: sha256(`pat-${id}`),
+            scopes: ["api", "read_api"],
+            revoked: false,
+            expires_at: expiresAt,
+            created_at: T0,
+          },
+          actor_user_id: userId,
+        },
+      }),
+    agent: (id: number, projectId: number, deletedAt: string | null = null) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.agentChanged,
+        source: SOURCE,
+        subject: registry("agent", id),
+        data: {
+          agent: {
+            id,
+            name: `agent-${id}`,
+            project_id: projectId,
+            created_at: T0,
+            created_by_user_id: 1,
+            deleted_at: deletedAt,
+          },
+          actor_user_id: 1,
+        },
+      }),
+    agentToken: (id: number, agentId: number) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.agentTokenChanged,
+        source: SOURCE,
+        subject: registry("agent_token", id),
+        data: {
+          token: {
+            id,
+            agent_id: agentId,
+            name: "token",
+            description: null,
+            status: "active",
+            token_sha256: sha256(`agent-token-${id}`),
+            created_at: T0,
+            created_by_user_id: 1,
+            last_used_at: null,
+          },
+          actor_user_id: 1,
+        },
+      }),
+    job: (id: number, projectId: number) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.jobChanged,
+        source: SOURCE,
+        subject: registry("job", id),
+        data: {
+          job: {
+            id,
+            project_id: projectId,
+            pipeline_id: 1,
+            user_id: 1,
+            ref: "main",
+            ref_protected: true,
+            environment: id % 2 === 0 ? { name: "production", tier: "production", slug: "production" } : null,
+            status: "running",
+            token_sha256: sha256(`job-${id}`),
+            created_at: T0,
+          },
+          actor_user_id: null,
+        },
+      }),
+    authz: (
+      agentId: number,
+      configProjectId: number,
+      grants: EventDataOf<typeof EVENT_TYPES.authzChanged>["grants"],
+    ) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.authzChanged,
+        source: SOURCE,
+        subject: topology.subjects.authzChanged(agentId),
+        data: {
+          agent_id: agentId,
+          config_project_id: configProjectId,
+          cause: "config_changed",
+          grants,
+          added: [],
+          removed: [],
+          dropped: [
+            { access: "ci_access", target_type: "project", path: "nope/missing", reason: "not-found" },
+          ],
+          dropped_count: 1,
+          actor_user_id: null,
+        },
+      }),
+    snapshot: (agentId: number, facts: ClusterFacts) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.clusterSnapshot,
+        source: SOURCE,
+        subject: topology.subjects.clusterSnapshot(agentId),
+        data: {
+          agent_id: agentId,
+          content_hash: sha256(JSON.stringify({ ...facts, observed_at: null })),
+          cluster: facts,
+        },
+      }),
+    heartbeat: (agentId: number, sentAt: string, collectorId = "collector-1") =>
+      newKasmapEvent({
+        type: EVENT_TYPES.clusterHeartbeat,
+        source: SOURCE,
+        subject: topology.subjects.clusterHeartbeat(agentId),
+        data: { agent_id: agentId, collector_id: collectorId, content_hash: null, sent_at: sentAt },
+      }),
+  };
+}
+
+/**
+ * One valid event of every type, each about aggregate `id` (an agent id for cluster and authz
+ * events, the entity id for registry events): the material of the forgery tables (issue 7.1).
+ */
+export function oneEventOfEachType(topology: Topology, id: number): Record<EventType, KasmapEvent> {
+  const e = testEvents(topology);
+  return {
+    [EVENT_TYPES.clusterSnapshot]: e.snapshot(id, buildClusterFacts()),
+    [EVENT_TYPES.clusterHeartbeat]: e.heartbeat(id, "2026-01-01T00:00:00.000Z"),
+    [EVENT_TYPES.authzChanged]: e.authz(id, 11, {
+      ci_access: { projects: [], groups: [] },
+      user_access: { projects: [], groups: [] },
+    }),
+    [EVENT_TYPES.groupChanged]: e.group(id),
+    [EVENT_TYPES.projectChanged]: e.project(id, 1),
+    [EVENT_TYPES.userChanged]: {
+      ...e.user(id),
+      data: { ...e.user(id).data, user: { ...e.user(id).data.user, is_admin: true } },
+    },
+    [EVENT_TYPES.membershipChanged]: e.membership({
+      id,
+      user_id: 1,
+      source_type: "project",
+      source_id: 11,
+      access_level: 50,
+    }),
+    [EVENT_TYPES.personalAccessTokenChanged]: e.personalAccessToken(id, 1, null),
+    [EVENT_TYPES.agentChanged]: e.agent(id, 11),
+    [EVENT_TYPES.agentTokenChanged]: e.agentToken(id, 3),
+    [EVENT_TYPES.jobChanged]: e.job(id, 11),
+  };
+}

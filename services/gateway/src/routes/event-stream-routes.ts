@@ -1,0 +1,125 @@
+import type { StreamPosition } from "@kasmap/contracts";
+import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
+import type { FastifyInstance } from "fastify";
+import { principalOf, userOf } from "../auth/principal-of-request.ts";
+import type { GatewayContext } from "../context.ts";
+import { RETRY_AFTER_SECONDS } from "../http/gateway-limits.ts";
+import { parseParams } from "../http/request-params.ts";
+import { parseLastEventId } from "../http/sse-framing.ts";
+import { EventSink } from "../live/event-sink.ts";
+import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
+import { replayLiveEvents } from "../live/replay-live-events.ts";
+import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.ts";
+
+/** A comment every 15 s keeps proxies (and the client's own timeout) from closing an idle stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * How often an open stream checks that its credential still works (revoked or expired token,
+ * blocked user). Principals are cached and dropped on change notices, so a check is usually a
+ * cache hit; a failed one ends the stream, so a revoked token stops reading within this.
+ */
+export const CREDENTIAL_RECHECK_MS = 5_000;
+
+/**
+ * At most this many events are read back per stream on a `Last-Event-ID` resume (the newest;
+ * older ones are announced by a `kasmap.replay_truncated` frame): a resume from an ancient
+ * position cannot make the gateway scan the whole audit log.
+ */
+export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
+
+/**
+ * `GET /api/v4/events/stream`: every event the caller may see, as Server-Sent Events
+ * (`event: <CloudEvent type>`, `id: <stream>:<seq>`, `data: <CloudEvent JSON>` without token
+ * digests), from now or after `Last-Event-ID`, optionally for one `?agent_id=`.
+ *
+ * The credential is checked again every `CREDENTIAL_RECHECK_MS`: a revoked or expired token or a
+ * blocked user ends the stream. Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
+ * `Retry-After`); one shared consumer per stream for all clients of this process; each client's
+ * queue is bounded (a client too slow to keep up is disconnected and resumes with
+ * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
+ * event passing the same visibility check as live ones.
+ */
+export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
+  const limiter = new LiveConnectionLimiter(ctx.limits.liveConnectionsPerUser);
+  app.addHook("onClose", async () => feed.stop());
+
+  app.get("/api/v4/events/stream", async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const query = parseParams(EventStreamQuerySchema, request.query);
+    const resumeAfter = parseLastEventId(request.headers["last-event-id"]);
+    const release = limiter.tryAcquire(user.id);
+    if (release === null) {
+      return reply
+        .code(429)
+        .header("retry-after", String(RETRY_AFTER_SECONDS))
+        .send({
+          message: `429 Too Many Requests - at most ${limiter.perUser} live event streams per user`,
+        });
+    }
+    const sink = new EventSink(ctx, user, reply.raw, query.agent_id, { holdLive: resumeAfter !== null });
+    let subscription: LiveSubscription;
+    try {
+      subscription = await feed.subscribe((live) => sink.push(live));
+    } catch (error) {
+      release();
+      throw new KasmapError("unavailable", "live events cannot be followed", { cause: error });
+    }
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      // nginx buffers responses by default, which would hold events back.
+      "x-accel-buffering": "no",
+    });
+    sink.open();
+    const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
+    const recheck = setInterval(() => {
+      principalOf(ctx, request).then(
+        () => {},
+        (error: unknown) => {
+          // Refused (401/403) ends the stream; an outage (503) does not cut a reader off.
+          if (isKasmapError(error, "unavailable")) return;
+          end();
+          reply.raw.end();
+        },
+      );
+    }, CREDENTIAL_RECHECK_MS);
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      clearInterval(keepAlive);
+      clearInterval(recheck);
+      sink.close();
+      subscription.unsubscribe();
+      release();
+    };
+    // The response, not the request: a request's "close" follows its body, not the connection.
+    reply.raw.once("close", end);
+    // A client gone while the consumers were being made has closed already: no event will come.
+    if (reply.raw.destroyed) return end();
+    if (resumeAfter !== null) void replayInto(ctx, sink, resumeAfter, subscription.liveFrom);
+  });
+}
+
+/** Replays what the client missed into its sink, then lets the held live events follow. */
+async function replayInto(
+  ctx: GatewayContext,
+  sink: EventSink,
+  resumeAfter: StreamPosition,
+  liveFrom: ReadonlyMap<string, number>,
+): Promise<void> {
+  try {
+    for await (const item of replayLiveEvents(ctx.bus, resumeAfter, liveFrom, MAX_REPLAY_EVENTS_PER_STREAM)) {
+      if (sink.isClosed) break;
+      await sink.pushReplayed(item);
+    }
+  } catch (error) {
+    ctx.logger.warn({ err: error }, "live event replay failed; continuing live");
+  } finally {
+    sink.releaseHeld();
+  }
+}

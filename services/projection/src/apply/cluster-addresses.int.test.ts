@@ -1,0 +1,86 @@
+import { publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "../testing/projection-test-context.ts";
+import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
+
+let ctx: ProjectionTestContext;
+let service: ProjectionService | undefined;
+
+beforeAll(async () => {
+  ctx = await createProjectionTestContext("cluster-addresses-int-test");
+  service = await startProjectionService(ctx.serviceOptions);
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await ctx?.dispose();
+});
+
+/** Agents whose addresses contain `ip`, through the GiST index's operator (`>>=`). */
+async function agentsContaining(ip: string): Promise<Array<{ agent_id: number; field: string }>> {
+  const result = await sql<{ agent_id: number; field: string }>`
+    select agent_id, field from read_model.cluster_addresses
+    where address >>= ${ip}::inet order by agent_id, field
+  `.execute(ctx.db);
+  return result.rows.map((r) => ({ agent_id: Number(r.agent_id), field: r.field }));
+}
+
+describe("cluster addresses", () => {
+  it("follow the latest snapshot, in the snapshot's transaction, and leave with the agent", async () => {
+    const e = ctx.events;
+    const agents = [e.agent(7, 11), e.agentToken(70, 7), e.agent(8, 11), e.agentToken(80, 8)];
+    for (const event of [e.group(1), e.project(11, 1), ...agents]) {
+      await publishEvent(ctx.bus, event);
+    }
+    await publishEvent(
+      ctx.bus,
+      e.snapshot(7, buildClusterFacts({ node_ips: { internal: ["10.0.1.1"], external: [] } })),
+    );
+    await publishEvent(
+      ctx.bus,
+      e.snapshot(
+        8,
+        buildClusterFacts({
+          node_ips: { internal: ["10.9.9.9"], external: [] },
+          pod_cidrs: ["10.250.0.0/16"],
+        }),
+      ),
+    );
+    await ctx.caughtUp();
+    expect(await agentsContaining("10.0.1.1")).toEqual([{ agent_id: 7, field: "node_ips.internal" }]);
+    expect(await agentsContaining("10.250.3.4")).toEqual([{ agent_id: 8, field: "pod_cidrs" }]);
+
+    await publishEvent(
+      ctx.bus,
+      e.snapshot(7, buildClusterFacts({ node_ips: { internal: ["10.0.2.2"], external: [] } })),
+    );
+    await ctx.caughtUp();
+    expect(await agentsContaining("10.0.1.1")).toEqual([]);
+    expect(await agentsContaining("10.0.2.2")).toEqual([{ agent_id: 7, field: "node_ips.internal" }]);
+
+    await publishEvent(ctx.bus, e.agent(8, 11, "2026-01-02T00:00:00.000Z"));
+    await ctx.caughtUp();
+    expect(await agentsContaining("10.250.3.4")).toEqual([]);
+    // The snapshot itself stays, as history.
+    const kept = await ctx.db.selectFrom("read_model.cluster_snapshots").select("agent_id").execute();
+    expect(kept.map((r) => Number(r.agent_id)).sort()).toEqual([7, 8]);
+  });
+  it("are indexed for snapshots that have none (an existing read model after migration 011)", async () => {
+    // Called directly rather than through a service restart, to test the function alone;
+    // startProjectionService runs the same function before its consumers.
+    await service?.stop();
+    service = undefined;
+    await ctx.db.deleteFrom("read_model.cluster_addresses").execute();
+    expect(await indexUnindexedSnapshots(ctx.db)).toBe(1);
+    expect(await agentsContaining("10.0.2.2")).toEqual([{ agent_id: 7, field: "node_ips.internal" }]);
+    // Agent 8 was deleted: its snapshot stays as history but is not indexed again.
+    expect(await agentsContaining("10.250.3.4")).toEqual([]);
+    expect(await indexUnindexedSnapshots(ctx.db)).toBe(0);
+  });
+});

@@ -1,0 +1,111 @@
+import type { Bus, CheckpointedEvent } from "@kasmap/bus";
+import { EVENT_TYPES, KasmapError } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Kysely } from "kysely";
+import type { CollectorLimits } from "../projection-env.ts";
+import { collectorVerdict, loadAgentStandings } from "./collector-standing.ts";
+import { readPosition } from "./projection-positions.ts";
+import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
+
+const PRUNE_EVERY_MS = 60_000;
+
+/** The agent a collector event is about, or null for events of trusted services. */
+export function collectorAgentOf({ event }: CheckpointedEvent): number | null {
+  return event.type === EVENT_TYPES.clusterSnapshot || event.type === EVENT_TYPES.clusterHeartbeat
+    ? event.data.agent_id
+    : null;
+}
+
+/**
+ * The checks the cluster and heartbeat consumers make before a batch (`screen` of the
+ * checkpointed consumer), in this order: a snapshot over `snapshotMaxBytes`; an agent that is
+ * deleted or whose tokens are all revoked (`collectorVerdict`); a snapshot beyond
+ * `snapshotsPerMinute` for its agent. Each refusal is dead-lettered with its reason. An agent the
+ * read model does not know yet holds the batch back (the consumer retries from its checkpoint)
+ * while the message is younger than `unknownAgentGraceMs` or the registry consumer has not
+ * caught up with its stream; after that it is refused.
+ */
+export function createCollectorScreen(
+  bus: Bus,
+  db: Kysely<ReadModelDatabase>,
+  limits: CollectorLimits,
+  registryConsumer: string,
+) {
+  const limiter = new SnapshotRateLimiter(limits.snapshotsPerMinute);
+  let prunedAt = Date.now();
+
+  async function registryCaughtUp(): Promise<boolean> {
+    const info = await bus.jsm.streams.info(bus.topology.streamNames.registry);
+    const last = info.state.messages === 0 ? 0 : info.state.last_seq;
+    return (await readPosition(db, registryConsumer)) >= last;
+  }
+
+  return async function screen(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>> {
+    const refused = new Map<number, string>();
+    for (const { event, meta } of events) {
+      if (event.type === EVENT_TYPES.clusterSnapshot && meta.bytes > limits.snapshotMaxBytes) {
+        refused.set(
+          meta.seq,
+          `snapshot of ${meta.bytes} bytes is over the size limit of ${limits.snapshotMaxBytes} bytes`,
+        );
+      }
+    }
+    const collectorEvents = events.filter((e) => collectorAgentOf(e) !== null && !refused.has(e.meta.seq));
+    const standings = await loadAgentStandings(
+      db,
+      collectorEvents.map((e) => collectorAgentOf(e) ?? 0),
+    );
+    let caughtUp: boolean | null = null;
+    for (const item of collectorEvents) {
+      const agentId = collectorAgentOf(item) ?? 0;
+      const standing = standings.get(agentId) ?? { agentId, exists: false, deletedAt: null, tokens: [] };
+      const verdict = collectorVerdict(standing, item.meta.storedAt);
+      if (verdict.kind === "refuse") refused.set(item.meta.seq, verdict.reason);
+      if (verdict.kind !== "wait") continue;
+      const young = Date.now() - item.meta.storedAt.getTime() < limits.unknownAgentGraceMs;
+      caughtUp ??= young ? false : await registryCaughtUp();
+      if (young || !caughtUp) throw new Error(`waiting for the registry: ${verdict.reason}`);
+      refused.set(item.meta.seq, `${verdict.reason} (the registry consumer has caught up)`);
+    }
+    for (const { event, meta } of collectorEvents) {
+      if (event.type !== EVENT_TYPES.clusterSnapshot || refused.has(meta.seq)) continue;
+      if (!limiter.admit(event.data.agent_id, meta.seq, meta.storedAt)) {
+        refused.set(
+          meta.seq,
+          `agent ${event.data.agent_id} is over the rate limit of ${limits.snapshotsPerMinute} snapshots per minute`,
+        );
+      }
+    }
+    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      limiter.prune(events.at(-1)?.meta.storedAt ?? new Date());
+    }
+    return refused;
+  };
+}
+
+/**
+ * The same standing check inside the batch's transaction (`db` is the transaction): the
+ * registry consumer may have committed a deletion or revocation since the screen ran. A refusal
+ * is a `validation_failed` error, so the batch is applied event by event and the refused event
+ * is dead-lettered.
+ */
+export async function assertCollectorsMayWrite(
+  db: Kysely<ReadModelDatabase>,
+  events: readonly CheckpointedEvent[],
+): Promise<void> {
+  const collectorEvents = events.filter((e) => collectorAgentOf(e) !== null);
+  if (collectorEvents.length === 0) return;
+  const standings = await loadAgentStandings(
+    db,
+    collectorEvents.map((e) => collectorAgentOf(e) ?? 0),
+  );
+  for (const item of collectorEvents) {
+    const agentId = collectorAgentOf(item) ?? 0;
+    const standing = standings.get(agentId) ?? { agentId, exists: false, deletedAt: null, tokens: [] };
+    const verdict = collectorVerdict(standing, item.meta.storedAt);
+    if (verdict.kind === "refuse") throw new KasmapError("validation_failed", verdict.reason);
+    // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
+    if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
+  }
+}

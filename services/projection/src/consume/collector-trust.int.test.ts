@@ -1,0 +1,162 @@
+import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
+import { buildClusterFacts } from "@kasmap/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProjectionService, startProjectionService } from "../projection-service.ts";
+import {
+  createProjectionTestContext,
+  type ProjectionTestContext,
+} from "../testing/projection-test-context.ts";
+
+/**
+ * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so
+ * the projection clamps its times to when the server stored them, limits how much and how often
+ * it may write, and stops accepting it as soon as its agent is deleted or its token revoked.
+ */
+let ctx: ProjectionTestContext;
+let service: ProjectionService;
+const MINUTE_MS = 60_000;
+
+beforeAll(async () => {
+  ctx = await createProjectionTestContext("projection-collector-trust-int-test");
+  service = await startProjectionService(ctx.serviceOptions);
+  const e = ctx.events;
+  await publishEvent(ctx.bus, e.group(1));
+  await publishEvent(ctx.bus, e.project(11, 1));
+  for (const agent of [21, 22, 23, 24, 25, 26]) {
+    await publishEvent(ctx.bus, e.agent(agent, 11));
+    await publishEvent(ctx.bus, e.agentToken(agent * 10, agent));
+  }
+  await ctx.caughtUp();
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await ctx?.dispose();
+});
+
+async function lettersFor(subject: string) {
+  return (await ctx.deadLetters()).filter((l) => l.header.get(DEAD_LETTER_HEADERS.subject) === subject);
+}
+
+async function lastHeartbeatAt(agentId: number): Promise<Date | undefined> {
+  const row = await ctx.db
+    .selectFrom("read_model.agent_connections")
+    .select("last_heartbeat_at")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return row ? new Date(row.last_heartbeat_at) : undefined;
+}
+
+async function historyOf(agentId: number) {
+  return ctx.db
+    .selectFrom("read_model.cluster_snapshot_history")
+    .select(["cluster", "observed_at"])
+    .where("agent_id", "=", agentId)
+    .orderBy("stream_seq")
+    .execute();
+}
+
+describe("collector times", () => {
+  it("clamps a heartbeat dated in the future to when the server stored it", async () => {
+    const nextYear = new Date(Date.now() + 365 * 24 * 60 * MINUTE_MS).toISOString();
+    await publishEvent(ctx.bus, ctx.events.heartbeat(21, nextYear));
+    await ctx.caughtUp();
+    const stored = await lastHeartbeatAt(21);
+    expect(stored).toBeDefined();
+    // Generous: the clamp gives "now"; the broken code stores next year.
+    expect(stored?.getTime()).toBeLessThan(Date.now() + MINUTE_MS);
+
+    // An honest heartbeat after it still moves the connection forward.
+    await publishEvent(ctx.bus, ctx.events.heartbeat(21, new Date().toISOString()));
+    await ctx.caughtUp();
+    expect((await lastHeartbeatAt(21))?.getTime()).toBeGreaterThanOrEqual(stored?.getTime() ?? 0);
+  });
+
+  it("clamps a snapshot's observed_at in the future", async () => {
+    const future = new Date(Date.now() + 30 * 24 * 60 * MINUTE_MS).toISOString();
+    await publishEvent(ctx.bus, ctx.events.snapshot(22, buildClusterFacts({ observed_at: future })));
+    await ctx.caughtUp();
+    const [row] = await historyOf(22);
+    expect(new Date(row?.observed_at ?? future).getTime()).toBeLessThan(Date.now() + MINUTE_MS);
+  });
+});
+
+describe("collector limits", () => {
+  it("dead-letters the snapshots of an agent beyond the rate limit, not another agent's", async () => {
+    for (let i = 0; i < 100; i++) {
+      await publishEvent(ctx.bus, ctx.events.snapshot(23, buildClusterFacts({ node_count: i + 1 })));
+    }
+    await publishEvent(ctx.bus, ctx.events.snapshot(24, buildClusterFacts({ cluster_name: "calm" })));
+    await ctx.caughtUp();
+    const applied = await historyOf(23);
+    expect(applied.length).toBeGreaterThan(0);
+    expect(applied.length).toBeLessThan(100);
+    const letters = await lettersFor(ctx.topology.subjects.clusterSnapshot(23));
+    expect(letters).toHaveLength(100 - applied.length);
+    expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/rate limit/);
+    expect(await historyOf(24)).toHaveLength(1);
+  });
+
+  it("dead-letters a snapshot over the size limit", async () => {
+    // ~600 KB of node addresses: under NATS' 1 MiB max_payload, over the snapshot limit.
+    const internal = Array.from(
+      { length: 40_000 },
+      (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    );
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(25, buildClusterFacts({ node_ips: { internal, external: [] } })),
+    );
+    await ctx.caughtUp();
+    expect(await historyOf(25)).toEqual([]);
+    const letters = await lettersFor(ctx.topology.subjects.clusterSnapshot(25));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/size limit/);
+  });
+});
+
+describe("revoked collectors", () => {
+  it("stops accepting an agent's events once its only token is revoked", async () => {
+    await publishEvent(ctx.bus, ctx.events.heartbeat(26, new Date().toISOString()));
+    await ctx.caughtUp();
+    const before = await lastHeartbeatAt(26);
+    expect(before).toBeDefined();
+
+    const revoked = ctx.events.agentToken(260, 26);
+    revoked.data.token.status = "revoked";
+    await publishEvent(ctx.bus, revoked);
+    await ctx.caughtUp();
+
+    await publishEvent(ctx.bus, ctx.events.heartbeat(26, new Date(Date.now() + 1_000).toISOString()));
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(26, buildClusterFacts({ cluster_name: "after-revocation" })),
+    );
+    await ctx.caughtUp();
+    expect(await lastHeartbeatAt(26)).toEqual(before);
+    expect(await historyOf(26)).toEqual([]);
+    const reasons = [
+      ...(await lettersFor(ctx.topology.subjects.clusterHeartbeat(26))),
+      ...(await lettersFor(ctx.topology.subjects.clusterSnapshot(26))),
+    ].map((l) => l.header.get(DEAD_LETTER_HEADERS.reason));
+    expect(reasons).toEqual([expect.stringMatching(/revoked/), expect.stringMatching(/revoked/)]);
+  });
+
+  it("stops accepting a deleted agent's events", async () => {
+    await publishEvent(ctx.bus, ctx.events.agent(24, 11, new Date().toISOString()));
+    await ctx.caughtUp();
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(24, buildClusterFacts({ cluster_name: "after-deletion" })),
+    );
+    await ctx.caughtUp();
+    const history = await historyOf(24);
+    expect(history.map((h) => h.cluster)).not.toContainEqual(
+      expect.objectContaining({ cluster_name: "after-deletion" }),
+    );
+    const letters = await lettersFor(ctx.topology.subjects.clusterSnapshot(24));
+    expect(letters.map((l) => l.header.get(DEAD_LETTER_HEADERS.reason))).toEqual([
+      expect.stringMatching(/deleted/),
+    ]);
+  });
+});

@@ -1,0 +1,114 @@
+import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
+import { buildClusterFacts, testEvents } from "@kasmap/testing";
+import { describe, expect, it } from "vitest";
+import { type AgentStanding, collectorVerdict } from "./collector-standing.ts";
+import { clampCollectorTimes } from "./collector-times.ts";
+import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
+
+const e = testEvents(createTopology("kasmap"));
+const STORED = new Date("2026-06-01T12:00:00.000Z");
+const at = (iso: string) => new Date(iso);
+
+describe("clampCollectorTimes", () => {
+  it.each([
+    { case: "a heartbeat from the future", sent: "2027-01-01T00:00:00.000Z", expected: STORED.toISOString() },
+    {
+      case: "a heartbeat from the past",
+      sent: "2026-06-01T11:59:00.000Z",
+      expected: "2026-06-01T11:59:00.000Z",
+    },
+    {
+      case: "a future time with an offset",
+      sent: "2026-06-01T14:00:00.000+01:00",
+      expected: STORED.toISOString(),
+    },
+  ])("$case", ({ sent, expected }) => {
+    const event = clampCollectorTimes(e.heartbeat(1, sent), STORED);
+    expect(event.type === EVENT_TYPES.clusterHeartbeat && event.data.sent_at).toBe(expected);
+  });
+
+  it("clamps a snapshot's observed_at and envelope time, and leaves registry events alone", () => {
+    const snapshot = {
+      ...e.snapshot(1, buildClusterFacts({ observed_at: "2030-01-01T00:00:00.000Z" })),
+      time: "2030-01-01T00:00:00.000Z",
+    };
+    const clamped = clampCollectorTimes(snapshot, STORED);
+    expect(clamped.time).toBe(STORED.toISOString());
+    expect(clamped.type === EVENT_TYPES.clusterSnapshot && clamped.data.cluster.observed_at).toBe(
+      STORED.toISOString(),
+    );
+    const user = { ...e.user(1), time: "2030-01-01T00:00:00.000Z" };
+    expect(clampCollectorTimes(user, STORED)).toBe(user);
+  });
+});
+
+describe("collectorVerdict", () => {
+  const standing = (overrides: Partial<AgentStanding>): AgentStanding => ({
+    agentId: 7,
+    exists: true,
+    deletedAt: null,
+    tokens: [{ status: "active", revokedAt: null }],
+    ...overrides,
+  });
+  const revokedAt = (iso: string) => ({ status: "revoked" as const, revokedAt: at(iso) });
+
+  it.each([
+    { case: "an agent with an active token", standing: standing({}), kind: "accept" },
+    {
+      case: "an event stored after the last token's revocation",
+      standing: standing({ tokens: [revokedAt("2026-06-01T11:00:00.000Z")] }),
+      kind: "refuse",
+    },
+    {
+      case: "an event stored before the revocation (a replay)",
+      standing: standing({ tokens: [revokedAt("2026-06-01T13:00:00.000Z")] }),
+      kind: "accept",
+    },
+    {
+      case: "one revoked and one active token",
+      standing: standing({
+        tokens: [revokedAt("2026-06-01T11:00:00.000Z"), { status: "active", revokedAt: null }],
+      }),
+      kind: "accept",
+    },
+    {
+      case: "an event stored after the agent's deletion",
+      standing: standing({ exists: false, deletedAt: at("2026-06-01T11:00:00.000Z") }),
+      kind: "refuse",
+    },
+    {
+      case: "an event stored before the agent's deletion (a replay)",
+      standing: standing({ exists: false, deletedAt: at("2026-06-01T13:00:00.000Z") }),
+      kind: "accept",
+    },
+    {
+      case: "an agent the registry has not brought yet",
+      standing: standing({ exists: false, tokens: [] }),
+      kind: "wait",
+    },
+    { case: "an agent without a token yet", standing: standing({ tokens: [] }), kind: "wait" },
+  ])("$case: $kind", ({ standing: s, kind }) => {
+    expect(collectorVerdict(s, STORED).kind).toBe(kind);
+  });
+});
+
+describe("SnapshotRateLimiter", () => {
+  const second = (n: number) => new Date(STORED.getTime() + n * 1000);
+
+  it("admits at most N per 60 s of server time, per agent", () => {
+    const limiter = new SnapshotRateLimiter(3);
+    const answers = [1, 2, 3, 4, 5].map((seq) => limiter.admit(7, seq, second(seq)));
+    expect(answers).toEqual([true, true, true, false, false]);
+    expect(limiter.admit(8, 6, second(6))).toBe(true);
+    // 60 s after the first, the window has room again.
+    expect(limiter.admit(7, 7, second(62))).toBe(true);
+  });
+
+  it("answers the same when a batch is read again after a restart", () => {
+    const limiter = new SnapshotRateLimiter(2);
+    const first = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
+    const again = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
+    expect(again).toEqual(first);
+    expect(first).toEqual([true, true, false]);
+  });
+});

@@ -1,0 +1,123 @@
+import {
+  type Bus,
+  type CheckpointedConsumer,
+  type CheckpointedEvent,
+  type MessageMeta,
+  startCheckpointedConsumer,
+} from "@kasmap/bus";
+import type { KasmapEvent, ReadModelNotice } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Logger } from "@kasmap/logging";
+import type { Kysely } from "kysely";
+import { applyEventToReadModel } from "../apply/apply-event.ts";
+import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "../audit/audit-event-store.ts";
+import { auditEventsFor } from "../audit/audit-events.ts";
+import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../notify/change-notices.ts";
+import type { CollectorLimits } from "../projection-env.ts";
+import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
+import { clampCollectorTimes } from "./collector-times.ts";
+import { classifyDatabaseError } from "./permanent-database-error.ts";
+import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
+
+/**
+ * The projection's consumers, one per stream role. `durable` names the consumer's row in
+ * `read_model.projection_positions` (its checkpoint) and its dead letters; it is also the name
+ * of the durable JetStream consumer that versions before checkpointed consumption used.
+ */
+export const PROJECTION_CONSUMERS = [
+  { stream: "registry", durable: "projection-registry" },
+  { stream: "authz", durable: "projection-authz" },
+  { stream: "cluster", durable: "projection-cluster" },
+  { stream: "heartbeat", durable: "projection-heartbeat" },
+] as const;
+
+/** The registry consumer: collector events of agents it has not applied yet wait for it. */
+const REGISTRY_CONSUMER = "projection-registry";
+
+/**
+ * Applies a batch of one stream's events, in order, in ONE transaction that ends by storing
+ * `lastSeq` as the consumer's position, and returns the change notices to publish once it
+ * committed. Collector events have their times clamped to when the server stored them and are
+ * refused (`validation_failed`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
+ * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
+ * A permanent database error becomes `KasmapError("validation_failed")`.
+ */
+export async function projectBatch(
+  db: Kysely<ReadModelDatabase>,
+  consumer: string,
+  stream: string,
+  batch: readonly CheckpointedEvent[],
+  lastSeq: number,
+): Promise<ReadModelNotice[]> {
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const stored = await lockPosition(trx, consumer, stream);
+      if (lastSeq <= stored) return [];
+      const fresh = batch
+        .filter(({ meta }) => meta.seq > stored)
+        .map(({ event, meta }) => ({ event: clampCollectorTimes(event, meta.storedAt), meta }));
+      // A deletion or revocation committed since the screen ran takes effect here (issue 7.6).
+      await assertCollectorsMayWrite(trx, fresh);
+      await lockAgentAuditLogs(
+        trx,
+        fresh.map(({ event }) => event),
+      );
+      const notices: ReadModelNotice[] = [];
+      for (const { event, meta } of fresh) {
+        const position = { stream, seq: meta.seq, storedAt: meta.storedAt };
+        // The audit log compares with the state the event replaces, so it is read first.
+        const previous = await loadAuditPreviousState(trx, event);
+        await applyEventToReadModel(trx, event, position);
+        await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
+        notices.push(...changeNoticesFor(event, position));
+      }
+      await storePosition(trx, consumer, { stream, seq: lastSeq });
+      return dedupeChangeNotices(notices);
+    });
+  } catch (error) {
+    throw classifyDatabaseError(error);
+  }
+}
+
+/** Applies one message with its position: `projectBatch` of one event. */
+export function projectMessage(
+  db: Kysely<ReadModelDatabase>,
+  consumer: string,
+  event: KasmapEvent,
+  meta: MessageMeta,
+): Promise<ReadModelNotice[]> {
+  return projectBatch(db, consumer, meta.stream, [{ event, meta }], meta.seq);
+}
+
+/** Starts one checkpointed consumer that projects its stream into the read model in batches. */
+export function startProjectionConsumer(
+  bus: Bus,
+  db: Kysely<ReadModelDatabase>,
+  logger: Logger,
+  declaration: (typeof PROJECTION_CONSUMERS)[number],
+  limits: CollectorLimits,
+): CheckpointedConsumer {
+  const stream = bus.topology.streamNames[declaration.stream];
+  const fromCollectors = declaration.stream === "cluster" || declaration.stream === "heartbeat";
+  return startCheckpointedConsumer(bus, {
+    stream: declaration.stream,
+    name: declaration.durable,
+    ...(fromCollectors ? { screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER) } : {}),
+    readCheckpoint: () => readPosition(db, declaration.durable),
+    async applyBatch(batch, lastSeq) {
+      const notices = await projectBatch(db, declaration.durable, stream, batch, lastSeq);
+      publishChangeNotices(bus, notices);
+    },
+    onProblem({ kind, meta, reason }) {
+      // Only positions and the reason: payloads stay out of logs (the dead letter keeps them).
+      const fields = {
+        consumer: declaration.durable,
+        stream: meta.stream,
+        seq: meta.seq,
+        subject: meta.subject,
+      };
+      if (kind === "dead-lettered") logger.error({ ...fields, reason }, "event dead-lettered");
+      else logger.warn({ ...fields, reason }, "consumer restarting from its checkpoint");
+    },
+  });
+}
