@@ -1,4 +1,4 @@
-import { mayPerform, type RoleAction } from "@kasmap/authz";
+import { mayPerform, type RoleAction } from "@kasmap/access-rules";
 import { ACCESS_LEVELS, KasmapError, NOT_FOUND, type Project, type User } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { findProject, findUser } from "./store/entities.ts";

@@ -1,4 +1,4 @@
-import type { RoleAction } from "@kasmap/authz";
+import type { RoleAction } from "@kasmap/access-rules";
 import { ACCESS_LEVELS, type ErrorCode, isKasmapError } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { NO_ACCESS, requireLevel } from "./permissions.ts";

@@ -1,4 +1,4 @@
-import type { RoleAction } from "@kasmap/authz";
+import type { RoleAction } from "@kasmap/access-rules";
 import { digestToken, generateToken, KasmapError, NOT_FOUND, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { environmentSlug } from "../environment-slug.ts";

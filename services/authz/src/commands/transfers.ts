@@ -1,4 +1,4 @@
-import type { RoleAction } from "@kasmap/authz";
+import type { RoleAction } from "@kasmap/access-rules";
 import { type Group, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
 import { reresolveAgentConfig } from "../agent-authorizations.ts";
 import {

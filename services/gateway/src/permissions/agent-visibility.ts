@@ -1,4 +1,4 @@
-import { leastLevel, type RoleAction } from "@kasmap/authz";
+import { leastLevel, type RoleAction } from "@kasmap/access-rules";
 import { type RawBuilder, sql } from "kysely";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 

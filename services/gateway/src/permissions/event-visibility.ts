@@ -1,4 +1,4 @@
-import { mayPerform } from "@kasmap/authz";
+import { mayPerform } from "@kasmap/access-rules";
 import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";

@@ -1,4 +1,4 @@
-import { mayPerform, type RoleAction } from "@kasmap/authz";
+import { mayPerform, type RoleAction } from "@kasmap/access-rules";
 import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";

@@ -5,7 +5,7 @@ import {
   type JobContext,
   mayPerform,
   type ProjectPlacement,
-} from "@kasmap/authz";
+} from "@kasmap/access-rules";
 import {
   ExplainAuthorizationQuerySchema,
   KasmapError,

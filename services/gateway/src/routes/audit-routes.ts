@@ -1,4 +1,4 @@
-import { mayPerform } from "@kasmap/authz";
+import { mayPerform } from "@kasmap/access-rules";
 import {
   InstanceAuditEventsQuerySchema,
   KasmapError,
