@@ -10,10 +10,12 @@
  * ANALYZE. At scale 1: 100,000 groups (300 roots, depth ≤ 20), 1,000,000 projects, 10,000 agents,
  * ~50,000 CI authorization rows. Then, on ONE connection (kysely, pool of 1), after a warm-up,
  * interleaved per sample: `select * from read_model.projects where id = $1` (the baseline) and
- * `queryAllowedAgents` for the same random project; p50/p99 of each and their ratio. Finally the
- * group transfer: the group whose subtree holds closest to 10,000 projects moves under another
- * root; the two UPDATEs authz runs (`traversal_ids = $prefix || traversal_ids[k:]` where
- * `traversal_ids @> array[$id]`) are timed in one transaction.
+ * `queryAllowedAgents` (the gateway's own query) for the same random project; p50/p99 of each and
+ * their ratio. Finally the group transfer: the groups and projects are copied into authz's own
+ * schema (its migrations), the group whose subtree holds closest to 10,000 projects moves under
+ * another root, and authz's production `moveGroupSubtree` (two UPDATEs:
+ * `traversal_ids = $prefix || traversal_ids[k:]` where `traversal_ids @> array[$id]`, returning
+ * the moved rows) is timed in one transaction.
  *
  * Run: npx tsx bench/allowed-agents.bench.ts [--scale 1.0] [--samples 2000]
  */
@@ -21,16 +23,24 @@ import { randomBytes } from "node:crypto";
 import { cpus, totalmem } from "node:os";
 import { pathToFileURL } from "node:url";
 import {
+  AUTHZ_SCHEMA,
+  type AuthzDatabase,
+  authzMigrations,
+  findGroup,
+  moveGroupSubtree,
+} from "@kasmap/authz-service";
+import {
   createDatabase,
   migrateSchema,
   READ_MODEL_SCHEMA,
   type ReadModelDatabase,
   readModelMigrations,
 } from "@kasmap/db";
+import { queryAllowedAgents } from "@kasmap/gateway-service";
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
-import { queryAllowedAgents } from "../services/gateway/src/read-model/allowed-agents-query.ts";
 import {
+  copyRegistryIntoAuthz,
   dropSecondaryIndexes,
   generateRegistry,
   type RegistrySize,
@@ -88,6 +98,7 @@ export async function measureAllowedAgents(
   });
   try {
     await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const size = registrySize(scale);
     const raw = db as unknown as Kysely<unknown>;
     const [generationMs] = await timed(async () => {
@@ -98,11 +109,19 @@ export async function measureAllowedAgents(
     });
     const authorizationRows = await countAuthorizationRows(db);
     const measured = await measureQueries(db, size.projects, samples);
-    const transfer = await measureTransfer(db, Math.round(10_000 * scale));
+    const [copyMs] = await timed(async () => {
+      const indexes = await dropSecondaryIndexes(raw, ["groups", "projects"], AUTHZ_SCHEMA);
+      await copyRegistryIntoAuthz(raw);
+      await recreateIndexes(raw, indexes);
+      await sql`analyze authz.groups, authz.projects`.execute(db);
+    });
+    // The same connection, typed for authz's schema, which lives in this database too.
+    const authzDb = db as unknown as Kysely<AuthzDatabase>;
+    const transfer = await measureTransfer(authzDb, Math.round(10_000 * scale));
     return {
       scale,
       size: { ...size, authorizationRows },
-      generationSeconds: generationMs / 1000,
+      generationSeconds: (generationMs + copyMs) / 1000,
       samples,
       ...measured,
       transfer,
@@ -155,52 +174,31 @@ async function measureQueries(db: Kysely<ReadModelDatabase>, projects: number, s
   };
 }
 
-/** Moves the group whose subtree holds closest to `targetProjects` projects under another root. */
-async function measureTransfer(db: Kysely<ReadModelDatabase>, targetProjects: number) {
+/**
+ * Moves the group whose subtree holds closest to `targetProjects` projects under another root,
+ * with authz's production `moveGroupSubtree`, in one transaction.
+ */
+async function measureTransfer(db: Kysely<AuthzDatabase>, targetProjects: number) {
   const pickedResult = await sql<{ gid: number; n: number }>`
-    select gid, count(*) as n from (select unnest(traversal_ids) as gid from read_model.projects) x
+    select gid, count(*) as n from (select unnest(traversal_ids) as gid from authz.projects) x
     group by gid order by abs(count(*) - ${targetProjects}) limit 1`.execute(db);
   const picked = pickedResult.rows[0];
   if (!picked) throw new Error("no group to transfer");
-  const group = await db
-    .selectFrom("read_model.groups")
-    .selectAll()
-    .where("id", "=", picked.gid)
-    .executeTakeFirstOrThrow();
-  const parent = await db
-    .selectFrom("read_model.groups")
-    .selectAll()
+  const group = await findGroup(db, Number(picked.gid));
+  if (!group) throw new Error(`group ${picked.gid} not found`);
+  const otherRoot = await db
+    .selectFrom("authz.groups")
+    .select("id")
     .where("parent_id", "is", null)
     .where("id", "!=", group.traversal_ids[0] ?? 0)
     .orderBy("id")
     .executeTakeFirstOrThrow();
-  const tail = sql<
-    number[]
-  >`${sql.val(parent.traversal_ids)}::int[] || traversal_ids[array_position(traversal_ids, ${group.id}::int):]`;
-  const contains = sql<boolean>`traversal_ids @> array[${group.id}]::int[]`;
-  const newPath = `${parent.full_path}/${group.path}`;
+  const parent = await findGroup(db, Number(otherRoot.id));
+  if (!parent) throw new Error(`group ${otherRoot.id} not found`);
   const [ms, counts] = await timed(() =>
     db.transaction().execute(async (tx) => {
-      const groups = await tx
-        .updateTable("read_model.groups")
-        .set({
-          traversal_ids: tail,
-          full_path: sql<string>`${newPath}::text || substr(full_path, length(${group.full_path}::text) + 1)`,
-          parent_id: sql<
-            number | null
-          >`case when id = ${group.id} then ${parent.id}::bigint else parent_id end`,
-        })
-        .where(contains)
-        .executeTakeFirst();
-      const projects = await tx
-        .updateTable("read_model.projects")
-        .set({
-          traversal_ids: tail,
-          path_with_namespace: sql<string>`${newPath}::text || substr(path_with_namespace, length(${group.full_path}::text) + 1)`,
-        })
-        .where(contains)
-        .executeTakeFirst();
-      return { groups: Number(groups.numUpdatedRows), projects: Number(projects.numUpdatedRows) };
+      const moved = await moveGroupSubtree(tx, { group, parent });
+      return { groups: moved.groups.length, projects: moved.projects.length };
     }),
   );
   return { groupId: group.id, ...counts, ms };

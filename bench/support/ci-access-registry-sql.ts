@@ -119,18 +119,38 @@ async function generateAuthorizations(db: Kysely<unknown>, size: RegistrySize): 
 }
 
 /**
- * Drops the secondary indexes of `tables` and returns their definitions, so a bulk load can
- * rebuild each once (far cheaper than maintaining a GIN index row by row).
+ * The generated groups and projects, copied into authz's own tables (same ids and paths), so the
+ * group-transfer timing runs authz's production `moveGroupSubtree` on the same registry.
+ */
+export async function copyRegistryIntoAuthz(db: Kysely<unknown>): Promise<void> {
+  await sql`
+    insert into authz.groups
+      (id, name, path, description, parent_id, traversal_ids, full_path, full_name, created_at)
+    select id, name, path, description, parent_id, traversal_ids, full_path, full_name, created_at
+    from read_model.groups order by cardinality(traversal_ids), id`.execute(db);
+  await sql`
+    insert into authz.projects
+      (id, name, path, description, namespace_id, traversal_ids, path_with_namespace,
+       name_with_namespace, creator_id, created_at)
+    select id, name, path, description, namespace_id, traversal_ids, path_with_namespace,
+           name_with_namespace, null, created_at
+    from read_model.projects`.execute(db);
+}
+
+/**
+ * Drops the secondary indexes of `tables` in `schema` and returns their definitions, so a bulk
+ * load can rebuild each once (far cheaper than maintaining a GIN index row by row).
  */
 export async function dropSecondaryIndexes(
   db: Kysely<unknown>,
   tables: readonly string[],
+  schema = "read_model",
 ): Promise<string[]> {
   const result = await sql<{ indexname: string; indexdef: string }>`
     select i.indexname, i.indexdef from pg_indexes i
-    where i.schemaname = 'read_model' and i.tablename = any(${sql.val(tables)}::text[])
+    where i.schemaname = ${schema} and i.tablename = any(${sql.val(tables)}::text[])
       and i.indexname not like '%_pkey'`.execute(db);
-  for (const row of result.rows) await sql`drop index ${sql.id("read_model", row.indexname)}`.execute(db);
+  for (const row of result.rows) await sql`drop index ${sql.id(schema, row.indexname)}`.execute(db);
   return result.rows.map((row) => row.indexdef);
 }
 

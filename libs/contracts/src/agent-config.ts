@@ -7,7 +7,7 @@ import { KasmapError } from "./errors.ts";
  *
  * Unknown keys are stripped, never rejected: the file is agentk's whole configuration (`gitops`,
  * `observability`, `remote_development`, …) and GitLab/KAS discard what they don't know. Inside
- * `ci_access`/`user_access` entries `@kasmap/authz`'s parser reports stripped keys as warnings, because
+ * `ci_access`/`user_access` entries `@kasmap/access-rules`'s parser reports stripped keys as warnings, because
  * there a typo (`enviroments`) silently widens access. `access_as` stays strict (from
  * authorization.ts): an unknown or doubled access mode must fail closed, as KAS's oneof does.
  */

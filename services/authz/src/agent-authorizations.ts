@@ -1,4 +1,4 @@
-import { type ConfigIssue, diffGrantSets, parseAgentConfig, resolveAgentConfig } from "@kasmap/authz";
+import { type ConfigIssue, diffGrantSets, parseAgentConfig, resolveAgentConfig } from "@kasmap/access-rules";
 import {
   AGENT_CONFIG_ISSUES_REPORTED,
   type AgentConfig,

@@ -1,6 +1,6 @@
 import { EVENT_TYPES, KasmapEventSchema } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 
 let env: AuthzTestEnvironment;
 const ids = { root: 0, sub: 0, other: 0, configProject: 0, target: 0, agent: 0 };

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 
 let env: AuthzTestEnvironment;
 let ids: { actor_user_id: number; project_id: number; agent_id: number };

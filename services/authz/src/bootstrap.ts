@@ -54,7 +54,7 @@ async function ensureRootUser(unit: UnitOfWork): Promise<User> {
         .returningAll()
         .executeTakeFirstOrThrow();
   const user = toUser(row);
-  emitRegistryChange.user(unit, user);
+  emitRegistryChange(unit, "user", user);
   return user;
 }
 
@@ -87,5 +87,5 @@ async function ensureAdminToken(unit: UnitOfWork, root: User, digest: string): P
         })
         .returningAll()
         .executeTakeFirstOrThrow();
-  emitRegistryChange.personalAccessToken(unit, toPersonalAccessToken(row));
+  emitRegistryChange(unit, "personal_access_token", toPersonalAccessToken(row));
 }

@@ -20,13 +20,16 @@ import {
   setUserState,
 } from "./commands/users.ts";
 import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
-import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
+import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
 export type { OutboxStatus } from "./outbox.ts";
-export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations.ts";
-export type { AuthzDatabase } from "./store/schema.ts";
+// For bench/allowed-agents.bench.ts, which times the production subtree move on a large registry.
+export { findGroup } from "./store/entities.ts";
+export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
+export type { AuthzDatabase, AuthzTx } from "./store/schema.ts";
+export { type GroupMove, moveGroupSubtree } from "./store/subtree-moves.ts";
 
 export type AuthzServiceOptions = {
   bus: Bus;

@@ -1,8 +1,8 @@
 import { EVENT_TYPES, KasmapEventSchema, newKasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
 import { AUTHZ_EVENT_SOURCE } from "./registry-events.ts";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 
 /**
  * Issue 7.3: an outbox row that can never be published (here: an event over NATS `max_payload`,

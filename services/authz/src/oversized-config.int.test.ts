@@ -1,6 +1,6 @@
 import { EVENT_TYPES, KasmapEventSchema } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 
 /**
  * Issue 7.3 and the config inputs of 7.12: configs large enough to produce a reply or an event

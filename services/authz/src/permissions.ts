@@ -1,11 +1,5 @@
-import {
-  ACCESS_LEVELS,
-  type AccessLevel,
-  KasmapError,
-  NOT_FOUND,
-  type Project,
-  type User,
-} from "@kasmap/contracts";
+import { mayPerform, type RoleAction } from "@kasmap/access-rules";
+import { ACCESS_LEVELS, KasmapError, NOT_FOUND, type Project, type User } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { findProject, findUser } from "./store/entities.ts";
 import type { AuthzExecutor } from "./store/schema.ts";
@@ -18,13 +12,19 @@ export const NO_ACCESS = 0;
 export type NotFoundResource = (typeof NOT_FOUND)[keyof typeof NOT_FOUND];
 
 /**
- * Decides a role check. A caller without any access may not learn that the resource exists:
- * GitLab answers 404 with the resource's name (`404 Project Not Found`). A caller who sees it
- * but lacks the role gets 403.
+ * Decides a role check against `ROLE_POLICY` (`level` is the effective level: an admin's is
+ * Owner, so role-gated actions only). A caller without any access may not learn that the
+ * resource exists: GitLab answers 404 with the resource's name (`404 Project Not Found`). A
+ * caller who sees it but lacks the role gets 403.
  */
-export function requireLevel(level: number, required: AccessLevel, resource: NotFoundResource): void {
+export function requireLevel(level: number, action: RoleAction, resource: NotFoundResource): void {
   if (level < ACCESS_LEVELS.guest) throw new KasmapError("not_found", resource);
-  if (level < required) throw new KasmapError("forbidden", "Forbidden");
+  if (!mayPerform(action, level, false)) throw new KasmapError("forbidden", "Forbidden");
+}
+
+/** `403 Forbidden` unless `user` may perform the admin-only `action`. */
+export function requireAdminAction(user: User, action: RoleAction): void {
+  if (!mayPerform(action, NO_ACCESS, user.is_admin)) throw new KasmapError("forbidden", "Forbidden");
 }
 
 /** The acting user, who must exist and be active; the gateway authenticated them already. */
@@ -95,22 +95,22 @@ export async function effectiveLevelOnProject(
 export function authorize<T>(
   resource: T | undefined,
   level: number,
-  required: AccessLevel,
+  action: RoleAction,
   name: NotFoundResource,
 ): T {
-  requireLevel(level, required, name);
+  requireLevel(level, action, name);
   if (resource === undefined) throw new KasmapError("not_found", name);
   return resource;
 }
 
-/** Loads a project the actor holds at least `required` on (404 Project when they see nothing). */
-export async function requireProjectLevel(
+/** Loads a project the actor may perform `action` on (404 Project when they see nothing). */
+export async function requireProjectAction(
   db: AuthzExecutor,
   actor: User,
   projectId: number,
-  required: AccessLevel,
+  action: RoleAction,
 ): Promise<Project> {
   const project = await findProject(db, projectId);
   const level = project ? await effectiveLevelOnProject(db, actor, project) : NO_ACCESS;
-  return authorize(project, level, required, NOT_FOUND.project);
+  return authorize(project, level, action, NOT_FOUND.project);
 }

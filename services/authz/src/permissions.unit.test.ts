@@ -1,22 +1,23 @@
-import { ACCESS_LEVELS, type AccessLevel, type ErrorCode, isKasmapError } from "@kasmap/contracts";
+import type { RoleAction } from "@kasmap/access-rules";
+import { ACCESS_LEVELS, type ErrorCode, isKasmapError } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { NO_ACCESS, requireLevel } from "./permissions.ts";
 
 describe("requireLevel", () => {
-  const cases: Array<{ level: number; required: AccessLevel; outcome: "ok" | ErrorCode }> = [
-    { level: NO_ACCESS, required: ACCESS_LEVELS.guest, outcome: "not_found" },
-    { level: NO_ACCESS, required: ACCESS_LEVELS.maintainer, outcome: "not_found" },
-    { level: ACCESS_LEVELS.guest, required: ACCESS_LEVELS.maintainer, outcome: "forbidden" },
-    { level: ACCESS_LEVELS.developer, required: ACCESS_LEVELS.maintainer, outcome: "forbidden" },
-    { level: ACCESS_LEVELS.maintainer, required: ACCESS_LEVELS.maintainer, outcome: "ok" },
-    { level: ACCESS_LEVELS.owner, required: ACCESS_LEVELS.maintainer, outcome: "ok" },
-    { level: ACCESS_LEVELS.maintainer, required: ACCESS_LEVELS.owner, outcome: "forbidden" },
+  const cases: Array<{ level: number; action: RoleAction; outcome: "ok" | ErrorCode }> = [
+    { level: NO_ACCESS, action: "read_project", outcome: "not_found" },
+    { level: NO_ACCESS, action: "admin_cluster", outcome: "not_found" },
+    { level: ACCESS_LEVELS.guest, action: "admin_cluster", outcome: "forbidden" },
+    { level: ACCESS_LEVELS.developer, action: "admin_cluster", outcome: "forbidden" },
+    { level: ACCESS_LEVELS.maintainer, action: "admin_cluster", outcome: "ok" },
+    { level: ACCESS_LEVELS.owner, action: "admin_cluster", outcome: "ok" },
+    { level: ACCESS_LEVELS.maintainer, action: "admin_group", outcome: "forbidden" },
   ];
-  for (const { level, required, outcome } of cases) {
-    it(`level ${level}, required ${required} → ${outcome}`, () => {
+  for (const { level, action, outcome } of cases) {
+    it(`level ${level}, action ${action} → ${outcome}`, () => {
       let result: "ok" | ErrorCode = "ok";
       try {
-        requireLevel(level, required, "Project");
+        requireLevel(level, action, "Project");
       } catch (error) {
         if (!isKasmapError(error)) throw error;
         result = error.code;
@@ -26,6 +27,6 @@ describe("requireLevel", () => {
   }
 
   it("names the resource in the 404, as GitLab does", () => {
-    expect(() => requireLevel(NO_ACCESS, ACCESS_LEVELS.guest, "ClusterAgents")).toThrowError("ClusterAgents");
+    expect(() => requireLevel(NO_ACCESS, "read_project", "ClusterAgents")).toThrowError("ClusterAgents");
   });
 });

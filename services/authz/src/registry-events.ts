@@ -1,15 +1,10 @@
 import {
-  type Agent,
-  type AgentToken,
   type AuthzChangedDataSchema,
   EVENT_TYPES,
-  type Group,
-  type Job,
-  type Membership,
+  type EventDataOf,
   newKasmapEvent,
-  type PersonalAccessToken,
-  type Project,
-  type User,
+  REGISTRY_EVENT_TYPES,
+  type RegistryKind,
 } from "@kasmap/contracts";
 import type { z } from "zod";
 import type { UnitOfWork } from "./unit-of-work.ts";
@@ -17,93 +12,47 @@ import type { UnitOfWork } from "./unit-of-work.ts";
 /** CloudEvents `source` of every event this service publishes. */
 export const AUTHZ_EVENT_SOURCE = "/kasmap/authz";
 
+/** The field of each registry event's `data` that carries the entity. */
+const REGISTRY_ENTITY_FIELDS = {
+  group: "group",
+  project: "project",
+  user: "user",
+  membership: "membership",
+  personal_access_token: "token",
+  agent: "agent",
+  agent_token: "token",
+  job: "job",
+} as const satisfies Record<RegistryKind, string>;
+
+type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];
+type RegistryEventData<K extends RegistryKind> = EventDataOf<(typeof REGISTRY_EVENT_TYPES)[K]>;
+
+/** The entity a registry event of `kind` carries (`Group` for "group", `AgentToken` for "agent_token", …). */
+export type RegistryEntity<K extends RegistryKind> = RegistryEventData<K>[(typeof REGISTRY_ENTITY_FIELDS)[K] &
+  keyof RegistryEventData<K>];
+
 /**
- * Emitters of registry events, `io.kasmap.registry.<kind>.changed.v1` on
- * `<root>.registry.<kind>.<id>.changed`, each carrying the entity's whole state (token digests
- * only: the entity types have no field for a plaintext token).
+ * Emits the registry event of `kind`, `io.kasmap.registry.<kind>.changed.v1` on
+ * `<root>.registry.<kind>.<id>.changed`, carrying the entity's whole state (token digests only:
+ * the entity types have no field for a plaintext token) and the acting user.
  */
-export const emitRegistryChange = {
-  group(unit: UnitOfWork, group: Group): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.groupChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("group", group.id),
-        data: { group, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  project(unit: UnitOfWork, project: Project): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.projectChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("project", project.id),
-        data: { project, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  user(unit: UnitOfWork, user: User): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.userChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("user", user.id),
-        data: { user, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  membership(unit: UnitOfWork, membership: Membership): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.membershipChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("membership", membership.id),
-        data: { membership, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  personalAccessToken(unit: UnitOfWork, token: PersonalAccessToken): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.personalAccessTokenChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("personal_access_token", token.id),
-        data: { token, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  agent(unit: UnitOfWork, agent: Agent): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.agentChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("agent", agent.id),
-        data: { agent, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  agentToken(unit: UnitOfWork, token: AgentToken): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.agentTokenChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("agent_token", token.id),
-        data: { token, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-  job(unit: UnitOfWork, job: Job): void {
-    unit.emit(
-      newKasmapEvent({
-        type: EVENT_TYPES.jobChanged,
-        source: AUTHZ_EVENT_SOURCE,
-        subject: unit.topology.subjects.registryChanged("job", job.id),
-        data: { job, actor_user_id: unit.actorUserId },
-      }),
-    );
-  },
-};
+export function emitRegistryChange<K extends RegistryKind>(
+  unit: UnitOfWork,
+  kind: K,
+  entity: RegistryEntity<K> & { id: number },
+): void {
+  const data = { [REGISTRY_ENTITY_FIELDS[kind]]: entity, actor_user_id: unit.actorUserId };
+  unit.emit(
+    newKasmapEvent<RegistryEventType>({
+      type: REGISTRY_EVENT_TYPES[kind],
+      source: AUTHZ_EVENT_SOURCE,
+      subject: unit.topology.subjects.registryChanged(kind, entity.id),
+      // A computed key loses the pairing of field and entity that the table and `RegistryEntity`
+      // guarantee; TypeScript cannot follow it through the generic `K`.
+      data: data as unknown as EventDataOf<RegistryEventType>,
+    }),
+  );
+}
 
 export type AuthzChange = Omit<z.infer<typeof AuthzChangedDataSchema>, "actor_user_id">;
 

@@ -1,6 +1,6 @@
 import { ACCESS_LEVELS } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./authz-test-environment.ts";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 
 let env: AuthzTestEnvironment;
 let maintainerId: number;

@@ -1,5 +1,4 @@
 import {
-  ACCESS_LEVELS,
   type AgentGrantSet,
   type AuthzCommandParsedRequest,
   type AuthzCommandResult,
@@ -11,7 +10,7 @@ import {
   refuseOversizedAgentConfig,
 } from "@kasmap/contracts";
 import { applyAgentConfig, parseConfigOrRefuse, recordConfigRefusal } from "../agent-authorizations.ts";
-import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { findLiveAgent } from "../store/entities.ts";
 import type { UnitOfWork } from "../unit-of-work.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -51,7 +50,7 @@ export const putAgentConfig: CommandHandler<"agent_config.put"> = async (deps, r
 
 async function agentOfRequest(unit: UnitOfWork, request: Request) {
   const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-  const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+  const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
   const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
   if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
   return agent;

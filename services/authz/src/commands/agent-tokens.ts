@@ -1,5 +1,4 @@
 import {
-  ACCESS_LEVELS,
   type AgentToken,
   digestToken,
   generateToken,
@@ -8,7 +7,7 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findAgentToken, findLiveAgent, toAgentToken } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -31,7 +30,7 @@ function withoutDigest(token: AgentToken): Omit<AgentToken, "token_sha256"> {
 export const createAgentToken: CommandHandler<"agent_token.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
     if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
     const active = await unit.tx
@@ -58,7 +57,7 @@ export const createAgentToken: CommandHandler<"agent_token.create"> = (deps, req
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toAgentToken(row);
-    emitRegistryChange.agentToken(unit, token);
+    emitRegistryChange(unit, "agent_token", token);
     return { token: withoutDigest(token), plaintext };
   });
 
@@ -66,7 +65,7 @@ export const createAgentToken: CommandHandler<"agent_token.create"> = (deps, req
 export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
     if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
     const existing = await findAgentToken(unit.tx, agent.id, request.token_id);
@@ -79,7 +78,7 @@ export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, req
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toAgentToken(row);
-    emitRegistryChange.agentToken(unit, token);
+    emitRegistryChange(unit, "agent_token", token);
     return withoutDigest(token);
   });
 
@@ -129,7 +128,7 @@ export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> 
       if (!still) throw new KasmapError("unauthorized", "401 Unauthorized");
       return result;
     }
-    emitRegistryChange.agentToken(unit, toAgentToken(row));
+    emitRegistryChange(unit, "agent_token", toAgentToken(row));
     return result;
   });
 };

@@ -1,6 +1,6 @@
-import { ACCESS_LEVELS, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { publishGrantChange, revokeAgentGrants } from "../agent-authorizations.ts";
-import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findLiveAgent, toAgent, toAgentToken } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -14,7 +14,7 @@ import type { CommandHandler } from "./command-deps.ts";
 export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const taken = await unit.tx
       .selectFrom("authz.agents")
       .select("id")
@@ -33,7 +33,7 @@ export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const agent = toAgent(row);
-    emitRegistryChange.agent(unit, agent);
+    emitRegistryChange(unit, "agent", agent);
     publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
       dropped_count: 0,
       dropped: [],
@@ -48,7 +48,7 @@ export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
 export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.maintainer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
     if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
     const row = await unit.tx
@@ -58,7 +58,7 @@ export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const agent = toAgent(row);
-    emitRegistryChange.agent(unit, agent);
+    emitRegistryChange(unit, "agent", agent);
     const revoked = await unit.tx
       .updateTable("authz.agent_tokens")
       .set({ status: "revoked" })
@@ -67,7 +67,7 @@ export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
       .returningAll()
       .execute();
     for (const token of revoked.sort((a, b) => a.id - b.id))
-      emitRegistryChange.agentToken(unit, toAgentToken(token));
+      emitRegistryChange(unit, "agent_token", toAgentToken(token));
     await revokeAgentGrants(unit, agent);
     return agent;
   });

@@ -25,7 +25,7 @@ export const createGroup: CommandHandler<"group.create"> = (deps, request) =>
     if (request.parent_id != null) {
       parent = await findGroup(unit.tx, request.parent_id);
       const level = parent ? await effectiveLevelOnGroup(unit.tx, actor, parent) : NO_ACCESS;
-      requireLevel(level, ACCESS_LEVELS.maintainer, NOT_FOUND.group);
+      requireLevel(level, "create_subgroup", NOT_FOUND.group);
     }
     const fullPath = parent ? `${parent.full_path}/${request.path}` : request.path;
     await assertFullPathFree(unit.tx, fullPath);
@@ -50,7 +50,7 @@ export const createGroup: CommandHandler<"group.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const group = toGroup(row);
-    emitRegistryChange.group(unit, group);
+    emitRegistryChange(unit, "group", group);
     const inherited = parent ? await membershipLevelOnGroup(unit.tx, actor.id, parent.traversal_ids) : 0;
     if (inherited < ACCESS_LEVELS.owner) {
       await writeMembership(

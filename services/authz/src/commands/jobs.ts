@@ -1,14 +1,8 @@
-import {
-  ACCESS_LEVELS,
-  digestToken,
-  generateToken,
-  KasmapError,
-  NOT_FOUND,
-  TOKEN_PREFIXES,
-} from "@kasmap/contracts";
+import type { RoleAction } from "@kasmap/access-rules";
+import { digestToken, generateToken, KasmapError, NOT_FOUND, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { environmentSlug } from "../environment-slug.ts";
-import { requireActiveUser, requireProjectLevel } from "../permissions.ts";
+import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { toJob } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -21,20 +15,20 @@ import type { CommandHandler } from "./command-deps.ts";
  * on unprotected (or unknown) refs without an environment, which `protected_branches_only` and
  * `environments` entries never match.
  */
-export const JOB_CONTEXT_ASSERTION_LEVEL = ACCESS_LEVELS.maintainer;
+export const JOB_CONTEXT_ASSERTION_ACTION = "assert_job_context" satisfies RoleAction;
 
 /**
  * `job.create`: registers a running CI job (Kasmap has no CI of its own; this stands in for a
  * pipeline run) for a user with Developer+ on the project, who may run pipelines in GitLab;
- * a protected ref or an environment needs Maintainer+ (`JOB_CONTEXT_ASSERTION_LEVEL`).
+ * a protected ref or an environment needs Maintainer+ (`JOB_CONTEXT_ASSERTION_ACTION`).
  * Returns the job token (`glcbt-…`) once; only its SHA-256 is stored or published.
  */
 export const createJob: CommandHandler<"job.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.developer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "create_pipeline");
     if (request.ref_protected === true || request.environment) {
-      await requireProjectLevel(unit.tx, actor, project.id, JOB_CONTEXT_ASSERTION_LEVEL);
+      await requireProjectAction(unit.tx, actor, project.id, JOB_CONTEXT_ASSERTION_ACTION);
     }
     const environment = request.environment
       ? {
@@ -59,7 +53,7 @@ export const createJob: CommandHandler<"job.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const job = toJob(row);
-    emitRegistryChange.job(unit, job);
+    emitRegistryChange(unit, "job", job);
     const { token_sha256: _digest, ...publicJob } = job;
     return { job: publicJob, plaintext };
   });
@@ -72,7 +66,7 @@ export const createJob: CommandHandler<"job.create"> = (deps, request) =>
 export const finishJob: CommandHandler<"job.finish"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.developer);
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "update_build");
     const row = await unit.tx
       .selectFrom("authz.jobs")
       .selectAll()
@@ -90,7 +84,7 @@ export const finishJob: CommandHandler<"job.finish"> = (deps, request) =>
             .returningAll()
             .executeTakeFirstOrThrow();
     const job = toJob(finished);
-    if (row.status !== "finished") emitRegistryChange.job(unit, job);
+    if (row.status !== "finished") emitRegistryChange(unit, "job", job);
     const { token_sha256: _digest, ...publicJob } = job;
     return publicJob;
   });

@@ -1,4 +1,4 @@
-import { ACCESS_LEVELS, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
+import { KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
 import {
   authorize,
   effectiveLevelOnGroup,
@@ -40,10 +40,10 @@ async function requireSourceOwner(
   if (sourceType === "group") {
     const group = await findGroup(tx, sourceId);
     const level = group ? await effectiveLevelOnGroup(tx, actor, group) : NO_ACCESS;
-    authorize(group, level, ACCESS_LEVELS.owner, NOT_FOUND.group);
+    authorize(group, level, "admin_group_member", NOT_FOUND.group);
     return;
   }
   const project = await findProject(tx, sourceId);
   const level = project ? await effectiveLevelOnProject(tx, actor, project) : NO_ACCESS;
-  authorize(project, level, ACCESS_LEVELS.owner, NOT_FOUND.project);
+  authorize(project, level, "admin_project_member", NOT_FOUND.project);
 }

@@ -28,7 +28,7 @@ export const createProject: CommandHandler<"project.create"> = (deps, request) =
         ? await ensurePersonalNamespace(unit, actor)
         : await findNamespace(unit.tx, request.namespace_id);
     const level = found ? await effectiveLevelOnGroup(unit.tx, actor, found) : NO_ACCESS;
-    const namespace = authorize(found, level, ACCESS_LEVELS.maintainer, NOT_FOUND.namespace);
+    const namespace = authorize(found, level, "create_projects", NOT_FOUND.namespace);
     const pathWithNamespace = `${namespace.full_path}/${request.path}`;
     await assertFullPathFree(unit.tx, pathWithNamespace);
     const row = await unit.tx
@@ -46,7 +46,7 @@ export const createProject: CommandHandler<"project.create"> = (deps, request) =
       .returningAll()
       .executeTakeFirstOrThrow();
     const project = toProject(row);
-    emitRegistryChange.project(unit, project);
+    emitRegistryChange(unit, "project", project);
     const inherited = await membershipLevelOnGroup(unit.tx, actor.id, namespace.traversal_ids);
     if (inherited < ACCESS_LEVELS.maintainer) {
       await writeMembership(

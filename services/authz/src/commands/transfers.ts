@@ -1,11 +1,12 @@
-import { ACCESS_LEVELS, type Group, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
+import type { RoleAction } from "@kasmap/access-rules";
+import { type Group, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
 import { reresolveAgentConfig } from "../agent-authorizations.ts";
 import {
   authorize,
   effectiveLevelOnGroup,
   NO_ACCESS,
   requireActiveUser,
-  requireProjectLevel,
+  requireProjectAction,
 } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findGroup, findNamespace } from "../store/entities.ts";
@@ -19,17 +20,17 @@ import type { CommandHandler } from "./command-deps.ts";
  * (`NOT_FOUND.namespace`): a personal namespace takes projects only, from its owner or an admin
  * (nobody else holds a level on it).
  */
-async function requireGroupLevel(
+async function requireGroupAction(
   tx: AuthzTx,
   actor: User,
   groupId: number,
-  required: (typeof ACCESS_LEVELS)[keyof typeof ACCESS_LEVELS],
+  action: RoleAction,
   resource: typeof NOT_FOUND.group | typeof NOT_FOUND.namespace,
 ): Promise<Group> {
   const group =
     resource === NOT_FOUND.namespace ? await findNamespace(tx, groupId) : await findGroup(tx, groupId);
   const level = group ? await effectiveLevelOnGroup(tx, actor, group) : NO_ACCESS;
-  return authorize(group, level, required, resource);
+  return authorize(group, level, action, resource);
 }
 
 /**
@@ -41,23 +42,11 @@ async function requireGroupLevel(
 export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const group = await requireGroupLevel(
-      unit.tx,
-      actor,
-      request.group_id,
-      ACCESS_LEVELS.owner,
-      NOT_FOUND.group,
-    );
+    const group = await requireGroupAction(unit.tx, actor, request.group_id, "admin_group", NOT_FOUND.group);
     const parent =
       request.parent_id === null
         ? null
-        : await requireGroupLevel(
-            unit.tx,
-            actor,
-            request.parent_id,
-            ACCESS_LEVELS.maintainer,
-            NOT_FOUND.group,
-          );
+        : await requireGroupAction(unit.tx, actor, request.parent_id, "create_subgroup", NOT_FOUND.group);
     if ((parent?.id ?? null) === group.parent_id) {
       throw new KasmapError("bad_request", "Transfer failed: group is already in that place");
     }
@@ -69,8 +58,8 @@ export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =
     }
     await assertFullPathFree(unit.tx, parent ? `${parent.full_path}/${group.path}` : group.path);
     const moved = await moveGroupSubtree(unit.tx, { group, parent });
-    for (const g of moved.groups) emitRegistryChange.group(unit, g);
-    for (const p of moved.projects) emitRegistryChange.project(unit, p);
+    for (const g of moved.groups) emitRegistryChange(unit, "group", g);
+    for (const p of moved.projects) emitRegistryChange(unit, "project", p);
     const agents = await agentsAffectedByMove(unit.tx, {
       groupIds: moved.groups.map((g) => g.id),
       projectIds: moved.projects.map((p) => p.id),
@@ -92,12 +81,12 @@ export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =
 export const transferProject: CommandHandler<"project.transfer"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectLevel(unit.tx, actor, request.project_id, ACCESS_LEVELS.owner);
-    const namespace = await requireGroupLevel(
+    const project = await requireProjectAction(unit.tx, actor, request.project_id, "change_namespace");
+    const namespace = await requireGroupAction(
       unit.tx,
       actor,
       request.namespace_id,
-      ACCESS_LEVELS.maintainer,
+      "create_projects",
       NOT_FOUND.namespace,
     );
     if (namespace.id === project.namespace_id) {
@@ -105,7 +94,7 @@ export const transferProject: CommandHandler<"project.transfer"> = (deps, reques
     }
     await assertFullPathFree(unit.tx, `${namespace.full_path}/${project.path}`);
     const moved = await moveProject(unit.tx, project, namespace);
-    emitRegistryChange.project(unit, moved);
+    emitRegistryChange(unit, "project", moved);
     const agents = await agentsAffectedByMove(unit.tx, {
       groupIds: [],
       projectIds: [moved.id],

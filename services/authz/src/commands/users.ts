@@ -1,3 +1,4 @@
+import { mayPerform } from "@kasmap/access-rules";
 import {
   digestToken,
   generateToken,
@@ -7,7 +8,7 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { requireActiveUser } from "../permissions.ts";
+import { NO_ACCESS, requireActiveUser, requireAdminAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
 import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
@@ -21,7 +22,7 @@ import type { CommandHandler } from "./command-deps.ts";
 export const createUser: CommandHandler<"user.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    requireAdminAction(actor, "admin_all_resources");
     const taken = await unit.tx
       .selectFrom("authz.users")
       .select("id")
@@ -50,7 +51,7 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const user = toUser(row);
-    emitRegistryChange.user(unit, user);
+    emitRegistryChange(unit, "user", user);
     await ensurePersonalNamespace(unit, user);
     return user;
   });
@@ -62,7 +63,8 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
 export const createPersonalAccessToken: CommandHandler<"personal_access_token.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (request.user_id !== actor.id && !actor.is_admin) throw new KasmapError("not_found", NOT_FOUND.user);
+    if (request.user_id !== actor.id && !mayPerform("admin_all_resources", NO_ACCESS, actor.is_admin))
+      throw new KasmapError("not_found", NOT_FOUND.user);
     const owner = await findUser(unit.tx, request.user_id);
     if (!owner) throw new KasmapError("not_found", NOT_FOUND.user);
     const plaintext = generateToken(TOKEN_PREFIXES.personalAccess);
@@ -79,7 +81,7 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
       .returningAll()
       .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(row);
-    emitRegistryChange.personalAccessToken(unit, token);
+    emitRegistryChange(unit, "personal_access_token", token);
     const { token_sha256: _digest, ...publicToken } = token;
     return { token: publicToken, plaintext };
   });
@@ -96,7 +98,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
       .selectAll()
       .where("id", "=", request.token_id)
       .executeTakeFirst();
-    if (!row || (row.user_id !== actor.id && !actor.is_admin)) {
+    if (!row || (row.user_id !== actor.id && !mayPerform("admin_all_resources", NO_ACCESS, actor.is_admin))) {
       throw new KasmapError("not_found", NOT_FOUND.personalAccessToken);
     }
     const revoked = row.revoked
@@ -108,7 +110,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
           .returningAll()
           .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(revoked);
-    if (!row.revoked) emitRegistryChange.personalAccessToken(unit, token);
+    if (!row.revoked) emitRegistryChange(unit, "personal_access_token", token);
     const { token_sha256: _digest, ...publicToken } = token;
     return publicToken;
   });
@@ -121,7 +123,7 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
 export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    if (!actor.is_admin) throw new KasmapError("forbidden", "Forbidden");
+    requireAdminAction(actor, "admin_all_resources");
     const target = await findUser(unit.tx, request.user_id);
     if (!target) throw new KasmapError("not_found", NOT_FOUND.user);
     if (target.id === actor.id && request.state === "blocked")
@@ -134,6 +136,6 @@ export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
       .returningAll()
       .executeTakeFirstOrThrow();
     const user = toUser(row);
-    emitRegistryChange.user(unit, user);
+    emitRegistryChange(unit, "user", user);
     return { user, changed: true };
   });

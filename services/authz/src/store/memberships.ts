@@ -40,6 +40,6 @@ export async function writeMembership(
       .executeTakeFirstOrThrow();
     membership = toMembership(row);
   }
-  if (membership) emitRegistryChange.membership(unit, membership);
+  if (membership) emitRegistryChange(unit, "membership", membership);
   return membership;
 }

@@ -59,7 +59,7 @@ export async function ensurePersonalNamespace(unit: UnitOfWork, user: User): Pro
     .returningAll()
     .executeTakeFirstOrThrow();
   const namespace = toGroup(row);
-  emitRegistryChange.group(unit, namespace);
+  emitRegistryChange(unit, "group", namespace);
   await writeMembership(
     unit,
     { userId: user.id, sourceType: "group", sourceId: namespace.id },

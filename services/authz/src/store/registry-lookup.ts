@@ -1,4 +1,4 @@
-import type { RegistryLookup, ResolvedNamespace } from "@kasmap/authz";
+import type { RegistryLookup, ResolvedNamespace } from "@kasmap/access-rules";
 import { sql } from "kysely";
 import type { ConfigPaths } from "../config-paths.ts";
 import type { AuthzExecutor } from "./schema.ts";

@@ -1,4 +1,5 @@
-import { ACCESS_LEVELS, digestToken } from "@kasmap/contracts";
+import { mayPerform } from "@kasmap/access-rules";
+import { digestToken } from "@kasmap/contracts";
 import type { FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { projectAccessLevel } from "../permissions/access-levels.ts";
@@ -11,9 +12,6 @@ import {
   unauthorized,
 } from "./authenticate.ts";
 import { checkPrincipal } from "./credential-verdict.ts";
-
-/** The least role a job's user must still hold on the job's project for its token to work. */
-const JOB_USER_LEVEL = ACCESS_LEVELS.developer;
 
 /**
  * The caller of `request`, or GitLab's refusal (401, or 403 for scopes and blocked users). GitLab
@@ -54,7 +52,7 @@ async function jobUserStillMember(
   const level = await ctx.caches.projectAccessLevels.get(`${principal.user.id}:${project.id}`, () =>
     projectAccessLevel(ctx.db, principal.user.id, project),
   );
-  return level >= JOB_USER_LEVEL;
+  return mayPerform("use_job_token", level, false);
 }
 
 /** The user behind a personal access token (the only credential most endpoints take). */

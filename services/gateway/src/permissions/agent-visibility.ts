@@ -1,12 +1,12 @@
+import { leastLevel, type RoleAction } from "@kasmap/access-rules";
 import { type RawBuilder, sql } from "kysely";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
-import { REQUIRED_LEVELS } from "./visible-resources.ts";
 
 /**
  * A SQL condition on a configuration project row aliased `p`: true when `user` may read the
  * agents registered in it (admins always; others with Developer+ on the project or on any group
  * in its `traversal_ids`, GitLab's inherited membership). The same rule as `visibleProject` with
- * `REQUIRED_LEVELS.readAgents`, written for queries that filter many projects at once:
+ * `"read_cluster_agent"` (`ROLE_POLICY`), written for queries that filter many projects at once:
  *
  * ```sql
  * exists (select 1 from read_model.memberships m
@@ -18,16 +18,19 @@ import { REQUIRED_LEVELS } from "./visible-resources.ts";
  */
 export function agentsReadableSql(user: AuthenticatedUser): RawBuilder<boolean> {
   if (user.isAdmin) return sql<boolean>`true`;
-  return memberOfProjectSql(user, REQUIRED_LEVELS.readAgents);
+  return memberOfProjectSql(user, "read_cluster_agent");
 }
 
 /** As `agentsReadableSql` at any level: the projects `user` can see at all (guest and above). */
 export function projectVisibleSql(user: AuthenticatedUser): RawBuilder<boolean> {
   if (user.isAdmin) return sql<boolean>`true`;
-  return memberOfProjectSql(user, REQUIRED_LEVELS.seeProject);
+  return memberOfProjectSql(user, "read_project");
 }
 
-function memberOfProjectSql(user: AuthenticatedUser, level: number): RawBuilder<boolean> {
+/** `action` must be role-gated (not admin-only): non-admins are filtered by its least level. */
+function memberOfProjectSql(user: AuthenticatedUser, action: RoleAction): RawBuilder<boolean> {
+  const level = leastLevel(action);
+  if (level === undefined) return sql<boolean>`false`;
   return sql<boolean>`exists (
     select 1 from read_model.memberships m
     where m.user_id = ${user.id} and m.access_level >= ${level}

@@ -1,10 +1,10 @@
+import { mayPerform } from "@kasmap/access-rules";
 import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import { findAgent } from "../read-model/agent-queries.ts";
 import { findProject } from "../read-model/registry-queries.ts";
 import { projectAccessLevel } from "./access-levels.ts";
-import { REQUIRED_LEVELS } from "./visible-resources.ts";
 
 /**
  * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
@@ -28,7 +28,7 @@ export async function mayReceiveEvent(
   const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
     projectAccessLevel(ctx.db, user.id, project),
   );
-  return level >= REQUIRED_LEVELS.readAgents;
+  return mayPerform("read_cluster_agent", level, false);
 }
 
 /**

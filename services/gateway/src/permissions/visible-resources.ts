@@ -1,21 +1,14 @@
-import { ACCESS_LEVELS, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { mayPerform, type RoleAction } from "@kasmap/access-rules";
+import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import { findGroup, findProject, type GroupRow, type ProjectRow } from "../read-model/registry-queries.ts";
 import { parseResourceId } from "../read-model/resource-id.ts";
 import { groupAccess, projectAccessLevel } from "./access-levels.ts";
 
-/** The least access level for each kind of read. Writes are checked by authz, the authority. */
-export const REQUIRED_LEVELS = {
-  /** Any member sees a (private) project. */
-  seeProject: ACCESS_LEVELS.guest,
-  /** Agents and their tokens: Developer and above (`read_cluster_agent`). */
-  readAgents: ACCESS_LEVELS.developer,
-} as const;
-
 /**
- * The project `rawId` names (numeric id or full path) if `user` holds at least `required` on it
- * (admins always do). Otherwise `404 Project Not Found`, the same answer as for a project that
+ * The project `rawId` names (numeric id or full path) if `user` may perform the read `action` on
+ * it (`ROLE_POLICY`; admins always may; writes are checked again by authz, the authority). Otherwise `404 Project Not Found`, the same answer as for a project that
  * does not exist, so callers cannot probe for existence. Kasmap departs from GitLab for a member
  * below Developer reading agents (GitLab: 403): the brief asks for no signal at all.
  */
@@ -23,7 +16,7 @@ export async function visibleProject(
   ctx: GatewayContext,
   user: AuthenticatedUser,
   rawId: string,
-  required: number,
+  action: RoleAction,
 ): Promise<ProjectRow> {
   const id = parseResourceId(rawId);
   if (!id) throw new KasmapError("not_found", NOT_FOUND.project);
@@ -34,7 +27,7 @@ export async function visibleProject(
   const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
     projectAccessLevel(ctx.db, user.id, project),
   );
-  if (level < required) throw new KasmapError("not_found", NOT_FOUND.project);
+  if (!mayPerform(action, level, false)) throw new KasmapError("not_found", NOT_FOUND.project);
   return project;
 }
 
@@ -83,5 +76,5 @@ async function visibleNamespaceOrNull(
 
 /** Admin-only endpoints answer `403 Forbidden` to everyone else, as GitLab's `authenticated_as_admin!`. */
 export function requireAdmin(user: AuthenticatedUser): void {
-  if (!user.isAdmin) throw new KasmapError("forbidden", "Forbidden");
+  if (!mayPerform("admin_all_resources", 0, user.isAdmin)) throw new KasmapError("forbidden", "Forbidden");
 }

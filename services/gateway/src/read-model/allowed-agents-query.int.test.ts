@@ -1,4 +1,4 @@
-import { allowedAgentsForProject } from "@kasmap/authz";
+import { allowedAgentsForProject } from "@kasmap/access-rules";
 import {
   createDatabase,
   migrateSchema,

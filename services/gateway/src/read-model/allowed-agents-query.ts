@@ -1,4 +1,4 @@
-import { CI_ACCESS_RULES, type CiAccessOptions, type CiAccessRule } from "@kasmap/authz";
+import { CI_ACCESS_RULES, type CiAccessOptions, type CiAccessRule } from "@kasmap/access-rules";
 import { type CiAccessConfig, CiAccessConfigSchema } from "@kasmap/contracts";
 import { sql } from "kysely";
 import type { ProjectRow, ReadModel } from "./registry-queries.ts";
@@ -29,7 +29,7 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
 
 /**
  * The agents project `projectId`'s CI jobs may use (GitLab's `CiAccess::Finder`, the same answer
- * as `allowedAgentsForProject` from `@kasmap/authz`), in ONE statement answered from indexes
+ * as `allowedAgentsForProject` from `@kasmap/access-rules`), in ONE statement answered from indexes
  * (the body of the PL/pgSQL function `read_model.allowed_agents(project_id, include_descendants)`):
  * the projects primary key, `ci_access_project_authorizations_project`, `agents_project_name`,
  * `ci_access_group_authorizations_group` (probed with P's `traversal_ids`) and the agents and

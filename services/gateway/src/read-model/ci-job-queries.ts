@@ -1,4 +1,4 @@
-import type { CiAccessData } from "@kasmap/authz";
+import type { CiAccessData } from "@kasmap/access-rules";
 import { CiAccessConfigSchema, JobSchema } from "@kasmap/contracts";
 import { sql } from "kysely";
 import type { ProjectRow, ReadModel } from "./registry-queries.ts";

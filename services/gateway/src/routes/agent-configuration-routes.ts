@@ -3,8 +3,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { gitLabErrorHandler } from "../http/error-handler.ts";
-import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { requireProjectRole } from "../permissions/project-role.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
@@ -53,8 +53,8 @@ export function registerAgentConfigurationRoutes(app: FastifyInstance, ctx: Gate
   const options = { bodyLimit: CONFIGURATION_BODY_LIMIT_BYTES, errorHandler: configurationErrorHandler };
   app.put<AgentParams>(path, options, async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
-    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const yaml = configurationYaml(request.body);
     refuseOversizedAgentConfig(yaml);

@@ -15,8 +15,8 @@ import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
-import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { requireProjectRole } from "../permissions/project-role.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
 import { agentInProject, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
@@ -37,7 +37,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.get<ProjectParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(ListQuerySchema, request.query);
     const page = { page: query.page, perPage: query.per_page };
     const { agents, total } = await listProjectAgents(ctx.db, project.id, page);
@@ -53,7 +53,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
   // a string with a JSON content type, which Fastify passes through without serializing again.
   app.get<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const body = agentBodyJson(agent, project);
@@ -69,7 +69,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
    */
   app.get<AgentParams>(`${base}/:agent_id/cluster_info`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const { at } = parseParams(ClusterInfoAtQuerySchema, request.query);
     // `?at=`: the facts of that time, without deployment_status/last_connection (only the
@@ -83,7 +83,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.post<ProjectParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
     const params = mergedParams(request.query, request.body);
     const { name } = parseParams(CreateAgentBodySchema, params);
     const checked = AgentNameFieldSchema.safeParse({ name });
@@ -102,8 +102,8 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.delete<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
-    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     await forwardCommand(ctx, "agent.delete", {
       actor_user_id: user.id,

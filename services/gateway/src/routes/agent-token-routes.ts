@@ -6,8 +6,8 @@ import { agentTokenBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
-import { AGENT_WRITE_LEVEL, requireProjectRole } from "../permissions/project-role.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { requireProjectRole } from "../permissions/project-role.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { agentInProject } from "./agent-lookup.ts";
@@ -22,7 +22,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
 
   app.get<AgentParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const query = parseParams(PaginationQuerySchema, request.query);
     const page = { page: query.page, perPage: query.per_page };
@@ -33,7 +33,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
 
   app.get<TokenParams>(`${base}/:token_id`, async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const tokenId = parseNumericId(request.params.token_id);
     const token = tokenId === null ? null : await findActiveAgentToken(ctx.db, agent.id, tokenId);
@@ -43,8 +43,8 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
 
   app.post<AgentParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
-    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const params = parseParams(CreateAgentTokenBodySchema, mergedParams(request.query, request.body));
     const { token, plaintext } = await forwardCommand(ctx, "agent_token.create", {
@@ -59,8 +59,8 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
 
   app.delete<TokenParams>(`${base}/:token_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
-    await requireProjectRole(ctx, user, project, AGENT_WRITE_LEVEL);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const tokenId = parseNumericId(request.params.token_id);
     if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.agentToken);

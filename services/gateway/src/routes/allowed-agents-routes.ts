@@ -3,8 +3,9 @@ import {
   explainAuthorization,
   filterAuthorizationsForJob,
   type JobContext,
+  mayPerform,
   type ProjectPlacement,
-} from "@kasmap/authz";
+} from "@kasmap/access-rules";
 import {
   ExplainAuthorizationQuerySchema,
   KasmapError,
@@ -24,7 +25,7 @@ import {
 } from "../http/allowed-agents-bodies.ts";
 import { parseParams } from "../http/request-params.ts";
 import { projectAccessLevel } from "../permissions/access-levels.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
 import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
@@ -95,7 +96,7 @@ export function registerAllowedAgentsRoutes(
 
   app.get<ProjectParams>("/api/v4/projects/:id/allowed_agents", async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
     const rows = await queryAllowedAgents(ctx.db, project.id, options);
     return {
@@ -111,7 +112,7 @@ export function registerAllowedAgentsRoutes(
     "/api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain",
     async (request) => {
       const user = await userOf(ctx, request);
-      const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+      const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
       const query = parseParams(ExplainAuthorizationQuerySchema, request.query);
       const found = await agentById(ctx, request.params.agent_id);
       const rows = await loadAgentCiRowsFor(ctx.db, found.agent.id, project);
@@ -123,7 +124,8 @@ export function registerAllowedAgentsRoutes(
         rows.group_authorizations.length > 0;
       if (!mentioned && !user.isAdmin) {
         const level = await accessLevel(ctx, user.id, found.project);
-        if (level < REQUIRED_LEVELS.readAgents) throw new KasmapError("not_found", NOT_FOUND.agent);
+        if (!mayPerform("read_cluster_agent", level, false))
+          throw new KasmapError("not_found", NOT_FOUND.agent);
       }
       const agent = { id: found.agent.id, name: found.agent.name, config_project: placement(found.project) };
       return explainAuthorization(

@@ -1,5 +1,5 @@
+import { mayPerform } from "@kasmap/access-rules";
 import {
-  ACCESS_LEVELS,
   InstanceAuditEventsQuerySchema,
   KasmapError,
   PaginationQuerySchema,
@@ -13,7 +13,7 @@ import { paginationHeaders } from "../http/pagination.ts";
 import { parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { projectAccessLevel } from "../permissions/access-levels.ts";
-import { REQUIRED_LEVELS, requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
+import { requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
 import { type AuditEventFilter, listAuditEvents } from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
@@ -62,7 +62,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/history",
     async (request, reply) => {
       const user = await userOf(ctx, request);
-      const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+      const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
       const { agent } = await agentInProject(ctx, project, request.params.agent_id);
       const query = parseParams(PaginationQuerySchema, request.query);
       const page = { page: query.page, perPage: query.per_page };
@@ -81,12 +81,12 @@ async function maintainedProject(
   user: AuthenticatedUser,
   rawId: string,
 ): Promise<ProjectRow> {
-  const project = await visibleProject(ctx, user, rawId, REQUIRED_LEVELS.seeProject);
+  const project = await visibleProject(ctx, user, rawId, "read_project");
   if (user.isAdmin) return project;
   const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
     projectAccessLevel(ctx.db, user.id, project),
   );
-  if (level < ACCESS_LEVELS.maintainer) throw new KasmapError("forbidden", "Forbidden");
+  if (!mayPerform("read_project_audit_events", level, false)) throw new KasmapError("forbidden", "Forbidden");
   return project;
 }
 

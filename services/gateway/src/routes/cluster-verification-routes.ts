@@ -8,7 +8,7 @@ import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { InvalidParamsError, mergedParams } from "../http/request-params.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject, cachedClusterFacts } from "./agent-lookup.ts";
 
 type AgentParams = { Params: { id: string; agent_id: string } };
@@ -25,7 +25,7 @@ export function registerClusterVerificationRoutes(app: FastifyInstance, ctx: Gat
     "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify",
     async (request): Promise<VerificationResult> => {
       const user = await userOf(ctx, request);
-      const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.readAgents);
+      const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
       const { agent } = await agentInProject(ctx, project, request.params.agent_id);
       const expectations = parseExpectations(mergedParams({}, request.body));
       const cached = await cachedClusterFacts(ctx, agent.id);

@@ -10,12 +10,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
 import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
-import {
-  REQUIRED_LEVELS,
-  visibleGroup,
-  visibleNamespace,
-  visibleProject,
-} from "../permissions/visible-resources.ts";
+import { visibleGroup, visibleNamespace, visibleProject } from "../permissions/visible-resources.ts";
 import { nameAndPath } from "../read-model/project-path.ts";
 import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -85,7 +80,7 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
   app.put<IdParams>("/api/v4/projects/:id/transfer", async (request) => {
     const user = await userOf(ctx, request);
     const params = parseParams(TransferProjectBodySchema, mergedParams(request.query, request.body));
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
     const target = await visibleNamespace(ctx, user, String(params.namespace));
     const moved = await forwardCommand(ctx, "project.transfer", {
       actor_user_id: user.id,
@@ -97,7 +92,7 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
 
   app.get<IdParams>("/api/v4/projects/:id", async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
     return projectBody(project, await namespaceOf(ctx, project.namespace_id));
   });
 }

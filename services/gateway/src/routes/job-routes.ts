@@ -1,10 +1,10 @@
-import { ACCESS_LEVELS, CreateJobBodySchema, type Job, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { CreateJobBodySchema, type Job, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requireProjectRole } from "../permissions/project-role.ts";
-import { REQUIRED_LEVELS, visibleProject } from "../permissions/visible-resources.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
 
@@ -38,7 +38,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): vo
   app.post<ProjectParams>("/api/v4/projects/:id/jobs", async (request, reply) => {
     const user = await userOf(ctx, request);
     // Non-members get 404 here; members below Developer get authz's 403.
-    const project = await visibleProject(ctx, user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
     const body = parseParams(CreateJobBodySchema, mergedParams(request.query, request.body));
     const { job, plaintext } = await forwardCommand(ctx, "job.create", {
       actor_user_id: user.id,
@@ -54,7 +54,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): vo
 
   app.post<JobParams>("/api/v4/projects/:id/jobs/:job_id/finish", async (request, reply) => {
     const principal = await principalOf(ctx, request, { allowJobToken: true });
-    const project = await visibleProject(ctx, principal.user, request.params.id, REQUIRED_LEVELS.seeProject);
+    const project = await visibleProject(ctx, principal.user, request.params.id, "read_project");
     const jobId = parseNumericId(request.params.job_id);
     if (principal.kind === "job") {
       // A job token finishes its own job and no other.
@@ -63,7 +63,7 @@ export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): vo
       }
     } else {
       // The role first, then the job: below Developer, every job id answers the same 403.
-      await requireProjectRole(ctx, principal.user, project, ACCESS_LEVELS.developer);
+      await requireProjectRole(ctx, principal.user, project, "update_build");
     }
     if (jobId === null) throw new KasmapError("not_found", NOT_FOUND.job);
     const job = await forwardCommand(ctx, "job.finish", {

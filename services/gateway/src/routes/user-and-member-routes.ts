@@ -11,12 +11,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
 import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
-import {
-  REQUIRED_LEVELS,
-  requireAdmin,
-  visibleGroup,
-  visibleProject,
-} from "../permissions/visible-resources.ts";
+import { requireAdmin, visibleGroup, visibleProject } from "../permissions/visible-resources.ts";
 import { findUser } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -116,7 +111,7 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
       const source =
         sourceType === "group"
           ? await visibleGroup(ctx, caller, request.params.id)
-          : await visibleProject(ctx, caller, request.params.id, REQUIRED_LEVELS.seeProject);
+          : await visibleProject(ctx, caller, request.params.id, "read_project");
       const params = parseParams(AddMemberParamsSchema, mergedParams(request.query, request.body));
       const membership = await forwardCommand(ctx, "membership.set", {
         actor_user_id: caller.id,

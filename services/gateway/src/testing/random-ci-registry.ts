@@ -1,4 +1,4 @@
-import type { AgentPlacement, CiAccessData, ProjectPlacement } from "@kasmap/authz";
+import type { AgentPlacement, CiAccessData, ProjectPlacement } from "@kasmap/access-rules";
 import type { CiAccessConfig } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";

@@ -1,6 +1,6 @@
 import type { AgentGrantSet } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { GROUPS, PROJECTS } from "./group-tree.fixture.ts";
+import { GROUPS, PROJECTS } from "./testing/group-tree.ts";
 import {
   type MembershipFact,
   type PlacementLookup,

@@ -1,4 +1,4 @@
-import type { AgentPlacement, ProjectPlacement } from "./ci-access-data.ts";
+import type { AgentPlacement, ProjectPlacement } from "../ci-access-data.ts";
 
 /**
  * A small registry shared by the unit tests:

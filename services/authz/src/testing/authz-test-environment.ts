@@ -14,9 +14,9 @@ import {
   type TestDatabase,
   testNatsUrl,
 } from "@kasmap/testing/harness";
-import type { AuthzService, AuthzServiceOptions } from "./index.ts";
-import { startAuthzService } from "./index.ts";
-import type { AuthzDb } from "./store/schema.ts";
+import type { AuthzService, AuthzServiceOptions } from "../index.ts";
+import { startAuthzService } from "../index.ts";
+import type { AuthzDb } from "../store/schema.ts";
 
 /**
  * One integration-test file's world: its own database and stream names on the shared servers,

@@ -1,7 +1,7 @@
 import type { AgentConfig } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { GROUPS, PROJECTS, USER_NAMESPACES } from "./group-tree.fixture.ts";
 import { type RegistryLookup, type ResolvedNamespace, resolveAgentConfig } from "./resolve-agent-config.ts";
+import { GROUPS, PROJECTS, USER_NAMESPACES } from "./testing/group-tree.ts";
 
 const PROJECT_INDEX = new Map(
   Object.values(PROJECTS).map((p) => [

@@ -1,6 +1,8 @@
 /**
- * Pure GitLab agent authorization: parse an agent's config file, resolve it into grant rows,
- * diff grant sets, and answer "which agents may this project / job / user use, and why".
+ * `@kasmap/access-rules`: GitLab's authorization rules as pure functions (no I/O; not the authz
+ * service). Parse an agent's config file, resolve it into grant rows, diff grant sets, answer
+ * "which agents may this project / job / user use, and why", and the role policy (`ROLE_POLICY`,
+ * `mayPerform`): who may do what on a project or group.
  */
 export {
   type AllowedAgent,
@@ -37,6 +39,7 @@ export {
   type ResolvedNamespace,
   resolveAgentConfig,
 } from "./resolve-agent-config.ts";
+export { leastLevel, mayPerform, ROLE_POLICY, type RoleAction, type RoleRule } from "./role-policy.ts";
 export {
   type MembershipFact,
   type PlacementLookup,

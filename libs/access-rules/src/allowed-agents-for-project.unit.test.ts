@@ -2,7 +2,7 @@ import type { CiAccessConfig } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { allowedAgentsForProject } from "./allowed-agents-for-project.ts";
 import type { CiAccessData, CiAccessOptions, ProjectPlacement } from "./ci-access-data.ts";
-import { AGENTS, ALL_AGENTS, GROUPS, PROJECTS } from "./group-tree.fixture.ts";
+import { AGENTS, ALL_AGENTS, GROUPS, PROJECTS } from "./testing/group-tree.ts";
 
 const NS = (name: string): CiAccessConfig => ({ default_namespace: name });
 const projectRow = (agent_id: number, project_id: number, config: CiAccessConfig = {}) => ({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { CiAccessData } from "./ci-access-data.ts";
 import { explainAuthorization } from "./explain-authorization.ts";
-import { AGENTS, ALL_AGENTS, PROJECTS } from "./group-tree.fixture.ts";
+import { AGENTS, ALL_AGENTS, PROJECTS } from "./testing/group-tree.ts";
 
 const data = (rows: Partial<CiAccessData>): CiAccessData => ({
   agents: ALL_AGENTS,

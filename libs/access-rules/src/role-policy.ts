@@ -1,0 +1,72 @@
+import { ACCESS_LEVELS, type AccessLevel, type AccessLevelName } from "@kasmap/contracts";
+
+/** The least role an action needs (admins may do everything), or admins only. */
+export type RoleRule = { readonly least: AccessLevelName } | { readonly adminOnly: true };
+
+/**
+ * GitLab's role policy as Kasmap enforces it: each action (named after GitLab's ability where
+ * there is one) and the least role that may perform it on a project or group, inherited
+ * memberships included. authz checks it on every command (it is the authority); the gateway
+ * checks it on reads and to order its answers before forwarding a write. The role × route
+ * matrix (test/e2e/matrix-expectations.ts) states the resulting HTTP answers by hand.
+ */
+export const ROLE_POLICY = {
+  /** See a (private) project at all: any member. */
+  read_project: { least: "guest" },
+  /** Read a project's agents and their tokens. */
+  read_cluster_agent: { least: "developer" },
+  /** Create or delete agents, create or revoke their tokens, write their configuration file. */
+  admin_cluster: { least: "maintainer" },
+  /** Create a subgroup in a group, or move a group under it. */
+  create_subgroup: { least: "maintainer" },
+  /** Create a project in a namespace, or move a project into it. */
+  create_projects: { least: "maintainer" },
+  /** Transfer a group. */
+  admin_group: { least: "owner" },
+  /** Transfer a project to another namespace. */
+  change_namespace: { least: "owner" },
+  /** Add, change or remove a group's members. */
+  admin_group_member: { least: "owner" },
+  /**
+   * DEPARTURE from GitLab, kept on purpose (services/authz/README.md): GitLab lets a Maintainer
+   * manage a project's members; Kasmap asks for Owner, as for groups.
+   */
+  admin_project_member: { least: "owner" },
+  /**
+   * DEPARTURE from GitLab, kept on purpose (README): GitLab shows a Developer their own project
+   * audit events; Kasmap shows a project's audit events to Maintainers and above only.
+   */
+  read_project_audit_events: { least: "maintainer" },
+  /** Register a CI job (Kasmap's stand-in for running a pipeline). */
+  create_pipeline: { least: "developer" },
+  /** Finish a CI job. */
+  update_build: { least: "developer" },
+  /**
+   * Assert a job's `ref_protected: true` or its `environment`: GitLab derives both from the
+   * protected branches and environments only Maintainers configure; Kasmap cannot see those and
+   * trusts the claim only from someone who could have configured them.
+   */
+  assert_job_context: { least: "maintainer" },
+  /** A job token keeps working only while its user holds this on the job's project. */
+  use_job_token: { least: "developer" },
+  /** Create and block users, manage another user's tokens, read instance audit events. */
+  admin_all_resources: { adminOnly: true },
+} as const satisfies Record<string, RoleRule>;
+
+export type RoleAction = keyof typeof ROLE_POLICY;
+
+/** The least access level `action` needs of a non-admin; `undefined` when admins only may. */
+export function leastLevel(action: RoleAction): AccessLevel | undefined {
+  const rule: RoleRule = ROLE_POLICY[action];
+  return "least" in rule ? ACCESS_LEVELS[rule.least] : undefined;
+}
+
+/**
+ * Whether a user holding `level` (their highest membership, inherited ones included; 0 for
+ * none) may perform `action`. Admins may perform every action.
+ */
+export function mayPerform(action: RoleAction, level: number, isAdmin: boolean): boolean {
+  if (isAdmin) return true;
+  const least = leastLevel(action);
+  return least !== undefined && level >= least;
+}

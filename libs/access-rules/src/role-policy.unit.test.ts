@@ -1,0 +1,30 @@
+import { ACCESS_LEVELS } from "@kasmap/contracts";
+import { describe, expect, it } from "vitest";
+import { leastLevel, mayPerform } from "./role-policy.ts";
+
+const { guest, reporter, developer, maintainer, owner } = ACCESS_LEVELS;
+
+describe("mayPerform", () => {
+  it.each([
+    ["read_project", 0, false, false],
+    ["read_project", guest, false, true],
+    ["read_cluster_agent", reporter, false, false],
+    ["read_cluster_agent", developer, false, true],
+    ["admin_cluster", developer, false, false],
+    ["admin_cluster", maintainer, false, true],
+    ["admin_project_member", maintainer, false, false],
+    ["admin_project_member", owner, false, true],
+    ["read_project_audit_events", developer, false, false],
+    ["read_project_audit_events", maintainer, false, true],
+    ["admin_all_resources", owner, false, false],
+    ["admin_all_resources", 0, true, true],
+    ["admin_group", 0, true, true],
+  ] as const)("%s at level %i (admin: %s) → %s", (action, level, isAdmin, allowed) => {
+    expect(mayPerform(action, level, isAdmin)).toBe(allowed);
+  });
+
+  it("names the least level, none for admin-only actions", () => {
+    expect(leastLevel("create_projects")).toBe(maintainer);
+    expect(leastLevel("admin_all_resources")).toBeUndefined();
+  });
+});
