@@ -27,9 +27,9 @@ import {
   type ReadModelDatabase,
   readModelMigrations,
 } from "@kasmap/db";
+import { queryAllowedAgents } from "@kasmap/gateway-service";
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
-import { queryAllowedAgents } from "../services/gateway/src/read-model/allowed-agents-query.ts";
 import {
   dropSecondaryIndexes,
   generateRegistry,

@@ -37,10 +37,10 @@ import {
   readModelMigrations,
 } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { startProjectionService } from "@kasmap/projection-service";
+import { projectMessage, startProjectionService } from "@kasmap/projection-service";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { projectMessage } from "../services/projection/src/projection-consumer.ts";
+// biome-ignore lint/style/noRestrictedImports: the projection slice of issue 8 moves these builders to @kasmap/testing
 import { clusterFacts, testEvents } from "../services/projection/src/test-events.ts";
 
 const AGENTS = 500;

@@ -13,6 +13,9 @@ import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
 
+// The allowed-agents bench times the gateway's own query against generated registries.
+export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";
+
 /** The HTTP limits a caller may override; the rest keep `DEFAULT_GATEWAY_LIMITS`. */
 export type GatewayLimitOptions = Partial<GatewayLimits>;
 

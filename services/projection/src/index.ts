@@ -1,6 +1,7 @@
 export { applyEventToReadModel, type StreamPosition } from "./apply-event.ts";
 export { changeNoticesFor } from "./change-notices.ts";
-export { PROJECTION_CONSUMERS } from "./projection-consumer.ts";
+// The throughput bench feeds messages through the consumer's own step.
+export { PROJECTION_CONSUMERS, projectMessage } from "./projection-consumer.ts";
 export {
   type CollectorLimits,
   collectorLimitsFromEnv,
