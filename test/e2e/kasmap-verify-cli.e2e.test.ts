@@ -18,7 +18,7 @@ import {
  * path against a stand-in serving GitLab's `allowed_agents` shape (Kasmap's own route is not
  * committed yet).
  */
-const cli = fileURLToPath(new URL("../../infra/cli/kasmap-verify.mjs", import.meta.url));
+const cli = fileURLToPath(new URL("../../cli/kasmap-verify/kasmap-verify.mjs", import.meta.url));
 let system: KasmapSystem;
 let registry: IncidentRegistry;
 let standIn: Server;

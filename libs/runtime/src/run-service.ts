@@ -30,7 +30,12 @@ export type ServiceProgram<Config> = {
   usage?: string;
   /** The program's logger; default `createLogger(name, LOG_LEVEL)`. */
   logger?(config: Config): Logger;
-  run(config: Config, logger: Logger): Promise<StopHandle | ExitCode | undefined>;
+  run(config: Config, logger: Logger): Promise<StopHandle | number | undefined>;
+  /**
+   * The exit code of the fatal path; default `EXIT_CODES.failed`. A CLI whose 1 means an answer
+   * (kasmap-verify: "mismatch") exits 2 instead, so "could not check" never reads as one.
+   */
+  failedExitCode?: ExitCode;
 };
 
 /**
@@ -57,7 +62,7 @@ export async function runService<Config>(program: ServiceProgram<Config>): Promi
       process.exit(EXIT_CODES.usage);
     }
     logger.fatal({ err: error }, `${program.name} failed`);
-    process.exit(EXIT_CODES.failed);
+    process.exit(program.failedExitCode ?? EXIT_CODES.failed);
   }
 }
 
