@@ -1,12 +1,5 @@
-import {
-  acceptsAnonymousClients,
-  anonymousAccessWarning,
-  connectBus,
-  logStartRetry,
-  natsClientAuthFromEnv,
-  retryAtStart,
-} from "@kasmap/bus";
-import { createTopology, parseEnv } from "@kasmap/contracts";
+import { connectServiceBus, logStartRetry, retryAtStart } from "@kasmap/bus";
+import { parseEnv } from "@kasmap/contracts";
 import { checkDatabaseReachable } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { runService } from "@kasmap/runtime";
@@ -26,16 +19,7 @@ await runService({
   config: () => parseEnv(ProjectionEnvSchema),
   logger: (env) => createLogger("projection", env.LOG_LEVEL),
   async run(env, logger) {
-    const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
-    const natsAuth = natsClientAuthFromEnv(env);
-    const bus = await retryAtStart(
-      "NATS",
-      () => connectBus({ url: env.NATS_URL, name: "kasmap-projection", topology, ...natsAuth }),
-      logStartRetry(logger),
-    );
-    // A server that lets anyone in is usable but must be noticed (issue 7, item 5).
-    if (await acceptsAnonymousClients(env.NATS_URL, natsAuth.tls))
-      logger.warn({ nats_url: env.NATS_URL }, anonymousAccessWarning(env.NATS_URL));
+    const { bus } = await connectServiceBus(env, "kasmap-projection", logger);
     await retryAtStart("PostgreSQL", () => checkDatabaseReachable(env.DATABASE_URL), logStartRetry(logger));
     const options = {
       bus,
