@@ -9,7 +9,12 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["libs/**/*.unit.test.ts", "services/**/*.unit.test.ts", "infra/**/*.unit.test.ts"],
+          include: [
+            "libs/**/*.unit.test.ts",
+            "services/**/*.unit.test.ts",
+            "infra/**/*.unit.test.ts",
+            "cli/**/*.unit.test.ts",
+          ],
         },
       },
       {
@@ -19,6 +24,7 @@ export default defineConfig({
             "libs/**/*.int.test.ts",
             "services/**/*.int.test.ts",
             "infra/**/*.int.test.ts",
+            "cli/**/*.int.test.ts",
             "test/**/*.e2e.test.ts",
           ],
           globalSetup: ["libs/testing/src/global-setup.ts"],

@@ -187,14 +187,14 @@ export async function runCollectorBench(): Promise<void> {
   process.env.NATS_URL ??= "nats://127.0.0.1:4222";
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
   process.env.LOG_LEVEL ??= "silent";
-  const { startRunningSystem } = await import("../test/e2e/running-system.ts");
+  const { startKasmapSystem } = await import("@kasmap/testing/system");
   const cpu = cpus();
   console.log(
     `collector — node ${process.version} ${process.execArgv.join(" ") || "(no flags)"}; ` +
       `${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB; ` +
       "memory child: --expose-gc (forced GC); latency: kasmap-collector --coalesce-ms 200 (the default)",
   );
-  const system = await startRunningSystem();
+  const system = await startKasmapSystem();
   try {
     const maxPayload = system.bus.nc.info?.max_payload ?? MIB;
     const rttSubject = `${system.topology.root}.bench.rtt`;
@@ -247,7 +247,7 @@ export async function runCollectorBench(): Promise<void> {
   }
 }
 
-type System = Awaited<ReturnType<typeof import("../test/e2e/running-system.ts")["startRunningSystem"]>>;
+type System = import("@kasmap/testing/system").KasmapSystem;
 
 async function measureLatency(
   system: System,

@@ -18,8 +18,8 @@ import { publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
 import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { startKasmapSystem } from "@kasmap/testing/system";
 import Fastify from "fastify";
-import { startRunningSystem } from "../test/e2e/running-system.ts";
 import type { LoadResult } from "./support/http-load.ts";
 import { runHttpLoad } from "./support/http-load.ts";
 
@@ -35,7 +35,7 @@ export async function runGatewayReadsBench(): Promise<void> {
   process.env.NATS_URL ??= "nats://127.0.0.1:4222";
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
   process.env.LOG_LEVEL ??= "silent";
-  const system = await startRunningSystem();
+  const system = await startKasmapSystem();
   try {
     const group = await system.api("POST", "/groups", { name: "Bench", path: "bench" });
     const project = await system.api("POST", "/projects", {

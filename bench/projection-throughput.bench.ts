@@ -37,11 +37,10 @@ import {
   readModelMigrations,
 } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { startProjectionService } from "@kasmap/projection-service";
+import { projectMessage, startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
-import { projectMessage } from "../services/projection/src/consume/projection-consumer.ts";
 
 const AGENTS = 500;
 const VERSIONS = 10;

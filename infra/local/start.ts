@@ -1,12 +1,17 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { startAuthzService } from "@kasmap/authz-service";
-import { connectBus, ensureStreams, natsClientAuthFromEnv } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
-import { startGateway } from "@kasmap/gateway-service";
-import { createLogger } from "@kasmap/logging";
-import { startProjectionService } from "@kasmap/projection-service";
+import { AuthzEnvSchema, startAuthzService } from "@kasmap/authz-service";
+import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
+import { createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
+import { GatewayEnvSchema, gatewayOptionsFromEnv, startGateway } from "@kasmap/gateway-service";
+import { createLogger, type Logger } from "@kasmap/logging";
+import {
+  collectorLimitsFromEnv,
+  ProjectionEnvSchema,
+  startProjectionService,
+} from "@kasmap/projection-service";
+import { runService, type StopHandle } from "@kasmap/runtime";
 import { z } from "zod";
 import { DEMO_AGENT_POD, startDemoCluster } from "./demo-cluster.ts";
 import { registerDemoAgent } from "./demo-registration.ts";
@@ -18,25 +23,22 @@ import { ensurePostgres } from "./ensure-postgres.ts";
  * process (each is also runnable alone: `services/<name>/src/main.ts`); the collector runs as
  * its own program, as it would in a cluster.
  */
-const StartEnvSchema = CommonEnvSchema.omit({ NATS_URL: true, DATABASE_URL: true }).extend({
-  NATS_URL: z.string().optional(),
-  DATABASE_URL: z.string().optional(),
-  KASMAP_ADMIN_TOKEN: z.string().min(20).optional(),
-  KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  KASMAP_HTTP_HOST: z.string().default("127.0.0.1"),
-  KUBECONFIG: z.string().optional(),
-  KASMAP_STATE_DIR: z.string().default(".kasmap"),
-  /** Port of the NATS server npm start runs itself (NATS_URL unset and nothing answering there). */
-  KASMAP_NATS_PORT: z.coerce.number().int().min(1).max(65535).default(4222),
-});
+const StartEnvSchema = AuthzEnvSchema.extend(ProjectionEnvSchema.shape)
+  .extend(GatewayEnvSchema.shape)
+  .extend({
+    // Unset: npm start runs (or finds) its own NATS server and PostgreSQL.
+    NATS_URL: z.string().optional(),
+    DATABASE_URL: z.string().optional(),
+    KUBECONFIG: z.string().optional(),
+    KASMAP_STATE_DIR: z.string().default(".kasmap"),
+    /** Port of the NATS server npm start runs itself (NATS_URL unset and nothing answering there). */
+    KASMAP_NATS_PORT: z.coerce.number().int().min(1).max(65535).default(4222),
+  });
+type StartEnv = z.infer<typeof StartEnvSchema>;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
-const env = parseEnv(StartEnvSchema);
-const logger = createLogger("kasmap", env.LOG_LEVEL);
-const stateDir = `${root}${env.KASMAP_STATE_DIR}`;
-mkdirSync(stateDir, { recursive: true });
 
-function adminToken(): string {
+function adminToken(env: StartEnv, stateDir: string): string {
   if (env.KASMAP_ADMIN_TOKEN) return env.KASMAP_ADMIN_TOKEN;
   // Generated once per checkout and kept in .kasmap/ (git-ignored), never a built-in default.
   const file = `${stateDir}/admin-token`;
@@ -46,7 +48,9 @@ function adminToken(): string {
   return token;
 }
 
-async function main(): Promise<void> {
+async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
+  const stateDir = `${root}${env.KASMAP_STATE_DIR}`;
+  mkdirSync(stateDir, { recursive: true });
   const nats = await ensureNats({
     configuredUrl: env.NATS_URL,
     credentials: natsClientAuthFromEnv(env),
@@ -56,32 +60,38 @@ async function main(): Promise<void> {
     port: env.KASMAP_NATS_PORT,
   });
   const postgres = await ensurePostgres(env.DATABASE_URL, stateDir, logger);
+  // The services' own settings, on the servers npm start found or runs.
+  const serviceEnv = { ...env, NATS_URL: nats.url, DATABASE_URL: postgres.url };
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   // One connection per service, each as its own NATS user (on npm start's own server).
   const connectAs = (identity: "authz" | "projection" | "gateway") =>
     connectBus({ url: nats.url, name: `kasmap-${identity}`, topology, ...nats.serviceAuth[identity] });
+  // Authz starts first: it declares the streams, which the others' NATS users may only read.
   const authzBus = await connectAs("authz");
-  await ensureStreams(authzBus);
   const projectionBus = await connectAs("projection");
   const gatewayBus = await connectAs("gateway");
-  const token = adminToken();
+  const token = adminToken(env, stateDir);
 
   const authz = await startAuthzService({
     bus: authzBus,
     databaseUrl: postgres.url,
+    statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     adminToken: token,
     logger: logger.child({ service: "authz" }),
   });
   const projection = await startProjectionService({
     bus: projectionBus,
     databaseUrl: postgres.url,
+    statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
+    collectorLimits: collectorLimitsFromEnv(serviceEnv),
     logger: logger.child({ service: "projection" }),
   });
   const gateway = await startGateway({
+    ...gatewayOptionsFromEnv(serviceEnv),
     bus: gatewayBus,
     databaseUrl: postgres.url,
-    port: env.KASMAP_HTTP_PORT,
-    host: env.KASMAP_HTTP_HOST,
     logger: logger.child({ service: "gateway" }),
     natsWarnings: nats.anonymousAccessWarning ? [nats.anonymousAccessWarning] : [],
   });
@@ -126,22 +136,23 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
 
-  const shutdown = async () => {
-    collector.kill("SIGTERM");
-    for (const stop of stops) await stop();
-    await gateway.stop();
-    await projection.stop();
-    await authz.stop();
-    for (const bus of [gatewayBus, projectionBus, authzBus]) await bus.close();
-    await postgres.stop();
-    await nats.stop();
-    process.exit(0);
+  return {
+    async stop() {
+      collector.kill("SIGTERM");
+      for (const stop of stops) await stop();
+      await gateway.stop();
+      await projection.stop();
+      await authz.stop();
+      for (const bus of [gatewayBus, projectionBus, authzBus]) await bus.close();
+      await postgres.stop();
+      await nats.stop();
+    },
   };
-  process.once("SIGINT", () => void shutdown());
-  process.once("SIGTERM", () => void shutdown());
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`kasmap: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+await runService({
+  name: "kasmap",
+  config: () => parseEnv(StartEnvSchema),
+  logger: (env) => createLogger("kasmap", env.LOG_LEVEL),
+  run: start,
 });

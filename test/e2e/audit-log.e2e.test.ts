@@ -1,15 +1,15 @@
 import { openSse, type SseConnection } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { facts, publishSnapshot } from "./incident-response-fixture.ts";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * The audit log, history and live events through the public API, with the real authz,
  * projection and gateway: agents and tokens made over REST, snapshots published as a
  * collector would.
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 let ids: { project: number; otherProject: number; agent: number; otherAgent: number };
 let tokens: { developer: string; maintainer: string; outsider: string };
 let collectorToken: number;
@@ -45,7 +45,7 @@ async function auditEvents(query: string, token?: string): Promise<AuditEvent[]>
 }
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   const group = (await created("/groups", { name: "Audit", path: "audit" })).id as number;
   const project = (await created("/projects", { name: "infra", path: "infra", namespace_id: group }))
     .id as number;

@@ -1,16 +1,16 @@
 import { Gitlab } from "@gitbeaker/rest";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * A GitLab client library, unchanged, against Kasmap: if @gitbeaker/rest can register agents,
  * mint tokens and page through agents, scripts written for GitLab keep working.
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 let gitlab: InstanceType<typeof Gitlab>;
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   gitlab = new Gitlab({ host: system.gatewayUrl, token: system.adminToken });
 });
 

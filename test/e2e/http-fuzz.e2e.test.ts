@@ -1,10 +1,10 @@
 import { REST_ROUTES } from "@kasmap/contracts";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Expendable, type FuzzRequest, fuzzRequest } from "./http-fuzz-arbitraries.ts";
 import { buildWorld, createUserWithToken, expectStatus, type World } from "./principal-world.ts";
 import { sendRaw } from "./raw-http.ts";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * Issue 7 item 12, property-based: over every route of `REST_ROUTES` × generated path
@@ -29,12 +29,12 @@ const seed =
     ? Math.floor(Math.random() * 2 ** 31)
     : Number(process.env.KASMAP_FUZZ_SEED ?? FIXED_SEED);
 
-let system: RunningSystem;
+let system: KasmapSystem;
 let world: World;
 let spare: Expendable;
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   world = await buildWorld(system);
   const victim = await createUserWithToken(system, "fuzz-victim");
   const second = await expectStatus(system, 201, "POST", `/users/${victim.id}/personal_access_tokens`, {

@@ -1,7 +1,7 @@
 import { publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { type ClusterFacts, EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import type { RunningSystem } from "./running-system.ts";
+import type { KasmapSystem } from "@kasmap/testing/system";
 
 /**
  * A registry built through the REST API, as users would, for the incident-response tests:
@@ -21,7 +21,7 @@ export type IncidentRegistry = {
   projects: { clusters: number; web: number; edgeInfra: number; secret: number };
 };
 
-type Api = RunningSystem["api"];
+type Api = KasmapSystem["api"];
 
 async function created(api: Api, path: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await api("POST", path, body);
@@ -39,7 +39,7 @@ async function userWithToken(api: Api, username: string): Promise<{ id: number; 
   return { id: user, token: String(pat.token) };
 }
 
-export async function buildIncidentRegistry(system: RunningSystem): Promise<IncidentRegistry> {
+export async function buildIncidentRegistry(system: KasmapSystem): Promise<IncidentRegistry> {
   const api = system.api;
   const acme = idOf(await created(api, "/groups", { name: "Acme", path: "acme" }));
   const platform = idOf(
@@ -85,7 +85,7 @@ export async function buildIncidentRegistry(system: RunningSystem): Promise<Inci
 
 /** Publishes a snapshot as the agent's collector would (the projection applies it). */
 export async function publishSnapshot(
-  system: RunningSystem,
+  system: KasmapSystem,
   agentId: number,
   facts: ClusterFacts,
 ): Promise<void> {
@@ -126,7 +126,7 @@ export function facts(overrides: Partial<ClusterFacts> = {}): ClusterFacts {
 
 /** The three reporting clusters: prod and secret share an external IP; edge is elsewhere. */
 export async function publishInitialSnapshots(
-  system: RunningSystem,
+  system: KasmapSystem,
   registry: IncidentRegistry,
 ): Promise<void> {
   await publishSnapshot(system, registry.agents.prod, facts());

@@ -1,5 +1,6 @@
 import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildIncidentRegistry,
@@ -8,13 +9,12 @@ import {
   publishInitialSnapshots,
   publishSnapshot,
 } from "./incident-response-fixture.ts";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * Reverse lookup, verification and the group inventory through the REST API, with snapshots
  * projected by the real projection from NATS into PostgreSQL.
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 let registry: IncidentRegistry;
 
 type LookupEntry = {
@@ -37,7 +37,7 @@ async function lookup(query: string, token?: string): Promise<LookupEntry[]> {
 const agentNames = (entries: LookupEntry[]) => entries.map((e) => e.agent.name);
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   registry = await buildIncidentRegistry(system);
   await publishInitialSnapshots(system, registry);
   await eventually(async () => {

@@ -3,6 +3,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { eventually } from "@kasmap/testing/harness";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildIncidentRegistry,
@@ -10,7 +11,6 @@ import {
   type IncidentRegistry,
   publishSnapshot,
 } from "./incident-response-fixture.ts";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * `kasmap-verify` as a CI job runs it: a child process, configured by environment and flags,
@@ -18,8 +18,8 @@ import { type RunningSystem, startRunningSystem } from "./running-system.ts";
  * path against a stand-in serving GitLab's `allowed_agents` shape (Kasmap's own route is not
  * committed yet).
  */
-const cli = fileURLToPath(new URL("../../infra/cli/kasmap-verify.mjs", import.meta.url));
-let system: RunningSystem;
+const cli = fileURLToPath(new URL("../../cli/kasmap-verify/kasmap-verify.mjs", import.meta.url));
+let system: KasmapSystem;
 let registry: IncidentRegistry;
 let standIn: Server;
 let standInUrl: string;
@@ -43,7 +43,7 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
 const jobFacts = facts({ cluster_name: "job-cluster" });
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   registry = await buildIncidentRegistry(system);
   await publishSnapshot(system, registry.agents.prod, facts());
   await eventually(async () => {

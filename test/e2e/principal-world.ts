@@ -1,5 +1,5 @@
+import type { KasmapSystem } from "@kasmap/testing/system";
 import { expect } from "vitest";
-import type { RunningSystem } from "./running-system.ts";
 
 /**
  * A small registry with one user per GitLab role, for the tests that sweep the route table
@@ -14,7 +14,7 @@ import type { RunningSystem } from "./running-system.ts";
  *   bootstrapped admin.
  */
 export type World = {
-  system: RunningSystem;
+  system: KasmapSystem;
   group: { id: number; full_path: string };
   project: { id: number; path_with_namespace: string };
   agent: { id: number };
@@ -47,7 +47,7 @@ type Body = Record<string, unknown>;
 
 /** Calls the API expecting `status`, and returns the body. */
 export async function expectStatus(
-  system: RunningSystem,
+  system: KasmapSystem,
   status: number,
   method: string,
   path: string,
@@ -61,7 +61,7 @@ export async function expectStatus(
 
 /** A user with a personal access token (`scopes`, default `api`), made by the admin. */
 export async function createUserWithToken(
-  system: RunningSystem,
+  system: KasmapSystem,
   username: string,
   tokenFields: Record<string, unknown> = {},
 ): Promise<{ id: number; token: string; tokenId: number }> {
@@ -74,7 +74,7 @@ export async function createUserWithToken(
   return { id: Number(user.id), token: String(token.token), tokenId: Number(token.id) };
 }
 
-export async function buildWorld(system: RunningSystem): Promise<World> {
+export async function buildWorld(system: KasmapSystem): Promise<World> {
   const admin = system.adminToken;
   const group = await expectStatus(system, 201, "POST", "/groups", { name: "World", path: "world" });
   const project = await expectStatus(system, 201, "POST", "/projects", {

@@ -1,4 +1,5 @@
 import { REST_ROUTES, type RestRoute } from "@kasmap/contracts";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { arrangeCell, fillPath, routeKey } from "./matrix-cells.ts";
 import { expectedStatus, MATRIX } from "./matrix-expectations.ts";
@@ -10,7 +11,6 @@ import {
 } from "./matrix-principals.ts";
 import { buildWorld, expectStatus, type World } from "./principal-world.ts";
 import { type RawResponse, sendRaw } from "./raw-http.ts";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * Issue 7: every route of `REST_ROUTES` × every principal (no, bad, revoked, expired, `read_api`
@@ -19,7 +19,7 @@ import { type RunningSystem, startRunningSystem } from "./running-system.ts";
  * body carries data; a hidden resource and a missing one answer byte for byte the same.
  * A principal the system cannot make yet fails its test with the reason (never skipped).
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 let world: World;
 let principals: Record<PrincipalName, PrincipalCredential>;
 let destinationGroup: number;
@@ -27,7 +27,7 @@ let destinationGroup: number;
 let hiddenChildren: Record<"agent_id" | "token_id" | "job_id", number>;
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   world = await buildWorld(system);
   const destination = await expectStatus(system, 201, "POST", "/groups", {
     name: "dest",

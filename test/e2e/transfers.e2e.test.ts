@@ -1,15 +1,15 @@
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * Moving projects and groups through GitLab's transfer endpoints re-evaluates who may use which
  * agent: an agent shared with a group stays usable only while the project shares the agent
  * project's root group (agent_authorization_include_descendants, on by default).
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
 });
 
 afterAll(async () => {

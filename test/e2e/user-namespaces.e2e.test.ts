@@ -1,7 +1,7 @@
 import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * Personal (user) namespaces through REST, as GitLab has them: a project created without
@@ -9,14 +9,14 @@ import { type RunningSystem, startRunningSystem } from "./running-system.ts";
  * root for the agent rules, so a personal agent serves only its owner's personal projects, and
  * `ci_access.groups` can never name a user namespace.
  */
-let system: RunningSystem;
+let system: KasmapSystem;
 const tokens = { alice: "", bob: "" };
 
 type Body = Record<string, unknown> | null;
 type AllowedAgents = { allowed_agents: Array<{ id: number; rule: string }> };
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   for (const username of ["alice", "bob"] as const) {
     const user = await system.api("POST", "/users", {
       username,

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSystem, startRunningSystem } from "./running-system.ts";
 
 /**
  * The whole system through its public interfaces: REST in, a real collector program watching
@@ -14,13 +14,13 @@ import { type RunningSystem, startRunningSystem } from "./running-system.ts";
  * between, `cluster_info` out.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-let system: RunningSystem;
+let system: KasmapSystem;
 let simulator: KubeSimulator;
 let collector: ChildProcess | null = null;
-const api: RunningSystem["api"] = (...args) => system.api(...args);
+const api: KasmapSystem["api"] = (...args) => system.api(...args);
 
 beforeAll(async () => {
-  system = await startRunningSystem();
+  system = await startKasmapSystem();
   simulator = new KubeSimulator();
   await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await simulator.start({ host: "127.0.0.1", port: 0 });

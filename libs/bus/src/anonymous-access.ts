@@ -27,6 +27,6 @@ export function anonymousAccessWarning(url: string): string {
   return (
     `NATS at ${url} accepts clients without credentials: anyone who can reach it can publish ` +
     "forged events and read every subject, agent tokens included. Require nkey users " +
-    "(infra/nats/render-authorization-cli.ts) or let npm start run its own NATS."
+    "(cli/nats/render-authorization-cli.ts) or let npm start run its own NATS."
   );
 }

@@ -3,6 +3,7 @@ export * from "./backoff.ts";
 export * from "./bus.ts";
 export * from "./checkpointed-consume.ts";
 export * from "./commands.ts";
+export * from "./connect-service-bus.ts";
 export * from "./dead-letter.ts";
 export * from "./event-message.ts";
 export * from "./jetstream-storage.ts";

@@ -34,6 +34,22 @@ export const CommonEnvSchema = z.object({
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
 
+/**
+ * GitLab's `agent_authorization_include_descendants` (default on, as on GitLab.com): whether a root
+ * group in common with the agent's project suffices for `ci_access`. `true`/`false`/`1`/`0` in any
+ * case; empty means the default. The one place the variable is read: the gateway answers the
+ * allowed-agents queries with it, and `npm start` passes it to the gateway it runs.
+ */
+export const AgentAuthorizationEnvSchema = z.object({
+  KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS: z.preprocess(
+    (value) => (typeof value === "string" ? value.trim().toLowerCase() || undefined : value),
+    z
+      .enum(["true", "false", "1", "0"])
+      .default("true")
+      .transform((value) => value === "true" || value === "1"),
+  ),
+});
+
 /** Parses `env` with `schema`, or throws one error listing every bad variable. */
 export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
   const result = schema.safeParse(env);

@@ -1,4 +1,4 @@
-import { type Bus, type CommandHandlers, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
+import { type Bus, type CommandHandlers, ensureStreams, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
 import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
 import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
@@ -24,6 +24,7 @@ import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
+export { type AuthzEnv, AuthzEnvSchema } from "./authz-env.ts";
 export type { OutboxStatus } from "./outbox.ts";
 // For bench/allowed-agents.bench.ts, which times the production subtree move on a large registry.
 export { findGroup } from "./store/entities.ts";
@@ -37,12 +38,6 @@ export type AuthzServiceOptions = {
   databaseUrl: string;
   /** When set, `root` (admin) exists with a personal access token of this value. */
   adminToken?: string;
-  /**
-   * GitLab's `agent_authorization_include_descendants` (default true). Resolution stores the
-   * same rows either way (GitLab's refresh keeps targets in the agent project's root group);
-   * the flag decides at query time whether a root group in common suffices.
-   */
-  includeDescendants?: boolean;
   logger?: Logger;
   /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
   statementTimeoutMs?: number;
@@ -106,13 +101,15 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
 }
 
 /**
- * Starts the authz service: migrates schema `authz`, publishes outbox leftovers (a previous
+ * Starts the authz service: declares the streams (authz publishes every registry event; in
+ * production it is the only NATS identity allowed to declare them), migrates schema `authz`, publishes outbox leftovers (a previous
  * process may have died between commit and publish), bootstraps the admin, gives users
  * without one a personal namespace, then serves
  * `<root>.cmd.authz.>` and relays the outbox every second until `stop()`.
  */
 export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
   const logger = options.logger ?? createLogger("authz");
+  await ensureStreams(options.bus);
   const db = createDatabase<AuthzDatabase>({
     url: options.databaseUrl,
     applicationName: "kasmap-authz",
@@ -128,13 +125,13 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
-    const deps: CommandDeps = { db, run, includeDescendants: options.includeDescendants ?? true, logger };
+    const deps: CommandDeps = { db, run, logger };
     const inFlight = new Set<Promise<unknown>>();
     const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
       logger.error({ err: error, command: name }, "command failed"),
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
-    logger.info({ includeDescendants: deps.includeDescendants }, "authz service started");
+    logger.info("authz service started");
     return {
       outboxStatus: () => outbox.status(),
       async stop() {

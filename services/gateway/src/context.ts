@@ -1,3 +1,4 @@
+import type { CiAccessOptions } from "@kasmap/access-rules";
 import type { Bus, StorageMonitor, StorageWarningThreshold } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
@@ -18,6 +19,8 @@ export type GatewayContext = {
   readonly limits: GatewayLimits;
   /** A job token stops working this long after its job was registered, even while it runs, ms. */
   readonly jobTokenMaxLifetimeMs: number;
+  /** GitLab's `agent_authorization_include_descendants`, for the allowed-agents answers. */
+  readonly ciAccess: CiAccessOptions;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
   /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */

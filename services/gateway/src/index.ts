@@ -13,7 +13,8 @@ import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
 
-// For bench/allowed-agents.bench.ts: the query behind GET /projects/:id/allowed_agents (and its peers).
+export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
+// The allowed-agents bench times the gateway's own query against generated registries.
 export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";
 
 /** The HTTP limits a caller may override; the rest keep `DEFAULT_GATEWAY_LIMITS`. */
@@ -45,6 +46,11 @@ export type GatewayOptions = GatewayLimitOptions & {
    * needs longer registers again). Finishing the job ends its token at once.
    */
   jobTokenMaxLifetimeMs?: number;
+  /**
+   * GitLab's `agent_authorization_include_descendants` (default true): whether a root group in
+   * common with the agent's project suffices for `ci_access` in the allowed-agents answers.
+   */
+  includeDescendants?: boolean;
 };
 
 /** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
@@ -79,6 +85,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     writeWaitMs: options.writeWaitMs ?? 5_000,
     limits: gatewayLimits(options),
     jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
+    ciAccess: { includeDescendants: options.includeDescendants ?? true },
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),

@@ -1,6 +1,7 @@
 export type { StreamPosition } from "@kasmap/contracts";
 export { type AppliedPosition, applyEventToReadModel } from "./apply/apply-event.ts";
-export { PROJECTION_CONSUMERS } from "./consume/projection-consumer.ts";
+// The throughput bench feeds messages through the consumer's own step.
+export { PROJECTION_CONSUMERS, projectMessage } from "./consume/projection-consumer.ts";
 export { readPositions } from "./consume/projection-positions.ts";
 export { changeNoticesFor } from "./notify/change-notices.ts";
 export {

@@ -12,8 +12,6 @@ import type { UnitOfWorkRunner } from "../unit-of-work.ts";
 export type CommandDeps = {
   readonly db: AuthzDb;
   readonly run: UnitOfWorkRunner;
-  /** GitLab's `agent_authorization_include_descendants`: sharing a root group is enough. */
-  readonly includeDescendants: boolean;
   readonly logger: Logger;
 };
 

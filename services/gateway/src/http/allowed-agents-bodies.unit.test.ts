@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { ciAccessOptionsFromEnv } from "../routes/allowed-agents-routes.ts";
 import { jobEnvironmentBody, projectGroups, rolesInProject } from "./allowed-agents-bodies.ts";
 
 describe("rolesInProject", () => {
@@ -34,23 +33,5 @@ describe("jobEnvironmentBody", () => {
     expect(jobEnvironmentBody({ tier: "production", slug: "prod" })).toEqual({
       environment: { tier: "production", slug: "prod" },
     });
-  });
-});
-
-describe("ciAccessOptionsFromEnv", () => {
-  it.each([
-    [undefined, true],
-    ["", true],
-    ["true", true],
-    ["1", true],
-    ["FALSE", false],
-    ["0", false],
-  ])("%j → includeDescendants %s", (value, expected) => {
-    const env = value === undefined ? {} : { KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS: value };
-    expect(ciAccessOptionsFromEnv(env)).toEqual({ includeDescendants: expected });
-  });
-
-  it("refuses anything else rather than guessing", () => {
-    expect(() => ciAccessOptionsFromEnv({ KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS: "yes" })).toThrow();
   });
 });

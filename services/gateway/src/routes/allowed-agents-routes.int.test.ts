@@ -21,17 +21,13 @@ beforeAll(async () => {
   await insertAllowedAgentsRegistry(f.db);
   await insertSnapshot(f.db, AGENTS.own, "own-cluster");
   await insertHeartbeat(f.db, AGENTS.own, new Date());
-  // The flag is read when the routes are registered: a second gateway on the same read model.
-  process.env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS = "false";
-  try {
-    flagOff = await startGateway({
-      bus: f.bus,
-      databaseUrl: f.database.url,
-      logger: createLogger("gateway-flag-off", "silent"),
-    });
-  } finally {
-    delete process.env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS;
-  }
+  // The flag is an option of the gateway: a second gateway on the same read model.
+  flagOff = await startGateway({
+    bus: f.bus,
+    databaseUrl: f.database.url,
+    includeDescendants: false,
+    logger: createLogger("gateway-flag-off", "silent"),
+  });
 });
 
 afterAll(async () => {

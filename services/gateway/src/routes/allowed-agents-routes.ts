@@ -1,5 +1,4 @@
 import {
-  type CiAccessOptions,
   explainAuthorization,
   filterAuthorizationsForJob,
   type JobContext,
@@ -35,30 +34,14 @@ type ProjectParams = { Params: { id: string } };
 type ExplainParams = { Params: { id: string; agent_id: string } };
 
 /**
- * GitLab's `agent_authorization_include_descendants` from
- * `KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS` (`true`/`false`/`1`/`0`; default on, as on
- * GitLab.com). Read once, when the routes are registered.
- */
-export function ciAccessOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): CiAccessOptions {
-  const raw = env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return { includeDescendants: true };
-  if (raw === "true" || raw === "1") return { includeDescendants: true };
-  if (raw === "false" || raw === "0") return { includeDescendants: false };
-  throw new Error(`KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS must be true or false, got "${raw}"`);
-}
-
-/**
  * "Which agents may this project / CI job use, and why":
  * - `GET /api/v4/job/allowed_agents` (`JOB-TOKEN`; GitLab's `API::Ci::Jobs`, exactly its shape),
  * - `GET /api/v4/projects/:id/allowed_agents` (Developer+; with the granting rule),
  * - `GET /api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain` (Developer+),
  * - `POST /api/v4/projects/:id/jobs` (registers a CI job: `routes/job-routes.ts`).
  */
-export function registerAllowedAgentsRoutes(
-  app: FastifyInstance,
-  ctx: GatewayContext,
-  options: CiAccessOptions = ciAccessOptionsFromEnv(),
-): void {
+export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  const options = ctx.ciAccess;
   app.get("/api/v4/job/allowed_agents", async (request) => {
     const principal = await principalOf(ctx, request, { allowJobToken: true });
     // GitLab's `validate_current_authenticated_job`: a valid token that is not a job token.

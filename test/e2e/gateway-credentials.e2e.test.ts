@@ -1,5 +1,5 @@
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * Issue 7.7: credentials behave as GitLab's do — token scopes, expiry, revocation through
@@ -7,14 +7,14 @@ import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fix
  * Real authz and projection: every credential change travels the same path as in production.
  */
 const ADMIN = "glpat-admin-credentials-test";
-let system: GatewaySystem;
+let system: KasmapSystem;
 let groupId: number;
 let projectId: number;
 
-const call: GatewaySystem["call"] = (...args) => system.call(...args);
+const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN);
+  system = await startKasmapSystem({ adminToken: ADMIN });
   groupId = (
     await ok<{ id: number }>(call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }), 201)
   ).id;

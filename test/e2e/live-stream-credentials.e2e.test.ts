@@ -1,6 +1,6 @@
 import { openSse } from "@kasmap/testing";
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * Issue 7.7 / 7.9: a live event stream is only as good as the credential that opened it. A
@@ -11,13 +11,13 @@ const ADMIN = "glpat-admin-live-credentials";
 /** Generous: the stream re-checks its credential every few seconds; the old code never ended it. */
 const ENDS_WITHIN_MS = 30_000;
 
-let system: GatewaySystem;
+let system: KasmapSystem;
 let userCount = 0;
 /** Closes every stream a test opened, whether or not the server ended it. */
 const closers: Array<() => void> = [];
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN);
+  system = await startKasmapSystem({ adminToken: ADMIN });
 });
 
 afterAll(async () => {
@@ -25,7 +25,7 @@ afterAll(async () => {
   await system?.stop();
 });
 
-const streamUrl = () => `${system.url}/api/v4/events/stream`;
+const streamUrl = () => `${system.gatewayUrl}/api/v4/events/stream`;
 
 async function userWithToken(): Promise<{ userId: number; tokenId: number; token: string }> {
   userCount += 1;

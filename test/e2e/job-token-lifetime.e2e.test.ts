@@ -1,6 +1,6 @@
 import { eventually } from "@kasmap/testing/harness";
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * Issue 7.7: a job token has a maximum lifetime even while its job is never finished (a
@@ -9,10 +9,10 @@ import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fix
  */
 const ADMIN = "glpat-admin-job-lifetime-test";
 const LIFETIME_MS = 5_000;
-let system: GatewaySystem;
+let system: KasmapSystem;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN, { jobTokenMaxLifetimeMs: LIFETIME_MS });
+  system = await startKasmapSystem({ adminToken: ADMIN, gateway: { jobTokenMaxLifetimeMs: LIFETIME_MS } });
 });
 
 afterAll(async () => {

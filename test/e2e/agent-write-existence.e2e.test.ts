@@ -1,5 +1,5 @@
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * Issue 7.8: below Maintainer, the agent write routes must not tell an existing agent from a
@@ -7,14 +7,14 @@ import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fi
  * answer 403; a project the caller cannot see at all stays 404.
  */
 const ADMIN = "glpat-admin-existence-test";
-let system: GatewaySystem;
+let system: KasmapSystem;
 let agentsPath: string;
 let existingAgent: number;
 let developerToken: string;
 let outsiderToken: string;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN);
+  system = await startKasmapSystem({ adminToken: ADMIN });
   const group = await ok<{ id: number }>(
     system.call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }),
     201,

@@ -1,5 +1,5 @@
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * Issue 7.3 through the public API, with the real authz and projection: an agent config over
@@ -8,12 +8,12 @@ import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fix
  */
 const ADMIN_TOKEN = "glpat-admin-config-limits-test";
 const CONFIG_LIMIT_BYTES = 256 * 1024;
-let system: GatewaySystem;
+let system: KasmapSystem;
 let agentPath = "";
 let projectId = 0;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN_TOKEN);
+  system = await startKasmapSystem({ adminToken: ADMIN_TOKEN });
   const group = await ok<{ id: number }>(
     system.call("POST", "/api/v4/groups", ADMIN_TOKEN, { name: "Acme", path: "acme" }),
     201,

@@ -1,23 +1,23 @@
 import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
  * against `GET /api/v4/job/allowed_agents`: no read-model row is inserted by hand.
  */
 const ADMIN = "glpat-admin-allowed-agents";
-let system: GatewaySystem;
+let system: KasmapSystem;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN);
+  system = await startKasmapSystem({ adminToken: ADMIN });
 });
 
 afterAll(async () => {
   await system?.stop();
 });
 
-const call: GatewaySystem["call"] = (...args) => system.call(...args);
+const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 describe("CI jobs registered through the gateway", () => {
   it("registers a job (Developer+) whose token sees the agents its project may use", async () => {

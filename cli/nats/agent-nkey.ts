@@ -1,11 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { runService, UsageError } from "@kasmap/runtime";
 import { nkeys } from "@nats-io/nats-core";
-import { SERVICE_IDENTITIES, type ServiceIdentity } from "./render-authorization.ts";
+import { SERVICE_IDENTITIES, type ServiceIdentity } from "../../infra/nats/render-authorization.ts";
 
 /**
- * `npx tsx infra/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
- * `npx tsx infra/nats/agent-nkey.ts --service authz|projection|gateway [--seed-file PATH]`
+ * `npx tsx cli/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
+ * `npx tsx cli/nats/agent-nkey.ts --service authz|projection|gateway [--seed-file PATH]`
  *
  * Creates an nkey user for one agent's collector, or for one service. The public key (`U…`) goes into the server
  * config (`renderAuthorization`); the seed (`SU…`) is the collector's secret, given to it as
@@ -14,13 +15,16 @@ import { SERVICE_IDENTITIES, type ServiceIdentity } from "./render-authorization
  * passes through a terminal or a shell history.
  */
 const USAGE =
-  "Usage: npx tsx infra/nats/agent-nkey.ts (--agent <id> | --service authz|projection|gateway) [--seed-file PATH]";
+  "Usage: npx tsx cli/nats/agent-nkey.ts (--agent <id> | --service authz|projection|gateway) [--seed-file PATH]";
 
 const isService = (value: string | undefined): value is ServiceIdentity =>
   (SERVICE_IDENTITIES as readonly string[]).includes(value ?? "");
 
-function main(): void {
+type NkeyCommand = { service: ServiceIdentity | undefined; agentId: number; seedFile: string | undefined };
+
+function parseNkeyArgs(argv: string[]): NkeyCommand {
   const { values } = parseArgs({
+    args: argv,
     options: { agent: { type: "string" }, service: { type: "string" }, "seed-file": { type: "string" } },
     strict: true,
   });
@@ -30,12 +34,12 @@ function main(): void {
     service !== undefined
       ? isService(service) && values.agent === undefined
       : Number.isSafeInteger(agentId) && agentId > 0;
-  if (!valid) {
-    process.stderr.write(
-      `agent-nkey: give --service authz|projection|gateway, or --agent with a positive integer\n${USAGE}\n`,
-    );
-    process.exit(2);
-  }
+  if (!valid)
+    throw new UsageError("give --service authz|projection|gateway, or --agent with a positive integer");
+  return { service: service as ServiceIdentity | undefined, agentId, seedFile: values["seed-file"] };
+}
+
+function createNkeyUser({ service, agentId, seedFile }: NkeyCommand): void {
   const who = service ? `The ${service} service` : `Agent ${agentId}`;
   const entry = service ? `--${service} …` : `--agent ${agentId}=…`;
   const user = nkeys.createUser();
@@ -44,7 +48,6 @@ function main(): void {
     `# ${who}: public key, for the server config (render-authorization-cli.ts ${entry})`,
     `public_key=${user.getPublicKey()}`,
   ];
-  const seedFile = values["seed-file"];
   if (seedFile) {
     // `wx`: never overwrite an existing seed; a lost seed is replaced by a new key pair, not in place.
     writeFileSync(seedFile, `${seed}\n`, { mode: 0o600, flag: "wx" });
@@ -56,4 +59,18 @@ function main(): void {
   process.stdout.write(`${lines.join("\n")}\n`);
 }
 
-main();
+await runService({
+  name: "agent-nkey",
+  usage: USAGE,
+  config() {
+    try {
+      return parseNkeyArgs(process.argv.slice(2));
+    } catch (error) {
+      throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
+    }
+  },
+  async run(command) {
+    createNkeyUser(command);
+    return undefined;
+  },
+});

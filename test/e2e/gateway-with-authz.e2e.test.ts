@@ -1,22 +1,22 @@
+import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, ok, startGatewaySystem } from "./gateway-system-fixture.ts";
 
 /**
  * The gateway with the real authz and projection services: every write goes through authz,
  * every read comes from the read model the projection filled. No row is inserted by hand.
  */
 const ADMIN_TOKEN = "glpat-admin-system-test";
-let system: GatewaySystem;
+let system: KasmapSystem;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN_TOKEN);
+  system = await startKasmapSystem({ adminToken: ADMIN_TOKEN });
 });
 
 afterAll(async () => {
   await system?.stop();
 });
 
-const call: GatewaySystem["call"] = (...args) => system.call(...args);
+const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 describe("gateway with authz and projection", () => {
   it("runs the agent lifecycle, each write visible to the next read", async () => {

@@ -1,5 +1,5 @@
+import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type GatewaySystem, startGatewaySystem } from "../gateway-system-fixture.ts";
 
 /**
  * Issue 7.11: readiness reports how far the projection lags behind each stream and how many
@@ -7,10 +7,10 @@ import { type GatewaySystem, startGatewaySystem } from "../gateway-system-fixtur
  * command, never from another service's private tables.
  */
 const ADMIN = "glpat-readiness-admin-0123456789";
-let system: GatewaySystem;
+let system: KasmapSystem;
 
 beforeAll(async () => {
-  system = await startGatewaySystem(ADMIN);
+  system = await startKasmapSystem({ adminToken: ADMIN });
 });
 
 afterAll(async () => {

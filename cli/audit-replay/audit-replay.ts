@@ -1,0 +1,43 @@
+import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
+import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
+import { parseReplayArgs, UsageError as ReplayUsageError, USAGE } from "./audit-replay-args.ts";
+import { replayAuditLog } from "./replay-audit-log.ts";
+
+/**
+ * `npm run audit:replay -- --since 2026-11-01T00:00:00Z [--agent 5] [--until …] [--types …]`:
+ * prints the audit log's events as JSON lines (`{stream, seq, stored_at, event}`), oldest first,
+ * then exits. Exit codes: 0 done, 2 usage or connection error.
+ */
+await runService({
+  name: "audit-replay",
+  usage: USAGE,
+  failedExitCode: EXIT_CODES.usage,
+  config() {
+    try {
+      return { command: parseReplayArgs(process.argv.slice(2)), env: parseEnv(CommonEnvSchema) };
+    } catch (error) {
+      if (!(error instanceof ReplayUsageError)) throw error;
+      throw new UsageError(error.message, { cause: error });
+    }
+  },
+  async run({ command, env }) {
+    const bus = await connectBus({
+      url: env.NATS_URL,
+      name: "kasmap-audit-replay",
+      topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
+      ...natsClientAuthFromEnv(env),
+    });
+    try {
+      for (const line of await replayAuditLog(bus, command)) {
+        // Honour a closed pipe (`| head`) by waiting for the drain rather than buffering everything.
+        if (!process.stdout.write(`${JSON.stringify(line)}\n`)) {
+          await new Promise((resolve) => process.stdout.once("drain", resolve));
+        }
+      }
+    } finally {
+      await bus.close();
+    }
+    return EXIT_CODES.ok;
+  },
+});

@@ -1,0 +1,52 @@
+import { parseArgs } from "node:util";
+import { runService, UsageError } from "@kasmap/runtime";
+import { renderAuthorization } from "../../infra/nats/render-authorization.ts";
+
+/**
+ * `npx tsx cli/nats/render-authorization-cli.ts --authz U… --projection U… --gateway U… --agent 42=U… [--agent 43=U…] [--root kasmap]`
+ *
+ * Prints the `authorization` block for the server config (public keys in, public keys out), to
+ * include from nats-server's config and reload with `nats-server --signal reload`.
+ */
+const USAGE =
+  "Usage: npx tsx cli/nats/render-authorization-cli.ts --authz <U…> --projection <U…> --gateway <U…> [--agent <id>=<U…> …] [--root kasmap]";
+
+function parseRenderArgs(argv: string[]) {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      root: { type: "string", default: "kasmap" },
+      authz: { type: "string" },
+      projection: { type: "string" },
+      gateway: { type: "string" },
+      agent: { type: "string", multiple: true, default: [] },
+    },
+    strict: true,
+  });
+  const { authz, projection, gateway } = values;
+  if (!authz || !projection || !gateway) {
+    throw new UsageError("--authz, --projection and --gateway (each service's public key) are required");
+  }
+  const agents = values.agent.map((pair) => {
+    const [id, nkey] = pair.split("=");
+    if (!id || !nkey) throw new UsageError(`--agent expects <id>=<public key>, got ${pair}`);
+    return { agentId: Number(id), nkey };
+  });
+  return { topologyRoot: values.root, services: { authz, projection, gateway }, agents };
+}
+
+await runService({
+  name: "render-authorization",
+  usage: USAGE,
+  config() {
+    try {
+      return parseRenderArgs(process.argv.slice(2));
+    } catch (error) {
+      throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
+    }
+  },
+  async run(input) {
+    process.stdout.write(renderAuthorization(input));
+    return undefined;
+  },
+});

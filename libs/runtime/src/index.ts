@@ -1,0 +1,8 @@
+export {
+  EXIT_CODES,
+  type ExitCode,
+  runService,
+  type ServiceProgram,
+  type StopHandle,
+  UsageError,
+} from "./run-service.ts";

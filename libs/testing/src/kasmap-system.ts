@@ -1,0 +1,152 @@
+import { type AuthzService, type AuthzServiceOptions, startAuthzService } from "@kasmap/authz-service";
+import { type Bus, connectBus } from "@kasmap/bus";
+import { generateToken, TOKEN_PREFIXES, type Topology } from "@kasmap/contracts";
+import { type GatewayOptions, type RunningGateway, startGateway } from "@kasmap/gateway-service";
+import { createLogger } from "@kasmap/logging";
+import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from "./test-environment.ts";
+
+/** What a test or bench may choose; everything else is the system as `npm start` runs it. */
+export type KasmapSystemOptions = {
+  /** The bootstrapped admin's personal access token; a fresh `glpat-…` when absent. */
+  adminToken?: string;
+  /** Options of authz beyond bus, database and admin (e.g. `includeDescendants`). */
+  authz?: Omit<AuthzServiceOptions, "bus" | "databaseUrl" | "adminToken" | "logger">;
+  /** Options of the gateway beyond bus and database (e.g. `jobTokenMaxLifetimeMs`). */
+  gateway?: Omit<GatewayOptions, "bus" | "databaseUrl" | "logger">;
+};
+
+export type ApiAnswer = { status: number; headers: Headers; body: Record<string, unknown> | null };
+
+/** Authz, projection and gateway in this process, on a database and stream names of their own. */
+export type KasmapSystem = {
+  /** The gateway's base URL, e.g. `http://127.0.0.1:41234`. */
+  gatewayUrl: string;
+  adminToken: string;
+  bus: Bus;
+  topology: Topology;
+  databaseUrl: string;
+  authz: AuthzService;
+  projection: ProjectionService;
+  gateway: RunningGateway;
+  /**
+   * Calls `<gatewayUrl><path>` with `token` in the header `header` (`private-token`, `job-token`);
+   * a string body goes as text/plain, anything else as JSON.
+   */
+  call(method: string, path: string, token: string, body?: unknown, header?: string): Promise<Response>;
+  /** Calls `/api/v4<path>` with the admin token (or `token`), returning status, headers and JSON. */
+  api(method: string, path: string, body?: unknown, token?: string | null): Promise<ApiAnswer>;
+  /** Stops the services, deletes the streams, closes the bus and drops the database. */
+  stop(): Promise<void>;
+};
+
+const silent = (service: string) => createLogger(service, "silent");
+
+/**
+ * The one way tests and benches assemble Kasmap: authz, projection and gateway against the real
+ * NATS JetStream and PostgreSQL of the test run (vitest's global setup), on a fresh database and
+ * topology. Each service ensures the streams it publishes to, as in production. Resolves once the
+ * bootstrapped admin can call the API (authz wrote it, the projection applied it).
+ */
+export async function startKasmapSystem(options: KasmapSystemOptions = {}): Promise<KasmapSystem> {
+  const adminToken = options.adminToken ?? generateToken(TOKEN_PREFIXES.personalAccess);
+  const database = await createTestDatabase();
+  const topology = createTestTopology();
+  const bus = await connectBus({ url: testNatsUrl(), name: "kasmap-test-system", topology });
+  const stops: Array<() => Promise<void>> = [
+    () => database.drop(),
+    () => bus.close(),
+    async () => {
+      for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
+    },
+  ];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step();
+  };
+  try {
+    const projection = await startProjectionService({
+      bus,
+      databaseUrl: database.url,
+      logger: silent("projection"),
+    });
+    stops.push(() => projection.stop());
+    const authz = await startAuthzService({
+      ...options.authz,
+      bus,
+      databaseUrl: database.url,
+      adminToken,
+      logger: silent("authz"),
+    });
+    stops.push(() => authz.stop());
+    const gateway = await startGateway({
+      ...options.gateway,
+      bus,
+      databaseUrl: database.url,
+      logger: silent("gateway"),
+    });
+    stops.push(() => gateway.stop());
+    const call = gatewayCaller(gateway.url);
+    const api = async (method: string, path: string, body?: unknown, token: string | null = adminToken) => {
+      const response = await fetch(`${gateway.url}/api/v4${path}`, {
+        method,
+        headers: {
+          ...(token ? { "PRIVATE-TOKEN": token } : {}),
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+      };
+    };
+    await eventually(
+      async () => ((await call("GET", "/api/v4/user", adminToken)).status === 200 ? true : undefined),
+      "the bootstrapped admin",
+    );
+    return {
+      gatewayUrl: gateway.url,
+      adminToken,
+      bus,
+      topology,
+      databaseUrl: database.url,
+      authz,
+      projection,
+      gateway,
+      call,
+      api,
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** A `call` for one gateway (see `KasmapSystem.call`). */
+export function gatewayCaller(baseUrl: string): KasmapSystem["call"] {
+  return (method, path, token, body, header = "private-token") => {
+    const headers: Record<string, string> = { [header]: token };
+    if (typeof body === "string") headers["content-type"] = "text/plain";
+    else if (body !== undefined) headers["content-type"] = "application/json";
+    const payload = body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body);
+    return fetch(`${baseUrl}${path}`, {
+      method,
+      headers,
+      ...(payload === undefined ? {} : { body: payload }),
+    });
+  };
+}
+
+/**
+ * Asserts the status (the error shows the body when it differs) and returns the parsed JSON body,
+ * or null. Throws rather than using vitest's `expect`, so benches may use the system too.
+ */
+export async function ok<T>(response: Promise<Response>, status: number): Promise<T> {
+  const r = await response;
+  const text = await r.text();
+  if (r.status !== status) throw new Error(`expected HTTP ${status}, got ${r.status}: ${text}`);
+  return (text ? JSON.parse(text) : null) as T;
+}

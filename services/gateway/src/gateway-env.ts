@@ -1,0 +1,68 @@
+import { AgentAuthorizationEnvSchema, CommonEnvSchema } from "@kasmap/contracts";
+import { z } from "zod";
+import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
+import type { GatewayOptions } from "./index.ts";
+
+/** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
+export const GatewayEnvSchema = CommonEnvSchema.extend({
+  ...AgentAuthorizationEnvSchema.shape,
+  KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
+  KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.bodyLimitBytes),
+  KASMAP_HTTP_REQUEST_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.requestTimeoutMs),
+  KASMAP_HTTP_CONNECTION_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.connectionTimeoutMs),
+  KASMAP_LIVE_CONNECTIONS_PER_USER: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(DEFAULT_GATEWAY_LIMITS.liveConnectionsPerUser),
+  /** Readiness warns at this share of the account's JetStream storage limit (issue 7.6). */
+  KASMAP_JETSTREAM_STORAGE_WARN_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
+  /** ... or past this many bytes, for an account without a storage limit. */
+  KASMAP_JETSTREAM_STORAGE_WARN_BYTES: z.coerce.number().int().positive().optional(),
+  /** How long a CI job's token works at most after the job was registered (default 24 h). */
+  KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(31 * 24 * 3600)
+    .default(24 * 3600),
+});
+export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
+
+/**
+ * The gateway's options as its environment sets them; `main.ts` and `npm start` add the bus,
+ * the database URL, the logger and the NATS warnings.
+ */
+export function gatewayOptionsFromEnv(
+  env: GatewayEnv,
+): Omit<GatewayOptions, "bus" | "databaseUrl" | "logger" | "natsWarnings"> {
+  return {
+    port: env.KASMAP_HTTP_PORT,
+    host: env.KASMAP_HTTP_HOST,
+    jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
+    includeDescendants: env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS,
+    statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
+    bodyLimitBytes: env.KASMAP_HTTP_BODY_LIMIT_BYTES,
+    requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,
+    connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
+    liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
+    jetStreamStorageWarning: {
+      ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
+      bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
+    },
+  };
+}
