@@ -29,13 +29,7 @@ import {
   findGroup,
   moveGroupSubtree,
 } from "@kasmap/authz-service";
-import {
-  createDatabase,
-  migrateSchema,
-  READ_MODEL_SCHEMA,
-  type ReadModelDatabase,
-  readModelMigrations,
-} from "@kasmap/db";
+import { createDatabase, migrateReadModel, migrateSchema, type ReadModelDatabase } from "@kasmap/db";
 import { queryAllowedAgents } from "@kasmap/gateway-service";
 import { type Kysely, sql } from "kysely";
 import pg from "pg";
@@ -97,7 +91,7 @@ export async function measureAllowedAgents(
     applicationName: "kasmap-bench",
   });
   try {
-    await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+    await migrateReadModel(db);
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
     const size = registrySize(scale);
     const raw = db as unknown as Kysely<unknown>;

@@ -29,13 +29,7 @@ import {
   type KasmapEvent,
   newKasmapEvent,
 } from "@kasmap/contracts";
-import {
-  createDatabase,
-  migrateSchema,
-  READ_MODEL_SCHEMA,
-  type ReadModelDatabase,
-  readModelMigrations,
-} from "@kasmap/db";
+import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { projectMessage, startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
@@ -128,7 +122,7 @@ async function replayStream(bus: Bus, lastSeq: number) {
 async function migratedDatabase(): Promise<{ database: TestDatabase; db: Kysely<ReadModelDatabase> }> {
   const database = await createTestDatabase();
   const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
-  await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+  await migrateReadModel(db);
   return { database, db };
 }
 

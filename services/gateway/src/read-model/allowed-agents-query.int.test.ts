@@ -1,11 +1,5 @@
 import { allowedAgentsForProject } from "@kasmap/access-rules";
-import {
-  createDatabase,
-  migrateSchema,
-  READ_MODEL_SCHEMA,
-  type ReadModelDatabase,
-  readModelMigrations,
-} from "@kasmap/db";
+import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +12,7 @@ let db: Kysely<ReadModelDatabase>;
 beforeAll(async () => {
   database = await createTestDatabase();
   db = createDatabase<ReadModelDatabase>({ url: database.url, max: 1 });
-  await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+  await migrateReadModel(db);
 });
 
 afterAll(async () => {

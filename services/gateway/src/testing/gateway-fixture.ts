@@ -1,12 +1,6 @@
 import { type Bus, connectBus } from "@kasmap/bus";
 import { digestToken } from "@kasmap/contracts";
-import {
-  createDatabase,
-  migrateSchema,
-  READ_MODEL_SCHEMA,
-  type ReadModelDatabase,
-  readModelMigrations,
-} from "@kasmap/db";
+import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { buildClusterFacts, type GatewayClient, gatewayClient } from "@kasmap/testing";
 import {
@@ -53,7 +47,7 @@ export async function startGatewayFixture(
 ): Promise<GatewayFixture> {
   const database = await createTestDatabase();
   const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
-  await migrateSchema(db, READ_MODEL_SCHEMA, readModelMigrations);
+  await migrateReadModel(db);
   await insertRegistry(db);
   const bus = await connectBus({
     url: testNatsUrl(),
