@@ -99,22 +99,20 @@ async function generateAuthorizations(db: Kysely<unknown>, size: RegistrySize): 
       select traversal_ids[1] as root, array_agg(id) as ids from read_model.groups group by 1;
     create temp table root_projects as
       select traversal_ids[1] as root, array_agg(id) as ids from read_model.projects group by 1`.execute(db);
-  await sql`
-    insert into read_model.ci_access_group_authorizations
-    select a.id, r.ids[1 + floor(random() * cardinality(r.ids))::int], ${CONFIGS}
-    from read_model.agents a
-    join read_model.projects cp on cp.id = a.project_id
-    join root_groups r on r.root = cp.traversal_ids[1]
-    cross join generate_series(1, ${size.groupRowsPerAgent}) k
-    on conflict do nothing`.execute(db);
-  await sql`
-    insert into read_model.ci_access_project_authorizations
-    select a.id, r.ids[1 + floor(random() * cardinality(r.ids))::int], ${CONFIGS}
-    from read_model.agents a
-    join read_model.projects cp on cp.id = a.project_id
-    join root_projects r on r.root = cp.traversal_ids[1]
-    cross join generate_series(1, ${size.projectRowsPerAgent}) k
-    on conflict do nothing`.execute(db);
+  const targets = [
+    { table: "ci_access_group_authorizations", roots: "root_groups", perAgent: size.groupRowsPerAgent },
+    { table: "ci_access_project_authorizations", roots: "root_projects", perAgent: size.projectRowsPerAgent },
+  ];
+  for (const { table, roots, perAgent } of targets) {
+    await sql`
+      insert into ${sql.table(`read_model.${table}`)}
+      select a.id, r.ids[1 + floor(random() * cardinality(r.ids))::int], ${CONFIGS}
+      from read_model.agents a
+      join read_model.projects cp on cp.id = a.project_id
+      join ${sql.table(roots)} r on r.root = cp.traversal_ids[1]
+      cross join generate_series(1, ${perAgent}) k
+      on conflict do nothing`.execute(db);
+  }
   await sql`drop table root_groups; drop table root_projects`.execute(db);
 }
 

@@ -9,7 +9,7 @@ import { DEAD_LETTER_HEADERS, DeadLetterRecordSchema } from "./dead-letter-heade
 import { EVENT_TYPES, type EventType, KasmapEventSchema } from "./events.ts";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.ts";
 import { READ_MODEL_TABLES, ReadModelNoticeSchema } from "./read-model-notice.ts";
-import { createTopology, REGISTRY_KINDS, type RegistryKind } from "./topology.ts";
+import { createTopology, REGISTRY_EVENT_TYPES, REGISTRY_KINDS } from "./topology.ts";
 
 /** The parts of an AsyncAPI 3.0 document Kasmap emits. */
 type Ref = { $ref: string };
@@ -48,17 +48,6 @@ export type AsyncApiDocument = {
 export function kasmapEventSchemas(): Array<{ type: EventType; schema: z.ZodType }> {
   return KasmapEventSchema.options.map((option) => ({ type: option.shape.type.value, schema: option }));
 }
-
-const REGISTRY_EVENT_TYPES: Record<RegistryKind, EventType> = {
-  group: EVENT_TYPES.groupChanged,
-  project: EVENT_TYPES.projectChanged,
-  user: EVENT_TYPES.userChanged,
-  membership: EVENT_TYPES.membershipChanged,
-  personal_access_token: EVENT_TYPES.personalAccessTokenChanged,
-  agent: EVENT_TYPES.agentChanged,
-  agent_token: EVENT_TYPES.agentTokenChanged,
-  job: EVENT_TYPES.jobChanged,
-};
 
 // Addresses come from the topology's own builders, called with a marker id that is then
 // replaced by the parameter, so the document cannot disagree with the subjects in use.
@@ -111,11 +100,16 @@ function addEventChannel(
   publisher: string,
 ): void {
   parts.channels[id] = { ...channel, messages: { [type]: ref(`#/components/messages/${type}`) } };
+  addSendOperation(parts, id, type, `${publisher} publishes (JetStream, stored in the audit log)`);
+}
+
+/** The `<id>_publish` operation: whoever `summary` names sends `message` on channel `id`. */
+function addSendOperation(parts: Parts, id: string, message: string, summary: string): void {
   parts.operations[`${id}_publish`] = {
     action: "send",
-    summary: `${publisher} publishes (JetStream, stored in the audit log)`,
+    summary,
     channel: ref(`#/channels/${id}`),
-    messages: [ref(`#/channels/${id}/messages/${type}`)],
+    messages: [ref(`#/channels/${id}/messages/${message}`)],
   };
 }
 
@@ -225,12 +219,12 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
     parameters: { table: { description: "Read model table", enum: [...READ_MODEL_TABLES] } },
     messages: { readModelNotice: ref("#/components/messages/readModelNotice") },
   };
-  parts.operations.readModelChanged_publish = {
-    action: "send",
-    summary: "The projection publishes after each commit",
-    channel: ref("#/channels/readModelChanged"),
-    messages: [ref("#/channels/readModelChanged/messages/readModelNotice")],
-  };
+  addSendOperation(
+    parts,
+    "readModelChanged",
+    "readModelNotice",
+    "The projection publishes after each commit",
+  );
   const headerNames = Object.values(DEAD_LETTER_HEADERS);
   parts.messages.deadLetter = {
     name: "deadLetter",
@@ -253,12 +247,12 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
     parameters: { streamName: { description: "The stream the message came from", enum: streams } },
     messages: { deadLetter: ref("#/components/messages/deadLetter") },
   };
-  parts.operations.deadLetter_publish = {
-    action: "send",
-    summary: "A consumer stores a message it cannot apply, then terminates it",
-    channel: ref("#/channels/deadLetter"),
-    messages: [ref("#/channels/deadLetter/messages/deadLetter")],
-  };
+  addSendOperation(
+    parts,
+    "deadLetter",
+    "deadLetter",
+    "A consumer stores a message it cannot apply, then terminates it",
+  );
 }
 
 /**

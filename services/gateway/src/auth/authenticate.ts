@@ -51,6 +51,22 @@ export function credentialFromHeaders(headers: Headers): Credential | null {
   return null;
 }
 
+/** The token holder's columns, selected by both lookups from `read_model.users as u`. */
+const HOLDER_COLUMNS = ["u.id", "u.username", "u.name", "u.is_admin", "u.state"] as const;
+
+function holder(row: {
+  id: number;
+  username: string;
+  name: string;
+  is_admin: boolean;
+  state: string;
+}): Pick<Principal, "user" | "blocked"> {
+  return {
+    user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
+    blocked: row.state !== "active",
+  };
+}
+
 /**
  * Looks the credential up by its SHA-256 digest: `personal_access_tokens` joined to `users`, or
  * `jobs` joined to `users`. Revoked tokens, blocked users and finished jobs are found too, so
@@ -63,11 +79,7 @@ export async function lookUpPrincipal(db: ReadModel, credential: Credential): Pr
       .selectFrom("read_model.personal_access_tokens as t")
       .innerJoin("read_model.users as u", "u.id", "t.user_id")
       .select([
-        "u.id",
-        "u.username",
-        "u.name",
-        "u.is_admin",
-        "u.state",
+        ...HOLDER_COLUMNS,
         "t.id as token_id",
         "t.scopes",
         "t.revoked",
@@ -78,32 +90,20 @@ export async function lookUpPrincipal(db: ReadModel, credential: Credential): Pr
     if (!row) return null;
     return {
       kind: "user",
-      user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
-      blocked: row.state !== "active",
+      ...holder(row),
       token: { id: row.token_id, scopes: row.scopes, revoked: row.revoked, expiresOn: row.expires_on },
     };
   }
   const row = await db
     .selectFrom("read_model.jobs as j")
     .innerJoin("read_model.users as u", "u.id", "j.user_id")
-    .select([
-      "u.id",
-      "u.username",
-      "u.name",
-      "u.is_admin",
-      "u.state",
-      "j.id as job_id",
-      "j.project_id",
-      "j.status",
-      "j.created_at",
-    ])
+    .select([...HOLDER_COLUMNS, "j.id as job_id", "j.project_id", "j.status", "j.created_at"])
     .where("j.token_sha256", "=", digest)
     .executeTakeFirst();
   if (!row) return null;
   return {
     kind: "job",
-    user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
-    blocked: row.state !== "active",
+    ...holder(row),
     jobId: row.job_id,
     projectId: row.project_id,
     running: row.status === "running",

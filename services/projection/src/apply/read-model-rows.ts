@@ -81,28 +81,21 @@ export type AuthorizationRows = {
 
 /** One row per agent × target, as GitLab stores them; `config` is the entry minus its id. */
 export function authorizationRows(agentId: number, grants: AgentGrantSet): AuthorizationRows {
-  const config = (value: unknown) => JSON.stringify(value);
+  const onProject = (g: { project_id: number; config: unknown }) => ({
+    agent_id: agentId,
+    project_id: g.project_id,
+    config: JSON.stringify(g.config),
+  });
+  const onGroup = (g: { group_id: number; config: unknown }) => ({
+    agent_id: agentId,
+    group_id: g.group_id,
+    config: JSON.stringify(g.config),
+  });
   return {
-    ciAccessProjects: grants.ci_access.projects.map((g) => ({
-      agent_id: agentId,
-      project_id: g.project_id,
-      config: config(g.config),
-    })),
-    ciAccessGroups: grants.ci_access.groups.map((g) => ({
-      agent_id: agentId,
-      group_id: g.group_id,
-      config: config(g.config),
-    })),
-    userAccessProjects: grants.user_access.projects.map((g) => ({
-      agent_id: agentId,
-      project_id: g.project_id,
-      config: config(g.config),
-    })),
-    userAccessGroups: grants.user_access.groups.map((g) => ({
-      agent_id: agentId,
-      group_id: g.group_id,
-      config: config(g.config),
-    })),
+    ciAccessProjects: grants.ci_access.projects.map(onProject),
+    ciAccessGroups: grants.ci_access.groups.map(onGroup),
+    userAccessProjects: grants.user_access.projects.map(onProject),
+    userAccessGroups: grants.user_access.groups.map(onGroup),
   };
 }
 
