@@ -1,25 +1,24 @@
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { createTestTopology, eventually } from "@kasmap/testing/harness";
+import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, connectBus } from "./bus.ts";
+import type { Bus } from "./bus.ts";
 import { startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
 import { ensureStreams } from "./streams.ts";
 
 const topology = createTestTopology();
+let world: TestBusWorld;
 let bus: Bus;
 
 beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "bus-int-test", topology });
-  await ensureStreams(bus);
+  world = await createTestWorld({ name: "bus-int-test", topology, database: false });
+  ({ bus } = world);
   await ensureStreams(bus); // idempotent
 });
 
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-});
+afterAll(() => world.teardown());
 
 function heartbeat(agentId: number, id?: string) {
   return newKasmapEvent({

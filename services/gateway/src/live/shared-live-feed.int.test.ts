@@ -1,8 +1,9 @@
-import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
+import { type Bus, publishEvent } from "@kasmap/bus";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { createTestTopology, eventually } from "@kasmap/testing/harness";
+import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { replayLiveEvents } from "./replay-live-events.ts";
 import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
@@ -13,17 +14,15 @@ import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
  * live or replayed after `Last-Event-ID`.
  */
 const topology = createTestTopology();
+let world: TestBusWorld;
 let bus: Bus;
 
 beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "live-events-int-test", topology });
-  await ensureStreams(bus);
+  world = await createTestWorld({ name: "live-events-int-test", topology, database: false });
+  ({ bus } = world);
 });
 
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-});
+afterAll(() => world.teardown());
 
 function control(subject: string) {
   return newKasmapEvent({
