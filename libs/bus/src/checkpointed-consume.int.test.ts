@@ -1,21 +1,13 @@
 import { EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually } from "@kasmap/testing/harness";
-import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bus } from "./bus.ts";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { type CheckpointedEvent, startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
 
-const topology = createTestTopology();
-let world: TestBusWorld;
-let bus: Bus;
-
-beforeAll(async () => {
-  world = await createTestWorld({ name: "bus-checkpointed-int-test", topology, database: false });
-  ({ bus } = world);
-});
-
+const world = await createTestWorld({ name: "bus-checkpointed-int-test", database: false });
+const { bus, topology } = world;
 afterAll(() => world.teardown());
 
 function heartbeat(agentId: number) {

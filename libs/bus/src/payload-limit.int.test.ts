@@ -1,8 +1,6 @@
 import { type AuthzCommandName, EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology } from "@kasmap/testing/harness";
-import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bus } from "./bus.ts";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { type CommandHandlers, requestCommand, serveCommands } from "./commands.ts";
 import { maxPayloadBytes } from "./payload-limit.ts";
 import { publishEvent } from "./publish.ts";
@@ -11,15 +9,8 @@ import { publishEvent } from "./publish.ts";
  * Issue 7.3 at the bus: nothing over the server's `max_payload` is ever sent, and trying gives
  * a clear `payload_too_large` (or an error reply) instead of retries, timeouts or a crash.
  */
-const topology = createTestTopology();
-let world: TestBusWorld;
-let bus: Bus;
-
-beforeAll(async () => {
-  world = await createTestWorld({ name: "payload-limit-int-test", topology, database: false });
-  ({ bus } = world);
-});
-
+const world = await createTestWorld({ name: "payload-limit-int-test", database: false });
+const { bus, topology } = world;
 afterAll(() => world.teardown());
 
 const overLimit = () => "x".repeat(maxPayloadBytes(bus.nc) + 1);

@@ -1,24 +1,19 @@
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually } from "@kasmap/testing/harness";
-import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Bus } from "./bus.ts";
 import { startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
 import { ensureStreams } from "./streams.ts";
 
-const topology = createTestTopology();
-let world: TestBusWorld;
-let bus: Bus;
+const world = await createTestWorld({ name: "bus-int-test", database: false });
+const { bus, topology } = world;
+afterAll(() => world.teardown());
 
 beforeAll(async () => {
-  world = await createTestWorld({ name: "bus-int-test", topology, database: false });
-  ({ bus } = world);
   await ensureStreams(bus); // idempotent
 });
-
-afterAll(() => world.teardown());
 
 function heartbeat(agentId: number, id?: string) {
   return newKasmapEvent({

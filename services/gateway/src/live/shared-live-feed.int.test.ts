@@ -1,10 +1,10 @@
-import { type Bus, publishEvent } from "@kasmap/bus";
+import { publishEvent } from "@kasmap/bus";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
-import { createTestTopology, eventually } from "@kasmap/testing/harness";
-import { createTestWorld, type TestBusWorld } from "@kasmap/testing/world";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { replayLiveEvents } from "./replay-live-events.ts";
 import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
 
@@ -13,15 +13,8 @@ import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
  * forged onto its snapshot subject must not reach a live subscriber as a token or user change,
  * live or replayed after `Last-Event-ID`.
  */
-const topology = createTestTopology();
-let world: TestBusWorld;
-let bus: Bus;
-
-beforeAll(async () => {
-  world = await createTestWorld({ name: "live-events-int-test", topology, database: false });
-  ({ bus } = world);
-});
-
+const world = await createTestWorld({ name: "live-events-int-test", database: false });
+const { bus, topology } = world;
 afterAll(() => world.teardown());
 
 function control(subject: string) {
