@@ -11,9 +11,9 @@ import {
   eventually,
   type TestDatabase,
 } from "@kasmap/testing/harness";
+import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys } from "@nats-io/nats-core";
 import { type Kysely, sql } from "kysely";
-import { type PrivateNatsServer, startPrivateNatsServer } from "./private-nats-server.ts";
 import {
   agentPermissions,
   renderAuthorization,

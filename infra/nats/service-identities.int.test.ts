@@ -10,11 +10,11 @@ import {
   eventually,
   type TestDatabase,
 } from "@kasmap/testing/harness";
+import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys, PermissionViolationError } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerDemoAgent } from "../local/demo-registration.ts";
 import { permissionViolation } from "./permission-violation.ts";
-import { type PrivateNatsServer, startPrivateNatsServer } from "./private-nats-server.ts";
 import { renderAuthorization } from "./render-authorization.ts";
 
 /**

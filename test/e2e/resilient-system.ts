@@ -11,14 +11,14 @@ import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { createLogger } from "@kasmap/logging";
 import { PROJECTION_CONSUMERS } from "@kasmap/projection-service";
 import { createTestTopology, eventually } from "@kasmap/testing/harness";
-import pg from "pg";
 import {
   createPrivateNats,
   createPrivatePostgres,
   exited,
   type PrivateNats,
   type PrivatePostgres,
-} from "./private-servers.ts";
+} from "@kasmap/testing/private-servers";
+import pg from "pg";
 
 // Outages make the services log every failed attempt; the assertions say what matters.
 const quiet = (service: string) => createLogger(service, process.env.LOG_LEVEL ?? "silent");

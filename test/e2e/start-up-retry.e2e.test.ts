@@ -1,6 +1,4 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   createTestDatabase,
@@ -9,6 +7,7 @@ import {
   type TestDatabase,
   testNatsUrl,
 } from "@kasmap/testing/harness";
+import { freePort } from "@kasmap/testing/private-servers";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -94,14 +93,6 @@ describe.each(Object.entries(MAINS))("%s started without its dependencies", (_na
     expect(started.exited()).toBeNull();
   });
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("the gateway started without NATS", () => {
   it("says so in readiness while it retries, and answers other requests 503", async () => {

@@ -1,24 +1,14 @@
 import { EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, connectBus } from "./bus.ts";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { type CheckpointedEvent, startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
-import { ensureStreams } from "./streams.ts";
 
-const topology = createTestTopology();
-let bus: Bus;
-
-beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "bus-checkpointed-int-test", topology });
-  await ensureStreams(bus);
-});
-
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-});
+const world = await createTestWorld({ name: "bus-checkpointed-int-test", database: false });
+const { bus, topology } = world;
+afterAll(() => world.teardown());
 
 function heartbeat(agentId: number) {
   return newKasmapEvent({

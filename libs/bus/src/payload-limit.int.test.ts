@@ -1,28 +1,17 @@
 import { type AuthzCommandName, EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, connectBus } from "./bus.ts";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { type CommandHandlers, requestCommand, serveCommands } from "./commands.ts";
 import { maxPayloadBytes } from "./payload-limit.ts";
 import { publishEvent } from "./publish.ts";
-import { ensureStreams } from "./streams.ts";
 
 /**
  * Issue 7.3 at the bus: nothing over the server's `max_payload` is ever sent, and trying gives
  * a clear `payload_too_large` (or an error reply) instead of retries, timeouts or a crash.
  */
-const topology = createTestTopology();
-let bus: Bus;
-
-beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "payload-limit-int-test", topology });
-  await ensureStreams(bus);
-});
-
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-});
+const world = await createTestWorld({ name: "payload-limit-int-test", database: false });
+const { bus, topology } = world;
+afterAll(() => world.teardown());
 
 const overLimit = () => "x".repeat(maxPayloadBytes(bus.nc) + 1);
 

@@ -1,24 +1,18 @@
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Bus, connectBus } from "./bus.ts";
 import { startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
 import { ensureStreams } from "./streams.ts";
 
-const topology = createTestTopology();
-let bus: Bus;
+const world = await createTestWorld({ name: "bus-int-test", database: false });
+const { bus, topology } = world;
+afterAll(() => world.teardown());
 
 beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "bus-int-test", topology });
-  await ensureStreams(bus);
   await ensureStreams(bus); // idempotent
-});
-
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
 });
 
 function heartbeat(agentId: number, id?: string) {

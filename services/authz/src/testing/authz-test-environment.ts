@@ -1,4 +1,4 @@
-import { type Bus, type CommandOutcome, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
+import { type Bus, type CommandOutcome, requestCommand } from "@kasmap/bus";
 import {
   type AuthzCommandName,
   type AuthzCommandRequest,
@@ -8,12 +8,8 @@ import {
 } from "@kasmap/contracts";
 import { createDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import {
-  createTestDatabase,
-  createTestTopology,
-  type TestDatabase,
-  testNatsUrl,
-} from "@kasmap/testing/harness";
+import type { TestDatabase } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
 import type { AuthzService, AuthzServiceOptions } from "../index.ts";
 import { startAuthzService } from "../index.ts";
 import type { AuthzDb } from "../store/schema.ts";
@@ -40,10 +36,8 @@ export type AuthzTestEnvironment = {
 };
 
 export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment> {
-  const database = await createTestDatabase();
-  const topology = createTestTopology();
-  const bus = await connectBus({ url: testNatsUrl(), name: "authz-int-test", topology });
-  await ensureStreams(bus);
+  const world = await createTestWorld({ name: "authz-int-test" });
+  const { bus, database } = world;
   const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
   const logger = createLogger("authz-test", "silent");
   const start = (extra: Partial<AuthzServiceOptions> = {}) =>
@@ -94,9 +88,7 @@ export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment>
     async close() {
       await env.service.stop();
       await db.destroy();
-      for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-      await bus.close();
-      await database.drop();
+      await world.teardown();
     },
   };
   const root = await db

@@ -1,9 +1,10 @@
-import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
+import { publishEvent } from "@kasmap/bus";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
-import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
+import { afterAll, describe, expect, it } from "vitest";
 import { replayLiveEvents } from "./replay-live-events.ts";
 import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
 
@@ -12,18 +13,9 @@ import { type LiveEvent, SharedLiveFeed } from "./shared-live-feed.ts";
  * forged onto its snapshot subject must not reach a live subscriber as a token or user change,
  * live or replayed after `Last-Event-ID`.
  */
-const topology = createTestTopology();
-let bus: Bus;
-
-beforeAll(async () => {
-  bus = await connectBus({ url: testNatsUrl(), name: "live-events-int-test", topology });
-  await ensureStreams(bus);
-});
-
-afterAll(async () => {
-  for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-  await bus.close();
-});
+const world = await createTestWorld({ name: "live-events-int-test", database: false });
+const { bus, topology } = world;
+afterAll(() => world.teardown());
 
 function control(subject: string) {
   return newKasmapEvent({

@@ -1,15 +1,10 @@
-import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
+import type { Bus } from "@kasmap/bus";
 import type { Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { testEvents } from "@kasmap/testing";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-  testNatsUrl,
-} from "@kasmap/testing/harness";
+import { eventually, type TestDatabase } from "@kasmap/testing/harness";
+import { createTestWorld } from "@kasmap/testing/world";
 import type { StoredMsg } from "@nats-io/jetstream";
 import type { Kysely } from "kysely";
 import { PROJECTION_CONSUMERS } from "../consume/projection-consumer.ts";
@@ -35,10 +30,8 @@ export type ProjectionTestContext = {
 };
 
 export async function createProjectionTestContext(name: string): Promise<ProjectionTestContext> {
-  const topology = createTestTopology();
-  const database = await createTestDatabase();
-  const bus = await connectBus({ url: testNatsUrl(), name, topology });
-  await ensureStreams(bus);
+  const world = await createTestWorld({ name });
+  const { topology, database, bus } = world;
   const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
   return {
     bus,
@@ -51,9 +44,7 @@ export async function createProjectionTestContext(name: string): Promise<Project
     deadLetters: () => readDeadLetters(bus),
     async dispose() {
       await db.destroy();
-      for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-      await bus.close();
-      await database.drop();
+      await world.teardown();
     },
   };
 }

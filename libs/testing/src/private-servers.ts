@@ -1,16 +1,19 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { chownSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 
+/**
+ * NATS and PostgreSQL servers of one test file's own, which it may configure, stop, kill and
+ * restart without disturbing the shared servers on 4222/5432 other test files use. Test-only;
+ * `npm start`'s own nats-server is infra/local/own-nats-server.ts (detached, long-lived).
+ */
+
 const run = promisify(execFile);
 
-/**
- * NATS and PostgreSQL servers of one test file's own, which it may stop, kill and restart
- * without disturbing the shared servers other test files use.
- */
+const NATS_SERVER = process.env.KASMAP_NATS_SERVER_BIN ?? "/usr/sbin/nats-server";
 
 /** A TCP port nothing listens on right now (the kernel's pick). */
 export function freePort(): Promise<number> {
@@ -40,8 +43,6 @@ export type PrivateNats = {
   /** Kills the server and removes its store directory. */
   destroy(): Promise<void>;
 };
-
-const NATS_SERVER = "/usr/sbin/nats-server";
 
 /** `nats-server -js -a 127.0.0.1 -p <free port> -sd <tmp dir>`. */
 export async function createPrivateNats(): Promise<PrivateNats> {
@@ -140,4 +141,60 @@ export async function createPrivatePostgres(): Promise<PrivatePostgres> {
   };
   await pg.start();
   return pg;
+}
+
+/**
+ * A nats-server of one test file's own, on a free port with a temporary JetStream
+ * store, configured with a rendered `authorization` block. The shared server on 4222 runs
+ * without auth; permissions can only be tested on a server whose config we write.
+ */
+export type PrivateNatsServer = {
+  url: string;
+  /** Everything the server wrote to stdout/stderr, for failure messages. */
+  readonly output: string;
+  /** Rewrites the config with a new authorization block and reloads it (SIGHUP), as operators do. */
+  reloadAuthorization(authorization: string): void;
+  stop(): Promise<void>;
+};
+
+export async function startPrivateNatsServer(authorization: string): Promise<PrivateNatsServer> {
+  const dir = mkdtempSync(join(tmpdir(), "kasmap-nats-"));
+  const port = await freePort();
+  const configPath = join(dir, "nats.conf");
+  const writeConfig = (block: string) =>
+    writeFileSync(
+      configPath,
+      [
+        `listen: 127.0.0.1:${port}`,
+        "server_name: kasmap-private-test",
+        `jetstream { store_dir: ${JSON.stringify(join(dir, "jetstream"))} }`,
+        block,
+      ].join("\n"),
+    );
+  writeConfig(authorization);
+  let output = "";
+  const child: ChildProcess = spawn(NATS_SERVER, ["-c", configPath], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr?.on("data", (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    get output() {
+      return output;
+    },
+    reloadAuthorization(block) {
+      writeConfig(block);
+      child.kill("SIGHUP");
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        await exited(child);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
