@@ -58,3 +58,26 @@ export async function outboxBacklog(ctx: GatewayContext, timeoutMs: number): Pro
     return { status: "failed", message: "authz did not report its outbox" };
   }
 }
+
+/**
+ * How long one reading of the lag and the outbox serves readiness probes and metric scrapes.
+ * Both endpoints need no token, so without this every probe would cost four stream-info calls,
+ * a checkpoint query and a request to authz (which counts its outbox): a flood of unauthenticated
+ * probes would become load on authz's database.
+ */
+export const PIPELINE_STATUS_TTL_MS = 2_000;
+
+type PipelineReading = { at: number; lag: Promise<ProjectionLagCheck>; outbox: Promise<OutboxCheck> };
+const readings = new WeakMap<GatewayContext, PipelineReading>();
+
+/** The projection lag and authz outbox backlog, read at most every `PIPELINE_STATUS_TTL_MS`. */
+export function pipelineStatus(
+  ctx: GatewayContext,
+  timeoutMs: number,
+): { lag: Promise<ProjectionLagCheck>; outbox: Promise<OutboxCheck> } {
+  const cached = readings.get(ctx);
+  if (cached && Date.now() - cached.at < PIPELINE_STATUS_TTL_MS) return cached;
+  const reading = { at: Date.now(), lag: projectionLag(ctx), outbox: outboxBacklog(ctx, timeoutMs) };
+  readings.set(ctx, reading);
+  return reading;
+}

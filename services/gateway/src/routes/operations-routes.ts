@@ -1,8 +1,8 @@
-import { renderStorageMetrics, requestCommand, storageWarning } from "@kasmap/bus";
+import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
-import { outboxBacklog, projectionLag } from "../read-model/pipeline-backlog.ts";
+import { type OutboxCheck, pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -14,18 +14,20 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
  * model — and `outbox_check[0]` — events authz committed but has not published, and rows set
  * aside) and `GET /metrics` (Prometheus text, with JetStream storage use, and authz's outbox
- * gauges when authz answers within 1 s). None needs a token.
+ * gauges when authz answers). None needs a token, so lag and outbox are read at most every
+ * `PIPELINE_STATUS_TTL_MS` whatever the number of probes.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
 
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
+    const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
     const [database, storage, projection, outbox] = await Promise.all([
       pingDatabase(ctx),
       ctx.jetStreamStorage.read(),
-      withDeadline(projectionLag(ctx), CHECK_DEADLINE_MS, unreadable("projection lag")),
-      outboxBacklog(ctx, CHECK_DEADLINE_MS),
+      withDeadline(pipeline.lag, CHECK_DEADLINE_MS, unreadable("projection lag")),
+      pipeline.outbox,
     ]);
     const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
     // Lag and backlog are reported, not gating: the gateway serves reads while they drain.
@@ -59,7 +61,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# HELP kasmap_gateway_cache_misses_total Reads that went to PostgreSQL.",
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
-      ...(await authzOutboxLines(ctx)),
+      ...authzOutboxLines(await pipelineStatus(ctx, CHECK_DEADLINE_MS).outbox),
     ].join("\n");
     const storage = await ctx.jetStreamStorage.read();
     if (storage) return reply.type(PROMETHEUS_TEXT).send(`${text}\n${renderStorageMetrics(storage)}`);
@@ -67,31 +69,20 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
   });
 }
 
-/** How long one answer of authz's `outbox.status` serves scrapes: an open /metrics never fans out. */
-const OUTBOX_GAUGES_TTL_MS = 5_000;
-const outboxGauges = new WeakMap<GatewayContext, { at: number; lines: Promise<string[]> }>();
-
 /**
- * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows` from authz's
- * `outbox.status`, asked at most every 5 s; none when authz does not answer within 1 s (their
- * absence is itself the signal).
+ * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows`, from the same
+ * reading readiness uses; none when authz did not answer (their absence is itself the signal).
  */
-function authzOutboxLines(ctx: GatewayContext): Promise<string[]> {
-  const cached = outboxGauges.get(ctx);
-  if (cached && Date.now() - cached.at < OUTBOX_GAUGES_TTL_MS) return cached.lines;
-  const lines = requestCommand(ctx.bus, "outbox.status", {}, 1_000).then(
-    ({ result }) => [
-      "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
-      "# TYPE kasmap_authz_outbox_pending_rows gauge",
-      `kasmap_authz_outbox_pending_rows ${result.pending}`,
-      "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-      "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
-      `kasmap_authz_outbox_set_aside_rows ${result.set_aside}`,
-    ],
-    () => [],
-  );
-  outboxGauges.set(ctx, { at: Date.now(), lines });
-  return lines;
+function authzOutboxLines(outbox: OutboxCheck): string[] {
+  if (outbox.status !== "ok") return [];
+  return [
+    "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
+    "# TYPE kasmap_authz_outbox_pending_rows gauge",
+    `kasmap_authz_outbox_pending_rows ${outbox.pending}`,
+    "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
+    "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
+    `kasmap_authz_outbox_set_aside_rows ${outbox.set_aside}`,
+  ];
 }
 
 /** Each readiness check answers within this, ms, or counts as failed. */
