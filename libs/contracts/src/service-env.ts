@@ -57,3 +57,46 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv 
   const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
   throw new Error(`invalid environment: ${problems}`);
 }
+
+/** A comma-separated list, trimmed, empties dropped; unset or empty = null (all). */
+const CommaList = z.preprocess(
+  (value) => {
+    if (typeof value !== "string") return value;
+    const items = value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0);
+    return items.length === 0 ? undefined : items;
+  },
+  z.array(z.string().min(1).max(255)).nullable().default(null),
+);
+
+const Seconds = (fallback: number) => z.coerce.number().int().positive().max(86_400).default(fallback);
+
+/**
+ * GitLab mode (issue 9, docs/gitlab-mode.md): `KASMAP_GITLAB_URL` switches it on; without it
+ * Kasmap keeps its own registry. One declaration, read by the sync service, the gateway, authz
+ * and `npm start`.
+ */
+export const GitLabModeEnvSchema = z.object({
+  KASMAP_GITLAB_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://gitlab.example.com" })
+      .transform((value) => value.replace(/\/+$/, ""))
+      .optional(),
+  ),
+  /** A token with `read_api` that sees what should be mirrored (an admin's for a whole instance). */
+  KASMAP_GITLAB_TOKEN: z.string().min(1).optional(),
+  /** Top-level group paths to mirror; unset = every group the token can see. */
+  KASMAP_GITLAB_ROOT_GROUPS: CommaList,
+  /** What GitLab sends in `X-Gitlab-Token` with system hooks and webhooks. */
+  KASMAP_GITLAB_HOOK_SECRET: z.string().min(1).optional(),
+  /** The verification token GitLab shows for an audit event streaming destination. */
+  KASMAP_GITLAB_STREAMING_TOKEN: z.string().min(1).optional(),
+  KASMAP_GITLAB_RECONCILE_SECONDS: Seconds(300),
+  KASMAP_GITLAB_PERMISSION_TTL_SECONDS: Seconds(60),
+  /** How long one request to GitLab may take, ms. */
+  KASMAP_GITLAB_TIMEOUT_MS: z.coerce.number().int().positive().max(600_000).default(10_000),
+});
+export type GitLabModeEnv = z.infer<typeof GitLabModeEnvSchema>;
