@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Principal } from "./authenticate.ts";
+import type { StandalonePrincipal as Principal } from "./authenticate.ts";
 import { CredentialRefusedError } from "./credential-errors.ts";
 import { checkPrincipal, scopesEnoughFor } from "./credential-verdict.ts";
 
