@@ -2,12 +2,7 @@ import type { IncomingMessage } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { clusterInfoOf } from "../routes/agent-lookup.ts";
-import {
-  type ForwardFailure,
-  forwardFailure,
-  kasmapBaseUrl,
-  openGitLabExchange,
-} from "./forward-to-gitlab.ts";
+import { askGitLab, type ForwardFailure, forwardFailure, kasmapBaseUrl } from "./forward-to-gitlab.ts";
 import { headersFromGitLab } from "./forwarded-headers.ts";
 import type { GitLabUpstream } from "./gitlab-upstream.ts";
 
@@ -33,13 +28,11 @@ export async function forwardWithClusterInfo(
   reply: FastifyReply,
   shape: AgentAnswerShape,
 ): Promise<FastifyReply> {
-  // Identity encoding: Kasmap must read this body.
-  const { outgoing, answer } = openGitLabExchange(upstream, request.raw, { identity: true });
-  outgoing.end();
   let incoming: IncomingMessage;
   let body: Buffer;
   try {
-    incoming = await answer;
+    // Identity encoding: Kasmap must read this body.
+    incoming = await askGitLab(upstream, request.raw, { identity: true });
     body = await readBody(incoming);
   } catch (error) {
     const failure = error instanceof AnswerTooLargeError ? tooLargeFailure() : forwardFailure(error);

@@ -57,6 +57,37 @@ export function kasmapBaseUrl(upstream: GitLabUpstream, request: FastifyRequest)
   return upstream.externalUrl ?? new URL(requestUrl(request).origin);
 }
 
+/** Whether the client sends a body (RFC 9112 §6.3: a length or a transfer coding announces it). */
+export function hasBody(raw: IncomingMessage): boolean {
+  const length = raw.headers["content-length"];
+  return raw.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/**
+ * Sends a request without a body to GitLab and waits for its answer head. Retried once when a
+ * kept-alive connection fails as it is reused (GitLab closed it while idle: Node's
+ * `reusedSocket` with `ECONNRESET`), which says nothing about GitLab being down.
+ */
+export async function askGitLab(
+  upstream: GitLabUpstream,
+  raw: IncomingMessage,
+  options: { identity?: boolean; onOutgoing?: (outgoing: ClientRequest) => void } = {},
+): Promise<IncomingMessage> {
+  for (let attempt = 1; ; attempt += 1) {
+    const { outgoing, answer } = openGitLabExchange(upstream, raw, options);
+    options.onOutgoing?.(outgoing);
+    outgoing.end();
+    try {
+      return await answer;
+    } catch (error) {
+      const reset =
+        typeof error === "object" && error !== null && "code" in error && error.code === "ECONNRESET";
+      if (attempt === 1 && outgoing.reusedSocket && reset) continue;
+      throw error;
+    }
+  }
+}
+
 /**
  * Forwards the request to GitLab unchanged and streams GitLab's answer back (status and headers
  * kept, hop-by-hop headers dropped, `Link` rewritten to Kasmap's URL). Bodies are piped both
@@ -72,18 +103,30 @@ export async function forwardToGitLab(
   reply.hijack();
   const started = performance.now();
   const response = reply.raw;
-  const { outgoing, answer } = openGitLabExchange(upstream, request.raw);
+  let current: ClientRequest | null = null;
   // A client gone before GitLab finished answering: stop asking GitLab.
   response.once("close", () => {
-    if (!response.writableFinished) outgoing.destroy();
+    if (!response.writableFinished) current?.destroy();
   });
-  request.raw.pipe(outgoing);
   let incoming: IncomingMessage;
   try {
-    incoming = await answer;
+    if (hasBody(request.raw)) {
+      const { outgoing, answer } = openGitLabExchange(upstream, request.raw);
+      current = outgoing;
+      request.raw.pipe(outgoing);
+      incoming = await answer.catch((error: unknown) => {
+        request.raw.unpipe(outgoing);
+        request.raw.resume();
+        throw error;
+      });
+    } else {
+      incoming = await askGitLab(upstream, request.raw, {
+        onOutgoing: (outgoing) => {
+          current = outgoing;
+        },
+      });
+    }
   } catch (error) {
-    request.raw.unpipe(outgoing);
-    request.raw.resume();
     const failure = forwardFailure(error);
     request.log.warn({ err: error, status: failure.status }, "forwarding to GitLab failed");
     if (!response.headersSent) {
