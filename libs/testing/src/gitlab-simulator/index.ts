@@ -122,6 +122,10 @@ export interface GitLabSimulator {
   setDown(down: boolean): Promise<void>;
   /** The next `count` requests get 429 with `Retry-After: seconds`. */
   rateLimitNext(count: number, retryAfterSeconds: number): void;
+  /** The next `count` requests answer `status` (default 500). */
+  failNext(count: number, status?: number): void;
+  /** The next `count` requests are never answered (for client timeouts). */
+  stallNext(count: number): void;
   setPaginationStyle(style: "headers" | "link_only"): void;
   close(): Promise<void>;
 }
@@ -140,6 +144,7 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
   }> = [];
   const auditDestinations: Array<{ url: string; token: string }> = [];
   const rateLimit = { remaining: 0, retryAfterSeconds: 1 };
+  const faults = { failures: 0, status: 500, stalls: 0 };
   let paginationStyle = options.paginationStyle ?? "headers";
   let pushSequence = 1;
   let nextAgentTokenId = 1;
@@ -241,6 +246,7 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     state,
     requestLog,
     rateLimit,
+    faults,
     paginationStyle: () => paginationStyle,
     onProjectCreated: (project) => systemHook(projectSystemHook(state, "project_create", project)),
   };
@@ -420,6 +426,13 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     rateLimitNext(count, retryAfterSeconds) {
       rateLimit.remaining = count;
       rateLimit.retryAfterSeconds = retryAfterSeconds;
+    },
+    failNext(count, status = 500) {
+      faults.failures = count;
+      faults.status = status;
+    },
+    stallNext(count) {
+      faults.stalls = count;
     },
     setPaginationStyle(style) {
       paginationStyle = style;

@@ -18,6 +18,8 @@ export interface RouteContext {
   state: SimulatorState;
   requestLog: LoggedRequest[];
   rateLimit: { remaining: number; retryAfterSeconds: number };
+  /** The next `failures` requests answer `status` (a GitLab 5xx); the next `stalls` never answer. */
+  faults: { failures: number; status: number; stalls: number };
   /** `link_only`: no `x-next-page`, as GitLab's keyset pagination. */
   paginationStyle: () => "headers" | "link_only";
   onProjectCreated(project: SimProject, user: SimUser): void;
@@ -58,7 +60,24 @@ async function handle(
   const method = request.method ?? "GET";
   const credential = credentialOf(request);
   let answer: Answer;
-  if (context.rateLimit.remaining > 0) {
+  if (context.faults.stalls > 0) {
+    // Never answered: the client's timeout has to end it (the socket closes with the server).
+    context.faults.stalls -= 1;
+    context.requestLog.push({
+      method,
+      path: url.pathname + url.search,
+      credential: credential?.logKind ?? "none",
+      status: 0,
+    });
+    return;
+  }
+  if (context.faults.failures > 0) {
+    context.faults.failures -= 1;
+    answer = {
+      status: context.faults.status,
+      body: { message: `${context.faults.status} Internal Server Error` },
+    };
+  } else if (context.rateLimit.remaining > 0) {
     context.rateLimit.remaining -= 1;
     answer = {
       status: 429,
