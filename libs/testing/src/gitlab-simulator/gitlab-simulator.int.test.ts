@@ -182,6 +182,24 @@ describe("GitLab simulator: visibility and permissions", () => {
   });
 });
 
+describe("GitLab simulator: moves", () => {
+  it("transfers a group with its subtree: full paths and inherited access follow", async () => {
+    const team = gitlab.addGroup({ path: "team" });
+    const tool = gitlab.addProject({ path: "tool", namespace_id: team.id });
+    expect((await api(`/projects/${tool.id}`, tokens.dev)).status).toBe(404);
+    gitlab.transferGroup(team.id, ids.top);
+    expect((await api(`/groups/${team.id}`, tokens.dev)).body).toMatchObject({
+      full_path: "acme/team",
+      parent_id: ids.top,
+    });
+    expect((await api(`/projects/${encodeURIComponent("acme/team/tool")}`, tokens.dev)).body).toMatchObject({
+      id: tool.id,
+      permissions: { group_access: { access_level: DEVELOPER } },
+    });
+    expect(() => gitlab.transferGroup(ids.top, team.id)).toThrow(/own subtree/);
+  });
+});
+
 describe("GitLab simulator: pagination", () => {
   it("sends GitLab's headers and clamps per_page to 100", async () => {
     const group = gitlab.addGroup({ path: "many" });

@@ -73,6 +73,11 @@ export interface GitLabSimulator {
   ): SimGroup;
   renameGroup(groupId: number, input: { name?: string; path?: string }, options?: MutationOptions): SimGroup;
   deleteGroup(groupId: number, options?: MutationOptions): void;
+  /**
+   * Moves a group under another parent (null: top level). Fires no hook: GitLab's system hooks
+   * document no group transfer event, so only a reconcile sees it.
+   */
+  transferGroup(groupId: number, newParentId: number | null): SimGroup;
   addProject(
     input: {
       path: string;
@@ -283,6 +288,10 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
         );
       }
       return group;
+    },
+    transferGroup(groupId, newParentId) {
+      state.transferGroup(groupId, newParentId);
+      return state.requireGroup(groupId);
     },
     deleteGroup(groupId, mutation) {
       const group = state.requireGroup(groupId);

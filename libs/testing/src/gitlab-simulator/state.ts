@@ -260,6 +260,25 @@ export class SimulatorState {
     return group;
   }
 
+  /** Moves the group (with its subtree) under another parent, or to the top level. */
+  transferGroup(groupId: number, newParentId: number | null): { old_full_path: string } {
+    const group = this.requireGroup(groupId);
+    if (
+      newParentId !== null &&
+      this.groupAncestors(this.requireGroup(newParentId).id).some((g) => g.id === groupId)
+    ) {
+      throw new Error(`group ${groupId} cannot move under its own subtree`);
+    }
+    const target = this.childMap(newParentId ?? "root");
+    if (target.has(group.path))
+      throw new Error(`group path ${group.path} taken under ${newParentId ?? "the top level"}`);
+    const oldFullPath = this.groupFullPath(groupId);
+    this.childMap(group.parent_id ?? "root").delete(group.path);
+    target.set(group.path, group.id);
+    group.parent_id = newParentId;
+    return { old_full_path: oldFullPath };
+  }
+
   /** Removes the group, its subgroups and their projects; answers the removed project ids. */
   deleteGroup(groupId: number): { groups: number[]; projects: number[] } {
     const group = this.requireGroup(groupId);
