@@ -1,7 +1,8 @@
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
-import { clusterInfoOf } from "../routes/agent-lookup.ts";
+import { clusterInfoJsonOf } from "../routes/agent-lookup.ts";
 import { askGitLab, type ForwardFailure, forwardFailure, kasmapBaseUrl } from "./forward-to-gitlab.ts";
 import { headersFromGitLab } from "./forwarded-headers.ts";
 import type { GitLabUpstream } from "./gitlab-upstream.ts";
@@ -18,8 +19,7 @@ const MAX_ENRICHED_BODY_BYTES = 16 * 1024 * 1024;
  * GitLab's 200 is the proof that the caller may read those agents, and each agent in it gains
  * `cluster_info` from the read model by its GitLab id (null when Kasmap has none). Everything
  * else GitLab says — other statuses, bodies that are not the expected JSON — passes through
- * untouched. The enriched body is GitLab's JSON parsed, the field added, serialized again;
- * headers are GitLab's minus `content-length`.
+ * untouched. Headers are GitLab's minus `content-length`.
  */
 export async function forwardWithClusterInfo(
   ctx: GatewayContext,
@@ -54,26 +54,39 @@ export async function forwardWithClusterInfo(
     .send(enriched);
 }
 
-/** GitLab's body with `cluster_info` on each agent, as JSON text; null when it is not the expected shape. */
+/**
+ * GitLab's body with `cluster_info` on each agent, as JSON text; null when it is not the expected
+ * shape. Each agent's text gains `,"cluster_info":<text>` before its closing brace, the text
+ * spliced from the gateway's cached JSON of the facts (as the standalone hot read does): a single
+ * agent keeps GitLab's own bytes; agents inside a list are re-serialized one by one.
+ */
 async function enrich(ctx: GatewayContext, body: Buffer, shape: AgentAnswerShape): Promise<string | null> {
+  const text = body.toString("utf8");
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     return null;
   }
   const agents = agentsIn(parsed, shape);
   if (agents === null) return null;
-  await Promise.all(
-    agents.map(async (agent) => {
-      agent.cluster_info = await clusterInfoOf(ctx, agent.id);
-    }),
+  const infos = await Promise.all(agents.map((agent) => clusterInfoJsonOf(ctx, agent.id)));
+  const withInfo = (agentText: string, index: number) =>
+    `${agentText.slice(0, -1)},"cluster_info":${infos[index]}}`;
+  if (shape === "agent") return withInfo(text.trimEnd(), 0);
+  const list = `[${agents.map((agent, index) => withInfo(JSON.stringify(agent), index)).join(",")}]`;
+  if (shape === "agents") return list;
+  // `allowed_agents` sits among GitLab's other keys: serialize the rest, put the list in its place.
+  const marker = `kasmap-allowed-agents-${randomUUID()}`;
+  return JSON.stringify({ ...(parsed as object), allowed_agents: marker }).replace(
+    JSON.stringify(marker),
+    () => list,
   );
-  return JSON.stringify(parsed);
 }
 
 type AgentObject = { id: number; [key: string]: unknown };
 
+/** The agents of GitLab's answer: objects with a numeric id and no `cluster_info` of their own. */
 function agentsIn(parsed: unknown, shape: AgentAnswerShape): AgentObject[] | null {
   const list =
     shape === "agent"
@@ -92,7 +105,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function isAgentObject(value: unknown): value is AgentObject {
-  return isObject(value) && typeof value.id === "number" && Number.isSafeInteger(value.id);
+  return (
+    isObject(value) &&
+    typeof value.id === "number" &&
+    Number.isSafeInteger(value.id) &&
+    !("cluster_info" in value)
+  );
 }
 
 async function readBody(incoming: IncomingMessage): Promise<Buffer> {
