@@ -125,6 +125,22 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     );
     return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
   },
+  // A fresh agent per cell: each agent holds at most two active collector tokens.
+  [`POST ${AGENTS}/:agent_id/collector_tokens`]: async (world, route) => ({
+    target: fillPath(world, route.path, { agent_id: await freshAgent(world) }),
+    body: { name: "cell-collector" },
+  }),
+  [`DELETE ${AGENTS}/:agent_id/collector_tokens/:token_id`]: async (world, route) => {
+    const agentId = await freshAgent(world);
+    const token = await expectStatus(
+      world.system,
+      201,
+      "POST",
+      `/projects/${world.project.id}/cluster_agents/${agentId}/collector_tokens`,
+      { name: "cell-collector" },
+    );
+    return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
+  },
   [`POST ${AGENTS}/:agent_id/cluster_info/verify`]: plain(() => ({ cluster_name: "prod" })),
   [`GET ${API}/clusters/lookup`]: async (world, route) => ({
     target: `${fillPath(world, route.path)}?ip=10.0.0.1`,
