@@ -31,6 +31,22 @@ const AgentTokenPublicSchema = AgentTokenSchema.omit({ token_sha256: true });
 const PersonalAccessTokenPublicSchema = PersonalAccessTokenSchema.omit({ token_sha256: true });
 const JobPublicSchema = JobSchema.omit({ token_sha256: true });
 
+/** Minting and revoking an agent credential: agent tokens and collector tokens alike. */
+const CreateAgentCredential = {
+  request: z.object({
+    ...Actor,
+    project_id: Id,
+    agent_id: Id,
+    name: z.string().min(1).max(255),
+    description: z.string().max(1024).nullable().optional(),
+  }),
+  result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
+};
+const RevokeAgentCredential = {
+  request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
+  result: AgentTokenPublicSchema,
+};
+
 export const AUTHZ_COMMANDS = {
   "group.create": {
     request: z.object({
@@ -116,20 +132,8 @@ export const AUTHZ_COMMANDS = {
     request: z.object({ ...Actor, project_id: Id, agent_id: Id }),
     result: AgentSchema,
   },
-  "agent_token.create": {
-    request: z.object({
-      ...Actor,
-      project_id: Id,
-      agent_id: Id,
-      name: z.string().min(1).max(255),
-      description: z.string().max(1024).nullable().optional(),
-    }),
-    result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
-  },
-  "agent_token.revoke": {
-    request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
-    result: AgentTokenPublicSchema,
-  },
+  "agent_token.create": CreateAgentCredential,
+  "agent_token.revoke": RevokeAgentCredential,
   /**
    * The collector presents its agent token (as agentk does to KAS) or a collector token
    * (`kmcol-`, issue 9 item 5); no actor. `token_kind` says which one it was.
@@ -145,21 +149,9 @@ export const AUTHZ_COMMANDS = {
    * Maintainer+ (`admin_cluster`) on the agent's project; at most two active collector tokens per
    * agent. The plaintext is in this reply only; only its SHA-256 is stored or published.
    */
-  "collector_token.create": {
-    request: z.object({
-      ...Actor,
-      project_id: Id,
-      agent_id: Id,
-      name: z.string().min(1).max(255),
-      description: z.string().max(1024).nullable().optional(),
-    }),
-    result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
-  },
+  "collector_token.create": CreateAgentCredential,
   /** Maintainer+; revoking a revoked collector token succeeds unchanged (as agent tokens: 204). */
-  "collector_token.revoke": {
-    request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
-    result: AgentTokenPublicSchema,
-  },
+  "collector_token.revoke": RevokeAgentCredential,
   /**
    * Body of `.gitlab/agents/<name>/config.yaml`, as YAML text. Over `AGENT_CONFIG_MAX_BYTES`
    * (256 KiB) it is refused `payload_too_large` by the handler, which names the limit (a zod
