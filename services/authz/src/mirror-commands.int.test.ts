@@ -329,4 +329,30 @@ describe("mirror removals", () => {
     const status = await env.command("mirror.status", {});
     expect(status.result).toMatchObject({ groups: 4, projects: 2, agents: 1 });
   });
+
+  it("a sweep of everything mirrored leaves Kasmap's own registry alone", async () => {
+    let counts: unknown;
+    const events = await eventsOf(async () => {
+      counts = (await env.command("mirror.sweep", { before: new Date().toISOString(), root_group_ids: null }))
+        .result;
+    });
+    expect(counts).toEqual({ groups: 4, projects: 2, agents: 1 });
+    const removedGroups = events.registry
+      .filter((e) => e.type === EVENT_TYPES.groupChanged)
+      .map((e) => (e.data as { group: { id: number; deleted_at?: string } }).group)
+      .filter((g) => g.deleted_at !== undefined)
+      .map((g) => g.id);
+    expect(removedGroups.sort()).toEqual([7001, G.root, G.operators, G.staging].sort());
+    expect(events.authz.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ agent_id: AGENT, cause: "agent_deleted" }),
+    );
+    expect(
+      await env.db.selectFrom("authz.groups").select("path").where("path", "=", "own").execute(),
+    ).toEqual([{ path: "own" }]);
+    expect((await env.command("mirror.status", {})).result).toMatchObject({
+      groups: 0,
+      projects: 0,
+      agents: 0,
+    });
+  });
 });

@@ -37,6 +37,16 @@ export const putAgentConfig: CommandHandler<"agent_config.put"> = (deps, request
     agentOf: (unit) => agentOfRequest(unit, request),
     yaml: request.yaml,
     onRefusal: request.on_refusal,
+    // A file written here replaces the one GitLab mode mirrored: the next mirror put applies
+    // GitLab's file again even when it did not change there.
+    afterPut: async (unit, agent) => {
+      await unit.tx
+        .updateTable("authz.agents")
+        .set({ mirror_config_sha256: null })
+        .where("id", "=", agent.id)
+        .where("mirror_config_sha256", "is not", null)
+        .execute();
+    },
   });
 
 /** One config put, whoever sends it: the REST path (`agent_config.put`) or the GitLab mirror. */
