@@ -3,7 +3,7 @@ import { registryMigration } from "./001_registry.ts";
 import { agentConfigPathsMigration } from "./002_agent_config_paths.ts";
 import { personalNamespacesMigration } from "./003_personal_namespaces.ts";
 import { outboxSetAsideAndDroppedCountMigration } from "./004_outbox_set_aside_and_dropped_count.ts";
-// Issue 9 item 5 (collector tokens); 005 is the GitLab mirror's.
+import { mirrorMigration } from "./005_mirror.ts";
 import { collectorTokensMigration } from "./006_collector_tokens.ts";
 
 /** The authz service's own PostgreSQL schema; no other service reads it. */
@@ -18,6 +18,7 @@ export const authzMigrations: Record<string, Migration> = {
   "002_agent_config_paths": agentConfigPathsMigration,
   "003_personal_namespaces": personalNamespacesMigration,
   "004_outbox_set_aside_and_dropped_count": outboxSetAsideAndDroppedCountMigration,
+  "005_mirror": mirrorMigration,
   // Issue 9 item 5 (collector tokens).
   "006_collector_tokens": collectorTokensMigration,
 };
