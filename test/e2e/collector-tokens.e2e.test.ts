@@ -193,7 +193,9 @@ describe("collector tokens", () => {
         return clusterInfo ?? undefined;
       },
       "cluster_info from the collector holding a collector token",
-      30_000,
+      // Generous: a loaded machine takes long to start the collector program (its TypeScript
+      // is transpiled at start); a collector that cannot authenticate never gets there at all.
+      90_000,
     );
     expect(info.node_ips.internal).toEqual(["192.168.49.2", "192.168.49.3", "192.168.49.4"]);
     // The token named its own agent: the other agent in the project stays without cluster_info.
@@ -207,7 +209,7 @@ describe("collector tokens", () => {
       (t) => t.id === first.id,
     );
     expect(used?.last_used_at).not.toBeNull();
-  });
+  }, 120_000);
 
   it("revokes: 204 (also twice), gone from the list, audited, and a collector can no longer authenticate with it", async () => {
     expect((await maintainerApi("DELETE", `${agentPath}/collector_tokens/${second.id}`)).status).toBe(204);
@@ -240,5 +242,5 @@ describe("collector tokens", () => {
       ["cluster_agent_collector_token_revoked", "Kasmap::CollectorToken"],
     ]);
     expect(JSON.stringify(events)).not.toContain("kmcol-");
-  });
+  }, 120_000);
 });
