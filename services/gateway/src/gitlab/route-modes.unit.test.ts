@@ -26,6 +26,7 @@ describe("gitLabModeOf", () => {
     ["POST", `${AGENTS}/:agent_id/cluster_info/verify`, "kasmap"],
     ["GET", `${AGENTS}/:agent_id/authorization/explain`, "kasmap"],
     ["GET", "/api/v4/clusters/lookup", "kasmap"],
+    ["POST", `${AGENTS}/:agent_id/collector_tokens`, "kasmap"],
     ["GET", "/api/v4/groups/:id/cluster_agents", "kasmap"],
     ["GET", "/api/v4/events/stream", "kasmap"],
     ["GET", "/api/v4/-/kasmap/projects/:id/audit_events", "kasmap"],
@@ -55,7 +56,7 @@ describe("gitLabModeOf", () => {
       (route) =>
         route.gitlabMode === "kasmap" &&
         route.path.startsWith("/api/v4/") &&
-        !/(cluster_info|authorization\/explain|allowed_agents|clusters\/lookup|groups\/:id\/cluster_agents|events\/stream|openapi|asyncapi|docs|\/-\/)/.test(
+        !/(cluster_info|collector_tokens|authorization\/explain|allowed_agents|clusters\/lookup|groups\/:id\/cluster_agents|events\/stream|openapi|asyncapi|docs|\/-\/)/.test(
           route.path,
         ),
     ).map((route) => `${route.method} ${route.path}`);
