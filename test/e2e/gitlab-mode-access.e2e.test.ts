@@ -210,6 +210,22 @@ describe("GitLab's agent routes through Kasmap", () => {
     );
   });
 
+  it("streams a body past Kasmap's own 1 MiB limit to GitLab untouched (GitLab's limits apply, not Kasmap's)", async () => {
+    const description = "x".repeat(3 * 1024 * 1024);
+    const response = await call(
+      shortTtl,
+      "/projects",
+      { "private-token": tokens.maintainer, "content-type": "application/json" },
+      {
+        method: "POST",
+        body: JSON.stringify({ name: "big-description", namespace_id: ids.operators, description }),
+      },
+    );
+    expect(response.status).toBe(201);
+    const created = (await response.json()) as { id: number };
+    expect(sim.state.projects.get(created.id)?.description?.length).toBe(description.length);
+  });
+
   it("rewrites GitLab's pagination links to Kasmap, so following them stays on Kasmap", async () => {
     const headers = { "private-token": tokens.admin };
     const first = await call(shortTtl, "/projects?per_page=1", headers);
