@@ -18,12 +18,14 @@ import {
   type PrivateNats,
   type PrivatePostgres,
 } from "@kasmap/testing/private-servers";
-import { gatewayApi, type KasmapSystem } from "@kasmap/testing/system";
+import { gatewayApi } from "@kasmap/testing/system";
 import pg from "pg";
 
 // Outages make the services log every failed attempt; the assertions say what matters.
 const quiet = (service: string) => createLogger(service, process.env.LOG_LEVEL ?? "silent");
 const root = fileURLToPath(new URL("../..", import.meta.url));
+
+export type ApiResult = { status: number; body: Record<string, unknown> | null };
 
 /**
  * The whole system on a private nats-server and a private PostgreSQL cluster: authz and the
@@ -43,7 +45,8 @@ export type ResilientSystem = {
   topology: Topology;
   simulator: KubeSimulator;
   agentId: number;
-  api: KasmapSystem["api"];
+  /** `KasmapSystem.api` as the admin, answering status and body (the assertions compare both). */
+  api(method: string, path: string, body?: unknown): Promise<ApiResult>;
   /** Runs one query on a fresh connection (a pool would hide reconnection problems of its own). */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
   startProjection(): void;
@@ -127,7 +130,11 @@ async function assemble(
     logger: quiet("gateway"),
   });
   cleanups.push(() => gateway.stop());
-  const api = gatewayApi(gateway.url, adminToken);
+  const asAdmin = gatewayApi(gateway.url, adminToken);
+  const api: ResilientSystem["api"] = async (method, path, body) => {
+    const { status, body: answer } = await asAdmin(method, path, body);
+    return { status, body: answer };
+  };
   await eventually(
     async () => ((await api("GET", "/user")).status === 200 ? true : undefined),
     "the admin token",
