@@ -8,7 +8,6 @@ import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GroupRow, ProjectRow } from "../read-model/registry-queries.ts";
 import type { AccessSource } from "./access-source.ts";
 import { createGitLabAccess } from "./gitlab-access.ts";
-import { GitLabUnavailableError } from "./gitlab-unavailable.ts";
 
 /**
  * The GitLab access source against the GitLab simulator: what GitLab answers becomes the
@@ -157,10 +156,10 @@ describe("createGitLabAccess", () => {
     try {
       await expect(
         userFor(sim.addToken(sim.state.usersByUsername.get("gm") as number)),
-      ).rejects.toBeInstanceOf(GitLabUnavailableError);
-      await expect(access.projectLevel(warm, project(ids.other + 1000))).rejects.toBeInstanceOf(
-        GitLabUnavailableError,
-      );
+      ).rejects.toMatchObject({ code: "unavailable_because" });
+      await expect(access.projectLevel(warm, project(ids.other + 1000))).rejects.toMatchObject({
+        code: "unavailable_because",
+      });
       expect(await access.projectLevel(warm, project(ids.project))).toBe(40);
     } finally {
       await sim.setDown(false);

@@ -14,7 +14,7 @@ import { type AuthenticatedUser, type Principal, unauthorized } from "../auth/au
 import type { AccessSource } from "./access-source.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
 import { GitLabCaller, gitLabCredentialOf } from "./gitlab-caller.ts";
-import { GitLabUnavailableError } from "./gitlab-unavailable.ts";
+import { gitLabUnavailable } from "./gitlab-unavailable.ts";
 
 export type GitLabAccessOptions = {
   /** A client of the GitLab instance; each call passes the caller's credential. */
@@ -211,5 +211,5 @@ function unavailable(error: unknown): Error {
       : error.status === null
         ? error.kind
         : `${error.kind}, HTTP ${error.status}`;
-  return new GitLabUnavailableError(why, { cause: error });
+  return gitLabUnavailable(why, error);
 }
