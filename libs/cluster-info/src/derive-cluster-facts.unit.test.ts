@@ -72,7 +72,8 @@ const cases: Case[] = [
         ],
         external: ["34.123.45.67", "34.123.45.68", "34.123.45.69"],
       },
-      pod_cidr: "10.4.0.0/23",
+      // The smallest range covering 10.4.0.0/23 and 10.4.2.0/24 (issue 11).
+      pod_cidr: "10.4.0.0/22",
       pod_cidrs: [
         "10.4.0.0/23",
         "10.4.2.0/24",

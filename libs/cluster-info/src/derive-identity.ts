@@ -12,23 +12,29 @@ function observed(source: string, detail?: string): FieldSource {
   return detail ? { kind: "observed", source, detail } : { kind: "observed", source };
 }
 
-function singleLabel(
-  scan: NodeScan | null,
-  values: Set<string> | undefined,
-  label: string,
-): Fact<string | null> | null {
-  if (!scan || !values || values.size === 0) return null;
+/** The one value all nodes agree on, `observed` from `where`; null when no node has one. */
+function singleValue(values: Set<string> | undefined, where: string): Fact<string | null> | null {
+  if (!values || values.size === 0) return null;
   const sorted = [...values].sort();
-  if (sorted.length === 1) return { value: sorted[0] ?? null, source: observed(`node label ${label}`) };
+  if (sorted.length === 1) return { value: sorted[0] ?? null, source: observed(where) };
   // One cluster has one name/region; disagreeing nodes mean we cannot tell which is true.
   return {
     value: null,
     source: {
       kind: "missing",
       reason: "invalid",
-      detail: `nodes disagree on ${label}: ${sorted.join(", ")}`,
+      detail: `nodes disagree on ${where}: ${sorted.join(", ")}`,
     },
   };
+}
+
+function singleLabel(
+  scan: NodeScan | null,
+  values: Set<string> | undefined,
+  label: string,
+): Fact<string | null> | null {
+  if (!scan) return null;
+  return singleValue(values, `node label ${label}`);
 }
 
 function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeScan | null): FieldSource {
@@ -50,7 +56,10 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
   });
 }
 
-/** configured > kubeadm clusterName > eksctl node label > OpenShift infrastructure ID. */
+/**
+ * configured > kubeadm clusterName > eksctl node label > kind providerID > OpenShift
+ * infrastructure ID.
+ */
 export function deriveClusterName(
   s: ParsedSources,
   o: ClusterObservation,
@@ -71,6 +80,8 @@ export function deriveClusterName(
   const scan = s.nodes.state === "ok" ? s.nodes.value : null;
   const eksctl = singleLabel(scan, scan?.labelValues.eksctlClusterName, "alpha.eksctl.io/cluster-name");
   if (eksctl) return eksctl;
+  const kind = singleValue(scan?.kindClusterNames, "node.spec.providerID kind://<provider>/<cluster>/<node>");
+  if (kind) return kind;
   const infraName =
     s.openshiftInfrastructure.state === "ok"
       ? s.openshiftInfrastructure.value.status?.infrastructureName

@@ -59,9 +59,22 @@ export const ConfigMapSchema = z.object({
 });
 export type KubeConfigMap = z.infer<typeof ConfigMapSchema>;
 
+/** One entry of `status.conditions` (metav1.Condition); a malformed entry is dropped. */
+const ConditionSchema = z
+  .object({
+    type: z.string(),
+    status: z.string(),
+    reason: z.string().nullish(),
+    message: z.string().nullish(),
+  })
+  .nullable()
+  .catch(null);
+
 export const ServiceCidrSchema = z.object({
-  metadata: z.object({ name: z.string() }),
+  metadata: z.object({ name: z.string(), deletionTimestamp: z.string().nullish() }),
   spec: z.object({ cidrs: z.array(z.string()) }),
+  /** `Ready=False` (reason `Terminating`) while addresses of the range are still allocated. */
+  status: z.object({ conditions: z.array(ConditionSchema).nullish() }).nullish(),
 });
 export type KubeServiceCidr = z.infer<typeof ServiceCidrSchema>;
 

@@ -36,6 +36,8 @@ export type NodeScan = {
   labelValues: Record<NodeLabelKey, Set<string>>;
   /** Distinct spec.providerID schemes ("aws", "gce", "azure", "kind", …) with one example each. */
   providerIdExamples: Map<string, string>;
+  /** Cluster names in kind providerIDs, `kind://<provider>/<cluster>/<node>`. */
+  kindClusterNames: Set<string>;
 };
 
 function emptyScan(): NodeScan {
@@ -49,6 +51,7 @@ function emptyScan(): NodeScan {
     nodesWithPodCidr: 0,
     labelValues,
     providerIdExamples: new Map(),
+    kindClusterNames: new Set(),
   };
 }
 
@@ -98,6 +101,8 @@ function scanLabelsAndProvider(node: KubeNode, scan: NodeScan): void {
   if (providerId) {
     const scheme = providerId.split("://", 1)[0] ?? "";
     if (!scan.providerIdExamples.has(scheme)) scan.providerIdExamples.set(scheme, providerId);
+    const kind = /^kind:\/\/[^/]+\/([^/]+)\/[^/]+$/.exec(providerId);
+    if (kind?.[1]) scan.kindClusterNames.add(kind[1]);
   }
 }
 

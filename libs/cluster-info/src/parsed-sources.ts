@@ -151,30 +151,37 @@ export function parseSources(
   return parsed as ParsedSources;
 }
 
-/** `ConfigMap kube-system/kube-proxy: forbidden; ServiceCIDR: no value`: what was tried, for a reason's detail. */
-export function describeSourceStates(consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>): string {
-  const entries = Object.entries(consulted) as [ClusterSourceKey, Source<unknown>][];
-  return entries
-    .map(([key, s]) => `${sourceLabel(key)}: ${s.state === "ok" ? "no value" : s.state}`)
-    .join("; ");
+function describeState(s: Source<unknown>): string {
+  if (s.state === "ok") return "no value";
+  if (s.state === "unreachable" || s.state === "error") return `${s.state} (${s.message})`;
+  return s.state;
 }
 
 /**
+ * `ConfigMap kube-system/kube-proxy: forbidden; nodes: unreachable (connect ECONNREFUSED …)`:
+ * what was tried, for a reason's detail.
+ */
+export function describeSourceStates(consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>): string {
+  const entries = Object.entries(consulted) as [ClusterSourceKey, Source<unknown>][];
+  return entries.map(([key, s]) => `${sourceLabel(key)}: ${describeState(s)}`).join("; ");
+}
+
+/** Strongest first: a reason earlier here could have hidden the answer a later one would give. */
+const REASON_STRENGTH = ["forbidden", "unreachable", "error", "invalid"] as const;
+
+/**
  * A `missing` source entry whose reason is the strongest among the consulted sources:
- * `forbidden` (RBAC could have hidden the answer) > `invalid` > `fallback` (usually `not-found`).
- * `detail` lists each source's state so the auditor sees what was tried.
+ * `forbidden` (RBAC could have hidden the answer) > `unreachable` > `error` (the source never
+ * answered) > `invalid` > `fallback` (usually `not-found`). `detail` lists each source's state,
+ * with the error text of a failed one, so the auditor sees what was tried.
  */
 export function missingFrom(
   consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>,
   fallback: MissingReason = "not-found",
   note?: string,
 ): FieldSource {
-  const states = Object.values(consulted).map((s) => s.state);
-  const reason: MissingReason = states.includes("forbidden")
-    ? "forbidden"
-    : states.includes("invalid")
-      ? "invalid"
-      : fallback;
+  const states = new Set<string>(Object.values(consulted).map((s) => s.state));
+  const reason: MissingReason = REASON_STRENGTH.find((r) => states.has(r)) ?? fallback;
   const detail = [note, describeSourceStates(consulted)].filter((part) => part).join(". ");
   return detail ? { kind: "missing", reason, detail } : { kind: "missing", reason };
 }

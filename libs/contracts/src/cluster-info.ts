@@ -18,8 +18,19 @@ export const PLATFORMS = [
 export const PlatformSchema = z.enum(PLATFORMS);
 export type Platform = z.infer<typeof PlatformSchema>;
 
-/** Why a field is null. */
-export const MISSING_REASONS = ["forbidden", "not-exposed-by-platform", "not-found", "invalid"] as const;
+/**
+ * Why a field is null. `unreachable`: the source gave no HTTP answer (connection refused, DNS,
+ * TLS, timeout); `error`: it answered with a status or body the collector cannot use. Both name
+ * the error in `detail`. (Added after the first four: readers of older snapshots never see them.)
+ */
+export const MISSING_REASONS = [
+  "forbidden",
+  "not-exposed-by-platform",
+  "not-found",
+  "invalid",
+  "unreachable",
+  "error",
+] as const;
 export const MissingReasonSchema = z.enum(MISSING_REASONS);
 export type MissingReason = z.infer<typeof MissingReasonSchema>;
 

@@ -1,0 +1,215 @@
+import { ClusterFactsSchema } from "@kasmap/contracts";
+import { describe, expect, it } from "vitest";
+import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
+import { unansweredEssentialSources } from "./essential-sources.ts";
+import { cidrContains, coveringCidr, parseCidr, parseIp } from "./ip-address.ts";
+import type { ClusterObservation } from "./observation.ts";
+import { buildKubeadmConfig, buildNode, buildServiceCidr } from "./testing/kubernetes-objects.ts";
+import { emptyObservation, forbidden, kindObservation } from "./testing/observations.ts";
+
+/** Issue 11, "wrong or misleading today": each case is a value a user read wrong before. */
+
+const NOW = new Date("2025-03-01T12:00:00Z");
+const derive = (o: ClusterObservation) => deriveClusterFactsWithDiagnostics(o, NOW).facts;
+const ok = <T>(value: T) => ({ state: "ok", value }) as const;
+
+function nodesWithPodCidrs(...ranges: string[][]) {
+  return ok(ranges.map((podCIDRs, i) => buildNode({ name: `node-${i}`, podCIDRs })));
+}
+
+function covers(outer: string | null, inner: string): boolean {
+  const cidr = outer ? parseCidr(outer) : null;
+  const range = parseCidr(inner);
+  if (!cidr || !range) return false;
+  return coveringCidr([cidr, range])?.text === cidr.text;
+}
+
+describe("pod_cidr / service_cidr cover every range they summarise", () => {
+  it("three node ranges: pod_cidr is their smallest covering range, labelled inferred with how", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithPodCidrs(["10.244.0.0/24"], ["10.244.1.0/24"], ["10.244.2.0/24"]),
+    });
+    expect(facts.pod_cidrs).toEqual(["10.244.0.0/23", "10.244.2.0/24"]);
+    expect(facts.pod_cidr).toBe("10.244.0.0/22");
+    // The third node's pods are inside the reported range (they were not with 10.244.0.0/23).
+    const podIp = parseIp("10.244.2.17");
+    const single = parseCidr(facts.pod_cidr ?? "");
+    expect(podIp && single && cidrContains(single, podIp)).toBe(true);
+    expect(facts.sources.pod_cidr).toMatchObject({
+      kind: "inferred",
+      source: "node.spec.podCIDRs",
+      detail: expect.stringContaining("smallest range covering all 2 IPv4 ranges of pod_cidrs"),
+    });
+    expect(facts.sources.pod_cidrs).toMatchObject({ kind: "inferred", source: "node.spec.podCIDRs" });
+  });
+
+  it("dual-stack: the single field holds the IPv4 cover, the lists hold both families", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithPodCidrs(["10.4.0.0/24", "fd00:10:4:1::/64"], ["10.4.5.0/24", "fd00:10:4:2::/64"]),
+    });
+    expect(facts.pod_cidr).toBe("10.4.0.0/21");
+    expect(facts.pod_cidrs).toEqual(["10.4.0.0/24", "10.4.5.0/24", "fd00:10:4:1::/64", "fd00:10:4:2::/64"]);
+    for (const range of facts.pod_cidrs.filter((c) => !c.includes(":"))) {
+      expect(covers(facts.pod_cidr, range), range).toBe(true);
+    }
+  });
+
+  it("an IPv6-only cluster summarises its IPv6 ranges", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithPodCidrs(["fd00:10:4:1::/64"], ["fd00:10:4:2::/64"]),
+    });
+    expect(facts.pod_cidr).toBe("fd00:10:4::/62");
+  });
+
+  it("one configured range is reported as is, with its own source", () => {
+    const facts = derive(kindObservation());
+    expect(facts.pod_cidr).toBe("10.244.0.0/16");
+    expect(facts.sources.pod_cidr).toEqual(facts.sources.pod_cidrs);
+  });
+
+  it("several ServiceCIDRs: service_cidr covers them all, service_cidrs keeps each", () => {
+    const facts = derive({
+      ...kindObservation(),
+      serviceCidrs: ok([
+        buildServiceCidr("kubernetes", ["10.96.0.0/16"]),
+        buildServiceCidr("extra", ["10.100.0.0/16"]),
+      ]),
+    });
+    expect(facts.service_cidrs).toEqual(["10.96.0.0/16", "10.100.0.0/16"]);
+    expect(facts.service_cidr).toBe("10.96.0.0/13");
+    expect(facts.sources.service_cidr).toMatchObject({
+      kind: "inferred",
+      source: "ServiceCIDR kubernetes, extra spec.cidrs",
+      detail: expect.stringContaining("10.96.0.0/16, 10.100.0.0/16"),
+    });
+    expect(ClusterFactsSchema.parse(facts)).toEqual(facts);
+  });
+});
+
+describe("a terminating ServiceCIDR is not the cluster's range", () => {
+  const extra = (change: Record<string, unknown>) => ({
+    ...buildServiceCidr("extra", ["10.100.0.0/16"]),
+    ...change,
+  });
+
+  it.each([
+    {
+      name: "deletionTimestamp set",
+      object: extra({ metadata: { name: "extra", deletionTimestamp: "2025-03-01T11:59:00Z" } }),
+      why: "terminating: deletionTimestamp 2025-03-01T11:59:00Z",
+    },
+    {
+      name: "Ready=False",
+      object: extra({
+        status: {
+          conditions: [
+            { type: "Ready", status: "False", reason: "Terminating", message: "There are still IPAddresses" },
+          ],
+        },
+      }),
+      why: "Ready=False (Terminating: There are still IPAddresses)",
+    },
+  ])("$name: left out of service_cidrs and named with why", ({ object, why }) => {
+    const facts = derive({
+      ...kindObservation(),
+      serviceCidrs: ok([buildServiceCidr("kubernetes", ["10.96.0.0/16"]), object]),
+    });
+    expect(facts.service_cidrs).toEqual(["10.96.0.0/16"]);
+    expect(facts.service_cidr).toBe("10.96.0.0/16");
+    expect(facts.sources.service_cidrs).toMatchObject({
+      kind: "observed",
+      source: "ServiceCIDR kubernetes spec.cidrs",
+      detail: `ServiceCIDR extra (10.100.0.0/16) left out: ${why}`,
+    });
+  });
+
+  it("a Ready=True ServiceCIDR stays", () => {
+    const ready = extra({ status: { conditions: [{ type: "Ready", status: "True" }] } });
+    const facts = derive({
+      ...kindObservation(),
+      serviceCidrs: ok([buildServiceCidr("kubernetes", ["10.96.0.0/16"]), ready]),
+    });
+    expect(facts.service_cidrs).toEqual(["10.96.0.0/16", "10.100.0.0/16"]);
+  });
+
+  it("when every ServiceCIDR is terminating and nothing else says, the field is null and says why", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      serviceCidrs: ok([extra({ metadata: { name: "extra", deletionTimestamp: "2025-03-01T11:59:00Z" } })]),
+    });
+    expect(facts.service_cidrs).toEqual([]);
+    expect(facts.sources.service_cidrs).toMatchObject({
+      kind: "missing",
+      detail: expect.stringContaining("ServiceCIDR extra (10.100.0.0/16) left out: terminating"),
+    });
+  });
+});
+
+describe("kind: the cluster name is in the node providerID", () => {
+  it("reads kind://<provider>/<cluster>/<node> when kubeadm-config is not readable", () => {
+    const observation = kindObservation();
+    observation.kubeadmConfig = forbidden;
+    observation.nodes = ok([
+      buildNode({ name: "dev-control-plane", providerID: "kind://podman/dev/dev-control-plane" }),
+      buildNode({ name: "dev-worker", providerID: "kind://podman/dev/dev-worker" }),
+    ]);
+    const facts = derive(observation);
+    expect(facts.cluster_name).toBe("dev");
+    expect(facts.sources.cluster_name).toEqual({
+      kind: "observed",
+      source: "node.spec.providerID kind://<provider>/<cluster>/<node>",
+    });
+  });
+
+  it("kubeadm-config's clusterName still wins (kind writes the same name there)", () => {
+    expect(
+      derive({ ...kindObservation(), kubeadmConfig: ok(buildKubeadmConfig({ clusterName: "kind" })) })
+        .cluster_name,
+    ).toBe("kind");
+  });
+});
+
+describe("a source that failed is not not-found", () => {
+  const refused =
+    "request to https://10.0.0.1:6443/api/v1/nodes failed, reason: connect ECONNREFUSED 10.0.0.1:6443";
+
+  it("unreachable nodes: every node field says unreachable with the error text", () => {
+    const facts = derive({ ...kindObservation(), nodes: { state: "unreachable", message: refused } });
+    for (const field of ["node_count", "node_ips.internal", "node_ips.external", "zones"]) {
+      expect(facts.sources[field], field).toMatchObject({
+        kind: "missing",
+        reason: "unreachable",
+        detail: expect.stringContaining("ECONNREFUSED 10.0.0.1:6443"),
+      });
+    }
+    expect(ClusterFactsSchema.parse(facts)).toEqual(facts);
+  });
+
+  it("an unexpected answer from /version is error, with the status and body", () => {
+    const facts = derive({
+      ...kindObservation(),
+      version: { state: "error", message: "HTTP 500: etcd timeout" },
+    });
+    expect(facts.kubernetes_version).toBeNull();
+    expect(facts.sources.kubernetes_version).toEqual({
+      kind: "missing",
+      reason: "error",
+      detail: "/version: error (HTTP 500: etcd timeout)",
+    });
+  });
+
+  it("names the essential sources that never answered; forbidden is an answer", () => {
+    expect(unansweredEssentialSources(kindObservation())).toEqual([]);
+    expect(unansweredEssentialSources({ ...kindObservation(), nodes: forbidden })).toEqual([]);
+    expect(
+      unansweredEssentialSources({
+        ...kindObservation(),
+        nodes: { state: "unreachable", message: refused },
+        version: { state: "error", message: "HTTP 502: bad gateway" },
+      }),
+    ).toEqual([`nodes: unreachable (${refused})`, "/version: error (HTTP 502: bad gateway)"]);
+  });
+});
