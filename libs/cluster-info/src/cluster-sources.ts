@@ -119,6 +119,20 @@ export const CLUSTER_SOURCES = {
       fieldSelector: byName("cluster"),
     },
   },
+  /**
+   * `metadata.uid` identifies the cluster: it is created once with the cluster and survives
+   * upgrades (the convention OpenTelemetry uses for `k8s.cluster.uid`).
+   */
+  kubeSystemNamespace: {
+    label: "Namespace kube-system",
+    shape: "single",
+    read: {
+      apiVersion: "v1",
+      kind: "Namespace",
+      path: "/api/v1/namespaces",
+      fieldSelector: byName("kube-system"),
+    },
+  },
   /** major, minor, gitVersion, platform. */
   version: { label: "/version", shape: "single", read: "version-endpoint" },
 } as const satisfies Record<string, ClusterSourceDeclaration>;

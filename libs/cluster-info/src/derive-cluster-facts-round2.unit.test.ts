@@ -6,6 +6,7 @@ import { cidrContains, coveringCidr, parseCidr, parseIp } from "./ip-address.ts"
 import type { ClusterObservation } from "./observation.ts";
 import { buildKubeadmConfig, buildNode, buildServiceCidr } from "./testing/kubernetes-objects.ts";
 import { emptyObservation, forbidden, kindObservation } from "./testing/observations.ts";
+import { verifyClusterInfo } from "./verify-cluster-info.ts";
 
 /** Issue 11, "wrong or misleading today": each case is a value a user read wrong before. */
 
@@ -211,5 +212,35 @@ describe("a source that failed is not not-found", () => {
         version: { state: "error", message: "HTTP 502: bad gateway" },
       }),
     ).toEqual([`nodes: unreachable (${refused})`, "/version: error (HTTP 502: bad gateway)"]);
+  });
+});
+
+describe("cluster_uid: the kube-system Namespace UID", () => {
+  const kubeSystem = { metadata: { name: "kube-system", uid: "3f1e5c2a-1111-4a6b-9c7d-000000000001" } };
+
+  it("is observed from the Namespace", () => {
+    const facts = derive({ ...kindObservation(), kubeSystemNamespace: ok(kubeSystem) });
+    expect(facts.cluster_uid).toBe("3f1e5c2a-1111-4a6b-9c7d-000000000001");
+    expect(facts.sources.cluster_uid).toEqual({
+      kind: "observed",
+      source: "Namespace kube-system metadata.uid",
+    });
+  });
+
+  it("is null with the reason when RBAC forbids it", () => {
+    const facts = derive({ ...kindObservation(), kubeSystemNamespace: forbidden });
+    expect(facts.cluster_uid).toBeNull();
+    expect(facts.sources.cluster_uid).toMatchObject({ kind: "missing", reason: "forbidden" });
+  });
+
+  it("verify fails a moved agent, and one whose snapshot has no uid, naming why", () => {
+    const facts = derive({ ...kindObservation(), kubeSystemNamespace: ok(kubeSystem) });
+    expect(verifyClusterInfo(facts, { cluster_uid: "3f1e5c2a-1111-4a6b-9c7d-000000000001" }).ok).toBe(true);
+    const moved = verifyClusterInfo(facts, { cluster_uid: "8b2d6e4f-2222-4c8d-8e9f-000000000002" });
+    expect(moved.ok).toBe(false);
+    expect(moved.checks[0]?.reason).toContain('expected "8b2d6e4f-2222-4c8d-8e9f-000000000002"');
+    const { cluster_uid: _uid, ...older } = facts;
+    const unknown = verifyClusterInfo(older, { cluster_uid: "3f1e5c2a-1111-4a6b-9c7d-000000000001" });
+    expect(unknown.ok).toBe(false);
   });
 });

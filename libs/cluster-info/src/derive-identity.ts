@@ -149,6 +149,17 @@ export function deriveZones(s: ParsedSources): Fact<string[]> {
   return { value: [...values].sort(), source: observed(`node label ${label}`) };
 }
 
+/** The kube-system Namespace's UID: what stays the same for the life of a cluster. */
+export function deriveClusterUid(s: ParsedSources): Fact<string | null> {
+  if (s.kubeSystemNamespace.state !== "ok") {
+    return { value: null, source: missingFrom({ kubeSystemNamespace: s.kubeSystemNamespace }) };
+  }
+  return {
+    value: s.kubeSystemNamespace.value.metadata.uid,
+    source: observed("Namespace kube-system metadata.uid"),
+  };
+}
+
 export function deriveVersion(s: ParsedSources): Fact<KubernetesVersion | null> {
   if (s.version.state !== "ok") return { value: null, source: missingFrom({ version: s.version }) };
   const { major, minor, gitVersion, platform } = s.version.value;

@@ -78,6 +78,10 @@ export const ServiceCidrSchema = z.object({
 });
 export type KubeServiceCidr = z.infer<typeof ServiceCidrSchema>;
 
+/** A Namespace, for its `metadata.uid` (kube-system's names the cluster). */
+export const NamespaceSchema = z.object({ metadata: z.object({ name: z.string(), uid: z.string().min(1) }) });
+export type KubeNamespace = z.infer<typeof NamespaceSchema>;
+
 const OpenShiftNetworkFields = z.object({
   clusterNetwork: z.array(z.object({ cidr: z.string() })).nullish(),
   serviceNetwork: z.array(z.string()).nullish(),

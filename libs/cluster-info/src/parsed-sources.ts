@@ -13,6 +13,7 @@ import {
   EndpointSliceSchema,
   KubeadmClusterConfigurationSchema,
   KubeProxyConfigurationSchema,
+  NamespaceSchema,
   OpenShiftInfrastructureSchema,
   OpenShiftNetworkSchema,
   parseEmbeddedYaml,
@@ -130,6 +131,8 @@ const SOURCE_PARSERS = {
     mapOk(access, (v) =>
       parseObject(OpenShiftInfrastructureSchema, v, sourceLabel("openshiftInfrastructure"), d),
     ),
+  kubeSystemNamespace: (access, d) =>
+    mapOk(access, (v) => parseObject(NamespaceSchema, v, sourceLabel("kubeSystemNamespace"), d)),
   version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),
 } satisfies SourceParsers;
 

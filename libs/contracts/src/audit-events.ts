@@ -16,6 +16,8 @@ export const AUDIT_EVENT_TYPES = {
   authorizationChanged: "cluster_agent_authorization_changed",
   connected: "cluster_agent_connected",
   disconnected: "cluster_agent_disconnected",
+  /** The agent's `cluster_uid` changed: its token is now used in a different cluster. */
+  clusterChanged: "cluster_agent_cluster_changed",
 } as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);

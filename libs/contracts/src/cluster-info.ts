@@ -75,6 +75,12 @@ export const ClusterFactsSchema = z.object({
   api_endpoint: z.string().nullable(),
   api_endpoint_ip: z.string().nullable(),
   cluster_name: z.string().nullable(),
+  /**
+   * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
+   * A new value means the agent's token is now used in another cluster. Absent in snapshots of
+   * collectors older than issue 11.
+   */
+  cluster_uid: z.string().nullable().optional(),
   cluster_context: z.string().nullable(),
   node_ips: NodeIpsSchema,
   pod_cidr: z.string().nullable(),
