@@ -4,7 +4,12 @@ import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
 import { unansweredEssentialSources } from "./essential-sources.ts";
 import { cidrContains, coveringCidr, parseCidr, parseIp } from "./ip-address.ts";
 import type { ClusterObservation } from "./observation.ts";
-import { buildKubeadmConfig, buildNode, buildServiceCidr } from "./testing/kubernetes-objects.ts";
+import {
+  buildKubeadmConfig,
+  buildKubernetesEndpointSlice,
+  buildNode,
+  buildServiceCidr,
+} from "./testing/kubernetes-objects.ts";
 import { emptyObservation, forbidden, kindObservation } from "./testing/observations.ts";
 import { verifyClusterInfo } from "./verify-cluster-info.ts";
 
@@ -242,5 +247,41 @@ describe("cluster_uid: the kube-system Namespace UID", () => {
     const { cluster_uid: _uid, ...older } = facts;
     const unknown = verifyClusterInfo(older, { cluster_uid: "3f1e5c2a-1111-4a6b-9c7d-000000000001" });
     expect(unknown.ok).toBe(false);
+  });
+});
+
+describe("api_endpoint_ips: every API server address", () => {
+  it("keeps api_endpoint_ip first, then the other resolved addresses, then each API server's", () => {
+    const facts = derive({
+      ...kindObservation(),
+      connection: { server: "https://k8s-api.lab.example:6443", mode: "kubeconfig" },
+      clusterInfoConfigMap: { state: "not-found" },
+      kubeadmConfig: { state: "not-found" },
+      resolvedApiEndpointIps: ["203.0.113.9", "203.0.113.8"],
+      kubernetesEndpointSlices: ok([
+        buildKubernetesEndpointSlice("IPv4", ["10.0.0.12", "10.0.0.10", "10.0.0.11"]),
+      ]),
+    });
+    expect(facts.api_endpoint_ip).toBe("203.0.113.8");
+    expect(facts.api_endpoint_ips).toEqual([
+      "203.0.113.8",
+      "203.0.113.9",
+      "10.0.0.10",
+      "10.0.0.11",
+      "10.0.0.12",
+    ]);
+    expect(facts.sources.api_endpoint_ips).toMatchObject({ kind: "observed" });
+  });
+
+  it("is empty with the reason when the EndpointSlices are forbidden and nothing else says", () => {
+    const facts = derive({
+      ...kindObservation(),
+      kubernetesEndpointSlices: forbidden,
+      connection: null,
+      clusterInfoConfigMap: { state: "not-found" },
+      kubeadmConfig: { state: "not-found" },
+    });
+    expect(facts.api_endpoint_ips).toEqual([]);
+    expect(facts.sources.api_endpoint_ips).toMatchObject({ kind: "missing", reason: "forbidden" });
   });
 });

@@ -87,6 +87,7 @@ export function deriveClusterFactsWithDiagnostics(
   const facts: ClusterFacts = {
     api_endpoint: endpoint.api_endpoint,
     api_endpoint_ip: endpoint.api_endpoint_ip,
+    api_endpoint_ips: endpoint.api_endpoint_ips,
     cluster_name: name.value,
     cluster_uid: uid.value,
     cluster_context: context.value,

@@ -74,6 +74,12 @@ export const NodeIpsSchema = z.object({
 export const ClusterFactsSchema = z.object({
   api_endpoint: z.string().nullable(),
   api_endpoint_ip: z.string().nullable(),
+  /**
+   * Every API server address: `api_endpoint_ip` first, then the other addresses of the host
+   * name, then each API server's address in the `kubernetes` EndpointSlice. Absent in snapshots
+   * of collectors older than issue 11.
+   */
+  api_endpoint_ips: z.array(z.string()).optional(),
   cluster_name: z.string().nullable(),
   /**
    * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
