@@ -88,10 +88,12 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
   );
   const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.podSubnet : null;
   const kubeProxy = s.kubeProxyConfig.state === "ok" ? s.kubeProxyConfig.value : null;
+  const serverArg = s.nodes.state === "ok" ? s.nodes.value.serverArgs.clusterCidr : null;
   const configured =
     observed(openshiftRanges, "Network.config.openshift.io/cluster status.clusterNetwork", d) ??
     observed(kubeadm ? [kubeadm] : null, "kubeadm-config ClusterConfiguration.networking.podSubnet", d) ??
-    observed(kubeProxy ? [kubeProxy] : null, "kube-proxy config.conf clusterCIDR", d);
+    observed(kubeProxy ? [kubeProxy] : null, "kube-proxy config.conf clusterCIDR", d) ??
+    observed(serverArg?.values, `node annotation ${serverArg?.annotation} --cluster-cidr`, d);
   if (configured !== null) return configured;
   if (s.nodes.state !== "ok" || s.nodes.value.podCidrs.length === 0) return null;
   // The union of node ranges is what is allocated, not the cluster range it is carved from;
@@ -200,6 +202,7 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): ServiceRang
   );
   const names = ordered.map((o) => o.metadata.name).join(", ");
   const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.serviceSubnet : null;
+  const serverArg = s.nodes.state === "ok" ? s.nodes.value.serverArgs.serviceCidr : null;
   const network = s.openshiftNetwork.state === "ok" ? s.openshiftNetwork.value : null;
   const candidate =
     observed(
@@ -212,7 +215,8 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): ServiceRang
       network?.status?.serviceNetwork ?? network?.spec?.serviceNetwork,
       "Network.config.openshift.io/cluster status.serviceNetwork",
       d,
-    );
+    ) ??
+    observed(serverArg?.values, `node annotation ${serverArg?.annotation} --service-cidr`, d);
   return { candidate: withNote(candidate, leftOut), leftOut };
 }
 

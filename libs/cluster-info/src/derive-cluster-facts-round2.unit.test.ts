@@ -285,3 +285,68 @@ describe("api_endpoint_ips: every API server address", () => {
     expect(facts.sources.api_endpoint_ips).toMatchObject({ kind: "missing", reason: "forbidden" });
   });
 });
+
+describe("k3s / RKE2: the server's arguments in node annotations", () => {
+  // As k3s writes it on a server node (k3s pkg/node: the annotation holds the command line as
+  // JSON, secrets masked); RKE2 uses rke2.io/node-args the same way.
+  const server = (annotation: string, args: string[]) => {
+    const node = buildNode({
+      name: "server-1",
+      podCIDRs: ["10.42.0.0/24"],
+      addresses: [["InternalIP", "192.168.1.50"]],
+    });
+    return { ...node, metadata: { ...node.metadata, annotations: { [annotation]: JSON.stringify(args) } } };
+  };
+
+  it.each([
+    {
+      name: "k3s --cluster-cidr / --service-cidr",
+      node: server("k3s.io/node-args", [
+        "server",
+        "--cluster-cidr",
+        "10.52.0.0/16",
+        "--service-cidr",
+        "10.53.0.0/16",
+        "--token",
+        "********",
+      ]),
+      pod: { cidrs: ["10.52.0.0/16"], source: "node annotation k3s.io/node-args --cluster-cidr" },
+      service: { cidrs: ["10.53.0.0/16"], source: "node annotation k3s.io/node-args --service-cidr" },
+    },
+    {
+      name: "RKE2 --flag=value, dual-stack",
+      node: server("rke2.io/node-args", [
+        "server",
+        "--cluster-cidr=10.42.0.0/16,fd00:42::/56",
+        "--service-cidr=10.43.0.0/16,fd00:43::/112",
+      ]),
+      pod: {
+        cidrs: ["10.42.0.0/16", "fd00:42::/56"],
+        source: "node annotation rke2.io/node-args --cluster-cidr",
+      },
+      service: {
+        cidrs: ["10.43.0.0/16", "fd00:43::/112"],
+        source: "node annotation rke2.io/node-args --service-cidr",
+      },
+    },
+  ])("$name", ({ node, pod, service }) => {
+    const facts = derive({ ...emptyObservation(), nodes: ok([node]) });
+    expect(facts.pod_cidrs).toEqual(pod.cidrs);
+    expect(facts.sources.pod_cidrs).toEqual({ kind: "observed", source: pod.source });
+    expect(facts.service_cidrs).toEqual(service.cidrs);
+    expect(facts.sources.service_cidrs).toEqual({ kind: "observed", source: service.source });
+  });
+
+  it("an agent node (no range flags) or a malformed annotation falls back to the node ranges", () => {
+    const agent = server("k3s.io/node-args", ["agent", "--server", "https://192.168.1.50:6443"]);
+    const broken = {
+      ...agent,
+      metadata: { ...agent.metadata, annotations: { "k3s.io/node-args": "[not json" } },
+    };
+    for (const node of [agent, broken]) {
+      const facts = derive({ ...emptyObservation(), nodes: ok([node]) });
+      expect(facts.pod_cidrs).toEqual(["10.42.0.0/24"]);
+      expect(facts.sources.pod_cidrs).toMatchObject({ kind: "inferred", source: "node.spec.podCIDRs" });
+    }
+  });
+});

@@ -19,7 +19,7 @@ const Metadata = z.object({ name: z.string().nullish(), labels: Labels }).nullis
 const NodeAddressSchema = z.object({ type: z.string(), address: z.string() }).nullable().catch(null);
 
 export const NodeSchema = z.object({
-  metadata: z.object({ name: z.string(), labels: Labels }),
+  metadata: z.object({ name: z.string(), labels: Labels, annotations: Labels }),
   spec: z
     .object({
       providerID: z.string().nullish(),
