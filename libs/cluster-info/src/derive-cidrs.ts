@@ -89,11 +89,33 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
   const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.podSubnet : null;
   const kubeProxy = s.kubeProxyConfig.state === "ok" ? s.kubeProxyConfig.value : null;
   const serverArg = s.nodes.state === "ok" ? s.nodes.value.serverArgs.clusterCidr : null;
+  const sdn = s.openshiftClusterNetwork.state === "ok" ? s.openshiftClusterNetwork.value : null;
+  const sdnRanges = sdn?.clusterNetworks?.length
+    ? sdn.clusterNetworks.map((n) => n.CIDR)
+    : sdn?.network
+      ? [sdn.network]
+      : null;
+  const sdnField = sdn?.clusterNetworks?.length ? "clusterNetworks[].CIDR" : "network";
+  // Disabled pools hand out no new addresses: not the cluster's pod range any more.
+  const pools = s.calicoIpPools.state === "ok" ? s.calicoIpPools.value.filter((p) => !p.spec.disabled) : [];
+  const poolNames = pools.map((p) => p.metadata.name).join(", ");
+  const cilium = s.ciliumConfig.state === "ok" ? s.ciliumConfig.value : null;
   const configured =
     observed(openshiftRanges, "Network.config.openshift.io/cluster status.clusterNetwork", d) ??
+    observed(sdnRanges, `ClusterNetwork.network.openshift.io/default ${sdnField}`, d) ??
     observed(kubeadm ? [kubeadm] : null, "kubeadm-config ClusterConfiguration.networking.podSubnet", d) ??
     observed(kubeProxy ? [kubeProxy] : null, "kube-proxy config.conf clusterCIDR", d) ??
-    observed(serverArg?.values, `node annotation ${serverArg?.annotation} --cluster-cidr`, d);
+    observed(serverArg?.values, `node annotation ${serverArg?.annotation} --cluster-cidr`, d) ??
+    observed(
+      pools.map((p) => p.spec.cidr),
+      `IPPool.crd.projectcalico.org ${poolNames} spec.cidr`,
+      d,
+    ) ??
+    observed(
+      cilium,
+      "ConfigMap kube-system/cilium-config cluster-pool-ipv4-cidr / cluster-pool-ipv6-cidr",
+      d,
+    );
   if (configured !== null) return configured;
   if (s.nodes.state !== "ok" || s.nodes.value.podCidrs.length === 0) return null;
   // The union of node ranges is what is allocated, not the cluster range it is carved from;
@@ -203,6 +225,7 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): ServiceRang
   const names = ordered.map((o) => o.metadata.name).join(", ");
   const kubeadm = s.kubeadmConfig.state === "ok" ? s.kubeadmConfig.value.networking?.serviceSubnet : null;
   const serverArg = s.nodes.state === "ok" ? s.nodes.value.serverArgs.serviceCidr : null;
+  const sdn = s.openshiftClusterNetwork.state === "ok" ? s.openshiftClusterNetwork.value : null;
   const network = s.openshiftNetwork.state === "ok" ? s.openshiftNetwork.value : null;
   const candidate =
     observed(
@@ -214,6 +237,11 @@ function serviceCandidate(s: ParsedSources, d: DiagnosticsRecorder): ServiceRang
     observed(
       network?.status?.serviceNetwork ?? network?.spec?.serviceNetwork,
       "Network.config.openshift.io/cluster status.serviceNetwork",
+      d,
+    ) ??
+    observed(
+      sdn?.serviceNetwork ? [sdn.serviceNetwork] : null,
+      "ClusterNetwork.network.openshift.io/default serviceNetwork",
       d,
     ) ??
     observed(serverArg?.values, `node annotation ${serverArg?.annotation} --service-cidr`, d);

@@ -350,3 +350,89 @@ describe("k3s / RKE2: the server's arguments in node annotations", () => {
     }
   });
 });
+
+describe("CNI and OpenShift SDN ranges, for clusters whose pods do not use node ranges", () => {
+  // Shapes from the projects' APIs: openshift/api network/v1 ClusterNetwork (entries spell
+  // `CIDR`), projectcalico.org IPPool (spec.cidr, spec.disabled), Cilium's cilium-config keys.
+  const clusterNetwork = {
+    apiVersion: "network.openshift.io/v1",
+    kind: "ClusterNetwork",
+    metadata: { name: "default" },
+    network: "10.128.0.0/14",
+    hostsubnetlength: 9,
+    serviceNetwork: "172.30.0.0/16",
+    pluginName: "redhat/openshift-ovs-networkpolicy",
+    clusterNetworks: [
+      { CIDR: "10.128.0.0/14", hostSubnetLength: 9 },
+      { CIDR: "10.132.0.0/14", hostSubnetLength: 9 },
+    ],
+  };
+  const ipPool = (name: string, cidr: string, disabled = false) => ({
+    apiVersion: "crd.projectcalico.org/v1",
+    kind: "IPPool",
+    metadata: { name },
+    spec: { cidr, ipipMode: "Always", natOutgoing: true, blockSize: 26, nodeSelector: "all()", disabled },
+  });
+  const ciliumConfig = (data: Record<string, string>) => ({
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "cilium-config", namespace: "kube-system" },
+    data,
+  });
+  const nodesWithRanges = nodesWithPodCidrs(["10.244.0.0/24"]);
+
+  it.each([
+    {
+      name: "OpenShift SDN ClusterNetwork",
+      observation: { openshiftClusterNetwork: ok(clusterNetwork) },
+      pods: ["10.128.0.0/14", "10.132.0.0/14"],
+      podSource: "ClusterNetwork.network.openshift.io/default clusterNetworks[].CIDR",
+      services: ["172.30.0.0/16"],
+    },
+    {
+      name: "Calico IPPools (a disabled pool left out)",
+      observation: {
+        calicoIpPools: ok([
+          ipPool("default-ipv4-ippool", "192.168.0.0/16"),
+          ipPool("old-pool", "172.16.0.0/16", true),
+          ipPool("default-ipv6-ippool", "fd5d:1c2e:3f4a::/48"),
+        ]),
+      },
+      pods: ["192.168.0.0/16", "fd5d:1c2e:3f4a::/48"],
+      podSource: "IPPool.crd.projectcalico.org default-ipv4-ippool, default-ipv6-ippool spec.cidr",
+      services: [],
+    },
+    {
+      name: "Cilium cluster-pool",
+      observation: {
+        ciliumConfig: ok(ciliumConfig({ ipam: "cluster-pool", "cluster-pool-ipv4-cidr": "10.0.0.0/8" })),
+      },
+      pods: ["10.0.0.0/8"],
+      podSource: "ConfigMap kube-system/cilium-config cluster-pool-ipv4-cidr / cluster-pool-ipv6-cidr",
+      services: [],
+    },
+  ])("$name", ({ observation, pods, podSource, services }) => {
+    const facts = derive({ ...emptyObservation(), nodes: nodesWithRanges, ...observation });
+    expect(facts.pod_cidrs).toEqual(pods);
+    expect(facts.sources.pod_cidrs).toEqual({ kind: "observed", source: podSource });
+    expect(facts.service_cidrs).toEqual(services);
+  });
+
+  it("Cilium in kubernetes IPAM mode says nothing about pods: the node ranges stay", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithRanges,
+      ciliumConfig: ok(ciliumConfig({ ipam: "kubernetes", "cluster-pool-ipv4-cidr": "10.0.0.0/8" })),
+    });
+    expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
+  });
+
+  it("only disabled Calico pools: the node ranges stay", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithRanges,
+      calicoIpPools: ok([ipPool("old-pool", "172.16.0.0/16", true)]),
+    });
+    expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
+  });
+});

@@ -78,6 +78,24 @@ export const ServiceCidrSchema = z.object({
 });
 export type KubeServiceCidr = z.infer<typeof ServiceCidrSchema>;
 
+/**
+ * `network.openshift.io/v1` ClusterNetwork `default` (OpenShift SDN). `network` is the legacy
+ * single range, superseded by `clusterNetworks` (whose entries spell the field `CIDR`).
+ */
+export const OpenShiftClusterNetworkSchema = z.object({
+  network: z.string().nullish(),
+  serviceNetwork: z.string().nullish(),
+  clusterNetworks: z.array(z.object({ CIDR: z.string() })).nullish(),
+});
+export type OpenShiftClusterNetwork = z.infer<typeof OpenShiftClusterNetworkSchema>;
+
+/** `crd.projectcalico.org/v1` IPPool. */
+export const CalicoIpPoolSchema = z.object({
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({ cidr: z.string(), disabled: z.boolean().nullish() }),
+});
+export type CalicoIpPool = z.infer<typeof CalicoIpPoolSchema>;
+
 /** A Namespace, for its `metadata.uid` (kube-system's names the cluster). */
 export const NamespaceSchema = z.object({ metadata: z.object({ name: z.string(), uid: z.string().min(1) }) });
 export type KubeNamespace = z.infer<typeof NamespaceSchema>;

@@ -8,12 +8,14 @@ import {
 } from "./cluster-sources.ts";
 import type { DiagnosticsRecorder } from "./diagnostics.ts";
 import {
+  CalicoIpPoolSchema,
   ClusterInfoKubeconfigSchema,
   ConfigMapSchema,
   EndpointSliceSchema,
   KubeadmClusterConfigurationSchema,
   KubeProxyConfigurationSchema,
   NamespaceSchema,
+  OpenShiftClusterNetworkSchema,
   OpenShiftInfrastructureSchema,
   OpenShiftNetworkSchema,
   parseEmbeddedYaml,
@@ -98,6 +100,24 @@ function clusterInfoServer(access: Access<unknown>, diagnostics: DiagnosticsReco
   return mapOk(kubeconfig, (v) => v.clusters[0]?.cluster.server ?? null);
 }
 
+/**
+ * Cilium's cluster-pool ranges (`cluster-pool-ipv4-cidr`, `-ipv6-cidr`; space- or
+ * comma-separated). Only in `cluster-pool` IPAM mode (Cilium's default): in `kubernetes` mode
+ * pods take the node ranges, in cloud modes the VPC's, so the keys say nothing about pods then.
+ */
+function ciliumClusterPool(access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<string[]> {
+  if (access.state !== "ok") return access;
+  const configMap = parseObject(ConfigMapSchema, access.value, sourceLabel("ciliumConfig"), diagnostics);
+  if (configMap === null) return { state: "invalid" };
+  const data = configMap.data ?? {};
+  const ipam = data.ipam ?? "cluster-pool";
+  if (ipam !== "cluster-pool") return { state: "not-found" };
+  const ranges = [data["cluster-pool-ipv4-cidr"], data["cluster-pool-ipv6-cidr"]]
+    .flatMap((text) => (text ?? "").split(/[\s,]+/))
+    .filter((text) => text !== "");
+  return ranges.length > 0 ? { state: "ok", value: ranges } : { state: "not-found" };
+}
+
 type SourceParsers = {
   [K in ClusterSourceKey]: (
     access: Access<ObservedValue<K>>,
@@ -131,6 +151,14 @@ const SOURCE_PARSERS = {
     mapOk(access, (v) =>
       parseObject(OpenShiftInfrastructureSchema, v, sourceLabel("openshiftInfrastructure"), d),
     ),
+  openshiftClusterNetwork: (access, d) =>
+    mapOk(access, (v) =>
+      parseObject(OpenShiftClusterNetworkSchema, v, sourceLabel("openshiftClusterNetwork"), d),
+    ),
+  calicoIpPools: (access, d) =>
+    mapOk(access, (v) => parseList(v, CalicoIpPoolSchema, sourceLabel("calicoIpPools"), d)),
+  /** The cluster-pool ranges, or `not-found` outside cluster-pool IPAM. */
+  ciliumConfig: ciliumClusterPool,
   kubeSystemNamespace: (access, d) =>
     mapOk(access, (v) => parseObject(NamespaceSchema, v, sourceLabel("kubeSystemNamespace"), d)),
   version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),
