@@ -10,7 +10,7 @@ import {
   buildNode,
   buildServiceCidr,
 } from "./testing/kubernetes-objects.ts";
-import { emptyObservation, forbidden, kindObservation } from "./testing/observations.ts";
+import { aksObservation, emptyObservation, forbidden, kindObservation } from "./testing/observations.ts";
 import { verifyClusterInfo } from "./verify-cluster-info.ts";
 
 /** Issue 11, "wrong or misleading today": each case is a value a user read wrong before. */
@@ -434,5 +434,19 @@ describe("CNI and OpenShift SDN ranges, for clusters whose pods do not use node 
       calicoIpPools: ok([ipPool("old-pool", "172.16.0.0/16", true)]),
     });
     expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
+  });
+});
+
+describe("AKS: the cluster name in the node resource group label", () => {
+  it("reads MC_<resource group>_<cluster>_<region>, labelled inferred with how", () => {
+    const facts = derive(aksObservation());
+    expect(facts.cluster_name).toBe("aks-prod");
+    expect(facts.sources.cluster_name).toEqual({
+      kind: "inferred",
+      source: "node label kubernetes.azure.com/cluster",
+      detail:
+        "the node resource group MC_rg-prod_aks-prod_westeurope, MC_<resource group>_<cluster>_<region>: " +
+        "resource group rg-prod, cluster aks-prod, region westeurope",
+    });
   });
 });

@@ -43,7 +43,8 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
     aks:
       `AKS nodes carry no cluster name; node label kubernetes.azure.com/cluster is the node resource group` +
       `${aksGroup ? ` (${aksGroup})` : ""}, MC_<resource group>_<cluster>_<region>, which cannot be split ` +
-      "reliably because names may contain underscores; set --cluster-name",
+      "when the resource group or cluster name contains underscores (or a custom node resource group " +
+      "is used); set --cluster-name",
     gke: "GKE nodes carry no cluster-name label; set --cluster-name",
     eks: "nodes carry no alpha.eksctl.io/cluster-name label (not created by eksctl); set --cluster-name",
   };
@@ -57,8 +58,36 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
 }
 
 /**
- * configured > kubeadm clusterName > eksctl node label > kind providerID > OpenShift
- * infrastructure ID.
+ * The AKS cluster name in the node resource group AKS creates, `MC_<resource group>_<cluster>_<region>`
+ * (node label `kubernetes.azure.com/cluster`). Azure regions have no underscore, so the last part
+ * is the region; resource group and cluster names may contain underscores, so the name is read
+ * only when exactly one underscore is left between them. A custom `--node-resource-group` has no
+ * `MC_` form and says nothing.
+ */
+function aksClusterName(scan: NodeScan | null): Fact<string | null> | null {
+  const groups = [...(scan?.labelValues.aksCluster ?? [])];
+  const group = groups[0];
+  if (groups.length !== 1 || group === undefined) return null;
+  const match = /^MC_(.+)_([^_]+)$/i.exec(group);
+  const middle = match?.[1]?.split("_");
+  if (!match || middle?.length !== 2) return null;
+  const [resourceGroup, cluster] = middle;
+  if (!resourceGroup || !cluster) return null;
+  return {
+    value: cluster,
+    source: {
+      kind: "inferred",
+      source: "node label kubernetes.azure.com/cluster",
+      detail:
+        `the node resource group ${group}, MC_<resource group>_<cluster>_<region>: resource group ` +
+        `${resourceGroup}, cluster ${cluster}, region ${match[2]}`,
+    },
+  };
+}
+
+/**
+ * configured > kubeadm clusterName > eksctl node label > kind providerID > AKS node resource
+ * group > OpenShift infrastructure ID.
  */
 export function deriveClusterName(
   s: ParsedSources,
@@ -82,6 +111,8 @@ export function deriveClusterName(
   if (eksctl) return eksctl;
   const kind = singleValue(scan?.kindClusterNames, "node.spec.providerID kind://<provider>/<cluster>/<node>");
   if (kind) return kind;
+  const aks = aksClusterName(scan);
+  if (aks) return aks;
   const infraName =
     s.openshiftInfrastructure.state === "ok"
       ? s.openshiftInfrastructure.value.status?.infrastructureName
