@@ -35,6 +35,7 @@ import { projectMessage, startProjectionService } from "@kasmap/projection-servi
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
+import { printGoal } from "./support/goal.ts";
 
 const AGENTS = 500;
 const VERSIONS = 10;
@@ -196,6 +197,12 @@ export async function runProjectionThroughputBench(): Promise<void> {
     console.log(
       `  ratio: projection ${(replay.seconds / projection).toFixed(3)}× of baseline; service minus one-transaction-per-event apply: ${(((projection - direct) / total) * 1000).toFixed(2)} ms/event`,
     );
+    printGoal({
+      name: "projection-throughput",
+      measured: replay.seconds / projection,
+      kind: "atLeast",
+      bound: 0.5,
+    });
   } finally {
     for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
     await bus.close();
