@@ -68,7 +68,7 @@ describe("npm start's own nats-server", () => {
       expect(await anonymousConnection(nats.url)).toBeInstanceOf(AuthorizationError);
       expect(nats.anonymousAccessWarning).toBeNull();
 
-      for (const identity of ["authz", "projection", "gateway"] as const) {
+      for (const identity of ["authz", "projection", "gateway", "sync"] as const) {
         const seedFile = join(stateDir, "nats-keys", `${identity}.seed`);
         expect(statSync(seedFile).mode & 0o777, `${identity}.seed mode`).toBe(0o600);
         expect(nats.serviceAuth[identity].nkeySeed).toBe(readFileSync(seedFile, "utf8").trim());
@@ -100,30 +100,29 @@ describe("npm start's own nats-server", () => {
   });
 
   it("refuses a configured NATS_URL that does not answer, naming it", async () => {
-    await expect(
-      ensureNats({
-        configuredUrl: "nats://127.0.0.1:1",
-        stateDir,
-        logger: silent,
-        topologyRoot: topology.root,
-        credentials: {},
-      }),
-    ).rejects.toThrow(/NATS_URL=nats:\/\/127.0.0.1:1 does not answer/);
+    await expect(ensureExistingNats("nats://127.0.0.1:1", silent, {})).rejects.toThrow(
+      /NATS_URL=nats:\/\/127.0.0.1:1 does not answer/,
+    );
   });
 });
+
+type EnsureNatsOptions = Parameters<typeof ensureNats>[0];
+
+/** `ensureNats` pointed at the server at `url` (NATS_URL), in this file's state and topology. */
+function ensureExistingNats(
+  url: string,
+  logger: EnsureNatsOptions["logger"],
+  credentials: EnsureNatsOptions["credentials"],
+) {
+  return ensureNats({ configuredUrl: url, stateDir, logger, topologyRoot: topology.root, credentials });
+}
 
 describe("an existing server given by NATS_URL", () => {
   it("is used, with a warning in the log and for readiness, when it accepts anonymous clients", async () => {
     const server = await startedServer("");
     const { logger, lines } = capturingLogger();
     try {
-      const nats = await ensureNats({
-        configuredUrl: server.url,
-        stateDir,
-        logger,
-        topologyRoot: topology.root,
-        credentials: {},
-      });
+      const nats = await ensureExistingNats(server.url, logger, {});
       expect(nats.url).toBe(server.url);
       expect(nats.anonymousAccessWarning).toMatch(/accepts clients without credentials/);
       const warnings = lines.filter((line) => line.level === 40);
@@ -136,11 +135,11 @@ describe("an existing server given by NATS_URL", () => {
 
   it("is used with the credentials given, without a warning, when it requires them", async () => {
     const services = Object.fromEntries(
-      (["authz", "projection", "gateway"] as const).map((identity) => {
+      (["authz", "projection", "gateway", "sync"] as const).map((identity) => {
         const pair = nkeys.createUser();
         return [identity, { seed: new TextDecoder().decode(pair.getSeed()), nkey: pair.getPublicKey() }];
       }),
-    ) as Record<"authz" | "projection" | "gateway", { seed: string; nkey: string }>;
+    ) as Record<"authz" | "projection" | "gateway" | "sync", { seed: string; nkey: string }>;
     const server = await startedServer(
       renderAuthorization({
         topologyRoot: topology.root,
@@ -148,19 +147,14 @@ describe("an existing server given by NATS_URL", () => {
           authz: services.authz.nkey,
           projection: services.projection.nkey,
           gateway: services.gateway.nkey,
+          sync: services.sync.nkey,
         },
         agents: [],
       }),
     );
     const { logger, lines } = capturingLogger();
     try {
-      const nats = await ensureNats({
-        configuredUrl: server.url,
-        stateDir,
-        logger,
-        topologyRoot: topology.root,
-        credentials: { nkeySeed: services.authz.seed },
-      });
+      const nats = await ensureExistingNats(server.url, logger, { nkeySeed: services.authz.seed });
       expect(nats.anonymousAccessWarning).toBeNull();
       expect(lines.filter((line) => line.level === 40)).toEqual([]);
       expect(nats.serviceAuth.authz.nkeySeed).toBe(services.authz.seed);
@@ -178,21 +172,16 @@ describe("an existing server given by NATS_URL", () => {
           authz: nkeys.createUser().getPublicKey(),
           projection: nkeys.createUser().getPublicKey(),
           gateway: nkeys.createUser().getPublicKey(),
+          sync: nkeys.createUser().getPublicKey(),
         },
         agents: [],
       }),
     );
     try {
       const stranger = new TextDecoder().decode(nkeys.createUser().getSeed());
-      await expect(
-        ensureNats({
-          configuredUrl: server.url,
-          stateDir,
-          logger: silent,
-          topologyRoot: topology.root,
-          credentials: { nkeySeed: stranger },
-        }),
-      ).rejects.toThrow(new RegExp(`NATS_URL=${server.url} refused the credentials`));
+      await expect(ensureExistingNats(server.url, silent, { nkeySeed: stranger })).rejects.toThrow(
+        new RegExp(`NATS_URL=${server.url} refused the credentials`),
+      );
     } finally {
       await server.stop();
     }

@@ -65,6 +65,11 @@ export const GroupSchema = z.object({
   full_path: z.string(),
   full_name: z.string(),
   created_at: Time,
+  /**
+   * Only on the last event of a group that was removed (GitLab mode: deleted in GitLab); the
+   * read model then drops it. Absent while the group exists.
+   */
+  deleted_at: Time.optional(),
 });
 export type Group = z.infer<typeof GroupSchema>;
 
@@ -81,6 +86,8 @@ export const ProjectSchema = z.object({
   name_with_namespace: z.string(),
   creator_id: Id.nullable(),
   created_at: Time,
+  /** Only on the last event of a project that was removed; the read model then drops it. */
+  deleted_at: Time.optional(),
 });
 export type Project = z.infer<typeof ProjectSchema>;
 
@@ -136,9 +143,19 @@ export const AgentSchema = z.object({
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
+/**
+ * What a token of an agent is for: `agent` (GitLab's agent token, `glagent-`) or `collector`
+ * (Kasmap's collector token, `kmcol-`, issue 9 item 5). Both authenticate a collector as the
+ * agent; each kind has its own routes and its own limit of two active tokens.
+ */
+export const AGENT_TOKEN_KINDS = ["agent", "collector"] as const;
+export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
+
 export const AgentTokenSchema = z.object({
   id: Id,
   agent_id: Id,
+  /** Events published before collector tokens existed carry no kind: they were agent tokens. */
+  kind: z.enum(AGENT_TOKEN_KINDS).default("agent"),
   name: z.string().min(1).max(255),
   description: z.string().nullable(),
   status: z.enum(["active", "revoked"]),

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
 import type { GatewayContext } from "../context.ts";
+import { registerGitLabMode } from "../gitlab/gitlab-mode-hook.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration-routes.ts";
 import { registerAgentRoutes } from "../routes/agent-routes.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-token-routes.ts";
@@ -7,6 +8,7 @@ import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts"
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup-routes.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification-routes.ts";
+import { registerCollectorTokenRoutes } from "../routes/collector-token-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
 import { registerEventStreamRoutes } from "../routes/event-stream-routes.ts";
 import { registerGroupAndProjectRoutes } from "../routes/group-and-project-routes.ts";
@@ -64,6 +66,8 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
       reply.elapsedTime,
     );
   });
+  // GitLab mode: GitLab's own routes are forwarded before Kasmap reads a byte of them.
+  if (ctx.gitlab) registerGitLabMode(app, ctx, ctx.gitlab);
   // NUL bytes and lone surrogates in any parameter: 400 before authentication (as GitLab).
   app.addHook("preValidation", rejectMalformedStrings);
   app.setErrorHandler(gitLabErrorHandler);
@@ -75,6 +79,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerCredentialRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
+  registerCollectorTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
   registerAllowedAgentsRoutes(app, ctx);
   registerJobRoutes(app, ctx);

@@ -4,14 +4,14 @@ import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import { findAgent } from "../read-model/agent-queries.ts";
 import { findProject } from "../read-model/registry-queries.ts";
-import { projectAccessLevel } from "./access-levels.ts";
 
 /**
  * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
  * events when they hold Developer+ on the agent's configuration project (the rule for reading
  * agents), checked per event with the gateway's cached lookups so a membership change applies
- * to the next event. Registry events not tied to an agent (groups, users, memberships, jobs)
- * go to admins only.
+ * to the next event. Collector token events need Maintainer+, as listing collector tokens does
+ * (issue 9 item 5). Registry events not tied to an agent (groups, users, memberships, jobs) go to
+ * admins only.
  */
 export async function mayReceiveEvent(
   ctx: GatewayContext,
@@ -25,10 +25,12 @@ export async function mayReceiveEvent(
     findProject(ctx.db, { kind: "id", id: projectId }),
   );
   if (!project) return false;
-  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, user.id, project),
-  );
-  return mayPerform("read_cluster_agent", level, false);
+  const level = await ctx.access.projectLevel(user, project);
+  return mayPerform(isCollectorTokenEvent(event) ? "admin_cluster" : "read_cluster_agent", level, false);
+}
+
+function isCollectorTokenEvent(event: KasmapEvent): boolean {
+  return event.type === EVENT_TYPES.agentTokenChanged && event.data.token.kind === "collector";
 }
 
 /**
