@@ -41,6 +41,7 @@ import {
   recreateIndexes,
   registrySize,
 } from "./support/ci-access-registry-sql.ts";
+import { printGoal } from "./support/goal.ts";
 
 export type AllowedAgentsBenchResult = {
   scale: number;
@@ -230,6 +231,14 @@ async function printAllowedAgentsBench(result: AllowedAgentsBenchResult): Promis
   console.log(
     `group transfer: group ${t.groupId} with ${t.groups} groups and ${t.projects} projects rewritten in ${f(t.ms)}`,
   );
+  // Issue 12 goal 4, its SQL half: the median against the primary-key lookup's.
+  printGoal({
+    name: "allowed-agents-sql",
+    measured: result.ratio.p50,
+    kind: "atMost",
+    bound: 1.2,
+    digits: 2,
+  });
 }
 
 async function pgVersion(): Promise<string> {

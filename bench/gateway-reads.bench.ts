@@ -20,6 +20,7 @@ import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { startKasmapSystem } from "@kasmap/testing/system";
 import Fastify from "fastify";
+import { printGoal } from "./support/goal.ts";
 import type { LoadResult } from "./support/http-load.ts";
 import { runHttpLoad } from "./support/http-load.ts";
 
@@ -102,6 +103,14 @@ export async function runGatewayReadsBench(): Promise<void> {
     console.log(
       `  ratio: throughput ${(subject.rps / base.rps).toFixed(2)}× of baseline, p99 ${(subject.p99Ms / base.p99Ms).toFixed(2)}× of baseline`,
     );
+    // Issue 12 goal 2 (here under the bench's own load: one agent, the admin token, a warm cache).
+    printGoal({
+      name: "gateway-reads-throughput",
+      measured: subject.rps / base.rps,
+      kind: "atLeast",
+      bound: 0.7,
+    });
+    printGoal({ name: "gateway-reads-p99", measured: subject.p99Ms / base.p99Ms, kind: "atMost", bound: 2 });
   } finally {
     await system.stop();
   }

@@ -13,6 +13,9 @@ const EXPECTED = [
   "cluster-info-derivation.bench.ts",
   "collector.bench.ts",
   "allowed-agents.bench.ts",
+  "projection-throughput.bench.ts",
+  "gateway-reads.bench.ts",
+  "audit-replay.bench.ts",
 ] as const;
 
 type BenchModule = Record<string, unknown>;

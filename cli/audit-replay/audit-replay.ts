@@ -2,7 +2,7 @@ import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
 import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
 import { parseReplayArgs, UsageError as ReplayUsageError, USAGE } from "./audit-replay-args.ts";
-import { replayAuditLog } from "./replay-audit-log.ts";
+import { streamAuditLog } from "./replay-audit-log.ts";
 
 /**
  * `npm run audit:replay -- --since 2026-11-01T00:00:00Z [--agent 5] [--until …] [--types …]`:
@@ -29,8 +29,8 @@ await runService({
       ...natsClientAuthFromEnv(env),
     });
     try {
-      for (const line of await replayAuditLog(bus, command)) {
-        // Honour a closed pipe (`| head`) by waiting for the drain rather than buffering everything.
+      for await (const line of streamAuditLog(bus, command)) {
+        // Honour a slow pipe by waiting for the drain rather than buffering everything.
         if (!process.stdout.write(`${JSON.stringify(line)}\n`)) {
           await new Promise((resolve) => process.stdout.once("drain", resolve));
         }

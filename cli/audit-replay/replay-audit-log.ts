@@ -9,16 +9,54 @@ export type ReplayedEvent = { stream: string; seq: number; stored_at: string; ev
 /**
  * Reads the selected streams over the window with one ordered consumer each (ephemeral, no
  * acks; `opt_start_time` or `opt_start_seq`), up to what each held when the replay began, and
- * returns the matching events merged oldest first by the time the server stored them.
+ * yields the matching events merged oldest first by the time the server stored them. Streams
+ * as it reads: at most one fetched batch per stream is held (a k-way merge of the streams, each
+ * already in stored order), so memory stays flat however long the window.
  * Messages that fail the schema or their type's stream and subject binding are skipped (the
  * projection dead-lettered them already): a collector's forgery is not history.
  */
-export async function replayAuditLog(bus: Bus, command: ReplayCommand): Promise<ReplayedEvent[]> {
-  const perStream = await Promise.all(command.streams.map((role) => readStream(bus, role, command)));
-  return perStream.flat().sort((a, b) => a.stored_at.localeCompare(b.stored_at) || a.seq - b.seq);
+export async function* streamAuditLog(bus: Bus, command: ReplayCommand): AsyncGenerator<ReplayedEvent> {
+  const sources = command.streams.map((role) => readStream(bus, role, command));
+  try {
+    const heads = await Promise.all(sources.map((source) => source.next()));
+    for (;;) {
+      let oldest = -1;
+      for (let i = 0; i < heads.length; i++) {
+        const head = heads[i];
+        if (!head || head.done) continue;
+        const best = oldest < 0 ? undefined : heads[oldest];
+        if (!best || best.done || earlier(head.value, best.value)) oldest = i;
+      }
+      const source = sources[oldest];
+      const head = heads[oldest];
+      if (!source || !head || head.done) return;
+      yield head.value;
+      heads[oldest] = await source.next();
+    }
+  } finally {
+    // Deletes the consumers of streams not read to their end (an early stop, `| head`).
+    await Promise.all(sources.map((source) => source.return(undefined)));
+  }
 }
 
-async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): Promise<ReplayedEvent[]> {
+/** The whole replay as an array (`streamAuditLog` collected): for callers that want every event. */
+export async function replayAuditLog(bus: Bus, command: ReplayCommand): Promise<ReplayedEvent[]> {
+  const replayed: ReplayedEvent[] = [];
+  for await (const event of streamAuditLog(bus, command)) replayed.push(event);
+  return replayed;
+}
+
+/** Oldest first by stored time, then by stream sequence (the order `sort` gave before). */
+function earlier(a: ReplayedEvent, b: ReplayedEvent): boolean {
+  const byTime = a.stored_at.localeCompare(b.stored_at);
+  return byTime < 0 || (byTime === 0 && a.seq < b.seq);
+}
+
+async function* readStream(
+  bus: Bus,
+  role: AuditStream,
+  command: ReplayCommand,
+): AsyncGenerator<ReplayedEvent> {
   const stream = bus.topology.streamNames[role];
   const filter = subjectFilter(bus, role, command.agentId);
   const consumer = await bus.js.consumers.get(stream, {
@@ -28,38 +66,38 @@ async function readStream(bus: Bus, role: AuditStream, command: ReplayCommand): 
     ...(filter ? { filter_subjects: filter } : {}),
   });
   try {
-    return await readUntilCaughtUp(bus, consumer, role, command);
+    yield* readUntilCaughtUp(bus, consumer, role, command);
   } finally {
     // Frees the server-side consumer now rather than after its inactivity threshold.
     await consumer.delete().catch(() => false);
   }
 }
 
-async function readUntilCaughtUp(
+async function* readUntilCaughtUp(
   bus: Bus,
   consumer: Consumer,
   role: AuditStream,
   command: ReplayCommand,
-): Promise<ReplayedEvent[]> {
+): AsyncGenerator<ReplayedEvent> {
   const stream = bus.topology.streamNames[role];
   // What is pending now bounds the replay: events published meanwhile belong to a later one.
   let remaining = (await consumer.info()).num_pending;
-  const replayed: ReplayedEvent[] = [];
   const untilMs = command.until === null ? Number.POSITIVE_INFINITY : Date.parse(command.until);
   while (remaining > 0) {
     const batch = await consumer.fetch({ max_messages: Math.min(remaining, 500), expires: 5_000 });
-    let received = 0;
-    for await (const message of batch) {
-      received++;
-      remaining--;
-      if (message.time.getTime() > untilMs) return replayed;
-      const event = selected(bus, role, message, command);
-      if (event) replayed.push({ stream, seq: message.seq, stored_at: message.time.toISOString(), event });
-    }
+    // The batch's messages first, then what the merge asks for: a fetch is not held open while
+    // the caller (a slow pipe, say) takes its time.
+    const messages: JsMsg[] = [];
+    for await (const message of batch) messages.push(message);
     // An empty batch means the messages are gone (age limit) since num_pending was read.
-    if (received === 0) break;
+    if (messages.length === 0) return;
+    for (const message of messages) {
+      remaining--;
+      if (message.time.getTime() > untilMs) return;
+      const event = selected(bus, role, message, command);
+      if (event) yield { stream, seq: message.seq, stored_at: message.time.toISOString(), event };
+    }
   }
-  return replayed;
 }
 
 function selected(bus: Bus, role: AuditStream, message: JsMsg, command: ReplayCommand): KasmapEvent | null {

@@ -3,7 +3,11 @@ import { type Bus, connectBus } from "@kasmap/bus";
 import { generateToken, TOKEN_PREFIXES, type Topology } from "@kasmap/contracts";
 import { type GatewayOptions, type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
-import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import {
+  type ProjectionService,
+  type ProjectionServiceOptions,
+  startProjectionService,
+} from "@kasmap/projection-service";
 import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from "./test-environment.ts";
 
 /** What a test or bench may choose; everything else is the system as `npm start` runs it. */
@@ -12,6 +16,8 @@ export type KasmapSystemOptions = {
   adminToken?: string;
   /** Options of authz beyond bus, database and admin (e.g. `includeDescendants`). */
   authz?: Omit<AuthzServiceOptions, "bus" | "databaseUrl" | "adminToken" | "logger">;
+  /** Options of the projection beyond bus and database (e.g. `collectorLimits`). */
+  projection?: Omit<ProjectionServiceOptions, "bus" | "databaseUrl" | "logger">;
   /** Options of the gateway beyond bus and database (e.g. `jobTokenMaxLifetimeMs`). */
   gateway?: Omit<GatewayOptions, "bus" | "databaseUrl" | "logger">;
 };
@@ -65,6 +71,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
   };
   try {
     const projection = await startProjectionService({
+      ...options.projection,
       bus,
       databaseUrl: database.url,
       logger: silent("projection"),

@@ -1,5 +1,8 @@
 export type { StreamPosition } from "@kasmap/contracts";
 export { type AppliedPosition, applyEventToReadModel } from "./apply/apply-event.ts";
+// The throughput bench's baseline writes the same rows the projection derives.
+export { addressRowsFor } from "./apply/cluster-addresses.ts";
+export { auditEventsFor, NO_PREVIOUS_STATE } from "./audit/audit-events.ts";
 // The throughput bench feeds messages through the consumer's own step.
 export { PROJECTION_CONSUMERS, projectMessage } from "./consume/projection-consumer.ts";
 export { readPositions } from "./consume/projection-positions.ts";

@@ -150,3 +150,36 @@ export async function recordAuditEvents(
       .execute();
   }
 }
+
+/**
+ * `recordAuditEvents`' insert for a whole batch, each draft with its message's position, in ONE
+ * `unnest` statement (`on conflict (event_id) do nothing`, as there). For events that need
+ * nothing else from it: the entity adoption of `agentChanged` stays per event.
+ */
+export async function insertAuditDrafts(
+  db: Db,
+  drafts: readonly { draft: AuditEventDraft; position: StreamPosition }[],
+): Promise<void> {
+  if (drafts.length === 0) return;
+  const column = <T>(pick: (d: AuditEventDraft, p: StreamPosition) => T) =>
+    sql.val(drafts.map(({ draft, position }) => pick(draft, position)));
+  await sql`
+    insert into read_model.audit_events (event_id, event_type, author_id, entity_id, entity_path, target_id,
+                                         target_type, details, created_at, agent_id, stream, stream_seq)
+    select * from unnest(
+      ${column((d) => d.event_id)}::text[],
+      ${column((d) => d.event_type)}::text[],
+      ${column((d) => d.author_id)}::bigint[],
+      ${column((d) => d.entity_id)}::bigint[],
+      ${column((d) => d.entity_path)}::text[],
+      ${column((d) => d.target_id)}::bigint[],
+      ${column((d) => d.target_type)}::text[],
+      ${column((d) => JSON.stringify(d.details))}::jsonb[],
+      ${column((d) => d.created_at)}::timestamptz[],
+      ${column((d) => d.agent_id)}::bigint[],
+      ${column((_d, p) => p.stream)}::text[],
+      ${column((_d, p) => p.seq)}::bigint[]
+    )
+    on conflict (event_id) do nothing
+  `.execute(db);
+}

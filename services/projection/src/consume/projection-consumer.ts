@@ -5,7 +5,7 @@ import {
   type MessageMeta,
   startCheckpointedConsumer,
 } from "@kasmap/bus";
-import type { KasmapEvent, ReadModelNotice } from "@kasmap/contracts";
+import { EVENT_TYPES, type KasmapEvent, type ReadModelNotice } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
@@ -17,6 +17,7 @@ import type { CollectorLimits } from "../projection-env.ts";
 import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
+import { projectSnapshotBatch, type StoredSnapshot } from "./project-snapshot-batch.ts";
 import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
 
 /**
@@ -56,20 +57,30 @@ export async function projectBatch(
       const fresh = batch
         .filter(({ meta }) => meta.seq > stored)
         .map(({ event, meta }) => ({ event: clampCollectorTimes(event, meta.storedAt), meta }));
-      // A deletion or revocation committed since the screen ran takes effect here (issue 7.6).
-      await assertCollectorsMayWrite(trx, fresh);
+      // A deletion or revocation committed since the screen ran takes effect here (issue 7.6);
+      // snapshots check it in the statement that reads their agents' state (projectSnapshotBatch).
+      await assertCollectorsMayWrite(
+        trx,
+        fresh.filter((item) => !isSnapshot(item)),
+      );
       await lockAgentAuditLogs(
         trx,
         fresh.map(({ event }) => event),
       );
       const notices: ReadModelNotice[] = [];
-      for (const { event, meta } of fresh) {
-        const position = { stream, seq: meta.seq, storedAt: meta.storedAt };
-        // The audit log compares with the state the event replaces, so it is read first.
-        const previous = await loadAuditPreviousState(trx, event);
-        await applyEventToReadModel(trx, event, position);
-        await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
-        notices.push(...changeNoticesFor(event, position));
+      for (const run of runsOf(fresh)) {
+        if (run.snapshots) {
+          notices.push(...(await projectSnapshotBatch(trx, stream, run.snapshots)));
+          continue;
+        }
+        for (const { event, meta } of run.others) {
+          const position = { stream, seq: meta.seq, storedAt: meta.storedAt };
+          // The audit log compares with the state the event replaces, so it is read first.
+          const previous = await loadAuditPreviousState(trx, event);
+          await applyEventToReadModel(trx, event, position);
+          await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
+          notices.push(...changeNoticesFor(event, position));
+        }
       }
       await storePosition(trx, consumer, { stream, seq: lastSeq });
       return dedupeChangeNotices(notices);
@@ -77,6 +88,31 @@ export async function projectBatch(
   } catch (error) {
     throw classifyDatabaseError(error);
   }
+}
+
+function isSnapshot(item: CheckpointedEvent): item is StoredSnapshot {
+  return item.event.type === EVENT_TYPES.clusterSnapshot;
+}
+
+type Run =
+  | { snapshots: StoredSnapshot[]; others?: never }
+  | { snapshots?: never; others: CheckpointedEvent[] };
+
+/**
+ * The batch cut into runs of consecutive snapshots, applied set-based, and of other events,
+ * applied one by one; stream order holds across runs.
+ */
+function runsOf(items: readonly CheckpointedEvent[]): Run[] {
+  const runs: Run[] = [];
+  for (const item of items) {
+    const last = runs.at(-1);
+    if (isSnapshot(item)) {
+      if (last?.snapshots) last.snapshots.push(item);
+      else runs.push({ snapshots: [item] });
+    } else if (last?.others) last.others.push(item);
+    else runs.push({ others: [item] });
+  }
+  return runs;
 }
 
 /** Applies one message with its position: `projectBatch` of one event. */

@@ -1,0 +1,100 @@
+import type { ReadModelDatabase } from "@kasmap/db";
+import { type Kysely, sql } from "kysely";
+import type { ClusterAddressRow } from "./cluster-addresses.ts";
+
+type Db = Kysely<ReadModelDatabase>;
+
+/** A snapshot as its history row (`cluster` already serialised, once per event). */
+export type SnapshotRowInput = {
+  agentId: number;
+  contentHash: string;
+  cluster: string;
+  observedAt: string;
+  streamSeq: number;
+};
+
+/**
+ * Appends every snapshot of a batch to the history and makes each agent's last one its latest,
+ * in ONE statement that sends each snapshot's facts once (`applyClusterSnapshot`'s two writes,
+ * set-based). The latest is replaced only by a later stream message, as there:
+ *
+ * ```sql
+ * with input as (select * from unnest($1::bigint[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::bigint[])
+ *                  as u(agent_id, content_hash, cluster, observed_at, stream_seq)),
+ *      history as (insert into read_model.cluster_snapshot_history select … from input
+ *                  on conflict (agent_id, stream_seq) do nothing)
+ * insert into read_model.cluster_snapshots select distinct on (agent_id) … from input
+ *   order by agent_id, stream_seq desc
+ * on conflict (agent_id) do update set … where cluster_snapshots.stream_seq < excluded.stream_seq
+ * ```
+ */
+export async function writeSnapshots(db: Db, rows: readonly SnapshotRowInput[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    with input as (
+      select * from unnest(
+        ${sql.val(rows.map((r) => r.agentId))}::bigint[],
+        ${sql.val(rows.map((r) => r.contentHash))}::text[],
+        ${sql.val(rows.map((r) => r.cluster))}::jsonb[],
+        ${sql.val(rows.map((r) => r.observedAt))}::timestamptz[],
+        ${sql.val(rows.map((r) => r.streamSeq))}::bigint[]
+      ) as u(agent_id, content_hash, cluster, observed_at, stream_seq)
+    ), history as (
+      insert into read_model.cluster_snapshot_history (agent_id, content_hash, cluster, observed_at, stream_seq)
+      select agent_id, content_hash, cluster, observed_at, stream_seq from input
+      on conflict (agent_id, stream_seq) do nothing
+    )
+    insert into read_model.cluster_snapshots (agent_id, content_hash, cluster, observed_at, stream_seq)
+    select distinct on (agent_id) agent_id, content_hash, cluster, observed_at, stream_seq
+      from input order by agent_id, stream_seq desc
+    on conflict (agent_id) do update set
+      content_hash = excluded.content_hash,
+      cluster = excluded.cluster,
+      observed_at = excluded.observed_at,
+      stream_seq = excluded.stream_seq
+    where read_model.cluster_snapshots.stream_seq < excluded.stream_seq
+  `.execute(db);
+}
+
+/**
+ * Makes the reverse-lookup rows of each agent in `agentIds` exactly `rows` (theirs), in ONE
+ * statement, as `replaceClusterAddresses` does per agent, but writing only what changed: rows no
+ * longer there are deleted, new ones inserted, unchanged ones (most of a cluster's, from one
+ * snapshot to the next) left in place, so their GiST index entries are not rewritten. The delete
+ * and the insert see the same table snapshot; they never meet on a row (a deleted row is one
+ * not in `rows`; an inserted one that exists is skipped).
+ *
+ * ```sql
+ * with wanted as (select * from unnest($2::bigint[], $3::text[], $4::inet[]) as w(agent_id, field, address)),
+ *      gone as (delete from read_model.cluster_addresses c where c.agent_id = any($1::bigint[])
+ *               and not exists (select 1 from wanted w where (w.agent_id, w.field, w.address) = (c.agent_id, c.field, c.address)))
+ * insert into read_model.cluster_addresses (agent_id, field, address) select * from wanted
+ * on conflict (agent_id, field, address) do nothing
+ * ```
+ */
+export async function replaceAddressesOf(
+  db: Db,
+  agentIds: readonly number[],
+  rows: readonly ClusterAddressRow[],
+): Promise<void> {
+  if (agentIds.length === 0) return;
+  await sql`
+    with wanted as (
+      select * from unnest(
+        ${sql.val(rows.map((r) => r.agent_id))}::bigint[],
+        ${sql.val(rows.map((r) => r.field))}::text[],
+        ${sql.val(rows.map((r) => r.address))}::inet[]
+      ) as w(agent_id, field, address)
+    ), gone as (
+      delete from read_model.cluster_addresses c
+      where c.agent_id = any(${sql.val(agentIds)}::bigint[])
+        and not exists (
+          select 1 from wanted w
+          where w.agent_id = c.agent_id and w.field = c.field and w.address = c.address
+        )
+    )
+    insert into read_model.cluster_addresses (agent_id, field, address)
+    select agent_id, field, address from wanted
+    on conflict (agent_id, field, address) do nothing
+  `.execute(db);
+}

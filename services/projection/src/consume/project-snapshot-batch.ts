@@ -1,0 +1,86 @@
+import type { CheckpointedEvent } from "@kasmap/bus";
+import { type EVENT_TYPES, KasmapError, type KasmapEventOf, type ReadModelNotice } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Kysely } from "kysely";
+import { addressRowsFor } from "../apply/cluster-addresses.ts";
+import { replaceAddressesOf, type SnapshotRowInput, writeSnapshots } from "../apply/snapshot-batch-writes.ts";
+import { insertAuditDrafts } from "../audit/audit-event-store.ts";
+import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
+import { changeNoticesFor } from "../notify/change-notices.ts";
+import type { AgentStanding } from "./collector-standing.ts";
+import { collectorVerdict } from "./collector-standing.ts";
+import { loadSnapshotAgentStates, type SnapshotAgentState } from "./snapshot-batch-state.ts";
+
+export type SnapshotEvent = KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>;
+export type StoredSnapshot = { event: SnapshotEvent; meta: CheckpointedEvent["meta"] };
+
+/** An agent the read model does not know: its standing says "wait", as `loadAgentStandings`'. */
+function unknownAgent(agentId: number): SnapshotAgentState {
+  const standing: AgentStanding = { agentId, exists: false, deletedAt: null, tokens: [] };
+  return { standing, agent: null, entity: null, latest: null };
+}
+
+/**
+ * Applies a run of snapshots (in stream order, inside the batch's transaction, after its agent
+ * locks) set-based, with the effect of `applyClusterSnapshot` + the audit log event by event:
+ * one statement reads every agent's state (standing, previous facts, project); the decisions
+ * are made in memory in stream order, each snapshot compared with the one before it; then one
+ * statement writes history and latest facts, one the addresses of each agent's new latest
+ * (only the rows that changed; never for a deleted agent), one the audit events. Throws as `assertCollectorsMayWrite` does: `poison_event` for an agent deleted
+ * or without a valid token since the screen ran, a plain error when it is unknown again.
+ */
+export async function projectSnapshotBatch(
+  db: Kysely<ReadModelDatabase>,
+  stream: string,
+  items: readonly StoredSnapshot[],
+): Promise<ReadModelNotice[]> {
+  const states = await loadSnapshotAgentStates(
+    db,
+    items.map(({ event }) => event.data.agent_id),
+  );
+  // Agents whose latest snapshot this batch replaces: their addresses follow it.
+  const replaced = new Set<number>();
+  const snapshots: SnapshotRowInput[] = [];
+  const drafts: { draft: AuditEventDraft; position: { stream: string; seq: number } }[] = [];
+  const notices: ReadModelNotice[] = [];
+  for (const { event, meta } of items) {
+    const agentId = event.data.agent_id;
+    let state = states.get(agentId);
+    if (!state) {
+      state = unknownAgent(agentId);
+      states.set(agentId, state);
+    }
+    const verdict = collectorVerdict(state.standing, meta.storedAt);
+    if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
+    // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
+    if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
+    const position = { stream, seq: meta.seq };
+    // The audit log compares with the latest facts before this snapshot.
+    const previous = { ...NO_PREVIOUS_STATE, agent: state.agent, entity: state.entity };
+    for (const draft of auditEventsFor(event, { ...previous, snapshot: state.latest?.facts ?? null })) {
+      drafts.push({ draft, position });
+    }
+    if (state.latest === null || meta.seq > state.latest.seq) {
+      state.latest = { seq: meta.seq, facts: event.data.cluster };
+      replaced.add(agentId);
+    }
+    snapshots.push({
+      agentId,
+      contentHash: event.data.content_hash,
+      cluster: JSON.stringify(event.data.cluster),
+      observedAt: event.data.cluster.observed_at,
+      streamSeq: meta.seq,
+    });
+    notices.push(...changeNoticesFor(event, position));
+  }
+  // Nor may a late snapshot of a deleted agent put it back into reverse lookups.
+  const indexedAgents = [...replaced].filter((id) => states.get(id)?.standing.deletedAt === null);
+  const addressRows = indexedAgents.flatMap((id) => {
+    const latest = states.get(id)?.latest;
+    return latest ? addressRowsFor(id, latest.facts) : [];
+  });
+  await writeSnapshots(db, snapshots);
+  await replaceAddressesOf(db, indexedAgents, addressRows);
+  await insertAuditDrafts(db, drafts);
+  return notices;
+}
