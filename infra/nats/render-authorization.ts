@@ -73,7 +73,8 @@ const STREAM_ADMINISTRATION = [
  *   administration), publishes dead letters (`<root>.dlq.>`) and change notices
  *   (`<root>.readmodel.changed.>`).
  * - gateway: forwards REST writes as authz commands (requests: it never receives them), reads
- *   the streams for live events and follows the change notices.
+ *   the streams for live events and follows the change notices; in GitLab mode stores GitLab's
+ *   deliveries on `<root>.gitlab.inbox.>` and asks the sync service for its status.
  * Every service subscribes to its own reply inbox only.
  */
 export function servicePermissions(
@@ -98,7 +99,12 @@ export function servicePermissions(
       };
     case "gateway":
       return {
-        publish: [topology.wildcards.authzCommands, `${JS_API}.>`],
+        publish: [
+          topology.wildcards.authzCommands,
+          topology.wildcards.gitlabInbox,
+          topology.subjects.syncCommand("status"),
+          `${JS_API}.>`,
+        ],
         publishDeny: STREAM_ADMINISTRATION,
         subscribe: [topology.wildcards.readModelChanged, inbox],
       };

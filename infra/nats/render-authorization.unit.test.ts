@@ -44,9 +44,9 @@ describe("servicePermissions", () => {
     });
   });
 
-  it("lets the gateway send commands and follow change notices, receiving only its own replies", () => {
+  it("lets the gateway send commands, store GitLab's deliveries, ask the sync status and follow change notices, receiving only its own replies", () => {
     expect(servicePermissions(topology, "gateway", GATEWAY)).toEqual({
-      publish: ["kasmap.cmd.authz.>", "$JS.API.>"],
+      publish: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"],
       publishDeny: STREAM_ADMINISTRATION,
       subscribe: ["kasmap.readmodel.changed.>", `_INBOX.${GATEWAY}.>`],
     });
@@ -128,7 +128,7 @@ describe("renderAuthorization", () => {
         "    {",
         `      nkey: "${GATEWAY}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.cmd.authz.>", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
+        `        publish: { allow: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
         `        subscribe: { allow: ["kasmap.readmodel.changed.>", "_INBOX.${GATEWAY}.>"] }`,
         "      }",
         "    }",

@@ -1,4 +1,4 @@
-import { AgentAuthorizationEnvSchema, CommonEnvSchema } from "@kasmap/contracts";
+import { AgentAuthorizationEnvSchema, CommonEnvSchema, GitLabModeEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
 import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
 import type { GatewayOptions } from "./index.ts";
@@ -6,6 +6,7 @@ import type { GatewayOptions } from "./index.ts";
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
   ...AgentAuthorizationEnvSchema.shape,
+  ...GitLabModeEnvSchema.shape,
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
   KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
@@ -64,5 +65,13 @@ export function gatewayOptionsFromEnv(
       ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
       bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
     },
+    ...(env.KASMAP_GITLAB_URL
+      ? {
+          gitlabMirror: {
+            hookSecret: env.KASMAP_GITLAB_HOOK_SECRET ?? null,
+            streamingToken: env.KASMAP_GITLAB_STREAMING_TOKEN ?? null,
+          },
+        }
+      : {}),
   };
 }

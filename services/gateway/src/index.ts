@@ -2,13 +2,14 @@ import {
   type Bus,
   createStorageMonitor,
   DEFAULT_STORAGE_WARNING,
+  ensureStreamOf,
   type StorageWarningThreshold,
 } from "@kasmap/bus";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger, type Logger } from "@kasmap/logging";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
 import { createGatewayCaches } from "./cache/gateway-caches.ts";
-import type { GatewayContext } from "./context.ts";
+import type { GatewayContext, GatewayGitLabMirror } from "./context.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
@@ -51,6 +52,12 @@ export type GatewayOptions = GatewayLimitOptions & {
    * common with the agent's project suffices for `ci_access` in the allowed-agents answers.
    */
   includeDescendants?: boolean;
+  /**
+   * GitLab mode's mirror (issue 9): serves the hook and audit-event routes with these secrets,
+   * stores deliveries on the GitLab inbox stream, and reports the sync service's staleness in
+   * readiness and metrics. Absent: standalone, those routes answer 404.
+   */
+  gitlabMirror?: { hookSecret?: string | null; streamingToken?: string | null };
 };
 
 /** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
@@ -75,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let follower: ChangeNoticeFollower | null = null;
   const caches = createGatewayCaches(() => follower?.connected() ?? false);
   follower = await followChangeNotices(options.bus, caches, logger);
+  const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;
   const activeFollower = follower;
   const ctx: GatewayContext = {
     db,
@@ -90,6 +98,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),
     jetStreamStorageWarning: options.jetStreamStorageWarning ?? DEFAULT_STORAGE_WARNING,
+    gitlabMirror,
   };
   const app = buildGatewayApp(ctx);
   try {
@@ -111,6 +120,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await db.destroy();
     },
   };
+}
+
+/** The gateway publishes GitLab's deliveries: their stream must be there (authz declares it). */
+async function mirrorInbox(
+  bus: Bus,
+  options: NonNullable<GatewayOptions["gitlabMirror"]>,
+): Promise<GatewayGitLabMirror> {
+  await ensureStreamOf(bus, "gitlabInbox");
+  return { hookSecret: options.hookSecret ?? null, streamingToken: options.streamingToken ?? null };
 }
 
 function gatewayLimits(options: GatewayLimitOptions): GatewayLimits {
