@@ -68,7 +68,7 @@ describe("npm start's own nats-server", () => {
       expect(await anonymousConnection(nats.url)).toBeInstanceOf(AuthorizationError);
       expect(nats.anonymousAccessWarning).toBeNull();
 
-      for (const identity of ["authz", "projection", "gateway"] as const) {
+      for (const identity of ["authz", "projection", "gateway", "sync"] as const) {
         const seedFile = join(stateDir, "nats-keys", `${identity}.seed`);
         expect(statSync(seedFile).mode & 0o777, `${identity}.seed mode`).toBe(0o600);
         expect(nats.serviceAuth[identity].nkeySeed).toBe(readFileSync(seedFile, "utf8").trim());
@@ -136,11 +136,11 @@ describe("an existing server given by NATS_URL", () => {
 
   it("is used with the credentials given, without a warning, when it requires them", async () => {
     const services = Object.fromEntries(
-      (["authz", "projection", "gateway"] as const).map((identity) => {
+      (["authz", "projection", "gateway", "sync"] as const).map((identity) => {
         const pair = nkeys.createUser();
         return [identity, { seed: new TextDecoder().decode(pair.getSeed()), nkey: pair.getPublicKey() }];
       }),
-    ) as Record<"authz" | "projection" | "gateway", { seed: string; nkey: string }>;
+    ) as Record<"authz" | "projection" | "gateway" | "sync", { seed: string; nkey: string }>;
     const server = await startedServer(
       renderAuthorization({
         topologyRoot: topology.root,
@@ -148,6 +148,7 @@ describe("an existing server given by NATS_URL", () => {
           authz: services.authz.nkey,
           projection: services.projection.nkey,
           gateway: services.gateway.nkey,
+          sync: services.sync.nkey,
         },
         agents: [],
       }),
@@ -178,6 +179,7 @@ describe("an existing server given by NATS_URL", () => {
           authz: nkeys.createUser().getPublicKey(),
           projection: nkeys.createUser().getPublicKey(),
           gateway: nkeys.createUser().getPublicKey(),
+          sync: nkeys.createUser().getPublicKey(),
         },
         agents: [],
       }),

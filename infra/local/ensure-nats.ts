@@ -68,7 +68,7 @@ async function existingServer(url: string, options: EnsureNatsOptions): Promise<
   const auth = options.credentials;
   return {
     url,
-    serviceAuth: { authz: auth, projection: auth, gateway: auth },
+    serviceAuth: { authz: auth, projection: auth, gateway: auth, sync: auth },
     // The collector inherits the same NATS_* variables npm start was given.
     collectorEnv: async () => ({}),
     anonymousAccessWarning: warning,
@@ -84,6 +84,7 @@ function ownServer(server: OwnNatsServer): LocalNats {
       authz: seed(server.services.authz),
       projection: seed(server.services.projection),
       gateway: seed(server.services.gateway),
+      sync: seed(server.services.sync),
     },
     async collectorEnv(agentId) {
       const user = await server.agentUser(agentId);

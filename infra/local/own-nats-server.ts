@@ -15,7 +15,12 @@ const CANDIDATES = [
 
 export type OwnNatsServer = {
   url: string;
-  services: { authz: StoredNkeyUser; projection: StoredNkeyUser; gateway: StoredNkeyUser };
+  services: {
+    authz: StoredNkeyUser;
+    projection: StoredNkeyUser;
+    gateway: StoredNkeyUser;
+    sync: StoredNkeyUser;
+  };
   /** Adds the agent's collector user when it is new (config rewritten, server reloaded). */
   agentUser(agentId: number): Promise<StoredNkeyUser>;
   stop(): Promise<void>;
@@ -39,6 +44,7 @@ function serviceUsers(keys: string): OwnNatsServer["services"] {
     authz: loadOrCreateNkeyUser(keys, "authz"),
     projection: loadOrCreateNkeyUser(keys, "projection"),
     gateway: loadOrCreateNkeyUser(keys, "gateway"),
+    sync: loadOrCreateNkeyUser(keys, "sync"),
   };
 }
 
@@ -56,6 +62,7 @@ function writeConfig(paths: Paths, port: number, topologyRoot: string): void {
       authz: services.authz.publicKey,
       projection: services.projection.publicKey,
       gateway: services.gateway.publicKey,
+      sync: services.sync.publicKey,
     },
     agents: storedAgentUsers(paths.keys),
   });

@@ -61,7 +61,12 @@ const agentUsers = [
 const render = () =>
   renderAuthorization({
     topologyRoot: topology.root,
-    services: { authz: authzUser.nkey, projection: projectionUser.nkey, gateway: gatewayUser.nkey },
+    services: {
+      authz: authzUser.nkey,
+      projection: projectionUser.nkey,
+      gateway: gatewayUser.nkey,
+      sync: nkeys.createUser().getPublicKey(),
+    },
     agents: agentUsers,
   });
 

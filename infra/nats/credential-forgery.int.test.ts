@@ -46,6 +46,7 @@ const PUBLISHES: Record<CredentialKind, EventType[]> = {
   ],
   projection: [],
   gateway: [],
+  sync: [],
 };
 /** The streams each kind may write into at all (the projection writes dead letters). */
 const WRITES_INTO: Record<CredentialKind, StreamRole[]> = {
@@ -54,6 +55,8 @@ const WRITES_INTO: Record<CredentialKind, StreamRole[]> = {
   projection: ["deadLetter"],
   // GitLab mode: the gateway stores GitLab's deliveries (issue 9); no event stream.
   gateway: ["gitlabInbox"],
+  // Malformed GitLab inbox messages, on its own dead-letter subject.
+  sync: ["deadLetter"],
 };
 
 let world: ForgeryWorld;
@@ -246,5 +249,38 @@ describe.each(CREDENTIAL_KINDS)("the %s credentials", (kind) => {
     // Committed past and not dead-lettered: applied (the consumer does one or the other).
     expect(controls.filter((c) => lettersAfter.has(c.key))).toEqual([]);
     if (controls.length > 0) expect(await world.readModelRows()).not.toEqual(rowsBefore);
+  });
+});
+
+/**
+ * GitLab mode (docs/gitlab-mode.md): the `mirror.*` commands write the registry with no actor,
+ * so only the sync identity may send them; sync may send no other authz command.
+ */
+describe("the mirror commands", () => {
+  const mirrorStatus = () => world.topology.subjects.authzCommand("mirror.status");
+
+  it("are refused to the gateway, every other service and the agent", async () => {
+    for (const kind of ["gateway", "projection", "agent"] as const) {
+      expect(mayPublish(world.permissions(kind), mirrorStatus()), kind).toBe(false);
+      const refused = await permissionViolation(
+        world.bus(kind).nc.request(mirrorStatus(), encode({}), { timeout: 10_000 }),
+      );
+      expect(refused.operation).toBe("publish");
+    }
+  });
+
+  it("are answered for sync, which may send no other authz command", async () => {
+    const reply = await world.bus("sync").nc.request(mirrorStatus(), encode({}), { timeout: 10_000 });
+    expect(CommandReplySchema.parse(JSON.parse(new TextDecoder().decode(reply.data)))).toMatchObject({
+      ok: true,
+      result: { groups: 0, projects: 0, agents: 0 },
+    });
+    const groupCreate = world.topology.subjects.authzCommand("group.create");
+    const refused = await permissionViolation(
+      world.bus("sync").nc.request(groupCreate, encode({ actor_user_id: 1, name: "x", path: "x" }), {
+        timeout: 10_000,
+      }),
+    );
+    expect(refused.operation).toBe("publish");
   });
 });

@@ -23,13 +23,13 @@ import {
 
 /**
  * Test-only: the world of the NATS forgery tests (issue 7.1). A private nats-server whose
- * permissions come from `renderAuthorization`, one connection per credential kind (the three
+ * permissions come from `renderAuthorization`, one connection per credential kind (the four
  * services and one agent's collector, each as its own nkey user), the projection and authz
  * running as their own users on one test database, and a registry in which the agent exists
  * with an active token. It can say what each stream holds, what was dead-lettered and why, and
  * what the read model holds.
  */
-export const CREDENTIAL_KINDS = ["agent", "authz", "projection", "gateway"] as const;
+export const CREDENTIAL_KINDS = ["agent", "authz", "projection", "gateway", "sync"] as const;
 export type CredentialKind = (typeof CREDENTIAL_KINDS)[number];
 
 /** The collector whose credentials the agent kind stands for. */
@@ -66,7 +66,13 @@ function newUser() {
 
 export async function startForgeryWorld(): Promise<ForgeryWorld> {
   const topology = createTestTopology();
-  const users = { agent: newUser(), authz: newUser(), projection: newUser(), gateway: newUser() };
+  const users = {
+    agent: newUser(),
+    authz: newUser(),
+    projection: newUser(),
+    gateway: newUser(),
+    sync: newUser(),
+  };
   const permissions = (kind: CredentialKind): SubjectPermissions =>
     kind === "agent"
       ? agentPermissions(topology, FORGERY_AGENT, users.agent.nkey)
@@ -74,7 +80,12 @@ export async function startForgeryWorld(): Promise<ForgeryWorld> {
   const server: PrivateNatsServer = await startPrivateNatsServer(
     renderAuthorization({
       topologyRoot: topology.root,
-      services: { authz: users.authz.nkey, projection: users.projection.nkey, gateway: users.gateway.nkey },
+      services: {
+        authz: users.authz.nkey,
+        projection: users.projection.nkey,
+        gateway: users.gateway.nkey,
+        sync: users.sync.nkey,
+      },
       agents: [{ agentId: FORGERY_AGENT, nkey: users.agent.nkey }],
     }),
   );

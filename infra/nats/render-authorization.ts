@@ -14,7 +14,7 @@ import { createTopology, type Topology } from "@kasmap/contracts";
  * (`_INBOX.<its public key>.>`), and authz answers through `allow_responses` rather than a
  * right to publish into inboxes.
  */
-export const SERVICE_IDENTITIES = ["authz", "projection", "gateway"] as const;
+export const SERVICE_IDENTITIES = ["authz", "projection", "gateway", "sync"] as const;
 export type ServiceIdentity = (typeof SERVICE_IDENTITIES)[number];
 
 export type AuthorizationInput = {
@@ -73,8 +73,14 @@ const STREAM_ADMINISTRATION = [
  *   administration), publishes dead letters (`<root>.dlq.>`) and change notices
  *   (`<root>.readmodel.changed.>`).
  * - gateway: forwards REST writes as authz commands (requests: it never receives them), reads
- *   the streams for live events and follows the change notices; in GitLab mode stores GitLab's
- *   deliveries on `<root>.gitlab.inbox.>` and asks the sync service for its status.
+ *   the streams for live events and follows the change notices.
+ * - gateway in GitLab mode: stores GitLab's hooks and audit events in the inbox stream and asks
+ *   sync for its status; never the `mirror.*` commands, which write the registry without an
+ *   actor (denied even though `<root>.cmd.authz.>` is allowed).
+ * - sync (GitLab mode, docs/gitlab-mode.md): sends only the `mirror.*` commands; reads the inbox
+ *   stream through its durable consumer (create, info, next and ack for that stream only, no
+ *   other stream's API); dead-letters malformed inbox messages on its own dead-letter subject;
+ *   answers `<root>.cmd.sync.>` requests.
  * Every service subscribes to its own reply inbox only.
  */
 export function servicePermissions(
@@ -83,6 +89,7 @@ export function servicePermissions(
   nkey: string,
 ): SubjectPermissions {
   const inbox = `${inboxPrefixForNkey(nkey)}.>`;
+  const gitlab = gitlabModeNames(topology);
   switch (identity) {
     case "authz":
       return {
@@ -101,14 +108,49 @@ export function servicePermissions(
       return {
         publish: [
           topology.wildcards.authzCommands,
-          topology.wildcards.gitlabInbox,
-          topology.subjects.syncCommand("status"),
+          gitlab.inboxWildcard,
+          gitlab.syncCommand("status"),
           `${JS_API}.>`,
         ],
-        publishDeny: STREAM_ADMINISTRATION,
+        publishDeny: [...STREAM_ADMINISTRATION, gitlab.mirrorCommands],
         subscribe: [topology.wildcards.readModelChanged, inbox],
       };
+    case "sync": {
+      const stream = gitlab.inboxStream;
+      return {
+        publish: [
+          gitlab.mirrorCommands,
+          topology.subjects.deadLetter(stream),
+          `${JS_API}.INFO`,
+          `${JS_API}.STREAM.INFO.${stream}`,
+          `${JS_API}.CONSUMER.CREATE.${stream}`,
+          `${JS_API}.CONSUMER.CREATE.${stream}.>`,
+          `${JS_API}.CONSUMER.DURABLE.CREATE.${stream}.>`,
+          `${JS_API}.CONSUMER.INFO.${stream}.>`,
+          `${JS_API}.CONSUMER.MSG.NEXT.${stream}.>`,
+          `$JS.ACK.${stream}.>`,
+        ],
+        subscribe: [gitlab.syncCommands, inbox],
+        allowResponses: true,
+      };
+    }
   }
+}
+
+/**
+ * GitLab mode's subjects and stream (docs/gitlab-mode.md): the inbox stream `<ROOT>_GITLAB_INBOX`
+ * on `<root>.gitlab.inbox.>` (hooks and audit events the gateway stored), the `mirror.*`
+ * commands to authz, and the requests sync answers on `<root>.cmd.sync.>`, as the topology
+ * declares them.
+ */
+function gitlabModeNames(topology: Topology) {
+  return {
+    inboxStream: topology.streamNames.gitlabInbox,
+    inboxWildcard: topology.wildcards.gitlabInbox,
+    mirrorCommands: topology.subjects.authzCommand("mirror.>"),
+    syncCommands: topology.wildcards.syncCommands,
+    syncCommand: topology.subjects.syncCommand,
+  };
 }
 
 /**
@@ -144,7 +186,8 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
 const SERVICE_COMMENTS: Record<ServiceIdentity, string> = {
   authz: "Kasmap authz: the only receiver of commands (agent tokens arrive here); answers them.",
   projection: "Kasmap projection: reads the streams; dead letters and change notices.",
-  gateway: "Kasmap gateway: sends commands, reads the streams and change notices.",
+  gateway: "Kasmap gateway: sends commands (never mirror.*), reads the streams and change notices.",
+  sync: "Kasmap GitLab sync: mirror.* commands only; reads the GitLab inbox stream; answers cmd.sync.",
 };
 
 export function renderAuthorization(input: AuthorizationInput): string {

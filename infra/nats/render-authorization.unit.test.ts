@@ -8,7 +8,22 @@ const AGENT_42 = `U${"B".repeat(55)}`;
 const AGENT_43 = `U${"C".repeat(55)}`;
 const PROJECTION = `U${"D".repeat(55)}`;
 const GATEWAY = `U${"E".repeat(55)}`;
-const SERVICES = { authz: AUTHZ, projection: PROJECTION, gateway: GATEWAY };
+const SYNC = `U${"F".repeat(55)}`;
+const SERVICES = { authz: AUTHZ, projection: PROJECTION, gateway: GATEWAY, sync: SYNC };
+/** What only the GitLab sync may send: commands that write the registry without an actor. */
+const MIRROR_COMMANDS = "kasmap.cmd.authz.mirror.>";
+const SYNC_PUBLISH = [
+  MIRROR_COMMANDS,
+  "kasmap.dlq.KASMAP_GITLAB_INBOX",
+  "$JS.API.INFO",
+  "$JS.API.STREAM.INFO.KASMAP_GITLAB_INBOX",
+  "$JS.API.CONSUMER.CREATE.KASMAP_GITLAB_INBOX",
+  "$JS.API.CONSUMER.CREATE.KASMAP_GITLAB_INBOX.>",
+  "$JS.API.CONSUMER.DURABLE.CREATE.KASMAP_GITLAB_INBOX.>",
+  "$JS.API.CONSUMER.INFO.KASMAP_GITLAB_INBOX.>",
+  "$JS.API.CONSUMER.MSG.NEXT.KASMAP_GITLAB_INBOX.>",
+  "$JS.ACK.KASMAP_GITLAB_INBOX.>",
+];
 const STREAM_ADMINISTRATION = [
   "$JS.API.STREAM.CREATE.>",
   "$JS.API.STREAM.UPDATE.>",
@@ -44,12 +59,27 @@ describe("servicePermissions", () => {
     });
   });
 
-  it("lets the gateway send commands, store GitLab's deliveries, ask the sync status and follow change notices, receiving only its own replies", () => {
+  it("lets the gateway send commands but not mirror.*, store GitLab's hooks and ask sync its status", () => {
     expect(servicePermissions(topology, "gateway", GATEWAY)).toEqual({
       publish: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"],
-      publishDeny: STREAM_ADMINISTRATION,
+      publishDeny: [...STREAM_ADMINISTRATION, MIRROR_COMMANDS],
       subscribe: ["kasmap.readmodel.changed.>", `_INBOX.${GATEWAY}.>`],
     });
+  });
+
+  it("lets sync send only mirror.* commands, consume only the GitLab inbox stream and answer cmd.sync", () => {
+    expect(servicePermissions(topology, "sync", SYNC)).toEqual({
+      publish: SYNC_PUBLISH,
+      subscribe: ["kasmap.cmd.sync.>", `_INBOX.${SYNC}.>`],
+      allowResponses: true,
+    });
+  });
+
+  it("gives sync no JetStream API call on another stream and no other authz command", () => {
+    const { publish } = servicePermissions(topology, "sync", SYNC);
+    const api = publish.filter((s) => s.startsWith("$JS.API.") && s !== "$JS.API.INFO");
+    expect(api.every((s) => s.includes(".KASMAP_GITLAB_INBOX"))).toBe(true);
+    expect(publish.filter((s) => s.startsWith("kasmap.cmd."))).toEqual([MIRROR_COMMANDS]);
   });
 });
 
@@ -124,12 +154,21 @@ describe("renderAuthorization", () => {
         `        subscribe: { allow: ["_INBOX.${PROJECTION}.>"] }`,
         "      }",
         "    }",
-        "    # Kasmap gateway: sends commands, reads the streams and change notices.",
+        "    # Kasmap gateway: sends commands (never mirror.*), reads the streams and change notices.",
         "    {",
         `      nkey: "${GATEWAY}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
+        `        publish: { allow: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"], deny: [${[...STREAM_ADMINISTRATION, MIRROR_COMMANDS].map((s) => `"${s}"`).join(", ")}] }`,
         `        subscribe: { allow: ["kasmap.readmodel.changed.>", "_INBOX.${GATEWAY}.>"] }`,
+        "      }",
+        "    }",
+        "    # Kasmap GitLab sync: mirror.* commands only; reads the GitLab inbox stream; answers cmd.sync.",
+        "    {",
+        `      nkey: "${SYNC}"`,
+        "      permissions: {",
+        `        publish: { allow: [${SYNC_PUBLISH.map((s) => `"${s}"`).join(", ")}] }`,
+        `        subscribe: { allow: ["kasmap.cmd.sync.>", "_INBOX.${SYNC}.>"] }`,
+        "        allow_responses: true",
         "      }",
         "    }",
         "    # Agent 42's collector: its own subjects only.",

@@ -35,6 +35,7 @@ const users = {
   authz: newUser(),
   projection: newUser(),
   gateway: newUser(),
+  sync: newUser(),
   demoAgent: newUser(),
   otherAgent: newUser(),
 };
@@ -47,6 +48,7 @@ const buses: Record<keyof typeof users, Bus | undefined> = {
   authz: undefined,
   projection: undefined,
   gateway: undefined,
+  sync: undefined,
   demoAgent: undefined,
   otherAgent: undefined,
 };
@@ -58,7 +60,12 @@ let demo: { agentId: number; agentToken: string };
 function render(agents: ReadonlyArray<{ agentId: number; nkey: string }>): string {
   return renderAuthorization({
     topologyRoot: topology.root,
-    services: { authz: users.authz.nkey, projection: users.projection.nkey, gateway: users.gateway.nkey },
+    services: {
+      authz: users.authz.nkey,
+      projection: users.projection.nkey,
+      gateway: users.gateway.nkey,
+      sync: users.sync.nkey,
+    },
     agents,
   });
 }

@@ -1,5 +1,11 @@
 import { z } from "zod";
-import { CiAccessConfigSchema, UserAccessAsSchema } from "./authorization.ts";
+import {
+  CiAccessConfigSchema,
+  ConfigRefusalSchema,
+  DROPPED_ENTRIES_REPORTED,
+  DroppedEntrySchema,
+  UserAccessAsSchema,
+} from "./authorization.ts";
 import { KasmapError } from "./errors.ts";
 
 /**
@@ -95,3 +101,17 @@ export const AgentConfigSchema = z.object({
   user_access: nullAsAbsent(UserAccessSectionSchema),
 });
 export type AgentConfig = z.infer<typeof AgentConfigSchema>;
+
+/** What `agent_config.put` (and `mirror.agent_config.put`) answer: the counts in force and what was dropped. */
+export const AgentConfigPutResultSchema = z.object({
+  agent_id: z.number().int().positive(),
+  /** Entries stored (in force), per section and list. */
+  ci_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
+  user_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
+  /** How many entries were not stored in all. */
+  dropped_count: z.number().int().nonnegative(),
+  /** The first 100 of them, in config order, with the reason. */
+  dropped: z.array(DroppedEntrySchema).max(DROPPED_ENTRIES_REPORTED),
+  /** Only with `on_refusal: record`, when the file was refused: why; the counts above are the previous config's. */
+  refusal: ConfigRefusalSchema.optional(),
+});

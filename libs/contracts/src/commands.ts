@@ -1,6 +1,7 @@
 import { z } from "zod";
-import { ConfigRefusalSchema, DROPPED_ENTRIES_REPORTED, DroppedEntrySchema } from "./authorization.ts";
+import { AgentConfigPutResultSchema } from "./agent-config.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
+import { MIRROR_COMMANDS } from "./mirror-commands.ts";
 import {
   AccessLevelSchema,
   AgentNameSchema,
@@ -152,18 +153,7 @@ export const AUTHZ_COMMANDS = {
       yaml: z.string(),
       on_refusal: z.enum(["reject", "record"]).default("reject"),
     }),
-    result: z.object({
-      agent_id: Id,
-      /** Entries stored (in force), per section and list. */
-      ci_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
-      user_access: z.object({ projects: z.number().int(), groups: z.number().int() }),
-      /** How many entries were not stored in all. */
-      dropped_count: z.number().int().nonnegative(),
-      /** The first 100 of them, in config order, with the reason. */
-      dropped: z.array(DroppedEntrySchema).max(DROPPED_ENTRIES_REPORTED),
-      /** Only with `on_refusal: record`, when the file was refused: why; the counts above are the previous config's. */
-      refusal: ConfigRefusalSchema.optional(),
-    }),
+    result: AgentConfigPutResultSchema,
   },
   "job.create": {
     request: z.object({
@@ -202,6 +192,7 @@ export const AUTHZ_COMMANDS = {
       set_aside: z.number().int().min(0),
     }),
   },
+  ...MIRROR_COMMANDS,
 } as const;
 export type AuthzCommandName = keyof typeof AUTHZ_COMMANDS;
 export type AuthzCommandRequest<N extends AuthzCommandName> = z.input<(typeof AUTHZ_COMMANDS)[N]["request"]>;

@@ -65,6 +65,11 @@ export const GroupSchema = z.object({
   full_path: z.string(),
   full_name: z.string(),
   created_at: Time,
+  /**
+   * Only on the last event of a group that was removed (GitLab mode: deleted in GitLab); the
+   * read model then drops it. Absent while the group exists.
+   */
+  deleted_at: Time.optional(),
 });
 export type Group = z.infer<typeof GroupSchema>;
 
@@ -81,6 +86,8 @@ export const ProjectSchema = z.object({
   name_with_namespace: z.string(),
   creator_id: Id.nullable(),
   created_at: Time,
+  /** Only on the last event of a project that was removed; the read model then drops it. */
+  deleted_at: Time.optional(),
 });
 export type Project = z.infer<typeof ProjectSchema>;
 

@@ -10,6 +10,11 @@ import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
+import { putMirroredAgent, putMirroredAgentConfig } from "./commands/mirror-agents.ts";
+import { putMirroredGroup } from "./commands/mirror-groups.ts";
+import { putMirroredProject } from "./commands/mirror-projects.ts";
+import { removeMirrored, sweepMirrored } from "./commands/mirror-removals.ts";
+import { reportMirrorStatus } from "./commands/mirror-status.ts";
 import { reportOutboxStatus } from "./commands/outbox-status.ts";
 import { createProject } from "./commands/projects.ts";
 import { transferGroup, transferProject } from "./commands/transfers.ts";
@@ -74,6 +79,13 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "job.create": createJob,
   "job.finish": finishJob,
   "outbox.status": reportOutboxStatus,
+  "mirror.group.put": putMirroredGroup,
+  "mirror.project.put": putMirroredProject,
+  "mirror.agent.put": putMirroredAgent,
+  "mirror.agent_config.put": putMirroredAgentConfig,
+  "mirror.remove": removeMirrored,
+  "mirror.sweep": sweepMirrored,
+  "mirror.status": reportMirrorStatus,
 };
 
 /**

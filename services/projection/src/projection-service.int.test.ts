@@ -1,5 +1,13 @@
 import { publishEvent } from "@kasmap/bus";
-import { EMPTY_GRANT_SET, type ReadModelNotice, ReadModelNoticeSchema } from "@kasmap/contracts";
+import {
+  EMPTY_GRANT_SET,
+  EVENT_TYPES,
+  type Group,
+  newKasmapEvent,
+  type Project,
+  type ReadModelNotice,
+  ReadModelNoticeSchema,
+} from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -167,6 +175,31 @@ describe("projection service", () => {
         [],
       );
     }
+  });
+
+  it("drops a group and a project whose last event says they were removed (GitLab mode)", async () => {
+    const group = ctx.events.group(90);
+    const project = ctx.events.project(91, 90);
+    await publishEvent(ctx.bus, group);
+    await publishEvent(ctx.bus, project);
+    await ctx.caughtUp();
+    const removedAt = "2026-03-01T00:00:00.000Z";
+    const removed = (kind: "group" | "project", entity: Group | Project) =>
+      newKasmapEvent({
+        type: kind === "group" ? EVENT_TYPES.groupChanged : EVENT_TYPES.projectChanged,
+        source: "/kasmap/test",
+        subject: ctx.topology.subjects.registryChanged(kind, entity.id),
+        data: { [kind]: { ...entity, deleted_at: removedAt }, actor_user_id: null } as never,
+      });
+    await publishEvent(ctx.bus, removed("project", (project.data as { project: Project }).project));
+    await publishEvent(ctx.bus, removed("group", (group.data as { group: Group }).group));
+    await ctx.caughtUp();
+    expect(
+      await ctx.db.selectFrom("read_model.projects").select("id").where("id", "=", 91).execute(),
+    ).toEqual([]);
+    expect(await ctx.db.selectFrom("read_model.groups").select("id").where("id", "=", 90).execute()).toEqual(
+      [],
+    );
   });
 
   it("leaves no rows for a deleted agent when its grant set arrives after the deletion (another stream)", async () => {

@@ -1,8 +1,9 @@
 import { EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
-import { publishGrantChange, revokeAgentGrants } from "../agent-authorizations.ts";
+import { publishGrantChange } from "../agent-authorizations.ts";
+import { retireAgent } from "../agent-retirement.ts";
 import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
-import { findLiveAgent, toAgent, toAgentToken } from "../store/entities.ts";
+import { findLiveAgent, toAgent } from "../store/entities.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
 /**
@@ -51,23 +52,5 @@ export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
     const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
     const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
     if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
-    const row = await unit.tx
-      .updateTable("authz.agents")
-      .set({ deleted_at: new Date() })
-      .where("id", "=", live.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const agent = toAgent(row);
-    emitRegistryChange(unit, "agent", agent);
-    const revoked = await unit.tx
-      .updateTable("authz.agent_tokens")
-      .set({ status: "revoked" })
-      .where("agent_id", "=", agent.id)
-      .where("status", "=", "active")
-      .returningAll()
-      .execute();
-    for (const token of revoked.sort((a, b) => a.id - b.id))
-      emitRegistryChange(unit, "agent_token", toAgentToken(token));
-    await revokeAgentGrants(unit, agent);
-    return agent;
+    return retireAgent(unit, live);
   });

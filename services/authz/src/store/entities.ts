@@ -22,12 +22,16 @@ type Row<T extends keyof AuthzDatabase> = Selectable<AuthzDatabase[T]>;
 const iso = (d: Date): string => d.toISOString();
 const isoOrNull = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+// `mirrored_at` (and the config digest) are bookkeeping of GitLab mode, not entity state: events
+// never carry them, so a put that only stamps them changes nothing a subscriber sees.
 export function toGroup(row: Row<"authz.groups">): Group {
-  return { ...row, created_at: iso(row.created_at) };
+  const { mirrored_at: _mirrored, ...group } = row;
+  return { ...group, created_at: iso(row.created_at) };
 }
 
 export function toProject(row: Row<"authz.projects">): Project {
-  return { ...row, created_at: iso(row.created_at) };
+  const { mirrored_at: _mirrored, ...project } = row;
+  return { ...project, created_at: iso(row.created_at) };
 }
 
 export function toUser(row: Row<"authz.users">): User {
@@ -43,7 +47,8 @@ export function toPersonalAccessToken(row: Row<"authz.personal_access_tokens">):
 }
 
 export function toAgent(row: Row<"authz.agents">): Agent {
-  return { ...row, created_at: iso(row.created_at), deleted_at: isoOrNull(row.deleted_at) };
+  const { mirrored_at: _mirrored, mirror_config_sha256: _digest, ...agent } = row;
+  return { ...agent, created_at: iso(row.created_at), deleted_at: isoOrNull(row.deleted_at) };
 }
 
 export function toAgentToken(row: Row<"authz.agent_tokens">): AgentToken {

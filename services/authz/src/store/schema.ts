@@ -37,6 +37,7 @@ export type AuthzDatabase = {
     full_path: string;
     full_name: string;
     created_at: Timestamp;
+    mirrored_at: NullableTimestamp;
   };
   "authz.projects": {
     id: Generated<number>;
@@ -49,6 +50,7 @@ export type AuthzDatabase = {
     name_with_namespace: string;
     creator_id: number | null;
     created_at: Timestamp;
+    mirrored_at: NullableTimestamp;
   };
   "authz.memberships": {
     id: Generated<number>;
@@ -74,6 +76,8 @@ export type AuthzDatabase = {
     created_at: Timestamp;
     created_by_user_id: number | null;
     deleted_at: NullableTimestamp;
+    mirrored_at: NullableTimestamp;
+    mirror_config_sha256: ColumnType<string | null, string | null | undefined, string | null>;
   };
   "authz.agent_tokens": {
     id: Generated<number>;

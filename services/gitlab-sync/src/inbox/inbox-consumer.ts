@@ -139,7 +139,11 @@ async function handle(
 }
 
 function isPermanentRefusal(error: unknown): boolean {
-  return isKasmapError(error, "validation_failed") || isKasmapError(error, "not_found");
+  return (
+    isKasmapError(error, "validation_failed") ||
+    isKasmapError(error, "not_found") ||
+    isKasmapError(error, "conflict")
+  );
 }
 
 async function deadLetter(bus: Bus, message: JsMsg, reason: string): Promise<void> {

@@ -30,7 +30,8 @@ export type WalkResult = {
  * every group parents first, then every project with its agents and agent configs, page by page
  * (one page of GitLab's listing in memory at a time). Any GitLab or authz failure ends the walk
  * by throwing: the caller then must not sweep. A put authz refuses for good (`validation_failed`,
- * or `not_found` for a parent it never got) is skipped and reported, and the walk goes on.
+ * `not_found` for a parent it never got, `conflict` with an id Kasmap's own registry holds) is
+ * skipped and reported, and the walk goes on.
  */
 export async function walkGitLab(
   gitlab: GitLabMirror,
@@ -39,7 +40,8 @@ export async function walkGitLab(
 ): Promise<WalkResult> {
   const result: WalkResult = { rootGroupIds: null, groups: 0, projects: 0, skipped: [], skippedCount: 0 };
   const skip = (what: string, error: unknown): boolean => {
-    if (!isKasmapError(error, "validation_failed") && !isKasmapError(error, "not_found")) throw error;
+    const refusal = ["validation_failed", "not_found", "conflict"] as const;
+    if (!refusal.some((code) => isKasmapError(error, code)) || !isKasmapError(error)) throw error;
     result.skippedCount += 1;
     if (result.skipped.length < 20) result.skipped.push(`${what}: ${error.message}`);
     logger.warn({ what, reason: error.message }, "not mirrored: authz refused it");

@@ -29,8 +29,17 @@ import {
  */
 type Db = Kysely<ReadModelDatabase>;
 
+/**
+ * A removed group (`deleted_at`, GitLab mode) leaves the read model; its projects, agents and
+ * memberships each had their own removal event before it.
+ */
 export async function applyGroup(db: Db, group: Group): Promise<void> {
-  const { id, ...rest } = groupRow(group);
+  const row = groupRow(group);
+  if (row === null) {
+    await db.deleteFrom("read_model.groups").where("id", "=", group.id).execute();
+    return;
+  }
+  const { id, ...rest } = row;
   await db
     .insertInto("read_model.groups")
     .values({ id, ...rest })
@@ -38,8 +47,14 @@ export async function applyGroup(db: Db, group: Group): Promise<void> {
     .execute();
 }
 
+/** A removed project (`deleted_at`) leaves the read model, after its agents' removal events. */
 export async function applyProject(db: Db, project: Project): Promise<void> {
-  const { id, ...rest } = projectRow(project);
+  const row = projectRow(project);
+  if (row === null) {
+    await db.deleteFrom("read_model.projects").where("id", "=", project.id).execute();
+    return;
+  }
+  const { id, ...rest } = row;
   await db
     .insertInto("read_model.projects")
     .values({ id, ...rest })

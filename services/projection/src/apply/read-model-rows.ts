@@ -23,11 +23,15 @@ import type { Insertable } from "kysely";
 
 type Row<T extends keyof ReadModelDatabase> = Insertable<ReadModelDatabase[T]>;
 
-export function groupRow(group: Group): Row<"read_model.groups"> {
+/** null when the group was removed (`deleted_at`, GitLab mode): its row must be deleted. */
+export function groupRow(group: Group): Row<"read_model.groups"> | null {
+  if (group.deleted_at !== undefined) return null;
   return { ...group };
 }
 
-export function projectRow(project: Project): Row<"read_model.projects"> {
+/** null when the project was removed (`deleted_at`, GitLab mode): its row must be deleted. */
+export function projectRow(project: Project): Row<"read_model.projects"> | null {
+  if (project.deleted_at !== undefined) return null;
   return { ...project };
 }
 

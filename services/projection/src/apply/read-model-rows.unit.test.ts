@@ -5,9 +5,11 @@ import {
   agentRow,
   authorizationRows,
   connectionRow,
+  groupRow,
   jobRow,
   membershipRow,
   personalAccessTokenRow,
+  projectRow,
   snapshotRow,
 } from "./read-model-rows.ts";
 
@@ -24,6 +26,38 @@ const token = {
 };
 
 describe("read model rows", () => {
+  it("maps a removed group or project (GitLab mode: deleted_at set) to no row", () => {
+    const group = {
+      id: 3,
+      kind: "group" as const,
+      owner_id: null,
+      name: "G",
+      path: "g",
+      description: null,
+      parent_id: null,
+      traversal_ids: [3],
+      full_path: "g",
+      full_name: "G",
+      created_at: T0,
+    };
+    expect(groupRow({ ...group, deleted_at: T0 })).toBeNull();
+    expect(groupRow(group)).toEqual(group);
+    const project = {
+      id: 4,
+      name: "P",
+      path: "p",
+      description: null,
+      namespace_id: 3,
+      traversal_ids: [3],
+      path_with_namespace: "g/p",
+      name_with_namespace: "G / P",
+      creator_id: null,
+      created_at: T0,
+    };
+    expect(projectRow({ ...project, deleted_at: T0 })).toBeNull();
+    expect(projectRow(project)).toEqual(project);
+  });
+
   it("maps a removed membership to no row", () => {
     const membership = { id: 1, user_id: 2, source_type: "group" as const, source_id: 3 };
     expect(membershipRow({ ...membership, access_level: null })).toBeNull();

@@ -3,6 +3,7 @@ import { registryMigration } from "./001_registry.ts";
 import { agentConfigPathsMigration } from "./002_agent_config_paths.ts";
 import { personalNamespacesMigration } from "./003_personal_namespaces.ts";
 import { outboxSetAsideAndDroppedCountMigration } from "./004_outbox_set_aside_and_dropped_count.ts";
+import { mirrorMigration } from "./005_mirror.ts";
 
 /** The authz service's own PostgreSQL schema; no other service reads it. */
 export const AUTHZ_SCHEMA = "authz";
@@ -16,4 +17,5 @@ export const authzMigrations: Record<string, Migration> = {
   "002_agent_config_paths": agentConfigPathsMigration,
   "003_personal_namespaces": personalNamespacesMigration,
   "004_outbox_set_aside_and_dropped_count": outboxSetAsideAndDroppedCountMigration,
+  "005_mirror": mirrorMigration,
 };

@@ -1,0 +1,146 @@
+import { createHash } from "node:crypto";
+import { type Agent, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { publishGrantChange } from "../agent-authorizations.ts";
+import { refuseUnmirrored } from "../mirror-namespaces.ts";
+import { emitRegistryChange } from "../registry-events.ts";
+import { findAgentConfig } from "../store/agent-configs.ts";
+import { findProject, toAgent } from "../store/entities.ts";
+import { reserveMirroredId } from "../store/mirror-ids.ts";
+import type { AuthzExecutor } from "../store/schema.ts";
+import type { UnitOfWork } from "../unit-of-work.ts";
+import { configSummary, putConfigOfAgent } from "./agent-config.ts";
+import type { CommandHandler } from "./command-deps.ts";
+
+/** What a missing config file reads as (GitLab: an agent without a file has no authorizations). */
+const NO_CONFIG_FILE = "{}";
+
+/**
+ * `mirror.agent.put`: a GitLab agent of a mirrored project (else 404 Project). A new agent is
+ * published as `agent.create` publishes it (the agent, and `agent_created` with empty grants);
+ * one deleted here earlier that GitLab still has comes back the same way. GitLab agents never
+ * change project: another project is a `conflict`.
+ */
+export const putMirroredAgent: CommandHandler<"mirror.agent.put"> = (deps, request) =>
+  deps.run(null, async (unit) => {
+    const project = await findProject(unit.tx, request.project_id);
+    if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
+    const now = new Date();
+    const existing = await agentRow(unit.tx, request.id);
+    if (!existing) {
+      await refuseTakenName(unit, request.project_id, request.name, request.id);
+      const row = await unit.tx
+        .insertInto("authz.agents")
+        .values({
+          id: request.id,
+          name: request.name,
+          project_id: project.id,
+          created_at: request.created_at,
+          created_by_user_id: null,
+          deleted_at: null,
+          mirrored_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      await reserveMirroredId(unit.tx, "authz.agents", request.id);
+      announceNewAgent(unit, toAgent(row));
+      return { changed: true };
+    }
+    refuseUnmirrored(existing, "agent", request.id);
+    if (existing.project_id !== request.project_id) {
+      throw new KasmapError(
+        "conflict",
+        `agent ${request.id} belongs to project ${existing.project_id}; GitLab agents never change project`,
+      );
+    }
+    const revived = existing.deleted_at !== null;
+    const changed =
+      revived ||
+      existing.name !== request.name ||
+      existing.created_at.getTime() !== new Date(request.created_at).getTime();
+    if (existing.name !== request.name)
+      await refuseTakenName(unit, request.project_id, request.name, request.id);
+    const row = await unit.tx
+      .updateTable("authz.agents")
+      .set({
+        name: request.name,
+        created_at: request.created_at,
+        deleted_at: null,
+        mirrored_at: now,
+        // A revived agent's config is mirrored afresh.
+        ...(revived ? { mirror_config_sha256: null } : {}),
+      })
+      .where("id", "=", request.id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    if (revived) announceNewAgent(unit, toAgent(row));
+    else if (changed) emitRegistryChange(unit, "agent", toAgent(row));
+    return { changed };
+  });
+
+function announceNewAgent(unit: UnitOfWork, agent: Agent): void {
+  emitRegistryChange(unit, "agent", agent);
+  publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
+    dropped_count: 0,
+    dropped: [],
+  });
+}
+
+async function agentRow(db: AuthzExecutor, id: number) {
+  return db.selectFrom("authz.agents").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+async function refuseTakenName(unit: UnitOfWork, projectId: number, name: string, id: number): Promise<void> {
+  const taken = await unit.tx
+    .selectFrom("authz.agents")
+    .select("id")
+    .where("project_id", "=", projectId)
+    .where("name", "=", name)
+    .where("deleted_at", "is", null)
+    .where("id", "!=", id)
+    .executeTakeFirst();
+  if (taken) {
+    throw new KasmapError("validation_failed", "name has already been taken", {
+      fields: { name: ["has already been taken"] },
+    });
+  }
+}
+
+async function liveAgent(db: AuthzExecutor, id: number) {
+  const row = await agentRow(db, id);
+  if (!row || row.deleted_at !== null) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return row;
+}
+
+/**
+ * `mirror.agent_config.put`: the agent's config file as GitLab has it (`null`: no file, `{}`),
+ * applied by `agent_config.put`'s own logic with refusals recorded. The digest of the last file
+ * mirrored (accepted or refused) is kept, so the same file again publishes nothing.
+ */
+export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> = async (deps, request) => {
+  const yaml = request.yaml ?? NO_CONFIG_FILE;
+  const digest = createHash("sha256").update(yaml, "utf8").digest("hex");
+  const unchanged = await deps.run(null, async (unit) => {
+    const agent = await liveAgent(unit.tx, request.agent_id);
+    if (agent.mirror_config_sha256 !== digest) return null;
+    const stored = await findAgentConfig(unit.tx, agent.id);
+    const report = stored ? { dropped_count: stored.dropped_count, dropped: stored.dropped } : undefined;
+    return configSummary(agent.id, {
+      grants: stored?.grants ?? EMPTY_GRANT_SET,
+      report: report ?? { dropped_count: 0, dropped: [] },
+    });
+  });
+  if (unchanged.result !== null) return { result: unchanged.result, positions: [] };
+  return putConfigOfAgent(deps, {
+    actorUserId: null,
+    agentOf: async (unit) => toAgent(await liveAgent(unit.tx, request.agent_id)),
+    yaml,
+    onRefusal: "record",
+    afterPut: async (unit, agent) => {
+      await unit.tx
+        .updateTable("authz.agents")
+        .set({ mirror_config_sha256: digest })
+        .where("id", "=", agent.id)
+        .execute();
+    },
+  });
+};

@@ -1,0 +1,358 @@
+import { EVENT_TYPES, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+
+// GitLab's ids for the hierarchy of the MR: Root-Group/Operators/Agent-Project holds agent 177,
+// whose config grants ci_access to Root-Group/Developers; Root-Group/Developers/Feature-Project.
+const G = { root: 9001, operators: 9002, developers: 9003, staging: 9100 };
+const P = { agentProject: 8001, feature: 8002, personal: 8003 };
+const AGENT = 177;
+const CREATED = "2024-05-01T10:00:00.000Z";
+const CONFIG =
+  "ci_access:\n  groups:\n    - id: Root-Group/Developers\n  projects:\n    - id: Root-Group/Developers/Feature-Project\n";
+
+let env: AuthzTestEnvironment;
+
+const group = (id: number, name: string, parent_id: number | null) =>
+  env.command("mirror.group.put", {
+    id,
+    name,
+    path: name,
+    description: null,
+    parent_id,
+    created_at: CREATED,
+  });
+const project = (id: number, name: string, namespace: { id: number; path: string }) =>
+  env.command("mirror.project.put", {
+    id,
+    name,
+    path: name,
+    description: null,
+    namespace: { ...namespace, kind: "group", name: namespace.path },
+    created_at: CREATED,
+  });
+
+/** Every event of `stream` stored after `fromSeq`. */
+async function eventsAfter(stream: string, fromSeq: number): Promise<KasmapEvent[]> {
+  const info = await env.bus.jsm.streams.info(stream);
+  const events: KasmapEvent[] = [];
+  for (let seq = Math.max(fromSeq + 1, info.state.first_seq); seq <= info.state.last_seq; seq++) {
+    const message = await env.bus.jsm.streams.getMessage(stream, { seq });
+    if (message) events.push(KasmapEventSchema.parse(message.json()));
+  }
+  return events;
+}
+
+/** Runs `action` and returns the registry and authz events it published. */
+async function eventsOf(action: () => Promise<unknown>) {
+  const { registry, authz } = env.bus.topology.streamNames;
+  const before = {
+    registry: (await env.bus.jsm.streams.info(registry)).state.last_seq,
+    authz: (await env.bus.jsm.streams.info(authz)).state.last_seq,
+  };
+  await action();
+  return {
+    registry: await eventsAfter(registry, before.registry),
+    authz: await eventsAfter(authz, before.authz),
+  };
+}
+
+const groupRow = (id: number) =>
+  env.db.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirst();
+const projectRow = (id: number) =>
+  env.db.selectFrom("authz.projects").selectAll().where("id", "=", id).executeTakeFirst();
+
+beforeAll(async () => {
+  env = await startAuthzTestEnvironment();
+  await group(G.root, "Root-Group", null);
+  await group(G.operators, "Operators", G.root);
+  await group(G.developers, "Developers", G.root);
+  await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
+  await project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" });
+  await env.command("mirror.agent.put", {
+    id: AGENT,
+    project_id: P.agentProject,
+    name: "prod",
+    created_at: CREATED,
+  });
+  await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
+});
+
+afterAll(async () => {
+  await env?.close();
+});
+
+describe("mirror puts", () => {
+  it("keeps GitLab's ids, paths, traversal_ids and creation times", async () => {
+    expect(await groupRow(G.developers)).toMatchObject({
+      full_path: "Root-Group/Developers",
+      traversal_ids: [G.root, G.developers],
+      parent_id: G.root,
+      created_at: new Date(CREATED),
+    });
+    expect(await projectRow(P.feature)).toMatchObject({
+      path_with_namespace: "Root-Group/Developers/Feature-Project",
+      traversal_ids: [G.root, G.developers],
+      namespace_id: G.developers,
+    });
+    const agent = await env.db
+      .selectFrom("authz.agents")
+      .selectAll()
+      .where("id", "=", AGENT)
+      .executeTakeFirst();
+    expect(agent).toMatchObject({ project_id: P.agentProject, name: "prod", created_by_user_id: null });
+    const grants = await env.db
+      .selectFrom("authz.agent_grant_targets")
+      .select(["target_type", "target_id"])
+      .where("agent_id", "=", AGENT)
+      .execute();
+    expect(grants).toEqual(
+      expect.arrayContaining([
+        { target_type: "group", target_id: G.developers },
+        { target_type: "project", target_id: P.feature },
+      ]),
+    );
+  });
+
+  it("publishes nothing when the same state is put again, but stamps mirrored_at", async () => {
+    const stampedBefore = (await groupRow(G.root))?.mirrored_at;
+    const events = await eventsOf(async () => {
+      expect((await group(G.root, "Root-Group", null)).result).toEqual({ changed: false });
+      expect(
+        (await project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" })).result,
+      ).toEqual({ changed: false });
+      const agent = await env.command("mirror.agent.put", {
+        id: AGENT,
+        project_id: P.agentProject,
+        name: "prod",
+        created_at: CREATED,
+      });
+      expect(agent.result).toEqual({ changed: false });
+      const config = await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
+      expect(config.result.ci_access).toEqual({ projects: 1, groups: 1 });
+    });
+    expect(events).toEqual({ registry: [], authz: [] });
+    expect((await groupRow(G.root))?.mirrored_at?.getTime()).toBeGreaterThan(stampedBefore?.getTime() ?? 0);
+  });
+
+  it("lets Kasmap's own registry create ids after the mirrored ones without collisions", async () => {
+    const created = await env.command("group.create", {
+      actor_user_id: env.adminId,
+      name: "Own",
+      path: "own",
+    });
+    // 9003 is the largest id mirrored so far.
+    expect(created.result.id).toBeGreaterThan(G.developers);
+  });
+
+  it("a project moved in GitLab publishes its move and an authorization change naming it", async () => {
+    await group(G.staging, "Staging", null);
+    const events = await eventsOf(() =>
+      project(P.feature, "Feature-Project", { id: G.staging, path: "Staging" }),
+    );
+    const moved = events.registry.find((e) => e.type === EVENT_TYPES.projectChanged);
+    expect(moved?.data).toMatchObject({
+      project: { id: P.feature, path_with_namespace: "Staging/Feature-Project" },
+    });
+    const change = events.authz.find((e) => e.type === EVENT_TYPES.authzChanged);
+    // Another root group: GitLab drops the entry, so agent 177 may no longer be used by it.
+    const featureGrant = { access: "ci_access", target_type: "project", target_id: P.feature };
+    expect(change?.data).toMatchObject({ agent_id: AGENT, cause: "project_moved", removed: [featureGrant] });
+    const backEvents = await eventsOf(() =>
+      project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" }),
+    );
+    const back = backEvents.authz.find((e) => e.type === EVENT_TYPES.authzChanged);
+    expect(back?.data).toMatchObject({ agent_id: AGENT, cause: "project_moved", added: [featureGrant] });
+  });
+
+  it("a group renamed in GitLab changes the full paths of its whole subtree", async () => {
+    const events = await eventsOf(() =>
+      env.command("mirror.group.put", {
+        id: G.root,
+        name: "Root Group",
+        path: "root-group",
+        description: null,
+        parent_id: null,
+        created_at: CREATED,
+      }),
+    );
+    const paths = events.registry.map((e) =>
+      e.type === EVENT_TYPES.groupChanged
+        ? (e.data as { group: { full_path: string } }).group.full_path
+        : (e.data as { project: { path_with_namespace: string } }).project.path_with_namespace,
+    );
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        "root-group",
+        "root-group/Operators",
+        "root-group/Developers",
+        "root-group/Operators/Agent-Project",
+        "root-group/Developers/Feature-Project",
+      ]),
+    );
+    expect((await projectRow(P.feature))?.name_with_namespace).toBe(
+      "Root Group / Developers / Feature-Project",
+    );
+    expect(events.authz.map((e) => (e.data as { cause: string }).cause)).toContain("group_moved");
+  });
+
+  it("mirrors a project of a personal namespace with GitLab's namespace id and no owner", async () => {
+    await env.command("mirror.project.put", {
+      id: P.personal,
+      name: "Dotfiles",
+      path: "dotfiles",
+      description: "mine",
+      namespace: { id: 7001, kind: "user", path: "alice", name: "Alice" },
+      created_at: CREATED,
+    });
+    expect(await groupRow(7001)).toMatchObject({
+      kind: "user",
+      owner_id: null,
+      full_path: "alice",
+      traversal_ids: [7001],
+    });
+    expect(await projectRow(P.personal)).toMatchObject({
+      path_with_namespace: "alice/dotfiles",
+      traversal_ids: [7001],
+    });
+  });
+
+  it("reads a missing config file as {}: no grants; the same missing file again publishes nothing", async () => {
+    await env.command("mirror.agent.put", {
+      id: 178,
+      project_id: P.agentProject,
+      name: "staging",
+      created_at: CREATED,
+    });
+    const first = await env.command("mirror.agent_config.put", { agent_id: 178, yaml: null });
+    expect(first.result).toMatchObject({ ci_access: { projects: 0, groups: 0 }, dropped_count: 0 });
+    const stored = await env.db
+      .selectFrom("authz.agent_configs")
+      .select("yaml")
+      .where("agent_id", "=", 178)
+      .executeTakeFirst();
+    expect(stored?.yaml).toBe("{}");
+    const again = await eventsOf(() => env.command("mirror.agent_config.put", { agent_id: 178, yaml: null }));
+    expect(again.authz).toEqual([]);
+  });
+
+  it("records a refused config instead of failing, once", async () => {
+    const bad = "ci_access:\n  groups:\n    - id: 12\n";
+    const first = await eventsOf(async () => {
+      const reply = await env.command("mirror.agent_config.put", { agent_id: 178, yaml: bad });
+      expect(reply.result.refusal?.code).toBe("validation_failed");
+    });
+    expect(first.authz.map((e) => (e.data as { cause: string }).cause)).toEqual(["config_refused"]);
+    const again = await eventsOf(() => env.command("mirror.agent_config.put", { agent_id: 178, yaml: bad }));
+    expect(again.authz).toEqual([]);
+  });
+
+  it("refuses a project whose group was not mirrored", async () => {
+    const refused = await env.refusal("mirror.project.put", {
+      id: 8999,
+      name: "x",
+      path: "x",
+      description: null,
+      namespace: { id: 123456, kind: "group", path: "nowhere", name: "nowhere" },
+      created_at: CREATED,
+    });
+    expect(refused.code).toBe("not_found");
+  });
+});
+
+describe("mirror removals", () => {
+  it("removing a project deletes its agents and publishes the deletions", async () => {
+    await project(8010, "Doomed", { id: G.operators, path: "Operators" });
+    await env.command("mirror.agent.put", { id: 190, project_id: 8010, name: "doomed", created_at: CREATED });
+    const events = await eventsOf(() => env.command("mirror.remove", { kind: "project", id: 8010 }));
+    const agent = events.registry.find((e) => e.type === EVENT_TYPES.agentChanged);
+    expect(agent?.data).toMatchObject({ agent: { id: 190, deleted_at: expect.any(String) } });
+    const removed = events.registry.find((e) => e.type === EVENT_TYPES.projectChanged);
+    expect(removed?.data).toMatchObject({ project: { id: 8010, deleted_at: expect.any(String) } });
+    expect(events.authz.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ agent_id: 190, cause: "agent_deleted" }),
+    );
+    expect(await projectRow(8010)).toBeUndefined();
+    expect((await env.command("mirror.remove", { kind: "project", id: 8010 })).result).toEqual({
+      removed: false,
+    });
+  });
+
+  it("removing a group takes its subtree and shrinks the grants of agents that named it", async () => {
+    const events = await eventsOf(() => env.command("mirror.remove", { kind: "group", id: G.developers }));
+    const deleted = events.registry
+      .filter((e) => e.type === EVENT_TYPES.groupChanged || e.type === EVENT_TYPES.projectChanged)
+      .map((e) => {
+        const data = e.data as { group?: { id: number }; project?: { id: number } };
+        return data.group ?? data.project;
+      });
+    expect(deleted).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: P.feature, deleted_at: expect.any(String) }),
+        expect.objectContaining({ id: G.developers, deleted_at: expect.any(String) }),
+      ]),
+    );
+    const change = events.authz.find((e) => (e.data as { agent_id: number }).agent_id === AGENT);
+    expect(change?.data).toMatchObject({ cause: "registry_changed", grants: { ci_access: { groups: [] } } });
+    expect(await groupRow(G.developers)).toBeUndefined();
+  });
+
+  it("a sweep removes what no put stamped since the reconcile began, under the given roots only", async () => {
+    const reconcileStart = new Date().toISOString();
+    // The walk saw everything under Root-Group except agent 178; Staging is outside the roots.
+    await env.command("mirror.group.put", {
+      id: G.root,
+      name: "Root Group",
+      path: "root-group",
+      description: null,
+      parent_id: null,
+      created_at: CREATED,
+    });
+    await group(G.operators, "Operators", G.root);
+    await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
+    await env.command("mirror.agent.put", {
+      id: AGENT,
+      project_id: P.agentProject,
+      name: "prod",
+      created_at: CREATED,
+    });
+    let counts: unknown;
+    const events = await eventsOf(async () => {
+      counts = (await env.command("mirror.sweep", { before: reconcileStart, root_group_ids: [G.root] }))
+        .result;
+    });
+    expect(counts).toEqual({ groups: 0, projects: 0, agents: 1 });
+    expect(events.registry.find((e) => e.type === EVENT_TYPES.agentChanged)?.data).toMatchObject({
+      agent: { id: 178, deleted_at: expect.any(String) },
+    });
+    expect(await groupRow(G.staging)).toBeDefined();
+    const status = await env.command("mirror.status", {});
+    expect(status.result).toMatchObject({ groups: 4, projects: 2, agents: 1 });
+  });
+
+  it("a sweep of everything mirrored leaves Kasmap's own registry alone", async () => {
+    let counts: unknown;
+    const events = await eventsOf(async () => {
+      counts = (await env.command("mirror.sweep", { before: new Date().toISOString(), root_group_ids: null }))
+        .result;
+    });
+    expect(counts).toEqual({ groups: 4, projects: 2, agents: 1 });
+    const removedGroups = events.registry
+      .filter((e) => e.type === EVENT_TYPES.groupChanged)
+      .map((e) => (e.data as { group: { id: number; deleted_at?: string } }).group)
+      .filter((g) => g.deleted_at !== undefined)
+      .map((g) => g.id);
+    expect(removedGroups.sort()).toEqual([7001, G.root, G.operators, G.staging].sort());
+    expect(events.authz.map((e) => e.data)).toContainEqual(
+      expect.objectContaining({ agent_id: AGENT, cause: "agent_deleted" }),
+    );
+    expect(
+      await env.db.selectFrom("authz.groups").select("path").where("path", "=", "own").execute(),
+    ).toEqual([{ path: "own" }]);
+    expect((await env.command("mirror.status", {})).result).toMatchObject({
+      groups: 0,
+      projects: 0,
+      agents: 0,
+    });
+  });
+});
