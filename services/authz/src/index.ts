@@ -6,6 +6,8 @@ import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
 import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
 import { createAgent, deleteAgent } from "./commands/agents.ts";
+// Issue 9 item 5 (collector tokens).
+import { createCollectorToken, revokeCollectorToken } from "./commands/collector-tokens.ts";
 import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
@@ -47,6 +49,8 @@ export type AuthzServiceOptions = {
   /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** GitLab mode: GitLab decides access, the gateway asks it (`CommandDeps.gitlabMode`). */
+  gitlabMode?: boolean;
 };
 
 export type AuthzService = {
@@ -75,6 +79,9 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_token.create": createAgentToken,
   "agent_token.revoke": revokeAgentToken,
   "agent_token.authenticate": authenticateAgentToken,
+  // Issue 9 item 5 (collector tokens).
+  "collector_token.create": createCollectorToken,
+  "collector_token.revoke": revokeCollectorToken,
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
   "job.finish": finishJob,
@@ -137,7 +144,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
-    const deps: CommandDeps = { db, run, logger };
+    const deps: CommandDeps = { db, run, logger, gitlabMode: options.gitlabMode ?? false };
     const inFlight = new Set<Promise<unknown>>();
     const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
       logger.error({ err: error, command: name }, "command failed"),

@@ -7,6 +7,7 @@ import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts"
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup-routes.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification-routes.ts";
+import { registerCollectorTokenRoutes } from "../routes/collector-token-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
 import { registerEventStreamRoutes } from "../routes/event-stream-routes.ts";
 import { registerGitLabInboxRoutes } from "../routes/gitlab-inbox-routes.ts";
@@ -76,6 +77,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerCredentialRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
+  registerCollectorTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
   registerAllowedAgentsRoutes(app, ctx);
   registerJobRoutes(app, ctx);

@@ -5,7 +5,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { InvalidParamsError, parseParams } from "../http/request-params.ts";
+import { invalidParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { type AddressQuery, lookUpAgentsByAddress } from "../read-model/cluster-address-queries.ts";
 import { deployableBy } from "../read-model/deployable-by-queries.ts";
@@ -54,14 +54,14 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
 export function addressQueryOf(params: { ip?: string | undefined; cidr?: string | undefined }): AddressQuery {
   const { ip, cidr } = params;
   if ((ip === undefined) === (cidr === undefined)) {
-    throw new InvalidParamsError(["ip, cidr are missing, exactly one parameter must be provided"]);
+    throw invalidParams(["ip, cidr are missing, exactly one parameter must be provided"]);
   }
   if (ip !== undefined) {
     const parsed = parseIp(ip.trim());
-    if (!parsed) throw new InvalidParamsError(["ip is invalid"]);
+    if (!parsed) throw invalidParams(["ip is invalid"]);
     return { kind: "ip", ip: parsed.text };
   }
   const parsed = parseCidr(String(cidr).trim());
-  if (!parsed) throw new InvalidParamsError(["cidr is invalid"]);
+  if (!parsed) throw invalidParams(["cidr is invalid"]);
   return { kind: "cidr", cidr: parsed.text };
 }
