@@ -7,7 +7,7 @@ import {
 } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { createTestWorld, type TestWorld } from "@kasmap/testing/world";
+import { testWorldForFile } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "./index.ts";
 
@@ -18,13 +18,12 @@ import { type RunningGateway, startGateway } from "./index.ts";
  */
 const HOOK_SECRET = "hook-secret-of-this-test";
 const STREAMING_TOKEN = "streaming-token-of-this-test";
-let world: TestWorld;
+const world = testWorldForFile({ name: "gateway-gitlab-inbox-int-test" });
 let gitlabMode: RunningGateway;
 let standalone: RunningGateway;
 let standaloneBus: Bus;
 
 beforeAll(async () => {
-  world = await createTestWorld({ name: "gateway-gitlab-inbox-int-test" });
   const logger = createLogger("gateway", "silent");
   gitlabMode = await startGateway({
     bus: world.bus,
@@ -40,7 +39,6 @@ afterAll(async () => {
   await gitlabMode?.stop();
   await standalone?.stop();
   await standaloneBus?.close();
-  await world?.teardown();
 });
 
 function deliver(
