@@ -230,9 +230,18 @@ describe("hooks and drift", () => {
         return body.mirror_check?.[0]?.status === "stale" ? body : undefined;
       }, "readiness reporting the mirror stale");
       expect(readiness.mirror_check?.[0]).toMatchObject({ status: "stale", gitlab_reachable: false });
+      // A hook that arrives meanwhile cannot be applied (the sync re-reads GitLab): it waits.
+      gitlab.renameProject(ids.featureProject, { path: "feature-renamed" });
+      await gitlab.flushHooks();
+      expect((await projectRow(ids.featureProject))?.path).toBe("feature-project");
     } finally {
       await gitlab.setDown(false);
     }
+    // Back up: the waiting hook is applied by the inbox consumer's retry, before any reconcile.
+    await eventually(async () => {
+      const row = await projectRow(ids.featureProject);
+      return row?.path === "feature-renamed" ? row : undefined;
+    }, "the hook received while GitLab was down, applied once it is back");
     expect(await sync().reconcileNow()).toMatchObject({ completed: true });
     expect((await syncStatus()).gitlab_reachable).toBe(true);
   }, 60_000);
