@@ -1,4 +1,4 @@
-import { connectServiceBus } from "@kasmap/bus";
+import { connectServiceBus, logStartRetry, retryAtStart } from "@kasmap/bus";
 import { parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { runService, UsageError } from "@kasmap/runtime";
@@ -17,15 +17,21 @@ await runService({
   logger: (env) => createLogger("gitlab-sync", env.LOG_LEVEL),
   async run(env, logger) {
     const { bus } = await connectServiceBus(env, "kasmap-gitlab-sync", logger);
-    const sync = await startGitLabSync({
-      bus,
-      gitlabUrl: env.KASMAP_GITLAB_URL,
-      gitlabToken: env.KASMAP_GITLAB_TOKEN,
-      rootGroups: env.KASMAP_GITLAB_ROOT_GROUPS,
-      reconcileSeconds: env.KASMAP_GITLAB_RECONCILE_SECONDS,
-      timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
-      logger,
-    });
+    // The inbox stream is declared by authz, which may start after this service.
+    const sync = await retryAtStart(
+      "the GitLab inbox stream (authz declares it)",
+      () =>
+        startGitLabSync({
+          bus,
+          gitlabUrl: env.KASMAP_GITLAB_URL,
+          gitlabToken: env.KASMAP_GITLAB_TOKEN,
+          rootGroups: env.KASMAP_GITLAB_ROOT_GROUPS,
+          reconcileSeconds: env.KASMAP_GITLAB_RECONCILE_SECONDS,
+          timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
+          logger,
+        }),
+      logStartRetry(logger),
+    );
     return {
       async stop() {
         await sync.stop();
