@@ -36,6 +36,11 @@ export const ERROR_CODES = {
   /** Over a per-caller limit (the message names it); the gateway adds `Retry-After`. */
   too_many_requests: 429,
   unavailable: 503,
+  /**
+   * An outage the client should know the cause of: `503 Service Unavailable - <message>` (e.g.
+   * GitLab unreachable in GitLab mode, where access cannot be checked and none is granted).
+   */
+  unavailable_because: 503,
   internal: 500,
   /**
    * An event a consumer can never apply (a rule or the database refuses it for good): the
@@ -104,6 +109,8 @@ export class KasmapError extends Error {
         return { message: `429 Too Many Requests - ${this.message}` };
       case "unavailable":
         return { message: "503 Service Unavailable" };
+      case "unavailable_because":
+        return { message: `503 Service Unavailable - ${this.message}` };
       case "internal":
       case "poison_event":
         return { message: "500 Internal Server Error" };

@@ -110,6 +110,13 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       ...options.gateway,
       ...(gitlab
         ? {
+            // The gateway's half of GitLab mode: GitLab decides access, hooks are stored.
+            gitlab: {
+              url: gitlab.url,
+              permissionTtlSeconds: gitlab.permissionTtlSeconds ?? 60,
+              timeoutMs: 10_000,
+              ...options.gateway?.gitlab,
+            },
             gitlabMirror: {
               hookSecret: gitlab.hookSecret ?? null,
               streamingToken: gitlab.streamingToken ?? null,

@@ -6,7 +6,19 @@ import type { GatewayOptions } from "./index.ts";
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
   ...AgentAuthorizationEnvSchema.shape,
+  // GitLab mode (docs/gitlab-mode.md): KASMAP_GITLAB_URL switches it on.
   ...GitLabModeEnvSchema.shape,
+  /**
+   * The URL clients call Kasmap by (e.g. `https://kasmap.example.com`), for the `Link` headers of
+   * answers forwarded from GitLab; unset = the scheme and `Host` of each request.
+   */
+  KASMAP_EXTERNAL_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://kasmap.example.com" })
+      .transform((value) => value.replace(/\/+$/, ""))
+      .optional(),
+  ),
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
   KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
@@ -65,6 +77,16 @@ export function gatewayOptionsFromEnv(
       ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
       bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
     },
+    ...(env.KASMAP_GITLAB_URL === undefined
+      ? {}
+      : {
+          gitlab: {
+            url: env.KASMAP_GITLAB_URL,
+            permissionTtlSeconds: env.KASMAP_GITLAB_PERMISSION_TTL_SECONDS,
+            timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
+            ...(env.KASMAP_EXTERNAL_URL === undefined ? {} : { externalUrl: env.KASMAP_EXTERNAL_URL }),
+          },
+        }),
     ...(env.KASMAP_GITLAB_URL
       ? {
           gitlabMirror: {

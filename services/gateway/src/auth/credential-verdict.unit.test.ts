@@ -1,6 +1,6 @@
 import { isKasmapError } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import type { Principal } from "./authenticate.ts";
+import type { StandalonePrincipal as Principal } from "./authenticate.ts";
 import { checkPrincipal, scopesEnoughFor } from "./credential-verdict.ts";
 
 const user = { id: 7, username: "dev", name: "Dev", isAdmin: false };

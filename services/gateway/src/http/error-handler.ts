@@ -16,7 +16,11 @@ import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
  * echoed.
  */
 /** The codes whose answer tells the client when to try again (`Retry-After`, seconds). */
-const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(["unavailable", "too_many_requests"]);
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set([
+  "unavailable",
+  "unavailable_because",
+  "too_many_requests",
+]);
 
 export function gitLabErrorHandler(
   error: FastifyError | Error,
@@ -28,7 +32,8 @@ export function gitLabErrorHandler(
     : error;
   if (isKasmapError(known)) {
     // An outage is expected now and then: one warning line, not a stack per request.
-    if (known.code === "unavailable") request.log.warn({ err: error }, "dependency unavailable");
+    if (known.code === "unavailable" || known.code === "unavailable_because")
+      request.log.warn({ err: error }, "dependency unavailable");
     else if (known.httpStatus >= 500) request.log.error({ err: error }, "request failed");
     if (RETRY_LATER.has(known.code)) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
     return reply.code(known.httpStatus).headers(known.gitLabHeaders()).send(known.toGitLabBody());

@@ -23,7 +23,11 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
     const params = parseParams(ClusterLookupQuerySchema, request.query);
     const query = addressQueryOf(params);
     const page = { page: params.page, perPage: params.per_page };
-    const { rows, total } = await lookUpAgentsByAddress(ctx.db, user, query, page);
+    const [readable, visible] = await Promise.all([
+      ctx.access.projectsWhere(user, "read_cluster_agent"),
+      ctx.access.projectsWhere(user, "read_project"),
+    ]);
+    const { rows, total } = await lookUpAgentsByAddress(ctx.db, readable, query, page);
     const bodies = await Promise.all(
       rows.map(
         async (row): Promise<ClusterLookupEntry> => ({
@@ -39,7 +43,7 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
           matches: row.matches,
           matches_total: row.matches_total,
           cluster: row.cluster,
-          deployable_by: await deployableBy(ctx.db, user, row.agent_id),
+          deployable_by: await deployableBy(ctx.db, visible, row.agent_id),
         }),
       ),
     );
