@@ -2,9 +2,10 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AuthzEnvSchema, startAuthzService } from "@kasmap/authz-service";
-import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
+import { type Bus, connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
 import { createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { GatewayEnvSchema, gatewayOptionsFromEnv, startGateway } from "@kasmap/gateway-service";
+import { GitLabSyncEnvSchema, startGitLabSync } from "@kasmap/gitlab-sync-service";
 import { createLogger, type Logger } from "@kasmap/logging";
 import {
   collectorLimitsFromEnv,
@@ -21,10 +22,13 @@ import { ensurePostgres } from "./ensure-postgres.ts";
 /**
  * `npm start`: the whole system on one machine, on embedded defaults. Services run in this
  * process (each is also runnable alone: `services/<name>/src/main.ts`); the collector runs as
- * its own program, as it would in a cluster.
+ * its own program, as it would in a cluster. With `KASMAP_GITLAB_URL` set (GitLab mode, issue 9)
+ * the GitLab sync service runs too and nothing of Kasmap's own is registered: no demo group,
+ * project or agent, no collector — GitLab's agents are mirrored instead.
  */
 const StartEnvSchema = AuthzEnvSchema.extend(ProjectionEnvSchema.shape)
   .extend(GatewayEnvSchema.shape)
+  .extend(GitLabSyncEnvSchema.shape)
   .extend({
     // Unset: npm start runs (or finds) its own NATS server and PostgreSQL.
     NATS_URL: z.string().optional(),
@@ -64,20 +68,24 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
   const serviceEnv = { ...env, NATS_URL: nats.url, DATABASE_URL: postgres.url };
   const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
   // One connection per service, each as its own NATS user (on npm start's own server).
-  const connectAs = (identity: "authz" | "projection" | "gateway") =>
+  const connectAs = (identity: "authz" | "projection" | "gateway" | "sync") =>
     connectBus({ url: nats.url, name: `kasmap-${identity}`, topology, ...nats.serviceAuth[identity] });
   // Authz starts first: it declares the streams, which the others' NATS users may only read.
   const authzBus = await connectAs("authz");
   const projectionBus = await connectAs("projection");
   const gatewayBus = await connectAs("gateway");
-  const token = adminToken(env, stateDir);
+  // GitLab mode: GitLab decides access, and an admin of Kasmap's own would hold a namespace id
+  // that one of GitLab's may need.
+  const mode: { gitlabUrl: string } | { adminToken: string } = env.KASMAP_GITLAB_URL
+    ? { gitlabUrl: env.KASMAP_GITLAB_URL }
+    : { adminToken: adminToken(env, stateDir) };
 
   const authz = await startAuthzService({
     bus: authzBus,
     databaseUrl: postgres.url,
     statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
-    adminToken: token,
+    ...("adminToken" in mode ? { adminToken: mode.adminToken } : {}),
     logger: logger.child({ service: "authz" }),
   });
   const projection = await startProjectionService({
@@ -96,6 +104,78 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     natsWarnings: nats.anonymousAccessWarning ? [nats.anonymousAccessWarning] : [],
   });
 
+  const stops: Array<() => Promise<void>> = [];
+  if ("gitlabUrl" in mode) {
+    const syncBus = await connectAs("sync");
+    const sync = await startGitLabMode(env, mode.gitlabUrl, syncBus, logger);
+    stops.push(async () => {
+      await sync.stop();
+      await syncBus.close();
+    });
+    process.stdout.write(
+      [
+        "",
+        `Kasmap is running beside GitLab at ${mode.gitlabUrl} (GitLab mode: its groups, projects and agents are mirrored).`,
+        `  Gateway:     ${gateway.url}/api/v4   (OpenAPI: ${gateway.url}/api/v4/openapi.json)`,
+        `  Hooks:       ${gateway.url}/api/v4/-/gitlab/hooks   (X-Gitlab-Token: KASMAP_GITLAB_HOOK_SECRET)`,
+        `  Audit:       ${gateway.url}/api/v4/-/gitlab/audit-events   (KASMAP_GITLAB_STREAMING_TOKEN)`,
+        ...(nats.anonymousAccessWarning ? [`  WARNING:     ${nats.anonymousAccessWarning}`] : []),
+        "",
+      ].join("\n"),
+    );
+  } else {
+    const running = { gateway, token: mode.adminToken, stateDir, nats, topologyRoot: topology.root };
+    stops.push(await startDemo(env, running));
+  }
+
+  return {
+    async stop() {
+      for (const stop of stops) await stop();
+      await gateway.stop();
+      await projection.stop();
+      await authz.stop();
+      for (const bus of [gatewayBus, projectionBus, authzBus]) await bus.close();
+      await postgres.stop();
+      await nats.stop();
+    },
+  };
+}
+
+/** GitLab mode: the sync service on its own NATS user, with the environment's GitLab settings. */
+async function startGitLabMode(
+  env: StartEnv,
+  gitlabUrl: string,
+  bus: Bus,
+  logger: Logger,
+): Promise<StopHandle> {
+  if (!env.KASMAP_GITLAB_TOKEN)
+    throw new Error("invalid environment: KASMAP_GITLAB_TOKEN is required with KASMAP_GITLAB_URL");
+  return startGitLabSync({
+    bus,
+    gitlabUrl,
+    gitlabToken: env.KASMAP_GITLAB_TOKEN,
+    rootGroups: env.KASMAP_GITLAB_ROOT_GROUPS,
+    reconcileSeconds: env.KASMAP_GITLAB_RECONCILE_SECONDS,
+    timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
+    logger: logger.child({ service: "gitlab-sync" }),
+  });
+}
+
+/**
+ * Standalone: the demo group, project and agent registered through the gateway, a simulated
+ * cluster unless KUBECONFIG names one, and the collector as its own program.
+ */
+async function startDemo(
+  env: StartEnv,
+  running: {
+    gateway: { url: string };
+    token: string;
+    stateDir: string;
+    nats: Awaited<ReturnType<typeof ensureNats>>;
+    topologyRoot: string;
+  },
+): Promise<() => Promise<void>> {
+  const { gateway, token, stateDir, nats } = running;
   const stops: Array<() => Promise<void>> = [];
   let demo = "";
   let kubeconfig = env.KUBECONFIG;
@@ -117,7 +197,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
       NATS_URL: nats.url,
       KUBECONFIG: kubeconfig,
       KASMAP_AGENT_TOKEN: registered.agentToken,
-      KASMAP_TOPOLOGY_ROOT: topology.root,
+      KASMAP_TOPOLOGY_ROOT: running.topologyRoot,
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -136,17 +216,9 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     ].join("\n"),
   );
 
-  return {
-    async stop() {
-      collector.kill("SIGTERM");
-      for (const stop of stops) await stop();
-      await gateway.stop();
-      await projection.stop();
-      await authz.stop();
-      for (const bus of [gatewayBus, projectionBus, authzBus]) await bus.close();
-      await postgres.stop();
-      await nats.stop();
-    },
+  return async () => {
+    collector.kill("SIGTERM");
+    for (const stop of stops) await stop();
   };
 }
 

@@ -53,7 +53,8 @@ const WRITES_INTO: Record<CredentialKind, StreamRole[]> = {
   agent: ["cluster", "heartbeat"],
   authz: ["authz", "registry"],
   projection: ["deadLetter"],
-  gateway: [],
+  // GitLab mode: the gateway stores GitLab's deliveries (issue 9); no event stream.
+  gateway: ["gitlabInbox"],
   // Malformed GitLab inbox messages, on its own dead-letter subject.
   sync: ["deadLetter"],
 };

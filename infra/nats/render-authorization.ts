@@ -140,17 +140,16 @@ export function servicePermissions(
 /**
  * GitLab mode's subjects and stream (docs/gitlab-mode.md): the inbox stream `<ROOT>_GITLAB_INBOX`
  * on `<root>.gitlab.inbox.>` (hooks and audit events the gateway stored), the `mirror.*`
- * commands to authz, and the requests sync answers on `<root>.cmd.sync.>`. Spelled here from
- * the design, as the topology declares no GitLab-mode names.
+ * commands to authz, and the requests sync answers on `<root>.cmd.sync.>`, as the topology
+ * declares them.
  */
 function gitlabModeNames(topology: Topology) {
-  const { root } = topology;
   return {
-    inboxStream: `${root.toUpperCase()}_GITLAB_INBOX`,
-    inboxWildcard: `${root}.gitlab.inbox.>`,
+    inboxStream: topology.streamNames.gitlabInbox,
+    inboxWildcard: topology.wildcards.gitlabInbox,
     mirrorCommands: topology.subjects.authzCommand("mirror.>"),
-    syncCommands: `${root}.cmd.sync.>`,
-    syncCommand: (name: string) => `${root}.cmd.sync.${name}`,
+    syncCommands: topology.wildcards.syncCommands,
+    syncCommand: topology.subjects.syncCommand,
   };
 }
 

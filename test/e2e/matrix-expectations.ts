@@ -58,6 +58,11 @@ const EVERYONE_200: Record<PrincipalName, number> = {
   finished_job: 200,
 };
 
+/** A path GitLab does not have: 404 from GitLab, and from Kasmap where the route is off. */
+const EVERYONE_404: Record<PrincipalName, number> = Object.fromEntries(
+  Object.keys(EVERYONE_200).map((principal) => [principal, 404]),
+) as Record<PrincipalName, number>;
+
 /** [AUTH], [BLOCK], [JOB]: refused before any role is looked at, on every authenticated route. */
 const REFUSED = {
   none: 401,
@@ -138,6 +143,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /-/readiness": { gitlab: EVERYONE_200 },
   "GET /metrics": { gitlab: EVERYONE_200 },
   "GET /api/v4/openapi.json": { gitlab: EVERYONE_200 },
+  // [KASMAP] GitLab mode's delivery routes (issue 9) take GitLab's hook secret, not a user's
+  // token; this matrix runs Kasmap standalone, where they do not exist. GitLab mode:
+  // test/e2e/gitlab-mode-mirror.e2e.test.ts and services/gateway/src/gitlab-inbox-routes.int.test.ts.
+  "POST /api/v4/-/gitlab/hooks": { gitlab: EVERYONE_404 },
+  "POST /api/v4/-/gitlab/audit-events": { gitlab: EVERYONE_404 },
   "GET /api/v4/asyncapi.json": { gitlab: EVERYONE_200 },
   "GET /api/v4/docs": { gitlab: EVERYONE_200 },
   // [PERMS] any user may create a top-level group.

@@ -1,4 +1,4 @@
-import type { StreamDeclaration } from "@kasmap/contracts";
+import type { StreamDeclaration, StreamRole } from "@kasmap/contracts";
 import {
   DiscardPolicy,
   JetStreamApiCodes,
@@ -48,16 +48,28 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
  * authz has declared them.
  */
 export async function ensureStreams(bus: Bus): Promise<void> {
-  for (const declaration of bus.topology.streams) {
-    try {
-      await ensureStream(bus, declaration);
-    } catch (error) {
-      if (!isPermissionViolation(error)) throw error;
-      throw new Error(
-        `stream ${declaration.name} is missing or differs from its declaration, and this NATS user may not declare streams: start authz first (it declares them)`,
-        { cause: error },
-      );
-    }
+  for (const declaration of bus.topology.streams) await ensureDeclared(bus, declaration);
+}
+
+/**
+ * Ensures one declared stream, e.g. the one a service publishes to; the same rules as
+ * `ensureStreams` (no write when it already matches; a clear error for a read-only NATS user).
+ */
+export async function ensureStreamOf(bus: Bus, role: StreamRole): Promise<void> {
+  const declaration = bus.topology.streams.find((stream) => stream.role === role);
+  if (!declaration) throw new RangeError(`the topology declares no ${role} stream`);
+  await ensureDeclared(bus, declaration);
+}
+
+async function ensureDeclared(bus: Bus, declaration: StreamDeclaration): Promise<void> {
+  try {
+    await ensureStream(bus, declaration);
+  } catch (error) {
+    if (!isPermissionViolation(error)) throw error;
+    throw new Error(
+      `stream ${declaration.name} is missing or differs from its declaration, and this NATS user may not declare streams: start authz first (it declares them)`,
+      { cause: error },
+    );
   }
 }
 

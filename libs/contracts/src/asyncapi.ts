@@ -7,6 +7,7 @@ import {
 } from "./commands.ts";
 import { DEAD_LETTER_HEADERS, DeadLetterRecordSchema } from "./dead-letter-headers.ts";
 import { EVENT_TYPES, type EventType, KasmapEventSchema } from "./events.ts";
+import { GITLAB_INBOX_SOURCES, GitLabInboxMessageSchema, SyncStatusSchema } from "./gitlab-inbox.ts";
 import { type JsonSchema, jsonSchemaOf } from "./json-schema.ts";
 import { READ_MODEL_TABLES, ReadModelNoticeSchema } from "./read-model-notice.ts";
 import { createTopology, REGISTRY_EVENT_TYPES, REGISTRY_KINDS } from "./topology.ts";
@@ -256,6 +257,73 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
 }
 
 /**
+ * GitLab mode (issue 9): the inbox the gateway stores GitLab's deliveries in, and the sync
+ * service's status request.
+ */
+function addGitLabChannels(parts: Parts, topology: ReturnType<typeof createTopology>): void {
+  parts.messages.gitlabInboxMessage = {
+    name: "gitlabInboxMessage",
+    title: "A GitLab delivery (system hook, webhook or audit streaming event) as received",
+    contentType: "application/json",
+    headers: {
+      type: "object",
+      properties: {
+        "Nats-Msg-Id": {
+          type: "string",
+          description: "GitLab's Idempotency-Key when it sent one: a resent delivery is stored once",
+        },
+      },
+    },
+    payload: jsonSchemaOf(GitLabInboxMessageSchema, "output"),
+  };
+  parts.channels.gitlabInbox = {
+    address: topology.subjects.gitlabInbox("hook").replace(/hook$/, "{source}"),
+    description: `GitLab mode: deliveries stored by the gateway in ${topology.streamNames.gitlabInbox}, consumed by the sync service`,
+    parameters: { source: { description: "The route GitLab delivered to", enum: [...GITLAB_INBOX_SOURCES] } },
+    messages: { gitlabInboxMessage: ref("#/components/messages/gitlabInboxMessage") },
+  };
+  addSendOperation(
+    parts,
+    "gitlabInbox",
+    "gitlabInboxMessage",
+    "The gateway stores each authenticated delivery (JetStream) before answering GitLab 200",
+  );
+  parts.messages["sync_status.request"] = {
+    name: "sync_status.request",
+    title: "sync status request",
+    contentType: "application/json",
+    payload: { type: "object", description: "An empty object" },
+  };
+  parts.messages["sync_status.reply"] = {
+    name: "sync_status.reply",
+    title: "sync status reply",
+    contentType: "application/json",
+    payload: jsonSchemaOf(SyncStatusSchema, "output"),
+  };
+  parts.channels.syncStatus = {
+    address: topology.subjects.syncCommand("status"),
+    description: "GitLab mode: the mirror's health (queue group kasmap-gitlab-sync)",
+    messages: { request: ref("#/components/messages/sync_status.request") },
+  };
+  parts.channels.syncStatusReply = {
+    address: null,
+    description: "The requester's reply inbox (core NATS request/reply)",
+    messages: { reply: ref("#/components/messages/sync_status.reply") },
+  };
+  parts.operations.syncStatus = {
+    action: "receive",
+    summary: "The sync service reports its last reconcile, last error and whether GitLab answers",
+    channel: ref("#/channels/syncStatus"),
+    messages: [ref("#/channels/syncStatus/messages/request")],
+    reply: {
+      address: { location: "$message.header#/replyTo" },
+      channel: ref("#/channels/syncStatusReply"),
+      messages: [ref("#/channels/syncStatusReply/messages/reply")],
+    },
+  };
+}
+
+/**
  * The AsyncAPI 3.0 document of Kasmap's NATS subjects under the default topology (served at
  * `GET /api/v4/asyncapi.json`, committed as `libs/contracts/generated/asyncapi.json`).
  */
@@ -265,6 +333,7 @@ export function buildAsyncApiDocument(): AsyncApiDocument {
   addEventChannels(parts, topology);
   addCommandChannels(parts, topology);
   addNoticeAndDeadLetterChannels(parts, topology);
+  addGitLabChannels(parts, topology);
   return {
     asyncapi: "3.0.0",
     info: {

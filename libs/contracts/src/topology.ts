@@ -1,4 +1,5 @@
 import { EVENT_TYPES, type EventType } from "./events.ts";
+import { GITLAB_INBOX_MAX_MESSAGE_BYTES, type GitLabInboxSource } from "./gitlab-inbox.ts";
 
 /**
  * Every NATS subject and JetStream stream Kasmap uses is built here; no other module
@@ -21,7 +22,14 @@ export const REGISTRY_KINDS = [
 ] as const;
 export type RegistryKind = (typeof REGISTRY_KINDS)[number];
 
-export const STREAM_ROLES = ["cluster", "heartbeat", "authz", "registry", "deadLetter"] as const;
+export const STREAM_ROLES = [
+  "cluster",
+  "heartbeat",
+  "authz",
+  "registry",
+  "deadLetter",
+  "gitlabInbox",
+] as const;
 export type StreamRole = (typeof STREAM_ROLES)[number];
 
 /** Marks the aggregate-id token in an event binding's subject pattern. */
@@ -113,6 +121,13 @@ export function boundSubjectId(
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
 const TWO_MINUTES_NS = 2 * 60 * 1_000_000_000;
+/**
+ * How long GitLab's deliveries stay in the inbox: the sync service applies them within seconds;
+ * a week covers a sync outage over a long weekend (the reconcile repairs anything older anyway).
+ */
+const GITLAB_INBOX_MAX_AGE_NS = 7 * DAY_NS;
+/** GitLab resends a delivery with the same `Idempotency-Key` (a manual or automatic retry). */
+const ONE_HOUR_NS = 60 * 60 * 1_000_000_000;
 export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
 export const DEFAULT_TOPOLOGY_ROOT = "kasmap";
 
@@ -168,6 +183,7 @@ export function createTopology(
     authz: `${upper}_AUTHZ`,
     registry: `${upper}_REGISTRY`,
     deadLetter: `${upper}_DLQ`,
+    gitlabInbox: `${upper}_GITLAB_INBOX`,
   };
   const wildcards = {
     clusterSnapshots: `${root}.cluster.*.snapshot`,
@@ -176,6 +192,8 @@ export function createTopology(
     registry: `${root}.registry.>`,
     deadLetters: `${root}.dlq.>`,
     authzCommands: `${root}.cmd.authz.>`,
+    gitlabInbox: `${root}.gitlab.inbox.>`,
+    syncCommands: `${root}.cmd.sync.>`,
     readModelChanged: `${root}.readmodel.changed.>`,
     live: `${root}.>`,
   };
@@ -231,6 +249,16 @@ export function createTopology(
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_DEAD_LETTER_BYTES,
     },
+    {
+      role: "gitlabInbox",
+      name: streamNames.gitlabInbox,
+      subjects: [wildcards.gitlabInbox],
+      description: "GitLab mode: system hooks, webhooks and audit events as delivered, for the sync service",
+      latestPerSubject: false,
+      maxAgeNs: GITLAB_INBOX_MAX_AGE_NS,
+      duplicateWindowNs: ONE_HOUR_NS,
+      maxMsgBytes: GITLAB_INBOX_MAX_MESSAGE_BYTES,
+    },
   ];
 
   return {
@@ -251,6 +279,10 @@ export function createTopology(
       deadLetter: (streamName: string) => `${root}.dlq.${streamName}`,
       /** `<root>.cmd.authz.<command>`: request/reply command to the authz service (core NATS). */
       authzCommand: (command: string) => `${root}.cmd.authz.${command}`,
+      /** `<root>.gitlab.inbox.<source>`: one GitLab delivery (`GitLabInboxMessage`), stored by the gateway. */
+      gitlabInbox: (source: GitLabInboxSource) => `${root}.gitlab.inbox.${source}`,
+      /** `<root>.cmd.sync.<command>`: request/reply to the GitLab sync service (core NATS). */
+      syncCommand: (command: string) => `${root}.cmd.sync.${command}`,
       /** `<root>.readmodel.changed.<table>`: core-NATS notice published after a projection commit. */
       readModelChanged: (table: string) => `${root}.readmodel.changed.${table}`,
     },

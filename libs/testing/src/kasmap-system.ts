@@ -2,6 +2,7 @@ import { type AuthzService, type AuthzServiceOptions, startAuthzService } from "
 import { type Bus, connectBus } from "@kasmap/bus";
 import { generateToken, TOKEN_PREFIXES, type Topology } from "@kasmap/contracts";
 import { type GatewayOptions, type RunningGateway, startGateway } from "@kasmap/gateway-service";
+import { type GitLabSync, startGitLabSync } from "@kasmap/gitlab-sync-service";
 import { createLogger } from "@kasmap/logging";
 import {
   type ProjectionService,
@@ -20,6 +21,29 @@ export type KasmapSystemOptions = {
   projection?: Omit<ProjectionServiceOptions, "bus" | "databaseUrl" | "logger">;
   /** Options of the gateway beyond bus and database (e.g. `jobTokenMaxLifetimeMs`). */
   gateway?: Omit<GatewayOptions, "bus" | "databaseUrl" | "logger">;
+  /**
+   * GitLab mode (issue 9) against this GitLab (e.g. `startGitLabSimulator()`): no bootstrapped
+   * admin, the gateway's hook routes and mirror status on, and services/gitlab-sync running.
+   */
+  gitlab?: KasmapSystemGitLab;
+};
+
+/** GitLab mode's settings, as `GitLabModeEnvSchema` names them (docs/gitlab-mode.md). */
+export type KasmapSystemGitLab = {
+  /** `KASMAP_GITLAB_URL`. */
+  url: string;
+  /** `KASMAP_GITLAB_TOKEN`: what the sync service reads GitLab with. */
+  token: string;
+  /** `KASMAP_GITLAB_ROOT_GROUPS`; absent: everything the token sees. */
+  rootGroups?: string[];
+  /** `KASMAP_GITLAB_HOOK_SECRET`. */
+  hookSecret?: string;
+  /** `KASMAP_GITLAB_STREAMING_TOKEN`. */
+  streamingToken?: string;
+  /** `KASMAP_GITLAB_RECONCILE_SECONDS` (default 300). */
+  reconcileSeconds?: number;
+  /** `KASMAP_GITLAB_PERMISSION_TTL_SECONDS` (the gateway's). */
+  permissionTtlSeconds?: number;
 };
 
 export type ApiAnswer = { status: number; headers: Headers; body: Record<string, unknown> | null };
@@ -35,6 +59,8 @@ export type KasmapSystem = {
   authz: AuthzService;
   projection: ProjectionService;
   gateway: RunningGateway;
+  /** GitLab mode only: the mirror (its `reconcileNow()` runs a full reconcile). */
+  sync: GitLabSync | null;
   /**
    * Calls `<gatewayUrl><path>` with `token` in the header `header` (`private-token`, `job-token`);
    * a string body goes as text/plain, anything else as JSON.
@@ -77,27 +103,57 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       logger: silent("projection"),
     });
     stops.push(() => projection.stop());
+    const gitlab = options.gitlab;
     const authz = await startAuthzService({
       ...options.authz,
       bus,
       databaseUrl: database.url,
-      adminToken,
+      // In GitLab mode GitLab decides access: no admin of Kasmap's own.
+      ...(gitlab ? {} : { adminToken }),
       logger: silent("authz"),
     });
     stops.push(() => authz.stop());
     const gateway = await startGateway({
       ...options.gateway,
+      ...(gitlab
+        ? {
+            // The gateway's half of GitLab mode: GitLab decides access, hooks are stored.
+            gitlab: {
+              url: gitlab.url,
+              permissionTtlSeconds: gitlab.permissionTtlSeconds ?? 60,
+              timeoutMs: 10_000,
+              ...options.gateway?.gitlab,
+            },
+            gitlabMirror: {
+              hookSecret: gitlab.hookSecret ?? null,
+              streamingToken: gitlab.streamingToken ?? null,
+            },
+          }
+        : {}),
       bus,
       databaseUrl: database.url,
       logger: silent("gateway"),
     });
     stops.push(() => gateway.stop());
+    const sync = gitlab
+      ? await startGitLabSync({
+          bus,
+          gitlabUrl: gitlab.url,
+          gitlabToken: gitlab.token,
+          rootGroups: gitlab.rootGroups ?? null,
+          reconcileSeconds: gitlab.reconcileSeconds ?? 300,
+          logger: silent("gitlab-sync"),
+        })
+      : null;
+    if (sync) stops.push(() => sync.stop());
     const call = gatewayCaller(gateway.url);
     const api = gatewayApi(gateway.url, adminToken);
-    await eventually(
-      async () => ((await call("GET", "/api/v4/user", adminToken)).status === 200 ? true : undefined),
-      "the bootstrapped admin",
-    );
+    if (!gitlab) {
+      await eventually(
+        async () => ((await call("GET", "/api/v4/user", adminToken)).status === 200 ? true : undefined),
+        "the bootstrapped admin",
+      );
+    }
     return {
       gatewayUrl: gateway.url,
       adminToken,
@@ -107,6 +163,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       authz,
       projection,
       gateway,
+      sync,
       call,
       api,
       stop,

@@ -8,6 +8,16 @@ import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
+/**
+ * The gateway's part of GitLab mode's mirror (issue 9): the secrets GitLab's deliveries must
+ * carry (null: that route answers 401 to everyone) — and, being present at all, that readiness
+ * and metrics report the mirror's staleness (services/gitlab-sync's status).
+ */
+export type GatewayGitLabMirror = {
+  readonly hookSecret: string | null;
+  readonly streamingToken: string | null;
+};
+
 /** What every route needs; built once by `startGateway`. */
 export type GatewayContext = {
   readonly db: ReadModel;
@@ -34,4 +44,6 @@ export type GatewayContext = {
   /** JetStream storage use, for `/metrics` and the readiness warning (issue 7.6). */
   readonly jetStreamStorage: StorageMonitor;
   readonly jetStreamStorageWarning: StorageWarningThreshold;
+  /** GitLab mode's hook routes and mirror status; null in standalone mode. */
+  readonly gitlabMirror: GatewayGitLabMirror | null;
 };

@@ -87,5 +87,13 @@ export function gatewayOptionsFromEnv(
             ...(env.KASMAP_EXTERNAL_URL === undefined ? {} : { externalUrl: env.KASMAP_EXTERNAL_URL }),
           },
         }),
+    ...(env.KASMAP_GITLAB_URL
+      ? {
+          gitlabMirror: {
+            hookSecret: env.KASMAP_GITLAB_HOOK_SECRET ?? null,
+            streamingToken: env.KASMAP_GITLAB_STREAMING_TOKEN ?? null,
+          },
+        }
+      : {}),
   };
 }

@@ -4,6 +4,7 @@ import {
   type Bus,
   createStorageMonitor,
   DEFAULT_STORAGE_WARNING,
+  ensureStreamOf,
   type StorageWarningThreshold,
 } from "@kasmap/bus";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
@@ -14,7 +15,7 @@ import { createGitLabAccess } from "./access/gitlab-access.ts";
 import { createStandaloneAccess } from "./access/standalone-access.ts";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
 import { createGatewayCaches, type GatewayCaches } from "./cache/gateway-caches.ts";
-import type { GatewayContext } from "./context.ts";
+import type { GatewayContext, GatewayGitLabMirror } from "./context.ts";
 import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
@@ -60,6 +61,13 @@ export type GatewayOptions = GatewayLimitOptions & {
    */
   includeDescendants?: boolean;
   /**
+   * GitLab mode's mirror (issue 9): serves the hook and audit-event routes with these secrets,
+   * stores deliveries on the GitLab inbox stream, and reports the sync service's staleness in
+   * readiness and metrics. Absent: standalone, those routes answer 404.
+   */
+  gitlabMirror?: { hookSecret?: string | null; streamingToken?: string | null };
+
+  /**
    * GitLab mode (docs/gitlab-mode.md): GitLab decides every caller's access, and every `/api/v4`
    * route that is not Kasmap's own is forwarded to GitLab. Absent: standalone.
    */
@@ -99,6 +107,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   let follower: ChangeNoticeFollower | null = null;
   const caches = createGatewayCaches(() => follower?.connected() ?? false);
   follower = await followChangeNotices(options.bus, caches, logger);
+  const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;
   const activeFollower = follower;
   const jobTokenMaxLifetimeMs = options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS;
   const ctx: GatewayContext = {
@@ -117,6 +126,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),
     jetStreamStorageWarning: options.jetStreamStorageWarning ?? DEFAULT_STORAGE_WARNING,
+    gitlabMirror,
   };
   const app = buildGatewayApp(ctx);
   try {
@@ -138,6 +148,15 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await db.destroy();
     },
   };
+}
+
+/** The gateway publishes GitLab's deliveries: their stream must be there (authz declares it). */
+async function mirrorInbox(
+  bus: Bus,
+  options: NonNullable<GatewayOptions["gitlabMirror"]>,
+): Promise<GatewayGitLabMirror> {
+  await ensureStreamOf(bus, "gitlabInbox");
+  return { hookSecret: options.hookSecret ?? null, streamingToken: options.streamingToken ?? null };
 }
 
 /** Connections kept open to GitLab for forwarded requests (each waits its turn beyond). */

@@ -11,6 +11,7 @@ import { registerClusterVerificationRoutes } from "../routes/cluster-verificatio
 import { registerCollectorTokenRoutes } from "../routes/collector-token-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
 import { registerEventStreamRoutes } from "../routes/event-stream-routes.ts";
+import { registerGitLabInboxRoutes } from "../routes/gitlab-inbox-routes.ts";
 import { registerGroupAndProjectRoutes } from "../routes/group-and-project-routes.ts";
 import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agent-routes.ts";
 import { registerJobRoutes } from "../routes/job-routes.ts";
@@ -88,6 +89,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerGroupClusterAgentRoutes(app, ctx);
   registerAuditRoutes(app, ctx);
   registerEventStreamRoutes(app, ctx);
+  registerGitLabInboxRoutes(app, ctx);
   registerOpenApiRoutes(app);
   return app;
 }

@@ -1,5 +1,6 @@
 import { requestCommand } from "@kasmap/bus";
 import type { GatewayContext } from "../context.ts";
+import { type MirrorCheck, mirrorStatus } from "./mirror-status.ts";
 
 /** The streams the projection applies, by role (the names readiness reports). */
 const PROJECTED_ROLES = ["registry", "authz", "cluster", "heartbeat"] as const;
@@ -67,17 +68,28 @@ export async function outboxBacklog(ctx: GatewayContext, timeoutMs: number): Pro
  */
 export const PIPELINE_STATUS_TTL_MS = 2_000;
 
-type PipelineReading = { at: number; lag: Promise<ProjectionLagCheck>; outbox: Promise<OutboxCheck> };
+type PipelineReading = {
+  at: number;
+  lag: Promise<ProjectionLagCheck>;
+  outbox: Promise<OutboxCheck>;
+  /** GitLab mode only: the sync service's status (one more request, under the same cache). */
+  mirror: Promise<MirrorCheck> | null;
+};
 const readings = new WeakMap<GatewayContext, PipelineReading>();
 
-/** The projection lag and authz outbox backlog, read at most every `PIPELINE_STATUS_TTL_MS`. */
-export function pipelineStatus(
-  ctx: GatewayContext,
-  timeoutMs: number,
-): { lag: Promise<ProjectionLagCheck>; outbox: Promise<OutboxCheck> } {
+/**
+ * The projection lag, authz outbox backlog and (GitLab mode) the mirror's status, read at most
+ * every `PIPELINE_STATUS_TTL_MS`.
+ */
+export function pipelineStatus(ctx: GatewayContext, timeoutMs: number): Omit<PipelineReading, "at"> {
   const cached = readings.get(ctx);
   if (cached && Date.now() - cached.at < PIPELINE_STATUS_TTL_MS) return cached;
-  const reading = { at: Date.now(), lag: projectionLag(ctx), outbox: outboxBacklog(ctx, timeoutMs) };
+  const reading = {
+    at: Date.now(),
+    lag: projectionLag(ctx),
+    outbox: outboxBacklog(ctx, timeoutMs),
+    mirror: ctx.gitlabMirror ? mirrorStatus(ctx, timeoutMs) : null,
+  };
   readings.set(ctx, reading);
   return reading;
 }

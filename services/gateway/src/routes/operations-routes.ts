@@ -2,6 +2,7 @@ import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
+import { mirrorMetricLines } from "../read-model/mirror-status.ts";
 import { type OutboxCheck, pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
 const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -13,8 +14,11 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * past its threshold is a `jetstream_check` warning that does not fail readiness; also reported,
  * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
  * model — and `outbox_check[0]` — events authz committed but has not published, and rows set
- * aside) and `GET /metrics` (Prometheus text, with JetStream storage use, and authz's outbox
- * gauges when authz answers). None needs a token, so lag and outbox are read at most every
+ * aside; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
+ * completed within twice its period or GitLab is unreachable, with the age in seconds: reported,
+ * not gating, since the gateway keeps serving the last mirror) and `GET /metrics` (Prometheus
+ * text, with JetStream storage use, authz's outbox gauges when authz answers, and the mirror's
+ * gauges in GitLab mode). None needs a token, so lag, outbox and mirror are read at most every
  * `PIPELINE_STATUS_TTL_MS` whatever the number of probes.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -23,11 +27,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
     const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
-    const [database, storage, projection, outbox] = await Promise.all([
+    const [database, storage, projection, outbox, mirror] = await Promise.all([
       pingDatabase(ctx),
       ctx.jetStreamStorage.read(),
       withDeadline(pipeline.lag, CHECK_DEADLINE_MS, unreadable("projection lag")),
       pipeline.outbox,
+      pipeline.mirror,
     ]);
     const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
     // Lag and backlog are reported, not gating: the gateway serves reads while they drain.
@@ -45,10 +50,13 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
       projection_check: [projection],
       outbox_check: [outbox],
+      ...(mirror ? { mirror_check: [mirror] } : {}),
     });
   });
 
   app.get("/metrics", async (_request, reply) => {
+    const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
+    const mirror = await pipeline.mirror;
     const cacheLines = ctx.caches.all.flatMap((cache) => [
       `kasmap_gateway_cache_hits_total{cache="${cache.name}"} ${cache.hits}`,
       `kasmap_gateway_cache_misses_total{cache="${cache.name}"} ${cache.misses}`,
@@ -61,7 +69,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# HELP kasmap_gateway_cache_misses_total Reads that went to PostgreSQL.",
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
-      ...authzOutboxLines(await pipelineStatus(ctx, CHECK_DEADLINE_MS).outbox),
+      ...authzOutboxLines(await pipeline.outbox),
+      ...(mirror ? mirrorMetricLines(mirror) : []),
     ].join("\n");
     const storage = await ctx.jetStreamStorage.read();
     if (storage) return reply.type(PROMETHEUS_TEXT).send(`${text}\n${renderStorageMetrics(storage)}`);

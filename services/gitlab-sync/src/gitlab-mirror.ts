@@ -1,0 +1,132 @@
+import {
+  agentConfigPath,
+  GitLabApiError,
+  type GitLabApiErrorKind,
+  type GitLabClient,
+  type GitLabClusterAgent,
+  GitLabClusterAgentSchema,
+  type GitLabGroup,
+  GitLabGroupSchema,
+  type GitLabProject,
+  GitLabProjectSchema,
+  gitlabPath,
+} from "@kasmap/gitlab-api";
+import { forEachLimited } from "./concurrency.ts";
+import type { MirrorCommands, MirrorGroup, MirrorProject } from "./mirror-commands.ts";
+
+/** Agents (and their config files) of one project read and put at once. */
+export const AGENT_READ_CONCURRENCY = 4;
+
+/** GitLab's shapes → the `mirror.*` requests (GitLab's ids, names, paths and times verbatim). */
+export function mirrorGroupOf(group: GitLabGroup): MirrorGroup {
+  return {
+    id: group.id,
+    name: group.name,
+    path: group.path,
+    description: group.description ?? null,
+    parent_id: group.parent_id,
+    created_at: isoTime(group.created_at),
+  };
+}
+
+export function mirrorProjectOf(project: GitLabProject): MirrorProject {
+  return {
+    id: project.id,
+    name: project.name,
+    path: project.path,
+    description: project.description ?? null,
+    namespace: {
+      id: project.namespace.id,
+      kind: project.namespace.kind === "user" ? "user" : "group",
+      path: project.namespace.path,
+      name: project.namespace.name,
+    },
+    created_at: isoTime(project.created_at),
+  };
+}
+
+/** GitLab writes `2016-06-17T07:47:33.840Z` (or with an offset); authz wants ISO 8601 with one. */
+function isoTime(text: string): string {
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? new Date(0).toISOString() : new Date(time).toISOString();
+}
+
+/**
+ * Reads from GitLab and puts into the mirror: the steps the full reconcile and the inbox
+ * consumer share. GitLab is the truth; each step re-reads what it puts.
+ */
+export class GitLabMirror {
+  constructor(
+    readonly gitlab: GitLabClient,
+    readonly mirror: MirrorCommands,
+  ) {}
+
+  /** The group, or null when GitLab says it does not exist (or the token may not see it). */
+  readGroup(id: number | string): Promise<GitLabGroup | null> {
+    return orNullOn404(this.gitlab.get(gitlabPath`/groups/${id}`, GitLabGroupSchema));
+  }
+
+  readProject(id: number): Promise<GitLabProject | null> {
+    return orNullOn404(this.gitlab.get(gitlabPath`/projects/${id}`, GitLabProjectSchema));
+  }
+
+  /**
+   * Every agent of the project, each with its config file from the default branch (404 = no
+   * file = `null`), at most `AGENT_READ_CONCURRENCY` at once. `onlyNames`: just the agents whose
+   * config files changed (a push), and only their config.
+   */
+  async mirrorAgentsOf(project: GitLabProject, onlyNames: ReadonlySet<string> | null = null): Promise<void> {
+    const agents = this.gitlab.pages(
+      gitlabPath`/projects/${project.id}/cluster_agents`,
+      GitLabClusterAgentSchema,
+    );
+    try {
+      for await (const page of agents) await this.mirrorAgentPage(project, page, onlyNames);
+    } catch (error) {
+      // Agents need Developer on the project: a token below that sees none, and mirrors none.
+      if (!isGitLabError(error, "forbidden")) throw error;
+    }
+  }
+
+  private async mirrorAgentPage(
+    project: GitLabProject,
+    page: GitLabClusterAgent[],
+    onlyNames: ReadonlySet<string> | null,
+  ): Promise<void> {
+    const chosen = onlyNames === null ? page : page.filter((agent) => onlyNames.has(agent.name));
+    await forEachLimited(chosen, AGENT_READ_CONCURRENCY, async (agent) => {
+      if (onlyNames === null) {
+        await this.mirror.putAgent({
+          id: agent.id,
+          project_id: project.id,
+          name: agent.name,
+          created_at: isoTime(agent.created_at),
+        });
+      }
+      await this.mirror.putAgentConfig(agent.id, await this.readAgentConfig(project, agent.name));
+    });
+  }
+
+  /** `.gitlab/agents/<name>/config.yaml` on the default branch; null when there is none. */
+  async readAgentConfig(project: GitLabProject, agentName: string): Promise<string | null> {
+    if (!project.default_branch) return null;
+    const file = await this.gitlab.raw(
+      gitlabPath`/projects/${project.id}/repository/files/${agentConfigPath(agentName)}/raw`,
+      { query: { ref: project.default_branch } },
+    );
+    return file === null ? null : file.body;
+  }
+}
+
+async function orNullOn404<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (error) {
+    if (isGitLabError(error, "not_found")) return null;
+    throw error;
+  }
+}
+
+export function isGitLabError(error: unknown, kind: GitLabApiErrorKind): boolean {
+  return error instanceof GitLabApiError && error.kind === kind;
+}

@@ -1,0 +1,131 @@
+import { isKasmapError, KasmapError } from "@kasmap/contracts";
+import {
+  type GitLabGroup,
+  GitLabGroupSchema,
+  type GitLabProject,
+  GitLabProjectSchema,
+  gitlabPath,
+} from "@kasmap/gitlab-api";
+import type { Logger } from "@kasmap/logging";
+import { forEachLimited } from "../concurrency.ts";
+import { type GitLabMirror, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
+import { ParentsFirst } from "./group-order.ts";
+
+/** Projects of one page whose agents are read at once (each reads its agents with its own bound). */
+export const PROJECT_CONCURRENCY = 4;
+
+/** What a complete walk saw, and what it could not put (refused by authz, or parent unseen). */
+export type WalkResult = {
+  /** The configured roots' ids, for the sweep; null: everything mirrored is in scope. */
+  rootGroupIds: number[] | null;
+  groups: number;
+  projects: number;
+  /** Things authz refused (e.g. a path Kasmap cannot hold), by `kind id: reason`; first 20. */
+  skipped: string[];
+  skippedCount: number;
+};
+
+/**
+ * One full walk of what the token sees (`rootGroups` null) or of the configured root groups:
+ * every group parents first, then every project with its agents and agent configs, page by page
+ * (one page of GitLab's listing in memory at a time). Any GitLab or authz failure ends the walk
+ * by throwing: the caller then must not sweep. A put authz refuses for good (`validation_failed`,
+ * `not_found` for a parent it never got, `conflict` with an id Kasmap's own registry holds) is
+ * skipped and reported, and the walk goes on.
+ */
+export async function walkGitLab(
+  gitlab: GitLabMirror,
+  rootGroups: readonly string[] | null,
+  logger: Logger,
+): Promise<WalkResult> {
+  const result: WalkResult = { rootGroupIds: null, groups: 0, projects: 0, skipped: [], skippedCount: 0 };
+  const skip = (what: string, error: unknown): boolean => {
+    const refusal = ["validation_failed", "not_found", "conflict"] as const;
+    if (!refusal.some((code) => isKasmapError(error, code)) || !isKasmapError(error)) throw error;
+    result.skippedCount += 1;
+    if (result.skipped.length < 20) result.skipped.push(`${what}: ${error.message}`);
+    logger.warn({ what, reason: error.message }, "not mirrored: authz refused it");
+    return false;
+  };
+  const order = new ParentsFirst(async (group) => {
+    try {
+      await gitlab.mirror.putGroup(mirrorGroupOf(group));
+      result.groups += 1;
+      return true;
+    } catch (error) {
+      return skip(`group ${group.id}`, error);
+    }
+  });
+  const putProject = async (project: GitLabProject): Promise<void> => {
+    try {
+      await gitlab.mirror.putProject(mirrorProjectOf(project));
+    } catch (error) {
+      skip(`project ${project.id}`, error);
+      return;
+    }
+    result.projects += 1;
+    await gitlab.mirrorAgentsOf(project);
+  };
+  const putProjectPages = async (pages: AsyncIterable<GitLabProject[]>) => {
+    for await (const page of pages) await forEachLimited(page, PROJECT_CONCURRENCY, putProject);
+  };
+
+  if (rootGroups === null) {
+    const byId = { order_by: "id", sort: "asc" };
+    const groups = gitlab.gitlab.pages("/groups", GitLabGroupSchema, {
+      query: { all_available: true, ...byId },
+    });
+    for await (const page of groups) for (const group of page) await order.add(group);
+    // Every project the token sees, personal ones included (their namespaces need no group).
+    await putProjectPages(gitlab.gitlab.pages("/projects", GitLabProjectSchema, { query: byId }));
+  } else {
+    result.rootGroupIds = [];
+    for (const path of rootGroups) {
+      const root = await gitlab.readGroup(path);
+      if (root === null) {
+        throw new Error(`root group ${path} does not exist or the token cannot see it`);
+      }
+      await putWithAncestors(gitlab, root, order);
+      if (!order.has(root.id)) continue;
+      result.rootGroupIds.push(root.id);
+      const descendants = gitlab.gitlab.pages(
+        gitlabPath`/groups/${root.id}/descendant_groups`,
+        GitLabGroupSchema,
+        {
+          query: { order_by: "id", sort: "asc" },
+        },
+      );
+      for await (const page of descendants) for (const group of page) await order.add(group);
+    }
+    for (const rootId of result.rootGroupIds) {
+      await putProjectPages(
+        gitlab.gitlab.pages(gitlabPath`/groups/${rootId}/projects`, GitLabProjectSchema, {
+          query: { include_subgroups: true, order_by: "id", sort: "asc" },
+        }),
+      );
+    }
+  }
+  for (const orphan of order.orphans()) {
+    skip(
+      `group ${orphan.id}`,
+      new KasmapError("not_found", `parent group ${orphan.parent_id} is not visible to the token`),
+    );
+  }
+  return result;
+}
+
+/** A configured root that is a subgroup: its ancestors go in first (top-down). */
+async function putWithAncestors(
+  gitlab: GitLabMirror,
+  group: GitLabGroup,
+  order: ParentsFirst,
+): Promise<void> {
+  const chain: GitLabGroup[] = [group];
+  for (let parentId = group.parent_id; parentId !== null && !order.has(parentId); ) {
+    const parent = await gitlab.readGroup(parentId);
+    if (parent === null) break;
+    chain.unshift(parent);
+    parentId = parent.parent_id;
+  }
+  for (const link of chain) await order.add(link);
+}
