@@ -86,6 +86,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     ...("adminToken" in mode ? { adminToken: mode.adminToken } : {}),
+    gitlabMode: "gitlabUrl" in mode,
     logger: logger.child({ service: "authz" }),
   });
   const projection = await startProjectionService({

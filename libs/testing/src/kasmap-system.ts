@@ -110,6 +110,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       databaseUrl: database.url,
       // In GitLab mode GitLab decides access: no admin of Kasmap's own.
       ...(gitlab ? {} : { adminToken }),
+      gitlabMode: gitlab !== undefined,
       logger: silent("authz"),
     });
     stops.push(() => authz.stop());
