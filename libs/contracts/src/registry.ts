@@ -7,6 +7,11 @@ import { z } from "zod";
 
 const Id = z.number().int().positive();
 const Time = z.iso.datetime({ offset: true });
+/**
+ * The lifetime of a group or project: `created_at`, and `deleted_at` only on the last event of
+ * one that was removed (GitLab mode: deleted in GitLab), which makes the read model drop it.
+ */
+const LifetimeFields = { created_at: Time, deleted_at: Time.optional() };
 export const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
 
 /** A calendar day as GitLab writes `expires_at`: `YYYY-MM-DD`, and a day that exists. */
@@ -64,12 +69,7 @@ export const GroupSchema = z.object({
   traversal_ids: z.array(Id).min(1),
   full_path: z.string(),
   full_name: z.string(),
-  created_at: Time,
-  /**
-   * Only on the last event of a group that was removed (GitLab mode: deleted in GitLab); the
-   * read model then drops it. Absent while the group exists.
-   */
-  deleted_at: Time.optional(),
+  ...LifetimeFields,
 });
 export type Group = z.infer<typeof GroupSchema>;
 
@@ -85,9 +85,7 @@ export const ProjectSchema = z.object({
   path_with_namespace: z.string(),
   name_with_namespace: z.string(),
   creator_id: Id.nullable(),
-  created_at: Time,
-  /** Only on the last event of a project that was removed; the read model then drops it. */
-  deleted_at: Time.optional(),
+  ...LifetimeFields,
 });
 export type Project = z.infer<typeof ProjectSchema>;
 

@@ -17,31 +17,34 @@ import type { MirrorCommands, MirrorGroup, MirrorProject } from "./mirror-comman
 /** Agents (and their config files) of one project read and put at once. */
 export const AGENT_READ_CONCURRENCY = 4;
 
+/** The listings below are all read in id order. */
+const BY_ID = { order_by: "id", sort: "asc" };
+
 /** GitLab's shapes → the `mirror.*` requests (GitLab's ids, names, paths and times verbatim). */
 export function mirrorGroupOf(group: GitLabGroup): MirrorGroup {
-  return {
-    id: group.id,
-    name: group.name,
-    path: group.path,
-    description: group.description ?? null,
-    parent_id: group.parent_id,
-    created_at: isoTime(group.created_at),
-  };
+  return { ...namedFieldsOf(group), parent_id: group.parent_id };
 }
 
 export function mirrorProjectOf(project: GitLabProject): MirrorProject {
   return {
-    id: project.id,
-    name: project.name,
-    path: project.path,
-    description: project.description ?? null,
+    ...namedFieldsOf(project),
     namespace: {
       id: project.namespace.id,
       kind: project.namespace.kind === "user" ? "user" : "group",
       path: project.namespace.path,
       name: project.namespace.name,
     },
-    created_at: isoTime(project.created_at),
+  };
+}
+
+/** The fields a group and a project request take alike from GitLab's group and project. */
+function namedFieldsOf(entity: GitLabGroup | GitLabProject) {
+  return {
+    id: entity.id,
+    name: entity.name,
+    path: entity.path,
+    description: entity.description ?? null,
+    created_at: isoTime(entity.created_at),
   };
 }
 
@@ -68,6 +71,30 @@ export class GitLabMirror {
 
   readProject(id: number): Promise<GitLabProject | null> {
     return orNullOn404(this.gitlab.get(gitlabPath`/projects/${id}`, GitLabProjectSchema));
+  }
+
+  /** Every group the token sees, by id. */
+  groupPages(): AsyncIterable<GitLabGroup[]> {
+    return this.gitlab.pages("/groups", GitLabGroupSchema, { query: { all_available: true, ...BY_ID } });
+  }
+
+  /** Every project the token sees, by id, personal ones included. */
+  projectPages(): AsyncIterable<GitLabProject[]> {
+    return this.gitlab.pages("/projects", GitLabProjectSchema, { query: BY_ID });
+  }
+
+  /** The subgroups of a group at every depth, by id. */
+  descendantGroupPages(groupId: number): AsyncIterable<GitLabGroup[]> {
+    return this.gitlab.pages(gitlabPath`/groups/${groupId}/descendant_groups`, GitLabGroupSchema, {
+      query: BY_ID,
+    });
+  }
+
+  /** The projects of a group and of its subgroups at every depth, by id. */
+  projectPagesUnder(groupId: number): AsyncIterable<GitLabProject[]> {
+    return this.gitlab.pages(gitlabPath`/groups/${groupId}/projects`, GitLabProjectSchema, {
+      query: { include_subgroups: true, ...BY_ID },
+    });
   }
 
   /**

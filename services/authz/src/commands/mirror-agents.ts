@@ -24,21 +24,20 @@ export const putMirroredAgent: CommandHandler<"mirror.agent.put"> = (deps, reque
   deps.run(null, async (unit) => {
     const project = await findProject(unit.tx, request.project_id);
     if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
-    const now = new Date();
+    // What GitLab owns of the agent, written alike by the insert and the update; a put also
+    // brings back an agent deleted here earlier.
+    const asGitLabHasIt = {
+      name: request.name,
+      created_at: request.created_at,
+      deleted_at: null,
+      mirrored_at: new Date(),
+    };
     const existing = await agentRow(unit.tx, request.id);
     if (!existing) {
       await refuseTakenName(unit, request.project_id, request.name, request.id);
       const row = await unit.tx
         .insertInto("authz.agents")
-        .values({
-          id: request.id,
-          name: request.name,
-          project_id: project.id,
-          created_at: request.created_at,
-          created_by_user_id: null,
-          deleted_at: null,
-          mirrored_at: now,
-        })
+        .values({ id: request.id, project_id: project.id, created_by_user_id: null, ...asGitLabHasIt })
         .returningAll()
         .executeTakeFirstOrThrow();
       await reserveMirroredId(unit.tx, "authz.agents", request.id);
@@ -61,14 +60,8 @@ export const putMirroredAgent: CommandHandler<"mirror.agent.put"> = (deps, reque
       await refuseTakenName(unit, request.project_id, request.name, request.id);
     const row = await unit.tx
       .updateTable("authz.agents")
-      .set({
-        name: request.name,
-        created_at: request.created_at,
-        deleted_at: null,
-        mirrored_at: now,
-        // A revived agent's config is mirrored afresh.
-        ...(revived ? { mirror_config_sha256: null } : {}),
-      })
+      // A revived agent's config is mirrored afresh.
+      .set({ ...asGitLabHasIt, ...(revived ? { mirror_config_sha256: null } : {}) })
       .where("id", "=", request.id)
       .returningAll()
       .executeTakeFirstOrThrow();

@@ -1,11 +1,5 @@
 import { isKasmapError, KasmapError } from "@kasmap/contracts";
-import {
-  type GitLabGroup,
-  GitLabGroupSchema,
-  type GitLabProject,
-  GitLabProjectSchema,
-  gitlabPath,
-} from "@kasmap/gitlab-api";
+import type { GitLabGroup, GitLabProject } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
 import { forEachLimited } from "../concurrency.ts";
 import { type GitLabMirror, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
@@ -71,13 +65,9 @@ export async function walkGitLab(
   };
 
   if (rootGroups === null) {
-    const byId = { order_by: "id", sort: "asc" };
-    const groups = gitlab.gitlab.pages("/groups", GitLabGroupSchema, {
-      query: { all_available: true, ...byId },
-    });
-    for await (const page of groups) for (const group of page) await order.add(group);
+    for await (const page of gitlab.groupPages()) for (const group of page) await order.add(group);
     // Every project the token sees, personal ones included (their namespaces need no group).
-    await putProjectPages(gitlab.gitlab.pages("/projects", GitLabProjectSchema, { query: byId }));
+    await putProjectPages(gitlab.projectPages());
   } else {
     result.rootGroupIds = [];
     for (const path of rootGroups) {
@@ -88,22 +78,11 @@ export async function walkGitLab(
       await putWithAncestors(gitlab, root, order);
       if (!order.has(root.id)) continue;
       result.rootGroupIds.push(root.id);
-      const descendants = gitlab.gitlab.pages(
-        gitlabPath`/groups/${root.id}/descendant_groups`,
-        GitLabGroupSchema,
-        {
-          query: { order_by: "id", sort: "asc" },
-        },
-      );
-      for await (const page of descendants) for (const group of page) await order.add(group);
+      for await (const page of gitlab.descendantGroupPages(root.id)) {
+        for (const group of page) await order.add(group);
+      }
     }
-    for (const rootId of result.rootGroupIds) {
-      await putProjectPages(
-        gitlab.gitlab.pages(gitlabPath`/groups/${rootId}/projects`, GitLabProjectSchema, {
-          query: { include_subgroups: true, order_by: "id", sort: "asc" },
-        }),
-      );
-    }
+    for (const rootId of result.rootGroupIds) await putProjectPages(gitlab.projectPagesUnder(rootId));
   }
   for (const orphan of order.orphans()) {
     skip(

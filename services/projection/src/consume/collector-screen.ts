@@ -3,7 +3,7 @@ import { EVENT_TYPES, KasmapError } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import type { CollectorLimits } from "../projection-env.ts";
-import { collectorVerdict, loadAgentStandings } from "./collector-standing.ts";
+import { collectorVerdict, loadAgentStandings, unknownAgentStanding } from "./collector-standing.ts";
 import { readPosition } from "./projection-positions.ts";
 import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
 
@@ -58,7 +58,7 @@ export function createCollectorScreen(
     let caughtUp: boolean | null = null;
     for (const item of collectorEvents) {
       const agentId = collectorAgentOf(item) ?? 0;
-      const standing = standings.get(agentId) ?? { agentId, exists: false, deletedAt: null, tokens: [] };
+      const standing = standings.get(agentId) ?? unknownAgentStanding(agentId);
       const verdict = collectorVerdict(standing, item.meta.storedAt);
       if (verdict.kind === "refuse") refused.set(item.meta.seq, verdict.reason);
       if (verdict.kind !== "wait") continue;
@@ -102,7 +102,7 @@ export async function assertCollectorsMayWrite(
   );
   for (const item of collectorEvents) {
     const agentId = collectorAgentOf(item) ?? 0;
-    const standing = standings.get(agentId) ?? { agentId, exists: false, deletedAt: null, tokens: [] };
+    const standing = standings.get(agentId) ?? unknownAgentStanding(agentId);
     const verdict = collectorVerdict(standing, item.meta.storedAt);
     if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
     // Known to the screen a moment ago: only a rebuild in between can make it unknown again.

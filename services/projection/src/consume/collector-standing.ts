@@ -48,6 +48,39 @@ export function collectorVerdict(standing: AgentStanding, storedAt: Date): Colle
   };
 }
 
+/** An agent the read model does not know: `collectorVerdict` says "wait". */
+export function unknownAgentStanding(agentId: number): AgentStanding {
+  return { agentId, exists: false, deletedAt: null, tokens: [] };
+}
+
+/** The standing columns of a row of a query over `unnest(…) as ids(agent_id)`. */
+export type AgentStandingColumns = {
+  agent_id: string | number;
+  exists: boolean;
+  deleted_at: Date | null;
+  tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
+};
+
+/**
+ * The `tokens` column of such a query: the agent's tokens as a JSON array (`agent_tokens_agent`
+ * index), `[]` when it has none.
+ */
+export const agentTokensColumn = sql<AgentStandingColumns["tokens"]>`
+  coalesce((select json_agg(json_build_object('status', t.status, 'revoked_at', t.revoked_at))
+              from read_model.agent_tokens t where t.agent_id = ids.agent_id), '[]'::json)`;
+
+export function agentStandingOf(row: AgentStandingColumns): AgentStanding {
+  return {
+    agentId: Number(row.agent_id),
+    exists: row.exists,
+    deletedAt: row.deleted_at,
+    tokens: row.tokens.map((t) => ({
+      status: t.status,
+      revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
+    })),
+  };
+}
+
 /**
  * The standing of each agent, in one statement (primary-key and `agent_tokens_agent` index
  * lookups): runs inside the caller's transaction when given one.
@@ -57,32 +90,13 @@ export async function loadAgentStandings(
   agentIds: readonly number[],
 ): Promise<Map<number, AgentStanding>> {
   const ids = [...new Set(agentIds)];
-  const standings = new Map<number, AgentStanding>();
-  if (ids.length === 0) return standings;
-  const result = await sql<{
-    agent_id: string | number;
-    exists: boolean;
-    deleted_at: Date | null;
-    tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
-  }>`
+  if (ids.length === 0) return new Map();
+  const result = await sql<AgentStandingColumns>`
     select ids.agent_id,
            exists (select 1 from read_model.agents a where a.id = ids.agent_id) as exists,
            (select d.deleted_at from read_model.deleted_agents d where d.agent_id = ids.agent_id) as deleted_at,
-           coalesce((select json_agg(json_build_object('status', t.status, 'revoked_at', t.revoked_at))
-                       from read_model.agent_tokens t where t.agent_id = ids.agent_id), '[]'::json) as tokens
+           ${agentTokensColumn} as tokens
       from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
   `.execute(db);
-  for (const row of result.rows) {
-    const agentId = Number(row.agent_id);
-    standings.set(agentId, {
-      agentId,
-      exists: row.exists,
-      deletedAt: row.deleted_at,
-      tokens: row.tokens.map((t) => ({
-        status: t.status,
-        revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
-      })),
-    });
-  }
-  return standings;
+  return new Map(result.rows.map((row) => [Number(row.agent_id), agentStandingOf(row)]));
 }

@@ -7,17 +7,15 @@ import { replaceAddressesOf, type SnapshotRowInput, writeSnapshots } from "../ap
 import { insertAuditDrafts } from "../audit/audit-event-store.ts";
 import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
 import { changeNoticesFor } from "../notify/change-notices.ts";
-import type { AgentStanding } from "./collector-standing.ts";
-import { collectorVerdict } from "./collector-standing.ts";
+import { collectorVerdict, unknownAgentStanding } from "./collector-standing.ts";
 import { loadSnapshotAgentStates, type SnapshotAgentState } from "./snapshot-batch-state.ts";
 
 export type SnapshotEvent = KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>;
 export type StoredSnapshot = { event: SnapshotEvent; meta: CheckpointedEvent["meta"] };
 
-/** An agent the read model does not know: its standing says "wait", as `loadAgentStandings`'. */
+/** An agent the read model does not know: its standing says "wait". */
 function unknownAgent(agentId: number): SnapshotAgentState {
-  const standing: AgentStanding = { agentId, exists: false, deletedAt: null, tokens: [] };
-  return { standing, agent: null, entity: null, latest: null };
+  return { standing: unknownAgentStanding(agentId), agent: null, entity: null, latest: null };
 }
 
 /**

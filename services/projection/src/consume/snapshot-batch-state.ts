@@ -2,7 +2,12 @@ import type { ClusterFacts } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import type { AuditPreviousState } from "../audit/audit-events.ts";
-import type { AgentStanding } from "./collector-standing.ts";
+import {
+  type AgentStanding,
+  type AgentStandingColumns,
+  agentStandingOf,
+  agentTokensColumn,
+} from "./collector-standing.ts";
 
 /**
  * Everything a batch of snapshots needs to know of one agent before it is applied: whether its
@@ -40,25 +45,22 @@ export async function loadSnapshotAgentStates(
   const ids = [...new Set(agentIds)];
   const states = new Map<number, SnapshotAgentState>();
   if (ids.length === 0) return states;
-  const result = await sql<{
-    agent_id: string | number;
-    exists: boolean;
-    name: string | null;
-    project_id: string | number | null;
-    path_with_namespace: string | null;
-    deleted_at: Date | null;
-    tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
-    stream_seq: string | number | null;
-    cluster: ClusterFacts | null;
-  }>`
+  const result = await sql<
+    AgentStandingColumns & {
+      name: string | null;
+      project_id: string | number | null;
+      path_with_namespace: string | null;
+      stream_seq: string | number | null;
+      cluster: ClusterFacts | null;
+    }
+  >`
     select ids.agent_id,
            a.id is not null as exists,
            a.name,
            a.project_id,
            p.path_with_namespace,
            d.deleted_at,
-           coalesce((select json_agg(json_build_object('status', t.status, 'revoked_at', t.revoked_at))
-                       from read_model.agent_tokens t where t.agent_id = ids.agent_id), '[]'::json) as tokens,
+           ${agentTokensColumn} as tokens,
            s.stream_seq,
            s.cluster
       from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
@@ -68,18 +70,10 @@ export async function loadSnapshotAgentStates(
       left join read_model.cluster_snapshots s on s.agent_id = ids.agent_id
   `.execute(db);
   for (const row of result.rows) {
-    const agentId = Number(row.agent_id);
+    const standing = agentStandingOf(row);
     const projectId = row.project_id === null ? null : Number(row.project_id);
-    states.set(agentId, {
-      standing: {
-        agentId,
-        exists: row.exists,
-        deletedAt: row.deleted_at,
-        tokens: row.tokens.map((t) => ({
-          status: t.status,
-          revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
-        })),
-      },
+    states.set(standing.agentId, {
+      standing,
       agent: row.exists && row.name !== null && projectId !== null ? { name: row.name, projectId } : null,
       entity: row.exists && projectId !== null ? { id: projectId, path: row.path_with_namespace } : null,
       latest:
