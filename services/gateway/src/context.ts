@@ -4,6 +4,7 @@ import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
+import type { ExternalUrlSettings } from "./http/request-url.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
 /** What every route needs; built once by `startGateway`. */
@@ -21,6 +22,8 @@ export type GatewayContext = {
   readonly jobTokenMaxLifetimeMs: number;
   /** GitLab's `agent_authorization_include_descendants`, for the allowed-agents answers. */
   readonly ciAccess: CiAccessOptions;
+  /** Where Kasmap is reached from outside (`KASMAP_EXTERNAL_URL`, `KASMAP_TRUSTED_PROXIES`), for links. */
+  readonly externalUrl: ExternalUrlSettings;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
   /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */

@@ -1,6 +1,7 @@
 import { AgentAuthorizationEnvSchema, CommonEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
 import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
+import { externalUrlSettings } from "./http/request-url.ts";
 import type { GatewayOptions } from "./index.ts";
 
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
@@ -39,6 +40,10 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
     .min(60)
     .max(31 * 24 * 3600)
     .default(24 * 3600),
+  /** The URL clients reach Kasmap at (behind a proxy), for `Link` headers; e.g. `https://kasmap.example.com`. */
+  KASMAP_EXTERNAL_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-Proto/Host/Port` are believed. */
+  KASMAP_TRUSTED_PROXIES: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 
@@ -60,6 +65,7 @@ export function gatewayOptionsFromEnv(
     requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
     liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
+    externalUrl: externalUrlSettings(env.KASMAP_EXTERNAL_URL, env.KASMAP_TRUSTED_PROXIES),
     jetStreamStorageWarning: {
       ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
       bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,

@@ -12,8 +12,10 @@ import type { GatewayContext } from "./context.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
+import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
+export { type ExternalUrlSettings, externalUrlSettings } from "./http/request-url.ts";
 // The allowed-agents bench times the gateway's own query against generated registries.
 export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";
 
@@ -51,6 +53,11 @@ export type GatewayOptions = GatewayLimitOptions & {
    * common with the agent's project suffices for `ci_access` in the allowed-agents answers.
    */
   includeDescendants?: boolean;
+  /**
+   * Where clients reach Kasmap, for the links it writes (`externalUrlSettings(KASMAP_EXTERNAL_URL,
+   * KASMAP_TRUSTED_PROXIES)`); default: the request's `Host`, no proxy trusted.
+   */
+  externalUrl?: ExternalUrlSettings;
 };
 
 /** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
@@ -86,6 +93,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     limits: gatewayLimits(options),
     jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
     ciAccess: { includeDescendants: options.includeDescendants ?? true },
+    externalUrl: options.externalUrl ?? DIRECT_ACCESS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),

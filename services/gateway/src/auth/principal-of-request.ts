@@ -24,7 +24,7 @@ export async function principalOf(
   request: FastifyRequest,
   options: { allowJobToken?: boolean } = {},
 ): Promise<Principal> {
-  const credential = credentialFromHeaders(request.headers);
+  const credential = credentialFromHeaders(request.headers, request.query);
   if (!credential) throw unauthorized();
   if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
   const key = `${credential.kind}:${digestToken(credential.token)}`;

@@ -29,7 +29,7 @@ const ListQuerySchema = PaginationQuerySchema.extend(WithClusterInfoQuerySchema.
 // GitLab validates the name in the model (400 with field errors), not as a Grape parameter.
 const AgentNameFieldSchema = z.object({ name: AgentNameSchema });
 // What Fastify sets for the bodies it serializes; a string sent with it is passed through as is.
-const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json";
 
 /** `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`). */
 export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -46,7 +46,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
         withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),
       ),
     );
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
   // The hot read: the body is spliced from cached JSON text (see agent-body-json.ts) and sent as

@@ -28,7 +28,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     const page = { page: query.page, perPage: query.per_page };
     const { tokens, total } = await listActiveAgentTokens(ctx.db, agent.id, page);
     const bodies = tokens.map((token) => agentTokenBody(token, { lastUsed: false }));
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
   app.get<TokenParams>(`${base}/:token_id`, async (request) => {
