@@ -61,6 +61,27 @@ const plain =
     ...(body ? { body: body(world) } : {}),
   });
 
+/** A token-minting POST on a fresh agent (each agent holds at most two active tokens of a kind). */
+const onFreshAgent: Arrange = async (world, route) => ({
+  target: fillPath(world, route.path, { agent_id: await freshAgent(world) }),
+  body: { name: "cell-token" },
+});
+
+/** A token (agent or collector token, by `resource`) of a fresh agent, for its revoking cell. */
+const tokenOfFreshAgent =
+  (resource: "tokens" | "collector_tokens"): Arrange =>
+  async (world, route) => {
+    const agentId = await freshAgent(world);
+    const token = await expectStatus(
+      world.system,
+      201,
+      "POST",
+      `/projects/${world.project.id}/cluster_agents/${agentId}/${resource}`,
+      { name: "cell-token" },
+    );
+    return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
+  };
+
 /** Cells that need more than the world's resources, by `METHOD path`. */
 const ARRANGEMENTS: Record<string, Arrange> = {
   [`POST ${API}/groups`]: plain(() => {
@@ -110,21 +131,11 @@ const ARRANGEMENTS: Record<string, Arrange> = {
   [`PUT ${AGENTS}/:agent_id/configuration`]: plain(() => ({
     content: "ci_access:\n  projects:\n    - id: world/app\n",
   })),
-  [`POST ${AGENTS}/:agent_id/tokens`]: async (world, route) => ({
-    target: fillPath(world, route.path, { agent_id: await freshAgent(world) }),
-    body: { name: "cell-token" },
-  }),
-  [`DELETE ${AGENTS}/:agent_id/tokens/:token_id`]: async (world, route) => {
-    const agentId = await freshAgent(world);
-    const token = await expectStatus(
-      world.system,
-      201,
-      "POST",
-      `/projects/${world.project.id}/cluster_agents/${agentId}/tokens`,
-      { name: "cell-token" },
-    );
-    return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
-  },
+  [`POST ${AGENTS}/:agent_id/tokens`]: onFreshAgent,
+  [`DELETE ${AGENTS}/:agent_id/tokens/:token_id`]: tokenOfFreshAgent("tokens"),
+  // A fresh agent per cell: each agent holds at most two active tokens of each kind.
+  [`POST ${AGENTS}/:agent_id/collector_tokens`]: onFreshAgent,
+  [`DELETE ${AGENTS}/:agent_id/collector_tokens/:token_id`]: tokenOfFreshAgent("collector_tokens"),
   [`POST ${AGENTS}/:agent_id/cluster_info/verify`]: plain(() => ({ cluster_name: "prod" })),
   [`GET ${API}/clusters/lookup`]: async (world, route) => ({
     target: `${fillPath(world, route.path)}?ip=10.0.0.1`,

@@ -169,6 +169,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   "POST /api/v4/projects/:id/cluster_agents/:agent_id/tokens": { gitlab: authenticated(maintainerWrite(201)) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens/:token_id": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
   "DELETE /api/v4/projects/:id/cluster_agents/:agent_id/tokens/:token_id": { gitlab: authenticated(maintainerWrite(204)) },
+  // [KASMAP] collector tokens (issue 9 item 5; README "Collector tokens"): every call Maintainer+,
+  // as managing agent tokens in GitLab (admin_cluster); the list is a read, open to read_api.
+  "GET /api/v4/projects/:id/cluster_agents/:agent_id/collector_tokens": { gitlab: authenticated({ ...maintainerWrite(200), read_api: 200 }) },
+  "POST /api/v4/projects/:id/cluster_agents/:agent_id/collector_tokens": { gitlab: authenticated(maintainerWrite(201)) },
+  "DELETE /api/v4/projects/:id/cluster_agents/:agent_id/collector_tokens/:token_id": { gitlab: authenticated(maintainerWrite(204)) },
   // [KASMAP] lookup answers every user, listing only the agents they may read.
   "GET /api/v4/clusters/lookup": { gitlab: authenticated(anyUser(200, 200)) },
   // [KASMAP] verify reads the agent (Developer) but is a POST: read_api's scope does not cover it.

@@ -55,7 +55,7 @@ afterAll(async () => {
 /** Keys GitLab's error bodies have; anything else in an error body is data. */
 const ERROR_KEYS = new Set(["message", "error", "error_description", "scope"]);
 /** Text no error body may hold: names of resources, token prefixes. */
-const SECRET_TEXT = ["hidden", "secret", "world-agent", "glpat-", "glagent-"];
+const SECRET_TEXT = ["hidden", "secret", "world-agent", "glpat-", "glagent-", "kmcol-"];
 
 function send(
   headers: Array<[string, string]>,

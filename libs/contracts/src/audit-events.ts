@@ -16,11 +16,18 @@ export const AUDIT_EVENT_TYPES = {
   authorizationChanged: "cluster_agent_authorization_changed",
   connected: "cluster_agent_connected",
   disconnected: "cluster_agent_disconnected",
+  collectorTokenCreated: "cluster_agent_collector_token_created",
+  collectorTokenRevoked: "cluster_agent_collector_token_revoked",
 } as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);
 
-export const AUDIT_TARGET_TYPES = ["Clusters::Agent", "Clusters::AgentToken"] as const;
+/** `Kasmap::CollectorToken`: a collector token (issue 9 item 5), which GitLab does not have. */
+export const AUDIT_TARGET_TYPES = [
+  "Clusters::Agent",
+  "Clusters::AgentToken",
+  "Kasmap::CollectorToken",
+] as const;
 export type AuditTargetType = (typeof AUDIT_TARGET_TYPES)[number];
 
 /**

@@ -4,6 +4,7 @@ import { ERROR_CODES, type ErrorCode } from "./errors.ts";
 import { MIRROR_COMMANDS } from "./mirror-commands.ts";
 import {
   AccessLevelSchema,
+  AGENT_TOKEN_KINDS,
   AgentNameSchema,
   AgentSchema,
   AgentTokenSchema,
@@ -30,6 +31,22 @@ const Actor = { actor_user_id: Id };
 const AgentTokenPublicSchema = AgentTokenSchema.omit({ token_sha256: true });
 const PersonalAccessTokenPublicSchema = PersonalAccessTokenSchema.omit({ token_sha256: true });
 const JobPublicSchema = JobSchema.omit({ token_sha256: true });
+
+/** Minting and revoking an agent credential: agent tokens and collector tokens alike. */
+const CreateAgentCredential = {
+  request: z.object({
+    ...Actor,
+    project_id: Id,
+    agent_id: Id,
+    name: z.string().min(1).max(255),
+    description: z.string().max(1024).nullable().optional(),
+  }),
+  result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
+};
+const RevokeAgentCredential = {
+  request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
+  result: AgentTokenPublicSchema,
+};
 
 export const AUTHZ_COMMANDS = {
   "group.create": {
@@ -116,25 +133,26 @@ export const AUTHZ_COMMANDS = {
     request: z.object({ ...Actor, project_id: Id, agent_id: Id }),
     result: AgentSchema,
   },
-  "agent_token.create": {
-    request: z.object({
-      ...Actor,
-      project_id: Id,
-      agent_id: Id,
-      name: z.string().min(1).max(255),
-      description: z.string().max(1024).nullable().optional(),
-    }),
-    result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
-  },
-  "agent_token.revoke": {
-    request: z.object({ ...Actor, project_id: Id, agent_id: Id, token_id: Id }),
-    result: AgentTokenPublicSchema,
-  },
-  /** The collector presents its agent token (as agentk does to KAS); no actor. */
+  "agent_token.create": CreateAgentCredential,
+  "agent_token.revoke": RevokeAgentCredential,
+  /**
+   * The collector presents its agent token (as agentk does to KAS) or a collector token
+   * (`kmcol-`, issue 9 item 5); no actor. `token_kind` says which one it was.
+   */
   "agent_token.authenticate": {
     request: z.object({ token: z.string().min(1).max(1024) }),
-    result: z.object({ agent_id: Id, token_id: Id, project_id: Id }),
+    result: z.object({ agent_id: Id, token_id: Id, project_id: Id, token_kind: z.enum(AGENT_TOKEN_KINDS) }),
   },
+  // Collector tokens (issue 9 item 5): Kasmap's own credential for a collector, `kmcol-`, so an
+  // agent GitLab owns (GitLab mode) can have a collector without GitLab's agent token. Listed
+  // from the read model (`read_model.agent_tokens` where kind = 'collector'), as agent tokens.
+  /**
+   * Maintainer+ (`admin_cluster`) on the agent's project; at most two active collector tokens per
+   * agent. The plaintext is in this reply only; only its SHA-256 is stored or published.
+   */
+  "collector_token.create": CreateAgentCredential,
+  /** Maintainer+; revoking a revoked collector token succeeds unchanged (as agent tokens: 204). */
+  "collector_token.revoke": RevokeAgentCredential,
   /**
    * Body of `.gitlab/agents/<name>/config.yaml`, as YAML text. Over `AGENT_CONFIG_MAX_BYTES`
    * (256 KiB) it is refused `payload_too_large` by the handler, which names the limit (a zod

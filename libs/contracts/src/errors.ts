@@ -87,6 +87,7 @@ export const NOT_FOUND = {
   group: "Group",
   agent: "ClusterAgents",
   agentToken: "AgentToken",
+  collectorToken: "CollectorToken",
   user: "User",
   personalAccessToken: "PersonalAccessToken",
   job: "Job",

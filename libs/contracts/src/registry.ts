@@ -143,9 +143,19 @@ export const AgentSchema = z.object({
 });
 export type Agent = z.infer<typeof AgentSchema>;
 
+/**
+ * What a token of an agent is for: `agent` (GitLab's agent token, `glagent-`) or `collector`
+ * (Kasmap's collector token, `kmcol-`, issue 9 item 5). Both authenticate a collector as the
+ * agent; each kind has its own routes and its own limit of two active tokens.
+ */
+export const AGENT_TOKEN_KINDS = ["agent", "collector"] as const;
+export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
+
 export const AgentTokenSchema = z.object({
   id: Id,
   agent_id: Id,
+  /** Events published before collector tokens existed carry no kind: they were agent tokens. */
+  kind: z.enum(AGENT_TOKEN_KINDS).default("agent"),
   name: z.string().min(1).max(255),
   description: z.string().nullable(),
   status: z.enum(["active", "revoked"]),

@@ -28,6 +28,8 @@ import {
   AgentTokenResponseSchema,
   AgentTokenWithLastUsedResponseSchema,
   AgentWithClusterInfoResponseSchema,
+  CollectorTokenCreatedResponseSchema,
+  CollectorTokenResponseSchema,
   CreateAgentBodySchema,
   CreateAgentTokenBodySchema,
   CreateGroupBodySchema,
@@ -100,6 +102,7 @@ const agentOrWithInfo = named(
 
 const AGENTS = "/api/v4/projects/:id/cluster_agents";
 const TOKENS = `${AGENTS}/:agent_id/tokens`;
+const COLLECTOR_TOKENS = `${AGENTS}/:agent_id/collector_tokens`;
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/plain"] as const;
 
 // biome-ignore format: one route per line keeps the catalogue readable as a table
@@ -134,6 +137,9 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "post", path: TOKENS, tag: "agent_tokens", summary: "Create an agent token (plaintext returned once)", authenticated: true, body: named("CreateAgentToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("AgentTokenWithToken", AgentTokenCreatedResponseSchema) } },
   { method: "get", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Get an agent token", authenticated: true, success: { status: 200, body: named("AgentTokenWithLastUsed", AgentTokenWithLastUsedResponseSchema) } },
   { method: "delete", path: `${TOKENS}/:token_id`, tag: "agent_tokens", summary: "Revoke an agent token", authenticated: true, success: { status: 204, body: null } },
+  { method: "get", path: COLLECTOR_TOKENS, tag: "collector_tokens", summary: "List an agent's active collector tokens, without the tokens (Maintainer+; Kasmap extension)", authenticated: true, paginated: true, success: { status: 200, body: named("CollectorToken", CollectorTokenResponseSchema), list: true } },
+  { method: "post", path: COLLECTOR_TOKENS, tag: "collector_tokens", summary: "Create a collector token (kmcol-, shown once; at most two active per agent; Maintainer+; Kasmap extension)", authenticated: true, body: named("CreateCollectorToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("CollectorTokenWithToken", CollectorTokenCreatedResponseSchema) } },
+  { method: "delete", path: `${COLLECTOR_TOKENS}/:token_id`, tag: "collector_tokens", summary: "Revoke a collector token: its collector can no longer authenticate (Maintainer+; Kasmap extension)", authenticated: true, success: { status: 204, body: null } },
   { method: "get", path: "/api/v4/clusters/lookup", tag: "incident_response", summary: "Agents whose cluster holds an IP (?ip=) or overlaps a range (?cidr=), with who can deploy there (Kasmap extension)", authenticated: true, query: ClusterLookupQuerySchema, paginated: true, success: { status: 200, body: named("ClusterLookupEntry", ClusterLookupEntrySchema), list: true } },
   { method: "post", path: `${AGENTS}/:agent_id/cluster_info/verify`, tag: "incident_response", summary: "Check the agent's cluster against expected ranges and names (Kasmap extension)", authenticated: true, body: named("ClusterExpectations", ClusterExpectationsSchema), success: { status: 200, body: named("VerificationResult", VerificationResultSchema) } },
   { method: "get", path: "/api/v4/groups/:id/cluster_agents", tag: "cluster_agents", summary: "Agents of a group (or its subtree), JSON pages or a CSV export (Kasmap extension)", authenticated: true, query: GroupClusterAgentsQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },

@@ -57,6 +57,25 @@ export const AgentTokenCreatedResponseSchema = AgentTokenWithLastUsedResponseSch
   token: z.string(),
 }).strict();
 
+/**
+ * A collector token as `GET …/collector_tokens` lists it (Kasmap extension, issue 9 item 5):
+ * active tokens only, never the token itself; `last_used_at` tells which collector still uses one.
+ */
+export const CollectorTokenResponseSchema = z
+  .object({
+    id: Id,
+    name: z.string(),
+    description: z.string().nullable(),
+    created_at: Time,
+    created_by_user_id: Id.nullable(),
+    last_used_at: Time.nullable(),
+  })
+  .strict();
+/** `POST …/collector_tokens` (201): the token, shown this once (`kmcol-…`). */
+export const CollectorTokenCreatedResponseSchema = z
+  .object({ id: Id, name: z.string(), token: z.string(), created_at: Time })
+  .strict();
+
 export const CreateGroupBodySchema = z.object({
   name: z.string().min(1).max(255),
   path: z.string().min(1).max(255),

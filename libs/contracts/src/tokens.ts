@@ -1,11 +1,27 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { AgentTokenKind } from "./registry.ts";
 
-/** Token prefixes as GitLab issues them. */
+/**
+ * Token prefixes: GitLab's as GitLab issues them, and Kasmap's own collector token (`kmcol-`,
+ * never `glagent-`: GitLab's prefix would let a scanner or a reader take it for GitLab's).
+ */
 export const TOKEN_PREFIXES = {
   agent: "glagent-",
   personalAccess: "glpat-",
   ciJob: "glcbt-",
+  collector: "kmcol-",
 } as const;
+
+/**
+ * Which kind of agent credential a presented token claims to be, by its prefix; null for any
+ * other text (refused without a database lookup). The prefix only picks the kind the digest
+ * must match: a `glagent-` text never opens a collector token's row, nor `kmcol-` an agent token's.
+ */
+export function agentTokenKindOf(token: string): AgentTokenKind | null {
+  if (token.startsWith(TOKEN_PREFIXES.agent)) return "agent";
+  if (token.startsWith(TOKEN_PREFIXES.collector)) return "collector";
+  return null;
+}
 
 /** SHA-256 hex digest: the only form in which a token is stored or put in an event. */
 export function digestToken(token: string): string {

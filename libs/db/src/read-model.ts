@@ -1,4 +1,4 @@
-import { READ_MODEL_TABLES } from "@kasmap/contracts";
+import { type AgentTokenKind, READ_MODEL_TABLES } from "@kasmap/contracts";
 import type { ColumnType } from "kysely";
 
 /** The read model's PostgreSQL schema. The projection owns it; the gateway only reads it. */
@@ -80,6 +80,8 @@ export type ReadModelDatabase = {
   "read_model.agent_tokens": {
     id: number;
     agent_id: number;
+    /** Migration 017: `agent` or `collector` (issue 9 item 5). */
+    kind: ColumnType<AgentTokenKind, AgentTokenKind | undefined, AgentTokenKind>;
     name: string;
     description: string | null;
     status: "active" | "revoked";

@@ -134,6 +134,7 @@ export function testEvents(topology: Topology) {
           token: {
             id,
             agent_id: agentId,
+            kind: "agent",
             name: "token",
             description: null,
             status: "active",

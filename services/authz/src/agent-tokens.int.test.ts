@@ -43,6 +43,7 @@ describe("agent tokens", () => {
       agent_id: ids.agent_id,
       token_id: token.result.token.id,
       project_id: ids.project_id,
+      token_kind: "agent",
     });
     expect(first.positions).toHaveLength(1);
     const second = await env.command("agent_token.authenticate", { token: token.result.plaintext });

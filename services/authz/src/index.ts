@@ -6,6 +6,8 @@ import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
 import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
 import { createAgent, deleteAgent } from "./commands/agents.ts";
+// Issue 9 item 5 (collector tokens).
+import { createCollectorToken, revokeCollectorToken } from "./commands/collector-tokens.ts";
 import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
@@ -75,6 +77,9 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "agent_token.create": createAgentToken,
   "agent_token.revoke": revokeAgentToken,
   "agent_token.authenticate": authenticateAgentToken,
+  // Issue 9 item 5 (collector tokens).
+  "collector_token.create": createCollectorToken,
+  "collector_token.revoke": revokeCollectorToken,
   "agent_config.put": putAgentConfig,
   "job.create": createJob,
   "job.finish": finishJob,

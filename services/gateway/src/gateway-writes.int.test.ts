@@ -121,6 +121,7 @@ function fakeAuthz(): CommandHandlers {
       result: {
         id: r.token_id,
         agent_id: r.agent_id,
+        kind: "agent",
         name: "t",
         description: null,
         status: "revoked",

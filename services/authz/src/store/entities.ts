@@ -2,6 +2,7 @@ import type {
   AccessLevel,
   Agent,
   AgentToken,
+  AgentTokenKind,
   Group,
   Job,
   Membership,
@@ -100,16 +101,19 @@ export async function findLiveAgent(
   return row && toAgent(row);
 }
 
+/** The agent's token of `kind` with that id (a token of the other kind is not found). */
 export async function findAgentToken(
   db: AuthzExecutor,
   agentId: number,
   tokenId: number,
+  kind: AgentTokenKind,
 ): Promise<AgentToken | undefined> {
   const row = await db
     .selectFrom("authz.agent_tokens")
     .selectAll()
     .where("id", "=", tokenId)
     .where("agent_id", "=", agentId)
+    .where("kind", "=", kind)
     .executeTakeFirst();
   return row && toAgentToken(row);
 }

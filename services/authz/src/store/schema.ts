@@ -1,4 +1,4 @@
-import type { AgentGrantSet, DroppedEntry, NamespaceKind } from "@kasmap/contracts";
+import type { AgentGrantSet, AgentTokenKind, DroppedEntry, NamespaceKind } from "@kasmap/contracts";
 import type { ColumnType, Generated, Kysely, Transaction } from "kysely";
 
 /**
@@ -82,6 +82,8 @@ export type AuthzDatabase = {
   "authz.agent_tokens": {
     id: Generated<number>;
     agent_id: number;
+    /** Migration 006: `agent` (glagent-) or `collector` (kmcol-). */
+    kind: ColumnType<AgentTokenKind, AgentTokenKind | undefined, AgentTokenKind>;
     name: string;
     description: string | null;
     status: "active" | "revoked";

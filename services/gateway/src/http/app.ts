@@ -12,6 +12,7 @@ import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts"
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
 import { registerClusterLookupRoutes } from "../routes/cluster-lookup-routes.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification-routes.ts";
+import { registerCollectorTokenRoutes } from "../routes/collector-token-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
 import { registerEventStreamRoutes } from "../routes/event-stream-routes.ts";
 import { registerGroupAndProjectRoutes } from "../routes/group-and-project-routes.ts";
@@ -90,6 +91,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerCredentialRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);
+  registerCollectorTokenRoutes(app, ctx);
   registerAgentConfigurationRoutes(app, ctx);
   registerAllowedAgentsRoutes(app, ctx);
   registerJobRoutes(app, ctx);

@@ -116,6 +116,18 @@ export function agentTokenBody(token: AgentTokenLike, options: { lastUsed: boole
   return { ...body, last_used_at: token.last_used_at === null ? null : isoTime(token.last_used_at) };
 }
 
+/** A collector token as `GET …/collector_tokens` lists it (Kasmap's; never the token or its digest). */
+export function collectorTokenBody(token: AgentTokenLike) {
+  return {
+    id: token.id,
+    name: token.name,
+    description: token.description,
+    created_at: isoTime(token.created_at),
+    created_by_user_id: token.created_by_user_id,
+    last_used_at: token.last_used_at === null ? null : isoTime(token.last_used_at),
+  };
+}
+
 /** `API::Entities::UserBasic` plus `is_admin` and `created_at` (what an admin sees). */
 export function userBody(user: UserLike) {
   return {

@@ -90,6 +90,30 @@ async function liveConsumerCount(): Promise<number> {
   return total;
 }
 
+/** A collector token (issue 9 item 5) of `agentId` appearing: an `agent_token` event of kind collector. */
+function collectorTokenCreated(agentId: number, tokenId: number) {
+  return newKasmapEvent({
+    type: EVENT_TYPES.agentTokenChanged,
+    source: "/kasmap/test",
+    subject: f.bus.topology.subjects.registryChanged("agent_token", tokenId),
+    data: {
+      token: {
+        id: tokenId,
+        agent_id: agentId,
+        kind: "collector" as const,
+        name: "prod-collector",
+        description: null,
+        status: "active" as const,
+        token_sha256: "a".repeat(64),
+        created_at: "2024-03-20T20:42:40.221Z",
+        created_by_user_id: 1,
+        last_used_at: null,
+      },
+      actor_user_id: 1,
+    },
+  });
+}
+
 const agentOf = (frame: { data: unknown }) => (frame.data as { data?: { agent_id?: number } }).data?.agent_id;
 
 describe("live event streams", () => {
@@ -125,6 +149,18 @@ describe("live event streams", () => {
       const frame = await connection.next((fr) => fr.event === EVENT_TYPES.clusterSnapshot);
       expect(agentOf(frame)).toBe(VISIBLE_AGENT);
     }
+  });
+
+  it("sends collector token events to Maintainers only, though Developers read the agent", async () => {
+    const admin = await connectAs(TOKENS.admin);
+    const developer = await connectAs(TOKENS.developer);
+    await publishEvent(f.bus, collectorTokenCreated(VISIBLE_AGENT, 9_701));
+    await publishEvent(f.bus, snapshot(VISIBLE_AGENT, "after-collector-token"));
+    const seen = await admin.next((frame) => frame.event === EVENT_TYPES.agentTokenChanged);
+    expect((seen.data as { data: { token: { id: number } } }).data.token.id).toBe(9_701);
+    // The snapshot published after it arrives, so the token event was filtered, not late.
+    await developer.next((frame) => frame.event === EVENT_TYPES.clusterSnapshot);
+    expect(developer.received.filter((frame) => frame.event === EVENT_TYPES.agentTokenChanged)).toEqual([]);
   });
 
   it("replays after Last-Event-ID only what the user may read, and at most 1,000 events", async () => {

@@ -10,8 +10,9 @@ import { projectAccessLevel } from "./access-levels.ts";
  * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
  * events when they hold Developer+ on the agent's configuration project (the rule for reading
  * agents), checked per event with the gateway's cached lookups so a membership change applies
- * to the next event. Registry events not tied to an agent (groups, users, memberships, jobs)
- * go to admins only.
+ * to the next event. Collector token events need Maintainer+, as listing collector tokens does
+ * (issue 9 item 5). Registry events not tied to an agent (groups, users, memberships, jobs) go to
+ * admins only.
  */
 export async function mayReceiveEvent(
   ctx: GatewayContext,
@@ -28,7 +29,11 @@ export async function mayReceiveEvent(
   const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
     projectAccessLevel(ctx.db, user.id, project),
   );
-  return mayPerform("read_cluster_agent", level, false);
+  return mayPerform(isCollectorTokenEvent(event) ? "admin_cluster" : "read_cluster_agent", level, false);
+}
+
+function isCollectorTokenEvent(event: KasmapEvent): boolean {
+  return event.type === EVENT_TYPES.agentTokenChanged && event.data.token.kind === "collector";
 }
 
 /**

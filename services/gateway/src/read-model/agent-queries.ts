@@ -1,3 +1,4 @@
+import type { AgentTokenKind } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Selectable } from "kysely";
 import type { PageRequest } from "../http/pagination.ts";
@@ -57,15 +58,20 @@ async function countProjectAgents(db: ReadModel, projectId: number): Promise<num
   return Number(row.n);
 }
 
-/** One page of an agent's active tokens (GitLab lists only those), ordered by id. */
+/**
+ * One page of an agent's active tokens of `kind` (GitLab lists only active ones), ordered by id:
+ * agent tokens on `…/tokens`, collector tokens on `…/collector_tokens`.
+ */
 export async function listActiveAgentTokens(
   db: ReadModel,
   agentId: number,
+  kind: AgentTokenKind,
   page: PageRequest,
 ): Promise<{ tokens: AgentTokenRow[]; total: number }> {
   const base = db
     .selectFrom("read_model.agent_tokens")
     .where("agent_id", "=", agentId)
+    .where("kind", "=", kind)
     .where("status", "=", "active");
   const [tokens, count] = await Promise.all([
     base.selectAll().orderBy("id").limit(page.perPage).offset(pageOffset(page)).execute(),
@@ -74,7 +80,10 @@ export async function listActiveAgentTokens(
   return { tokens, total: Number(count.n) };
 }
 
-/** An active token of the agent; a revoked one is treated as absent (GitLab: 404). */
+/**
+ * An active agent token (kind `agent`) of the agent; a revoked one is treated as absent
+ * (GitLab: 404), and so is a collector token.
+ */
 export async function findActiveAgentToken(
   db: ReadModel,
   agentId: number,
@@ -85,6 +94,7 @@ export async function findActiveAgentToken(
     .selectAll()
     .where("id", "=", tokenId)
     .where("agent_id", "=", agentId)
+    .where("kind", "=", "agent")
     .where("status", "=", "active")
     .executeTakeFirst();
   return row ?? null;

@@ -26,7 +26,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const query = parseParams(PaginationQuerySchema, request.query);
     const page = { page: query.page, perPage: query.per_page };
-    const { tokens, total } = await listActiveAgentTokens(ctx.db, agent.id, page);
+    const { tokens, total } = await listActiveAgentTokens(ctx.db, agent.id, "agent", page);
     const bodies = tokens.map((token) => agentTokenBody(token, { lastUsed: false }));
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });

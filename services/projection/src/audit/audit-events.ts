@@ -1,4 +1,5 @@
 import {
+  type AgentTokenKind,
   AUDIT_EVENT_TYPES,
   AUDITED_CLUSTER_FIELDS,
   type AuditEventType,
@@ -114,40 +115,56 @@ function agentEvents(
 /**
  * Created: first sight of a token id. Revoked: `active` → `revoked`, or first seen revoked.
  * Both may come from one event (a token created and revoked before the projection saw it), so
- * these ids always carry a suffix.
+ * these ids always carry a suffix. Agent tokens take GitLab's names; collector tokens (issue 9
+ * item 5, which GitLab does not have) Kasmap's own, so neither is mistaken for the other.
  */
 function tokenEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.agentTokenChanged>,
   previous: AuditPreviousState,
 ): AuditEventDraft[] {
   const { token, actor_user_id } = event.data;
-  const common = {
-    target_id: token.id,
-    target_type: "Clusters::AgentToken" as const,
-    agent_id: token.agent_id,
-  };
+  const audited = TOKEN_AUDIT[token.kind];
+  const common = { target_id: token.id, target_type: audited.targetType, agent_id: token.agent_id };
   const details = (message: string) => ({ custom_message: message, token_name: token.name });
   const drafts: AuditEventDraft[] = [];
   if (previous.tokenStatus === null) {
     drafts.push({
       ...base(event, previous, "created"),
       ...common,
-      event_type: AUDIT_EVENT_TYPES.tokenCreated,
+      event_type: audited.created,
       author_id: actor_user_id ?? token.created_by_user_id,
-      details: details("Created cluster agent token"),
+      details: details(`Created ${audited.noun}`),
     });
   }
   if (token.status === "revoked" && previous.tokenStatus !== "revoked") {
     drafts.push({
       ...base(event, previous, "revoked"),
       ...common,
-      event_type: AUDIT_EVENT_TYPES.tokenRevoked,
+      event_type: audited.revoked,
       author_id: actor_user_id,
-      details: details("Revoked cluster agent token"),
+      details: details(`Revoked ${audited.noun}`),
     });
   }
   return drafts;
 }
+
+const TOKEN_AUDIT = {
+  agent: {
+    targetType: "Clusters::AgentToken",
+    created: AUDIT_EVENT_TYPES.tokenCreated,
+    revoked: AUDIT_EVENT_TYPES.tokenRevoked,
+    noun: "cluster agent token",
+  },
+  collector: {
+    targetType: "Kasmap::CollectorToken",
+    created: AUDIT_EVENT_TYPES.collectorTokenCreated,
+    revoked: AUDIT_EVENT_TYPES.collectorTokenRevoked,
+    noun: "collector token",
+  },
+} as const satisfies Record<
+  AgentTokenKind,
+  { targetType: AuditTargetType; created: AuditEventType; revoked: AuditEventType; noun: string }
+>;
 
 type AuditedValues = Record<AuditedClusterField, unknown>;
 

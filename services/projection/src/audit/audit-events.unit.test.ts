@@ -18,6 +18,14 @@ const revoked = (() => {
   const event = events.agentToken(9, 5);
   return { ...event, data: { ...event.data, token: { ...event.data.token, status: "revoked" as const } } };
 })();
+/** A collector token (issue 9 item 5): an `agent_token` event of kind `collector`. */
+const collectorToken = (status: "active" | "revoked") => {
+  const event = events.agentToken(11, 5);
+  return {
+    ...event,
+    data: { ...event.data, token: { ...event.data.token, kind: "collector" as const, status } },
+  };
+};
 const moved = buildClusterFacts({ api_endpoint: "https://10.9.0.1:6443", api_endpoint_ip: "10.9.0.1" });
 const authz = (added: boolean, cause: "config_changed" | "config_refused" | "registry_changed") => {
   const event = events.authz(5, 3, {
@@ -55,6 +63,8 @@ const cases: Case[] = [
   { name: "active → revoked: revoked", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "active" }, expected: [{ type: AUDIT_EVENT_TYPES.tokenRevoked, suffix: "revoked" }] },
   { name: "revoked again: nothing", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "revoked" }, expected: [] },
   { name: "first seen already revoked: created and revoked", event: revoked, previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.tokenCreated, suffix: "created" }, { type: AUDIT_EVENT_TYPES.tokenRevoked, suffix: "revoked" }] },
+  { name: "a new collector token: collector token created", event: collectorToken("active"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.collectorTokenCreated, suffix: "created", details: { custom_message: "Created collector token", token_name: "token" } }] },
+  { name: "a collector token revoked: collector token revoked", event: collectorToken("revoked"), previous: { ...KNOWN_AGENT, tokenStatus: "active" }, expected: [{ type: AUDIT_EVENT_TYPES.collectorTokenRevoked, suffix: "revoked", details: { custom_message: "Revoked collector token", token_name: "token" } }] },
   { name: "first snapshot: changed, before null", event: events.snapshot(5, buildClusterFacts()), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
   { name: "endpoint moved: changed with those fields", event: events.snapshot(5, moved), previous: { ...KNOWN_AGENT, snapshot: buildClusterFacts() }, expected: [{ type: AUDIT_EVENT_TYPES.clusterInfoChanged }] },
   { name: "only the agent pod IP and node count moved: nothing", event: events.snapshot(5, buildClusterFacts({ agent_pod_ip: "10.244.9.9", node_count: 7 })), previous: { ...KNOWN_AGENT, snapshot: buildClusterFacts() }, expected: [] },
@@ -101,6 +111,8 @@ describe("auditEventsFor", () => {
       target_type: "Clusters::AgentToken",
       agent_id: 5,
     });
+    const [collector] = auditEventsFor(collectorToken("active"), KNOWN_AGENT);
+    expect(collector).toMatchObject({ target_id: 11, target_type: "Kasmap::CollectorToken", agent_id: 5 });
   });
 
   it("records the changed infrastructure fields with their values before and after", () => {

@@ -4,6 +4,7 @@ import { agentConfigPathsMigration } from "./002_agent_config_paths.ts";
 import { personalNamespacesMigration } from "./003_personal_namespaces.ts";
 import { outboxSetAsideAndDroppedCountMigration } from "./004_outbox_set_aside_and_dropped_count.ts";
 import { mirrorMigration } from "./005_mirror.ts";
+import { collectorTokensMigration } from "./006_collector_tokens.ts";
 
 /** The authz service's own PostgreSQL schema; no other service reads it. */
 export const AUTHZ_SCHEMA = "authz";
@@ -18,4 +19,6 @@ export const authzMigrations: Record<string, Migration> = {
   "003_personal_namespaces": personalNamespacesMigration,
   "004_outbox_set_aside_and_dropped_count": outboxSetAsideAndDroppedCountMigration,
   "005_mirror": mirrorMigration,
+  // Issue 9 item 5 (collector tokens).
+  "006_collector_tokens": collectorTokensMigration,
 };
