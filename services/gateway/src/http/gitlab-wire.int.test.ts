@@ -59,7 +59,10 @@ describe("an empty body sent as application/json", () => {
       ...emptyJson,
     });
     expect(query.status).toBe(400);
-    expect(JSON.stringify(await query.json())).toContain("can contain only");
+    expect(await query.json()).toEqual({
+      message:
+        "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
+    });
     const missing = await f.call(AGENTS, { token: TOKENS.admin, method: "POST", ...emptyJson });
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ error: "name is missing" });
@@ -195,5 +198,45 @@ describe("Link URLs", () => {
   it("uses KASMAP_EXTERNAL_URL with its path prefix when set", async () => {
     const link = await linkOf(withExternalUrl.url, { "x-forwarded-host": "evil.example.com" });
     expect(link).toContain(`<https://kasmap.example.com/prefix${AGENTS}?per_page=1&page=2>; rel="next"`);
+  });
+});
+
+describe("error bodies of the agent routes, as GitLab's code produces them", () => {
+  const answer = async (path: string, method = "GET") => {
+    const response = await f.call(path, { token: TOKENS.admin, method });
+    return { status: response.status, body: await response.json() };
+  };
+
+  it.each([
+    ["GET", `${AGENTS}/999`],
+    ["GET", `${AGENTS}/999/tokens`],
+    ["DELETE", `${AGENTS}/999`],
+    ["GET", `${AGENTS}/1/tokens/999`],
+  ])("%s %s (unknown id) answers 404 Not found", async (method, path) => {
+    expect(await answer(path, method)).toEqual({ status: 404, body: { message: "404 Not found" } });
+  });
+
+  it.each([
+    ["GET", `${AGENTS}/abc`, "agent_id"],
+    ["DELETE", `${AGENTS}/1.5`, "agent_id"],
+    ["GET", `${AGENTS}/abc/tokens`, "agent_id"],
+    ["GET", `${AGENTS}/1/tokens/x`, "token_id"],
+    ["DELETE", `${AGENTS}/1/tokens/x`, "token_id"],
+  ])("%s %s (not an integer) answers Grape's 400", async (method, path, name) => {
+    expect(await answer(path, method)).toEqual({ status: 400, body: { error: `${name} is invalid` } });
+  });
+
+  it("answers a too-long name with the model's full message", async () => {
+    const response = await f.call(`${AGENTS}?name=${"a".repeat(64)}`, { token: TOKENS.admin, method: "POST" });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toEqual({
+      message: '400 Bad request - ["Name is too long (maximum is 63 characters)"]',
+    });
+  });
+
+  it("answers a Developer's create 403 before reading the name, as GitLab", async () => {
+    const response = await f.call(`${AGENTS}?name=Not_Valid`, { token: TOKENS.developer, method: "POST" });
+    expect(response.status).toBe(403);
+    expect(await response.json()).toEqual({ message: "403 Forbidden" });
   });
 });

@@ -12,6 +12,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { agentBodyJson, agentWithClusterInfoJson } from "../http/agent-body-json.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
+import { asFullMessages, fullMessagesBadRequest } from "../http/model-errors.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
@@ -84,18 +85,20 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.post<ProjectParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    // GitLab authorizes before it reads the name: a Developer gets 403 whatever the name.
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const params = mergedParams(request.query, request.body);
     const { name } = parseParams(CreateAgentBodySchema, params);
     const checked = AgentNameFieldSchema.safeParse({ name });
     if (!checked.success) {
-      throw new KasmapError("validation_failed", "name is invalid", {
-        fields: { name: checked.error.issues.map((i) => i.message) },
-      });
+      throw fullMessagesBadRequest({ name: checked.error.issues.map((i) => i.message) });
     }
     const agent = await forwardCommand(ctx, "agent.create", {
       actor_user_id: user.id,
       project_id: project.id,
       name: checked.data.name,
+    }).catch((error: unknown) => {
+      throw asFullMessages(error);
     });
     return reply.code(201).send(agentBody(agent, project));
   });
