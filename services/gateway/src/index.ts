@@ -15,6 +15,7 @@ import { GatewayMetrics } from "./http/metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
+export { errorCatalogueMarkdown } from "./http/error-catalogue.ts";
 export { type ExternalUrlSettings, externalUrlSettings } from "./http/request-url.ts";
 // The allowed-agents bench times the gateway's own query against generated registries.
 export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";

@@ -227,7 +227,10 @@ describe("error bodies of the agent routes, as GitLab's code produces them", () 
   });
 
   it("answers a too-long name with the model's full message", async () => {
-    const response = await f.call(`${AGENTS}?name=${"a".repeat(64)}`, { token: TOKENS.admin, method: "POST" });
+    const response = await f.call(`${AGENTS}?name=${"a".repeat(64)}`, {
+      token: TOKENS.admin,
+      method: "POST",
+    });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
       message: '400 Bad request - ["Name is too long (maximum is 63 characters)"]',

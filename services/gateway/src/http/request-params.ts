@@ -13,6 +13,11 @@ export class InvalidParamsError extends KasmapError {
   }
 }
 
+/** Grape's `400 {"error":"<problems>"}` for parameters refused before any model is touched. */
+export function invalidParams(problems: readonly string[]): KasmapError {
+  return new InvalidParamsError([...problems]);
+}
+
 /** Validates `input` with `schema` or throws `InvalidParamsError` naming each bad parameter. */
 export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);

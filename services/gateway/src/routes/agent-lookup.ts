@@ -6,7 +6,7 @@ import {
   type SerializedClusterFacts,
   serializeClusterFacts,
 } from "../http/agent-body-json.ts";
-import { InvalidParamsError } from "../http/request-params.ts";
+import { invalidParams } from "../http/request-params.ts";
 import { type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
 import {
   composeClusterInfo,
@@ -45,7 +45,7 @@ export async function agentInProject(
  * it is an integer; null for an integer that can name no row (0, negative, beyond 2^53).
  */
 export function integerParam(name: string, raw: string): number | null {
-  if (!/^[+-]?\d+$/.test(raw.trim())) throw new InvalidParamsError([`${name} is invalid`]);
+  if (!/^[+-]?\d+$/.test(raw.trim())) throw invalidParams([`${name} is invalid`]);
   return parseNumericId(raw.trim().replace(/^\+/, ""));
 }
 

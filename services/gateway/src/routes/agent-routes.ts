@@ -2,7 +2,6 @@ import {
   AgentNameSchema,
   ClusterInfoAtQuerySchema,
   CreateAgentBodySchema,
-  KasmapError,
   PaginationQuerySchema,
   WithClusterInfoQuerySchema,
 } from "@kasmap/contracts";
