@@ -30,6 +30,7 @@ expectations (ranges are comma-separated CIDRs or addresses; flags may repeat):
   --expect-pod-cidrs <ranges>           --expect-service-cidrs <ranges>
   --expect-cluster-name <name>          --expect-cluster-context <name>
   --expect-platform <eks|gke|aks|openshift|k3s|kind|minikube|kubeadm|unknown>
+  --expect-cluster-uid <uid>            the kube-system Namespace UID (fails when the agent moved)
   --json                                print the result as JSON
 environment: KASMAP_URL (the gateway), and KASMAP_TOKEN (personal access token) or CI_JOB_TOKEN
 exit codes: 0 every check passed, 1 a check failed, 2 usage, network or server error`;
@@ -46,6 +47,7 @@ const TEXT_FLAGS = {
   "expect-cluster-name": "cluster_name",
   "expect-cluster-context": "cluster_context",
   "expect-platform": "platform",
+  "expect-cluster-uid": "cluster_uid",
 } as const;
 
 const ranges = { type: "string", multiple: true } as const;
@@ -63,6 +65,7 @@ const OPTIONS = {
   "expect-cluster-name": text,
   "expect-cluster-context": text,
   "expect-platform": text,
+  "expect-cluster-uid": text,
 } as const;
 
 /** Parses the command line, or throws `UsageError` (also for `--help`, whose message is the usage). */

@@ -100,30 +100,29 @@ describe("npm start's own nats-server", () => {
   });
 
   it("refuses a configured NATS_URL that does not answer, naming it", async () => {
-    await expect(
-      ensureNats({
-        configuredUrl: "nats://127.0.0.1:1",
-        stateDir,
-        logger: silent,
-        topologyRoot: topology.root,
-        credentials: {},
-      }),
-    ).rejects.toThrow(/NATS_URL=nats:\/\/127.0.0.1:1 does not answer/);
+    await expect(ensureExistingNats("nats://127.0.0.1:1", silent, {})).rejects.toThrow(
+      /NATS_URL=nats:\/\/127.0.0.1:1 does not answer/,
+    );
   });
 });
+
+type EnsureNatsOptions = Parameters<typeof ensureNats>[0];
+
+/** `ensureNats` pointed at the server at `url` (NATS_URL), in this file's state and topology. */
+function ensureExistingNats(
+  url: string,
+  logger: EnsureNatsOptions["logger"],
+  credentials: EnsureNatsOptions["credentials"],
+) {
+  return ensureNats({ configuredUrl: url, stateDir, logger, topologyRoot: topology.root, credentials });
+}
 
 describe("an existing server given by NATS_URL", () => {
   it("is used, with a warning in the log and for readiness, when it accepts anonymous clients", async () => {
     const server = await startedServer("");
     const { logger, lines } = capturingLogger();
     try {
-      const nats = await ensureNats({
-        configuredUrl: server.url,
-        stateDir,
-        logger,
-        topologyRoot: topology.root,
-        credentials: {},
-      });
+      const nats = await ensureExistingNats(server.url, logger, {});
       expect(nats.url).toBe(server.url);
       expect(nats.anonymousAccessWarning).toMatch(/accepts clients without credentials/);
       const warnings = lines.filter((line) => line.level === 40);
@@ -155,13 +154,7 @@ describe("an existing server given by NATS_URL", () => {
     );
     const { logger, lines } = capturingLogger();
     try {
-      const nats = await ensureNats({
-        configuredUrl: server.url,
-        stateDir,
-        logger,
-        topologyRoot: topology.root,
-        credentials: { nkeySeed: services.authz.seed },
-      });
+      const nats = await ensureExistingNats(server.url, logger, { nkeySeed: services.authz.seed });
       expect(nats.anonymousAccessWarning).toBeNull();
       expect(lines.filter((line) => line.level === 40)).toEqual([]);
       expect(nats.serviceAuth.authz.nkeySeed).toBe(services.authz.seed);
@@ -186,15 +179,9 @@ describe("an existing server given by NATS_URL", () => {
     );
     try {
       const stranger = new TextDecoder().decode(nkeys.createUser().getSeed());
-      await expect(
-        ensureNats({
-          configuredUrl: server.url,
-          stateDir,
-          logger: silent,
-          topologyRoot: topology.root,
-          credentials: { nkeySeed: stranger },
-        }),
-      ).rejects.toThrow(new RegExp(`NATS_URL=${server.url} refused the credentials`));
+      await expect(ensureExistingNats(server.url, silent, { nkeySeed: stranger })).rejects.toThrow(
+        new RegExp(`NATS_URL=${server.url} refused the credentials`),
+      );
     } finally {
       await server.stop();
     }

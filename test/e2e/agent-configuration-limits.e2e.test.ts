@@ -1,5 +1,6 @@
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ok } from "@kasmap/testing/system";
+import { beforeAll, describe, expect, it } from "vitest";
+import { groupWithProject, kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
 
 /**
  * Issue 7.3 through the public API, with the real authz and projection: an agent config over
@@ -8,30 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 const ADMIN_TOKEN = "glpat-admin-config-limits-test";
 const CONFIG_LIMIT_BYTES = 256 * 1024;
-let system: KasmapSystem;
+const system = kasmapSystemForFile({ adminToken: ADMIN_TOKEN });
 let agentPath = "";
 let projectId = 0;
 
 beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN_TOKEN });
-  const group = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/groups", ADMIN_TOKEN, { name: "Acme", path: "acme" }),
-    201,
-  );
-  const project = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/projects", ADMIN_TOKEN, { name: "infra", namespace_id: group.id }),
-    201,
-  );
-  projectId = project.id;
+  ({ projectId } = await groupWithProject(system, ADMIN_TOKEN, { group: "Acme", project: "infra" }));
   const agent = await ok<{ id: number }>(
-    system.call("POST", `/api/v4/projects/${project.id}/cluster_agents`, ADMIN_TOKEN, { name: "prod" }),
+    system.call("POST", `/api/v4/projects/${projectId}/cluster_agents`, ADMIN_TOKEN, { name: "prod" }),
     201,
   );
-  agentPath = `/api/v4/projects/${project.id}/cluster_agents/${agent.id}`;
-});
-
-afterAll(async () => {
-  await system?.stop();
+  agentPath = `/api/v4/projects/${projectId}/cluster_agents/${agent.id}`;
 });
 
 const putConfig = (body: unknown) => system.call("PUT", `${agentPath}/configuration`, ADMIN_TOKEN, body);
@@ -50,17 +38,7 @@ describe("PUT …/configuration size limits", () => {
   });
 
   it("answers an ordinary user's 20,000-entry config with the dropped count and the first 100, and keeps applying writes", async () => {
-    const dev = await ok<{ id: number; username: string }>(
-      system.call("POST", "/api/v4/users", ADMIN_TOKEN, { username: "dev", name: "Dev" }),
-      201,
-    );
-    const pat = await ok<{ token: string }>(
-      system.call("POST", `/api/v4/users/${dev.id}/personal_access_tokens`, ADMIN_TOKEN, {
-        name: "cli",
-        scopes: ["api"],
-      }),
-      201,
-    );
+    const pat = await userWithToken(system, ADMIN_TOKEN, "dev");
     // Nothing but a personal project is needed to send one.
     const own = await ok<{ id: number }>(
       system.call("POST", "/api/v4/projects", pat.token, { name: "mine" }),
@@ -87,10 +65,10 @@ describe("PUT …/configuration size limits", () => {
     expect(summary.dropped).toHaveLength(100);
 
     const members = `/api/v4/projects/${projectId}/members`;
-    await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: dev.id, access_level: 30 }), 201);
+    await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: pat.userId, access_level: 30 }), 201);
     await ok(system.call("GET", agentPath, pat.token), 200);
     // The downgrade to Reporter must reach the read model: agents need Developer+.
-    await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: dev.id, access_level: 20 }), 201);
+    await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: pat.userId, access_level: 20 }), 201);
     expect((await system.call("GET", agentPath, pat.token)).status).toBe(404);
   });
 

@@ -1,5 +1,6 @@
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ok } from "@kasmap/testing/system";
+import { beforeAll, describe, expect, it } from "vitest";
+import { groupWithProject, kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
 
 /**
  * Issue 7.8: below Maintainer, the agent write routes must not tell an existing agent from a
@@ -7,54 +8,32 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * answer 403; a project the caller cannot see at all stays 404.
  */
 const ADMIN = "glpat-admin-existence-test";
-let system: KasmapSystem;
+const system = kasmapSystemForFile({ adminToken: ADMIN });
 let agentsPath: string;
 let existingAgent: number;
 let developerToken: string;
 let outsiderToken: string;
 
 beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN });
-  const group = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }),
-    201,
-  );
-  const project = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/projects", ADMIN, { name: "infra", namespace_id: group.id }),
-    201,
-  );
-  agentsPath = `/api/v4/projects/${project.id}/cluster_agents`;
+  const { projectId } = await groupWithProject(system, ADMIN, { group: "Acme", project: "infra" });
+  agentsPath = `/api/v4/projects/${projectId}/cluster_agents`;
   existingAgent = (await ok<{ id: number }>(system.call("POST", agentsPath, ADMIN, { name: "prod" }), 201))
     .id;
   const user = async (username: string, level: number | null) => {
-    const created = await ok<{ id: number }>(
-      system.call("POST", "/api/v4/users", ADMIN, { username, name: username }),
-      201,
-    );
-    const pat = await ok<{ token: string }>(
-      system.call("POST", `/api/v4/users/${created.id}/personal_access_tokens`, ADMIN, {
-        name: "cli",
-        scopes: ["api"],
-      }),
-      201,
-    );
+    const created = await userWithToken(system, ADMIN, username);
     if (level !== null) {
       await ok(
-        system.call("POST", `/api/v4/projects/${project.id}/members`, ADMIN, {
-          user_id: created.id,
+        system.call("POST", `/api/v4/projects/${projectId}/members`, ADMIN, {
+          user_id: created.userId,
           access_level: level,
         }),
         201,
       );
     }
-    return pat.token;
+    return created.token;
   };
   developerToken = await user("dev", 30);
   outsiderToken = await user("outsider", null);
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 const MISSING_AGENT = 987_654;

@@ -1,15 +1,15 @@
 import { openSse, type SseConnection } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { facts, publishSnapshot } from "./incident-response-fixture.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * The audit log, history and live events through the public API, with the real authz,
  * projection and gateway: agents and tokens made over REST, snapshots published as a
  * collector would.
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let ids: { project: number; otherProject: number; agent: number; otherAgent: number };
 let tokens: { developer: string; maintainer: string; outsider: string };
 let collectorToken: number;
@@ -45,7 +45,6 @@ async function auditEvents(query: string, token?: string): Promise<AuditEvent[]>
 }
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   const group = (await created("/groups", { name: "Audit", path: "audit" })).id as number;
   const project = (await created("/projects", { name: "infra", path: "infra", namespace_id: group }))
     .id as number;
@@ -69,10 +68,6 @@ beforeAll(async () => {
   await created(`/projects/${project}/members`, { user_id: developer.id, access_level: 30 });
   await created(`/projects/${project}/members`, { user_id: maintainer.id, access_level: 40 });
   tokens = { developer: developer.token, maintainer: maintainer.token, outsider: outsider.token };
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 describe("audit events", () => {

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createUserWithToken, expectStatus } from "./principal-world.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Collector tokens (issue 9 item 5) through the gateway: a Maintainer mints `kmcol-` tokens for
@@ -17,7 +17,7 @@ import { createUserWithToken, expectStatus } from "./principal-world.ts";
  * `cluster_info` — the agent has no agent token at all, as a GitLab agent mirrored by Kasmap.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let simulator: KubeSimulator;
 let kubeconfig: string;
 const collectors: ChildProcess[] = [];
@@ -26,7 +26,6 @@ let tokens: { maintainer: string; developer: string; outsider: string };
 let agentPath: string;
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   simulator = new KubeSimulator();
   await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await simulator.start({ host: "127.0.0.1", port: 0 });
@@ -67,7 +66,6 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const collector of collectors) collector.kill("SIGTERM");
   await simulator?.close();
-  await system?.stop();
 });
 
 /** The collector program as an operator runs it, with `token` in `KASMAP_AGENT_TOKEN`. */

@@ -1,5 +1,6 @@
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KasmapSystem, ok } from "@kasmap/testing/system";
+import { beforeAll, describe, expect, it } from "vitest";
+import { groupWithProject, kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7.7: credentials behave as GitLab's do — token scopes, expiry, revocation through
@@ -7,27 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * Real authz and projection: every credential change travels the same path as in production.
  */
 const ADMIN = "glpat-admin-credentials-test";
-let system: KasmapSystem;
+const system = kasmapSystemForFile({ adminToken: ADMIN });
+const call: KasmapSystem["call"] = (...args) => system.call(...args);
 let groupId: number;
 let projectId: number;
 
-const call: KasmapSystem["call"] = (...args) => system.call(...args);
-
 beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN });
-  groupId = (
-    await ok<{ id: number }>(call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }), 201)
-  ).id;
-  projectId = (
-    await ok<{ id: number }>(
-      call("POST", "/api/v4/projects", ADMIN, { name: "infra", namespace_id: groupId }),
-      201,
-    )
-  ).id;
-});
-
-afterAll(async () => {
-  await system?.stop();
+  ({ groupId, projectId } = await groupWithProject(system, ADMIN, { group: "Acme", project: "infra" }));
 });
 
 let userCount = 0;

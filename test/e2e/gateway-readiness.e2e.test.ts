@@ -1,5 +1,5 @@
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7.11: readiness reports how far the projection lags behind each stream and how many
@@ -7,15 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * command, never from another service's private tables.
  */
 const ADMIN = "glpat-readiness-admin-0123456789";
-let system: KasmapSystem;
-
-beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN });
-});
-
-afterAll(async () => {
-  await system?.stop();
-});
+const system = kasmapSystemForFile({ adminToken: ADMIN });
 
 type Readiness = {
   status: string;

@@ -1,21 +1,13 @@
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KasmapSystem, ok } from "@kasmap/testing/system";
+import { describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * The gateway with the real authz and projection services: every write goes through authz,
  * every read comes from the read model the projection filled. No row is inserted by hand.
  */
 const ADMIN_TOKEN = "glpat-admin-system-test";
-let system: KasmapSystem;
-
-beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN_TOKEN });
-});
-
-afterAll(async () => {
-  await system?.stop();
-});
-
+const system = kasmapSystemForFile({ adminToken: ADMIN_TOKEN });
 const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 describe("gateway with authz and projection", () => {

@@ -1,21 +1,16 @@
 import { Gitlab } from "@gitbeaker/rest";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * A GitLab client library, unchanged, against Kasmap: if @gitbeaker/rest can register agents,
  * mint tokens and page through agents, scripts written for GitLab keep working.
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let gitlab: InstanceType<typeof Gitlab>;
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   gitlab = new Gitlab({ host: system.gatewayUrl, token: system.adminToken });
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 describe("@gitbeaker/rest against the gateway", () => {

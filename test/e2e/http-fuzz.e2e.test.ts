@@ -1,10 +1,10 @@
 import { REST_ROUTES } from "@kasmap/contracts";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import fc from "fast-check";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import { type Expendable, type FuzzRequest, fuzzRequest } from "./http-fuzz-arbitraries.ts";
 import { buildWorld, createUserWithToken, expectStatus, type World } from "./principal-world.ts";
 import { sendRaw } from "./raw-http.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7 item 12, property-based: over every route of `REST_ROUTES` × generated path
@@ -29,12 +29,11 @@ const seed =
     ? Math.floor(Math.random() * 2 ** 31)
     : Number(process.env.KASMAP_FUZZ_SEED ?? FIXED_SEED);
 
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let world: World;
 let spare: Expendable;
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   world = await buildWorld(system);
   const victim = await createUserWithToken(system, "fuzz-victim");
   const second = await expectStatus(system, 201, "POST", `/users/${victim.id}/personal_access_tokens`, {
@@ -58,10 +57,6 @@ beforeAll(async () => {
     jobId: Number(job.id),
     otherTokens: { readApi: readApi.token, revoked: revoked.token },
   };
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 async function authenticatedSoFar(): Promise<number> {

@@ -1,7 +1,6 @@
 import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   buildIncidentRegistry,
   facts,
@@ -9,12 +8,13 @@ import {
   publishInitialSnapshots,
   publishSnapshot,
 } from "./incident-response-fixture.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Reverse lookup, verification and the group inventory through the REST API, with snapshots
  * projected by the real projection from NATS into PostgreSQL.
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let registry: IncidentRegistry;
 
 type LookupEntry = {
@@ -37,17 +37,12 @@ async function lookup(query: string, token?: string): Promise<LookupEntry[]> {
 const agentNames = (entries: LookupEntry[]) => entries.map((e) => e.agent.name);
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   registry = await buildIncidentRegistry(system);
   await publishInitialSnapshots(system, registry);
   await eventually(async () => {
     const found = await lookup("cidr=0.0.0.0/0");
     return found.length === 3 ? found : undefined;
   }, "the three snapshots projected");
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 describe("reverse lookup", () => {

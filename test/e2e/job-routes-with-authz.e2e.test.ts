@@ -1,22 +1,14 @@
 import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type KasmapSystem, ok } from "@kasmap/testing/system";
+import { describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
  * against `GET /api/v4/job/allowed_agents`: no read-model row is inserted by hand.
  */
 const ADMIN = "glpat-admin-allowed-agents";
-let system: KasmapSystem;
-
-beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN });
-});
-
-afterAll(async () => {
-  await system?.stop();
-});
-
+const system = kasmapSystemForFile({ adminToken: ADMIN });
 const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 describe("CI jobs registered through the gateway", () => {

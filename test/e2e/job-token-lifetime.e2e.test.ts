@@ -1,6 +1,7 @@
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { ok } from "@kasmap/testing/system";
+import { expect, it } from "vitest";
+import { groupWithProject, kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7.7: a job token has a maximum lifetime even while its job is never finished (a
@@ -9,27 +10,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
  */
 const ADMIN = "glpat-admin-job-lifetime-test";
 const LIFETIME_MS = 5_000;
-let system: KasmapSystem;
-
-beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN, gateway: { jobTokenMaxLifetimeMs: LIFETIME_MS } });
-});
-
-afterAll(async () => {
-  await system?.stop();
-});
+const system = kasmapSystemForFile({ adminToken: ADMIN, gateway: { jobTokenMaxLifetimeMs: LIFETIME_MS } });
 
 it("refuses a running job's token once the maximum lifetime has passed", async () => {
-  const group = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/groups", ADMIN, { name: "A", path: "a" }),
-    201,
-  );
-  const project = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/projects", ADMIN, { name: "p", namespace_id: group.id }),
-    201,
-  );
+  const { projectId } = await groupWithProject(system, ADMIN, { group: "A", project: "p" });
   const job = await ok<{ token: string }>(
-    system.call("POST", `/api/v4/projects/${project.id}/jobs`, ADMIN, {}),
+    system.call("POST", `/api/v4/projects/${projectId}/jobs`, ADMIN, {}),
     201,
   );
   const allowedAgents = () =>

@@ -3,7 +3,6 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   buildIncidentRegistry,
@@ -11,6 +10,7 @@ import {
   type IncidentRegistry,
   publishSnapshot,
 } from "./incident-response-fixture.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * `kasmap-verify` as a CI job runs it: a child process, configured by environment and flags,
@@ -19,7 +19,7 @@ import {
  * committed yet).
  */
 const cli = fileURLToPath(new URL("../../cli/kasmap-verify/kasmap-verify.mjs", import.meta.url));
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let registry: IncidentRegistry;
 let standIn: Server;
 let standInUrl: string;
@@ -43,7 +43,6 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
 const jobFacts = facts({ cluster_name: "job-cluster" });
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   registry = await buildIncidentRegistry(system);
   await publishSnapshot(system, registry.agents.prod, facts());
   await eventually(async () => {
@@ -75,7 +74,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await new Promise((resolve) => standIn?.close(resolve));
-  await system?.stop();
 });
 
 describe("kasmap-verify with a personal access token", () => {

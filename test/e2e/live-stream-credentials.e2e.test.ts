@@ -1,6 +1,7 @@
 import { openSse } from "@kasmap/testing";
-import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ok } from "@kasmap/testing/system";
+import { afterAll, describe, expect, it } from "vitest";
+import { kasmapSystemForFile, userWithToken as newUserWithToken } from "./system-for-file.ts";
 
 /**
  * Issue 7.7 / 7.9: a live event stream is only as good as the credential that opened it. A
@@ -11,37 +12,20 @@ const ADMIN = "glpat-admin-live-credentials";
 /** Generous: the stream re-checks its credential every few seconds; the old code never ended it. */
 const ENDS_WITHIN_MS = 30_000;
 
-let system: KasmapSystem;
+const system = kasmapSystemForFile({ adminToken: ADMIN });
 let userCount = 0;
 /** Closes every stream a test opened, whether or not the server ended it. */
 const closers: Array<() => void> = [];
 
-beforeAll(async () => {
-  system = await startKasmapSystem({ adminToken: ADMIN });
-});
-
-afterAll(async () => {
+afterAll(() => {
   for (const close of closers) close();
-  await system?.stop();
 });
 
 const streamUrl = () => `${system.gatewayUrl}/api/v4/events/stream`;
 
 async function userWithToken(): Promise<{ userId: number; tokenId: number; token: string }> {
   userCount += 1;
-  const username = `watcher-${userCount}`;
-  const user = await ok<{ id: number }>(
-    system.call("POST", "/api/v4/users", ADMIN, { username, name: username }),
-    201,
-  );
-  const token = await ok<{ id: number; token: string }>(
-    system.call("POST", `/api/v4/users/${user.id}/personal_access_tokens`, ADMIN, {
-      name: "dashboard",
-      scopes: ["read_api"],
-    }),
-    201,
-  );
-  return { userId: user.id, tokenId: token.id, token: token.token };
+  return newUserWithToken(system, ADMIN, `watcher-${userCount}`, ["read_api"]);
 }
 
 /** Opens the stream and resolves, once it is open, with a promise of when the server ends it. */

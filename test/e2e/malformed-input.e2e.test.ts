@@ -1,9 +1,9 @@
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { facts, publishSnapshot } from "./incident-response-fixture.ts";
 import { buildWorld, type World } from "./principal-world.ts";
 import { type RawResponse, sendRaw } from "./raw-http.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7 item 12: inputs a hostile client can send must answer 4xx, never 5xx. GitLab answers
@@ -11,16 +11,11 @@ import { type RawResponse, sendRaw } from "./raw-http.ts";
  * before routing (its `Gitlab::Middleware::HandleMalformedStrings`); Kasmap does the same. These
  * are the inputs the review reproduced; the fuzz test (`http-fuzz.e2e.test.ts`) covers the rest.
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let world: World;
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   world = await buildWorld(system);
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 function send(

@@ -1,6 +1,9 @@
 import { REST_ROUTES } from "@kasmap/contracts";
 import { ACCESS_LEVEL_OF, createUserWithToken, type World } from "./principal-world.ts";
 
+/** The GitLab roles a member of the world's group `world` may hold, lowest first. */
+export const MEMBER_ROLES = ["guest", "reporter", "developer", "maintainer", "owner"] as const;
+
 /**
  * The callers of the role × route matrix (issue 7): every way a request can be authenticated or
  * refused, and every GitLab role on the world's group `world` (so on `world/app` by inheritance).
@@ -13,11 +16,7 @@ export const PRINCIPALS = [
   "read_api",
   "blocked",
   "non_member",
-  "guest",
-  "reporter",
-  "developer",
-  "maintainer",
-  "owner",
+  ...MEMBER_ROLES,
   "admin",
   "job",
   "finished_job",

@@ -18,6 +18,7 @@ import {
   type PrivateNats,
   type PrivatePostgres,
 } from "@kasmap/testing/private-servers";
+import { gatewayApi } from "@kasmap/testing/system";
 import pg from "pg";
 
 // Outages make the services log every failed attempt; the assertions say what matters.
@@ -30,6 +31,12 @@ export type ApiResult = { status: number; body: Record<string, unknown> | null }
  * The whole system on a private nats-server and a private PostgreSQL cluster: authz and the
  * gateway in this process, the projection and a collector (watching a simulated cluster) as
  * child processes, so each can be killed like a real deployment's.
+ *
+ * Why not `startKasmapSystem()`: it runs every service in this process on the test run's shared
+ * NATS and PostgreSQL, which this test must not stop; here the servers are private (so the test
+ * can take them down and bring them back) and the projection is a child process (so it can be
+ * SIGKILLed mid-batch and started again). It shares what carries over: the gateway `api` client
+ * (`gatewayApi`), the test topology and the private-server launcher.
  */
 export type ResilientSystem = {
   nats: PrivateNats;
@@ -38,6 +45,7 @@ export type ResilientSystem = {
   topology: Topology;
   simulator: KubeSimulator;
   agentId: number;
+  /** `KasmapSystem.api` as the admin, answering status and body (the assertions compare both). */
   api(method: string, path: string, body?: unknown): Promise<ApiResult>;
   /** Runs one query on a fresh connection (a pool would hide reconnection problems of its own). */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<R[]>;
@@ -122,7 +130,11 @@ async function assemble(
     logger: quiet("gateway"),
   });
   cleanups.push(() => gateway.stop());
-  const api = apiClient(gateway.url, adminToken);
+  const asAdmin = gatewayApi(gateway.url, adminToken);
+  const api: ResilientSystem["api"] = async (method, path, body) => {
+    const { status, body: answer } = await asAdmin(method, path, body);
+    return { status, body: answer };
+  };
   await eventually(
     async () => ((await api("GET", "/user")).status === 200 ? true : undefined),
     "the admin token",
@@ -182,21 +194,6 @@ async function queryOnce<R extends pg.QueryResultRow>(
   } finally {
     await client.end().catch(() => {});
   }
-}
-
-function apiClient(gatewayUrl: string, token: string): ResilientSystem["api"] {
-  return async (method, path, body) => {
-    const response = await fetch(`${gatewayUrl}/api/v4${path}`, {
-      method,
-      headers: {
-        "PRIVATE-TOKEN": token,
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : null };
-  };
 }
 
 async function registerAgent(api: ResilientSystem["api"]): Promise<{ agentId: number; agentToken: string }> {

@@ -1,16 +1,17 @@
 import { REST_ROUTES, type RestRoute } from "@kasmap/contracts";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { arrangeCell, fillPath, routeKey } from "./matrix-cells.ts";
 import { expectedStatus, MATRIX } from "./matrix-expectations.ts";
 import {
   createPrincipals,
+  MEMBER_ROLES,
   PRINCIPALS,
   type PrincipalCredential,
   type PrincipalName,
 } from "./matrix-principals.ts";
 import { buildWorld, expectStatus, type World } from "./principal-world.ts";
 import { type RawResponse, sendRaw } from "./raw-http.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 7: every route of `REST_ROUTES` × every principal (no, bad, revoked, expired, `read_api`
@@ -19,7 +20,7 @@ import { type RawResponse, sendRaw } from "./raw-http.ts";
  * body carries data; a hidden resource and a missing one answer byte for byte the same.
  * A principal the system cannot make yet fails its test with the reason (never skipped).
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let world: World;
 let principals: Record<PrincipalName, PrincipalCredential>;
 let destinationGroup: number;
@@ -27,7 +28,6 @@ let destinationGroup: number;
 let hiddenChildren: Record<"agent_id" | "token_id" | "job_id", number>;
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   world = await buildWorld(system);
   const destination = await expectStatus(system, 201, "POST", "/groups", {
     name: "dest",
@@ -47,10 +47,6 @@ beforeAll(async () => {
   };
   principals = await createPrincipals(world);
 }, 120_000);
-
-afterAll(async () => {
-  await system?.stop();
-});
 
 /** Keys GitLab's error bodies have; anything else in an error body is data. */
 const ERROR_KEYS = new Set(["message", "error", "error_description", "scope"]);
@@ -141,15 +137,7 @@ describe("role × route matrix", () => {
 
 describe("existence", () => {
   /** Principals that hold no role where the hidden resources live. */
-  const WITHOUT_ACCESS: PrincipalName[] = [
-    "read_api",
-    "non_member",
-    "guest",
-    "reporter",
-    "developer",
-    "maintainer",
-    "owner",
-  ];
+  const WITHOUT_ACCESS: PrincipalName[] = ["read_api", "non_member", ...MEMBER_ROLES];
   const MISSING = { id: 999_999_999, agent_id: 999_999_998, token_id: 999_999_997, job_id: 999_999_996 };
   const ANY_BODY = {
     name: "x",

@@ -1,20 +1,12 @@
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Moving projects and groups through GitLab's transfer endpoints re-evaluates who may use which
  * agent: an agent shared with a group stays usable only while the project shares the agent
  * project's root group (agent_authorization_include_descendants, on by default).
  */
-let system: KasmapSystem;
-
-beforeAll(async () => {
-  system = await startKasmapSystem();
-});
-
-afterAll(async () => {
-  await system?.stop();
-});
+const system = kasmapSystemForFile();
 
 type AllowedAgents = { allowed_agents: Array<{ id: number; rule: string; via_group_id: number | null }> };
 

@@ -1,7 +1,7 @@
 import { gatewayClient } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Personal (user) namespaces through REST, as GitLab has them: a project created without
@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * root for the agent rules, so a personal agent serves only its owner's personal projects, and
  * `ci_access.groups` can never name a user namespace.
  */
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 const tokens = { alice: "", bob: "" };
 
 type Body = Record<string, unknown> | null;
 type AllowedAgents = { allowed_agents: Array<{ id: number; rule: string }> };
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   for (const username of ["alice", "bob"] as const) {
     const user = await system.api("POST", "/users", {
       username,
@@ -30,10 +29,6 @@ beforeAll(async () => {
     expect(token.status).toBe(201);
     tokens[username] = String(token.body?.token);
   }
-});
-
-afterAll(async () => {
-  await system?.stop();
 });
 
 async function created(path: string, body: unknown, token: string): Promise<Body> {

@@ -5,8 +5,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
+import type { KasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * The whole system through its public interfaces: REST in, a real collector program watching
@@ -14,13 +15,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * between, `cluster_info` out.
  */
 const root = fileURLToPath(new URL("../..", import.meta.url));
-let system: KasmapSystem;
+const system = kasmapSystemForFile();
 let simulator: KubeSimulator;
 let collector: ChildProcess | null = null;
 const api: KasmapSystem["api"] = (...args) => system.api(...args);
 
 beforeAll(async () => {
-  system = await startKasmapSystem();
   simulator = new KubeSimulator();
   await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
   await simulator.start({ host: "127.0.0.1", port: 0 });
@@ -29,7 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   collector?.kill("SIGTERM");
   await simulator?.close();
-  await system?.stop();
 });
 
 describe("walking skeleton", () => {

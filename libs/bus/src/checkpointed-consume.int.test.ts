@@ -1,20 +1,18 @@
 import { EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
-import { createTestWorld } from "@kasmap/testing/world";
-import { afterAll, describe, expect, it } from "vitest";
+import { testWorldForFile } from "@kasmap/testing/world";
+import { describe, expect, it } from "vitest";
 import { type CheckpointedEvent, startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
 
-const world = await createTestWorld({ name: "bus-checkpointed-int-test", database: false });
-const { bus, topology } = world;
-afterAll(() => world.teardown());
+const world = testWorldForFile({ name: "bus-checkpointed-int-test", database: false });
 
 function heartbeat(agentId: number) {
   return newKasmapEvent({
     type: EVENT_TYPES.clusterHeartbeat,
     source: "/kasmap/collector/test",
-    subject: topology.subjects.clusterHeartbeat(agentId),
+    subject: world.topology.subjects.clusterHeartbeat(agentId),
     data: { agent_id: agentId, collector_id: "c1", content_hash: null, sent_at: new Date().toISOString() },
   });
 }
@@ -41,10 +39,10 @@ function agentOf({ event }: CheckpointedEvent): number {
 }
 
 async function deadLetterReasons(): Promise<string[]> {
-  const info = await bus.jsm.streams.info(topology.streamNames.deadLetter);
+  const info = await world.bus.jsm.streams.info(world.topology.streamNames.deadLetter);
   const reasons: string[] = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const letter = await bus.jsm.streams.getMessage(topology.streamNames.deadLetter, { seq });
+    const letter = await world.bus.jsm.streams.getMessage(world.topology.streamNames.deadLetter, { seq });
     reasons.push(letter?.header.get(DEAD_LETTER_HEADERS.reason) ?? "");
   }
   return reasons;
@@ -53,16 +51,16 @@ async function deadLetterReasons(): Promise<string[]> {
 describe("checkpointed consumer", () => {
   it("dead-letters invalid messages in the middle of a batch and applies the rest in order", async () => {
     const seqs: number[] = [];
-    seqs.push((await publishEvent(bus, heartbeat(1))).seq);
-    const garbage = await bus.js.publish(
-      topology.subjects.clusterHeartbeat(2),
+    seqs.push((await publishEvent(world.bus, heartbeat(1))).seq);
+    const garbage = await world.bus.js.publish(
+      world.topology.subjects.clusterHeartbeat(2),
       new TextEncoder().encode("{"),
     );
-    seqs.push((await publishEvent(bus, heartbeat(3))).seq);
-    const refused = await publishEvent(bus, heartbeat(13)); // applyBatch refuses agent 13
-    seqs.push((await publishEvent(bus, heartbeat(5))).seq);
+    seqs.push((await publishEvent(world.bus, heartbeat(3))).seq);
+    const refused = await publishEvent(world.bus, heartbeat(13)); // applyBatch refuses agent 13
+    seqs.push((await publishEvent(world.bus, heartbeat(5))).seq);
     const store = transactionalStore();
-    const consumer = startCheckpointedConsumer(bus, {
+    const consumer = startCheckpointedConsumer(world.bus, {
       stream: "heartbeat",
       name: "test-batch-dead-letters",
       readCheckpoint: store.readCheckpoint,
@@ -81,7 +79,8 @@ describe("checkpointed consumer", () => {
 
   it("resumes from the committed checkpoint after a stop in the middle of a batch, applying each message once", async () => {
     const seqs: number[] = [];
-    for (let agent = 20; agent < 30; agent++) seqs.push((await publishEvent(bus, heartbeat(agent))).seq);
+    for (let agent = 20; agent < 30; agent++)
+      seqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
     const store = transactionalStore();
     store.checkpoint = (seqs[0] ?? 1) - 1;
     let calls = 0;
@@ -95,7 +94,7 @@ describe("checkpointed consumer", () => {
       readCheckpoint: store.readCheckpoint,
       maxBatch: 4,
     };
-    const first = startCheckpointedConsumer(bus, {
+    const first = startCheckpointedConsumer(world.bus, {
       ...options,
       async applyBatch(batch, lastSeq) {
         calls++;
@@ -111,7 +110,7 @@ describe("checkpointed consumer", () => {
     expect(committed).toBeGreaterThan(0);
     expect(store.applied).toEqual(seqs.slice(0, committed));
     expect(store.checkpoint).toBe(seqs[committed - 1]);
-    const second = startCheckpointedConsumer(bus, {
+    const second = startCheckpointedConsumer(world.bus, {
       ...options,
       applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
     });
@@ -122,11 +121,12 @@ describe("checkpointed consumer", () => {
 
   it("restarts from the checkpoint after a failing batch, without losing or repeating a message", async () => {
     const seqs: number[] = [];
-    for (let agent = 40; agent < 45; agent++) seqs.push((await publishEvent(bus, heartbeat(agent))).seq);
+    for (let agent = 40; agent < 45; agent++)
+      seqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
     const store = transactionalStore();
     store.checkpoint = (seqs[0] ?? 1) - 1;
     let failures = 2;
-    const consumer = startCheckpointedConsumer(bus, {
+    const consumer = startCheckpointedConsumer(world.bus, {
       stream: "heartbeat",
       name: "test-transient",
       readCheckpoint: store.readCheckpoint,
@@ -147,10 +147,10 @@ describe("checkpointed consumer", () => {
       readCheckpoint: async () => 0,
       applyBatch: async () => {},
     };
-    const starting = startCheckpointedConsumer(bus, options);
+    const starting = startCheckpointedConsumer(world.bus, options);
     await starting.stop();
     await expect(starting.done).resolves.toBeUndefined();
-    const idle = startCheckpointedConsumer(bus, options);
+    const idle = startCheckpointedConsumer(world.bus, options);
     await new Promise((resolve) => setTimeout(resolve, 200));
     await idle.stop();
     await expect(idle.done).resolves.toBeUndefined();

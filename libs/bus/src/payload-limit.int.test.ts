@@ -1,6 +1,6 @@
 import { type AuthzCommandName, EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
-import { createTestWorld } from "@kasmap/testing/world";
-import { afterAll, describe, expect, it } from "vitest";
+import { testWorldForFile } from "@kasmap/testing/world";
+import { describe, expect, it } from "vitest";
 import { type CommandHandlers, requestCommand, serveCommands } from "./commands.ts";
 import { maxPayloadBytes } from "./payload-limit.ts";
 import { publishEvent } from "./publish.ts";
@@ -9,11 +9,9 @@ import { publishEvent } from "./publish.ts";
  * Issue 7.3 at the bus: nothing over the server's `max_payload` is ever sent, and trying gives
  * a clear `payload_too_large` (or an error reply) instead of retries, timeouts or a crash.
  */
-const world = await createTestWorld({ name: "payload-limit-int-test", database: false });
-const { bus, topology } = world;
-afterAll(() => world.teardown());
+const world = testWorldForFile({ name: "payload-limit-int-test", database: false });
 
-const overLimit = () => "x".repeat(maxPayloadBytes(bus.nc) + 1);
+const overLimit = () => "x".repeat(maxPayloadBytes(world.bus.nc) + 1);
 
 describe("max_payload guards", () => {
   it("refuses an event over max_payload at once, without retrying", async () => {
@@ -21,11 +19,11 @@ describe("max_payload guards", () => {
     const event = newKasmapEvent({
       type: EVENT_TYPES.userChanged,
       source: "/kasmap/test",
-      subject: topology.subjects.registryChanged("user", 7),
+      subject: world.topology.subjects.registryChanged("user", 7),
       data: { user: { ...user, created_at: new Date().toISOString() }, actor_user_id: null },
     });
     const started = Date.now();
-    const failure = await publishEvent(bus, event).catch((error: unknown) => error);
+    const failure = await publishEvent(world.bus, event).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(KasmapError);
     expect(failure).toMatchObject({
       code: "payload_too_large",
@@ -36,7 +34,7 @@ describe("max_payload guards", () => {
   });
 
   it("answers a command whose request is over max_payload with payload_too_large", async () => {
-    const failure = await requestCommand(bus, "agent_config.put", {
+    const failure = await requestCommand(world.bus, "agent_config.put", {
       actor_user_id: 1,
       project_id: 1,
       agent_id: 1,
@@ -56,16 +54,16 @@ describe("max_payload guards", () => {
       },
     } as unknown as CommandHandlers;
     const failures: Array<{ name: string; error: unknown }> = [];
-    const subscription = serveCommands(bus, handlers, (name, error) => failures.push({ name, error }));
+    const subscription = serveCommands(world.bus, handlers, (name, error) => failures.push({ name, error }));
     try {
-      const huge = await requestCommand(bus, "user.create", {
+      const huge = await requestCommand(world.bus, "user.create", {
         actor_user_id: 1,
         username: "u",
         name: "u",
       }).catch((error: unknown) => error);
       expect(huge).toMatchObject({ code: "internal" });
       expect(failures.map((f) => f.name)).toEqual(["user.create" satisfies AuthzCommandName]);
-      const next = await requestCommand(bus, "group.transfer", {
+      const next = await requestCommand(world.bus, "group.transfer", {
         actor_user_id: 1,
         group_id: 2,
         parent_id: null,

@@ -119,6 +119,47 @@ export const CLUSTER_SOURCES = {
       fieldSelector: byName("cluster"),
     },
   },
+  /** OpenShift SDN (3.x, 4.x before OVN-Kubernetes): `clusterNetworks[].CIDR`, `serviceNetwork`. */
+  openshiftClusterNetwork: {
+    label: "ClusterNetwork.network.openshift.io/default",
+    shape: "single",
+    read: {
+      apiVersion: "network.openshift.io/v1",
+      kind: "ClusterNetwork",
+      path: "/apis/network.openshift.io/v1/clusternetworks",
+      fieldSelector: byName("default"),
+    },
+  },
+  /** Calico IPAM: the pools pods get addresses from (`spec.cidr`, `spec.disabled`). */
+  calicoIpPools: {
+    label: "IPPool.crd.projectcalico.org",
+    shape: "list",
+    read: {
+      apiVersion: "crd.projectcalico.org/v1",
+      kind: "IPPool",
+      path: "/apis/crd.projectcalico.org/v1/ippools",
+    },
+  },
+  /** Cilium's agent configuration: `ipam` and, in cluster-pool mode, `cluster-pool-ipv4-cidr`. */
+  ciliumConfig: {
+    label: "ConfigMap kube-system/cilium-config",
+    shape: "single",
+    read: configMap("kube-system", "cilium-config"),
+  },
+  /**
+   * `metadata.uid` identifies the cluster: it is created once with the cluster and survives
+   * upgrades (the convention OpenTelemetry uses for `k8s.cluster.uid`).
+   */
+  kubeSystemNamespace: {
+    label: "Namespace kube-system",
+    shape: "single",
+    read: {
+      apiVersion: "v1",
+      kind: "Namespace",
+      path: "/api/v1/namespaces",
+      fieldSelector: byName("kube-system"),
+    },
+  },
   /** major, minor, gitVersion, platform. */
   version: { label: "/version", shape: "single", read: "version-endpoint" },
 } as const satisfies Record<string, ClusterSourceDeclaration>;

@@ -6,6 +6,7 @@ import {
   deriveAgentPodIp,
   deriveClusterContext,
   deriveClusterName,
+  deriveClusterUid,
   deriveRegion,
   deriveVersion,
   deriveZones,
@@ -76,6 +77,7 @@ export function deriveClusterFactsWithDiagnostics(
   const endpoint = deriveEndpoint(s, input, recorder);
   const nodes = deriveNodeFacts(s, recorder.result);
   const name = deriveClusterName(s, input, platform.platform);
+  const uid = deriveClusterUid(s);
   const context = deriveClusterContext(input);
   const podIp = deriveAgentPodIp(input, recorder);
   const namespace = deriveAgentNamespace(input);
@@ -85,7 +87,9 @@ export function deriveClusterFactsWithDiagnostics(
   const facts: ClusterFacts = {
     api_endpoint: endpoint.api_endpoint,
     api_endpoint_ip: endpoint.api_endpoint_ip,
+    api_endpoint_ips: endpoint.api_endpoint_ips,
     cluster_name: name.value,
+    cluster_uid: uid.value,
     cluster_context: context.value,
     node_ips: nodes.node_ips,
     pod_cidr: cidrs.pod_cidr,
@@ -103,6 +107,7 @@ export function deriveClusterFactsWithDiagnostics(
     sources: {
       ...endpoint.sources,
       cluster_name: name.source,
+      cluster_uid: uid.source,
       cluster_context: context.source,
       ...nodes.sources,
       ...cidrs.sources,

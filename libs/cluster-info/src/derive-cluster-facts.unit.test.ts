@@ -72,7 +72,8 @@ const cases: Case[] = [
         ],
         external: ["34.123.45.67", "34.123.45.68", "34.123.45.69"],
       },
-      pod_cidr: "10.4.0.0/23",
+      // The smallest range covering 10.4.0.0/23 and 10.4.2.0/24 (issue 11).
+      pod_cidr: "10.4.0.0/22",
       pod_cidrs: [
         "10.4.0.0/23",
         "10.4.2.0/24",
@@ -96,7 +97,8 @@ const cases: Case[] = [
     observation: aksObservation,
     facts: {
       platform: "aks",
-      cluster_name: null,
+      // From the node resource group MC_rg-prod_aks-prod_westeurope (issue 11).
+      cluster_name: "aks-prod",
       api_endpoint: "https://10.0.0.1:443",
       api_endpoint_ip: "20.73.120.15",
       pod_cidrs: ["10.244.0.0/23"],
@@ -282,11 +284,18 @@ describe("deriveClusterFacts per distribution", () => {
   });
 
   it("names the AKS node resource group instead of passing it off as the cluster name", () => {
-    const { facts } = deriveClusterFactsWithDiagnostics(aksObservation(), NOW);
+    // Underscores in the resource group make MC_<group>_<cluster>_<region> ambiguous (issue 11).
+    const observation = aksObservation();
+    if (observation.nodes.state === "ok") {
+      for (const node of observation.nodes.value as { metadata: { labels: Record<string, string> } }[]) {
+        node.metadata.labels["kubernetes.azure.com/cluster"] = "MC_rg_prod_aks-prod_westeurope";
+      }
+    }
+    const { facts } = deriveClusterFactsWithDiagnostics(observation, NOW);
     expect(facts.cluster_name).toBeNull();
     expect(facts.sources.cluster_name).toMatchObject({ reason: "not-exposed-by-platform" });
     expect(JSON.stringify(facts.sources.cluster_name)).toContain(
-      "node resource group (MC_rg-prod_aks-prod_westeurope)",
+      "node resource group (MC_rg_prod_aks-prod_westeurope)",
     );
   });
 

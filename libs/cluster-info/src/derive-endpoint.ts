@@ -7,7 +7,8 @@ import { missingFrom, type ParsedSources } from "./parsed-sources.ts";
 export type EndpointFacts = {
   api_endpoint: string | null;
   api_endpoint_ip: string | null;
-  sources: Record<"api_endpoint" | "api_endpoint_ip", FieldSource>;
+  api_endpoint_ips: string[];
+  sources: Record<"api_endpoint" | "api_endpoint_ip" | "api_endpoint_ips", FieldSource>;
 };
 
 type Endpoint = { url: string; source: FieldSource; isServiceVip: boolean };
@@ -150,6 +151,38 @@ function chooseEndpointIp(
   return { ip: null, source: missingFrom({ kubernetesEndpointSlices: s.kubernetesEndpointSlices }) };
 }
 
+/**
+ * Every API server address: `api_endpoint_ip` first (the original request's single value), then
+ * the other addresses the host name resolved to, then every ready address of the `kubernetes`
+ * EndpointSlices (each API server instance registers one), without duplicates.
+ */
+function allEndpointIps(
+  first: { ip: string | null; source: FieldSource },
+  s: ParsedSources,
+  o: ClusterObservation,
+  d: DiagnosticsRecorder,
+): { ips: string[]; source: FieldSource } {
+  const resolved = sortedUniqueIps((o.resolvedApiEndpointIps ?? []).flatMap((t) => parseIp(t) ?? []));
+  const slice = sortedUniqueIps(readyEndpointSliceIps(s, d));
+  const ips = [...new Set([...(first.ip ? [first.ip] : []), ...resolved, ...slice])];
+  if (ips.length === 0) {
+    return { ips, source: missingFrom({ kubernetesEndpointSlices: s.kubernetesEndpointSlices }) };
+  }
+  const from = first.source.kind === "missing" ? "" : `api_endpoint_ip (${first.source.source}) first, then `;
+  const parts = [
+    resolved.length > 0 ? "the DNS resolution of the api_endpoint host" : "",
+    slice.length > 0 ? "EndpointSlice default/kubernetes endpoints[].addresses (ready)" : "",
+  ].filter((p) => p);
+  return {
+    ips,
+    source: {
+      kind: "observed",
+      source: "EndpointSlice default/kubernetes endpoints[].addresses",
+      detail: `${from}${parts.join(", then ") || "no other address"}`,
+    },
+  };
+}
+
 /** api_endpoint and the API server IP behind it. Never resolves DNS (pure). */
 export function deriveEndpoint(
   s: ParsedSources,
@@ -169,9 +202,11 @@ export function deriveEndpoint(
       "not-found",
       "and no collector connection was recorded",
     );
+  const all = allEndpointIps(ip, s, o, d);
   return {
     api_endpoint: endpoint?.url ?? null,
     api_endpoint_ip: ip.ip,
-    sources: { api_endpoint: endpointSource, api_endpoint_ip: ip.source },
+    api_endpoint_ips: all.ips,
+    sources: { api_endpoint: endpointSource, api_endpoint_ip: ip.source, api_endpoint_ips: all.source },
   };
 }

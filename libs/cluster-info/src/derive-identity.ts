@@ -12,23 +12,29 @@ function observed(source: string, detail?: string): FieldSource {
   return detail ? { kind: "observed", source, detail } : { kind: "observed", source };
 }
 
-function singleLabel(
-  scan: NodeScan | null,
-  values: Set<string> | undefined,
-  label: string,
-): Fact<string | null> | null {
-  if (!scan || !values || values.size === 0) return null;
+/** The one value all nodes agree on, `observed` from `where`; null when no node has one. */
+function singleValue(values: Set<string> | undefined, where: string): Fact<string | null> | null {
+  if (!values || values.size === 0) return null;
   const sorted = [...values].sort();
-  if (sorted.length === 1) return { value: sorted[0] ?? null, source: observed(`node label ${label}`) };
+  if (sorted.length === 1) return { value: sorted[0] ?? null, source: observed(where) };
   // One cluster has one name/region; disagreeing nodes mean we cannot tell which is true.
   return {
     value: null,
     source: {
       kind: "missing",
       reason: "invalid",
-      detail: `nodes disagree on ${label}: ${sorted.join(", ")}`,
+      detail: `nodes disagree on ${where}: ${sorted.join(", ")}`,
     },
   };
+}
+
+function singleLabel(
+  scan: NodeScan | null,
+  values: Set<string> | undefined,
+  label: string,
+): Fact<string | null> | null {
+  if (!scan) return null;
+  return singleValue(values, `node label ${label}`);
 }
 
 function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeScan | null): FieldSource {
@@ -37,7 +43,8 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
     aks:
       `AKS nodes carry no cluster name; node label kubernetes.azure.com/cluster is the node resource group` +
       `${aksGroup ? ` (${aksGroup})` : ""}, MC_<resource group>_<cluster>_<region>, which cannot be split ` +
-      "reliably because names may contain underscores; set --cluster-name",
+      "when the resource group or cluster name contains underscores (or a custom node resource group " +
+      "is used); set --cluster-name",
     gke: "GKE nodes carry no cluster-name label; set --cluster-name",
     eks: "nodes carry no alpha.eksctl.io/cluster-name label (not created by eksctl); set --cluster-name",
   };
@@ -50,7 +57,38 @@ function clusterNameFallback(s: ParsedSources, platform: Platform, scan: NodeSca
   });
 }
 
-/** configured > kubeadm clusterName > eksctl node label > OpenShift infrastructure ID. */
+/**
+ * The AKS cluster name in the node resource group AKS creates, `MC_<resource group>_<cluster>_<region>`
+ * (node label `kubernetes.azure.com/cluster`). Azure regions have no underscore, so the last part
+ * is the region; resource group and cluster names may contain underscores, so the name is read
+ * only when exactly one underscore is left between them. A custom `--node-resource-group` has no
+ * `MC_` form and says nothing.
+ */
+function aksClusterName(scan: NodeScan | null): Fact<string | null> | null {
+  const groups = [...(scan?.labelValues.aksCluster ?? [])];
+  const group = groups[0];
+  if (groups.length !== 1 || group === undefined) return null;
+  const match = /^MC_(.+)_([^_]+)$/i.exec(group);
+  const middle = match?.[1]?.split("_");
+  if (!match || middle?.length !== 2) return null;
+  const [resourceGroup, cluster] = middle;
+  if (!resourceGroup || !cluster) return null;
+  return {
+    value: cluster,
+    source: {
+      kind: "inferred",
+      source: "node label kubernetes.azure.com/cluster",
+      detail:
+        `the node resource group ${group}, MC_<resource group>_<cluster>_<region>: resource group ` +
+        `${resourceGroup}, cluster ${cluster}, region ${match[2]}`,
+    },
+  };
+}
+
+/**
+ * configured > kubeadm clusterName > eksctl node label > kind providerID > AKS node resource
+ * group > OpenShift infrastructure ID.
+ */
 export function deriveClusterName(
   s: ParsedSources,
   o: ClusterObservation,
@@ -71,6 +109,10 @@ export function deriveClusterName(
   const scan = s.nodes.state === "ok" ? s.nodes.value : null;
   const eksctl = singleLabel(scan, scan?.labelValues.eksctlClusterName, "alpha.eksctl.io/cluster-name");
   if (eksctl) return eksctl;
+  const kind = singleValue(scan?.kindClusterNames, "node.spec.providerID kind://<provider>/<cluster>/<node>");
+  if (kind) return kind;
+  const aks = aksClusterName(scan);
+  if (aks) return aks;
   const infraName =
     s.openshiftInfrastructure.state === "ok"
       ? s.openshiftInfrastructure.value.status?.infrastructureName
@@ -136,6 +178,17 @@ export function deriveZones(s: ParsedSources): Fact<string[]> {
     };
   }
   return { value: [...values].sort(), source: observed(`node label ${label}`) };
+}
+
+/** The kube-system Namespace's UID: what stays the same for the life of a cluster. */
+export function deriveClusterUid(s: ParsedSources): Fact<string | null> {
+  if (s.kubeSystemNamespace.state !== "ok") {
+    return { value: null, source: missingFrom({ kubeSystemNamespace: s.kubeSystemNamespace }) };
+  }
+  return {
+    value: s.kubeSystemNamespace.value.metadata.uid,
+    source: observed("Namespace kube-system metadata.uid"),
+  };
 }
 
 export function deriveVersion(s: ParsedSources): Fact<KubernetesVersion | null> {

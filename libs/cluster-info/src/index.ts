@@ -15,6 +15,7 @@ export {
   deriveClusterFactsWithDiagnostics,
 } from "./derive-cluster-facts.ts";
 export { type DerivationDiagnostics, MAX_DIAGNOSTIC_SAMPLES } from "./diagnostics.ts";
+export { ESSENTIAL_SOURCE_KEYS, unansweredEssentialSources } from "./essential-sources.ts";
 export { cidrContains, type ParsedCidr, type ParsedIp, parseCidr, parseIp } from "./ip-address.ts";
 export {
   ClusterInfoKubeconfigSchema,
@@ -37,6 +38,7 @@ export {
   type VersionInfo,
   VersionInfoSchema,
 } from "./kubernetes-objects.ts";
+export { SERVER_ARGS_ANNOTATIONS } from "./node-scan.ts";
 export type {
   Access,
   AccessState,

@@ -164,3 +164,26 @@ function splitIntervalIntoCidrs(family: IpFamily, first: bigint, end: bigint): s
   }
   return out;
 }
+
+/**
+ * The smallest single CIDR holding every address of `cidrs`, all of one family (null when the
+ * list is empty or mixes families). Unlike {@link mergeCidrs} it may add addresses: 10.244.0.0/24
+ * and 10.244.2.0/24 give 10.244.0.0/22, which also holds 10.244.1.0/24 and 10.244.3.0/24.
+ */
+export function coveringCidr(cidrs: readonly ParsedCidr[]): ParsedCidr | null {
+  const first = cidrs[0];
+  if (first === undefined || cidrs.some((c) => c.family !== first.family)) return null;
+  const bits = BITS[first.family];
+  let low = first.base;
+  let high = first.base;
+  for (const c of cidrs) {
+    const end = c.base + (1n << BigInt(bits - c.prefix)) - 1n;
+    if (c.base < low) low = c.base;
+    if (end > high) high = end;
+  }
+  // The longest prefix on which the lowest and highest covered addresses agree.
+  let prefix = bits;
+  while (prefix > 0 && low >> BigInt(bits - prefix) !== high >> BigInt(bits - prefix)) prefix--;
+  const base = (low >> BigInt(bits - prefix)) << BigInt(bits - prefix);
+  return { family: first.family, base, prefix, text: `${formatIp(first.family, base)}/${prefix}` };
+}

@@ -19,7 +19,7 @@ const Metadata = z.object({ name: z.string().nullish(), labels: Labels }).nullis
 const NodeAddressSchema = z.object({ type: z.string(), address: z.string() }).nullable().catch(null);
 
 export const NodeSchema = z.object({
-  metadata: z.object({ name: z.string(), labels: Labels }),
+  metadata: z.object({ name: z.string(), labels: Labels, annotations: Labels }),
   spec: z
     .object({
       providerID: z.string().nullish(),
@@ -59,11 +59,46 @@ export const ConfigMapSchema = z.object({
 });
 export type KubeConfigMap = z.infer<typeof ConfigMapSchema>;
 
+/** One entry of `status.conditions` (metav1.Condition); a malformed entry is dropped. */
+const ConditionSchema = z
+  .object({
+    type: z.string(),
+    status: z.string(),
+    reason: z.string().nullish(),
+    message: z.string().nullish(),
+  })
+  .nullable()
+  .catch(null);
+
 export const ServiceCidrSchema = z.object({
-  metadata: z.object({ name: z.string() }),
+  metadata: z.object({ name: z.string(), deletionTimestamp: z.string().nullish() }),
   spec: z.object({ cidrs: z.array(z.string()) }),
+  /** `Ready=False` (reason `Terminating`) while addresses of the range are still allocated. */
+  status: z.object({ conditions: z.array(ConditionSchema).nullish() }).nullish(),
 });
 export type KubeServiceCidr = z.infer<typeof ServiceCidrSchema>;
+
+/**
+ * `network.openshift.io/v1` ClusterNetwork `default` (OpenShift SDN). `network` is the legacy
+ * single range, superseded by `clusterNetworks` (whose entries spell the field `CIDR`).
+ */
+export const OpenShiftClusterNetworkSchema = z.object({
+  network: z.string().nullish(),
+  serviceNetwork: z.string().nullish(),
+  clusterNetworks: z.array(z.object({ CIDR: z.string() })).nullish(),
+});
+export type OpenShiftClusterNetwork = z.infer<typeof OpenShiftClusterNetworkSchema>;
+
+/** `crd.projectcalico.org/v1` IPPool. */
+export const CalicoIpPoolSchema = z.object({
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({ cidr: z.string(), disabled: z.boolean().nullish() }),
+});
+export type CalicoIpPool = z.infer<typeof CalicoIpPoolSchema>;
+
+/** A Namespace, for its `metadata.uid` (kube-system's names the cluster). */
+export const NamespaceSchema = z.object({ metadata: z.object({ name: z.string(), uid: z.string().min(1) }) });
+export type KubeNamespace = z.infer<typeof NamespaceSchema>;
 
 const OpenShiftNetworkFields = z.object({
   clusterNetwork: z.array(z.object({ cidr: z.string() })).nullish(),

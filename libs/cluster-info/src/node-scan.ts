@@ -21,6 +21,15 @@ export const NODE_LABELS = {
 export type NodeLabelKey = keyof typeof NODE_LABELS;
 
 /**
+ * Node annotations in which k3s and RKE2 record the server's command line, a JSON array such as
+ * `["server","--cluster-cidr","10.42.0.0/16","--service-cidr","10.43.0.0/16"]` (secrets masked).
+ */
+export const SERVER_ARGS_ANNOTATIONS = ["k3s.io/node-args", "rke2.io/node-args"] as const;
+
+/** The range flags read from those annotations, by flag, with the annotation they came from. */
+export type ServerArgRanges = { annotation: string; values: string[] };
+
+/**
  * Everything the derivation needs from the node list, gathered in ONE pass (5,000 nodes with
  * hundreds of addresses each must stay linear). Sets de-duplicate as we go; sorting happens once
  * on the de-duplicated values.
@@ -36,6 +45,10 @@ export type NodeScan = {
   labelValues: Record<NodeLabelKey, Set<string>>;
   /** Distinct spec.providerID schemes ("aws", "gce", "azure", "kind", …) with one example each. */
   providerIdExamples: Map<string, string>;
+  /** Cluster names in kind providerIDs, `kind://<provider>/<cluster>/<node>`. */
+  kindClusterNames: Set<string>;
+  /** `--cluster-cidr` / `--service-cidr` of the first server node whose args carry them. */
+  serverArgs: { clusterCidr: ServerArgRanges | null; serviceCidr: ServerArgRanges | null };
 };
 
 function emptyScan(): NodeScan {
@@ -49,6 +62,8 @@ function emptyScan(): NodeScan {
     nodesWithPodCidr: 0,
     labelValues,
     providerIdExamples: new Map(),
+    kindClusterNames: new Set(),
+    serverArgs: { clusterCidr: null, serviceCidr: null },
   };
 }
 
@@ -98,6 +113,40 @@ function scanLabelsAndProvider(node: KubeNode, scan: NodeScan): void {
   if (providerId) {
     const scheme = providerId.split("://", 1)[0] ?? "";
     if (!scan.providerIdExamples.has(scheme)) scan.providerIdExamples.set(scheme, providerId);
+    const kind = /^kind:\/\/[^/]+\/([^/]+)\/[^/]+$/.exec(providerId);
+    if (kind?.[1]) scan.kindClusterNames.add(kind[1]);
+  }
+}
+
+/** The value of `--flag value` or `--flag=value` in an argument list; null when absent. */
+function flagValue(args: readonly unknown[], flag: string): string | null {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === flag && typeof args[i + 1] === "string") return args[i + 1] as string;
+    if (typeof arg === "string" && arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+  }
+  return null;
+}
+
+function scanServerArgs(node: KubeNode, scan: NodeScan): void {
+  const annotations = node.metadata.annotations;
+  if (!annotations || (scan.serverArgs.clusterCidr && scan.serverArgs.serviceCidr)) return;
+  for (const annotation of SERVER_ARGS_ANNOTATIONS) {
+    const text = annotations[annotation];
+    if (!text) continue;
+    let args: unknown;
+    try {
+      args = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (!Array.isArray(args)) continue;
+    const found = (flag: string): ServerArgRanges | null => {
+      const value = flagValue(args as unknown[], flag);
+      return value ? { annotation, values: [value] } : null;
+    };
+    scan.serverArgs.clusterCidr ??= found("--cluster-cidr");
+    scan.serverArgs.serviceCidr ??= found("--service-cidr");
   }
 }
 
@@ -111,6 +160,7 @@ export function scanNodes(nodes: readonly unknown[], diagnostics: DiagnosticsRec
     scanAddresses(node, scan, diagnostics);
     scanPodCidrs(node, scan, diagnostics);
     scanLabelsAndProvider(node, scan);
+    scanServerArgs(node, scan);
   }
   return scan;
 }

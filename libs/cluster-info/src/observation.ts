@@ -11,9 +11,17 @@ import type { ClusterSourceKey, ObservedValue } from "./cluster-sources.ts";
  *
  * The collector maps HTTP 403 to `forbidden` and 404 to `not-found`. A 404 on a whole API
  * group (no `networking.k8s.io/v1` ServiceCIDR before Kubernetes 1.33, no
- * `config.openshift.io` outside OpenShift) is also `not-found`.
+ * `config.openshift.io` outside OpenShift) is also `not-found`. A source that never answered
+ * is not "not found": `unreachable` when no HTTP answer came (connection refused, DNS, TLS,
+ * timeout), `error` when the server answered with a status or body the collector cannot use;
+ * both carry the error text.
  */
-export type Access<T> = { state: "ok"; value: T } | { state: "forbidden" } | { state: "not-found" };
+export type Access<T> =
+  | { state: "ok"; value: T }
+  | { state: "forbidden" }
+  | { state: "not-found" }
+  | { state: "unreachable"; message: string }
+  | { state: "error"; message: string };
 
 export type AccessState = Access<unknown>["state"];
 

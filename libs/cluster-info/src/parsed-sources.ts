@@ -8,11 +8,14 @@ import {
 } from "./cluster-sources.ts";
 import type { DiagnosticsRecorder } from "./diagnostics.ts";
 import {
+  CalicoIpPoolSchema,
   ClusterInfoKubeconfigSchema,
   ConfigMapSchema,
   EndpointSliceSchema,
   KubeadmClusterConfigurationSchema,
   KubeProxyConfigurationSchema,
+  NamespaceSchema,
+  OpenShiftClusterNetworkSchema,
   OpenShiftInfrastructureSchema,
   OpenShiftNetworkSchema,
   parseEmbeddedYaml,
@@ -97,6 +100,24 @@ function clusterInfoServer(access: Access<unknown>, diagnostics: DiagnosticsReco
   return mapOk(kubeconfig, (v) => v.clusters[0]?.cluster.server ?? null);
 }
 
+/**
+ * Cilium's cluster-pool ranges (`cluster-pool-ipv4-cidr`, `-ipv6-cidr`; space- or
+ * comma-separated). Only in `cluster-pool` IPAM mode (Cilium's default): in `kubernetes` mode
+ * pods take the node ranges, in cloud modes the VPC's, so the keys say nothing about pods then.
+ */
+function ciliumClusterPool(access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<string[]> {
+  if (access.state !== "ok") return access;
+  const configMap = parseObject(ConfigMapSchema, access.value, sourceLabel("ciliumConfig"), diagnostics);
+  if (configMap === null) return { state: "invalid" };
+  const data = configMap.data ?? {};
+  const ipam = data.ipam ?? "cluster-pool";
+  if (ipam !== "cluster-pool") return { state: "not-found" };
+  const ranges = [data["cluster-pool-ipv4-cidr"], data["cluster-pool-ipv6-cidr"]]
+    .flatMap((text) => (text ?? "").split(/[\s,]+/))
+    .filter((text) => text !== "");
+  return ranges.length > 0 ? { state: "ok", value: ranges } : { state: "not-found" };
+}
+
 type SourceParsers = {
   [K in ClusterSourceKey]: (
     access: Access<ObservedValue<K>>,
@@ -130,6 +151,16 @@ const SOURCE_PARSERS = {
     mapOk(access, (v) =>
       parseObject(OpenShiftInfrastructureSchema, v, sourceLabel("openshiftInfrastructure"), d),
     ),
+  openshiftClusterNetwork: (access, d) =>
+    mapOk(access, (v) =>
+      parseObject(OpenShiftClusterNetworkSchema, v, sourceLabel("openshiftClusterNetwork"), d),
+    ),
+  calicoIpPools: (access, d) =>
+    mapOk(access, (v) => parseList(v, CalicoIpPoolSchema, sourceLabel("calicoIpPools"), d)),
+  /** The cluster-pool ranges, or `not-found` outside cluster-pool IPAM. */
+  ciliumConfig: ciliumClusterPool,
+  kubeSystemNamespace: (access, d) =>
+    mapOk(access, (v) => parseObject(NamespaceSchema, v, sourceLabel("kubeSystemNamespace"), d)),
   version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),
 } satisfies SourceParsers;
 
@@ -151,30 +182,37 @@ export function parseSources(
   return parsed as ParsedSources;
 }
 
-/** `ConfigMap kube-system/kube-proxy: forbidden; ServiceCIDR: no value`: what was tried, for a reason's detail. */
-export function describeSourceStates(consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>): string {
-  const entries = Object.entries(consulted) as [ClusterSourceKey, Source<unknown>][];
-  return entries
-    .map(([key, s]) => `${sourceLabel(key)}: ${s.state === "ok" ? "no value" : s.state}`)
-    .join("; ");
+function describeState(s: Source<unknown>): string {
+  if (s.state === "ok") return "no value";
+  if (s.state === "unreachable" || s.state === "error") return `${s.state} (${s.message})`;
+  return s.state;
 }
 
 /**
+ * `ConfigMap kube-system/kube-proxy: forbidden; nodes: unreachable (connect ECONNREFUSED …)`:
+ * what was tried, for a reason's detail.
+ */
+export function describeSourceStates(consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>): string {
+  const entries = Object.entries(consulted) as [ClusterSourceKey, Source<unknown>][];
+  return entries.map(([key, s]) => `${sourceLabel(key)}: ${describeState(s)}`).join("; ");
+}
+
+/** Strongest first: a reason earlier here could have hidden the answer a later one would give. */
+const REASON_STRENGTH = ["forbidden", "unreachable", "error", "invalid"] as const;
+
+/**
  * A `missing` source entry whose reason is the strongest among the consulted sources:
- * `forbidden` (RBAC could have hidden the answer) > `invalid` > `fallback` (usually `not-found`).
- * `detail` lists each source's state so the auditor sees what was tried.
+ * `forbidden` (RBAC could have hidden the answer) > `unreachable` > `error` (the source never
+ * answered) > `invalid` > `fallback` (usually `not-found`). `detail` lists each source's state,
+ * with the error text of a failed one, so the auditor sees what was tried.
  */
 export function missingFrom(
   consulted: Partial<Record<ClusterSourceKey, Source<unknown>>>,
   fallback: MissingReason = "not-found",
   note?: string,
 ): FieldSource {
-  const states = Object.values(consulted).map((s) => s.state);
-  const reason: MissingReason = states.includes("forbidden")
-    ? "forbidden"
-    : states.includes("invalid")
-      ? "invalid"
-      : fallback;
+  const states = new Set<string>(Object.values(consulted).map((s) => s.state));
+  const reason: MissingReason = REASON_STRENGTH.find((r) => states.has(r)) ?? fallback;
   const detail = [note, describeSourceStates(consulted)].filter((part) => part).join(". ");
   return detail ? { kind: "missing", reason, detail } : { kind: "missing", reason };
 }

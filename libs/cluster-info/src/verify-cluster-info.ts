@@ -55,6 +55,9 @@ export function verifyClusterInfo(
     checks.push(textCheck(facts, "cluster_context", facts.cluster_context, e.cluster_context));
   }
   if (e.platform !== undefined) checks.push(textCheck(facts, "platform", facts.platform, e.platform));
+  if (e.cluster_uid !== undefined) {
+    checks.push(textCheck(facts, "cluster_uid", facts.cluster_uid ?? null, e.cluster_uid));
+  }
   return { ok: checks.length > 0 && checks.every((c) => c.ok), expected: expectedEcho(e), checks };
 }
 
@@ -159,7 +162,7 @@ function addressChecks(
 
 function textCheck(
   facts: ClusterFacts,
-  field: "cluster_name" | "cluster_context" | "platform",
+  field: "cluster_name" | "cluster_context" | "platform" | "cluster_uid",
   value: string | null,
   expected: string,
 ): VerificationCheck {

@@ -18,6 +18,8 @@ export const AUDIT_EVENT_TYPES = {
   disconnected: "cluster_agent_disconnected",
   collectorTokenCreated: "cluster_agent_collector_token_created",
   collectorTokenRevoked: "cluster_agent_collector_token_revoked",
+  /** The agent's `cluster_uid` changed: its token is now used in a different cluster. */
+  clusterChanged: "cluster_agent_cluster_changed",
 } as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);

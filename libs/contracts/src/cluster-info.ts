@@ -18,8 +18,19 @@ export const PLATFORMS = [
 export const PlatformSchema = z.enum(PLATFORMS);
 export type Platform = z.infer<typeof PlatformSchema>;
 
-/** Why a field is null. */
-export const MISSING_REASONS = ["forbidden", "not-exposed-by-platform", "not-found", "invalid"] as const;
+/**
+ * Why a field is null. `unreachable`: the source gave no HTTP answer (connection refused, DNS,
+ * TLS, timeout); `error`: it answered with a status or body the collector cannot use. Both name
+ * the error in `detail`. (Added after the first four: readers of older snapshots never see them.)
+ */
+export const MISSING_REASONS = [
+  "forbidden",
+  "not-exposed-by-platform",
+  "not-found",
+  "invalid",
+  "unreachable",
+  "error",
+] as const;
 export const MissingReasonSchema = z.enum(MISSING_REASONS);
 export type MissingReason = z.infer<typeof MissingReasonSchema>;
 
@@ -63,7 +74,19 @@ export const NodeIpsSchema = z.object({
 export const ClusterFactsSchema = z.object({
   api_endpoint: z.string().nullable(),
   api_endpoint_ip: z.string().nullable(),
+  /**
+   * Every API server address: `api_endpoint_ip` first, then the other addresses of the host
+   * name, then each API server's address in the `kubernetes` EndpointSlice. Absent in snapshots
+   * of collectors older than issue 11.
+   */
+  api_endpoint_ips: z.array(z.string()).optional(),
   cluster_name: z.string().nullable(),
+  /**
+   * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
+   * A new value means the agent's token is now used in another cluster. Absent in snapshots of
+   * collectors older than issue 11.
+   */
+  cluster_uid: z.string().nullable().optional(),
   cluster_context: z.string().nullable(),
   node_ips: NodeIpsSchema,
   pod_cidr: z.string().nullable(),

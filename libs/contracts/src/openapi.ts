@@ -5,7 +5,13 @@ import {
   GitLabParamErrorSchema,
   GitLabTokenErrorSchema,
 } from "./rest-documented.ts";
-import { type NamedSchema, pathParameterDescription, REST_ROUTES, type RestRoute } from "./rest-routes.ts";
+import {
+  type GitLabMode,
+  type NamedSchema,
+  pathParameterDescription,
+  REST_ROUTES,
+  type RestRoute,
+} from "./rest-routes.ts";
 
 /** The parts of an OpenAPI 3.1 document Kasmap emits (and its docs page reads). */
 export type OpenApiParameter = {
@@ -29,6 +35,8 @@ export type OpenApiOperation = {
   parameters: OpenApiParameter[];
   requestBody?: { required: boolean; content: Record<string, OpenApiMedia> };
   responses: Record<string, OpenApiResponse>;
+  /** Who answers in GitLab mode (`RestRoute.gitlabMode`): Kasmap, GitLab (forwarded), or GitLab plus `cluster_info`. */
+  "x-kasmap-gitlab-mode": GitLabMode;
 };
 export type OpenApiDocument = {
   openapi: "3.1.0";
@@ -213,6 +221,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       security: route.authenticated ? ANY_TOKEN : [],
       parameters: parametersOf(route),
       responses: responsesOf(route, schemas),
+      "x-kasmap-gitlab-mode": route.gitlabMode,
     };
     const requestBody = requestBodyOf(route, schemas);
     if (requestBody) operation.requestBody = requestBody;

@@ -28,6 +28,7 @@ export const CLUSTER_EXPECTATION_FIELDS = [
   "cluster_name",
   "cluster_context",
   "platform",
+  "cluster_uid",
 ] as const;
 
 /**
@@ -45,6 +46,8 @@ export const ClusterExpectationsSchema = z
     cluster_name: ExpectedText.optional(),
     cluster_context: ExpectedText.optional(),
     platform: ExpectedText.optional(),
+    /** The kube-system Namespace UID the agent must still report: refuses a moved agent. */
+    cluster_uid: ExpectedText.optional(),
   })
   .strict()
   .refine((e) => Object.values(e).some((v) => v !== undefined), {

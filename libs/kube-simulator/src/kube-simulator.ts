@@ -7,7 +7,12 @@ import { buildKubeconfig, type KubeconfigOptions } from "./kubeconfig.ts";
 import { loadObjectsFromDirectory } from "./load-objects.ts";
 import { type ObjectRef, ObjectStore } from "./object-store.ts";
 import type { AccessRule } from "./rbac.ts";
-import { type HandlerContext, handleRequest, type RequestLogEntry } from "./request-handler.ts";
+import {
+  type HandlerContext,
+  handleRequest,
+  type InjectedFault,
+  type RequestLogEntry,
+} from "./request-handler.ts";
 import type { ResourceDescriptor } from "./resource-catalog.ts";
 import type { OpenWatch } from "./watch-stream.ts";
 
@@ -41,6 +46,7 @@ export class KubeSimulator {
   readonly #store: ObjectStore;
   readonly #watches = new Set<OpenWatch>();
   readonly #requests: RequestLogEntry[] = [];
+  readonly #faults = new Map<string, InjectedFault>();
   readonly #context: HandlerContext;
   #server: Server | undefined;
   #url: string | undefined;
@@ -62,6 +68,7 @@ export class KubeSimulator {
       serverAddress: () => (this.#url ?? "http://127.0.0.1:0").replace(/^http:\/\//, ""),
       watches: this.#watches,
       onRequest: (entry) => this.#requests.push(entry),
+      faultFor: (path) => this.#faults.get(path),
     };
   }
 
@@ -149,6 +156,21 @@ export class KubeSimulator {
    */
   dropWatches(mode: "graceful" | "abrupt" = "graceful"): void {
     for (const watch of [...this.#watches]) watch.close(mode);
+  }
+
+  /**
+   * Answers every request for exactly `path` (e.g. `/version`, `/api/v1/nodes`) with `status`
+   * and `body` instead of serving it, like a broken API server or a proxy in front of it, until
+   * {@link clearFault}. A string body is sent as is (`text/html`), anything else as JSON.
+   */
+  injectFault(path: string, status: number, body: unknown): void {
+    const text = typeof body === "string" ? body : JSON.stringify(body);
+    const contentType = typeof body === "string" ? "text/html" : "application/json";
+    this.#faults.set(path, { status, body: text, contentType });
+  }
+
+  clearFault(path: string): void {
+    this.#faults.delete(path);
   }
 
   /** Number of watches currently open. */

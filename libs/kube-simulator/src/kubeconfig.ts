@@ -7,12 +7,17 @@ export type KubeconfigOptions = {
   readonly contextName?: string;
   /** Namespace of the context, as `kubectl config set-context --namespace` would write. */
   readonly namespace?: string;
+  /**
+   * Write `insecure-skip-tls-verify: true` (default). `false` writes the kubeconfig of
+   * `kubectl proxy` or a plain-HTTP API server as users have it, without the flag.
+   */
+  readonly insecureSkipTlsVerify?: boolean;
 };
 
 /**
  * A standard kubeconfig (YAML) whose current context points at `server`.
  *
- * `insecure-skip-tls-verify: true` is set although the simulator speaks plain HTTP:
+ * `insecure-skip-tls-verify: true` is set by default although the simulator speaks plain HTTP:
  * @kubernetes/client-node 1.x refuses an `http:` server otherwise ("HTTP protocol is not
  * allowed when skipTLSVerify is not set or false"); kubectl accepts it either way.
  */
@@ -21,7 +26,13 @@ export function buildKubeconfig(server: string, options: KubeconfigOptions = {})
   return stringify({
     apiVersion: "v1",
     kind: "Config",
-    clusters: [{ name, cluster: { server, "insecure-skip-tls-verify": true } }],
+    clusters: [
+      {
+        name,
+        cluster:
+          options.insecureSkipTlsVerify === false ? { server } : { server, "insecure-skip-tls-verify": true },
+      },
+    ],
     users: [{ name, user: options.token === undefined ? {} : { token: options.token } }],
     contexts: [
       {

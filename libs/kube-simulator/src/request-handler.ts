@@ -29,7 +29,12 @@ export type HandlerContext = {
   readonly serverAddress: () => string;
   readonly watches: Set<OpenWatch>;
   readonly onRequest: (entry: RequestLogEntry) => void;
+  /** An injected failure for this path (a broken API server or proxy), or undefined. */
+  readonly faultFor: (path: string) => InjectedFault | undefined;
 };
+
+/** What the simulator answers instead of serving a path: a status and a raw body. */
+export type InjectedFault = { readonly status: number; readonly body: string; readonly contentType: string };
 
 /** What tests can inspect to see how clients talked to the simulator. */
 export type RequestLogEntry = {
@@ -56,6 +61,13 @@ export function handleRequest(
       status,
     });
 
+  const fault = context.faultFor(url.pathname);
+  if (fault !== undefined) {
+    log("discovery", fault.status);
+    response.writeHead(fault.status, { "content-type": fault.contentType });
+    response.end(fault.body);
+    return;
+  }
   const user = authenticate(context, request.headers.authorization);
   if (user === undefined) {
     log("discovery", 401);

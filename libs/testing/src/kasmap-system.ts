@@ -86,22 +86,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
     });
     stops.push(() => gateway.stop());
     const call = gatewayCaller(gateway.url);
-    const api = async (method: string, path: string, body?: unknown, token: string | null = adminToken) => {
-      const response = await fetch(`${gateway.url}/api/v4${path}`, {
-        method,
-        headers: {
-          ...(token ? { "PRIVATE-TOKEN": token } : {}),
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
-      };
-    };
+    const api = gatewayApi(gateway.url, adminToken);
     await eventually(
       async () => ((await call("GET", "/api/v4/user", adminToken)).status === 200 ? true : undefined),
       "the bootstrapped admin",
@@ -137,6 +122,26 @@ export function gatewayCaller(baseUrl: string): KasmapSystem["call"] {
       headers,
       ...(payload === undefined ? {} : { body: payload }),
     });
+  };
+}
+
+/** An `api` for one gateway, as `token` unless a call names another (see `KasmapSystem.api`). */
+export function gatewayApi(baseUrl: string, token: string): KasmapSystem["api"] {
+  return async (method, path, body, callerToken = token) => {
+    const response = await fetch(`${baseUrl}/api/v4${path}`, {
+      method,
+      headers: {
+        ...(callerToken ? { "PRIVATE-TOKEN": callerToken } : {}),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : null,
+    };
   };
 }
 

@@ -1,5 +1,6 @@
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import type { Topology } from "@kasmap/contracts";
+import { afterAll, beforeAll } from "vitest";
 import {
   createTestDatabase,
   createTestTopology,
@@ -43,4 +44,29 @@ export async function createTestWorld(
     await database?.drop();
   };
   return database ? { topology, bus, database, teardown } : { topology, bus, teardown };
+}
+
+/**
+ * The world of one test file, the repository's one setup pattern: created in `beforeAll` (before
+ * the file's own hooks, since it registers first) and torn down in `afterAll` (after the file's
+ * own, which vitest runs in reverse). The answer is filled in when the world exists: read it
+ * inside hooks and tests, never at import time (it is empty then).
+ */
+export function testWorldForFile(options: TestWorldOptions & { database?: true }): TestWorld;
+export function testWorldForFile(options: TestWorldOptions & { database: false }): TestBusWorld;
+export function testWorldForFile(
+  options: TestWorldOptions & { database?: boolean },
+): TestWorld | TestBusWorld {
+  const world = {} as TestWorld;
+  beforeAll(async () => {
+    const created =
+      options.database === false
+        ? await createTestWorld({ ...options, database: false })
+        : await createTestWorld({ ...options, database: true });
+    Object.assign(world, created);
+  });
+  afterAll(async () => {
+    await world.teardown?.();
+  });
+  return world;
 }

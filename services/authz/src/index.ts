@@ -49,6 +49,8 @@ export type AuthzServiceOptions = {
   /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
   statementTimeoutMs?: number;
   connectTimeoutMs?: number;
+  /** GitLab mode: GitLab decides access, the gateway asks it (`CommandDeps.gitlabMode`). */
+  gitlabMode?: boolean;
 };
 
 export type AuthzService = {
@@ -142,7 +144,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
-    const deps: CommandDeps = { db, run, logger };
+    const deps: CommandDeps = { db, run, logger, gitlabMode: options.gitlabMode ?? false };
     const inFlight = new Set<Promise<unknown>>();
     const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
       logger.error({ err: error, command: name }, "command failed"),

@@ -19,6 +19,7 @@ await runService({
       statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
       connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
       logger,
+      gitlabMode: env.KASMAP_GITLAB_URL !== undefined,
       ...(env.KASMAP_ADMIN_TOKEN ? { adminToken: env.KASMAP_ADMIN_TOKEN } : {}),
     });
     return {

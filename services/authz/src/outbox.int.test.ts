@@ -31,22 +31,10 @@ async function allMessages() {
 
 describe("transactional outbox", () => {
   it("publishes each command's events, returns their positions, and never a plaintext token", async () => {
-    const actor_user_id = env.adminId;
-    const group = await env.command("group.create", { actor_user_id, name: "G", path: "g" });
-    const project = await env.command("project.create", {
-      actor_user_id,
-      name: "p",
-      path: "p",
-      namespace_id: group.result.id,
-    });
-    const agent = await env.command("agent.create", {
-      actor_user_id,
-      project_id: project.result.id,
-      name: "a",
-    });
+    const { actor_user_id, project_id, agentCreated: agent } = await env.registerAgent();
     const token = await env.command("agent_token.create", {
       actor_user_id,
-      project_id: project.result.id,
+      project_id,
       agent_id: agent.result.id,
       name: "t",
     });
@@ -57,7 +45,7 @@ describe("transactional outbox", () => {
       name: "x",
     });
     plaintexts.push(pat.result.plaintext);
-    const job = await env.command("job.create", { actor_user_id, project_id: project.result.id });
+    const job = await env.command("job.create", { actor_user_id, project_id });
     plaintexts.push(job.result.plaintext);
     await env.command("agent_token.authenticate", { token: token.result.plaintext });
 

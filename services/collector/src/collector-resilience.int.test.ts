@@ -51,8 +51,10 @@ describe("collector resilience", () => {
     expect(facts?.sources.cluster_name).toMatchObject({ kind: "missing", reason: "forbidden" });
     expect(facts?.platform).toBe("unknown");
     expect(facts?.sources.platform).toMatchObject({ kind: "missing", reason: "forbidden" });
-    // Not null, but honestly labelled: the union of node ranges, the cluster range unreadable.
-    expect(facts?.pod_cidr).toBe("10.244.0.0/23");
+    // Not null, but honestly labelled: the union of node ranges, the cluster range unreadable;
+    // the single value covers all three nodes' ranges (10.244.0.0/23 left out the third).
+    expect(facts?.pod_cidrs).toEqual(["10.244.0.0/23", "10.244.2.0/24"]);
+    expect(facts?.pod_cidr).toBe("10.244.0.0/22");
     expect(facts?.sources.pod_cidr).toMatchObject({ kind: "inferred", source: "node.spec.podCIDRs" });
     expect(JSON.stringify(facts?.sources.pod_cidr)).toMatch(/kubeadm-config: forbidden/);
     expect(cluster.simulator.requests.some((r) => r.path.endsWith("/configmaps") && r.status === 403)).toBe(

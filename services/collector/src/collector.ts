@@ -7,6 +7,7 @@ import {
   type DerivationDiagnostics,
   type DownwardApi,
   deriveClusterFactsWithDiagnostics,
+  unansweredEssentialSources,
 } from "@kasmap/cluster-info";
 import type { ClusterFacts } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
@@ -47,8 +48,23 @@ export type LatestDerivation = {
   diagnostics: DerivationDiagnostics;
 };
 
+/** The first derivation could not be published: the essential sources never answered. */
+export class UnansweredClusterError extends Error {
+  constructor(readonly unanswered: readonly string[]) {
+    super(
+      `no cluster snapshot: the API server never answered for ${unanswered.join("; ")}. ` +
+        "Check the kubeconfig's server, the network path and TLS.",
+    );
+    this.name = "UnansweredClusterError";
+  }
+}
+
 export type RunningCollector = {
-  /** Resolves with the first derived facts (after every source answered, or the settle timeout). */
+  /**
+   * Resolves with the first derived facts (after every source answered, or the settle timeout);
+   * rejects with {@link UnansweredClusterError} when the settle timeout passed and nodes or
+   * /version never answered (nothing is published then; a later answer still is).
+   */
   firstFacts: Promise<ClusterFacts>;
   /** Identifies this run in heartbeats and as the events' `source`. */
   readonly collectorId: string;
@@ -83,9 +99,13 @@ export function startCollector(options: CollectorOptions): RunningCollector {
   let windowTimer: NodeJS.Timeout | null = null;
   let running: Promise<void> | null = null;
   let resolveFirst: (facts: ClusterFacts) => void = () => {};
-  const firstFacts = new Promise<ClusterFacts>((resolve) => {
+  let rejectFirst: (error: Error) => void = () => {};
+  const firstFacts = new Promise<ClusterFacts>((resolve, reject) => {
     resolveFirst = resolve;
+    rejectFirst = reject;
   });
+  // A publishing collector may never await it: its rejection is logged, not unhandled.
+  firstFacts.catch(() => {});
 
   const watch = new ClusterWatch(
     options.kubeConfig,
@@ -125,18 +145,28 @@ export function startCollector(options: CollectorOptions): RunningCollector {
       downward: options.downward,
       configured: options.configured,
     };
-    const first = deriveClusterFactsWithDiagnostics(watch.observation(context), new Date());
+    const observation = watch.observation(context);
+    const unanswered = unansweredEssentialSources(observation);
+    const first = deriveClusterFactsWithDiagnostics(observation, new Date());
     const resolvedApiEndpointIps = await resolver.resolve(first.facts.api_endpoint);
-    if (!resolvedApiEndpointIps) return first;
-    return deriveClusterFactsWithDiagnostics(
+    if (!resolvedApiEndpointIps) return { ...first, unanswered };
+    const second = deriveClusterFactsWithDiagnostics(
       watch.observation({ ...context, resolvedApiEndpointIps }),
       new Date(),
     );
+    return { ...second, unanswered };
   }
 
   async function cycle(): Promise<void> {
     while (dispatch({ type: "cycle-step", sourcesSettled: watch.settled }) === "derive") {
-      const { facts, diagnostics } = await derive();
+      const { facts, diagnostics, unanswered } = await derive();
+      if (unanswered.length > 0) {
+        // Forced by the settle timeout with no word from the API server: not the cluster's truth.
+        const error = new UnansweredClusterError(unanswered);
+        logger.error({ unanswered }, "not publishing a snapshot: essential sources never answered");
+        rejectFirst(error);
+        continue;
+      }
       const hash = clusterFactsContentHash(facts);
       latest = { facts, hash, diagnostics };
       if (hasDiagnostics(diagnostics)) {

@@ -35,6 +35,7 @@ const FlagsSchema = z.object({
   "cluster-context": z.string().min(1).optional(),
   "coalesce-ms": z.coerce.number().int().min(0).max(60_000).default(200),
   "heartbeat-seconds": z.coerce.number().int().min(1).max(3600).default(30),
+  "settle-seconds": z.coerce.number().int().min(1).max(600).default(15),
 });
 
 export type CollectorConfig = {
@@ -51,6 +52,12 @@ export type CollectorConfig = {
   /** Changes arriving within this window are published as one snapshot (milliseconds). */
   coalesceMs: number;
   heartbeatMs: number;
+  /**
+   * How long the first snapshot waits for sources that have not answered (milliseconds). With
+   * `--once`, after this the program prints what it has, or fails when nodes or /version never
+   * answered.
+   */
+  settleTimeoutMs: number;
   /** NATS nkey seed (`SU…`) of this agent's NATS user; null when the server needs none. Never log it. */
   nkeySeed: string | null;
   /** Everything else the NATS connection needs: user/password and TLS files, when given. */
@@ -58,7 +65,7 @@ export type CollectorConfig = {
 };
 
 export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
-                        [--coalesce-ms 200] [--heartbeat-seconds 30]
+                        [--coalesce-ms 200] [--heartbeat-seconds 30] [--settle-seconds 15]
 Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE,
              NATS_TLS_CA_FILE (NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE), KUBECONFIG, POD_IP, POD_NAMESPACE`;
 
@@ -72,6 +79,7 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
       "cluster-context": { type: "string" },
       "coalesce-ms": { type: "string" },
       "heartbeat-seconds": { type: "string" },
+      "settle-seconds": { type: "string" },
     },
     strict: true,
   });
@@ -96,6 +104,7 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     podNamespace: e.POD_NAMESPACE ?? null,
     coalesceMs: flags["coalesce-ms"],
     heartbeatMs: flags["heartbeat-seconds"] * 1000,
+    settleTimeoutMs: flags["settle-seconds"] * 1000,
     nkeySeed: natsAuth.nkeySeed ?? null,
     natsAuth,
   };

@@ -46,13 +46,14 @@ await runService({
       },
       coalesceMs: config.coalesceMs,
       heartbeatMs: config.heartbeatMs,
+      settleTimeoutMs: config.settleTimeoutMs,
       logger,
     };
 
     if (config.once) {
       const collector = startCollector(base);
-      const facts = await collector.firstFacts;
-      await collector.stop();
+      // Rejects when nodes or /version never answered: the fatal path prints why, exit 1.
+      const facts = await collector.firstFacts.finally(() => collector.stop());
       // Exit only once stdout is flushed: a large cluster's JSON outlives one pipe buffer.
       process.stdout.write(`${JSON.stringify(facts, null, 2)}\n`, () => process.exit(EXIT_CODES.ok));
       return undefined;

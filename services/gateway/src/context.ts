@@ -1,7 +1,9 @@
 import type { CiAccessOptions } from "@kasmap/access-rules";
 import type { Bus, StorageMonitor, StorageWarningThreshold } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
+import type { AccessSource } from "./access/access-source.ts";
 import type { GatewayCaches } from "./cache/gateway-caches.ts";
+import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ExternalUrlSettings } from "./http/request-url.ts";
@@ -13,6 +15,10 @@ export type GatewayContext = {
   readonly bus: Bus;
   readonly logger: Logger;
   readonly caches: GatewayCaches;
+  /** Who decides access: Kasmap's registry (standalone) or GitLab (GitLab mode). */
+  readonly access: AccessSource;
+  /** GitLab mode: the GitLab that GitLab's own routes are forwarded to; null standalone. */
+  readonly gitlab: GitLabUpstream | null;
   readonly metrics: GatewayMetrics;
   /** How long a write waits for the projection to apply its events (read-your-writes), ms. */
   readonly writeWaitMs: number;

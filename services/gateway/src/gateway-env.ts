@@ -1,4 +1,4 @@
-import { AgentAuthorizationEnvSchema, CommonEnvSchema } from "@kasmap/contracts";
+import { AgentAuthorizationEnvSchema, CommonEnvSchema, GitLabModeEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
 import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
 import { externalUrlSettings } from "./http/request-url.ts";
@@ -7,6 +7,20 @@ import type { GatewayOptions } from "./index.ts";
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
   ...AgentAuthorizationEnvSchema.shape,
+  // GitLab mode (docs/gitlab-mode.md): KASMAP_GITLAB_URL switches it on.
+  ...GitLabModeEnvSchema.shape,
+  /**
+   * The URL clients call Kasmap by (e.g. `https://kasmap.example.com`), for `Link` headers (its
+   * own lists and answers forwarded from GitLab); unset = `X-Forwarded-*` of a trusted proxy, else
+   * the scheme and `Host` of each request.
+   */
+  KASMAP_EXTERNAL_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z
+      .url({ protocol: /^https?$/, error: "must be an http(s) URL such as https://kasmap.example.com" })
+      .transform((value) => value.replace(/\/+$/, ""))
+      .optional(),
+  ),
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
   KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
@@ -40,8 +54,6 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
     .min(60)
     .max(31 * 24 * 3600)
     .default(24 * 3600),
-  /** The URL clients reach Kasmap at (behind a proxy), for `Link` headers; e.g. `https://kasmap.example.com`. */
-  KASMAP_EXTERNAL_URL: z.url({ protocol: /^https?$/ }).optional(),
   /** Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-Proto/Host/Port` are believed. */
   KASMAP_TRUSTED_PROXIES: z.string().optional(),
 });
@@ -70,5 +82,15 @@ export function gatewayOptionsFromEnv(
       ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
       bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,
     },
+    ...(env.KASMAP_GITLAB_URL === undefined
+      ? {}
+      : {
+          gitlab: {
+            url: env.KASMAP_GITLAB_URL,
+            permissionTtlSeconds: env.KASMAP_GITLAB_PERMISSION_TTL_SECONDS,
+            timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
+            ...(env.KASMAP_EXTERNAL_URL === undefined ? {} : { externalUrl: env.KASMAP_EXTERNAL_URL }),
+          },
+        }),
   };
 }

@@ -1,3 +1,5 @@
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import {
   type Bus,
   createStorageMonitor,
@@ -5,14 +7,20 @@ import {
   type StorageWarningThreshold,
 } from "@kasmap/bus";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import { createGitLabClient } from "@kasmap/gitlab-api";
 import { createLogger, type Logger } from "@kasmap/logging";
+import type { AccessSource } from "./access/access-source.ts";
+import { createGitLabAccess } from "./access/gitlab-access.ts";
+import { createStandaloneAccess } from "./access/standalone-access.ts";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
-import { createGatewayCaches } from "./cache/gateway-caches.ts";
+import { createGatewayCaches, type GatewayCaches } from "./cache/gateway-caches.ts";
 import type { GatewayContext } from "./context.ts";
+import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
+import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
 export { errorCatalogueMarkdown } from "./http/error-catalogue.ts";
@@ -59,6 +67,22 @@ export type GatewayOptions = GatewayLimitOptions & {
    * KASMAP_TRUSTED_PROXIES)`); default: the request's `Host`, no proxy trusted.
    */
   externalUrl?: ExternalUrlSettings;
+  /**
+   * GitLab mode (docs/gitlab-mode.md): GitLab decides every caller's access, and every `/api/v4`
+   * route that is not Kasmap's own is forwarded to GitLab. Absent: standalone.
+   */
+  gitlab?: GitLabModeOptions;
+};
+
+export type GitLabModeOptions = {
+  /** GitLab's root URL (`KASMAP_GITLAB_URL`), e.g. `https://gitlab.example.com`. */
+  url: string;
+  /** How long GitLab's answers about a token are used (`KASMAP_GITLAB_PERMISSION_TTL_SECONDS`). */
+  permissionTtlSeconds: number;
+  /** One call to GitLab, ms (`KASMAP_GITLAB_TIMEOUT_MS`). */
+  timeoutMs: number;
+  /** Kasmap's URL as clients call it, for forwarded `Link` headers; default: each request's own. */
+  externalUrl?: string;
 };
 
 /** `KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS`' default: 24 hours. */
@@ -84,15 +108,18 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const caches = createGatewayCaches(() => follower?.connected() ?? false);
   follower = await followChangeNotices(options.bus, caches, logger);
   const activeFollower = follower;
+  const jobTokenMaxLifetimeMs = options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS;
   const ctx: GatewayContext = {
     db,
     bus: options.bus,
     logger,
     caches,
+    access: accessSource(options, { db, caches, jobTokenMaxLifetimeMs, logger }),
+    gitlab: options.gitlab ? gitLabUpstream(options.gitlab) : null,
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
     limits: gatewayLimits(options),
-    jobTokenMaxLifetimeMs: options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS,
+    jobTokenMaxLifetimeMs,
     ciAccess: { includeDescendants: options.includeDescendants ?? true },
     externalUrl: options.externalUrl ?? DIRECT_ACCESS,
     natsConnected: () => activeFollower.connected(),
@@ -119,6 +146,41 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       activeFollower.stop();
       await db.destroy();
     },
+  };
+}
+
+/** Connections kept open to GitLab for forwarded requests (each waits its turn beyond). */
+const GITLAB_SOCKETS = 128;
+
+/** GitLab's access source in GitLab mode, Kasmap's registry otherwise. */
+function accessSource(
+  options: GatewayOptions,
+  deps: { db: ReadModelDatabaseHandle; caches: GatewayCaches; jobTokenMaxLifetimeMs: number; logger: Logger },
+): AccessSource {
+  if (!options.gitlab) return createStandaloneAccess(deps);
+  const client = createGitLabClient({
+    baseUrl: options.gitlab.url,
+    timeoutMs: options.gitlab.timeoutMs,
+    // A permission check waits for no retry: the caller gets 503 at once and may try again.
+    maxRetries: 0,
+    maxRetryAfterSeconds: 0,
+    logger: deps.logger,
+  });
+  return createGitLabAccess({
+    client,
+    ttlMs: options.gitlab.permissionTtlSeconds * 1000,
+    logger: deps.logger,
+  });
+}
+
+function gitLabUpstream(options: GitLabModeOptions): GitLabUpstream {
+  const url = new URL(options.url.replace(/\/+$/, ""));
+  const agentOptions = { keepAlive: true, maxSockets: GITLAB_SOCKETS };
+  return {
+    url,
+    agent: url.protocol === "https:" ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions),
+    externalUrl: options.externalUrl ? new URL(options.externalUrl.replace(/\/+$/, "")) : null,
+    timeoutMs: options.timeoutMs,
   };
 }
 

@@ -10,25 +10,17 @@ import {
 } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "./projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "./testing/projection-context.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { projectionContextForFile } from "./testing/projection-context.ts";
 
-let ctx: ProjectionTestContext;
-let service: ProjectionService;
+const ctx = projectionContextForFile("projection-service-int-test");
 const notices: ReadModelNotice[] = [];
 
 beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-service-int-test");
   ctx.bus.nc.subscribe(ctx.topology.wildcards.readModelChanged, {
     callback: (_error, message) => void notices.push(ReadModelNoticeSchema.parse(message.json())),
   });
-  service = await startProjectionService(ctx.serviceOptions);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
+  await ctx.startService();
 });
 
 const GRANTS = {

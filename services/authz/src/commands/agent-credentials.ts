@@ -10,7 +10,8 @@ import {
 } from "@kasmap/contracts";
 import { requireActiveUser, requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
-import { findAgentToken, findLiveAgent, toAgentToken } from "../store/entities.ts";
+import { findAgentToken, findLiveAgent, findProject, toAgentToken } from "../store/entities.ts";
+import type { UnitOfWork } from "../unit-of-work.ts";
 import type { CommandDeps } from "./command-deps.ts";
 
 /**
@@ -54,10 +55,7 @@ export function withoutDigest(token: AgentToken): PublicAgentToken {
 export function mintAgentCredential(deps: CommandDeps, request: CreateRequest, kind: AgentTokenKind) {
   const rules = KIND_RULES[kind];
   return deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
-    const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
-    if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
+    const { agent, creatorId } = await authorizedAgent(deps, unit, request, kind);
     const active = await unit.tx
       .selectFrom("authz.agent_tokens")
       .select((eb) => eb.fn.countAll<number>().as("count"))
@@ -78,7 +76,7 @@ export function mintAgentCredential(deps: CommandDeps, request: CreateRequest, k
         description: request.description ?? null,
         status: "active",
         token_sha256: digestToken(plaintext),
-        created_by_user_id: actor.id,
+        created_by_user_id: creatorId,
         last_used_at: null,
       })
       .returningAll()
@@ -92,10 +90,7 @@ export function mintAgentCredential(deps: CommandDeps, request: CreateRequest, k
 /** Maintainer+; revoking a revoked token succeeds unchanged and publishes nothing (GitLab: 204). */
 export function revokeAgentCredential(deps: CommandDeps, request: RevokeRequest, kind: AgentTokenKind) {
   return deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
-    const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
-    if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
+    const { agent } = await authorizedAgent(deps, unit, request, kind);
     const existing = await findAgentToken(unit.tx, agent.id, request.token_id, kind);
     if (!existing) throw new KasmapError("not_found", KIND_RULES[kind].notFound);
     if (existing.status === "revoked") return withoutDigest(existing);
@@ -109,4 +104,30 @@ export function revokeAgentCredential(deps: CommandDeps, request: RevokeRequest,
     emitRegistryChange(unit, "agent_token", token);
     return withoutDigest(token);
   });
+}
+
+/**
+ * The live agent `request` names, once the caller may administer it: Maintainer+
+ * (`admin_cluster`) on its project in this registry — or, for collector tokens in GitLab mode,
+ * as GitLab said to the gateway (`CommandDeps.gitlabMode`): the caller is a GitLab user this
+ * registry does not hold, so the token records no creator and the event names the caller.
+ */
+async function authorizedAgent(
+  deps: CommandDeps,
+  unit: UnitOfWork,
+  request: { actor_user_id: number; project_id: number; agent_id: number },
+  kind: AgentTokenKind,
+) {
+  if (deps.gitlabMode && kind === "collector") {
+    const project = await findProject(unit.tx, request.project_id);
+    if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
+    const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
+    if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
+    return { agent, creatorId: null };
+  }
+  const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+  const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
+  const agent = await findLiveAgent(unit.tx, project.id, request.agent_id);
+  if (!agent) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return { agent, creatorId: actor.id };
 }

@@ -29,8 +29,17 @@ export type AuthzTestEnvironment = {
   command<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<CommandOutcome<N>>;
   /** The error a command fails with (fails the test if it succeeds). */
   refusal<N extends AuthzCommandName>(name: N, request: AuthzCommandRequest<N>): Promise<KasmapError>;
-  /** As the admin: group `g`, project `g/p` and agent `a` in it, the usual starting point. */
-  registerAgent(): Promise<{ actor_user_id: number; group_id: number; project_id: number; agent_id: number }>;
+  /**
+   * As the admin: group `g`, project `g/p` and agent `a` in it, the usual starting point; with
+   * `agentCreated`, the outcome of `agent.create` (its events' stream positions).
+   */
+  registerAgent(): Promise<{
+    actor_user_id: number;
+    group_id: number;
+    project_id: number;
+    agent_id: number;
+    agentCreated: CommandOutcome<"agent.create">;
+  }>;
   restart(options?: Partial<AuthzServiceOptions>): Promise<void>;
   close(): Promise<void>;
 };
@@ -79,6 +88,7 @@ export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment>
         group_id: group.result.id,
         project_id: project.result.id,
         agent_id: agent.result.id,
+        agentCreated: agent,
       };
     },
     async restart(options) {

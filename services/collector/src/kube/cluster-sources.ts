@@ -1,4 +1,4 @@
-import { CLUSTER_SOURCES, type WatchedSourceKey } from "@kasmap/cluster-info";
+import { CLUSTER_SOURCES, SERVER_ARGS_ANNOTATIONS, type WatchedSourceKey } from "@kasmap/cluster-info";
 import type { KubernetesObject } from "@kubernetes/client-node";
 import type { ResourceSpec } from "./resource-watcher.ts";
 
@@ -14,9 +14,12 @@ function pick(source: unknown, keys: readonly string[]): Plain | undefined {
   return out;
 }
 
-/** Metadata the derivation reads; drops managedFields and annotations (the bulk of it). */
+/**
+ * Metadata the derivation reads; drops managedFields and annotations (the bulk of it) except
+ * the k3s/RKE2 server arguments.
+ */
 function slimMetadata(object: KubernetesObject): Plain | undefined {
-  return pick(object.metadata, [
+  const metadata = pick(object.metadata, [
     "name",
     "namespace",
     "uid",
@@ -24,6 +27,10 @@ function slimMetadata(object: KubernetesObject): Plain | undefined {
     "labels",
     "creationTimestamp",
   ]);
+  const annotations = pick(object.metadata?.annotations, SERVER_ARGS_ANNOTATIONS);
+  return metadata && annotations && Object.keys(annotations).length > 0
+    ? { ...metadata, annotations }
+    : metadata;
 }
 
 /**

@@ -12,6 +12,7 @@ import {
 import { type KubeConfig, type KubernetesObject, VersionApi } from "@kubernetes/client-node";
 import { resourceSpecFor } from "./cluster-sources.ts";
 import { ResourceWatcher, type ResourceWatcherTiming, type SourceState } from "./resource-watcher.ts";
+import { classifySourceFailure } from "./source-failure.ts";
 
 const VERSION_REFRESH_MS = 10 * 60_000;
 
@@ -52,18 +53,14 @@ export class ClusterWatch {
 
   /** True once every source has answered at least once (with data, 403 or 404). */
   get settled(): boolean {
-    if (this.version.state === "pending") return false;
-    return [...this.watchers.values()].every(
-      (w) => w.current.state !== "pending" && w.current.state !== "error",
-    );
+    if (!answered(this.version.state)) return false;
+    return [...this.watchers.values()].every((w) => answered(w.current.state));
   }
 
   /** Names of sources that have not answered yet, for the log. */
   get unsettled(): string[] {
-    return WATCHED_SOURCE_KEYS.filter((name) => {
-      const s = this.watchers.get(name)?.current.state;
-      return s === "pending" || s === "error";
-    });
+    const watched = WATCHED_SOURCE_KEYS.filter((name) => !answered(this.state(name).state));
+    return answered(this.version.state) ? watched : [...watched, "version"];
   }
 
   observation(context: {
@@ -78,7 +75,7 @@ export class ClusterWatch {
     }
     return {
       ...(watched as Pick<ObservedSources, WatchedSourceKey>),
-      version: this.version.state === "pending" ? { state: "not-found" } : this.version,
+      version: this.version.state === "pending" ? NO_ANSWER_YET : this.version,
       connection: context.connection,
       downward: context.downward,
       configured: context.configured,
@@ -91,15 +88,13 @@ export class ClusterWatch {
   }
 
   /**
-   * A source that has not answered (still pending, or failing with a network error) is
-   * reported as not-found only in the rare case the first snapshot is forced before it
-   * settles; the log names it.
+   * A source that has not answered yet (the first snapshot was forced by the settle timeout) is
+   * `unreachable`, never `not-found`: nothing said it does not exist.
    */
   private list(name: WatchedSourceKey): Access<readonly unknown[]> {
     const s = this.state(name);
     if (s.state === "ok") return { state: "ok", value: [...s.items.values()] };
-    if (s.state === "forbidden") return { state: "forbidden" };
-    return { state: "not-found" };
+    return notOk(s);
   }
 
   private single(name: WatchedSourceKey): Access<unknown> {
@@ -108,27 +103,46 @@ export class ClusterWatch {
       const first = s.items.values().next();
       return first.done ? { state: "not-found" } : { state: "ok", value: first.value };
     }
-    if (s.state === "forbidden") return { state: "forbidden" };
-    return { state: "not-found" };
+    return notOk(s);
   }
 
   private async refreshVersion(): Promise<void> {
+    let next: Settled<unknown>;
     try {
       const info = await this.kubeConfig.makeApiClient(VersionApi).getCode();
-      const next: Access<unknown> = { state: "ok", value: info };
-      const changed = JSON.stringify(next) !== JSON.stringify(this.version);
-      this.version = next;
-      if (changed) this.onChange();
+      next = { state: "ok", value: info };
     } catch (error) {
-      const status = (error as { code?: number }).code;
-      if (status === 403) this.version = { state: "forbidden" };
-      else if (status === 404) this.version = { state: "not-found" };
-      else this.onProblem(`/version: ${String(error)}`);
-      if (status === 403 || status === 404) this.onChange();
+      const failure = classifySourceFailure(error);
+      if (failure.kind === "forbidden") next = { state: "forbidden" };
+      else if (failure.kind === "not-found") next = { state: "not-found" };
+      else if (failure.kind === "unreachable" || failure.kind === "error") {
+        this.onProblem(`/version: ${failure.kind}: ${failure.message}`);
+        // An earlier answer stays: /version is polled, one failed poll is no news.
+        next = answered(this.version.state)
+          ? this.version
+          : { state: failure.kind, message: failure.message };
+      } else next = this.version;
     }
+    const changed = JSON.stringify(next) !== JSON.stringify(this.version);
+    this.version = next;
+    if (changed) this.onChange();
     this.versionTimer = setTimeout(
       () => void this.refreshVersion(),
-      this.version.state === "pending" ? 2_000 : VERSION_REFRESH_MS,
+      answered(this.version.state) ? VERSION_REFRESH_MS : 2_000,
     );
   }
+}
+
+/** ok, forbidden and not-found are answers; pending, unreachable and error are not. */
+function answered(state: Settled<unknown>["state"] | SourceState<unknown>["state"]): boolean {
+  return state === "ok" || state === "forbidden" || state === "not-found";
+}
+
+const NO_ANSWER_YET: Access<never> = { state: "unreachable", message: "no answer yet" };
+
+function notOk(s: Exclude<SourceState<unknown>, { state: "ok" }>): Access<never> {
+  if (s.state === "forbidden") return { state: "forbidden" };
+  if (s.state === "not-found") return { state: "not-found" };
+  if (s.state === "pending") return NO_ANSWER_YET;
+  return { state: s.state, message: s.message };
 }

@@ -1,6 +1,7 @@
 import { backoffDelayMs } from "@kasmap/bus";
 import type { WatchedCollection } from "@kasmap/cluster-info";
 import { type KubeConfig, type KubernetesObject, KubernetesObjectApi, Watch } from "@kubernetes/client-node";
+import { classifySourceFailure } from "./source-failure.ts";
 
 /** What the collector knows about one watched resource. */
 export type SourceState<T> =
@@ -8,6 +9,8 @@ export type SourceState<T> =
   | { state: "ok"; items: ReadonlyMap<string, T> }
   | { state: "forbidden"; message: string }
   | { state: "not-found" }
+  /** No answer yet: the server was not reached, or answered with nothing usable. */
+  | { state: "unreachable"; message: string }
   | { state: "error"; message: string };
 
 /** One watched collection (declared with the cluster sources), named and projected. */
@@ -29,13 +32,6 @@ export type ResourceWatcherTiming = {
   recheckMissingMs?: number;
 };
 
-type StatusError = { code?: number; statusCode?: number; body?: unknown };
-
-function statusOf(error: unknown): number | undefined {
-  const e = error as StatusError;
-  return e?.code ?? e?.statusCode;
-}
-
 function keyOf(object: KubernetesObject): string {
   return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
 }
@@ -45,6 +41,8 @@ function keyOf(object: KubernetesObject): string {
  * - `410 Gone` (history compacted) or a dropped connection: relist, then watch again.
  * - `403`: reported as `forbidden`, retried slowly (RBAC may be granted later).
  * - `404`: the API does not exist here (e.g. OpenShift kinds on vanilla clusters): `not-found`.
+ * - anything else before the first answer: `unreachable` or `error` with the error text (see
+ *   `classifySourceFailure`), retried with backoff; after an answer the last items stay.
  * Every state change calls `onChange`; callers coalesce.
  */
 export class ResourceWatcher<T> {
@@ -163,25 +161,31 @@ export class ResourceWatcher<T> {
 
   private handleFailure(error: unknown): void {
     if (this.stopped) return;
-    const status = statusOf(error);
+    const failure = classifySourceFailure(error);
     this.failures++;
-    if (status === 403) {
-      this.setState({ state: "forbidden", message: String((error as Error).message ?? error) });
-    } else if (status === 404) {
+    if (failure.kind === "forbidden") {
+      this.setState({ state: "forbidden", message: failure.message });
+    } else if (failure.kind === "not-found") {
       this.setState({ state: "not-found" });
-    } else if (status === 410) {
+    } else if (failure.kind === "gone") {
       this.resourceVersion = undefined;
     } else {
-      this.onProblem(`${this.spec.name}: ${String((error as Error)?.message ?? error)}`);
-      if (this.state.state === "pending") this.setState({ state: "error", message: String(error) });
+      this.onProblem(`${this.spec.name}: ${failure.kind}: ${failure.message}`);
+      // Only a source that never answered reports the failure; one that did keeps its items.
+      const current = this.state;
+      const neverAnswered =
+        current.state === "pending" || current.state === "unreachable" || current.state === "error";
+      const changed =
+        neverAnswered && (current.state !== failure.kind || current.message !== failure.message);
+      if (changed) this.setState({ state: failure.kind, message: failure.message });
     }
     // Forbidden and not-found are settled answers: look again rarely. Errors: back off fast.
-    const delay =
-      status === 403 || status === 404
-        ? (this.timing.recheckMissingMs ?? 60_000)
-        : status === 410
-          ? 0
-          : backoffDelayMs(this.failures, 250, 15_000);
+    const settled = failure.kind === "forbidden" || failure.kind === "not-found";
+    const delay = settled
+      ? (this.timing.recheckMissingMs ?? 60_000)
+      : failure.kind === "gone"
+        ? 0
+        : backoffDelayMs(this.failures, 250, 15_000);
     this.timer = setTimeout(() => void this.listAndWatch(), delay);
   }
 }

@@ -1,8 +1,16 @@
 import { digestToken, KasmapError } from "@kasmap/contracts";
 import { sql } from "kysely";
+import type { GitLabCaller } from "../access/gitlab-caller.ts";
 import type { ReadModel } from "../read-model/registry-queries.ts";
 
-export type AuthenticatedUser = { id: number; username: string; name: string; isAdmin: boolean };
+export type AuthenticatedUser = {
+  id: number;
+  username: string;
+  name: string;
+  isAdmin: boolean;
+  /** GitLab mode: the caller's credential, with which GitLab decides their access. */
+  gitlab?: GitLabCaller;
+};
 
 /**
  * Who holds the credential, as the read model knows it — whether or not it may still be used.
@@ -10,7 +18,7 @@ export type AuthenticatedUser = { id: number; username: string; name: string; is
  * request with `credentialVerdict` (expiry, revocation, scopes, blocked users, finished jobs),
  * because the calendar and the request's method change the answer while no row does.
  */
-export type Principal =
+export type StandalonePrincipal =
   | {
       kind: "user";
       user: AuthenticatedUser;
@@ -26,6 +34,17 @@ export type Principal =
       running: boolean;
       /** When the job was registered, ms since the epoch (the token's lifetime starts here). */
       createdAtMs: number;
+    };
+
+/** The caller of a request: a standalone principal, or one GitLab accepted. */
+export type Principal =
+  | StandalonePrincipal
+  | {
+      /** GitLab mode: GitLab accepted the credential (`GET /user`, or `GET /job` for a job token). */
+      kind: "gitlab";
+      user: AuthenticatedUser & { gitlab: GitLabCaller };
+      /** The running job a job token belongs to, else null. */
+      job: { id: number; projectId: number } | null;
     };
 
 /** The credential found in the request headers, before it is checked. */
@@ -70,7 +89,7 @@ function holder(row: {
   name: string;
   is_admin: boolean;
   state: string;
-}): Pick<Principal, "user" | "blocked"> {
+}): Pick<StandalonePrincipal, "user" | "blocked"> {
   return {
     user: { id: row.id, username: row.username, name: row.name, isAdmin: row.is_admin },
     blocked: row.state !== "active",
@@ -82,7 +101,10 @@ function holder(row: {
  * `jobs` joined to `users`. Revoked tokens, blocked users and finished jobs are found too, so
  * each gets GitLab's own answer; null only for a credential nobody issued.
  */
-export async function lookUpPrincipal(db: ReadModel, credential: Credential): Promise<Principal | null> {
+export async function lookUpPrincipal(
+  db: ReadModel,
+  credential: Credential,
+): Promise<StandalonePrincipal | null> {
   const digest = digestToken(credential.token);
   if (credential.kind === "personal_access_token") {
     const row = await db

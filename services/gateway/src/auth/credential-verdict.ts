@@ -1,4 +1,4 @@
-import { type Principal, unauthorized } from "./authenticate.ts";
+import { type StandalonePrincipal, unauthorized } from "./authenticate.ts";
 import { accountBlocked, insufficientScope, tokenExpired, tokenRevoked } from "./credential-errors.ts";
 
 /** What a request asks of its credential: the method and the route pattern it matched. */
@@ -54,7 +54,7 @@ export function isExpired(expiresOn: string | null, now: Date): boolean {
  * The job user's membership is re-checked by the caller (it needs the read model).
  */
 export function checkPrincipal(
-  principal: Principal,
+  principal: StandalonePrincipal,
   request: RequestShape,
   options: { now: Date; jobTokenMaxLifetimeMs: number },
 ): void {

@@ -1,6 +1,6 @@
+import { isKasmapError } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import type { Principal } from "./authenticate.ts";
-import { CredentialRefusedError } from "./credential-errors.ts";
+import type { StandalonePrincipal as Principal } from "./authenticate.ts";
 import { checkPrincipal, scopesEnoughFor } from "./credential-verdict.ts";
 
 const user = { id: 7, username: "dev", name: "Dev", isAdmin: false };
@@ -36,8 +36,7 @@ function verdict(principal: Principal, method = "GET", route = "/api/v4/projects
     checkPrincipal(principal, { method, route }, options);
     return "ok";
   } catch (error) {
-    if (error instanceof CredentialRefusedError) return { status: error.httpStatus, body: error.body };
-    if (error instanceof Error && "httpStatus" in error) return { status: error.httpStatus };
+    if (isKasmapError(error)) return { status: error.httpStatus, body: error.toGitLabBody() };
     throw error;
   }
 }

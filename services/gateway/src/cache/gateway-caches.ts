@@ -1,5 +1,5 @@
 import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
-import type { Principal } from "../auth/authenticate.ts";
+import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
@@ -21,7 +21,7 @@ const KNOWN_TABLES: ReadonlySet<string> = new Set(ALL_READ_MODEL_TABLES);
 export function createGatewayCaches(isEnabled: () => boolean) {
   const caches = {
     /** Key: `<credential kind>:<sha256 of token>`; the plaintext is never kept. */
-    principals: new InvalidatingCache<string, Principal | null>(
+    principals: new InvalidatingCache<string, StandalonePrincipal | null>(
       "principals",
       ["personal_access_tokens", "users", "jobs"],
       isEnabled,

@@ -5,6 +5,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { GatewayContext } from "../context.ts";
+import { registerGitLabMode } from "../gitlab/gitlab-mode-hook.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration-routes.ts";
 import { registerAgentRoutes } from "../routes/agent-routes.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-token-routes.ts";
@@ -80,6 +81,8 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
       reply.elapsedTime,
     );
   });
+  // GitLab mode: GitLab's own routes are forwarded before Kasmap reads a byte of them.
+  if (ctx.gitlab) registerGitLabMode(app, ctx, ctx.gitlab);
   // NUL bytes and lone surrogates in any parameter: 400 before authentication (as GitLab).
   app.addHook("preValidation", rejectMalformedStrings);
   app.setErrorHandler(gitLabErrorHandler);

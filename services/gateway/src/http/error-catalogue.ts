@@ -1,5 +1,6 @@
-import { ERROR_CODES, type ErrorCode, KasmapError } from "@kasmap/contracts";
+import { ERROR_CODES, type ErrorCode, isKasmapError, KasmapError } from "@kasmap/contracts";
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { gitLabUnavailable } from "../access/gitlab-unavailable.ts";
 import {
   accountBlocked,
   insufficientScope,
@@ -12,7 +13,7 @@ import { fullMessagesBadRequest } from "./model-errors.ts";
 import { invalidParams } from "./request-params.ts";
 
 /** One answer of the catalogue: when it happens, and the error a route throws for it. */
-type CatalogueCase = { code: ErrorCode | "fastify"; when: string; error: Error };
+type CatalogueCase = { when: string; error: Error };
 
 /** A Fastify client error as its parsers raise them (bad JSON, unsupported media type). */
 function fastifyError(statusCode: number, code: string): Error {
@@ -25,100 +26,85 @@ function fastifyError(statusCode: number, code: string): Error {
  */
 const CASES: readonly CatalogueCase[] = [
   {
-    code: "unauthorized",
     when: "no credential, an unknown one, a finished job's token, a job token where GitLab takes none",
     error: new KasmapError("unauthorized", "Unauthorized"),
   },
   {
-    code: "unauthorized",
     when: "an expired personal access token (also with `WWW-Authenticate`)",
     error: tokenExpired(),
   },
   {
-    code: "unauthorized",
     when: "a revoked personal access token (also with `WWW-Authenticate`)",
     error: tokenRevoked(),
   },
   {
-    code: "forbidden",
     when: "a role too low for a write (checked before anything is looked up, as GitLab)",
     error: new KasmapError("forbidden", "Forbidden"),
   },
   {
-    code: "forbidden",
     when: "a token without a scope the route registers",
     error: insufficientScope(["api", "read_api"]),
   },
-  { code: "forbidden", when: "a blocked user", error: accountBlocked() },
+  { when: "a blocked user", error: accountBlocked() },
   {
-    code: "not_found",
     when: "a project, group, namespace, user or job the caller cannot see or that does not exist (GitLab's `not_found!('Project')`)",
     error: new KasmapError("not_found", "Project"),
   },
   {
-    code: "not_found",
     when: "an unknown agent, agent token or personal access token id (GitLab's `ActiveRecord::RecordNotFound`)",
     error: tokenNotFound(),
   },
   {
-    code: "bad_request",
     when: "a parameter missing or malformed, a non-integer `:agent_id`/`:token_id` (Grape)",
     error: invalidParams(["agent_id is invalid"]),
   },
   {
-    code: "bad_request",
     when: "a rule of the service refuses the request (e.g. a third active agent token)",
     error: new KasmapError("bad_request", "An agent can have only two active tokens at a time"),
   },
   {
-    code: "bad_request",
     when: "an agent's model errors (`bad_request!(full_messages)`)",
     error: fullMessagesBadRequest({ name: ["has already been taken"] }),
   },
   {
-    code: "validation_failed",
     when: "model errors of groups, projects, users (`render_validation_error!`)",
     error: new KasmapError("validation_failed", "path has already been taken", {
       fields: { path: ["has already been taken"] },
     }),
   },
   {
-    code: "conflict",
     when: "a GitLab-mode mirror command that clashes with an existing row",
     error: new KasmapError("conflict", "a group with this path exists"),
   },
   {
-    code: "payload_too_large",
     when: "a body over the route's byte limit",
     error: new KasmapError("payload_too_large", "the request body is over 1048576 bytes"),
   },
   {
-    code: "too_many_requests",
     when: "over a per-user limit (live event streams); with `Retry-After`",
     error: new KasmapError("too_many_requests", "at most 5 live event streams per user"),
   },
   {
-    code: "unavailable",
+    when: "GitLab (GitLab mode) cannot be reached; with `Retry-After`",
+    error: gitLabUnavailable("GitLab did not answer", null),
+  },
+  {
     when: "PostgreSQL or NATS is unreachable; with `Retry-After`",
     error: new KasmapError("unavailable", "the database is unavailable"),
   },
   {
-    code: "internal",
     when: "anything unexpected (logged with its cause, never echoed)",
     error: new KasmapError("internal", "bug"),
   },
   {
-    code: "poison_event",
     when: "never on the REST API (the consume path's dead-letter signal); a 500 if it leaked",
     error: new KasmapError("poison_event", "bug"),
   },
   {
-    code: "fastify",
     when: "a body that is not valid JSON",
     error: fastifyError(400, "FST_ERR_CTP_INVALID_JSON_BODY"),
   },
   {
-    code: "fastify",
     when: "a content type no route reads",
     error: fastifyError(415, "FST_ERR_CTP_INVALID_MEDIA_TYPE"),
   },
@@ -144,11 +130,12 @@ export type CatalogueEntry = {
 
 /** The catalogue, each body rendered by the gateway's own error handler. */
 export function errorCatalogue(): CatalogueEntry[] {
+  const codeOf = (error: Error) => (isKasmapError(error) ? error.code : "fastify");
   const uncovered = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
-    (code) => !CASES.some((c) => c.code === code),
+    (code) => !CASES.some((c) => codeOf(c.error) === code),
   );
   if (uncovered.length > 0) throw new Error(`error catalogue: no case for ${uncovered.join(", ")}`);
-  return CASES.map(({ code, when, error }) => ({ code, when, ...rendered(error) }));
+  return CASES.map(({ when, error }) => ({ code: codeOf(error), when, ...rendered(error) }));
 }
 
 /** Runs `gitLabErrorHandler` on `error` with a reply that records what it was told. */

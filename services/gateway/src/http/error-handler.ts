@@ -2,14 +2,12 @@ import { STATUS_CODES } from "node:http";
 import { type ErrorCode, isKasmapError, KasmapError } from "@kasmap/contracts";
 import { isDatabaseUnavailable } from "@kasmap/db";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
-import { CredentialRefusedError } from "../auth/credential-errors.ts";
 import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
-import { InvalidParamsError } from "./request-params.ts";
 
 /**
  * Maps every error to GitLab's bodies; routes throw and never write an error body themselves.
- * `InvalidParamsError` → `400 {"error": "..."}` (Grape), `KasmapError` → the status of its code
- * and `toGitLabBody()`, with `Retry-After` for the codes in `RETRY_LATER` (a `429` over a
+ * `KasmapError` → the status of its code, `toGitLabBody()` and `gitLabHeaders()` (Grape's
+ * `400 {"error": "..."}` for `invalid_params`, Rack::OAuth2's bearer errors for credentials), with `Retry-After` for the codes in `RETRY_LATER` (a `429` over a
  * per-user limit, a `503` outage), Fastify's own client errors (bad JSON,
  * unsupported media type) → `{"message": "<status> <reason>"}`, a body over the limit →
  * `413 {"message": "413 Request Entity Too Large - the request body is over N bytes"}`, an
@@ -18,26 +16,27 @@ import { InvalidParamsError } from "./request-params.ts";
  * echoed.
  */
 /** The codes whose answer tells the client when to try again (`Retry-After`, seconds). */
-const RETRY_LATER: ReadonlySet<ErrorCode> = new Set(["unavailable", "too_many_requests"]);
+const RETRY_LATER: ReadonlySet<ErrorCode> = new Set([
+  "unavailable",
+  "unavailable_because",
+  "too_many_requests",
+]);
 
 export function gitLabErrorHandler(
   error: FastifyError | Error,
   request: FastifyRequest,
   reply: FastifyReply,
 ) {
-  if (error instanceof InvalidParamsError) return reply.code(400).send({ error: error.message });
-  if (error instanceof CredentialRefusedError) {
-    return reply.code(error.httpStatus).headers(error.headers).send(error.body);
-  }
   const known = isDatabaseUnavailable(error)
     ? new KasmapError("unavailable", "the database is unavailable", { cause: error })
     : error;
   if (isKasmapError(known)) {
     // An outage is expected now and then: one warning line, not a stack per request.
-    if (known.code === "unavailable") request.log.warn({ err: error }, "dependency unavailable");
+    if (known.code === "unavailable" || known.code === "unavailable_because")
+      request.log.warn({ err: error }, "dependency unavailable");
     else if (known.httpStatus >= 500) request.log.error({ err: error }, "request failed");
     if (RETRY_LATER.has(known.code)) reply.header("retry-after", String(RETRY_AFTER_SECONDS));
-    return reply.code(known.httpStatus).send(known.toGitLabBody());
+    return reply.code(known.httpStatus).headers(known.gitLabHeaders()).send(known.toGitLabBody());
   }
   if ("code" in error && error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     const limit = request.routeOptions.bodyLimit;

@@ -2,23 +2,14 @@ import { KasmapError } from "@kasmap/contracts";
 import type { z } from "zod";
 
 /**
- * A request parameter missing or malformed, caught before any model is touched. GitLab (Grape)
- * answers these `400 {"error":"name is missing"}`, unlike model validation errors, which are
- * `{"message": {...}}`; the error handler renders this class in Grape's form.
+ * A request parameter missing or malformed, caught before any model is touched: the
+ * `invalid_params` error, which GitLab (Grape) answers `400 {"error":"name is missing"}`.
  */
-export class InvalidParamsError extends KasmapError {
-  constructor(readonly problems: string[]) {
-    super("bad_request", problems.join(", "));
-    this.name = "InvalidParamsError";
-  }
-}
-
-/** Grape's `400 {"error":"<problems>"}` for parameters refused before any model is touched. */
 export function invalidParams(problems: readonly string[]): KasmapError {
-  return new InvalidParamsError([...problems]);
+  return new KasmapError("invalid_params", problems.join(", "));
 }
 
-/** Validates `input` with `schema` or throws `InvalidParamsError` naming each bad parameter. */
+/** Validates `input` with `schema` or throws `invalid_params` naming each bad parameter. */
 export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.output<S> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
@@ -34,7 +25,7 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
     }
     return `${name} is invalid`;
   });
-  throw new InvalidParamsError([...new Set(problems)]);
+  throw invalidParams([...new Set(problems)]);
 }
 
 /**

@@ -28,18 +28,16 @@ function liveEvent(seq: number): LiveEvent {
   return { event: event as unknown as KasmapEvent, position: { stream: "KASMAP_HEARTBEAT", seq } };
 }
 
+/** An admin's sink writing to a socket that never drains. */
+function sinkOnStalledSocket(options: { holdLive: boolean }) {
+  const socket = new StalledSocket();
+  const writable = socket as unknown as NodeJS.WritableStream & { destroy(): void };
+  return { socket, sink: new EventSink(ctx, admin, writable, undefined, options) };
+}
+
 describe("EventSink (issue 7.9: bounded buffers)", () => {
   it("disconnects a client that stops reading once its queue is full, instead of growing", async () => {
-    const socket = new StalledSocket();
-    const sink = new EventSink(
-      ctx,
-      admin,
-      socket as unknown as NodeJS.WritableStream & { destroy(): void },
-      undefined,
-      {
-        holdLive: false,
-      },
-    );
+    const { socket, sink } = sinkOnStalledSocket({ holdLive: false });
     sink.open();
     for (let seq = 1; seq <= MAX_QUEUED_PER_CLIENT + 10; seq++) sink.push(liveEvent(seq));
     await new Promise((resolve) => setImmediate(resolve));
@@ -50,16 +48,7 @@ describe("EventSink (issue 7.9: bounded buffers)", () => {
   });
 
   it("holds live events during a replay, bounded the same way", () => {
-    const socket = new StalledSocket();
-    const sink = new EventSink(
-      ctx,
-      admin,
-      socket as unknown as NodeJS.WritableStream & { destroy(): void },
-      undefined,
-      {
-        holdLive: true,
-      },
-    );
+    const { socket, sink } = sinkOnStalledSocket({ holdLive: true });
     for (let seq = 1; seq <= MAX_QUEUED_PER_CLIENT; seq++) sink.push(liveEvent(seq));
     expect(socket.destroyed).toBe(false);
     sink.push(liveEvent(MAX_QUEUED_PER_CLIENT + 1));

@@ -27,6 +27,15 @@ export function projectVisibleSql(user: AuthenticatedUser): RawBuilder<boolean> 
   return memberOfProjectSql(user, "read_project");
 }
 
+/**
+ * As `agentsReadableSql` for any role-gated `action` (the standalone access source's
+ * `projectsWhere`); an admin-only action matches nothing for non-admins.
+ */
+export function actionAllowedSql(user: AuthenticatedUser, action: RoleAction): RawBuilder<boolean> {
+  if (user.isAdmin) return sql<boolean>`true`;
+  return memberOfProjectSql(user, action);
+}
+
 /** `action` must be role-gated (not admin-only): non-admins are filtered by its least level. */
 function memberOfProjectSql(user: AuthenticatedUser, action: RoleAction): RawBuilder<boolean> {
   const level = leastLevel(action);

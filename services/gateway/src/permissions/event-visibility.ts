@@ -4,7 +4,6 @@ import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import { findAgent } from "../read-model/agent-queries.ts";
 import { findProject } from "../read-model/registry-queries.ts";
-import { projectAccessLevel } from "./access-levels.ts";
 
 /**
  * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
@@ -26,9 +25,7 @@ export async function mayReceiveEvent(
     findProject(ctx.db, { kind: "id", id: projectId }),
   );
   if (!project) return false;
-  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, user.id, project),
-  );
+  const level = await ctx.access.projectLevel(user, project);
   return mayPerform(isCollectorTokenEvent(event) ? "admin_cluster" : "read_cluster_agent", level, false);
 }
 

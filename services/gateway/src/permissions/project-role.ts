@@ -3,7 +3,6 @@ import { KasmapError } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
-import { projectAccessLevel } from "./access-levels.ts";
 
 /**
  * `403 Forbidden` unless `user` may perform `action` on `project` (`ROLE_POLICY`; admins always may).
@@ -19,8 +18,6 @@ export async function requireProjectRole(
   action: RoleAction,
 ): Promise<void> {
   if (user.isAdmin) return;
-  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, user.id, project),
-  );
+  const level = await ctx.access.projectLevel(user, project);
   if (!mayPerform(action, level, false)) throw new KasmapError("forbidden", "Forbidden");
 }

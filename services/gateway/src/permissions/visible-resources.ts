@@ -4,7 +4,6 @@ import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
 import { findGroup, findProject, type GroupRow, type ProjectRow } from "../read-model/registry-queries.ts";
 import { parseResourceId } from "../read-model/resource-id.ts";
-import { groupAccess, projectAccessLevel } from "./access-levels.ts";
 
 /**
  * The project `rawId` names (numeric id or full path) if `user` may perform the read `action` on
@@ -24,9 +23,7 @@ export async function visibleProject(
   const project = await ctx.caches.projects.get(key, () => findProject(ctx.db, id));
   if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
   if (user.isAdmin) return project;
-  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, user.id, project),
-  );
+  const level = await ctx.access.projectLevel(user, project);
   if (!mayPerform(action, level, false)) throw new KasmapError("not_found", NOT_FOUND.project);
   return project;
 }
@@ -70,8 +67,7 @@ async function visibleNamespaceOrNull(
   const namespace = await findGroup(ctx.db, id);
   if (!namespace) return null;
   if (user.isAdmin) return namespace;
-  const access = await groupAccess(ctx.db, user.id, namespace);
-  return access.visible ? namespace : null;
+  return (await ctx.access.namespaceVisible(user, namespace)) ? namespace : null;
 }
 
 /** Admin-only endpoints answer `403 Forbidden` to everyone else, as GitLab's `authenticated_as_admin!`. */

@@ -1,7 +1,6 @@
 import { sql } from "kysely";
-import type { AuthenticatedUser } from "../auth/authenticate.ts";
+import type { ProjectFilter } from "../access/access-source.ts";
 import { type PageRequest, pageOffset } from "../http/pagination.ts";
-import { agentsReadableSql } from "../permissions/agent-visibility.ts";
 import type { ProjectJsonRow, ReadModel } from "./registry-queries.ts";
 
 /** What a reverse lookup asks: the agents whose infrastructure holds an address or overlaps a range. */
@@ -31,10 +30,10 @@ export type AddressMatchRow = {
 type RawRow = AddressMatchRow & { total: number };
 
 /**
- * One page of the agents `user` may read whose latest snapshot holds `query`, ordered by
+ * One page of the agents the caller may read (`readable`) whose latest snapshot holds `query`, ordered by
  * configuration project path, agent name, id. The match is answered by the GiST index
  * `cluster_addresses_address` (`address >>= $ip` contains, `address && $cidr` overlaps);
- * visibility is the Developer+ rule of `agentsReadableSql`.
+ * visibility is the access source's `projectsWhere(user, "read_cluster_agent")` (Developer+).
  *
  * ```sql
  * with hits as (select agent_id, field, address from read_model.cluster_addresses
@@ -50,7 +49,7 @@ type RawRow = AddressMatchRow & { total: number };
  */
 export async function lookUpAgentsByAddress(
   db: ReadModel,
-  user: AuthenticatedUser,
+  readable: ProjectFilter,
   query: AddressQuery,
   page: PageRequest,
 ): Promise<{ rows: AddressMatchRow[]; total: number }> {
@@ -73,7 +72,7 @@ export async function lookUpAgentsByAddress(
     join read_model.agents ag on ag.id = h.agent_id
     join read_model.projects p on p.id = ag.project_id
     left join read_model.cluster_snapshots s on s.agent_id = ag.id
-    where ${agentsReadableSql(user)}
+    where ${readable}
     group by ag.id, p.id, s.agent_id
     order by p.path_with_namespace, ag.name, ag.id
     limit ${page.perPage} offset ${pageOffset(page)}
@@ -83,5 +82,5 @@ export async function lookUpAgentsByAddress(
   if (first) return { rows, total: first.total };
   // A page past the end has no window total: count on the first page instead.
   if (page.page === 1) return { rows, total: 0 };
-  return { rows, total: (await lookUpAgentsByAddress(db, user, query, { page: 1, perPage: 1 })).total };
+  return { rows, total: (await lookUpAgentsByAddress(db, readable, query, { page: 1, perPage: 1 })).total };
 }

@@ -1,6 +1,5 @@
 import { sql } from "kysely";
-import type { AuthenticatedUser } from "../auth/authenticate.ts";
-import { projectVisibleSql } from "../permissions/agent-visibility.ts";
+import type { ProjectFilter } from "../access/access-source.ts";
 import type { ReadModel } from "./registry-queries.ts";
 
 /** Most project paths listed per agent; `project_count` counts them all. */
@@ -20,13 +19,13 @@ export type DeployableBy = {
  * Group coverage is `projects.traversal_ids && <group ids>` on the GIN index, and the total is a
  * SQL `count(*)`: a group row over a huge tree never loads its projects.
  *
- * `projects` lists the first 100 by path that `user` can see (admins: all), so the answer
+ * `projects` lists the first 100 by path within `visible` (the projects the caller can see; admins: all), so the answer
  * reveals no private project's path; `project_count` and `groups` (named in the agent's
  * configuration, which the caller may read) are complete.
  */
 export async function deployableBy(
   db: ReadModel,
-  user: AuthenticatedUser,
+  visible: ProjectFilter,
   agentId: number,
 ): Promise<DeployableBy> {
   const scope = sql`
@@ -56,7 +55,7 @@ export async function deployableBy(
     sql<{ n: number }>`${scope} select count(*) as n from proj`.execute(db),
     sql<{ id: number; path_with_namespace: string }>`${scope}
       select p.id, p.path_with_namespace from proj join read_model.projects p on p.id = proj.id
-      where ${projectVisibleSql(user)}
+      where ${visible}
       order by p.path_with_namespace limit ${MAX_DEPLOYABLE_PROJECTS}`.execute(db),
   ]);
   return { projects: projects.rows, groups: groups.rows, project_count: count.rows[0]?.n ?? 0 };

@@ -1,7 +1,6 @@
 import { type RawBuilder, sql } from "kysely";
-import type { AuthenticatedUser } from "../auth/authenticate.ts";
+import type { ProjectFilter } from "../access/access-source.ts";
 import { type PageRequest, pageOffset } from "../http/pagination.ts";
-import { agentsReadableSql } from "../permissions/agent-visibility.ts";
 import type { AgentRow } from "./agent-queries.ts";
 import type { GroupRow, ProjectRow, ReadModel } from "./registry-queries.ts";
 
@@ -35,14 +34,14 @@ export type InventoryRow = {
 
 /**
  * Configuration projects directly in the group (`namespace_id = $g`), or anywhere in its subtree
- * (`traversal_ids @> array[$g]`, the GIN index `projects_traversal_ids`), that `user` may read
- * agents of.
+ * (`traversal_ids @> array[$g]`, the GIN index `projects_traversal_ids`), within `readable` (the
+ * projects whose agents the caller may read: the access source's `projectsWhere`).
  */
-function scopeSql(scope: GroupScope, user: AuthenticatedUser): RawBuilder<boolean> {
+function scopeSql(scope: GroupScope, readable: ProjectFilter): RawBuilder<boolean> {
   const inGroup = scope.includeSubgroups
     ? sql`p.traversal_ids @> array[${scope.group.id}]::int[]`
     : sql`p.namespace_id = ${scope.group.id}`;
-  return sql<boolean>`${inGroup} and ${agentsReadableSql(user)}`;
+  return sql<boolean>`${inGroup} and ${readable}`;
 }
 
 /**
@@ -51,27 +50,27 @@ function scopeSql(scope: GroupScope, user: AuthenticatedUser): RawBuilder<boolea
  */
 export async function listGroupAgents(
   db: ReadModel,
-  user: AuthenticatedUser,
+  readable: ProjectFilter,
   scope: GroupScope,
   page: PageRequest,
 ): Promise<{ agents: GroupAgent[]; total: number }> {
   const result = await sql<GroupAgent & { total: number }>`
     select to_jsonb(ag) as agent, to_jsonb(p) as project, count(*) over () as total
     from read_model.agents ag join read_model.projects p on p.id = ag.project_id
-    where ${scopeSql(scope, user)}
+    where ${scopeSql(scope, readable)}
     order by p.path_with_namespace, ag.name, ag.id
     limit ${page.perPage} offset ${pageOffset(page)}
   `.execute(db);
   const first = result.rows[0];
   const agents = result.rows.map(({ agent, project }) => ({ agent, project }));
   if (first) return { agents, total: first.total };
-  return { agents, total: page.page === 1 ? 0 : await countGroupAgents(db, user, scope) };
+  return { agents, total: page.page === 1 ? 0 : await countGroupAgents(db, readable, scope) };
 }
 
-async function countGroupAgents(db: ReadModel, user: AuthenticatedUser, scope: GroupScope): Promise<number> {
+async function countGroupAgents(db: ReadModel, readable: ProjectFilter, scope: GroupScope): Promise<number> {
   const result = await sql<{ n: number }>`
     select count(*) as n from read_model.agents ag join read_model.projects p on p.id = ag.project_id
-    where ${scopeSql(scope, user)}
+    where ${scopeSql(scope, readable)}
   `.execute(db);
   return result.rows[0]?.n ?? 0;
 }
@@ -82,7 +81,7 @@ async function countGroupAgents(db: ReadModel, user: AuthenticatedUser, scope: G
  */
 export async function groupInventory(
   db: ReadModel,
-  user: AuthenticatedUser,
+  readable: ProjectFilter,
   scope: GroupScope,
 ): Promise<InventoryRow[]> {
   const cidrs = (key: string) =>
@@ -100,7 +99,7 @@ export async function groupInventory(
     from read_model.agents ag join read_model.projects p on p.id = ag.project_id
     left join read_model.cluster_snapshots s on s.agent_id = ag.id
     left join read_model.agent_connections c on c.agent_id = ag.id
-    where ${scopeSql(scope, user)}
+    where ${scopeSql(scope, readable)}
     order by p.path_with_namespace, ag.name, ag.id
   `.execute(db);
   return result.rows;

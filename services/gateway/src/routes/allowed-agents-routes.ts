@@ -23,7 +23,6 @@ import {
   rolesInProject,
 } from "../http/allowed-agents-bodies.ts";
 import { parseParams } from "../http/request-params.ts";
-import { projectAccessLevel } from "../permissions/access-levels.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
@@ -55,7 +54,7 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
     if (!job || !project) throw unauthorized();
     const [rows, level, groups] = await Promise.all([
       queryAllowedAgents(ctx.db, project.id, options),
-      accessLevel(ctx, principal.user.id, project),
+      ctx.access.projectLevel(principal.user, project),
       jobProjectGroups(ctx, project),
     ]);
     const allowed = filterAuthorizationsForJob(rows, job);
@@ -106,7 +105,7 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
         rows.project_authorizations.length > 0 ||
         rows.group_authorizations.length > 0;
       if (!mentioned && !user.isAdmin) {
-        const level = await accessLevel(ctx, user.id, found.project);
+        const level = await ctx.access.projectLevel(user, found.project);
         // The same body as a missing agent (agentById), so the answer leaks nothing.
         if (!mayPerform("read_cluster_agent", level, false)) throw recordNotFound();
       }
@@ -160,11 +159,4 @@ function placement(project: ProjectRow): ProjectPlacement {
 
 async function cachedProject(ctx: GatewayContext, projectId: number): Promise<ProjectRow | null> {
   return ctx.caches.projects.get(`id:${projectId}`, () => findProject(ctx.db, { kind: "id", id: projectId }));
-}
-
-/** The user's level on the project; 0 (no roles) for a non-member, admins included, as GitLab. */
-async function accessLevel(ctx: GatewayContext, userId: number, project: ProjectRow): Promise<number> {
-  return ctx.caches.projectAccessLevels.get(`${userId}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, userId, project),
-  );
 }

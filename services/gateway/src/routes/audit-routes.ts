@@ -1,18 +1,18 @@
 import { mayPerform } from "@kasmap/access-rules";
 import {
   InstanceAuditEventsQuerySchema,
+  KASMAP_ONLY_PREFIX,
   KasmapError,
   PaginationQuerySchema,
   ProjectAuditEventsQuerySchema,
 } from "@kasmap/contracts";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
-import { projectAccessLevel } from "../permissions/access-levels.ts";
 import { requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
 import { type AuditEventFilter, listAuditEvents } from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
@@ -28,8 +28,12 @@ type AgentParams = { Params: { id: string; agent_id: string } };
  * with that route in `agent-routes.ts`.
  */
 export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  /** GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, paginated. */
-  app.get<ProjectParams>("/api/v4/projects/:id/audit_events", async (request, reply) => {
+  /**
+   * GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, paginated. The same
+   * answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where the GitLab path is
+   * GitLab's own).
+   */
+  const projectAuditEvents = async (request: FastifyRequest<ProjectParams>, reply: FastifyReply) => {
     const user = await userOf(ctx, request);
     const project = await maintainedProject(ctx, user, request.params.id);
     const query = parseParams(ProjectAuditEventsQuerySchema, request.query);
@@ -39,10 +43,12 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     const { events, total } = await listAuditEvents(ctx.db, filter, page);
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
-  });
+  };
+  app.get<ProjectParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
+  app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
 
-  /** GitLab's instance `GET /audit_events`: admins only (403 otherwise). */
-  app.get("/api/v4/audit_events", async (request, reply) => {
+  /** GitLab's instance `GET /audit_events`: admins only (403 otherwise); also on the Kasmap-only path. */
+  const instanceAuditEvents = async (request: FastifyRequest, reply: FastifyReply) => {
     requireAdmin(await userOf(ctx, request));
     const query = parseParams(InstanceAuditEventsQuerySchema, request.query);
     const page = { page: query.page, perPage: query.per_page };
@@ -55,7 +61,9 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     const { events, total } = await listAuditEvents(ctx.db, filter, page);
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
-  });
+  };
+  app.get("/api/v4/audit_events", instanceAuditEvents);
+  app.get(`${KASMAP_ONLY_PREFIX}/audit_events`, instanceAuditEvents);
 
   /** Every snapshot of the agent, newest first: `{ observed_at, content_hash, cluster_info }`. */
   app.get<AgentParams>(
@@ -85,9 +93,7 @@ async function maintainedProject(
 ): Promise<ProjectRow> {
   const project = await visibleProject(ctx, user, rawId, "read_project");
   if (user.isAdmin) return project;
-  const level = await ctx.caches.projectAccessLevels.get(`${user.id}:${project.id}`, () =>
-    projectAccessLevel(ctx.db, user.id, project),
-  );
+  const level = await ctx.access.projectLevel(user, project);
   if (!mayPerform("read_project_audit_events", level, false)) throw new KasmapError("forbidden", "Forbidden");
   return project;
 }

@@ -5,7 +5,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { InvalidParamsError, parseParams } from "../http/request-params.ts";
+import { invalidParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { type AddressQuery, lookUpAgentsByAddress } from "../read-model/cluster-address-queries.ts";
 import { deployableBy } from "../read-model/deployable-by-queries.ts";
@@ -23,7 +23,11 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
     const params = parseParams(ClusterLookupQuerySchema, request.query);
     const query = addressQueryOf(params);
     const page = { page: params.page, perPage: params.per_page };
-    const { rows, total } = await lookUpAgentsByAddress(ctx.db, user, query, page);
+    const [readable, visible] = await Promise.all([
+      ctx.access.projectsWhere(user, "read_cluster_agent"),
+      ctx.access.projectsWhere(user, "read_project"),
+    ]);
+    const { rows, total } = await lookUpAgentsByAddress(ctx.db, readable, query, page);
     const bodies = await Promise.all(
       rows.map(
         async (row): Promise<ClusterLookupEntry> => ({
@@ -39,7 +43,7 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
           matches: row.matches,
           matches_total: row.matches_total,
           cluster: row.cluster,
-          deployable_by: await deployableBy(ctx.db, user, row.agent_id),
+          deployable_by: await deployableBy(ctx.db, visible, row.agent_id),
         }),
       ),
     );
@@ -54,14 +58,14 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
 export function addressQueryOf(params: { ip?: string | undefined; cidr?: string | undefined }): AddressQuery {
   const { ip, cidr } = params;
   if ((ip === undefined) === (cidr === undefined)) {
-    throw new InvalidParamsError(["ip, cidr are missing, exactly one parameter must be provided"]);
+    throw invalidParams(["ip, cidr are missing, exactly one parameter must be provided"]);
   }
   if (ip !== undefined) {
     const parsed = parseIp(ip.trim());
-    if (!parsed) throw new InvalidParamsError(["ip is invalid"]);
+    if (!parsed) throw invalidParams(["ip is invalid"]);
     return { kind: "ip", ip: parsed.text };
   }
   const parsed = parseCidr(String(cidr).trim());
-  if (!parsed) throw new InvalidParamsError(["cidr is invalid"]);
+  if (!parsed) throw invalidParams(["cidr is invalid"]);
   return { kind: "cidr", cidr: parsed.text };
 }

@@ -7,7 +7,7 @@ import {
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { InvalidParamsError, mergedParams } from "../http/request-params.ts";
+import { invalidParams, mergedParams } from "../http/request-params.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject, cachedClusterFacts } from "./agent-lookup.ts";
 
@@ -55,10 +55,9 @@ export function parseExpectations(body: unknown): ClusterExpectations {
       }
       return `${path} is invalid`;
     });
-    throw new InvalidParamsError([...new Set(problems)]);
+    throw invalidParams([...new Set(problems)]);
   }
   const invalid = invalidExpectedRanges(result.data);
-  if (invalid.length > 0)
-    throw new InvalidParamsError(invalid.map((p) => `${p} is not an IP address or CIDR`));
+  if (invalid.length > 0) throw invalidParams(invalid.map((p) => `${p} is not an IP address or CIDR`));
   return result.data;
 }

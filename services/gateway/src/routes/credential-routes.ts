@@ -3,7 +3,7 @@ import type { FastifyInstance } from "fastify";
 import { forbiddenBecause, tokenNotFound } from "../auth/credential-errors.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { InvalidParamsError } from "../http/request-params.ts";
+import { invalidParams } from "../http/request-params.ts";
 import { requireAdmin } from "../permissions/visible-resources.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -45,7 +45,7 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: GatewayConte
       const caller = await userOf(ctx, request);
       requireAdmin(caller);
       // Grape's `requires :id, type: Integer`: not a number is 400; a number naming nobody, 404.
-      if (!/^\d+$/.test(request.params.id)) throw new InvalidParamsError(["id is invalid"]);
+      if (!/^\d+$/.test(request.params.id)) throw invalidParams(["id is invalid"]);
       const userId = parseNumericId(request.params.id);
       if (userId === null) throw new KasmapError("not_found", NOT_FOUND.user);
       if (state === "blocked" && userId === caller.id) {

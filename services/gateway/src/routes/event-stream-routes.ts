@@ -75,7 +75,7 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
         () => {},
         (error: unknown) => {
           // Refused (401/403) ends the stream; an outage (503) does not cut a reader off.
-          if (isKasmapError(error, "unavailable")) return;
+          if (isKasmapError(error, "unavailable") || isKasmapError(error, "unavailable_because")) return;
           end();
           reply.raw.end();
         },

@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
-import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
+import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { visibleGroup, visibleNamespace, visibleProject } from "../permissions/visible-resources.ts";
 import { nameAndPath } from "../read-model/project-path.ts";
 import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
@@ -43,8 +43,7 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const user = await userOf(ctx, request);
     const params = parseParams(CreateProjectBodySchema, mergedParams(request.query, request.body));
     const naming = nameAndPath(params);
-    if (!naming)
-      throw new InvalidParamsError(["name, path are missing, at least one parameter must be provided"]);
+    if (!naming) throw invalidParams(["name, path are missing, at least one parameter must be provided"]);
     // Without namespace_id the project goes to the caller's personal namespace (GitLab's
     // default); authz finds it (and creates it if the user predates personal namespaces).
     const namespace = params.namespace_id

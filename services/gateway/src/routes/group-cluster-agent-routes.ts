@@ -26,8 +26,9 @@ export function registerGroupClusterAgentRoutes(app: FastifyInstance, ctx: Gatew
     const group = await visibleGroup(ctx, user, request.params.id);
     const query = parseParams(GroupClusterAgentsQuerySchema, request.query);
     const scope = { group, includeSubgroups: query.include_subgroups };
+    const readable = await ctx.access.projectsWhere(user, "read_cluster_agent");
     if (wantsCsv(request, query.format)) {
-      const rows = await groupInventory(ctx.db, user, scope);
+      const rows = await groupInventory(ctx.db, readable, scope);
       const filename = `cluster-agents-${group.full_path.replaceAll("/", "-")}.csv`;
       return reply
         .type("text/csv; charset=utf-8")
@@ -36,7 +37,7 @@ export function registerGroupClusterAgentRoutes(app: FastifyInstance, ctx: Gatew
         .send(inventoryCsv(rows, Date.now()));
     }
     const page = { page: query.page, perPage: query.per_page };
-    const { agents, total } = await listGroupAgents(ctx.db, user, scope, page);
+    const { agents, total } = await listGroupAgents(ctx.db, readable, scope, page);
     const bodies = await Promise.all(
       agents.map(({ agent, project }) =>
         withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),

@@ -10,7 +10,7 @@ import { isExpired } from "../auth/credential-verdict.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
-import { InvalidParamsError, mergedParams, parseParams } from "../http/request-params.ts";
+import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { requireAdmin, visibleGroup, visibleProject } from "../permissions/visible-resources.ts";
 import { findUser } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
@@ -45,7 +45,7 @@ const CreatePersonalAccessTokenParamsSchema = z.object({
 /** The scopes if each is one GitLab knows, else Grape's `values:` answer. */
 function knownScopes(scopes: readonly string[]): PersonalAccessTokenScope[] {
   const known = scopes.filter(isPersonalAccessTokenScope);
-  if (known.length !== scopes.length) throw new InvalidParamsError(["scopes does not have a valid value"]);
+  if (known.length !== scopes.length) throw invalidParams(["scopes does not have a valid value"]);
   return known;
 }
 const AddMemberParamsSchema = z.object({
@@ -78,7 +78,7 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
     const caller = await userOf(ctx, request);
     requireAdmin(caller);
     const userId = parseNumericId(request.params.id);
-    if (userId === null) throw new InvalidParamsError(["user_id is invalid"]);
+    if (userId === null) throw invalidParams(["user_id is invalid"]);
     const params = parseParams(
       CreatePersonalAccessTokenParamsSchema,
       mergedParams(request.query, request.body),

@@ -1,23 +1,11 @@
 import { publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
 
-let ctx: ProjectionTestContext;
-let service: ProjectionService | undefined;
-
-beforeAll(async () => {
-  ctx = await createProjectionTestContext("cluster-addresses-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
-});
+const ctx = projectionContextForFile("cluster-addresses-int-test", { running: true });
 
 /** Agents whose addresses contain `ip`, through the GiST index's operator (`>>=`). */
 async function agentsContaining(ip: string): Promise<Array<{ agent_id: number; field: string }>> {
@@ -71,8 +59,7 @@ describe("cluster addresses", () => {
   it("are indexed for snapshots that have none (an existing read model after migration 011)", async () => {
     // Called directly rather than through a service restart, to test the function alone;
     // startProjectionService runs the same function before its consumers.
-    await service?.stop();
-    service = undefined;
+    await ctx.stopService();
     await ctx.db.deleteFrom("read_model.cluster_addresses").execute();
     expect(await indexUnindexedSnapshots(ctx.db)).toBe(1);
     expect(await agentsContaining("10.0.2.2")).toEqual([{ agent_id: 7, field: "node_ips.internal" }]);

@@ -1,16 +1,11 @@
 import { publishEvent } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 import { recordAgentDisconnections } from "./agent-disconnections.ts";
 
-let ctx: ProjectionTestContext;
-let service: ProjectionService | undefined;
-
+const ctx = projectionContextForFile("projection-disconnections-int-test", { running: true });
 beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-disconnections-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
   const e = ctx.events;
   await publishEvent(ctx.bus, e.group(1));
   await publishEvent(ctx.bus, e.project(10, 1));
@@ -20,11 +15,6 @@ beforeAll(async () => {
     await publishEvent(ctx.bus, e.agentToken(agentId * 10, agentId));
   }
   await ctx.caughtUp();
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
 });
 
 /** A time after which a heartbeat sent at `sentAt` counts as silent. */

@@ -1,21 +1,16 @@
 import { publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { projectMessage } from "../consume/projection-consumer.ts";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import { rebuildReadModel } from "../rebuild/rebuild-read-model.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 
-let ctx: ProjectionTestContext;
+const ctx = projectionContextForFile("projection-audit-int-test");
 let service: ProjectionService | undefined;
-
-beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-audit-int-test");
-});
 
 afterAll(async () => {
   await service?.stop();
-  await ctx?.dispose();
 });
 
 /** The audit log without its serial ids (a rebuild numbers rows anew), oldest first. */

@@ -66,7 +66,7 @@ export function auditEventsFor(event: KasmapEvent, previous: AuditPreviousState)
     case EVENT_TYPES.agentTokenChanged:
       return tokenEvents(event, previous);
     case EVENT_TYPES.clusterSnapshot:
-      return clusterInfoEvents(event, previous);
+      return [...clusterInfoEvents(event, previous), ...clusterChangedEvents(event, previous)];
     case EVENT_TYPES.authzChanged:
       return authorizationEvents(event, previous);
     case EVENT_TYPES.clusterHeartbeat:
@@ -198,6 +198,47 @@ function clusterInfoEvents(
       target_type: "Clusters::Agent",
       agent_id: event.data.agent_id,
       details: { changed_fields: changed, before, after, content_hash: event.data.content_hash },
+    },
+  ];
+}
+
+/** What identifies the cluster an agent reports from, as `cluster_agent_cluster_changed` shows it. */
+function clusterIdentity(facts: ClusterFacts) {
+  return {
+    cluster_uid: facts.cluster_uid ?? null,
+    cluster_name: facts.cluster_name,
+    api_endpoint: facts.api_endpoint,
+  };
+}
+
+/**
+ * One event when the agent's `cluster_uid` (the kube-system Namespace UID) differs from its
+ * latest snapshot's: the agent's token is now used in another cluster, typically by a collector
+ * started there. Both values must be known: a first snapshot, or one from a collector that does
+ * not report the UID (older, or RBAC-forbidden), is no evidence of a move.
+ */
+function clusterChangedEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const before = previous.snapshot?.cluster_uid;
+  const after = event.data.cluster.cluster_uid;
+  if (!before || !after || before === after || previous.snapshot === null) return [];
+  return [
+    {
+      ...base(event, previous, "cluster_changed"),
+      event_type: AUDIT_EVENT_TYPES.clusterChanged,
+      author_id: null,
+      target_id: event.data.agent_id,
+      target_type: "Clusters::Agent",
+      agent_id: event.data.agent_id,
+      details: {
+        custom_message: "Cluster agent reports from a different cluster",
+        collector: event.source,
+        before: clusterIdentity(previous.snapshot),
+        after: clusterIdentity(event.data.cluster),
+        content_hash: event.data.content_hash,
+      },
     },
   ];
 }

@@ -1,22 +1,17 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { isKasmapError } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 import { projectBatch } from "./projection-consumer.ts";
 import { readPositions } from "./projection-positions.ts";
 
-let ctx: ProjectionTestContext;
+const ctx = projectionContextForFile("projection-batched-int-test");
 let service: ProjectionService | undefined;
 const CONSUMER = "projection-registry";
 
-beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-batched-int-test");
-});
-
 afterAll(async () => {
   await service?.stop();
-  await ctx?.dispose();
 });
 
 async function groupIds(): Promise<number[]> {

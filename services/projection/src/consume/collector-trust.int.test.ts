@@ -1,21 +1,17 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
  * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so
  * the projection clamps its times to when the server stored them, limits how much and how often
  * it may write, and stops accepting it as soon as its agent is deleted or its token revoked.
  */
-let ctx: ProjectionTestContext;
-let service: ProjectionService;
+const ctx = projectionContextForFile("projection-collector-trust-int-test", { running: true });
 const MINUTE_MS = 60_000;
 
 beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-collector-trust-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
   const e = ctx.events;
   await publishEvent(ctx.bus, e.group(1));
   await publishEvent(ctx.bus, e.project(11, 1));
@@ -24,11 +20,6 @@ beforeAll(async () => {
     await publishEvent(ctx.bus, e.agentToken(agent * 10, agent));
   }
   await ctx.caughtUp();
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
 });
 
 async function lettersFor(subject: string) {

@@ -1,30 +1,8 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 
-let ctx: ProjectionTestContext;
-let service: ProjectionService;
-
-beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-dead-letter-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
-});
-
-async function deadLetters() {
-  const info = await ctx.bus.jsm.streams.info(ctx.topology.streamNames.deadLetter);
-  const letters = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const message = await ctx.bus.jsm.streams.getMessage(ctx.topology.streamNames.deadLetter, { seq });
-    if (message) letters.push(message);
-  }
-  return letters;
-}
+const ctx = projectionContextForFile("projection-dead-letter-int-test", { running: true });
 
 describe("projection dead letters", () => {
   it("dead-letters a schema-invalid message and applies the next one", async () => {
@@ -35,7 +13,7 @@ describe("projection dead letters", () => {
     await publishEvent(ctx.bus, ctx.events.user(2));
     await ctx.caughtUp();
     expect(await ctx.db.selectFrom("read_model.users").select("id").execute()).toEqual([{ id: 2 }]);
-    const letters = await deadLetters();
+    const letters = await ctx.deadLetters();
     expect(letters).toHaveLength(1);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/^schema:/);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.consumer)).toBe("projection-registry");
@@ -49,7 +27,7 @@ describe("projection dead letters", () => {
     expect(await ctx.db.selectFrom("read_model.personal_access_tokens").select("id").execute()).toEqual([
       { id: 10 },
     ]);
-    const letters = await deadLetters();
+    const letters = await ctx.deadLetters();
     expect(letters).toHaveLength(2);
     expect(letters[1]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/expires_at is not a date/);
   });
@@ -64,7 +42,7 @@ describe("projection dead letters", () => {
     await ctx.caughtUp();
     const ids = await ctx.db.selectFrom("read_model.groups").select("id").orderBy("id").execute();
     expect(ids).toEqual([{ id: 1 }, { id: 4 }]);
-    const letters = await deadLetters();
+    const letters = await ctx.deadLetters();
     expect(letters.at(-1)?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/SQLSTATE 23505/);
   });
 });

@@ -1,8 +1,7 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
  * Issue 7.1: a collector may publish on its own agent's snapshot and heartbeat subjects, and
@@ -10,13 +9,10 @@ import { createProjectionTestContext, type ProjectionTestContext } from "../test
  * id, must never reach the registry tables (a forged personal access token would be a working
  * admin credential).
  */
-let ctx: ProjectionTestContext;
-let service: ProjectionService;
+const ctx = projectionContextForFile("projection-event-type-confusion-int-test", { running: true });
 const AGENT = 7;
 
 beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-event-type-confusion-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
   const e = ctx.events;
   for (const event of [
     e.group(1),
@@ -28,11 +24,6 @@ beforeAll(async () => {
     await publishEvent(ctx.bus, event);
   }
   await ctx.caughtUp();
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
 });
 
 /** A valid `personal_access_token.changed` event for user 1 (an admin in the attacker's dreams). */

@@ -2,32 +2,23 @@ import { createHash } from "node:crypto";
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
  * Issue 7.4: a message near NATS `max_payload` that fails validation must still be set aside.
  * A dead letter that copies the whole body (plus headers) no longer fits, and the consumer used
  * to restart on it forever: no cluster info moved for any agent again.
  */
-let ctx: ProjectionTestContext;
-let service: ProjectionService;
+const ctx = projectionContextForFile("projection-poison-message-int-test", { running: true });
 const AGENT = 4;
 
 beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-poison-message-int-test");
-  service = await startProjectionService(ctx.serviceOptions);
   const e = ctx.events;
   for (const event of [e.group(1), e.project(11, 1), e.agent(AGENT, 11), e.agentToken(40, AGENT)]) {
     await publishEvent(ctx.bus, event);
   }
   await ctx.caughtUp();
-});
-
-afterAll(async () => {
-  await service?.stop();
-  await ctx?.dispose();
 });
 
 describe("poison messages", () => {

@@ -2,21 +2,16 @@ import { publishEvent } from "@kasmap/bus";
 import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import { buildClusterFacts } from "@kasmap/testing";
 import { AckPolicy } from "@nats-io/jetstream";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
-import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
+import { projectionContextForFile } from "../testing/projection-context.ts";
 import { rebuildReadModel } from "./rebuild-read-model.ts";
 
-let ctx: ProjectionTestContext;
+const ctx = projectionContextForFile("projection-rebuild-int-test");
 let service: ProjectionService | undefined;
-
-beforeAll(async () => {
-  ctx = await createProjectionTestContext("projection-rebuild-int-test");
-});
 
 afterAll(async () => {
   await service?.stop();
-  await ctx?.dispose();
 });
 
 /**

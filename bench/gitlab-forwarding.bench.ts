@@ -1,0 +1,131 @@
+/**
+ * How much does Kasmap cost in front of GitLab? (issue 9, GitLab mode)
+ *
+ * Method: the GitLab simulator (libs/testing), in a process of its own as a GitLab would be,
+ * holds a group, a project, an agent and a developer;
+ * the projection (real NATS JetStream and PostgreSQL; NATS_URL / DATABASE_URL or the local
+ * defaults) holds the same agent by its GitLab id with a 100-node dual-stack snapshot; the gateway
+ * runs in GitLab mode against the simulator with a 300 s permission TTL. The subject is
+ * `GET /api/v4/projects/:id/cluster_agents/:agent_id?with_cluster_info=true` through Kasmap
+ * (forwarded to GitLab with the caller's token, GitLab's body parsed, `cluster_info` added from the
+ * gateway's caches, serialized); the baseline, measured in the same run with the same load
+ * generator, is the same GitLab call made directly to the simulator (without `cluster_info`).
+ * Both: 50 keep-alive connections from a worker thread, 5 s after a 1 s warm-up, interleaved
+ * twice (best of each pair). The figure is the subject's requests/s as a ratio of the baseline's
+ * (goal ≥ 0.7). The simulator, the gateway and the load generator share the machine, so the
+ * subject pays for GitLab's work too, as it would on one host.
+ *
+ * Run: npx tsx bench/gitlab-forwarding.bench.ts
+ */
+import { cpus } from "node:os";
+import { pathToFileURL } from "node:url";
+import { publishEvent } from "@kasmap/bus";
+import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
+import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
+import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { startGateway } from "@kasmap/gateway-service";
+import { createLogger } from "@kasmap/logging";
+import { startProjectionService } from "@kasmap/projection-service";
+import { testEvents } from "@kasmap/testing";
+import { createTestWorld } from "@kasmap/testing/world";
+import { startSimulatorProcess } from "./support/gitlab-simulator-process.ts";
+import { type LoadResult, runHttpLoad } from "./support/http-load.ts";
+
+const CONCURRENCY = 50;
+const SECONDS = 5;
+const GOAL = 0.7;
+
+async function measure(url: string, headers: Record<string, string>) {
+  await runHttpLoad(url, headers, CONCURRENCY, 1);
+  return runHttpLoad(url, headers, CONCURRENCY, SECONDS);
+}
+
+export async function runGitLabForwardingBench(): Promise<void> {
+  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
+  process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
+  process.env.LOG_LEVEL ??= "silent";
+  const sim = await startSimulatorProcess();
+  const world = await createTestWorld({ name: "gitlab-forwarding-bench" });
+  const silent = (name: string) => createLogger(name, "silent");
+  const stops: Array<() => Promise<void>> = [() => sim.stop(), () => world.teardown()];
+  try {
+    const group = { id: sim.groupId };
+    const project = { id: sim.projectId };
+    const agent = { id: sim.agentId };
+    const token = sim.token;
+
+    const projection = await startProjectionService({
+      bus: world.bus,
+      databaseUrl: world.database.url,
+      logger: silent("projection"),
+    });
+    stops.unshift(() => projection.stop());
+    // The mirror's registry events, by GitLab id, then a snapshot as a collector sends it.
+    const events = testEvents(world.topology);
+    await publishEvent(world.bus, events.group(group.id));
+    await publishEvent(world.bus, events.project(project.id, group.id));
+    await publishEvent(world.bus, events.agent(agent.id, project.id));
+    await publishEvent(world.bus, events.agentToken(agent.id, agent.id));
+    const facts = deriveClusterFacts(largeDualStackObservation(100), new Date());
+    await publishEvent(
+      world.bus,
+      newKasmapEvent({
+        type: EVENT_TYPES.clusterSnapshot,
+        source: "/kasmap/bench",
+        subject: world.topology.subjects.clusterSnapshot(agent.id),
+        data: { agent_id: agent.id, content_hash: clusterFactsContentHash(facts), cluster: facts },
+      }),
+    );
+
+    const gateway = await startGateway({
+      bus: world.bus,
+      databaseUrl: world.database.url,
+      logger: silent("gateway"),
+      gitlab: { url: sim.url, permissionTtlSeconds: 300, timeoutMs: 10_000 },
+    });
+    stops.unshift(() => gateway.stop());
+    const path = `/projects/${project.id}/cluster_agents/${agent.id}`;
+    const auth = { "PRIVATE-TOKEN": token };
+    const subjectUrl = `${gateway.url}/api/v4${path}?with_cluster_info=true`;
+    let body = "";
+    for (let i = 0; i < 200 && !body.includes('"cluster_info":{'); i++) {
+      body = await (await fetch(subjectUrl, { headers: auth })).text();
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    // Measuring without cluster_info would time a body a fraction of the real size.
+    if (!body.includes('"cluster_info":{')) throw new Error("the snapshot never reached the gateway");
+
+    const baseUrl = `${sim.apiUrl}${path}`;
+    const runs: LoadResult[] = [];
+    for (let round = 0; round < 2; round++) {
+      runs.push(await measure(baseUrl, auth), await measure(subjectUrl, auth));
+    }
+    const best = (a: LoadResult | undefined, b: LoadResult | undefined): LoadResult => {
+      if (!a || !b) throw new Error("missing measurement");
+      return a.rps >= b.rps ? a : b;
+    };
+    const base = best(runs[0], runs[2]);
+    const subject = best(runs[1], runs[3]);
+    const ratio = subject.rps / base.rps;
+
+    console.log(
+      `GitLab mode forwarding (${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; enriched body ${body.length} bytes)`,
+    );
+    console.log(
+      `  baseline direct GitLab (simulator) GET agent: ${base.rps.toFixed(0)} req/s, p99 ${base.p99Ms.toFixed(1)} ms, errors ${base.errors}`,
+    );
+    console.log(
+      `  Kasmap forwarded GET agent?with_cluster_info=true: ${subject.rps.toFixed(0)} req/s, p99 ${subject.p99Ms.toFixed(1)} ms, errors ${subject.errors}`,
+    );
+    console.log(
+      `${ratio >= GOAL && subject.errors === 0 ? "PASS" : "MISS"} gitlab-forwarding ${ratio.toFixed(2)} (goal ${GOAL})`,
+    );
+  } finally {
+    for (const stop of stops) await stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  await runGitLabForwardingBench();
+  process.exit(0);
+}

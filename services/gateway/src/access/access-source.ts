@@ -1,0 +1,38 @@
+import type { RoleAction } from "@kasmap/access-rules";
+import type { FastifyRequest } from "fastify";
+import type { RawBuilder } from "kysely";
+import type { AuthenticatedUser, Principal } from "../auth/authenticate.ts";
+import type { GroupRow, ProjectRow } from "../read-model/registry-queries.ts";
+
+/**
+ * A SQL condition on a project row aliased `p` (`read_model.projects as p`): true for the
+ * projects the caller may act on. Query functions take it instead of the caller, so the same SQL
+ * serves both access sources.
+ */
+export type ProjectFilter = RawBuilder<boolean>;
+
+/**
+ * Who decides access: every permission check of the gateway goes through this, so a route is
+ * written once for both modes.
+ * - `standalone`: Kasmap's own registry — tokens, users and memberships in the read model
+ *   (`createStandaloneAccess`).
+ * - `gitlab`: GitLab decides — `GET /user` / `GET /job` for the caller, `GET /projects/:id`
+ *   `permissions` for a level, `GET /projects?min_access_level=` for lists, cached at most the
+ *   permission TTL (`createGitLabAccess`). GitLab unreachable with nothing cached: 503.
+ * Admins pass every check in both; callers test `user.isAdmin` first, as GitLab does.
+ */
+export type AccessSource = {
+  readonly kind: "standalone" | "gitlab";
+  /**
+   * The caller of `request`, or the refusal: 401 for a missing or rejected credential, 403 for
+   * scopes and blocked users (GitLab's bodies), 503 when GitLab cannot be asked. A job token
+   * counts only where `allowJobToken` is set (elsewhere it is as good as none).
+   */
+  principalOf(request: FastifyRequest, options: { allowJobToken: boolean }): Promise<Principal>;
+  /** The caller's access level on a project of the read model (GitLab's numbers; 0 = none). */
+  projectLevel(user: AuthenticatedUser, project: ProjectRow): Promise<number>;
+  /** Whether the caller may see a group (or a personal namespace). */
+  namespaceVisible(user: AuthenticatedUser, namespace: GroupRow): Promise<boolean>;
+  /** The projects on which the caller may perform `action` (a role-gated read), as SQL on `p`. */
+  projectsWhere(user: AuthenticatedUser, action: RoleAction): Promise<ProjectFilter>;
+};

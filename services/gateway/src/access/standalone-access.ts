@@ -1,0 +1,63 @@
+import { mayPerform } from "@kasmap/access-rules";
+import { digestToken } from "@kasmap/contracts";
+import {
+  credentialFromHeaders,
+  lookUpPrincipal,
+  type StandalonePrincipal,
+  unauthorized,
+} from "../auth/authenticate.ts";
+import { checkPrincipal } from "../auth/credential-verdict.ts";
+import type { GatewayCaches } from "../cache/gateway-caches.ts";
+import { groupAccess, projectAccessLevel } from "../permissions/access-levels.ts";
+import { actionAllowedSql } from "../permissions/agent-visibility.ts";
+import { findProject, type ProjectRow, type ReadModel } from "../read-model/registry-queries.ts";
+import type { AccessSource } from "./access-source.ts";
+
+/**
+ * Kasmap's own registry decides: tokens, users and memberships in the read model, behind the
+ * caches that change notices drop (the gateway's behaviour before GitLab mode, unchanged).
+ */
+export function createStandaloneAccess(deps: {
+  db: ReadModel;
+  caches: GatewayCaches;
+  /** A job token stops working this long after its job was registered, ms. */
+  jobTokenMaxLifetimeMs: number;
+}): AccessSource {
+  const { db, caches } = deps;
+  const levelOf = (userId: number, project: Pick<ProjectRow, "id" | "traversal_ids">) =>
+    caches.projectAccessLevels.get(`${userId}:${project.id}`, () => projectAccessLevel(db, userId, project));
+
+  /** A job token acts with its user's current permissions: Developer+ on the job's project. */
+  async function jobUserStillMember(principal: Extract<StandalonePrincipal, { kind: "job" }>) {
+    if (principal.user.isAdmin) return true;
+    const project = await caches.projects.get(`id:${principal.projectId}`, () =>
+      findProject(db, { kind: "id", id: principal.projectId }),
+    );
+    if (!project) return false;
+    return mayPerform("use_job_token", await levelOf(principal.user.id, project), false);
+  }
+
+  return {
+    kind: "standalone",
+    async principalOf(request, options) {
+      const credential = credentialFromHeaders(request.headers, request.query);
+      if (!credential) throw unauthorized();
+      if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
+      const key = `${credential.kind}:${digestToken(credential.token)}`;
+      const principal = await caches.principals.get(key, () => lookUpPrincipal(db, credential));
+      if (!principal) throw unauthorized();
+      checkPrincipal(
+        principal,
+        { method: request.method, route: request.routeOptions.url ?? request.url },
+        { now: new Date(), jobTokenMaxLifetimeMs: deps.jobTokenMaxLifetimeMs },
+      );
+      if (principal.kind === "job" && !(await jobUserStillMember(principal))) throw unauthorized();
+      return principal;
+    },
+    projectLevel: (user, project) => levelOf(user.id, project),
+    async namespaceVisible(user, namespace) {
+      return (await groupAccess(db, user.id, namespace)).visible;
+    },
+    projectsWhere: async (user, action) => actionAllowedSql(user, action),
+  };
+}

@@ -1,0 +1,80 @@
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+import { rewriteLinkHeader } from "./link-header.ts";
+
+/**
+ * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and are never
+ * forwarded; so are the headers the `Connection` header names.
+ */
+const HOP_BY_HOP: ReadonlySet<string> = new Set([
+  "connection",
+  "keep-alive",
+  "transfer-encoding",
+  "upgrade",
+  "te",
+  "trailer",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "proxy-connection",
+]);
+
+function isHopByHop(name: string, named: ReadonlySet<string>): boolean {
+  return HOP_BY_HOP.has(name) || name.startsWith("proxy-") || named.has(name);
+}
+
+/** The header names a `Connection: close, x-foo` header lists. */
+function connectionNamed(headers: IncomingHttpHeaders): ReadonlySet<string> {
+  const value = headers.connection;
+  const text = Array.isArray(value) ? value.join(",") : (value ?? "");
+  return new Set(
+    text
+      .split(",")
+      .map((name) => name.trim().toLowerCase())
+      .filter((name) => name.length > 0),
+  );
+}
+
+/**
+ * The client's headers as GitLab gets them: all of them (credentials included: GitLab decides),
+ * without hop-by-hop headers, `Host` set to GitLab's. `identity` asks GitLab for an unencoded
+ * body (`accept-encoding` dropped), for an answer Kasmap must read.
+ */
+export function headersToGitLab(
+  headers: IncomingHttpHeaders,
+  gitlabHost: string,
+  options: { identity?: boolean } = {},
+): OutgoingHttpHeaders {
+  const named = connectionNamed(headers);
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || name === "host" || isHopByHop(name, named)) continue;
+    if (options.identity && name === "accept-encoding") continue;
+    out[name] = value;
+  }
+  out.host = gitlabHost;
+  return out;
+}
+
+/**
+ * GitLab's answer headers as the client gets them: all of them without hop-by-hop headers, with
+ * every GitLab API URL in `Link` rewritten to Kasmap's (`rewriteLinkHeader`); `drop` removes more
+ * (e.g. `content-length` of a body Kasmap re-serialized).
+ */
+export function headersFromGitLab(
+  headers: IncomingHttpHeaders,
+  gitlab: URL,
+  kasmap: URL,
+  drop: readonly string[] = [],
+): OutgoingHttpHeaders {
+  const named = connectionNamed(headers);
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || isHopByHop(name, named) || drop.includes(name)) continue;
+    out[name] =
+      name === "link"
+        ? Array.isArray(value)
+          ? value.map((link) => rewriteLinkHeader(link, gitlab, kasmap))
+          : rewriteLinkHeader(value, gitlab, kasmap)
+        : value;
+  }
+  return out;
+}

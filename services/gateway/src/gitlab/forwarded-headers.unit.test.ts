@@ -1,0 +1,75 @@
+import { describe, expect, it } from "vitest";
+import { headersFromGitLab, headersToGitLab } from "./forwarded-headers.ts";
+
+describe("headersToGitLab", () => {
+  it("keeps the credential and the message headers, drops hop-by-hop ones, sets GitLab's Host", () => {
+    const out = headersToGitLab(
+      {
+        host: "kasmap.example.com",
+        "private-token": "glpat-x",
+        "content-type": "application/json",
+        "content-length": "12",
+        "accept-encoding": "gzip",
+        connection: "keep-alive, x-trace",
+        "keep-alive": "timeout=5",
+        "transfer-encoding": "chunked",
+        te: "trailers",
+        upgrade: "h2c",
+        "proxy-authorization": "Basic abc",
+        "x-trace": "named by Connection",
+        "x-request-id": "r1",
+      },
+      "gitlab.example.com",
+    );
+    expect(out).toEqual({
+      host: "gitlab.example.com",
+      "private-token": "glpat-x",
+      "content-type": "application/json",
+      "content-length": "12",
+      "accept-encoding": "gzip",
+      "x-request-id": "r1",
+    });
+  });
+
+  it("asks for an unencoded body when Kasmap must read it", () => {
+    const out = headersToGitLab({ "accept-encoding": "gzip, br", accept: "*/*" }, "g", { identity: true });
+    expect(out).toEqual({ accept: "*/*", host: "g" });
+  });
+});
+
+describe("headersFromGitLab", () => {
+  it("keeps GitLab's headers (pagination, cookies) but rewrites Link and drops hop-by-hop ones", () => {
+    const out = headersFromGitLab(
+      {
+        "content-type": "application/json",
+        "content-length": "2",
+        "x-next-page": "2",
+        "x-total": "40",
+        "set-cookie": ["a=1", "b=2"],
+        link: '<https://gitlab.example.com/api/v4/projects?page=2>; rel="next"',
+        connection: "close",
+        "transfer-encoding": "chunked",
+      },
+      new URL("https://gitlab.example.com"),
+      new URL("http://kasmap.test:8080"),
+    );
+    expect(out).toEqual({
+      "content-type": "application/json",
+      "content-length": "2",
+      "x-next-page": "2",
+      "x-total": "40",
+      "set-cookie": ["a=1", "b=2"],
+      link: '<http://kasmap.test:8080/api/v4/projects?page=2>; rel="next"',
+    });
+  });
+
+  it("drops what Kasmap re-wrote (the length of an enriched body)", () => {
+    const out = headersFromGitLab(
+      { "content-length": "10", "content-type": "application/json" },
+      new URL("https://g"),
+      new URL("https://k"),
+      ["content-length"],
+    );
+    expect(out).toEqual({ "content-type": "application/json" });
+  });
+});

@@ -1,0 +1,57 @@
+import { type KasmapSystem, type KasmapSystemOptions, ok, startKasmapSystem } from "@kasmap/testing/system";
+import { afterAll, beforeAll } from "vitest";
+
+/**
+ * The Kasmap system one end-to-end file runs against: started before the file's own `beforeAll`
+ * hooks (it registers first) and stopped after its `afterAll` hooks (vitest runs those in
+ * reverse). The answer is filled in when the system starts, so a file's helpers take it as they
+ * take any `KasmapSystem`; read it inside hooks and tests, never at import time (it is empty then).
+ */
+export function kasmapSystemForFile(options: KasmapSystemOptions = {}): KasmapSystem {
+  const system = {} as KasmapSystem;
+  beforeAll(async () => {
+    Object.assign(system, await startKasmapSystem(options));
+  });
+  afterAll(async () => {
+    await system.stop?.();
+  });
+  return system;
+}
+
+/** A group and a project in it, created by `token` through the API; their ids. */
+export async function groupWithProject(
+  system: KasmapSystem,
+  token: string,
+  names: { group: string; project: string },
+): Promise<{ groupId: number; projectId: number }> {
+  const group = await ok<{ id: number }>(
+    system.call("POST", "/api/v4/groups", token, { name: names.group, path: names.group.toLowerCase() }),
+    201,
+  );
+  const project = await ok<{ id: number }>(
+    system.call("POST", "/api/v4/projects", token, { name: names.project, namespace_id: group.id }),
+    201,
+  );
+  return { groupId: group.id, projectId: project.id };
+}
+
+/** A user created by `adminToken`, with a personal access token of `scopes` (`api` unless told). */
+export async function userWithToken(
+  system: KasmapSystem,
+  adminToken: string,
+  username: string,
+  scopes: string[] = ["api"],
+): Promise<{ userId: number; tokenId: number; token: string }> {
+  const user = await ok<{ id: number }>(
+    system.call("POST", "/api/v4/users", adminToken, { username, name: username }),
+    201,
+  );
+  const token = await ok<{ id: number; token: string }>(
+    system.call("POST", `/api/v4/users/${user.id}/personal_access_tokens`, adminToken, {
+      name: "cli",
+      scopes,
+    }),
+    201,
+  );
+  return { userId: user.id, tokenId: token.id, token: token.token };
+}
