@@ -4,6 +4,10 @@ import {
   jsonSchemaOf,
   kasmapEventSchemas,
 } from "@kasmap/contracts";
+import { errorCatalogueMarkdown } from "@kasmap/gateway-service";
+
+/** The error catalogue page (code → status → body), generated from the gateway's error handler. */
+export const ERROR_CATALOGUE_PAGE = "docs/errors.md";
 
 /** Where the generated contract documents are committed, relative to the repository root. */
 export const GENERATED_DIR = "libs/contracts/generated";
@@ -27,5 +31,6 @@ export function generatedContractFiles(): Map<string, string> {
     };
     files.set(`${GENERATED_DIR}/events/${type}.schema.json`, json(document));
   }
+  files.set(ERROR_CATALOGUE_PAGE, errorCatalogueMarkdown());
   return files;
 }

@@ -75,7 +75,7 @@ function describeRequest(request: FuzzRequest): string {
 }
 
 it(
-  "no generated request answers 5xx, hangs or crashes the gateway; most get past authentication",
+  "no generated request answers 5xx, hangs or crashes the gateway, or labels JSON other than application/json; most get past authentication",
   async () => {
     const failures: string[] = [];
     const statuses = new Map<number, number>();
@@ -92,6 +92,11 @@ it(
           statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
           if (response.status >= 500) {
             failures.push(`${response.status} ${response.body.slice(0, 200)} <- ${describeRequest(request)}`);
+          }
+          // GitLab's JSON answers say `application/json` and nothing more (issue 10).
+          const type = response.headers["content-type"] ?? "";
+          if (/json/i.test(type) && type !== "application/json") {
+            failures.push(`content-type ${type} <- ${describeRequest(request)}`);
           }
         } catch (error) {
           failures.push(`${String(error)} <- ${describeRequest(request)}`);

@@ -102,10 +102,28 @@ export const CreateAgentTokenBodySchema = z.object({
   description: z.string().max(1024).nullable().optional(),
 });
 
-/** GitLab's offset pagination query. */
+/** The most a page holds (GitLab's Kaminari `max_per_page`); a larger `per_page` is clamped to it. */
+export const MAX_PER_PAGE = 100;
+/** A page's size when `per_page` is absent, or below 1 (Kaminari ignores a negative size). */
+export const DEFAULT_PER_PAGE = 20;
+
+/**
+ * GitLab's offset pagination query, as Grape and Kaminari read it: an integer is required
+ * (`page=abc` → `400 page is invalid`), `page` below 1 is page 1, `per_page` above 100 is 100.
+ */
 export const PaginationQuerySchema = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  per_page: z.coerce.number().int().min(1).max(100).default(20),
+  page: z.coerce
+    .number()
+    .int()
+    .default(1)
+    .transform((page) => Math.max(1, page))
+    .describe("Page number; below 1 reads as 1."),
+  per_page: z.coerce
+    .number()
+    .int()
+    .default(DEFAULT_PER_PAGE)
+    .transform((perPage) => (perPage < 1 ? DEFAULT_PER_PAGE : Math.min(perPage, MAX_PER_PAGE)))
+    .describe("Items per page; above 100 reads as 100, below 1 as the default 20."),
 });
 export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
 

@@ -6,6 +6,7 @@ import type { GatewayCaches } from "./cache/gateway-caches.ts";
 import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
+import type { ExternalUrlSettings } from "./http/request-url.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
 /**
@@ -37,6 +38,8 @@ export type GatewayContext = {
   readonly jobTokenMaxLifetimeMs: number;
   /** GitLab's `agent_authorization_include_descendants`, for the allowed-agents answers. */
   readonly ciAccess: CiAccessOptions;
+  /** Where Kasmap is reached from outside (`KASMAP_EXTERNAL_URL`, `KASMAP_TRUSTED_PROXIES`), for links. */
+  readonly externalUrl: ExternalUrlSettings;
   /** Whether NATS is connected and change notices are flowing. */
   readonly natsConnected: () => boolean;
   /** Notes about the NATS server that readiness reports without failing (e.g. anonymous access). */

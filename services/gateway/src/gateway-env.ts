@@ -1,6 +1,7 @@
 import { AgentAuthorizationEnvSchema, CommonEnvSchema, GitLabModeEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
 import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
+import { externalUrlSettings } from "./http/request-url.ts";
 import type { GatewayOptions } from "./index.ts";
 
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
@@ -9,8 +10,9 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   // GitLab mode (docs/gitlab-mode.md): KASMAP_GITLAB_URL switches it on.
   ...GitLabModeEnvSchema.shape,
   /**
-   * The URL clients call Kasmap by (e.g. `https://kasmap.example.com`), for the `Link` headers of
-   * answers forwarded from GitLab; unset = the scheme and `Host` of each request.
+   * The URL clients call Kasmap by (e.g. `https://kasmap.example.com`), for `Link` headers (its
+   * own lists and answers forwarded from GitLab); unset = `X-Forwarded-*` of a trusted proxy, else
+   * the scheme and `Host` of each request.
    */
   KASMAP_EXTERNAL_URL: z.preprocess(
     (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
@@ -52,6 +54,8 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
     .min(60)
     .max(31 * 24 * 3600)
     .default(24 * 3600),
+  /** Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-Proto/Host/Port` are believed. */
+  KASMAP_TRUSTED_PROXIES: z.string().optional(),
 });
 export type GatewayEnv = z.infer<typeof GatewayEnvSchema>;
 
@@ -73,6 +77,7 @@ export function gatewayOptionsFromEnv(
     requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,
     connectionTimeoutMs: env.KASMAP_HTTP_CONNECTION_TIMEOUT_MS,
     liveConnectionsPerUser: env.KASMAP_LIVE_CONNECTIONS_PER_USER,
+    externalUrl: externalUrlSettings(env.KASMAP_EXTERNAL_URL, env.KASMAP_TRUSTED_PROXIES),
     jetStreamStorageWarning: {
       ratio: env.KASMAP_JETSTREAM_STORAGE_WARN_RATIO,
       bytes: env.KASMAP_JETSTREAM_STORAGE_WARN_BYTES ?? null,

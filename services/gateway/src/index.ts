@@ -20,9 +20,12 @@ import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
+import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
 import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
+export { errorCatalogueMarkdown } from "./http/error-catalogue.ts";
+export { type ExternalUrlSettings, externalUrlSettings } from "./http/request-url.ts";
 // The allowed-agents bench times the gateway's own query against generated registries.
 export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";
 
@@ -66,7 +69,11 @@ export type GatewayOptions = GatewayLimitOptions & {
    * readiness and metrics. Absent: standalone, those routes answer 404.
    */
   gitlabMirror?: { hookSecret?: string | null; streamingToken?: string | null };
-
+  /**
+   * Where clients reach Kasmap, for the links it writes (`externalUrlSettings(KASMAP_EXTERNAL_URL,
+   * KASMAP_TRUSTED_PROXIES)`); default: the request's `Host`, no proxy trusted.
+   */
+  externalUrl?: ExternalUrlSettings;
   /**
    * GitLab mode (docs/gitlab-mode.md): GitLab decides every caller's access, and every `/api/v4`
    * route that is not Kasmap's own is forwarded to GitLab. Absent: standalone.
@@ -116,12 +123,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     logger,
     caches,
     access: accessSource(options, { db, caches, jobTokenMaxLifetimeMs, logger }),
-    gitlab: options.gitlab ? gitLabUpstream(options.gitlab) : null,
+    gitlab: options.gitlab ? gitLabUpstream(options.gitlab, options.externalUrl ?? DIRECT_ACCESS) : null,
     metrics: new GatewayMetrics(),
     writeWaitMs: options.writeWaitMs ?? 5_000,
     limits: gatewayLimits(options),
     jobTokenMaxLifetimeMs,
     ciAccess: { includeDescendants: options.includeDescendants ?? true },
+    externalUrl: options.externalUrl ?? DIRECT_ACCESS,
     natsConnected: () => activeFollower.connected(),
     natsWarnings: options.natsWarnings ?? [],
     jetStreamStorage: createStorageMonitor(options.bus),
@@ -183,13 +191,16 @@ function accessSource(
   });
 }
 
-function gitLabUpstream(options: GitLabModeOptions): GitLabUpstream {
+function gitLabUpstream(options: GitLabModeOptions, gatewayUrl: ExternalUrlSettings): GitLabUpstream {
   const url = new URL(options.url.replace(/\/+$/, ""));
   const agentOptions = { keepAlive: true, maxSockets: GITLAB_SOCKETS };
   return {
     url,
     agent: url.protocol === "https:" ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions),
-    externalUrl: options.externalUrl ? new URL(options.externalUrl.replace(/\/+$/, "")) : null,
+    // `GitLabModeOptions.externalUrl` (tests, embedders) wins over the gateway's own settings.
+    externalUrl: options.externalUrl
+      ? { ...gatewayUrl, externalUrl: new URL(options.externalUrl.replace(/\/+$/, "")) }
+      : gatewayUrl,
     timeoutMs: options.timeoutMs,
   };
 }

@@ -40,7 +40,7 @@ export function createStandaloneAccess(deps: {
   return {
     kind: "standalone",
     async principalOf(request, options) {
-      const credential = credentialFromHeaders(request.headers);
+      const credential = credentialFromHeaders(request.headers, request.query);
       if (!credential) throw unauthorized();
       if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
       const key = `${credential.kind}:${digestToken(credential.token)}`;

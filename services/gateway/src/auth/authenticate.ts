@@ -53,21 +53,31 @@ export type Credential = { kind: "personal_access_token" | "job_token"; token: s
 type Headers = Record<string, string | string[] | undefined>;
 
 /**
- * `PRIVATE-TOKEN: <pat>`, `Authorization: Bearer <pat>`, or `JOB-TOKEN: <token>` (GitLab's
- * order of precedence: private token first). Returns null when none is present.
+ * The credential as GitLab's `AuthFinders` read it, in its order: the `private_token` query
+ * parameter or `PRIVATE-TOKEN` header, then `Authorization: Bearer <pat>`, then the `job_token`
+ * parameter or `JOB-TOKEN` header (whether a job token counts is the route's decision). A
+ * parameter wins over its header, as in GitLab. Returns null when none is present.
  */
-export function credentialFromHeaders(headers: Headers): Credential | null {
+export function credentialFromHeaders(headers: Headers, query: unknown = {}): Credential | null {
   const single = (name: string): string | undefined => {
     const value = headers[name];
     return (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
   };
-  const privateToken = single("private-token");
+  const privateToken = queryValue(query, "private_token") ?? single("private-token");
   if (privateToken) return { kind: "personal_access_token", token: privateToken };
   const bearer = /^Bearer\s+(\S+)$/i.exec(single("authorization") ?? "");
   if (bearer?.[1]) return { kind: "personal_access_token", token: bearer[1] };
-  const jobToken = single("job-token");
+  const jobToken = queryValue(query, "job_token") ?? single("job-token");
   if (jobToken) return { kind: "job_token", token: jobToken };
   return null;
+}
+
+/** A query parameter as Rack reads a repeated key (the last one); blank counts as absent. */
+function queryValue(query: unknown, name: string): string | undefined {
+  if (typeof query !== "object" || query === null) return undefined;
+  const value: unknown = (query as Record<string, unknown>)[name];
+  const last = Array.isArray(value) ? value.at(-1) : value;
+  return typeof last === "string" ? last.trim() || undefined : undefined;
 }
 
 /** The token holder's columns, selected by both lookups from `read_model.users as u`. */

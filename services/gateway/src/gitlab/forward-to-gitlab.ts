@@ -2,7 +2,7 @@ import { type ClientRequest, request as httpRequest, type IncomingMessage } from
 import { request as httpsRequest } from "node:https";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
-import { requestUrl } from "../http/request-url.ts";
+import { externalBaseUrl } from "../http/request-url.ts";
 import { headersFromGitLab, headersToGitLab } from "./forwarded-headers.ts";
 import type { GitLabUpstream } from "./gitlab-upstream.ts";
 
@@ -52,9 +52,9 @@ export function openGitLabExchange(
   return { outgoing, answer };
 }
 
-/** Kasmap's root URL for rewritten links: the configured external URL, else the request's own. */
+/** Kasmap's root URL for rewritten links, as the gateway writes its own (`externalBaseUrl`). */
 export function kasmapBaseUrl(upstream: GitLabUpstream, request: FastifyRequest): URL {
-  return upstream.externalUrl ?? new URL(requestUrl(request).origin);
+  return externalBaseUrl(request, upstream.externalUrl);
 }
 
 /** Whether the client sends a body (RFC 9112 §6.3: a length or a transfer coding announces it). */

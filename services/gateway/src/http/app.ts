@@ -1,4 +1,9 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from "fastify";
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyBodyParser,
+  type FastifyInstance,
+  LogController,
+} from "fastify";
 import type { GatewayContext } from "../context.ts";
 import { registerGitLabMode } from "../gitlab/gitlab-mode-hook.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration-routes.ts";
@@ -53,6 +58,16 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
     // Socket inactivity; the live stream's keep-alive comment (15 s) stays well inside it.
     connectionTimeout: limits.connectionTimeoutMs,
   });
+  app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBodyParser(app));
+  // GitLab sends `Content-Type: application/json` with no parameters; some clients compare the
+  // header as a string. Fastify's own `; charset=utf-8` is dropped (JSON is UTF-8 by definition).
+  app.addHook("onSend", async (_request, reply, payload) => {
+    const type = reply.getHeader("content-type");
+    if (typeof type === "string" && /^application\/json\s*;/i.test(type)) {
+      reply.header("content-type", "application/json");
+    }
+    return payload;
+  });
   app.addContentTypeParser(YAML_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.addContentTypeParser(
     "application/x-www-form-urlencoded",
@@ -92,6 +107,19 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerGitLabInboxRoutes(app, ctx);
   registerOpenApiRoutes(app);
   return app;
+}
+
+/**
+ * Fastify's JSON parser (prototype-poisoning checks included), except that an empty or
+ * whitespace-only body is no body, as GitLab reads it: clients send `Content-Type:
+ * application/json` on DELETEs and on POSTs whose parameters are all in the query.
+ */
+function jsonBodyParser(app: FastifyInstance): FastifyBodyParser<string> {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  return (request, body, done) => {
+    if (String(body).trim() === "") return done(null, undefined);
+    return parseJson(request, String(body), done);
+  };
 }
 
 /** Form fields as Grape reads them: `scopes[]=a&scopes[]=b` is a list, a repeated key too. */

@@ -15,7 +15,9 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const name = issue.path.join(".") || "body";
-    const missing = issue.code === "invalid_type" && issue.input === undefined;
+    // Zod does not always report the input with an issue; read it from the input itself, so
+    // `page=abc` is "invalid" and only an absent parameter is "missing".
+    const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
     if (missing) return `${name} is missing`;
     // GitLab's wording for a length limit, so the caller learns the figure.
     if (issue.code === "too_big" && issue.origin === "string") {
@@ -34,4 +36,13 @@ export function mergedParams(query: unknown, body: unknown): Record<string, unkn
   const fromQuery = typeof query === "object" && query !== null ? query : {};
   const fromBody = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
   return { ...fromQuery, ...fromBody };
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let value: unknown = input;
+  for (const key of path) {
+    if (typeof value !== "object" || value === null) return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
 }

@@ -1,10 +1,12 @@
-import { type ClusterInfo, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
+import { tokenNotFound } from "../auth/credential-errors.ts";
 import type { GatewayContext } from "../context.ts";
 import {
   clusterInfoJson,
   type SerializedClusterFacts,
   serializeClusterFacts,
 } from "../http/agent-body-json.ts";
+import { invalidParams } from "../http/request-params.ts";
 import { type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
 import {
   composeClusterInfo,
@@ -14,24 +16,42 @@ import {
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
-/** The agent `rawAgentId` names with its configuration project, else `404 ClusterAgents Not Found`. */
+/**
+ * The agent `rawAgentId` names with its configuration project. As GitLab's agent routes answer:
+ * `400 {"error":"agent_id is invalid"}` when it is not an integer (Grape's `type: Integer`),
+ * `404 {"message":"404 Not found"}` when no such agent exists (`ActiveRecord::RecordNotFound`).
+ */
 export async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
-  const agentId = parseNumericId(rawAgentId);
+  const agentId = integerParam("agent_id", rawAgentId);
   const found =
     agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
-  if (!found) throw new KasmapError("not_found", NOT_FOUND.agent);
+  if (!found) throw recordNotFound();
   return found;
 }
 
-/** As `agentById`, and `404 ClusterAgents Not Found` too unless it is registered in `project`. */
+/** As `agentById`, and `404 Not found` too unless it is registered in `project` (GitLab's finder is scoped to the project). */
 export async function agentInProject(
   ctx: GatewayContext,
   project: ProjectRow,
   rawAgentId: string,
 ): Promise<AgentWithProject> {
   const found = await agentById(ctx, rawAgentId);
-  if (found.agent.project_id !== project.id) throw new KasmapError("not_found", NOT_FOUND.agent);
+  if (found.agent.project_id !== project.id) throw recordNotFound();
   return found;
+}
+
+/**
+ * A path parameter GitLab declares `type: Integer`: `400 {"error":"<name> is invalid"}` unless
+ * it is an integer; null for an integer that can name no row (0, negative, beyond 2^53).
+ */
+export function integerParam(name: string, raw: string): number | null {
+  if (!/^[+-]?\d+$/.test(raw.trim())) throw invalidParams([`${name} is invalid`]);
+  return parseNumericId(raw.trim().replace(/^\+/, ""));
+}
+
+/** GitLab's answer to `ActiveRecord::RecordNotFound` in the API (`lib/api/api.rb`): `404 {"message":"404 Not found"}`. */
+export function recordNotFound(): KasmapError {
+  return tokenNotFound();
 }
 
 /** The agent's latest snapshot facts (with their JSON text) from the cache, or null before any. */

@@ -2,7 +2,6 @@ import {
   AgentNameSchema,
   ClusterInfoAtQuerySchema,
   CreateAgentBodySchema,
-  KasmapError,
   PaginationQuerySchema,
   WithClusterInfoQuerySchema,
 } from "@kasmap/contracts";
@@ -12,6 +11,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { agentBodyJson, agentWithClusterInfoJson } from "../http/agent-body-json.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
+import { asFullMessages, fullMessagesBadRequest } from "../http/model-errors.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
@@ -29,7 +29,7 @@ const ListQuerySchema = PaginationQuerySchema.extend(WithClusterInfoQuerySchema.
 // GitLab validates the name in the model (400 with field errors), not as a Grape parameter.
 const AgentNameFieldSchema = z.object({ name: AgentNameSchema });
 // What Fastify sets for the bodies it serializes; a string sent with it is passed through as is.
-const JSON_CONTENT_TYPE = "application/json; charset=utf-8";
+const JSON_CONTENT_TYPE = "application/json";
 
 /** `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`). */
 export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -46,7 +46,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
         withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),
       ),
     );
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
   // The hot read: the body is spliced from cached JSON text (see agent-body-json.ts) and sent as
@@ -84,18 +84,20 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.post<ProjectParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    // GitLab authorizes before it reads the name: a Developer gets 403 whatever the name.
+    await requireProjectRole(ctx, user, project, "admin_cluster");
     const params = mergedParams(request.query, request.body);
     const { name } = parseParams(CreateAgentBodySchema, params);
     const checked = AgentNameFieldSchema.safeParse({ name });
     if (!checked.success) {
-      throw new KasmapError("validation_failed", "name is invalid", {
-        fields: { name: checked.error.issues.map((i) => i.message) },
-      });
+      throw fullMessagesBadRequest({ name: checked.error.issues.map((i) => i.message) });
     }
     const agent = await forwardCommand(ctx, "agent.create", {
       actor_user_id: user.id,
       project_id: project.id,
       name: checked.data.name,
+    }).catch((error: unknown) => {
+      throw asFullMessages(error);
     });
     return reply.code(201).send(agentBody(agent, project));
   });

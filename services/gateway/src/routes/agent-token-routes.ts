@@ -1,4 +1,4 @@
-import { CreateAgentTokenBodySchema, KasmapError, NOT_FOUND, PaginationQuerySchema } from "@kasmap/contracts";
+import { CreateAgentTokenBodySchema, isKasmapError, PaginationQuerySchema } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -9,8 +9,7 @@ import { requestUrl } from "../http/request-url.ts";
 import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
-import { parseNumericId } from "../read-model/resource-id.ts";
-import { agentInProject } from "./agent-lookup.ts";
+import { agentInProject, integerParam, recordNotFound } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 
 type AgentParams = { Params: { id: string; agent_id: string } };
@@ -28,16 +27,16 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     const page = { page: query.page, perPage: query.per_page };
     const { tokens, total } = await listActiveAgentTokens(ctx.db, agent.id, "agent", page);
     const bodies = tokens.map((token) => agentTokenBody(token, { lastUsed: false }));
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
   app.get<TokenParams>(`${base}/:token_id`, async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const tokenId = parseNumericId(request.params.token_id);
+    const tokenId = integerParam("token_id", request.params.token_id);
     const token = tokenId === null ? null : await findActiveAgentToken(ctx.db, agent.id, tokenId);
-    if (!token) throw new KasmapError("not_found", NOT_FOUND.agentToken);
+    if (!token) throw recordNotFound();
     return agentTokenBody(token, { lastUsed: true });
   });
 
@@ -62,14 +61,20 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
     await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const tokenId = parseNumericId(request.params.token_id);
-    if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.agentToken);
-    await forwardCommand(ctx, "agent_token.revoke", {
-      actor_user_id: user.id,
-      project_id: project.id,
-      agent_id: agent.id,
-      token_id: tokenId,
-    });
+    const tokenId = integerParam("token_id", request.params.token_id);
+    if (tokenId === null) throw recordNotFound();
+    try {
+      await forwardCommand(ctx, "agent_token.revoke", {
+        actor_user_id: user.id,
+        project_id: project.id,
+        agent_id: agent.id,
+        token_id: tokenId,
+      });
+    } catch (error) {
+      // authz names the token in its 404; GitLab's `find` answers the bare RecordNotFound body.
+      if (isKasmapError(error, "not_found")) throw recordNotFound();
+      throw error;
+    }
     return reply.code(204).send();
   });
 }

@@ -226,7 +226,7 @@ describe("GET …/cluster_agents/:agent_id/authorization/explain", () => {
       message: "404 Project Not Found",
     });
     expect(await json(f.call(explain(AGENTS.unseen), { token: TOKENS.developer }), 404)).toEqual({
-      message: "404 ClusterAgents Not Found",
+      message: "404 Not found",
     });
     const visibleToAdmin = await json<{ allowed: boolean }>(
       f.call(explain(AGENTS.unseen), { token: TOKENS.admin }),

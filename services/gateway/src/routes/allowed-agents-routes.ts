@@ -27,7 +27,7 @@ import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
 import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
-import { agentById, withClusterInfoIfAsked } from "./agent-lookup.ts";
+import { agentById, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
 
 type ProjectParams = { Params: { id: string } };
 type ExplainParams = { Params: { id: string; agent_id: string } };
@@ -106,8 +106,8 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
         rows.group_authorizations.length > 0;
       if (!mentioned && !user.isAdmin) {
         const level = await ctx.access.projectLevel(user, found.project);
-        if (!mayPerform("read_cluster_agent", level, false))
-          throw new KasmapError("not_found", NOT_FOUND.agent);
+        // The same body as a missing agent (agentById), so the answer leaks nothing.
+        if (!mayPerform("read_cluster_agent", level, false)) throw recordNotFound();
       }
       const agent = { id: found.agent.id, name: found.agent.name, config_project: placement(found.project) };
       return explainAuthorization(

@@ -42,7 +42,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     const { events, total } = await listAuditEvents(ctx.db, filter, page);
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(events);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
   };
   app.get<ProjectParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
   app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
@@ -54,13 +54,13 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const page = { page: query.page, perPage: query.per_page };
     const filter: AuditEventFilter = timeFilter(query);
     if (query.entity_type !== undefined && query.entity_type !== "Project") {
-      return reply.headers(paginationHeaders(requestUrl(request), page, 0)).send([]);
+      return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, 0)).send([]);
     }
     if (query.entity_id !== undefined) filter.entityId = query.entity_id;
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     const { events, total } = await listAuditEvents(ctx.db, filter, page);
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(events);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
   };
   app.get("/api/v4/audit_events", instanceAuditEvents);
   app.get(`${KASMAP_ONLY_PREFIX}/audit_events`, instanceAuditEvents);
@@ -75,7 +75,9 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
       const query = parseParams(PaginationQuerySchema, request.query);
       const page = { page: query.page, perPage: query.per_page };
       const { entries, total } = await listClusterHistory(ctx.db, agent.id, page);
-      return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(entries);
+      return reply
+        .headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total))
+        .send(entries);
     },
   );
 }

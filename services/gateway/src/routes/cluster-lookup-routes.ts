@@ -47,7 +47,7 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
         }),
       ),
     );
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 }
 

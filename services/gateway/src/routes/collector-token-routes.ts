@@ -33,7 +33,7 @@ export function registerCollectorTokenRoutes(app: FastifyInstance, ctx: GatewayC
     const page = { page: query.page, perPage: query.per_page };
     const { tokens, total } = await listActiveAgentTokens(ctx.db, agentId, "collector", page);
     return reply
-      .headers(paginationHeaders(requestUrl(request), page, total))
+      .headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total))
       .send(tokens.map(collectorTokenBody));
   });
 

@@ -43,7 +43,7 @@ export function registerGroupClusterAgentRoutes(app: FastifyInstance, ctx: Gatew
         withClusterInfoIfAsked(ctx, agentBody(agent, project), agent.id, query.with_cluster_info),
       ),
     );
-    return reply.headers(paginationHeaders(requestUrl(request), page, total)).send(bodies);
+    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 }
 

@@ -18,13 +18,13 @@ export function registerOpenApiRoutes(app: FastifyInstance): void {
     return openApi;
   };
   app.get("/api/v4/openapi.json", async (_request, reply) =>
-    reply.type("application/json; charset=utf-8").send(documents().json),
+    reply.type("application/json").send(documents().json),
   );
   app.get("/api/v4/docs", async (_request, reply) =>
     reply.type("text/html; charset=utf-8").send(documents().html),
   );
   app.get("/api/v4/asyncapi.json", async (_request, reply) => {
     asyncApi ??= JSON.stringify(buildAsyncApiDocument());
-    return reply.type("application/json; charset=utf-8").send(asyncApi);
+    return reply.type("application/json").send(asyncApi);
   });
 }

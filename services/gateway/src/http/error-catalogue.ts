@@ -1,0 +1,195 @@
+import { ERROR_CODES, type ErrorCode, isKasmapError, KasmapError } from "@kasmap/contracts";
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { gitLabUnavailable } from "../access/gitlab-unavailable.ts";
+import {
+  accountBlocked,
+  insufficientScope,
+  tokenExpired,
+  tokenNotFound,
+  tokenRevoked,
+} from "../auth/credential-errors.ts";
+import { gitLabErrorHandler } from "./error-handler.ts";
+import { fullMessagesBadRequest } from "./model-errors.ts";
+import { invalidParams } from "./request-params.ts";
+
+/** One answer of the catalogue: when it happens, and the error a route throws for it. */
+type CatalogueCase = { when: string; error: Error };
+
+/** A Fastify client error as its parsers raise them (bad JSON, unsupported media type). */
+function fastifyError(statusCode: number, code: string): Error {
+  return Object.assign(new Error(code), { statusCode, code });
+}
+
+/**
+ * Every error answer the gateway gives, one representative each, in the order of `ERROR_CODES`.
+ * A code missing here fails the catalogue test (`errorCatalogue` checks every code is covered).
+ */
+const CASES: readonly CatalogueCase[] = [
+  {
+    when: "no credential, an unknown one, a finished job's token, a job token where GitLab takes none",
+    error: new KasmapError("unauthorized", "Unauthorized"),
+  },
+  {
+    when: "an expired personal access token (also with `WWW-Authenticate`)",
+    error: tokenExpired(),
+  },
+  {
+    when: "a revoked personal access token (also with `WWW-Authenticate`)",
+    error: tokenRevoked(),
+  },
+  {
+    when: "a role too low for a write (checked before anything is looked up, as GitLab)",
+    error: new KasmapError("forbidden", "Forbidden"),
+  },
+  {
+    when: "a token without a scope the route registers",
+    error: insufficientScope(["api", "read_api"]),
+  },
+  { when: "a blocked user", error: accountBlocked() },
+  {
+    when: "a project, group, namespace, user or job the caller cannot see or that does not exist (GitLab's `not_found!('Project')`)",
+    error: new KasmapError("not_found", "Project"),
+  },
+  {
+    when: "an unknown agent, agent token or personal access token id (GitLab's `ActiveRecord::RecordNotFound`)",
+    error: tokenNotFound(),
+  },
+  {
+    when: "a parameter missing or malformed, a non-integer `:agent_id`/`:token_id` (Grape)",
+    error: invalidParams(["agent_id is invalid"]),
+  },
+  {
+    when: "a rule of the service refuses the request (e.g. a third active agent token)",
+    error: new KasmapError("bad_request", "An agent can have only two active tokens at a time"),
+  },
+  {
+    when: "an agent's model errors (`bad_request!(full_messages)`)",
+    error: fullMessagesBadRequest({ name: ["has already been taken"] }),
+  },
+  {
+    when: "model errors of groups, projects, users (`render_validation_error!`)",
+    error: new KasmapError("validation_failed", "path has already been taken", {
+      fields: { path: ["has already been taken"] },
+    }),
+  },
+  {
+    when: "a GitLab-mode mirror command that clashes with an existing row",
+    error: new KasmapError("conflict", "a group with this path exists"),
+  },
+  {
+    when: "a body over the route's byte limit",
+    error: new KasmapError("payload_too_large", "the request body is over 1048576 bytes"),
+  },
+  {
+    when: "over a per-user limit (live event streams); with `Retry-After`",
+    error: new KasmapError("too_many_requests", "at most 5 live event streams per user"),
+  },
+  {
+    when: "GitLab (GitLab mode) cannot be reached; with `Retry-After`",
+    error: gitLabUnavailable("GitLab did not answer", null),
+  },
+  {
+    when: "PostgreSQL or NATS is unreachable; with `Retry-After`",
+    error: new KasmapError("unavailable", "the database is unavailable"),
+  },
+  {
+    when: "anything unexpected (logged with its cause, never echoed)",
+    error: new KasmapError("internal", "bug"),
+  },
+  {
+    when: "never on the REST API (the consume path's dead-letter signal); a 500 if it leaked",
+    error: new KasmapError("poison_event", "bug"),
+  },
+  {
+    when: "a body that is not valid JSON",
+    error: fastifyError(400, "FST_ERR_CTP_INVALID_JSON_BODY"),
+  },
+  {
+    when: "a content type no route reads",
+    error: fastifyError(415, "FST_ERR_CTP_INVALID_MEDIA_TYPE"),
+  },
+];
+
+/** Where Kasmap answers differently from GitLab on purpose, and why. */
+export const DELIBERATE_DEPARTURES: readonly string[] = [
+  "Below Developer, agent reads answer `404 Project Not Found` where GitLab answers 403 to members: no signal that the agent exists.",
+  "`Link` headers never carry `private_token` or `job_token` (GitLab echoes every query parameter): a credential must not travel on into logs and caches.",
+  "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
+  "Not yet matched (issue 10): an existing member or username answers `400` with field errors where GitLab answers `409`; groups' `Failed to save group {…}` message is not yet used.",
+  'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
+];
+
+/** One answer as the gateway renders it: status, extra headers and body. */
+export type CatalogueEntry = {
+  code: string;
+  when: string;
+  status: number;
+  headers: Record<string, string>;
+  body: unknown;
+};
+
+/** The catalogue, each body rendered by the gateway's own error handler. */
+export function errorCatalogue(): CatalogueEntry[] {
+  const codeOf = (error: Error) => (isKasmapError(error) ? error.code : "fastify");
+  const uncovered = (Object.keys(ERROR_CODES) as ErrorCode[]).filter(
+    (code) => !CASES.some((c) => codeOf(c.error) === code),
+  );
+  if (uncovered.length > 0) throw new Error(`error catalogue: no case for ${uncovered.join(", ")}`);
+  return CASES.map(({ when, error }) => ({ code: codeOf(error), when, ...rendered(error) }));
+}
+
+/** Runs `gitLabErrorHandler` on `error` with a reply that records what it was told. */
+function rendered(error: Error): Omit<CatalogueEntry, "code" | "when"> {
+  const answer = { status: 200, headers: {} as Record<string, string>, body: undefined as unknown };
+  const reply = {
+    code(status: number) {
+      answer.status = status;
+      return reply;
+    },
+    header(name: string, value: string) {
+      answer.headers[name.toLowerCase()] = value;
+      return reply;
+    },
+    headers(values: Record<string, string>) {
+      for (const [name, value] of Object.entries(values)) answer.headers[name.toLowerCase()] = value;
+      return reply;
+    },
+    send(body: unknown) {
+      answer.body = body;
+      return reply;
+    },
+  };
+  const silent = { warn() {}, error() {} };
+  const request = { log: silent, routeOptions: { bodyLimit: 1_048_576 } };
+  gitLabErrorHandler(error, request as unknown as FastifyRequest, reply as unknown as FastifyReply);
+  return answer;
+}
+
+/** The catalogue as a Markdown page (`docs/errors.md`, written by `npm run contracts:generate`). */
+export function errorCatalogueMarkdown(): string {
+  const cell = (text: string) => text.replace(/\|/g, "\\|");
+  const rows = errorCatalogue().map((entry) => {
+    const headers = Object.entries(entry.headers)
+      .map(([name, value]) => `\`${name}: ${value}\``)
+      .join("<br>");
+    return `| \`${entry.code}\` | ${entry.status} | \`${cell(JSON.stringify(entry.body))}\`${headers ? `<br>${cell(headers)}` : ""} | ${cell(entry.when)} |`;
+  });
+  return [
+    "# Error answers",
+    "",
+    "Generated by `npm run contracts:generate` from `ERROR_CODES` (`libs/contracts/src/errors.ts`)",
+    "and the gateway's error handler (`services/gateway/src/http/error-catalogue.ts`); a test fails",
+    "while this page is stale. Every body is GitLab's for the same case (`lib/api/api.rb`,",
+    "`lib/api/helpers.rb`, `lib/gitlab/auth/auth_finders.rb`); JSON answers carry",
+    "`Content-Type: application/json`.",
+    "",
+    "| code | status | body (and headers) | when |",
+    "|---|---|---|---|",
+    ...rows,
+    "",
+    "## Deliberate departures from GitLab",
+    "",
+    ...DELIBERATE_DEPARTURES.map((departure) => `- ${departure}`),
+    "",
+  ].join("\n");
+}
