@@ -74,6 +74,35 @@ describe("gateway with authz and projection", () => {
     expect((await call("GET", `${agents}/${agent.id}`, pat.token)).status).toBe(404);
   });
 
+  it("answers GitLab's bodies for an existing member, username or group path (issue 10)", async () => {
+    const group = await ok<{ id: number }>(
+      call("POST", "/api/v4/groups", ADMIN_TOKEN, { name: "Clash", path: "clash" }),
+      201,
+    );
+    const takenPath = await call("POST", "/api/v4/groups", ADMIN_TOKEN, { name: "Clash", path: "CLASH" });
+    expect(takenPath.status).toBe(400);
+    expect(await takenPath.json()).toEqual({
+      message: 'Failed to save group {:path=>["has already been taken"]}',
+    });
+    const user = await ok<{ id: number }>(
+      call("POST", "/api/v4/users", ADMIN_TOKEN, { username: "clasher", name: "Clasher" }),
+      201,
+    );
+    const takenUsername = await call("POST", "/api/v4/users", ADMIN_TOKEN, {
+      username: "Clasher",
+      name: "C",
+    });
+    expect(takenUsername.status).toBe(409);
+    expect(await takenUsername.json()).toEqual({ message: "Username has already been taken" });
+    for (const source of [`groups/${group.id}`, "projects/acme%2Finfra-tools"]) {
+      const members = `/api/v4/${source}/members`;
+      await ok(call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 30 }), 201);
+      const again = await call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 40 });
+      expect(again.status).toBe(409);
+      expect(await again.json()).toEqual({ message: "Member already exists" });
+    }
+  });
+
   it("reports authz's outbox on /metrics", async () => {
     const metrics = await (await call("GET", "/metrics", "")).text();
     expect(metrics).toContain("kasmap_authz_outbox_pending_rows 0");

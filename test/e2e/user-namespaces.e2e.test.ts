@@ -152,6 +152,7 @@ describe("personal namespaces", () => {
     // A username and a top-level group path share one path space.
     const clash = await system.api("POST", "/groups", { name: "Alice", path: "alice" }, system.adminToken);
     expect(clash.status).toBe(400);
+    expect(clash.body).toEqual({ message: 'Failed to save group {:path=>["has already been taken"]}' });
   });
 
   it("a project member of a personal project keeps their role; the owner is Owner", async () => {

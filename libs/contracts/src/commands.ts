@@ -95,6 +95,11 @@ export const AUTHZ_COMMANDS = {
       user_id: Id,
       /** null removes the membership. */
       access_level: AccessLevelSchema.nullable(),
+      /**
+       * What an existing membership of the user on the source means: `update` sets its level;
+       * `refuse` is GitLab's `POST …/members` (`409 Member already exists`).
+       */
+      existing: z.enum(["update", "refuse"]).default("update"),
     }),
     result: MembershipSchema,
   },

@@ -30,7 +30,17 @@ export const ERROR_CODES = {
   forbidden_because: 403,
   /** GitLab's `not_found!` with no resource name: `404 Not found` (the message is not shown). */
   not_found_unnamed: 404,
+  /**
+   * GitLab's `conflict!(message)`: `409 {"message": "<message>"}`, the message as given
+   * (`Member already exists`, `Username has already been taken`).
+   */
   conflict: 409,
+  /**
+   * A model that failed to save where GitLab's endpoint renders the message itself,
+   * `render_api_error!(message, 400)` (groups: `Failed to save group {:path=>[…]}`): the body is
+   * `{"message": "<message>"}`, with no `400 Bad request` prefix.
+   */
+  save_failed: 400,
   /** A body over a documented byte limit (the message names the limit). */
   payload_too_large: 413,
   /** Over a per-caller limit (the message names it); the gateway adds `Retry-After`. */
@@ -102,7 +112,8 @@ export class KasmapError extends Error {
       case "validation_failed":
         return { message: `400 Bad request - ${this.message}` };
       case "conflict":
-        return { message: `409 Conflict - ${this.message}` };
+      case "save_failed":
+        return { message: this.message };
       case "payload_too_large":
         return { message: `413 Request Entity Too Large - ${this.message}` };
       case "too_many_requests":

@@ -155,7 +155,10 @@ function responsesOf(route: RestRoute, schemas: Record<string, JsonSchema>): Rec
     );
   }
   if (route.method !== "get") {
-    responses["409"] = errorResponse('`{"message": "409 Conflict - …"}`', "GitLabMessageError");
+    responses["409"] = errorResponse(
+      '`{"message": "Member already exists"}`, `{"message": "Username has already been taken"}` (GitLab\'s `conflict!`)',
+      "GitLabMessageError",
+    );
   }
   if (route.body) {
     responses["413"] = errorResponse(

@@ -141,6 +141,32 @@ describe("groups, projects and agents", () => {
     expect(notOwner.code).toBe("forbidden");
   });
 
+  it("refuses to add an existing member as GitLab's POST …/members does, and still updates on request", async () => {
+    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Adds", path: "adds" });
+    const add = {
+      actor_user_id: ownerId,
+      source_type: "group" as const,
+      source_id: group.result.id,
+      user_id: guestId,
+      access_level: ACCESS_LEVELS.guest,
+      existing: "refuse" as const,
+    };
+    await env.command("membership.set", add);
+    const again = await env.refusal("membership.set", { ...add, access_level: ACCESS_LEVELS.developer });
+    expect(again).toMatchObject({ code: "conflict", message: "Member already exists" });
+    expect(again.httpStatus).toBe(409);
+    expect(again.toGitLabBody()).toEqual({ message: "Member already exists" });
+    // The owner (a member since creating the group) is an existing member too.
+    const owner = await env.refusal("membership.set", { ...add, user_id: ownerId });
+    expect(owner.code).toBe("conflict");
+    const updated = await env.command("membership.set", {
+      ...add,
+      access_level: ACCESS_LEVELS.developer,
+      existing: "update",
+    });
+    expect(updated.result.access_level).toBe(ACCESS_LEVELS.developer);
+  });
+
   it("lets only admins create users, and users their own tokens", async () => {
     const refused = await env.refusal("user.create", {
       actor_user_id: ownerId,
@@ -166,7 +192,10 @@ describe("groups, projects and agents", () => {
       username: "ALICE",
       name: "A",
     });
-    expect(dup.fields).toEqual({ username: ["has already been taken"] });
+    // GitLab's `conflict!('Username has already been taken')` (lib/api/users.rb).
+    expect(dup).toMatchObject({ code: "conflict", message: "Username has already been taken" });
+    expect(dup.httpStatus).toBe(409);
+    expect(dup.toGitLabBody()).toEqual({ message: "Username has already been taken" });
   });
 
   it("deletes an agent: tokens revoked, agent gone for later commands", async () => {

@@ -77,22 +77,29 @@ function fakeAuthz(): CommandHandlers {
         f.db.deleteFrom("read_model.agents").where("id", "=", r.agent_id).execute(),
       ),
     }),
-    "group.create": async (r) => ({
-      result: {
-        id: 90,
-        kind: "group",
-        owner_id: null,
-        name: r.name,
-        path: r.path,
-        description: null,
-        parent_id: r.parent_id ?? null,
-        traversal_ids: [10, 11, 90],
-        full_path: `acme/platform/${r.path}`,
-        full_name: `Acme / Platform / ${r.name}`,
-        created_at: "2024-06-01T00:00:00Z",
-      },
-      positions: [],
-    }),
+    "group.create": async (r) => {
+      if (r.path === "taken") {
+        throw new KasmapError("validation_failed", "path has already been taken", {
+          fields: { path: ["has already been taken"] },
+        });
+      }
+      return {
+        result: {
+          id: 90,
+          kind: "group",
+          owner_id: null,
+          name: r.name,
+          path: r.path,
+          description: null,
+          parent_id: r.parent_id ?? null,
+          traversal_ids: [10, 11, 90],
+          full_path: `acme/platform/${r.path}`,
+          full_name: `Acme / Platform / ${r.name}`,
+          created_at: "2024-06-01T00:00:00Z",
+        },
+        positions: [],
+      };
+    },
     "agent_config.put": async (r) => {
       received.push({ name: "agent_config.put", request: r });
       return {
@@ -106,16 +113,20 @@ function fakeAuthz(): CommandHandlers {
         positions: [],
       };
     },
-    "membership.set": async (r) => ({
-      result: {
-        id: 9,
-        user_id: r.user_id,
-        source_type: r.source_type,
-        source_id: r.source_id,
-        access_level: r.access_level,
-      },
-      positions: [],
-    }),
+    "membership.set": async (r) => {
+      received.push({ name: "membership.set", request: r });
+      if (r.user_id === IDS.reporter) throw new KasmapError("conflict", "Member already exists");
+      return {
+        result: {
+          id: 9,
+          user_id: r.user_id,
+          source_type: r.source_type,
+          source_id: r.source_id,
+          access_level: r.access_level,
+        },
+        positions: [],
+      };
+    },
     // authz has stored it, but the projection never applies it: the gateway must answer anyway.
     "agent_token.revoke": async (r) => ({
       result: {
@@ -248,6 +259,30 @@ describe("writes through authz", () => {
     });
     expect(user.status).toBe(403);
     expect(await user.json()).toEqual({ message: "403 Forbidden" });
+  });
+
+  it("answers a taken group path as GitLab's POST /groups does: Failed to save group {…}", async () => {
+    const taken = await f.call("/api/v4/groups", {
+      method: "POST",
+      json: { name: "Taken", path: "taken", parent_id: SUB_GROUP },
+      token: TOKENS.developer,
+    });
+    expect(taken.status).toBe(400);
+    expect(await taken.json()).toEqual({
+      message: 'Failed to save group {:path=>["has already been taken"]}',
+    });
+  });
+
+  it("asks authz to refuse an existing member, and answers GitLab's 409 Member already exists", async () => {
+    const again = await f.call(`/api/v4/projects/${PROJECT}/members`, {
+      method: "POST",
+      json: { user_id: IDS.reporter, access_level: 30 },
+      token: TOKENS.developer,
+    });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toEqual({ message: "Member already exists" });
+    const sent = received.filter((r) => r.name === "membership.set").at(-1);
+    expect(sent?.request).toMatchObject({ user_id: IDS.reporter, existing: "refuse" });
   });
 
   it("relays authz's refusal with its code (unavailable → 503)", async () => {

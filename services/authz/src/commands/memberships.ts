@@ -14,12 +14,17 @@ import type { CommandHandler } from "./command-deps.ts";
 /**
  * `membership.set`: Owner of the source (group or project, inherited ownership counts) or
  * admin. `access_level: null` removes the membership; removing one that does not exist is
- * `404 Member Not Found`.
+ * `404 Member Not Found`. With `existing: "refuse"` (GitLab's add) an existing direct membership
+ * is `409 Member already exists`.
  */
 export const setMembership: CommandHandler<"membership.set"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
     const actor = await requireActiveUser(unit.tx, request.actor_user_id);
     await requireSourceOwner(unit.tx, actor, request.source_type, request.source_id);
+    // GitLab looks for the member before the user (lib/api/members.rb `conflict!`).
+    if (request.existing === "refuse" && (await directMembership(unit.tx, request))) {
+      throw new KasmapError("conflict", "Member already exists");
+    }
     const member = await findUser(unit.tx, request.user_id);
     if (!member) throw new KasmapError("not_found", NOT_FOUND.user);
     const membership = await writeMembership(
@@ -46,4 +51,19 @@ async function requireSourceOwner(
   const project = await findProject(tx, sourceId);
   const level = project ? await effectiveLevelOnProject(tx, actor, project) : NO_ACCESS;
   authorize(project, level, "admin_project_member", NOT_FOUND.project);
+}
+
+/** The user's own membership on the source (not one inherited from an ancestor group). */
+async function directMembership(
+  tx: AuthzTx,
+  request: { source_type: "group" | "project"; source_id: number; user_id: number },
+): Promise<boolean> {
+  const row = await tx
+    .selectFrom("authz.memberships")
+    .select("user_id")
+    .where("source_type", "=", request.source_type)
+    .where("source_id", "=", request.source_id)
+    .where("user_id", "=", request.user_id)
+    .executeTakeFirst();
+  return row !== undefined;
 }

@@ -15,9 +15,10 @@ import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
 /**
- * `user.create`: admins only. Usernames are unique case-insensitively and, being the path of the
- * user's personal namespace (created in the same transaction), follow GitLab's path rule and
- * cannot equal a top-level group's path.
+ * `user.create`: admins only. Usernames are unique case-insensitively (another user's is
+ * `409 Username has already been taken`) and, being the path of the user's personal namespace
+ * (created in the same transaction), follow GitLab's path rule and cannot equal a top-level
+ * group's path (`400 {"message":{"username":["has already been taken"]}}`).
  */
 export const createUser: CommandHandler<"user.create"> = (deps, request) =>
   deps.run(request.actor_user_id, async (unit) => {
@@ -33,7 +34,10 @@ export const createUser: CommandHandler<"user.create"> = (deps, request) =>
       .select("id")
       .where(sql<string>`lower(full_path)`, "=", request.username.toLowerCase())
       .executeTakeFirst();
-    if (taken || namespaceTaken) {
+    // GitLab's `conflict!('Username has already been taken')` (lib/api/users.rb) for another
+    // user's name; a group's path is the model's own error (`namespace_uniq`), a 400.
+    if (taken) throw new KasmapError("conflict", "Username has already been taken");
+    if (namespaceTaken) {
       throw new KasmapError("validation_failed", "username has already been taken", {
         fields: { username: ["has already been taken"] },
       });

@@ -9,7 +9,7 @@ import {
   tokenRevoked,
 } from "../auth/credential-errors.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
-import { fullMessagesBadRequest } from "./model-errors.ts";
+import { failedToSaveGroup, fullMessagesBadRequest } from "./model-errors.ts";
 import { invalidParams } from "./request-params.ts";
 
 /** One answer of the catalogue: when it happens, and the error a route throws for it. */
@@ -67,14 +67,18 @@ const CASES: readonly CatalogueCase[] = [
     error: fullMessagesBadRequest({ name: ["has already been taken"] }),
   },
   {
-    when: "model errors of groups, projects, users (`render_validation_error!`)",
+    when: "model errors of projects and users (`render_validation_error!`)",
     error: new KasmapError("validation_failed", "path has already been taken", {
       fields: { path: ["has already been taken"] },
     }),
   },
   {
-    when: "a GitLab-mode mirror command that clashes with an existing row",
-    error: new KasmapError("conflict", "a group with this path exists"),
+    when: "an existing member on `POST /groups/:id/members` or `/projects/:id/members` (`conflict!`, lib/api/members.rb); also `Username has already been taken` on `POST /users` (lib/api/users.rb), and a GitLab-mode mirror command that clashes with a row Kasmap created",
+    error: new KasmapError("conflict", "Member already exists"),
+  },
+  {
+    when: 'a group\'s model errors on `POST /groups` (`render_api_error!("Failed to save group #{group.errors.messages}", 400)`, lib/api/groups.rb)',
+    error: failedToSaveGroup({ path: ["has already been taken"] }),
   },
   {
     when: "a body over the route's byte limit",
@@ -115,7 +119,6 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   "Below Developer, agent reads answer `404 Project Not Found` where GitLab answers 403 to members: no signal that the agent exists.",
   "`Link` headers never carry `private_token` or `job_token` (GitLab echoes every query parameter): a credential must not travel on into logs and caches.",
   "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
-  "Not yet matched (issue 10): an existing member or username answers `400` with field errors where GitLab answers `409`; groups' `Failed to save group {…}` message is not yet used.",
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
 ];
 

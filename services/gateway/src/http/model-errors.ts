@@ -22,6 +22,40 @@ export function asFullMessages(error: unknown): unknown {
     : error;
 }
 
+/**
+ * GitLab's `POST /groups` refusal, `render_api_error!("Failed to save group
+ * #{group.errors.messages}", 400)` (lib/api/groups.rb): the errors as a Ruby Hash's `inspect`
+ * inside the string, `400 {"message":"Failed to save group {:path=>[\"has already been taken\"]}"}`.
+ * Clients parse that hash back (python-gitlab's `GitlabError.get_error_dict`).
+ */
+export function failedToSaveGroup(fields: Record<string, string[]>): KasmapError {
+  const entries = Object.entries(fields).map(
+    ([attribute, messages]) => `${rubySymbol(attribute)}=>[${messages.map(rubyString).join(", ")}]`,
+  );
+  return new KasmapError("save_failed", `Failed to save group {${entries.join(", ")}}`);
+}
+
+/** A field-level validation error of a group's creation in GitLab's form; anything else unchanged. */
+export function asFailedToSaveGroup(error: unknown): unknown {
+  return isKasmapError(error, "validation_failed") && error.fields ? failedToSaveGroup(error.fields) : error;
+}
+
+/**
+ * Ruby's Symbol#inspect (`:path`, or `:"route.path"` for a name that is not an identifier), as
+ * Ruby before 3.4 prints Hash keys (`{:path=>…}`; GitLab runs such a Ruby).
+ */
+function rubySymbol(name: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? `:${name}` : `:${rubyString(name)}`;
+}
+
+/**
+ * Ruby's String#inspect for these messages: JSON's escaping, plus the `\#` Ruby writes before
+ * `{`, `$` or `@` so the result never reads as interpolation.
+ */
+function rubyString(text: string): string {
+  return JSON.stringify(text).replace(/#(?=[{$@])/g, "\\#");
+}
+
 /** Rails' `human_attribute_name`: `agent_id` → `Agent`, `name` → `Name`. */
 function humanAttribute(attribute: string): string {
   const words = attribute.replace(/_id$/, "").replace(/_/g, " ");

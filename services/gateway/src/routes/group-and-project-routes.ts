@@ -9,6 +9,7 @@ import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
+import { asFailedToSaveGroup } from "../http/model-errors.ts";
 import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { visibleGroup, visibleNamespace, visibleProject } from "../permissions/visible-resources.ts";
 import { nameAndPath } from "../read-model/project-path.ts";
@@ -24,12 +25,15 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const params = parseParams(CreateGroupBodySchema, mergedParams(request.query, request.body));
     // A parent the caller cannot see answers as if it did not exist (authz decides the rest).
     if (params.parent_id) await visibleGroup(ctx, user, String(params.parent_id));
+    // A path taken or malformed is a model error, which GitLab answers in one string.
     const group = await forwardCommand(ctx, "group.create", {
       actor_user_id: user.id,
       name: params.name,
       path: params.path,
       parent_id: params.parent_id ?? null,
       description: params.description ?? null,
+    }).catch((error: unknown) => {
+      throw asFailedToSaveGroup(error);
     });
     return reply.code(201).send(groupBody(group));
   });

@@ -119,6 +119,7 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
         source_id: source.id,
         user_id: params.user_id,
         access_level: params.access_level,
+        existing: "refuse",
       });
       const member = await findUser(ctx.db, membership.user_id);
       const body = member
