@@ -29,10 +29,7 @@ process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
 
 const GOAL_SECONDS = 600;
 const GOAL_RSS_MIB = 500;
-/**
- * The baseline's request concurrency: the sync's `PROJECT_CONCURRENCY` when this bench was written
- * (the sync now keeps more in flight); kept at 4 so the baseline stays comparable across runs.
- */
+/** The sync reads at most this many projects' agents at once (`PROJECT_CONCURRENCY`). */
 const REPLAY_CONCURRENCY = 4;
 const root = fileURLToPath(new URL("..", import.meta.url));
 

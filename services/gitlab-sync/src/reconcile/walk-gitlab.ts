@@ -8,12 +8,13 @@ import { ParentsFirst } from "./group-order.ts";
 
 /**
  * Projects of one page put (and their agents read) at once, each reading its agents with its own
- * bound. Every put is one authz round trip; keeping several in flight hides the latency.
+ * bound. More in flight did not measurably help (issue 9): authz serialises every registry
+ * write under one lock, so extra puts only queue there.
  */
-export const PROJECT_CONCURRENCY = 8;
+export const PROJECT_CONCURRENCY = 4;
 
 /** Groups of one level of a page put at once (siblings only: a child waits for its parent). */
-export const GROUP_CONCURRENCY = 8;
+export const GROUP_CONCURRENCY = 4;
 
 /** What a complete walk saw, and what it could not put (refused by authz, or parent unseen). */
 export type WalkResult = {
