@@ -3,10 +3,18 @@ import type { GitLabGroup, GitLabProject } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
 import { forEachLimited } from "../concurrency.ts";
 import { type GitLabMirror, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
+import { readAhead } from "../read-ahead.ts";
 import { ParentsFirst } from "./group-order.ts";
 
-/** Projects of one page whose agents are read at once (each reads its agents with its own bound). */
+/**
+ * Projects of one page put (and their agents read) at once, each reading its agents with its own
+ * bound. More in flight did not measurably help (issue 9): authz serialises every registry
+ * write under one lock, so extra puts only queue there.
+ */
 export const PROJECT_CONCURRENCY = 4;
+
+/** Groups of one level of a page put at once (siblings only: a child waits for its parent). */
+export const GROUP_CONCURRENCY = 4;
 
 /** What a complete walk saw, and what it could not put (refused by authz, or parent unseen). */
 export type WalkResult = {
@@ -22,7 +30,7 @@ export type WalkResult = {
 /**
  * One full walk of what the token sees (`rootGroups` null) or of the configured root groups:
  * every group parents first, then every project with its agents and agent configs, page by page
- * (one page of GitLab's listing in memory at a time). Any GitLab or authz failure ends the walk
+ * (the page being put and the next one being read in memory at a time). Any GitLab or authz failure ends the walk
  * by throwing: the caller then must not sweep. A put authz refuses for good (`validation_failed`,
  * `not_found` for a parent it never got, `conflict` with an id Kasmap's own registry holds) is
  * skipped and reported, and the walk goes on.
@@ -61,11 +69,11 @@ export async function walkGitLab(
     await gitlab.mirrorAgentsOf(project);
   };
   const putProjectPages = async (pages: AsyncIterable<GitLabProject[]>) => {
-    for await (const page of pages) await forEachLimited(page, PROJECT_CONCURRENCY, putProject);
+    for await (const page of readAhead(pages)) await forEachLimited(page, PROJECT_CONCURRENCY, putProject);
   };
 
   if (rootGroups === null) {
-    for await (const page of gitlab.groupPages()) for (const group of page) await order.add(group);
+    for await (const page of readAhead(gitlab.groupPages())) await order.addPage(page, GROUP_CONCURRENCY);
     // Every project the token sees, personal ones included (their namespaces need no group).
     await putProjectPages(gitlab.projectPages());
   } else {
@@ -78,8 +86,8 @@ export async function walkGitLab(
       await putWithAncestors(gitlab, root, order);
       if (!order.has(root.id)) continue;
       result.rootGroupIds.push(root.id);
-      for await (const page of gitlab.descendantGroupPages(root.id)) {
-        for (const group of page) await order.add(group);
+      for await (const page of readAhead(gitlab.descendantGroupPages(root.id))) {
+        await order.addPage(page, GROUP_CONCURRENCY);
       }
     }
     for (const rootId of result.rootGroupIds) await putProjectPages(gitlab.projectPagesUnder(rootId));
