@@ -97,9 +97,11 @@ describe("gateway with authz and projection", () => {
     for (const source of [`groups/${group.id}`, "projects/acme%2Finfra-tools"]) {
       const members = `/api/v4/${source}/members`;
       await ok(call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 30 }), 201);
+      // DEPARTURE (docs/errors.md): GitLab answers 409 here and changes levels with PUT, which
+      // Kasmap does not serve yet; POST changes the level instead.
       const again = await call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 40 });
-      expect(again.status).toBe(409);
-      expect(await again.json()).toEqual({ message: "Member already exists" });
+      expect(again.status).toBe(201);
+      expect(await again.json()).toMatchObject({ id: user.id, access_level: 40 });
     }
   });
 

@@ -273,16 +273,17 @@ describe("writes through authz", () => {
     });
   });
 
-  it("asks authz to refuse an existing member, and answers GitLab's 409 Member already exists", async () => {
+  it("asks authz to change an existing member's level (Kasmap has no PUT members yet), and relays its 409", async () => {
     const again = await f.call(`/api/v4/projects/${PROJECT}/members`, {
       method: "POST",
       json: { user_id: IDS.reporter, access_level: 30 },
       token: TOKENS.developer,
     });
+    // The fake authz here answers GitLab's conflict for this user: the gateway relays it as is.
     expect(again.status).toBe(409);
     expect(await again.json()).toEqual({ message: "Member already exists" });
     const sent = received.filter((r) => r.name === "membership.set").at(-1);
-    expect(sent?.request).toMatchObject({ user_id: IDS.reporter, existing: "refuse" });
+    expect(sent?.request).toMatchObject({ user_id: IDS.reporter, existing: "update" });
   });
 
   it("relays authz's refusal with its code (unavailable → 503)", async () => {

@@ -73,7 +73,7 @@ const CASES: readonly CatalogueCase[] = [
     }),
   },
   {
-    when: "an existing member on `POST /groups/:id/members` or `/projects/:id/members` (`conflict!`, lib/api/members.rb); also `Username has already been taken` on `POST /users` (lib/api/users.rb), and a GitLab-mode mirror command that clashes with a row Kasmap created",
+    when: "`Username has already been taken` on `POST /users` (lib/api/users.rb); authz's `Member already exists` (`conflict!`, lib/api/members.rb) when asked to refuse an existing member; a GitLab-mode mirror command that clashes with a row Kasmap created",
     error: new KasmapError("conflict", "Member already exists"),
   },
   {
@@ -120,6 +120,7 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   "`Link` headers never carry `private_token` or `job_token` (GitLab echoes every query parameter): a credential must not travel on into logs and caches.",
   "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
+  '`POST /groups/:id/members` and `/projects/:id/members` for someone already a member change their level (`201`); GitLab answers `409 {"message":"Member already exists"}` and changes levels with `PUT …/members/:user_id`, which Kasmap does not serve yet.',
 ];
 
 /** One answer as the gateway renders it: status, extra headers and body. */

@@ -119,7 +119,10 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
         source_id: source.id,
         user_id: params.user_id,
         access_level: params.access_level,
-        existing: "refuse",
+        // DEPARTURE (docs/errors.md): GitLab answers 409 `Member already exists` here and changes
+        // a level with `PUT …/members/:user_id`, which Kasmap does not serve yet; until it does,
+        // POST changes an existing member's level (authz answers the 409 when asked to refuse).
+        existing: "update",
       });
       const member = await findUser(ctx.db, membership.user_id);
       const body = member
