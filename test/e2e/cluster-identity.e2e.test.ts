@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
-import { eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCollectorProgram } from "./collector-program.ts";
 
 /**
  * Issue 11, cluster identity: an agent's token taken to another cluster. A real collector
@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * reports from a second one (another kube-system UID): the audit log records the move and
  * `verify` refuses the old UID, so a CI job can refuse to deploy.
  */
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const FIRST_UID = "3f1e5c2a-1111-4a6b-9c7d-000000000001";
 const SECOND_UID = "8b2d6e4f-2222-4c8d-8e9f-000000000002";
 let system: KasmapSystem;
@@ -38,21 +37,7 @@ async function clusterWithUid(uid: string): Promise<KubeSimulator> {
 async function startCollectorAgainst(simulator: KubeSimulator, token: string): Promise<ChildProcess> {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-identity-")), "kubeconfig");
   await simulator.writeKubeconfig(kubeconfig);
-  return spawn(
-    process.execPath,
-    [join(root, "services/collector/bin/kasmap-collector.mjs"), "--coalesce-ms", "50"],
-    {
-      env: {
-        ...process.env,
-        KASMAP_AGENT_TOKEN: token,
-        KUBECONFIG: kubeconfig,
-        NATS_URL: testNatsUrl(),
-        KASMAP_TOPOLOGY_ROOT: system.topology.root,
-        LOG_LEVEL: "silent",
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
+  return spawnCollectorProgram({ token, kubeconfig, topologyRoot: system.topology.root }).child;
 }
 
 async function stopCollector(): Promise<void> {

@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
-import { eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCollectorProgram } from "./collector-program.ts";
 import { createUserWithToken, expectStatus } from "./principal-world.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
@@ -16,7 +16,6 @@ import { kasmapSystemForFile } from "./system-for-file.ts";
  * `KASMAP_AGENT_TOKEN` against a simulated cluster, and its snapshot becomes the agent's
  * `cluster_info` — the agent has no agent token at all, as a GitLab agent mirrored by Kasmap.
  */
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const system = kasmapSystemForFile();
 let simulator: KubeSimulator;
 let kubeconfig: string;
@@ -68,37 +67,20 @@ afterAll(async () => {
   await simulator?.close();
 });
 
-/** The collector program as an operator runs it, with `token` in `KASMAP_AGENT_TOKEN`. */
+/** The collector program with `token`, as an operator runs it; stopped after the file. */
 function startCollectorProgram(
   token: string,
   logLevel = "silent",
 ): { child: ChildProcess; output: () => string } {
-  const child = spawn(
-    process.execPath,
-    [join(root, "services/collector/bin/kasmap-collector.mjs"), "--coalesce-ms", "50"],
-    {
-      env: {
-        ...process.env,
-        KASMAP_AGENT_TOKEN: token,
-        KUBECONFIG: kubeconfig,
-        NATS_URL: testNatsUrl(),
-        KASMAP_TOPOLOGY_ROOT: system.topology.root,
-        POD_IP: "10.244.1.23",
-        POD_NAMESPACE: "gitlab-agent",
-        LOG_LEVEL: logLevel,
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  // Its log (stdout) and anything on stderr, to show the token never appears in either.
-  let output = "";
-  const keep = (chunk: Buffer) => {
-    output += chunk.toString("utf8");
-  };
-  child.stdout?.on("data", keep);
-  child.stderr?.on("data", keep);
-  collectors.push(child);
-  return { child, output: () => output };
+  const program = spawnCollectorProgram({
+    token,
+    kubeconfig,
+    topologyRoot: system.topology.root,
+    pod: { ip: "10.244.1.23", namespace: "gitlab-agent" },
+    logLevel,
+  });
+  collectors.push(program.child);
+  return program;
 }
 
 const maintainerApi = (method: string, path: string, body?: unknown) =>

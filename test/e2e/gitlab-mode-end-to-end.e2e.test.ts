@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { SyncStatusSchema } from "@kasmap/contracts";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
-import { eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawnCollectorProgram } from "./collector-program.ts";
 
 /**
  * Issue 9's story from end to end, with nothing seeded into Kasmap: GitLab (the simulator) holds
@@ -19,7 +19,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  * program reports a simulated cluster with it, and GitLab's own agent routes come back through
  * Kasmap as GitLab answers them, plus `cluster_info`.
  */
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const HOOK_SECRET = "e2e-end-to-end-hook-secret";
 const STREAMING_TOKEN = "e2e-end-to-end-streaming-token";
 const MAINTAINER = 40;
@@ -122,26 +121,15 @@ afterAll(async () => {
   await kube?.close();
 });
 
-/** The collector program as an operator runs it, with `token` in `KASMAP_AGENT_TOKEN`. */
+/** The collector program with `token`, as an operator runs it; stopped after the file. */
 function startCollectorProgram(token: string): void {
-  const child = spawn(
-    process.execPath,
-    [join(root, "services/collector/bin/kasmap-collector.mjs"), "--coalesce-ms", "50"],
-    {
-      env: {
-        ...process.env,
-        KASMAP_AGENT_TOKEN: token,
-        KUBECONFIG: kubeconfig,
-        NATS_URL: testNatsUrl(),
-        KASMAP_TOPOLOGY_ROOT: system.topology.root,
-        POD_IP: "10.244.1.23",
-        POD_NAMESPACE: "gitlab-agent",
-        LOG_LEVEL: "silent",
-      },
-      stdio: "ignore",
-    },
-  );
-  collectors.push(child);
+  const program = spawnCollectorProgram({
+    token,
+    kubeconfig,
+    topologyRoot: system.topology.root,
+    pod: { ip: "10.244.1.23", namespace: "gitlab-agent" },
+  });
+  collectors.push(program.child);
 }
 
 /** The kube simulator's node InternalIPs, read from its own API. */
