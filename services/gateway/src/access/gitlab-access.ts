@@ -30,8 +30,12 @@ export type GitLabAccessOptions = {
 
 export const DEFAULT_MAX_ACCESS_ENTRIES = 10_000;
 export const DEFAULT_MAX_LISTED_PROJECTS = 20_000;
-/** Token lists are larger than single answers: fewer of them are kept. */
-const LIST_ENTRIES_SHARE = 10;
+/**
+ * All cached token lists together hold at most this many project ids (8 bytes each: ~16 MiB),
+ * so the worst case — many valid tokens that each see the longest list — stays bounded in
+ * memory, not only in entries (the former 1,000 lists of 20,000 ids: ~160 MB).
+ */
+const LISTED_IDS_BUDGET = 2_000_000;
 
 type GitLabPrincipal = Extract<Principal, { kind: "gitlab" }>;
 /** What GitLab said about a token: who holds it, or that it refuses it (both cached). */
@@ -58,7 +62,7 @@ export function createGitLabAccess(options: GitLabAccessOptions): AccessSource {
   const namespaces = new ExpiringCache<string, boolean>(options.ttlMs, maxEntries);
   const lists = new ExpiringCache<string, readonly number[]>(
     options.ttlMs,
-    Math.max(1, Math.floor(maxEntries / LIST_ENTRIES_SHARE)),
+    Math.max(1, Math.min(maxEntries, Math.floor(LISTED_IDS_BUDGET / maxListed))),
   );
 
   async function askAboutToken(caller: GitLabCaller): Promise<TokenAnswer> {
