@@ -27,6 +27,28 @@ async function latestInternalIps(c: CollectorTestCluster, agentId: number, expec
   );
 }
 
+/**
+ * Every path the collector has watched has an open watch again, and no list has been made for
+ * half a second: the informers have all relisted and are back on their watches. (At least 7:
+ * the watched sources of a plain cluster.)
+ */
+async function watchesSettled(c: CollectorTestCluster, what: string): Promise<void> {
+  const lists = () => c.simulator.requests.filter((r) => r.verb === "list").length;
+  const watchedPaths = () =>
+    new Set(c.simulator.requests.filter((r) => r.verb === "watch").map((r) => r.path)).size;
+  let seen = -1;
+  let since = Date.now();
+  await eventually(() => {
+    const now = lists();
+    if (now !== seen) {
+      seen = now;
+      since = Date.now();
+    }
+    const open = c.simulator.openWatchCount;
+    return open >= 7 && open >= watchedPaths() && Date.now() - since >= 500 ? true : undefined;
+  }, what);
+}
+
 const READ = ["get", "list", "watch"];
 /** Everything the collector reads except ConfigMaps (a ClusterRole that forgot them). */
 const WITHOUT_CONFIGMAPS: AccessRule[] = [
@@ -106,13 +128,13 @@ describe("collector resilience", () => {
     const c = cluster;
     const collector = c.startCollector(3);
     await latestInternalIps(c, 3, "192.168.49.3");
-    await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to open");
+    await watchesSettled(c, "the watches to open");
 
     for (let round = 1; round <= 3; round++) {
       c.simulator.dropWatches("abrupt");
       setInternalIp(c.simulator, "k8s-worker-2", `192.168.49.${100 + round}`);
       await latestInternalIps(c, 3, `192.168.49.${100 + round}`);
-      await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to reopen");
+      await watchesSettled(c, "the watches to reopen");
     }
     // A later change travels over the new watches, not only a relist.
     const listsNow = c.simulator.requests.filter((r) => r.verb === "list").length;
