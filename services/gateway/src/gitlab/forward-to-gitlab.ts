@@ -35,7 +35,10 @@ export function openGitLabExchange(
   const send = upstream.url.protocol === "https:" ? httpsRequest : httpRequest;
   const outgoing = send(target, {
     method: raw.method ?? "GET",
-    headers: headersToGitLab(raw.headers, upstream.url.host, options),
+    headers: headersToGitLab(raw.headers, upstream.url.host, {
+      ...options,
+      clientAddress: raw.socket.remoteAddress,
+    }),
     agent: upstream.agent,
   });
   outgoing.setTimeout(upstream.timeoutMs, () => {

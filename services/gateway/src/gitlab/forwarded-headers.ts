@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
-import { rewriteLinkHeader } from "./link-header.ts";
+import { kasmapUrlFor, rewriteLinkHeader } from "./link-header.ts";
 
 /**
  * Headers that describe one connection, not the message (RFC 9110 §7.6.1), and are never
@@ -35,13 +35,16 @@ function connectionNamed(headers: IncomingHttpHeaders): ReadonlySet<string> {
 
 /**
  * The client's headers as GitLab gets them: all of them (credentials included: GitLab decides),
- * without hop-by-hop headers, `Host` set to GitLab's. `identity` asks GitLab for an unencoded
- * body (`accept-encoding` dropped), for an answer Kasmap must read.
+ * without hop-by-hop headers, `Host` set to GitLab's, and the client's address appended to
+ * `X-Forwarded-For` as any proxy does (GitLab believes it only where Kasmap is one of its
+ * `trusted_proxies`, and then reads it from the right, so a client cannot forge its own entry).
+ * `identity` asks GitLab for an unencoded body (`accept-encoding` dropped), for an answer Kasmap
+ * must read.
  */
 export function headersToGitLab(
   headers: IncomingHttpHeaders,
   gitlabHost: string,
-  options: { identity?: boolean } = {},
+  options: { identity?: boolean; clientAddress?: string } = {},
 ): OutgoingHttpHeaders {
   const named = connectionNamed(headers);
   const out: OutgoingHttpHeaders = {};
@@ -51,13 +54,19 @@ export function headersToGitLab(
     out[name] = value;
   }
   out.host = gitlabHost;
+  if (options.clientAddress !== undefined) {
+    const earlier = headers["x-forwarded-for"];
+    const chain = Array.isArray(earlier) ? earlier.join(", ") : earlier;
+    out["x-forwarded-for"] = chain ? `${chain}, ${options.clientAddress}` : options.clientAddress;
+  }
   return out;
 }
 
 /**
  * GitLab's answer headers as the client gets them: all of them without hop-by-hop headers, with
- * every GitLab API URL in `Link` rewritten to Kasmap's (`rewriteLinkHeader`); `drop` removes more
- * (e.g. `content-length` of a body Kasmap re-serialized).
+ * every GitLab API URL in `Link` rewritten to Kasmap's (`rewriteLinkHeader`), and so is a
+ * `Location` that points into GitLab's API (a redirect or a created resource), so that the client
+ * stays on Kasmap; `drop` removes more (e.g. `content-length` of a body Kasmap re-serialized).
  */
 export function headersFromGitLab(
   headers: IncomingHttpHeaders,
@@ -69,12 +78,15 @@ export function headersFromGitLab(
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || isHopByHop(name, named) || drop.includes(name)) continue;
-    out[name] =
-      name === "link"
-        ? Array.isArray(value)
-          ? value.map((link) => rewriteLinkHeader(link, gitlab, kasmap))
-          : rewriteLinkHeader(value, gitlab, kasmap)
-        : value;
+    if (name === "link") {
+      out[name] = Array.isArray(value)
+        ? value.map((link) => rewriteLinkHeader(link, gitlab, kasmap))
+        : rewriteLinkHeader(value, gitlab, kasmap);
+    } else if (name === "location" && typeof value === "string") {
+      out[name] = kasmapUrlFor(value, gitlab, kasmap) ?? value;
+    } else {
+      out[name] = value;
+    }
   }
   return out;
 }

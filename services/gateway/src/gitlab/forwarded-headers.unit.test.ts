@@ -35,6 +35,14 @@ describe("headersToGitLab", () => {
     const out = headersToGitLab({ "accept-encoding": "gzip, br", accept: "*/*" }, "g", { identity: true });
     expect(out).toEqual({ accept: "*/*", host: "g" });
   });
+
+  it("appends the client's address to X-Forwarded-For, after what earlier proxies wrote", () => {
+    expect(headersToGitLab({}, "g", { clientAddress: "203.0.113.7" })["x-forwarded-for"]).toBe("203.0.113.7");
+    const behindProxy = headersToGitLab({ "x-forwarded-for": "198.51.100.1, 10.0.0.2" }, "g", {
+      clientAddress: "10.0.0.3",
+    });
+    expect(behindProxy["x-forwarded-for"]).toBe("198.51.100.1, 10.0.0.2, 10.0.0.3");
+  });
 });
 
 describe("headersFromGitLab", () => {
@@ -71,5 +79,22 @@ describe("headersFromGitLab", () => {
       ["content-length"],
     );
     expect(out).toEqual({ "content-type": "application/json" });
+  });
+
+  it("points a Location into GitLab's API at Kasmap, and leaves any other Location alone", () => {
+    const gitlab = new URL("https://gitlab.example.com");
+    const kasmap = new URL("https://kasmap.example.com");
+    const created = headersFromGitLab(
+      { location: "https://gitlab.example.com/api/v4/projects/7/cluster_agents/3" },
+      gitlab,
+      kasmap,
+    );
+    expect(created.location).toBe("https://kasmap.example.com/api/v4/projects/7/cluster_agents/3");
+    const signIn = headersFromGitLab(
+      { location: "https://gitlab.example.com/users/sign_in" },
+      gitlab,
+      kasmap,
+    );
+    expect(signIn.location).toBe("https://gitlab.example.com/users/sign_in");
   });
 });
