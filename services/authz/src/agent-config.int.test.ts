@@ -1,12 +1,11 @@
 import { EVENT_TYPES, KasmapEventSchema } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 const ids = { root: 0, sub: 0, other: 0, configProject: 0, target: 0, agent: 0 };
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   const actor_user_id = env.adminId;
   const group = (name: string, parent_id?: number) =>
     env.command("group.create", { actor_user_id, name, path: name, parent_id: parent_id ?? null });
@@ -21,10 +20,6 @@ beforeAll(async () => {
   ids.agent = (
     await env.command("agent.create", { actor_user_id, project_id: ids.configProject, name: "prod" })
   ).result.id;
-});
-
-afterAll(async () => {
-  await env?.close();
 });
 
 /** Every authz.changed event of the test agent, oldest first. */
@@ -113,12 +108,7 @@ describe("agent configuration", () => {
       yaml: "ci_access:\n  projects: [ { id: x }\n",
     });
     expect(syntax.code).toBe("validation_failed");
-    const stored = await env.db
-      .selectFrom("authz.agent_configs")
-      .select("grants")
-      .where("agent_id", "=", ids.agent)
-      .executeTakeFirstOrThrow();
-    expect(stored.grants.ci_access.projects).toHaveLength(1);
+    expect((await env.storedAgentConfig(ids.agent))?.grants.ci_access.projects).toHaveLength(1);
   });
 
   it("moves a group: recomputes the subtree's traversal_ids and re-resolves affected agents", async () => {

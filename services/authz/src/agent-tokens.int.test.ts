@@ -1,17 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
+import { revokeTwice } from "./testing/revoke-twice.ts";
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 let ids: { actor_user_id: number; project_id: number; agent_id: number };
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   const { actor_user_id, project_id, agent_id } = await env.registerAgent();
   ids = { actor_user_id, project_id, agent_id };
-});
-
-afterAll(async () => {
-  await env?.close();
 });
 
 describe("agent tokens", () => {
@@ -26,12 +22,7 @@ describe("agent tokens", () => {
       code: "bad_request",
       message: "An agent can have only two active tokens at a time",
     });
-    const revoked = await env.command("agent_token.revoke", { ...ids, token_id: first.result.token.id });
-    expect(revoked.result.status).toBe("revoked");
-    // Already revoked: still a success (GitLab answers 204), and nothing new is published.
-    const again = await env.command("agent_token.revoke", { ...ids, token_id: first.result.token.id });
-    expect(again.result.status).toBe("revoked");
-    expect(again.positions).toEqual([]);
+    await revokeTwice(env, "agent_token.revoke", { ...ids, token_id: first.result.token.id });
     await env.command("agent_token.create", { ...ids, name: "three" });
   });
 

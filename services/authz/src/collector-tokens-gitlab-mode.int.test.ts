@@ -1,6 +1,6 @@
 import { TOKEN_PREFIXES } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
 /**
  * Collector tokens in GitLab mode (issue 9 item 5): the caller is a GitLab user this registry
@@ -14,12 +14,12 @@ const PROJECT = 9101;
 const AGENT = 177;
 /** A GitLab user id; no such user exists in Kasmap's registry. */
 const GITLAB_USER = 4242;
+/** The GitLab caller, on the mirrored agent. */
+const onTheAgent = { actor_user_id: GITLAB_USER, project_id: PROJECT, agent_id: AGENT };
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile({ gitlabMode: true });
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
-  await env.restart({ gitlabMode: true });
   await env.command("mirror.group.put", {
     id: GROUP,
     name: "Operators",
@@ -44,18 +44,9 @@ beforeAll(async () => {
   });
 });
 
-afterAll(async () => {
-  await env?.close();
-});
-
 describe("collector tokens in GitLab mode", () => {
   it("mints one for a mirrored agent on the gateway's word, with the GitLab caller as the event's actor", async () => {
-    const created = await env.command("collector_token.create", {
-      actor_user_id: GITLAB_USER,
-      project_id: PROJECT,
-      agent_id: AGENT,
-      name: "eu-1",
-    });
+    const created = await env.command("collector_token.create", { ...onTheAgent, name: "eu-1" });
     expect(created.result.plaintext.startsWith(TOKEN_PREFIXES.collector)).toBe(true);
     expect(created.result.token).toMatchObject({
       agent_id: AGENT,
@@ -67,16 +58,14 @@ describe("collector tokens in GitLab mode", () => {
     expect(authenticated.result).toMatchObject({ agent_id: AGENT, project_id: PROJECT });
 
     const revoked = await env.command("collector_token.revoke", {
-      actor_user_id: GITLAB_USER,
-      project_id: PROJECT,
-      agent_id: AGENT,
+      ...onTheAgent,
       token_id: created.result.token.id,
     });
     expect(revoked.result.status).toBe("revoked");
   });
 
   it("answers 404 for an agent that is not in the mirror, or not in that project", async () => {
-    const request = { actor_user_id: GITLAB_USER, project_id: PROJECT, name: "x" };
+    const request = { ...onTheAgent, name: "x" };
     expect((await env.refusal("collector_token.create", { ...request, agent_id: 9999 })).code).toBe(
       "not_found",
     );
@@ -86,12 +75,7 @@ describe("collector tokens in GitLab mode", () => {
   });
 
   it("still checks its own registry for GitLab's agent tokens: the GitLab caller is nobody there", async () => {
-    const refusal = await env.refusal("agent_token.create", {
-      actor_user_id: GITLAB_USER,
-      project_id: PROJECT,
-      agent_id: AGENT,
-      name: "x",
-    });
+    const refusal = await env.refusal("agent_token.create", { ...onTheAgent, name: "x" });
     expect(refusal.code).toBe("unauthorized");
     const count = await env.db
       .selectFrom("authz.agent_tokens")

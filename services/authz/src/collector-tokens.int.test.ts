@@ -1,30 +1,27 @@
 import {
+  ACCESS_LEVELS,
   digestToken,
   EVENT_TYPES,
   KasmapEventSchema,
   type StreamPosition,
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
+import { revokeTwice } from "./testing/revoke-twice.ts";
 
 /** Collector tokens (issue 9 item 5): `kmcol-` credentials of an agent, beside its agent tokens. */
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 let ids: { actor_user_id: number; project_id: number; agent_id: number };
 /** A second agent in the same project, to show one agent's tokens never open another. */
 let otherAgentId: number;
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   const { actor_user_id, project_id, agent_id } = await env.registerAgent();
   ids = { actor_user_id, project_id, agent_id };
   const other = await env.command("agent.create", { actor_user_id, project_id, name: "other" });
   otherAgentId = other.result.id;
-});
-
-afterAll(async () => {
-  await env?.close();
 });
 
 async function storedEventBody(position: StreamPosition | undefined): Promise<string> {
@@ -80,11 +77,7 @@ describe("collector tokens", () => {
     await env.command("agent_token.create", { ...at, name: "agent-one" });
     await env.command("agent_token.create", { ...at, name: "agent-two" });
 
-    const revoked = await env.command("collector_token.revoke", { ...at, token_id: first.result.token.id });
-    expect(revoked.result.status).toBe("revoked");
-    const again = await env.command("collector_token.revoke", { ...at, token_id: first.result.token.id });
-    expect(again.result.status).toBe("revoked");
-    expect(again.positions).toEqual([]);
+    await revokeTwice(env, "collector_token.revoke", { ...at, token_id: first.result.token.id });
     await env.command("collector_token.create", { ...at, name: "three" });
 
     const active = await env.db
@@ -165,24 +158,18 @@ describe("collector tokens", () => {
   });
 
   it("answers Maintainer+ only: a Developer is forbidden, a non-member sees no project", async () => {
-    const developer = await env.command("user.create", { ...ids, username: "dev", name: "Dev" });
-    await env.command("membership.set", {
-      actor_user_id: ids.actor_user_id,
-      source_type: "project",
-      source_id: ids.project_id,
-      user_id: developer.result.id,
-      access_level: 30,
-    });
-    const outsider = await env.command("user.create", { ...ids, username: "out", name: "Out" });
+    const developer = await env.createUser("dev", "Dev");
+    await env.setMembership({ project: ids.project_id }, developer, ACCESS_LEVELS.developer);
+    const outsider = await env.createUser("out", "Out");
     const asDeveloper = await env.refusal("collector_token.create", {
       ...ids,
-      actor_user_id: developer.result.id,
+      actor_user_id: developer,
       name: "x",
     });
     expect(asDeveloper.code).toBe("forbidden");
     const asOutsider = await env.refusal("collector_token.create", {
       ...ids,
-      actor_user_id: outsider.result.id,
+      actor_user_id: outsider,
       name: "x",
     });
     expect(asOutsider).toMatchObject({ code: "not_found", message: "Project" });

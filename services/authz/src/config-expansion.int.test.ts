@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import type { KasmapError } from "@kasmap/contracts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
 /**
  * Issue 7.3: a config under 256 KiB can still expand, through YAML aliases, into grants too
@@ -7,12 +8,11 @@ import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/
  * stored — whether the file arrives that way or a later move makes its entries resolve — so
  * no unpublishable event is ever committed and the outbox keeps flowing.
  */
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 const ids = { actor: 0, acme: 0, elsewhere: 0, src: 0, configProject: 0, agent: 0 };
 const TARGETS = 50;
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   ids.actor = env.adminId;
   const group = async (path: string, parent_id: number | null = null) =>
     (await env.command("group.create", { actor_user_id: ids.actor, name: path, path, parent_id })).result.id;
@@ -42,10 +42,6 @@ beforeAll(async () => {
   ids.agent = agent.result.id;
 });
 
-afterAll(async () => {
-  await env?.close();
-});
-
 /** 50 entries under `root/src/`, each sharing one ~24 KB environment list through an alias. */
 function expandingConfig(root: string): string {
   const environments = Array.from({ length: 800 }, (_, i) => `env-${i}-${"e".repeat(20)}`);
@@ -67,17 +63,23 @@ const put = (yaml: string) =>
   });
 
 async function storedGrantCount(): Promise<number> {
-  const row = await env.db
-    .selectFrom("authz.agent_configs")
-    .select("grants")
-    .where("agent_id", "=", ids.agent)
-    .executeTakeFirst();
+  const row = await env.storedAgentConfig(ids.agent);
   return row?.grants.ci_access.projects.length ?? 0;
 }
 
 async function unpublishedRows(): Promise<number> {
   const status = await env.service.outboxStatus();
   return status.pending + status.set_aside;
+}
+
+/** A move refused for the agent's grants, before anything was stored or queued for publishing. */
+async function expectMoveRefused(refusal: Promise<KasmapError>): Promise<void> {
+  expect(await refusal).toMatchObject({
+    code: "payload_too_large",
+    message: expect.stringContaining(`agent ${ids.agent}'s configuration`),
+  });
+  expect(await storedGrantCount()).toBe(0);
+  expect(await unpublishedRows()).toBe(0);
 }
 
 describe("configs that expand past one event", () => {
@@ -88,33 +90,21 @@ describe("configs that expand past one event", () => {
     const accepted = await put(yaml);
     expect(accepted.result).toMatchObject({ dropped_count: TARGETS, ci_access: { projects: 0 } });
 
-    const refused = await env.refusal("project.transfer", {
-      actor_user_id: ids.actor,
-      project_id: ids.configProject,
-      namespace_id: ids.elsewhere,
-    });
-    expect(refused).toMatchObject({
-      code: "payload_too_large",
-      message: expect.stringContaining(`agent ${ids.agent}'s configuration`),
-    });
-    expect(await storedGrantCount()).toBe(0);
-    expect(await unpublishedRows()).toBe(0);
+    await expectMoveRefused(
+      env.refusal("project.transfer", {
+        actor_user_id: ids.actor,
+        project_id: ids.configProject,
+        namespace_id: ids.elsewhere,
+      }),
+    );
   });
 
   it("refuse the move that would make their entries resolve, naming the agent", async () => {
     await put(expandingConfig("acme"));
     expect(await storedGrantCount()).toBe(0);
-    const refused = await env.refusal("group.transfer", {
-      actor_user_id: ids.actor,
-      group_id: ids.src,
-      parent_id: ids.acme,
-    });
-    expect(refused).toMatchObject({
-      code: "payload_too_large",
-      message: expect.stringContaining(`agent ${ids.agent}'s configuration`),
-    });
-    expect(await storedGrantCount()).toBe(0);
-    expect(await unpublishedRows()).toBe(0);
+    await expectMoveRefused(
+      env.refusal("group.transfer", { actor_user_id: ids.actor, group_id: ids.src, parent_id: ids.acme }),
+    );
     // Without the aliases the same move goes through and the grants follow it.
     await put(expandingConfig("acme").replace(/environments: \*envs/g, "environments: [prod]"));
     await env.command("group.transfer", { actor_user_id: ids.actor, group_id: ids.src, parent_id: ids.acme });

@@ -13,11 +13,11 @@ const CONFIG =
 
 let env: AuthzTestEnvironment;
 
-const group = (id: number, name: string, parent_id: number | null) =>
+const group = (id: number, name: string, parent_id: number | null, path = name) =>
   env.command("mirror.group.put", {
     id,
     name,
-    path: name,
+    path,
     description: null,
     parent_id,
     created_at: CREATED,
@@ -31,6 +31,8 @@ const project = (id: number, name: string, namespace: { id: number; path: string
     namespace: { ...namespace, kind: "group", name: namespace.path },
     created_at: CREATED,
   });
+const agent = (id: number, name: string) =>
+  env.command("mirror.agent.put", { id, project_id: P.agentProject, name, created_at: CREATED });
 
 /** Every event of `stream` stored after `fromSeq`. */
 async function eventsAfter(stream: string, fromSeq: number): Promise<KasmapEvent[]> {
@@ -69,12 +71,7 @@ beforeAll(async () => {
   await group(G.developers, "Developers", G.root);
   await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
   await project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" });
-  await env.command("mirror.agent.put", {
-    id: AGENT,
-    project_id: P.agentProject,
-    name: "prod",
-    created_at: CREATED,
-  });
+  await agent(AGENT, "prod");
   await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
 });
 
@@ -121,13 +118,7 @@ describe("mirror puts", () => {
       expect(
         (await project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" })).result,
       ).toEqual({ changed: false });
-      const agent = await env.command("mirror.agent.put", {
-        id: AGENT,
-        project_id: P.agentProject,
-        name: "prod",
-        created_at: CREATED,
-      });
-      expect(agent.result).toEqual({ changed: false });
+      expect((await agent(AGENT, "prod")).result).toEqual({ changed: false });
       const config = await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
       expect(config.result.ci_access).toEqual({ projects: 1, groups: 1 });
     });
@@ -166,16 +157,7 @@ describe("mirror puts", () => {
   });
 
   it("a group renamed in GitLab changes the full paths of its whole subtree", async () => {
-    const events = await eventsOf(() =>
-      env.command("mirror.group.put", {
-        id: G.root,
-        name: "Root Group",
-        path: "root-group",
-        description: null,
-        parent_id: null,
-        created_at: CREATED,
-      }),
-    );
+    const events = await eventsOf(() => group(G.root, "Root Group", null, "root-group"));
     const paths = events.registry.map((e) =>
       e.type === EVENT_TYPES.groupChanged
         ? (e.data as { group: { full_path: string } }).group.full_path
@@ -218,20 +200,10 @@ describe("mirror puts", () => {
   });
 
   it("reads a missing config file as {}: no grants; the same missing file again publishes nothing", async () => {
-    await env.command("mirror.agent.put", {
-      id: 178,
-      project_id: P.agentProject,
-      name: "staging",
-      created_at: CREATED,
-    });
+    await agent(178, "staging");
     const first = await env.command("mirror.agent_config.put", { agent_id: 178, yaml: null });
     expect(first.result).toMatchObject({ ci_access: { projects: 0, groups: 0 }, dropped_count: 0 });
-    const stored = await env.db
-      .selectFrom("authz.agent_configs")
-      .select("yaml")
-      .where("agent_id", "=", 178)
-      .executeTakeFirst();
-    expect(stored?.yaml).toBe("{}");
+    expect((await env.storedAgentConfig(178))?.yaml).toBe("{}");
     const again = await eventsOf(() => env.command("mirror.agent_config.put", { agent_id: 178, yaml: null }));
     expect(again.authz).toEqual([]);
   });
@@ -300,22 +272,10 @@ describe("mirror removals", () => {
   it("a sweep removes what no put stamped since the reconcile began, under the given roots only", async () => {
     const reconcileStart = new Date().toISOString();
     // The walk saw everything under Root-Group except agent 178; Staging is outside the roots.
-    await env.command("mirror.group.put", {
-      id: G.root,
-      name: "Root Group",
-      path: "root-group",
-      description: null,
-      parent_id: null,
-      created_at: CREATED,
-    });
+    await group(G.root, "Root Group", null, "root-group");
     await group(G.operators, "Operators", G.root);
     await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
-    await env.command("mirror.agent.put", {
-      id: AGENT,
-      project_id: P.agentProject,
-      name: "prod",
-      created_at: CREATED,
-    });
+    await agent(AGENT, "prod");
     let counts: unknown;
     const events = await eventsOf(async () => {
       counts = (await env.command("mirror.sweep", { before: reconcileStart, root_group_ids: [G.root] }))

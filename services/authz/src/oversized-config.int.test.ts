@@ -1,22 +1,17 @@
 import { EVENT_TYPES, KasmapEventSchema } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { type AuthzTestEnvironment, authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
 /**
  * Issue 7.3 and the config inputs of 7.12: configs large enough to produce a reply or an event
  * over NATS `max_payload` (1 MiB on the test server), or more rows than one PostgreSQL
  * statement takes (65,535 parameters), must never take authz down or leave it unable to work.
  */
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 let ids: Awaited<ReturnType<AuthzTestEnvironment["registerAgent"]>>;
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   ids = await env.registerAgent();
-});
-
-afterAll(async () => {
-  await env?.close();
 });
 
 const put = (yaml: string) =>
@@ -104,12 +99,7 @@ describe("oversized agent configs", () => {
     expect(refused.code).toBe("payload_too_large");
     expect(refused.httpStatus).toBe(413);
     expect(refused.message).toContain("262144 bytes");
-    const stored = await env.db
-      .selectFrom("authz.agent_configs")
-      .select("grants")
-      .where("agent_id", "=", ids.agent_id)
-      .executeTakeFirstOrThrow();
-    expect(stored.grants.ci_access).toEqual({
+    expect((await env.storedAgentConfig(ids.agent_id))?.grants.ci_access).toEqual({
       projects: [{ project_id: ids.project_id, config: {} }],
       groups: [],
     });

@@ -1,16 +1,8 @@
 import { ACCESS_LEVELS } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
-let env: AuthzTestEnvironment;
-
-beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
-});
-
-afterAll(async () => {
-  await env?.close();
-});
+const env = authzTestEnvironmentForFile();
 
 const namespacesOf = (userId: number) =>
   env.db
@@ -46,17 +38,11 @@ describe("personal namespaces", () => {
 
   it("a username cannot take a group's path, nor be an invalid path", async () => {
     await env.command("group.create", { actor_user_id: env.adminId, name: "Ops", path: "ops" });
-    const taken = await env.refusal("user.create", {
-      actor_user_id: env.adminId,
-      username: "OPS",
-      name: "x",
-    });
+    const refuseUsername = (username: string) =>
+      env.refusal("user.create", { actor_user_id: env.adminId, username, name: "x" });
+    const taken = await refuseUsername("OPS");
     expect(taken.code).toBe("validation_failed");
-    const invalid = await env.refusal("user.create", {
-      actor_user_id: env.adminId,
-      username: "a b",
-      name: "x",
-    });
+    const invalid = await refuseUsername("a b");
     expect(invalid.code).toBe("validation_failed");
   });
 
@@ -77,24 +63,21 @@ describe("personal namespaces", () => {
   });
 
   it("projects without namespace_id go to the actor's namespace; others may not use it", async () => {
-    const erin = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "erin", name: "Erin" })
-    ).result.id;
-    const frank = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "frank", name: "Frank" })
-    ).result.id;
+    const erin = await env.createUser("erin", "Erin");
+    const frank = await env.createUser("frank", "Frank");
     const project = await env.command("project.create", { actor_user_id: erin, name: "app", path: "app" });
     expect(project.result).toMatchObject({
       path_with_namespace: "erin/app",
       name_with_namespace: "Erin / app",
     });
     const namespaceId = project.result.namespace_id;
-    const refused = await env.refusal("project.create", {
-      actor_user_id: frank,
-      name: "x",
-      path: "x",
+    const projectInTheNamespace = (actor_user_id: number, path: string) => ({
+      actor_user_id,
+      name: path,
+      path,
       namespace_id: namespaceId,
     });
+    const refused = await env.refusal("project.create", projectInTheNamespace(frank, "x"));
     expect(refused).toMatchObject({ code: "not_found", message: "Namespace" });
     // Not a group: no memberships, subgroups or moves of it.
     const member = await env.refusal("membership.set", {
@@ -113,12 +96,7 @@ describe("personal namespaces", () => {
     });
     expect(sub).toMatchObject({ code: "not_found", message: "Group" });
     // An admin may create there, as in GitLab.
-    const byAdmin = await env.command("project.create", {
-      actor_user_id: env.adminId,
-      name: "ops",
-      path: "ops",
-      namespace_id: namespaceId,
-    });
+    const byAdmin = await env.command("project.create", projectInTheNamespace(env.adminId, "ops"));
     expect(byAdmin.result.path_with_namespace).toBe("erin/ops");
   });
 });

@@ -1,55 +1,41 @@
 import { ACCESS_LEVELS } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 let ownerId: number;
 let guestId: number;
 let strangerId: number;
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
-  const user = async (username: string) =>
-    (await env.command("user.create", { actor_user_id: env.adminId, username, name: username })).result.id;
-  ownerId = await user("alice");
-  guestId = await user("gus");
-  strangerId = await user("stranger");
+  ownerId = await env.createUser("alice");
+  guestId = await env.createUser("gus");
+  strangerId = await env.createUser("stranger");
 });
 
-afterAll(async () => {
-  await env?.close();
-});
+/** As the owner: a group, at the top or under `parent_id`. */
+const createGroup = (name: string, path: string, parent_id?: number) =>
+  env.command("group.create", { actor_user_id: ownerId, name, path, parent_id });
+/** As the owner: a project in group `namespace_id`. */
+const createProject = (name: string, path: string, namespace_id: number) =>
+  env.command("project.create", { actor_user_id: ownerId, name, path, namespace_id });
 
 describe("groups, projects and agents", () => {
   it("creates a group tree, a project and an agent, with GitLab's paths and traversal_ids", async () => {
-    const root = await env.command("group.create", {
-      actor_user_id: ownerId,
-      name: "Platform",
-      path: "platform",
-    });
+    const root = await createGroup("Platform", "platform");
     expect(root.result).toMatchObject({
       full_path: "platform",
       traversal_ids: [root.result.id],
       parent_id: null,
     });
     expect(root.positions.length).toBeGreaterThanOrEqual(2); // group + owner membership
-    const sub = await env.command("group.create", {
-      actor_user_id: ownerId,
-      name: "Prod",
-      path: "prod",
-      parent_id: root.result.id,
-    });
+    const sub = await createGroup("Prod", "prod", root.result.id);
     expect(sub.result).toMatchObject({
       full_path: "platform/prod",
       full_name: "Platform / Prod",
       traversal_ids: [root.result.id, sub.result.id],
     });
-    const project = await env.command("project.create", {
-      actor_user_id: ownerId,
-      name: "Infra",
-      path: "infra",
-      namespace_id: sub.result.id,
-    });
+    const project = await createProject("Infra", "infra", sub.result.id);
     expect(project.result).toMatchObject({
       path_with_namespace: "platform/prod/infra",
       name_with_namespace: "Platform / Prod / Infra",
@@ -69,15 +55,10 @@ describe("groups, projects and agents", () => {
   });
 
   it("refuses case-insensitively taken paths and agent names with GitLab's message", async () => {
-    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Dup", path: "dup" });
+    const group = await createGroup("Dup", "dup");
     const taken = await env.refusal("group.create", { actor_user_id: ownerId, name: "Dup", path: "DUP" });
     expect(taken).toMatchObject({ code: "validation_failed", fields: { path: ["has already been taken"] } });
-    const project = await env.command("project.create", {
-      actor_user_id: ownerId,
-      name: "p",
-      path: "p",
-      namespace_id: group.result.id,
-    });
+    const project = await createProject("p", "p", group.result.id);
     await env.command("agent.create", { actor_user_id: ownerId, project_id: project.result.id, name: "a1" });
     const again = await env.refusal("agent.create", {
       actor_user_id: ownerId,
@@ -95,13 +76,8 @@ describe("groups, projects and agents", () => {
   });
 
   it("answers 404 to users who cannot see the project and 403 to those who can but lack the role", async () => {
-    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Roles", path: "roles" });
-    const project = await env.command("project.create", {
-      actor_user_id: ownerId,
-      name: "app",
-      path: "app",
-      namespace_id: group.result.id,
-    });
+    const group = await createGroup("Roles", "roles");
+    const project = await createProject("app", "app", group.result.id);
     await env.command("membership.set", {
       actor_user_id: ownerId,
       source_type: "group",
@@ -142,7 +118,7 @@ describe("groups, projects and agents", () => {
   });
 
   it("refuses to add an existing member as GitLab's POST …/members does, and still updates on request", async () => {
-    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Adds", path: "adds" });
+    const group = await createGroup("Adds", "adds");
     const add = {
       actor_user_id: ownerId,
       source_type: "group" as const,
@@ -199,13 +175,8 @@ describe("groups, projects and agents", () => {
   });
 
   it("deletes an agent: tokens revoked, agent gone for later commands", async () => {
-    const group = await env.command("group.create", { actor_user_id: ownerId, name: "Del", path: "del" });
-    const project = await env.command("project.create", {
-      actor_user_id: ownerId,
-      name: "p",
-      path: "p",
-      namespace_id: group.result.id,
-    });
+    const group = await createGroup("Del", "del");
+    const project = await createProject("p", "p", group.result.id);
     const ids = { actor_user_id: ownerId, project_id: project.result.id };
     const agent = await env.command("agent.create", { ...ids, name: "gone" });
     const token = await env.command("agent_token.create", { ...ids, agent_id: agent.result.id, name: "t" });

@@ -1,16 +1,14 @@
 import { ACCESS_LEVELS } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
-let env: AuthzTestEnvironment;
+const env = authzTestEnvironmentForFile();
 let maintainerId: number;
 const ids = { source: 0, target: 0, child: 0, project: 0 };
 
 beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
   const actor_user_id = env.adminId;
-  maintainerId = (await env.command("user.create", { actor_user_id, username: "mia", name: "Mia" })).result
-    .id;
+  maintainerId = await env.createUser("mia", "Mia");
   ids.source = (await env.command("group.create", { actor_user_id, name: "Src", path: "src" })).result.id;
   ids.target = (await env.command("group.create", { actor_user_id, name: "Dst", path: "dst" })).result.id;
   ids.child = (
@@ -20,19 +18,14 @@ beforeAll(async () => {
     await env.command("project.create", { actor_user_id, name: "App", path: "app", namespace_id: ids.child })
   ).result.id;
   for (const group of [ids.source, ids.target]) {
-    await env.command("membership.set", {
-      actor_user_id,
-      source_type: "group",
-      source_id: group,
-      user_id: maintainerId,
-      access_level: ACCESS_LEVELS.maintainer,
-    });
+    await env.setMembership({ group }, maintainerId, ACCESS_LEVELS.maintainer);
   }
 });
 
-afterAll(async () => {
-  await env?.close();
-});
+const groupRow = (id: number) =>
+  env.db.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+const projectRow = (id: number) =>
+  env.db.selectFrom("authz.projects").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
 
 describe("transfers", () => {
   it("needs Owner on the moved group; Maintainer is refused with 403", async () => {
@@ -45,35 +38,19 @@ describe("transfers", () => {
   });
 
   it("moves a whole subtree: groups and projects get the new prefix in one step", async () => {
-    await env.command("membership.set", {
-      actor_user_id: env.adminId,
-      source_type: "group",
-      source_id: ids.source,
-      user_id: maintainerId,
-      access_level: ACCESS_LEVELS.owner,
-    });
+    await env.setMembership({ group: ids.source }, maintainerId, ACCESS_LEVELS.owner);
     const moved = await env.command("group.transfer", {
       actor_user_id: maintainerId,
       group_id: ids.source,
       parent_id: ids.target,
     });
     expect(moved.result).toMatchObject({ full_path: "dst/src", full_name: "Dst / Src" });
-    const child = await env.db
-      .selectFrom("authz.groups")
-      .select(["traversal_ids", "full_path", "full_name"])
-      .where("id", "=", ids.child)
-      .executeTakeFirstOrThrow();
-    expect(child).toEqual({
+    expect(await groupRow(ids.child)).toMatchObject({
       traversal_ids: [ids.target, ids.source, ids.child],
       full_path: "dst/src/child",
       full_name: "Dst / Src / Child",
     });
-    const project = await env.db
-      .selectFrom("authz.projects")
-      .select(["traversal_ids", "path_with_namespace", "name_with_namespace"])
-      .where("id", "=", ids.project)
-      .executeTakeFirstOrThrow();
-    expect(project).toEqual({
+    expect(await projectRow(ids.project)).toMatchObject({
       traversal_ids: [ids.target, ids.source, ids.child],
       path_with_namespace: "dst/src/child/app",
       name_with_namespace: "Dst / Src / Child / App",
@@ -117,9 +94,7 @@ describe("jobs", () => {
       environment: { name: "Review/Feature 1", tier: "development", slug: "review-feature-1" },
     });
     expect(job.result.job).not.toHaveProperty("token_sha256");
-    const outsider = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "out", name: "Out" })
-    ).result.id;
+    const outsider = await env.createUser("out", "Out");
     const refused = await env.refusal("job.create", { actor_user_id: outsider, project_id: ids.project });
     expect(refused).toMatchObject({ code: "not_found", message: "Project" });
   });
@@ -127,16 +102,8 @@ describe("jobs", () => {
 
 describe("job context and the end of a job", () => {
   it("refuses a Developer's protected ref or environment: authz is the authority, not the gateway", async () => {
-    const developer = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "dana", name: "Dana" })
-    ).result.id;
-    await env.command("membership.set", {
-      actor_user_id: env.adminId,
-      source_type: "project",
-      source_id: ids.project,
-      user_id: developer,
-      access_level: ACCESS_LEVELS.developer,
-    });
+    const developer = await env.createUser("dana", "Dana");
+    await env.setMembership({ project: ids.project }, developer, ACCESS_LEVELS.developer);
     const base = { actor_user_id: developer, project_id: ids.project };
     expect((await env.refusal("job.create", { ...base, ref_protected: true })).code).toBe("forbidden");
     expect((await env.refusal("job.create", { ...base, environment: { name: "production" } })).code).toBe(
@@ -160,12 +127,8 @@ describe("job context and the end of a job", () => {
 
 describe("revoking tokens and blocking users", () => {
   it("revokes a token for its owner or an admin, and hides it from anyone else", async () => {
-    const owner = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "olga", name: "O" })
-    ).result.id;
-    const other = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "otto", name: "O" })
-    ).result.id;
+    const owner = await env.createUser("olga", "O");
+    const other = await env.createUser("otto", "O");
     const token = await env.command("personal_access_token.create", {
       actor_user_id: env.adminId,
       user_id: owner,
@@ -190,9 +153,7 @@ describe("revoking tokens and blocking users", () => {
   });
 
   it("blocks and unblocks users for admins only, never the admin themselves", async () => {
-    const user = (
-      await env.command("user.create", { actor_user_id: env.adminId, username: "bert", name: "B" })
-    ).result.id;
+    const user = await env.createUser("bert", "B");
     expect(
       await env.refusal("user.set_state", { actor_user_id: maintainerId, user_id: user, state: "blocked" }),
     ).toMatchObject({ code: "forbidden" });

@@ -1,5 +1,6 @@
 import { type Bus, type CommandOutcome, requestCommand } from "@kasmap/bus";
 import {
+  type AccessLevel,
   type AuthzCommandName,
   type AuthzCommandRequest,
   generateToken,
@@ -10,9 +11,16 @@ import { createDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import type { TestDatabase } from "@kasmap/testing/harness";
 import { createTestWorld } from "@kasmap/testing/world";
+import type { Selectable } from "kysely";
+import { afterAll, beforeAll } from "vitest";
 import type { AuthzService, AuthzServiceOptions } from "../index.ts";
 import { startAuthzService } from "../index.ts";
-import type { AuthzDb } from "../store/schema.ts";
+import type { AuthzDatabase, AuthzDb } from "../store/schema.ts";
+
+/** Options of the authz service a test environment runs, beyond its bus, database and admin. */
+export type AuthzTestServiceOptions = Partial<
+  Omit<AuthzServiceOptions, "bus" | "databaseUrl" | "adminToken">
+>;
 
 /**
  * One integration-test file's world: its own database and stream names on the shared servers,
@@ -40,19 +48,58 @@ export type AuthzTestEnvironment = {
     agent_id: number;
     agentCreated: CommandOutcome<"agent.create">;
   }>;
-  restart(options?: Partial<AuthzServiceOptions>): Promise<void>;
+  /** As the admin: a user (`name` defaults to `username`); its id. */
+  createUser(username: string, name?: string): Promise<number>;
+  /** As the admin: `user_id` becomes a member of the group or project at `access_level`. */
+  setMembership(
+    source: { group: number } | { project: number },
+    user_id: number,
+    access_level: AccessLevel,
+  ): Promise<void>;
+  /** The agent's stored configuration (`authz.agent_configs`), if it has one. */
+  storedAgentConfig(agentId: number): Promise<Selectable<AuthzDatabase["authz.agent_configs"]> | undefined>;
+  /** Stops the service and starts it again, with `options` over the ones it was started with. */
+  restart(options?: AuthzTestServiceOptions): Promise<void>;
   close(): Promise<void>;
 };
 
-export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment> {
+export async function startAuthzTestEnvironment(
+  options: AuthzTestServiceOptions = {},
+): Promise<AuthzTestEnvironment> {
+  const env = {} as AuthzTestEnvironment;
+  await fillAuthzTestEnvironment(env, options);
+  return env;
+}
+
+/**
+ * The environment of one test file (the repository's one setup pattern): started in `beforeAll`,
+ * before the file's own hooks (it registers first), and closed in `afterAll`, after the file's own
+ * (vitest runs those in reverse). Filled in when started: read it inside hooks and tests only.
+ */
+export function authzTestEnvironmentForFile(options: AuthzTestServiceOptions = {}): AuthzTestEnvironment {
+  const env = {} as AuthzTestEnvironment;
+  beforeAll(async () => {
+    await fillAuthzTestEnvironment(env, options);
+  });
+  afterAll(async () => {
+    await env.close?.();
+  });
+  return env;
+}
+
+/**
+ * Starts the world and the service into `env` itself rather than a copy, so that what `restart`
+ * changes (`env.service`) is what every holder of `env` sees.
+ */
+async function fillAuthzTestEnvironment(env: AuthzTestEnvironment, options: AuthzTestServiceOptions) {
   const world = await createTestWorld({ name: "authz-int-test" });
   const { bus, database } = world;
   const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
   const logger = createLogger("authz-test", "silent");
-  const start = (extra: Partial<AuthzServiceOptions> = {}) =>
-    startAuthzService({ bus, databaseUrl: database.url, adminToken, logger, ...extra });
+  const start = (extra: AuthzTestServiceOptions = {}) =>
+    startAuthzService({ logger, ...options, ...extra, bus, databaseUrl: database.url, adminToken });
   const db: AuthzDb = createDatabase({ url: database.url, max: 2 });
-  const env: AuthzTestEnvironment = {
+  Object.assign(env, {
     bus,
     database,
     db,
@@ -91,21 +138,36 @@ export async function startAuthzTestEnvironment(): Promise<AuthzTestEnvironment>
         agentCreated: agent,
       };
     },
-    async restart(options) {
+    async createUser(username, name = username) {
+      return (await env.command("user.create", { actor_user_id: env.adminId, username, name })).result.id;
+    },
+    async setMembership(source, user_id, access_level) {
+      const [source_type, source_id] =
+        "group" in source ? ["group" as const, source.group] : ["project" as const, source.project];
+      await env.command("membership.set", {
+        actor_user_id: env.adminId,
+        source_type,
+        source_id,
+        user_id,
+        access_level,
+      });
+    },
+    storedAgentConfig: (agentId) =>
+      db.selectFrom("authz.agent_configs").selectAll().where("agent_id", "=", agentId).executeTakeFirst(),
+    async restart(extra) {
       await env.service.stop();
-      env.service = await start(options);
+      env.service = await start(extra);
     },
     async close() {
       await env.service.stop();
       await db.destroy();
       await world.teardown();
     },
-  };
+  } satisfies AuthzTestEnvironment);
   const root = await db
     .selectFrom("authz.users")
     .select("id")
     .where("username", "=", "root")
     .executeTakeFirstOrThrow();
   env.adminId = root.id;
-  return env;
 }
