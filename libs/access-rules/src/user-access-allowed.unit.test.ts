@@ -1,5 +1,6 @@
 import type { AgentGrantSet } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
+import type { ProjectPlacement } from "./ci-access-data.ts";
 import { GROUPS, PROJECTS } from "./testing/group-tree.ts";
 import {
   type MembershipFact,
@@ -34,98 +35,75 @@ const member = (
   access_level,
 });
 
-interface Case {
-  name: string;
-  user?: UserAccessSubject;
-  memberships: MembershipFact[];
-  project?: { id: number; traversal_ids: readonly number[] };
-  expected:
-    | { allowed: false }
-    | { allowed: true; target_type: string; target_id: number; access_level: number | null };
+type Expected = { allowed: false } | ReturnType<typeof allowedVia>;
+type Row = [name: string, memberships: MembershipFact[], expected: Expected];
+
+const DENIED = { allowed: false } as const;
+/** Allowed through the listed target; `access_level` is the user's there (null: an administrator). */
+const allowedVia = (target_type: "project" | "group", target_id: number, access_level: number | null) =>
+  ({ allowed: true, target_type, target_id, access_level }) as const;
+
+/** Expects `expected` for `user` (user 7 by default); `project`, when given, keeps only the grants reaching it. */
+function expectDecision(
+  memberships: MembershipFact[],
+  expected: Expected,
+  project: ProjectPlacement | null = null,
+  user: UserAccessSubject = USER,
+): void {
+  const decision = userAccessAllowed(user, project, GRANTS, memberships, placements);
+  expect(decision).toMatchObject(expected);
+  if (decision.allowed) expect(decision.config).toEqual(AS_USER);
+  else expect(decision.reason).toEqual(expect.any(String));
 }
 
-const cases: Case[] = [
-  { name: "no membership", memberships: [], expected: { allowed: false } },
-  {
-    name: "Developer on the listed project",
-    memberships: [member("project", 101, 30)],
-    expected: { allowed: true, target_type: "project", target_id: 101, access_level: 30 },
-  },
-  {
-    name: "Reporter on the listed project is not enough",
-    memberships: [member("project", 101, 20)],
-    expected: { allowed: false },
-  },
-  {
-    name: "project access inherited from the root group",
-    memberships: [member("group", 1, 40)],
-    expected: { allowed: true, target_type: "project", target_id: 101, access_level: 40 },
-  },
-  {
-    name: "membership on the listed group",
-    memberships: [member("group", 2, 30)],
-    expected: { allowed: true, target_type: "project", target_id: 101, access_level: 30 },
-  },
-  {
-    name: "membership on a subgroup of the listed group does not count for the group",
-    memberships: [member("group", 3, 50)],
-    project: { id: 103, traversal_ids: [1, 2] },
-    expected: { allowed: false },
-  },
-  {
-    name: "membership on an ancestor of the listed group counts (inherited downward)",
-    memberships: [member("group", 1, 30)],
-    project: { id: 103, traversal_ids: [1, 2] },
-    expected: { allowed: true, target_type: "group", target_id: 2, access_level: 30 },
-  },
-  {
-    name: "project membership never reaches a listed group",
-    memberships: [member("project", 103, 50)],
-    project: { id: 103, traversal_ids: [1, 2] },
-    expected: { allowed: false },
-  },
-  {
-    name: "a removed membership does not count",
-    memberships: [member("project", 101, null), member("group", 2, null)],
-    expected: { allowed: false },
-  },
-  {
-    name: "another user's membership does not count",
-    memberships: [member("project", 101, 50, 8)],
-    expected: { allowed: false },
-  },
-  {
-    name: "a project outside every listed target",
-    memberships: [member("group", 1, 50)],
-    project: { id: 102, traversal_ids: [1, 4] },
-    expected: { allowed: false },
-  },
-  {
-    name: "an administrator without membership is allowed (GitLab's for_admin)",
-    user: { id: 7, is_admin: true, state: "active" },
-    memberships: [],
-    expected: { allowed: true, target_type: "project", target_id: 101, access_level: null },
-  },
-  {
-    name: "an administrator is still limited to listed targets",
-    user: { id: 7, is_admin: true, state: "active" },
-    memberships: [],
-    project: { id: 102, traversal_ids: [1, 4] },
-    expected: { allowed: false },
-  },
-  {
-    name: "a blocked user is denied",
-    user: { id: 7, is_admin: true, state: "blocked" },
-    memberships: [member("project", 101, 50)],
-    expected: { allowed: false },
-  },
-];
+describe("userAccessAllowed, any listed target", () => {
+  it.each<Row>([
+    ["no membership", [], DENIED],
+    ["Developer on the listed project", [member("project", 101, 30)], allowedVia("project", 101, 30)],
+    ["Reporter on the listed project is not enough", [member("project", 101, 20)], DENIED],
+    [
+      "project access inherited from the root group",
+      [member("group", 1, 40)],
+      allowedVia("project", 101, 40),
+    ],
+    ["membership on the listed group", [member("group", 2, 30)], allowedVia("project", 101, 30)],
+    ["a removed membership does not count", [member("project", 101, null), member("group", 2, null)], DENIED],
+    ["another user's membership does not count", [member("project", 101, 50, 8)], DENIED],
+  ])("%s", (_name, memberships, expected) => expectDecision(memberships, expected));
+});
 
-describe("userAccessAllowed", () => {
-  it.each(cases)("$name", ({ user, memberships, project, expected }) => {
-    const decision = userAccessAllowed(user ?? USER, project ?? null, GRANTS, memberships, placements);
-    expect(decision).toMatchObject(expected);
-    if (decision.allowed) expect(decision.config).toEqual(AS_USER);
-    else expect(decision.reason).toEqual(expect.any(String));
+describe("userAccessAllowed, project 103 (group-a/sub/infra): only the listed group 2 reaches it", () => {
+  it.each<Row>([
+    [
+      "membership on a subgroup of the listed group does not count for the group",
+      [member("group", 3, 50)],
+      DENIED,
+    ],
+    [
+      "membership on an ancestor of the listed group counts (inherited downward)",
+      [member("group", 1, 30)],
+      allowedVia("group", 2, 30),
+    ],
+    ["project membership never reaches a listed group", [member("project", 103, 50)], DENIED],
+  ])("%s", (_name, memberships, expected) => expectDecision(memberships, expected, PROJECTS.subInfra));
+});
+
+describe("userAccessAllowed, project 102 (group-a/tools-group/tools): no listed target reaches it", () => {
+  it("a project outside every listed target", () => {
+    expectDecision([member("group", 1, 50)], DENIED, PROJECTS.tools);
+  });
+
+  it("an administrator is still limited to listed targets", () => {
+    expectDecision([], DENIED, PROJECTS.tools, { ...USER, is_admin: true });
+  });
+});
+
+describe("userAccessAllowed, administrators and blocked users", () => {
+  it("an administrator without membership is allowed (GitLab's for_admin)", () => {
+    expectDecision([], allowedVia("project", 101, null), null, { ...USER, is_admin: true });
+  });
+
+  it("a blocked user is denied", () => {
+    expectDecision([member("project", 101, 50)], DENIED, null, { ...USER, is_admin: true, state: "blocked" });
   });
 });

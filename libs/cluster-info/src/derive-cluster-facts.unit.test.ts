@@ -25,6 +25,11 @@ type Case = {
   sources: Record<string, Record<string, unknown>>;
 };
 
+/** Expected `sources` entries; matched as subsets, so a `detail` the code adds is not checked. */
+const observed = (source: string) => ({ kind: "observed", source });
+const inferred = (source: string) => ({ kind: "inferred", source });
+const missing = (reason: string) => ({ kind: "missing", reason });
+
 const cases: Case[] = [
   {
     name: "EKS, VPC CNI, private nodes",
@@ -44,13 +49,13 @@ const cases: Case[] = [
       agent_pod_ip: "192.168.40.7",
     },
     sources: {
-      platform: { kind: "inferred", source: "/version gitVersion v1.30.4-eks-a737599" },
-      cluster_name: { kind: "observed", source: "node label alpha.eksctl.io/cluster-name" },
-      api_endpoint_ip: { kind: "inferred", source: "EndpointSlice default/kubernetes endpoints[].addresses" },
-      pod_cidr: { kind: "missing", reason: "not-exposed-by-platform" },
-      service_cidr: { kind: "missing", reason: "not-exposed-by-platform" },
+      platform: inferred("/version gitVersion v1.30.4-eks-a737599"),
+      cluster_name: observed("node label alpha.eksctl.io/cluster-name"),
+      api_endpoint_ip: inferred("EndpointSlice default/kubernetes endpoints[].addresses"),
+      pod_cidr: missing("not-exposed-by-platform"),
+      service_cidr: missing("not-exposed-by-platform"),
       "node_ips.external": { kind: "observed", detail: "no node has an ExternalIP address" },
-      cluster_context: { kind: "missing", reason: "not-exposed-by-platform" },
+      cluster_context: missing("not-exposed-by-platform"),
     },
   },
   {
@@ -86,10 +91,10 @@ const cases: Case[] = [
       agent_pod_ip: "2600:1900:4001:a1b:0:1:0:1a",
     },
     sources: {
-      api_endpoint_ip: { kind: "observed", source: "api_endpoint host" },
-      pod_cidrs: { kind: "inferred", source: "node.spec.podCIDRs" },
-      cluster_name: { kind: "missing", reason: "not-exposed-by-platform" },
-      service_cidr: { kind: "missing", reason: "not-exposed-by-platform" },
+      api_endpoint_ip: observed("api_endpoint host"),
+      pod_cidrs: inferred("node.spec.podCIDRs"),
+      cluster_name: missing("not-exposed-by-platform"),
+      service_cidr: missing("not-exposed-by-platform"),
     },
   },
   {
@@ -110,8 +115,8 @@ const cases: Case[] = [
         kind: "observed",
         detail: "the default/kubernetes Service virtual IP, reachable only from inside the cluster",
       },
-      api_endpoint_ip: { kind: "observed", source: "EndpointSlice default/kubernetes endpoints[].addresses" },
-      platform: { kind: "inferred", source: "node label kubernetes.azure.com/cluster" },
+      api_endpoint_ip: observed("EndpointSlice default/kubernetes endpoints[].addresses"),
+      platform: inferred("node label kubernetes.azure.com/cluster"),
     },
   },
   {
@@ -127,19 +132,10 @@ const cases: Case[] = [
       region: "us-east-1",
     },
     sources: {
-      cluster_name: {
-        kind: "inferred",
-        source: "Infrastructure.config.openshift.io/cluster status.infrastructureName",
-      },
-      api_endpoint: {
-        kind: "observed",
-        source: "Infrastructure.config.openshift.io/cluster status.apiServerURL",
-      },
-      pod_cidrs: { kind: "observed", source: "Network.config.openshift.io/cluster status.clusterNetwork" },
-      service_cidrs: {
-        kind: "observed",
-        source: "Network.config.openshift.io/cluster status.serviceNetwork",
-      },
+      cluster_name: inferred("Infrastructure.config.openshift.io/cluster status.infrastructureName"),
+      api_endpoint: observed("Infrastructure.config.openshift.io/cluster status.apiServerURL"),
+      pod_cidrs: observed("Network.config.openshift.io/cluster status.clusterNetwork"),
+      service_cidrs: observed("Network.config.openshift.io/cluster status.serviceNetwork"),
     },
   },
   {
@@ -154,9 +150,9 @@ const cases: Case[] = [
       agent_namespace: null,
     },
     sources: {
-      platform: { kind: "inferred", source: "/version gitVersion v1.30.4+k3s1" },
-      service_cidr: { kind: "missing", reason: "not-exposed-by-platform" },
-      agent_namespace: { kind: "missing", reason: "not-found" },
+      platform: inferred("/version gitVersion v1.30.4+k3s1"),
+      service_cidr: missing("not-exposed-by-platform"),
+      agent_namespace: missing("not-found"),
     },
   },
   {
@@ -174,10 +170,10 @@ const cases: Case[] = [
       agent_pod_ip: null,
     },
     sources: {
-      service_cidrs: { kind: "observed", source: "ServiceCIDR kubernetes spec.cidrs" },
-      pod_cidrs: { kind: "observed", source: "kubeadm-config ClusterConfiguration.networking.podSubnet" },
-      region: { kind: "missing", reason: "not-exposed-by-platform" },
-      agent_pod_ip: { kind: "missing", reason: "not-found" },
+      service_cidrs: observed("ServiceCIDR kubernetes spec.cidrs"),
+      pod_cidrs: observed("kubeadm-config ClusterConfiguration.networking.podSubnet"),
+      region: missing("not-exposed-by-platform"),
+      agent_pod_ip: missing("not-found"),
     },
   },
   {
@@ -190,7 +186,7 @@ const cases: Case[] = [
       api_endpoint_ip: "192.168.49.2",
       service_cidrs: ["10.96.0.0/12"],
     },
-    sources: { platform: { kind: "inferred", source: "node label minikube.k8s.io/name" } },
+    sources: { platform: inferred("node label minikube.k8s.io/name") },
   },
   {
     name: "kubeadm single-stack",
@@ -206,11 +202,8 @@ const cases: Case[] = [
     },
     sources: {
       cluster_name: { kind: "observed", detail: "kubeadm's default name: the operator did not choose one" },
-      api_endpoint_ip: { kind: "observed", source: "api_endpoint host" },
-      service_cidrs: {
-        kind: "observed",
-        source: "kubeadm-config ClusterConfiguration.networking.serviceSubnet",
-      },
+      api_endpoint_ip: observed("api_endpoint host"),
+      service_cidrs: observed("kubeadm-config ClusterConfiguration.networking.serviceSubnet"),
     },
   },
   {
@@ -239,7 +232,7 @@ const cases: Case[] = [
       },
     },
     sources: {
-      api_endpoint_ip: { kind: "observed", source: "DNS resolution of k8s-api.lab.example by the collector" },
+      api_endpoint_ip: observed("DNS resolution of k8s-api.lab.example by the collector"),
     },
   },
 ];

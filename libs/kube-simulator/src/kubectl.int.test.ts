@@ -29,11 +29,14 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-/** Runs the real kubectl; a private cache dir keeps runs from sharing discovery caches. */
-async function kubectl(...args: string[]): Promise<string> {
+/**
+ * Runs the real kubectl with the words of `command` as arguments (split on spaces, no quoting: no
+ * argument here holds one); a private cache dir keeps runs from sharing discovery caches.
+ */
+async function kubectl(command: string): Promise<string> {
   const { stdout } = await run(
     "/usr/bin/kubectl",
-    ["--kubeconfig", kubeconfig, "--cache-dir", join(directory, "cache"), ...args],
+    ["--kubeconfig", kubeconfig, "--cache-dir", join(directory, "cache"), ...command.split(" ")],
     { timeout: 30_000 },
   );
   return stdout;
@@ -41,7 +44,7 @@ async function kubectl(...args: string[]): Promise<string> {
 
 describe("kubectl against the simulator", () => {
   it("get nodes -o json returns the fixture nodes", async () => {
-    const list: unknown = JSON.parse(await kubectl("get", "nodes", "-o", "json"));
+    const list: unknown = JSON.parse(await kubectl("get nodes -o json"));
     expect(list).toMatchObject({ kind: "List" });
     const items = (list as { items: Array<{ kind: string; metadata: { name: string } }> }).items;
     expect(items.map((n) => n.metadata.name)).toEqual(["k8s-cp-1", "k8s-worker-1", "k8s-worker-2"]);
@@ -49,31 +52,24 @@ describe("kubectl against the simulator", () => {
   });
 
   it("get nodes and get nodes -o wide print every node", async () => {
-    for (const output of [await kubectl("get", "nodes"), await kubectl("get", "nodes", "-o", "wide")]) {
+    for (const output of [await kubectl("get nodes"), await kubectl("get nodes -o wide")]) {
       expect(output.split("\n")[0]).toMatch(/^NAME\s/);
       for (const name of ["k8s-cp-1", "k8s-worker-1", "k8s-worker-2"]) expect(output).toContain(name);
     }
   });
 
   it("get configmaps -A prints namespace and name of each", async () => {
-    const output = await kubectl("get", "configmaps", "-A");
+    const output = await kubectl("get configmaps -A");
     expect(output).toMatch(/^NAMESPACE\s+NAME\s/);
     expect(output).toMatch(/kube-system\s+kubeadm-config\s/);
     expect(output).toMatch(/kube-public\s+cluster-info\s/);
   });
 
   it("lists in one namespace and gets one object by name", async () => {
-    const output = await kubectl(
-      "get",
-      "pods",
-      "-n",
-      "gitlab-agent",
-      "-o",
-      "jsonpath={.items[*].status.podIP}",
-    );
+    const output = await kubectl("get pods -n gitlab-agent -o jsonpath={.items[*].status.podIP}");
     expect(output).toBe("10.244.1.17");
     const configMap: unknown = JSON.parse(
-      await kubectl("get", "configmap", "-n", "kube-system", "kubeadm-config", "-o", "json"),
+      await kubectl("get configmap -n kube-system kubeadm-config -o json"),
     );
     expect(configMap).toMatchObject({
       kind: "ConfigMap",
@@ -82,21 +78,14 @@ describe("kubectl against the simulator", () => {
   });
 
   it("filters by label and field selectors", async () => {
-    const workers = await kubectl(
-      "get",
-      "nodes",
-      "-l",
-      "!node-role.kubernetes.io/control-plane",
-      "-o",
-      "name",
-    );
+    const workers = await kubectl("get nodes -l !node-role.kubernetes.io/control-plane -o name");
     expect(workers.trim().split("\n")).toEqual(["node/k8s-worker-1", "node/k8s-worker-2"]);
-    const one = await kubectl("get", "nodes", "--field-selector", "metadata.name=k8s-cp-1", "-o", "name");
+    const one = await kubectl("get nodes --field-selector metadata.name=k8s-cp-1 -o name");
     expect(one.trim()).toBe("node/k8s-cp-1");
   });
 
   it("version reports the simulated server version", async () => {
-    const version: unknown = JSON.parse(await kubectl("version", "-o", "json"));
+    const version: unknown = JSON.parse(await kubectl("version -o json"));
     expect(version).toMatchObject({ serverVersion: { gitVersion: "v1.33.1", platform: "linux/amd64" } });
   });
 });

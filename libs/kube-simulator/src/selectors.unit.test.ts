@@ -13,8 +13,19 @@ const pod: KubeObject = {
   metadata: { name: "agent", namespace: "gitlab-agent" },
 };
 
+/**
+ * One test per `[selector, selects]` row: whether the `kind` selector, parsed as the API server
+ * parses `?labelSelector=` or `?fieldSelector=`, selects `object`.
+ */
+function selectorCases(kind: "label" | "field", object: KubeObject, rows: [string, boolean][]): void {
+  it.each(rows)(`%j selects ${object.metadata.name}: %s`, (selector, expected) => {
+    const parsed = parseSelector(selector, kind);
+    expect(kind === "label" ? matchesLabels(object, parsed) : matchesFields(object, parsed)).toBe(expected);
+  });
+}
+
 describe("label selectors", () => {
-  it.each([
+  selectorCases("label", node, [
     ["", true],
     ["zone=a", true],
     ["zone==a", true],
@@ -28,20 +39,16 @@ describe("label selectors", () => {
     ["!zone", false],
     ["zone=a,node-role.kubernetes.io/control-plane", true],
     ["zone=a, missing", false],
-  ])("%j matches the control-plane node: %s", (selector, expected) => {
-    expect(matchesLabels(node, parseSelector(selector, "label"))).toBe(expected);
-  });
+  ]);
 });
 
 describe("field selectors", () => {
-  it.each([
+  selectorCases("field", pod, [
     ["metadata.name=agent", true],
     ["metadata.name!=agent", false],
     ["metadata.namespace=gitlab-agent", true],
     ["metadata.namespace=default,metadata.name=agent", false],
-  ])("%j matches gitlab-agent/agent: %s", (selector, expected) => {
-    expect(matchesFields(pod, parseSelector(selector, "field"))).toBe(expected);
-  });
+  ]);
 
   it("rejects fields the server does not index, as the API server does with 400", () => {
     expect(() => parseSelector("spec.nodeName=x", "field")).toThrow(SelectorError);

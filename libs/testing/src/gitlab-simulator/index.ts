@@ -168,13 +168,25 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     }
   }
 
-  function auditEvent(
-    project: SimProject,
+  /** Sends `payloadOf(subject)` to the system hooks unless the mutation asked to lose it; returns `subject`. */
+  function announce<T>(
+    mutation: MutationOptions | undefined,
+    subject: T,
+    payloadOf: (subject: T) => Record<string, unknown>,
+  ): T {
+    if (fire(mutation)) systemHook(payloadOf(subject));
+    return subject;
+  }
+
+  /** Records an audit event on the agent's project and streams it; the target is the agent. */
+  function agentAuditEvent(
+    agent: SimAgent,
     eventType: string,
     author: SimUser | null,
-    target: { id: number; details: string },
     message: string,
   ): void {
+    const project = state.requireProject(agent.project_id);
+    const target = { id: agent.id, details: agent.name };
     const stored = state.recordAuditEvent({
       author_id: author?.id ?? -1,
       entity_id: project.id,
@@ -217,16 +229,7 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     const project = state.requireProject(projectId);
     const author = authorId === undefined ? null : state.requireUser(authorId);
     const sequence = pushSequence++;
-    for (const hook of systemHooks) {
-      const payload = pushHook(state, project, author, { path, action }, { webhook: false, sequence });
-      deliverer.send(
-        "system_hook",
-        hook.url,
-        "push",
-        { "x-gitlab-event": "System Hook", "x-gitlab-token": hook.secret },
-        payload,
-      );
-    }
+    systemHook(pushHook(state, project, author, { path, action }, { webhook: false, sequence }));
     const groupIds = state.groups.has(project.namespace_id)
       ? new Set(state.groupAncestors(project.namespace_id).map((group) => group.id))
       : new Set<number>();
@@ -273,21 +276,13 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
       state.addToken(userId, tokenOptions?.kind ?? "personal", tokenOptions),
     revokeToken: (token) => state.revokeToken(token),
 
-    addGroup(input, mutation) {
-      const group = state.addGroup(input);
-      if (fire(mutation)) systemHook(groupSystemHook(state, "group_create", group));
-      return group;
-    },
+    addGroup: (input, mutation) =>
+      announce(mutation, state.addGroup(input), (group) => groupSystemHook(state, "group_create", group)),
     renameGroup(groupId, input, mutation) {
-      const oldPath = state.requireGroup(groupId).path;
-      const oldFullPath = state.groupFullPath(groupId);
-      const group = state.renameGroup(groupId, input);
-      if (fire(mutation)) {
-        systemHook(
-          groupSystemHook(state, "group_rename", group, { old_path: oldPath, old_full_path: oldFullPath }),
-        );
-      }
-      return group;
+      const old = { old_path: state.requireGroup(groupId).path, old_full_path: state.groupFullPath(groupId) };
+      return announce(mutation, state.renameGroup(groupId, input), (group) =>
+        groupSystemHook(state, "group_rename", group, old),
+      );
     },
     transferGroup(groupId, newParentId) {
       state.transferGroup(groupId, newParentId);
@@ -316,30 +311,23 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
       }
     },
 
-    addProject(input, mutation) {
-      const project = state.addProject(input);
-      if (fire(mutation)) systemHook(projectSystemHook(state, "project_create", project));
-      return project;
-    },
+    addProject: (input, mutation) =>
+      announce(mutation, state.addProject(input), (project) =>
+        projectSystemHook(state, "project_create", project),
+      ),
     renameProject(projectId, input, mutation) {
       const before = state.requireProject(projectId).path;
       const { old_full_path } = state.renameProject(projectId, input);
-      const project = state.requireProject(projectId);
-      if (fire(mutation)) {
+      return announce(mutation, state.requireProject(projectId), (project) => {
         const event = project.path !== before ? "project_rename" : "project_update";
-        systemHook(projectSystemHook(state, event, project, { old_path_with_namespace: old_full_path }));
-      }
-      return project;
+        return projectSystemHook(state, event, project, { old_path_with_namespace: old_full_path });
+      });
     },
     transferProject(projectId, namespaceId, mutation) {
       const { old_full_path } = state.transferProject(projectId, namespaceId);
-      const project = state.requireProject(projectId);
-      if (fire(mutation)) {
-        systemHook(
-          projectSystemHook(state, "project_transfer", project, { old_path_with_namespace: old_full_path }),
-        );
-      }
-      return project;
+      return announce(mutation, state.requireProject(projectId), (project) =>
+        projectSystemHook(state, "project_transfer", project, { old_path_with_namespace: old_full_path }),
+      );
     },
     deleteProject(projectId, mutation) {
       const fullPath = state.projectFullPath(state.requireProject(projectId));
@@ -353,55 +341,29 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
       const agent = state.addAgent(projectId, name, mutation?.created_by_user_id ?? null);
       if (fire(mutation)) {
         const author = agent.created_by_user_id === null ? null : state.requireUser(agent.created_by_user_id);
-        auditEvent(
-          state.requireProject(projectId),
-          "cluster_agent_created",
-          author,
-          { id: agent.id, details: name },
-          `Created cluster agent '${name}' with id ${agent.id}`,
-        );
+        const message = `Created cluster agent '${name}' with id ${agent.id}`;
+        agentAuditEvent(agent, "cluster_agent_created", author, message);
       }
       return agent;
     },
     removeAgent(agentId, mutation) {
       const agent = state.removeAgent(agentId);
-      if (fire(mutation)) {
-        auditEvent(
-          state.requireProject(agent.project_id),
-          "cluster_agent_deleted",
-          null,
-          { id: agent.id, details: agent.name },
-          `Deleted cluster agent '${agent.name}' with id ${agent.id}`,
-        );
-      }
+      const message = `Deleted cluster agent '${agent.name}' with id ${agent.id}`;
+      if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_deleted", null, message);
     },
     addAgentToken(agentId, mutation) {
       const agent = state.agents.get(agentId);
       if (agent === undefined) throw new Error(`no agent ${agentId}`);
       const tokenId = nextAgentTokenId++;
-      if (fire(mutation)) {
-        auditEvent(
-          state.requireProject(agent.project_id),
-          "cluster_agent_token_created",
-          null,
-          { id: agent.id, details: agent.name },
-          `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`,
-        );
-      }
+      const message = `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`;
+      if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_created", null, message);
       return tokenId;
     },
     revokeAgentToken(agentId, tokenId, mutation) {
       const agent = state.agents.get(agentId);
       if (agent === undefined) throw new Error(`no agent ${agentId}`);
-      if (fire(mutation)) {
-        auditEvent(
-          state.requireProject(agent.project_id),
-          "cluster_agent_token_revoked",
-          null,
-          { id: agent.id, details: agent.name },
-          `Revoked cluster agent token 'token-${tokenId}' with id ${tokenId}`,
-        );
-      }
+      const message = `Revoked cluster agent token 'token-${tokenId}' with id ${tokenId}`;
+      if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_revoked", null, message);
     },
 
     setFile(projectId, path, content, mutation) {

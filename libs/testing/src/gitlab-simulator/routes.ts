@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { allowedAgentsJson } from "./allowed-agents.ts";
 import { paginate } from "./pagination.ts";
 import { agentJson, groupJson, jobJson, projectJson, userJson } from "./shapes.ts";
-import type { Caller, SimProject, SimTokenKind, SimUser, SimulatorState } from "./state.ts";
+import type { Caller, SimGroup, SimProject, SimTokenKind, SimUser, SimulatorState } from "./state.ts";
 
 export type CredentialKind = "private_token" | "oauth" | "job_token" | "none";
 
@@ -169,6 +169,14 @@ function route(
   }
 
   const [resource, id, sub, ...rest] = segments;
+  const request: ResourceRequest = {
+    state,
+    caller,
+    url,
+    sub,
+    rest,
+    paginationStyle: context.paginationStyle(),
+  };
   if (method === "POST") {
     if (resource === "projects" && id === undefined) return createProject(context, caller, body ?? {});
     return notFound("");
@@ -185,22 +193,29 @@ function route(
     case "job":
       return unauthorized;
     case "groups":
-      return id === undefined
-        ? listGroups(context, caller, url)
-        : groupRoutes(context, caller, url, id, sub, rest);
+      return id === undefined ? listGroups(request) : groupRoutes(request, state.findGroup(id));
     case "projects":
-      return id === undefined
-        ? listProjects(context, caller, url)
-        : projectRoutes(context, caller, url, id, sub, rest);
+      return id === undefined ? listProjects(request) : projectRoutes(request, state.findProject(id));
     default:
       return notFound("");
   }
 }
 
-function paged<T>(context: RouteContext, all: readonly T[], url: URL, toJson: (item: T) => unknown): Answer {
-  const page = paginate(all, url);
+/** A GET below `/groups` or `/projects`: `/<resource>[/:id[/<sub>[/<rest>...]]]`. */
+interface ResourceRequest {
+  state: SimulatorState;
+  caller: Caller;
+  url: URL;
+  sub: string | undefined;
+  rest: string[];
+  paginationStyle: "headers" | "link_only";
+}
+
+/** One page of `all` (from the request's `page`/`per_page`) as JSON, with the pagination headers. */
+function paged<T>(request: ResourceRequest, all: readonly T[], toJson: (item: T) => unknown): Answer {
+  const page = paginate(all, request.url);
   const headers = { ...page.headers };
-  if (context.paginationStyle() === "link_only") {
+  if (request.paginationStyle === "link_only") {
     delete headers["x-next-page"];
     delete headers["x-prev-page"];
     delete headers["x-page"];
@@ -217,8 +232,8 @@ function minAccessLevel(url: URL): number | null {
   return Number.isFinite(parsed) ? parsed : null;
 }
 
-function listGroups(context: RouteContext, caller: Caller, url: URL): Answer {
-  const { state } = context;
+function listGroups(request: ResourceRequest): Answer {
+  const { state, caller, url } = request;
   const topLevelOnly = url.searchParams.get("top_level_only") === "true";
   const minLevel = minAccessLevel(url);
   let ids: number[];
@@ -236,19 +251,12 @@ function listGroups(context: RouteContext, caller: Caller, url: URL): Answer {
       : [...member];
   }
   if (topLevelOnly) ids = ids.filter((id) => state.groups.get(id)?.parent_id === null);
-  return paged(context, ids, url, (id) => groupJson(state, state.requireGroup(id)));
+  return paged(request, ids, groupById(state));
 }
 
-function groupRoutes(
-  context: RouteContext,
-  caller: Caller,
-  url: URL,
-  idOrPath: string,
-  sub: string | undefined,
-  rest: string[],
-): Answer {
-  const { state } = context;
-  const group = state.findGroup(idOrPath);
+/** `/groups/:id/...`; `group` is what the id or full path names, if anything. */
+function groupRoutes(request: ResourceRequest, group: SimGroup | undefined): Answer {
+  const { state, caller, url, sub, rest } = request;
   if (group === undefined || !state.canSeeGroup(caller, group)) return notFound("Group");
   if (rest.length > 0) return notFound("");
   const visibleGroup = (id: number) => {
@@ -259,13 +267,9 @@ function groupRoutes(
     case undefined:
       return { status: 200, body: groupJson(state, group) };
     case "descendant_groups":
-      return paged(context, state.descendantGroups(group.id).filter(visibleGroup), url, (id) =>
-        groupJson(state, state.requireGroup(id)),
-      );
+      return paged(request, state.descendantGroups(group.id).filter(visibleGroup), groupById(state));
     case "subgroups":
-      return paged(context, state.childGroups(group.id).filter(visibleGroup), url, (id) =>
-        groupJson(state, state.requireGroup(id)),
-      );
+      return paged(request, state.childGroups(group.id).filter(visibleGroup), groupById(state));
     case "projects": {
       const namespaces =
         url.searchParams.get("include_subgroups") === "true"
@@ -279,15 +283,15 @@ function groupRoutes(
         const project = state.projects.get(projectId);
         return project !== undefined && state.canSeeProject(caller, project);
       });
-      return paged(context, visible, url, (projectId) => projectJson(state, state.requireProject(projectId)));
+      return paged(request, visible, projectById(state));
     }
     default:
       return notFound("");
   }
 }
 
-function listProjects(context: RouteContext, caller: Caller, url: URL): Answer {
-  const { state } = context;
+function listProjects(request: ResourceRequest): Answer {
+  const { state, caller, url } = request;
   const minLevel = minAccessLevel(url);
   const membership = url.searchParams.get("membership") === "true";
   let ids: readonly number[];
@@ -304,19 +308,12 @@ function listProjects(context: RouteContext, caller: Caller, url: URL): Answer {
     for (const id of state.nonPrivateProjects) member.add(id);
     ids = [...member].sort((a, b) => a - b);
   }
-  return paged(context, ids, url, (id) => projectJson(state, state.requireProject(id)));
+  return paged(request, ids, projectById(state));
 }
 
-function projectRoutes(
-  context: RouteContext,
-  caller: Caller,
-  url: URL,
-  idOrPath: string,
-  sub: string | undefined,
-  rest: string[],
-): Answer {
-  const { state } = context;
-  const project = state.findProject(idOrPath);
+/** `/projects/:id/...`; `project` is what the id or full path names, if anything. */
+function projectRoutes(request: ResourceRequest, project: SimProject | undefined): Answer {
+  const { state, caller, url, sub, rest } = request;
   if (project === undefined || !state.canSeeProject(caller, project)) return notFound("Project");
   const level =
     caller.user === null ? 0 : caller.user.is_admin ? 50 : state.projectAccessLevel(caller.user.id, project);
@@ -334,9 +331,7 @@ function projectRoutes(
       if (level < DEVELOPER) return forbidden;
       const agentIds = [...(state.agentsByProject.get(project.id) ?? [])].sort((a, b) => a - b);
       if (rest.length === 0)
-        return paged(context, agentIds, url, (agentId) =>
-          agentJson(state, state.agents.get(agentId) as never),
-        );
+        return paged(request, agentIds, (agentId) => agentJson(state, state.agents.get(agentId) as never));
       const agent = rest.length === 1 ? state.agents.get(Number(rest[0])) : undefined;
       if (agent === undefined || agent.project_id !== project.id) return notFound("");
       return { status: 200, body: agentJson(state, agent) };
@@ -354,12 +349,15 @@ function projectRoutes(
     case "audit_events": {
       if (level < MAINTAINER) return forbidden;
       const events = [...(state.auditEvents.get(project.id) ?? [])].reverse();
-      return paged(context, events, url, (event) => event);
+      return paged(request, events, (event) => event);
     }
     default:
       return notFound("");
   }
 }
+
+const groupById = (state: SimulatorState) => (id: number) => groupJson(state, state.requireGroup(id));
+const projectById = (state: SimulatorState) => (id: number) => projectJson(state, state.requireProject(id));
 
 function createProject(context: RouteContext, caller: Caller, body: Record<string, unknown>): Answer {
   const { state } = context;
