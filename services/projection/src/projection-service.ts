@@ -26,7 +26,7 @@ export type ProjectionService = {
 };
 
 /** Opens the read model database with a pool sized for the four consumers. */
-export function openReadModel(
+function openReadModel(
   databaseUrl: string,
   timeouts: Pick<ProjectionServiceOptions, "statementTimeoutMs" | "connectTimeoutMs"> = {},
 ): Kysely<ReadModelDatabase> {
@@ -40,6 +40,24 @@ export function openReadModel(
 }
 
 /**
+ * Ensures the streams, opens the read model and migrates it: what the projection and its
+ * rebuild do first. The pool is closed again when the migration fails.
+ */
+export async function openMigratedReadModel(
+  options: ProjectionServiceOptions,
+): Promise<Kysely<ReadModelDatabase>> {
+  await ensureStreams(options.bus);
+  const db = openReadModel(options.databaseUrl, options);
+  try {
+    await migrateReadModel(db);
+    return db;
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+/**
  * Starts the projection: ensures the streams, migrates the read model, indexes the addresses
  * of snapshots that have none (`indexUnindexedSnapshots`), deletes durable consumers left by
  * older versions, then runs one checkpointed consumer per stream (`projection-registry`,
@@ -50,10 +68,8 @@ export function openReadModel(
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
-  await ensureStreams(options.bus);
-  const db = openReadModel(options.databaseUrl, options);
+  const db = await openMigratedReadModel(options);
   try {
-    await migrateReadModel(db);
     const indexed = await indexUnindexedSnapshots(db);
     if (indexed > 0) logger.info({ agents: indexed }, "indexed cluster addresses of existing snapshots");
     await deleteLegacyDurableConsumers(options.bus);
