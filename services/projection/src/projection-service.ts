@@ -1,6 +1,7 @@
-import { type Bus, ensureStreams } from "@kasmap/bus";
+import { ensureStreams } from "@kasmap/bus";
 import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
-import { createLogger, type Logger } from "@kasmap/logging";
+import { createLogger } from "@kasmap/logging";
+import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
 import type { Kysely } from "kysely";
 import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
 import { startDisconnectionSweeper } from "./audit/agent-disconnections.ts";
@@ -8,14 +9,8 @@ import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./consume/project
 import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
 import { deleteLegacyDurableConsumers } from "./rebuild/legacy-durable-consumers.ts";
 
-export type ProjectionServiceOptions = {
-  bus: Bus;
-  /** `postgres://user@host:port/db`; the read model lives in its schema `read_model`. */
-  databaseUrl: string;
-  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
-  statementTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  logger?: Logger;
+/** The read model lives in schema `read_model` of the database at `databaseUrl`. */
+export type ProjectionServiceOptions = DatabaseServiceOptions & {
   /** Limits on collector events (issue 7.6); defaults: `DEFAULT_COLLECTOR_LIMITS`. */
   collectorLimits?: CollectorLimits;
 };
