@@ -24,7 +24,7 @@ import {
 
 type Db = Kysely<ReadModelDatabase>;
 
-export type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];
+type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];
 export type RegistryEvent = KasmapEventOf<RegistryEventType>;
 
 /** The registry events whose entity is one row of one table, keyed by `id`. */

@@ -14,6 +14,7 @@ export type SnapshotRowInput = {
   stream_seq: number;
 };
 
+/** The history row's columns, in the order `writeSnapshots` sends them, with their array types. */
 const SNAPSHOT_COLUMNS = {
   agent_id: "bigint",
   content_hash: "text",
