@@ -1,7 +1,8 @@
-import { type Bus, type CommandHandlers, ensureStreams, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
+import { type CommandHandlers, ensureStreams, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
 import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
 import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
-import { createLogger, type Logger } from "@kasmap/logging";
+import { createLogger } from "@kasmap/logging";
+import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
 import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
 import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
@@ -39,16 +40,10 @@ export { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 export type { AuthzDatabase, AuthzTx } from "./store/schema.ts";
 export { type GroupMove, moveGroupSubtree } from "./store/subtree-moves.ts";
 
-export type AuthzServiceOptions = {
-  bus: Bus;
-  /** `postgres://…`; the service keeps its state in schema `authz` of this database. */
-  databaseUrl: string;
+/** The service keeps its state in schema `authz` of the database at `databaseUrl`. */
+export type AuthzServiceOptions = DatabaseServiceOptions & {
   /** When set, `root` (admin) exists with a personal access token of this value. */
   adminToken?: string;
-  logger?: Logger;
-  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
-  statementTimeoutMs?: number;
-  connectTimeoutMs?: number;
   /** GitLab mode: GitLab decides access, the gateway asks it (`CommandDeps.gitlabMode`). */
   gitlabMode?: boolean;
 };

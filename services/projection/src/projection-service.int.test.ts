@@ -41,6 +41,19 @@ async function registerAgent(agentId: number): Promise<void> {
   await ctx.caughtUp();
 }
 
+/** A deleted agent keeps no authorization rows and no authorization report. */
+async function expectNoAuthorizationRows(agentId: number): Promise<void> {
+  for (const table of [
+    "read_model.ci_access_project_authorizations",
+    "read_model.user_access_group_authorizations",
+    "read_model.agent_authorization_reports",
+  ] as const) {
+    expect(
+      await ctx.db.selectFrom(table).select("agent_id").where("agent_id", "=", agentId).execute(),
+    ).toEqual([]);
+  }
+}
+
 describe("projection service", () => {
   it("applies every event kind to the read model", async () => {
     const e = ctx.events;
@@ -158,15 +171,7 @@ describe("projection service", () => {
     expect(await ctx.db.selectFrom("read_model.agents").select("id").where("id", "=", 8).execute()).toEqual(
       [],
     );
-    for (const table of [
-      "read_model.ci_access_project_authorizations",
-      "read_model.user_access_group_authorizations",
-      "read_model.agent_authorization_reports",
-    ] as const) {
-      expect(await ctx.db.selectFrom(table).select("agent_id").where("agent_id", "=", 8).execute()).toEqual(
-        [],
-      );
-    }
+    await expectNoAuthorizationRows(8);
   });
 
   it("drops a group and a project whose last event says they were removed (GitLab mode)", async () => {
@@ -200,15 +205,7 @@ describe("projection service", () => {
     await ctx.caughtUp();
     await publishEvent(ctx.bus, ctx.events.authz(18, 11, GRANTS));
     await ctx.caughtUp();
-    for (const table of [
-      "read_model.ci_access_project_authorizations",
-      "read_model.user_access_group_authorizations",
-      "read_model.agent_authorization_reports",
-    ] as const) {
-      expect(await ctx.db.selectFrom(table).select("agent_id").where("agent_id", "=", 18).execute()).toEqual(
-        [],
-      );
-    }
+    await expectNoAuthorizationRows(18);
   });
 
   it("keeps the newer heartbeat when an older one arrives later", async () => {

@@ -1,6 +1,7 @@
-import { type Bus, ensureStreams } from "@kasmap/bus";
+import { ensureStreams } from "@kasmap/bus";
 import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
-import { createLogger, type Logger } from "@kasmap/logging";
+import { createLogger } from "@kasmap/logging";
+import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
 import type { Kysely } from "kysely";
 import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
 import { startDisconnectionSweeper } from "./audit/agent-disconnections.ts";
@@ -8,14 +9,8 @@ import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./consume/project
 import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
 import { deleteLegacyDurableConsumers } from "./rebuild/legacy-durable-consumers.ts";
 
-export type ProjectionServiceOptions = {
-  bus: Bus;
-  /** `postgres://user@host:port/db`; the read model lives in its schema `read_model`. */
-  databaseUrl: string;
-  /** PostgreSQL `statement_timeout` and connection timeout of the pool, ms (`createDatabase`). */
-  statementTimeoutMs?: number;
-  connectTimeoutMs?: number;
-  logger?: Logger;
+/** The read model lives in schema `read_model` of the database at `databaseUrl`. */
+export type ProjectionServiceOptions = DatabaseServiceOptions & {
   /** Limits on collector events (issue 7.6); defaults: `DEFAULT_COLLECTOR_LIMITS`. */
   collectorLimits?: CollectorLimits;
 };
@@ -26,7 +21,7 @@ export type ProjectionService = {
 };
 
 /** Opens the read model database with a pool sized for the four consumers. */
-export function openReadModel(
+function openReadModel(
   databaseUrl: string,
   timeouts: Pick<ProjectionServiceOptions, "statementTimeoutMs" | "connectTimeoutMs"> = {},
 ): Kysely<ReadModelDatabase> {
@@ -40,6 +35,24 @@ export function openReadModel(
 }
 
 /**
+ * Ensures the streams, opens the read model and migrates it: what the projection and its
+ * rebuild do first. The pool is closed again when the migration fails.
+ */
+export async function openMigratedReadModel(
+  options: ProjectionServiceOptions,
+): Promise<Kysely<ReadModelDatabase>> {
+  await ensureStreams(options.bus);
+  const db = openReadModel(options.databaseUrl, options);
+  try {
+    await migrateReadModel(db);
+    return db;
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+}
+
+/**
  * Starts the projection: ensures the streams, migrates the read model, indexes the addresses
  * of snapshots that have none (`indexUnindexedSnapshots`), deletes durable consumers left by
  * older versions, then runs one checkpointed consumer per stream (`projection-registry`,
@@ -50,10 +63,8 @@ export function openReadModel(
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
-  await ensureStreams(options.bus);
-  const db = openReadModel(options.databaseUrl, options);
+  const db = await openMigratedReadModel(options);
   try {
-    await migrateReadModel(db);
     const indexed = await indexUnindexedSnapshots(db);
     if (indexed > 0) logger.info({ agents: indexed }, "indexed cluster addresses of existing snapshots");
     await deleteLegacyDurableConsumers(options.bus);

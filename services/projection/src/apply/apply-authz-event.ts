@@ -1,7 +1,7 @@
 import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
-import { authorizationRows } from "./read-model-rows.ts";
+import { type AuthorizationRows, authorizationRows } from "./read-model-rows.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
@@ -15,21 +15,21 @@ export async function isDeletedAgent(db: Db, agentId: number): Promise<boolean> 
   return row !== undefined;
 }
 
+/** The table of each kind of authorization row (`AuthorizationRows`), GitLab's four. */
+const AUTHORIZATION_TABLES = {
+  ciAccessProjects: "read_model.ci_access_project_authorizations",
+  ciAccessGroups: "read_model.ci_access_group_authorizations",
+  userAccessProjects: "read_model.user_access_project_authorizations",
+  userAccessGroups: "read_model.user_access_group_authorizations",
+} as const satisfies Record<keyof AuthorizationRows, keyof ReadModelDatabase>;
+
+const AUTHORIZATION_KINDS = Object.keys(AUTHORIZATION_TABLES) as (keyof AuthorizationRows)[];
+
 /** Deletes every authorization row of one agent, in the four authorization tables. */
 export async function deleteAgentAuthorizations(db: Db, agentId: number): Promise<void> {
-  await db
-    .deleteFrom("read_model.ci_access_project_authorizations")
-    .where("agent_id", "=", agentId)
-    .execute();
-  await db.deleteFrom("read_model.ci_access_group_authorizations").where("agent_id", "=", agentId).execute();
-  await db
-    .deleteFrom("read_model.user_access_project_authorizations")
-    .where("agent_id", "=", agentId)
-    .execute();
-  await db
-    .deleteFrom("read_model.user_access_group_authorizations")
-    .where("agent_id", "=", agentId)
-    .execute();
+  for (const kind of AUTHORIZATION_KINDS) {
+    await db.deleteFrom(AUTHORIZATION_TABLES[kind]).where("agent_id", "=", agentId).execute();
+  }
 }
 
 /**
@@ -47,26 +47,8 @@ export async function applyAuthzChanged(
   await deleteAgentAuthorizations(db, data.agent_id);
   // A grant set that arrives after the agent's deletion (another stream) must not bring it back.
   if (await isDeletedAgent(db, data.agent_id)) return;
-  if (rows.ciAccessProjects.length > 0) {
-    await db
-      .insertInto("read_model.ci_access_project_authorizations")
-      .values(rows.ciAccessProjects)
-      .execute();
-  }
-  if (rows.ciAccessGroups.length > 0) {
-    await db.insertInto("read_model.ci_access_group_authorizations").values(rows.ciAccessGroups).execute();
-  }
-  if (rows.userAccessProjects.length > 0) {
-    await db
-      .insertInto("read_model.user_access_project_authorizations")
-      .values(rows.userAccessProjects)
-      .execute();
-  }
-  if (rows.userAccessGroups.length > 0) {
-    await db
-      .insertInto("read_model.user_access_group_authorizations")
-      .values(rows.userAccessGroups)
-      .execute();
+  for (const kind of AUTHORIZATION_KINDS) {
+    if (rows[kind].length > 0) await db.insertInto(AUTHORIZATION_TABLES[kind]).values(rows[kind]).execute();
   }
   const dropped = JSON.stringify(data.dropped);
   await db

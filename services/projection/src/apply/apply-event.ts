@@ -3,16 +3,7 @@ import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { applyAuthzChanged } from "./apply-authz-event.ts";
 import { applyClusterHeartbeat, applyClusterSnapshot } from "./apply-cluster-event.ts";
-import {
-  applyAgent,
-  applyAgentToken,
-  applyGroup,
-  applyJob,
-  applyMembership,
-  applyPersonalAccessToken,
-  applyProject,
-  applyUser,
-} from "./apply-registry-event.ts";
+import { applyRegistryEvent } from "./apply-registry-event.ts";
 
 /**
  * Where an event sits in the log (`StreamPosition`: the JetStream stream name and its sequence
@@ -33,21 +24,14 @@ export async function applyEventToReadModel(
 ): Promise<void> {
   switch (event.type) {
     case EVENT_TYPES.groupChanged:
-      return applyGroup(db, event.data.group);
     case EVENT_TYPES.projectChanged:
-      return applyProject(db, event.data.project);
     case EVENT_TYPES.userChanged:
-      return applyUser(db, event.data.user);
     case EVENT_TYPES.membershipChanged:
-      return applyMembership(db, event.data.membership);
     case EVENT_TYPES.personalAccessTokenChanged:
-      return applyPersonalAccessToken(db, event.data.token);
     case EVENT_TYPES.agentChanged:
-      return applyAgent(db, event.data.agent);
     case EVENT_TYPES.agentTokenChanged:
-      return applyAgentToken(db, event.data.token, position.storedAt ?? new Date(event.time));
     case EVENT_TYPES.jobChanged:
-      return applyJob(db, event.data.job);
+      return applyRegistryEvent(db, event, position.storedAt ?? new Date(event.time));
     case EVENT_TYPES.authzChanged:
       return applyAuthzChanged(db, event.data, event.time);
     case EVENT_TYPES.clusterSnapshot:

@@ -1,17 +1,27 @@
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import type { ClusterAddressRow } from "./cluster-addresses.ts";
+import { unnestColumns } from "./unnest-columns.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
 /** A snapshot as its history row (`cluster` already serialised, once per event). */
 export type SnapshotRowInput = {
-  agentId: number;
-  contentHash: string;
+  agent_id: number;
+  content_hash: string;
   cluster: string;
-  observedAt: string;
-  streamSeq: number;
+  observed_at: string;
+  stream_seq: number;
 };
+
+/** The history row's columns, in the order `writeSnapshots` sends them, with their array types. */
+const SNAPSHOT_COLUMNS = {
+  agent_id: "bigint",
+  content_hash: "text",
+  cluster: "jsonb",
+  observed_at: "timestamptz",
+  stream_seq: "bigint",
+} as const;
 
 /**
  * Appends every snapshot of a batch to the history and makes each agent's last one its latest,
@@ -32,13 +42,7 @@ export async function writeSnapshots(db: Db, rows: readonly SnapshotRowInput[]):
   if (rows.length === 0) return;
   await sql`
     with input as (
-      select * from unnest(
-        ${sql.val(rows.map((r) => r.agentId))}::bigint[],
-        ${sql.val(rows.map((r) => r.contentHash))}::text[],
-        ${sql.val(rows.map((r) => r.cluster))}::jsonb[],
-        ${sql.val(rows.map((r) => r.observedAt))}::timestamptz[],
-        ${sql.val(rows.map((r) => r.streamSeq))}::bigint[]
-      ) as u(agent_id, content_hash, cluster, observed_at, stream_seq)
+      select * from ${unnestColumns(rows, "u", SNAPSHOT_COLUMNS)}
     ), history as (
       insert into read_model.cluster_snapshot_history (agent_id, content_hash, cluster, observed_at, stream_seq)
       select agent_id, content_hash, cluster, observed_at, stream_seq from input
@@ -80,11 +84,7 @@ export async function replaceAddressesOf(
   if (agentIds.length === 0) return;
   await sql`
     with wanted as (
-      select * from unnest(
-        ${sql.val(rows.map((r) => r.agent_id))}::bigint[],
-        ${sql.val(rows.map((r) => r.field))}::text[],
-        ${sql.val(rows.map((r) => r.address))}::inet[]
-      ) as w(agent_id, field, address)
+      select * from ${unnestColumns(rows, "w", { agent_id: "bigint", field: "text", address: "inet" })}
     ), gone as (
       delete from read_model.cluster_addresses c
       where c.agent_id = any(${sql.val(agentIds)}::bigint[])

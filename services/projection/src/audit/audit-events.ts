@@ -87,6 +87,28 @@ function base(event: KasmapEvent, previous: AuditPreviousState, suffix?: string)
   };
 }
 
+/**
+ * A draft about the agent a collector's event names (snapshot, heartbeat): without an author,
+ * as a collector is no GitLab user.
+ */
+function collectorEventDraft(
+  event: KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot | typeof EVENT_TYPES.clusterHeartbeat>,
+  previous: AuditPreviousState,
+  eventType: AuditEventType,
+  details: Record<string, unknown>,
+  suffix?: string,
+): AuditEventDraft {
+  return {
+    ...base(event, previous, suffix),
+    event_type: eventType,
+    author_id: null,
+    target_id: event.data.agent_id,
+    target_type: "Clusters::Agent",
+    agent_id: event.data.agent_id,
+    details,
+  };
+}
+
 /** Created: first sight of a live agent. Deleted: a stored agent arrives with `deleted_at`. */
 function agentEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.agentChanged>,
@@ -189,17 +211,8 @@ function clusterInfoEvents(
     (field) => before === null || canonicalJson(before[field]) !== canonicalJson(after[field]),
   );
   if (changed.length === 0) return [];
-  return [
-    {
-      ...base(event, previous),
-      event_type: AUDIT_EVENT_TYPES.clusterInfoChanged,
-      author_id: null,
-      target_id: event.data.agent_id,
-      target_type: "Clusters::Agent",
-      agent_id: event.data.agent_id,
-      details: { changed_fields: changed, before, after, content_hash: event.data.content_hash },
-    },
-  ];
+  const details = { changed_fields: changed, before, after, content_hash: event.data.content_hash };
+  return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterInfoChanged, details)];
 }
 
 /** What identifies the cluster an agent reports from, as `cluster_agent_cluster_changed` shows it. */
@@ -224,23 +237,14 @@ function clusterChangedEvents(
   const before = previous.snapshot?.cluster_uid;
   const after = event.data.cluster.cluster_uid;
   if (!before || !after || before === after || previous.snapshot === null) return [];
-  return [
-    {
-      ...base(event, previous, "cluster_changed"),
-      event_type: AUDIT_EVENT_TYPES.clusterChanged,
-      author_id: null,
-      target_id: event.data.agent_id,
-      target_type: "Clusters::Agent",
-      agent_id: event.data.agent_id,
-      details: {
-        custom_message: "Cluster agent reports from a different cluster",
-        collector: event.source,
-        before: clusterIdentity(previous.snapshot),
-        after: clusterIdentity(event.data.cluster),
-        content_hash: event.data.content_hash,
-      },
-    },
-  ];
+  const details = {
+    custom_message: "Cluster agent reports from a different cluster",
+    collector: event.source,
+    before: clusterIdentity(previous.snapshot),
+    after: clusterIdentity(event.data.cluster),
+    content_hash: event.data.content_hash,
+  };
+  return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterChanged, details, "cluster_changed")];
 }
 
 /**
@@ -286,17 +290,8 @@ function connectedEvents(
   const last = previous.lastHeartbeatAt;
   const silenceMs = last === null ? null : Date.parse(event.data.sent_at) - Date.parse(last);
   if (silenceMs !== null && silenceMs <= CONNECTED_WITHIN_MS) return [];
-  return [
-    {
-      ...base(event, previous),
-      event_type: AUDIT_EVENT_TYPES.connected,
-      author_id: null,
-      target_id: event.data.agent_id,
-      target_type: "Clusters::Agent",
-      agent_id: event.data.agent_id,
-      details: { collector_id: event.data.collector_id, previous_heartbeat_at: last },
-    },
-  ];
+  const details = { collector_id: event.data.collector_id, previous_heartbeat_at: last };
+  return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.connected, details)];
 }
 
 /** An agent whose heartbeats stopped, as the disconnection sweeper found it. */

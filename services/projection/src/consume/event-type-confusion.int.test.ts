@@ -42,12 +42,7 @@ describe("event-type confusion", () => {
 
     const tokens = await ctx.db.selectFrom("read_model.personal_access_tokens").select("id").execute();
     expect(tokens).toEqual([]);
-    const snapshot = await ctx.db
-      .selectFrom("read_model.cluster_snapshots")
-      .select("cluster")
-      .where("agent_id", "=", AGENT)
-      .executeTakeFirst();
-    expect(snapshot?.cluster).toMatchObject({ cluster_name: "control" });
+    expect(await ctx.latestCluster(AGENT)).toMatchObject({ cluster_name: "control" });
     const letters = await ctx.deadLetters();
     expect(letters).toHaveLength(1);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.subject)).toBe(subject);

@@ -34,12 +34,7 @@ describe("poison messages", () => {
     );
 
     await ctx.caughtUp();
-    const snapshot = await ctx.db
-      .selectFrom("read_model.cluster_snapshots")
-      .select("cluster")
-      .where("agent_id", "=", AGENT)
-      .executeTakeFirst();
-    expect(snapshot?.cluster).toMatchObject({ cluster_name: "behind-the-poison" });
+    expect(await ctx.latestCluster(AGENT)).toMatchObject({ cluster_name: "behind-the-poison" });
     const letters = await ctx.deadLetters();
     expect(letters).toHaveLength(1);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.seq)).toBe(String(stored.seq));

@@ -63,11 +63,11 @@ export async function projectSnapshotBatch(
       replaced.add(agentId);
     }
     snapshots.push({
-      agentId,
-      contentHash: event.data.content_hash,
+      agent_id: agentId,
+      content_hash: event.data.content_hash,
       cluster: JSON.stringify(event.data.cluster),
-      observedAt: event.data.cluster.observed_at,
-      streamSeq: meta.seq,
+      observed_at: event.data.cluster.observed_at,
+      stream_seq: meta.seq,
     });
     notices.push(...changeNoticesFor(event, position));
   }

@@ -1,9 +1,8 @@
-import { ensureStreams } from "@kasmap/bus";
-import { migrateReadModel, READ_MODEL_SCHEMA, type ReadModelDatabase } from "@kasmap/db";
+import { READ_MODEL_SCHEMA, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import {
-  openReadModel,
+  openMigratedReadModel,
   type ProjectionService,
   type ProjectionServiceOptions,
   startProjectionService,
@@ -18,10 +17,8 @@ import {
  */
 export async function rebuildReadModel(options: ProjectionServiceOptions): Promise<ProjectionService> {
   const logger = options.logger ?? createLogger("projection");
-  await ensureStreams(options.bus);
-  const db = openReadModel(options.databaseUrl, options);
+  const db = await openMigratedReadModel(options);
   try {
-    await migrateReadModel(db);
     const tables = await truncateReadModel(db);
     logger.warn({ tables }, "read model truncated; replaying every stream from the start");
   } finally {

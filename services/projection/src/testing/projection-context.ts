@@ -28,6 +28,8 @@ export type ProjectionTestContext = {
   caughtUp(): Promise<void>;
   /** Every dead letter stored so far, oldest first. */
   deadLetters(): Promise<StoredMsg[]>;
+  /** The cluster facts of the agent's latest snapshot as the read model holds them; undefined before its first. */
+  latestCluster(agentId: number): Promise<unknown>;
   /** Starts the projection service on this context; `dispose` stops it if it still runs. */
   startService(): Promise<ProjectionService>;
   /** Stops the service `startService` started, if it runs. */
@@ -55,6 +57,7 @@ export async function createProjectionTestContext(name: string): Promise<Project
     serviceOptions,
     caughtUp: () => waitUntilCaughtUp(bus, db),
     deadLetters: () => readDeadLetters(bus),
+    latestCluster: (agentId) => readLatestCluster(db, agentId),
     async startService() {
       service = await startProjectionService(serviceOptions);
       return service;
@@ -97,6 +100,15 @@ async function readDeadLetters(bus: Bus): Promise<StoredMsg[]> {
     if (letter) letters.push(letter);
   }
   return letters;
+}
+
+async function readLatestCluster(db: Kysely<ReadModelDatabase>, agentId: number): Promise<unknown> {
+  const snapshot = await db
+    .selectFrom("read_model.cluster_snapshots")
+    .select("cluster")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return snapshot?.cluster;
 }
 
 async function waitUntilCaughtUp(bus: Bus, db: Kysely<ReadModelDatabase>): Promise<void> {
