@@ -11,7 +11,7 @@ import { pino } from "pino";
 import { afterAll, describe, expect, it } from "vitest";
 import { renderAuthorization } from "../nats/render-authorization.ts";
 import { ensureNats } from "./ensure-nats.ts";
-import { probeNatsConnection } from "./nats-connection-probe.ts";
+import { probeStartNats } from "./nats-connection-probe.ts";
 
 /**
  * `npm start`'s NATS: with nothing listening it starts `nats-server -js` from PATH with nkey
@@ -39,7 +39,7 @@ async function anonymousConnection(url: string): Promise<unknown> {
 async function startedServer(authorization: string) {
   const server = await startPrivateNatsServer(authorization);
   await eventually(
-    async () => ((await probeNatsConnection(server.url, {})) === "unreachable" ? undefined : true),
+    async () => ((await probeStartNats(server.url, {})) === "unreachable" ? undefined : true),
     `the private nats-server to answer\n${server.output}`,
   );
   return server;

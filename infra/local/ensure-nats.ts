@@ -1,7 +1,7 @@
 import { acceptsAnonymousClients, anonymousAccessWarning, type NatsClientAuth } from "@kasmap/bus";
 import type { Logger } from "@kasmap/logging";
 import type { ServiceIdentity } from "../nats/render-authorization.ts";
-import { probeNatsConnection } from "./nats-connection-probe.ts";
+import { probeStartNats } from "./nats-connection-probe.ts";
 import { adoptOwnNatsServer, type OwnNatsServer, startOwnNatsServer } from "./own-nats-server.ts";
 
 export type EnsureNatsOptions = {
@@ -41,7 +41,7 @@ export type LocalNats = {
  */
 export async function ensureNats(options: EnsureNatsOptions): Promise<LocalNats> {
   const url = options.configuredUrl ?? `nats://127.0.0.1:${options.port ?? 4222}`;
-  const outcome = await probeNatsConnection(url, options.credentials);
+  const outcome = await probeStartNats(url, options.credentials);
   if (outcome === "connected") return existingServer(url, options);
   if (options.configuredUrl) {
     throw new Error(

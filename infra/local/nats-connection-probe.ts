@@ -1,27 +1,11 @@
-import type { NatsClientAuth } from "@kasmap/bus";
-import { AuthorizationError, nkeyAuthenticator } from "@nats-io/nats-core";
-import { connect } from "@nats-io/transport-node";
+import { type NatsClientAuth, type ProbeOutcome, probeNatsConnection } from "@kasmap/bus";
 
-/** What a one-off connection attempt found: a server that let us in, one that refused us, or none. */
-export type ProbeOutcome = "connected" | "refused" | "unreachable";
+/** The client name `npm start`'s connection attempts show in the server's connz. */
+const START_PROBE_NAME = "kasmap-start-probe";
 
-/** Connects once with `auth` (nothing = anonymous) and closes again; never retries. */
-export async function probeNatsConnection(url: string, auth: NatsClientAuth): Promise<ProbeOutcome> {
-  try {
-    const nc = await connect({
-      servers: url.split(",").map((s) => s.trim()),
-      name: "kasmap-start-probe",
-      timeout: 3_000,
-      maxReconnectAttempts: 0,
-      ...(auth.nkeySeed ? { authenticator: nkeyAuthenticator(new TextEncoder().encode(auth.nkeySeed)) } : {}),
-      ...(auth.user ? { user: auth.user, pass: auth.pass ?? "" } : {}),
-      ...(auth.tls ? { tls: auth.tls } : {}),
-    });
-    await nc.close();
-    return "connected";
-  } catch (error) {
-    return error instanceof AuthorizationError ? "refused" : "unreachable";
-  }
+/** One connection attempt of `npm start` with `auth` (nothing = anonymous); never retries. */
+export function probeStartNats(url: string, auth: NatsClientAuth): Promise<ProbeOutcome> {
+  return probeNatsConnection(url, auth, START_PROBE_NAME);
 }
 
 /** Probes every `intervalMs` until `accepted` holds, at most `attempts` times. */
@@ -32,7 +16,7 @@ export async function waitForNats(
   intervalMs = 200,
 ): Promise<boolean> {
   for (let i = 0; i < attempts; i++) {
-    if ((await probeNatsConnection(url, auth)) === "connected") return true;
+    if ((await probeStartNats(url, auth)) === "connected") return true;
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   return false;

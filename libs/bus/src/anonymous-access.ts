@@ -1,5 +1,5 @@
-import { connect } from "@nats-io/transport-node";
 import type { NatsTls } from "./nats-client-auth.ts";
+import { probeNatsConnection } from "./nats-connection-probe.ts";
 
 /**
  * Whether the NATS server at `url` lets a client in with no credentials at all: the test is a
@@ -7,19 +7,8 @@ import type { NatsTls } from "./nats-client-auth.ts";
  * Such a server lets anyone who reaches it publish forged events and read every subject.
  */
 export async function acceptsAnonymousClients(url: string, tls?: NatsTls): Promise<boolean> {
-  try {
-    const nc = await connect({
-      servers: url.split(",").map((s) => s.trim()),
-      name: "kasmap-anonymous-access-probe",
-      timeout: 3_000,
-      maxReconnectAttempts: 0,
-      ...(tls ? { tls } : {}),
-    });
-    await nc.close();
-    return true;
-  } catch {
-    return false;
-  }
+  const outcome = await probeNatsConnection(url, tls ? { tls } : {}, "kasmap-anonymous-access-probe");
+  return outcome === "connected";
 }
 
 /** The warning logged (level warn) and shown at start-up and in readiness for such a server. */

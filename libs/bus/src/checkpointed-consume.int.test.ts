@@ -17,13 +17,22 @@ function heartbeat(agentId: number) {
   });
 }
 
+/** Publishes a valid heartbeat of each of `count` agents from `firstAgent` on; answers their sequences. */
+async function publishHeartbeats(firstAgent: number, count: number): Promise<number[]> {
+  const seqs: number[] = [];
+  for (let agent = firstAgent; agent < firstAgent + count; agent++)
+    seqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
+  return seqs;
+}
+
 /**
  * A stand-in for the database: a batch's rows and checkpoint become visible together or not
  * at all, as in one transaction. `applied` is every committed event's sequence, in order.
+ * `checkpoint` is where it starts: the sequence of the last message already committed.
  */
-function transactionalStore() {
+function transactionalStore(checkpoint = 0) {
   const store = {
-    checkpoint: 0,
+    checkpoint,
     applied: [] as number[],
     readCheckpoint: async () => store.checkpoint,
     commit(batch: CheckpointedEvent[], lastSeq: number) {
@@ -78,11 +87,8 @@ describe("checkpointed consumer", () => {
   });
 
   it("resumes from the committed checkpoint after a stop in the middle of a batch, applying each message once", async () => {
-    const seqs: number[] = [];
-    for (let agent = 20; agent < 30; agent++)
-      seqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
-    const store = transactionalStore();
-    store.checkpoint = (seqs[0] ?? 1) - 1;
+    const seqs = await publishHeartbeats(20, 10);
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
     let calls = 0;
     let crashed: () => void = () => {};
     const crash = new Promise<void>((resolve) => {
@@ -120,11 +126,8 @@ describe("checkpointed consumer", () => {
   });
 
   it("restarts from the checkpoint after a failing batch, without losing or repeating a message", async () => {
-    const seqs: number[] = [];
-    for (let agent = 40; agent < 45; agent++)
-      seqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
-    const store = transactionalStore();
-    store.checkpoint = (seqs[0] ?? 1) - 1;
+    const seqs = await publishHeartbeats(40, 5);
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
     let failures = 2;
     const consumer = startCheckpointedConsumer(world.bus, {
       stream: "heartbeat",

@@ -3,6 +3,7 @@ import {
   type KasmapEvent,
   KasmapEventSchema,
   type StoredLocation,
+  summarizeZodIssues,
 } from "@kasmap/contracts";
 
 /** Where a message sits in its stream, for checkpoints, logs and dead letters. */
@@ -33,13 +34,7 @@ export function parseEvent(data: Uint8Array): ParsedEvent {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   const result = KasmapEventSchema.safeParse(json);
-  if (!result.success) {
-    const issues = result.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`)
-      .join("; ");
-    return { ok: false, reason: `schema: ${issues}` };
-  }
+  if (!result.success) return { ok: false, reason: `schema: ${summarizeZodIssues(result.error, 5)}` };
   return { ok: true, event: result.data };
 }
 

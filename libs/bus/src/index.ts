@@ -8,6 +8,7 @@ export * from "./dead-letter.ts";
 export * from "./event-message.ts";
 export * from "./jetstream-storage.ts";
 export * from "./nats-client-auth.ts";
+export * from "./nats-connection-probe.ts";
 export * from "./payload-limit.ts";
 export * from "./publish.ts";
 export * from "./retry-at-start.ts";

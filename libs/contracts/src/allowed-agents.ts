@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { CiAccessConfigSchema } from "./authorization.ts";
 import { ClusterInfoSchema } from "./cluster-info.ts";
-import { ProjectIdentitySchema } from "./rest.ts";
+import { AgentResponseSchema, ProjectIdentitySchema } from "./rest.ts";
 
 /**
  * REST bodies of "which agents may this project / CI job use": GitLab's
@@ -37,11 +37,13 @@ export const JobAllowedAgentsResponseSchema = z
   .strict();
 export type JobAllowedAgentsResponse = z.infer<typeof JobAllowedAgentsResponseSchema>;
 
-export const ProjectAllowedAgentSchema = z
-  .object({
-    id: Id,
-    name: z.string(),
-    config_project: ProjectIdentitySchema,
+/** An agent the project may use: the agent as `AgentResponse` names it, its config and the rule. */
+export const ProjectAllowedAgentSchema = AgentResponseSchema.pick({
+  id: true,
+  name: true,
+  config_project: true,
+})
+  .extend({
     configuration: CiAccessConfigSchema,
     rule: z.enum(["explicit_project", "implicit_config_project", "group"]),
     via_group_id: Id.nullable(),

@@ -100,8 +100,22 @@ function addEventChannel(
   type: EventType,
   publisher: string,
 ): void {
-  parts.channels[id] = { ...channel, messages: { [type]: ref(`#/components/messages/${type}`) } };
-  addSendOperation(parts, id, type, `${publisher} publishes (JetStream, stored in the audit log)`);
+  addPublishChannel(parts, id, channel, type, `${publisher} publishes (JetStream, stored in the audit log)`);
+}
+
+/**
+ * Channel `id`, carrying the one message `message` (declared in the components), and its
+ * `<id>_publish` operation: whoever `summary` names sends it there.
+ */
+function addPublishChannel(
+  parts: Parts,
+  id: string,
+  channel: Omit<AsyncApiChannel, "messages">,
+  message: string,
+  summary: string,
+): void {
+  parts.channels[id] = { ...channel, messages: { [message]: ref(`#/components/messages/${message}`) } };
+  addSendOperation(parts, id, message, summary);
 }
 
 /** The `<id>_publish` operation: whoever `summary` names sends `message` on channel `id`. */
@@ -214,15 +228,14 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
     contentType: "application/json",
     payload: jsonSchemaOf(ReadModelNoticeSchema, "output"),
   };
-  parts.channels.readModelChanged = {
-    address: topology.subjects.readModelChanged("{table}"),
-    description: "Core NATS (may be lost): the projection committed a change to this table",
-    parameters: { table: { description: "Read model table", enum: [...READ_MODEL_TABLES] } },
-    messages: { readModelNotice: ref("#/components/messages/readModelNotice") },
-  };
-  addSendOperation(
+  addPublishChannel(
     parts,
     "readModelChanged",
+    {
+      address: topology.subjects.readModelChanged("{table}"),
+      description: "Core NATS (may be lost): the projection committed a change to this table",
+      parameters: { table: { description: "Read model table", enum: [...READ_MODEL_TABLES] } },
+    },
     "readModelNotice",
     "The projection publishes after each commit",
   );
@@ -242,15 +255,14 @@ function addNoticeAndDeadLetterChannels(parts: Parts, topology: ReturnType<typeo
     },
   };
   const streams = topology.streams.filter((s) => s.role !== "deadLetter").map((s) => s.name);
-  parts.channels.deadLetter = {
-    address: topology.subjects.deadLetter("{streamName}"),
-    description: "Dead letters per source stream, with the reason in headers",
-    parameters: { streamName: { description: "The stream the message came from", enum: streams } },
-    messages: { deadLetter: ref("#/components/messages/deadLetter") },
-  };
-  addSendOperation(
+  addPublishChannel(
     parts,
     "deadLetter",
+    {
+      address: topology.subjects.deadLetter("{streamName}"),
+      description: "Dead letters per source stream, with the reason in headers",
+      parameters: { streamName: { description: "The stream the message came from", enum: streams } },
+    },
     "deadLetter",
     "A consumer stores a message it cannot apply, then terminates it",
   );
@@ -276,15 +288,16 @@ function addGitLabChannels(parts: Parts, topology: ReturnType<typeof createTopol
     },
     payload: jsonSchemaOf(GitLabInboxMessageSchema, "output"),
   };
-  parts.channels.gitlabInbox = {
-    address: topology.subjects.gitlabInbox("hook").replace(/hook$/, "{source}"),
-    description: `GitLab mode: deliveries stored by the gateway in ${topology.streamNames.gitlabInbox}, consumed by the sync service`,
-    parameters: { source: { description: "The route GitLab delivered to", enum: [...GITLAB_INBOX_SOURCES] } },
-    messages: { gitlabInboxMessage: ref("#/components/messages/gitlabInboxMessage") },
-  };
-  addSendOperation(
+  addPublishChannel(
     parts,
     "gitlabInbox",
+    {
+      address: topology.subjects.gitlabInbox("hook").replace(/hook$/, "{source}"),
+      description: `GitLab mode: deliveries stored by the gateway in ${topology.streamNames.gitlabInbox}, consumed by the sync service`,
+      parameters: {
+        source: { description: "The route GitLab delivered to", enum: [...GITLAB_INBOX_SOURCES] },
+      },
+    },
     "gitlabInboxMessage",
     "The gateway stores each authenticated delivery (JetStream) before answering GitLab 200",
   );

@@ -1,5 +1,13 @@
-import type { KasmapEvent } from "./events.ts";
-import { boundSubjectId, EVENT_BINDINGS, type StreamRole } from "./topology.ts";
+import { EVENT_TYPES, type EventType, type KasmapEvent, type KasmapEventOf } from "./events.ts";
+import {
+  boundSubjectId,
+  EVENT_BINDINGS,
+  REGISTRY_ENTITY_FIELDS,
+  REGISTRY_EVENT_TYPES,
+  REGISTRY_KINDS,
+  type RegistryKind,
+  type StreamRole,
+} from "./topology.ts";
 
 /** Where a message was stored: the topology root, the stream (by role) and the NATS subject. */
 export type StoredLocation = { root: string; stream: StreamRole; subject: string };
@@ -33,25 +41,28 @@ export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation)
 /** The aggregate id an event's data is about: the id its subject must carry. */
 export function claimedId(event: KasmapEvent): number {
   switch (event.type) {
-    case "io.kasmap.cluster.snapshot.v1":
-    case "io.kasmap.cluster.heartbeat.v1":
-    case "io.kasmap.authz.changed.v1":
+    case EVENT_TYPES.clusterSnapshot:
+    case EVENT_TYPES.clusterHeartbeat:
+    case EVENT_TYPES.authzChanged:
       return event.data.agent_id;
-    case "io.kasmap.registry.group.changed.v1":
-      return event.data.group.id;
-    case "io.kasmap.registry.project.changed.v1":
-      return event.data.project.id;
-    case "io.kasmap.registry.user.changed.v1":
-      return event.data.user.id;
-    case "io.kasmap.registry.membership.changed.v1":
-      return event.data.membership.id;
-    case "io.kasmap.registry.personal_access_token.changed.v1":
-      return event.data.token.id;
-    case "io.kasmap.registry.agent.changed.v1":
-      return event.data.agent.id;
-    case "io.kasmap.registry.agent_token.changed.v1":
-      return event.data.token.id;
-    case "io.kasmap.registry.job.changed.v1":
-      return event.data.job.id;
+    default:
+      return registryEntityId(event);
   }
+}
+
+type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];
+type RegistryEntityField = (typeof REGISTRY_ENTITY_FIELDS)[RegistryKind];
+
+const REGISTRY_KIND_OF_TYPE = new Map<EventType, RegistryKind>(
+  REGISTRY_KINDS.map((kind) => [REGISTRY_EVENT_TYPES[kind], kind]),
+);
+
+/** The id of the entity a registry event carries, in the field `REGISTRY_ENTITY_FIELDS` names. */
+function registryEntityId(event: KasmapEventOf<RegistryEventType>): number {
+  const kind = REGISTRY_KIND_OF_TYPE.get(event.type);
+  if (kind === undefined) throw new TypeError(`${event.type} is not a registry event type`);
+  // The field belongs to the event's own type, but TypeScript cannot pair a looked-up field name
+  // with one member of the union.
+  const data = event.data as unknown as Record<RegistryEntityField, { id: number }>;
+  return data[REGISTRY_ENTITY_FIELDS[kind]].id;
 }

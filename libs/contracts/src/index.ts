@@ -21,6 +21,7 @@ export * from "./rest.ts";
 export * from "./rest-documented.ts";
 export * from "./rest-routes.ts";
 export * from "./service-env.ts";
+export * from "./summarize-zod-issues.ts";
 export * from "./tokens.ts";
 export * from "./topology.ts";
 export * from "./verification.ts";

@@ -58,19 +58,14 @@ export const AgentTokenCreatedResponseSchema = AgentTokenWithLastUsedResponseSch
 }).strict();
 
 /**
- * A collector token as `GET …/collector_tokens` lists it (Kasmap extension, issue 9 item 5):
- * active tokens only, never the token itself; `last_used_at` tells which collector still uses one.
+ * A collector token as `GET …/collector_tokens` lists it (Kasmap extension, issue 9 item 5): an
+ * agent token's body without `agent_id` (the path names the agent) and `status` (only active
+ * tokens are listed), never the token itself; `last_used_at` tells which collector still uses one.
  */
-export const CollectorTokenResponseSchema = z
-  .object({
-    id: Id,
-    name: z.string(),
-    description: z.string().nullable(),
-    created_at: Time,
-    created_by_user_id: Id.nullable(),
-    last_used_at: Time.nullable(),
-  })
-  .strict();
+export const CollectorTokenResponseSchema = AgentTokenWithLastUsedResponseSchema.omit({
+  agent_id: true,
+  status: true,
+}).strict();
 /** `POST …/collector_tokens` (201): the token, shown this once (`kmcol-…`). */
 export const CollectorTokenCreatedResponseSchema = z
   .object({ id: Id, name: z.string(), token: z.string(), created_at: Time })

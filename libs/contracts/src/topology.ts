@@ -80,6 +80,18 @@ export const REGISTRY_EVENT_TYPES = {
   job: EVENT_TYPES.jobChanged,
 } as const satisfies Record<RegistryKind, EventType>;
 
+/** The field of each registry event's `data` that carries the entity (the rest is `actor_user_id`). */
+export const REGISTRY_ENTITY_FIELDS = {
+  group: "group",
+  project: "project",
+  user: "user",
+  membership: "membership",
+  personal_access_token: "token",
+  agent: "agent",
+  agent_token: "token",
+  job: "job",
+} as const satisfies Record<RegistryKind, string>;
+
 /** `<root>.<pattern with the id>`: the one subject an event of `type` about aggregate `id` may use. */
 export function boundSubject(root: string, type: EventType, id: number): string {
   const tokens = EVENT_BINDINGS[type].pattern.map((token) => (token === AGGREGATE_ID ? idToken(id) : token));

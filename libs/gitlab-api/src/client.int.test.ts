@@ -1,29 +1,36 @@
 import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createGitLabClient, type GitLabClient } from "./client.ts";
+import { createGitLabClient, type GitLabClient, type GitLabClientOptions } from "./client.ts";
 import { GitLabApiError } from "./errors.ts";
 import { gitlabPath } from "./paths.ts";
 import { GitLabGroupSchema, GitLabProjectSchema, GitLabUserSchema } from "./schemas.ts";
 
 let gitlab: GitLabSimulator;
 let adminToken: string;
-let client: GitLabClient;
 let groupId: number;
+let client: GitLabClient;
+
+/** The simulator with GitLab's administrator `root` and the group `platform` of seven projects. */
+async function startPlatformGitLab() {
+  const simulator = await startGitLabSimulator();
+  const admin = simulator.addUser({ username: "root", is_admin: true });
+  const group = simulator.addGroup({ path: "platform" });
+  for (let index = 0; index < 7; index += 1)
+    simulator.addProject({ path: `service-${index}`, namespace_id: group.id });
+  return { simulator, adminToken: simulator.addToken(admin.id), groupId: group.id };
+}
+
+/** A client of `root` against the simulator, with a 2 s timeout unless `overrides` say otherwise. */
+function clientOfRoot(overrides: Partial<GitLabClientOptions> = {}): GitLabClient {
+  return createGitLabClient({ baseUrl: gitlab.url, token: adminToken, timeoutMs: 2_000, ...overrides });
+}
 
 beforeAll(async () => {
-  gitlab = await startGitLabSimulator();
-  const admin = gitlab.addUser({ username: "root", is_admin: true });
-  adminToken = gitlab.addToken(admin.id);
-  const group = gitlab.addGroup({ path: "platform" });
-  groupId = group.id;
-  for (let index = 0; index < 7; index += 1)
-    gitlab.addProject({ path: `service-${index}`, namespace_id: group.id });
-  client = createGitLabClient({
-    baseUrl: gitlab.url,
-    token: adminToken,
-    timeoutMs: 2_000,
-    retryBaseDelayMs: 10,
-  });
+  const platform = await startPlatformGitLab();
+  gitlab = platform.simulator;
+  adminToken = platform.adminToken;
+  groupId = platform.groupId;
+  client = clientOfRoot({ retryBaseDelayMs: 10 });
 });
 
 afterAll(async () => {
@@ -88,12 +95,7 @@ describe("GitLab client against the simulator", () => {
   });
 
   it("fails as rate_limited when Retry-After exceeds the bound", async () => {
-    const impatient = createGitLabClient({
-      baseUrl: gitlab.url,
-      token: adminToken,
-      timeoutMs: 2_000,
-      maxRetryAfterSeconds: 5,
-    });
+    const impatient = clientOfRoot({ maxRetryAfterSeconds: 5 });
     gitlab.rateLimitNext(1, 3600);
     const error = await failure(impatient.get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "rate_limited", status: 429 });
@@ -109,11 +111,7 @@ describe("GitLab client against the simulator", () => {
   });
 
   it("reports 401 as unauthorized without the token in the message", async () => {
-    const stranger = createGitLabClient({
-      baseUrl: gitlab.url,
-      token: "glpat-not-a-real-token",
-      timeoutMs: 2_000,
-    });
+    const stranger = clientOfRoot({ token: "glpat-not-a-real-token" });
     const error = await failure(stranger.get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "unauthorized", status: 401 });
     expect(error.message).not.toContain("glpat-not-a-real-token");
@@ -169,12 +167,7 @@ describe("GitLab client against the simulator", () => {
   });
 
   it("times out a request GitLab never answers as unreachable", async () => {
-    const quick = createGitLabClient({
-      baseUrl: gitlab.url,
-      token: adminToken,
-      timeoutMs: 200,
-      maxRetries: 0,
-    });
+    const quick = clientOfRoot({ timeoutMs: 200, maxRetries: 0 });
     gitlab.stallNext(1);
     const error = await failure(quick.get("/user", GitLabUserSchema));
     expect(error.kind).toBe("unreachable");

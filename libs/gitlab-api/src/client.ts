@@ -1,3 +1,4 @@
+import { summarizeZodIssues } from "@kasmap/contracts";
 import type { z } from "zod";
 import { errorKindForStatus, GitLabApiError } from "./errors.ts";
 
@@ -158,10 +159,7 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      const issues = parsed.error.issues
-        .slice(0, 3)
-        .map((issue) => `${issue.path.join(".") || "(root)"}: ${issue.message}`)
-        .join("; ");
+      const issues = summarizeZodIssues(parsed.error, 3);
       throw new GitLabApiError(
         "invalid_response",
         `GET ${url.pathname}: unexpected body (${issues})`,

@@ -3,6 +3,7 @@ import {
   EVENT_TYPES,
   type EventDataOf,
   newKasmapEvent,
+  REGISTRY_ENTITY_FIELDS,
   REGISTRY_EVENT_TYPES,
   type RegistryKind,
 } from "@kasmap/contracts";
@@ -11,18 +12,6 @@ import type { UnitOfWork } from "./unit-of-work.ts";
 
 /** CloudEvents `source` of every event this service publishes. */
 export const AUTHZ_EVENT_SOURCE = "/kasmap/authz";
-
-/** The field of each registry event's `data` that carries the entity. */
-const REGISTRY_ENTITY_FIELDS = {
-  group: "group",
-  project: "project",
-  user: "user",
-  membership: "membership",
-  personal_access_token: "token",
-  agent: "agent",
-  agent_token: "token",
-  job: "job",
-} as const satisfies Record<RegistryKind, string>;
 
 type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];
 type RegistryEventData<K extends RegistryKind> = EventDataOf<(typeof REGISTRY_EVENT_TYPES)[K]>;
