@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { debianClientOutput, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -16,15 +15,17 @@ import { kasmapSystemForFile } from "./system-for-file.ts";
  */
 const GO = "/usr/bin/go";
 const DRIVER_SOURCE = fileURLToPath(new URL("./clients/go", import.meta.url));
-const run = promisify(execFile);
 
 let buildDir: string;
 let driver: string;
 beforeAll(async () => {
   buildDir = await mkdtemp(join(tmpdir(), "kasmap-go-gitlab-"));
   driver = join(buildDir, "go-gitlab-drive");
-  try {
-    await run(GO, ["build", "-o", driver, "."], {
+  await debianClientOutput(
+    ["golang-go", "golang-github-xanzy-go-gitlab-dev"],
+    GO,
+    ["build", "-o", driver, "."],
+    {
       cwd: DRIVER_SOURCE,
       env: {
         ...process.env,
@@ -33,12 +34,8 @@ beforeAll(async () => {
         // Kept between runs (a cold build compiles go-gitlab and its dependencies); no HOME needed.
         GOCACHE: process.env.GOCACHE ?? join(tmpdir(), "kasmap-e2e-go-cache"),
       },
-    });
-  } catch (error) {
-    throw new Error(
-      `go-gitlab could not be built with ${GO}: install Debian's golang-go and golang-github-xanzy-go-gitlab-dev (apt-get install -y golang-go golang-github-xanzy-go-gitlab-dev; .ci/run does) — ${String(error)}`,
-    );
-  }
+    },
+  );
 }, 300_000);
 afterAll(async () => {
   if (buildDir) await rm(buildDir, { recursive: true, force: true });
@@ -47,11 +44,7 @@ const system = kasmapSystemForFile();
 
 describe("go-gitlab (Debian golang-github-xanzy-go-gitlab-dev) against Kasmap", () => {
   it("creates groups and projects, registers, pages, gets and deletes agents, mints and revokes tokens, and reads GitLab's errors", async () => {
-    const { stdout } = await run(driver, [], {
-      env: { ...process.env, KASMAP_URL: system.gatewayUrl, KASMAP_TOKEN: system.adminToken },
-      timeout: 120_000,
-    });
-    const seen = JSON.parse(stdout) as Record<string, unknown> & { project_id: number };
+    const seen = await seenByClient(system, driver);
     expect(seen).toEqual({
       project_id: expect.any(Number),
       subgroup_full_path: "golang/clients",

@@ -1,7 +1,6 @@
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { debianClientOutput, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -11,19 +10,7 @@ import { kasmapSystemForFile } from "./system-for-file.ts";
  */
 const RUBY = "/usr/bin/ruby";
 const DRIVER = fileURLToPath(new URL("./clients/ruby_gitlab_drive.rb", import.meta.url));
-const run = promisify(execFile);
 const system = kasmapSystemForFile();
-
-async function clientVersion(): Promise<string> {
-  try {
-    const { stdout } = await run(RUBY, ["-e", 'require "gitlab"; puts Gitlab::VERSION']);
-    return stdout.trim();
-  } catch (error) {
-    throw new Error(
-      `the gitlab gem is not loadable by ${RUBY}: install Debian's ruby-gitlab (apt-get install -y ruby-gitlab; .ci/run does) — ${String(error)}`,
-    );
-  }
-}
 
 /** The gem's sentence for a refused call, as a Ruby user reads it in the exception. */
 function gemError(status: number, message: string, path: string) {
@@ -35,12 +22,11 @@ function gemError(status: number, message: string, path: string) {
 
 describe("the gitlab gem (Debian ruby-gitlab) against Kasmap", () => {
   it("creates groups and projects, registers, pages, gets and deletes agents, mints and revokes tokens, and reads GitLab's errors", async () => {
-    const version = await clientVersion();
-    const { stdout } = await run(RUBY, [DRIVER], {
-      env: { ...process.env, KASMAP_URL: system.gatewayUrl, KASMAP_TOKEN: system.adminToken },
-      timeout: 120_000,
-    });
-    const seen = JSON.parse(stdout) as Record<string, unknown> & { project_id: number };
+    const version = await debianClientOutput(["ruby-gitlab"], RUBY, [
+      "-e",
+      'require "gitlab"; puts Gitlab::VERSION',
+    ]);
+    const seen = await seenByClient(system, RUBY, [DRIVER]);
     const agents = `/projects/${seen.project_id}/cluster_agents`;
     expect(seen).toEqual({
       client_version: version,
