@@ -8,6 +8,10 @@ import type { KasmapSystem } from "@kasmap/testing/system";
  */
 const run = promisify(execFile);
 
+/** GitLab's message for an invalid agent name (a model error through `bad_request!`), as sent. */
+export const INVALID_AGENT_NAME_MESSAGE =
+  "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]";
+
 /**
  * What `command args` prints, trimmed (a client's version, a driver's build). When it fails the
  * error names the Debian packages that provide the client: these tests fail, never skip.

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { debianClientOutput, seenByClient } from "./gitlab-client-driver.ts";
+import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -64,11 +64,7 @@ describe("go-gitlab (Debian golang-github-xanzy-go-gitlab-dev) against Kasmap", 
       token_list_after_revoke: 0,
       // go-gitlab flattens GitLab's error body into `{key: value}`.
       error_revoked_token: { status: 404, message: "{message: 404 Not found}" },
-      error_invalid_name: {
-        status: 400,
-        message:
-          "{message: 400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]}",
-      },
+      error_invalid_name: { status: 400, message: `{message: ${INVALID_AGENT_NAME_MESSAGE}}` },
       error_unknown_agent: { status: 404, message: "{message: 404 Not found}" },
       error_unknown_project: { status: 404, message: "{message: 404 Project Not Found}" },
       error_no_token: { status: 401, message: "{message: 401 Unauthorized}" },

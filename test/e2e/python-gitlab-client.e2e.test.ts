@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { debianClientOutput, seenByClient } from "./gitlab-client-driver.ts";
+import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -34,11 +34,7 @@ describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
       token_prefix: "glagent-",
       token_list_names: ["collector"],
       token_list_after_revoke: 0,
-      error_invalid_name: {
-        status: 400,
-        message:
-          "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
-      },
+      error_invalid_name: { status: 400, message: INVALID_AGENT_NAME_MESSAGE },
       error_unknown_agent: { status: 404, message: "404 Not found" },
       error_unknown_project: { status: 404, message: "404 Project Not Found" },
       error_no_token: { status: 401, message: "401 Unauthorized" },

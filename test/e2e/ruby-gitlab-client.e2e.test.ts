@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { debianClientOutput, seenByClient } from "./gitlab-client-driver.ts";
+import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -43,11 +43,7 @@ describe("the gitlab gem (Debian ruby-gitlab) against Kasmap", () => {
       token_prefix: "glagent-",
       token_list_names: ["collector"],
       token_list_after_revoke: 0,
-      error_invalid_name: gemError(
-        400,
-        "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
-        agents,
-      ),
+      error_invalid_name: gemError(400, INVALID_AGENT_NAME_MESSAGE, agents),
       error_unknown_agent: gemError(404, "404 Not found", `${agents}/999999`),
       error_unknown_project: gemError(404, "404 Project Not Found", "/projects/ruby%2Fnowhere"),
       error_no_token: gemError(401, "401 Unauthorized", agents),
