@@ -1,8 +1,7 @@
-import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 10: a GitLab client from another language, unchanged, against Kasmap. Debian's
@@ -11,35 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 const PYTHON = "/usr/bin/python3";
 const DRIVER = fileURLToPath(new URL("./clients/python_gitlab_drive.py", import.meta.url));
-const run = promisify(execFile);
-
-let system: KasmapSystem;
-beforeAll(async () => {
-  system = await startKasmapSystem();
-});
-afterAll(async () => {
-  await system?.stop();
-});
-
-async function clientVersion(): Promise<string> {
-  try {
-    const { stdout } = await run(PYTHON, ["-c", "import gitlab; print(gitlab.__version__)"]);
-    return stdout.trim();
-  } catch (error) {
-    throw new Error(
-      `python-gitlab is not importable by ${PYTHON}: install Debian's python3-gitlab (apt-get install -y python3-gitlab; .ci/run does) — ${String(error)}`,
-    );
-  }
-}
+const system = kasmapSystemForFile();
 
 describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
   it("creates groups and projects, registers, pages, gets and deletes agents, mints and revokes tokens, and reads GitLab's errors", async () => {
-    const version = await clientVersion();
-    const { stdout } = await run(PYTHON, [DRIVER], {
-      env: { ...process.env, KASMAP_URL: system.gatewayUrl, KASMAP_TOKEN: system.adminToken },
-      timeout: 120_000,
-    });
-    const seen = JSON.parse(stdout) as Record<string, unknown>;
+    const version = await debianClientOutput(["python3-gitlab"], PYTHON, [
+      "-c",
+      "import gitlab; print(gitlab.__version__)",
+    ]);
+    const seen = await seenByClient(system, PYTHON, [DRIVER]);
     const names = Array.from({ length: 23 }, (_, i) => `agent-${String(i).padStart(2, "0")}`);
     expect(seen).toEqual({
       client_version: version,
@@ -55,11 +34,7 @@ describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
       token_prefix: "glagent-",
       token_list_names: ["collector"],
       token_list_after_revoke: 0,
-      error_invalid_name: {
-        status: 400,
-        message:
-          "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
-      },
+      error_invalid_name: { status: 400, message: INVALID_AGENT_NAME_MESSAGE },
       error_unknown_agent: { status: 404, message: "404 Not found" },
       error_unknown_project: { status: 404, message: "404 Project Not Found" },
       error_no_token: { status: 401, message: "401 Unauthorized" },
