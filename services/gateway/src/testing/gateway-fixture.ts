@@ -10,6 +10,7 @@ import {
   testNatsUrl,
 } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
+import { beforeAll } from "vitest";
 import { type GatewayLimitOptions, type RunningGateway, startGateway } from "../index.ts";
 
 /**
@@ -73,6 +74,24 @@ export async function startGatewayFixture(
       await database.drop();
     },
   };
+}
+
+/**
+ * The gateway fixture of one test file (the repository's one setup pattern): started in
+ * `beforeAll`, before the file's own hooks, and closed by that hook's cleanup, which vitest runs
+ * after the file's `afterAll` hooks (so they may still use it) and only if the start succeeded.
+ * Filled in when started: read it inside hooks and tests only.
+ */
+export function gatewayFixtureForFile(
+  options: { writeWaitMs?: number } & GatewayLimitOptions = {},
+): GatewayFixture {
+  const fixture = {} as GatewayFixture;
+  beforeAll(async () => {
+    const started = await startGatewayFixture(options);
+    Object.assign(fixture, started);
+    return () => started.close();
+  });
+  return fixture;
 }
 
 const created = "2024-03-20T20:42:40.221Z";
