@@ -1,8 +1,9 @@
 import type { AuditEventResponse } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Selectable } from "kysely";
-import { type PageRequest, pageOffset } from "../http/pagination.ts";
+import type { PageRequest } from "../http/pagination.ts";
 import type { ReadModel } from "./registry-queries.ts";
+import { selectWindowPage } from "./window-page.ts";
 
 type AuditEventRow = Selectable<ReadModelDatabase["read_model.audit_events"]>;
 
@@ -32,11 +33,7 @@ export async function listAuditEvents(
   filter: AuditEventFilter,
   page: PageRequest,
 ): Promise<{ events: AuditEventResponse[]; total: number }> {
-  let query = db
-    .selectFrom("read_model.audit_events")
-    .selectAll()
-    .select((eb) => eb.fn.countAll<number>().over().as("total"))
-    .where("entity_type", "=", "Project");
+  let query = db.selectFrom("read_model.audit_events").selectAll().where("entity_type", "=", "Project");
   if (filter.entityId !== undefined) query = query.where("entity_id", "=", filter.entityId);
   if (filter.agentId !== undefined) query = query.where("agent_id", "=", filter.agentId);
   if (filter.eventType !== undefined) query = query.where("event_type", "=", filter.eventType);
@@ -44,13 +41,11 @@ export async function listAuditEvents(
     query = query.where("created_at", ">=", new Date(filter.createdAfter));
   if (filter.createdBefore !== undefined)
     query = query.where("created_at", "<=", new Date(filter.createdBefore));
-  const rows = await query
-    .orderBy("created_at", "desc")
-    .orderBy("id", "desc")
-    .limit(page.perPage)
-    .offset(pageOffset(page))
-    .execute();
-  return { events: rows.map(auditEventBody), total: Number(rows[0]?.total ?? 0) };
+  const { rows, total } = await selectWindowPage(
+    query.orderBy("created_at", "desc").orderBy("id", "desc"),
+    page,
+  );
+  return { events: rows.map(auditEventBody), total: total ?? 0 };
 }
 
 /** GitLab's audit-event body (`API::Entities::AuditEvent`); tracing columns stay inside. */

@@ -18,9 +18,7 @@ import { type AuditEventFilter, listAuditEvents } from "../read-model/audit-even
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { agentInProject } from "./agent-lookup.ts";
-
-type ProjectParams = { Params: { id: string } };
-type AgentParams = { Params: { id: string; agent_id: string } };
+import type { AgentParams, IdParams } from "./route-params.ts";
 
 /**
  * The audit log and history: GitLab's project and instance audit events and an agent's snapshot
@@ -33,7 +31,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
    * answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where the GitLab path is
    * GitLab's own).
    */
-  const projectAuditEvents = async (request: FastifyRequest<ProjectParams>, reply: FastifyReply) => {
+  const projectAuditEvents = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
     const user = await userOf(ctx, request);
     const project = await maintainedProject(ctx, user, request.params.id);
     const query = parseParams(ProjectAuditEventsQuerySchema, request.query);
@@ -44,8 +42,8 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const { events, total } = await listAuditEvents(ctx.db, filter, page);
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
   };
-  app.get<ProjectParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
-  app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
+  app.get<IdParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
+  app.get<IdParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
 
   /** GitLab's instance `GET /audit_events`: admins only (403 otherwise); also on the Kasmap-only path. */
   const instanceAuditEvents = async (request: FastifyRequest, reply: FastifyReply) => {
