@@ -13,6 +13,7 @@ import {
   type Visibility,
 } from "./state.ts";
 
+export { type AgentProjectHierarchy, addAgentProjectHierarchy } from "./agent-project-hierarchy.ts";
 export type { HookDelivery } from "./hook-delivery.ts";
 export type { CredentialKind, LoggedRequest } from "./routes.ts";
 export type { SimAgent, SimGroup, SimJob, SimProject, SimUser, Visibility } from "./state.ts";
