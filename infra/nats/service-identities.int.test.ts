@@ -9,9 +9,14 @@ import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/
 import { PermissionViolationError } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerDemoAgent } from "../local/demo-registration.ts";
-import { connectAsNkeyUser, newNkeyUser, newServiceUsers, servicePublicKeys } from "./nkey-test-users.ts";
-import { permissionViolation } from "./permission-violation.ts";
 import { renderAuthorization } from "./render-authorization.ts";
+import {
+  connectAsNkeyUser,
+  newNkeyUser,
+  newServiceUsers,
+  servicePublicKeys,
+} from "./testing/nkey-test-users.ts";
+import { permissionViolation } from "./testing/permission-violation.ts";
 
 /**
  * "A token crosses NATS only to the service that checks it." authz, projection and gateway run

@@ -3,7 +3,7 @@ import type { Topology } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import type { PrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys } from "@nats-io/nats-core";
-import { SERVICE_IDENTITIES, type ServiceIdentity } from "./render-authorization.ts";
+import { SERVICE_IDENTITIES, type ServiceIdentity } from "../render-authorization.ts";
 
 /**
  * Test-only: nkey users for a private nats-server whose `authorization` block comes from

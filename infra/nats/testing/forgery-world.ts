@@ -13,13 +13,13 @@ import {
 } from "@kasmap/testing/harness";
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { type Kysely, sql } from "kysely";
-import { connectAsNkeyUser, newNkeyUser, newServiceUsers, servicePublicKeys } from "./nkey-test-users.ts";
 import {
   agentPermissions,
   renderAuthorization,
   type SubjectPermissions,
   servicePermissions,
-} from "./render-authorization.ts";
+} from "../render-authorization.ts";
+import { connectAsNkeyUser, newNkeyUser, newServiceUsers, servicePublicKeys } from "./nkey-test-users.ts";
 
 /**
  * Test-only: the world of the NATS forgery tests (issue 7.1). A private nats-server whose
