@@ -263,6 +263,15 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     }
   }
 
+  function addAgentToken(agentId: number, mutation: MutationOptions | undefined): number {
+    const agent = state.agents.get(agentId);
+    if (agent === undefined) throw new Error(`no agent ${agentId}`);
+    const tokenId = nextAgentTokenId++;
+    const message = `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`;
+    if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_created", null, message);
+    return tokenId;
+  }
+
   const context: RouteContext = {
     state,
     requestLog,
@@ -365,16 +374,9 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
       const message = `Deleted cluster agent '${agent.name}' with id ${agent.id}`;
       if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_deleted", null, message);
     },
-    addAgentToken(agentId, mutation) {
-      const agent = state.agents.get(agentId);
-      if (agent === undefined) throw new Error(`no agent ${agentId}`);
-      const tokenId = nextAgentTokenId++;
-      const message = `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`;
-      if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_created", null, message);
-      return tokenId;
-    },
+    addAgentToken: addAgentToken,
     issueAgentToken(agentId, mutation) {
-      const id = this.addAgentToken(agentId, mutation);
+      const id = addAgentToken(agentId, mutation);
       return { id, token: agentTokens.issue(agentId, id) };
     },
     revokeAgentToken(agentId, tokenId, mutation) {
