@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { digestToken } from "@kasmap/contracts";
 import type { GitLabSimulator, SimAgent } from "@kasmap/testing/gitlab-simulator";
-import { startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import { mirrorSimulatedAgent, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitLabAgentTokenOptions } from "./index.ts";
@@ -13,7 +13,6 @@ import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts
  * it for a mirrored agent only, records only its SHA-256, and fails closed when GitLab is away.
  */
 
-const CREATED = "2026-11-30T10:00:00.000Z";
 const kasSecret = randomBytes(32);
 const env = authzTestEnvironmentForFile({ gitlabMode: true });
 /** Every line authz logs in this file (its logger writes here, at info). */
@@ -33,31 +32,8 @@ async function restartAuthz(): Promise<void> {
   await env.restart({ gitlabAgentTokens: agentTokenOptions(), logger });
 }
 
-async function mirror(agent: SimAgent): Promise<void> {
-  const project = gitlab.state.requireProject(agent.project_id);
-  const group = gitlab.state.requireGroup(project.namespace_id);
-  await env.command("mirror.group.put", {
-    id: group.id,
-    name: group.name,
-    path: group.path,
-    description: null,
-    parent_id: null,
-    created_at: CREATED,
-  });
-  await env.command("mirror.project.put", {
-    id: project.id,
-    name: project.name,
-    path: project.path,
-    description: null,
-    namespace: { id: group.id, kind: "group", path: group.path, name: group.name },
-    created_at: CREATED,
-  });
-  await env.command("mirror.agent.put", {
-    id: agent.id,
-    project_id: project.id,
-    name: agent.name,
-    created_at: CREATED,
-  });
+function mirror(agent: SimAgent): Promise<void> {
+  return mirrorSimulatedAgent(gitlab.state, agent, (name, request) => env.command(name, request));
 }
 
 const agentInfoCalls = () =>

@@ -15,6 +15,7 @@ import {
 } from "./state.ts";
 
 export type { HookDelivery } from "./hook-delivery.ts";
+export { type MirrorPutCommand, mirrorSimulatedAgent, type SendMirrorPut } from "./mirror-requests.ts";
 export type { CredentialKind, LoggedRequest } from "./routes.ts";
 export type { SimAgent, SimGroup, SimJob, SimProject, SimUser, Visibility } from "./state.ts";
 export { SimulatorState } from "./state.ts";

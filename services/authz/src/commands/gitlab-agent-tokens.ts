@@ -1,19 +1,17 @@
 import { type AuthzCommandResult, digestToken, KasmapError, type StreamPosition } from "@kasmap/contracts";
-import { sql } from "kysely";
 import { emitRegistryChange } from "../registry-events.ts";
 import { toAgentToken } from "../store/entities.ts";
 import type { CommandDeps } from "./command-deps.ts";
-
-/** `last_used_at` of a recorded GitLab agent token is written at most this often (each write is an event). */
-const LAST_USED_RESOLUTION = "1 minute";
 
 type Authenticated = { result: AuthzCommandResult<"agent_token.authenticate">; positions: StreamPosition[] };
 
 /**
  * `agent_token.authenticate` for a GitLab agent token (`glagent-`) when GitLab's KAS secret is
  * configured (`CommandDeps.gitlabAgentTokens`): GitLab, not this registry, says whose it is
- * (`GitLabAgentTokenVerifier`). Answers null for a token Kasmap minted itself for an agent of its
- * own registry (not mirrored), which the standalone check handles as before.
+ * (`GitLabAgentTokenVerifier`); a refusal throws `unauthorized`. Answers the result for a token
+ * seen for the first time, and null when the registry's own check is to answer: for a token
+ * recorded earlier (GitLab has just confirmed it) and for one Kasmap minted itself for an agent
+ * of its own registry (not mirrored), which is checked as before, without asking GitLab.
  *
  * The agent GitLab names must be a live mirrored agent. The token is then recorded by its SHA-256
  * alone as an active agent token of that agent (`kind: "agent"`, no creator), published like any
@@ -33,7 +31,7 @@ export async function authenticateWithGitLab(
   const recorded = await deps.db
     .selectFrom("authz.agent_tokens as t")
     .innerJoin("authz.agents as a", "a.id", "t.agent_id")
-    .select(["t.id", "t.agent_id", "t.status", "t.last_used_at", "a.mirrored_at"])
+    .select(["t.id", "t.agent_id", "t.status", "a.mirrored_at"])
     .where("t.token_sha256", "=", digest)
     .where("t.kind", "=", "agent")
     .executeTakeFirst();
@@ -62,49 +60,33 @@ export async function authenticateWithGitLab(
   if (recorded && (recorded.status !== "active" || recorded.agent_id !== agent.id)) {
     throw new KasmapError("unauthorized", "401 Unauthorized");
   }
-  const resultFor = (tokenId: number) => ({
-    agent_id: agent.id,
-    token_id: tokenId,
-    project_id: agent.project_id,
-    token_kind: "agent" as const,
-  });
-  if (recorded?.last_used_at && Date.now() - recorded.last_used_at.getTime() < 60_000) {
-    return { result: resultFor(recorded.id), positions: [] };
-  }
+  // Recorded and active: the registry's own check answers from the record (and refreshes `last_used_at`).
+  if (recorded) return null;
   return deps.run(null, async (unit) => {
-    const row = recorded
-      ? await unit.tx
-          .updateTable("authz.agent_tokens")
-          .set({ last_used_at: new Date() })
-          .where("id", "=", recorded.id)
-          .where("status", "=", "active")
-          .where((eb) =>
-            eb.or([
-              eb("last_used_at", "is", null),
-              eb("last_used_at", "<", sql<Date>`now() - ${LAST_USED_RESOLUTION}::interval`),
-            ]),
-          )
-          .returningAll()
-          .executeTakeFirst()
-      : await unit.tx
-          .insertInto("authz.agent_tokens")
-          .values({
-            agent_id: agent.id,
-            kind: "agent",
-            name: "GitLab agent token",
-            description: "verified by GitLab's internal agent_info API; only its SHA-256 is kept",
-            status: "active",
-            token_sha256: digest,
-            created_by_user_id: null,
-            last_used_at: new Date(),
-          })
-          .onConflict((oc) => oc.column("token_sha256").doNothing())
-          .returningAll()
-          .executeTakeFirst();
-    // Nothing written: another authentication recorded or refreshed it a moment ago.
-    if (!row) return resultFor(recorded?.id ?? (await recordedId(deps, digest)));
-    emitRegistryChange(unit, "agent_token", toAgentToken(row));
-    return resultFor(row.id);
+    const row = await unit.tx
+      .insertInto("authz.agent_tokens")
+      .values({
+        agent_id: agent.id,
+        kind: "agent",
+        name: "GitLab agent token",
+        description: "verified by GitLab's internal agent_info API; only its SHA-256 is kept",
+        status: "active",
+        token_sha256: digest,
+        created_by_user_id: null,
+        last_used_at: new Date(),
+      })
+      .onConflict((oc) => oc.column("token_sha256").doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    // Nothing written: another authentication recorded it a moment ago.
+    const tokenId = row?.id ?? (await recordedId(deps, digest));
+    if (row) emitRegistryChange(unit, "agent_token", toAgentToken(row));
+    return {
+      agent_id: agent.id,
+      token_id: tokenId,
+      project_id: agent.project_id,
+      token_kind: "agent" as const,
+    };
   });
 }
 
