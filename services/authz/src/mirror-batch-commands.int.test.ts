@@ -9,6 +9,7 @@ import {
 } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { mirrorAgentWithConfig } from "./testing/mirrored-agent.ts";
 import { eventsOf } from "./testing/stream-events.ts";
 
 // Two worlds fed the same GitLab state: one through the single puts (as hooks send them), the
@@ -51,6 +52,17 @@ const ROOT = { id: G.root, path: "Root-Group" };
 const DEVELOPERS = { id: G.developers, path: "Developers" };
 const OPERATORS = { id: G.operators, path: "Operators" };
 const STAGING = { id: G.staging, path: "Staging" };
+
+/** GitLab after some edits: a group renamed, a project moved, one described, one new, two unchanged. */
+const EDITS: Step = {
+  groups: [group(G.root, "Root-Group", null), group(G.developers, "Devs", G.root, "renamed")],
+  projects: [
+    project(P.feature, "Feature", STAGING),
+    project(P.agentProject, "Agent-Project", OPERATORS, "now described"),
+    project(P.other, "Other", { id: G.developers, path: "Devs" }),
+    project(P.fresh, "Fresh", ROOT),
+  ],
+};
 
 let singles: AuthzTestEnvironment;
 let batched: AuthzTestEnvironment;
@@ -127,15 +139,8 @@ describe("mirror batch puts", () => {
   });
 
   it("new groups and projects an agent's config names re-resolve that agent as their single puts do", async () => {
-    await inBothWorlds(async (env) => {
-      await env.command("mirror.agent.put", {
-        id: AGENT,
-        project_id: P.agentProject,
-        name: "prod",
-        created_at: CREATED,
-      });
-      await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
-    });
+    const agent = { id: AGENT, project_id: P.agentProject, name: "prod", created_at: CREATED };
+    await inBothWorlds((env) => mirrorAgentWithConfig(env, agent, CONFIG));
     const { results, events } = await putBothWays({
       groups: [group(G.later, "Later", G.root)],
       projects: [project(P.named, "Named", DEVELOPERS), project(P.other, "Other", DEVELOPERS)],
@@ -151,15 +156,7 @@ describe("mirror batch puts", () => {
   });
 
   it("a batch of renames, moves and edits publishes what the single puts publish, nothing for the unchanged", async () => {
-    const { results, events } = await putBothWays({
-      groups: [group(G.root, "Root-Group", null), group(G.developers, "Devs", G.root, "renamed")],
-      projects: [
-        project(P.feature, "Feature", STAGING),
-        project(P.agentProject, "Agent-Project", OPERATORS, "now described"),
-        project(P.other, "Other", { id: G.developers, path: "Devs" }),
-        project(P.fresh, "Fresh", ROOT),
-      ],
-    });
+    const { results, events } = await putBothWays(EDITS);
     expect(results).toEqual([
       { changed: [G.developers], refused: [] },
       { changed: [P.feature, P.agentProject, P.fresh], refused: [] },
@@ -168,14 +165,7 @@ describe("mirror batch puts", () => {
   });
 
   it("the same batch again publishes nothing and reports nothing changed", async () => {
-    const { results, events } = await putBothWays({
-      groups: [group(G.root, "Root-Group", null), group(G.developers, "Devs", G.root, "renamed")],
-      projects: [
-        project(P.feature, "Feature", STAGING),
-        project(P.agentProject, "Agent-Project", OPERATORS, "now described"),
-        project(P.fresh, "Fresh", ROOT),
-      ],
-    });
+    const { results, events } = await putBothWays(EDITS);
     expect(results).toEqual([
       { changed: [], refused: [] },
       { changed: [], refused: [] },

@@ -5,9 +5,10 @@ import {
   type KasmapEvent,
   MIRROR_REFUSAL_CODES,
 } from "@kasmap/contracts";
-import { sql } from "kysely";
+import { type Insertable, type Selectable, sql } from "kysely";
+import { insertMirroredRows } from "./store/mirror-ids.ts";
 import { anyFullPathTaken } from "./store/paths.ts";
-import type { AuthzTx } from "./store/schema.ts";
+import type { AuthzDatabase, AuthzTx } from "./store/schema.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
 
 /** What a batch put answers (`mirror.groups.put`, `mirror.projects.put`). */
@@ -23,7 +24,7 @@ export type MirrorBatchSteps<T extends { id: number }> = {
   stampUnchanged(unit: UnitOfWork, items: readonly T[], now: Date): Promise<Set<number>>;
   /**
    * Inserts all of `items`, publishing what the single put publishes for each, when every one is
-   * new and `insertableAsNew` (nothing the single put would refuse or re-resolve); returns
+   * new and nothing else (`insertIfAllNew`: nothing the single put would refuse or re-resolve); returns
    * false, having written nothing, otherwise.
    */
   insertAllNew(unit: UnitOfWork, items: readonly T[], now: Date): Promise<boolean>;
@@ -89,12 +90,33 @@ function permanentRefusal(error: unknown): (KasmapError & { code: MirrorRefusal[
 }
 
 /**
- * Whether new entities of these full paths can be inserted without anything the single put
- * would do besides the insert and its event: the paths are distinct (case-insensitively), no
- * group or project has one (else `validation_failed`), and no live agent's config names one
- * (else that agent is re-resolved).
+ * Inserts `rows` (GitLab's ids) at once and announces each, when the single puts would do just
+ * that for every one: none of the ids is stored yet, the full paths are distinct
+ * (case-insensitively), no group or project has one (else `validation_failed`), and no live
+ * agent's config names one (else that agent is re-resolved). Returns false, having written
+ * nothing, otherwise.
  */
-export async function insertableAsNew(tx: AuthzTx, fullPaths: readonly string[]): Promise<boolean> {
+export async function insertIfAllNew<T extends "authz.groups" | "authz.projects">(
+  unit: UnitOfWork,
+  table: T,
+  rows: ReadonlyArray<Insertable<AuthzDatabase[T]> & { id: number }>,
+  fullPaths: readonly string[],
+  announce: (row: Selectable<AuthzDatabase[T]>) => void,
+): Promise<boolean> {
+  const ids = rows.map((row) => row.id);
+  // Either table has an `id`; Kysely cannot follow a generic table name.
+  const stored = await unit.tx
+    .selectFrom(table as "authz.groups")
+    .select("id")
+    .where("id", "in", ids)
+    .executeTakeFirst();
+  if (stored !== undefined) return false;
+  if (!(await pathsFreeAndUnnamed(unit.tx, fullPaths))) return false;
+  for (const row of await insertMirroredRows(unit.tx, table, rows)) announce(row);
+  return true;
+}
+
+async function pathsFreeAndUnnamed(tx: AuthzTx, fullPaths: readonly string[]): Promise<boolean> {
   const lowered = fullPaths.map((path) => path.toLowerCase());
   if (new Set(lowered).size !== lowered.length) return false;
   if (await anyFullPathTaken(tx, lowered)) return false;

@@ -1,6 +1,7 @@
 import { EVENT_TYPES } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { mirrorAgentWithConfig } from "./testing/mirrored-agent.ts";
 import { eventsOf as streamEventsOf } from "./testing/stream-events.ts";
 
 // GitLab's ids for the hierarchy of the MR: Root-Group/Operators/Agent-Project holds agent 177,
@@ -48,13 +49,8 @@ beforeAll(async () => {
   await group(G.developers, "Developers", G.root);
   await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
   await project(P.feature, "Feature-Project", { id: G.developers, path: "Developers" });
-  await env.command("mirror.agent.put", {
-    id: AGENT,
-    project_id: P.agentProject,
-    name: "prod",
-    created_at: CREATED,
-  });
-  await env.command("mirror.agent_config.put", { agent_id: AGENT, yaml: CONFIG });
+  const agent = { id: AGENT, project_id: P.agentProject, name: "prod", created_at: CREATED };
+  await mirrorAgentWithConfig(env, agent, CONFIG);
 });
 
 afterAll(async () => {

@@ -1,10 +1,9 @@
 import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { idsOf, insertableAsNew, type MirrorBatchSteps } from "./mirror-batch.ts";
+import { idsOf, insertIfAllNew, type MirrorBatchSteps } from "./mirror-batch.ts";
 import { type MirroredNamespace, newNamespaceRow, putMirroredNamespace } from "./mirror-namespaces.ts";
 import { emitRegistryChange } from "./registry-events.ts";
 import { findGroup, toGroup } from "./store/entities.ts";
-import { insertMirroredRows } from "./store/mirror-ids.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
 
 /** A namespace as a put names it: its parent by id (a group mirrored before it, else 404 Group). */
@@ -62,25 +61,14 @@ export const NAMESPACE_BATCH_STEPS: MirrorBatchSteps<MirroredNamespaceItem> = {
       wanted.push({ ...item, parent });
     }
     const rows = wanted.map((namespace) => newNamespaceRow(namespace, now));
-    if (await anyStored(unit, items)) return false;
-    if (
-      !(await insertableAsNew(
-        unit.tx,
-        rows.map((row) => row.full_path),
-      ))
-    )
-      return false;
-    for (const row of await insertMirroredRows(unit.tx, "authz.groups", rows)) {
-      emitRegistryChange(unit, "group", toGroup(row));
-    }
-    return true;
+    return insertIfAllNew(
+      unit,
+      "authz.groups",
+      rows,
+      rows.map((row) => row.full_path),
+      (row) => emitRegistryChange(unit, "group", toGroup(row)),
+    );
   },
 
   putOne: putNamespaceItem,
 };
-
-async function anyStored(unit: UnitOfWork, items: ReadonlyArray<{ id: number }>): Promise<boolean> {
-  const ids = items.map((item) => item.id);
-  const row = await unit.tx.selectFrom("authz.groups").select("id").where("id", "in", ids).executeTakeFirst();
-  return row !== undefined;
-}

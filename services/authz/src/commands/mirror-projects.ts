@@ -1,6 +1,6 @@
 import { type Group, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { idsOf, insertableAsNew, type MirrorBatchSteps, putMirrorBatch } from "../mirror-batch.ts";
+import { idsOf, insertIfAllNew, type MirrorBatchSteps, putMirrorBatch } from "../mirror-batch.ts";
 import {
   type MirroredNamespaceItem,
   NAMESPACE_BATCH_STEPS,
@@ -132,24 +132,13 @@ const PROJECT_BATCH_STEPS: MirrorBatchSteps<Request> = {
       if (namespace?.kind !== item.namespace.kind) return false;
       rows.push(newProjectRow(item, namespace, now));
     }
-    const ids = items.map((item) => item.id);
-    const existing = await unit.tx
-      .selectFrom("authz.projects")
-      .select("id")
-      .where("id", "in", ids)
-      .executeTakeFirst();
-    if (existing) return false;
-    if (
-      !(await insertableAsNew(
-        unit.tx,
-        rows.map((row) => row.path_with_namespace),
-      ))
-    )
-      return false;
-    for (const row of await insertMirroredRows(unit.tx, "authz.projects", rows)) {
-      emitRegistryChange(unit, "project", toProject(row));
-    }
-    return true;
+    return insertIfAllNew(
+      unit,
+      "authz.projects",
+      rows,
+      rows.map((row) => row.path_with_namespace),
+      (row) => emitRegistryChange(unit, "project", toProject(row)),
+    );
   },
 
   putOne: putProjectItem,
