@@ -1,11 +1,14 @@
 import {
   type AuthzCommandResult,
+  type Group,
   isKasmapError,
   type KasmapError,
   type KasmapEvent,
   MIRROR_REFUSAL_CODES,
 } from "@kasmap/contracts";
-import { type Insertable, type Selectable, sql } from "kysely";
+import { type Insertable, sql } from "kysely";
+import { emitRegistryChange } from "./registry-events.ts";
+import { toGroup, toProject } from "./store/entities.ts";
 import { insertMirroredRows } from "./store/mirror-ids.ts";
 import { anyFullPathTaken } from "./store/paths.ts";
 import type { AuthzDatabase, AuthzTx } from "./store/schema.ts";
@@ -89,31 +92,73 @@ function permanentRefusal(error: unknown): (KasmapError & { code: MirrorRefusal[
   return null;
 }
 
+type NewRow<T extends "authz.groups" | "authz.projects"> = Insertable<AuthzDatabase[T]> & { id: number };
+
 /**
- * Inserts `rows` (GitLab's ids) at once and announces each, when the single puts would do just
- * that for every one: none of the ids is stored yet, the full paths are distinct
- * (case-insensitively), no group or project has one (else `validation_failed`), and no live
- * agent's config names one (else that agent is re-resolved). Returns false, having written
- * nothing, otherwise.
+ * Inserts `rows` (GitLab's ids) at once and publishes each as its single put does, when the
+ * single puts would do just that for every one: none of the ids is stored yet, the full paths
+ * are distinct (case-insensitively), no group or project has one (else `validation_failed`),
+ * and no live agent's config names one (else that agent is re-resolved). Returns false, having
+ * written nothing, otherwise.
  */
-export async function insertIfAllNew<T extends "authz.groups" | "authz.projects">(
+export async function insertIfAllNew(
   unit: UnitOfWork,
-  table: T,
-  rows: ReadonlyArray<Insertable<AuthzDatabase[T]> & { id: number }>,
-  fullPaths: readonly string[],
-  announce: (row: Selectable<AuthzDatabase[T]>) => void,
+  kind: "group",
+  rows: NewRow<"authz.groups">[],
+): Promise<boolean>;
+export async function insertIfAllNew(
+  unit: UnitOfWork,
+  kind: "project",
+  rows: NewRow<"authz.projects">[],
+): Promise<boolean>;
+export async function insertIfAllNew(
+  unit: UnitOfWork,
+  kind: "group" | "project",
+  rows: NewRow<"authz.groups">[] | NewRow<"authz.projects">[],
 ): Promise<boolean> {
+  const table = kind === "group" ? "authz.groups" : "authz.projects";
   const ids = rows.map((row) => row.id);
-  // Either table has an `id`; Kysely cannot follow a generic table name.
+  // Either table has an `id`; Kysely cannot follow a table chosen at run time.
   const stored = await unit.tx
     .selectFrom(table as "authz.groups")
     .select("id")
     .where("id", "in", ids)
     .executeTakeFirst();
   if (stored !== undefined) return false;
-  if (!(await pathsFreeAndUnnamed(unit.tx, fullPaths))) return false;
-  for (const row of await insertMirroredRows(unit.tx, table, rows)) announce(row);
+  if (kind === "group") {
+    const groups = rows as NewRow<"authz.groups">[];
+    if (
+      !(await pathsFreeAndUnnamed(
+        unit.tx,
+        groups.map((row) => row.full_path),
+      ))
+    )
+      return false;
+    for (const row of await insertMirroredRows(unit.tx, "authz.groups", groups)) {
+      emitRegistryChange(unit, "group", toGroup(row));
+    }
+    return true;
+  }
+  const projects = rows as NewRow<"authz.projects">[];
+  if (
+    !(await pathsFreeAndUnnamed(
+      unit.tx,
+      projects.map((row) => row.path_with_namespace),
+    ))
+  )
+    return false;
+  for (const row of await insertMirroredRows(unit.tx, "authz.projects", projects)) {
+    emitRegistryChange(unit, "project", toProject(row));
+  }
   return true;
+}
+
+/** The namespaces (groups and personal namespaces) of these ids that are stored, by id. */
+export async function storedNamespaces(tx: AuthzTx, ids: readonly number[]): Promise<Map<number, Group>> {
+  const distinct = [...new Set(ids)];
+  if (distinct.length === 0) return new Map();
+  const rows = await tx.selectFrom("authz.groups").selectAll().where("id", "in", distinct).execute();
+  return new Map(rows.map((row) => [row.id, toGroup(row)]));
 }
 
 async function pathsFreeAndUnnamed(tx: AuthzTx, fullPaths: readonly string[]): Promise<boolean> {

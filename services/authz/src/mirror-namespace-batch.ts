@@ -1,9 +1,8 @@
 import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { idsOf, insertIfAllNew, type MirrorBatchSteps } from "./mirror-batch.ts";
+import { idsOf, insertIfAllNew, type MirrorBatchSteps, storedNamespaces } from "./mirror-batch.ts";
 import { type MirroredNamespace, newNamespaceRow, putMirroredNamespace } from "./mirror-namespaces.ts";
-import { emitRegistryChange } from "./registry-events.ts";
-import { findGroup, toGroup } from "./store/entities.ts";
+import { findGroup } from "./store/entities.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
 
 /** A namespace as a put names it: its parent by id (a group mirrored before it, else 404 Group). */
@@ -42,32 +41,19 @@ export const NAMESPACE_BATCH_STEPS: MirrorBatchSteps<MirroredNamespaceItem> = {
   },
 
   async insertAllNew(unit, items, now) {
-    const parentIds = [...new Set(items.flatMap((item) => item.parent_id ?? []))];
-    const parents =
-      parentIds.length === 0
-        ? []
-        : await unit.tx
-            .selectFrom("authz.groups")
-            .selectAll()
-            .where("id", "in", parentIds)
-            .where("kind", "=", "group")
-            .execute();
-    const parentOf = new Map(parents.map((row) => [row.id, toGroup(row)]));
-    const wanted: MirroredNamespace[] = [];
-    for (const { parent_id: parentId, ...item } of items) {
-      const parent = parentId === null ? null : parentOf.get(parentId);
-      // A parent not stored before the batch (or earlier in it): the single puts decide.
-      if (parent === undefined) return false;
-      wanted.push({ ...item, parent });
-    }
-    const rows = wanted.map((namespace) => newNamespaceRow(namespace, now));
-    return insertIfAllNew(
-      unit,
-      "authz.groups",
-      rows,
-      rows.map((row) => row.full_path),
-      (row) => emitRegistryChange(unit, "group", toGroup(row)),
+    const parents = await storedNamespaces(
+      unit.tx,
+      items.flatMap((item) => item.parent_id ?? []),
     );
+    const rows = [];
+    for (const { parent_id: parentId, ...item } of items) {
+      const parent = parentId === null ? null : parents.get(parentId);
+      // A parent not stored before the batch (or earlier in it), or a personal namespace: the
+      // single puts decide.
+      if (parent === undefined || parent?.kind === "user") return false;
+      rows.push(newNamespaceRow({ ...item, parent }, now));
+    }
+    return insertIfAllNew(unit, "group", rows);
   },
 
   putOne: putNamespaceItem,

@@ -1,6 +1,12 @@
 import { type Group, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { idsOf, insertIfAllNew, type MirrorBatchSteps, putMirrorBatch } from "../mirror-batch.ts";
+import {
+  idsOf,
+  insertIfAllNew,
+  type MirrorBatchSteps,
+  putMirrorBatch,
+  storedNamespaces,
+} from "../mirror-batch.ts";
 import {
   type MirroredNamespaceItem,
   NAMESPACE_BATCH_STEPS,
@@ -9,7 +15,7 @@ import {
 import { refuseUnmirrored, reresolveAgentsNaming } from "../mirror-namespaces.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { publishMove } from "../registry-moves.ts";
-import { findGroup, findNamespace, toGroup, toProject } from "../store/entities.ts";
+import { findGroup, findNamespace, toProject } from "../store/entities.ts";
 import { insertMirroredRows } from "../store/mirror-ids.ts";
 import { assertFullPathFree } from "../store/paths.ts";
 import { moveProject } from "../store/subtree-moves.ts";
@@ -119,26 +125,17 @@ const PROJECT_BATCH_STEPS: MirrorBatchSteps<Request> = {
   },
 
   async insertAllNew(unit, items, now) {
-    const namespaceIds = [...new Set(items.map((item) => item.namespace.id))];
-    const stored = await unit.tx
-      .selectFrom("authz.groups")
-      .selectAll()
-      .where("id", "in", namespaceIds)
-      .execute();
-    const namespaceOf = new Map(stored.map((row) => [row.id, toGroup(row)]));
+    const namespaces = await storedNamespaces(
+      unit.tx,
+      items.map((item) => item.namespace.id),
+    );
     const rows = [];
     for (const item of items) {
-      const namespace = namespaceOf.get(item.namespace.id);
+      const namespace = namespaces.get(item.namespace.id);
       if (namespace?.kind !== item.namespace.kind) return false;
       rows.push(newProjectRow(item, namespace, now));
     }
-    return insertIfAllNew(
-      unit,
-      "authz.projects",
-      rows,
-      rows.map((row) => row.path_with_namespace),
-      (row) => emitRegistryChange(unit, "project", toProject(row)),
-    );
+    return insertIfAllNew(unit, "project", rows);
   },
 
   putOne: putProjectItem,
