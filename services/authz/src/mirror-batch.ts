@@ -6,7 +6,7 @@ import {
   type KasmapEvent,
   MIRROR_REFUSAL_CODES,
 } from "@kasmap/contracts";
-import { type Insertable, sql } from "kysely";
+import { type Insertable, type RawBuilder, type Selectable, sql } from "kysely";
 import { emitRegistryChange } from "./registry-events.ts";
 import { toGroup, toProject } from "./store/entities.ts";
 import { insertMirroredRows } from "./store/mirror-ids.ts";
@@ -92,64 +92,56 @@ function permanentRefusal(error: unknown): (KasmapError & { code: MirrorRefusal[
   return null;
 }
 
-type NewRow<T extends "authz.groups" | "authz.projects"> = Insertable<AuthzDatabase[T]> & { id: number };
+type BatchTable = "authz.groups" | "authz.projects";
+type NewRow<T extends BatchTable> = Insertable<AuthzDatabase[T]> & { id: number };
+
+/** Per table: a new row's full path, and the event its single put publishes for it. */
+const NEW_ROWS: {
+  [T in BatchTable]: {
+    fullPath(row: NewRow<T>): string;
+    announce(unit: UnitOfWork, row: Selectable<AuthzDatabase[T]>): void;
+  };
+} = {
+  "authz.groups": {
+    fullPath: (row) => row.full_path,
+    announce: (unit, row) => emitRegistryChange(unit, "group", toGroup(row)),
+  },
+  "authz.projects": {
+    fullPath: (row) => row.path_with_namespace,
+    announce: (unit, row) => emitRegistryChange(unit, "project", toProject(row)),
+  },
+};
 
 /**
- * Inserts `rows` (GitLab's ids) at once and publishes each as its single put does, when the
- * single puts would do just that for every one: none of the ids is stored yet, the full paths
- * are distinct (case-insensitively), no group or project has one (else `validation_failed`),
- * and no live agent's config names one (else that agent is re-resolved). Returns false, having
- * written nothing, otherwise.
+ * Inserts `rows` (GitLab's ids) at once, publishing each as its single put does, when the single
+ * puts would do just that for every one: none of the ids is stored yet, the full paths are
+ * distinct (case-insensitively), no group or project has one (else `validation_failed`), and no
+ * live agent's config names one (else that agent is re-resolved). Returns false, having written
+ * nothing, otherwise.
  */
-export async function insertIfAllNew(
+export async function insertIfAllNew<T extends BatchTable>(
   unit: UnitOfWork,
-  kind: "group",
-  rows: NewRow<"authz.groups">[],
-): Promise<boolean>;
-export async function insertIfAllNew(
-  unit: UnitOfWork,
-  kind: "project",
-  rows: NewRow<"authz.projects">[],
-): Promise<boolean>;
-export async function insertIfAllNew(
-  unit: UnitOfWork,
-  kind: "group" | "project",
-  rows: NewRow<"authz.groups">[] | NewRow<"authz.projects">[],
+  table: T,
+  rows: NewRow<T>[],
 ): Promise<boolean> {
-  const table = kind === "group" ? "authz.groups" : "authz.projects";
+  // The entry of `table`; TypeScript cannot pair a mapped type's entry with a generic key.
+  const newRows = NEW_ROWS[table] as unknown as (typeof NEW_ROWS)[T];
   const ids = rows.map((row) => row.id);
-  // Either table has an `id`; Kysely cannot follow a table chosen at run time.
+  // Either table has an `id`; Kysely cannot follow a generic table name.
   const stored = await unit.tx
     .selectFrom(table as "authz.groups")
     .select("id")
     .where("id", "in", ids)
     .executeTakeFirst();
   if (stored !== undefined) return false;
-  if (kind === "group") {
-    const groups = rows as NewRow<"authz.groups">[];
-    if (
-      !(await pathsFreeAndUnnamed(
-        unit.tx,
-        groups.map((row) => row.full_path),
-      ))
-    )
-      return false;
-    for (const row of await insertMirroredRows(unit.tx, "authz.groups", groups)) {
-      emitRegistryChange(unit, "group", toGroup(row));
-    }
-    return true;
-  }
-  const projects = rows as NewRow<"authz.projects">[];
   if (
     !(await pathsFreeAndUnnamed(
       unit.tx,
-      projects.map((row) => row.path_with_namespace),
+      rows.map((row) => newRows.fullPath(row)),
     ))
   )
     return false;
-  for (const row of await insertMirroredRows(unit.tx, "authz.projects", projects)) {
-    emitRegistryChange(unit, "project", toProject(row));
-  }
+  for (const row of await insertMirroredRows(unit.tx, table, rows)) newRows.announce(unit, row);
   return true;
 }
 
@@ -176,7 +168,8 @@ async function pathsFreeAndUnnamed(tx: AuthzTx, fullPaths: readonly string[]): P
   return named === undefined;
 }
 
-/** The ids a stamping statement returned. */
-export function idsOf(rows: ReadonlyArray<{ id: number | string }>): Set<number> {
+/** Runs a stamping statement (`… returning id`); the ids it stamped. */
+export async function stampedIds(tx: AuthzTx, statement: RawBuilder<{ id: number }>): Promise<Set<number>> {
+  const { rows } = await statement.execute(tx);
   return new Set(rows.map((row) => Number(row.id)));
 }

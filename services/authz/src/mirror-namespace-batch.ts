@@ -1,6 +1,6 @@
 import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { idsOf, insertIfAllNew, type MirrorBatchSteps, storedNamespaces } from "./mirror-batch.ts";
+import { insertIfAllNew, type MirrorBatchSteps, stampedIds, storedNamespaces } from "./mirror-batch.ts";
 import { type MirroredNamespace, newNamespaceRow, putMirroredNamespace } from "./mirror-namespaces.ts";
 import { findGroup } from "./store/entities.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
@@ -26,7 +26,9 @@ export const NAMESPACE_BATCH_STEPS: MirrorBatchSteps<MirroredNamespaceItem> = {
    */
   async stampUnchanged(unit, items, now) {
     const column = <K extends keyof MirroredNamespaceItem>(key: K) => items.map((item) => item[key] ?? null);
-    const { rows } = await sql<{ id: number }>`
+    return stampedIds(
+      unit.tx,
+      sql<{ id: number }>`
       update authz.groups g set mirrored_at = ${now}
       from unnest(${column("id")}::bigint[], ${column("kind")}::text[], ${column("name")}::text[],
         ${column("path")}::text[], ${column("description")}::text[], ${column("parent_id")}::bigint[],
@@ -36,8 +38,8 @@ export const NAMESPACE_BATCH_STEPS: MirrorBatchSteps<MirroredNamespaceItem> = {
         and (g.name, g.path, g.description, g.parent_id, g.created_at)
           is not distinct from (w.name, w.path, w.description, w.parent_id, coalesce(w.created_at, g.created_at))
       returning g.id
-    `.execute(unit.tx);
-    return idsOf(rows);
+    `,
+    );
   },
 
   async insertAllNew(unit, items, now) {
@@ -53,7 +55,7 @@ export const NAMESPACE_BATCH_STEPS: MirrorBatchSteps<MirroredNamespaceItem> = {
       if (parent === undefined || parent?.kind === "user") return false;
       rows.push(newNamespaceRow({ ...item, parent }, now));
     }
-    return insertIfAllNew(unit, "group", rows);
+    return insertIfAllNew(unit, "authz.groups", rows);
   },
 
   putOne: putNamespaceItem,

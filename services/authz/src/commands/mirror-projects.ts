@@ -1,10 +1,10 @@
 import { type Group, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { sql } from "kysely";
 import {
-  idsOf,
   insertIfAllNew,
   type MirrorBatchSteps,
   putMirrorBatch,
+  stampedIds,
   storedNamespaces,
 } from "../mirror-batch.ts";
 import {
@@ -108,7 +108,9 @@ const PROJECT_BATCH_STEPS: MirrorBatchSteps<Request> = {
    */
   async stampUnchanged(unit, items, now) {
     const column = <T>(read: (item: Request) => T) => items.map(read);
-    const { rows } = await sql<{ id: number }>`
+    return stampedIds(
+      unit.tx,
+      sql<{ id: number }>`
       update authz.projects p set mirrored_at = ${now}
       from unnest(${column((i) => i.id)}::bigint[], ${column((i) => i.name)}::text[],
         ${column((i) => i.path)}::text[], ${column((i) => i.description)}::text[],
@@ -120,8 +122,8 @@ const PROJECT_BATCH_STEPS: MirrorBatchSteps<Request> = {
         and (p.name, p.path, p.description, p.namespace_id, p.created_at)
           is not distinct from (w.name, w.path, w.description, w.namespace_id, w.created_at)
       returning p.id
-    `.execute(unit.tx);
-    return idsOf(rows);
+    `,
+    );
   },
 
   async insertAllNew(unit, items, now) {
@@ -135,7 +137,7 @@ const PROJECT_BATCH_STEPS: MirrorBatchSteps<Request> = {
       if (namespace?.kind !== item.namespace.kind) return false;
       rows.push(newProjectRow(item, namespace, now));
     }
-    return insertIfAllNew(unit, "project", rows);
+    return insertIfAllNew(unit, "authz.projects", rows);
   },
 
   putOne: putProjectItem,
