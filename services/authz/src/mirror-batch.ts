@@ -26,9 +26,8 @@ export type MirrorBatchSteps<T extends { id: number }> = {
    */
   stampUnchanged(unit: UnitOfWork, items: readonly T[], now: Date): Promise<Set<number>>;
   /**
-   * Inserts all of `items`, publishing what the single put publishes for each, when every one is
-   * new and nothing else (`insertIfAllNew`: nothing the single put would refuse or re-resolve); returns
-   * false, having written nothing, otherwise.
+   * Inserts all of `items` at once, publishing what their single puts publish, when every one is
+   * new and free to insert (`insertIfAllNew`); returns false, having written nothing, otherwise.
    */
   insertAllNew(unit: UnitOfWork, items: readonly T[], now: Date): Promise<boolean>;
   /** The single put of one entity: whether anything subscribers see changed. */
