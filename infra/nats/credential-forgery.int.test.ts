@@ -55,7 +55,8 @@ const PUBLISHES: Record<CredentialKind, EventType[]> = {
     EVENT_TYPES.agentTokenChanged,
     EVENT_TYPES.jobChanged,
   ],
-  projection: [],
+  // The alerts it raises with their audit events (issue 11).
+  projection: [EVENT_TYPES.alertClusterChanged],
   gateway: [],
   sync: [],
 };
@@ -63,7 +64,7 @@ const PUBLISHES: Record<CredentialKind, EventType[]> = {
 const WRITES_INTO: Record<CredentialKind, StreamRole[]> = {
   agent: ["cluster", "heartbeat"],
   authz: ["authz", "registry"],
-  projection: ["deadLetter"],
+  projection: ["deadLetter", "alerts"],
   // GitLab mode: the gateway stores GitLab's deliveries (issue 9); no event stream.
   gateway: ["gitlabInbox"],
   // Malformed GitLab inbox messages, on its own dead-letter subject.
