@@ -1,6 +1,5 @@
 import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { mayPublish } from "./publish-targets.ts";
 import {
   agentPermissions,
   renderAuthorization,
@@ -8,6 +7,7 @@ import {
   type SubjectPermissions,
   servicePermissions,
 } from "./render-authorization.ts";
+import { mayPublish } from "./testing/publish-targets.ts";
 
 // Fixed public keys (valid shape; no seed needed to render a config).
 const AUTHZ = `U${"A".repeat(55)}`;
