@@ -82,10 +82,7 @@ describe("the cluster_changed alert", () => {
         details: audit?.details,
       },
     });
-    expect((alert?.event.data as { details: { after: unknown } }).details.after).toMatchObject({
-      cluster_uid: "uid-second",
-      cluster_name: "second",
-    });
+    expect(audit?.details).toMatchObject({ after: { cluster_uid: "uid-second", cluster_name: "second" } });
     expect(alert?.msgId).toBe(alert?.event.id);
   });
 
