@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { ClusterFactsSchema } from "./cluster-info.ts";
-import { EVENT_TYPES, type KasmapEvent } from "./events.ts";
+import { EVENT_TYPES, isAgentDataEvent, type KasmapEvent } from "./events.ts";
 import { PaginationQuerySchema } from "./rest.ts";
 
 /**
@@ -100,12 +100,8 @@ export const EventStreamQuerySchema = z.object({
 
 /** The agent an event concerns, or null for registry events not tied to one agent. */
 export function agentIdOfEvent(event: KasmapEvent): number | null {
+  if (isAgentDataEvent(event)) return event.data.agent_id;
   switch (event.type) {
-    case EVENT_TYPES.clusterSnapshot:
-    case EVENT_TYPES.clusterHeartbeat:
-    case EVENT_TYPES.authzChanged:
-    case EVENT_TYPES.alertClusterChanged:
-      return event.data.agent_id;
     case EVENT_TYPES.agentChanged:
       return event.data.agent.id;
     case EVENT_TYPES.agentTokenChanged:

@@ -1,4 +1,10 @@
-import { EVENT_TYPES, type EventType, type KasmapEvent, type KasmapEventOf } from "./events.ts";
+import {
+  EVENT_TYPES,
+  type EventType,
+  isAgentDataEvent,
+  type KasmapEvent,
+  type KasmapEventOf,
+} from "./events.ts";
 import {
   boundSubjectId,
   EVENT_BINDINGS,
@@ -40,15 +46,7 @@ export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation)
 
 /** The aggregate id an event's data is about: the id its subject must carry. */
 export function claimedId(event: KasmapEvent): number {
-  switch (event.type) {
-    case EVENT_TYPES.clusterSnapshot:
-    case EVENT_TYPES.clusterHeartbeat:
-    case EVENT_TYPES.authzChanged:
-    case EVENT_TYPES.alertClusterChanged:
-      return event.data.agent_id;
-    default:
-      return registryEntityId(event);
-  }
+  return isAgentDataEvent(event) ? event.data.agent_id : registryEntityId(event);
 }
 
 type RegistryEventType = (typeof REGISTRY_EVENT_TYPES)[RegistryKind];

@@ -174,3 +174,17 @@ export function newAlertEvent<T extends AlertType>(input: {
 }): KasmapEventOf<T> {
   return { ...newKasmapEvent(input), severity: ALERT_SEVERITY_OF[input.type] } as KasmapEventOf<T>;
 }
+
+/** The event types whose data carries their agent's id in `data.agent_id`: an agent's own events. */
+export const AGENT_DATA_EVENT_TYPES = [
+  EVENT_TYPES.clusterSnapshot,
+  EVENT_TYPES.clusterHeartbeat,
+  EVENT_TYPES.authzChanged,
+  EVENT_TYPES.alertClusterChanged,
+] as const;
+export type AgentDataEvent = KasmapEventOf<(typeof AGENT_DATA_EVENT_TYPES)[number]>;
+
+/** Whether `event` is one of an agent's own events (`AGENT_DATA_EVENT_TYPES`). */
+export function isAgentDataEvent(event: KasmapEvent): event is AgentDataEvent {
+  return (AGENT_DATA_EVENT_TYPES as readonly string[]).includes(event.type);
+}
