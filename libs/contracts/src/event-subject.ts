@@ -1,5 +1,4 @@
 import {
-  EVENT_TYPES,
   type EventType,
   isAgentDataEvent,
   type KasmapEvent,
