@@ -92,6 +92,7 @@ describe("agentPermissions", () => {
       publish: [
         "kasmap.cluster.42.snapshot",
         "kasmap.cluster.42.heartbeat",
+        "kasmap.cluster.42.heartbeat.*",
         "kasmap.cmd.authz.agent_token.authenticate",
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot",
@@ -105,6 +106,7 @@ describe("agentPermissions", () => {
       publish: [
         "t0a1b2c3d4e.cluster.7.snapshot",
         "t0a1b2c3d4e.cluster.7.heartbeat",
+        "t0a1b2c3d4e.cluster.7.heartbeat.*",
         "t0a1b2c3d4e.cmd.authz.agent_token.authenticate",
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.T0A1B2C3D4E_CLUSTER.t0a1b2c3d4e.cluster.7.snapshot",
@@ -116,9 +118,11 @@ describe("agentPermissions", () => {
     expect(agentPermissions(createTopology(root), agentId, nkey)).toEqual({ publish, subscribe });
   });
 
-  it("grants no wildcard publish and no stream-wide read", () => {
+  it("grants no wildcard publish but one token under its own heartbeat subject, and no stream-wide read", () => {
     const { publish } = agentPermissions(createTopology("kasmap"), 42, AGENT_42);
-    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([]);
+    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([
+      "kasmap.cluster.42.heartbeat.*",
+    ]);
     expect(publish.filter((s) => s.includes("STREAM.MSG.GET"))).toEqual([]);
   });
 });
@@ -175,7 +179,7 @@ describe("renderAuthorization", () => {
         "    {",
         `      nkey: "${AGENT_42}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.cluster.42.snapshot", "kasmap.cluster.42.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot"] }`,
+        `        publish: { allow: ["kasmap.cluster.42.snapshot", "kasmap.cluster.42.heartbeat", "kasmap.cluster.42.heartbeat.*", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot"] }`,
         `        subscribe: { allow: ["_INBOX.${AGENT_42}.>"] }`,
         "      }",
         "    }",
@@ -183,7 +187,7 @@ describe("renderAuthorization", () => {
         "    {",
         `      nkey: "${AGENT_43}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.cluster.43.snapshot", "kasmap.cluster.43.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.43.snapshot"] }`,
+        `        publish: { allow: ["kasmap.cluster.43.snapshot", "kasmap.cluster.43.heartbeat", "kasmap.cluster.43.heartbeat.*", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.43.snapshot"] }`,
         `        subscribe: { allow: ["_INBOX.${AGENT_43}.>"] }`,
         "      }",
         "    }",
