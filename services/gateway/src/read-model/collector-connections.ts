@@ -1,19 +1,13 @@
 import { type AgentConnection, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Selectable } from "kysely";
 import type { ReadModel } from "./registry-queries.ts";
 
 /** One collector of an agent as the projection recorded it (`read_model.collector_connections`). */
-export type CollectorConnectionRow = {
-  collector_id: string;
-  pod_name: string | null;
-  pod_ip: string | null;
-  namespace: string | null;
-  node: string | null;
-  version: string | null;
-  commit: string | null;
-  connected_at: Date;
-  last_heartbeat_at: Date;
-  stopped_at: Date | null;
-};
+export type CollectorConnectionRow = Omit<
+  Selectable<ReadModelDatabase["read_model.collector_connections"]>,
+  "agent_id"
+>;
 
 /**
  * Every collector the agent ever had, newest heartbeat first:
