@@ -241,7 +241,7 @@ describe("the collector program with an nkey seed", () => {
     await eventually(
       async () =>
         (await bus.jsm.direct.getMessage(topology.streamNames.heartbeat, {
-          last_by_subj: topology.subjects.clusterHeartbeat(agent.agentId),
+          last_by_subj: topology.subjects.clusterCollectorHeartbeats(agent.agentId),
         })) ?? undefined,
       "the collector's heartbeat",
     );

@@ -161,8 +161,9 @@ function gitlabModeNames(topology: Topology) {
 
 /**
  * What one agent's collector may do, and why each subject is needed:
- * - its snapshot and heartbeat subjects: the JetStream publishes themselves (the ack comes back
- *   on the reply inbox, so publishing needs no `$JS.API` subject);
+ * - its snapshot and heartbeat subjects (the agent's and each replica's, `….heartbeat.*`): the
+ *   JetStream publishes themselves (the ack comes back on the reply inbox, so publishing needs
+ *   no `$JS.API` subject);
  * - `<root>.cmd.authz.agent_token.authenticate`: resolving its agent from the agent token at
  *   start; no other authz command;
  * - `$JS.API.INFO`: `jetstreamManager()` asks for the account info once when it is created
@@ -181,6 +182,8 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
     publish: [
       snapshot,
       topology.subjects.clusterHeartbeat(agentId),
+      // One heartbeat subject per collector replica (`….heartbeat.<collector token>`), still this agent's.
+      topology.subjects.clusterCollectorHeartbeats(agentId),
       topology.subjects.authzCommand("agent_token.authenticate"),
       `${JS_API}.INFO`,
       `${JS_API}.DIRECT.GET.${topology.streamNames.cluster}.${snapshot}`,

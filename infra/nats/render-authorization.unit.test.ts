@@ -113,6 +113,7 @@ describe("agentPermissions", () => {
       publish: [
         "kasmap.cluster.42.snapshot",
         "kasmap.cluster.42.heartbeat",
+        "kasmap.cluster.42.heartbeat.*",
         "kasmap.cmd.authz.agent_token.authenticate",
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot",
@@ -126,6 +127,7 @@ describe("agentPermissions", () => {
       publish: [
         "t0a1b2c3d4e.cluster.7.snapshot",
         "t0a1b2c3d4e.cluster.7.heartbeat",
+        "t0a1b2c3d4e.cluster.7.heartbeat.*",
         "t0a1b2c3d4e.cmd.authz.agent_token.authenticate",
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.T0A1B2C3D4E_CLUSTER.t0a1b2c3d4e.cluster.7.snapshot",
@@ -137,9 +139,11 @@ describe("agentPermissions", () => {
     expect(agentPermissions(createTopology(root), agentId, nkey)).toEqual({ publish, subscribe });
   });
 
-  it("grants no wildcard publish and no stream-wide read", () => {
+  it("grants no wildcard publish but one token under its own heartbeat subject, and no stream-wide read", () => {
     const { publish } = agentPermissions(createTopology("kasmap"), 42, AGENT_42);
-    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([]);
+    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([
+      "kasmap.cluster.42.heartbeat.*",
+    ]);
     expect(publish.filter((s) => s.includes("STREAM.MSG.GET"))).toEqual([]);
   });
 });
@@ -151,7 +155,7 @@ describe("renderAuthorization", () => {
     "    {",
     `      nkey: "${nkey}"`,
     "      permissions: {",
-    `        publish: { allow: ["kasmap.cluster.${id}.snapshot", "kasmap.cluster.${id}.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.${id}.snapshot"] }`,
+    `        publish: { allow: ["kasmap.cluster.${id}.snapshot", "kasmap.cluster.${id}.heartbeat", "kasmap.cluster.${id}.heartbeat.*", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.${id}.snapshot"] }`,
     `        subscribe: { allow: ["_INBOX.${nkey}.>"] }`,
     "      }",
     "    }",

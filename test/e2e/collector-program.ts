@@ -14,8 +14,10 @@ export type CollectorProgramOptions = {
   kubeconfig: string;
   topologyRoot: string;
   /** The downward-API values agentk's pod would give it; absent: not set. */
-  pod?: { ip: string; namespace: string };
+  pod?: { ip: string; namespace: string; name?: string; node?: string };
   logLevel?: string;
+  /** More flags, e.g. `["--heartbeat-seconds", "1"]`. */
+  args?: string[];
 };
 
 /**
@@ -29,7 +31,12 @@ export function spawnCollectorProgram(options: CollectorProgramOptions): {
 } {
   const child = spawn(
     process.execPath,
-    [join(root, "services/collector/bin/kasmap-collector.mjs"), "--coalesce-ms", "50"],
+    [
+      join(root, "services/collector/bin/kasmap-collector.mjs"),
+      "--coalesce-ms",
+      "50",
+      ...(options.args ?? []),
+    ],
     {
       env: {
         ...process.env,
@@ -38,6 +45,8 @@ export function spawnCollectorProgram(options: CollectorProgramOptions): {
         NATS_URL: testNatsUrl(),
         KASMAP_TOPOLOGY_ROOT: options.topologyRoot,
         ...(options.pod ? { POD_IP: options.pod.ip, POD_NAMESPACE: options.pod.namespace } : {}),
+        ...(options.pod?.name ? { POD_NAME: options.pod.name } : {}),
+        ...(options.pod?.node ? { NODE_NAME: options.pod.node } : {}),
         LOG_LEVEL: options.logLevel ?? "silent",
       },
       stdio: ["ignore", "pipe", "pipe"],

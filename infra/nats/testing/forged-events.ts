@@ -8,7 +8,7 @@ import {
 } from "@kasmap/contracts";
 import { buildClusterFacts, oneEventOfEachType, testEvents } from "@kasmap/testing";
 import { FORGERY_AGENT, FORGERY_PROJECT } from "./forgery-world.ts";
-import type { PublishTarget } from "./publish-targets.ts";
+import { FORGED_COLLECTOR_ID, type PublishTarget } from "./publish-targets.ts";
 
 /**
  * Test-only: what the forgery tests (issue 7.1) publish on one subject an identity may publish.
@@ -22,6 +22,13 @@ export type Forgery = { label: string; event: KasmapEvent; problem: RegExp };
 export const EVENT_TYPE_LIST = Object.keys(EVENT_BINDINGS) as EventType[];
 
 const literally = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/** The collector token the subject ends with (a replica's heartbeat subject), else null. */
+function subjectCollectorToken(topology: Topology, target: PublishTarget): string | null {
+  if (target.boundType === null) return null;
+  const bound = boundSubjectId(topology.root, target.boundType, target.subject);
+  return bound.ok ? bound.collectorToken : null;
+}
 
 /** The aggregate id the subject names for its bound type, else the agent's. */
 function subjectId(topology: Topology, target: PublishTarget): number {
@@ -57,8 +64,23 @@ export function forgeriesOn(topology: Topology, target: PublishTarget): Forgery[
   if (target.boundType === null) return forgeries;
   const type = target.boundType;
   const other = id + 1;
+  const token = subjectCollectorToken(topology, target);
+  // On a replica's own heartbeat subject, a heartbeat naming another collector (issue 11).
+  const otherCollector =
+    token === null
+      ? []
+      : [
+          {
+            label: `${type} of another collector on ${target.subject}`,
+            event: onSubject(ofEachType[type]),
+            problem: new RegExp(
+              `data names collector \\S+ \\(token [0-9a-f]+\\), subject ${literally(target.subject)} names ${token}`,
+            ),
+          },
+        ];
   return [
     ...forgeries,
+    ...otherCollector,
     {
       label: `${type} about ${other} on ${target.subject}`,
       event: onSubject(oneEventOfEachType(topology, other)[type]),
@@ -87,7 +109,9 @@ export function controlEvent(
     case "io.kasmap.cluster.snapshot.v1":
       return e.snapshot(id, buildClusterFacts({ cluster_name: "control" }));
     case "io.kasmap.cluster.heartbeat.v1":
-      return e.heartbeat(id, new Date().toISOString(), "control");
+      return subjectCollectorToken(topology, target) === null
+        ? e.heartbeat(id, new Date().toISOString(), "control")
+        : { ...e.heartbeat(id, new Date().toISOString(), FORGED_COLLECTOR_ID), subject: target.subject };
     case "io.kasmap.authz.changed.v1":
       return e.authz(id, projectId, {
         ci_access: { projects: [], groups: [] },

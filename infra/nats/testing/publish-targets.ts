@@ -2,6 +2,7 @@ import {
   AUTHZ_COMMANDS,
   boundSubject,
   boundSubjectId,
+  collectorSubjectToken,
   EVENT_BINDINGS,
   type EventType,
   type StreamRole,
@@ -25,6 +26,9 @@ export type PublishTarget = {
 };
 
 const EVENT_TYPE_LIST = Object.keys(EVENT_BINDINGS) as EventType[];
+
+/** The collector (a pod name with dots) whose own heartbeat subject is a candidate. */
+export const FORGED_COLLECTOR_ID = "kasmap-collector-5d8f9.replica-a";
 
 /** NATS subject matching: `*` is one token, `>` one or more trailing tokens. */
 export function subjectMatches(pattern: string, subject: string): boolean {
@@ -88,9 +92,16 @@ export function candidateSubjects(
   ids: readonly number[],
 ): string[] {
   const bound = ids.flatMap((id) => EVENT_TYPE_LIST.map((t) => boundSubject(topology.root, t, id)));
+  // A type bound with a collector tail (heartbeats) is bound on `<subject>.<collector token>` too.
+  const withCollector = ids.flatMap((id) =>
+    EVENT_TYPE_LIST.filter((t) => "collectorTail" in EVENT_BINDINGS[t]).map(
+      (t) => `${boundSubject(topology.root, t, id)}.${collectorSubjectToken(FORGED_COLLECTOR_ID)}`,
+    ),
+  );
   return [
     ...new Set([
       ...bound,
+      ...withCollector,
       ...bound.flatMap((s) => wrongSubjectVariants(topology.root, s)),
       ...Object.values(topology.streamNames).map((name) => topology.subjects.deadLetter(name)),
       ...ids.flatMap((id) => instantiatedPatterns(topology, permissions.publish, id)),

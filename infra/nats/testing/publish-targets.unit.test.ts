@@ -1,8 +1,13 @@
-import { createTopology } from "@kasmap/contracts";
+import { collectorSubjectToken, createTopology } from "@kasmap/contracts";
 import { nkeys } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
 import { agentPermissions } from "../render-authorization.ts";
-import { publishTargets, refusedStreamSubjects, subjectMatches } from "./publish-targets.ts";
+import {
+  FORGED_COLLECTOR_ID,
+  publishTargets,
+  refusedStreamSubjects,
+  subjectMatches,
+} from "./publish-targets.ts";
 
 describe("subjectMatches (NATS wildcards)", () => {
   it.each([
@@ -22,7 +27,7 @@ describe("publish targets of an agent's collector", () => {
   const topology = createTopology("kasmap");
   const permissions = agentPermissions(topology, 42, nkeys.createUser().getPublicKey());
 
-  it("are its two event subjects and the token check, from its permissions", () => {
+  it("are its event subjects (a replica's heartbeat subject too) and the token check, from its permissions", () => {
     expect(publishTargets(topology, permissions, 42)).toEqual([
       {
         subject: "kasmap.cluster.42.snapshot",
@@ -34,6 +39,15 @@ describe("publish targets of an agent's collector", () => {
         stream: "heartbeat",
         boundType: "io.kasmap.cluster.heartbeat.v1",
       },
+      {
+        subject: `kasmap.cluster.42.heartbeat.${collectorSubjectToken(FORGED_COLLECTOR_ID)}`,
+        stream: "heartbeat",
+        boundType: "io.kasmap.cluster.heartbeat.v1",
+      },
+      // A replica's heartbeat subject is one token more, any token: those that are not a
+      // collector's token are bound to no type (the projection dead-letters what lands there).
+      { subject: "kasmap.cluster.42.heartbeat.extra", stream: "heartbeat", boundType: null },
+      { subject: "kasmap.cluster.42.heartbeat.42", stream: "heartbeat", boundType: null },
       { subject: "kasmap.cmd.authz.agent_token.authenticate", stream: null, boundType: null },
     ]);
   });

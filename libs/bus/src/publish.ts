@@ -5,6 +5,7 @@ import {
   type KasmapEvent,
   KasmapEventSchema,
 } from "@kasmap/contracts";
+import { JetStreamApiError } from "@nats-io/jetstream";
 import { headers } from "@nats-io/nats-core";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import type { Bus } from "./bus.ts";
@@ -17,10 +18,21 @@ export type PublishOptions = {
   maxAttempts?: number;
   /**
    * Optimistic concurrency: the publish fails unless the last message on this subject has
-   * this stream sequence (`Nats-Expected-Last-Subject-Sequence`, nats-server ≥ 2.9).
+   * this stream sequence (`Nats-Expected-Last-Subject-Sequence`, nats-server ≥ 2.9; 0: no
+   * message yet), with an error {@link isWrongLastSubjectSequence} recognises. Other failures
+   * are retried: the server checks `Nats-Msg-Id` first, so a retry of a publish that was stored
+   * but whose ack was lost is a duplicate, not a wrong sequence.
    */
   expectedLastSubjectSequence?: number;
 };
+
+/** JetStream's `10071 wrong last sequence`: another publisher wrote on the subject first. */
+const JS_WRONG_LAST_SEQUENCE = 10071;
+
+/** True for the refusal of a publish whose `expectedLastSubjectSequence` was not the last. */
+export function isWrongLastSubjectSequence(error: unknown): boolean {
+  return error instanceof JetStreamApiError && error.code === JS_WRONG_LAST_SEQUENCE;
+}
 
 /**
  * Publishes one event to JetStream on `event.subject`, as a CloudEvents structured-mode JSON
@@ -60,8 +72,7 @@ export async function publishEvent(
       });
       return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
     } catch (error) {
-      const hopeless =
-        unpublishableReason(error) !== null || options.expectedLastSubjectSequence !== undefined;
+      const hopeless = unpublishableReason(error) !== null || isWrongLastSubjectSequence(error);
       if (attempt >= maxAttempts || bus.nc.isClosed() || hopeless) throw error;
       await sleep(backoffDelayMs(attempt, 100, 5_000));
     }

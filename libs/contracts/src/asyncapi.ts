@@ -147,11 +147,29 @@ function addEventChannels(parts: Parts, topology: ReturnType<typeof createTopolo
     "clusterHeartbeat",
     {
       address: withParameter(subjects.clusterHeartbeat(MARKER_ID), "agentId"),
-      description: "Collector liveness; the stream keeps the latest per agent",
+      description:
+        "Collector liveness from collectors before issue 11; the stream keeps the latest per agent",
       parameters: agentId,
     },
     EVENT_TYPES.clusterHeartbeat,
     "The agent's collector",
+  );
+  addEventChannel(
+    parts,
+    "clusterCollectorHeartbeat",
+    {
+      address: `${withParameter(subjects.clusterHeartbeat(MARKER_ID), "agentId")}.{collectorToken}`,
+      description:
+        "One collector replica's liveness and identity (pod, node, version); the stream keeps the latest per collector",
+      parameters: {
+        ...agentId,
+        collectorToken: {
+          description: "The first 32 hex digits of the SHA-256 of the heartbeat's collector_id",
+        },
+      },
+    },
+    EVENT_TYPES.clusterHeartbeat,
+    "Each replica of the agent's collector",
   );
   addEventChannel(
     parts,

@@ -110,13 +110,52 @@ export const DEPLOYMENT_STATUSES = ["connected", "disconnected", "never_connecte
 export const DeploymentStatusSchema = z.enum(DEPLOYMENT_STATUSES);
 export type DeploymentStatus = z.infer<typeof DeploymentStatusSchema>;
 
+/** Longest value (characters): a pod or node name is a DNS subdomain (≤ 253). */
+const replicaValue = (max: number) => z.string().min(1).max(max).nullable().optional();
+
+/**
+ * Who one collector process is, as its heartbeats say (issue 11; absent in heartbeats of older
+ * collectors): its pod (`POD_NAME` from the downward API, else the host name), `POD_IP`,
+ * `POD_NAMESPACE`, `NODE_NAME`, and the collector's version and commit. Null when unknown.
+ */
+export const CollectorReplicaSchema = z.object({
+  pod_name: replicaValue(253),
+  pod_ip: replicaValue(45),
+  namespace: replicaValue(63),
+  node: replicaValue(253),
+  version: replicaValue(64),
+  commit: replicaValue(64),
+});
+
+/**
+ * One live collector of the agent, like GitLab's GraphQL `connections` of a cluster agent
+ * (`connectionId`, `connectedAt`, `metadata { podName podNamespace version commit }`).
+ * `connected_at`: its first heartbeat after a silence longer than `CONNECTED_WITHIN_MS`.
+ */
+export const AgentConnectionSchema = z.object({
+  collector_id: z.string(),
+  pod_name: z.string().nullable(),
+  pod_ip: z.string().nullable(),
+  namespace: z.string().nullable(),
+  node: z.string().nullable(),
+  version: z.string().nullable(),
+  commit: z.string().nullable(),
+  connected_at: z.iso.datetime({ offset: true }),
+  last_heartbeat_at: z.iso.datetime({ offset: true }),
+});
+export type AgentConnection = z.infer<typeof AgentConnectionSchema>;
+
 /**
  * `cluster_info` as the REST API returns it: the collector's facts plus the connection state
- * known on the server side (`deployment_status` from the last heartbeat, `last_connection`).
+ * known on the server side (`deployment_status` from the last heartbeat, `last_connection`,
+ * and `connections`: every collector whose last heartbeat is younger than
+ * `CONNECTED_WITHIN_MS`, newest heartbeat first). `agent_pod_ip` is the pod IP of the collector
+ * that sent the newest heartbeat, when it reported one, else the snapshot's.
  */
 export const ClusterInfoSchema = ClusterFactsSchema.extend({
   deployment_status: DeploymentStatusSchema,
   last_connection: z.iso.datetime({ offset: true }).nullable(),
+  connections: z.array(AgentConnectionSchema).optional(),
 });
 export type ClusterInfo = z.infer<typeof ClusterInfoSchema>;
 

@@ -1,4 +1,6 @@
+import { collectorSubjectToken } from "./collector-subject-token.ts";
 import {
+  EVENT_TYPES,
   type EventType,
   isAgentDataEvent,
   type KasmapEvent,
@@ -26,7 +28,9 @@ export type StoredLocation = { root: string; stream: StreamRole; subject: string
  *   event on a cluster subject would otherwise become a token, a user or a grant (issue 7.1);
  * - the subject must be the one the type is bound to, and the envelope's `subject` must be it;
  * - the aggregate id in the data must be the one in the subject: a snapshot for agent 43 sent
- *   on agent 42's subject must not overwrite agent 43's cluster info.
+ *   on agent 42's subject must not overwrite agent 43's cluster info;
+ * - a heartbeat on a collector's own subject (`….heartbeat.<token>`) must name that collector,
+ *   so one replica cannot replace another's retained heartbeat by mistake.
  */
 export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation): string | null {
   const binding = EVENT_BINDINGS[event.type];
@@ -40,6 +44,12 @@ export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation)
   }
   const claimed = claimedId(event);
   if (claimed !== bound.id) return `data names ${claimed}, subject ${stored.subject} names ${bound.id}`;
+  if (bound.collectorToken !== null && event.type === EVENT_TYPES.clusterHeartbeat) {
+    const own = collectorSubjectToken(event.data.collector_id);
+    if (own !== bound.collectorToken) {
+      return `data names collector ${event.data.collector_id} (token ${own}), subject ${stored.subject} names ${bound.collectorToken}`;
+    }
+  }
   return null;
 }
 

@@ -8,7 +8,7 @@ import {
   GrantRefSchema,
 } from "./authorization.ts";
 import { CloudEventEnvelopeSchema, newCloudEvent } from "./cloud-event.ts";
-import { ClusterFactsSchema } from "./cluster-info.ts";
+import { ClusterFactsSchema, CollectorReplicaSchema } from "./cluster-info.ts";
 import {
   AgentSchema,
   AgentTokenSchema,
@@ -48,13 +48,22 @@ export const ClusterSnapshotDataSchema = z.object({
 });
 export const ClusterHeartbeatDataSchema = z.object({
   agent_id: Id,
-  /** Identifies one collector process; two at once for one agent is worth a warning. */
-  collector_id: z.string().min(1),
+  /**
+   * Identifies one collector: its pod name in Kubernetes (stable across restarts of the
+   * container), a random UUID per process outside it.
+   */
+  collector_id: z.string().min(1).max(253),
   content_hash: z
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .nullable(),
   sent_at: z.iso.datetime({ offset: true }),
+  ...CollectorReplicaSchema.shape,
+  /**
+   * Sent once by a collector that is shutting down: its connection ends now rather than when
+   * its heartbeats grow older than `CONNECTED_WITHIN_MS`. Absent: still running.
+   */
+  stopping: z.boolean().optional(),
 });
 
 export const AUTHZ_CHANGE_CAUSES = [

@@ -7,6 +7,7 @@ export * from "./authorization.ts";
 export * from "./canonical-json.ts";
 export * from "./cloud-event.ts";
 export * from "./cluster-info.ts";
+export * from "./collector-subject-token.ts";
 export * from "./commands.ts";
 export * from "./dead-letter-headers.ts";
 export * from "./errors.ts";

@@ -1,3 +1,4 @@
+import { COLLECTOR_SUBJECT_TOKEN_PATTERN, collectorSubjectToken } from "./collector-subject-token.ts";
 import { type AlertType, EVENT_TYPES, type EventType } from "./events.ts";
 import { GITLAB_INBOX_MAX_MESSAGE_BYTES, type GitLabInboxSource } from "./gitlab-inbox.ts";
 
@@ -43,6 +44,11 @@ export const AGGREGATE_ID = "{id}";
 export type EventBinding = {
   readonly stream: StreamRole;
   readonly pattern: readonly [string, ...string[]];
+  /**
+   * The subject may end with one more token, the publishing collector's
+   * `collectorSubjectToken(collector_id)` (heartbeats, issue 11: one retained per collector).
+   */
+  readonly collectorTail?: true;
 };
 
 const registryBinding = (kind: RegistryKind) =>
@@ -57,7 +63,11 @@ const registryBinding = (kind: RegistryKind) =>
  */
 export const EVENT_BINDINGS = {
   [EVENT_TYPES.clusterSnapshot]: { stream: "cluster", pattern: ["cluster", AGGREGATE_ID, "snapshot"] },
-  [EVENT_TYPES.clusterHeartbeat]: { stream: "heartbeat", pattern: ["cluster", AGGREGATE_ID, "heartbeat"] },
+  [EVENT_TYPES.clusterHeartbeat]: {
+    stream: "heartbeat",
+    pattern: ["cluster", AGGREGATE_ID, "heartbeat"],
+    collectorTail: true,
+  },
   [EVENT_TYPES.authzChanged]: { stream: "authz", pattern: ["authz", AGGREGATE_ID, "changed"] },
   [EVENT_TYPES.groupChanged]: registryBinding("group"),
   [EVENT_TYPES.projectChanged]: registryBinding("project"),
@@ -111,11 +121,18 @@ export function boundSubjectId(
   root: string,
   type: EventType,
   natsSubject: string,
-): { ok: true; id: number } | { ok: false; reason: string } {
-  const pattern = [root, ...EVENT_BINDINGS[type].pattern];
-  const tokens = natsSubject.split(".");
-  const expected = pattern.join(".");
+): { ok: true; id: number; collectorToken: string | null } | { ok: false; reason: string } {
+  const binding: EventBinding = EVENT_BINDINGS[type];
+  const pattern = [root, ...binding.pattern];
+  const all = natsSubject.split(".");
+  const expected = binding.collectorTail ? `${pattern.join(".")}[.<collector>]` : pattern.join(".");
+  const withTail = binding.collectorTail === true && all.length === pattern.length + 1;
+  const tokens = withTail ? all.slice(0, -1) : all;
+  const collectorToken = withTail ? (all.at(-1) ?? "") : null;
   if (tokens.length !== pattern.length) {
+    return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
+  }
+  if (collectorToken !== null && !COLLECTOR_SUBJECT_TOKEN_PATTERN.test(collectorToken)) {
     return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
   }
   let id: number | null = null;
@@ -133,7 +150,7 @@ export function boundSubjectId(
   }
   return id === null
     ? { ok: false, reason: `subject ${natsSubject} names no aggregate id` }
-    : { ok: true, id };
+    : { ok: true, id, collectorToken };
 }
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
@@ -206,6 +223,7 @@ export function createTopology(
   const wildcards = {
     clusterSnapshots: `${root}.cluster.*.snapshot`,
     clusterHeartbeats: `${root}.cluster.*.heartbeat`,
+    clusterCollectorHeartbeats: `${root}.cluster.*.heartbeat.*`,
     authz: `${root}.authz.>`,
     registry: `${root}.registry.>`,
     deadLetters: `${root}.dlq.>`,
@@ -231,8 +249,8 @@ export function createTopology(
     {
       role: "heartbeat",
       name: streamNames.heartbeat,
-      subjects: [wildcards.clusterHeartbeats],
-      description: "Collector heartbeats, only the latest per agent",
+      subjects: [wildcards.clusterHeartbeats, wildcards.clusterCollectorHeartbeats],
+      description: "Collector heartbeats, only the latest per collector (per agent before issue 11)",
       latestPerSubject: true,
       maxAgeNs: 0,
       duplicateWindowNs: TWO_MINUTES_NS,
@@ -299,8 +317,17 @@ export function createTopology(
     subjects: {
       /** `<root>.cluster.<agentId>.snapshot`: derived cluster facts. */
       clusterSnapshot: (agentId: number) => boundSubject(root, EVENT_TYPES.clusterSnapshot, agentId),
-      /** `<root>.cluster.<agentId>.heartbeat`: collector liveness. */
+      /** `<root>.cluster.<agentId>.heartbeat`: collector liveness (collectors before issue 11). */
       clusterHeartbeat: (agentId: number) => boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId),
+      /**
+       * `<root>.cluster.<agentId>.heartbeat.<collectorSubjectToken(collectorId)>`: one collector's
+       * liveness, so the stream keeps the latest heartbeat of every replica of the agent.
+       */
+      clusterCollectorHeartbeat: (agentId: number, collectorId: string) =>
+        `${boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId)}.${collectorSubjectToken(collectorId)}`,
+      /** `<root>.cluster.<agentId>.heartbeat.*`: every collector heartbeat subject of one agent. */
+      clusterCollectorHeartbeats: (agentId: number) =>
+        `${boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId)}.*`,
       /** `<root>.authz.<agentId>.changed`: the agent's whole grant set. */
       authzChanged: (agentId: number) => boundSubject(root, EVENT_TYPES.authzChanged, agentId),
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */

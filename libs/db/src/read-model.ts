@@ -127,6 +127,25 @@ export type ReadModelDatabase = {
      */
     disconnected_reported_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
   };
+  /**
+   * One row per collector of an agent (migration 018), from its heartbeats: who it is and when
+   * it connected. Live while `last_heartbeat_at` is younger than `CONNECTED_WITHIN_MS` and
+   * `stopped_at` is null; decided at read time, rows are never deleted for going quiet.
+   */
+  "read_model.collector_connections": {
+    agent_id: number;
+    collector_id: string;
+    pod_name: string | null;
+    pod_ip: string | null;
+    namespace: string | null;
+    node: string | null;
+    version: string | null;
+    commit: string | null;
+    /** The first heartbeat after a silence longer than `CONNECTED_WITHIN_MS` (or after a stop). */
+    connected_at: Timestamp;
+    last_heartbeat_at: Timestamp;
+    stopped_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+  };
   "read_model.ci_access_project_authorizations": {
     agent_id: number;
     project_id: number;
@@ -212,6 +231,7 @@ export type ReadModelDatabase = {
 export const ALL_READ_MODEL_TABLES = [
   ...READ_MODEL_TABLES,
   "cluster_addresses",
+  "collector_connections",
   "deleted_agents",
   "projection_positions",
   "audit_events",

@@ -19,6 +19,7 @@ import {
   INITIAL_COLLECTOR_CYCLE,
   nextCollectorCycle,
 } from "./collector-cycle.ts";
+import type { CollectorIdentity } from "./collector-identity.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
 import { SnapshotPublisher } from "./snapshot-publisher.ts";
 
@@ -31,6 +32,8 @@ export type CollectorOptions = {
   coalesceMs: number;
   heartbeatMs: number;
   logger: Logger;
+  /** Who this process is (`collector_id`, pod, node, version); absent: a random id, nothing else. */
+  identity?: CollectorIdentity;
   /** Where to publish; absent for `--once`. */
   publish?: { bus: Bus; agentId: number };
   /** First snapshot even if some sources never answer, after this long (milliseconds). */
@@ -66,7 +69,7 @@ export type RunningCollector = {
    * /version never answered (nothing is published then; a later answer still is).
    */
   firstFacts: Promise<ClusterFacts>;
-  /** Identifies this run in heartbeats and as the events' `source`. */
+  /** Identifies this collector in heartbeats and as the events' `source` (its pod name in Kubernetes). */
   readonly collectorId: string;
   /** The latest derived facts, their content hash and diagnostics (published or not). */
   readonly latest: LatestDerivation | null;
@@ -83,13 +86,14 @@ export type RunningCollector = {
  */
 export function startCollector(options: CollectorOptions): RunningCollector {
   const { logger } = options;
-  const collectorId = randomUUID();
+  const collectorId = options.identity?.collectorId ?? randomUUID();
   const resolver = new ApiEndpointResolver();
   let latest: LatestDerivation | null = null;
   const publisher = options.publish
     ? new SnapshotPublisher({
         target: options.publish,
         collectorId,
+        ...(options.identity ? { replica: options.identity.replica } : {}),
         logger,
         ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
       })
@@ -212,6 +216,8 @@ export function startCollector(options: CollectorOptions): RunningCollector {
       if (windowTimer) clearTimeout(windowTimer);
       watch.stop();
       await running;
+      // Its connection ends now, not when the heartbeats grow old.
+      await publisher?.heartbeat({ stopping: true });
     },
   };
 }

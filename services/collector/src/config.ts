@@ -22,8 +22,16 @@ const CollectorEnvSchema = CommonEnvSchema.pick({
 }).extend({
   KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
   KUBECONFIG: z.string().min(1).optional(),
-  POD_IP: z.string().min(1).optional(),
-  POD_NAMESPACE: z.string().min(1).optional(),
+  POD_IP: z.string().min(1).max(45).optional(),
+  POD_NAMESPACE: z.string().min(1).max(63).optional(),
+  /** Downward API `metadata.name`: the replica's `collector_id` and `pod_name`. */
+  POD_NAME: z.string().min(1).max(253).optional(),
+  /** Downward API `spec.nodeName`. */
+  NODE_NAME: z.string().min(1).max(253).optional(),
+  /** Set by Kubernetes in every pod: without POD_NAME, the host name is the pod name. */
+  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+  /** The source commit the collector was built from (the image sets it). */
+  KASMAP_COMMIT: z.string().min(1).max(64).optional(),
   KASMAP_CLUSTER_NAME: z.string().min(1).optional(),
   KASMAP_CLUSTER_CONTEXT: z.string().min(1).optional(),
 });
@@ -49,6 +57,12 @@ export type CollectorConfig = {
   clusterContext?: string;
   podIp: string | null;
   podNamespace: string | null;
+  /** `POD_NAME`, else null (the caller falls back to the host name). */
+  podName: string | null;
+  nodeName: string | null;
+  /** The process runs in a pod (`POD_NAME` or `KUBERNETES_SERVICE_HOST` set). */
+  inKubernetes: boolean;
+  commit: string | null;
   /** Changes arriving within this window are published as one snapshot (milliseconds). */
   coalesceMs: number;
   heartbeatMs: number;
@@ -67,7 +81,8 @@ export type CollectorConfig = {
 export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
                         [--coalesce-ms 200] [--heartbeat-seconds 30] [--settle-seconds 15]
 Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE,
-             NATS_TLS_CA_FILE (NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE), KUBECONFIG, POD_IP, POD_NAMESPACE`;
+             NATS_TLS_CA_FILE (NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE), KUBECONFIG,
+             POD_IP, POD_NAMESPACE, POD_NAME, NODE_NAME (downward API), KASMAP_COMMIT`;
 
 export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const { values } = parseArgs({
@@ -102,6 +117,10 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     ...(clusterContext ? { clusterContext } : {}),
     podIp: e.POD_IP ?? null,
     podNamespace: e.POD_NAMESPACE ?? null,
+    podName: e.POD_NAME ?? null,
+    nodeName: e.NODE_NAME ?? null,
+    inKubernetes: e.POD_NAME !== undefined || e.KUBERNETES_SERVICE_HOST !== undefined,
+    commit: e.KASMAP_COMMIT ?? null,
     coalesceMs: flags["coalesce-ms"],
     heartbeatMs: flags["heartbeat-seconds"] * 1000,
     settleTimeoutMs: flags["settle-seconds"] * 1000,

@@ -49,3 +49,34 @@ describe("collector nkey seed", () => {
     expect((caught as Error).message).not.toContain("AAAAAAAA");
   });
 });
+
+describe("collector downward-API environment", () => {
+  it.each([
+    {
+      from: "a pod with POD_NAME and NODE_NAME",
+      env: { POD_NAME: "kasmap-collector-7d9f-abcde", NODE_NAME: "node-1", KASMAP_COMMIT: "0123abc" },
+      expected: {
+        podName: "kasmap-collector-7d9f-abcde",
+        nodeName: "node-1",
+        inKubernetes: true,
+        commit: "0123abc",
+      },
+    },
+    {
+      from: "a pod without the downward API (KUBERNETES_SERVICE_HOST only)",
+      env: { KUBERNETES_SERVICE_HOST: "10.96.0.1" },
+      expected: { podName: null, nodeName: null, inKubernetes: true, commit: null },
+    },
+    {
+      from: "outside Kubernetes",
+      env: {},
+      expected: { podName: null, nodeName: null, inKubernetes: false, commit: null },
+    },
+  ])("reads $from", ({ env, expected }) => {
+    expect(parseCollectorConfig([], { ...base, ...env })).toMatchObject(expected);
+  });
+
+  it("refuses a POD_NAME longer than a DNS subdomain (253 characters)", () => {
+    expect(() => parseCollectorConfig([], { ...base, POD_NAME: "a".repeat(254) })).toThrow(/POD_NAME/);
+  });
+});

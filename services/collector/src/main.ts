@@ -1,11 +1,20 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { connectBus, logStartRetry, requestCommand, retryAtStart } from "@kasmap/bus";
 import { createTopology } from "@kasmap/contracts";
 import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
 import { pino } from "pino";
 import { startCollector } from "./collector.ts";
+import { collectorIdentity } from "./collector-identity.ts";
 import { parseCollectorConfig, USAGE } from "./config.ts";
 import { loadKubeConfig, readDownwardApi } from "./kube/kube-config.ts";
+
+/** The collector package's version, reported in heartbeats (`connections[].version`). */
+const COLLECTOR_VERSION = (
+  JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
 /**
  * `kasmap-collector`: resolves its agent from the agent token (as agentk does with KAS), then
@@ -36,10 +45,25 @@ await runService({
       : createLogger("collector", config.logLevel),
   async run(config, logger) {
     const { kubeConfig, connection } = loadKubeConfig(config.kubeconfigPath);
+    const downward = readDownwardApi(config.podIp, config.podNamespace);
+    const identity = collectorIdentity(
+      {
+        podName: config.podName,
+        nodeName: config.nodeName,
+        podIp: config.podIp,
+        namespace: downward.namespace,
+        hostname: hostname(),
+        inKubernetes: config.inKubernetes,
+        version: COLLECTOR_VERSION,
+        commit: config.commit,
+      },
+      randomUUID,
+    );
     const base = {
       kubeConfig,
       connection,
-      downward: readDownwardApi(config.podIp, config.podNamespace),
+      downward,
+      identity,
       configured: {
         ...(config.clusterName ? { clusterName: config.clusterName } : {}),
         ...(config.clusterContext ? { clusterContext: config.clusterContext } : {}),
@@ -69,7 +93,10 @@ await runService({
     const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
       token: config.agentToken ?? "",
     });
-    logger.info({ agent_id: agent.agent_id, server: connection.server }, "collector authenticated as agent");
+    logger.info(
+      { agent_id: agent.agent_id, server: connection.server, collector_id: identity.collectorId },
+      "collector authenticated as agent",
+    );
     const collector = startCollector({ ...base, publish: { bus, agentId: agent.agent_id } });
     return {
       async stop() {

@@ -1,12 +1,15 @@
-import { type Bus, publishEvent } from "@kasmap/bus";
+import { type Bus, isWrongLastSubjectSequence, publishEvent } from "@kasmap/bus";
 import { type ClusterFacts, EVENT_TYPES, type KasmapEvent, newKasmapEvent } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
+import type { CollectorReplica } from "./collector-identity.ts";
 
 export type SnapshotTarget = { bus: Bus; agentId: number };
 
 export type SnapshotPublisherOptions = {
   target: SnapshotTarget;
   collectorId: string;
+  /** Who this collector process is, sent in every heartbeat; absent: all null. */
+  replica?: CollectorReplica;
   logger: Logger;
   /**
    * Largest message to publish (bytes). Default: the server's `max_payload` from its INFO; a
@@ -18,16 +21,26 @@ export type SnapshotPublisherOptions = {
 /** What happened to one snapshot. */
 export type PublishOutcome = "published" | "unchanged" | "too-large";
 
+/** Publishes on the snapshot subject that lost to another replica this often in a row, at most. */
+const MAX_CONCURRENT_ATTEMPTS = 5;
+
 /** Room left for the NATS headers (`Nats-Msg-Id`, `Ce-Type`, `Content-Type`) and protocol line. */
 const HEADER_ALLOWANCE_BYTES = 512;
 
 /**
  * Publishes `io.kasmap.cluster.snapshot.v1` on `<root>.cluster.<agentId>.snapshot` only when the
  * content hash differs from the last one on that subject, and heartbeats on
- * `<root>.cluster.<agentId>.heartbeat` carrying that hash.
+ * `<root>.cluster.<agentId>.heartbeat.<collector token>` carrying that hash.
+ *
+ * Replicas of one agent (issue 11) share the snapshot subject. Each publish expects the last
+ * message on it to be the one this collector last saw (`Nats-Expected-Last-Subject-Sequence`);
+ * when another replica wrote first, the collector reads what it wrote and publishes only if its
+ * own content differs. So replicas watching one cluster write one history, not one each.
  */
 export class SnapshotPublisher {
   private publishedHash: string | null = null;
+  /** Stream sequence of the newest snapshot on the subject (0: none); null: unknown, expect nothing. */
+  private lastSeq: number | null = null;
   private readonly seeded: Promise<void>;
 
   constructor(private readonly options: SnapshotPublisherOptions) {
@@ -42,22 +55,34 @@ export class SnapshotPublisher {
   /**
    * A restarted collector looks at the newest snapshot on its subject first, so an unchanged
    * cluster does not add a duplicate to the audit log. Failure to read (no stream yet, an
-   * account without the permission) only means we publish once. A direct get by last subject
+   * account without the permission) only means we publish once.
+   */
+  private async seedFromStream(): Promise<void> {
+    const last = await this.readLastSnapshot();
+    if (last === null) return;
+    this.lastSeq = last.seq;
+    if (last.hash && this.publishedHash === null) this.publishedHash = last.hash;
+    if (last.hash) this.options.logger.info({ content_hash: last.hash }, "last published snapshot found");
+  }
+
+  /**
+   * The newest snapshot on the agent's subject (`{ seq: 0, hash: null }` when there is none), or
+   * null when it could not be read. A direct get by last subject
    * (`$JS.API.DIRECT.GET.<stream>.<subject>`) rather than `STREAM.MSG.GET`: its permission can
    * name this agent's subject alone, so a per-agent account cannot read other agents' snapshots.
    */
-  private async seedFromStream(): Promise<void> {
+  private async readLastSnapshot(): Promise<{ seq: number; hash: string | null } | null> {
     const { bus, agentId } = this.options.target;
-    const subject = bus.topology.subjects.clusterSnapshot(agentId);
     try {
       const message = await bus.jsm.direct.getMessage(bus.topology.streamNames.cluster, {
-        last_by_subj: subject,
+        last_by_subj: bus.topology.subjects.clusterSnapshot(agentId),
       });
-      const hash = readContentHash(message?.json<unknown>());
-      if (hash && this.publishedHash === null) this.publishedHash = hash;
-      if (hash) this.options.logger.info({ content_hash: hash }, "last published snapshot found");
+      return message
+        ? { seq: message.seq, hash: readContentHash(message.json<unknown>()) }
+        : { seq: 0, hash: null };
     } catch (error) {
       this.options.logger.debug({ error: String(error) }, "no previous snapshot read; will publish");
+      return null;
     }
   }
 
@@ -80,26 +105,55 @@ export class SnapshotPublisher {
       );
       return "too-large";
     }
-    const position = await publishEvent(bus, event);
-    this.publishedHash = hash;
-    this.options.logger.info(
-      { agent_id: agentId, content_hash: hash, seq: position.seq, bytes, nodes: facts.node_count },
-      "published cluster snapshot",
-    );
-    return "published";
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const position = await publishEvent(
+          bus,
+          event,
+          this.lastSeq === null ? {} : { expectedLastSubjectSequence: this.lastSeq },
+        );
+        this.publishedHash = hash;
+        this.lastSeq = position.seq;
+        this.options.logger.info(
+          { agent_id: agentId, content_hash: hash, seq: position.seq, bytes, nodes: facts.node_count },
+          "published cluster snapshot",
+        );
+        return "published";
+      } catch (error) {
+        if (!isWrongLastSubjectSequence(error) || attempt >= MAX_CONCURRENT_ATTEMPTS) throw error;
+      }
+      // Another replica published first: take its snapshot when it says what ours says.
+      const last = await this.readLastSnapshot();
+      this.lastSeq = last?.seq ?? null;
+      if (last?.hash === hash) {
+        this.publishedHash = hash;
+        this.options.logger.debug(
+          { content_hash: hash, seq: last.seq },
+          "another replica published this snapshot",
+        );
+        return "unchanged";
+      }
+    }
   }
 
-  async heartbeat(): Promise<void> {
+  /**
+   * Publishes this collector's heartbeat on its own subject; `stopping` says the process is
+   * shutting down, so its connection ends now. Failures are logged, never thrown.
+   */
+  async heartbeat(options: { stopping?: boolean } = {}): Promise<void> {
     const { bus, agentId } = this.options.target;
+    const { collectorId } = this.options;
     const event = newKasmapEvent({
       type: EVENT_TYPES.clusterHeartbeat,
-      source: `/kasmap/collector/${this.options.collectorId}`,
-      subject: bus.topology.subjects.clusterHeartbeat(agentId),
+      source: `/kasmap/collector/${collectorId}`,
+      subject: bus.topology.subjects.clusterCollectorHeartbeat(agentId, collectorId),
       data: {
         agent_id: agentId,
-        collector_id: this.options.collectorId,
+        collector_id: collectorId,
         content_hash: this.publishedHash,
         sent_at: new Date().toISOString(),
+        ...(this.options.replica ?? {}),
+        ...(options.stopping ? { stopping: true } : {}),
       },
     });
     await publishEvent(bus, event, { maxAttempts: 3 }).catch((error: unknown) =>

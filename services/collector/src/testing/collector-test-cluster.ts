@@ -43,7 +43,7 @@ export type CollectorTestCluster = {
     accept: (facts: ClusterFacts) => boolean,
     what: string,
   ): Promise<PublishedSnapshot>;
-  /** The newest heartbeat's data on the agent's subject, or null. */
+  /** The newest heartbeat's data on any of the agent's collector subjects, or null. */
   lastHeartbeat(agentId: number): Promise<Record<string, unknown> | null>;
   close(): Promise<void>;
 };
@@ -125,7 +125,7 @@ export async function startCollectorTestCluster(
     async lastHeartbeat(agentId) {
       const message = await bus.jsm.streams
         .getMessage(topology.streamNames.heartbeat, {
-          last_by_subj: topology.subjects.clusterHeartbeat(agentId),
+          last_by_subj: topology.subjects.clusterCollectorHeartbeats(agentId),
         })
         .catch(() => null);
       return message ? (message.json<{ data: Record<string, unknown> }>().data ?? null) : null;

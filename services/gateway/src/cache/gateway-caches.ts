@@ -2,6 +2,7 @@ import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
+import type { CollectorConnectionRow } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { InvalidatingCache } from "./invalidating-cache.ts";
 
@@ -49,6 +50,15 @@ export function createGatewayCaches(isEnabled: () => boolean) {
     lastHeartbeats: new InvalidatingCache<number, Date | null>(
       "last_heartbeats",
       ["agent_connections"],
+      isEnabled,
+    ),
+    /**
+     * Key: agent id; its collectors, newest heartbeat first. The heartbeat that writes
+     * `collector_connections` writes `agent_connections` too, whose notice drops this entry.
+     */
+    collectorConnections: new InvalidatingCache<number, CollectorConnectionRow[]>(
+      "collector_connections",
+      ["agent_connections", "collector_connections"],
       isEnabled,
     ),
   };

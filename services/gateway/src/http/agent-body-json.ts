@@ -1,5 +1,10 @@
 import type { ClusterFacts } from "@kasmap/contracts";
 import type { AgentRow } from "../read-model/agent-queries.ts";
+import {
+  agentPodIpOf,
+  type CollectorConnectionRow,
+  liveConnections,
+} from "../read-model/collector-connections.ts";
 import { deploymentStatus } from "../read-model/deployment-status.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { agentBody } from "./gitlab-bodies.ts";
@@ -11,31 +16,62 @@ import { agentBody } from "./gitlab-bodies.ts";
  * are dropped on change notices), `deployment_status` and `last_connection` with the clock. So
  * the slow parts are serialized once per cache entry and the clock-dependent fields are spliced
  * in per request; the result is byte-for-byte what `JSON.stringify` of the composed object
- * gives (`{...facts, deployment_status, last_connection}`, keys in that order).
+ * gives (`{...facts, agent_pod_ip, deployment_status, last_connection, connections}`, keys in
+ * that order, `agent_pod_ip` in its place among the facts).
  */
 
-/** A snapshot's facts together with their JSON text, serialized once when loaded into the cache. */
-export type SerializedClusterFacts = { readonly facts: ClusterFacts; readonly json: string };
+/**
+ * A snapshot's facts together with their JSON text, serialized once when loaded into the cache,
+ * and that text cut around `agent_pod_ip`'s value, which the newest heartbeat may replace.
+ */
+export type SerializedClusterFacts = {
+  readonly facts: ClusterFacts;
+  readonly json: string;
+  /** The text before and after `agent_pod_ip`'s value; null if it could not be cut cleanly. */
+  readonly aroundPodIp: readonly [string, string] | null;
+};
+
+/** Stands for `agent_pod_ip`'s value while cutting the text; no Kubernetes value holds NULs. */
+const POD_IP_PLACEHOLDER = "\u0000agent_pod_ip\u0000";
 
 export function serializeClusterFacts(facts: ClusterFacts): SerializedClusterFacts {
-  return { facts, json: JSON.stringify(facts) };
+  // Replacing the value of an existing key keeps the key order of `JSON.stringify(facts)`.
+  const marked = JSON.stringify({ ...facts, agent_pod_ip: POD_IP_PLACEHOLDER });
+  const parts = marked.split(JSON.stringify(POD_IP_PLACEHOLDER));
+  const [before, after] = parts;
+  return {
+    facts,
+    json: JSON.stringify(facts),
+    aroundPodIp: parts.length === 2 && before !== undefined && after !== undefined ? [before, after] : null,
+  };
+}
+
+/** The facts' text with `agent_pod_ip` set to `podIp`. */
+function factsJsonWithPodIp(facts: SerializedClusterFacts, podIp: string | null): string {
+  if (podIp === facts.facts.agent_pod_ip) return facts.json;
+  if (facts.aroundPodIp === null) return JSON.stringify({ ...facts.facts, agent_pod_ip: podIp });
+  return `${facts.aroundPodIp[0]}${JSON.stringify(podIp)}${facts.aroundPodIp[1]}`;
 }
 
 /**
- * `cluster_info` as JSON text: `null` before the first snapshot, else the facts' text with
- * `"deployment_status"` (from the heartbeat's age at `nowMs`) and `"last_connection"` appended.
+ * `cluster_info` as JSON text: `null` before the first snapshot, else the facts' text (its
+ * `agent_pod_ip` from the newest heartbeat that names one) with `"deployment_status"` (from the
+ * heartbeat's age at `nowMs`), `"last_connection"` and `"connections"` (live at `nowMs`) appended.
  */
 export function clusterInfoJson(
   facts: SerializedClusterFacts | null,
   lastHeartbeatAt: Date | null,
   nowMs: number,
+  collectors: readonly CollectorConnectionRow[] = [],
 ): string {
   if (facts === null) return "null";
   const status = deploymentStatus(lastHeartbeatAt, nowMs);
   const lastConnection = lastHeartbeatAt === null ? "null" : `"${lastHeartbeatAt.toISOString()}"`;
-  // The facts are a non-empty object without these two keys (their schema has neither), so
+  const text = factsJsonWithPodIp(facts, agentPodIpOf(facts.facts.agent_pod_ip, collectors, nowMs));
+  const connections = JSON.stringify(liveConnections(collectors, nowMs));
+  // The facts are a non-empty object without these keys (their schema has none of them), so
   // replacing the closing brace keeps the text a valid object with no duplicate key.
-  return `${facts.json.slice(0, -1)},"deployment_status":"${status}","last_connection":${lastConnection}}`;
+  return `${text.slice(0, -1)},"deployment_status":"${status}","last_connection":${lastConnection},"connections":${connections}}`;
 }
 
 /**

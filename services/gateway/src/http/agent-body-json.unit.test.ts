@@ -51,6 +51,25 @@ describe("clusterInfoJson", () => {
     expect(clusterInfoJson(serializeClusterFacts(facts), heartbeat, now)).toBe(expected);
   });
 
+  it("is byte-for-byte JSON.stringify of the composed cluster_info with replicas (agent_pod_ip from the newest)", () => {
+    const heartbeat = new Date(now - 1_000);
+    const replicas = ["kasmap-collector-a", "kasmap-collector-b"].map((name, i) => ({
+      collector_id: name,
+      pod_name: name,
+      pod_ip: `10.244.${i}.7`,
+      namespace: "gitlab-agent",
+      node: `node-${i}`,
+      version: "0.1.0",
+      commit: null,
+      connected_at: new Date(now - 60_000),
+      last_heartbeat_at: new Date(now - 1_000 - i),
+      stopped_at: null,
+    }));
+    const expected = JSON.stringify(composeClusterInfo(facts, heartbeat, now, replicas));
+    expect(JSON.parse(expected)).toMatchObject({ agent_pod_ip: "10.244.0.7", connections: [{}, {}] });
+    expect(clusterInfoJson(serializeClusterFacts(facts), heartbeat, now, replicas)).toBe(expected);
+  });
+
   it("is null before the first snapshot", () => {
     expect(clusterInfoJson(null, new Date(now), now)).toBe("null");
   });

@@ -1,4 +1,5 @@
 import { type ClusterFacts, ClusterFactsSchema, type ClusterInfo } from "@kasmap/contracts";
+import { agentPodIpOf, type CollectorConnectionRow, liveConnections } from "./collector-connections.ts";
 import { deploymentStatus } from "./deployment-status.ts";
 import type { ReadModel } from "./registry-queries.ts";
 
@@ -25,17 +26,22 @@ export async function loadLastHeartbeat(db: ReadModel, agentId: number): Promise
 
 /**
  * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus
- * `deployment_status` (from the heartbeat's age at `nowMs`) and `last_connection` (ISO-8601).
+ * `deployment_status` (from the heartbeat's age at `nowMs`), `last_connection` (ISO-8601) and
+ * `connections` (the collectors live at `nowMs`); `agent_pod_ip` from the newest heartbeat that
+ * names one (`agentPodIpOf`).
  */
 export function composeClusterInfo(
   facts: ClusterFacts | null,
   lastHeartbeatAt: Date | null,
   nowMs: number,
+  collectors: readonly CollectorConnectionRow[] = [],
 ): ClusterInfo | null {
   if (facts === null) return null;
   return {
     ...facts,
+    agent_pod_ip: agentPodIpOf(facts.agent_pod_ip, collectors, nowMs),
     deployment_status: deploymentStatus(lastHeartbeatAt, nowMs),
     last_connection: lastHeartbeatAt ? lastHeartbeatAt.toISOString() : null,
+    connections: liveConnections(collectors, nowMs),
   };
 }

@@ -13,6 +13,10 @@ import {
   loadClusterFacts,
   loadLastHeartbeat,
 } from "../read-model/cluster-info-queries.ts";
+import {
+  type CollectorConnectionRow,
+  loadCollectorConnections,
+} from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
@@ -69,16 +73,21 @@ function cachedLastHeartbeat(ctx: GatewayContext, agentId: number): Promise<Date
   return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.db, agentId));
 }
 
+function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promise<CollectorConnectionRow[]> {
+  return ctx.caches.collectorConnections.get(agentId, () => loadCollectorConnections(ctx.db, agentId));
+}
+
 /**
  * The agent's `cluster_info` from the cached facts and last heartbeat; `deployment_status` is
  * computed now, since it changes with the clock even when no row does.
  */
 export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promise<ClusterInfo | null> {
-  const [facts, lastHeartbeat] = await Promise.all([
+  const [facts, lastHeartbeat, collectors] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
     cachedLastHeartbeat(ctx, agentId),
+    cachedCollectorConnections(ctx, agentId),
   ]);
-  return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now());
+  return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now(), collectors);
 }
 
 /** `body` with the agent's `cluster_info` as its last key when the caller asked (`?with_cluster_info=true`). */
@@ -93,9 +102,10 @@ export async function withClusterInfoIfAsked<B extends object>(
 
 /** As `clusterInfoOf`, as JSON text spliced from the cached text of the facts (the hot read). */
 export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): Promise<string> {
-  const [facts, lastHeartbeat] = await Promise.all([
+  const [facts, lastHeartbeat, collectors] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
     cachedLastHeartbeat(ctx, agentId),
+    cachedCollectorConnections(ctx, agentId),
   ]);
-  return clusterInfoJson(facts, lastHeartbeat, Date.now());
+  return clusterInfoJson(facts, lastHeartbeat, Date.now(), collectors);
 }

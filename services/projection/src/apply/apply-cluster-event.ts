@@ -1,9 +1,9 @@
-import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
+import { CONNECTED_WITHIN_MS, type EVENT_TYPES, type EventDataOf } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { isDeletedAgent } from "./apply-authz-event.ts";
 import { replaceClusterAddresses } from "./cluster-addresses.ts";
-import { connectionRow, snapshotRow } from "./read-model-rows.ts";
+import { collectorConnectionRow, connectionRow, snapshotRow } from "./read-model-rows.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
@@ -70,6 +70,53 @@ export async function applyClusterHeartbeat(
         .where("read_model.agent_connections.last_heartbeat_at", "<", (eb) =>
           eb.ref("excluded.last_heartbeat_at"),
         ),
+    )
+    .execute();
+  await applyCollectorConnection(db, data);
+}
+
+/**
+ * Records who the heartbeat's collector is and when it connected, per collector, so replicas
+ * of one agent do not overwrite each other. Older heartbeats (a replay, a late delivery) change
+ * nothing. `connected_at` stays while the collector keeps beating, and restarts after it
+ * stopped or was silent longer than `CONNECTED_WITHIN_MS`:
+ *
+ * ```sql
+ * insert into read_model.collector_connections (…) values (…)
+ * on conflict (agent_id, collector_id) do update set …,
+ *   connected_at = case when collector_connections.stopped_at is not null
+ *     or collector_connections.last_heartbeat_at
+ *        < excluded.last_heartbeat_at - <CONNECTED_WITHIN_MS> * interval '1 millisecond'
+ *     then excluded.connected_at else collector_connections.connected_at end
+ * where collector_connections.last_heartbeat_at < excluded.last_heartbeat_at
+ * ```
+ */
+const TABLE = "read_model.collector_connections";
+
+async function applyCollectorConnection(
+  db: Db,
+  data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
+): Promise<void> {
+  await db
+    .insertInto("read_model.collector_connections")
+    .values(collectorConnectionRow(data))
+    .onConflict((oc) =>
+      oc
+        .columns(["agent_id", "collector_id"])
+        .doUpdateSet((eb) => ({
+          pod_name: eb.ref("excluded.pod_name"),
+          pod_ip: eb.ref("excluded.pod_ip"),
+          namespace: eb.ref("excluded.namespace"),
+          node: eb.ref("excluded.node"),
+          version: eb.ref("excluded.version"),
+          commit: eb.ref("excluded.commit"),
+          last_heartbeat_at: eb.ref("excluded.last_heartbeat_at"),
+          stopped_at: eb.ref("excluded.stopped_at"),
+          connected_at: sql<Date>`case when ${sql.ref(`${TABLE}.stopped_at`)} is not null
+            or ${sql.ref(`${TABLE}.last_heartbeat_at`)} < excluded.last_heartbeat_at - ${CONNECTED_WITHIN_MS} * interval '1 millisecond'
+            then excluded.connected_at else ${sql.ref(`${TABLE}.connected_at`)} end`,
+        }))
+        .where(`${TABLE}.last_heartbeat_at`, "<", (eb) => eb.ref("excluded.last_heartbeat_at")),
     )
     .execute();
 }

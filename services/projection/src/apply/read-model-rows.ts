@@ -127,3 +127,25 @@ export function connectionRow(
     content_hash: data.content_hash,
   };
 }
+
+/**
+ * The row of the collector a heartbeat comes from (`read_model.collector_connections`). A
+ * heartbeat of a collector older than issue 11 names no pod: those values are null.
+ */
+export function collectorConnectionRow(
+  data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
+): Row<"read_model.collector_connections"> {
+  return {
+    agent_id: data.agent_id,
+    collector_id: data.collector_id,
+    pod_name: data.pod_name ?? null,
+    pod_ip: data.pod_ip ?? null,
+    namespace: data.namespace ?? null,
+    node: data.node ?? null,
+    version: data.version ?? null,
+    commit: data.commit ?? null,
+    connected_at: data.sent_at,
+    last_heartbeat_at: data.sent_at,
+    stopped_at: data.stopping ? data.sent_at : null,
+  };
+}

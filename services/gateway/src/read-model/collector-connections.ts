@@ -1,0 +1,90 @@
+import { type AgentConnection, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Selectable } from "kysely";
+import type { ReadModel } from "./registry-queries.ts";
+
+/** One collector of an agent as the projection recorded it (`read_model.collector_connections`). */
+export type CollectorConnectionRow = Omit<
+  Selectable<ReadModelDatabase["read_model.collector_connections"]>,
+  "agent_id"
+>;
+
+/**
+ * Every collector the agent ever had, newest heartbeat first:
+ *
+ * ```sql
+ * select collector_id, pod_name, …, stopped_at from read_model.collector_connections
+ * where agent_id = $1 order by last_heartbeat_at desc, collector_id
+ * ```
+ */
+export async function loadCollectorConnections(
+  db: ReadModel,
+  agentId: number,
+): Promise<CollectorConnectionRow[]> {
+  const rows = await db
+    .selectFrom("read_model.collector_connections")
+    .select([
+      "collector_id",
+      "pod_name",
+      "pod_ip",
+      "namespace",
+      "node",
+      "version",
+      "commit",
+      "connected_at",
+      "last_heartbeat_at",
+      "stopped_at",
+    ])
+    .where("agent_id", "=", agentId)
+    .orderBy("last_heartbeat_at", "desc")
+    .orderBy("collector_id")
+    .execute();
+  return rows.map((row) => ({
+    ...row,
+    connected_at: new Date(row.connected_at),
+    last_heartbeat_at: new Date(row.last_heartbeat_at),
+    stopped_at: row.stopped_at === null ? null : new Date(row.stopped_at),
+  }));
+}
+
+/**
+ * A collector is live at `nowMs` while it has not said it stopped and its last heartbeat is
+ * younger than `CONNECTED_WITHIN_MS` (one from the future, i.e. clock skew, counts as live), as
+ * `deployment_status` decides for the agent. Decided per read, so an expired entry needs no
+ * deletion racing a late heartbeat.
+ */
+export function isLiveConnection(row: CollectorConnectionRow, nowMs: number): boolean {
+  return row.stopped_at === null && nowMs - row.last_heartbeat_at.getTime() < CONNECTED_WITHIN_MS;
+}
+
+/** `cluster_info.connections`: the live collectors, newest heartbeat first (as `rows` come). */
+export function liveConnections(rows: readonly CollectorConnectionRow[], nowMs: number): AgentConnection[] {
+  return rows
+    .filter((row) => isLiveConnection(row, nowMs))
+    .map((row) => ({
+      collector_id: row.collector_id,
+      pod_name: row.pod_name,
+      pod_ip: row.pod_ip,
+      namespace: row.namespace,
+      node: row.node,
+      version: row.version,
+      commit: row.commit,
+      connected_at: row.connected_at.toISOString(),
+      last_heartbeat_at: row.last_heartbeat_at.toISOString(),
+    }));
+}
+
+/**
+ * `cluster_info.agent_pod_ip`: the pod IP of the collector with the newest heartbeat, preferring
+ * live ones, among those that report one; else the snapshot's (collectors older than issue 11
+ * report it only there). `rows` come newest heartbeat first.
+ */
+export function agentPodIpOf(
+  snapshotPodIp: string | null,
+  rows: readonly CollectorConnectionRow[],
+  nowMs: number,
+): string | null {
+  const reporting = rows.filter((row) => row.pod_ip !== null);
+  const newest = reporting.find((row) => isLiveConnection(row, nowMs)) ?? reporting[0];
+  return newest?.pod_ip ?? snapshotPodIp;
+}
