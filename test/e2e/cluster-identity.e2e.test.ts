@@ -109,11 +109,11 @@ describe("cluster identity", () => {
     }, "the cluster_changed audit event");
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
-      event_type: "cluster_agent_cluster_changed",
-      target_id: agentId,
-      target_type: "Clusters::Agent",
+      event_name: "cluster_agent_cluster_changed",
       entity_id: projectId,
       details: {
+        target_id: agentId,
+        target_type: "Clusters::Agent",
         before: { cluster_uid: FIRST_UID, cluster_name: "kubernetes" },
         after: { cluster_uid: SECOND_UID, cluster_name: "kubernetes" },
       },

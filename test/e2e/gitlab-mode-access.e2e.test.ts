@@ -289,7 +289,7 @@ describe("Kasmap's extensions with GitLab deciding access", () => {
     const events = await call(shortTtl, path, { "private-token": tokens.maintainer });
     expect(events.status).toBe(200);
     expect(
-      ((await events.json()) as Array<{ event_type: string }>).map((event) => event.event_type),
+      ((await events.json()) as Array<{ event_name: string }>).map((event) => event.event_name),
     ).toContain("cluster_agent_cluster_info_changed");
     expect((await call(shortTtl, path, { authorization: `Bearer ${tokens.developer}` })).status).toBe(403);
   });

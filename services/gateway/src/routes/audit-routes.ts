@@ -1,5 +1,6 @@
 import { mayPerform } from "@kasmap/access-rules";
 import {
+  type AuditEventResponse,
   InstanceAuditEventsQuerySchema,
   KASMAP_ONLY_PREFIX,
   KasmapError,
@@ -10,17 +11,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
+import { type KeysetQuery, keysetHeaders, keysetPageOf } from "../http/keyset-pagination.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { parseParams } from "../http/request-params.ts";
+import { invalidParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
-import { type AuditEventFilter, listAuditEvents } from "../read-model/audit-event-queries.ts";
+import {
+  type AuditEventFilter,
+  findAuditEvent,
+  listAuditEvents,
+  listAuditEventsKeyset,
+} from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
+import { parseNumericId } from "../read-model/resource-id.ts";
 import { agentInProject } from "./agent-lookup.ts";
 
 type ProjectParams = { Params: { id: string } };
 type AgentParams = { Params: { id: string; agent_id: string } };
+type ProjectEventParams = { Params: { id: string; audit_event_id: string } };
 
 /**
  * The audit log and history: GitLab's project and instance audit events and an agent's snapshot
@@ -29,41 +38,64 @@ type AgentParams = { Params: { id: string; agent_id: string } };
  */
 export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   /**
-   * GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, paginated. The same
-   * answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where the GitLab path is
-   * GitLab's own).
+   * GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, offset or keyset
+   * pages. The same answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where
+   * the GitLab path is GitLab's own).
    */
   const projectAuditEvents = async (request: FastifyRequest<ProjectParams>, reply: FastifyReply) => {
     const user = await userOf(ctx, request);
     const project = await maintainedProject(ctx, user, request.params.id);
     const query = parseParams(ProjectAuditEventsQuerySchema, request.query);
-    const page = { page: query.page, perPage: query.per_page };
     const filter: AuditEventFilter = { ...timeFilter(query), entityId: project.id };
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;
-    const { events, total } = await listAuditEvents(ctx.db, filter, page);
-    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
+    return sendAuditEventPage(ctx, request, reply, query, filter);
   };
   app.get<ProjectParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
   app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
+
+  /**
+   * GitLab's `GET /projects/:id/audit_events/:audit_event_id`: as the list, for one event of
+   * that project; an id of another project's event is `404 Not found` like an unknown one
+   * (GitLab's `find_by!` within the project's events).
+   */
+  const projectAuditEvent = async (request: FastifyRequest<ProjectEventParams>) => {
+    const user = await userOf(ctx, request);
+    const project = await maintainedProject(ctx, user, request.params.id);
+    const id = numericParam(request.params.audit_event_id, "audit_event_id");
+    return foundAuditEvent(await findAuditEvent(ctx.db, { entityId: project.id }, id));
+  };
+  app.get<ProjectEventParams>("/api/v4/projects/:id/audit_events/:audit_event_id", projectAuditEvent);
+  app.get<ProjectEventParams>(
+    `${KASMAP_ONLY_PREFIX}/projects/:id/audit_events/:audit_event_id`,
+    projectAuditEvent,
+  );
 
   /** GitLab's instance `GET /audit_events`: admins only (403 otherwise); also on the Kasmap-only path. */
   const instanceAuditEvents = async (request: FastifyRequest, reply: FastifyReply) => {
     requireAdmin(await userOf(ctx, request));
     const query = parseParams(InstanceAuditEventsQuerySchema, request.query);
-    const page = { page: query.page, perPage: query.per_page };
     const filter: AuditEventFilter = timeFilter(query);
     if (query.entity_type !== undefined && query.entity_type !== "Project") {
-      return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, 0)).send([]);
+      // Kasmap records only project-scoped events: another entity type matches nothing.
+      filter.entityId = 0;
     }
-    if (query.entity_id !== undefined) filter.entityId = query.entity_id;
+    if (query.entity_id !== undefined && filter.entityId === undefined) filter.entityId = query.entity_id;
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;
-    const { events, total } = await listAuditEvents(ctx.db, filter, page);
-    return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(events);
+    return sendAuditEventPage(ctx, request, reply, query, filter);
   };
   app.get("/api/v4/audit_events", instanceAuditEvents);
   app.get(`${KASMAP_ONLY_PREFIX}/audit_events`, instanceAuditEvents);
+
+  /** GitLab's instance `GET /audit_events/:id`: admins only; `404 Not found` for an unknown id. */
+  const instanceAuditEvent = async (request: FastifyRequest<ProjectParams>) => {
+    requireAdmin(await userOf(ctx, request));
+    const id = numericParam(request.params.id, "id");
+    return foundAuditEvent(await findAuditEvent(ctx.db, {}, id));
+  };
+  app.get<ProjectParams>("/api/v4/audit_events/:id", instanceAuditEvent);
+  app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/audit_events/:id`, instanceAuditEvent);
 
   /** Every snapshot of the agent, newest first: `{ observed_at, content_hash, cluster_info }`. */
   app.get<AgentParams>(
@@ -96,6 +128,41 @@ async function maintainedProject(
   const level = await ctx.access.projectLevel(user, project);
   if (!mayPerform("read_project_audit_events", level, false)) throw new KasmapError("forbidden", "Forbidden");
   return project;
+}
+
+/**
+ * A list of audit events as `query` pages it: GitLab's keyset pages (`pagination=keyset`, only a
+ * `Link: rel="next"`) or offset pages with GitLab's offset headers.
+ */
+async function sendAuditEventPage(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  query: KeysetQuery & { page: number },
+  filter: AuditEventFilter,
+) {
+  const url = requestUrl(request, ctx.externalUrl);
+  const keyset = keysetPageOf(query);
+  if (keyset !== null) {
+    const { events, nextAfterId } = await listAuditEventsKeyset(ctx.db, filter, keyset);
+    return reply.headers(keysetHeaders(url, keyset, nextAfterId)).send(events);
+  }
+  const page = { page: query.page, perPage: query.per_page };
+  const { events, total } = await listAuditEvents(ctx.db, filter, page);
+  return reply.headers(paginationHeaders(url, page, total)).send(events);
+}
+
+/** A numeric path parameter, else Grape's `400 {"error":"<name> is invalid"}` (GitLab types it Integer). */
+function numericParam(raw: string, name: string): number {
+  const id = parseNumericId(raw);
+  if (id === null) throw invalidParams([`${name} is invalid`]);
+  return id;
+}
+
+/** The event, or GitLab's `404 Not found` (`ActiveRecord::RecordNotFound` in lib/api/api.rb). */
+function foundAuditEvent(event: AuditEventResponse | null): AuditEventResponse {
+  if (event === null) throw new KasmapError("not_found_unnamed", "Audit event");
+  return event;
 }
 
 function timeFilter(query: { created_after?: string; created_before?: string }): AuditEventFilter {
