@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { GITLAB_AUDIT_EVENT_KEYS } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
@@ -41,15 +42,7 @@ describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
       error_bad_token: { status: 401, message: "401 Unauthorized" },
       audit_event_count: expect.any(Number),
       // GitLab's API::Entities::AuditEvent (issue 10 item 5): seven keys, the target in details.
-      audit_event_keys: [
-        "author_id",
-        "created_at",
-        "details",
-        "entity_id",
-        "entity_type",
-        "event_name",
-        "id",
-      ],
+      audit_event_keys: [...GITLAB_AUDIT_EVENT_KEYS],
       audit_details_target_types: expect.arrayContaining(["Clusters::Agent"]),
       audit_keyset_descending: true,
       audit_keyset_covers_offset: true,

@@ -1,26 +1,18 @@
 import { AuditEventResponseSchema } from "@kasmap/contracts";
+import { GITLAB_AUDIT_EVENT_KEYS } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { type AuditEventRecord, auditEventBody } from "./audit-event-body.ts";
 
 /**
- * The REST audit event against GitLab's entity, assertions written from gitlab-org/gitlab:
- * `API::Entities::AuditEvent` (ee/lib/api/entities/audit_event.rb) exposes exactly `id`,
- * `author_id`, `entity_id`, `entity_type`, `event_name`, `details`, `created_at`; its JSON schema
- * (ee/spec/fixtures/api/schemas/public_api/v4/audit_event.json) requires in `details`
- * `author_name`, `entity_path`, `target_details`, `target_type` (strings) and `target_id`
- * (integer), and allows no other top-level key; doc/api/audit_events.md shows `custom_message`,
- * `author_email` and the rest inside `details`.
+ * The REST audit event against GitLab's entity, assertions written (not copied) from
+ * gitlab-org/gitlab: `API::Entities::AuditEvent` (ee/lib/api/entities/audit_event.rb, read at
+ * commit 8d3cb64cc32188c7e9ff7c2b3cc43d0777d9edea of a mirror) exposes exactly `id`, `author_id`,
+ * `entity_id`, `entity_type`, `event_name`, `details`, `created_at`; the entity's JSON schema
+ * (ee/spec/fixtures/api/schemas/public_api/v4/audit_event.json, read at bad931f2739fb0b9f2e1a5982a322ccd1eb23a30,
+ * before `event_name` was added) requires in `details` `author_name`, `entity_path`,
+ * `target_details`, `target_type` (strings) and `target_id` (integer), and allows no other
+ * top-level key; doc/api/audit_events.md shows `custom_message` and `author_email` in `details`.
  */
-const GITLAB_TOP_LEVEL_KEYS = [
-  "author_id",
-  "created_at",
-  "details",
-  "entity_id",
-  "entity_type",
-  "event_name",
-  "id",
-];
-
 function record(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
   return {
     id: 41,
@@ -42,7 +34,7 @@ function record(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
 describe("auditEventBody", () => {
   it("has GitLab's seven keys, with target, author, message and path inside details", () => {
     const body = auditEventBody(record());
-    expect(Object.keys(body).sort()).toEqual(GITLAB_TOP_LEVEL_KEYS);
+    expect(Object.keys(body).sort()).toEqual([...GITLAB_AUDIT_EVENT_KEYS]);
     expect(body).toMatchObject({
       id: 41,
       author_id: 7,

@@ -1,4 +1,5 @@
 import { AuditEventResponseSchema } from "@kasmap/contracts";
+import { GITLAB_AUDIT_EVENT_KEYS } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type GatewayFixture,
@@ -78,15 +79,7 @@ describe("the REST body", () => {
   it("is GitLab's entity: seven keys, target and author inside details", async () => {
     const response = await get(`/api/v4/projects/${PROJECT}/audit_events?per_page=1`);
     const [event] = (await response.json()) as Array<Record<string, unknown>>;
-    expect(Object.keys(event ?? {}).sort()).toEqual([
-      "author_id",
-      "created_at",
-      "details",
-      "entity_id",
-      "entity_type",
-      "event_name",
-      "id",
-    ]);
+    expect(Object.keys(event ?? {}).sort()).toEqual([...GITLAB_AUDIT_EVENT_KEYS]);
     expect(AuditEventResponseSchema.parse(event)).toMatchObject({
       event_name: "cluster_agent_token_created",
       details: {
