@@ -80,7 +80,7 @@ describe("audit events", () => {
       const events = (await auditEvents(`agent_id=${ids.agent}`, tokens.maintainer)).filter(
         (e) =>
           e.event_name.match(/^cluster_agent_(created|deleted|token_created|token_revoked)$/) &&
-          !(e.event_name === "cluster_agent_token_created" && e.details.target_id === collectorToken),
+          !(e.event_name === "cluster_agent_token_created" && e.details.token_id === collectorToken),
       );
       return events.length === 3 ? events : undefined;
     }, "three GitLab-named audit events");
@@ -89,7 +89,12 @@ describe("audit events", () => {
       "cluster_agent_token_created",
       "cluster_agent_created",
     ]);
-    expect(gitlabNamed.map((e) => e.details.target_id)).toEqual([token, token, ids.agent]);
+    // As GitLab: token events target the agent and name the token.
+    expect(gitlabNamed.map((e) => e.details.target_id)).toEqual([ids.agent, ids.agent, ids.agent]);
+    expect(gitlabNamed.map((e) => e.details.token_id)).toEqual([token, token, undefined]);
+    expect(gitlabNamed[0]?.details.custom_message).toBe(
+      `Revoked cluster agent token 'deploy' with id ${token}`,
+    );
     expect(gitlabNamed.every((e) => e.entity_id === ids.project)).toBe(true);
     expect(JSON.stringify(gitlabNamed)).not.toMatch(/token_sha256|glagent-/);
   });
