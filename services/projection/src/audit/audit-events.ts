@@ -123,15 +123,23 @@ function agentEvents(
     agent_id: agent.id,
   };
   if (agent.deleted_at === null && previous.agent === null) {
-    const details = { custom_message: "Created cluster agent", agent_name: agent.name };
+    const details = { custom_message: agentMessage("Created", agent), agent_name: agent.name };
     const author_id = actor_user_id ?? agent.created_by_user_id;
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentCreated, author_id, details }];
   }
   if (agent.deleted_at !== null && previous.agent !== null) {
-    const details = { custom_message: "Deleted cluster agent", agent_name: agent.name };
+    const details = { custom_message: agentMessage("Deleted", agent), agent_name: agent.name };
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentDeleted, author_id: actor_user_id, details }];
   }
   return [];
+}
+
+/**
+ * GitLab's message for an agent created or deleted (gitlab-org/gitlab,
+ * ee/app/services/ee/clusters/agents/create_service.rb and delete_service.rb).
+ */
+function agentMessage(verb: "Created" | "Deleted", agent: { id: number; name: string }): string {
+  return `${verb} cluster agent '${agent.name}' with id ${agent.id}`;
 }
 
 /**

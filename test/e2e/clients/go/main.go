@@ -158,7 +158,7 @@ func main() {
 	seen["audit_event_entities"] = keys(entities)
 	seen["audit_details_target_types"] = keys(detailTargetTypes)
 	seen["audit_details_entity_paths"] = keys(entityPaths)
-	seen["audit_details_has_created_message"] = messages["Created cluster agent"]
+	seen["audit_details_has_created_message"] = messages[fmt.Sprintf("Created cluster agent '%s' with id %d", first.Name, first.ID)]
 	one := must(gl.AuditEvents.GetProjectAuditEvent(project.ID, events[0].ID))
 	seen["audit_single_same"] = one.ID == events[0].ID && one.Details.TargetType == events[0].Details.TargetType
 	instance := must(gl.AuditEvents.GetInstanceAuditEvent(events[0].ID))
