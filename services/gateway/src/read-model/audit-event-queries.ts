@@ -7,6 +7,8 @@ import type { ReadModel } from "./registry-queries.ts";
 /** Filters of both audit-event endpoints; all optional, combined with `and`. */
 export type AuditEventFilter = {
   entityId?: number;
+  /** Only events this user authored (a Developer's view of a project's events, as GitLab's). */
+  authorId?: number;
   agentId?: number;
   eventType?: string;
   /** ISO-8601; GitLab's bounds are inclusive. */
@@ -47,6 +49,7 @@ function auditEventRecords(db: ReadModel, filter: AuditEventFilter) {
     ])
     .where("e.entity_type", "=", "Project");
   if (filter.entityId !== undefined) query = query.where("e.entity_id", "=", filter.entityId);
+  if (filter.authorId !== undefined) query = query.where("e.author_id", "=", filter.authorId);
   if (filter.agentId !== undefined) query = query.where("e.agent_id", "=", filter.agentId);
   if (filter.eventType !== undefined) query = query.where("e.event_type", "=", filter.eventType);
   if (filter.createdAfter !== undefined)

@@ -3,6 +3,7 @@ import { GITLAB_AUDIT_EVENT_KEYS } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type GatewayFixture,
+  IDS,
   insertAgent,
   OTHER_PROJECT,
   PROJECT,
@@ -17,17 +18,24 @@ import {
  * (ee/lib/ee/api/projects.rb, ee/lib/api/audit_events.rb).
  */
 let f: GatewayFixture;
-/** Ids of the project's seven events, newest id first, and of the other project's one. */
+/** Ids of the project's seven events by the admin, newest id first, and of the other project's one. */
 let projectIds: number[];
 let otherProjectId: number;
+/** A last event of the project, authored by the developer. */
+let developersId: number;
 
-async function insertAuditEvent(entityId: number, n: number, agentId: number): Promise<number> {
+async function insertAuditEvent(
+  entityId: number,
+  n: number,
+  agentId: number,
+  authorId: number = IDS.admin,
+): Promise<number> {
   const row = await f.db
     .insertInto("read_model.audit_events")
     .values({
       event_id: `e2e-${entityId}-${n}`,
       event_type: "cluster_agent_token_created",
-      author_id: 1,
+      author_id: authorId,
       entity_id: entityId,
       entity_path: entityId === PROJECT ? "acme/platform/infra" : "acme/other",
       target_id: 500 + n,
@@ -51,6 +59,7 @@ beforeAll(async () => {
   for (let n = 1; n <= 7; n++) ids.push(await insertAuditEvent(PROJECT, n, 300));
   otherProjectId = await insertAuditEvent(OTHER_PROJECT, 8, 301);
   projectIds = ids.reverse();
+  developersId = await insertAuditEvent(PROJECT, 9, 300, IDS.developer);
 }, 60_000);
 
 afterAll(() => f?.close());
@@ -83,9 +92,9 @@ describe("the REST body", () => {
     expect(AuditEventResponseSchema.parse(event)).toMatchObject({
       event_name: "cluster_agent_token_created",
       details: {
-        author_name: "User admin",
+        author_name: "User developer",
         target_type: "Clusters::AgentToken",
-        target_details: "t7",
+        target_details: "t9",
         custom_message: "Created cluster agent token",
         entity_path: "acme/platform/infra",
       },
@@ -98,7 +107,7 @@ describe("keyset pagination", () => {
     for (const base of [`/api/v4/projects/${PROJECT}/audit_events`, "/api/v4/-/kasmap/audit_events"]) {
       const filter = base.includes("kasmap") ? `&entity_type=Project&entity_id=${PROJECT}` : "";
       const walked = await keysetWalk(`${base}?pagination=keyset&order_by=id&sort=desc&per_page=3${filter}`);
-      expect(walked).toEqual({ ids: projectIds, pages: 3 });
+      expect(walked).toEqual({ ids: [developersId, ...projectIds], pages: 3 });
     }
   });
 
@@ -115,10 +124,10 @@ describe("keyset pagination", () => {
 
   it("leaves offset pages as they were", async () => {
     const response = await get(`/api/v4/projects/${PROJECT}/audit_events?per_page=3&page=2`);
-    expect(response.headers.get("x-total")).toBe("7");
+    expect(response.headers.get("x-total")).toBe("8");
     expect(response.headers.get("x-page")).toBe("2");
     expect(((await response.json()) as Array<{ id: number }>).map((e) => e.id)).toEqual(
-      projectIds.slice(3, 6),
+      projectIds.slice(2, 5),
     );
   });
 });
@@ -139,12 +148,23 @@ describe("single events", () => {
     expect([missing.status, await missing.text()]).toEqual([404, '{"message":"404 Not found"}']);
   });
 
-  it("checks the project before the event: 403 below Maintainer, 404 to an outsider, 400 for a non-integer id", async () => {
+  it("checks the project before the event: 403 below Developer, 404 to an outsider, 400 for a non-integer id", async () => {
     const path = `/api/v4/projects/${PROJECT}/audit_events/${projectIds[0]}`;
-    expect((await get(path, TOKENS.developer)).status).toBe(403);
+    expect((await get(path, TOKENS.reporter)).status).toBe(403);
     expect((await get(path, TOKENS.outsider)).status).toBe(404);
     const invalid = await get(`/api/v4/projects/${PROJECT}/audit_events/abc`);
     expect([invalid.status, await invalid.json()]).toEqual([400, { error: "audit_event_id is invalid" }]);
+  });
+
+  it("shows a Developer only the events they authored, as GitLab: another author's is 404", async () => {
+    const list = await get(`/api/v4/projects/${PROJECT}/audit_events`, TOKENS.developer);
+    expect(((await list.json()) as Array<{ id: number }>).map((e) => e.id)).toEqual([developersId]);
+    const keyset = await get(`/api/v4/projects/${PROJECT}/audit_events?pagination=keyset`, TOKENS.developer);
+    expect(((await keyset.json()) as Array<{ id: number }>).map((e) => e.id)).toEqual([developersId]);
+    const own = await get(`/api/v4/projects/${PROJECT}/audit_events/${developersId}`, TOKENS.developer);
+    expect(own.status).toBe(200);
+    const others = await get(`/api/v4/projects/${PROJECT}/audit_events/${projectIds[0]}`, TOKENS.developer);
+    expect([others.status, await others.json()]).toEqual([404, { message: "404 Not found" }]);
   });
 
   it("answers any event to an admin on the instance route, 403 to others, 404 for an unknown id", async () => {

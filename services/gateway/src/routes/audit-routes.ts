@@ -23,7 +23,6 @@ import {
   listAuditEventsKeyset,
 } from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
-import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { agentInProject } from "./agent-lookup.ts";
 
@@ -38,15 +37,15 @@ type ProjectEventParams = { Params: { id: string; audit_event_id: string } };
  */
 export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   /**
-   * GitLab's `GET /projects/:id/audit_events`: Maintainer+, newest first, offset or keyset
-   * pages. The same answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where
+   * GitLab's `GET /projects/:id/audit_events`: Maintainer+ all events, a Developer their own,
+   * newest first, offset or keyset pages. The same answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where
    * the GitLab path is GitLab's own).
    */
   const projectAuditEvents = async (request: FastifyRequest<ProjectParams>, reply: FastifyReply) => {
     const user = await userOf(ctx, request);
-    const project = await maintainedProject(ctx, user, request.params.id);
+    const visible = await auditedProject(ctx, user, request.params.id);
     const query = parseParams(ProjectAuditEventsQuerySchema, request.query);
-    const filter: AuditEventFilter = { ...timeFilter(query), entityId: project.id };
+    const filter: AuditEventFilter = { ...timeFilter(query), ...visible };
     if (query.agent_id !== undefined) filter.agentId = query.agent_id;
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     return sendAuditEventPage(ctx, request, reply, query, filter);
@@ -56,14 +55,14 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   /**
    * GitLab's `GET /projects/:id/audit_events/:audit_event_id`: as the list, for one event of
-   * that project; an id of another project's event is `404 Not found` like an unknown one
-   * (GitLab's `find_by!` within the project's events).
+   * that project; an id of another project's event (or, for a Developer, another author's) is
+   * `404 Not found` like an unknown one (GitLab's `find_by!` within the events the list shows).
    */
   const projectAuditEvent = async (request: FastifyRequest<ProjectEventParams>) => {
     const user = await userOf(ctx, request);
-    const project = await maintainedProject(ctx, user, request.params.id);
+    const visible = await auditedProject(ctx, user, request.params.id);
     const id = numericParam(request.params.audit_event_id, "audit_event_id");
-    return foundAuditEvent(await findAuditEvent(ctx.db, { entityId: project.id }, id));
+    return foundAuditEvent(await findAuditEvent(ctx.db, visible, id));
   };
   app.get<ProjectEventParams>("/api/v4/projects/:id/audit_events/:audit_event_id", projectAuditEvent);
   app.get<ProjectEventParams>(
@@ -115,19 +114,22 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
 }
 
 /**
- * The project if `user` is Maintainer+ on it. A caller who cannot see the project gets 404, as
- * everywhere in the gateway; a member below Maintainer, who knows it exists, gets GitLab's 403.
+ * The project's audit events `user` may read, as a filter: all of them for Maintainer+ (GitLab's
+ * `admin_project`), a Developer's own (`author_id`, ee/lib/ee/api/projects.rb
+ * `filter_by_author`). A caller who cannot see the project gets 404, as everywhere in the
+ * gateway; a member below Developer, who knows it exists, gets GitLab's 403.
  */
-async function maintainedProject(
+async function auditedProject(
   ctx: GatewayContext,
   user: AuthenticatedUser,
   rawId: string,
-): Promise<ProjectRow> {
+): Promise<{ entityId: number; authorId?: number }> {
   const project = await visibleProject(ctx, user, rawId, "read_project");
-  if (user.isAdmin) return project;
+  if (user.isAdmin) return { entityId: project.id };
   const level = await ctx.access.projectLevel(user, project);
   if (!mayPerform("read_project_audit_events", level, false)) throw new KasmapError("forbidden", "Forbidden");
-  return project;
+  if (mayPerform("admin_project", level, false)) return { entityId: project.id };
+  return { entityId: project.id, authorId: user.id };
 }
 
 /**
