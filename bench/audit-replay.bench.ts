@@ -16,13 +16,13 @@
  * Run: npx tsx bench/audit-replay.bench.ts
  */
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
-import { createTopology, EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { publishEvent } from "@kasmap/bus";
+import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
+import { withBenchStreams } from "./support/bench-streams.ts";
 import { printGoal } from "./support/goal.ts";
 
 const AGENTS = 100;
@@ -68,11 +68,8 @@ function runProcess(args: string[], env: NodeJS.ProcessEnv): Promise<Run> {
 }
 
 export async function runAuditReplayBench(): Promise<void> {
-  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
-  const topology = createTopology(`bench${randomBytes(4).toString("hex")}`);
-  const bus = await connectBus({ url: process.env.NATS_URL, name: "audit-replay-bench", topology });
-  try {
-    await ensureStreams(bus);
+  await withBenchStreams("audit-replay-bench", async (bus) => {
+    const { topology } = bus;
     const e = testEvents(topology);
     for (let agentId = 1; agentId <= AGENTS; agentId++) {
       await publishEvent(bus, e.agent(agentId, 1));
@@ -139,10 +136,7 @@ export async function runAuditReplayBench(): Promise<void> {
       kind: "atMost",
       bound: 1.5,
     });
-  } finally {
-    for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-    await bus.close();
-  }
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

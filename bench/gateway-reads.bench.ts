@@ -14,25 +14,14 @@
  */
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
-import { publishEvent } from "@kasmap/bus";
-import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
-import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
-import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { startKasmapSystem } from "@kasmap/testing/system";
 import Fastify from "fastify";
 import { printGoal } from "./support/goal.ts";
-import type { LoadResult } from "./support/http-load.ts";
-import { runHttpLoad } from "./support/http-load.ts";
+import { BENCH_HTTP_LOAD, compareUnderLoad, type LoadShape } from "./support/http-load.ts";
+import { publishLargeSnapshot } from "./support/large-snapshot.ts";
 
-const CONCURRENCY = 50;
-const SECONDS = 5;
-
-async function measure(url: string, headers: Record<string, string>) {
-  await runHttpLoad(url, headers, CONCURRENCY, 1);
-  return runHttpLoad(url, headers, CONCURRENCY, SECONDS);
-}
-
-export async function runGatewayReadsBench(): Promise<void> {
+/** `load`: the bench's own unless told (a smaller one only checks that the bench runs). */
+export async function runGatewayReadsBench(load: LoadShape = BENCH_HTTP_LOAD): Promise<void> {
   process.env.NATS_URL ??= "nats://127.0.0.1:4222";
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
   process.env.LOG_LEVEL ??= "silent";
@@ -53,16 +42,7 @@ export async function runGatewayReadsBench(): Promise<void> {
     await system.api("POST", `/projects/${project.body?.id}/cluster_agents/${agentId}/tokens`, {
       name: "collector",
     });
-    const facts = deriveClusterFacts(largeDualStackObservation(100), new Date());
-    await publishEvent(
-      system.bus,
-      newKasmapEvent({
-        type: EVENT_TYPES.clusterSnapshot,
-        source: "/kasmap/bench",
-        subject: system.bus.topology.subjects.clusterSnapshot(agentId),
-        data: { agent_id: agentId, content_hash: clusterFactsContentHash(facts), cluster: facts },
-      }),
-    );
+    await publishLargeSnapshot(system.bus, agentId);
     const path = `/projects/${project.body?.id}/cluster_agents/${agentId}?with_cluster_info=true`;
     let body = "";
     for (let i = 0; i < 200 && !body.includes('"cluster_info":{'); i++) {
@@ -77,20 +57,11 @@ export async function runGatewayReadsBench(): Promise<void> {
       reply.header("content-type", "application/json").send(body),
     );
     const baselineUrl = await baseline.listen({ port: 0, host: "127.0.0.1" });
-    // Interleaved twice; the better of each pair counts, so neither side pays for a cold start.
-    const baseUrl = `${baselineUrl}/fixed`;
-    const subjectUrl = `${system.gatewayUrl}/api/v4${path}`;
-    const auth = { "PRIVATE-TOKEN": system.adminToken };
-    const runs: LoadResult[] = [];
-    for (let round = 0; round < 2; round++) {
-      runs.push(await measure(baseUrl, {}), await measure(subjectUrl, auth));
-    }
-    const best = (a: LoadResult | undefined, b: LoadResult | undefined): LoadResult => {
-      if (!a || !b) throw new Error("missing measurement");
-      return a.rps >= b.rps ? a : b;
-    };
-    const base = best(runs[0], runs[2]);
-    const subject = best(runs[1], runs[3]);
+    const { base, subject } = await compareUnderLoad(
+      { url: `${baselineUrl}/fixed`, headers: {} },
+      { url: `${system.gatewayUrl}/api/v4${path}`, headers: { "PRIVATE-TOKEN": system.adminToken } },
+      load,
+    );
     await baseline.close();
 
     console.log(

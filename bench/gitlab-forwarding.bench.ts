@@ -20,27 +20,19 @@
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import { publishEvent } from "@kasmap/bus";
-import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
-import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
-import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
 import { testEvents } from "@kasmap/testing";
 import { createTestWorld } from "@kasmap/testing/world";
 import { startSimulatorProcess } from "./support/gitlab-simulator-process.ts";
-import { type LoadResult, runHttpLoad } from "./support/http-load.ts";
+import { BENCH_HTTP_LOAD, compareUnderLoad, type LoadShape } from "./support/http-load.ts";
+import { publishLargeSnapshot } from "./support/large-snapshot.ts";
 
-const CONCURRENCY = 50;
-const SECONDS = 5;
 const GOAL = 0.7;
 
-async function measure(url: string, headers: Record<string, string>) {
-  await runHttpLoad(url, headers, CONCURRENCY, 1);
-  return runHttpLoad(url, headers, CONCURRENCY, SECONDS);
-}
-
-export async function runGitLabForwardingBench(): Promise<void> {
+/** `load`: the bench's own unless told (a smaller one only checks that the bench runs). */
+export async function runGitLabForwardingBench(load: LoadShape = BENCH_HTTP_LOAD): Promise<void> {
   process.env.NATS_URL ??= "nats://127.0.0.1:4222";
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
   process.env.LOG_LEVEL ??= "silent";
@@ -66,16 +58,7 @@ export async function runGitLabForwardingBench(): Promise<void> {
     await publishEvent(world.bus, events.project(project.id, group.id));
     await publishEvent(world.bus, events.agent(agent.id, project.id));
     await publishEvent(world.bus, events.agentToken(agent.id, agent.id));
-    const facts = deriveClusterFacts(largeDualStackObservation(100), new Date());
-    await publishEvent(
-      world.bus,
-      newKasmapEvent({
-        type: EVENT_TYPES.clusterSnapshot,
-        source: "/kasmap/bench",
-        subject: world.topology.subjects.clusterSnapshot(agent.id),
-        data: { agent_id: agent.id, content_hash: clusterFactsContentHash(facts), cluster: facts },
-      }),
-    );
+    await publishLargeSnapshot(world.bus, agent.id);
 
     const gateway = await startGateway({
       bus: world.bus,
@@ -95,17 +78,11 @@ export async function runGitLabForwardingBench(): Promise<void> {
     // Measuring without cluster_info would time a body a fraction of the real size.
     if (!body.includes('"cluster_info":{')) throw new Error("the snapshot never reached the gateway");
 
-    const baseUrl = `${sim.apiUrl}${path}`;
-    const runs: LoadResult[] = [];
-    for (let round = 0; round < 2; round++) {
-      runs.push(await measure(baseUrl, auth), await measure(subjectUrl, auth));
-    }
-    const best = (a: LoadResult | undefined, b: LoadResult | undefined): LoadResult => {
-      if (!a || !b) throw new Error("missing measurement");
-      return a.rps >= b.rps ? a : b;
-    };
-    const base = best(runs[0], runs[2]);
-    const subject = best(runs[1], runs[3]);
+    const { base, subject } = await compareUnderLoad(
+      { url: `${sim.apiUrl}${path}`, headers: auth },
+      { url: subjectUrl, headers: auth },
+      load,
+    );
     const ratio = subject.rps / base.rps;
 
     console.log(

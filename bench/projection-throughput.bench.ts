@@ -22,16 +22,14 @@
  *
  * Run: npx tsx bench/projection-throughput.bench.ts
  */
-import { randomBytes } from "node:crypto";
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
-import { type Bus, connectBus, ensureStreams, type MessageMeta, publishEvent } from "@kasmap/bus";
+import { type Bus, type MessageMeta, publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash, deriveClusterFacts } from "@kasmap/cluster-info";
 import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
 import {
   AUDIT_EVENT_TYPES,
   type ClusterFacts,
-  createTopology,
   EVENT_TYPES,
   type KasmapEvent,
   type KasmapEventOf,
@@ -49,6 +47,7 @@ import {
 import { testEvents } from "@kasmap/testing";
 import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import { type Kysely, sql } from "kysely";
+import { withBenchStreams } from "./support/bench-streams.ts";
 import { printGoal } from "./support/goal.ts";
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
@@ -298,12 +297,8 @@ async function projectionRun(bus: Bus, registry: Stored[], lastSeq: number, expe
 }
 
 export async function runProjectionThroughputBench(): Promise<void> {
-  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
-  const topology = createTopology(`bench${randomBytes(4).toString("hex")}`);
-  const bus = await connectBus({ url: process.env.NATS_URL, name: "projection-bench", topology });
-  try {
-    await ensureStreams(bus);
+  await withBenchStreams("projection-bench", async (bus) => {
     const registry = await publishRegistry(bus);
     const snapshots = await publishSnapshots(bus);
     const total = snapshots.length;
@@ -316,7 +311,7 @@ export async function runProjectionThroughputBench(): Promise<void> {
         .reduce((a, b) => a + b, 0),
       audit: total,
     };
-    const baseline = await rawBatchedUpsert(snapshots, topology.streamNames.cluster);
+    const baseline = await rawBatchedUpsert(snapshots, bus.topology.streamNames.cluster);
     const projection = await projectionRun(bus, registry, lastSeq, expected);
     const rate = (seconds: number) => total / seconds;
     const addressRows = addressRowsFor(1, factsAt(1, 0)).length;
@@ -335,10 +330,7 @@ export async function runProjectionThroughputBench(): Promise<void> {
       kind: "atLeast",
       bound: 0.5,
     });
-  } finally {
-    for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
-    await bus.close();
-  }
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {

@@ -64,3 +64,32 @@ export function runHttpLoad(
     worker.once("error", reject);
   });
 }
+
+/** A URL under load and the headers of every request to it. */
+export type LoadTarget = { url: string; headers: Record<string, string> };
+export type LoadShape = { concurrency: number; seconds: number };
+
+/** The load the HTTP benches' goals are stated under: 50 keep-alive connections for 5 s. */
+export const BENCH_HTTP_LOAD: LoadShape = { concurrency: 50, seconds: 5 };
+
+/**
+ * The baseline and the subject under the same `load`, interleaved twice (baseline, subject,
+ * baseline, subject), each run after a 1 s warm-up at the same concurrency. The better run of
+ * each side (by requests/s) counts, so neither side pays alone for a cold start.
+ */
+export async function compareUnderLoad(
+  baseline: LoadTarget,
+  subject: LoadTarget,
+  load: LoadShape,
+): Promise<{ base: LoadResult; subject: LoadResult }> {
+  const measure = async ({ url, headers }: LoadTarget) => {
+    await runHttpLoad(url, headers, load.concurrency, 1);
+    return runHttpLoad(url, headers, load.concurrency, load.seconds);
+  };
+  const better = (a: LoadResult, b: LoadResult) => (a.rps >= b.rps ? a : b);
+  const firstBase = await measure(baseline);
+  const firstSubject = await measure(subject);
+  const secondBase = await measure(baseline);
+  const secondSubject = await measure(subject);
+  return { base: better(firstBase, secondBase), subject: better(firstSubject, secondSubject) };
+}

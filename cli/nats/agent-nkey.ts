@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import { runService, UsageError } from "@kasmap/runtime";
 import { nkeys } from "@nats-io/nats-core";
 import { SERVICE_IDENTITIES, type ServiceIdentity } from "../../infra/nats/render-authorization.ts";
+import { parseProcessArgs } from "./parse-process-args.ts";
 
 /**
  * `npx tsx cli/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
@@ -62,13 +63,7 @@ function createNkeyUser({ service, agentId, seedFile }: NkeyCommand): void {
 await runService({
   name: "agent-nkey",
   usage: USAGE,
-  config() {
-    try {
-      return parseNkeyArgs(process.argv.slice(2));
-    } catch (error) {
-      throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
-    }
-  },
+  config: () => parseProcessArgs(parseNkeyArgs),
   async run(command) {
     createNkeyUser(command);
     return undefined;

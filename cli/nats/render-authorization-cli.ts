@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { runService, UsageError } from "@kasmap/runtime";
 import { renderAuthorization } from "../../infra/nats/render-authorization.ts";
+import { parseProcessArgs } from "./parse-process-args.ts";
 
 /**
  * `npx tsx cli/nats/render-authorization-cli.ts --authz U… --projection U… --gateway U… --sync U… --agent 42=U… [--agent 43=U…] [--root kasmap]`
@@ -41,13 +42,7 @@ function parseRenderArgs(argv: string[]) {
 await runService({
   name: "render-authorization",
   usage: USAGE,
-  config() {
-    try {
-      return parseRenderArgs(process.argv.slice(2));
-    } catch (error) {
-      throw error instanceof UsageError ? error : new UsageError((error as Error).message, { cause: error });
-    }
-  },
+  config: () => parseProcessArgs(parseRenderArgs),
   async run(input) {
     process.stdout.write(renderAuthorization(input));
     return undefined;

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { AuthzEnvSchema, startAuthzService } from "@kasmap/authz-service";
+import { AuthzEnvSchema, gitlabAgentTokenOptionsFromEnv, startAuthzService } from "@kasmap/authz-service";
 import { type Bus, connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
 import { createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { GatewayEnvSchema, gatewayOptionsFromEnv, startGateway } from "@kasmap/gateway-service";
@@ -41,6 +41,12 @@ const StartEnvSchema = AuthzEnvSchema.extend(ProjectionEnvSchema.shape)
 type StartEnv = z.infer<typeof StartEnvSchema>;
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
+
+/** GitLab's KAS secret, when given: collectors may present their GitLab agent token. */
+function gitlabAgentTokensOption(env: StartEnv) {
+  const gitlabAgentTokens = gitlabAgentTokenOptionsFromEnv(env);
+  return gitlabAgentTokens ? { gitlabAgentTokens } : {};
+}
 
 function adminToken(env: StartEnv, stateDir: string): string {
   if (env.KASMAP_ADMIN_TOKEN) return env.KASMAP_ADMIN_TOKEN;
@@ -87,6 +93,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     ...("adminToken" in mode ? { adminToken: mode.adminToken } : {}),
     gitlabMode: "gitlabUrl" in mode,
+    ...gitlabAgentTokensOption(env),
     logger: logger.child({ service: "authz" }),
   });
   const projection = await startProjectionService({

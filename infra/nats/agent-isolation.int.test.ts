@@ -18,8 +18,8 @@ import {
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys, PermissionViolationError } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { permissionViolation as violation } from "./permission-violation.ts";
 import { renderAuthorization } from "./render-authorization.ts";
+import { permissionViolation as violation } from "./testing/permission-violation.ts";
 
 /**
  * "A collector may publish only on its own agent's subjects", against a real nats-server of

@@ -2,16 +2,27 @@ import type { Bus } from "@kasmap/bus";
 import { CommandReplySchema, EVENT_TYPES, type EventType, type StreamRole } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { controlEvent, EVENT_TYPE_LIST, type Forgery, forgedEvent, forgeriesOn } from "./forged-events.ts";
+import {
+  controlEvent,
+  EVENT_TYPE_LIST,
+  type Forgery,
+  forgedEvent,
+  forgeriesOn,
+} from "./testing/forged-events.ts";
 import {
   CREDENTIAL_KINDS,
   type CredentialKind,
   FORGERY_AGENT,
   type ForgeryWorld,
   startForgeryWorld,
-} from "./forgery-world.ts";
-import { permissionViolation } from "./permission-violation.ts";
-import { mayPublish, type PublishTarget, publishTargets, refusedStreamSubjects } from "./publish-targets.ts";
+} from "./testing/forgery-world.ts";
+import { permissionViolation } from "./testing/permission-violation.ts";
+import {
+  mayPublish,
+  type PublishTarget,
+  publishTargets,
+  refusedStreamSubjects,
+} from "./testing/publish-targets.ts";
 
 /**
  * NATS forgery (issue 7.1), for every credential kind: each of the three services and an

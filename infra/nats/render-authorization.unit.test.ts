@@ -124,6 +124,18 @@ describe("agentPermissions", () => {
 });
 
 describe("renderAuthorization", () => {
+  /** The user block of agent `id`'s collector, as the server config must read. */
+  const agentUserLines = (id: number, nkey: string) => [
+    `    # Agent ${id}'s collector: its own subjects only.`,
+    "    {",
+    `      nkey: "${nkey}"`,
+    "      permissions: {",
+    `        publish: { allow: ["kasmap.cluster.${id}.snapshot", "kasmap.cluster.${id}.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.${id}.snapshot"] }`,
+    `        subscribe: { allow: ["_INBOX.${nkey}.>"] }`,
+    "      }",
+    "    }",
+  ];
+
   it("renders each service's user and each agent's, sorted by agent", () => {
     const text = renderAuthorization({
       topologyRoot: "kasmap",
@@ -171,22 +183,8 @@ describe("renderAuthorization", () => {
         "        allow_responses: true",
         "      }",
         "    }",
-        "    # Agent 42's collector: its own subjects only.",
-        "    {",
-        `      nkey: "${AGENT_42}"`,
-        "      permissions: {",
-        `        publish: { allow: ["kasmap.cluster.42.snapshot", "kasmap.cluster.42.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot"] }`,
-        `        subscribe: { allow: ["_INBOX.${AGENT_42}.>"] }`,
-        "      }",
-        "    }",
-        "    # Agent 43's collector: its own subjects only.",
-        "    {",
-        `      nkey: "${AGENT_43}"`,
-        "      permissions: {",
-        `        publish: { allow: ["kasmap.cluster.43.snapshot", "kasmap.cluster.43.heartbeat", "kasmap.cmd.authz.agent_token.authenticate", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.43.snapshot"] }`,
-        `        subscribe: { allow: ["_INBOX.${AGENT_43}.>"] }`,
-        "      }",
-        "    }",
+        ...agentUserLines(42, AGENT_42),
+        ...agentUserLines(43, AGENT_43),
         "  ]",
         "}",
         "",

@@ -1,21 +1,22 @@
 import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
+import { type Bus, ensureStreams, requestCommand } from "@kasmap/bus";
 import { generateToken, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
 import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-} from "@kasmap/testing/harness";
+import { createTestDatabase, createTestTopology, type TestDatabase } from "@kasmap/testing/harness";
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
-import { nkeys, PermissionViolationError } from "@nats-io/nats-core";
+import { PermissionViolationError } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { registerDemoAgent } from "../local/demo-registration.ts";
-import { permissionViolation } from "./permission-violation.ts";
 import { renderAuthorization } from "./render-authorization.ts";
+import {
+  connectAsNkeyUser,
+  newNkeyUser,
+  newServiceUsers,
+  servicePublicKeys,
+} from "./testing/nkey-test-users.ts";
+import { permissionViolation } from "./testing/permission-violation.ts";
 
 /**
  * "A token crosses NATS only to the service that checks it." authz, projection and gateway run
@@ -25,20 +26,8 @@ import { renderAuthorization } from "./render-authorization.ts";
  * to `…token.create` (→ gateway) and `agent_token.authenticate` (→ collector): only authz may
  * subscribe to the command subjects, and each identity's reply inbox is its own.
  */
-function newUser() {
-  const pair = nkeys.createUser();
-  return { seed: new TextDecoder().decode(pair.getSeed()), nkey: pair.getPublicKey() };
-}
-
 const topology = createTestTopology();
-const users = {
-  authz: newUser(),
-  projection: newUser(),
-  gateway: newUser(),
-  sync: newUser(),
-  demoAgent: newUser(),
-  otherAgent: newUser(),
-};
+const users = { ...newServiceUsers(), demoAgent: newNkeyUser(), otherAgent: newNkeyUser() };
 const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
 const silent = (service: string) => createLogger(service, "silent");
 
@@ -58,16 +47,7 @@ let gateway: RunningGateway | undefined;
 let demo: { agentId: number; agentToken: string };
 
 function render(agents: ReadonlyArray<{ agentId: number; nkey: string }>): string {
-  return renderAuthorization({
-    topologyRoot: topology.root,
-    services: {
-      authz: users.authz.nkey,
-      projection: users.projection.nkey,
-      gateway: users.gateway.nkey,
-      sync: users.sync.nkey,
-    },
-    agents,
-  });
+  return renderAuthorization({ topologyRoot: topology.root, services: servicePublicKeys(users), agents });
 }
 
 function bus(who: keyof typeof users): Bus {
@@ -77,10 +57,7 @@ function bus(who: keyof typeof users): Bus {
 }
 
 const connectAs = (who: keyof typeof users) =>
-  eventually(
-    () => connectBus({ url: server.url, name: `kasmap-${who}`, topology, nkeySeed: users[who].seed }),
-    `the private nats-server to accept ${who}\n${server.output}`,
-  );
+  connectAsNkeyUser(server, topology, `kasmap-${who}`, users[who]);
 
 beforeAll(async () => {
   // Agent ids come from authz; 1_000_000 stands for "some other agent" until the demo agent exists.

@@ -1,6 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { testNatsUrl } from "@kasmap/testing/harness";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -47,4 +50,18 @@ export function spawnCollectorProgram(options: CollectorProgramOptions): {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   return { child, output: () => output };
+}
+
+/**
+ * The demo cluster (three kubeadm nodes) served by the Kubernetes simulator on loopback, and a
+ * kubeconfig file for it in a fresh temporary directory: what a collector program runs against.
+ * The caller closes the simulator.
+ */
+export async function startDemoKubeCluster(): Promise<{ simulator: KubeSimulator; kubeconfig: string }> {
+  const simulator = new KubeSimulator();
+  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
+  await simulator.start({ host: "127.0.0.1", port: 0 });
+  const kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-demo-kube-")), "kubeconfig");
+  await simulator.writeKubeconfig(kubeconfig);
+  return { simulator, kubeconfig };
 }

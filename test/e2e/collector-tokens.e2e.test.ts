@@ -1,12 +1,9 @@
 import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
+import type { KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
+import { spawnCollectorProgram, startDemoKubeCluster } from "./collector-program.ts";
 import { createUserWithToken, expectStatus } from "./principal-world.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
@@ -25,11 +22,7 @@ let tokens: { maintainer: string; developer: string; outsider: string };
 let agentPath: string;
 
 beforeAll(async () => {
-  simulator = new KubeSimulator();
-  await simulator.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
-  await simulator.start({ host: "127.0.0.1", port: 0 });
-  kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-collector-tokens-")), "kubeconfig");
-  await simulator.writeKubeconfig(kubeconfig);
+  ({ simulator, kubeconfig } = await startDemoKubeCluster());
 
   const group = await expectStatus(system, 201, "POST", "/groups", { name: "Ops", path: "ops" });
   const project = await expectStatus(system, 201, "POST", "/projects", {

@@ -64,6 +64,15 @@ async function answer(response: Promise<Response>) {
   };
 }
 
+/** GitLab's answer to a bearer token it no longer accepts (Rack::OAuth2's invalid_token). */
+function invalidToken(description: string) {
+  return {
+    status: 401,
+    body: { error: "invalid_token", error_description: description },
+    challenge: `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="${description}"`,
+  };
+}
+
 const agentsPath = () => `/api/v4/projects/${projectId}/cluster_agents`;
 
 describe("personal access token scopes", () => {
@@ -116,12 +125,9 @@ describe("token expiry", () => {
     const user = await newUser(40);
     const { token, expires_at, active } = await newToken(user, { expires_at: dayFromToday(-1) });
     expect({ expires_at, active }).toEqual({ expires_at: dayFromToday(-1), active: false });
-    const description = "Token is expired. You can either do re-authorization or token refresh.";
-    expect(await answer(call("GET", "/api/v4/user", token))).toEqual({
-      status: 401,
-      body: { error: "invalid_token", error_description: description },
-      challenge: `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="${description}"`,
-    });
+    expect(await answer(call("GET", "/api/v4/user", token))).toEqual(
+      invalidToken("Token is expired. You can either do re-authorization or token refresh."),
+    );
   });
 
   it("honours expires_at: the token works until the day before", async () => {
@@ -151,12 +157,9 @@ describe("revoking a personal access token (DELETE /personal_access_tokens/:id)"
     const { id, token } = await newToken(user);
     const revoked = await call("DELETE", `/api/v4/personal_access_tokens/${id}`, token);
     expect(revoked.status).toBe(204);
-    const description = "Token was revoked. You have to re-authorize from the user.";
-    expect(await answer(call("GET", "/api/v4/user", token))).toEqual({
-      status: 401,
-      body: { error: "invalid_token", error_description: description },
-      challenge: `Bearer realm="Protected by OAuth 2.0", error="invalid_token", error_description="${description}"`,
-    });
+    expect(await answer(call("GET", "/api/v4/user", token))).toEqual(
+      invalidToken("Token was revoked. You have to re-authorize from the user."),
+    );
   });
 
   it("lets an admin revoke anyone's token, and again (204 both times)", async () => {
@@ -236,6 +239,8 @@ describe("job tokens", () => {
   const jobsPath = () => `/api/v4/projects/${projectId}/jobs`;
   const allowedAgents = (jobToken: string) =>
     call("GET", "/api/v4/job/allowed_agents", jobToken, undefined, "job-token");
+  /** GitLab's answer to a job token that no longer works: 401, and no challenge. */
+  const refusedJobToken = { status: 401, body: { message: "401 Unauthorized" }, challenge: null };
 
   async function developerWithJob(): Promise<{
     userId: number;
@@ -259,11 +264,7 @@ describe("job tokens", () => {
       201,
     );
     expect(finished).toMatchObject({ id: job.id, status: "finished" });
-    expect(await answer(allowedAgents(job.token))).toEqual({
-      status: 401,
-      body: { message: "401 Unauthorized" },
-      challenge: null,
-    });
+    expect(await answer(allowedAgents(job.token))).toEqual(refusedJobToken);
   });
 
   it("stop working once the job's user finishes it with a personal access token", async () => {
@@ -278,11 +279,7 @@ describe("job tokens", () => {
       call("POST", `/api/v4/groups/${groupId}/members`, ADMIN, { user_id: userId, access_level: 20 }),
       201,
     );
-    expect(await answer(allowedAgents(job.token))).toEqual({
-      status: 401,
-      body: { message: "401 Unauthorized" },
-      challenge: null,
-    });
+    expect(await answer(allowedAgents(job.token))).toEqual(refusedJobToken);
   });
 
   it("stop working when the job's user is blocked", async () => {

@@ -1,6 +1,6 @@
 import { type KasmapSystem, ok } from "@kasmap/testing/system";
 import { describe, expect, it } from "vitest";
-import { kasmapSystemForFile } from "./system-for-file.ts";
+import { kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
 
 /**
  * The gateway with the real authz and projection services: every write goes through authz,
@@ -21,32 +21,25 @@ describe("gateway with authz and projection", () => {
       201,
     );
     expect(project.path_with_namespace).toBe("acme/infra-tools");
-    const dev = await ok<{ id: number }>(
-      call("POST", "/api/v4/users", ADMIN_TOKEN, { username: "dev", name: "Dev" }),
-      201,
-    );
-    const pat = await ok<{ token: string }>(
-      call("POST", `/api/v4/users/${dev.id}/personal_access_tokens`, ADMIN_TOKEN, {
-        name: "cli",
-        scopes: ["api"],
+    const dev = await userWithToken(system, ADMIN_TOKEN, "dev");
+    const agents = "/api/v4/projects/acme%2Finfra-tools/cluster_agents";
+    expect((await call("GET", agents, dev.token)).status).toBe(404);
+    await ok(
+      call("POST", `/api/v4/groups/${group.id}/members`, ADMIN_TOKEN, {
+        user_id: dev.userId,
+        access_level: 30,
       }),
       201,
     );
-    const agents = "/api/v4/projects/acme%2Finfra-tools/cluster_agents";
-    expect((await call("GET", agents, pat.token)).status).toBe(404);
-    await ok(
-      call("POST", `/api/v4/groups/${group.id}/members`, ADMIN_TOKEN, { user_id: dev.id, access_level: 30 }),
-      201,
-    );
-    expect(await ok(call("GET", agents, pat.token), 200)).toEqual([]);
+    expect(await ok(call("GET", agents, dev.token), 200)).toEqual([]);
 
     // A Developer may read agents but not create them: authz refuses, GitLab-style.
-    expect((await call("POST", agents, pat.token, { name: "prod" })).status).toBe(403);
+    expect((await call("POST", agents, dev.token, { name: "prod" })).status).toBe(403);
     const agent = await ok<{ id: number; name: string }>(
       call("POST", agents, ADMIN_TOKEN, { name: "prod" }),
       201,
     );
-    const listed = await ok<Array<{ id: number }>>(call("GET", agents, pat.token), 200);
+    const listed = await ok<Array<{ id: number }>>(call("GET", agents, dev.token), 200);
     expect(listed.map((a) => a.id)).toEqual([agent.id]);
 
     const token = await ok<{ id: number; token: string }>(
@@ -54,9 +47,9 @@ describe("gateway with authz and projection", () => {
       201,
     );
     expect(token.token.startsWith("glagent-")).toBe(true);
-    expect(await ok<unknown[]>(call("GET", `${agents}/${agent.id}/tokens`, pat.token), 200)).toHaveLength(1);
+    expect(await ok<unknown[]>(call("GET", `${agents}/${agent.id}/tokens`, dev.token), 200)).toHaveLength(1);
     await ok(call("DELETE", `${agents}/${agent.id}/tokens/${token.id}`, ADMIN_TOKEN), 204);
-    expect(await ok<unknown[]>(call("GET", `${agents}/${agent.id}/tokens`, pat.token), 200)).toEqual([]);
+    expect(await ok<unknown[]>(call("GET", `${agents}/${agent.id}/tokens`, dev.token), 200)).toEqual([]);
 
     const summary = await ok<{ dropped: unknown[] }>(
       call(
@@ -69,9 +62,9 @@ describe("gateway with authz and projection", () => {
     );
     expect(summary.dropped).toEqual([]);
 
-    expect(await ok(call("GET", `${agents}/${agent.id}/cluster_info`, pat.token), 200)).toBeNull();
+    expect(await ok(call("GET", `${agents}/${agent.id}/cluster_info`, dev.token), 200)).toBeNull();
     await ok(call("DELETE", `${agents}/${agent.id}`, ADMIN_TOKEN), 204);
-    expect((await call("GET", `${agents}/${agent.id}`, pat.token)).status).toBe(404);
+    expect((await call("GET", `${agents}/${agent.id}`, dev.token)).status).toBe(404);
   });
 
   it("answers GitLab's bodies for an existing member, username or group path (issue 10)", async () => {

@@ -3,7 +3,11 @@ import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
 import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
-import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import {
+  addAgentProjectHierarchy,
+  type GitLabSimulator,
+  startGitLabSimulator,
+} from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { createTestWorld, type TestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -33,19 +37,7 @@ const tokens = { maintainer: "", developer: "", outsider: "", admin: "" };
 beforeAll(async () => {
   world = await createTestWorld({ name: "gitlab-mode-access" });
   sim = await startGitLabSimulator();
-  const root = sim.addGroup({ path: "root-group", name: "Root-Group" });
-  const operators = sim.addGroup({ path: "operators", name: "Operators", parent_id: root.id });
-  const developers = sim.addGroup({ path: "developers", name: "Developers", parent_id: root.id });
-  const agentProject = sim.addProject({
-    path: "agent-project",
-    name: "Agent-Project",
-    namespace_id: operators.id,
-  });
-  const featureProject = sim.addProject({
-    path: "feature-project",
-    name: "Feature-Project",
-    namespace_id: developers.id,
-  });
+  const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(sim);
   const agent = sim.addAgent(agentProject.id, "prod-agent");
   Object.assign(ids, {
     agentProject: agentProject.id,

@@ -1,14 +1,15 @@
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { SyncStatusSchema } from "@kasmap/contracts";
-import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
-import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import type { KubeSimulator } from "@kasmap/kube-simulator";
+import {
+  addAgentProjectHierarchy,
+  type GitLabSimulator,
+  startGitLabSimulator,
+} from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
+import { spawnCollectorProgram, startDemoKubeCluster } from "./collector-program.ts";
 
 /**
  * Issue 9's story from end to end, with nothing seeded into Kasmap: GitLab (the simulator) holds
@@ -34,27 +35,13 @@ const tokens = { maintainer: "", outsider: "", unused: "" };
 let agentPath: string;
 
 beforeAll(async () => {
-  kube = new KubeSimulator();
-  await kube.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
-  await kube.start({ host: "127.0.0.1", port: 0 });
-  kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-gitlab-e2e-")), "kubeconfig");
-  await kube.writeKubeconfig(kubeconfig);
+  ({ simulator: kube, kubeconfig } = await startDemoKubeCluster());
 
   gitlab = await startGitLabSimulator();
   const admin = gitlab.addUser({ username: "root", is_admin: true });
-  const rootGroup = gitlab.addGroup({ path: "root-group", name: "Root-Group" });
-  const operators = gitlab.addGroup({ path: "operators", name: "Operators", parent_id: rootGroup.id });
-  const developers = gitlab.addGroup({ path: "developers", name: "Developers", parent_id: rootGroup.id });
-  ids.agentProject = gitlab.addProject({
-    path: "agent-project",
-    name: "Agent-Project",
-    namespace_id: operators.id,
-  }).id;
-  ids.featureProject = gitlab.addProject({
-    path: "feature-project",
-    name: "Feature-Project",
-    namespace_id: developers.id,
-  }).id;
+  const { developers, agentProject, featureProject } = addAgentProjectHierarchy(gitlab);
+  ids.agentProject = agentProject.id;
+  ids.featureProject = featureProject.id;
   const maintainer = gitlab.addUser({ username: "olivia-operator" });
   const developer = gitlab.addUser({ username: "dave-developer" });
   const outsider = gitlab.addUser({ username: "nora-nobody" });

@@ -1,7 +1,7 @@
 import { JobAllowedAgentsResponseSchema, JobCreatedResponseSchema } from "@kasmap/contracts";
 import { type KasmapSystem, ok } from "@kasmap/testing/system";
 import { describe, expect, it } from "vitest";
-import { kasmapSystemForFile } from "./system-for-file.ts";
+import { groupWithProject, kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
 
 /**
  * `POST /api/v4/projects/:id/jobs` through the real authz and projection, then the job's token
@@ -13,43 +13,26 @@ const call: KasmapSystem["call"] = (...args) => system.call(...args);
 
 describe("CI jobs registered through the gateway", () => {
   it("registers a job (Developer+) whose token sees the agents its project may use", async () => {
-    const group = await ok<{ id: number }>(
-      call("POST", "/api/v4/groups", ADMIN, { name: "Acme", path: "acme" }),
-      201,
-    );
-    const infra = await ok<{ id: number }>(
-      call("POST", "/api/v4/projects", ADMIN, { name: "infra", namespace_id: group.id }),
-      201,
-    );
+    const { groupId, projectId: infraId } = await groupWithProject(system, ADMIN, {
+      group: "Acme",
+      project: "infra",
+    });
     const web = await ok<{ id: number }>(
-      call("POST", "/api/v4/projects", ADMIN, { name: "web", namespace_id: group.id }),
+      call("POST", "/api/v4/projects", ADMIN, { name: "web", namespace_id: groupId }),
       201,
     );
     const user = async (username: string, level: number) => {
-      const created = await ok<{ id: number }>(
-        call("POST", "/api/v4/users", ADMIN, { username, name: username }),
-        201,
-      );
-      const pat = await ok<{ token: string }>(
-        call("POST", `/api/v4/users/${created.id}/personal_access_tokens`, ADMIN, {
-          name: "cli",
-          scopes: ["api"],
-        }),
-        201,
-      );
+      const { userId, token } = await userWithToken(system, ADMIN, username);
       await ok(
-        call("POST", `/api/v4/groups/${group.id}/members`, ADMIN, {
-          user_id: created.id,
-          access_level: level,
-        }),
+        call("POST", `/api/v4/groups/${groupId}/members`, ADMIN, { user_id: userId, access_level: level }),
         201,
       );
-      return { id: created.id, token: pat.token };
+      return { id: userId, token };
     };
     const dev = await user("dev", 30);
     const reporter = await user("rep", 20);
     const maintainer = await user("maint", 40);
-    const agents = `/api/v4/projects/${infra.id}/cluster_agents`;
+    const agents = `/api/v4/projects/${infraId}/cluster_agents`;
     const agent = await ok<{ id: number }>(call("POST", agents, ADMIN, { name: "prod" }), 201);
     const yaml = "ci_access:\n  groups:\n    - id: acme\n      environments: [production]\n";
     await ok(call("PUT", `${agents}/${agent.id}/configuration`, ADMIN, yaml), 200);
@@ -78,7 +61,7 @@ describe("CI jobs registered through the gateway", () => {
     expect(parsed.allowed_agents.map((a) => [a.id, a.configuration])).toEqual([
       [agent.id, { environments: ["production"] }],
     ]);
-    expect(parsed.project).toEqual({ id: web.id, groups: [{ id: group.id }] });
+    expect(parsed.project).toEqual({ id: web.id, groups: [{ id: groupId }] });
     expect(parsed.user).toEqual({
       id: maintainer.id,
       username: "maint",

@@ -20,6 +20,8 @@ import { kasmapSystemForFile } from "./system-for-file.ts";
  */
 const cli = fileURLToPath(new URL("../../cli/kasmap-verify/kasmap-verify.mjs", import.meta.url));
 const system = kasmapSystemForFile();
+/** The incident registry's prod-agent, named as `--agent` takes it: `<config project path>:<agent name>`. */
+const PROD_AGENT = "acme/platform/clusters:prod-agent";
 let registry: IncidentRegistry;
 let standIn: Server;
 let standInUrl: string;
@@ -81,27 +83,17 @@ describe("kasmap-verify with a personal access token", () => {
 
   it("exits 0 when every check passes, printing the table", async () => {
     const run = await runCli(
-      [
-        "--agent",
-        "acme/platform/clusters:prod-agent",
-        "--expect-node-ips",
-        "10.0.0.0/16,52.0.0.0/8",
-        "--expect-cluster-name",
-        "prod",
-      ],
+      ["--agent", PROD_AGENT, "--expect-node-ips", "10.0.0.0/16,52.0.0.0/8", "--expect-cluster-name", "prod"],
       env(),
     );
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^STATUS\s+FIELD/);
-    expect(run.stdout).toContain("kasmap-verify: all 4 checks passed for acme/platform/clusters:prod-agent");
+    expect(run.stdout).toContain(`kasmap-verify: all 4 checks passed for ${PROD_AGENT}`);
   });
 
   it("exits 1 on a mismatch and on a cluster that has not reported", async () => {
-    const mismatch = await runCli(
-      ["--agent", "acme/platform/clusters:prod-agent", "--expect-node-ips", "10.0.0.0/16"],
-      env(),
-    );
+    const mismatch = await runCli(["--agent", PROD_AGENT, "--expect-node-ips", "10.0.0.0/16"], env());
     expect(mismatch.code).toBe(1);
     expect(mismatch.stdout).toMatch(/FAIL\s+node_ips\.external\s+52\.1\.2\.3/);
     const pending = await runCli(
@@ -125,19 +117,13 @@ describe("kasmap-verify with a personal access token", () => {
     const noAgent = await runCli(["--expect-node-ips", "10.0.0.0/8"], env());
     expect(noAgent.code).toBe(2);
     expect(noAgent.stderr).toContain("--agent is required");
-    const badRange = await runCli(
-      ["--agent", "acme/platform/clusters:prod-agent", "--expect-node-ips", "10.0.0.0/40"],
-      env(),
-    );
+    const badRange = await runCli(["--agent", PROD_AGENT, "--expect-node-ips", "10.0.0.0/40"], env());
     expect(badRange.code).toBe(2);
     expect(badRange.stderr).toContain("answered 400");
-    const hidden = await runCli(
-      ["--agent", "acme/platform/clusters:prod-agent", "--expect-node-ips", "10.0.0.0/8"],
-      {
-        KASMAP_URL: system.gatewayUrl,
-        KASMAP_TOKEN: registry.outsiderToken,
-      },
-    );
+    const hidden = await runCli(["--agent", PROD_AGENT, "--expect-node-ips", "10.0.0.0/8"], {
+      KASMAP_URL: system.gatewayUrl,
+      KASMAP_TOKEN: registry.outsiderToken,
+    });
     expect(hidden.code).toBe(2);
     const unreachable = await runCli(["--agent", "a/b:c", "--expect-node-ips", "10.0.0.0/8"], {
       KASMAP_URL: "http://127.0.0.1:1",

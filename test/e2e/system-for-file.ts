@@ -1,5 +1,5 @@
+import { resourceForFile } from "@kasmap/testing/resource-for-file";
 import { type KasmapSystem, type KasmapSystemOptions, ok, startKasmapSystem } from "@kasmap/testing/system";
-import { afterAll, beforeAll } from "vitest";
 
 /**
  * The Kasmap system one end-to-end file runs against: started before the file's own `beforeAll`
@@ -8,14 +8,10 @@ import { afterAll, beforeAll } from "vitest";
  * take any `KasmapSystem`; read it inside hooks and tests, never at import time (it is empty then).
  */
 export function kasmapSystemForFile(options: KasmapSystemOptions = {}): KasmapSystem {
-  const system = {} as KasmapSystem;
-  beforeAll(async () => {
-    Object.assign(system, await startKasmapSystem(options));
-  });
-  afterAll(async () => {
-    await system.stop?.();
-  });
-  return system;
+  return resourceForFile(
+    () => startKasmapSystem(options),
+    (system) => system.stop(),
+  );
 }
 
 /** A group and a project in it, created by `token` through the API; their ids. */

@@ -36,6 +36,8 @@ export interface GitLabClientOptions {
 export interface RequestOptions {
   query?: Query;
   credential?: GitLabCredential;
+  /** Further request headers (GitLab's internal API: `Gitlab-Kas-Api-Request`). */
+  headers?: Record<string, string>;
 }
 
 export interface RawResponse {
@@ -81,7 +83,11 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   }
 
   /** One GET with rate-limit waits and bounded retries; answers any HTTP status it got. */
-  async function send(url: URL, credential: GitLabCredential | undefined): Promise<RawResponse> {
+  async function send(
+    url: URL,
+    credential: GitLabCredential | undefined,
+    extraHeaders?: Record<string, string>,
+  ): Promise<RawResponse> {
     const where = `GET ${url.pathname}`;
     let failures = 0;
     let rateLimitWaits = 0;
@@ -91,7 +97,11 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       try {
         response = await fetchImpl(url, {
           method: "GET",
-          headers: { accept: "application/json", ...credentialHeaders(credential ?? defaultCredential) },
+          headers: {
+            accept: "application/json",
+            ...extraHeaders,
+            ...credentialHeaders(credential ?? defaultCredential),
+          },
           signal: AbortSignal.timeout(options.timeoutMs),
           redirect: "manual",
         });
@@ -173,7 +183,7 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     apiUrl,
     async get(path, schema, requestOptions) {
       const url = urlFor(path, requestOptions?.query);
-      const answer = await send(url, requestOptions?.credential);
+      const answer = await send(url, requestOptions?.credential, requestOptions?.headers);
       failIfError(url, answer);
       return parse(url, answer, schema);
     },

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { DEMO_CLUSTER_DIRECTORY } from "./demo-cluster-directory.ts";
 import { KubeSimulator, type KubeSimulatorOptions } from "./kube-simulator.ts";
 import { buildKubeconfig } from "./kubeconfig.ts";
-import { waitUntil } from "./wait-until.ts";
+import { waitUntil } from "./testing/wait-until.ts";
 
 const cleanups: Array<() => Promise<void>> = [];
 

@@ -7,5 +7,15 @@ export const AuthzEnvSchema = CommonEnvSchema.extend({
   KASMAP_ADMIN_TOKEN: z.string().min(20).optional(),
   /** Set: GitLab mode (GitLab decides access; docs/gitlab-mode.md). */
   KASMAP_GITLAB_URL: GitLabModeEnvSchema.shape.KASMAP_GITLAB_URL,
+  /**
+   * Path of GitLab's KAS secret file (`gitlab_kas.secret_file`, e.g. `.gitlab_kas_secret`), GitLab
+   * mode only: collectors may then present their agent's own GitLab agent token, which authz
+   * verifies with GitLab's internal `agent_info` API (gitlab-agent-token-env.ts). Unset: only
+   * collector tokens (and Kasmap's own agent tokens) authenticate.
+   */
+  KASMAP_GITLAB_KAS_SECRET: z.string().min(1).optional(),
+  /** How long GitLab's yes for an agent token is kept: a revocation in GitLab takes effect within it. */
+  KASMAP_GITLAB_PERMISSION_TTL_SECONDS: GitLabModeEnvSchema.shape.KASMAP_GITLAB_PERMISSION_TTL_SECONDS,
+  KASMAP_GITLAB_TIMEOUT_MS: GitLabModeEnvSchema.shape.KASMAP_GITLAB_TIMEOUT_MS,
 });
 export type AuthzEnv = z.infer<typeof AuthzEnvSchema>;

@@ -27,12 +27,18 @@ import {
   revokePersonalAccessToken,
   setUserState,
 } from "./commands/users.ts";
+import {
+  createGitLabAgentTokenVerifier,
+  type GitLabAgentTokenOptions,
+} from "./gitlab-agent-token-verifier.ts";
 import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
 export { type AuthzEnv, AuthzEnvSchema } from "./authz-env.ts";
+export { gitlabAgentTokenOptionsFromEnv } from "./gitlab-agent-token-env.ts";
+export type { GitLabAgentTokenOptions } from "./gitlab-agent-token-verifier.ts";
 export type { OutboxStatus } from "./outbox.ts";
 // For bench/allowed-agents.bench.ts, which times the production subtree move on a large registry.
 export { findGroup } from "./store/entities.ts";
@@ -46,6 +52,11 @@ export type AuthzServiceOptions = DatabaseServiceOptions & {
   adminToken?: string;
   /** GitLab mode: GitLab decides access, the gateway asks it (`CommandDeps.gitlabMode`). */
   gitlabMode?: boolean;
+  /**
+   * GitLab mode with GitLab's KAS secret (`KASMAP_GITLAB_KAS_SECRET`): GitLab's agent tokens are
+   * verified by GitLab's internal `agent_info` API (docs/gitlab-mode.md).
+   */
+  gitlabAgentTokens?: GitLabAgentTokenOptions;
 };
 
 export type AuthzService = {
@@ -139,7 +150,15 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     );
     if (options.adminToken) await bootstrapAdmin(run, options.adminToken);
     await backfillPersonalNamespaces(run);
-    const deps: CommandDeps = { db, run, logger, gitlabMode: options.gitlabMode ?? false };
+    const deps: CommandDeps = {
+      db,
+      run,
+      logger,
+      gitlabMode: options.gitlabMode ?? false,
+      ...(options.gitlabAgentTokens
+        ? { gitlabAgentTokens: createGitLabAgentTokenVerifier(options.gitlabAgentTokens, logger) }
+        : {}),
+    };
     const inFlight = new Set<Promise<unknown>>();
     const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
       logger.error({ err: error, command: name }, "command failed"),

@@ -3,7 +3,7 @@ import { reresolveAgentConfig } from "./agent-authorizations.ts";
 import { emitRegistryChange } from "./registry-events.ts";
 import { toGroup } from "./store/entities.ts";
 import { reserveMirroredId } from "./store/mirror-ids.ts";
-import { assertFullPathFree } from "./store/paths.ts";
+import { assertFullPathFree, insertAtFreePath } from "./store/paths.ts";
 import type { AuthzExecutor } from "./store/schema.ts";
 import { agentsAffectedByMove, moveGroupSubtree } from "./store/subtree-moves.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
@@ -47,25 +47,20 @@ export async function putMirroredNamespace(unit: UnitOfWork, wanted: MirroredNam
   const now = new Date();
   const existing = await namespaceRow(unit.tx, wanted.id);
   if (!existing) {
-    await assertFullPathFree(unit.tx, fullPath);
-    const row = await unit.tx
-      .insertInto("authz.groups")
-      .values({
-        id: wanted.id,
-        kind: wanted.kind,
-        owner_id: null,
-        name: wanted.name,
-        path: wanted.path,
-        description: wanted.description,
-        parent_id: parent?.id ?? null,
-        traversal_ids: [...(parent?.traversal_ids ?? []), wanted.id],
-        full_path: fullPath,
-        full_name: fullName,
-        ...(wanted.created_at === undefined ? {} : { created_at: wanted.created_at }),
-        mirrored_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertAtFreePath(unit.tx, "authz.groups", fullPath, {
+      id: wanted.id,
+      kind: wanted.kind,
+      owner_id: null,
+      name: wanted.name,
+      path: wanted.path,
+      description: wanted.description,
+      parent_id: parent?.id ?? null,
+      traversal_ids: [...(parent?.traversal_ids ?? []), wanted.id],
+      full_path: fullPath,
+      full_name: fullName,
+      ...(wanted.created_at === undefined ? {} : { created_at: wanted.created_at }),
+      mirrored_at: now,
+    });
     await reserveMirroredId(unit.tx, "authz.groups", wanted.id);
     emitRegistryChange(unit, "group", toGroup(row));
     await reresolveAgentsNaming(unit, [fullPath]);

@@ -5,20 +5,12 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { ClusterFactsSchema } from "@kasmap/contracts";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CollectorTestCluster, startCollectorTestCluster } from "./testing/collector-test-cluster.ts";
+import { describe, expect, it } from "vitest";
+import { collectorTestClusterForFile } from "./testing/collector-test-cluster.ts";
 
 /** `kasmap-collector --once` as a user runs it: the program, a kubeconfig file, stdout. */
 const BIN = fileURLToPath(new URL("../bin/kasmap-collector.mjs", import.meta.url));
-let cluster: CollectorTestCluster;
-
-beforeAll(async () => {
-  cluster = await startCollectorTestCluster();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+const cluster = collectorTestClusterForFile();
 
 describe("kasmap-collector --once", () => {
   it("prints the derived ClusterFacts with sources as JSON and publishes nothing", async () => {

@@ -1,4 +1,4 @@
-import type { AccessRule } from "@kasmap/kube-simulator";
+import type { AccessRule, KubeSimulatorOptions } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -25,6 +25,18 @@ async function latestInternalIps(c: CollectorTestCluster, agentId: number, expec
     (facts) => facts.node_ips.internal.includes(expected),
     `a snapshot with ${expected}`,
   );
+}
+
+/**
+ * This test's own cluster (closed after it) with a collector for `agentId` that has published the
+ * fixture's addresses.
+ */
+async function clusterWithCollector(agentId: number, options: KubeSimulatorOptions = {}) {
+  const c = await startCollectorTestCluster(options);
+  cluster = c;
+  const collector = c.startCollector(agentId);
+  await latestInternalIps(c, agentId, "192.168.49.3");
+  return { c, collector };
 }
 
 /**
@@ -100,10 +112,7 @@ describe("collector resilience", () => {
   });
 
   it("relists after 410 Gone when history was compacted while its watches were down", async () => {
-    cluster = await startCollectorTestCluster({ historyLimit: 5 });
-    const c = cluster;
-    const collector = c.startCollector(2);
-    await latestInternalIps(c, 2, "192.168.49.3");
+    const { c, collector } = await clusterWithCollector(2, { historyLimit: 5 });
     await eventually(() => (c.simulator.openWatchCount >= 7 ? true : undefined), "the watches to open");
 
     const listsBefore = c.simulator.requests.filter(
@@ -124,10 +133,7 @@ describe("collector resilience", () => {
   });
 
   it("reconnects after the connections are cut and converges on changes made meanwhile", async () => {
-    cluster = await startCollectorTestCluster();
-    const c = cluster;
-    const collector = c.startCollector(3);
-    await latestInternalIps(c, 3, "192.168.49.3");
+    const { c, collector } = await clusterWithCollector(3);
     await watchesSettled(c, "the watches to open");
 
     for (let round = 1; round <= 3; round++) {
@@ -145,10 +151,7 @@ describe("collector resilience", () => {
   });
 
   it("counts and logs a malformed node without crashing, and keeps publishing", async () => {
-    cluster = await startCollectorTestCluster();
-    const c = cluster;
-    const collector = c.startCollector(4);
-    await latestInternalIps(c, 4, "192.168.49.3");
+    const { c, collector } = await clusterWithCollector(4);
     c.simulator.upsert({
       apiVersion: "v1",
       kind: "Node",

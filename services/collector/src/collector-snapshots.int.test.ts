@@ -1,24 +1,12 @@
 import { eventually } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type CollectorTestCluster,
-  setInternalIp,
-  startCollectorTestCluster,
-} from "./testing/collector-test-cluster.ts";
+import { describe, expect, it } from "vitest";
+import { collectorTestClusterForFile, setInternalIp } from "./testing/collector-test-cluster.ts";
 
 /**
  * The collector against a simulated cluster over real HTTP and a real NATS JetStream: what it
  * publishes, when it publishes, and when it must not. Each test uses its own agent id (subject).
  */
-let cluster: CollectorTestCluster;
-
-beforeAll(async () => {
-  cluster = await startCollectorTestCluster();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+const cluster = collectorTestClusterForFile();
 
 describe("collector snapshots", () => {
   it("publishes a first snapshot with the fixture's values and a source for every field", async () => {

@@ -1,8 +1,12 @@
 import { AgentAuthorizationEnvSchema, CommonEnvSchema, GitLabModeEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
-import { DEFAULT_GATEWAY_LIMITS } from "./http/gateway-limits.ts";
+import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { externalUrlSettings } from "./http/request-url.ts";
 import type { GatewayOptions } from "./index.ts";
+
+/** One of the gateway's HTTP limits: a positive whole number, `DEFAULT_GATEWAY_LIMITS[name]` when unset. */
+const gatewayLimit = (name: keyof GatewayLimits) =>
+  z.coerce.number().int().positive().default(DEFAULT_GATEWAY_LIMITS[name]);
 
 /** The gateway's environment (`services/gateway/src/main.ts`; `npm start` composes it). */
 export const GatewayEnvSchema = CommonEnvSchema.extend({
@@ -23,26 +27,10 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   ),
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
-  KASMAP_HTTP_BODY_LIMIT_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_GATEWAY_LIMITS.bodyLimitBytes),
-  KASMAP_HTTP_REQUEST_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_GATEWAY_LIMITS.requestTimeoutMs),
-  KASMAP_HTTP_CONNECTION_TIMEOUT_MS: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_GATEWAY_LIMITS.connectionTimeoutMs),
-  KASMAP_LIVE_CONNECTIONS_PER_USER: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(DEFAULT_GATEWAY_LIMITS.liveConnectionsPerUser),
+  KASMAP_HTTP_BODY_LIMIT_BYTES: gatewayLimit("bodyLimitBytes"),
+  KASMAP_HTTP_REQUEST_TIMEOUT_MS: gatewayLimit("requestTimeoutMs"),
+  KASMAP_HTTP_CONNECTION_TIMEOUT_MS: gatewayLimit("connectionTimeoutMs"),
+  KASMAP_LIVE_CONNECTIONS_PER_USER: gatewayLimit("liveConnectionsPerUser"),
   /** Readiness warns at this share of the account's JetStream storage limit (issue 7.6). */
   KASMAP_JETSTREAM_STORAGE_WARN_RATIO: z.coerce.number().gt(0).max(1).default(0.8),
   /** ... or past this many bytes, for an account without a storage limit. */

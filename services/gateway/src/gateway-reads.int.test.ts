@@ -1,22 +1,20 @@
 import { AgentResponseSchema, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
-  type GatewayFixture,
+  gatewayFixtureForFile,
   insertAgent,
   insertHeartbeat,
   insertSnapshot,
   PROJECT,
-  startGatewayFixture,
   TOKENS,
 } from "./testing/gateway-fixture.ts";
 
-let f: GatewayFixture;
+const f = gatewayFixtureForFile();
 const agents = `/api/v4/projects/${PROJECT}/cluster_agents`;
 
 beforeAll(async () => {
-  f = await startGatewayFixture();
   // Inserted out of name order: the API must sort by name, then id.
   await insertAgent(f.db, 100, "zeta");
   await insertAgent(f.db, 101, "alpha");
@@ -40,10 +38,6 @@ beforeAll(async () => {
     .insertInto("read_model.agent_tokens")
     .values([token(200, "active", "2024-05-01T09:00:00.123Z"), token(201, "revoked", null)])
     .execute();
-});
-
-afterAll(async () => {
-  await f?.close();
 });
 
 describe("authentication", () => {

@@ -3,12 +3,11 @@ import { type AuthzCommandName, KasmapError, type StreamPosition } from "@kasmap
 import type { Subscription } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  type GatewayFixture,
+  gatewayFixtureForFile,
   IDS,
   insertAgent,
   PROJECT,
   SUB_GROUP,
-  startGatewayFixture,
   TOKENS,
 } from "./testing/gateway-fixture.ts";
 
@@ -17,7 +16,7 @@ import {
  * each write 200 ms after authz answered, recording its position the way the projection does.
  * The gateway must not answer before the write is visible.
  */
-let f: GatewayFixture;
+const f = gatewayFixtureForFile({ writeWaitMs: 1_000 });
 let responder: Subscription;
 let seq = 0;
 const received: Array<{ name: string; request: unknown }> = [];
@@ -149,15 +148,17 @@ function fakeAuthz(): CommandHandlers {
 }
 
 beforeAll(async () => {
-  f = await startGatewayFixture({ writeWaitMs: 1_000 });
   responder = serveCommands(f.bus, fakeAuthz());
   await f.bus.nc.flush();
 });
 
 afterAll(async () => {
   responder?.unsubscribe();
-  await f?.close();
 });
+
+/** `POST /api/v4/groups` with a JSON body, as a Developer of the parent group unless `token` says otherwise. */
+const createGroup = (json: Record<string, unknown>, token: string = TOKENS.developer) =>
+  f.call("/api/v4/groups", { method: "POST", json, token });
 
 describe("writes through authz", () => {
   it("creates an agent and answers only once the projection shows it (read-your-writes)", async () => {
@@ -222,25 +223,17 @@ describe("writes through authz", () => {
   });
 
   it("creates a group under a visible parent; Grape-style errors for missing params", async () => {
-    const created = await f.call("/api/v4/groups", {
-      method: "POST",
-      json: { name: "Team", path: "team", parent_id: SUB_GROUP },
-      token: TOKENS.developer,
-    });
+    const created = await createGroup({ name: "Team", path: "team", parent_id: SUB_GROUP });
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({
       id: 90,
       full_path: "acme/platform/team",
       parent_id: SUB_GROUP,
     });
-    const missing = await f.call("/api/v4/groups", { method: "POST", json: {}, token: TOKENS.developer });
+    const missing = await createGroup({});
     expect(missing.status).toBe(400);
     expect(await missing.json()).toEqual({ error: "name is missing, path is missing" });
-    const hidden = await f.call("/api/v4/groups", {
-      method: "POST",
-      json: { name: "T", path: "t", parent_id: SUB_GROUP },
-      token: TOKENS.outsider,
-    });
+    const hidden = await createGroup({ name: "T", path: "t", parent_id: SUB_GROUP }, TOKENS.outsider);
     expect(hidden.status).toBe(404);
   });
 
@@ -262,11 +255,7 @@ describe("writes through authz", () => {
   });
 
   it("answers a taken group path as GitLab's POST /groups does: Failed to save group {…}", async () => {
-    const taken = await f.call("/api/v4/groups", {
-      method: "POST",
-      json: { name: "Taken", path: "taken", parent_id: SUB_GROUP },
-      token: TOKENS.developer,
-    });
+    const taken = await createGroup({ name: "Taken", path: "taken", parent_id: SUB_GROUP });
     expect(taken.status).toBe(400);
     expect(await taken.json()).toEqual({
       message: 'Failed to save group {:path=>["has already been taken"]}',

@@ -41,9 +41,10 @@ afterAll(async () => {
   await standaloneBus?.close();
 });
 
+/** A delivery as GitLab POSTs it to one of the two inbox routes: JSON, with `headers`. */
 function deliver(
   gateway: RunningGateway,
-  path: string,
+  path: "hooks" | "audit-events",
   headers: Record<string, string>,
   body: string | Uint8Array,
 ): Promise<Response> {

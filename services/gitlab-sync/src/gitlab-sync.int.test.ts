@@ -1,6 +1,10 @@
 import { DEAD_LETTER_HEADERS, SyncStatusSchema } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
-import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import {
+  addAgentProjectHierarchy,
+  type GitLabSimulator,
+  startGitLabSimulator,
+} from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import type { Kysely } from "kysely";
@@ -27,19 +31,7 @@ const AGENT_CONFIG = "ci_access:\n  groups:\n    - id: root-group/developers\n";
 beforeAll(async () => {
   gitlab = await startGitLabSimulator();
   const admin = gitlab.addUser({ username: "sync-admin", is_admin: true });
-  const root = gitlab.addGroup({ path: "root-group", name: "Root-Group" });
-  const operators = gitlab.addGroup({ path: "operators", name: "Operators", parent_id: root.id });
-  const developers = gitlab.addGroup({ path: "developers", name: "Developers", parent_id: root.id });
-  const agentProject = gitlab.addProject({
-    path: "agent-project",
-    name: "Agent-Project",
-    namespace_id: operators.id,
-  });
-  const featureProject = gitlab.addProject({
-    path: "feature-project",
-    name: "Feature-Project",
-    namespace_id: developers.id,
-  });
+  const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(gitlab);
   const agent = gitlab.addAgent(agentProject.id, "agent");
   gitlab.setFile(agentProject.id, ".gitlab/agents/agent/config.yaml", AGENT_CONFIG);
   Object.assign(ids, {

@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { HookDeliverer, type HookDelivery } from "./hook-delivery.ts";
 import { auditStreamingEvent, groupSystemHook, projectSystemHook, pushHook } from "./hook-payloads.ts";
+import { answerAgentInfo, SimAgentTokens } from "./kas-internal-api.ts";
 import { createRequestHandler, type LoggedRequest, type RouteContext } from "./routes.ts";
 import {
   type SimAgent,
@@ -13,7 +14,9 @@ import {
   type Visibility,
 } from "./state.ts";
 
+export { type AgentProjectHierarchy, addAgentProjectHierarchy } from "./agent-project-hierarchy.ts";
 export type { HookDelivery } from "./hook-delivery.ts";
+export { type MirrorPutCommand, mirrorSimulatedAgent, type SendMirrorPut } from "./mirror-requests.ts";
 export type { CredentialKind, LoggedRequest } from "./routes.ts";
 export type { SimAgent, SimGroup, SimJob, SimProject, SimUser, Visibility } from "./state.ts";
 export { SimulatorState } from "./state.ts";
@@ -26,6 +29,11 @@ export interface MutationOptions {
 export interface GitLabSimulatorOptions {
   /** `link_only` drops `x-next-page` & co. (GitLab's keyset pagination): only `Link` remains. */
   paginationStyle?: "headers" | "link_only";
+  /**
+   * GitLab's KAS secret (the key bytes, 32): the internal `agent_info` route then answers KAS
+   * JWTs signed with it (kas-internal-api.ts); without it that route is 404.
+   */
+  kasSecret?: Buffer;
 }
 
 export interface BulkLoadSpec {
@@ -104,6 +112,11 @@ export interface GitLabSimulator {
   ): SimAgent;
   removeAgent(agentId: number, options?: MutationOptions): void;
   addAgentToken(agentId: number, options?: MutationOptions): number;
+  /**
+   * `addAgentToken` that also answers the token's plaintext (`glagent-…`), which GitLab's internal
+   * `agent_info` route then accepts until `revokeAgentToken` or the agent's removal.
+   */
+  issueAgentToken(agentId: number, options?: MutationOptions): { id: number; token: string };
   revokeAgentToken(agentId: number, tokenId: number, options?: MutationOptions): void;
   /** Commits a file on the default branch (push hook when it changed). */
   setFile(
@@ -153,6 +166,8 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
   let paginationStyle = options.paginationStyle ?? "headers";
   let pushSequence = 1;
   let nextAgentTokenId = 1;
+  const agentTokens = new SimAgentTokens();
+  const kasSecret = options.kasSecret ?? null;
 
   const fire = (mutation: MutationOptions | undefined) => mutation?.fireHooks !== false;
 
@@ -250,6 +265,15 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     }
   }
 
+  function addAgentToken(agentId: number, mutation: MutationOptions | undefined): number {
+    const agent = state.agents.get(agentId);
+    if (agent === undefined) throw new Error(`no agent ${agentId}`);
+    const tokenId = nextAgentTokenId++;
+    const message = `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`;
+    if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_created", null, message);
+    return tokenId;
+  }
+
   const context: RouteContext = {
     state,
     requestLog,
@@ -257,6 +281,7 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
     faults,
     paginationStyle: () => paginationStyle,
     onProjectCreated: (project) => systemHook(projectSystemHook(state, "project_create", project)),
+    agentInfo: (request) => answerAgentInfo(state, agentTokens, kasSecret, request.headers),
   };
   const server: Server = createServer(createRequestHandler(context));
   await listen(server, 0);
@@ -351,17 +376,15 @@ export async function startGitLabSimulator(options: GitLabSimulatorOptions = {})
       const message = `Deleted cluster agent '${agent.name}' with id ${agent.id}`;
       if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_deleted", null, message);
     },
-    addAgentToken(agentId, mutation) {
-      const agent = state.agents.get(agentId);
-      if (agent === undefined) throw new Error(`no agent ${agentId}`);
-      const tokenId = nextAgentTokenId++;
-      const message = `Created cluster agent token 'token-${tokenId}' with id ${tokenId}`;
-      if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_created", null, message);
-      return tokenId;
+    addAgentToken: addAgentToken,
+    issueAgentToken(agentId, mutation) {
+      const id = addAgentToken(agentId, mutation);
+      return { id, token: agentTokens.issue(agentId, id) };
     },
     revokeAgentToken(agentId, tokenId, mutation) {
       const agent = state.agents.get(agentId);
       if (agent === undefined) throw new Error(`no agent ${agentId}`);
+      agentTokens.revoke(agentId, tokenId);
       const message = `Revoked cluster agent token 'token-${tokenId}' with id ${tokenId}`;
       if (fire(mutation)) agentAuditEvent(agent, "cluster_agent_token_revoked", null, message);
     },

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { allowedAgentsJson } from "./allowed-agents.ts";
+import { AGENT_INFO_ROUTE } from "./kas-internal-api.ts";
 import { paginate } from "./pagination.ts";
 import { agentJson, groupJson, jobJson, projectJson, userJson } from "./shapes.ts";
 import type { Caller, SimGroup, SimProject, SimTokenKind, SimUser, SimulatorState } from "./state.ts";
@@ -23,9 +24,11 @@ export interface RouteContext {
   /** `link_only`: no `x-next-page`, as GitLab's keyset pagination. */
   paginationStyle: () => "headers" | "link_only";
   onProjectCreated(project: SimProject, user: SimUser): void;
+  /** GitLab's internal `agent_info` route (KAS's, kas-internal-api.ts). */
+  agentInfo(request: IncomingMessage): Answer;
 }
 
-interface Answer {
+export interface Answer {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
@@ -86,7 +89,10 @@ async function handle(
     };
   } else {
     const body = method === "POST" ? await readBody(request) : null;
-    answer = route(context, method, url, credential, body);
+    answer =
+      method === "GET" && url.pathname === AGENT_INFO_ROUTE
+        ? context.agentInfo(request)
+        : route(context, method, url, credential, body);
   }
   context.requestLog.push({
     method,

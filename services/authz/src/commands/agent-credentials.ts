@@ -1,5 +1,4 @@
 import {
-  type AgentToken,
   type AgentTokenKind,
   type AuthzCommandParsedRequest,
   digestToken,
@@ -13,6 +12,7 @@ import { emitRegistryChange } from "../registry-events.ts";
 import { findAgentToken, findLiveAgent, findProject, toAgentToken } from "../store/entities.ts";
 import type { UnitOfWork } from "../unit-of-work.ts";
 import type { CommandDeps } from "./command-deps.ts";
+import { withoutDigest } from "./without-digest.ts";
 
 /**
  * Minting and revoking the two kinds of agent credential: GitLab's agent tokens (`glagent-`,
@@ -41,13 +41,6 @@ const KIND_RULES = {
 
 type CreateRequest = AuthzCommandParsedRequest<"agent_token.create">;
 type RevokeRequest = AuthzCommandParsedRequest<"agent_token.revoke">;
-export type PublicAgentToken = Omit<AgentToken, "token_sha256">;
-
-export function withoutDigest(token: AgentToken): PublicAgentToken {
-  const { token_sha256: _digest, ...rest } = token;
-  return rest;
-}
-
 /**
  * Maintainer+ (`admin_cluster`) on the agent's project; at most two active tokens of `kind`. The
  * plaintext is returned once, in this reply; only its SHA-256 is stored or published.

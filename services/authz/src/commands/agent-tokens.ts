@@ -4,6 +4,7 @@ import { emitRegistryChange } from "../registry-events.ts";
 import { toAgentToken } from "../store/entities.ts";
 import { mintAgentCredential, revokeAgentCredential } from "./agent-credentials.ts";
 import type { CommandHandler } from "./command-deps.ts";
+import { authenticateWithGitLab } from "./gitlab-agent-tokens.ts";
 
 /** `last_used_at` is written at most this often per token (each write is an event). */
 export const LAST_USED_RESOLUTION = "1 minute";
@@ -26,11 +27,16 @@ export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, req
  * looked up by SHA-256 among that kind's (one indexed lookup) and accepted only while active
  * and its agent lives (401 otherwise, also for any other prefix, without a lookup). `last_used_at`
  * is refreshed at most once a minute, so a chatty collector does not flood the log; the common
- * case reads without taking the registry lock.
+ * case reads without taking the registry lock. With GitLab's KAS secret, GitLab answers for its
+ * own agent tokens (`authenticateWithGitLab`).
  */
 export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> = async (deps, request) => {
   const kind = agentTokenKindOf(request.token);
   if (kind === null) throw new KasmapError("unauthorized", "401 Unauthorized");
+  if (kind === "agent") {
+    const byGitLab = await authenticateWithGitLab(deps, request.token);
+    if (byGitLab) return byGitLab;
+  }
   const digest = digestToken(request.token);
   const found = await deps.db
     .selectFrom("authz.agent_tokens as t")

@@ -1,10 +1,10 @@
 import { EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { publishGrantChange } from "../agent-authorizations.ts";
 import { retireAgent } from "../agent-retirement.ts";
-import { requireActiveUser, requireProjectAction } from "../permissions.ts";
+import { requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findLiveAgent, toAgent } from "../store/entities.ts";
-import type { CommandHandler } from "./command-deps.ts";
+import { actorCommand } from "./actor-command.ts";
 
 /**
  * `agent.create`: Maintainer+ on the project; the name is unique among the project's live
@@ -12,45 +12,41 @@ import type { CommandHandler } from "./command-deps.ts";
  * always be used by its own project (implicit, no row); an `authz.changed` event with empty
  * grants still announces it, so the audit log shows the agent from its first moment.
  */
-export const createAgent: CommandHandler<"agent.create"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
-    const taken = await unit.tx
-      .selectFrom("authz.agents")
-      .select("id")
-      .where("project_id", "=", project.id)
-      .where("name", "=", request.name)
-      .where("deleted_at", "is", null)
-      .executeTakeFirst();
-    if (taken) {
-      throw new KasmapError("validation_failed", "name has already been taken", {
-        fields: { name: ["has already been taken"] },
-      });
-    }
-    const row = await unit.tx
-      .insertInto("authz.agents")
-      .values({ name: request.name, project_id: project.id, created_by_user_id: actor.id, deleted_at: null })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const agent = toAgent(row);
-    emitRegistryChange(unit, "agent", agent);
-    publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
-      dropped_count: 0,
-      dropped: [],
+export const createAgent = actorCommand<"agent.create">(async (unit, actor, request) => {
+  const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
+  const taken = await unit.tx
+    .selectFrom("authz.agents")
+    .select("id")
+    .where("project_id", "=", project.id)
+    .where("name", "=", request.name)
+    .where("deleted_at", "is", null)
+    .executeTakeFirst();
+  if (taken) {
+    throw new KasmapError("validation_failed", "name has already been taken", {
+      fields: { name: ["has already been taken"] },
     });
-    return agent;
+  }
+  const row = await unit.tx
+    .insertInto("authz.agents")
+    .values({ name: request.name, project_id: project.id, created_by_user_id: actor.id, deleted_at: null })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const agent = toAgent(row);
+  emitRegistryChange(unit, "agent", agent);
+  publishGrantChange(unit, agent, "agent_created", EMPTY_GRANT_SET, EMPTY_GRANT_SET, {
+    dropped_count: 0,
+    dropped: [],
   });
+  return agent;
+});
 
 /**
  * `agent.delete`: Maintainer+ on the project. The agent is marked deleted (the audit log keeps
  * its history), its active tokens are revoked, and its grants become empty.
  */
-export const deleteAgent: CommandHandler<"agent.delete"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
-    const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
-    if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
-    return retireAgent(unit, live);
-  });
+export const deleteAgent = actorCommand<"agent.delete">(async (unit, actor, request) => {
+  const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
+  const live = await findLiveAgent(unit.tx, project.id, request.agent_id);
+  if (!live) throw new KasmapError("not_found", NOT_FOUND.agent);
+  return retireAgent(unit, live);
+});

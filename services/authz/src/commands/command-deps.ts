@@ -5,6 +5,7 @@ import type {
   StreamPosition,
 } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
+import type { GitLabAgentTokenVerifier } from "../gitlab-agent-token-verifier.ts";
 import type { AuthzDb } from "../store/schema.ts";
 import type { UnitOfWorkRunner } from "../unit-of-work.ts";
 
@@ -20,6 +21,11 @@ export type CommandDeps = {
    * trusts the gateway's `actor_user_id` everywhere.
    */
   readonly gitlabMode: boolean;
+  /**
+   * GitLab mode with GitLab's KAS secret: `agent_token.authenticate` asks GitLab about GitLab's
+   * agent tokens (commands/gitlab-agent-tokens.ts). Absent: only this registry's tokens count.
+   */
+  readonly gitlabAgentTokens?: GitLabAgentTokenVerifier;
 };
 
 export type CommandHandler<N extends AuthzCommandName> = (

@@ -1,15 +1,9 @@
 import { KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
-import {
-  authorize,
-  effectiveLevelOnGroup,
-  effectiveLevelOnProject,
-  NO_ACCESS,
-  requireActiveUser,
-} from "../permissions.ts";
+import { authorize, effectiveLevelOnGroup, effectiveLevelOnProject, NO_ACCESS } from "../permissions.ts";
 import { findGroup, findProject, findUser } from "../store/entities.ts";
 import { writeMembership } from "../store/memberships.ts";
 import type { AuthzTx } from "../store/schema.ts";
-import type { CommandHandler } from "./command-deps.ts";
+import { actorCommand } from "./actor-command.ts";
 
 /**
  * `membership.set`: Owner of the source (group or project, inherited ownership counts) or
@@ -17,24 +11,22 @@ import type { CommandHandler } from "./command-deps.ts";
  * `404 Member Not Found`. With `existing: "refuse"` (GitLab's add) an existing direct membership
  * is `409 Member already exists`.
  */
-export const setMembership: CommandHandler<"membership.set"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    await requireSourceOwner(unit.tx, actor, request.source_type, request.source_id);
-    // GitLab looks for the member before the user (lib/api/members.rb `conflict!`).
-    if (request.existing === "refuse" && (await directMembership(unit.tx, request))) {
-      throw new KasmapError("conflict", "Member already exists");
-    }
-    const member = await findUser(unit.tx, request.user_id);
-    if (!member) throw new KasmapError("not_found", NOT_FOUND.user);
-    const membership = await writeMembership(
-      unit,
-      { userId: member.id, sourceType: request.source_type, sourceId: request.source_id },
-      request.access_level,
-    );
-    if (!membership) throw new KasmapError("not_found", "Member");
-    return membership;
-  });
+export const setMembership = actorCommand<"membership.set">(async (unit, actor, request) => {
+  await requireSourceOwner(unit.tx, actor, request.source_type, request.source_id);
+  // GitLab looks for the member before the user (lib/api/members.rb `conflict!`).
+  if (request.existing === "refuse" && (await directMembership(unit.tx, request))) {
+    throw new KasmapError("conflict", "Member already exists");
+  }
+  const member = await findUser(unit.tx, request.user_id);
+  if (!member) throw new KasmapError("not_found", NOT_FOUND.user);
+  const membership = await writeMembership(
+    unit,
+    { userId: member.id, sourceType: request.source_type, sourceId: request.source_id },
+    request.access_level,
+  );
+  if (!membership) throw new KasmapError("not_found", "Member");
+  return membership;
+});
 
 async function requireSourceOwner(
   tx: AuthzTx,

@@ -4,7 +4,7 @@ import { putMirroredNamespace, refuseUnmirrored, reresolveAgentsNaming } from ".
 import { emitRegistryChange } from "../registry-events.ts";
 import { findGroup, findNamespace, toProject } from "../store/entities.ts";
 import { reserveMirroredId } from "../store/mirror-ids.ts";
-import { assertFullPathFree } from "../store/paths.ts";
+import { assertFullPathFree, insertAtFreePath } from "../store/paths.ts";
 import { agentsAffectedByMove, moveProject } from "../store/subtree-moves.ts";
 import type { UnitOfWork } from "../unit-of-work.ts";
 import type { CommandHandler } from "./command-deps.ts";
@@ -56,24 +56,19 @@ async function putProject(unit: UnitOfWork, request: Request, namespace: Group):
     .where("id", "=", request.id)
     .executeTakeFirst();
   if (!existing) {
-    await assertFullPathFree(unit.tx, pathWithNamespace);
-    const row = await unit.tx
-      .insertInto("authz.projects")
-      .values({
-        id: request.id,
-        name: request.name,
-        path: request.path,
-        description: request.description,
-        namespace_id: namespace.id,
-        traversal_ids: namespace.traversal_ids,
-        path_with_namespace: pathWithNamespace,
-        name_with_namespace: `${namespace.full_name} / ${request.name}`,
-        creator_id: null,
-        created_at: request.created_at,
-        mirrored_at: now,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+    const row = await insertAtFreePath(unit.tx, "authz.projects", pathWithNamespace, {
+      id: request.id,
+      name: request.name,
+      path: request.path,
+      description: request.description,
+      namespace_id: namespace.id,
+      traversal_ids: namespace.traversal_ids,
+      path_with_namespace: pathWithNamespace,
+      name_with_namespace: `${namespace.full_name} / ${request.name}`,
+      creator_id: null,
+      created_at: request.created_at,
+      mirrored_at: now,
+    });
     await reserveMirroredId(unit.tx, "authz.projects", request.id);
     emitRegistryChange(unit, "project", toProject(row));
     await reresolveAgentsNaming(unit, [pathWithNamespace]);

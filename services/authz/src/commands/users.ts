@@ -8,11 +8,12 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { sql } from "kysely";
-import { NO_ACCESS, requireActiveUser, requireAdminAction } from "../permissions.ts";
+import { NO_ACCESS, requireAdminAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
 import { ensurePersonalNamespace } from "../store/personal-namespaces.ts";
-import type { CommandHandler } from "./command-deps.ts";
+import { actorCommand } from "./actor-command.ts";
+import { withoutDigest } from "./without-digest.ts";
 
 /**
  * `user.create`: admins only. Usernames are unique case-insensitively (another user's is
@@ -20,53 +21,50 @@ import type { CommandHandler } from "./command-deps.ts";
  * (created in the same transaction), follow GitLab's path rule and cannot equal a top-level
  * group's path (`400 {"message":{"username":["has already been taken"]}}`).
  */
-export const createUser: CommandHandler<"user.create"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    requireAdminAction(actor, "admin_all_resources");
-    const taken = await unit.tx
-      .selectFrom("authz.users")
-      .select("id")
-      .where(sql<string>`lower(username)`, "=", request.username.toLowerCase())
-      .executeTakeFirst();
-    const namespaceTaken = await unit.tx
-      .selectFrom("authz.groups")
-      .select("id")
-      .where(sql<string>`lower(full_path)`, "=", request.username.toLowerCase())
-      .executeTakeFirst();
-    // GitLab's `conflict!('Username has already been taken')` (lib/api/users.rb) for another
-    // user's name; a group's path is the model's own error (`namespace_uniq`), a 400.
-    if (taken) throw new KasmapError("conflict", "Username has already been taken");
-    if (namespaceTaken) {
-      throw new KasmapError("validation_failed", "username has already been taken", {
-        fields: { username: ["has already been taken"] },
-      });
-    }
-    const validPath = PathSchema.safeParse(request.username);
-    if (!validPath.success) {
-      const reasons = validPath.error.issues.map((issue) => issue.message);
-      throw new KasmapError("validation_failed", `username ${reasons.join(", ")}`, {
-        fields: { username: reasons },
-      });
-    }
-    const row = await unit.tx
-      .insertInto("authz.users")
-      .values({ username: request.username, name: request.name, is_admin: request.is_admin, state: "active" })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const user = toUser(row);
-    emitRegistryChange(unit, "user", user);
-    await ensurePersonalNamespace(unit, user);
-    return user;
-  });
+export const createUser = actorCommand<"user.create">(async (unit, actor, request) => {
+  requireAdminAction(actor, "admin_all_resources");
+  const taken = await unit.tx
+    .selectFrom("authz.users")
+    .select("id")
+    .where(sql<string>`lower(username)`, "=", request.username.toLowerCase())
+    .executeTakeFirst();
+  const namespaceTaken = await unit.tx
+    .selectFrom("authz.groups")
+    .select("id")
+    .where(sql<string>`lower(full_path)`, "=", request.username.toLowerCase())
+    .executeTakeFirst();
+  // GitLab's `conflict!('Username has already been taken')` (lib/api/users.rb) for another
+  // user's name; a group's path is the model's own error (`namespace_uniq`), a 400.
+  if (taken) throw new KasmapError("conflict", "Username has already been taken");
+  if (namespaceTaken) {
+    throw new KasmapError("validation_failed", "username has already been taken", {
+      fields: { username: ["has already been taken"] },
+    });
+  }
+  const validPath = PathSchema.safeParse(request.username);
+  if (!validPath.success) {
+    const reasons = validPath.error.issues.map((issue) => issue.message);
+    throw new KasmapError("validation_failed", `username ${reasons.join(", ")}`, {
+      fields: { username: reasons },
+    });
+  }
+  const row = await unit.tx
+    .insertInto("authz.users")
+    .values({ username: request.username, name: request.name, is_admin: request.is_admin, state: "active" })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const user = toUser(row);
+  emitRegistryChange(unit, "user", user);
+  await ensurePersonalNamespace(unit, user);
+  return user;
+});
 
 /**
  * `personal_access_token.create`: a user for themselves, an admin for anyone. Another user's
  * existence is not revealed to non-admins (404 User). The plaintext is in the reply only.
  */
-export const createPersonalAccessToken: CommandHandler<"personal_access_token.create"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+export const createPersonalAccessToken = actorCommand<"personal_access_token.create">(
+  async (unit, actor, request) => {
     if (request.user_id !== actor.id && !mayPerform("admin_all_resources", NO_ACCESS, actor.is_admin))
       throw new KasmapError("not_found", NOT_FOUND.user);
     const owner = await findUser(unit.tx, request.user_id);
@@ -86,17 +84,16 @@ export const createPersonalAccessToken: CommandHandler<"personal_access_token.cr
       .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(row);
     emitRegistryChange(unit, "personal_access_token", token);
-    const { token_sha256: _digest, ...publicToken } = token;
-    return { token: publicToken, plaintext };
-  });
+    return { token: withoutDigest(token), plaintext };
+  },
+);
 
 /**
  * `personal_access_token.revoke`: the token's owner or an admin. Another user's token answers
  * as a missing one (`404`), so ids cannot be probed; a revoked token stays revoked (no event).
  */
-export const revokePersonalAccessToken: CommandHandler<"personal_access_token.revoke"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
+export const revokePersonalAccessToken = actorCommand<"personal_access_token.revoke">(
+  async (unit, actor, request) => {
     const row = await unit.tx
       .selectFrom("authz.personal_access_tokens")
       .selectAll()
@@ -115,31 +112,28 @@ export const revokePersonalAccessToken: CommandHandler<"personal_access_token.re
           .executeTakeFirstOrThrow();
     const token = toPersonalAccessToken(revoked);
     if (!row.revoked) emitRegistryChange(unit, "personal_access_token", token);
-    const { token_sha256: _digest, ...publicToken } = token;
-    return publicToken;
-  });
+    return withoutDigest(token);
+  },
+);
 
 /**
  * `user.set_state`: admins block and unblock users (GitLab's `POST /users/:id/block|unblock`).
  * A blocked user's tokens and job tokens stop working at the gateway; their memberships stay,
  * so unblocking restores exactly what they had. An admin cannot block themselves.
  */
-export const setUserState: CommandHandler<"user.set_state"> = (deps, request) =>
-  deps.run(request.actor_user_id, async (unit) => {
-    const actor = await requireActiveUser(unit.tx, request.actor_user_id);
-    requireAdminAction(actor, "admin_all_resources");
-    const target = await findUser(unit.tx, request.user_id);
-    if (!target) throw new KasmapError("not_found", NOT_FOUND.user);
-    if (target.id === actor.id && request.state === "blocked")
-      throw new KasmapError("forbidden", "Forbidden");
-    if (target.state === request.state) return { user: target, changed: false };
-    const row = await unit.tx
-      .updateTable("authz.users")
-      .set({ state: request.state })
-      .where("id", "=", target.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const user = toUser(row);
-    emitRegistryChange(unit, "user", user);
-    return { user, changed: true };
-  });
+export const setUserState = actorCommand<"user.set_state">(async (unit, actor, request) => {
+  requireAdminAction(actor, "admin_all_resources");
+  const target = await findUser(unit.tx, request.user_id);
+  if (!target) throw new KasmapError("not_found", NOT_FOUND.user);
+  if (target.id === actor.id && request.state === "blocked") throw new KasmapError("forbidden", "Forbidden");
+  if (target.state === request.state) return { user: target, changed: false };
+  const row = await unit.tx
+    .updateTable("authz.users")
+    .set({ state: request.state })
+    .where("id", "=", target.id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+  const user = toUser(row);
+  emitRegistryChange(unit, "user", user);
+  return { user, changed: true };
+});

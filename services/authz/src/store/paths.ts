@@ -1,6 +1,6 @@
 import { KasmapError } from "@kasmap/contracts";
-import { sql } from "kysely";
-import type { AuthzExecutor } from "./schema.ts";
+import { type Insertable, type Selectable, sql } from "kysely";
+import type { AuthzDatabase, AuthzExecutor } from "./schema.ts";
 
 /**
  * Refuses a full path that a group or project already uses, compared case-insensitively
@@ -23,4 +23,21 @@ export async function assertFullPathFree(db: AuthzExecutor, fullPath: string): P
       fields: { path: ["has already been taken"] },
     });
   }
+}
+
+/**
+ * Inserts a group (or personal namespace) or a project whose full path (`full_path`,
+ * `path_with_namespace`) is `fullPath`, once that path is free (`assertFullPathFree`), and
+ * returns the new row.
+ *
+ * SQL: the two lookups of `assertFullPathFree`, then `insert into <table> (…) values (…) returning *`
+ */
+export async function insertAtFreePath<T extends "authz.groups" | "authz.projects">(
+  db: AuthzExecutor,
+  table: T,
+  fullPath: string,
+  values: Insertable<AuthzDatabase[T]>,
+): Promise<Selectable<AuthzDatabase[T]>> {
+  await assertFullPathFree(db, fullPath);
+  return db.insertInto(table).values(values).returningAll().executeTakeFirstOrThrow();
 }

@@ -27,7 +27,6 @@ export async function moveGroupSubtree(
   const newPath = parent ? `${parent.full_path}/${group.path}` : group.path;
   const newName = parent ? `${parent.full_name} / ${group.name}` : group.name;
   const contains = sql<boolean>`traversal_ids @> array[${group.id}]::int[]`;
-  // Lengths in SQL: JavaScript counts UTF-16 units, PostgreSQL counts characters.
   const tail = sql<
     number[]
   >`${sql.val(prefix)}::int[] || traversal_ids[array_position(traversal_ids, ${group.id}::int):]`;
@@ -35,8 +34,8 @@ export async function moveGroupSubtree(
     .updateTable("authz.groups")
     .set({
       traversal_ids: tail,
-      full_path: sql<string>`${newPath}::text || substr(full_path, length(${group.full_path}::text) + 1)`,
-      full_name: sql<string>`${newName}::text || substr(full_name, length(${group.full_name}::text) + 1)`,
+      full_path: withPrefixReplaced("full_path", group.full_path, newPath),
+      full_name: withPrefixReplaced("full_name", group.full_name, newName),
       parent_id: sql<
         number | null
       >`case when id = ${group.id} then ${parent?.id ?? null}::bigint else parent_id end`,
@@ -48,8 +47,8 @@ export async function moveGroupSubtree(
     .updateTable("authz.projects")
     .set({
       traversal_ids: tail,
-      path_with_namespace: sql<string>`${newPath}::text || substr(path_with_namespace, length(${group.full_path}::text) + 1)`,
-      name_with_namespace: sql<string>`${newName}::text || substr(name_with_namespace, length(${group.full_name}::text) + 1)`,
+      path_with_namespace: withPrefixReplaced("path_with_namespace", group.full_path, newPath),
+      name_with_namespace: withPrefixReplaced("name_with_namespace", group.full_name, newName),
     })
     .where(contains)
     .returningAll()
@@ -60,6 +59,21 @@ export async function moveGroupSubtree(
       .sort((a, b) => a.traversal_ids.length - b.traversal_ids.length || a.id - b.id),
     projects: projects.map(toProject).sort((a, b) => a.id - b.id),
   };
+}
+
+/**
+ * `column` with its leading `from` replaced by `to`, as the moved group's old full path or name
+ * is replaced by its new one under the whole subtree. Lengths in SQL: JavaScript counts UTF-16
+ * units, PostgreSQL counts characters.
+ *
+ * SQL: `$to::text || substr(<column>, length($from::text) + 1)`
+ */
+function withPrefixReplaced(
+  column: "full_path" | "full_name" | "path_with_namespace" | "name_with_namespace",
+  from: string,
+  to: string,
+) {
+  return sql<string>`${to}::text || substr(${sql.ref(column)}, length(${from}::text) + 1)`;
 }
 
 /** Moves one project into `namespace`. */

@@ -7,6 +7,7 @@ import {
   type KubeSimulatorOptions,
 } from "@kasmap/kube-simulator";
 import { createTestTopology, eventually, testNatsUrl } from "@kasmap/testing/harness";
+import { resourceForFile } from "@kasmap/testing/resource-for-file";
 import { KubeConfig } from "@kubernetes/client-node";
 import { pino } from "pino";
 import { type CollectorOptions, type RunningCollector, startCollector } from "../collector.ts";
@@ -136,6 +137,18 @@ export async function startCollectorTestCluster(
       await bus.close();
     },
   };
+}
+
+/**
+ * The cluster of one test file (the repository's one setup pattern): started in `beforeAll`,
+ * before the file's own hooks, and closed in `afterAll`, after them. Filled in when started: read
+ * it inside hooks and tests only.
+ */
+export function collectorTestClusterForFile(options: KubeSimulatorOptions = {}): CollectorTestCluster {
+  return resourceForFile(
+    () => startCollectorTestCluster(options),
+    (cluster) => cluster.close(),
+  );
 }
 
 /** Replaces one node's InternalIP (IPv4) with `address`. */

@@ -1,13 +1,8 @@
 import { createLogger } from "@kasmap/logging";
+import type { GatewayRequest } from "@kasmap/testing";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../index.ts";
-import {
-  type GatewayFixture,
-  insertAgent,
-  PROJECT,
-  startGatewayFixture,
-  TOKENS,
-} from "../testing/gateway-fixture.ts";
+import { gatewayFixtureForFile, insertAgent, PROJECT, TOKENS } from "../testing/gateway-fixture.ts";
 import { externalUrlSettings } from "./request-url.ts";
 
 /**
@@ -16,16 +11,18 @@ import { externalUrlSettings } from "./request-url.ts";
  * `AuthFinders` read them, GitLab's pagination clamping, and `Link` URLs built from the address
  * clients reach Kasmap at.
  */
-let f: GatewayFixture;
+const f = gatewayFixtureForFile();
 const AGENTS = `/api/v4/projects/${PROJECT}/cluster_agents`;
 
 beforeAll(async () => {
-  f = await startGatewayFixture();
   for (let id = 1; id <= 3; id += 1) await insertAgent(f.db, id, `agent-${id}`);
 });
-afterAll(async () => {
-  await f?.close();
-});
+
+/** The status and JSON body of a call, to compare in one assertion. */
+async function answerOf(path: string, request: GatewayRequest): Promise<{ status: number; body: unknown }> {
+  const response = await f.call(path, request);
+  return { status: response.status, body: await response.json() };
+}
 
 describe("Content-Type", () => {
   it.each([
@@ -45,27 +42,26 @@ describe("an empty body sent as application/json", () => {
   const emptyJson = { headers: { "content-type": "application/json" }, body: "" };
 
   it("is no body on a DELETE (a Developer gets GitLab's 403, not a 400)", async () => {
-    const response = await f.call(`${AGENTS}/1`, { token: TOKENS.developer, method: "DELETE", ...emptyJson });
-    expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ message: "403 Forbidden" });
+    const deleted = await answerOf(`${AGENTS}/1`, {
+      token: TOKENS.developer,
+      method: "DELETE",
+      ...emptyJson,
+    });
+    expect(deleted).toEqual({ status: 403, body: { message: "403 Forbidden" } });
   });
 
   it("is no body on a POST whose parameters are in the query", async () => {
+    const post = (path: string) => answerOf(path, { token: TOKENS.admin, method: "POST", ...emptyJson });
     // A name GitLab's model refuses, so the gateway answers without asking authz: the answer
     // names the parameter read from the query, not the empty body.
-    const query = await f.call(`${AGENTS}?name=Not_Valid`, {
-      token: TOKENS.admin,
-      method: "POST",
-      ...emptyJson,
+    expect(await post(`${AGENTS}?name=Not_Valid`)).toEqual({
+      status: 400,
+      body: {
+        message:
+          "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
+      },
     });
-    expect(query.status).toBe(400);
-    expect(await query.json()).toEqual({
-      message:
-        "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
-    });
-    const missing = await f.call(AGENTS, { token: TOKENS.admin, method: "POST", ...emptyJson });
-    expect(missing.status).toBe(400);
-    expect(await missing.json()).toEqual({ error: "name is missing" });
+    expect(await post(AGENTS)).toEqual({ status: 400, body: { error: "name is missing" } });
   });
 
   it("still refuses malformed JSON with 400", async () => {
@@ -202,10 +198,7 @@ describe("Link URLs", () => {
 });
 
 describe("error bodies of the agent routes, as GitLab's code produces them", () => {
-  const answer = async (path: string, method = "GET") => {
-    const response = await f.call(path, { token: TOKENS.admin, method });
-    return { status: response.status, body: await response.json() };
-  };
+  const answer = (path: string, method = "GET") => answerOf(path, { token: TOKENS.admin, method });
 
   it.each([
     ["GET", `${AGENTS}/999`],
@@ -227,19 +220,14 @@ describe("error bodies of the agent routes, as GitLab's code produces them", () 
   });
 
   it("answers a too-long name with the model's full message", async () => {
-    const response = await f.call(`${AGENTS}?name=${"a".repeat(64)}`, {
-      token: TOKENS.admin,
-      method: "POST",
-    });
-    expect(response.status).toBe(400);
-    expect(await response.json()).toEqual({
-      message: '400 Bad request - ["Name is too long (maximum is 63 characters)"]',
+    expect(await answer(`${AGENTS}?name=${"a".repeat(64)}`, "POST")).toEqual({
+      status: 400,
+      body: { message: '400 Bad request - ["Name is too long (maximum is 63 characters)"]' },
     });
   });
 
   it("answers a Developer's create 403 before reading the name, as GitLab", async () => {
-    const response = await f.call(`${AGENTS}?name=Not_Valid`, { token: TOKENS.developer, method: "POST" });
-    expect(response.status).toBe(403);
-    expect(await response.json()).toEqual({ message: "403 Forbidden" });
+    const created = await answerOf(`${AGENTS}?name=Not_Valid`, { token: TOKENS.developer, method: "POST" });
+    expect(created).toEqual({ status: 403, body: { message: "403 Forbidden" } });
   });
 });

@@ -4,6 +4,7 @@ import type { Selectable } from "kysely";
 import type { PageRequest } from "../http/pagination.ts";
 import { pageOffset } from "../http/pagination.ts";
 import type { ProjectRow, ReadModel } from "./registry-queries.ts";
+import { selectWindowPage } from "./window-page.ts";
 
 export type AgentRow = Selectable<ReadModelDatabase["read_model.agents"]>;
 export type AgentTokenRow = Selectable<ReadModelDatabase["read_model.agent_tokens"]>;
@@ -34,18 +35,9 @@ export async function listProjectAgents(
   projectId: number,
   page: PageRequest,
 ): Promise<{ agents: AgentRow[]; total: number }> {
-  const rows = await db
-    .selectFrom("read_model.agents")
-    .selectAll()
-    .select((eb) => eb.fn.countAll<number>().over().as("total"))
-    .where("project_id", "=", projectId)
-    .orderBy("name")
-    .orderBy("id")
-    .limit(page.perPage)
-    .offset(pageOffset(page))
-    .execute();
-  const total = rows[0] ? Number(rows[0].total) : await countProjectAgents(db, projectId);
-  return { agents: rows.map(({ total: _total, ...agent }) => agent), total };
+  const agents = db.selectFrom("read_model.agents").selectAll().where("project_id", "=", projectId);
+  const { rows, total } = await selectWindowPage(agents.orderBy("name").orderBy("id"), page);
+  return { agents: rows, total: total ?? (await countProjectAgents(db, projectId)) };
 }
 
 /** A page past the end returns no rows, hence no window total: count separately then. */

@@ -1,8 +1,9 @@
 import type { AuditEventResponse } from "@kasmap/contracts";
 import type { KeysetPageRequest } from "../http/keyset-pagination.ts";
-import { type PageRequest, pageOffset } from "../http/pagination.ts";
+import type { PageRequest } from "../http/pagination.ts";
 import { auditEventBody } from "./audit-event-body.ts";
 import type { ReadModel } from "./registry-queries.ts";
+import { selectWindowPage } from "./window-page.ts";
 
 /** Filters of both audit-event endpoints; all optional, combined with `and`. */
 export type AuditEventFilter = {
@@ -69,14 +70,11 @@ export async function listAuditEvents(
   filter: AuditEventFilter,
   page: PageRequest,
 ): Promise<{ events: AuditEventResponse[]; total: number }> {
-  const rows = await auditEventRecords(db, filter)
-    .select((eb) => eb.fn.countAll<number>().over().as("total"))
-    .orderBy("e.created_at", "desc")
-    .orderBy("e.id", "desc")
-    .limit(page.perPage)
-    .offset(pageOffset(page))
-    .execute();
-  return { events: rows.map(auditEventBody), total: Number(rows[0]?.total ?? 0) };
+  const { rows, total } = await selectWindowPage(
+    auditEventRecords(db, filter).orderBy("e.created_at", "desc").orderBy("e.id", "desc"),
+    page,
+  );
+  return { events: rows.map(auditEventBody), total: total ?? 0 };
 }
 
 /**

@@ -1,6 +1,7 @@
 import { type ClusterFacts, ClusterFactsSchema, type ClusterInfoHistoryEntry } from "@kasmap/contracts";
-import { type PageRequest, pageOffset } from "../http/pagination.ts";
+import type { PageRequest } from "../http/pagination.ts";
 import type { ReadModel } from "./registry-queries.ts";
+import { selectWindowPage } from "./window-page.ts";
 
 /**
  * The facts current at `at`: the agent's newest snapshot observed at or before it (index
@@ -35,20 +36,18 @@ export async function listClusterHistory(
   agentId: number,
   page: PageRequest,
 ): Promise<{ entries: ClusterInfoHistoryEntry[]; total: number }> {
-  const rows = await db
+  const history = db
     .selectFrom("read_model.cluster_snapshot_history")
     .select(["observed_at", "content_hash", "cluster"])
-    .select((eb) => eb.fn.countAll<number>().over().as("total"))
-    .where("agent_id", "=", agentId)
-    .orderBy("observed_at", "desc")
-    .orderBy("stream_seq", "desc")
-    .limit(page.perPage)
-    .offset(pageOffset(page))
-    .execute();
+    .where("agent_id", "=", agentId);
+  const { rows, total } = await selectWindowPage(
+    history.orderBy("observed_at", "desc").orderBy("stream_seq", "desc"),
+    page,
+  );
   const entries = rows.map((row) => ({
     observed_at: new Date(row.observed_at).toISOString(),
     content_hash: row.content_hash,
     cluster_info: ClusterFactsSchema.parse(row.cluster),
   }));
-  return { entries, total: Number(rows[0]?.total ?? 0) };
+  return { entries, total: total ?? 0 };
 }

@@ -7,8 +7,7 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type AgentParams = { Params: { id: string; agent_id: string } };
+import type { AgentParams } from "./route-params.ts";
 
 /**
  * This route's body limit: room for a config at its 256 KiB limit even JSON-escaped

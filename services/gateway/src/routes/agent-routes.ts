@@ -21,9 +21,7 @@ import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
 import { agentInProject, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type ProjectParams = { Params: { id: string } };
-type AgentParams = { Params: { id: string; agent_id: string } };
+import type { AgentParams, IdParams } from "./route-params.ts";
 
 const ListQuerySchema = PaginationQuerySchema.extend(WithClusterInfoQuerySchema.shape);
 // GitLab validates the name in the model (400 with field errors), not as a Grape parameter.
@@ -35,7 +33,7 @@ const JSON_CONTENT_TYPE = "application/json";
 export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const base = "/api/v4/projects/:id/cluster_agents";
 
-  app.get<ProjectParams>(base, async (request, reply) => {
+  app.get<IdParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(ListQuerySchema, request.query);
@@ -81,7 +79,7 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return reply.type(JSON_CONTENT_TYPE).send(json);
   });
 
-  app.post<ProjectParams>(base, async (request, reply) => {
+  app.post<IdParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
     // GitLab authorizes before it reads the name: a Developer gets 403 whatever the name.

@@ -1,4 +1,4 @@
-import { CreateAgentTokenBodySchema, isKasmapError, PaginationQuerySchema } from "@kasmap/contracts";
+import { CreateAgentTokenBodySchema, PaginationQuerySchema } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -10,10 +10,8 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
 import { agentInProject, integerParam, recordNotFound } from "./agent-lookup.ts";
-import { forwardCommand } from "./forward-command.ts";
-
-type AgentParams = { Params: { id: string; agent_id: string } };
-type TokenParams = { Params: { id: string; agent_id: string; token_id: string } };
+import { forwardCommand, rethrowNotFoundAs } from "./forward-command.ts";
+import type { AgentParams, AgentTokenParams } from "./route-params.ts";
 
 /** `/api/v4/projects/:id/cluster_agents/:agent_id/tokens` (GitLab's `API::Clusters::AgentTokens`). */
 export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -30,7 +28,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
-  app.get<TokenParams>(`${base}/:token_id`, async (request) => {
+  app.get<AgentTokenParams>(`${base}/:token_id`, async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
@@ -56,25 +54,20 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     return reply.code(201).send({ ...agentTokenBody(token, { lastUsed: true }), token: plaintext });
   });
 
-  app.delete<TokenParams>(`${base}/:token_id`, async (request, reply) => {
+  app.delete<AgentTokenParams>(`${base}/:token_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
     await requireProjectRole(ctx, user, project, "admin_cluster");
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const tokenId = integerParam("token_id", request.params.token_id);
     if (tokenId === null) throw recordNotFound();
-    try {
-      await forwardCommand(ctx, "agent_token.revoke", {
-        actor_user_id: user.id,
-        project_id: project.id,
-        agent_id: agent.id,
-        token_id: tokenId,
-      });
-    } catch (error) {
-      // authz names the token in its 404; GitLab's `find` answers the bare RecordNotFound body.
-      if (isKasmapError(error, "not_found")) throw recordNotFound();
-      throw error;
-    }
+    // authz names the token in its 404; GitLab's `find` answers the bare RecordNotFound body.
+    await forwardCommand(ctx, "agent_token.revoke", {
+      actor_user_id: user.id,
+      project_id: project.id,
+      agent_id: agent.id,
+      token_id: tokenId,
+    }).catch(rethrowNotFoundAs(recordNotFound));
     return reply.code(204).send();
   });
 }

@@ -5,19 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningGateway, startGateway } from "../index.ts";
 import { AGENTS, insertAllowedAgentsRegistry, JOB_TOKENS } from "../testing/allowed-agents-registry.ts";
 import {
-  type GatewayFixture,
+  gatewayFixtureForFile,
   insertHeartbeat,
   insertSnapshot,
   PROJECT,
-  startGatewayFixture,
   TOKENS,
 } from "../testing/gateway-fixture.ts";
 
-let f: GatewayFixture;
+const f = gatewayFixtureForFile();
 let flagOff: RunningGateway;
 
 beforeAll(async () => {
-  f = await startGatewayFixture();
   await insertAllowedAgentsRegistry(f.db);
   await insertSnapshot(f.db, AGENTS.own, "own-cluster");
   await insertHeartbeat(f.db, AGENTS.own, new Date());
@@ -32,7 +30,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await flagOff?.stop();
-  await f?.close();
 });
 
 const jobCall = (token: string, query = "") =>
@@ -58,6 +55,12 @@ type JobAnswer = {
   pipeline: { id: number };
 };
 
+/** The job's answer, and the ids of its allowed agents in the order GitLab lists them. */
+async function jobAllowedAgents(token: string): Promise<{ body: JobAnswer; ids: number[] }> {
+  const body = await json<JobAnswer>(jobCall(token));
+  return { body, ids: body.allowed_agents.map((a) => a.id) };
+}
+
 describe("GET /api/v4/job/allowed_agents", () => {
   it.each([
     ["no token", {}],
@@ -76,7 +79,7 @@ describe("GET /api/v4/job/allowed_agents", () => {
   });
 
   it("answers GitLab's exact shape: groups innermost first, roles up to the user's level, no environment key without one", async () => {
-    const body = await json<JobAnswer>(jobCall(TOKENS.job));
+    const { body, ids } = await jobAllowedAgents(TOKENS.job);
     expect(JobAllowedAgentsResponseSchema.parse(body)).toEqual(body);
     expect(body.job).toEqual({ id: 1 });
     expect(body.pipeline).toEqual({ id: 1 });
@@ -88,12 +91,7 @@ describe("GET /api/v4/job/allowed_agents", () => {
     });
     expect("environment" in body).toBe(false);
     // No environment: entries with an `environments` list (506, 507) drop out.
-    expect(body.allowed_agents.map((a) => a.id)).toEqual([
-      AGENTS.explicit,
-      AGENTS.own,
-      AGENTS.groups,
-      AGENTS.cousin,
-    ]);
+    expect(ids).toEqual([AGENTS.explicit, AGENTS.own, AGENTS.groups, AGENTS.cousin]);
     const configurations = Object.fromEntries(body.allowed_agents.map((a) => [a.id, a.configuration]));
     expect(configurations).toEqual({
       [AGENTS.explicit]: { default_namespace: "explicit" }, // explicit beats its group row
@@ -104,26 +102,14 @@ describe("GET /api/v4/job/allowed_agents", () => {
   });
 
   it("keeps review/* for an unprotected review job and drops protected-only entries", async () => {
-    const body = await json<JobAnswer>(jobCall(JOB_TOKENS.review));
-    expect(body.allowed_agents.map((a) => a.id)).toEqual([
-      AGENTS.explicit,
-      AGENTS.review,
-      AGENTS.own,
-      AGENTS.groups,
-      AGENTS.cousin,
-    ]);
+    const { body, ids } = await jobAllowedAgents(JOB_TOKENS.review);
+    expect(ids).toEqual([AGENTS.explicit, AGENTS.review, AGENTS.own, AGENTS.groups, AGENTS.cousin]);
     expect(body.environment).toEqual({ tier: "development", slug: "review-feat-abc" });
   });
 
   it("keeps production-only entries for a protected production job", async () => {
-    const body = await json<JobAnswer>(jobCall(JOB_TOKENS.production));
-    expect(body.allowed_agents.map((a) => a.id)).toEqual([
-      AGENTS.explicit,
-      AGENTS.prodOnly,
-      AGENTS.own,
-      AGENTS.groups,
-      AGENTS.cousin,
-    ]);
+    const { ids } = await jobAllowedAgents(JOB_TOKENS.production);
+    expect(ids).toEqual([AGENTS.explicit, AGENTS.prodOnly, AGENTS.own, AGENTS.groups, AGENTS.cousin]);
   });
 
   it("denies every agent when the ref's protection is unknown", async () => {

@@ -28,9 +28,7 @@ import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
 import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
 import { agentById, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
-
-type ProjectParams = { Params: { id: string } };
-type ExplainParams = { Params: { id: string; agent_id: string } };
+import type { AgentParams, IdParams } from "./route-params.ts";
 
 /**
  * "Which agents may this project / CI job use, and why":
@@ -76,7 +74,7 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
     };
   });
 
-  app.get<ProjectParams>("/api/v4/projects/:id/allowed_agents", async (request) => {
+  app.get<IdParams>("/api/v4/projects/:id/allowed_agents", async (request) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
@@ -90,7 +88,7 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
     };
   });
 
-  app.get<ExplainParams>(
+  app.get<AgentParams>(
     "/api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain",
     async (request) => {
       const user = await userOf(ctx, request);

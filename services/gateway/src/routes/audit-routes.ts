@@ -13,7 +13,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { type KeysetQuery, keysetHeaders, keysetPageOf } from "../http/keyset-pagination.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { invalidParams, parseParams } from "../http/request-params.ts";
+import { parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
 import {
@@ -23,12 +23,8 @@ import {
   listAuditEventsKeyset,
 } from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
-import { parseNumericId } from "../read-model/resource-id.ts";
-import { agentInProject } from "./agent-lookup.ts";
-
-type ProjectParams = { Params: { id: string } };
-type AgentParams = { Params: { id: string; agent_id: string } };
-type ProjectEventParams = { Params: { id: string; audit_event_id: string } };
+import { agentInProject, integerParam, recordNotFound } from "./agent-lookup.ts";
+import type { AgentParams, AuditEventParams, IdParams } from "./route-params.ts";
 
 /**
  * The audit log and history: GitLab's project and instance audit events and an agent's snapshot
@@ -41,7 +37,7 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
    * newest first, offset or keyset pages. The same answer on the Kasmap-only path, which stays Kasmap's in GitLab mode (where
    * the GitLab path is GitLab's own).
    */
-  const projectAuditEvents = async (request: FastifyRequest<ProjectParams>, reply: FastifyReply) => {
+  const projectAuditEvents = async (request: FastifyRequest<IdParams>, reply: FastifyReply) => {
     const user = await userOf(ctx, request);
     const visible = await auditedProject(ctx, user, request.params.id);
     const query = parseParams(ProjectAuditEventsQuerySchema, request.query);
@@ -50,22 +46,21 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     if (query.event_type !== undefined) filter.eventType = query.event_type;
     return sendAuditEventPage(ctx, request, reply, query, filter);
   };
-  app.get<ProjectParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
-  app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
+  app.get<IdParams>("/api/v4/projects/:id/audit_events", projectAuditEvents);
+  app.get<IdParams>(`${KASMAP_ONLY_PREFIX}/projects/:id/audit_events`, projectAuditEvents);
 
   /**
    * GitLab's `GET /projects/:id/audit_events/:audit_event_id`: as the list, for one event of
    * that project; an id of another project's event (or, for a Developer, another author's) is
    * `404 Not found` like an unknown one (GitLab's `find_by!` within the events the list shows).
    */
-  const projectAuditEvent = async (request: FastifyRequest<ProjectEventParams>) => {
+  const projectAuditEvent = async (request: FastifyRequest<AuditEventParams>) => {
     const user = await userOf(ctx, request);
     const visible = await auditedProject(ctx, user, request.params.id);
-    const id = numericParam(request.params.audit_event_id, "audit_event_id");
-    return foundAuditEvent(await findAuditEvent(ctx.db, visible, id));
+    return auditEventOr404(ctx, visible, "audit_event_id", request.params.audit_event_id);
   };
-  app.get<ProjectEventParams>("/api/v4/projects/:id/audit_events/:audit_event_id", projectAuditEvent);
-  app.get<ProjectEventParams>(
+  app.get<AuditEventParams>("/api/v4/projects/:id/audit_events/:audit_event_id", projectAuditEvent);
+  app.get<AuditEventParams>(
     `${KASMAP_ONLY_PREFIX}/projects/:id/audit_events/:audit_event_id`,
     projectAuditEvent,
   );
@@ -88,13 +83,12 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
   app.get(`${KASMAP_ONLY_PREFIX}/audit_events`, instanceAuditEvents);
 
   /** GitLab's instance `GET /audit_events/:id`: admins only; `404 Not found` for an unknown id. */
-  const instanceAuditEvent = async (request: FastifyRequest<ProjectParams>) => {
+  const instanceAuditEvent = async (request: FastifyRequest<IdParams>) => {
     requireAdmin(await userOf(ctx, request));
-    const id = numericParam(request.params.id, "id");
-    return foundAuditEvent(await findAuditEvent(ctx.db, {}, id));
+    return auditEventOr404(ctx, {}, "id", request.params.id);
   };
-  app.get<ProjectParams>("/api/v4/audit_events/:id", instanceAuditEvent);
-  app.get<ProjectParams>(`${KASMAP_ONLY_PREFIX}/audit_events/:id`, instanceAuditEvent);
+  app.get<IdParams>("/api/v4/audit_events/:id", instanceAuditEvent);
+  app.get<IdParams>(`${KASMAP_ONLY_PREFIX}/audit_events/:id`, instanceAuditEvent);
 
   /** Every snapshot of the agent, newest first: `{ observed_at, content_hash, cluster_info }`. */
   app.get<AgentParams>(
@@ -154,16 +148,17 @@ async function sendAuditEventPage(
   return reply.headers(paginationHeaders(url, page, total)).send(events);
 }
 
-/** A numeric path parameter, else Grape's `400 {"error":"<name> is invalid"}` (GitLab types it Integer). */
-function numericParam(raw: string, name: string): number {
-  const id = parseNumericId(raw);
-  if (id === null) throw invalidParams([`${name} is invalid`]);
-  return id;
-}
-
-/** The event, or GitLab's `404 Not found` (`ActiveRecord::RecordNotFound` in lib/api/api.rb). */
-function foundAuditEvent(event: AuditEventResponse | null): AuditEventResponse {
-  if (event === null) throw new KasmapError("not_found_unnamed", "Audit event");
+/** The event `raw` names among those `filter` shows, or GitLab's `404 Not found` (`lib/api/api.rb`). */
+async function auditEventOr404(
+  ctx: GatewayContext,
+  filter: AuditEventFilter,
+  name: string,
+  raw: string,
+): Promise<AuditEventResponse> {
+  // GitLab declares the id `type: Integer`: 400 unless an integer, 404 for one naming no event.
+  const id = integerParam(name, raw);
+  const event = id === null ? null : await findAuditEvent(ctx.db, filter, id);
+  if (event === null) throw recordNotFound();
   return event;
 }
 

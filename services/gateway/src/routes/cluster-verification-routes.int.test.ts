@@ -1,12 +1,6 @@
 import { buildClusterFacts } from "@kasmap/testing";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type GatewayFixture,
-  insertAgent,
-  PROJECT,
-  startGatewayFixture,
-  TOKENS,
-} from "../testing/gateway-fixture.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { gatewayFixtureForFile, insertAgent, PROJECT, TOKENS } from "../testing/gateway-fixture.ts";
 
 /**
  * Issue 7.10: the verify answer grows with what was reported plus what was expected, never with
@@ -15,13 +9,12 @@ import {
 const AGENT = 950;
 const NODES = 1_000;
 const RANGES = 1_000;
-let f: GatewayFixture;
+const f = gatewayFixtureForFile();
 
 /** `10.<i / 250>.<i % 250>.1`: distinct addresses, one per node. */
 const nodeIp = (i: number) => `10.${Math.floor(i / 250)}.${i % 250}.1`;
 
 beforeAll(async () => {
-  f = await startGatewayFixture();
   await insertAgent(f.db, AGENT, "big-cluster");
   const facts = buildClusterFacts({ cluster_name: "big" });
   facts.node_ips = { external: [], internal: Array.from({ length: NODES }, (_, i) => nodeIp(i)) };
@@ -36,10 +29,6 @@ beforeAll(async () => {
       stream_seq: 1,
     })
     .execute();
-});
-
-afterAll(async () => {
-  await f?.close();
 });
 
 const verify = (body: unknown) =>

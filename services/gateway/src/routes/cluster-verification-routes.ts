@@ -10,8 +10,7 @@ import type { GatewayContext } from "../context.ts";
 import { invalidParams, mergedParams } from "../http/request-params.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { agentInProject, cachedClusterFacts } from "./agent-lookup.ts";
-
-type AgentParams = { Params: { id: string; agent_id: string } };
+import type { AgentParams } from "./route-params.ts";
 
 /**
  * `POST /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify` (Kasmap extension,

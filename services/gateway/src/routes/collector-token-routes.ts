@@ -14,9 +14,7 @@ import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { agentInProject } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type AgentParams = { Params: { id: string; agent_id: string } };
-type TokenParams = { Params: { id: string; agent_id: string; token_id: string } };
+import type { AgentParams, AgentTokenParams } from "./route-params.ts";
 
 /**
  * `/api/v4/projects/:id/cluster_agents/:agent_id/collector_tokens` (Kasmap extension, issue 9
@@ -56,7 +54,7 @@ export function registerCollectorTokenRoutes(app: FastifyInstance, ctx: GatewayC
     return reply.code(201).send(created);
   });
 
-  app.delete<TokenParams>(`${base}/:token_id`, async (request, reply) => {
+  app.delete<AgentTokenParams>(`${base}/:token_id`, async (request, reply) => {
     const { user, project, agentId } = await maintainedAgent(ctx, request);
     const tokenId = parseNumericId(request.params.token_id);
     if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.collectorToken);

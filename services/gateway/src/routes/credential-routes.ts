@@ -1,4 +1,4 @@
-import { isKasmapError, KasmapError, NOT_FOUND } from "@kasmap/contracts";
+import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { forbiddenBecause, tokenNotFound } from "../auth/credential-errors.ts";
 import { userOf } from "../auth/principal-of-request.ts";
@@ -6,9 +6,8 @@ import type { GatewayContext } from "../context.ts";
 import { invalidParams } from "../http/request-params.ts";
 import { requireAdmin } from "../permissions/visible-resources.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
-import { forwardCommand } from "./forward-command.ts";
-
-type IdParams = { Params: { id: string } };
+import { forwardCommand, rethrowNotFoundAs } from "./forward-command.ts";
+import type { IdParams } from "./route-params.ts";
 
 /**
  * Taking credentials away, on GitLab's own routes:
@@ -25,15 +24,10 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: GatewayConte
     const caller = await userOf(ctx, request);
     const tokenId = parseNumericId(request.params.id);
     if (tokenId === null) throw tokenNotFound();
-    try {
-      await forwardCommand(ctx, "personal_access_token.revoke", {
-        actor_user_id: caller.id,
-        token_id: tokenId,
-      });
-    } catch (error) {
-      if (isKasmapError(error, "not_found")) throw tokenNotFound();
-      throw error;
-    }
+    await forwardCommand(ctx, "personal_access_token.revoke", {
+      actor_user_id: caller.id,
+      token_id: tokenId,
+    }).catch(rethrowNotFoundAs(tokenNotFound));
     return reply.code(204).send();
   });
 

@@ -1,5 +1,11 @@
 import { requestCommand } from "@kasmap/bus";
-import type { AuthzCommandName, AuthzCommandRequest, AuthzCommandResult } from "@kasmap/contracts";
+import {
+  type AuthzCommandName,
+  type AuthzCommandRequest,
+  type AuthzCommandResult,
+  isKasmapError,
+  type KasmapError,
+} from "@kasmap/contracts";
 import type { GatewayContext } from "../context.ts";
 import { waitForPositions } from "../read-model/read-your-writes.ts";
 
@@ -26,4 +32,15 @@ export async function forwardCommand<N extends AuthzCommandName>(
   // now, or the caller's next read could be served a cached value from before its own write.
   ctx.caches.clearAll();
   return result;
+}
+
+/**
+ * A `.catch` handler for `forwardCommand`: authz's `not_found` becomes the route's own answer,
+ * anything else is rethrown. authz names the missing record in its message, where GitLab's route
+ * answers a body of its own (`recordNotFound()`, `tokenNotFound()`).
+ */
+export function rethrowNotFoundAs(notFound: () => KasmapError): (error: unknown) => never {
+  return (error) => {
+    throw isKasmapError(error, "not_found") ? notFound() : error;
+  };
 }

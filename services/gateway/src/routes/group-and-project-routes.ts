@@ -15,8 +15,7 @@ import { visibleGroup, visibleNamespace, visibleProject } from "../permissions/v
 import { nameAndPath } from "../read-model/project-path.ts";
 import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type IdParams = { Params: { id: string } };
+import type { IdParams } from "./route-params.ts";
 
 /** `POST/GET /api/v4/groups[/:id]` and `POST/GET /api/v4/projects[/:id]`. */
 export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: GatewayContext): void {

@@ -10,8 +10,7 @@ import { requestUrl } from "../http/request-url.ts";
 import { visibleGroup } from "../permissions/visible-resources.ts";
 import { groupInventory, listGroupAgents } from "../read-model/group-agent-queries.ts";
 import { withClusterInfoIfAsked } from "./agent-lookup.ts";
-
-type GroupParams = { Params: { id: string } };
+import type { IdParams } from "./route-params.ts";
 
 /**
  * `GET /api/v4/groups/:id/cluster_agents[?include_subgroups=true][&with_cluster_info=true]`
@@ -21,7 +20,7 @@ type GroupParams = { Params: { id: string } };
  * `Accept: text/csv` exports every such agent (not paginated) as one CSV record each.
  */
 export function registerGroupClusterAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.get<GroupParams>("/api/v4/groups/:id/cluster_agents", async (request, reply) => {
+  app.get<IdParams>("/api/v4/groups/:id/cluster_agents", async (request, reply) => {
     const user = await userOf(ctx, request);
     const group = await visibleGroup(ctx, user, request.params.id);
     const query = parseParams(GroupClusterAgentsQuerySchema, request.query);

@@ -7,9 +7,7 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type ProjectParams = { Params: { id: string } };
-type JobParams = { Params: { id: string; job_id: string } };
+import type { IdParams, JobParams } from "./route-params.ts";
 
 function jobBody(job: Omit<Job, "token_sha256" | "created_at">) {
   return {
@@ -35,7 +33,7 @@ function jobBody(job: Omit<Job, "token_sha256" | "created_at">) {
  *   from then on its token is refused (`401`). Finishing a finished job answers the same.
  */
 export function registerJobRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.post<ProjectParams>("/api/v4/projects/:id/jobs", async (request, reply) => {
+  app.post<IdParams>("/api/v4/projects/:id/jobs", async (request, reply) => {
     const user = await userOf(ctx, request);
     // Non-members get 404 here; members below Developer get authz's 403.
     const project = await visibleProject(ctx, user, request.params.id, "read_project");

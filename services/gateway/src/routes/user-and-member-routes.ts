@@ -15,8 +15,7 @@ import { requireAdmin, visibleGroup, visibleProject } from "../permissions/visib
 import { findUser } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
-
-type IdParams = { Params: { id: string } };
+import type { IdParams } from "./route-params.ts";
 
 /** Grape booleans: JSON true/false or the strings `true`/`false`/`1`/`0` from forms and queries. */
 const GrapeBoolean = z.union([

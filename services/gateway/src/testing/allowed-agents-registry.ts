@@ -2,6 +2,7 @@ import { type CiAccessConfig, digestToken } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { IDS, insertAgent, OTHER_PROJECT, PROJECT, ROOT_GROUP, SUB_GROUP } from "./gateway-fixture.ts";
+import { groupRow, projectRow } from "./registry-rows.ts";
 
 /**
  * Read-model rows for the allowed-agents routes, on top of the gateway fixture's registry
@@ -38,44 +39,34 @@ export const JOB_TOKENS = {
   reporter: "glcbt-reporter",
 } as const;
 
-const created = "2024-03-20T20:42:40.221Z";
-
 export async function insertAllowedAgentsRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
-  const group = (id: number, path: string, traversal: number[], fullPath: string) => ({
-    id,
-    name: path,
-    path,
-    description: null,
-    parent_id: traversal.length > 1 ? (traversal.at(-2) ?? null) : null,
-    traversal_ids: traversal,
-    full_path: fullPath,
-    full_name: fullPath,
-    created_at: created,
-  });
   await db
     .insertInto("read_model.groups")
     .values([
-      group(APPS_GROUP, "apps", [ROOT_GROUP, APPS_GROUP], "acme/apps"),
-      group(OTHER_ROOT, "other-root", [OTHER_ROOT], "other-root"),
+      groupRow({
+        id: APPS_GROUP,
+        path: "apps",
+        traversal_ids: [ROOT_GROUP, APPS_GROUP],
+        full_path: "acme/apps",
+      }),
+      groupRow({ id: OTHER_ROOT, path: "other-root", traversal_ids: [OTHER_ROOT], full_path: "other-root" }),
     ])
     .execute();
-  const project = (id: number, path: string, namespace: number, traversal: number[], nsPath: string) => ({
-    id,
-    name: path,
-    path,
-    description: null,
-    namespace_id: namespace,
-    traversal_ids: traversal,
-    path_with_namespace: `${nsPath}/${path}`,
-    name_with_namespace: `${nsPath} / ${path}`,
-    creator_id: null,
-    created_at: created,
-  });
   await db
     .insertInto("read_model.projects")
     .values([
-      project(WEB_PROJECT, "web", APPS_GROUP, [ROOT_GROUP, APPS_GROUP], "acme/apps"),
-      project(FOREIGN_PROJECT, "foreign", OTHER_ROOT, [OTHER_ROOT], "other-root"),
+      projectRow({
+        id: WEB_PROJECT,
+        path_with_namespace: "acme/apps/web",
+        name_with_namespace: "acme/apps / web",
+        traversal_ids: [ROOT_GROUP, APPS_GROUP],
+      }),
+      projectRow({
+        id: FOREIGN_PROJECT,
+        path_with_namespace: "other-root/foreign",
+        name_with_namespace: "other-root / foreign",
+        traversal_ids: [OTHER_ROOT],
+      }),
     ])
     .execute();
   await insertAgent(db, AGENTS.own, "own", PROJECT);

@@ -10,7 +10,9 @@ import {
   testNatsUrl,
 } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
+import { beforeAll } from "vitest";
 import { type GatewayLimitOptions, type RunningGateway, startGateway } from "../index.ts";
+import { groupRow, projectRow, REGISTRY_CREATED_AT } from "./registry-rows.ts";
 
 /**
  * A gateway on a fresh database and topology, with read-model rows inserted directly: in
@@ -75,7 +77,23 @@ export async function startGatewayFixture(
   };
 }
 
-const created = "2024-03-20T20:42:40.221Z";
+/**
+ * The gateway fixture of one test file (the repository's one setup pattern): started in
+ * `beforeAll`, before the file's own hooks, and closed by that hook's cleanup, which vitest runs
+ * after the file's `afterAll` hooks (so they may still use it) and only if the start succeeded.
+ * Filled in when started: read it inside hooks and tests only.
+ */
+export function gatewayFixtureForFile(
+  options: { writeWaitMs?: number } & GatewayLimitOptions = {},
+): GatewayFixture {
+  const fixture = {} as GatewayFixture;
+  beforeAll(async () => {
+    const started = await startGatewayFixture(options);
+    Object.assign(fixture, started);
+    return () => started.close();
+  });
+  return fixture;
+}
 
 async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
   const users = Object.entries(IDS).map(([name, id]) => ({
@@ -84,7 +102,7 @@ async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
     name: `User ${name}`,
     is_admin: name === "admin",
     state: name === "blocked" ? "blocked" : "active",
-    created_at: created,
+    created_at: REGISTRY_CREATED_AT,
   }));
   await db.insertInto("read_model.users").values(users).execute();
   const pat = (id: number, userId: number, token: string, extra: { expires_at?: string } = {}) => ({
@@ -95,7 +113,7 @@ async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
     scopes: ["api"],
     revoked: false,
     expires_at: extra.expires_at ?? null,
-    created_at: created,
+    created_at: REGISTRY_CREATED_AT,
   });
   await db
     .insertInto("read_model.personal_access_tokens")
@@ -111,31 +129,43 @@ async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
   await db
     .insertInto("read_model.groups")
     .values([
-      group(ROOT_GROUP, "Acme", "acme", null, [ROOT_GROUP], "acme", "Acme"),
-      group(
-        SUB_GROUP,
-        "Platform",
-        "platform",
-        ROOT_GROUP,
-        [ROOT_GROUP, SUB_GROUP],
-        "acme/platform",
-        "Acme / Platform",
-      ),
+      groupRow({
+        id: ROOT_GROUP,
+        name: "Acme",
+        path: "acme",
+        traversal_ids: [ROOT_GROUP],
+        full_path: "acme",
+        full_name: "Acme",
+      }),
+      groupRow({
+        id: SUB_GROUP,
+        name: "Platform",
+        path: "platform",
+        traversal_ids: [ROOT_GROUP, SUB_GROUP],
+        full_path: "acme/platform",
+        full_name: "Acme / Platform",
+      }),
     ])
     .execute();
   await db
     .insertInto("read_model.projects")
     .values([
-      project(
-        PROJECT,
-        "Infra",
-        "infra",
-        SUB_GROUP,
-        [ROOT_GROUP, SUB_GROUP],
-        "acme/platform",
-        "Acme / Platform",
-      ),
-      project(OTHER_PROJECT, "Other", "other", ROOT_GROUP, [ROOT_GROUP], "acme", "Acme"),
+      projectRow({
+        id: PROJECT,
+        name: "Infra",
+        path_with_namespace: "acme/platform/infra",
+        name_with_namespace: "Acme / Platform / Infra",
+        traversal_ids: [ROOT_GROUP, SUB_GROUP],
+        creator_id: IDS.admin,
+      }),
+      projectRow({
+        id: OTHER_PROJECT,
+        name: "Other",
+        path_with_namespace: "acme/other",
+        name_with_namespace: "Acme / Other",
+        traversal_ids: [ROOT_GROUP],
+        creator_id: IDS.admin,
+      }),
     ])
     .execute();
   await db
@@ -164,51 +194,6 @@ async function insertRegistry(db: Kysely<ReadModelDatabase>): Promise<void> {
     .execute();
 }
 
-function group(
-  id: number,
-  name: string,
-  path: string,
-  parentId: number | null,
-  traversal: number[],
-  fullPath: string,
-  fullName: string,
-) {
-  return {
-    id,
-    name,
-    path,
-    description: null,
-    parent_id: parentId,
-    traversal_ids: traversal,
-    full_path: fullPath,
-    full_name: fullName,
-    created_at: created,
-  };
-}
-
-function project(
-  id: number,
-  name: string,
-  path: string,
-  namespaceId: number,
-  traversal: number[],
-  nsPath: string,
-  nsName: string,
-) {
-  return {
-    id,
-    name,
-    path,
-    description: null,
-    namespace_id: namespaceId,
-    traversal_ids: traversal,
-    path_with_namespace: `${nsPath}/${path}`,
-    name_with_namespace: `${nsName} / ${name}`,
-    creator_id: 1,
-    created_at: created,
-  };
-}
-
 export async function insertAgent(
   db: Kysely<ReadModelDatabase>,
   id: number,
@@ -217,7 +202,13 @@ export async function insertAgent(
 ) {
   await db
     .insertInto("read_model.agents")
-    .values({ id, name, project_id: projectId, created_at: created, created_by_user_id: IDS.admin })
+    .values({
+      id,
+      name,
+      project_id: projectId,
+      created_at: REGISTRY_CREATED_AT,
+      created_by_user_id: IDS.admin,
+    })
     .execute();
 }
 

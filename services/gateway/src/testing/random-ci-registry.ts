@@ -2,6 +2,7 @@ import type { AgentPlacement, CiAccessData, ProjectPlacement } from "@kasmap/acc
 import type { CiAccessConfig } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
+import { groupRow, projectRow } from "./registry-rows.ts";
 
 /**
  * Random group trees, projects, agents and CI authorization rows for comparing the SQL answer
@@ -106,35 +107,14 @@ export async function loadRandomCiRegistry(db: Kysely<ReadModelDatabase>, regist
     delete from read_model.ci_access_group_authorizations`.execute(db);
   await db
     .insertInto("read_model.groups")
-    .values(
-      registry.groups.map((g) => ({
-        id: g.id,
-        name: `g${g.id}`,
-        path: `g${g.id}`,
-        description: null,
-        parent_id: g.traversal_ids.at(-2) ?? null,
-        traversal_ids: g.traversal_ids,
-        full_path: g.full_path,
-        full_name: g.full_path,
-        created_at: CREATED,
-      })),
-    )
+    .values(registry.groups.map((g) => groupRow({ ...g, path: `g${g.id}` })))
     .execute();
   await db
     .insertInto("read_model.projects")
     .values(
-      registry.projects.map((p) => ({
-        id: p.id,
-        name: `p${p.id}`,
-        path: p.path_with_namespace.split("/").at(-1) ?? "",
-        description: null,
-        namespace_id: p.traversal_ids.at(-1) ?? 0,
-        traversal_ids: [...p.traversal_ids],
-        path_with_namespace: p.path_with_namespace,
-        name_with_namespace: p.path_with_namespace,
-        creator_id: null,
-        created_at: CREATED,
-      })),
+      registry.projects.map((p) =>
+        projectRow({ ...p, name: `p${p.id}`, name_with_namespace: p.path_with_namespace }),
+      ),
     )
     .execute();
   const { agents, project_authorizations, group_authorizations } = registry.data;

@@ -7,7 +7,7 @@ import {
   type StreamRole,
   type Topology,
 } from "@kasmap/contracts";
-import type { SubjectPermissions } from "./render-authorization.ts";
+import type { SubjectPermissions } from "../render-authorization.ts";
 
 /**
  * Test-only: the concrete subjects an identity may publish, derived from its permissions (the

@@ -1,5 +1,5 @@
 import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus, DEAD_LETTER_HEADERS, ensureStreams, publishEvent } from "@kasmap/bus";
+import { type Bus, DEAD_LETTER_HEADERS, ensureStreams, publishEvent } from "@kasmap/bus";
 import type { StreamRole, Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
@@ -12,14 +12,14 @@ import {
   type TestDatabase,
 } from "@kasmap/testing/harness";
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
-import { nkeys } from "@nats-io/nats-core";
 import { type Kysely, sql } from "kysely";
 import {
   agentPermissions,
   renderAuthorization,
   type SubjectPermissions,
   servicePermissions,
-} from "./render-authorization.ts";
+} from "../render-authorization.ts";
+import { connectAsNkeyUser, newNkeyUser, newServiceUsers, servicePublicKeys } from "./nkey-test-users.ts";
 
 /**
  * Test-only: the world of the NATS forgery tests (issue 7.1). A private nats-server whose
@@ -59,20 +59,9 @@ export type ForgeryWorld = {
   stop(): Promise<void>;
 };
 
-function newUser() {
-  const pair = nkeys.createUser();
-  return { seed: new TextDecoder().decode(pair.getSeed()), nkey: pair.getPublicKey() };
-}
-
 export async function startForgeryWorld(): Promise<ForgeryWorld> {
   const topology = createTestTopology();
-  const users = {
-    agent: newUser(),
-    authz: newUser(),
-    projection: newUser(),
-    gateway: newUser(),
-    sync: newUser(),
-  };
+  const users = { ...newServiceUsers(), agent: newNkeyUser() };
   const permissions = (kind: CredentialKind): SubjectPermissions =>
     kind === "agent"
       ? agentPermissions(topology, FORGERY_AGENT, users.agent.nkey)
@@ -80,22 +69,14 @@ export async function startForgeryWorld(): Promise<ForgeryWorld> {
   const server: PrivateNatsServer = await startPrivateNatsServer(
     renderAuthorization({
       topologyRoot: topology.root,
-      services: {
-        authz: users.authz.nkey,
-        projection: users.projection.nkey,
-        gateway: users.gateway.nkey,
-        sync: users.sync.nkey,
-      },
+      services: servicePublicKeys(users),
       agents: [{ agentId: FORGERY_AGENT, nkey: users.agent.nkey }],
     }),
   );
-  const connect = (kind: CredentialKind) =>
-    eventually(
-      () => connectBus({ url: server.url, name: `forgery-${kind}`, topology, nkeySeed: users[kind].seed }),
-      `the private nats-server to accept the ${kind} user\n${server.output}`,
-    );
   const buses = {} as Record<CredentialKind, Bus>;
-  for (const kind of CREDENTIAL_KINDS) buses[kind] = await connect(kind);
+  for (const kind of CREDENTIAL_KINDS) {
+    buses[kind] = await connectAsNkeyUser(server, topology, `forgery-${kind}`, users[kind]);
+  }
   await ensureStreams(buses.authz);
   const database: TestDatabase = await createTestDatabase();
   const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });

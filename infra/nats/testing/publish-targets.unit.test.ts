@@ -1,8 +1,8 @@
 import { createTopology } from "@kasmap/contracts";
 import { nkeys } from "@nats-io/nats-core";
 import { describe, expect, it } from "vitest";
+import { agentPermissions } from "../render-authorization.ts";
 import { publishTargets, refusedStreamSubjects, subjectMatches } from "./publish-targets.ts";
-import { agentPermissions } from "./render-authorization.ts";
 
 describe("subjectMatches (NATS wildcards)", () => {
   it.each([

@@ -1,0 +1,136 @@
+import { randomBytes } from "node:crypto";
+import { digestToken } from "@kasmap/contracts";
+import type { GitLabSimulator, SimAgent } from "@kasmap/testing/gitlab-simulator";
+import { mirrorSimulatedAgent, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { GitLabAgentTokenOptions } from "./index.ts";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
+
+/**
+ * GitLab's agent tokens with GitLab's KAS secret (issue 9 item 5, optional part): authz asks
+ * GitLab's internal `agent_info` API (here the simulator's) whose token a `glagent-` is, accepts
+ * it for a mirrored agent only, records only its SHA-256, and fails closed when GitLab is away.
+ */
+
+const kasSecret = randomBytes(32);
+const env = authzTestEnvironmentForFile({ gitlabMode: true });
+/** Every line authz logs in this file (its logger writes here, at info). */
+const logLines: string[] = [];
+let gitlab: GitLabSimulator;
+let mirrored: SimAgent;
+/** In GitLab, not (yet) in the mirror. */
+let unmirrored: SimAgent;
+
+function agentTokenOptions(): GitLabAgentTokenOptions {
+  return { gitlabUrl: gitlab.url, kasSecret, ttlSeconds: 60, timeoutMs: 2_000 };
+}
+
+/** A fresh authz process: nothing cached (as after the TTL), logging into `logLines`. */
+async function restartAuthz(): Promise<void> {
+  const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
+  await env.restart({ gitlabAgentTokens: agentTokenOptions(), logger });
+}
+
+function mirror(agent: SimAgent): Promise<void> {
+  return mirrorSimulatedAgent(gitlab.state, agent, (name, request) => env.command(name, request));
+}
+
+const agentInfoCalls = () =>
+  gitlab.requestLog.filter((entry) => entry.path === "/api/v4/internal/kubernetes/agent_info").length;
+
+beforeAll(async () => {
+  gitlab = await startGitLabSimulator({ kasSecret });
+  // GitLab's first user holds namespace 1, as authz's bootstrap admin does in this registry.
+  gitlab.addUser({ username: "root", is_admin: true });
+  const group = gitlab.addGroup({ path: "operators" });
+  const project = gitlab.addProject({ path: "agent-project", namespace_id: group.id });
+  mirrored = gitlab.addAgent(project.id, "prod");
+  unmirrored = gitlab.addAgent(project.id, "staging");
+  await mirror(mirrored);
+  await restartAuthz();
+});
+afterAll(() => gitlab.close());
+
+describe("GitLab agent tokens verified by GitLab (KAS secret)", () => {
+  it("accepts the agent's own GitLab token and records only its digest", async () => {
+    const { token } = gitlab.issueAgentToken(mirrored.id);
+    const { result } = await env.command("agent_token.authenticate", { token });
+    expect(result).toMatchObject({
+      agent_id: mirrored.id,
+      project_id: mirrored.project_id,
+      token_kind: "agent",
+    });
+
+    const recorded = await env.db
+      .selectFrom("authz.agent_tokens")
+      .selectAll()
+      .where("id", "=", result.token_id)
+      .executeTakeFirstOrThrow();
+    expect(recorded).toMatchObject({
+      agent_id: mirrored.id,
+      kind: "agent",
+      status: "active",
+      token_sha256: digestToken(token),
+      created_by_user_id: null,
+    });
+    expect(JSON.stringify(recorded)).not.toContain(token);
+    // A second authentication answers the same record.
+    expect((await env.command("agent_token.authenticate", { token })).result.token_id).toBe(result.token_id);
+  });
+
+  it("refuses a token GitLab does not know, and one of an agent that is not mirrored", async () => {
+    expect((await env.refusal("agent_token.authenticate", { token: "glagent-not-a-real-one" })).code).toBe(
+      "unauthorized",
+    );
+    const { token } = gitlab.issueAgentToken(unmirrored.id);
+    expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
+  });
+
+  it("a token revoked in GitLab: accepted while GitLab's yes is cached, refused once it is not, its record revoked", async () => {
+    const { id, token } = gitlab.issueAgentToken(mirrored.id);
+    const { result } = await env.command("agent_token.authenticate", { token });
+    gitlab.revokeAgentToken(mirrored.id, id);
+    expect((await env.command("agent_token.authenticate", { token })).result.agent_id).toBe(mirrored.id);
+
+    await restartAuthz();
+    expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
+    const recorded = await env.db
+      .selectFrom("authz.agent_tokens")
+      .select("status")
+      .where("id", "=", result.token_id)
+      .executeTakeFirstOrThrow();
+    expect(recorded.status).toBe("revoked");
+  });
+
+  it("GitLab unreachable: refused (fail closed), logged without the token", async () => {
+    const { token } = gitlab.issueAgentToken(mirrored.id);
+    await restartAuthz();
+    await gitlab.setDown(true);
+    try {
+      const refusal = await env.refusal("agent_token.authenticate", { token });
+      expect(refusal.code).toBe("unavailable");
+    } finally {
+      await gitlab.setDown(false);
+    }
+    const logged = logLines.join("\n");
+    expect(logged).toContain("GitLab could not verify an agent token: refused (fail closed)");
+    expect(logged).not.toContain(token);
+    // Back up, the same token is accepted.
+    expect((await env.command("agent_token.authenticate", { token })).result.agent_id).toBe(mirrored.id);
+  });
+
+  it("leaves Kasmap's own agent tokens of its own agents to its registry: GitLab is not asked", async () => {
+    const registered = await env.registerAgent();
+    const minted = await env.command("agent_token.create", {
+      actor_user_id: registered.actor_user_id,
+      project_id: registered.project_id,
+      agent_id: registered.agent_id,
+      name: "standalone",
+    });
+    const before = agentInfoCalls();
+    const { result } = await env.command("agent_token.authenticate", { token: minted.result.plaintext });
+    expect(result.agent_id).toBe(registered.agent_id);
+    expect(agentInfoCalls()).toBe(before);
+  });
+});
