@@ -17,7 +17,7 @@ import {
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { permissionViolation } from "./permission-violation.ts";
+import { permissionViolation } from "./testing/permission-violation.ts";
 import { renderAuthorization } from "./render-authorization.ts";
 
 /**

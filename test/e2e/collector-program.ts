@@ -65,3 +65,21 @@ export async function startDemoKubeCluster(): Promise<{ simulator: KubeSimulator
   await simulator.writeKubeconfig(kubeconfig);
   return { simulator, kubeconfig };
 }
+
+/** Something a test file started and closes after it (`stop` where it has one, else `close`). */
+type Closable = { stop: () => Promise<void> } | { close: () => Promise<void> };
+
+/**
+ * A file's teardown when it ran collector programs: the collectors first (so none reports into
+ * a stopping system), then each resource in the order given; resources never started are skipped.
+ */
+export async function stopCollectorsThenClose(
+  collectors: readonly ChildProcess[],
+  ...resources: Array<Closable | undefined>
+): Promise<void> {
+  for (const collector of collectors) collector.kill("SIGTERM");
+  for (const resource of resources) {
+    if (resource === undefined) continue;
+    await ("stop" in resource ? resource.stop() : resource.close());
+  }
+}

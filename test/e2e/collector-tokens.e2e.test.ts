@@ -3,7 +3,7 @@ import { once } from "node:events";
 import type { KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram, startDemoKubeCluster } from "./collector-program.ts";
+import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } from "./collector-program.ts";
 import { createUserWithToken, expectStatus } from "./principal-world.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
@@ -55,10 +55,7 @@ beforeAll(async () => {
   tokens = { maintainer: maintainer.token, developer: developer.token, outsider: outsider.token };
 }, 120_000);
 
-afterAll(async () => {
-  for (const collector of collectors) collector.kill("SIGTERM");
-  await simulator?.close();
-});
+afterAll(() => stopCollectorsThenClose(collectors, simulator));
 
 /** The collector program with `token`, as an operator runs it; stopped after the file. */
 function startCollectorProgram(

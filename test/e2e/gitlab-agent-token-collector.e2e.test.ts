@@ -1,14 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
+import type { KubeSimulator } from "@kasmap/kube-simulator";
 import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
+import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } from "./collector-program.ts";
 
 /**
  * Issue 9 item 5's optional part: with GitLab's KAS secret, a collector presents its agent's own
@@ -28,11 +25,7 @@ const ids = { project: 0, agent: 0 };
 let maintainerToken: string;
 
 beforeAll(async () => {
-  kube = new KubeSimulator();
-  await kube.loadFromDirectory(DEMO_CLUSTER_DIRECTORY);
-  await kube.start({ host: "127.0.0.1", port: 0 });
-  kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-kas-secret-e2e-")), "kubeconfig");
-  await kube.writeKubeconfig(kubeconfig);
+  ({ simulator: kube, kubeconfig } = await startDemoKubeCluster());
 
   gitlab = await startGitLabSimulator({ kasSecret });
   const admin = gitlab.addUser({ username: "root", is_admin: true });
@@ -66,12 +59,7 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterAll(async () => {
-  for (const collector of collectors) collector.kill("SIGTERM");
-  await system?.stop();
-  await gitlab?.close();
-  await kube?.close();
-});
+afterAll(() => stopCollectorsThenClose(collectors, system, gitlab, kube));
 
 function startCollectorProgram(token: string) {
   const program = spawnCollectorProgram({

@@ -9,7 +9,7 @@ import {
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram, startDemoKubeCluster } from "./collector-program.ts";
+import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } from "./collector-program.ts";
 
 /**
  * Issue 9's story from end to end, with nothing seeded into Kasmap: GitLab (the simulator) holds
@@ -101,12 +101,7 @@ beforeAll(async () => {
   expect(notices).toContainEqual(["system_hook", "push", 200]);
 }, 120_000);
 
-afterAll(async () => {
-  for (const collector of collectors) collector.kill("SIGTERM");
-  await system?.stop();
-  await gitlab?.close();
-  await kube?.close();
-});
+afterAll(() => stopCollectorsThenClose(collectors, system, gitlab, kube));
 
 /** The collector program with `token`, as an operator runs it; stopped after the file. */
 function startCollectorProgram(token: string): void {

@@ -14,6 +14,7 @@ export * from "./events.ts";
 export * from "./gitlab-inbox.ts";
 export * from "./inventory-and-lookup.ts";
 export * from "./json-schema.ts";
+export * from "./mirror-commands.ts";
 export * from "./openapi.ts";
 export * from "./read-model-notice.ts";
 export * from "./registry.ts";

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentConfigPutResultSchema } from "./agent-config.ts";
+import { AgentConfigPutResultSchema, utf8ByteLength } from "./agent-config.ts";
 import { AgentNameSchema, NamespaceKindSchema, PathSchema } from "./registry.ts";
 
 /**
@@ -15,35 +15,77 @@ const Time = z.iso.datetime({ offset: true });
 const Name = z.string().min(1).max(255);
 const Changed = z.object({ changed: z.boolean() });
 
+/** Most entities one batch put carries: one GitLab page (GitLab's `per_page` is at most 100). */
+export const MIRROR_BATCH_MAX_ITEMS = 100;
+/**
+ * Largest batch put request, bytes of JSON: half of NATS's default `max_payload` (1 MiB), so a
+ * batch always fits. The sync splits a page that does not fit, and puts an entity that alone
+ * does not (a very long description) with the single put.
+ */
+export const MIRROR_BATCH_MAX_BYTES = 512 * 1024;
+/** The refusals a batch reports per entity; any other failure fails the whole batch. */
+export const MIRROR_REFUSAL_CODES = ["validation_failed", "not_found", "conflict"] as const;
+
+const MirrorGroupSchema = z.object({
+  id: Id,
+  name: Name,
+  path: PathSchema,
+  description: z.string().nullable(),
+  parent_id: Id.nullable(),
+  created_at: Time,
+});
+const MirrorProjectSchema = z.object({
+  id: Id,
+  name: Name,
+  path: PathSchema,
+  description: z.string().nullable(),
+  namespace: z.object({ id: Id, kind: NamespaceKindSchema, path: PathSchema, name: Name }),
+  created_at: Time,
+});
+
+/**
+ * `{ [field]: items }`: 1 to `MIRROR_BATCH_MAX_ITEMS` entities of distinct ids, at most
+ * `MIRROR_BATCH_MAX_BYTES` of JSON in all.
+ */
+function batchOf<F extends string, T extends z.ZodType<{ id: number }>>(field: F, item: T) {
+  const items = z
+    .array(item)
+    .min(1)
+    .max(MIRROR_BATCH_MAX_ITEMS)
+    .refine((list) => new Set(list.map((entity) => entity.id)).size === list.length, {
+      message: "ids must be distinct within a batch",
+    });
+  return z
+    .object({ [field]: items } as { [K in F]: typeof items })
+    .refine((batch) => utf8ByteLength(JSON.stringify(batch)) <= MIRROR_BATCH_MAX_BYTES, {
+      message: `a batch holds at most ${MIRROR_BATCH_MAX_BYTES} bytes of JSON`,
+    });
+}
+
+/** What a batch put did: the ids it changed, and the entities refused (the rest are put). */
+const BatchResult = z.object({
+  changed: z.array(Id),
+  refused: z.array(z.object({ id: Id, code: z.enum(MIRROR_REFUSAL_CODES), message: z.string() })),
+});
+
 export const MIRROR_COMMANDS = {
   /** A group; its parent must have been mirrored first (else `not_found` Group). */
-  "mirror.group.put": {
-    request: z.object({
-      id: Id,
-      name: Name,
-      path: PathSchema,
-      description: z.string().nullable(),
-      parent_id: Id.nullable(),
-      created_at: Time,
-    }),
-    result: Changed,
-  },
+  "mirror.group.put": { request: MirrorGroupSchema, result: Changed },
   /**
    * A project in a group (mirrored first) or in a user's personal namespace, which is created or
    * renamed here with GitLab's namespace id (`kind: "user"`, `owner_id: null`: GitLab's users
    * are not mirrored).
    */
-  "mirror.project.put": {
-    request: z.object({
-      id: Id,
-      name: Name,
-      path: PathSchema,
-      description: z.string().nullable(),
-      namespace: z.object({ id: Id, kind: NamespaceKindSchema, path: PathSchema, name: Name }),
-      created_at: Time,
-    }),
-    result: Changed,
-  },
+  "mirror.project.put": { request: MirrorProjectSchema, result: Changed },
+  /**
+   * Groups as `mirror.group.put` puts them, in request order and in one transaction, with the
+   * same events; a parent comes before its children (an earlier batch, or earlier in this one).
+   * An entity refused for good (`MIRROR_REFUSAL_CODES`) is listed in `refused` with nothing of it
+   * applied; any other failure fails the whole batch.
+   */
+  "mirror.groups.put": { request: batchOf("groups", MirrorGroupSchema), result: BatchResult },
+  /** Projects as `mirror.project.put` puts them, as `mirror.groups.put` puts groups. */
+  "mirror.projects.put": { request: batchOf("projects", MirrorProjectSchema), result: BatchResult },
   "mirror.agent.put": {
     request: z.object({ id: Id, project_id: Id, name: AgentNameSchema, created_at: Time }),
     result: Changed,

@@ -14,8 +14,8 @@ import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
 import { putMirroredAgent, putMirroredAgentConfig } from "./commands/mirror-agents.ts";
-import { putMirroredGroup } from "./commands/mirror-groups.ts";
-import { putMirroredProject } from "./commands/mirror-projects.ts";
+import { putMirroredGroup, putMirroredGroups } from "./commands/mirror-groups.ts";
+import { putMirroredProject, putMirroredProjects } from "./commands/mirror-projects.ts";
 import { removeMirrored, sweepMirrored } from "./commands/mirror-removals.ts";
 import { reportMirrorStatus } from "./commands/mirror-status.ts";
 import { reportOutboxStatus } from "./commands/outbox-status.ts";
@@ -94,6 +94,8 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "outbox.status": reportOutboxStatus,
   "mirror.group.put": putMirroredGroup,
   "mirror.project.put": putMirroredProject,
+  "mirror.groups.put": putMirroredGroups,
+  "mirror.projects.put": putMirroredProjects,
   "mirror.agent.put": putMirroredAgent,
   "mirror.agent_config.put": putMirroredAgentConfig,
   "mirror.remove": removeMirrored,

@@ -1,6 +1,7 @@
-import { EVENT_TYPES, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { EVENT_TYPES } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { eventsOf as streamEventsOf } from "./testing/stream-events.ts";
 
 // GitLab's ids for the hierarchy of the MR: Root-Group/Operators/Agent-Project holds agent 177,
 // whose config grants ci_access to Root-Group/Developers; Root-Group/Developers/Feature-Project.
@@ -34,30 +35,8 @@ const project = (id: number, name: string, namespace: { id: number; path: string
 const agent = (id: number, name: string) =>
   env.command("mirror.agent.put", { id, project_id: P.agentProject, name, created_at: CREATED });
 
-/** Every event of `stream` stored after `fromSeq`. */
-async function eventsAfter(stream: string, fromSeq: number): Promise<KasmapEvent[]> {
-  const info = await env.bus.jsm.streams.info(stream);
-  const events: KasmapEvent[] = [];
-  for (let seq = Math.max(fromSeq + 1, info.state.first_seq); seq <= info.state.last_seq; seq++) {
-    const message = await env.bus.jsm.streams.getMessage(stream, { seq });
-    if (message) events.push(KasmapEventSchema.parse(message.json()));
-  }
-  return events;
-}
-
 /** Runs `action` and returns the registry and authz events it published. */
-async function eventsOf(action: () => Promise<unknown>) {
-  const { registry, authz } = env.bus.topology.streamNames;
-  const before = {
-    registry: (await env.bus.jsm.streams.info(registry)).state.last_seq,
-    authz: (await env.bus.jsm.streams.info(authz)).state.last_seq,
-  };
-  await action();
-  return {
-    registry: await eventsAfter(registry, before.registry),
-    authz: await eventsAfter(authz, before.authz),
-  };
-}
+const eventsOf = (action: () => Promise<unknown>) => streamEventsOf(env.bus, action);
 
 const groupRow = (id: number) =>
   env.db.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirst();

@@ -1,10 +1,12 @@
 import { type Group, KasmapError, type NamespaceKind } from "@kasmap/contracts";
+import type { Insertable } from "kysely";
 import { reresolveAgentConfig } from "./agent-authorizations.ts";
 import { emitRegistryChange } from "./registry-events.ts";
+import { publishMove } from "./registry-moves.ts";
 import { toGroup } from "./store/entities.ts";
-import { reserveMirroredId } from "./store/mirror-ids.ts";
-import { assertFullPathFree, insertAtFreePath } from "./store/paths.ts";
-import type { AuthzExecutor } from "./store/schema.ts";
+import { insertMirroredRows } from "./store/mirror-ids.ts";
+import { assertFullPathFree } from "./store/paths.ts";
+import type { AuthzDatabase, AuthzExecutor } from "./store/schema.ts";
 import { agentsAffectedByMove, moveGroupSubtree } from "./store/subtree-moves.ts";
 import type { UnitOfWork } from "./unit-of-work.ts";
 
@@ -43,26 +45,12 @@ export function refuseUnmirrored(row: { mirrored_at: Date | null }, what: string
 export async function putMirroredNamespace(unit: UnitOfWork, wanted: MirroredNamespace): Promise<boolean> {
   const { parent } = wanted;
   const fullPath = parent ? `${parent.full_path}/${wanted.path}` : wanted.path;
-  const fullName = parent ? `${parent.full_name} / ${wanted.name}` : wanted.name;
   const now = new Date();
   const existing = await namespaceRow(unit.tx, wanted.id);
   if (!existing) {
-    const row = await insertAtFreePath(unit.tx, "authz.groups", fullPath, {
-      id: wanted.id,
-      kind: wanted.kind,
-      owner_id: null,
-      name: wanted.name,
-      path: wanted.path,
-      description: wanted.description,
-      parent_id: parent?.id ?? null,
-      traversal_ids: [...(parent?.traversal_ids ?? []), wanted.id],
-      full_path: fullPath,
-      full_name: fullName,
-      ...(wanted.created_at === undefined ? {} : { created_at: wanted.created_at }),
-      mirrored_at: now,
-    });
-    await reserveMirroredId(unit.tx, "authz.groups", wanted.id);
-    emitRegistryChange(unit, "group", toGroup(row));
+    await assertFullPathFree(unit.tx, fullPath);
+    const [row] = await insertMirroredRows(unit.tx, "authz.groups", [newNamespaceRow(wanted, now)]);
+    if (row) emitRegistryChange(unit, "group", toGroup(row));
     await reresolveAgentsNaming(unit, [fullPath]);
     return true;
   }
@@ -101,19 +89,30 @@ export async function putMirroredNamespace(unit: UnitOfWork, wanted: MirroredNam
     await assertFullPathFree(unit.tx, fullPath);
   // The old full path and name locate the subtree; the new path and name build its new prefix.
   const before = { ...toGroup(existing), path: wanted.path, name: wanted.name };
-  const subtree = await moveGroupSubtree(unit.tx, { group: before, parent });
-  for (const g of subtree.groups) emitRegistryChange(unit, "group", g);
-  for (const p of subtree.projects) emitRegistryChange(unit, "project", p);
-  const agents = await agentsAffectedByMove(unit.tx, {
-    groupIds: subtree.groups.map((g) => g.id),
-    projectIds: subtree.projects.map((p) => p.id),
-    newPaths: [
-      ...subtree.groups.map((g) => g.full_path),
-      ...subtree.projects.map((p) => p.path_with_namespace),
-    ],
-  });
-  for (const agent of agents) await reresolveAgentConfig(unit, agent, "group_moved");
+  await publishMove(unit, await moveGroupSubtree(unit.tx, { group: before, parent }), "group_moved");
   return true;
+}
+
+/** The row of a namespace mirrored for the first time, under its parent (GitLab's id). */
+export function newNamespaceRow(
+  wanted: MirroredNamespace,
+  now: Date,
+): Insertable<AuthzDatabase["authz.groups"]> & { id: number } {
+  const { parent } = wanted;
+  return {
+    id: wanted.id,
+    kind: wanted.kind,
+    owner_id: null,
+    name: wanted.name,
+    path: wanted.path,
+    description: wanted.description,
+    parent_id: parent?.id ?? null,
+    traversal_ids: [...(parent?.traversal_ids ?? []), wanted.id],
+    full_path: parent ? `${parent.full_path}/${wanted.path}` : wanted.path,
+    full_name: parent ? `${parent.full_name} / ${wanted.name}` : wanted.name,
+    ...(wanted.created_at === undefined ? {} : { created_at: wanted.created_at }),
+    mirrored_at: now,
+  };
 }
 
 async function namespaceRow(db: AuthzExecutor, id: number) {

@@ -4,7 +4,7 @@ import type { Logger } from "@kasmap/logging";
 import { sql } from "kysely";
 import { z } from "zod";
 import { LOCK_CLASS, OUTBOX_LOCK } from "./locks.ts";
-import type { AuthzDb } from "./store/schema.ts";
+import type { AuthzDb, AuthzTx } from "./store/schema.ts";
 
 const BATCH = 500;
 
@@ -55,6 +55,9 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
         .orderBy("id")
         .limit(BATCH)
         .execute();
+      // Marked in one statement at the end (or where the batch stops): one round trip, not one
+      // per row, in the same transaction as before.
+      const published: PublishedRow[] = [];
       for (const row of rows) {
         let position: Awaited<ReturnType<typeof publishEvent>>;
         try {
@@ -77,14 +80,12 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
           // End the batch but commit the rows marked so far: re-publishing them later, after
           // the server's duplicate window, would put them in the audit log twice.
           logger.warn({ err: error, outbox_id: row.id }, "outbox publish failed; the relay retries");
+          await markPublished(tx, published);
           return 0;
         }
-        await tx
-          .updateTable("authz.outbox")
-          .set({ published_at: new Date(), stream: position.stream, seq: position.seq })
-          .where("id", "=", row.id)
-          .execute();
+        published.push({ id: row.id, ...position });
       }
+      await markPublished(tx, published);
       return rows.length;
     });
   }
@@ -143,6 +144,23 @@ export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): Ou
       };
     },
   };
+}
+
+type PublishedRow = { id: number; stream: string; seq: number };
+
+/**
+ * Marks outbox rows published where they were stored, in one statement:
+ * `update authz.outbox o set published_at = now(), stream = p.stream, seq = p.seq
+ * from unnest($ids, $streams, $seqs) as p(id, stream, seq) where o.id = p.id`.
+ */
+async function markPublished(tx: AuthzTx, rows: readonly PublishedRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql`
+    update authz.outbox o set published_at = ${new Date()}, stream = p.stream, seq = p.seq
+    from unnest(${rows.map((r) => r.id)}::bigint[], ${rows.map((r) => r.stream)}::text[],
+      ${rows.map((r) => r.seq)}::bigint[]) as p(id, stream, seq)
+    where o.id = p.id
+  `.execute(tx);
 }
 
 /**

@@ -1,5 +1,13 @@
 import { type Bus, requestCommand } from "@kasmap/bus";
-import type { AuthzCommandRequest } from "@kasmap/contracts";
+import {
+  type AuthzCommandRequest,
+  isKasmapError,
+  KasmapError,
+  MIRROR_BATCH_MAX_BYTES,
+  MIRROR_BATCH_MAX_ITEMS,
+  MIRROR_REFUSAL_CODES,
+  utf8ByteLength,
+} from "@kasmap/contracts";
 
 /**
  * The `mirror.*` commands to authz (docs/gitlab-mode.md), the sync service's only way to change
@@ -11,10 +19,16 @@ export type MirrorProject = AuthzCommandRequest<"mirror.project.put">;
 export type MirrorAgent = AuthzCommandRequest<"mirror.agent.put">;
 export type MirrorKind = AuthzCommandRequest<"mirror.remove">["kind"];
 export type MirroredCounts = { groups: number; projects: number; agents: number };
+/** An entity a batch put refused for good (`MIRROR_REFUSAL_CODES`); the others were put. */
+export type MirrorRefusal = { id: number; error: KasmapError };
+type MirrorRefusalCode = (typeof MIRROR_REFUSAL_CODES)[number];
 
 export type MirrorCommands = {
   putGroup(group: MirrorGroup): Promise<void>;
   putProject(project: MirrorProject): Promise<void>;
+  /** Puts groups in order (a parent before its children), in as few batches as fit. */
+  putGroups(groups: readonly MirrorGroup[]): Promise<MirrorRefusal[]>;
+  putProjects(projects: readonly MirrorProject[]): Promise<MirrorRefusal[]>;
   putAgent(agent: MirrorAgent): Promise<void>;
   putAgentConfig(agentId: number, yaml: string | null): Promise<void>;
   remove(kind: MirrorKind, id: number): Promise<void>;
@@ -24,15 +38,31 @@ export type MirrorCommands = {
 
 /** A sweep of a large mirror removes in one transaction; it may take longer than a put. */
 const SWEEP_TIMEOUT_MS = 120_000;
+/** A batch is one transaction of up to 100 puts and their events' publication. */
+const BATCH_TIMEOUT_MS = 60_000;
+/** Room left in a batch for its envelope (`{"projects":[…]}`) and the separators. */
+const BATCH_ENVELOPE_BYTES = 64;
 
 export function mirrorCommands(bus: Bus): MirrorCommands {
-  return {
+  const commands: MirrorCommands = {
     async putGroup(group) {
       await requestCommand(bus, "mirror.group.put", group);
     },
     async putProject(project) {
       await requestCommand(bus, "mirror.project.put", project);
     },
+    putGroups: (groups) =>
+      putInBatches(groups, commands.putGroup, async (batch) => {
+        const request = { groups: batch };
+        const { result } = await requestCommand(bus, "mirror.groups.put", request, BATCH_TIMEOUT_MS);
+        return result.refused;
+      }),
+    putProjects: (projects) =>
+      putInBatches(projects, commands.putProject, async (batch) => {
+        const request = { projects: batch };
+        const { result } = await requestCommand(bus, "mirror.projects.put", request, BATCH_TIMEOUT_MS);
+        return result.refused;
+      }),
     async putAgent(agent) {
       await requestCommand(bus, "mirror.agent.put", agent);
     },
@@ -52,4 +82,63 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
       return { groups: result.groups, projects: result.projects, agents: result.agents };
     },
   };
+  return commands;
+}
+
+/**
+ * Sends `items` in order in batches of at most `MIRROR_BATCH_MAX_ITEMS` and
+ * `MIRROR_BATCH_MAX_BYTES`; an entity too large for any batch (a very long description) goes
+ * alone through its single put. Returns what authz refused for good.
+ */
+async function putInBatches<T extends { id: number }>(
+  items: readonly T[],
+  putOne: (item: T) => Promise<void>,
+  putBatch: (batch: T[]) => Promise<Array<{ id: number; code: MirrorRefusalCode; message: string }>>,
+): Promise<MirrorRefusal[]> {
+  const refusals: MirrorRefusal[] = [];
+  for (const batch of batchesOf(items)) {
+    if (
+      batch.length > 1 ||
+      batchBytes([utf8ByteLength(JSON.stringify(batch[0]))]) <= MIRROR_BATCH_MAX_BYTES
+    ) {
+      for (const { id, code, message } of await putBatch(batch)) {
+        refusals.push({ id, error: new KasmapError(code, message) });
+      }
+      continue;
+    }
+    const [item] = batch as [T];
+    try {
+      await putOne(item);
+    } catch (error) {
+      if (!MIRROR_REFUSAL_CODES.some((code) => isKasmapError(error, code))) throw error;
+      refusals.push({ id: item.id, error: error as KasmapError });
+    }
+  }
+  return refusals;
+}
+
+/** Consecutive runs of `items` that fit one batch; an item that fits none is a run of its own. */
+export function batchesOf<T>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  let batch: T[] = [];
+  let sizes: number[] = [];
+  for (const item of items) {
+    const size = utf8ByteLength(JSON.stringify(item));
+    const full =
+      batch.length === MIRROR_BATCH_MAX_ITEMS || batchBytes([...sizes, size]) > MIRROR_BATCH_MAX_BYTES;
+    if (batch.length > 0 && full) {
+      batches.push(batch);
+      batch = [];
+      sizes = [];
+    }
+    batch.push(item);
+    sizes.push(size);
+  }
+  if (batch.length > 0) batches.push(batch);
+  return batches;
+}
+
+/** Bytes of a batch request holding items of these JSON sizes. */
+function batchBytes(sizes: readonly number[]): number {
+  return BATCH_ENVELOPE_BYTES + sizes.reduce((sum, size) => sum + size + 1, 0);
 }

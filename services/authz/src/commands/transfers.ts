@@ -1,6 +1,5 @@
 import type { RoleAction } from "@kasmap/access-rules";
 import { type Group, KasmapError, NOT_FOUND, type User } from "@kasmap/contracts";
-import { reresolveAgentConfig } from "../agent-authorizations.ts";
 import {
   authorize,
   effectiveLevelOnGroup,
@@ -8,11 +7,11 @@ import {
   requireActiveUser,
   requireProjectAction,
 } from "../permissions.ts";
-import { emitRegistryChange } from "../registry-events.ts";
+import { publishMove } from "../registry-moves.ts";
 import { findGroup, findNamespace } from "../store/entities.ts";
 import { assertFullPathFree } from "../store/paths.ts";
 import type { AuthzTx } from "../store/schema.ts";
-import { agentsAffectedByMove, moveGroupSubtree, moveProject } from "../store/subtree-moves.ts";
+import { moveGroupSubtree, moveProject } from "../store/subtree-moves.ts";
 import type { CommandHandler } from "./command-deps.ts";
 
 /**
@@ -58,17 +57,7 @@ export const transferGroup: CommandHandler<"group.transfer"> = (deps, request) =
     }
     await assertFullPathFree(unit.tx, parent ? `${parent.full_path}/${group.path}` : group.path);
     const moved = await moveGroupSubtree(unit.tx, { group, parent });
-    for (const g of moved.groups) emitRegistryChange(unit, "group", g);
-    for (const p of moved.projects) emitRegistryChange(unit, "project", p);
-    const agents = await agentsAffectedByMove(unit.tx, {
-      groupIds: moved.groups.map((g) => g.id),
-      projectIds: moved.projects.map((p) => p.id),
-      newPaths: [
-        ...moved.groups.map((g) => g.full_path),
-        ...moved.projects.map((p) => p.path_with_namespace),
-      ],
-    });
-    for (const agent of agents) await reresolveAgentConfig(unit, agent, "group_moved");
+    await publishMove(unit, moved, "group_moved");
     const result = moved.groups.find((g) => g.id === group.id);
     if (!result) throw new Error(`group ${group.id} was not moved with its subtree`);
     return result;
@@ -94,12 +83,6 @@ export const transferProject: CommandHandler<"project.transfer"> = (deps, reques
     }
     await assertFullPathFree(unit.tx, `${namespace.full_path}/${project.path}`);
     const moved = await moveProject(unit.tx, project, namespace);
-    emitRegistryChange(unit, "project", moved);
-    const agents = await agentsAffectedByMove(unit.tx, {
-      groupIds: [],
-      projectIds: [moved.id],
-      newPaths: [moved.path_with_namespace],
-    });
-    for (const agent of agents) await reresolveAgentConfig(unit, agent, "project_moved");
+    await publishMove(unit, { groups: [], projects: [moved] }, "project_moved");
     return moved;
   });

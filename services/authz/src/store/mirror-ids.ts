@@ -1,5 +1,6 @@
+import type { Insertable, Selectable } from "kysely";
 import { sql } from "kysely";
-import type { AuthzTx } from "./schema.ts";
+import type { AuthzDatabase, AuthzTx } from "./schema.ts";
 
 type MirroredTable = "authz.groups" | "authz.projects" | "authz.agents";
 
@@ -16,4 +17,24 @@ export async function reserveMirroredId(tx: AuthzTx, table: MirroredTable, id: n
     from (select pg_get_serial_sequence(${table}, 'id')::regclass as seq) s
     where coalesce(pg_sequence_last_value(seq), 0) < ${id}::bigint
   `.execute(tx);
+}
+
+/**
+ * Inserts mirrored rows (GitLab's ids) in one statement and reserves their ids
+ * (`reserveMirroredId` with the largest); returns the stored rows in the order of `rows`.
+ */
+export async function insertMirroredRows<T extends "authz.groups" | "authz.projects">(
+  tx: AuthzTx,
+  table: T,
+  rows: ReadonlyArray<Insertable<AuthzDatabase[T]> & { id: number }>,
+): Promise<Array<Selectable<AuthzDatabase[T]>>> {
+  // The table is one of two whose rows the caller typed; Kysely cannot follow a generic table.
+  const inserted = (await (tx as AuthzTx)
+    .insertInto(table as "authz.groups")
+    .values(rows as unknown as Array<Insertable<AuthzDatabase["authz.groups"]>>)
+    .returningAll()
+    .execute()) as unknown as Array<Selectable<AuthzDatabase[T]> & { id: number }>;
+  await reserveMirroredId(tx, table, Math.max(...rows.map((row) => row.id)));
+  const byId = new Map(inserted.map((row) => [row.id, row]));
+  return rows.map((row) => byId.get(row.id) as Selectable<AuthzDatabase[T]>);
 }

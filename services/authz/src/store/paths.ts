@@ -7,18 +7,7 @@ import type { AuthzDatabase, AuthzExecutor } from "./schema.ts";
  * (GitLab's routes are one namespace for both): `400 {"message": {"path": ["has already been taken"]}}`.
  */
 export async function assertFullPathFree(db: AuthzExecutor, fullPath: string): Promise<void> {
-  const lowered = fullPath.toLowerCase();
-  const group = await db
-    .selectFrom("authz.groups")
-    .select("id")
-    .where(sql<string>`lower(full_path)`, "=", lowered)
-    .executeTakeFirst();
-  const project = await db
-    .selectFrom("authz.projects")
-    .select("id")
-    .where(sql<string>`lower(path_with_namespace)`, "=", lowered)
-    .executeTakeFirst();
-  if (group || project) {
+  if (await anyFullPathTaken(db, [fullPath.toLowerCase()])) {
     throw new KasmapError("validation_failed", "path has already been taken", {
       fields: { path: ["has already been taken"] },
     });
@@ -40,4 +29,28 @@ export async function insertAtFreePath<T extends "authz.groups" | "authz.project
 ): Promise<Selectable<AuthzDatabase[T]>> {
   await assertFullPathFree(db, fullPath);
   return db.insertInto(table).values(values).returningAll().executeTakeFirstOrThrow();
+}
+
+/**
+ * Whether a group or project uses one of `loweredPaths` (lower-case full paths). Reads the
+ * `lower(full_path)` and `lower(path_with_namespace)` unique indexes:
+ * `select 1 from authz.groups where lower(full_path) = any($1) union all select 1 from
+ * authz.projects where lower(path_with_namespace) = any($1) limit 1`.
+ */
+export async function anyFullPathTaken(db: AuthzExecutor, loweredPaths: readonly string[]): Promise<boolean> {
+  if (loweredPaths.length === 0) return false;
+  const paths = sql<string>`any(${sql.val(loweredPaths)}::text[])`;
+  const taken = await db
+    .selectFrom("authz.groups")
+    .select(sql<number>`1`.as("taken"))
+    .where(sql<string>`lower(full_path)`, "=", paths)
+    .unionAll(
+      db
+        .selectFrom("authz.projects")
+        .select(sql<number>`1`.as("taken"))
+        .where(sql<string>`lower(path_with_namespace)`, "=", paths),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return taken !== undefined;
 }

@@ -1,5 +1,4 @@
 import type { GitLabGroup } from "@kasmap/gitlab-api";
-import { forEachLimited } from "../concurrency.ts";
 
 /**
  * Puts groups parents first whatever order a listing gives them in: a group whose parent has not
@@ -10,7 +9,12 @@ export class ParentsFirst {
   private readonly put = new Set<number>();
   private readonly waiting = new Map<number, GitLabGroup[]>();
 
-  constructor(private readonly putGroup: (group: GitLabGroup) => Promise<boolean>) {}
+  /**
+   * @param putGroups puts siblings' worth of groups at once (their parents already put); resolves
+   *   with the ids of those put — a group the mirror refused (its path, say) takes its subtree
+   *   with it.
+   */
+  constructor(private readonly putGroups: (groups: GitLabGroup[]) => Promise<ReadonlySet<number>>) {}
 
   /** Marks groups as already in the mirror for this walk (the configured roots). */
   markPut(id: number): void {
@@ -22,41 +26,30 @@ export class ParentsFirst {
   }
 
   /** Puts `group` now if its parent is in (or it has none), then whatever waited for it. */
-  async add(group: GitLabGroup): Promise<void> {
-    if (group.parent_id !== null && !this.put.has(group.parent_id)) {
-      this.wait(group, group.parent_id);
-      return;
-    }
-    const ready = [group];
-    for (let next = ready.pop(); next !== undefined; next = ready.pop()) {
-      // A group the mirror refused (its path, say) takes its subtree with it.
-      if (!(await this.putGroup(next))) continue;
-      this.put.add(next.id);
-      ready.push(...(this.waiting.get(next.id) ?? []));
-      this.waiting.delete(next.id);
-    }
+  add(group: GitLabGroup): Promise<void> {
+    return this.addPage([group]);
   }
 
   /**
-   * Adds a page of groups, putting at most `limit` at once: level by level, so a group is put
-   * only after its parent's put has returned (a page of descendants may hold parent and child).
-   * Rejects with the first failure once the puts in flight have settled.
+   * Adds a page of groups, level by level: one put for the groups whose parents are in, then one
+   * for the children of those, and so on, so a group is put only after its parent's put has
+   * returned (a page of descendants may hold parent and child). Rejects with a put's failure.
    */
-  async addPage(groups: readonly GitLabGroup[], limit: number): Promise<void> {
+  async addPage(groups: readonly GitLabGroup[]): Promise<void> {
     let ready: GitLabGroup[] = [];
     for (const group of groups) {
       if (group.parent_id !== null && !this.put.has(group.parent_id)) this.wait(group, group.parent_id);
       else ready.push(group);
     }
     while (ready.length > 0) {
+      const putIds = await this.putGroups(ready);
       const nextLevel: GitLabGroup[] = [];
-      await forEachLimited(ready, limit, async (group) => {
-        // A group the mirror refused (its path, say) takes its subtree with it.
-        if (!(await this.putGroup(group))) return;
+      for (const group of ready) {
+        if (!putIds.has(group.id)) continue;
         this.put.add(group.id);
         nextLevel.push(...(this.waiting.get(group.id) ?? []));
         this.waiting.delete(group.id);
-      });
+      }
       ready = nextLevel;
     }
   }

@@ -18,31 +18,35 @@ function group(id: number, parentId: number | null): GitLabGroup {
 describe("ParentsFirst.addPage", () => {
   it("puts a child only after its parent's put has returned, even on the same page", async () => {
     const mirrored = new Set<number>();
-    const order = new ParentsFirst(async (g) => {
-      if (g.parent_id !== null && !mirrored.has(g.parent_id)) throw new Error(`parent of ${g.id} missing`);
+    const order = new ParentsFirst(async (groups) => {
+      for (const g of groups) {
+        if (g.parent_id !== null && !mirrored.has(g.parent_id)) throw new Error(`parent of ${g.id} missing`);
+      }
       await new Promise((resolve) => setTimeout(resolve, 1));
-      mirrored.add(g.id);
-      return true;
+      for (const g of groups) mirrored.add(g.id);
+      return new Set(groups.map((g) => g.id));
     });
     // Children listed before their parents, three levels deep.
-    await order.addPage([group(4, 3), group(3, 1), group(2, 1), group(1, null), group(5, null)], 4);
+    await order.addPage([group(4, 3), group(3, 1), group(2, 1), group(1, null), group(5, null)]);
     expect([...mirrored].sort()).toEqual([1, 2, 3, 4, 5]);
     expect(order.orphans()).toEqual([]);
   });
 
   it("never puts the subtree of a refused group, nor a child whose parent never came", async () => {
-    const order = new ParentsFirst(async (g) => g.id !== 1);
-    await order.addPage([group(1, null), group(2, 1), group(3, 99)], 4);
+    const order = new ParentsFirst(
+      async (groups) => new Set(groups.filter((g) => g.id !== 1).map((g) => g.id)),
+    );
+    await order.addPage([group(1, null), group(2, 1), group(3, 99)]);
     expect(order.has(1)).toBe(false);
     expect(order.has(2)).toBe(false);
     expect(order.orphans().map((g) => g.id)).toEqual([2, 3]);
   });
 
   it("rejects with a put's failure", async () => {
-    const order = new ParentsFirst(async (g) => {
-      if (g.id === 2) throw new Error("authz unavailable");
-      return true;
+    const order = new ParentsFirst(async (groups) => {
+      if (groups.some((g) => g.id === 2)) throw new Error("authz unavailable");
+      return new Set(groups.map((g) => g.id));
     });
-    await expect(order.addPage([group(1, null), group(2, null)], 2)).rejects.toThrow("authz unavailable");
+    await expect(order.addPage([group(1, null), group(2, null)])).rejects.toThrow("authz unavailable");
   });
 });

@@ -3,18 +3,15 @@ import type { GitLabGroup, GitLabProject } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
 import { forEachLimited } from "../concurrency.ts";
 import { type GitLabMirror, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
+import type { MirrorRefusal } from "../mirror-commands.ts";
 import { readAhead } from "../read-ahead.ts";
 import { ParentsFirst } from "./group-order.ts";
 
 /**
- * Projects of one page put (and their agents read) at once, each reading its agents with its own
- * bound. More in flight did not measurably help (issue 9): authz serialises every registry
- * write under one lock, so extra puts only queue there.
+ * Projects of one page whose agents are read and put at once, each reading its agents with its
+ * own bound (the page's projects themselves are put in one batch).
  */
 export const PROJECT_CONCURRENCY = 4;
-
-/** Groups of one level of a page put at once (siblings only: a child waits for its parent). */
-export const GROUP_CONCURRENCY = 4;
 
 /** What a complete walk saw, and what it could not put (refused by authz, or parent unseen). */
 export type WalkResult = {
@@ -49,31 +46,28 @@ export async function walkGitLab(
     logger.warn({ what, reason: error.message }, "not mirrored: authz refused it");
     return false;
   };
-  const order = new ParentsFirst(async (group) => {
-    try {
-      await gitlab.mirror.putGroup(mirrorGroupOf(group));
-      result.groups += 1;
-      return true;
-    } catch (error) {
-      return skip(`group ${group.id}`, error);
-    }
-  });
-  const putProject = async (project: GitLabProject): Promise<void> => {
-    try {
-      await gitlab.mirror.putProject(mirrorProjectOf(project));
-    } catch (error) {
-      skip(`project ${project.id}`, error);
-      return;
-    }
-    result.projects += 1;
-    await gitlab.mirrorAgentsOf(project);
+  /** The ids of `entities` put; the refused ones skipped. */
+  const putIdsOf = (kind: string, entities: ReadonlyArray<{ id: number }>, refusals: MirrorRefusal[]) => {
+    for (const refusal of refusals) skip(`${kind} ${refusal.id}`, refusal.error);
+    const refused = new Set(refusals.map((refusal) => refusal.id));
+    return new Set(entities.flatMap((entity) => (refused.has(entity.id) ? [] : [entity.id])));
   };
+  const order = new ParentsFirst(async (groups) => {
+    const putIds = putIdsOf("group", groups, await gitlab.mirror.putGroups(groups.map(mirrorGroupOf)));
+    result.groups += putIds.size;
+    return putIds;
+  });
   const putProjectPages = async (pages: AsyncIterable<GitLabProject[]>) => {
-    for await (const page of readAhead(pages)) await forEachLimited(page, PROJECT_CONCURRENCY, putProject);
+    for await (const page of readAhead(pages)) {
+      const putIds = putIdsOf("project", page, await gitlab.mirror.putProjects(page.map(mirrorProjectOf)));
+      result.projects += putIds.size;
+      const put = page.filter((project) => putIds.has(project.id));
+      await forEachLimited(put, PROJECT_CONCURRENCY, (project) => gitlab.mirrorAgentsOf(project));
+    }
   };
 
   if (rootGroups === null) {
-    for await (const page of readAhead(gitlab.groupPages())) await order.addPage(page, GROUP_CONCURRENCY);
+    for await (const page of readAhead(gitlab.groupPages())) await order.addPage(page);
     // Every project the token sees, personal ones included (their namespaces need no group).
     await putProjectPages(gitlab.projectPages());
   } else {
@@ -87,7 +81,7 @@ export async function walkGitLab(
       if (!order.has(root.id)) continue;
       result.rootGroupIds.push(root.id);
       for await (const page of readAhead(gitlab.descendantGroupPages(root.id))) {
-        await order.addPage(page, GROUP_CONCURRENCY);
+        await order.addPage(page);
       }
     }
     for (const rootId of result.rootGroupIds) await putProjectPages(gitlab.projectPagesUnder(rootId));
