@@ -264,7 +264,8 @@ async function checkRows(db: Kysely<ReadModelDatabase>, expected: Expected): Pro
 async function projectionRun(bus: Bus, registry: Stored[], lastSeq: number, expected: Expected) {
   const { database, db } = await migratedDatabase();
   try {
-    for (const { event, meta } of registry) await projectMessage(db, "projection-registry", event, meta);
+    for (const { event, meta } of registry)
+      await projectMessage(db, bus.topology, "projection-registry", event, meta);
     const started = performance.now();
     const service = await startProjectionService({
       bus,

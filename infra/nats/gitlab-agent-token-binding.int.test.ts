@@ -17,8 +17,8 @@ import {
 import { type PrivateNatsServer, startPrivateNatsServer } from "@kasmap/testing/private-servers";
 import { nkeys } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { permissionViolation } from "./testing/permission-violation.ts";
 import { renderAuthorization } from "./render-authorization.ts";
+import { permissionViolation } from "./testing/permission-violation.ts";
 
 /**
  * GitLab agent tokens (KAS secret, issue 9 item 5) and the collector's NATS identity: authz answers

@@ -70,8 +70,9 @@ const STREAM_ADMINISTRATION = [
  *   and answers them with `allow_responses`; publishes the registry and authorization events;
  *   declares the streams (`$JS.API.>` without purging or deleting streams or messages).
  * - projection: reads the streams with ordered consumers (`$JS.API.>` without stream
- *   administration), publishes dead letters (`<root>.dlq.>`) and change notices
- *   (`<root>.readmodel.changed.>`).
+ *   administration), publishes dead letters (`<root>.dlq.>`), change notices
+ *   (`<root>.readmodel.changed.>`) and the alerts it raises (`<root>.alerts.>`, the only
+ *   identity that may: an alert is the audit log's word).
  * - gateway: forwards REST writes as authz commands (requests: it never receives them), reads
  *   the streams for live events and follows the change notices.
  * - gateway in GitLab mode: stores GitLab's hooks and audit events in the inbox stream and asks
@@ -100,7 +101,12 @@ export function servicePermissions(
       };
     case "projection":
       return {
-        publish: [topology.wildcards.deadLetters, topology.wildcards.readModelChanged, `${JS_API}.>`],
+        publish: [
+          topology.wildcards.deadLetters,
+          topology.wildcards.readModelChanged,
+          topology.wildcards.alerts,
+          `${JS_API}.>`,
+        ],
         publishDeny: STREAM_ADMINISTRATION,
         subscribe: [inbox],
       };
@@ -185,7 +191,7 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
 
 const SERVICE_COMMENTS: Record<ServiceIdentity, string> = {
   authz: "Kasmap authz: the only receiver of commands (agent tokens arrive here); answers them.",
-  projection: "Kasmap projection: reads the streams; dead letters and change notices.",
+  projection: "Kasmap projection: reads the streams; dead letters, change notices and alerts.",
   gateway: "Kasmap gateway: sends commands (never mirror.*), reads the streams and change notices.",
   sync: "Kasmap GitLab sync: mirror.* commands only; reads the GitLab inbox stream; answers cmd.sync.",
 };

@@ -1,6 +1,13 @@
-import { createTopology } from "@kasmap/contracts";
+import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { agentPermissions, renderAuthorization, servicePermissions } from "./render-authorization.ts";
+import {
+  agentPermissions,
+  renderAuthorization,
+  SERVICE_IDENTITIES,
+  type SubjectPermissions,
+  servicePermissions,
+} from "./render-authorization.ts";
+import { mayPublish } from "./testing/publish-targets.ts";
 
 // Fixed public keys (valid shape; no seed needed to render a config).
 const AUTHZ = `U${"A".repeat(55)}`;
@@ -53,10 +60,24 @@ describe("servicePermissions", () => {
 
   it("lets the projection read the streams but not declare, purge or capture subjects into them", () => {
     expect(servicePermissions(topology, "projection", PROJECTION)).toEqual({
-      publish: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "$JS.API.>"],
+      publish: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "kasmap.alerts.>", "$JS.API.>"],
       publishDeny: STREAM_ADMINISTRATION,
       subscribe: [`_INBOX.${PROJECTION}.>`],
     });
+  });
+
+  it("lets only the projection publish alerts (issue 11): no other service, no collector", () => {
+    const alert = topology.subjects.alert(EVENT_TYPES.alertClusterChanged, 42);
+    const mayPublishAlert = (permissions: SubjectPermissions) => mayPublish(permissions, alert);
+    expect(
+      Object.fromEntries(
+        SERVICE_IDENTITIES.map((identity) => [
+          identity,
+          mayPublishAlert(servicePermissions(topology, identity, SERVICES[identity])),
+        ]),
+      ),
+    ).toEqual({ authz: false, projection: true, gateway: false, sync: false });
+    expect(mayPublishAlert(agentPermissions(topology, 42, AGENT_42))).toBe(false);
   });
 
   it("lets the gateway send commands but not mirror.*, store GitLab's hooks and ask sync its status", () => {
@@ -158,11 +179,11 @@ describe("renderAuthorization", () => {
         "        allow_responses: true",
         "      }",
         "    }",
-        "    # Kasmap projection: reads the streams; dead letters and change notices.",
+        "    # Kasmap projection: reads the streams; dead letters, change notices and alerts.",
         "    {",
         `      nkey: "${PROJECTION}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
+        `        publish: { allow: ["kasmap.dlq.>", "kasmap.readmodel.changed.>", "kasmap.alerts.>", "$JS.API.>"], deny: [${STREAM_ADMINISTRATION.map((s) => `"${s}"`).join(", ")}] }`,
         `        subscribe: { allow: ["_INBOX.${PROJECTION}.>"] }`,
         "      }",
         "    }",

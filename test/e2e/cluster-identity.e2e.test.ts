@@ -2,23 +2,29 @@ import type { ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { publishEvent } from "@kasmap/bus";
+import { EVENT_TYPES } from "@kasmap/contracts";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
+import { openSse, type SseConnection, testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawnCollectorProgram } from "./collector-program.ts";
+import { groupWithProject, userWithToken } from "./system-for-file.ts";
 
 /**
  * Issue 11, cluster identity: an agent's token taken to another cluster. A real collector
  * program reports from one simulated cluster, then a new collector process with the same token
- * reports from a second one (another kube-system UID): the audit log records the move and
- * `verify` refuses the old UID, so a CI job can refuse to deploy.
+ * reports from a second one (another kube-system UID): the audit log records the move, the
+ * alert reaches the live stream of those who may read the agent (and no one else), and `verify`
+ * refuses the old UID, so a CI job can refuse to deploy.
  */
 const FIRST_UID = "3f1e5c2a-1111-4a6b-9c7d-000000000001";
 const SECOND_UID = "8b2d6e4f-2222-4c8d-8e9f-000000000002";
 let system: KasmapSystem;
 const simulators: KubeSimulator[] = [];
 let collector: ChildProcess | null = null;
+const live: SseConnection[] = [];
 
 async function clusterWithUid(uid: string): Promise<KubeSimulator> {
   const simulator = new KubeSimulator();
@@ -55,6 +61,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const connection of live) connection.close();
   await stopCollector();
   for (const simulator of simulators) await simulator.close();
   await system?.stop();
@@ -76,6 +83,22 @@ describe("cluster identity", () => {
       name: "collector",
     });
     const agentToken = String(token.body?.token);
+    // A Developer of the agent's project may read it; the outsider is a Developer elsewhere only.
+    const developer = await userWithToken(system, system.adminToken, "identity-developer");
+    await api("POST", `/projects/${projectId}/members`, { user_id: developer.userId, access_level: 30 });
+    const outsider = await userWithToken(system, system.adminToken, "identity-outsider");
+    const elsewhere = await groupWithProject(system, system.adminToken, {
+      group: "Elsewhere",
+      project: "Lab",
+    });
+    await api("POST", `/projects/${elsewhere.projectId}/members`, {
+      user_id: outsider.userId,
+      access_level: 30,
+    });
+    const labAgent = await api("POST", `/projects/${elsewhere.projectId}/cluster_agents`, {
+      name: "lab-agent",
+    });
+    const labAgentId = labAgent.body?.id as number;
     const infoPath = `/projects/${projectId}/cluster_agents/${agentId}/cluster_info`;
     const uidIs = (uid: string, what: string) =>
       eventually(
@@ -95,6 +118,13 @@ describe("cluster identity", () => {
     const verifyPath = `${infoPath}/verify`;
     const before = await api("POST", verifyPath, { cluster_uid: FIRST_UID });
     expect(before.body).toMatchObject({ ok: true });
+
+    const streamUrl = `${system.gatewayUrl}/api/v4/events/stream`;
+    const [developerLive, outsiderLive] = [
+      await openSse(streamUrl, developer.token),
+      await openSse(streamUrl, outsider.token),
+    ];
+    live.push(developerLive, outsiderLive);
 
     await stopCollector();
     collector = await startCollectorAgainst(await clusterWithUid(SECOND_UID), agentToken);
@@ -118,6 +148,26 @@ describe("cluster identity", () => {
         after: { cluster_uid: SECOND_UID, cluster_name: "kubernetes" },
       },
     });
+
+    const isAlertOf = (id: number) => (frame: { event: string; data: unknown }) =>
+      frame.event === EVENT_TYPES.alertClusterChanged &&
+      (frame.data as { data?: { agent_id?: number } }).data?.agent_id === id;
+    const alert = await developerLive.next(isAlertOf(agentId), 30_000);
+    expect(alert.id).toMatch(new RegExp(`^${system.topology.streamNames.alerts}:`));
+    expect(alert.data).toMatchObject({
+      type: EVENT_TYPES.alertClusterChanged,
+      severity: "critical",
+      subject: system.topology.subjects.alert(EVENT_TYPES.alertClusterChanged, agentId),
+      data: { agent_id: agentId, entity_id: projectId, details: audit[0].details },
+    });
+    // An alert the outsider may read, published after the real one on the same stream: once it
+    // arrived, the real one was filtered for the outsider, not late.
+    await publishEvent(
+      system.bus,
+      testEvents(system.topology).clusterChangedAlert(labAgentId, elsewhere.projectId),
+    );
+    await outsiderLive.next(isAlertOf(labAgentId), 30_000);
+    expect(outsiderLive.received.filter(isAlertOf(agentId))).toEqual([]);
 
     const after = await api("POST", verifyPath, { cluster_uid: FIRST_UID });
     expect(after.status).toBe(200);

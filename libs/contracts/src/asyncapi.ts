@@ -164,6 +164,18 @@ function addEventChannels(parts: Parts, topology: ReturnType<typeof createTopolo
     EVENT_TYPES.authzChanged,
     "authz",
   );
+  addEventChannel(
+    parts,
+    "alertClusterChanged",
+    {
+      address: withParameter(subjects.alert(EVENT_TYPES.alertClusterChanged, MARKER_ID), "agentId"),
+      description:
+        "Alert (CloudEvent extension `severity`: critical): the agent's cluster_uid changed, its token is used in another cluster; the cluster_agent_cluster_changed audit event's details",
+      parameters: agentId,
+    },
+    EVENT_TYPES.alertClusterChanged,
+    "The projection (through its outbox, in the transaction of the audit event)",
+  );
   for (const kind of REGISTRY_KINDS) {
     const address = withParameter(subjects.registryChanged(kind, MARKER_ID), "id");
     const parameters = { id: { description: `The ${kind}'s numeric id` } };

@@ -151,6 +151,7 @@ export function agentIdOfEvent(event: KasmapEvent): number | null {
     case EVENT_TYPES.clusterSnapshot:
     case EVENT_TYPES.clusterHeartbeat:
     case EVENT_TYPES.authzChanged:
+    case EVENT_TYPES.alertClusterChanged:
       return event.data.agent_id;
     case EVENT_TYPES.agentChanged:
       return event.data.agent.id;

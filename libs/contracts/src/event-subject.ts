@@ -44,6 +44,7 @@ export function claimedId(event: KasmapEvent): number {
     case EVENT_TYPES.clusterSnapshot:
     case EVENT_TYPES.clusterHeartbeat:
     case EVENT_TYPES.authzChanged:
+    case EVENT_TYPES.alertClusterChanged:
       return event.data.agent_id;
     default:
       return registryEntityId(event);

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { type AlertSeverity, AlertSeveritySchema, ClusterChangedAlertDataSchema } from "./alerts.ts";
 import {
   AgentGrantSetSchema,
   ConfigRefusalSchema,
@@ -32,6 +33,8 @@ export const EVENT_TYPES = {
   agentChanged: "io.kasmap.registry.agent.changed.v1",
   agentTokenChanged: "io.kasmap.registry.agent_token.changed.v1",
   jobChanged: "io.kasmap.registry.job.changed.v1",
+  /** An alert the projection raises with the `cluster_agent_cluster_changed` audit event. */
+  alertClusterChanged: "io.kasmap.alert.cluster_changed.v1",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -116,6 +119,10 @@ export const JobChangedDataSchema = z.object({ job: JobSchema, actor_user_id: Id
 const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
   CloudEventEnvelopeSchema.extend({ type: z.literal(type), data });
 
+/** An alert's envelope: a CloudEvent with the extension attribute `severity`. */
+const alertEnvelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  envelope(type, data).extend({ severity: AlertSeveritySchema });
+
 /** Every Kasmap event, discriminated by `type`. Consumers parse with this at the NATS edge. */
 export const KasmapEventSchema = z.discriminatedUnion("type", [
   envelope(EVENT_TYPES.clusterSnapshot, ClusterSnapshotDataSchema),
@@ -129,6 +136,7 @@ export const KasmapEventSchema = z.discriminatedUnion("type", [
   envelope(EVENT_TYPES.agentChanged, AgentChangedDataSchema),
   envelope(EVENT_TYPES.agentTokenChanged, AgentTokenChangedDataSchema),
   envelope(EVENT_TYPES.jobChanged, JobChangedDataSchema),
+  alertEnvelope(EVENT_TYPES.alertClusterChanged, ClusterChangedAlertDataSchema),
 ]);
 export type KasmapEvent = z.infer<typeof KasmapEventSchema>;
 export type KasmapEventOf<T extends EventType> = Extract<KasmapEvent, { type: T }>;
@@ -147,4 +155,22 @@ export function newKasmapEvent<T extends EventType>(input: {
   time?: Date;
 }): KasmapEventOf<T> {
   return newCloudEvent(input) as unknown as KasmapEventOf<T>;
+}
+
+/** The alert event types: published by the projection on the alerts stream, each with its severity. */
+export const ALERT_SEVERITY_OF = {
+  [EVENT_TYPES.alertClusterChanged]: "critical",
+} as const satisfies Record<string, AlertSeverity>;
+export type AlertType = keyof typeof ALERT_SEVERITY_OF;
+
+/** Builds an alert event: `newKasmapEvent` plus the `severity` its type has (`ALERT_SEVERITY_OF`). */
+export function newAlertEvent<T extends AlertType>(input: {
+  type: T;
+  source: string;
+  subject: string;
+  data: EventDataOf<T>;
+  id: string;
+  time: Date;
+}): KasmapEventOf<T> {
+  return { ...newKasmapEvent(input), severity: ALERT_SEVERITY_OF[input.type] } as KasmapEventOf<T>;
 }

@@ -1,4 +1,5 @@
 export * from "./agent-config.ts";
+export * from "./alerts.ts";
 export * from "./allowed-agents.ts";
 export * from "./asyncapi.ts";
 export * from "./audit-events.ts";

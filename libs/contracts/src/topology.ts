@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type EventType } from "./events.ts";
+import { type AlertType, EVENT_TYPES, type EventType } from "./events.ts";
 import { GITLAB_INBOX_MAX_MESSAGE_BYTES, type GitLabInboxSource } from "./gitlab-inbox.ts";
 
 /**
@@ -29,6 +29,7 @@ export const STREAM_ROLES = [
   "registry",
   "deadLetter",
   "gitlabInbox",
+  "alerts",
 ] as const;
 export type StreamRole = (typeof STREAM_ROLES)[number];
 
@@ -66,6 +67,10 @@ export const EVENT_BINDINGS = {
   [EVENT_TYPES.agentChanged]: registryBinding("agent"),
   [EVENT_TYPES.agentTokenChanged]: registryBinding("agent_token"),
   [EVENT_TYPES.jobChanged]: registryBinding("job"),
+  [EVENT_TYPES.alertClusterChanged]: {
+    stream: "alerts",
+    pattern: ["alerts", AGGREGATE_ID, "cluster_changed"],
+  },
 } as const satisfies Record<EventType, EventBinding>;
 
 /** The registry event type of each registry kind (`registry.<kind>.<id>.changed`). */
@@ -196,6 +201,7 @@ export function createTopology(
     registry: `${upper}_REGISTRY`,
     deadLetter: `${upper}_DLQ`,
     gitlabInbox: `${upper}_GITLAB_INBOX`,
+    alerts: `${upper}_ALERTS`,
   };
   const wildcards = {
     clusterSnapshots: `${root}.cluster.*.snapshot`,
@@ -205,6 +211,7 @@ export function createTopology(
     deadLetters: `${root}.dlq.>`,
     authzCommands: `${root}.cmd.authz.>`,
     gitlabInbox: `${root}.gitlab.inbox.>`,
+    alerts: `${root}.alerts.>`,
     syncCommands: `${root}.cmd.sync.>`,
     readModelChanged: `${root}.readmodel.changed.>`,
     live: `${root}.>`,
@@ -271,6 +278,17 @@ export function createTopology(
       duplicateWindowNs: ONE_HOUR_NS,
       maxMsgBytes: GITLAB_INBOX_MAX_MESSAGE_BYTES,
     },
+    {
+      role: "alerts",
+      name: streamNames.alerts,
+      subjects: [wildcards.alerts],
+      description:
+        "Alerts the projection raises with their audit events (cluster identity), each with a severity",
+      latestPerSubject: false,
+      maxAgeNs: audit,
+      duplicateWindowNs: TWO_MINUTES_NS,
+      maxMsgBytes: MAX_EVENT_BYTES,
+    },
   ];
 
   return {
@@ -287,6 +305,8 @@ export function createTopology(
       authzChanged: (agentId: number) => boundSubject(root, EVENT_TYPES.authzChanged, agentId),
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */
       registryChanged: (kind: RegistryKind, id: number) => boundSubject(root, REGISTRY_EVENT_TYPES[kind], id),
+      /** `<root>.alerts.<agentId>.<alert>`, e.g. `….cluster_changed`: an alert about the agent (projection). */
+      alert: (type: AlertType, agentId: number) => boundSubject(root, type, agentId),
       /** `<root>.dlq.<streamName>`: a dead letter from that stream's consumer. */
       deadLetter: (streamName: string) => `${root}.dlq.${streamName}`,
       /** `<root>.cmd.authz.<command>`: request/reply command to the authz service (core NATS). */

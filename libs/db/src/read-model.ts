@@ -184,6 +184,22 @@ export type ReadModelDatabase = {
     stream: string | null;
     stream_seq: number | null;
   };
+  /**
+   * Migration 018: the projection's outbox of alerts (issue 11), published to the alerts stream
+   * by `@kasmap/runtime/outbox`; `event_id` is the alert's CloudEvent id. Kept by a rebuild.
+   */
+  "read_model.alert_outbox": {
+    id: ColumnType<number, never, never>;
+    event_id: string;
+    agent_id: number;
+    event: Json<unknown>;
+    created_at: ColumnType<Date, string | undefined, never>;
+    published_at: NullableTimestamp;
+    stream: string | null;
+    seq: number | null;
+    set_aside_at: NullableTimestamp;
+    set_aside_reason: string | null;
+  };
 };
 
 /**
@@ -199,8 +215,15 @@ export const ALL_READ_MODEL_TABLES = [
   "deleted_agents",
   "projection_positions",
   "audit_events",
+  "alert_outbox",
 ] as const;
 export type ReadModelTableName = (typeof ALL_READ_MODEL_TABLES)[number];
+
+/**
+ * Tables a rebuild keeps: not facts derived from the streams but what the projection already
+ * published from them (a rebuild re-derives the alerts, and must not raise them again).
+ */
+export const KEPT_BY_REBUILD: readonly ReadModelTableName[] = ["alert_outbox"];
 
 type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 true satisfies SameSet<keyof ReadModelDatabase, `read_model.${ReadModelTableName}`>;

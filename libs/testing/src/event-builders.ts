@@ -5,6 +5,7 @@ import {
   type EventDataOf,
   type EventType,
   type KasmapEvent,
+  newAlertEvent,
   newKasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
@@ -208,6 +209,27 @@ export function testEvents(topology: Topology) {
         subject: topology.subjects.clusterHeartbeat(agentId),
         data: { agent_id: agentId, collector_id: collectorId, content_hash: null, sent_at: sentAt },
       }),
+    clusterChangedAlert: (agentId: number, projectId: number | null = 11) =>
+      newAlertEvent({
+        type: EVENT_TYPES.alertClusterChanged,
+        source: SOURCE,
+        subject: topology.subjects.alert(EVENT_TYPES.alertClusterChanged, agentId),
+        id: sha256(`cluster-changed-${agentId}`),
+        time: new Date(T0),
+        data: {
+          agent_id: agentId,
+          audit_event_id: `snapshot-${agentId}:cluster_changed`,
+          entity_id: projectId,
+          entity_path: null,
+          details: {
+            custom_message: "Cluster agent reports from a different cluster",
+            collector: SOURCE,
+            before: { cluster_uid: "uid-before", cluster_name: "before", api_endpoint: null },
+            after: { cluster_uid: "uid-after", cluster_name: "after", api_endpoint: null },
+            content_hash: sha256("after"),
+          },
+        },
+      }),
   };
 }
 
@@ -241,5 +263,6 @@ export function oneEventOfEachType(topology: Topology, id: number): Record<Event
     [EVENT_TYPES.agentChanged]: e.agent(id, 11),
     [EVENT_TYPES.agentTokenChanged]: e.agentToken(id, 3),
     [EVENT_TYPES.jobChanged]: e.job(id, 11),
+    [EVENT_TYPES.alertClusterChanged]: e.clusterChangedAlert(id),
   };
 }

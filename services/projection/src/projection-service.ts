@@ -3,6 +3,7 @@ import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasma
 import { createLogger } from "@kasmap/logging";
 import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
 import type { Kysely } from "kysely";
+import { ALERT_RELAY_INTERVAL_MS, createAlertPublisher } from "./alerts/alert-outbox.ts";
 import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
 import { startDisconnectionSweeper } from "./audit/agent-disconnections.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./consume/projection-consumer.ts";
@@ -16,7 +17,10 @@ export type ProjectionServiceOptions = DatabaseServiceOptions & {
 };
 
 export type ProjectionService = {
-  /** Stops the consumers after the batch in hand and the disconnection sweeper, then closes the database pool. */
+  /**
+   * Stops the consumers after the batch in hand and the disconnection sweeper, then the alert
+   * relay (after one last publish), then closes the database pool.
+   */
   stop(): Promise<void>;
 };
 
@@ -58,7 +62,8 @@ export async function openMigratedReadModel(
  * older versions, then runs one checkpointed consumer per stream (`projection-registry`,
  * `projection-authz`, `projection-cluster`, `projection-heartbeat`). Each resumes after the
  * position stored with the rows it applied. Every 30 s it also records the agents whose
- * heartbeats stopped (`startDisconnectionSweeper`). Run one replica: a second would apply the same
+ * heartbeats stopped (`startDisconnectionSweeper`), and publishes the alerts the consumers queued
+ * in the alert outbox every `ALERT_RELAY_INTERVAL_MS` (catching up on start). Run one replica: a second would apply the same
  * messages (the position lock and guard keep that harmless, but it is wasted work).
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
@@ -82,10 +87,12 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     ),
   );
   const sweeper = startDisconnectionSweeper(db, logger);
+  const alertRelay = createAlertPublisher(db, options.bus, logger).startRelay(ALERT_RELAY_INTERVAL_MS);
   logger.info({ consumers: PROJECTION_CONSUMERS.map((c) => c.durable) }, "projection started");
   return {
     async stop() {
       await Promise.all([sweeper.stop(), ...consumers.map((consumer) => consumer.stop())]);
+      await alertRelay.stop();
       await db.destroy();
       logger.info("projection stopped");
     },

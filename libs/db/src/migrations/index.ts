@@ -11,6 +11,7 @@ import * as m014AgentDisconnections from "./014_agent_disconnections.ts";
 import * as m015DeletedAgents from "./015_deleted_agents.ts";
 import * as m016AgentTokenRevokedAt from "./016_agent_token_revoked_at.ts";
 import * as m017AgentTokenKind from "./017_agent_token_kind.ts";
+import * as m018AlertOutbox from "./018_alert_outbox.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -32,6 +33,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "015_deleted_agents": m015DeletedAgents,
   "016_agent_token_revoked_at": m016AgentTokenRevokedAt,
   "017_agent_token_kind": m017AgentTokenKind,
+  "018_alert_outbox": m018AlertOutbox,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -1,7 +1,7 @@
 import { ensureStreams, publishEvent } from "@kasmap/bus";
 import { clusterFactsContentHash } from "@kasmap/cluster-info";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
-import { buildClusterFacts, openSse, type SseConnection } from "@kasmap/testing";
+import { buildClusterFacts, openSse, type SseConnection, testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type GatewayFixture, insertAgent, startGatewayFixture, TOKENS } from "../testing/gateway-fixture.ts";
@@ -15,7 +15,7 @@ const VISIBLE_AGENT = 970;
 const SECRET_AGENT = 971;
 const SECRET_GROUP = 60;
 const SECRET_PROJECT = 61;
-const LIVE_STREAMS = ["registry", "authz", "cluster", "heartbeat"] as const;
+const LIVE_STREAMS = ["registry", "authz", "cluster", "heartbeat", "alerts"] as const;
 let f: GatewayFixture;
 const open: SseConnection[] = [];
 
@@ -161,6 +161,30 @@ describe("live event streams", () => {
     // The snapshot published after it arrives, so the token event was filtered, not late.
     await developer.next((frame) => frame.event === EVENT_TYPES.clusterSnapshot);
     expect(developer.received.filter((frame) => frame.event === EVENT_TYPES.agentTokenChanged)).toEqual([]);
+  });
+
+  it("sends an agent's alerts (issue 11) to those who may read the agent, with their severity", async () => {
+    const admin = await connectAs(TOKENS.admin);
+    const developer = await connectAs(TOKENS.developer);
+    const alerts = testEvents(f.bus.topology);
+    await publishEvent(f.bus, alerts.clusterChangedAlert(SECRET_AGENT, SECRET_PROJECT));
+    await publishEvent(f.bus, alerts.clusterChangedAlert(VISIBLE_AGENT));
+    for (const connection of [admin, developer]) {
+      const frame = await connection.next(
+        (fr) => fr.event === EVENT_TYPES.alertClusterChanged && agentOf(fr) === VISIBLE_AGENT,
+      );
+      expect(frame.data).toMatchObject({
+        severity: "critical",
+        subject: expect.stringContaining(".alerts."),
+      });
+    }
+    // The visible agent's alert came after the secret one: the secret one was filtered, not late.
+    const secretAlerts = (connection: SseConnection) =>
+      connection.received.filter(
+        (fr) => fr.event === EVENT_TYPES.alertClusterChanged && agentOf(fr) === SECRET_AGENT,
+      );
+    expect(secretAlerts(admin)).toHaveLength(1);
+    expect(secretAlerts(developer)).toEqual([]);
   });
 
   it("replays after Last-Event-ID only what the user may read, and at most 1,000 events", async () => {

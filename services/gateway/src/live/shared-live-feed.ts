@@ -3,12 +3,16 @@ import type { KasmapEvent, StreamPosition, StreamRole } from "@kasmap/contracts"
 import type { Logger } from "@kasmap/logging";
 import { type Consumer, type ConsumerMessages, DeliverPolicy } from "@nats-io/jetstream";
 
-/** The streams a live subscriber follows (dead letters are an operator's business, not a feed). */
+/**
+ * The streams a live subscriber follows (dead letters are an operator's business, not a feed),
+ * the projection's alerts included (issue 11).
+ */
 export const LIVE_ROLES = [
   "registry",
   "authz",
   "cluster",
   "heartbeat",
+  "alerts",
 ] as const satisfies readonly StreamRole[];
 
 /** How long the server keeps a live consumer nobody pulls from (a gateway that died), ms. */
@@ -25,7 +29,7 @@ export type LiveSubscription = {
 
 /**
  * One ordered consumer per live stream for the whole gateway process, fanning every event out
- * to the connected clients: N clients cost 4 consumers, not 4 × N. The consumers start with the
+ * to the connected clients: N clients cost 5 consumers, not 5 × N. The consumers start with the
  * first subscriber (at each stream's next sequence) and are deleted when the last one leaves.
  * Listeners are called synchronously, in stream order; they must not block (each client's
  * sink queues, bounded).

@@ -1,4 +1,4 @@
-import { EVENT_TYPES, type KasmapEvent, type StreamPosition } from "@kasmap/contracts";
+import { EVENT_TYPES, KasmapError, type KasmapEvent, type StreamPosition } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { applyAuthzChanged } from "./apply-authz-event.ts";
@@ -38,6 +38,10 @@ export async function applyEventToReadModel(
       return applyClusterSnapshot(db, event.data, position.seq);
     case EVENT_TYPES.clusterHeartbeat:
       return applyClusterHeartbeat(db, event.data);
+    case EVENT_TYPES.alertClusterChanged:
+      // Alerts are what the projection publishes (its outbox), never what it applies: no
+      // projection consumer reads the alerts stream, so only a forgery could bring one here.
+      throw new KasmapError("poison_event", `${event.type} is raised by the projection, not applied`);
     default:
       return assertNever(event);
   }

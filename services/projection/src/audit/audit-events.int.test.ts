@@ -78,10 +78,10 @@ describe("audit events written by the projection", () => {
       storedAt: new Date(),
       bytes: 0,
     };
-    await projectMessage(ctx.db, "audit-test", event, meta);
-    await projectMessage(ctx.db, "audit-test", event, { ...meta, deliveryCount: 2 });
+    await projectMessage(ctx.db, ctx.topology, "audit-test", event, meta);
+    await projectMessage(ctx.db, ctx.topology, "audit-test", event, { ...meta, deliveryCount: 2 });
     // A fresh consumer position (as after a partial rebuild) re-applies it: the event id absorbs it.
-    await projectMessage(ctx.db, "audit-test-2", event, meta);
+    await projectMessage(ctx.db, ctx.topology, "audit-test-2", event, meta);
     const after = await auditLog(5);
     expect(after.length).toBe(before.length + 1);
   });

@@ -5,6 +5,7 @@ import {
   type AuditEventType,
   type AuditedClusterField,
   type AuditTargetType,
+  type ClusterChangedDetails,
   type ClusterFacts,
   CONNECTED_WITHIN_MS,
   canonicalJson,
@@ -261,7 +262,7 @@ function clusterChangedEvents(
   const before = previous.snapshot?.cluster_uid;
   const after = event.data.cluster.cluster_uid;
   if (!before || !after || before === after || previous.snapshot === null) return [];
-  const details = {
+  const details: ClusterChangedDetails = {
     custom_message: "Cluster agent reports from a different cluster",
     collector: event.source,
     before: clusterIdentity(previous.snapshot),

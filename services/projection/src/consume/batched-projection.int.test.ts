@@ -81,7 +81,9 @@ describe("batched projection", () => {
         },
       },
     ];
-    const failure = await projectBatch(ctx.db, CONSUMER, stream, batch, before + 2).catch((e: unknown) => e);
+    const failure = await projectBatch(ctx.db, ctx.topology, CONSUMER, stream, batch, before + 2).catch(
+      (e: unknown) => e,
+    );
     expect(isKasmapError(failure, "poison_event")).toBe(true);
     expect(await groupIds()).toEqual([1, 2]);
     expect(await registryPosition()).toBe(before);
@@ -109,7 +111,7 @@ describe("batched projection", () => {
         },
       },
     ];
-    expect(await projectBatch(ctx.db, CONSUMER, stream, replayed, position)).toEqual([]);
+    expect(await projectBatch(ctx.db, ctx.topology, CONSUMER, stream, replayed, position)).toEqual([]);
     const row = await ctx.db
       .selectFrom("read_model.groups")
       .select("description")

@@ -42,6 +42,12 @@ const SUBJECT_KINDS: { kind: string; subject: string; stream: StreamRole; owner:
     stream: "authz",
     owner: EVENT_TYPES.authzChanged,
   },
+  {
+    kind: "alert cluster changed",
+    subject: topology.subjects.alert(EVENT_TYPES.alertClusterChanged, ID),
+    stream: "alerts",
+    owner: EVENT_TYPES.alertClusterChanged,
+  },
   ...REGISTRY_KINDS.map((kind) => {
     const owner = (Object.keys(EVENT_BINDINGS) as EventType[]).find(
       (type) => EVENT_BINDINGS[type].pattern[1] === kind && EVENT_BINDINGS[type].stream === "registry",
@@ -66,7 +72,7 @@ function encode(event: KasmapEvent, subject: string): Uint8Array {
 
 describe("event bindings at the consumer's edge", () => {
   it("covers every subject kind × every event type", () => {
-    expect(PAIRS).toHaveLength(11 * Object.values(EVENT_TYPES).length);
+    expect(PAIRS).toHaveLength(12 * Object.values(EVENT_TYPES).length);
     expect(PAIRS.filter((p) => p.accepted)).toHaveLength(Object.values(EVENT_TYPES).length);
   });
 

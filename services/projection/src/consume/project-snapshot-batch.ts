@@ -1,7 +1,14 @@
 import type { CheckpointedEvent } from "@kasmap/bus";
-import { type EVENT_TYPES, KasmapError, type KasmapEventOf, type ReadModelNotice } from "@kasmap/contracts";
+import {
+  type EVENT_TYPES,
+  KasmapError,
+  type KasmapEventOf,
+  type ReadModelNotice,
+  type Topology,
+} from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
+import { queueAlerts } from "../alerts/alert-outbox.ts";
 import { addressRowsFor } from "../apply/cluster-addresses.ts";
 import { replaceAddressesOf, type SnapshotRowInput, writeSnapshots } from "../apply/snapshot-batch-writes.ts";
 import { insertAuditDrafts } from "../audit/audit-event-store.ts";
@@ -24,11 +31,13 @@ function unknownAgent(agentId: number): SnapshotAgentState {
  * one statement reads every agent's state (standing, previous facts, project); the decisions
  * are made in memory in stream order, each snapshot compared with the one before it; then one
  * statement writes history and latest facts, one the addresses of each agent's new latest
- * (only the rows that changed; never for a deleted agent), one the audit events. Throws as `assertCollectorsMayWrite` does: `poison_event` for an agent deleted
+ * (only the rows that changed; never for a deleted agent), one the audit events, one the alerts
+ * they raise (the alert outbox, `queueAlerts`). Throws as `assertCollectorsMayWrite` does: `poison_event` for an agent deleted
  * or without a valid token since the screen ran, a plain error when it is unknown again.
  */
 export async function projectSnapshotBatch(
   db: Kysely<ReadModelDatabase>,
+  topology: Topology,
   stream: string,
   items: readonly StoredSnapshot[],
 ): Promise<ReadModelNotice[]> {
@@ -80,5 +89,10 @@ export async function projectSnapshotBatch(
   await writeSnapshots(db, snapshots);
   await replaceAddressesOf(db, indexedAgents, addressRows);
   await insertAuditDrafts(db, drafts);
+  await queueAlerts(
+    db,
+    topology,
+    drafts.map(({ draft }) => draft),
+  );
   return notices;
 }

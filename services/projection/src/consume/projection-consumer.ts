@@ -5,10 +5,11 @@ import {
   type MessageMeta,
   startCheckpointedConsumer,
 } from "@kasmap/bus";
-import { EVENT_TYPES, type KasmapEvent, type ReadModelNotice } from "@kasmap/contracts";
+import { EVENT_TYPES, type KasmapEvent, type ReadModelNotice, type Topology } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
+import { queueAlerts } from "../alerts/alert-outbox.ts";
 import { applyEventToReadModel } from "../apply/apply-event.ts";
 import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "../audit/audit-event-store.ts";
 import { auditEventsFor } from "../audit/audit-events.ts";
@@ -41,10 +42,12 @@ const REGISTRY_CONSUMER = "projection-registry";
  * committed. Collector events have their times clamped to when the server stored them and are
  * refused (`poison_event`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
  * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
- * A permanent database error becomes `KasmapError("poison_event")`.
+ * The alerts the audit events raise are queued in the same transaction (`queueAlerts`), under
+ * `topology`'s subjects. A permanent database error becomes `KasmapError("poison_event")`.
  */
 export async function projectBatch(
   db: Kysely<ReadModelDatabase>,
+  topology: Topology,
   consumer: string,
   stream: string,
   batch: readonly CheckpointedEvent[],
@@ -70,7 +73,7 @@ export async function projectBatch(
       const notices: ReadModelNotice[] = [];
       for (const run of runsOf(fresh)) {
         if (run.snapshots) {
-          notices.push(...(await projectSnapshotBatch(trx, stream, run.snapshots)));
+          notices.push(...(await projectSnapshotBatch(trx, topology, stream, run.snapshots)));
           continue;
         }
         for (const { event, meta } of run.others) {
@@ -78,7 +81,9 @@ export async function projectBatch(
           // The audit log compares with the state the event replaces, so it is read first.
           const previous = await loadAuditPreviousState(trx, event);
           await applyEventToReadModel(trx, event, position);
-          await recordAuditEvents(trx, event, auditEventsFor(event, previous), position);
+          const drafts = auditEventsFor(event, previous);
+          await recordAuditEvents(trx, event, drafts, position);
+          await queueAlerts(trx, topology, drafts);
           notices.push(...changeNoticesFor(event, position));
         }
       }
@@ -118,11 +123,12 @@ function runsOf(items: readonly CheckpointedEvent[]): Run[] {
 /** Applies one message with its position: `projectBatch` of one event. */
 export function projectMessage(
   db: Kysely<ReadModelDatabase>,
+  topology: Topology,
   consumer: string,
   event: KasmapEvent,
   meta: MessageMeta,
 ): Promise<ReadModelNotice[]> {
-  return projectBatch(db, consumer, meta.stream, [{ event, meta }], meta.seq);
+  return projectBatch(db, topology, consumer, meta.stream, [{ event, meta }], meta.seq);
 }
 
 /** Starts one checkpointed consumer that projects its stream into the read model in batches. */
@@ -141,7 +147,7 @@ export function startProjectionConsumer(
     ...(fromCollectors ? { screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER) } : {}),
     readCheckpoint: () => readPosition(db, declaration.durable),
     async applyBatch(batch, lastSeq) {
-      const notices = await projectBatch(db, declaration.durable, stream, batch, lastSeq);
+      const notices = await projectBatch(db, bus.topology, declaration.durable, stream, batch, lastSeq);
       publishChangeNotices(bus, notices);
     },
     onProblem({ kind, meta, reason }) {

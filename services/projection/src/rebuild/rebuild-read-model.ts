@@ -1,4 +1,4 @@
-import { READ_MODEL_SCHEMA, type ReadModelDatabase } from "@kasmap/db";
+import { KEPT_BY_REBUILD, READ_MODEL_SCHEMA, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import {
@@ -28,8 +28,9 @@ export async function rebuildReadModel(options: ProjectionServiceOptions): Promi
 }
 
 /**
- * Truncates every table of the read model schema except kysely's migration bookkeeping, so a
- * table added by a later migration is emptied too. Returns the table names.
+ * Truncates every table of the read model schema except kysely's migration bookkeeping and
+ * `KEPT_BY_REBUILD` (the alert outbox: alerts already raised are not raised again), so a table
+ * added by a later migration is emptied too. Returns the table names.
  */
 async function truncateReadModel(db: Kysely<ReadModelDatabase>): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
@@ -39,7 +40,9 @@ async function truncateReadModel(db: Kysely<ReadModelDatabase>): Promise<string[
         and table_name not like 'kysely_migration%'
       order by table_name
     `.execute(trx);
-    const tables = result.rows.map((r) => r.table_name);
+    const tables = result.rows
+      .map((r) => r.table_name)
+      .filter((table) => !(KEPT_BY_REBUILD as readonly string[]).includes(table));
     if (tables.length === 0) return tables;
     const names = sql.join(tables.map((t) => sql.table(`${READ_MODEL_SCHEMA}.${t}`)));
     await sql`truncate ${names}`.execute(trx);

@@ -1,0 +1,49 @@
+import { createHash } from "node:crypto";
+import {
+  type AlertType,
+  AUDIT_EVENT_TYPES,
+  ClusterChangedDetailsSchema,
+  EVENT_TYPES,
+  type KasmapEventOf,
+  newAlertEvent,
+  type Topology,
+} from "@kasmap/contracts";
+import type { AuditEventDraft } from "../audit/audit-events.ts";
+
+/** The CloudEvent `source` of every alert the projection raises. */
+export const ALERT_SOURCE = "/kasmap/projection";
+
+export type AlertEvent = KasmapEventOf<AlertType>;
+
+/**
+ * The alert an audit event raises, or null for one that raises none. Pure: the same draft
+ * always gives the same alert, with an id derived from the audit event's (`alert-<SHA-256 of
+ * its event_id>`), so a re-applied or replayed audit event is absorbed by the outbox's unique
+ * `event_id` and, inside the duplicate window, by `Nats-Msg-Id`.
+ *
+ * - `cluster_agent_cluster_changed` → `io.kasmap.alert.cluster_changed.v1`, severity
+ *   `critical`, on `<root>.alerts.<agent>.cluster_changed`, with the audit event's details.
+ */
+export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): AlertEvent | null {
+  switch (draft.event_type) {
+    case AUDIT_EVENT_TYPES.clusterChanged: {
+      const type = EVENT_TYPES.alertClusterChanged;
+      return newAlertEvent({
+        type,
+        source: ALERT_SOURCE,
+        subject: topology.subjects.alert(type, draft.agent_id),
+        id: `alert-${createHash("sha256").update(draft.event_id).digest("hex")}`,
+        time: new Date(draft.created_at),
+        data: {
+          agent_id: draft.agent_id,
+          audit_event_id: draft.event_id,
+          entity_id: draft.entity_id,
+          entity_path: draft.entity_path,
+          details: ClusterChangedDetailsSchema.parse(draft.details),
+        },
+      });
+    }
+    default:
+      return null;
+  }
+}
