@@ -149,6 +149,20 @@ describe("cluster identity", () => {
       },
     });
 
+    // The alert carries the audit event's own details (the streaming shape); the REST body adds
+    // GitLab's keys (`event_name`, `author_*`, `target_*`, `entity_path`) to them.
+    const GITLAB_DETAIL_KEYS = new Set([
+      "event_name",
+      "author_name",
+      "author_class",
+      "author_email",
+      "target_id",
+      "target_type",
+      "target_details",
+      "entity_path",
+    ]);
+    const storedDetails = (details: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(details).filter(([key]) => !GITLAB_DETAIL_KEYS.has(key)));
     const isAlertOf = (id: number) => (frame: { event: string; data: unknown }) =>
       frame.event === EVENT_TYPES.alertClusterChanged &&
       (frame.data as { data?: { agent_id?: number } }).data?.agent_id === id;
@@ -158,7 +172,7 @@ describe("cluster identity", () => {
       type: EVENT_TYPES.alertClusterChanged,
       severity: "critical",
       subject: system.topology.subjects.alert(EVENT_TYPES.alertClusterChanged, agentId),
-      data: { agent_id: agentId, entity_id: projectId, details: audit[0].details },
+      data: { agent_id: agentId, entity_id: projectId, details: storedDetails(audit[0].details) },
     });
     // An alert the outsider may read, published after the real one on the same stream: once it
     // arrived, the real one was filtered for the outsider, not late.
