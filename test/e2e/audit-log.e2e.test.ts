@@ -14,11 +14,12 @@ let ids: { project: number; otherProject: number; agent: number; otherAgent: num
 let tokens: { developer: string; maintainer: string; outsider: string };
 let collectorToken: number;
 
+/** GitLab's REST entity: the target is inside `details`. */
 type AuditEvent = {
-  event_type: string;
-  target_id: number;
+  id: number;
+  event_name: string;
   entity_id: number;
-  details: Record<string, unknown>;
+  details: Record<string, unknown> & { target_id: number; target_type: string };
 };
 
 async function created(path: string, body: unknown): Promise<Record<string, unknown>> {
@@ -78,17 +79,22 @@ describe("audit events", () => {
     const gitlabNamed = await eventually(async () => {
       const events = (await auditEvents(`agent_id=${ids.agent}`, tokens.maintainer)).filter(
         (e) =>
-          e.event_type.match(/^cluster_agent_(created|deleted|token_created|token_revoked)$/) &&
-          !(e.event_type === "cluster_agent_token_created" && e.target_id === collectorToken),
+          e.event_name.match(/^cluster_agent_(created|deleted|token_created|token_revoked)$/) &&
+          !(e.event_name === "cluster_agent_token_created" && e.details.token_id === collectorToken),
       );
       return events.length === 3 ? events : undefined;
     }, "three GitLab-named audit events");
-    expect(gitlabNamed.map((e) => e.event_type)).toEqual([
+    expect(gitlabNamed.map((e) => e.event_name)).toEqual([
       "cluster_agent_token_revoked",
       "cluster_agent_token_created",
       "cluster_agent_created",
     ]);
-    expect(gitlabNamed.map((e) => e.target_id)).toEqual([token, token, ids.agent]);
+    // As GitLab: token events target the agent and name the token.
+    expect(gitlabNamed.map((e) => e.details.target_id)).toEqual([ids.agent, ids.agent, ids.agent]);
+    expect(gitlabNamed.map((e) => e.details.token_id)).toEqual([token, token, undefined]);
+    expect(gitlabNamed[0]?.details.custom_message).toBe(
+      `Revoked cluster agent token 'deploy' with id ${token}`,
+    );
     expect(gitlabNamed.every((e) => e.entity_id === ids.project)).toBe(true);
     expect(JSON.stringify(gitlabNamed)).not.toMatch(/token_sha256|glagent-/);
   });
@@ -117,9 +123,11 @@ describe("audit events", () => {
     expect(changes[1]?.details).toMatchObject({ before: null, after: { cluster_name: "prod" } });
   });
 
-  it("answers 403 to a member below Maintainer, 404 to a non-member, and the instance log to admins only", async () => {
+  it("shows a Developer only their own events, 404 to a non-member, and the instance log to admins only", async () => {
     const path = `/projects/${ids.project}/audit_events`;
-    expect((await system.api("GET", path, undefined, tokens.developer)).status).toBe(403);
+    // The developer authored none of the project's events (agents and tokens need Maintainer).
+    const own = await system.api("GET", path, undefined, tokens.developer);
+    expect([own.status, own.body, own.headers.get("x-total")]).toEqual([200, [], "0"]);
     expect((await system.api("GET", path, undefined, tokens.outsider)).status).toBe(404);
     expect((await system.api("GET", "/audit_events", undefined, tokens.maintainer)).status).toBe(403);
     const all = await system.api(
@@ -131,6 +139,47 @@ describe("audit events", () => {
     expect(Number(all.headers.get("x-total"))).toBeGreaterThanOrEqual(5);
     const groups = await system.api("GET", "/audit_events?entity_type=Group");
     expect([groups.status, groups.body]).toEqual([200, []]);
+  });
+});
+
+describe("keyset pages and single events", () => {
+  it("walks the project's events by GitLab's keyset cursor, newest id first, without totals", async () => {
+    const all = (await auditEvents("per_page=100", tokens.maintainer)).map((e) => e.id);
+    expect(all.length).toBeGreaterThan(2);
+    const walked: number[] = [];
+    let next: string | null =
+      `/projects/${ids.project}/audit_events?pagination=keyset&order_by=id&sort=desc&per_page=2`;
+    while (next !== null) {
+      const page = await system.api("GET", next, undefined, tokens.maintainer);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("x-total")).toBeNull();
+      walked.push(...(page.body as unknown as AuditEvent[]).map((e) => e.id));
+      const link = page.headers.get("link");
+      next = link === null ? null : new URL(/^<([^>]+)>; rel="next"$/.exec(link)?.[1] ?? "").href;
+      if (next !== null) next = next.slice(next.indexOf("/projects/"));
+    }
+    expect(walked).toEqual([...all].sort((a, b) => b - a));
+  });
+
+  it("answers one event of the project, and another project's exactly as a missing one", async () => {
+    const [newest] = await auditEvents("per_page=1", tokens.maintainer);
+    const one = await system.api(
+      "GET",
+      `/projects/${ids.project}/audit_events/${newest?.id}`,
+      undefined,
+      tokens.maintainer,
+    );
+    expect([one.status, one.body]).toEqual([200, newest]);
+    const hiddenEvents = await system.api("GET", `/projects/${ids.otherProject}/audit_events?per_page=1`);
+    const hiddenId = (hiddenEvents.body as unknown as AuditEvent[])[0]?.id;
+    expect(hiddenId).toBeDefined();
+    const path = (id: number | undefined) => `/projects/${ids.project}/audit_events/${id}`;
+    const other = await system.api("GET", path(hiddenId), undefined, tokens.maintainer);
+    const missing = await system.api("GET", path(999_999_999), undefined, tokens.maintainer);
+    expect([other.status, other.body]).toEqual([404, { message: "404 Not found" }]);
+    expect([missing.status, missing.body]).toEqual([other.status, other.body]);
+    const instance = await system.api("GET", `/audit_events/${hiddenId}`);
+    expect((instance.body as unknown as AuditEvent).entity_id).toBe(ids.otherProject);
   });
 });
 

@@ -139,16 +139,30 @@ describe("cluster identity", () => {
     }, "the cluster_changed audit event");
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({
-      event_type: "cluster_agent_cluster_changed",
-      target_id: agentId,
-      target_type: "Clusters::Agent",
+      event_name: "cluster_agent_cluster_changed",
       entity_id: projectId,
       details: {
+        target_id: agentId,
+        target_type: "Clusters::Agent",
         before: { cluster_uid: FIRST_UID, cluster_name: "kubernetes" },
         after: { cluster_uid: SECOND_UID, cluster_name: "kubernetes" },
       },
     });
 
+    // The alert carries the audit event's own details (the streaming shape); the REST body adds
+    // GitLab's keys (`event_name`, `author_*`, `target_*`, `entity_path`) to them.
+    const GITLAB_DETAIL_KEYS = new Set([
+      "event_name",
+      "author_name",
+      "author_class",
+      "author_email",
+      "target_id",
+      "target_type",
+      "target_details",
+      "entity_path",
+    ]);
+    const storedDetails = (details: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(details).filter(([key]) => !GITLAB_DETAIL_KEYS.has(key)));
     const isAlertOf = (id: number) => (frame: { event: string; data: unknown }) =>
       frame.event === EVENT_TYPES.alertClusterChanged &&
       (frame.data as { data?: { agent_id?: number } }).data?.agent_id === id;
@@ -158,7 +172,7 @@ describe("cluster identity", () => {
       type: EVENT_TYPES.alertClusterChanged,
       severity: "critical",
       subject: system.topology.subjects.alert(EVENT_TYPES.alertClusterChanged, agentId),
-      data: { agent_id: agentId, entity_id: projectId, details: audit[0].details },
+      data: { agent_id: agentId, entity_id: projectId, details: storedDetails(audit[0].details) },
     });
     // An alert the outsider may read, published after the real one on the same stream: once it
     // arrived, the real one was filtered for the outsider, not late.

@@ -200,13 +200,12 @@ describe("collector tokens", () => {
       tokens.maintainer,
     );
     const events = audit.body as unknown as Array<{
-      event_type: string;
-      target_id: number;
-      target_type: string;
+      event_name: string;
+      details: { target_id: number; target_type: string };
     }>;
     const ofSecond = events
-      .filter((e) => e.target_id === second.id)
-      .map((e) => [e.event_type, e.target_type]);
+      .filter((e) => e.details.target_id === second.id)
+      .map((e) => [e.event_name, e.details.target_type]);
     expect(ofSecond.sort()).toEqual([
       ["cluster_agent_collector_token_created", "Kasmap::CollectorToken"],
       ["cluster_agent_collector_token_revoked", "Kasmap::CollectorToken"],

@@ -72,13 +72,19 @@ describe("go-gitlab (Debian golang-github-xanzy-go-gitlab-dev) against Kasmap", 
       error_bad_bearer_token: { status: 401, message: "{message: 401 Unauthorized}" },
       audit_event_count: expect.any(Number),
       audit_event_entities: [`Project ${seen.project_id}`],
-      // A difference from GitLab that remains (issue 10 item 5): GitLab's audit entity carries
-      // `target_type` (and `entity_path`, `author_name`, …) inside `details`, where go-gitlab
-      // reads them; Kasmap puts them at the top level, so the client sees "". When item 5 lands
-      // this reads GitLab's target types.
-      audit_details_target_types: [""],
+      // GitLab's entity (issue 10 item 5): go-gitlab reads the target type, entity path and
+      // message from `details`, where GitLab's API::Entities::AuditEvent puts them.
+      audit_details_target_types: expect.arrayContaining(["Clusters::Agent"]),
+      audit_details_entity_paths: ["golang/clients/infra"],
+      audit_details_has_created_message: true,
+      audit_single_same: true,
+      audit_instance_single_entity: `Project ${seen.project_id}`,
+      error_unknown_audit_event: { status: 404, message: "{message: 404 Not found}" },
     });
     expect(seen.agent_created_by_user_id).toBeGreaterThan(0);
     expect(seen.audit_event_count).toBeGreaterThan(0);
+    for (const type of seen.audit_details_target_types as string[]) {
+      expect(["Clusters::Agent", "Clusters::AgentToken"]).toContain(type);
+    }
   });
 });

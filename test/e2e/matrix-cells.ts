@@ -1,4 +1,5 @@
 import type { RestRoute } from "@kasmap/contracts";
+import { eventually } from "@kasmap/testing/harness";
 import { expectStatus, type World } from "./principal-world.ts";
 
 /**
@@ -82,8 +83,37 @@ const tokenOfFreshAgent =
     return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
   };
 
+/**
+ * The id of an audit event of `projectId` (the agent's creation, recorded by the projection),
+ * looked up once per project as the admin.
+ */
+const auditEventIds = new Map<number, Promise<number>>();
+export function auditEventIdOf(world: World, projectId: number): Promise<number> {
+  let id = auditEventIds.get(projectId);
+  if (id === undefined) {
+    id = eventually(async () => {
+      const events = await world.system.api("GET", `/projects/${projectId}/audit_events?per_page=1`);
+      const [event] = (events.body ?? []) as unknown as Array<{ id?: number }>;
+      return event?.id;
+    }, `an audit event of project ${projectId}`);
+    auditEventIds.set(projectId, id);
+  }
+  return id;
+}
+
+/** A read of one audit event of the world's project, by its route's parameter name. */
+const onAuditEvent =
+  (param: "audit_event_id" | "id"): Arrange =>
+  async (world, route) => ({
+    target: fillPath(world, route.path, { [param]: await auditEventIdOf(world, world.project.id) }),
+  });
+
 /** Cells that need more than the world's resources, by `METHOD path`. */
 const ARRANGEMENTS: Record<string, Arrange> = {
+  [`GET ${API}/projects/:id/audit_events/:audit_event_id`]: onAuditEvent("audit_event_id"),
+  [`GET ${API}/-/kasmap/projects/:id/audit_events/:audit_event_id`]: onAuditEvent("audit_event_id"),
+  [`GET ${API}/audit_events/:id`]: onAuditEvent("id"),
+  [`GET ${API}/-/kasmap/audit_events/:id`]: onAuditEvent("id"),
   [`POST ${API}/groups`]: plain(() => {
     const path = next("cell-group");
     return { name: path, path };

@@ -190,15 +190,20 @@ export const MATRIX: Record<string, MatrixRow> = {
   "POST /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify": { gitlab: authenticated({ ...EXTENSION_DEVELOPER_READ, read_api: 403 }) },
   // [KASMAP] the group inventory answers every member of the group, listing readable agents.
   "GET /api/v4/groups/:id/cluster_agents": { gitlab: authenticated(MEMBERS_SEE) },
-  "GET /api/v4/projects/:id/audit_events": {
-    gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403 }),
-    kasmap: { statuses: { developer: 403 }, reason: "README: project audit events need Maintainer (GitLab shows a Developer their own events)" },
-  },
+  // [AUDIT] a Developer gets the list, with only their own events.
+  "GET /api/v4/projects/:id/audit_events": { gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403 }) },
   "GET /api/v4/audit_events": { gitlab: authenticated(adminOnly(200)) },
+  // [AUDIT] one project event: Maintainer+; a Developer reads only their own and gets 404 for
+  // others' (ee/lib/ee/api/projects.rb finds it among the events the list shows them; the
+  // world's event is the admin's). The instance one: admins.
+  "GET /api/v4/projects/:id/audit_events/:audit_event_id": { gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403, developer: 404 }) },
+  "GET /api/v4/audit_events/:id": { gitlab: authenticated(adminOnly(200)) },
   // [KASMAP] the same audit events on Kasmap-only paths (kept in GitLab mode, where the paths
-  // above are GitLab's): project events for Maintainer+, instance events for admins.
-  "GET /api/v4/-/kasmap/projects/:id/audit_events": { gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403, developer: 403 }) },
+  // above are GitLab's): project events as above, instance events for admins.
+  "GET /api/v4/-/kasmap/projects/:id/audit_events": { gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403 }) },
   "GET /api/v4/-/kasmap/audit_events": { gitlab: authenticated(adminOnly(200)) },
+  "GET /api/v4/-/kasmap/projects/:id/audit_events/:audit_event_id": { gitlab: authenticated({ ...MEMBERS_SEE, guest: 403, reporter: 403, developer: 404 }) },
+  "GET /api/v4/-/kasmap/audit_events/:id": { gitlab: authenticated(adminOnly(200)) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/history": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   // [KASMAP] every user may open the stream; it carries only what they may read.
   "GET /api/v4/events/stream": { gitlab: authenticated(anyUser(200, 200)) },

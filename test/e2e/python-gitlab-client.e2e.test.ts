@@ -1,4 +1,5 @@
 import { fileURLToPath } from "node:url";
+import { GITLAB_AUDIT_EVENT_KEYS } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { debianClientOutput, INVALID_AGENT_NAME_MESSAGE, seenByClient } from "./gitlab-client-driver.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
@@ -40,7 +41,19 @@ describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
       error_no_token: { status: 401, message: "401 Unauthorized" },
       error_bad_token: { status: 401, message: "401 Unauthorized" },
       audit_event_count: expect.any(Number),
+      // GitLab's API::Entities::AuditEvent (issue 10 item 5): seven keys, the target in details.
+      audit_event_keys: [...GITLAB_AUDIT_EVENT_KEYS],
+      audit_details_target_types: expect.arrayContaining(["Clusters::Agent"]),
+      audit_keyset_descending: true,
+      audit_keyset_covers_offset: true,
+      audit_single_same: true,
+      error_unknown_audit_event: { status: 404, message: "404 Not found" },
+      error_keyset_order: {
+        status: 405,
+        message: "Keyset pagination is not yet available for this type of request",
+      },
     });
-    expect(seen.audit_event_count).toBeGreaterThan(0);
+    // 23 agents created: more than one keyset page of 5.
+    expect(seen.audit_event_count).toBeGreaterThan(5);
   });
 });

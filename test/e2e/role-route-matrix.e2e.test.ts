@@ -1,6 +1,6 @@
 import { REST_ROUTES, type RestRoute } from "@kasmap/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { arrangeCell, fillPath, routeKey } from "./matrix-cells.ts";
+import { arrangeCell, auditEventIdOf, fillPath, routeKey } from "./matrix-cells.ts";
 import { expectedStatus, MATRIX } from "./matrix-expectations.ts";
 import {
   createPrincipals,
@@ -24,8 +24,11 @@ const system = kasmapSystemForFile();
 let world: World;
 let principals: Record<PrincipalName, PrincipalCredential>;
 let destinationGroup: number;
-/** Children of the hidden project: an agent token and a CI job (the hidden agent is the world's). */
-let hiddenChildren: Record<"agent_id" | "token_id" | "job_id", number>;
+/**
+ * Children of the hidden project: an agent token, a CI job and an audit event (the hidden agent
+ * is the world's).
+ */
+let hiddenChildren: Record<"agent_id" | "token_id" | "job_id" | "audit_event_id", number>;
 
 beforeAll(async () => {
   world = await buildWorld(system);
@@ -44,6 +47,7 @@ beforeAll(async () => {
     agent_id: world.hiddenAgent.id,
     token_id: Number(hiddenToken.id),
     job_id: Number(hiddenJob.id),
+    audit_event_id: await auditEventIdOf(world, world.hiddenProject.id),
   };
   principals = await createPrincipals(world);
 }, 120_000);
@@ -138,7 +142,13 @@ describe("role × route matrix", () => {
 describe("existence", () => {
   /** Principals that hold no role where the hidden resources live. */
   const WITHOUT_ACCESS: PrincipalName[] = ["read_api", "non_member", ...MEMBER_ROLES];
-  const MISSING = { id: 999_999_999, agent_id: 999_999_998, token_id: 999_999_997, job_id: 999_999_996 };
+  const MISSING = {
+    id: 999_999_999,
+    agent_id: 999_999_998,
+    token_id: 999_999_997,
+    job_id: 999_999_996,
+    audit_event_id: 999_999_995,
+  };
   const ANY_BODY = {
     name: "x",
     path: "x",
@@ -166,7 +176,7 @@ describe("existence", () => {
         // The hidden project (or group) itself, then each hidden child under a visible parent.
         const pairs: Array<[string, Record<string, number>, Record<string, number>]> = [
           ["hidden parent", { id: hiddenId, ...hiddenChildren }, MISSING],
-          ...(["agent_id", "token_id", "job_id"] as const)
+          ...(["agent_id", "token_id", "job_id", "audit_event_id"] as const)
             .filter((param) => route.path.includes(`:${param}`))
             .map((param): [string, Record<string, number>, Record<string, number>] => [
               `hidden ${param} under a visible parent`,

@@ -51,6 +51,16 @@ describe("the gitlab gem (Debian ruby-gitlab) against Kasmap", () => {
       error_bad_bearer_token: gemError(401, "401 Unauthorized", "/user"),
       audit_event_count: expect.any(Number),
       audit_event_entities: [["Project", seen.project_id]],
+      audit_details_target_types: expect.arrayContaining(["Clusters::Agent"]),
+      audit_keyset_descending: true,
+      audit_keyset_covers_offset: true,
+      audit_keyset_more_than_one_page: true,
+      audit_single_id: true,
+      error_unknown_audit_event: gemError(
+        404,
+        "404 Not found",
+        `/projects/${seen.project_id}/audit_events/999999999`,
+      ),
       project_id: expect.any(Number),
     });
     expect(seen.audit_event_count).toBeGreaterThan(0);

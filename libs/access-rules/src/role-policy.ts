@@ -33,10 +33,12 @@ export const ROLE_POLICY = {
    */
   admin_project_member: { least: "owner" },
   /**
-   * DEPARTURE from GitLab, kept on purpose (README): GitLab shows a Developer their own project
-   * audit events; Kasmap shows a project's audit events to Maintainers and above only.
+   * Read a project's audit events: a Developer only the events they authored, as GitLab
+   * filters them (ee/lib/ee/api/projects.rb, `filter_by_author`); all of them needs `admin_project`.
    */
-  read_project_audit_events: { least: "maintainer" },
+  read_project_audit_events: { least: "developer" },
+  /** Administer the project; here: see every author's project audit events. */
+  admin_project: { least: "maintainer" },
   /** Register a CI job (Kasmap's stand-in for running a pipeline). */
   create_pipeline: { least: "developer" },
   /** Finish a CI job. */

@@ -52,25 +52,71 @@ export type AuditedClusterField = (typeof AUDITED_CLUSTER_FIELDS)[number];
 
 const Time = z.iso.datetime({ offset: true });
 
-/** One audit event as GitLab's `GET /audit_events` returns it (`API::Entities::AuditEvent`). */
-export const AuditEventResponseSchema = z.object({
-  id: z.number().int().positive(),
-  /** The acting user; null for what no user did (a collector's snapshot or heartbeat). */
-  author_id: z.number().int().positive().nullable(),
-  /** The agent's configuration project; null until the agent itself has been projected. */
-  entity_id: z.number().int().positive().nullable(),
-  entity_type: z.literal("Project"),
-  entity_path: z.string().nullable(),
-  details: z.record(z.string(), z.unknown()),
-  created_at: Time,
-  event_type: AuditEventTypeSchema,
-  target_id: z.number().int().positive(),
-  target_type: z.enum(AUDIT_TARGET_TYPES),
-});
+/**
+ * `details` of a REST audit event: GitLab's keys, as `AuditEvents::BuildService` writes them
+ * (gitlab-org/gitlab, app/services/audit_events/build_service.rb) and the audit event models'
+ * `formatted_details` add `author_email` to,
+ * plus Kasmap's own facts of the event (`agent_name`, `changed_fields`, `before`/`after`, …),
+ * which GitLab's `additional_details` allow.
+ */
+export const AuditEventDetailsSchema = z
+  .object({
+    event_name: AuditEventTypeSchema,
+    /** The acting user's name; `Kasmap` for what no user did (a collector's snapshot, a silence). */
+    author_name: z.string(),
+    /** `User`, or `Kasmap::System` for what no user did (GitLab names its non-user authors by class). */
+    author_class: z.string(),
+    /** Always null: Kasmap's read model holds no e-mail addresses. */
+    author_email: z.null(),
+    target_id: z.number().int().positive(),
+    target_type: z.enum(AUDIT_TARGET_TYPES),
+    /** The target's name (agent or token name), as GitLab's `Gitlab::Audit::Target#details`. */
+    target_details: z.string(),
+    custom_message: z.string(),
+    /** The project's full path when the event was recorded; null until the project was projected. */
+    entity_path: z.string().nullable(),
+  })
+  .catchall(z.unknown());
+export type AuditEventDetails = z.infer<typeof AuditEventDetailsSchema>;
+
+/**
+ * One audit event as GitLab's REST API answers it, `API::Entities::AuditEvent`
+ * (gitlab-org/gitlab, ee/lib/api/entities/audit_event.rb): these seven keys and no other; the
+ * target, author name, message and entity path are inside `details`. The live event stream keeps
+ * Kasmap's streaming shape (`events/stream`), which this is not.
+ */
+export const AuditEventResponseSchema = z
+  .object({
+    id: z.number().int().positive(),
+    /** The acting user; null for what no user did (a collector's snapshot or heartbeat). */
+    author_id: z.number().int().positive().nullable(),
+    /** The agent's configuration project; null until the agent itself has been projected. */
+    entity_id: z.number().int().positive().nullable(),
+    entity_type: z.literal("Project"),
+    /** GitLab reads it from `details.event_name`: the audit event type. */
+    event_name: AuditEventTypeSchema,
+    details: AuditEventDetailsSchema,
+    created_at: Time,
+  })
+  .strict();
 export type AuditEventResponse = z.infer<typeof AuditEventResponseSchema>;
+
+/**
+ * GitLab's keyset pagination of audit events (`lib/api/helpers/pagination_strategies.rb`,
+ * `lib/gitlab/pagination/cursor_based_keyset.rb`: audit events page by `cursor`, ordered
+ * `id desc` only): `pagination=keyset`, optional `order_by=id`, `sort=desc` and the `cursor` of
+ * the previous answer's `Link: <…>; rel="next"`. Read by the gateway's `keysetPageOf`.
+ */
+const KeysetQueryFields = {
+  pagination: z.string().optional(),
+  order_by: z.string().optional(),
+  sort: z.string().optional(),
+  cursor: z.string().max(1000).optional(),
+};
 
 /** `GET /projects/:id/audit_events`: GitLab's parameters plus Kasmap's `agent_id` and `event_type`. */
 export const ProjectAuditEventsQuerySchema = PaginationQuerySchema.extend({
+  ...KeysetQueryFields,
   created_after: Time.optional(),
   created_before: Time.optional(),
   agent_id: z.coerce.number().int().positive().optional(),
@@ -82,6 +128,7 @@ export const ProjectAuditEventsQuerySchema = PaginationQuerySchema.extend({
  * entity types are accepted and match nothing here: Kasmap records only project-scoped events.
  */
 export const InstanceAuditEventsQuerySchema = PaginationQuerySchema.extend({
+  ...KeysetQueryFields,
   entity_type: z.enum(["Project", "Group", "User", "Gitlab::Audit::InstanceScope"]).optional(),
   entity_id: z.coerce.number().int().positive().optional(),
   created_after: Time.optional(),

@@ -41,6 +41,11 @@ export const ERROR_CODES = {
    * `{"message": "<message>"}`, with no `400 Bad request` prefix.
    */
   save_failed: 400,
+  /**
+   * GitLab's `error!(message, 405)`: `405 {"error": "<message>"}`, e.g. keyset pagination asked
+   * with an order the resource does not page by (lib/api/helpers/pagination_strategies.rb).
+   */
+  method_not_allowed: 405,
   /** A body over a documented byte limit (the message names the limit). */
   payload_too_large: 413,
   /** Over a per-caller limit (the message names it); the gateway adds `Retry-After`. */
@@ -93,6 +98,7 @@ export class KasmapError extends Error {
     if (this.fields) return { message: this.fields };
     switch (this.code) {
       case "invalid_params":
+      case "method_not_allowed":
         return { error: this.message };
       case "invalid_token":
         return { error: "invalid_token", error_description: this.message };

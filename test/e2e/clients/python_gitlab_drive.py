@@ -62,8 +62,24 @@ seen["error_no_token"] = refused(lambda: anonymous.http_get(agents))
 stranger = gitlab.Gitlab(URL, private_token="glpat-not-a-token")
 seen["error_bad_token"] = refused(lambda: stranger.http_get("/user"))
 
-# Audit events through the client's own manager.
-events = gl.projects.get(project.id).audit_events.list(get_all=True)
+# Audit events through the client's own manager: GitLab's entity (the target inside `details`),
+# one event by id, and keyset pages that the client follows by the `Link: rel="next"` cursor.
+audit = gl.projects.get(project.id).audit_events
+events = audit.list(get_all=True)
 seen["audit_event_count"] = len(events)
+seen["audit_event_keys"] = sorted(events[0].attributes.keys() - {"project_id"})
+seen["audit_details_target_types"] = sorted({event.details["target_type"] for event in events})
+keyset = [
+    event.id
+    for event in audit.list(iterator=True, pagination="keyset", order_by="id", sort="desc", per_page=5)
+]
+# The projection may add events between the two listings; it never removes one.
+seen["audit_keyset_descending"] = keyset == sorted(keyset, reverse=True) and len(set(keyset)) == len(keyset)
+seen["audit_keyset_covers_offset"] = {event.id for event in events} <= set(keyset)
+seen["audit_single_same"] = audit.get(events[0].id).details == events[0].details
+seen["error_unknown_audit_event"] = refused(lambda: audit.get(999999999))
+seen["error_keyset_order"] = refused(
+    lambda: audit.list(pagination="keyset", order_by="created_at", sort="asc", get_all=False)
+)
 
 print(json.dumps(seen))

@@ -71,6 +71,18 @@ seen[:error_bad_bearer_token] = refused { long_stranger.user }
 events = gl.get("/projects/#{project.id}/audit_events").auto_paginate
 seen[:audit_event_count] = events.size
 seen[:audit_event_entities] = events.map { |event| [event.entity_type, event.entity_id] }.uniq
+# GitLab's entity keeps the target inside `details` (issue 10 item 5).
+seen[:audit_details_target_types] = events.map { |event| event.details['target_type'] }.uniq.sort
+# Keyset pages: the gem follows `Link: rel="next"` with GitLab's cursor.
+keyset = all_pages(gl.get("/projects/#{project.id}/audit_events",
+                          query: { pagination: 'keyset', order_by: 'id', sort: 'desc', per_page: 2 }))
+keyset_ids = keyset[:items].map(&:id)
+seen[:audit_keyset_descending] = keyset_ids == keyset_ids.sort.reverse && keyset_ids.uniq.size == keyset_ids.size
+# The projection may add events between the two listings; it never removes one.
+seen[:audit_keyset_covers_offset] = (events.map(&:id) - keyset_ids).empty?
+seen[:audit_keyset_more_than_one_page] = keyset[:pages] > 1
+seen[:audit_single_id] = gl.get("/projects/#{project.id}/audit_events/#{events.first.id}").id == events.first.id
+seen[:error_unknown_audit_event] = refused { gl.get("/projects/#{project.id}/audit_events/999999999") }
 seen[:project_id] = project.id
 
 puts JSON.generate(seen)

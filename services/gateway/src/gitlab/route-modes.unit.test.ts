@@ -12,6 +12,8 @@ describe("gitLabModeOf", () => {
     ["POST", "/api/v4/projects", "forward"],
     ["GET", "/api/v4/projects/:id/audit_events", "forward"],
     ["GET", "/api/v4/audit_events", "forward"],
+    ["GET", "/api/v4/projects/:id/audit_events/:audit_event_id", "forward"],
+    ["GET", "/api/v4/audit_events/:id", "forward"],
     ["POST", `${AGENTS}/:agent_id/tokens`, "forward"],
     ["PUT", `${AGENTS}/:agent_id/configuration`, "forward"],
     ["POST", "/api/v4/projects/:id/jobs", "forward"],
@@ -31,6 +33,8 @@ describe("gitLabModeOf", () => {
     ["GET", "/api/v4/events/stream", "kasmap"],
     ["GET", "/api/v4/-/kasmap/projects/:id/audit_events", "kasmap"],
     ["GET", "/api/v4/-/kasmap/audit_events", "kasmap"],
+    ["GET", "/api/v4/-/kasmap/projects/:id/audit_events/:audit_event_id", "kasmap"],
+    ["GET", "/api/v4/-/kasmap/audit_events/:id", "kasmap"],
     ["GET", "/api/v4/openapi.json", "kasmap"],
     ["GET", "/-/readiness", "kasmap"],
   ])("%s %s → %s", (method, route, mode) => {

@@ -9,6 +9,7 @@ import {
   tokenRevoked,
 } from "../auth/credential-errors.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
+import { KEYSET_UNAVAILABLE } from "./keyset-pagination.ts";
 import { failedToSaveGroup, fullMessagesBadRequest } from "./model-errors.ts";
 import { invalidParams } from "./request-params.ts";
 
@@ -81,6 +82,10 @@ const CASES: readonly CatalogueCase[] = [
     error: failedToSaveGroup({ path: ["has already been taken"] }),
   },
   {
+    when: "keyset pagination (`pagination=keyset`) with an order audit events do not page by: only `order_by=id&sort=desc` (`lib/api/helpers/pagination_strategies.rb`)",
+    error: new KasmapError("method_not_allowed", KEYSET_UNAVAILABLE),
+  },
+  {
     when: "a body over the route's byte limit",
     error: new KasmapError("payload_too_large", "the request body is over 1048576 bytes"),
   },
@@ -120,6 +125,8 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   "`Link` headers never carry `private_token` or `job_token` (GitLab echoes every query parameter): a credential must not travel on into logs and caches.",
   "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
+  'A keyset `cursor` Kasmap did not write answers `400 {"error":"cursor is invalid"}` (GitLab fails on it with a 500); only forward cursors are read, as Kasmap\'s `Link` offers only `rel="next"`.',
+  "Audit events record no IP address, and `details.author_email` is null: Kasmap's read model holds neither. What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",
   '`POST /groups/:id/members` and `/projects/:id/members` for someone already a member change their level (`201`); GitLab answers `409 {"message":"Member already exists"}` and changes levels with `PUT …/members/:user_id`, which Kasmap does not serve yet.',
 ];
 

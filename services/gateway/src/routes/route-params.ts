@@ -16,3 +16,6 @@ export type AgentTokenParams = { Params: { id: string; agent_id: string; token_i
 
 /** `/api/v4/projects/:id/jobs/:job_id…` */
 export type JobParams = { Params: { id: string; job_id: string } };
+
+/** `/api/v4/projects/:id/audit_events/:audit_event_id` */
+export type AuditEventParams = { Params: { id: string; audit_event_id: string } };

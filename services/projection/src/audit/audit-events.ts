@@ -124,22 +124,33 @@ function agentEvents(
     agent_id: agent.id,
   };
   if (agent.deleted_at === null && previous.agent === null) {
-    const details = { custom_message: "Created cluster agent", agent_name: agent.name };
+    const details = { custom_message: agentMessage("Created", agent), agent_name: agent.name };
     const author_id = actor_user_id ?? agent.created_by_user_id;
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentCreated, author_id, details }];
   }
   if (agent.deleted_at !== null && previous.agent !== null) {
-    const details = { custom_message: "Deleted cluster agent", agent_name: agent.name };
+    const details = { custom_message: agentMessage("Deleted", agent), agent_name: agent.name };
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentDeleted, author_id: actor_user_id, details }];
   }
   return [];
 }
 
 /**
+ * GitLab's message for an agent created or deleted (gitlab-org/gitlab,
+ * ee/app/services/ee/clusters/agents/create_service.rb and delete_service.rb).
+ */
+function agentMessage(verb: "Created" | "Deleted", agent: { id: number; name: string }): string {
+  return `${verb} cluster agent '${agent.name}' with id ${agent.id}`;
+}
+
+/**
  * Created: first sight of a token id. Revoked: `active` → `revoked`, or first seen revoked.
  * Both may come from one event (a token created and revoked before the projection saw it), so
- * these ids always carry a suffix. Agent tokens take GitLab's names; collector tokens (issue 9
- * item 5, which GitLab does not have) Kasmap's own, so neither is mistaken for the other.
+ * these ids always carry a suffix. Agent tokens take GitLab's names, target and message: the
+ * agent is the target, the token is named in the message (gitlab-org/gitlab,
+ * ee/app/services/ee/clusters/agent_tokens/create_service.rb and revoke_service.rb). Collector
+ * tokens (issue 9 item 5, which GitLab does not have) keep Kasmap's own names and target the
+ * token, so neither is mistaken for the other.
  */
 function tokenEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.agentTokenChanged>,
@@ -147,8 +158,11 @@ function tokenEvents(
 ): AuditEventDraft[] {
   const { token, actor_user_id } = event.data;
   const audited = TOKEN_AUDIT[token.kind];
-  const common = { target_id: token.id, target_type: audited.targetType, agent_id: token.agent_id };
-  const details = (message: string) => ({ custom_message: message, token_name: token.name });
+  const common =
+    audited.targetType === "Clusters::Agent"
+      ? { target_id: token.agent_id, target_type: audited.targetType, agent_id: token.agent_id }
+      : { target_id: token.id, target_type: audited.targetType, agent_id: token.agent_id };
+  const details = (verb: string) => ({ ...audited.details(verb, token), token_name: token.name });
   const drafts: AuditEventDraft[] = [];
   if (previous.tokenStatus === null) {
     drafts.push({
@@ -156,7 +170,7 @@ function tokenEvents(
       ...common,
       event_type: audited.created,
       author_id: actor_user_id ?? token.created_by_user_id,
-      details: details(`Created ${audited.noun}`),
+      details: details("Created"),
     });
   }
   if (token.status === "revoked" && previous.tokenStatus !== "revoked") {
@@ -165,28 +179,38 @@ function tokenEvents(
       ...common,
       event_type: audited.revoked,
       author_id: actor_user_id,
-      details: details(`Revoked ${audited.noun}`),
+      details: details("Revoked"),
     });
   }
   return drafts;
 }
 
+type AuditedToken = { id: number; name: string };
+
 const TOKEN_AUDIT = {
   agent: {
-    targetType: "Clusters::AgentToken",
+    targetType: "Clusters::Agent",
     created: AUDIT_EVENT_TYPES.tokenCreated,
     revoked: AUDIT_EVENT_TYPES.tokenRevoked,
-    noun: "cluster agent token",
+    details: (verb: string, token: AuditedToken) => ({
+      custom_message: `${verb} cluster agent token '${token.name}' with id ${token.id}`,
+      token_id: token.id,
+    }),
   },
   collector: {
     targetType: "Kasmap::CollectorToken",
     created: AUDIT_EVENT_TYPES.collectorTokenCreated,
     revoked: AUDIT_EVENT_TYPES.collectorTokenRevoked,
-    noun: "collector token",
+    details: (verb: string) => ({ custom_message: `${verb} collector token` }),
   },
 } as const satisfies Record<
   AgentTokenKind,
-  { targetType: AuditTargetType; created: AuditEventType; revoked: AuditEventType; noun: string }
+  {
+    targetType: AuditTargetType;
+    created: AuditEventType;
+    revoked: AuditEventType;
+    details: (verb: string, token: AuditedToken) => Record<string, unknown>;
+  }
 >;
 
 type AuditedValues = Record<AuditedClusterField, unknown>;

@@ -54,11 +54,11 @@ type Case = {
 
 // biome-ignore format: a table reads best one case per line
 const cases: Case[] = [
-  { name: "first sight of a live agent: created", event: events.agent(5, 3), previous: { ...NO_PREVIOUS_STATE, entity: { id: 3, path: "g/p" } }, expected: [{ type: AUDIT_EVENT_TYPES.agentCreated, details: { custom_message: "Created cluster agent", agent_name: "agent-5" } }] },
+  { name: "first sight of a live agent: created", event: events.agent(5, 3), previous: { ...NO_PREVIOUS_STATE, entity: { id: 3, path: "g/p" } }, expected: [{ type: AUDIT_EVENT_TYPES.agentCreated, details: { custom_message: "Created cluster agent 'agent-5' with id 5", agent_name: "agent-5" } }] },
   { name: "a known live agent again: nothing", event: events.agent(5, 3), previous: KNOWN_AGENT, expected: [] },
-  { name: "a known agent with deleted_at: deleted", event: events.agent(5, 3, "2026-02-01T00:00:00.000Z"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.agentDeleted }] },
+  { name: "a known agent with deleted_at: deleted", event: events.agent(5, 3, "2026-02-01T00:00:00.000Z"), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.agentDeleted, details: { custom_message: "Deleted cluster agent 'agent-5' with id 5", agent_name: "agent-5" } }] },
   { name: "an agent already gone arrives deleted: nothing", event: events.agent(5, 3, "2026-02-01T00:00:00.000Z"), previous: NO_PREVIOUS_STATE, expected: [] },
-  { name: "a new token: created", event: events.agentToken(9, 5), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.tokenCreated, suffix: "created", details: { custom_message: "Created cluster agent token", token_name: "token" } }] },
+  { name: "a new token: created", event: events.agentToken(9, 5), previous: KNOWN_AGENT, expected: [{ type: AUDIT_EVENT_TYPES.tokenCreated, suffix: "created", details: { custom_message: "Created cluster agent token 'token' with id 9", token_id: 9, token_name: "token" } }] },
   { name: "a known active token again: nothing", event: events.agentToken(9, 5), previous: { ...KNOWN_AGENT, tokenStatus: "active" }, expected: [] },
   { name: "active → revoked: revoked", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "active" }, expected: [{ type: AUDIT_EVENT_TYPES.tokenRevoked, suffix: "revoked" }] },
   { name: "revoked again: nothing", event: revoked, previous: { ...KNOWN_AGENT, tokenStatus: "revoked" }, expected: [] },
@@ -104,12 +104,14 @@ describe("auditEventsFor", () => {
       author_id: 1,
       agent_id: 5,
     });
+    // GitLab's agent token events target the agent and name the token in the message.
     const [token] = auditEventsFor(events.agentToken(9, 5), KNOWN_AGENT);
     expect(token).toMatchObject({
       entity_id: 3,
-      target_id: 9,
-      target_type: "Clusters::AgentToken",
+      target_id: 5,
+      target_type: "Clusters::Agent",
       agent_id: 5,
+      details: { token_id: 9 },
     });
     const [collector] = auditEventsFor(collectorToken("active"), KNOWN_AGENT);
     expect(collector).toMatchObject({ target_id: 11, target_type: "Kasmap::CollectorToken", agent_id: 5 });

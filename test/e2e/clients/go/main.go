@@ -138,17 +138,33 @@ func main() {
 	_, resp, err = bearer.Users.CurrentUser()
 	seen["error_bad_bearer_token"] = refused(resp, err)
 
-	// Audit events through the client's AuditEvents service, decoded into its own struct.
+	// Audit events through the client's AuditEvents service, decoded into its own struct: GitLab's
+	// entity keeps the target, author name, message and entity path inside Details.
 	events := must(gl.AuditEvents.ListProjectAuditEvents(project.ID, &gitlab.ListAuditEventsOptions{}))
 	seen["audit_event_count"] = len(events)
 	entities := map[string]bool{}
 	detailTargetTypes := map[string]bool{}
+	entityPaths := map[string]bool{}
+	messages := map[string]bool{}
 	for _, event := range events {
 		entities[fmt.Sprintf("%s %d", event.EntityType, event.EntityID)] = true
 		detailTargetTypes[event.Details.TargetType] = true
+		entityPaths[event.Details.EntityPath] = true
+		messages[event.Details.CustomMessage] = true
+		if event.Details.AuthorName == "" || event.Details.TargetDetails == "" {
+			fail("audit event without author name or target details", fmt.Errorf("event %d", event.ID))
+		}
 	}
 	seen["audit_event_entities"] = keys(entities)
 	seen["audit_details_target_types"] = keys(detailTargetTypes)
+	seen["audit_details_entity_paths"] = keys(entityPaths)
+	seen["audit_details_has_created_message"] = messages[fmt.Sprintf("Created cluster agent '%s' with id %d", first.Name, first.ID)]
+	one := must(gl.AuditEvents.GetProjectAuditEvent(project.ID, events[0].ID))
+	seen["audit_single_same"] = one.ID == events[0].ID && one.Details.TargetType == events[0].Details.TargetType
+	instance := must(gl.AuditEvents.GetInstanceAuditEvent(events[0].ID))
+	seen["audit_instance_single_entity"] = fmt.Sprintf("%s %d", instance.EntityType, instance.EntityID)
+	_, resp, err = gl.AuditEvents.GetProjectAuditEvent(project.ID, 999999999)
+	seen["error_unknown_audit_event"] = refused(resp, err)
 
 	out, err := json.Marshal(seen)
 	if err != nil {
