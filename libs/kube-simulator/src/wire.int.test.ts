@@ -83,9 +83,15 @@ describe("the simulator's wire format", () => {
 
   it("answers a continue token from a compacted revision with 410 Expired, and a fresh list still pages", async () => {
     const sim = await start();
+    // Compacts after the first page is decided, before the client can ask for the next one.
+    const stop = sim.onRequest((r) => {
+      if (r.verb === "list" && r.query.includes("limit=") && !r.query.includes("continue=")) {
+        sim.compactHistory();
+        stop();
+      }
+    });
     const first = await getJson(sim, "/api/v1/nodes?limit=1");
     const token = (first.body.metadata as { continue: string }).continue;
-    sim.compactHistory();
     const expired = await getJson(sim, `/api/v1/nodes?limit=1&continue=${encodeURIComponent(token)}`);
     expect(expired).toMatchObject({ status: 410, body: { kind: "Status", reason: "Expired", code: 410 } });
     const fresh = await getJson(sim, "/api/v1/nodes?limit=1");
