@@ -46,6 +46,7 @@ export class KubeSimulator {
   readonly #store: ObjectStore;
   readonly #watches = new Set<OpenWatch>();
   readonly #requests: RequestLogEntry[] = [];
+  readonly #requestListeners = new Set<(entry: RequestLogEntry) => void>();
   readonly #faults = new Map<string, InjectedFault>();
   readonly #context: HandlerContext;
   #server: Server | undefined;
@@ -67,7 +68,10 @@ export class KubeSimulator {
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
       serverAddress: () => (this.#url ?? "http://127.0.0.1:0").replace(/^http:\/\//, ""),
       watches: this.#watches,
-      onRequest: (entry) => this.#requests.push(entry),
+      onRequest: (entry) => {
+        this.#requests.push(entry);
+        for (const listener of [...this.#requestListeners]) listener(entry);
+      },
       faultFor: (path) => this.#faults.get(path),
     };
   }
@@ -176,6 +180,16 @@ export class KubeSimulator {
   /** Number of watches currently open. */
   get openWatchCount(): number {
     return this.#watches.size;
+  }
+
+  /**
+   * Calls `listener` for every request once its answer is decided and before it is sent, so a
+   * test can change the cluster between two requests of one client, e.g. compact the history
+   * between the pages of a list. Returns a function that removes the listener.
+   */
+  onRequest(listener: (entry: RequestLogEntry) => void): () => void {
+    this.#requestListeners.add(listener);
+    return () => this.#requestListeners.delete(listener);
   }
 
   /** Every request served so far, oldest first. */

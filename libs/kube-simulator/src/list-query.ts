@@ -41,30 +41,42 @@ export type Page = {
   readonly items: readonly KubeObject[];
   readonly continueToken: string | undefined;
   readonly remainingItemCount: number | undefined;
+  /** The list's resourceVersion: every page of one list carries the first page's, as the server's do. */
+  readonly resourceVersion: number;
 };
+
+/**
+ * Where a `continue` token resumes: after the key `after`, in the list begun at
+ * `resourceVersion`. The real server's token also names that revision; once it is compacted,
+ * the token is answered with `410 Expired`.
+ */
+export type ContinuePosition = { readonly after: string; readonly resourceVersion: number };
 
 /**
  * `limit`/`continue` paging. The token names the last key served, so a page boundary stays
  * stable while objects are added; unlike the real server, later pages show the current state,
- * not the first page's snapshot.
+ * not the first page's snapshot (their resourceVersion is still the first page's, so a watch
+ * from it replays whatever changed meanwhile).
  */
 export function paginate(
   items: readonly KubeObject[],
   limit: number | undefined,
-  continueToken: string | null,
+  from: ContinuePosition | undefined,
+  currentResourceVersion: number,
 ): Page {
-  const after = continueToken === null || continueToken === "" ? undefined : decodeContinue(continueToken);
-  const start = after === undefined ? 0 : items.findIndex((o) => sortKey(o) > after);
+  const resourceVersion = from?.resourceVersion ?? currentResourceVersion;
+  const start = from === undefined ? 0 : items.findIndex((o) => sortKey(o) > from.after);
   const rest = start < 0 ? [] : items.slice(start);
   if (limit === undefined || limit <= 0 || rest.length <= limit) {
-    return { items: rest, continueToken: undefined, remainingItemCount: undefined };
+    return { items: rest, continueToken: undefined, remainingItemCount: undefined, resourceVersion };
   }
   const page = rest.slice(0, limit);
   const last = page.at(-1);
   return {
     items: page,
-    continueToken: last === undefined ? undefined : encodeContinue(sortKey(last)),
+    continueToken: last === undefined ? undefined : encodeContinue({ after: sortKey(last), resourceVersion }),
     remainingItemCount: rest.length - limit,
+    resourceVersion,
   };
 }
 
@@ -72,24 +84,28 @@ function sortKey(object: KubeObject): string {
   return `${object.metadata.namespace ?? ""}/${object.metadata.name}`;
 }
 
-function encodeContinue(key: string): string {
-  return Buffer.from(JSON.stringify({ after: key }), "utf8").toString("base64url");
+function encodeContinue(position: ContinuePosition): string {
+  return Buffer.from(JSON.stringify(position), "utf8").toString("base64url");
 }
 
 export class InvalidContinueError extends Error {
   override readonly name = "InvalidContinueError";
 }
 
-function decodeContinue(token: string): string {
+/** `undefined` for an absent or empty token; throws `InvalidContinueError` for one it did not issue. */
+export function parseContinue(token: string | null): ContinuePosition | undefined {
+  if (token === null || token === "") return undefined;
   try {
     const decoded: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
     if (
       typeof decoded === "object" &&
       decoded !== null &&
       "after" in decoded &&
-      typeof decoded.after === "string"
+      typeof decoded.after === "string" &&
+      "resourceVersion" in decoded &&
+      typeof decoded.resourceVersion === "number"
     ) {
-      return decoded.after;
+      return { after: decoded.after, resourceVersion: decoded.resourceVersion };
     }
   } catch {
     // fall through to the error below: a malformed token is the client's fault

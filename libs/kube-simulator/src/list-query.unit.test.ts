@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { KubeObject } from "./kube-object.ts";
-import { InvalidContinueError, paginate, parseListQuery, selectedName } from "./list-query.ts";
+import { InvalidContinueError, paginate, parseContinue, parseListQuery, selectedName } from "./list-query.ts";
 
 const items: KubeObject[] = ["a", "b", "c", "d", "e"].map((name) => ({
   apiVersion: "v1",
@@ -10,10 +10,11 @@ const items: KubeObject[] = ["a", "b", "c", "d", "e"].map((name) => ({
 
 describe("paginate", () => {
   it("returns everything without a limit", () => {
-    expect(paginate(items, undefined, null)).toEqual({
+    expect(paginate(items, undefined, undefined, 7)).toEqual({
       items,
       continueToken: undefined,
       remainingItemCount: undefined,
+      resourceVersion: 7,
     });
   });
 
@@ -21,7 +22,8 @@ describe("paginate", () => {
     const names: string[] = [];
     let token: string | null = null;
     for (let pages = 0; pages < 10; pages++) {
-      const page = paginate(items, 2, token);
+      const page = paginate(items, 2, parseContinue(token), 7 + pages);
+      expect(page.resourceVersion).toBe(7);
       names.push(...page.items.map((o) => o.metadata.name));
       if (page.continueToken === undefined) break;
       token = page.continueToken;
@@ -30,11 +32,11 @@ describe("paginate", () => {
   });
 
   it("reports how many items remain", () => {
-    expect(paginate(items, 2, null).remainingItemCount).toBe(3);
+    expect(paginate(items, 2, undefined, 7).remainingItemCount).toBe(3);
   });
 
   it("rejects a token it did not issue", () => {
-    expect(() => paginate(items, 2, "not-a-token")).toThrow(InvalidContinueError);
+    expect(() => parseContinue("not-a-token")).toThrow(InvalidContinueError);
   });
 });
 

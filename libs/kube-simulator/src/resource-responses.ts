@@ -1,5 +1,5 @@
 import { joinApiVersion, type KubeObject } from "./kube-object.ts";
-import { asServed, type ListQuery, matchesQuery, paginate } from "./list-query.ts";
+import { asServed, type ListQuery, matchesQuery, paginate, parseContinue } from "./list-query.ts";
 import type { ObjectStore } from "./object-store.ts";
 import type { ResourceDescriptor } from "./resource-catalog.ts";
 import type { ResourcePath } from "./resource-path.ts";
@@ -27,8 +27,9 @@ export type ListOptions = {
 };
 
 /**
- * A `<Kind>List`. A resourceVersion older than the retained history is `410 Expired`, which is
- * how the server answers an exact or paged list it can no longer serve.
+ * A `<Kind>List`. A resourceVersion, or a `continue` token whose list began at one, older than
+ * the retained history is `410 Expired`, which is how the server answers an exact or paged list
+ * it can no longer serve. Throws `InvalidContinueError` for a token it did not issue.
  */
 export function listResponse(
   store: ObjectStore,
@@ -40,15 +41,19 @@ export function listResponse(
   if (options.resourceVersion !== undefined && options.resourceVersion !== 0) {
     if (options.resourceVersion < store.compactedThrough) return { status: 410, body: expiredListStatus() };
   }
+  const from = parseContinue(options.continueToken);
+  if (from !== undefined && from.resourceVersion < store.compactedThrough) {
+    return { status: 410, body: expiredListStatus() };
+  }
   const matching = store.list(descriptor).filter((o) => matchesQuery(o, query));
-  const page = paginate(matching, options.limit, options.continueToken);
+  const page = paginate(matching, options.limit, from, store.resourceVersion);
   return {
     status: 200,
     body: {
       kind: `${descriptor.kind}List`,
       apiVersion: joinApiVersion(descriptor.group, version),
       metadata: {
-        resourceVersion: String(store.resourceVersion),
+        resourceVersion: String(page.resourceVersion),
         ...(page.continueToken === undefined ? {} : { continue: page.continueToken }),
         ...(page.remainingItemCount === undefined ? {} : { remainingItemCount: page.remainingItemCount }),
       },

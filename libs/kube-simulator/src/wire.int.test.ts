@@ -67,6 +67,45 @@ describe("the simulator's wire format", () => {
     expect(second.body.metadata).not.toHaveProperty("continue");
   });
 
+  it("serves every page of one list at the first page's resourceVersion", async () => {
+    const sim = await start();
+    const first = await getJson(sim, "/api/v1/nodes?limit=1");
+    const listedAt = (first.body.metadata as { resourceVersion: string }).resourceVersion;
+    sim.upsert({ apiVersion: "v1", kind: "Node", metadata: { name: "c" } });
+    const token = (first.body.metadata as { continue: string }).continue;
+    const second = await getJson(sim, `/api/v1/nodes?limit=5&continue=${encodeURIComponent(token)}`);
+    expect(second.body.metadata).toEqual({ resourceVersion: listedAt });
+    expect((second.body.items as Array<{ metadata: { name: string } }>).map((o) => o.metadata.name)).toEqual([
+      "b",
+      "c",
+    ]);
+  });
+
+  it("answers a continue token from a compacted revision with 410 Expired, and a fresh list still pages", async () => {
+    const sim = await start();
+    // Compacts after the first page is decided, before the client can ask for the next one.
+    const stop = sim.onRequest((r) => {
+      if (r.verb === "list" && r.query.includes("limit=") && !r.query.includes("continue=")) {
+        sim.compactHistory();
+        stop();
+      }
+    });
+    const first = await getJson(sim, "/api/v1/nodes?limit=1");
+    const token = (first.body.metadata as { continue: string }).continue;
+    const expired = await getJson(sim, `/api/v1/nodes?limit=1&continue=${encodeURIComponent(token)}`);
+    expect(expired).toMatchObject({ status: 410, body: { kind: "Status", reason: "Expired", code: 410 } });
+    const fresh = await getJson(sim, "/api/v1/nodes?limit=1");
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.metadata).toHaveProperty("continue");
+  });
+
+  it("rejects a continue token it did not issue with 400", async () => {
+    const sim = await start();
+    const { status, body } = await getJson(sim, "/api/v1/nodes?limit=1&continue=bogus");
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ reason: "BadRequest" });
+  });
+
   it("replays history after a resourceVersion and ends at timeoutSeconds", async () => {
     const sim = await start();
     const events = await readWatch(sim, "/api/v1/nodes?watch=true&resourceVersion=1&timeoutSeconds=1");
