@@ -143,6 +143,27 @@ describe("groups, projects and agents", () => {
     expect(updated.result.access_level).toBe(ACCESS_LEVELS.developer);
   });
 
+  it("changes only an existing direct member as GitLab's PUT …/members/:user_id does", async () => {
+    const group = await createGroup("Changes", "changes");
+    const change = {
+      actor_user_id: ownerId,
+      source_type: "group" as const,
+      source_id: group.result.id,
+      user_id: guestId,
+      access_level: ACCESS_LEVELS.reporter,
+      existing: "require" as const,
+    };
+    const missing = await env.refusal("membership.set", change);
+    expect(missing.code).toBe("not_found_unnamed");
+    expect(missing.toGitLabBody()).toEqual({ message: "404 Not found" });
+    await env.command("membership.set", { ...change, access_level: ACCESS_LEVELS.guest, existing: "refuse" });
+    const changed = await env.command("membership.set", change);
+    expect(changed.result.access_level).toBe(ACCESS_LEVELS.reporter);
+    // The role comes first: a guest learns nothing about who is a member.
+    const notOwner = await env.refusal("membership.set", { ...change, actor_user_id: guestId });
+    expect(notOwner.code).toBe("forbidden");
+  });
+
   it("lets only admins create users, and users their own tokens", async () => {
     const refused = await env.refusal("user.create", {
       actor_user_id: ownerId,
