@@ -68,7 +68,7 @@ describe("PUT …/configuration size limits", () => {
     await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: pat.userId, access_level: 30 }), 201);
     await ok(system.call("GET", agentPath, pat.token), 200);
     // The downgrade to Reporter must reach the read model: agents need Developer+.
-    await ok(system.call("POST", members, ADMIN_TOKEN, { user_id: pat.userId, access_level: 20 }), 201);
+    await ok(system.call("PUT", `${members}/${pat.userId}`, ADMIN_TOKEN, { access_level: 20 }), 200);
     expect((await system.call("GET", agentPath, pat.token)).status).toBe(404);
   });
 

@@ -275,10 +275,7 @@ describe("job tokens", () => {
 
   it("stop working once the job's user is no longer a Developer of the project", async () => {
     const { userId, job } = await developerWithJob();
-    await ok(
-      call("POST", `/api/v4/groups/${groupId}/members`, ADMIN, { user_id: userId, access_level: 20 }),
-      201,
-    );
+    await ok(call("PUT", `/api/v4/groups/${groupId}/members/${userId}`, ADMIN, { access_level: 20 }), 200);
     expect(await answer(allowedAgents(job.token))).toEqual(refusedJobToken);
   });
 

@@ -90,12 +90,74 @@ describe("gateway with authz and projection", () => {
     for (const source of [`groups/${group.id}`, "projects/acme%2Finfra-tools"]) {
       const members = `/api/v4/${source}/members`;
       await ok(call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 30 }), 201);
-      // DEPARTURE (docs/errors.md): GitLab answers 409 here and changes levels with PUT, which
-      // Kasmap does not serve yet; POST changes the level instead.
       const again = await call("POST", members, ADMIN_TOKEN, { user_id: user.id, access_level: 40 });
-      expect(again.status).toBe(201);
-      expect(await again.json()).toMatchObject({ id: user.id, access_level: 40 });
+      expect(again.status).toBe(409);
+      expect(await again.json()).toEqual({ message: "Member already exists" });
     }
+  });
+
+  it("changes a member's level with PUT …/members/:user_id as GitLab does", async () => {
+    const group = await ok<{ id: number }>(
+      call("POST", "/api/v4/groups", ADMIN_TOKEN, { name: "Levels", path: "levels" }),
+      201,
+    );
+    const project = await ok<{ id: number }>(
+      call("POST", "/api/v4/projects", ADMIN_TOKEN, { name: "app", namespace_id: group.id }),
+      201,
+    );
+    const member = await userWithToken(system, ADMIN_TOKEN, "climber");
+    const maintainer = await userWithToken(system, ADMIN_TOKEN, "keeper");
+    const stranger = await userWithToken(system, ADMIN_TOKEN, "stranger");
+    const projectMembers = `/api/v4/projects/${project.id}/members`;
+    const groupMembers = `/api/v4/groups/${group.id}/members`;
+    await ok(call("POST", projectMembers, ADMIN_TOKEN, { user_id: member.userId, access_level: 20 }), 201);
+    await ok(call("POST", groupMembers, ADMIN_TOKEN, { user_id: maintainer.userId, access_level: 40 }), 201);
+    const agents = `/api/v4/projects/${project.id}/cluster_agents`;
+    // A Reporter cannot read agents (Kasmap's 404 below Developer).
+    expect((await call("GET", agents, member.token)).status).toBe(404);
+
+    const changed = await call("PUT", `${projectMembers}/${member.userId}`, ADMIN_TOKEN, {
+      access_level: 30,
+    });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toEqual({
+      id: member.userId,
+      username: "climber",
+      name: expect.any(String),
+      state: "active",
+      access_level: 30,
+      expires_at: null,
+    });
+    // The new level is in force for the next request.
+    expect(await ok(call("GET", agents, member.token), 200)).toEqual([]);
+
+    // Not a direct member of the project (the maintainer's membership is the group's).
+    const notMember = await call("PUT", `${projectMembers}/${stranger.userId}`, ADMIN_TOKEN, {
+      access_level: 30,
+    });
+    expect(notMember.status).toBe(404);
+    expect(await notMember.json()).toEqual({ message: "404 Not found" });
+    const inherited = await call("PUT", `${projectMembers}/${maintainer.userId}`, ADMIN_TOKEN, {
+      access_level: 30,
+    });
+    expect(inherited.status).toBe(404);
+
+    // Too low a role: a Maintainer may not change a group's members (GitLab: Owner), and a
+    // Developer not a project's; both answer 403 before any member is looked up.
+    for (const [path, token] of [
+      [`${groupMembers}/${maintainer.userId}`, maintainer.token],
+      [`${projectMembers}/${stranger.userId}`, member.token],
+    ] as const) {
+      const refused = await call("PUT", path, token, { access_level: 10 });
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toEqual({ message: "403 Forbidden" });
+    }
+    // Someone who cannot see the project learns nothing about it.
+    const hidden = await call("PUT", `${projectMembers}/${member.userId}`, stranger.token, {
+      access_level: 10,
+    });
+    expect(hidden.status).toBe(404);
+    expect(await hidden.json()).toEqual({ message: "404 Project Not Found" });
   });
 
   it("reports authz's outbox on /metrics", async () => {

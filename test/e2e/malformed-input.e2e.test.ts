@@ -59,6 +59,7 @@ describe("NUL bytes and lone surrogates", () => {
       ["PUT", `/api/v4/projects/${world.project.id}/transfer`, '{"namespace":"\\u0000"}'],
       ["POST", "/api/v4/groups", '{"name":"g","path":"g","description":"\\u0000"}'],
       ["POST", `/api/v4/groups/${world.group.id}/members`, '{"\\u0000":1,"user_id":1,"access_level":30}'],
+      ["PUT", `/api/v4/groups/${world.group.id}/members/${world.userIds.guest}`, '{"access_level":"\\u0000"}'],
     ];
     for (const [method, target, body] of cases) {
       const response = await send(method, target, { body });
@@ -113,6 +114,7 @@ describe("numbers beyond 32 bits and long paths", () => {
     for (const [method, target, body] of [
       ["POST", "/api/v4/projects", '{"name":"big","namespace_id":99999999999}'],
       ["POST", `/api/v4/groups/${world.group.id}/members`, '{"user_id":99999999999,"access_level":30}'],
+      ["PUT", `/api/v4/groups/${world.group.id}/members/99999999999`, '{"access_level":30}'],
       ["POST", `/api/v4/projects/${world.project.id}/jobs`, '{"pipeline_id":99999999999}'],
       ["PUT", `/api/v4/projects/${world.project.id}/transfer`, '{"namespace":99999999999}'],
     ] as const) {

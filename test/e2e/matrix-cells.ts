@@ -83,6 +83,17 @@ const tokenOfFreshAgent =
     return { target: fillPath(world, route.path, { agent_id: agentId, token_id: Number(token.id) }) };
   };
 
+/** A fresh user made a Guest of the route's group or project by the admin, for a level change. */
+const onFreshMember: Arrange = async (world, route) => {
+  const userId = await freshUser(world);
+  const source = fillPath(world, route.path.replace(/\/:user_id$/, ""));
+  await expectStatus(world.system, 201, "POST", source.slice(API.length), {
+    user_id: userId,
+    access_level: 10,
+  });
+  return { target: fillPath(world, route.path, { user_id: userId }), body: { access_level: 20 } };
+};
+
 /**
  * The id of an audit event of `projectId` (the agent's creation, recorded by the projection),
  * looked up once per project as the admin.
@@ -131,6 +142,7 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     target: fillPath(world, route.path),
     body: { user_id: await freshUser(world), access_level: 10 },
   }),
+  [`PUT ${API}/groups/:id/members/:user_id`]: onFreshMember,
   [`POST ${API}/projects`]: plain(() => ({ name: next("cell-project") })),
   [`PUT ${API}/projects/:id/transfer`]: async (world, route, destination) => {
     const project = await expectStatus(world.system, 201, "POST", "/projects", {
@@ -146,6 +158,7 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     target: fillPath(world, route.path),
     body: { user_id: await freshUser(world), access_level: 10 },
   }),
+  [`PUT ${API}/projects/:id/members/:user_id`]: onFreshMember,
   [`POST ${API}/users`]: plain(() => {
     const name = next("cell-user");
     return { username: name, name };

@@ -21,6 +21,8 @@ import type { PrincipalName } from "./matrix-principals.ts";
  * - [PERMS] user/permissions.md: private project/group visible to members only (others 404);
  *   create top-level group: any user (default setting); transfer group/project: Owner (and
  *   Maintainer+ on the target); manage group members: Owner; manage project members: Maintainer.
+ * - [MEMBERS] api/members.md "Edit a member of a group or project": `PUT …/members/:user_id`
+ *   with `access_level`; the roles are [PERMS]'s "manage members".
  * - [USERS] api/users.md: create user, create a user's personal access token: administrators only
  *   (403 otherwise); [PROJECTS] api/projects.md "Create project": any user, in their namespace.
  * - [AUDIT] api/audit_events.md: project audit events: Maintainer+ see all, a Developer only their
@@ -156,6 +158,8 @@ export const MATRIX: Record<string, MatrixRow> = {
   // [PERMS] a fresh subgroup of `world` made top-level: Owner of the group.
   "POST /api/v4/groups/:id/transfer": { gitlab: authenticated(ownerWrite(201)) },
   "POST /api/v4/groups/:id/members": { gitlab: authenticated(ownerWrite(201)) },
+  // [MEMBERS] change a direct member's level: Owner of a group.
+  "PUT /api/v4/groups/:id/members/:user_id": { gitlab: authenticated(ownerWrite(200)) },
   // [PROJECTS] without namespace_id: in the caller's own namespace.
   "POST /api/v4/projects": { gitlab: authenticated(anyUser(201, 403)) },
   "GET /api/v4/projects/:id": { gitlab: authenticated(MEMBERS_SEE) },
@@ -163,6 +167,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   "PUT /api/v4/projects/:id/transfer": { gitlab: authenticated(ownerWrite(200)) },
   "POST /api/v4/projects/:id/members": {
     gitlab: authenticated(maintainerWrite(201)),
+    kasmap: { statuses: { maintainer: 403 }, reason: "services/authz/README.md: membership.set needs Owner of the source, for projects too (GitLab: Maintainer)" },
+  },
+  // [MEMBERS] change a direct member's level: Maintainer+ of a project.
+  "PUT /api/v4/projects/:id/members/:user_id": {
+    gitlab: authenticated(maintainerWrite(200)),
     kasmap: { statuses: { maintainer: 403 }, reason: "services/authz/README.md: membership.set needs Owner of the source, for projects too (GitLab: Maintainer)" },
   },
   "GET /api/v4/user": { gitlab: authenticated(anyUser(200, 200)) },

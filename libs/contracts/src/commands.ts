@@ -96,10 +96,12 @@ export const AUTHZ_COMMANDS = {
       /** null removes the membership. */
       access_level: AccessLevelSchema.nullable(),
       /**
-       * What an existing membership of the user on the source means: `update` sets its level;
-       * `refuse` is GitLab's `POST …/members` (`409 Member already exists`).
+       * How the user's direct membership on the source is treated: `update` sets its level or
+       * adds one; `refuse` is GitLab's `POST …/members` (an existing one is `409 Member already
+       * exists`); `require` is GitLab's `PUT …/members/:user_id` (only an existing one changes,
+       * none is `404 Not found`).
        */
-      existing: z.enum(["update", "refuse"]).default("update"),
+      existing: z.enum(["update", "refuse", "require"]).default("update"),
     }),
     result: MembershipSchema,
   },

@@ -100,6 +100,14 @@ export const CreatePersonalAccessTokenBodySchema = z.object({
 });
 /** `POST /api/v4/{groups,projects}/:id/members` parameters. */
 export const AddMemberBodySchema = z.object({ user_id: Id, access_level: AccessLevelSchema });
+/**
+ * `PUT /api/v4/{groups,projects}/:id/members/:user_id` parameters. `expires_at` is accepted as
+ * GitLab's `YYYY-MM-DD` and not stored: Kasmap has no membership expiry.
+ */
+export const UpdateMemberBodySchema = z.object({
+  access_level: AccessLevelSchema,
+  expires_at: CalendarDateSchema.optional(),
+});
 /** `PUT …/configuration` for JSON-only clients; YAML bodies are the file itself. */
 export const AgentConfigurationJsonBodySchema = z.object({
   content: z.string().describe("The agent's config.yaml, as YAML text"),

@@ -49,6 +49,7 @@ import {
   PersonalAccessTokenCreatedResponseSchema,
   ProjectResponseSchema,
   ReadinessResponseSchema,
+  UpdateMemberBodySchema,
   UserResponseSchema,
 } from "./rest-documented.ts";
 import { ClusterExpectationsSchema, VerificationResultSchema } from "./verification.ts";
@@ -105,6 +106,7 @@ const Group = named("Group", GroupResponseSchema);
 const Project = named("Project", ProjectResponseSchema);
 const Member = named("Member", MemberResponseSchema);
 const AddMember = named("AddMember", AddMemberBodySchema);
+const UpdateMember = named("UpdateMember", UpdateMemberBodySchema);
 const Text = named("Text", z.string());
 const AuditEvent = named("AuditEvent", AuditEventResponseSchema);
 const JsonDocument = named("JsonDocument", z.record(z.string(), z.unknown()));
@@ -133,11 +135,13 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "post", path: "/api/v4/groups", gitlabMode: "forward", tag: "groups", summary: "Create a group", authenticated: true, body: named("CreateGroup", CreateGroupBodySchema), success: { status: 201, body: Group } },
   { method: "get", path: "/api/v4/groups/:id", gitlabMode: "forward", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
   { method: "post", path: "/api/v4/groups/:id/transfer", gitlabMode: "forward", tag: "groups", summary: "Move a group under another (or to the top level); re-evaluates the authorizations it touches", authenticated: true, body: named("TransferGroup", TransferGroupBodySchema), success: { status: 201, body: Group } },
-  { method: "post", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "Add or change a group member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "post", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a group member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "put", path: "/api/v4/groups/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct group member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
   { method: "post", path: "/api/v4/projects", gitlabMode: "forward", tag: "projects", summary: "Create a project (in a group: namespace_id is required)", authenticated: true, body: named("CreateProject", CreateProjectBodySchema), success: { status: 201, body: Project } },
   { method: "get", path: "/api/v4/projects/:id", gitlabMode: "forward", tag: "projects", summary: "Get a project", authenticated: true, success: { status: 200, body: Project } },
   { method: "put", path: "/api/v4/projects/:id/transfer", gitlabMode: "forward", tag: "projects", summary: "Move a project to another group; re-evaluates the authorizations it touches", authenticated: true, body: named("TransferProject", TransferProjectBodySchema), success: { status: 200, body: Project } },
-  { method: "post", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "Add or change a project member", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "post", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a project member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+  { method: "put", path: "/api/v4/projects/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct project member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
   { method: "get", path: "/api/v4/user", gitlabMode: "forward", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users", gitlabMode: "forward", tag: "users", summary: "Create a user (admin)", authenticated: true, body: named("CreateUser", CreateUserBodySchema), success: { status: 201, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users/:id/personal_access_tokens", gitlabMode: "forward", tag: "users", summary: "Create a personal access token for a user (admin)", authenticated: true, body: named("CreatePersonalAccessToken", CreatePersonalAccessTokenBodySchema), success: { status: 201, body: named("PersonalAccessTokenWithToken", PersonalAccessTokenCreatedResponseSchema) } },

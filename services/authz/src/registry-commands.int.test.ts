@@ -117,16 +117,19 @@ describe("groups, projects and agents", () => {
     expect(notOwner.code).toBe("forbidden");
   });
 
+  /** The group's owner setting the guest's membership on `groupId`, as `existing` asks. */
+  const ownerSetsGuest = (groupId: number, existing: "refuse" | "require") => ({
+    actor_user_id: ownerId,
+    source_type: "group" as const,
+    source_id: groupId,
+    user_id: guestId,
+    access_level: ACCESS_LEVELS.guest,
+    existing,
+  });
+
   it("refuses to add an existing member as GitLab's POST …/members does, and still updates on request", async () => {
     const group = await createGroup("Adds", "adds");
-    const add = {
-      actor_user_id: ownerId,
-      source_type: "group" as const,
-      source_id: group.result.id,
-      user_id: guestId,
-      access_level: ACCESS_LEVELS.guest,
-      existing: "refuse" as const,
-    };
+    const add = ownerSetsGuest(group.result.id, "refuse");
     await env.command("membership.set", add);
     const again = await env.refusal("membership.set", { ...add, access_level: ACCESS_LEVELS.developer });
     expect(again).toMatchObject({ code: "conflict", message: "Member already exists" });
@@ -141,6 +144,20 @@ describe("groups, projects and agents", () => {
       existing: "update",
     });
     expect(updated.result.access_level).toBe(ACCESS_LEVELS.developer);
+  });
+
+  it("changes only an existing direct member as GitLab's PUT …/members/:user_id does", async () => {
+    const group = await createGroup("Changes", "changes");
+    const change = { ...ownerSetsGuest(group.result.id, "require"), access_level: ACCESS_LEVELS.reporter };
+    const missing = await env.refusal("membership.set", change);
+    expect(missing.code).toBe("not_found_unnamed");
+    expect(missing.toGitLabBody()).toEqual({ message: "404 Not found" });
+    await env.command("membership.set", { ...change, access_level: ACCESS_LEVELS.guest, existing: "refuse" });
+    const changed = await env.command("membership.set", change);
+    expect(changed.result.access_level).toBe(ACCESS_LEVELS.reporter);
+    // The role comes first: a guest learns nothing about who is a member.
+    const notOwner = await env.refusal("membership.set", { ...change, actor_user_id: guestId });
+    expect(notOwner.code).toBe("forbidden");
   });
 
   it("lets only admins create users, and users their own tokens", async () => {

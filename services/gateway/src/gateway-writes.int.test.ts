@@ -114,7 +114,12 @@ function fakeAuthz(): CommandHandlers {
     },
     "membership.set": async (r) => {
       received.push({ name: "membership.set", request: r });
-      if (r.user_id === IDS.reporter) throw new KasmapError("conflict", "Member already exists");
+      if (r.existing === "refuse" && r.user_id === IDS.reporter) {
+        throw new KasmapError("conflict", "Member already exists");
+      }
+      if (r.existing === "require" && r.user_id === IDS.outsider) {
+        throw new KasmapError("not_found_unnamed", "Member");
+      }
       return {
         result: {
           id: 9,
@@ -262,7 +267,7 @@ describe("writes through authz", () => {
     });
   });
 
-  it("asks authz to change an existing member's level (Kasmap has no PUT members yet), and relays its 409", async () => {
+  it("asks authz to refuse an existing member on POST, and relays its 409", async () => {
     const again = await f.call(`/api/v4/projects/${PROJECT}/members`, {
       method: "POST",
       json: { user_id: IDS.reporter, access_level: 30 },
@@ -272,7 +277,58 @@ describe("writes through authz", () => {
     expect(again.status).toBe(409);
     expect(await again.json()).toEqual({ message: "Member already exists" });
     const sent = received.filter((r) => r.name === "membership.set").at(-1);
-    expect(sent?.request).toMatchObject({ user_id: IDS.reporter, existing: "update" });
+    expect(sent?.request).toMatchObject({ user_id: IDS.reporter, existing: "refuse" });
+  });
+
+  it("changes a member's level with PUT …/members/:user_id and relays authz's 404 for a non-member", async () => {
+    const members = `/api/v4/projects/${PROJECT}/members`;
+    const changed = await f.call(`${members}/${IDS.reporter}`, {
+      method: "PUT",
+      form: { access_level: "30", expires_at: "2030-01-31" },
+      token: TOKENS.developer,
+    });
+    expect(changed.status).toBe(200);
+    expect(await changed.json()).toEqual({
+      id: IDS.reporter,
+      username: "reporter",
+      name: expect.any(String),
+      state: "active",
+      access_level: 30,
+      expires_at: null,
+    });
+    const sent = received.filter((r) => r.name === "membership.set").at(-1);
+    expect(sent?.request).toMatchObject({
+      source_type: "project",
+      source_id: PROJECT,
+      user_id: IDS.reporter,
+      access_level: 30,
+      existing: "require",
+    });
+    const missing = await f.call(`${members}/${IDS.outsider}`, {
+      method: "PUT",
+      json: { access_level: 30 },
+      token: TOKENS.developer,
+    });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ message: "404 Not found" });
+  });
+
+  it("answers PUT …/members/:user_id's malformed parameters as Grape does", async () => {
+    const members = `/api/v4/projects/${PROJECT}/members`;
+    const notInteger = await f.call(`${members}/abc`, {
+      method: "PUT",
+      json: { access_level: 30 },
+      token: TOKENS.developer,
+    });
+    expect(notInteger.status).toBe(400);
+    expect(await notInteger.json()).toEqual({ error: "user_id is invalid" });
+    const noLevel = await f.call(`${members}/${IDS.reporter}`, {
+      method: "PUT",
+      json: {},
+      token: TOKENS.developer,
+    });
+    expect(noLevel.status).toBe(400);
+    expect(await noLevel.json()).toEqual({ error: "access_level is missing" });
   });
 
   it("relays authz's refusal with its code (unavailable → 503)", async () => {

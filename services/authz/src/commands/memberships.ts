@@ -9,13 +9,21 @@ import { actorCommand } from "./actor-command.ts";
  * `membership.set`: Owner of the source (group or project, inherited ownership counts) or
  * admin. `access_level: null` removes the membership; removing one that does not exist is
  * `404 Member Not Found`. With `existing: "refuse"` (GitLab's add) an existing direct membership
- * is `409 Member already exists`.
+ * is `409 Member already exists`; with `existing: "require"` (GitLab's change) a missing one is
+ * `404 Not found`.
  */
 export const setMembership = actorCommand<"membership.set">(async (unit, actor, request) => {
   await requireSourceOwner(unit.tx, actor, request.source_type, request.source_id);
-  // GitLab looks for the member before the user (lib/api/members.rb `conflict!`).
-  if (request.existing === "refuse" && (await directMembership(unit.tx, request))) {
-    throw new KasmapError("conflict", "Member already exists");
+  if (request.existing !== "update") {
+    // GitLab looks for the member before the user (lib/api/members.rb: POST's `conflict!`,
+    // PUT's `find_by!`, whose RecordNotFound is `404 Not found`).
+    const exists = await directMembership(unit.tx, request);
+    if (request.existing === "refuse" && exists) {
+      throw new KasmapError("conflict", "Member already exists");
+    }
+    if (request.existing === "require" && !exists) {
+      throw new KasmapError("not_found_unnamed", "Member");
+    }
   }
   const member = await findUser(unit.tx, request.user_id);
   if (!member) throw new KasmapError("not_found", NOT_FOUND.user);

@@ -52,7 +52,7 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("not_found", "Project"),
   },
   {
-    when: "an unknown agent, agent token or personal access token id (GitLab's `ActiveRecord::RecordNotFound`)",
+    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT /{groups,projects}/:id/members/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
     error: tokenNotFound(),
   },
   {
@@ -74,7 +74,7 @@ const CASES: readonly CatalogueCase[] = [
     }),
   },
   {
-    when: "`Username has already been taken` on `POST /users` (lib/api/users.rb); authz's `Member already exists` (`conflict!`, lib/api/members.rb) when asked to refuse an existing member; a GitLab-mode mirror command that clashes with a row Kasmap created",
+    when: "`Username has already been taken` on `POST /users` (lib/api/users.rb); `Member already exists` (`conflict!`, lib/api/members.rb) on `POST /{groups,projects}/:id/members` for a direct member; a GitLab-mode mirror command that clashes with a row Kasmap created",
     error: new KasmapError("conflict", "Member already exists"),
   },
   {
@@ -127,7 +127,6 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
   'A keyset `cursor` Kasmap did not write answers `400 {"error":"cursor is invalid"}` (GitLab fails on it with a 500); only forward cursors are read, as Kasmap\'s `Link` offers only `rel="next"`.',
   "Audit events record no IP address, and `details.author_email` is null: Kasmap's read model holds neither. What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",
-  '`POST /groups/:id/members` and `/projects/:id/members` for someone already a member change their level (`201`); GitLab answers `409 {"message":"Member already exists"}` and changes levels with `PUT …/members/:user_id`, which Kasmap does not serve yet.',
 ];
 
 /** One answer as the gateway renders it: status, extra headers and body. */

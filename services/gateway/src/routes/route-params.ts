@@ -19,3 +19,6 @@ export type JobParams = { Params: { id: string; job_id: string } };
 
 /** `/api/v4/projects/:id/audit_events/:audit_event_id` */
 export type AuditEventParams = { Params: { id: string; audit_event_id: string } };
+
+/** `/api/v4/{groups,projects}/:id/members/:user_id` */
+export type MemberParams = { Params: { id: string; user_id: string } };

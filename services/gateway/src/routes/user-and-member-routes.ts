@@ -2,10 +2,12 @@ import {
   AccessLevelSchema,
   CalendarDateSchema,
   isPersonalAccessTokenScope,
+  type Membership,
   type PersonalAccessTokenScope,
 } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { isExpired } from "../auth/credential-verdict.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -15,7 +17,7 @@ import { requireAdmin, visibleGroup, visibleProject } from "../permissions/visib
 import { findUser } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { forwardCommand } from "./forward-command.ts";
-import type { IdParams } from "./route-params.ts";
+import type { IdParams, MemberParams } from "./route-params.ts";
 
 /** Grape booleans: JSON true/false or the strings `true`/`false`/`1`/`0` from forms and queries. */
 const GrapeBoolean = z.union([
@@ -50,6 +52,11 @@ function knownScopes(scopes: readonly string[]): PersonalAccessTokenScope[] {
 const AddMemberParamsSchema = z.object({
   user_id: z.coerce.number().int().positive(),
   access_level: z.coerce.number().pipe(AccessLevelSchema),
+});
+/** GitLab's `PUT …/members/:user_id`: `expires_at` is read and dropped (no membership expiry). */
+const UpdateMemberParamsSchema = z.object({
+  access_level: z.coerce.number().pipe(AccessLevelSchema),
+  expires_at: CalendarDateSchema.optional(),
 });
 
 /** Users, personal access tokens (admin only, as in GitLab) and group/project members. */
@@ -105,12 +112,15 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
   });
 
   for (const sourceType of ["group", "project"] as const) {
+    /** The group or project `:id` names, if the caller may see it (else GitLab's 404). */
+    const visibleSource = (caller: AuthenticatedUser, id: string) =>
+      sourceType === "group"
+        ? visibleGroup(ctx, caller, id)
+        : visibleProject(ctx, caller, id, "read_project");
+
     app.post<IdParams>(`/api/v4/${sourceType}s/:id/members`, async (request, reply) => {
       const caller = await userOf(ctx, request);
-      const source =
-        sourceType === "group"
-          ? await visibleGroup(ctx, caller, request.params.id)
-          : await visibleProject(ctx, caller, request.params.id, "read_project");
+      const source = await visibleSource(caller, request.params.id);
       const params = parseParams(AddMemberParamsSchema, mergedParams(request.query, request.body));
       const membership = await forwardCommand(ctx, "membership.set", {
         actor_user_id: caller.id,
@@ -118,16 +128,34 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
         source_id: source.id,
         user_id: params.user_id,
         access_level: params.access_level,
-        // DEPARTURE (docs/errors.md): GitLab answers 409 `Member already exists` here and changes
-        // a level with `PUT …/members/:user_id`, which Kasmap does not serve yet; until it does,
-        // POST changes an existing member's level (authz answers the 409 when asked to refuse).
-        existing: "update",
+        existing: "refuse",
       });
-      const member = await findUser(ctx.db, membership.user_id);
-      const body = member
-        ? memberBody(member, membership.access_level)
-        : { id: membership.user_id, access_level: membership.access_level, expires_at: null };
-      return reply.code(201).send(body);
+      return reply.code(201).send(await memberAnswer(ctx, membership));
+    });
+
+    app.put<MemberParams>(`/api/v4/${sourceType}s/:id/members/:user_id`, async (request) => {
+      const caller = await userOf(ctx, request);
+      const userId = parseNumericId(request.params.user_id);
+      if (userId === null) throw invalidParams(["user_id is invalid"]);
+      const params = parseParams(UpdateMemberParamsSchema, mergedParams(request.query, request.body));
+      const source = await visibleSource(caller, request.params.id);
+      const membership = await forwardCommand(ctx, "membership.set", {
+        actor_user_id: caller.id,
+        source_type: sourceType,
+        source_id: source.id,
+        user_id: userId,
+        access_level: params.access_level,
+        existing: "require",
+      });
+      return memberAnswer(ctx, membership);
     });
   }
+}
+
+/** GitLab's member body for a membership authz wrote. */
+async function memberAnswer(ctx: GatewayContext, membership: Membership) {
+  const member = await findUser(ctx.db, membership.user_id);
+  return member
+    ? memberBody(member, membership.access_level)
+    : { id: membership.user_id, access_level: membership.access_level, expires_at: null };
 }
