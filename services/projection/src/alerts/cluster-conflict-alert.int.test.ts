@@ -1,13 +1,8 @@
 import { publishEvent } from "@kasmap/bus";
-import {
-  CONNECTED_WITHIN_MS,
-  EVENT_TYPES,
-  type KasmapEvent,
-  KasmapEventSchema,
-  newKasmapEvent,
-} from "@kasmap/contracts";
+import { CONNECTED_WITHIN_MS, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
+import { readAlertStream, replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
@@ -28,22 +23,8 @@ async function registerAgent(agentId: number): Promise<void> {
 }
 
 /** A heartbeat of collector `pod` in cluster `uid`, on that collector's own subject. */
-function heartbeat(agentId: number, pod: string, uid: string, sentAt: string, stopping = false) {
-  return newKasmapEvent({
-    type: EVENT_TYPES.clusterHeartbeat,
-    source: `/kasmap/collector/${pod}`,
-    subject: ctx.topology.subjects.clusterCollectorHeartbeat(agentId, pod),
-    data: {
-      agent_id: agentId,
-      collector_id: pod,
-      content_hash: null,
-      sent_at: sentAt,
-      pod_name: pod,
-      cluster_uid: uid,
-      ...(stopping ? { stopping: true } : {}),
-    },
-  });
-}
+const heartbeat = (agentId: number, pod: string, uid: string, sentAt: string, stopping = false) =>
+  replicaHeartbeat(ctx.topology, agentId, pod, sentAt, { clusterUid: uid, stopping });
 
 /**
  * Publishes the heartbeats one by one, each applied before the next: the heartbeat stream keeps
@@ -68,15 +49,10 @@ async function conflictAudits(agentId: number) {
 
 /** The conflict alerts of the agent on the alerts stream, oldest first. */
 async function conflictAlerts(agentId: number): Promise<KasmapEvent[]> {
-  const name = ctx.topology.streamNames.alerts;
   const subject = ctx.topology.subjects.alert(EVENT_TYPES.alertClusterConflict, agentId);
-  const { state } = await ctx.bus.jsm.streams.info(name);
-  const alerts = [];
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const message = await ctx.bus.jsm.streams.getMessage(name, { seq });
-    if (message?.subject === subject) alerts.push(KasmapEventSchema.parse(message.json()));
-  }
-  return alerts;
+  return (await readAlertStream(ctx.bus, ctx.topology))
+    .filter((a) => a.subject === subject)
+    .map((a) => a.event);
 }
 
 /** What the outbox holds for the agent: every alert it queued, published or not. */
