@@ -63,7 +63,7 @@ const PUBLISHES: Record<CredentialKind, EventType[]> = {
     EVENT_TYPES.jobChanged,
   ],
   // The alerts it raises with their audit events (issue 11).
-  projection: [EVENT_TYPES.alertClusterChanged],
+  projection: [EVENT_TYPES.alertClusterChanged, EVENT_TYPES.alertClusterConflict],
   gateway: [],
   sync: [],
 };

@@ -24,6 +24,8 @@ const SECOND_UID = "8b2d6e4f-2222-4c8d-8e9f-000000000002";
 let system: KasmapSystem;
 const simulators: KubeSimulator[] = [];
 let collector: ChildProcess | null = null;
+/** The collectors of the conflict case, running side by side. */
+const conflicting: ChildProcess[] = [];
 const live: SseConnection[] = [];
 
 async function clusterWithUid(uid: string): Promise<KubeSimulator> {
@@ -40,10 +42,24 @@ async function clusterWithUid(uid: string): Promise<KubeSimulator> {
   return simulator;
 }
 
-async function startCollectorAgainst(simulator: KubeSimulator, token: string): Promise<ChildProcess> {
+async function startCollectorAgainst(
+  simulator: KubeSimulator,
+  token: string,
+  replica?: { pod: string; heartbeatSeconds: number },
+): Promise<ChildProcess> {
   const kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-identity-")), "kubeconfig");
   await simulator.writeKubeconfig(kubeconfig);
-  return spawnCollectorProgram({ token, kubeconfig, topologyRoot: system.topology.root }).child;
+  return spawnCollectorProgram({
+    token,
+    kubeconfig,
+    topologyRoot: system.topology.root,
+    ...(replica
+      ? {
+          pod: { ip: "10.244.1.30", namespace: "gitlab-agent", name: replica.pod },
+          args: ["--heartbeat-seconds", String(replica.heartbeatSeconds)],
+        }
+      : {}),
+  }).child;
 }
 
 async function stopCollector(): Promise<void> {
@@ -63,6 +79,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const connection of live) connection.close();
   await stopCollector();
+  for (const child of conflicting) {
+    if (child.exitCode === null) {
+      await new Promise((resolve) => {
+        child.once("exit", resolve);
+        child.kill("SIGTERM");
+      });
+    }
+  }
   for (const simulator of simulators) await simulator.close();
   await system?.stop();
 });
@@ -196,5 +220,74 @@ describe("cluster identity", () => {
         },
       ],
     });
+  });
+
+  it("records cluster_agent_cluster_conflict once when two collectors of one agent report different clusters at once", async () => {
+    const { projectId } = await groupWithProject(system, system.adminToken, {
+      group: "Twins",
+      project: "Twin",
+    });
+    const api = system.api;
+    const agent = await api("POST", `/projects/${projectId}/cluster_agents`, { name: "twin-agent" });
+    const agentId = agent.body?.id as number;
+    const token = await api("POST", `/projects/${projectId}/cluster_agents/${agentId}/tokens`, {
+      name: "collector",
+    });
+    const agentToken = String(token.body?.token);
+    const streamUrl = `${system.gatewayUrl}/api/v4/events/stream`;
+    const adminLive = await openSse(streamUrl, system.adminToken);
+    live.push(adminLive);
+
+    const [here, there] = [await clusterWithUid(FIRST_UID), await clusterWithUid(SECOND_UID)];
+    conflicting.push(
+      await startCollectorAgainst(here, agentToken, { pod: "collector-here", heartbeatSeconds: 1 }),
+    );
+    conflicting.push(
+      await startCollectorAgainst(there, agentToken, { pod: "collector-there", heartbeatSeconds: 1 }),
+    );
+
+    const auditPath = `/projects/${projectId}/audit_events?event_type=cluster_agent_cluster_conflict`;
+    const [audit] = await eventually(
+      async () => {
+        const r = await api("GET", auditPath);
+        return Array.isArray(r.body) && r.body.length > 0 ? r.body : undefined;
+      },
+      "the cluster_conflict audit event",
+      30_000,
+    );
+    expect(audit).toMatchObject({
+      event_name: "cluster_agent_cluster_conflict",
+      entity_id: projectId,
+      details: {
+        target_id: agentId,
+        collectors: [
+          { collector_id: "collector-here", pod_name: "collector-here", cluster_uid: FIRST_UID },
+          { collector_id: "collector-there", pod_name: "collector-there", cluster_uid: SECOND_UID },
+        ],
+      },
+    });
+    const alert = await adminLive.next(
+      (frame) =>
+        frame.event === EVENT_TYPES.alertClusterConflict &&
+        (frame.data as { data?: { agent_id?: number } }).data?.agent_id === agentId,
+      30_000,
+    );
+    expect(alert.data).toMatchObject({ severity: "critical", data: { audit_event_id: expect.any(String) } });
+
+    // Both keep beating (one heartbeat a second) well past the audit event: still one record.
+    const infoPath = `/projects/${projectId}/cluster_agents/${agentId}/cluster_info`;
+    const recorded = Date.parse(audit.created_at);
+    await eventually(
+      async () => {
+        const r = await api("GET", infoPath);
+        const connections = (r.body?.connections ?? []) as { last_heartbeat_at: string }[];
+        const later = connections.filter((c) => Date.parse(c.last_heartbeat_at) > recorded + 3_000);
+        return later.length === 2 ? true : undefined;
+      },
+      "both collectors beating after the conflict was recorded",
+      30_000,
+    );
+    const again = await api("GET", auditPath);
+    expect(again.body).toHaveLength(1);
   });
 });

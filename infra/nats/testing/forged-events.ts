@@ -141,5 +141,7 @@ export function controlEvent(
       return e.job(id, projectId);
     case "io.kasmap.alert.cluster_changed.v1":
       return e.clusterChangedAlert(id, projectId);
+    case "io.kasmap.alert.cluster_conflict.v1":
+      return e.clusterConflictAlert(id, projectId);
   }
 }

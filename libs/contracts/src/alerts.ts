@@ -31,6 +31,27 @@ export const ClusterChangedDetailsSchema = z.object({
 });
 export type ClusterChangedDetails = z.infer<typeof ClusterChangedDetailsSchema>;
 
+/** One side of a `cluster_agent_cluster_conflict`: a live collector and the cluster it reports. */
+export const ConflictingCollectorSchema = z.object({
+  collector_id: z.string(),
+  pod_name: z.string().nullable(),
+  cluster_uid: z.string(),
+});
+export type ConflictingCollector = z.infer<typeof ConflictingCollectorSchema>;
+
+/**
+ * `details` of the `cluster_agent_cluster_conflict` audit event: two live collectors of one
+ * agent report different `cluster_uid`s at the same time (one token used in two clusters).
+ * `collectors` is ordered by `collector_id`; `collector` is the CloudEvent `source` of the
+ * heartbeat that revealed the conflict.
+ */
+export const ClusterConflictDetailsSchema = z.object({
+  custom_message: z.string(),
+  collector: z.string(),
+  collectors: z.tuple([ConflictingCollectorSchema, ConflictingCollectorSchema]),
+});
+export type ClusterConflictDetails = z.infer<typeof ClusterConflictDetailsSchema>;
+
 /**
  * `data` of an alert: the audit event it repeats, with the same `details`, so a subscriber
  * needs no call back to the audit log.
@@ -48,3 +69,6 @@ const alertData = <D extends z.ZodType>(details: D) =>
 
 /** `io.kasmap.alert.cluster_changed.v1`: the agent's `cluster_uid` changed (`cluster_agent_cluster_changed`). */
 export const ClusterChangedAlertDataSchema = alertData(ClusterChangedDetailsSchema);
+
+/** `io.kasmap.alert.cluster_conflict.v1`: two live collectors report different clusters (`cluster_agent_cluster_conflict`). */
+export const ClusterConflictAlertDataSchema = alertData(ClusterConflictDetailsSchema);

@@ -194,6 +194,18 @@ function addEventChannels(parts: Parts, topology: ReturnType<typeof createTopolo
     EVENT_TYPES.alertClusterChanged,
     "The projection (through its outbox, in the transaction of the audit event)",
   );
+  addEventChannel(
+    parts,
+    "alertClusterConflict",
+    {
+      address: withParameter(subjects.alert(EVENT_TYPES.alertClusterConflict, MARKER_ID), "agentId"),
+      description:
+        "Alert (CloudEvent extension `severity`: critical): two live collectors of the agent report different cluster_uids, its token is used in two clusters at once; the cluster_agent_cluster_conflict audit event's details",
+      parameters: agentId,
+    },
+    EVENT_TYPES.alertClusterConflict,
+    "The projection (through its outbox, in the transaction of the audit event)",
+  );
   for (const kind of REGISTRY_KINDS) {
     const address = withParameter(subjects.registryChanged(kind, MARKER_ID), "id");
     const parameters = { id: { description: `The ${kind}'s numeric id` } };

@@ -20,6 +20,8 @@ export const AUDIT_EVENT_TYPES = {
   collectorTokenRevoked: "cluster_agent_collector_token_revoked",
   /** The agent's `cluster_uid` changed: its token is now used in a different cluster. */
   clusterChanged: "cluster_agent_cluster_changed",
+  /** Two live collectors of the agent report different `cluster_uid`s: one token, two clusters. */
+  clusterConflict: "cluster_agent_cluster_conflict",
 } as const;
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);

@@ -1,5 +1,10 @@
 import { z } from "zod";
-import { type AlertSeverity, AlertSeveritySchema, ClusterChangedAlertDataSchema } from "./alerts.ts";
+import {
+  type AlertSeverity,
+  AlertSeveritySchema,
+  ClusterChangedAlertDataSchema,
+  ClusterConflictAlertDataSchema,
+} from "./alerts.ts";
 import {
   AgentGrantSetSchema,
   ConfigRefusalSchema,
@@ -35,6 +40,8 @@ export const EVENT_TYPES = {
   jobChanged: "io.kasmap.registry.job.changed.v1",
   /** An alert the projection raises with the `cluster_agent_cluster_changed` audit event. */
   alertClusterChanged: "io.kasmap.alert.cluster_changed.v1",
+  /** An alert the projection raises with the `cluster_agent_cluster_conflict` audit event. */
+  alertClusterConflict: "io.kasmap.alert.cluster_conflict.v1",
 } as const;
 export type EventType = (typeof EVENT_TYPES)[keyof typeof EVENT_TYPES];
 
@@ -64,6 +71,11 @@ export const ClusterHeartbeatDataSchema = z.object({
    * its heartbeats grow older than `CONNECTED_WITHIN_MS`. Absent: still running.
    */
   stopping: z.boolean().optional(),
+  /**
+   * The `cluster_uid` (kube-system Namespace UID) of the cluster the collector runs in, as its
+   * latest collection read it. Absent: unknown (an older collector, or RBAC-forbidden).
+   */
+  cluster_uid: z.string().min(1).optional(),
 });
 
 export const AUTHZ_CHANGE_CAUSES = [
@@ -146,6 +158,7 @@ export const KasmapEventSchema = z.discriminatedUnion("type", [
   envelope(EVENT_TYPES.agentTokenChanged, AgentTokenChangedDataSchema),
   envelope(EVENT_TYPES.jobChanged, JobChangedDataSchema),
   alertEnvelope(EVENT_TYPES.alertClusterChanged, ClusterChangedAlertDataSchema),
+  alertEnvelope(EVENT_TYPES.alertClusterConflict, ClusterConflictAlertDataSchema),
 ]);
 export type KasmapEvent = z.infer<typeof KasmapEventSchema>;
 export type KasmapEventOf<T extends EventType> = Extract<KasmapEvent, { type: T }>;
@@ -169,6 +182,7 @@ export function newKasmapEvent<T extends EventType>(input: {
 /** The alert event types: published by the projection on the alerts stream, each with its severity. */
 export const ALERT_SEVERITY_OF = {
   [EVENT_TYPES.alertClusterChanged]: "critical",
+  [EVENT_TYPES.alertClusterConflict]: "critical",
 } as const satisfies Record<string, AlertSeverity>;
 export type AlertType = keyof typeof ALERT_SEVERITY_OF;
 
@@ -190,6 +204,7 @@ export const AGENT_DATA_EVENT_TYPES = [
   EVENT_TYPES.clusterHeartbeat,
   EVENT_TYPES.authzChanged,
   EVENT_TYPES.alertClusterChanged,
+  EVENT_TYPES.alertClusterConflict,
 ] as const;
 export type AgentDataEvent = KasmapEventOf<(typeof AGENT_DATA_EVENT_TYPES)[number]>;
 

@@ -81,6 +81,10 @@ export const EVENT_BINDINGS = {
     stream: "alerts",
     pattern: ["alerts", AGGREGATE_ID, "cluster_changed"],
   },
+  [EVENT_TYPES.alertClusterConflict]: {
+    stream: "alerts",
+    pattern: ["alerts", AGGREGATE_ID, "cluster_conflict"],
+  },
 } as const satisfies Record<EventType, EventBinding>;
 
 /** The registry event type of each registry kind (`registry.<kind>.<id>.changed`). */

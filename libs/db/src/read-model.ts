@@ -145,6 +145,8 @@ export type ReadModelDatabase = {
     connected_at: Timestamp;
     last_heartbeat_at: Timestamp;
     stopped_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+    /** The collector's cluster (kube-system Namespace UID) from its latest heartbeat; null: unknown. */
+    cluster_uid: ColumnType<string | null, string | null | undefined, string | null>;
   };
   "read_model.ci_access_project_authorizations": {
     agent_id: number;

@@ -230,6 +230,28 @@ export function testEvents(topology: Topology) {
           },
         },
       }),
+    clusterConflictAlert: (agentId: number, projectId: number | null = 11) =>
+      newAlertEvent({
+        type: EVENT_TYPES.alertClusterConflict,
+        source: SOURCE,
+        subject: topology.subjects.alert(EVENT_TYPES.alertClusterConflict, agentId),
+        id: sha256(`cluster-conflict-${agentId}`),
+        time: new Date(T0),
+        data: {
+          agent_id: agentId,
+          audit_event_id: `cluster_conflict:${agentId}`,
+          entity_id: projectId,
+          entity_path: null,
+          details: {
+            custom_message: "Two collectors of the cluster agent report different clusters",
+            collector: SOURCE,
+            collectors: [
+              { collector_id: "collector-1", pod_name: null, cluster_uid: "uid-a" },
+              { collector_id: "collector-2", pod_name: null, cluster_uid: "uid-b" },
+            ],
+          },
+        },
+      }),
   };
 }
 
@@ -264,5 +286,6 @@ export function oneEventOfEachType(topology: Topology, id: number): Record<Event
     [EVENT_TYPES.agentTokenChanged]: e.agentToken(id, 3),
     [EVENT_TYPES.jobChanged]: e.job(id, 11),
     [EVENT_TYPES.alertClusterChanged]: e.clusterChangedAlert(id),
+    [EVENT_TYPES.alertClusterConflict]: e.clusterConflictAlert(id),
   };
 }

@@ -79,7 +79,7 @@ describe("collector snapshots", () => {
     await collector.stop();
   });
 
-  it("heartbeats carry the collector id and the last published content hash", async () => {
+  it("heartbeats carry the collector id, the last published content hash and the cluster_uid", async () => {
     const collector = cluster.startCollector(4, { heartbeatMs: 100 });
     const heartbeat = await eventually(async () => {
       const h = await cluster.lastHeartbeat(4);
@@ -89,6 +89,9 @@ describe("collector snapshots", () => {
     expect(heartbeat.agent_id).toBe(4);
     const [snapshot] = await cluster.snapshots(4);
     expect(heartbeat.content_hash).toBe(snapshot?.contentHash);
+    // Issue 11: the cluster it reports from, so two collectors in two clusters are noticed.
+    expect(heartbeat.cluster_uid).toEqual(expect.any(String));
+    expect(heartbeat.cluster_uid).toBe(snapshot?.cluster.cluster_uid);
     await collector.stop();
   });
 

@@ -41,6 +41,8 @@ export class SnapshotPublisher {
   private publishedHash: string | null = null;
   /** Stream sequence of the newest snapshot on the subject (0: none); null: unknown, expect nothing. */
   private lastSeq: number | null = null;
+  /** The `cluster_uid` of the latest collection, sent with each heartbeat; null: unknown. */
+  private clusterUid: string | null = null;
   private readonly seeded: Promise<void>;
 
   constructor(private readonly options: SnapshotPublisherOptions) {
@@ -87,6 +89,8 @@ export class SnapshotPublisher {
   }
 
   async publishIfChanged(facts: ClusterFacts, hash: string): Promise<PublishOutcome> {
+    // The heartbeats name the cluster this collector last read, published or not.
+    this.clusterUid = facts.cluster_uid ?? null;
     await this.seeded;
     if (hash === this.publishedHash) return "unchanged";
     const { bus, agentId } = this.options.target;
@@ -153,6 +157,7 @@ export class SnapshotPublisher {
         content_hash: this.publishedHash,
         sent_at: new Date().toISOString(),
         ...(this.options.replica ?? {}),
+        ...(this.clusterUid ? { cluster_uid: this.clusterUid } : {}),
         ...(options.stopping ? { stopping: true } : {}),
       },
     });

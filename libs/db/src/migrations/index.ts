@@ -13,6 +13,7 @@ import * as m016AgentTokenRevokedAt from "./016_agent_token_revoked_at.ts";
 import * as m017AgentTokenKind from "./017_agent_token_kind.ts";
 import * as m018AlertOutbox from "./018_alert_outbox.ts";
 import * as m019CollectorConnections from "./019_collector_connections.ts";
+import * as m020CollectorClusterUid from "./020_collector_cluster_uid.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -36,6 +37,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "017_agent_token_kind": m017AgentTokenKind,
   "018_alert_outbox": m018AlertOutbox,
   "019_collector_connections": m019CollectorConnections,
+  "020_collector_cluster_uid": m020CollectorClusterUid,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

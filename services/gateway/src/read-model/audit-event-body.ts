@@ -40,6 +40,7 @@ const DEFAULT_MESSAGES: Record<AuditEventType, string> = {
   [AUDIT_EVENT_TYPES.collectorTokenCreated]: "Created collector token",
   [AUDIT_EVENT_TYPES.collectorTokenRevoked]: "Revoked collector token",
   [AUDIT_EVENT_TYPES.clusterChanged]: "Cluster agent reports from a different cluster",
+  [AUDIT_EVENT_TYPES.clusterConflict]: "Collectors of the cluster agent report from different clusters",
 };
 
 /**

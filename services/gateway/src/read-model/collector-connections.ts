@@ -3,10 +3,13 @@ import type { ReadModelDatabase } from "@kasmap/db";
 import type { Selectable } from "kysely";
 import type { ReadModel } from "./registry-queries.ts";
 
-/** One collector of an agent as the projection recorded it (`read_model.collector_connections`). */
+/**
+ * One collector of an agent as the projection recorded it (`read_model.collector_connections`);
+ * its `cluster_uid` serves the projection's conflict audit only.
+ */
 export type CollectorConnectionRow = Omit<
   Selectable<ReadModelDatabase["read_model.collector_connections"]>,
-  "agent_id"
+  "agent_id" | "cluster_uid"
 >;
 
 /**

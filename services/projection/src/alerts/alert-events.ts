@@ -3,6 +3,7 @@ import {
   type AlertType,
   AUDIT_EVENT_TYPES,
   ClusterChangedDetailsSchema,
+  ClusterConflictDetailsSchema,
   EVENT_TYPES,
   type KasmapEventOf,
   newAlertEvent,
@@ -23,6 +24,8 @@ export type AlertEvent = KasmapEventOf<AlertType>;
  *
  * - `cluster_agent_cluster_changed` → `io.kasmap.alert.cluster_changed.v1`, severity
  *   `critical`, on `<root>.alerts.<agent>.cluster_changed`, with the audit event's details.
+ * - `cluster_agent_cluster_conflict` → `io.kasmap.alert.cluster_conflict.v1`, severity
+ *   `critical`, on `<root>.alerts.<agent>.cluster_conflict`, with the audit event's details.
  */
 export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): AlertEvent | null {
   switch (draft.event_type) {
@@ -30,20 +33,38 @@ export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): A
       const type = EVENT_TYPES.alertClusterChanged;
       return newAlertEvent({
         type,
-        source: ALERT_SOURCE,
-        subject: topology.subjects.alert(type, draft.agent_id),
-        id: `alert-${createHash("sha256").update(draft.event_id).digest("hex")}`,
-        time: new Date(draft.created_at),
-        data: {
-          agent_id: draft.agent_id,
-          audit_event_id: draft.event_id,
-          entity_id: draft.entity_id,
-          entity_path: draft.entity_path,
-          details: ClusterChangedDetailsSchema.parse(draft.details),
-        },
+        ...alertEnvelopeOf(topology, type, draft),
+        data: { ...alertDataOf(draft), details: ClusterChangedDetailsSchema.parse(draft.details) },
+      });
+    }
+    case AUDIT_EVENT_TYPES.clusterConflict: {
+      const type = EVENT_TYPES.alertClusterConflict;
+      return newAlertEvent({
+        type,
+        ...alertEnvelopeOf(topology, type, draft),
+        data: { ...alertDataOf(draft), details: ClusterConflictDetailsSchema.parse(draft.details) },
       });
     }
     default:
       return null;
   }
+}
+
+function alertEnvelopeOf(topology: Topology, type: AlertType, draft: AuditEventDraft) {
+  return {
+    source: ALERT_SOURCE,
+    subject: topology.subjects.alert(type, draft.agent_id),
+    id: `alert-${createHash("sha256").update(draft.event_id).digest("hex")}`,
+    time: new Date(draft.created_at),
+  };
+}
+
+/** What every alert's data repeats of its audit event, besides the details. */
+function alertDataOf(draft: AuditEventDraft) {
+  return {
+    agent_id: draft.agent_id,
+    audit_event_id: draft.event_id,
+    entity_id: draft.entity_id,
+    entity_path: draft.entity_path,
+  };
 }

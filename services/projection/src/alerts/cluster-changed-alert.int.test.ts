@@ -1,9 +1,10 @@
 import { publishEvent } from "@kasmap/bus";
-import { EVENT_TYPES, type KasmapEvent, KasmapEventSchema } from "@kasmap/contracts";
+import { EVENT_TYPES } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
 import { projectMessage } from "../consume/projection-consumer.ts";
+import { readAlertStream } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
@@ -15,22 +16,7 @@ import { projectionContextForFile } from "../testing/projection-context.ts";
 const ctx = projectionContextForFile("projection-cluster-changed-alert", { running: true });
 const AGENT = 5;
 
-/** Every message of the alerts stream, oldest first, with its `Nats-Msg-Id`. */
-async function alertsOnStream(): Promise<{ event: KasmapEvent; msgId: string }[]> {
-  const name = ctx.topology.streamNames.alerts;
-  const { state } = await ctx.bus.jsm.streams.info(name);
-  const alerts = [];
-  for (let seq = state.first_seq; state.messages > 0 && seq <= state.last_seq; seq++) {
-    const message = await ctx.bus.jsm.streams.getMessage(name, { seq });
-    if (message) {
-      alerts.push({
-        event: KasmapEventSchema.parse(message.json()),
-        msgId: message.header?.get("Nats-Msg-Id") ?? "",
-      });
-    }
-  }
-  return alerts;
-}
+const alertsOnStream = () => readAlertStream(ctx.bus, ctx.topology);
 
 async function clusterChangedAudits() {
   return ctx.db

@@ -112,6 +112,7 @@ async function applyCollectorConnection(
           commit: eb.ref("excluded.commit"),
           last_heartbeat_at: eb.ref("excluded.last_heartbeat_at"),
           stopped_at: eb.ref("excluded.stopped_at"),
+          cluster_uid: eb.ref("excluded.cluster_uid"),
           connected_at: sql<Date>`case when ${sql.ref(`${TABLE}.stopped_at`)} is not null
             or ${sql.ref(`${TABLE}.last_heartbeat_at`)} < excluded.last_heartbeat_at - ${CONNECTED_WITHIN_MS} * interval '1 millisecond'
             then excluded.connected_at else ${sql.ref(`${TABLE}.connected_at`)} end`,

@@ -39,6 +39,7 @@ export async function applyEventToReadModel(
     case EVENT_TYPES.clusterHeartbeat:
       return applyClusterHeartbeat(db, event.data);
     case EVENT_TYPES.alertClusterChanged:
+    case EVENT_TYPES.alertClusterConflict:
       // Alerts are what the projection publishes (its outbox), never what it applies: no
       // projection consumer reads the alerts stream, so only a forgery could bring one here.
       throw new KasmapError("poison_event", `${event.type} is raised by the projection, not applied`);

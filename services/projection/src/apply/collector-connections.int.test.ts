@@ -1,6 +1,7 @@
 import { publishEvent } from "@kasmap/bus";
-import { CONNECTED_WITHIN_MS, EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
+import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
+import { replicaHeartbeat as heartbeatOf } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /** Issue 11: heartbeats are recorded per collector, so replicas of one agent do not overwrite each other. */
@@ -17,31 +18,12 @@ async function registerAgent(agentId: number): Promise<void> {
 }
 
 /** A heartbeat of replica `pod` of the agent, on that replica's own subject. */
-function replicaHeartbeat(
+const replicaHeartbeat = (
   agentId: number,
   pod: string,
   sentAt: string,
-  more: { stopping?: boolean; ip?: string } = {},
-) {
-  return newKasmapEvent({
-    type: EVENT_TYPES.clusterHeartbeat,
-    source: `/kasmap/collector/${pod}`,
-    subject: ctx.topology.subjects.clusterCollectorHeartbeat(agentId, pod),
-    data: {
-      agent_id: agentId,
-      collector_id: pod,
-      content_hash: null,
-      sent_at: sentAt,
-      pod_name: pod,
-      pod_ip: more.ip ?? "10.244.0.9",
-      namespace: "gitlab-agent",
-      node: "node-1",
-      version: "0.1.0",
-      commit: null,
-      ...(more.stopping ? { stopping: true } : {}),
-    },
-  });
-}
+  more?: { stopping?: boolean; ip?: string },
+) => heartbeatOf(ctx.topology, agentId, pod, sentAt, more);
 
 async function publishAll(...events: ReturnType<typeof replicaHeartbeat>[]): Promise<void> {
   for (const event of events) await publishEvent(ctx.bus, event);

@@ -147,5 +147,6 @@ export function collectorConnectionRow(
     connected_at: data.sent_at,
     last_heartbeat_at: data.sent_at,
     stopped_at: data.stopping ? data.sent_at : null,
+    cluster_uid: data.cluster_uid ?? null,
   };
 }

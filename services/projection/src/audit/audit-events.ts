@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type AgentTokenKind,
   AUDIT_EVENT_TYPES,
@@ -6,6 +7,7 @@ import {
   type AuditedClusterField,
   type AuditTargetType,
   type ClusterChangedDetails,
+  type ClusterConflictDetails,
   type ClusterFacts,
   CONNECTED_WITHIN_MS,
   canonicalJson,
@@ -30,6 +32,21 @@ export type AuditPreviousState = {
   snapshot: ClusterFacts | null;
   /** Heartbeat events: the last heartbeat's time (ISO-8601); null when it never connected. */
   lastHeartbeatAt: string | null;
+  /**
+   * Heartbeat events that name a `cluster_uid`: the agent's collectors as stored (empty
+   * otherwise), this one's included when it beat before.
+   */
+  collectors: StoredCollector[];
+};
+
+/** A collector of the agent as `read_model.collector_connections` holds it (times ISO-8601). */
+export type StoredCollector = {
+  collector_id: string;
+  pod_name: string | null;
+  cluster_uid: string | null;
+  connected_at: string;
+  last_heartbeat_at: string;
+  stopped_at: string | null;
 };
 
 export const NO_PREVIOUS_STATE: AuditPreviousState = {
@@ -38,6 +55,7 @@ export const NO_PREVIOUS_STATE: AuditPreviousState = {
   tokenStatus: null,
   snapshot: null,
   lastHeartbeatAt: null,
+  collectors: [],
 };
 
 /** An audit event ready to insert (the writer adds the stream position). */
@@ -71,7 +89,7 @@ export function auditEventsFor(event: KasmapEvent, previous: AuditPreviousState)
     case EVENT_TYPES.authzChanged:
       return authorizationEvents(event, previous);
     case EVENT_TYPES.clusterHeartbeat:
-      return connectedEvents(event, previous);
+      return [...connectedEvents(event, previous), ...clusterConflictEvents(event, previous)];
     default:
       return [];
   }
@@ -317,6 +335,71 @@ function connectedEvents(
   if (silenceMs !== null && silenceMs <= CONNECTED_WITHIN_MS) return [];
   const details = { collector_id: event.data.collector_id, previous_heartbeat_at: last };
   return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.connected, details)];
+}
+
+/** A collector's connection as `cluster_agent_cluster_conflict` compares it. */
+type ConflictSide = {
+  collector_id: string;
+  pod_name: string | null;
+  cluster_uid: string;
+  connected_at: string;
+};
+
+/**
+ * One event per other LIVE collector of the agent (not stopped, last heartbeat within
+ * `CONNECTED_WITHIN_MS` of this one) that reports a different `cluster_uid` than this heartbeat:
+ * one token used in two clusters at once. Both UIDs must be known. Reported once per conflict:
+ * the event id names the pair, their UIDs and when each connected, so every later heartbeat of
+ * either collector yields the same id (absorbed by the unique `event_id`, its alert by the
+ * outbox's); a collector that stopped or went silent connects anew, and a conflict after that
+ * is a new one. An older heartbeat than the stored one (a replay) yields none.
+ */
+function clusterConflictEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const { agent_id, collector_id, cluster_uid, sent_at, stopping } = event.data;
+  if (!cluster_uid || stopping) return [];
+  const sentAt = Date.parse(sent_at);
+  const live = (c: StoredCollector) =>
+    c.stopped_at === null && sentAt - Date.parse(c.last_heartbeat_at) <= CONNECTED_WITHIN_MS;
+  const own = previous.collectors.find((c) => c.collector_id === collector_id);
+  if (own && Date.parse(own.last_heartbeat_at) >= sentAt) return [];
+  const self: ConflictSide = {
+    collector_id,
+    pod_name: event.data.pod_name ?? null,
+    cluster_uid,
+    // As `applyClusterHeartbeat` keeps or restarts it.
+    connected_at: own && live(own) ? own.connected_at : new Date(sentAt).toISOString(),
+  };
+  return previous.collectors.flatMap((other) => {
+    if (other.collector_id === collector_id || !other.cluster_uid || other.cluster_uid === cluster_uid)
+      return [];
+    if (!live(other)) return [];
+    const { pod_name, connected_at } = other;
+    const pair = [
+      self,
+      { collector_id: other.collector_id, pod_name, cluster_uid: other.cluster_uid, connected_at },
+    ].sort((a, b) => (a.collector_id < b.collector_id ? -1 : 1)) as [ConflictSide, ConflictSide];
+    // The pod names are left out: they describe the conflict, they do not tell one from another.
+    const identity = pair.map((side) => [side.collector_id, side.cluster_uid, side.connected_at]);
+    const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex");
+    const details: ClusterConflictDetails = {
+      custom_message: "Collectors of the cluster agent report from different clusters",
+      collector: event.source,
+      collectors: [conflictSide(pair[0]), conflictSide(pair[1])],
+    };
+    return [
+      {
+        ...collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterConflict, details),
+        event_id: `cluster_conflict:${agent_id}:${key}`,
+      },
+    ];
+  });
+}
+
+function conflictSide({ collector_id, pod_name, cluster_uid }: ConflictSide) {
+  return { collector_id, pod_name, cluster_uid };
 }
 
 /** An agent whose heartbeats stopped, as the disconnection sweeper found it. */

@@ -48,6 +48,12 @@ const SUBJECT_KINDS: { kind: string; subject: string; stream: StreamRole; owner:
     stream: "alerts",
     owner: EVENT_TYPES.alertClusterChanged,
   },
+  {
+    kind: "alert cluster conflict",
+    subject: topology.subjects.alert(EVENT_TYPES.alertClusterConflict, ID),
+    stream: "alerts",
+    owner: EVENT_TYPES.alertClusterConflict,
+  },
   ...REGISTRY_KINDS.map((kind) => {
     const owner = (Object.keys(EVENT_BINDINGS) as EventType[]).find(
       (type) => EVENT_BINDINGS[type].pattern[1] === kind && EVENT_BINDINGS[type].stream === "registry",
@@ -72,7 +78,7 @@ function encode(event: KasmapEvent, subject: string): Uint8Array {
 
 describe("event bindings at the consumer's edge", () => {
   it("covers every subject kind × every event type", () => {
-    expect(PAIRS).toHaveLength(12 * Object.values(EVENT_TYPES).length);
+    expect(PAIRS).toHaveLength(13 * Object.values(EVENT_TYPES).length);
     expect(PAIRS.filter((p) => p.accepted)).toHaveLength(Object.values(EVENT_TYPES).length);
   });
 

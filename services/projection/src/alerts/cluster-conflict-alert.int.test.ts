@@ -1,0 +1,144 @@
+import { publishEvent } from "@kasmap/bus";
+import { CONNECTED_WITHIN_MS, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import { eventually } from "@kasmap/testing/harness";
+import { describe, expect, it } from "vitest";
+import { readAlertStream, replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
+import { projectionContextForFile } from "../testing/projection-context.ts";
+
+/**
+ * Issue 11: two live collectors of one agent reporting different `cluster_uid`s are one token
+ * used in two clusters: one `cluster_agent_cluster_conflict` audit event and one critical alert
+ * per conflict, however many heartbeats follow; none for the same cluster, nor against a
+ * collector that stopped or went silent.
+ */
+const ctx = projectionContextForFile("projection-cluster-conflict-alert", { running: true });
+
+/** Heartbeat times in the recent past (the projection clamps future ones). */
+const T0 = Date.now() - 10 * 60_000;
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+async function registerAgent(agentId: number): Promise<void> {
+  await publishEvent(ctx.bus, ctx.events.agent(agentId, 11));
+  await publishEvent(ctx.bus, ctx.events.agentToken(agentId * 10, agentId));
+}
+
+/** A heartbeat of collector `pod` in cluster `uid`, on that collector's own subject. */
+const heartbeat = (agentId: number, pod: string, uid: string, sentAt: string, stopping = false) =>
+  replicaHeartbeat(ctx.topology, agentId, pod, sentAt, { clusterUid: uid, stopping });
+
+/**
+ * Publishes the heartbeats one by one, each applied before the next: the heartbeat stream keeps
+ * only the newest message per collector, as collectors beat seconds apart.
+ */
+async function publishAll(events: KasmapEvent[]): Promise<void> {
+  for (const event of events) {
+    await publishEvent(ctx.bus, event);
+    await ctx.caughtUp();
+  }
+}
+
+async function conflictAudits(agentId: number) {
+  return ctx.db
+    .selectFrom("read_model.audit_events")
+    .select(["event_id", "details", "entity_id", "entity_path"])
+    .where("agent_id", "=", agentId)
+    .where("event_type", "=", "cluster_agent_cluster_conflict")
+    .orderBy("stream_seq")
+    .execute();
+}
+
+/** The conflict alerts of the agent on the alerts stream, oldest first. */
+async function conflictAlerts(agentId: number): Promise<KasmapEvent[]> {
+  const subject = ctx.topology.subjects.alert(EVENT_TYPES.alertClusterConflict, agentId);
+  return (await readAlertStream(ctx.bus, ctx.topology))
+    .filter((a) => a.subject === subject)
+    .map((a) => a.event);
+}
+
+/** What the outbox holds for the agent: every alert it queued, published or not. */
+async function queuedAlerts(agentId: number) {
+  return ctx.db
+    .selectFrom("read_model.alert_outbox")
+    .select("event_id")
+    .where("agent_id", "=", agentId)
+    .execute();
+}
+
+describe("cluster_agent_cluster_conflict", () => {
+  it("is recorded and alerted once while two live collectors report different clusters", async () => {
+    const agent = 71;
+    await registerAgent(agent);
+    await publishAll([
+      heartbeat(agent, "collector-a", "uid-one", at(0)),
+      heartbeat(agent, "collector-b", "uid-two", at(1_000)),
+      // The conflict goes on: neither collector's later heartbeats report it again.
+      heartbeat(agent, "collector-a", "uid-one", at(20_000)),
+      heartbeat(agent, "collector-b", "uid-two", at(21_000)),
+    ]);
+
+    const [audit, ...more] = await conflictAudits(agent);
+    expect(more).toEqual([]);
+    expect(audit?.details).toMatchObject({
+      collector: "/kasmap/collector/collector-b",
+      collectors: [
+        { collector_id: "collector-a", pod_name: "collector-a", cluster_uid: "uid-one" },
+        { collector_id: "collector-b", pod_name: "collector-b", cluster_uid: "uid-two" },
+      ],
+    });
+    const [alert, ...others] = await eventually(
+      async () => ((await conflictAlerts(agent)).length > 0 ? conflictAlerts(agent) : undefined),
+      "the conflict alert on the alerts stream",
+    );
+    expect(others).toEqual([]);
+    expect(alert).toMatchObject({
+      type: EVENT_TYPES.alertClusterConflict,
+      severity: "critical",
+      data: {
+        agent_id: agent,
+        audit_event_id: audit?.event_id,
+        entity_id: audit?.entity_id,
+        details: audit?.details,
+      },
+    });
+    expect(await queuedAlerts(agent)).toHaveLength(1);
+  });
+
+  it("is not recorded for collectors that report the same cluster", async () => {
+    const agent = 72;
+    await registerAgent(agent);
+    await publishAll([
+      heartbeat(agent, "collector-a", "uid-one", at(0)),
+      heartbeat(agent, "collector-b", "uid-one", at(1_000)),
+    ]);
+    expect(await conflictAudits(agent)).toEqual([]);
+    expect(await queuedAlerts(agent)).toEqual([]);
+  });
+
+  it("is not recorded against a collector that stopped or went silent", async () => {
+    const agent = 73;
+    await registerAgent(agent);
+    await publishAll([
+      heartbeat(agent, "collector-stopped", "uid-one", at(0)),
+      heartbeat(agent, "collector-stopped", "uid-one", at(1_000), true),
+      heartbeat(agent, "collector-silent", "uid-two", at(2_000)),
+      // Older than CONNECTED_WITHIN_MS by now: disconnected, whatever it reported.
+      heartbeat(agent, "collector-new", "uid-three", at(2_000 + CONNECTED_WITHIN_MS + 1_000)),
+    ]);
+    expect(await conflictAudits(agent)).toEqual([]);
+    expect(await queuedAlerts(agent)).toEqual([]);
+  });
+
+  it("is recorded again when a collector reconnects after it stopped and the conflict returns", async () => {
+    const agent = 74;
+    await registerAgent(agent);
+    await publishAll([
+      heartbeat(agent, "collector-a", "uid-one", at(0)),
+      heartbeat(agent, "collector-b", "uid-two", at(1_000)),
+      heartbeat(agent, "collector-b", "uid-two", at(2_000), true),
+      heartbeat(agent, "collector-a", "uid-one", at(10_000)),
+      heartbeat(agent, "collector-b", "uid-two", at(11_000)),
+    ]);
+    expect(await conflictAudits(agent)).toHaveLength(2);
+    expect(await queuedAlerts(agent)).toHaveLength(2);
+  });
+});

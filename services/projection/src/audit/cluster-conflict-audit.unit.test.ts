@@ -1,0 +1,155 @@
+import {
+  AUDIT_EVENT_TYPES,
+  CONNECTED_WITHIN_MS,
+  createTopology,
+  EVENT_TYPES,
+  KasmapEventSchema,
+} from "@kasmap/contracts";
+import { testEvents } from "@kasmap/testing";
+import { describe, expect, it } from "vitest";
+import { alertOfAuditEvent } from "../alerts/alert-events.ts";
+import {
+  type AuditPreviousState,
+  auditEventsFor,
+  NO_PREVIOUS_STATE,
+  type StoredCollector,
+} from "./audit-events.ts";
+
+/** Issue 11: two live collectors of one agent in different clusters are recorded once per conflict. */
+const topology = createTopology("audit_cluster_conflict");
+const events = testEvents(topology);
+const T0 = Date.parse("2026-03-01T10:00:00.000Z");
+const at = (ms: number) => new Date(T0 + ms).toISOString();
+
+const heartbeat = (collectorId: string, uid: string | undefined, sentAt: string, stopping = false) => {
+  const event = events.heartbeat(5, sentAt, collectorId);
+  return {
+    ...event,
+    data: {
+      ...event.data,
+      pod_name: collectorId,
+      ...(uid ? { cluster_uid: uid } : {}),
+      ...(stopping ? { stopping: true } : {}),
+    },
+  };
+};
+const stored = (
+  collectorId: string,
+  uid: string | null,
+  more: Partial<StoredCollector> = {},
+): StoredCollector => ({
+  collector_id: collectorId,
+  pod_name: collectorId,
+  cluster_uid: uid,
+  connected_at: at(0),
+  last_heartbeat_at: at(0),
+  stopped_at: null,
+  ...more,
+});
+const previousWith = (...collectors: StoredCollector[]): AuditPreviousState => ({
+  ...NO_PREVIOUS_STATE,
+  agent: { name: "agent-5", projectId: 3 },
+  entity: { id: 3, path: "group-2/project-3" },
+  lastHeartbeatAt: at(0),
+  collectors,
+});
+const conflicts = (event: ReturnType<typeof heartbeat>, previous: AuditPreviousState) =>
+  auditEventsFor(event, previous).filter((d) => d.event_type === AUDIT_EVENT_TYPES.clusterConflict);
+
+describe("cluster_agent_cluster_conflict", () => {
+  it("records a live collector in another cluster, with both collectors ordered by id", () => {
+    const [draft, ...more] = conflicts(
+      heartbeat("b", "uid-2", at(1_000)),
+      previousWith(stored("a", "uid-1")),
+    );
+    expect(more).toEqual([]);
+    expect(draft).toMatchObject({
+      target_id: 5,
+      target_type: "Clusters::Agent",
+      entity_id: 3,
+      author_id: null,
+      details: {
+        collectors: [
+          { collector_id: "a", pod_name: "a", cluster_uid: "uid-1" },
+          { collector_id: "b", pod_name: "b", cluster_uid: "uid-2" },
+        ],
+      },
+    });
+  });
+
+  it("gives every later heartbeat of either collector the same event id while both stay connected", () => {
+    const [first] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
+    const b = stored("b", "uid-2", { connected_at: at(1_000), last_heartbeat_at: at(1_000) });
+    const [fromA] = conflicts(heartbeat("a", "uid-1", at(20_000)), previousWith(stored("a", "uid-1"), b));
+    const [fromB] = conflicts(
+      heartbeat("b", "uid-2", at(21_000)),
+      previousWith(stored("a", "uid-1", { last_heartbeat_at: at(20_000) }), b),
+    );
+    expect(first?.event_id).toBeDefined();
+    expect([fromA?.event_id, fromB?.event_id]).toEqual([first?.event_id, first?.event_id]);
+  });
+
+  it("gives a new event id once a collector reconnected after it stopped", () => {
+    const [first] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
+    const stoppedB = stored("b", "uid-2", {
+      connected_at: at(1_000),
+      last_heartbeat_at: at(2_000),
+      stopped_at: at(2_000),
+    });
+    const [again] = conflicts(
+      heartbeat("b", "uid-2", at(10_000)),
+      previousWith(stored("a", "uid-1"), stoppedB),
+    );
+    expect(again?.event_id).toBeDefined();
+    expect(again?.event_id).not.toBe(first?.event_id);
+  });
+
+  it.each([
+    { name: "the same cluster", event: heartbeat("b", "uid-1", at(1_000)), other: stored("a", "uid-1") },
+    {
+      name: "a heartbeat without the uid",
+      event: heartbeat("b", undefined, at(1_000)),
+      other: stored("a", "uid-1"),
+    },
+    {
+      name: "a collector whose uid is unknown",
+      event: heartbeat("b", "uid-2", at(1_000)),
+      other: stored("a", null),
+    },
+    {
+      name: "a stopped collector",
+      event: heartbeat("b", "uid-2", at(1_000)),
+      other: stored("a", "uid-1", { stopped_at: at(0) }),
+    },
+    {
+      name: "a silent collector",
+      event: heartbeat("b", "uid-2", at(CONNECTED_WITHIN_MS + 1)),
+      other: stored("a", "uid-1"),
+    },
+    {
+      name: "a stopping heartbeat",
+      event: heartbeat("b", "uid-2", at(1_000), true),
+      other: stored("a", "uid-1"),
+    },
+  ])("records nothing for $name", ({ event, other }) => {
+    expect(conflicts(event, previousWith(other))).toEqual([]);
+  });
+
+  it("records nothing for a heartbeat older than the collector's stored one (a replay)", () => {
+    const b = stored("b", "uid-2", { last_heartbeat_at: at(5_000) });
+    expect(conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1"), b))).toEqual([]);
+  });
+
+  it("raises the cluster_conflict alert, critical, with the audit event's details", () => {
+    const [draft] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
+    if (!draft) throw new Error("no cluster_conflict draft");
+    const alert = alertOfAuditEvent(topology, draft);
+    expect(KasmapEventSchema.parse(alert)).toEqual(alert);
+    expect(alert).toMatchObject({
+      type: EVENT_TYPES.alertClusterConflict,
+      subject: "audit_cluster_conflict.alerts.5.cluster_conflict",
+      severity: "critical",
+      data: { agent_id: 5, audit_event_id: draft.event_id, entity_id: 3, details: draft.details },
+    });
+  });
+});
