@@ -59,7 +59,11 @@ describe("NUL bytes and lone surrogates", () => {
       ["PUT", `/api/v4/projects/${world.project.id}/transfer`, '{"namespace":"\\u0000"}'],
       ["POST", "/api/v4/groups", '{"name":"g","path":"g","description":"\\u0000"}'],
       ["POST", `/api/v4/groups/${world.group.id}/members`, '{"\\u0000":1,"user_id":1,"access_level":30}'],
-      ["PUT", `/api/v4/groups/${world.group.id}/members/${world.userIds.guest}`, '{"access_level":"\\u0000"}'],
+      [
+        "PUT",
+        `/api/v4/groups/${world.group.id}/members/${world.userIds.guest}`,
+        '{"access_level":"\\u0000"}',
+      ],
     ];
     for (const [method, target, body] of cases) {
       const response = await send(method, target, { body });
