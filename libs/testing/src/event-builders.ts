@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  type AlertType,
   type ClusterFacts,
   EVENT_TYPES,
   type EventDataOf,
@@ -22,6 +23,16 @@ export function sha256(text: string): string {
 
 export function testEvents(topology: Topology) {
   const registry = topology.subjects.registryChanged;
+  /** An alert of the agent, with an id derived from `idPrefix` and the agent. */
+  const alert = <T extends AlertType>(type: T, agentId: number, idPrefix: string, data: EventDataOf<T>) =>
+    newAlertEvent({
+      type,
+      source: SOURCE,
+      subject: topology.subjects.alert(type, agentId),
+      id: sha256(`${idPrefix}-${agentId}`),
+      time: new Date(T0),
+      data,
+    });
   return {
     group: (id: number, name = `group-${id}`) =>
       newKasmapEvent({
@@ -210,46 +221,32 @@ export function testEvents(topology: Topology) {
         data: { agent_id: agentId, collector_id: collectorId, content_hash: null, sent_at: sentAt },
       }),
     clusterChangedAlert: (agentId: number, projectId: number | null = 11) =>
-      newAlertEvent({
-        type: EVENT_TYPES.alertClusterChanged,
-        source: SOURCE,
-        subject: topology.subjects.alert(EVENT_TYPES.alertClusterChanged, agentId),
-        id: sha256(`cluster-changed-${agentId}`),
-        time: new Date(T0),
-        data: {
-          agent_id: agentId,
-          audit_event_id: `snapshot-${agentId}:cluster_changed`,
-          entity_id: projectId,
-          entity_path: null,
-          details: {
-            custom_message: "Cluster agent reports from a different cluster",
-            collector: SOURCE,
-            before: { cluster_uid: "uid-before", cluster_name: "before", api_endpoint: null },
-            after: { cluster_uid: "uid-after", cluster_name: "after", api_endpoint: null },
-            content_hash: sha256("after"),
-          },
+      alert(EVENT_TYPES.alertClusterChanged, agentId, "cluster-changed", {
+        agent_id: agentId,
+        audit_event_id: `snapshot-${agentId}:cluster_changed`,
+        entity_id: projectId,
+        entity_path: null,
+        details: {
+          custom_message: "Cluster agent reports from a different cluster",
+          collector: SOURCE,
+          before: { cluster_uid: "uid-before", cluster_name: "before", api_endpoint: null },
+          after: { cluster_uid: "uid-after", cluster_name: "after", api_endpoint: null },
+          content_hash: sha256("after"),
         },
       }),
     clusterConflictAlert: (agentId: number, projectId: number | null = 11) =>
-      newAlertEvent({
-        type: EVENT_TYPES.alertClusterConflict,
-        source: SOURCE,
-        subject: topology.subjects.alert(EVENT_TYPES.alertClusterConflict, agentId),
-        id: sha256(`cluster-conflict-${agentId}`),
-        time: new Date(T0),
-        data: {
-          agent_id: agentId,
-          audit_event_id: `cluster_conflict:${agentId}`,
-          entity_id: projectId,
-          entity_path: null,
-          details: {
-            custom_message: "Two collectors of the cluster agent report different clusters",
-            collector: SOURCE,
-            collectors: [
-              { collector_id: "collector-1", pod_name: null, cluster_uid: "uid-a" },
-              { collector_id: "collector-2", pod_name: null, cluster_uid: "uid-b" },
-            ],
-          },
+      alert(EVENT_TYPES.alertClusterConflict, agentId, "cluster-conflict", {
+        agent_id: agentId,
+        audit_event_id: `cluster_conflict:${agentId}`,
+        entity_id: projectId,
+        entity_path: null,
+        details: {
+          custom_message: "Two collectors of the cluster agent report different clusters",
+          collector: SOURCE,
+          collectors: [
+            { collector_id: "collector-1", pod_name: null, cluster_uid: "uid-a" },
+            { collector_id: "collector-2", pod_name: null, cluster_uid: "uid-b" },
+          ],
         },
       }),
   };

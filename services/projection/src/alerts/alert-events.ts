@@ -5,6 +5,7 @@ import {
   ClusterChangedDetailsSchema,
   ClusterConflictDetailsSchema,
   EVENT_TYPES,
+  type EventDataOf,
   type KasmapEventOf,
   newAlertEvent,
   type Topology,
@@ -29,25 +30,29 @@ export type AlertEvent = KasmapEventOf<AlertType>;
  */
 export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): AlertEvent | null {
   switch (draft.event_type) {
-    case AUDIT_EVENT_TYPES.clusterChanged: {
-      const type = EVENT_TYPES.alertClusterChanged;
-      return newAlertEvent({
-        type,
-        ...alertEnvelopeOf(topology, type, draft),
-        data: { ...alertDataOf(draft), details: ClusterChangedDetailsSchema.parse(draft.details) },
+    case AUDIT_EVENT_TYPES.clusterChanged:
+      return alertOf(topology, EVENT_TYPES.alertClusterChanged, draft, {
+        ...alertDataOf(draft),
+        details: ClusterChangedDetailsSchema.parse(draft.details),
       });
-    }
-    case AUDIT_EVENT_TYPES.clusterConflict: {
-      const type = EVENT_TYPES.alertClusterConflict;
-      return newAlertEvent({
-        type,
-        ...alertEnvelopeOf(topology, type, draft),
-        data: { ...alertDataOf(draft), details: ClusterConflictDetailsSchema.parse(draft.details) },
+    case AUDIT_EVENT_TYPES.clusterConflict:
+      return alertOf(topology, EVENT_TYPES.alertClusterConflict, draft, {
+        ...alertDataOf(draft),
+        details: ClusterConflictDetailsSchema.parse(draft.details),
       });
-    }
     default:
       return null;
   }
+}
+
+/** The alert of `type` with `data`, raised by the audit event. */
+function alertOf<T extends AlertType>(
+  topology: Topology,
+  type: T,
+  draft: AuditEventDraft,
+  data: EventDataOf<T>,
+): AlertEvent {
+  return newAlertEvent({ type, ...alertEnvelopeOf(topology, type, draft), data });
 }
 
 function alertEnvelopeOf(topology: Topology, type: AlertType, draft: AuditEventDraft) {

@@ -1,16 +1,11 @@
-import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
+import { connectBus, ensureStreams } from "@kasmap/bus";
 import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { testEvents } from "@kasmap/testing";
-import {
-  createTestDatabase,
-  createTestTopology,
-  eventually,
-  type TestDatabase,
-} from "@kasmap/testing/harness";
-import { createPrivateNats, type PrivateNats } from "@kasmap/testing/private-servers";
-import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, createTestTopology, eventually } from "@kasmap/testing/harness";
+import { createPrivateNats } from "@kasmap/testing/private-servers";
+import { resourceForFile } from "@kasmap/testing/resource-for-file";
+import { describe, expect, it } from "vitest";
 import { createAlertPublisher } from "./alert-outbox.ts";
 
 /**
@@ -18,29 +13,28 @@ import { createAlertPublisher } from "./alert-outbox.ts";
  * the outbox, not the NATS connection, holds it. On a private nats-server this file may kill.
  */
 const topology = createTestTopology();
-let nats: PrivateNats;
-let database: TestDatabase;
-let db: Kysely<ReadModelDatabase>;
-let bus: Bus;
-
-beforeAll(async () => {
-  nats = await createPrivateNats();
-  database = await createTestDatabase();
-  db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
-  await migrateReadModel(db);
-  bus = await connectBus({ url: nats.url, name: "alert-outbox-nats-restart", topology });
-  await ensureStreams(bus);
-}, 60_000);
-
-afterAll(async () => {
-  await bus?.close();
-  await db?.destroy();
-  await database?.drop();
-  await nats?.destroy();
-});
+/** A private nats-server (this file kills it), a read model of its own, and a bus on that server. */
+const env = resourceForFile(
+  async () => {
+    const nats = await createPrivateNats();
+    const database = await createTestDatabase();
+    const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
+    await migrateReadModel(db);
+    const bus = await connectBus({ url: nats.url, name: "alert-outbox-nats-restart", topology });
+    await ensureStreams(bus);
+    return { nats, database, db, bus };
+  },
+  async ({ nats, database, db, bus }) => {
+    await bus.close();
+    await db.destroy();
+    await database.drop();
+    await nats.destroy();
+  },
+);
 
 describe("the alert outbox across a NATS restart", () => {
   it("keeps the alert while NATS is down and publishes it once when NATS is back", async () => {
+    const { nats, db, bus } = env;
     const alert = testEvents(topology).clusterChangedAlert(7);
     await db
       .insertInto("read_model.alert_outbox")

@@ -1,10 +1,10 @@
 import { publishEvent } from "@kasmap/bus";
-import { EVENT_TYPES } from "@kasmap/contracts";
+import { AUDIT_EVENT_TYPES, EVENT_TYPES } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
 import { projectMessage } from "../consume/projection-consumer.ts";
-import { readAlertStream } from "../testing/collector-and-alert-events.ts";
+import { auditEventsOf, readAlertStream } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
@@ -18,15 +18,7 @@ const AGENT = 5;
 
 const alertsOnStream = () => readAlertStream(ctx.bus, ctx.topology);
 
-async function clusterChangedAudits() {
-  return ctx.db
-    .selectFrom("read_model.audit_events")
-    .select(["event_id", "details", "entity_id", "entity_path"])
-    .where("agent_id", "=", AGENT)
-    .where("event_type", "=", "cluster_agent_cluster_changed")
-    .orderBy("stream_seq")
-    .execute();
-}
+const clusterChangedAudits = () => auditEventsOf(ctx.db, AGENT, AUDIT_EVENT_TYPES.clusterChanged);
 
 const snapshotIn = (uid: string, name: string) =>
   ctx.events.snapshot(AGENT, buildClusterFacts({ cluster_uid: uid, cluster_name: name }));

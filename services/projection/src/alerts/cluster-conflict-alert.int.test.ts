@@ -1,8 +1,8 @@
 import { publishEvent } from "@kasmap/bus";
-import { CONNECTED_WITHIN_MS, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import { AUDIT_EVENT_TYPES, CONNECTED_WITHIN_MS, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
-import { readAlertStream, replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
+import { auditEventsOf, readAlertStream, replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
@@ -17,35 +17,27 @@ const ctx = projectionContextForFile("projection-cluster-conflict-alert", { runn
 const T0 = Date.now() - 10 * 60_000;
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
-async function registerAgent(agentId: number): Promise<void> {
-  await publishEvent(ctx.bus, ctx.events.agent(agentId, 11));
-  await publishEvent(ctx.bus, ctx.events.agentToken(agentId * 10, agentId));
-}
-
-/** A heartbeat of collector `pod` in cluster `uid`, on that collector's own subject. */
-const heartbeat = (agentId: number, pod: string, uid: string, sentAt: string, stopping = false) =>
-  replicaHeartbeat(ctx.topology, agentId, pod, sentAt, { clusterUid: uid, stopping });
+/** A heartbeat of collector `pod` in cluster `uid`, sent `ms` after T0, stopping or not. */
+type Beat = [pod: string, uid: string, ms: number, stopping?: boolean];
 
 /**
- * Publishes the heartbeats one by one, each applied before the next: the heartbeat stream keeps
- * only the newest message per collector, as collectors beat seconds apart.
+ * Registers the agent, then publishes its collectors' heartbeats one by one, each applied before
+ * the next: the heartbeat stream keeps only the newest message per collector, as collectors beat
+ * seconds apart. Each heartbeat is on its collector's own subject.
  */
-async function publishAll(events: KasmapEvent[]): Promise<void> {
-  for (const event of events) {
-    await publishEvent(ctx.bus, event);
+async function registerAndBeat(agentId: number, beats: Beat[]): Promise<void> {
+  await publishEvent(ctx.bus, ctx.events.agent(agentId, 11));
+  await publishEvent(ctx.bus, ctx.events.agentToken(agentId * 10, agentId));
+  for (const [pod, uid, ms, stopping = false] of beats) {
+    await publishEvent(
+      ctx.bus,
+      replicaHeartbeat(ctx.topology, agentId, pod, at(ms), { clusterUid: uid, stopping }),
+    );
     await ctx.caughtUp();
   }
 }
 
-async function conflictAudits(agentId: number) {
-  return ctx.db
-    .selectFrom("read_model.audit_events")
-    .select(["event_id", "details", "entity_id", "entity_path"])
-    .where("agent_id", "=", agentId)
-    .where("event_type", "=", "cluster_agent_cluster_conflict")
-    .orderBy("stream_seq")
-    .execute();
-}
+const conflictAudits = (agentId: number) => auditEventsOf(ctx.db, agentId, AUDIT_EVENT_TYPES.clusterConflict);
 
 /** The conflict alerts of the agent on the alerts stream, oldest first. */
 async function conflictAlerts(agentId: number): Promise<KasmapEvent[]> {
@@ -64,16 +56,21 @@ async function queuedAlerts(agentId: number) {
     .execute();
 }
 
+/** Neither an audit event nor a queued alert for the agent. */
+async function expectNoConflictRecorded(agentId: number): Promise<void> {
+  expect(await conflictAudits(agentId)).toEqual([]);
+  expect(await queuedAlerts(agentId)).toEqual([]);
+}
+
 describe("cluster_agent_cluster_conflict", () => {
   it("is recorded and alerted once while two live collectors report different clusters", async () => {
     const agent = 71;
-    await registerAgent(agent);
-    await publishAll([
-      heartbeat(agent, "collector-a", "uid-one", at(0)),
-      heartbeat(agent, "collector-b", "uid-two", at(1_000)),
+    await registerAndBeat(agent, [
+      ["collector-a", "uid-one", 0],
+      ["collector-b", "uid-two", 1_000],
       // The conflict goes on: neither collector's later heartbeats report it again.
-      heartbeat(agent, "collector-a", "uid-one", at(20_000)),
-      heartbeat(agent, "collector-b", "uid-two", at(21_000)),
+      ["collector-a", "uid-one", 20_000],
+      ["collector-b", "uid-two", 21_000],
     ]);
 
     const [audit, ...more] = await conflictAudits(agent);
@@ -105,38 +102,33 @@ describe("cluster_agent_cluster_conflict", () => {
 
   it("is not recorded for collectors that report the same cluster", async () => {
     const agent = 72;
-    await registerAgent(agent);
-    await publishAll([
-      heartbeat(agent, "collector-a", "uid-one", at(0)),
-      heartbeat(agent, "collector-b", "uid-one", at(1_000)),
+    await registerAndBeat(agent, [
+      ["collector-a", "uid-one", 0],
+      ["collector-b", "uid-one", 1_000],
     ]);
-    expect(await conflictAudits(agent)).toEqual([]);
-    expect(await queuedAlerts(agent)).toEqual([]);
+    await expectNoConflictRecorded(agent);
   });
 
   it("is not recorded against a collector that stopped or went silent", async () => {
     const agent = 73;
-    await registerAgent(agent);
-    await publishAll([
-      heartbeat(agent, "collector-stopped", "uid-one", at(0)),
-      heartbeat(agent, "collector-stopped", "uid-one", at(1_000), true),
-      heartbeat(agent, "collector-silent", "uid-two", at(2_000)),
+    await registerAndBeat(agent, [
+      ["collector-stopped", "uid-one", 0],
+      ["collector-stopped", "uid-one", 1_000, true],
+      ["collector-silent", "uid-two", 2_000],
       // Older than CONNECTED_WITHIN_MS by now: disconnected, whatever it reported.
-      heartbeat(agent, "collector-new", "uid-three", at(2_000 + CONNECTED_WITHIN_MS + 1_000)),
+      ["collector-new", "uid-three", 2_000 + CONNECTED_WITHIN_MS + 1_000],
     ]);
-    expect(await conflictAudits(agent)).toEqual([]);
-    expect(await queuedAlerts(agent)).toEqual([]);
+    await expectNoConflictRecorded(agent);
   });
 
   it("is recorded again when a collector reconnects after it stopped and the conflict returns", async () => {
     const agent = 74;
-    await registerAgent(agent);
-    await publishAll([
-      heartbeat(agent, "collector-a", "uid-one", at(0)),
-      heartbeat(agent, "collector-b", "uid-two", at(1_000)),
-      heartbeat(agent, "collector-b", "uid-two", at(2_000), true),
-      heartbeat(agent, "collector-a", "uid-one", at(10_000)),
-      heartbeat(agent, "collector-b", "uid-two", at(11_000)),
+    await registerAndBeat(agent, [
+      ["collector-a", "uid-one", 0],
+      ["collector-b", "uid-two", 1_000],
+      ["collector-b", "uid-two", 2_000, true],
+      ["collector-a", "uid-one", 10_000],
+      ["collector-b", "uid-two", 11_000],
     ]);
     expect(await conflictAudits(agent)).toHaveLength(2);
     expect(await queuedAlerts(agent)).toHaveLength(2);

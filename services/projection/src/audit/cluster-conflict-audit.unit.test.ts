@@ -1,13 +1,7 @@
-import {
-  AUDIT_EVENT_TYPES,
-  CONNECTED_WITHIN_MS,
-  createTopology,
-  EVENT_TYPES,
-  KasmapEventSchema,
-} from "@kasmap/contracts";
+import { AUDIT_EVENT_TYPES, CONNECTED_WITHIN_MS, createTopology, EVENT_TYPES } from "@kasmap/contracts";
 import { testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
-import { alertOfAuditEvent } from "../alerts/alert-events.ts";
+import { expectCriticalAlertOf } from "../testing/alert-expectations.ts";
 import {
   type AuditPreviousState,
   auditEventsFor,
@@ -143,13 +137,11 @@ describe("cluster_agent_cluster_conflict", () => {
   it("raises the cluster_conflict alert, critical, with the audit event's details", () => {
     const [draft] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
     if (!draft) throw new Error("no cluster_conflict draft");
-    const alert = alertOfAuditEvent(topology, draft);
-    expect(KasmapEventSchema.parse(alert)).toEqual(alert);
-    expect(alert).toMatchObject({
+    expectCriticalAlertOf(topology, draft, {
       type: EVENT_TYPES.alertClusterConflict,
       subject: "audit_cluster_conflict.alerts.5.cluster_conflict",
-      severity: "critical",
-      data: { agent_id: 5, audit_event_id: draft.event_id, entity_id: 3, details: draft.details },
+      agentId: 5,
+      entityId: 3,
     });
   });
 });

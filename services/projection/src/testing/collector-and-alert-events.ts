@@ -1,11 +1,14 @@
 import type { Bus } from "@kasmap/bus";
 import {
+  type AuditEventType,
   EVENT_TYPES,
   type KasmapEvent,
   KasmapEventSchema,
   newKasmapEvent,
   type Topology,
 } from "@kasmap/contracts";
+import type { ReadModelDatabase } from "@kasmap/db";
+import type { Kysely } from "kysely";
 
 /** A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11). */
 export function replicaHeartbeat(
@@ -55,4 +58,15 @@ export async function readAlertStream(
     }
   }
   return alerts;
+}
+
+/** The agent's audit events of one type in the read model, oldest first. */
+export async function auditEventsOf(db: Kysely<ReadModelDatabase>, agentId: number, type: AuditEventType) {
+  return db
+    .selectFrom("read_model.audit_events")
+    .select(["event_id", "details", "entity_id", "entity_path"])
+    .where("agent_id", "=", agentId)
+    .where("event_type", "=", type)
+    .orderBy("stream_seq")
+    .execute();
 }
