@@ -9,7 +9,7 @@ import { openSse, type SseConnection, testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
+import { spawnCollectorProgram, stopCollectorProgram } from "./collector-program.ts";
 import { agentWithToken, groupWithProject, userWithToken } from "./system-for-file.ts";
 
 /**
@@ -65,11 +65,7 @@ async function startCollectorAgainst(
 async function stopCollector(): Promise<void> {
   const running = collector;
   collector = null;
-  if (!running || running.exitCode !== null) return;
-  await new Promise((resolve) => {
-    running.once("exit", resolve);
-    running.kill("SIGTERM");
-  });
+  await stopCollectorProgram(running);
 }
 
 beforeAll(async () => {
@@ -79,14 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const connection of live) connection.close();
   await stopCollector();
-  for (const child of conflicting) {
-    if (child.exitCode === null) {
-      await new Promise((resolve) => {
-        child.once("exit", resolve);
-        child.kill("SIGTERM");
-      });
-    }
-  }
+  for (const child of conflicting) await stopCollectorProgram(child);
   for (const simulator of simulators) await simulator.close();
   await system?.stop();
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
+import { spawnCollectorProgram, stopCollectorProgram } from "./collector-program.ts";
 import { agentWithToken, groupWithProject, kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -25,11 +25,7 @@ const running = new Map<string, ChildProcess>();
 async function stopReplica(name: string): Promise<void> {
   const child = running.get(name);
   running.delete(name);
-  if (!child || child.exitCode !== null) return;
-  await new Promise((resolve) => {
-    child.once("exit", resolve);
-    child.kill("SIGTERM");
-  });
+  await stopCollectorProgram(child);
 }
 
 beforeAll(async () => {
