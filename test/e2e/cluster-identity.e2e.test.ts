@@ -9,8 +9,8 @@ import { openSse, type SseConnection, testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
-import { groupWithProject, userWithToken } from "./system-for-file.ts";
+import { spawnCollectorProgram, stopCollectorProgram } from "./collector-program.ts";
+import { agentWithToken, groupWithProject, userWithToken } from "./system-for-file.ts";
 
 /**
  * Issue 11, cluster identity: an agent's token taken to another cluster. A real collector
@@ -65,11 +65,7 @@ async function startCollectorAgainst(
 async function stopCollector(): Promise<void> {
   const running = collector;
   collector = null;
-  if (!running || running.exitCode !== null) return;
-  await new Promise((resolve) => {
-    running.once("exit", resolve);
-    running.kill("SIGTERM");
-  });
+  await stopCollectorProgram(running);
 }
 
 beforeAll(async () => {
@@ -79,14 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const connection of live) connection.close();
   await stopCollector();
-  for (const child of conflicting) {
-    if (child.exitCode === null) {
-      await new Promise((resolve) => {
-        child.once("exit", resolve);
-        child.kill("SIGTERM");
-      });
-    }
-  }
+  for (const child of conflicting) await stopCollectorProgram(child);
   for (const simulator of simulators) await simulator.close();
   await system?.stop();
 });
@@ -94,19 +83,11 @@ afterAll(async () => {
 describe("cluster identity", () => {
   it("records cluster_agent_cluster_changed and fails verify when the agent's token reports from another cluster", async () => {
     const api = system.api;
-    const group = await api("POST", "/groups", { name: "Platform", path: "platform" });
-    const project = await api("POST", "/projects", {
-      name: "Clusters",
-      path: "clusters",
-      namespace_id: group.body?.id,
+    const { projectId } = await groupWithProject(system, system.adminToken, {
+      group: "Platform",
+      project: "Clusters",
     });
-    const projectId = project.body?.id as number;
-    const agent = await api("POST", `/projects/${projectId}/cluster_agents`, { name: "prod-agent" });
-    const agentId = agent.body?.id as number;
-    const token = await api("POST", `/projects/${projectId}/cluster_agents/${agentId}/tokens`, {
-      name: "collector",
-    });
-    const agentToken = String(token.body?.token);
+    const { agentId, agentToken } = await agentWithToken(system, projectId, "prod-agent");
     // A Developer of the agent's project may read it; the outsider is a Developer elsewhere only.
     const developer = await userWithToken(system, system.adminToken, "identity-developer");
     await api("POST", `/projects/${projectId}/members`, { user_id: developer.userId, access_level: 30 });
@@ -228,12 +209,7 @@ describe("cluster identity", () => {
       project: "Twin",
     });
     const api = system.api;
-    const agent = await api("POST", `/projects/${projectId}/cluster_agents`, { name: "twin-agent" });
-    const agentId = agent.body?.id as number;
-    const token = await api("POST", `/projects/${projectId}/cluster_agents/${agentId}/tokens`, {
-      name: "collector",
-    });
-    const agentToken = String(token.body?.token);
+    const { agentId, agentToken } = await agentWithToken(system, projectId, "twin-agent");
     const streamUrl = `${system.gatewayUrl}/api/v4/events/stream`;
     const adminLive = await openSse(streamUrl, system.adminToken);
     live.push(adminLive);

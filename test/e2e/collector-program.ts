@@ -75,6 +75,15 @@ export async function startDemoKubeCluster(): Promise<{ simulator: KubeSimulator
   return { simulator, kubeconfig };
 }
 
+/** Stops a collector program with SIGTERM and waits until it exited; nothing for one not running. */
+export async function stopCollectorProgram(child: ChildProcess | null | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return;
+  await new Promise((resolve) => {
+    child.once("exit", resolve);
+    child.kill("SIGTERM");
+  });
+}
+
 /** Something a test file started and closes after it (`stop` where it has one, else `close`). */
 type Closable = { stop: () => Promise<void> } | { close: () => Promise<void> };
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram } from "./collector-program.ts";
-import { kasmapSystemForFile } from "./system-for-file.ts";
+import { spawnCollectorProgram, stopCollectorProgram } from "./collector-program.ts";
+import { agentWithToken, groupWithProject, kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 11, every replica: two collector processes of one agent (two pods of one Deployment,
@@ -25,11 +25,7 @@ const running = new Map<string, ChildProcess>();
 async function stopReplica(name: string): Promise<void> {
   const child = running.get(name);
   running.delete(name);
-  if (!child || child.exitCode !== null) return;
-  await new Promise((resolve) => {
-    child.once("exit", resolve);
-    child.kill("SIGTERM");
-  });
+  await stopCollectorProgram(child);
 }
 
 beforeAll(async () => {
@@ -46,23 +42,16 @@ afterAll(async () => {
 describe("two collector replicas of one agent", () => {
   it("show as two connections, write one snapshot history, and a stopped one leaves", async () => {
     const { api } = system;
-    const group = await api("POST", "/groups", { name: "Replicas", path: "replicas" });
-    const project = await api("POST", "/projects", {
-      name: "Clusters",
-      path: "clusters",
-      namespace_id: group.body?.id,
+    const { projectId } = await groupWithProject(system, system.adminToken, {
+      group: "Replicas",
+      project: "Clusters",
     });
-    const projectId = project.body?.id as number;
-    const agent = await api("POST", `/projects/${projectId}/cluster_agents`, { name: "ha-agent" });
-    const agentId = agent.body?.id as number;
-    const token = await api("POST", `/projects/${projectId}/cluster_agents/${agentId}/tokens`, {
-      name: "collector",
-    });
+    const { agentId, agentToken } = await agentWithToken(system, projectId, "ha-agent");
     const kubeconfig = join(mkdtempSync(join(tmpdir(), "kasmap-replicas-")), "kubeconfig");
     await simulator.writeKubeconfig(kubeconfig);
     for (const replica of REPLICAS) {
       const { child } = spawnCollectorProgram({
-        token: String(token.body?.token),
+        token: agentToken,
         kubeconfig,
         topologyRoot: system.topology.root,
         pod: { ip: replica.ip, namespace: "gitlab-agent", name: replica.name, node: replica.node },

@@ -1,3 +1,4 @@
+import { gitlabMemberBody } from "@kasmap/testing";
 import { type KasmapSystem, ok } from "@kasmap/testing/system";
 import { describe, expect, it } from "vitest";
 import { kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
@@ -120,14 +121,9 @@ describe("gateway with authz and projection", () => {
       access_level: 30,
     });
     expect(changed.status).toBe(200);
-    expect(await changed.json()).toEqual({
-      id: member.userId,
-      username: "climber",
-      name: expect.any(String),
-      state: "active",
-      access_level: 30,
-      expires_at: null,
-    });
+    expect(await changed.json()).toEqual(
+      gitlabMemberBody({ id: member.userId, username: "climber", access_level: 30 }),
+    );
     // The new level is in force for the next request.
     expect(await ok(call("GET", agents, member.token), 200)).toEqual([]);
 

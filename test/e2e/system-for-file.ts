@@ -31,6 +31,21 @@ export async function groupWithProject(
   return { groupId: group.id, projectId: project.id };
 }
 
+/** An agent registered in the project by the admin, with an agent token named `collector` for it. */
+export async function agentWithToken(
+  system: KasmapSystem,
+  projectId: number,
+  name: string,
+): Promise<{ agentId: number; agentToken: string }> {
+  const agents = `/api/v4/projects/${projectId}/cluster_agents`;
+  const agent = await ok<{ id: number }>(system.call("POST", agents, system.adminToken, { name }), 201);
+  const token = await ok<{ token: string }>(
+    system.call("POST", `${agents}/${agent.id}/tokens`, system.adminToken, { name: "collector" }),
+    201,
+  );
+  return { agentId: agent.id, agentToken: token.token };
+}
+
 /** A user created by `adminToken`, with a personal access token of `scopes` (`api` unless told). */
 export async function userWithToken(
   system: KasmapSystem,

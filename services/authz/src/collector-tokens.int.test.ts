@@ -7,6 +7,7 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
+import { agentTokenRow } from "./testing/agent-token-row.ts";
 import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 import { revokeTwice } from "./testing/revoke-twice.ts";
 
@@ -41,11 +42,7 @@ describe("collector tokens", () => {
     expect(token).toMatchObject({ kind: "collector", name: "prod", description: "eu-1", status: "active" });
     expect(token).not.toHaveProperty("token_sha256");
 
-    const row = await env.db
-      .selectFrom("authz.agent_tokens")
-      .selectAll()
-      .where("id", "=", token.id)
-      .executeTakeFirstOrThrow();
+    const row = await agentTokenRow(env.db, token.id);
     expect(row).toMatchObject({
       kind: "collector",
       agent_id: ids.agent_id,

@@ -5,6 +5,7 @@ import { mirrorSimulatedAgent, startGitLabSimulator } from "@kasmap/testing/gitl
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitLabAgentTokenOptions } from "./index.ts";
+import { agentTokenRow } from "./testing/agent-token-row.ts";
 import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
 /**
@@ -62,11 +63,7 @@ describe("GitLab agent tokens verified by GitLab (KAS secret)", () => {
       token_kind: "agent",
     });
 
-    const recorded = await env.db
-      .selectFrom("authz.agent_tokens")
-      .selectAll()
-      .where("id", "=", result.token_id)
-      .executeTakeFirstOrThrow();
+    const recorded = await agentTokenRow(env.db, result.token_id);
     expect(recorded).toMatchObject({
       agent_id: mirrored.id,
       kind: "agent",

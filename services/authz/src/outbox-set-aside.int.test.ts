@@ -1,23 +1,15 @@
 import { EVENT_TYPES, KasmapEventSchema, newKasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AUTHZ_EVENT_SOURCE } from "./registry-events.ts";
-import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
+import { authzTestEnvironmentForFile } from "./testing/authz-test-environment.ts";
 
 /**
  * Issue 7.3: an outbox row that can never be published (here: an event over NATS `max_payload`,
  * as a row written before the size guard or under a larger server limit would be) must be set
  * aside, so the rows behind it — a membership downgrade — still reach NATS.
  */
-let env: AuthzTestEnvironment;
-
-beforeAll(async () => {
-  env = await startAuthzTestEnvironment();
-});
-
-afterAll(async () => {
-  await env?.close();
-});
+const env = authzTestEnvironmentForFile();
 
 /** A schema-valid authz.changed event of about 1.2 MB: one grant with 2,000 long environments. */
 function unpublishableEvent(agentId: number, projectId: number) {

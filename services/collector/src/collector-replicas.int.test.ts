@@ -1,25 +1,13 @@
 import { eventually } from "@kasmap/testing/harness";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CollectorIdentity } from "./collector-identity.ts";
-import {
-  type CollectorTestCluster,
-  setInternalIp,
-  startCollectorTestCluster,
-} from "./testing/collector-test-cluster.ts";
+import { collectorTestClusterForFile, setInternalIp } from "./testing/collector-test-cluster.ts";
 
 /**
  * Issue 11: replicas of one agent's collector (two pods, each its own address) watching one
  * cluster publish one snapshot history between them, and each its own heartbeat.
  */
-let cluster: CollectorTestCluster;
-
-beforeAll(async () => {
-  cluster = await startCollectorTestCluster();
-});
-
-afterAll(async () => {
-  await cluster?.close();
-});
+const cluster = collectorTestClusterForFile();
 
 function replica(name: string, podIp: string) {
   const identity: CollectorIdentity = {

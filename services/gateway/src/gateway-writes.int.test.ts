@@ -1,5 +1,6 @@
 import { type CommandHandlers, serveCommands } from "@kasmap/bus";
 import { type AuthzCommandName, KasmapError, type StreamPosition } from "@kasmap/contracts";
+import { gitlabMemberBody } from "@kasmap/testing";
 import type { Subscription } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -288,14 +289,9 @@ describe("writes through authz", () => {
       token: TOKENS.developer,
     });
     expect(changed.status).toBe(200);
-    expect(await changed.json()).toEqual({
-      id: IDS.reporter,
-      username: "reporter",
-      name: expect.any(String),
-      state: "active",
-      access_level: 30,
-      expires_at: null,
-    });
+    expect(await changed.json()).toEqual(
+      gitlabMemberBody({ id: IDS.reporter, username: "reporter", access_level: 30 }),
+    );
     const sent = received.filter((r) => r.name === "membership.set").at(-1);
     expect(sent?.request).toMatchObject({
       source_type: "project",
