@@ -13,11 +13,19 @@ export type CollectorConnectionRow = Omit<
 >;
 
 /**
- * Every collector the agent ever had, newest heartbeat first:
+ * The most collectors one read looks at. Rows are never deleted (a rolling update adds one per
+ * pod), and a collector's credentials let it invent collector ids: the newest heartbeats are
+ * the live ones, so a bound keeps every read of the agent small without hiding a live replica
+ * (agentk runs two; far fewer than this).
+ */
+export const MAX_COLLECTOR_CONNECTIONS_READ = 64;
+
+/**
+ * The agent's collectors, newest heartbeat first, at most `MAX_COLLECTOR_CONNECTIONS_READ`:
  *
  * ```sql
  * select collector_id, pod_name, …, stopped_at from read_model.collector_connections
- * where agent_id = $1 order by last_heartbeat_at desc, collector_id
+ * where agent_id = $1 order by last_heartbeat_at desc, collector_id limit 64
  * ```
  */
 export async function loadCollectorConnections(
@@ -41,6 +49,7 @@ export async function loadCollectorConnections(
     .where("agent_id", "=", agentId)
     .orderBy("last_heartbeat_at", "desc")
     .orderBy("collector_id")
+    .limit(MAX_COLLECTOR_CONNECTIONS_READ)
     .execute();
   return rows.map((row) => ({
     ...row,
