@@ -1,24 +1,10 @@
 import { allowedAgentsForProject } from "@kasmap/access-rules";
-import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
-import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
-import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadRandomCiRegistry, randomCiRegistry } from "../testing/random-ci-registry.ts";
+import { readModelForFile } from "../testing/read-model-for-file.ts";
 import { queryAllowedAgents } from "./allowed-agents-query.ts";
 
-let database: TestDatabase;
-let db: Kysely<ReadModelDatabase>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDatabase<ReadModelDatabase>({ url: database.url, max: 1 });
-  await migrateReadModel(db);
-});
-
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
-});
+const readModel = readModelForFile();
 
 const REGISTRIES = 200;
 
@@ -28,7 +14,7 @@ describe("queryAllowedAgents agrees with allowedAgentsForProject", () => {
     let granted = 0;
     for (let seed = 1; seed <= REGISTRIES; seed++) {
       const registry = randomCiRegistry(seed);
-      await loadRandomCiRegistry(db, registry);
+      await loadRandomCiRegistry(readModel.db, registry);
       for (const includeDescendants of [true, false]) {
         for (const project of registry.projects) {
           const expected = allowedAgentsForProject(project, registry.data, { includeDescendants }).map(
@@ -40,13 +26,15 @@ describe("queryAllowedAgents agrees with allowedAgentsForProject", () => {
               config_project_id: a.agent.config_project.id,
             }),
           );
-          const actual = (await queryAllowedAgents(db, project.id, { includeDescendants })).map((a) => ({
-            agent_id: a.agent_id,
-            rule: a.rule,
-            via_group_id: a.via_group_id,
-            config: a.config,
-            config_project_id: a.config_project.id,
-          }));
+          const actual = (await queryAllowedAgents(readModel.db, project.id, { includeDescendants })).map(
+            (a) => ({
+              agent_id: a.agent_id,
+              rule: a.rule,
+              via_group_id: a.via_group_id,
+              config: a.config,
+              config_project_id: a.config_project.id,
+            }),
+          );
           expect(
             actual,
             `seed ${seed}, project ${project.id}, includeDescendants ${includeDescendants}`,
@@ -62,6 +50,6 @@ describe("queryAllowedAgents agrees with allowedAgentsForProject", () => {
   });
 
   it("answers nothing for a project that does not exist", async () => {
-    expect(await queryAllowedAgents(db, 999_999)).toEqual([]);
+    expect(await queryAllowedAgents(readModel.db, 999_999)).toEqual([]);
   });
 });

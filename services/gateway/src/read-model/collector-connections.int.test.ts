@@ -1,26 +1,12 @@
-import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
-import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
-import type { Kysely } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { readModelForFile } from "../testing/read-model-for-file.ts";
 import {
   liveConnections,
   loadCollectorConnections,
   MAX_COLLECTOR_CONNECTIONS_READ,
 } from "./collector-connections.ts";
 
-let database: TestDatabase;
-let db: Kysely<ReadModelDatabase>;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  db = createDatabase<ReadModelDatabase>({ url: database.url, max: 1 });
-  await migrateReadModel(db);
-});
-
-afterAll(async () => {
-  await db?.destroy();
-  await database?.drop();
-});
+const readModel = readModelForFile();
 
 const AGENT = 7;
 
@@ -52,12 +38,12 @@ describe("loadCollectorConnections", () => {
       connection("agentk-a", new Date(now - 1_000)),
       connection("agentk-b", new Date(now - 2_000)),
     ];
-    await db
+    await readModel.db
       .insertInto("read_model.collector_connections")
       .values([...gone, ...live])
       .execute();
 
-    const rows = await loadCollectorConnections(db, AGENT);
+    const rows = await loadCollectorConnections(readModel.db, AGENT);
     expect(rows).toHaveLength(MAX_COLLECTOR_CONNECTIONS_READ);
     expect(liveConnections(rows, now).map((c) => c.collector_id)).toEqual(["agentk-a", "agentk-b"]);
   });
