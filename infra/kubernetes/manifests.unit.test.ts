@@ -1,6 +1,5 @@
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { PROBE_PATHS } from "@kasmap/gateway-service";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,19 +11,9 @@ import {
 import { CnpgClusterSchema } from "./testing/cnpg-cluster-schema.ts";
 import { containerEnv } from "./testing/container-env.ts";
 import { kubernetesObjectProblems } from "./testing/kubernetes-object-schema.ts";
+import { KUSTOMIZATIONS, kubernetesPath } from "./testing/kustomizations.ts";
 
-const kubernetesDirectory = fileURLToPath(new URL(".", import.meta.url));
-const here = (path: string) => join(kubernetesDirectory, path);
-
-/** Every kustomization that `kubectl apply -k` may be given. */
-const KUSTOMIZATIONS = [
-  "base",
-  "postgres",
-  "gitlab-sync",
-  "collector",
-  "overlays/production",
-  "overlays/production-gitlab",
-];
+const kubernetesDirectory = kubernetesPath(".");
 
 function manifestFiles(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) => {
@@ -72,8 +61,8 @@ type Workload = ManifestObject & {
   };
 };
 
-const production = buildKustomization(here("overlays/production-gitlab"));
-const collector = buildKustomization(here("collector"));
+const production = buildKustomization(kubernetesPath("overlays/production-gitlab"));
+const collector = buildKustomization(kubernetesPath("collector"));
 const deployments = [...production, ...collector].filter(
   (object): object is Workload => object.kind === "Deployment",
 );
@@ -84,7 +73,7 @@ describe.each(manifestFiles(kubernetesDirectory).map((file) => relative(kubernet
   "infra/kubernetes/%s",
   (file) => {
     it("holds only objects valid against their kind's schema", () => {
-      const documents = readManifestDocuments(here(file));
+      const documents = readManifestDocuments(kubernetesPath(file));
       expect(documents.length).toBeGreaterThan(0);
       for (const document of documents) expect(objectProblems(document)).toEqual([]);
     });
@@ -93,7 +82,7 @@ describe.each(manifestFiles(kubernetesDirectory).map((file) => relative(kubernet
 
 describe.each(KUSTOMIZATIONS)("kustomization %s", (directory) => {
   it("builds into valid objects, each declared once", () => {
-    const objects = buildKustomization(here(directory));
+    const objects = buildKustomization(kubernetesPath(directory));
     expect(objects.length).toBeGreaterThan(0);
     for (const object of objects) expect(objectProblems(object), manifestObjectId(object)).toEqual([]);
   });

@@ -9,8 +9,8 @@ import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { buildKustomization, type ManifestObject } from "./testing/build-kustomization.ts";
 import { containerEnv, type EnvStubs, resolveContainerEnv } from "./testing/container-env.ts";
+import { kubernetesPath } from "./testing/kustomizations.ts";
 
-const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const repository = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 
 /** Read by every service's schema, set by none of the Deployments: the credentials come another way. */
@@ -130,7 +130,7 @@ function deploymentOf(expectation: ServiceEnvExpectation): {
   deployment: ManifestObject;
   objects: ManifestObject[];
 } {
-  const objects = buildKustomization(here(expectation.kustomization));
+  const objects = buildKustomization(kubernetesPath(expectation.kustomization));
   const deployment = objects.find(
     (object) => object.kind === "Deployment" && object.metadata.name === expectation.deployment,
   );

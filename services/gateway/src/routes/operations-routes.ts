@@ -23,7 +23,9 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * `PIPELINE_STATUS_TTL_MS` whatever the number of probes.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.get(PROBE_PATHS.liveness, async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
+  app.get(PROBE_PATHS.liveness, async (_request, reply) =>
+    reply.type("text/plain; charset=utf-8").send("Kasmap OK"),
+  );
 
   app.get(PROBE_PATHS.readiness, async (_request, reply) => {
     const nats = ctx.natsConnected();
