@@ -76,6 +76,20 @@ describe("infra/nats/helm-values.yaml", () => {
     expect(natsUrl.port).toBe(String(values().config.nats?.port));
   });
 
+  it("runs the servers and the config reloader as non-root, without privileges", () => {
+    const { container, reloader, podTemplate } = values();
+    const restricted = {
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ["ALL"] },
+    };
+    expect(container?.merge?.securityContext).toEqual(restricted);
+    expect(reloader?.merge?.securityContext).toEqual(restricted);
+    expect(podTemplate?.merge?.spec).toMatchObject({
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+    });
+  });
+
   it("keeps the unauthenticated monitoring port out of the Service", () => {
     expect(values().service?.ports?.monitor).toEqual({ enabled: false });
   });

@@ -107,6 +107,14 @@ export const NatsHelmValuesSchema = z.strictObject({
       ...Extension,
     })
     .optional(),
+  reloader: z
+    .strictObject({
+      enabled: z.boolean().optional(),
+      env: z.record(z.string(), z.unknown()).optional(),
+      natsVolumeMountPrefixes: z.array(z.string()).optional(),
+      ...Extension,
+    })
+    .optional(),
   podTemplate: z
     .strictObject({
       configChecksumAnnotation: z.boolean().optional(),
