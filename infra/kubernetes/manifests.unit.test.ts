@@ -10,7 +10,7 @@ import {
 } from "./testing/build-kustomization.ts";
 import { CnpgClusterSchema } from "./testing/cnpg-cluster-schema.ts";
 import { containerEnv } from "./testing/container-env.ts";
-import { kubernetesObjectProblems } from "./testing/kubernetes-object-schema.ts";
+import { kubernetesObjectProblems } from "./testing/kubernetes-object-problems.ts";
 import { KUSTOMIZATIONS, kubernetesPath } from "./testing/kustomizations.ts";
 
 const kubernetesDirectory = kubernetesPath(".");
@@ -209,6 +209,18 @@ describe("overlays/production", () => {
     };
     expect(gateway.spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect(service.spec.ports.map((servicePort) => servicePort.targetPort)).toEqual(["http"]);
+  });
+
+  it("points the collector at the services' NATS and topology root", () => {
+    const config = byName(production, "ConfigMap", "kasmap-config") as ManifestObject & {
+      data: Record<string, string>;
+    };
+    const [collectorDeployment] = collector.filter((object) => object.kind === "Deployment");
+    const env = Object.fromEntries(
+      containerEnv(collectorDeployment as ManifestObject).map((variable) => [variable.name, variable.value]),
+    );
+    expect(env.KASMAP_TOPOLOGY_ROOT).toBe(config.data.KASMAP_TOPOLOGY_ROOT);
+    expect(env.NATS_URL).toBe(config.data.NATS_URL);
   });
 
   it("connects every database user to the CloudNativePG cluster's primary through the operator's Secret", () => {

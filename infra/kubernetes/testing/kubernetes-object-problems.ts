@@ -49,7 +49,7 @@ function requiredFields(typeName: string): ReadonlySet<string> {
 }
 
 /** The model class name of `apiVersion` + `kind` (`apps/v1` Deployment → `V1Deployment`), or a problem. */
-export function modelNameForKind(apiVersion: unknown, kind: unknown): string | { problem: string } {
+function modelNameForKind(apiVersion: unknown, kind: unknown): string | { problem: string } {
   if (typeof apiVersion !== "string" || typeof kind !== "string") {
     return { problem: "apiVersion and kind must be strings" };
   }
