@@ -8,6 +8,8 @@ import { type NatsHelmValues, NatsHelmValuesSchema } from "./testing/nats-helm-v
 const valuesFile = fileURLToPath(new URL("./helm-values.yaml", import.meta.url));
 /** Where the chart mounts the nats.conf it renders (helm/charts/nats/files/stateful-set/nats-container.yaml). */
 const CHART_CONFIG_DIRECTORY = "/etc/nats-config";
+/** The release name README's `helm install` gives; the chart's pods carry it as `app.kubernetes.io/instance`. */
+const HELM_RELEASE = "kasmap-nats";
 /** The ConfigMap of rendered nkey users, as infra/kubernetes/nats.yaml names it too. */
 const AUTHORIZATION_CONFIG_MAP = "kasmap-nats-authorization";
 
@@ -72,7 +74,8 @@ describe("infra/nats/helm-values.yaml", () => {
     );
     const data = (configMap?.data ?? {}) as Record<string, string>;
     const natsUrl = new URL(data.NATS_URL ?? "");
-    expect(natsUrl.hostname).toBe(`${values().fullnameOverride}.kasmap.svc`);
+    expect(values().fullnameOverride).toBe(HELM_RELEASE);
+    expect(natsUrl.hostname).toBe(`${HELM_RELEASE}.kasmap.svc`);
     expect(natsUrl.port).toBe(String(values().config.nats?.port));
   });
 
@@ -90,8 +93,35 @@ describe("infra/nats/helm-values.yaml", () => {
     });
   });
 
-  it("keeps the unauthenticated monitoring port out of the Service", () => {
-    expect(values().service?.ports?.monitor).toEqual({ enabled: false });
+  it("keeps the unauthenticated monitoring port out of the Service and closed to other pods", () => {
+    const { config, service } = values();
+    expect(service?.ports?.monitor).toEqual({ enabled: false });
+    type Policy = {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: {
+          from?: { podSelector: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+      };
+    };
+    const policy = buildKustomization(kubernetesPath("base")).find(
+      (object) => object.kind === "NetworkPolicy" && object.metadata.name === "kasmap-nats",
+    ) as unknown as Policy;
+    // The chart's selector labels (helm/charts/nats/templates/_helpers.tpl, nats.selectorLabels).
+    const natsPods = {
+      "app.kubernetes.io/name": "nats",
+      "app.kubernetes.io/instance": HELM_RELEASE,
+      "app.kubernetes.io/component": "nats",
+    };
+    expect(policy.spec.podSelector.matchLabels).toEqual(natsPods);
+    const open = policy.spec.ingress.flatMap((rule) => rule.ports.map((port) => port.port));
+    expect(open.sort()).toEqual([config.nats?.port, config.cluster?.port ?? 6222].sort());
+    expect(open).not.toContain(config.monitor?.port);
+    const routes = policy.spec.ingress.find((rule) =>
+      rule.ports.some((port) => port.port === (config.cluster?.port ?? 6222)),
+    );
+    expect(routes?.from).toEqual([{ podSelector: { matchLabels: natsPods } }]);
   });
 
   it("refuses a key the chart does not document, a wrong type and a cluster too small for JetStream", () => {
