@@ -8,7 +8,7 @@ import { z } from "zod";
  * kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else in-cluster config), plus Kasmap's own
  * flags. Validated here, once; the rest of the collector takes parsed values.
  */
-const CollectorEnvSchema = CommonEnvSchema.pick({
+export const CollectorEnvSchema = CommonEnvSchema.pick({
   NATS_URL: true,
   KASMAP_TOPOLOGY_ROOT: true,
   LOG_LEVEL: true,

@@ -25,6 +25,7 @@ import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
 export { errorCatalogueMarkdown } from "./http/error-catalogue.ts";
+export { PROBE_PATHS } from "./http/probe-paths.ts";
 export { type ExternalUrlSettings, externalUrlSettings } from "./http/request-url.ts";
 // The allowed-agents bench times the gateway's own query against generated registries.
 export { queryAllowedAgents } from "./read-model/allowed-agents-query.ts";

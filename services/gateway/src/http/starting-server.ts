@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { StartRetry } from "@kasmap/bus";
 import { RETRY_AFTER_SECONDS } from "./gateway-limits.ts";
+import { PROBE_PATHS } from "./probe-paths.ts";
 
 export type StartingServer = {
   /** Records the latest failed attempt; readiness names it. */
@@ -20,12 +21,12 @@ export async function listenWhileStarting(port: number, host: string): Promise<S
   let message = "connecting to NATS";
   const server = createServer((request, response) => {
     const path = (request.url ?? "").split("?")[0];
-    if (path === "/-/health") {
+    if (path === PROBE_PATHS.liveness) {
       response.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("Kasmap starting");
       return;
     }
     const body =
-      path === "/-/readiness"
+      path === PROBE_PATHS.readiness
         ? { status: "failed", nats_check: [{ status: "failed", message }], db_check: [{ status: "unknown" }] }
         : { message: "503 Service Unavailable" };
     response

@@ -2,6 +2,7 @@ import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
+import { PROBE_PATHS } from "../http/probe-paths.ts";
 import { mirrorMetricLines } from "../read-model/mirror-status.ts";
 import { type OutboxCheck, pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
@@ -22,9 +23,11 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * `PIPELINE_STATUS_TTL_MS` whatever the number of probes.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
-  app.get("/-/health", async (_request, reply) => reply.type("text/plain; charset=utf-8").send("Kasmap OK"));
+  app.get(PROBE_PATHS.liveness, async (_request, reply) =>
+    reply.type("text/plain; charset=utf-8").send("Kasmap OK"),
+  );
 
-  app.get("/-/readiness", async (_request, reply) => {
+  app.get(PROBE_PATHS.readiness, async (_request, reply) => {
     const nats = ctx.natsConnected();
     const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
     const [database, storage, projection, outbox, mirror] = await Promise.all([
