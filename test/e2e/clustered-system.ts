@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
+import { startAuthzService } from "@kasmap/authz-service";
 import { type Bus, connectBus, ensureStreams } from "@kasmap/bus";
 import {
   CommonEnvSchema,
@@ -10,13 +10,9 @@ import {
   type Topology,
   topologyFromEnv,
 } from "@kasmap/contracts";
-import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
+import { startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
-import {
-  DEFAULT_COLLECTOR_LIMITS,
-  type ProjectionService,
-  startProjectionService,
-} from "@kasmap/projection-service";
+import { DEFAULT_COLLECTOR_LIMITS, startProjectionService } from "@kasmap/projection-service";
 import { createTestDatabase, eventually, type TestDatabase } from "@kasmap/testing/harness";
 import { gatewayApi, type KasmapSystem } from "@kasmap/testing/system";
 import type pg from "pg";
@@ -42,8 +38,6 @@ export type ClusteredSystem = {
   /** The test's own connection, as authz's user (it may read every stream). */
   bus: Bus;
   database: TestDatabase;
-  /** The running services: the test checks the same objects run from start to end. */
-  services: { authz: AuthzService; projection: ProjectionService; gateway: RunningGateway };
   /** Each service's connection, by NATS user. */
   buses: Record<Exclude<ServiceIdentity, "sync">, Bus>;
   /** Stream replicas after the R1 declaration, before the services scaled them up. */
@@ -129,7 +123,6 @@ async function assemble(
     topology,
     bus,
     database,
-    services: { authz, projection, gateway },
     buses,
     replicasBeforeServices,
     api,
