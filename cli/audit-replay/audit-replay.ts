@@ -1,5 +1,5 @@
 import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
-import { CommonEnvSchema, createTopology, parseEnv } from "@kasmap/contracts";
+import { CommonEnvSchema, parseEnv, topologyFromEnv } from "@kasmap/contracts";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
 import { parseReplayArgs, UsageError as ReplayUsageError, USAGE } from "./audit-replay-args.ts";
 import { streamAuditLog } from "./replay-audit-log.ts";
@@ -25,7 +25,7 @@ await runService({
     const bus = await connectBus({
       url: env.NATS_URL,
       name: "kasmap-audit-replay",
-      topology: createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS),
+      topology: topologyFromEnv(env),
       ...natsClientAuthFromEnv(env),
     });
     try {

@@ -77,7 +77,8 @@ function writeConfig(paths: Paths, port: number, topologyRoot: string): void {
   writeFileSync(paths.config, lines.join("\n"));
 }
 
-function findNatsServer(): string | null {
+/** The nats-server binary on PATH or in the usual places, or null when none is installed. */
+export function findNatsServer(): string | null {
   const onPath = (binary: string) =>
     (process.env.PATH ?? "").split(":").some((dir) => dir && existsSync(`${dir}/${binary}`));
   return (

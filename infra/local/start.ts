@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { AuthzEnvSchema, gitlabAgentTokenOptionsFromEnv, startAuthzService } from "@kasmap/authz-service";
 import { type Bus, connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
-import { createTopology, generateToken, parseEnv, TOKEN_PREFIXES } from "@kasmap/contracts";
+import { generateToken, parseEnv, TOKEN_PREFIXES, topologyFromEnv } from "@kasmap/contracts";
 import { GatewayEnvSchema, gatewayOptionsFromEnv, startGateway } from "@kasmap/gateway-service";
 import { GitLabSyncEnvSchema, startGitLabSync } from "@kasmap/gitlab-sync-service";
 import { createLogger, type Logger } from "@kasmap/logging";
@@ -72,7 +72,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
   const postgres = await ensurePostgres(env.DATABASE_URL, stateDir, logger);
   // The services' own settings, on the servers npm start found or runs.
   const serviceEnv = { ...env, NATS_URL: nats.url, DATABASE_URL: postgres.url };
-  const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const topology = topologyFromEnv(env);
   // One connection per service, each as its own NATS user (on npm start's own server).
   const connectAs = (identity: "authz" | "projection" | "gateway" | "sync") =>
     connectBus({ url: nats.url, name: `kasmap-${identity}`, topology, ...nats.serviceAuth[identity] });

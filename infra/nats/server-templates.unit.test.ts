@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { renderClusterNodeConfig } from "./render-cluster-node-config.ts";
 
 /**
  * The server configurations Kasmap ships (infra/nats/*.conf and the Kubernetes manifest) require
@@ -37,13 +38,46 @@ function kubernetesNatsConfig(): string {
   return data["nats.conf"] ?? "";
 }
 
-const LOCAL_TEMPLATES = ["nats/single-node.conf", "nats/cluster-node-1.conf"];
+const CLUSTER_TEMPLATES = [
+  "nats/cluster-node-1.conf",
+  "nats/cluster-node-2.conf",
+  "nats/cluster-node-3.conf",
+];
 
-describe.each(LOCAL_TEMPLATES)("%s", (path) => {
-  const config = () => uncommented(read(path));
+/** What `npm run cluster` and the failover test run (infra/local/nats-cluster.ts renders it). */
+const renderedClusterNode = () =>
+  renderClusterNodeConfig({
+    serverName: "kasmap-nats-2",
+    clusterName: "kasmap",
+    clientPort: 40002,
+    routePort: 40012,
+    monitorPort: 40022,
+    routePorts: [40011, 40012, 40013],
+    storeDir: "/tmp/kasmap-nats-cluster-x/kasmap-nats-2",
+    tls: {
+      certFile: "/tmp/x/kasmap-nats-2.crt",
+      keyFile: "/tmp/x/kasmap-nats-2.key",
+      caFile: "/tmp/x/ca.crt",
+    },
+    authorizationInclude: "./per-agent-permissions.conf",
+    tlsTimeoutSeconds: 10,
+  });
+
+/** Each server config Kasmap ships or renders, by name, with its text. */
+const SERVER_CONFIGS: Array<[string, () => string]> = [
+  ...["nats/single-node.conf", ...CLUSTER_TEMPLATES].map((path): [string, () => string] => [
+    path,
+    () => read(path),
+  ]),
+  ["renderClusterNodeConfig", renderedClusterNode],
+];
+const CLUSTER_CONFIGS = SERVER_CONFIGS.filter(([name]) => name !== "nats/single-node.conf");
+
+describe.each(SERVER_CONFIGS)("%s", (_name, text) => {
+  const config = () => uncommented(text());
 
   it("listens on loopback only", () => {
-    const addresses = listenAddresses(read(path));
+    const addresses = listenAddresses(text());
     expect(addresses.length).toBeGreaterThan(0);
     for (const address of addresses)
       expect(address, `listen address ${address}`).toMatch(/^127\.0\.0\.1:\d+$/);
@@ -59,10 +93,29 @@ describe.each(LOCAL_TEMPLATES)("%s", (path) => {
   });
 });
 
-describe("cluster-node-1.conf", () => {
+describe.each(CLUSTER_CONFIGS)("%s", (_name, text) => {
+  const cluster = () => /cluster\s*\{([\s\S]*)\}/.exec(uncommented(text()))?.[1] ?? "";
+
   it("admits only routes with a certificate from the cluster's CA (mutual TLS)", () => {
-    const cluster = /cluster\s*\{([\s\S]*)\}/.exec(uncommented(read("nats/cluster-node-1.conf")))?.[1] ?? "";
-    expect(cluster).toMatch(/tls\s*\{[^}]*verify:\s*true/);
+    expect(cluster()).toMatch(/tls\s*\{[^}]*ca_file[^}]*verify:\s*true/);
+  });
+
+  it("routes to three nodes, its own among them", () => {
+    const routes = [...cluster().matchAll(/nats-route:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => m[1]);
+    const own = /^\s*listen:\s*127\.0\.0\.1:(\d+)/m.exec(cluster())?.[1];
+    expect(routes).toHaveLength(3);
+    expect(routes).toContain(own);
+  });
+});
+
+describe("the cluster templates", () => {
+  it("differ only in the node's name, ports and store", () => {
+    const [first, ...others] = CLUSTER_TEMPLATES.map((path) =>
+      uncommented(read(path))
+        .replace(/kasmap-nats-\d/g, "kasmap-nats-N")
+        .replace(/127\.0\.0\.1:(422|622|822)\d/g, "PORT"),
+    );
+    for (const other of others) expect(other).toBe(first);
   });
 });
 

@@ -181,7 +181,7 @@ async function assemble(
   };
 }
 
-async function queryOnce<R extends pg.QueryResultRow>(
+export async function queryOnce<R extends pg.QueryResultRow>(
   url: string,
   text: string,
   values?: unknown[],
@@ -196,7 +196,10 @@ async function queryOnce<R extends pg.QueryResultRow>(
   }
 }
 
-async function registerAgent(api: ResilientSystem["api"]): Promise<{ agentId: number; agentToken: string }> {
+/** A group, a project and an agent registered through the gateway as the admin, with an agent token. */
+export async function registerAgent(
+  api: ResilientSystem["api"],
+): Promise<{ agentId: number; agentToken: string }> {
   const group = await api("POST", "/groups", { name: "Resilience", path: "resilience" });
   const project = await api("POST", "/projects", {
     name: "Clusters",
@@ -213,9 +216,12 @@ async function registerAgent(api: ResilientSystem["api"]): Promise<{ agentId: nu
   return { agentId: Number(agent.body?.id), agentToken: String(token.body?.token) };
 }
 
+/** What reading the projection's progress needs: the read model and the streams. */
+type ProjectionProgressSource = Pick<ResilientSystem, "query" | "bus" | "topology">;
+
 /** Each projection consumer's stored position and its stream's last sequence. */
 export async function projectionLag(
-  system: ResilientSystem,
+  system: ProjectionProgressSource,
 ): Promise<Array<{ consumer: string; position: number; lastSeq: number }>> {
   const rows = await system.query<{ consumer: string; stream_seq: number }>(
     "select consumer, stream_seq from read_model.projection_positions",
@@ -230,7 +236,7 @@ export async function projectionLag(
 }
 
 /** Resolves once every projection consumer has applied its stream up to the last message. */
-export function projectionCaughtUp(system: ResilientSystem, timeoutMs = 30_000): Promise<true> {
+export function projectionCaughtUp(system: ProjectionProgressSource, timeoutMs = 30_000): Promise<true> {
   return eventually(
     async () => ((await projectionLag(system)).every((c) => c.position === c.lastSeq) ? true : undefined),
     "the projection to catch up with every stream",

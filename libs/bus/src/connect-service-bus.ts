@@ -1,4 +1,4 @@
-import { createTopology } from "@kasmap/contracts";
+import { type StreamReplicas, topologyFromEnv } from "@kasmap/contracts";
 import { acceptsAnonymousClients, anonymousAccessWarning } from "./anonymous-access.ts";
 import { type Bus, connectBus } from "./bus.ts";
 import { type NatsAuthEnv, natsClientAuthFromEnv } from "./nats-client-auth.ts";
@@ -8,6 +8,7 @@ type ServiceBusEnv = NatsAuthEnv & {
   NATS_URL: string;
   KASMAP_TOPOLOGY_ROOT: string;
   KASMAP_AUDIT_RETENTION_DAYS: number;
+  KASMAP_STREAM_REPLICAS: StreamReplicas;
 };
 
 type WarnLogger = { warn(details: object, message: string): void };
@@ -24,7 +25,7 @@ export async function connectServiceBus(
   logger: WarnLogger,
   onRetry: (retry: StartRetry) => void = () => {},
 ): Promise<{ bus: Bus; natsWarnings: string[] }> {
-  const topology = createTopology(env.KASMAP_TOPOLOGY_ROOT, env.KASMAP_AUDIT_RETENTION_DAYS);
+  const topology = topologyFromEnv(env);
   const natsAuth = natsClientAuthFromEnv(env);
   const logRetry = logStartRetry(logger);
   const bus = await retryAtStart(

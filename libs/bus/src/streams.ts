@@ -37,6 +37,8 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
     max_msg_size: declaration.maxMsgBytes,
     // Allows replaying the audit log from a point in time with direct gets.
     allow_direct: true,
+    // Copies on a JetStream cluster; a change (R1 -> R3) is applied by `ensureStreams`' update.
+    num_replicas: declaration.replicas,
   };
 }
 

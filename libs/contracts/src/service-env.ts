@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { DEFAULT_AUDIT_RETENTION_DAYS, DEFAULT_TOPOLOGY_ROOT } from "./topology.ts";
+import {
+  createTopology,
+  DEFAULT_AUDIT_RETENTION_DAYS,
+  DEFAULT_STREAM_REPLICAS,
+  DEFAULT_TOPOLOGY_ROOT,
+  STREAM_REPLICA_COUNTS,
+  type Topology,
+} from "./topology.ts";
 
 /**
  * Environment every service reads, validated at start-up: a bad value stops the service with
@@ -14,6 +21,14 @@ export const CommonEnvSchema = z.object({
     .regex(/^[a-z][a-z0-9_]{0,31}$/)
     .default(DEFAULT_TOPOLOGY_ROOT),
   KASMAP_AUDIT_RETENTION_DAYS: z.coerce.number().int().positive().default(DEFAULT_AUDIT_RETENTION_DAYS),
+  /**
+   * Copies of every stream on a JetStream cluster (1, 3 or 5; 3 on a 3-node cluster). Applied
+   * where the streams are declared, also to existing streams (an R1 stream is scaled up).
+   */
+  KASMAP_STREAM_REPLICAS: z.coerce
+    .number()
+    .pipe(z.literal(STREAM_REPLICA_COUNTS, { error: `must be one of ${STREAM_REPLICA_COUNTS.join(", ")}` }))
+    .default(DEFAULT_STREAM_REPLICAS),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** PostgreSQL `statement_timeout` of every pool, ms; a statement past it is cancelled. */
   KASMAP_DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
@@ -33,6 +48,17 @@ export const CommonEnvSchema = z.object({
   NATS_TLS_KEY_FILE: z.string().min(1).optional(),
 });
 export type CommonEnv = z.infer<typeof CommonEnvSchema>;
+
+/** The topology (subjects, streams with their retention and replicas) the environment names. */
+export function topologyFromEnv(
+  env: Pick<CommonEnv, "KASMAP_TOPOLOGY_ROOT" | "KASMAP_AUDIT_RETENTION_DAYS" | "KASMAP_STREAM_REPLICAS">,
+): Topology {
+  return createTopology(
+    env.KASMAP_TOPOLOGY_ROOT,
+    env.KASMAP_AUDIT_RETENTION_DAYS,
+    env.KASMAP_STREAM_REPLICAS,
+  );
+}
 
 /**
  * GitLab's `agent_authorization_include_descendants` (default on, as on GitLab.com): whether a root

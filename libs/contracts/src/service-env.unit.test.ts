@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AgentAuthorizationEnvSchema, parseEnv } from "./service-env.ts";
+import { AgentAuthorizationEnvSchema, CommonEnvSchema, parseEnv, topologyFromEnv } from "./service-env.ts";
 
 describe("KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS", () => {
   it.each([
@@ -20,5 +20,25 @@ describe("KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS", () => {
     expect(() =>
       parseEnv(AgentAuthorizationEnvSchema, { KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS: "yes" }),
     ).toThrow(/KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS/);
+  });
+});
+
+describe("KASMAP_STREAM_REPLICAS", () => {
+  it.each([
+    [undefined, 1],
+    ["1", 1],
+    ["3", 3],
+    ["5", 5],
+  ])("%j → every declared stream with %i replicas", (value, expected) => {
+    const env = parseEnv(CommonEnvSchema, value === undefined ? {} : { KASMAP_STREAM_REPLICAS: value });
+    expect(env.KASMAP_STREAM_REPLICAS).toBe(expected);
+    const replicas = topologyFromEnv(env).streams.map((stream) => stream.replicas);
+    expect(replicas).toEqual(replicas.map(() => expected));
+  });
+
+  it.each(["2", "4", "7", "0", "three"])("refuses %j (JetStream: 1 to 5, odd for a majority)", (value) => {
+    expect(() => parseEnv(CommonEnvSchema, { KASMAP_STREAM_REPLICAS: value })).toThrow(
+      /KASMAP_STREAM_REPLICAS/,
+    );
   });
 });

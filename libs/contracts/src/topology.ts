@@ -169,6 +169,16 @@ const ONE_HOUR_NS = 60 * 60 * 1_000_000_000;
 export const DEFAULT_AUDIT_RETENTION_DAYS = 400;
 export const DEFAULT_TOPOLOGY_ROOT = "kasmap";
 
+/**
+ * How many servers of a JetStream cluster hold each stream (`num_replicas`). 1 on a single
+ * server; 3 on a 3-node cluster, so a stream keeps a quorum (2 of 3) and loses nothing when one
+ * server dies; 5 survives two. Odd counts only: an even one adds a copy but tolerates no more
+ * failures. JetStream allows at most 5.
+ */
+export const STREAM_REPLICA_COUNTS = [1, 3, 5] as const;
+export type StreamReplicas = (typeof STREAM_REPLICA_COUNTS)[number];
+export const DEFAULT_STREAM_REPLICAS: StreamReplicas = 1;
+
 export type StreamDeclaration = {
   readonly role: StreamRole;
   readonly name: string;
@@ -182,6 +192,8 @@ export type StreamDeclaration = {
   readonly duplicateWindowNs: number;
   /** Largest message the stream stores, in bytes (`max_msg_size`); the server refuses larger publishes. */
   readonly maxMsgBytes: number;
+  /** Servers holding a copy (`num_replicas`); consumers inherit it. */
+  readonly replicas: StreamReplicas;
 };
 
 /**
@@ -212,8 +224,14 @@ export type Topology = ReturnType<typeof createTopology>;
 export function createTopology(
   root: string = DEFAULT_TOPOLOGY_ROOT,
   auditRetentionDays: number = DEFAULT_AUDIT_RETENTION_DAYS,
+  streamReplicas: StreamReplicas = DEFAULT_STREAM_REPLICAS,
 ) {
   if (!ROOT_PATTERN.test(root)) throw new RangeError(`topology root must match ${ROOT_PATTERN}, got ${root}`);
+  if (!STREAM_REPLICA_COUNTS.includes(streamReplicas)) {
+    throw new RangeError(
+      `stream replicas must be one of ${STREAM_REPLICA_COUNTS.join(", ")}, got ${streamReplicas}`,
+    );
+  }
   const upper = root.toUpperCase();
   const streamNames: Record<StreamRole, string> = {
     cluster: `${upper}_CLUSTER`,
@@ -239,7 +257,7 @@ export function createTopology(
     live: `${root}.>`,
   };
   const audit = auditRetentionDays * DAY_NS;
-  const streams: StreamDeclaration[] = [
+  const declarations: Array<Omit<StreamDeclaration, "replicas">> = [
     {
       role: "cluster",
       name: streamNames.cluster,
@@ -312,6 +330,7 @@ export function createTopology(
       maxMsgBytes: MAX_EVENT_BYTES,
     },
   ];
+  const streams: StreamDeclaration[] = declarations.map((d) => ({ ...d, replicas: streamReplicas }));
 
   return {
     root,
