@@ -17,7 +17,9 @@ export type ReadingGaugeOptions<L extends string> = {
 
 /**
  * A gauge read from elsewhere at scrape time (a table count, a stream's last sequence). A
- * reading that fails or takes longer than `READING_DEADLINE_MS` keeps the previous samples and
+ * reading of no samples leaves the gauge out of the scrape (an unlabelled prom-client gauge
+ * would otherwise say 0, which reads as "all well"); so does a gauge never read successfully.
+ * A reading that fails or takes longer than `READING_DEADLINE_MS` keeps the previous samples and
  * counts `kasmap_metric_reading_failures_total{metric}`, so a scrape never fails or hangs for it
  * and a stale value is visible as such.
  */
@@ -36,7 +38,8 @@ export function readingGauge<L extends string>(
         registers: [registry],
       }),
   );
-  return new Gauge<L>({
+  let present = false;
+  const gauge = new Gauge<L>({
     name: options.name,
     help: options.help,
     labelNames: options.labelNames ?? [],
@@ -50,12 +53,19 @@ export function readingGauge<L extends string>(
         return;
       }
       this.reset();
+      present = readings.length > 0;
       for (const reading of readings) {
         if (reading.labels) this.set(reading.labels, reading.value);
         else this.set(reading.value);
       }
     },
   });
+  const collected = gauge.get.bind(gauge);
+  gauge.get = async () => {
+    const metric = await collected();
+    return present ? metric : { ...metric, values: [] };
+  };
+  return gauge;
 }
 
 async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
