@@ -2,6 +2,7 @@ export { instrumentBus } from "./bus-metrics.ts";
 export {
   Counter,
   createProgramRegistry,
+  exposedSeriesNames,
   Gauge,
   Histogram,
   METRIC_PREFIX,

@@ -30,3 +30,20 @@ export function sharedMetric<M extends Counter<string> | Gauge<string>>(
 ): M {
   return (registry.getSingleMetric(name) as M | undefined) ?? create();
 }
+
+/**
+ * Every series name `registry` exposes, as PromQL names them: a histogram `x` is `x_bucket`,
+ * `x_sum` and `x_count`; a summary `x`, `x_sum` and `x_count`. For checking that dashboards and
+ * alert rules name only metrics that exist.
+ */
+export function exposedSeriesNames(registry: Registry): Set<string> {
+  const names = new Set<string>();
+  for (const metric of registry.getMetricsAsArray()) {
+    const type = String(metric.type);
+    if (type === "histogram")
+      for (const suffix of ["_bucket", "_sum", "_count"]) names.add(metric.name + suffix);
+    else if (type === "summary") for (const suffix of ["", "_sum", "_count"]) names.add(metric.name + suffix);
+    else names.add(metric.name);
+  }
+  return names;
+}
