@@ -20,8 +20,9 @@ export type ReadingGaugeOptions<L extends string> = {
  * reading of no samples leaves the gauge out of the scrape (an unlabelled prom-client gauge
  * would otherwise say 0, which reads as "all well"); so does a gauge never read successfully.
  * A reading that fails or takes longer than `READING_DEADLINE_MS` keeps the previous samples and
- * counts `kasmap_metric_reading_failures_total{metric}`, so a scrape never fails or hangs for it
- * and a stale value is visible as such.
+ * counts `kasmap_metric_reading_failures_total{metric}` (shown from the next scrape: the counter
+ * is rendered before the gauges are read), so a scrape never fails or hangs for it and a stale
+ * value is visible as such.
  */
 export function readingGauge<L extends string>(
   registry: Registry,
