@@ -1,5 +1,5 @@
 import type { CommandReply } from "@kasmap/contracts";
-import { Counter, type Registry, readingGauge, sharedReading } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
 import type { OutboxStatus } from "./outbox.ts";
 
 /** The outbox gauges' names: the gateway reports the same readings when authz is elsewhere. */
@@ -23,20 +23,20 @@ export function registerAuthzMetrics(
   outboxStatus: () => Promise<OutboxStatus>,
 ): (command: string, reply: CommandReply) => void {
   const outbox = sharedReading(outboxStatus);
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: AUTHZ_OUTBOX_METRICS.pending,
     help: "Authz events committed but not yet published to NATS.",
-    read: async () => [{ value: (await outbox()).pending }],
+    read: async () => (await outbox()).pending,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: AUTHZ_OUTBOX_METRICS.setAside,
     help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-    read: async () => [{ value: (await outbox()).set_aside }],
+    read: async () => (await outbox()).set_aside,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: AUTHZ_OUTBOX_METRICS.oldestPendingAge,
     help: "Age of the oldest authz event not yet published, seconds; 0 when none is pending.",
-    read: async () => [{ value: (await outbox()).oldest_pending_age_seconds ?? 0 }],
+    read: async () => (await outbox()).oldest_pending_age_seconds ?? 0,
   });
   const commands = new Counter({
     name: "kasmap_authz_commands_total",

@@ -1,4 +1,4 @@
-import { Counter, type Registry, readingGauge } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, valueGauge } from "@kasmap/runtime/metrics";
 import type { WatchCounters } from "./kube/resource-watcher.ts";
 import type { PublishOutcome } from "./snapshot-publisher.ts";
 
@@ -26,10 +26,10 @@ export type CollectorMetrics = WatchCounters & {
  */
 export function registerCollectorMetrics(registry: Registry): CollectorMetrics {
   let confirmedAt: number | null = null;
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_collector_snapshot_age_seconds",
     help: "Seconds since the agent's snapshot on NATS was last confirmed to be the cluster's state (published or unchanged).",
-    read: () => (confirmedAt === null ? [] : [{ value: (Date.now() - confirmedAt) / 1000 }]),
+    read: () => (confirmedAt === null ? null : (Date.now() - confirmedAt) / 1000),
   });
   const counter = (name: string, help: string, labelNames: string[] = []) =>
     new Counter({ name, help, labelNames, registers: [registry] });

@@ -1,5 +1,5 @@
 import { mirrorStaleness } from "@kasmap/contracts";
-import { Counter, Gauge, type Registry, readingGauge } from "@kasmap/runtime/metrics";
+import { Counter, Gauge, type Registry, valueGauge } from "@kasmap/runtime/metrics";
 import type { SyncHealth } from "./sync-status.ts";
 
 /**
@@ -20,18 +20,16 @@ export function registerSyncMetrics(
   health: SyncHealth,
   inner: typeof fetch,
 ): { fetch: typeof fetch; unregister(): void } {
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_gitlab_sync_mirror_stale",
     help: "1 when the GitLab mirror is stale: no reconcile completed within twice the period (or none yet), or GitLab unreachable.",
-    read: () => [{ value: mirrorStaleness(health.snapshot(null)).stale ? 1 : 0 }],
+    read: () => (mirrorStaleness(health.snapshot(null)).stale ? 1 : 0),
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_gitlab_sync_last_reconcile_completed_timestamp_seconds",
     help: "When the last full reconcile with GitLab completed, Unix seconds.",
     read: () =>
-      health.lastReconcileCompletedAt === null
-        ? []
-        : [{ value: health.lastReconcileCompletedAt.getTime() / 1000 }],
+      health.lastReconcileCompletedAt === null ? null : health.lastReconcileCompletedAt.getTime() / 1000,
   });
   new Gauge({
     name: "kasmap_gitlab_sync_reconcile_period_seconds",

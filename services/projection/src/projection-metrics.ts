@@ -1,7 +1,7 @@
 import type { Bus } from "@kasmap/bus";
 import { ALERT_SEVERITY_OF, CONNECTED_WITHIN_MS, type KasmapEvent } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import { Counter, type Registry, readingGauge, sharedReading } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, readingGauge, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
 import { outboxStatusOf } from "@kasmap/runtime/outbox";
 import { type Kysely, sql } from "kysely";
 import { ALERT_OUTBOX } from "./alerts/alert-outbox.ts";
@@ -47,15 +47,15 @@ export function registerProjectionMetrics(
   });
   for (const { durable } of PROJECTION_CONSUMERS) applied.inc({ consumer: durable }, 0);
   const outbox = sharedReading(() => outboxStatusOf(db, ALERT_OUTBOX));
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_projection_alert_outbox_pending_rows",
     help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
-    read: async () => [{ value: (await outbox()).pending }],
+    read: async () => (await outbox()).pending,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_projection_alert_outbox_set_aside_rows",
     help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
-    read: async () => [{ value: (await outbox()).set_aside }],
+    read: async () => (await outbox()).set_aside,
   });
   const alerts = new Counter({
     name: "kasmap_projection_alerts_published_total",
@@ -65,15 +65,15 @@ export function registerProjectionMetrics(
   });
   for (const type of Object.keys(ALERT_SEVERITY_OF)) alerts.inc({ type: alertTypeLabel(type) }, 0);
   const agents = sharedReading(() => readAgentConnections(db));
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_projection_agents_connected",
     help: "Agents whose newest collector heartbeat is recent enough to count as connected.",
-    read: async () => [{ value: (await agents()).connected }],
+    read: async () => (await agents()).connected,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_projection_agents_disconnected",
     help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
-    read: async () => [{ value: (await agents()).disconnected }],
+    read: async () => (await agents()).disconnected,
   });
   return {
     applied: (consumer, count) => applied.inc({ consumer }, count),

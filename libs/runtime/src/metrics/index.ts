@@ -16,4 +16,5 @@ export {
   type ReadingGaugeOptions,
   readingGauge,
   sharedReading,
+  valueGauge,
 } from "./reading-gauge.ts";

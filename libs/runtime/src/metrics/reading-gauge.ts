@@ -98,3 +98,21 @@ export function sharedReading<T>(read: () => Promise<T>, maxAgeMs = 1_000): () =
     return value;
   };
 }
+
+/**
+ * A `readingGauge` of one unlabelled value: `read` answers the value, or null for none (the
+ * gauge is then absent from the scrape).
+ */
+export function valueGauge(
+  registry: Registry,
+  options: { name: string; help: string; read(): Promise<number | null> | number | null },
+): Gauge {
+  return readingGauge(registry, {
+    name: options.name,
+    help: options.help,
+    read: async () => {
+      const value = await options.read();
+      return value === null ? [] : [{ value }];
+    },
+  });
+}

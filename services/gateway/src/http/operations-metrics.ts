@@ -1,4 +1,4 @@
-import { Counter, type Registry, readingGauge } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, readingGauge, valueGauge } from "@kasmap/runtime/metrics";
 import type { GatewayContext } from "../context.ts";
 import { pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
@@ -54,21 +54,15 @@ function registerCacheCounters(registry: Registry, ctx: GatewayContext): void {
 }
 
 function registerStorageGauges(registry: Registry, ctx: GatewayContext): void {
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_jetstream_account_storage_bytes",
     help: "JetStream file storage used by the account.",
-    read: async () => {
-      const storage = await ctx.jetStreamStorage.read();
-      return storage ? [{ value: storage.usedBytes }] : [];
-    },
+    read: async () => (await ctx.jetStreamStorage.read())?.usedBytes ?? null,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_jetstream_account_storage_limit_bytes",
     help: "The account's JetStream file storage limit.",
-    read: async () => {
-      const storage = await ctx.jetStreamStorage.read();
-      return storage?.limitBytes == null ? [] : [{ value: storage.limitBytes }];
-    },
+    read: async () => (await ctx.jetStreamStorage.read())?.limitBytes ?? null,
   });
   const perStream = (name: string, help: string, field: "bytes" | "messages") =>
     readingGauge(registry, {
@@ -89,21 +83,15 @@ function registerAuthzOutboxGauges(registry: Registry, ctx: GatewayContext): voi
     const check = await pipelineStatus(ctx, STATUS_TIMEOUT_MS).outbox;
     return check.status === "ok" ? check : null;
   };
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: AUTHZ_OUTBOX_PENDING,
     help: "Authz events committed but not yet published to NATS.",
-    read: async () => {
-      const check = await outbox();
-      return check ? [{ value: check.pending }] : [];
-    },
+    read: async () => (await outbox())?.pending ?? null,
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: AUTHZ_OUTBOX_SET_ASIDE,
     help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-    read: async () => {
-      const check = await outbox();
-      return check ? [{ value: check.set_aside }] : [];
-    },
+    read: async () => (await outbox())?.set_aside ?? null,
   });
 }
 
@@ -112,29 +100,24 @@ function registerMirrorGauges(registry: Registry, ctx: GatewayContext): void {
     const check = await pipelineStatus(ctx, STATUS_TIMEOUT_MS).mirror;
     return check && check.status !== "failed" ? check : null;
   };
-  readingGauge(registry, {
+  const flag = (value: boolean | undefined) => (value === undefined ? null : Number(value));
+  valueGauge(registry, {
     name: "kasmap_gitlab_mirror_stale",
     help: "1 when the GitLab mirror is stale (no reconcile completed within twice the period, or GitLab unreachable).",
     read: async () => {
       const check = await mirror();
-      return check ? [{ value: check.status === "stale" ? 1 : 0 }] : [];
+      return flag(check ? check.status === "stale" : undefined);
     },
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_gitlab_reachable",
     help: "1 when the sync service's last request to GitLab got an answer.",
-    read: async () => {
-      const check = await mirror();
-      return check ? [{ value: check.gitlab_reachable ? 1 : 0 }] : [];
-    },
+    read: async () => flag((await mirror())?.gitlab_reachable),
   });
-  readingGauge(registry, {
+  valueGauge(registry, {
     name: "kasmap_gitlab_mirror_age_seconds",
     help: "Seconds since the last completed full reconcile with GitLab.",
-    read: async () => {
-      const check = await mirror();
-      return check?.age_seconds === undefined ? [] : [{ value: check.age_seconds }];
-    },
+    read: async () => (await mirror())?.age_seconds ?? null,
   });
   readingGauge(registry, {
     name: "kasmap_gitlab_mirrored_objects",

@@ -1,6 +1,6 @@
 import type { StreamPosition } from "@kasmap/contracts";
 import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
-import { readingGauge } from "@kasmap/runtime/metrics";
+import { valueGauge } from "@kasmap/runtime/metrics";
 import type { FastifyInstance } from "fastify";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -43,10 +43,10 @@ export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
 export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
   const limiter = new LiveConnectionLimiter(ctx.limits.liveConnectionsPerUser);
-  readingGauge(ctx.metrics.registry, {
+  valueGauge(ctx.metrics.registry, {
     name: "kasmap_gateway_live_clients",
     help: "Clients of GET /api/v4/events/stream receiving live events from this gateway.",
-    read: () => [{ value: feed.listenerCount }],
+    read: () => feed.listenerCount,
   });
   app.addHook("onClose", async () => feed.stop());
 
