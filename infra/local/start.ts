@@ -13,6 +13,7 @@ import {
   startProjectionService,
 } from "@kasmap/projection-service";
 import { runService, type StopHandle } from "@kasmap/runtime";
+import { createProgramRegistry, type Registry } from "@kasmap/runtime/metrics";
 import { z } from "zod";
 import { DEMO_AGENT_POD, startDemoCluster } from "./demo-cluster.ts";
 import { registerDemoAgent } from "./demo-registration.ts";
@@ -86,6 +87,9 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     ? { gitlabUrl: env.KASMAP_GITLAB_URL }
     : { adminToken: adminToken(env, stateDir) };
 
+  // One process, one registry: every service registers its own `kasmap_<service>_…` metrics (and
+  // its NATS connection's, labelled `service`) here, and the gateway serves it at its /metrics.
+  const metrics = createProgramRegistry();
   const authz = await startAuthzService({
     bus: authzBus,
     databaseUrl: postgres.url,
@@ -95,6 +99,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     gitlabMode: "gitlabUrl" in mode,
     ...gitlabAgentTokensOption(env),
     logger: logger.child({ service: "authz" }),
+    metrics,
   });
   const projection = await startProjectionService({
     bus: projectionBus,
@@ -103,6 +108,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     collectorLimits: collectorLimitsFromEnv(serviceEnv),
     logger: logger.child({ service: "projection" }),
+    metrics,
   });
   const gateway = await startGateway({
     ...gatewayOptionsFromEnv(serviceEnv),
@@ -110,12 +116,13 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     databaseUrl: postgres.url,
     logger: logger.child({ service: "gateway" }),
     natsWarnings: nats.anonymousAccessWarning ? [nats.anonymousAccessWarning] : [],
+    metrics,
   });
 
   const stops: Array<() => Promise<void>> = [];
   if ("gitlabUrl" in mode) {
     const syncBus = await connectAs("sync");
-    const sync = await startGitLabMode(env, mode.gitlabUrl, syncBus, logger);
+    const sync = await startGitLabMode(env, mode.gitlabUrl, syncBus, logger, metrics);
     stops.push(async () => {
       await sync.stop();
       await syncBus.close();
@@ -125,6 +132,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
         "",
         `Kasmap is running beside GitLab at ${mode.gitlabUrl} (GitLab mode: its groups, projects and agents are mirrored).`,
         `  Gateway:     ${gateway.url}/api/v4   (OpenAPI: ${gateway.url}/api/v4/openapi.json)`,
+        `  Metrics:     ${gateway.url}/metrics   (every service of this process)`,
         `  Hooks:       ${gateway.url}/api/v4/-/gitlab/hooks   (X-Gitlab-Token: KASMAP_GITLAB_HOOK_SECRET)`,
         `  Audit:       ${gateway.url}/api/v4/-/gitlab/audit-events   (KASMAP_GITLAB_STREAMING_TOKEN)`,
         ...(nats.anonymousAccessWarning ? [`  WARNING:     ${nats.anonymousAccessWarning}`] : []),
@@ -155,6 +163,7 @@ async function startGitLabMode(
   gitlabUrl: string,
   bus: Bus,
   logger: Logger,
+  metrics: Registry,
 ): Promise<StopHandle> {
   if (!env.KASMAP_GITLAB_TOKEN)
     throw new Error("invalid environment: KASMAP_GITLAB_TOKEN is required with KASMAP_GITLAB_URL");
@@ -166,6 +175,7 @@ async function startGitLabMode(
     reconcileSeconds: env.KASMAP_GITLAB_RECONCILE_SECONDS,
     timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
     logger: logger.child({ service: "gitlab-sync" }),
+    metrics,
   });
 }
 
@@ -216,6 +226,7 @@ async function startDemo(
       "",
       `Kasmap is running${demo}.`,
       `  Gateway:     ${gateway.url}/api/v4   (OpenAPI: ${gateway.url}/api/v4/openapi.json)`,
+      `  Metrics:     ${gateway.url}/metrics   (authz, projection, gateway; the collector's on KASMAP_METRICS_PORT if set)`,
       `  Admin token: ${token}`,
       ...(nats.anonymousAccessWarning ? [`  WARNING:     ${nats.anonymousAccessWarning}`] : []),
       "  Try:",

@@ -71,12 +71,14 @@ export type CommandHandlers = {
  * reply with the same code; anything else is `internal` (logged by `onError`, never leaked to
  * the caller). Nothing a command does can end the process: a reply over the server's
  * `max_payload` is replaced by an `internal` error reply (logged), and a failure to respond at
- * all is logged.
+ * all is logged. `onAnswered` sees each reply before it is sent (for metrics), with the command's
+ * name, or `unknown` for a subject that names none.
  */
 export function serveCommands(
   bus: Bus,
   handlers: CommandHandlers,
   onError: (name: string, error: unknown) => void = () => {},
+  onAnswered: (name: string, reply: CommandReply) => void = () => {},
 ): Subscription {
   const prefix = bus.topology.subjects.authzCommand("");
   return bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
@@ -85,7 +87,10 @@ export function serveCommands(
       if (error) return onError("subscription", error);
       const name = message.subject.slice(prefix.length);
       answer(name, message)
-        .then((reply) => respond(name, message, reply))
+        .then((reply) => {
+          onAnswered(Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown", reply);
+          respond(name, message, reply);
+        })
         .catch((failure: unknown) => onError(name, failure));
     },
   });

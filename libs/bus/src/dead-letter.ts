@@ -72,4 +72,27 @@ export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<v
     msgID: `${letter.stream}:${letter.seq}:${letter.consumer}`,
     headers: h,
   });
+  for (const listener of deadLetterListeners.get(bus.nc) ?? []) listener(record);
+}
+
+/** Told of every dead letter stored through one connection: `publishDeadLetter`'s record. */
+export type DeadLetterListener = (record: DeadLetterRecord) => void;
+
+// Keyed by the connection, not the Bus object: callers may spread a Bus into a new object
+// (another topology) and still publish through the same connection.
+const deadLetterListeners = new WeakMap<Bus["nc"], Set<DeadLetterListener>>();
+
+/**
+ * Calls `listener` after each dead letter `publishDeadLetter` stored through `bus`'s connection
+ * (for metrics: the dead letters a service wrote, wherever in its code). Returns the function
+ * that removes the listener.
+ */
+export function observeDeadLetters(bus: Bus, listener: DeadLetterListener): () => void {
+  let listeners = deadLetterListeners.get(bus.nc);
+  if (!listeners) {
+    listeners = new Set();
+    deadLetterListeners.set(bus.nc, listeners);
+  }
+  listeners.add(listener);
+  return () => listeners.delete(listener);
 }

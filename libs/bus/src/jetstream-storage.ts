@@ -46,35 +46,6 @@ export function storageWarning(storage: JetStreamStorage, threshold: StorageWarn
 }
 
 /**
- * Prometheus text (0.0.4): `kasmap_jetstream_account_storage_bytes`,
- * `kasmap_jetstream_account_storage_limit_bytes` (only when the account has a limit),
- * `kasmap_jetstream_stream_bytes{stream}` and `kasmap_jetstream_stream_messages{stream}`.
- */
-export function renderStorageMetrics(storage: JetStreamStorage): string {
-  const lines = [
-    "# HELP kasmap_jetstream_account_storage_bytes JetStream file storage used by the account.",
-    "# TYPE kasmap_jetstream_account_storage_bytes gauge",
-    `kasmap_jetstream_account_storage_bytes ${storage.usedBytes}`,
-  ];
-  if (storage.limitBytes !== null) {
-    lines.push(
-      "# HELP kasmap_jetstream_account_storage_limit_bytes The account's JetStream file storage limit.",
-      "# TYPE kasmap_jetstream_account_storage_limit_bytes gauge",
-      `kasmap_jetstream_account_storage_limit_bytes ${storage.limitBytes}`,
-    );
-  }
-  lines.push(
-    "# HELP kasmap_jetstream_stream_bytes Bytes stored in each Kasmap stream.",
-    "# TYPE kasmap_jetstream_stream_bytes gauge",
-    ...storage.streams.map((s) => `kasmap_jetstream_stream_bytes{stream="${s.name}"} ${s.bytes}`),
-    "# HELP kasmap_jetstream_stream_messages Messages stored in each Kasmap stream.",
-    "# TYPE kasmap_jetstream_stream_messages gauge",
-    ...storage.streams.map((s) => `kasmap_jetstream_stream_messages{stream="${s.name}"} ${s.messages}`),
-  );
-  return `${lines.join("\n")}\n`;
-}
-
-/**
  * Reads storage at most once per `maxAgeMs` (scrapes and readiness probes must not each cost
  * six JetStream API calls), and answers null while NATS cannot be asked: the metric is then
  * absent, never an error.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { renderStorageMetrics, storageWarning } from "./jetstream-storage.ts";
+import { storageWarning } from "./jetstream-storage.ts";
 
 const reading = (usedBytes: number, limitBytes: number | null) => ({
   usedBytes,
@@ -15,18 +15,5 @@ describe("storageWarning", () => {
     { case: "no limit, past the byte threshold", storage: reading(2_000, null), bytes: 1_000, warns: true },
   ])("$case: warns = $warns", ({ storage, bytes, warns }) => {
     expect(storageWarning(storage, { ratio: 0.8, bytes }) !== null).toBe(warns);
-  });
-});
-
-describe("renderStorageMetrics", () => {
-  it("writes gauges per stream, and the limit only when there is one", () => {
-    const text = renderStorageMetrics(reading(80, null));
-    expect(text).toContain('kasmap_jetstream_stream_bytes{stream="KASMAP_CLUSTER"} 10\n');
-    expect(text).toContain('kasmap_jetstream_stream_messages{stream="KASMAP_CLUSTER"} 2\n');
-    expect(text).toContain("kasmap_jetstream_account_storage_bytes 80\n");
-    expect(text).not.toContain("limit_bytes");
-    expect(renderStorageMetrics(reading(80, 100))).toContain(
-      "kasmap_jetstream_account_storage_limit_bytes 100\n",
-    );
   });
 });

@@ -61,6 +61,19 @@ export function topologyFromEnv(
 }
 
 /**
+ * Where a service without an HTTP server of its own (authz, projection, gitlab-sync, collector)
+ * serves Prometheus' `GET /metrics`. Unset: not served (the gateway serves its own on its HTTP
+ * port, and `npm start` serves every in-process service's there). `0`: a port the system picks,
+ * logged at start. Bound on `KASMAP_METRICS_HOST`, default every interface (Prometheus scrapes
+ * the pod's address; the metrics hold no secret).
+ */
+export const MetricsEnvSchema = z.object({
+  KASMAP_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  KASMAP_METRICS_HOST: z.string().min(1).default("0.0.0.0"),
+});
+export type MetricsEnv = z.infer<typeof MetricsEnvSchema>;
+
+/**
  * GitLab's `agent_authorization_include_descendants` (default on, as on GitLab.com): whether a root
  * group in common with the agent's project suffices for `ci_access`. `true`/`false`/`1`/`0` in any
  * case; empty means the default. The one place the variable is read: the gateway answers the

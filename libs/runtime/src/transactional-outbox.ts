@@ -1,5 +1,5 @@
 import { type Bus, publishEvent, unpublishableReason } from "@kasmap/bus";
-import { isKasmapError, KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
+import { isKasmapError, type KasmapEvent, KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import { z } from "zod";
@@ -27,6 +27,15 @@ export type OutboxTable = {
 
 /** `outbox.status`'s answer: counts, and the age of the oldest pending row in seconds. */
 export type OutboxStatus = { pending: number; oldest_pending_age_seconds: number | null; set_aside: number };
+
+export type OutboxPublisherOptions = {
+  /**
+   * Called with each event the server acknowledged, for metrics. A crash before the batch's
+   * transaction commits publishes the row again (the server drops the duplicate): it may be
+   * counted twice then, never missed.
+   */
+  onPublished?(event: KasmapEvent): void;
+};
 
 export type OutboxPublisher = {
   /** Publishes every unpublished outbox row, in id order; resolves when none is left (or NATS failed). */
@@ -60,6 +69,7 @@ export function createOutboxPublisher<DB>(
   bus: Bus,
   logger: Logger,
   table: OutboxTable,
+  options: OutboxPublisherOptions = {},
 ): OutboxPublisher {
   const outbox = sql.table(table.name);
   // In-process flushes run one after another; the advisory lock orders processes.
@@ -84,9 +94,10 @@ export function createOutboxPublisher<DB>(
           where o.id = p.id`.execute(tx);
       };
       for (const row of rows) {
-        let position: Awaited<ReturnType<typeof publishEvent>>;
+        let sent: { event: KasmapEvent; position: Awaited<ReturnType<typeof publishEvent>> };
         try {
-          position = await publishEvent(bus, KasmapEventSchema.parse(row.event), { maxAttempts: 5 });
+          const event = KasmapEventSchema.parse(row.event);
+          sent = { event, position: await publishEvent(bus, event, { maxAttempts: 5 }) };
         } catch (error) {
           const permanent = permanentFailure(error);
           if (permanent !== null) {
@@ -108,7 +119,8 @@ export function createOutboxPublisher<DB>(
           await markPublished();
           return 0;
         }
-        published.push({ id: row.id, stream: position.stream, seq: position.seq });
+        published.push({ id: row.id, stream: sent.position.stream, seq: sent.position.seq });
+        options.onPublished?.(sent.event);
       }
       await markPublished();
       return rows.length;

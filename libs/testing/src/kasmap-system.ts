@@ -9,6 +9,7 @@ import {
   type ProjectionServiceOptions,
   startProjectionService,
 } from "@kasmap/projection-service";
+import type { Registry } from "@kasmap/runtime/metrics";
 import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from "./test-environment.ts";
 
 /** What a test or bench may choose; everything else is the system as `npm start` runs it. */
@@ -26,6 +27,8 @@ export type KasmapSystemOptions = {
    * admin, the gateway's hook routes and mirror status on, and services/gitlab-sync running.
    */
   gitlab?: KasmapSystemGitLab;
+  /** One registry for every service's metrics, as `npm start` has (the gateway serves it). */
+  metrics?: Registry;
 };
 
 /** GitLab mode's settings, as `GitLabModeEnvSchema` names them (docs/gitlab-mode.md). */
@@ -101,6 +104,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       bus,
       databaseUrl: database.url,
       logger: silent("projection"),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     stops.push(() => projection.stop());
     const gitlab = options.gitlab;
@@ -112,6 +116,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       ...(gitlab ? {} : { adminToken }),
       gitlabMode: gitlab !== undefined,
       logger: silent("authz"),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     stops.push(() => authz.stop());
     const gateway = await startGateway({
@@ -134,6 +139,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
       bus,
       databaseUrl: database.url,
       logger: silent("gateway"),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     stops.push(() => gateway.stop());
     const sync = gitlab
@@ -144,6 +150,7 @@ export async function startKasmapSystem(options: KasmapSystemOptions = {}): Prom
           rootGroups: gitlab.rootGroups ?? null,
           reconcileSeconds: gitlab.reconcileSeconds ?? 300,
           logger: silent("gitlab-sync"),
+          ...(options.metrics ? { metrics: options.metrics } : {}),
         })
       : null;
     if (sync) stops.push(() => sync.stop());

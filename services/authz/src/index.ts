@@ -3,6 +3,8 @@ import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
 import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
+import { instrumentBus, Registry } from "@kasmap/runtime/metrics";
+import { registerAuthzMetrics } from "./authz-metrics.ts";
 import { backfillPersonalNamespaces, bootstrapAdmin } from "./bootstrap.ts";
 import { putAgentConfig } from "./commands/agent-config.ts";
 import { authenticateAgentToken, createAgentToken, revokeAgentToken } from "./commands/agent-tokens.ts";
@@ -37,6 +39,7 @@ import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
 
 export { type AuthzEnv, AuthzEnvSchema } from "./authz-env.ts";
+export { AUTHZ_OUTBOX_METRICS, registerAuthzMetrics } from "./authz-metrics.ts";
 export { gitlabAgentTokenOptionsFromEnv } from "./gitlab-agent-token-env.ts";
 export type { GitLabAgentTokenOptions } from "./gitlab-agent-token-verifier.ts";
 export type { OutboxStatus } from "./outbox.ts";
@@ -132,7 +135,8 @@ function bindHandlers(deps: CommandDeps, inFlight: Set<Promise<unknown>>): Comma
  * production it is the only NATS identity allowed to declare them), migrates schema `authz`, publishes outbox leftovers (a previous
  * process may have died between commit and publish), bootstraps the admin, gives users
  * without one a personal namespace, then serves
- * `<root>.cmd.authz.>` and relays the outbox every second until `stop()`.
+ * `<root>.cmd.authz.>` and relays the outbox every second until `stop()`. Its metrics
+ * (`registerAuthzMetrics`, `instrumentBus`) go to `options.metrics`.
  */
 export async function startAuthzService(options: AuthzServiceOptions): Promise<AuthzService> {
   const logger = options.logger ?? createLogger("authz");
@@ -162,8 +166,14 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
         : {}),
     };
     const inFlight = new Set<Promise<unknown>>();
-    const subscription = serveCommands(options.bus, bindHandlers(deps, inFlight), (name, error) =>
-      logger.error({ err: error, command: name }, "command failed"),
+    const registry = options.metrics ?? new Registry();
+    const commandAnswered = registerAuthzMetrics(registry, () => outbox.status());
+    const stopBusMetrics = instrumentBus(registry, options.bus, "authz");
+    const subscription = serveCommands(
+      options.bus,
+      bindHandlers(deps, inFlight),
+      (name, error) => logger.error({ err: error, command: name }, "command failed"),
+      commandAnswered,
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
     logger.info("authz service started");
@@ -173,6 +183,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
         subscription.unsubscribe();
         await Promise.all(inFlight);
         await relay.stop();
+        stopBusMetrics();
         await db.destroy();
       },
     };

@@ -20,6 +20,7 @@ import {
   nextCollectorCycle,
 } from "./collector-cycle.ts";
 import type { CollectorIdentity } from "./collector-identity.ts";
+import type { CollectorMetrics } from "./collector-metrics.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
 import { SnapshotPublisher } from "./snapshot-publisher.ts";
 
@@ -42,6 +43,8 @@ export type CollectorOptions = {
   recheckMissingMs?: number;
   /** Refuse snapshots larger than this (bytes); default: the NATS server's `max_payload`. */
   maxPayloadBytes?: number;
+  /** Where snapshots, heartbeats and watch restarts are counted (`registerCollectorMetrics`). */
+  metrics?: CollectorMetrics;
 };
 
 export type LatestDerivation = {
@@ -115,7 +118,10 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     options.kubeConfig,
     schedule,
     (message) => logger.warn({ problem: message }, "cluster source problem"),
-    options.recheckMissingMs === undefined ? {} : { recheckMissingMs: options.recheckMissingMs },
+    {
+      ...(options.recheckMissingMs === undefined ? {} : { recheckMissingMs: options.recheckMissingMs }),
+      ...(options.metrics ? { counters: options.metrics } : {}),
+    },
   );
 
   function dispatch(event: CollectorCycleEvent): CollectorCycleEffect {
@@ -177,13 +183,25 @@ export function startCollector(options: CollectorOptions): RunningCollector {
         logger.warn({ diagnostics }, "cluster objects dropped or values rejected during derivation");
       }
       resolveFirst(facts);
-      await publisher?.publishIfChanged(facts, hash);
+      if (publisher) await publishCounted(publisher, facts, hash);
+    }
+  }
+
+  async function publishCounted(target: SnapshotPublisher, facts: ClusterFacts, hash: string): Promise<void> {
+    try {
+      // Awaited first: `metrics?.snapshot(await …)` would skip the publish without metrics.
+      const outcome = await target.publishIfChanged(facts, hash);
+      options.metrics?.snapshot(outcome);
+    } catch (error) {
+      options.metrics?.publishFailed();
+      throw error;
     }
   }
 
   async function heartbeat(): Promise<void> {
     if (!publisher || cycleState.phase === "stopped") return;
-    await publisher.heartbeat();
+    const sent = await publisher.heartbeat();
+    options.metrics?.heartbeat(sent ? "sent" : "failed");
   }
 
   watch.start();

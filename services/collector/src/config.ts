@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { type NatsClientAuth, natsClientAuthFromEnv } from "@kasmap/bus";
-import { CommonEnvSchema, parseEnv } from "@kasmap/contracts";
+import { CommonEnvSchema, type MetricsEnv, MetricsEnvSchema, parseEnv } from "@kasmap/contracts";
 import { z } from "zod";
 
 /**
@@ -19,22 +19,24 @@ export const CollectorEnvSchema = CommonEnvSchema.pick({
   NATS_TLS_CA_FILE: true,
   NATS_TLS_CERT_FILE: true,
   NATS_TLS_KEY_FILE: true,
-}).extend({
-  KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
-  KUBECONFIG: z.string().min(1).optional(),
-  POD_IP: z.string().min(1).max(45).optional(),
-  POD_NAMESPACE: z.string().min(1).max(63).optional(),
-  /** Downward API `metadata.name`: the replica's `collector_id` and `pod_name`. */
-  POD_NAME: z.string().min(1).max(253).optional(),
-  /** Downward API `spec.nodeName`. */
-  NODE_NAME: z.string().min(1).max(253).optional(),
-  /** Set by Kubernetes in every pod: without POD_NAME, the host name is the pod name. */
-  KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
-  /** The source commit the collector was built from (the image sets it). */
-  KASMAP_COMMIT: z.string().min(1).max(64).optional(),
-  KASMAP_CLUSTER_NAME: z.string().min(1).optional(),
-  KASMAP_CLUSTER_CONTEXT: z.string().min(1).optional(),
-});
+})
+  .extend(MetricsEnvSchema.shape)
+  .extend({
+    KASMAP_AGENT_TOKEN: z.string().min(1).optional(),
+    KUBECONFIG: z.string().min(1).optional(),
+    POD_IP: z.string().min(1).max(45).optional(),
+    POD_NAMESPACE: z.string().min(1).max(63).optional(),
+    /** Downward API `metadata.name`: the replica's `collector_id` and `pod_name`. */
+    POD_NAME: z.string().min(1).max(253).optional(),
+    /** Downward API `spec.nodeName`. */
+    NODE_NAME: z.string().min(1).max(253).optional(),
+    /** Set by Kubernetes in every pod: without POD_NAME, the host name is the pod name. */
+    KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
+    /** The source commit the collector was built from (the image sets it). */
+    KASMAP_COMMIT: z.string().min(1).max(64).optional(),
+    KASMAP_CLUSTER_NAME: z.string().min(1).optional(),
+    KASMAP_CLUSTER_CONTEXT: z.string().min(1).optional(),
+  });
 
 const FlagsSchema = z.object({
   kubeconfig: z.string().min(1).optional(),
@@ -76,13 +78,16 @@ export type CollectorConfig = {
   nkeySeed: string | null;
   /** Everything else the NATS connection needs: user/password and TLS files, when given. */
   natsAuth: NatsClientAuth;
+  /** Where `GET /metrics` is served (`KASMAP_METRICS_PORT`, `KASMAP_METRICS_HOST`); no port: not served. */
+  metrics: MetricsEnv;
 };
 
 export const USAGE = `Usage: kasmap-collector [--kubeconfig PATH] [--once] [--cluster-name NAME] [--cluster-context CONTEXT]
                         [--coalesce-ms 200] [--heartbeat-seconds 30] [--settle-seconds 15]
 Environment: KASMAP_AGENT_TOKEN (required unless --once), NATS_URL, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE,
              NATS_TLS_CA_FILE (NATS_TLS_CERT_FILE, NATS_TLS_KEY_FILE), KUBECONFIG,
-             POD_IP, POD_NAMESPACE, POD_NAME, NODE_NAME (downward API), KASMAP_COMMIT`;
+             POD_IP, POD_NAMESPACE, POD_NAME, NODE_NAME (downward API), KASMAP_COMMIT,
+             KASMAP_METRICS_PORT (GET /metrics; unset: not served), KASMAP_METRICS_HOST`;
 
 export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): CollectorConfig {
   const { values } = parseArgs({
@@ -126,5 +131,6 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     settleTimeoutMs: flags["settle-seconds"] * 1000,
     nkeySeed: natsAuth.nkeySeed ?? null,
     natsAuth,
+    metrics: { KASMAP_METRICS_PORT: e.KASMAP_METRICS_PORT, KASMAP_METRICS_HOST: e.KASMAP_METRICS_HOST },
   };
 }

@@ -1,4 +1,5 @@
 export * from "./collector.ts";
+export * from "./collector-metrics.ts";
 export * from "./config.ts";
 export * from "./kube/cluster-sources.ts";
 export * from "./kube/kube-config.ts";

@@ -5,9 +5,11 @@ import { connectBus, logStartRetry, requestCommand, retryAtStart } from "@kasmap
 import { createTopology } from "@kasmap/contracts";
 import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
+import { createProgramRegistry, instrumentBus, serveMetricsIfConfigured } from "@kasmap/runtime/metrics";
 import { pino } from "pino";
 import { startCollector } from "./collector.ts";
 import { collectorIdentity } from "./collector-identity.ts";
+import { registerCollectorMetrics } from "./collector-metrics.ts";
 import { parseCollectorConfig, USAGE } from "./config.ts";
 import { loadKubeConfig, readDownwardApi } from "./kube/kube-config.ts";
 
@@ -83,6 +85,9 @@ await runService({
       return undefined;
     }
 
+    const registry = createProgramRegistry();
+    const metrics = registerCollectorMetrics(registry);
+    const metricsServer = await serveMetricsIfConfigured(registry, config.metrics, logger);
     const topology = createTopology(config.topologyRoot);
     // NATS may come up after the collector (a cluster restart): wait for it, saying so.
     const bus = await retryAtStart(
@@ -97,11 +102,14 @@ await runService({
       { agent_id: agent.agent_id, server: connection.server, collector_id: identity.collectorId },
       "collector authenticated as agent",
     );
-    const collector = startCollector({ ...base, publish: { bus, agentId: agent.agent_id } });
+    const stopBusMetrics = instrumentBus(registry, bus, "collector");
+    const collector = startCollector({ ...base, publish: { bus, agentId: agent.agent_id }, metrics });
     return {
       async stop() {
         await collector.stop();
+        stopBusMetrics();
         await bus.close();
+        await metricsServer.stop();
       },
     };
   },

@@ -142,9 +142,10 @@ export class SnapshotPublisher {
 
   /**
    * Publishes this collector's heartbeat on its own subject; `stopping` says the process is
-   * shutting down, so its connection ends now. Failures are logged, never thrown.
+   * shutting down, so its connection ends now. Failures are logged, never thrown; resolves
+   * whether the heartbeat was stored.
    */
-  async heartbeat(options: { stopping?: boolean } = {}): Promise<void> {
+  async heartbeat(options: { stopping?: boolean } = {}): Promise<boolean> {
     const { bus, agentId } = this.options.target;
     const { collectorId } = this.options;
     const event = newKasmapEvent({
@@ -161,8 +162,12 @@ export class SnapshotPublisher {
         ...(options.stopping ? { stopping: true } : {}),
       },
     });
-    await publishEvent(bus, event, { maxAttempts: 3 }).catch((error: unknown) =>
-      this.options.logger.warn({ error: String(error) }, "heartbeat not published"),
+    return publishEvent(bus, event, { maxAttempts: 3 }).then(
+      () => true,
+      (error: unknown) => {
+        this.options.logger.warn({ error: String(error) }, "heartbeat not published");
+        return false;
+      },
     );
   }
 

@@ -10,6 +10,7 @@ import {
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createGitLabClient } from "@kasmap/gitlab-api";
 import { createLogger, type Logger } from "@kasmap/logging";
+import { instrumentBus, type Registry } from "@kasmap/runtime/metrics";
 import type { AccessSource } from "./access/access-source.ts";
 import { createGitLabAccess } from "./access/gitlab-access.ts";
 import { createStandaloneAccess } from "./access/standalone-access.ts";
@@ -20,6 +21,7 @@ import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
+import { registerOperationsMetrics } from "./http/operations-metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
 import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
@@ -41,6 +43,11 @@ export type GatewayOptions = GatewayLimitOptions & {
   port?: number;
   host?: string;
   logger?: Logger;
+  /**
+   * Where the gateway registers its metrics, served at its `GET /metrics` with everything else
+   * on it (`npm start`: every in-process service's); default a registry of its own.
+   */
+  metrics?: Registry;
   /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
   writeWaitMs?: number;
   /** PostgreSQL `statement_timeout` of the gateway's pool, ms (see `createDatabase`). */
@@ -125,7 +132,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     caches,
     access: accessSource(options, { db, caches, jobTokenMaxLifetimeMs, logger }),
     gitlab: options.gitlab ? gitLabUpstream(options.gitlab, options.externalUrl ?? DIRECT_ACCESS) : null,
-    metrics: new GatewayMetrics(),
+    metrics: new GatewayMetrics(options.metrics),
     writeWaitMs: options.writeWaitMs ?? 5_000,
     limits: gatewayLimits(options),
     jobTokenMaxLifetimeMs,
@@ -137,10 +144,13 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     jetStreamStorageWarning: options.jetStreamStorageWarning ?? DEFAULT_STORAGE_WARNING,
     gitlabMirror,
   };
+  registerOperationsMetrics(ctx.metrics.registry, ctx);
+  const stopBusMetrics = instrumentBus(ctx.metrics.registry, options.bus, "gateway");
   const app = buildGatewayApp(ctx);
   try {
     await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
   } catch (error) {
+    stopBusMetrics();
     activeFollower.stop();
     await db.destroy();
     throw error;
@@ -153,6 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     url: `http://${urlHost}:${port}`,
     async stop() {
       await app.close();
+      stopBusMetrics();
       activeFollower.stop();
       await db.destroy();
     },

@@ -2,6 +2,7 @@ import { connectServiceBus } from "@kasmap/bus";
 import { parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { runService } from "@kasmap/runtime";
+import { createProgramRegistry } from "@kasmap/runtime/metrics";
 import { listenWhileStarting } from "./http/starting-server.ts";
 import { GatewayEnvSchema, gatewayOptionsFromEnv, startGateway } from "./index.ts";
 
@@ -25,6 +26,8 @@ await runService({
       databaseUrl: env.DATABASE_URL,
       logger,
       natsWarnings,
+      // Served at the gateway's own GET /metrics, with the process metrics.
+      metrics: createProgramRegistry(),
     });
     logger.info({ url: gateway.url }, "gateway listening");
     return {

@@ -1,10 +1,12 @@
 import type { Bus } from "@kasmap/bus";
 import { createGitLabClient } from "@kasmap/gitlab-api";
 import { createLogger, type Logger } from "@kasmap/logging";
+import { instrumentBus, Registry } from "@kasmap/runtime/metrics";
 import { GitLabMirror } from "./gitlab-mirror.ts";
 import { type InboxConsumer, startInboxConsumer } from "./inbox/inbox-consumer.ts";
 import { mirrorCommands } from "./mirror-commands.ts";
 import { type ReconcileOutcome, startReconcileLoop } from "./reconcile/reconcile-loop.ts";
+import { registerSyncMetrics } from "./sync-metrics.ts";
 import { observedGitLab, SyncHealth, serveSyncStatus } from "./sync-status.ts";
 
 export { type GitLabSyncEnv, GitLabSyncEnvSchema } from "./gitlab-sync-env.ts";
@@ -26,6 +28,8 @@ export type GitLabSyncOptions = {
   logger?: Logger;
   /** For tests and benches: a GitLab client's fetch. */
   fetch?: typeof fetch;
+  /** Where its metrics go (`registerSyncMetrics`, `instrumentBus`); default a registry of its own. */
+  metrics?: Registry;
 };
 
 export type GitLabSync = {
@@ -44,13 +48,16 @@ export async function startGitLabSync(options: GitLabSyncOptions): Promise<GitLa
   const logger = options.logger ?? createLogger("gitlab-sync");
   const reconcileSeconds = options.reconcileSeconds ?? 300;
   const health = new SyncHealth(reconcileSeconds);
+  const registry = options.metrics ?? new Registry();
+  const syncMetrics = registerSyncMetrics(registry, health, options.fetch ?? globalThis.fetch);
   const client = createGitLabClient({
     baseUrl: options.gitlabUrl,
     token: options.gitlabToken,
     timeoutMs: options.timeoutMs ?? 10_000,
     logger,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
+    fetch: syncMetrics.fetch,
   });
+  const stopBusMetrics = instrumentBus(registry, options.bus, "gitlab-sync");
   const mirror = mirrorCommands(options.bus);
   const gitlab = new GitLabMirror(observedGitLab(client, health), mirror);
   const rootGroups = options.rootGroups ?? null;
@@ -60,6 +67,8 @@ export async function startGitLabSync(options: GitLabSyncOptions): Promise<GitLa
     inbox = await startInboxConsumer({ bus: options.bus, gitlab, rootGroups, health, logger });
   } catch (error) {
     status.unsubscribe();
+    stopBusMetrics();
+    syncMetrics.unregister();
     throw error;
   }
   const loop = startReconcileLoop({ gitlab, rootGroups, health, periodMs: reconcileSeconds * 1000, logger });
@@ -69,6 +78,7 @@ export async function startGitLabSync(options: GitLabSyncOptions): Promise<GitLa
       await loop.stop();
       await inbox.stop();
       status.unsubscribe();
+      stopBusMetrics();
     },
   };
 }

@@ -2,6 +2,7 @@ import { connectServiceBus, logStartRetry, retryAtStart } from "@kasmap/bus";
 import { parseEnv } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { runService, UsageError } from "@kasmap/runtime";
+import { createProgramRegistry, serveMetricsIfConfigured } from "@kasmap/runtime/metrics";
 import { GitLabSyncEnvSchema, startGitLabSync } from "./index.ts";
 
 /** Runs GitLab mode's mirror until SIGTERM/SIGINT (docs/gitlab-mode.md). */
@@ -16,6 +17,8 @@ await runService({
   },
   logger: (env) => createLogger("gitlab-sync", env.LOG_LEVEL),
   async run(env, logger) {
+    const metrics = createProgramRegistry();
+    const metricsServer = await serveMetricsIfConfigured(metrics, env, logger);
     const { bus } = await connectServiceBus(env, "kasmap-gitlab-sync", logger);
     // The inbox stream is declared by authz, which may start after this service.
     const sync = await retryAtStart(
@@ -29,6 +32,7 @@ await runService({
           reconcileSeconds: env.KASMAP_GITLAB_RECONCILE_SECONDS,
           timeoutMs: env.KASMAP_GITLAB_TIMEOUT_MS,
           logger,
+          metrics,
         }),
       logStartRetry(logger),
     );
@@ -36,6 +40,7 @@ await runService({
       async stop() {
         await sync.stop();
         await bus.close();
+        await metricsServer.stop();
       },
     };
   },

@@ -1,4 +1,4 @@
-import { CommonEnvSchema } from "@kasmap/contracts";
+import { CommonEnvSchema, MetricsEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
 
 /** Largest cluster snapshot applied, in bytes (a 5,000-node cluster's snapshot is ~200 KiB). */
@@ -25,7 +25,7 @@ export const DEFAULT_COLLECTOR_LIMITS: CollectorLimits = {
 };
 
 /** The projection's environment: the common variables plus its collector limits. */
-export const ProjectionEnvSchema = CommonEnvSchema.extend({
+export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape).extend({
   KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES: z.coerce.number().int().min(1024).default(DEFAULT_SNAPSHOT_MAX_BYTES),
   KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE: z.coerce
     .number()

@@ -2,12 +2,14 @@ import { ensureStreams } from "@kasmap/bus";
 import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import type { DatabaseServiceOptions } from "@kasmap/runtime/database-service";
+import { instrumentBus, Registry } from "@kasmap/runtime/metrics";
 import type { Kysely } from "kysely";
 import { ALERT_RELAY_INTERVAL_MS, createAlertPublisher } from "./alerts/alert-outbox.ts";
 import { indexUnindexedSnapshots } from "./apply/cluster-addresses.ts";
 import { startDisconnectionSweeper } from "./audit/agent-disconnections.ts";
 import { PROJECTION_CONSUMERS, startProjectionConsumer } from "./consume/projection-consumer.ts";
 import { type CollectorLimits, DEFAULT_COLLECTOR_LIMITS } from "./projection-env.ts";
+import { registerProjectionMetrics } from "./projection-metrics.ts";
 import { deleteLegacyDurableConsumers } from "./rebuild/legacy-durable-consumers.ts";
 
 /** The read model lives in schema `read_model` of the database at `databaseUrl`. */
@@ -63,7 +65,8 @@ export async function openMigratedReadModel(
  * `projection-authz`, `projection-cluster`, `projection-heartbeat`). Each resumes after the
  * position stored with the rows it applied. Every 30 s it also records the agents whose
  * heartbeats stopped (`startDisconnectionSweeper`), and publishes the alerts the consumers queued
- * in the alert outbox every `ALERT_RELAY_INTERVAL_MS` (catching up on start). Run one replica: a second would apply the same
+ * in the alert outbox every `ALERT_RELAY_INTERVAL_MS` (catching up on start). Its metrics
+ * (`registerProjectionMetrics`, `instrumentBus`) go to `options.metrics`. Run one replica: a second would apply the same
  * messages (the position lock and guard keep that harmless, but it is wasted work).
  */
 export async function startProjectionService(options: ProjectionServiceOptions): Promise<ProjectionService> {
@@ -77,22 +80,25 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     await db.destroy();
     throw error;
   }
+  const registry = options.metrics ?? new Registry();
+  const metrics = registerProjectionMetrics(registry, { db, bus: options.bus });
+  const stopBusMetrics = instrumentBus(registry, options.bus, "projection");
   const consumers = PROJECTION_CONSUMERS.map((declaration) =>
-    startProjectionConsumer(
-      options.bus,
-      db,
-      logger,
-      declaration,
-      options.collectorLimits ?? DEFAULT_COLLECTOR_LIMITS,
-    ),
+    startProjectionConsumer(options.bus, db, logger, declaration, {
+      limits: options.collectorLimits ?? DEFAULT_COLLECTOR_LIMITS,
+      metrics,
+    }),
   );
   const sweeper = startDisconnectionSweeper(db, logger);
-  const alertRelay = createAlertPublisher(db, options.bus, logger).startRelay(ALERT_RELAY_INTERVAL_MS);
+  const alertRelay = createAlertPublisher(db, options.bus, logger, {
+    onPublished: metrics.alertPublished,
+  }).startRelay(ALERT_RELAY_INTERVAL_MS);
   logger.info({ consumers: PROJECTION_CONSUMERS.map((c) => c.durable) }, "projection started");
   return {
     async stop() {
       await Promise.all([sweeper.stop(), ...consumers.map((consumer) => consumer.stop())]);
       await alertRelay.stop();
+      stopBusMetrics();
       await db.destroy();
       logger.info("projection stopped");
     },

@@ -36,6 +36,15 @@ export type ResourceWatcherTiming = {
    * RBAC may be granted, or a CRD installed, later; these are settled answers, not outages.
    */
   recheckMissingMs?: number;
+  /** Told of lists and watches opened again, by source name (`nodes`, …), for metrics. */
+  counters?: WatchCounters;
+};
+
+export type WatchCounters = {
+  /** A list after the source's first one: a `410 Gone`, a failure, or a recheck after 403/404. */
+  relisted(source: string): void;
+  /** A watch reopened from its last `resourceVersion` after the server ended it. */
+  watchRestarted(source: string): void;
 };
 
 /**
@@ -70,6 +79,7 @@ export class ResourceWatcher<T> {
   /** Watches in a row the server ended cleanly without sending anything. */
   private emptyWatches = 0;
   private timer: NodeJS.Timeout | null = null;
+  private listedBefore = false;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
@@ -101,6 +111,8 @@ export class ResourceWatcher<T> {
 
   private async listAndWatch(): Promise<void> {
     if (this.stopped) return;
+    if (this.listedBefore) this.timing.counters?.relisted(this.spec.name);
+    this.listedBefore = true;
     try {
       const listed = await this.listInPages();
       if (this.stopped) return;
@@ -186,6 +198,7 @@ export class ResourceWatcher<T> {
         // watches) is reopened after a growing delay rather than in a tight loop.
         this.emptyWatches = received ? 0 : this.emptyWatches + 1;
         const delay = this.emptyWatches === 0 ? 0 : backoffDelayMs(this.emptyWatches, 250, 15_000);
+        this.timing.counters?.watchRestarted(this.spec.name);
         this.timer = setTimeout(() => void this.watch().catch((e: unknown) => this.handleFailure(e)), delay);
       },
     );

@@ -42,32 +42,3 @@ export async function mirrorStatus(ctx: GatewayContext, timeoutMs: number): Prom
     return { status: "failed", message: "the GitLab sync service did not report its status" };
   }
 }
-
-/** The mirror's gauges for `/metrics`; none when the sync service did not answer. */
-export function mirrorMetricLines(check: MirrorCheck): string[] {
-  if (check.status === "failed") return [];
-  return [
-    "# HELP kasmap_gitlab_mirror_stale 1 when the GitLab mirror is stale (no reconcile completed within twice the period, or GitLab unreachable).",
-    "# TYPE kasmap_gitlab_mirror_stale gauge",
-    `kasmap_gitlab_mirror_stale ${check.status === "stale" ? 1 : 0}`,
-    "# HELP kasmap_gitlab_reachable 1 when the sync service's last request to GitLab got an answer.",
-    "# TYPE kasmap_gitlab_reachable gauge",
-    `kasmap_gitlab_reachable ${check.gitlab_reachable ? 1 : 0}`,
-    ...(check.age_seconds === undefined
-      ? []
-      : [
-          "# HELP kasmap_gitlab_mirror_age_seconds Seconds since the last completed full reconcile with GitLab.",
-          "# TYPE kasmap_gitlab_mirror_age_seconds gauge",
-          `kasmap_gitlab_mirror_age_seconds ${check.age_seconds}`,
-        ]),
-    ...(check.mirrored === undefined
-      ? []
-      : [
-          "# HELP kasmap_gitlab_mirrored_objects Groups, projects and agents mirrored from GitLab.",
-          "# TYPE kasmap_gitlab_mirrored_objects gauge",
-          ...(["groups", "projects", "agents"] as const).map(
-            (kind) => `kasmap_gitlab_mirrored_objects{kind="${kind}"} ${check.mirrored?.[kind] ?? 0}`,
-          ),
-        ]),
-  ];
-}

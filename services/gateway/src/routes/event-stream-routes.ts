@@ -1,5 +1,6 @@
 import type { StreamPosition } from "@kasmap/contracts";
 import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
+import { valueGauge } from "@kasmap/runtime/metrics";
 import type { FastifyInstance } from "fastify";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
@@ -42,6 +43,11 @@ export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
 export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
   const limiter = new LiveConnectionLimiter(ctx.limits.liveConnectionsPerUser);
+  valueGauge(ctx.metrics.registry, {
+    name: "kasmap_gateway_live_clients",
+    help: "Clients of GET /api/v4/events/stream receiving live events from this gateway.",
+    read: () => feed.listenerCount,
+  });
   app.addHook("onClose", async () => feed.stop());
 
   app.get("/api/v4/events/stream", async (request, reply) => {

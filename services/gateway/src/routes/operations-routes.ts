@@ -1,12 +1,9 @@
-import { renderStorageMetrics, storageWarning } from "@kasmap/bus";
+import { storageWarning } from "@kasmap/bus";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { GatewayContext } from "../context.ts";
 import { PROBE_PATHS } from "../http/probe-paths.ts";
-import { mirrorMetricLines } from "../read-model/mirror-status.ts";
-import { type OutboxCheck, pipelineStatus } from "../read-model/pipeline-backlog.ts";
-
-const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+import { pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
 /**
  * `GET /-/health` (liveness: the process answers), `GET /-/readiness` (NATS connected and a
@@ -18,8 +15,8 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * aside; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
  * completed within twice its period or GitLab is unreachable, with the age in seconds: reported,
  * not gating, since the gateway keeps serving the last mirror) and `GET /metrics` (Prometheus
- * text, with JetStream storage use, authz's outbox gauges when authz answers, and the mirror's
- * gauges in GitLab mode). None needs a token, so lag, outbox and mirror are read at most every
+ * text of the gateway's registry: its request metrics, `registerOperationsMetrics`' gauges, and
+ * under `npm start` every in-process service's metrics). None needs a token, so lag, outbox and mirror are read at most every
  * `PIPELINE_STATUS_TTL_MS` whatever the number of probes.
  */
 export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayContext): void {
@@ -57,44 +54,9 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
     });
   });
 
-  app.get("/metrics", async (_request, reply) => {
-    const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
-    const mirror = await pipeline.mirror;
-    const cacheLines = ctx.caches.all.flatMap((cache) => [
-      `kasmap_gateway_cache_hits_total{cache="${cache.name}"} ${cache.hits}`,
-      `kasmap_gateway_cache_misses_total{cache="${cache.name}"} ${cache.misses}`,
-    ]);
-    const text = [
-      ctx.metrics.render().trimEnd(),
-      "# HELP kasmap_gateway_cache_hits_total Reads answered from the in-process cache.",
-      "# TYPE kasmap_gateway_cache_hits_total counter",
-      ...cacheLines.filter((line) => line.includes("_hits_")),
-      "# HELP kasmap_gateway_cache_misses_total Reads that went to PostgreSQL.",
-      "# TYPE kasmap_gateway_cache_misses_total counter",
-      ...cacheLines.filter((line) => line.includes("_misses_")),
-      ...authzOutboxLines(await pipeline.outbox),
-      ...(mirror ? mirrorMetricLines(mirror) : []),
-    ].join("\n");
-    const storage = await ctx.jetStreamStorage.read();
-    if (storage) return reply.type(PROMETHEUS_TEXT).send(`${text}\n${renderStorageMetrics(storage)}`);
-    return reply.type(PROMETHEUS_TEXT).send(`${text}\n`);
-  });
-}
-
-/**
- * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows`, from the same
- * reading readiness uses; none when authz did not answer (their absence is itself the signal).
- */
-function authzOutboxLines(outbox: OutboxCheck): string[] {
-  if (outbox.status !== "ok") return [];
-  return [
-    "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
-    "# TYPE kasmap_authz_outbox_pending_rows gauge",
-    `kasmap_authz_outbox_pending_rows ${outbox.pending}`,
-    "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-    "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
-    `kasmap_authz_outbox_set_aside_rows ${outbox.set_aside}`,
-  ];
+  app.get("/metrics", async (_request, reply) =>
+    reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.render()),
+  );
 }
 
 /** Each readiness check answers within this, ms, or counts as failed. */

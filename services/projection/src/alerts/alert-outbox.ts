@@ -2,7 +2,12 @@ import type { Bus } from "@kasmap/bus";
 import type { Topology } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
-import { createOutboxPublisher, type OutboxPublisher, type OutboxTable } from "@kasmap/runtime/outbox";
+import {
+  createOutboxPublisher,
+  type OutboxPublisher,
+  type OutboxPublisherOptions,
+  type OutboxTable,
+} from "@kasmap/runtime/outbox";
 import type { Kysely } from "kysely";
 import type { AuditEventDraft } from "../audit/audit-events.ts";
 import { alertOfAuditEvent } from "./alert-events.ts";
@@ -54,6 +59,7 @@ export function createAlertPublisher(
   db: Kysely<ReadModelDatabase>,
   bus: Bus,
   logger: Logger,
+  options: OutboxPublisherOptions = {},
 ): OutboxPublisher {
-  return createOutboxPublisher(db, bus, logger, ALERT_OUTBOX);
+  return createOutboxPublisher(db, bus, logger, ALERT_OUTBOX, options);
 }

@@ -15,6 +15,7 @@ import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from ".
 import { auditEventsFor } from "../audit/audit-events.ts";
 import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../notify/change-notices.ts";
 import type { CollectorLimits } from "../projection-env.ts";
+import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
@@ -137,8 +138,9 @@ export function startProjectionConsumer(
   db: Kysely<ReadModelDatabase>,
   logger: Logger,
   declaration: (typeof PROJECTION_CONSUMERS)[number],
-  limits: CollectorLimits,
+  settings: { limits: CollectorLimits; metrics?: Pick<ProjectionMetrics, "applied"> },
 ): CheckpointedConsumer {
+  const { limits, metrics } = settings;
   const stream = bus.topology.streamNames[declaration.stream];
   const fromCollectors = declaration.stream === "cluster" || declaration.stream === "heartbeat";
   return startCheckpointedConsumer(bus, {
@@ -148,6 +150,7 @@ export function startProjectionConsumer(
     readCheckpoint: () => readPosition(db, declaration.durable),
     async applyBatch(batch, lastSeq) {
       const notices = await projectBatch(db, bus.topology, declaration.durable, stream, batch, lastSeq);
+      if (batch.length > 0) metrics?.applied(declaration.durable, batch.length);
       publishChangeNotices(bus, notices);
     },
     onProblem({ kind, meta, reason }) {

@@ -1,0 +1,20 @@
+export { instrumentBus } from "./bus-metrics.ts";
+export {
+  Counter,
+  createProgramRegistry,
+  exposedSeriesNames,
+  Gauge,
+  Histogram,
+  METRIC_PREFIX,
+  Registry,
+  sharedMetric,
+} from "./metrics-registry.ts";
+export { type MetricsServer, serveMetricsIfConfigured, startMetricsServer } from "./metrics-server.ts";
+export {
+  type GaugeReading,
+  READING_DEADLINE_MS,
+  type ReadingGaugeOptions,
+  readingGauge,
+  sharedReading,
+  valueGauge,
+} from "./reading-gauge.ts";

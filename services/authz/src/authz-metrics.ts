@@ -1,0 +1,48 @@
+import type { CommandReply } from "@kasmap/contracts";
+import { Counter, type Registry, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
+import type { OutboxStatus } from "./outbox.ts";
+
+/** The outbox gauges' names: the gateway reports the same readings when authz is elsewhere. */
+export const AUTHZ_OUTBOX_METRICS = {
+  pending: "kasmap_authz_outbox_pending_rows",
+  setAside: "kasmap_authz_outbox_set_aside_rows",
+  oldestPendingAge: "kasmap_authz_outbox_oldest_pending_age_seconds",
+} as const;
+
+/**
+ * Registers authz's metrics on `registry` and returns the recorder of command replies:
+ *
+ * - `kasmap_authz_outbox_pending_rows`, `kasmap_authz_outbox_set_aside_rows`,
+ *   `kasmap_authz_outbox_oldest_pending_age_seconds` (0 when nothing is pending), read from
+ *   `authz.outbox` at scrape time (`outboxStatus`);
+ * - `kasmap_authz_commands_total{command,outcome}`: `outcome` is `ok` or the error code of the
+ *   refusal (`forbidden`, `validation_failed`, …): a fixed set, as the command names are.
+ */
+export function registerAuthzMetrics(
+  registry: Registry,
+  outboxStatus: () => Promise<OutboxStatus>,
+): (command: string, reply: CommandReply) => void {
+  const outbox = sharedReading(outboxStatus);
+  valueGauge(registry, {
+    name: AUTHZ_OUTBOX_METRICS.pending,
+    help: "Authz events committed but not yet published to NATS.",
+    read: async () => (await outbox()).pending,
+  });
+  valueGauge(registry, {
+    name: AUTHZ_OUTBOX_METRICS.setAside,
+    help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
+    read: async () => (await outbox()).set_aside,
+  });
+  valueGauge(registry, {
+    name: AUTHZ_OUTBOX_METRICS.oldestPendingAge,
+    help: "Age of the oldest authz event not yet published, seconds; 0 when none is pending.",
+    read: async () => (await outbox()).oldest_pending_age_seconds ?? 0,
+  });
+  const commands = new Counter({
+    name: "kasmap_authz_commands_total",
+    help: "Authz commands answered, by command and outcome (ok, or the error code of the refusal).",
+    labelNames: ["command", "outcome"],
+    registers: [registry],
+  });
+  return (command, reply) => commands.inc({ command, outcome: reply.ok ? "ok" : reply.error.code });
+}

@@ -1,0 +1,76 @@
+import { publishEvent } from "@kasmap/bus";
+import { createLogger } from "@kasmap/logging";
+import { type MetricsServer, Registry, startMetricsServer } from "@kasmap/runtime/metrics";
+import { buildClusterFacts } from "@kasmap/testing";
+import { eventually } from "@kasmap/testing/harness";
+import { sampleValue } from "@kasmap/testing/prometheus-text";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ProjectionService, startProjectionService } from "./projection-service.ts";
+import { projectionContextForFile } from "./testing/projection-context.ts";
+
+const ctx = projectionContextForFile("projection-metrics-int-test");
+const registry = new Registry();
+let service: ProjectionService;
+let server: MetricsServer;
+
+beforeAll(async () => {
+  service = await startProjectionService({ ...ctx.serviceOptions, metrics: registry });
+  server = await startMetricsServer(registry, {
+    port: 0,
+    host: "127.0.0.1",
+    logger: createLogger("projection-metrics", "silent"),
+  });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  await service?.stop();
+});
+
+/** One sample of the projection's /metrics, scraped over HTTP. */
+async function scraped(name: string, labels: Record<string, string>): Promise<number | undefined> {
+  const response = await fetch(`${server.url}/metrics`);
+  expect(response.status).toBe(200);
+  return sampleValue(await response.text(), name, labels);
+}
+
+/** Waits until the sample reads `expected` (the counters move just after the commit). */
+function scrapedUntil(name: string, labels: Record<string, string>, expected: number): Promise<true> {
+  return eventually(
+    async () => ((await scraped(name, labels)) === expected ? true : undefined),
+    `${name}${JSON.stringify(labels)} = ${expected}`,
+  );
+}
+
+describe("the projection's /metrics", () => {
+  it("counts a snapshot applied, and its lag returns to 0", async () => {
+    await publishEvent(ctx.bus, ctx.events.agent(7, 11));
+    await publishEvent(ctx.bus, ctx.events.agentToken(70, 7));
+    await ctx.caughtUp();
+    const cluster = { consumer: "projection-cluster" };
+    const before = await scraped("kasmap_projection_events_applied_total", cluster);
+    expect(before).toBe(0);
+    await publishEvent(ctx.bus, ctx.events.snapshot(7, buildClusterFacts()));
+    await ctx.caughtUp();
+    await scrapedUntil("kasmap_projection_events_applied_total", cluster, 1);
+    await scrapedUntil("kasmap_projection_lag_messages", cluster, 0);
+    expect(await scraped("kasmap_projection_events_applied_total", { consumer: "projection-registry" })).toBe(
+      2,
+    );
+  });
+
+  it("counts a malformed event it dead-letters", async () => {
+    const labels = { service: "projection", consumer: "projection-registry" };
+    const before = (await scraped("kasmap_dead_letters_total", labels)) ?? 0;
+    const malformed = new TextEncoder().encode(JSON.stringify({ specversion: "1.0", type: "nonsense" }));
+    await ctx.bus.js.publish(ctx.topology.subjects.registryChanged("user", 1), malformed);
+    await ctx.caughtUp();
+    await scrapedUntil("kasmap_dead_letters_total", labels, before + 1);
+  });
+
+  it("reads the alert outbox and the agents' connections from PostgreSQL", async () => {
+    expect(await scraped("kasmap_projection_alert_outbox_pending_rows", {})).toBe(0);
+    expect(await scraped("kasmap_projection_agents_connected", {})).toBeGreaterThanOrEqual(0);
+    expect(await scraped("kasmap_nats_connected", { service: "projection" })).toBe(1);
+  });
+});
