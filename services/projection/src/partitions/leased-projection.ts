@@ -1,16 +1,12 @@
 import { type Bus, backoffDelayMs, type CheckpointedConsumer, sleep } from "@kasmap/bus";
-import {
-  type AdvisoryLockSession,
-  advisoryLockHeld,
-  openAdvisoryLockSession,
-  type ReadModelDatabase,
-} from "@kasmap/db";
+import { type AdvisoryLockSession, openAdvisoryLockSession, type ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { startProjectionConsumer } from "../consume/projection-consumer.ts";
 import { consumerCheckpoint } from "../consume/projection-positions.ts";
 import type { CollectorLimits } from "../projection-env.ts";
 import { partitionOfAgentSubject, partitionOfToken } from "./agent-partition.ts";
+import { leaseFence } from "./lease-fence.ts";
 import { planLeaseRound } from "./lease-plan.ts";
 import { partitionCheckpoint } from "./partition-checkpoint.ts";
 import { type ProjectionUnit, projectionUnits } from "./projection-units.ts";
@@ -99,10 +95,10 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
   function startUnit(unit: ProjectionUnit, session: AdvisoryLockSession): CheckpointedConsumer {
     const { declaration, partition } = unit;
     const stream = bus.topology.streamNames[declaration.stream];
-    const lease = { classId: PARTITION_LEASE_CLASS, key: unit.leaseKey, pid: session.pid };
-    const fence = async (trx: Kysely<ReadModelDatabase>) => {
-      if (!(await advisoryLockHeld(trx, lease))) throw new Error(`the lease of ${unit.label} is lost`);
-    };
+    const fence = leaseFence(
+      { classId: PARTITION_LEASE_CLASS, key: unit.leaseKey, pid: session.pid },
+      unit.label,
+    );
     const checkpoint = partition
       ? partitionCheckpoint(options.db, { consumer: declaration.durable, stream, partition }, fence)
       : consumerCheckpoint(options.db, declaration.durable, stream, fence);

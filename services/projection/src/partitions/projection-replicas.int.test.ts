@@ -226,4 +226,21 @@ describe("projection replicas", () => {
       expect(await ctx.latestCluster(agent)).toMatchObject({ cluster_name: `v${100 + agent}` });
     }
   });
+
+  it("refuses to start a replica configured with other partitions than the live ones", async () => {
+    const bus = await connectBus({ url: testNatsUrl(), name: "projection-mismatch", topology: ctx.topology });
+    try {
+      await expect(
+        startProjectionService({
+          bus,
+          databaseUrl: ctx.database.url,
+          logger: createLogger("projection", "silent"),
+          partitions: PARTITIONS + 1,
+          replicaId: "mismatched",
+        }),
+      ).rejects.toThrow(/replicas with 3 partitions run on this read model; every replica must use the same/);
+    } finally {
+      await bus.close();
+    }
+  });
 });
