@@ -1,17 +1,26 @@
 import type { ReadModelDatabase } from "@kasmap/db";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 import { type ProjectionCheckpoint, safeStartSeq } from "../consume/projection-positions.ts";
 import type { StreamPartition } from "./projection-units.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
 /**
- * One partition's checkpoint, its row of `read_model.projection_partition_positions`. The
- * first read of a partition with no row yet creates it at `safeStartSeq` (the whole-stream
- * position, or the slowest partition of an earlier layout): everything up to there is applied
- * for every agent, and what lies beyond is applied again by the new layout, harmlessly (every
- * apply is idempotent: history and audit rows are keyed by stream sequence and event id, and the
- * latest facts move only forward). `fence` runs first in every apply transaction.
+ * One partition's checkpoint, its row of `read_model.projection_partition_positions`. Every
+ * read (a consumer's start) moves the row up to `safeStartSeq` if it is behind, creating it
+ * there the first time: up to that position (the whole-stream position, or the slowest partition
+ * of a complete layout) everything is applied for every agent, so a partition never replays what
+ * another layout applied meanwhile. What lies beyond it is applied again by a new layout,
+ * harmlessly (every apply is idempotent: history and audit rows are keyed by stream sequence and
+ * event id, and the latest facts move only forward). `fence` runs first in every apply
+ * transaction.
+ *
+ * ```sql
+ * insert into read_model.projection_partition_positions (…) values ($consumer, $count, $index, $stream, $safeStart)
+ * on conflict (consumer, partition_count, partition_index)
+ *   do update set stream_seq = greatest(projection_partition_positions.stream_seq, excluded.stream_seq)
+ * returning stream_seq
+ * ```
  */
 export function partitionCheckpoint(
   db: Db,
@@ -28,10 +37,8 @@ export function partitionCheckpoint(
       .where("partition_index", "=", partition.index);
   return {
     async read() {
-      const stored = await row(db).executeTakeFirst();
-      if (stored) return Number(stored.stream_seq);
       const start = await safeStartSeq(db, consumer);
-      await db
+      const stored = await db
         .insertInto("read_model.projection_partition_positions")
         .values({
           consumer,
@@ -40,9 +47,14 @@ export function partitionCheckpoint(
           stream,
           stream_seq: start,
         })
-        .onConflict((oc) => oc.columns(["consumer", "partition_count", "partition_index"]).doNothing())
-        .execute();
-      return Number((await row(db).executeTakeFirstOrThrow()).stream_seq);
+        .onConflict((oc) =>
+          oc.columns(["consumer", "partition_count", "partition_index"]).doUpdateSet((eb) => ({
+            stream_seq: sql<number>`greatest(${eb.ref("read_model.projection_partition_positions.stream_seq")}, ${eb.ref("excluded.stream_seq")})`,
+          })),
+        )
+        .returning("stream_seq")
+        .executeTakeFirstOrThrow();
+      return Number(stored.stream_seq);
     },
     async lock(trx) {
       await fence(trx);

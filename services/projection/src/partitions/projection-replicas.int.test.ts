@@ -17,7 +17,7 @@ const AGENTS = 40;
 const SNAPSHOTS_PER_AGENT = 6;
 const UNIT_COUNT = projectionUnits(PARTITIONS).length;
 /** Generous: the machine is shared; the takeover itself is reported, not asserted on. */
-const TAKEOVER_TIMEOUT_MS = 60_000;
+const WAIT_TIMEOUT_MS = 90_000;
 
 type Replica = { id: string; bus: Bus; service: ProjectionService };
 const replicas: Replica[] = [];
@@ -69,7 +69,7 @@ async function unitsSharedBy(live: Replica[], what: string): Promise<string[][]>
         : undefined;
     },
     what,
-    TAKEOVER_TIMEOUT_MS,
+    WAIT_TIMEOUT_MS,
   );
 }
 
@@ -113,7 +113,9 @@ async function allApplied(): Promise<true | undefined> {
 }
 
 describe("projection replicas", () => {
-  it("share the partitions, take over a killed replica's within seconds, and apply every event once, in order per agent", async () => {
+  it("share the partitions, take over a killed replica's within seconds, and apply every event once, in order per agent", {
+    timeout: 300_000,
+  }, async () => {
     const [a, b, c] = [await startReplica("a"), await startReplica("b"), await startReplica("c")];
     await unitsSharedBy([a, b, c], "three replicas share every unit");
     await registerAgents();
@@ -129,6 +131,7 @@ describe("projection replicas", () => {
     await eventually(
       async () => (await lastSeq("cluster")) >= registered + (AGENTS * SNAPSHOTS_PER_AGENT) / 3 || undefined,
       "a third of the load published",
+      WAIT_TIMEOUT_MS,
     );
     // The victim holds a cluster partition, so some of the load is left for its successor.
     const victim =
@@ -146,7 +149,7 @@ describe("projection replicas", () => {
         .sort(),
     );
     const published = await load;
-    await eventually(allApplied, "every stream applied by the survivors", TAKEOVER_TIMEOUT_MS);
+    await eventually(allApplied, "every stream applied by the survivors", WAIT_TIMEOUT_MS);
 
     // Every snapshot exactly once in the history (its key is the stream sequence).
     const history = await ctx.db
@@ -213,7 +216,9 @@ describe("projection replicas", () => {
     ]);
   });
 
-  it("keeps read-your-writes across partitions: once the stream position covers a write, it is visible", async () => {
+  it("keeps read-your-writes across partitions: once the stream position covers a write, it is visible", {
+    timeout: 120_000,
+  }, async () => {
     const [first, second] = replicas.filter((r) => !r.bus.nc.isClosed());
     expect(first && second).toBeTruthy();
     for (let agent = 1; agent <= 6; agent++) {
@@ -222,6 +227,7 @@ describe("projection replicas", () => {
       await eventually(
         async () => ((await appliedStreamPositions(ctx.db, [stream])).get(stream) ?? 0) >= seq || undefined,
         "the position reaches the write",
+        WAIT_TIMEOUT_MS,
       );
       expect(await ctx.latestCluster(agent)).toMatchObject({ cluster_name: `v${100 + agent}` });
     }
