@@ -1,5 +1,6 @@
-import { migrateReadModel, openAdvisoryLockSession } from "@kasmap/db";
+import { migrateReadModel, openAdvisoryLockSession, type ReadModelDatabase } from "@kasmap/db";
 import { buildClusterFacts } from "@kasmap/testing";
+import type { Kysely } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import { projectBatch } from "../consume/projection-consumer.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
@@ -37,7 +38,7 @@ async function setPartitionRows(count: number, seqs: readonly number[]): Promise
     .execute();
 }
 
-const noFence = async () => {};
+const noFence = async (_trx: Kysely<ReadModelDatabase>) => {};
 
 function checkpointOf(index: number, count: number, fence = noFence) {
   const stream = ctx.topology.streamNames.cluster;
