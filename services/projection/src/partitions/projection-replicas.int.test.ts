@@ -233,6 +233,43 @@ describe("projection replicas", () => {
     }
   });
 
+  it("lets a replica whose lease session dies stop, rejoin with a new session, and share again", {
+    timeout: 120_000,
+  }, async () => {
+    const live = replicas.filter((r) => !r.bus.nc.isClosed());
+    const [cut] = live;
+    if (!cut) throw new Error("no live replica");
+    const oldPids = await sql<{ pid: number }>`
+      select pid from pg_stat_activity where application_name = ${`kasmap-projection-leases:${cut.id}`}
+    `.execute(ctx.db);
+    expect(oldPids.rows).toHaveLength(1);
+    // Only its lease session ends (a dropped connection); its NATS connection and pool stay.
+    await sql`select pg_terminate_backend(${oldPids.rows[0]?.pid ?? 0})`.execute(ctx.db);
+    await eventually(
+      async () => {
+        const now = await sql<{ pid: number }>`
+          select pid from pg_stat_activity where application_name = ${`kasmap-projection-leases:${cut.id}`}
+        `.execute(ctx.db);
+        return now.rows.some((row) => row.pid !== oldPids.rows[0]?.pid) || undefined;
+      },
+      "a new lease session",
+      WAIT_TIMEOUT_MS,
+    );
+    await unitsSharedBy(live, "the replicas share every unit again");
+    const seqs = await publishRound(200);
+    const stream = ctx.topology.streamNames.cluster;
+    const last = Math.max(...seqs);
+    await eventually(
+      async () => ((await appliedStreamPositions(ctx.db, [stream])).get(stream) ?? 0) >= last || undefined,
+      "the round applied",
+      WAIT_TIMEOUT_MS,
+    );
+    for (let agent = 1; agent <= AGENTS; agent++) {
+      expect(await ctx.latestCluster(agent)).toMatchObject({ cluster_name: "v200" });
+    }
+    expect(await ctx.deadLetters()).toEqual([]);
+  });
+
   it("refuses to start a replica configured with other partitions than the live ones", async () => {
     const bus = await connectBus({ url: testNatsUrl(), name: "projection-mismatch", topology: ctx.topology });
     try {
