@@ -143,6 +143,40 @@ describe("checkpointed consumer", () => {
     expect(store.applied).toEqual(seqs);
   });
 
+  it("as one partition, applies and dead-letters only its own messages, and moves its checkpoint over the others", async () => {
+    const ownedAgent = (subject: string) => Number(subject.split(".")[2]) % 2 === 0;
+    const seqs = await publishHeartbeats(60, 4); // agents 60 to 63: 60 and 62 are owned
+    const garbageOwned = await world.bus.js.publish(
+      world.topology.subjects.clusterHeartbeat(64),
+      new TextEncoder().encode("{"),
+    );
+    const garbageOther = await world.bus.js.publish(
+      world.topology.subjects.clusterHeartbeat(65),
+      new TextEncoder().encode("{"),
+    );
+    const lettersBefore = (await deadLetterReasons()).length;
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-partition",
+      owns: ownedAgent,
+      readCheckpoint: store.readCheckpoint,
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+    });
+    await eventually(
+      () => (store.checkpoint === garbageOther.seq ? true : undefined),
+      "past the last message",
+    );
+    await consumer.stop();
+    expect(store.applied).toEqual([seqs[0], seqs[2]]);
+    const letters = (await deadLetterReasons()).slice(lettersBefore);
+    expect(letters).toEqual([expect.stringMatching(/^not JSON/)]);
+    const dlq = world.topology.streamNames.deadLetter;
+    const last = (await world.bus.jsm.streams.info(dlq)).state.last_seq;
+    const letter = await world.bus.jsm.streams.getMessage(dlq, { seq: last });
+    expect(letter?.header.get(DEAD_LETTER_HEADERS.seq)).toBe(String(garbageOwned.seq));
+  });
+
   it("stops cleanly while starting and while waiting for messages", async () => {
     const options = {
       stream: "authz" as const,

@@ -33,6 +33,13 @@ export type CheckpointedConsumerOptions = {
    * be made yet. Must answer the same for a batch read again after a restart.
    */
   screen?(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>>;
+  /**
+   * Whether a message (by its NATS subject) is this consumer's, for a consumer that is one
+   * partition of its stream: the others' messages are neither validated nor applied, but their
+   * sequences still advance the checkpoint (every message belongs to exactly one partition, so
+   * each is dead-lettered or applied by exactly one). @default every message
+   */
+  owns?(subject: string): boolean;
   /** Most messages per `applyBatch` call. @default 500 */
   maxBatch?: number;
   /** How long, in milliseconds, a batch waits for more messages after its first one. @default 20 */
@@ -203,7 +210,10 @@ function storedAtOf(message: JsMsg): Date {
  * in between only publishes the same dead letter again, which its msgID deduplicates), then
  * applies the rest with the last sequence as checkpoint.
  */
-async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): Promise<void> {
+async function applyMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<void> {
+  const lastSeq = received.at(-1)?.seq ?? 0;
+  const owns = settings.owns;
+  const messages = owns ? received.filter((m) => owns(m.subject)) : received;
   let events: CheckpointedEvent[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
@@ -223,7 +233,6 @@ async function applyMessages(bus: Bus, settings: Settings, messages: JsMsg[]): P
       events = events.filter(({ meta }) => !refused.has(meta.seq));
     }
   }
-  const lastSeq = messages.at(-1)?.seq ?? 0;
   try {
     await settings.applyBatch(events, lastSeq);
   } catch (error) {

@@ -1,3 +1,5 @@
+export * from "./advisory-lock-session.ts";
+export { appliedStreamPositions } from "./applied-stream-positions.ts";
 export * from "./database.ts";
 export { checkDatabaseReachable } from "./database-reachable.ts";
 export { isDatabaseUnavailable } from "./database-unavailable.ts";

@@ -187,6 +187,18 @@ export type ReadModelDatabase = {
     stream_seq: number;
     updated_at: ColumnType<Date, string | undefined, string>;
   };
+  /**
+   * Migration 021: the checkpoint of each partition of a partitioned projection consumer
+   * (issue 12); `appliedStreamPositions` reads the stream position they guarantee together.
+   */
+  "read_model.projection_partition_positions": {
+    consumer: string;
+    partition_count: number;
+    partition_index: number;
+    stream: string;
+    stream_seq: number;
+    updated_at: ColumnType<Date, string | undefined, string>;
+  };
   /** Migration 010: the audit log, in GitLab's audit-event shape. `id` is a bigserial. */
   "read_model.audit_events": {
     id: ColumnType<number, never, never>;
@@ -236,6 +248,7 @@ export const ALL_READ_MODEL_TABLES = [
   "collector_connections",
   "deleted_agents",
   "projection_positions",
+  "projection_partition_positions",
   "audit_events",
   "alert_outbox",
 ] as const;

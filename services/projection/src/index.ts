@@ -7,11 +7,13 @@ export { auditEventsFor, NO_PREVIOUS_STATE } from "./audit/audit-events.ts";
 export { PROJECTION_CONSUMERS, projectMessage } from "./consume/projection-consumer.ts";
 export { readPositions } from "./consume/projection-positions.ts";
 export { changeNoticesFor } from "./notify/change-notices.ts";
+export { partitionOfAgent } from "./partitions/agent-partition.ts";
 export {
   type CollectorLimits,
   collectorLimitsFromEnv,
   DEFAULT_COLLECTOR_LIMITS,
   ProjectionEnvSchema,
+  replicaOptionsFromEnv,
 } from "./projection-env.ts";
 export {
   type ProjectionService,

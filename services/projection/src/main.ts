@@ -3,6 +3,7 @@ import {
   collectorLimitsFromEnv,
   ProjectionEnvSchema,
   rebuildReadModel,
+  replicaOptionsFromEnv,
   startProjectionService,
 } from "./index.ts";
 
@@ -14,7 +15,11 @@ await runDatabaseService({
   name: "projection",
   envSchema: ProjectionEnvSchema,
   start(options, env) {
-    const projection = { ...options, collectorLimits: collectorLimitsFromEnv(env) };
+    const projection = {
+      ...options,
+      collectorLimits: collectorLimitsFromEnv(env),
+      ...replicaOptionsFromEnv(env),
+    };
     return process.argv.includes("--rebuild")
       ? rebuildReadModel(projection)
       : startProjectionService(projection);

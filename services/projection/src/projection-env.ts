@@ -1,5 +1,6 @@
 import { CommonEnvSchema, MetricsEnvSchema } from "@kasmap/contracts";
 import { z } from "zod";
+import { MAX_PARTITIONS } from "./partitions/agent-partition.ts";
 
 /** Largest cluster snapshot applied, in bytes (a 5,000-node cluster's snapshot is ~200 KiB). */
 export const DEFAULT_SNAPSHOT_MAX_BYTES = 512 * 1024;
@@ -38,8 +39,28 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
     .min(0)
     .max(3600)
     .default(DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS),
+  /**
+   * Partitions of the cluster and heartbeat streams, split by agent (issue 12): the units
+   * replicas share. Every replica on one read model must use the same number.
+   */
+  KASMAP_PROJECTION_PARTITIONS: z.coerce.number().int().min(1).max(MAX_PARTITIONS).default(1),
+  /** Names this replica in logs and `pg_stat_activity`; default `<hostname>-<pid>` (a pod's name). */
+  KASMAP_PROJECTION_REPLICA_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,63}$/, "1 to 63 letters, digits, '.', '_' or '-'")
+    .optional(),
 });
 export type ProjectionEnv = z.infer<typeof ProjectionEnvSchema>;
+
+/** The replica options of the environment, for `startProjectionService`. */
+export function replicaOptionsFromEnv(env: ProjectionEnv): { partitions: number; replicaId?: string } {
+  return {
+    partitions: env.KASMAP_PROJECTION_PARTITIONS,
+    ...(env.KASMAP_PROJECTION_REPLICA_ID === undefined
+      ? {}
+      : { replicaId: env.KASMAP_PROJECTION_REPLICA_ID }),
+  };
+}
 
 export function collectorLimitsFromEnv(env: ProjectionEnv): CollectorLimits {
   return {

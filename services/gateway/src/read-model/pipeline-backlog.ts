@@ -1,4 +1,5 @@
 import { requestCommand } from "@kasmap/bus";
+import { appliedStreamPositions } from "@kasmap/db";
 import type { GatewayContext } from "../context.ts";
 import { type MirrorCheck, mirrorStatus } from "./mirror-status.ts";
 
@@ -15,22 +16,16 @@ export type OutboxCheck =
 
 /**
  * How many messages each stream holds beyond what the projection has applied: the stream's
- * last sequence (NATS stream info) minus the highest position in
- * `read_model.projection_positions` for it (the read model is the gateway's to read).
+ * last sequence (NATS stream info) minus the position up to which the projection applied all of
+ * it (`appliedStreamPositions`: partitioned streams count their slowest partition).
  */
 export async function projectionLag(ctx: GatewayContext): Promise<ProjectionLagCheck> {
   try {
     const names = PROJECTED_ROLES.map((role) => ctx.bus.topology.streamNames[role]);
-    const [infos, rows] = await Promise.all([
+    const [infos, applied] = await Promise.all([
       Promise.all(names.map((name) => ctx.bus.jsm.streams.info(name))),
-      ctx.db
-        .selectFrom("read_model.projection_positions")
-        .select(["stream", (eb) => eb.fn.max("stream_seq").as("seq")])
-        .where("stream", "in", names)
-        .groupBy("stream")
-        .execute(),
+      appliedStreamPositions(ctx.db, names),
     ]);
-    const applied = new Map(rows.map((row) => [row.stream, Number(row.seq)]));
     const lag = Object.fromEntries(
       PROJECTED_ROLES.map((role, i) => {
         const last = infos[i]?.state.last_seq ?? 0;

@@ -1,11 +1,11 @@
 import type { StreamPosition } from "@kasmap/contracts";
+import { appliedStreamPositions } from "@kasmap/db";
 import type { ReadModel } from "./registry-queries.ts";
 
 /**
- * Waits until the projection has applied every position (a row of
- * `read_model.projection_positions` for that stream with `stream_seq >= seq`), polling
- * `select stream, max(stream_seq) from read_model.projection_positions where stream in (...)
- * group by stream`. Resolves `true` when reached, `false` after `timeoutMs` (the caller answers
+ * Waits until the projection has applied every position: `appliedStreamPositions` (the
+ * unpartitioned consumers' positions, and for partitioned streams the lowest checkpoint of their
+ * partitions, issue 12) reaches `seq` for its stream, polled every `pollMs`. Resolves `true` when reached, `false` after `timeoutMs` (the caller answers
  * anyway: the write is stored in the log and will be applied).
  */
 export async function waitForPositions(
@@ -19,13 +19,7 @@ export async function waitForPositions(
   if (needed.size === 0) return true;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const rows = await db
-      .selectFrom("read_model.projection_positions")
-      .select(["stream", (eb) => eb.fn.max("stream_seq").as("seq")])
-      .where("stream", "in", [...needed.keys()])
-      .groupBy("stream")
-      .execute();
-    const applied = new Map(rows.map((r) => [r.stream, Number(r.seq)]));
+    const applied = await appliedStreamPositions(db, [...needed.keys()]);
     if ([...needed].every(([stream, seq]) => (applied.get(stream) ?? -1) >= seq)) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, Math.max(1, deadline - Date.now()))));

@@ -20,7 +20,7 @@ import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-scr
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
 import { projectSnapshotBatch, type StoredSnapshot } from "./project-snapshot-batch.ts";
-import { lockPosition, readPosition, storePosition } from "./projection-positions.ts";
+import { consumerCheckpoint, type ProjectionCheckpoint } from "./projection-positions.ts";
 
 /**
  * The projection's consumers, one per stream role. `durable` names the consumer's row in
@@ -39,7 +39,8 @@ const REGISTRY_CONSUMER = "projection-registry";
 
 /**
  * Applies a batch of one stream's events, in order, in ONE transaction that ends by storing
- * `lastSeq` as the consumer's position, and returns the change notices to publish once it
+ * `lastSeq` as the consumer's position (the row named `consumer` of `projection_positions`, or
+ * the `ProjectionCheckpoint` given, e.g. a partition's, whose lock also checks the lease), and returns the change notices to publish once it
  * committed. Collector events have their times clamped to when the server stored them and are
  * refused (`poison_event`) once their agent is deleted or its tokens revoked. Events at or below the stored position were applied before and are skipped (a
  * replay, or a second replica); `lastSeq` may lie past the last event (dead-lettered messages).
@@ -49,14 +50,15 @@ const REGISTRY_CONSUMER = "projection-registry";
 export async function projectBatch(
   db: Kysely<ReadModelDatabase>,
   topology: Topology,
-  consumer: string,
+  consumer: string | ProjectionCheckpoint,
   stream: string,
   batch: readonly CheckpointedEvent[],
   lastSeq: number,
 ): Promise<ReadModelNotice[]> {
+  const checkpoint = typeof consumer === "string" ? consumerCheckpoint(db, consumer, stream) : consumer;
   try {
     return await db.transaction().execute(async (trx) => {
-      const stored = await lockPosition(trx, consumer, stream);
+      const stored = await checkpoint.lock(trx);
       if (lastSeq <= stored) return [];
       const fresh = batch
         .filter(({ meta }) => meta.seq > stored)
@@ -88,7 +90,7 @@ export async function projectBatch(
           notices.push(...changeNoticesFor(event, position));
         }
       }
-      await storePosition(trx, consumer, { stream, seq: lastSeq });
+      await checkpoint.store(trx, lastSeq);
       return dedupeChangeNotices(notices);
     });
   } catch (error) {
@@ -132,31 +134,49 @@ export function projectMessage(
   return projectBatch(db, topology, consumer, meta.stream, [{ event, meta }], meta.seq);
 }
 
-/** Starts one checkpointed consumer that projects its stream into the read model in batches. */
+/** What one projection consumer runs on: its stream, where it keeps its position, its share. */
+export type ProjectionConsumerTarget = {
+  declaration: (typeof PROJECTION_CONSUMERS)[number];
+  /** @default the whole stream's position, `consumerCheckpoint(db, declaration.durable, …)` */
+  checkpoint?: ProjectionCheckpoint;
+  /** Whether a message (by subject) is this consumer's, for one partition. @default every message */
+  owns?: (subject: string) => boolean;
+  /** Names the consumer in logs (a partition's label). @default `declaration.durable` */
+  label?: string;
+};
+
+/**
+ * Starts one checkpointed consumer that projects its stream (or its partition of it) into the
+ * read model in batches.
+ */
 export function startProjectionConsumer(
   bus: Bus,
   db: Kysely<ReadModelDatabase>,
   logger: Logger,
-  declaration: (typeof PROJECTION_CONSUMERS)[number],
+  target: ProjectionConsumerTarget,
   settings: { limits: CollectorLimits; metrics?: Pick<ProjectionMetrics, "applied"> },
 ): CheckpointedConsumer {
+  const { declaration } = target;
   const { limits, metrics } = settings;
   const stream = bus.topology.streamNames[declaration.stream];
+  const checkpoint = target.checkpoint ?? consumerCheckpoint(db, declaration.durable, stream);
+  const label = target.label ?? declaration.durable;
   const fromCollectors = declaration.stream === "cluster" || declaration.stream === "heartbeat";
   return startCheckpointedConsumer(bus, {
     stream: declaration.stream,
     name: declaration.durable,
     ...(fromCollectors ? { screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER) } : {}),
-    readCheckpoint: () => readPosition(db, declaration.durable),
+    ...(target.owns ? { owns: target.owns } : {}),
+    readCheckpoint: () => checkpoint.read(),
     async applyBatch(batch, lastSeq) {
-      const notices = await projectBatch(db, bus.topology, declaration.durable, stream, batch, lastSeq);
+      const notices = await projectBatch(db, bus.topology, checkpoint, stream, batch, lastSeq);
       if (batch.length > 0) metrics?.applied(declaration.durable, batch.length);
       publishChangeNotices(bus, notices);
     },
     onProblem({ kind, meta, reason }) {
       // Only positions and the reason: payloads stay out of logs (the dead letter keeps them).
       const fields = {
-        consumer: declaration.durable,
+        consumer: label,
         stream: meta.stream,
         seq: meta.seq,
         subject: meta.subject,

@@ -1,6 +1,6 @@
 import type { StreamPosition } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import type { Kysely } from "kysely";
+import { type Kysely, sql } from "kysely";
 
 /**
  * The consumer's stored position (the last stream sequence it applied), locked until the
@@ -70,4 +70,65 @@ export async function readPositions(db: Kysely<ReadModelDatabase>): Promise<Map<
     .select(["consumer", "stream", "stream_seq"])
     .execute();
   return new Map(rows.map((r) => [r.consumer, { stream: r.stream, seq: r.stream_seq }]));
+}
+
+/**
+ * Where a consumer's progress is kept, in the transaction that applies its messages: the whole
+ * stream's position (`consumerCheckpoint`) or one partition's (`partitionCheckpoint`).
+ */
+export type ProjectionCheckpoint = {
+  /** The last sequence applied, read when the consumer (re)starts: it resumes after it. */
+  read(): Promise<number>;
+  /** In the apply transaction, first: checks the right to apply, locks and returns the position. */
+  lock(trx: Kysely<ReadModelDatabase>): Promise<number>;
+  /** In the apply transaction, last: stores `seq` as the position. */
+  store(trx: Kysely<ReadModelDatabase>, seq: number): Promise<void>;
+};
+
+/**
+ * A whole stream's checkpoint, the row `consumer` of `read_model.projection_positions`. `fence`,
+ * when given, runs first in every apply transaction (a replica's lease check). It resumes from
+ * the furthest safe position (`safeStartSeq`), so a return to one partition after several
+ * does not replay what the partitions applied.
+ */
+export function consumerCheckpoint(
+  db: Kysely<ReadModelDatabase>,
+  consumer: string,
+  stream: string,
+  fence?: (trx: Kysely<ReadModelDatabase>) => Promise<void>,
+): ProjectionCheckpoint {
+  return {
+    read: () => safeStartSeq(db, consumer),
+    async lock(trx) {
+      await fence?.(trx);
+      return lockPosition(trx, consumer, stream);
+    },
+    store: (trx, seq) => storePosition(trx, consumer, { stream, seq }),
+  };
+}
+
+/**
+ * The furthest position up to which every message of `consumer`'s stream is known to be
+ * applied: the highest of its whole-stream position and, for each complete partition layout,
+ * that layout's lowest partition checkpoint; 0 if none.
+ *
+ * ```sql
+ * select coalesce(max(seq), 0) as seq from (
+ *   select stream_seq as seq from read_model.projection_positions where consumer = $1
+ *   union all
+ *   select min(stream_seq) from read_model.projection_partition_positions where consumer = $1
+ *    group by partition_count having count(*) = partition_count
+ * ) bounds
+ * ```
+ */
+export async function safeStartSeq(db: Kysely<ReadModelDatabase>, consumer: string): Promise<number> {
+  const result = await sql<{ seq: number }>`
+    select coalesce(max(seq), 0)::bigint as seq from (
+      select stream_seq as seq from read_model.projection_positions where consumer = ${consumer}
+      union all
+      select min(stream_seq) from read_model.projection_partition_positions where consumer = ${consumer}
+       group by partition_count having count(*) = partition_count
+    ) bounds
+  `.execute(db);
+  return Number(result.rows[0]?.seq ?? 0);
 }
