@@ -14,7 +14,12 @@ import type { AccessSource } from "./access/access-source.ts";
 import { createGitLabAccess } from "./access/gitlab-access.ts";
 import { createStandaloneAccess } from "./access/standalone-access.ts";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
-import { createGatewayCaches, type GatewayCaches } from "./cache/gateway-caches.ts";
+import {
+  createGatewayCaches,
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_TTL_MS,
+  type GatewayCaches,
+} from "./cache/gateway-caches.ts";
 import type { GatewayContext, GatewayGitLabMirror } from "./context.ts";
 import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
@@ -42,6 +47,13 @@ export type GatewayOptions = GatewayLimitOptions & {
   logger?: Logger;
   /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
   writeWaitMs?: number;
+  /**
+   * The longest a cached read-model row is served, ms (default `DEFAULT_CACHE_TTL_MS`): the
+   * backstop for a change notice lost in transit; notices drop entries long before.
+   */
+  cacheTtlMs?: number;
+  /** All hot-read caches together, approximate bytes (default `DEFAULT_CACHE_MAX_BYTES`). */
+  cacheMaxBytes?: number;
   /** PostgreSQL `statement_timeout` of the gateway's pool, ms (see `createDatabase`). */
   statementTimeoutMs?: number;
   /** How long getting a PostgreSQL connection may take, ms. */
@@ -112,7 +124,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
   });
   let follower: ChangeNoticeFollower | null = null;
-  const caches = createGatewayCaches(() => follower?.connected() ?? false);
+  const caches = createGatewayCaches({
+    isEnabled: () => follower?.connected() ?? false,
+    ttlMs: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
+    maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+  });
   follower = await followChangeNotices(options.bus, caches, logger);
   const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;
   const activeFollower = follower;
