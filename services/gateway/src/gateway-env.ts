@@ -45,7 +45,7 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
   /** The longest a cached read-model row is served (the backstop for a lost change notice). */
   KASMAP_GATEWAY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   /** All hot-read caches together, MiB (approximate sizes of the cached rows). */
-  KASMAP_GATEWAY_CACHE_MAX_MIB: z.coerce.number().int().min(1).max(65_536).default(64),
+  KASMAP_GATEWAY_CACHE_MAX_MIB: z.coerce.number().int().min(1).max(65_536).default(128),
   /** Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-Proto/Host/Port` are believed. */
   KASMAP_TRUSTED_PROXIES: z.string().optional(),
 });

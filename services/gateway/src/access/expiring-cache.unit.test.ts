@@ -50,10 +50,10 @@ describe("ExpiringCache", () => {
 
   it("holds at most maxBytes, evicting the oldest, and refuses a value larger than the bound", async () => {
     const cache = new ExpiringCache<number, string>(1_000, { maxEntries: 100, maxBytes: 1_000 });
-    for (const key of [1, 2, 3, 4]) await cache.get(key, async () => "x".repeat(150));
+    for (const key of [1, 2, 3, 4]) await cache.get(key, async () => "x".repeat(300));
     expect(cache.bytes).toBeLessThanOrEqual(1_000);
     expect(cache.peek(1)).toBeUndefined();
-    expect(cache.peek(4)).toEqual(expect.objectContaining({ value: "x".repeat(150) }));
+    expect(cache.peek(4)).toEqual(expect.objectContaining({ value: "x".repeat(300) }));
     await cache.get(5, async () => "y".repeat(1_000));
     expect(cache.peek(5)).toBeUndefined();
   });

@@ -125,7 +125,7 @@ describe("InvalidatingCache", () => {
 
   it("holds at most maxBytes, evicting the oldest, and never stores a value beyond the bound", async () => {
     const cache = cacheOf<number, string>({ maxBytes: 2_000 });
-    for (const key of [1, 2, 3, 4, 5]) await cache.get(key, async () => "x".repeat(300));
+    for (const key of [1, 2, 3, 4, 5]) await cache.get(key, async () => "x".repeat(600));
     expect(cache.bytes).toBeLessThanOrEqual(2_000);
     expect(cache.size).toBeLessThan(5);
     expect(await cache.get(1, async () => "reloaded")).toBe("reloaded");
