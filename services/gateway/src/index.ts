@@ -26,6 +26,7 @@ import { buildGatewayApp } from "./http/app.ts";
 import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limits.ts";
 import { GatewayMetrics } from "./http/metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
+import { primaryOnly, replicaRouting } from "./read-model/read-routing.ts";
 import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
@@ -39,8 +40,13 @@ export type GatewayLimitOptions = Partial<GatewayLimits>;
 
 export type GatewayOptions = GatewayLimitOptions & {
   bus: Bus;
-  /** The read model's database; the gateway only reads it. */
+  /** The read model's database (the primary); the gateway only reads it. */
   databaseUrl: string;
+  /**
+   * A streaming replica of it (`DATABASE_READ_URL`): reads go there once it has replayed past
+   * the last write this gateway acknowledged (read-routing.ts). Absent: every read goes to the primary.
+   */
+  databaseReadUrl?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
@@ -116,13 +122,21 @@ export type RunningGateway = { url: string; stop(): Promise<void> };
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger("gateway");
-  const db = createDatabase<ReadModelDatabase>({
-    url: options.databaseUrl,
-    max: 8,
-    applicationName: "kasmap-gateway",
-    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-  });
+  const pool = (url: string) =>
+    createDatabase<ReadModelDatabase>({
+      url,
+      max: 8,
+      applicationName: "kasmap-gateway",
+      ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    });
+  const db = pool(options.databaseUrl);
+  const readDb = options.databaseReadUrl ? pool(options.databaseReadUrl) : null;
+  const reads = readDb ? replicaRouting(db, readDb) : primaryOnly(db);
+  const destroyPools = async () => {
+    await db.destroy();
+    await readDb?.destroy();
+  };
   let follower: ChangeNoticeFollower | null = null;
   const caches = createGatewayCaches({
     isEnabled: () => follower?.connected() ?? false,
@@ -134,7 +148,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const activeFollower = follower;
   const jobTokenMaxLifetimeMs = options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS;
   const ctx: GatewayContext = {
-    db,
+    get db() {
+      return reads.current();
+    },
+    primaryDb: db,
+    reads,
     bus: options.bus,
     logger,
     caches,
@@ -157,7 +175,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
   } catch (error) {
     activeFollower.stop();
-    await db.destroy();
+    await destroyPools();
     throw error;
   }
   const address = app.server.address();
@@ -169,7 +187,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     async stop() {
       await app.close();
       activeFollower.stop();
-      await db.destroy();
+      await destroyPools();
     },
   };
 }
