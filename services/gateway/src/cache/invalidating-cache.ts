@@ -44,7 +44,9 @@ export class InvalidatingCache<K extends string | number, V> {
   private totalBytes = 0;
   /** Loads started and not yet settled (a dropped key's load leaves `loading` but still runs). */
   private inFlight = 0;
+  /** Reads answered without a query of their own (a stored entry, or a load already under way). */
   hits = 0;
+  /** Reads that started a query. */
   misses = 0;
 
   constructor(private readonly options: InvalidatingCacheOptions<K, V>) {
@@ -60,9 +62,13 @@ export class InvalidatingCache<K extends string | number, V> {
       }
       this.remove(key, entry);
     }
-    this.misses += 1;
     const pending = this.loading.get(key);
-    if (pending) return pending;
+    if (pending) {
+      // Answered by a query already under way: no read of its own goes to PostgreSQL.
+      this.hits += 1;
+      return pending;
+    }
+    this.misses += 1;
     const startedAt = this.generation;
     this.inFlight += 1;
     const settle = () => {
