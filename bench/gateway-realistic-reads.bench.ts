@@ -413,18 +413,26 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
     console.log(`  latency (open loop at ${rate} req/s = 0.5 × baseline capacity):`);
     console.log(`    baseline fixed JSON:  ${describeRun(latency.base)}`);
     console.log(`    gateway:              ${describeRun(latency.subject)}`);
-    const errors = capacity.subject.errors + latency.subject.errors;
-    if (errors > 0)
-      console.log(`  note: the gateway answered ${errors} requests with an error or not at all`);
+    for (const [phase, result] of [
+      ["throughput", capacity.subject],
+      ["latency", latency.subject],
+    ] as const) {
+      if (result.errors > 0) {
+        console.log(
+          `  note: in the ${phase} phase the gateway answered ${result.errors} requests with an error or not at all`,
+        );
+      }
+    }
+    // A run with errors cannot pass: its figures would flatter the gateway.
     printGoal({
       name: "gateway-realistic-reads-throughput",
-      measured: errors > 0 ? Number.NaN : capacity.subject.rps / capacity.base.rps,
+      measured: capacity.subject.errors > 0 ? Number.NaN : capacity.subject.rps / capacity.base.rps,
       kind: "atLeast",
       bound: 0.7,
     });
     printGoal({
       name: "gateway-realistic-reads-p99",
-      measured: errors > 0 ? Number.NaN : latency.subject.p99Ms / latency.base.p99Ms,
+      measured: latency.subject.errors > 0 ? Number.NaN : latency.subject.p99Ms / latency.base.p99Ms,
       kind: "atMost",
       bound: 2,
     });

@@ -1,5 +1,4 @@
-import { Worker } from "node:worker_threads";
-import type { LoadResult } from "./http-load.ts";
+import { firstMessageOfWorker, type LoadResult } from "./http-load.ts";
 
 /** One request of a mix: a path (with query) on the server under load and its headers. */
 export type MixedRequest = { path: string; headers: Record<string, string> };
@@ -102,12 +101,5 @@ export function runMixedHttpLoad(
       agent.destroy();
     })();
   `;
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(source, { eval: true, workerData: { origin, requests, mode, seconds } });
-    worker.once("message", (result: MixedLoadResult) => {
-      void worker.terminate();
-      resolve(result);
-    });
-    worker.once("error", reject);
-  });
+  return firstMessageOfWorker<MixedLoadResult>(source, { origin, requests, mode, seconds });
 }
