@@ -5,7 +5,8 @@
  * holds a group, a project, an agent and a developer;
  * the projection (real NATS JetStream and PostgreSQL; NATS_URL / DATABASE_URL or the local
  * defaults) holds the same agent by its GitLab id with a 100-node dual-stack snapshot; the gateway
- * runs in GitLab mode against the simulator with a 300 s permission TTL. The subject is
+ * runs in GitLab mode against the simulator with a 300 s permission TTL, in a process of its own
+ * (as in production: not sharing the projection's event loop). The subject is
  * `GET /api/v4/projects/:id/cluster_agents/:agent_id?with_cluster_info=true` through Kasmap
  * (forwarded to GitLab with the caller's token, GitLab's body parsed, `cluster_info` added from the
  * gateway's caches, serialized); the baseline, measured in the same run with the same load
@@ -13,21 +14,27 @@
  * Both: 50 keep-alive connections from a worker thread, 5 s after a 1 s warm-up, interleaved
  * twice (best of each pair). The figure is the subject's requests/s as a ratio of the baseline's
  * (goal ≥ 0.7). The simulator, the gateway and the load generator share the machine, so the
- * subject pays for GitLab's work too, as it would on one host.
+ * subject pays for GitLab's work too, as it would on one host. After the comparison one more run
+ * of each side reads the CPU time of the simulator's and the gateway's processes (/proc/<pid>/stat)
+ * and prints the CPU per request of each: were the two processes alone on the CPUs and CPU-bound,
+ * the ratio could not pass the simulator's CPU per direct request over the sum of both per
+ * forwarded request (on a machine shared with other work, CPU per request grows as requests/s
+ * fall: fewer requests share each read, write and event-loop turn).
  *
  * Run: npx tsx bench/gitlab-forwarding.bench.ts
  */
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { pathToFileURL } from "node:url";
 import { publishEvent } from "@kasmap/bus";
-import { startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
 import { testEvents } from "@kasmap/testing";
 import { createTestWorld } from "@kasmap/testing/world";
+import { startGatewayProcess } from "./support/gateway-process.ts";
 import { startSimulatorProcess } from "./support/gitlab-simulator-process.ts";
-import { BENCH_HTTP_LOAD, compareUnderLoad, type LoadShape } from "./support/http-load.ts";
+import { BENCH_HTTP_LOAD, compareUnderLoad, type LoadShape, runHttpLoad } from "./support/http-load.ts";
 import { publishLargeSnapshot } from "./support/large-snapshot.ts";
+import { withProcessCpu } from "./support/process-cpu.ts";
 
 const GOAL = 0.7;
 
@@ -60,13 +67,16 @@ export async function runGitLabForwardingBench(load: LoadShape = BENCH_HTTP_LOAD
     await publishEvent(world.bus, events.agentToken(agent.id, agent.id));
     await publishLargeSnapshot(world.bus, agent.id);
 
-    const gateway = await startGateway({
-      bus: world.bus,
+    const profileDir = process.env.BENCH_GATEWAY_CPU_PROF;
+    const gatewayProcess = await startGatewayProcess({
+      natsUrl: process.env.NATS_URL,
       databaseUrl: world.database.url,
-      logger: silent("gateway"),
-      gitlab: { url: sim.url, permissionTtlSeconds: 300, timeoutMs: 10_000 },
+      topologyRoot: world.topology.root,
+      gitlabUrl: sim.url,
+      ...(profileDir ? { nodeOptions: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     });
-    stops.unshift(() => gateway.stop());
+    stops.unshift(() => gatewayProcess.stop());
+    const gateway = gatewayProcess.info;
     const path = `/projects/${project.id}/cluster_agents/${agent.id}`;
     const auth = { "PRIVATE-TOKEN": token };
     const subjectUrl = `${gateway.url}/api/v4${path}?with_cluster_info=true`;
@@ -84,6 +94,17 @@ export async function runGitLabForwardingBench(load: LoadShape = BENCH_HTTP_LOAD
       load,
     );
     const ratio = subject.rps / base.rps;
+    const cpuPerRequestUs = async (url: string, pids: number[]) => {
+      const { result, cpuSeconds } = await withProcessCpu(pids, () =>
+        runHttpLoad(url, auth, load.concurrency, load.seconds),
+      );
+      return cpuSeconds.map((seconds) => (seconds * 1e6) / Math.max(1, result.requests));
+    };
+    const [simulatorDirect = Number.NaN] = await cpuPerRequestUs(`${sim.apiUrl}${path}`, [sim.pid]);
+    const [simulatorForwarded = Number.NaN, gatewayForwarded = Number.NaN] = await cpuPerRequestUs(
+      subjectUrl,
+      [sim.pid, gatewayProcess.pid],
+    );
 
     console.log(
       `GitLab mode forwarding (${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, Node ${process.version}; enriched body ${body.length} bytes)`,
@@ -93,6 +114,12 @@ export async function runGitLabForwardingBench(load: LoadShape = BENCH_HTTP_LOAD
     );
     console.log(
       `  Kasmap forwarded GET agent?with_cluster_info=true: ${subject.rps.toFixed(0)} req/s, p99 ${subject.p99Ms.toFixed(1)} ms, errors ${subject.errors}`,
+    );
+    console.log(
+      `  CPU per request: direct — simulator ${simulatorDirect.toFixed(0)} µs; through Kasmap — simulator ${simulatorForwarded.toFixed(0)} µs + gateway ${gatewayForwarded.toFixed(0)} µs ` +
+        `(were the CPUs theirs alone and the limit, the ratio could not pass ${(simulatorDirect / (simulatorForwarded + gatewayForwarded)).toFixed(2)}); load average ${loadavg()
+          .map((l) => l.toFixed(2))
+          .join(" ")}`,
     );
     console.log(
       `${ratio >= GOAL && subject.errors === 0 ? "PASS" : "MISS"} gitlab-forwarding ${ratio.toFixed(2)} (goal ${GOAL})`,

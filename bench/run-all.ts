@@ -15,6 +15,7 @@ const EXPECTED = [
   "allowed-agents.bench.ts",
   "projection-throughput.bench.ts",
   "gateway-reads.bench.ts",
+  "gateway-realistic-reads.bench.ts",
   "audit-replay.bench.ts",
 ] as const;
 

@@ -6,11 +6,9 @@
  *
  * Run by `startSimulatorProcess()`; standalone: npx tsx bench/support/gitlab-simulator-process.ts
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import { startBenchProcess, untilStdinCloses } from "./bench-process.ts";
 
 export type SimulatedGitLab = {
   url: string;
@@ -24,20 +22,11 @@ export type SimulatedGitLab = {
 
 const DEVELOPER = 30;
 
-export async function startSimulatorProcess(): Promise<SimulatedGitLab & { stop(): Promise<void> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(import.meta.url)], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const [line] = (await once(createInterface({ input: child.stdout }), "line")) as [string];
-  const gitlab = JSON.parse(line) as SimulatedGitLab;
-  return {
-    ...gitlab,
-    async stop() {
-      const exited = once(child, "exit");
-      child.stdin.end();
-      await exited;
-    },
-  };
+export async function startSimulatorProcess(): Promise<
+  SimulatedGitLab & { pid: number; stop(): Promise<void> }
+> {
+  const child = await startBenchProcess<SimulatedGitLab>(fileURLToPath(import.meta.url));
+  return { ...child.info, pid: child.pid, stop: child.stop };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
@@ -56,8 +45,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
     token: sim.addToken(developer.id),
   };
   process.stdout.write(`${JSON.stringify(gitlab)}\n`);
-  process.stdin.resume();
-  await once(process.stdin, "end");
+  await untilStdinCloses();
   await sim.close();
   process.exit(0);
 }

@@ -55,9 +55,14 @@ export function runHttpLoad(
       parentPort.postMessage({ requests: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99) });
     })();
   `;
+  return firstMessageOfWorker<LoadResult>(source, { url, headers, concurrency, seconds });
+}
+
+/** Runs the CommonJS `source` in a worker thread with `workerData`; its first message, then ends it. */
+export function firstMessageOfWorker<T>(source: string, workerData: unknown): Promise<T> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(source, { eval: true, workerData: { url, headers, concurrency, seconds } });
-    worker.once("message", (result: LoadResult) => {
+    const worker = new Worker(source, { eval: true, workerData });
+    worker.once("message", (result: T) => {
       void worker.terminate();
       resolve(result);
     });

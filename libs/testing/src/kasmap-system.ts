@@ -16,6 +16,11 @@ import { createTestDatabase, createTestTopology, eventually, testNatsUrl } from 
 export type KasmapSystemOptions = {
   /** The bootstrapped admin's personal access token; a fresh `glpat-…` when absent. */
   adminToken?: string;
+  /**
+   * An empty database of the caller's (e.g. a private primary with a streaming replica), kept
+   * at `stop()`; absent: a fresh database on the test run's server, dropped at `stop()`.
+   */
+  databaseUrl?: string;
   /** Options of authz beyond bus, database and admin (e.g. `includeDescendants`). */
   authz?: Omit<AuthzServiceOptions, "bus" | "databaseUrl" | "adminToken" | "logger">;
   /** Options of the projection beyond bus and database (e.g. `collectorLimits`). */
@@ -85,7 +90,9 @@ const silent = (service: string) => createLogger(service, "silent");
  */
 export async function startKasmapSystem(options: KasmapSystemOptions = {}): Promise<KasmapSystem> {
   const adminToken = options.adminToken ?? generateToken(TOKEN_PREFIXES.personalAccess);
-  const database = await createTestDatabase();
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => {} }
+    : await createTestDatabase();
   const topology = createTestTopology();
   const bus = await connectBus({ url: testNatsUrl(), name: "kasmap-test-system", topology });
   const stops: Array<() => Promise<void>> = [

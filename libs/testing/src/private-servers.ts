@@ -109,17 +109,53 @@ async function runPostgresTool(tool: string, args: string[]): Promise<void> {
   await run(command, commandArgs, { timeout: 60_000 });
 }
 
-/** A throwaway cluster in a temp dir, on a free port, listening on 127.0.0.1 only. */
-export async function createPrivatePostgres(): Promise<PrivatePostgres> {
-  const port = await freePort();
+/** A temp dir the PostgreSQL tools may write (handed to the `postgres` user when run as root). */
+async function postgresOwnedTempDir(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "kasmap-pg-"));
   if (process.getuid?.() === 0) {
     const uid = Number((await run("id", ["-u", "postgres"])).stdout.trim());
     const gid = Number((await run("id", ["-g", "postgres"])).stdout.trim());
     chownSync(dir, uid, gid);
   }
+  return dir;
+}
+
+/** A throwaway cluster in a temp dir, on a free port, listening on 127.0.0.1 only. */
+export async function createPrivatePostgres(): Promise<PrivatePostgres> {
+  const dir = await postgresOwnedTempDir();
   const data = join(dir, "data");
+  // initdb's pg_hba.conf with -A trust also lets 127.0.0.1 connect for replication (a replica's base backup).
   await runPostgresTool("initdb", ["-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]);
+  return startedCluster(dir, data);
+}
+
+/**
+ * A streaming replica of `primary` (one of `createPrivatePostgres`): `pg_basebackup -R -X stream`
+ * into a temp dir, started on a free port as a hot standby that follows the primary's WAL.
+ * `select pg_wal_replay_pause()` on it holds it behind the primary at will.
+ */
+export async function createPrivateReplica(primary: PrivatePostgres): Promise<PrivatePostgres> {
+  const primaryPort = new URL(primary.url).port;
+  const dir = await postgresOwnedTempDir();
+  const data = join(dir, "data");
+  await runPostgresTool("pg_basebackup", [
+    "-h",
+    "127.0.0.1",
+    "-p",
+    primaryPort,
+    "-U",
+    "postgres",
+    "-D",
+    data,
+    "-R",
+    "-X",
+    "stream",
+  ]);
+  return startedCluster(dir, data);
+}
+
+async function startedCluster(dir: string, data: string): Promise<PrivatePostgres> {
+  const port = await freePort();
   // fsync off: a crash of the machine is not what these tests simulate, and it halves start-up.
   const options = `-p ${port} -c listen_addresses=127.0.0.1 -k ${dir} -c fsync=off`;
   const pg: PrivatePostgres = {

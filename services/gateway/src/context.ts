@@ -7,6 +7,7 @@ import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ExternalUrlSettings } from "./http/request-url.ts";
+import type { ReadRouting } from "./read-model/read-routing.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
 /**
@@ -21,7 +22,14 @@ export type GatewayGitLabMirror = {
 
 /** What every route needs; built once by `startGateway`. */
 export type GatewayContext = {
+  /**
+   * The read model for a read: the replica (`DATABASE_READ_URL`) when it has replayed past the
+   * last write this gateway acknowledged, else the primary (`reads.current()`; see read-routing.ts).
+   */
   readonly db: ReadModel;
+  /** The primary: cache loads (a notice may precede the replica's replay) and read-your-writes waits. */
+  readonly primaryDb: ReadModel;
+  readonly reads: ReadRouting;
   readonly bus: Bus;
   readonly logger: Logger;
   readonly caches: GatewayCaches;

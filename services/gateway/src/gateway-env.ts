@@ -25,6 +25,14 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
       .transform((value) => value.replace(/\/+$/, ""))
       .optional(),
   ),
+  /**
+   * A streaming replica of the read model's PostgreSQL: reads go there once it has replayed past
+   * the last write this gateway acknowledged, the primary (`DATABASE_URL`) answers until then.
+   */
+  DATABASE_READ_URL: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.string().min(1).optional(),
+  ),
   KASMAP_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
   KASMAP_HTTP_HOST: z.string().min(1).default("127.0.0.1"),
   KASMAP_HTTP_BODY_LIMIT_BYTES: gatewayLimit("bodyLimitBytes"),
@@ -42,6 +50,10 @@ export const GatewayEnvSchema = CommonEnvSchema.extend({
     .min(60)
     .max(31 * 24 * 3600)
     .default(24 * 3600),
+  /** The longest a cached read-model row is served (the backstop for a lost change notice). */
+  KASMAP_GATEWAY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  /** All hot-read caches together, MiB (approximate sizes of the cached rows). */
+  KASMAP_GATEWAY_CACHE_MAX_MIB: z.coerce.number().int().min(1).max(65_536).default(128),
   /** Comma-separated addresses or CIDRs of proxies whose `X-Forwarded-Proto/Host/Port` are believed. */
   KASMAP_TRUSTED_PROXIES: z.string().optional(),
 });
@@ -60,6 +72,9 @@ export function gatewayOptionsFromEnv(
     jobTokenMaxLifetimeMs: env.KASMAP_JOB_TOKEN_MAX_LIFETIME_SECONDS * 1000,
     includeDescendants: env.KASMAP_AGENT_AUTHORIZATION_INCLUDE_DESCENDANTS,
     statementTimeoutMs: env.KASMAP_DB_STATEMENT_TIMEOUT_MS,
+    cacheTtlMs: env.KASMAP_GATEWAY_CACHE_TTL_SECONDS * 1000,
+    ...(env.DATABASE_READ_URL === undefined ? {} : { databaseReadUrl: env.DATABASE_READ_URL }),
+    cacheMaxBytes: env.KASMAP_GATEWAY_CACHE_MAX_MIB * 1024 * 1024,
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     bodyLimitBytes: env.KASMAP_HTTP_BODY_LIMIT_BYTES,
     requestTimeoutMs: env.KASMAP_HTTP_REQUEST_TIMEOUT_MS,

@@ -15,7 +15,12 @@ import type { AccessSource } from "./access/access-source.ts";
 import { createGitLabAccess } from "./access/gitlab-access.ts";
 import { createStandaloneAccess } from "./access/standalone-access.ts";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
-import { createGatewayCaches, type GatewayCaches } from "./cache/gateway-caches.ts";
+import {
+  createGatewayCaches,
+  DEFAULT_CACHE_MAX_BYTES,
+  DEFAULT_CACHE_TTL_MS,
+  type GatewayCaches,
+} from "./cache/gateway-caches.ts";
 import type { GatewayContext, GatewayGitLabMirror } from "./context.ts";
 import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import { buildGatewayApp } from "./http/app.ts";
@@ -23,6 +28,7 @@ import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limit
 import { GatewayMetrics } from "./http/metrics.ts";
 import { registerOperationsMetrics } from "./http/operations-metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
+import { primaryOnly, replicaRouting } from "./read-model/read-routing.ts";
 import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
@@ -37,8 +43,13 @@ export type GatewayLimitOptions = Partial<GatewayLimits>;
 
 export type GatewayOptions = GatewayLimitOptions & {
   bus: Bus;
-  /** The read model's database; the gateway only reads it. */
+  /** The read model's database (the primary); the gateway only reads it. */
   databaseUrl: string;
+  /**
+   * A streaming replica of it (`DATABASE_READ_URL`): reads go there once it has replayed past
+   * the last write this gateway acknowledged (read-routing.ts). Absent: every read goes to the primary.
+   */
+  databaseReadUrl?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
   host?: string;
@@ -50,6 +61,13 @@ export type GatewayOptions = GatewayLimitOptions & {
   metrics?: Registry;
   /** How long a write waits for the projection (read-your-writes) before answering anyway, ms. */
   writeWaitMs?: number;
+  /**
+   * The longest a cached read-model row is served, ms (default `DEFAULT_CACHE_TTL_MS`): the
+   * backstop for a change notice lost in transit; notices drop entries long before.
+   */
+  cacheTtlMs?: number;
+  /** All hot-read caches together, approximate bytes (default `DEFAULT_CACHE_MAX_BYTES`). */
+  cacheMaxBytes?: number;
   /** PostgreSQL `statement_timeout` of the gateway's pool, ms (see `createDatabase`). */
   statementTimeoutMs?: number;
   /** How long getting a PostgreSQL connection may take, ms. */
@@ -112,21 +130,37 @@ export type RunningGateway = { url: string; stop(): Promise<void> };
  */
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger("gateway");
-  const db = createDatabase<ReadModelDatabase>({
-    url: options.databaseUrl,
-    max: 8,
-    applicationName: "kasmap-gateway",
-    ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-  });
+  const pool = (url: string) =>
+    createDatabase<ReadModelDatabase>({
+      url,
+      max: 8,
+      applicationName: "kasmap-gateway",
+      ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    });
+  const db = pool(options.databaseUrl);
+  const readDb = options.databaseReadUrl ? pool(options.databaseReadUrl) : null;
+  const reads = readDb ? replicaRouting(db, readDb) : primaryOnly(db);
+  const destroyPools = async () => {
+    await db.destroy();
+    await readDb?.destroy();
+  };
   let follower: ChangeNoticeFollower | null = null;
-  const caches = createGatewayCaches(() => follower?.connected() ?? false);
+  const caches = createGatewayCaches({
+    isEnabled: () => follower?.connected() ?? false,
+    ttlMs: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
+    maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+  });
   follower = await followChangeNotices(options.bus, caches, logger);
   const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;
   const activeFollower = follower;
   const jobTokenMaxLifetimeMs = options.jobTokenMaxLifetimeMs ?? DEFAULT_JOB_TOKEN_MAX_LIFETIME_MS;
   const ctx: GatewayContext = {
-    db,
+    get db() {
+      return reads.current();
+    },
+    primaryDb: db,
+    reads,
     bus: options.bus,
     logger,
     caches,
@@ -152,7 +186,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   } catch (error) {
     stopBusMetrics();
     activeFollower.stop();
-    await db.destroy();
+    await destroyPools();
     throw error;
   }
   const address = app.server.address();
@@ -165,7 +199,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       await app.close();
       stopBusMetrics();
       activeFollower.stop();
-      await db.destroy();
+      await destroyPools();
     },
   };
 }

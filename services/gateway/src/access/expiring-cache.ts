@@ -1,5 +1,10 @@
+import { approximateBytes } from "../cache/approximate-bytes.ts";
+
+/** How many entries an `ExpiringCache` holds at most, and how many bytes (`approximateBytes`). */
+export type ExpiringCacheBounds = { maxEntries: number; maxBytes: number };
+
 /**
- * A bounded cache whose entries expire a fixed time after they were stored: GitLab's answers
+ * A cache bounded in entries and bytes whose entries expire a fixed time after they were stored: GitLab's answers
  * about a token (who holds it, its level on a project, the projects it sees) are kept at most
  * `ttlMs`, so a change in GitLab — a revoked token, a removed member — takes effect within it.
  *
@@ -8,14 +13,15 @@
  * Concurrent loads of one key share one call to GitLab.
  */
 export class ExpiringCache<K, V> {
-  private readonly entries = new Map<K, { value: V; expiresAt: number }>();
+  private readonly entries = new Map<K, { value: V; expiresAt: number; bytes: number }>();
   private readonly loading = new Map<K, Promise<V>>();
+  private totalBytes = 0;
 
   constructor(
     /** How long an entry is served after it was stored, ms. */
     private readonly ttlMs: number,
-    /** At most this many entries; storing one more evicts the oldest. */
-    private readonly maxEntries: number,
+    /** Storing past either bound evicts the oldest entries; a value larger than `maxBytes` is not stored. */
+    private readonly bounds: ExpiringCacheBounds,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -43,7 +49,7 @@ export class ExpiringCache<K, V> {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt > this.now()) return entry;
-    this.entries.delete(key);
+    this.remove(key);
     return undefined;
   }
 
@@ -51,14 +57,29 @@ export class ExpiringCache<K, V> {
     return this.entries.size;
   }
 
+  /** The entries' approximate size, bytes. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
   private store(key: K, value: V): void {
-    this.entries.delete(key);
+    this.remove(key);
+    const bytes = approximateBytes(key) + approximateBytes(value) + 64;
+    if (bytes > this.bounds.maxBytes) return;
     // Maps iterate in insertion order: the first key is the oldest entry.
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
+    for (const oldest of this.entries.keys()) {
+      if (this.entries.size < this.bounds.maxEntries && this.totalBytes + bytes <= this.bounds.maxBytes)
+        break;
+      this.remove(oldest);
     }
-    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs });
+    this.entries.set(key, { value, expiresAt: this.now() + this.ttlMs, bytes });
+    this.totalBytes += bytes;
+  }
+
+  private remove(key: K): void {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return;
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
   }
 }

@@ -26,16 +26,14 @@ export type GitLabAccessOptions = {
   maxEntries?: number;
   /** The most project ids kept for one token's list; beyond it the list is cut (never widened). */
   maxListedProjects?: number;
+  /** Each of the four caches (tokens, levels, namespaces, lists) holds at most this many approximate bytes. */
+  maxBytesPerCache?: number;
 };
 
 export const DEFAULT_MAX_ACCESS_ENTRIES = 10_000;
 export const DEFAULT_MAX_LISTED_PROJECTS = 20_000;
-/**
- * All cached token lists together hold at most this many project ids (8 bytes each: ~16 MiB),
- * so the worst case — many valid tokens that each see the longest list — stays bounded in
- * memory, not only in entries (the former 1,000 lists of 20,000 ids: ~160 MB).
- */
-const LISTED_IDS_BUDGET = 2_000_000;
+/** `maxBytesPerCache`' default: 16 MiB, so GitLab's answers take at most 64 MiB together. */
+export const DEFAULT_ACCESS_CACHE_BYTES = 16 * 1024 * 1024;
 
 type GitLabPrincipal = Extract<Principal, { kind: "gitlab" }>;
 /** What GitLab said about a token: who holds it, or that it refuses it (both cached). */
@@ -57,13 +55,13 @@ export function createGitLabAccess(options: GitLabAccessOptions): AccessSource {
   const { client } = options;
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_ACCESS_ENTRIES;
   const maxListed = options.maxListedProjects ?? DEFAULT_MAX_LISTED_PROJECTS;
-  const tokens = new ExpiringCache<string, TokenAnswer>(options.ttlMs, maxEntries);
-  const levels = new ExpiringCache<string, number>(options.ttlMs, maxEntries);
-  const namespaces = new ExpiringCache<string, boolean>(options.ttlMs, maxEntries);
-  const lists = new ExpiringCache<string, readonly number[]>(
-    options.ttlMs,
-    Math.max(1, Math.min(maxEntries, Math.floor(LISTED_IDS_BUDGET / maxListed))),
-  );
+  // Bounded in bytes as well as entries, so the worst case — many valid tokens that each see
+  // the longest list — stays bounded in memory (1,000 lists of 20,000 ids would be ~160 MB).
+  const bounds = { maxEntries, maxBytes: options.maxBytesPerCache ?? DEFAULT_ACCESS_CACHE_BYTES };
+  const tokens = new ExpiringCache<string, TokenAnswer>(options.ttlMs, bounds);
+  const levels = new ExpiringCache<string, number>(options.ttlMs, bounds);
+  const namespaces = new ExpiringCache<string, boolean>(options.ttlMs, bounds);
+  const lists = new ExpiringCache<string, readonly number[]>(options.ttlMs, bounds);
 
   async function askAboutToken(caller: GitLabCaller): Promise<TokenAnswer> {
     const credential = caller.credential;

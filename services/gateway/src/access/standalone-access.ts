@@ -24,8 +24,13 @@ export function createStandaloneAccess(deps: {
   jobTokenMaxLifetimeMs: number;
 }): AccessSource {
   const { db, caches } = deps;
-  const levelOf = (userId: number, project: Pick<ProjectRow, "id" | "traversal_ids">) =>
-    caches.projectAccessLevels.get(`${userId}:${project.id}`, () => projectAccessLevel(db, userId, project));
+  const levelOf = async (userId: number, project: Pick<ProjectRow, "id" | "traversal_ids">) => {
+    const cached = await caches.projectAccessLevels.get(`${userId}:${project.id}`, async () => ({
+      level: await projectAccessLevel(db, userId, project),
+      project: { id: project.id, traversal_ids: project.traversal_ids },
+    }));
+    return cached.level;
+  };
 
   /** A job token acts with its user's current permissions: Developer+ on the job's project. */
   async function jobUserStillMember(principal: Extract<StandalonePrincipal, { kind: "job" }>) {

@@ -1,4 +1,5 @@
 import type { Bus } from "@kasmap/bus";
+import { ReadModelNoticeSchema } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import type { GatewayCaches } from "./gateway-caches.ts";
 
@@ -10,7 +11,9 @@ export type ChangeNoticeFollower = {
 
 /**
  * Subscribes to the projection's change notices (`<root>.readmodel.changed.<table>`, core NATS)
- * and drops the caches that depend on the named table. Notices sent while disconnected are lost,
+ * and drops the entries each names (`GatewayCaches.noticeReceived`); a body that does not parse
+ * drops every cache depending on the subject's table. Core NATS delivers each notice to every
+ * gateway replica; one lost in transit is bounded by the caches' TTL. Notices sent while disconnected are lost,
  * so a disconnect clears everything and switches caching off, and a reconnect clears again
  * (dropping loads that straddled the gap) before switching it back on. Resolves once the server
  * has the subscription, so no notice published afterwards can be missed.
@@ -29,7 +32,9 @@ export async function followChangeNotices(
         caches.clearAll();
         return;
       }
-      caches.tableChanged(message.subject.slice(prefix.length));
+      const table = message.subject.slice(prefix.length);
+      const notice = ReadModelNoticeSchema.safeParse(parseJson(message.data));
+      caches.noticeReceived(notice.success && notice.data.table === table ? notice.data : { table });
     },
   });
   const statuses = bus.nc.status();
@@ -56,4 +61,14 @@ export async function followChangeNotices(
       }
     },
   };
+}
+
+const decoder = new TextDecoder();
+
+function parseJson(data: Uint8Array): unknown {
+  try {
+    return JSON.parse(decoder.decode(data));
+  } catch {
+    return undefined;
+  }
 }

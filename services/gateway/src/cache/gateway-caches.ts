@@ -1,3 +1,4 @@
+import type { ReadModelNotice } from "@kasmap/contracts";
 import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
@@ -12,70 +13,189 @@ import { InvalidatingCache } from "./invalidating-cache.ts";
  */
 const KNOWN_TABLES: ReadonlySet<string> = new Set(ALL_READ_MODEL_TABLES);
 
+/** The ids a change notice may name (`ReadModelNotice`), the table without its schema. */
+export type CacheNotice = Pick<ReadModelNotice, "agent_id" | "project_id" | "group_id" | "user_id"> & {
+  table: string;
+};
+type NoticeId = "agent_id" | "project_id" | "group_id" | "user_id";
+
 /**
- * The gateway's hot-read caches, each dropped whole when a table it depends on changes.
- * Dropping whole caches (not single keys) keeps correctness independent of what a notice's
- * payload says. `groups` is a dependency of project-shaped entries because a group rename or move
- * rewrites its projects' full paths and names. Cluster facts and heartbeats are split so frequent heartbeats do not drop the
- * (larger) facts.
+ * What a notice on one table drops from one cache: the entry whose key is the notice's `id`
+ * (`drop: "key"`), or the entries tagged `<drop>:<id>`; `unknown` also drops the cached
+ * "no such row" answers, which a new row can turn into a hit. A notice without the id drops
+ * the whole cache.
  */
-export function createGatewayCaches(isEnabled: () => boolean) {
+type DropRule = { id: NoticeId; drop: "key" | "user" | "project" | "group"; unknown?: boolean };
+
+/** Tag of cached "no such row" answers (a token or path that matched nothing). */
+const UNKNOWN = "unknown";
+
+/** A project-shaped row's tags: its own id and every group on its path (a group move renames it). */
+function projectTags(project: Pick<ProjectRow, "id" | "traversal_ids">): string[] {
+  return [`project:${project.id}`, ...project.traversal_ids.map((id) => `group:${id}`)];
+}
+
+/** What a notice does to one cache: drop an entry by id, entries by tag, or everything. */
+type NoticeTarget = { dropKey(id: number): void; dropTag(tag: string): void; clear(): void };
+
+/** A cache keyed by the ids notices carry (agent ids). */
+function idTarget<V>(cache: InvalidatingCache<number, V>): NoticeTarget {
+  return {
+    dropKey: (id) => cache.dropKey(id),
+    dropTag: (tag) => cache.dropTag(tag),
+    clear: () => cache.clear(),
+  };
+}
+
+/** A cache keyed by strings of its own, reached by tags; an id-keyed drop clears it (never used). */
+function taggedTarget<V>(cache: InvalidatingCache<string, V>): NoticeTarget {
+  return { dropKey: () => cache.clear(), dropTag: (tag) => cache.dropTag(tag), clear: () => cache.clear() };
+}
+
+/** A project's access level for a user, with the groups whose changes can alter it. */
+export type CachedAccessLevel = { level: number; project: Pick<ProjectRow, "id" | "traversal_ids"> };
+
+export type GatewayCacheOptions = {
+  /** False while NATS is disconnected: notices may be missed, so nothing may be cached. */
+  isEnabled: () => boolean;
+  /** The backstop for a lost notice: an entry is served at most this long, ms. */
+  ttlMs: number;
+  /** All caches together hold at most this many (approximate) bytes; each has a fixed share. */
+  maxBytes: number;
+};
+
+/** `KASMAP_GATEWAY_CACHE_TTL_SECONDS`' default: 60 s, the longest a lost notice can leave a stale answer. */
+export const DEFAULT_CACHE_TTL_MS = 60_000;
+/**
+ * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
+ * facts take 60 %: ~1,800 agents of 100-node dual-stack clusters (~42 KB each with their text).
+ */
+export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
+
+/**
+ * The gateway's hot-read caches. Each change notice drops only the entries it names: a snapshot
+ * of agent 7 drops agent 7's facts, a membership of user 5 drops user 5's access levels, a group
+ * rename drops the projects (and their agents) under it. Cluster facts and heartbeats are split
+ * so frequent heartbeats do not drop the (larger) facts. Each cache holds a share of `maxBytes`.
+ */
+export function createGatewayCaches(options: GatewayCacheOptions) {
+  const cache = <K extends string | number, V>(
+    name: string,
+    share: number,
+    tagsOf?: (key: K, value: V) => readonly string[],
+  ) =>
+    new InvalidatingCache<K, V>({
+      name,
+      isEnabled: options.isEnabled,
+      ttlMs: options.ttlMs,
+      maxBytes: Math.floor(options.maxBytes * share),
+      ...(tagsOf ? { tagsOf } : {}),
+    });
   const caches = {
     /** Key: `<credential kind>:<sha256 of token>`; the plaintext is never kept. */
-    principals: new InvalidatingCache<string, StandalonePrincipal | null>(
-      "principals",
-      ["personal_access_tokens", "users", "jobs"],
-      isEnabled,
+    principals: cache<string, StandalonePrincipal | null>("principals", 0.05, (_key, principal) =>
+      principal === null ? [UNKNOWN] : [`user:${principal.user.id}`],
     ),
     /** Key: `id:<n>` or `path:<lower-case full path>`. */
-    projects: new InvalidatingCache<string, ProjectRow | null>("projects", ["projects", "groups"], isEnabled),
-    /** Key: `<user id>:<project id>`; value: the highest access level, 0 for none. */
-    projectAccessLevels: new InvalidatingCache<string, number>(
-      "project_access_levels",
-      ["memberships", "projects", "groups", "users"],
-      isEnabled,
+    projects: cache<string, ProjectRow | null>("projects", 0.05, (_key, project) =>
+      project === null ? [UNKNOWN] : projectTags(project),
     ),
+    /** Key: `<user id>:<project id>`; value: the highest access level (0 for none) and the project. */
+    projectAccessLevels: cache<string, CachedAccessLevel>("project_access_levels", 0.1, (key, value) => [
+      `user:${key.slice(0, key.indexOf(":"))}`,
+      ...projectTags(value.project),
+    ]),
     /** Key: agent id; the agent with its configuration project (for its body and permission). */
-    agents: new InvalidatingCache<number, AgentWithProject | null>(
-      "agents",
-      ["agents", "projects"],
-      isEnabled,
+    agents: cache<number, AgentWithProject | null>("agents", 0.1, (_key, found) =>
+      found === null ? [] : projectTags(found.project),
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
-    clusterFacts: new InvalidatingCache<number, SerializedClusterFacts | null>(
-      "cluster_facts",
-      ["cluster_snapshots"],
-      isEnabled,
-    ),
-    lastHeartbeats: new InvalidatingCache<number, Date | null>(
-      "last_heartbeats",
-      ["agent_connections"],
-      isEnabled,
-    ),
+    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.6),
+    lastHeartbeats: cache<number, Date | null>("last_heartbeats", 0.05),
     /**
      * Key: agent id; its collectors, newest heartbeat first. The heartbeat that writes
      * `collector_connections` writes `agent_connections` too, whose notice drops this entry.
      */
-    collectorConnections: new InvalidatingCache<number, CollectorConnectionRow[]>(
-      "collector_connections",
-      ["agent_connections", "collector_connections"],
-      isEnabled,
-    ),
+    collectorConnections: cache<number, CollectorConnectionRow[]>("collector_connections", 0.05),
   };
+  const rules: ReadonlyArray<{ cache: NoticeTarget; tables: Readonly<Record<string, DropRule>> }> = [
+    {
+      cache: taggedTarget(caches.principals),
+      tables: {
+        personal_access_tokens: { id: "user_id", drop: "user", unknown: true },
+        users: { id: "user_id", drop: "user" },
+        jobs: { id: "user_id", drop: "user", unknown: true },
+      },
+    },
+    {
+      cache: taggedTarget(caches.projects),
+      tables: {
+        projects: { id: "project_id", drop: "project", unknown: true },
+        groups: { id: "group_id", drop: "group", unknown: true },
+      },
+    },
+    {
+      cache: taggedTarget(caches.projectAccessLevels),
+      tables: {
+        memberships: { id: "user_id", drop: "user" },
+        users: { id: "user_id", drop: "user" },
+        projects: { id: "project_id", drop: "project" },
+        groups: { id: "group_id", drop: "group" },
+      },
+    },
+    {
+      cache: idTarget(caches.agents),
+      tables: {
+        agents: { id: "agent_id", drop: "key" },
+        projects: { id: "project_id", drop: "project" },
+        groups: { id: "group_id", drop: "group" },
+      },
+    },
+    { cache: idTarget(caches.clusterFacts), tables: { cluster_snapshots: { id: "agent_id", drop: "key" } } },
+    {
+      cache: idTarget(caches.lastHeartbeats),
+      tables: { agent_connections: { id: "agent_id", drop: "key" } },
+    },
+    {
+      cache: idTarget(caches.collectorConnections),
+      tables: {
+        agent_connections: { id: "agent_id", drop: "key" },
+        collector_connections: { id: "agent_id", drop: "key" },
+      },
+    },
+  ];
   const all = Object.values(caches);
+  const clearAll = () => {
+    for (const each of all) each.clear();
+  };
   return {
     ...caches,
     all,
-    /** Drops the caches depending on `table` (`agents` or `read_model.agents`). */
-    tableChanged(table: string): void {
-      const name = table.replace(/^read_model\./, "");
-      for (const cache of all) {
-        if (!KNOWN_TABLES.has(name) || cache.tables.includes(name)) cache.clear();
+    /**
+     * Drops what `notice` makes stale: per key or tag when it names the id a cache needs, the
+     * whole cache when it does not, every cache for a table this gateway does not know.
+     */
+    noticeReceived(notice: CacheNotice): void {
+      const table = notice.table.replace(/^read_model\./, "");
+      if (!KNOWN_TABLES.has(table)) {
+        clearAll();
+        return;
+      }
+      for (const { cache: target, tables } of rules) {
+        const rule = tables[table];
+        if (!rule) continue;
+        const id = notice[rule.id];
+        if (id === undefined) {
+          target.clear();
+        } else if (rule.drop === "key") {
+          target.dropKey(id);
+        } else {
+          target.dropTag(`${rule.drop}:${id}`);
+          if (rule.unknown) target.dropTag(UNKNOWN);
+        }
       }
     },
-    clearAll(): void {
-      for (const cache of all) cache.clear();
-    },
+    clearAll,
   };
 }
 export type GatewayCaches = ReturnType<typeof createGatewayCaches>;

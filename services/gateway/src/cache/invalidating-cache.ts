@@ -1,53 +1,195 @@
+import { approximateBytes } from "./approximate-bytes.ts";
+
+export type InvalidatingCacheOptions<K, V> = {
+  /** Names the cache in metrics, e.g. `cluster_facts`. */
+  name: string;
+  /** False while change notices may be missed (NATS down): nothing is stored then. */
+  isEnabled: () => boolean;
+  /** Upper bound of the entries' approximate size (`approximateBytes` of key and value), bytes. */
+  maxBytes: number;
+  /** An entry is served at most this long after it was loaded, ms: the backstop for a lost notice. */
+  ttlMs: number;
+  /**
+   * The tags an entry answers to besides its key (`user:7`, `group:3`): `dropTag` drops every
+   * entry carrying the tag. Default: none.
+   */
+  tagsOf?: (key: K, value: V) => readonly string[];
+  now?: () => number;
+};
+
+type Entry<V> = { value: V; bytes: number; expiresAt: number; tags: readonly string[] };
+
+/** Past this many remembered drops while loads are in flight, pending loads are all refused. */
+const MAX_REMEMBERED_DROPS = 4_096;
+
 /**
- * An in-process cache whose entries depend on read-model tables. A change notice for a table
- * drops every cache that depends on it.
+ * An in-process cache of read-model rows, invalidated per key (or per tag) by the projection's
+ * change notices, bounded in bytes, with a TTL backstop for a notice that never arrives.
  *
  * Correctness rule: an entry must never outlive a notice for it. A load that started before a
- * notice may have read the old row, so each load remembers the cache's generation when it
- * began and stores its value only if no `clear()` happened in between. While the change-notice
- * subscription is down (NATS disconnected) caching is switched off, since notices would be lost.
+ * drop of its key (or of one of its value's tags) may have read the old row, so each load
+ * remembers the generation it began at and stores its value only if nothing it depends on was
+ * dropped since. Concurrent loads of one key share one query. While the change-notice
+ * subscription is down caching is switched off, since notices would be lost.
  */
-export class InvalidatingCache<K, V> {
-  private readonly entries = new Map<K, V>();
+export class InvalidatingCache<K extends string | number, V> {
+  readonly name: string;
+  private readonly entries = new Map<K, Entry<V>>();
+  private readonly tagIndex = new Map<string, Set<K>>();
+  private readonly loading = new Map<K, Promise<V>>();
+  /** Generation of the latest drop of each key (`#<key>`) or tag, while loads are in flight. */
+  private readonly droppedAt = new Map<string, number>();
   private generation = 0;
+  private clearedAt = 0;
+  private totalBytes = 0;
+  /** Loads started and not yet settled (a dropped key's load leaves `loading` but still runs). */
+  private inFlight = 0;
+  /** Reads answered without a query of their own (a stored entry, or a load already under way). */
   hits = 0;
+  /** Reads that started a query. */
   misses = 0;
 
-  constructor(
-    readonly name: string,
-    /** Read-model tables (without the `read_model.` schema) whose changes drop this cache. */
-    readonly tables: readonly string[],
-    private readonly isEnabled: () => boolean,
-    private readonly maxEntries = 10_000,
-  ) {}
+  constructor(private readonly options: InvalidatingCacheOptions<K, V>) {
+    this.name = options.name;
+  }
 
   async get(key: K, load: () => Promise<V>): Promise<V> {
-    if (this.entries.has(key)) {
+    const entry = this.entries.get(key);
+    if (entry !== undefined) {
+      if (entry.expiresAt > this.now()) {
+        this.hits += 1;
+        return entry.value;
+      }
+      this.remove(key, entry);
+    }
+    const pending = this.loading.get(key);
+    if (pending) {
+      // Answered by a query already under way: no read of its own goes to PostgreSQL.
       this.hits += 1;
-      return this.entries.get(key) as V;
+      return pending;
     }
     this.misses += 1;
     const startedAt = this.generation;
-    const value = await load();
-    if (startedAt === this.generation && this.isEnabled()) this.store(key, value);
-    return value;
+    this.inFlight += 1;
+    const settle = () => {
+      if (this.loading.get(key) === loaded) this.loading.delete(key);
+      this.inFlight -= 1;
+    };
+    const loaded = load().then(
+      (value) => {
+        settle();
+        if (this.options.isEnabled() && this.unchangedSince(startedAt, key, value)) this.store(key, value);
+        if (this.inFlight === 0) this.droppedAt.clear();
+        return value;
+      },
+      (error: unknown) => {
+        settle();
+        throw error;
+      },
+    );
+    this.loading.set(key, loaded);
+    return loaded;
+  }
+
+  /** Drops `key`'s entry, and any load of it in flight may not store its value. */
+  dropKey(key: K): void {
+    this.generation += 1;
+    const entry = this.entries.get(key);
+    if (entry) this.remove(key, entry);
+    this.loading.delete(key);
+    if (this.inFlight > 0) this.rememberDrop(`#${key}`);
+  }
+
+  /** Drops every entry tagged `tag` (see `tagsOf`), and loads in flight carrying it. */
+  dropTag(tag: string): void {
+    this.generation += 1;
+    const keys = this.tagIndex.get(tag);
+    if (keys) {
+      for (const key of [...keys]) {
+        const entry = this.entries.get(key);
+        if (entry) this.remove(key, entry);
+      }
+    }
+    if (this.inFlight > 0) this.rememberDrop(tag);
   }
 
   clear(): void {
     this.generation += 1;
+    this.clearedAt = this.generation;
     this.entries.clear();
+    this.tagIndex.clear();
+    this.loading.clear();
+    this.droppedAt.clear();
+    this.totalBytes = 0;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
-  private store(key: K, value: V): void {
-    // Maps iterate in insertion order: dropping the first key evicts the oldest entry.
-    if (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+  /** The entries' approximate size, bytes (bounded by `maxBytes`). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
+  }
+
+  private rememberDrop(name: string): void {
+    if (this.droppedAt.size >= MAX_REMEMBERED_DROPS) {
+      // Too many to track: refuse every pending load, as a clear would.
+      this.clearedAt = this.generation;
+      this.droppedAt.clear();
+      return;
     }
-    this.entries.set(key, value);
+    this.droppedAt.set(name, this.generation);
+  }
+
+  private unchangedSince(startedAt: number, key: K, value: V): boolean {
+    if (startedAt === this.generation) return true;
+    if (this.clearedAt > startedAt) return false;
+    if ((this.droppedAt.get(`#${key}`) ?? 0) > startedAt) return false;
+    for (const tag of this.tagsOf(key, value)) {
+      if ((this.droppedAt.get(tag) ?? 0) > startedAt) return false;
+    }
+    return true;
+  }
+
+  private tagsOf(key: K, value: V): readonly string[] {
+    return this.options.tagsOf?.(key, value) ?? [];
+  }
+
+  private store(key: K, value: V): void {
+    const previous = this.entries.get(key);
+    if (previous) this.remove(key, previous);
+    const tags = this.tagsOf(key, value);
+    const bytes = approximateBytes(key) + approximateBytes(value) + 64 * (1 + tags.length);
+    if (bytes > this.options.maxBytes) return;
+    // Maps iterate in insertion order: the first entries are the oldest.
+    for (const [oldestKey, oldest] of this.entries) {
+      if (this.totalBytes + bytes <= this.options.maxBytes) break;
+      this.remove(oldestKey, oldest);
+    }
+    this.entries.set(key, { value, bytes, expiresAt: this.now() + this.options.ttlMs, tags });
+    this.totalBytes += bytes;
+    for (const tag of tags) {
+      let keys = this.tagIndex.get(tag);
+      if (!keys) {
+        keys = new Set();
+        this.tagIndex.set(tag, keys);
+      }
+      keys.add(key);
+    }
+  }
+
+  private remove(key: K, entry: Entry<V>): void {
+    this.entries.delete(key);
+    this.totalBytes -= entry.bytes;
+    for (const tag of entry.tags) {
+      const keys = this.tagIndex.get(tag);
+      keys?.delete(key);
+      if (keys?.size === 0) this.tagIndex.delete(tag);
+    }
   }
 }

@@ -1,9 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { InvalidatingCache } from "./invalidating-cache.ts";
+import { InvalidatingCache, type InvalidatingCacheOptions } from "./invalidating-cache.ts";
+
+function clock() {
+  let now = 1_000;
+  return { now: () => now, advance: (ms: number) => (now += ms) };
+}
+
+function cacheOf<K extends string | number, V>(options: Partial<InvalidatingCacheOptions<K, V>> = {}) {
+  return new InvalidatingCache<K, V>({
+    name: "t",
+    isEnabled: () => true,
+    maxBytes: 1_000_000,
+    ttlMs: 60_000,
+    ...options,
+  });
+}
+
+/** A load that resolves when `release()` is called. */
+function gatedLoad<V>(value: V) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const load = async () => {
+    await gate;
+    return value;
+  };
+  return { load, release: () => release() };
+}
 
 describe("InvalidatingCache", () => {
   it("serves the stored value until cleared", async () => {
-    const cache = new InvalidatingCache<number, string>("t", ["agents"], () => true);
+    const cache = cacheOf<number, string>();
     let loads = 0;
     const load = async () => `v${++loads}`;
     expect(await cache.get(1, load)).toBe("v1");
@@ -12,25 +40,72 @@ describe("InvalidatingCache", () => {
     expect(await cache.get(1, load)).toBe("v2");
   });
 
+  it("drops only the key a notice names", async () => {
+    const cache = cacheOf<number, string>();
+    await cache.get(1, async () => "one");
+    await cache.get(2, async () => "two");
+    cache.dropKey(1);
+    expect(await cache.get(1, async () => "one, changed")).toBe("one, changed");
+    expect(await cache.get(2, async () => "two, changed")).toBe("two");
+  });
+
+  it("drops only the entries carrying a tag", async () => {
+    const cache = cacheOf<string, { user: number }>({ tagsOf: (_key, value) => [`user:${value.user}`] });
+    await cache.get("a", async () => ({ user: 5 }));
+    await cache.get("b", async () => ({ user: 5 }));
+    await cache.get("c", async () => ({ user: 6 }));
+    cache.dropTag("user:5");
+    expect(cache.size).toBe(1);
+    expect(await cache.get("c", async () => ({ user: 0 }))).toEqual({ user: 6 });
+  });
+
   it("does not store a value loaded across a clear (it may predate the change)", async () => {
-    const cache = new InvalidatingCache<number, string>("t", ["agents"], () => true);
-    let release: () => void = () => {};
-    const gate = new Promise<void>((r) => {
-      release = r;
-    });
-    const pending = cache.get(1, async () => {
-      await gate;
-      return "stale";
-    });
+    const cache = cacheOf<number, string>();
+    const stale = gatedLoad("stale");
+    const pending = cache.get(1, stale.load);
     cache.clear();
-    release();
+    stale.release();
     expect(await pending).toBe("stale");
     expect(await cache.get(1, async () => "fresh")).toBe("fresh");
   });
 
+  it("does not store a value loaded across a drop of its key or one of its tags", async () => {
+    const cache = cacheOf<number, string>({ tagsOf: () => ["group:3"] });
+    const byKey = gatedLoad("stale");
+    const pendingByKey = cache.get(1, byKey.load);
+    cache.dropKey(1);
+    byKey.release();
+    await pendingByKey;
+    const byTag = gatedLoad("stale");
+    const pendingByTag = cache.get(2, byTag.load);
+    cache.dropTag("group:3");
+    byTag.release();
+    await pendingByTag;
+    expect(cache.size).toBe(0);
+  });
+
+  it("stores a value loaded across a drop of another key", async () => {
+    const cache = cacheOf<number, string>();
+    const loading = gatedLoad("kept");
+    const pending = cache.get(1, loading.load);
+    cache.dropKey(2);
+    loading.release();
+    await pending;
+    expect(await cache.get(1, async () => "reloaded")).toBe("kept");
+  });
+
+  it("shares one load between concurrent callers", async () => {
+    const cache = cacheOf<number, number>();
+    let loads = 0;
+    const load = async () => ++loads;
+    const answers = await Promise.all([cache.get(1, load), cache.get(1, load), cache.get(1, load)]);
+    expect(answers).toEqual([1, 1, 1]);
+    expect(loads).toBe(1);
+  });
+
   it("stores nothing while disabled", async () => {
     let enabled = false;
-    const cache = new InvalidatingCache<number, string>("t", ["agents"], () => enabled);
+    const cache = cacheOf<number, string>({ isEnabled: () => enabled });
     await cache.get(1, async () => "a");
     expect(cache.size).toBe(0);
     enabled = true;
@@ -38,10 +113,23 @@ describe("InvalidatingCache", () => {
     expect(await cache.get(1, async () => "c")).toBe("b");
   });
 
-  it("evicts the oldest entry beyond its bound", async () => {
-    const cache = new InvalidatingCache<number, number>("t", [], () => true, 2);
-    for (const k of [1, 2, 3]) await cache.get(k, async () => k);
-    expect(cache.size).toBe(2);
-    expect(await cache.get(1, async () => 10)).toBe(10);
+  it("serves an entry at most ttlMs (the backstop for a lost notice)", async () => {
+    const time = clock();
+    const cache = cacheOf<number, string>({ ttlMs: 1_000, now: time.now });
+    await cache.get(1, async () => "old");
+    time.advance(999);
+    expect(await cache.get(1, async () => "new")).toBe("old");
+    time.advance(1);
+    expect(await cache.get(1, async () => "new")).toBe("new");
+  });
+
+  it("holds at most maxBytes, evicting the oldest, and never stores a value beyond the bound", async () => {
+    const cache = cacheOf<number, string>({ maxBytes: 2_000 });
+    for (const key of [1, 2, 3, 4, 5]) await cache.get(key, async () => "x".repeat(600));
+    expect(cache.bytes).toBeLessThanOrEqual(2_000);
+    expect(cache.size).toBeLessThan(5);
+    expect(await cache.get(1, async () => "reloaded")).toBe("reloaded");
+    await cache.get(9, async () => "y".repeat(2_000));
+    expect(await cache.get(9, async () => "small")).toBe("small");
   });
 });

@@ -40,7 +40,7 @@ export async function forwardWithClusterInfo(
     return reply.code(failure.status).headers(failure.headers).send(failure.body);
   }
   const status = incoming.statusCode ?? 502;
-  const kasmap = kasmapBaseUrl(upstream, request);
+  const kasmap = () => kasmapBaseUrl(upstream, request);
   const enriched = status === 200 ? await enrich(ctx, body, shape) : null;
   if (enriched === null) {
     return reply

@@ -142,7 +142,7 @@ export async function forwardToGitLab(
   const status = incoming.statusCode ?? 502;
   response.writeHead(
     status,
-    headersFromGitLab(incoming.headers, upstream.url, kasmapBaseUrl(upstream, request)),
+    headersFromGitLab(incoming.headers, upstream.url, () => kasmapBaseUrl(upstream, request)),
   );
   incoming.pipe(response);
   incoming.once("aborted", () => response.destroy());

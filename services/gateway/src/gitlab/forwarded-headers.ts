@@ -67,23 +67,30 @@ export function headersToGitLab(
  * every GitLab API URL in `Link` rewritten to Kasmap's (`rewriteLinkHeader`), and so is a
  * `Location` that points into GitLab's API (a redirect or a created resource), so that the client
  * stays on Kasmap; `drop` removes more (e.g. `content-length` of a body Kasmap re-serialized).
+ * `kasmap` may be a function: it is then called only for an answer with such a header (working
+ * out Kasmap's URL from a request's forwarding headers costs more than the rest of this).
  */
 export function headersFromGitLab(
   headers: IncomingHttpHeaders,
   gitlab: URL,
-  kasmap: URL,
+  kasmapUrl: URL | (() => URL),
   drop: readonly string[] = [],
 ): OutgoingHttpHeaders {
+  let kasmap: URL | null = typeof kasmapUrl === "function" ? null : kasmapUrl;
+  const kasmapOnce = () => {
+    kasmap ??= (kasmapUrl as () => URL)();
+    return kasmap;
+  };
   const named = connectionNamed(headers);
   const out: OutgoingHttpHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     if (value === undefined || isHopByHop(name, named) || drop.includes(name)) continue;
     if (name === "link") {
       out[name] = Array.isArray(value)
-        ? value.map((link) => rewriteLinkHeader(link, gitlab, kasmap))
-        : rewriteLinkHeader(value, gitlab, kasmap);
+        ? value.map((link) => rewriteLinkHeader(link, gitlab, kasmapOnce()))
+        : rewriteLinkHeader(value, gitlab, kasmapOnce());
     } else if (name === "location" && typeof value === "string") {
-      out[name] = kasmapUrlFor(value, gitlab, kasmap) ?? value;
+      out[name] = kasmapUrlFor(value, gitlab, kasmapOnce()) ?? value;
     } else {
       out[name] = value;
     }

@@ -98,3 +98,27 @@ describe("headersFromGitLab", () => {
     expect(signIn.location).toBe("https://gitlab.example.com/users/sign_in");
   });
 });
+
+describe("headersFromGitLab with Kasmap's URL as a function", () => {
+  const gitlab = new URL("https://gitlab.example.com");
+  it("works Kasmap's URL out only for an answer with a Link or Location header", () => {
+    let asked = 0;
+    const kasmap = () => {
+      asked += 1;
+      return new URL("https://kasmap.example.com");
+    };
+    headersFromGitLab({ "content-type": "application/json" }, gitlab, kasmap);
+    expect(asked).toBe(0);
+    const out = headersFromGitLab(
+      {
+        link: '<https://gitlab.example.com/api/v4/projects?page=2>; rel="next"',
+        location: "https://gitlab.example.com/api/v4/projects/1",
+      },
+      gitlab,
+      kasmap,
+    );
+    expect(asked).toBe(1);
+    expect(out.link).toBe('<https://kasmap.example.com/api/v4/projects?page=2>; rel="next"');
+    expect(out.location).toBe("https://kasmap.example.com/api/v4/projects/1");
+  });
+});

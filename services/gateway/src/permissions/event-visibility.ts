@@ -22,7 +22,7 @@ export async function mayReceiveEvent(
   const projectId = await configProjectOf(ctx, event);
   if (projectId === null) return false;
   const project = await ctx.caches.projects.get(`id:${projectId}`, () =>
-    findProject(ctx.db, { kind: "id", id: projectId }),
+    findProject(ctx.primaryDb, { kind: "id", id: projectId }),
   );
   if (!project) return false;
   const level = await ctx.access.projectLevel(user, project);
@@ -42,6 +42,6 @@ async function configProjectOf(ctx: GatewayContext, event: KasmapEvent): Promise
   if (event.type === EVENT_TYPES.authzChanged) return event.data.config_project_id;
   const agentId = agentIdOfEvent(event);
   if (agentId === null) return null;
-  const found = await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
+  const found = await ctx.caches.agents.get(agentId, () => findAgent(ctx.primaryDb, agentId));
   return found?.agent.project_id ?? null;
 }

@@ -20,7 +20,7 @@ export async function visibleProject(
   const id = parseResourceId(rawId);
   if (!id) throw new KasmapError("not_found", NOT_FOUND.project);
   const key = id.kind === "id" ? `id:${id.id}` : `path:${id.path.toLowerCase()}`;
-  const project = await ctx.caches.projects.get(key, () => findProject(ctx.db, id));
+  const project = await ctx.caches.projects.get(key, () => findProject(ctx.primaryDb, id));
   if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
   if (user.isAdmin) return project;
   const level = await ctx.access.projectLevel(user, project);

@@ -28,7 +28,7 @@ import { parseNumericId } from "../read-model/resource-id.ts";
 export async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
   const agentId = integerParam("agent_id", rawAgentId);
   const found =
-    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.db, agentId));
+    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.primaryDb, agentId));
   if (!found) throw recordNotFound();
   return found;
 }
@@ -64,17 +64,17 @@ export function cachedClusterFacts(
   agentId: number,
 ): Promise<SerializedClusterFacts | null> {
   return ctx.caches.clusterFacts.get(agentId, async () => {
-    const facts = await loadClusterFacts(ctx.db, agentId);
+    const facts = await loadClusterFacts(ctx.primaryDb, agentId);
     return facts === null ? null : serializeClusterFacts(facts);
   });
 }
 
 function cachedLastHeartbeat(ctx: GatewayContext, agentId: number): Promise<Date | null> {
-  return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.db, agentId));
+  return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.primaryDb, agentId));
 }
 
 function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promise<CollectorConnectionRow[]> {
-  return ctx.caches.collectorConnections.get(agentId, () => loadCollectorConnections(ctx.db, agentId));
+  return ctx.caches.collectorConnections.get(agentId, () => loadCollectorConnections(ctx.primaryDb, agentId));
 }
 
 /**

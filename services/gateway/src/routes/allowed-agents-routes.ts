@@ -156,5 +156,7 @@ function placement(project: ProjectRow): ProjectPlacement {
 }
 
 async function cachedProject(ctx: GatewayContext, projectId: number): Promise<ProjectRow | null> {
-  return ctx.caches.projects.get(`id:${projectId}`, () => findProject(ctx.db, { kind: "id", id: projectId }));
+  return ctx.caches.projects.get(`id:${projectId}`, () =>
+    findProject(ctx.primaryDb, { kind: "id", id: projectId }),
+  );
 }

@@ -21,13 +21,15 @@ export async function forwardCommand<N extends AuthzCommandName>(
   request: AuthzCommandRequest<N>,
 ): Promise<AuthzCommandResult<N>> {
   const { result, positions } = await requestCommand(ctx.bus, name, request);
-  const applied = await waitForPositions(ctx.db, positions, ctx.writeWaitMs);
+  const applied = await waitForPositions(ctx.primaryDb, positions, ctx.writeWaitMs);
   if (!applied) {
     ctx.logger.warn(
       { command: name, positions },
       "projection did not apply the write in time; answering anyway",
     );
   }
+  // Reads from a replica must not predate this write: from now on they wait for its WAL.
+  await ctx.reads.recordWrite();
   // The projection's change notice can reach this process after the reply: drop the caches
   // now, or the caller's next read could be served a cached value from before its own write.
   ctx.caches.clearAll();
