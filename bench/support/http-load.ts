@@ -20,19 +20,37 @@ export function runHttpLoad(
   concurrency: number,
   seconds: number,
 ): Promise<LoadResult> {
+  return runHttpLoadOver([{ url, headers }], concurrency, seconds);
+}
+
+/**
+ * `runHttpLoad` spread over several targets (many users' tokens, many resources): request n goes
+ * to `targets[n % targets.length]`, so every target gets its share and no single key stays hot.
+ * Every target must be on the same host and port (one keep-alive pool).
+ */
+export function runHttpLoadOver(
+  targets: readonly LoadTarget[],
+  concurrency: number,
+  seconds: number,
+): Promise<LoadResult> {
   const source = `
     const { parentPort, workerData } = require("node:worker_threads");
-    const { url, headers, concurrency, seconds } = workerData;
+    const { targets, concurrency, seconds } = workerData;
     (async () => {
       const latencies = [];
       let errors = 0;
+      let next = 0;
       const end = performance.now() + seconds * 1000;
       const http = require("node:http");
       const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-      const target = new URL(url);
+      const parsed = targets.map(({ url, headers }) => {
+        const target = new URL(url);
+        return { host: target.hostname, port: target.port, path: target.pathname + target.search, headers };
+      });
       function once() {
+        const target = parsed[next++ % parsed.length];
         return new Promise((resolve) => {
-          const request = http.get({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers, agent }, (response) => {
+          const request = http.get({ ...target, agent }, (response) => {
             response.on("data", () => {});
             response.on("end", () => resolve(response.statusCode));
           });
@@ -55,7 +73,7 @@ export function runHttpLoad(
       parentPort.postMessage({ requests: latencies.length, errors, seconds: elapsed, rps: latencies.length / elapsed, p50Ms: at(0.5), p99Ms: at(0.99) });
     })();
   `;
-  return firstMessageOfWorker<LoadResult>(source, { url, headers, concurrency, seconds });
+  return firstMessageOfWorker<LoadResult>(source, { targets, concurrency, seconds });
 }
 
 /** Runs the CommonJS `source` in a worker thread with `workerData`; its first message, then ends it. */
@@ -83,13 +101,14 @@ export const BENCH_HTTP_LOAD: LoadShape = { concurrency: 50, seconds: 5 };
  * each side (by requests/s) counts, so neither side pays alone for a cold start.
  */
 export async function compareUnderLoad(
-  baseline: LoadTarget,
-  subject: LoadTarget,
+  baseline: LoadTarget | readonly LoadTarget[],
+  subject: LoadTarget | readonly LoadTarget[],
   load: LoadShape,
 ): Promise<{ base: LoadResult; subject: LoadResult }> {
-  const measure = async ({ url, headers }: LoadTarget) => {
-    await runHttpLoad(url, headers, load.concurrency, 1);
-    return runHttpLoad(url, headers, load.concurrency, load.seconds);
+  const measure = async (target: LoadTarget | readonly LoadTarget[]) => {
+    const targets = Array.isArray(target) ? target : [target as LoadTarget];
+    await runHttpLoadOver(targets, load.concurrency, 1);
+    return runHttpLoadOver(targets, load.concurrency, load.seconds);
   };
   const better = (a: LoadResult, b: LoadResult) => (a.rps >= b.rps ? a : b);
   const firstBase = await measure(baseline);

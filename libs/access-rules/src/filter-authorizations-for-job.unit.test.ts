@@ -49,16 +49,15 @@ describe("environmentMatches (anchored, unlike GitLab)", () => {
 describe("environmentMatches runs in linear time (no backtracking)", () => {
   // A backtracking regex tries every way to split the name between the stars: with k stars
   // and n characters that is O(n^k). Seven stars against 55 characters took seconds; these
-  // answer in microseconds with a linear matcher. The 1 s bound is generous by design.
+  // answer in microseconds with a linear matcher; a backtracking one would run for ages, past
+  // the test's timeout (the bound: no clock is read).
   const hostile: [string, string, string][] = [
     ["7 stars, 55 characters", "*a".repeat(7) + "!", "a".repeat(55)],
     ["30 stars, 10,000 characters", "*a".repeat(30) + "!", "a".repeat(10_000)],
     ["200 stars, 10,000 characters", "*ab".repeat(200) + "*c", "ab".repeat(5_000)],
   ];
   it.each(hostile)("%s answers at once", (_name, pattern, name) => {
-    const started = performance.now();
     expect(environmentMatches(pattern, name)).toBe(false);
-    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it("still matches long names that do fit", () => {

@@ -22,15 +22,14 @@ describe("max_payload guards", () => {
       subject: world.topology.subjects.registryChanged("user", 7),
       data: { user: { ...user, created_at: new Date().toISOString() }, actor_user_id: null },
     });
-    const started = Date.now();
+    // Thirty attempts with backoff would take minutes, past this test's timeout: no clock is
+    // read, the timeout is the bound.
     const failure = await publishEvent(world.bus, event).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(KasmapError);
     expect(failure).toMatchObject({
       code: "payload_too_large",
       message: expect.stringMatching(/max_payload/),
     });
-    // Thirty attempts with backoff take minutes; a refusal takes no time at all.
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("answers a command whose request is over max_payload with payload_too_large", async () => {

@@ -1,6 +1,7 @@
 import { digestToken, KasmapError } from "@kasmap/contracts";
 import { sql } from "kysely";
 import type { GitLabCaller } from "../access/gitlab-caller.ts";
+import { type CiJobRow, parseJobEnvironment } from "../read-model/ci-job-queries.ts";
 import type { ReadModel } from "../read-model/registry-queries.ts";
 
 export type AuthenticatedUser = {
@@ -31,6 +32,11 @@ export type StandalonePrincipal =
       blocked: boolean;
       jobId: number;
       projectId: number;
+      /**
+       * The job's row, read with the token: a job never changes but for finishing (which drops
+       * the cached principal), so `/job/allowed_agents` needs no second lookup.
+       */
+      job: CiJobRow;
       running: boolean;
       /** When the job was registered, ms since the epoch (the token's lifetime starts here). */
       createdAtMs: number;
@@ -129,7 +135,17 @@ export async function lookUpPrincipal(
   const row = await db
     .selectFrom("read_model.jobs as j")
     .innerJoin("read_model.users as u", "u.id", "j.user_id")
-    .select([...HOLDER_COLUMNS, "j.id as job_id", "j.project_id", "j.status", "j.created_at"])
+    .select([
+      ...HOLDER_COLUMNS,
+      "j.id as job_id",
+      "j.project_id",
+      "j.pipeline_id",
+      "j.user_id as job_user_id",
+      "j.ref_protected",
+      "j.environment",
+      "j.status",
+      "j.created_at",
+    ])
     .where("j.token_sha256", "=", digest)
     .executeTakeFirst();
   if (!row) return null;
@@ -138,6 +154,14 @@ export async function lookUpPrincipal(
     ...holder(row),
     jobId: row.job_id,
     projectId: row.project_id,
+    job: {
+      id: row.job_id,
+      project_id: row.project_id,
+      pipeline_id: row.pipeline_id,
+      user_id: row.job_user_id,
+      ref_protected: row.ref_protected,
+      environment: parseJobEnvironment(row.environment),
+    },
     running: row.status === "running",
     createdAtMs: new Date(row.created_at).getTime(),
   };

@@ -24,6 +24,7 @@ function job(overrides: Partial<Extract<Principal, { kind: "job" }>> = {}): Prin
     blocked: false,
     jobId: 3,
     projectId: 4,
+    job: { id: 3, project_id: 4, pipeline_id: 5, user_id: user.id, ref_protected: true, environment: null },
     running: true,
     createdAtMs: NOW.getTime() - HOUR,
     ...overrides,

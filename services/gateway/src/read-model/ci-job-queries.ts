@@ -14,15 +14,12 @@ export type CiJobRow = {
   environment: { name: string; tier: string; slug: string } | null;
 };
 
-/** `select … from read_model.jobs where id = $1`, with `environment` parsed (SQL NULL or JSON null = none). */
-export async function findJob(db: ReadModel, jobId: number): Promise<CiJobRow | null> {
-  const row = await db
-    .selectFrom("read_model.jobs")
-    .select(["id", "project_id", "pipeline_id", "user_id", "ref_protected", "environment"])
-    .where("id", "=", jobId)
-    .executeTakeFirst();
-  if (!row) return null;
-  return { ...row, environment: JobEnvironmentSchema.parse(row.environment ?? null) };
+/**
+ * A job row's `environment` column as the read model stores it (SQL NULL or JSON null = none),
+ * parsed: the projection wrote it from a validated event; parsing again guards the wire shape.
+ */
+export function parseJobEnvironment(value: unknown): CiJobRow["environment"] {
+  return JobEnvironmentSchema.parse(value ?? null);
 }
 
 /**

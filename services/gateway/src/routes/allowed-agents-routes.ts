@@ -25,7 +25,7 @@ import {
 import { parseParams } from "../http/request-params.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
-import { findJob, loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
+import { loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
 import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
 import { agentById, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
@@ -44,12 +44,11 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
     // GitLab's `validate_current_authenticated_job`: a valid token that is not a job token.
     if (principal.kind !== "job") throw new KasmapError("not_found", NOT_FOUND.job);
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
-    const [job, project] = await Promise.all([
-      findJob(ctx.db, principal.jobId),
-      cachedProject(ctx, principal.projectId),
-    ]);
-    // Both vanish only if the job finished or the project went after the principal was cached.
-    if (!job || !project) throw unauthorized();
+    // The job's row came with its token (the principal); only its project is looked up.
+    const job = principal.job;
+    const project = await cachedProject(ctx, principal.projectId);
+    // It vanishes only if the project went after the principal was cached.
+    if (!project) throw unauthorized();
     const [rows, level, groups] = await Promise.all([
       queryAllowedAgents(ctx.db, project.id, options),
       ctx.access.projectLevel(principal.user, project),

@@ -41,15 +41,13 @@ const explain = (environment: string, agentId = HOSTILE_AGENT) =>
   `/api/v4/projects/${PROJECT}/cluster_agents/${agentId}/authorization/explain?ref_protected=true&environment=${encodeURIComponent(environment)}`;
 
 describe("environment wildcards on the explain route", () => {
-  it("answers a catastrophic-backtracking pattern at once", async () => {
-    const started = performance.now();
-    const response = await f.call(explain("a".repeat(48)), { token: TOKENS.developer });
-    const elapsed = performance.now() - started;
+  it("answers a catastrophic-backtracking pattern", async () => {
+    // A backtracking regex needs ~9 s for 48 characters on a 2-vCPU machine and grows as n^8:
+    // at 96 it would run for hours, far past this test's timeout, while a linear matcher
+    // answers in microseconds. No clock is read here: the timeout is the bound.
+    const response = await f.call(explain("a".repeat(96)), { token: TOKENS.developer });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ allowed: false });
-    // A backtracking regex needs ~9 s here on a 2-vCPU machine (it grows as n^8); a linear matcher
-    // microseconds, so the request is bounded by its own cost.
-    expect(elapsed).toBeLessThan(1_000);
   });
 
   it("keeps matching the wildcard entries that do fit", async () => {

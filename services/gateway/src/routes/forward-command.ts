@@ -10,6 +10,16 @@ import type { GatewayContext } from "../context.ts";
 import { waitForPositions } from "../read-model/read-your-writes.ts";
 
 /**
+ * How long authz may take to answer a command, ms, where the default (10 s) is too short: moving
+ * a group rewrites and publishes its whole subtree (a group with 1,000 subgroups and 10,000
+ * projects takes tens of seconds on a loaded 2-vCPU machine), and answering 503 to a move that
+ * then completes would tell the caller it failed. GitLab's own transfer is synchronous too.
+ */
+const COMMAND_TIMEOUTS_MS: Partial<Record<AuthzCommandName, number>> = {
+  "group.transfer": 120_000,
+};
+
+/**
  * Forwards a write to authz (`<root>.cmd.authz.<name>`), then waits until the projection has
  * applied the events it produced, so the caller's next read sees the write. After
  * `ctx.writeWaitMs` it answers anyway (logged): the write is in the log and will be applied.
@@ -20,7 +30,7 @@ export async function forwardCommand<N extends AuthzCommandName>(
   name: N,
   request: AuthzCommandRequest<N>,
 ): Promise<AuthzCommandResult<N>> {
-  const { result, positions } = await requestCommand(ctx.bus, name, request);
+  const { result, positions } = await requestCommand(ctx.bus, name, request, COMMAND_TIMEOUTS_MS[name]);
   const applied = await waitForPositions(ctx.primaryDb, positions, ctx.writeWaitMs);
   if (!applied) {
     ctx.logger.warn(
