@@ -13,7 +13,9 @@ const instructions = dockerfile.split("\n").filter((line) => !line.startsWith("#
 function workspaceManifests(): string[] {
   return ["libs", "services"].flatMap((folder) =>
     readdirSync(new URL(`${folder}/`, root), { withFileTypes: true })
-      .filter((entry) => entry.isDirectory() && existsSync(new URL(`${folder}/${entry.name}/package.json`, root)))
+      .filter(
+        (entry) => entry.isDirectory() && existsSync(new URL(`${folder}/${entry.name}/package.json`, root)),
+      )
       .map((entry) => `${folder}/${entry.name}/package.json`),
   );
 }
