@@ -33,7 +33,9 @@ describe("infra/collector.Dockerfile", () => {
 
   it("turns the KASMAP_COMMIT build argument into the collector's environment", () => {
     const argument = instructions.findIndex((line) => /^ARG KASMAP_COMMIT(=|$)/.test(line));
-    const environment = instructions.findIndex((line) => /^ENV KASMAP_COMMIT=\$\{KASMAP_COMMIT\}$/.test(line));
+    const environment = instructions.findIndex((line) =>
+      /^ENV KASMAP_COMMIT=\$\{KASMAP_COMMIT\}$/.test(line),
+    );
     expect(argument).toBeGreaterThanOrEqual(0);
     expect(environment).toBeGreaterThan(argument);
     expect(dockerfile).toContain('--build-arg KASMAP_COMMIT="$(git rev-parse HEAD)"');
