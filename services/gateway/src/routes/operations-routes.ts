@@ -13,8 +13,8 @@ const PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
  * server that accepts anonymous clients is named in `nats_check[0].message`; JetStream storage
  * past its threshold is a `jetstream_check` warning that does not fail readiness; also reported,
  * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
- * model — and `outbox_check[0]` — events authz committed but has not published, and rows set
- * aside; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
+ * model — `outbox_check[0]` — events authz committed but has not published, and rows set
+ * aside — and `alert_outbox_check[0]` — the same for the projection's alerts; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
  * completed within twice its period or GitLab is unreachable, with the age in seconds: reported,
  * not gating, since the gateway keeps serving the last mirror) and `GET /metrics` (Prometheus
  * text, with JetStream storage use, authz's outbox gauges when authz answers, and the mirror's
@@ -27,11 +27,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
   app.get("/-/readiness", async (_request, reply) => {
     const nats = ctx.natsConnected();
     const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
-    const [database, storage, projection, outbox, mirror] = await Promise.all([
+    const [database, storage, projection, outbox, alertOutbox, mirror] = await Promise.all([
       pingDatabase(ctx),
       ctx.jetStreamStorage.read(),
       withDeadline(pipeline.lag, CHECK_DEADLINE_MS, unreadable("projection lag")),
       pipeline.outbox,
+      withDeadline(pipeline.alertOutbox, CHECK_DEADLINE_MS, unreadable("alert outbox")),
       pipeline.mirror,
     ]);
     const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
@@ -50,6 +51,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
       projection_check: [projection],
       outbox_check: [outbox],
+      alert_outbox_check: [alertOutbox],
       ...(mirror ? { mirror_check: [mirror] } : {}),
     });
   });
@@ -69,7 +71,8 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       "# HELP kasmap_gateway_cache_misses_total Reads that went to PostgreSQL.",
       "# TYPE kasmap_gateway_cache_misses_total counter",
       ...cacheLines.filter((line) => line.includes("_misses_")),
-      ...authzOutboxLines(await pipeline.outbox),
+      ...outboxLines("authz", "Authz events", await pipeline.outbox),
+      ...outboxLines("projection_alert", "Projection alerts", await pipeline.alertOutbox),
       ...(mirror ? mirrorMetricLines(mirror) : []),
     ].join("\n");
     const storage = await ctx.jetStreamStorage.read();
@@ -79,18 +82,20 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
 }
 
 /**
- * `kasmap_authz_outbox_pending_rows` and `kasmap_authz_outbox_set_aside_rows`, from the same
- * reading readiness uses; none when authz did not answer (their absence is itself the signal).
+ * `kasmap_<name>_outbox_pending_rows` and `kasmap_<name>_outbox_set_aside_rows` (`authz`: authz's
+ * outbox; `projection_alert`: the projection's alert outbox), from the same reading readiness
+ * uses; none when it could not be read (their absence is itself the signal).
  */
-function authzOutboxLines(outbox: OutboxCheck): string[] {
+function outboxLines(name: string, what: string, outbox: OutboxCheck): string[] {
   if (outbox.status !== "ok") return [];
+  const metric = `kasmap_${name}_outbox`;
   return [
-    "# HELP kasmap_authz_outbox_pending_rows Authz events committed but not yet published to NATS.",
-    "# TYPE kasmap_authz_outbox_pending_rows gauge",
-    `kasmap_authz_outbox_pending_rows ${outbox.pending}`,
-    "# HELP kasmap_authz_outbox_set_aside_rows Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-    "# TYPE kasmap_authz_outbox_set_aside_rows gauge",
-    `kasmap_authz_outbox_set_aside_rows ${outbox.set_aside}`,
+    `# HELP ${metric}_pending_rows ${what} committed but not yet published to NATS.`,
+    `# TYPE ${metric}_pending_rows gauge`,
+    `${metric}_pending_rows ${outbox.pending}`,
+    `# HELP ${metric}_set_aside_rows ${what} that can never be published, set aside (each logged); above 0 needs an operator.`,
+    `# TYPE ${metric}_set_aside_rows gauge`,
+    `${metric}_set_aside_rows ${outbox.set_aside}`,
   ];
 }
 
