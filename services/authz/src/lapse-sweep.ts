@@ -1,3 +1,4 @@
+import { type PeriodicTask, startPeriodicTask } from "@kasmap/runtime";
 import type { CommandDeps } from "./commands/command-deps.ts";
 import { lapseUnconfirmedAgentTokens } from "./commands/gitlab-agent-tokens.ts";
 
@@ -16,20 +17,10 @@ export function lapseSweepIntervalMs(ttlSeconds: number): number {
  * Runs `lapseUnconfirmedAgentTokens` every `intervalMs` until `stop()` (which waits for a sweep
  * under way). A failed sweep (database away) is logged and tried again at the next tick.
  */
-export function startLapseSweep(deps: CommandDeps, intervalMs: number): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
-  const timer = setInterval(() => {
-    running = running.then(() =>
-      lapseUnconfirmedAgentTokens(deps).catch((error: unknown) =>
-        deps.logger.error({ err: error }, "agent token lapse sweep failed; trying again"),
-      ),
+export function startLapseSweep(deps: CommandDeps, intervalMs: number): PeriodicTask {
+  return startPeriodicTask(async () => {
+    await lapseUnconfirmedAgentTokens(deps).catch((error: unknown) =>
+      deps.logger.error({ err: error }, "agent token lapse sweep failed; trying again"),
     );
   }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }
