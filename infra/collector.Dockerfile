@@ -1,12 +1,14 @@
 # The collector image: the repository's sources run through tsx (no build step), production
-# dependencies only. Build from the repository root:
-#   docker build -f infra/collector.Dockerfile --build-arg KASMAP_COMMIT=$(git rev-parse HEAD) \
-#     -t kasmap/collector:0.1.0 .
+# dependencies only. Build from the repository root, naming the commit the image is built from
+# (it is reported in cluster_info.connections[].commit; without it the field is null):
+#   docker build -f infra/collector.Dockerfile \
+#     --build-arg KASMAP_COMMIT="$(git rev-parse HEAD)" -t kasmap/collector:0.1.0 .
 FROM node:20-bookworm-slim
 WORKDIR /app
-# Manifests first, so dependency layers are reused while only sources change.
+# Manifests first, so dependency layers are reused while only sources change. Every workspace of
+# the root package.json is listed: `npm ci` refuses a lock file that names a missing workspace
+# (infra/collector-dockerfile.unit.test.ts checks the list against libs/ and services/).
 COPY package.json package-lock.json ./
-# Every workspace's package.json is needed for npm to link it (infra/dockerfiles.unit.test.ts).
 COPY libs/access-rules/package.json libs/access-rules/
 COPY libs/bus/package.json libs/bus/
 COPY libs/cluster-info/package.json libs/cluster-info/
@@ -25,8 +27,8 @@ COPY services/projection/package.json services/projection/
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund
 COPY libs libs
 COPY services/collector services/collector
-# The collector reports it in its heartbeats (connections[].commit).
-ARG KASMAP_COMMIT=unknown
-ENV KASMAP_COMMIT=$KASMAP_COMMIT
+# Last, so a new commit rebuilds only this layer. The collector reads KASMAP_COMMIT at start.
+ARG KASMAP_COMMIT=""
+ENV KASMAP_COMMIT=${KASMAP_COMMIT}
 USER node
 ENTRYPOINT ["node", "services/collector/bin/kasmap-collector.mjs"]

@@ -1,8 +1,16 @@
 import { parseArgs } from "node:util";
 import type { StreamRole } from "@kasmap/contracts";
 
-/** The streams that form the audit log (heartbeats keep only the latest per agent: not history). */
-export const AUDIT_STREAMS = ["registry", "authz", "cluster"] as const satisfies readonly StreamRole[];
+/**
+ * The streams that form the audit log, and the alerts the projection raised from it (issue 11:
+ * `io.kasmap.alert.*`). Heartbeats keep only the latest per collector: not history.
+ */
+export const AUDIT_STREAMS = [
+  "registry",
+  "authz",
+  "cluster",
+  "alerts",
+] as const satisfies readonly StreamRole[];
 export type AuditStream = (typeof AUDIT_STREAMS)[number];
 
 export type ReplayCommand = {
@@ -22,7 +30,7 @@ export class UsageError extends Error {
 }
 
 export const USAGE = `usage: npm run audit:replay -- (--since <ISO time> | --from-seq <n>) [--until <ISO time>]
-       [--agent <id>] [--types cluster.snapshot,authz.changed,…] [--streams registry,authz,cluster]
+       [--agent <id>] [--types cluster.snapshot,authz.changed,alert.cluster_changed,…] [--streams registry,authz,cluster,alerts]
 Prints the events of the audit log (NATS JetStream) as JSON lines, oldest first, then exits.
 environment: NATS_URL, KASMAP_TOPOLOGY_ROOT, NATS_NKEY_SEED or NATS_NKEY_SEED_FILE (the projection's or gateway's user), NATS_TLS_CA_FILE`;
 

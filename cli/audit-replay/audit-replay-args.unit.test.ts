@@ -31,7 +31,7 @@ describe("parseReplayArgs", () => {
       until: null,
       agentId: null,
       types: [],
-      streams: ["registry", "authz", "cluster"],
+      streams: ["registry", "authz", "cluster", "alerts"],
     });
   });
 

@@ -87,4 +87,43 @@ describe("replayAuditLog", () => {
       await other.close();
     }
   });
+
+  it("replays the projection's alerts too: every stream by default, --streams alerts alone, by agent", async () => {
+    const own = createTopology("audit_replay_alerts");
+    const other = await connectBus({ url: testNatsUrl(), name: "audit-replay-alerts", topology: own });
+    await ensureStreams(other);
+    try {
+      const built = testEvents(own);
+      await publishEvent(other, built.snapshot(8, buildClusterFacts()));
+      await publishEvent(other, built.clusterChangedAlert(8));
+      await publishEvent(other, built.clusterChangedAlert(9));
+      const all = await replayAuditLog(other, parseReplayArgs(["--since", since]));
+      expect(all.map((l) => [l.stream, l.event.type])).toEqual([
+        [own.streamNames.cluster, EVENT_TYPES.clusterSnapshot],
+        [own.streamNames.alerts, EVENT_TYPES.alertClusterChanged],
+        [own.streamNames.alerts, EVENT_TYPES.alertClusterChanged],
+      ]);
+      const alertsOfAgent = await replayAuditLog(
+        other,
+        parseReplayArgs([
+          "--since",
+          since,
+          "--streams",
+          "alerts",
+          "--agent",
+          "8",
+          "--types",
+          "alert.cluster_changed",
+        ]),
+      );
+      expect(alertsOfAgent.map((l) => agentOf(l.event))).toEqual([8]);
+    } finally {
+      for (const stream of own.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
+      await other.close();
+    }
+  });
 });
+
+function agentOf(event: { data: unknown }): unknown {
+  return (event.data as { agent_id?: unknown }).agent_id;
+}

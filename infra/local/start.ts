@@ -97,6 +97,7 @@ async function start(env: StartEnv, logger: Logger): Promise<StopHandle> {
     connectTimeoutMs: env.KASMAP_DB_CONNECT_TIMEOUT_MS,
     ...("adminToken" in mode ? { adminToken: mode.adminToken } : {}),
     gitlabMode: "gitlabUrl" in mode,
+    agentTokenLeaseSeconds: env.KASMAP_AGENT_TOKEN_LEASE_SECONDS,
     ...gitlabAgentTokensOption(env),
     logger: logger.child({ service: "authz" }),
     metrics,

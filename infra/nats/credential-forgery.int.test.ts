@@ -15,6 +15,7 @@ import {
   forgedEvent,
   forgeriesOn,
 } from "./testing/forged-events.ts";
+import { EVENT_STREAMS, onEventStream } from "./testing/forgery-counts.ts";
 import {
   CREDENTIAL_KINDS,
   type CredentialKind,
@@ -41,8 +42,6 @@ import {
  * running). Everything else it may publish (commands, change notices, dead letters) must not
  * reach an event stream, and every event subject it may not publish is refused by the server.
  */
-/** The streams the projection applies; the alerts stream is what it publishes, never reads. */
-const EVENT_STREAMS: readonly StreamRole[] = ["cluster", "heartbeat", "authz", "registry"];
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 /**
@@ -90,8 +89,6 @@ afterAll(async () => {
 
 const targetsOf = (kind: CredentialKind) =>
   publishTargets(world.topology, world.permissions(kind), FORGERY_AGENT);
-const onEventStream = (t: PublishTarget): t is PublishTarget & { stream: StreamRole } =>
-  t.stream !== null && EVENT_STREAMS.includes(t.stream);
 
 /** What the event streams hold: the last sequence of each. */
 async function eventStreamSeqs(): Promise<number[]> {

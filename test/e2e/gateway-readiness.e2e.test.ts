@@ -1,3 +1,5 @@
+import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
@@ -13,6 +15,7 @@ type Readiness = {
   status: string;
   projection_check?: Array<{ status: string; lag: Record<string, number> }>;
   outbox_check?: Array<{ status: string; pending: number }>;
+  alert_outbox_check?: Array<{ status: string; pending: number; set_aside: number }>;
 };
 
 describe("GET /-/readiness", () => {
@@ -30,5 +33,34 @@ describe("GET /-/readiness", () => {
     expect(Object.keys(projection?.lag ?? {})).toContain("registry");
     expect(projection?.lag.registry).toBe(0);
     expect(body.outbox_check).toEqual([{ status: "ok", pending: 0, set_aside: 0 }]);
+    expect(body.alert_outbox_check).toEqual([{ status: "ok", pending: 0, set_aside: 0 }]);
+  });
+
+  it("reports the projection's alert outbox: an alert set aside shows in readiness and metrics", async () => {
+    const db = createDatabase<ReadModelDatabase>({ url: system.databaseUrl, max: 1 });
+    try {
+      await db
+        .insertInto("read_model.alert_outbox")
+        .values({
+          event_id: "readiness-set-aside",
+          agent_id: 1,
+          event: JSON.stringify({ not: "publishable" }),
+          set_aside_at: new Date(),
+          set_aside_reason: "test: never publishable",
+        })
+        .execute();
+    } finally {
+      await db.destroy();
+    }
+    // Readings are kept for PIPELINE_STATUS_TTL_MS: wait for a fresh one.
+    const check = await eventually(async () => {
+      const body = (await (await system.call("GET", "/-/readiness", ADMIN)).json()) as Readiness;
+      const [alerts] = body.alert_outbox_check ?? [];
+      return alerts?.set_aside === 1 ? alerts : undefined;
+    }, "the set-aside alert in readiness");
+    expect(check).toEqual({ status: "ok", pending: 0, set_aside: 1 });
+    const metrics = await (await system.call("GET", "/metrics", ADMIN)).text();
+    expect(metrics).toContain("kasmap_projection_alert_outbox_set_aside_rows 1");
+    expect(metrics).toContain("kasmap_authz_outbox_pending_rows 0");
   });
 });

@@ -1,11 +1,7 @@
-import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type { KubeSimulator } from "@kasmap/kube-simulator";
-import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } from "./collector-program.ts";
+import { type KasGitLabWorld, startKasGitLabWorld } from "./kas-gitlab-world.ts";
 
 /**
  * Issue 9 item 5's optional part: with GitLab's KAS secret, a collector presents its agent's own
@@ -13,76 +9,24 @@ import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } 
  * and the collector's snapshot reaches the read model of the mirrored agent. A token GitLab does
  * not know stops the collector at start.
  */
-const MAINTAINER = 40;
-const kasSecret = randomBytes(32);
-
-let gitlab: GitLabSimulator;
-let kube: KubeSimulator;
-let kubeconfig: string;
-let system: KasmapSystem;
-const collectors: ChildProcess[] = [];
-const ids = { project: 0, agent: 0 };
-let maintainerToken: string;
+let world: KasGitLabWorld;
 
 beforeAll(async () => {
-  ({ simulator: kube, kubeconfig } = await startDemoKubeCluster());
-
-  gitlab = await startGitLabSimulator({ kasSecret });
-  const admin = gitlab.addUser({ username: "root", is_admin: true });
-  const operators = gitlab.addGroup({ path: "operators", name: "Operators" });
-  ids.project = gitlab.addProject({
-    path: "agent-project",
-    name: "Agent-Project",
-    namespace_id: operators.id,
-  }).id;
-  ids.agent = gitlab.addAgent(ids.project, "prod").id;
-  const maintainer = gitlab.addUser({ username: "olivia-operator" });
-  gitlab.addMember({ project_id: ids.project }, maintainer.id, MAINTAINER);
-  maintainerToken = gitlab.addToken(maintainer.id);
-
-  system = await startKasmapSystem({
-    gitlab: { url: gitlab.url, token: gitlab.addToken(admin.id), reconcileSeconds: 3600 },
-    // What KASMAP_GITLAB_KAS_SECRET gives authz (http to the loopback simulator is allowed).
-    authz: { gitlabAgentTokens: { gitlabUrl: gitlab.url, kasSecret, ttlSeconds: 60, timeoutMs: 5_000 } },
-  });
-  await eventually(
-    async () => {
-      const response = await system.call(
-        "GET",
-        `/api/v4/projects/${ids.project}/cluster_agents/${ids.agent}/cluster_info`,
-        maintainerToken,
-      );
-      return response.status === 200 ? true : undefined;
-    },
-    "the agent mirrored from GitLab",
-    60_000,
-  );
+  world = await startKasGitLabWorld();
 }, 120_000);
 
-afterAll(() => stopCollectorsThenClose(collectors, system, gitlab, kube));
-
-function startCollectorProgram(token: string) {
-  const program = spawnCollectorProgram({
-    token,
-    kubeconfig,
-    topologyRoot: system.topology.root,
-    pod: { ip: "10.244.1.23", namespace: "gitlab-agent" },
-    logLevel: "info",
-  });
-  collectors.push(program.child);
-  return program;
-}
+afterAll(() => world?.close());
 
 describe("a collector with its agent's GitLab agent token (KAS secret)", () => {
   it("is accepted: its snapshot reaches the read model of the mirrored agent", async () => {
-    const { token } = gitlab.issueAgentToken(ids.agent);
-    const program = startCollectorProgram(token);
+    const { token } = world.gitlab.issueAgentToken(world.ids.agent);
+    const program = world.startCollectorProgram(token);
     const clusterInfo = await eventually(
       async () => {
-        const response = await system.call(
+        const response = await world.system.call(
           "GET",
-          `/api/v4/projects/${ids.project}/cluster_agents/${ids.agent}/cluster_info`,
-          maintainerToken,
+          `/api/v4/projects/${world.ids.project}/cluster_agents/${world.ids.agent}/cluster_info`,
+          world.maintainerToken,
         );
         const body =
           response.status === 200 ? ((await response.json()) as { node_count?: number } | null) : null;
@@ -99,7 +43,7 @@ describe("a collector with its agent's GitLab agent token (KAS secret)", () => {
 
   it("is refused with a token GitLab does not know: the collector stops without publishing", async () => {
     const token = `glagent-${randomBytes(24).toString("base64url")}`;
-    const program = startCollectorProgram(token);
+    const program = world.startCollectorProgram(token);
     const code = await new Promise<number | null>((resolve) => program.child.once("exit", resolve));
     expect(code).not.toBe(0);
     expect(program.output()).toMatch(/401 Unauthorized/);

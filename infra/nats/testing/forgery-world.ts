@@ -37,6 +37,17 @@ export const FORGERY_AGENT = 42;
 /** The project the agent's config lives in, and its group and creator. */
 export const FORGERY_PROJECT = { id: 11, groupId: 1, userId: 1 } as const;
 
+/** The permissions `renderAuthorization` gives the credential kind (an agent's: agent 42's). */
+export function credentialPermissions(
+  topology: Topology,
+  kind: CredentialKind,
+  nkey: string,
+): SubjectPermissions {
+  return kind === "agent"
+    ? agentPermissions(topology, FORGERY_AGENT, nkey)
+    : servicePermissions(topology, kind, nkey);
+}
+
 export type DeadLetterSeen = { subject: string; reason: string };
 
 export type ForgeryWorld = {
@@ -62,10 +73,7 @@ export type ForgeryWorld = {
 export async function startForgeryWorld(): Promise<ForgeryWorld> {
   const topology = createTestTopology();
   const users = { ...newServiceUsers(), agent: newNkeyUser() };
-  const permissions = (kind: CredentialKind): SubjectPermissions =>
-    kind === "agent"
-      ? agentPermissions(topology, FORGERY_AGENT, users.agent.nkey)
-      : servicePermissions(topology, kind, users[kind].nkey);
+  const permissions = (kind: CredentialKind) => credentialPermissions(topology, kind, users[kind].nkey);
   const server: PrivateNatsServer = await startPrivateNatsServer(
     renderAuthorization({
       topologyRoot: topology.root,

@@ -1,3 +1,4 @@
+import { HEARTBEAT_STREAM_MAX_BYTES } from "@kasmap/contracts";
 import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
 import { DiscardPolicy } from "@nats-io/jetstream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +8,8 @@ import { ensureStreams, streamConfig } from "./streams.ts";
 /**
  * Issue 7.6: every stream bounds its messages (`max_msg_size`), and the audit streams never
  * silently discard history to make room (`discard: new`, no count or byte limit); only the
- * heartbeat stream keeps just the latest message per agent.
+ * heartbeat stream keeps just the latest message per collector, within a byte limit and the
+ * audit log's max age.
  */
 const topology = createTestTopology();
 let bus: Bus;
@@ -35,7 +37,12 @@ describe("stream limits", () => {
       expect(config.max_msg_size).toBeGreaterThan(0);
       expect(config.max_msg_size).toBeLessThanOrEqual(1024 * 1024);
       if (role === "heartbeat") {
+        // One per collector, bounded in bytes and age (issue 11: collectors can invent ids).
         expect(config.max_msgs_per_subject).toBe(1);
+        expect(config.discard).toBe(DiscardPolicy.Old);
+        expect(config.max_bytes).toBe(HEARTBEAT_STREAM_MAX_BYTES);
+        expect(config.max_age).toBeGreaterThan(0);
+        expect(config.max_age).toBe(topology.streams.find((s) => s.role === "cluster")?.maxAgeNs);
       } else {
         expect(config.discard).toBe(DiscardPolicy.New);
         expect([config.max_msgs, config.max_bytes, config.max_msgs_per_subject]).toEqual([-1, -1, -1]);

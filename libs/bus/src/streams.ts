@@ -18,8 +18,9 @@ const STREAM_NAME_IN_USE = 10058;
  * heartbeats) loses messages only to its max age: no message, byte or per-subject limit, and
  * `discard: new`, so should a limit ever be reached (an operator's `max_bytes`, the account's
  * storage) the server refuses new messages, which publishers see and retry, instead of silently
- * deleting the oldest history (issue 7.6). Heartbeats keep only the latest per agent, which needs
- * `discard: old`. `max_msg_size` bounds every message (`maxMsgBytes`).
+ * deleting the oldest history (issue 7.6). Heartbeats keep only the latest per collector, which
+ * needs `discard: old`, and are bounded in bytes (`HEARTBEAT_STREAM_MAX_BYTES`) since collectors
+ * can invent collector ids. `max_msg_size` bounds every message (`maxMsgBytes`).
  */
 export function streamConfig(declaration: StreamDeclaration): Partial<StreamConfig> & { name: string } {
   return {
@@ -33,7 +34,7 @@ export function streamConfig(declaration: StreamDeclaration): Partial<StreamConf
     duplicate_window: declaration.duplicateWindowNs,
     max_msgs_per_subject: declaration.latestPerSubject ? 1 : -1,
     max_msgs: -1,
-    max_bytes: -1,
+    max_bytes: declaration.maxBytes,
     max_msg_size: declaration.maxMsgBytes,
     // Allows replaying the audit log from a point in time with direct gets.
     allow_direct: true,

@@ -140,6 +140,19 @@ export const CLUSTER_SOURCES = {
       path: "/apis/crd.projectcalico.org/v1/ippools",
     },
   },
+  /**
+   * Cilium's multi-pool IPAM: the pools pods get addresses from (`spec.ipv4.cidrs`,
+   * `spec.ipv6.cidrs`). Absent (404) wherever Cilium, or a Cilium with this CRD, is not installed.
+   */
+  ciliumPodIpPools: {
+    label: "CiliumPodIPPool.cilium.io",
+    shape: "list",
+    read: {
+      apiVersion: "cilium.io/v2alpha1",
+      kind: "CiliumPodIPPool",
+      path: "/apis/cilium.io/v2alpha1/ciliumpodippools",
+    },
+  },
   /** Cilium's agent configuration: `ipam` and, in cluster-pool mode, `cluster-pool-ipv4-cidr`. */
   ciliumConfig: {
     label: "ConfigMap kube-system/cilium-config",

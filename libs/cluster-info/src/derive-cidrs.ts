@@ -100,6 +100,10 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
   const pools = s.calicoIpPools.state === "ok" ? s.calicoIpPools.value.filter((p) => !p.spec.disabled) : [];
   const poolNames = pools.map((p) => p.metadata.name).join(", ");
   const cilium = s.ciliumConfig.state === "ok" ? s.ciliumConfig.value : null;
+  // Multi-pool IPAM's pools count unless cilium-config names another mode (stray pools then).
+  const multiPool = cilium === null || cilium.ipam === "multi-pool";
+  const ciliumPools = multiPool && s.ciliumPodIpPools.state === "ok" ? s.ciliumPodIpPools.value : [];
+  const ciliumPoolNames = ciliumPools.map((p) => p.metadata.name).join(", ");
   const configured =
     observed(openshiftRanges, "Network.config.openshift.io/cluster status.clusterNetwork", d) ??
     observed(sdnRanges, `ClusterNetwork.network.openshift.io/default ${sdnField}`, d) ??
@@ -112,7 +116,12 @@ function podCandidate(s: ParsedSources, d: DiagnosticsRecorder): Candidate | nul
       d,
     ) ??
     observed(
-      cilium,
+      ciliumPools.flatMap((p) => [...(p.spec.ipv4?.cidrs ?? []), ...(p.spec.ipv6?.cidrs ?? [])]),
+      `CiliumPodIPPool.cilium.io ${ciliumPoolNames} spec.ipv4.cidrs / spec.ipv6.cidrs`,
+      d,
+    ) ??
+    observed(
+      cilium?.ipam === "cluster-pool" ? cilium.clusterPool : null,
       "ConfigMap kube-system/cilium-config cluster-pool-ipv4-cidr / cluster-pool-ipv6-cidr",
       d,
     );

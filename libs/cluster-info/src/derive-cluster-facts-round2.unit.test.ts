@@ -427,6 +427,93 @@ describe("CNI and OpenShift SDN ranges, for clusters whose pods do not use node 
     expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
   });
 
+  // The object of Cilium's multi-pool IPAM documentation, as printed there:
+  // https://docs.cilium.io/en/stable/network/concepts/ipam/multi-pool/ ("green-pool").
+  const greenPool = {
+    apiVersion: "cilium.io/v2alpha1",
+    kind: "CiliumPodIPPool",
+    metadata: { name: "green-pool" },
+    spec: {
+      ipv4: { cidrs: ["10.20.0.0/16", "10.30.0.0/16"], maskSize: 24 },
+      ipv6: { cidrs: ["fd00::/104"], maskSize: 120 },
+    },
+  };
+  const ipv4Pool = (name: string, cidrs: unknown) => ({
+    apiVersion: "cilium.io/v2alpha1",
+    kind: "CiliumPodIPPool",
+    metadata: { name },
+    spec: { ipv4: { cidrs, maskSize: 27 } },
+  });
+  const greenPoolSource = "CiliumPodIPPool.cilium.io green-pool spec.ipv4.cidrs / spec.ipv6.cidrs";
+
+  it.each([
+    { mode: "multi-pool IPAM", data: { ipam: "multi-pool" } },
+    { mode: "cilium-config unreadable (forbidden)", data: null },
+  ])("Cilium CiliumPodIPPools, $mode: both families of every pool", ({ data }) => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithRanges,
+      ciliumPodIpPools: ok([greenPool]),
+      ciliumConfig: data ? ok(ciliumConfig(data)) : forbidden,
+    });
+    expect(facts.pod_cidrs).toEqual(["10.20.0.0/16", "10.30.0.0/16", "fd00::/104"]);
+    expect(facts.sources.pod_cidrs).toEqual({ kind: "observed", source: greenPoolSource });
+    // The single value covers both IPv4 ranges, and says it was inferred.
+    expect(facts.pod_cidr).toBe("10.16.0.0/12");
+    expect(facts.sources.pod_cidr).toMatchObject({ kind: "inferred" });
+  });
+
+  it("Cilium in cluster-pool mode with CiliumPodIPPools left over: cilium-config's ranges, not the pools'", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithRanges,
+      ciliumPodIpPools: ok([greenPool]),
+      ciliumConfig: ok(ciliumConfig({ ipam: "cluster-pool", "cluster-pool-ipv4-cidr": "10.0.0.0/8" })),
+    });
+    expect(facts.pod_cidrs).toEqual(["10.0.0.0/8"]);
+  });
+
+  it("CiliumPodIPPool CRD absent (404 = not-found): not an error, the node ranges stay", () => {
+    const { facts, diagnostics } = deriveClusterFactsWithDiagnostics(
+      { ...emptyObservation(), nodes: nodesWithRanges, ciliumPodIpPools: { state: "not-found" } },
+      NOW,
+    );
+    expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
+    expect(facts.sources.pod_cidrs).toMatchObject({ kind: "inferred", source: "node.spec.podCIDRs" });
+    expect(diagnostics.rejectedObjects).toEqual({});
+  });
+
+  it("a malformed CiliumPodIPPool is dropped, an invalid range left out; the well-formed pools count", () => {
+    const { facts, diagnostics } = deriveClusterFactsWithDiagnostics(
+      {
+        ...emptyObservation(),
+        nodes: nodesWithRanges,
+        ciliumPodIpPools: ok([
+          ipv4Pool("not-a-list", "10.40.0.0/16"),
+          { apiVersion: "cilium.io/v2alpha1", kind: "CiliumPodIPPool", metadata: { name: "no-spec" } },
+          ipv4Pool("blue-pool", ["10.50.0.0/16", "10.60.0.0/33"]),
+        ]),
+      },
+      NOW,
+    );
+    expect(facts.pod_cidrs).toEqual(["10.50.0.0/16"]);
+    expect(facts.sources.pod_cidrs).toEqual({
+      kind: "observed",
+      source: "CiliumPodIPPool.cilium.io blue-pool spec.ipv4.cidrs / spec.ipv6.cidrs",
+    });
+    expect(diagnostics.rejectedObjects).toEqual({ "CiliumPodIPPool.cilium.io": 2 });
+    expect(diagnostics.invalidCidrs).toBe(1);
+  });
+
+  it("pools without a single range (empty lists): the node ranges stay", () => {
+    const facts = derive({
+      ...emptyObservation(),
+      nodes: nodesWithRanges,
+      ciliumPodIpPools: ok([ipv4Pool("empty", [])]),
+    });
+    expect(facts.pod_cidrs).toEqual(["10.244.0.0/24"]);
+  });
+
   it("only disabled Calico pools: the node ranges stay", () => {
     const facts = derive({
       ...emptyObservation(),

@@ -96,6 +96,22 @@ export const CalicoIpPoolSchema = z.object({
 });
 export type CalicoIpPool = z.infer<typeof CalicoIpPoolSchema>;
 
+/** One address family of a CiliumPodIPPool: the cluster-wide ranges per-node ranges are carved from. */
+const CiliumPoolFamilySchema = z.object({
+  cidrs: z.array(z.string()).nullish(),
+  maskSize: z.number().nullish(),
+});
+
+/**
+ * `cilium.io/v2alpha1` CiliumPodIPPool (Cilium's multi-pool IPAM): `spec.ipv4.cidrs`,
+ * `spec.ipv6.cidrs`; https://docs.cilium.io/en/stable/network/concepts/ipam/multi-pool/.
+ */
+export const CiliumPodIpPoolSchema = z.object({
+  metadata: z.object({ name: z.string() }),
+  spec: z.object({ ipv4: CiliumPoolFamilySchema.nullish(), ipv6: CiliumPoolFamilySchema.nullish() }),
+});
+export type CiliumPodIpPool = z.infer<typeof CiliumPodIpPoolSchema>;
+
 /** A Namespace, for its `metadata.uid` (kube-system's names the cluster). */
 export const NamespaceSchema = z.object({ metadata: z.object({ name: z.string(), uid: z.string().min(1) }) });
 export type KubeNamespace = z.infer<typeof NamespaceSchema>;

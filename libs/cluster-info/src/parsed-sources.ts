@@ -9,6 +9,7 @@ import {
 import type { DiagnosticsRecorder } from "./diagnostics.ts";
 import {
   CalicoIpPoolSchema,
+  CiliumPodIpPoolSchema,
   ClusterInfoKubeconfigSchema,
   ConfigMapSchema,
   EndpointSliceSchema,
@@ -101,21 +102,23 @@ function clusterInfoServer(access: Access<unknown>, diagnostics: DiagnosticsReco
 }
 
 /**
- * Cilium's cluster-pool ranges (`cluster-pool-ipv4-cidr`, `-ipv6-cidr`; space- or
- * comma-separated). Only in `cluster-pool` IPAM mode (Cilium's default): in `kubernetes` mode
- * pods take the node ranges, in cloud modes the VPC's, so the keys say nothing about pods then.
+ * Cilium's IPAM mode (`ipam`, `cluster-pool` when unset: Cilium's default) and its cluster-pool
+ * ranges (`cluster-pool-ipv4-cidr`, `-ipv6-cidr`; space- or comma-separated). The ranges say
+ * something about pods only in `cluster-pool` mode: in `kubernetes` mode pods take the node
+ * ranges, in `multi-pool` mode the CiliumPodIPPools', in cloud modes the VPC's.
  */
-function ciliumClusterPool(access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<string[]> {
+function ciliumIpam(
+  access: Access<unknown>,
+  diagnostics: DiagnosticsRecorder,
+): Source<{ ipam: string; clusterPool: string[] }> {
   if (access.state !== "ok") return access;
   const configMap = parseObject(ConfigMapSchema, access.value, sourceLabel("ciliumConfig"), diagnostics);
   if (configMap === null) return { state: "invalid" };
   const data = configMap.data ?? {};
-  const ipam = data.ipam ?? "cluster-pool";
-  if (ipam !== "cluster-pool") return { state: "not-found" };
-  const ranges = [data["cluster-pool-ipv4-cidr"], data["cluster-pool-ipv6-cidr"]]
+  const clusterPool = [data["cluster-pool-ipv4-cidr"], data["cluster-pool-ipv6-cidr"]]
     .flatMap((text) => (text ?? "").split(/[\s,]+/))
     .filter((text) => text !== "");
-  return ranges.length > 0 ? { state: "ok", value: ranges } : { state: "not-found" };
+  return { state: "ok", value: { ipam: data.ipam ?? "cluster-pool", clusterPool } };
 }
 
 type SourceParsers = {
@@ -157,8 +160,10 @@ const SOURCE_PARSERS = {
     ),
   calicoIpPools: (access, d) =>
     mapOk(access, (v) => parseList(v, CalicoIpPoolSchema, sourceLabel("calicoIpPools"), d)),
-  /** The cluster-pool ranges, or `not-found` outside cluster-pool IPAM. */
-  ciliumConfig: ciliumClusterPool,
+  ciliumPodIpPools: (access, d) =>
+    mapOk(access, (v) => parseList(v, CiliumPodIpPoolSchema, sourceLabel("ciliumPodIpPools"), d)),
+  /** The IPAM mode and the cluster-pool ranges. */
+  ciliumConfig: ciliumIpam,
   kubeSystemNamespace: (access, d) =>
     mapOk(access, (v) => parseObject(NamespaceSchema, v, sourceLabel("kubeSystemNamespace"), d)),
   version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),

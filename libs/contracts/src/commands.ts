@@ -145,10 +145,20 @@ export const AUTHZ_COMMANDS = {
   /**
    * The collector presents its agent token (as agentk does to KAS) or a collector token
    * (`kmcol-`, issue 9 item 5); no actor. `token_kind` says which one it was.
+   * `lease_expires_at` (issue 9): the collector must present the token again before then, or
+   * stop publishing; for a GitLab agent token it is GitLab's last yes + the permission TTL, for
+   * Kasmap's own tokens the authentication + authz's lease. Absent from an authz that predates
+   * leases (no lease then).
    */
   "agent_token.authenticate": {
     request: z.object({ token: z.string().min(1).max(1024) }),
-    result: z.object({ agent_id: Id, token_id: Id, project_id: Id, token_kind: z.enum(AGENT_TOKEN_KINDS) }),
+    result: z.object({
+      agent_id: Id,
+      token_id: Id,
+      project_id: Id,
+      token_kind: z.enum(AGENT_TOKEN_KINDS),
+      lease_expires_at: z.iso.datetime({ offset: true }).optional(),
+    }),
   },
   // Collector tokens (issue 9 item 5): Kasmap's own credential for a collector, `kmcol-`, so an
   // agent GitLab owns (GitLab mode) can have a collector without GitLab's agent token. Listed

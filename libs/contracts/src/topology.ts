@@ -194,6 +194,12 @@ export type StreamDeclaration = {
   readonly maxMsgBytes: number;
   /** Servers holding a copy (`num_replicas`); consumers inherit it. */
   readonly replicas: StreamReplicas;
+  /**
+   * Most bytes the stream stores (`max_bytes`); -1 = no limit. Only a latest-per-subject stream
+   * has one: there the oldest messages go first (`discard: old`), while an audit stream must never
+   * drop history to make room.
+   */
+  readonly maxBytes: number;
 };
 
 /**
@@ -204,6 +210,13 @@ export type StreamDeclaration = {
 export const MAX_EVENT_BYTES = 1024 * 1024;
 /** Largest heartbeat stored (bytes); a heartbeat is about 400 bytes. */
 export const MAX_HEARTBEAT_BYTES = 4 * 1024;
+/**
+ * Most bytes the heartbeat stream stores (issue 11): it keeps one message per collector, and a
+ * collector's credentials let it invent collector ids, each a new subject. 256 MiB holds the
+ * latest heartbeat of about 500,000 collectors; past it the oldest go first (collectors silent
+ * the longest), while a live collector's is at most one heartbeat interval old.
+ */
+export const HEARTBEAT_STREAM_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * Largest dead letter stored (bytes): a dead letter is a bounded record (`DeadLetterRecordSchema`,
  * at most about 30 KiB with a reason of multi-byte characters), never a copy of the message.
@@ -267,6 +280,7 @@ export function createTopology(
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_EVENT_BYTES,
+      maxBytes: -1,
     },
     {
       role: "heartbeat",
@@ -274,9 +288,12 @@ export function createTopology(
       subjects: [wildcards.clusterHeartbeats, wildcards.clusterCollectorHeartbeats],
       description: "Collector heartbeats, only the latest per collector (per agent before issue 11)",
       latestPerSubject: true,
-      maxAgeNs: 0,
+      // The audit log's horizon: a rebuild then sees a collector's last heartbeat exactly as
+      // long as its agent's snapshots (an agent silent longer has neither).
+      maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_HEARTBEAT_BYTES,
+      maxBytes: HEARTBEAT_STREAM_MAX_BYTES,
     },
     {
       role: "authz",
@@ -287,6 +304,7 @@ export function createTopology(
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_EVENT_BYTES,
+      maxBytes: -1,
     },
     {
       role: "registry",
@@ -297,6 +315,7 @@ export function createTopology(
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_EVENT_BYTES,
+      maxBytes: -1,
     },
     {
       role: "deadLetter",
@@ -307,6 +326,7 @@ export function createTopology(
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_DEAD_LETTER_BYTES,
+      maxBytes: -1,
     },
     {
       role: "gitlabInbox",
@@ -317,6 +337,7 @@ export function createTopology(
       maxAgeNs: GITLAB_INBOX_MAX_AGE_NS,
       duplicateWindowNs: ONE_HOUR_NS,
       maxMsgBytes: GITLAB_INBOX_MAX_MESSAGE_BYTES,
+      maxBytes: -1,
     },
     {
       role: "alerts",
@@ -328,6 +349,7 @@ export function createTopology(
       maxAgeNs: audit,
       duplicateWindowNs: TWO_MINUTES_NS,
       maxMsgBytes: MAX_EVENT_BYTES,
+      maxBytes: -1,
     },
   ];
   const streams: StreamDeclaration[] = declarations.map((d) => ({ ...d, replicas: streamReplicas }));

@@ -258,6 +258,14 @@ export type ReadModelTableName = (typeof ALL_READ_MODEL_TABLES)[number];
  * Tables a rebuild keeps: not facts derived from the streams but what the projection already
  * published from them (a rebuild re-derives the alerts, and must not raise them again).
  */
+/**
+ * The most `read_model.collector_connections` rows kept per agent (issue 11): the projection
+ * deletes all but the newest heartbeats' in the transaction that adds a row, because a
+ * collector's credentials let it invent collector ids. Live replicas (agentk runs two; a rolling
+ * update adds one per pod) are the newest, so none is dropped; the gateway reads at most this many.
+ */
+export const MAX_COLLECTOR_CONNECTIONS_PER_AGENT = 64;
+
 export const KEPT_BY_REBUILD: readonly ReadModelTableName[] = ["alert_outbox"];
 
 type SameSet<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -1,3 +1,4 @@
+export { type PeriodicTask, startPeriodicTask } from "./periodic-task.ts";
 export {
   EXIT_CODES,
   type ExitCode,

@@ -1,4 +1,5 @@
 export * from "./cluster-facts.ts";
+export * from "./dead-letters.ts";
 export * from "./event-builders.ts";
 export * from "./gateway-client.ts";
 export * from "./gitlab-audit-entity.ts";

@@ -35,6 +35,7 @@ describe("agent tokens", () => {
       token_id: token.result.token.id,
       project_id: ids.project_id,
       token_kind: "agent",
+      lease_expires_at: expect.any(String),
     });
     expect(first.positions).toHaveLength(1);
     const second = await env.command("agent_token.authenticate", { token: token.result.plaintext });

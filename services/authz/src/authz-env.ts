@@ -17,5 +17,11 @@ export const AuthzEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape).ext
   /** How long GitLab's yes for an agent token is kept: a revocation in GitLab takes effect within it. */
   KASMAP_GITLAB_PERMISSION_TTL_SECONDS: GitLabModeEnvSchema.shape.KASMAP_GITLAB_PERMISSION_TTL_SECONDS,
   KASMAP_GITLAB_TIMEOUT_MS: GitLabModeEnvSchema.shape.KASMAP_GITLAB_TIMEOUT_MS,
+  /**
+   * The re-authentication lease of Kasmap's own agent and collector tokens (issue 9): a running
+   * collector presents its token again within it, so a revoked token stops its collector within
+   * it. GitLab agent tokens use `KASMAP_GITLAB_PERMISSION_TTL_SECONDS` instead.
+   */
+  KASMAP_AGENT_TOKEN_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
 });
 export type AuthzEnv = z.infer<typeof AuthzEnvSchema>;

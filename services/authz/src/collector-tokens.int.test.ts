@@ -101,7 +101,10 @@ describe("collector tokens", () => {
       token_id: token.id,
       project_id: ids.project_id,
       token_kind: "collector",
+      // The re-authentication lease (issue 9): KASMAP_AGENT_TOKEN_LEASE_SECONDS from now.
+      lease_expires_at: expect.any(String),
     });
+    expect(Date.parse(accepted.result.lease_expires_at ?? "")).toBeGreaterThan(Date.now());
     const used = await env.db
       .selectFrom("authz.agent_tokens")
       .select("last_used_at")

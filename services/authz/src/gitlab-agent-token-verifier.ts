@@ -28,14 +28,22 @@ export type GitLabAgentTokenOptions = {
   fetch?: typeof fetch;
 };
 
-/** GitLab's answer for a token: its agent, or a refusal (unknown, revoked, agent deleted). */
-export type GitLabAgentVerdict = { kind: "agent"; agentId: number; projectId: number } | { kind: "refused" };
+/**
+ * GitLab's answer for a token: its agent, or a refusal (unknown, revoked, agent deleted).
+ * `verifiedUntil` = when GitLab said yes + the TTL: the latest a revocation in GitLab can stay
+ * unseen, so the end of the token's re-authentication lease.
+ */
+export type GitLabAgentVerdict =
+  | { kind: "agent"; agentId: number; projectId: number; verifiedUntil: Date }
+  | { kind: "refused" };
 
 export type GitLabAgentTokenVerifier = {
   /**
-   * GitLab's verdict on `token`, from the cache while it is younger than the TTL (only yeses are
-   * kept, by SHA-256 of the token, never the token). Throws `unavailable` when GitLab cannot
-   * answer: an agent token is never accepted on a guess (fail closed).
+   * GitLab's verdict on `token`. A yes is kept by SHA-256 of the token (never the token) for the
+   * TTL, but GitLab is asked again once the kept yes is past half of it, so every answer leaves
+   * at least half a TTL of lease: a collector renewing its lease halfway never runs it out while
+   * GitLab answers. When GitLab cannot answer, a kept yes still inside its TTL is the answer;
+   * with none, throws `unavailable`: an agent token is never accepted on a guess (fail closed).
    */
   verdictOf(token: string): Promise<GitLabAgentVerdict>;
 };
@@ -58,30 +66,32 @@ export function createGitLabAgentTokenVerifier(
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
   const maxEntries = options.maxCachedTokens ?? DEFAULT_MAX_CACHED_TOKENS;
+  const ttlMs = options.ttlSeconds * 1000;
   const cache = new Map<string, { agentId: number; projectId: number; expiresAt: number }>();
 
-  function remember(digest: string, agentId: number, projectId: number): void {
+  function remember(digest: string, agentId: number, projectId: number): GitLabAgentVerdict {
+    const answer = { agentId, projectId, expiresAt: Date.now() + ttlMs };
     cache.delete(digest);
-    cache.set(digest, { agentId, projectId, expiresAt: Date.now() + options.ttlSeconds * 1000 });
+    cache.set(digest, answer);
     // A Map iterates in insertion order: the first key is the oldest answer.
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value as string);
+    return verdictFrom(answer);
   }
 
   return {
     async verdictOf(token) {
       const digest = digestToken(token);
       const cached = cache.get(digest);
-      if (cached && cached.expiresAt > Date.now()) {
-        return { kind: "agent", agentId: cached.agentId, projectId: cached.projectId };
-      }
-      cache.delete(digest);
+      const usable = cached !== undefined && cached.expiresAt > Date.now();
+      if (usable && cached.expiresAt - Date.now() > ttlMs / 2) return verdictFrom(cached);
+      if (!usable) cache.delete(digest);
       try {
         const info = await readAgentInfo(client, token, options.kasSecret);
-        remember(digest, info.agent_id, info.project_id);
-        return { kind: "agent", agentId: info.agent_id, projectId: info.project_id };
+        return remember(digest, info.agent_id, info.project_id);
       } catch (error) {
         if (!(error instanceof GitLabApiError)) throw error;
         if (error.kind === "unauthorized" || error.kind === "forbidden" || error.kind === "not_found") {
+          cache.delete(digest);
           // GitLab's 401 also covers a JWT it refuses (a wrong KAS secret): say so to the operator.
           logger.warn(
             { gitlab: new URL(options.gitlabUrl).origin, status: error.status },
@@ -89,6 +99,8 @@ export function createGitLabAgentTokenVerifier(
           );
           return { kind: "refused" };
         }
+        // GitLab's earlier yes still holds for the rest of its TTL.
+        if (usable) return verdictFrom(cached);
         // The message names the path and status, never the token (it travels in a header only).
         logger.error(
           { gitlab: new URL(options.gitlabUrl).origin, kind: error.kind, reason: error.message },
@@ -99,5 +111,14 @@ export function createGitLabAgentTokenVerifier(
         });
       }
     },
+  };
+}
+
+function verdictFrom(answer: { agentId: number; projectId: number; expiresAt: number }): GitLabAgentVerdict {
+  return {
+    kind: "agent",
+    agentId: answer.agentId,
+    projectId: answer.projectId,
+    verifiedUntil: new Date(answer.expiresAt),
   };
 }

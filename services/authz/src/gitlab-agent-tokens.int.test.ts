@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { digestToken } from "@kasmap/contracts";
 import type { GitLabSimulator, SimAgent } from "@kasmap/testing/gitlab-simulator";
 import { mirrorSimulatedAgent, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
+import { eventually } from "@kasmap/testing/harness";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GitLabAgentTokenOptions } from "./index.ts";
@@ -23,15 +24,22 @@ let mirrored: SimAgent;
 /** In GitLab, not (yet) in the mirror. */
 let unmirrored: SimAgent;
 
-function agentTokenOptions(): GitLabAgentTokenOptions {
-  return { gitlabUrl: gitlab.url, kasSecret, ttlSeconds: 60, timeoutMs: 2_000 };
+function agentTokenOptions(ttlSeconds: number): GitLabAgentTokenOptions {
+  return { gitlabUrl: gitlab.url, kasSecret, ttlSeconds, timeoutMs: 2_000 };
 }
 
 /** A fresh authz process: nothing cached (as after the TTL), logging into `logLines`. */
-async function restartAuthz(): Promise<void> {
+async function restartAuthz(ttlSeconds = 60): Promise<void> {
   const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
-  await env.restart({ gitlabAgentTokens: agentTokenOptions(), logger });
+  await env.restart({ gitlabAgentTokens: agentTokenOptions(ttlSeconds), logger, agentTokenLeaseSeconds: 45 });
 }
+
+const tokenRecord = (tokenId: number) =>
+  env.db
+    .selectFrom("authz.agent_tokens")
+    .select(["status", "lease_expires_at", "lapsed_at"])
+    .where("id", "=", tokenId)
+    .executeTakeFirstOrThrow();
 
 function mirror(agent: SimAgent): Promise<void> {
   return mirrorSimulatedAgent(gitlab.state, agent, (name, request) => env.command(name, request));
@@ -129,5 +137,57 @@ describe("GitLab agent tokens verified by GitLab (KAS secret)", () => {
     const { result } = await env.command("agent_token.authenticate", { token: minted.result.plaintext });
     expect(result.agent_id).toBe(registered.agent_id);
     expect(agentInfoCalls()).toBe(before);
+    // Kasmap's own token: a lease of KASMAP_AGENT_TOKEN_LEASE_SECONDS (45 here), no record of it.
+    const leaseMs = Date.parse(result.lease_expires_at ?? "") - Date.now();
+    expect(leaseMs).toBeGreaterThan(30_000);
+    expect(leaseMs).toBeLessThanOrEqual(45_000);
+    expect((await tokenRecord(result.token_id)).lease_expires_at).toBeNull();
+  });
+});
+
+describe("the re-authentication lease of GitLab agent tokens (issue 9)", () => {
+  afterAll(() => restartAuthz());
+
+  it("lasts GitLab's yes + the TTL; a record not confirmed within it is revoked, and GitLab's next yes revives it", async () => {
+    await restartAuthz(2);
+    const { token } = gitlab.issueAgentToken(mirrored.id);
+    const { result } = await env.command("agent_token.authenticate", { token });
+    const leaseMs = Date.parse(result.lease_expires_at ?? "") - Date.now();
+    expect(leaseMs).toBeGreaterThan(0);
+    expect(leaseMs).toBeLessThanOrEqual(2_000);
+    expect((await tokenRecord(result.token_id)).lease_expires_at?.toISOString()).toBe(
+      result.lease_expires_at,
+    );
+
+    // Nobody presents the token again (its collector stopped): the sweep revokes the record.
+    const lapsed = await eventually(async () => {
+      const record = await tokenRecord(result.token_id);
+      return record.status === "revoked" ? record : undefined;
+    }, "the lapse sweep to revoke the record");
+    expect(lapsed.lapsed_at).not.toBeNull();
+    expect(logLines.join("\n")).toContain("not re-verified with GitLab within its lease");
+
+    // The collector comes back with a token GitLab still accepts: the same record, active again.
+    const again = await env.command("agent_token.authenticate", { token });
+    expect(again.result.token_id).toBe(result.token_id);
+    expect(await tokenRecord(result.token_id)).toMatchObject({ status: "active", lapsed_at: null });
+    expect(logLines.join("\n")).not.toContain(token);
+  });
+
+  it("revoked in GitLab: refused once GitLab's yes is half a TTL old, and the record stays revoked", async () => {
+    await restartAuthz(2);
+    const { id, token } = gitlab.issueAgentToken(mirrored.id);
+    const { result } = await env.command("agent_token.authenticate", { token });
+    gitlab.revokeAgentToken(mirrored.id, id);
+    // A renewal within the first half of the TTL is answered from GitLab's yes; the next asks GitLab.
+    const refusal = await eventually(async () => {
+      const answer = await env.refusal("agent_token.authenticate", { token }).catch(() => undefined);
+      return answer?.code === "unauthorized" ? answer : undefined;
+    }, "the renewal refused");
+    expect(refusal.code).toBe("unauthorized");
+    expect(await tokenRecord(result.token_id)).toMatchObject({ status: "revoked", lapsed_at: null });
+    expect(logLines.join("\n")).toContain("GitLab refused an agent token it had accepted");
+    // Not revived by the sweep or by anything else: still refused.
+    expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
   });
 });

@@ -33,6 +33,7 @@ import {
   createGitLabAgentTokenVerifier,
   type GitLabAgentTokenOptions,
 } from "./gitlab-agent-token-verifier.ts";
+import { lapseSweepIntervalMs, startLapseSweep } from "./lapse-sweep.ts";
 import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
@@ -60,6 +61,8 @@ export type AuthzServiceOptions = DatabaseServiceOptions & {
    * verified by GitLab's internal `agent_info` API (docs/gitlab-mode.md).
    */
   gitlabAgentTokens?: GitLabAgentTokenOptions;
+  /** The lease of Kasmap's own tokens, seconds (`KASMAP_AGENT_TOKEN_LEASE_SECONDS`, default 60). */
+  agentTokenLeaseSeconds?: number;
 };
 
 export type AuthzService = {
@@ -72,6 +75,8 @@ export type AuthzService = {
 };
 
 const OUTBOX_RELAY_INTERVAL_MS = 1_000;
+/** `KASMAP_AGENT_TOKEN_LEASE_SECONDS`' default: the same minute as GitLab mode's permission TTL. */
+const DEFAULT_AGENT_TOKEN_LEASE_SECONDS = 60;
 
 const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "group.create": createGroup,
@@ -161,6 +166,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
       run,
       logger,
       gitlabMode: options.gitlabMode ?? false,
+      agentTokenLeaseSeconds: options.agentTokenLeaseSeconds ?? DEFAULT_AGENT_TOKEN_LEASE_SECONDS,
       ...(options.gitlabAgentTokens
         ? { gitlabAgentTokens: createGitLabAgentTokenVerifier(options.gitlabAgentTokens, logger) }
         : {}),
@@ -176,11 +182,15 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
       commandAnswered,
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
+    const lapses = options.gitlabAgentTokens
+      ? startLapseSweep(deps, lapseSweepIntervalMs(options.gitlabAgentTokens.ttlSeconds))
+      : null;
     logger.info("authz service started");
     return {
       outboxStatus: () => outbox.status(),
       async stop() {
         subscription.unsubscribe();
+        await lapses?.stop();
         await Promise.all(inFlight);
         await relay.stop();
         stopBusMetrics();

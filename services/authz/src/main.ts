@@ -10,6 +10,7 @@ await runDatabaseService({
     return startAuthzService({
       ...options,
       gitlabMode: env.KASMAP_GITLAB_URL !== undefined,
+      agentTokenLeaseSeconds: env.KASMAP_AGENT_TOKEN_LEASE_SECONDS,
       ...(env.KASMAP_ADMIN_TOKEN ? { adminToken: env.KASMAP_ADMIN_TOKEN } : {}),
       ...(gitlabAgentTokens ? { gitlabAgentTokens } : {}),
     });

@@ -43,6 +43,16 @@ describe("kasmap-collector --once", () => {
     expect(facts.platform).toBe("kubeadm");
     expect(Object.keys(facts.sources).length).toBeGreaterThan(10);
     expect(stderr).toMatch(/not-an-ip/);
+    // A CRD this cluster lacks (Cilium's CiliumPodIPPool) answers 404, at its API group's
+    // discovery or its collection: not found, no problem logged, the pod range still kubeadm's.
+    const ciliumPools = cluster.simulator.requests.filter((r) =>
+      r.path.startsWith("/apis/cilium.io/v2alpha1"),
+    );
+    expect(ciliumPools.length).toBeGreaterThan(0);
+    expect(ciliumPools.every((r) => r.status === 404)).toBe(true);
+    expect(stderr).not.toMatch(/CiliumPodIPPool/);
+    expect(facts.sources.pod_cidrs).toMatchObject({ kind: "observed" });
+    expect(JSON.stringify(facts.sources.pod_cidrs)).toContain("kubeadm-config");
 
     for (const stream of cluster.bus.topology.streams) {
       const info = await cluster.bus.jsm.streams.info(stream.name);

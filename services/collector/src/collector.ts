@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import type { Bus } from "@kasmap/bus";
 import {
   type ClusterConfiguration,
   type CollectorConnection,
@@ -22,7 +21,7 @@ import {
 import type { CollectorIdentity } from "./collector-identity.ts";
 import type { CollectorMetrics } from "./collector-metrics.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
-import { SnapshotPublisher } from "./snapshot-publisher.ts";
+import { SnapshotPublisher, type SnapshotTarget } from "./snapshot-publisher.ts";
 
 export type CollectorOptions = {
   kubeConfig: KubeConfig;
@@ -35,8 +34,8 @@ export type CollectorOptions = {
   logger: Logger;
   /** Who this process is (`collector_id`, pod, node, version); absent: a random id, nothing else. */
   identity?: CollectorIdentity;
-  /** Where to publish; absent for `--once`. */
-  publish?: { bus: Bus; agentId: number };
+  /** Where to publish (and, with a lease, whether it may now); absent for `--once`. */
+  publish?: SnapshotTarget;
   /** First snapshot even if some sources never answer, after this long (milliseconds). */
   settleTimeoutMs?: number;
   /** Ask again after a 403/404 after this long (milliseconds, default 60,000). */

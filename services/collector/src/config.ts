@@ -32,8 +32,11 @@ export const CollectorEnvSchema = CommonEnvSchema.pick({
     NODE_NAME: z.string().min(1).max(253).optional(),
     /** Set by Kubernetes in every pod: without POD_NAME, the host name is the pod name. */
     KUBERNETES_SERVICE_HOST: z.string().min(1).optional(),
-    /** The source commit the collector was built from (the image sets it). */
-    KASMAP_COMMIT: z.string().min(1).max(64).optional(),
+    /**
+     * The source commit the collector was built from (infra/collector.Dockerfile sets it from its
+     * `KASMAP_COMMIT` build argument); empty, as an image built without the argument has it, = unset.
+     */
+    KASMAP_COMMIT: z.string().max(64).optional(),
     KASMAP_CLUSTER_NAME: z.string().min(1).optional(),
     KASMAP_CLUSTER_CONTEXT: z.string().min(1).optional(),
   });
@@ -125,7 +128,7 @@ export function parseCollectorConfig(argv: string[], env: NodeJS.ProcessEnv): Co
     podName: e.POD_NAME ?? null,
     nodeName: e.NODE_NAME ?? null,
     inKubernetes: e.POD_NAME !== undefined || e.KUBERNETES_SERVICE_HOST !== undefined,
-    commit: e.KASMAP_COMMIT ?? null,
+    commit: e.KASMAP_COMMIT === undefined || e.KASMAP_COMMIT === "" ? null : e.KASMAP_COMMIT,
     coalesceMs: flags["coalesce-ms"],
     heartbeatMs: flags["heartbeat-seconds"] * 1000,
     settleTimeoutMs: flags["settle-seconds"] * 1000,

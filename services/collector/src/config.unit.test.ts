@@ -68,6 +68,11 @@ describe("collector downward-API environment", () => {
       expected: { podName: null, nodeName: null, inKubernetes: true, commit: null },
     },
     {
+      from: "an image built without the KASMAP_COMMIT build argument (empty = unset)",
+      env: { POD_NAME: "kasmap-collector-7d9f-abcde", KASMAP_COMMIT: "" },
+      expected: { podName: "kasmap-collector-7d9f-abcde", inKubernetes: true, commit: null },
+    },
+    {
       from: "outside Kubernetes",
       env: {},
       expected: { podName: null, nodeName: null, inKubernetes: false, commit: null },

@@ -7,6 +7,7 @@ import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
 import { createProgramRegistry, instrumentBus, serveMetricsIfConfigured } from "@kasmap/runtime/metrics";
 import { pino } from "pino";
+import { acquireAgentLease } from "./agent-lease.ts";
 import { startCollector } from "./collector.ts";
 import { collectorIdentity } from "./collector-identity.ts";
 import { registerCollectorMetrics } from "./collector-metrics.ts";
@@ -95,22 +96,40 @@ await runService({
       () => connectBus({ url: config.natsUrl, name: "kasmap-collector", topology, ...config.natsAuth }),
       logStartRetry(logger),
     );
-    const { result: agent } = await requestCommand(bus, "agent_token.authenticate", {
-      token: config.agentToken ?? "",
+    // The lease presents the token again before authz's answer runs out (issue 9), so a token
+    // revoked in GitLab or Kasmap stops this collector within the lease; a refusal at start throws.
+    const lease = await acquireAgentLease({
+      authenticate: async () =>
+        (await requestCommand(bus, "agent_token.authenticate", { token: config.agentToken ?? "" })).result,
+      logger,
     });
     logger.info(
-      { agent_id: agent.agent_id, server: connection.server, collector_id: identity.collectorId },
+      { agent_id: lease.agentId, server: connection.server, collector_id: identity.collectorId },
       "collector authenticated as agent",
     );
     const stopBusMetrics = instrumentBus(registry, bus, "collector");
-    const collector = startCollector({ ...base, publish: { bus, agentId: agent.agent_id }, metrics });
-    return {
-      async stop() {
-        await collector.stop();
-        stopBusMetrics();
-        await bus.close();
-        await metricsServer.stop();
-      },
-    };
+    const collector = startCollector({
+      ...base,
+      publish: { bus, agentId: lease.agentId, mayPublish: () => lease.current },
+      metrics,
+    });
+    async function stop(): Promise<void> {
+      await collector.stop();
+      lease.stop();
+      stopBusMetrics();
+      await bus.close();
+      await metricsServer.stop();
+    }
+    // Refused at a renewal: the token is no longer valid, so the collector ends (exit 1, as when
+    // it is refused at start); restarting it would be refused again.
+    void lease.refused.then(async (refusal) => {
+      await stop();
+      logger.fatal(
+        { code: refusal.code, reason: refusal.message },
+        "kasmap-collector stopped: its agent token was refused",
+      );
+      process.exit(EXIT_CODES.failed);
+    });
+    return { stop };
   },
 });

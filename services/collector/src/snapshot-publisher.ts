@@ -3,7 +3,24 @@ import { type ClusterFacts, EVENT_TYPES, type KasmapEvent, newKasmapEvent } from
 import type { Logger } from "@kasmap/logging";
 import type { CollectorReplica } from "./collector-identity.ts";
 
-export type SnapshotTarget = { bus: Bus; agentId: number };
+export type SnapshotTarget = {
+  bus: Bus;
+  agentId: number;
+  /**
+   * Whether the collector may publish now (its re-authentication lease runs, agent-lease.ts);
+   * absent: always. A snapshot refused by it fails the cycle, which is tried again later; a
+   * heartbeat is skipped.
+   */
+  mayPublish?: () => boolean;
+};
+
+/** The collector's lease on its agent token ran out or was refused: nothing is published. */
+export class LeaseNotCurrentError extends Error {
+  constructor(agentId: number) {
+    super(`not publishing for agent ${agentId}: the agent token's lease is not current`);
+    this.name = "LeaseNotCurrentError";
+  }
+}
 
 export type SnapshotPublisherOptions = {
   target: SnapshotTarget;
@@ -94,6 +111,7 @@ export class SnapshotPublisher {
     await this.seeded;
     if (hash === this.publishedHash) return "unchanged";
     const { bus, agentId } = this.options.target;
+    if (!this.leaseCurrent()) throw new LeaseNotCurrentError(agentId);
     const event = newKasmapEvent({
       type: EVENT_TYPES.clusterSnapshot,
       source: `/kasmap/collector/${this.options.collectorId}`,
@@ -148,6 +166,10 @@ export class SnapshotPublisher {
   async heartbeat(options: { stopping?: boolean } = {}): Promise<boolean> {
     const { bus, agentId } = this.options.target;
     const { collectorId } = this.options;
+    if (!this.leaseCurrent()) {
+      this.options.logger.debug({ agent_id: agentId }, "heartbeat skipped: the lease is not current");
+      return false;
+    }
     const event = newKasmapEvent({
       type: EVENT_TYPES.clusterHeartbeat,
       source: `/kasmap/collector/${collectorId}`,
@@ -169,6 +191,10 @@ export class SnapshotPublisher {
         return false;
       },
     );
+  }
+
+  private leaseCurrent(): boolean {
+    return this.options.target.mayPublish?.() ?? true;
   }
 
   private maxPayloadBytes(): number | null {

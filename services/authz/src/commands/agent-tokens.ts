@@ -28,7 +28,8 @@ export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, req
  * and its agent lives (401 otherwise, also for any other prefix, without a lookup). `last_used_at`
  * is refreshed at most once a minute, so a chatty collector does not flood the log; the common
  * case reads without taking the registry lock. With GitLab's KAS secret, GitLab answers for its
- * own agent tokens (`authenticateWithGitLab`).
+ * own agent tokens (`authenticateWithGitLab`). The reply's `lease_expires_at` is when the
+ * collector must have presented the token again (`CommandDeps.agentTokenLeaseSeconds`).
  */
 export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> = async (deps, request) => {
   const kind = agentTokenKindOf(request.token);
@@ -41,7 +42,7 @@ export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> 
   const found = await deps.db
     .selectFrom("authz.agent_tokens as t")
     .innerJoin("authz.agents as a", "a.id", "t.agent_id")
-    .select(["t.id as token_id", "t.agent_id", "a.project_id", "t.last_used_at"])
+    .select(["t.id as token_id", "t.agent_id", "a.project_id", "t.last_used_at", "t.lease_expires_at"])
     .where("t.token_sha256", "=", digest)
     .where("t.kind", "=", kind)
     .where("t.status", "=", "active")
@@ -53,6 +54,10 @@ export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> 
     token_id: found.token_id,
     project_id: found.project_id,
     token_kind: kind,
+    // A GitLab-verified record's lease was set from GitLab's answer just now (gitlab-agent-tokens.ts).
+    lease_expires_at: (
+      found.lease_expires_at ?? new Date(Date.now() + deps.agentTokenLeaseSeconds * 1000)
+    ).toISOString(),
   };
   if (found.last_used_at && Date.now() - found.last_used_at.getTime() < 60_000) {
     return { result, positions: [] };

@@ -26,6 +26,13 @@ export type CommandDeps = {
    * agent tokens (commands/gitlab-agent-tokens.ts). Absent: only this registry's tokens count.
    */
   readonly gitlabAgentTokens?: GitLabAgentTokenVerifier;
+  /**
+   * The re-authentication lease of Kasmap's own agent and collector tokens, seconds: a collector
+   * presents its token again within it (`lease_expires_at`), so one whose token was revoked
+   * stops even while another token of its agent keeps the agent's events accepted. GitLab agent
+   * tokens get GitLab's TTL instead (`GitLabAgentVerdict.verifiedUntil`).
+   */
+  readonly agentTokenLeaseSeconds: number;
 };
 
 export type CommandHandler<N extends AuthzCommandName> = (

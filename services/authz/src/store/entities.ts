@@ -53,7 +53,9 @@ export function toAgent(row: Row<"authz.agents">): Agent {
 }
 
 export function toAgentToken(row: Row<"authz.agent_tokens">): AgentToken {
-  return { ...row, created_at: iso(row.created_at), last_used_at: isoOrNull(row.last_used_at) };
+  // The lease columns are authz's own bookkeeping: the event says active or revoked.
+  const { lease_expires_at: _lease, lapsed_at: _lapsed, ...token } = row;
+  return { ...token, created_at: iso(row.created_at), last_used_at: isoOrNull(row.last_used_at) };
 }
 
 export function toJob(row: Row<"authz.jobs">): Job {

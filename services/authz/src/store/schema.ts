@@ -91,6 +91,10 @@ export type AuthzDatabase = {
     created_at: Timestamp;
     created_by_user_id: number | null;
     last_used_at: NullableTimestamp;
+    /** Migration 009: a GitLab-verified token's record counts until then (GitLab's yes + TTL); null for Kasmap's own tokens. */
+    lease_expires_at: NullableTimestamp;
+    /** Migration 009: when the lapse sweep revoked the record; only such a record GitLab's yes revives. */
+    lapsed_at: NullableTimestamp;
   };
   "authz.agent_configs": {
     agent_id: number;

@@ -1,5 +1,5 @@
 import { type AgentConnection, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
-import type { ReadModelDatabase } from "@kasmap/db";
+import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, type ReadModelDatabase } from "@kasmap/db";
 import type { Selectable } from "kysely";
 import type { ReadModel } from "./registry-queries.ts";
 
@@ -13,12 +13,10 @@ export type CollectorConnectionRow = Omit<
 >;
 
 /**
- * The most collectors one read looks at. Rows are never deleted (a rolling update adds one per
- * pod), and a collector's credentials let it invent collector ids: the newest heartbeats are
- * the live ones, so a bound keeps every read of the agent small without hiding a live replica
- * (agentk runs two; far fewer than this).
+ * The most collectors one read looks at: the projection keeps no more per agent (the newest
+ * heartbeats', which are the live ones), so a read of the agent stays small.
  */
-export const MAX_COLLECTOR_CONNECTIONS_READ = 64;
+export const MAX_COLLECTOR_CONNECTIONS_READ = MAX_COLLECTOR_CONNECTIONS_PER_AGENT;
 
 /**
  * The agent's collectors, newest heartbeat first, at most `MAX_COLLECTOR_CONNECTIONS_READ`:

@@ -1,5 +1,6 @@
 import { requestCommand } from "@kasmap/bus";
 import { appliedStreamPositions } from "@kasmap/db";
+import { type OutboxStatus, outboxStatusOf } from "@kasmap/runtime/outbox";
 import type { GatewayContext } from "../context.ts";
 import { type MirrorCheck, mirrorStatus } from "./mirror-status.ts";
 
@@ -42,17 +43,36 @@ export async function projectionLag(ctx: GatewayContext): Promise<ProjectionLagC
 export async function outboxBacklog(ctx: GatewayContext, timeoutMs: number): Promise<OutboxCheck> {
   try {
     const { result } = await requestCommand(ctx.bus, "outbox.status", {}, timeoutMs);
-    return {
-      status: "ok",
-      pending: result.pending,
-      set_aside: result.set_aside,
-      ...(result.oldest_pending_age_seconds === null
-        ? {}
-        : { oldest_pending_age_seconds: result.oldest_pending_age_seconds }),
-    };
+    return outboxCheckOf(result);
   } catch {
     return { status: "failed", message: "authz did not report its outbox" };
   }
+}
+
+/**
+ * The projection's alert outbox backlog (issue 11/12): alerts committed with their audit row but
+ * not yet published to the alerts stream, and rows set aside. `read_model.alert_outbox` is part
+ * of the read model, which the gateway reads (two partial-index counts, as authz's).
+ */
+export async function alertOutboxBacklog(ctx: GatewayContext): Promise<OutboxCheck> {
+  try {
+    return outboxCheckOf(await outboxStatusOf(ctx.db, { name: ALERT_OUTBOX_TABLE }));
+  } catch {
+    return { status: "failed", message: "the projection's alert outbox unreadable" };
+  }
+}
+
+const ALERT_OUTBOX_TABLE = "read_model.alert_outbox";
+
+function outboxCheckOf(status: OutboxStatus): OutboxCheck {
+  return {
+    status: "ok",
+    pending: status.pending,
+    set_aside: status.set_aside,
+    ...(status.oldest_pending_age_seconds === null
+      ? {}
+      : { oldest_pending_age_seconds: status.oldest_pending_age_seconds }),
+  };
 }
 
 /**
@@ -67,13 +87,14 @@ type PipelineReading = {
   at: number;
   lag: Promise<ProjectionLagCheck>;
   outbox: Promise<OutboxCheck>;
+  alertOutbox: Promise<OutboxCheck>;
   /** GitLab mode only: the sync service's status (one more request, under the same cache). */
   mirror: Promise<MirrorCheck> | null;
 };
 const readings = new WeakMap<GatewayContext, PipelineReading>();
 
 /**
- * The projection lag, authz outbox backlog and (GitLab mode) the mirror's status, read at most
+ * The projection lag, authz's outbox and the projection's alert outbox backlogs and (GitLab mode) the mirror's status, read at most
  * every `PIPELINE_STATUS_TTL_MS`.
  */
 export function pipelineStatus(ctx: GatewayContext, timeoutMs: number): Omit<PipelineReading, "at"> {
@@ -83,6 +104,7 @@ export function pipelineStatus(ctx: GatewayContext, timeoutMs: number): Omit<Pip
     at: Date.now(),
     lag: projectionLag(ctx),
     outbox: outboxBacklog(ctx, timeoutMs),
+    alertOutbox: alertOutboxBacklog(ctx),
     mirror: ctx.gitlabMirror ? mirrorStatus(ctx, timeoutMs) : null,
   };
   readings.set(ctx, reading);

@@ -11,8 +11,8 @@ import { pipelineStatus } from "../read-model/pipeline-backlog.ts";
  * server that accepts anonymous clients is named in `nats_check[0].message`; JetStream storage
  * past its threshold is a `jetstream_check` warning that does not fail readiness; also reported,
  * without gating: `projection_check[0].lag` — messages per stream not yet applied to the read
- * model — and `outbox_check[0]` — events authz committed but has not published, and rows set
- * aside; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
+ * model — `outbox_check[0]` — events authz committed but has not published, and rows set
+ * aside — and `alert_outbox_check[0]` — the same for the projection's alerts; in GitLab mode `mirror_check[0]` — `ok`, or `stale` when no reconcile with GitLab
  * completed within twice its period or GitLab is unreachable, with the age in seconds: reported,
  * not gating, since the gateway keeps serving the last mirror) and `GET /metrics` (Prometheus
  * text of the gateway's registry: its request metrics, `registerOperationsMetrics`' gauges, and
@@ -27,11 +27,12 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
   app.get(PROBE_PATHS.readiness, async (_request, reply) => {
     const nats = ctx.natsConnected();
     const pipeline = pipelineStatus(ctx, CHECK_DEADLINE_MS);
-    const [database, storage, projection, outbox, mirror] = await Promise.all([
+    const [database, storage, projection, outbox, alertOutbox, mirror] = await Promise.all([
       pingDatabase(ctx),
       ctx.jetStreamStorage.read(),
       withDeadline(pipeline.lag, CHECK_DEADLINE_MS, unreadable("projection lag")),
       pipeline.outbox,
+      withDeadline(pipeline.alertOutbox, CHECK_DEADLINE_MS, unreadable("alert outbox")),
       pipeline.mirror,
     ]);
     const storageNote = storage ? storageWarning(storage, ctx.jetStreamStorageWarning) : null;
@@ -50,6 +51,7 @@ export function registerOperationsRoutes(app: FastifyInstance, ctx: GatewayConte
       jetstream_check: [storageNote ? { status: "warning", message: storageNote } : { status: "ok" }],
       projection_check: [projection],
       outbox_check: [outbox],
+      alert_outbox_check: [alertOutbox],
       ...(mirror ? { mirror_check: [mirror] } : {}),
     });
   });

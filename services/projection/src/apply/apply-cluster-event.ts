@@ -1,5 +1,5 @@
 import { CONNECTED_WITHIN_MS, type EVENT_TYPES, type EventDataOf } from "@kasmap/contracts";
-import type { ReadModelDatabase } from "@kasmap/db";
+import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, type ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import { isDeletedAgent } from "./apply-authz-event.ts";
 import { replaceClusterAddresses } from "./cluster-addresses.ts";
@@ -97,7 +97,7 @@ async function applyCollectorConnection(
   db: Db,
   data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
 ): Promise<void> {
-  await db
+  const written = await db
     .insertInto("read_model.collector_connections")
     .values(collectorConnectionRow(data))
     .onConflict((oc) =>
@@ -118,6 +118,37 @@ async function applyCollectorConnection(
             then excluded.connected_at else ${sql.ref(`${TABLE}.connected_at`)} end`,
         }))
         .where(`${TABLE}.last_heartbeat_at`, "<", (eb) => eb.ref("excluded.last_heartbeat_at")),
+    )
+    // `xmax = 0`: the row was inserted, not updated (PostgreSQL's marker of a fresh tuple).
+    .returning(sql<boolean>`(xmax = 0)`.as("inserted"))
+    .executeTakeFirst();
+  if (written?.inserted) await keepNewestCollectors(db, data.agent_id);
+}
+
+/**
+ * Deletes the agent's collector rows beyond the `MAX_COLLECTOR_CONNECTIONS_PER_AGENT` newest
+ * heartbeats, in the transaction that added one (a collector's credentials let it invent
+ * collector ids; each would otherwise stay a row for good). A replay applies the same heartbeats
+ * in the same order, so it keeps the same rows.
+ *
+ * ```sql
+ * delete from read_model.collector_connections where agent_id = $1 and collector_id in (
+ *   select collector_id from read_model.collector_connections where agent_id = $1
+ *   order by last_heartbeat_at desc, collector_id offset 64)
+ * ```
+ */
+async function keepNewestCollectors(db: Db, agentId: number): Promise<void> {
+  await db
+    .deleteFrom(TABLE)
+    .where("agent_id", "=", agentId)
+    .where("collector_id", "in", (eb) =>
+      eb
+        .selectFrom(TABLE)
+        .select("collector_id")
+        .where("agent_id", "=", agentId)
+        .orderBy("last_heartbeat_at", "desc")
+        .orderBy("collector_id")
+        .offset(MAX_COLLECTOR_CONNECTIONS_PER_AGENT),
     )
     .execute();
 }

@@ -1,5 +1,6 @@
 import { publishEvent } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT } from "@kasmap/db";
 import { beforeAll, describe, expect, it } from "vitest";
 import { replicaHeartbeat as heartbeatOf } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
@@ -127,5 +128,28 @@ describe("collector connections", () => {
         stopped_at: null,
       }),
     ]);
+  });
+});
+
+describe("collector connections of an agent whose collector invents ids", () => {
+  it(`keeps the ${MAX_COLLECTOR_CONNECTIONS_PER_AGENT} newest of 200 invented collectors`, async () => {
+    await registerAgent(39);
+    const invented = Array.from({ length: 200 }, (_, i) =>
+      replicaHeartbeat(39, `invented-${String(i).padStart(3, "0")}`, at(T0, i * 1_000)),
+    );
+    await publishAll(...invented);
+    const kept = (await connections(39)).map((row) => row.collector_id);
+    expect(kept).toHaveLength(MAX_COLLECTOR_CONNECTIONS_PER_AGENT);
+    // The newest heartbeats: invented-136 … invented-199.
+    expect(kept).toEqual(
+      Array.from(
+        { length: MAX_COLLECTOR_CONNECTIONS_PER_AGENT },
+        (_, i) => `invented-${200 - MAX_COLLECTOR_CONNECTIONS_PER_AGENT + i}`,
+      ),
+    );
+    // A live replica keeps its row: its next heartbeat is the newest.
+    await publishAll(replicaHeartbeat(39, "invented-136", at(T0, 300_000)));
+    expect(await connections(39)).toHaveLength(MAX_COLLECTOR_CONNECTIONS_PER_AGENT);
+    expect((await connections(39)).map((row) => row.collector_id)).toContain("invented-136");
   });
 });

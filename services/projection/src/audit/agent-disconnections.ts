@@ -1,6 +1,7 @@
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
+import { startPeriodicTask } from "@kasmap/runtime";
 import { type Kysely, sql } from "kysely";
 import { lockAuditLogsOfAgents } from "./audit-event-store.ts";
 import { disconnectedAuditEvent, type SilentAgent } from "./audit-events.ts";
@@ -105,26 +106,12 @@ export function startDisconnectionSweeper(
   logger: Logger,
   intervalMs: number = DISCONNECTION_SWEEP_INTERVAL_MS,
 ): DisconnectionSweeper {
-  let running: Promise<void> | null = null;
-  const sweep = async () => {
+  return startPeriodicTask(async () => {
     try {
       const reported = await recordAgentDisconnections(db, new Date());
       if (reported > 0) logger.info({ agents: reported }, "recorded agent disconnections");
     } catch (error) {
       logger.warn({ err: error }, "agent disconnection sweep failed; retrying at the next interval");
     }
-  };
-  const timer = setInterval(() => {
-    if (running !== null) return;
-    running = sweep().finally(() => {
-      running = null;
-    });
   }, intervalMs);
-  timer.unref();
-  return {
-    async stop() {
-      clearInterval(timer);
-      await running;
-    },
-  };
 }

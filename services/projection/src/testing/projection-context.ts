@@ -2,7 +2,7 @@ import type { Bus } from "@kasmap/bus";
 import type { Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { testEvents } from "@kasmap/testing";
+import { readDeadLetters, testEvents } from "@kasmap/testing";
 import { eventually, type TestDatabase } from "@kasmap/testing/harness";
 import { createTestWorld } from "@kasmap/testing/world";
 import type { StoredMsg } from "@nats-io/jetstream";
@@ -89,17 +89,6 @@ export function projectionContextForFile(
     await ctx.dispose?.();
   });
   return ctx;
-}
-
-async function readDeadLetters(bus: Bus): Promise<StoredMsg[]> {
-  const name = bus.topology.streamNames.deadLetter;
-  const info = await bus.jsm.streams.info(name);
-  const letters: StoredMsg[] = [];
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const letter = await bus.jsm.streams.getMessage(name, { seq });
-    if (letter) letters.push(letter);
-  }
-  return letters;
 }
 
 async function readLatestCluster(db: Kysely<ReadModelDatabase>, agentId: number): Promise<unknown> {

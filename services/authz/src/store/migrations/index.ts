@@ -5,6 +5,7 @@ import { personalNamespacesMigration } from "./003_personal_namespaces.ts";
 import { outboxSetAsideAndDroppedCountMigration } from "./004_outbox_set_aside_and_dropped_count.ts";
 import { mirrorMigration } from "./005_mirror.ts";
 import { collectorTokensMigration } from "./006_collector_tokens.ts";
+import { agentTokenLeaseMigration } from "./009_agent_token_lease.ts";
 
 /** The authz service's own PostgreSQL schema; no other service reads it. */
 export const AUTHZ_SCHEMA = "authz";
@@ -21,4 +22,6 @@ export const authzMigrations: Record<string, Migration> = {
   "005_mirror": mirrorMigration,
   // Issue 9 item 5 (collector tokens).
   "006_collector_tokens": collectorTokensMigration,
+  // Issue 9 (the re-authentication lease of GitLab agent tokens).
+  "009_agent_token_lease": agentTokenLeaseMigration,
 };
