@@ -14,6 +14,7 @@ import * as m017AgentTokenKind from "./017_agent_token_kind.ts";
 import * as m018AlertOutbox from "./018_alert_outbox.ts";
 import * as m019CollectorConnections from "./019_collector_connections.ts";
 import * as m020CollectorClusterUid from "./020_collector_cluster_uid.ts";
+import * as m025AuditEventsWithoutAgent from "./025_audit_events_without_agent.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -38,6 +39,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "018_alert_outbox": m018AlertOutbox,
   "019_collector_connections": m019CollectorConnections,
   "020_collector_cluster_uid": m020CollectorClusterUid,
+  "025_audit_events_without_agent": m025AuditEventsWithoutAgent,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -39,7 +39,7 @@ const CASES: readonly CatalogueCase[] = [
     error: tokenRevoked(),
   },
   {
-    when: "a role too low for a write (checked before anything is looked up, as GitLab)",
+    when: "a role too low for a write (checked before anything is looked up, as GitLab); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
     error: new KasmapError("forbidden", "Forbidden"),
   },
   {
