@@ -341,7 +341,8 @@ export function createTopology(
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */
       registryChanged: (kind: RegistryKind, id: number) => boundSubject(root, REGISTRY_EVENT_TYPES[kind], id),
       /** `<root>.registry.project.<projectId>.agent_refused`: a refused agent creation or deletion. */
-      agentChangeRefused: (projectId: number) => boundSubject(root, EVENT_TYPES.agentChangeRefused, projectId),
+      agentChangeRefused: (projectId: number) =>
+        boundSubject(root, EVENT_TYPES.agentChangeRefused, projectId),
       /** `<root>.alerts.<agentId>.<alert>`, e.g. `….cluster_changed`: an alert about the agent (projection). */
       alert: (type: AlertType, agentId: number) => boundSubject(root, type, agentId),
       /** `<root>.dlq.<streamName>`: a dead letter from that stream's consumer. */

@@ -148,7 +148,9 @@ export function testEvents(topology: Topology) {
           project_id: projectId,
           agent_id: null,
           agent_name: "-bad",
-          messages: ["Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'"],
+          messages: [
+            "Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'",
+          ],
           actor_user_id: 1,
         },
       }),
