@@ -166,12 +166,7 @@ describe("groups, projects and agents", () => {
     const maintainerId = await env.createUser("mona");
     const memberId = await env.createUser("mel");
     const onProject = { source_type: "project" as const, source_id: project.result.id };
-    await env.command("membership.set", {
-      ...onProject,
-      actor_user_id: ownerId,
-      user_id: maintainerId,
-      access_level: ACCESS_LEVELS.maintainer,
-    });
+    await env.setMembership({ project: project.result.id }, maintainerId, ACCESS_LEVELS.maintainer);
     const asMaintainer = { ...onProject, actor_user_id: maintainerId, user_id: memberId };
     const added = await env.command("membership.set", {
       ...asMaintainer,
@@ -217,13 +212,7 @@ describe("groups, projects and agents", () => {
     });
     expect(missing.code).toBe("not_found_unnamed");
     // A group's members stay the group Owner's (GitLab's `admin_group_member`).
-    await env.command("membership.set", {
-      actor_user_id: ownerId,
-      source_type: "group",
-      source_id: group.result.id,
-      user_id: maintainerId,
-      access_level: ACCESS_LEVELS.maintainer,
-    });
+    await env.setMembership({ group: group.result.id }, maintainerId, ACCESS_LEVELS.maintainer);
     const onGroup = await env.refusal("membership.set", {
       actor_user_id: maintainerId,
       source_type: "group",
