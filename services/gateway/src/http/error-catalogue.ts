@@ -52,7 +52,7 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("not_found", "Project"),
   },
   {
-    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT /{groups,projects}/:id/members/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
+    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT` or `GET /{groups,projects}/:id/members[/all]/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
     error: tokenNotFound(),
   },
   {
