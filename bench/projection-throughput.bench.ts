@@ -180,7 +180,7 @@ function baselineBatches(events: Stored<SnapshotEvent>[]): BaselineBatch[] {
         batch.audit.target.push(draft.target_id);
         batch.audit.details.push(JSON.stringify(draft.details));
         batch.audit.created.push(draft.created_at);
-        batch.audit.agent.push(draft.agent_id);
+        batch.audit.agent.push(agentId);
         batch.audit.stream.push(meta.stream);
         batch.audit.seq.push(meta.seq);
       }

@@ -60,6 +60,8 @@ const PUBLISHES: Record<CredentialKind, EventType[]> = {
     EVENT_TYPES.agentChanged,
     EVENT_TYPES.agentTokenChanged,
     EVENT_TYPES.jobChanged,
+    // A refused agent creation or deletion, for GitLab's `*_failed` audit events (issue 10).
+    EVENT_TYPES.agentChangeRefused,
   ],
   // The alerts it raises with their audit events (issue 11).
   projection: [EVENT_TYPES.alertClusterChanged, EVENT_TYPES.alertClusterConflict],

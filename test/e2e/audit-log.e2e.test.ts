@@ -99,6 +99,47 @@ describe("audit events", () => {
     expect(JSON.stringify(gitlabNamed)).not.toMatch(/token_sha256|glagent-/);
   });
 
+  it("records a refused creation as GitLab's cluster_agent_create_failed, with the client's address", async () => {
+    const refused = await system.api(
+      "POST",
+      `/projects/${ids.project}/cluster_agents`,
+      { name: "Not_Valid" },
+      tokens.maintainer,
+    );
+    expect(refused.status).toBe(400);
+    const [failed] = await eventually(async () => {
+      const events = await auditEvents("event_type=cluster_agent_create_failed", tokens.maintainer);
+      return events.length === 1 ? events : undefined;
+    }, "the refused creation audited");
+    expect(failed).toMatchObject({
+      event_name: "cluster_agent_create_failed",
+      entity_id: ids.project,
+      entity_type: "Project",
+      details: {
+        target_id: ids.project,
+        target_type: "Project",
+        target_details: "infra",
+        entity_path: "audit/infra",
+        author_name: "ops",
+        custom_message:
+          "Attempted to create cluster agent 'Not_Valid' but failed with message: [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
+      },
+    });
+    expect(String(failed?.details.ip_address)).toMatch(/^(127\.0\.0\.1|::1)$/);
+    // A Developer's attempt is a 403 before any service runs, as in GitLab: nothing recorded.
+    const forbidden = await system.api(
+      "POST",
+      `/projects/${ids.project}/cluster_agents`,
+      { name: "Not_Valid" },
+      tokens.developer,
+    );
+    expect(forbidden.status).toBe(403);
+    // Successful changes carry the address too (GitLab's `details.ip_address`).
+    const created = await auditEvents("event_type=cluster_agent_created", tokens.maintainer);
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.every((e) => /^(127\.0\.0\.1|::1)$/.test(String(e.details.ip_address)))).toBe(true);
+  });
+
   it("records a cluster change with the infrastructure before and after, once per snapshot", async () => {
     await publishSnapshot(system, ids.agent, facts({ observed_at: "2026-03-01T00:00:00.000Z" }));
     const moved = facts({ api_endpoint: "https://10.7.0.1:6443", observed_at: "2026-03-02T00:00:00.000Z" });

@@ -83,8 +83,9 @@ describe("go-gitlab (Debian golang-github-xanzy-go-gitlab-dev) against Kasmap", 
     });
     expect(seen.agent_created_by_user_id).toBeGreaterThan(0);
     expect(seen.audit_event_count).toBeGreaterThan(0);
+    // `Project`: the target of `cluster_agent_create_failed`, the driver's refused invalid name.
     for (const type of seen.audit_details_target_types as string[]) {
-      expect(["Clusters::Agent", "Clusters::AgentToken"]).toContain(type);
+      expect(["Clusters::Agent", "Clusters::AgentToken", "Project"]).toContain(type);
     }
   });
 });

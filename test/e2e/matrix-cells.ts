@@ -84,15 +84,24 @@ const tokenOfFreshAgent =
   };
 
 /** A fresh user made a Guest of the route's group or project by the admin, for a level change. */
-const onFreshMember: Arrange = async (world, route) => {
+/** A fresh Guest of the route's group or project, made by the admin; the route's path for them. */
+async function freshMemberPath(world: World, route: { path: string }): Promise<string> {
   const userId = await freshUser(world);
-  const source = fillPath(world, route.path.replace(/\/:user_id$/, ""));
+  const source = fillPath(world, route.path.replace(/(\/all)?\/:user_id$/, ""));
   await expectStatus(world.system, 201, "POST", source.slice(API.length), {
     user_id: userId,
     access_level: 10,
   });
-  return { target: fillPath(world, route.path, { user_id: userId }), body: { access_level: 20 } };
-};
+  return fillPath(world, route.path, { user_id: userId });
+}
+
+const onFreshMember: Arrange = async (world, route) => ({
+  target: await freshMemberPath(world, route),
+  body: { access_level: 20 },
+});
+
+/** A read of a fresh member. */
+const readFreshMember: Arrange = async (world, route) => ({ target: await freshMemberPath(world, route) });
 
 /**
  * The id of an audit event of `projectId` (the agent's creation, recorded by the projection),
@@ -143,6 +152,8 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     body: { user_id: await freshUser(world), access_level: 10 },
   }),
   [`PUT ${API}/groups/:id/members/:user_id`]: onFreshMember,
+  [`GET ${API}/groups/:id/members/:user_id`]: readFreshMember,
+  [`GET ${API}/groups/:id/members/all/:user_id`]: readFreshMember,
   [`POST ${API}/projects`]: plain(() => ({ name: next("cell-project") })),
   [`PUT ${API}/projects/:id/transfer`]: async (world, route, destination) => {
     const project = await expectStatus(world.system, 201, "POST", "/projects", {
@@ -159,6 +170,8 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     body: { user_id: await freshUser(world), access_level: 10 },
   }),
   [`PUT ${API}/projects/:id/members/:user_id`]: onFreshMember,
+  [`GET ${API}/projects/:id/members/:user_id`]: readFreshMember,
+  [`GET ${API}/projects/:id/members/all/:user_id`]: readFreshMember,
   [`POST ${API}/users`]: plain(() => {
     const name = next("cell-user");
     return { username: name, name };

@@ -157,6 +157,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/groups/:id": { gitlab: authenticated(MEMBERS_SEE) },
   // [PERMS] a fresh subgroup of `world` made top-level: Owner of the group.
   "POST /api/v4/groups/:id/transfer": { gitlab: authenticated(ownerWrite(201)) },
+  // [MEMBERS] read the members: anyone who may see the group (lib/api/members.rb `find_source`).
+  "GET /api/v4/groups/:id/members": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/groups/:id/members/all": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/groups/:id/members/:user_id": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/groups/:id/members/all/:user_id": { gitlab: authenticated(MEMBERS_SEE) },
   "POST /api/v4/groups/:id/members": { gitlab: authenticated(ownerWrite(201)) },
   // [MEMBERS] change a direct member's level: Owner of a group.
   "PUT /api/v4/groups/:id/members/:user_id": { gitlab: authenticated(ownerWrite(200)) },
@@ -165,15 +170,16 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/projects/:id": { gitlab: authenticated(MEMBERS_SEE) },
   // [PERMS] a fresh project of `world` moved to `world/dest`: Owner of the project.
   "PUT /api/v4/projects/:id/transfer": { gitlab: authenticated(ownerWrite(200)) },
-  "POST /api/v4/projects/:id/members": {
-    gitlab: authenticated(maintainerWrite(201)),
-    kasmap: { statuses: { maintainer: 403 }, reason: "services/authz/README.md: membership.set needs Owner of the source, for projects too (GitLab: Maintainer)" },
-  },
+  // [MEMBERS] read the members: anyone who may see the project (lib/api/members.rb `find_source`).
+  "GET /api/v4/projects/:id/members": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/projects/:id/members/all": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/projects/:id/members/:user_id": { gitlab: authenticated(MEMBERS_SEE) },
+  "GET /api/v4/projects/:id/members/all/:user_id": { gitlab: authenticated(MEMBERS_SEE) },
+  // [PERMS] manage project members: Maintainer+ (a Guest is added; granting Owner needs Owner,
+  // covered by services/authz/src/registry-commands.int.test.ts and the gateway's member tests).
+  "POST /api/v4/projects/:id/members": { gitlab: authenticated(maintainerWrite(201)) },
   // [MEMBERS] change a direct member's level: Maintainer+ of a project.
-  "PUT /api/v4/projects/:id/members/:user_id": {
-    gitlab: authenticated(maintainerWrite(200)),
-    kasmap: { statuses: { maintainer: 403 }, reason: "services/authz/README.md: membership.set needs Owner of the source, for projects too (GitLab: Maintainer)" },
-  },
+  "PUT /api/v4/projects/:id/members/:user_id": { gitlab: authenticated(maintainerWrite(200)) },
   "GET /api/v4/user": { gitlab: authenticated(anyUser(200, 200)) },
   "POST /api/v4/users": { gitlab: authenticated(adminOnly(201)) },
   "POST /api/v4/users/:id/personal_access_tokens": { gitlab: authenticated(adminOnly(201)) },

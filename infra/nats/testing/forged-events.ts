@@ -139,6 +139,8 @@ export function controlEvent(
       return e.agentToken(id, FORGERY_AGENT);
     case "io.kasmap.registry.job.changed.v1":
       return e.job(id, projectId);
+    case "io.kasmap.registry.agent.refused.v1":
+      return e.agentChangeRefused(id);
     case "io.kasmap.alert.cluster_changed.v1":
       return e.clusterChangedAlert(id, projectId);
     case "io.kasmap.alert.cluster_conflict.v1":

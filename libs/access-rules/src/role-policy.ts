@@ -28,10 +28,17 @@ export const ROLE_POLICY = {
   /** Add, change or remove a group's members. */
   admin_group_member: { least: "owner" },
   /**
-   * DEPARTURE from GitLab, kept on purpose (services/authz/README.md): GitLab lets a Maintainer
-   * manage a project's members; Kasmap asks for Owner, as for groups.
+   * Add, change or remove a project's members (GitLab's `ProjectPolicy`: Maintainer+), except
+   * Owners: granting, changing or removing the Owner role needs `manage_owners`.
    */
-  admin_project_member: { least: "owner" },
+  admin_project_member: { least: "maintainer" },
+  /**
+   * Grant the Owner role on a project, or change or remove a project Owner's membership
+   * (GitLab's `manage_owners`, app/policies/project_policy.rb; checked by
+   * `Members::CreateService`, `UpdateService` and `DestroyService`, which raise
+   * `Gitlab::Access::AccessDeniedError`, a 403).
+   */
+  manage_owners: { least: "owner" },
   /**
    * Read a project's audit events: a Developer only the events they authored, as GitLab
    * filters them (ee/lib/ee/api/projects.rb, `filter_by_author`); all of them needs `admin_project`.

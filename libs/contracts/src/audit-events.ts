@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { ClusterFactsSchema } from "./cluster-info.ts";
-import { EVENT_TYPES, isAgentDataEvent, type KasmapEvent } from "./events.ts";
+import { ClientIpAddressSchema, EVENT_TYPES, isAgentDataEvent, type KasmapEvent } from "./events.ts";
 import { PaginationQuerySchema } from "./rest.ts";
 
 /**
- * Audit event types. The first four are GitLab's own names (its `audit_events` rows for cluster
+ * Audit event types. The first six are GitLab's own names (its `audit_events` rows for cluster
  * agents); the rest are Kasmap's, for what GitLab does not record.
  */
 export const AUDIT_EVENT_TYPES = {
@@ -12,6 +12,16 @@ export const AUDIT_EVENT_TYPES = {
   agentDeleted: "cluster_agent_deleted",
   tokenCreated: "cluster_agent_token_created",
   tokenRevoked: "cluster_agent_token_revoked",
+  /**
+   * A refused agent creation: GitLab's `cluster_agent_create_failed`, targeting the project
+   * (gitlab-org/gitlab, ee/app/services/ee/clusters/agents/create_service.rb).
+   */
+  agentCreateFailed: "cluster_agent_create_failed",
+  /**
+   * A refused agent deletion: GitLab's `cluster_agent_delete_failed`, targeting the agent
+   * (gitlab-org/gitlab, ee/app/services/ee/clusters/agents/delete_service.rb).
+   */
+  agentDeleteFailed: "cluster_agent_delete_failed",
   clusterInfoChanged: "cluster_agent_cluster_info_changed",
   authorizationChanged: "cluster_agent_authorization_changed",
   connected: "cluster_agent_connected",
@@ -26,8 +36,12 @@ export const AUDIT_EVENT_TYPES = {
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[keyof typeof AUDIT_EVENT_TYPES];
 export const AuditEventTypeSchema = z.enum(Object.values(AUDIT_EVENT_TYPES) as [AuditEventType]);
 
-/** `Kasmap::CollectorToken`: a collector token (issue 9 item 5), which GitLab does not have. */
+/**
+ * `Project`: the target of `cluster_agent_create_failed` (no agent exists). `Kasmap::CollectorToken`:
+ * a collector token (issue 9 item 5), which GitLab does not have.
+ */
 export const AUDIT_TARGET_TYPES = [
+  "Project",
   "Clusters::Agent",
   "Clusters::AgentToken",
   "Kasmap::CollectorToken",
@@ -72,11 +86,19 @@ export const AuditEventDetailsSchema = z
     author_email: z.null(),
     target_id: z.number().int().positive(),
     target_type: z.enum(AUDIT_TARGET_TYPES),
-    /** The target's name (agent or token name), as GitLab's `Gitlab::Audit::Target#details`. */
+    /**
+     * The target's name (agent, token or project name), as GitLab's `Gitlab::Audit::Target#details`
+     * (`@object.try(:name)`, lib/gitlab/audit/target.rb).
+     */
     target_details: z.string(),
     custom_message: z.string(),
     /** The project's full path when the event was recorded; null until the project was projected. */
     entity_path: z.string().nullable(),
+    /**
+     * The acting user's client address, as GitLab's `details.ip_address` (from the request
+     * context); absent for what no user did and for events recorded before Kasmap kept it.
+     */
+    ip_address: ClientIpAddressSchema.optional(),
   })
   .catchall(z.unknown());
 export type AuditEventDetails = z.infer<typeof AuditEventDetailsSchema>;

@@ -1,11 +1,11 @@
 import { z } from "zod";
 import { AgentConfigPutResultSchema } from "./agent-config.ts";
 import { ERROR_CODES, type ErrorCode } from "./errors.ts";
+import { ClientIpAddressSchema, REFUSED_AGENT_NAME_MAX_CHARS } from "./events.ts";
 import { MIRROR_COMMANDS } from "./mirror-commands.ts";
 import {
   AccessLevelSchema,
   AGENT_TOKEN_KINDS,
-  AgentNameSchema,
   AgentSchema,
   AgentTokenSchema,
   CalendarDateSchema,
@@ -26,7 +26,11 @@ import { PERSONAL_ACCESS_TOKEN_SCOPES } from "./tokens.ts";
  */
 
 const Id = z.number().int().positive();
-const Actor = { actor_user_id: Id };
+/**
+ * The acting user, and the client address the gateway read for the request (GitLab's audit
+ * `ip_address`), which authz copies into the audited events it causes.
+ */
+const Actor = { actor_user_id: Id, actor_ip_address: ClientIpAddressSchema.optional() };
 
 const AgentTokenPublicSchema = AgentTokenSchema.omit({ token_sha256: true });
 const PersonalAccessTokenPublicSchema = PersonalAccessTokenSchema.omit({ token_sha256: true });
@@ -133,7 +137,11 @@ export const AUTHZ_COMMANDS = {
     result: z.object({ user: UserSchema, changed: z.boolean() }),
   },
   "agent.create": {
-    request: z.object({ ...Actor, project_id: Id, name: AgentNameSchema }),
+    /**
+     * The name as the user sent it: authz validates it (`AgentNameSchema`), so a refused name is
+     * audited (`cluster_agent_create_failed`) as GitLab's model validation is.
+     */
+    request: z.object({ ...Actor, project_id: Id, name: z.string().max(REFUSED_AGENT_NAME_MAX_CHARS) }),
     result: AgentSchema,
   },
   "agent.delete": {

@@ -55,6 +55,7 @@ export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation)
 
 /** The aggregate id an event's data is about: the id its subject must carry. */
 export function claimedId(event: KasmapEvent): number {
+  if (event.type === EVENT_TYPES.agentChangeRefused) return event.data.project_id;
   return isAgentDataEvent(event) ? event.data.agent_id : registryEntityId(event);
 }
 

@@ -38,6 +38,12 @@ export const EVENT_TYPES = {
   agentChanged: "io.kasmap.registry.agent.changed.v1",
   agentTokenChanged: "io.kasmap.registry.agent_token.changed.v1",
   jobChanged: "io.kasmap.registry.job.changed.v1",
+  /**
+   * A user's agent creation or deletion that authz refused for the agent's own errors (an
+   * invalid or taken name): GitLab records these as `cluster_agent_create_failed` and
+   * `cluster_agent_delete_failed`. On the registry stream, about the project.
+   */
+  agentChangeRefused: "io.kasmap.registry.agent.refused.v1",
   /** An alert the projection raises with the `cluster_agent_cluster_changed` audit event. */
   alertClusterChanged: "io.kasmap.alert.cluster_changed.v1",
   /** An alert the projection raises with the `cluster_agent_cluster_conflict` audit event. */
@@ -130,12 +136,43 @@ export const PersonalAccessTokenChangedDataSchema = z.object({
   token: PersonalAccessTokenSchema,
   actor_user_id: Id.nullable(),
 });
-export const AgentChangedDataSchema = z.object({ agent: AgentSchema, actor_user_id: Id.nullable() });
+/**
+ * The client's IP address as the gateway read it (the peer, or the client a trusted proxy
+ * names): GitLab's audit `details.ip_address`. Never a credential; absent for system changes.
+ */
+export const ClientIpAddressSchema = z.union([z.ipv4(), z.ipv6()]);
+
+export const AgentChangedDataSchema = z.object({
+  agent: AgentSchema,
+  actor_user_id: Id.nullable(),
+  actor_ip_address: ClientIpAddressSchema.optional(),
+});
 export const AgentTokenChangedDataSchema = z.object({
   token: AgentTokenSchema,
   actor_user_id: Id.nullable(),
+  actor_ip_address: ClientIpAddressSchema.optional(),
 });
 export const JobChangedDataSchema = z.object({ job: JobSchema, actor_user_id: Id.nullable() });
+
+/** Longest agent name a refused creation records (characters); the gateway refuses longer ones alone. */
+export const REFUSED_AGENT_NAME_MAX_CHARS = 1024;
+
+export const AGENT_REFUSAL_ACTIONS = ["create", "delete"] as const;
+export type AgentRefusalAction = (typeof AGENT_REFUSAL_ACTIONS)[number];
+
+export const AgentChangeRefusedDataSchema = z.object({
+  action: z.enum(AGENT_REFUSAL_ACTIONS),
+  /** The project the agent was to be created in or deleted from (the audit entity). */
+  project_id: Id,
+  /** The agent a refused deletion named; null for a refused creation. */
+  agent_id: Id.nullable(),
+  /** The name as the user sent it (creation) or as stored (deletion). */
+  agent_name: z.string().max(REFUSED_AGENT_NAME_MAX_CHARS),
+  /** The model's errors as Rails' `full_messages` (`Name has already been taken`). */
+  messages: z.array(z.string().max(1024)).min(1).max(20),
+  actor_user_id: Id,
+  actor_ip_address: ClientIpAddressSchema.optional(),
+});
 
 const envelope = <T extends string, D extends z.ZodType>(type: T, data: D) =>
   CloudEventEnvelopeSchema.extend({ type: z.literal(type), data });
@@ -157,6 +194,7 @@ export const KasmapEventSchema = z.discriminatedUnion("type", [
   envelope(EVENT_TYPES.agentChanged, AgentChangedDataSchema),
   envelope(EVENT_TYPES.agentTokenChanged, AgentTokenChangedDataSchema),
   envelope(EVENT_TYPES.jobChanged, JobChangedDataSchema),
+  envelope(EVENT_TYPES.agentChangeRefused, AgentChangeRefusedDataSchema),
   alertEnvelope(EVENT_TYPES.alertClusterChanged, ClusterChangedAlertDataSchema),
   alertEnvelope(EVENT_TYPES.alertClusterConflict, ClusterConflictAlertDataSchema),
 ]);

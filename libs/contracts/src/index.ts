@@ -13,6 +13,7 @@ export * from "./dead-letter-headers.ts";
 export * from "./errors.ts";
 export * from "./event-subject.ts";
 export * from "./events.ts";
+export * from "./full-messages.ts";
 export * from "./gitlab-inbox.ts";
 export * from "./inventory-and-lookup.ts";
 export * from "./json-schema.ts";

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AUTHZ_COMMANDS } from "./commands.ts";
 import { AccessLevelSchema, CalendarDateSchema } from "./registry.ts";
-import { ProjectIdentitySchema } from "./rest.ts";
+import { PaginationQuerySchema, ProjectIdentitySchema } from "./rest.ts";
 import { PERSONAL_ACCESS_TOKEN_SCOPES } from "./tokens.ts";
 
 /**
@@ -100,6 +100,24 @@ export const CreatePersonalAccessTokenBodySchema = z.object({
 });
 /** `POST /api/v4/{groups,projects}/:id/members` parameters. */
 export const AddMemberBodySchema = z.object({ user_id: Id, access_level: AccessLevelSchema });
+
+/** At most this many `user_ids` are read from one members query (GitLab sets no limit). */
+export const MAX_MEMBER_USER_IDS = 100;
+
+/**
+ * `GET /api/v4/{groups,projects}/:id/members[/all]` parameters (lib/api/members.rb): GitLab's
+ * pagination, `query` (part of the username or name, case-insensitive) and `user_ids` (an array
+ * or comma-separated ids).
+ */
+export const MembersQuerySchema = PaginationQuerySchema.extend({
+  query: z.string().max(255).optional(),
+  user_ids: z
+    .preprocess(
+      (value) => (typeof value === "string" ? value.split(",").filter((part) => part !== "") : value),
+      z.array(z.coerce.number().int().positive()).max(MAX_MEMBER_USER_IDS),
+    )
+    .optional(),
+});
 /**
  * `PUT /api/v4/{groups,projects}/:id/members/:user_id` parameters. `expires_at` is accepted as
  * GitLab's `YYYY-MM-DD` and not stored: Kasmap has no membership expiry.

@@ -46,6 +46,7 @@ import {
   CreateUserBodySchema,
   GroupResponseSchema,
   MemberResponseSchema,
+  MembersQuerySchema,
   PersonalAccessTokenCreatedResponseSchema,
   ProjectResponseSchema,
   ReadinessResponseSchema,
@@ -135,11 +136,19 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "post", path: "/api/v4/groups", gitlabMode: "forward", tag: "groups", summary: "Create a group", authenticated: true, body: named("CreateGroup", CreateGroupBodySchema), success: { status: 201, body: Group } },
   { method: "get", path: "/api/v4/groups/:id", gitlabMode: "forward", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
   { method: "post", path: "/api/v4/groups/:id/transfer", gitlabMode: "forward", tag: "groups", summary: "Move a group under another (or to the top level); re-evaluates the authorizations it touches", authenticated: true, body: named("TransferGroup", TransferGroupBodySchema), success: { status: 201, body: Group } },
+  { method: "get", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "List a group's direct members (anyone who may see the group); query, user_ids", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+  { method: "get", path: "/api/v4/groups/:id/members/all", gitlabMode: "forward", tag: "members", summary: "List a group's members with those inherited from the groups above, each at their highest level", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+  { method: "get", path: "/api/v4/groups/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a direct member of the group (404 Not found for anyone else)", authenticated: true, success: { status: 200, body: Member } },
+  { method: "get", path: "/api/v4/groups/:id/members/all/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a member of the group, inherited membership included", authenticated: true, success: { status: 200, body: Member } },
   { method: "post", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a group member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
   { method: "put", path: "/api/v4/groups/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct group member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
   { method: "post", path: "/api/v4/projects", gitlabMode: "forward", tag: "projects", summary: "Create a project (in a group: namespace_id is required)", authenticated: true, body: named("CreateProject", CreateProjectBodySchema), success: { status: 201, body: Project } },
   { method: "get", path: "/api/v4/projects/:id", gitlabMode: "forward", tag: "projects", summary: "Get a project", authenticated: true, success: { status: 200, body: Project } },
   { method: "put", path: "/api/v4/projects/:id/transfer", gitlabMode: "forward", tag: "projects", summary: "Move a project to another group; re-evaluates the authorizations it touches", authenticated: true, body: named("TransferProject", TransferProjectBodySchema), success: { status: 200, body: Project } },
+  { method: "get", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "List a project's direct members (anyone who may see the project); query, user_ids", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+  { method: "get", path: "/api/v4/projects/:id/members/all", gitlabMode: "forward", tag: "members", summary: "List a project's members with those inherited from the groups above, each at their highest level", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+  { method: "get", path: "/api/v4/projects/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a direct member of the project (404 Not found for anyone else)", authenticated: true, success: { status: 200, body: Member } },
+  { method: "get", path: "/api/v4/projects/:id/members/all/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a member of the project, inherited membership included", authenticated: true, success: { status: 200, body: Member } },
   { method: "post", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a project member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
   { method: "put", path: "/api/v4/projects/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct project member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
   { method: "get", path: "/api/v4/user", gitlabMode: "forward", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
@@ -190,6 +199,7 @@ export function pathParameterDescription(fullPath: string, name: string): string
   if (name === "agent_id") return "The ID of the agent";
   if (name === "token_id") return "The ID of the agent token";
   if (name === "job_id") return "The ID of the CI job";
+  if (name === "user_id") return "The user ID of the member";
   if (name === "audit_event_id") return "The ID of the audit event";
   if (path.startsWith("/api/v4/audit_events/")) return "The ID of the audit event";
   if (path.startsWith("/api/v4/personal_access_tokens/")) return "The ID of the personal access token";

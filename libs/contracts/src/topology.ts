@@ -77,6 +77,10 @@ export const EVENT_BINDINGS = {
   [EVENT_TYPES.agentChanged]: registryBinding("agent"),
   [EVENT_TYPES.agentTokenChanged]: registryBinding("agent_token"),
   [EVENT_TYPES.jobChanged]: registryBinding("job"),
+  [EVENT_TYPES.agentChangeRefused]: {
+    stream: "registry",
+    pattern: ["registry", "project", AGGREGATE_ID, "agent_refused"],
+  },
   [EVENT_TYPES.alertClusterChanged]: {
     stream: "alerts",
     pattern: ["alerts", AGGREGATE_ID, "cluster_changed"],
@@ -377,6 +381,9 @@ export function createTopology(
       authzChanged: (agentId: number) => boundSubject(root, EVENT_TYPES.authzChanged, agentId),
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */
       registryChanged: (kind: RegistryKind, id: number) => boundSubject(root, REGISTRY_EVENT_TYPES[kind], id),
+      /** `<root>.registry.project.<projectId>.agent_refused`: a refused agent creation or deletion. */
+      agentChangeRefused: (projectId: number) =>
+        boundSubject(root, EVENT_TYPES.agentChangeRefused, projectId),
       /** `<root>.alerts.<agentId>.<alert>`, e.g. `….cluster_changed`: an alert about the agent (projection). */
       alert: (type: AlertType, agentId: number) => boundSubject(root, type, agentId),
       /** `<root>.dlq.<streamName>`: a dead letter from that stream's consumer. */

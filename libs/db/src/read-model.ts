@@ -212,7 +212,8 @@ export type ReadModelDatabase = {
     target_type: string;
     details: Json<unknown>;
     created_at: Timestamp;
-    agent_id: number;
+    /** The agent the event is about; null for a refused agent creation (migration 025). */
+    agent_id: number | null;
     /** The source message's stream; null for events no message carried (disconnections, migration 014). */
     stream: string | null;
     stream_seq: number | null;

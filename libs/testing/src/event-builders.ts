@@ -137,6 +137,23 @@ export function testEvents(topology: Topology) {
           actor_user_id: 1,
         },
       }),
+    /** A refused creation of an agent named `-bad` in project `projectId`, by user 1. */
+    agentChangeRefused: (projectId: number) =>
+      newKasmapEvent({
+        type: EVENT_TYPES.agentChangeRefused,
+        source: SOURCE,
+        subject: topology.subjects.agentChangeRefused(projectId),
+        data: {
+          action: "create",
+          project_id: projectId,
+          agent_id: null,
+          agent_name: "-bad",
+          messages: [
+            "Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'",
+          ],
+          actor_user_id: 1,
+        },
+      }),
     agentToken: (id: number, agentId: number) =>
       newKasmapEvent({
         type: EVENT_TYPES.agentTokenChanged,
@@ -282,6 +299,7 @@ export function oneEventOfEachType(topology: Topology, id: number): Record<Event
     [EVENT_TYPES.agentChanged]: e.agent(id, 11),
     [EVENT_TYPES.agentTokenChanged]: e.agentToken(id, 3),
     [EVENT_TYPES.jobChanged]: e.job(id, 11),
+    [EVENT_TYPES.agentChangeRefused]: e.agentChangeRefused(id),
     [EVENT_TYPES.alertClusterChanged]: e.clusterChangedAlert(id),
     [EVENT_TYPES.alertClusterConflict]: e.clusterConflictAlert(id),
   };

@@ -160,6 +160,69 @@ describe("groups, projects and agents", () => {
     expect(notOwner.code).toBe("forbidden");
   });
 
+  it("lets a project Maintainer manage the project's members but not its Owners, as GitLab", async () => {
+    const group = await createGroup("Maintained", "maintained");
+    const project = await createProject("svc", "svc", group.result.id);
+    const maintainerId = await env.createUser("mona");
+    const memberId = await env.createUser("mel");
+    const onProject = { source_type: "project" as const, source_id: project.result.id };
+    await env.setMembership({ project: project.result.id }, maintainerId, ACCESS_LEVELS.maintainer);
+    const asMaintainer = { ...onProject, actor_user_id: maintainerId, user_id: memberId };
+    const added = await env.command("membership.set", {
+      ...asMaintainer,
+      access_level: ACCESS_LEVELS.developer,
+      existing: "refuse",
+    });
+    expect(added.result.access_level).toBe(ACCESS_LEVELS.developer);
+    const raised = await env.command("membership.set", {
+      ...asMaintainer,
+      access_level: ACCESS_LEVELS.maintainer,
+      existing: "require",
+    });
+    expect(raised.result.access_level).toBe(ACCESS_LEVELS.maintainer);
+    // Granting Owner, and changing or removing an Owner, is the Owner's (`manage_owners`).
+    const toOwner = await env.refusal("membership.set", {
+      ...asMaintainer,
+      access_level: ACCESS_LEVELS.owner,
+      existing: "require",
+    });
+    expect(toOwner.code).toBe("forbidden");
+    expect(toOwner.toGitLabBody()).toEqual({ message: "403 Forbidden" });
+    await env.command("membership.set", {
+      ...onProject,
+      actor_user_id: ownerId,
+      user_id: memberId,
+      access_level: ACCESS_LEVELS.owner,
+      existing: "require",
+    });
+    const demote = await env.refusal("membership.set", {
+      ...asMaintainer,
+      access_level: ACCESS_LEVELS.developer,
+      existing: "require",
+    });
+    expect(demote.code).toBe("forbidden");
+    const remove = await env.refusal("membership.set", { ...asMaintainer, access_level: null });
+    expect(remove.code).toBe("forbidden");
+    // GitLab finds the member first: a missing one is 404 even for an Owner level asked.
+    const missing = await env.refusal("membership.set", {
+      ...asMaintainer,
+      user_id: strangerId,
+      access_level: ACCESS_LEVELS.owner,
+      existing: "require",
+    });
+    expect(missing.code).toBe("not_found_unnamed");
+    // A group's members stay the group Owner's (GitLab's `admin_group_member`).
+    await env.setMembership({ group: group.result.id }, maintainerId, ACCESS_LEVELS.maintainer);
+    const onGroup = await env.refusal("membership.set", {
+      actor_user_id: maintainerId,
+      source_type: "group",
+      source_id: group.result.id,
+      user_id: strangerId,
+      access_level: ACCESS_LEVELS.guest,
+    });
+    expect(onGroup.code).toBe("forbidden");
+  });
+
   it("lets only admins create users, and users their own tokens", async () => {
     const refused = await env.refusal("user.create", {
       actor_user_id: ownerId,

@@ -20,17 +20,25 @@ type RegistryEventData<K extends RegistryKind> = EventDataOf<(typeof REGISTRY_EV
 export type RegistryEntity<K extends RegistryKind> = RegistryEventData<K>[(typeof REGISTRY_ENTITY_FIELDS)[K] &
   keyof RegistryEventData<K>];
 
+/** The kinds whose events become audit events: they carry the actor's client address too. */
+const AUDITED_KINDS: readonly RegistryKind[] = ["agent", "agent_token"];
+
 /**
  * Emits the registry event of `kind`, `io.kasmap.registry.<kind>.changed.v1` on
  * `<root>.registry.<kind>.<id>.changed`, carrying the entity's whole state (token digests only:
- * the entity types have no field for a plaintext token) and the acting user.
+ * the entity types have no field for a plaintext token) and the acting user (with their client
+ * address for the audited kinds, when known).
  */
 export function emitRegistryChange<K extends RegistryKind>(
   unit: UnitOfWork,
   kind: K,
   entity: RegistryEntity<K> & { id: number },
 ): void {
-  const data = { [REGISTRY_ENTITY_FIELDS[kind]]: entity, actor_user_id: unit.actorUserId };
+  const ip =
+    unit.actorIpAddress !== null && AUDITED_KINDS.includes(kind)
+      ? { actor_ip_address: unit.actorIpAddress }
+      : {};
+  const data = { [REGISTRY_ENTITY_FIELDS[kind]]: entity, actor_user_id: unit.actorUserId, ...ip };
   unit.emit(
     newKasmapEvent<RegistryEventType>({
       type: REGISTRY_EVENT_TYPES[kind],

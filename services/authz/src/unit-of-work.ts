@@ -17,6 +17,8 @@ export type UnitOfWork = {
   readonly topology: Topology;
   /** The user the change is attributed to in events; null for system changes (bootstrap). */
   readonly actorUserId: number | null;
+  /** That user's client address, as the gateway read it; null when not known (system changes). */
+  readonly actorIpAddress: string | null;
   /**
    * Queues an event for the outbox. One that could never be published throws
    * `payload_too_large`, so the command fails and rolls back instead of committing a change
@@ -28,6 +30,7 @@ export type UnitOfWork = {
 export type UnitOfWorkRunner = <R>(
   actorUserId: number | null,
   work: (unit: UnitOfWork) => Promise<R>,
+  actorIpAddress?: string,
 ) => Promise<{ result: R; positions: StreamPosition[] }>;
 
 /**
@@ -45,7 +48,7 @@ export function createUnitOfWorkRunner(
   outbox: OutboxPublisher,
   maxEventBytes: (type: EventType) => number,
 ): UnitOfWorkRunner {
-  return async (actorUserId, work) => {
+  return async (actorUserId, work, actorIpAddress) => {
     const { result, ids } = await db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${LOCK_CLASS}::int, ${REGISTRY_LOCK}::int)`.execute(tx);
       // Serialized once: measured here, stored as is.
@@ -55,7 +58,13 @@ export function createUnitOfWorkRunner(
         refuseOverLimit(`event ${event.type}`, utf8ByteLength(json), maxEventBytes(event.type));
         events.push(json);
       };
-      const result = await work({ tx, topology, actorUserId, emit });
+      const result = await work({
+        tx,
+        topology,
+        actorUserId,
+        actorIpAddress: actorIpAddress ?? null,
+        emit,
+      });
       const ids = await insertOutboxRows(tx, events);
       return { result, ids };
     });

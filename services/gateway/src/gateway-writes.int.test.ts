@@ -1,5 +1,5 @@
 import { type CommandHandlers, serveCommands } from "@kasmap/bus";
-import { type AuthzCommandName, KasmapError, type StreamPosition } from "@kasmap/contracts";
+import { AgentNameSchema, type AuthzCommandName, KasmapError, type StreamPosition } from "@kasmap/contracts";
 import { gitlabMemberBody } from "@kasmap/testing";
 import type { Subscription } from "@nats-io/nats-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -46,6 +46,14 @@ function fakeAuthz(): CommandHandlers {
   };
   const handlers: Partial<CommandHandlers> = {
     "agent.create": async (r) => {
+      received.push({ name: "agent.create", request: r });
+      // As authz: the model's format rule, then uniqueness.
+      const format = AgentNameSchema.safeParse(r.name);
+      if (!format.success) {
+        throw new KasmapError("validation_failed", "invalid", {
+          fields: { name: format.error.issues.map((issue) => issue.message) },
+        });
+      }
       if (r.name === "taken") {
         throw new KasmapError("validation_failed", "invalid", {
           fields: { name: ["has already been taken"] },
@@ -190,7 +198,7 @@ describe("writes through authz", () => {
     expect((await f.call(`${agents}/300`, { token: TOKENS.developer })).status).toBe(404);
   });
 
-  it("validates the agent name before authz, and relays authz's field errors", async () => {
+  it("leaves the agent name to authz (which audits a refusal), with the client address, and relays its field errors", async () => {
     const bad = await f.call(agents, { method: "POST", json: { name: "Bad_Name" }, token: TOKENS.admin });
     expect(bad.status).toBe(400);
     // GitLab renders the agent's model errors as one string (issue 10).
@@ -198,6 +206,19 @@ describe("writes through authz", () => {
       message:
         "400 Bad request - [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
     });
+    const sent = received.filter((r) => r.name === "agent.create").at(-1);
+    expect(sent?.request).toMatchObject({ name: "Bad_Name", actor_ip_address: "127.0.0.1" });
+    // A name too long to record is refused by the gateway alone, with the model's errors.
+    const before = received.length;
+    const huge = await f.call(agents, {
+      method: "POST",
+      json: { name: "a".repeat(1025) },
+      token: TOKENS.admin,
+    });
+    expect(await huge.json()).toEqual({
+      message: '400 Bad request - ["Name is too long (maximum is 63 characters)"]',
+    });
+    expect(received.length).toBe(before);
     const taken = await f.call(agents, { method: "POST", json: { name: "taken" }, token: TOKENS.admin });
     expect(taken.status).toBe(400);
     expect(await taken.json()).toEqual({ message: '400 Bad request - ["Name has already been taken"]' });

@@ -15,6 +15,7 @@ import * as m018AlertOutbox from "./018_alert_outbox.ts";
 import * as m019CollectorConnections from "./019_collector_connections.ts";
 import * as m020CollectorClusterUid from "./020_collector_cluster_uid.ts";
 import * as m021ProjectionPartitionPositions from "./021_projection_partition_positions.ts";
+import * as m022AuditEventsWithoutAgent from "./022_audit_events_without_agent.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -40,6 +41,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "019_collector_connections": m019CollectorConnections,
   "020_collector_cluster_uid": m020CollectorClusterUid,
   "021_projection_partition_positions": m021ProjectionPartitionPositions,
+  "022_audit_events_without_agent": m022AuditEventsWithoutAgent,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -14,8 +14,9 @@ export type ActorCommandName = {
 }[AuthzCommandName];
 
 /**
- * A command run for the user who sent it: one unit of work attributed to `actor_user_id`, in which
- * that user must exist and be active (`401 Unauthorized` otherwise) before `work` sees them.
+ * A command run for the user who sent it: one unit of work attributed to `actor_user_id` (and
+ * their `actor_ip_address`), in which that user must exist and be active (`401 Unauthorized`
+ * otherwise) before `work` sees them.
  */
 export function actorCommand<N extends ActorCommandName>(
   work: (
@@ -25,7 +26,9 @@ export function actorCommand<N extends ActorCommandName>(
   ) => Promise<AuthzCommandResult<N>>,
 ): CommandHandler<N> {
   return (deps, request) =>
-    deps.run(request.actor_user_id, async (unit) =>
-      work(unit, await requireActiveUser(unit.tx, request.actor_user_id), request),
+    deps.run(
+      request.actor_user_id,
+      async (unit) => work(unit, await requireActiveUser(unit.tx, request.actor_user_id), request),
+      request.actor_ip_address,
     );
 }

@@ -47,56 +47,64 @@ type RevokeRequest = AuthzCommandParsedRequest<"agent_token.revoke">;
  */
 export function mintAgentCredential(deps: CommandDeps, request: CreateRequest, kind: AgentTokenKind) {
   const rules = KIND_RULES[kind];
-  return deps.run(request.actor_user_id, async (unit) => {
-    const { agent, creatorId } = await authorizedAgent(deps, unit, request, kind);
-    const active = await unit.tx
-      .selectFrom("authz.agent_tokens")
-      .select((eb) => eb.fn.countAll<number>().as("count"))
-      .where("agent_id", "=", agent.id)
-      .where("kind", "=", kind)
-      .where("status", "=", "active")
-      .executeTakeFirstOrThrow();
-    if (Number(active.count) >= MAX_ACTIVE_TOKENS_PER_KIND) {
-      throw new KasmapError("bad_request", rules.limitMessage);
-    }
-    const plaintext = generateToken(rules.prefix);
-    const row = await unit.tx
-      .insertInto("authz.agent_tokens")
-      .values({
-        agent_id: agent.id,
-        kind,
-        name: request.name,
-        description: request.description ?? null,
-        status: "active",
-        token_sha256: digestToken(plaintext),
-        created_by_user_id: creatorId,
-        last_used_at: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const token = toAgentToken(row);
-    emitRegistryChange(unit, "agent_token", token);
-    return { token: withoutDigest(token), plaintext };
-  });
+  return deps.run(
+    request.actor_user_id,
+    async (unit) => {
+      const { agent, creatorId } = await authorizedAgent(deps, unit, request, kind);
+      const active = await unit.tx
+        .selectFrom("authz.agent_tokens")
+        .select((eb) => eb.fn.countAll<number>().as("count"))
+        .where("agent_id", "=", agent.id)
+        .where("kind", "=", kind)
+        .where("status", "=", "active")
+        .executeTakeFirstOrThrow();
+      if (Number(active.count) >= MAX_ACTIVE_TOKENS_PER_KIND) {
+        throw new KasmapError("bad_request", rules.limitMessage);
+      }
+      const plaintext = generateToken(rules.prefix);
+      const row = await unit.tx
+        .insertInto("authz.agent_tokens")
+        .values({
+          agent_id: agent.id,
+          kind,
+          name: request.name,
+          description: request.description ?? null,
+          status: "active",
+          token_sha256: digestToken(plaintext),
+          created_by_user_id: creatorId,
+          last_used_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const token = toAgentToken(row);
+      emitRegistryChange(unit, "agent_token", token);
+      return { token: withoutDigest(token), plaintext };
+    },
+    request.actor_ip_address,
+  );
 }
 
 /** Maintainer+; revoking a revoked token succeeds unchanged and publishes nothing (GitLab: 204). */
 export function revokeAgentCredential(deps: CommandDeps, request: RevokeRequest, kind: AgentTokenKind) {
-  return deps.run(request.actor_user_id, async (unit) => {
-    const { agent } = await authorizedAgent(deps, unit, request, kind);
-    const existing = await findAgentToken(unit.tx, agent.id, request.token_id, kind);
-    if (!existing) throw new KasmapError("not_found", KIND_RULES[kind].notFound);
-    if (existing.status === "revoked") return withoutDigest(existing);
-    const row = await unit.tx
-      .updateTable("authz.agent_tokens")
-      .set({ status: "revoked" })
-      .where("id", "=", existing.id)
-      .returningAll()
-      .executeTakeFirstOrThrow();
-    const token = toAgentToken(row);
-    emitRegistryChange(unit, "agent_token", token);
-    return withoutDigest(token);
-  });
+  return deps.run(
+    request.actor_user_id,
+    async (unit) => {
+      const { agent } = await authorizedAgent(deps, unit, request, kind);
+      const existing = await findAgentToken(unit.tx, agent.id, request.token_id, kind);
+      if (!existing) throw new KasmapError("not_found", KIND_RULES[kind].notFound);
+      if (existing.status === "revoked") return withoutDigest(existing);
+      const row = await unit.tx
+        .updateTable("authz.agent_tokens")
+        .set({ status: "revoked" })
+        .where("id", "=", existing.id)
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const token = toAgentToken(row);
+      emitRegistryChange(unit, "agent_token", token);
+      return withoutDigest(token);
+    },
+    request.actor_ip_address,
+  );
 }
 
 /**

@@ -20,6 +20,7 @@ import { registerGitLabInboxRoutes } from "../routes/gitlab-inbox-routes.ts";
 import { registerGroupAndProjectRoutes } from "../routes/group-and-project-routes.ts";
 import { registerGroupClusterAgentRoutes } from "../routes/group-cluster-agent-routes.ts";
 import { registerJobRoutes } from "../routes/job-routes.ts";
+import { registerMemberReadRoutes } from "../routes/member-read-routes.ts";
 import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations-routes.ts";
 import { registerUserAndMemberRoutes } from "../routes/user-and-member-routes.ts";
@@ -92,6 +93,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerOperationsRoutes(app, ctx);
   registerGroupAndProjectRoutes(app, ctx);
   registerUserAndMemberRoutes(app, ctx);
+  registerMemberReadRoutes(app, ctx);
   registerCredentialRoutes(app, ctx);
   registerAgentRoutes(app, ctx);
   registerAgentTokenRoutes(app, ctx);

@@ -39,7 +39,7 @@ const CASES: readonly CatalogueCase[] = [
     error: tokenRevoked(),
   },
   {
-    when: "a role too low for a write (checked before anything is looked up, as GitLab)",
+    when: "a role too low for a write (checked before anything is looked up, as GitLab); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
     error: new KasmapError("forbidden", "Forbidden"),
   },
   {
@@ -52,7 +52,7 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("not_found", "Project"),
   },
   {
-    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT /{groups,projects}/:id/members/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
+    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT` or `GET /{groups,projects}/:id/members[/all]/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
     error: tokenNotFound(),
   },
   {
@@ -126,7 +126,8 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
   'A keyset `cursor` Kasmap did not write answers `400 {"error":"cursor is invalid"}` (GitLab fails on it with a 500); only forward cursors are read, as Kasmap\'s `Link` offers only `rel="next"`.',
-  "Audit events record no IP address, and `details.author_email` is null: Kasmap's read model holds neither. What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",
+  "Audit events' `details.author_email` is null: Kasmap's read model holds no e-mail addresses; `details.ip_address` is recorded for users' agent and token changes and refused agent creations only (Kasmap audits nothing else a user does). What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",
+  "An agent name over 1,024 characters is refused by the gateway with the model's errors and, unlike shorter invalid names, not recorded as `cluster_agent_create_failed`: an audit event's size is bounded.",
 ];
 
 /** One answer as the gateway renders it: status, extra headers and body. */

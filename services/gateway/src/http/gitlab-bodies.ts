@@ -141,7 +141,10 @@ export function userBody(user: UserLike) {
 }
 
 /** `API::Entities::Member`. Kasmap has no membership expiry, so `expires_at` is always null. */
-export function memberBody(user: UserLike, accessLevel: number | null) {
+export function memberBody(
+  user: Pick<UserLike, "id" | "username" | "name" | "state">,
+  accessLevel: number | null,
+) {
   return {
     id: user.id,
     username: user.username,

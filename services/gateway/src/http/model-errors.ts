@@ -1,4 +1,4 @@
-import { isKasmapError, KasmapError } from "@kasmap/contracts";
+import { fullMessages, isKasmapError, KasmapError, rubyArrayInspect } from "@kasmap/contracts";
 
 /**
  * GitLab's `bad_request!(model.errors.full_messages)` as the agent routes answer it: the
@@ -7,12 +7,7 @@ import { isKasmapError, KasmapError } from "@kasmap/contracts";
  * `render_validation_error!`, which GitLab uses for projects and users.
  */
 export function fullMessagesBadRequest(fields: Record<string, string[]>): KasmapError {
-  const fullMessages = Object.entries(fields).flatMap(([attribute, messages]) =>
-    messages.map((message) => `${humanAttribute(attribute)} ${message}`),
-  );
-  // Ruby's Array#inspect: `["a", "b"]`; String#inspect escapes as JSON does for these messages.
-  const inspected = `[${fullMessages.map((message) => JSON.stringify(message)).join(", ")}]`;
-  return new KasmapError("bad_request", inspected);
+  return new KasmapError("bad_request", rubyArrayInspect(fullMessages(fields)));
 }
 
 /** A field-level validation error rethrown in the full-messages form; anything else unchanged. */
@@ -54,10 +49,4 @@ function rubySymbol(name: string): string {
  */
 function rubyString(text: string): string {
   return JSON.stringify(text).replace(/#(?=[{$@])/g, "\\#");
-}
-
-/** Rails' `human_attribute_name`: `agent_id` → `Agent`, `name` → `Name`. */
-function humanAttribute(attribute: string): string {
-  const words = attribute.replace(/_id$/, "").replace(/_/g, " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
 }

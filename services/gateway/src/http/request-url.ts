@@ -90,6 +90,32 @@ export function requestUrl(request: FastifyRequest, settings: ExternalUrlSetting
 }
 
 /**
+ * The client's IP address, as Rails' `ActionDispatch::RemoteIp` reads it for GitLab's audit
+ * `ip_address`: the connection's peer, unless the peer is a trusted proxy
+ * (`KASMAP_TRUSTED_PROXIES`); then `X-Forwarded-For` read from the right, skipping trusted
+ * proxies, up to the first address that is not one (an address a client wrote further left is
+ * never believed). Entries that are no IP address end the walk. Null when the peer is unknown.
+ */
+export function clientIpAddress(request: FastifyRequest, settings: ExternalUrlSettings): string | null {
+  const peer = peerAddress(request);
+  if (peer === null) return null;
+  let client = peer.address;
+  if (!settings.trustedProxies.check(peer.address, peer.family)) return client;
+  const header = request.headers["x-forwarded-for"];
+  const chain = (Array.isArray(header) ? header.join(",") : (header ?? ""))
+    .split(",")
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== "");
+  for (const entry of chain.reverse()) {
+    const hop = ipOf(entry);
+    if (hop === null) break;
+    client = hop.address;
+    if (!settings.trustedProxies.check(hop.address, hop.family)) break;
+  }
+  return client;
+}
+
+/**
  * Rack's reading of `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Forwarded-Port` (the last
  * value of each list: the one the nearest proxy added), only when the connection comes from a
  * trusted proxy and the headers are well formed; otherwise null.
@@ -128,7 +154,11 @@ function lastValue(header: string | string[] | undefined): string | undefined {
 
 function peerAddress(request: FastifyRequest): { address: string; family: "ipv4" | "ipv6" } | null {
   const raw = request.socket.remoteAddress;
-  if (!raw) return null;
+  return raw ? ipOf(raw) : null;
+}
+
+/** An address as `BlockList` checks it (an IPv4-mapped IPv6 address as IPv4), or null. */
+function ipOf(raw: string): { address: string; family: "ipv4" | "ipv6" } | null {
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(raw);
   if (mapped?.[1]) return { address: mapped[1], family: "ipv4" };
   const family = isIP(raw);

@@ -1,6 +1,12 @@
 import type { FastifyRequest } from "fastify";
 import { describe, expect, it } from "vitest";
-import { DIRECT_ACCESS, externalBaseUrl, externalUrlSettings, requestUrl } from "./request-url.ts";
+import {
+  clientIpAddress,
+  DIRECT_ACCESS,
+  externalBaseUrl,
+  externalUrlSettings,
+  requestUrl,
+} from "./request-url.ts";
 
 const PATH = "/api/v4/projects/1/cluster_agents?per_page=1";
 
@@ -101,5 +107,40 @@ describe("externalBaseUrl behind a proxy", () => {
 
   it("refuses a KASMAP_EXTERNAL_URL that is not http(s)", () => {
     expect(() => externalUrlSettings("ftp://kasmap.example.com", undefined)).toThrow(/KASMAP_EXTERNAL_URL/);
+  });
+});
+
+describe("clientIpAddress", () => {
+  const settings = externalUrlSettings(undefined, "10.0.0.0/8, 2001:db8::/32");
+  const from = (peer: string, forwardedFor?: string) =>
+    clientIpAddress(
+      request("kasmap:8080", {
+        peer,
+        headers: forwardedFor === undefined ? {} : { "x-forwarded-for": forwardedFor },
+      }),
+      settings,
+    );
+
+  it.each([
+    ["a direct client, whatever it claims", "203.0.113.9", "198.51.100.1", "203.0.113.9"],
+    ["an IPv4-mapped peer", "::ffff:203.0.113.9", undefined, "203.0.113.9"],
+    ["a trusted proxy naming its client", "10.0.0.2", "198.51.100.1", "198.51.100.1"],
+    [
+      "two trusted proxies: the first untrusted hop from the right",
+      "10.0.0.2",
+      "6.6.6.6, 198.51.100.1, 10.0.0.3",
+      "198.51.100.1",
+    ],
+    ["a trusted IPv6 proxy", "2001:db8::1", "2001:db8:ffff::9", "2001:db8:ffff::9"],
+    ["a trusted proxy without the header", "10.0.0.2", undefined, "10.0.0.2"],
+    ["garbage in the header ends the walk", "10.0.0.2", "198.51.100.1, not-an-ip", "10.0.0.2"],
+    ["only trusted hops: the leftmost", "10.0.0.2", "10.0.0.5, 10.0.0.4", "10.0.0.5"],
+  ])("%s", (_case, peer, forwardedFor, expected) => {
+    expect(from(peer, forwardedFor)).toBe(expected);
+  });
+
+  it("is null without a peer address", () => {
+    const fake = { headers: {}, socket: {} } as unknown as FastifyRequest;
+    expect(clientIpAddress(fake, DIRECT_ACCESS)).toBeNull();
   });
 });

@@ -22,6 +22,8 @@ export type AuditEventRecord = {
   agent_name: string | null;
   /** `projects.path_with_namespace` of the entity now, for rows recorded before the project was. */
   project_path: string | null;
+  /** `projects.name` of the entity now: the details of a project target (`cluster_agent_create_failed`). */
+  project_name: string | null;
 };
 
 /** GitLab's `author_name`/`author_class` for what no user did: collectors and silences. */
@@ -33,6 +35,8 @@ const DEFAULT_MESSAGES: Record<AuditEventType, string> = {
   [AUDIT_EVENT_TYPES.agentDeleted]: "Deleted cluster agent",
   [AUDIT_EVENT_TYPES.tokenCreated]: "Created cluster agent token",
   [AUDIT_EVENT_TYPES.tokenRevoked]: "Revoked cluster agent token",
+  [AUDIT_EVENT_TYPES.agentCreateFailed]: "Attempted to create cluster agent",
+  [AUDIT_EVENT_TYPES.agentDeleteFailed]: "Attempted to delete cluster agent",
   [AUDIT_EVENT_TYPES.clusterInfoChanged]: "Cluster agent's cluster information changed",
   [AUDIT_EVENT_TYPES.authorizationChanged]: "Cluster agent's authorizations changed",
   [AUDIT_EVENT_TYPES.connected]: "Cluster agent connected",
@@ -59,7 +63,9 @@ export function auditEventBody(record: AuditEventRecord): AuditEventResponse {
   const targetDetails =
     record.target_type === "Clusters::Agent"
       ? (named("agent_name") ?? record.agent_name)
-      : named("token_name");
+      : record.target_type === "Project"
+        ? record.project_name
+        : named("token_name");
   const author =
     record.author_id === null
       ? SYSTEM_AUTHOR

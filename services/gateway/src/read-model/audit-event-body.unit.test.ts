@@ -27,6 +27,7 @@ function record(overrides: Partial<AuditEventRecord> = {}): AuditEventRecord {
     author_name: "Ops",
     agent_name: "prod",
     project_path: "acme/platform/infra",
+    project_name: "infra",
     ...overrides,
   };
 }

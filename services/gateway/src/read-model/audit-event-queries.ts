@@ -22,7 +22,8 @@ export type AuditEventFilter = {
  * the project's current path (for rows recorded before the project was projected).
  *
  * ```sql
- * select e.*, u.name as author_name, a.name as agent_name, p.path_with_namespace as project_path
+ * select e.*, u.name as author_name, a.name as agent_name, p.path_with_namespace as project_path,
+ *        p.name as project_name
  * from read_model.audit_events e left join read_model.users u on u.id = e.author_id
  * left join read_model.agents a on a.id = e.agent_id left join read_model.projects p on p.id = e.entity_id
  * where e.entity_type = 'Project' …
@@ -47,6 +48,7 @@ function auditEventRecords(db: ReadModel, filter: AuditEventFilter) {
       "u.name as author_name",
       "a.name as agent_name",
       "p.path_with_namespace as project_path",
+      "p.name as project_name",
     ])
     .where("e.entity_type", "=", "Project");
   if (filter.entityId !== undefined) query = query.where("e.entity_id", "=", filter.entityId);

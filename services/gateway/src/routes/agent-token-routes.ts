@@ -10,7 +10,7 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { findActiveAgentToken, listActiveAgentTokens } from "../read-model/agent-queries.ts";
 import { agentInProject, integerParam, recordNotFound } from "./agent-lookup.ts";
-import { forwardCommand, rethrowNotFoundAs } from "./forward-command.ts";
+import { commandActor, forwardCommand, rethrowNotFoundAs } from "./forward-command.ts";
 import type { AgentParams, AgentTokenParams } from "./route-params.ts";
 
 /** `/api/v4/projects/:id/cluster_agents/:agent_id/tokens` (GitLab's `API::Clusters::AgentTokens`). */
@@ -45,7 +45,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
     const params = parseParams(CreateAgentTokenBodySchema, mergedParams(request.query, request.body));
     const { token, plaintext } = await forwardCommand(ctx, "agent_token.create", {
-      actor_user_id: user.id,
+      ...commandActor(ctx, request, user.id),
       project_id: project.id,
       agent_id: agent.id,
       name: params.name,
@@ -63,7 +63,7 @@ export function registerAgentTokenRoutes(app: FastifyInstance, ctx: GatewayConte
     if (tokenId === null) throw recordNotFound();
     // authz names the token in its 404; GitLab's `find` answers the bare RecordNotFound body.
     await forwardCommand(ctx, "agent_token.revoke", {
-      actor_user_id: user.id,
+      ...commandActor(ctx, request, user.id),
       project_id: project.id,
       agent_id: agent.id,
       token_id: tokenId,

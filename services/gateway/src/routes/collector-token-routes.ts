@@ -13,7 +13,7 @@ import { listActiveAgentTokens } from "../read-model/agent-queries.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 import { agentInProject } from "./agent-lookup.ts";
-import { forwardCommand } from "./forward-command.ts";
+import { commandActor, forwardCommand } from "./forward-command.ts";
 import type { AgentParams, AgentTokenParams } from "./route-params.ts";
 
 /**
@@ -39,7 +39,7 @@ export function registerCollectorTokenRoutes(app: FastifyInstance, ctx: GatewayC
     const { user, project, agentId } = await maintainedAgent(ctx, request);
     const params = parseParams(CreateAgentTokenBodySchema, mergedParams(request.query, request.body));
     const { token, plaintext } = await forwardCommand(ctx, "collector_token.create", {
-      actor_user_id: user.id,
+      ...commandActor(ctx, request, user.id),
       project_id: project.id,
       agent_id: agentId,
       name: params.name,
@@ -59,7 +59,7 @@ export function registerCollectorTokenRoutes(app: FastifyInstance, ctx: GatewayC
     const tokenId = parseNumericId(request.params.token_id);
     if (tokenId === null) throw new KasmapError("not_found", NOT_FOUND.collectorToken);
     await forwardCommand(ctx, "collector_token.revoke", {
-      actor_user_id: user.id,
+      ...commandActor(ctx, request, user.id),
       project_id: project.id,
       agent_id: agentId,
       token_id: tokenId,

@@ -3,10 +3,13 @@ import {
   type AuthzCommandName,
   type AuthzCommandRequest,
   type AuthzCommandResult,
+  ClientIpAddressSchema,
   isKasmapError,
   type KasmapError,
 } from "@kasmap/contracts";
+import type { FastifyRequest } from "fastify";
 import type { GatewayContext } from "../context.ts";
+import { clientIpAddress } from "../http/request-url.ts";
 import { waitForPositions } from "../read-model/read-your-writes.ts";
 
 /**
@@ -55,4 +58,20 @@ export function rethrowNotFoundAs(notFound: () => KasmapError): (error: unknown)
   return (error) => {
     throw isKasmapError(error, "not_found") ? notFound() : error;
   };
+}
+
+/**
+ * Who a command acts for: the user, and the client address of their request (behind a trusted
+ * proxy, the client it names), which authz records in audited events as GitLab's `ip_address`.
+ * An address the contract would refuse (an IPv6 zone, say) is left out rather than failing the write.
+ */
+export function commandActor(
+  ctx: GatewayContext,
+  request: FastifyRequest,
+  userId: number,
+): { actor_user_id: number; actor_ip_address?: string } {
+  const address = ClientIpAddressSchema.safeParse(clientIpAddress(request, ctx.externalUrl));
+  return address.success
+    ? { actor_user_id: userId, actor_ip_address: address.data }
+    : { actor_user_id: userId };
 }

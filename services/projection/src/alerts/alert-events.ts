@@ -28,7 +28,10 @@ export type AlertEvent = KasmapEventOf<AlertType>;
  * - `cluster_agent_cluster_conflict` → `io.kasmap.alert.cluster_conflict.v1`, severity
  *   `critical`, on `<root>.alerts.<agent>.cluster_conflict`, with the audit event's details.
  */
-export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): AlertEvent | null {
+export function alertOfAuditEvent(topology: Topology, auditEvent: AuditEventDraft): AlertEvent | null {
+  // Every alerting event is about an agent; only a refused creation has none.
+  if (auditEvent.agent_id === null) return null;
+  const draft = { ...auditEvent, agent_id: auditEvent.agent_id };
   switch (draft.event_type) {
     case AUDIT_EVENT_TYPES.clusterChanged:
       return alertOf(topology, EVENT_TYPES.alertClusterChanged, draft, {
@@ -49,13 +52,16 @@ export function alertOfAuditEvent(topology: Topology, draft: AuditEventDraft): A
 function alertOf<T extends AlertType>(
   topology: Topology,
   type: T,
-  draft: AuditEventDraft,
+  draft: AgentAuditEventDraft,
   data: EventDataOf<T>,
 ): AlertEvent {
   return newAlertEvent({ type, ...alertEnvelopeOf(topology, type, draft), data });
 }
 
-function alertEnvelopeOf(topology: Topology, type: AlertType, draft: AuditEventDraft) {
+/** An audit event about an agent: the only kind that raises alerts. */
+type AgentAuditEventDraft = AuditEventDraft & { agent_id: number };
+
+function alertEnvelopeOf(topology: Topology, type: AlertType, draft: AgentAuditEventDraft) {
   return {
     source: ALERT_SOURCE,
     subject: topology.subjects.alert(type, draft.agent_id),
@@ -65,7 +71,7 @@ function alertEnvelopeOf(topology: Topology, type: AlertType, draft: AuditEventD
 }
 
 /** What every alert's data repeats of its audit event, besides the details. */
-function alertDataOf(draft: AuditEventDraft) {
+function alertDataOf(draft: AgentAuditEventDraft) {
   return {
     agent_id: draft.agent_id,
     audit_event_id: draft.event_id,

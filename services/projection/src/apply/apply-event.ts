@@ -38,6 +38,9 @@ export async function applyEventToReadModel(
       return applyClusterSnapshot(db, event.data, position.seq);
     case EVENT_TYPES.clusterHeartbeat:
       return applyClusterHeartbeat(db, event.data);
+    case EVENT_TYPES.agentChangeRefused:
+      // Changes nothing the read model holds: its audit event is all it leaves (audit/).
+      return;
     case EVENT_TYPES.alertClusterChanged:
     case EVENT_TYPES.alertClusterConflict:
       // Alerts are what the projection publishes (its outbox), never what it applies: no

@@ -23,6 +23,10 @@ export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promis
       const path = await projectPath(db, event.data.agent.project_id);
       return { ...NO_PREVIOUS_STATE, agent, entity: { id: event.data.agent.project_id, path } };
     }
+    case EVENT_TYPES.agentChangeRefused: {
+      const path = await projectPath(db, event.data.project_id);
+      return { ...NO_PREVIOUS_STATE, entity: { id: event.data.project_id, path } };
+    }
     case EVENT_TYPES.authzChanged: {
       const path = await projectPath(db, event.data.config_project_id);
       return { ...NO_PREVIOUS_STATE, entity: { id: event.data.config_project_id, path } };

@@ -15,6 +15,7 @@ import {
   type EventDataOf,
   type KasmapEvent,
   type KasmapEventOf,
+  rubyArrayInspect,
 } from "@kasmap/contracts";
 
 /**
@@ -70,7 +71,8 @@ export type AuditEventDraft = {
   target_type: AuditTargetType;
   details: Record<string, unknown>;
   created_at: string;
-  agent_id: number;
+  /** The agent the event is about; null for a refused creation (there is no agent). */
+  agent_id: number | null;
 };
 
 /**
@@ -90,6 +92,8 @@ export function auditEventsFor(event: KasmapEvent, previous: AuditPreviousState)
       return authorizationEvents(event, previous);
     case EVENT_TYPES.clusterHeartbeat:
       return [...connectedEvents(event, previous), ...clusterConflictEvents(event, previous)];
+    case EVENT_TYPES.agentChangeRefused:
+      return refusalEvents(event, previous);
     default:
       return [];
   }
@@ -141,16 +145,25 @@ function agentEvents(
     target_type: "Clusters::Agent" as const,
     agent_id: agent.id,
   };
+  const ip = ipAddressDetail(event.data);
   if (agent.deleted_at === null && previous.agent === null) {
-    const details = { custom_message: agentMessage("Created", agent), agent_name: agent.name };
+    const details = { custom_message: agentMessage("Created", agent), agent_name: agent.name, ...ip };
     const author_id = actor_user_id ?? agent.created_by_user_id;
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentCreated, author_id, details }];
   }
   if (agent.deleted_at !== null && previous.agent !== null) {
-    const details = { custom_message: agentMessage("Deleted", agent), agent_name: agent.name };
+    const details = { custom_message: agentMessage("Deleted", agent), agent_name: agent.name, ...ip };
     return [{ ...common, event_type: AUDIT_EVENT_TYPES.agentDeleted, author_id: actor_user_id, details }];
   }
   return [];
+}
+
+/**
+ * GitLab's `details.ip_address`: the acting user's client address, when the event carries it
+ * (authz copies it from the gateway's command); nothing otherwise.
+ */
+function ipAddressDetail(data: { actor_ip_address?: string }): { ip_address?: string } {
+  return data.actor_ip_address === undefined ? {} : { ip_address: data.actor_ip_address };
 }
 
 /**
@@ -159,6 +172,43 @@ function agentEvents(
  */
 function agentMessage(verb: "Created" | "Deleted", agent: { id: number; name: string }): string {
   return `${verb} cluster agent '${agent.name}' with id ${agent.id}`;
+}
+
+/**
+ * A refused creation or deletion, as GitLab audits a failed `Clusters::Agents::CreateService` or
+ * `DeleteService` (gitlab-org/gitlab, ee/app/services/ee/clusters/agents/create_service.rb and
+ * delete_service.rb): `cluster_agent_create_failed` targets the project (no agent exists),
+ * `cluster_agent_delete_failed` the agent; the message quotes the name and the model's errors as
+ * GitLab interpolates `full_messages` (a Ruby array's `inspect`).
+ */
+function refusalEvents(
+  event: KasmapEventOf<typeof EVENT_TYPES.agentChangeRefused>,
+  previous: AuditPreviousState,
+): AuditEventDraft[] {
+  const data = event.data;
+  const verb = data.action === "create" ? "create" : "delete";
+  const failure = rubyArrayInspect(data.messages);
+  const details = {
+    custom_message: `Attempted to ${verb} cluster agent '${data.agent_name}' but failed with message: ${failure}`,
+    agent_name: data.agent_name,
+    ...ipAddressDetail(data),
+  };
+  const target =
+    data.agent_id === null
+      ? { target_id: data.project_id, target_type: "Project" as const, agent_id: null }
+      : { target_id: data.agent_id, target_type: "Clusters::Agent" as const, agent_id: data.agent_id };
+  const eventType =
+    data.action === "create" ? AUDIT_EVENT_TYPES.agentCreateFailed : AUDIT_EVENT_TYPES.agentDeleteFailed;
+  return [
+    {
+      ...base(event, previous),
+      entity_id: data.project_id,
+      ...target,
+      event_type: eventType,
+      author_id: data.actor_user_id,
+      details,
+    },
+  ];
 }
 
 /**
@@ -180,7 +230,8 @@ function tokenEvents(
     audited.targetType === "Clusters::Agent"
       ? { target_id: token.agent_id, target_type: audited.targetType, agent_id: token.agent_id }
       : { target_id: token.id, target_type: audited.targetType, agent_id: token.agent_id };
-  const details = (verb: string) => ({ ...audited.details(verb, token), token_name: token.name });
+  const ip = ipAddressDetail(event.data);
+  const details = (verb: string) => ({ ...audited.details(verb, token), token_name: token.name, ...ip });
   const drafts: AuditEventDraft[] = [];
   if (previous.tokenStatus === null) {
     drafts.push({

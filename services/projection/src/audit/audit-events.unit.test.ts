@@ -117,6 +117,71 @@ describe("auditEventsFor", () => {
     expect(collector).toMatchObject({ target_id: 11, target_type: "Kasmap::CollectorToken", agent_id: 5 });
   });
 
+  it("records a refused creation as GitLab's cluster_agent_create_failed, targeting the project", () => {
+    const event = events.agentChangeRefused(3);
+    const withIp = { ...event, data: { ...event.data, actor_ip_address: "198.51.100.7" } };
+    const [failed] = auditEventsFor(withIp, { ...NO_PREVIOUS_STATE, entity: { id: 3, path: "g/p" } });
+    expect(failed).toEqual({
+      event_id: event.id,
+      event_type: AUDIT_EVENT_TYPES.agentCreateFailed,
+      author_id: 1,
+      entity_id: 3,
+      entity_path: "g/p",
+      target_id: 3,
+      target_type: "Project",
+      agent_id: null,
+      created_at: event.time,
+      details: {
+        // ee/app/services/ee/clusters/agents/create_service.rb: the name, then full_messages inspected.
+        custom_message:
+          "Attempted to create cluster agent '-bad' but failed with message: [\"Name can contain only lowercase letters, digits, and '-', but cannot start or end with '-'\"]",
+        agent_name: "-bad",
+        ip_address: "198.51.100.7",
+      },
+    });
+  });
+
+  it("records a refused deletion as cluster_agent_delete_failed, targeting the agent", () => {
+    const event = events.agentChangeRefused(3);
+    const deletion = {
+      ...event,
+      data: {
+        ...event.data,
+        action: "delete" as const,
+        agent_id: 5,
+        agent_name: "agent-5",
+        messages: ["Agent is busy"],
+      },
+    };
+    const [failed] = auditEventsFor(deletion, KNOWN_AGENT);
+    expect(failed).toMatchObject({
+      event_type: AUDIT_EVENT_TYPES.agentDeleteFailed,
+      target_id: 5,
+      target_type: "Clusters::Agent",
+      agent_id: 5,
+      details: {
+        custom_message:
+          "Attempted to delete cluster agent 'agent-5' but failed with message: [\"Agent is busy\"]",
+      },
+    });
+    expect(failed?.details).not.toHaveProperty("ip_address");
+  });
+
+  it("records the acting user's client address as GitLab's details.ip_address", () => {
+    const created = events.agent(5, 3);
+    const [withIp] = auditEventsFor(
+      { ...created, data: { ...created.data, actor_ip_address: "2001:db8::7" } },
+      { ...NO_PREVIOUS_STATE, entity: { id: 3, path: "g/p" } },
+    );
+    expect(withIp?.details).toMatchObject({ ip_address: "2001:db8::7" });
+    const token = events.agentToken(9, 5);
+    const [tokenWithIp] = auditEventsFor(
+      { ...token, data: { ...token.data, actor_ip_address: "203.0.113.4" } },
+      KNOWN_AGENT,
+    );
+    expect(tokenWithIp?.details).toMatchObject({ ip_address: "203.0.113.4" });
+  });
+
   it("records the changed infrastructure fields with their values before and after", () => {
     const [first] = auditEventsFor(events.snapshot(5, buildClusterFacts()), KNOWN_AGENT);
     expect(first?.details).toMatchObject({

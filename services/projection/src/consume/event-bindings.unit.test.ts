@@ -54,9 +54,15 @@ const SUBJECT_KINDS: { kind: string; subject: string; stream: StreamRole; owner:
     stream: "alerts",
     owner: EVENT_TYPES.alertClusterConflict,
   },
+  {
+    kind: "agent refused",
+    subject: topology.subjects.agentChangeRefused(ID),
+    stream: "registry",
+    owner: EVENT_TYPES.agentChangeRefused,
+  },
   ...REGISTRY_KINDS.map((kind) => {
     const owner = (Object.keys(EVENT_BINDINGS) as EventType[]).find(
-      (type) => EVENT_BINDINGS[type].pattern[1] === kind && EVENT_BINDINGS[type].stream === "registry",
+      (type) => EVENT_BINDINGS[type].pattern.join(".") === `registry.${kind}.{id}.changed`,
     );
     if (!owner) throw new Error(`no event type bound to registry kind ${kind}`);
     return {
@@ -78,7 +84,7 @@ function encode(event: KasmapEvent, subject: string): Uint8Array {
 
 describe("event bindings at the consumer's edge", () => {
   it("covers every subject kind × every event type", () => {
-    expect(PAIRS).toHaveLength(13 * Object.values(EVENT_TYPES).length);
+    expect(PAIRS).toHaveLength(14 * Object.values(EVENT_TYPES).length);
     expect(PAIRS.filter((p) => p.accepted)).toHaveLength(Object.values(EVENT_TYPES).length);
   });
 

@@ -59,6 +59,9 @@ export function changedTablesOf(event: KasmapEvent): { tables: readonly ReadMode
       };
     case EVENT_TYPES.clusterHeartbeat:
       return { tables: ["agent_connections"], ids: { agent_id: event.data.agent_id } };
+    case EVENT_TYPES.agentChangeRefused:
+      // Only an audit row: no cached view of the read model changes.
+      return { tables: [], ids: {} };
     case EVENT_TYPES.alertClusterChanged:
     case EVENT_TYPES.alertClusterConflict:
       // The projection raises alerts; no read-model table follows them.
