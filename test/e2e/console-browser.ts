@@ -42,6 +42,20 @@ export async function launchConsoleBrowser(
 export type { Browser, Page };
 
 /**
+ * The browser globals that functions run inside the page use. The repository compiles without
+ * TypeScript's DOM library (its code runs in Node), so page functions reach them through
+ * `globalThis as unknown as PageGlobals`: a cast that vanishes when the function is sent over.
+ */
+export type PageGlobals = {
+  document: {
+    documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number };
+    querySelector(selector: string): { append(child: unknown): void } | null;
+    createElement(tag: string): unknown;
+  };
+  innerWidth: number;
+};
+
+/**
  * A page of the console whose console errors (failed scripts, CSP refusals) are kept in
  * `problems`: a test ends by asserting there were none.
  */
@@ -74,7 +88,10 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
   await page.evaluate(axe.source);
   const violations = await page.evaluate(async () => {
     const runner = (globalThis as unknown as { axe: typeof axe }).axe;
-    const result = await runner.run(document, { resultTypes: ["violations"] });
+    const page = globalThis as unknown as PageGlobals;
+    const result = await runner.run(page.document as unknown as Parameters<typeof runner.run>[0], {
+      resultTypes: ["violations"],
+    });
     return result.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(" ")).join(" | ")}`);
   });
   return violations;
@@ -82,7 +99,12 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
 
 /** Switches the console's theme with its toggle until the page shows `theme`. */
 export async function chooseTheme(page: Page, theme: "light" | "dark"): Promise<void> {
-  const current = await page.evaluate(() => document.documentElement.dataset.theme);
+  const current = await page.evaluate(
+    () => (globalThis as unknown as PageGlobals).document.documentElement.dataset.theme,
+  );
   if (current !== theme) await page.getByRole("button", { name: /theme/ }).click();
-  await page.waitForFunction((wanted) => document.documentElement.dataset.theme === wanted, theme);
+  await page.waitForFunction(
+    (wanted) => (globalThis as unknown as PageGlobals).document.documentElement.dataset.theme === wanted,
+    theme,
+  );
 }

@@ -1,17 +1,17 @@
-import type { ChildProcess } from "node:child_process";
 import type { KubeSimulator } from "@kasmap/kube-simulator";
-import { eventually } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCollectorProgram, startDemoKubeCluster, stopCollectorsThenClose } from "./collector-program.ts";
+import { stopCollectorsThenClose } from "./collector-program.ts";
 import {
   accessibilityViolations,
   chooseTheme,
   consolePage,
   launchConsoleBrowser,
   type Page,
+  type PageGlobals,
   signIn,
 } from "./console-browser.ts";
-import { agentWithToken, groupWithProject, kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
+import { type ConsoleDemo, seedConsoleDemo } from "./console-demo.ts";
+import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
  * Issue 13: the console at `/-/console` in a real Chromium — sign in, search an address of the
@@ -19,57 +19,25 @@ import { agentWithToken, groupWithProject, kasmapSystemForFile, userWithToken } 
  * verify form, what a user without access sees, and axe-core on every main page in both themes.
  */
 const system = kasmapSystemForFile();
-let simulator: KubeSimulator;
-let collector: ChildProcess | undefined;
+let demo: ConsoleDemo | undefined;
 let browser: Awaited<ReturnType<typeof launchConsoleBrowser>>;
 let developerToken: string;
 let outsiderToken: string;
 let ids: { projectId: number; agentId: number };
+let simulator: KubeSimulator;
 
 const NODE_IP = "192.168.49.2";
 
 beforeAll(async () => {
-  const demo = await startDemoKubeCluster();
-  simulator = demo.simulator;
-  const { groupId, projectId } = await groupWithProject(system, system.adminToken, {
-    group: "Platform",
-    project: "clusters",
-  });
-  const { agentId, agentToken } = await agentWithToken(system, projectId, "demo-agent");
-  ids = { projectId, agentId };
-  const developer = await userWithToken(system, system.adminToken, "dev");
-  const outsider = await userWithToken(system, system.adminToken, "outsider");
-  developerToken = developer.token;
-  outsiderToken = outsider.token;
-  const member = await system.api("POST", `/groups/${groupId}/members`, {
-    user_id: developer.userId,
-    access_level: 30,
-  });
-  expect(member.status).toBe(201);
-  const program = spawnCollectorProgram({
-    token: agentToken,
-    kubeconfig: demo.kubeconfig,
-    topologyRoot: system.topology.root,
-    pod: { ip: "10.244.1.17", namespace: "gitlab-agent", name: "agentk-0", node: "k8s-worker-1" },
-    logLevel: "warn",
-  });
-  collector = program.child;
-  await eventually(
-    async () => {
-      const answer = await system.api("GET", `/projects/${projectId}/cluster_agents/${agentId}/cluster_info`);
-      return answer.status === 200 && answer.body ? answer.body : undefined;
-    },
-    "cluster_info from the collector",
-    90_000,
-  ).catch((error: unknown) => {
-    throw new Error(`${String(error)}; the collector said: ${program.output()}`);
-  });
+  demo = await seedConsoleDemo(system);
+  ({ developerToken, outsiderToken, simulator } = demo);
+  ids = { projectId: demo.projectId, agentId: demo.agentId };
   browser = await launchConsoleBrowser();
 });
 
 afterAll(async () => {
   await browser?.close();
-  await stopCollectorsThenClose(collector ? [collector] : [], simulator);
+  await stopCollectorsThenClose(demo ? [demo.collector] : [], demo?.simulator);
 });
 
 const agentPath = () => `/-/console#/agents/${ids.projectId}/${ids.agentId}`;
@@ -125,7 +93,7 @@ describe("the Kasmap console", () => {
       };
     });
     await page
-      .getByRole("row", { name: /Node IPs/ })
+      .getByRole("row", { name: /Internal node IPs/ })
       .getByText(/192\.168\.49\.44/)
       .waitFor({ timeout: 30_000 });
     expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(
@@ -185,7 +153,10 @@ describe("the Kasmap console", () => {
   it("has an accessibility check that does find violations (an unlabelled field added to the page)", async () => {
     const { page } = await signedInPage(developerToken);
     expect(await accessibilityViolations(page)).toEqual([]);
-    await page.evaluate(() => document.querySelector("main")?.append(document.createElement("input")));
+    await page.evaluate(() => {
+      const { document } = globalThis as unknown as PageGlobals;
+      document.querySelector("main")?.append(document.createElement("input"));
+    });
     expect((await accessibilityViolations(page)).join("\n")).toMatch(/^label: /m);
     await page.close();
   });
@@ -221,9 +192,10 @@ describe("the Kasmap console", () => {
           await ready();
           await chooseTheme(page, theme);
           found.push(...(await accessibilityViolations(page)).map((v) => `${name} (${width} px): ${v}`));
-          const overflow = await page.evaluate(
-            () => document.documentElement.scrollWidth - window.innerWidth,
-          );
+          const overflow = await page.evaluate(() => {
+            const browser = globalThis as unknown as PageGlobals;
+            return browser.document.documentElement.scrollWidth - browser.innerWidth;
+          });
           if (overflow > 0) found.push(`${name} (${width} px): ${overflow} px wider than the screen`);
         }
       }

@@ -145,7 +145,7 @@ describe("the timeline's highlights", () => {
       ["snapshot-c-2026-01-03T00:00:00Z", ["identity"]],
       ["snapshot-b-2026-01-02T00:00:00Z", []],
       ["audit-6", ["endpoint", "ranges"]],
-      ["snapshot-a-2026-01-01T00:00:00Z", ["identity", "endpoint", "ranges"]],
+      ["snapshot-a-2026-01-01T00:00:00Z", []],
     ]);
     expect(timeline[3]?.title).toBe("cluster_agent_cluster_info_changed");
     expect(timeline[4]?.title).toBe("First snapshot of the cluster");

@@ -93,7 +93,7 @@ function App() {
       }
       <div class="session">
         <button type="button" class="theme" onClick=${toggle} aria-pressed=${theme === "dark"}>
-          ${theme === "dark" ? "Dark theme" : "Light theme"}
+          Dark theme
         </button>
         ${
           session?.user

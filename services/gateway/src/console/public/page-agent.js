@@ -7,7 +7,7 @@ import { followLive } from "./live.js";
 import { provenanceOf } from "./provenance.js";
 import { ErrorMessage, html, Loading, textOf, useLoad, When } from "./ui.js";
 
-/** The facts shown, in order, with their labels (the key is also the `sources` key). */
+/** The facts shown, in order, with their labels (the key is also the `sources` key; `node_ips` has one per kind). */
 const FIELDS = [
   ["cluster_name", "Cluster name"],
   ["cluster_uid", "Cluster UID (identity)"],
@@ -18,7 +18,8 @@ const FIELDS = [
   ["api_endpoint", "API endpoint"],
   ["api_endpoint_ip", "API endpoint IP"],
   ["api_endpoint_ips", "API server addresses"],
-  ["node_ips", "Node IPs"],
+  ["node_ips.internal", "Internal node IPs"],
+  ["node_ips.external", "External node IPs"],
   ["node_count", "Nodes"],
   ["pod_cidrs", "Pod ranges"],
   ["service_cidrs", "Service ranges"],
@@ -27,17 +28,9 @@ const FIELDS = [
   ["kubernetes_version", "Kubernetes version"],
 ];
 
-/** @param {string} field @param {any} info */
+/** A field's value as text; `a.b` reads a nested value (`node_ips.internal`). @param {string} field @param {any} info */
 function valueText(field, info) {
-  const value = info[field];
-  if (field === "node_ips" && value) {
-    return (
-      [
-        ...value.internal.map((/** @type {string} */ ip) => `${ip} (internal)`),
-        ...value.external.map((/** @type {string} */ ip) => `${ip} (external)`),
-      ].join(", ") || "—"
-    );
-  }
+  const value = field.split(".").reduce((object, key) => object?.[key], info);
   if (field === "kubernetes_version" && value) return value.git_version;
   return textOf(value);
 }
@@ -110,7 +103,7 @@ export function AgentPage({ token, projectId, agentId, at }) {
           ? html`<p class="muted">Observed <${When} at=${info.observed_at} />${info.last_connection ? html`; last connection <${When} at=${info.last_connection} />` : null}</p>
         <div class="table-wrap" tabindex="0" role="region" aria-label="Cluster info values and where they came from"><table class="info">
           <thead><tr><th scope="col">Value</th><th scope="col">Reported</th><th scope="col">Where it came from</th></tr></thead>
-          <tbody>${FIELDS.filter(([field]) => field in info).map(([field, label]) => {
+          <tbody>${FIELDS.filter(([field]) => field.split(".")[0] in info).map(([field, label]) => {
             const provenance = provenanceOf(field, info.sources);
             return html`<tr key=${field}><th scope="row">${label}</th><td><code>${valueText(field, info)}</code></td>
               <td><span class=${`badge ${provenance.kind}`}>${provenance.label}</span> <span class="small">${provenance.sentence}</span></td></tr>`;

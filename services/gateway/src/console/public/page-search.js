@@ -61,7 +61,7 @@ function Results({ entries, asked }) {
   if (entries.length === 0) {
     return html`<p role="status">No cluster you may see holds ${asked}.</p>`;
   }
-  return html`<p role="status">${entries.length === 1 ? "One agent" : `${entries.length} agents`} hold ${asked}.</p>
+  return html`<p role="status">${entries.length === 1 ? "One agent holds" : `${entries.length} agents hold`} ${asked}.</p>
     <ul class="results">${entries.map(
       (entry) => html`<li class="card" key=${entry.agent.id}>
       <h2><a href=${`#/agents/${entry.agent.config_project.id}/${entry.agent.id}`}>${entry.agent.name}</a>

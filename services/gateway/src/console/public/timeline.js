@@ -56,7 +56,8 @@ export function buildTimeline(history, audits) {
   /** @type {TimelineEntry[]} */
   const entries = history.map((entry, index) => {
     const older = history[index + 1]?.cluster_info ?? null;
-    const fields = changedFields(older, entry.cluster_info);
+    // The first snapshot changes nothing: it is where the story starts, not a highlight.
+    const fields = older === null ? [] : changedFields(older, entry.cluster_info);
     return {
       key: `snapshot-${entry.content_hash}-${entry.observed_at}`,
       at: entry.observed_at,
