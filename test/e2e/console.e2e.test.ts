@@ -1,6 +1,6 @@
 import type { KubeSimulator } from "@kasmap/kube-simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stopCollectorsThenClose } from "./collector-program.ts";
+import { changeNodeInternalIp, stopCollectorsThenClose } from "./collector-program.ts";
 import {
   accessibilityViolations,
   chooseTheme,
@@ -80,18 +80,7 @@ describe("the Kasmap console", () => {
     await page.evaluate(() => {
       (globalThis as unknown as { loadedOnce: boolean }).loadedOnce = true;
     });
-    simulator.patchNode("k8s-worker-2", (node) => {
-      const status = node.status as { addresses: Array<{ type: string; address: string }> };
-      return {
-        ...node,
-        status: {
-          ...status,
-          addresses: status.addresses.map((a) =>
-            a.type === "InternalIP" ? { ...a, address: "192.168.49.44" } : a,
-          ),
-        },
-      };
-    });
+    changeNodeInternalIp(simulator, "k8s-worker-2", "192.168.49.44");
     await page
       .getByRole("row", { name: /Internal node IPs/ })
       .getByText(/192\.168\.49\.44/)
