@@ -84,7 +84,7 @@ describe("the Kasmap console", () => {
     await page
       .getByRole("row", { name: /Internal node IPs/ })
       .getByText(/192\.168\.49\.44/)
-      .waitFor({ timeout: 30_000 });
+      .waitFor({ timeout: 90_000 });
     expect(await page.evaluate(() => (globalThis as unknown as { loadedOnce?: boolean }).loadedOnce)).toBe(
       true,
     );

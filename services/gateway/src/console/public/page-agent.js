@@ -69,20 +69,27 @@ export function AgentPage({ token, projectId, agentId, at }) {
       )
     ).body;
   }, [token, base, at]);
-  useEffect(
-    () =>
-      followLive({
-        token,
-        agentId,
-        onState: (state, why) => setLive({ state, why: why ?? "" }),
-        onEvent: ({ type, data }) => {
-          const text = `${new Date().toLocaleTimeString()}: ${describeEvent(type, data)}`;
-          setRecent((list) => [{ key: `${Date.now()}-${list.length}`, text }, ...list].slice(0, 5));
-          if (RELOAD_ON.has(type)) setRound((n) => n + 1);
-        },
-      }),
-    [token, agentId],
-  );
+  useEffect(() => {
+    // Events sent while the stream was down are not replayed to a new ticket: read the agent again.
+    let missedEvents = false;
+    return followLive({
+      token,
+      agentId,
+      onState: (state, why) => {
+        setLive({ state, why: why ?? "" });
+        if (state === "retrying") missedEvents = true;
+        if (state === "live" && missedEvents) {
+          missedEvents = false;
+          setRound((n) => n + 1);
+        }
+      },
+      onEvent: ({ type, data }) => {
+        const text = `${new Date().toLocaleTimeString()}: ${describeEvent(type, data)}`;
+        setRecent((list) => [{ key: `${Date.now()}-${list.length}`, text }, ...list].slice(0, 5));
+        if (RELOAD_ON.has(type)) setRound((n) => n + 1);
+      },
+    });
+  }, [token, agentId]);
   if (agent.loading && !agent.data) return html`<${Loading} label="Loading the agent…" />`;
   if (agent.error && !agent.data) return html`<h1>Agent</h1><${ErrorMessage} text=${agent.error} />`;
   const body = agent.data;
