@@ -55,6 +55,11 @@ describe("provenanceOf (each value's source)", () => {
     },
     cluster_name: { kind: "configured", source: "--cluster-name" },
     kubernetes_version: { kind: "missing", reason: "forbidden", detail: "GET /version: 403" },
+    api_endpoint_ips: {
+      kind: "observed",
+      source: "EndpointSlice default/kubernetes",
+      detail: "api_endpoint_ip first",
+    },
     region: { kind: "missing", reason: "not-exposed-by-platform" },
   };
   it.each([
@@ -73,6 +78,12 @@ describe("provenanceOf (each value's source)", () => {
       "No value: the collector's service account may not read it. GET /version: 403.",
     ],
     ["region", "missing", "missing: not-exposed-by-platform", "No value: this platform does not expose it."],
+    [
+      "api_endpoint_ips",
+      "observed",
+      "observed",
+      "Read from EndpointSlice default/kubernetes. api_endpoint_ip first.",
+    ],
     ["zones", "unrecorded", "no source recorded", "The collector did not say where this came from."],
   ])("labels %s", (field, kind, label, sentence) => {
     expect(provenanceOf(field, sources)).toEqual({ kind, label, sentence });

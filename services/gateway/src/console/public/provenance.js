@@ -61,9 +61,14 @@ export function provenanceOf(field, sources) {
   }
 }
 
-/** @param {string} sentence @param {string} detail */
+/**
+ * The sentence, then the source's detail as a sentence of its own; a detail that starts with an
+ * identifier (`api_endpoint_ip …`) keeps its spelling.
+ * @param {string} sentence @param {string} detail
+ */
 function withDetail(sentence, detail) {
-  return detail
-    ? `${sentence} ${detail.charAt(0).toUpperCase()}${detail.slice(1)}${/[.!?]$/.test(detail) ? "" : "."}`
-    : sentence;
+  if (!detail) return sentence;
+  const firstWord = detail.split(" ")[0] ?? "";
+  const start = /^[a-z]+$/.test(firstWord) ? `${detail.charAt(0).toUpperCase()}${detail.slice(1)}` : detail;
+  return `${sentence} ${start}${/[.!?]$/.test(detail) ? "" : "."}`;
 }
