@@ -75,6 +75,20 @@ export async function startDemoKubeCluster(): Promise<{ simulator: KubeSimulator
   return { simulator, kubeconfig };
 }
 
+/** Gives a node of the simulated cluster a new InternalIP, as a cloud provider replacing a node would. */
+export function changeNodeInternalIp(simulator: KubeSimulator, nodeName: string, address: string): void {
+  simulator.patchNode(nodeName, (node) => {
+    const status = node.status as { addresses: Array<{ type: string; address: string }> };
+    return {
+      ...node,
+      status: {
+        ...status,
+        addresses: status.addresses.map((a) => (a.type === "InternalIP" ? { ...a, address } : a)),
+      },
+    };
+  });
+}
+
 /** Stops a collector program with SIGTERM and waits until it exited; nothing for one not running. */
 export async function stopCollectorProgram(child: ChildProcess | null | undefined): Promise<void> {
   if (!child || child.exitCode !== null) return;

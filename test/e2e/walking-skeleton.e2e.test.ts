@@ -7,6 +7,7 @@ import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
 import type { KasmapSystem } from "@kasmap/testing/system";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { changeNodeInternalIp } from "./collector-program.ts";
 import { kasmapSystemForFile } from "./system-for-file.ts";
 
 /**
@@ -121,18 +122,7 @@ describe("walking skeleton", () => {
     expect(info.deployment_status).toBe("connected");
 
     const changedAt = Date.now();
-    simulator.patchNode("k8s-worker-2", (node) => {
-      const status = node.status as { addresses: Array<{ type: string; address: string }> };
-      return {
-        ...node,
-        status: {
-          ...status,
-          addresses: status.addresses.map((a) =>
-            a.type === "InternalIP" ? { ...a, address: "192.168.49.44" } : a,
-          ),
-        },
-      };
-    });
+    changeNodeInternalIp(simulator, "k8s-worker-2", "192.168.49.44");
     const updated = await eventually(
       async () => {
         const r = await api(

@@ -164,10 +164,29 @@ export const InstanceAuditEventsQuerySchema = PaginationQuerySchema.extend({
 /** `GET …/cluster_info?at=`: the facts current at that time. */
 export const ClusterInfoAtQuerySchema = z.object({ at: Time.optional() });
 
-/** `GET /events/stream`: only this agent's events when given. */
+/**
+ * `GET /events/stream`: only this agent's events when given. `ticket` (from `POST
+ * /api/v4/-/kasmap/live/tickets`) stands in for the credential headers a browser's `EventSource`
+ * cannot send: single use, valid `LIVE_TICKET_TTL_SECONDS`.
+ */
 export const EventStreamQuerySchema = z.object({
   agent_id: z.coerce.number().int().positive().optional(),
+  ticket: z.string().min(1).max(200).optional(),
 });
+
+/** How long a live-stream ticket may wait to be used, seconds. */
+export const LIVE_TICKET_TTL_SECONDS = 60;
+
+/**
+ * `POST /api/v4/-/kasmap/live/tickets` (Kasmap extension): a random ticket for one `GET
+ * /events/stream?ticket=`, bound to the caller's credential; the gateway keeps only its SHA-256
+ * digest, and forgets it once used or at `expires_at`.
+ */
+export const LiveTicketResponseSchema = z.object({
+  ticket: z.string(),
+  expires_at: z.string(),
+});
+export type LiveTicketResponse = z.infer<typeof LiveTicketResponseSchema>;
 
 /** The agent an event concerns, or null for registry events not tied to one agent. */
 export function agentIdOfEvent(event: KasmapEvent): number | null {

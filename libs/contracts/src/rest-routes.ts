@@ -14,6 +14,7 @@ import {
   ClusterInfoHistoryEntrySchema,
   EventStreamQuerySchema,
   InstanceAuditEventsQuerySchema,
+  LiveTicketResponseSchema,
   ProjectAuditEventsQuerySchema,
 } from "./audit-events.ts";
 import { ClusterInfoSchema } from "./cluster-info.ts";
@@ -182,7 +183,10 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: `${KASMAP_ONLY_PREFIX}/projects/:id/audit_events/:audit_event_id`, gitlabMode: "kasmap", tag: "audit_events", summary: "One of Kasmap's audit events of a project, as GET /projects/:id/audit_events/:audit_event_id answers in standalone mode (served in both modes)", authenticated: true, success: { status: 200, body: AuditEvent } },
   { method: "get", path: `${KASMAP_ONLY_PREFIX}/audit_events/:id`, gitlabMode: "kasmap", tag: "audit_events", summary: "One of Kasmap's instance audit events (admins), as GET /audit_events/:id answers in standalone mode (served in both modes)", authenticated: true, success: { status: 200, body: AuditEvent } },
   { method: "get", path: `${AGENTS}/:agent_id/cluster_info/history`, gitlabMode: "kasmap", tag: "audit_events", summary: "Every snapshot of the agent's cluster, newest first (Kasmap extension)", authenticated: true, paginated: true, success: { status: 200, body: named("ClusterInfoHistoryEntry", ClusterInfoHistoryEntrySchema), list: true } },
-  { method: "get", path: "/api/v4/events/stream", gitlabMode: "kasmap", tag: "audit_events", summary: "Live events the caller may see, as Server-Sent Events; resumes after Last-Event-ID (Kasmap extension)", authenticated: true, query: EventStreamQuerySchema, success: { status: 200, body: Text, mediaType: "text/event-stream" } },
+  { method: "get", path: "/api/v4/events/stream", gitlabMode: "kasmap", tag: "audit_events", summary: "Live events the caller may see, as Server-Sent Events; resumes after Last-Event-ID; ?ticket= (single use) instead of a credential header, for browsers (Kasmap extension)", authenticated: true, query: EventStreamQuerySchema, success: { status: 200, body: Text, mediaType: "text/event-stream" } },
+  { method: "post", path: `${KASMAP_ONLY_PREFIX}/live/tickets`, gitlabMode: "kasmap", tag: "audit_events", summary: "A single-use ticket, valid 60 s, that opens one live event stream as the caller (GET /events/stream?ticket=): a browser's EventSource cannot send headers (Kasmap extension)", authenticated: true, success: { status: 201, body: named("LiveTicket", LiveTicketResponseSchema) } },
+  { method: "get", path: "/-/console", gitlabMode: "kasmap", tag: "console", summary: "The Kasmap console: a web page that reads this API as the signed-in user (never forwarded to GitLab)", authenticated: false, success: { status: 200, body: Text, mediaType: "text/html" } },
+  { method: "get", path: "/-/console/:file", gitlabMode: "kasmap", tag: "console", summary: "The console's scripts, styles and vendored libraries, by an allow-list (404 for anything else)", authenticated: false, success: { status: 200, body: Text, mediaType: "text/javascript" } },
   { method: "get", path: "/api/v4/job/allowed_agents", gitlabMode: "enrich", tag: "ci_access", summary: "Agents the calling CI job may use (JOB-TOKEN; GitLab's shape, cluster_info on request)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("JobAllowedAgents", JobAllowedAgentsResponseSchema) } },
   { method: "get", path: "/api/v4/projects/:id/allowed_agents", gitlabMode: "kasmap", tag: "ci_access", summary: "Agents the project's CI may use, with the granting rule (Kasmap extension)", authenticated: true, query: WithClusterInfoQuerySchema, success: { status: 200, body: named("ProjectAllowedAgents", ProjectAllowedAgentsResponseSchema) } },
   { method: "get", path: `${AGENTS}/:agent_id/authorization/explain`, gitlabMode: "kasmap", tag: "ci_access", summary: "Why the project's CI may or may not use an agent, optionally for a job context (Kasmap extension)", authenticated: true, query: ExplainAuthorizationQuerySchema, success: { status: 200, body: named("AuthorizationExplanation", AuthorizationExplanationSchema) } },
@@ -201,6 +205,7 @@ export function pathParameterDescription(fullPath: string, name: string): string
   if (name === "job_id") return "The ID of the CI job";
   if (name === "user_id") return "The user ID of the member";
   if (name === "audit_event_id") return "The ID of the audit event";
+  if (name === "file") return "A file of the console (an allow-list: anything else is 404)";
   if (path.startsWith("/api/v4/audit_events/")) return "The ID of the audit event";
   if (path.startsWith("/api/v4/personal_access_tokens/")) return "The ID of the personal access token";
   if (path.startsWith("/api/v4/projects/")) return "The ID or URL-encoded full path of the project";

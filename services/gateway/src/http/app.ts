@@ -4,6 +4,7 @@ import Fastify, {
   type FastifyInstance,
   LogController,
 } from "fastify";
+import { registerConsoleRoutes } from "../console/console-routes.ts";
 import type { GatewayContext } from "../context.ts";
 import { registerGitLabMode } from "../gitlab/gitlab-mode-hook.ts";
 import { registerAgentConfigurationRoutes } from "../routes/agent-configuration-routes.ts";
@@ -108,6 +109,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerEventStreamRoutes(app, ctx);
   registerGitLabInboxRoutes(app, ctx);
   registerOpenApiRoutes(app);
+  registerConsoleRoutes(app);
   return app;
 }
 

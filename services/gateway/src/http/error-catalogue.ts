@@ -31,6 +31,10 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("unauthorized", "Unauthorized"),
   },
   {
+    when: "a live-stream `ticket` that is unknown, used already or older than 60 s (ask for a new one)",
+    error: new KasmapError("unauthorized", "Unauthorized"),
+  },
+  {
     when: "an expired personal access token (also with `WWW-Authenticate`)",
     error: tokenExpired(),
   },
@@ -90,7 +94,7 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("payload_too_large", "the request body is over 1048576 bytes"),
   },
   {
-    when: "over a per-user limit (live event streams); with `Retry-After`",
+    when: "over a per-user limit (live event streams) or too many unused live tickets; with `Retry-After`",
     error: new KasmapError("too_many_requests", "at most 5 live event streams per user"),
   },
   {

@@ -75,7 +75,7 @@ export function externalBaseUrl(request: FastifyRequest, settings: ExternalUrlSe
 
 /**
  * The URL the client called as seen from outside (the external base, then the raw path and
- * query), for pagination links. `private_token` and `job_token` are left out: a credential in a
+ * query), for pagination links. `private_token`, `job_token` and a live `ticket` are left out: a credential in a
  * query string must not travel on into `Link` headers, logs and caches.
  */
 export function requestUrl(request: FastifyRequest, settings: ExternalUrlSettings): URL {
@@ -83,6 +83,7 @@ export function requestUrl(request: FastifyRequest, settings: ExternalUrlSetting
   const called = new URL(request.url, "http://path.invalid");
   called.searchParams.delete("private_token");
   called.searchParams.delete("job_token");
+  called.searchParams.delete("ticket");
   const url = new URL(base.toString());
   url.pathname = `${base.pathname.replace(/\/+$/, "")}${called.pathname}`;
   url.search = called.search;

@@ -40,8 +40,9 @@ describe("requestUrl", () => {
     },
   );
 
-  it("leaves credentials given as query parameters out of the links", () => {
-    const url = "/api/v4/projects/1/cluster_agents?private_token=glpat-secret&job_token=j&page=2";
+  it("leaves credentials given as query parameters (and live tickets) out of the links", () => {
+    const url =
+      "/api/v4/projects/1/cluster_agents?private_token=glpat-secret&job_token=j&ticket=kmlive-x&page=2";
     expect(requestUrl(request("gw.test", { url }), DIRECT_ACCESS).toString()).toBe(
       "http://gw.test/api/v4/projects/1/cluster_agents?page=2",
     );

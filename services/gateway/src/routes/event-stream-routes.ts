@@ -1,13 +1,20 @@
-import type { StreamPosition } from "@kasmap/contracts";
-import { EventStreamQuerySchema, isKasmapError, KasmapError } from "@kasmap/contracts";
+import type { LiveTicketResponse, StreamPosition } from "@kasmap/contracts";
+import {
+  EventStreamQuerySchema,
+  isKasmapError,
+  KasmapError,
+  LIVE_TICKET_TTL_SECONDS,
+} from "@kasmap/contracts";
 import { valueGauge } from "@kasmap/runtime/metrics";
-import type { FastifyInstance } from "fastify";
-import { principalOf, userOf } from "../auth/principal-of-request.ts";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { unauthorized } from "../auth/authenticate.ts";
+import { principalOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { parseParams } from "../http/request-params.ts";
 import { parseLastEventId } from "../http/sse-framing.ts";
 import { EventSink } from "../live/event-sink.ts";
 import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
+import { LiveTickets, type TicketCredential } from "../live/live-tickets.ts";
 import { replayLiveEvents } from "../live/replay-live-events.ts";
 import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.ts";
 
@@ -28,6 +35,12 @@ export const CREDENTIAL_RECHECK_MS = 5_000;
  */
 export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
 
+/** Unused live tickets: per user (the oldest is forgotten beyond it) and per process (beyond: 429). */
+export const LIVE_TICKET_LIMITS = { ttlMs: LIVE_TICKET_TTL_SECONDS * 1_000, perUser: 10, total: 10_000 };
+
+/** The request headers that carry a personal access token; a ticket stands for them. */
+const CREDENTIAL_HEADERS = ["private-token", "authorization"] as const;
+
 /**
  * `GET /api/v4/events/stream`: every event the caller may see, as Server-Sent Events
  * (`event: <CloudEvent type>`, `id: <stream>:<seq>`, `data: <CloudEvent JSON>` without token
@@ -39,6 +52,11 @@ export const MAX_REPLAY_EVENTS_PER_STREAM = 1_000;
  * queue is bounded (a client too slow to keep up is disconnected and resumes with
  * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
  * event passing the same visibility check as live ones.
+ *
+ * A browser's `EventSource` sends no headers: it first gets a ticket (`POST
+ * /api/v4/-/kasmap/live/tickets`, `201 {"ticket","expires_at"}`, `LiveTickets`) and opens
+ * `…/events/stream?ticket=`. The ticket works once, within `LIVE_TICKET_TTL_SECONDS`; the stream
+ * is then the ticket holder's, re-checked as above. The gateway logs no request URLs.
  */
 export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const feed = new SharedLiveFeed(ctx.bus, ctx.logger);
@@ -50,9 +68,24 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
   });
   app.addHook("onClose", async () => feed.stop());
 
+  const tickets = new LiveTickets(LIVE_TICKET_LIMITS);
+
+  app.post("/api/v4/-/kasmap/live/tickets", async (request, reply) => {
+    const { user } = await principalOf(ctx, request);
+    const issued = tickets.issue(user.id, ticketCredentialOf(request));
+    if (issued === null)
+      throw new KasmapError("too_many_requests", "too many live tickets are waiting to be used");
+    const body: LiveTicketResponse = { ticket: issued.ticket, expires_at: issued.expiresAt.toISOString() };
+    return reply.code(201).header("cache-control", "no-store").send(body);
+  });
+
   app.get("/api/v4/events/stream", async (request, reply) => {
-    const user = await userOf(ctx, request);
     const query = parseParams(EventStreamQuerySchema, request.query);
+    // With a ticket, the stream is authenticated (now and at every re-check) as the ticket's holder.
+    const caller =
+      query.ticket === undefined ? { request, userId: null } : redeemTicket(tickets, request, query.ticket);
+    const { user } = await principalOf(ctx, caller.request);
+    if (caller.userId !== null && caller.userId !== user.id) throw unauthorized();
     const resumeAfter = parseLastEventId(request.headers["last-event-id"]);
     const release = limiter.tryAcquire(user.id);
     if (release === null) {
@@ -77,7 +110,7 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
     sink.open();
     const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
     const recheck = setInterval(() => {
-      principalOf(ctx, request).then(
+      principalOf(ctx, caller.request).then(
         () => {},
         (error: unknown) => {
           // Refused (401/403) ends the stream; an outage (503) does not cut a reader off.
@@ -122,4 +155,37 @@ async function replayInto(
   } finally {
     sink.releaseHeld();
   }
+}
+
+/** The credential headers of a ticket request (a `private_token` parameter read as its header). */
+function ticketCredentialOf(request: FastifyRequest): TicketCredential {
+  const credential: Record<string, string> = {};
+  for (const name of CREDENTIAL_HEADERS) {
+    const value = request.headers[name];
+    if (typeof value === "string") credential[name] = value;
+  }
+  const query = request.query as Record<string, unknown> | undefined;
+  if (typeof query?.private_token === "string") credential["private-token"] = query.private_token;
+  return credential;
+}
+
+/**
+ * The stream request as if it carried the ticket's credential headers (and no other credential),
+ * with the user the ticket was issued to; an unknown, used or expired ticket is `401`.
+ */
+function redeemTicket(
+  tickets: LiveTickets,
+  request: FastifyRequest,
+  ticket: string,
+): { request: FastifyRequest; userId: number | null } {
+  const redeemed = tickets.redeem(ticket);
+  if (!redeemed) throw unauthorized();
+  const headers = { ...request.headers };
+  for (const name of [...CREDENTIAL_HEADERS, "job-token"]) delete headers[name];
+  // Everything else (method, route, socket) is the real request's.
+  const asHolder: FastifyRequest = Object.create(request, {
+    headers: { value: { ...headers, ...redeemed.credential } },
+    query: { value: {} },
+  });
+  return { request: asHolder, userId: redeemed.userId };
 }

@@ -1,0 +1,2 @@
+export function sentenceForApiError(status: number, body: unknown, what: string): string;
+export function detailOf(body: unknown): string;
