@@ -17,6 +17,8 @@ const EXPECTED = [
   "gateway-reads.bench.ts",
   "gateway-realistic-reads.bench.ts",
   "audit-replay.bench.ts",
+  "live-events.bench.ts",
+  "group-move.bench.ts",
 ] as const;
 
 type BenchModule = Record<string, unknown>;

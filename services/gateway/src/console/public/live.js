@@ -14,6 +14,7 @@ export const LIVE_EVENT_TYPES = [
   "io.kasmap.registry.membership.changed.v1",
   "io.kasmap.registry.personal_access_token.changed.v1",
   "io.kasmap.registry.agent.changed.v1",
+  "io.kasmap.registry.agent.refused.v1",
   "io.kasmap.registry.agent_token.changed.v1",
   "io.kasmap.registry.job.changed.v1",
   "io.kasmap.alert.cluster_changed.v1",
