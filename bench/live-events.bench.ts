@@ -310,14 +310,16 @@ function startReaders(clients: readonly Client[]) {
   `;
   const worker = new Worker(source, { eval: true, workerData: { clients } });
   const connected = new Promise<void>((resolve, reject) => {
-    worker.once("message", (message: { connected: number; failed: number; refusals: Record<string, number> }) =>
-      message.failed === 0
-        ? resolve()
-        : reject(
-            new Error(
-              `${message.failed} of ${clients.length} streams were refused: ${JSON.stringify(message.refusals)}`,
+    worker.once(
+      "message",
+      (message: { connected: number; failed: number; refusals: Record<string, number> }) =>
+        message.failed === 0
+          ? resolve()
+          : reject(
+              new Error(
+                `${message.failed} of ${clients.length} streams were refused: ${JSON.stringify(message.refusals)}`,
+              ),
             ),
-          ),
     );
     worker.once("error", reject);
   });

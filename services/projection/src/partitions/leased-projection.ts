@@ -3,9 +3,9 @@ import { type AdvisoryLockSession, openAdvisoryLockSession, type ReadModelDataba
 import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { startProjectionConsumer } from "../consume/projection-consumer.ts";
-import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { consumerCheckpoint } from "../consume/projection-positions.ts";
 import type { CollectorLimits } from "../projection-env.ts";
+import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { partitionOfAgentSubject, partitionOfToken } from "./agent-partition.ts";
 import { leaseFence } from "./lease-fence.ts";
 import { planLeaseRound } from "./lease-plan.ts";
