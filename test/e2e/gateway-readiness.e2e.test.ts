@@ -1,4 +1,5 @@
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import { createProgramRegistry } from "@kasmap/runtime/metrics";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
 import { kasmapSystemForFile } from "./system-for-file.ts";
@@ -9,7 +10,9 @@ import { kasmapSystemForFile } from "./system-for-file.ts";
  * command, never from another service's private tables.
  */
 const ADMIN = "glpat-readiness-admin-0123456789";
-const system = kasmapSystemForFile({ adminToken: ADMIN });
+// One metrics registry for every service, as `npm start` has: the gateway's /metrics shows the
+// projection's alert outbox gauges.
+const system = kasmapSystemForFile({ adminToken: ADMIN, metrics: createProgramRegistry() });
 
 type Readiness = {
   status: string;

@@ -130,6 +130,9 @@ const onAuditEvent =
 
 /** Cells that need more than the world's resources, by `METHOD path`. */
 const ARRANGEMENTS: Record<string, Arrange> = {
+  "GET /-/console/:file": async (world, route) => ({
+    target: fillPath(world, route.path, { file: "app.js" }),
+  }),
   [`GET ${API}/projects/:id/audit_events/:audit_event_id`]: onAuditEvent("audit_event_id"),
   [`GET ${API}/-/kasmap/projects/:id/audit_events/:audit_event_id`]: onAuditEvent("audit_event_id"),
   [`GET ${API}/audit_events/:id`]: onAuditEvent("id"),

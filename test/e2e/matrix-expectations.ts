@@ -222,6 +222,13 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/history": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   // [KASMAP] every user may open the stream; it carries only what they may read.
   "GET /api/v4/events/stream": { gitlab: authenticated(anyUser(200, 200)) },
+  // [KASMAP] the console's single-use ticket for the stream (issue 13): any user, read_api too
+  // (it only opens the stream, a read).
+  "POST /api/v4/-/kasmap/live/tickets": { gitlab: authenticated(anyUser(201, 201)) },
+  // [KASMAP] the console's page and files are public (they hold no data: every answer they show
+  // comes from the API with the user's own token).
+  "GET /-/console": { gitlab: EVERYONE_200 },
+  "GET /-/console/:file": { gitlab: EVERYONE_200 },
   "GET /api/v4/job/allowed_agents": { gitlab: authenticated(anyUser(404, 404), { job: 200 }) },
   "GET /api/v4/projects/:id/allowed_agents": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },

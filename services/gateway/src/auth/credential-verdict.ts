@@ -16,9 +16,15 @@ const API_SCOPES: readonly RegisteredScope[] = [
   { name: "read_api", appliesTo: readsOnly },
 ];
 
-/** Endpoint classes with scopes of their own: `API::Users` adds `read_user` for reads. */
+/**
+ * Endpoint classes with scopes of their own: `API::Users` adds `read_user` for reads. Kasmap's
+ * live-stream ticket is a POST that only lets its holder read the stream (`GET
+ * /api/v4/events/stream`) once: `read_api` suffices for it, as for the stream itself, so a
+ * console signed in with a read-only token still follows live events.
+ */
 const ROUTE_SCOPES: ReadonlyMap<string, readonly RegisteredScope[]> = new Map([
   ["/api/v4/user", [{ name: "read_user", appliesTo: readsOnly }]],
+  ["/api/v4/-/kasmap/live/tickets", [{ name: "read_api", appliesTo: always }]],
 ]);
 
 /**
