@@ -23,6 +23,7 @@ import { pathToFileURL } from "node:url";
 import { requestCommand } from "@kasmap/bus";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import pg from "pg";
+import { positiveIntegerArgument } from "./support/command-line.ts";
 import { printGoal } from "./support/goal.ts";
 
 export type GroupMoveBenchResult = {
@@ -279,16 +280,12 @@ export async function runGroupMoveVisibleBench(): Promise<void> {
   await printGroupMoveBench(await measureGroupMove());
 }
 
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   await printGroupMoveBench(
-    await measureGroupMove({ groups: argument("groups", 1_000), projects: argument("projects", 10_000) }),
+    await measureGroupMove({
+      groups: positiveIntegerArgument("groups", 1_000),
+      projects: positiveIntegerArgument("projects", 10_000),
+    }),
   );
   process.exit(0);
 }

@@ -25,6 +25,7 @@ import { Worker } from "node:worker_threads";
 import { publishEvent } from "@kasmap/bus";
 import { EVENT_TYPES, newKasmapEvent } from "@kasmap/contracts";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
+import { positiveIntegerArgument } from "./support/command-line.ts";
 import { printGoal } from "./support/goal.ts";
 
 const GROUPS = 10;
@@ -375,18 +376,11 @@ export async function runLiveEventsBench(): Promise<void> {
   await printLiveEventsBench(await measureLiveEvents());
 }
 
-function argument(name: string, fallback: number): number {
-  const index = process.argv.indexOf(`--${name}`);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer`);
-  return value;
-}
-
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   await printLiveEventsBench(
     await measureLiveEvents({
-      seconds: argument("seconds", 60),
-      streamsPerUser: argument("streams-per-user", STREAMS_PER_USER),
+      seconds: positiveIntegerArgument("seconds", 60),
+      streamsPerUser: positiveIntegerArgument("streams-per-user", STREAMS_PER_USER),
     }),
   );
   process.exit(0);
