@@ -72,9 +72,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         from read_model.ci_access_group_authorizations a
         join read_model.agents ag on ag.id = a.agent_id
         join read_model.projects cp on cp.id = ag.project_id
-        join read_model.groups g
-          on g.traversal_ids @> array[a.group_id::int] and g.traversal_ids[1] = cp.traversal_ids[1]
-        where a.agent_id = any(p_agent_ids)
+        -- The authorized group's subtree from the GIN index (the fence keeps the planner from
+        -- scanning the whole root through groups_root instead).
+        cross join lateral (
+          select d.id, d.traversal_ids from read_model.groups d
+          where d.traversal_ids @> array[a.group_id::int] offset 0
+        ) g
+        where a.agent_id = any(p_agent_ids) and g.traversal_ids[1] = cp.traversal_ids[1]
         order by g.id, a.agent_id, array_position(g.traversal_ids, a.group_id::int) desc;
       end if;
     end
