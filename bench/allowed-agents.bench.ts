@@ -8,7 +8,9 @@
  * migrations create the tables; generation is set-based (bench/support/ci-access-registry-sql.ts)
  * with the groups'/projects' secondary indexes dropped during the load and rebuilt after, then
  * ANALYZE. At scale 1: 100,000 groups (300 roots, depth ≤ 20), 1,000,000 projects, 10,000 agents,
- * ~50,000 CI authorization rows. Then, on ONE connection (kysely, pool of 1), after a warm-up,
+ * ~50,000 CI authorization rows; the triggers that keep `read_model.ci_access_namespace_grants`
+ * (migration 023) are bypassed during the bulk load and the table rebuilt once after it (timed
+ * apart). Then, on ONE connection (kysely, pool of 1), after a warm-up,
  * interleaved per sample: `select * from read_model.projects where id = $1` (the baseline) and
  * `queryAllowedAgents` (the gateway's own query) for the same random project; p50/p99 of each and
  * their ratio. Finally the group transfer: the groups and projects are copied into authz's own
