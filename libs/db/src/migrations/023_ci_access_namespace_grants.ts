@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type Kysely, type RawBuilder, sql } from "kysely";
 
 /** The columns of an allowed-agents answer row the group rule contributes (012's function's). */
 const GRANT_COLUMNS = sql.raw(`
@@ -11,6 +11,23 @@ const GRANT_VALUES = sql.raw(`
   g.id, a.agent_id, a.group_id, a.config, ag.name, cp.id, cp.name, cp.path, cp.description,
   cp.path_with_namespace, cp.name_with_namespace, cp.namespace_id, cp.traversal_ids, cp.creator_id,
   cp.created_at`);
+
+/**
+ * Inserts the rows of the namespaces `which` selects (over `g`, the groups): each namespace's
+ * traversal_ids walked against the group authorizations, the innermost one per agent kept.
+ */
+function insertNamespaceGrants(which: RawBuilder<unknown>): RawBuilder<unknown> {
+  return sql`
+    insert into read_model.ci_access_namespace_grants (${GRANT_COLUMNS})
+    select distinct on (g.id, a.agent_id) ${GRANT_VALUES}
+    from read_model.groups g
+    cross join lateral unnest(g.traversal_ids) with ordinality t(group_id, depth)
+    join read_model.ci_access_group_authorizations a on a.group_id = t.group_id
+    join read_model.agents ag on ag.id = a.agent_id
+    join read_model.projects cp on cp.id = ag.project_id
+    where ${which} and cp.traversal_ids[1] = g.traversal_ids[1]
+    order by g.id, a.agent_id, t.depth desc`;
+}
 
 export async function up(db: Kysely<unknown>): Promise<void> {
   // Issue 12 goal 4: the group rule of GitLab's CI access finder, resolved ahead of the query.
@@ -55,15 +72,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     begin
       if cardinality(p_namespace_ids) > 0 then
         delete from read_model.ci_access_namespace_grants where namespace_id = any(p_namespace_ids);
-        insert into read_model.ci_access_namespace_grants (${GRANT_COLUMNS})
-        select distinct on (g.id, a.agent_id) ${GRANT_VALUES}
-        from read_model.groups g
-        cross join lateral unnest(g.traversal_ids) with ordinality t(group_id, depth)
-        join read_model.ci_access_group_authorizations a on a.group_id = t.group_id
-        join read_model.agents ag on ag.id = a.agent_id
-        join read_model.projects cp on cp.id = ag.project_id
-        where g.id = any(p_namespace_ids) and cp.traversal_ids[1] = g.traversal_ids[1]
-        order by g.id, a.agent_id, t.depth desc;
+        ${insertNamespaceGrants(sql`g.id = any(p_namespace_ids)`)};
       end if;
       if cardinality(p_agent_ids) > 0 then
         delete from read_model.ci_access_namespace_grants where agent_id = any(p_agent_ids);
@@ -88,15 +97,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     language sql
     as $fn$
       delete from read_model.ci_access_namespace_grants;
-      insert into read_model.ci_access_namespace_grants (${GRANT_COLUMNS})
-      select distinct on (g.id, a.agent_id) ${GRANT_VALUES}
-      from read_model.groups g
-      cross join lateral unnest(g.traversal_ids) with ordinality t(group_id, depth)
-      join read_model.ci_access_group_authorizations a on a.group_id = t.group_id
-      join read_model.agents ag on ag.id = a.agent_id
-      join read_model.projects cp on cp.id = ag.project_id
-      where cp.traversal_ids[1] = g.traversal_ids[1]
-      order by g.id, a.agent_id, t.depth desc;
+      ${insertNamespaceGrants(sql`true`)};
     $fn$;
   `.execute(db);
 
@@ -159,7 +160,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
                    o.namespace_id, o.traversal_ids, o.creator_id, o.created_at));
         end if;
       end if;
-      perform read_model.refresh_ci_access_namespace_grants(v_namespaces, v_agents);
+      if cardinality(v_namespaces) > 0 or cardinality(v_agents) > 0 then
+        perform read_model.refresh_ci_access_namespace_grants(v_namespaces, v_agents);
+      end if;
       return null;
     end
     $fn$;
