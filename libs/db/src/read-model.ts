@@ -154,6 +154,28 @@ export type ReadModelDatabase = {
     config: Json<unknown>;
   };
   "read_model.ci_access_group_authorizations": { agent_id: number; group_id: number; config: Json<unknown> };
+  /**
+   * The group rule resolved per namespace (migration 023, kept by triggers on groups, projects,
+   * agents and ci_access_group_authorizations): the agent's innermost authorized ancestor group
+   * and its configuration project, for agents whose configuration project shares the root.
+   */
+  "read_model.ci_access_namespace_grants": {
+    namespace_id: number;
+    agent_id: number;
+    via_group_id: number;
+    config: Json<unknown>;
+    agent_name: string;
+    cp_id: number;
+    cp_name: string;
+    cp_path: string;
+    cp_description: string | null;
+    cp_path_with_namespace: string;
+    cp_name_with_namespace: string;
+    cp_namespace_id: number;
+    cp_traversal_ids: number[];
+    cp_creator_id: number | null;
+    cp_created_at: Timestamp;
+  };
   "read_model.user_access_project_authorizations": {
     agent_id: number;
     project_id: number;
@@ -246,6 +268,7 @@ export type ReadModelDatabase = {
 export const ALL_READ_MODEL_TABLES = [
   ...READ_MODEL_TABLES,
   "cluster_addresses",
+  "ci_access_namespace_grants",
   "collector_connections",
   "deleted_agents",
   "projection_positions",

@@ -29,36 +29,30 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
 
 /**
  * The agents project `projectId`'s CI jobs may use (GitLab's `CiAccess::Finder`, the same answer
- * as `allowedAgentsForProject` from `@kasmap/access-rules`), in ONE statement answered from indexes
- * (the body of the PL/pgSQL function `read_model.allowed_agents(project_id, include_descendants)`):
- * the projects primary key, `ci_access_project_authorizations_project`, `agents_project_name`,
- * `ci_access_group_authorizations_group` (probed with P's `traversal_ids`) and the agents and
- * projects primary keys. No tree is walked: P's ancestors are its `traversal_ids`.
+ * as `allowedAgentsForProject` from `@kasmap/access-rules`), from the PL/pgSQL function
+ * `read_model.allowed_agents(project_id, include_descendants)` (migration 023).
+ *
+ * With the flag on (GitLab's default), the group rule is resolved ahead of time in
+ * `read_model.ci_access_namespace_grants`: per namespace N and agent A, A's innermost
+ * `ci_access` group authorization on N or an ancestor of N, kept only while A's configuration
+ * project shares N's root group, with A's name and configuration project copied in. Statement
+ * triggers on groups, projects, agents and ci_access_group_authorizations keep those rows in the
+ * writer's transaction (moves, renames, grant changes, deletions; a rebuild replays them). The
+ * query is then two index probes for most projects:
  *
  * ```sql
- * with p as (select id, traversal_ids from read_model.projects where id = $1),
- * candidates as (
- *   select a.agent_id, 0 as priority, null::bigint as via_group_id, a.config, 0 as depth
- *     from read_model.ci_access_project_authorizations a join p on a.project_id = p.id
- *   union all
- *   select ag.id, 1, null, '{}'::jsonb, 0 from read_model.agents ag join p on ag.project_id = p.id
- *   union all
- *   select g.agent_id, 2, g.group_id, g.config, array_position(p.traversal_ids, g.group_id::int)
- *     from read_model.ci_access_group_authorizations g join p on g.group_id = any(p.traversal_ids)
- * ),
- * best as (
- *   select distinct on (c.agent_id) c.*, ag.name, cp.*
- *   from candidates c
- *   join read_model.agents ag on ag.id = c.agent_id
- *   join read_model.projects cp on cp.id = ag.project_id
- *   cross join p
- *   where c.priority = 1
- *      or (include_descendants and cp.traversal_ids[1] = p.traversal_ids[1])        -- flag on (default)
- *      or (not include_descendants and p.traversal_ids @> array[cp.namespace_id::int])
- *   order by c.agent_id, c.priority, c.depth desc          -- explicit > implicit > innermost group
- * )
- * select * from best order by priority, agent_id
+ * select namespace_id, exists (explicit rows of P) or exists (agents configured in P)
+ *   from read_model.projects where id = $1;                       -- the primary key
+ * select … from read_model.ci_access_namespace_grants
+ *  where namespace_id = $namespace order by agent_id;             -- one index range
  * ```
+ *
+ * and, for a project with explicit or implicit rows of its own, those rows (explicit > implicit,
+ * an explicit one only while the agent's configuration project shares P's root) followed by the
+ * namespace's rows of the other agents. With the flag off it is 012's statement, kept as
+ * `read_model.allowed_agents_by_traversal`: P's `traversal_ids` probed over the authorization
+ * tables, the configuration project's namespace checked against them. Both are compared on
+ * random registries and random moves in `allowed-agents-query.int.test.ts`.
  * Empty when the project does not exist.
  */
 export async function queryAllowedAgents(
@@ -66,10 +60,7 @@ export async function queryAllowedAgents(
   projectId: number,
   options: CiAccessOptions = {},
 ): Promise<AllowedAgentRow[]> {
-  // Explicit and group rows count only while the agent's configuration project is placed so
-  // (`configProjectEligible`); re-checked at query time because groups and projects move.
-  // The statement lives in the `read_model.allowed_agents` function (migration 012) so that
-  // PostgreSQL keeps its plan: planning it costs more than running it.
+  // A PL/pgSQL function, so that PostgreSQL keeps its plans (planning costs more than running).
   const result = await sql<RawRow>`
     select * from read_model.allowed_agents(${projectId}, ${options.includeDescendants ?? true})
   `.execute(db);
