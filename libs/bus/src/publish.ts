@@ -24,6 +24,11 @@ export type PublishOptions = {
    * but whose ack was lost is a duplicate, not a wrong sequence.
    */
   expectedLastSubjectSequence?: number;
+  /**
+   * More NATS headers stored with the message (names outside `Nats-*`, `Ce-*`, `Content-Type`),
+   * e.g. bookkeeping a publisher reads back with the message and no consumer needs.
+   */
+  headers?: Readonly<Record<string, string>>;
 };
 
 /** JetStream's `10071 wrong last sequence`: another publisher wrote on the subject first. */
@@ -57,6 +62,8 @@ export async function publishEvent(
   if (mismatch) throw new KasmapError("validation_failed", `refusing to publish: ${mismatch}`);
   const payload = new TextEncoder().encode(JSON.stringify(parsed));
   const h = headers();
+  // Set first: the event's own headers below win over a same-named extra one.
+  for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
   h.set("Content-Type", "application/cloudevents+json");
   h.set("Ce-Type", parsed.type);
   refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus, parsed.type));

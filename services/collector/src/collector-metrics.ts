@@ -4,7 +4,10 @@ import type { PublishOutcome } from "./snapshot-publisher.ts";
 
 /** What the collector's code records. */
 export type CollectorMetrics = WatchCounters & {
-  /** A snapshot cycle ended: published, found unchanged on the subject, or refused as too large. */
+  /**
+   * A snapshot cycle ended: published, found unchanged on the subject, behind another replica's
+   * newer snapshot, or refused as too large.
+   */
   snapshot(outcome: PublishOutcome): void;
   /** Publishing a snapshot failed (NATS away, refused): the cycle is retried. */
   publishFailed(): void;
@@ -19,7 +22,7 @@ export type CollectorMetrics = WatchCounters & {
  *   cycles run on changes only, so a quiet cluster's age grows, and a collector that cannot
  *   publish shows it here too; absent before the first;
  * - `kasmap_collector_snapshot_publishes_total{outcome}` (`published`, `unchanged`,
- *   `too_large`), `kasmap_collector_snapshot_publish_errors_total`;
+ *   `behind`, `too_large`), `kasmap_collector_snapshot_publish_errors_total`;
  * - `kasmap_collector_heartbeats_total{outcome}` (`sent`, `failed`);
  * - `kasmap_collector_relists_total{source}`, `kasmap_collector_watch_restarts_total{source}`,
  *   `source` being one of the watched kinds (`nodes`, `services`, …).
@@ -35,7 +38,7 @@ export function registerCollectorMetrics(registry: Registry): CollectorMetrics {
     new Counter({ name, help, labelNames, registers: [registry] });
   const publishes = counter(
     "kasmap_collector_snapshot_publishes_total",
-    "Snapshot cycles by outcome: published, unchanged (already on NATS), too_large (over max_payload).",
+    "Snapshot cycles by outcome: published, unchanged (already on NATS), behind (another replica's snapshot is newer), too_large (over max_payload).",
     ["outcome"],
   );
   const publishErrors = counter(
@@ -55,12 +58,12 @@ export function registerCollectorMetrics(registry: Registry): CollectorMetrics {
     "Watches reopened from their last resourceVersion after the API server ended them.",
     ["source"],
   );
-  for (const outcome of ["published", "unchanged", "too_large"]) publishes.inc({ outcome }, 0);
+  for (const outcome of ["published", "unchanged", "behind", "too_large"]) publishes.inc({ outcome }, 0);
   for (const outcome of ["sent", "failed"]) heartbeats.inc({ outcome }, 0);
   return {
     snapshot(outcome) {
       publishes.inc({ outcome: outcome === "too-large" ? "too_large" : outcome });
-      if (outcome !== "too-large") confirmedAt = Date.now();
+      if (outcome === "published" || outcome === "unchanged") confirmedAt = Date.now();
     },
     publishFailed: () => publishErrors.inc(),
     heartbeat: (outcome) => heartbeats.inc({ outcome }),

@@ -1,6 +1,7 @@
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
 import type { CollectorIdentity } from "./collector-identity.ts";
+import { decodeObservedVersions, OBSERVED_VERSIONS_HEADER } from "./observed-versions.ts";
 import { collectorTestClusterForFile, setInternalIp } from "./testing/collector-test-cluster.ts";
 
 /**
@@ -40,6 +41,7 @@ describe("collector replicas", () => {
     expect(a.publishedHash).toBe(b.publishedHash);
 
     setInternalIp(cluster.simulator, "k8s-worker-1", "192.168.50.21");
+    const changedAt = cluster.simulator.resourceVersion;
     await cluster.snapshotsWhen(
       51,
       (s) => s.at(-1)?.cluster.node_ips.internal.includes("192.168.50.21") === true,
@@ -53,5 +55,13 @@ describe("collector replicas", () => {
       "both replicas at the newest snapshot",
     );
     expect(await cluster.snapshots(51)).toHaveLength(2);
+    // The snapshot says which view it was derived from: the nodes as of the change.
+    const { bus } = cluster;
+    const last = await bus.jsm.direct.getMessage(bus.topology.streamNames.cluster, {
+      last_by_subj: bus.topology.subjects.clusterSnapshot(51),
+    });
+    const versions = decodeObservedVersions(last?.header?.get(OBSERVED_VERSIONS_HEADER));
+    expect(versions?.nodes).toBe(changedAt);
+    expect(Object.keys(versions ?? {})).toContain("kubeSystemNamespace");
   });
 });

@@ -21,7 +21,8 @@ import {
 import type { CollectorIdentity } from "./collector-identity.ts";
 import type { CollectorMetrics } from "./collector-metrics.ts";
 import { ClusterWatch } from "./kube/cluster-watch.ts";
-import { SnapshotPublisher, type SnapshotTarget } from "./snapshot-publisher.ts";
+import type { ObservedVersions } from "./observed-versions.ts";
+import { DEFAULT_BEHIND_GRACE_MS, SnapshotPublisher, type SnapshotTarget } from "./snapshot-publisher.ts";
 
 export type CollectorOptions = {
   kubeConfig: KubeConfig;
@@ -44,6 +45,11 @@ export type CollectorOptions = {
   maxPayloadBytes?: number;
   /** Where snapshots, heartbeats and watch restarts are counted (`registerCollectorMetrics`). */
   metrics?: CollectorMetrics;
+  /**
+   * How long to leave another replica's newer snapshot in place while this collector's own
+   * watch catches up (milliseconds, default 30,000; see `SnapshotPublisher`).
+   */
+  behindGraceMs?: number;
 };
 
 export type LatestDerivation = {
@@ -98,8 +104,11 @@ export function startCollector(options: CollectorOptions): RunningCollector {
         ...(options.identity ? { replica: options.identity.replica } : {}),
         logger,
         ...(options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {}),
+        ...(options.behindGraceMs === undefined ? {} : { behindGraceMs: options.behindGraceMs }),
       })
     : null;
+  // A collector behind another replica's snapshot looks again this often, even with no change.
+  const behindRecheckMs = Math.min(5_000, options.behindGraceMs ?? DEFAULT_BEHIND_GRACE_MS);
   let cycleState = INITIAL_COLLECTOR_CYCLE;
   // Resources the state machine decides about: the open window's timer and the running cycle.
   let windowTimer: NodeJS.Timeout | null = null;
@@ -155,20 +164,21 @@ export function startCollector(options: CollectorOptions): RunningCollector {
       configured: options.configured,
     };
     const observation = watch.observation(context);
+    // Taken with each observation, in the same tick: the view the facts are derived from.
+    let versions = watch.observedVersions();
     const unanswered = unansweredEssentialSources(observation);
     const first = deriveClusterFactsWithDiagnostics(observation, new Date());
     const resolvedApiEndpointIps = await resolver.resolve(first.facts.api_endpoint);
-    if (!resolvedApiEndpointIps) return { ...first, unanswered };
-    const second = deriveClusterFactsWithDiagnostics(
-      watch.observation({ ...context, resolvedApiEndpointIps }),
-      new Date(),
-    );
-    return { ...second, unanswered };
+    if (!resolvedApiEndpointIps) return { ...first, unanswered, versions };
+    const again = watch.observation({ ...context, resolvedApiEndpointIps });
+    versions = watch.observedVersions();
+    const second = deriveClusterFactsWithDiagnostics(again, new Date());
+    return { ...second, unanswered, versions };
   }
 
   async function cycle(): Promise<void> {
     while (dispatch({ type: "cycle-step", sourcesSettled: watch.settled }) === "derive") {
-      const { facts, diagnostics, unanswered } = await derive();
+      const { facts, diagnostics, unanswered, versions } = await derive();
       if (unanswered.length > 0) {
         // Forced by the settle timeout with no word from the API server: not the cluster's truth.
         const error = new UnansweredClusterError(unanswered);
@@ -182,15 +192,22 @@ export function startCollector(options: CollectorOptions): RunningCollector {
         logger.warn({ diagnostics }, "cluster objects dropped or values rejected during derivation");
       }
       resolveFirst(facts);
-      if (publisher) await publishCounted(publisher, facts, hash);
+      if (publisher) await publishCounted(publisher, facts, hash, versions);
     }
   }
 
-  async function publishCounted(target: SnapshotPublisher, facts: ClusterFacts, hash: string): Promise<void> {
+  async function publishCounted(
+    target: SnapshotPublisher,
+    facts: ClusterFacts,
+    hash: string,
+    versions: ObservedVersions,
+  ): Promise<void> {
     try {
       // Awaited first: `metrics?.snapshot(await …)` would skip the publish without metrics.
-      const outcome = await target.publishIfChanged(facts, hash);
+      const outcome = await target.publishIfChanged(facts, hash, versions);
       options.metrics?.snapshot(outcome);
+      // Usually this collector's watch delivers the newer state first; this bounds the wait.
+      if (outcome === "behind") setTimeout(schedule, behindRecheckMs).unref();
     } catch (error) {
       options.metrics?.publishFailed();
       throw error;

@@ -57,6 +57,19 @@ export class ClusterWatch {
     return [...this.watchers.values()].every((w) => answered(w.current.state));
   }
 
+  /**
+   * Per watched source with data, the `resourceVersion` its items are current at: how new this
+   * view of the cluster is, taken together with an {@link observation} in the same tick.
+   */
+  observedVersions(): Record<string, string> {
+    const versions: Record<string, string> = {};
+    for (const [key, watcher] of this.watchers) {
+      const version = watcher.observedVersion;
+      if (version !== undefined) versions[key] = version;
+    }
+    return versions;
+  }
+
   /** Names of sources that have not answered yet, for the log. */
   get unsettled(): string[] {
     const watched = WATCHED_SOURCE_KEYS.filter((name) => !answered(this.state(name).state));

@@ -73,6 +73,12 @@ export class ResourceWatcher<T> {
   private state: SourceState<T> = { state: "pending" };
   private items = new Map<string, T>();
   private resourceVersion: string | undefined;
+  /**
+   * The revision `items` are current at: the list's, then each applied event's or bookmark's.
+   * Unlike `resourceVersion` it is not cleared when a `410 Gone` starts a relist, since the old
+   * items stay until the new list replaces them.
+   */
+  private itemsVersion: string | undefined;
   private abort: AbortController | null = null;
   private stopped = false;
   private failures = 0;
@@ -91,6 +97,15 @@ export class ResourceWatcher<T> {
 
   get current(): SourceState<T> {
     return this.state;
+  }
+
+  /**
+   * The `resourceVersion` the current items are known to be up to date at, while the source is
+   * `ok`; undefined otherwise. Two replicas watching one cluster compare these (same resource,
+   * comparable revisions: KEP-5504) to tell whose view is newer.
+   */
+  get observedVersion(): string | undefined {
+    return this.state.state === "ok" ? this.itemsVersion : undefined;
   }
 
   start(): void {
@@ -118,6 +133,7 @@ export class ResourceWatcher<T> {
       if (this.stopped) return;
       this.items = listed.items;
       this.resourceVersion = listed.resourceVersion;
+      this.itemsVersion = listed.resourceVersion;
       this.failures = 0;
       this.setState({ state: "ok", items: this.items });
       await this.watch();
@@ -180,7 +196,11 @@ export class ResourceWatcher<T> {
             this.onProblem(`${this.spec.name}: watch error ${object.code ?? ""} ${object.reason ?? ""}`);
           return;
         }
-        if (object?.metadata?.resourceVersion) this.resourceVersion = object.metadata.resourceVersion;
+        const version = object?.metadata?.resourceVersion;
+        if (version) {
+          this.resourceVersion = version;
+          this.itemsVersion = version;
+        }
         if (phase === "BOOKMARK") return;
         if (this.apply(this.items, phase, object)) this.setState({ state: "ok", items: this.items });
       },
