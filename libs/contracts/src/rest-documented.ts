@@ -118,8 +118,16 @@ export const MembersQuerySchema = PaginationQuerySchema.extend({
     )
     .optional(),
 });
-/** Grape's `type: Boolean`: `true`/`false`/`1`/`0`; anything else is `400 <name> is invalid`. */
-const GrapeBoolean = z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+/**
+ * Grape's `type: Boolean`, as dry-types' `Params::Bool` coerces it: `1 on t true y yes` and
+ * `0 off f false n no`, in any case (python-gitlab sends `True`); anything else is
+ * `400 <name> is invalid`.
+ */
+const GrapeBoolean = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(["1", "on", "t", "true", "y", "yes", "0", "off", "f", "false", "n", "no"]))
+  .transform((v) => ["1", "on", "t", "true", "y", "yes"].includes(v));
 
 /**
  * `GET /api/v4/groups` parameters (lib/api/groups.rb "List groups"): GitLab's pagination,

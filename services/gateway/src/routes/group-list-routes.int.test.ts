@@ -159,6 +159,7 @@ describe("GET /api/v4/groups", () => {
     expect(await list("?min_access_level=15", TOKENS.developer)).toMatchObject({ status: 400 });
     expect(await list("?order_by=size", TOKENS.developer)).toMatchObject({ status: 400 });
     expect(await list("?owned=maybe", TOKENS.developer)).toMatchObject({ status: 400 });
+    expect(await paths("?owned=True", TOKENS.outsider)).toEqual(["zeta"]);
     expect(await paths("?visibility=public", TOKENS.admin)).toEqual([]);
     expect((await f.call("/api/v4/groups")).status).toBe(401);
     expect((await list("", TOKENS.blocked)).status).toBe(403);
