@@ -27,14 +27,16 @@ const ReplySchema = z.object({
   credential: z.record(z.string(), z.string()),
 });
 
-const decoder = new TextDecoder();
-
-function parseJson(data: Uint8Array): unknown {
+/** A message's JSON body checked by `schema`, or null when it is not JSON or not that shape. */
+function bodyOf<T>(schema: z.ZodType<T>, message: { json(): unknown }): T | null {
+  let body: unknown;
   try {
-    return JSON.parse(decoder.decode(data));
+    body = message.json();
   } catch {
-    return undefined;
+    return null;
   }
+  const parsed = schema.safeParse(body);
+  return parsed.success ? parsed.data : null;
 }
 
 /** Answers the peers' redemption requests for the tickets this replica holds. */
@@ -49,9 +51,9 @@ export function answerPeerRedemptions(
         logger.warn({ err: error }, "live-ticket redemption subscription error");
         return;
       }
-      const request = RequestSchema.safeParse(parseJson(message.data));
-      if (!request.success) return;
-      const redeemed = tickets.redeemDigest(request.data.digest);
+      const request = bodyOf(RequestSchema, message);
+      if (!request) return;
+      const redeemed = tickets.redeemDigest(request.digest);
       // Not ours (or used, or expired): the replica holding it answers, if any.
       if (!redeemed) return;
       message.respond(JSON.stringify({ user_id: redeemed.userId, credential: redeemed.credential }));
@@ -65,18 +67,16 @@ export async function redeemAtPeers(
   ticket: string,
   timeoutMs: number = PEER_TICKET_TIMEOUT_MS,
 ): Promise<RedeemedTicket | null> {
-  let data: Uint8Array;
   try {
     const reply = await bus.nc.request(
       bus.topology.subjects.liveTicketRedeem,
       JSON.stringify({ digest: digestToken(ticket) }),
       { timeout: timeoutMs },
     );
-    data = reply.data;
+    const body = bodyOf(ReplySchema, reply);
+    return body ? { userId: body.user_id, credential: body.credential } : null;
   } catch {
     // Timed out, no responders, or NATS away: no replica holds the ticket for us.
     return null;
   }
-  const reply = ReplySchema.safeParse(parseJson(data));
-  return reply.success ? { userId: reply.data.user_id, credential: reply.data.credential } : null;
 }

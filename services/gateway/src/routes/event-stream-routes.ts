@@ -70,11 +70,17 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
   app.addHook("onClose", async () => feed.stop());
 
   const tickets = new LiveTickets(LIVE_TICKET_LIMITS);
-  const peers = answerPeerRedemptions(ctx.bus, tickets, ctx.logger);
-  app.addHook("onClose", async () => peers.unsubscribe());
+  // Peers ask for the tickets this replica holds: listened to from its first ticket on.
+  let peers: ReturnType<typeof answerPeerRedemptions> | null = null;
+  app.addHook("onClose", async () => peers?.unsubscribe());
 
   app.post("/api/v4/-/kasmap/live/tickets", async (request, reply) => {
     const { user } = await principalOf(ctx, request);
+    if (peers === null) {
+      peers = answerPeerRedemptions(ctx.bus, tickets, ctx.logger);
+      // Subscribed at the server before the ticket leaves: a peer may ask for it at once.
+      await ctx.bus.nc.flush();
+    }
     const issued = tickets.issue(user.id, ticketCredentialOf(request));
     if (issued === null)
       throw new KasmapError("too_many_requests", "too many live tickets are waiting to be used");
