@@ -74,7 +74,9 @@ const STREAM_ADMINISTRATION = [
  *   (`<root>.readmodel.changed.>`) and the alerts it raises (`<root>.alerts.>`, the only
  *   identity that may: an alert is the audit log's word).
  * - gateway: forwards REST writes as authz commands (requests: it never receives them), reads
- *   the streams for live events and follows the change notices.
+ *   the streams for live events and follows the change notices; asks its peer replicas for a
+ *   live-stream ticket it does not hold and answers theirs (`<root>.gateway.live_tickets.redeem`,
+ *   gateways only, replies through `allow_responses`).
  * - gateway in GitLab mode: stores GitLab's hooks and audit events in the inbox stream and asks
  *   sync for its status; never the `mirror.*` commands, which write the registry without an
  *   actor (denied even though `<root>.cmd.authz.>` is allowed).
@@ -116,10 +118,13 @@ export function servicePermissions(
           topology.wildcards.authzCommands,
           gitlab.inboxWildcard,
           gitlab.syncCommand("status"),
+          topology.subjects.liveTicketRedeem,
           `${JS_API}.>`,
         ],
         publishDeny: [...STREAM_ADMINISTRATION, gitlab.mirrorCommands],
-        subscribe: [topology.wildcards.readModelChanged, inbox],
+        subscribe: [topology.wildcards.readModelChanged, topology.subjects.liveTicketRedeem, inbox],
+        // Answers a peer replica's ticket redemption (the reply goes to that replica's inbox).
+        allowResponses: true,
       };
     case "sync": {
       const stream = gitlab.inboxStream;

@@ -82,9 +82,16 @@ describe("servicePermissions", () => {
 
   it("lets the gateway send commands but not mirror.*, store GitLab's hooks and ask sync its status", () => {
     expect(servicePermissions(topology, "gateway", GATEWAY)).toEqual({
-      publish: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"],
+      publish: [
+        "kasmap.cmd.authz.>",
+        "kasmap.gitlab.inbox.>",
+        "kasmap.cmd.sync.status",
+        "kasmap.gateway.live_tickets.redeem",
+        "$JS.API.>",
+      ],
       publishDeny: [...STREAM_ADMINISTRATION, MIRROR_COMMANDS],
-      subscribe: ["kasmap.readmodel.changed.>", `_INBOX.${GATEWAY}.>`],
+      subscribe: ["kasmap.readmodel.changed.>", "kasmap.gateway.live_tickets.redeem", `_INBOX.${GATEWAY}.>`],
+      allowResponses: true,
     });
   });
 
@@ -195,8 +202,9 @@ describe("renderAuthorization", () => {
         "    {",
         `      nkey: "${GATEWAY}"`,
         "      permissions: {",
-        `        publish: { allow: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "$JS.API.>"], deny: [${[...STREAM_ADMINISTRATION, MIRROR_COMMANDS].map((s) => `"${s}"`).join(", ")}] }`,
-        `        subscribe: { allow: ["kasmap.readmodel.changed.>", "_INBOX.${GATEWAY}.>"] }`,
+        `        publish: { allow: ["kasmap.cmd.authz.>", "kasmap.gitlab.inbox.>", "kasmap.cmd.sync.status", "kasmap.gateway.live_tickets.redeem", "$JS.API.>"], deny: [${[...STREAM_ADMINISTRATION, MIRROR_COMMANDS].map((s) => `"${s}"`).join(", ")}] }`,
+        `        subscribe: { allow: ["kasmap.readmodel.changed.>", "kasmap.gateway.live_tickets.redeem", "_INBOX.${GATEWAY}.>"] }`,
+        "        allow_responses: true",
         "      }",
         "    }",
         "    # Kasmap GitLab sync: mirror.* commands only; reads the GitLab inbox stream; answers cmd.sync.",

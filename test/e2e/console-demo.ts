@@ -8,7 +8,8 @@ import { agentWithToken, groupWithProject, userWithToken } from "./registry-thro
 /**
  * What the console's end-to-end test and its screenshots look at: the demo cluster (the
  * Kubernetes simulator) watched by a real collector program for `platform/clusters:demo-agent`,
- * a developer of `platform` and an outsider who may see nothing of it.
+ * a developer of `platform` and of `edge` (`edge/sites:edge-agent`, never connected), an
+ * outsider who may see nothing of them, and `vault/secrets:vault-agent`, which neither may see.
  */
 export type ConsoleDemo = {
   simulator: KubeSimulator;
@@ -34,6 +35,16 @@ export async function seedConsoleDemo(system: KasmapSystem): Promise<ConsoleDemo
     access_level: 30,
   });
   if (member.status !== 201) throw new Error(`adding the developer answered ${member.status}`);
+  const edge = await groupWithProject(system, system.adminToken, { group: "Edge", project: "sites" });
+  await agentWithToken(system, edge.projectId, "edge-agent");
+  const edgeMember = await system.api("POST", `/groups/${edge.groupId}/members`, {
+    user_id: developer.userId,
+    access_level: 30,
+  });
+  if (edgeMember.status !== 201)
+    throw new Error(`adding the developer to edge answered ${edgeMember.status}`);
+  const vault = await groupWithProject(system, system.adminToken, { group: "Vault", project: "secrets" });
+  await agentWithToken(system, vault.projectId, "vault-agent");
   const program = spawnCollectorProgram({
     token: agentToken,
     kubeconfig,

@@ -139,6 +139,31 @@ describe("the Kasmap console", () => {
     await page.close();
   });
 
+  it("lists every agent of every group the user may see in the inventory, and nothing of other groups", async () => {
+    const { page, problems } = await signedInPage(developerToken);
+    await page.goto(`${system.gatewayUrl}/-/console#/inventory`);
+    await page.getByRole("link", { name: "demo-agent" }).waitFor();
+    await page.getByRole("link", { name: "edge-agent" }).waitFor();
+    expect(await page.getByText("2 of 2 agents").count()).toBe(1);
+    expect(await page.locator("body").innerText()).not.toContain("vault");
+    // Filter and a named group still narrow the list.
+    await page.getByLabel("Filter").fill("edge");
+    await page.getByText("1 of 2 agents").waitFor();
+    await page.getByLabel("Filter").fill("");
+    await page.goto(`${system.gatewayUrl}/-/console#/inventory?group=platform`);
+    await page.getByText("1 of 1 agents").waitFor();
+    expect(problems).toEqual([]);
+    await page.close();
+
+    const outsider = await signedInPage(outsiderToken);
+    await outsider.page.goto(`${system.gatewayUrl}/-/console#/inventory`);
+    await outsider.page.getByText("No agent is yours to see").waitFor();
+    const text = await outsider.page.locator("body").innerText();
+    for (const name of ["demo-agent", "edge-agent", "vault-agent", "platform", "vault"])
+      expect(text).not.toContain(name);
+    await outsider.page.close();
+  });
+
   it("has an accessibility check that does find violations (an unlabelled field added to the page)", async () => {
     const { page } = await signedInPage(developerToken);
     expect(await accessibilityViolations(page)).toEqual([]);
@@ -163,7 +188,7 @@ describe("the Kasmap console", () => {
         ],
         [
           "inventory",
-          "/-/console#/inventory?group=platform",
+          "/-/console#/inventory",
           () => page.getByRole("link", { name: "demo-agent" }).waitFor(),
         ],
         ["agent", agentPath(), () => page.getByText("First snapshot of the cluster").waitFor()],

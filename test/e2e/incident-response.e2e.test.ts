@@ -78,6 +78,22 @@ describe("reverse lookup", () => {
     expect(await lookup("ip=52.1.2.3", registry.outsiderToken)).toEqual([]);
   });
 
+  it("answers who can deploy with one agent without an address, as the lookup does; 404 to whoever cannot read the agent", async () => {
+    const path = `/projects/${registry.projects.clusters}/cluster_agents/${registry.agents.prod}/deployable_by`;
+    const [viaLookup] = await lookup("ip=52.1.2.3", registry.developerToken);
+    const direct = await system.api("GET", path, undefined, registry.developerToken);
+    expect(direct).toMatchObject({ status: 200, body: viaLookup?.deployable_by });
+    const forAdmin = await system.api("GET", path);
+    expect((forAdmin.body as unknown as LookupEntry["deployable_by"]).projects).toHaveLength(3);
+    expect(await system.api("GET", path, undefined, registry.outsiderToken)).toMatchObject({
+      status: 404,
+      body: { message: "404 Project Not Found" },
+    });
+    // An agent of another project is not found through this one (GitLab's agent finder is per project).
+    const elsewhere = `/projects/${registry.projects.clusters}/cluster_agents/${registry.agents.secret}/deployable_by`;
+    expect((await system.api("GET", elsewhere)).status).toBe(404);
+  });
+
   it("finds pod and service ranges holding an IP, IPv6 included", async () => {
     const pod = await lookup("ip=10.245.7.7", registry.developerToken);
     expect(agentNames(pod)).toEqual(["edge-agent"]);

@@ -27,6 +27,8 @@ import type { PrincipalName } from "./matrix-principals.ts";
  *   (403 otherwise); [PROJECTS] api/projects.md "Create project": any user, in their namespace.
  * - [AUDIT] api/audit_events.md: project audit events: Maintainer+ see all, a Developer only their
  *   own; instance audit events: administrators.
+ * - [GROUPS] api/groups.md "List groups": authenticated users see their groups (administrators
+ *   all); anonymous callers see public groups.
  * - [KASMAP] Kasmap's extensions have no GitLab page; their rule is README.md ("The REST API",
  *   "Incident response and verification"): agent-derived reads need Developer, like agent reads.
  */
@@ -154,6 +156,13 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/docs": { gitlab: EVERYONE_200 },
   // [PERMS] any user may create a top-level group.
   "POST /api/v4/groups": { gitlab: authenticated(anyUser(201, 403)) },
+  // [GROUPS] api/groups.md "List groups": any user gets the groups they may see (a non-member an
+  // empty list), without a token GitLab lists public groups. Kasmap has no public groups and
+  // answers 401 without a credential, as on every other read.
+  "GET /api/v4/groups": {
+    gitlab: { ...authenticated(anyUser(200, 200)), none: 200 },
+    kasmap: { statuses: { none: 401 }, reason: "README: no credential is 401 on every API read; GitLab lists its public groups (Kasmap has none)" },
+  },
   "GET /api/v4/groups/:id": { gitlab: authenticated(MEMBERS_SEE) },
   // [PERMS] a fresh subgroup of `world` made top-level: Owner of the group.
   "POST /api/v4/groups/:id/transfer": { gitlab: authenticated(ownerWrite(201)) },
@@ -188,6 +197,8 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/projects/:id/cluster_agents/:agent_id": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
   "DELETE /api/v4/projects/:id/cluster_agents/:agent_id": { gitlab: authenticated(maintainerWrite(204)) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
+  // [KASMAP] who can deploy with the agent: read as the agent itself (its cluster_info too).
+  "GET /api/v4/projects/:id/cluster_agents/:agent_id/deployable_by": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   // [KASMAP] the config file is written like an agent: Maintainer.
   "PUT /api/v4/projects/:id/cluster_agents/:agent_id/configuration": { gitlab: authenticated(maintainerWrite(200)) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },

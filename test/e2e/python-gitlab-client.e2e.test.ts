@@ -24,6 +24,9 @@ describe("python-gitlab (Debian python3-gitlab) against Kasmap", () => {
     expect(seen).toEqual({
       client_version: version,
       subgroup_full_path: "python/clients",
+      // GET /groups, one group a page: the client followed the pages.
+      groups_listed: ["python", "python/clients"],
+      groups_top_level: ["python"],
       project_by_id: "python/clients/infra",
       project_by_path_id: true,
       // More than one page (20 a page): the client followed the Link headers.

@@ -8,6 +8,16 @@ const BooleanFlag = z
   .transform((v) => v === "true" || v === "1");
 
 /**
+ * Who can deploy with an agent: the groups its `ci_access` names, the projects whose CI may use
+ * it (the first 100 the caller may see) and their number (all of them).
+ */
+export const DeployableBySchema = z.object({
+  projects: z.array(z.object({ id: z.number().int(), path_with_namespace: z.string() })),
+  groups: z.array(z.object({ id: z.number().int(), full_path: z.string() })),
+  project_count: z.number().int().nonnegative(),
+});
+
+/**
  * `GET /api/v4/clusters/lookup` (Kasmap extension): exactly one of `ip` (a literal address) or
  * `cidr` (a range; host bits are cleared). Paginated as GitLab lists are.
  */
@@ -34,11 +44,7 @@ export const ClusterLookupEntrySchema = z.object({
     platform: z.string().nullable(),
     region: z.string().nullable(),
   }),
-  deployable_by: z.object({
-    projects: z.array(z.object({ id: z.number().int(), path_with_namespace: z.string() })),
-    groups: z.array(z.object({ id: z.number().int(), full_path: z.string() })),
-    project_count: z.number().int().nonnegative(),
-  }),
+  deployable_by: DeployableBySchema,
 });
 export type ClusterLookupEntry = z.infer<typeof ClusterLookupEntrySchema>;
 

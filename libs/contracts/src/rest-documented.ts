@@ -119,6 +119,44 @@ export const MembersQuerySchema = PaginationQuerySchema.extend({
     .optional(),
 });
 /**
+ * Grape's `type: Boolean`, as dry-types' `Params::Bool` coerces it: `1 on t true y yes` and
+ * `0 off f false n no`, in any case (python-gitlab sends `True`); anything else is
+ * `400 <name> is invalid`.
+ */
+const GrapeBoolean = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(["1", "on", "t", "true", "y", "yes", "0", "off", "f", "false", "n", "no"]))
+  .transform((v) => ["1", "on", "t", "true", "y", "yes"].includes(v));
+
+/**
+ * `GET /api/v4/groups` parameters (lib/api/groups.rb "List groups"): GitLab's pagination,
+ * `search` (part of the name or path, the parents' included), `owned`, `min_access_level`,
+ * `top_level_only`, `all_available` (absent: true for administrators only), `skip_groups`,
+ * `order_by` (`name`, `path`, `id`) and `sort` (`asc`, `desc`). GitLab's `statistics`,
+ * `with_custom_attributes` and `visibility` are accepted and change nothing: Kasmap has none.
+ */
+export const GroupsListQuerySchema = PaginationQuerySchema.extend({
+  search: z.string().max(255).optional(),
+  owned: GrapeBoolean.optional(),
+  min_access_level: z.coerce.number().pipe(AccessLevelSchema).optional(),
+  top_level_only: GrapeBoolean.optional(),
+  all_available: GrapeBoolean.optional(),
+  skip_groups: z
+    .preprocess(
+      (value) => (typeof value === "string" ? value.split(",").filter((part) => part !== "") : value),
+      z.array(z.coerce.number().int().positive()).max(MAX_MEMBER_USER_IDS),
+    )
+    .optional(),
+  order_by: z.enum(["name", "path", "id"]).default("name"),
+  sort: z.enum(["asc", "desc"]).default("asc"),
+  statistics: GrapeBoolean.optional(),
+  with_custom_attributes: GrapeBoolean.optional(),
+  visibility: z.enum(["public", "internal", "private"]).optional(),
+});
+export type GroupsListQuery = z.infer<typeof GroupsListQuerySchema>;
+
+/**
  * `PUT /api/v4/{groups,projects}/:id/members/:user_id` parameters. `expires_at` is accepted as
  * GitLab's `YYYY-MM-DD` and not stored: Kasmap has no membership expiry.
  */

@@ -21,6 +21,7 @@ import { ClusterInfoSchema } from "./cluster-info.ts";
 import {
   ClusterLookupEntrySchema,
   ClusterLookupQuerySchema,
+  DeployableBySchema,
   GroupClusterAgentsQuerySchema,
 } from "./inventory-and-lookup.ts";
 import {
@@ -46,6 +47,7 @@ import {
   CreatePersonalAccessTokenBodySchema,
   CreateUserBodySchema,
   GroupResponseSchema,
+  GroupsListQuerySchema,
   MemberResponseSchema,
   MembersQuerySchema,
   PersonalAccessTokenCreatedResponseSchema,
@@ -135,6 +137,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/asyncapi.json", gitlabMode: "kasmap", tag: "documents", summary: "The AsyncAPI document of the NATS subjects", authenticated: false, success: { status: 200, body: JsonDocument } },
   { method: "get", path: "/api/v4/docs", gitlabMode: "kasmap", tag: "documents", summary: "HTML page generated from this document", authenticated: false, success: { status: 200, body: Text, mediaType: "text/html" } },
   { method: "post", path: "/api/v4/groups", gitlabMode: "forward", tag: "groups", summary: "Create a group", authenticated: true, body: named("CreateGroup", CreateGroupBodySchema), success: { status: 201, body: Group } },
+  { method: "get", path: "/api/v4/groups", gitlabMode: "forward", tag: "groups", summary: "List the groups the caller may see (administrators: all); search, owned, min_access_level, top_level_only, all_available, skip_groups, order_by, sort", authenticated: true, query: GroupsListQuerySchema, paginated: true, success: { status: 200, body: Group, list: true } },
   { method: "get", path: "/api/v4/groups/:id", gitlabMode: "forward", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
   { method: "post", path: "/api/v4/groups/:id/transfer", gitlabMode: "forward", tag: "groups", summary: "Move a group under another (or to the top level); re-evaluates the authorizations it touches", authenticated: true, body: named("TransferGroup", TransferGroupBodySchema), success: { status: 201, body: Group } },
   { method: "get", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "List a group's direct members (anyone who may see the group); query, user_ids", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
@@ -171,6 +174,7 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: COLLECTOR_TOKENS, gitlabMode: "kasmap", tag: "collector_tokens", summary: "List an agent's active collector tokens, without the tokens (Maintainer+; Kasmap extension)", authenticated: true, paginated: true, success: { status: 200, body: named("CollectorToken", CollectorTokenResponseSchema), list: true } },
   { method: "post", path: COLLECTOR_TOKENS, gitlabMode: "kasmap", tag: "collector_tokens", summary: "Create a collector token (kmcol-, shown once; at most two active per agent; Maintainer+; Kasmap extension)", authenticated: true, body: named("CreateCollectorToken", CreateAgentTokenBodySchema), success: { status: 201, body: named("CollectorTokenWithToken", CollectorTokenCreatedResponseSchema) } },
   { method: "delete", path: `${COLLECTOR_TOKENS}/:token_id`, gitlabMode: "kasmap", tag: "collector_tokens", summary: "Revoke a collector token: its collector can no longer authenticate (Maintainer+; Kasmap extension)", authenticated: true, success: { status: 204, body: null } },
+  { method: "get", path: `${AGENTS}/:agent_id/deployable_by`, gitlabMode: "kasmap", tag: "incident_response", summary: "Who can deploy with the agent: ci_access groups, the projects the caller may see, and the count of all (Kasmap extension)", authenticated: true, success: { status: 200, body: named("DeployableBy", DeployableBySchema) } },
   { method: "get", path: "/api/v4/clusters/lookup", gitlabMode: "kasmap", tag: "incident_response", summary: "Agents whose cluster holds an IP (?ip=) or overlaps a range (?cidr=), with who can deploy there (Kasmap extension)", authenticated: true, query: ClusterLookupQuerySchema, paginated: true, success: { status: 200, body: named("ClusterLookupEntry", ClusterLookupEntrySchema), list: true } },
   { method: "post", path: `${AGENTS}/:agent_id/cluster_info/verify`, gitlabMode: "kasmap", tag: "incident_response", summary: "Check the agent's cluster against expected ranges and names (Kasmap extension)", authenticated: true, body: named("ClusterExpectations", ClusterExpectationsSchema), success: { status: 200, body: named("VerificationResult", VerificationResultSchema) } },
   { method: "get", path: "/api/v4/groups/:id/cluster_agents", gitlabMode: "kasmap", tag: "cluster_agents", summary: "Agents of a group (or its subtree), JSON pages or a CSV export (Kasmap extension)", authenticated: true, query: GroupClusterAgentsQuerySchema, paginated: true, success: { status: 200, body: agentOrWithInfo, list: true } },

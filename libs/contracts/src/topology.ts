@@ -396,6 +396,11 @@ export function createTopology(
       syncCommand: (command: string) => `${root}.cmd.sync.${command}`,
       /** `<root>.readmodel.changed.<table>`: core-NATS notice published after a projection commit. */
       readModelChanged: (table: string) => `${root}.readmodel.changed.${table}`,
+      /**
+       * `<root>.gateway.live_tickets.redeem`: core-NATS request from a gateway replica that does
+       * not hold a live-stream ticket to the others; the one holding it answers, once.
+       */
+      liveTicketRedeem: `${root}.gateway.live_tickets.redeem`,
     },
   };
 }

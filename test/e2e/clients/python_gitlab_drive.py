@@ -25,6 +25,9 @@ def refused(call):
 group = gl.groups.create({"name": "Python", "path": "python"})
 subgroup = gl.groups.create({"name": "Clients", "path": "clients", "parent_id": group.id})
 seen["subgroup_full_path"] = gl.groups.get(subgroup.id).full_path
+# GET /groups ("List groups"): the client's own list call, filtered and followed over pages.
+seen["groups_listed"] = sorted(g.full_path for g in gl.groups.list(get_all=True, per_page=1, search="python"))
+seen["groups_top_level"] = [g.full_path for g in gl.groups.list(get_all=True, top_level_only=True, search="python")]
 project = gl.projects.create({"name": "Infra", "path": "infra", "namespace_id": subgroup.id})
 seen["project_by_id"] = gl.projects.get(project.id).path_with_namespace
 seen["project_by_path_id"] = gl.projects.get("python/clients/infra").id == project.id

@@ -8,6 +8,7 @@ describe("gitLabModeOf", () => {
   it.each([
     // GitLab's own paths that Kasmap serves standalone become GitLab's.
     ["GET", "/api/v4/user", "forward"],
+    ["GET", "/api/v4/groups", "forward"],
     ["GET", "/api/v4/projects/:id", "forward"],
     ["POST", "/api/v4/projects", "forward"],
     ["GET", "/api/v4/projects/:id/audit_events", "forward"],
@@ -27,6 +28,7 @@ describe("gitLabModeOf", () => {
     ["GET", `${AGENTS}/:agent_id/cluster_info/history`, "kasmap"],
     ["POST", `${AGENTS}/:agent_id/cluster_info/verify`, "kasmap"],
     ["GET", `${AGENTS}/:agent_id/authorization/explain`, "kasmap"],
+    ["GET", `${AGENTS}/:agent_id/deployable_by`, "kasmap"],
     ["GET", "/api/v4/clusters/lookup", "kasmap"],
     ["POST", `${AGENTS}/:agent_id/collector_tokens`, "kasmap"],
     ["GET", "/api/v4/groups/:id/cluster_agents", "kasmap"],
@@ -60,7 +62,7 @@ describe("gitLabModeOf", () => {
       (route) =>
         route.gitlabMode === "kasmap" &&
         route.path.startsWith("/api/v4/") &&
-        !/(cluster_info|collector_tokens|authorization\/explain|allowed_agents|clusters\/lookup|groups\/:id\/cluster_agents|events\/stream|openapi|asyncapi|docs|\/-\/)/.test(
+        !/(cluster_info|collector_tokens|authorization\/explain|deployable_by|allowed_agents|clusters\/lookup|groups\/:id\/cluster_agents|events\/stream|openapi|asyncapi|docs|\/-\/)/.test(
           route.path,
         ),
     ).map((route) => `${route.method} ${route.path}`);

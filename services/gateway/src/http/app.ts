@@ -12,7 +12,7 @@ import { registerAgentRoutes } from "../routes/agent-routes.ts";
 import { registerAgentTokenRoutes } from "../routes/agent-token-routes.ts";
 import { registerAllowedAgentsRoutes } from "../routes/allowed-agents-routes.ts";
 import { registerAuditRoutes } from "../routes/audit-routes.ts";
-import { registerClusterLookupRoutes } from "../routes/cluster-lookup-routes.ts";
+import { registerClusterLookupRoutes, registerDeployableByRoutes } from "../routes/cluster-lookup-routes.ts";
 import { registerClusterVerificationRoutes } from "../routes/cluster-verification-routes.ts";
 import { registerCollectorTokenRoutes } from "../routes/collector-token-routes.ts";
 import { registerCredentialRoutes } from "../routes/credential-routes.ts";
@@ -103,6 +103,7 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   registerAllowedAgentsRoutes(app, ctx);
   registerJobRoutes(app, ctx);
   registerClusterLookupRoutes(app, ctx);
+  registerDeployableByRoutes(app, ctx);
   registerClusterVerificationRoutes(app, ctx);
   registerGroupClusterAgentRoutes(app, ctx);
   registerAuditRoutes(app, ctx);

@@ -11,6 +11,9 @@ export type TicketCredential = Readonly<Record<string, string>>;
 
 type HeldTicket = { userId: number; credential: TicketCredential; expiresAtMs: number };
 
+/** What a used ticket stands for: its user and the credential headers it was issued for. */
+export type RedeemedTicket = { userId: number; credential: TicketCredential };
+
 export type LiveTicketLimits = {
   /** How long a ticket may wait to be used, ms. */
   ttlMs: number;
@@ -26,8 +29,9 @@ export type LiveTicketLimits = {
  * URL (proxies and browsers log URLs). Only the ticket's SHA-256 digest is a key here; the
  * credential it stands for stays in this process's memory until the ticket is used or expires.
  *
- * Held per gateway process: behind several gateway replicas, the ticket request and the stream
- * must reach the same one (session affinity), or the stream answers 401 and the console asks again.
+ * Held by the gateway process that issued it, which alone can redeem it: behind several replicas,
+ * a replica that does not hold a ticket asks the others (`peer-tickets.ts`), so no session
+ * affinity is needed and a ticket still works exactly once.
  */
 export class LiveTickets {
   private readonly held = new Map<string, HeldTicket>();
@@ -51,8 +55,12 @@ export class LiveTickets {
   }
 
   /** The ticket's user and credential, once: a used, unknown or expired ticket answers null. */
-  redeem(ticket: string): { userId: number; credential: TicketCredential } | null {
-    const key = digestToken(ticket);
+  redeem(ticket: string): RedeemedTicket | null {
+    return this.redeemDigest(digestToken(ticket));
+  }
+
+  /** As `redeem`, by the ticket's SHA-256 digest (what a peer replica asks with). */
+  redeemDigest(key: string): RedeemedTicket | null {
     const held = this.held.get(key);
     if (!held) return null;
     this.held.delete(key);

@@ -1,6 +1,6 @@
 import type { PageRequest } from "../http/pagination.ts";
 import type { ReadModel, UserRow } from "./registry-queries.ts";
-import { selectWindowPage } from "./window-page.ts";
+import { selectCountedPage } from "./window-page.ts";
 
 /**
  * Where a source's members come from: the source itself (GitLab's `/members`), or also the
@@ -71,15 +71,8 @@ export async function listMembers(
   filter: MemberFilter,
   page: PageRequest,
 ): Promise<{ members: MemberRow[]; total: number }> {
-  const query = membersQuery(db, sources, filter);
-  const { rows, total } = await selectWindowPage(query, page);
-  if (total !== null) return { members: rows.map(withNumericLevel), total };
-  // A page past the end carries no window total: count separately then.
-  const counted = await db
-    .selectFrom(query.as("q"))
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .executeTakeFirstOrThrow();
-  return { members: [], total: Number(counted.n) };
+  const { rows, total } = await selectCountedPage(db, membersQuery(db, sources, filter), page);
+  return { members: rows.map(withNumericLevel), total };
 }
 
 /** One user's membership of the sources (their highest level there), or null when they hold none. */

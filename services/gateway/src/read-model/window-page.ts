@@ -1,4 +1,4 @@
-import type { SelectQueryBuilder } from "kysely";
+import { type QueryExecutorProvider, type SelectQueryBuilder, sql } from "kysely";
 import { type PageRequest, pageOffset } from "../http/pagination.ts";
 
 /**
@@ -21,4 +21,19 @@ export async function selectWindowPage<DB, TB extends keyof DB, Row>(
     rows: rows.map(({ total: _total, ...row }) => row as Row),
     total: rows[0] ? Number(rows[0].total) : null,
   };
+}
+
+/**
+ * As `selectWindowPage`, with the total also for a page past the end (counted separately then,
+ * `select count(*) from (<query>) q`), so a list's headers always say how many rows there are.
+ */
+export async function selectCountedPage<DB, TB extends keyof DB, Row>(
+  db: QueryExecutorProvider,
+  query: SelectQueryBuilder<DB, TB, Row>,
+  page: PageRequest,
+): Promise<{ rows: Row[]; total: number }> {
+  const { rows, total } = await selectWindowPage(query, page);
+  if (total !== null) return { rows, total };
+  const counted = await sql<{ n: string }>`select count(*) as n from (${query}) as q`.execute(db);
+  return { rows: [], total: Number(counted.rows[0]?.n ?? 0) };
 }

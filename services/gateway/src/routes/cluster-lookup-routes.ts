@@ -7,8 +7,11 @@ import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { invalidParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import { type AddressQuery, lookUpAgentsByAddress } from "../read-model/cluster-address-queries.ts";
 import { deployableBy } from "../read-model/deployable-by-queries.ts";
+import { agentInProject } from "./agent-lookup.ts";
+import type { AgentParams } from "./route-params.ts";
 
 /**
  * `GET /api/v4/clusters/lookup?ip=52.1.2.3` or `?cidr=10.0.0.0/16` (Kasmap extension): the agents
@@ -48,6 +51,21 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
       ),
     );
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
+  });
+}
+
+/**
+ * `GET /api/v4/projects/:id/cluster_agents/:agent_id/deployable_by` (Kasmap extension): who can
+ * deploy with one agent, the `deployable_by` of a lookup without an address to look up. The
+ * caller reads it as the agent itself (Developer+ on its configuration project, else 404);
+ * `projects` lists only projects the caller may see, `project_count` counts them all.
+ */
+export function registerDeployableByRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  app.get<AgentParams>("/api/v4/projects/:id/cluster_agents/:agent_id/deployable_by", async (request) => {
+    const user = await userOf(ctx, request);
+    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
+    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    return deployableBy(ctx.db, await ctx.access.projectsWhere(user, "read_project"), agent.id);
   });
 }
 

@@ -15,6 +15,7 @@ import { parseLastEventId } from "../http/sse-framing.ts";
 import { EventSink } from "../live/event-sink.ts";
 import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
 import { LiveTickets, type TicketCredential } from "../live/live-tickets.ts";
+import { answerPeerRedemptions, redeemAtPeers } from "../live/peer-tickets.ts";
 import { replayLiveEvents } from "../live/replay-live-events.ts";
 import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.ts";
 
@@ -69,9 +70,17 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
   app.addHook("onClose", async () => feed.stop());
 
   const tickets = new LiveTickets(LIVE_TICKET_LIMITS);
+  // Peers ask for the tickets this replica holds: listened to from its first ticket on.
+  let peers: ReturnType<typeof answerPeerRedemptions> | null = null;
+  app.addHook("onClose", async () => peers?.unsubscribe());
 
   app.post("/api/v4/-/kasmap/live/tickets", async (request, reply) => {
     const { user } = await principalOf(ctx, request);
+    if (peers === null) {
+      peers = answerPeerRedemptions(ctx.bus, tickets, ctx.logger);
+      // Subscribed at the server before the ticket leaves: a peer may ask for it at once.
+      await ctx.bus.nc.flush();
+    }
     const issued = tickets.issue(user.id, ticketCredentialOf(request));
     if (issued === null)
       throw new KasmapError("too_many_requests", "too many live tickets are waiting to be used");
@@ -83,7 +92,9 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
     const query = parseParams(EventStreamQuerySchema, request.query);
     // With a ticket, the stream is authenticated (now and at every re-check) as the ticket's holder.
     const caller =
-      query.ticket === undefined ? { request, userId: null } : redeemTicket(tickets, request, query.ticket);
+      query.ticket === undefined
+        ? { request, userId: null }
+        : await redeemTicket(ctx, tickets, request, query.ticket);
     const { user } = await principalOf(ctx, caller.request);
     if (caller.userId !== null && caller.userId !== user.id) throw unauthorized();
     const resumeAfter = parseLastEventId(request.headers["last-event-id"]);
@@ -171,14 +182,17 @@ function ticketCredentialOf(request: FastifyRequest): TicketCredential {
 
 /**
  * The stream request as if it carried the ticket's credential headers (and no other credential),
- * with the user the ticket was issued to; an unknown, used or expired ticket is `401`.
+ * with the user the ticket was issued to, whichever replica issued it; an unknown, used or expired
+ * ticket is `401`.
  */
-function redeemTicket(
+async function redeemTicket(
+  ctx: GatewayContext,
   tickets: LiveTickets,
   request: FastifyRequest,
   ticket: string,
-): { request: FastifyRequest; userId: number | null } {
-  const redeemed = tickets.redeem(ticket);
+): Promise<{ request: FastifyRequest; userId: number | null }> {
+  // Issued here, or by another replica, which redeems it there and answers (`peer-tickets.ts`).
+  const redeemed = tickets.redeem(ticket) ?? (await redeemAtPeers(ctx.bus, ticket));
   if (!redeemed) throw unauthorized();
   const headers = { ...request.headers };
   for (const name of [...CREDENTIAL_HEADERS, "job-token"]) delete headers[name];

@@ -1,17 +1,23 @@
 import {
   CreateGroupBodySchema,
   CreateProjectBodySchema,
+  type GroupsListQuery,
+  GroupsListQuerySchema,
   KasmapError,
   TransferGroupBodySchema,
   TransferProjectBodySchema,
 } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
+import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
 import { asFailedToSaveGroup } from "../http/model-errors.ts";
+import { paginationHeaders } from "../http/pagination.ts";
 import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
+import { requestUrl } from "../http/request-url.ts";
 import { visibleGroup, visibleNamespace, visibleProject } from "../permissions/visible-resources.ts";
+import { type GroupListScope, listGroups } from "../read-model/group-list-queries.ts";
 import { nameAndPath } from "../read-model/project-path.ts";
 import { findGroup, type GroupRow } from "../read-model/registry-queries.ts";
 import { forwardCommand } from "./forward-command.ts";
@@ -35,6 +41,32 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
       throw asFailedToSaveGroup(error);
     });
     return reply.code(201).send(groupBody(group));
+  });
+
+  /**
+   * GitLab's "List groups": the groups the caller may see (`groupListScope`), filtered, ordered
+   * and paginated as lib/api/groups.rb does. No credential is `401` as on every other Kasmap read
+   * (GitLab lists public groups to anonymous callers; Kasmap has none, so GitLab would answer `[]`).
+   * `visibility=public|internal` lists nothing: every Kasmap group is private.
+   */
+  app.get("/api/v4/groups", async (request, reply) => {
+    const user = await userOf(ctx, request);
+    const query = parseParams(GroupsListQuerySchema, request.query);
+    const page = { page: query.page, perPage: query.per_page };
+    const filter = {
+      search: query.search,
+      topLevelOnly: query.top_level_only === true,
+      skipIds: query.skip_groups,
+      orderBy: query.order_by,
+      sort: query.sort,
+    };
+    const { groups, total } =
+      query.visibility === undefined || query.visibility === "private"
+        ? await listGroups(ctx.db, groupListScope(user, query), filter, page)
+        : { groups: [], total: 0 };
+    return reply
+      .headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total))
+      .send(groups.map(groupBody));
   });
 
   app.get<IdParams>("/api/v4/groups/:id", async (request) => {
@@ -105,4 +137,21 @@ async function namespaceOf(ctx: GatewayContext, namespaceId: number): Promise<Gr
   // a create, behind): not the caller's fault.
   if (!group) throw new KasmapError("unavailable", `namespace ${namespaceId} of a project is missing`);
   return group;
+}
+
+/**
+ * Which groups a list starts from, as `GroupsFinder#all_groups` picks: `owned` first, then
+ * `min_access_level`, then every group for an administrator with `all_available` (their
+ * default), else the caller's hierarchy.
+ */
+export function groupListScope(
+  user: Pick<AuthenticatedUser, "id" | "isAdmin">,
+  query: Pick<GroupsListQuery, "owned" | "min_access_level" | "all_available">,
+): GroupListScope {
+  if (query.owned) return { kind: "owned", userId: user.id };
+  if (query.min_access_level !== undefined) {
+    return { kind: "min_access_level", userId: user.id, level: query.min_access_level };
+  }
+  if (user.isAdmin && (query.all_available ?? true)) return { kind: "all" };
+  return { kind: "hierarchy", userId: user.id };
 }

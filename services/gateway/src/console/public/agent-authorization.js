@@ -2,11 +2,6 @@ import { apiCall, projectSegment } from "./api.js";
 import { useState } from "./hooks.mjs";
 import { ErrorMessage, html, Loading, useLoad } from "./ui.js";
 
-/** An address of the agent's cluster to look it up by (the lookup route answers who can deploy). @param {any} info */
-function addressOf(info) {
-  return info?.api_endpoint_ip ?? info?.node_ips?.internal?.[0] ?? info?.node_ips?.external?.[0] ?? null;
-}
-
 /** How a project was granted the agent (`rule` of the explain route), in words. */
 const RULE_TEXT = {
   implicit_config_project: "it is the agent's configuration project",
@@ -23,21 +18,22 @@ const DROP_REASON_TEXT = {
 
 /**
  * Who may use the agent: the projects and groups of its `ci_access` as the caller may see them
- * (`deployable_by` of `GET /clusters/lookup`), why one project may or may not (`…/authorization/explain`),
+ * (`GET …/cluster_agents/:agent_id/deployable_by`), why one project may or may not (`…/authorization/explain`),
  * and the configuration entries Kasmap dropped (the newest `cluster_agent_authorization_changed` audit event).
  */
 export function AgentAuthorization({ token, agent, round }) {
-  const address = addressOf(agent.cluster_info);
-  const deployable = useLoad(async () => {
-    if (!address) return null;
-    const { body } = await apiCall(
-      token,
-      "GET",
-      `/api/v4/clusters/lookup?ip=${encodeURIComponent(address)}&per_page=100`,
-      "find who can deploy",
-    );
-    return body.find((/** @type {any} */ entry) => entry.agent.id === agent.id)?.deployable_by ?? null;
-  }, [token, address, agent.id, round]);
+  const deployable = useLoad(
+    async () =>
+      (
+        await apiCall(
+          token,
+          "GET",
+          `/api/v4/projects/${projectSegment(agent.config_project.id)}/cluster_agents/${agent.id}/deployable_by`,
+          "find who can deploy",
+        )
+      ).body,
+    [token, agent.id, round],
+  );
   const dropped = useLoad(async () => {
     const { body } = await apiCall(
       token,
@@ -66,8 +62,7 @@ export function AgentAuthorization({ token, agent, round }) {
   };
   return html`<section aria-labelledby="authorization-title">
     <h2 id="authorization-title">Authorization</h2>
-    ${!address ? html`<p>Who may deploy is shown once the collector has reported an address.</p>` : null}
-    ${deployable.loading && address ? html`<${Loading} />` : null}
+    ${deployable.loading ? html`<${Loading} />` : null}
     <${ErrorMessage} text=${deployable.error} />
     ${
       deployable.data

@@ -51,3 +51,28 @@ export async function apiCall(token, method, path, what, body) {
 export function projectSegment(id) {
   return encodeURIComponent(String(id));
 }
+
+/**
+ * Every item of a paginated list route (GitLab's `x-next-page` header), page after page, at most
+ * `maxPages` pages; `complete` is false when more pages were left unread.
+ * @param {string} token
+ * @param {string} path a list path with its query, without `page`/`per_page`
+ * @param {string} what
+ * @param {number} [maxPages]
+ * @returns {Promise<{ items: any[], complete: boolean }>}
+ */
+export async function allPages(token, path, what, maxPages = 50) {
+  const items = [];
+  const separator = path.includes("?") ? "&" : "?";
+  for (let page = 1; page <= maxPages; page++) {
+    const { body, headers } = await apiCall(
+      token,
+      "GET",
+      `${path}${separator}per_page=100&page=${page}`,
+      what,
+    );
+    items.push(...(Array.isArray(body) ? body : []));
+    if (!headers.get("x-next-page")) return { items, complete: true };
+  }
+  return { items, complete: false };
+}

@@ -1,4 +1,4 @@
-import { apiCall, projectSegment } from "./api.js";
+import { allPages, projectSegment } from "./api.js";
 import { useState } from "./hooks.mjs";
 import { ErrorMessage, html, Loading, textOf, useLoad, When } from "./ui.js";
 
@@ -37,10 +37,31 @@ function searchableText(agent) {
     .toLowerCase();
 }
 
+/** A group's agents, its subgroups' included, as the inventory route lists or exports them. @param {string | number} group */
+const agentsPath = (group) => `/api/v4/groups/${projectSegment(group)}/cluster_agents?include_subgroups=true`;
+
 /**
- * Every agent of a group and its subgroups that the user may see
- * (`GET /api/v4/groups/:id/cluster_agents?include_subgroups=true&with_cluster_info=true`), by
- * group, with filter, sort and the API's CSV export.
+ * The groups whose agents the inventory shows: the one named, or every top-level group the user
+ * may see (`GET /api/v4/groups?top_level_only=true`: the user's groups and the groups above
+ * them), each of which covers its subgroups.
+ * @param {string} token @param {string} group
+ * @returns {Promise<{ groups: Array<string | number>, complete: boolean }>}
+ */
+async function inventoryGroups(token, group) {
+  if (group) return { groups: [group], complete: true };
+  const { items, complete } = await allPages(
+    token,
+    "/api/v4/groups?top_level_only=true&order_by=path",
+    "list your groups",
+  );
+  return { groups: items.map((/** @type {any} */ g) => g.id), complete };
+}
+
+/**
+ * Every agent the user may see (Developer+ on its configuration project): of the group named in
+ * `?group=`, or of every group the user may see — `GET /api/v4/groups?top_level_only=true`, then
+ * `GET /api/v4/groups/:id/cluster_agents?include_subgroups=true&with_cluster_info=true` for each —
+ * by group, with filter, sort and the API's CSV export (one file for all the groups).
  */
 export function InventoryPage({ token, params }) {
   const group = params.get("group") ?? "";
@@ -48,29 +69,40 @@ export function InventoryPage({ token, params }) {
   const [filter, setFilter] = useState("");
   const [sort, setSort] = useState("name");
   const [csvError, setCsvError] = useState(/** @type {string | null} */ (null));
-  const path = `/api/v4/groups/${projectSegment(group)}/cluster_agents?include_subgroups=true`;
   const agents = useLoad(async () => {
-    if (!group) return null;
-    return (
-      await apiCall(token, "GET", `${path}&with_cluster_info=true&per_page=100`, "load the group's agents")
-    ).body;
+    const { groups, complete } = await inventoryGroups(token, group);
+    const seen = new Map();
+    let everything = complete;
+    for (const id of groups) {
+      const listed = await allPages(token, `${agentsPath(id)}&with_cluster_info=true`, "load the agents");
+      everything &&= listed.complete;
+      for (const agent of listed.items) seen.set(agent.id, agent);
+    }
+    return { list: [...seen.values()], groups, complete: everything };
   }, [token, group]);
   const choose = (/** @type {Event} */ event) => {
     event.preventDefault();
-    location.hash = `#/inventory?group=${encodeURIComponent(groupText.trim())}`;
+    const named = groupText.trim();
+    location.hash = named ? `#/inventory?group=${encodeURIComponent(named)}` : "#/inventory";
   };
   const downloadCsv = async () => {
     setCsvError(null);
     try {
-      const response = await fetch(`${path}&format=csv`, {
-        headers: { "private-token": token },
-        cache: "no-store",
-      });
-      if (!response.ok)
-        throw new Error(`Could not download the CSV: the server answered ${response.status}.`);
+      let csv = "";
+      for (const id of agents.data?.groups ?? []) {
+        const response = await fetch(`${agentsPath(id)}&format=csv`, {
+          headers: { "private-token": token },
+          cache: "no-store",
+        });
+        if (!response.ok)
+          throw new Error(`Could not download the CSV: the server answered ${response.status}.`);
+        const text = await response.text();
+        // One header record for the whole file: each group's export starts with its own.
+        csv += csv === "" ? text : text.slice(text.indexOf("\r\n") + 2);
+      }
       const link = document.createElement("a");
-      link.href = URL.createObjectURL(await response.blob());
-      link.download = `kasmap-agents-${group.replace(/[^A-Za-z0-9_-]+/g, "-")}.csv`;
+      link.href = URL.createObjectURL(new Blob([csv], { type: "text/csv" }));
+      link.download = `kasmap-agents-${(group || "all").replace(/[^A-Za-z0-9_-]+/g, "-")}.csv`;
       link.click();
       URL.revokeObjectURL(link.href);
     } catch (error) {
@@ -78,7 +110,8 @@ export function InventoryPage({ token, params }) {
     }
   };
   const sortKey = SORTS[/** @type {keyof typeof SORTS} */ (sort)].key;
-  const shown = (agents.data ?? [])
+  const all = agents.data?.list ?? [];
+  const shown = all
     .filter((/** @type {any} */ a) => searchableText(a).includes(filter.trim().toLowerCase()))
     .sort((/** @type {any} */ a, /** @type {any} */ b) => {
       const [x, y] = [sortKey(a), sortKey(b)];
@@ -93,12 +126,12 @@ export function InventoryPage({ token, params }) {
   return html`<section aria-labelledby="inventory-title">
     <h1 id="inventory-title">Inventory</h1>
     <form class="inline" onSubmit=${choose}>
-      <label for="group">Group (ID or full path)</label>
-      <input id="group" name="group" placeholder="acme" value=${groupText} onInput=${(/** @type {any} */ e) => setGroupText(e.currentTarget.value)} />
+      <label for="group">Group (ID or full path; empty: all your groups)</label>
+      <input id="group" name="group" placeholder="all your groups" value=${groupText} onInput=${(/** @type {any} */ e) => setGroupText(e.currentTarget.value)} />
       <button type="submit">Show agents</button>
     </form>
-    ${!group ? html`<p>Name a group to list every agent in it and its subgroups that you may see.</p>` : null}
-    ${agents.loading && group ? html`<${Loading} />` : null}
+    <p>${group ? html`Agents of ${group} and its subgroups that you may see. <a href="#/inventory">All your groups</a>` : "Every agent you may see, in all your groups and their subgroups."}</p>
+    ${agents.loading ? html`<${Loading} />` : null}
     <${ErrorMessage} text=${agents.error} />
     ${
       agents.data
@@ -113,7 +146,8 @@ export function InventoryPage({ token, params }) {
         <button type="button" onClick=${downloadCsv}>Download CSV</button>
       </div>
       <${ErrorMessage} text=${csvError} />
-      <p role="status">${shown.length} of ${agents.data.length} agents${agents.data.length === 100 ? " (the first 100; the CSV has them all)" : ""}.</p>
+      <p role="status">${shown.length} of ${all.length} agents${agents.data.complete ? "" : " (the first pages only; the CSV has them all)"}.</p>
+      ${all.length === 0 ? html`<p>${group ? "No agent of this group is yours to see." : "No agent is yours to see: you may read agents of projects where you are a Developer or more."}</p>` : null}
       ${namespaces.map(
         (namespace) => html`<section class="group" key=${namespace} aria-label=${`Group ${namespace}`}>
         <h2 class="tree"><span class="depth">${"· ".repeat(namespace.split("/").length - 1)}</span>${namespace}</h2>
