@@ -38,13 +38,13 @@ export function isWrongLastSubjectSequence(error: unknown): boolean {
 export type EncodedEvent = { event: KasmapEvent; subject: string; payload: Uint8Array };
 
 /**
- * Validates `event` and encodes it as a CloudEvents structured-mode JSON body. An invalid event
+ * Validates `event` (any value: a stored row's JSON too) and encodes it as a CloudEvents structured-mode JSON body. An invalid event
  * is a bug in the publisher and must never reach the log (a zod error, or `validation_failed`
  * for an event off its bound subject). A body over the server's `max_payload` or its stream's
  * `max_msg_size`, less 512 bytes for headers, fails with `payload_too_large`: no retry can make
  * it fit.
  */
-export function encodeEvent(bus: Bus, event: KasmapEvent): EncodedEvent {
+export function encodeEvent(bus: Bus, event: unknown): EncodedEvent {
   const parsed = KasmapEventSchema.parse(event);
   // Consumers dead-letter an event off its bound subject; publishing one is a publisher bug.
   const mismatch = eventBindingMismatch(parsed, {

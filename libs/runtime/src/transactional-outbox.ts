@@ -123,7 +123,7 @@ export function createOutboxPublisher<DB>(
       let failure: { id: number; error: unknown } | null = null;
       for (const row of rows) {
         try {
-          sending.push({ id: row.id, encoded: encodeEvent(bus, KasmapEventSchema.parse(row.event)) });
+          sending.push({ id: row.id, encoded: encodeEvent(bus, row.event) });
         } catch (error) {
           const reason = permanentFailure(error);
           if (reason === null) {
