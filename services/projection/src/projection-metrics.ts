@@ -1,7 +1,7 @@
 import type { Bus } from "@kasmap/bus";
 import { ALERT_SEVERITY_OF, CONNECTED_WITHIN_MS, type KasmapEvent } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import { Counter, type Registry, readingGauge, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, readingGauge, sharedValueGauges } from "@kasmap/runtime/metrics";
 import { outboxStatusOf } from "@kasmap/runtime/outbox";
 import { type Kysely, sql } from "kysely";
 import { ALERT_OUTBOX } from "./alerts/alert-outbox.ts";
@@ -52,17 +52,18 @@ export function registerProjectionMetrics(
     registers: [registry],
   });
   for (const { durable } of PROJECTION_CONSUMERS) applied.inc({ consumer: durable }, 0);
-  const outbox = sharedReading(() => outboxStatusOf(db, ALERT_OUTBOX));
-  valueGauge(registry, {
-    name: "kasmap_projection_alert_outbox_pending_rows",
-    help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
-    read: async () => (await outbox()).pending,
-  });
-  valueGauge(registry, {
-    name: "kasmap_projection_alert_outbox_set_aside_rows",
-    help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
-    read: async () => (await outbox()).set_aside,
-  });
+  sharedValueGauges(registry, () => outboxStatusOf(db, ALERT_OUTBOX), [
+    {
+      name: "kasmap_projection_alert_outbox_pending_rows",
+      help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
+      pick: (outbox) => outbox.pending,
+    },
+    {
+      name: "kasmap_projection_alert_outbox_set_aside_rows",
+      help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
+      pick: (outbox) => outbox.set_aside,
+    },
+  ]);
   const alerts = new Counter({
     name: "kasmap_projection_alerts_published_total",
     help: "Alerts the projection published on the alerts stream, by type (cluster_changed, cluster_conflict).",
@@ -70,17 +71,18 @@ export function registerProjectionMetrics(
     registers: [registry],
   });
   for (const type of Object.keys(ALERT_SEVERITY_OF)) alerts.inc({ type: alertTypeLabel(type) }, 0);
-  const agents = sharedReading(() => readAgentConnections(db));
-  valueGauge(registry, {
-    name: "kasmap_projection_agents_connected",
-    help: "Agents whose newest collector heartbeat is recent enough to count as connected.",
-    read: async () => (await agents()).connected,
-  });
-  valueGauge(registry, {
-    name: "kasmap_projection_agents_disconnected",
-    help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
-    read: async () => (await agents()).disconnected,
-  });
+  sharedValueGauges(registry, () => readAgentConnections(db), [
+    {
+      name: "kasmap_projection_agents_connected",
+      help: "Agents whose newest collector heartbeat is recent enough to count as connected.",
+      pick: (agents) => agents.connected,
+    },
+    {
+      name: "kasmap_projection_agents_disconnected",
+      help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
+      pick: (agents) => agents.disconnected,
+    },
+  ]);
   return {
     applied: (consumer, count) => applied.inc({ consumer }, count),
     alertPublished: (event) => alerts.inc({ type: alertTypeLabel(event.type) }),
