@@ -7,7 +7,7 @@ import {
   sleep,
   unpublishableReason,
 } from "@kasmap/bus";
-import { isKasmapError, type KasmapEvent, KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
+import { isKasmapError, type KasmapEvent, type StreamPosition } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import { z } from "zod";

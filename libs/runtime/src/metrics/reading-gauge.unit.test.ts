@@ -57,17 +57,13 @@ describe("sharedValueGauges", () => {
   it("renders one gauge per picked value from one reading per scrape", async () => {
     const registry = new Registry();
     let reads = 0;
-    sharedValueGauges(
-      registry,
-      async () => {
-        reads++;
-        return { pending: 4, oldest: null };
-      },
-      [
-        { name: "kasmap_test_pending", help: "pending", pick: (status) => status.pending },
-        { name: "kasmap_test_oldest", help: "oldest", pick: (status) => status.oldest },
-      ],
-    );
+    sharedValueGauges(registry, async () => {
+      reads++;
+      return { pending: 4, oldest: null };
+    }, [
+      { name: "kasmap_test_pending", help: "pending", pick: (status) => status.pending },
+      { name: "kasmap_test_oldest", help: "oldest", pick: (status) => status.oldest },
+    ]);
     const text = await registry.metrics();
     expect(text).toMatch(/^kasmap_test_pending 4$/m);
     // null: the gauge is left out, not 0.
