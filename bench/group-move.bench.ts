@@ -19,11 +19,10 @@
  *
  * Run: npx tsx bench/group-move.bench.ts [--projects 10000] [--groups 1000]
  */
-import { pathToFileURL } from "node:url";
 import { requestCommand } from "@kasmap/bus";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import pg from "pg";
-import { positiveIntegerArgument } from "./support/command-line.ts";
+import { positiveIntegerArgument, runIfEntryPoint, useLocalServerDefaults } from "./support/command-line.ts";
 import { printGoal } from "./support/goal.ts";
 
 export type GroupMoveBenchResult = {
@@ -50,9 +49,7 @@ const GIVE_UP_SECONDS = 180;
 export async function measureGroupMove(
   options: { groups?: number; projects?: number } = {},
 ): Promise<GroupMoveBenchResult> {
-  process.env.NATS_URL ??= "nats://127.0.0.1:4222";
-  process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
-  process.env.LOG_LEVEL ??= "silent";
+  useLocalServerDefaults();
   const groups = options.groups ?? 1_000;
   const projects = options.projects ?? 10_000;
   const system = await startKasmapSystem();
@@ -280,12 +277,11 @@ export async function runGroupMoveVisibleBench(): Promise<void> {
   await printGroupMoveBench(await measureGroupMove());
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  await printGroupMoveBench(
+await runIfEntryPoint(import.meta.url, async () =>
+  printGroupMoveBench(
     await measureGroupMove({
       groups: positiveIntegerArgument("groups", 1_000),
       projects: positiveIntegerArgument("projects", 10_000),
     }),
-  );
-  process.exit(0);
-}
+  ),
+);

@@ -1,5 +1,5 @@
 import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
-import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
+import { createTopology, EVENT_TYPES, type Topology } from "@kasmap/contracts";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { createTestTopology, testNatsUrl } from "@kasmap/testing/harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -27,6 +27,22 @@ afterAll(async () => {
   for (const stream of topology.streams) await bus.jsm.streams.delete(stream.name).catch(() => {});
   await bus?.close();
 });
+
+/** Runs `use` on streams of a topology of its own (`audit_replay_<name>`), deleted after. */
+async function withOwnStreams(
+  name: string,
+  use: (other: Bus, own: Topology) => Promise<void>,
+): Promise<void> {
+  const own = createTopology(`audit_replay_${name}`);
+  const other = await connectBus({ url: testNatsUrl(), name: `audit-replay-${name}`, topology: own });
+  await ensureStreams(other);
+  try {
+    await use(other, own);
+  } finally {
+    for (const stream of own.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
+    await other.close();
+  }
+}
 
 describe("replayAuditLog", () => {
   it("prints the window's events oldest first, without heartbeats, then stops", async () => {
@@ -60,39 +76,24 @@ describe("replayAuditLog", () => {
   });
 
   it("ends at once on an empty window", async () => {
-    const empty = createTopology("audit_replay_empty");
-    const other = await connectBus({ url: testNatsUrl(), name: "audit-replay-empty", topology: empty });
-    await ensureStreams(other);
-    try {
+    await withOwnStreams("empty", async (other) => {
       expect(await replayAuditLog(other, parseReplayArgs(["--since", since]))).toEqual([]);
-    } finally {
-      for (const stream of empty.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
-      await other.close();
-    }
+    });
   });
 
   it("leaves out an event forged onto another type's subject (issue 7.1)", async () => {
-    const own = createTopology("audit_replay_forged");
-    const other = await connectBus({ url: testNatsUrl(), name: "audit-replay-forged", topology: own });
-    await ensureStreams(other);
-    try {
+    await withOwnStreams("forged", async (other, own) => {
       const subject = own.subjects.clusterSnapshot(7);
       const forged = { ...testEvents(own).personalAccessToken(7, 1, null), subject };
       await other.js.publish(subject, new TextEncoder().encode(JSON.stringify(forged)));
       await publishEvent(other, testEvents(own).snapshot(7, buildClusterFacts()));
       const lines = await replayAuditLog(other, parseReplayArgs(["--since", since]));
       expect(lines.map((l) => l.event.type)).toEqual([EVENT_TYPES.clusterSnapshot]);
-    } finally {
-      for (const stream of own.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
-      await other.close();
-    }
+    });
   });
 
   it("replays the projection's alerts too: every stream by default, --streams alerts alone, by agent", async () => {
-    const own = createTopology("audit_replay_alerts");
-    const other = await connectBus({ url: testNatsUrl(), name: "audit-replay-alerts", topology: own });
-    await ensureStreams(other);
-    try {
+    await withOwnStreams("alerts", async (other, own) => {
       const built = testEvents(own);
       await publishEvent(other, built.snapshot(8, buildClusterFacts()));
       await publishEvent(other, built.clusterChangedAlert(8));
@@ -117,10 +118,7 @@ describe("replayAuditLog", () => {
         ]),
       );
       expect(alertsOfAgent.map((l) => agentOf(l.event))).toEqual([8]);
-    } finally {
-      for (const stream of own.streams) await other.jsm.streams.delete(stream.name).catch(() => {});
-      await other.close();
-    }
+    });
   });
 });
 

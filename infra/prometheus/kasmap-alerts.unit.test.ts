@@ -2,9 +2,13 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { stringify as stringifyYaml } from "yaml";
 import { ALERT_RULES_FILE, alertRuleExpressions, dashboardExpressions } from "./infra-queries.ts";
+
+/** infra/prometheus/kasmap-alerts.test.yaml: `promtool test rules` cases for the alert rules. */
+const ALERT_RULE_TESTS_FILE = fileURLToPath(new URL("./kasmap-alerts.test.yaml", import.meta.url));
 
 /**
  * Runs Debian's promtool (package `prometheus`; `.ci/run` installs it). Missing, the test fails
@@ -28,6 +32,10 @@ describe("infra/prometheus and infra/grafana", () => {
   it("the alert rules pass `promtool check rules`", () => {
     const output = promtool("check", "rules", ALERT_RULES_FILE);
     expect(output).toContain(`SUCCESS: ${alertRuleExpressions().length} rules found`);
+  });
+
+  it("the alert rules fire as `promtool test rules` expects (projection lag: once per stuck partition)", () => {
+    expect(promtool("test", "rules", ALERT_RULE_TESTS_FILE)).toContain("SUCCESS");
   });
 
   it("every dashboard query is valid PromQL (promtool reads it as a recording rule)", () => {

@@ -48,7 +48,7 @@ describe("the metrics infra/ reads", () => {
   it("the gateway serves every in-process service's metrics, as under npm start", async () => {
     const text = await (await fetch(`${system.gatewayUrl}/metrics`)).text();
     for (const line of [
-      /^kasmap_projection_lag_messages\{consumer="projection-registry"\} \d+$/m,
+      /^kasmap_projection_lag_messages\{consumer="projection-registry",partition="all"\} \d+$/m,
       /^kasmap_authz_outbox_pending_rows \d+$/m,
       /^kasmap_gitlab_sync_reconcile_period_seconds 3600$/m,
       /^kasmap_nats_connected\{service="projection"\} 1$/m,

@@ -11,5 +11,6 @@ export * from "./nats-client-auth.ts";
 export * from "./nats-connection-probe.ts";
 export * from "./payload-limit.ts";
 export * from "./publish.ts";
+export * from "./publish-in-order.ts";
 export * from "./retry-at-start.ts";
 export * from "./streams.ts";

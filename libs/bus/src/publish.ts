@@ -39,19 +39,17 @@ export function isWrongLastSubjectSequence(error: unknown): boolean {
   return error instanceof JetStreamApiError && error.code === JS_WRONG_LAST_SEQUENCE;
 }
 
+/** An event checked and encoded for JetStream: what `publishEvent` and `publishEventsInOrder` send. */
+export type EncodedEvent = { event: KasmapEvent; subject: string; payload: Uint8Array };
+
 /**
- * Publishes one event to JetStream on `event.subject`, as a CloudEvents structured-mode JSON
- * body. Header `Nats-Msg-Id` = `event.id`, so the server drops a re-publish inside the
- * duplicate window; that makes the retry loop here safe. The event is validated first: an
- * invalid event is a bug in the publisher and must never reach the log. An event whose body
- * exceeds the server's `max_payload` or its stream's `max_msg_size`, less 512 bytes for headers,
- * fails at once with `payload_too_large`, never retried: no retry can make it fit.
+ * Validates `event` (any value: a stored row's JSON too) and encodes it as a CloudEvents structured-mode JSON body. An invalid event
+ * is a bug in the publisher and must never reach the log (a zod error, or `validation_failed`
+ * for an event off its bound subject). A body over the server's `max_payload` or its stream's
+ * `max_msg_size`, less 512 bytes for headers, fails with `payload_too_large`: no retry can make
+ * it fit.
  */
-export async function publishEvent(
-  bus: Bus,
-  event: KasmapEvent,
-  options: PublishOptions = {},
-): Promise<PublishedPosition> {
+export function encodeEvent(bus: Bus, event: unknown): EncodedEvent {
   const parsed = KasmapEventSchema.parse(event);
   // Consumers dead-letter an event off its bound subject; publishing one is a publisher bug.
   const mismatch = eventBindingMismatch(parsed, {
@@ -61,23 +59,53 @@ export async function publishEvent(
   });
   if (mismatch) throw new KasmapError("validation_failed", `refusing to publish: ${mismatch}`);
   const payload = new TextEncoder().encode(JSON.stringify(parsed));
+  refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus, parsed.type));
+  return { event: parsed, subject: parsed.subject, payload };
+}
+
+/**
+ * One publish of an encoded event, no retry: header `Nats-Msg-Id` = `event.id` (the server drops
+ * a re-publish inside the duplicate window and answers with the original sequence), plus the
+ * expectations given. The message is written to the connection before this returns its promise,
+ * so calls on one connection reach the server in call order.
+ */
+export async function sendEncodedEvent(
+  bus: Bus,
+  encoded: EncodedEvent,
+  expect: { lastSubjectSequence?: number; lastMsgID?: string } = {},
+): Promise<PublishedPosition> {
   const h = headers();
   // Set first: the event's own headers below win over a same-named extra one.
   for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
   h.set("Content-Type", "application/cloudevents+json");
-  h.set("Ce-Type", parsed.type);
-  refuseOverLimit(`event ${parsed.type} ${parsed.id}`, payload.length, maxEventBodyBytes(bus, parsed.type));
+  h.set("Ce-Type", encoded.event.type);
+  const ack = await bus.js.publish(encoded.subject, encoded.payload, {
+    msgID: encoded.event.id,
+    headers: h,
+    ...(Object.keys(expect).length > 0 ? { expect } : {}),
+  });
+  return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+}
+
+/**
+ * Publishes one event to JetStream on `event.subject` (`encodeEvent`, then `sendEncodedEvent`),
+ * retrying failures that may pass: `Nats-Msg-Id` = `event.id` makes the retry loop safe. An
+ * invalid or too large event fails at once, never retried.
+ */
+export async function publishEvent(
+  bus: Bus,
+  event: KasmapEvent,
+  options: PublishOptions = {},
+): Promise<PublishedPosition> {
+  const encoded = encodeEvent(bus, event);
   const maxAttempts = options.maxAttempts ?? 30;
+  const expect =
+    options.expectedLastSubjectSequence === undefined
+      ? {}
+      : { lastSubjectSequence: options.expectedLastSubjectSequence };
   for (let attempt = 1; ; attempt++) {
     try {
-      const ack = await bus.js.publish(parsed.subject, payload, {
-        msgID: parsed.id,
-        headers: h,
-        ...(options.expectedLastSubjectSequence === undefined
-          ? {}
-          : { expect: { lastSubjectSequence: options.expectedLastSubjectSequence } }),
-      });
-      return { stream: ack.stream, seq: ack.seq, duplicate: ack.duplicate };
+      return await sendEncodedEvent(bus, encoded, expect);
     } catch (error) {
       const hopeless = unpublishableReason(error) !== null || isWrongLastSubjectSequence(error);
       if (attempt >= maxAttempts || bus.nc.isClosed() || hopeless) throw error;

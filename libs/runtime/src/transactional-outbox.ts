@@ -1,10 +1,33 @@
-import { type Bus, publishEvent, unpublishableReason } from "@kasmap/bus";
-import { isKasmapError, type KasmapEvent, KasmapEventSchema, type StreamPosition } from "@kasmap/contracts";
+import {
+  type Bus,
+  backoffDelayMs,
+  type EncodedEvent,
+  encodeEvent,
+  publishEventsInOrder,
+  sleep,
+  unpublishableReason,
+} from "@kasmap/bus";
+import { isKasmapError, type KasmapEvent, type StreamPosition } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import { type Kysely, sql } from "kysely";
 import { z } from "zod";
 
 const BATCH = 500;
+/** Publishes of a batch awaiting their acks at once (`publishEventsInOrder`). */
+export const PUBLISH_WINDOW = 128;
+/** Batches in a row that settle no row (NATS away) before a flush leaves the rest to the relay. */
+const MAX_ROUNDS_WITHOUT_PROGRESS = 5;
+
+type BatchOutcome = {
+  /** Rows the batch read. */
+  rows: number;
+  /** Rows published or set aside. */
+  settled: number;
+  /** Whether rows were left pending: the batch stopped at a failure. */
+  stopped: boolean;
+  /** The first row that failed in a way that may pass, if one did. */
+  failure: { id: number; error: unknown } | null;
+};
 
 /**
  * A service's outbox table and the advisory lock that orders its publishing. The table has the
@@ -63,6 +86,12 @@ export type OutboxPublisher = {
  * `set_aside_reason`, an error log line and `setAsideTotal`) and the rows behind it go on: one
  * bad row must not hold back the rows behind it (a membership downgrade, a token revocation).
  * Any other failure (NATS away) ends the batch; the relay retries in order.
+ *
+ * A batch's rows are published `PUBLISH_WINDOW` at a time awaiting their acks together, not
+ * one round trip each (`publishEventsInOrder`): each row after the first of its stream in the
+ * batch is stored only right behind the row before it (`Nats-Expected-Last-Msg-Id`), so a
+ * failure in the middle of a window cannot put a later row before an earlier one. The rows acked
+ * are marked, the others stay pending and are published again first.
  */
 export function createOutboxPublisher<DB>(
   db: Kysely<DB>,
@@ -76,63 +105,101 @@ export function createOutboxPublisher<DB>(
   let chain: Promise<void> = Promise.resolve();
   let setAsideTotal = 0;
 
-  async function publishBatch(): Promise<number> {
+  /**
+   * One transaction: the next `BATCH` pending rows, published in id order with up to
+   * `PUBLISH_WINDOW` awaiting their acks (`publishEventsInOrder`), then the rows acked marked
+   * and the unpublishable ones set aside, in one commit. It stops at the first failure that may
+   * pass: the rows not acked stay pending and go first in the next batch.
+   */
+  async function publishBatch(): Promise<BatchOutcome> {
     return db.transaction().execute(async (tx) => {
       await sql`select pg_advisory_xact_lock(${table.lock.classId}::int, ${table.lock.key}::int)`.execute(tx);
       const { rows } = await sql<{ id: number; event: unknown }>`
         select id, event from ${outbox}
         where published_at is null and set_aside_at is null
         order by id limit ${BATCH}`.execute(tx);
-      // Marked in one statement at the end (or where the batch stops): one round trip, not one
-      // per row, in the same transaction.
+      const setAside: Array<{ id: number; reason: string; error: unknown }> = [];
+      const sending: Array<{ id: number; encoded: EncodedEvent }> = [];
+      let failure: { id: number; error: unknown } | null = null;
+      for (const row of rows) {
+        try {
+          sending.push({ id: row.id, encoded: encodeEvent(bus, row.event) });
+        } catch (error) {
+          const reason = permanentFailure(error);
+          if (reason === null) {
+            failure = { id: row.id, error };
+            break;
+          }
+          setAside.push({ id: row.id, reason, error });
+        }
+      }
+      const outcomes = await publishEventsInOrder(
+        bus,
+        sending.map((row) => row.encoded),
+        { window: PUBLISH_WINDOW },
+      );
       const published: Array<{ id: number; stream: string; seq: number }> = [];
-      const markPublished = async (): Promise<void> => {
-        if (published.length === 0) return;
+      for (const [index, outcome] of outcomes.entries()) {
+        const row = sending[index];
+        if (!row) continue;
+        if (outcome.kind === "acked") {
+          published.push({ id: row.id, stream: outcome.position.stream, seq: outcome.position.seq });
+          options.onPublished?.(row.encoded.event);
+          continue;
+        }
+        if (outcome.kind === "unsent") continue;
+        const reason = permanentFailure(outcome.error);
+        if (reason !== null) setAside.push({ id: row.id, reason, error: outcome.error });
+        else if (failure === null || row.id < failure.id) failure = { id: row.id, error: outcome.error };
+      }
+      for (const row of setAside) {
+        await sql`update ${outbox} set set_aside_at = now(), set_aside_reason = ${row.reason}
+          where id = ${row.id}`.execute(tx);
+        setAsideTotal++;
+        logger.error(
+          { err: row.error, outbox: table.name, outbox_id: row.id, reason: row.reason },
+          "outbox row can never be published; set aside, publishing the rows behind it",
+        );
+      }
+      // Every row acked is marked, in one statement (one round trip, not one per row), even
+      // when the batch stopped: re-published after the server's duplicate window, it would be
+      // in the stream twice. The chain of expectations makes each one follow every earlier row
+      // of its stream, so a row before it that failed was stored, or is refused behind it.
+      if (published.length > 0) {
         await sql`update ${outbox} o set published_at = now(), stream = p.stream, seq = p.seq
           from unnest(${published.map((r) => r.id)}::bigint[], ${published.map((r) => r.stream)}::text[],
             ${published.map((r) => r.seq)}::bigint[]) as p(id, stream, seq)
           where o.id = p.id`.execute(tx);
-      };
-      for (const row of rows) {
-        let sent: { event: KasmapEvent; position: Awaited<ReturnType<typeof publishEvent>> };
-        try {
-          const event = KasmapEventSchema.parse(row.event);
-          sent = { event, position: await publishEvent(bus, event, { maxAttempts: 5 }) };
-        } catch (error) {
-          const permanent = permanentFailure(error);
-          if (permanent !== null) {
-            await sql`update ${outbox} set set_aside_at = now(), set_aside_reason = ${permanent}
-              where id = ${row.id}`.execute(tx);
-            setAsideTotal++;
-            logger.error(
-              { err: error, outbox: table.name, outbox_id: row.id, reason: permanent },
-              "outbox row can never be published; set aside, publishing the rows behind it",
-            );
-            continue;
-          }
-          // End the batch but commit the rows marked so far: re-publishing them later, after
-          // the server's duplicate window, would put them in the stream twice.
-          logger.warn(
-            { err: error, outbox: table.name, outbox_id: row.id },
-            "outbox publish failed; the relay retries",
-          );
-          await markPublished();
-          return 0;
-        }
-        published.push({ id: row.id, stream: sent.position.stream, seq: sent.position.seq });
-        options.onPublished?.(sent.event);
       }
-      await markPublished();
-      return rows.length;
+      const settled = published.length + setAside.length;
+      return { rows: rows.length, settled, stopped: settled < rows.length, failure };
     });
   }
 
+  /**
+   * Batches until none is left. A batch that stopped on a failure is followed at once by the
+   * next when it settled rows, and otherwise after a backoff, `MAX_ROUNDS_WITHOUT_PROGRESS`
+   * times at most: then the relay retries later.
+   */
   async function drain(): Promise<void> {
     try {
-      // A full batch means more may be waiting.
-      let published: number;
-      do published = await publishBatch();
-      while (published === BATCH);
+      for (let stalled = 0; ; ) {
+        const batch = await publishBatch();
+        if (!batch.stopped) {
+          // A full batch means more may be waiting.
+          if (batch.rows < BATCH) return;
+          continue;
+        }
+        stalled = batch.settled > 0 ? 0 : stalled + 1;
+        if (stalled >= MAX_ROUNDS_WITHOUT_PROGRESS || bus.nc.isClosed()) {
+          logger.warn(
+            { err: batch.failure?.error, outbox: table.name, outbox_id: batch.failure?.id },
+            "outbox publish failed; the relay retries",
+          );
+          return;
+        }
+        if (stalled > 0) await sleep(backoffDelayMs(stalled, 100, 5_000));
+      }
     } catch (error) {
       logger.warn({ err: error, outbox: table.name }, "outbox publish failed; the relay retries");
     }

@@ -1,5 +1,5 @@
 import type { CommandReply } from "@kasmap/contracts";
-import { Counter, type Registry, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, sharedValueGauges } from "@kasmap/runtime/metrics";
 import type { OutboxStatus } from "./outbox.ts";
 
 /** The outbox gauges' names: the gateway reports the same readings when authz is elsewhere. */
@@ -22,22 +22,23 @@ export function registerAuthzMetrics(
   registry: Registry,
   outboxStatus: () => Promise<OutboxStatus>,
 ): (command: string, reply: CommandReply) => void {
-  const outbox = sharedReading(outboxStatus);
-  valueGauge(registry, {
-    name: AUTHZ_OUTBOX_METRICS.pending,
-    help: "Authz events committed but not yet published to NATS.",
-    read: async () => (await outbox()).pending,
-  });
-  valueGauge(registry, {
-    name: AUTHZ_OUTBOX_METRICS.setAside,
-    help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-    read: async () => (await outbox()).set_aside,
-  });
-  valueGauge(registry, {
-    name: AUTHZ_OUTBOX_METRICS.oldestPendingAge,
-    help: "Age of the oldest authz event not yet published, seconds; 0 when none is pending.",
-    read: async () => (await outbox()).oldest_pending_age_seconds ?? 0,
-  });
+  sharedValueGauges(registry, outboxStatus, [
+    {
+      name: AUTHZ_OUTBOX_METRICS.pending,
+      help: "Authz events committed but not yet published to NATS.",
+      pick: (outbox) => outbox.pending,
+    },
+    {
+      name: AUTHZ_OUTBOX_METRICS.setAside,
+      help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
+      pick: (outbox) => outbox.set_aside,
+    },
+    {
+      name: AUTHZ_OUTBOX_METRICS.oldestPendingAge,
+      help: "Age of the oldest authz event not yet published, seconds; 0 when none is pending.",
+      pick: (outbox) => outbox.oldest_pending_age_seconds ?? 0,
+    },
+  ]);
   const commands = new Counter({
     name: "kasmap_authz_commands_total",
     help: "Authz commands answered, by command and outcome (ok, or the error code of the refusal).",

@@ -53,7 +53,7 @@ describe("the projection's /metrics", () => {
     await publishEvent(ctx.bus, ctx.events.snapshot(7, buildClusterFacts()));
     await ctx.caughtUp();
     await scrapedUntil("kasmap_projection_events_applied_total", cluster, 1);
-    await scrapedUntil("kasmap_projection_lag_messages", cluster, 0);
+    await scrapedUntil("kasmap_projection_lag_messages", { ...cluster, partition: "all" }, 0);
     expect(await scraped("kasmap_projection_events_applied_total", { consumer: "projection-registry" })).toBe(
       2,
     );

@@ -1,11 +1,13 @@
 import type { Bus } from "@kasmap/bus";
 import { ALERT_SEVERITY_OF, CONNECTED_WITHIN_MS, type KasmapEvent } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import { Counter, type Registry, readingGauge, sharedReading, valueGauge } from "@kasmap/runtime/metrics";
+import { Counter, type Registry, readingGauge, sharedValueGauges } from "@kasmap/runtime/metrics";
 import { outboxStatusOf } from "@kasmap/runtime/outbox";
 import { type Kysely, sql } from "kysely";
 import { ALERT_OUTBOX } from "./alerts/alert-outbox.ts";
 import { PROJECTION_CONSUMERS } from "./consume/projection-consumer.ts";
+import { safeStartSeq } from "./consume/projection-positions.ts";
+import { type ProjectionUnit, projectionUnits } from "./partitions/projection-units.ts";
 
 /** What the projection's code records; the gauges are read from PostgreSQL and NATS at scrape time. */
 export type ProjectionMetrics = {
@@ -18,8 +20,11 @@ export type ProjectionMetrics = {
 /**
  * Registers the projection's metrics on `registry`:
  *
- * - `kasmap_projection_lag_messages{consumer}`: the stream's last sequence minus the consumer's
- *   checkpoint (`read_model.projection_positions`), the messages not applied yet;
+ * - `kasmap_projection_lag_messages{consumer,partition}`: the stream's last sequence minus the
+ *   checkpoint of each unit the replicas run (`projectionUnits(partitions)`), the messages it has
+ *   not read past yet: `partition` is the partition's index (`"0"` … `"N-1"`, the cluster and
+ *   heartbeat streams with `KASMAP_PROJECTION_PARTITIONS` > 1) or `"all"` for a whole stream
+ *   (the registry and authz streams, and every stream with one partition);
  * - `kasmap_projection_events_applied_total{consumer}`;
  * - `kasmap_projection_alert_outbox_pending_rows`, `kasmap_projection_alert_outbox_set_aside_rows`;
  * - `kasmap_projection_alerts_published_total{type}`: `type` is the alert's (`cluster_changed`,
@@ -30,14 +35,15 @@ export type ProjectionMetrics = {
  */
 export function registerProjectionMetrics(
   registry: Registry,
-  sources: { db: Kysely<ReadModelDatabase>; bus: Bus },
+  sources: { db: Kysely<ReadModelDatabase>; bus: Bus; partitions?: number },
 ): ProjectionMetrics {
   const { db, bus } = sources;
+  const units = projectionUnits(sources.partitions ?? 1);
   readingGauge(registry, {
     name: "kasmap_projection_lag_messages",
-    help: "Messages on the consumer's stream not yet applied to the read model (stream last sequence minus checkpoint).",
-    labelNames: ["consumer"],
-    read: () => readLag(db, bus),
+    help: 'Messages on the consumer\'s stream its partition (or, partition="all", the whole-stream consumer) has not applied yet: stream last sequence minus checkpoint.',
+    labelNames: ["consumer", "partition"],
+    read: () => readLag(db, bus, units),
   });
   const applied = new Counter({
     name: "kasmap_projection_events_applied_total",
@@ -46,17 +52,18 @@ export function registerProjectionMetrics(
     registers: [registry],
   });
   for (const { durable } of PROJECTION_CONSUMERS) applied.inc({ consumer: durable }, 0);
-  const outbox = sharedReading(() => outboxStatusOf(db, ALERT_OUTBOX));
-  valueGauge(registry, {
-    name: "kasmap_projection_alert_outbox_pending_rows",
-    help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
-    read: async () => (await outbox()).pending,
-  });
-  valueGauge(registry, {
-    name: "kasmap_projection_alert_outbox_set_aside_rows",
-    help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
-    read: async () => (await outbox()).set_aside,
-  });
+  sharedValueGauges(registry, () => outboxStatusOf(db, ALERT_OUTBOX), [
+    {
+      name: "kasmap_projection_alert_outbox_pending_rows",
+      help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
+      pick: (outbox) => outbox.pending,
+    },
+    {
+      name: "kasmap_projection_alert_outbox_set_aside_rows",
+      help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
+      pick: (outbox) => outbox.set_aside,
+    },
+  ]);
   const alerts = new Counter({
     name: "kasmap_projection_alerts_published_total",
     help: "Alerts the projection published on the alerts stream, by type (cluster_changed, cluster_conflict).",
@@ -64,17 +71,18 @@ export function registerProjectionMetrics(
     registers: [registry],
   });
   for (const type of Object.keys(ALERT_SEVERITY_OF)) alerts.inc({ type: alertTypeLabel(type) }, 0);
-  const agents = sharedReading(() => readAgentConnections(db));
-  valueGauge(registry, {
-    name: "kasmap_projection_agents_connected",
-    help: "Agents whose newest collector heartbeat is recent enough to count as connected.",
-    read: async () => (await agents()).connected,
-  });
-  valueGauge(registry, {
-    name: "kasmap_projection_agents_disconnected",
-    help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
-    read: async () => (await agents()).disconnected,
-  });
+  sharedValueGauges(registry, () => readAgentConnections(db), [
+    {
+      name: "kasmap_projection_agents_connected",
+      help: "Agents whose newest collector heartbeat is recent enough to count as connected.",
+      pick: (agents) => agents.connected,
+    },
+    {
+      name: "kasmap_projection_agents_disconnected",
+      help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
+      pick: (agents) => agents.disconnected,
+    },
+  ]);
   return {
     applied: (consumer, count) => applied.inc({ consumer }, count),
     alertPublished: (event) => alerts.inc({ type: alertTypeLabel(event.type) }),
@@ -87,25 +95,47 @@ function alertTypeLabel(type: string): string {
 }
 
 /**
- * One query for the checkpoints and one `STREAM.INFO` per consumed stream:
+ * The checkpoints and one `STREAM.INFO` per consumed stream. A unit's checkpoint is its own row
+ * (the whole stream's, or its partition's in the layout in use), never below its consumer's
+ * `safeStartSeq`, where a unit starts that has no row yet or a row behind it:
  *
  * ```sql
- * select consumer, stream_seq from read_model.projection_positions
+ * select consumer, stream_seq from read_model.projection_positions;
+ * select consumer, partition_index, stream_seq from read_model.projection_partition_positions
+ *  where partition_count = $partitions;
+ * -- and safeStartSeq($consumer) for each consumer
  * ```
  */
-async function readLag(db: Kysely<ReadModelDatabase>, bus: Bus) {
-  const rows = await db
-    .selectFrom("read_model.projection_positions")
-    .select(["consumer", "stream_seq"])
-    .execute();
-  const checkpoints = new Map(rows.map((row) => [row.consumer, Number(row.stream_seq)]));
-  return Promise.all(
-    PROJECTION_CONSUMERS.map(async ({ stream, durable }) => {
-      const info = await bus.jsm.streams.info(bus.topology.streamNames[stream]);
-      const lag = Math.max(0, info.state.last_seq - (checkpoints.get(durable) ?? 0));
-      return { labels: { consumer: durable }, value: lag };
-    }),
-  );
+async function readLag(db: Kysely<ReadModelDatabase>, bus: Bus, units: readonly ProjectionUnit[]) {
+  const partitions = Math.max(...units.map((unit) => unit.partition?.count ?? 1));
+  const [whole, partitioned, consumers] = await Promise.all([
+    db.selectFrom("read_model.projection_positions").select(["consumer", "stream_seq"]).execute(),
+    db
+      .selectFrom("read_model.projection_partition_positions")
+      .select(["consumer", "partition_index", "stream_seq"])
+      .where("partition_count", "=", partitions)
+      .execute(),
+    Promise.all(
+      PROJECTION_CONSUMERS.map(async ({ stream, durable }) => {
+        const [info, safe] = await Promise.all([
+          bus.jsm.streams.info(bus.topology.streamNames[stream]),
+          safeStartSeq(db, durable),
+        ]);
+        return [durable, { lastSeq: info.state.last_seq, safe }] as const;
+      }),
+    ),
+  ]);
+  const own = new Map<string, number>([
+    ...whole.map((row) => [`${row.consumer}/all`, Number(row.stream_seq)] as const),
+    ...partitioned.map((row) => [`${row.consumer}/${row.partition_index}`, Number(row.stream_seq)] as const),
+  ]);
+  const byConsumer = new Map(consumers);
+  return units.map(({ declaration, partition }) => {
+    const labels = { consumer: declaration.durable, partition: partition ? String(partition.index) : "all" };
+    const { lastSeq = 0, safe = 0 } = byConsumer.get(declaration.durable) ?? {};
+    const checkpoint = Math.max(own.get(`${labels.consumer}/${labels.partition}`) ?? 0, safe);
+    return { labels, value: Math.max(0, lastSeq - checkpoint) };
+  });
 }
 
 /**

@@ -98,7 +98,7 @@ export async function startProjectionService(options: ProjectionServiceOptions):
   const partitions = options.partitions ?? 1;
   const db = await openMigratedReadModel({ ...options, replicaId, partitions });
   const registry = options.metrics ?? new Registry();
-  const metrics = registerProjectionMetrics(registry, { db, bus: options.bus });
+  const metrics = registerProjectionMetrics(registry, { db, bus: options.bus, partitions });
   const stopBusMetrics = instrumentBus(registry, options.bus, "projection");
   let leased: LeasedProjection;
   try {

@@ -16,5 +16,6 @@ export {
   type ReadingGaugeOptions,
   readingGauge,
   sharedReading,
+  sharedValueGauges,
   valueGauge,
 } from "./reading-gauge.ts";

@@ -116,3 +116,18 @@ export function valueGauge(
     },
   });
 }
+
+/**
+ * Unlabelled gauges that each pick one value of one reading (`read`, run at most once per scrape
+ * through `sharedReading`): an outbox's pending and set-aside rows cost one query, not one each.
+ */
+export function sharedValueGauges<T>(
+  registry: Registry,
+  read: () => Promise<T>,
+  gauges: ReadonlyArray<{ name: string; help: string; pick(reading: T): number | null }>,
+): void {
+  const shared = sharedReading(read);
+  for (const { name, help, pick } of gauges) {
+    valueGauge(registry, { name, help, read: async () => pick(await shared()) });
+  }
+}

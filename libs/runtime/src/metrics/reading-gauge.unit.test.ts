@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Registry } from "./metrics-registry.ts";
-import { readingGauge, sharedReading } from "./reading-gauge.ts";
+import { readingGauge, sharedReading, sharedValueGauges } from "./reading-gauge.ts";
 
 describe("readingGauge", () => {
   it("is absent before a reading and while a reading has no samples", async () => {
@@ -50,5 +50,24 @@ describe("sharedReading", () => {
     expect(await read()).toBe(2);
     expect(await read()).toBe(2);
     expect(reads).toBe(2);
+  });
+});
+
+describe("sharedValueGauges", () => {
+  it("renders one gauge per picked value from one reading per scrape", async () => {
+    const registry = new Registry();
+    let reads = 0;
+    sharedValueGauges(registry, async () => {
+      reads++;
+      return { pending: 4, oldest: null };
+    }, [
+      { name: "kasmap_test_pending", help: "pending", pick: (status) => status.pending },
+      { name: "kasmap_test_oldest", help: "oldest", pick: (status) => status.oldest },
+    ]);
+    const text = await registry.metrics();
+    expect(text).toMatch(/^kasmap_test_pending 4$/m);
+    // null: the gauge is left out, not 0.
+    expect(text).not.toMatch(/^kasmap_test_oldest /m);
+    expect(reads).toBe(1);
   });
 });

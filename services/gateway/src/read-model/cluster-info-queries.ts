@@ -1,28 +1,9 @@
-import { type ClusterFacts, ClusterFactsSchema, type ClusterInfo } from "@kasmap/contracts";
+import type { ClusterFacts, ClusterInfo } from "@kasmap/contracts";
 import { agentPodIpOf, type CollectorConnectionRow, liveConnections } from "./collector-connections.ts";
 import { deploymentStatus } from "./deployment-status.ts";
-import type { ReadModel } from "./registry-queries.ts";
 
-/** The agent's latest snapshot facts (`read_model.cluster_snapshots.cluster`), or null. */
-export async function loadClusterFacts(db: ReadModel, agentId: number): Promise<ClusterFacts | null> {
-  const row = await db
-    .selectFrom("read_model.cluster_snapshots")
-    .select("cluster")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
-  // The projection wrote it from a validated event; parsing again guards the wire shape.
-  return row ? ClusterFactsSchema.parse(row.cluster) : null;
-}
-
-/** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
-export async function loadLastHeartbeat(db: ReadModel, agentId: number): Promise<Date | null> {
-  const row = await db
-    .selectFrom("read_model.agent_connections")
-    .select("last_heartbeat_at")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
-  return row ? new Date(row.last_heartbeat_at) : null;
-}
+/** Shared with the projection's audit log (`@kasmap/db`). */
+export { loadClusterFacts, loadLastHeartbeat } from "@kasmap/db";
 
 /**
  * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus

@@ -117,15 +117,15 @@ export function snapshotRow(
   };
 }
 
+/** The key of a heartbeat's collector rows: its agent and its collector. */
+function collectorKey(data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>) {
+  return { agent_id: data.agent_id, collector_id: data.collector_id };
+}
+
 export function connectionRow(
   data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
 ): Row<"read_model.agent_connections"> {
-  return {
-    agent_id: data.agent_id,
-    collector_id: data.collector_id,
-    last_heartbeat_at: data.sent_at,
-    content_hash: data.content_hash,
-  };
+  return { ...collectorKey(data), last_heartbeat_at: data.sent_at, content_hash: data.content_hash };
 }
 
 /**
@@ -136,8 +136,7 @@ export function collectorConnectionRow(
   data: EventDataOf<typeof EVENT_TYPES.clusterHeartbeat>,
 ): Row<"read_model.collector_connections"> {
   return {
-    agent_id: data.agent_id,
-    collector_id: data.collector_id,
+    ...collectorKey(data),
     pod_name: data.pod_name ?? null,
     pod_ip: data.pod_ip ?? null,
     namespace: data.namespace ?? null,

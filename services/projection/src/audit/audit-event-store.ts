@@ -1,6 +1,6 @@
 import type { StreamPosition } from "@kasmap/contracts";
-import { agentIdOfEvent, ClusterFactsSchema, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
-import type { ReadModelDatabase } from "@kasmap/db";
+import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import { loadClusterFacts, loadLastHeartbeat, type ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import {
   type AuditEventDraft,
@@ -40,21 +40,11 @@ export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promis
       return { ...(await agentState(db, event.data.token.agent_id)), tokenStatus: token?.status ?? null };
     }
     case EVENT_TYPES.clusterSnapshot: {
-      const row = await db
-        .selectFrom("read_model.cluster_snapshots")
-        .select("cluster")
-        .where("agent_id", "=", event.data.agent_id)
-        .executeTakeFirst();
-      const snapshot = row ? ClusterFactsSchema.parse(row.cluster) : null;
+      const snapshot = await loadClusterFacts(db, event.data.agent_id);
       return { ...(await agentState(db, event.data.agent_id)), snapshot };
     }
     case EVENT_TYPES.clusterHeartbeat: {
-      const row = await db
-        .selectFrom("read_model.agent_connections")
-        .select("last_heartbeat_at")
-        .where("agent_id", "=", event.data.agent_id)
-        .executeTakeFirst();
-      const lastHeartbeatAt = row ? new Date(row.last_heartbeat_at).toISOString() : null;
+      const lastHeartbeatAt = (await loadLastHeartbeat(db, event.data.agent_id))?.toISOString() ?? null;
       const collectors = event.data.cluster_uid ? await loadCollectors(db, event.data.agent_id) : [];
       return { ...(await agentState(db, event.data.agent_id)), lastHeartbeatAt, collectors };
     }

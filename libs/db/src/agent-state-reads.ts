@@ -1,0 +1,33 @@
+import { type ClusterFacts, ClusterFactsSchema } from "@kasmap/contracts";
+import type { Kysely } from "kysely";
+import type { ReadModelDatabase } from "./read-model.ts";
+
+/**
+ * The agent's latest snapshot facts (`read_model.cluster_snapshots.cluster`), or null: what the
+ * gateway's cluster_info answers and what the projection's audit log compares a snapshot with.
+ */
+export async function loadClusterFacts(
+  db: Kysely<ReadModelDatabase>,
+  agentId: number,
+): Promise<ClusterFacts | null> {
+  const row = await db
+    .selectFrom("read_model.cluster_snapshots")
+    .select("cluster")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  // The projection wrote it from a validated event; parsing again guards the wire shape.
+  return row ? ClusterFactsSchema.parse(row.cluster) : null;
+}
+
+/** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
+export async function loadLastHeartbeat(
+  db: Kysely<ReadModelDatabase>,
+  agentId: number,
+): Promise<Date | null> {
+  const row = await db
+    .selectFrom("read_model.agent_connections")
+    .select("last_heartbeat_at")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  return row ? new Date(row.last_heartbeat_at) : null;
+}
