@@ -6,6 +6,7 @@ import type { AgentWithProject } from "../read-model/agent-queries.ts";
 import type { CollectorConnectionRow } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { InvalidatingCache } from "./invalidating-cache.ts";
+import { RenderedBodies } from "./rendered-bodies.ts";
 
 /**
  * Every read-model table (without schema). A notice naming a table outside this list (a table
@@ -64,11 +65,19 @@ export type GatewayCacheOptions = {
   maxBytes: number;
 };
 
+/**
+ * Entries live between `(1 - TTL_JITTER) × ttlMs` and `ttlMs`: the entries a burst of reads
+ * loaded together (a cold start, a reconnect) then expire spread over a quarter of the TTL
+ * instead of all in the same second, which sent their reloads to PostgreSQL at once.
+ */
+const TTL_JITTER = 0.25;
+
 /** `KASMAP_GATEWAY_CACHE_TTL_SECONDS`' default: 60 s, the longest a lost notice can leave a stale answer. */
 export const DEFAULT_CACHE_TTL_MS = 60_000;
 /**
  * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
- * facts take 60 %: ~1,800 agents of 100-node dual-stack clusters (~42 KB each with their text).
+ * facts take 50 %: ~1,500 agents of 100-node dual-stack clusters (~42 KB each with their text),
+ * and the rendered hot-read bodies 10 %: ~1,300 of ~10 KB.
  */
 export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 
@@ -88,6 +97,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       name,
       isEnabled: options.isEnabled,
       ttlMs: options.ttlMs,
+      ttlJitter: TTL_JITTER,
       maxBytes: Math.floor(options.maxBytes * share),
       ...(tagsOf ? { tagsOf } : {}),
     });
@@ -110,13 +120,23 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       found === null ? [] : projectTags(found.project),
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
-    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.6),
+    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.5),
     lastHeartbeats: cache<number, Date | null>("last_heartbeats", 0.05),
     /**
      * Key: agent id; its collectors, newest heartbeat first. The heartbeat that writes
      * `collector_connections` writes `agent_connections` too, whose notice drops this entry.
      */
     collectorConnections: cache<number, CollectorConnectionRow[]>("collector_connections", 0.05),
+    /**
+     * Key: agent id; the hot read's whole body (agent + cluster_info) as bytes, reused while it
+     * was rendered from the very entries above that the read holds now (`RenderedBodies`), so
+     * it follows their notices and TTL without rules of its own. Never per user.
+     */
+    agentReadBodies: new RenderedBodies<number>({
+      name: "agent_read_bodies",
+      isEnabled: options.isEnabled,
+      maxBytes: Math.floor(options.maxBytes * 0.1),
+    }),
   };
   const rules: ReadonlyArray<{ cache: NoticeTarget; tables: Readonly<Record<string, DropRule>> }> = [
     {

@@ -2,12 +2,15 @@ import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
 import { tokenNotFound } from "../auth/credential-errors.ts";
 import type { GatewayContext } from "../context.ts";
 import {
+  agentBodyJson,
+  agentWithClusterInfoJson,
+  clusterInfoChangesAt,
   clusterInfoJson,
   type SerializedClusterFacts,
   serializeClusterFacts,
 } from "../http/agent-body-json.ts";
 import { invalidParams } from "../http/request-params.ts";
-import { type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
+import { type AgentRow, type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
 import {
   composeClusterInfo,
   loadClusterFacts,
@@ -108,4 +111,39 @@ export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): P
     cachedCollectorConnections(ctx, agentId),
   ]);
   return clusterInfoJson(facts, lastHeartbeat, Date.now(), collectors);
+}
+
+/**
+ * The hot read's body (`GET …/cluster_agents/:agent_id?with_cluster_info=true`) as bytes: the
+ * agent's body with its `cluster_info`, rendered once per set of cached parts and reused until a
+ * part changes or the clock moves `deployment_status` or a connection (`agentReadBodies`). When
+ * every part is cached it is taken without waiting for a promise.
+ */
+export async function agentReadBody(
+  ctx: GatewayContext,
+  agent: AgentRow,
+  project: ProjectRow,
+): Promise<Buffer> {
+  const { clusterFacts, lastHeartbeats, collectorConnections } = ctx.caches;
+  let facts = clusterFacts.peek(agent.id);
+  let lastHeartbeat = lastHeartbeats.peek(agent.id);
+  let collectors = collectorConnections.peek(agent.id);
+  if (facts === undefined || lastHeartbeat === undefined || collectors === undefined) {
+    [facts, lastHeartbeat, collectors] = await Promise.all([
+      facts ?? cachedClusterFacts(ctx, agent.id),
+      lastHeartbeat ?? cachedLastHeartbeat(ctx, agent.id),
+      collectors ?? cachedCollectorConnections(ctx, agent.id),
+    ]);
+  }
+  const nowMs = Date.now();
+  const parts = [agent, project, facts, lastHeartbeat, collectors] as const;
+  return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
+    body: Buffer.from(
+      agentWithClusterInfoJson(
+        agentBodyJson(agent, project),
+        clusterInfoJson(facts, lastHeartbeat, nowMs, collectors),
+      ),
+    ),
+    validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),
+  }));
 }
