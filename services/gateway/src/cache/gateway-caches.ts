@@ -2,8 +2,9 @@ import type { ReadModelNotice } from "@kasmap/contracts";
 import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
+import type { UserMemberships } from "../permissions/access-levels.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
-import type { CollectorConnectionRow } from "../read-model/collector-connections.ts";
+import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { InvalidatingCache } from "./invalidating-cache.ts";
 import { RenderedBodies } from "./rendered-bodies.ts";
@@ -84,7 +85,7 @@ export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 /**
  * The gateway's hot-read caches. Each change notice drops only the entries it names: a snapshot
  * of agent 7 drops agent 7's facts, a membership of user 5 drops user 5's access levels, a group
- * rename drops the projects (and their agents) under it. Cluster facts and heartbeats are split
+ * rename drops the projects (and their agents) under it. Cluster facts and connections are split
  * so frequent heartbeats do not drop the (larger) facts. Each cache holds a share of `maxBytes`.
  */
 export function createGatewayCaches(options: GatewayCacheOptions) {
@@ -110,8 +111,17 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     projects: cache<string, ProjectRow | null>("projects", 0.05, (_key, project) =>
       project === null ? [UNKNOWN] : projectTags(project),
     ),
-    /** Key: `<user id>:<project id>`; value: the highest access level (0 for none) and the project. */
-    projectAccessLevels: cache<string, CachedAccessLevel>("project_access_levels", 0.1, (key, value) => [
+    /**
+     * Key: user id; all their memberships, from which every project level is decided in memory
+     * (one entry per user instead of one per user and project: 10× fewer loads for a user of 10
+     * projects), or "too_many" for a user with more than the gateway holds whole.
+     */
+    userMemberships: cache<number, UserMemberships | "too_many">("user_memberships", 0.05),
+    /**
+     * Key: `<user id>:<project id>`, for users with "too_many" memberships only; value: the
+     * highest access level (0 for none) and the project.
+     */
+    projectAccessLevels: cache<string, CachedAccessLevel>("project_access_levels", 0.05, (key, value) => [
       `user:${key.slice(0, key.indexOf(":"))}`,
       ...projectTags(value.project),
     ]),
@@ -121,12 +131,12 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
     clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.5),
-    lastHeartbeats: cache<number, Date | null>("last_heartbeats", 0.05),
     /**
-     * Key: agent id; its collectors, newest heartbeat first. The heartbeat that writes
-     * `collector_connections` writes `agent_connections` too, whose notice drops this entry.
+     * Key: agent id; its last heartbeat and collectors, newest heartbeat first. The heartbeat
+     * that writes `collector_connections` writes `agent_connections` too: either notice drops
+     * the entry, and one query reloads both.
      */
-    collectorConnections: cache<number, CollectorConnectionRow[]>("collector_connections", 0.05),
+    connections: cache<number, AgentConnectionsRead>("agent_connections", 0.1),
     /**
      * Key: agent id; the hot read's whole body (agent + cluster_info) as bytes, reused while it
      * was rendered from the very entries above that the read holds now (`RenderedBodies`), so
@@ -155,6 +165,13 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       },
     },
     {
+      cache: idTarget(caches.userMemberships),
+      tables: {
+        memberships: { id: "user_id", drop: "key" },
+        users: { id: "user_id", drop: "key" },
+      },
+    },
+    {
       cache: taggedTarget(caches.projectAccessLevels),
       tables: {
         memberships: { id: "user_id", drop: "user" },
@@ -173,11 +190,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     },
     { cache: idTarget(caches.clusterFacts), tables: { cluster_snapshots: { id: "agent_id", drop: "key" } } },
     {
-      cache: idTarget(caches.lastHeartbeats),
-      tables: { agent_connections: { id: "agent_id", drop: "key" } },
-    },
-    {
-      cache: idTarget(caches.collectorConnections),
+      cache: idTarget(caches.connections),
       tables: {
         agent_connections: { id: "agent_id", drop: "key" },
         collector_connections: { id: "agent_id", drop: "key" },

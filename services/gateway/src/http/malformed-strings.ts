@@ -56,6 +56,6 @@ export function rejectMalformedStrings(
   done: (error?: KasmapError) => void,
 ): void {
   const where = malformedStringIn(request);
-  if (where === null) return done();
-  done(new KasmapError("bad_request", `${where} holds a NUL byte or an unpaired UTF-16 surrogate`));
+  if (where === null) done();
+  else done(new KasmapError("bad_request", `${where} holds a NUL byte or an unpaired UTF-16 surrogate`));
 }

@@ -14,16 +14,6 @@ export async function loadClusterFacts(db: ReadModel, agentId: number): Promise<
   return row ? ClusterFactsSchema.parse(row.cluster) : null;
 }
 
-/** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
-export async function loadLastHeartbeat(db: ReadModel, agentId: number): Promise<Date | null> {
-  const row = await db
-    .selectFrom("read_model.agent_connections")
-    .select("last_heartbeat_at")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
-  return row ? new Date(row.last_heartbeat_at) : null;
-}
-
 /**
  * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus
  * `deployment_status` (from the heartbeat's age at `nowMs`), `last_connection` (ISO-8601) and

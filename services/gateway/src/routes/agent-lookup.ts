@@ -11,15 +11,8 @@ import {
 } from "../http/agent-body-json.ts";
 import { invalidParams } from "../http/request-params.ts";
 import { type AgentRow, type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
-import {
-  composeClusterInfo,
-  loadClusterFacts,
-  loadLastHeartbeat,
-} from "../read-model/cluster-info-queries.ts";
-import {
-  type CollectorConnectionRow,
-  loadCollectorConnections,
-} from "../read-model/collector-connections.ts";
+import { composeClusterInfo, loadClusterFacts } from "../read-model/cluster-info-queries.ts";
+import { type AgentConnectionsRead, loadAgentConnections } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
@@ -72,12 +65,8 @@ export function cachedClusterFacts(
   });
 }
 
-function cachedLastHeartbeat(ctx: GatewayContext, agentId: number): Promise<Date | null> {
-  return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.primaryDb, agentId));
-}
-
-function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promise<CollectorConnectionRow[]> {
-  return ctx.caches.collectorConnections.get(agentId, () => loadCollectorConnections(ctx.primaryDb, agentId));
+function cachedConnections(ctx: GatewayContext, agentId: number): Promise<AgentConnectionsRead> {
+  return ctx.caches.connections.get(agentId, () => loadAgentConnections(ctx.primaryDb, agentId));
 }
 
 /**
@@ -85,12 +74,16 @@ function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promi
  * computed now, since it changes with the clock even when no row does.
  */
 export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promise<ClusterInfo | null> {
-  const [facts, lastHeartbeat, collectors] = await Promise.all([
+  const [facts, connections] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
-    cachedLastHeartbeat(ctx, agentId),
-    cachedCollectorConnections(ctx, agentId),
+    cachedConnections(ctx, agentId),
   ]);
-  return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now(), collectors);
+  return composeClusterInfo(
+    facts?.facts ?? null,
+    connections.lastHeartbeat,
+    Date.now(),
+    connections.collectors,
+  );
 }
 
 /** `body` with the agent's `cluster_info` as its last key when the caller asked (`?with_cluster_info=true`). */
@@ -105,12 +98,11 @@ export async function withClusterInfoIfAsked<B extends object>(
 
 /** As `clusterInfoOf`, as JSON text spliced from the cached text of the facts (the hot read). */
 export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): Promise<string> {
-  const [facts, lastHeartbeat, collectors] = await Promise.all([
+  const [facts, connections] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
-    cachedLastHeartbeat(ctx, agentId),
-    cachedCollectorConnections(ctx, agentId),
+    cachedConnections(ctx, agentId),
   ]);
-  return clusterInfoJson(facts, lastHeartbeat, Date.now(), collectors);
+  return clusterInfoJson(facts, connections.lastHeartbeat, Date.now(), connections.collectors);
 }
 
 /**
@@ -124,19 +116,17 @@ export async function agentReadBody(
   agent: AgentRow,
   project: ProjectRow,
 ): Promise<Buffer> {
-  const { clusterFacts, lastHeartbeats, collectorConnections } = ctx.caches;
-  let facts = clusterFacts.peek(agent.id);
-  let lastHeartbeat = lastHeartbeats.peek(agent.id);
-  let collectors = collectorConnections.peek(agent.id);
-  if (facts === undefined || lastHeartbeat === undefined || collectors === undefined) {
-    [facts, lastHeartbeat, collectors] = await Promise.all([
+  let facts = ctx.caches.clusterFacts.peek(agent.id);
+  let connections = ctx.caches.connections.peek(agent.id);
+  if (facts === undefined || connections === undefined) {
+    [facts, connections] = await Promise.all([
       facts ?? cachedClusterFacts(ctx, agent.id),
-      lastHeartbeat ?? cachedLastHeartbeat(ctx, agent.id),
-      collectors ?? cachedCollectorConnections(ctx, agent.id),
+      connections ?? cachedConnections(ctx, agent.id),
     ]);
   }
+  const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
-  const parts = [agent, project, facts, lastHeartbeat, collectors] as const;
+  const parts = [agent, project, facts, connections] as const;
   return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
     body: Buffer.from(
       agentWithClusterInfoJson(
