@@ -22,8 +22,16 @@
  *    meets the throughput goal (≥ 0.7×) runs at ≤ 71 % of its own, the load a service is
  *    provisioned for. Latencies count from when each request was due (no coordinated omission).
  *
+ * Both sides get the same requests (headers included) from the same load generator: a process of
+ * its own on plain sockets (`runMixedHttpLoad`), cheap next to either server, so neither the bench's
+ * process (authz, projection, collector traffic) nor the generator's own cost caps the baseline.
+ * Each run also prints the server process's CPU time per answered request (`/proc`), which a
+ * loaded machine disturbs far less than requests/s.
+ *
  * Run: npx tsx bench/gateway-realistic-reads.bench.ts
  * Profile the gateway: BENCH_GATEWAY_CPU_PROF=<dir> npx tsx bench/gateway-realistic-reads.bench.ts
+ * Before/after in one run: BENCH_OTHER_GATEWAY_CHECKOUT=<another worktree, e.g. main> also
+ * measures that checkout's gateway under the same load, interleaved (printed, no goal).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
