@@ -22,8 +22,16 @@
  *    meets the throughput goal (≥ 0.7×) runs at ≤ 71 % of its own, the load a service is
  *    provisioned for. Latencies count from when each request was due (no coordinated omission).
  *
+ * Both sides get the same requests (headers included) from the same load generator: a process of
+ * its own on plain sockets (`runMixedHttpLoad`), cheap next to either server, so neither the bench's
+ * process (authz, projection, collector traffic) nor the generator's own cost caps the baseline.
+ * Each run also prints the server process's CPU time per answered request (`/proc`), which a
+ * loaded machine disturbs far less than requests/s.
+ *
  * Run: npx tsx bench/gateway-realistic-reads.bench.ts
  * Profile the gateway: BENCH_GATEWAY_CPU_PROF=<dir> npx tsx bench/gateway-realistic-reads.bench.ts
+ * Before/after in one run: BENCH_OTHER_GATEWAY_CHECKOUT=<another worktree, e.g. main> also
+ * measures that checkout's gateway under the same load, interleaved (printed, no goal).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -38,6 +46,7 @@ import { testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import { sql } from "kysely";
+import { startBenchProcess } from "./support/bench-process.ts";
 import { startFixedBodyProcess } from "./support/fixed-body-process.ts";
 import { startGatewayProcess } from "./support/gateway-process.ts";
 import { printGoal } from "./support/goal.ts";
@@ -47,6 +56,7 @@ import {
   type MixedRequest,
   runMixedHttpLoad,
 } from "./support/mixed-http-load.ts";
+import { withProcessCpu } from "./support/process-cpu.ts";
 
 /** The registry's shape; the defaults are the issue's realistic load. */
 export type RealisticShape = {
@@ -272,29 +282,48 @@ function warmUpMix(registry: Registry): MixedRequest[] {
   });
 }
 
-/** Baseline and subject under `mode`, interleaved twice; `better` picks each side's run. */
+/** A measured run with the CPU time the server's process spent per answered request, µs. */
+type ServerRun = MixedLoadResult & { cpuMicrosPerRequest: number };
+
+/** A server under load: where it listens and its process (whose CPU time is read). */
+type Target = { origin: string; pid: number };
+
+/**
+ * Baseline and subject (and `other`, another checkout's gateway, when given) under `mode`,
+ * interleaved twice; `better` picks each side's run.
+ */
 async function interleaved(
-  targets: { base: string; subject: string },
-  baseRequests: readonly MixedRequest[],
-  subjectRequests: readonly MixedRequest[],
+  targets: { base: Target; subject: Target; other?: Target | undefined },
+  requests: readonly MixedRequest[],
   mode: ArrivalMode,
   seconds: number,
-  better: (a: MixedLoadResult, b: MixedLoadResult) => MixedLoadResult,
+  better: (a: ServerRun, b: ServerRun) => ServerRun,
 ) {
-  const run = async (origin: string, requests: readonly MixedRequest[]) => {
+  const run = async ({ origin, pid }: Target): Promise<ServerRun> => {
     if (mode.kind === "closed") await runMixedHttpLoad(origin, requests, mode, 1);
-    return runMixedHttpLoad(origin, requests, mode, seconds);
+    const { result, cpuSeconds } = await withProcessCpu([pid], () =>
+      runMixedHttpLoad(origin, requests, mode, seconds),
+    );
+    return { ...result, cpuMicrosPerRequest: ((cpuSeconds[0] ?? 0) * 1e6) / Math.max(1, result.requests) };
   };
-  const base1 = await run(targets.base, baseRequests);
-  const subject1 = await run(targets.subject, subjectRequests);
-  const base2 = await run(targets.base, baseRequests);
-  const subject2 = await run(targets.subject, subjectRequests);
-  return { base: better(base1, base2), subject: better(subject1, subject2) };
+  const { other } = targets;
+  const base1 = await run(targets.base);
+  const subject1 = await run(targets.subject);
+  const other1 = other ? await run(other) : undefined;
+  const base2 = await run(targets.base);
+  const subject2 = await run(targets.subject);
+  const other2 = other ? await run(other) : undefined;
+  return {
+    base: better(base1, base2),
+    subject: better(subject1, subject2),
+    other: other1 && other2 ? better(other1, other2) : undefined,
+  };
 }
 
-const describeRun = (result: MixedLoadResult) =>
+const describeRun = (result: ServerRun) =>
   `${result.rps.toFixed(0)} req/s, p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ` +
-  `p99.9 ${result.p999Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms, errors ${result.errors}`;
+  `p99.9 ${result.p999Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms, errors ${result.errors}, ` +
+  `server CPU ${result.cpuMicrosPerRequest.toFixed(0)} µs/request`;
 
 export async function runGatewayRealisticReadsBench(shape: RealisticShape = REALISTIC_SHAPE): Promise<void> {
   process.env.NATS_URL ??= "nats://127.0.0.1:4222";
@@ -340,6 +369,19 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
       ...(profileDir ? { nodeOptions: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
     });
     stops.push(() => gateway.stop());
+    // Before/after under the very same load: BENCH_OTHER_GATEWAY_CHECKOUT=<another worktree> also
+    // measures that checkout's gateway, interleaved with this one (development only, no goal).
+    const otherCheckout = process.env.BENCH_OTHER_GATEWAY_CHECKOUT;
+    const other = otherCheckout
+      ? await startBenchProcess<{ url: string }>(join(otherCheckout, "bench/support/gateway-process.ts"), {
+          env: {
+            BENCH_NATS_URL: process.env.NATS_URL,
+            BENCH_DATABASE_URL: system.databaseUrl,
+            BENCH_TOPOLOGY_ROOT: system.topology.root,
+          },
+        })
+      : undefined;
+    if (other) stops.push(() => other.stop());
     const requests = readMix(registry);
     const sample = requests[0] as MixedRequest;
     const body = await (await fetch(`${gateway.info.url}${sample.path}`, { headers: sample.headers })).text();
@@ -349,35 +391,31 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
     writeFileSync(bodyFile, body);
     const baseline = await startFixedBodyProcess(bodyFile);
     stops.push(() => baseline.stop());
-    const baselineRequests = requests.map(({ path }) => ({ path, headers: {} }));
+
     // Warm the gateway's caches as a running gateway's would be: every user on every project
     // it may read, the agents taken in turn so that each is read at least once.
-    await runMixedHttpLoad(
-      gateway.info.url,
-      warmUpMix(registry),
-      { kind: "each", concurrency: shape.concurrency },
-      0,
-    );
+    for (const warmed of [gateway, ...(other ? [other] : [])]) {
+      await runMixedHttpLoad(
+        warmed.info.url,
+        warmUpMix(registry),
+        { kind: "each", concurrency: shape.concurrency },
+        0,
+      );
+    }
 
-    const origins = { base: baseline.info.url, subject: gateway.info.url };
+    const targets = {
+      base: { origin: baseline.info.url, pid: baseline.pid },
+      subject: { origin: gateway.info.url, pid: gateway.pid },
+      other: other ? { origin: other.info.url, pid: other.pid } : undefined,
+    };
     const load = { kind: "closed", concurrency: shape.concurrency } as const;
-    const capacity = await interleaved(
-      origins,
-      baselineRequests,
-      requests,
-      load,
-      shape.throughputSeconds,
-      (a, b) => (a.rps >= b.rps ? a : b),
+    const capacity = await interleaved(targets, requests, load, shape.throughputSeconds, (a, b) =>
+      a.rps >= b.rps ? a : b,
     );
     const rate = Math.round(capacity.base.rps * 0.5);
     const openLoop = { kind: "open", ratePerSecond: rate, maxSockets: 256 } as const;
-    const latency = await interleaved(
-      origins,
-      baselineRequests,
-      requests,
-      openLoop,
-      shape.latencySeconds,
-      (a, b) => (a.p99Ms <= b.p99Ms ? a : b),
+    const latency = await interleaved(targets, requests, openLoop, shape.latencySeconds, (a, b) =>
+      a.p99Ms <= b.p99Ms ? a : b,
     );
     const published = traffic.counts();
     const metrics = await (await fetch(`${gateway.info.url}/metrics`)).text();
@@ -405,14 +443,16 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
       `  collector traffic during the runs: ${published.heartbeats} heartbeats, ${published.snapshots} snapshot changes, ${published.failures} failed publishes`,
     );
     console.log(
-      `  cache hit rates: ${["principals", "project_access_levels", "agents", "cluster_facts", "last_heartbeats"].map(hitRate).join(", ")}`,
+      `  cache hit rates: ${["principals", "user_memberships", "agents", "cluster_facts", "agent_connections", "agent_read_bodies"].map(hitRate).join(", ")}`,
     );
     console.log(`  throughput (closed loop, ${shape.concurrency} connections):`);
     console.log(`    baseline fixed JSON:  ${describeRun(capacity.base)}`);
     console.log(`    gateway:              ${describeRun(capacity.subject)}`);
+    if (capacity.other) console.log(`    other checkout's:     ${describeRun(capacity.other)}`);
     console.log(`  latency (open loop at ${rate} req/s = 0.5 × baseline capacity):`);
     console.log(`    baseline fixed JSON:  ${describeRun(latency.base)}`);
     console.log(`    gateway:              ${describeRun(latency.subject)}`);
+    if (latency.other) console.log(`    other checkout's:     ${describeRun(latency.other)}`);
     for (const [phase, result] of [
       ["throughput", capacity.subject],
       ["latency", latency.subject],

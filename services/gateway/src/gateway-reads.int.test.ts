@@ -4,6 +4,7 @@ import { eventually } from "@kasmap/testing/harness";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   gatewayFixtureForFile,
+  IDS,
   insertAgent,
   insertHeartbeat,
   insertSnapshot,
@@ -232,6 +233,42 @@ describe("cache", () => {
       const body = await read();
       return body.name === "middle" && body.cluster_info.cluster_name === "renamed" ? true : undefined;
     }, "cache dropped by notices");
+  });
+});
+
+describe("cache and authorization", () => {
+  it("stops serving the cached agent body to a user who lost access once the membership notice arrives; others keep it", async () => {
+    const path = `${agents}/101?with_cluster_info=true`;
+    const status = async (token: string) => (await f.call(path, { token })).status;
+    // Both warm every cache on the way, the rendered body (shared by every reader) included.
+    expect(await status(TOKENS.developer)).toBe(200);
+    expect(await status(TOKENS.admin)).toBe(200);
+    const membership = await f.db
+      .selectFrom("read_model.memberships")
+      .selectAll()
+      .where("user_id", "=", IDS.developer)
+      .executeTakeFirstOrThrow();
+    await f.db.deleteFrom("read_model.memberships").where("id", "=", membership.id).execute();
+    const notice = () =>
+      f.bus.nc.publish(
+        f.bus.topology.subjects.readModelChanged("memberships"),
+        JSON.stringify({ table: "memberships", user_id: IDS.developer, stream: "X", seq: 1 }),
+      );
+    try {
+      notice();
+      await eventually(
+        async () => ((await status(TOKENS.developer)) === 404 ? true : undefined),
+        "the developer refused after the notice",
+      );
+      expect(await status(TOKENS.admin)).toBe(200);
+    } finally {
+      await f.db.insertInto("read_model.memberships").values(membership).execute();
+      notice();
+      await eventually(
+        async () => ((await status(TOKENS.developer)) === 200 ? true : undefined),
+        "the membership restored",
+      );
+    }
   });
 });
 

@@ -8,7 +8,12 @@ import {
 } from "../auth/authenticate.ts";
 import { checkPrincipal } from "../auth/credential-verdict.ts";
 import type { GatewayCaches } from "../cache/gateway-caches.ts";
-import { groupAccess, projectAccessLevel } from "../permissions/access-levels.ts";
+import {
+  groupAccess,
+  levelFromMemberships,
+  loadUserMemberships,
+  projectAccessLevel,
+} from "../permissions/access-levels.ts";
 import { actionAllowedSql } from "../permissions/agent-visibility.ts";
 import { findProject, type ProjectRow, type ReadModel } from "../read-model/registry-queries.ts";
 import type { AccessSource } from "./access-source.ts";
@@ -24,7 +29,13 @@ export function createStandaloneAccess(deps: {
   jobTokenMaxLifetimeMs: number;
 }): AccessSource {
   const { db, caches } = deps;
+  // Decided from the user's memberships held whole (one entry per user, dropped by their
+  // membership notices), or per (user, project) for a user with too many to hold.
   const levelOf = async (userId: number, project: Pick<ProjectRow, "id" | "traversal_ids">) => {
+    const memberships =
+      caches.userMemberships.peek(userId) ??
+      (await caches.userMemberships.get(userId, () => loadUserMemberships(db, userId)));
+    if (memberships !== "too_many") return levelFromMemberships(memberships, project);
     const cached = await caches.projectAccessLevels.get(`${userId}:${project.id}`, async () => ({
       level: await projectAccessLevel(db, userId, project),
       project: { id: project.id, traversal_ids: project.traversal_ids },

@@ -2,10 +2,12 @@ import type { ReadModelNotice } from "@kasmap/contracts";
 import { ALL_READ_MODEL_TABLES } from "@kasmap/db";
 import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
+import type { UserMemberships } from "../permissions/access-levels.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
-import type { CollectorConnectionRow } from "../read-model/collector-connections.ts";
+import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { InvalidatingCache } from "./invalidating-cache.ts";
+import { RenderedBodies } from "./rendered-bodies.ts";
 
 /**
  * Every read-model table (without schema). A notice naming a table outside this list (a table
@@ -64,18 +66,26 @@ export type GatewayCacheOptions = {
   maxBytes: number;
 };
 
+/**
+ * Entries live between `(1 - TTL_JITTER) × ttlMs` and `ttlMs`: the entries a burst of reads
+ * loaded together (a cold start, a reconnect) then expire spread over a quarter of the TTL
+ * instead of all in the same second, which sent their reloads to PostgreSQL at once.
+ */
+const TTL_JITTER = 0.25;
+
 /** `KASMAP_GATEWAY_CACHE_TTL_SECONDS`' default: 60 s, the longest a lost notice can leave a stale answer. */
 export const DEFAULT_CACHE_TTL_MS = 60_000;
 /**
  * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
- * facts take 60 %: ~1,800 agents of 100-node dual-stack clusters (~42 KB each with their text).
+ * facts take 50 %: ~1,500 agents of 100-node dual-stack clusters (~42 KB each with their text),
+ * and the rendered hot-read bodies 10 %: ~1,300 of ~10 KB.
  */
 export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 
 /**
  * The gateway's hot-read caches. Each change notice drops only the entries it names: a snapshot
  * of agent 7 drops agent 7's facts, a membership of user 5 drops user 5's access levels, a group
- * rename drops the projects (and their agents) under it. Cluster facts and heartbeats are split
+ * rename drops the projects (and their agents) under it. Cluster facts and connections are split
  * so frequent heartbeats do not drop the (larger) facts. Each cache holds a share of `maxBytes`.
  */
 export function createGatewayCaches(options: GatewayCacheOptions) {
@@ -88,6 +98,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       name,
       isEnabled: options.isEnabled,
       ttlMs: options.ttlMs,
+      ttlJitter: TTL_JITTER,
       maxBytes: Math.floor(options.maxBytes * share),
       ...(tagsOf ? { tagsOf } : {}),
     });
@@ -100,8 +111,17 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     projects: cache<string, ProjectRow | null>("projects", 0.05, (_key, project) =>
       project === null ? [UNKNOWN] : projectTags(project),
     ),
-    /** Key: `<user id>:<project id>`; value: the highest access level (0 for none) and the project. */
-    projectAccessLevels: cache<string, CachedAccessLevel>("project_access_levels", 0.1, (key, value) => [
+    /**
+     * Key: user id; all their memberships, from which every project level is decided in memory
+     * (one entry per user instead of one per user and project: 10× fewer loads for a user of 10
+     * projects), or "too_many" for a user with more than the gateway holds whole.
+     */
+    userMemberships: cache<number, UserMemberships | "too_many">("user_memberships", 0.05),
+    /**
+     * Key: `<user id>:<project id>`, for users with "too_many" memberships only; value: the
+     * highest access level (0 for none) and the project.
+     */
+    projectAccessLevels: cache<string, CachedAccessLevel>("project_access_levels", 0.05, (key, value) => [
       `user:${key.slice(0, key.indexOf(":"))}`,
       ...projectTags(value.project),
     ]),
@@ -110,13 +130,23 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       found === null ? [] : projectTags(found.project),
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
-    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.6),
-    lastHeartbeats: cache<number, Date | null>("last_heartbeats", 0.05),
+    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.5),
     /**
-     * Key: agent id; its collectors, newest heartbeat first. The heartbeat that writes
-     * `collector_connections` writes `agent_connections` too, whose notice drops this entry.
+     * Key: agent id; its last heartbeat and collectors, newest heartbeat first. The heartbeat
+     * that writes `collector_connections` writes `agent_connections` too: either notice drops
+     * the entry, and one query reloads both.
      */
-    collectorConnections: cache<number, CollectorConnectionRow[]>("collector_connections", 0.05),
+    connections: cache<number, AgentConnectionsRead>("agent_connections", 0.1),
+    /**
+     * Key: agent id; the hot read's whole body (agent + cluster_info) as bytes, reused while it
+     * was rendered from the very entries above that the read holds now (`RenderedBodies`), so
+     * it follows their notices and TTL without rules of its own. Never per user.
+     */
+    agentReadBodies: new RenderedBodies<number>({
+      name: "agent_read_bodies",
+      isEnabled: options.isEnabled,
+      maxBytes: Math.floor(options.maxBytes * 0.1),
+    }),
   };
   const rules: ReadonlyArray<{ cache: NoticeTarget; tables: Readonly<Record<string, DropRule>> }> = [
     {
@@ -132,6 +162,13 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       tables: {
         projects: { id: "project_id", drop: "project", unknown: true },
         groups: { id: "group_id", drop: "group", unknown: true },
+      },
+    },
+    {
+      cache: idTarget(caches.userMemberships),
+      tables: {
+        memberships: { id: "user_id", drop: "key" },
+        users: { id: "user_id", drop: "key" },
       },
     },
     {
@@ -153,11 +190,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     },
     { cache: idTarget(caches.clusterFacts), tables: { cluster_snapshots: { id: "agent_id", drop: "key" } } },
     {
-      cache: idTarget(caches.lastHeartbeats),
-      tables: { agent_connections: { id: "agent_id", drop: "key" } },
-    },
-    {
-      cache: idTarget(caches.collectorConnections),
+      cache: idTarget(caches.connections),
       tables: {
         agent_connections: { id: "agent_id", drop: "key" },
         collector_connections: { id: "agent_id", drop: "key" },

@@ -11,15 +11,18 @@ const level = (value: number, id: number, traversalIds: number[]) => async () =>
   project: { id, traversal_ids: traversalIds },
 });
 
+/** An agent's connections as cached: last seen at `ms`, no collectors. */
+const seen = (ms: number) => ({ lastHeartbeat: new Date(ms), collectors: [] });
+
 describe("createGatewayCaches: a change notice drops only what it names", () => {
   it("a heartbeat of agent 7 drops agent 7's heartbeat, not another agent's nor its facts", async () => {
     const c = caches();
-    await c.lastHeartbeats.get(7, async () => new Date(1));
-    await c.lastHeartbeats.get(8, async () => new Date(2));
+    await c.connections.get(7, async () => seen(1));
+    await c.connections.get(8, async () => seen(2));
     await c.clusterFacts.get(7, async () => null);
     c.noticeReceived({ table: "agent_connections", agent_id: 7 });
-    expect(c.lastHeartbeats.size).toBe(1);
-    expect(await c.lastHeartbeats.get(8, async () => new Date(3))).toEqual(new Date(2));
+    expect(c.connections.size).toBe(1);
+    expect(await c.connections.get(8, async () => seen(3))).toEqual(seen(2));
     expect(c.clusterFacts.size).toBe(1);
   });
 
@@ -34,6 +37,18 @@ describe("createGatewayCaches: a change notice drops only what it names", () => 
     expect(await c.projectAccessLevels.get("6:20", level(0, 20, [10]))).toEqual(
       expect.objectContaining({ level: 40 }),
     );
+  });
+
+  it("a membership or user notice of user 5 drops user 5's memberships only", async () => {
+    const c = caches();
+    const none = async () => ({ projects: new Map(), groups: new Map() });
+    await c.userMemberships.get(5, none);
+    await c.userMemberships.get(6, none);
+    c.noticeReceived({ table: "memberships", user_id: 5, project_id: 20 });
+    expect(c.userMemberships.peek(5)).toBeUndefined();
+    expect(c.userMemberships.peek(6)).toBeDefined();
+    c.noticeReceived({ table: "users", user_id: 6 });
+    expect(c.userMemberships.size).toBe(0);
   });
 
   it("a group change drops the projects and agents beneath it, and unknown paths", async () => {
@@ -62,10 +77,10 @@ describe("createGatewayCaches: a change notice drops only what it names", () => 
 
   it("a notice without the id a cache needs drops that cache; an unknown table drops all", async () => {
     const c = caches();
-    await c.lastHeartbeats.get(7, async () => new Date(1));
+    await c.connections.get(7, async () => seen(1));
     await c.clusterFacts.get(7, async () => null);
     c.noticeReceived({ table: "agent_connections" });
-    expect(c.lastHeartbeats.size).toBe(0);
+    expect(c.connections.size).toBe(0);
     expect(c.clusterFacts.size).toBe(1);
     c.noticeReceived({ table: "a_table_added_later" });
     expect(c.clusterFacts.size).toBe(0);

@@ -10,6 +10,12 @@ export type InvalidatingCacheOptions<K, V> = {
   /** An entry is served at most this long after it was loaded, ms: the backstop for a lost notice. */
   ttlMs: number;
   /**
+   * Each entry's lifetime is shortened by a random part of `ttlMs`, at most this fraction
+   * (0 ≤ f < 1; default 0), so entries loaded together do not all expire together and send their
+   * reloads to PostgreSQL in one burst. An entry is still never served longer than `ttlMs`.
+   */
+  ttlJitter?: number;
+  /**
    * The tags an entry answers to besides its key (`user:7`, `group:3`): `dropTag` drops every
    * entry carrying the tag. Default: none.
    */
@@ -51,6 +57,18 @@ export class InvalidatingCache<K extends string | number, V> {
 
   constructor(private readonly options: InvalidatingCacheOptions<K, V>) {
     this.name = options.name;
+  }
+
+  /**
+   * The stored value of `key` if it is fresh (counted as a hit), else undefined without loading
+   * anything: the hot read takes its parts synchronously when they are all cached. Values are
+   * never undefined (a load answers null for "no such row").
+   */
+  peek(key: K): V | undefined {
+    const entry = this.entries.get(key);
+    if (entry === undefined || entry.expiresAt <= this.now()) return undefined;
+    this.hits += 1;
+    return entry.value;
   }
 
   async get(key: K, load: () => Promise<V>): Promise<V> {
@@ -171,7 +189,9 @@ export class InvalidatingCache<K extends string | number, V> {
       if (this.totalBytes + bytes <= this.options.maxBytes) break;
       this.remove(oldestKey, oldest);
     }
-    this.entries.set(key, { value, bytes, expiresAt: this.now() + this.options.ttlMs, tags });
+    const jitter = this.options.ttlJitter ? this.options.ttlJitter * Math.random() : 0;
+    const expiresAt = this.now() + Math.round(this.options.ttlMs * (1 - jitter));
+    this.entries.set(key, { value, bytes, expiresAt, tags });
     this.totalBytes += bytes;
     for (const tag of tags) {
       let keys = this.tagIndex.get(tag);

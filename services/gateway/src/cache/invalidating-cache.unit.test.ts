@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidatingCache, type InvalidatingCacheOptions } from "./invalidating-cache.ts";
 
 function clock() {
@@ -131,5 +131,37 @@ describe("InvalidatingCache", () => {
     expect(await cache.get(1, async () => "reloaded")).toBe("reloaded");
     await cache.get(9, async () => "y".repeat(2_000));
     expect(await cache.get(9, async () => "small")).toBe("small");
+  });
+
+  it("with ttlJitter, shortens lifetimes by up to that fraction, never lengthens them", async () => {
+    const time = clock();
+    const cache = cacheOf<number, string>({ ttlMs: 1_000, ttlJitter: 0.25, now: time.now });
+    const random = vi.spyOn(Math, "random");
+    try {
+      random.mockReturnValue(0.999_999);
+      await cache.get(1, async () => "short");
+      random.mockReturnValue(0);
+      await cache.get(2, async () => "full");
+    } finally {
+      random.mockRestore();
+    }
+    time.advance(749);
+    expect(await cache.get(1, async () => "reloaded")).toBe("short");
+    time.advance(1);
+    expect(await cache.get(1, async () => "reloaded")).toBe("reloaded");
+    time.advance(249);
+    expect(await cache.get(2, async () => "reloaded")).toBe("full");
+    time.advance(1);
+    expect(await cache.get(2, async () => "reloaded")).toBe("reloaded");
+  });
+
+  it("peek answers a fresh entry without loading, and nothing for a missing or expired one", async () => {
+    const time = clock();
+    const cache = cacheOf<number, string | null>({ ttlMs: 1_000, now: time.now });
+    expect(cache.peek(1)).toBeUndefined();
+    await cache.get(1, async () => null);
+    expect(cache.peek(1)).toBeNull();
+    time.advance(1_000);
+    expect(cache.peek(1)).toBeUndefined();
   });
 });

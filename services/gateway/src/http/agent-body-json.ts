@@ -1,4 +1,4 @@
-import type { ClusterFacts } from "@kasmap/contracts";
+import { type ClusterFacts, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import type { AgentRow } from "../read-model/agent-queries.ts";
 import {
   agentPodIpOf,
@@ -72,6 +72,27 @@ export function clusterInfoJson(
   // The facts are a non-empty object without these keys (their schema has none of them), so
   // replacing the closing brace keeps the text a valid object with no duplicate key.
   return `${text.slice(0, -1)},"deployment_status":"${status}","last_connection":${lastConnection},"connections":${connections}}`;
+}
+
+/**
+ * The first moment after `nowMs` at which `clusterInfoJson` of the same parts can give another
+ * text, ms (Infinity: never by the clock alone): when the last heartbeat, or a live collector's,
+ * becomes older than `CONNECTED_WITHIN_MS` (`deployment_status`, `connections` and
+ * `agent_pod_ip` are decided by those comparisons and nothing else of the clock).
+ */
+export function clusterInfoChangesAt(
+  lastHeartbeatAt: Date | null,
+  collectors: readonly CollectorConnectionRow[],
+  nowMs: number,
+): number {
+  let at = Number.POSITIVE_INFINITY;
+  const consider = (heartbeatMs: number) => {
+    const expires = heartbeatMs + CONNECTED_WITHIN_MS;
+    if (expires > nowMs && expires < at) at = expires;
+  };
+  if (lastHeartbeatAt !== null) consider(lastHeartbeatAt.getTime());
+  for (const row of collectors) if (row.stopped_at === null) consider(row.last_heartbeat_at.getTime());
+  return at;
 }
 
 /**

@@ -7,6 +7,7 @@ import type { ProjectRow } from "../read-model/registry-queries.ts";
 import {
   agentBodyJson,
   agentWithClusterInfoJson,
+  clusterInfoChangesAt,
   clusterInfoJson,
   serializeClusterFacts,
 } from "./agent-body-json.ts";
@@ -94,5 +95,44 @@ describe("agentBodyJson and agentWithClusterInfoJson", () => {
     expect(JSON.parse(agentBodyJson(agent, renamed)).config_project.name_with_namespace).toBe(
       "Acme / Renamed",
     );
+  });
+});
+
+describe("clusterInfoChangesAt", () => {
+  const collector = (heartbeatMs: number, stopped: boolean) => ({
+    collector_id: "c",
+    pod_name: "c",
+    pod_ip: "10.244.0.7",
+    namespace: "gitlab-agent",
+    node: "node-0",
+    version: "0.1.0",
+    commit: null,
+    connected_at: new Date(heartbeatMs - 60_000),
+    last_heartbeat_at: new Date(heartbeatMs),
+    stopped_at: stopped ? new Date(heartbeatMs) : null,
+  });
+
+  it("is when the newest heartbeat or a live collector's turns stale, whichever comes first", () => {
+    const heartbeat = new Date(now - 1_000);
+    const older = collector(now - 5_000, false);
+    expect(clusterInfoChangesAt(heartbeat, [older], now)).toBe(now - 5_000 + CONNECTED_WITHIN_MS);
+    expect(clusterInfoChangesAt(heartbeat, [collector(now - 5_000, true)], now)).toBe(
+      now - 1_000 + CONNECTED_WITHIN_MS,
+    );
+  });
+
+  it("never, when nothing can turn stale any more", () => {
+    expect(clusterInfoChangesAt(null, [], now)).toBe(Number.POSITIVE_INFINITY);
+    expect(clusterInfoChangesAt(new Date(now - CONNECTED_WITHIN_MS), [], now)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("bounds a text that clusterInfoJson gives unchanged until then, and not after", () => {
+    const heartbeat = new Date(now - 1_000);
+    const collectors = [collector(now - 2_000, false)];
+    const serialized = serializeClusterFacts(facts);
+    const at = clusterInfoChangesAt(heartbeat, collectors, now);
+    const text = clusterInfoJson(serialized, heartbeat, now, collectors);
+    expect(clusterInfoJson(serialized, heartbeat, at - 1, collectors)).toBe(text);
+    expect(clusterInfoJson(serialized, heartbeat, at, collectors)).not.toBe(text);
   });
 });

@@ -63,12 +63,13 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   app.addContentTypeParser("application/json", { parseAs: "string" }, jsonBodyParser(app));
   // GitLab sends `Content-Type: application/json` with no parameters; some clients compare the
   // header as a string. Fastify's own `; charset=utf-8` is dropped (JSON is UTF-8 by definition).
-  app.addHook("onSend", async (_request, reply, payload) => {
+  // Hooks on every request take Fastify's callback form: an async hook costs promises per request.
+  app.addHook("onSend", (_request, reply, payload, done) => {
     const type = reply.getHeader("content-type");
-    if (typeof type === "string" && /^application\/json\s*;/i.test(type)) {
+    if (typeof type === "string" && type !== "application/json" && /^application\/json\s*;/i.test(type)) {
       reply.header("content-type", "application/json");
     }
-    return payload;
+    done(null, payload);
   });
   app.addContentTypeParser(YAML_TYPES, { parseAs: "string" }, (_request, body, done) => done(null, body));
   app.addContentTypeParser(
@@ -76,13 +77,14 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
     { parseAs: "string" },
     (_request, body, done) => done(null, formParams(String(body))),
   );
-  app.addHook("onResponse", async (request, reply) => {
+  app.addHook("onResponse", (request, reply, done) => {
     ctx.metrics.observe(
       request.method,
       request.routeOptions.url ?? "unmatched",
       reply.statusCode,
       reply.elapsedTime,
     );
+    done();
   });
   // GitLab mode: GitLab's own routes are forwarded before Kasmap reads a byte of them.
   if (ctx.gitlab) registerGitLabMode(app, ctx, ctx.gitlab);

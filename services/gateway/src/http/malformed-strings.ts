@@ -46,13 +46,16 @@ function isMalformed(text: string): boolean {
 }
 
 /**
- * `preValidation` hook (after body parsing, before any handler): answers `400 Bad request` to a
+ * `preValidation` hook (after body parsing, before any handler; callback form, no promise per request): answers `400 Bad request` to a
  * request with a malformed string anywhere, before authentication, as GitLab's
  * `Gitlab::Middleware::HandleMalformedStrings` does for NUL bytes and invalid encodings.
  */
-export async function rejectMalformedStrings(request: FastifyRequest): Promise<void> {
+export function rejectMalformedStrings(
+  request: FastifyRequest,
+  _reply: unknown,
+  done: (error?: KasmapError) => void,
+): void {
   const where = malformedStringIn(request);
-  if (where !== null) {
-    throw new KasmapError("bad_request", `${where} holds a NUL byte or an unpaired UTF-16 surrogate`);
-  }
+  if (where === null) done();
+  else done(new KasmapError("bad_request", `${where} holds a NUL byte or an unpaired UTF-16 surrogate`));
 }

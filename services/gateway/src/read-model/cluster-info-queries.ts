@@ -3,7 +3,7 @@ import { agentPodIpOf, type CollectorConnectionRow, liveConnections } from "./co
 import { deploymentStatus } from "./deployment-status.ts";
 
 /** Shared with the projection's audit log (`@kasmap/db`). */
-export { loadClusterFacts, loadLastHeartbeat } from "@kasmap/db";
+export { loadClusterFacts } from "@kasmap/db";
 
 /**
  * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
 import {
   liveConnections,
+  loadAgentConnections,
   loadCollectorConnections,
   MAX_COLLECTOR_CONNECTIONS_READ,
 } from "./collector-connections.ts";
@@ -46,5 +47,23 @@ describe("loadCollectorConnections", () => {
     const rows = await loadCollectorConnections(readModel.db, AGENT);
     expect(rows).toHaveLength(MAX_COLLECTOR_CONNECTIONS_READ);
     expect(liveConnections(rows, now).map((c) => c.collector_id)).toEqual(["agentk-a", "agentk-b"]);
+  });
+
+  it("gives, in one query with the last heartbeat, exactly the rows loadCollectorConnections gives", async () => {
+    const other = 8;
+    expect(await loadAgentConnections(readModel.db, other)).toEqual({ lastHeartbeat: null, collectors: [] });
+    const at = new Date("2026-12-01T19:00:02.123Z");
+    await readModel.db
+      .insertInto("read_model.agent_connections")
+      .values({ agent_id: AGENT, collector_id: "agentk-a", last_heartbeat_at: at })
+      .execute();
+    await readModel.db
+      .updateTable("read_model.collector_connections")
+      .set({ pod_ip: "10.244.0.7", commit: "abc", stopped_at: at })
+      .where("collector_id", "=", "agentk-b")
+      .execute();
+    const combined = await loadAgentConnections(readModel.db, AGENT);
+    expect(combined.lastHeartbeat).toEqual(at);
+    expect(combined.collectors).toEqual(await loadCollectorConnections(readModel.db, AGENT));
   });
 });

@@ -1,6 +1,6 @@
 import { type AgentConnection, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, type ReadModelDatabase } from "@kasmap/db";
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { ReadModel } from "./registry-queries.ts";
 
 /**
@@ -56,6 +56,52 @@ export async function loadCollectorConnections(
     stopped_at: row.stopped_at === null ? null : new Date(row.stopped_at),
   }));
 }
+
+/** What a read needs of an agent's connections: its last heartbeat and its collectors. */
+export type AgentConnectionsRead = {
+  /** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
+  readonly lastHeartbeat: Date | null;
+  /** As `loadCollectorConnections`. */
+  readonly collectors: CollectorConnectionRow[];
+};
+
+/**
+ * The agent's last heartbeat and its collectors (as `loadLastHeartbeat` and
+ * `loadCollectorConnections`) in one query: a heartbeat changes both, so the gateway reloads
+ * them together, one round trip instead of two.
+ */
+export async function loadAgentConnections(db: ReadModel, agentId: number): Promise<AgentConnectionsRead> {
+  const { rows } = await sql<{ last_heartbeat_at: Date | string | null; collectors: CollectorJson[] }>`
+    select
+      (select last_heartbeat_at from read_model.agent_connections where agent_id = ${agentId}) as last_heartbeat_at,
+      coalesce((
+        select json_agg(c order by c.last_heartbeat_at desc, c.collector_id)
+        from (
+          select collector_id, pod_name, pod_ip, namespace, node, version, commit,
+                 connected_at, last_heartbeat_at, stopped_at
+          from read_model.collector_connections where agent_id = ${agentId}
+          order by last_heartbeat_at desc, collector_id limit ${MAX_COLLECTOR_CONNECTIONS_READ}
+        ) c
+      ), '[]'::json) as collectors
+  `.execute(db);
+  const row = rows[0];
+  return {
+    lastHeartbeat: row?.last_heartbeat_at == null ? null : new Date(row.last_heartbeat_at),
+    collectors: (row?.collectors ?? []).map((c) => ({
+      ...c,
+      connected_at: new Date(c.connected_at),
+      last_heartbeat_at: new Date(c.last_heartbeat_at),
+      stopped_at: c.stopped_at === null ? null : new Date(c.stopped_at),
+    })),
+  };
+}
+
+/** A collector row as `json_agg` gives it: timestamps as ISO-8601 text. */
+type CollectorJson = Omit<CollectorConnectionRow, "connected_at" | "last_heartbeat_at" | "stopped_at"> & {
+  connected_at: string;
+  last_heartbeat_at: string;
+  stopped_at: string | null;
+};
 
 /**
  * A collector is live at `nowMs` while it has not said it stopped and its last heartbeat is

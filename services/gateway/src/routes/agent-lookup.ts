@@ -2,21 +2,17 @@ import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
 import { tokenNotFound } from "../auth/credential-errors.ts";
 import type { GatewayContext } from "../context.ts";
 import {
+  agentBodyJson,
+  agentWithClusterInfoJson,
+  clusterInfoChangesAt,
   clusterInfoJson,
   type SerializedClusterFacts,
   serializeClusterFacts,
 } from "../http/agent-body-json.ts";
 import { invalidParams } from "../http/request-params.ts";
-import { type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
-import {
-  composeClusterInfo,
-  loadClusterFacts,
-  loadLastHeartbeat,
-} from "../read-model/cluster-info-queries.ts";
-import {
-  type CollectorConnectionRow,
-  loadCollectorConnections,
-} from "../read-model/collector-connections.ts";
+import { type AgentRow, type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
+import { composeClusterInfo, loadClusterFacts } from "../read-model/cluster-info-queries.ts";
+import { type AgentConnectionsRead, loadAgentConnections } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
@@ -69,12 +65,8 @@ export function cachedClusterFacts(
   });
 }
 
-function cachedLastHeartbeat(ctx: GatewayContext, agentId: number): Promise<Date | null> {
-  return ctx.caches.lastHeartbeats.get(agentId, () => loadLastHeartbeat(ctx.primaryDb, agentId));
-}
-
-function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promise<CollectorConnectionRow[]> {
-  return ctx.caches.collectorConnections.get(agentId, () => loadCollectorConnections(ctx.primaryDb, agentId));
+function cachedConnections(ctx: GatewayContext, agentId: number): Promise<AgentConnectionsRead> {
+  return ctx.caches.connections.get(agentId, () => loadAgentConnections(ctx.primaryDb, agentId));
 }
 
 /**
@@ -82,12 +74,16 @@ function cachedCollectorConnections(ctx: GatewayContext, agentId: number): Promi
  * computed now, since it changes with the clock even when no row does.
  */
 export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promise<ClusterInfo | null> {
-  const [facts, lastHeartbeat, collectors] = await Promise.all([
+  const [facts, connections] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
-    cachedLastHeartbeat(ctx, agentId),
-    cachedCollectorConnections(ctx, agentId),
+    cachedConnections(ctx, agentId),
   ]);
-  return composeClusterInfo(facts?.facts ?? null, lastHeartbeat, Date.now(), collectors);
+  return composeClusterInfo(
+    facts?.facts ?? null,
+    connections.lastHeartbeat,
+    Date.now(),
+    connections.collectors,
+  );
 }
 
 /** `body` with the agent's `cluster_info` as its last key when the caller asked (`?with_cluster_info=true`). */
@@ -102,10 +98,42 @@ export async function withClusterInfoIfAsked<B extends object>(
 
 /** As `clusterInfoOf`, as JSON text spliced from the cached text of the facts (the hot read). */
 export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): Promise<string> {
-  const [facts, lastHeartbeat, collectors] = await Promise.all([
+  const [facts, connections] = await Promise.all([
     cachedClusterFacts(ctx, agentId),
-    cachedLastHeartbeat(ctx, agentId),
-    cachedCollectorConnections(ctx, agentId),
+    cachedConnections(ctx, agentId),
   ]);
-  return clusterInfoJson(facts, lastHeartbeat, Date.now(), collectors);
+  return clusterInfoJson(facts, connections.lastHeartbeat, Date.now(), connections.collectors);
+}
+
+/**
+ * The hot read's body (`GET …/cluster_agents/:agent_id?with_cluster_info=true`) as bytes: the
+ * agent's body with its `cluster_info`, rendered once per set of cached parts and reused until a
+ * part changes or the clock moves `deployment_status` or a connection (`agentReadBodies`). When
+ * every part is cached it is taken without waiting for a promise.
+ */
+export async function agentReadBody(
+  ctx: GatewayContext,
+  agent: AgentRow,
+  project: ProjectRow,
+): Promise<Buffer> {
+  let facts = ctx.caches.clusterFacts.peek(agent.id);
+  let connections = ctx.caches.connections.peek(agent.id);
+  if (facts === undefined || connections === undefined) {
+    [facts, connections] = await Promise.all([
+      facts ?? cachedClusterFacts(ctx, agent.id),
+      connections ?? cachedConnections(ctx, agent.id),
+    ]);
+  }
+  const { lastHeartbeat, collectors } = connections;
+  const nowMs = Date.now();
+  const parts = [agent, project, facts, connections] as const;
+  return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
+    body: Buffer.from(
+      agentWithClusterInfoJson(
+        agentBodyJson(agent, project),
+        clusterInfoJson(facts, lastHeartbeat, nowMs, collectors),
+      ),
+    ),
+    validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),
+  }));
 }

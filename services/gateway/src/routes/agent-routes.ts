@@ -10,7 +10,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { agentBodyJson, agentWithClusterInfoJson } from "../http/agent-body-json.ts";
+import { agentBodyJson } from "../http/agent-body-json.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { asFullMessages, fullMessagesBadRequest } from "../http/model-errors.ts";
 import { paginationHeaders } from "../http/pagination.ts";
@@ -20,7 +20,7 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
+import { agentInProject, agentReadBody, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { commandActor, forwardCommand } from "./forward-command.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
 
@@ -49,18 +49,18 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     return reply.headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total)).send(bodies);
   });
 
-  // The hot read: the body is spliced from cached JSON text (see agent-body-json.ts) and sent as
-  // a string with a JSON content type, which Fastify passes through without serializing again.
+  // The hot read: the body is spliced from cached JSON text (see agent-body-json.ts), with
+  // cluster_info kept as rendered bytes (`agentReadBody`), and sent with a JSON content type,
+  // which Fastify passes through without serializing again.
   app.get<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
     const query = parseParams(WithClusterInfoQuerySchema, request.query);
     const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const body = agentBodyJson(agent, project);
-    const json = query.with_cluster_info
-      ? agentWithClusterInfoJson(body, await clusterInfoJsonOf(ctx, agent.id))
-      : body;
-    return reply.type(JSON_CONTENT_TYPE).send(json);
+    const body = query.with_cluster_info
+      ? await agentReadBody(ctx, agent, project)
+      : agentBodyJson(agent, project);
+    return reply.type(JSON_CONTENT_TYPE).send(body);
   });
 
   /**

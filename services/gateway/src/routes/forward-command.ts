@@ -8,6 +8,7 @@ import {
   type KasmapError,
 } from "@kasmap/contracts";
 import type { FastifyRequest } from "fastify";
+import { dropCachesForWrite } from "../cache/write-invalidation.ts";
 import type { GatewayContext } from "../context.ts";
 import { clientIpAddress } from "../http/request-url.ts";
 import { waitForPositions } from "../read-model/read-your-writes.ts";
@@ -43,9 +44,10 @@ export async function forwardCommand<N extends AuthzCommandName>(
   }
   // Reads from a replica must not predate this write: from now on they wait for its WAL.
   await ctx.reads.recordWrite();
-  // The projection's change notice can reach this process after the reply: drop the caches
-  // now, or the caller's next read could be served a cached value from before its own write.
-  ctx.caches.clearAll();
+  // The projection's change notice can reach this process after the reply: drop now what the
+  // write's notices will drop (only those entries), or the caller's next read could be served
+  // a cached value from before its own write.
+  await dropCachesForWrite(ctx.bus, ctx.caches, positions);
   return result;
 }
 
