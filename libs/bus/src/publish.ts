@@ -66,17 +66,18 @@ export function encodeEvent(bus: Bus, event: unknown): EncodedEvent {
 /**
  * One publish of an encoded event, no retry: header `Nats-Msg-Id` = `event.id` (the server drops
  * a re-publish inside the duplicate window and answers with the original sequence), plus the
- * expectations given. The message is written to the connection before this returns its promise,
+ * expectations given (and `extraHeaders`, see `PublishOptions.headers`). The message is written to the connection before this returns its promise,
  * so calls on one connection reach the server in call order.
  */
 export async function sendEncodedEvent(
   bus: Bus,
   encoded: EncodedEvent,
   expect: { lastSubjectSequence?: number; lastMsgID?: string } = {},
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<PublishedPosition> {
   const h = headers();
   // Set first: the event's own headers below win over a same-named extra one.
-  for (const [name, value] of Object.entries(options.headers ?? {})) h.set(name, value);
+  for (const [name, value] of Object.entries(extraHeaders)) h.set(name, value);
   h.set("Content-Type", "application/cloudevents+json");
   h.set("Ce-Type", encoded.event.type);
   const ack = await bus.js.publish(encoded.subject, encoded.payload, {
@@ -105,7 +106,7 @@ export async function publishEvent(
       : { lastSubjectSequence: options.expectedLastSubjectSequence };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await sendEncodedEvent(bus, encoded, expect);
+      return await sendEncodedEvent(bus, encoded, expect, options.headers);
     } catch (error) {
       const hopeless = unpublishableReason(error) !== null || isWrongLastSubjectSequence(error);
       if (attempt >= maxAttempts || bus.nc.isClosed() || hopeless) throw error;
