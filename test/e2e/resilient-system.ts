@@ -236,10 +236,22 @@ export async function projectionLag(
 }
 
 /** Resolves once every projection consumer has applied its stream up to the last message. */
-export function projectionCaughtUp(system: ProjectionProgressSource, timeoutMs = 30_000): Promise<true> {
-  return eventually(
-    async () => ((await projectionLag(system)).every((c) => c.position === c.lastSeq) ? true : undefined),
-    "the projection to catch up with every stream",
-    timeoutMs,
-  );
+export async function projectionCaughtUp(
+  system: ProjectionProgressSource,
+  timeoutMs = 30_000,
+): Promise<true> {
+  let behind: Array<{ consumer: string; position: number; lastSeq: number }> = [];
+  try {
+    return await eventually(
+      async () => {
+        behind = (await projectionLag(system)).filter((c) => c.position !== c.lastSeq);
+        return behind.length === 0 ? true : undefined;
+      },
+      "the projection to catch up with every stream",
+      timeoutMs,
+    );
+  } catch (error) {
+    // Name the consumers still behind: the first thing to know when this times out.
+    throw new Error(`${(error as Error).message}; behind: ${JSON.stringify(behind)}`);
+  }
 }

@@ -3,7 +3,11 @@ import { isKasmapError, type KasmapEvent, type StreamRole } from "@kasmap/contra
 import type { Consumer, ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import { backoffDelayMs, sleep } from "./backoff.ts";
 import type { Bus } from "./bus.ts";
-import { restartOnReconnectOrStall } from "./consumer-liveness.ts";
+import {
+  type ConsumeProgress,
+  restartOnReconnectOrStall,
+  restartWhenIdleBehind,
+} from "./consumer-liveness.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { messageBatches } from "./message-batches.ts";
@@ -157,10 +161,13 @@ async function consumeUntilRestart(
   const onStop = () => restart.abort();
   stopped.addEventListener("abort", onStop, { once: true });
   const unwatch = restartOnReconnectOrStall(bus, messages, restart);
+  const progress: ConsumeProgress = { seq: checkpoint, at: Date.now(), busy: false };
+  const unwatchIdle = restartWhenIdleBehind(bus, settings.streamName, progress, restart);
   try {
-    return await consumeBatches(bus, settings, messages, checkpoint, restart.signal, attempt);
+    return await consumeBatches(bus, settings, messages, progress, restart.signal, attempt);
   } finally {
     unwatch();
+    unwatchIdle();
     stopped.removeEventListener("abort", onStop);
   }
 }
@@ -169,22 +176,28 @@ async function consumeBatches(
   bus: Bus,
   settings: Settings,
   messages: ConsumerMessages,
-  checkpoint: number,
+  progress: ConsumeProgress,
   signal: AbortSignal,
   attempt: number,
 ): Promise<number> {
   const batches = messageBatches(messages, signal);
-  let lastSeq = checkpoint;
   for (;;) {
     const batch = await batches.next(settings.maxBatch, settings.maxWaitMs);
     if (batch === null || signal.aborted) return attempt;
+    progress.at = Date.now();
     // Defensive: an ordered consumer never goes back, but a message at or below what is
     // committed must never be applied twice.
-    const fresh = batch.filter((m) => m.seq > lastSeq);
+    const fresh = batch.filter((m) => m.seq > progress.seq);
     const last = fresh.at(-1);
     if (last === undefined) continue;
-    await applyMessages(bus, settings, fresh);
-    lastSeq = last.seq;
+    progress.busy = true;
+    try {
+      await applyMessages(bus, settings, fresh);
+    } finally {
+      progress.busy = false;
+      progress.at = Date.now();
+    }
+    progress.seq = last.seq;
     attempt = 0;
   }
 }

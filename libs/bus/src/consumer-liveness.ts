@@ -41,3 +41,44 @@ function stopIterator(iterator: unknown): void {
     if (typeof stop === "function") stop.call(iterator);
   }
 }
+
+/** What the consume loop has reached: the last stream sequence it took, and when it last did. */
+export type ConsumeProgress = { seq: number; at: number; busy: boolean };
+
+/**
+ * Aborts `restart` when the pull has delivered nothing for `idleMs` while the stream holds
+ * messages past `progress.seq`. Seen on a 3-node cluster after the stream leader was killed and
+ * its server started again (nats-server 2.9.10, test/e2e/nats-cluster-failover.e2e.test.ts): the
+ * ordered consumer kept its heartbeats but never delivered the stream's last few messages, so no
+ * stall was reported and the projection stayed behind. Starting again from the checkpoint reads
+ * them. A loop busy applying a batch is not idle. Returns the function that ends the watch.
+ */
+export function restartWhenIdleBehind(
+  bus: Bus,
+  streamName: string,
+  progress: ConsumeProgress,
+  restart: AbortController,
+  idleMs = 10_000,
+): () => void {
+  let checking = false;
+  const timer = setInterval(
+    () => {
+      if (checking || progress.busy || Date.now() - progress.at < idleMs || restart.signal.aborted) return;
+      checking = true;
+      bus.jsm.streams
+        .info(streamName)
+        .then((info) => {
+          if (!progress.busy && Date.now() - progress.at >= idleMs && info.state.last_seq > progress.seq) {
+            restart.abort();
+          }
+        })
+        .catch(() => {})
+        .finally(() => {
+          checking = false;
+        });
+    },
+    Math.max(250, Math.floor(idleMs / 2)),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}
