@@ -55,7 +55,7 @@ async function main(): Promise<void> {
       },
       {
         file: "inventory-light.png",
-        path: "/-/console#/inventory?group=platform",
+        path: "/-/console#/inventory",
         theme: "light",
         width: 1280,
         ready: (p) => p.getByRole("link", { name: "demo-agent" }).waitFor(),

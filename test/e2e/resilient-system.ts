@@ -199,8 +199,9 @@ export async function queryOnce<R extends pg.QueryResultRow>(
 /** A group, a project and an agent registered through the gateway as the admin, with an agent token. */
 export async function registerAgent(
   api: ResilientSystem["api"],
+  suffix = "",
 ): Promise<{ agentId: number; agentToken: string }> {
-  const group = await api("POST", "/groups", { name: "Resilience", path: "resilience" });
+  const group = await api("POST", "/groups", { name: `Resilience${suffix}`, path: `resilience${suffix}` });
   const project = await api("POST", "/projects", {
     name: "Clusters",
     path: "clusters",
