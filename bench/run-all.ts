@@ -2,11 +2,12 @@
  * `npm run bench`: every `bench/*.bench.ts`, one after another (never in parallel: they would
  * measure each other). Each bench prints its own figures as ratios to a baseline it measures in
  * the same run; this runner calls every exported `run…Bench` function and notes any expected
- * bench that is not there yet.
+ * bench that is not there yet, and ends with the whole run's time against issue 12's 25 minutes.
  */
 import { readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { printGoal } from "./support/goal.ts";
 
 /** Benches the README cites; a missing one is reported rather than silently skipped. */
 const EXPECTED = [
@@ -38,6 +39,7 @@ for (const name of EXPECTED) {
 }
 
 let failures = 0;
+const startedAll = performance.now();
 for (const file of files) {
   const module = (await import(pathToFileURL(`${directory}${file}`).href)) as BenchModule;
   const runners = Object.entries(module).filter(
@@ -57,4 +59,14 @@ for (const file of files) {
     console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
   }
 }
+// Issue 12: `npm run bench` as a whole finishes within 25 minutes on this machine.
+console.log(`\n${failures} bench(es) failed`);
+printGoal({
+  name: "bench-total-minutes",
+  measured: (performance.now() - startedAll) / 60_000,
+  kind: "atMost",
+  bound: 25,
+  unit: " min",
+  digits: 1,
+});
 process.exit(failures === 0 ? 0 : 1);
