@@ -177,6 +177,25 @@ describe("checkpointed consumer", () => {
     expect(letter?.header.get(DEAD_LETTER_HEADERS.seq)).toBe(String(garbageOwned.seq));
   });
 
+  it("applies every message when it confirms each batch with the stream leader (replicated streams)", async () => {
+    const seqs = await publishHeartbeats(70, 6);
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
+    const problems: string[] = [];
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-confirm-with-leader",
+      confirmWithLeader: true,
+      maxBatch: 4,
+      readCheckpoint: store.readCheckpoint,
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+      onProblem: ({ reason }) => problems.push(reason),
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "all messages applied");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs);
+    expect(problems).toEqual([]);
+  });
+
   it("stops cleanly while starting and while waiting for messages", async () => {
     const options = {
       stream: "authz" as const,
