@@ -11,7 +11,7 @@ import {
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { messageBatches } from "./message-batches.ts";
-import { assertLeaderHolds } from "./stream-leader-check.ts";
+import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
 
 export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
 
@@ -50,9 +50,10 @@ export type CheckpointedConsumerOptions = {
   /** How long, in milliseconds, a batch waits for more messages after its first one. @default 20 */
   maxWaitMs?: number;
   /**
-   * Whether each batch's last message is first compared with the stream leader's copy at its
-   * sequence (`assertLeaderHolds`; one request per batch): a disagreement applies nothing and
-   * restarts from the checkpoint. @default true when the stream has more than one replica
+   * Whether every message of a batch (this partition's or not) is first compared with the
+   * stream leader's message at its sequence (`assertLeaderHoldsAll`, one request per message,
+   * 64 at a time): a disagreement applies nothing and restarts from the checkpoint.
+   * @default true when the stream has more than one replica
    */
   confirmWithLeader?: boolean;
   /** Called on every rejected message or restart, for logs and metrics. */
@@ -227,15 +228,14 @@ function storedAtOf(message: JsMsg): Date {
 }
 
 /**
- * Confirms the last message with the stream leader when `confirmWithLeader`, validates the
+ * Confirms the messages with the stream leader when `confirmWithLeader`, validates the
  * messages (dead-lettering the invalid ones before anything commits, so a crash
  * in between only publishes the same dead letter again, which its msgID deduplicates), then
  * applies the rest with the last sequence as checkpoint.
  */
 async function applyMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<void> {
-  const last = received.at(-1);
-  if (last && settings.confirmWithLeader) await assertLeaderHolds(bus, settings.streamName, last);
-  const lastSeq = last?.seq ?? 0;
+  if (settings.confirmWithLeader) await assertLeaderHoldsAll(bus, settings.streamName, received);
+  const lastSeq = received.at(-1)?.seq ?? 0;
   const owns = settings.owns;
   const messages = owns ? received.filter((m) => owns(m.subject)) : received;
   let events: CheckpointedEvent[] = [];

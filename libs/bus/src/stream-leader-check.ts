@@ -25,9 +25,8 @@ export function isSameMessage(
  * killed stream leader, started again, has briefly led with its old last sequence and kept, at
  * sequences the cluster had already given to other messages, messages the cluster stored
  * elsewhere; a consumer placed on it delivered them (test/e2e/nats-cluster-failover.e2e.test.ts).
- * Checking each batch's last message against the leader catches such a copy before anything of
- * the batch commits: the divergence shifts every later sequence, so a batch that read any of it
- * ends on a message the leader holds elsewhere.
+ * The wrong stretch can be short and followed by sequences that agree again, so each message is
+ * checked, not only a batch's last.
  */
 export async function assertLeaderHolds(
   bus: Bus,
@@ -40,4 +39,22 @@ export async function assertLeaderHolds(
   throw new Error(
     `the consumer's replica holds another message at ${streamName} sequence ${message.seq} than the stream leader (${name(message.headers?.get(MSG_ID_HEADER), message.subject)}; the leader: ${name(stored.header?.get(MSG_ID_HEADER), stored.subject)}): reading again from the checkpoint`,
   );
+}
+
+/** Requests in flight at once for `assertLeaderHoldsAll`: the JetStream API answers them in turn. */
+const CONCURRENT_CHECKS = 64;
+
+/** `assertLeaderHolds` for each message, `CONCURRENT_CHECKS` requests at a time. */
+export async function assertLeaderHoldsAll(
+  bus: Bus,
+  streamName: string,
+  messages: readonly Pick<JsMsg, "seq" | "subject" | "data" | "headers">[],
+): Promise<void> {
+  for (let start = 0; start < messages.length; start += CONCURRENT_CHECKS) {
+    await Promise.all(
+      messages
+        .slice(start, start + CONCURRENT_CHECKS)
+        .map((message) => assertLeaderHolds(bus, streamName, message)),
+    );
+  }
 }
