@@ -1,10 +1,12 @@
 import { EVENT_TYPES, KasmapError, newKasmapEvent } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { testWorldForFile } from "@kasmap/testing/world";
+import type { JsMsg } from "@nats-io/jetstream";
 import { describe, expect, it } from "vitest";
 import { type CheckpointedEvent, startCheckpointedConsumer } from "./checkpointed-consume.ts";
 import { DEAD_LETTER_HEADERS } from "./dead-letter.ts";
 import { publishEvent } from "./publish.ts";
+import { assertLeaderHolds, assertLeaderHoldsAll } from "./stream-leader-check.ts";
 
 const world = testWorldForFile({ name: "bus-checkpointed-int-test", database: false });
 
@@ -177,6 +179,25 @@ describe("checkpointed consumer", () => {
     expect(letter?.header.get(DEAD_LETTER_HEADERS.seq)).toBe(String(garbageOwned.seq));
   });
 
+  it("applies every message when it confirms each batch with the stream leader (replicated streams)", async () => {
+    const seqs = await publishHeartbeats(70, 6);
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
+    const problems: string[] = [];
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-confirm-with-leader",
+      confirmWithLeader: true,
+      maxBatch: 4,
+      readCheckpoint: store.readCheckpoint,
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+      onProblem: ({ reason }) => problems.push(reason),
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "all messages applied");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs);
+    expect(problems).toEqual([]);
+  });
+
   it("stops cleanly while starting and while waiting for messages", async () => {
     const options = {
       stream: "authz" as const,
@@ -191,5 +212,44 @@ describe("checkpointed consumer", () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     await idle.stop();
     await expect(idle.done).resolves.toBeUndefined();
+  });
+});
+
+/** The message at `seq` as an ordered consumer of the heartbeat stream delivers it. */
+async function delivered(seq: number): Promise<JsMsg> {
+  const consumer = await world.bus.js.consumers.get(world.topology.streamNames.heartbeat, {
+    opt_start_seq: seq,
+  });
+  const message = await consumer.next({ expires: 5_000 });
+  if (!message) throw new Error(`nothing delivered at ${seq}`);
+  return message;
+}
+
+describe("assertLeaderHolds", () => {
+  const stream = () => world.topology.streamNames.heartbeat;
+
+  it("passes a message the stream holds at its sequence", async () => {
+    const [seq = 0] = await publishHeartbeats(80, 1);
+    await expect(assertLeaderHolds(world.bus, stream(), await delivered(seq))).resolves.toBeUndefined();
+  });
+
+  it("refuses a batch with a message delivered at a sequence where the stream holds another one", async () => {
+    const [first = 0, second = 0, third = 0] = await publishHeartbeats(81, 3);
+    const [one, two, three] = await Promise.all([delivered(first), delivered(second), delivered(third)]);
+    if (!one || !two || !three) throw new Error("not delivered");
+    // A diverged replica's copy: agent 81's heartbeat at the sequence the leader gave agent 82's,
+    // in the middle of a batch whose first and last messages agree.
+    const diverged = { seq: second, subject: one.subject, data: one.data, headers: one.headers };
+    await expect(assertLeaderHoldsAll(world.bus, stream(), [one, two, three])).resolves.toBeUndefined();
+    await expect(assertLeaderHoldsAll(world.bus, stream(), [one, diverged, three])).rejects.toThrow(
+      /holds another message/,
+    );
+  });
+
+  it("passes a sequence the stream no longer holds (a heartbeat replaced by its collector's next)", async () => {
+    const [seq = 0] = await publishHeartbeats(84, 1);
+    const message = await delivered(seq);
+    await publishHeartbeats(84, 1);
+    await expect(assertLeaderHolds(world.bus, stream(), message)).resolves.toBeUndefined();
   });
 });

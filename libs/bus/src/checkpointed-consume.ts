@@ -11,6 +11,7 @@ import {
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { messageBatches } from "./message-batches.ts";
+import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
 
 export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
 
@@ -48,6 +49,13 @@ export type CheckpointedConsumerOptions = {
   maxBatch?: number;
   /** How long, in milliseconds, a batch waits for more messages after its first one. @default 20 */
   maxWaitMs?: number;
+  /**
+   * Whether every message of a batch (this partition's or not) is first compared with the
+   * stream leader's message at its sequence (`assertLeaderHoldsAll`, one request per message,
+   * 64 at a time): a disagreement applies nothing and restarts from the checkpoint.
+   * @default true when the stream has more than one replica
+   */
+  confirmWithLeader?: boolean;
   /** Called on every rejected message or restart, for logs and metrics. */
   onProblem?(problem: { kind: "dead-lettered" | "retrying"; meta: MessageMeta; reason: string }): void;
 };
@@ -59,7 +67,7 @@ export type CheckpointedConsumer = {
   readonly done: Promise<void>;
 };
 
-type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWaitMs">> &
+type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWaitMs" | "confirmWithLeader">> &
   CheckpointedConsumerOptions & { streamName: string };
 
 /**
@@ -80,6 +88,7 @@ export function startCheckpointedConsumer(
   const settings: Settings = {
     maxBatch: 500,
     maxWaitMs: 20,
+    confirmWithLeader: (bus.topology.streams.find((s) => s.role === options.stream)?.replicas ?? 1) > 1,
     ...options,
     streamName: bus.topology.streamNames[options.stream],
   };
@@ -219,11 +228,13 @@ function storedAtOf(message: JsMsg): Date {
 }
 
 /**
- * Validates the messages (dead-lettering the invalid ones before anything commits, so a crash
+ * Confirms the messages with the stream leader when `confirmWithLeader`, validates the
+ * messages (dead-lettering the invalid ones before anything commits, so a crash
  * in between only publishes the same dead letter again, which its msgID deduplicates), then
  * applies the rest with the last sequence as checkpoint.
  */
 async function applyMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<void> {
+  if (settings.confirmWithLeader) await assertLeaderHoldsAll(bus, settings.streamName, received);
   const lastSeq = received.at(-1)?.seq ?? 0;
   const owns = settings.owns;
   const messages = owns ? received.filter((m) => owns(m.subject)) : received;

@@ -230,6 +230,12 @@ export function testEvents(topology: Topology) {
           cluster: facts,
         },
       }),
+    /**
+     * A heartbeat on the agent's subject of collectors before issue 11, whatever `collectorId`.
+     * The stream keeps only the latest message per subject: two heartbeats built here for one
+     * agent replace each other (a consumer may never see the first). For several collectors of
+     * one agent, publish on each collector's subject (`clusterCollectorHeartbeat`).
+     */
     heartbeat: (agentId: number, sentAt: string, collectorId = "collector-1") =>
       newKasmapEvent({
         type: EVENT_TYPES.clusterHeartbeat,

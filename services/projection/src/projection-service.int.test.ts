@@ -11,6 +11,7 @@ import {
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { beforeAll, describe, expect, it } from "vitest";
+import { replicaHeartbeat } from "./testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "./testing/projection-context.ts";
 
 const ctx = projectionContextForFile("projection-service-int-test");
@@ -210,8 +211,14 @@ describe("projection service", () => {
 
   it("keeps the newer heartbeat when an older one arrives later", async () => {
     await registerAgent(9);
-    await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:10.000Z", "new"));
-    await publishEvent(ctx.bus, ctx.events.heartbeat(9, "2026-03-01T00:00:00.000Z", "old"));
+    // Each collector on its own subject, as collectors publish since issue 11: the stream keeps
+    // the latest heartbeat per subject, so on one shared subject "old" would delete "new" from
+    // the stream whenever the projection had not read it yet. Published while the projection is
+    // stopped, both are read in one batch, "old" after "new", every run.
+    await ctx.stopService();
+    await publishEvent(ctx.bus, replicaHeartbeat(ctx.topology, 9, "new", "2026-03-01T00:00:10.000Z"));
+    await publishEvent(ctx.bus, replicaHeartbeat(ctx.topology, 9, "old", "2026-03-01T00:00:00.000Z"));
+    await ctx.startService();
     await ctx.caughtUp();
     const row = await ctx.db
       .selectFrom("read_model.agent_connections")
