@@ -62,15 +62,34 @@ const STEPS = 12;
 
 type Row = Record<string, unknown>;
 
+/** The columns `read_model.allowed_agents` answers, in order. */
+const ANSWER_COLUMNS = [
+  "agent_id",
+  "priority",
+  "via_group_id",
+  "config",
+  "agent_name",
+  "cp_id",
+  "cp_name",
+  "cp_path",
+  "cp_description",
+  "cp_path_with_namespace",
+  "cp_name_with_namespace",
+  "cp_created_at",
+];
+
 /**
  * Every project's rows from `read_model.allowed_agents` (flag on: the namespace grants of
  * migration 023) and from `read_model.allowed_agents_by_traversal` (012's statement, walking the
- * project's traversal_ids over the authorization tables), all columns.
+ * project's traversal_ids over the authorization tables), all the columns of the answer (012's
+ * has three more of the configuration project, which migration 024 stopped returning).
  */
 async function bothAnswers(db: ReadModel, projectId: number): Promise<{ actual: Row[]; expected: Row[] }> {
   const actual = await sql<Row>`select * from read_model.allowed_agents(${projectId}, true)`.execute(db);
+  const columns = sql.join(ANSWER_COLUMNS.map((c) => sql.ref(c)));
   const expected = await sql<Row>`
-    select * from read_model.allowed_agents_by_traversal(${projectId}, true)`.execute(db);
+    select ${columns} from read_model.allowed_agents_by_traversal(${projectId}, true)`.execute(db);
+  for (const row of actual.rows) expect(Object.keys(row)).toEqual(ANSWER_COLUMNS);
   return { actual: actual.rows, expected: expected.rows };
 }
 
