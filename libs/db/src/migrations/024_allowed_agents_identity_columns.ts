@@ -28,6 +28,15 @@ function answerColumns(alias: string, priority?: string) {
   );
 }
 
+/** The configuration project's answer columns from the projects row `alias`, `cp_`-prefixed. */
+function configProjectColumns(alias: string) {
+  return sql.raw(
+    ANSWER_COLUMNS.filter((column) => column.startsWith("cp_"))
+      .map((column) => `${alias}.${column.slice(3)} as ${column}`)
+      .join(", "),
+  );
+}
+
 export async function up(db: Kysely<unknown>): Promise<void> {
   // Issue 12 goal 4, the worst case (a deep project under the largest root: ~6 agents per
   // answer). The database's part was already about one primary-key lookup; what remained was
@@ -36,8 +45,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   // (id, name, path, description, path_with_namespace, name_with_namespace, created_at), so the
   // answer stops returning its namespace_id, traversal_ids and creator_id (012's function, kept
   // as allowed_agents_by_traversal, still returns them: it is the tests' reference). Same
-  // statements as 023 otherwise: the project's primary key with two probes for its own rows,
-  // then one index range of its namespace's grants.
+  // statements as 023 for most projects: the project's primary key with two probes for its own
+  // rows, then one index range of its namespace's grants. A project with rows of its own ranks
+  // them together with its namespace's rows in one pass.
   await sql`
     drop function read_model.allowed_agents(bigint, boolean);
 
@@ -52,6 +62,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     #variable_conflict use_column
     declare
       v_namespace_id bigint;
+      v_root int;
       v_own boolean;
     begin
       if not p_include_descendants then
@@ -60,10 +71,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
         return;
       end if;
       -- The project's primary key, and whether it has rows of its own (explicit or implicit).
-      select p.namespace_id,
+      select p.namespace_id, p.traversal_ids[1],
              exists (select from read_model.ci_access_project_authorizations a where a.project_id = p.id)
              or exists (select from read_model.agents ag where ag.project_id = p.id)
-        into v_namespace_id, v_own
+        into v_namespace_id, v_root, v_own
         from read_model.projects p where p.id = p_project_id;
       if not found then
         return;
@@ -77,36 +88,29 @@ export async function up(db: Kysely<unknown>): Promise<void> {
            order by n.agent_id;
         return;
       end if;
-      -- Explicit (0) beats implicit (1) beats group (2); an explicit row counts while the
-      -- agent's configuration project shares the project's root group, as the group rows do.
+      -- Per agent, explicit (0) beats implicit (1) beats group (2); an explicit row counts
+      -- while the agent's configuration project shares the project's root group, as the
+      -- namespace's rows (kept only so) do.
       return query
-        with p as (select id, traversal_ids from read_model.projects where id = p_project_id),
-        candidates as (
-          select a.agent_id, 0 as priority, a.config
-            from read_model.ci_access_project_authorizations a join p on a.project_id = p.id
-          union all
-          select ag.id, 1, '{}'::jsonb from read_model.agents ag join p on ag.project_id = p.id
-        ),
-        own as (
+        select ${answerColumns("b")} from (
           select distinct on (c.agent_id)
-            c.agent_id, c.priority, null::bigint as via_group_id, c.config, ag.name as agent_name,
-            cp.id as cp_id, cp.name as cp_name, cp.path as cp_path, cp.description as cp_description,
-            cp.path_with_namespace as cp_path_with_namespace,
-            cp.name_with_namespace as cp_name_with_namespace, cp.created_at as cp_created_at
-          from candidates c
+            c.agent_id, c.priority, c.via_group_id, c.config, ag.name as agent_name,
+            ${configProjectColumns("cp")}
+          from (
+            select a.agent_id, 0 as priority, null::bigint as via_group_id, a.config
+              from read_model.ci_access_project_authorizations a where a.project_id = p_project_id
+            union all
+            select ag.id, 1, null, '{}'::jsonb from read_model.agents ag where ag.project_id = p_project_id
+            union all
+            select n.agent_id, 2, n.via_group_id, n.config
+              from read_model.ci_access_namespace_grants n where n.namespace_id = v_namespace_id
+          ) c
           join read_model.agents ag on ag.id = c.agent_id
           join read_model.projects cp on cp.id = ag.project_id
-          cross join p
-          where c.priority = 1 or cp.traversal_ids[1] = p.traversal_ids[1]
+          where c.priority <> 0 or cp.traversal_ids[1] = v_root
           order by c.agent_id, c.priority
-        )
-        select ${answerColumns("o")} from own o
-        union all
-        select ${answerColumns("n", "2")}
-          from read_model.ci_access_namespace_grants n
-         where n.namespace_id = v_namespace_id
-           and not exists (select from own o where o.agent_id = n.agent_id)
-        order by 2, 1;
+        ) b
+        order by b.priority, b.agent_id;
     end
     $fn$;
   `.execute(db);
