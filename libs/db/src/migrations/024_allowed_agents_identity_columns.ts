@@ -90,24 +90,24 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       end if;
       -- Per agent, explicit (0) beats implicit (1) beats group (2); an explicit row counts
       -- while the agent's configuration project shares the project's root group, as the
-      -- namespace's rows (kept only so) do.
+      -- namespace's rows (kept only so, their columns copied in) do.
       return query
         select ${answerColumns("b")} from (
-          select distinct on (c.agent_id)
-            c.agent_id, c.priority, c.via_group_id, c.config, ag.name as agent_name,
-            ${configProjectColumns("cp")}
-          from (
-            select a.agent_id, 0 as priority, null::bigint as via_group_id, a.config
-              from read_model.ci_access_project_authorizations a where a.project_id = p_project_id
+          select distinct on (c.agent_id) c.* from (
+            select a.agent_id, 0 as priority, null::bigint as via_group_id, a.config,
+                   ag.name as agent_name, ${configProjectColumns("cp")}
+              from read_model.ci_access_project_authorizations a
+              join read_model.agents ag on ag.id = a.agent_id
+              join read_model.projects cp on cp.id = ag.project_id
+             where a.project_id = p_project_id and cp.traversal_ids[1] = v_root
             union all
-            select ag.id, 1, null, '{}'::jsonb from read_model.agents ag where ag.project_id = p_project_id
+            select ag.id, 1, null, '{}'::jsonb, ag.name, ${configProjectColumns("cp")}
+              from read_model.agents ag join read_model.projects cp on cp.id = ag.project_id
+             where ag.project_id = p_project_id
             union all
-            select n.agent_id, 2, n.via_group_id, n.config
+            select ${answerColumns("n", "2")}
               from read_model.ci_access_namespace_grants n where n.namespace_id = v_namespace_id
           ) c
-          join read_model.agents ag on ag.id = c.agent_id
-          join read_model.projects cp on cp.id = ag.project_id
-          where c.priority <> 0 or cp.traversal_ids[1] = v_root
           order by c.agent_id, c.priority
         ) b
         order by b.priority, b.agent_id;
