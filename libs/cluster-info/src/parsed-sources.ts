@@ -128,13 +128,23 @@ type SourceParsers = {
   ) => Source<unknown>;
 };
 
+/** The parser of a source that answers one object: the object, if `schema` accepts it. */
+function objectSource<S extends z.ZodType>(key: ClusterSourceKey, schema: S) {
+  return (access: Access<unknown>, diagnostics: DiagnosticsRecorder): Source<z.infer<S>> =>
+    mapOk(access, (value) => parseObject(schema, value, sourceLabel(key), diagnostics));
+}
+
+/** The parser of a source that answers a list: the items `schema` accepts. */
+function listSource<S extends z.ZodType>(key: ClusterSourceKey, schema: S) {
+  return (access: Access<readonly unknown[]>, diagnostics: DiagnosticsRecorder): Source<z.infer<S>[]> =>
+    mapOk(access, (values) => parseList(values, schema, sourceLabel(key), diagnostics));
+}
+
 /** One parser per declared source; the compiler asks for one when a source is declared. */
 const SOURCE_PARSERS = {
   nodes: (access, d) => mapOk(access, (nodes) => scanNodes(nodes, d)),
-  kubernetesService: (access, d) =>
-    mapOk(access, (v) => parseObject(ServiceSchema, v, sourceLabel("kubernetesService"), d)),
-  kubernetesEndpointSlices: (access, d) =>
-    mapOk(access, (v) => parseList(v, EndpointSliceSchema, sourceLabel("kubernetesEndpointSlices"), d)),
+  kubernetesService: objectSource("kubernetesService", ServiceSchema),
+  kubernetesEndpointSlices: listSource("kubernetesEndpointSlices", EndpointSliceSchema),
   clusterInfoConfigMap: clusterInfoServer,
   kubeadmConfig: (access, d) =>
     configMapDocument(
@@ -146,27 +156,16 @@ const SOURCE_PARSERS = {
     ),
   /** Non-empty `clusterCIDR` of kube-proxy's configuration, or `not-found` when empty. */
   kubeProxyConfig: kubeProxyClusterCidr,
-  serviceCidrs: (access, d) =>
-    mapOk(access, (v) => parseList(v, ServiceCidrSchema, sourceLabel("serviceCidrs"), d)),
-  openshiftNetwork: (access, d) =>
-    mapOk(access, (v) => parseObject(OpenShiftNetworkSchema, v, sourceLabel("openshiftNetwork"), d)),
-  openshiftInfrastructure: (access, d) =>
-    mapOk(access, (v) =>
-      parseObject(OpenShiftInfrastructureSchema, v, sourceLabel("openshiftInfrastructure"), d),
-    ),
-  openshiftClusterNetwork: (access, d) =>
-    mapOk(access, (v) =>
-      parseObject(OpenShiftClusterNetworkSchema, v, sourceLabel("openshiftClusterNetwork"), d),
-    ),
-  calicoIpPools: (access, d) =>
-    mapOk(access, (v) => parseList(v, CalicoIpPoolSchema, sourceLabel("calicoIpPools"), d)),
-  ciliumPodIpPools: (access, d) =>
-    mapOk(access, (v) => parseList(v, CiliumPodIpPoolSchema, sourceLabel("ciliumPodIpPools"), d)),
+  serviceCidrs: listSource("serviceCidrs", ServiceCidrSchema),
+  openshiftNetwork: objectSource("openshiftNetwork", OpenShiftNetworkSchema),
+  openshiftInfrastructure: objectSource("openshiftInfrastructure", OpenShiftInfrastructureSchema),
+  openshiftClusterNetwork: objectSource("openshiftClusterNetwork", OpenShiftClusterNetworkSchema),
+  calicoIpPools: listSource("calicoIpPools", CalicoIpPoolSchema),
+  ciliumPodIpPools: listSource("ciliumPodIpPools", CiliumPodIpPoolSchema),
   /** The IPAM mode and the cluster-pool ranges. */
   ciliumConfig: ciliumIpam,
-  kubeSystemNamespace: (access, d) =>
-    mapOk(access, (v) => parseObject(NamespaceSchema, v, sourceLabel("kubeSystemNamespace"), d)),
-  version: (access, d) => mapOk(access, (v) => parseObject(VersionInfoSchema, v, sourceLabel("version"), d)),
+  kubeSystemNamespace: objectSource("kubeSystemNamespace", NamespaceSchema),
+  version: objectSource("version", VersionInfoSchema),
 } satisfies SourceParsers;
 
 /** Every source, validated: keyed like the observation, typed by its parser. */

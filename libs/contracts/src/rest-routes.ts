@@ -126,6 +126,23 @@ const TOKENS = `${AGENTS}/:agent_id/tokens`;
 const COLLECTOR_TOKENS = `${AGENTS}/:agent_id/collector_tokens`;
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/plain"] as const;
 
+/**
+ * GitLab's members API: the same six routes under `/groups/:id` and `/projects/:id` (`source`
+ * is the singular).
+ */
+function membersRoutes(source: "group" | "project"): RestRoute[] {
+  const members = `/api/v4/${source}s/:id/members`;
+  // biome-ignore format: one route per line, as in the catalogue
+  return [
+    { method: "get", path: members, gitlabMode: "forward", tag: "members", summary: `List a ${source}'s direct members (anyone who may see the ${source}); query, user_ids`, authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+    { method: "get", path: `${members}/all`, gitlabMode: "forward", tag: "members", summary: `List a ${source}'s members with those inherited from the groups above, each at their highest level`, authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
+    { method: "get", path: `${members}/:user_id`, gitlabMode: "forward", tag: "members", summary: `Get a direct member of the ${source} (404 Not found for anyone else)`, authenticated: true, success: { status: 200, body: Member } },
+    { method: "get", path: `${members}/all/:user_id`, gitlabMode: "forward", tag: "members", summary: `Get a member of the ${source}, inherited membership included`, authenticated: true, success: { status: 200, body: Member } },
+    { method: "post", path: members, gitlabMode: "forward", tag: "members", summary: `Add a ${source} member (409 when already a direct member)`, authenticated: true, body: AddMember, success: { status: 201, body: Member } },
+    { method: "put", path: `${members}/:user_id`, gitlabMode: "forward", tag: "members", summary: `Change a direct ${source} member's access level (404 for a non-member)`, authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
+  ];
+}
+
 // biome-ignore format: one route per line keeps the catalogue readable as a table
 export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/-/health", gitlabMode: "kasmap", tag: "operations", summary: "Liveness: the process answers", authenticated: false, success: { status: 200, body: Text, mediaType: "text/plain" } },
@@ -140,21 +157,11 @@ export const REST_ROUTES: readonly RestRoute[] = [
   { method: "get", path: "/api/v4/groups", gitlabMode: "forward", tag: "groups", summary: "List the groups the caller may see (administrators: all); search, owned, min_access_level, top_level_only, all_available, skip_groups, order_by, sort", authenticated: true, query: GroupsListQuerySchema, paginated: true, success: { status: 200, body: Group, list: true } },
   { method: "get", path: "/api/v4/groups/:id", gitlabMode: "forward", tag: "groups", summary: "Get a group", authenticated: true, success: { status: 200, body: Group } },
   { method: "post", path: "/api/v4/groups/:id/transfer", gitlabMode: "forward", tag: "groups", summary: "Move a group under another (or to the top level); re-evaluates the authorizations it touches", authenticated: true, body: named("TransferGroup", TransferGroupBodySchema), success: { status: 201, body: Group } },
-  { method: "get", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "List a group's direct members (anyone who may see the group); query, user_ids", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
-  { method: "get", path: "/api/v4/groups/:id/members/all", gitlabMode: "forward", tag: "members", summary: "List a group's members with those inherited from the groups above, each at their highest level", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
-  { method: "get", path: "/api/v4/groups/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a direct member of the group (404 Not found for anyone else)", authenticated: true, success: { status: 200, body: Member } },
-  { method: "get", path: "/api/v4/groups/:id/members/all/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a member of the group, inherited membership included", authenticated: true, success: { status: 200, body: Member } },
-  { method: "post", path: "/api/v4/groups/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a group member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
-  { method: "put", path: "/api/v4/groups/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct group member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
+  ...membersRoutes("group"),
   { method: "post", path: "/api/v4/projects", gitlabMode: "forward", tag: "projects", summary: "Create a project (in a group: namespace_id is required)", authenticated: true, body: named("CreateProject", CreateProjectBodySchema), success: { status: 201, body: Project } },
   { method: "get", path: "/api/v4/projects/:id", gitlabMode: "forward", tag: "projects", summary: "Get a project", authenticated: true, success: { status: 200, body: Project } },
   { method: "put", path: "/api/v4/projects/:id/transfer", gitlabMode: "forward", tag: "projects", summary: "Move a project to another group; re-evaluates the authorizations it touches", authenticated: true, body: named("TransferProject", TransferProjectBodySchema), success: { status: 200, body: Project } },
-  { method: "get", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "List a project's direct members (anyone who may see the project); query, user_ids", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
-  { method: "get", path: "/api/v4/projects/:id/members/all", gitlabMode: "forward", tag: "members", summary: "List a project's members with those inherited from the groups above, each at their highest level", authenticated: true, query: MembersQuerySchema, paginated: true, success: { status: 200, body: Member, list: true } },
-  { method: "get", path: "/api/v4/projects/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a direct member of the project (404 Not found for anyone else)", authenticated: true, success: { status: 200, body: Member } },
-  { method: "get", path: "/api/v4/projects/:id/members/all/:user_id", gitlabMode: "forward", tag: "members", summary: "Get a member of the project, inherited membership included", authenticated: true, success: { status: 200, body: Member } },
-  { method: "post", path: "/api/v4/projects/:id/members", gitlabMode: "forward", tag: "members", summary: "Add a project member (409 when already a direct member)", authenticated: true, body: AddMember, success: { status: 201, body: Member } },
-  { method: "put", path: "/api/v4/projects/:id/members/:user_id", gitlabMode: "forward", tag: "members", summary: "Change a direct project member's access level (404 for a non-member)", authenticated: true, body: UpdateMember, success: { status: 200, body: Member } },
+  ...membersRoutes("project"),
   { method: "get", path: "/api/v4/user", gitlabMode: "forward", tag: "users", summary: "The authenticated user", authenticated: true, success: { status: 200, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users", gitlabMode: "forward", tag: "users", summary: "Create a user (admin)", authenticated: true, body: named("CreateUser", CreateUserBodySchema), success: { status: 201, body: named("User", UserResponseSchema) } },
   { method: "post", path: "/api/v4/users/:id/personal_access_tokens", gitlabMode: "forward", tag: "users", summary: "Create a personal access token for a user (admin)", authenticated: true, body: named("CreatePersonalAccessToken", CreatePersonalAccessTokenBodySchema), success: { status: 201, body: named("PersonalAccessTokenWithToken", PersonalAccessTokenCreatedResponseSchema) } },

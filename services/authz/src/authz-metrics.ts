@@ -1,13 +1,9 @@
 import type { CommandReply } from "@kasmap/contracts";
-import { Counter, type Registry, sharedValueGauges } from "@kasmap/runtime/metrics";
+import { Counter, outboxGaugeNames, outboxStatusGauges, type Registry } from "@kasmap/runtime/metrics";
 import type { OutboxStatus } from "./outbox.ts";
 
 /** The outbox gauges' names: the gateway reports the same readings when authz is elsewhere. */
-export const AUTHZ_OUTBOX_METRICS = {
-  pending: "kasmap_authz_outbox_pending_rows",
-  setAside: "kasmap_authz_outbox_set_aside_rows",
-  oldestPendingAge: "kasmap_authz_outbox_oldest_pending_age_seconds",
-} as const;
+export const AUTHZ_OUTBOX_METRICS = outboxGaugeNames("kasmap_authz_outbox");
 
 /**
  * Registers authz's metrics on `registry` and returns the recorder of command replies:
@@ -22,23 +18,12 @@ export function registerAuthzMetrics(
   registry: Registry,
   outboxStatus: () => Promise<OutboxStatus>,
 ): (command: string, reply: CommandReply) => void {
-  sharedValueGauges(registry, outboxStatus, [
-    {
-      name: AUTHZ_OUTBOX_METRICS.pending,
-      help: "Authz events committed but not yet published to NATS.",
-      pick: (outbox) => outbox.pending,
-    },
-    {
-      name: AUTHZ_OUTBOX_METRICS.setAside,
-      help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
-      pick: (outbox) => outbox.set_aside,
-    },
-    {
-      name: AUTHZ_OUTBOX_METRICS.oldestPendingAge,
-      help: "Age of the oldest authz event not yet published, seconds; 0 when none is pending.",
-      pick: (outbox) => outbox.oldest_pending_age_seconds ?? 0,
-    },
-  ]);
+  outboxStatusGauges(registry, outboxStatus, {
+    prefix: "kasmap_authz_outbox",
+    rows: "Authz events",
+    owner: "authz",
+    oldestPendingAge: true,
+  });
   const commands = new Counter({
     name: "kasmap_authz_commands_total",
     help: "Authz commands answered, by command and outcome (ok, or the error code of the refusal).",

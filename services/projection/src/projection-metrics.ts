@@ -1,7 +1,13 @@
 import type { Bus } from "@kasmap/bus";
 import { ALERT_SEVERITY_OF, CONNECTED_WITHIN_MS, type KasmapEvent } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import { Counter, type Registry, readingGauge, sharedValueGauges } from "@kasmap/runtime/metrics";
+import {
+  Counter,
+  outboxStatusGauges,
+  type Registry,
+  readingGauge,
+  sharedValueGauges,
+} from "@kasmap/runtime/metrics";
 import { outboxStatusOf } from "@kasmap/runtime/outbox";
 import { type Kysely, sql } from "kysely";
 import { ALERT_OUTBOX } from "./alerts/alert-outbox.ts";
@@ -52,18 +58,12 @@ export function registerProjectionMetrics(
     registers: [registry],
   });
   for (const { durable } of PROJECTION_CONSUMERS) applied.inc({ consumer: durable }, 0);
-  sharedValueGauges(registry, () => outboxStatusOf(db, ALERT_OUTBOX), [
-    {
-      name: "kasmap_projection_alert_outbox_pending_rows",
-      help: "Alerts queued in read_model.alert_outbox and not yet published to NATS.",
-      pick: (outbox) => outbox.pending,
-    },
-    {
-      name: "kasmap_projection_alert_outbox_set_aside_rows",
-      help: "Alerts that can never be published, set aside (the projection logs each); above 0 needs an operator.",
-      pick: (outbox) => outbox.set_aside,
-    },
-  ]);
+  outboxStatusGauges(registry, () => outboxStatusOf(db, ALERT_OUTBOX), {
+    prefix: "kasmap_projection_alert_outbox",
+    rows: "Alerts in read_model.alert_outbox",
+    owner: "the projection",
+  });
+
   const alerts = new Counter({
     name: "kasmap_projection_alerts_published_total",
     help: "Alerts the projection published on the alerts stream, by type (cluster_changed, cluster_conflict).",

@@ -17,6 +17,7 @@ import * as m020CollectorClusterUid from "./020_collector_cluster_uid.ts";
 import * as m021ProjectionPartitionPositions from "./021_projection_partition_positions.ts";
 import * as m022AuditEventsWithoutAgent from "./022_audit_events_without_agent.ts";
 import * as m023CiAccessNamespaceGrants from "./023_ci_access_namespace_grants.ts";
+import * as m024AllowedAgentsIdentityColumns from "./024_allowed_agents_identity_columns.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -44,6 +45,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "021_projection_partition_positions": m021ProjectionPartitionPositions,
   "022_audit_events_without_agent": m022AuditEventsWithoutAgent,
   "023_ci_access_namespace_grants": m023CiAccessNamespaceGrants,
+  "024_allowed_agents_identity_columns": m024AllowedAgentsIdentityColumns,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -10,6 +10,7 @@ export {
   sharedMetric,
 } from "./metrics-registry.ts";
 export { type MetricsServer, serveMetricsIfConfigured, startMetricsServer } from "./metrics-server.ts";
+export { outboxGaugeNames, outboxStatusGauges } from "./outbox-gauges.ts";
 export {
   type GaugeReading,
   READING_DEADLINE_MS,

@@ -1,6 +1,7 @@
 import { AgentNameSchema, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { publishGrantChange } from "../agent-authorizations.ts";
 import { retireAgent } from "../agent-retirement.ts";
+import { invalidField, requireFieldFormat } from "../field-validation.ts";
 import { requireProjectAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findLiveAgent, toAgent } from "../store/entities.ts";
@@ -20,13 +21,7 @@ export const createAgent = auditingRefusals(
   "create",
   actorCommand<"agent.create">(async (unit, actor, request) => {
     const project = await requireProjectAction(unit.tx, actor, request.project_id, "admin_cluster");
-    const format = AgentNameSchema.safeParse(request.name);
-    if (!format.success) {
-      const messages = format.error.issues.map((issue) => issue.message);
-      throw new KasmapError("validation_failed", `name ${messages.join(", ")}`, {
-        fields: { name: messages },
-      });
-    }
+    requireFieldFormat("name", AgentNameSchema, request.name);
     const taken = await unit.tx
       .selectFrom("authz.agents")
       .select("id")
@@ -34,11 +29,7 @@ export const createAgent = auditingRefusals(
       .where("name", "=", request.name)
       .where("deleted_at", "is", null)
       .executeTakeFirst();
-    if (taken) {
-      throw new KasmapError("validation_failed", "name has already been taken", {
-        fields: { name: ["has already been taken"] },
-      });
-    }
+    if (taken) throw invalidField("name", ["has already been taken"]);
     const row = await unit.tx
       .insertInto("authz.agents")
       .values({ name: request.name, project_id: project.id, created_by_user_id: actor.id, deleted_at: null })

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { type Agent, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import { publishGrantChange } from "../agent-authorizations.ts";
+import { invalidField } from "../field-validation.ts";
 import { refuseUnmirrored } from "../mirror-namespaces.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findAgentConfig } from "../store/agent-configs.ts";
@@ -91,11 +92,7 @@ async function refuseTakenName(unit: UnitOfWork, projectId: number, name: string
     .where("deleted_at", "is", null)
     .where("id", "!=", id)
     .executeTakeFirst();
-  if (taken) {
-    throw new KasmapError("validation_failed", "name has already been taken", {
-      fields: { name: ["has already been taken"] },
-    });
-  }
+  if (taken) throw invalidField("name", ["has already been taken"]);
 }
 
 async function liveAgent(db: AuthzExecutor, id: number) {

@@ -8,6 +8,7 @@ import {
   TOKEN_PREFIXES,
 } from "@kasmap/contracts";
 import { sql } from "kysely";
+import { invalidField, requireFieldFormat } from "../field-validation.ts";
 import { NO_ACCESS, requireAdminAction } from "../permissions.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findUser, toPersonalAccessToken, toUser } from "../store/entities.ts";
@@ -36,18 +37,8 @@ export const createUser = actorCommand<"user.create">(async (unit, actor, reques
   // GitLab's `conflict!('Username has already been taken')` (lib/api/users.rb) for another
   // user's name; a group's path is the model's own error (`namespace_uniq`), a 400.
   if (taken) throw new KasmapError("conflict", "Username has already been taken");
-  if (namespaceTaken) {
-    throw new KasmapError("validation_failed", "username has already been taken", {
-      fields: { username: ["has already been taken"] },
-    });
-  }
-  const validPath = PathSchema.safeParse(request.username);
-  if (!validPath.success) {
-    const reasons = validPath.error.issues.map((issue) => issue.message);
-    throw new KasmapError("validation_failed", `username ${reasons.join(", ")}`, {
-      fields: { username: reasons },
-    });
-  }
+  if (namespaceTaken) throw invalidField("username", ["has already been taken"]);
+  requireFieldFormat("username", PathSchema, request.username);
   const row = await unit.tx
     .insertInto("authz.users")
     .values({ username: request.username, name: request.name, is_admin: request.is_admin, state: "active" })

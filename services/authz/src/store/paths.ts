@@ -1,5 +1,5 @@
-import { KasmapError } from "@kasmap/contracts";
 import { type Insertable, type Selectable, sql } from "kysely";
+import { invalidField } from "../field-validation.ts";
 import type { AuthzDatabase, AuthzExecutor } from "./schema.ts";
 
 /**
@@ -8,9 +8,7 @@ import type { AuthzDatabase, AuthzExecutor } from "./schema.ts";
  */
 export async function assertFullPathFree(db: AuthzExecutor, fullPath: string): Promise<void> {
   if (await anyFullPathTaken(db, [fullPath.toLowerCase()])) {
-    throw new KasmapError("validation_failed", "path has already been taken", {
-      fields: { path: ["has already been taken"] },
-    });
+    throw invalidField("path", ["has already been taken"]);
   }
 }
 

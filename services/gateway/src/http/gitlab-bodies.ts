@@ -15,6 +15,11 @@ export function isoTime(time: Time): string {
 }
 
 type ProjectLike = Omit<ProjectRow, "traversal_ids" | "created_at"> & { created_at: Time };
+/** What `ProjectIdentity` shows of a project (an allowed agent's configuration project has no more). */
+type ProjectIdentityLike = Pick<
+  ProjectLike,
+  "id" | "description" | "name" | "name_with_namespace" | "path" | "path_with_namespace" | "created_at"
+>;
 type GroupLike = {
   id: number;
   /** `user` for a personal namespace; older callers' rows without it are groups. */
@@ -48,7 +53,7 @@ type UserLike = {
 };
 
 /** `API::Entities::ProjectIdentity`. */
-export function projectIdentityBody(project: ProjectLike): ProjectIdentity {
+export function projectIdentityBody(project: ProjectIdentityLike): ProjectIdentity {
   return {
     id: project.id,
     description: project.description,

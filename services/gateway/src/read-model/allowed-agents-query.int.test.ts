@@ -62,15 +62,25 @@ const STEPS = 12;
 
 type Row = Record<string, unknown>;
 
+/** The columns `read_model.allowed_agents` answers, in order, as PostgreSQL declares them. */
+async function answerColumns(db: ReadModel): Promise<string[]> {
+  const result = await sql<{ names: string[] }>`
+    select proargnames[3:] as names from pg_proc
+    where oid = 'read_model.allowed_agents(bigint, boolean)'::regprocedure`.execute(db);
+  return result.rows[0]?.names ?? [];
+}
+
 /**
  * Every project's rows from `read_model.allowed_agents` (flag on: the namespace grants of
  * migration 023) and from `read_model.allowed_agents_by_traversal` (012's statement, walking the
- * project's traversal_ids over the authorization tables), all columns.
+ * project's traversal_ids over the authorization tables), all the columns of the answer (012's
+ * has three more of the configuration project, which migration 024 stopped returning).
  */
 async function bothAnswers(db: ReadModel, projectId: number): Promise<{ actual: Row[]; expected: Row[] }> {
   const actual = await sql<Row>`select * from read_model.allowed_agents(${projectId}, true)`.execute(db);
+  const columns = sql.join((await answerColumns(db)).map((c) => sql.ref(c)));
   const expected = await sql<Row>`
-    select * from read_model.allowed_agents_by_traversal(${projectId}, true)`.execute(db);
+    select ${columns} from read_model.allowed_agents_by_traversal(${projectId}, true)`.execute(db);
   return { actual: actual.rows, expected: expected.rows };
 }
 

@@ -12,11 +12,20 @@ export type AllowedAgentRow = {
   via_group_id: number | null;
   /** The stored entry minus `id`; `{}` for the implicit rule. */
   config: CiAccessConfig;
-  config_project: ProjectRow;
+  config_project: ConfigProjectRow;
 };
 
+/**
+ * The configuration project as the answers send it (GitLab's `ProjectIdentity`): the function
+ * returns no more, so that a wide answer costs the client little more than one row.
+ */
+export type ConfigProjectRow = Pick<
+  ProjectRow,
+  "id" | "name" | "path" | "description" | "path_with_namespace" | "name_with_namespace" | "created_at"
+>;
+
 /** The configuration project's columns, flattened with a `cp_` prefix by the SQL function. */
-type PrefixedProjectColumns = { [K in keyof ProjectRow as `cp_${K}`]: ProjectRow[K] };
+type PrefixedProjectColumns = { [K in keyof ConfigProjectRow as `cp_${K}`]: ConfigProjectRow[K] };
 
 type RawRow = Omit<AllowedAgentRow, "rule" | "config" | "config_project"> &
   PrefixedProjectColumns & { priority: number; config: unknown };
@@ -30,7 +39,7 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
 /**
  * The agents project `projectId`'s CI jobs may use (GitLab's `CiAccess::Finder`, the same answer
  * as `allowedAgentsForProject` from `@kasmap/access-rules`), from the PL/pgSQL function
- * `read_model.allowed_agents(project_id, include_descendants)` (migration 023).
+ * `read_model.allowed_agents(project_id, include_descendants)` (migrations 023 and 024).
  *
  * With the flag on (GitLab's default), the group rule is resolved ahead of time in
  * `read_model.ci_access_namespace_grants`: per namespace N and agent A, A's innermost
@@ -53,6 +62,7 @@ const RULE_BY_PRIORITY: readonly CiAccessRule[] = [
  * `read_model.allowed_agents_by_traversal`: P's `traversal_ids` probed over the authorization
  * tables, the configuration project's namespace checked against them. Both are compared on
  * random registries and random moves in `allowed-agents-query.int.test.ts`.
+ * Each row carries its configuration project as the routes send it (`ConfigProjectRow`, 024).
  * Empty when the project does not exist.
  */
 export async function queryAllowedAgents(
@@ -84,9 +94,6 @@ function toAllowedAgentRow(row: RawRow): AllowedAgentRow {
       description: row.cp_description,
       path_with_namespace: row.cp_path_with_namespace,
       name_with_namespace: row.cp_name_with_namespace,
-      namespace_id: row.cp_namespace_id,
-      traversal_ids: row.cp_traversal_ids,
-      creator_id: row.cp_creator_id,
       created_at: row.cp_created_at,
     },
   };
