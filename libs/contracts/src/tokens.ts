@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import { createHash, randomBytes } from "node:crypto";
 import type { AgentTokenKind } from "./registry.ts";
 
@@ -23,8 +24,16 @@ export function agentTokenKindOf(token: string): AgentTokenKind | null {
   return null;
 }
 
-/** SHA-256 hex digest: the only form in which a token is stored or put in an event. */
+/**
+ * `crypto.hash` (Node ≥ 20.12): the same digest as `createHash`, several times cheaper for a
+ * short input (no Hash object) — the gateway digests the credential of every request. Absent on
+ * Node 20.11, which `engines` still allows.
+ */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
+/** SHA-256 hex digest (of the UTF-8 bytes): the only form in which a token is stored or put in an event. */
 export function digestToken(token: string): string {
+  if (oneShotHash !== undefined) return oneShotHash("sha256", token, "hex");
   return createHash("sha256").update(token, "utf8").digest("hex");
 }
 

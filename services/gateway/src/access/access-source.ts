@@ -2,6 +2,7 @@ import type { RoleAction } from "@kasmap/access-rules";
 import type { FastifyRequest } from "fastify";
 import type { RawBuilder } from "kysely";
 import type { AuthenticatedUser, Principal } from "../auth/authenticate.ts";
+import type { RequestShape } from "../auth/credential-verdict.ts";
 import type { GroupRow, ProjectRow } from "../read-model/registry-queries.ts";
 
 /**
@@ -35,4 +36,16 @@ export type AccessSource = {
   namespaceVisible(user: AuthenticatedUser, namespace: GroupRow): Promise<boolean>;
   /** The projects on which the caller may perform `action` (a role-gated read), as SQL on `p`. */
   projectsWhere(user: AuthenticatedUser, action: RoleAction): Promise<ProjectFilter>;
+  /**
+   * The hot reads' synchronous answers (`http/hot-reads.ts`), from the caches alone: the user a
+   * personal access token in `headers` names when its principal is cached and accepted for
+   * `request`, else undefined — never a refusal: the full path (`principalOf`) then decides and
+   * answers. Absent: no hot reads (GitLab mode).
+   */
+  cachedUserOf?(headers: RequestHeaders, request: RequestShape): AuthenticatedUser | undefined;
+  /** As `projectLevel` when the answer is cached, else undefined (the full path loads it). */
+  cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow): number | undefined;
 };
+
+/** A request's headers as Node parses them. */
+export type RequestHeaders = Record<string, string | string[] | undefined>;

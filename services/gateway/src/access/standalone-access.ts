@@ -1,6 +1,7 @@
 import { mayPerform } from "@kasmap/access-rules";
 import { digestToken } from "@kasmap/contracts";
 import {
+  type Credential,
   credentialFromHeaders,
   lookUpPrincipal,
   type StandalonePrincipal,
@@ -17,6 +18,11 @@ import {
 import { actionAllowedSql } from "../permissions/agent-visibility.ts";
 import { findProject, type ProjectRow, type ReadModel } from "../read-model/registry-queries.ts";
 import type { AccessSource } from "./access-source.ts";
+
+/** The principals cache's key of a credential: `<credential kind>:<sha256 of token>`. */
+function principalKey(credential: Credential): string {
+  return `${credential.kind}:${digestToken(credential.token)}`;
+}
 
 /**
  * Kasmap's own registry decides: tokens, users and memberships in the read model, behind the
@@ -59,8 +65,9 @@ export function createStandaloneAccess(deps: {
       const credential = credentialFromHeaders(request.headers, request.query);
       if (!credential) throw unauthorized();
       if (credential.kind === "job_token" && !options.allowJobToken) throw unauthorized();
-      const key = `${credential.kind}:${digestToken(credential.token)}`;
-      const principal = await caches.principals.get(key, () => lookUpPrincipal(db, credential));
+      const principal = await caches.principals.get(principalKey(credential), () =>
+        lookUpPrincipal(db, credential),
+      );
       if (!principal) throw unauthorized();
       checkPrincipal(
         principal,
@@ -75,5 +82,26 @@ export function createStandaloneAccess(deps: {
       return (await groupAccess(db, user.id, namespace)).visible;
     },
     projectsWhere: async (user, action) => actionAllowedSql(user, action),
+    cachedUserOf(headers, request) {
+      const credential = credentialFromHeaders(headers);
+      if (credential?.kind !== "personal_access_token") return undefined;
+      const principal = caches.principals.peek(principalKey(credential));
+      if (principal?.kind !== "user") return undefined;
+      try {
+        checkPrincipal(principal, request, {
+          now: new Date(),
+          jobTokenMaxLifetimeMs: deps.jobTokenMaxLifetimeMs,
+        });
+      } catch {
+        // A refusal is the full path's to answer (with its body and headers).
+        return undefined;
+      }
+      return principal.user;
+    },
+    cachedProjectLevel(user, project) {
+      const memberships = caches.userMemberships.peek(user.id);
+      if (memberships === undefined || memberships === "too_many") return undefined;
+      return levelFromMemberships(memberships, project);
+    },
   };
 }

@@ -65,17 +65,19 @@ type Headers = Record<string, string | string[] | undefined>;
  * parameter wins over its header, as in GitLab. Returns null when none is present.
  */
 export function credentialFromHeaders(headers: Headers, query: unknown = {}): Credential | null {
-  const single = (name: string): string | undefined => {
-    const value = headers[name];
-    return (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
-  };
-  const privateToken = queryValue(query, "private_token") ?? single("private-token");
+  const privateToken = queryValue(query, "private_token") ?? singleHeader(headers, "private-token");
   if (privateToken) return { kind: "personal_access_token", token: privateToken };
-  const bearer = /^Bearer\s+(\S+)$/i.exec(single("authorization") ?? "");
+  const bearer = /^Bearer\s+(\S+)$/i.exec(singleHeader(headers, "authorization") ?? "");
   if (bearer?.[1]) return { kind: "personal_access_token", token: bearer[1] };
-  const jobToken = queryValue(query, "job_token") ?? single("job-token");
+  const jobToken = queryValue(query, "job_token") ?? singleHeader(headers, "job-token");
   if (jobToken) return { kind: "job_token", token: jobToken };
   return null;
+}
+
+/** A header's (first) value, trimmed; blank counts as absent. */
+function singleHeader(headers: Headers, name: string): string | undefined {
+  const value = headers[name];
+  return (Array.isArray(value) ? value[0] : value)?.trim() || undefined;
 }
 
 /** A query parameter as Rack reads a repeated key (the last one); blank counts as absent. */

@@ -45,6 +45,23 @@ export function scopesEnoughFor(request: RequestShape): readonly string[] {
     .map((scope) => scope.name);
 }
 
+/**
+ * `scopesEnoughFor` of the routes seen so far, by method and route pattern (checked on every
+ * request). Bounded: a route is `request.url` when no pattern matched, so unknown paths are not
+ * remembered past this many.
+ */
+const enoughScopes = new Map<string, readonly string[]>();
+const MAX_REMEMBERED_SHAPES = 1_024;
+
+function rememberedScopesEnoughFor(request: RequestShape): readonly string[] {
+  const key = `${request.method} ${request.route}`;
+  const known = enoughScopes.get(key);
+  if (known !== undefined) return known;
+  const enough = scopesEnoughFor(request);
+  if (enoughScopes.size < MAX_REMEMBERED_SHAPES) enoughScopes.set(key, enough);
+  return enough;
+}
+
 /** GitLab: a token expiring on day D works until the end of D-1 (UTC). */
 export function isExpired(expiresOn: string | null, now: Date): boolean {
   return expiresOn !== null && expiresOn <= now.toISOString().slice(0, 10);
@@ -68,7 +85,7 @@ export function checkPrincipal(
     const { token } = principal;
     if (isExpired(token.expiresOn, options.now)) throw tokenExpired();
     if (token.revoked) throw tokenRevoked();
-    const enough = scopesEnoughFor(request);
+    const enough = rememberedScopesEnoughFor(request);
     if (!enough.some((scope) => token.scopes.includes(scope))) {
       throw insufficientScope(scopesRegisteredFor(request).map((scope) => scope.name));
     }

@@ -26,6 +26,7 @@ import { registerOpenApiRoutes } from "../routes/openapi-routes.ts";
 import { registerOperationsRoutes } from "../routes/operations-routes.ts";
 import { registerUserAndMemberRoutes } from "../routes/user-and-member-routes.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
+import { installHotReads } from "./hot-reads.ts";
 import { rejectMalformedStrings } from "./malformed-strings.ts";
 
 const YAML_TYPES = ["application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml"];
@@ -88,6 +89,8 @@ export function buildGatewayApp(ctx: GatewayContext): FastifyInstance {
   });
   // GitLab mode: GitLab's own routes are forwarded before Kasmap reads a byte of them.
   if (ctx.gitlab) registerGitLabMode(app, ctx, ctx.gitlab);
+  // Standalone: the hot agent read is answered before Fastify when all of it is cached.
+  else installHotReads(app, ctx);
   // NUL bytes and lone surrogates in any parameter: 400 before authentication (as GitLab).
   app.addHook("preValidation", rejectMalformedStrings);
   app.setErrorHandler(gitLabErrorHandler);

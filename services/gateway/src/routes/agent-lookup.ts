@@ -124,6 +124,29 @@ export async function agentReadBody(
       connections ?? cachedConnections(ctx, agent.id),
     ]);
   }
+  return renderedAgentReadBody(ctx, agent, project, facts, connections);
+}
+
+/** As `agentReadBody` when the agent's facts and connections are both cached, else undefined. */
+export function cachedAgentReadBody(
+  ctx: GatewayContext,
+  agent: AgentRow,
+  project: ProjectRow,
+): Buffer | undefined {
+  const facts = ctx.caches.clusterFacts.peek(agent.id);
+  if (facts === undefined) return undefined;
+  const connections = ctx.caches.connections.peek(agent.id);
+  if (connections === undefined) return undefined;
+  return renderedAgentReadBody(ctx, agent, project, facts, connections);
+}
+
+function renderedAgentReadBody(
+  ctx: GatewayContext,
+  agent: AgentRow,
+  project: ProjectRow,
+  facts: SerializedClusterFacts | null,
+  connections: AgentConnectionsRead,
+): Buffer {
   const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
   const parts = [agent, project, facts, connections] as const;

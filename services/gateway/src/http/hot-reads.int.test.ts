@@ -1,0 +1,133 @@
+import { request as httpRequest } from "node:http";
+import { digestToken } from "@kasmap/contracts";
+import { eventually } from "@kasmap/testing/harness";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  gatewayFixtureForFile,
+  IDS,
+  insertAgent,
+  insertHeartbeat,
+  insertSnapshot,
+  OTHER_PROJECT,
+  PROJECT,
+  TOKENS,
+} from "../testing/gateway-fixture.ts";
+import { REGISTRY_CREATED_AT } from "../testing/registry-rows.ts";
+
+const f = gatewayFixtureForFile();
+const HOT = `/api/v4/projects/${PROJECT}/cluster_agents/300?with_cluster_info=true`;
+/** The same read with a query the hot path does not take: always Fastify's route. */
+const VIA_FASTIFY = `${HOT}&page=1`;
+/** A token of the developer's of its own, revoked by one test. */
+const REVOCABLE = "glpat-hot-read-revocable";
+
+type RawAnswer = { status: number; headers: Array<[string, string]>; body: string };
+
+/** One GET with its headers in wire order and with their original case (`rawHeaders`). */
+function rawGet(path: string, token: string): Promise<RawAnswer> {
+  const url = new URL(path, f.gateway.url);
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest(url, { headers: { "private-token": token } }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("end", () => {
+        const raw = response.rawHeaders;
+        const headers: Array<[string, string]> = [];
+        for (let i = 0; i < raw.length; i += 2) headers.push([raw[i] ?? "", raw[i + 1] ?? ""]);
+        resolve({ status: response.statusCode ?? 0, headers, body: Buffer.concat(chunks).toString() });
+      });
+    });
+    sent.on("error", reject);
+    sent.end();
+  });
+}
+
+const withoutDate = (answer: RawAnswer) => ({
+  ...answer,
+  headers: answer.headers.filter(([name]) => name.toLowerCase() !== "date"),
+});
+
+beforeAll(async () => {
+  await insertAgent(f.db, 300, "hot");
+  await insertAgent(f.db, 301, "elsewhere", OTHER_PROJECT);
+  await insertSnapshot(f.db, 300, "hot-cluster");
+  await insertHeartbeat(f.db, 300, new Date());
+  await f.db
+    .insertInto("read_model.personal_access_tokens")
+    .values({
+      id: 300,
+      user_id: IDS.developer,
+      name: "t",
+      token_sha256: digestToken(REVOCABLE),
+      scopes: ["api"],
+      revoked: false,
+      expires_at: null,
+      created_at: REGISTRY_CREATED_AT,
+    })
+    .execute();
+});
+
+describe("the hot agent read", () => {
+  it("answers warm reads with Fastify's status, headers (in order) and body, and counts them alike", async () => {
+    const cold = await rawGet(HOT, TOKENS.developer);
+    expect(cold.status).toBe(200);
+    const warm = await rawGet(HOT, TOKENS.developer);
+    const viaFastify = await rawGet(VIA_FASTIFY, TOKENS.developer);
+    expect(withoutDate(warm)).toEqual(withoutDate(viaFastify));
+    expect(withoutDate(warm)).toEqual(withoutDate(cold));
+    expect(warm.headers.map(([name]) => name.toLowerCase())).toEqual([
+      "content-type",
+      "content-length",
+      "date",
+      "connection",
+      "keep-alive",
+    ]);
+    expect(JSON.parse(warm.body)).toMatchObject({ id: 300, cluster_info: { cluster_name: "hot-cluster" } });
+    const metrics = await (await f.call("/metrics")).text();
+    const answered = metrics.match(
+      /kasmap_gateway_http_requests_total\{method="GET",route="\/api\/v4\/projects\/:id\/cluster_agents\/:agent_id",status="200"\} (\d+)/,
+    );
+    expect(Number(answered?.[1])).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each([
+    ["a reporter (below Developer)", TOKENS.reporter, 404],
+    ["an outsider", TOKENS.outsider, 404],
+    ["an expired token", TOKENS.expired, 401],
+    ["a blocked user", TOKENS.blocked, 403],
+    ["an unknown token", "glpat-nobody", 401],
+  ])("leaves %s's refusal to Fastify, warm or not", async (_who, token, status) => {
+    const first = await rawGet(HOT, token);
+    const second = await rawGet(HOT, token);
+    expect(first.status).toBe(status);
+    expect(withoutDate(second)).toEqual(withoutDate(first));
+  });
+
+  it("refuses an agent of another project as Fastify does (404 Not found)", async () => {
+    const path = `/api/v4/projects/${PROJECT}/cluster_agents/301?with_cluster_info=true`;
+    await rawGet(`/api/v4/projects/${OTHER_PROJECT}/cluster_agents/301?with_cluster_info=true`, TOKENS.admin);
+    const answer = await rawGet(path, TOKENS.admin);
+    expect(answer.status).toBe(404);
+    expect(JSON.parse(answer.body)).toEqual({ message: "404 Not found" });
+  });
+
+  it("stops accepting a revoked token as soon as the notice arrives", async () => {
+    expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
+    expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
+    await f.db
+      .updateTable("read_model.personal_access_tokens")
+      .set({ revoked: true })
+      .where("id", "=", 300)
+      .execute();
+    f.bus.nc.publish(
+      f.bus.topology.subjects.readModelChanged("personal_access_tokens"),
+      JSON.stringify({ table: "personal_access_tokens", user_id: IDS.developer, stream: "X", seq: 1 }),
+    );
+    const refused = await eventually(async () => {
+      const answer = await rawGet(HOT, REVOCABLE);
+      return answer.status === 401 ? answer : undefined;
+    }, "the revoked token refused");
+    expect(JSON.parse(refused.body)).toMatchObject({ error: "invalid_token" });
+    expect((await rawGet(HOT, TOKENS.developer)).status).toBe(200);
+  });
+});

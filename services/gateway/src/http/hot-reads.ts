@@ -1,0 +1,123 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import { mayPerform } from "@kasmap/access-rules";
+import type { FastifyInstance } from "fastify";
+import type { GatewayContext } from "../context.ts";
+import { cachedAgentReadBody } from "../routes/agent-lookup.ts";
+
+/** The hot read's route pattern, as Fastify names it in metrics and the credential's scopes. */
+export const AGENT_READ_ROUTE = "/api/v4/projects/:id/cluster_agents/:agent_id";
+
+/**
+ * `GET /api/v4/projects/<id>/cluster_agents/<agent_id>?with_cluster_info=true` with both ids
+ * plain positive integers below 10^15 (no leading zero, sign, encoding or trailing slash): the
+ * exact URLs Fastify routes to `AGENT_READ_ROUTE` with these params and nothing else.
+ */
+const AGENT_READ_URL =
+  /^\/api\/v4\/projects\/([1-9]\d{0,14})\/cluster_agents\/([1-9]\d{0,14})\?with_cluster_info=true$/;
+
+const JSON_CONTENT_TYPE = "application/json";
+
+/**
+ * The ids of a request that may be answered as a hot agent read, else null. Only a GET without
+ * a body qualifies: anything else (a body Fastify would read, HEAD, another query) takes
+ * Fastify's path.
+ */
+export function hotAgentReadIds(
+  request: Pick<IncomingMessage, "method" | "url" | "headers">,
+): { projectId: number; agentId: number } | null {
+  if (request.method !== "GET") return null;
+  const { headers } = request;
+  if (headers["content-length"] !== undefined || headers["transfer-encoding"] !== undefined) return null;
+  const match = AGENT_READ_URL.exec(request.url ?? "");
+  if (match === null) return null;
+  return { projectId: Number(match[1]), agentId: Number(match[2]) };
+}
+
+/**
+ * The hot read's body when everything it needs is cached and the answer is 200: the caller's
+ * accepted token, the project and their level on it (Developer or more, or admin), the agent in
+ * that project, its facts and connections. Undefined otherwise — then Fastify's route answers,
+ * loading what is missing and giving every refusal (401, 403, 404) its own body and headers.
+ */
+export function cachedHotAgentRead(
+  ctx: GatewayContext,
+  headers: IncomingMessage["headers"],
+  ids: { projectId: number; agentId: number },
+): Buffer | undefined {
+  const user = ctx.access.cachedUserOf?.(headers, { method: "GET", route: AGENT_READ_ROUTE });
+  if (user === undefined) return undefined;
+  const project = ctx.caches.projects.peek(`id:${ids.projectId}`);
+  if (!project) return undefined;
+  if (!user.isAdmin) {
+    const level = ctx.access.cachedProjectLevel?.(user, project);
+    if (level === undefined || !mayPerform("read_cluster_agent", level, false)) return undefined;
+  }
+  const found = ctx.caches.agents.peek(ids.agentId);
+  if (!found || found.agent.project_id !== project.id) return undefined;
+  return cachedAgentReadBody(ctx, found.agent, project);
+}
+
+/**
+ * Answers the hot read without Fastify when `cachedHotAgentRead` can, with what Fastify's route
+ * would send: `200`, `Content-Type: application/json`, `Content-Length` and the body (Node adds
+ * `Date`, `Connection` and `Keep-Alive` alike), counted in the same metrics. True when answered.
+ */
+export function answerHotRead(
+  ctx: GatewayContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+): boolean {
+  const ids = hotAgentReadIds(request);
+  if (ids === null) return false;
+  const startedAt = performance.now();
+  const body = cachedHotAgentRead(ctx, request.headers, ids);
+  if (body === undefined) return false;
+  response.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.length) });
+  response.end(body);
+  ctx.metrics.authenticated();
+  ctx.metrics.observe("GET", AGENT_READ_ROUTE, 200, performance.now() - startedAt);
+  return true;
+}
+
+/**
+ * Puts `answerHotRead` in front of Fastify on `app`'s server: the gateway's most frequent read,
+ * when its answer is all cached, skips Fastify's routing, hooks and promises, which cost more
+ * than the read itself. Every other request, and this one when anything is missing or refused,
+ * goes to Fastify unchanged. Not in GitLab mode (GitLab's hook decides there) nor once the app
+ * is closing (Fastify answers 503 then).
+ */
+export function installHotReads(app: FastifyInstance, ctx: GatewayContext): void {
+  const server = app.server;
+  const listeners = server.listeners("request") as Array<
+    (request: IncomingMessage, response: ServerResponse) => void
+  >;
+  const fastifyHandler = listeners[0];
+  if (listeners.length !== 1 || fastifyHandler === undefined) {
+    throw new Error(`expected Fastify's one request listener, found ${listeners.length}`);
+  }
+  let closing = false;
+  app.addHook("preClose", (done) => {
+    closing = true;
+    done();
+  });
+  server.removeListener("request", fastifyHandler);
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    if (!closing && answeredSafely(ctx, request, response)) return;
+    fastifyHandler.call(server, request, response);
+  });
+}
+
+/**
+ * `answerHotRead`, where an unexpected error leaves the request to Fastify (whose route answers
+ * it, or its 500) — unless the answer had begun, which the socket's end then cuts short.
+ */
+function answeredSafely(ctx: GatewayContext, request: IncomingMessage, response: ServerResponse): boolean {
+  try {
+    return answerHotRead(ctx, request, response);
+  } catch {
+    if (!response.headersSent) return false;
+    response.destroy();
+    return true;
+  }
+}
