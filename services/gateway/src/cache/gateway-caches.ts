@@ -73,6 +73,13 @@ export type GatewayCacheOptions = {
  */
 const TTL_JITTER = 0.25;
 
+/**
+ * Past this fraction of its lifetime an entry that is read is reloaded in the background while
+ * it is still served: under a steady read load the TTL backstop then costs no reader a wait for
+ * PostgreSQL (before, the expiries were two thirds of the hot read's misses and its p99).
+ */
+const REFRESH_AHEAD = 0.75;
+
 /** `KASMAP_GATEWAY_CACHE_TTL_SECONDS`' default: 60 s, the longest a lost notice can leave a stale answer. */
 export const DEFAULT_CACHE_TTL_MS = 60_000;
 /**
@@ -99,6 +106,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       isEnabled: options.isEnabled,
       ttlMs: options.ttlMs,
       ttlJitter: TTL_JITTER,
+      refreshAhead: REFRESH_AHEAD,
       maxBytes: Math.floor(options.maxBytes * share),
       ...(tagsOf ? { tagsOf } : {}),
     });

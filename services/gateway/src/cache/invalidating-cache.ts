@@ -16,6 +16,15 @@ export type InvalidatingCacheOptions<K, V> = {
    */
   ttlJitter?: number;
   /**
+   * Refresh ahead: once this fraction of an entry's lifetime has passed (0 < f < 1; default:
+   * never), a `get` still answers the entry and reloads it in the background, so an entry read
+   * often is replaced before it expires instead of making a reader wait for PostgreSQL. `peek`
+   * then answers nothing until a reload is under way, so the synchronous hot read hands one
+   * request to `get` to start it. An entry is still never served longer than its lifetime, and
+   * a notice still drops it (and refuses the reload's value) at once.
+   */
+  refreshAhead?: number;
+  /**
    * The tags an entry answers to besides its key (`user:7`, `group:3`): `dropTag` drops every
    * entry carrying the tag. Default: none.
    */
@@ -23,7 +32,7 @@ export type InvalidatingCacheOptions<K, V> = {
   now?: () => number;
 };
 
-type Entry<V> = { value: V; bytes: number; expiresAt: number; tags: readonly string[] };
+type Entry<V> = { value: V; bytes: number; expiresAt: number; refreshAt: number; tags: readonly string[] };
 
 /** Past this many remembered drops while loads are in flight, pending loads are all refused. */
 const MAX_REMEMBERED_DROPS = 4_096;
@@ -66,7 +75,9 @@ export class InvalidatingCache<K extends string | number, V> {
    */
   peek(key: K): V | undefined {
     const entry = this.entries.get(key);
-    if (entry === undefined || entry.expiresAt <= this.now()) return undefined;
+    if (entry === undefined) return undefined;
+    const now = this.now();
+    if (entry.expiresAt <= now || (entry.refreshAt <= now && !this.loading.has(key))) return undefined;
     this.hits += 1;
     return entry.value;
   }
@@ -74,8 +85,13 @@ export class InvalidatingCache<K extends string | number, V> {
   async get(key: K, load: () => Promise<V>): Promise<V> {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
-      if (entry.expiresAt > this.now()) {
+      const now = this.now();
+      if (entry.expiresAt > now) {
         this.hits += 1;
+        if (entry.refreshAt <= now && !this.loading.has(key)) {
+          // Refreshed in the background; a failed reload leaves the entry to its expiry.
+          this.startLoad(key, load).catch(() => {});
+        }
         return entry.value;
       }
       this.remove(key, entry);
@@ -87,6 +103,14 @@ export class InvalidatingCache<K extends string | number, V> {
       return pending;
     }
     this.misses += 1;
+    return this.startLoad(key, load);
+  }
+
+  /**
+   * Loads `key` once for every reader that asks meanwhile, and stores the value unless its key
+   * or one of its tags was dropped (or the cache cleared) since the load began.
+   */
+  private startLoad(key: K, load: () => Promise<V>): Promise<V> {
     const startedAt = this.generation;
     this.inFlight += 1;
     const settle = () => {
@@ -190,8 +214,12 @@ export class InvalidatingCache<K extends string | number, V> {
       this.remove(oldestKey, oldest);
     }
     const jitter = this.options.ttlJitter ? this.options.ttlJitter * Math.random() : 0;
-    const expiresAt = this.now() + Math.round(this.options.ttlMs * (1 - jitter));
-    this.entries.set(key, { value, bytes, expiresAt, tags });
+    const lifetime = Math.round(this.options.ttlMs * (1 - jitter));
+    const now = this.now();
+    const refreshAhead = this.options.refreshAhead;
+    const refreshAt =
+      refreshAhead === undefined ? Number.POSITIVE_INFINITY : now + Math.round(lifetime * refreshAhead);
+    this.entries.set(key, { value, bytes, expiresAt: now + lifetime, refreshAt, tags });
     this.totalBytes += bytes;
     for (const tag of tags) {
       let keys = this.tagIndex.get(tag);

@@ -164,4 +164,46 @@ describe("InvalidatingCache", () => {
     time.advance(1_000);
     expect(cache.peek(1)).toBeUndefined();
   });
+
+  it("refreshes an entry read past its refresh point in the background, still answering the old value", async () => {
+    const time = clock();
+    const cache = cacheOf<number, string>({ ttlMs: 1_000, refreshAhead: 0.75, now: time.now });
+    await cache.get(1, async () => "v1");
+    time.advance(749);
+    expect(cache.peek(1)).toBe("v1");
+    time.advance(1);
+    // Due: peek hands the read to get, which answers the entry and reloads it.
+    expect(cache.peek(1)).toBeUndefined();
+    const reload = gatedLoad("v2");
+    expect(await cache.get(1, reload.load)).toBe("v1");
+    // While the reload is under way the entry is served, by peek too, and no second load starts.
+    expect(cache.peek(1)).toBe("v1");
+    expect(await cache.get(1, async () => "never")).toBe("v1");
+    expect(cache.misses).toBe(1);
+    reload.release();
+    await vi.waitFor(() => expect(cache.peek(1)).toBe("v2"));
+    // The reloaded entry has a lifetime of its own: served 999 ms after its reload.
+    time.advance(999);
+    expect(await cache.get(1, async () => "v3")).toBe("v2");
+  });
+
+  it("never serves an entry past its lifetime, and a notice during a refresh refuses the refreshed value", async () => {
+    const time = clock();
+    const cache = cacheOf<number, string>({ ttlMs: 1_000, refreshAhead: 0.75, now: time.now });
+    await cache.get(1, async () => "v1");
+    time.advance(800);
+    const reload = gatedLoad("read before the change");
+    expect(await cache.get(1, reload.load)).toBe("v1");
+    cache.dropKey(1);
+    reload.release();
+    expect(await cache.get(1, async () => "after the change")).toBe("after the change");
+    const failing = async (): Promise<string> => {
+      throw new Error("PostgreSQL is down");
+    };
+    // Past its refresh point with a failing reload: served until it expires, then the error.
+    time.advance(800);
+    expect(await cache.get(1, failing)).toBe("after the change");
+    time.advance(200);
+    await expect(cache.get(1, failing)).rejects.toThrow("PostgreSQL is down");
+  });
 });
