@@ -1,4 +1,4 @@
-import { Counter, type Registry, readingGauge, valueGauge } from "@kasmap/runtime/metrics";
+import { Counter, outboxGaugeNames, type Registry, readingGauge, valueGauge } from "@kasmap/runtime/metrics";
 import type { GatewayContext } from "../context.ts";
 import { pipelineStatus } from "../read-model/pipeline-backlog.ts";
 
@@ -6,8 +6,7 @@ import { pipelineStatus } from "../read-model/pipeline-backlog.ts";
 const STATUS_TIMEOUT_MS = 1_500;
 
 /** authz's own outbox gauges: the gateway reads the same through `outbox.status` when authz is elsewhere. */
-const AUTHZ_OUTBOX_PENDING = "kasmap_authz_outbox_pending_rows";
-const AUTHZ_OUTBOX_SET_ASIDE = "kasmap_authz_outbox_set_aside_rows";
+const AUTHZ_OUTBOX = outboxGaugeNames("kasmap_authz_outbox");
 
 /**
  * The gateway's view of the system on `registry`, read at scrape time:
@@ -27,7 +26,7 @@ const AUTHZ_OUTBOX_SET_ASIDE = "kasmap_authz_outbox_set_aside_rows";
 export function registerOperationsMetrics(registry: Registry, ctx: GatewayContext): void {
   registerCacheCounters(registry, ctx);
   registerStorageGauges(registry, ctx);
-  if (!registry.getSingleMetric(AUTHZ_OUTBOX_PENDING)) registerAuthzOutboxGauges(registry, ctx);
+  if (!registry.getSingleMetric(AUTHZ_OUTBOX.pending)) registerAuthzOutboxGauges(registry, ctx);
   if (ctx.gitlabMirror) registerMirrorGauges(registry, ctx);
 }
 
@@ -84,12 +83,12 @@ function registerAuthzOutboxGauges(registry: Registry, ctx: GatewayContext): voi
     return check.status === "ok" ? check : null;
   };
   valueGauge(registry, {
-    name: AUTHZ_OUTBOX_PENDING,
+    name: AUTHZ_OUTBOX.pending,
     help: "Authz events committed but not yet published to NATS.",
     read: async () => (await outbox())?.pending ?? null,
   });
   valueGauge(registry, {
-    name: AUTHZ_OUTBOX_SET_ASIDE,
+    name: AUTHZ_OUTBOX.setAside,
     help: "Authz events that can never be published, set aside (authz logs each); above 0 needs an operator.",
     read: async () => (await outbox())?.set_aside ?? null,
   });
