@@ -443,7 +443,7 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
       `  collector traffic during the runs: ${published.heartbeats} heartbeats, ${published.snapshots} snapshot changes, ${published.failures} failed publishes`,
     );
     console.log(
-      `  cache hit rates: ${["principals", "user_memberships", "agents", "cluster_facts", "agent_connections", "agent_read_bodies"].map(hitRate).join(", ")}`,
+      `  cache hit rates: ${["hot_agent_reads", "principals", "user_memberships", "agents", "cluster_facts", "agent_connections", "agent_read_bodies"].map(hitRate).join(", ")}`,
     );
     console.log(`  throughput (closed loop, ${shape.concurrency} connections):`);
     console.log(`    baseline fixed JSON:  ${describeRun(capacity.base)}`);

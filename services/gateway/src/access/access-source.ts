@@ -3,6 +3,7 @@ import type { FastifyRequest } from "fastify";
 import type { RawBuilder } from "kysely";
 import type { AuthenticatedUser, Principal } from "../auth/authenticate.ts";
 import type { RequestShape } from "../auth/credential-verdict.ts";
+import type { Stamp } from "../cache/invalidating-cache.ts";
 import type { GroupRow, ProjectRow } from "../read-model/registry-queries.ts";
 
 /**
@@ -40,11 +41,21 @@ export type AccessSource = {
    * The hot reads' synchronous answers (`http/hot-reads.ts`), from the caches alone: the user a
    * personal access token in `headers` names when its principal is cached and accepted for
    * `request`, else undefined — never a refusal: the full path (`principalOf`) then decides and
-   * answers. Absent: no hot reads (GitLab mode).
+   * answers. Absent: no hot reads (GitLab mode). `stamps` receives the stamps of the cached
+   * entries the answer was decided from, and one that ends with the token's validity.
    */
-  cachedUserOf?(headers: RequestHeaders, request: RequestShape): AuthenticatedUser | undefined;
+  cachedUserOf?(
+    headers: RequestHeaders,
+    request: RequestShape,
+    stamps?: Stamp[],
+  ): AuthenticatedUser | undefined;
   /** As `projectLevel` when the answer is cached, else undefined (the full path loads it). */
-  cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow): number | undefined;
+  cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow, stamps?: Stamp[]): number | undefined;
+  /**
+   * The key of the caller a personal access token in `headers` names (`<kind>:<sha256>`, the
+   * token itself never kept), under which the hot read remembers its verdicts; else undefined.
+   */
+  hotCallerKey?(headers: RequestHeaders): string | undefined;
 };
 
 /** A request's headers as Node parses them. */

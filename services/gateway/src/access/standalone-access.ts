@@ -25,6 +25,16 @@ function principalKey(credential: Credential): string {
 }
 
 /**
+ * The first moment (ms since the epoch) a token expiring on `expiresOn` (`YYYY-MM-DD`, null:
+ * never) is refused: the start of that day, UTC (`isExpired`). Unreadable: now (never usable).
+ */
+export function tokenUsableUntil(expiresOn: string | null): number {
+  if (expiresOn === null) return Number.POSITIVE_INFINITY;
+  const at = Date.parse(`${expiresOn}T00:00:00.000Z`);
+  return Number.isNaN(at) ? 0 : at;
+}
+
+/**
  * Kasmap's own registry decides: tokens, users and memberships in the read model, behind the
  * caches that change notices drop (the gateway's behaviour before GitLab mode, unchanged).
  */
@@ -82,10 +92,11 @@ export function createStandaloneAccess(deps: {
       return (await groupAccess(db, user.id, namespace)).visible;
     },
     projectsWhere: async (user, action) => actionAllowedSql(user, action),
-    cachedUserOf(headers, request) {
+    cachedUserOf(headers, request, stamps) {
       const credential = credentialFromHeaders(headers);
       if (credential?.kind !== "personal_access_token") return undefined;
-      const principal = caches.principals.peek(principalKey(credential));
+      const cached = caches.principals.peekEntry(principalKey(credential));
+      const principal = cached?.value;
       if (principal?.kind !== "user") return undefined;
       try {
         checkPrincipal(principal, request, {
@@ -96,12 +107,21 @@ export function createStandaloneAccess(deps: {
         // A refusal is the full path's to answer (with its body and headers).
         return undefined;
       }
+      if (stamps && cached) {
+        stamps.push(cached.stamp, { live: true, usableUntil: tokenUsableUntil(principal.token.expiresOn) });
+      }
       return principal.user;
     },
-    cachedProjectLevel(user, project) {
-      const memberships = caches.userMemberships.peek(user.id);
+    cachedProjectLevel(user, project, stamps) {
+      const cached = caches.userMemberships.peekEntry(user.id);
+      const memberships = cached?.value;
       if (memberships === undefined || memberships === "too_many") return undefined;
+      if (stamps && cached) stamps.push(cached.stamp);
       return levelFromMemberships(memberships, project);
+    },
+    hotCallerKey(headers) {
+      const credential = credentialFromHeaders(headers);
+      return credential?.kind === "personal_access_token" ? principalKey(credential) : undefined;
     },
   };
 }

@@ -6,7 +6,8 @@ import type { UserMemberships } from "../permissions/access-levels.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
 import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
-import { InvalidatingCache } from "./invalidating-cache.ts";
+import { HotReadMemo } from "./hot-read-memo.ts";
+import { InvalidatingCache, type Stamp } from "./invalidating-cache.ts";
 import { RenderedBodies } from "./rendered-bodies.ts";
 
 /**
@@ -54,6 +55,9 @@ function taggedTarget<V>(cache: InvalidatingCache<string, V>): NoticeTarget {
   return { dropKey: () => cache.clear(), dropTag: (tag) => cache.dropTag(tag), clear: () => cache.clear() };
 }
 
+/** A remembered hot read: the agent's project, and the stamp of the body to send. */
+export type HotAgentRead = { projectId: number; body: Stamp };
+
 /** A project's access level for a user, with the groups whose changes can alter it. */
 export type CachedAccessLevel = { level: number; project: Pick<ProjectRow, "id" | "traversal_ids"> };
 
@@ -84,8 +88,8 @@ const REFRESH_AHEAD = 0.75;
 export const DEFAULT_CACHE_TTL_MS = 60_000;
 /**
  * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
- * facts take 50 %: ~1,500 agents of 100-node dual-stack clusters (~42 KB each with their text),
- * and the rendered hot-read bodies 10 %: ~1,300 of ~10 KB.
+ * facts take 47 %: ~1,400 agents of 100-node dual-stack clusters (~42 KB each with their text),
+ * the rendered hot-read bodies 10 %: ~1,300 of ~10 KB, and the hot reads' verdicts 3 %.
  */
 export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 
@@ -138,7 +142,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       found === null ? [] : projectTags(found.project),
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
-    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.5),
+    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.47),
     /**
      * Key: agent id; its last heartbeat and collectors, newest heartbeat first. The heartbeat
      * that writes `collector_connections` writes `agent_connections` too: either notice drops
@@ -154,6 +158,17 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       name: "agent_read_bodies",
       isEnabled: options.isEnabled,
       maxBytes: Math.floor(options.maxBytes * 0.1),
+    }),
+    /**
+     * Key: the caller's principal key and the agent id; the hot read's verdict (the agent's
+     * project and the stamp of its rendered body), valid while every entry above it was decided
+     * from is (`HotReadMemo`): a repeated read skips the token's checks and the permission.
+     * ~150 bytes each: ~25,000 (caller, agent) pairs.
+     */
+    hotAgentReads: new HotReadMemo<HotAgentRead>({
+      name: "hot_agent_reads",
+      isEnabled: options.isEnabled,
+      maxBytes: Math.floor(options.maxBytes * 0.03),
     }),
   };
   const rules: ReadonlyArray<{ cache: NoticeTarget; tables: Readonly<Record<string, DropRule>> }> = [

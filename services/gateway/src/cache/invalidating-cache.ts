@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from "node:util";
 import { approximateBytes } from "./approximate-bytes.ts";
 
 export type InvalidatingCacheOptions<K, V> = {
@@ -32,7 +33,26 @@ export type InvalidatingCacheOptions<K, V> = {
   now?: () => number;
 };
 
-type Entry<V> = { value: V; bytes: number; expiresAt: number; refreshAt: number; tags: readonly string[] };
+/**
+ * What an answer derived from a cached entry holds on to instead of the entry itself: `live`
+ * turns false for good when the entry is dropped, replaced by another value or cleared, and the
+ * entry is not served from `usableUntil` (ms since the epoch) on — a reload that finds the very
+ * same value moves it later. A memo of such answers (`HotReadMemo`) is then exactly as fresh as
+ * the entries it was built from, and keeps no dropped value alive.
+ */
+export type Stamp = { live: boolean; usableUntil: number };
+
+/** A stored value with its stamp (`peekEntry`). */
+export type StampedValue<V> = { readonly value: V; readonly stamp: Stamp };
+
+type Entry<V> = {
+  value: V;
+  bytes: number;
+  expiresAt: number;
+  refreshAt: number;
+  tags: readonly string[];
+  stamp: Stamp;
+};
 
 /** Past this many remembered drops while loads are in flight, pending loads are all refused. */
 const MAX_REMEMBERED_DROPS = 4_096;
@@ -74,12 +94,17 @@ export class InvalidatingCache<K extends string | number, V> {
    * never undefined (a load answers null for "no such row").
    */
   peek(key: K): V | undefined {
+    return this.peekEntry(key)?.value;
+  }
+
+  /** As `peek`, with the entry's stamp, for answers derived from it (`Stamp`). */
+  peekEntry(key: K): StampedValue<V> | undefined {
     const entry = this.entries.get(key);
     if (entry === undefined) return undefined;
     const now = this.now();
     if (entry.expiresAt <= now || (entry.refreshAt <= now && !this.loading.has(key))) return undefined;
     this.hits += 1;
-    return entry.value;
+    return entry;
   }
 
   async get(key: K, load: () => Promise<V>): Promise<V> {
@@ -158,6 +183,7 @@ export class InvalidatingCache<K extends string | number, V> {
   clear(): void {
     this.generation += 1;
     this.clearedAt = this.generation;
+    for (const entry of this.entries.values()) entry.stamp.live = false;
     this.entries.clear();
     this.tagIndex.clear();
     this.loading.clear();
@@ -204,6 +230,13 @@ export class InvalidatingCache<K extends string | number, V> {
 
   private store(key: K, value: V): void {
     const previous = this.entries.get(key);
+    if (previous && isDeepStrictEqual(previous.value, value)) {
+      // A reload (refresh ahead, or a load racing another) found the same row: the entry lives
+      // on as if stored now, and what was derived from it (rendered bodies, hot-read verdicts)
+      // stays valid — a refresh changes nothing a reader could see.
+      this.renew(previous);
+      return;
+    }
     if (previous) this.remove(key, previous);
     const tags = this.tagsOf(key, value);
     const bytes = approximateBytes(key) + approximateBytes(value) + 64 * (1 + tags.length);
@@ -213,13 +246,9 @@ export class InvalidatingCache<K extends string | number, V> {
       if (this.totalBytes + bytes <= this.options.maxBytes) break;
       this.remove(oldestKey, oldest);
     }
-    const jitter = this.options.ttlJitter ? this.options.ttlJitter * Math.random() : 0;
-    const lifetime = Math.round(this.options.ttlMs * (1 - jitter));
-    const now = this.now();
-    const refreshAhead = this.options.refreshAhead;
-    const refreshAt =
-      refreshAhead === undefined ? Number.POSITIVE_INFINITY : now + Math.round(lifetime * refreshAhead);
-    this.entries.set(key, { value, bytes, expiresAt: now + lifetime, refreshAt, tags });
+    const entry = { value, bytes, expiresAt: 0, refreshAt: 0, tags, stamp: { live: true, usableUntil: 0 } };
+    this.renew(entry);
+    this.entries.set(key, entry);
     this.totalBytes += bytes;
     for (const tag of tags) {
       let keys = this.tagIndex.get(tag);
@@ -231,7 +260,21 @@ export class InvalidatingCache<K extends string | number, V> {
     }
   }
 
+  /** Starts `entry`'s lifetime now (with its jitter and refresh time). */
+  private renew(entry: Entry<V>): void {
+    const jitter = this.options.ttlJitter ? this.options.ttlJitter * Math.random() : 0;
+    const lifetime = Math.round(this.options.ttlMs * (1 - jitter));
+    const now = this.now();
+    const refreshAhead = this.options.refreshAhead;
+    entry.expiresAt = now + lifetime;
+    entry.refreshAt =
+      refreshAhead === undefined ? Number.POSITIVE_INFINITY : now + Math.round(lifetime * refreshAhead);
+    // Past `refreshAt` a peek answers only while a reload is in flight: a derived answer stops there.
+    entry.stamp.usableUntil = Math.min(entry.refreshAt, entry.expiresAt);
+  }
+
   private remove(key: K, entry: Entry<V>): void {
+    entry.stamp.live = false;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
     for (const tag of entry.tags) {

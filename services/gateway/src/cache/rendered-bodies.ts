@@ -1,10 +1,16 @@
+import type { Stamp } from "./invalidating-cache.ts";
+
 /** What a body was rendered from and until when it holds. */
 type Rendered = {
   readonly parts: readonly unknown[];
   readonly validUntil: number;
   readonly body: Buffer;
   readonly bytes: number;
+  readonly stamp: Stamp;
 };
+
+/** A body with its stamp: live while this very body is the stored one (`bodyIf`). */
+export type StampedBody = { readonly body: Buffer; readonly stamp: Stamp };
 
 /** Bytes counted per entry beyond its body (the entry, its parts array, the map slot). */
 const ENTRY_OVERHEAD_BYTES = 160;
@@ -52,18 +58,41 @@ export class RenderedBodies<K extends string | number> {
     nowMs: number,
     render: () => { body: Buffer; validUntil: number },
   ): Buffer {
+    return this.getStamped(key, parts, nowMs, render).body;
+  }
+
+  /** As `get`, with the body's stamp (never live for a body that was not stored). */
+  getStamped(
+    key: K,
+    parts: readonly unknown[],
+    nowMs: number,
+    render: () => { body: Buffer; validUntil: number },
+  ): StampedBody {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       if (nowMs < entry.validUntil && sameParts(entry.parts, parts)) {
         this.hits += 1;
-        return entry.body;
+        return entry;
       }
       this.remove(key, entry);
     }
     this.misses += 1;
     const { body, validUntil } = render();
-    if (this.options.isEnabled() && nowMs < validUntil) this.store(key, { parts, validUntil, body });
-    return body;
+    const stamp = { live: false, usableUntil: validUntil };
+    if (this.options.isEnabled() && nowMs < validUntil)
+      return this.store(key, { parts, validUntil, body, stamp });
+    return { body, stamp };
+  }
+
+  /**
+   * The stored body of `key` if it is still the one `stamp` was given with and valid at `nowMs`
+   * (no rendering, no hit counted: the caller counts its own).
+   */
+  bodyIf(key: K, stamp: Stamp, nowMs: number): Buffer | undefined {
+    const entry = this.entries.get(key);
+    return entry !== undefined && entry.stamp === stamp && stamp.live && nowMs < entry.validUntil
+      ? entry.body
+      : undefined;
   }
 
   /** Drops `key`'s body (not needed for correctness: a changed part never matches). */
@@ -73,6 +102,7 @@ export class RenderedBodies<K extends string | number> {
   }
 
   clear(): void {
+    for (const entry of this.entries.values()) entry.stamp.live = false;
     this.entries.clear();
     this.totalBytes = 0;
   }
@@ -85,18 +115,22 @@ export class RenderedBodies<K extends string | number> {
     return this.totalBytes;
   }
 
-  private store(key: K, rendered: Omit<Rendered, "bytes">): void {
+  private store(key: K, rendered: Omit<Rendered, "bytes">): Rendered {
     const bytes = rendered.body.length + ENTRY_OVERHEAD_BYTES;
-    if (bytes > this.options.maxBytes) return;
+    const entry = { ...rendered, bytes };
+    if (bytes > this.options.maxBytes) return entry;
     for (const [oldestKey, oldest] of this.entries) {
       if (this.totalBytes + bytes <= this.options.maxBytes) break;
       this.remove(oldestKey, oldest);
     }
-    this.entries.set(key, { ...rendered, bytes });
+    rendered.stamp.live = true;
+    this.entries.set(key, entry);
     this.totalBytes += bytes;
+    return entry;
   }
 
   private remove(key: K, entry: Rendered): void {
+    entry.stamp.live = false;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
   }

@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { digestToken } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
+import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   gatewayFixtureForFile,
@@ -111,9 +112,9 @@ describe("the hot agent read", () => {
     expect(JSON.parse(answer.body)).toEqual({ message: "404 Not found" });
   });
 
-  it("stops accepting a revoked token as soon as the notice arrives", async () => {
-    expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
-    expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
+  it("stops accepting a revoked token as soon as the notice arrives, though its reads were remembered", async () => {
+    for (let read = 0; read < 3; read++) expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
+    expect(await rememberedReads()).toBeGreaterThan(0);
     await f.db
       .updateTable("read_model.personal_access_tokens")
       .set({ revoked: true })
@@ -130,4 +131,32 @@ describe("the hot agent read", () => {
     expect(JSON.parse(refused.body)).toMatchObject({ error: "invalid_token" });
     expect((await rawGet(HOT, TOKENS.developer)).status).toBe(200);
   });
+
+  it("answers a remembered read with the agent's new facts once their notice arrives", async () => {
+    for (let read = 0; read < 3; read++) await rawGet(HOT, TOKENS.developer);
+    const before = await rememberedReads();
+    expect(JSON.parse((await rawGet(HOT, TOKENS.developer)).body).cluster_info.cluster_name).toBe(
+      "hot-cluster",
+    );
+    expect(await rememberedReads()).toBeGreaterThan(before);
+    await f.db
+      .updateTable("read_model.cluster_snapshots")
+      .set({ cluster: sql`jsonb_set(cluster::jsonb, '{cluster_name}', '"moved-cluster"')` })
+      .where("agent_id", "=", 300)
+      .execute();
+    f.bus.nc.publish(
+      f.bus.topology.subjects.readModelChanged("cluster_snapshots"),
+      JSON.stringify({ table: "cluster_snapshots", agent_id: 300, stream: "X", seq: 2 }),
+    );
+    await eventually(async () => {
+      const answer = JSON.parse((await rawGet(HOT, TOKENS.developer)).body);
+      return answer.cluster_info.cluster_name === "moved-cluster" ? true : undefined;
+    }, "the new facts served");
+  });
 });
+
+/** Hot reads answered from a remembered verdict so far (`/metrics`). */
+async function rememberedReads(): Promise<number> {
+  const metrics = await (await f.call("/metrics")).text();
+  return Number(metrics.match(/kasmap_gateway_cache_hits_total\{cache="hot_agent_reads"\} (\d+)/)?.[1] ?? 0);
+}

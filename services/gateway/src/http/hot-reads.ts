@@ -2,6 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { mayPerform } from "@kasmap/access-rules";
 import type { FastifyInstance } from "fastify";
+import type { Stamp } from "../cache/invalidating-cache.ts";
+import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
 import { cachedAgentReadBody } from "../routes/agent-lookup.ts";
 
@@ -39,23 +41,60 @@ export function hotAgentReadIds(
  * accepted token, the project and their level on it (Developer or more, or admin), the agent in
  * that project, its facts and connections. Undefined otherwise — then Fastify's route answers,
  * loading what is missing and giving every refusal (401, 403, 404) its own body and headers.
+ * `stamps` receives the stamps of every entry the answer was decided from (`HotReadMemo`).
  */
 export function cachedHotAgentRead(
   ctx: GatewayContext,
   headers: IncomingMessage["headers"],
   ids: { projectId: number; agentId: number },
-): Buffer | undefined {
-  const user = ctx.access.cachedUserOf?.(headers, { method: "GET", route: AGENT_READ_ROUTE });
+  stamps?: Stamp[],
+): StampedBody | undefined {
+  const user = ctx.access.cachedUserOf?.(headers, { method: "GET", route: AGENT_READ_ROUTE }, stamps);
   if (user === undefined) return undefined;
-  const project = ctx.caches.projects.peek(`id:${ids.projectId}`);
-  if (!project) return undefined;
+  const project = ctx.caches.projects.peekEntry(`id:${ids.projectId}`);
+  if (!project?.value) return undefined;
   if (!user.isAdmin) {
-    const level = ctx.access.cachedProjectLevel?.(user, project);
+    const level = ctx.access.cachedProjectLevel?.(user, project.value, stamps);
     if (level === undefined || !mayPerform("read_cluster_agent", level, false)) return undefined;
   }
-  const found = ctx.caches.agents.peek(ids.agentId);
-  if (!found || found.agent.project_id !== project.id) return undefined;
-  return cachedAgentReadBody(ctx, found.agent, project);
+  const found = ctx.caches.agents.peekEntry(ids.agentId);
+  if (!found?.value || found.value.agent.project_id !== project.value.id) return undefined;
+  stamps?.push(project.stamp, found.stamp);
+  return cachedAgentReadBody(ctx, found.value.agent, project.value, stamps);
+}
+
+/**
+ * The hot read's body from the caller's remembered verdict (`caches.hotAgentReads`): the same
+ * caller read the same agent in the same project before, and no entry that verdict was decided
+ * from has changed, expired or been dropped since. Else undefined (decide again).
+ */
+function rememberedHotAgentRead(
+  ctx: GatewayContext,
+  caller: string,
+  ids: { projectId: number; agentId: number },
+): Buffer | undefined {
+  const nowMs = Date.now();
+  const remembered = ctx.caches.hotAgentReads.get(caller, ids.agentId, nowMs);
+  if (remembered === undefined || remembered.projectId !== ids.projectId) return undefined;
+  return ctx.caches.agentReadBodies.bodyIf(ids.agentId, remembered.body, nowMs);
+}
+
+/** Decides the hot read from the caches (`cachedHotAgentRead`) and remembers the verdict. */
+function decidedHotAgentRead(
+  ctx: GatewayContext,
+  headers: IncomingMessage["headers"],
+  caller: string | undefined,
+  ids: { projectId: number; agentId: number },
+): Buffer | undefined {
+  const stamps: Stamp[] = [];
+  const answer = cachedHotAgentRead(ctx, headers, ids, stamps);
+  if (answer === undefined) return undefined;
+  if (caller !== undefined) {
+    stamps.push(answer.stamp);
+    const remembered = { projectId: ids.projectId, body: answer.stamp };
+    ctx.caches.hotAgentReads.set(caller, ids.agentId, remembered, stamps);
+  }
+  return answer.body;
 }
 
 /**
@@ -71,7 +110,10 @@ export function answerHotRead(
   const ids = hotAgentReadIds(request);
   if (ids === null) return false;
   const startedAt = performance.now();
-  const body = cachedHotAgentRead(ctx, request.headers, ids);
+  const caller = ctx.access.hotCallerKey?.(request.headers);
+  const body =
+    (caller === undefined ? undefined : rememberedHotAgentRead(ctx, caller, ids)) ??
+    decidedHotAgentRead(ctx, request.headers, caller, ids);
   if (body === undefined) return false;
   response.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.length) });
   response.end(body);

@@ -1,5 +1,7 @@
 import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
 import { tokenNotFound } from "../auth/credential-errors.ts";
+import type { Stamp } from "../cache/invalidating-cache.ts";
+import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
 import {
   agentBodyJson,
@@ -127,17 +129,22 @@ export async function agentReadBody(
   return renderedAgentReadBody(ctx, agent, project, facts, connections);
 }
 
-/** As `agentReadBody` when the agent's facts and connections are both cached, else undefined. */
+/**
+ * As `agentReadBody` when the agent's facts and connections are both cached, else undefined;
+ * with the body's stamp, and `stamps` receives those of the facts and connections.
+ */
 export function cachedAgentReadBody(
   ctx: GatewayContext,
   agent: AgentRow,
   project: ProjectRow,
-): Buffer | undefined {
-  const facts = ctx.caches.clusterFacts.peek(agent.id);
+  stamps?: Stamp[],
+): StampedBody | undefined {
+  const facts = ctx.caches.clusterFacts.peekEntry(agent.id);
   if (facts === undefined) return undefined;
-  const connections = ctx.caches.connections.peek(agent.id);
+  const connections = ctx.caches.connections.peekEntry(agent.id);
   if (connections === undefined) return undefined;
-  return renderedAgentReadBody(ctx, agent, project, facts, connections);
+  stamps?.push(facts.stamp, connections.stamp);
+  return renderAgentReadBody(ctx, agent, project, facts.value, connections.value);
 }
 
 function renderedAgentReadBody(
@@ -147,10 +154,20 @@ function renderedAgentReadBody(
   facts: SerializedClusterFacts | null,
   connections: AgentConnectionsRead,
 ): Buffer {
+  return renderAgentReadBody(ctx, agent, project, facts, connections).body;
+}
+
+function renderAgentReadBody(
+  ctx: GatewayContext,
+  agent: AgentRow,
+  project: ProjectRow,
+  facts: SerializedClusterFacts | null,
+  connections: AgentConnectionsRead,
+): StampedBody {
   const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
   const parts = [agent, project, facts, connections] as const;
-  return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
+  return ctx.caches.agentReadBodies.getStamped(agent.id, parts, nowMs, () => ({
     body: Buffer.from(
       agentWithClusterInfoJson(
         agentBodyJson(agent, project),
