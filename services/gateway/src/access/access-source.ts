@@ -52,10 +52,10 @@ export type AccessSource = {
   /** As `projectLevel` when the answer is cached, else undefined (the full path loads it). */
   cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow, stamps?: Stamp[]): number | undefined;
   /**
-   * The key of the caller a personal access token in `headers` names (`<kind>:<sha256>`, the
-   * token itself never kept), under which the hot read remembers its verdicts; else undefined.
+   * The key of the caller a personal access token names (`<kind>:<sha256>`, the token itself
+   * never kept), under which the hot read remembers its verdicts.
    */
-  hotCallerKey?(headers: RequestHeaders): string | undefined;
+  hotCallerKey?(token: string): string;
 };
 
 /** A request's headers as Node parses them. */

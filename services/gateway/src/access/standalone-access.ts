@@ -119,9 +119,6 @@ export function createStandaloneAccess(deps: {
       if (stamps && cached) stamps.push(cached.stamp);
       return levelFromMemberships(memberships, project);
     },
-    hotCallerKey(headers) {
-      const credential = credentialFromHeaders(headers);
-      return credential?.kind === "personal_access_token" ? principalKey(credential) : undefined;
-    },
+    hotCallerKey: (token) => principalKey({ kind: "personal_access_token", token }),
   };
 }

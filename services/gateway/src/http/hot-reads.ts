@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
 import { mayPerform } from "@kasmap/access-rules";
 import type { FastifyInstance } from "fastify";
+import { credentialFromHeaders } from "../auth/authenticate.ts";
 import type { Stamp } from "../cache/invalidating-cache.ts";
 import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
@@ -20,20 +21,49 @@ const AGENT_READ_URL =
 
 const JSON_CONTENT_TYPE = "application/json";
 
+/** A request the hot read may answer: its ids, and the personal access token it carries if any. */
+export type HotAgentReadRequest = { projectId: number; agentId: number; token: string | undefined };
+
 /**
  * The ids of a request that may be answered as a hot agent read, else null. Only a GET without
  * a body qualifies: anything else (a body Fastify would read, HEAD, another query) takes
- * Fastify's path.
+ * Fastify's path. Reads `rawHeaders` once instead of making Node build the `headers` object:
+ * the token is the one `credentialFromHeaders` would find (`PRIVATE-TOKEN`, then
+ * `Authorization: Bearer`), and a repeated credential header (which Node would join or drop)
+ * also leaves the request to Fastify.
  */
 export function hotAgentReadIds(
-  request: Pick<IncomingMessage, "method" | "url" | "headers">,
-): { projectId: number; agentId: number } | null {
+  request: Pick<IncomingMessage, "method" | "url" | "rawHeaders">,
+): HotAgentReadRequest | null {
   if (request.method !== "GET") return null;
-  const { headers } = request;
-  if (headers["content-length"] !== undefined || headers["transfer-encoding"] !== undefined) return null;
   const match = AGENT_READ_URL.exec(request.url ?? "");
   if (match === null) return null;
-  return { projectId: Number(match[1]), agentId: Number(match[2]) };
+  const raw = request.rawHeaders;
+  let privateToken: string | undefined;
+  let authorization: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    // Header names compared by length first: most of a request's headers are none of these.
+    if (name.length === 13) {
+      const lower = name.toLowerCase();
+      if (lower === "private-token") {
+        if (privateToken !== undefined) return null;
+        privateToken = raw[i + 1] ?? "";
+      } else if (lower === "authorization") {
+        if (authorization !== undefined) return null;
+        authorization = raw[i + 1] ?? "";
+      }
+    } else if (name.length === 14 || name.length === 17) {
+      const lower = name.toLowerCase();
+      if (lower === "content-length" || lower === "transfer-encoding") return null;
+    }
+  }
+  const credential = credentialFromHeaders({ "private-token": privateToken, authorization });
+  return {
+    projectId: Number(match[1]),
+    agentId: Number(match[2]),
+    token: credential?.kind === "personal_access_token" ? credential.token : undefined,
+  };
 }
 
 /**
@@ -110,7 +140,7 @@ export function answerHotRead(
   const ids = hotAgentReadIds(request);
   if (ids === null) return false;
   const startedAt = performance.now();
-  const caller = ctx.access.hotCallerKey?.(request.headers);
+  const caller = ids.token === undefined ? undefined : ctx.access.hotCallerKey?.(ids.token);
   const body =
     (caller === undefined ? undefined : rememberedHotAgentRead(ctx, caller, ids)) ??
     decidedHotAgentRead(ctx, request.headers, caller, ids);

@@ -47,7 +47,7 @@ describe("hotAgentReadIds", () => {
     const app = routerLikeTheGateway();
     const taken: string[] = [];
     for (const url of URLS) {
-      const ids = hotAgentReadIds({ method: "GET", url, headers: {} });
+      const ids = hotAgentReadIds({ method: "GET", url, rawHeaders: [] });
       if (ids === null) continue;
       taken.push(url);
       const answer = await app.inject({ method: "GET", url });
@@ -58,18 +58,32 @@ describe("hotAgentReadIds", () => {
       });
     }
     expect(taken).toEqual([URLS[0], URLS[1]]);
-    expect(hotAgentReadIds({ method: "GET", url: URLS[1] ?? "", headers: {} })).toEqual({
+    expect(hotAgentReadIds({ method: "GET", url: URLS[1] ?? "", rawHeaders: [] })).toEqual({
       projectId: 1,
       agentId: 999_999_999_999_999,
+      token: undefined,
     });
   });
 
   it.each([
-    ["HEAD", {}],
-    ["POST", {}],
-    ["GET", { "content-length": "0" }],
-    ["GET", { "transfer-encoding": "chunked" }],
-  ])("leaves %s with %o to Fastify", (method, headers) => {
-    expect(hotAgentReadIds({ method, url: URLS[0] ?? "", headers })).toBeNull();
+    ["HEAD", []],
+    ["POST", []],
+    ["GET", ["Content-Length", "0"]],
+    ["GET", ["transfer-encoding", "chunked"]],
+    ["GET", ["PRIVATE-TOKEN", "a", "private-token", "b"]],
+    ["GET", ["Authorization", "Bearer a", "authorization", "Bearer b"]],
+  ])("leaves %s with %o to Fastify", (method, rawHeaders) => {
+    expect(hotAgentReadIds({ method, url: URLS[0] ?? "", rawHeaders })).toBeNull();
+  });
+
+  it.each([
+    [["Host", "x", "PRIVATE-TOKEN", " glpat-a "], "glpat-a"],
+    [["Authorization", "Bearer glpat-b"], "glpat-b"],
+    [["Private-Token", "glpat-a", "Authorization", "Bearer glpat-b"], "glpat-a"],
+    [["private-token", "  ", "authorization", "bearer glpat-b"], "glpat-b"],
+    [["Authorization", "Basic abc"], undefined],
+    [["JOB-TOKEN", "job"], undefined],
+  ])("finds the token of %o as credentialFromHeaders does: %s", (rawHeaders, token) => {
+    expect(hotAgentReadIds({ method: "GET", url: URLS[0] ?? "", rawHeaders })?.token).toBe(token);
   });
 });
