@@ -126,7 +126,7 @@ export async function agentReadBody(
       connections ?? cachedConnections(ctx, agent.id),
     ]);
   }
-  return renderedAgentReadBody(ctx, agent, project, facts, connections);
+  return renderAgentReadBody(ctx, agent, project, facts, connections).body;
 }
 
 /**
@@ -145,16 +145,6 @@ export function cachedAgentReadBody(
   if (connections === undefined) return undefined;
   stamps?.push(facts.stamp, connections.stamp);
   return renderAgentReadBody(ctx, agent, project, facts.value, connections.value);
-}
-
-function renderedAgentReadBody(
-  ctx: GatewayContext,
-  agent: AgentRow,
-  project: ProjectRow,
-  facts: SerializedClusterFacts | null,
-  connections: AgentConnectionsRead,
-): Buffer {
-  return renderAgentReadBody(ctx, agent, project, facts, connections).body;
 }
 
 function renderAgentReadBody(
