@@ -7,7 +7,7 @@ import {
   type StandalonePrincipal,
   unauthorized,
 } from "../auth/authenticate.ts";
-import { checkPrincipal } from "../auth/credential-verdict.ts";
+import { checkPrincipal, tokenUsableUntil } from "../auth/credential-verdict.ts";
 import type { GatewayCaches } from "../cache/gateway-caches.ts";
 import {
   groupAccess,
@@ -22,16 +22,6 @@ import type { AccessSource } from "./access-source.ts";
 /** The principals cache's key of a credential: `<credential kind>:<sha256 of token>`. */
 function principalKey(credential: Credential): string {
   return `${credential.kind}:${digestToken(credential.token)}`;
-}
-
-/**
- * The first moment (ms since the epoch) a token expiring on `expiresOn` (`YYYY-MM-DD`, null:
- * never) is refused: the start of that day, UTC (`isExpired`). Unreadable: now (never usable).
- */
-export function tokenUsableUntil(expiresOn: string | null): number {
-  if (expiresOn === null) return Number.POSITIVE_INFINITY;
-  const at = Date.parse(`${expiresOn}T00:00:00.000Z`);
-  return Number.isNaN(at) ? 0 : at;
 }
 
 /**

@@ -68,6 +68,16 @@ export function isExpired(expiresOn: string | null, now: Date): boolean {
 }
 
 /**
+ * The first moment (ms since the epoch) `isExpired` holds for a token expiring on `expiresOn`
+ * (`YYYY-MM-DD`; null: never): the start of that day, UTC. Unreadable: 0 (never usable).
+ */
+export function tokenUsableUntil(expiresOn: string | null): number {
+  if (expiresOn === null) return Number.POSITIVE_INFINITY;
+  const at = Date.parse(`${expiresOn}T00:00:00.000Z`);
+  return Number.isNaN(at) ? 0 : at;
+}
+
+/**
  * Throws GitLab's refusal for a credential that exists but may not make this request, checked
  * in GitLab's order (`AccessTokenValidationService`, then `find_current_user!`):
  * - personal access token: expired → 401 `invalid_token`; revoked → 401 `invalid_token`;

@@ -1,7 +1,7 @@
 import { isKasmapError } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import type { StandalonePrincipal as Principal } from "./authenticate.ts";
-import { checkPrincipal, scopesEnoughFor } from "./credential-verdict.ts";
+import { checkPrincipal, isExpired, scopesEnoughFor, tokenUsableUntil } from "./credential-verdict.ts";
 
 const user = { id: 7, username: "dev", name: "Dev", isAdmin: false };
 const NOW = new Date("2026-03-10T12:00:00Z");
@@ -93,5 +93,15 @@ describe("checkPrincipal", () => {
       "api",
       "read_api",
     ]);
+  });
+});
+
+describe("tokenUsableUntil", () => {
+  it("is the first moment isExpired holds (the start of the expiry day, UTC)", () => {
+    const until = tokenUsableUntil("2026-03-11");
+    expect(isExpired("2026-03-11", new Date(until - 1))).toBe(false);
+    expect(isExpired("2026-03-11", new Date(until))).toBe(true);
+    expect(tokenUsableUntil(null)).toBe(Number.POSITIVE_INFINITY);
+    expect(tokenUsableUntil("not a date")).toBe(0);
   });
 });

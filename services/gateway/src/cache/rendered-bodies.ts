@@ -49,20 +49,11 @@ export class RenderedBodies<K extends string | number> {
   }
 
   /**
-   * The body for `key` rendered from `parts` at `nowMs`: the stored one if it was rendered from
-   * the same objects and is still valid at `nowMs`, else `render()`'s (stored for next time).
+   * The body for `key` rendered from `parts` at `nowMs`, with its stamp: the stored one if it was
+   * rendered from the same objects and is still valid at `nowMs`, else `render()`'s (stored for
+   * next time; its stamp is never live if it could not be stored).
    */
   get(
-    key: K,
-    parts: readonly unknown[],
-    nowMs: number,
-    render: () => { body: Buffer; validUntil: number },
-  ): Buffer {
-    return this.getStamped(key, parts, nowMs, render).body;
-  }
-
-  /** As `get`, with the body's stamp (never live for a body that was not stored). */
-  getStamped(
     key: K,
     parts: readonly unknown[],
     nowMs: number,

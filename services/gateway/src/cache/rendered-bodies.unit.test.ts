@@ -25,8 +25,8 @@ describe("RenderedBodies", () => {
     const bodies = memo();
     const parts = [{ agent: 1 }, { facts: 1 }];
     const r = renderer("a");
-    expect(String(bodies.get(1, parts, 0, r.render))).toBe("a#1");
-    expect(String(bodies.get(1, [...parts], 0, r.render))).toBe("a#1");
+    expect(String(bodies.get(1, parts, 0, r.render).body)).toBe("a#1");
+    expect(String(bodies.get(1, [...parts], 0, r.render).body)).toBe("a#1");
     expect(bodies.hits).toBe(1);
   });
 
@@ -35,7 +35,7 @@ describe("RenderedBodies", () => {
     const agent = { agent: 1 };
     const r = renderer("a");
     bodies.get(1, [agent, { facts: 1 }], 0, r.render);
-    expect(String(bodies.get(1, [agent, { facts: 1 }], 0, r.render))).toBe("a#2");
+    expect(String(bodies.get(1, [agent, { facts: 1 }], 0, r.render).body)).toBe("a#2");
   });
 
   it("renders again once the clock reaches validUntil", () => {
@@ -43,8 +43,8 @@ describe("RenderedBodies", () => {
     const parts = [{}];
     const r = renderer("a", 100);
     bodies.get(1, parts, 0, r.render);
-    expect(String(bodies.get(1, parts, 99, r.render))).toBe("a#1");
-    expect(String(bodies.get(1, parts, 100, r.render))).toBe("a#2");
+    expect(String(bodies.get(1, parts, 99, r.render).body)).toBe("a#1");
+    expect(String(bodies.get(1, parts, 100, r.render).body)).toBe("a#2");
   });
 
   it("keys bodies apart and stores nothing while disabled", () => {

@@ -157,7 +157,7 @@ function renderAgentReadBody(
   const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
   const parts = [agent, project, facts, connections] as const;
-  return ctx.caches.agentReadBodies.getStamped(agent.id, parts, nowMs, () => ({
+  return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
     body: Buffer.from(
       agentWithClusterInfoJson(
         agentBodyJson(agent, project),
