@@ -1,5 +1,4 @@
 import * as crypto from "node:crypto";
-import { createHash, randomBytes } from "node:crypto";
 import type { AgentTokenKind } from "./registry.ts";
 
 /**
@@ -34,12 +33,12 @@ const oneShotHash = (crypto as { hash?: (algorithm: string, data: string, encodi
 /** SHA-256 hex digest (of the UTF-8 bytes): the only form in which a token is stored or put in an event. */
 export function digestToken(token: string): string {
   if (oneShotHash !== undefined) return oneShotHash("sha256", token, "hex");
-  return createHash("sha256").update(token, "utf8").digest("hex");
+  return crypto.createHash("sha256").update(token, "utf8").digest("hex");
 }
 
 /** A new random token: prefix + 43 chars of base64url (256 bits of entropy). */
 export function generateToken(prefix: string): string {
-  return `${prefix}${randomBytes(32).toString("base64url")}`;
+  return `${prefix}${crypto.randomBytes(32).toString("base64url")}`;
 }
 
 /**

@@ -38,25 +38,17 @@ export type AccessSource = {
   /** The projects on which the caller may perform `action` (a role-gated read), as SQL on `p`. */
   projectsWhere(user: AuthenticatedUser, action: RoleAction): Promise<ProjectFilter>;
   /**
-   * The hot reads' synchronous answers (`http/hot-reads.ts`), from the caches alone: the user a
-   * personal access token in `headers` names when its principal is cached and accepted for
-   * `request`, else undefined — never a refusal: the full path (`principalOf`) then decides and
-   * answers. Absent: no hot reads (GitLab mode). `stamps` receives the stamps of the cached
-   * entries the answer was decided from, and one that ends with the token's validity.
-   */
-  cachedUserOf?(
-    headers: RequestHeaders,
-    request: RequestShape,
-    stamps?: Stamp[],
-  ): AuthenticatedUser | undefined;
-  /** As `projectLevel` when the answer is cached, else undefined (the full path loads it). */
-  cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow, stamps?: Stamp[]): number | undefined;
-  /**
-   * The key of the caller a personal access token names (`<kind>:<sha256>`, the token itself
-   * never kept), under which the hot read remembers its verdicts.
+   * The hot reads' synchronous answers (`http/hot-reads.ts`), from the caches alone. Absent: no
+   * hot reads (GitLab mode).
+   * - `hotCallerKey`: the key of the caller a personal access token names (`<kind>:<sha256>`,
+   *   the token itself never kept), computed once per request.
+   * - `cachedUserOf`: the user that caller key names when its principal is cached and accepted
+   *   for `request`, else undefined — never a refusal: the full path (`principalOf`) then
+   *   decides and answers. `stamps` receives the stamps of the cached entries the answer was
+   *   decided from, and one that ends with the token's validity.
    */
   hotCallerKey?(token: string): string;
+  cachedUserOf?(callerKey: string, request: RequestShape, stamps?: Stamp[]): AuthenticatedUser | undefined;
+  /** As `projectLevel` when the answer is cached, else undefined (the full path loads it). */
+  cachedProjectLevel?(user: AuthenticatedUser, project: ProjectRow, stamps?: Stamp[]): number | undefined;
 };
-
-/** A request's headers as Node parses them. */
-export type RequestHeaders = Record<string, string | string[] | undefined>;

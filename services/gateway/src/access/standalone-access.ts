@@ -82,10 +82,9 @@ export function createStandaloneAccess(deps: {
       return (await groupAccess(db, user.id, namespace)).visible;
     },
     projectsWhere: async (user, action) => actionAllowedSql(user, action),
-    cachedUserOf(headers, request, stamps) {
-      const credential = credentialFromHeaders(headers);
-      if (credential?.kind !== "personal_access_token") return undefined;
-      const cached = caches.principals.peekEntry(principalKey(credential));
+    hotCallerKey: (token) => principalKey({ kind: "personal_access_token", token }),
+    cachedUserOf(callerKey, request, stamps) {
+      const cached = caches.principals.peekEntry(callerKey);
       const principal = cached?.value;
       if (principal?.kind !== "user") return undefined;
       try {
@@ -109,6 +108,5 @@ export function createStandaloneAccess(deps: {
       if (stamps && cached) stamps.push(cached.stamp);
       return levelFromMemberships(memberships, project);
     },
-    hotCallerKey: (token) => principalKey({ kind: "personal_access_token", token }),
   };
 }

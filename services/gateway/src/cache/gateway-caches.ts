@@ -55,9 +55,6 @@ function taggedTarget<V>(cache: InvalidatingCache<string, V>): NoticeTarget {
   return { dropKey: () => cache.clear(), dropTag: (tag) => cache.dropTag(tag), clear: () => cache.clear() };
 }
 
-/** A remembered hot read: the agent's project, and the stamp of the body to send. */
-export type HotAgentRead = { projectId: number; body: Stamp };
-
 /** A project's access level for a user, with the groups whose changes can alter it. */
 export type CachedAccessLevel = { level: number; project: Pick<ProjectRow, "id" | "traversal_ids"> };
 
@@ -160,12 +157,12 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       maxBytes: Math.floor(options.maxBytes * 0.1),
     }),
     /**
-     * Key: the caller's principal key and the agent id; the hot read's verdict (the agent's
-     * project and the stamp of its rendered body), valid while every entry above it was decided
-     * from is (`HotReadMemo`): a repeated read skips the token's checks and the permission.
-     * ~150 bytes each: ~25,000 (caller, agent) pairs.
+     * Key: the caller's principal key and the agent id (within its project id); the hot read's
+     * verdict, the stamp of the body to send, valid while every entry above it was decided from
+     * is (`HotReadMemo`): a repeated read skips the token's checks and the permission.
+     * ~160 bytes each: ~25,000 (caller, agent) pairs.
      */
-    hotAgentReads: new HotReadMemo<HotAgentRead>({
+    hotAgentReads: new HotReadMemo<Stamp>({
       name: "hot_agent_reads",
       isEnabled: options.isEnabled,
       maxBytes: Math.floor(options.maxBytes * 0.03),

@@ -5,7 +5,7 @@ const ANSWER_BYTES = 96;
 const STAMP_BYTES = 8;
 const CALLER_BYTES = 96;
 
-type Answer<V> = { readonly value: V; readonly stamps: readonly Stamp[] };
+type Answer<V> = { readonly within: number; readonly value: V; readonly stamps: readonly Stamp[] };
 
 export type HotReadMemoOptions = {
   /** Names the memo in metrics, e.g. `hot_agent_reads`. */
@@ -17,7 +17,8 @@ export type HotReadMemoOptions = {
 };
 
 /**
- * The hot read's verdicts per (caller, resource): what a caller may read, remembered with the
+ * The hot read's verdicts per (caller, resource within its parent — an agent in its project):
+ * what a caller may read, remembered with the
  * stamps of every cached entry the verdict was decided from (principal, memberships, project,
  * agent, facts, connections, rendered body). An answer holds only while every stamp is live and
  * before its `usableUntil`, so it is never fresher or staler than deciding again from those
@@ -40,10 +41,13 @@ export class HotReadMemo<V> {
     this.name = options.name;
   }
 
-  /** The remembered value for (`caller`, `id`) if every stamp is live at `nowMs`, else undefined. */
-  get(caller: string, id: number, nowMs: number): V | undefined {
+  /**
+   * The remembered value for (`caller`, `id` within `within`) if every stamp is live at `nowMs`,
+   * else undefined (counted as a miss).
+   */
+  get(caller: string, id: number, within: number, nowMs: number): V | undefined {
     const answer = this.callers.get(caller)?.get(id);
-    if (answer === undefined) {
+    if (answer === undefined || answer.within !== within) {
       this.misses += 1;
       return undefined;
     }
@@ -60,10 +64,11 @@ export class HotReadMemo<V> {
   }
 
   /**
-   * Remembers `value` for (`caller`, `id`), valid while every one of `stamps` is live and before
-   * its `usableUntil`. Nothing is kept while disabled or when a stamp is already dead.
+   * Remembers `value` for (`caller`, `id` within `within`), valid while every one of `stamps` is
+   * live and before its `usableUntil`. Nothing is kept while disabled or when a stamp is already
+   * dead.
    */
-  set(caller: string, id: number, value: V, stamps: readonly Stamp[]): void {
+  set(caller: string, id: number, within: number, value: V, stamps: readonly Stamp[]): void {
     if (!this.options.isEnabled()) return;
     if (!stamps.every((stamp) => stamp.live)) return;
     const bytes = answerBytes(stamps.length);
@@ -82,7 +87,7 @@ export class HotReadMemo<V> {
       }
       if (!this.roomFor(bytes, caller)) return;
     }
-    answers.set(id, { value, stamps });
+    answers.set(id, { within, value, stamps });
     this.totalBytes += bytes;
   }
 

@@ -17,47 +17,49 @@ describe("HotReadMemo", () => {
   it("answers a remembered verdict while every stamp is live", () => {
     const memo = memoOf();
     const stamps = [live(), live()];
-    memo.set("pat:a", 7, "v", stamps);
-    expect(memo.get("pat:a", 7, 0)).toBe("v");
-    expect(memo.get("pat:b", 7, 0)).toBeUndefined();
-    expect(memo.get("pat:a", 8, 0)).toBeUndefined();
+    memo.set("pat:a", 7, 1, "v", stamps);
+    expect(memo.get("pat:a", 7, 1, 0)).toBe("v");
+    expect(memo.get("pat:b", 7, 1, 0)).toBeUndefined();
+    expect(memo.get("pat:a", 8, 1, 0)).toBeUndefined();
+    // The same agent asked for within another project: not this verdict.
+    expect(memo.get("pat:a", 7, 2, 0)).toBeUndefined();
     (stamps[1] as Stamp).live = false;
-    expect(memo.get("pat:a", 7, 0)).toBeUndefined();
-    expect([memo.hits, memo.misses]).toEqual([1, 3]);
+    expect(memo.get("pat:a", 7, 1, 0)).toBeUndefined();
+    expect([memo.hits, memo.misses]).toEqual([1, 4]);
   });
 
   it("ends at the earliest usableUntil of its stamps, as they are when read", () => {
     const memo = memoOf();
     const renewed = live(5_000);
-    memo.set("pat:a", 1, "v", [renewed, live(9_000)]);
-    expect(memo.get("pat:a", 1, 4_999)).toBe("v");
-    expect(memo.get("pat:a", 1, 5_000)).toBeUndefined();
+    memo.set("pat:a", 1, 1, "v", [renewed, live(9_000)]);
+    expect(memo.get("pat:a", 1, 1, 4_999)).toBe("v");
+    expect(memo.get("pat:a", 1, 1, 5_000)).toBeUndefined();
     renewed.usableUntil = 8_000;
-    expect(memo.get("pat:a", 1, 7_999)).toBe("v");
-    expect(memo.get("pat:a", 1, 8_000)).toBeUndefined();
+    expect(memo.get("pat:a", 1, 1, 7_999)).toBe("v");
+    expect(memo.get("pat:a", 1, 1, 8_000)).toBeUndefined();
   });
 
   it("remembers nothing while disabled or from a stamp already dead", () => {
     const disabled = memoOf({ isEnabled: () => false });
-    disabled.set("pat:a", 1, "v", [live()]);
-    expect(disabled.get("pat:a", 1, 0)).toBeUndefined();
+    disabled.set("pat:a", 1, 1, "v", [live()]);
+    expect(disabled.get("pat:a", 1, 1, 0)).toBeUndefined();
     const memo = memoOf();
-    memo.set("pat:a", 1, "v", [live(), { live: false, usableUntil: Number.POSITIVE_INFINITY }]);
-    expect(memo.get("pat:a", 1, 0)).toBeUndefined();
+    memo.set("pat:a", 1, 1, "v", [live(), { live: false, usableUntil: Number.POSITIVE_INFINITY }]);
+    expect(memo.get("pat:a", 1, 1, 0)).toBeUndefined();
     expect(memo.size).toBe(0);
   });
 
   it("stays within its bytes, evicting the callers remembered longest ago", () => {
     const memo = memoOf({ maxBytes: 2_000 });
     for (let caller = 0; caller < 20; caller++) {
-      for (let id = 0; id < 3; id++) memo.set(`pat:${caller}`, id, "v", [live(), live()]);
+      for (let id = 0; id < 3; id++) memo.set(`pat:${caller}`, id, 1, "v", [live(), live()]);
       expect(memo.bytes).toBeLessThanOrEqual(2_000);
     }
-    expect(memo.get("pat:19", 2, 0)).toBe("v");
-    expect(memo.get("pat:0", 0, 0)).toBeUndefined();
+    expect(memo.get("pat:19", 2, 1, 0)).toBe("v");
+    expect(memo.get("pat:0", 0, 1, 0)).toBeUndefined();
     // Replacing an answer does not grow the count.
     const before = memo.bytes;
-    memo.set("pat:19", 2, "w", [live(), live()]);
+    memo.set("pat:19", 2, 1, "w", [live(), live()]);
     expect(memo.bytes).toBe(before);
     memo.clear();
     expect([memo.size, memo.bytes]).toEqual([0, 0]);

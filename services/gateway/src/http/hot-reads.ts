@@ -67,19 +67,19 @@ export function hotAgentReadIds(
 }
 
 /**
- * The hot read's body when everything it needs is cached and the answer is 200: the caller's
- * accepted token, the project and their level on it (Developer or more, or admin), the agent in
+ * The hot read's body when everything it needs is cached and the answer is 200: the accepted
+ * token of `caller` (`hotCallerKey`), the project and their level on it (Developer or more, or admin), the agent in
  * that project, its facts and connections. Undefined otherwise — then Fastify's route answers,
  * loading what is missing and giving every refusal (401, 403, 404) its own body and headers.
  * `stamps` receives the stamps of every entry the answer was decided from (`HotReadMemo`).
  */
 export function cachedHotAgentRead(
   ctx: GatewayContext,
-  headers: IncomingMessage["headers"],
+  caller: string,
   ids: { projectId: number; agentId: number },
   stamps?: Stamp[],
 ): StampedBody | undefined {
-  const user = ctx.access.cachedUserOf?.(headers, { method: "GET", route: AGENT_READ_ROUTE }, stamps);
+  const user = ctx.access.cachedUserOf?.(caller, { method: "GET", route: AGENT_READ_ROUTE }, stamps);
   if (user === undefined) return undefined;
   const project = ctx.caches.projects.peekEntry(`id:${ids.projectId}`);
   if (!project?.value) return undefined;
@@ -104,26 +104,21 @@ function rememberedHotAgentRead(
   ids: { projectId: number; agentId: number },
 ): Buffer | undefined {
   const nowMs = Date.now();
-  const remembered = ctx.caches.hotAgentReads.get(caller, ids.agentId, nowMs);
-  if (remembered === undefined || remembered.projectId !== ids.projectId) return undefined;
-  return ctx.caches.agentReadBodies.bodyIf(ids.agentId, remembered.body, nowMs);
+  const body = ctx.caches.hotAgentReads.get(caller, ids.agentId, ids.projectId, nowMs);
+  return body && ctx.caches.agentReadBodies.bodyIf(ids.agentId, body, nowMs);
 }
 
 /** Decides the hot read from the caches (`cachedHotAgentRead`) and remembers the verdict. */
 function decidedHotAgentRead(
   ctx: GatewayContext,
-  headers: IncomingMessage["headers"],
-  caller: string | undefined,
+  caller: string,
   ids: { projectId: number; agentId: number },
 ): Buffer | undefined {
   const stamps: Stamp[] = [];
-  const answer = cachedHotAgentRead(ctx, headers, ids, stamps);
+  const answer = cachedHotAgentRead(ctx, caller, ids, stamps);
   if (answer === undefined) return undefined;
-  if (caller !== undefined) {
-    stamps.push(answer.stamp);
-    const remembered = { projectId: ids.projectId, body: answer.stamp };
-    ctx.caches.hotAgentReads.set(caller, ids.agentId, remembered, stamps);
-  }
+  stamps.push(answer.stamp);
+  ctx.caches.hotAgentReads.set(caller, ids.agentId, ids.projectId, answer.stamp, stamps);
   return answer.body;
 }
 
@@ -138,12 +133,12 @@ export function answerHotRead(
   response: ServerResponse,
 ): boolean {
   const ids = hotAgentReadIds(request);
-  if (ids === null) return false;
+  // Only a personal access token is answered here (a job token, or none, is Fastify's).
+  if (ids === null || ids.token === undefined) return false;
   const startedAt = performance.now();
-  const caller = ids.token === undefined ? undefined : ctx.access.hotCallerKey?.(ids.token);
-  const body =
-    (caller === undefined ? undefined : rememberedHotAgentRead(ctx, caller, ids)) ??
-    decidedHotAgentRead(ctx, request.headers, caller, ids);
+  const caller = ctx.access.hotCallerKey?.(ids.token);
+  if (caller === undefined) return false;
+  const body = rememberedHotAgentRead(ctx, caller, ids) ?? decidedHotAgentRead(ctx, caller, ids);
   if (body === undefined) return false;
   response.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.length) });
   response.end(body);
