@@ -10,13 +10,24 @@ export async function loadClusterFacts(
   db: Kysely<ReadModelDatabase>,
   agentId: number,
 ): Promise<ClusterFacts | null> {
-  const row = await db
+  return (await loadClusterFactsOfAgents(db, [agentId])).get(agentId) ?? null;
+}
+
+/** `loadClusterFacts` of many agents in one query; an agent without a snapshot is not in the map. */
+export async function loadClusterFactsOfAgents(
+  db: Kysely<ReadModelDatabase>,
+  agentIds: readonly number[],
+): Promise<Map<number, ClusterFacts>> {
+  const found = new Map<number, ClusterFacts>();
+  if (agentIds.length === 0) return found;
+  const rows = await db
     .selectFrom("read_model.cluster_snapshots")
-    .select("cluster")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
+    .select(["agent_id", "cluster"])
+    .where("agent_id", "in", agentIds)
+    .execute();
   // The projection wrote it from a validated event; parsing again guards the wire shape.
-  return row ? ClusterFactsSchema.parse(row.cluster) : null;
+  for (const row of rows) found.set(row.agent_id, ClusterFactsSchema.parse(row.cluster));
+  return found;
 }
 
 /** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */

@@ -7,6 +7,7 @@ import type { GitLabUpstream } from "./gitlab/gitlab-upstream.ts";
 import type { GatewayLimits } from "./http/gateway-limits.ts";
 import type { GatewayMetrics } from "./http/metrics.ts";
 import type { ExternalUrlSettings } from "./http/request-url.ts";
+import type { BatchedLoads } from "./read-model/batched-loads.ts";
 import type { ReadRouting } from "./read-model/read-routing.ts";
 import type { ReadModel } from "./read-model/registry-queries.ts";
 
@@ -29,6 +30,8 @@ export type GatewayContext = {
   readonly db: ReadModel;
   /** The primary: cache loads (a notice may precede the replica's replay) and read-your-writes waits. */
   readonly primaryDb: ReadModel;
+  /** The caches' per-agent loads from the primary, batched per turn of the event loop. */
+  readonly loads: BatchedLoads;
   readonly reads: ReadRouting;
   readonly bus: Bus;
   readonly logger: Logger;

@@ -28,6 +28,7 @@ import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limit
 import { GatewayMetrics } from "./http/metrics.ts";
 import { registerOperationsMetrics } from "./http/operations-metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
+import { createBatchedLoads } from "./read-model/batched-loads.ts";
 import { primaryOnly, replicaRouting } from "./read-model/read-routing.ts";
 import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
 
@@ -160,6 +161,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return reads.current();
     },
     primaryDb: db,
+    loads: createBatchedLoads(db),
     reads,
     bus: options.bus,
     logger,

@@ -2,7 +2,6 @@ import { mayPerform } from "@kasmap/access-rules";
 import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
-import { findAgent } from "../read-model/agent-queries.ts";
 import { findProject } from "../read-model/registry-queries.ts";
 
 /**
@@ -42,6 +41,6 @@ async function configProjectOf(ctx: GatewayContext, event: KasmapEvent): Promise
   if (event.type === EVENT_TYPES.authzChanged) return event.data.config_project_id;
   const agentId = agentIdOfEvent(event);
   if (agentId === null) return null;
-  const found = await ctx.caches.agents.get(agentId, () => findAgent(ctx.primaryDb, agentId));
+  const found = await ctx.caches.agents.get(agentId, () => ctx.loads.agent(agentId));
   return found?.agent.project_id ?? null;
 }

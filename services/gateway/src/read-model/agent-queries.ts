@@ -12,18 +12,33 @@ export type AgentWithProject = { agent: AgentRow; project: ProjectRow };
 
 /** The agent with its configuration project (the project it is registered in), or null. */
 export async function findAgent(db: ReadModel, agentId: number): Promise<AgentWithProject | null> {
-  const agent = await db
-    .selectFrom("read_model.agents")
-    .selectAll()
-    .where("id", "=", agentId)
-    .executeTakeFirst();
-  if (!agent) return null;
-  const project = await db
+  return (await findAgents(db, [agentId])).get(agentId) ?? null;
+}
+
+/**
+ * `findAgent` of many agents in two queries (the agents, then their projects); an agent without
+ * a row, or whose project has none, is not in the map.
+ */
+export async function findAgents(
+  db: ReadModel,
+  agentIds: readonly number[],
+): Promise<Map<number, AgentWithProject>> {
+  const found = new Map<number, AgentWithProject>();
+  if (agentIds.length === 0) return found;
+  const agents = await db.selectFrom("read_model.agents").selectAll().where("id", "in", agentIds).execute();
+  if (agents.length === 0) return found;
+  const projectIds = [...new Set(agents.map((agent) => agent.project_id))];
+  const projects = await db
     .selectFrom("read_model.projects")
     .selectAll()
-    .where("id", "=", agent.project_id)
-    .executeTakeFirst();
-  return project ? { agent, project } : null;
+    .where("id", "in", projectIds)
+    .execute();
+  const projectById = new Map(projects.map((project) => [project.id, project]));
+  for (const agent of agents) {
+    const project = projectById.get(agent.project_id);
+    if (project) found.set(agent.id, { agent, project });
+  }
+  return found;
 }
 
 /**

@@ -71,29 +71,56 @@ export type AgentConnectionsRead = {
  * them together, one round trip instead of two.
  */
 export async function loadAgentConnections(db: ReadModel, agentId: number): Promise<AgentConnectionsRead> {
-  const { rows } = await sql<{ last_heartbeat_at: Date | string | null; collectors: CollectorJson[] }>`
+  return (await loadConnectionsOfAgents(db, [agentId])).get(agentId) ?? neverConnected();
+}
+
+/** What `loadAgentConnections` answers for an agent without a heartbeat or collector. */
+export function neverConnected(): AgentConnectionsRead {
+  return { lastHeartbeat: null, collectors: [] };
+}
+
+/**
+ * `loadAgentConnections` of many agents in one query (one row per agent asked for, connected or
+ * not).
+ */
+export async function loadConnectionsOfAgents(
+  db: ReadModel,
+  agentIds: readonly number[],
+): Promise<Map<number, AgentConnectionsRead>> {
+  const found = new Map<number, AgentConnectionsRead>();
+  if (agentIds.length === 0) return found;
+  const { rows } = await sql<{
+    agent_id: number;
+    last_heartbeat_at: Date | string | null;
+    collectors: CollectorJson[];
+  }>`
     select
-      (select last_heartbeat_at from read_model.agent_connections where agent_id = ${agentId}) as last_heartbeat_at,
+      asked.agent_id,
+      (select last_heartbeat_at from read_model.agent_connections a where a.agent_id = asked.agent_id)
+        as last_heartbeat_at,
       coalesce((
         select json_agg(c order by c.last_heartbeat_at desc, c.collector_id)
         from (
           select collector_id, pod_name, pod_ip, namespace, node, version, commit,
                  connected_at, last_heartbeat_at, stopped_at
-          from read_model.collector_connections where agent_id = ${agentId}
+          from read_model.collector_connections cc where cc.agent_id = asked.agent_id
           order by last_heartbeat_at desc, collector_id limit ${MAX_COLLECTOR_CONNECTIONS_READ}
         ) c
       ), '[]'::json) as collectors
+    from unnest(${[...agentIds]}::bigint[]) as asked(agent_id)
   `.execute(db);
-  const row = rows[0];
-  return {
-    lastHeartbeat: row?.last_heartbeat_at == null ? null : new Date(row.last_heartbeat_at),
-    collectors: (row?.collectors ?? []).map((c) => ({
-      ...c,
-      connected_at: new Date(c.connected_at),
-      last_heartbeat_at: new Date(c.last_heartbeat_at),
-      stopped_at: c.stopped_at === null ? null : new Date(c.stopped_at),
-    })),
-  };
+  for (const row of rows) {
+    found.set(Number(row.agent_id), {
+      lastHeartbeat: row.last_heartbeat_at == null ? null : new Date(row.last_heartbeat_at),
+      collectors: row.collectors.map((c) => ({
+        ...c,
+        connected_at: new Date(c.connected_at),
+        last_heartbeat_at: new Date(c.last_heartbeat_at),
+        stopped_at: c.stopped_at === null ? null : new Date(c.stopped_at),
+      })),
+    });
+  }
+  return found;
 }
 
 /** A collector row as `json_agg` gives it: timestamps as ISO-8601 text. */

@@ -9,12 +9,11 @@ import {
   clusterInfoChangesAt,
   clusterInfoJson,
   type SerializedClusterFacts,
-  serializeClusterFacts,
 } from "../http/agent-body-json.ts";
 import { invalidParams } from "../http/request-params.ts";
-import { type AgentRow, type AgentWithProject, findAgent } from "../read-model/agent-queries.ts";
-import { composeClusterInfo, loadClusterFacts } from "../read-model/cluster-info-queries.ts";
-import { type AgentConnectionsRead, loadAgentConnections } from "../read-model/collector-connections.ts";
+import type { AgentRow, AgentWithProject } from "../read-model/agent-queries.ts";
+import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
+import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
@@ -26,7 +25,7 @@ import { parseNumericId } from "../read-model/resource-id.ts";
 export async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
   const agentId = integerParam("agent_id", rawAgentId);
   const found =
-    agentId === null ? null : await ctx.caches.agents.get(agentId, () => findAgent(ctx.primaryDb, agentId));
+    agentId === null ? null : await ctx.caches.agents.get(agentId, () => ctx.loads.agent(agentId));
   if (!found) throw recordNotFound();
   return found;
 }
@@ -61,14 +60,11 @@ export function cachedClusterFacts(
   ctx: GatewayContext,
   agentId: number,
 ): Promise<SerializedClusterFacts | null> {
-  return ctx.caches.clusterFacts.get(agentId, async () => {
-    const facts = await loadClusterFacts(ctx.primaryDb, agentId);
-    return facts === null ? null : serializeClusterFacts(facts);
-  });
+  return ctx.caches.clusterFacts.get(agentId, () => ctx.loads.clusterFacts(agentId));
 }
 
 function cachedConnections(ctx: GatewayContext, agentId: number): Promise<AgentConnectionsRead> {
-  return ctx.caches.connections.get(agentId, () => loadAgentConnections(ctx.primaryDb, agentId));
+  return ctx.caches.connections.get(agentId, () => ctx.loads.connections(agentId));
 }
 
 /**
