@@ -16,8 +16,8 @@
  *
  * 1. Throughput: closed loop, 50 keep-alive connections, 5 s after a 1 s warm-up, baseline and
  *    gateway interleaved twice, the better run of each (as `compareUnderLoad`).
- * 2. Latency: open loop at a fixed rate of half the baseline's measured capacity, 10 s each,
- *    interleaved twice, the better p99 of each. Why half: open-loop latency near a server's
+ * 2. Latency: open loop at a fixed rate of half the baseline's measured capacity, 10 s each
+ *    after 1 s at that rate unmeasured, interleaved twice, the better p99 of each. Why half: open-loop latency near a server's
  *    capacity measures its queue, not its work; at 0.5× the baseline's capacity a gateway that
  *    meets the throughput goal (≥ 0.7×) runs at ≤ 71 % of its own, the load a service is
  *    provisioned for. Latencies count from when each request was due (no coordinated omission).
@@ -29,7 +29,10 @@
  * loaded machine disturbs far less than requests/s.
  *
  * Run: npx tsx bench/gateway-realistic-reads.bench.ts
- * Profile the gateway: BENCH_GATEWAY_CPU_PROF=<dir> npx tsx bench/gateway-realistic-reads.bench.ts
+ * Profile the gateway: BENCH_GATEWAY_CPU_PROF=<dir> npx tsx bench/gateway-realistic-reads.bench.ts;
+ * other Node options of the gateway's process (`--perf-basic-prof`, say): BENCH_GATEWAY_NODE_OPTIONS.
+ * Where in a run the latency went: BENCH_LOAD_TIMELINE=1 prints each open-loop run's latency per
+ * 250 ms of due time (warm-up included) on stderr.
  * Before/after in one run: BENCH_OTHER_GATEWAY_CHECKOUT=<another worktree, e.g. main> also
  * measures that checkout's gateway under the same load, interleaved (printed, no goal).
  */
@@ -83,6 +86,12 @@ export const REALISTIC_SHAPE: RealisticShape = {
 };
 
 const DEVELOPER = 30;
+/**
+ * Each open-loop run first sends this long at its rate, unmeasured, on the same connections (as
+ * each closed-loop run has its 1-s warm-up): the server under test has just been idle while the
+ * other side was measured, and the first second otherwise measures that idle spell's end.
+ */
+const OPEN_LOOP_WARMUP_SECONDS = 1;
 const HEARTBEAT_PERIOD_MS = 30_000;
 /** 1 % of the agents change snapshot per minute. */
 const SNAPSHOT_CHANGES_PER_MINUTE = 0.01;
@@ -366,7 +375,10 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
       natsUrl: process.env.NATS_URL,
       databaseUrl: system.databaseUrl,
       topologyRoot: system.topology.root,
-      ...(profileDir ? { nodeOptions: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+      nodeOptions: [
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : []),
+        ...(process.env.BENCH_GATEWAY_NODE_OPTIONS?.split(" ").filter(Boolean) ?? []),
+      ],
     });
     stops.push(() => gateway.stop());
     // Before/after under the very same load: BENCH_OTHER_GATEWAY_CHECKOUT=<another worktree> also
@@ -413,7 +425,12 @@ export async function runGatewayRealisticReadsBench(shape: RealisticShape = REAL
       a.rps >= b.rps ? a : b,
     );
     const rate = Math.round(capacity.base.rps * 0.5);
-    const openLoop = { kind: "open", ratePerSecond: rate, maxSockets: 256 } as const;
+    const openLoop = {
+      kind: "open",
+      ratePerSecond: rate,
+      maxSockets: 256,
+      warmupSeconds: OPEN_LOOP_WARMUP_SECONDS,
+    } as const;
     const latency = await interleaved(targets, requests, openLoop, shape.latencySeconds, (a, b) =>
       a.p99Ms <= b.p99Ms ? a : b,
     );

@@ -9,13 +9,14 @@ export type MixedRequest = { path: string; headers: Record<string, string> };
  * previous one answered (measures capacity). `open`: requests start at a fixed `ratePerSecond`
  * whatever the server does, as independent clients would; each latency counts from the moment
  * the request was due, so a server that falls behind pays for the queue (no coordinated
- * omission). `maxSockets` bounds the open connections of the open loop. `each`: as `closed`, but
+ * omission). `maxSockets` bounds the open connections of the open loop; its first `warmupSeconds`
+ * (default 0) are sent at the rate but not measured. `each`: as `closed`, but
  * every request of the list once, in order, however long it takes (`seconds` is ignored).
  */
 export type ArrivalMode =
   | { kind: "closed"; concurrency: number }
   | { kind: "each"; concurrency: number }
-  | { kind: "open"; ratePerSecond: number; maxSockets: number };
+  | { kind: "open"; ratePerSecond: number; maxSockets: number; warmupSeconds?: number };
 
 export type MixedLoadResult = LoadResult & { p999Ms: number; maxMs: number };
 
@@ -98,7 +99,20 @@ const GENERATOR_SOURCE = `
     }
     const finish = (started) => {
       const took = (performance.now() - started) / 1000;
-      const elapsed = mode.kind === "each" ? took : Math.max(seconds, took);
+      const elapsed = mode.kind === "each" ? took : Math.max(seconds, took - warmupSeconds);
+      if (timeline && mode.kind === "open") {
+        const buckets = new Map();
+        for (let i = 0; i < timeline.length; i += 2) {
+          const b = Math.floor((timeline[i] - started) / 250);
+          const e = buckets.get(b) ?? { n: 0, max: 0, slow: 0 };
+          e.n++; e.max = Math.max(e.max, timeline[i + 1]); if (timeline[i + 1] > 50) e.slow++;
+          buckets.set(b, e);
+        }
+        const t0 = performance.timeOrigin + started;
+        process.stderr.write("load timeline from " + new Date(t0).toISOString() + " (" + t0.toFixed(0) +
+          " ms since the epoch; per 250 ms of due time: ms of the slowest answer / answers over 50 ms): " +
+          [...buckets].sort((a, b) => a[0] - b[0]).map(([b, e]) => b * 250 + "ms:" + e.max.toFixed(0) + "/" + e.slow).join(" ") + "\\n");
+      }
       latencies.sort((a, b) => a - b);
       const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
       process.stdout.write(JSON.stringify({
@@ -108,7 +122,12 @@ const GENERATOR_SOURCE = `
     };
     const started = performance.now();
     const end = started + seconds * 1000;
-    const record = (dueAt, ok) => { if (ok) latencies.push(performance.now() - dueAt); else errors++; };
+    const warmupSeconds = mode.kind === "open" ? mode.warmupSeconds ?? 0 : 0;
+    const measuredFrom = started + warmupSeconds * 1000;
+    const timeline = process.env.BENCH_LOAD_TIMELINE ? [] : null;
+    const record = (dueAt, ok) => {
+      if (ok) { const l = performance.now() - dueAt; if (dueAt >= measuredFrom) latencies.push(l); if (timeline) timeline.push(dueAt, l); } else errors++;
+    };
     if (mode.kind === "closed" || mode.kind === "each") {
       let sent = 0;
       let running = mode.concurrency;
@@ -130,7 +149,7 @@ const GENERATOR_SOURCE = `
     const queue = [];
     let issued = 0;
     let answered = 0;
-    const total = Math.floor(mode.ratePerSecond * seconds);
+    const total = Math.floor(mode.ratePerSecond * (warmupSeconds + seconds));
     const dispatch = () => {
       while (queue.length > 0 && idle.length > 0) {
         const c = idle.pop();
