@@ -147,10 +147,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     await readDb?.destroy();
   };
   let follower: ChangeNoticeFollower | null = null;
+  const loads = createBatchedLoads(db);
   const caches = createGatewayCaches({
     isEnabled: () => follower?.connected() ?? false,
     ttlMs: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
     maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
+    reloads: loads,
   });
   follower = await followChangeNotices(options.bus, caches, logger);
   const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;
@@ -161,7 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
       return reads.current();
     },
     primaryDb: db,
-    loads: createBatchedLoads(db),
+    loads,
     reads,
     bus: options.bus,
     logger,
@@ -183,10 +185,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   registerOperationsMetrics(ctx.metrics.registry, ctx);
   const stopBusMetrics = instrumentBus(ctx.metrics.registry, options.bus, "gateway");
   const app = buildGatewayApp(ctx);
+  // Read entries are reloaded ahead of their refresh time whether or not they are read then.
+  const refresher = setInterval(() => caches.refreshDue(), REFRESH_PERIOD_MS);
+  refresher.unref();
   try {
     await app.listen({ port: options.port ?? 0, host: options.host ?? "127.0.0.1" });
   } catch (error) {
     stopBusMetrics();
+    clearInterval(refresher);
     activeFollower.stop();
     await destroyPools();
     throw error;
@@ -200,6 +206,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     async stop() {
       await app.close();
       stopBusMetrics();
+      clearInterval(refresher);
       activeFollower.stop();
       await destroyPools();
     },
@@ -214,6 +221,9 @@ async function mirrorInbox(
   await ensureStreamOf(bus, "gitlabInbox");
   return { hookSecret: options.hookSecret ?? null, streamingToken: options.streamingToken ?? null };
 }
+
+/** How often the caches' read entries near their refresh time are reloaded (`refreshDue`), ms. */
+const REFRESH_PERIOD_MS = 1_000;
 
 /** Connections kept open to GitLab for forwarded requests (each waits its turn beyond). */
 const GITLAB_SOCKETS = 128;

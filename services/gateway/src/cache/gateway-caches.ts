@@ -4,6 +4,7 @@ import type { StandalonePrincipal } from "../auth/authenticate.ts";
 import type { SerializedClusterFacts } from "../http/agent-body-json.ts";
 import type { UserMemberships } from "../permissions/access-levels.ts";
 import type { AgentWithProject } from "../read-model/agent-queries.ts";
+import type { BatchedLoads } from "../read-model/batched-loads.ts";
 import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { HotReadMemo } from "./hot-read-memo.ts";
@@ -65,7 +66,15 @@ export type GatewayCacheOptions = {
   ttlMs: number;
   /** All caches together hold at most this many (approximate) bytes; each has a fixed share. */
   maxBytes: number;
+  /**
+   * The per-agent loads that `refreshDue` uses to keep read entries fresh without a reader (the
+   * agents, facts and connections caches); absent: those entries are refreshed by reads only.
+   */
+  reloads?: Pick<BatchedLoads, "agent" | "clusterFacts" | "connections">;
 };
+
+/** How far ahead of an entry's refresh time `refreshDue` reloads it: more than its timer's period. */
+export const REFRESH_DUE_WITHIN_MS = 2_000;
 
 /**
  * Entries live between `(1 - TTL_JITTER) × ttlMs` and `ttlMs`: the entries a burst of reads
@@ -101,6 +110,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     name: string,
     share: number,
     tagsOf?: (key: K, value: V) => readonly string[],
+    reload?: (key: K) => Promise<V>,
   ) =>
     new InvalidatingCache<K, V>({
       name,
@@ -110,7 +120,9 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       refreshAhead: REFRESH_AHEAD,
       maxBytes: Math.floor(options.maxBytes * share),
       ...(tagsOf ? { tagsOf } : {}),
+      ...(reload ? { reload } : {}),
     });
+  const reloads = options.reloads;
   const caches = {
     /** Key: `<credential kind>:<sha256 of token>`; the plaintext is never kept. */
     principals: cache<string, StandalonePrincipal | null>("principals", 0.05, (_key, principal) =>
@@ -135,17 +147,30 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       ...projectTags(value.project),
     ]),
     /** Key: agent id; the agent with its configuration project (for its body and permission). */
-    agents: cache<number, AgentWithProject | null>("agents", 0.1, (_key, found) =>
-      found === null ? [] : projectTags(found.project),
+    agents: cache<number, AgentWithProject | null>(
+      "agents",
+      0.1,
+      (_key, found) => (found === null ? [] : projectTags(found.project)),
+      reloads?.agent,
     ),
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
-    clusterFacts: cache<number, SerializedClusterFacts | null>("cluster_facts", 0.47),
+    clusterFacts: cache<number, SerializedClusterFacts | null>(
+      "cluster_facts",
+      0.47,
+      undefined,
+      reloads?.clusterFacts,
+    ),
     /**
      * Key: agent id; its last heartbeat and collectors, newest heartbeat first. The heartbeat
      * that writes `collector_connections` writes `agent_connections` too: either notice drops
      * the entry, and one query reloads both.
      */
-    connections: cache<number, AgentConnectionsRead>("agent_connections", 0.1),
+    connections: cache<number, AgentConnectionsRead>(
+      "agent_connections",
+      0.1,
+      undefined,
+      reloads?.connections,
+    ),
     /**
      * Key: agent id; the hot read's whole body (agent + cluster_info) as bytes, reused while it
      * was rendered from the very entries above that the read holds now (`RenderedBodies`), so
@@ -249,6 +274,16 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       }
     },
     clearAll,
+    /**
+     * Starts the background reloads of read entries whose refresh time is near (`refreshDue` of
+     * the caches given `reloads`); the gateway calls it every second. Returns how many started.
+     */
+    refreshDue(): number {
+      return [caches.agents, caches.clusterFacts, caches.connections].reduce(
+        (started, each) => started + each.refreshDue(REFRESH_DUE_WITHIN_MS),
+        0,
+      );
+    },
   };
 }
 export type GatewayCaches = ReturnType<typeof createGatewayCaches>;

@@ -30,6 +30,13 @@ export type InvalidatingCacheOptions<K, V> = {
    * entry carrying the tag. Default: none.
    */
   tagsOf?: (key: K, value: V) => readonly string[];
+  /**
+   * How `refreshDue` reloads an entry without a reader (default: it does not). With refresh
+   * ahead, an entry read since it was loaded is then reloaded in the background before its
+   * refresh time comes, whether or not it is read again then: an idle spell no longer lets the
+   * working set expire together and come back as one burst of reloads that readers wait for.
+   */
+  reload?: (key: K) => Promise<V>;
   now?: () => number;
 };
 
@@ -52,6 +59,8 @@ type Entry<V> = {
   refreshAt: number;
   tags: readonly string[];
   stamp: Stamp;
+  /** Read (`get`, `peekEntry`) since it was stored or last renewed. */
+  read: boolean;
 };
 
 /** Past this many remembered drops while loads are in flight, pending loads are all refused. */
@@ -104,6 +113,7 @@ export class InvalidatingCache<K extends string | number, V> {
     const now = this.now();
     if (entry.expiresAt <= now || (entry.refreshAt <= now && !this.loading.has(key))) return undefined;
     this.hits += 1;
+    entry.read = true;
     return entry;
   }
 
@@ -113,6 +123,7 @@ export class InvalidatingCache<K extends string | number, V> {
       const now = this.now();
       if (entry.expiresAt > now) {
         this.hits += 1;
+        entry.read = true;
         if (entry.refreshAt <= now && !this.loading.has(key)) {
           // Refreshed in the background; a failed reload leaves the entry to its expiry.
           this.startLoad(key, load).catch(() => {});
@@ -156,6 +167,26 @@ export class InvalidatingCache<K extends string | number, V> {
     );
     this.loading.set(key, loaded);
     return loaded;
+  }
+
+  /**
+   * Starts background reloads (`reload`) of the entries read since they were loaded whose refresh
+   * time falls before `withinMs` from now, unless one is under way; a reload that finds the same
+   * row renews the entry (and clears its read mark), another row replaces it. Returns how many
+   * reloads it started. Called on a timer (the gateway: every second, `withinMs` a little more).
+   */
+  refreshDue(withinMs: number): number {
+    const reload = this.options.reload;
+    if (reload === undefined || !this.options.isEnabled()) return 0;
+    const now = this.now();
+    let started = 0;
+    for (const [key, entry] of this.entries) {
+      if (!entry.read || entry.refreshAt > now + withinMs || entry.expiresAt <= now) continue;
+      if (this.loading.has(key)) continue;
+      started += 1;
+      this.startLoad(key, () => reload(key)).catch(() => {});
+    }
+    return started;
   }
 
   /** Drops `key`'s entry, and any load of it in flight may not store its value. */
@@ -246,7 +277,15 @@ export class InvalidatingCache<K extends string | number, V> {
       if (this.totalBytes + bytes <= this.options.maxBytes) break;
       this.remove(oldestKey, oldest);
     }
-    const entry = { value, bytes, expiresAt: 0, refreshAt: 0, tags, stamp: { live: true, usableUntil: 0 } };
+    const entry = {
+      value,
+      bytes,
+      expiresAt: 0,
+      refreshAt: 0,
+      tags,
+      stamp: { live: true, usableUntil: 0 },
+      read: false,
+    };
     this.renew(entry);
     this.entries.set(key, entry);
     this.totalBytes += bytes;
@@ -267,6 +306,7 @@ export class InvalidatingCache<K extends string | number, V> {
     const now = this.now();
     const refreshAhead = this.options.refreshAhead;
     entry.expiresAt = now + lifetime;
+    entry.read = false;
     entry.refreshAt =
       refreshAhead === undefined ? Number.POSITIVE_INFINITY : now + Math.round(lifetime * refreshAhead);
     // Past `refreshAt` a peek answers only while a reload is in flight: a derived answer stops there.

@@ -206,4 +206,96 @@ describe("InvalidatingCache", () => {
     time.advance(200);
     await expect(cache.get(1, failing)).rejects.toThrow("PostgreSQL is down");
   });
+
+  it("refreshDue reloads, without a reader, the entries read since their load whose refresh time is near", async () => {
+    const time = clock();
+    const rows = new Map([
+      [1, "one"],
+      [2, "two"],
+      [3, "three"],
+    ]);
+    const reloaded: number[] = [];
+    const cache = cacheOf<number, string>({
+      ttlMs: 1_000,
+      refreshAhead: 0.75,
+      now: time.now,
+      reload: async (key) => {
+        reloaded.push(key);
+        return rows.get(key) ?? "gone";
+      },
+    });
+    for (const key of [1, 2, 3]) await cache.get(key, async () => rows.get(key) ?? "gone");
+    const read = cache.peekEntry(1);
+    await cache.get(2, async () => "unused");
+    // Nothing is near its refresh time (750 ms after the load) yet.
+    expect(cache.refreshDue(100)).toBe(0);
+    time.advance(700);
+    // 1 and 2 were read since they were loaded; 3 was not, and is left to expire.
+    expect(cache.refreshDue(100)).toBe(2);
+    await vi.waitFor(() => expect(reloaded).toEqual([1, 2]));
+    // The same row renews the entry: what was derived from it stays valid, for a new lifetime.
+    await vi.waitFor(() => expect(read?.stamp.usableUntil).toBe(time.now() + 750));
+    expect(read?.stamp.live).toBe(true);
+    // Renewed entries count as unread again: with no read in their new lifetime, no reload.
+    time.advance(700);
+    expect(cache.refreshDue(100)).toBe(0);
+    expect(cache.peek(1)).toBe("one");
+    expect(cache.peek(3)).toBeUndefined();
+  });
+
+  it("refreshDue stores a changed row in place of the old one, and refuses a reload across a drop", async () => {
+    const time = clock();
+    let value = "v1";
+    const gate = gatedLoad("read before the change");
+    let gated = false;
+    const cache = cacheOf<number, string>({
+      ttlMs: 1_000,
+      refreshAhead: 0.75,
+      now: time.now,
+      reload: (key) => (gated ? gate.load() : Promise.resolve(`${value} of ${key}`)),
+    });
+    await cache.get(1, async () => "v1 of 1");
+    const stamp = cache.peekEntry(1)?.stamp;
+    value = "v2";
+    time.advance(700);
+    expect(cache.refreshDue(100)).toBe(1);
+    await vi.waitFor(() => expect(cache.peek(1)).toBe("v2 of 1"));
+    expect(stamp?.live).toBe(false);
+    cache.peek(1);
+    gated = true;
+    time.advance(700);
+    expect(cache.refreshDue(100)).toBe(1);
+    // A reload already under way is not started twice.
+    expect(cache.refreshDue(100)).toBe(0);
+    cache.dropKey(1);
+    gate.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(cache.peek(1)).toBeUndefined();
+  });
+
+  it("refreshDue does nothing without a reload, or while disabled", async () => {
+    const time = clock();
+    let enabled = true;
+    const reloads = { count: 0 };
+    const withReload = cacheOf<number, string>({
+      ttlMs: 1_000,
+      refreshAhead: 0.75,
+      now: time.now,
+      isEnabled: () => enabled,
+      reload: async () => {
+        reloads.count += 1;
+        return "again";
+      },
+    });
+    const without = cacheOf<number, string>({ ttlMs: 1_000, refreshAhead: 0.75, now: time.now });
+    for (const cache of [withReload, without]) {
+      await cache.get(1, async () => "v");
+      cache.peek(1);
+    }
+    time.advance(700);
+    expect(without.refreshDue(100)).toBe(0);
+    enabled = false;
+    expect(withReload.refreshDue(100)).toBe(0);
+    expect(reloads.count).toBe(0);
+  });
 });
