@@ -10,14 +10,10 @@ export type AgentRow = Selectable<ReadModelDatabase["read_model.agents"]>;
 export type AgentTokenRow = Selectable<ReadModelDatabase["read_model.agent_tokens"]>;
 export type AgentWithProject = { agent: AgentRow; project: ProjectRow };
 
-/** The agent with its configuration project (the project it is registered in), or null. */
-export async function findAgent(db: ReadModel, agentId: number): Promise<AgentWithProject | null> {
-  return (await findAgents(db, [agentId])).get(agentId) ?? null;
-}
-
 /**
- * `findAgent` of many agents in two queries (the agents, then their projects); an agent without
- * a row, or whose project has none, is not in the map.
+ * The agents with their configuration projects (the projects they are registered in), in two
+ * queries (the agents, then their projects); an agent without a row, or whose project has none,
+ * is not in the map.
  */
 export async function findAgents(
   db: ReadModel,

@@ -4,9 +4,9 @@ import { loadClusterFacts } from "@kasmap/db";
 import { describe, expect, it } from "vitest";
 import { serializeClusterFacts } from "../http/agent-body-json.ts";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
-import { findAgent } from "./agent-queries.ts";
+import { findAgents } from "./agent-queries.ts";
 import { createBatchedLoads } from "./batched-loads.ts";
-import { loadAgentConnections } from "./collector-connections.ts";
+import { loadConnectionsOfAgents } from "./collector-connections.ts";
 
 const readModel = readModelForFile();
 
@@ -91,7 +91,7 @@ async function seed() {
 }
 
 describe("createBatchedLoads", () => {
-  it("answers, for agents asked for together, exactly what each single-agent query answers", async () => {
+  it("answers, for agents asked for together, exactly what each query answers for one agent alone", async () => {
     await seed();
     const { db } = readModel;
     const loads = createBatchedLoads(db);
@@ -102,7 +102,9 @@ describe("createBatchedLoads", () => {
       Promise.all(ids.map((id) => loads.clusterFacts(id))),
       Promise.all(ids.map((id) => loads.connections(id))),
     ]);
-    expect(agents).toEqual(await Promise.all(ids.map((id) => findAgent(db, id))));
+    expect(agents).toEqual(
+      await Promise.all(ids.map(async (id) => (await findAgents(db, [id])).get(id) ?? null)),
+    );
     expect(agents.map((found) => found?.project.id ?? null)).toEqual([1, 1, 2, null, null]);
     expect(facts).toEqual(
       await Promise.all(
@@ -113,7 +115,9 @@ describe("createBatchedLoads", () => {
       ),
     );
     expect(facts.map((found) => found?.facts.node_count ?? null)).toEqual([3, null, 5, null, null]);
-    expect(connections).toEqual(await Promise.all(ids.map((id) => loadAgentConnections(db, id))));
+    expect(connections).toEqual(
+      await Promise.all(ids.map(async (id) => (await loadConnectionsOfAgents(db, [id])).get(id))),
+    );
     expect(connections[1]?.collectors.map((c) => c.collector_id)).toEqual(["a", "b"]);
     expect(connections[0]).toEqual({ lastHeartbeat: null, collectors: [] });
   });

@@ -2,8 +2,8 @@ import { describe, expect, it } from "vitest";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
 import {
   liveConnections,
-  loadAgentConnections,
   loadCollectorConnections,
+  loadConnectionsOfAgents,
   MAX_COLLECTOR_CONNECTIONS_READ,
 } from "./collector-connections.ts";
 
@@ -51,7 +51,10 @@ describe("loadCollectorConnections", () => {
 
   it("gives, in one query with the last heartbeat, exactly the rows loadCollectorConnections gives", async () => {
     const other = 8;
-    expect(await loadAgentConnections(readModel.db, other)).toEqual({ lastHeartbeat: null, collectors: [] });
+    expect((await loadConnectionsOfAgents(readModel.db, [other])).get(other)).toEqual({
+      lastHeartbeat: null,
+      collectors: [],
+    });
     const at = new Date("2026-12-01T19:00:02.123Z");
     await readModel.db
       .insertInto("read_model.agent_connections")
@@ -62,8 +65,8 @@ describe("loadCollectorConnections", () => {
       .set({ pod_ip: "10.244.0.7", commit: "abc", stopped_at: at })
       .where("collector_id", "=", "agentk-b")
       .execute();
-    const combined = await loadAgentConnections(readModel.db, AGENT);
-    expect(combined.lastHeartbeat).toEqual(at);
-    expect(combined.collectors).toEqual(await loadCollectorConnections(readModel.db, AGENT));
+    const combined = (await loadConnectionsOfAgents(readModel.db, [AGENT])).get(AGENT);
+    expect(combined?.lastHeartbeat).toEqual(at);
+    expect(combined?.collectors).toEqual(await loadCollectorConnections(readModel.db, AGENT));
   });
 });

@@ -65,23 +65,15 @@ export type AgentConnectionsRead = {
   readonly collectors: CollectorConnectionRow[];
 };
 
-/**
- * The agent's last heartbeat and its collectors (as `loadLastHeartbeat` and
- * `loadCollectorConnections`) in one query: a heartbeat changes both, so the gateway reloads
- * them together, one round trip instead of two.
- */
-export async function loadAgentConnections(db: ReadModel, agentId: number): Promise<AgentConnectionsRead> {
-  return (await loadConnectionsOfAgents(db, [agentId])).get(agentId) ?? neverConnected();
-}
-
-/** What `loadAgentConnections` answers for an agent without a heartbeat or collector. */
+/** An agent's connections before its first heartbeat or collector. */
 export function neverConnected(): AgentConnectionsRead {
   return { lastHeartbeat: null, collectors: [] };
 }
 
 /**
- * `loadAgentConnections` of many agents in one query (one row per agent asked for, connected or
- * not).
+ * The agents' last heartbeats and their collectors (as `loadLastHeartbeat` and
+ * `loadCollectorConnections`) in one query, one row per agent asked for, connected or not: a
+ * heartbeat changes both, so the gateway reloads them together.
  */
 export async function loadConnectionsOfAgents(
   db: ReadModel,
