@@ -13,7 +13,7 @@ import { createLogger, type Logger } from "@kasmap/logging";
 import { instrumentBus, type Registry } from "@kasmap/runtime/metrics";
 import type { AccessSource } from "./access/access-source.ts";
 import { createGitLabAccess } from "./access/gitlab-access.ts";
-import { createStandaloneAccess } from "./access/standalone-access.ts";
+import { createStandaloneAccess, principalOfKey } from "./access/standalone-access.ts";
 import { type ChangeNoticeFollower, followChangeNotices } from "./cache/change-notices.ts";
 import {
   createGatewayCaches,
@@ -28,9 +28,13 @@ import { DEFAULT_GATEWAY_LIMITS, type GatewayLimits } from "./http/gateway-limit
 import { GatewayMetrics } from "./http/metrics.ts";
 import { registerOperationsMetrics } from "./http/operations-metrics.ts";
 import { DIRECT_ACCESS, type ExternalUrlSettings } from "./http/request-url.ts";
+import { loadUserMemberships } from "./permissions/access-levels.ts";
 import { createBatchedLoads } from "./read-model/batched-loads.ts";
 import { primaryOnly, replicaRouting } from "./read-model/read-routing.ts";
-import type { ReadModel as ReadModelDatabaseHandle } from "./read-model/registry-queries.ts";
+import {
+  projectOfCacheKey,
+  type ReadModel as ReadModelDatabaseHandle,
+} from "./read-model/registry-queries.ts";
 
 export { type GatewayEnv, GatewayEnvSchema, gatewayOptionsFromEnv } from "./gateway-env.ts";
 export { errorCatalogueMarkdown } from "./http/error-catalogue.ts";
@@ -152,7 +156,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     isEnabled: () => follower?.connected() ?? false,
     ttlMs: options.cacheTtlMs ?? DEFAULT_CACHE_TTL_MS,
     maxBytes: options.cacheMaxBytes ?? DEFAULT_CACHE_MAX_BYTES,
-    reloads: loads,
+    reloads: {
+      ...loads,
+      project: (key) => projectOfCacheKey(db, key),
+      ...(options.gitlab
+        ? {}
+        : {
+            principal: (key: string) => principalOfKey(db, key),
+            userMemberships: (userId: number) => loadUserMemberships(db, userId),
+          }),
+    },
   });
   follower = await followChangeNotices(options.bus, caches, logger);
   const gitlabMirror = options.gitlabMirror ? await mirrorInbox(options.bus, options.gitlabMirror) : null;

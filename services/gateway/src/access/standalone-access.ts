@@ -4,6 +4,7 @@ import {
   type Credential,
   credentialFromHeaders,
   lookUpPrincipal,
+  lookUpPrincipalByDigest,
   type StandalonePrincipal,
   unauthorized,
 } from "../auth/authenticate.ts";
@@ -22,6 +23,19 @@ import type { AccessSource } from "./access-source.ts";
 /** The principals cache's key of a credential: `<credential kind>:<sha256 of token>`. */
 function principalKey(credential: Credential): string {
   return `${credential.kind}:${digestToken(credential.token)}`;
+}
+
+/**
+ * The principal of a principals cache key (`principalKey`), reloaded from the read model without
+ * the token: the key holds its digest, which is what the read model is searched by.
+ */
+export function principalOfKey(db: ReadModel, key: string): Promise<StandalonePrincipal | null> {
+  const at = key.indexOf(":");
+  const kind = key.slice(0, at);
+  if (at < 0 || (kind !== "personal_access_token" && kind !== "job_token")) {
+    return Promise.reject(new Error(`not a principals cache key: ${key.slice(0, 32)}`));
+  }
+  return lookUpPrincipalByDigest(db, kind, key.slice(at + 1));
 }
 
 /**

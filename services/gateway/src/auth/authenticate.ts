@@ -109,12 +109,17 @@ function holder(row: {
  * `jobs` joined to `users`. Revoked tokens, blocked users and finished jobs are found too, so
  * each gets GitLab's own answer; null only for a credential nobody issued.
  */
-export async function lookUpPrincipal(
+export function lookUpPrincipal(db: ReadModel, credential: Credential): Promise<StandalonePrincipal | null> {
+  return lookUpPrincipalByDigest(db, credential.kind, digestToken(credential.token));
+}
+
+/** As `lookUpPrincipal`, by the token's SHA-256 (hex), as the read model keeps it. */
+export async function lookUpPrincipalByDigest(
   db: ReadModel,
-  credential: Credential,
+  kind: Credential["kind"],
+  digest: string,
 ): Promise<StandalonePrincipal | null> {
-  const digest = digestToken(credential.token);
-  if (credential.kind === "personal_access_token") {
+  if (kind === "personal_access_token") {
     const row = await db
       .selectFrom("read_model.personal_access_tokens as t")
       .innerJoin("read_model.users as u", "u.id", "t.user_id")

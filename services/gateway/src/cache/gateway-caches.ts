@@ -67,10 +67,21 @@ export type GatewayCacheOptions = {
   /** All caches together hold at most this many (approximate) bytes; each has a fixed share. */
   maxBytes: number;
   /**
-   * The per-agent loads that `refreshDue` uses to keep read entries fresh without a reader (the
-   * agents, facts and connections caches); absent: those entries are refreshed by reads only.
+   * The loads that `refreshDue` uses to keep read entries fresh without a reader; a cache without
+   * one is refreshed by reads only.
    */
-  reloads?: Pick<BatchedLoads, "agent" | "clusterFacts" | "connections">;
+  reloads?: CacheReloads;
+};
+
+/**
+ * How `refreshDue` reloads an entry of each cache by its key: the per-agent caches through the
+ * batched loads; principals and memberships in standalone mode only (GitLab mode does not use
+ * them).
+ */
+export type CacheReloads = Pick<BatchedLoads, "agent" | "clusterFacts" | "connections"> & {
+  project?: (key: string) => Promise<ProjectRow | null>;
+  principal?: (key: string) => Promise<StandalonePrincipal | null>;
+  userMemberships?: (userId: number) => Promise<UserMemberships | "too_many">;
 };
 
 /** How far ahead of an entry's refresh time `refreshDue` reloads it: more than its timer's period. */
@@ -125,19 +136,30 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
   const reloads = options.reloads;
   const caches = {
     /** Key: `<credential kind>:<sha256 of token>`; the plaintext is never kept. */
-    principals: cache<string, StandalonePrincipal | null>("principals", 0.05, (_key, principal) =>
-      principal === null ? [UNKNOWN] : [`user:${principal.user.id}`],
+    principals: cache<string, StandalonePrincipal | null>(
+      "principals",
+      0.05,
+      (_key, principal) => (principal === null ? [UNKNOWN] : [`user:${principal.user.id}`]),
+      reloads?.principal,
     ),
     /** Key: `id:<n>` or `path:<lower-case full path>`. */
-    projects: cache<string, ProjectRow | null>("projects", 0.05, (_key, project) =>
-      project === null ? [UNKNOWN] : projectTags(project),
+    projects: cache<string, ProjectRow | null>(
+      "projects",
+      0.05,
+      (_key, project) => (project === null ? [UNKNOWN] : projectTags(project)),
+      reloads?.project,
     ),
     /**
      * Key: user id; all their memberships, from which every project level is decided in memory
      * (one entry per user instead of one per user and project: 10× fewer loads for a user of 10
      * projects), or "too_many" for a user with more than the gateway holds whole.
      */
-    userMemberships: cache<number, UserMemberships | "too_many">("user_memberships", 0.05),
+    userMemberships: cache<number, UserMemberships | "too_many">(
+      "user_memberships",
+      0.05,
+      undefined,
+      reloads?.userMemberships,
+    ),
     /**
      * Key: `<user id>:<project id>`, for users with "too_many" memberships only; value: the
      * highest access level (0 for none) and the project.
@@ -279,10 +301,10 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
      * the caches given `reloads`); the gateway calls it every second. Returns how many started.
      */
     refreshDue(): number {
-      return [caches.agents, caches.clusterFacts, caches.connections].reduce(
-        (started, each) => started + each.refreshDue(REFRESH_DUE_WITHIN_MS),
-        0,
-      );
+      let started = 0;
+      for (const each of all)
+        if (each instanceof InvalidatingCache) started += each.refreshDue(REFRESH_DUE_WITHIN_MS);
+      return started;
     },
   };
 }

@@ -25,6 +25,13 @@ export async function findProject(db: ReadModel, id: ResourceId): Promise<Projec
   return row ?? null;
 }
 
+/** The project of a projects cache key (`id:<n>` or `path:<lower-case full path>`), as `findProject`. */
+export function projectOfCacheKey(db: ReadModel, key: string): Promise<ProjectRow | null> {
+  if (key.startsWith("id:")) return findProject(db, { kind: "id", id: Number(key.slice(3)) });
+  if (key.startsWith("path:")) return findProject(db, { kind: "path", path: key.slice(5) });
+  return Promise.reject(new Error(`not a projects cache key: ${key.slice(0, 32)}`));
+}
+
 /** As `findProject`, on `read_model.groups` by id or `lower(full_path)`. */
 export async function findGroup(db: ReadModel, id: ResourceId): Promise<GroupRow | null> {
   const query = db.selectFrom("read_model.groups").selectAll();
