@@ -31,10 +31,11 @@ export type InvalidatingCacheOptions<K, V> = {
    */
   tagsOf?: (key: K, value: V) => readonly string[];
   /**
-   * How `refreshDue` reloads an entry without a reader (default: it does not). With refresh
-   * ahead, an entry read since it was loaded is then reloaded in the background before its
-   * refresh time comes, whether or not it is read again then: an idle spell no longer lets the
-   * working set expire together and come back as one burst of reloads that readers wait for.
+   * How an entry is reloaded without a reader (default: it is not). An entry read since it was
+   * loaded is then reloaded in the background before its refresh time comes (`refreshDue`),
+   * whether or not it is read again then, so an idle spell no longer lets the working set expire
+   * together and come back as one burst of reloads that readers wait for; and at once when
+   * `dropKey` drops it, so its next reader finds the changed row loaded or loading.
    */
   reload?: (key: K) => Promise<V>;
   now?: () => number;
@@ -196,6 +197,13 @@ export class InvalidatingCache<K extends string | number, V> {
     if (entry) this.remove(key, entry);
     this.loading.delete(key);
     if (this.inFlight > 0) this.rememberDrop(`#${key}`);
+    // An entry read since its load is loaded again now, after the drop (so it reads the change),
+    // rather than by the next reader, who would wait for it (a heartbeat drops an agent's
+    // connections every 30 s while its readers keep reading).
+    const reload = this.options.reload;
+    if (entry?.read && reload !== undefined && this.options.isEnabled()) {
+      this.startLoad(key, () => reload(key)).catch(() => {});
+    }
   }
 
   /** Drops every entry tagged `tag` (see `tagsOf`), and loads in flight carrying it. */

@@ -267,10 +267,15 @@ describe("InvalidatingCache", () => {
     expect(cache.refreshDue(100)).toBe(1);
     // A reload already under way is not started twice.
     expect(cache.refreshDue(100)).toBe(0);
+    // The row changes and its notice drops the entry: the refresh begun before reads the old row
+    // and is refused; the reload the drop starts reads the new one.
+    value = "v3";
+    gated = false;
     cache.dropKey(1);
     gate.release();
+    await vi.waitFor(() => expect(cache.peek(1)).toBe("v3 of 1"));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(cache.peek(1)).toBeUndefined();
+    expect(cache.peek(1)).toBe("v3 of 1");
   });
 
   it("refreshDue does nothing without a reload, or while disabled", async () => {
@@ -297,5 +302,44 @@ describe("InvalidatingCache", () => {
     enabled = false;
     expect(withReload.refreshDue(100)).toBe(0);
     expect(reloads.count).toBe(0);
+  });
+
+  it("dropKey reloads at once an entry read since its load (not an unread one), storing the changed row", async () => {
+    const rows = new Map([
+      [1, "one"],
+      [2, "two"],
+    ]);
+    const reloaded: number[] = [];
+    const cache = cacheOf<number, string>({
+      reload: async (key) => {
+        reloaded.push(key);
+        return rows.get(key) ?? "gone";
+      },
+    });
+    for (const key of [1, 2]) await cache.get(key, async () => rows.get(key) ?? "gone");
+    cache.peek(1);
+    rows.set(1, "one, changed");
+    rows.set(2, "two, changed");
+    cache.dropKey(1);
+    cache.dropKey(2);
+    expect(reloaded).toEqual([1]);
+    // The next reader shares the reload under way: no load of its own.
+    expect(await cache.get(1, async () => "a load of its own")).toBe("one, changed");
+    expect(cache.peek(1)).toBe("one, changed");
+    expect(cache.peek(2)).toBeUndefined();
+    // A second drop while that reload is in flight refuses its value.
+    const gate = gatedLoad("read before the second change");
+    let gated = true;
+    const gatedCache = cacheOf<number, string>({
+      reload: () => (gated ? gate.load() : Promise.resolve("after the second change")),
+    });
+    await gatedCache.get(1, async () => "v1");
+    gatedCache.peek(1);
+    gatedCache.dropKey(1);
+    gated = false;
+    gatedCache.dropKey(1);
+    gate.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gatedCache.peek(1)).toBeUndefined();
   });
 });
