@@ -59,6 +59,8 @@ export class HotReadMemo<V> {
         return undefined;
       }
     }
+    // The entries behind the verdict were read (through it): they stay fresh without a reader.
+    for (let i = 0; i < stamps.length; i++) (stamps[i] as Stamp).read = true;
     this.hits += 1;
     return answer.value;
   }

@@ -28,6 +28,31 @@ describe("HotReadMemo", () => {
     expect([memo.hits, memo.misses]).toEqual([1, 4]);
   });
 
+  it("marks the entries behind a verdict it answers as read, so they are kept fresh without a reader", async () => {
+    const reloaded: number[] = [];
+    const cache = new InvalidatingCache<number, string>({
+      name: "agents",
+      isEnabled: () => true,
+      maxBytes: 1_000_000,
+      ttlMs: 60_000,
+      refreshAhead: 0.75,
+      reload: async (key) => {
+        reloaded.push(key);
+        return `agent ${key}`;
+      },
+    });
+    await cache.get(7, async () => "agent 7");
+    const entry = cache.peekEntry(7);
+    const memo = memoOf();
+    memo.set("pat:a", 7, 1, "v", [entry?.stamp as Stamp]);
+    // A refresh renews the entry (the same row): read again only through the verdict.
+    (entry?.stamp as Stamp).read = false;
+    expect(cache.refreshDue(60_000)).toBe(0);
+    expect(memo.get("pat:a", 7, 1, 0)).toBe("v");
+    expect(cache.refreshDue(60_000)).toBe(1);
+    expect(reloaded).toEqual([7]);
+  });
+
   it("ends at the earliest usableUntil of its stamps, as they are when read", () => {
     const memo = memoOf();
     const renewed = live(5_000);

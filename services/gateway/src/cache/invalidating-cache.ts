@@ -48,7 +48,17 @@ export type InvalidatingCacheOptions<K, V> = {
  * same value moves it later. A memo of such answers (`HotReadMemo`) is then exactly as fresh as
  * the entries it was built from, and keeps no dropped value alive.
  */
-export type Stamp = { live: boolean; usableUntil: number };
+export type Stamp = {
+  live: boolean;
+  usableUntil: number;
+  /**
+   * A cache entry's stamp: whether the entry was read since it was stored or last renewed — by
+   * `get` or `peekEntry`, or by an answer derived from it that was served again (`HotReadMemo`
+   * marks the stamps of each verdict it answers). Entries read are the ones kept fresh without a
+   * reader (`reload`).
+   */
+  read?: boolean;
+};
 
 /** A stored value with its stamp (`peekEntry`). */
 export type StampedValue<V> = { readonly value: V; readonly stamp: Stamp };
@@ -60,8 +70,6 @@ type Entry<V> = {
   refreshAt: number;
   tags: readonly string[];
   stamp: Stamp;
-  /** Read (`get`, `peekEntry`) since it was stored or last renewed. */
-  read: boolean;
 };
 
 /** Past this many remembered drops while loads are in flight, pending loads are all refused. */
@@ -114,7 +122,7 @@ export class InvalidatingCache<K extends string | number, V> {
     const now = this.now();
     if (entry.expiresAt <= now || (entry.refreshAt <= now && !this.loading.has(key))) return undefined;
     this.hits += 1;
-    entry.read = true;
+    entry.stamp.read = true;
     return entry;
   }
 
@@ -124,7 +132,7 @@ export class InvalidatingCache<K extends string | number, V> {
       const now = this.now();
       if (entry.expiresAt > now) {
         this.hits += 1;
-        entry.read = true;
+        entry.stamp.read = true;
         if (entry.refreshAt <= now && !this.loading.has(key)) {
           // Refreshed in the background; a failed reload leaves the entry to its expiry.
           this.startLoad(key, load).catch(() => {});
@@ -182,7 +190,7 @@ export class InvalidatingCache<K extends string | number, V> {
     const now = this.now();
     let started = 0;
     for (const [key, entry] of this.entries) {
-      if (!entry.read || entry.refreshAt > now + withinMs || entry.expiresAt <= now) continue;
+      if (!entry.stamp.read || entry.refreshAt > now + withinMs || entry.expiresAt <= now) continue;
       if (this.loading.has(key)) continue;
       started += 1;
       this.startLoad(key, () => reload(key)).catch(() => {});
@@ -201,7 +209,7 @@ export class InvalidatingCache<K extends string | number, V> {
     // rather than by the next reader, who would wait for it (a heartbeat drops an agent's
     // connections every 30 s while its readers keep reading).
     const reload = this.options.reload;
-    if (entry?.read && reload !== undefined && this.options.isEnabled()) {
+    if (entry?.stamp.read && reload !== undefined && this.options.isEnabled()) {
       this.startLoad(key, () => reload(key)).catch(() => {});
     }
   }
@@ -291,8 +299,7 @@ export class InvalidatingCache<K extends string | number, V> {
       expiresAt: 0,
       refreshAt: 0,
       tags,
-      stamp: { live: true, usableUntil: 0 },
-      read: false,
+      stamp: { live: true, usableUntil: 0, read: false },
     };
     this.renew(entry);
     this.entries.set(key, entry);
@@ -314,7 +321,7 @@ export class InvalidatingCache<K extends string | number, V> {
     const now = this.now();
     const refreshAhead = this.options.refreshAhead;
     entry.expiresAt = now + lifetime;
-    entry.read = false;
+    entry.stamp.read = false;
     entry.refreshAt =
       refreshAhead === undefined ? Number.POSITIVE_INFINITY : now + Math.round(lifetime * refreshAhead);
     // Past `refreshAt` a peek answers only while a reload is in flight: a derived answer stops there.
