@@ -106,7 +106,7 @@ describe("stamps of cached entries", () => {
     const cache = cacheOf();
     await cache.get(1, async () => "a");
     const first = cache.peekEntry(1)?.stamp as Stamp;
-    expect(first).toEqual({ live: true, usableUntil: 1_000 + 45_000 });
+    expect(first).toEqual({ live: true, usableUntil: 1_000 + 45_000, read: true });
     cache.dropKey(1);
     expect(first.live).toBe(false);
     await cache.get(1, async () => "b");
@@ -132,7 +132,7 @@ describe("stamps of cached entries", () => {
     expect(await cache.get(1, async () => ({ rows: [1, 2] }))).toBe(entry?.value);
     await new Promise((resolve) => setImmediate(resolve));
     expect(cache.peekEntry(1)?.value).toBe(entry?.value);
-    expect(stamp).toEqual({ live: true, usableUntil: now + 45_000 });
+    expect(stamp).toEqual({ live: true, usableUntil: now + 45_000, read: true });
     now += 50_000;
     await cache.get(1, async () => ({ rows: [1, 3] }));
     await new Promise((resolve) => setImmediate(resolve));
