@@ -1,7 +1,7 @@
 import { digestToken } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { lookUpPrincipal } from "../auth/authenticate.ts";
-import { findProject, projectOfCacheKey } from "../read-model/registry-queries.ts";
+import { findProject, projectCacheKey, projectOfCacheKey } from "../read-model/registry-queries.ts";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
 import { principalOfKey } from "./standalone-access.ts";
 
@@ -64,6 +64,9 @@ describe("reloads by cache key", () => {
     expect(byId?.id).toBe(3);
     expect(await projectOfCacheKey(db, "id:3")).toEqual(byId);
     expect(await projectOfCacheKey(db, "path:acme/web")).toEqual(byId);
+    // The keys the readers build are the ones the reload reads back.
+    expect(projectCacheKey({ kind: "path", path: "Acme/Web" })).toBe("path:acme/web");
+    expect(await projectOfCacheKey(db, projectCacheKey({ kind: "id", id: 3 }))).toEqual(byId);
     expect(await projectOfCacheKey(db, "id:4")).toBeNull();
     await expect(projectOfCacheKey(db, "3")).rejects.toThrow(/not a projects cache key/);
   });

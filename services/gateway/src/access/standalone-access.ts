@@ -17,7 +17,12 @@ import {
   projectAccessLevel,
 } from "../permissions/access-levels.ts";
 import { actionAllowedSql } from "../permissions/agent-visibility.ts";
-import { findProject, type ProjectRow, type ReadModel } from "../read-model/registry-queries.ts";
+import {
+  findProject,
+  type ProjectRow,
+  projectIdCacheKey,
+  type ReadModel,
+} from "../read-model/registry-queries.ts";
 import type { AccessSource } from "./access-source.ts";
 
 /** The principals cache's key of a credential: `<credential kind>:<sha256 of token>`. */
@@ -66,7 +71,7 @@ export function createStandaloneAccess(deps: {
   /** A job token acts with its user's current permissions: Developer+ on the job's project. */
   async function jobUserStillMember(principal: Extract<StandalonePrincipal, { kind: "job" }>) {
     if (principal.user.isAdmin) return true;
-    const project = await caches.projects.get(`id:${principal.projectId}`, () =>
+    const project = await caches.projects.get(projectIdCacheKey(principal.projectId), () =>
       findProject(db, { kind: "id", id: principal.projectId }),
     );
     if (!project) return false;

@@ -58,9 +58,10 @@ export class HotReadMemo<V> {
         this.misses += 1;
         return undefined;
       }
+      // The entry behind it is read through the verdict: kept fresh as if read itself (and if a
+      // later stamp ends the verdict, deciding again reads the entry anyway).
+      stamp.read = true;
     }
-    // The entries behind the verdict were read (through it): they stay fresh without a reader.
-    for (let i = 0; i < stamps.length; i++) (stamps[i] as Stamp).read = true;
     this.hits += 1;
     return answer.value;
   }

@@ -1,5 +1,10 @@
 /** The most keys one batched query asks for; more keys wanted at once make more batches. */
-export const DEFAULT_MAX_BATCH = 256;
+const DEFAULT_MAX_BATCH = 256;
+
+/** A `loadMany` answer for one key that failed on its own (its row does not parse, say). */
+export class KeyLoadFailed {
+  constructor(readonly error: unknown) {}
+}
 
 type Waiting<V> = { resolve: (value: V) => void; reject: (error: unknown) => void };
 
@@ -7,8 +12,9 @@ type Waiting<V> = { resolve: (value: V) => void; reject: (error: unknown) => voi
  * Loads by key, in batches: the keys asked for during one turn of the event loop are loaded
  * together by one `loadMany` call when the turn's I/O callbacks are done (`setImmediate`), at
  * most `maxBatch` keys a call. A key asked for twice in a turn is loaded once; a key `loadMany`
- * does not answer gets `missing(key)` (the "no such row" value). A failed `loadMany` rejects every
- * key of its batch with its error.
+ * does not answer gets `missing(key)` (the "no such row" value); a key it answers with
+ * `KeyLoadFailed` is rejected with that error alone. A failed `loadMany` rejects every key of its
+ * batch with its error.
  *
  * Why: the caches load one key per query. When many entries are missing at once (a burst of
  * reads after an idle spell, when their TTLs ran out together; a cold start) each read waited
@@ -19,11 +25,9 @@ type Waiting<V> = { resolve: (value: V) => void; reject: (error: unknown) => voi
 export class KeyBatcher<K, V> {
   private pending = new Map<K, Waiting<V>[]>();
   private scheduled = false;
-  /** `loadMany` calls made (for tests and metrics). */
-  batches = 0;
 
   constructor(
-    private readonly loadMany: (keys: readonly K[]) => Promise<ReadonlyMap<K, V>>,
+    private readonly loadMany: (keys: readonly K[]) => Promise<ReadonlyMap<K, V | KeyLoadFailed>>,
     private readonly missing: (key: K) => V,
     private readonly maxBatch: number = DEFAULT_MAX_BATCH,
   ) {
@@ -58,8 +62,7 @@ export class KeyBatcher<K, V> {
   }
 
   private run(batch: ReadonlyArray<[K, Waiting<V>[]]>): void {
-    this.batches += 1;
-    let loaded: Promise<ReadonlyMap<K, V>>;
+    let loaded: Promise<ReadonlyMap<K, V | KeyLoadFailed>>;
     try {
       loaded = this.loadMany(batch.map(([key]) => key));
     } catch (error) {
@@ -68,8 +71,9 @@ export class KeyBatcher<K, V> {
     loaded.then(
       (values) => {
         for (const [key, waiting] of batch) {
-          const value = values.has(key) ? (values.get(key) as V) : this.missing(key);
-          for (const { resolve } of waiting) resolve(value);
+          const value = values.has(key) ? (values.get(key) as V | KeyLoadFailed) : this.missing(key);
+          if (value instanceof KeyLoadFailed) for (const { reject } of waiting) reject(value.error);
+          else for (const { resolve } of waiting) resolve(value);
         }
       },
       (error: unknown) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { KeyBatcher } from "./key-batcher.ts";
+import { KeyBatcher, KeyLoadFailed } from "./key-batcher.ts";
 
 /** A batcher over a table of squares that records the keys of every `loadMany` call. */
 function squares(options: { maxBatch?: number; fail?: (keys: readonly number[]) => boolean } = {}) {
@@ -54,6 +54,25 @@ describe("KeyBatcher", () => {
       "fulfilled",
     ]);
     expect((settled[2] as PromiseRejectedResult).reason).toEqual(new Error("no batch of 3,4"));
+  });
+
+  it("rejects a key answered with KeyLoadFailed alone, the batch's other keys still loading", async () => {
+    const batcher = new KeyBatcher<number, number>(
+      async (keys) =>
+        new Map(
+          keys.map((key) => [key, key === 2 ? new KeyLoadFailed(new Error("row 2 does not parse")) : key]),
+        ),
+      () => 0,
+    );
+    const settled = await Promise.allSettled([
+      batcher.load(1),
+      batcher.load(2),
+      batcher.load(2),
+      batcher.load(3),
+    ]);
+    expect(
+      settled.map((result) => (result.status === "fulfilled" ? result.value : String(result.reason))),
+    ).toEqual([1, "Error: row 2 does not parse", "Error: row 2 does not parse", 3]);
   });
 
   it("rejects the batch when loadMany throws before returning a promise", async () => {

@@ -6,6 +6,7 @@ import { credentialFromHeaders } from "../auth/authenticate.ts";
 import type { Stamp } from "../cache/invalidating-cache.ts";
 import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
+import { projectIdCacheKey } from "../read-model/registry-queries.ts";
 import { cachedAgentReadBody } from "../routes/agent-lookup.ts";
 
 /** The hot read's route pattern, as Fastify names it in metrics and the credential's scopes. */
@@ -81,7 +82,7 @@ export function cachedHotAgentRead(
 ): StampedBody | undefined {
   const user = ctx.access.cachedUserOf?.(caller, { method: "GET", route: AGENT_READ_ROUTE }, stamps);
   if (user === undefined) return undefined;
-  const project = ctx.caches.projects.peekEntry(`id:${ids.projectId}`);
+  const project = ctx.caches.projects.peekEntry(projectIdCacheKey(ids.projectId));
   if (!project?.value) return undefined;
   if (!user.isAdmin) {
     const level = ctx.access.cachedProjectLevel?.(user, project.value, stamps);

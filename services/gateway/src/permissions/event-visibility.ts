@@ -2,7 +2,7 @@ import { mayPerform } from "@kasmap/access-rules";
 import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
-import { findProject } from "../read-model/registry-queries.ts";
+import { findProject, projectIdCacheKey } from "../read-model/registry-queries.ts";
 
 /**
  * Whether `user` may receive `event` on the live stream: admins everything; others an agent's
@@ -20,7 +20,7 @@ export async function mayReceiveEvent(
   if (user.isAdmin) return true;
   const projectId = await configProjectOf(ctx, event);
   if (projectId === null) return false;
-  const project = await ctx.caches.projects.get(`id:${projectId}`, () =>
+  const project = await ctx.caches.projects.get(projectIdCacheKey(projectId), () =>
     findProject(ctx.primaryDb, { kind: "id", id: projectId }),
   );
   if (!project) return false;

@@ -2,7 +2,13 @@ import { mayPerform, type RoleAction } from "@kasmap/access-rules";
 import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import type { GatewayContext } from "../context.ts";
-import { findGroup, findProject, type GroupRow, type ProjectRow } from "../read-model/registry-queries.ts";
+import {
+  findGroup,
+  findProject,
+  type GroupRow,
+  type ProjectRow,
+  projectCacheKey,
+} from "../read-model/registry-queries.ts";
 import { parseResourceId } from "../read-model/resource-id.ts";
 
 /**
@@ -19,8 +25,7 @@ export async function visibleProject(
 ): Promise<ProjectRow> {
   const id = parseResourceId(rawId);
   if (!id) throw new KasmapError("not_found", NOT_FOUND.project);
-  const key = id.kind === "id" ? `id:${id.id}` : `path:${id.path.toLowerCase()}`;
-  const project = await ctx.caches.projects.get(key, () => findProject(ctx.primaryDb, id));
+  const project = await ctx.caches.projects.get(projectCacheKey(id), () => findProject(ctx.primaryDb, id));
   if (!project) throw new KasmapError("not_found", NOT_FOUND.project);
   if (user.isAdmin) return project;
   const level = await ctx.access.projectLevel(user, project);

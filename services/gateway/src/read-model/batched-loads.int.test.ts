@@ -121,4 +121,23 @@ describe("createBatchedLoads", () => {
     expect(connections[1]?.collectors.map((c) => c.collector_id)).toEqual(["a", "b"]);
     expect(connections[0]).toEqual({ lastHeartbeat: null, collectors: [] });
   });
+
+  it("fails only the agent whose stored facts no longer parse, not the others loaded with it", async () => {
+    const { db } = readModel;
+    await db
+      .insertInto("read_model.cluster_snapshots")
+      .values({
+        agent_id: 41,
+        content_hash: "hash-41",
+        cluster: JSON.stringify({ written_by: "an older projection" }),
+        observed_at: CREATED,
+        stream_seq: 41,
+      })
+      .execute();
+    const loads = createBatchedLoads(db);
+    const [good, bad] = await Promise.allSettled([loads.clusterFacts(11), loads.clusterFacts(41)]);
+    expect(good.status === "fulfilled" ? good.value?.facts.node_count : good.reason).toBe(3);
+    expect(bad.status).toBe("rejected");
+    await expect(loadClusterFacts(db, 41)).rejects.toThrow();
+  });
 });

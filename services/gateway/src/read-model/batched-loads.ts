@@ -1,5 +1,5 @@
 import { loadClusterFactsOfAgents } from "@kasmap/db";
-import { KeyBatcher } from "../cache/key-batcher.ts";
+import { KeyBatcher, KeyLoadFailed } from "../cache/key-batcher.ts";
 import { type SerializedClusterFacts, serializeClusterFacts } from "../http/agent-body-json.ts";
 import { type AgentWithProject, findAgents } from "./agent-queries.ts";
 import {
@@ -29,7 +29,12 @@ export function createBatchedLoads(db: ReadModel): BatchedLoads {
   const facts = new KeyBatcher<number, SerializedClusterFacts | null>(
     async (ids) => {
       const found = await loadClusterFactsOfAgents(db, ids);
-      return new Map([...found].map(([id, value]) => [id, serializeClusterFacts(value)]));
+      return new Map(
+        [...found].map(([id, value]) => [
+          id,
+          value instanceof Error ? new KeyLoadFailed(value) : serializeClusterFacts(value),
+        ]),
+      );
     },
     () => null,
   );

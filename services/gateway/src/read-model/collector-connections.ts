@@ -102,7 +102,7 @@ export async function loadConnectionsOfAgents(
     from unnest(${[...agentIds]}::bigint[]) as asked(agent_id)
   `.execute(db);
   for (const row of rows) {
-    found.set(Number(row.agent_id), {
+    found.set(row.agent_id, {
       lastHeartbeat: row.last_heartbeat_at == null ? null : new Date(row.last_heartbeat_at),
       collectors: row.collectors.map((c) => ({
         ...c,

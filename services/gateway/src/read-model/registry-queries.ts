@@ -25,7 +25,17 @@ export async function findProject(db: ReadModel, id: ResourceId): Promise<Projec
   return row ?? null;
 }
 
-/** The project of a projects cache key (`id:<n>` or `path:<lower-case full path>`), as `findProject`. */
+/** The projects cache's key of a project id: `id:<n>`. */
+export function projectIdCacheKey(id: number): string {
+  return `id:${id}`;
+}
+
+/** The projects cache's key of a project id or full path: `id:<n>` or `path:<lower-case full path>`. */
+export function projectCacheKey(id: ResourceId): string {
+  return id.kind === "id" ? projectIdCacheKey(id.id) : `path:${id.path.toLowerCase()}`;
+}
+
+/** The project of a projects cache key (`projectCacheKey`), as `findProject`. */
 export function projectOfCacheKey(db: ReadModel, key: string): Promise<ProjectRow | null> {
   if (key.startsWith("id:")) return findProject(db, { kind: "id", id: Number(key.slice(3)) });
   if (key.startsWith("path:")) return findProject(db, { kind: "path", path: key.slice(5) });

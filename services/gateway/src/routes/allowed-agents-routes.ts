@@ -26,7 +26,12 @@ import { parseParams } from "../http/request-params.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
-import { findGroup, findProject, type ProjectRow } from "../read-model/registry-queries.ts";
+import {
+  findGroup,
+  findProject,
+  type ProjectRow,
+  projectIdCacheKey,
+} from "../read-model/registry-queries.ts";
 import { agentById, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
 
@@ -155,7 +160,7 @@ function placement(project: ProjectRow): ProjectPlacement {
 }
 
 async function cachedProject(ctx: GatewayContext, projectId: number): Promise<ProjectRow | null> {
-  return ctx.caches.projects.get(`id:${projectId}`, () =>
+  return ctx.caches.projects.get(projectIdCacheKey(projectId), () =>
     findProject(ctx.primaryDb, { kind: "id", id: projectId }),
   );
 }
