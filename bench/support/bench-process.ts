@@ -9,7 +9,8 @@ export type BenchProcess<T> = { info: T; pid: number; stop(): Promise<void> };
  * Runs `script` (a TypeScript file, through tsx) in a Node process of its own, so the server it
  * holds never shares an event loop with the bench or the services under test. The script prints
  * one JSON line on stdout when it is ready and runs until its stdin closes (the bench ending, or
- * dying, ends it). `nodeOptions` go before the script, e.g. `--cpu-prof`.
+ * dying, ends it). `nodeOptions` go before the script, e.g. `--cpu-prof`; what else the process
+ * prints on stdout (V8's `--log-deopt` bailouts, say) goes to the bench's stderr.
  */
 export async function startBenchProcess<T>(
   script: string,
@@ -20,9 +21,17 @@ export async function startBenchProcess<T>(
     env: { ...process.env, ...options.env },
   });
   const exited = once(child, "exit");
-  const firstLine = once(createInterface({ input: child.stdout }), "line") as Promise<[string]>;
+  const ready = new Promise<[string]>((resolve) => {
+    let seen = false;
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      if (!seen && line.startsWith("{")) {
+        seen = true;
+        resolve([line]);
+      } else process.stderr.write(`${line}\n`);
+    });
+  });
   const [line] = await Promise.race([
-    firstLine,
+    ready,
     exited.then(([code]) => {
       throw new Error(`${script} exited (${String(code)}) before it was ready`);
     }),

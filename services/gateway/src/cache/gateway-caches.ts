@@ -8,7 +8,7 @@ import type { BatchedLoads } from "../read-model/batched-loads.ts";
 import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { HotReadMemo } from "./hot-read-memo.ts";
-import { InvalidatingCache, type Stamp } from "./invalidating-cache.ts";
+import { InvalidatingCache } from "./invalidating-cache.ts";
 import { RenderedBodies } from "./rendered-bodies.ts";
 
 /**
@@ -196,7 +196,8 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     /**
      * Key: agent id; the hot read's whole body (agent + cluster_info) as bytes, reused while it
      * was rendered from the very entries above that the read holds now (`RenderedBodies`), so
-     * it follows their notices and TTL without rules of its own. Never per user.
+     * it follows their notices and TTL without rules of its own; with those entries' stamps, so
+     * that the hot read finds it current without looking them up. Never per user.
      */
     agentReadBodies: new RenderedBodies<number>({
       name: "agent_read_bodies",
@@ -205,11 +206,13 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     }),
     /**
      * Key: the caller's principal key and the agent id (within its project id); the hot read's
-     * verdict, the stamp of the body to send, valid while every entry above it was decided from
-     * is (`HotReadMemo`): a repeated read skips the token's checks and the permission.
-     * ~160 bytes each: ~25,000 (caller, agent) pairs.
+     * verdict that the caller may read the agent, valid while every entry it was decided from
+     * (principal, memberships, project, agent) is (`HotReadMemo`): a repeated read skips the
+     * token's checks and the permission. Not the body, which is the agent's (`agentReadBodies`):
+     * a heartbeat renders the body again once and ends no verdict.
+     * ~136 bytes each: ~29,000 (caller, agent) pairs.
      */
-    hotAgentReads: new HotReadMemo<Stamp>({
+    hotAgentReads: new HotReadMemo<true>({
       name: "hot_agent_reads",
       isEnabled: options.isEnabled,
       maxBytes: Math.floor(options.maxBytes * 0.03),

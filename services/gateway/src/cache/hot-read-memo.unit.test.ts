@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HotReadMemo } from "./hot-read-memo.ts";
 import { InvalidatingCache, type Stamp } from "./invalidating-cache.ts";
-import { RenderedBodies } from "./rendered-bodies.ts";
 
 const live = (usableUntil = Number.POSITIVE_INFINITY): Stamp => ({ live: true, usableUntil });
 
@@ -138,25 +137,5 @@ describe("stamps of cached entries", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(stamp.live).toBe(false);
     expect(cache.peekEntry(1)?.value).toEqual({ rows: [1, 3] });
-  });
-
-  it("of a rendered body die when it is rendered again or cleared; bodyIf answers only its own", () => {
-    const bodies = new RenderedBodies<number>({ name: "b", isEnabled: () => true, maxBytes: 1_000_000 });
-    const render = (text: string) => () => ({ body: Buffer.from(text), validUntil: 10_000 });
-    const first = bodies.get(1, ["x"], 0, render("one"));
-    expect(first.stamp.live).toBe(true);
-    expect(String(bodies.bodyIf(1, first.stamp, 0))).toBe("one");
-    expect(bodies.bodyIf(1, first.stamp, 10_000)).toBeUndefined();
-    const second = bodies.get(1, ["y"], 0, render("two"));
-    expect(first.stamp.live).toBe(false);
-    expect(bodies.bodyIf(1, first.stamp, 0)).toBeUndefined();
-    bodies.clear();
-    expect(second.stamp.live).toBe(false);
-  });
-
-  it("of a body that was not stored are never live", () => {
-    const bodies = new RenderedBodies<number>({ name: "b", isEnabled: () => false, maxBytes: 1_000_000 });
-    const answer = bodies.get(1, ["x"], 0, () => ({ body: Buffer.from("z"), validUntil: 10_000 }));
-    expect(answer.stamp.live).toBe(false);
   });
 });

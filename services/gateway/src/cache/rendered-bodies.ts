@@ -6,13 +6,15 @@ type Rendered = {
   readonly validUntil: number;
   readonly body: Buffer;
   readonly bytes: number;
-  readonly stamp: Stamp;
+  /**
+   * The stamps of the cache entries the parts are the values of, when the renderer had them:
+   * while all are live the parts are still the cached values, so the body is current without
+   * looking the parts up (`current`).
+   */
+  partStamps: readonly Stamp[] | undefined;
 };
 
-/** A body with its stamp: live while this very body is the stored one (`bodyIf`). */
-export type StampedBody = { readonly body: Buffer; readonly stamp: Stamp };
-
-/** Bytes counted per entry beyond its body (the entry, its parts array, the map slot). */
+/** Bytes counted per entry beyond its body (the entry, its parts and stamps arrays, the map slot). */
 const ENTRY_OVERHEAD_BYTES = 160;
 
 export type RenderedBodiesOptions = {
@@ -49,41 +51,56 @@ export class RenderedBodies<K extends string | number> {
   }
 
   /**
-   * The body for `key` rendered from `parts` at `nowMs`, with its stamp: the stored one if it was
-   * rendered from the same objects and is still valid at `nowMs`, else `render()`'s (stored for
-   * next time; its stamp is never live if it could not be stored).
+   * The body for `key` rendered from `parts` at `nowMs`: the stored one if it was rendered from
+   * the same objects and is still valid at `nowMs`, else `render()`'s (stored for next time).
+   * `partStamps`, when given, are the stamps of the cache entries whose values `parts` are, in
+   * any order: kept with the body so that `current` can serve it without the parts.
    */
   get(
     key: K,
     parts: readonly unknown[],
     nowMs: number,
     render: () => { body: Buffer; validUntil: number },
-  ): StampedBody {
+    partStamps?: readonly Stamp[],
+  ): Buffer {
     const entry = this.entries.get(key);
     if (entry !== undefined) {
       if (nowMs < entry.validUntil && sameParts(entry.parts, parts)) {
         this.hits += 1;
-        return entry;
+        // The same objects: the caller's stamps are those of the entries the body came from.
+        if (partStamps !== undefined) entry.partStamps = partStamps;
+        return entry.body;
       }
       this.remove(key, entry);
     }
     this.misses += 1;
     const { body, validUntil } = render();
-    const stamp = { live: false, usableUntil: validUntil };
     if (this.options.isEnabled() && nowMs < validUntil)
-      return this.store(key, { parts, validUntil, body, stamp });
-    return { body, stamp };
+      this.store(key, { parts, validUntil, body, partStamps });
+    return body;
   }
 
   /**
-   * The stored body of `key` if it is still the one `stamp` was given with and valid at `nowMs`
-   * (no rendering, no hit counted: the caller counts its own).
+   * The stored body of `key` if it is current at `nowMs` without looking at its parts: it was
+   * stored with the stamps of its parts' cache entries, every one of them is still live and
+   * usable at `nowMs` (so each part is still the cached value), and the clock is before the
+   * body's `validUntil`. Marks those entries read, as reading them would. Else undefined (then
+   * look the parts up and `get`).
    */
-  bodyIf(key: K, stamp: Stamp, nowMs: number): Buffer | undefined {
+  current(key: K, nowMs: number): Buffer | undefined {
     const entry = this.entries.get(key);
-    return entry !== undefined && entry.stamp === stamp && stamp.live && nowMs < entry.validUntil
-      ? entry.body
-      : undefined;
+    if (entry === undefined || !(nowMs < entry.validUntil)) return undefined;
+    const stamps = entry.partStamps;
+    if (stamps === undefined) return undefined;
+    for (let i = 0; i < stamps.length; i++) {
+      const stamp = stamps[i] as Stamp;
+      if (!stamp.live || !(nowMs < stamp.usableUntil)) return undefined;
+      // Read through the body: kept fresh as if read itself (and if a later stamp is dead,
+      // rendering again reads the entry anyway).
+      stamp.read = true;
+    }
+    this.hits += 1;
+    return entry.body;
   }
 
   /** Drops `key`'s body (not needed for correctness: a changed part never matches). */
@@ -93,7 +110,6 @@ export class RenderedBodies<K extends string | number> {
   }
 
   clear(): void {
-    for (const entry of this.entries.values()) entry.stamp.live = false;
     this.entries.clear();
     this.totalBytes = 0;
   }
@@ -106,22 +122,18 @@ export class RenderedBodies<K extends string | number> {
     return this.totalBytes;
   }
 
-  private store(key: K, rendered: Omit<Rendered, "bytes">): Rendered {
+  private store(key: K, rendered: Omit<Rendered, "bytes">): void {
     const bytes = rendered.body.length + ENTRY_OVERHEAD_BYTES;
-    const entry = { ...rendered, bytes };
-    if (bytes > this.options.maxBytes) return entry;
+    if (bytes > this.options.maxBytes) return;
     for (const [oldestKey, oldest] of this.entries) {
       if (this.totalBytes + bytes <= this.options.maxBytes) break;
       this.remove(oldestKey, oldest);
     }
-    rendered.stamp.live = true;
-    this.entries.set(key, entry);
+    this.entries.set(key, { ...rendered, bytes });
     this.totalBytes += bytes;
-    return entry;
   }
 
   private remove(key: K, entry: Rendered): void {
-    entry.stamp.live = false;
     this.entries.delete(key);
     this.totalBytes -= entry.bytes;
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { Stamp } from "./invalidating-cache.ts";
 import { RenderedBodies } from "./rendered-bodies.ts";
 
 const memo = (options: { maxBytes?: number; isEnabled?: () => boolean } = {}) =>
@@ -25,8 +26,8 @@ describe("RenderedBodies", () => {
     const bodies = memo();
     const parts = [{ agent: 1 }, { facts: 1 }];
     const r = renderer("a");
-    expect(String(bodies.get(1, parts, 0, r.render).body)).toBe("a#1");
-    expect(String(bodies.get(1, [...parts], 0, r.render).body)).toBe("a#1");
+    expect(String(bodies.get(1, parts, 0, r.render))).toBe("a#1");
+    expect(String(bodies.get(1, [...parts], 0, r.render))).toBe("a#1");
     expect(bodies.hits).toBe(1);
   });
 
@@ -35,7 +36,7 @@ describe("RenderedBodies", () => {
     const agent = { agent: 1 };
     const r = renderer("a");
     bodies.get(1, [agent, { facts: 1 }], 0, r.render);
-    expect(String(bodies.get(1, [agent, { facts: 1 }], 0, r.render).body)).toBe("a#2");
+    expect(String(bodies.get(1, [agent, { facts: 1 }], 0, r.render))).toBe("a#2");
   });
 
   it("renders again once the clock reaches validUntil", () => {
@@ -43,8 +44,8 @@ describe("RenderedBodies", () => {
     const parts = [{}];
     const r = renderer("a", 100);
     bodies.get(1, parts, 0, r.render);
-    expect(String(bodies.get(1, parts, 99, r.render).body)).toBe("a#1");
-    expect(String(bodies.get(1, parts, 100, r.render).body)).toBe("a#2");
+    expect(String(bodies.get(1, parts, 99, r.render))).toBe("a#1");
+    expect(String(bodies.get(1, parts, 100, r.render))).toBe("a#2");
   });
 
   it("keys bodies apart and stores nothing while disabled", () => {
@@ -62,6 +63,35 @@ describe("RenderedBodies", () => {
     expect(bodies.size).toBe(2);
     bodies.clear();
     expect(bodies.size).toBe(0);
+  });
+
+  it("serves a body as current only while every part stamp given with it is live and usable", () => {
+    const bodies = memo();
+    const parts = [{ agent: 1 }, { facts: 1 }];
+    const agent: Stamp = { live: true, usableUntil: 1_000 };
+    const facts: Stamp = { live: true, usableUntil: 2_000 };
+    const r = renderer("a", 5_000);
+    bodies.get(1, parts, 0, r.render);
+    // Stored without stamps (a route that loaded its parts): never current by itself.
+    expect(bodies.current(1, 0)).toBeUndefined();
+    // The same parts with their entries' stamps: no rendering, and current from then on.
+    expect(String(bodies.get(1, parts, 0, r.render, [agent, facts]))).toBe("a#1");
+    expect(String(bodies.current(1, 999))).toBe("a#1");
+    expect(agent.read && facts.read).toBe(true);
+    expect(bodies.current(2, 0)).toBeUndefined();
+    // Past a part's usableUntil, or once a part's entry is replaced or dropped: not current.
+    expect(bodies.current(1, 1_000)).toBeUndefined();
+    facts.live = false;
+    expect(bodies.current(1, 0)).toBeUndefined();
+    expect(r.calls()).toBe(1);
+  });
+
+  it("never serves a body as current past its own validUntil", () => {
+    const bodies = memo();
+    const stamp: Stamp = { live: true, usableUntil: Number.POSITIVE_INFINITY };
+    bodies.get(1, [{}], 0, renderer("a", 100).render, [stamp]);
+    expect(String(bodies.current(1, 99))).toBe("a#1");
+    expect(bodies.current(1, 100)).toBeUndefined();
   });
 
   it("holds at most maxBytes, evicting the oldest", () => {

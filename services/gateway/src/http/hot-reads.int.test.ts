@@ -114,7 +114,7 @@ describe("the hot agent read", () => {
 
   it("stops accepting a revoked token as soon as the notice arrives, though its reads were remembered", async () => {
     for (let read = 0; read < 3; read++) expect((await rawGet(HOT, REVOCABLE)).status).toBe(200);
-    expect(await rememberedReads()).toBeGreaterThan(0);
+    expect((await memoCounts()).hits).toBeGreaterThan(0);
     await f.db
       .updateTable("read_model.personal_access_tokens")
       .set({ revoked: true })
@@ -134,11 +134,11 @@ describe("the hot agent read", () => {
 
   it("answers a remembered read with the agent's new facts once their notice arrives", async () => {
     for (let read = 0; read < 3; read++) await rawGet(HOT, TOKENS.developer);
-    const before = await rememberedReads();
+    const before = (await memoCounts()).hits;
     expect(JSON.parse((await rawGet(HOT, TOKENS.developer)).body).cluster_info.cluster_name).toBe(
       "hot-cluster",
     );
-    expect(await rememberedReads()).toBeGreaterThan(before);
+    expect((await memoCounts()).hits).toBeGreaterThan(before);
     await f.db
       .updateTable("read_model.cluster_snapshots")
       .set({ cluster: sql`jsonb_set(cluster::jsonb, '{cluster_name}', '"moved-cluster"')` })
@@ -153,10 +153,40 @@ describe("the hot agent read", () => {
       return answer.cluster_info.cluster_name === "moved-cluster" ? true : undefined;
     }, "the new facts served");
   });
+
+  it("keeps a caller's verdict across the agent's heartbeat and serves the new last connection", async () => {
+    for (let read = 0; read < 3; read++) await rawGet(HOT, TOKENS.developer);
+    const before = await memoCounts();
+    const heartbeat = new Date(Date.now() - 1_000);
+    heartbeat.setMilliseconds(0);
+    await f.db
+      .updateTable("read_model.agent_connections")
+      .set({ last_heartbeat_at: heartbeat.toISOString() })
+      .where("agent_id", "=", 300)
+      .execute();
+    f.bus.nc.publish(
+      f.bus.topology.subjects.readModelChanged("agent_connections"),
+      JSON.stringify({ table: "agent_connections", agent_id: 300, stream: "X", seq: 3 }),
+    );
+    await eventually(async () => {
+      const answer = JSON.parse((await rawGet(HOT, TOKENS.developer)).body);
+      return answer.cluster_info.last_connection === heartbeat.toISOString() ? true : undefined;
+    }, "the new heartbeat served");
+    const after = await memoCounts();
+    // Every read since was answered from the remembered verdict: the heartbeat changed the body only.
+    expect(after.misses).toBe(before.misses);
+    expect(after.hits).toBeGreaterThan(before.hits);
+  });
 });
 
-/** Hot reads answered from a remembered verdict so far (`/metrics`). */
-async function rememberedReads(): Promise<number> {
+/** The remembered verdicts' hits and misses so far (`/metrics`). */
+async function memoCounts(): Promise<{ hits: number; misses: number }> {
   const metrics = await (await f.call("/metrics")).text();
-  return Number(metrics.match(/kasmap_gateway_cache_hits_total\{cache="hot_agent_reads"\} (\d+)/)?.[1] ?? 0);
+  const count = (kind: string) =>
+    Number(
+      metrics.match(
+        new RegExp(`kasmap_gateway_cache_${kind}_total\\{cache="hot_agent_reads"\\} (\\d+)`),
+      )?.[1] ?? 0,
+    );
+  return { hits: count("hits"), misses: count("misses") };
 }

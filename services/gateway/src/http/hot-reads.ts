@@ -4,7 +4,6 @@ import { mayPerform } from "@kasmap/access-rules";
 import type { FastifyInstance } from "fastify";
 import { credentialFromHeaders } from "../auth/authenticate.ts";
 import type { Stamp } from "../cache/invalidating-cache.ts";
-import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
 import { projectIdCacheKey } from "../read-model/registry-queries.ts";
 import { cachedAgentReadBody } from "../routes/agent-lookup.ts";
@@ -68,18 +67,19 @@ export function hotAgentReadIds(
 }
 
 /**
- * The hot read's body when everything it needs is cached and the answer is 200: the accepted
- * token of `caller` (`hotCallerKey`), the project and their level on it (Developer or more, or admin), the agent in
- * that project, its facts and connections. Undefined otherwise — then Fastify's route answers,
- * loading what is missing and giving every refusal (401, 403, 404) its own body and headers.
- * `stamps` receives the stamps of every entry the answer was decided from (`HotReadMemo`).
+ * Whether `caller` (`hotCallerKey`) may read the agent, decided from the caches alone: the
+ * accepted token, the project and the caller's level on it (Developer or more, or admin), the
+ * agent in that project. Undefined when anything is not cached or the answer is not a 200 — then
+ * Fastify's route answers, loading what is missing and giving every refusal (401, 403, 404) its
+ * own body and headers. `stamps` receives the stamps of every entry the verdict was decided from
+ * (`HotReadMemo`).
  */
 export function cachedHotAgentRead(
   ctx: GatewayContext,
   caller: string,
   ids: { projectId: number; agentId: number },
   stamps?: Stamp[],
-): StampedBody | undefined {
+): true | undefined {
   const user = ctx.access.cachedUserOf?.(caller, { method: "GET", route: AGENT_READ_ROUTE }, stamps);
   if (user === undefined) return undefined;
   const project = ctx.caches.projects.peekEntry(projectIdCacheKey(ids.projectId));
@@ -91,36 +91,27 @@ export function cachedHotAgentRead(
   const found = ctx.caches.agents.peekEntry(ids.agentId);
   if (!found?.value || found.value.agent.project_id !== project.value.id) return undefined;
   stamps?.push(project.stamp, found.stamp);
-  return cachedAgentReadBody(ctx, found.value.agent, project.value, stamps);
+  return true;
 }
 
 /**
- * The hot read's body from the caller's remembered verdict (`caches.hotAgentReads`): the same
- * caller read the same agent in the same project before, and no entry that verdict was decided
- * from has changed, expired or been dropped since. Else undefined (decide again).
+ * The caller's verdict on the agent: remembered (`caches.hotAgentReads`: the same caller read
+ * the same agent in the same project before, and no entry that verdict was decided from has
+ * changed, expired or been dropped since), else decided from the caches and remembered.
  */
-function rememberedHotAgentRead(
+function mayReadAgent(
   ctx: GatewayContext,
   caller: string,
   ids: { projectId: number; agentId: number },
-): Buffer | undefined {
-  const nowMs = Date.now();
-  const body = ctx.caches.hotAgentReads.get(caller, ids.agentId, ids.projectId, nowMs);
-  return body && ctx.caches.agentReadBodies.bodyIf(ids.agentId, body, nowMs);
-}
-
-/** Decides the hot read from the caches (`cachedHotAgentRead`) and remembers the verdict. */
-function decidedHotAgentRead(
-  ctx: GatewayContext,
-  caller: string,
-  ids: { projectId: number; agentId: number },
-): Buffer | undefined {
+  nowMs: number,
+): true | undefined {
+  const remembered = ctx.caches.hotAgentReads.get(caller, ids.agentId, ids.projectId, nowMs);
+  if (remembered !== undefined) return remembered;
   const stamps: Stamp[] = [];
-  const answer = cachedHotAgentRead(ctx, caller, ids, stamps);
-  if (answer === undefined) return undefined;
-  stamps.push(answer.stamp);
-  ctx.caches.hotAgentReads.set(caller, ids.agentId, ids.projectId, answer.stamp, stamps);
-  return answer.body;
+  const verdict = cachedHotAgentRead(ctx, caller, ids, stamps);
+  if (verdict !== undefined)
+    ctx.caches.hotAgentReads.set(caller, ids.agentId, ids.projectId, verdict, stamps);
+  return verdict;
 }
 
 /**
@@ -139,7 +130,11 @@ export function answerHotRead(
   const startedAt = performance.now();
   const caller = ctx.access.hotCallerKey?.(ids.token);
   if (caller === undefined) return false;
-  const body = rememberedHotAgentRead(ctx, caller, ids) ?? decidedHotAgentRead(ctx, caller, ids);
+  const nowMs = Date.now();
+  if (mayReadAgent(ctx, caller, ids, nowMs) === undefined) return false;
+  // The verdict does not depend on the body: a heartbeat renders the agent's body again once,
+  // and every caller's verdict on it holds.
+  const body = ctx.caches.agentReadBodies.current(ids.agentId, nowMs) ?? cachedAgentReadBody(ctx, ids);
   if (body === undefined) return false;
   response.writeHead(200, { "content-type": JSON_CONTENT_TYPE, "content-length": String(body.length) });
   response.end(body);

@@ -1,7 +1,6 @@
 import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
 import { tokenNotFound } from "../auth/credential-errors.ts";
 import type { Stamp } from "../cache/invalidating-cache.ts";
-import type { StampedBody } from "../cache/rendered-bodies.ts";
 import type { GatewayContext } from "../context.ts";
 import {
   agentBodyJson,
@@ -14,7 +13,7 @@ import { invalidParams } from "../http/request-params.ts";
 import type { AgentRow, AgentWithProject } from "../read-model/agent-queries.ts";
 import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
 import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
-import type { ProjectRow } from "../read-model/registry-queries.ts";
+import { type ProjectRow, projectIdCacheKey } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
 
 /**
@@ -122,25 +121,33 @@ export async function agentReadBody(
       connections ?? cachedConnections(ctx, agent.id),
     ]);
   }
-  return renderAgentReadBody(ctx, agent, project, facts, connections).body;
+  return renderAgentReadBody(ctx, agent, project, facts, connections);
 }
 
 /**
- * As `agentReadBody` when the agent's facts and connections are both cached, else undefined;
- * with the body's stamp, and `stamps` receives those of the facts and connections.
+ * As `agentReadBody` when the agent, its project (by id), its facts and connections are all
+ * cached, else undefined; the body is kept with the stamps of those four entries, so that the
+ * next read finds it current (`agentReadBodies.current`) until one of them changes.
  */
 export function cachedAgentReadBody(
   ctx: GatewayContext,
-  agent: AgentRow,
-  project: ProjectRow,
-  stamps?: Stamp[],
-): StampedBody | undefined {
-  const facts = ctx.caches.clusterFacts.peekEntry(agent.id);
+  ids: { projectId: number; agentId: number },
+): Buffer | undefined {
+  const found = ctx.caches.agents.peekEntry(ids.agentId);
+  const agent = found?.value?.agent;
+  if (found === undefined || agent === undefined || agent.project_id !== ids.projectId) return undefined;
+  const project = ctx.caches.projects.peekEntry(projectIdCacheKey(ids.projectId));
+  if (!project?.value) return undefined;
+  const facts = ctx.caches.clusterFacts.peekEntry(ids.agentId);
   if (facts === undefined) return undefined;
-  const connections = ctx.caches.connections.peekEntry(agent.id);
+  const connections = ctx.caches.connections.peekEntry(ids.agentId);
   if (connections === undefined) return undefined;
-  stamps?.push(facts.stamp, connections.stamp);
-  return renderAgentReadBody(ctx, agent, project, facts.value, connections.value);
+  return renderAgentReadBody(ctx, agent, project.value, facts.value, connections.value, [
+    found.stamp,
+    project.stamp,
+    facts.stamp,
+    connections.stamp,
+  ]);
 }
 
 function renderAgentReadBody(
@@ -149,17 +156,24 @@ function renderAgentReadBody(
   project: ProjectRow,
   facts: SerializedClusterFacts | null,
   connections: AgentConnectionsRead,
-): StampedBody {
+  partStamps?: readonly Stamp[],
+): Buffer {
   const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
   const parts = [agent, project, facts, connections] as const;
-  return ctx.caches.agentReadBodies.get(agent.id, parts, nowMs, () => ({
-    body: Buffer.from(
-      agentWithClusterInfoJson(
-        agentBodyJson(agent, project),
-        clusterInfoJson(facts, lastHeartbeat, nowMs, collectors),
+  return ctx.caches.agentReadBodies.get(
+    agent.id,
+    parts,
+    nowMs,
+    () => ({
+      body: Buffer.from(
+        agentWithClusterInfoJson(
+          agentBodyJson(agent, project),
+          clusterInfoJson(facts, lastHeartbeat, nowMs, collectors),
+        ),
       ),
-    ),
-    validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),
-  }));
+      validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),
+    }),
+    partStamps,
+  );
 }
