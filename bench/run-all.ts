@@ -3,11 +3,14 @@
  * measure each other). Each bench prints its own figures as ratios to a baseline it measures in
  * the same run; this runner calls every exported `run…Bench` function and notes any expected
  * bench that is not there yet, and ends with the whole run's time against issue 12's 25 minutes.
+ * Before each bench it lets the machine settle (`settleMachine`): a PostgreSQL checkpoint, then
+ * until the CPUs are idle, so that one bench's leftovers are not measured by the next.
  */
 import { readdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { printGoal } from "./support/goal.ts";
+import { settleMachine } from "./support/settle.ts";
 
 /** Benches the README cites; a missing one is reported rather than silently skipped. */
 const EXPECTED = [
@@ -49,6 +52,22 @@ for (const file of files) {
   if (runners.length === 0) console.log(`note: bench/${file} exports no run…Bench function; skipped`);
   for (const [exportName, run] of runners) {
     console.log(`\n== ${file}: ${exportName}`);
+    // The previous bench's leftovers (PostgreSQL's dirty pages, a process still ending) are not
+    // this bench's to measure.
+    try {
+      const settled = await settleMachine(
+        process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+      );
+      const until = settled.quiet ? "quiet" : `the limit, ${(100 * settled.idleShare).toFixed(0)} % idle`;
+      console.log(
+        `(settled: checkpoint ${(settled.checkpointMs / 1000).toFixed(1)} s, ` +
+          `then ${(settled.waitedMs / 1000).toFixed(1)} s until ${until})`,
+      );
+    } catch (error) {
+      console.log(
+        `(could not settle the machine first: ${error instanceof Error ? error.message : String(error)})`,
+      );
+    }
     const started = performance.now();
     try {
       await run();
