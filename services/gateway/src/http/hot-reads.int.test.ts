@@ -120,10 +120,7 @@ describe("the hot agent read", () => {
       .set({ revoked: true })
       .where("id", "=", 300)
       .execute();
-    f.bus.nc.publish(
-      f.bus.topology.subjects.readModelChanged("personal_access_tokens"),
-      JSON.stringify({ table: "personal_access_tokens", user_id: IDS.developer, stream: "X", seq: 1 }),
-    );
+    publishNotice("personal_access_tokens", { user_id: IDS.developer });
     const refused = await eventually(async () => {
       const answer = await rawGet(HOT, REVOCABLE);
       return answer.status === 401 ? answer : undefined;
@@ -144,10 +141,7 @@ describe("the hot agent read", () => {
       .set({ cluster: sql`jsonb_set(cluster::jsonb, '{cluster_name}', '"moved-cluster"')` })
       .where("agent_id", "=", 300)
       .execute();
-    f.bus.nc.publish(
-      f.bus.topology.subjects.readModelChanged("cluster_snapshots"),
-      JSON.stringify({ table: "cluster_snapshots", agent_id: 300, stream: "X", seq: 2 }),
-    );
+    publishNotice("cluster_snapshots", { agent_id: 300 });
     await eventually(async () => {
       const answer = JSON.parse((await rawGet(HOT, TOKENS.developer)).body);
       return answer.cluster_info.cluster_name === "moved-cluster" ? true : undefined;
@@ -164,10 +158,7 @@ describe("the hot agent read", () => {
       .set({ last_heartbeat_at: heartbeat.toISOString() })
       .where("agent_id", "=", 300)
       .execute();
-    f.bus.nc.publish(
-      f.bus.topology.subjects.readModelChanged("agent_connections"),
-      JSON.stringify({ table: "agent_connections", agent_id: 300, stream: "X", seq: 3 }),
-    );
+    publishNotice("agent_connections", { agent_id: 300 });
     await eventually(async () => {
       const answer = JSON.parse((await rawGet(HOT, TOKENS.developer)).body);
       return answer.cluster_info.last_connection === heartbeat.toISOString() ? true : undefined;
@@ -178,6 +169,17 @@ describe("the hot agent read", () => {
     expect(after.hits).toBeGreaterThan(before.hits);
   });
 });
+
+let noticeSeq = 0;
+
+/** The projection's change notice of `table`'s rows named by `ids`, as the projection sends it. */
+function publishNotice(table: string, ids: { agent_id?: number; user_id?: number }) {
+  noticeSeq += 1;
+  f.bus.nc.publish(
+    f.bus.topology.subjects.readModelChanged(table),
+    JSON.stringify({ table, ...ids, stream: "X", seq: noticeSeq }),
+  );
+}
 
 /** The remembered verdicts' hits and misses so far (`/metrics`). */
 async function memoCounts(): Promise<{ hits: number; misses: number }> {
