@@ -75,7 +75,7 @@ export function hotAgentReadIds(
  * own body and headers. `stamps` receives the stamps of every entry the verdict was decided from
  * (`HotReadMemo`).
  */
-export function cachedHotAgentRead(
+function cachedHotAgentRead(
   ctx: GatewayContext,
   caller: string,
   ids: { projectId: number; agentId: number },
@@ -121,7 +121,7 @@ function mayReadAgent(
  * `Date`, `Connection` and `Keep-Alive` alike), counted in the same metrics (`answers`, the
  * route's tally). True when answered.
  */
-export function answerHotRead(
+function answerHotRead(
   ctx: GatewayContext,
   answers: AnswerTally,
   request: IncomingMessage,

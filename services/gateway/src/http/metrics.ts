@@ -11,8 +11,9 @@ const TALLY_FLUSH_AT = 1_024;
  * of every observation (a new string, interned, per call): ~5 % of the CPU of the gateway's hot
  * read at 10,000 requests a second. Here an answer costs a few additions; the batch is added
  * with one `inc` and, per histogram bucket, observations of the mean of that bucket's durations —
- * which lies in the same bucket, so every bucket count, the count and the sum are exactly what
- * observing each answer would have given. A scrape sees every answer counted before it.
+ * which lies in the same bucket, so every bucket count and the count are exactly what observing
+ * each answer would have given, and the sum is too but for float rounding. A scrape sees every
+ * answer counted before it.
  */
 export class AnswerTally {
   private pending = 0;
