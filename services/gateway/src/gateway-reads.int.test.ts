@@ -234,6 +234,48 @@ describe("cache", () => {
       return body.name === "middle" && body.cluster_info.cluster_name === "renamed" ? true : undefined;
     }, "cache dropped by notices");
   });
+
+  it("renders cluster_info alone once and follows its facts' and heartbeat's notices", async () => {
+    const read = async () => {
+      const response = await f.call(`${agents}/100/cluster_info`, { token: TOKENS.developer });
+      expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+      return (await response.json()) as {
+        cluster_name: string;
+        deployment_status: string;
+        last_connection: string | null;
+      } | null;
+    };
+    const notice = (table: string) =>
+      f.bus.nc.publish(
+        f.bus.topology.subjects.readModelChanged(table),
+        JSON.stringify({ table, agent_id: 100, stream: "X", seq: 1 }),
+      );
+    const renderedHits = async () => {
+      const metrics = await (await f.call("/metrics")).text();
+      const hits = /kasmap_gateway_cache_hits_total\{cache="cluster_info_bodies"\} (\d+)/.exec(metrics);
+      return Number(hits?.[1]);
+    };
+    expect(await read()).toBeNull();
+    await insertSnapshot(f.db, 100, "first-facts");
+    // The body rendered from the cached (absent) facts is served again until the notice.
+    const hits = await renderedHits();
+    expect(await read()).toBeNull();
+    expect(await renderedHits()).toBe(hits + 1);
+    notice("cluster_snapshots");
+    const facts = await eventually(async () => (await read()) ?? undefined, "the new facts");
+    expect(facts).toMatchObject({ cluster_name: "first-facts", last_connection: null });
+    expect(facts.deployment_status).not.toBe("connected");
+    const heartbeat = new Date();
+    await insertHeartbeat(f.db, 100, heartbeat);
+    notice("agent_connections");
+    await eventually(async () => {
+      const body = await read();
+      return body?.last_connection === heartbeat.toISOString() && body.deployment_status === "connected"
+        ? true
+        : undefined;
+    }, "the heartbeat's connection");
+    expect((await read())?.cluster_name).toBe("first-facts");
+  });
 });
 
 describe("cache and authorization", () => {

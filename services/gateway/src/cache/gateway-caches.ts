@@ -105,8 +105,9 @@ const REFRESH_AHEAD = 0.75;
 export const DEFAULT_CACHE_TTL_MS = 60_000;
 /**
  * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
- * facts take 47 %: ~1,400 agents of 100-node dual-stack clusters (~42 KB each with their text),
- * the rendered hot-read bodies 10 %: ~1,300 of ~10 KB, and the hot reads' verdicts 3 %.
+ * facts take 42 %: ~1,250 agents of 100-node dual-stack clusters (~42 KB each with their text),
+ * the rendered hot-read bodies 10 %: ~1,300 of ~10 KB, the rendered `cluster_info` bodies 5 %
+ * (~13 of a 5,000-node cluster's ~0.5 MB), and the hot reads' verdicts 3 %.
  */
 export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 
@@ -178,7 +179,7 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
     /** Key: agent id; the latest snapshot's facts with their JSON text (the hot read splices it). */
     clusterFacts: cache<number, SerializedClusterFacts | null>(
       "cluster_facts",
-      0.47,
+      0.42,
       undefined,
       reloads?.clusterFacts,
     ),
@@ -203,6 +204,15 @@ export function createGatewayCaches(options: GatewayCacheOptions) {
       name: "agent_read_bodies",
       isEnabled: options.isEnabled,
       maxBytes: Math.floor(options.maxBytes * 0.1),
+    }),
+    /**
+     * Key: agent id; `GET …/cluster_info`'s body as bytes, reused while it was rendered from the
+     * very facts and connections entries above that the read holds now (as `agentReadBodies`).
+     */
+    clusterInfoBodies: new RenderedBodies<number>({
+      name: "cluster_info_bodies",
+      isEnabled: options.isEnabled,
+      maxBytes: Math.floor(options.maxBytes * 0.05),
     }),
     /**
      * Key: the caller's principal key and the agent id (within its project id); the hot read's

@@ -20,7 +20,7 @@ import { requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, agentReadBody, clusterInfoJsonOf, withClusterInfoIfAsked } from "./agent-lookup.ts";
+import { agentInProject, agentReadBody, clusterInfoBody, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import { commandActor, forwardCommand } from "./forward-command.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
 
@@ -74,11 +74,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
     const { at } = parseParams(ClusterInfoAtQuerySchema, request.query);
     // `?at=`: the facts of that time, without deployment_status/last_connection (only the
     // latest heartbeat is kept, so the connection state of the past is unknown).
-    const json =
+    const body =
       at === undefined
-        ? await clusterInfoJsonOf(ctx, agent.id)
+        ? await clusterInfoBody(ctx, agent.id)
         : JSON.stringify(await loadClusterFactsAt(ctx.db, agent.id, at));
-    return reply.type(JSON_CONTENT_TYPE).send(json);
+    return reply.type(JSON_CONTENT_TYPE).send(body);
   });
 
   app.post<IdParams>(base, async (request, reply) => {
