@@ -14,6 +14,7 @@ import {
 import { derivePlatform } from "./derive-platform.ts";
 import { type DerivationDiagnostics, DiagnosticsRecorder } from "./diagnostics.ts";
 import { sortedUniqueIps } from "./ip-address.ts";
+import type { NodeScanMemo } from "./node-scan.ts";
 import type { ClusterObservation } from "./observation.ts";
 import { missingFrom, type ParsedSources, parseSources } from "./parsed-sources.ts";
 
@@ -63,15 +64,19 @@ function deriveNodeFacts(s: ParsedSources, d: DerivationDiagnostics) {
  * Derives a cluster's infrastructure facts from what the collector observed, and counts what it
  * had to drop. Pure: no I/O, no clock (pass `now`), no DNS; never throws on malformed objects.
  *
+ * `options.nodeScanMemo` (a collector's, over its watch cache's node objects) keeps what each
+ * node object parsed to, so a derivation after one node changed parses that node alone.
+ *
  * Every field of the result has an entry in `sources` (`node_ips` as `node_ips.internal` and
  * `node_ips.external`): where the value came from, or, for null/empty values, why.
  */
 export function deriveClusterFactsWithDiagnostics(
   input: ClusterObservation,
   now: Date,
+  options: { nodeScanMemo?: NodeScanMemo } = {},
 ): ClusterFactsDerivation {
   const recorder = new DiagnosticsRecorder();
-  const s = parseSources(input, recorder);
+  const s = parseSources(input, recorder, options.nodeScanMemo);
   const platform = derivePlatform(s);
   const cidrs = deriveCidrs(s, platform.platform, recorder);
   const endpoint = deriveEndpoint(s, input, recorder);

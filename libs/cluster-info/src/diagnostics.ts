@@ -48,6 +48,17 @@ export class DiagnosticsRecorder {
     this.sample(`unknown address type ${JSON.stringify(type)} in ${where}`);
   }
 
+  /** Adds what another recorder counted (one node's, say), its samples after this one's. */
+  absorb(other: DerivationDiagnostics): void {
+    for (const [source, count] of Object.entries(other.rejectedObjects)) {
+      this.result.rejectedObjects[source] = (this.result.rejectedObjects[source] ?? 0) + count;
+    }
+    this.result.invalidIps += other.invalidIps;
+    this.result.invalidCidrs += other.invalidCidrs;
+    this.result.unknownAddressTypes += other.unknownAddressTypes;
+    for (const text of other.samples) this.sample(text);
+  }
+
   private sample(text: string): void {
     if (this.result.samples.length < MAX_DIAGNOSTIC_SAMPLES) this.result.samples.push(text.slice(0, 300));
   }

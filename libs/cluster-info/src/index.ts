@@ -38,7 +38,7 @@ export {
   type VersionInfo,
   VersionInfoSchema,
 } from "./kubernetes-objects.ts";
-export { SERVER_ARGS_ANNOTATIONS } from "./node-scan.ts";
+export { NodeScanMemo, SERVER_ARGS_ANNOTATIONS } from "./node-scan.ts";
 export type {
   Access,
   AccessState,

@@ -1,4 +1,4 @@
-import type { DiagnosticsRecorder } from "./diagnostics.ts";
+import { type DerivationDiagnostics, DiagnosticsRecorder } from "./diagnostics.ts";
 import { type ParsedCidr, type ParsedIp, parseCidr, parseIp } from "./ip-address.ts";
 import { type KubeNode, NodeSchema, parseObject } from "./kubernetes-objects.ts";
 
@@ -67,7 +67,36 @@ function emptyScan(): NodeScan {
   };
 }
 
-function scanAddresses(node: KubeNode, scan: NodeScan, diagnostics: DiagnosticsRecorder): void {
+/**
+ * What one node contributes to a scan that does not depend on the other nodes: the node as its
+ * schema accepts it (null: rejected), its parsed addresses and pod ranges, and what it had to
+ * drop (null: nothing). Parsing is most of a scan's cost (5,000 nodes: ~100 ms).
+ */
+type NodeFindings = {
+  node: KubeNode | null;
+  internalIps: ParsedIp[];
+  externalIps: ParsedIp[];
+  podCidrs: ParsedCidr[];
+  problems: DerivationDiagnostics | null;
+};
+
+function nodeFindings(raw: unknown): NodeFindings {
+  const recorder = new DiagnosticsRecorder();
+  const node = parseObject(NodeSchema, raw, "nodes", recorder);
+  const findings: NodeFindings = { node, internalIps: [], externalIps: [], podCidrs: [], problems: null };
+  if (node !== null) {
+    scanAddresses(node, findings, recorder);
+    scanPodCidrs(node, findings, recorder);
+  }
+  const { result } = recorder;
+  const clean =
+    result.invalidIps + result.invalidCidrs + result.unknownAddressTypes === 0 &&
+    Object.keys(result.rejectedObjects).length === 0;
+  findings.problems = clean ? null : result;
+  return findings;
+}
+
+function scanAddresses(node: KubeNode, findings: NodeFindings, diagnostics: DiagnosticsRecorder): void {
   const where = `node ${node.metadata.name} status.addresses`;
   for (const entry of node.status?.addresses ?? []) {
     if (entry === null) {
@@ -75,30 +104,48 @@ function scanAddresses(node: KubeNode, scan: NodeScan, diagnostics: DiagnosticsR
       continue;
     }
     const target =
-      entry.type === "InternalIP" ? scan.internalIps : entry.type === "ExternalIP" ? scan.externalIps : null;
+      entry.type === "InternalIP"
+        ? findings.internalIps
+        : entry.type === "ExternalIP"
+          ? findings.externalIps
+          : null;
     if (target === null) {
       if (!KNOWN_ADDRESS_TYPES.has(entry.type)) diagnostics.unknownAddressType(where, entry.type);
       continue;
     }
     const ip = parseIp(entry.address);
     if (ip === null) diagnostics.invalidIp(where, entry.address);
-    else target.set(ip.text, ip);
+    else target.push(ip);
   }
 }
 
-function scanPodCidrs(node: KubeNode, scan: NodeScan, diagnostics: DiagnosticsRecorder): void {
+function scanPodCidrs(node: KubeNode, findings: NodeFindings, diagnostics: DiagnosticsRecorder): void {
   // podCIDRs (1.16+) holds one range per family; podCIDR is its first element, kept for old nodes.
   const ranges = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
-  let any = false;
   for (const text of ranges) {
     const cidr = parseCidr(text);
     if (cidr === null) diagnostics.invalidCidr(`node ${node.metadata.name} spec.podCIDRs`, text);
-    else {
-      scan.podCidrs.push(cidr);
-      any = true;
-    }
+    else findings.podCidrs.push(cidr);
   }
-  if (any) scan.nodesWithPodCidr++;
+}
+
+/**
+ * Each node's findings, kept per node object for as long as the object lives: a collector's
+ * watch cache replaces a node's object when the node changes and never mutates one, so a
+ * snapshot after one node changed parses that node alone. Only for objects nobody mutates.
+ */
+export class NodeScanMemo {
+  private readonly byNode = new WeakMap<object, NodeFindings>();
+
+  findingsOf(raw: unknown): NodeFindings {
+    if (typeof raw !== "object" || raw === null) return nodeFindings(raw);
+    let findings = this.byNode.get(raw);
+    if (findings === undefined) {
+      findings = nodeFindings(raw);
+      this.byNode.set(raw, findings);
+    }
+    return findings;
+  }
 }
 
 function scanLabelsAndProvider(node: KubeNode, scan: NodeScan): void {
@@ -150,15 +197,28 @@ function scanServerArgs(node: KubeNode, scan: NodeScan): void {
   }
 }
 
-/** Validates and scans every node once. Malformed nodes are rejected, counted and skipped. */
-export function scanNodes(nodes: readonly unknown[], diagnostics: DiagnosticsRecorder): NodeScan {
+/**
+ * Validates and scans every node once (with `memo`, every node object it has not seen).
+ * Malformed nodes are rejected, counted and skipped.
+ */
+export function scanNodes(
+  nodes: readonly unknown[],
+  diagnostics: DiagnosticsRecorder,
+  memo?: NodeScanMemo,
+): NodeScan {
   const scan = emptyScan();
   for (const raw of nodes) {
-    const node = parseObject(NodeSchema, raw, "nodes", diagnostics);
+    const findings = memo ? memo.findingsOf(raw) : nodeFindings(raw);
+    if (findings.problems !== null) diagnostics.absorb(findings.problems);
+    const node = findings.node;
     if (node === null) continue;
     scan.nodeCount++;
-    scanAddresses(node, scan, diagnostics);
-    scanPodCidrs(node, scan, diagnostics);
+    for (const ip of findings.internalIps) scan.internalIps.set(ip.text, ip);
+    for (const ip of findings.externalIps) scan.externalIps.set(ip.text, ip);
+    if (findings.podCidrs.length > 0) {
+      for (const cidr of findings.podCidrs) scan.podCidrs.push(cidr);
+      scan.nodesWithPodCidr++;
+    }
     scanLabelsAndProvider(node, scan);
     scanServerArgs(node, scan);
   }

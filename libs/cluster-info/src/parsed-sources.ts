@@ -25,7 +25,7 @@ import {
   ServiceSchema,
   VersionInfoSchema,
 } from "./kubernetes-objects.ts";
-import { scanNodes } from "./node-scan.ts";
+import { type NodeScanMemo, scanNodes } from "./node-scan.ts";
 import type { Access, ClusterObservation } from "./observation.ts";
 
 /**
@@ -125,6 +125,7 @@ type SourceParsers = {
   [K in ClusterSourceKey]: (
     access: Access<ObservedValue<K>>,
     diagnostics: DiagnosticsRecorder,
+    memo?: NodeScanMemo,
   ) => Source<unknown>;
 };
 
@@ -142,7 +143,7 @@ function listSource<S extends z.ZodType>(key: ClusterSourceKey, schema: S) {
 
 /** One parser per declared source; the compiler asks for one when a source is declared. */
 const SOURCE_PARSERS = {
-  nodes: (access, d) => mapOk(access, (nodes) => scanNodes(nodes, d)),
+  nodes: (access, d, memo) => mapOk(access, (nodes) => scanNodes(nodes, d, memo)),
   kubernetesService: objectSource("kubernetesService", ServiceSchema),
   kubernetesEndpointSlices: listSource("kubernetesEndpointSlices", EndpointSliceSchema),
   clusterInfoConfigMap: clusterInfoServer,
@@ -177,11 +178,16 @@ export type ParsedSources = {
 export function parseSources(
   observation: ClusterObservation,
   diagnostics: DiagnosticsRecorder,
+  memo?: NodeScanMemo,
 ): ParsedSources {
   const parsed: Partial<Record<ClusterSourceKey, Source<unknown>>> = {};
   for (const key of CLUSTER_SOURCE_KEYS) {
-    const parse = SOURCE_PARSERS[key] as (access: Access<unknown>, d: DiagnosticsRecorder) => Source<unknown>;
-    parsed[key] = parse(observation[key], diagnostics);
+    const parse = SOURCE_PARSERS[key] as (
+      access: Access<unknown>,
+      d: DiagnosticsRecorder,
+      memo?: NodeScanMemo,
+    ) => Source<unknown>;
+    parsed[key] = parse(observation[key], diagnostics, memo);
   }
   return parsed as ParsedSources;
 }

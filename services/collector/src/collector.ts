@@ -6,6 +6,7 @@ import {
   type DerivationDiagnostics,
   type DownwardApi,
   deriveClusterFactsWithDiagnostics,
+  NodeScanMemo,
   unansweredEssentialSources,
 } from "@kasmap/cluster-info";
 import type { ClusterFacts } from "@kasmap/contracts";
@@ -157,6 +158,9 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     dispatch({ type: "change" });
   }
 
+  // The watch cache's node objects are replaced on change, never mutated: parsed once each.
+  const nodeScanMemo = new NodeScanMemo();
+
   async function derive() {
     const context = {
       connection: options.connection,
@@ -167,12 +171,12 @@ export function startCollector(options: CollectorOptions): RunningCollector {
     // Taken with each observation, in the same tick: the view the facts are derived from.
     let versions = watch.observedVersions();
     const unanswered = unansweredEssentialSources(observation);
-    const first = deriveClusterFactsWithDiagnostics(observation, new Date());
+    const first = deriveClusterFactsWithDiagnostics(observation, new Date(), { nodeScanMemo });
     const resolvedApiEndpointIps = await resolver.resolve(first.facts.api_endpoint);
     if (!resolvedApiEndpointIps) return { ...first, unanswered, versions };
     const again = watch.observation({ ...context, resolvedApiEndpointIps });
     versions = watch.observedVersions();
-    const second = deriveClusterFactsWithDiagnostics(again, new Date());
+    const second = deriveClusterFactsWithDiagnostics(again, new Date(), { nodeScanMemo });
     return { ...second, unanswered, versions };
   }
 
