@@ -3,7 +3,7 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { projectionContextForFile } from "../testing/projection-context.ts";
-import { indexUnindexedSnapshots } from "./cluster-addresses.ts";
+import { addressRowsFor, indexUnindexedSnapshots } from "./cluster-addresses.ts";
 
 const ctx = projectionContextForFile("cluster-addresses-int-test", { running: true });
 
@@ -56,6 +56,41 @@ describe("cluster addresses", () => {
     const kept = await ctx.db.selectFrom("read_model.cluster_snapshots").select("agent_id").execute();
     expect(kept.map((r) => Number(r.agent_id)).sort()).toEqual([7, 8]);
   });
+  it("are exactly the latest snapshot's rows after changes applied one by one or in one batch", async () => {
+    const e = ctx.events;
+    const rowsOf7 = async () => {
+      const rows = await ctx.db
+        .selectFrom("read_model.cluster_addresses")
+        .select(["field", sql<string>`address::text`.as("address")])
+        .where("agent_id", "=", 7)
+        .execute();
+      return new Set(rows.map((r) => `${r.field} ${r.address}`));
+    };
+    const expected = (facts: ReturnType<typeof buildClusterFacts>) =>
+      new Set(addressRowsFor(7, facts).map((r) => `${r.field} ${r.address}`));
+    const internal = Array.from({ length: 300 }, (_, i) => `10.7.${i >> 8}.${i & 255}`);
+    const facts = (nodes: string[], podCidrs: string[]) =>
+      buildClusterFacts({
+        node_ips: { internal: nodes, external: ["fd00::7", "FD00::7"] },
+        pod_cidrs: podCidrs,
+      });
+    const big = facts(internal, ["10.250.0.0/16"]);
+    await publishEvent(ctx.bus, e.snapshot(7, big));
+    await ctx.caughtUp();
+    expect(await rowsOf7()).toEqual(expected(big));
+    // One node replaced, a range respelled (same network), then back: each snapshot its own.
+    const oneChanged = facts(internal.with(5, "10.7.9.9"), ["10.250.1.2/16"]);
+    await publishEvent(ctx.bus, e.snapshot(7, oneChanged));
+    await ctx.caughtUp();
+    expect(await rowsOf7()).toEqual(expected(oneChanged));
+    expect(await agentsContaining("10.7.0.5")).toEqual([]);
+    // Three snapshots published together: the batch applies them in order, the last wins.
+    const last = buildClusterFacts({ node_ips: { internal: ["10.0.2.2"], external: [] } });
+    for (const each of [big, oneChanged, last]) await publishEvent(ctx.bus, e.snapshot(7, each));
+    await ctx.caughtUp();
+    expect(await rowsOf7()).toEqual(expected(last));
+  });
+
   it("are indexed for snapshots that have none (an existing read model after migration 011)", async () => {
     // Called directly rather than through a service restart, to test the function alone;
     // startProjectionService runs the same function before its consumers.

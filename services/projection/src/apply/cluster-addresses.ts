@@ -16,6 +16,20 @@ export type AddressField = (typeof ADDRESS_FIELDS)[keyof typeof ADDRESS_FIELDS];
 
 export type ClusterAddressRow = Insertable<ReadModelDatabase["read_model.cluster_addresses"]>;
 
+/** Where each field's rows come from in the facts, and how a value becomes its row's address. */
+const ADDRESS_SOURCES: ReadonlyArray<{
+  field: AddressField;
+  values: (facts: ClusterFacts) => readonly (string | null)[];
+  address: (text: string) => string | null;
+}> = [
+  { field: ADDRESS_FIELDS.apiEndpointIp, values: (f) => [f.api_endpoint_ip], address: hostRange },
+  { field: ADDRESS_FIELDS.nodeInternal, values: (f) => f.node_ips.internal, address: hostRange },
+  { field: ADDRESS_FIELDS.nodeExternal, values: (f) => f.node_ips.external, address: hostRange },
+  { field: ADDRESS_FIELDS.agentPodIp, values: (f) => [f.agent_pod_ip], address: hostRange },
+  { field: ADDRESS_FIELDS.podCidrs, values: (f) => f.pod_cidrs, address: networkOf },
+  { field: ADDRESS_FIELDS.serviceCidrs, values: (f) => f.service_cidrs, address: networkOf },
+];
+
 /**
  * The reverse-lookup rows of one snapshot: single addresses as `/32` or `/128`, ranges as their
  * network, de-duplicated per field (the table's key). A value that does not parse is left out
@@ -23,29 +37,77 @@ export type ClusterAddressRow = Insertable<ReadModelDatabase["read_model.cluster
  * must not dead-letter the snapshot itself (it still lands in `cluster_snapshots`).
  */
 export function addressRowsFor(agentId: number, facts: ClusterFacts): ClusterAddressRow[] {
-  const rows = new Map<string, ClusterAddressRow>();
-  const add = (field: AddressField, address: string | null) => {
-    if (address !== null) rows.set(`${field} ${address}`, { agent_id: agentId, field, address });
-  };
-  const single = (field: AddressField, values: readonly (string | null)[]) => {
-    for (const value of values) add(field, value === null ? null : hostRange(value));
-  };
-  const ranges = (field: AddressField, values: readonly string[]) => {
-    for (const value of values) add(field, parseCidr(value)?.text ?? null);
-  };
-  single(ADDRESS_FIELDS.apiEndpointIp, [facts.api_endpoint_ip]);
-  single(ADDRESS_FIELDS.nodeInternal, facts.node_ips.internal);
-  single(ADDRESS_FIELDS.nodeExternal, facts.node_ips.external);
-  single(ADDRESS_FIELDS.agentPodIp, [facts.agent_pod_ip]);
-  ranges(ADDRESS_FIELDS.podCidrs, facts.pod_cidrs);
-  ranges(ADDRESS_FIELDS.serviceCidrs, facts.service_cidrs);
-  return [...rows.values()];
+  const rows: ClusterAddressRow[] = [];
+  for (const source of ADDRESS_SOURCES) {
+    for (const address of addressesOf(source.values(facts), source.address)) {
+      rows.push({ agent_id: agentId, field: source.field, address });
+    }
+  }
+  return rows;
+}
+
+/** What turns an agent's rows written from one snapshot into those of the next. */
+export type AddressChanges = { removed: ClusterAddressRow[]; added: ClusterAddressRow[] };
+
+/**
+ * The rows to delete and to insert so that the agent's rows, `addressRowsFor(agentId, before)`,
+ * become `addressRowsFor(agentId, after)`, parsing only the fields whose values changed (one
+ * node of 5,000 changes one field: its values are parsed, the others compared as text). Exact
+ * whatever the spelling of the values: a row is removed only if no value of `after` still gives
+ * it, added for each value `before` did not have (inserting an existing row does nothing).
+ */
+export function addressChanges(agentId: number, before: ClusterFacts, after: ClusterFacts): AddressChanges {
+  const changes: AddressChanges = { removed: [], added: [] };
+  for (const source of ADDRESS_SOURCES) {
+    const was = source.values(before);
+    const now = source.values(after);
+    if (sameValues(was, now)) continue;
+    const nowAddresses = addressesOf(now, source.address);
+    const wasValues = new Set(was);
+    const nowValues = new Set(now);
+    const row = (address: string) => ({ agent_id: agentId, field: source.field, address });
+    const gone = addressesOf(
+      was.filter((value) => !nowValues.has(value)),
+      source.address,
+    );
+    for (const address of gone) if (!nowAddresses.has(address)) changes.removed.push(row(address));
+    const fresh = addressesOf(
+      now.filter((value) => !wasValues.has(value)),
+      source.address,
+    );
+    for (const address of fresh) changes.added.push(row(address));
+  }
+  return changes;
+}
+
+function sameValues(a: readonly (string | null)[], b: readonly (string | null)[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The distinct addresses of `values`, in order of first appearance; nulls and non-addresses left out. */
+function addressesOf(
+  values: readonly (string | null)[],
+  address: (text: string) => string | null,
+): Set<string> {
+  const addresses = new Set<string>();
+  for (const value of values) {
+    const parsed = value === null ? null : address(value);
+    if (parsed !== null) addresses.add(parsed);
+  }
+  return addresses;
 }
 
 /** "10.0.0.1" → "10.0.0.1/32", "FD00::1" → "fd00::1/128"; null when not an address. */
 function hostRange(text: string): string | null {
   const ip = parseIp(text);
   return ip === null ? null : `${ip.text}/${ip.family === 4 ? 32 : 128}`;
+}
+
+/** "10.244.1.7/16" → "10.244.0.0/16"; null when not a range. */
+function networkOf(text: string): string | null {
+  return parseCidr(text)?.text ?? null;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { CheckpointedEvent } from "@kasmap/bus";
 import {
+  type ClusterFacts,
   type EVENT_TYPES,
   KasmapError,
   type KasmapEventOf,
@@ -9,8 +10,18 @@ import {
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { queueAlerts } from "../alerts/alert-outbox.ts";
-import { addressRowsFor } from "../apply/cluster-addresses.ts";
-import { replaceAddressesOf, type SnapshotRowInput, writeSnapshots } from "../apply/snapshot-batch-writes.ts";
+import {
+  type AddressChanges,
+  addressChanges,
+  addressRowsFor,
+  type ClusterAddressRow,
+} from "../apply/cluster-addresses.ts";
+import {
+  applyAddressChanges,
+  replaceAddressesOf,
+  type SnapshotRowInput,
+  writeSnapshots,
+} from "../apply/snapshot-batch-writes.ts";
 import { insertAuditDrafts } from "../audit/audit-event-store.ts";
 import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
 import { changeNoticesFor } from "../notify/change-notices.ts";
@@ -30,8 +41,10 @@ function unknownAgent(agentId: number): SnapshotAgentState {
  * locks) set-based, with the effect of `applyClusterSnapshot` + the audit log event by event:
  * one statement reads every agent's state (standing, previous facts, project); the decisions
  * are made in memory in stream order, each snapshot compared with the one before it; then one
- * statement writes history and latest facts, one the addresses of each agent's new latest
- * (only the rows that changed; never for a deleted agent), one the audit events, one the alerts
+ * statement writes history and latest facts, one or two the addresses of each agent's new latest
+ * (only the rows that changed, found in memory by comparing it with the latest its rows were
+ * written from, `addressChanges`; all of them for an agent's first snapshot; never for a
+ * deleted agent), one the audit events, one the alerts
  * they raise (the alert outbox, `queueAlerts`). Throws as `assertCollectorsMayWrite` does: `poison_event` for an agent deleted
  * or without a valid token since the screen ran, a plain error when it is unknown again.
  */
@@ -45,8 +58,9 @@ export async function projectSnapshotBatch(
     db,
     items.map(({ event }) => event.data.agent_id),
   );
-  // Agents whose latest snapshot this batch replaces: their addresses follow it.
-  const replaced = new Set<number>();
+  // Agents whose latest snapshot this batch replaces: their addresses follow it, from the facts
+  // their rows were written from (the latest before the batch; null: none, so none written).
+  const replaced = new Map<number, ClusterFacts | null>();
   const snapshots: SnapshotRowInput[] = [];
   const drafts: { draft: AuditEventDraft; position: { stream: string; seq: number } }[] = [];
   const notices: ReadModelNotice[] = [];
@@ -68,8 +82,8 @@ export async function projectSnapshotBatch(
       drafts.push({ draft, position });
     }
     if (state.latest === null || meta.seq > state.latest.seq) {
+      if (!replaced.has(agentId)) replaced.set(agentId, state.latest?.facts ?? null);
       state.latest = { seq: meta.seq, facts: event.data.cluster };
-      replaced.add(agentId);
     }
     snapshots.push({
       agent_id: agentId,
@@ -81,13 +95,24 @@ export async function projectSnapshotBatch(
     notices.push(...changeNoticesFor(event, position));
   }
   // Nor may a late snapshot of a deleted agent put it back into reverse lookups.
-  const indexedAgents = [...replaced].filter((id) => states.get(id)?.standing.deletedAt === null);
-  const addressRows = indexedAgents.flatMap((id) => {
-    const latest = states.get(id)?.latest;
-    return latest ? addressRowsFor(id, latest.facts) : [];
-  });
+  const firstIndexed: number[] = [];
+  const firstRows: ClusterAddressRow[] = [];
+  const changes: AddressChanges = { removed: [], added: [] };
+  for (const [id, before] of replaced) {
+    const state = states.get(id);
+    if (!state?.latest || state.standing.deletedAt !== null) continue;
+    if (before === null) {
+      firstIndexed.push(id);
+      firstRows.push(...addressRowsFor(id, state.latest.facts));
+    } else {
+      const changed = addressChanges(id, before, state.latest.facts);
+      changes.removed.push(...changed.removed);
+      changes.added.push(...changed.added);
+    }
+  }
   await writeSnapshots(db, snapshots);
-  await replaceAddressesOf(db, indexedAgents, addressRows);
+  await replaceAddressesOf(db, firstIndexed, firstRows);
+  await applyAddressChanges(db, changes);
   await insertAuditDrafts(db, drafts);
   await queueAlerts(
     db,
