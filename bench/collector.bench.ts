@@ -16,6 +16,8 @@
  *      `simulator.patchNode` to the new InternalIP in `GET …/cluster_info` (polled back to back),
  *      median and p99 of BENCH_CHANGES (default 200) changes, as ratios to the median of 200 bare
  *      NATS request/reply round trips measured in the same run; issue 12's goal 3 is p99 < 1 s.
+ *      Each change's time split at its snapshot's publication and at the projection's change
+ *      notice (core NATS subscriptions to both subjects), medians and p99s per stage.
  *
  * Run: npx tsx bench/collector.bench.ts (NATS on 127.0.0.1:4222 and PostgreSQL on :5432 unless
  * NATS_URL / DATABASE_URL say otherwise).
@@ -247,13 +249,26 @@ export async function runCollectorBench(): Promise<void> {
             `${((100 * memory.snapshotBytes) / maxPayload).toFixed(1)}% of max_payload ${maxPayload} B; ` +
             `limit reached at ~${Math.floor(maxPayload / perNode)} such nodes`,
         );
-        const samples = await measureLatency(system, simulator, kubeconfig, size, (c) => (collector = c));
+        const { samples, stages } = await measureLatency(
+          system,
+          simulator,
+          kubeconfig,
+          size,
+          (c) => (collector = c),
+        );
         const latency = median(samples);
         const p99 = percentile(samples, 0.99);
         console.log(
           `${String(size).padStart(5)} nodes: patchNode → GET cluster_info over ${samples.length} changes: median ${latency.toFixed(1)} ms = ` +
             `${(latency / rtt).toFixed(0)}× NATS round trip, p99 ${p99.toFixed(1)} ms = ${(p99 / rtt).toFixed(0)}× ` +
             "(of which up to 200 ms is the coalescing window)",
+        );
+        const stage = (values: number[]) =>
+          `${median(values).toFixed(0)} / ${percentile(values, 0.99).toFixed(0)} ms`;
+        console.log(
+          `${String(size).padStart(5)} nodes: median / p99 per stage: patch → snapshot published ${stage(stages.published)} ` +
+            `(collector, the 200 ms window included), → applied and noticed ${stage(stages.applied)} (projection), ` +
+            `→ visible ${stage(stages.visible)} (gateway reload and the reader's next poll)`,
         );
         goals.push({
           name: `node-change-p99-${size}-nodes`,
@@ -275,13 +290,16 @@ export async function runCollectorBench(): Promise<void> {
 
 type System = import("@kasmap/testing/system").KasmapSystem;
 
+/** Per change, ms: patch → snapshot published, → change notice after commit, → visible in the read. */
+type Stages = { published: number[]; applied: number[]; visible: number[] };
+
 async function measureLatency(
   system: System,
   simulator: KubeSimulator,
   kubeconfig: string,
   size: number,
   started: (child: ChildProcess) => void,
-): Promise<number[]> {
+): Promise<{ samples: number[]; stages: Stages }> {
   const path = `bench-${size}`;
   const group = await system.api("POST", "/groups", { name: path, path });
   const project = await system.api("POST", "/projects", {
@@ -325,6 +343,23 @@ async function measureLatency(
     throw new Error(`timed out waiting for ${ip} in ${infoPath}`);
   };
   await visible("10.0.0.10", 60_000);
+  // Where each change's time goes: when its snapshot was published (collector: watch event,
+  // coalescing window, derivation, publish) and when the projection's change notice for it came
+  // (applied and committed); the rest is the gateway's reload and the reader's poll.
+  const agentId = Number(agent.body?.id);
+  let publishedAt = 0;
+  let noticedAt = 0;
+  const snapshots = system.bus.nc.subscribe(system.topology.subjects.clusterSnapshot(agentId), {
+    callback: () => {
+      publishedAt = performance.now();
+    },
+  });
+  const notices = system.bus.nc.subscribe(system.topology.subjects.readModelChanged("cluster_snapshots"), {
+    callback: (_error, message) => {
+      if ((message.json() as { agent_id?: number }).agent_id === agentId) noticedAt = performance.now();
+    },
+  });
+  const stages: Stages = { published: [], applied: [], visible: [] };
   const samples: number[] = [];
   for (let i = 1; i <= CHANGES; i++) {
     // Unique per change (up to 65,536 of them); node by node, round the cluster when it is smaller.
@@ -338,10 +373,16 @@ async function measureLatency(
       return node;
     });
     await visible(ip, 30_000);
-    samples.push(performance.now() - start);
+    const end = performance.now();
+    samples.push(end - start);
+    stages.published.push(publishedAt - start);
+    stages.applied.push(noticedAt - publishedAt);
+    stages.visible.push(end - noticedAt);
   }
+  snapshots.unsubscribe();
+  notices.unsubscribe();
   child.kill("SIGTERM");
-  return samples;
+  return { samples, stages };
 }
 
 const memoryChildIndex = process.argv.indexOf("--memory-child");
