@@ -55,6 +55,9 @@ export type AddressChanges = { removed: ClusterAddressRow[]; added: ClusterAddre
  * node of 5,000 changes one field: its values are parsed, the others compared as text). Exact
  * whatever the spelling of the values: a row is removed only if no value of `after` still gives
  * it, added for each value `before` did not have (inserting an existing row does nothing).
+ * Relies on the agent's rows being those of `before`, which every write of them keeps (this
+ * projection's transactions, `indexUnindexedSnapshots`): a change to which rows a snapshot gives
+ * (a new field, say) must index the stored snapshots again, as migration 011 did.
  */
 export function addressChanges(agentId: number, before: ClusterFacts, after: ClusterFacts): AddressChanges {
   const changes: AddressChanges = { removed: [], added: [] };
