@@ -120,11 +120,23 @@ async function projectPath(db: Db, projectId: number): Promise<string | null> {
   return row?.path_with_namespace ?? null;
 }
 
-/** The agent and its project as entity, for events that carry only the agent id. */
+/**
+ * The agent and its project as entity, for events that carry only the agent id (every
+ * heartbeat): one query, the project's path joined (null when the project row is missing).
+ */
 async function agentState(db: Db, agentId: number): Promise<AuditPreviousState> {
-  const agent = await loadAgent(db, agentId);
-  const entity = agent ? { id: agent.projectId, path: await projectPath(db, agent.projectId) } : null;
-  return { ...NO_PREVIOUS_STATE, agent, entity };
+  const row = await db
+    .selectFrom("read_model.agents as a")
+    .leftJoin("read_model.projects as p", "p.id", "a.project_id")
+    .select(["a.name", "a.project_id", "p.path_with_namespace"])
+    .where("a.id", "=", agentId)
+    .executeTakeFirst();
+  if (!row) return { ...NO_PREVIOUS_STATE, agent: null, entity: null };
+  return {
+    ...NO_PREVIOUS_STATE,
+    agent: { name: row.name, projectId: row.project_id },
+    entity: { id: row.project_id, path: row.path_with_namespace ?? null },
+  };
 }
 
 /**
