@@ -107,7 +107,7 @@ export const DEFAULT_CACHE_TTL_MS = 60_000;
  * `KASMAP_GATEWAY_CACHE_MAX_MIB`'s default: 128 MiB for all caches together, of which cluster
  * facts take 42 %: ~1,250 agents of 100-node dual-stack clusters (~42 KB each with their text),
  * the rendered hot-read bodies 10 %: ~1,300 of ~10 KB, the rendered `cluster_info` bodies 5 %
- * (~13 of a 5,000-node cluster's ~0.5 MB), and the hot reads' verdicts 3 %.
+ * (~25 of a 5,000-node cluster's ~0.25 MB), and the hot reads' verdicts 3 %.
  */
 export const DEFAULT_CACHE_MAX_BYTES = 128 * 1024 * 1024;
 

@@ -5,6 +5,9 @@ import { unnestColumns } from "./unnest-columns.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
+/** An address row's columns, in the order the address writes send them, with their array types. */
+const ADDRESS_COLUMNS = { agent_id: "bigint", field: "text", address: "inet" } as const;
+
 /** A snapshot as its history row (`cluster` already serialised, once per event). */
 export type SnapshotRowInput = {
   agent_id: number;
@@ -98,8 +101,6 @@ export async function replaceAddressesOf(
     on conflict (agent_id, field, address) do nothing
   `.execute(db);
 }
-
-const ADDRESS_COLUMNS = { agent_id: "bigint", field: "text", address: "inet" } as const;
 
 /**
  * Deletes `changes.removed` and inserts `changes.added` (of any number of agents) in ONE
