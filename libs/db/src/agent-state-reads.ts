@@ -37,16 +37,3 @@ export async function loadClusterFactsOfAgents(
   }
   return found;
 }
-
-/** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
-export async function loadLastHeartbeat(
-  db: Kysely<ReadModelDatabase>,
-  agentId: number,
-): Promise<Date | null> {
-  const row = await db
-    .selectFrom("read_model.agent_connections")
-    .select("last_heartbeat_at")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
-  return row ? new Date(row.last_heartbeat_at) : null;
-}

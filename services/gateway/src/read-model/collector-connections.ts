@@ -71,7 +71,7 @@ export function neverConnected(): AgentConnectionsRead {
 }
 
 /**
- * The agents' last heartbeats and their collectors (as `loadLastHeartbeat` and
+ * The agents' last heartbeats (`read_model.agent_connections`) and their collectors (as
  * `loadCollectorConnections`) in one query, one row per agent asked for, connected or not: a
  * heartbeat changes both, so the gateway reloads them together.
  */

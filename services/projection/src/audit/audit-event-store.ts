@@ -1,13 +1,9 @@
 import type { StreamPosition } from "@kasmap/contracts";
 import { agentIdOfEvent, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
-import { loadClusterFacts, loadLastHeartbeat, type ReadModelDatabase } from "@kasmap/db";
+import { loadClusterFacts, type ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
-import {
-  type AuditEventDraft,
-  type AuditPreviousState,
-  NO_PREVIOUS_STATE,
-  type StoredCollector,
-} from "./audit-events.ts";
+import { loadHeartbeatAgentStates } from "../consume/heartbeat-batch-state.ts";
+import { type AuditEventDraft, type AuditPreviousState, NO_PREVIOUS_STATE } from "./audit-events.ts";
 
 type Db = Kysely<ReadModelDatabase>;
 
@@ -44,9 +40,13 @@ export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promis
       return { ...(await agentState(db, event.data.agent_id)), snapshot };
     }
     case EVENT_TYPES.clusterHeartbeat: {
-      const lastHeartbeatAt = (await loadLastHeartbeat(db, event.data.agent_id))?.toISOString() ?? null;
-      const collectors = event.data.cluster_uid ? await loadCollectors(db, event.data.agent_id) : [];
-      return { ...(await agentState(db, event.data.agent_id)), lastHeartbeatAt, collectors };
+      const agentId = event.data.agent_id;
+      const states = await loadHeartbeatAgentStates(
+        db,
+        [agentId],
+        new Set(event.data.cluster_uid ? [agentId] : []),
+      );
+      return states.get(agentId)?.previous ?? NO_PREVIOUS_STATE;
     }
     default:
       return NO_PREVIOUS_STATE;
@@ -82,24 +82,6 @@ export async function lockAuditLogsOfAgents(db: Db, agentIds: Iterable<number>):
   if (sorted.length === 0) return;
   await sql`select pg_advisory_xact_lock(hashtextextended('kasmap.audit.agent:' || id, 0))
     from unnest(${sql.val(sorted)}::int[]) as id`.execute(db);
-}
-
-/** The agent's collectors (`read_model.collector_connections`), for `cluster_agent_cluster_conflict`. */
-async function loadCollectors(db: Db, agentId: number): Promise<StoredCollector[]> {
-  const rows = await db
-    .selectFrom("read_model.collector_connections")
-    .select(["collector_id", "pod_name", "cluster_uid", "connected_at", "last_heartbeat_at", "stopped_at"])
-    .where("agent_id", "=", agentId)
-    .execute();
-  const iso = (t: Date | string) => new Date(t).toISOString();
-  return rows.map((r) => ({
-    collector_id: r.collector_id,
-    pod_name: r.pod_name,
-    cluster_uid: r.cluster_uid,
-    connected_at: iso(r.connected_at),
-    last_heartbeat_at: iso(r.last_heartbeat_at),
-    stopped_at: r.stopped_at === null ? null : iso(r.stopped_at),
-  }));
 }
 
 async function loadAgent(db: Db, agentId: number): Promise<AuditPreviousState["agent"]> {

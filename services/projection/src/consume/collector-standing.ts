@@ -1,5 +1,6 @@
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
+import type { AuditPreviousState } from "../audit/audit-events.ts";
 
 /**
  * What the read model knows of an agent, to decide whether its collector may still write
@@ -60,6 +61,24 @@ export type AgentStandingColumns = {
   deleted_at: Date | null;
   tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
 };
+
+/** The agent and project columns of such a query (`agents` and `projects` left-joined). */
+export type AgentProjectColumns = {
+  exists: boolean;
+  name: string | null;
+  project_id: string | number | null;
+  path_with_namespace: string | null;
+};
+
+/** The audit log's agent and entity (its project) from `AgentProjectColumns`; null when unknown. */
+export function auditAgentOf(row: AgentProjectColumns): Pick<AuditPreviousState, "agent" | "entity"> {
+  const projectId = row.project_id === null ? null : Number(row.project_id);
+  if (!row.exists || projectId === null) return { agent: null, entity: null };
+  return {
+    agent: row.name === null ? null : { name: row.name, projectId },
+    entity: { id: projectId, path: row.path_with_namespace },
+  };
+}
 
 /**
  * The `tokens` column of such a query: the agent's tokens as a JSON array (`agent_tokens_agent`

@@ -3,10 +3,12 @@ import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import type { AuditPreviousState } from "../audit/audit-events.ts";
 import {
+  type AgentProjectColumns,
   type AgentStanding,
   type AgentStandingColumns,
   agentStandingOf,
   agentTokensColumn,
+  auditAgentOf,
 } from "./collector-standing.ts";
 
 /**
@@ -46,13 +48,11 @@ export async function loadSnapshotAgentStates(
   const states = new Map<number, SnapshotAgentState>();
   if (ids.length === 0) return states;
   const result = await sql<
-    AgentStandingColumns & {
-      name: string | null;
-      project_id: string | number | null;
-      path_with_namespace: string | null;
-      stream_seq: string | number | null;
-      cluster: ClusterFacts | null;
-    }
+    AgentStandingColumns &
+      AgentProjectColumns & {
+        stream_seq: string | number | null;
+        cluster: ClusterFacts | null;
+      }
   >`
     select ids.agent_id,
            a.id is not null as exists,
@@ -71,11 +71,9 @@ export async function loadSnapshotAgentStates(
   `.execute(db);
   for (const row of result.rows) {
     const standing = agentStandingOf(row);
-    const projectId = row.project_id === null ? null : Number(row.project_id);
     states.set(standing.agentId, {
       standing,
-      agent: row.exists && row.name !== null && projectId !== null ? { name: row.name, projectId } : null,
-      entity: row.exists && projectId !== null ? { id: projectId, path: row.path_with_namespace } : null,
+      ...auditAgentOf(row),
       latest:
         row.stream_seq === null || row.cluster === null
           ? null
