@@ -19,6 +19,7 @@ import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
+import { projectHeartbeatBatch, type StoredHeartbeat } from "./project-heartbeat-batch.ts";
 import { projectSnapshotBatch, type StoredSnapshot } from "./project-snapshot-batch.ts";
 import { consumerCheckpoint, type ProjectionCheckpoint } from "./projection-positions.ts";
 
@@ -64,10 +65,11 @@ export async function projectBatch(
         .filter(({ meta }) => meta.seq > stored)
         .map(({ event, meta }) => ({ event: clampCollectorTimes(event, meta.storedAt), meta }));
       // A deletion or revocation committed since the screen ran takes effect here (issue 7.6);
-      // snapshots check it in the statement that reads their agents' state (projectSnapshotBatch).
+      // snapshots and heartbeats check it in the statement that reads their agents' state
+      // (projectSnapshotBatch, projectHeartbeatBatch).
       await assertCollectorsMayWrite(
         trx,
-        fresh.filter((item) => !isSnapshot(item)),
+        fresh.filter((item) => !isSnapshot(item) && !isHeartbeat(item)),
       );
       await lockAgentAuditLogs(
         trx,
@@ -77,6 +79,10 @@ export async function projectBatch(
       for (const run of runsOf(fresh)) {
         if (run.snapshots) {
           notices.push(...(await projectSnapshotBatch(trx, topology, stream, run.snapshots)));
+          continue;
+        }
+        if (run.heartbeats) {
+          notices.push(...(await projectHeartbeatBatch(trx, topology, stream, run.heartbeats)));
           continue;
         }
         for (const { event, meta } of run.others) {
@@ -102,13 +108,18 @@ function isSnapshot(item: CheckpointedEvent): item is StoredSnapshot {
   return item.event.type === EVENT_TYPES.clusterSnapshot;
 }
 
+function isHeartbeat(item: CheckpointedEvent): item is StoredHeartbeat {
+  return item.event.type === EVENT_TYPES.clusterHeartbeat;
+}
+
 type Run =
-  | { snapshots: StoredSnapshot[]; others?: never }
-  | { snapshots?: never; others: CheckpointedEvent[] };
+  | { snapshots: StoredSnapshot[]; heartbeats?: never; others?: never }
+  | { snapshots?: never; heartbeats: StoredHeartbeat[]; others?: never }
+  | { snapshots?: never; heartbeats?: never; others: CheckpointedEvent[] };
 
 /**
- * The batch cut into runs of consecutive snapshots, applied set-based, and of other events,
- * applied one by one; stream order holds across runs.
+ * The batch cut into runs of consecutive snapshots and of consecutive heartbeats, each applied
+ * set-based, and of other events, applied one by one; stream order holds across runs.
  */
 function runsOf(items: readonly CheckpointedEvent[]): Run[] {
   const runs: Run[] = [];
@@ -117,6 +128,9 @@ function runsOf(items: readonly CheckpointedEvent[]): Run[] {
     if (isSnapshot(item)) {
       if (last?.snapshots) last.snapshots.push(item);
       else runs.push({ snapshots: [item] });
+    } else if (isHeartbeat(item)) {
+      if (last?.heartbeats) last.heartbeats.push(item);
+      else runs.push({ heartbeats: [item] });
     } else if (last?.others) last.others.push(item);
     else runs.push({ others: [item] });
   }
