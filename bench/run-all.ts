@@ -18,6 +18,7 @@ const EXPECTED = [
   "collector.bench.ts",
   "allowed-agents.bench.ts",
   "projection-throughput.bench.ts",
+  "projection-heartbeats.bench.ts",
   "gateway-reads.bench.ts",
   "gateway-realistic-reads.bench.ts",
   "audit-replay.bench.ts",
