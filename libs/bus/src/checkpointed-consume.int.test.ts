@@ -145,6 +145,52 @@ describe("checkpointed consumer", () => {
     expect(store.applied).toEqual(seqs);
   });
 
+  it("screens the next batch while one is applied, applies one batch at a time, and keeps a batch applied when the next cannot be screened yet", async () => {
+    const seqs = await publishHeartbeats(60, 9);
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
+    const screened: number[][] = [];
+    let applying = 0;
+    let overlapped = 0;
+    let waits = 1;
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-pipelined",
+      readCheckpoint: store.readCheckpoint,
+      maxBatch: 3,
+      maxWaitMs: 200,
+      async screen(events) {
+        const batch = events.map((e) => e.meta.seq);
+        screened.push(batch);
+        // The second batch cannot be decided the first time: the consumer restarts from the
+        // checkpoint, which the first batch (being applied meanwhile) has moved.
+        if (batch[0] === seqs[3] && waits-- > 0) throw new Error("waiting for the registry");
+        return new Map();
+      },
+      async applyBatch(batch, lastSeq) {
+        applying++;
+        if (applying > 1) overlapped++;
+        const first = batch[0]?.meta.seq ?? 0;
+        // Held open until the batch after it has been screened (or there is none).
+        const after = seqs.find((seq) => seq > lastSeq);
+        if (after !== undefined) {
+          await eventually(
+            () => (screened.some((b) => b[0] === after) ? true : undefined),
+            `screen after ${first}`,
+          );
+        }
+        store.commit(batch, lastSeq);
+        applying--;
+      },
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "all applied");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs);
+    expect(overlapped).toBe(0);
+    // The refused screen of the second batch came while the first was applied, and once again.
+    expect(screened.filter((b) => b[0] === seqs[3])).toHaveLength(2);
+    expect(screened.filter((b) => b[0] === seqs[0])).toHaveLength(1);
+  });
+
   it("as one partition, applies and dead-letters only its own messages, and moves its checkpoint over the others", async () => {
     const ownedAgent = (subject: string) => Number(subject.split(".")[2]) % 2 === 0;
     const seqs = await publishHeartbeats(60, 4); // agents 60 to 63: 60 and 62 are owned

@@ -10,7 +10,7 @@ import {
 } from "./consumer-liveness.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
-import { messageBatches } from "./message-batches.ts";
+import { type MessageBatches, messageBatches } from "./message-batches.ts";
 import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
 
 export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
@@ -35,7 +35,8 @@ export type CheckpointedConsumerOptions = {
    * per publisher, whether a publisher may still write). Returns the refused ones by stream
    * sequence, with the reason: each is dead-lettered and not applied (its sequence still
    * committed). Throwing restarts from the checkpoint with backoff: for a decision that cannot
-   * be made yet. Must answer the same for a batch read again after a restart.
+   * be made yet. Must answer the same for a batch read again after a restart. Runs while the
+   * batch before is being applied, so it must not depend on what `applyBatch` writes.
    */
   screen?(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>>;
   /**
@@ -77,8 +78,10 @@ type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWait
  * and recreates the consumer on a gap, so messages arrive exactly in stream order, and there is
  * no redelivery that could overtake newer messages. Messages are grouped into batches (up to
  * `maxBatch`, waiting up to `maxWaitMs`); one that fails JSON, schema or subject validation is
- * dead-lettered and its sequence still advances the checkpoint. Any failure (NATS or database)
- * discards the consumer, backs off and starts again from the stored checkpoint.
+ * dead-lettered and its sequence still advances the checkpoint. The next batch is read,
+ * validated and screened while one is applied; batches are applied one at a time, in order. Any
+ * failure (NATS or database) discards the consumer, backs off and starts again from the stored
+ * checkpoint.
  */
 export function startCheckpointedConsumer(
   bus: Bus,
@@ -189,25 +192,65 @@ async function consumeBatches(
   signal: AbortSignal,
   attempt: number,
 ): Promise<number> {
-  const batches = messageBatches(messages, signal);
+  // Aborted when a batch fails, so that the batch being prepared ends before the restart.
+  const reading = new AbortController();
+  const onAbort = () => reading.abort();
+  signal.addEventListener("abort", onAbort, { once: true });
+  const batches = messageBatches(messages, reading.signal);
+  const prepareAfter = (committed: number) => {
+    const prepared = readAndPrepare(bus, settings, batches, committed);
+    // Awaited below; until then a failure must not count as unhandled.
+    prepared.catch(() => {});
+    return prepared;
+  };
+  try {
+    let next = prepareAfter(progress.seq);
+    for (;;) {
+      const batch = await next;
+      if (batch === null || signal.aborted) return attempt;
+      // The next batch is read, validated and screened while this one is applied (its
+      // transaction mostly waits for PostgreSQL): what a batch's apply writes never changes how
+      // the next is validated or screened (`screen`).
+      next = prepareAfter(batch.lastSeq);
+      progress.at = Date.now();
+      progress.busy = true;
+      try {
+        await applyPrepared(bus, settings, batch);
+      } catch (error) {
+        reading.abort();
+        await next.catch(() => null);
+        throw error;
+      } finally {
+        progress.busy = false;
+        progress.at = Date.now();
+      }
+      progress.seq = batch.lastSeq;
+      attempt = 0;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** A batch validated and screened: what `applyBatch` gets, and what a poison fallback needs. */
+type PreparedBatch = { messages: JsMsg[]; events: CheckpointedEvent[]; lastSeq: number };
+
+/**
+ * The next batch after `committed`, validated and screened (`prepareMessages`); null once the
+ * messages end or reading stops. A batch of messages all at or below `committed` is skipped:
+ * an ordered consumer never goes back, but nothing committed may be applied twice.
+ */
+async function readAndPrepare(
+  bus: Bus,
+  settings: Settings,
+  batches: MessageBatches,
+  committed: number,
+): Promise<PreparedBatch | null> {
   for (;;) {
     const batch = await batches.next(settings.maxBatch, settings.maxWaitMs);
-    if (batch === null || signal.aborted) return attempt;
-    progress.at = Date.now();
-    // Defensive: an ordered consumer never goes back, but a message at or below what is
-    // committed must never be applied twice.
-    const fresh = batch.filter((m) => m.seq > progress.seq);
-    const last = fresh.at(-1);
-    if (last === undefined) continue;
-    progress.busy = true;
-    try {
-      await applyMessages(bus, settings, fresh);
-    } finally {
-      progress.busy = false;
-      progress.at = Date.now();
-    }
-    progress.seq = last.seq;
-    attempt = 0;
+    if (batch === null) return null;
+    const fresh = batch.filter((m) => m.seq > committed);
+    if (fresh.length > 0) return await prepareMessages(bus, settings, fresh);
   }
 }
 
@@ -229,11 +272,11 @@ function storedAtOf(message: JsMsg): Date {
 
 /**
  * Confirms the messages with the stream leader when `confirmWithLeader`, validates the
- * messages (dead-lettering the invalid ones before anything commits, so a crash
- * in between only publishes the same dead letter again, which its msgID deduplicates), then
- * applies the rest with the last sequence as checkpoint.
+ * messages and screens the valid ones, dead-lettering the invalid and refused ones before
+ * anything commits (a crash in between only publishes the same dead letters again, which their
+ * msgIDs deduplicate).
  */
-async function applyMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<void> {
+async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<PreparedBatch> {
   if (settings.confirmWithLeader) await assertLeaderHoldsAll(bus, settings.streamName, received);
   const lastSeq = received.at(-1)?.seq ?? 0;
   const owns = settings.owns;
@@ -257,6 +300,12 @@ async function applyMessages(bus: Bus, settings: Settings, received: JsMsg[]): P
       events = events.filter(({ meta }) => !refused.has(meta.seq));
     }
   }
+  return { messages, events, lastSeq };
+}
+
+/** Applies a prepared batch with its last sequence as checkpoint, event by event on a poison event. */
+async function applyPrepared(bus: Bus, settings: Settings, batch: PreparedBatch): Promise<void> {
+  const { messages, events, lastSeq } = batch;
   try {
     await settings.applyBatch(events, lastSeq);
   } catch (error) {
