@@ -175,6 +175,7 @@ async function rawBatchedUpsert(first: readonly Heartbeat[], second: readonly He
   const { database, db } = await migratedDatabase();
   try {
     for (const b of before) await upsertBatch(db, b, stream, 0);
+    await sql`vacuum (analyze)`.execute(db);
     const started = performance.now();
     for (const [i, b] of batches.entries()) await upsertBatch(db, b, stream, i + 1);
     return (performance.now() - started) / 1000;
@@ -235,6 +236,7 @@ async function projectionRun(bus: Bus, first: readonly Heartbeat[], second: read
     await caughtUp(db, "projection-registry", registryLast);
     await caughtUp(db, CONSUMER, firstLast);
     await warm.stop();
+    await sql`vacuum (analyze)`.execute(db);
     const lastSeq = await publishAll(
       bus,
       second.map((beat) => beat.event),
