@@ -173,7 +173,7 @@ async function consumeUntilRestart(
   const onStop = () => restart.abort();
   stopped.addEventListener("abort", onStop, { once: true });
   const unwatch = restartOnReconnectOrStall(bus, messages, restart);
-  const progress: ConsumeProgress = { seq: checkpoint, at: Date.now(), busy: false };
+  const progress: ConsumeProgress = { seq: checkpoint, at: Date.now(), busy: 0 };
   const unwatchIdle = restartWhenIdleBehind(bus, settings.streamName, progress, restart);
   try {
     return await consumeBatches(bus, settings, messages, progress, restart.signal, attempt);
@@ -198,7 +198,7 @@ async function consumeBatches(
   signal.addEventListener("abort", onAbort, { once: true });
   const batches = messageBatches(messages, reading.signal);
   const prepareAfter = (committed: number) => {
-    const prepared = readAndPrepare(bus, settings, batches, committed);
+    const prepared = readAndPrepare(bus, settings, batches, progress, committed);
     // Awaited below; until then a failure must not count as unhandled.
     prepared.catch(() => {});
     return prepared;
@@ -212,8 +212,7 @@ async function consumeBatches(
       // transaction mostly waits for PostgreSQL): what a batch's apply writes never changes how
       // the next is validated or screened (`screen`).
       next = prepareAfter(batch.lastSeq);
-      progress.at = Date.now();
-      progress.busy = true;
+      progress.busy++;
       try {
         await applyPrepared(bus, settings, batch);
       } catch (error) {
@@ -221,7 +220,7 @@ async function consumeBatches(
         await next.catch(() => null);
         throw error;
       } finally {
-        progress.busy = false;
+        progress.busy--;
         progress.at = Date.now();
       }
       progress.seq = batch.lastSeq;
@@ -244,13 +243,22 @@ async function readAndPrepare(
   bus: Bus,
   settings: Settings,
   batches: MessageBatches,
+  progress: ConsumeProgress,
   committed: number,
 ): Promise<PreparedBatch | null> {
   for (;;) {
     const batch = await batches.next(settings.maxBatch, settings.maxWaitMs);
     if (batch === null) return null;
+    progress.at = Date.now();
     const fresh = batch.filter((m) => m.seq > committed);
-    if (fresh.length > 0) return await prepareMessages(bus, settings, fresh);
+    if (fresh.length === 0) continue;
+    progress.busy++;
+    try {
+      return await prepareMessages(bus, settings, fresh);
+    } finally {
+      progress.busy--;
+      progress.at = Date.now();
+    }
   }
 }
 

@@ -42,8 +42,11 @@ function stopIterator(iterator: unknown): void {
   }
 }
 
-/** What the consume loop has reached: the last stream sequence it took, and when it last did. */
-export type ConsumeProgress = { seq: number; at: number; busy: boolean };
+/**
+ * What the consume loop has reached: the last stream sequence it took, when it last took or
+ * finished a batch, and how many batches it is working on (preparing the next while applying one).
+ */
+export type ConsumeProgress = { seq: number; at: number; busy: number };
 
 /**
  * Aborts `restart` when the pull has delivered nothing for `idleMs` while the stream holds
@@ -51,7 +54,7 @@ export type ConsumeProgress = { seq: number; at: number; busy: boolean };
  * its server started again (nats-server 2.9.10, test/e2e/nats-cluster-failover.e2e.test.ts): the
  * ordered consumer kept its heartbeats but never delivered the stream's last few messages, so no
  * stall was reported and the projection stayed behind. Starting again from the checkpoint reads
- * them. A loop busy applying a batch is not idle. Returns the function that ends the watch.
+ * them. A loop busy preparing or applying a batch is not idle. Returns the function that ends the watch.
  */
 export function restartWhenIdleBehind(
   bus: Bus,
@@ -63,12 +66,17 @@ export function restartWhenIdleBehind(
   let checking = false;
   const timer = setInterval(
     () => {
-      if (checking || progress.busy || Date.now() - progress.at < idleMs || restart.signal.aborted) return;
+      if (checking || progress.busy > 0 || Date.now() - progress.at < idleMs || restart.signal.aborted)
+        return;
       checking = true;
       bus.jsm.streams
         .info(streamName)
         .then((info) => {
-          if (!progress.busy && Date.now() - progress.at >= idleMs && info.state.last_seq > progress.seq) {
+          if (
+            progress.busy === 0 &&
+            Date.now() - progress.at >= idleMs &&
+            info.state.last_seq > progress.seq
+          ) {
             restart.abort();
           }
         })
