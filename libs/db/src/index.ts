@@ -1,5 +1,10 @@
 export * from "./advisory-lock-session.ts";
-export { loadClusterFacts, loadClusterFactsOfAgents } from "./agent-state-reads.ts";
+export {
+  loadClusterFacts,
+  loadClusterFactsOfAgents,
+  loadClusterSnapshotSeqs,
+  type StoredClusterFacts,
+} from "./agent-state-reads.ts";
 export { appliedStreamPositions } from "./applied-stream-positions.ts";
 export * from "./database.ts";
 export { checkDatabaseReachable } from "./database-reachable.ts";

@@ -35,9 +35,11 @@ export type InvalidatingCacheOptions<K, V> = {
    * loaded is then reloaded in the background before its refresh time comes (`refreshDue`),
    * whether or not it is read again then, so an idle spell no longer lets the working set expire
    * together and come back as one burst of reloads that readers wait for; and at once when
-   * `dropKey` drops it, so its next reader finds the changed row loaded or loading.
+   * `dropKey` drops it, so its next reader finds the changed row loaded or loading. A refresh
+   * passes the value it holds (`stored`): a reload may answer it, the same object, when it
+   * can tell the row has not changed more cheaply than by loading it; a drop passes none.
    */
-  reload?: (key: K) => Promise<V>;
+  reload?: (key: K, stored?: V) => Promise<V>;
   now?: () => number;
 };
 
@@ -193,7 +195,7 @@ export class InvalidatingCache<K extends string | number, V> {
       if (!entry.stamp.read || entry.refreshAt > now + withinMs || entry.expiresAt <= now) continue;
       if (this.loading.has(key)) continue;
       started += 1;
-      this.startLoad(key, () => reload(key)).catch(() => {});
+      this.startLoad(key, () => reload(key, entry.value)).catch(() => {});
     }
     return started;
   }

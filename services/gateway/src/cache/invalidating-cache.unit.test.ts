@@ -215,12 +215,14 @@ describe("InvalidatingCache", () => {
       [3, "three"],
     ]);
     const reloaded: number[] = [];
+    const held: (string | undefined)[] = [];
     const cache = cacheOf<number, string>({
       ttlMs: 1_000,
       refreshAhead: 0.75,
       now: time.now,
-      reload: async (key) => {
+      reload: async (key, stored) => {
         reloaded.push(key);
+        held.push(stored);
         return rows.get(key) ?? "gone";
       },
     });
@@ -233,6 +235,8 @@ describe("InvalidatingCache", () => {
     // 1 and 2 were read since they were loaded; 3 was not, and is left to expire.
     expect(cache.refreshDue(100)).toBe(2);
     await vi.waitFor(() => expect(reloaded).toEqual([1, 2]));
+    // Each reload is handed the value the cache holds (to answer it back when unchanged).
+    expect(held).toEqual(["one", "two"]);
     // The same row renews the entry: what was derived from it stays valid, for a new lifetime.
     await vi.waitFor(() => expect(read?.stamp.usableUntil).toBe(time.now() + 750));
     expect(read?.stamp.live).toBe(true);

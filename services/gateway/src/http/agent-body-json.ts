@@ -1,4 +1,5 @@
 import { type ClusterFacts, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
+import type { StoredClusterFacts } from "@kasmap/db";
 import type { AgentRow } from "../read-model/agent-queries.ts";
 import {
   agentPodIpOf,
@@ -26,6 +27,8 @@ import { agentBody } from "./gitlab-bodies.ts";
  */
 export type SerializedClusterFacts = {
   readonly facts: ClusterFacts;
+  /** The stream sequence of the snapshot event that wrote them (`cluster_snapshots.stream_seq`). */
+  readonly seq: number;
   readonly json: string;
   /** The text before and after `agent_pod_ip`'s value; null if it could not be cut cleanly. */
   readonly aroundPodIp: readonly [string, string] | null;
@@ -34,13 +37,14 @@ export type SerializedClusterFacts = {
 /** Stands for `agent_pod_ip`'s value while cutting the text; no Kubernetes value holds NULs. */
 const POD_IP_PLACEHOLDER = "\u0000agent_pod_ip\u0000";
 
-export function serializeClusterFacts(facts: ClusterFacts): SerializedClusterFacts {
+export function serializeClusterFacts({ facts, seq }: StoredClusterFacts): SerializedClusterFacts {
   // Replacing the value of an existing key keeps the key order of `JSON.stringify(facts)`.
   const marked = JSON.stringify({ ...facts, agent_pod_ip: POD_IP_PLACEHOLDER });
   const parts = marked.split(JSON.stringify(POD_IP_PLACEHOLDER));
   const [before, after] = parts;
   return {
     facts,
+    seq,
     json: JSON.stringify(facts),
     aroundPodIp: parts.length === 2 && before !== undefined && after !== undefined ? [before, after] : null,
   };

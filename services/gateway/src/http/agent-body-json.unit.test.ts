@@ -49,7 +49,7 @@ describe("clusterInfoJson", () => {
     { case: "never connected", heartbeat: null },
   ])("is byte-for-byte JSON.stringify of the composed cluster_info ($case)", ({ heartbeat }) => {
     const expected = JSON.stringify(composeClusterInfo(facts, heartbeat, now));
-    expect(clusterInfoJson(serializeClusterFacts(facts), heartbeat, now)).toBe(expected);
+    expect(clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), heartbeat, now)).toBe(expected);
   });
 
   it("is byte-for-byte JSON.stringify of the composed cluster_info with replicas (agent_pod_ip from the newest)", () => {
@@ -68,7 +68,9 @@ describe("clusterInfoJson", () => {
     }));
     const expected = JSON.stringify(composeClusterInfo(facts, heartbeat, now, replicas));
     expect(JSON.parse(expected)).toMatchObject({ agent_pod_ip: "10.244.0.7", connections: [{}, {}] });
-    expect(clusterInfoJson(serializeClusterFacts(facts), heartbeat, now, replicas)).toBe(expected);
+    expect(clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), heartbeat, now, replicas)).toBe(
+      expected,
+    );
   });
 
   it("is null before the first snapshot", () => {
@@ -81,7 +83,7 @@ describe("agentBodyJson and agentWithClusterInfoJson", () => {
     const info = composeClusterInfo(facts, new Date(now), now);
     const spliced = agentWithClusterInfoJson(
       agentBodyJson(agent, project),
-      clusterInfoJson(serializeClusterFacts(facts), new Date(now), now),
+      clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), new Date(now), now),
     );
     expect(spliced).toBe(JSON.stringify({ ...agentBody(agent, project), cluster_info: info }));
     expect(agentWithClusterInfoJson(agentBodyJson(agent, project), "null")).toBe(
@@ -129,7 +131,7 @@ describe("clusterInfoChangesAt", () => {
   it("bounds a text that clusterInfoJson gives unchanged until then, and not after", () => {
     const heartbeat = new Date(now - 1_000);
     const collectors = [collector(now - 2_000, false)];
-    const serialized = serializeClusterFacts(facts);
+    const serialized = serializeClusterFacts({ facts, seq: 1 });
     const at = clusterInfoChangesAt(heartbeat, collectors, now);
     const text = clusterInfoJson(serialized, heartbeat, now, collectors);
     expect(clusterInfoJson(serialized, heartbeat, at - 1, collectors)).toBe(text);

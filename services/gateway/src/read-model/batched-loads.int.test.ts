@@ -1,6 +1,6 @@
 import { deriveClusterFacts } from "@kasmap/cluster-info";
 import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
-import { loadClusterFacts } from "@kasmap/db";
+import { loadClusterFacts, loadClusterFactsOfAgents } from "@kasmap/db";
 import { describe, expect, it } from "vitest";
 import { serializeClusterFacts } from "../http/agent-body-json.ts";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
@@ -109,7 +109,8 @@ describe("createBatchedLoads", () => {
     expect(facts).toEqual(
       await Promise.all(
         ids.map(async (id) => {
-          const single = await loadClusterFacts(db, id);
+          const single = (await loadClusterFactsOfAgents(db, [id])).get(id) ?? null;
+          if (single instanceof Error) throw single;
           return single === null ? null : serializeClusterFacts(single);
         }),
       ),
@@ -120,6 +121,45 @@ describe("createBatchedLoads", () => {
     );
     expect(connections[1]?.collectors.map((c) => c.collector_id)).toEqual(["a", "b"]);
     expect(connections[0]).toEqual({ lastHeartbeat: null, collectors: [] });
+  });
+
+  it("refreshes facts by their snapshot's sequence: the held facts themselves while it is unchanged, the new ones after a snapshot, null once gone", async () => {
+    const { db } = readModel;
+    const facts = (nodes: number) =>
+      JSON.stringify(deriveClusterFacts(largeDualStackObservation(nodes), CREATED));
+    await db
+      .insertInto("read_model.cluster_snapshots")
+      .values(
+        [51, 52].map((agent_id) => ({
+          agent_id,
+          content_hash: `hash-${agent_id}`,
+          cluster: facts(agent_id - 48),
+          observed_at: CREATED,
+          stream_seq: agent_id,
+        })),
+      )
+      .execute();
+    const loads = createBatchedLoads(db);
+    const held = await loads.clusterFacts(51);
+    expect(held).toMatchObject({ seq: 51, facts: { node_count: 3 } });
+    // Same sequence: the stored row is not read (a row rewritten under its sequence, which the
+    // projection never does, would not even parse), and the held object is the answer.
+    await db
+      .updateTable("read_model.cluster_snapshots")
+      .set({ cluster: JSON.stringify({ written_by: "nobody" }) })
+      .where("agent_id", "=", 51)
+      .execute();
+    expect(await loads.clusterFacts(51, held)).toBe(held);
+    await db
+      .updateTable("read_model.cluster_snapshots")
+      .set({ cluster: facts(7), stream_seq: 151 })
+      .where("agent_id", "=", 51)
+      .execute();
+    const refreshed = await loads.clusterFacts(51, held);
+    expect(refreshed).toMatchObject({ seq: 151, facts: { node_count: 7 } });
+    await db.deleteFrom("read_model.cluster_snapshots").where("agent_id", "=", 51).execute();
+    expect(await loads.clusterFacts(51, refreshed)).toBeNull();
+    expect(await loads.clusterFacts(52, null)).toMatchObject({ seq: 52, facts: { node_count: 4 } });
   });
 
   it("fails only the agent whose stored facts no longer parse, not the others loaded with it", async () => {

@@ -1,4 +1,4 @@
-import { loadClusterFactsOfAgents } from "@kasmap/db";
+import { loadClusterFactsOfAgents, loadClusterSnapshotSeqs } from "@kasmap/db";
 import { KeyBatcher, KeyLoadFailed } from "../cache/key-batcher.ts";
 import { type SerializedClusterFacts, serializeClusterFacts } from "../http/agent-body-json.ts";
 import { type AgentWithProject, findAgents } from "./agent-queries.ts";
@@ -16,7 +16,15 @@ import type { ReadModel } from "./registry-queries.ts";
  */
 export type BatchedLoads = {
   agent(agentId: number): Promise<AgentWithProject | null>;
-  clusterFacts(agentId: number): Promise<SerializedClusterFacts | null>;
+  /**
+   * The agent's facts. Given the facts a cache holds (`stored`, a refresh), first only their
+   * snapshot's sequence is read: unchanged, `stored` itself is the answer, and the facts (tens of
+   * KB a 100-node cluster: parsed, validated, serialized and compared again) are not loaded.
+   */
+  clusterFacts(
+    agentId: number,
+    stored?: SerializedClusterFacts | null,
+  ): Promise<SerializedClusterFacts | null>;
   connections(agentId: number): Promise<AgentConnectionsRead>;
 };
 
@@ -38,13 +46,20 @@ export function createBatchedLoads(db: ReadModel): BatchedLoads {
     },
     () => null,
   );
+  const seqs = new KeyBatcher<number, number | null>(
+    (ids) => loadClusterSnapshotSeqs(db, ids),
+    () => null,
+  );
   const connections = new KeyBatcher<number, AgentConnectionsRead>(
     (ids) => loadConnectionsOfAgents(db, ids),
     neverConnected,
   );
   return {
     agent: (agentId) => agents.load(agentId),
-    clusterFacts: (agentId) => facts.load(agentId),
+    async clusterFacts(agentId, stored) {
+      if (stored && (await seqs.load(agentId)) === stored.seq) return stored;
+      return facts.load(agentId);
+    },
     connections: (agentId) => connections.load(agentId),
   };
 }
