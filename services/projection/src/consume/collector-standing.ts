@@ -88,6 +88,18 @@ export const agentTokensColumn = sql<AgentStandingColumns["tokens"]>`
   coalesce((select json_agg(json_build_object('status', t.status, 'revoked_at', t.revoked_at))
               from read_model.agent_tokens t where t.agent_id = ids.agent_id), '[]'::json)`;
 
+/**
+ * The `AgentStandingColumns` and `AgentProjectColumns` of a query over `unnest(…) as ids(agent_id)`
+ * joined with `agentStateJoins`.
+ */
+export const agentStateColumns = sql`a.id is not null as exists, a.name, a.project_id, p.path_with_namespace,
+           d.deleted_at, ${agentTokensColumn} as tokens`;
+
+/** The agent, its project and its deletion tombstone, for `agentStateColumns`. */
+export const agentStateJoins = sql`left join read_model.agents a on a.id = ids.agent_id
+      left join read_model.projects p on p.id = a.project_id
+      left join read_model.deleted_agents d on d.agent_id = ids.agent_id`;
+
 export function agentStandingOf(row: AgentStandingColumns): AgentStanding {
   return {
     agentId: Number(row.agent_id),

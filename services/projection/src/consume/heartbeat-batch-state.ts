@@ -6,7 +6,8 @@ import {
   type AgentStanding,
   type AgentStandingColumns,
   agentStandingOf,
-  agentTokensColumn,
+  agentStateColumns,
+  agentStateJoins,
   auditAgentOf,
 } from "./collector-standing.ts";
 
@@ -62,12 +63,7 @@ export async function loadHeartbeatAgentStates(
   if (ids.length === 0) return states;
   const result = await sql<StateRow>`
     select ids.agent_id,
-           a.id is not null as exists,
-           a.name,
-           a.project_id,
-           p.path_with_namespace,
-           d.deleted_at,
-           ${agentTokensColumn} as tokens,
+           ${agentStateColumns},
            c.last_heartbeat_at,
            case when ids.with_collectors then coalesce(
              (select json_agg(json_build_object(
@@ -78,9 +74,7 @@ export async function loadHeartbeatAgentStates(
              '[]'::json) end as collectors
       from unnest(${sql.val(ids)}::bigint[], ${sql.val(ids.map((id) => withCollectors.has(id)))}::boolean[])
            as ids(agent_id, with_collectors)
-      left join read_model.agents a on a.id = ids.agent_id
-      left join read_model.projects p on p.id = a.project_id
-      left join read_model.deleted_agents d on d.agent_id = ids.agent_id
+      ${agentStateJoins}
       left join read_model.agent_connections c on c.agent_id = ids.agent_id
   `.execute(db);
   for (const row of result.rows) {

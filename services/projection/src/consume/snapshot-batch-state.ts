@@ -7,7 +7,8 @@ import {
   type AgentStanding,
   type AgentStandingColumns,
   agentStandingOf,
-  agentTokensColumn,
+  agentStateColumns,
+  agentStateJoins,
   auditAgentOf,
 } from "./collector-standing.ts";
 
@@ -55,18 +56,11 @@ export async function loadSnapshotAgentStates(
       }
   >`
     select ids.agent_id,
-           a.id is not null as exists,
-           a.name,
-           a.project_id,
-           p.path_with_namespace,
-           d.deleted_at,
-           ${agentTokensColumn} as tokens,
+           ${agentStateColumns},
            s.stream_seq,
            s.cluster
       from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
-      left join read_model.agents a on a.id = ids.agent_id
-      left join read_model.projects p on p.id = a.project_id
-      left join read_model.deleted_agents d on d.agent_id = ids.agent_id
+      ${agentStateJoins}
       left join read_model.cluster_snapshots s on s.agent_id = ids.agent_id
   `.execute(db);
   for (const row of result.rows) {
