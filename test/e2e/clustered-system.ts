@@ -102,7 +102,11 @@ async function assemble(
     databaseUrl: database.url,
     logger: quiet("projection"),
     // The load publishes hundreds of snapshots of one agent on purpose.
-    collectorLimits: { ...DEFAULT_COLLECTOR_LIMITS, snapshotsPerMinute: 100_000 },
+    collectorLimits: {
+      ...DEFAULT_COLLECTOR_LIMITS,
+      snapshotsPerMinute: 100_000,
+      heartbeatsPerMinute: 100_000,
+    },
   });
   cleanups.push(() => projection.stop());
   const gateway = await startGateway({

@@ -105,6 +105,7 @@ async function assemble(
     LOG_LEVEL: "silent",
     // The resilience test publishes a burst of hundreds of snapshots for one agent on purpose.
     KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE: "100000",
+    KASMAP_PROJECTION_HEARTBEATS_PER_MINUTE: "100000",
   };
   const startProjection = () => {
     children.projection = spawn(

@@ -7,6 +7,12 @@ export const DEFAULT_SNAPSHOT_MAX_BYTES = 512 * 1024;
 /** Most snapshots applied per agent in any minute (a collector publishes only on change). */
 export const DEFAULT_SNAPSHOTS_PER_MINUTE = 60;
 /**
+ * Most heartbeats applied per agent in any minute: a collector beats every 30 s by default
+ * (`--heartbeat-seconds`, at least 1), so 600 leaves room for ten replicas beating every second;
+ * the limit stops one compromised cluster from keeping the heartbeat consumer busy for everyone.
+ */
+export const DEFAULT_HEARTBEATS_PER_MINUTE = 600;
+/**
  * Seconds a collector event of an agent the read model does not know yet (or without a token
  * yet) waits for the registry consumer, once that consumer has caught up, before it is refused.
  */
@@ -16,12 +22,14 @@ export const DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS = 10;
 export type CollectorLimits = {
   snapshotMaxBytes: number;
   snapshotsPerMinute: number;
+  heartbeatsPerMinute: number;
   unknownAgentGraceMs: number;
 };
 
 export const DEFAULT_COLLECTOR_LIMITS: CollectorLimits = {
   snapshotMaxBytes: DEFAULT_SNAPSHOT_MAX_BYTES,
   snapshotsPerMinute: DEFAULT_SNAPSHOTS_PER_MINUTE,
+  heartbeatsPerMinute: DEFAULT_HEARTBEATS_PER_MINUTE,
   unknownAgentGraceMs: DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
 };
 
@@ -33,6 +41,11 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
     .int()
     .min(1)
     .default(DEFAULT_SNAPSHOTS_PER_MINUTE),
+  KASMAP_PROJECTION_HEARTBEATS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_HEARTBEATS_PER_MINUTE),
   KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS: z.coerce
     .number()
     .int()
@@ -66,6 +79,7 @@ export function collectorLimitsFromEnv(env: ProjectionEnv): CollectorLimits {
   return {
     snapshotMaxBytes: env.KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES,
     snapshotsPerMinute: env.KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE,
+    heartbeatsPerMinute: env.KASMAP_PROJECTION_HEARTBEATS_PER_MINUTE,
     unknownAgentGraceMs: env.KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
   };
 }

@@ -3,9 +3,9 @@ import { EVENT_TYPES, KasmapError } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import type { CollectorLimits } from "../projection-env.ts";
+import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 import { collectorVerdict, loadAgentStandings, unknownAgentStanding } from "./collector-standing.ts";
 import { readPosition } from "./projection-positions.ts";
-import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
 
 const PRUNE_EVERY_MS = 60_000;
 
@@ -20,10 +20,11 @@ export function collectorAgentOf({ event }: CheckpointedEvent): number | null {
  * The checks the cluster and heartbeat consumers make before a batch (`screen` of the
  * checkpointed consumer), in this order: a snapshot over `snapshotMaxBytes`; an agent that is
  * deleted or whose tokens are all revoked (`collectorVerdict`); a snapshot beyond
- * `snapshotsPerMinute` for its agent. Each refusal is dead-lettered with its reason. An agent the
- * read model does not know yet holds the batch back (the consumer retries from its checkpoint)
- * while the message is younger than `unknownAgentGraceMs` or the registry consumer has not
- * caught up with its stream; after that it is refused.
+ * `snapshotsPerMinute`, or a heartbeat beyond `heartbeatsPerMinute`, for its agent. Each refusal
+ * is dead-lettered with its reason. An agent the read model does not know yet holds the batch
+ * back (the consumer retries from its checkpoint) while the message is younger than
+ * `unknownAgentGraceMs` or the registry consumer has not caught up with its stream; after that it
+ * is refused.
  */
 export function createCollectorScreen(
   bus: Bus,
@@ -31,7 +32,18 @@ export function createCollectorScreen(
   limits: CollectorLimits,
   registryConsumer: string,
 ) {
-  const limiter = new SnapshotRateLimiter(limits.snapshotsPerMinute);
+  const limiters = {
+    [EVENT_TYPES.clusterSnapshot]: {
+      limiter: new AgentRateLimiter(limits.snapshotsPerMinute),
+      perMinute: limits.snapshotsPerMinute,
+      what: "snapshots",
+    },
+    [EVENT_TYPES.clusterHeartbeat]: {
+      limiter: new AgentRateLimiter(limits.heartbeatsPerMinute),
+      perMinute: limits.heartbeatsPerMinute,
+      what: "heartbeats",
+    },
+  };
   let prunedAt = Date.now();
 
   async function registryCaughtUp(): Promise<boolean> {
@@ -68,17 +80,20 @@ export function createCollectorScreen(
       refused.set(item.meta.seq, `${verdict.reason} (the registry consumer has caught up)`);
     }
     for (const { event, meta } of collectorEvents) {
-      if (event.type !== EVENT_TYPES.clusterSnapshot || refused.has(meta.seq)) continue;
+      if (refused.has(meta.seq)) continue;
+      if (event.type !== EVENT_TYPES.clusterSnapshot && event.type !== EVENT_TYPES.clusterHeartbeat) continue;
+      const { limiter, perMinute, what } = limiters[event.type];
       if (!limiter.admit(event.data.agent_id, meta.seq, meta.storedAt)) {
         refused.set(
           meta.seq,
-          `agent ${event.data.agent_id} is over the rate limit of ${limits.snapshotsPerMinute} snapshots per minute`,
+          `agent ${event.data.agent_id} is over the rate limit of ${perMinute} ${what} per minute`,
         );
       }
     }
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
-      limiter.prune(events.at(-1)?.meta.storedAt ?? new Date());
+      const now = events.at(-1)?.meta.storedAt ?? new Date();
+      for (const { limiter } of Object.values(limiters)) limiter.prune(now);
     }
     return refused;
   };

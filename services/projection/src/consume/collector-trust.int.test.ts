@@ -1,6 +1,7 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { buildClusterFacts } from "@kasmap/testing";
 import { beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_HEARTBEATS_PER_MINUTE } from "../projection-env.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**
@@ -15,7 +16,7 @@ beforeAll(async () => {
   const e = ctx.events;
   await publishEvent(ctx.bus, e.group(1));
   await publishEvent(ctx.bus, e.project(11, 1));
-  for (const agent of [21, 22, 23, 24, 25, 26]) {
+  for (const agent of [21, 22, 23, 24, 25, 26, 27, 28]) {
     await publishEvent(ctx.bus, e.agent(agent, 11));
     await publishEvent(ctx.bus, e.agentToken(agent * 10, agent));
   }
@@ -83,6 +84,26 @@ describe("collector limits", () => {
     expect(letters).toHaveLength(100 - applied.length);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toMatch(/rate limit/);
     expect(await historyOf(24)).toHaveLength(1);
+  });
+
+  it("dead-letters the heartbeats of an agent beyond the rate limit, not another agent's", async () => {
+    const sent = DEFAULT_HEARTBEATS_PER_MINUTE + 50;
+    // In the past, so that no time is clamped to when it was stored.
+    const at = Date.now() - 10 * MINUTE_MS;
+    for (let i = 0; i < sent; i++) {
+      await publishEvent(ctx.bus, ctx.events.heartbeat(27, new Date(at + i).toISOString()));
+    }
+    await publishEvent(ctx.bus, ctx.events.heartbeat(28, new Date(at).toISOString()));
+    await ctx.caughtUp();
+    // All were stored within a minute: the first N apply, the rest are dead-lettered.
+    const letters = await lettersFor(ctx.topology.subjects.clusterHeartbeat(27));
+    expect(letters).toHaveLength(50);
+    expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toBe(
+      `agent 27 is over the rate limit of ${DEFAULT_HEARTBEATS_PER_MINUTE} heartbeats per minute`,
+    );
+    expect((await lastHeartbeatAt(27))?.getTime()).toBe(at + DEFAULT_HEARTBEATS_PER_MINUTE - 1);
+    expect((await lastHeartbeatAt(28))?.getTime()).toBe(at);
+    expect(await lettersFor(ctx.topology.subjects.clusterHeartbeat(28))).toHaveLength(0);
   });
 
   it("dead-letters a snapshot over the size limit", async () => {

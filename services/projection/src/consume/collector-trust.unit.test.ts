@@ -1,9 +1,9 @@
 import { createTopology, EVENT_TYPES } from "@kasmap/contracts";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
+import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 import { type AgentStanding, collectorVerdict } from "./collector-standing.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
-import { SnapshotRateLimiter } from "./snapshot-rate-limiter.ts";
 
 const e = testEvents(createTopology("kasmap"));
 const STORED = new Date("2026-06-01T12:00:00.000Z");
@@ -92,11 +92,11 @@ describe("collectorVerdict", () => {
   });
 });
 
-describe("SnapshotRateLimiter", () => {
+describe("AgentRateLimiter", () => {
   const second = (n: number) => new Date(STORED.getTime() + n * 1000);
 
   it("admits at most N per 60 s of server time, per agent", () => {
-    const limiter = new SnapshotRateLimiter(3);
+    const limiter = new AgentRateLimiter(3);
     const answers = [1, 2, 3, 4, 5].map((seq) => limiter.admit(7, seq, second(seq)));
     expect(answers).toEqual([true, true, true, false, false]);
     expect(limiter.admit(8, 6, second(6))).toBe(true);
@@ -105,7 +105,7 @@ describe("SnapshotRateLimiter", () => {
   });
 
   it("answers the same when a batch is read again after a restart", () => {
-    const limiter = new SnapshotRateLimiter(2);
+    const limiter = new AgentRateLimiter(2);
     const first = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
     const again = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
     expect(again).toEqual(first);

@@ -1,22 +1,23 @@
 const WINDOW_MS = 60_000;
 
 /**
- * At most `perMinute` snapshots per agent in any 60 s window of server time (the JetStream
- * timestamps, not the collector's clock), for the cluster consumer (issue 7.6 c): nats-server
- * 2.9 has no per-publisher quota, so the consumer enforces one.
+ * At most `perMinute` events of one kind per agent in any 60 s window of server time (the
+ * JetStream timestamps, not the collector's clock): snapshots for the cluster consumer (issue
+ * 7.6 c), heartbeats for the heartbeat consumer. nats-server 2.9 has no per-publisher quota, so
+ * the consumer enforces one.
  *
  * Deciding by stream sequence makes it safe to ask twice: a batch read again after a restart
  * from the checkpoint gets the same answers (an admitted sequence is still in the window; a
  * refused one is below the agent's highest decided sequence). The window lives in memory: after
  * a process restart an agent starts with an empty window, which only errs on the lenient side.
  */
-export class SnapshotRateLimiter {
+export class AgentRateLimiter {
   private readonly admitted = new Map<number, { seq: number; at: number }[]>();
   private readonly highestDecided = new Map<number, number>();
 
   constructor(private readonly perMinute: number) {}
 
-  /** Whether the agent's snapshot at stream sequence `seq`, stored at `storedAt`, may apply. */
+  /** Whether the agent's event at stream sequence `seq`, stored at `storedAt`, may apply. */
   admit(agentId: number, seq: number, storedAt: Date): boolean {
     const at = storedAt.getTime();
     const window = (this.admitted.get(agentId) ?? []).filter(
