@@ -275,6 +275,35 @@ export function testEvents(topology: Topology) {
   };
 }
 
+/** A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11). */
+export function replicaHeartbeat(
+  topology: Topology,
+  agentId: number,
+  pod: string,
+  sentAt: string,
+  more: { stopping?: boolean; ip?: string; clusterUid?: string } = {},
+) {
+  return newKasmapEvent({
+    type: EVENT_TYPES.clusterHeartbeat,
+    source: `/kasmap/collector/${pod}`,
+    subject: topology.subjects.clusterCollectorHeartbeat(agentId, pod),
+    data: {
+      agent_id: agentId,
+      collector_id: pod,
+      content_hash: null,
+      sent_at: sentAt,
+      pod_name: pod,
+      pod_ip: more.ip ?? "10.244.0.9",
+      namespace: "gitlab-agent",
+      node: "node-1",
+      version: "0.1.0",
+      commit: null,
+      ...(more.clusterUid ? { cluster_uid: more.clusterUid } : {}),
+      ...(more.stopping ? { stopping: true } : {}),
+    },
+  });
+}
+
 /**
  * One valid event of every type, each about aggregate `id` (an agent id for cluster and authz
  * events, the entity id for registry events): the material of the forgery tables (issue 7.1).

@@ -8,10 +8,9 @@ import {
   type ReadModelNotice,
   ReadModelNoticeSchema,
 } from "@kasmap/contracts";
-import { buildClusterFacts } from "@kasmap/testing";
+import { buildClusterFacts, replicaHeartbeat } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { beforeAll, describe, expect, it } from "vitest";
-import { replicaHeartbeat } from "./testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "./testing/projection-context.ts";
 
 const ctx = projectionContextForFile("projection-service-int-test");

@@ -1,8 +1,9 @@
 import { publishEvent } from "@kasmap/bus";
 import { AUDIT_EVENT_TYPES, CONNECTED_WITHIN_MS, EVENT_TYPES, type KasmapEvent } from "@kasmap/contracts";
+import { replicaHeartbeat } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { describe, expect, it } from "vitest";
-import { auditEventsOf, readAlertStream, replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
+import { auditEventsOf, readAlertStream } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /**

@@ -1,8 +1,8 @@
 import { publishEvent } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT } from "@kasmap/db";
+import { replicaHeartbeat as heartbeatOf } from "@kasmap/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { replicaHeartbeat as heartbeatOf } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 
 /** Issue 11: heartbeats are recorded per collector, so replicas of one agent do not overwrite each other. */

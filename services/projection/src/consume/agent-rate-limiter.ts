@@ -15,7 +15,16 @@ export class AgentRateLimiter {
   private readonly admitted = new Map<number, { seq: number; at: number }[]>();
   private readonly highestDecided = new Map<number, number>();
 
-  constructor(private readonly perMinute: number) {}
+  /** `what` names the events in refusals: "snapshots", "heartbeats". */
+  constructor(
+    private readonly perMinute: number,
+    private readonly what: string,
+  ) {}
+
+  /** The dead letter's reason for an event `admit` refused. */
+  refusal(agentId: number): string {
+    return `agent ${agentId} is over the rate limit of ${this.perMinute} ${this.what} per minute`;
+  }
 
   /** Whether the agent's event at stream sequence `seq`, stored at `storedAt`, may apply. */
   admit(agentId: number, seq: number, storedAt: Date): boolean {

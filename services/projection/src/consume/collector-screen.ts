@@ -1,10 +1,15 @@
 import type { Bus, CheckpointedEvent } from "@kasmap/bus";
-import { EVENT_TYPES, KasmapError } from "@kasmap/contracts";
+import { EVENT_TYPES } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import type { CollectorLimits } from "../projection-env.ts";
 import { AgentRateLimiter } from "./agent-rate-limiter.ts";
-import { collectorVerdict, loadAgentStandings, unknownAgentStanding } from "./collector-standing.ts";
+import {
+  assertCollectorMayWrite,
+  collectorVerdict,
+  loadAgentStandings,
+  unknownAgentStanding,
+} from "./collector-standing.ts";
 import { readPosition } from "./projection-positions.ts";
 
 const PRUNE_EVERY_MS = 60_000;
@@ -33,16 +38,8 @@ export function createCollectorScreen(
   registryConsumer: string,
 ) {
   const limiters = {
-    [EVENT_TYPES.clusterSnapshot]: {
-      limiter: new AgentRateLimiter(limits.snapshotsPerMinute),
-      perMinute: limits.snapshotsPerMinute,
-      what: "snapshots",
-    },
-    [EVENT_TYPES.clusterHeartbeat]: {
-      limiter: new AgentRateLimiter(limits.heartbeatsPerMinute),
-      perMinute: limits.heartbeatsPerMinute,
-      what: "heartbeats",
-    },
+    [EVENT_TYPES.clusterSnapshot]: new AgentRateLimiter(limits.snapshotsPerMinute, "snapshots"),
+    [EVENT_TYPES.clusterHeartbeat]: new AgentRateLimiter(limits.heartbeatsPerMinute, "heartbeats"),
   };
   let prunedAt = Date.now();
 
@@ -82,18 +79,15 @@ export function createCollectorScreen(
     for (const { event, meta } of collectorEvents) {
       if (refused.has(meta.seq)) continue;
       if (event.type !== EVENT_TYPES.clusterSnapshot && event.type !== EVENT_TYPES.clusterHeartbeat) continue;
-      const { limiter, perMinute, what } = limiters[event.type];
+      const limiter = limiters[event.type];
       if (!limiter.admit(event.data.agent_id, meta.seq, meta.storedAt)) {
-        refused.set(
-          meta.seq,
-          `agent ${event.data.agent_id} is over the rate limit of ${perMinute} ${what} per minute`,
-        );
+        refused.set(meta.seq, limiter.refusal(event.data.agent_id));
       }
     }
     if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
       prunedAt = Date.now();
       const now = events.at(-1)?.meta.storedAt ?? new Date();
-      for (const { limiter } of Object.values(limiters)) limiter.prune(now);
+      for (const limiter of Object.values(limiters)) limiter.prune(now);
     }
     return refused;
   };
@@ -117,10 +111,6 @@ export async function assertCollectorsMayWrite(
   );
   for (const item of collectorEvents) {
     const agentId = collectorAgentOf(item) ?? 0;
-    const standing = standings.get(agentId) ?? unknownAgentStanding(agentId);
-    const verdict = collectorVerdict(standing, item.meta.storedAt);
-    if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
-    // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
-    if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
+    assertCollectorMayWrite(standings.get(agentId) ?? unknownAgentStanding(agentId), item.meta.storedAt);
   }
 }

@@ -1,3 +1,4 @@
+import { KasmapError } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Kysely, sql } from "kysely";
 import type { AuditPreviousState } from "../audit/audit-events.ts";
@@ -47,6 +48,19 @@ export function collectorVerdict(standing: AgentStanding, storedAt: Date): Colle
     kind: "refuse",
     reason: `every token of agent ${agent} was revoked (the last at ${new Date(last).toISOString()})`,
   };
+}
+
+/**
+ * Throws unless a collector event of the agent, stored at `storedAt`, may be applied, as a batch's
+ * transaction must (the screen ran before it, so only a change committed since can refuse):
+ * `poison_event` for an agent deleted or without a valid token, so the batch is applied event by
+ * event and the refused one dead-lettered; a plain error, so the batch is retried, for an agent
+ * the read model does not know (only a rebuild in between can make it unknown again).
+ */
+export function assertCollectorMayWrite(standing: AgentStanding, storedAt: Date): void {
+  const verdict = collectorVerdict(standing, storedAt);
+  if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
+  if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
 }
 
 /** An agent the read model does not know: `collectorVerdict` says "wait". */

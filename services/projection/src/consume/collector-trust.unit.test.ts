@@ -96,7 +96,7 @@ describe("AgentRateLimiter", () => {
   const second = (n: number) => new Date(STORED.getTime() + n * 1000);
 
   it("admits at most N per 60 s of server time, per agent", () => {
-    const limiter = new AgentRateLimiter(3);
+    const limiter = new AgentRateLimiter(3, "snapshots");
     const answers = [1, 2, 3, 4, 5].map((seq) => limiter.admit(7, seq, second(seq)));
     expect(answers).toEqual([true, true, true, false, false]);
     expect(limiter.admit(8, 6, second(6))).toBe(true);
@@ -105,7 +105,7 @@ describe("AgentRateLimiter", () => {
   });
 
   it("answers the same when a batch is read again after a restart", () => {
-    const limiter = new AgentRateLimiter(2);
+    const limiter = new AgentRateLimiter(2, "snapshots");
     const first = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
     const again = [1, 2, 3].map((seq) => limiter.admit(7, seq, second(seq)));
     expect(again).toEqual(first);

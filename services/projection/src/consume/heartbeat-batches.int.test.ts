@@ -6,10 +6,10 @@ import {
   type ReadModelNotice,
 } from "@kasmap/contracts";
 import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, migrateReadModel } from "@kasmap/db";
+import { replicaHeartbeat } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dedupeChangeNotices } from "../notify/change-notices.ts";
-import { replicaHeartbeat } from "../testing/collector-and-alert-events.ts";
 import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { projectBatch } from "./projection-consumer.ts";
 

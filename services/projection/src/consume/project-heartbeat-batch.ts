@@ -1,11 +1,10 @@
 import type { CheckpointedEvent } from "@kasmap/bus";
-import {
-  type EVENT_TYPES,
-  KasmapError,
-  type KasmapEventOf,
-  type ReadModelNotice,
-  type StreamPosition,
-  type Topology,
+import type {
+  EVENT_TYPES,
+  KasmapEventOf,
+  ReadModelNotice,
+  StreamPosition,
+  Topology,
 } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
@@ -14,7 +13,7 @@ import { writeHeartbeats } from "../apply/heartbeat-batch-writes.ts";
 import { insertAuditDrafts } from "../audit/audit-event-store.ts";
 import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
 import { changeNoticesFor } from "../notify/change-notices.ts";
-import { collectorVerdict, unknownAgentStanding } from "./collector-standing.ts";
+import { assertCollectorMayWrite, unknownAgentStanding } from "./collector-standing.ts";
 import { loadHeartbeatAgentStates } from "./heartbeat-batch-state.ts";
 
 export type HeartbeatEvent = KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>;
@@ -30,9 +29,8 @@ export type StoredHeartbeat = { event: HeartbeatEvent; meta: CheckpointedEvent["
  * memory, and one statement writes the connections (two when a collector row was added); the
  * run's audit events and the alerts they raise are written at its end in stream order, one
  * statement each. A batch holds an agent about as often as it has collectors (agentk runs two
- * replicas), so a backlog of heartbeats is a handful of statements, not a dozen per heartbeat. Throws as
- * `assertCollectorsMayWrite` does: `poison_event` for an agent deleted or without a valid token
- * since the screen ran, a plain error when it is unknown again.
+ * replicas), so a backlog of heartbeats is a handful of statements, not a dozen per heartbeat.
+ * Throws as `assertCollectorMayWrite` does.
  */
 export async function projectHeartbeatBatch(
   db: Kysely<ReadModelDatabase>,
@@ -56,10 +54,7 @@ export async function projectHeartbeatBatch(
         standing: unknownAgentStanding(agentId),
         previous: NO_PREVIOUS_STATE,
       };
-      const verdict = collectorVerdict(state.standing, meta.storedAt);
-      if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
-      // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
-      if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
+      assertCollectorMayWrite(state.standing, meta.storedAt);
       const position = { stream, seq: meta.seq };
       for (const draft of auditEventsFor(event, state.previous)) drafts.push({ draft, position });
       notices.push(...changeNoticesFor(event, position));

@@ -1,12 +1,5 @@
 import type { CheckpointedEvent } from "@kasmap/bus";
-import {
-  type ClusterFacts,
-  type EVENT_TYPES,
-  KasmapError,
-  type KasmapEventOf,
-  type ReadModelNotice,
-  type Topology,
-} from "@kasmap/contracts";
+import type { ClusterFacts, EVENT_TYPES, KasmapEventOf, ReadModelNotice, Topology } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
 import { queueAlerts } from "../alerts/alert-outbox.ts";
@@ -25,7 +18,7 @@ import {
 import { insertAuditDrafts } from "../audit/audit-event-store.ts";
 import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
 import { changeNoticesFor } from "../notify/change-notices.ts";
-import { collectorVerdict, unknownAgentStanding } from "./collector-standing.ts";
+import { assertCollectorMayWrite, unknownAgentStanding } from "./collector-standing.ts";
 import { loadSnapshotAgentStates, type SnapshotAgentState } from "./snapshot-batch-state.ts";
 
 export type SnapshotEvent = KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>;
@@ -71,10 +64,7 @@ export async function projectSnapshotBatch(
       state = unknownAgent(agentId);
       states.set(agentId, state);
     }
-    const verdict = collectorVerdict(state.standing, meta.storedAt);
-    if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
-    // Known to the screen a moment ago: only a rebuild in between can make it unknown again.
-    if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
+    assertCollectorMayWrite(state.standing, meta.storedAt);
     const position = { stream, seq: meta.seq };
     // The audit log compares with the latest facts before this snapshot.
     const previous = { ...NO_PREVIOUS_STATE, agent: state.agent, entity: state.entity };

@@ -1,43 +1,7 @@
 import type { Bus } from "@kasmap/bus";
-import {
-  type AuditEventType,
-  EVENT_TYPES,
-  type KasmapEvent,
-  KasmapEventSchema,
-  newKasmapEvent,
-  type Topology,
-} from "@kasmap/contracts";
+import { type AuditEventType, type KasmapEvent, KasmapEventSchema, type Topology } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
-
-/** A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11). */
-export function replicaHeartbeat(
-  topology: Topology,
-  agentId: number,
-  pod: string,
-  sentAt: string,
-  more: { stopping?: boolean; ip?: string; clusterUid?: string } = {},
-) {
-  return newKasmapEvent({
-    type: EVENT_TYPES.clusterHeartbeat,
-    source: `/kasmap/collector/${pod}`,
-    subject: topology.subjects.clusterCollectorHeartbeat(agentId, pod),
-    data: {
-      agent_id: agentId,
-      collector_id: pod,
-      content_hash: null,
-      sent_at: sentAt,
-      pod_name: pod,
-      pod_ip: more.ip ?? "10.244.0.9",
-      namespace: "gitlab-agent",
-      node: "node-1",
-      version: "0.1.0",
-      commit: null,
-      ...(more.clusterUid ? { cluster_uid: more.clusterUid } : {}),
-      ...(more.stopping ? { stopping: true } : {}),
-    },
-  });
-}
 
 /** Every message of the alerts stream, oldest first, with its subject and `Nats-Msg-Id`. */
 export async function readAlertStream(
