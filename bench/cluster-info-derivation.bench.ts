@@ -18,15 +18,11 @@ import { pathToFileURL } from "node:url";
 import { deriveClusterFacts } from "@kasmap/cluster-info";
 import { largeDualStackObservation } from "@kasmap/cluster-info/testing";
 import { printGoal } from "./support/goal.ts";
+import { median } from "./support/stats.ts";
 
 const NATS_DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024;
 const SIZES = [100, 1_000, 5_000] as const;
 const NOW = new Date("2025-01-01T00:00:00Z");
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 function timeOnce(work: () => unknown): number {
   const start = process.hrtime.bigint();

@@ -36,6 +36,7 @@ import {
 import { KubeSimulator } from "@kasmap/kube-simulator";
 import type { V1Node } from "@kubernetes/client-node";
 import { type Goal, printGoal } from "./support/goal.ts";
+import { median } from "./support/stats.ts";
 
 const SIZES = (
   process.env.BENCH_SIZES ? process.env.BENCH_SIZES.split(",").map(Number) : [100, 1_000, 5_000]
@@ -46,11 +47,6 @@ const RTT_SAMPLES = 200;
 const MIB = 1024 * 1024;
 const root = fileURLToPath(new URL("..", import.meta.url));
 const SELF = fileURLToPath(import.meta.url);
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-}
 
 /** The nearest-rank percentile (`fraction` 0.99 → p99). */
 function percentile(values: number[], fraction: number): number {
