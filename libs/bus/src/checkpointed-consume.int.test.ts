@@ -88,6 +88,70 @@ describe("checkpointed consumer", () => {
     expect(await deadLetterReasons()).toEqual([expect.stringMatching(/^not JSON/), "agent 13"]);
   });
 
+  it("dead-letters a batch's invalid and screened-out messages each once, in stream order, and again after a refused dead-letter publish without duplicates", async () => {
+    const deadLetterStream = world.topology.streamNames.deadLetter;
+    const before = (await world.bus.jsm.streams.info(deadLetterStream)).state;
+    // The dead-letter stream takes 10 more messages, then refuses (as a full stream would).
+    const config = (await world.bus.jsm.streams.info(deadLetterStream)).config;
+    await world.bus.jsm.streams.update(deadLetterStream, { ...config, max_msgs: before.messages + 10 });
+    const refusedSeqs: number[] = [];
+    const appliedSeqs: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const agent = 100 + i;
+      if (i % 3 === 0) {
+        const garbage = await world.bus.js.publish(
+          world.topology.subjects.clusterHeartbeat(agent),
+          new TextEncoder().encode("{"),
+        );
+        refusedSeqs.push(garbage.seq);
+      } else if (i % 3 === 1) {
+        refusedSeqs.push((await publishEvent(world.bus, heartbeat(agent))).seq); // screened out below
+      } else appliedSeqs.push((await publishEvent(world.bus, heartbeat(agent))).seq);
+    }
+    const store = transactionalStore((refusedSeqs[0] ?? 1) - 1);
+    let failedPrepares = 0;
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-many-dead-letters",
+      readCheckpoint: store.readCheckpoint,
+      maxBatch: 100,
+      maxWaitMs: 200,
+      async screen(events) {
+        return new Map(
+          events.filter((e) => (agentOf(e) - 100) % 3 === 1).map((e) => [e.meta.seq, "screened out"]),
+        );
+      },
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+      onProblem: (problem) => {
+        if (problem.kind !== "dead-lettered") failedPrepares++;
+      },
+    });
+    try {
+      await eventually(() => (failedPrepares > 0 ? true : undefined), "a dead-letter publish refused");
+      expect(store.applied).toEqual([]);
+      await world.bus.jsm.streams.update(deadLetterStream, { ...config, max_msgs: -1 });
+      await eventually(() => (store.checkpoint === appliedSeqs.at(-1) ? true : undefined), "all passed");
+    } finally {
+      await consumer.stop();
+      await world.bus.jsm.streams.update(deadLetterStream, config);
+    }
+    expect(store.applied).toEqual(appliedSeqs);
+    const after = (await world.bus.jsm.streams.info(deadLetterStream)).state;
+    const letters: Array<{ seq: number; reason: string }> = [];
+    for (let seq = before.last_seq + 1; seq <= after.last_seq; seq++) {
+      const letter = await world.bus.jsm.streams.getMessage(deadLetterStream, { seq });
+      letters.push({
+        seq: Number(letter?.header.get(DEAD_LETTER_HEADERS.seq)),
+        reason: letter?.header.get(DEAD_LETTER_HEADERS.reason) ?? "",
+      });
+    }
+    // Each refused message once, in the order of the stream, with its own reason.
+    expect(letters.map((l) => l.seq)).toEqual(refusedSeqs);
+    expect(letters.map((l) => l.reason)).toEqual(
+      refusedSeqs.map((_, i) => (i % 2 === 0 ? expect.stringMatching(/^not JSON/) : "screened out")),
+    );
+  });
+
   it("resumes from the committed checkpoint after a stop in the middle of a batch, applying each message once", async () => {
     const seqs = await publishHeartbeats(20, 10);
     const store = transactionalStore((seqs[0] ?? 1) - 1);

@@ -290,11 +290,12 @@ async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]):
   const owns = settings.owns;
   const messages = owns ? received.filter((m) => owns(m.subject)) : received;
   let events: CheckpointedEvent[] = [];
+  const letters: Letter[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
     const parsed = validateMessage(bus, settings, message);
     if (parsed.ok) events.push({ event: parsed.event, meta });
-    else await deadLetter(bus, settings, message, meta, parsed.reason);
+    else letters.push({ message, meta, reason: parsed.reason });
   }
   if (settings.screen && events.length > 0) {
     const refused = await settings.screen(events);
@@ -303,12 +304,34 @@ async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]):
       for (const { meta } of events) {
         const reason = refused.get(meta.seq);
         const message = bySeq.get(meta.seq);
-        if (reason !== undefined && message) await deadLetter(bus, settings, message, meta, reason);
+        if (reason !== undefined && message) letters.push({ message, meta, reason });
       }
       events = events.filter(({ meta }) => !refused.has(meta.seq));
     }
   }
+  await deadLetterAll(bus, settings, letters);
   return { messages, events, lastSeq };
+}
+
+/** A message refused by validation or by the screen, and why. */
+type Letter = { message: JsMsg; meta: MessageMeta; reason: string };
+
+/**
+ * Dead-letters a batch's refused messages in stream order with their publishes in flight
+ * together (their acks awaited at once), not one round trip each: a collector flooding its
+ * subject with messages that are all refused must not cost the consumer a round trip per
+ * message, or the backlog of every agent behind it grows for as long as the flood lasts. Fails
+ * if any publish failed (after all have settled); the batch is then read again from the
+ * checkpoint, and the letters already stored are deduplicated by their msgID.
+ */
+async function deadLetterAll(bus: Bus, settings: Settings, letters: Letter[]): Promise<void> {
+  if (letters.length === 0) return;
+  letters.sort((a, b) => a.meta.seq - b.meta.seq);
+  const results = await Promise.allSettled(
+    letters.map(({ message, meta, reason }) => deadLetter(bus, settings, message, meta, reason)),
+  );
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** Applies a prepared batch with its last sequence as checkpoint, event by event on a poison event. */
