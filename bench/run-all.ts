@@ -19,6 +19,7 @@ const EXPECTED = [
   "allowed-agents.bench.ts",
   "projection-throughput.bench.ts",
   "projection-heartbeats.bench.ts",
+  "collector-flood.bench.ts",
   "gateway-reads.bench.ts",
   "gateway-realistic-reads.bench.ts",
   "audit-replay.bench.ts",
