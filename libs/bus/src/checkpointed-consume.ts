@@ -9,6 +9,12 @@ import {
   restartWhenIdleBehind,
 } from "./consumer-liveness.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
+import {
+  type DeadLetterBudget,
+  type Letter,
+  type LetterToStore,
+  withinBudget,
+} from "./dead-letter-budget.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { type MessageBatches, messageBatches } from "./message-batches.ts";
 import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
@@ -57,7 +63,17 @@ export type CheckpointedConsumerOptions = {
    * @default true when the stream has more than one replica
    */
   confirmWithLeader?: boolean;
-  /** Called on every rejected message or restart, for logs and metrics. */
+  /**
+   * A flood's dead letters (issue 12): whether a refused message gets a dead letter of its own.
+   * `writerOf` names the message's writer from its subject (undefined: always its own dead
+   * letter); `admit` answers whether that writer's budget still holds one at the message (by
+   * stream sequence, so a batch read again answers the same). The refused messages of a writer
+   * over its budget are listed together in one summary dead letter per batch (`more_seqs`), so
+   * one writer flooding its subjects with messages that are all refused costs a publish per
+   * batch, not per message. @default every refused message its own dead letter
+   */
+  deadLetterBudget?: DeadLetterBudget;
+  /** Called on every rejected message (or summary of them) or restart, for logs and metrics. */
   onProblem?(problem: { kind: "dead-lettered" | "retrying"; meta: MessageMeta; reason: string }): void;
 };
 
@@ -313,23 +329,20 @@ async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]):
   return { messages, events, lastSeq };
 }
 
-/** A message refused by validation or by the screen, and why. */
-type Letter = { message: JsMsg; meta: MessageMeta; reason: string };
-
 /**
  * Dead-letters a batch's refused messages in stream order with their publishes in flight
- * together (their acks awaited at once), not one round trip each: a collector flooding its
- * subject with messages that are all refused must not cost the consumer a round trip per
- * message, or the backlog of every agent behind it grows for as long as the flood lasts. Fails
- * if any publish failed (after all have settled); the batch is then read again from the
- * checkpoint, and the letters already stored are deduplicated by their msgID.
+ * together (their acks awaited at once), not one round trip each, and the messages of a writer
+ * over its budget (`deadLetterBudget`) as one summary per writer: a collector flooding its
+ * subject with messages that are all refused must not cost the consumer a round trip — or a
+ * publish — per message, or the backlog of every agent behind it grows for as long as the
+ * flood lasts. Fails if any publish failed (after all have settled); the batch is then read
+ * again from the checkpoint, and the letters already stored are deduplicated by their msgID.
  */
 async function deadLetterAll(bus: Bus, settings: Settings, letters: Letter[]): Promise<void> {
   if (letters.length === 0) return;
   letters.sort((a, b) => a.meta.seq - b.meta.seq);
-  const results = await Promise.allSettled(
-    letters.map(({ message, meta, reason }) => deadLetter(bus, settings, message, meta, reason)),
-  );
+  const toStore = withinBudget(letters, settings.deadLetterBudget);
+  const results = await Promise.allSettled(toStore.map((letter) => deadLetter(bus, settings, letter)));
   const failed = results.find((result) => result.status === "rejected");
   if (failed) throw failed.reason;
 }
@@ -373,7 +386,7 @@ async function applyOneByOne(
     } catch (error) {
       if (!isKasmapError(error, "poison_event")) throw error;
       const message = bySeq.get(item.meta.seq);
-      if (message) await deadLetter(bus, settings, message, item.meta, error.message);
+      if (message) await deadLetter(bus, settings, { message, meta: item.meta, reason: error.message });
       await settings.applyBatch([], item.meta.seq);
     }
   }
@@ -381,13 +394,8 @@ async function applyOneByOne(
   if ((events.at(-1)?.meta.seq ?? 0) < lastSeq) await settings.applyBatch([], lastSeq);
 }
 
-async function deadLetter(
-  bus: Bus,
-  settings: Settings,
-  message: JsMsg,
-  meta: MessageMeta,
-  reason: string,
-): Promise<void> {
+async function deadLetter(bus: Bus, settings: Settings, letter: LetterToStore): Promise<void> {
+  const { message, meta, reason, moreSeqs } = letter;
   await publishDeadLetter(bus, {
     stream: meta.stream,
     seq: meta.seq,
@@ -396,6 +404,7 @@ async function deadLetter(
     reason,
     storedAt: meta.storedAt,
     payload: message.data,
+    ...(moreSeqs && moreSeqs.length > 0 ? { moreSeqs } : {}),
   });
   settings.onProblem?.({ kind: "dead-lettered", meta, reason });
 }

@@ -23,6 +23,11 @@ export type DeadLetter = {
   /** When the server stored it (JetStream timestamp), if known. */
   storedAt?: Date;
   payload: Uint8Array;
+  /**
+   * A summary: the sequences of further messages rejected together with this one (a flood
+   * beyond a writer's dead-letter budget), in stream order, at most `DEAD_LETTER_MORE_SEQS`.
+   */
+  moreSeqs?: readonly number[];
 };
 
 // The names live in the contracts, where the AsyncAPI document describes them too.
@@ -50,14 +55,23 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     sha256: createHash("sha256").update(letter.payload).digest("hex"),
     head_base64: Buffer.from(head).toString("base64"),
     truncated: head.byteLength < letter.payload.byteLength,
+    ...(letter.moreSeqs && letter.moreSeqs.length > 0 ? { more_seqs: [...letter.moreSeqs] } : {}),
   };
+}
+
+/** How many rejected messages a dead letter stands for. */
+export function deadLetterCount(record: Pick<DeadLetterRecord, "more_seqs">): number {
+  return 1 + (record.more_seqs?.length ?? 0);
 }
 
 /**
  * Stores a rejected message's bounded record (`deadLetterRecord`, JSON) on
- * `<root>.dlq.<stream>`, with the reason and position also in headers.
+ * `<root>.dlq.<stream>`, with the reason, position and count also in headers.
  * `Nats-Msg-Id` = `<stream>:<seq>:<consumer>`, so dead-lettering the same bad message again (a
- * restart before the checkpoint moved) does not fill the dead-letter stream twice.
+ * restart before the checkpoint moved) does not fill the dead-letter stream twice; a summary's is
+ * `<stream>:<seq>..<last of more_seqs>:<consumer>`, so that a summary is never taken for the
+ * dead letter of its first message alone (the batches read again after a restart may group the
+ * messages otherwise: then a message may be listed twice, never dropped).
  */
 export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<void> {
   const record = deadLetterRecord(letter);
@@ -67,9 +81,12 @@ export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<v
   h.set(DEAD_LETTER_HEADERS.seq, String(record.seq));
   h.set(DEAD_LETTER_HEADERS.subject, record.subject);
   h.set(DEAD_LETTER_HEADERS.consumer, record.consumer);
+  h.set(DEAD_LETTER_HEADERS.count, String(deadLetterCount(record)));
   h.set("Content-Type", "application/json");
+  const last = record.more_seqs?.at(-1);
+  const position = last === undefined ? `${letter.seq}` : `${letter.seq}..${last}`;
   await bus.js.publish(bus.topology.subjects.deadLetter(letter.stream), JSON.stringify(record), {
-    msgID: `${letter.stream}:${letter.seq}:${letter.consumer}`,
+    msgID: `${letter.stream}:${position}:${letter.consumer}`,
     headers: h,
   });
   for (const listener of deadLetterListeners.get(bus.nc) ?? []) listener(record);

@@ -223,7 +223,8 @@ export const MAX_HEARTBEAT_BYTES = 4 * 1024;
 export const HEARTBEAT_STREAM_MAX_BYTES = 256 * 1024 * 1024;
 /**
  * Largest dead letter stored (bytes): a dead letter is a bounded record (`DeadLetterRecordSchema`,
- * at most about 30 KiB with a reason of multi-byte characters), never a copy of the message.
+ * at most about 30 KiB with a reason of multi-byte characters, 47 KiB for a summary listing
+ * `DEAD_LETTER_MORE_SEQS` sequences), never a copy of the message.
  */
 export const MAX_DEAD_LETTER_BYTES = 64 * 1024;
 

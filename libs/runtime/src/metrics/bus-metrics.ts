@@ -1,4 +1,4 @@
-import { type Bus, observeDeadLetters } from "@kasmap/bus";
+import { type Bus, deadLetterCount, observeDeadLetters } from "@kasmap/bus";
 import { Counter, Gauge, type Registry } from "prom-client";
 import { sharedMetric } from "./metrics-registry.ts";
 
@@ -64,7 +64,7 @@ export function instrumentBus(registry: Registry, bus: Bus, service: string): ()
     connected.set({ service }, 0);
   })().catch(() => {});
   const unobserve = observeDeadLetters(bus, (record) =>
-    deadLetters.inc({ service, consumer: record.consumer }),
+    deadLetters.inc({ service, consumer: record.consumer }, deadLetterCount(record)),
   );
   return () => {
     unobserve();

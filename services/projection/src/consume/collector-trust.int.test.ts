@@ -1,8 +1,10 @@
 import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
-import { buildClusterFacts } from "@kasmap/testing";
+import { DeadLetterRecordSchema } from "@kasmap/contracts";
+import { buildClusterFacts, replicaHeartbeat } from "@kasmap/testing";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_HEARTBEATS_PER_MINUTE } from "../projection-env.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
+import { DEAD_LETTERS_PER_AGENT_PER_MINUTE } from "./collector-dead-letters.ts";
 
 /**
  * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so
@@ -16,7 +18,7 @@ beforeAll(async () => {
   const e = ctx.events;
   await publishEvent(ctx.bus, e.group(1));
   await publishEvent(ctx.bus, e.project(11, 1));
-  for (const agent of [21, 22, 23, 24, 25, 26, 27, 28]) {
+  for (const agent of [21, 22, 23, 24, 25, 26, 27, 28, 29, 30]) {
     await publishEvent(ctx.bus, e.agent(agent, 11));
     await publishEvent(ctx.bus, e.agentToken(agent * 10, agent));
   }
@@ -71,6 +73,43 @@ describe("collector times", () => {
 });
 
 describe("collector limits", () => {
+  it("sets a flood aside in summaries beyond the agent's dead-letter budget: each message in exactly one dead letter, other agents unaffected", async () => {
+    const subject = ctx.topology.subjects.clusterSnapshot(29);
+    const seqs: number[] = [];
+    for (let i = 0; i < 250; i++) {
+      seqs.push((await ctx.bus.js.publish(subject, new TextEncoder().encode("{"))).seq);
+    }
+    await publishEvent(
+      ctx.bus,
+      ctx.events.snapshot(30, buildClusterFacts({ cluster_name: "after the flood" })),
+    );
+    await ctx.caughtUp();
+    const letters = await lettersFor(subject);
+    const records = letters.map((letter) => DeadLetterRecordSchema.parse(letter.json()));
+    // The budget's worth first, each with its own dead letter and reason (a batch's one message
+    // over the budget is also its own dead letter rather than a summary of one).
+    const own = records.filter((record) => record.more_seqs === undefined);
+    expect(own.map((record) => record.seq).slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE)).toEqual(
+      seqs.slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE),
+    );
+    expect(own.every((record) => record.reason.startsWith("not JSON"))).toBe(true);
+    const summaries = letters.filter((letter) => DeadLetterRecordSchema.parse(letter.json()).more_seqs);
+    expect(summaries.length).toBeGreaterThan(0);
+    for (const summary of summaries) {
+      const record = DeadLetterRecordSchema.parse(summary.json());
+      const count = 1 + (record.more_seqs?.length ?? 0);
+      expect(record.reason).toMatch(
+        new RegExp(
+          `^${count} messages of agent 29 refused beyond its dead-letter budget .*; this one: not JSON`,
+        ),
+      );
+      expect(summary.header.get(DEAD_LETTER_HEADERS.count)).toBe(String(count));
+    }
+    const covered = records.flatMap((record) => [record.seq, ...(record.more_seqs ?? [])]);
+    expect(covered.sort((a, b) => a - b)).toEqual(seqs);
+    expect(await historyOf(30)).toHaveLength(1);
+  });
+
   it("dead-letters the snapshots of an agent beyond the rate limit, not another agent's", async () => {
     for (let i = 0; i < 100; i++) {
       await publishEvent(ctx.bus, ctx.events.snapshot(23, buildClusterFacts({ node_count: i + 1 })));
@@ -90,13 +129,21 @@ describe("collector limits", () => {
     const sent = DEFAULT_HEARTBEATS_PER_MINUTE + 50;
     // In the past, so that no time is clamped to when it was stored.
     const at = Date.now() - 10 * MINUTE_MS;
+    // Each on a collector subject of its own: the heartbeat stream keeps only the latest message
+    // per subject, so on one subject a heartbeat the consumer had not read yet would be replaced.
     for (let i = 0; i < sent; i++) {
-      await publishEvent(ctx.bus, ctx.events.heartbeat(27, new Date(at + i).toISOString()));
+      await publishEvent(
+        ctx.bus,
+        replicaHeartbeat(ctx.topology, 27, `flood-${i}`, new Date(at + i).toISOString()),
+      );
     }
     await publishEvent(ctx.bus, ctx.events.heartbeat(28, new Date(at).toISOString()));
     await ctx.caughtUp();
     // All were stored within a minute: the first N apply, the rest are dead-lettered.
-    const letters = await lettersFor(ctx.topology.subjects.clusterHeartbeat(27));
+    const heartbeatSubjects = `${ctx.topology.subjects.clusterHeartbeat(27)}.`;
+    const letters = (await ctx.deadLetters()).filter((l) =>
+      l.header.get(DEAD_LETTER_HEADERS.subject)?.startsWith(heartbeatSubjects),
+    );
     expect(letters).toHaveLength(50);
     expect(letters[0]?.header.get(DEAD_LETTER_HEADERS.reason)).toBe(
       `agent 27 is over the rate limit of ${DEFAULT_HEARTBEATS_PER_MINUTE} heartbeats per minute`,

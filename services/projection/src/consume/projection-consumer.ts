@@ -16,6 +16,7 @@ import { auditEventsFor } from "../audit/audit-events.ts";
 import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../notify/change-notices.ts";
 import type { CollectorLimits } from "../projection-env.ts";
 import type { ProjectionMetrics } from "../projection-metrics.ts";
+import { collectorDeadLetterBudget } from "./collector-dead-letters.ts";
 import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
@@ -179,7 +180,12 @@ export function startProjectionConsumer(
   return startCheckpointedConsumer(bus, {
     stream: declaration.stream,
     name: declaration.durable,
-    ...(fromCollectors ? { screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER) } : {}),
+    ...(fromCollectors
+      ? {
+          screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER),
+          deadLetterBudget: collectorDeadLetterBudget(),
+        }
+      : {}),
     ...(target.owns ? { owns: target.owns } : {}),
     readCheckpoint: () => checkpoint.read(),
     async applyBatch(batch, lastSeq) {

@@ -28,8 +28,14 @@ export function partitionOfToken(token: string, count: number): number {
  * message has exactly one owner.
  */
 export function partitionOfAgentSubject(subject: string, count: number): number {
+  const agentToken = agentTokenOfSubject(subject);
+  return agentToken === undefined ? 0 : partitionOfToken(agentToken, count);
+}
+
+/** The agent token of a subject `<root>.cluster.<agentId>.…` (the root is one token), if it has one. */
+export function agentTokenOfSubject(subject: string): string | undefined {
   const agentToken = subject.split(".", 3)[2];
-  return agentToken === undefined || agentToken === "" ? 0 : partitionOfToken(agentToken, count);
+  return agentToken === "" ? undefined : agentToken;
 }
 
 /** `partitionOfToken` of an agent id as its subjects carry it (decimal). */

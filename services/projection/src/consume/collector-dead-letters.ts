@@ -1,0 +1,40 @@
+import type { DeadLetterBudget } from "@kasmap/bus";
+import { agentTokenOfSubject } from "../partitions/agent-partition.ts";
+import { AgentRateLimiter } from "./agent-rate-limiter.ts";
+
+/**
+ * Dead letters of their own per agent in any 60 s of server time on the collector streams; the
+ * agent's further refused messages of a batch are listed in one summary dead letter (README
+ * "Security model", issue 12's collector flood).
+ */
+export const DEAD_LETTERS_PER_AGENT_PER_MINUTE = 100;
+
+const PRUNE_EVERY_MS = 60_000;
+const AGENT_ID = /^[1-9]\d{0,14}$/;
+const WRITER_PREFIX = "agent ";
+
+/**
+ * The cluster and heartbeat consumers' dead-letter budget (`deadLetterBudget` of the checkpointed
+ * consumer): a message's writer is the agent of its subject (a collector may publish only on its
+ * own agent's subjects); each agent may have `perMinute` dead letters of its own, decided by
+ * stream sequence like its rate limits (`AgentRateLimiter`), so a batch read again answers the
+ * same. One cluster's stolen credentials flooding its subjects then cost the consumer a dead
+ * letter per batch rather than per message.
+ */
+export function collectorDeadLetterBudget(perMinute = DEAD_LETTERS_PER_AGENT_PER_MINUTE): DeadLetterBudget {
+  const limiter = new AgentRateLimiter(perMinute, "dead letters");
+  let prunedAt = Date.now();
+  return {
+    writerOf(subject) {
+      const token = agentTokenOfSubject(subject);
+      return token !== undefined && AGENT_ID.test(token) ? `${WRITER_PREFIX}${token}` : undefined;
+    },
+    admit(writer, meta) {
+      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        limiter.prune(meta.storedAt);
+      }
+      return limiter.admit(Number(writer.slice(WRITER_PREFIX.length)), meta.seq, meta.storedAt);
+    },
+  };
+}
