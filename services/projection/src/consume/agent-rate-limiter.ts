@@ -26,19 +26,36 @@ export class AgentRateLimiter {
     return `agent ${agentId} is over the rate limit of ${this.perMinute} ${this.what} per minute`;
   }
 
-  /** Whether the agent's event at stream sequence `seq`, stored at `storedAt`, may apply. */
+  /**
+   * Whether the agent's event at stream sequence `seq`, stored at `storedAt`, may apply. One pass
+   * over the agent's window, allocating only when entries have left it: a flooding agent (every
+   * event refused, the window full and unchanged) costs no garbage per event.
+   */
   admit(agentId: number, seq: number, storedAt: Date): boolean {
-    const at = storedAt.getTime();
-    const window = (this.admitted.get(agentId) ?? []).filter(
-      (entry) => entry.at > at - WINDOW_MS || entry.seq >= seq,
-    );
-    this.admitted.set(agentId, window);
-    if (window.some((entry) => entry.seq === seq)) return true;
+    const since = storedAt.getTime() - WINDOW_MS;
+    let window = this.admitted.get(agentId);
+    if (window === undefined) {
+      window = [];
+      this.admitted.set(agentId, window);
+    }
+    let admittedBefore = false;
+    let recent = 0;
+    let left = 0;
+    for (const entry of window) {
+      if (entry.seq === seq) admittedBefore = true;
+      if (entry.at > since) {
+        if (entry.seq < seq) recent += 1;
+      } else if (entry.seq < seq) left += 1;
+    }
+    if (left > 0) {
+      window = window.filter((entry) => entry.at > since || entry.seq >= seq);
+      this.admitted.set(agentId, window);
+    }
+    if (admittedBefore) return true;
     if (seq <= (this.highestDecided.get(agentId) ?? 0)) return false;
     this.highestDecided.set(agentId, seq);
-    const recent = window.filter((entry) => entry.at > at - WINDOW_MS && entry.seq < seq);
-    if (recent.length >= this.perMinute) return false;
-    window.push({ seq, at });
+    if (recent >= this.perMinute) return false;
+    window.push({ seq, at: storedAt.getTime() });
     return true;
   }
 

@@ -111,4 +111,39 @@ describe("AgentRateLimiter", () => {
     expect(again).toEqual(first);
     expect(first).toEqual([true, true, false]);
   });
+
+  it("answers as the window's definition does over a random stream with re-reads and gaps in time", () => {
+    // The definition, written plainly: the admitted events of the last 60 s below `seq` count;
+    // an event admitted once is admitted again; one decided before and not admitted is refused.
+    const model = (perMinute: number) => {
+      const admitted: Array<{ seq: number; at: number }> = [];
+      let highest = 0;
+      return (seq: number, at: number) => {
+        if (admitted.some((e) => e.seq === seq)) return true;
+        if (seq <= highest) return false;
+        highest = seq;
+        if (admitted.filter((e) => e.at > at - 60_000 && e.seq < seq).length >= perMinute) return false;
+        admitted.push({ seq, at });
+        return true;
+      };
+    };
+    let state = 42;
+    const random = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return state / 2_147_483_648;
+    };
+    const limiter = new AgentRateLimiter(5, "snapshots");
+    const reference = model(5);
+    const stored: Array<{ seq: number; at: number }> = [];
+    let at = STORED.getTime();
+    for (let seq = 1; seq <= 2_000; seq++) {
+      at += Math.round(random() < 0.05 ? 30_000 * random() : 1_000 * random());
+      stored.push({ seq, at });
+      // Now and then a batch of the last few events is read again.
+      const batch = random() < 0.1 ? stored.slice(-1 - Math.floor(random() * 8)) : [{ seq, at }];
+      for (const event of batch) {
+        expect(limiter.admit(3, event.seq, new Date(event.at))).toBe(reference(event.seq, event.at));
+      }
+    }
+  });
 });
