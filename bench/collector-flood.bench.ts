@@ -30,14 +30,13 @@ import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import { type Bus, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema, type KasmapEvent } from "@kasmap/contracts";
-import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { DEFAULT_COLLECTOR_LIMITS, startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
-import { createTestDatabase } from "@kasmap/testing/harness";
-import { type Kysely, sql } from "kysely";
+import { sql } from "kysely";
 import { withBenchStreams } from "./support/bench-streams.ts";
 import { printGoal } from "./support/goal.ts";
+import { migratedReadModelDatabase, untilPosition } from "./support/read-model-database.ts";
 import { median } from "./support/stats.ts";
 
 const FLOOD = Number(process.env.BENCH_FLOOD_MESSAGES ?? 50_000);
@@ -81,19 +80,6 @@ async function flood(bus: Bus, messages: readonly Uint8Array[]): Promise<number[
   return seqs;
 }
 
-async function position(db: Kysely<ReadModelDatabase>): Promise<number> {
-  const row = await db
-    .selectFrom("read_model.projection_positions")
-    .select("stream_seq")
-    .where("consumer", "=", CONSUMER)
-    .executeTakeFirst();
-  return Number(row?.stream_seq ?? 0);
-}
-
-async function caughtUp(db: Kysely<ReadModelDatabase>, lastSeq: number): Promise<void> {
-  while ((await position(db)) < lastSeq) await new Promise((r) => setTimeout(r, 10));
-}
-
 /**
  * The dead letters stored after `afterSeq` of the dead-letter stream: how many, the sequences
  * of the attacker's messages they cover (a summary covers `seq` and `more_seqs`) with how many
@@ -131,10 +117,8 @@ async function deadLettersAfter(bus: Bus, afterSeq: number) {
 export async function runCollectorFloodBench(): Promise<void> {
   process.env.DATABASE_URL ??= "postgres://postgres@127.0.0.1:5432/postgres";
   await withBenchStreams("collector-flood-bench", async (bus) => {
-    const database = await createTestDatabase();
-    const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
+    const { database, db } = await migratedReadModelDatabase();
     try {
-      await migrateReadModel(db);
       const e = testEvents(bus.topology);
       for (const event of [
         e.agent(ATTACKER, 1),
@@ -166,7 +150,7 @@ export async function runCollectorFloodBench(): Promise<void> {
         const before = performance.now();
         const service = await start();
         try {
-          await caughtUp(db, honest.seq);
+          await untilPosition(db, CONSUMER, honest.seq);
         } finally {
           await service.stop();
         }

@@ -30,14 +30,14 @@ import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import { type Bus, publishEvent } from "@kasmap/bus";
 import { AUDIT_EVENT_TYPES, type EVENT_TYPES, type KasmapEvent, type KasmapEventOf } from "@kasmap/contracts";
-import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
+import type { ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { startProjectionService } from "@kasmap/projection-service";
 import { replicaHeartbeat, testEvents } from "@kasmap/testing";
-import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import { type Kysely, sql } from "kysely";
 import { withBenchStreams } from "./support/bench-streams.ts";
 import { printGoal } from "./support/goal.ts";
+import { migratedReadModelDatabase, untilPosition } from "./support/read-model-database.ts";
 import { median } from "./support/stats.ts";
 
 const AGENTS = Number(process.env.BENCH_HEARTBEAT_AGENTS ?? 5_000);
@@ -86,13 +86,6 @@ async function publishAll(bus: Bus, events: readonly KasmapEvent[]): Promise<num
     }),
   );
   return lastSeq;
-}
-
-async function migratedDatabase(): Promise<{ database: TestDatabase; db: Kysely<ReadModelDatabase> }> {
-  const database = await createTestDatabase();
-  const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
-  await migrateReadModel(db);
-  return { database, db };
 }
 
 /** One batch's rows, as the column arrays of the baseline's `unnest` statements. */
@@ -169,7 +162,7 @@ async function upsertBatch(db: Kysely<ReadModelDatabase>, b: BaselineBatch, stre
 async function rawBatchedUpsert(first: readonly Heartbeat[], later: readonly Heartbeat[][], stream: string) {
   const before = baselineBatches(first);
   const rounds = later.map(baselineBatches);
-  const { database, db } = await migratedDatabase();
+  const { database, db } = await migratedReadModelDatabase();
   try {
     for (const b of before) await upsertBatch(db, b, stream, 0);
     await sql`vacuum (analyze)`.execute(db);
@@ -184,18 +177,6 @@ async function rawBatchedUpsert(first: readonly Heartbeat[], later: readonly Hea
   } finally {
     await db.destroy();
     await database.drop();
-  }
-}
-
-async function caughtUp(db: Kysely<ReadModelDatabase>, consumer: string, lastSeq: number): Promise<void> {
-  for (;;) {
-    const row = await db
-      .selectFrom("read_model.projection_positions")
-      .select("stream_seq")
-      .where("consumer", "=", consumer)
-      .executeTakeFirst();
-    if (Number(row?.stream_seq ?? 0) >= lastSeq) return;
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -222,7 +203,7 @@ async function checkRows(db: Kysely<ReadModelDatabase>): Promise<void> {
 
 /** Each later round as a backlog the projection service finds at its start: seconds per round. */
 async function projectionRun(bus: Bus, first: readonly Heartbeat[], later: readonly Heartbeat[][]) {
-  const { database, db } = await migratedDatabase();
+  const { database, db } = await migratedReadModelDatabase();
   const start = () =>
     startProjectionService({ bus, databaseUrl: database.url, logger: createLogger("projection", "silent") });
   try {
@@ -236,8 +217,8 @@ async function projectionRun(bus: Bus, first: readonly Heartbeat[], later: reado
       first.map((beat) => beat.event),
     );
     const warm = await start();
-    await caughtUp(db, "projection-registry", registryLast);
-    await caughtUp(db, CONSUMER, firstLast);
+    await untilPosition(db, "projection-registry", registryLast);
+    await untilPosition(db, CONSUMER, firstLast);
     await warm.stop();
     await sql`vacuum (analyze)`.execute(db);
     const seconds: number[] = [];
@@ -249,7 +230,7 @@ async function projectionRun(bus: Bus, first: readonly Heartbeat[], later: reado
       const started = performance.now();
       const service = await start();
       try {
-        await caughtUp(db, CONSUMER, lastSeq);
+        await untilPosition(db, CONSUMER, lastSeq);
       } finally {
         await service.stop();
       }

@@ -35,7 +35,7 @@ import {
   type KasmapEventOf,
   newKasmapEvent,
 } from "@kasmap/contracts";
-import { createDatabase, migrateReadModel, type ReadModelDatabase } from "@kasmap/db";
+import type { ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import {
   addressRowsFor,
@@ -45,10 +45,10 @@ import {
   startProjectionService,
 } from "@kasmap/projection-service";
 import { testEvents } from "@kasmap/testing";
-import { createTestDatabase, type TestDatabase } from "@kasmap/testing/harness";
 import { type Kysely, sql } from "kysely";
 import { withBenchStreams } from "./support/bench-streams.ts";
 import { printGoal } from "./support/goal.ts";
+import { migratedReadModelDatabase, untilPosition } from "./support/read-model-database.ts";
 
 const AGENTS = Number(process.env.BENCH_AGENTS ?? 200);
 const VERSIONS = Number(process.env.BENCH_VERSIONS ?? 10);
@@ -117,13 +117,6 @@ async function publishSnapshots(bus: Bus): Promise<Stored<SnapshotEvent>[]> {
     published.push(...round);
   }
   return published.sort((a, b) => a.meta.seq - b.meta.seq);
-}
-
-async function migratedDatabase(): Promise<{ database: TestDatabase; db: Kysely<ReadModelDatabase> }> {
-  const database = await createTestDatabase();
-  const db = createDatabase<ReadModelDatabase>({ url: database.url, max: 2 });
-  await migrateReadModel(db);
-  return { database, db };
 }
 
 /** One batch's rows, as the column arrays of the baseline's `unnest` statements. */
@@ -200,7 +193,7 @@ function baselineBatches(events: Stored<SnapshotEvent>[]): BaselineBatch[] {
 /** The raw batched upsert: one statement per table per batch, one transaction per batch. */
 async function rawBatchedUpsert(events: Stored<SnapshotEvent>[], stream: string): Promise<number> {
   const batches = baselineBatches(events);
-  const { database, db } = await migratedDatabase();
+  const { database, db } = await migratedReadModelDatabase();
   try {
     const started = performance.now();
     for (const b of batches) {
@@ -262,7 +255,7 @@ async function checkRows(db: Kysely<ReadModelDatabase>, expected: Expected): Pro
 }
 
 async function projectionRun(bus: Bus, registry: Stored[], lastSeq: number, expected: Expected) {
-  const { database, db } = await migratedDatabase();
+  const { database, db } = await migratedReadModelDatabase();
   try {
     for (const { event, meta } of registry)
       await projectMessage(db, bus.topology, "projection-registry", event, meta);
@@ -274,15 +267,7 @@ async function projectionRun(bus: Bus, registry: Stored[], lastSeq: number, expe
     });
     let seconds = 0;
     try {
-      for (;;) {
-        const row = await db
-          .selectFrom("read_model.projection_positions")
-          .select("stream_seq")
-          .where("consumer", "=", CONSUMER)
-          .executeTakeFirst();
-        if (Number(row?.stream_seq ?? 0) >= lastSeq) break;
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await untilPosition(db, CONSUMER, lastSeq);
       seconds = (performance.now() - started) / 1000;
     } finally {
       await service.stop();
