@@ -152,6 +152,43 @@ describe("checkpointed consumer", () => {
     );
   });
 
+  it("dead-letters a pre-screened message unparsed with the pre-screen's reason, and validates the others", async () => {
+    const before = (await world.bus.jsm.streams.info(world.topology.streamNames.deadLetter)).state.last_seq;
+    const garbage = await world.bus.js.publish(
+      world.topology.subjects.clusterHeartbeat(200),
+      new TextEncoder().encode("{"),
+    );
+    const kept = await world.bus.js.publish(
+      world.topology.subjects.clusterHeartbeat(201),
+      new TextEncoder().encode("{"),
+    );
+    const valid = await publishEvent(world.bus, heartbeat(202));
+    const store = transactionalStore(garbage.seq - 1);
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-pre-screen",
+      readCheckpoint: store.readCheckpoint,
+      preScreen: (meta) =>
+        meta.subject.endsWith(".200.heartbeat") ? `${meta.bytes} bytes from 200` : undefined,
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+    });
+    await eventually(() => (store.checkpoint === valid.seq ? true : undefined), "all passed");
+    await consumer.stop();
+    expect(store.applied).toEqual([valid.seq]);
+    const letters = [];
+    for (const seq of [before + 1, before + 2]) {
+      const letter = await world.bus.jsm.streams.getMessage(world.topology.streamNames.deadLetter, { seq });
+      letters.push([
+        Number(letter?.header.get(DEAD_LETTER_HEADERS.seq)),
+        letter?.header.get(DEAD_LETTER_HEADERS.reason),
+      ]);
+    }
+    expect(letters).toEqual([
+      [garbage.seq, "1 bytes from 200"],
+      [kept.seq, expect.stringMatching(/^not JSON/)],
+    ]);
+  });
+
   it("resumes from the committed checkpoint after a stop in the middle of a batch, applying each message once", async () => {
     const seqs = await publishHeartbeats(20, 10);
     const store = transactionalStore((seqs[0] ?? 1) - 1);

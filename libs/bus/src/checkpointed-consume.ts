@@ -46,6 +46,13 @@ export type CheckpointedConsumerOptions = {
    */
   screen?(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>>;
   /**
+   * Checks each message before it is parsed, from its position, subject, size and time alone
+   * (limits per publisher that need no body): a reason refuses it, and it is dead-lettered
+   * without being parsed or validated — so a flood of messages over a limit costs no parse each.
+   * Called in stream order; must answer the same for a batch read again after a restart.
+   */
+  preScreen?(meta: MessageMeta): string | undefined;
+  /**
    * Whether a message (by its NATS subject) is this consumer's, for a consumer that is one
    * partition of its stream: the others' messages are neither validated nor applied, but their
    * sequences still advance the checkpoint (every message belongs to exactly one partition, so
@@ -295,10 +302,10 @@ function storedAtOf(message: JsMsg): Date {
 }
 
 /**
- * Confirms the messages with the stream leader when `confirmWithLeader`, validates the
- * messages and screens the valid ones, dead-lettering the invalid and refused ones before
- * anything commits (a crash in between only publishes the same dead letters again, which their
- * msgIDs deduplicate).
+ * Confirms the messages with the stream leader when `confirmWithLeader`, pre-screens the
+ * messages, validates the rest and screens the valid ones, dead-lettering the invalid and
+ * refused ones before anything commits (a crash in between only publishes the same dead letters
+ * again, which their msgIDs deduplicate).
  */
 async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<PreparedBatch> {
   if (settings.confirmWithLeader) await assertLeaderHoldsAll(bus, settings.streamName, received);
@@ -309,6 +316,11 @@ async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]):
   const letters: Letter[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
+    const early = settings.preScreen?.(meta);
+    if (early !== undefined) {
+      letters.push({ message, meta, reason: early });
+      continue;
+    }
     const parsed = validateMessage(bus, settings, message);
     if (parsed.ok) events.push({ event: parsed.event, meta });
     else letters.push({ message, meta, reason: parsed.reason });

@@ -4,10 +4,14 @@ import { MAX_PARTITIONS } from "./partitions/agent-partition.ts";
 
 /** Largest cluster snapshot applied, in bytes (a 5,000-node cluster's snapshot is ~200 KiB). */
 export const DEFAULT_SNAPSHOT_MAX_BYTES = 512 * 1024;
-/** Most snapshots applied per agent in any minute (a collector publishes only on change). */
+/**
+ * Most messages accepted on an agent's snapshot subject in any minute, valid or not (checked
+ * before parsing; a collector publishes only on change).
+ */
 export const DEFAULT_SNAPSHOTS_PER_MINUTE = 60;
 /**
- * Most heartbeats applied per agent in any minute: a collector beats every 30 s by default
+ * Most messages accepted on an agent's heartbeat subjects in any minute, valid or not (checked
+ * before parsing): a collector beats every 30 s by default
  * (`--heartbeat-seconds`, at least 1), so 600 leaves room for ten replicas beating every second;
  * the limit stops one compromised cluster from keeping the heartbeat consumer busy for everyone.
  */

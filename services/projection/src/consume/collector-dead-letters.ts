@@ -1,5 +1,5 @@
 import type { DeadLetterBudget } from "@kasmap/bus";
-import { agentTokenOfSubject } from "../partitions/agent-partition.ts";
+import { agentIdOfSubject } from "../partitions/agent-partition.ts";
 import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 
 /**
@@ -10,7 +10,6 @@ import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 export const DEAD_LETTERS_PER_AGENT_PER_MINUTE = 100;
 
 const PRUNE_EVERY_MS = 60_000;
-const AGENT_ID = /^[1-9]\d{0,14}$/;
 const WRITER_PREFIX = "agent ";
 
 /**
@@ -26,8 +25,8 @@ export function collectorDeadLetterBudget(perMinute = DEAD_LETTERS_PER_AGENT_PER
   let prunedAt = Date.now();
   return {
     writerOf(subject) {
-      const token = agentTokenOfSubject(subject);
-      return token !== undefined && AGENT_ID.test(token) ? `${WRITER_PREFIX}${token}` : undefined;
+      const agentId = agentIdOfSubject(subject);
+      return agentId === undefined ? undefined : `${WRITER_PREFIX}${agentId}`;
     },
     admit(writer, meta) {
       if (Date.now() - prunedAt > PRUNE_EVERY_MS) {

@@ -1,7 +1,8 @@
-import type { Bus, CheckpointedEvent } from "@kasmap/bus";
+import type { Bus, CheckpointedEvent, MessageMeta } from "@kasmap/bus";
 import { EVENT_TYPES } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
+import { agentIdOfSubject } from "../partitions/agent-partition.ts";
 import type { CollectorLimits } from "../projection-env.ts";
 import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 import {
@@ -22,14 +23,41 @@ export function collectorAgentOf({ event }: CheckpointedEvent): number | null {
 }
 
 /**
- * The checks the cluster and heartbeat consumers make before a batch (`screen` of the
- * checkpointed consumer), in this order: a snapshot over `snapshotMaxBytes`; an agent that is
- * deleted or whose tokens are all revoked (`collectorVerdict`); a snapshot beyond
- * `snapshotsPerMinute`, or a heartbeat beyond `heartbeatsPerMinute`, for its agent. Each refusal
- * is dead-lettered with its reason. An agent the read model does not know yet holds the batch
- * back (the consumer retries from its checkpoint) while the message is younger than
- * `unknownAgentGraceMs` or the registry consumer has not caught up with its stream; after that it
- * is refused.
+ * The limits the cluster and heartbeat consumers check before a message is parsed (`preScreen`
+ * of the checkpointed consumer), from its subject, size and time alone, in this order: a message
+ * on the cluster stream over `snapshotMaxBytes`; beyond `snapshotsPerMinute` (cluster stream) or
+ * `heartbeatsPerMinute` (heartbeat stream) for the agent its subject names, in any 60 s of server
+ * time. Every message on an agent's subjects counts, valid or not, so a flood over the limit is
+ * refused without a parse each. Each refusal is dead-lettered with its reason. A subject that
+ * names no agent is left to validation.
+ */
+export function createCollectorPreScreen(stream: "cluster" | "heartbeat", limits: CollectorLimits) {
+  const limiter =
+    stream === "cluster"
+      ? new AgentRateLimiter(limits.snapshotsPerMinute, "snapshots")
+      : new AgentRateLimiter(limits.heartbeatsPerMinute, "heartbeats");
+  let prunedAt = Date.now();
+  return function preScreen(meta: MessageMeta): string | undefined {
+    if (stream === "cluster" && meta.bytes > limits.snapshotMaxBytes) {
+      return `snapshot of ${meta.bytes} bytes is over the size limit of ${limits.snapshotMaxBytes} bytes`;
+    }
+    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
+      prunedAt = Date.now();
+      limiter.prune(meta.storedAt);
+    }
+    const agentId = agentIdOfSubject(meta.subject);
+    if (agentId === undefined || limiter.admit(agentId, meta.seq, meta.storedAt)) return undefined;
+    return limiter.refusal(agentId);
+  };
+}
+
+/**
+ * The check the cluster and heartbeat consumers make on a batch's valid events (`screen` of the
+ * checkpointed consumer), after `createCollectorPreScreen`'s limits: an agent that is deleted or
+ * whose tokens are all revoked (`collectorVerdict`) is refused, with the reason dead-lettered. An
+ * agent the read model does not know yet holds the batch back (the consumer retries from its
+ * checkpoint) while the message is younger than `unknownAgentGraceMs` or the registry consumer
+ * has not caught up with its stream; after that it is refused.
  */
 export function createCollectorScreen(
   bus: Bus,
@@ -37,12 +65,6 @@ export function createCollectorScreen(
   limits: CollectorLimits,
   registryConsumer: string,
 ) {
-  const limiters = {
-    [EVENT_TYPES.clusterSnapshot]: new AgentRateLimiter(limits.snapshotsPerMinute, "snapshots"),
-    [EVENT_TYPES.clusterHeartbeat]: new AgentRateLimiter(limits.heartbeatsPerMinute, "heartbeats"),
-  };
-  let prunedAt = Date.now();
-
   async function registryCaughtUp(): Promise<boolean> {
     const info = await bus.jsm.streams.info(bus.topology.streamNames.registry);
     const last = info.state.messages === 0 ? 0 : info.state.last_seq;
@@ -51,15 +73,7 @@ export function createCollectorScreen(
 
   return async function screen(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>> {
     const refused = new Map<number, string>();
-    for (const { event, meta } of events) {
-      if (event.type === EVENT_TYPES.clusterSnapshot && meta.bytes > limits.snapshotMaxBytes) {
-        refused.set(
-          meta.seq,
-          `snapshot of ${meta.bytes} bytes is over the size limit of ${limits.snapshotMaxBytes} bytes`,
-        );
-      }
-    }
-    const collectorEvents = events.filter((e) => collectorAgentOf(e) !== null && !refused.has(e.meta.seq));
+    const collectorEvents = events.filter((e) => collectorAgentOf(e) !== null);
     const standings = await loadAgentStandings(
       db,
       collectorEvents.map((e) => collectorAgentOf(e) ?? 0),
@@ -75,19 +89,6 @@ export function createCollectorScreen(
       caughtUp ??= young ? false : await registryCaughtUp();
       if (young || !caughtUp) throw new Error(`waiting for the registry: ${verdict.reason}`);
       refused.set(item.meta.seq, `${verdict.reason} (the registry consumer has caught up)`);
-    }
-    for (const { event, meta } of collectorEvents) {
-      if (refused.has(meta.seq)) continue;
-      if (event.type !== EVENT_TYPES.clusterSnapshot && event.type !== EVENT_TYPES.clusterHeartbeat) continue;
-      const limiter = limiters[event.type];
-      if (!limiter.admit(event.data.agent_id, meta.seq, meta.storedAt)) {
-        refused.set(meta.seq, limiter.refusal(event.data.agent_id));
-      }
-    }
-    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-      prunedAt = Date.now();
-      const now = events.at(-1)?.meta.storedAt ?? new Date();
-      for (const limiter of Object.values(limiters)) limiter.prune(now);
     }
     return refused;
   };

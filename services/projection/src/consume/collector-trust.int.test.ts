@@ -2,7 +2,7 @@ import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { buildClusterFacts, replicaHeartbeat } from "@kasmap/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_HEARTBEATS_PER_MINUTE } from "../projection-env.ts";
+import { DEFAULT_COLLECTOR_LIMITS, DEFAULT_HEARTBEATS_PER_MINUTE } from "../projection-env.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
 import { DEAD_LETTERS_PER_AGENT_PER_MINUTE } from "./collector-dead-letters.ts";
 
@@ -87,12 +87,17 @@ describe("collector limits", () => {
     const letters = await lettersFor(subject);
     const records = letters.map((letter) => DeadLetterRecordSchema.parse(letter.json()));
     // The budget's worth first, each with its own dead letter and reason (a batch's one message
-    // over the budget is also its own dead letter rather than a summary of one).
+    // over the budget is also its own dead letter rather than a summary of one): the rate
+    // limit's worth of messages is parsed and refused as not JSON, the rest is over the limit
+    // (every message on the agent's subject counts) and refused unparsed.
     const own = records.filter((record) => record.more_seqs === undefined);
     expect(own.map((record) => record.seq).slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE)).toEqual(
       seqs.slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE),
     );
-    expect(own.every((record) => record.reason.startsWith("not JSON"))).toBe(true);
+    const limit = DEFAULT_COLLECTOR_LIMITS.snapshotsPerMinute;
+    const overLimit = `agent 29 is over the rate limit of ${limit} snapshots per minute`;
+    expect(own.slice(0, limit).every((record) => record.reason.startsWith("not JSON"))).toBe(true);
+    expect(own.slice(limit).every((record) => record.reason === overLimit)).toBe(true);
     const summaries = letters.filter((letter) => DeadLetterRecordSchema.parse(letter.json()).more_seqs);
     expect(summaries.length).toBeGreaterThan(0);
     for (const summary of summaries) {
@@ -100,7 +105,7 @@ describe("collector limits", () => {
       const count = 1 + (record.more_seqs?.length ?? 0);
       expect(record.reason).toMatch(
         new RegExp(
-          `^${count} messages of agent 29 refused beyond its dead-letter budget .*; this one: not JSON`,
+          `^${count} messages of agent 29 refused beyond its dead-letter budget .*; this one: ${overLimit}$`,
         ),
       );
       expect(summary.header.get(DEAD_LETTER_HEADERS.count)).toBe(String(count));

@@ -17,7 +17,11 @@ import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../
 import type { CollectorLimits } from "../projection-env.ts";
 import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { collectorDeadLetterBudget } from "./collector-dead-letters.ts";
-import { assertCollectorsMayWrite, createCollectorScreen } from "./collector-screen.ts";
+import {
+  assertCollectorsMayWrite,
+  createCollectorPreScreen,
+  createCollectorScreen,
+} from "./collector-screen.ts";
 import { clampCollectorTimes } from "./collector-times.ts";
 import { classifyDatabaseError } from "./permanent-database-error.ts";
 import { projectHeartbeatBatch, type StoredHeartbeat } from "./project-heartbeat-batch.ts";
@@ -182,6 +186,7 @@ export function startProjectionConsumer(
     name: declaration.durable,
     ...(fromCollectors
       ? {
+          preScreen: createCollectorPreScreen(declaration.stream, limits),
           screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER),
           deadLetterBudget: collectorDeadLetterBudget(),
         }

@@ -38,6 +38,14 @@ export function agentTokenOfSubject(subject: string): string | undefined {
   return agentToken === "" ? undefined : agentToken;
 }
 
+const AGENT_ID_TOKEN = /^[1-9]\d{0,14}$/;
+
+/** The agent id a collector subject names (`agentTokenOfSubject`, a positive decimal), if it names one. */
+export function agentIdOfSubject(subject: string): number | undefined {
+  const token = agentTokenOfSubject(subject);
+  return token !== undefined && AGENT_ID_TOKEN.test(token) ? Number(token) : undefined;
+}
+
 /** `partitionOfToken` of an agent id as its subjects carry it (decimal). */
 export function partitionOfAgent(agentId: number, count: number): number {
   return partitionOfToken(String(agentId), count);
