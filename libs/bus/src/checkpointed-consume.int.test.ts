@@ -27,6 +27,14 @@ async function publishHeartbeats(firstAgent: number, count: number): Promise<num
   return seqs;
 }
 
+/** Publishes bytes that are not JSON on agent `agentId`'s heartbeat subject; answers the ack. */
+function publishNotJson(agentId: number) {
+  return world.bus.js.publish(
+    world.topology.subjects.clusterHeartbeat(agentId),
+    new TextEncoder().encode("{"),
+  );
+}
+
 /**
  * A stand-in for the database: a batch's rows and checkpoint become visible together or not
  * at all, as in one transaction. `applied` is every committed event's sequence, in order.
@@ -63,10 +71,7 @@ describe("checkpointed consumer", () => {
   it("dead-letters invalid messages in the middle of a batch and applies the rest in order", async () => {
     const seqs: number[] = [];
     seqs.push((await publishEvent(world.bus, heartbeat(1))).seq);
-    const garbage = await world.bus.js.publish(
-      world.topology.subjects.clusterHeartbeat(2),
-      new TextEncoder().encode("{"),
-    );
+    const garbage = await publishNotJson(2);
     seqs.push((await publishEvent(world.bus, heartbeat(3))).seq);
     const refused = await publishEvent(world.bus, heartbeat(13)); // applyBatch refuses agent 13
     seqs.push((await publishEvent(world.bus, heartbeat(5))).seq);
@@ -99,10 +104,7 @@ describe("checkpointed consumer", () => {
     for (let i = 0; i < 30; i++) {
       const agent = 100 + i;
       if (i % 3 === 0) {
-        const garbage = await world.bus.js.publish(
-          world.topology.subjects.clusterHeartbeat(agent),
-          new TextEncoder().encode("{"),
-        );
+        const garbage = await publishNotJson(agent);
         refusedSeqs.push(garbage.seq);
       } else if (i % 3 === 1) {
         refusedSeqs.push((await publishEvent(world.bus, heartbeat(agent))).seq); // screened out below
@@ -154,14 +156,8 @@ describe("checkpointed consumer", () => {
 
   it("dead-letters a pre-screened message unparsed with the pre-screen's reason, and validates the others", async () => {
     const before = (await world.bus.jsm.streams.info(world.topology.streamNames.deadLetter)).state.last_seq;
-    const garbage = await world.bus.js.publish(
-      world.topology.subjects.clusterHeartbeat(200),
-      new TextEncoder().encode("{"),
-    );
-    const kept = await world.bus.js.publish(
-      world.topology.subjects.clusterHeartbeat(201),
-      new TextEncoder().encode("{"),
-    );
+    const garbage = await publishNotJson(200);
+    const kept = await publishNotJson(201);
     const valid = await publishEvent(world.bus, heartbeat(202));
     const store = transactionalStore(garbage.seq - 1);
     const consumer = startCheckpointedConsumer(world.bus, {
@@ -295,14 +291,8 @@ describe("checkpointed consumer", () => {
   it("as one partition, applies and dead-letters only its own messages, and moves its checkpoint over the others", async () => {
     const ownedAgent = (subject: string) => Number(subject.split(".")[2]) % 2 === 0;
     const seqs = await publishHeartbeats(60, 4); // agents 60 to 63: 60 and 62 are owned
-    const garbageOwned = await world.bus.js.publish(
-      world.topology.subjects.clusterHeartbeat(64),
-      new TextEncoder().encode("{"),
-    );
-    const garbageOther = await world.bus.js.publish(
-      world.topology.subjects.clusterHeartbeat(65),
-      new TextEncoder().encode("{"),
-    );
+    const garbageOwned = await publishNotJson(64);
+    const garbageOther = await publishNotJson(65);
     const lettersBefore = (await deadLetterReasons()).length;
     const store = transactionalStore((seqs[0] ?? 1) - 1);
     const consumer = startCheckpointedConsumer(world.bus, {
