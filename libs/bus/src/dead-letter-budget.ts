@@ -5,12 +5,13 @@ import type { MessageMeta } from "./event-message.ts";
 /**
  * A consumer's budget of dead letters per writer (`CheckpointedConsumerOptions.deadLetterBudget`):
  * `writerOf` names a message's writer from its subject (undefined: the message always gets a
- * dead letter of its own); `admit` answers whether that writer's budget still holds a dead letter
- * for the message, deciding by stream sequence so that a batch read again answers the same.
+ * dead letter of its own; the name groups summaries and appears in their reason); `admit`, asked
+ * only for a message that has a writer, answers whether its writer's budget still holds a dead
+ * letter for it, deciding by stream sequence so that a batch read again answers the same.
  */
 export type DeadLetterBudget = {
   writerOf(subject: string): string | undefined;
-  admit(writer: string, meta: MessageMeta): boolean;
+  admit(meta: MessageMeta): boolean;
 };
 
 /** A message refused by validation or by the screen, and why. */
@@ -34,7 +35,7 @@ export function withinBudget(
   const openSummary = new Map<string, { moreSeqs: number[] }>();
   for (const letter of letters) {
     const writer = budget.writerOf(letter.meta.subject);
-    if (writer === undefined || budget.admit(writer, letter.meta)) {
+    if (writer === undefined || budget.admit(letter.meta)) {
       stored.push({ letter, moreSeqs: [] });
       continue;
     }

@@ -12,15 +12,13 @@ function letter(writer: string, seq: number, reason = `bad ${seq}`): Letter {
 }
 
 /** Each writer gets `each` dead letters of its own, counted once per sequence; `open` none. */
-function budget(each: number): DeadLetterBudget & { asked: number } {
+function budget(each: number): DeadLetterBudget {
   const spent = new Map<string, Set<number>>();
   return {
-    asked: 0,
     writerOf: (subject) => (subject === "open" ? undefined : subject),
-    admit(writer, meta) {
-      this.asked += 1;
-      const seqs = spent.get(writer) ?? new Set();
-      spent.set(writer, seqs);
+    admit(meta) {
+      const seqs = spent.get(meta.subject) ?? new Set();
+      spent.set(meta.subject, seqs);
       if (seqs.has(meta.seq)) return true;
       if (seqs.size >= each) return false;
       seqs.add(meta.seq);

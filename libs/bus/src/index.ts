@@ -5,7 +5,7 @@ export * from "./checkpointed-consume.ts";
 export * from "./commands.ts";
 export * from "./connect-service-bus.ts";
 export * from "./dead-letter.ts";
-export { type DeadLetterBudget, withinBudget } from "./dead-letter-budget.ts";
+export type { DeadLetterBudget } from "./dead-letter-budget.ts";
 export * from "./event-message.ts";
 export * from "./jetstream-storage.ts";
 export * from "./nats-client-auth.ts";

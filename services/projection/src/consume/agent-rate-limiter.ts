@@ -1,4 +1,6 @@
 const WINDOW_MS = 60_000;
+/** How often (wall clock) `admit` forgets the agents whose window has emptied. */
+const PRUNE_EVERY_MS = 60_000;
 
 /**
  * At most `perMinute` events of one kind per agent in any 60 s window of server time (the
@@ -14,6 +16,7 @@ const WINDOW_MS = 60_000;
 export class AgentRateLimiter {
   private readonly admitted = new Map<number, { seq: number; at: number }[]>();
   private readonly highestDecided = new Map<number, number>();
+  private prunedAt = Date.now();
 
   /** `what` names the events in refusals: "snapshots", "heartbeats". */
   constructor(
@@ -32,6 +35,10 @@ export class AgentRateLimiter {
    * event refused, the window full and unchanged) costs no garbage per event.
    */
   admit(agentId: number, seq: number, storedAt: Date): boolean {
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      this.prune(storedAt);
+    }
     const since = storedAt.getTime() - WINDOW_MS;
     let window = this.admitted.get(agentId);
     if (window === undefined) {
@@ -59,7 +66,10 @@ export class AgentRateLimiter {
     return true;
   }
 
-  /** Forgets agents whose window is empty at `now` (server time), so memory follows active agents. */
+  /**
+   * Forgets agents whose window is empty at `now` (server time), so memory follows active agents;
+   * `admit` calls it every minute.
+   */
   prune(now: Date): void {
     for (const [agentId, window] of this.admitted) {
       if (window.every((entry) => entry.at <= now.getTime() - WINDOW_MS)) {

@@ -9,9 +9,6 @@ import { AgentRateLimiter } from "./agent-rate-limiter.ts";
  */
 export const DEAD_LETTERS_PER_AGENT_PER_MINUTE = 100;
 
-const PRUNE_EVERY_MS = 60_000;
-const WRITER_PREFIX = "agent ";
-
 /**
  * The cluster and heartbeat consumers' dead-letter budget (`deadLetterBudget` of the checkpointed
  * consumer): a message's writer is the agent of its subject (a collector may publish only on its
@@ -22,18 +19,14 @@ const WRITER_PREFIX = "agent ";
  */
 export function collectorDeadLetterBudget(perMinute = DEAD_LETTERS_PER_AGENT_PER_MINUTE): DeadLetterBudget {
   const limiter = new AgentRateLimiter(perMinute, "dead letters");
-  let prunedAt = Date.now();
   return {
     writerOf(subject) {
       const agentId = agentIdOfSubject(subject);
-      return agentId === undefined ? undefined : `${WRITER_PREFIX}${agentId}`;
+      return agentId === undefined ? undefined : `agent ${agentId}`;
     },
-    admit(writer, meta) {
-      if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-        prunedAt = Date.now();
-        limiter.prune(meta.storedAt);
-      }
-      return limiter.admit(Number(writer.slice(WRITER_PREFIX.length)), meta.seq, meta.storedAt);
+    admit(meta) {
+      const agentId = agentIdOfSubject(meta.subject);
+      return agentId === undefined || limiter.admit(agentId, meta.seq, meta.storedAt);
     },
   };
 }

@@ -13,8 +13,6 @@ import {
 } from "./collector-standing.ts";
 import { readPosition } from "./projection-positions.ts";
 
-const PRUNE_EVERY_MS = 60_000;
-
 /** The agent a collector event is about, or null for events of trusted services. */
 export function collectorAgentOf({ event }: CheckpointedEvent): number | null {
   return event.type === EVENT_TYPES.clusterSnapshot || event.type === EVENT_TYPES.clusterHeartbeat
@@ -36,14 +34,9 @@ export function createCollectorPreScreen(stream: "cluster" | "heartbeat", limits
     stream === "cluster"
       ? new AgentRateLimiter(limits.snapshotsPerMinute, "snapshots")
       : new AgentRateLimiter(limits.heartbeatsPerMinute, "heartbeats");
-  let prunedAt = Date.now();
   return function preScreen(meta: MessageMeta): string | undefined {
     if (stream === "cluster" && meta.bytes > limits.snapshotMaxBytes) {
       return `snapshot of ${meta.bytes} bytes is over the size limit of ${limits.snapshotMaxBytes} bytes`;
-    }
-    if (Date.now() - prunedAt > PRUNE_EVERY_MS) {
-      prunedAt = Date.now();
-      limiter.prune(meta.storedAt);
     }
     const agentId = agentIdOfSubject(meta.subject);
     if (agentId === undefined || limiter.admit(agentId, meta.seq, meta.storedAt)) return undefined;
