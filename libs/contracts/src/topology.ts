@@ -131,24 +131,24 @@ export function boundSubjectId(
   natsSubject: string,
 ): { ok: true; id: number; collectorToken: string | null } | { ok: false; reason: string } {
   const binding: EventBinding = EVENT_BINDINGS[type];
-  const pattern = [root, ...binding.pattern];
+  const pattern = binding.pattern;
   const all = natsSubject.split(".");
-  const expected = binding.collectorTail ? `${pattern.join(".")}[.<collector>]` : pattern.join(".");
-  const withTail = binding.collectorTail === true && all.length === pattern.length + 1;
-  const tokens = withTail ? all.slice(0, -1) : all;
-  const collectorToken = withTail ? (all.at(-1) ?? "") : null;
-  if (tokens.length !== pattern.length) {
-    return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
-  }
-  if (collectorToken !== null && !COLLECTOR_SUBJECT_TOKEN_PATTERN.test(collectorToken)) {
-    return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
-  }
+  // Every message read is checked here: the expected form is only spelled out for a refusal.
+  const misplaced = () => {
+    const expected = `${[root, ...pattern].join(".")}${binding.collectorTail ? "[.<collector>]" : ""}`;
+    return { ok: false as const, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
+  };
+  const withTail = binding.collectorTail === true && all.length === pattern.length + 2;
+  const length = withTail ? all.length - 1 : all.length;
+  const collectorToken = withTail ? (all[all.length - 1] ?? "") : null;
+  if (length !== pattern.length + 1 || all[0] !== root) return misplaced();
+  if (collectorToken !== null && !COLLECTOR_SUBJECT_TOKEN_PATTERN.test(collectorToken)) return misplaced();
   let id: number | null = null;
-  for (const [i, token] of pattern.entries()) {
-    const actual = tokens[i] ?? "";
+  for (let i = 0; i < pattern.length; i++) {
+    const token = pattern[i];
+    const actual = all[i + 1] ?? "";
     if (token !== AGGREGATE_ID) {
-      if (actual !== token)
-        return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
+      if (actual !== token) return misplaced();
       continue;
     }
     const parsed = /^[1-9][0-9]{0,15}$/.test(actual) ? Number(actual) : Number.NaN;
