@@ -5,9 +5,12 @@ import { type Kysely, sql } from "kysely";
 /**
  * The consumer's stored position (the last stream sequence it applied), locked until the
  * caller's transaction ends, so a second projection replica applying the same stream waits
- * and then sees what the first committed. Creates the row at 0 the first time:
+ * and then sees what the first committed. One statement per batch; the first time, the row is
+ * created at 0 and locked then:
  *
  * ```sql
+ * select stream_seq from read_model.projection_positions where consumer = $1 for update;
+ * -- no row yet:
  * insert into read_model.projection_positions (consumer, stream, stream_seq) values ($1, $2, 0)
  * on conflict (consumer) do nothing;
  * select stream_seq from read_model.projection_positions where consumer = $1 for update
@@ -18,18 +21,23 @@ export async function lockPosition(
   consumer: string,
   stream: string,
 ): Promise<number> {
+  const locked = () =>
+    db
+      .selectFrom("read_model.projection_positions")
+      .select("stream_seq")
+      .where("consumer", "=", consumer)
+      .forUpdate()
+      .executeTakeFirst();
+  const row = await locked();
+  if (row) return Number(row.stream_seq);
   await db
     .insertInto("read_model.projection_positions")
     .values({ consumer, stream, stream_seq: 0 })
     .onConflict((oc) => oc.column("consumer").doNothing())
     .execute();
-  const row = await db
-    .selectFrom("read_model.projection_positions")
-    .select("stream_seq")
-    .where("consumer", "=", consumer)
-    .forUpdate()
-    .executeTakeFirstOrThrow();
-  return Number(row.stream_seq);
+  const created = await locked();
+  if (!created) throw new Error(`the position of ${consumer} could not be created`);
+  return Number(created.stream_seq);
 }
 
 /**
