@@ -40,13 +40,8 @@ export async function loadAuditPreviousState(db: Db, event: KasmapEvent): Promis
       return { ...(await agentState(db, event.data.agent_id)), snapshot };
     }
     case EVENT_TYPES.clusterHeartbeat: {
-      const agentId = event.data.agent_id;
-      const states = await loadHeartbeatAgentStates(
-        db,
-        [agentId],
-        new Set(event.data.cluster_uid ? [agentId] : []),
-      );
-      return states.get(agentId)?.previous ?? NO_PREVIOUS_STATE;
+      const states = await loadHeartbeatAgentStates(db, [event.data]);
+      return states.get(event.data.agent_id)?.previous ?? NO_PREVIOUS_STATE;
     }
     default:
       return NO_PREVIOUS_STATE;

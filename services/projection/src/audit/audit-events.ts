@@ -34,8 +34,9 @@ export type AuditPreviousState = {
   /** Heartbeat events: the last heartbeat's time (ISO-8601); null when it never connected. */
   lastHeartbeatAt: string | null;
   /**
-   * Heartbeat events that name a `cluster_uid`: the agent's collectors as stored (empty
-   * otherwise), this one's included when it beat before.
+   * Heartbeat events that could conflict (they name a `cluster_uid`, are no stop, and another
+   * live collector of the agent reports a different one): the agent's collectors as stored, this
+   * one's included when it beat before. Empty otherwise: no conflict event can come of them.
    */
   collectors: StoredCollector[];
 };

@@ -14,7 +14,12 @@ import { insertAuditDrafts } from "../audit/audit-event-store.ts";
 import { type AuditEventDraft, auditEventsFor, NO_PREVIOUS_STATE } from "../audit/audit-events.ts";
 import { changeNoticesFor } from "../notify/change-notices.ts";
 import { assertCollectorMayWrite, unknownAgentStanding } from "./collector-standing.ts";
-import { loadHeartbeatAgentStates } from "./heartbeat-batch-state.ts";
+import {
+  type HeartbeatStateRow,
+  heartbeatAgentStates,
+  heartbeatStateColumns,
+  heartbeatStateJoins,
+} from "./heartbeat-batch-state.ts";
 
 export type HeartbeatEvent = KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>;
 export type StoredHeartbeat = { event: HeartbeatEvent; meta: CheckpointedEvent["meta"] };
@@ -24,13 +29,14 @@ export type StoredHeartbeat = { event: HeartbeatEvent; meta: CheckpointedEvent["
  * locks) set-based, with the effect of `applyClusterHeartbeat` + the audit log event by event.
  * The run is dealt into rounds that hold each agent once (`agentRounds`): a heartbeat's audit
  * events compare with the state its agent's previous heartbeat left (its last heartbeat, its
- * collectors), and one upsert may not touch a row twice. Per round, one statement reads every
- * agent's state (standing, project, last heartbeat, collectors), the decisions are made in
- * memory, and one statement writes the connections (two when a collector row was added); the
- * run's audit events and the alerts they raise are written at its end in stream order, one
- * statement each. A batch holds an agent about as often as it has collectors (agentk runs two
- * replicas), so a backlog of heartbeats is a handful of statements, not a dozen per heartbeat.
- * Throws as `assertCollectorMayWrite` does.
+ * collectors), and one upsert may not touch a row twice. Per round, ONE statement writes the
+ * connections and returns every agent's state as it was before (standing, project, last
+ * heartbeat, collectors where a conflict can come of them: `heartbeatStateColumns`) — two when
+ * a collector row was added — and the decisions are made in memory (a refusal throws, and the
+ * transaction takes the writes back); the run's audit events and the alerts they raise are
+ * written at its end in stream order, one statement each. A batch holds an agent about as often
+ * as it has collectors (agentk runs two replicas), so a backlog of heartbeats is a handful of
+ * statements, not a dozen per heartbeat. Throws as `assertCollectorMayWrite` does.
  */
 export async function projectHeartbeatBatch(
   db: Kysely<ReadModelDatabase>,
@@ -41,12 +47,13 @@ export async function projectHeartbeatBatch(
   const drafts: { draft: AuditEventDraft; position: StreamPosition }[] = [];
   const notices: ReadModelNotice[] = [];
   for (const round of agentRounds(items)) {
-    const withCollectors = new Set<number>();
-    for (const { event } of round) if (event.data.cluster_uid) withCollectors.add(event.data.agent_id);
-    const states = await loadHeartbeatAgentStates(
-      db,
-      round.map(({ event }) => event.data.agent_id),
-      withCollectors,
+    // The state each heartbeat's audit events compare with, read as the round is written.
+    const states = heartbeatAgentStates(
+      await writeHeartbeats<HeartbeatStateRow>(
+        db,
+        round.map(({ event }) => event.data),
+        { columns: heartbeatStateColumns, joins: heartbeatStateJoins },
+      ),
     );
     for (const { event, meta } of round) {
       const agentId = event.data.agent_id;
@@ -59,10 +66,6 @@ export async function projectHeartbeatBatch(
       for (const draft of auditEventsFor(event, state.previous)) drafts.push({ draft, position });
       notices.push(...changeNoticesFor(event, position));
     }
-    await writeHeartbeats(
-      db,
-      round.map(({ event }) => event.data),
-    );
   }
   // Written in stream order, as one by one would (a stable sort keeps an event's drafts in order).
   drafts.sort((a, b) => a.position.seq - b.position.seq);
