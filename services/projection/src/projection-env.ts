@@ -17,6 +17,13 @@ export const DEFAULT_SNAPSHOTS_PER_MINUTE = 60;
  */
 export const DEFAULT_HEARTBEATS_PER_MINUTE = 600;
 /**
+ * Dead letters of their own per agent in any minute on the collector streams; the agent's
+ * further refused messages of a batch are listed in one summary dead letter (README "Security
+ * model": one cluster's stolen credentials flooding its subjects then cost a dead letter per
+ * batch, not per message).
+ */
+export const DEFAULT_DEAD_LETTERS_PER_MINUTE = 100;
+/**
  * Seconds a collector event of an agent the read model does not know yet (or without a token
  * yet) waits for the registry consumer, once that consumer has caught up, before it is refused.
  */
@@ -27,6 +34,7 @@ export type CollectorLimits = {
   snapshotMaxBytes: number;
   snapshotsPerMinute: number;
   heartbeatsPerMinute: number;
+  deadLettersPerMinute: number;
   unknownAgentGraceMs: number;
 };
 
@@ -34,6 +42,7 @@ export const DEFAULT_COLLECTOR_LIMITS: CollectorLimits = {
   snapshotMaxBytes: DEFAULT_SNAPSHOT_MAX_BYTES,
   snapshotsPerMinute: DEFAULT_SNAPSHOTS_PER_MINUTE,
   heartbeatsPerMinute: DEFAULT_HEARTBEATS_PER_MINUTE,
+  deadLettersPerMinute: DEFAULT_DEAD_LETTERS_PER_MINUTE,
   unknownAgentGraceMs: DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
 };
 
@@ -50,6 +59,11 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
     .int()
     .min(1)
     .default(DEFAULT_HEARTBEATS_PER_MINUTE),
+  KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(DEFAULT_DEAD_LETTERS_PER_MINUTE),
   KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS: z.coerce
     .number()
     .int()
@@ -84,6 +98,7 @@ export function collectorLimitsFromEnv(env: ProjectionEnv): CollectorLimits {
     snapshotMaxBytes: env.KASMAP_PROJECTION_SNAPSHOT_MAX_BYTES,
     snapshotsPerMinute: env.KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE,
     heartbeatsPerMinute: env.KASMAP_PROJECTION_HEARTBEATS_PER_MINUTE,
+    deadLettersPerMinute: env.KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE,
     unknownAgentGraceMs: env.KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
   };
 }

@@ -3,21 +3,15 @@ import { agentIdOfSubject } from "../partitions/agent-partition.ts";
 import { AgentRateLimiter } from "./agent-rate-limiter.ts";
 
 /**
- * Dead letters of their own per agent in any 60 s of server time on the collector streams; the
- * agent's further refused messages of a batch are listed in one summary dead letter (README
- * "Security model", issue 12's collector flood).
- */
-export const DEAD_LETTERS_PER_AGENT_PER_MINUTE = 100;
-
-/**
  * The cluster and heartbeat consumers' dead-letter budget (`deadLetterBudget` of the checkpointed
  * consumer): a message's writer is the agent of its subject (a collector may publish only on its
- * own agent's subjects); each agent may have `perMinute` dead letters of its own, decided by
+ * own agent's subjects); each agent may have `perMinute` dead letters of its own in any 60 s of
+ * server time (`KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE`), decided by
  * stream sequence like its rate limits (`AgentRateLimiter`), so a batch read again answers the
  * same. One cluster's stolen credentials flooding its subjects then cost the consumer a dead
  * letter per batch rather than per message.
  */
-export function collectorDeadLetterBudget(perMinute = DEAD_LETTERS_PER_AGENT_PER_MINUTE): DeadLetterBudget {
+export function collectorDeadLetterBudget(perMinute: number): DeadLetterBudget {
   const limiter = new AgentRateLimiter(perMinute, "dead letters");
   return {
     writerOf(subject) {

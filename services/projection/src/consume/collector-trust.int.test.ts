@@ -2,9 +2,12 @@ import { DEAD_LETTER_HEADERS, publishEvent } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import { buildClusterFacts, replicaHeartbeat } from "@kasmap/testing";
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_COLLECTOR_LIMITS, DEFAULT_HEARTBEATS_PER_MINUTE } from "../projection-env.ts";
+import {
+  DEFAULT_COLLECTOR_LIMITS,
+  DEFAULT_DEAD_LETTERS_PER_MINUTE,
+  DEFAULT_HEARTBEATS_PER_MINUTE,
+} from "../projection-env.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
-import { DEAD_LETTERS_PER_AGENT_PER_MINUTE } from "./collector-dead-letters.ts";
 
 /**
  * Issue 7.6: a collector is the least trusted writer. It chooses every byte of its events, so
@@ -91,8 +94,8 @@ describe("collector limits", () => {
     // limit's worth of messages is parsed and refused as not JSON, the rest is over the limit
     // (every message on the agent's subject counts) and refused unparsed.
     const own = records.filter((record) => record.more_seqs === undefined);
-    expect(own.map((record) => record.seq).slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE)).toEqual(
-      seqs.slice(0, DEAD_LETTERS_PER_AGENT_PER_MINUTE),
+    expect(own.map((record) => record.seq).slice(0, DEFAULT_DEAD_LETTERS_PER_MINUTE)).toEqual(
+      seqs.slice(0, DEFAULT_DEAD_LETTERS_PER_MINUTE),
     );
     const limit = DEFAULT_COLLECTOR_LIMITS.snapshotsPerMinute;
     const overLimit = `agent 29 is over the rate limit of ${limit} snapshots per minute`;

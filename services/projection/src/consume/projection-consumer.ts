@@ -188,7 +188,7 @@ export function startProjectionConsumer(
       ? {
           preScreen: createCollectorPreScreen(declaration.stream, limits),
           screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER),
-          deadLetterBudget: collectorDeadLetterBudget(),
+          deadLetterBudget: collectorDeadLetterBudget(limits.deadLettersPerMinute),
         }
       : {}),
     ...(target.owns ? { owns: target.owns } : {}),
