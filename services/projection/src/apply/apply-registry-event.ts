@@ -3,6 +3,7 @@ import {
   type AgentToken,
   EVENT_TYPES,
   type EventDataOf,
+  type KasmapEvent,
   type KasmapEventOf,
   type REGISTRY_EVENT_TYPES,
   type RegistryKind,
@@ -31,7 +32,7 @@ export type RegistryEvent = KasmapEventOf<RegistryEventType>;
 type EntityEventType = Exclude<RegistryEventType, typeof EVENT_TYPES.agentTokenChanged>;
 
 /** The read model tables of those entities. */
-type EntityTable =
+export type EntityTable =
   | "read_model.groups"
   | "read_model.projects"
   | "read_model.users"
@@ -40,7 +41,7 @@ type EntityTable =
   | "read_model.agents"
   | "read_model.jobs";
 
-type EntityRow = Insertable<ReadModelDatabase[EntityTable]> & { id: number };
+export type EntityRow = Insertable<ReadModelDatabase[EntityTable]> & { id: number };
 
 /** The entity a registry event carries (`Group` for `groupChanged`, …). */
 type EntityOf<T extends EntityEventType> = EventDataOf<T>[Exclude<keyof EventDataOf<T>, "actor_user_id">];
@@ -116,6 +117,74 @@ async function applyEntityEvent<T extends EntityEventType>(
     .insertInto(projection.table)
     .values(row)
     .onConflict((oc) => oc.column("id").doUpdateSet(rest))
+    .execute();
+}
+
+/**
+ * The row a registry event upserts, when a run of such events may be applied set-based
+ * (`upsertEntityRows`): an entity kept (not removed) whose event yields no audit event and reads
+ * nothing first — groups, projects, users, memberships, personal access tokens, jobs. Agents and
+ * agent tokens stay event by event (audit log, revocation times). `key` names the table and the
+ * row's columns: rows of one key may share one statement (an entity without an optional field
+ * must not have it overwritten by the statement's other rows).
+ */
+export function entityUpsertOf(
+  event: KasmapEvent,
+): { key: string; table: EntityTable; row: EntityRow } | null {
+  switch (event.type) {
+    case EVENT_TYPES.groupChanged:
+    case EVENT_TYPES.projectChanged:
+    case EVENT_TYPES.userChanged:
+    case EVENT_TYPES.membershipChanged:
+    case EVENT_TYPES.personalAccessTokenChanged:
+    case EVENT_TYPES.jobChanged:
+      return entityUpsert(event);
+    default:
+      return null;
+  }
+}
+
+function entityUpsert<T extends EntityEventType>(event: {
+  type: T;
+  data: EventDataOf<T>;
+}): { key: string; table: EntityTable; row: EntityRow } | null {
+  const projection: EntityProjection<T> = ENTITY_PROJECTIONS[event.type];
+  const row = projection.row(projection.entity(event.data));
+  if (row === null) return null;
+  return { key: `${projection.table}(${Object.keys(row).join(",")})`, table: projection.table, row };
+}
+
+/**
+ * Upserts rows of one table with the same columns (one `entityUpsertOf` key) in ONE statement,
+ * with the effect of their events applied one by one in order: each entity's last row wins (an
+ * event carries the entity's whole state; one upsert may not touch a row twice).
+ *
+ * ```sql
+ * insert into <table> (id, …) values ($1, …), … on conflict (id) do update set … = excluded.…
+ * ```
+ */
+export async function upsertEntityRows(
+  db: Db,
+  table: EntityTable,
+  rows: readonly EntityRow[],
+): Promise<void> {
+  const last = new Map<number, EntityRow>();
+  for (const row of rows) last.set(row.id, row);
+  const first = rows[0];
+  if (first === undefined) return;
+  const columns = Object.keys(first).filter((column) => column !== "id");
+  await db
+    .insertInto(table)
+    .values([...last.values()])
+    .onConflict((oc) =>
+      columns.length === 0
+        ? oc.column("id").doNothing()
+        : oc
+            .column("id")
+            .doUpdateSet(
+              Object.fromEntries(columns.map((column) => [column, sql.ref(`excluded.${column}`)])),
+            ),
+    )
     .execute();
 }
 

@@ -11,6 +11,12 @@ import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { queueAlerts } from "../alerts/alert-outbox.ts";
 import { applyEventToReadModel } from "../apply/apply-event.ts";
+import {
+  type EntityRow,
+  type EntityTable,
+  entityUpsertOf,
+  upsertEntityRows,
+} from "../apply/apply-registry-event.ts";
 import { loadAuditPreviousState, lockAgentAuditLogs, recordAuditEvents } from "../audit/audit-event-store.ts";
 import { auditEventsFor } from "../audit/audit-events.ts";
 import { changeNoticesFor, dedupeChangeNotices, publishChangeNotices } from "../notify/change-notices.ts";
@@ -90,6 +96,16 @@ export async function projectBatch(
           notices.push(...(await projectHeartbeatBatch(trx, topology, stream, run.heartbeats)));
           continue;
         }
+        if (run.entities) {
+          await upsertEntityRows(
+            trx,
+            run.entities.table,
+            run.entities.items.map((item) => item.row),
+          );
+          for (const { event, meta } of run.entities.items)
+            notices.push(...changeNoticesFor(event, { stream, seq: meta.seq }));
+          continue;
+        }
         for (const { event, meta } of run.others) {
           const position = { stream, seq: meta.seq, storedAt: meta.storedAt };
           // The audit log compares with the state the event replaces, so it is read first.
@@ -117,20 +133,37 @@ function isHeartbeat(item: CheckpointedEvent): item is StoredHeartbeat {
   return item.event.type === EVENT_TYPES.clusterHeartbeat;
 }
 
+/** Registry events of one `entityUpsertOf` key, with their rows. */
+type EntityRun = {
+  key: string;
+  table: EntityTable;
+  items: (CheckpointedEvent & { row: EntityRow })[];
+};
+
 type Run =
-  | { snapshots: StoredSnapshot[]; heartbeats?: never; others?: never }
-  | { snapshots?: never; heartbeats: StoredHeartbeat[]; others?: never }
-  | { snapshots?: never; heartbeats?: never; others: CheckpointedEvent[] };
+  | { snapshots: StoredSnapshot[]; heartbeats?: never; entities?: never; others?: never }
+  | { snapshots?: never; heartbeats: StoredHeartbeat[]; entities?: never; others?: never }
+  | { snapshots?: never; heartbeats?: never; entities: EntityRun; others?: never }
+  | { snapshots?: never; heartbeats?: never; entities?: never; others: CheckpointedEvent[] };
 
 /**
- * The batch cut into runs of consecutive snapshots and of consecutive heartbeats, each applied
- * set-based, and of other events, applied one by one; stream order holds across runs.
+ * The batch cut into runs of consecutive snapshots, of consecutive heartbeats and of consecutive
+ * registry upserts of one table (`entityUpsertOf`: a GitLab sync or a group move writes
+ * thousands of projects), each applied set-based, and of other events, applied one by one;
+ * stream order holds across runs.
  */
 function runsOf(items: readonly CheckpointedEvent[]): Run[] {
   const runs: Run[] = [];
   for (const item of items) {
     const last = runs.at(-1);
-    if (isSnapshot(item)) {
+    const upsert = entityUpsertOf(item.event);
+    if (upsert) {
+      if (last?.entities?.key === upsert.key) last.entities.items.push({ ...item, row: upsert.row });
+      else
+        runs.push({
+          entities: { key: upsert.key, table: upsert.table, items: [{ ...item, row: upsert.row }] },
+        });
+    } else if (isSnapshot(item)) {
       if (last?.snapshots) last.snapshots.push(item);
       else runs.push({ snapshots: [item] });
     } else if (isHeartbeat(item)) {
