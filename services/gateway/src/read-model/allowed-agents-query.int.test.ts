@@ -1,7 +1,8 @@
 import { allowedAgentsForProject } from "@kasmap/access-rules";
+import { seededRandom } from "@kasmap/testing";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { loadRandomCiRegistry, randomCiRegistry, seededRandom } from "../testing/random-ci-registry.ts";
+import { loadRandomCiRegistry, randomCiRegistry } from "../testing/random-ci-registry.ts";
 import { readModelForFile } from "../testing/read-model-for-file.ts";
 import { queryAllowedAgents } from "./allowed-agents-query.ts";
 import type { ReadModel } from "./registry-queries.ts";

@@ -1,6 +1,7 @@
 import type { AgentPlacement, CiAccessData, ProjectPlacement } from "@kasmap/access-rules";
 import type { CiAccessConfig } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
+import { seededRandom } from "@kasmap/testing";
 import { type Kysely, sql } from "kysely";
 import { groupRow, projectRow } from "./registry-rows.ts";
 
@@ -15,18 +16,6 @@ export type RandomCiRegistry = {
   projects: ProjectPlacement[];
   data: CiAccessData;
 };
-
-/** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const CONFIGS: readonly CiAccessConfig[] = [
   {},

@@ -5,7 +5,7 @@ import {
   type KasmapEventOf,
 } from "@kasmap/contracts";
 import { migrateReadModel } from "@kasmap/db";
-import { replicaHeartbeat } from "@kasmap/testing";
+import { replicaHeartbeat, seededRandom } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuditPreviousState, auditEventsFor, type StoredCollector } from "../audit/audit-events.ts";
@@ -33,17 +33,6 @@ const AGENTS = Array.from({ length: 40 }, (_, i) => 500 + i);
 const COLLECTORS = ["pod-a", "pod-b", "pod-c", "pod-d"];
 const UIDS = ["uid-1", "uid-2", null] as const;
 
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every collector row of the agent, as the audit log compares them (times ISO-8601). */
 async function allCollectors(agentId: number): Promise<StoredCollector[]> {
   const { rows } = await sql<{
@@ -65,7 +54,7 @@ async function allCollectors(agentId: number): Promise<StoredCollector[]> {
 
 describe("the state of a heartbeat's agent", () => {
   it("leaves out collectors only where no conflict event can come of them", async () => {
-    const next = random(31);
+    const next = seededRandom(31);
     const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
     // Collectors of each agent: some live, some silent, some stopped, reporting one of two
     // clusters or none. Rows as heartbeats leave them; the agents are unknown to the read

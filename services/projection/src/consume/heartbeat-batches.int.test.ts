@@ -6,7 +6,7 @@ import {
   type ReadModelNotice,
 } from "@kasmap/contracts";
 import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, migrateReadModel } from "@kasmap/db";
-import { replicaHeartbeat } from "@kasmap/testing";
+import { replicaHeartbeat, seededRandom } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dedupeChangeNotices } from "../notify/change-notices.ts";
@@ -87,24 +87,13 @@ async function applyInBatches(
   return notices;
 }
 
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * 600 heartbeats of five agents' replicas: mostly 10–30 s apart, some after a silence longer than
  * `CONNECTED_WITHIN_MS` (a new connection), some late (older than the stored one), some stopping,
  * reporting one of two cluster UIDs or none (conflicts); then 70 invented collectors of one agent.
  */
 function heartbeatStream(topology: ProjectionTestContext["topology"]): KasmapEvent[] {
-  const next = random(12);
+  const next = seededRandom(12);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
   const clocks = new Map(AGENTS.map((id) => [id, T0]));
   const events: KasmapEvent[] = [];
@@ -159,7 +148,7 @@ describe("heartbeats applied in batches", () => {
     for (const ctx of [oneByOne, batched])
       await applyInBatches(ctx, "registry", registry, () => registry.length);
 
-    const sizes = random(7);
+    const sizes = seededRandom(7);
     const [one, many] = await Promise.all([
       applyInBatches(oneByOne, "heartbeat", heartbeats, () => 1),
       applyInBatches(batched, "heartbeat", heartbeats, () => 1 + Math.floor(sizes() * 120)),

@@ -1,6 +1,7 @@
 import type { CheckpointedEvent } from "@kasmap/bus";
 import { isKasmapError, type KasmapEvent, type ReadModelNotice } from "@kasmap/contracts";
 import { migrateReadModel } from "@kasmap/db";
+import { seededRandom } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dedupeChangeNotices } from "../notify/change-notices.ts";
@@ -27,17 +28,6 @@ afterAll(async () => {
   await Promise.all([oneByOne?.dispose(), batched?.dispose()]);
 });
 
-/** A small deterministic generator (mulberry32), so a failure repeats. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * 800 registry events: groups renamed, projects created, renamed, moved between groups (long
  * runs of them, as a group move or a GitLab sync writes) and removed, users, memberships added
@@ -45,7 +35,7 @@ function random(seed: number): () => number {
  */
 function registryStream(ctx: ProjectionTestContext): KasmapEvent[] {
   const e = ctx.events;
-  const next = random(5);
+  const next = seededRandom(5);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(next() * values.length)] as T;
   const groups = [1, 2, 3, 4];
   const events: KasmapEvent[] = [...groups.map((id) => e.group(id)), e.user(1), e.user(2)];
@@ -143,7 +133,7 @@ async function readModelOf(ctx: ProjectionTestContext) {
 describe("registry events applied in batches", () => {
   it("leave the same rows and notices as one event per batch", async () => {
     const events = registryStream(oneByOne);
-    const sizes = random(9);
+    const sizes = seededRandom(9);
     const [one, many] = await Promise.all([
       applyInBatches(oneByOne, events, () => 1),
       applyInBatches(batched, events, () => 1 + Math.floor(sizes() * 200)),
