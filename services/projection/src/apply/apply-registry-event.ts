@@ -173,20 +173,28 @@ export async function upsertEntityRows(
   const first = rows[0];
   if (first === undefined) return;
   const columns = Object.keys(first).filter((column) => column !== "id");
-  await db
-    .insertInto(table)
-    .values([...last.values()])
-    .onConflict((oc) =>
-      columns.length === 0
-        ? oc.column("id").doNothing()
-        : oc
-            .column("id")
-            .doUpdateSet(
-              Object.fromEntries(columns.map((column) => [column, sql.ref(`excluded.${column}`)])),
-            ),
-    )
-    .execute();
+  const unique = [...last.values()];
+  // A parameter per value: PostgreSQL takes at most 65,535 in one statement.
+  const perStatement = Math.floor(MAX_STATEMENT_PARAMETERS / (columns.length + 1));
+  for (let start = 0; start < unique.length; start += perStatement) {
+    await db
+      .insertInto(table)
+      .values(unique.slice(start, start + perStatement))
+      .onConflict((oc) =>
+        columns.length === 0
+          ? oc.column("id").doNothing()
+          : oc
+              .column("id")
+              .doUpdateSet(
+                Object.fromEntries(columns.map((column) => [column, sql.ref(`excluded.${column}`)])),
+              ),
+      )
+      .execute();
+  }
 }
+
+/** The bind parameters PostgreSQL's protocol allows in one statement (an Int16 count). */
+const MAX_STATEMENT_PARAMETERS = 65_535;
 
 /**
  * A deleted agent (`deleted_at` set) leaves the read model with its authorizations, its

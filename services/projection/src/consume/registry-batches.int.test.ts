@@ -4,6 +4,7 @@ import { migrateReadModel } from "@kasmap/db";
 import { seededRandom } from "@kasmap/testing";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { entityUpsertOf, upsertEntityRows } from "../apply/apply-registry-event.ts";
 import { dedupeChangeNotices } from "../notify/change-notices.ts";
 import { createProjectionTestContext, type ProjectionTestContext } from "../testing/projection-context.ts";
 import { projectBatch } from "./projection-consumer.ts";
@@ -149,5 +150,17 @@ describe("registry events applied in batches", () => {
     const latest = (notices: ReadModelNotice[]) =>
       dedupeChangeNotices(notices).map(({ stream: _, ...n }) => n);
     expect(latest(many.notices)).toEqual(latest(one.notices));
+  });
+
+  it("upserts more rows than one statement may carry (PostgreSQL's 65,535 parameters)", async () => {
+    const rows = Array.from({ length: 8_000 }, (_, i) => {
+      const row = entityUpsertOf(batched.events.project(100_000 + i, 1))?.row;
+      if (!row) throw new Error("a project is an entity upsert");
+      return row;
+    });
+    await batched.db.transaction().execute((trx) => upsertEntityRows(trx, "read_model.projects", rows));
+    const { rows: counted } = await sql<{ n: string }>`
+      select count(*) as n from read_model.projects where id >= 100000`.execute(batched.db);
+    expect(Number(counted[0]?.n)).toBe(8_000);
   });
 });
