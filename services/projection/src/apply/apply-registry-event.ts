@@ -181,13 +181,9 @@ export async function upsertEntityRows(
       .insertInto(table)
       .values(unique.slice(start, start + perStatement))
       .onConflict((oc) =>
-        columns.length === 0
-          ? oc.column("id").doNothing()
-          : oc
-              .column("id")
-              .doUpdateSet(
-                Object.fromEntries(columns.map((column) => [column, sql.ref(`excluded.${column}`)])),
-              ),
+        oc
+          .column("id")
+          .doUpdateSet(Object.fromEntries(columns.map((column) => [column, sql.ref(`excluded.${column}`)]))),
       )
       .execute();
   }

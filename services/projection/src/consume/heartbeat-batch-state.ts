@@ -64,10 +64,10 @@ const HEARTBEAT_STATE_KEY = {
 export const heartbeatStateColumns = sql`ids.agent_id,
            ${agentStateColumns},
            c.last_heartbeat_at,
-           case when ids.cluster_uid <> '' and ids.stopped_at is null and exists (
+           case when ids.cluster_uid is not null and ids.stopped_at is null and exists (
              select 1 from read_model.collector_connections o
               where o.agent_id = ids.agent_id and o.collector_id <> ids.collector_id
-                and o.cluster_uid <> '' and o.cluster_uid <> ids.cluster_uid and o.stopped_at is null
+                and o.cluster_uid <> ids.cluster_uid and o.stopped_at is null
                 -- Live: the audit log compares milliseconds, hence the one to spare.
                 and o.last_heartbeat_at >= ids.last_heartbeat_at - ${CONNECTED_WITHIN_MS + 1} * interval '1 millisecond')
            then (select json_agg(json_build_object(
