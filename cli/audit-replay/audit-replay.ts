@@ -2,6 +2,7 @@ import { connectBus, natsClientAuthFromEnv } from "@kasmap/bus";
 import { CommonEnvSchema, parseEnv, topologyFromEnv } from "@kasmap/contracts";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
 import { parseReplayArgs, UsageError as ReplayUsageError, USAGE } from "./audit-replay-args.ts";
+import { LineWriter } from "./line-writer.ts";
 import { streamAuditLog } from "./replay-audit-log.ts";
 
 /**
@@ -29,12 +30,10 @@ await runService({
       ...natsClientAuthFromEnv(env),
     });
     try {
-      for await (const line of streamAuditLog(bus, command)) {
-        // Honour a slow pipe by waiting for the drain rather than buffering everything.
-        if (!process.stdout.write(`${JSON.stringify(line)}\n`)) {
-          await new Promise((resolve) => process.stdout.once("drain", resolve));
-        }
-      }
+      // In chunks, honouring a slow pipe rather than buffering everything.
+      const output = new LineWriter(process.stdout);
+      for await (const line of streamAuditLog(bus, command)) await output.write(JSON.stringify(line));
+      await output.end();
     } finally {
       await bus.close();
     }

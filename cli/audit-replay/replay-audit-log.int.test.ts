@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type Bus, connectBus, ensureStreams, publishEvent } from "@kasmap/bus";
 import { createTopology, EVENT_TYPES, type Topology } from "@kasmap/contracts";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
@@ -118,6 +121,40 @@ describe("replayAuditLog", () => {
         ]),
       );
       expect(alertsOfAgent.map((l) => agentOf(l.event))).toEqual([8]);
+    });
+  });
+});
+
+describe("npm run audit:replay", () => {
+  it("prints, as a process to a pipe, every line the library replays, in order, as JSON lines", async () => {
+    await withOwnStreams("cli", async (other, own) => {
+      const built = testEvents(own);
+      // More than one 64 KiB chunk of output: the lines are written in chunks.
+      for (let agentId = 1; agentId <= 60; agentId++) {
+        await publishEvent(other, built.agent(agentId, agentId));
+        await publishEvent(
+          other,
+          built.snapshot(agentId, buildClusterFacts({ cluster_name: `c${agentId}` })),
+        );
+      }
+      const expected = await replayAuditLog(other, parseReplayArgs(["--from-seq", "1"]));
+      const cli = fileURLToPath(new URL("./audit-replay.ts", import.meta.url));
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", cli, "--from-seq", "1"],
+        {
+          env: { ...process.env, NATS_URL: testNatsUrl(), KASMAP_TOPOLOGY_ROOT: own.root, LOG_LEVEL: "warn" },
+          maxBuffer: 64 * 1024 * 1024,
+        },
+      );
+      expect(stdout.length).toBeGreaterThan(64 * 1024);
+      expect(stdout.endsWith("\n")).toBe(true);
+      const printed = stdout
+        .slice(0, -1)
+        .split("\n")
+        .map((line) => JSON.parse(line) as unknown);
+      expect(printed).toHaveLength(120);
+      expect(printed).toEqual(JSON.parse(JSON.stringify(expected)));
     });
   });
 });

@@ -46,10 +46,12 @@ export async function replayAuditLog(bus: Bus, command: ReplayCommand): Promise<
   return replayed;
 }
 
-/** Oldest first by stored time, then by stream sequence (the order `sort` gave before). */
+/**
+ * Oldest first by stored time, then by stream sequence (the order `sort` gave before). The times
+ * are `toISOString()`'s, one fixed format, so their order as strings is their order in time.
+ */
 function earlier(a: ReplayedEvent, b: ReplayedEvent): boolean {
-  const byTime = a.stored_at.localeCompare(b.stored_at);
-  return byTime < 0 || (byTime === 0 && a.seq < b.seq);
+  return a.stored_at < b.stored_at || (a.stored_at === b.stored_at && a.seq < b.seq);
 }
 
 async function* readStream(
@@ -93,9 +95,10 @@ async function* readUntilCaughtUp(
     if (messages.length === 0) return;
     for (const message of messages) {
       remaining--;
-      if (message.time.getTime() > untilMs) return;
+      const storedAt = message.time;
+      if (storedAt.getTime() > untilMs) return;
       const event = selected(bus, role, message, command);
-      if (event) yield { stream, seq: message.seq, stored_at: message.time.toISOString(), event };
+      if (event) yield { stream, seq: message.seq, stored_at: storedAt.toISOString(), event };
     }
   }
 }
