@@ -25,11 +25,14 @@ export type MessageMeta = {
 
 export type ParsedEvent = { ok: true; event: KasmapEvent } | { ok: false; reason: string };
 
+/** Stateless between calls (no `stream` option): one for every message. */
+const utf8 = new TextDecoder();
+
 /** Parses bytes into a Kasmap event, or says precisely why not. */
 export function parseEvent(data: Uint8Array): ParsedEvent {
   let json: unknown;
   try {
-    json = JSON.parse(new TextDecoder().decode(data));
+    json = JSON.parse(utf8.decode(data));
   } catch (error) {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { digestToken } from "./tokens.ts";
 
 /**
  * The subject token of one collector: the first 32 hex characters (128 bits) of the SHA-256 of
@@ -6,7 +6,9 @@ import { createHash } from "node:crypto";
  * which NATS reads as token separators; a digest is always one NATS-safe token.
  */
 export function collectorSubjectToken(collectorId: string): string {
-  return createHash("sha256").update(collectorId, "utf8").digest("hex").slice(0, COLLECTOR_TOKEN_LENGTH);
+  // The SHA-256 hex digest `digestToken` gives (one-shot where Node has it): every heartbeat read
+  // is checked against its token.
+  return digestToken(collectorId).slice(0, COLLECTOR_TOKEN_LENGTH);
 }
 
 const COLLECTOR_TOKEN_LENGTH = 32;

@@ -133,22 +133,18 @@ export function boundSubjectId(
   const binding: EventBinding = EVENT_BINDINGS[type];
   const pattern = binding.pattern;
   const all = natsSubject.split(".");
-  // Every message read is checked here: the expected form is only spelled out for a refusal.
-  const misplaced = () => {
-    const expected = `${[root, ...pattern].join(".")}${binding.collectorTail ? "[.<collector>]" : ""}`;
-    return { ok: false as const, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
-  };
   const withTail = binding.collectorTail === true && all.length === pattern.length + 2;
   const length = withTail ? all.length - 1 : all.length;
   const collectorToken = withTail ? (all[all.length - 1] ?? "") : null;
-  if (length !== pattern.length + 1 || all[0] !== root) return misplaced();
-  if (collectorToken !== null && !COLLECTOR_SUBJECT_TOKEN_PATTERN.test(collectorToken)) return misplaced();
+  if (length !== pattern.length + 1 || all[0] !== root) return misplacedSubject(root, type, natsSubject);
+  if (collectorToken !== null && !COLLECTOR_SUBJECT_TOKEN_PATTERN.test(collectorToken))
+    return misplacedSubject(root, type, natsSubject);
   let id: number | null = null;
   for (let i = 0; i < pattern.length; i++) {
     const token = pattern[i];
     const actual = all[i + 1] ?? "";
     if (token !== AGGREGATE_ID) {
-      if (actual !== token) return misplaced();
+      if (actual !== token) return misplacedSubject(root, type, natsSubject);
       continue;
     }
     const parsed = /^[1-9][0-9]{0,15}$/.test(actual) ? Number(actual) : Number.NaN;
@@ -159,6 +155,16 @@ export function boundSubjectId(
   return id === null
     ? { ok: false, reason: `subject ${natsSubject} names no aggregate id` }
     : { ok: true, id, collectorToken };
+}
+
+/**
+ * Why `natsSubject` is not where `type` belongs. Every message read is checked by
+ * `boundSubjectId`: the expected form is only spelled out for a refusal.
+ */
+function misplacedSubject(root: string, type: EventType, natsSubject: string): { ok: false; reason: string } {
+  const binding: EventBinding = EVENT_BINDINGS[type];
+  const expected = `${[root, ...binding.pattern].join(".")}${binding.collectorTail ? "[.<collector>]" : ""}`;
+  return { ok: false, reason: `type ${type} belongs on ${expected}, not on ${natsSubject}` };
 }
 
 const DAY_NS = 24 * 60 * 60 * 1_000_000_000;
