@@ -38,7 +38,7 @@ export class LineWriter {
     else this.timer ??= setTimeout(() => this.writeChunk(), this.options.maxDelayMs);
   }
 
-  /** Writes what is queued and resolves once the stream has taken it. */
+  /** Writes what is queued; resolves once the stream no longer asks to drain. */
   async end(): Promise<void> {
     this.writeChunk();
     if (this.out.writableNeedDrain) await once(this.out, "drain");
