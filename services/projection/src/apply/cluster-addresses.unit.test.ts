@@ -1,6 +1,11 @@
 import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
-import { addressChanges, addressRowsFor, type ClusterAddressRow } from "./cluster-addresses.ts";
+import {
+  addressChanges,
+  addressRowsFor,
+  type ClusterAddressRow,
+  HOST_RANGE_MEMO_ENTRIES,
+} from "./cluster-addresses.ts";
 
 const none = {
   api_endpoint_ip: null,
@@ -157,5 +162,24 @@ describe("addressChanges", () => {
       const after = facts();
       expect(applied(before, after).rows).toEqual(keys(addressRowsFor(7, after)));
     }
+  });
+
+  it("answers alike past the parsed addresses it keeps: more distinct values than it holds, then the first again", () => {
+    // IPv6 spellings whose canonical form differs from the text, so a wrong kept answer shows.
+    const spelled = (i: number) => `FD00:0:0::${i.toString(16).toUpperCase()}`;
+    const canonical = (i: number) => `fd00::${i.toString(16)}/128`;
+    const first = Array.from({ length: 10 }, (_, i) => spelled(i + 1));
+    const many = Array.from({ length: HOST_RANGE_MEMO_ENTRIES + 10 }, (_, i) => spelled(i + 1));
+    const rowsOf = (internal: string[]) =>
+      addressRowsFor(7, buildClusterFacts({ ...none, node_ips: { internal, external: [] } })).map(
+        (r) => r.address,
+      );
+    expect(rowsOf(first)).toEqual(first.map((_, i) => canonical(i + 1)));
+    expect(rowsOf(many)).toHaveLength(many.length);
+    expect(rowsOf([...first, "x", "10.0.0.1"])).toEqual([
+      ...first.map((_, i) => canonical(i + 1)),
+      "10.0.0.1/32",
+    ]);
+    expect(rowsOf(["x", "FD00::1"])).toEqual(["fd00::1/128"]);
   });
 });
