@@ -10,12 +10,12 @@ import {
   type ClusterConflictDetails,
   type ClusterFacts,
   CONNECTED_WITHIN_MS,
-  canonicalJson,
   EVENT_TYPES,
   type EventDataOf,
   type KasmapEvent,
   type KasmapEventOf,
   rubyArrayInspect,
+  sameCanonicalJson,
 } from "@kasmap/contracts";
 
 /**
@@ -303,7 +303,7 @@ function clusterInfoEvents(
   const after = auditedValues(event.data.cluster);
   const before = previous.snapshot === null ? null : auditedValues(previous.snapshot);
   const changed = AUDITED_CLUSTER_FIELDS.filter(
-    (field) => before === null || canonicalJson(before[field]) !== canonicalJson(after[field]),
+    (field) => before === null || !sameCanonicalJson(before[field], after[field]),
   );
   if (changed.length === 0) return [];
   const details = { changed_fields: changed, before, after, content_hash: event.data.content_hash };
