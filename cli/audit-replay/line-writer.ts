@@ -1,4 +1,5 @@
 import { once } from "node:events";
+import type { Writable } from "node:stream";
 
 export type LineWriterOptions = {
   /** A chunk is written once its lines reach this many characters. */
@@ -23,7 +24,7 @@ export class LineWriter {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly out: NodeJS.WritableStream & { readonly writableNeedDrain: boolean },
+    private readonly out: Writable,
     options: Partial<LineWriterOptions> = {},
   ) {
     this.options = { ...DEFAULT_OPTIONS, ...options };
