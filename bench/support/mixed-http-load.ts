@@ -10,13 +10,14 @@ export type MixedRequest = { path: string; headers: Record<string, string> };
  * whatever the server does, as independent clients would; each latency counts from the moment
  * the request was due, so a server that falls behind pays for the queue (no coordinated
  * omission). `maxSockets` bounds the open connections of the open loop; its first `warmupSeconds`
- * (default 0) are sent at the rate but not measured. `each`: as `closed`, but
+ * (default 0) are sent but not measured, the first `rampSeconds` of them (default 0) at a rate
+ * rising linearly from 0, the rest at the rate. `each`: as `closed`, but
  * every request of the list once, in order, however long it takes (`seconds` is ignored).
  */
 export type ArrivalMode =
   | { kind: "closed"; concurrency: number }
   | { kind: "each"; concurrency: number }
-  | { kind: "open"; ratePerSecond: number; maxSockets: number; warmupSeconds?: number };
+  | { kind: "open"; ratePerSecond: number; maxSockets: number; warmupSeconds?: number; rampSeconds?: number };
 
 export type MixedLoadResult = LoadResult & { p999Ms: number; maxMs: number };
 
@@ -149,7 +150,15 @@ const GENERATOR_SOURCE = `
     const queue = [];
     let issued = 0;
     let answered = 0;
-    const total = Math.floor(mode.ratePerSecond * (warmupSeconds + seconds));
+    // The first rampSeconds of the warm-up ramp the rate up from 0 (N(t) = rate·t²/(2·ramp)), the
+    // rest of the run holds it (N(t) = rate·(t − ramp/2)): request i falls due at dueOffset(i) ms.
+    const ramp = Math.min(mode.rampSeconds ?? 0, warmupSeconds) * 1000;
+    const rampRequests = (mode.ratePerSecond * ramp) / 2000;
+    const dueOffset = (i) =>
+      i < rampRequests ? Math.sqrt((2000 * ramp * i) / mode.ratePerSecond) : (i * 1000) / mode.ratePerSecond + ramp / 2;
+    const dueBy = (ms) =>
+      ms < ramp ? Math.floor((mode.ratePerSecond * ms * ms) / (2000 * ramp)) + 1 : Math.floor((mode.ratePerSecond * (ms - ramp / 2)) / 1000) + 1;
+    const total = Math.floor(mode.ratePerSecond * (warmupSeconds + seconds) - rampRequests);
     const dispatch = () => {
       while (queue.length > 0 && idle.length > 0) {
         const c = idle.pop();
@@ -159,8 +168,8 @@ const GENERATOR_SOURCE = `
     };
     const tick = () => {
       const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - started) * mode.ratePerSecond) / 1000) + 1);
-      for (; issued < due; issued++) queue.push({ bytes: nextRequest(), dueAt: started + (issued * 1000) / mode.ratePerSecond });
+      const due = Math.min(total, dueBy(now - started));
+      for (; issued < due; issued++) queue.push({ bytes: nextRequest(), dueAt: started + dueOffset(issued) });
       dispatch();
       if (issued < total) { setTimeout(tick, 1); return; }
       const deadline = performance.now() + 10_000;
