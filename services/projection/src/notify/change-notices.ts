@@ -21,13 +21,14 @@ export function publishChangeNotices(bus: Bus, notices: readonly ReadModelNotice
 
 /**
  * One notice per table and ids within a batch, the last one (highest sequence) kept: a reader
- * drops the same cache entries whichever of them it receives.
+ * drops the same cache entries whichever of them it receives. The key is every field of the
+ * notice but its position (`ReadModelNoticeSchema`: the table and four optional ids), written
+ * out rather than built from the object's entries: a batch of heartbeats has a notice each.
  */
 export function dedupeChangeNotices(notices: readonly ReadModelNotice[]): ReadModelNotice[] {
   const latest = new Map<string, ReadModelNotice>();
   for (const notice of notices) {
-    const { stream: _stream, seq: _seq, ...key } = notice;
-    const id = JSON.stringify(Object.entries(key).sort(([a], [b]) => a.localeCompare(b)));
+    const id = `${notice.table}:${notice.agent_id ?? ""}:${notice.project_id ?? ""}:${notice.group_id ?? ""}:${notice.user_id ?? ""}`;
     // Map.set on a known key keeps the key's place: the order of first appearance holds.
     latest.set(id, notice);
   }

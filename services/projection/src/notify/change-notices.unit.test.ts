@@ -67,4 +67,21 @@ describe("change notices", () => {
       { table: "agent_connections", agent_id: 8, ...at(2) },
     ]);
   });
+
+  it("tells notices apart by every id, whichever field holds it", () => {
+    const at = (seq: number) => ({ stream: "UNIT_REGISTRY", seq });
+    const distinct = [
+      { table: "memberships", user_id: 5, group_id: 2, ...at(1) },
+      { table: "memberships", user_id: 5, ...at(2) },
+      { table: "memberships", group_id: 5, ...at(3) },
+      { table: "memberships", user_id: 2, group_id: 5, ...at(4) },
+      { table: "jobs", project_id: 5, user_id: 2, ...at(5) },
+      { table: "jobs", agent_id: 5, user_id: 2, ...at(6) },
+      { table: "users", user_id: 5, ...at(7) },
+    ] as const;
+    expect(dedupeChangeNotices(distinct)).toEqual(distinct);
+    expect(
+      dedupeChangeNotices([...distinct, { table: "memberships", group_id: 2, user_id: 5, ...at(8) }]),
+    ).toEqual([{ table: "memberships", user_id: 5, group_id: 2, ...at(8) }, ...distinct.slice(1)]);
+  });
 });
