@@ -17,7 +17,8 @@
  * 1. Throughput: closed loop, 50 keep-alive connections, 5 s after a 1 s warm-up, baseline and
  *    gateway interleaved twice, the better run of each (as `compareUnderLoad`).
  * 2. Latency: open loop at a fixed rate of half the baseline's measured capacity, 10 s each
- *    after 1 s at that rate unmeasured, interleaved twice, the better p99 of each. Why half: open-loop latency near a server's
+ *    after 2 s unmeasured (the rate ramped up from 0 over the first, held over the second:
+ *    `OPEN_LOOP_WARMUP_SECONDS`), interleaved twice, the better p99 of each. Why half: open-loop latency near a server's
  *    capacity measures its queue, not its work; at 0.5× the baseline's capacity a gateway that
  *    meets the throughput goal (≥ 0.7×) runs at ≤ 71 % of its own, the load a service is
  *    provisioned for. Latencies count from when each request was due (no coordinated omission).
