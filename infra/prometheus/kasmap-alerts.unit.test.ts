@@ -34,7 +34,7 @@ describe("infra/prometheus and infra/grafana", () => {
     expect(output).toContain(`SUCCESS: ${alertRuleExpressions().length} rules found`);
   });
 
-  it("the alert rules fire as `promtool test rules` expects (projection lag: once per stuck partition)", () => {
+  it("the alert rules fire as `promtool test rules` expects (projection lag once per stuck partition, storage near its limit, a route answering 5xx)", () => {
     expect(promtool("test", "rules", ALERT_RULE_TESTS_FILE)).toContain("SUCCESS");
   });
 
