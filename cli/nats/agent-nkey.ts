@@ -7,7 +7,8 @@ import { parseProcessArgs } from "./parse-process-args.ts";
 
 /**
  * `npx tsx cli/nats/agent-nkey.ts --agent 42 [--seed-file PATH]`
- * `npx tsx cli/nats/agent-nkey.ts --service authz|projection|gateway [--seed-file PATH]`
+ * `npx tsx cli/nats/agent-nkey.ts --service authz|projection|gateway|sync [--seed-file PATH]` (`sync`:
+ * the GitLab sync service)
  *
  * Creates an nkey user for one agent's collector, or for one service. The public key (`U…`) goes into the server
  * config (`renderAuthorization`); the seed (`SU…`) is the collector's secret, given to it as
@@ -15,8 +16,7 @@ import { parseProcessArgs } from "./parse-process-args.ts";
  * With `--seed-file` the seed is written there (mode 0600) instead of to stdout, so it never
  * passes through a terminal or a shell history.
  */
-const USAGE =
-  "Usage: npx tsx cli/nats/agent-nkey.ts (--agent <id> | --service authz|projection|gateway) [--seed-file PATH]";
+const USAGE = `Usage: npx tsx cli/nats/agent-nkey.ts (--agent <id> | --service ${SERVICE_IDENTITIES.join("|")}) [--seed-file PATH]`;
 
 const isService = (value: string | undefined): value is ServiceIdentity =>
   (SERVICE_IDENTITIES as readonly string[]).includes(value ?? "");
@@ -36,7 +36,9 @@ function parseNkeyArgs(argv: string[]): NkeyCommand {
       ? isService(service) && values.agent === undefined
       : Number.isSafeInteger(agentId) && agentId > 0;
   if (!valid)
-    throw new UsageError("give --service authz|projection|gateway, or --agent with a positive integer");
+    throw new UsageError(
+      `give --service ${SERVICE_IDENTITIES.join("|")}, or --agent with a positive integer`,
+    );
   return { service: service as ServiceIdentity | undefined, agentId, seedFile: values["seed-file"] };
 }
 
