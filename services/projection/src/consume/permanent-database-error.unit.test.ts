@@ -27,7 +27,21 @@ describe("database error classification", () => {
     );
     expect(isKasmapError(error, "poison_event")).toBe(true);
     expect((error as Error).message).toBe(
-      "read model refused the event: SQLSTATE 23505 (groups/groups_full_path_lower)",
+      "read model refused the event: SQLSTATE 23505 unique_violation (groups/groups_full_path_lower)",
+    );
+  });
+
+  it("names the condition of a refused value, never the value, and a code it does not know by its SQLSTATE", () => {
+    const nul = classifyDatabaseError(
+      Object.assign(new Error('unsupported Unicode escape sequence: "\\u0000 cannot be converted to text"'), {
+        code: "22P05",
+      }),
+    );
+    expect((nul as Error).message).toBe(
+      "read model refused the event: SQLSTATE 22P05 untranslatable_character",
+    );
+    expect((classifyDatabaseError(pgError("2203A")) as Error).message).toBe(
+      "read model refused the event: SQLSTATE 2203A",
     );
   });
 
