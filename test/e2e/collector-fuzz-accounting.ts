@@ -1,6 +1,7 @@
 import { DEAD_LETTER_HEADERS } from "@kasmap/bus";
 import { DeadLetterRecordSchema } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
+import { readDeadLetters } from "@kasmap/testing";
 import type { KasmapSystem } from "@kasmap/testing/system";
 import type { Kysely } from "kysely";
 import type { AttackerMessage } from "./collector-fuzz-arbitraries.ts";
@@ -51,16 +52,12 @@ export class MessageAccounting {
   /** The dead letters stored since the last call: which `<stream>:<seq>` each names, and bad ones. */
   private async newDeadLetters(): Promise<DeadLetterCover> {
     const { bus, topology } = this.system;
-    const name = topology.streamNames.deadLetter;
-    const last = (await bus.jsm.streams.info(name)).state.last_seq;
     const found: DeadLetterCover = { covered: new Map(), failures: [] };
-    for (; this.nextDeadLetterSeq <= last; this.nextDeadLetterSeq++) {
-      const seq = this.nextDeadLetterSeq;
-      const letter = await bus.jsm.streams.getMessage(name, { seq });
-      if (letter === null) continue;
+    for (const letter of await readDeadLetters(bus, this.nextDeadLetterSeq)) {
+      this.nextDeadLetterSeq = letter.seq + 1;
       const reason = letter.header.get(DEAD_LETTER_HEADERS.reason);
       const record = DeadLetterRecordSchema.parse(letter.json());
-      if (!reason) found.failures.push(`dead letter ${seq} has no ${DEAD_LETTER_HEADERS.reason}`);
+      if (!reason) found.failures.push(`dead letter ${letter.seq} has no ${DEAD_LETTER_HEADERS.reason}`);
       if (record.subject.startsWith(`${topology.root}.cluster.${this.agents.bystander}.`)) {
         found.failures.push(`a message of B was dead-lettered: ${record.reason}`);
       }

@@ -55,10 +55,11 @@ export function isPermanentDatabaseError(error: unknown): boolean {
 export function classifyDatabaseError(error: unknown): unknown {
   if (!isPermanentDatabaseError(error)) return error;
   const e = error as { code: string; constraint?: unknown; column?: unknown; table?: unknown };
+  const condition = CONDITION_NAMES[e.code];
   const where = [e.table, e.constraint, e.column].filter((part) => typeof part === "string").join("/");
   return new KasmapError(
     "poison_event",
-    `read model refused the event: SQLSTATE ${e.code}${CONDITION_NAMES[e.code] ? ` ${CONDITION_NAMES[e.code]}` : ""}${where ? ` (${where})` : ""}`,
+    `read model refused the event: SQLSTATE ${e.code}${condition ? ` ${condition}` : ""}${where ? ` (${where})` : ""}`,
     { cause: error },
   );
 }
