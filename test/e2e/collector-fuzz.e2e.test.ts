@@ -1,4 +1,4 @@
-import type { ClusterFacts } from "@kasmap/contracts";
+import { type ClusterFacts, sameCanonicalJson } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { DEFAULT_COLLECTOR_LIMITS, readPositions } from "@kasmap/projection-service";
 import { eventually } from "@kasmap/testing/harness";
@@ -229,8 +229,7 @@ async function checkB(): Promise<string[]> {
   const failures: string[] = [];
   const info = await clusterInfoOf(b);
   const { deployment_status: _s, last_connection: _l, connections, ...facts } = info ?? {};
-  const expected = JSON.parse(JSON.stringify(bFacts)) as Record<string, unknown>;
-  if (JSON.stringify(sorted(facts)) !== JSON.stringify(sorted(expected))) {
+  if (!sameCanonicalJson(facts, bFacts)) {
     failures.push(`B's cluster_info is not its own: ${JSON.stringify(facts).slice(0, 400)}`);
   }
   for (const c of (connections as Array<{ collector_id: string }> | undefined) ?? []) {
@@ -244,16 +243,6 @@ async function checkB(): Promise<string[]> {
   if (Number(history?.n) !== bSnapshots)
     failures.push(`B's history holds ${history?.n}, B sent ${bSnapshots}`);
   return failures;
-}
-
-function sorted(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sorted);
-  if (value === null || typeof value !== "object") return value;
-  return Object.fromEntries(
-    Object.entries(value)
-      .sort(([x], [y]) => x.localeCompare(y))
-      .map(([k, v]) => [k, sorted(v)]),
-  );
 }
 
 let applyWithinMs = APPLY_WITHIN_MS;
