@@ -27,6 +27,8 @@ export async function forwardWithClusterInfo(
   request: FastifyRequest,
   reply: FastifyReply,
   shape: AgentAnswerShape,
+  /** For shape `agent`: the route's `:agent_id`; GitLab's answer must be that agent. */
+  agentId?: number,
 ): Promise<FastifyReply> {
   let incoming: IncomingMessage;
   let body: Buffer;
@@ -41,7 +43,7 @@ export async function forwardWithClusterInfo(
   }
   const status = incoming.statusCode ?? 502;
   const kasmap = () => kasmapBaseUrl(upstream, request);
-  const enriched = status === 200 ? await enrich(ctx, body, shape) : null;
+  const enriched = status === 200 ? await enrich(ctx, body, shape, agentId) : null;
   if (enriched === null) {
     return reply
       .code(status)
@@ -60,7 +62,12 @@ export async function forwardWithClusterInfo(
  * spliced from the gateway's cached JSON of the facts (as the standalone hot read does): a single
  * agent keeps GitLab's own bytes; agents inside a list are re-serialized one by one.
  */
-async function enrich(ctx: GatewayContext, body: Buffer, shape: AgentAnswerShape): Promise<string | null> {
+async function enrich(
+  ctx: GatewayContext,
+  body: Buffer,
+  shape: AgentAnswerShape,
+  agentId: number | undefined,
+): Promise<string | null> {
   const text = body.toString("utf8");
   let parsed: unknown;
   try {
@@ -70,6 +77,9 @@ async function enrich(ctx: GatewayContext, body: Buffer, shape: AgentAnswerShape
   }
   const agents = agentsIn(parsed, shape);
   if (agents === null) return null;
+  // GitLab's 200 proves access to the agent asked for, and to no other: an answer about another
+  // id (whatever made GitLab give it) gets no `cluster_info`.
+  if (shape === "agent" && agents[0]?.id !== agentId) return null;
   const infos = await Promise.all(agents.map((agent) => clusterInfoJsonOf(ctx, agent.id)));
   const withInfo = (agentText: string, index: number) =>
     `${agentText.slice(0, -1)},"cluster_info":${infos[index]}}`;

@@ -21,7 +21,7 @@ const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Sends the client's request to GitLab: same method, path and query (the raw request target,
- * encoded as the client sent it, under GitLab's root URL), headers as `headersToGitLab` makes
+ * byte for byte as the client sent it, under GitLab's root URL), headers as `headersToGitLab` makes
  * them. GitLab must start answering within `upstream.timeoutMs`; after that the answer streams
  * as long as it takes. The caller writes the body (or ends the request).
  */
@@ -31,9 +31,14 @@ export function openGitLabExchange(
   options: { identity?: boolean } = {},
 ): GitLabExchange {
   const root = upstream.url.pathname.replace(/\/+$/, "");
-  const target = `${upstream.url.origin}${root}${raw.url ?? "/"}`;
   const send = upstream.url.protocol === "https:" ? httpsRequest : httpRequest;
-  const outgoing = send(target, {
+  // The path as the client wrote it, never re-parsed (a URL parser would resolve `..`): GitLab
+  // sees the path Kasmap routed (GitLab mode refuses the ones it could read otherwise).
+  const outgoing = send({
+    protocol: upstream.url.protocol,
+    hostname: upstream.url.hostname.replace(/^\[(.*)\]$/, "$1"),
+    port: upstream.url.port === "" ? undefined : Number(upstream.url.port),
+    path: `${root}${raw.url ?? "/"}`,
     method: raw.method ?? "GET",
     headers: headersToGitLab(raw.headers, upstream.url.host, {
       ...options,

@@ -4,7 +4,7 @@ import type { GatewayContext } from "../context.ts";
 import { type AgentAnswerShape, forwardWithClusterInfo } from "./enrich-with-cluster-info.ts";
 import { forwardToGitLab } from "./forward-to-gitlab.ts";
 import type { GitLabUpstream } from "./gitlab-upstream.ts";
-import { gitLabModeOf } from "./route-modes.ts";
+import { ambiguousPathReason, gitLabModeOf } from "./route-modes.ts";
 
 /** Where the agents sit in the answers of the `enrich` routes. */
 const ENRICHED_SHAPES: ReadonlyMap<string, AgentAnswerShape> = new Map([
@@ -15,7 +15,8 @@ const ENRICHED_SHAPES: ReadonlyMap<string, AgentAnswerShape> = new Map([
 
 /**
  * GitLab mode's front door, run on every request before anything else (no body read, no
- * authentication): GitLab's routes are forwarded (`forward`, and `enrich` without
+ * authentication): a path GitLab could read otherwise than Kasmap routed it is refused (400,
+ * `ambiguousPathReason`), GitLab's routes are forwarded (`forward`, and `enrich` without
  * `?with_cluster_info=true`), `enrich` routes with it get `cluster_info` added, GraphQL and OAuth
  * answer that they are not proxied, and Kasmap's own routes go on to their handlers, where the
  * GitLab access source decides access. The table is `gitlabMode` in `REST_ROUTES`.
@@ -27,17 +28,26 @@ export function registerGitLabMode(
 ): void {
   app.addHook("onRequest", async (request: FastifyRequest, reply: FastifyReply) => {
     const path = (request.raw.url ?? "/").split("?")[0] ?? "/";
+    const ambiguous = ambiguousPathReason(path);
+    if (ambiguous !== null) return reply.code(400).send({ message: `400 Bad request - ${ambiguous}` });
     const routeUrl = request.routeOptions.url;
     const mode = gitLabModeOf(request.method, routeUrl, path);
     if (mode === "kasmap") return;
     if (mode === "not_proxied") return reply.code(404).send({ message: notProxiedMessage(path) });
     const shape = mode === "enrich" && routeUrl !== undefined ? ENRICHED_SHAPES.get(routeUrl) : undefined;
     if (shape !== undefined && request.method === "GET" && asksForClusterInfo(request.query)) {
-      return forwardWithClusterInfo(ctx, upstream, request, reply, shape);
+      return forwardWithClusterInfo(ctx, upstream, request, reply, shape, agentIdParam(request.params));
     }
     await forwardToGitLab(ctx, upstream, request, reply);
     return reply;
   });
+}
+
+/** The route's `:agent_id` as GitLab reads an Integer parameter; undefined when there is none. */
+function agentIdParam(params: unknown): number | undefined {
+  const value =
+    typeof params === "object" && params !== null ? (params as { agent_id?: unknown }).agent_id : undefined;
+  return typeof value === "string" && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
 /** `?with_cluster_info=true` as Kasmap reads it; anything else is GitLab's business (forwarded as is). */

@@ -29,3 +29,22 @@ export function gitLabModeOf(method: string, routeUrl: string | undefined, path:
   }
   return path === "/api/v4" || path.startsWith("/api/v4/") ? "forward" : "kasmap";
 }
+
+/**
+ * Why GitLab mode refuses a request target, or null. Kasmap decides who answers from the path
+ * as the client wrote it, and GitLab (through Workhorse, or any URL parser on the way) would
+ * resolve `.` and `..` segments and read `\` as `/`: `/api/v4/projects/2/cluster_agents/..`
+ * would be matched as agent `..` here and answered as project 2 there, and
+ * `/api/v4/../graphql` would reach what Kasmap does not proxy. So a path must be one both read
+ * alike: origin-form (starting with `/`), no segment that is `.` or `..` (`%2e` counted as a
+ * dot), no backslash (plain or `%5c`).
+ */
+export function ambiguousPathReason(path: string): string | null {
+  if (!path.startsWith("/")) return "the request target must be a path starting with /";
+  if (/\\|%5c/i.test(path)) return "the path has a backslash";
+  for (const segment of path.split("/")) {
+    const dots = segment.replace(/%2e/gi, ".");
+    if (dots === "." || dots === "..") return "the path has a . or .. segment";
+  }
+  return null;
+}

@@ -1,6 +1,6 @@
 import { REST_ROUTES } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
-import { gitLabModeOf } from "./route-modes.ts";
+import { ambiguousPathReason, gitLabModeOf } from "./route-modes.ts";
 
 const AGENTS = "/api/v4/projects/:id/cluster_agents";
 
@@ -67,5 +67,34 @@ describe("gitLabModeOf", () => {
         ),
     ).map((route) => `${route.method} ${route.path}`);
     expect(kasmapOnGitLabPaths).toEqual([]);
+  });
+});
+
+describe("ambiguousPathReason", () => {
+  it.each([
+    "/api/v4/projects/2/cluster_agents/..",
+    "/api/v4/projects/2/cluster_agents/.",
+    "/api/v4/projects/2/cluster_agents/%2e%2E",
+    "/api/v4/projects/2/cluster_agents/.%2e/x",
+    "/api/v4/../graphql",
+    "/api/v4/%2E/user",
+    "/api/v4/projects/2\\..",
+    "/api/v4/projects/2%5c..",
+    "/api/v4/projects/2%5Cx",
+    "http://gitlab.example.com/api/v4/user",
+    "*",
+  ])("refuses %s", (path) => {
+    expect(ambiguousPathReason(path)).not.toBeNull();
+  });
+
+  it.each([
+    "/api/v4/projects/2/cluster_agents/7",
+    "/api/v4/projects/group%2Fproject",
+    "/api/v4/projects/2/repository/files/a..b.yaml/raw",
+    "/api/v4/projects/2/repository/files/.gitlab%2Fagents%2Fa%2Fconfig.yaml/raw",
+    "/api/v4/projects/2/...",
+    "/",
+  ])("lets %s through", (path) => {
+    expect(ambiguousPathReason(path)).toBeNull();
   });
 });
