@@ -7,7 +7,8 @@ import type { UnitOfWork } from "./unit-of-work.ts";
 /**
  * Publishes what a move changed — every moved group (parents first) and project with its new
  * paths — then re-resolves the configs of the agents the move can affect (`agentsAffectedByMove`)
- * with `cause`: GitLab drops entries outside the agent project's root group. What
+ * with `cause`, as a push of each config would (GitLab waits for that push: README, "Where Kasmap
+ * departs from GitLab"); entries outside the agent project's root group are dropped. What
  * `group.transfer` and `project.transfer` publish, and the mirror's moves and renames alike.
  */
 export async function publishMove(
