@@ -17,7 +17,9 @@ import type { PrincipalName } from "./matrix-principals.ts";
  *   token that is not a job token → `404 Job Not Found` (lib/api/ci/jobs.rb,
  *   `validate_current_authenticated_job`).
  * - [AGENTS] api/cluster_agents.md: list/get agents and tokens: at least Developer; register,
- *   delete, create/revoke tokens: at least Maintainer.
+ *   delete, create/revoke tokens: at least Maintainer. Below Developer a member gets 404, not
+ *   403 (lib/api/clusters/agents.rb: `not_found!('ClusterAgents')` on the list; elsewhere
+ *   `AgentsFinder#find` finds nothing the caller may not `read_cluster_agent` → `404 Not found`).
  * - [PERMS] user/permissions.md: private project/group visible to members only (others 404);
  *   create top-level group: any user (default setting); transfer group/project: Owner (and
  *   Maintainer+ on the target); manage group members: Owner; manage project members: Maintainer.
@@ -84,25 +86,19 @@ const authenticated = (roles: RoleStatuses, job: { job?: number } = {}): Record<
   ...job,
 });
 
-/** The departure README.md names: "Below Developer, agent routes answer 404" (GitLab: 403). */
-const BELOW_DEVELOPER_404 = {
-  statuses: { guest: 404, reporter: 404 },
-  reason: "README: below Developer, agent routes answer 404 (no existence signal); GitLab answers 403",
-};
-
-/** [AGENTS]/[KASMAP] a read that needs Developer on the project (read_api's user is a Maintainer). */
+/** [AGENTS]/[KASMAP] a read that needs Developer on the project (read_api's user is a Maintainer); below, 404. */
 const DEVELOPER_READ: RoleStatuses = {
   read_api: 200,
   non_member: 404,
-  guest: 403,
-  reporter: 403,
+  guest: 404,
+  reporter: 404,
   developer: 200,
   maintainer: 200,
   owner: 200,
   admin: 200,
 };
 /** [KASMAP] an extension read with Developer on the project; below, 404 as every agent read. */
-const EXTENSION_DEVELOPER_READ: RoleStatuses = { ...DEVELOPER_READ, guest: 404, reporter: 404 };
+const EXTENSION_DEVELOPER_READ: RoleStatuses = DEVELOPER_READ;
 
 /** [AGENTS] a Maintainer write on the project answering `status`; read_api → insufficient_scope. */
 const maintainerWrite = (status: number): RoleStatuses => ({
@@ -192,18 +188,18 @@ export const MATRIX: Record<string, MatrixRow> = {
   "GET /api/v4/user": { gitlab: authenticated(anyUser(200, 200)) },
   "POST /api/v4/users": { gitlab: authenticated(adminOnly(201)) },
   "POST /api/v4/users/:id/personal_access_tokens": { gitlab: authenticated(adminOnly(201)) },
-  "GET /api/v4/projects/:id/cluster_agents": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
+  "GET /api/v4/projects/:id/cluster_agents": { gitlab: authenticated(DEVELOPER_READ) },
   "POST /api/v4/projects/:id/cluster_agents": { gitlab: authenticated(maintainerWrite(201)) },
-  "GET /api/v4/projects/:id/cluster_agents/:agent_id": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
+  "GET /api/v4/projects/:id/cluster_agents/:agent_id": { gitlab: authenticated(DEVELOPER_READ) },
   "DELETE /api/v4/projects/:id/cluster_agents/:agent_id": { gitlab: authenticated(maintainerWrite(204)) },
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/cluster_info": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   // [KASMAP] who can deploy with the agent: read as the agent itself (its cluster_info too).
   "GET /api/v4/projects/:id/cluster_agents/:agent_id/deployable_by": { gitlab: authenticated(EXTENSION_DEVELOPER_READ) },
   // [KASMAP] the config file is written like an agent: Maintainer.
   "PUT /api/v4/projects/:id/cluster_agents/:agent_id/configuration": { gitlab: authenticated(maintainerWrite(200)) },
-  "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
+  "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens": { gitlab: authenticated(DEVELOPER_READ) },
   "POST /api/v4/projects/:id/cluster_agents/:agent_id/tokens": { gitlab: authenticated(maintainerWrite(201)) },
-  "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens/:token_id": { gitlab: authenticated(DEVELOPER_READ), kasmap: BELOW_DEVELOPER_404 },
+  "GET /api/v4/projects/:id/cluster_agents/:agent_id/tokens/:token_id": { gitlab: authenticated(DEVELOPER_READ) },
   "DELETE /api/v4/projects/:id/cluster_agents/:agent_id/tokens/:token_id": { gitlab: authenticated(maintainerWrite(204)) },
   // [KASMAP] collector tokens (issue 9 item 5; README "Collector tokens"): every call Maintainer+,
   // as managing agent tokens in GitLab (admin_cluster); the list is a read, open to read_api.

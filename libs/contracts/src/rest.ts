@@ -91,20 +91,65 @@ export const TransferProjectBodySchema = z.object({
 export const TransferGroupBodySchema = z.object({
   group_id: z.coerce.number().int().positive().nullable().optional(),
 });
+/**
+ * `POST /projects/:id/cluster_agents`: Grape's `requires :name, type: String` — only that the key
+ * is there (`400 {"error":"name is missing"}`, checked before authorization); what a name may be
+ * is the model's rule (`AgentNameSchema`), answered after it.
+ */
 export const CreateAgentBodySchema = z.object({ name: z.string() });
+/**
+ * `POST …/cluster_agents/:agent_id/tokens` as Grape declares it (`requires :name, type: String`,
+ * `optional :description, type: String`): the key `name` must be there, and a JSON `null` passes
+ * as Grape's nil does. What they may hold is `AgentTokenModelSchema`'s, checked after authorization.
+ */
 export const CreateAgentTokenBodySchema = z.object({
-  name: z.string().min(1).max(255),
-  description: z.string().max(1024).nullable().optional(),
+  name: z
+    .string()
+    .nullable()
+    .describe("Required; not blank, at most 255 characters (else 400 with the model's errors)."),
+  description: z.string().nullable().optional().describe("At most 1,024 characters."),
+});
+
+/** Ruby's `String#blank?`: empty or only whitespace (`[[:space:]]`, Unicode's White_Space). */
+const RUBY_BLANK = /^\p{White_Space}*$/u;
+/** Rails' `length: { maximum: n }`, which counts characters (code points), not UTF-16 units. */
+const atMostChars = (max: number) =>
+  z.string().refine((text) => [...text].length <= max, `is too long (maximum is ${max} characters)`);
+
+/**
+ * GitLab's `Clusters::AgentToken` validations, in the model's order (`description` first, then
+ * `name`), with Rails' messages: `description` at most 1,024 characters; `name` present (not
+ * blank) and at most 255. The gateway answers their failures as `bad_request!(full_messages)`:
+ * `400 {"message":"400 Bad request - [\"Name can't be blank\"]"}`.
+ */
+export const AgentTokenModelSchema = z.object({
+  description: atMostChars(1024).nullable().optional(),
+  name: z.preprocess(
+    (name) => name ?? "",
+    z.string().superRefine((name, check) => {
+      if (RUBY_BLANK.test(name)) check.addIssue({ code: "custom", message: "can't be blank" });
+      else if ([...name].length > 255) {
+        check.addIssue({ code: "custom", message: "is too long (maximum is 255 characters)" });
+      }
+    }),
+  ),
 });
 
 /** The most a page holds (GitLab's Kaminari `max_per_page`); a larger `per_page` is clamped to it. */
 export const MAX_PER_PAGE = 100;
-/** A page's size when `per_page` is absent, or below 1 (Kaminari ignores a negative size). */
+/** A page's size when `per_page` is absent, empty, or below 0 (Kaminari ignores a negative size). */
 export const DEFAULT_PER_PAGE = 20;
+/**
+ * Grape's message for a value `except_values` refuses (its locale, `en.yml`); `parseParams`
+ * answers `400 {"error":"per_page has a value not allowed"}` for an issue carrying it.
+ */
+export const GRAPE_EXCEPT_VALUES = { grape: "has a value not allowed" } as const;
 
 /**
- * GitLab's offset pagination query, as Grape and Kaminari read it: an integer is required
- * (`page=abc` → `400 page is invalid`), `page` below 1 is page 1, `per_page` above 100 is 100.
+ * GitLab's offset pagination query, as Grape and Kaminari read it (`use :pagination`,
+ * `lib/api/concerns/pagination_params.rb`): an integer is required (`page=abc` →
+ * `400 page is invalid`), `page` below 1 is page 1, `per_page` 0 is refused (`except_values: [0]`
+ * → `400 per_page has a value not allowed`), below 0 or empty is the default 20, above 100 is 100.
  */
 export const PaginationQuerySchema = z.object({
   page: z.coerce
@@ -113,12 +158,20 @@ export const PaginationQuerySchema = z.object({
     .default(1)
     .transform((page) => Math.max(1, page))
     .describe("Page number; below 1 reads as 1."),
-  per_page: z.coerce
-    .number()
-    .int()
-    .default(DEFAULT_PER_PAGE)
+  per_page: z
+    .preprocess(
+      // Grape coerces an empty value to nil, which Kaminari reads as its default size.
+      (raw) => (raw === "" ? undefined : raw),
+      z.coerce
+        .number()
+        .int()
+        .refine((perPage) => perPage !== 0, { params: GRAPE_EXCEPT_VALUES })
+        .default(DEFAULT_PER_PAGE),
+    )
     .transform((perPage) => (perPage < 1 ? DEFAULT_PER_PAGE : Math.min(perPage, MAX_PER_PAGE)))
-    .describe("Items per page; above 100 reads as 100, below 1 as the default 20."),
+    .describe(
+      "Items per page; above 100 reads as 100, below 0 as the default 20; 0 is refused (400 per_page has a value not allowed).",
+    ),
 });
 export type PaginationQuery = z.infer<typeof PaginationQuerySchema>;
 

@@ -75,12 +75,13 @@ describe("authentication", () => {
 
 describe("permissions", () => {
   it.each([
-    ["an outsider", TOKENS.outsider],
-    ["a reporter", TOKENS.reporter],
-  ])("hides the project's agents from %s with 404", async (_who, token) => {
+    ["an outsider", TOKENS.outsider, "404 Project Not Found"],
+    // GitLab: `not_found!('ClusterAgents') unless can?(current_user, :read_cluster, user_project)`.
+    ["a reporter", TOKENS.reporter, "404 ClusterAgents Not Found"],
+  ])("hides the project's agents from %s with 404", async (_who, token, message) => {
     const response = await f.call(agents, { token });
     expect(response.status).toBe(404);
-    expect(await response.json()).toEqual({ message: "404 Project Not Found" });
+    expect(await response.json()).toEqual({ message });
   });
 
   it("lets a developer through an inherited group membership, and an admin, read them", async () => {

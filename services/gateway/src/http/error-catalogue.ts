@@ -8,6 +8,7 @@ import {
   tokenNotFound,
   tokenRevoked,
 } from "../auth/credential-errors.ts";
+import { agentsNotFound } from "../permissions/project-role.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
 import { KEYSET_UNAVAILABLE } from "./keyset-pagination.ts";
 import { failedToSaveGroup, fullMessagesBadRequest } from "./model-errors.ts";
@@ -43,7 +44,7 @@ const CASES: readonly CatalogueCase[] = [
     error: tokenRevoked(),
   },
   {
-    when: "a role too low for a write (checked before anything is looked up, as GitLab); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
+    when: "a role too low for a write (checked after the parameters and before anything is looked up, as GitLab); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
     error: new KasmapError("forbidden", "Forbidden"),
   },
   {
@@ -56,12 +57,20 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("not_found", "Project"),
   },
   {
-    when: "an unknown agent, agent token or personal access token id, a non-member on `PUT` or `GET /{groups,projects}/:id/members[/all]/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
+    when: "a project member below Developer listing its agents (`not_found!('ClusterAgents')`, lib/api/clusters/agents.rb)",
+    error: agentsNotFound(),
+  },
+  {
+    when: "an unknown agent, agent token or personal access token id; an agent or its tokens read by a project member below Developer (`AgentsFinder` finds nothing they may not read); a non-member on `PUT` or `GET /{groups,projects}/:id/members[/all]/:user_id` (GitLab's `ActiveRecord::RecordNotFound`)",
     error: tokenNotFound(),
   },
   {
-    when: "a parameter missing or malformed, a non-integer `:agent_id`/`:token_id` (Grape)",
+    when: "a parameter missing or malformed, a non-integer `:agent_id`/`:token_id` (Grape); checked right after authentication, before the project or the role, so also for a project that does not exist and for a caller below the role",
     error: invalidParams(["agent_id is invalid"]),
+  },
+  {
+    when: "`per_page=0` (Grape's `except_values: [0]`, lib/api/concerns/pagination_params.rb); a negative `per_page` reads as 20",
+    error: invalidParams(["per_page has a value not allowed"]),
   },
   {
     when: "a rule of the service refuses the request (e.g. a third active agent token)",
@@ -70,6 +79,10 @@ const CASES: readonly CatalogueCase[] = [
   {
     when: "an agent's model errors (`bad_request!(full_messages)`)",
     error: fullMessagesBadRequest({ name: ["has already been taken"] }),
+  },
+  {
+    when: "an agent token's model errors: a blank `name` (an absent one is `name is missing`), a `name` over 255 or a `description` over 1,024 characters",
+    error: fullMessagesBadRequest({ name: ["can't be blank"] }),
   },
   {
     when: "model errors of projects and users (`render_validation_error!`)",
@@ -125,9 +138,7 @@ const CASES: readonly CatalogueCase[] = [
 
 /** Where Kasmap answers differently from GitLab on purpose, and why. */
 export const DELIBERATE_DEPARTURES: readonly string[] = [
-  "Below Developer, agent reads answer `404 Project Not Found` where GitLab answers 403 to members: no signal that the agent exists.",
   "`Link` headers never carry `private_token` or `job_token` (GitLab echoes every query parameter): a credential must not travel on into logs and caches.",
-  "`per_page` below 1 reads as the default 20 (GitLab's Kaminari ignores a negative size and answers an empty page for 0).",
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
   'A keyset `cursor` Kasmap did not write answers `400 {"error":"cursor is invalid"}` (GitLab fails on it with a 500); only forward cursors are read, as Kasmap\'s `Link` offers only `rel="next"`.',
   "Audit events' `details.author_email` is null: Kasmap's read model holds no e-mail addresses; `details.ip_address` is recorded for users' agent and token changes and refused agent creations only (Kasmap audits nothing else a user does). What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",

@@ -1,4 +1,5 @@
 import { fullMessages, isKasmapError, KasmapError, rubyArrayInspect } from "@kasmap/contracts";
+import type { z } from "zod";
 
 /**
  * GitLab's `bad_request!(model.errors.full_messages)` as the agent routes answer it: the
@@ -8,6 +9,19 @@ import { fullMessages, isKasmapError, KasmapError, rubyArrayInspect } from "@kas
  */
 export function fullMessagesBadRequest(fields: Record<string, string[]>): KasmapError {
   return new KasmapError("bad_request", rubyArrayInspect(fullMessages(fields)));
+}
+
+/**
+ * A model schema's failure as errors per attribute, in the order the schema checked them (a
+ * Rails model's declaration order, which `full_messages` keeps): `{description: […], name: […]}`.
+ */
+export function modelFieldErrors(error: z.ZodError): Record<string, string[]> {
+  const fields: Record<string, string[]> = {};
+  for (const issue of error.issues) {
+    const attribute = String(issue.path[0] ?? "base");
+    fields[attribute] = [...(fields[attribute] ?? []), issue.message];
+  }
+  return fields;
 }
 
 /** A field-level validation error rethrown in the full-messages form; anything else unchanged. */

@@ -8,7 +8,8 @@ export function pageOffset(request: PageRequest): number {
 
 /**
  * GitLab's pagination headers (`lib/gitlab/pagination/offset_pagination.rb`): `x-page`,
- * `x-per-page`, `x-next-page` and `x-prev-page` (empty when there is none), `x-total`,
+ * `x-per-page`, `x-next-page` and `x-prev-page` (empty when there is none: Kaminari has no
+ * previous page past the last one either), `x-total`,
  * `x-total-pages` (at least 1, as GitLab reports for an empty list) and `Link` with
  * `rel="prev"`, `rel="next"`, `rel="first"`, `rel="last"`, each the request URL with `page` and
  * `per_page` replaced, in that order.
@@ -20,7 +21,8 @@ export function paginationHeaders(
 ): Record<string, string> {
   const totalPages = Math.max(1, Math.ceil(total / request.perPage));
   const next = request.page < totalPages ? request.page + 1 : null;
-  const prev = request.page > 1 ? Math.min(request.page - 1, totalPages) : null;
+  // Kaminari's `prev_page`: none on the first page nor past the last (`out_of_range?`).
+  const prev = request.page > 1 && request.page <= totalPages ? request.page - 1 : null;
   const pageUrl = (page: number): string => {
     const url = new URL(requestUrl.toString());
     url.searchParams.set("page", String(page));

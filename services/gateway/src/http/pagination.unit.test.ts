@@ -28,7 +28,10 @@ describe("paginationHeaders", () => {
     { page: 1, total: 20, next: "", prev: "", pages: "1" },
     { page: 1, total: 21, next: "2", prev: "", pages: "2" },
     { page: 2, total: 21, next: "", prev: "1", pages: "2" },
-    { page: 9, total: 21, next: "", prev: "2", pages: "2" },
+    { page: 3, total: 21, next: "", prev: "", pages: "2" },
+    // Past the last page Kaminari is `out_of_range?`: no prev page, no `rel="prev"` (GitLab).
+    { page: 9, total: 21, next: "", prev: "", pages: "2" },
+    { page: 2, total: 0, next: "", prev: "", pages: "1" },
   ])("page $page of $total rows", ({ page, total, next, prev, pages }) => {
     const headers = paginationHeaders(url, { page, perPage: 20 }, total);
     expect([headers["x-next-page"], headers["x-prev-page"], headers["x-total-pages"]]).toEqual([
@@ -38,6 +41,7 @@ describe("paginationHeaders", () => {
     ]);
     expect(headers.link).toContain('rel="first"');
     expect(headers.link?.includes('rel="next"')).toBe(next !== "");
+    expect(headers.link?.includes('rel="prev"')).toBe(prev !== "");
   });
 
   it("computes the SQL offset", () => {

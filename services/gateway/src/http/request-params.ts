@@ -1,4 +1,4 @@
-import { KasmapError } from "@kasmap/contracts";
+import { isKasmapError, KasmapError } from "@kasmap/contracts";
 import type { z } from "zod";
 
 /**
@@ -19,6 +19,9 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
     // `page=abc` is "invalid" and only an absent parameter is "missing".
     const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
     if (missing) return `${name} is missing`;
+    // A rule that carries Grape's own message (`except_values`: "has a value not allowed").
+    const grapeMessage = issue.code === "custom" ? issue.params?.grape : undefined;
+    if (typeof grapeMessage === "string") return `${name} ${grapeMessage}`;
     // GitLab's wording for a length limit, so the caller learns the figure.
     if (issue.code === "too_big" && issue.origin === "string") {
       return `${name} is too long (maximum is ${issue.maximum} characters)`;
@@ -26,6 +29,29 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
     return `${name} is invalid`;
   });
   throw invalidParams([...new Set(problems)]);
+}
+
+/**
+ * Runs each parameter check in the order Grape declares the parameters and throws one
+ * `invalid_params` naming every problem (`"agent_id is invalid, name is missing"`), as Grape
+ * validates all of a route's parameters before its endpoint runs; other errors pass unchanged.
+ * Routes call it right after authentication, before the project or any role is looked at.
+ */
+export function checkParams<const T extends readonly unknown[]>(
+  ...checks: { [K in keyof T]: () => T[K] }
+): T {
+  const problems: string[] = [];
+  const values = checks.map((check) => {
+    try {
+      return check();
+    } catch (error) {
+      if (!isKasmapError(error, "invalid_params")) throw error;
+      problems.push(error.message);
+      return undefined;
+    }
+  });
+  if (problems.length > 0) throw invalidParams(problems);
+  return values as unknown as T;
 }
 
 /**

@@ -14,8 +14,9 @@ import { parseResourceId } from "../read-model/resource-id.ts";
 /**
  * The project `rawId` names (numeric id or full path) if `user` may perform the read `action` on
  * it (`ROLE_POLICY`; admins always may; writes are checked again by authz, the authority). Otherwise `404 Project Not Found`, the same answer as for a project that
- * does not exist, so callers cannot probe for existence. Kasmap departs from GitLab for a member
- * below Developer reading agents (GitLab: 403): the brief asks for no signal at all.
+ * does not exist, so callers cannot probe for existence. GitLab's agent routes take the project
+ * with `read_project` and refuse a member below Developer after it (`requireProjectRole` with
+ * GitLab's 404 bodies); Kasmap's own reads below the agent do the same.
  */
 export async function visibleProject(
   ctx: GatewayContext,

@@ -3,9 +3,8 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { gitLabErrorHandler } from "../http/error-handler.ts";
-import { requireProjectRole } from "../permissions/project-role.ts";
-import { visibleProject } from "../permissions/visible-resources.ts";
-import { agentInProject } from "./agent-lookup.ts";
+import { checkParams } from "../http/request-params.ts";
+import { administeredAgent, agentIdParam } from "./agent-lookup.ts";
 import { forwardCommand } from "./forward-command.ts";
 import type { AgentParams } from "./route-params.ts";
 
@@ -52,9 +51,8 @@ export function registerAgentConfigurationRoutes(app: FastifyInstance, ctx: Gate
   const options = { bodyLimit: CONFIGURATION_BODY_LIMIT_BYTES, errorHandler: configurationErrorHandler };
   app.put<AgentParams>(path, options, async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_project");
-    await requireProjectRole(ctx, user, project, "admin_cluster");
-    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const [agentId] = checkParams(() => agentIdParam(request.params.agent_id));
+    const { project, agent } = await administeredAgent(ctx, user, request.params.id, agentId);
     const yaml = configurationYaml(request.body);
     refuseOversizedAgentConfig(yaml);
     return forwardCommand(ctx, "agent_config.put", {

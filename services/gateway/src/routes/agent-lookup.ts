@@ -1,4 +1,5 @@
 import type { ClusterInfo, KasmapError } from "@kasmap/contracts";
+import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { tokenNotFound } from "../auth/credential-errors.ts";
 import type { Stamp } from "../cache/invalidating-cache.ts";
 import type { GatewayContext } from "../context.ts";
@@ -10,6 +11,8 @@ import {
   type SerializedClusterFacts,
 } from "../http/agent-body-json.ts";
 import { invalidParams } from "../http/request-params.ts";
+import { requireProjectRole } from "../permissions/project-role.ts";
+import { visibleProject } from "../permissions/visible-resources.ts";
 import type { AgentRow, AgentWithProject } from "../read-model/agent-queries.ts";
 import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
 import type { AgentConnectionsRead } from "../read-model/collector-connections.ts";
@@ -17,12 +20,19 @@ import { type ProjectRow, projectIdCacheKey } from "../read-model/registry-queri
 import { parseNumericId } from "../read-model/resource-id.ts";
 
 /**
- * The agent `rawAgentId` names with its configuration project. As GitLab's agent routes answer:
- * `400 {"error":"agent_id is invalid"}` when it is not an integer (Grape's `type: Integer`),
- * `404 {"message":"404 Not found"}` when no such agent exists (`ActiveRecord::RecordNotFound`).
+ * `:agent_id` as Grape reads `requires :agent_id, type: Integer`: `400 {"error":"agent_id is
+ * invalid"}` unless it is an integer (checked before the project or any role, see `checkParams`);
+ * null for an integer that can name no agent.
  */
-export async function agentById(ctx: GatewayContext, rawAgentId: string): Promise<AgentWithProject> {
-  const agentId = integerParam("agent_id", rawAgentId);
+export function agentIdParam(rawAgentId: string): number | null {
+  return integerParam("agent_id", rawAgentId);
+}
+
+/**
+ * The agent `agentId` (`agentIdParam`) names with its configuration project, or
+ * `404 {"message":"404 Not found"}` when there is none (GitLab's `ActiveRecord::RecordNotFound`).
+ */
+export async function agentById(ctx: GatewayContext, agentId: number | null): Promise<AgentWithProject> {
   const found =
     agentId === null ? null : await ctx.caches.agents.get(agentId, () => ctx.loads.agent(agentId));
   if (!found) throw recordNotFound();
@@ -33,11 +43,45 @@ export async function agentById(ctx: GatewayContext, rawAgentId: string): Promis
 export async function agentInProject(
   ctx: GatewayContext,
   project: ProjectRow,
-  rawAgentId: string,
+  agentId: number | null,
 ): Promise<AgentWithProject> {
-  const found = await agentById(ctx, rawAgentId);
+  const found = await agentById(ctx, agentId);
   if (found.agent.project_id !== project.id) throw recordNotFound();
   return found;
+}
+
+/**
+ * The project and agent of a read at or below `…/cluster_agents/:agent_id`, in GitLab's order
+ * (`user_project`, then `AgentsFinder#find`): `404 Project Not Found` unless the caller sees the
+ * project; then `404 Not found` below Developer (the finder finds nothing the caller may not
+ * `read_cluster_agent`), the same body as for an agent that does not exist.
+ */
+export async function readableAgent(
+  ctx: GatewayContext,
+  user: AuthenticatedUser,
+  rawProjectId: string,
+  agentId: number | null,
+): Promise<{ project: ProjectRow; agent: AgentRow }> {
+  const project = await visibleProject(ctx, user, rawProjectId, "read_project");
+  await requireProjectRole(ctx, user, project, "read_cluster_agent", recordNotFound);
+  const { agent } = await agentInProject(ctx, project, agentId);
+  return { project, agent };
+}
+
+/**
+ * As `readableAgent` for writes (`authorize! :admin_cluster, user_project` before the finder):
+ * `403 Forbidden` below Maintainer whether the agent exists or not.
+ */
+export async function administeredAgent(
+  ctx: GatewayContext,
+  user: AuthenticatedUser,
+  rawProjectId: string,
+  agentId: number | null,
+): Promise<{ project: ProjectRow; agent: AgentRow }> {
+  const project = await visibleProject(ctx, user, rawProjectId, "read_project");
+  await requireProjectRole(ctx, user, project, "admin_cluster");
+  const { agent } = await agentInProject(ctx, project, agentId);
+  return { project, agent };
 }
 
 /**

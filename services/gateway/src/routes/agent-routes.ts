@@ -14,13 +14,20 @@ import { agentBodyJson } from "../http/agent-body-json.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { asFullMessages, fullMessagesBadRequest } from "../http/model-errors.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { mergedParams, parseParams } from "../http/request-params.ts";
+import { checkParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
-import { requireProjectRole } from "../permissions/project-role.ts";
+import { agentsNotFound, requireProjectRole } from "../permissions/project-role.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { listProjectAgents } from "../read-model/agent-queries.ts";
 import { loadClusterFactsAt } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, agentReadBody, clusterInfoBody, withClusterInfoIfAsked } from "./agent-lookup.ts";
+import {
+  administeredAgent,
+  agentIdParam,
+  agentReadBody,
+  clusterInfoBody,
+  readableAgent,
+  withClusterInfoIfAsked,
+} from "./agent-lookup.ts";
 import { commandActor, forwardCommand } from "./forward-command.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
 
@@ -31,14 +38,21 @@ const AgentNameFieldSchema = z.object({ name: AgentNameSchema });
 // What Fastify sets for the bodies it serializes; a string sent with it is passed through as is.
 const JSON_CONTENT_TYPE = "application/json";
 
-/** `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`). */
+/**
+ * `/api/v4/projects/:id/cluster_agents[/:agent_id[/cluster_info]]` (GitLab's `API::Clusters::Agents`).
+ * Each route checks its parameters right after authentication and before the project or any role
+ * (`checkParams`), as Grape validates them before the endpoint runs: `agent_id=abc` is `400
+ * agent_id is invalid` even for a project that does not exist, a missing `name` is `400 name is
+ * missing` even for a Developer. Whether the project, the role and the agent are there comes after.
+ */
 export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   const base = "/api/v4/projects/:id/cluster_agents";
 
   app.get<IdParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-    const query = parseParams(ListQuerySchema, request.query);
+    const [query] = checkParams(() => parseParams(ListQuerySchema, request.query));
+    const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    await requireProjectRole(ctx, user, project, "read_cluster_agent", agentsNotFound);
     const page = { page: query.page, perPage: query.per_page };
     const { agents, total } = await listProjectAgents(ctx.db, project.id, page);
     const bodies = await Promise.all(
@@ -54,9 +68,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
   // which Fastify passes through without serializing again.
   app.get<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-    const query = parseParams(WithClusterInfoQuerySchema, request.query);
-    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const [agentId, query] = checkParams(
+      () => agentIdParam(request.params.agent_id),
+      () => parseParams(WithClusterInfoQuerySchema, request.query),
+    );
+    const { project, agent } = await readableAgent(ctx, user, request.params.id, agentId);
     const body = query.with_cluster_info
       ? await agentReadBody(ctx, agent, project)
       : agentBodyJson(agent, project);
@@ -69,9 +85,11 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
    */
   app.get<AgentParams>(`${base}/:agent_id/cluster_info`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-    const { at } = parseParams(ClusterInfoAtQuerySchema, request.query);
+    const [agentId, { at }] = checkParams(
+      () => agentIdParam(request.params.agent_id),
+      () => parseParams(ClusterInfoAtQuerySchema, request.query),
+    );
+    const { agent } = await readableAgent(ctx, user, request.params.id, agentId);
     // `?at=`: the facts of that time, without deployment_status/last_connection (only the
     // latest heartbeat is kept, so the connection state of the past is unknown).
     const body =
@@ -83,11 +101,12 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.post<IdParams>(base, async (request, reply) => {
     const user = await userOf(ctx, request);
+    // Grape's `requires :name` first; then `authorize!`: a Developer gets 403 whatever the name.
+    const [{ name }] = checkParams(() =>
+      parseParams(CreateAgentBodySchema, mergedParams(request.query, request.body)),
+    );
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
-    // GitLab authorizes before it reads the name: a Developer gets 403 whatever the name.
     await requireProjectRole(ctx, user, project, "admin_cluster");
-    const params = mergedParams(request.query, request.body);
-    const { name } = parseParams(CreateAgentBodySchema, params);
     // authz validates the name, so that GitLab's `cluster_agent_create_failed` records a refusal;
     // only a name too long to record is refused here, with the same model errors.
     if (name.length > REFUSED_AGENT_NAME_MAX_CHARS) {
@@ -106,9 +125,8 @@ export function registerAgentRoutes(app: FastifyInstance, ctx: GatewayContext): 
 
   app.delete<AgentParams>(`${base}/:agent_id`, async (request, reply) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_project");
-    await requireProjectRole(ctx, user, project, "admin_cluster");
-    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const [agentId] = checkParams(() => agentIdParam(request.params.agent_id));
+    const { project, agent } = await administeredAgent(ctx, user, request.params.id, agentId);
     await forwardCommand(ctx, "agent.delete", {
       ...commandActor(ctx, request, user.id),
       project_id: project.id,

@@ -22,7 +22,7 @@ import {
   projectGroups,
   rolesInProject,
 } from "../http/allowed-agents-bodies.ts";
-import { parseParams } from "../http/request-params.ts";
+import { checkParams, parseParams } from "../http/request-params.ts";
 import { visibleProject } from "../permissions/visible-resources.ts";
 import { queryAllowedAgents } from "../read-model/allowed-agents-query.ts";
 import { loadAgentCiRowsFor } from "../read-model/ci-job-queries.ts";
@@ -32,7 +32,7 @@ import {
   type ProjectRow,
   projectIdCacheKey,
 } from "../read-model/registry-queries.ts";
-import { agentById, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
+import { agentById, agentIdParam, recordNotFound, withClusterInfoIfAsked } from "./agent-lookup.ts";
 import type { AgentParams, IdParams } from "./route-params.ts";
 
 /**
@@ -80,8 +80,8 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
 
   app.get<IdParams>("/api/v4/projects/:id/allowed_agents", async (request) => {
     const user = await userOf(ctx, request);
+    const [query] = checkParams(() => parseParams(WithClusterInfoQuerySchema, request.query));
     const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-    const query = parseParams(WithClusterInfoQuerySchema, request.query);
     const rows = await queryAllowedAgents(ctx.db, project.id, options);
     return {
       allowed_agents: await Promise.all(
@@ -96,9 +96,12 @@ export function registerAllowedAgentsRoutes(app: FastifyInstance, ctx: GatewayCo
     "/api/v4/projects/:id/cluster_agents/:agent_id/authorization/explain",
     async (request) => {
       const user = await userOf(ctx, request);
+      const [agentId, query] = checkParams(
+        () => agentIdParam(request.params.agent_id),
+        () => parseParams(ExplainAuthorizationQuerySchema, request.query),
+      );
       const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-      const query = parseParams(ExplainAuthorizationQuerySchema, request.query);
-      const found = await agentById(ctx, request.params.agent_id);
+      const found = await agentById(ctx, agentId);
       const rows = await loadAgentCiRowsFor(ctx.db, found.agent.id, project);
       // An agent the project's configuration never mentions is someone else's business: only a
       // caller who may read that agent learns why it does not apply (else 404, no existence leak).

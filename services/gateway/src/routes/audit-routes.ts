@@ -13,7 +13,7 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { type KeysetQuery, keysetHeaders, keysetPageOf } from "../http/keyset-pagination.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { parseParams } from "../http/request-params.ts";
+import { checkParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
 import { requireAdmin, visibleProject } from "../permissions/visible-resources.ts";
 import {
@@ -23,7 +23,7 @@ import {
   listAuditEventsKeyset,
 } from "../read-model/audit-event-queries.ts";
 import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
-import { agentInProject, integerParam, recordNotFound } from "./agent-lookup.ts";
+import { agentIdParam, integerParam, readableAgent, recordNotFound } from "./agent-lookup.ts";
 import type { AgentParams, AuditEventParams, IdParams } from "./route-params.ts";
 
 /**
@@ -95,9 +95,11 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
     "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/history",
     async (request, reply) => {
       const user = await userOf(ctx, request);
-      const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-      const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-      const query = parseParams(PaginationQuerySchema, request.query);
+      const [agentId, query] = checkParams(
+        () => agentIdParam(request.params.agent_id),
+        () => parseParams(PaginationQuerySchema, request.query),
+      );
+      const { agent } = await readableAgent(ctx, user, request.params.id, agentId);
       const page = { page: query.page, perPage: query.per_page };
       const { entries, total } = await listClusterHistory(ctx.db, agent.id, page);
       return reply

@@ -5,12 +5,11 @@ import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { agentBody } from "../http/gitlab-bodies.ts";
 import { paginationHeaders } from "../http/pagination.ts";
-import { invalidParams, parseParams } from "../http/request-params.ts";
+import { checkParams, invalidParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
-import { visibleProject } from "../permissions/visible-resources.ts";
 import { type AddressQuery, lookUpAgentsByAddress } from "../read-model/cluster-address-queries.ts";
 import { deployableBy } from "../read-model/deployable-by-queries.ts";
-import { agentInProject } from "./agent-lookup.ts";
+import { agentIdParam, readableAgent } from "./agent-lookup.ts";
 import type { AgentParams } from "./route-params.ts";
 
 /**
@@ -63,8 +62,8 @@ export function registerClusterLookupRoutes(app: FastifyInstance, ctx: GatewayCo
 export function registerDeployableByRoutes(app: FastifyInstance, ctx: GatewayContext): void {
   app.get<AgentParams>("/api/v4/projects/:id/cluster_agents/:agent_id/deployable_by", async (request) => {
     const user = await userOf(ctx, request);
-    const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-    const { agent } = await agentInProject(ctx, project, request.params.agent_id);
+    const [agentId] = checkParams(() => agentIdParam(request.params.agent_id));
+    const { agent } = await readableAgent(ctx, user, request.params.id, agentId);
     return deployableBy(ctx.db, await ctx.access.projectsWhere(user, "read_project"), agent.id);
   });
 }

@@ -7,9 +7,8 @@ import {
 import type { FastifyInstance } from "fastify";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { invalidParams, mergedParams } from "../http/request-params.ts";
-import { visibleProject } from "../permissions/visible-resources.ts";
-import { agentInProject, cachedClusterFacts } from "./agent-lookup.ts";
+import { checkParams, invalidParams, mergedParams } from "../http/request-params.ts";
+import { agentIdParam, cachedClusterFacts, readableAgent } from "./agent-lookup.ts";
 import type { AgentParams } from "./route-params.ts";
 
 /**
@@ -24,9 +23,11 @@ export function registerClusterVerificationRoutes(app: FastifyInstance, ctx: Gat
     "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info/verify",
     async (request): Promise<VerificationResult> => {
       const user = await userOf(ctx, request);
-      const project = await visibleProject(ctx, user, request.params.id, "read_cluster_agent");
-      const { agent } = await agentInProject(ctx, project, request.params.agent_id);
-      const expectations = parseExpectations(mergedParams({}, request.body));
+      const [agentId, expectations] = checkParams(
+        () => agentIdParam(request.params.agent_id),
+        () => parseExpectations(mergedParams({}, request.body)),
+      );
+      const { agent } = await readableAgent(ctx, user, request.params.id, agentId);
       const cached = await cachedClusterFacts(ctx, agent.id);
       return cached === null
         ? unreportedVerification(expectations)
