@@ -8,6 +8,7 @@ import {
   AGENT_TOKEN_KINDS,
   AgentSchema,
   AgentTokenSchema,
+  atMostChars,
   CalendarDateSchema,
   GroupSchema,
   JobSchema,
@@ -42,8 +43,9 @@ const CreateAgentCredential = {
     ...Actor,
     project_id: Id,
     agent_id: Id,
-    name: z.string().min(1).max(255),
-    description: z.string().max(1024).nullable().optional(),
+    // Characters, as GitLab's model and the gateway count them (not UTF-16 units).
+    name: atMostChars(255).pipe(z.string().min(1)),
+    description: atMostChars(1024).nullable().optional(),
   }),
   result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),
 };

@@ -149,12 +149,16 @@ export type Agent = z.infer<typeof AgentSchema>;
 export const AGENT_TOKEN_KINDS = ["agent", "collector"] as const;
 export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
 
+/** Rails' `length: { maximum: n }`, which counts characters (code points), not UTF-16 units. */
+export const atMostChars = (max: number) =>
+  z.string().refine((text) => [...text].length <= max, `is too long (maximum is ${max} characters)`);
+
 export const AgentTokenSchema = z.object({
   id: Id,
   agent_id: Id,
   /** Events published before collector tokens existed carry no kind: they were agent tokens. */
   kind: z.enum(AGENT_TOKEN_KINDS).default("agent"),
-  name: z.string().min(1).max(255),
+  name: atMostChars(255).pipe(z.string().min(1)),
   description: z.string().nullable(),
   status: z.enum(["active", "revoked"]),
   token_sha256: Sha256HexSchema,

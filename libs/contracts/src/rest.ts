@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ClusterInfoSchema } from "./cluster-info.ts";
+import { atMostChars } from "./registry.ts";
 
 /**
  * REST bodies in GitLab's shape (`lib/api/entities/clusters/*`). Responses keep exactly
@@ -112,9 +113,6 @@ export const CreateAgentTokenBodySchema = z.object({
 
 /** Ruby's `String#blank?`: empty or only whitespace (`[[:space:]]`, Unicode's White_Space). */
 const RUBY_BLANK = /^\p{White_Space}*$/u;
-/** Rails' `length: { maximum: n }`, which counts characters (code points), not UTF-16 units. */
-const atMostChars = (max: number) =>
-  z.string().refine((text) => [...text].length <= max, `is too long (maximum is ${max} characters)`);
 
 /**
  * GitLab's `Clusters::AgentToken` validations, in the model's order (`description` first, then
