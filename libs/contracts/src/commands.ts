@@ -44,7 +44,7 @@ const CreateAgentCredential = {
     project_id: Id,
     agent_id: Id,
     // Characters, as GitLab's model and the gateway count them (not UTF-16 units).
-    name: atMostChars(255).pipe(z.string().min(1)),
+    name: atMostChars(255, z.string().min(1)),
     description: atMostChars(1024).nullable().optional(),
   }),
   result: z.object({ token: AgentTokenPublicSchema, plaintext: z.string() }),

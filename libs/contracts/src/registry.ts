@@ -149,16 +149,21 @@ export type Agent = z.infer<typeof AgentSchema>;
 export const AGENT_TOKEN_KINDS = ["agent", "collector"] as const;
 export type AgentTokenKind = (typeof AGENT_TOKEN_KINDS)[number];
 
-/** Rails' `length: { maximum: n }`, which counts characters (code points), not UTF-16 units. */
-export const atMostChars = (max: number) =>
-  z.string().refine((text) => [...text].length <= max, `is too long (maximum is ${max} characters)`);
+/**
+ * Rails' `length: { maximum: n }`, which counts characters (code points), not UTF-16 units (as
+ * JSON Schema's `maxLength` does, which the generated documents state).
+ */
+export const atMostChars = (max: number, base: z.ZodString = z.string()) =>
+  base
+    .refine((text) => [...text].length <= max, `is too long (maximum is ${max} characters)`)
+    .meta({ maxLength: max });
 
 export const AgentTokenSchema = z.object({
   id: Id,
   agent_id: Id,
   /** Events published before collector tokens existed carry no kind: they were agent tokens. */
   kind: z.enum(AGENT_TOKEN_KINDS).default("agent"),
-  name: atMostChars(255).pipe(z.string().min(1)),
+  name: atMostChars(255, z.string().min(1)),
   description: z.string().nullable(),
   status: z.enum(["active", "revoked"]),
   token_sha256: Sha256HexSchema,
