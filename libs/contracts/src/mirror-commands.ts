@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { AgentConfigPutResultSchema, utf8ByteLength } from "./agent-config.ts";
+import { AGENT_CONFIG_MAX_BYTES, AgentConfigPutResultSchema, utf8ByteLength } from "./agent-config.ts";
 import { AgentNameSchema, NamespaceKindSchema, PathSchema } from "./registry.ts";
 
 /**
@@ -62,6 +62,31 @@ function batchOf<F extends string, T extends z.ZodType<{ id: number }>>(field: F
     });
 }
 
+/**
+ * `mirror.agent_config.put`'s request: the file's text, or `null` with no `oversized` for no
+ * file, or `null` with `oversized` for a file over `AGENT_CONFIG_MAX_BYTES` that the sync did
+ * not read whole (its size in bytes when GitLab declared it, else `null`). Exactly one of
+ * `yaml` and `oversized` carries the file: `oversized` with a `yaml` is refused.
+ */
+const MirrorAgentConfigSchema = z
+  .object({
+    agent_id: Id,
+    yaml: z.string().nullable(),
+    oversized: z
+      .object({
+        bytes: z
+          .number()
+          .int()
+          .min(AGENT_CONFIG_MAX_BYTES + 1)
+          .nullable(),
+      })
+      .optional(),
+  })
+  .refine((request) => request.oversized === undefined || request.yaml === null, {
+    message: "yaml must be null when oversized is given",
+    path: ["yaml"],
+  });
+
 /** What a batch put did: the ids it changed, and the entities refused (the rest are put). */
 const BatchResult = z.object({
   changed: z.array(Id),
@@ -91,13 +116,17 @@ export const MIRROR_COMMANDS = {
     result: Changed,
   },
   /**
-   * The agent's `.gitlab/agents/<name>/config.yaml` on the default branch; `null`: no file,
-   * read as `{}`. A refused file is recorded (`on_refusal: "record"`). The same content as the
-   * last one mirrored (accepted or refused) publishes nothing; the reply then carries the
-   * counts in force and no `refusal`.
+   * The agent's `.gitlab/agents/<name>/config.yaml` on the default branch; `yaml: null`: no
+   * file, read as `{}`. A refused file is recorded (`on_refusal: "record"`). A file over
+   * `AGENT_CONFIG_MAX_BYTES` comes as `oversized` (the sync stops reading it there; it could not
+   * travel in this request anyway) and is recorded as refused `payload_too_large`, naming its
+   * size when known; the previous grants stay in force, as KAS keeps an agent's last
+   * configuration when it refuses a file over its limit. The same content as the last one
+   * mirrored (accepted or refused; for an oversized file, the same size) publishes nothing;
+   * the reply then carries the counts in force and no `refusal`.
    */
   "mirror.agent_config.put": {
-    request: z.object({ agent_id: Id, yaml: z.string().nullable() }),
+    request: MirrorAgentConfigSchema,
     result: AgentConfigPutResultSchema,
   },
   /** Removes one mirrored thing; a group takes its subtree. `removed: false` when it was not there. */

@@ -1,3 +1,5 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient, type GitLabClientOptions } from "./client.ts";
@@ -139,6 +141,56 @@ describe("GitLab client against the simulator", () => {
     );
     expect(file?.status).toBe(200);
     expect(file?.body).toBe("ci_access:\n  projects: []\n");
+  });
+
+  it("refuses a raw file over the call's maxBytes as too_large, naming the path, limit and size", async () => {
+    const project = gitlab.state.findProject("platform/service-4");
+    if (project === undefined) throw new Error("fixture missing");
+    const content = `# ${"x".repeat(1_500_000)}\n`;
+    gitlab.setFile(project.id, ".gitlab/agents/evil/config.yaml", content);
+    const path = gitlabPath`/projects/${project.id}/repository/files/${".gitlab/agents/evil/config.yaml"}/raw`;
+    const error = await failure(client.raw(path, { query: { ref: "main" }, maxBytes: 270_336 }));
+    expect(error).toMatchObject({ kind: "too_large", bodyBytes: Buffer.byteLength(content) });
+    expect(error.message).toContain(`GET /api/v4${path}`);
+    expect(error.message).toContain("over the limit of 270336 bytes");
+    expect(error.message).not.toContain(adminToken);
+    // Within the client's default limit the same file reads whole.
+    expect((await client.raw(path, { query: { ref: "main" } }))?.body).toBe(content);
+  });
+
+  it("stops reading an endless body without Content-Length and drops the connection", async () => {
+    let closed: () => void = () => {};
+    const connectionClosed = new Promise<void>((resolve) => {
+      closed = resolve;
+    });
+    let sent = 0;
+    const server = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "text/plain" });
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      const write = () => {
+        while (!response.destroyed && response.write(chunk)) sent += chunk.length;
+      };
+      response.on("drain", write);
+      response.on("close", closed);
+      write();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const endless = createGitLabClient({
+        baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        timeoutMs: 5_000,
+        maxBodyBytes: 1024 * 1024,
+      });
+      const error = await failure(endless.get("/user", GitLabUserSchema));
+      expect(error).toMatchObject({ kind: "too_large", bodyBytes: null });
+      expect(error.message).toBe("GET /api/v4/user: GitLab's answer is over the limit of 1048576 bytes");
+      await connectionClosed;
+      // Far less than the 5 s timeout would have let through.
+      expect(sent).toBeLessThan(16 * 1024 * 1024);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("sends a caller's credential in GitLab's header for its kind", async () => {

@@ -31,13 +31,32 @@ export interface GitLabClientOptions {
   maxRetries?: number;
   /** First backoff delay, doubled each retry. Default 250 ms. */
   retryBaseDelayMs?: number;
+  /**
+   * Largest answer body read, in bytes, for every call (`raw`'s `maxBytes` may lower it). A
+   * `Content-Length` over it, or a body that grows past it, stops the read (the body is
+   * cancelled, the connection dropped) and fails as `too_large`, never retried. Default
+   * {@link DEFAULT_MAX_BODY_BYTES} (32 MiB): far above any page of 100 entities GitLab sends,
+   * and it keeps one answer from taking the process's memory.
+   */
+  maxBodyBytes?: number;
 }
+
+/** The client's default `maxBodyBytes`: 32 MiB. */
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export interface RequestOptions {
   query?: Query;
   credential?: GitLabCredential;
   /** Further request headers (GitLab's internal API: `Gitlab-Kas-Api-Request`). */
   headers?: Record<string, string>;
+}
+
+export interface RawRequestOptions extends RequestOptions {
+  /**
+   * Largest body read for this call, in bytes (a repository file Kasmap bounds itself); the
+   * client's `maxBodyBytes` when larger or unset. Over it: `too_large`, as for the client's.
+   */
+  maxBytes?: number;
 }
 
 export interface RawResponse {
@@ -55,8 +74,11 @@ export interface GitLabClient {
     schema: S,
     options?: { query?: Query; perPage?: number; credential?: GitLabCredential },
   ): AsyncIterable<Array<z.output<S>>>;
-  /** GETs `path` unparsed (e.g. a repository file); null when GitLab answers 404. */
-  raw(path: string, options?: RequestOptions): Promise<RawResponse | null>;
+  /**
+   * GETs `path` unparsed (e.g. a repository file); null when GitLab answers 404. A body over
+   * `options.maxBytes` (or the client's `maxBodyBytes`) fails as `too_large`.
+   */
+  raw(path: string, options?: RawRequestOptions): Promise<RawResponse | null>;
   /** The API root every path is resolved against (`…/api/v4`). */
   readonly apiUrl: string;
 }
@@ -71,6 +93,7 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
   const maxRetryAfterSeconds = options.maxRetryAfterSeconds ?? 60;
   const maxRetries = options.maxRetries ?? 2;
   const retryBaseDelayMs = options.retryBaseDelayMs ?? 250;
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const defaultCredential: GitLabCredential | undefined =
     options.token === undefined ? undefined : { kind: "private_token", token: options.token };
 
@@ -82,11 +105,15 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     return url;
   }
 
-  /** One GET with rate-limit waits and bounded retries; answers any HTTP status it got. */
+  /**
+   * One GET with rate-limit waits and bounded retries; answers any HTTP status it got. A body
+   * over `bodyLimit` bytes fails as `too_large` at once (another attempt would read the same).
+   */
   async function send(
     url: URL,
     credential: GitLabCredential | undefined,
     extraHeaders?: Record<string, string>,
+    bodyLimit = maxBodyBytes,
   ): Promise<RawResponse> {
     const where = `GET ${url.pathname}`;
     let failures = 0;
@@ -105,8 +132,9 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
           signal: AbortSignal.timeout(options.timeoutMs),
           redirect: "manual",
         });
-        body = await response.text();
+        body = await readBodyBounded(response, bodyLimit, where);
       } catch (error) {
+        if (error instanceof GitLabApiError) throw error;
         const reason = isTimeout(error)
           ? `timed out after ${options.timeoutMs} ms`
           : describeNetworkError(error);
@@ -189,7 +217,8 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     },
     async raw(path, requestOptions) {
       const url = urlFor(path, requestOptions?.query);
-      const answer = await send(url, requestOptions?.credential);
+      const limit = Math.min(requestOptions?.maxBytes ?? maxBodyBytes, maxBodyBytes);
+      const answer = await send(url, requestOptions?.credential, undefined, limit);
       if (answer.status === 404) return null;
       failIfError(url, answer);
       return answer;
@@ -210,6 +239,53 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
       };
     },
   };
+}
+
+/**
+ * The body as text (UTF-8, as `Response.text()` decodes it), read chunk by chunk: a declared
+ * `Content-Length` over `limit` bytes is refused before any byte is read, and a body that grows
+ * past `limit` stops the read there. Either way the body is cancelled (undici then drops the
+ * connection) and the call fails as `too_large`, naming the path and the limit.
+ */
+async function readBodyBounded(response: Response, limit: number, where: string): Promise<string> {
+  const declared = declaredLength(response.headers);
+  // Compressed, `Content-Length` counts the bytes on the wire, not the body's.
+  const encoding = response.headers.get("content-encoding")?.trim().toLowerCase();
+  const bodyBytes = encoding === undefined || encoding === "identity" ? declared : null;
+  const tooLarge = (size: number | null) =>
+    new GitLabApiError(
+      "too_large",
+      `${where}: GitLab's answer is over the limit of ${limit} bytes` +
+        (declared === null ? "" : ` (Content-Length ${declared})`),
+      response.status,
+      { bodyBytes: size },
+    );
+  if (declared !== null && declared > limit) {
+    await response.body?.cancel().catch(() => {});
+    throw tooLarge(bodyBytes);
+  }
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(null);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks, total));
+}
+
+/** `Content-Length` as a number of bytes; null when absent or not a plain count. */
+function declaredLength(headers: Headers): number | null {
+  const value = headers.get("content-length")?.trim();
+  if (value === undefined || !/^[0-9]{1,15}$/.test(value)) return null;
+  return Number(value);
 }
 
 /** `x-next-page` (offset pagination), else the `Link` header's `rel="next"` (keyset pagination). */

@@ -6,7 +6,9 @@ export type GitLabApiErrorKind =
   | "not_found"
   | "rate_limited"
   | "server"
-  | "invalid_response";
+  | "invalid_response"
+  /** The answer's body is over the call's limit; reading it stopped there. */
+  | "too_large";
 
 /**
  * A failed GitLab call. The message names the method, path and status, never a credential
@@ -14,13 +16,19 @@ export type GitLabApiErrorKind =
  */
 export class GitLabApiError extends Error {
   override readonly name = "GitLabApiError";
+  /**
+   * `too_large` only: the body's size in bytes as GitLab declared it (`Content-Length`); null
+   * when GitLab declared none (the body grew past the limit while it was read).
+   */
+  readonly bodyBytes: number | null;
   constructor(
     readonly kind: GitLabApiErrorKind,
     message: string,
     readonly status: number | null = null,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; bodyBytes?: number | null },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.bodyBytes = options?.bodyBytes ?? null;
   }
 }
 

@@ -198,6 +198,61 @@ describe("mirror puts", () => {
     expect(again.authz).toEqual([]);
   });
 
+  it("records a file over 256 KiB as refused with its size, keeps the grants, and publishes it once per size", async () => {
+    await agent(179, "large");
+    try {
+      await putsOfLargeAgent();
+    } finally {
+      // Gone again, so the sweeps below see only the agents they expect.
+      await env.command("mirror.remove", { kind: "agent", id: 179 });
+    }
+  });
+
+  async function putsOfLargeAgent() {
+    await env.command("mirror.agent_config.put", { agent_id: 179, yaml: CONFIG });
+    const oversized = (bytes: number | null) =>
+      env.command("mirror.agent_config.put", { agent_id: 179, yaml: null, oversized: { bytes } });
+    const refusal = {
+      code: "payload_too_large",
+      message: "agent configuration is 1500003 bytes; the limit is 262144 bytes (256 KiB)",
+    };
+    const first = await eventsOf(async () => {
+      const reply = await oversized(1_500_003);
+      expect(reply.result).toMatchObject({ ci_access: { projects: 1, groups: 1 }, refusal });
+    });
+    expect(first.authz.map((e) => e.data)).toEqual([
+      expect.objectContaining({ agent_id: 179, cause: "config_refused", refusal, added: [], removed: [] }),
+    ]);
+    expect((await env.storedAgentConfig(179))?.yaml).toBe(CONFIG);
+    const again = await eventsOf(async () => {
+      expect((await oversized(1_500_003)).result.refusal).toBeUndefined();
+    });
+    expect(again.authz).toEqual([]);
+    // A size GitLab did not declare (the body grew past the read limit).
+    expect((await oversized(null)).result.refusal?.message).toBe(
+      "agent configuration is over 262144 bytes; the limit is 262144 bytes (256 KiB)",
+    );
+    // GitLab's file fixed: applied again, even though it is the one applied before.
+    const fixed = await env.command("mirror.agent_config.put", { agent_id: 179, yaml: CONFIG });
+    expect(fixed.result).toMatchObject({ ci_access: { projects: 1, groups: 1 } });
+    expect(fixed.result.refusal).toBeUndefined();
+  }
+
+  it("refuses an oversized file that comes with its yaml, or whose size is within the limit", async () => {
+    const withYaml = await env.refusal("mirror.agent_config.put", {
+      agent_id: AGENT,
+      yaml: CONFIG,
+      oversized: { bytes: 300_000 },
+    });
+    expect(withYaml.code).toBe("validation_failed");
+    const small = await env.refusal("mirror.agent_config.put", {
+      agent_id: AGENT,
+      yaml: null,
+      oversized: { bytes: 262_144 },
+    });
+    expect(small.code).toBe("validation_failed");
+  });
+
   it("refuses a project whose group was not mirrored", async () => {
     const refused = await env.refusal("mirror.project.put", {
       id: 8999,

@@ -1,3 +1,4 @@
+import { AGENT_CONFIG_MAX_BYTES, type KasmapError, utf8ByteLength } from "@kasmap/contracts";
 import {
   agentConfigPath,
   GitLabApiError,
@@ -12,10 +13,25 @@ import {
   gitlabPath,
 } from "@kasmap/gitlab-api";
 import { forEachLimited } from "./concurrency.ts";
-import type { MirrorCommands, MirrorGroup, MirrorProject } from "./mirror-commands.ts";
+import {
+  type AgentConfigFile,
+  isPermanentMirrorRefusal,
+  type MirrorCommands,
+  type MirrorGroup,
+  type MirrorProject,
+} from "./mirror-commands.ts";
 
 /** Agents (and their config files) of one project read and put at once. */
 export const AGENT_READ_CONCURRENCY = 4;
+/**
+ * Most bytes of an agent config file read: the 256 KiB authz accepts and 16 KiB more, so a file
+ * a little over the limit is refused with its exact size even when GitLab declares no
+ * `Content-Length`. Reading stops there: a larger file is refused by its size alone.
+ */
+export const AGENT_CONFIG_READ_MAX_BYTES = AGENT_CONFIG_MAX_BYTES + 16 * 1024;
+
+/** An agent authz refused for good (`isPermanentMirrorRefusal`); the project's others were put. */
+export type AgentRefusal = { what: string; error: KasmapError };
 
 /** The listings below are all read in id order. */
 const BY_ID = { order_by: "id", sort: "asc" };
@@ -99,49 +115,75 @@ export class GitLabMirror {
 
   /**
    * Every agent of the project, each with its config file from the default branch (404 = no
-   * file = `null`), at most `AGENT_READ_CONCURRENCY` at once. `onlyNames`: just the agents whose
-   * config files changed (a push), and only their config.
+   * file = `{}`; over 256 KiB: recorded as refused, `readAgentConfig`), at most
+   * `AGENT_READ_CONCURRENCY` at once. `onlyNames`: just the agents whose config files changed
+   * (a push), and only their config. An agent authz refuses for good does not stop the others:
+   * it is returned, for the caller to report; any other failure throws.
    */
-  async mirrorAgentsOf(project: GitLabProject, onlyNames: ReadonlySet<string> | null = null): Promise<void> {
+  async mirrorAgentsOf(
+    project: GitLabProject,
+    onlyNames: ReadonlySet<string> | null = null,
+  ): Promise<AgentRefusal[]> {
     const agents = this.gitlab.pages(
       gitlabPath`/projects/${project.id}/cluster_agents`,
       GitLabClusterAgentSchema,
     );
+    const refusals: AgentRefusal[] = [];
     try {
-      for await (const page of agents) await this.mirrorAgentPage(project, page, onlyNames);
+      for await (const page of agents) await this.mirrorAgentPage(project, page, onlyNames, refusals);
     } catch (error) {
       // Agents need Developer on the project: a token below that sees none, and mirrors none.
       if (!isGitLabError(error, "forbidden")) throw error;
     }
+    return refusals;
   }
 
   private async mirrorAgentPage(
     project: GitLabProject,
     page: GitLabClusterAgent[],
     onlyNames: ReadonlySet<string> | null,
+    refusals: AgentRefusal[],
   ): Promise<void> {
     const chosen = onlyNames === null ? page : page.filter((agent) => onlyNames.has(agent.name));
     await forEachLimited(chosen, AGENT_READ_CONCURRENCY, async (agent) => {
-      if (onlyNames === null) {
-        await this.mirror.putAgent({
-          id: agent.id,
-          project_id: project.id,
-          name: agent.name,
-          created_at: isoTime(agent.created_at),
-        });
+      try {
+        if (onlyNames === null) {
+          await this.mirror.putAgent({
+            id: agent.id,
+            project_id: project.id,
+            name: agent.name,
+            created_at: isoTime(agent.created_at),
+          });
+        }
+        await this.mirror.putAgentConfig(agent.id, await this.readAgentConfig(project, agent.name));
+      } catch (error) {
+        if (!isPermanentMirrorRefusal(error)) throw error;
+        refusals.push({ what: `agent ${agent.id} (${project.path_with_namespace})`, error });
       }
-      await this.mirror.putAgentConfig(agent.id, await this.readAgentConfig(project, agent.name));
     });
   }
 
-  /** `.gitlab/agents/<name>/config.yaml` on the default branch; null when there is none. */
-  async readAgentConfig(project: GitLabProject, agentName: string): Promise<string | null> {
-    if (!project.default_branch) return null;
-    const file = await this.gitlab.raw(
-      gitlabPath`/projects/${project.id}/repository/files/${agentConfigPath(agentName)}/raw`,
-      { query: { ref: project.default_branch } },
-    );
-    return file === null ? null : file.body;
+  /**
+   * `.gitlab/agents/<name>/config.yaml` on the default branch, read up to
+   * `AGENT_CONFIG_READ_MAX_BYTES`: a file over `AGENT_CONFIG_MAX_BYTES` (256 KiB, in UTF-8 as
+   * authz counts it) is `oversized`, with its size when GitLab declared it or it was read whole.
+   */
+  async readAgentConfig(project: GitLabProject, agentName: string): Promise<AgentConfigFile> {
+    if (!project.default_branch) return { kind: "missing" };
+    let file: Awaited<ReturnType<GitLabClient["raw"]>>;
+    try {
+      file = await this.gitlab.raw(
+        gitlabPath`/projects/${project.id}/repository/files/${agentConfigPath(agentName)}/raw`,
+        { query: { ref: project.default_branch }, maxBytes: AGENT_CONFIG_READ_MAX_BYTES },
+      );
+    } catch (error) {
+      if (error instanceof GitLabApiError && error.kind === "too_large")
+        return { kind: "oversized", bytes: error.bodyBytes };
+      throw error;
+    }
+    if (file === null) return { kind: "missing" };
+    const bytes = utf8ByteLength(file.body);
+    return bytes > AGENT_CONFIG_MAX_BYTES ? { kind: "oversized", bytes } : { kind: "file", yaml: file.body };
   }
 }
 

@@ -22,6 +22,14 @@ export type MirroredCounts = { groups: number; projects: number; agents: number 
 /** An entity a batch put refused for good (`MIRROR_REFUSAL_CODES`); the others were put. */
 export type MirrorRefusal = { id: number; error: KasmapError };
 type MirrorRefusalCode = (typeof MIRROR_REFUSAL_CODES)[number];
+/**
+ * An agent's config file as read from GitLab: its text, none, or one over
+ * `AGENT_CONFIG_MAX_BYTES` that was not read whole (its size in bytes when known).
+ */
+export type AgentConfigFile =
+  | { kind: "file"; yaml: string }
+  | { kind: "missing" }
+  | { kind: "oversized"; bytes: number | null };
 
 export type MirrorCommands = {
   putGroup(group: MirrorGroup): Promise<void>;
@@ -30,7 +38,8 @@ export type MirrorCommands = {
   putGroups(groups: readonly MirrorGroup[]): Promise<MirrorRefusal[]>;
   putProjects(projects: readonly MirrorProject[]): Promise<MirrorRefusal[]>;
   putAgent(agent: MirrorAgent): Promise<void>;
-  putAgentConfig(agentId: number, yaml: string | null): Promise<void>;
+  /** An oversized file is recorded as refused by authz; the previous grants stay. */
+  putAgentConfig(agentId: number, file: AgentConfigFile): Promise<void>;
   remove(kind: MirrorKind, id: number): Promise<void>;
   sweep(before: Date, rootGroupIds: number[] | null): Promise<MirroredCounts>;
   status(timeoutMs: number): Promise<MirroredCounts>;
@@ -66,8 +75,8 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
     async putAgent(agent) {
       await requestCommand(bus, "mirror.agent.put", agent);
     },
-    async putAgentConfig(agentId, yaml) {
-      await requestCommand(bus, "mirror.agent_config.put", { agent_id: agentId, yaml });
+    async putAgentConfig(agentId, file) {
+      await requestCommand(bus, "mirror.agent_config.put", agentConfigRequest(agentId, file));
     },
     async remove(kind, id) {
       await requestCommand(bus, "mirror.remove", { kind, id });
@@ -83,6 +92,34 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
     },
   };
   return commands;
+}
+
+function agentConfigRequest(
+  agentId: number,
+  file: AgentConfigFile,
+): AuthzCommandRequest<"mirror.agent_config.put"> {
+  switch (file.kind) {
+    case "file":
+      return { agent_id: agentId, yaml: file.yaml };
+    case "missing":
+      return { agent_id: agentId, yaml: null };
+    case "oversized":
+      return { agent_id: agentId, yaml: null, oversized: { bytes: file.bytes } };
+  }
+}
+
+/**
+ * A refusal no retry changes while GitLab has the thing as it is now: authz's per-entity
+ * refusals (`MIRROR_REFUSAL_CODES`: a path Kasmap cannot hold, a parent it never got, an id its
+ * own registry holds) and `payload_too_large` (a request over NATS `max_payload`, refused before
+ * it is sent, or a reply authz could not fit). The reconcile skips and reports it, the inbox
+ * acknowledges it; the next reconcile meets it again.
+ */
+export function isPermanentMirrorRefusal(error: unknown): error is KasmapError {
+  return (
+    MIRROR_REFUSAL_CODES.some((code) => isKasmapError(error, code)) ||
+    isKasmapError(error, "payload_too_large")
+  );
 }
 
 /**

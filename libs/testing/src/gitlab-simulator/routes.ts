@@ -102,7 +102,12 @@ async function handle(
   });
   const headers = { ...answer.headers };
   if (answer.text !== undefined) {
-    response.writeHead(answer.status, { ...headers, "content-type": "text/plain; charset=utf-8" });
+    // GitLab (Workhorse) sends a repository file with its length.
+    response.writeHead(answer.status, {
+      ...headers,
+      "content-type": "text/plain; charset=utf-8",
+      "content-length": String(Buffer.byteLength(answer.text)),
+    });
     response.end(answer.text);
     return;
   }

@@ -1,6 +1,14 @@
 import { createHash } from "node:crypto";
-import { type Agent, EMPTY_GRANT_SET, KasmapError, NOT_FOUND } from "@kasmap/contracts";
-import { publishGrantChange } from "../agent-authorizations.ts";
+import {
+  AGENT_CONFIG_MAX_BYTES,
+  type Agent,
+  type AuthzCommandParsedRequest,
+  type ConfigRefusal,
+  EMPTY_GRANT_SET,
+  KasmapError,
+  NOT_FOUND,
+} from "@kasmap/contracts";
+import { publishGrantChange, recordConfigRefusal } from "../agent-authorizations.ts";
 import { invalidField } from "../field-validation.ts";
 import { refuseUnmirrored } from "../mirror-namespaces.ts";
 import { emitRegistryChange } from "../registry-events.ts";
@@ -10,7 +18,7 @@ import { reserveMirroredId } from "../store/mirror-ids.ts";
 import type { AuthzExecutor } from "../store/schema.ts";
 import type { UnitOfWork } from "../unit-of-work.ts";
 import { configSummary, putConfigOfAgent } from "./agent-config.ts";
-import type { CommandHandler } from "./command-deps.ts";
+import type { CommandDeps, CommandHandler } from "./command-deps.ts";
 
 /** What a missing config file reads as (GitLab: an agent without a file has no authorizations). */
 const NO_CONFIG_FILE = "{}";
@@ -103,12 +111,17 @@ async function liveAgent(db: AuthzExecutor, id: number) {
 
 /**
  * `mirror.agent_config.put`: the agent's config file as GitLab has it (`null`: no file, `{}`),
- * applied by `agent_config.put`'s own logic with refusals recorded. The digest of the last file
- * mirrored (accepted or refused) is kept, so the same file again publishes nothing.
+ * applied by `agent_config.put`'s own logic with refusals recorded; a file the sync found over
+ * 256 KiB (`oversized`) is recorded as refused `payload_too_large` without being read. The
+ * digest of the last file mirrored (accepted or refused) is kept, so the same file again
+ * publishes nothing.
  */
 export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> = async (deps, request) => {
   const yaml = request.yaml ?? NO_CONFIG_FILE;
-  const digest = createHash("sha256").update(yaml, "utf8").digest("hex");
+  const digest =
+    request.oversized === undefined
+      ? createHash("sha256").update(yaml, "utf8").digest("hex")
+      : oversizedMarker(request.oversized.bytes);
   const unchanged = await deps.run(null, async (unit) => {
     const agent = await liveAgent(unit.tx, request.agent_id);
     if (agent.mirror_config_sha256 !== digest) return null;
@@ -120,6 +133,7 @@ export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> =
     });
   });
   if (unchanged.result !== null) return { result: unchanged.result, positions: [] };
+  if (request.oversized !== undefined) return recordOversizedConfig(deps, request, digest);
   return putConfigOfAgent(deps, {
     actorUserId: null,
     agentOf: async (unit) => toAgent(await liveAgent(unit.tx, request.agent_id)),
@@ -134,3 +148,46 @@ export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> =
     },
   });
 };
+
+/**
+ * What `mirror_config_sha256` holds after an oversized file: never a SHA-256 hex digest, so no
+ * file's content can be taken for it. The same size again is the same refusal: it publishes
+ * nothing (the content is unknown, and the refusal would say the same).
+ */
+function oversizedMarker(bytes: number | null): string {
+  return `oversized:${bytes ?? "unknown"}`;
+}
+
+/** The refusal of a file over `AGENT_CONFIG_MAX_BYTES`, as authz words it for a file it read. */
+function oversizedConfigRefusal(bytes: number | null): ConfigRefusal {
+  const limit = `the limit is ${AGENT_CONFIG_MAX_BYTES} bytes (256 KiB)`;
+  return {
+    code: "payload_too_large",
+    message:
+      bytes === null
+        ? `agent configuration is over ${AGENT_CONFIG_MAX_BYTES} bytes; ${limit}`
+        : `agent configuration is ${bytes} bytes; ${limit}`,
+  };
+}
+
+/**
+ * Records an oversized file's refusal (`config_refused`, with the grants in force, which stay)
+ * and keeps its marker, in one transaction.
+ */
+async function recordOversizedConfig(
+  deps: CommandDeps,
+  request: AuthzCommandParsedRequest<"mirror.agent_config.put">,
+  marker: string,
+) {
+  const refusal = oversizedConfigRefusal(request.oversized?.bytes ?? null);
+  return deps.run(null, async (unit) => {
+    const agent = toAgent(await liveAgent(unit.tx, request.agent_id));
+    const recorded = await recordConfigRefusal(unit, agent, refusal);
+    await unit.tx
+      .updateTable("authz.agents")
+      .set({ mirror_config_sha256: marker })
+      .where("id", "=", agent.id)
+      .execute();
+    return { ...configSummary(agent.id, recorded), refusal };
+  });
+}

@@ -7,7 +7,13 @@ import {
   gitlabPath,
   type HookChange,
 } from "@kasmap/gitlab-api";
-import { type GitLabMirror, isGitLabError, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
+import {
+  type AgentRefusal,
+  type GitLabMirror,
+  isGitLabError,
+  mirrorGroupOf,
+  mirrorProjectOf,
+} from "../gitlab-mirror.ts";
 import { holdsMirrorRoot, inMirrorScope } from "../mirror-scope.ts";
 
 /** GitLab nests groups at most 20 deep; a parent chain longer than that is not followed. */
@@ -20,14 +26,15 @@ type Change = Exclude<HookChange, { kind: "ignored" } | { kind: "invalid" }>;
 /**
  * Applies one notice: re-reads what it names from GitLab (the notice is only the reason to
  * look; GitLab is the truth) and puts it, or removes it when GitLab no longer has it or it left
- * the configured roots. Throws what GitLab or authz threw, for the consumer to retry.
+ * the configured roots. Throws what GitLab or authz threw, for the consumer to retry; returns
+ * the agents authz refused for good (the project's others were put), for the consumer to report.
  */
 export async function applyChange(
   gitlab: GitLabMirror,
   rootGroups: readonly string[] | null,
   change: Change,
   payload: unknown,
-): Promise<void> {
+): Promise<AgentRefusal[]> {
   switch (change.kind) {
     case "group": {
       const group = await gitlab.readGroup(change.id);
@@ -36,36 +43,34 @@ export async function applyChange(
         (inMirrorScope(rootGroups, group.full_path) || holdsMirrorRoot(rootGroups, group.full_path));
       if (group === null || !wanted) {
         await gitlab.mirror.remove("group", change.id);
-        return;
+        return [];
       }
       await putGroupChain(gitlab, group, 0);
-      return;
+      return [];
     }
     case "project": {
       const project = await projectInScope(gitlab, rootGroups, change.id);
-      if (project === null) return;
-      await gitlab.mirrorAgentsOf(project);
-      return;
+      if (project === null) return [];
+      return gitlab.mirrorAgentsOf(project);
     }
     case "project_agents": {
       const project = await projectInScope(gitlab, rootGroups, change.project_id);
-      if (project === null) return;
-      await gitlab.mirrorAgentsOf(project);
+      if (project === null) return [];
+      const refusals = await gitlab.mirrorAgentsOf(project);
       const agentId = auditTargetAgent(payload);
       if (agentId !== null && !(await agentExists(gitlab, project.id, agentId))) {
         await gitlab.mirror.remove("agent", agentId);
       }
-      return;
+      return refusals;
     }
     case "agent_config": {
       const project = await projectInScope(gitlab, rootGroups, change.project_id);
-      if (project === null) return;
+      if (project === null) return [];
       const names =
         change.paths === null
           ? null
           : new Set(change.paths.flatMap((path) => agentNameOfConfigPath(path) ?? []));
-      if (names === null || names.size > 0) await gitlab.mirrorAgentsOf(project, names);
-      return;
+      return names === null || names.size > 0 ? gitlab.mirrorAgentsOf(project, names) : [];
     }
   }
 }

@@ -4,6 +4,7 @@ import { classifyHook, GitLabApiError } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
 import { AckPolicy, type ConsumerMessages, DeliverPolicy, type JsMsg } from "@nats-io/jetstream";
 import type { GitLabMirror } from "../gitlab-mirror.ts";
+import { isPermanentMirrorRefusal } from "../mirror-commands.ts";
 import type { SyncHealth } from "../sync-status.ts";
 import { applyChange } from "./apply-change.ts";
 
@@ -13,10 +14,41 @@ export const INBOX_CONSUMER = "kasmap-gitlab-sync";
 const ACK_WAIT_NS = 5 * 60 * 1_000_000_000;
 /** Deliveries in flight per replica. */
 const MAX_ACK_PENDING = 16;
-/** Longest wait before a delivery that failed for want of GitLab or authz is tried again. */
-const MAX_RETRY_DELAY_MS = 60_000;
+
+/**
+ * How a delivery that failed for a reason that may pass (GitLab or authz not answering) is
+ * retried: `nak` with a delay of `backoffDelayMs(delivery, baseDelayMs, maxDelayMs)`, and at
+ * its `maxDeliveries`-th failed delivery it is dead-lettered with the last error as its reason
+ * and terminated. A delivery that can never succeed thus holds one of the consumer's
+ * `MAX_ACK_PENDING` slots for a bounded time (the defaults: 9 delays of 1, 2, 4 … 60 s, each
+ * jittered to 50–100 %: about 2 to 4 minutes), not for ever; what it named is read again by the
+ * next full reconcile (every 5 minutes by default), which also repairs a hook dead-lettered
+ * during a longer outage.
+ *
+ * Counted by the consumer here, not by the server's `max_deliver`: a message at the server's
+ * cap is dropped from the consumer with only an advisory (no dead letter, no reason), a
+ * JetStream `backoff` list applies to `ack_wait` expiries and not to a `nak`'s own delay, and an
+ * existing durable consumer refuses `consumers.add` with another config (nats.js 3.3 creates
+ * with `action: "create"`), so deployments would need a consumer update.
+ */
+export type InboxRetryPolicy = { maxDeliveries: number; baseDelayMs: number; maxDelayMs: number };
+export const INBOX_RETRY_POLICY: InboxRetryPolicy = {
+  maxDeliveries: 10,
+  baseDelayMs: 1_000,
+  maxDelayMs: 60_000,
+};
 
 export type InboxConsumer = { stop(): Promise<void> };
+
+type InboxOptions = {
+  bus: Bus;
+  gitlab: GitLabMirror;
+  rootGroups: readonly string[] | null;
+  health: SyncHealth;
+  logger: Logger;
+  /** Default `INBOX_RETRY_POLICY`; tests shorten it. */
+  retry?: InboxRetryPolicy;
+};
 
 type Parsed = { ok: true; message: GitLabInboxMessage } | { ok: false; reason: string };
 
@@ -39,16 +71,11 @@ function parseInboxMessage(data: Uint8Array): Parsed {
  * Consumes `<ROOT>_GITLAB_INBOX` with a durable consumer (acks: nothing is lost across restarts):
  * each delivery is classified (`classifyHook`), what it names re-read from GitLab and put or
  * removed. A malformed message or a payload GitLab would never send is dead-lettered with its
- * reason; an event that changes nothing mirrored is acknowledged; GitLab or authz not answering
- * is a `nak` with backoff (up to a minute), so the delivery waits for them.
+ * reason; an event that changes nothing mirrored is acknowledged, and so is one authz refuses
+ * for good (`isPermanentMirrorRefusal`, logged); GitLab or authz not answering is a `nak` with
+ * backoff (up to a minute), so the delivery waits for them, up to `InboxRetryPolicy`'s cap.
  */
-export async function startInboxConsumer(options: {
-  bus: Bus;
-  gitlab: GitLabMirror;
-  rootGroups: readonly string[] | null;
-  health: SyncHealth;
-  logger: Logger;
-}): Promise<InboxConsumer> {
+export async function startInboxConsumer(options: InboxOptions): Promise<InboxConsumer> {
   const { bus, logger } = options;
   const stream = bus.topology.streamNames.gitlabInbox;
   await bus.jsm.consumers.add(stream, {
@@ -93,16 +120,7 @@ export async function startInboxConsumer(options: {
   };
 }
 
-async function handle(
-  options: {
-    bus: Bus;
-    gitlab: GitLabMirror;
-    rootGroups: readonly string[] | null;
-    health: SyncHealth;
-    logger: Logger;
-  },
-  message: JsMsg,
-): Promise<void> {
+async function handle(options: InboxOptions, message: JsMsg): Promise<void> {
   const parsed = parseInboxMessage(message.data);
   if (!parsed.ok) return deadLetter(options.bus, message, parsed.reason);
   const { source, gitlab_event: gitlabEvent, payload } = parsed.message;
@@ -113,18 +131,37 @@ async function handle(
     return;
   }
   try {
-    await applyChange(options.gitlab, options.rootGroups, change, payload);
+    const refusals = await applyChange(options.gitlab, options.rootGroups, change, payload);
+    for (const { what, error } of refusals) {
+      options.health.failed(`not mirrored: ${what}: ${error.message}`);
+      options.logger.warn({ err: error, what, change }, "GitLab change not mirrored: authz refused it");
+    }
     message.ack();
   } catch (error) {
     options.health.failed(error);
-    if (isPermanentRefusal(error)) {
-      // authz will never take it as GitLab has it now (a path Kasmap cannot hold): the next
-      // reconcile reports it again; retrying the delivery would not change the answer.
+    if (isPermanentMirrorRefusal(error)) {
+      // authz will never take it as GitLab has it now (a path Kasmap cannot hold, a request
+      // over NATS max_payload): the next reconcile reports it again; retrying the delivery
+      // would not change the answer.
       options.logger.warn({ err: error, change }, "GitLab change not mirrored: authz refused it");
       message.ack();
       return;
     }
-    const delayMs = backoffDelayMs(message.info.deliveryCount, 1_000, MAX_RETRY_DELAY_MS);
+    const retry = options.retry ?? INBOX_RETRY_POLICY;
+    const deliveries = message.info.deliveryCount;
+    if (deliveries >= retry.maxDeliveries) {
+      const reason = `not applied after ${deliveries} deliveries: ${describeFailure(error)}`;
+      options.logger.warn(
+        { err: error, change },
+        "GitLab change dead-lettered; the next reconcile reads it again",
+      );
+      await publishDeadLetter(options.bus, deadLetterOf(options.bus, message, reason));
+      // No reason on the term: a NATS server before 2.10.4 ignores `+TERM <reason>` and would
+      // keep the delivery pending; the reason is in the dead letter.
+      message.term();
+      return;
+    }
+    const delayMs = backoffDelayMs(deliveries, retry.baseDelayMs, retry.maxDelayMs);
     options.logger.warn(
       {
         err: error,
@@ -138,16 +175,15 @@ async function handle(
   }
 }
 
-function isPermanentRefusal(error: unknown): boolean {
-  return (
-    isKasmapError(error, "validation_failed") ||
-    isKasmapError(error, "not_found") ||
-    isKasmapError(error, "conflict")
-  );
+/** The error's kind or code and message (GitLab's errors name path and status, never a token). */
+function describeFailure(error: unknown): string {
+  if (error instanceof GitLabApiError) return `GitLab ${error.kind}: ${error.message}`;
+  if (isKasmapError(error)) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-async function deadLetter(bus: Bus, message: JsMsg, reason: string): Promise<void> {
-  await publishDeadLetter(bus, {
+function deadLetterOf(bus: Bus, message: JsMsg, reason: string) {
+  return {
     stream: bus.topology.streamNames.gitlabInbox,
     seq: message.seq,
     subject: message.subject,
@@ -155,6 +191,10 @@ async function deadLetter(bus: Bus, message: JsMsg, reason: string): Promise<voi
     reason,
     storedAt: new Date(Number(message.timestampNanos / 1_000_000n)),
     payload: message.data,
-  });
+  };
+}
+
+async function deadLetter(bus: Bus, message: JsMsg, reason: string): Promise<void> {
+  await publishDeadLetter(bus, deadLetterOf(bus, message, reason));
   message.ack();
 }

@@ -1,9 +1,9 @@
-import { isKasmapError, KasmapError } from "@kasmap/contracts";
+import { KasmapError } from "@kasmap/contracts";
 import type { GitLabGroup, GitLabProject } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
 import { forEachLimited } from "../concurrency.ts";
 import { type GitLabMirror, mirrorGroupOf, mirrorProjectOf } from "../gitlab-mirror.ts";
-import type { MirrorRefusal } from "../mirror-commands.ts";
+import { isPermanentMirrorRefusal, type MirrorRefusal } from "../mirror-commands.ts";
 import { readAhead } from "../read-ahead.ts";
 import { ParentsFirst } from "./group-order.ts";
 
@@ -29,8 +29,9 @@ export type WalkResult = {
  * every group parents first, then every project with its agents and agent configs, page by page
  * (the page being put and the next one being read in memory at a time). Any GitLab or authz failure ends the walk
  * by throwing: the caller then must not sweep. A put authz refuses for good (`validation_failed`,
- * `not_found` for a parent it never got, `conflict` with an id Kasmap's own registry holds) is
- * skipped and reported, and the walk goes on.
+ * `not_found` for a parent it never got, `conflict` with an id Kasmap's own registry holds,
+ * `payload_too_large`: `isPermanentMirrorRefusal`) is skipped and reported, and the walk goes
+ * on.
  */
 export async function walkGitLab(
   gitlab: GitLabMirror,
@@ -39,8 +40,7 @@ export async function walkGitLab(
 ): Promise<WalkResult> {
   const result: WalkResult = { rootGroupIds: null, groups: 0, projects: 0, skipped: [], skippedCount: 0 };
   const skip = (what: string, error: unknown): boolean => {
-    const refusal = ["validation_failed", "not_found", "conflict"] as const;
-    if (!refusal.some((code) => isKasmapError(error, code)) || !isKasmapError(error)) throw error;
+    if (!isPermanentMirrorRefusal(error)) throw error;
     result.skippedCount += 1;
     if (result.skipped.length < 20) result.skipped.push(`${what}: ${error.message}`);
     logger.warn({ what, reason: error.message }, "not mirrored: authz refused it");
@@ -62,7 +62,9 @@ export async function walkGitLab(
       const putIds = putIdsOf("project", page, await gitlab.mirror.putProjects(page.map(mirrorProjectOf)));
       result.projects += putIds.size;
       const put = page.filter((project) => putIds.has(project.id));
-      await forEachLimited(put, PROJECT_CONCURRENCY, (project) => gitlab.mirrorAgentsOf(project));
+      await forEachLimited(put, PROJECT_CONCURRENCY, async (project) => {
+        for (const refusal of await gitlab.mirrorAgentsOf(project)) skip(refusal.what, refusal.error);
+      });
     }
   };
 
