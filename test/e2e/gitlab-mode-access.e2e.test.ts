@@ -32,7 +32,15 @@ let projection: ProjectionService;
 let shortTtl: RunningGateway;
 let longTtl: RunningGateway;
 const ids = { agentProject: 0, featureProject: 0, agent: 0, operators: 0 };
-const tokens = { maintainer: "", developer: "", outsider: "", admin: "" };
+const tokens = {
+  maintainer: "",
+  developer: "",
+  outsider: "",
+  admin: "",
+  maintainerReadApi: "",
+  maintainerOAuthReadApi: "",
+  maintainerOAuthApi: "",
+};
 
 beforeAll(async () => {
   world = await createTestWorld({ name: "gitlab-mode-access" });
@@ -57,6 +65,9 @@ beforeAll(async () => {
     developer: sim.addToken(developer.id, { kind: "oauth" }),
     outsider: sim.addToken(outsider.id),
     admin: sim.addToken(admin.id),
+    maintainerReadApi: sim.addToken(maintainer.id, { scopes: ["read_api"] }),
+    maintainerOAuthReadApi: sim.addToken(maintainer.id, { kind: "oauth", scopes: ["read_api"] }),
+    maintainerOAuthApi: sim.addToken(maintainer.id, { kind: "oauth", scopes: ["api"] }),
   });
 
   projection = await startProjectionService({
@@ -298,6 +309,53 @@ describe("Kasmap's extensions with GitLab deciding access", () => {
       return response.status === 200 ? undefined : response.status;
     }, "the revoked token refused");
     expect(status).toBe(401);
+  });
+});
+
+describe("token scopes on Kasmap's own routes", () => {
+  // Kasmap's writes ask GitLab only reads (`GET /user`, `GET /projects/:id`) that a `read_api`
+  // token passes, so Kasmap asks GitLab for the token's scopes itself, as GitLab would check them.
+  const body = { cluster_name: "prod" };
+  const post = (path: string, headers: Record<string, string>, json: unknown = body) =>
+    call(shortTtl, path, headers, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(json),
+    });
+
+  it("refuses a write with a read_api token (personal access or OAuth) as GitLab does, and takes it with api", async () => {
+    const verifyPath = `/projects/${ids.agentProject}/cluster_agents/${ids.agent}/cluster_info/verify`;
+    const readApi: Record<string, string>[] = [
+      { "private-token": tokens.maintainerReadApi },
+      { authorization: `Bearer ${tokens.maintainerOAuthReadApi}` },
+    ];
+    for (const headers of readApi) {
+      const refused = await post(verifyPath, headers);
+      expect(refused.status).toBe(403);
+      expect(await refused.json()).toMatchObject({ error: "insufficient_scope", scope: "api read_api" });
+    }
+    const api: Record<string, string>[] = [
+      { "private-token": tokens.maintainer },
+      { authorization: `Bearer ${tokens.maintainerOAuthApi}` },
+      { authorization: `Bearer ${tokens.maintainer}` },
+    ];
+    for (const headers of api) {
+      const accepted = await post(verifyPath, headers);
+      expect(accepted.status).toBe(200);
+      expect(await accepted.json()).toMatchObject({ ok: true });
+    }
+  });
+
+  it("lets read_api tokens read, and take a live-events ticket (a read)", async () => {
+    const headers = { "private-token": tokens.maintainerReadApi };
+    const info = await call(
+      shortTtl,
+      `/projects/${ids.agentProject}/cluster_agents/${ids.agent}/cluster_info`,
+      headers,
+    );
+    expect(info.status).toBe(200);
+    const ticket = await post("/-/kasmap/live/tickets", headers, {});
+    expect(ticket.status).toBe(201);
   });
 });
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { credentialHeaders, linkRelation, nextPageUrl, retryAfterSeconds } from "./client.ts";
+import { z } from "zod";
+import {
+  createGitLabClient,
+  credentialHeaders,
+  linkRelation,
+  nextPageUrl,
+  retryAfterSeconds,
+} from "./client.ts";
 import { GitLabApiError } from "./errors.ts";
 import { agentNameOfConfigPath, encodePathSegment, gitlabPath } from "./paths.ts";
 import { GitLabClusterAgentSchema, GitLabJobSchema, GitLabProjectSchema } from "./schemas.ts";
@@ -114,5 +121,22 @@ describe("schemas", () => {
       pipeline: { id: 6, project_id: 1, ref: "main", sha: "0ff3ae19", status: "running" },
     });
     expect(job.pipeline.project_id).toBe(1);
+  });
+});
+
+describe("getAtRoot", () => {
+  it("asks GitLab's root URL outside /api/v4, keeping a relative URL root", async () => {
+    const asked: string[] = [];
+    const client = createGitLabClient({
+      baseUrl: "https://gitlab.example.com/gitlab/",
+      timeoutMs: 1_000,
+      fetch: async (url) => {
+        asked.push(String(url));
+        return new Response(JSON.stringify({ scope: ["api"] }), { status: 200 });
+      },
+    });
+    const info = await client.getAtRoot("/oauth/token/info", z.looseObject({ scope: z.array(z.string()) }));
+    expect(info.scope).toEqual(["api"]);
+    expect(asked).toEqual(["https://gitlab.example.com/gitlab/oauth/token/info"]);
   });
 });

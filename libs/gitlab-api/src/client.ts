@@ -68,6 +68,11 @@ export interface RawResponse {
 export interface GitLabClient {
   /** GETs `path` (relative to `/api/v4`) and parses the JSON body with `schema`. */
   get<S extends z.ZodType>(path: string, schema: S, options?: RequestOptions): Promise<z.output<S>>;
+  /**
+   * As `get`, for a path on GitLab's root URL outside `/api/v4` (`/oauth/token/info`): the API
+   * root with its `/api/v4` left off, GitLab's relative URL root kept.
+   */
+  getAtRoot<S extends z.ZodType>(path: string, schema: S, options?: RequestOptions): Promise<z.output<S>>;
   /** A paginated listing, one parsed page at a time (never the whole listing in memory). */
   pages<S extends z.ZodType>(
     path: string,
@@ -211,6 +216,12 @@ export function createGitLabClient(options: GitLabClientOptions): GitLabClient {
     apiUrl,
     async get(path, schema, requestOptions) {
       const url = urlFor(path, requestOptions?.query);
+      const answer = await send(url, requestOptions?.credential, requestOptions?.headers);
+      failIfError(url, answer);
+      return parse(url, answer, schema);
+    },
+    async getAtRoot(path, schema, requestOptions) {
+      const url = new URL(apiUrl.slice(0, -"/api/v4".length) + (path.startsWith("/") ? path : `/${path}`));
       const answer = await send(url, requestOptions?.credential, requestOptions?.headers);
       failIfError(url, answer);
       return parse(url, answer, schema);

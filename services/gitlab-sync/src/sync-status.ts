@@ -53,6 +53,7 @@ export function observedGitLab(client: GitLabClient, health: SyncHealth): GitLab
   return {
     apiUrl: client.apiUrl,
     get: (path, schema, options) => observe(() => client.get(path, schema, options)),
+    getAtRoot: (path, schema, options) => observe(() => client.getAtRoot(path, schema, options)),
     raw: (path, options) => observe(() => client.raw(path, options)),
     pages(path, schema, options) {
       const pages = client.pages(path, schema, options);

@@ -67,7 +67,11 @@ export interface GitLabSimulator {
     is_admin?: boolean;
     state?: "active" | "blocked";
   }): SimUser;
-  addToken(userId: number, options?: { kind?: "personal" | "oauth"; expired?: boolean }): string;
+  /** A personal access token (or OAuth token) of the user; scopes `["api"]` unless given. */
+  addToken(
+    userId: number,
+    options?: { kind?: "personal" | "oauth"; expired?: boolean; scopes?: readonly string[] },
+  ): string;
   revokeToken(token: string): void;
   addGroup(
     input: {

@@ -159,6 +159,7 @@ function route(
 ): Answer {
   const { state } = context;
   const path = url.pathname.replace(/\/+$/, "");
+  if (method === "GET" && path === "/oauth/token/info") return oauthTokenInfo(state, credential);
   if (!path.startsWith("/api/v4/")) return notFound("");
   const segments = path
     .slice("/api/v4/".length)
@@ -189,6 +190,8 @@ function route(
     paginationStyle: context.paginationStyle(),
   };
   if (method === "POST") {
+    // GitLab's `API::API` scopes: `read_api` reads only.
+    if (credential !== null && !state.scopesOf(credential).includes("api")) return insufficientScope("api");
     if (resource === "projects" && id === undefined) return createProject(context, caller, body ?? {});
     return notFound("");
   }
@@ -198,6 +201,10 @@ function route(
     case "user":
       if (caller.user === null) return unauthorized;
       return { status: 200, body: userJson(caller.user, { withAdmin: true }) };
+    case "personal_access_tokens":
+      if (caller.user === null) return unauthorized;
+      if (id !== "self" || sub !== undefined) return notFound("");
+      return accessTokenSelf(state, caller, credential);
     case "version":
       if (caller.user === null) return unauthorized;
       return { status: 200, body: GITLAB_VERSION };
@@ -210,6 +217,73 @@ function route(
     default:
       return notFound("");
   }
+}
+
+/**
+ * `GET /personal_access_tokens/self` (`API::PersonalAccessTokens::SelfInformation`): any scope
+ * may call it; a token that is not a personal access token (OAuth's) gets 400.
+ */
+function accessTokenSelf(
+  state: SimulatorState,
+  caller: Caller,
+  credential: PresentedCredential | null,
+): Answer {
+  if (credential === null || caller.user === null || caller.via !== "personal") {
+    return {
+      status: 400,
+      body: { message: "400 Bad request - This endpoint requires token type to be a personal access token" },
+    };
+  }
+  return {
+    status: 200,
+    body: {
+      id: 1,
+      name: "simulated",
+      revoked: false,
+      created_at: "2026-01-01T00:00:00.000Z",
+      scopes: state.scopesOf(credential),
+      user_id: caller.user.id,
+      last_used_at: null,
+      active: true,
+      expires_at: null,
+    },
+  };
+}
+
+/** Doorkeeper's `GET /oauth/token/info` (outside `/api/v4`), for OAuth tokens only. */
+function oauthTokenInfo(state: SimulatorState, credential: PresentedCredential | null): Answer {
+  const caller = credential?.kind === "oauth" ? state.authenticate(credential) : "invalid";
+  if (credential === null || caller === "invalid" || caller.user === null || caller.via !== "oauth") {
+    return {
+      status: 401,
+      body: { error: "invalid_request", error_description: "The access token is invalid" },
+    };
+  }
+  const scope = state.scopesOf(credential);
+  return {
+    status: 200,
+    body: {
+      resource_owner_id: caller.user.id,
+      scope,
+      expires_in: 7200,
+      application: { uid: "simulated" },
+      created_at: 1_767_225_600,
+      scopes: scope,
+      expires_in_seconds: 7200,
+    },
+  };
+}
+
+/** GitLab's 403 for a token without a scope the endpoint needs. */
+function insufficientScope(scope: string): Answer {
+  return {
+    status: 403,
+    body: {
+      error: "insufficient_scope",
+      error_description: "The request requires higher privileges than provided by the access token.",
+      scope,
+    },
+  };
 }
 
 /** A GET below `/groups` or `/projects`: `/<resource>[/:id[/<sub>[/<rest>...]]]`. */

@@ -64,6 +64,8 @@ export interface SimToken {
   job_id: number | null;
   expired: boolean;
   revoked: boolean;
+  /** A personal or OAuth token's scopes (GitLab's names: `api`, `read_api`, `read_user`, …). */
+  scopes: readonly string[];
 }
 
 /** Who a request is: nobody (no credential) or a user, maybe through a job token. */
@@ -135,7 +137,11 @@ export class SimulatorState {
     return user;
   }
 
-  addToken(userId: number, kind: "personal" | "oauth", options: { expired?: boolean } = {}): string {
+  addToken(
+    userId: number,
+    kind: "personal" | "oauth",
+    options: { expired?: boolean; scopes?: readonly string[] } = {},
+  ): string {
     this.requireUser(userId);
     const token =
       kind === "personal"
@@ -147,6 +153,7 @@ export class SimulatorState {
       job_id: null,
       expired: options.expired ?? false,
       revoked: false,
+      scopes: options.scopes ?? ["api"],
     });
     return token;
   }
@@ -154,6 +161,11 @@ export class SimulatorState {
   revokeToken(token: string): void {
     const known = this.tokens.get(token);
     if (known !== undefined) known.revoked = true;
+  }
+
+  /** The scopes of the token a valid credential presents (a job token has none). */
+  scopesOf(credential: { token: string }): readonly string[] {
+    return this.tokens.get(credential.token)?.scopes ?? [];
   }
 
   /** The caller a header credential names; "invalid" for an unknown, expired or revoked token. */
@@ -556,6 +568,7 @@ export class SimulatorState {
       job_id: id,
       expired: false,
       revoked: false,
+      scopes: [],
     });
     return job;
   }

@@ -64,8 +64,16 @@ afterAll(async () => {
   await sim?.close();
 });
 
+/** A read of one of Kasmap's routes (a write also asks GitLab for the token's scopes). */
 function request(headers: Record<string, string>, query: Record<string, string> = {}): FastifyRequest {
-  return { headers, query } as unknown as FastifyRequest;
+  const route = "/api/v4/projects/:id/cluster_agents/:agent_id/cluster_info";
+  return {
+    headers,
+    query,
+    method: "GET",
+    url: route,
+    routeOptions: { url: route },
+  } as unknown as FastifyRequest;
 }
 
 async function userFor(token: string): Promise<AuthenticatedUser> {

@@ -8,9 +8,12 @@ import {
   GitLabUserSchema,
 } from "@kasmap/gitlab-api";
 import type { Logger } from "@kasmap/logging";
+import type { FastifyRequest } from "fastify";
 import { sql } from "kysely";
 import { z } from "zod";
 import { type AuthenticatedUser, type Principal, unauthorized } from "../auth/authenticate.ts";
+import { insufficientScope } from "../auth/credential-errors.ts";
+import { scopesEnoughFor, scopesRegisteredFor } from "../auth/credential-verdict.ts";
 import type { AccessSource } from "./access-source.ts";
 import { ExpiringCache } from "./expiring-cache.ts";
 import { GitLabCaller, gitLabCredentialOf } from "./gitlab-caller.ts";
@@ -39,6 +42,14 @@ type GitLabPrincipal = Extract<Principal, { kind: "gitlab" }>;
 /** What GitLab said about a token: who holds it, or that it refuses it (both cached). */
 type TokenAnswer = { principal: GitLabPrincipal } | { refused: "unauthorized" | "forbidden" };
 
+/** `GET /personal_access_tokens/self` (GitLab 15.5+): a personal, project or group access token. */
+const AccessTokenSelfSchema = z.looseObject({ scopes: z.array(z.string()) });
+/** `GET /oauth/token/info` (Doorkeeper's, outside `/api/v4`): `scope`, and `scopes` as GitLab adds it. */
+const OAuthTokenInfoSchema = z.looseObject({
+  scope: z.array(z.string()).optional(),
+  scopes: z.array(z.string()).optional(),
+});
+
 /** Only the id of each project is read from a listing (`simple=true` keeps GitLab's answer small). */
 const ProjectIdSchema = z.looseObject({ id: z.number().int() });
 
@@ -62,6 +73,52 @@ export function createGitLabAccess(options: GitLabAccessOptions): AccessSource {
   const levels = new ExpiringCache<string, number>(options.ttlMs, bounds);
   const namespaces = new ExpiringCache<string, boolean>(options.ttlMs, bounds);
   const lists = new ExpiringCache<string, readonly number[]>(options.ttlMs, bounds);
+  const scopes = new ExpiringCache<string, readonly string[]>(options.ttlMs, bounds);
+
+  /**
+   * The token's scopes as GitLab has them: a personal (or project, group) access token's from
+   * `GET /personal_access_tokens/self`, which any scope may call; GitLab answers 400 there for
+   * an OAuth token, whose scopes come from `GET /oauth/token/info`. A token GitLab tells nothing
+   * about has none (fail closed).
+   */
+  async function askAboutScopes(caller: GitLabCaller): Promise<readonly string[]> {
+    const credential = caller.credential;
+    try {
+      return (await client.get("/personal_access_tokens/self", AccessTokenSelfSchema, { credential })).scopes;
+    } catch (error) {
+      if (!(error instanceof GitLabApiError)) throw error;
+      if (error.kind === "unauthorized") return [];
+      // 400: not an access token (OAuth's); 404: a GitLab before 15.5, which cannot say.
+      const notAnAccessToken = error.kind === "invalid_response" || error.kind === "not_found";
+      if (!notAnAccessToken) throw refusalOrUnavailable(error);
+      if (credential.kind !== "oauth") return [];
+    }
+    try {
+      const info = await client.getAtRoot("/oauth/token/info", OAuthTokenInfoSchema, { credential });
+      return info.scope ?? info.scopes ?? [];
+    } catch (error) {
+      if (error instanceof GitLabApiError && error.kind !== "unreachable" && error.kind !== "server")
+        return [];
+      throw refusalOrUnavailable(error);
+    }
+  }
+
+  /**
+   * GitLab's scope rule for Kasmap's own routes (`credential-verdict.ts`, as standalone): a write
+   * needs `api` (the live-events ticket: `read_api`). GitLab checks its own routes itself, but
+   * Kasmap's writes only ask GitLab reads that a `read_api` token passes, so Kasmap asks for the
+   * token's scopes — only on requests a read scope is not enough for.
+   */
+  async function checkScopes(caller: GitLabCaller, request: FastifyRequest): Promise<void> {
+    if (caller.isJobToken) return;
+    const shape = { method: request.method, route: request.routeOptions.url ?? request.url };
+    const enough = scopesEnoughFor(shape);
+    if (enough.includes("read_api")) return;
+    const held = await scopes.get(caller.tokenKey, () => askAboutScopes(caller));
+    if (!enough.some((scope) => held.includes(scope))) {
+      throw insufficientScope(scopesRegisteredFor(shape).map((scope) => scope.name));
+    }
+  }
 
   async function askAboutToken(caller: GitLabCaller): Promise<TokenAnswer> {
     const credential = caller.credential;
@@ -105,6 +162,7 @@ export function createGitLabAccess(options: GitLabAccessOptions): AccessSource {
       if ("refused" in answer) {
         throw answer.refused === "forbidden" ? new KasmapError("forbidden", "Forbidden") : unauthorized();
       }
+      await checkScopes(caller, request);
       return answer.principal;
     },
 
