@@ -1,5 +1,5 @@
 import { DEAD_LETTER_HEADERS, SyncStatusSchema } from "@kasmap/contracts";
-import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import type { ReadModelDatabase } from "@kasmap/db";
 import {
   addAgentProjectHierarchy,
   type GitLabSimulator,
@@ -9,6 +9,7 @@ import { eventually } from "@kasmap/testing/harness";
 import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type MirroredSystem, startMirroredSystem } from "./testing/mirrored-system.ts";
 
 /**
  * Issue 9 item 1 (the mirror) and the sync half of item 2 (changes arrive, drift is repaired),
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
  */
 const HOOK_SECRET = "sync-test-hook-secret";
 let gitlab: GitLabSimulator;
+let mirrored: MirroredSystem;
 let system: KasmapSystem;
 let readModel: Kysely<ReadModelDatabase>;
 const ids = {} as Record<
@@ -30,7 +32,6 @@ const AGENT_CONFIG = "ci_access:\n  groups:\n    - id: root-group/developers\n";
 
 beforeAll(async () => {
   gitlab = await startGitLabSimulator();
-  const admin = gitlab.addUser({ username: "sync-admin", is_admin: true });
   const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(gitlab);
   const agent = gitlab.addAgent(agentProject.id, "agent");
   gitlab.setFile(agentProject.id, ".gitlab/agents/agent/config.yaml", AGENT_CONFIG);
@@ -42,35 +43,16 @@ beforeAll(async () => {
     featureProject: featureProject.id,
     agent: agent.id,
   });
-  system = await startKasmapSystem({
-    gitlab: {
-      url: gitlab.url,
-      token: gitlab.addToken(admin.id),
-      rootGroups: ["root-group"],
-      hookSecret: HOOK_SECRET,
-      // Long: every reconcile below is asked for (reconcileNow), so each test knows when.
-      reconcileSeconds: 3600,
-    },
-  });
-  gitlab.addSystemHook(`${system.gatewayUrl}/api/v4/-/gitlab/hooks`, HOOK_SECRET);
-  readModel = createDatabase<ReadModelDatabase>({
-    url: system.databaseUrl,
-    max: 2,
-    applicationName: "sync-test",
-  });
+  mirrored = await startMirroredSystem(gitlab, { hookSecret: HOOK_SECRET, applicationName: "sync-test" });
+  ({ system, readModel } = mirrored);
 }, 120_000);
 
 afterAll(async () => {
-  await readModel?.destroy();
-  await system?.stop();
+  await mirrored?.stop();
   await gitlab?.close();
 });
 
-function sync() {
-  const running = system.sync;
-  if (!running) throw new Error("the system runs without GitLab mode");
-  return running;
-}
+const sync = () => mirrored.sync();
 
 async function projectRow(id: number) {
   return readModel.selectFrom("read_model.projects").selectAll().where("id", "=", id).executeTakeFirst();

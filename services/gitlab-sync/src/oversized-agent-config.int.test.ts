@@ -1,14 +1,14 @@
-import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import type { ReadModelDatabase } from "@kasmap/db";
 import {
   addAgentProjectHierarchy,
   type GitLabSimulator,
   startGitLabSimulator,
 } from "@kasmap/testing/gitlab-simulator";
 import { eventually } from "@kasmap/testing/harness";
-import { type KasmapSystem, startKasmapSystem } from "@kasmap/testing/system";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SWEEP_CLOCK_MARGIN_MS } from "./reconcile/reconcile-loop.ts";
+import { type MirroredSystem, startMirroredSystem } from "./testing/mirrored-system.ts";
 
 /**
  * An agent config file over 256 KiB in a mirrored project (any Developer can push one) is
@@ -24,46 +24,27 @@ const OVERSIZED_CONFIG = `# ${"x".repeat(1_572_864)}\n${GRANTING_CONFIG}`;
 const OVERSIZED_BYTES = Buffer.byteLength(OVERSIZED_CONFIG);
 
 let gitlab: GitLabSimulator;
-let system: KasmapSystem;
+let mirrored: MirroredSystem;
 let readModel: Kysely<ReadModelDatabase>;
 const ids = { developers: 0, agentProject: 0, agent: 0 };
 
 beforeAll(async () => {
   gitlab = await startGitLabSimulator();
-  const admin = gitlab.addUser({ username: "sync-admin", is_admin: true });
   const hierarchy = addAgentProjectHierarchy(gitlab);
   ids.developers = hierarchy.developers.id;
   ids.agentProject = hierarchy.agentProject.id;
   ids.agent = gitlab.addAgent(hierarchy.agentProject.id, "prod").id;
   gitlab.setFile(hierarchy.agentProject.id, CONFIG_PATH, GRANTING_CONFIG);
-  system = await startKasmapSystem({
-    gitlab: {
-      url: gitlab.url,
-      token: gitlab.addToken(admin.id),
-      rootGroups: ["root-group"],
-      hookSecret: HOOK_SECRET,
-      reconcileSeconds: 3600,
-    },
-  });
-  gitlab.addSystemHook(`${system.gatewayUrl}/api/v4/-/gitlab/hooks`, HOOK_SECRET);
-  readModel = createDatabase<ReadModelDatabase>({
-    url: system.databaseUrl,
-    max: 2,
-    applicationName: "oversized",
-  });
+  mirrored = await startMirroredSystem(gitlab, { hookSecret: HOOK_SECRET, applicationName: "oversized" });
+  readModel = mirrored.readModel;
 }, 120_000);
 
 afterAll(async () => {
-  await readModel?.destroy();
-  await system?.stop();
+  await mirrored?.stop();
   await gitlab?.close();
 });
 
-function reconcile() {
-  const sync = system.sync;
-  if (!sync) throw new Error("the system runs without GitLab mode");
-  return sync.reconcileNow();
-}
+const reconcile = () => mirrored.sync().reconcileNow();
 
 const developersGrant = () =>
   readModel
