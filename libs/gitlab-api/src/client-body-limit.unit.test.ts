@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { createGitLabClient, DEFAULT_MAX_BODY_BYTES } from "./client.ts";
-import { GitLabApiError } from "./errors.ts";
 import { GitLabUserSchema } from "./schemas.ts";
+import { apiFailure } from "./testing/api-failure.ts";
 
 const TOKEN = "glpat-body-limit-secret";
 const FILE_PATH = "/projects/7/repository/files/.gitlab%2Fagents%2Fevil%2Fconfig.yaml/raw";
@@ -43,19 +43,10 @@ function clientWith(fetchStub: typeof fetch, maxBodyBytes?: number) {
   });
 }
 
-async function failure(promise: Promise<unknown>): Promise<GitLabApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GitLabApiError);
-  return error as GitLabApiError;
-}
-
 describe("GitLab client body limit", () => {
   it("refuses a Content-Length over raw's maxBytes before reading, cancels the body, never retries", async () => {
     const { served, fetchStub } = servedBody({ chunkBytes: 64 * 1024, chunks: 24, contentLength: 1_572_864 });
-    const error = await failure(clientWith(fetchStub).raw(FILE_PATH, { maxBytes: 270_336 }));
+    const error = await apiFailure(clientWith(fetchStub).raw(FILE_PATH, { maxBytes: 270_336 }));
     expect(error).toMatchObject({ kind: "too_large", status: 200, bodyBytes: 1_572_864 });
     expect(error.message).toBe(
       `GET /api/v4${FILE_PATH}: GitLab's answer is over the limit of 270336 bytes (Content-Length 1572864)`,
@@ -68,7 +59,7 @@ describe("GitLab client body limit", () => {
   it("stops reading a body without Content-Length once it grows past the limit", async () => {
     // 4 MiB served 16 KiB at a time (the integration test serves an endless one).
     const { served, fetchStub } = servedBody({ chunkBytes: 16 * 1024, chunks: 256 });
-    const error = await failure(clientWith(fetchStub).raw(FILE_PATH, { maxBytes: 100_000 }));
+    const error = await apiFailure(clientWith(fetchStub).raw(FILE_PATH, { maxBytes: 100_000 }));
     expect(error).toMatchObject({ kind: "too_large", bodyBytes: null });
     expect(error.message).toBe(`GET /api/v4${FILE_PATH}: GitLab's answer is over the limit of 100000 bytes`);
     expect(served.cancelled).toBe(true);
@@ -96,10 +87,10 @@ describe("GitLab client body limit", () => {
   it("applies the client-wide maxBodyBytes to get() and pages(), and caps raw's larger maxBytes at it", async () => {
     const big = () => servedBody({ chunkBytes: 1024, chunks: 8 }).fetchStub;
     const client = (stub: typeof fetch) => clientWith(stub, 4096);
-    expect((await failure(client(big()).get("/user", GitLabUserSchema))).kind).toBe("too_large");
+    expect((await apiFailure(client(big()).get("/user", GitLabUserSchema))).kind).toBe("too_large");
     const pages = client(big()).pages("/groups", GitLabUserSchema)[Symbol.asyncIterator]();
-    expect((await failure(pages.next())).kind).toBe("too_large");
-    const raw = await failure(client(big()).raw(FILE_PATH, { maxBytes: 1_000_000 }));
+    expect((await apiFailure(pages.next())).kind).toBe("too_large");
+    const raw = await apiFailure(client(big()).raw(FILE_PATH, { maxBytes: 1_000_000 }));
     expect(raw.message).toContain("over the limit of 4096 bytes");
   });
 
@@ -110,7 +101,7 @@ describe("GitLab client body limit", () => {
       response.headers.set("content-encoding", "gzip");
       return response;
     };
-    const error = await failure(clientWith(compressed).raw(FILE_PATH, { maxBytes: 100_000 }));
+    const error = await apiFailure(clientWith(compressed).raw(FILE_PATH, { maxBytes: 100_000 }));
     expect(error).toMatchObject({ kind: "too_large", bodyBytes: null });
     expect(error.message).toContain("(Content-Length 500000)");
   });
@@ -122,7 +113,7 @@ describe("GitLab client body limit", () => {
       chunks: 1,
       contentLength: DEFAULT_MAX_BODY_BYTES + 1,
     });
-    const error = await failure(clientWith(fetchStub).get("/user", GitLabUserSchema));
+    const error = await apiFailure(clientWith(fetchStub).get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "too_large", bodyBytes: DEFAULT_MAX_BODY_BYTES + 1 });
   });
 });

@@ -3,9 +3,9 @@ import type { AddressInfo } from "node:net";
 import { type GitLabSimulator, startGitLabSimulator } from "@kasmap/testing/gitlab-simulator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createGitLabClient, type GitLabClient, type GitLabClientOptions } from "./client.ts";
-import { GitLabApiError } from "./errors.ts";
 import { gitlabPath } from "./paths.ts";
 import { GitLabGroupSchema, GitLabProjectSchema, GitLabUserSchema } from "./schemas.ts";
+import { apiFailure } from "./testing/api-failure.ts";
 
 let gitlab: GitLabSimulator;
 let adminToken: string;
@@ -49,15 +49,6 @@ async function collect<T>(pages: AsyncIterable<T[]>): Promise<{ pages: number; i
   return { pages: count, items };
 }
 
-async function failure(promise: Promise<unknown>): Promise<GitLabApiError> {
-  const error = await promise.then(
-    () => null,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(GitLabApiError);
-  return error as GitLabApiError;
-}
-
 describe("GitLab client against the simulator", () => {
   it("reads the token's user and a project by full path", async () => {
     const user = await client.get("/user", GitLabUserSchema);
@@ -99,7 +90,7 @@ describe("GitLab client against the simulator", () => {
   it("fails as rate_limited when Retry-After exceeds the bound", async () => {
     const impatient = clientOfRoot({ maxRetryAfterSeconds: 5 });
     gitlab.rateLimitNext(1, 3600);
-    const error = await failure(impatient.get("/user", GitLabUserSchema));
+    const error = await apiFailure(impatient.get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "rate_limited", status: 429 });
   });
 
@@ -107,20 +98,20 @@ describe("GitLab client against the simulator", () => {
     gitlab.failNext(1, 502);
     await expect(client.get("/user", GitLabUserSchema)).resolves.toMatchObject({ username: "root" });
     gitlab.failNext(10, 500);
-    const error = await failure(client.get("/user", GitLabUserSchema));
+    const error = await apiFailure(client.get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "server", status: 500 });
     gitlab.failNext(0);
   });
 
   it("reports 401 as unauthorized without the token in the message", async () => {
     const stranger = clientOfRoot({ token: "glpat-not-a-real-token" });
-    const error = await failure(stranger.get("/user", GitLabUserSchema));
+    const error = await apiFailure(stranger.get("/user", GitLabUserSchema));
     expect(error).toMatchObject({ kind: "unauthorized", status: 401 });
     expect(error.message).not.toContain("glpat-not-a-real-token");
   });
 
   it("reports 404 as not_found, and raw() answers null for a missing file", async () => {
-    const error = await failure(client.get("/projects/999999", GitLabProjectSchema));
+    const error = await apiFailure(client.get("/projects/999999", GitLabProjectSchema));
     expect(error).toMatchObject({ kind: "not_found", status: 404 });
     const missing = await client.raw(
       gitlabPath`/projects/${"platform/service-0"}/repository/files/${".gitlab/agents/a/config.yaml"}/raw`,
@@ -149,7 +140,7 @@ describe("GitLab client against the simulator", () => {
     const content = `# ${"x".repeat(1_500_000)}\n`;
     gitlab.setFile(project.id, ".gitlab/agents/evil/config.yaml", content);
     const path = gitlabPath`/projects/${project.id}/repository/files/${".gitlab/agents/evil/config.yaml"}/raw`;
-    const error = await failure(client.raw(path, { query: { ref: "main" }, maxBytes: 270_336 }));
+    const error = await apiFailure(client.raw(path, { query: { ref: "main" }, maxBytes: 270_336 }));
     expect(error).toMatchObject({ kind: "too_large", bodyBytes: Buffer.byteLength(content) });
     expect(error.message).toContain(`GET /api/v4${path}`);
     expect(error.message).toContain("over the limit of 270336 bytes");
@@ -181,7 +172,7 @@ describe("GitLab client against the simulator", () => {
         timeoutMs: 5_000,
         maxBodyBytes: 1024 * 1024,
       });
-      const error = await failure(endless.get("/user", GitLabUserSchema));
+      const error = await apiFailure(endless.get("/user", GitLabUserSchema));
       expect(error).toMatchObject({ kind: "too_large", bodyBytes: null });
       expect(error.message).toBe("GET /api/v4/user: GitLab's answer is over the limit of 1048576 bytes");
       await connectionClosed;
@@ -214,14 +205,14 @@ describe("GitLab client against the simulator", () => {
   });
 
   it("rejects an answer that does not match the schema as invalid_response", async () => {
-    const error = await failure(client.get("/version", GitLabProjectSchema));
+    const error = await apiFailure(client.get("/version", GitLabProjectSchema));
     expect(error.kind).toBe("invalid_response");
   });
 
   it("times out a request GitLab never answers as unreachable", async () => {
     const quick = clientOfRoot({ timeoutMs: 200, maxRetries: 0 });
     gitlab.stallNext(1);
-    const error = await failure(quick.get("/user", GitLabUserSchema));
+    const error = await apiFailure(quick.get("/user", GitLabUserSchema));
     expect(error.kind).toBe("unreachable");
     expect(error.message).toContain("timed out");
   });
@@ -229,7 +220,7 @@ describe("GitLab client against the simulator", () => {
   it("reports unreachable while GitLab is down, and recovers when it is back", async () => {
     await gitlab.setDown(true);
     try {
-      const error = await failure(client.get("/user", GitLabUserSchema));
+      const error = await apiFailure(client.get("/user", GitLabUserSchema));
       expect(error).toMatchObject({ kind: "unreachable", status: null });
     } finally {
       await gitlab.setDown(false);
