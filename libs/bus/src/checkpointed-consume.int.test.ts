@@ -119,9 +119,11 @@ describe("checkpointed consumer", () => {
       maxBatch: 100,
       maxWaitMs: 200,
       async screen(events) {
-        return new Map(
-          events.filter((e) => (agentOf(e) - 100) % 3 === 1).map((e) => [e.meta.seq, "screened out"]),
-        );
+        return {
+          refused: new Map(
+            events.filter((e) => (agentOf(e) - 100) % 3 === 1).map((e) => [e.meta.seq, "screened out"]),
+          ),
+        };
       },
       applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
       onProblem: (problem) => {
@@ -261,7 +263,7 @@ describe("checkpointed consumer", () => {
         // The second batch cannot be decided the first time: the consumer restarts from the
         // checkpoint, which the first batch (being applied meanwhile) has moved.
         if (batch[0] === seqs[3] && waits-- > 0) throw new Error("waiting for the registry");
-        return new Map();
+        return { refused: new Map() };
       },
       async applyBatch(batch, lastSeq) {
         applying++;
@@ -286,6 +288,41 @@ describe("checkpointed consumer", () => {
     // The refused screen of the second batch came while the first was applied, and once again.
     expect(screened.filter((b) => b[0] === seqs[3])).toHaveLength(2);
     expect(screened.filter((b) => b[0] === seqs[0])).toHaveLength(1);
+  });
+
+  it("commits a batch up to an event the screen cannot decide yet, then reads again from that event", async () => {
+    // Agents 400 to 407; 401 is refused, 403 cannot be decided until the events before it (and
+    // the letter of the one refused) are committed.
+    const seqs = await publishHeartbeats(400, 8);
+    const [refusedSeq, undecidedSeq] = [seqs[1], seqs[3]];
+    const lettersBefore = (await deadLetterReasons()).length;
+    const store = transactionalStore((seqs[0] ?? 1) - 1);
+    const retries: string[] = [];
+    const consumer = startCheckpointedConsumer(world.bus, {
+      stream: "heartbeat",
+      name: "test-undecided",
+      readCheckpoint: store.readCheckpoint,
+      maxBatch: 100,
+      maxWaitMs: 200,
+      async screen(events) {
+        const refused = new Map(
+          events.filter((e) => e.meta.seq === refusedSeq).map((e) => [e.meta.seq, "refused 401"]),
+        );
+        const waits = store.checkpoint < (seqs[2] ?? 0) && events.some((e) => e.meta.seq === undecidedSeq);
+        return waits && undecidedSeq !== undefined
+          ? { refused, undecided: { seq: undecidedSeq, reason: "agent 403 undecided" } }
+          : { refused };
+      },
+      applyBatch: async (batch, lastSeq) => store.commit(batch, lastSeq),
+      onProblem: ({ kind, reason }) => {
+        if (kind === "retrying") retries.push(reason);
+      },
+    });
+    await eventually(() => (store.checkpoint === seqs.at(-1) ? true : undefined), "all applied");
+    await consumer.stop();
+    expect(store.applied).toEqual(seqs.filter((seq) => seq !== refusedSeq));
+    expect(retries).toEqual(["agent 403 undecided"]);
+    expect((await deadLetterReasons()).slice(lettersBefore)).toEqual(["refused 401"]);
   });
 
   it("as one partition, applies and dead-letters only its own messages, and moves its checkpoint over the others", async () => {

@@ -21,6 +21,18 @@ import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
 
 export type CheckpointedEvent = { event: KasmapEvent; meta: MessageMeta };
 
+/** What `screen` decided about a batch's valid events. */
+export type ScreenVerdicts = {
+  /** The refused events by stream sequence, with the reason: each is dead-lettered, not applied. */
+  refused: ReadonlyMap<number, string>;
+  /**
+   * The first event (by stream sequence) that cannot be decided yet, and why: what lies before
+   * it is applied (or dead-lettered) and committed, then the consumer backs off and reads again
+   * from it. Its refusals from there on are ignored, to be decided again.
+   */
+  undecided?: { seq: number; reason: string };
+};
+
 export type CheckpointedConsumerOptions = {
   stream: StreamRole;
   /** Names the consumer in dead letters (`Nats-Msg-Id` `<stream>:<seq>:<name>`) and problems. */
@@ -40,11 +52,14 @@ export type CheckpointedConsumerOptions = {
    * Checks the valid events of a batch before `applyBatch`, for rules that need state (limits
    * per publisher, whether a publisher may still write). Returns the refused ones by stream
    * sequence, with the reason: each is dead-lettered and not applied (its sequence still
-   * committed). Throwing restarts from the checkpoint with backoff: for a decision that cannot
-   * be made yet. Must answer the same for a batch read again after a restart. Runs while the
-   * batch before is being applied, so it must not depend on what `applyBatch` writes.
+   * committed). An event that cannot be decided yet (`undecided`) cuts the batch there: the
+   * events before it are applied and committed, so one publisher's undecided event holds back
+   * only what comes after it, and only until the screen decides it. Throwing discards the whole
+   * batch and restarts from the checkpoint with backoff (a screen that could not run). A refusal
+   * must stand for a batch read again after a restart. Runs while the batch before is being
+   * applied, so it must not depend on what `applyBatch` writes.
    */
-  screen?(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>>;
+  screen?(events: CheckpointedEvent[]): Promise<ScreenVerdicts>;
   /**
    * Checks each message before it is parsed, from its position, subject, size and time alone
    * (limits per publisher that need no body): a reason refuses it, and it is dead-lettered
@@ -102,9 +117,10 @@ type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWait
  * no redelivery that could overtake newer messages. Messages are grouped into batches (up to
  * `maxBatch`, waiting up to `maxWaitMs`); one that fails JSON, schema or subject validation is
  * dead-lettered and its sequence still advances the checkpoint. The next batch is read,
- * validated and screened while one is applied; batches are applied one at a time, in order. Any
- * failure (NATS or database) discards the consumer, backs off and starts again from the stored
- * checkpoint.
+ * validated and screened while one is applied; batches are applied one at a time, in order. A
+ * batch with an event the screen cannot decide yet is committed up to it, then the consumer backs
+ * off and starts again from it. Any failure (NATS or database) discards the consumer, backs off
+ * and starts again from the stored checkpoint.
  */
 export function startCheckpointedConsumer(
   bus: Bus,
@@ -233,11 +249,13 @@ async function consumeBatches(
       if (batch === null || signal.aborted) return attempt;
       // The next batch is read, validated and screened while this one is applied (its
       // transaction mostly waits for PostgreSQL): what a batch's apply writes never changes how
-      // the next is validated or screened (`screen`).
-      next = prepareAfter(batch.lastSeq);
+      // the next is validated or screened (`screen`). Nothing after an undecided event is read
+      // ahead: the consumer starts again from it.
+      if (batch.undecided) reading.abort();
+      else next = prepareAfter(batch.lastSeq);
       progress.busy++;
       try {
-        await applyPrepared(bus, settings, batch);
+        if (batch.lastSeq > progress.seq) await applyPrepared(bus, settings, batch);
       } catch (error) {
         reading.abort();
         await next.catch(() => null);
@@ -246,16 +264,36 @@ async function consumeBatches(
         progress.busy--;
         progress.at = Date.now();
       }
-      progress.seq = batch.lastSeq;
-      attempt = 0;
+      if (batch.lastSeq > progress.seq) {
+        progress.seq = batch.lastSeq;
+        attempt = 0;
+      }
+      if (batch.undecided) {
+        settings.onProblem?.({
+          kind: "retrying",
+          meta: batch.undecided.meta,
+          reason: batch.undecided.reason,
+        });
+        // Read again after a backoff, which grows only while nothing is committed in between.
+        return attempt;
+      }
     }
   } finally {
     signal.removeEventListener("abort", onAbort);
   }
 }
 
-/** A batch validated and screened: what `applyBatch` gets, and what a poison fallback needs. */
-type PreparedBatch = { messages: JsMsg[]; events: CheckpointedEvent[]; lastSeq: number };
+/**
+ * A batch validated and screened: what `applyBatch` gets, and what a poison fallback needs.
+ * With `undecided`, it ends before that event (`lastSeq` is the last message before it, or the
+ * committed checkpoint when none is).
+ */
+type PreparedBatch = {
+  messages: JsMsg[];
+  events: CheckpointedEvent[];
+  lastSeq: number;
+  undecided?: { meta: MessageMeta; reason: string };
+};
 
 /**
  * The next batch after `committed`, validated and screened (`prepareMessages`); null once the
@@ -277,7 +315,7 @@ async function readAndPrepare(
     if (fresh.length === 0) continue;
     progress.busy++;
     try {
-      return await prepareMessages(bus, settings, fresh);
+      return await prepareMessages(bus, settings, fresh, committed);
     } finally {
       progress.busy--;
       progress.at = Date.now();
@@ -305,9 +343,15 @@ function storedAtOf(message: JsMsg): Date {
  * Confirms the messages with the stream leader when `confirmWithLeader`, pre-screens the
  * messages, validates the rest and screens the valid ones, dead-lettering the invalid and
  * refused ones before anything commits (a crash in between only publishes the same dead letters
- * again, which their msgIDs deduplicate).
+ * again, which their msgIDs deduplicate). An event the screen cannot decide yet cuts the batch
+ * before it: only what precedes it is dead-lettered and returned.
  */
-async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]): Promise<PreparedBatch> {
+async function prepareMessages(
+  bus: Bus,
+  settings: Settings,
+  received: JsMsg[],
+  committed: number,
+): Promise<PreparedBatch> {
   if (settings.confirmWithLeader) await assertLeaderHoldsAll(bus, settings.streamName, received);
   const lastSeq = received.at(-1)?.seq ?? 0;
   const owns = settings.owns;
@@ -325,20 +369,45 @@ async function prepareMessages(bus: Bus, settings: Settings, received: JsMsg[]):
     if (parsed.ok) events.push({ event: parsed.event, meta });
     else letters.push({ message, meta, reason: parsed.reason });
   }
-  if (settings.screen && events.length > 0) {
-    const refused = await settings.screen(events);
-    if (refused.size > 0) {
-      const bySeq = new Map(messages.map((m) => [m.seq, m]));
-      for (const { meta } of events) {
-        const reason = refused.get(meta.seq);
-        const message = bySeq.get(meta.seq);
-        if (reason !== undefined && message) letters.push({ message, meta, reason });
-      }
-      events = events.filter(({ meta }) => !refused.has(meta.seq));
+  const verdicts = settings.screen && events.length > 0 ? await settings.screen(events) : undefined;
+  const undecided = undecidedEventOf(verdicts, events);
+  // Everything from an undecided event on is read again (and decided again) after the restart.
+  const kept = (seq: number) => undecided === undefined || seq < undecided.meta.seq;
+  const refused = verdicts?.refused ?? new Map<number, string>();
+  if (refused.size > 0) {
+    const bySeq = new Map(messages.map((m) => [m.seq, m]));
+    for (const { meta } of events) {
+      const reason = refused.get(meta.seq);
+      const message = bySeq.get(meta.seq);
+      if (reason !== undefined && message) letters.push({ message, meta, reason });
     }
+    events = events.filter(({ meta }) => !refused.has(meta.seq));
   }
-  await deadLetterAll(bus, settings, letters);
-  return { messages, events, lastSeq };
+  await deadLetterAll(
+    bus,
+    settings,
+    letters.filter(({ meta }) => kept(meta.seq)),
+  );
+  if (undecided === undefined) return { messages, events, lastSeq };
+  return {
+    messages: messages.filter((m) => kept(m.seq)),
+    events: events.filter(({ meta }) => kept(meta.seq)),
+    lastSeq: received.filter((m) => kept(m.seq)).at(-1)?.seq ?? committed,
+    undecided,
+  };
+}
+
+/** The event `screen` could not decide yet, with its reason; undefined when it decided all. */
+function undecidedEventOf(
+  verdicts: ScreenVerdicts | undefined,
+  events: readonly CheckpointedEvent[],
+): PreparedBatch["undecided"] {
+  const undecided = verdicts?.undecided;
+  if (undecided === undefined) return undefined;
+  const event = events.find(({ meta }) => meta.seq === undecided.seq);
+  if (event === undefined)
+    throw new Error(`screen left seq ${undecided.seq} undecided, which is not in the batch`);
+  return { meta: event.meta, reason: undecided.reason };
 }
 
 /**

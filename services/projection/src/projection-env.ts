@@ -24,8 +24,9 @@ export const DEFAULT_HEARTBEATS_PER_MINUTE = 600;
  */
 export const DEFAULT_DEAD_LETTERS_PER_MINUTE = 100;
 /**
- * Seconds a collector event of an agent the read model does not know yet (or without a token
- * yet) waits for the registry consumer, once that consumer has caught up, before it is refused.
+ * Seconds collector events of an agent the read model does not know yet (or without a token yet)
+ * may wait for the registry, counted per agent from the first time one of its events waited
+ * (`UnknownAgentGrace`); after that, once the registry consumer has caught up, each is refused.
  */
 export const DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS = 10;
 

@@ -1,4 +1,4 @@
-import type { Bus, CheckpointedEvent, MessageMeta } from "@kasmap/bus";
+import type { Bus, CheckpointedEvent, MessageMeta, ScreenVerdicts } from "@kasmap/bus";
 import { EVENT_TYPES } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Kysely } from "kysely";
@@ -12,6 +12,7 @@ import {
   unknownAgentStanding,
 } from "./collector-standing.ts";
 import { readPosition } from "./projection-positions.ts";
+import type { UnknownAgentGrace } from "./unknown-agent-grace.ts";
 
 /** The agent a collector event is about, or null for events of trusted services. */
 export function collectorAgentOf({ event }: CheckpointedEvent): number | null {
@@ -48,14 +49,17 @@ export function createCollectorPreScreen(stream: "cluster" | "heartbeat", limits
  * The check the cluster and heartbeat consumers make on a batch's valid events (`screen` of the
  * checkpointed consumer), after `createCollectorPreScreen`'s limits: an agent that is deleted or
  * whose tokens are all revoked (`collectorVerdict`) is refused, with the reason dead-lettered. An
- * agent the read model does not know yet holds the batch back (the consumer retries from its
- * checkpoint) while the message is younger than `unknownAgentGraceMs` or the registry consumer
- * has not caught up with its stream; after that it is refused.
+ * event of an agent the read model does not know yet (or without a token yet) is left undecided
+ * — the batch is committed up to it and read again from it — while it is younger than
+ * `unknownAgentGraceMs` and so is the agent's grace (`UnknownAgentGrace`: counted from the first
+ * time one of the agent's events waited, so a collector that keeps publishing cannot keep the
+ * others waiting), or while the registry consumer has not caught up with its stream; after that
+ * it is refused. An agent the read model knows ends its grace.
  */
 export function createCollectorScreen(
   bus: Bus,
   db: Kysely<ReadModelDatabase>,
-  limits: CollectorLimits,
+  grace: UnknownAgentGrace,
   registryConsumer: string,
 ) {
   async function registryCaughtUp(): Promise<boolean> {
@@ -64,26 +68,39 @@ export function createCollectorScreen(
     return (await readPosition(db, registryConsumer)) >= last;
   }
 
-  return async function screen(events: CheckpointedEvent[]): Promise<ReadonlyMap<number, string>> {
+  return async function screen(events: CheckpointedEvent[]): Promise<ScreenVerdicts> {
     const refused = new Map<number, string>();
+    let undecided: ScreenVerdicts["undecided"];
     const collectorEvents = events.filter((e) => collectorAgentOf(e) !== null);
     const standings = await loadAgentStandings(
       db,
       collectorEvents.map((e) => collectorAgentOf(e) ?? 0),
     );
-    let caughtUp: boolean | null = null;
+    let caughtUp: boolean | undefined;
     for (const item of collectorEvents) {
       const agentId = collectorAgentOf(item) ?? 0;
       const standing = standings.get(agentId) ?? unknownAgentStanding(agentId);
       const verdict = collectorVerdict(standing, item.meta.storedAt);
-      if (verdict.kind === "refuse") refused.set(item.meta.seq, verdict.reason);
-      if (verdict.kind !== "wait") continue;
-      const young = Date.now() - item.meta.storedAt.getTime() < limits.unknownAgentGraceMs;
-      caughtUp ??= young ? false : await registryCaughtUp();
-      if (young || !caughtUp) throw new Error(`waiting for the registry: ${verdict.reason}`);
-      refused.set(item.meta.seq, `${verdict.reason} (the registry consumer has caught up)`);
+      if (verdict.kind !== "wait") {
+        grace.forget(agentId);
+        if (verdict.kind === "refuse") refused.set(item.meta.seq, verdict.reason);
+        continue;
+      }
+      // Asked for every waiting event, also past the undecided one: each unknown agent of the
+      // batch starts its grace now, so several of them hold the others back together, once.
+      const mayWait = grace.mayWait(agentId, item.meta.storedAt);
+      if (undecided !== undefined) continue;
+      if (!mayWait) caughtUp ??= await registryCaughtUp();
+      if (mayWait || !caughtUp) {
+        undecided = { seq: item.meta.seq, reason: `waiting for the registry: ${verdict.reason}` };
+      } else {
+        refused.set(
+          item.meta.seq,
+          `${verdict.reason} (its grace is over and the registry consumer has caught up)`,
+        );
+      }
     }
-    return refused;
+    return undecided === undefined ? { refused } : { refused, undecided };
   };
 }
 

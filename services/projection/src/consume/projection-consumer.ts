@@ -33,6 +33,7 @@ import { classifyDatabaseError } from "./permanent-database-error.ts";
 import { projectHeartbeatBatch, type StoredHeartbeat } from "./project-heartbeat-batch.ts";
 import { projectSnapshotBatch, type StoredSnapshot } from "./project-snapshot-batch.ts";
 import { consumerCheckpoint, type ProjectionCheckpoint } from "./projection-positions.ts";
+import { UnknownAgentGrace } from "./unknown-agent-grace.ts";
 
 /**
  * The projection's consumers, one per stream role. `durable` names the consumer's row in
@@ -206,10 +207,19 @@ export function startProjectionConsumer(
   db: Kysely<ReadModelDatabase>,
   logger: Logger,
   target: ProjectionConsumerTarget,
-  settings: { limits: CollectorLimits; metrics?: Pick<ProjectionMetrics, "applied"> },
+  settings: {
+    limits: CollectorLimits;
+    metrics?: Pick<ProjectionMetrics, "applied">;
+    /**
+     * The replica's grace of unknown agents, shared by its consumers so that taking a partition
+     * over again does not grant another. @default one of this consumer's own
+     */
+    unknownAgentGrace?: UnknownAgentGrace;
+  },
 ): CheckpointedConsumer {
   const { declaration } = target;
   const { limits, metrics } = settings;
+  const grace = settings.unknownAgentGrace ?? new UnknownAgentGrace({ graceMs: limits.unknownAgentGraceMs });
   const stream = bus.topology.streamNames[declaration.stream];
   const checkpoint = target.checkpoint ?? consumerCheckpoint(db, declaration.durable, stream);
   const label = target.label ?? declaration.durable;
@@ -220,7 +230,7 @@ export function startProjectionConsumer(
     ...(fromCollectors
       ? {
           preScreen: createCollectorPreScreen(declaration.stream, limits),
-          screen: createCollectorScreen(bus, db, limits, REGISTRY_CONSUMER),
+          screen: createCollectorScreen(bus, db, grace, REGISTRY_CONSUMER),
           deadLetterBudget: collectorDeadLetterBudget(limits.deadLettersPerMinute),
         }
       : {}),

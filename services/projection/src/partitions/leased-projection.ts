@@ -4,6 +4,7 @@ import type { Logger } from "@kasmap/logging";
 import type { Kysely } from "kysely";
 import { startProjectionConsumer } from "../consume/projection-consumer.ts";
 import { consumerCheckpoint } from "../consume/projection-positions.ts";
+import { UnknownAgentGrace } from "../consume/unknown-agent-grace.ts";
 import type { CollectorLimits } from "../projection-env.ts";
 import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { partitionOfAgentSubject, partitionOfToken } from "./agent-partition.ts";
@@ -68,6 +69,8 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
   const startAt = partitionOfToken(replicaId, units.length);
   const running = new Map<number, CheckpointedConsumer>();
   const controller = new AbortController();
+  // One per replica: a unit given back and taken again keeps its agents' graces.
+  const unknownAgentGrace = new UnknownAgentGrace({ graceMs: options.limits.unknownAgentGraceMs });
 
   const lostSessions = new WeakMap<AdvisoryLockSession, Error>();
 
@@ -120,7 +123,11 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
             }
           : {}),
       },
-      { limits: options.limits, ...(options.metrics ? { metrics: options.metrics } : {}) },
+      {
+        limits: options.limits,
+        unknownAgentGrace,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+      },
     );
   }
 
