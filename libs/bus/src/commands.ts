@@ -12,6 +12,7 @@ import {
 } from "@kasmap/contracts";
 import type { Msg, Subscription } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
+import { type CommandLaneLimits, type CommandLaneStatus, createCommandLane } from "./command-lane.ts";
 import { maxPayloadBytes, refuseOverLimit } from "./payload-limit.ts";
 
 const encoder = new TextEncoder();
@@ -65,6 +66,44 @@ export type CommandHandlers = {
 };
 
 /**
+ * The commands a collector's NATS identity may publish (infra/nats/render-authorization.ts,
+ * `agentPermissions`): any collector, or anyone holding a collector's credentials, can send them
+ * without a valid token, so they are served in a lane of their own and can never delay the
+ * gateway's and the sync's commands (lane `users`).
+ */
+export const COLLECTOR_COMMANDS: readonly AuthzCommandName[] = ["agent_token.authenticate"];
+
+export type CommandLaneName = "users" | "collectors";
+
+/** The bounds of each lane; see {@link DEFAULT_COMMAND_SERVING_LIMITS}. */
+export type CommandServingLimits = Record<CommandLaneName, CommandLaneLimits>;
+
+/**
+ * The defaults (authz's `KASMAP_AUTHZ_*` env overrides the counts):
+ * - `users` (every command but {@link COLLECTOR_COMMANDS}): 16 in flight (twice the pool of 8
+ *   connections, so the pool never idles while the next ones parse), 1,000 waiting, 64 MiB of
+ *   waiting bodies;
+ * - `collectors`: 2 in flight (at most 2 of the 8 connections go to collectors), 100 waiting,
+ *   1 MiB of waiting bodies (a valid `agent_token.authenticate` is ~1 KiB).
+ */
+export const DEFAULT_COMMAND_SERVING_LIMITS: CommandServingLimits = {
+  users: { maxInFlight: 16, maxWaiting: 1_000, maxWaitingBytes: 64 * 1024 * 1024 },
+  collectors: { maxInFlight: 2, maxWaiting: 100, maxWaitingBytes: 1024 * 1024 },
+};
+
+export type CommandServingOptions = {
+  limits?: CommandServingLimits;
+  /**
+   * Sees each request answered `unavailable` because its lane was full or serving stopped, with
+   * the command's name (or `unknown`).
+   */
+  onShed?: (lane: CommandLaneName, name: string) => void;
+};
+
+/** The command subscription, with its lanes' state (for metrics and tests). */
+export type CommandServer = Subscription & { lanes(): Record<CommandLaneName, CommandLaneStatus> };
+
+/**
  * Serves every authz command on `<root>.cmd.authz.>` in queue group `kasmap-authz`, so several
  * replicas share the load. Requests are validated with the command's zod schema (the first
  * {@link REPORTED_ISSUES} problems are reported); a handler's `KasmapError` becomes an error
@@ -73,27 +112,78 @@ export type CommandHandlers = {
  * `max_payload` is replaced by an `internal` error reply (logged), and a failure to respond at
  * all is logged. `onAnswered` sees each reply before it is sent (for metrics), with the command's
  * name, or `unknown` for a subject that names none.
+ *
+ * Every request goes to a lane ({@link COLLECTOR_COMMANDS} to `collectors`, the rest to `users`),
+ * each with its own bound on handlers in flight and on requests waiting (count and bytes,
+ * `options.limits`). A request past its lane's queue is answered at once
+ * `{"ok":false,"error":{"code":"unavailable","message":"authz is busy: …"}}` (the gateway answers
+ * 503 with `Retry-After`), never dropped unanswered; so are the requests still waiting when the
+ * subscription closes. One subscription serves both lanes: two overlapping subscriptions in one
+ * queue group would share each message between them at random, not give each lane its own.
  */
 export function serveCommands(
   bus: Bus,
   handlers: CommandHandlers,
   onError: (name: string, error: unknown) => void = () => {},
   onAnswered: (name: string, reply: CommandReply) => void = () => {},
-): Subscription {
+  options: CommandServingOptions = {},
+): CommandServer {
   const prefix = bus.topology.subjects.authzCommand("");
-  return bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
+  const limits = options.limits ?? DEFAULT_COMMAND_SERVING_LIMITS;
+  const lanes = {
+    users: createCommandLane(limits.users, serveOne),
+    collectors: createCommandLane(limits.collectors, serveOne),
+  };
+  const subscription = bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
     queue: "kasmap-authz",
     callback: (error, message) => {
       if (error) return onError("subscription", error);
       const name = message.subject.slice(prefix.length);
-      answer(name, message)
-        .then((reply) => {
-          onAnswered(Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown", reply);
-          respond(name, message, reply);
-        })
-        .catch((failure: unknown) => onError(name, failure));
+      const lane = laneOf(name);
+      if (!lanes[lane].offer({ name, message }, message.data.length)) {
+        shed(lane, name, message, `the ${lane} lane has ${limits[lane].maxWaiting} requests waiting`);
+      }
     },
   });
+  // Nothing waits for ever: the requests queued when serving stops are answered at once.
+  void subscription.closed.then(() => {
+    for (const lane of Object.keys(lanes) as CommandLaneName[]) {
+      for (const { name, message } of lanes[lane].takeWaiting()) shed(lane, name, message, "stopping");
+    }
+  });
+  return Object.assign(subscription, {
+    lanes: () => ({ users: lanes.users.status(), collectors: lanes.collectors.status() }),
+  });
+
+  function laneOf(name: string): CommandLaneName {
+    return (COLLECTOR_COMMANDS as readonly string[]).includes(name) ? "collectors" : "users";
+  }
+
+  function shed(lane: CommandLaneName, name: string, message: Msg, why: string): void {
+    const known = Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown";
+    options.onShed?.(lane, known);
+    const reply: CommandReply = {
+      ok: false,
+      error: { code: "unavailable", message: `authz is busy: ${why}; try again later` },
+    };
+    onAnswered(known, reply);
+    try {
+      message.respond(encoder.encode(JSON.stringify(reply)));
+    } catch (failure) {
+      onError(name, failure);
+    }
+  }
+
+  async function serveOne({ name, message }: { name: string; message: Msg }): Promise<void> {
+    if (subscription.isClosed()) return shed(laneOf(name), name, message, "stopping");
+    try {
+      const reply = await answer(name, message);
+      onAnswered(Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown", reply);
+      respond(name, message, reply);
+    } catch (failure) {
+      onError(name, failure);
+    }
+  }
 
   function respond(name: string, message: Msg, reply: CommandReply): void {
     let body = encoder.encode(JSON.stringify(reply));

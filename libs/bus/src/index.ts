@@ -2,6 +2,7 @@ export * from "./anonymous-access.ts";
 export * from "./backoff.ts";
 export * from "./bus.ts";
 export * from "./checkpointed-consume.ts";
+export type { CommandLaneLimits, CommandLaneStatus } from "./command-lane.ts";
 export * from "./commands.ts";
 export * from "./connect-service-bus.ts";
 export * from "./dead-letter.ts";

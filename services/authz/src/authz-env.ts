@@ -23,5 +23,18 @@ export const AuthzEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape).ext
    * it. GitLab agent tokens use `KASMAP_GITLAB_PERMISSION_TTL_SECONDS` instead.
    */
   KASMAP_AGENT_TOKEN_LEASE_SECONDS: z.coerce.number().int().min(2).max(3600).default(60),
+  /**
+   * Command serving (`serveCommands`, README "Security model"): handlers running at once and
+   * requests queued in lane `users` (every command from the gateway and the sync); past the queue
+   * a request is answered `unavailable` at once (503 with `Retry-After` at the gateway).
+   */
+  KASMAP_AUTHZ_COMMANDS_IN_FLIGHT: z.coerce.number().int().min(1).max(256).default(16),
+  KASMAP_AUTHZ_COMMANDS_WAITING: z.coerce.number().int().min(0).max(100_000).default(1_000),
+  /**
+   * The same for lane `collectors` (`agent_token.authenticate`, which any collector identity may
+   * send with any token): kept small, so a flood of it holds at most this many pooled connections.
+   */
+  KASMAP_AUTHZ_AUTHENTICATIONS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
+  KASMAP_AUTHZ_AUTHENTICATIONS_WAITING: z.coerce.number().int().min(0).max(10_000).default(100),
 });
 export type AuthzEnv = z.infer<typeof AuthzEnvSchema>;

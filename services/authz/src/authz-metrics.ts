@@ -1,23 +1,34 @@
+import type { CommandLaneName, CommandLaneStatus } from "@kasmap/bus";
 import type { CommandReply } from "@kasmap/contracts";
-import { Counter, outboxGaugeNames, outboxStatusGauges, type Registry } from "@kasmap/runtime/metrics";
+import { Counter, Gauge, outboxGaugeNames, outboxStatusGauges, type Registry } from "@kasmap/runtime/metrics";
 import type { OutboxStatus } from "./outbox.ts";
 
 /** The outbox gauges' names: the gateway reports the same readings when authz is elsewhere. */
 export const AUTHZ_OUTBOX_METRICS = outboxGaugeNames("kasmap_authz_outbox");
 
 /**
- * Registers authz's metrics on `registry` and returns the recorder of command replies:
+ * Registers authz's metrics on `registry` and returns the recorders of command replies and of
+ * requests shed as busy:
  *
  * - `kasmap_authz_outbox_pending_rows`, `kasmap_authz_outbox_set_aside_rows`,
  *   `kasmap_authz_outbox_oldest_pending_age_seconds` (0 when nothing is pending), read from
  *   `authz.outbox` at scrape time (`outboxStatus`);
  * - `kasmap_authz_commands_total{command,outcome}`: `outcome` is `ok` or the error code of the
- *   refusal (`forbidden`, `validation_failed`, …): a fixed set, as the command names are.
+ *   refusal (`forbidden`, `validation_failed`, …): a fixed set, as the command names are;
+ * - `kasmap_authz_command_lane_in_flight{lane}`, `kasmap_authz_command_lane_waiting{lane}`: each
+ *   command lane's handlers running and requests queued now (`users`, `collectors`), read from
+ *   `lanes` at scrape time;
+ * - `kasmap_authz_commands_shed_total{lane,command}`: requests answered `unavailable` at once
+ *   because their lane's queue was full (or serving was stopping).
  */
 export function registerAuthzMetrics(
   registry: Registry,
   outboxStatus: () => Promise<OutboxStatus>,
-): (command: string, reply: CommandReply) => void {
+  lanes: () => Record<CommandLaneName, CommandLaneStatus>,
+): {
+  commandAnswered: (command: string, reply: CommandReply) => void;
+  commandShed: (lane: CommandLaneName, command: string) => void;
+} {
   outboxStatusGauges(registry, outboxStatus, {
     prefix: "kasmap_authz_outbox",
     rows: "Authz events",
@@ -30,5 +41,35 @@ export function registerAuthzMetrics(
     labelNames: ["command", "outcome"],
     registers: [registry],
   });
-  return (command, reply) => commands.inc({ command, outcome: reply.ok ? "ok" : reply.error.code });
+  const laneGauge = (name: string, help: string, pick: (status: CommandLaneStatus) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ["lane"],
+      registers: [registry],
+      collect() {
+        for (const [lane, status] of Object.entries(lanes())) this.set({ lane }, pick(status));
+      },
+    });
+  laneGauge(
+    "kasmap_authz_command_lane_in_flight",
+    "Authz command handlers running, by lane.",
+    (s) => s.inFlight,
+  );
+  laneGauge(
+    "kasmap_authz_command_lane_waiting",
+    "Authz commands queued for a handler, by lane.",
+    (s) => s.waiting,
+  );
+  const shed = new Counter({
+    name: "kasmap_authz_commands_shed_total",
+    help: "Authz commands answered unavailable at once because their lane was full, by lane and command.",
+    labelNames: ["lane", "command"],
+    registers: [registry],
+  });
+  return {
+    commandAnswered: (command, reply) =>
+      commands.inc({ command, outcome: reply.ok ? "ok" : reply.error.code }),
+    commandShed: (lane, command) => shed.inc({ lane, command }),
+  };
 }

@@ -92,6 +92,15 @@ describe("GitLab agent tokens verified by GitLab (KAS secret)", () => {
     expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
   });
 
+  it("asks GitLab once about a bogus token presented again and again (its refusal is cached)", async () => {
+    const token = `glagent-${randomBytes(24).toString("hex")}`;
+    const before = agentInfoCalls();
+    for (let i = 0; i < 3; i++) {
+      expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
+    }
+    expect(agentInfoCalls()).toBe(before + 1);
+  });
+
   it("a token revoked in GitLab: accepted while GitLab's yes is cached, refused once it is not, its record revoked", async () => {
     const { id, token } = gitlab.issueAgentToken(mirrored.id);
     const { result } = await env.command("agent_token.authenticate", { token });

@@ -1,4 +1,13 @@
-import { type CommandHandlers, ensureStreams, maxEventBodyBytes, serveCommands } from "@kasmap/bus";
+import {
+  type CommandHandlers,
+  type CommandLaneName,
+  type CommandLaneStatus,
+  type CommandServingLimits,
+  DEFAULT_COMMAND_SERVING_LIMITS,
+  ensureStreams,
+  maxEventBodyBytes,
+  serveCommands,
+} from "@kasmap/bus";
 import { type AuthzCommandName, KasmapError } from "@kasmap/contracts";
 import { createDatabase, isDatabaseUnavailable, migrateSchema } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
@@ -35,6 +44,11 @@ import {
 } from "./gitlab-agent-token-verifier.ts";
 import { lapseSweepIntervalMs, startLapseSweep } from "./lapse-sweep.ts";
 import { createOutboxPublisher, type OutboxStatus } from "./outbox.ts";
+import {
+  createRefusedTokenCache,
+  DEFAULT_REFUSED_TOKEN_CACHE,
+  type RefusedTokenCacheOptions,
+} from "./refused-token-cache.ts";
 import { AUTHZ_SCHEMA, authzMigrations } from "./store/migrations/index.ts";
 import type { AuthzDatabase } from "./store/schema.ts";
 import { createUnitOfWorkRunner } from "./unit-of-work.ts";
@@ -63,6 +77,13 @@ export type AuthzServiceOptions = DatabaseServiceOptions & {
   gitlabAgentTokens?: GitLabAgentTokenOptions;
   /** The lease of Kasmap's own tokens, seconds (`KASMAP_AGENT_TOKEN_LEASE_SECONDS`, default 60). */
   agentTokenLeaseSeconds?: number;
+  /**
+   * The bounds of command serving per lane (`serveCommands`; `KASMAP_AUTHZ_*_IN_FLIGHT` and
+   * `…_WAITING`); default `DEFAULT_COMMAND_SERVING_LIMITS`.
+   */
+  commandLimits?: CommandServingLimits;
+  /** How long and how many `agent_token.authenticate` refusals are kept; default 10 s, 10,000. */
+  refusedTokenCache?: RefusedTokenCacheOptions;
 };
 
 export type AuthzService = {
@@ -71,6 +92,10 @@ export type AuthzService = {
    * readiness and metrics; `set_aside` above 0 needs an operator (see the log line per row).
    */
   outboxStatus(): Promise<OutboxStatus>;
+  /** Each command lane's handlers in flight, requests waiting and requests refused as busy. */
+  commandLanes(): Record<CommandLaneName, CommandLaneStatus>;
+  /** Refusals of `agent_token.authenticate` kept, and how many were answered from them. */
+  refusedTokens(): { entries: number; hits: number };
   stop(): Promise<void>;
 };
 
@@ -167,19 +192,26 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
       logger,
       gitlabMode: options.gitlabMode ?? false,
       agentTokenLeaseSeconds: options.agentTokenLeaseSeconds ?? DEFAULT_AGENT_TOKEN_LEASE_SECONDS,
+      refusedTokens: createRefusedTokenCache(options.refusedTokenCache ?? DEFAULT_REFUSED_TOKEN_CACHE),
       ...(options.gitlabAgentTokens
         ? { gitlabAgentTokens: createGitLabAgentTokenVerifier(options.gitlabAgentTokens, logger) }
         : {}),
     };
     const inFlight = new Set<Promise<unknown>>();
     const registry = options.metrics ?? new Registry();
-    const commandAnswered = registerAuthzMetrics(registry, () => outbox.status());
+    // Read at scrape time, once `subscription` exists.
+    const metrics = registerAuthzMetrics(
+      registry,
+      () => outbox.status(),
+      () => subscription.lanes(),
+    );
     const stopBusMetrics = instrumentBus(registry, options.bus, "authz");
     const subscription = serveCommands(
       options.bus,
       bindHandlers(deps, inFlight),
       (name, error) => logger.error({ err: error, command: name }, "command failed"),
-      commandAnswered,
+      metrics.commandAnswered,
+      { limits: options.commandLimits ?? DEFAULT_COMMAND_SERVING_LIMITS, onShed: metrics.commandShed },
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
     const lapses = options.gitlabAgentTokens
@@ -188,6 +220,8 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
     logger.info("authz service started");
     return {
       outboxStatus: () => outbox.status(),
+      commandLanes: () => subscription.lanes(),
+      refusedTokens: () => deps.refusedTokens.status(),
       async stop() {
         subscription.unsubscribe();
         await lapses?.stop();

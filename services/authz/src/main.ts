@@ -1,3 +1,4 @@
+import { DEFAULT_COMMAND_SERVING_LIMITS } from "@kasmap/bus";
 import { runDatabaseService } from "@kasmap/runtime/database-service";
 import { AuthzEnvSchema, gitlabAgentTokenOptionsFromEnv, startAuthzService } from "./index.ts";
 
@@ -11,6 +12,18 @@ await runDatabaseService({
       ...options,
       gitlabMode: env.KASMAP_GITLAB_URL !== undefined,
       agentTokenLeaseSeconds: env.KASMAP_AGENT_TOKEN_LEASE_SECONDS,
+      commandLimits: {
+        users: {
+          ...DEFAULT_COMMAND_SERVING_LIMITS.users,
+          maxInFlight: env.KASMAP_AUTHZ_COMMANDS_IN_FLIGHT,
+          maxWaiting: env.KASMAP_AUTHZ_COMMANDS_WAITING,
+        },
+        collectors: {
+          ...DEFAULT_COMMAND_SERVING_LIMITS.collectors,
+          maxInFlight: env.KASMAP_AUTHZ_AUTHENTICATIONS_IN_FLIGHT,
+          maxWaiting: env.KASMAP_AUTHZ_AUTHENTICATIONS_WAITING,
+        },
+      },
       ...(env.KASMAP_ADMIN_TOKEN ? { adminToken: env.KASMAP_ADMIN_TOKEN } : {}),
       ...(gitlabAgentTokens ? { gitlabAgentTokens } : {}),
     });

@@ -1,9 +1,15 @@
-import { agentTokenKindOf, digestToken, KasmapError } from "@kasmap/contracts";
+import {
+  type AgentTokenKind,
+  agentTokenKindOf,
+  digestToken,
+  isKasmapError,
+  KasmapError,
+} from "@kasmap/contracts";
 import { sql } from "kysely";
 import { emitRegistryChange } from "../registry-events.ts";
 import { toAgentToken } from "../store/entities.ts";
 import { mintAgentCredential, revokeAgentCredential } from "./agent-credentials.ts";
-import type { CommandHandler } from "./command-deps.ts";
+import type { CommandDeps, CommandHandler } from "./command-deps.ts";
 import { authenticateWithGitLab } from "./gitlab-agent-tokens.ts";
 
 /** `last_used_at` is written at most this often per token (each write is an event). */
@@ -30,15 +36,35 @@ export const revokeAgentToken: CommandHandler<"agent_token.revoke"> = (deps, req
  * case reads without taking the registry lock. With GitLab's KAS secret, GitLab answers for its
  * own agent tokens (`authenticateWithGitLab`). The reply's `lease_expires_at` is when the
  * collector must have presented the token again (`CommandDeps.agentTokenLeaseSeconds`).
+ *
+ * A refusal is remembered by the token's digest for a few seconds (`CommandDeps.refusedTokens`,
+ * refused-token-cache.ts): any collector identity may send this command, and a repeated bogus
+ * token then costs no database lookup and no GitLab call.
  */
 export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> = async (deps, request) => {
   const kind = agentTokenKindOf(request.token);
   if (kind === null) throw new KasmapError("unauthorized", "401 Unauthorized");
+  const digest = digestToken(request.token);
+  if (deps.refusedTokens.refuses(digest)) throw new KasmapError("unauthorized", "401 Unauthorized");
+  try {
+    return await authenticateKnownKind(deps, request.token, kind, digest);
+  } catch (error) {
+    if (isKasmapError(error, "unauthorized")) deps.refusedTokens.remember(digest);
+    throw error;
+  }
+};
+
+/** The check itself, for a token of `kind` whose SHA-256 is `digest`. */
+async function authenticateKnownKind(
+  deps: CommandDeps,
+  token: string,
+  kind: AgentTokenKind,
+  digest: string,
+): ReturnType<CommandHandler<"agent_token.authenticate">> {
   if (kind === "agent") {
-    const byGitLab = await authenticateWithGitLab(deps, request.token);
+    const byGitLab = await authenticateWithGitLab(deps, token);
     if (byGitLab) return byGitLab;
   }
-  const digest = digestToken(request.token);
   const found = await deps.db
     .selectFrom("authz.agent_tokens as t")
     .innerJoin("authz.agents as a", "a.id", "t.agent_id")
@@ -90,4 +116,4 @@ export const authenticateAgentToken: CommandHandler<"agent_token.authenticate"> 
     emitRegistryChange(unit, "agent_token", toAgentToken(row));
     return result;
   });
-};
+}

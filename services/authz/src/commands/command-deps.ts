@@ -6,6 +6,7 @@ import type {
 } from "@kasmap/contracts";
 import type { Logger } from "@kasmap/logging";
 import type { GitLabAgentTokenVerifier } from "../gitlab-agent-token-verifier.ts";
+import type { RefusedTokenCache } from "../refused-token-cache.ts";
 import type { AuthzDb } from "../store/schema.ts";
 import type { UnitOfWorkRunner } from "../unit-of-work.ts";
 
@@ -33,6 +34,8 @@ export type CommandDeps = {
    * tokens get GitLab's TTL instead (`GitLabAgentVerdict.verifiedUntil`).
    */
   readonly agentTokenLeaseSeconds: number;
+  /** `agent_token.authenticate`'s recent refusals, by token digest (refused-token-cache.ts). */
+  readonly refusedTokens: RefusedTokenCache;
 };
 
 export type CommandHandler<N extends AuthzCommandName> = (

@@ -1,0 +1,182 @@
+import { CommandReplySchema, KasmapError } from "@kasmap/contracts";
+import { eventually } from "@kasmap/testing/harness";
+import { testWorldForFile } from "@kasmap/testing/world";
+import { afterEach, describe, expect, it } from "vitest";
+import type { Bus } from "./bus.ts";
+import {
+  type CommandHandlers,
+  type CommandServer,
+  type CommandServingLimits,
+  requestCommand,
+  serveCommands,
+} from "./commands.ts";
+
+/**
+ * Command serving under a flood (security review: any collector identity may publish
+ * `agent_token.authenticate`): the handlers in flight and the requests waiting stay within each
+ * lane's limits, the excess is answered `unavailable` at once, and the gateway's commands are
+ * served meanwhile. The handlers stand in for authz's: each holds one of 8 "pooled connections"
+ * (a semaphore, as authz's pool of 8), and an authentication holds its one until the test lets
+ * it go, so the flood is as slow as the test wants and nothing here reads a clock.
+ */
+const world = testWorldForFile({ name: "command-serving-limits-int-test", database: false });
+const decoder = new TextDecoder();
+
+const LIMITS: CommandServingLimits = {
+  users: { maxInFlight: 16, maxWaiting: 1_000, maxWaitingBytes: 64 * 1024 * 1024 },
+  collectors: { maxInFlight: 2, maxWaiting: 50, maxWaitingBytes: 1024 * 1024 },
+};
+const FLOOD = 2_000;
+
+/** A pool of `size` connections: `acquire` waits for a free one, as pg.Pool does. */
+function fakePool(size: number) {
+  let free = size;
+  const waiters: (() => void)[] = [];
+  return {
+    async acquire(): Promise<() => void> {
+      if (free > 0) free--;
+      else await new Promise<void>((resolve) => waiters.push(resolve));
+      return () => {
+        const next = waiters.shift();
+        if (next) next();
+        else free++;
+      };
+    },
+  };
+}
+
+/** Authz's stand-in: authentications block on `gate` holding a connection; job.create does not block. */
+function floodedAuthz() {
+  const pool = fakePool(8);
+  let open: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  const handlers = {
+    "agent_token.authenticate": async () => {
+      const release = await pool.acquire();
+      try {
+        await gate;
+        throw new KasmapError("unauthorized", "401 Unauthorized");
+      } finally {
+        release();
+      }
+    },
+    // Served means answered by the handler (here a refusal, so no result to make up).
+    "job.create": async () => {
+      const release = await pool.acquire();
+      release();
+      throw new KasmapError("forbidden", "403 Forbidden");
+    },
+  } as unknown as CommandHandlers;
+  return { handlers, openGate: () => open() };
+}
+
+/** Publishes `count` authentications from their own connection; counts the answers by error code. */
+function flood(bus: Bus, count: number) {
+  const codes = new Map<string, number>();
+  const inbox = `_INBOX.flood.${Math.random().toString(36).slice(2)}`;
+  bus.nc.subscribe(inbox, {
+    callback: (_error, message) => {
+      const reply = CommandReplySchema.parse(JSON.parse(decoder.decode(message.data)));
+      const code = reply.ok ? "ok" : reply.error.code;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    },
+  });
+  const subject = bus.topology.subjects.authzCommand("agent_token.authenticate");
+  for (let i = 0; i < count; i++) {
+    bus.nc.publish(subject, JSON.stringify({ token: `kmcol-bogus-${i}` }), { reply: inbox });
+  }
+  return {
+    answered: (code: string) => codes.get(code) ?? 0,
+    total: () => [...codes.values()].reduce((a, b) => a + b, 0),
+  };
+}
+
+let server: CommandServer | undefined;
+afterEach(() => server?.unsubscribe());
+
+describe("command serving limits", () => {
+  it("bounds a flood of authentications to its lane and answers the excess unavailable at once", async () => {
+    const authz = floodedAuthz();
+    server = serveCommands(
+      world.bus,
+      authz.handlers,
+      () => {},
+      () => {},
+      { limits: LIMITS },
+    );
+    const sent = flood(world.bus, FLOOD);
+    const held = LIMITS.collectors.maxInFlight + LIMITS.collectors.maxWaiting;
+    // Every request past the lane's in-flight and waiting bounds is answered before any handler ends.
+    await eventually(
+      () => (sent.answered("unavailable") === FLOOD - held ? true : undefined),
+      "the excess answered unavailable",
+    );
+    const lanes = server.lanes();
+    expect(lanes.collectors).toMatchObject({
+      inFlight: LIMITS.collectors.maxInFlight,
+      waiting: LIMITS.collectors.maxWaiting,
+      rejected: FLOOD - held,
+    });
+    expect(lanes.collectors.waitingBytes).toBeLessThanOrEqual(LIMITS.collectors.maxWaitingBytes);
+
+    // The gateway's command meanwhile: the flood holds 2 of the 8 connections, never all.
+    const job = await requestCommand(world.bus, "job.create", { actor_user_id: 1, project_id: 1 }).catch(
+      (error: unknown) => error,
+    );
+    expect(job).toMatchObject({ code: "forbidden" });
+    expect(server.lanes().users).toMatchObject({ waiting: 0, rejected: 0 });
+
+    authz.openGate();
+    await eventually(() => (sent.total() === FLOOD ? true : undefined), "every request answered");
+    expect(sent.answered("unauthorized")).toBe(held);
+    expect(server.lanes().collectors).toMatchObject({ inFlight: 0, waiting: 0 });
+  });
+
+  it("answers the requests still waiting when serving stops, instead of leaving them unanswered", async () => {
+    const authz = floodedAuthz();
+    server = serveCommands(
+      world.bus,
+      authz.handlers,
+      () => {},
+      () => {},
+      { limits: LIMITS },
+    );
+    const sent = flood(world.bus, LIMITS.collectors.maxInFlight + 10);
+    await eventually(() => (server?.lanes().collectors.waiting === 10 ? true : undefined), "10 waiting");
+    server.unsubscribe();
+    await eventually(() => (sent.answered("unavailable") === 10 ? true : undefined), "the waiting answered");
+    authz.openGate();
+    await eventually(() => (sent.answered("unauthorized") === 2 ? true : undefined), "the running answered");
+  });
+
+  it("counts waiting bytes: bodies past maxWaitingBytes are answered unavailable", async () => {
+    const authz = floodedAuthz();
+    const limits: CommandServingLimits = {
+      ...LIMITS,
+      collectors: { maxInFlight: 1, maxWaiting: 1_000, maxWaitingBytes: 10_000 },
+    };
+    server = serveCommands(
+      world.bus,
+      authz.handlers,
+      () => {},
+      () => {},
+      { limits },
+    );
+    const sent = flood(world.bus, 1_001);
+    // Each body is ~30 bytes: ~330 fit in 10,000 bytes, far fewer than maxWaiting.
+    const settled = await eventually(() => {
+      const lane = server?.lanes().collectors;
+      return lane && lane.inFlight + lane.waiting + sent.answered("unavailable") === 1_001 ? lane : undefined;
+    }, "every request started, waiting or answered");
+    expect(settled.inFlight).toBe(1);
+    // Stopped by bytes, not count: the queue is full to within one body of 10,000 bytes.
+    expect(settled.waitingBytes).toBeLessThanOrEqual(10_000);
+    expect(settled.waitingBytes).toBeGreaterThan(10_000 - 64);
+    expect(settled.waiting).toBeLessThan(1_000);
+    expect(settled.rejected).toBe(1_001 - 1 - settled.waiting);
+    expect(settled.rejected).toBe(sent.answered("unavailable"));
+    authz.openGate();
+  });
+});
