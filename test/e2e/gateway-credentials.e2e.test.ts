@@ -186,6 +186,47 @@ describe("revoking a personal access token (DELETE /personal_access_tokens/:id)"
   });
 });
 
+describe("the calling token (GET and DELETE /personal_access_tokens/self)", () => {
+  it("shows the calling token with GitLab's entity, whatever its scopes", async () => {
+    const user = await newUser(null);
+    const created = await newToken(user, { scopes: ["read_repository"], expires_at: dayFromToday(30) });
+    const self = await answer(call("GET", "/api/v4/personal_access_tokens/self", created.token));
+    expect(self).toEqual({
+      status: 200,
+      body: {
+        id: created.id,
+        name: "cli",
+        revoked: false,
+        created_at: expect.any(String),
+        scopes: ["read_repository"],
+        user_id: user,
+        last_used_at: null,
+        active: true,
+        expires_at: dayFromToday(30),
+        last_used_ips: [],
+      },
+      challenge: null,
+    });
+  });
+
+  it("revokes the calling token with any scope: 204, and it stops working at once", async () => {
+    const user = await newUser(40);
+    const { token } = await newToken(user, { scopes: ["read_user"] });
+    const other = await newToken(user);
+    expect((await call("GET", "/api/v4/user", token)).status).toBe(200);
+    const revoked = await call("DELETE", "/api/v4/personal_access_tokens/self", token);
+    expect(revoked.status).toBe(204);
+    expect(await answer(call("GET", "/api/v4/user", token))).toEqual(
+      invalidToken("Token was revoked. You have to re-authorize from the user."),
+    );
+    expect(await answer(call("DELETE", "/api/v4/personal_access_tokens/self", token))).toEqual(
+      invalidToken("Token was revoked. You have to re-authorize from the user."),
+    );
+    // Only the calling token: the user's other token keeps working.
+    expect((await call("GET", "/api/v4/user", other.token)).status).toBe(200);
+  });
+});
+
 describe("blocking users (POST /users/:id/block, /unblock)", () => {
   it("blocks a user's tokens with GitLab's 403 and unblocking restores them", async () => {
     const user = await newUser(40);
@@ -311,7 +352,7 @@ describe("odd ids on the credential routes", () => {
     const cases: Array<[string, string, string, number]> = [
       ["DELETE", "/api/v4/personal_access_tokens/abc", ADMIN, 404],
       ["DELETE", "/api/v4/personal_access_tokens/99999999999999999999", ADMIN, 404],
-      ["POST", "/api/v4/users/abc/block", ADMIN, 400],
+      ["POST", "/api/v4/users/abc/block", ADMIN, 404],
       ["POST", "/api/v4/users/0/unblock", ADMIN, 404],
       ["POST", "/api/v4/users/99999999999999999999/block", ADMIN, 404],
       ["POST", `/api/v4/projects/${projectId}/jobs/abc/finish`, developer, 404],
@@ -320,6 +361,15 @@ describe("odd ids on the credential routes", () => {
     ];
     for (const [method, path, token, status] of cases) {
       expect({ path, status: (await call(method, path, token)).status }).toEqual({ path, status });
+    }
+    // `API::Users`' `id: /[0-9]*/` requirement: no route at all, before the credential is read
+    // (an empty token is none).
+    for (const token of [ADMIN, developer, ""]) {
+      expect(await answer(call("POST", "/api/v4/users/abc/block", token))).toEqual({
+        status: 404,
+        body: { error: "404 Not Found" },
+        challenge: null,
+      });
     }
   });
 

@@ -22,6 +22,11 @@ export type Expendable = {
   jobId: number;
   /** Credentials refused past lookup (item 7): a `read_api` token and a revoked one. */
   otherTokens: { readApi: string; revoked: string };
+  /**
+   * The credential `DELETE /personal_access_tokens/self` is sent with, which revokes the token
+   * it comes with: a spare user's (revoked by the first such request, refused after).
+   */
+  selfRevoking: string;
 };
 
 /** Percent-encodes the UTF-8 bytes of `text` except unreserved characters (a lone surrogate becomes U+FFFD). */
@@ -382,13 +387,23 @@ function bodyArbitrary(world: World, route: RestRoute): fc.Arbitrary<Body | unde
   );
 }
 
+/** Whether a successful request to `route` revokes the token it is sent with. */
+function revokesItsCredential(route: RestRoute): boolean {
+  return route.method === "delete" && route.path === "/api/v4/personal_access_tokens/self";
+}
+
 /** One request for `route`. */
 export function fuzzRequestFor(world: World, spare: Expendable, route: RestRoute): fc.Arbitrary<FuzzRequest> {
   return fc
     .record({
       path: pathArbitrary(world, spare, route),
       query: queryArbitrary(world, route),
-      credential: credentialArbitrary(world, spare),
+      credential: revokesItsCredential(route)
+        ? fc.constant({
+            label: "spare",
+            headers: [["private-token", spare.selfRevoking]] as Array<[string, string]>,
+          })
+        : credentialArbitrary(world, spare),
       host: hostHeaders,
       extra: extraHeaders,
       body: bodyArbitrary(world, route),

@@ -50,12 +50,14 @@ beforeAll(async () => {
   );
   const readApi = await createUserWithToken(system, "fuzz-read-api", { scopes: ["read_api"] });
   const revoked = await createUserWithToken(system, "fuzz-revoked");
+  const selfRevoking = await createUserWithToken(system, "fuzz-self-revoking");
   await expectStatus(system, 204, "DELETE", `/personal_access_tokens/${revoked.tokenId}`);
   spare = {
     userId: victim.id,
     tokenIds: [victim.tokenId, Number(second.id)],
     jobId: Number(job.id),
     otherTokens: { readApi: readApi.token, revoked: revoked.token },
+    selfRevoking: selfRevoking.token,
   };
 });
 

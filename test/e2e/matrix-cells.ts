@@ -7,7 +7,15 @@ import { expectStatus, type World } from "./principal-world.ts";
  * Writes act on resources made for the cell (a fresh agent to delete, a fresh user to add), so
  * a successful write in one cell never changes what another cell sees; reads use the world's.
  */
-export type Cell = { target: string; body?: unknown };
+export type Cell = {
+  target: string;
+  body?: unknown;
+  /**
+   * The cell revokes the credential it is sent with (`DELETE /personal_access_tokens/self`): the
+   * matrix sends a throwaway copy of the principal's token instead (`throwawayCopy`).
+   */
+  consumesCredential?: true;
+};
 
 let unique = 0;
 const next = (prefix: string): string => `${prefix}-${++unique}`;
@@ -200,6 +208,10 @@ const ARRANGEMENTS: Record<string, Arrange> = {
     target: `${fillPath(world, route.path)}?ip=10.0.0.1`,
   }),
   [`POST ${API}/projects/:id/jobs`]: plain(() => ({})),
+  [`DELETE ${API}/personal_access_tokens/self`]: async (world, route) => ({
+    target: fillPath(world, route.path),
+    consumesCredential: true,
+  }),
   // Someone else's token for every principal: a fresh user's.
   [`DELETE ${API}/personal_access_tokens/:id`]: async (world, route) => {
     const owner = await freshUser(world);
@@ -236,4 +248,29 @@ export function routeKey(route: RestRoute): string {
 export function arrangeCell(world: World, route: RestRoute, destination: number): Promise<Cell> {
   const arrange = ARRANGEMENTS[routeKey(route)] ?? plain();
   return arrange(world, route, destination);
+}
+
+/**
+ * A fresh token of the same user with the same scopes, for a principal whose personal access
+ * token works (the admin mints it); any other credential unchanged, as no request can revoke it.
+ */
+export async function throwawayCopy(
+  world: World,
+  headers: Array<[string, string]>,
+): Promise<Array<[string, string]>> {
+  const token = headers.find(([name]) => name === "private-token")?.[1];
+  if (token === undefined) return headers;
+  const self = await world.system.api("GET", "/personal_access_tokens/self", undefined, token);
+  if (self.status !== 200) return headers;
+  const copy = await expectStatus(
+    world.system,
+    201,
+    "POST",
+    `/users/${self.body?.user_id}/personal_access_tokens`,
+    {
+      name: next("cell-self"),
+      scopes: self.body?.scopes,
+    },
+  );
+  return [["private-token", String(copy.token)]];
 }

@@ -243,6 +243,11 @@ export const MATRIX: Record<string, MatrixRow> = {
   "POST /api/v4/projects/:id/jobs": { gitlab: authenticated({ ...maintainerWrite(201), developer: 201 }) },
   // Issue 7 item 7 (branch w3-credentials). api/personal_access_tokens.md: admins revoke any
   // token, others only their own (the target here is another user's token).
+  // api/personal_access_tokens.md "Get single personal access token" / "Revoke a personal access
+  // token" with `self`: the calling token, with any scope (`allow_access_with_scope(all_available_scopes)`).
+  // The revoking cell sends a throwaway copy of the principal's token (matrix-cells.ts).
+  "GET /api/v4/personal_access_tokens/self": { gitlab: authenticated(anyUser(200, 200)) },
+  "DELETE /api/v4/personal_access_tokens/self": { gitlab: authenticated(anyUser(204, 204)) },
   "DELETE /api/v4/personal_access_tokens/:id": {
     gitlab: authenticated({ ...adminOnly(204), read_api: 403, non_member: 400, guest: 400, reporter: 400, developer: 400, maintainer: 400, owner: 400 }),
     kasmap: { statuses: { non_member: 404, guest: 404, reporter: 404, developer: 404, maintainer: 404, owner: 404 }, reason: "someone else's token answers 404 like a missing one (GitLab's 400 tells it exists)" },

@@ -1,6 +1,6 @@
 import { REST_ROUTES, type RestRoute } from "@kasmap/contracts";
 import { beforeAll, describe, expect, it } from "vitest";
-import { arrangeCell, auditEventIdOf, fillPath, routeKey } from "./matrix-cells.ts";
+import { arrangeCell, auditEventIdOf, fillPath, routeKey, throwawayCopy } from "./matrix-cells.ts";
 import { expectedStatus, MATRIX } from "./matrix-expectations.ts";
 import {
   createPrincipals,
@@ -108,7 +108,10 @@ describe("role × route matrix", () => {
         const row = MATRIX[routeKey(route)];
         if (!row) continue;
         const cell = await arrangeCell(world, route, destinationGroup);
-        const response = await send(credential.headers, route.method.toUpperCase(), cell.target, cell.body);
+        const headers = cell.consumesCredential
+          ? await throwawayCopy(world, credential.headers)
+          : credential.headers;
+        const response = await send(headers, route.method.toUpperCase(), cell.target, cell.body);
         const expected = expectedStatus(row, principal);
         if (response.status !== expected) {
           problems.push(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kasmapSystemForFile } from "./system-for-file.ts";
+import { kasmapSystemForFile, userWithToken } from "./system-for-file.ts";
 
 /**
  * Moving projects and groups through GitLab's transfer endpoints re-evaluates who may use which
@@ -67,5 +67,97 @@ describe("transfers", () => {
     const response = await system.api("PUT", `/projects/${project}/transfer`, { namespace: 999_999 });
     expect(response.status).toBe(404);
     expect(response.body).toEqual({ message: "404 Namespace Not Found" });
+  });
+
+  it("answers in GitLab's order and words: role on the source first, then the target, then the service's refusal", async () => {
+    const top = await created("/groups", { name: "Top", path: "top" });
+    const sub = await created("/groups", { name: "Sub", path: "sub", parent_id: top });
+    const dev = await created("/groups", { name: "Dev", path: "dev" });
+    const project = await created("/projects", { name: "Svc", path: "svc", namespace_id: top });
+    const owner = await userWithToken(system, system.adminToken, "transfer-owner");
+    const maintainer = await userWithToken(system, system.adminToken, "transfer-maintainer");
+    for (const [group, user, level] of [
+      [top, owner, 50],
+      [dev, owner, 30],
+      [top, maintainer, 40],
+    ] as const) {
+      const member = await system.api("POST", `/groups/${group}/members`, {
+        user_id: user.userId,
+        access_level: level,
+      });
+      expect(member.status).toBe(201);
+    }
+    const as = (user: { token: string }, method: string, path: string, body: unknown) =>
+      system.api(method, path, body, user.token);
+
+    // A Maintainer may not move the group or the project: 403, whatever the target names.
+    for (const [method, path, body] of [
+      ["POST", `/groups/${sub}/transfer`, { group_id: 999_999 }],
+      ["PUT", `/projects/${project}/transfer`, { namespace: 999_999 }],
+    ] as const) {
+      const refused = await as(maintainer, method, path, body);
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 403,
+        body: { message: "403 Forbidden" },
+      });
+    }
+    const noParent = await as(owner, "POST", `/groups/${sub}/transfer`, { group_id: 999_999 });
+    expect({ status: noParent.status, body: noParent.body }).toEqual({
+      status: 404,
+      body: { message: "404 Group Not Found" },
+    });
+
+    const groupFailures = [
+      [sub, { group_id: dev }, "Transfer failed: You don't have enough permissions."],
+      [sub, { group_id: top }, "Transfer failed: Group is already associated to the parent group."],
+      [top, {}, "Transfer failed: Group is already a root group."],
+      [top, { group_id: sub }, "Transfer failed: Cannot transfer group to one of its subgroup."],
+    ] as const;
+    for (const [group, body, message] of groupFailures) {
+      const refused = await as(owner, "POST", `/groups/${group}/transfer`, body);
+      expect({ status: refused.status, body: refused.body }).toEqual({ status: 400, body: { message } });
+    }
+    const projectFailures = [
+      [top, "Project is already in this namespace."],
+      [dev, "You don't have permission to transfer projects into that namespace."],
+    ] as const;
+    for (const [namespace, reason] of projectFailures) {
+      const refused = await as(owner, "PUT", `/projects/${project}/transfer`, { namespace });
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 400,
+        body: { message: `Failed to transfer project {:new_namespace=>[${JSON.stringify(reason)}]}` },
+      });
+    }
+  });
+
+  it("lets a group Developer create projects there; a missing, hidden or too-high namespace is one answer", async () => {
+    const team = await created("/groups", { name: "Team", path: "team" });
+    const hidden = await created("/groups", { name: "Hidden", path: "hidden" });
+    const developer = await userWithToken(system, system.adminToken, "team-developer");
+    const guest = await userWithToken(system, system.adminToken, "team-guest");
+    for (const [user, level] of [
+      [developer, 30],
+      [guest, 10],
+    ] as const) {
+      const member = await system.api("POST", `/groups/${team}/members`, {
+        user_id: user.userId,
+        access_level: level,
+      });
+      expect(member.status).toBe(201);
+    }
+    const made = await system.api("POST", "/projects", { name: "Tool", namespace_id: team }, developer.token);
+    expect(made.status).toBe(201);
+    expect(made.body?.path_with_namespace).toBe("team/tool");
+    for (const [user, namespace_id] of [
+      [guest, team],
+      [developer, 999_999],
+      [developer, hidden],
+    ] as const) {
+      const refused = await system.api("POST", "/projects", { name: "X", namespace_id }, user.token);
+      expect({ status: refused.status, body: refused.body }).toEqual({
+        status: 400,
+        body: { message: { namespace: ["is not valid"] } },
+      });
+    }
   });
 });

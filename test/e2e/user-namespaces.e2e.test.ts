@@ -122,7 +122,9 @@ describe("personal namespaces", () => {
       { name: "x", namespace_id: aliceNamespace },
       tokens.bob,
     );
-    expect(intoAlice.body).toEqual({ message: "404 Namespace Not Found" });
+    // GitLab's `validate_create_permissions`, the same answer as for a namespace that is missing.
+    expect(intoAlice.status).toBe(400);
+    expect(intoAlice.body).toEqual({ message: { namespace: ["is not valid"] } });
     const moved = await system.api(
       "PUT",
       `/projects/${own?.id}/transfer`,

@@ -19,8 +19,17 @@ export const ROLE_POLICY = {
   admin_cluster: { least: "maintainer" },
   /** Create a subgroup in a group, or move a group under it. */
   create_subgroup: { least: "maintainer" },
-  /** Create a project in a namespace, or move a project into it. */
-  create_projects: { least: "maintainer" },
+  /**
+   * Create a project in a namespace: GitLab's `GroupPolicy` grants it to Developers under the
+   * default project creation level (`DEVELOPER_MAINTAINER_PROJECT_ACCESS`, the only one Kasmap
+   * has). In a personal namespace only its owner holds a level.
+   */
+  create_projects: { least: "developer" },
+  /**
+   * Move a project into a namespace (GitLab's `transfer_projects`, which
+   * `Projects::TransferService` checks on the target: Maintainer+ whatever the creation level).
+   */
+  transfer_projects: { least: "maintainer" },
   /** Transfer a group. */
   admin_group: { least: "owner" },
   /** Transfer a project to another namespace. */

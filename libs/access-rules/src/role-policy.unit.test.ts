@@ -24,12 +24,17 @@ describe("mayPerform", () => {
     ["admin_all_resources", owner, false, false],
     ["admin_all_resources", 0, true, true],
     ["admin_group", 0, true, true],
+    ["create_projects", reporter, false, false],
+    ["create_projects", developer, false, true],
+    ["transfer_projects", developer, false, false],
+    ["transfer_projects", maintainer, false, true],
   ] as const)("%s at level %i (admin: %s) → %s", (action, level, isAdmin, allowed) => {
     expect(mayPerform(action, level, isAdmin)).toBe(allowed);
   });
 
   it("names the least level, none for admin-only actions", () => {
-    expect(leastLevel("create_projects")).toBe(maintainer);
+    expect(leastLevel("create_projects")).toBe(developer);
+    expect(leastLevel("transfer_projects")).toBe(maintainer);
     expect(leastLevel("admin_all_resources")).toBeUndefined();
   });
 });

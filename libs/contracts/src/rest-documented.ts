@@ -44,7 +44,10 @@ export const UserResponseSchema = z.object({
   username: z.string(),
   name: z.string(),
   state: z.string(),
-  is_admin: z.boolean(),
+  is_admin: z
+    .boolean()
+    .optional()
+    .describe("Only in an administrator's answer to GET /user (GitLab's UserWithAdmin), and on POST /users."),
   created_at: Time,
 });
 
@@ -58,8 +61,8 @@ export const MemberResponseSchema = z.object({
   expires_at: z.null(),
 });
 
-/** `API::Entities::PersonalAccessTokenWithToken`: the plaintext appears only here, once. */
-export const PersonalAccessTokenCreatedResponseSchema = z.object({
+/** `API::Entities::PersonalAccessToken` (`expires_at` is `YYYY-MM-DD`). */
+const PersonalAccessTokenResponseSchema = z.object({
   id: Id,
   name: z.string(),
   revoked: z.boolean(),
@@ -69,7 +72,19 @@ export const PersonalAccessTokenCreatedResponseSchema = z.object({
   last_used_at: Time.nullable(),
   active: z.boolean(),
   expires_at: z.string().nullable(),
+});
+
+/** `API::Entities::PersonalAccessTokenWithToken`: the plaintext appears only here, once. */
+export const PersonalAccessTokenCreatedResponseSchema = PersonalAccessTokenResponseSchema.extend({
   token: z.string(),
+});
+
+/**
+ * `GET /personal_access_tokens/self`: `API::Entities::PersonalAccessTokenWithLastUsedIps`. Kasmap
+ * records no use of personal access tokens: `last_used_at` is null and `last_used_ips` empty.
+ */
+export const PersonalAccessTokenSelfResponseSchema = PersonalAccessTokenResponseSchema.extend({
+  last_used_ips: z.array(z.string()),
 });
 
 /** What `PUT …/configuration` answers: entry counts and the entries GitLab would drop silently. */
@@ -133,7 +148,8 @@ const GrapeBoolean = z
  * `GET /api/v4/groups` parameters (lib/api/groups.rb "List groups"): GitLab's pagination,
  * `search` (part of the name or path, the parents' included), `owned`, `min_access_level`,
  * `top_level_only`, `all_available` (absent: true for administrators only), `skip_groups`,
- * `order_by` (`name`, `path`, `id`) and `sort` (`asc`, `desc`). GitLab's `statistics`,
+ * `order_by` (`name`, `path`, `id`, `similarity`: by name, also with a `search`, where GitLab ranks by
+ * similarity) and `sort` (`asc`, `desc`). GitLab's `statistics`,
  * `with_custom_attributes` and `visibility` are accepted and change nothing: Kasmap has none.
  */
 export const GroupsListQuerySchema = PaginationQuerySchema.extend({
@@ -148,7 +164,7 @@ export const GroupsListQuerySchema = PaginationQuerySchema.extend({
       z.array(z.coerce.number().int().positive()).max(MAX_MEMBER_USER_IDS),
     )
     .optional(),
-  order_by: z.enum(["name", "path", "id"]).default("name"),
+  order_by: z.enum(["name", "path", "id", "similarity"]).default("name"),
   sort: z.enum(["asc", "desc"]).default("asc"),
   statistics: GrapeBoolean.optional(),
   with_custom_attributes: GrapeBoolean.optional(),

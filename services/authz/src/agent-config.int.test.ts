@@ -146,7 +146,9 @@ describe("agent configuration", () => {
       group_id: ids.other,
       parent_id: ids.sub,
     });
-    expect(intoItself.code).toBe("bad_request");
+    expect(intoItself.toGitLabBody()).toEqual({
+      message: "Transfer failed: Cannot transfer group to one of its subgroup.",
+    });
   });
 
   it("moves the configuration project out of the targets' root: entries become outside-root-group", async () => {

@@ -78,7 +78,8 @@ describe("personal namespaces", () => {
       namespace_id: namespaceId,
     });
     const refused = await env.refusal("project.create", projectInTheNamespace(frank, "x"));
-    expect(refused).toMatchObject({ code: "not_found", message: "Namespace" });
+    // GitLab's `validate_create_permissions`, as for a namespace that does not exist.
+    expect(refused).toMatchObject({ code: "validation_failed", fields: { namespace: ["is not valid"] } });
     // Not a group: no memberships, subgroups or moves of it.
     const member = await env.refusal("membership.set", {
       actor_user_id: erin,

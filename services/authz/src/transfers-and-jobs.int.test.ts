@@ -186,3 +186,119 @@ describe("revoking tokens and blocking users", () => {
     expect(active.result).toMatchObject({ changed: true, user: { state: "active" } });
   });
 });
+
+describe("GitLab's order and wording for project creation and transfers", () => {
+  const w = {
+    top: 0,
+    sub: 0,
+    dev: 0,
+    maint: 0,
+    hidden: 0,
+    project: 0,
+    owner: 0,
+    developer: 0,
+    guest: 0,
+    stranger: 0,
+    maintainer: 0,
+  };
+  const create = (name: string, parent_id: number | null = null) =>
+    env.command("group.create", { actor_user_id: env.adminId, name, path: name, parent_id });
+
+  beforeAll(async () => {
+    w.top = (await create("gl-top")).result.id;
+    w.sub = (await create("gl-sub", w.top)).result.id;
+    w.dev = (await create("gl-dev")).result.id;
+    w.maint = (await create("gl-maint")).result.id;
+    w.hidden = (await create("gl-hidden")).result.id;
+    // A subgroup and a project whose paths collide with what moves into gl-maint below.
+    await create("gl-sub", w.maint);
+    await env.command("project.create", {
+      actor_user_id: env.adminId,
+      name: "app",
+      path: "app",
+      namespace_id: w.maint,
+    });
+    w.project = (
+      await env.command("project.create", {
+        actor_user_id: env.adminId,
+        name: "app",
+        path: "app",
+        namespace_id: w.top,
+      })
+    ).result.id;
+    for (const name of ["owner", "developer", "guest", "stranger", "maintainer"] as const) {
+      w[name] = await env.createUser(`gl-${name}`, name);
+    }
+    await env.setMembership({ group: w.top }, w.owner, ACCESS_LEVELS.owner);
+    await env.setMembership({ group: w.dev }, w.owner, ACCESS_LEVELS.developer);
+    await env.setMembership({ group: w.maint }, w.owner, ACCESS_LEVELS.maintainer);
+    await env.setMembership({ group: w.top }, w.developer, ACCESS_LEVELS.developer);
+    await env.setMembership({ group: w.top }, w.guest, ACCESS_LEVELS.guest);
+    await env.setMembership({ group: w.top }, w.maintainer, ACCESS_LEVELS.maintainer);
+  });
+
+  it("lets a Developer create a project in the group (GitLab's default project creation level)", async () => {
+    const created = await env.command("project.create", {
+      actor_user_id: w.developer,
+      name: "dev-made",
+      path: "dev-made",
+      namespace_id: w.top,
+    });
+    expect(created.result.path_with_namespace).toBe("gl-top/dev-made");
+  });
+
+  it("refuses a namespace that is missing, hidden or beyond the role with one answer: namespace is not valid", async () => {
+    const attempt = (actor_user_id: number, namespace_id: number) =>
+      env.refusal("project.create", { actor_user_id, name: "x", path: "x", namespace_id });
+    const refusals = [
+      await attempt(w.guest, w.top),
+      await attempt(w.developer, 999_999),
+      await attempt(w.developer, w.hidden),
+    ];
+    for (const refusal of refusals) {
+      expect(refusal.code).toBe("validation_failed");
+      expect(refusal.toGitLabBody()).toEqual({ message: { namespace: ["is not valid"] } });
+    }
+  });
+
+  it("checks admin_group on the group before looking up the new parent, then GitLab's refusals verbatim", async () => {
+    const transfer = (actor_user_id: number, group_id: number, parent_id: number | null) =>
+      env.refusal("group.transfer", { actor_user_id, group_id, parent_id });
+    expect((await transfer(w.maintainer, w.sub, 999_999)).code).toBe("forbidden");
+    expect((await transfer(w.owner, w.sub, 999_999)).toGitLabBody()).toEqual({
+      message: "404 Group Not Found",
+    });
+    expect((await transfer(w.owner, w.sub, w.hidden)).toGitLabBody()).toEqual({
+      message: "404 Group Not Found",
+    });
+    const failures = [
+      [w.sub, w.dev, "You don't have enough permissions."],
+      [w.sub, w.top, "Group is already associated to the parent group."],
+      [w.top, null, "Group is already a root group."],
+      [w.top, w.sub, "Cannot transfer group to one of its subgroup."],
+      [w.sub, w.maint, "The parent group already has a subgroup or a project with the same path."],
+    ] as const;
+    for (const [group, parent, reason] of failures) {
+      const refusal = await transfer(w.owner, group, parent);
+      expect(refusal.code).toBe("save_failed");
+      expect(refusal.toGitLabBody()).toEqual({ message: `Transfer failed: ${reason}` });
+    }
+  });
+
+  it("refuses a project transfer as Projects::TransferService does, after change_namespace on the project", async () => {
+    const transfer = (actor_user_id: number, namespace_id: number) =>
+      env.refusal("project.transfer", { actor_user_id, project_id: w.project, namespace_id });
+    expect((await transfer(w.maintainer, 999_999)).code).toBe("forbidden");
+    expect((await transfer(w.owner, 999_999)).toGitLabBody()).toEqual({ message: "404 Namespace Not Found" });
+    const failures = [
+      [w.top, "Project is already in this namespace."],
+      [w.dev, "You don't have permission to transfer projects into that namespace."],
+      [w.maint, "Project with same name or path in target namespace already exists"],
+    ] as const;
+    for (const [namespace, reason] of failures) {
+      const refusal = await transfer(w.owner, namespace);
+      expect(refusal.code).toBe("validation_failed");
+      expect(refusal.fields).toEqual({ new_namespace: [reason] });
+    }
+  });
+});

@@ -73,6 +73,16 @@ describe("authentication", () => {
   });
 });
 
+describe("GET /user", () => {
+  it("shows is_admin to an administrator only (GitLab's UserWithAdmin vs UserPublic)", async () => {
+    const own = async (token: string) => (await f.call("/api/v4/user", { token })).json();
+    expect(await own(TOKENS.admin)).toMatchObject({ id: IDS.admin, is_admin: true });
+    const developer = await own(TOKENS.developer);
+    expect(developer).toMatchObject({ id: IDS.developer, username: "developer" });
+    expect(developer).not.toHaveProperty("is_admin");
+  });
+});
+
 describe("permissions", () => {
   it.each([
     ["an outsider", TOKENS.outsider, "404 Project Not Found"],

@@ -348,6 +348,34 @@ describe("writes through authz", () => {
     expect(await noLevel.json()).toEqual({ error: "access_level is missing" });
   });
 
+  it("reads POST …/members' parameters before the source, missing ones in GitLab's declaration order", async () => {
+    for (const source of [`projects/${PROJECT}`, "projects/999999", "groups/999999"]) {
+      const response = await f.call(`/api/v4/${source}/members`, {
+        method: "POST",
+        json: {},
+        token: TOKENS.developer,
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: "access_level is missing, user_id is missing" });
+    }
+  });
+
+  it("answers PUT /projects/:id/transfer as GitLab: namespace is missing, then change_namespace before the target", async () => {
+    const transfer = `/api/v4/projects/${PROJECT}/transfer`;
+    const missing = await f.call(transfer, { method: "PUT", json: {}, token: TOKENS.developer });
+    expect(missing.status).toBe(400);
+    expect(await missing.json()).toEqual({ error: "namespace is missing" });
+    const before = received.length;
+    const forbidden = await f.call(transfer, {
+      method: "PUT",
+      json: { namespace: 999_999 },
+      token: TOKENS.developer,
+    });
+    expect(forbidden.status).toBe(403);
+    expect(await forbidden.json()).toEqual({ message: "403 Forbidden" });
+    expect(received.slice(before)).toEqual([]);
+  });
+
   it("relays authz's refusal with its code (unavailable → 503)", async () => {
     const response = await f.call("/api/v4/projects", {
       method: "POST",

@@ -1,3 +1,4 @@
+import { PERSONAL_ACCESS_TOKEN_SCOPES } from "@kasmap/contracts";
 import { type StandalonePrincipal, unauthorized } from "./authenticate.ts";
 import { accountBlocked, insufficientScope, tokenExpired, tokenRevoked } from "./credential-errors.ts";
 
@@ -17,13 +18,28 @@ const API_SCOPES: readonly RegisteredScope[] = [
 ];
 
 /**
- * Endpoint classes with scopes of their own: `API::Users` adds `read_user` for reads. Kasmap's
+ * Endpoint classes with scopes of their own: `API::Users` adds `read_user` for reads (named in
+ * `insufficient_scope` on its writes too, as GitLab reports every registered scope). Kasmap's
  * live-stream ticket is a POST that only lets its holder read the stream (`GET
  * /api/v4/events/stream`) once: `read_api` suffices for it, as for the stream itself, so a
  * console signed in with a read-only token still follows live events.
+ * `API::PersonalAccessTokens::SelfInformation` registers every scope
+ * (`allow_access_with_scope(all_available_scopes)`): any token may read or revoke itself.
  */
+const ANY_SCOPE: readonly RegisteredScope[] = PERSONAL_ACCESS_TOKEN_SCOPES.map((name) => ({
+  name,
+  appliesTo: always,
+}));
+const USERS_SCOPES: readonly RegisteredScope[] = [{ name: "read_user", appliesTo: readsOnly }];
 const ROUTE_SCOPES: ReadonlyMap<string, readonly RegisteredScope[]> = new Map([
-  ["/api/v4/user", [{ name: "read_user", appliesTo: readsOnly }]],
+  ...[
+    "/api/v4/user",
+    "/api/v4/users",
+    "/api/v4/users/:id/block",
+    "/api/v4/users/:id/unblock",
+    "/api/v4/users/:id/personal_access_tokens",
+  ].map((route) => [route, USERS_SCOPES] as const),
+  ["/api/v4/personal_access_tokens/self", ANY_SCOPE],
   ["/api/v4/-/kasmap/live/tickets", [{ name: "read_api", appliesTo: always }]],
 ]);
 

@@ -83,6 +83,19 @@ describe("checkPrincipal", () => {
     expect(verdict(pat({ scopes: ["k8s_proxy"] }), "GET", "/api/v4/user")).toMatchObject({
       body: { scope: "read_user api read_api" },
     });
+    // Every route of `API::Users` registers `read_user`, its writes included.
+    expect(verdict(pat({ scopes: ["read_api"] }), "POST", "/api/v4/users/:id/block")).toMatchObject({
+      body: { scope: "read_user api read_api" },
+    });
+    expect(scopesEnoughFor({ method: "POST", route: "/api/v4/users" })).toEqual(["api"]);
+  });
+
+  it("lets any scope read or revoke the calling token (API::PersonalAccessTokens::SelfInformation)", () => {
+    for (const method of ["GET", "DELETE"]) {
+      expect(
+        verdict(pat({ scopes: ["read_repository"] }), method, "/api/v4/personal_access_tokens/self"),
+      ).toBe("ok");
+    }
   });
 
   it("counts read_api and read_user for reads only", () => {

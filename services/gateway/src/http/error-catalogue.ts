@@ -11,7 +11,7 @@ import {
 import { agentsNotFound } from "../permissions/project-role.ts";
 import { gitLabErrorHandler } from "./error-handler.ts";
 import { KEYSET_UNAVAILABLE } from "./keyset-pagination.ts";
-import { failedToSaveGroup, fullMessagesBadRequest } from "./model-errors.ts";
+import { failedToSaveGroup, failedToTransferProject, fullMessagesBadRequest } from "./model-errors.ts";
 import { invalidParams } from "./request-params.ts";
 
 /** One answer of the catalogue: when it happens, and the error a route throws for it. */
@@ -44,7 +44,7 @@ const CASES: readonly CatalogueCase[] = [
     error: tokenRevoked(),
   },
   {
-    when: "a role too low for a write (checked after the parameters and before anything is looked up, as GitLab); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
+    when: "a role too low for a write (checked after the parameters and before anything is looked up, as GitLab; a transfer's role on the moved group or project before its target is looked up); a project Maintainer granting Owner or changing or removing a project Owner (after the member and user lookups, as GitLab's `Gitlab::Access::AccessDeniedError`)",
     error: new KasmapError("forbidden", "Forbidden"),
   },
   {
@@ -77,6 +77,10 @@ const CASES: readonly CatalogueCase[] = [
     error: new KasmapError("bad_request", "An agent can have only two active tokens at a time"),
   },
   {
+    when: "`GET` or `DELETE /personal_access_tokens/self` with a credential that is not a personal access token (`API::PersonalAccessTokens::SelfInformation`)",
+    error: new KasmapError("bad_request", "This endpoint requires token type to be a personal access token"),
+  },
+  {
     when: "an agent's model errors (`bad_request!(full_messages)`)",
     error: fullMessagesBadRequest({ name: ["has already been taken"] }),
   },
@@ -91,12 +95,26 @@ const CASES: readonly CatalogueCase[] = [
     }),
   },
   {
+    when: "`POST /projects` with a `namespace_id` the caller may not create projects in: missing, hidden or their role below Developer alike (`Projects::CreateService#validate_create_permissions`)",
+    error: new KasmapError("validation_failed", "namespace is not valid", {
+      fields: { namespace: ["is not valid"] },
+    }),
+  },
+  {
     when: "`Username has already been taken` on `POST /users` (lib/api/users.rb); `Member already exists` (`conflict!`, lib/api/members.rb) on `POST /{groups,projects}/:id/members` for a direct member; a GitLab-mode mirror command that clashes with a row Kasmap created",
     error: new KasmapError("conflict", "Member already exists"),
   },
   {
     when: 'a group\'s model errors on `POST /groups` (`render_api_error!("Failed to save group #{group.errors.messages}", 400)`, lib/api/groups.rb)',
     error: failedToSaveGroup({ path: ["has already been taken"] }),
+  },
+  {
+    when: "`POST /groups/:id/transfer` refused by `Groups::TransferService` (`render_api_error!(service.error, 400)`): also `Group is already a root group.`, `Group is already associated to the parent group.`, `You don't have enough permissions.` (no Maintainer+ on the new parent), `The parent group already has a subgroup or a project with the same path.`",
+    error: new KasmapError("save_failed", "Transfer failed: Cannot transfer group to one of its subgroup."),
+  },
+  {
+    when: '`PUT /projects/:id/transfer` refused by `Projects::TransferService` (`render_api_error!("Failed to transfer project #{errors.messages}", 400)`): also `You don\'t have permission to transfer projects into that namespace.` (no Maintainer+ on the target), `Project with same name or path in target namespace already exists`',
+    error: failedToTransferProject({ new_namespace: ["Project is already in this namespace."] }),
   },
   {
     when: "keyset pagination (`pagination=keyset`) with an order audit events do not page by: only `order_by=id&sort=desc` (`lib/api/helpers/pagination_strategies.rb`)",
@@ -142,6 +160,7 @@ export const DELIBERATE_DEPARTURES: readonly string[] = [
   'An unknown route answers `404 {"error":"404 Not Found"}` (Grape\'s catch-all), also for Kasmap\'s own extensions.',
   'A keyset `cursor` Kasmap did not write answers `400 {"error":"cursor is invalid"}` (GitLab fails on it with a 500); only forward cursors are read, as Kasmap\'s `Link` offers only `rel="next"`.',
   "Audit events' `details.author_email` is null: Kasmap's read model holds no e-mail addresses; `details.ip_address` is recorded for users' agent and token changes and refused agent creations only (Kasmap audits nothing else a user does). What no user did (a collector's snapshot, a silence) has `author_id: null` and `author_name: \"Kasmap\"` (GitLab's `author_id` is always an integer).",
+  "`GET /groups?order_by=similarity` orders by name also with a `search` (GitLab ranks the matches by similarity to it): Kasmap keeps no similarity score.",
   "An agent name over 1,024 characters is refused by the gateway with the model's errors and, unlike shorter invalid names, not recorded as `cluster_agent_create_failed`: an audit event's size is bounded.",
 ];
 

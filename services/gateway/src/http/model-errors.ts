@@ -38,10 +38,31 @@ export function asFullMessages(error: unknown): unknown {
  * Clients parse that hash back (python-gitlab's `GitlabError.get_error_dict`).
  */
 export function failedToSaveGroup(fields: Record<string, string[]>): KasmapError {
+  return new KasmapError("save_failed", `Failed to save group ${rubyHashInspect(fields)}`);
+}
+
+/**
+ * GitLab's `PUT /projects/:id/transfer` refusal, `render_api_error!("Failed to transfer project
+ * #{user_project.errors.messages}", 400)` (lib/api/projects.rb): `400 {"message":"Failed to
+ * transfer project {:new_namespace=>[\"Project is already in this namespace.\"]}"}`.
+ */
+export function failedToTransferProject(fields: Record<string, string[]>): KasmapError {
+  return new KasmapError("save_failed", `Failed to transfer project ${rubyHashInspect(fields)}`);
+}
+
+/** A field-level refusal of a project's transfer in GitLab's form; anything else unchanged. */
+export function asFailedToTransferProject(error: unknown): unknown {
+  return isKasmapError(error, "validation_failed") && error.fields
+    ? failedToTransferProject(error.fields)
+    : error;
+}
+
+/** Ruby's Hash#inspect of errors per attribute: `{:path=>["has already been taken"]}`. */
+function rubyHashInspect(fields: Record<string, string[]>): string {
   const entries = Object.entries(fields).map(
     ([attribute, messages]) => `${rubySymbol(attribute)}=>[${messages.map(rubyString).join(", ")}]`,
   );
-  return new KasmapError("save_failed", `Failed to save group {${entries.join(", ")}}`);
+  return `{${entries.join(", ")}}`;
 }
 
 /** A field-level validation error of a group's creation in GitLab's form; anything else unchanged. */

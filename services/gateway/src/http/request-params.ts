@@ -14,14 +14,22 @@ export function parseParams<S extends z.ZodType>(schema: S, input: unknown): z.o
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
+    // An element of an array parameter (`user_ids=abc`): Grape names the parameter, `is invalid`.
+    const element = issue.path.findIndex((key) => typeof key === "number");
+    if (element > 0) return `${issue.path.slice(0, element).join(".")} is invalid`;
     const name = issue.path.join(".") || "body";
     // Zod does not always report the input with an issue; read it from the input itself, so
     // `page=abc` is "invalid" and only an absent parameter is "missing".
-    const missing = issue.code === "invalid_type" && valueAt(input, issue.path) === undefined;
+    // A union (`namespace`: an id or a path) reports an absent value as `invalid_union`.
+    const missing =
+      (issue.code === "invalid_type" || issue.code === "invalid_union") &&
+      valueAt(input, issue.path) === undefined;
     if (missing) return `${name} is missing`;
     // A rule that carries Grape's own message (`except_values`: "has a value not allowed").
     const grapeMessage = issue.code === "custom" ? issue.params?.grape : undefined;
     if (typeof grapeMessage === "string") return `${name} ${grapeMessage}`;
+    // Grape's `values:` (an enum, or a union of literals such as an access level).
+    if (isOutsideValues(issue)) return `${name} does not have a valid value`;
     // GitLab's wording for a length limit, so the caller learns the figure.
     if (issue.code === "too_big" && issue.origin === "string") {
       return `${name} is too long (maximum is ${issue.maximum} characters)`;
@@ -62,6 +70,18 @@ export function mergedParams(query: unknown, body: unknown): Record<string, unkn
   const fromQuery = typeof query === "object" && query !== null ? query : {};
   const fromBody = typeof body === "object" && body !== null && !Array.isArray(body) ? body : {};
   return { ...fromQuery, ...fromBody };
+}
+
+/** Whether `issue` is a value outside a fixed list: a `z.enum`, a `z.literal` or a union of them. */
+function isOutsideValues(issue: z.core.$ZodIssue): boolean {
+  if (issue.code === "invalid_value") return true;
+  return (
+    issue.code === "invalid_union" &&
+    issue.errors.length > 0 &&
+    issue.errors.every(
+      (option) => option.length > 0 && option.every((inner) => inner.code === "invalid_value"),
+    )
+  );
 }
 
 function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {

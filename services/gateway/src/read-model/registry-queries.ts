@@ -56,3 +56,19 @@ export async function findUser(db: ReadModel, userId: number): Promise<UserRow |
   const row = await db.selectFrom("read_model.users").selectAll().where("id", "=", userId).executeTakeFirst();
   return row ?? null;
 }
+
+/**
+ * A personal access token's row by id, without its digest. `expires_at` is `YYYY-MM-DD`.
+ *
+ * SQL: `select id, user_id, name, scopes, revoked, expires_at::text, created_at from
+ * read_model.personal_access_tokens where id = $1`
+ */
+export async function findPersonalAccessToken(db: ReadModel, tokenId: number) {
+  const row = await db
+    .selectFrom("read_model.personal_access_tokens")
+    .select(["id", "user_id", "name", "scopes", "revoked", "created_at"])
+    .select(sql<string | null>`expires_at::text`.as("expires_at"))
+    .where("id", "=", tokenId)
+    .executeTakeFirst();
+  return row ?? null;
+}

@@ -1,3 +1,4 @@
+import { mayPerform } from "@kasmap/access-rules";
 import {
   CreateGroupBodySchema,
   CreateProjectBodySchema,
@@ -12,7 +13,7 @@ import type { AuthenticatedUser } from "../auth/authenticate.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { groupBody, projectBody } from "../http/gitlab-bodies.ts";
-import { asFailedToSaveGroup } from "../http/model-errors.ts";
+import { asFailedToSaveGroup, asFailedToTransferProject } from "../http/model-errors.ts";
 import { paginationHeaders } from "../http/pagination.ts";
 import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { requestUrl } from "../http/request-url.ts";
@@ -57,7 +58,8 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
       search: query.search,
       topLevelOnly: query.top_level_only === true,
       skipIds: query.skip_groups,
-      orderBy: query.order_by,
+      // Kasmap keeps no similarity score: `similarity` orders by name (GitLab's order without a search).
+      orderBy: query.order_by === "similarity" ? "name" : query.order_by,
       sort: query.sort,
     };
     const { groups, total } =
@@ -80,33 +82,32 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const naming = nameAndPath(params);
     if (!naming) throw invalidParams(["name, path are missing, at least one parameter must be provided"]);
     // Without namespace_id the project goes to the caller's personal namespace (GitLab's
-    // default); authz finds it (and creates it if the user predates personal namespaces).
-    const namespace = params.namespace_id
-      ? await visibleNamespace(ctx, user, String(params.namespace_id))
-      : null;
+    // default); authz finds it (and creates it if the user predates personal namespaces). A
+    // namespace the caller may not create in, cannot see or that does not exist is authz's one
+    // answer, `400 {"message":{"namespace":["is not valid"]}}`: no lookup here may answer apart.
     const project = await forwardCommand(ctx, "project.create", {
       actor_user_id: user.id,
       name: naming.name,
       path: naming.path,
-      namespace_id: namespace?.id ?? null,
+      namespace_id: params.namespace_id ?? null,
       description: params.description ?? null,
     });
-    return reply
-      .code(201)
-      .send(projectBody(project, namespace ?? (await namespaceOf(ctx, project.namespace_id))));
+    return reply.code(201).send(projectBody(project, await namespaceOf(ctx, project.namespace_id)));
   });
 
-  // Moves: authz checks Owner on the source and Maintainer+ on the target, recomputes the
-  // subtree's traversal_ids and re-evaluates the agents it touches.
+  // Moves, checked in GitLab's order: the parameters, the source and `authorize!` on it, then the
+  // target; authz (the authority) repeats the checks, refuses with GitLab's transfer services'
+  // wording, recomputes the subtree's traversal_ids and re-evaluates the agents it touches.
   app.post<IdParams>("/api/v4/groups/:id/transfer", async (request, reply) => {
     const user = await userOf(ctx, request);
     const params = parseParams(TransferGroupBodySchema, mergedParams(request.query, request.body));
     const group = await visibleGroup(ctx, user, request.params.id);
-    const parent = params.group_id ? await visibleGroup(ctx, user, String(params.group_id)) : null;
+    // `admin_group` on the group (403) before the new parent is looked up (404): authz, which
+    // alone holds group levels for every access source, checks both in that order.
     const moved = await forwardCommand(ctx, "group.transfer", {
       actor_user_id: user.id,
       group_id: group.id,
-      parent_id: parent?.id ?? null,
+      parent_id: params.group_id ?? null,
     });
     return reply.code(201).send(groupBody(moved));
   });
@@ -115,11 +116,21 @@ export function registerGroupAndProjectRoutes(app: FastifyInstance, ctx: Gateway
     const user = await userOf(ctx, request);
     const params = parseParams(TransferProjectBodySchema, mergedParams(request.query, request.body));
     const project = await visibleProject(ctx, user, request.params.id, "read_project");
+    // `authorize! :change_namespace` before `find_namespace!`: a Maintainer naming any namespace,
+    // even a missing one, is refused 403.
+    if (
+      !user.isAdmin &&
+      !mayPerform("change_namespace", await ctx.access.projectLevel(user, project), false)
+    ) {
+      throw new KasmapError("forbidden", "Forbidden");
+    }
     const target = await visibleNamespace(ctx, user, String(params.namespace));
     const moved = await forwardCommand(ctx, "project.transfer", {
       actor_user_id: user.id,
       project_id: project.id,
       namespace_id: target.id,
+    }).catch((error: unknown) => {
+      throw asFailedToTransferProject(error);
     });
     return projectBody(moved, await namespaceOf(ctx, moved.namespace_id));
   });

@@ -130,6 +130,8 @@ describe("GET /api/v4/groups", () => {
       "beta",
       "acme",
     ]);
+    // GitLab's `similarity` without a search is its name order; Kasmap keeps it with one too.
+    expect(await paths("?order_by=similarity", TOKENS.reporter)).toEqual(await paths("", TOKENS.reporter));
     expect(await paths("?order_by=id&sort=desc", TOKENS.reporter)).toEqual([
       "beta/deep",
       "beta",
@@ -158,6 +160,15 @@ describe("GET /api/v4/groups", () => {
   it("refuses bad parameters and missing credentials as GitLab's API does", async () => {
     expect(await list("?min_access_level=15", TOKENS.developer)).toMatchObject({ status: 400 });
     expect(await list("?order_by=size", TOKENS.developer)).toMatchObject({ status: 400 });
+    // Grape's `values:` wording for a value outside the list; a non-number stays `is invalid`.
+    for (const [query, error] of [
+      ["?order_by=bogus", "order_by does not have a valid value"],
+      ["?sort=up", "sort does not have a valid value"],
+      ["?min_access_level=25", "min_access_level does not have a valid value"],
+      ["?min_access_level=abc", "min_access_level is invalid"],
+    ] as const) {
+      expect(await list(query, TOKENS.developer)).toMatchObject({ status: 400, paths: { error } });
+    }
     expect(await list("?owned=maybe", TOKENS.developer)).toMatchObject({ status: 400 });
     expect(await paths("?owned=True", TOKENS.outsider)).toEqual(["zeta"]);
     expect(await paths("?visibility=public", TOKENS.admin)).toEqual([]);

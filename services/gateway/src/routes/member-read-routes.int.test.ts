@@ -48,6 +48,11 @@ describe("GET …/members", () => {
   it("filters by user_ids and query, and pages as GitLab", async () => {
     const all = `/api/v4/projects/${PROJECT}/members/all`;
     expect((await answer(`${all}?user_ids=${IDS.reporter},${IDS.admin}`)).body).toEqual([reporter]);
+    // Grape names the array parameter, not its element.
+    expect(await answer(`${all}?user_ids=abc`)).toMatchObject({
+      status: 400,
+      body: { error: "user_ids is invalid" },
+    });
     expect((await answer(`${all}?query=DEVEL`)).body).toEqual([developer]);
     expect((await answer(`${all}?query=%25`)).body).toEqual([]);
     const second = await answer(`${all}?per_page=1&page=2`);

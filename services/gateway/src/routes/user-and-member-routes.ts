@@ -49,9 +49,10 @@ function knownScopes(scopes: readonly string[]): PersonalAccessTokenScope[] {
   if (known.length !== scopes.length) throw invalidParams(["scopes does not have a valid value"]);
   return known;
 }
+/** In lib/api/members.rb's declaration order, which Grape's problems follow. */
 const AddMemberParamsSchema = z.object({
-  user_id: z.coerce.number().int().positive(),
   access_level: z.coerce.number().pipe(AccessLevelSchema),
+  user_id: z.coerce.number().int().positive(),
 });
 /** GitLab's `PUT …/members/:user_id`: `expires_at` is read and dropped (no membership expiry). */
 const UpdateMemberParamsSchema = z.object({
@@ -61,10 +62,14 @@ const UpdateMemberParamsSchema = z.object({
 
 /** Users, personal access tokens (admin only, as in GitLab) and group/project members. */
 export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayContext): void {
+  // GitLab presents `UserWithAdmin` to an administrator and `UserPublic`, without `is_admin`, to
+  // anyone else (lib/api/users.rb `get do … entity = …`); clients read a missing one as false.
   app.get("/api/v4/user", async (request) => {
     const caller = await userOf(ctx, request);
     const user = await findUser(ctx.db, caller.id);
-    return user ? userBody(user) : { id: caller.id, username: caller.username, name: caller.name };
+    if (!user) return { id: caller.id, username: caller.username, name: caller.name };
+    const { is_admin, ...body } = userBody(user);
+    return is_admin ? { ...body, is_admin } : body;
   });
 
   app.post("/api/v4/users", async (request, reply) => {
@@ -120,8 +125,9 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
 
     app.post<IdParams>(`/api/v4/${sourceType}s/:id/members`, async (request, reply) => {
       const caller = await userOf(ctx, request);
-      const source = await visibleSource(caller, request.params.id);
+      // Grape validates the parameters before the endpoint looks the source up.
       const params = parseParams(AddMemberParamsSchema, mergedParams(request.query, request.body));
+      const source = await visibleSource(caller, request.params.id);
       const membership = await forwardCommand(ctx, "membership.set", {
         actor_user_id: caller.id,
         source_type: sourceType,
