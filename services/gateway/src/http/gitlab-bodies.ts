@@ -1,4 +1,5 @@
 import type { AgentResponse, ProjectIdentity } from "@kasmap/contracts";
+import { isExpired } from "../auth/credential-verdict.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 
 /**
@@ -157,5 +158,34 @@ export function memberBody(
     state: user.state,
     access_level: accessLevel,
     expires_at: null,
+  };
+}
+
+type PersonalAccessTokenLike = {
+  id: number;
+  name: string;
+  revoked: boolean;
+  created_at: Time;
+  scopes: readonly string[];
+  user_id: number;
+  expires_at: string | null;
+};
+
+/**
+ * `API::Entities::PersonalAccessToken`. Kasmap records neither when nor from where a token was
+ * last used: `last_used_at` is null. `active`: neither revoked nor expired (a token may be
+ * created already expired).
+ */
+export function personalAccessTokenBody(token: PersonalAccessTokenLike) {
+  return {
+    id: token.id,
+    name: token.name,
+    revoked: token.revoked,
+    created_at: isoTime(token.created_at),
+    scopes: token.scopes,
+    user_id: token.user_id,
+    last_used_at: null,
+    active: !token.revoked && !isExpired(token.expires_at, new Date()),
+    expires_at: token.expires_at,
   };
 }

@@ -2,10 +2,9 @@ import { KasmapError, NOT_FOUND } from "@kasmap/contracts";
 import type { FastifyInstance } from "fastify";
 import type { Principal } from "../auth/authenticate.ts";
 import { forbiddenBecause, tokenNotFound } from "../auth/credential-errors.ts";
-import { isExpired } from "../auth/credential-verdict.ts";
 import { principalOf, userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { isoTime } from "../http/gitlab-bodies.ts";
+import { personalAccessTokenBody } from "../http/gitlab-bodies.ts";
 import { requireAdmin } from "../permissions/visible-resources.ts";
 import { findPersonalAccessToken } from "../read-model/registry-queries.ts";
 import { parseNumericId } from "../read-model/resource-id.ts";
@@ -35,19 +34,8 @@ export function registerCredentialRoutes(app: FastifyInstance, ctx: GatewayConte
     // The token authenticated this request: only a projection behind its own row misses it.
     if (token?.user_id !== user.id)
       throw new KasmapError("unavailable", `token ${tokenId} is not in the read model`);
-    return {
-      id: token.id,
-      name: token.name,
-      revoked: token.revoked,
-      created_at: isoTime(token.created_at),
-      scopes: token.scopes,
-      user_id: token.user_id,
-      // Kasmap records neither when nor from where a personal access token was last used.
-      last_used_at: null,
-      active: !token.revoked && !isExpired(token.expires_at, new Date()),
-      expires_at: token.expires_at,
-      last_used_ips: [],
-    };
+    // `PersonalAccessTokenWithLastUsedIps`: Kasmap records no use, so no address either.
+    return { ...personalAccessTokenBody(token), last_used_ips: [] };
   });
 
   app.delete("/api/v4/personal_access_tokens/self", async (request, reply) => {

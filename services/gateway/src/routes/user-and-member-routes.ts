@@ -8,10 +8,9 @@ import {
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AuthenticatedUser } from "../auth/authenticate.ts";
-import { isExpired } from "../auth/credential-verdict.ts";
 import { userOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
-import { isoTime, memberBody, userBody } from "../http/gitlab-bodies.ts";
+import { memberBody, personalAccessTokenBody, userBody } from "../http/gitlab-bodies.ts";
 import { invalidParams, mergedParams, parseParams } from "../http/request-params.ts";
 import { requireAdmin, visibleGroup, visibleProject } from "../permissions/visible-resources.ts";
 import { findUser } from "../read-model/registry-queries.ts";
@@ -101,19 +100,7 @@ export function registerUserAndMemberRoutes(app: FastifyInstance, ctx: GatewayCo
       scopes: knownScopes(params.scopes),
       expires_at: params.expires_at ?? null,
     });
-    return reply.code(201).send({
-      id: token.id,
-      name: token.name,
-      revoked: token.revoked,
-      created_at: isoTime(token.created_at),
-      scopes: token.scopes,
-      user_id: token.user_id,
-      last_used_at: null,
-      // GitLab's `active`: neither revoked nor expired (a token may be created already expired).
-      active: !token.revoked && !isExpired(token.expires_at, new Date()),
-      expires_at: token.expires_at,
-      token: plaintext,
-    });
+    return reply.code(201).send({ ...personalAccessTokenBody(token), token: plaintext });
   });
 
   for (const sourceType of ["group", "project"] as const) {
