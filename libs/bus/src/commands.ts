@@ -141,7 +141,14 @@ export function serveCommands(
       const name = message.subject.slice(prefix.length);
       const lane = laneOf(name);
       if (!lanes[lane].offer({ name, message }, message.data.length)) {
-        shed(lane, name, message, `the ${lane} lane has ${limits[lane].maxWaiting} requests waiting`);
+        // Full by count or by bytes: the reason names both bounds, as either may be the one.
+        const { maxWaiting, maxWaitingBytes } = limits[lane];
+        shed(
+          lane,
+          name,
+          message,
+          `the ${lane} lane is full (${maxWaiting} requests or ${maxWaitingBytes} bytes waiting)`,
+        );
       }
     },
   });
