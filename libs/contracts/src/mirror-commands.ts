@@ -63,24 +63,58 @@ function batchOf<F extends string, T extends z.ZodType<{ id: number }>>(field: F
 }
 
 /**
+ * A file that does not travel in `mirror.agent_config.put`. `bytes`: its size in UTF-8, null
+ * when GitLab did not declare it and the sync stopped reading. Without `request` (the only form
+ * before `request` was added): a file over `AGENT_CONFIG_MAX_BYTES`, so `bytes` is over it or
+ * null. With `request`: a file within that limit whose request, JSON-encoded, is `request.bytes`
+ * bytes, over the NATS server's `request.max_payload` (bytes) — e.g. control characters, 1 byte
+ * each in the file and 6 (`\u0001`) in JSON.
+ */
+const OversizedAgentConfigSchema = z
+  .object({
+    bytes: z.number().int().nonnegative().nullable(),
+    request: z
+      .object({ bytes: z.number().int().positive(), max_payload: z.number().int().positive() })
+      .optional(),
+  })
+  .superRefine(({ bytes, request }, context) => {
+    if (request === undefined) {
+      if (bytes !== null && bytes <= AGENT_CONFIG_MAX_BYTES) {
+        context.addIssue({
+          code: "custom",
+          message: `bytes must be over ${AGENT_CONFIG_MAX_BYTES} or null when request is not given`,
+          path: ["bytes"],
+        });
+      }
+      return;
+    }
+    if (bytes === null || bytes > AGENT_CONFIG_MAX_BYTES) {
+      context.addIssue({
+        code: "custom",
+        message: `bytes must be at most ${AGENT_CONFIG_MAX_BYTES} when request is given`,
+        path: ["bytes"],
+      });
+    }
+    if (request.bytes <= request.max_payload) {
+      context.addIssue({
+        code: "custom",
+        message: "request.bytes must be over request.max_payload",
+        path: ["request", "bytes"],
+      });
+    }
+  });
+
+/**
  * `mirror.agent_config.put`'s request: the file's text, or `null` with no `oversized` for no
- * file, or `null` with `oversized` for a file over `AGENT_CONFIG_MAX_BYTES` that the sync did
- * not read whole (its size in bytes when GitLab declared it, else `null`). Exactly one of
- * `yaml` and `oversized` carries the file: `oversized` with a `yaml` is refused.
+ * file, or `null` with `oversized` for a file that does not travel (`OversizedAgentConfigSchema`:
+ * over `AGENT_CONFIG_MAX_BYTES`, or too large for NATS once encoded). Exactly one of `yaml` and
+ * `oversized` carries the file: `oversized` with a `yaml` is refused.
  */
 const MirrorAgentConfigSchema = z
   .object({
     agent_id: Id,
     yaml: z.string().nullable(),
-    oversized: z
-      .object({
-        bytes: z
-          .number()
-          .int()
-          .min(AGENT_CONFIG_MAX_BYTES + 1)
-          .nullable(),
-      })
-      .optional(),
+    oversized: OversizedAgentConfigSchema.optional(),
   })
   .refine((request) => request.oversized === undefined || request.yaml === null, {
     message: "yaml must be null when oversized is given",
@@ -120,9 +154,11 @@ export const MIRROR_COMMANDS = {
    * file, read as `{}`. A refused file is recorded (`on_refusal: "record"`). A file over
    * `AGENT_CONFIG_MAX_BYTES` comes as `oversized` (the sync stops reading it there; it could not
    * travel in this request anyway) and is recorded as refused `payload_too_large`, naming its
-   * size when known; the previous grants stay in force, as KAS keeps an agent's last
-   * configuration when it refuses a file over its limit. The same content as the last one
-   * mirrored (accepted or refused; for an oversized file, the same size) publishes nothing;
+   * size when known; so is a file within that limit whose request would be over NATS
+   * `max_payload` (`oversized.request`), naming both sizes and that limit. The previous grants
+   * stay in force, as KAS keeps an agent's last configuration when it refuses a file over its
+   * limit. The same content as the last one mirrored (accepted or refused; for an oversized
+   * file, the same sizes) publishes nothing;
    * the reply then carries the counts in force and no `refusal`.
    */
   "mirror.agent_config.put": {

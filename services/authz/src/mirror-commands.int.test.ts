@@ -232,13 +232,36 @@ describe("mirror puts", () => {
     expect((await oversized(null)).result.refusal?.message).toBe(
       "agent configuration is over 262144 bytes; the limit is 262144 bytes (256 KiB)",
     );
+    // A file within 256 KiB that the sync could not send: its request is over NATS max_payload.
+    const unsendable = { bytes: 200_000, request: { bytes: 1_200_026, max_payload: 1_048_576 } };
+    const putUnsendable = () =>
+      env.command("mirror.agent_config.put", { agent_id: 179, yaml: null, oversized: unsendable });
+    const encodedRefusal = {
+      code: "payload_too_large",
+      message:
+        "agent configuration is 200000 bytes, within the 262144-byte (256 KiB) limit, but its mirror " +
+        "request is 1200026 bytes once JSON-encoded, over the 1048576-byte message limit of the NATS " +
+        "server (max_payload)",
+    };
+    const encoded = await eventsOf(async () => {
+      const reply = await putUnsendable();
+      expect(reply.result).toMatchObject({ ci_access: { projects: 1, groups: 1 }, refusal: encodedRefusal });
+    });
+    expect(encoded.authz.map((e) => e.data)).toEqual([
+      expect.objectContaining({ cause: "config_refused", refusal: encodedRefusal, added: [], removed: [] }),
+    ]);
+    const encodedAgain = await eventsOf(async () => {
+      expect((await putUnsendable()).result.refusal).toBeUndefined();
+    });
+    expect(encodedAgain.authz).toEqual([]);
+    expect((await env.storedAgentConfig(179))?.yaml).toBe(CONFIG);
     // GitLab's file fixed: applied again, even though it is the one applied before.
     const fixed = await env.command("mirror.agent_config.put", { agent_id: 179, yaml: CONFIG });
     expect(fixed.result).toMatchObject({ ci_access: { projects: 1, groups: 1 } });
     expect(fixed.result.refusal).toBeUndefined();
   }
 
-  it("refuses an oversized file that comes with its yaml, or whose size is within the limit", async () => {
+  it("refuses an oversized file that comes with its yaml, or whose sizes do not say why it did not travel", async () => {
     const withYaml = await env.refusal("mirror.agent_config.put", {
       agent_id: AGENT,
       yaml: CONFIG,
@@ -251,6 +274,19 @@ describe("mirror puts", () => {
       oversized: { bytes: 262_144 },
     });
     expect(small.code).toBe("validation_failed");
+    const request = { bytes: 1_200_026, max_payload: 1_048_576 };
+    for (const oversized of [
+      { bytes: 300_000, request },
+      { bytes: null, request },
+      { bytes: 200_000, request: { bytes: 1_000_000, max_payload: 1_048_576 } },
+    ]) {
+      const refused = await env.refusal("mirror.agent_config.put", {
+        agent_id: AGENT,
+        yaml: null,
+        oversized,
+      });
+      expect(refused.code).toBe("validation_failed");
+    }
   });
 
   it("refuses a project whose group was not mirrored", async () => {

@@ -115,7 +115,8 @@ export class GitLabMirror {
 
   /**
    * Every agent of the project, each with its config file from the default branch (404 = no
-   * file = `{}`; over 256 KiB: recorded as refused, `readAgentConfig`), at most
+   * file = `{}`; over 256 KiB, or too large for NATS once JSON-encoded: recorded as refused,
+   * `readAgentConfig`, `agentConfigRequest`), at most
    * `AGENT_READ_CONCURRENCY` at once. `onlyNames`: just the agents whose config files changed
    * (a push), and only their config. An agent authz refuses for good does not stop the others:
    * it is returned, for the caller to report; any other failure throws.

@@ -1,5 +1,6 @@
-import { type Bus, requestCommand } from "@kasmap/bus";
+import { type Bus, maxPayloadBytes, requestCommand } from "@kasmap/bus";
 import {
+  AGENT_CONFIG_MAX_BYTES,
   type AuthzCommandRequest,
   isKasmapError,
   KasmapError,
@@ -38,7 +39,10 @@ export type MirrorCommands = {
   putGroups(groups: readonly MirrorGroup[]): Promise<MirrorRefusal[]>;
   putProjects(projects: readonly MirrorProject[]): Promise<MirrorRefusal[]>;
   putAgent(agent: MirrorAgent): Promise<void>;
-  /** An oversized file is recorded as refused by authz; the previous grants stay. */
+  /**
+   * An oversized file, or one whose request would be over NATS `max_payload`, is recorded as
+   * refused by authz; the previous grants stay.
+   */
   putAgentConfig(agentId: number, file: AgentConfigFile): Promise<void>;
   remove(kind: MirrorKind, id: number): Promise<void>;
   sweep(before: Date, rootGroupIds: number[] | null): Promise<MirroredCounts>;
@@ -76,7 +80,8 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
       await requestCommand(bus, "mirror.agent.put", agent);
     },
     async putAgentConfig(agentId, file) {
-      await requestCommand(bus, "mirror.agent_config.put", agentConfigRequest(agentId, file));
+      const request = agentConfigRequest(agentId, file, maxPayloadBytes(bus.nc));
+      await requestCommand(bus, "mirror.agent_config.put", request);
     },
     async remove(kind, id) {
       await requestCommand(bus, "mirror.remove", { kind, id });
@@ -94,13 +99,29 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
   return commands;
 }
 
-function agentConfigRequest(
+/**
+ * The request for `file`. A file whose request, JSON-encoded, would be over `maxPayload` (the
+ * server's `max_payload`, bytes; `requestCommand` would refuse to send it) goes as `oversized`
+ * with both sizes and that limit, so authz records why it was refused, as it does for a file
+ * over 256 KiB: control characters, say, are 1 byte each in the file and 6 (`\u0001`) in JSON.
+ */
+export function agentConfigRequest(
   agentId: number,
   file: AgentConfigFile,
+  maxPayload: number,
 ): AuthzCommandRequest<"mirror.agent_config.put"> {
   switch (file.kind) {
-    case "file":
-      return { agent_id: agentId, yaml: file.yaml };
+    case "file": {
+      const request = { agent_id: agentId, yaml: file.yaml };
+      const requestBytes = utf8ByteLength(JSON.stringify(request));
+      if (requestBytes <= maxPayload) return request;
+      const bytes = utf8ByteLength(file.yaml);
+      const tooLarge =
+        bytes > AGENT_CONFIG_MAX_BYTES
+          ? { bytes }
+          : { bytes, request: { bytes: requestBytes, max_payload: maxPayload } };
+      return { agent_id: agentId, yaml: null, oversized: tooLarge };
+    }
     case "missing":
       return { agent_id: agentId, yaml: null };
     case "oversized":

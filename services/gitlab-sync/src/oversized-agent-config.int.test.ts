@@ -13,7 +13,7 @@ import { type MirroredSystem, startMirroredSystem } from "./testing/mirrored-sys
 /**
  * An agent config file over 256 KiB in a mirrored project (any Developer can push one) is
  * refused as KAS refuses a file over its limit: recorded as `config_refused`, the previous
- * grants kept. It never stops the full reconcile (which goes on and sweeps) nor the hook inbox
+ * grants kept; so is one within 256 KiB whose request JSON-escaping puts over NATS max_payload. It never stops the full reconcile (which goes on and sweeps) nor the hook inbox
  * (later hooks are applied). Against the GitLab simulator and the whole system.
  */
 const HOOK_SECRET = "oversized-config-hook-secret";
@@ -46,11 +46,11 @@ afterAll(async () => {
 
 const reconcile = () => mirrored.sync().reconcileNow();
 
-const developersGrant = () =>
+const developersGrant = (agentId = ids.agent) =>
   readModel
     .selectFrom("read_model.ci_access_group_authorizations")
     .selectAll()
-    .where("agent_id", "=", ids.agent)
+    .where("agent_id", "=", agentId)
     .where("group_id", "=", ids.developers)
     .executeTakeFirst();
 
@@ -104,20 +104,51 @@ describe("an agent config file over 256 KiB", () => {
     expect(await developersGrant()).toBeDefined();
   });
 
-  it("that fits its 256 KiB but not NATS max_payload once encoded is skipped and reported; the reconcile completes", async () => {
-    const other = gitlab.addAgent(ids.agentProject, "escapes", { fireHooks: false });
+  it("that fits its 256 KiB but not NATS max_payload once encoded is recorded as refused saying so, by the reconcile and by a push", async () => {
+    const escapes = gitlab.addAgent(ids.agentProject, "escapes", { fireHooks: false });
+    const escapesConfig = ".gitlab/agents/escapes/config.yaml";
+    gitlab.setFile(ids.agentProject, escapesConfig, GRANTING_CONFIG, { fireHooks: false });
+    expect(await reconcile()).toMatchObject({ completed: true, skipped: [] });
+    await eventually(() => developersGrant(escapes.id), "the agent's ci_access from its first config");
+
     // 200,000 control characters: 200 KB of file, 1.2 MB of JSON (each one is \u0001).
-    gitlab.setFile(ids.agentProject, ".gitlab/agents/escapes/config.yaml", "\u0001".repeat(200_000), {
+    const escaped = "\u0001".repeat(200_000);
+    const requestBytes = JSON.stringify({ agent_id: escapes.id, yaml: escaped }).length;
+    gitlab.setFile(ids.agentProject, escapesConfig, escaped, { fireHooks: false });
+    const later = gitlab.addAgent(ids.agentProject, "later", { fireHooks: false });
+    gitlab.setFile(ids.agentProject, ".gitlab/agents/later/config.yaml", GRANTING_CONFIG, {
       fireHooks: false,
     });
-    const outcome = await reconcile();
-    expect(outcome).toMatchObject({ completed: true });
-    expect(outcome.completed && outcome.skipped).toEqual([
-      expect.stringMatching(
-        new RegExp(`^agent ${other.id} \\(root-group/operators/agent-project\\): .*max_payload`),
-      ),
-    ]);
-    gitlab.removeAgent(other.id, { fireHooks: false });
+    expect(await reconcile()).toMatchObject({ completed: true, skipped: [] });
+    const [refusal] = await eventually(
+      async () => ((await refusalsOf(escapes.id)).length > 0 ? refusalsOf(escapes.id) : undefined),
+      "the config_refused audit row",
+    );
+    expect(refusal?.refusal).toEqual({
+      code: "payload_too_large",
+      message:
+        "agent configuration is 200000 bytes, within the 262144-byte (256 KiB) limit, but its mirror " +
+        `request is ${requestBytes} bytes once JSON-encoded, over the 1048576-byte message limit ` +
+        "of the NATS server (max_payload)",
+    });
+    expect(await developersGrant(escapes.id)).toBeDefined();
+    await eventually(() => developersGrant(later.id), "the later agent mirrored");
+
+    // The same file again publishes nothing; a push of another one goes the inbox's way.
+    await reconcile();
+    expect(await refusalsOf(escapes.id)).toHaveLength(1);
+    gitlab.setFile(ids.agentProject, escapesConfig, "\u0002".repeat(200_001));
+    await gitlab.flushHooks();
+    const pushed = await eventually(async () => {
+      const all = await refusalsOf(escapes.id);
+      return all.length > 1 ? all : undefined;
+    }, "the pushed file's refusal");
+    expect(pushed.at(-1)?.refusal?.message).toMatch(
+      /^agent configuration is 200001 bytes, within .*max_payload\)$/,
+    );
+    expect(await developersGrant(escapes.id)).toBeDefined();
+    gitlab.removeAgent(escapes.id, { fireHooks: false });
+    gitlab.removeAgent(later.id, { fireHooks: false });
   });
 
   it("pushed again and again never stops the hook inbox: a later hook is applied", async () => {

@@ -112,16 +112,16 @@ async function liveAgent(db: AuthzExecutor, id: number) {
 /**
  * `mirror.agent_config.put`: the agent's config file as GitLab has it (`null`: no file, `{}`),
  * applied by `agent_config.put`'s own logic with refusals recorded; a file the sync found over
- * 256 KiB (`oversized`) is recorded as refused `payload_too_large` without being read. The
- * digest of the last file mirrored (accepted or refused) is kept, so the same file again
- * publishes nothing.
+ * 256 KiB, or too large for NATS once encoded (`oversized`), is recorded as refused
+ * `payload_too_large` without being read. The digest of the last file mirrored (accepted or
+ * refused) is kept, so the same file again publishes nothing.
  */
 export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> = async (deps, request) => {
   const yaml = request.yaml ?? NO_CONFIG_FILE;
   const digest =
     request.oversized === undefined
       ? createHash("sha256").update(yaml, "utf8").digest("hex")
-      : oversizedMarker(request.oversized.bytes);
+      : oversizedMarker(request.oversized);
   const unchanged = await deps.run(null, async (unit) => {
     const agent = await liveAgent(unit.tx, request.agent_id);
     if (agent.mirror_config_sha256 !== digest) return null;
@@ -133,7 +133,8 @@ export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> =
     });
   });
   if (unchanged.result !== null) return { result: unchanged.result, positions: [] };
-  if (request.oversized !== undefined) return recordOversizedConfig(deps, request, digest);
+  if (request.oversized !== undefined)
+    return recordOversizedConfig(deps, request.agent_id, request.oversized, digest);
   return putConfigOfAgent(deps, {
     actorUserId: null,
     agentOf: async (unit) => toAgent(await liveAgent(unit.tx, request.agent_id)),
@@ -149,18 +150,34 @@ export const putMirroredAgentConfig: CommandHandler<"mirror.agent_config.put"> =
   });
 };
 
+/** A file the sync could not send (`mirror.agent_config.put`'s `oversized`). */
+type OversizedConfig = NonNullable<AuthzCommandParsedRequest<"mirror.agent_config.put">["oversized"]>;
+
 /**
  * What `mirror_config_sha256` holds after an oversized file: never a SHA-256 hex digest, so no
- * file's content can be taken for it. The same size again is the same refusal: it publishes
+ * file's content can be taken for it. The same sizes again are the same refusal: they publish
  * nothing (the content is unknown, and the refusal would say the same).
  */
-function oversizedMarker(bytes: number | null): string {
-  return `oversized:${bytes ?? "unknown"}`;
+function oversizedMarker({ bytes, request }: OversizedConfig): string {
+  const file = `oversized:${bytes ?? "unknown"}`;
+  return request === undefined ? file : `${file}:request:${request.bytes}`;
 }
 
-/** The refusal of a file over `AGENT_CONFIG_MAX_BYTES`, as authz words it for a file it read. */
-function oversizedConfigRefusal(bytes: number | null): ConfigRefusal {
+/**
+ * The refusal of a file over `AGENT_CONFIG_MAX_BYTES`, as authz words it for a file it read, or
+ * of one within it whose request is over NATS `max_payload` (the sync could not send it).
+ */
+function oversizedConfigRefusal({ bytes, request }: OversizedConfig): ConfigRefusal {
   const limit = `the limit is ${AGENT_CONFIG_MAX_BYTES} bytes (256 KiB)`;
+  if (request !== undefined) {
+    return {
+      code: "payload_too_large",
+      message:
+        `agent configuration is ${bytes} bytes, within the ${AGENT_CONFIG_MAX_BYTES}-byte (256 KiB) limit, ` +
+        `but its mirror request is ${request.bytes} bytes once JSON-encoded, over the ` +
+        `${request.max_payload}-byte message limit of the NATS server (max_payload)`,
+    };
+  }
   return {
     code: "payload_too_large",
     message:
@@ -176,12 +193,13 @@ function oversizedConfigRefusal(bytes: number | null): ConfigRefusal {
  */
 async function recordOversizedConfig(
   deps: CommandDeps,
-  request: AuthzCommandParsedRequest<"mirror.agent_config.put">,
+  agentId: number,
+  oversized: OversizedConfig,
   marker: string,
 ) {
-  const refusal = oversizedConfigRefusal(request.oversized?.bytes ?? null);
+  const refusal = oversizedConfigRefusal(oversized);
   return deps.run(null, async (unit) => {
-    const agent = toAgent(await liveAgent(unit.tx, request.agent_id));
+    const agent = toAgent(await liveAgent(unit.tx, agentId));
     const recorded = await recordConfigRefusal(unit, agent, refusal);
     await unit.tx
       .updateTable("authz.agents")
