@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AuthzDatabase, type AuthzService, startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
+import { type Bus, connectBus, ensureStreams, requestAgentAuthentication, requestCommand } from "@kasmap/bus";
 import { generateToken, KasmapError, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { createDatabase } from "@kasmap/db";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
@@ -40,6 +40,8 @@ const projectionUser = newUser();
 const gatewayUser = newUser();
 const agent42 = newUser();
 const agent43 = newUser();
+/** Agent 44's user keeps the permissions rendered before sender subjects (the subject without one). */
+const agent44 = newUser();
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 let server: PrivateNatsServer;
@@ -57,6 +59,7 @@ const adminToken = generateToken(TOKEN_PREFIXES.personalAccess);
 const agentUsers = [
   { agentId: 42, nkey: agent42.nkey },
   { agentId: 43, nkey: agent43.nkey },
+  { agentId: 44, nkey: agent44.nkey },
 ];
 const render = () =>
   renderAuthorization({
@@ -68,7 +71,7 @@ const render = () =>
       sync: nkeys.createUser().getPublicKey(),
     },
     agents: agentUsers,
-  });
+  }).replace(`agent_token.authenticate.${agent44.nkey}`, "agent_token.authenticate");
 
 beforeAll(async () => {
   tempDir = mkdtempSync(join(tmpdir(), "kasmap-agent-isolation-"));
@@ -157,18 +160,37 @@ describe("agent 42's nkey user", () => {
     expect(closedWith).toBeInstanceOf(PermissionViolationError);
   });
 
-  it("may ask authz to authenticate an agent token, and nothing else", async () => {
-    const refusal = await requestCommand(as42, "agent_token.authenticate", {
-      token: "glagent-unknown",
-    }).catch((error: unknown) => error);
+  it("may ask authz to authenticate an agent token, as itself, and nothing else", async () => {
+    const refusal = await requestAgentAuthentication(as42, { token: "glagent-unknown" }).catch(
+      (error: unknown) => error,
+    );
     // authz answered (a refusal of the token), so the request and its reply went through.
     expect(refusal).toBeInstanceOf(KasmapError);
-    expect((refusal as KasmapError).code).not.toBe("unavailable");
+    expect((refusal as KasmapError).code).toBe("unauthorized");
+    const request = (subject: string) =>
+      as42.nc.request(subject, encode({ token: "glagent-unknown" }), { timeout: 5_000 });
+    // Not as another sender, nor as no sender: authz's turn per sender holds only if the
+    // sender a subject names is the publisher.
+    const authenticate = "agent_token.authenticate";
+    await violation(request(topology.subjects.authzCommandFromSender(authenticate, agent43.nkey)));
+    await violation(request(topology.subjects.authzCommand(authenticate)));
     await violation(
       as42.nc.request(topology.subjects.authzCommand("agent.create"), encode({ actor_user_id: 1 }), {
         timeout: 5_000,
       }),
     );
+  });
+
+  it("falls back to the subject without a sender where the permissions predate sender subjects", async () => {
+    const as44 = await connectBus({ url: server.url, name: "agent-44", topology, nkeySeed: agent44.seed });
+    try {
+      const refusal = await requestAgentAuthentication(as44, { token: "glagent-unknown" }).catch(
+        (error: unknown) => error,
+      );
+      expect((refusal as KasmapError).code).toBe("unauthorized");
+    } finally {
+      await as44.close();
+    }
   });
 });
 

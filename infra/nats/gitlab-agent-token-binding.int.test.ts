@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
-import { type Bus, connectBus, ensureStreams, requestCommand } from "@kasmap/bus";
+import { type Bus, connectBus, ensureStreams, requestAgentAuthentication, requestCommand } from "@kasmap/bus";
 import { createLogger } from "@kasmap/logging";
 import {
   type GitLabSimulator,
@@ -114,7 +114,7 @@ afterAll(async () => {
 describe("a GitLab agent token on another agent's NATS user", () => {
   it("authenticates as the token's agent, whose subjects that NATS user may not publish on", async () => {
     const { token } = gitlab.issueAgentToken(agents.a.id);
-    const { result } = await requestCommand(asB, "agent_token.authenticate", { token });
+    const { result } = await requestAgentAuthentication(asB, { token });
     expect(result.agent_id).toBe(agents.a.id);
 
     const refused = await permissionViolation(

@@ -169,8 +169,10 @@ function gitlabModeNames(topology: Topology) {
  * - its snapshot and heartbeat subjects (the agent's and each replica's, `….heartbeat.*`): the
  *   JetStream publishes themselves (the ack comes back on the reply inbox, so publishing needs
  *   no `$JS.API` subject);
- * - `<root>.cmd.authz.agent_token.authenticate`: resolving its agent from the agent token at
- *   start; no other authz command;
+ * - `<root>.cmd.authz.agent_token.authenticate.<its public key>`: resolving its agent from the
+ *   agent token at start and at each renewal, naming itself as the sender (authz serves each
+ *   sender in turn, so a flood from one collector cannot hold another's authentication back);
+ *   not the subject without a sender, which would let it queue as no one; no other authz command;
  * - `$JS.API.INFO`: `jetstreamManager()` asks for the account info once when it is created
  *   (nats.js `checkAPI`), and `connectBus` creates one;
  * - `$JS.API.DIRECT.GET.<cluster stream>.<own snapshot subject>`: reading its last snapshot
@@ -189,7 +191,7 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
       topology.subjects.clusterHeartbeat(agentId),
       // One heartbeat subject per collector replica (`….heartbeat.<collector token>`), still this agent's.
       topology.subjects.clusterCollectorHeartbeats(agentId),
-      topology.subjects.authzCommand("agent_token.authenticate"),
+      topology.subjects.authzCommandFromSender("agent_token.authenticate", nkey),
       `${JS_API}.INFO`,
       `${JS_API}.DIRECT.GET.${topology.streamNames.cluster}.${snapshot}`,
     ],

@@ -1,5 +1,5 @@
 import { type AuthzService, startAuthzService } from "@kasmap/authz-service";
-import { type Bus, ensureStreams, requestCommand } from "@kasmap/bus";
+import { type Bus, ensureStreams, requestAgentAuthentication } from "@kasmap/bus";
 import { generateToken, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
@@ -140,7 +140,7 @@ describe("each service under its own identity", () => {
   );
 
   it("lets the demo agent's collector identity have its token checked by authz", async () => {
-    const { result } = await requestCommand(bus("demoAgent"), "agent_token.authenticate", {
+    const { result } = await requestAgentAuthentication(bus("demoAgent"), {
       token: demo.agentToken,
     });
     expect(result.agent_id).toBe(demo.agentId);

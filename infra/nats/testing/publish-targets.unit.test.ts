@@ -25,7 +25,8 @@ describe("subjectMatches (NATS wildcards)", () => {
 
 describe("publish targets of an agent's collector", () => {
   const topology = createTopology("kasmap");
-  const permissions = agentPermissions(topology, 42, nkeys.createUser().getPublicKey());
+  const nkey = nkeys.createUser().getPublicKey();
+  const permissions = agentPermissions(topology, 42, nkey);
 
   it("are its event subjects (a replica's heartbeat subject too) and the token check, from its permissions", () => {
     expect(publishTargets(topology, permissions, 42)).toEqual([
@@ -48,7 +49,7 @@ describe("publish targets of an agent's collector", () => {
       // collector's token are bound to no type (the projection dead-letters what lands there).
       { subject: "kasmap.cluster.42.heartbeat.extra", stream: "heartbeat", boundType: null },
       { subject: "kasmap.cluster.42.heartbeat.42", stream: "heartbeat", boundType: null },
-      { subject: "kasmap.cmd.authz.agent_token.authenticate", stream: null, boundType: null },
+      { subject: `kasmap.cmd.authz.agent_token.authenticate.${nkey}`, stream: null, boundType: null },
     ]);
   });
 

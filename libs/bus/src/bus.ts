@@ -10,6 +10,11 @@ export type Bus = {
   readonly js: JetStreamClient;
   readonly jsm: JetStreamManager;
   readonly topology: Topology;
+  /**
+   * The public key (`U…`) of the nkey this client authenticated with, if it did: the sender a
+   * collector names in `agent_token.authenticate` (`requestAgentAuthentication`).
+   */
+  readonly nkeyPublicKey?: string;
   close(): Promise<void>;
 };
 
@@ -43,17 +48,22 @@ export type ConnectBusOptions = {
  * exactly this client's replies. Wire: replies arrive on `_INBOX.<public key>.<nuid>…`.
  */
 export function inboxPrefixForNkey(publicKey: string): string {
-  if (!/^U[A-Z2-7]{55}$/.test(publicKey)) {
+  if (!isNkeyUserPublicKey(publicKey)) {
     throw new RangeError("expected a NATS user public key (U followed by 55 base32 characters)");
   }
   return `_INBOX.${publicKey}`;
 }
 
-/** Authenticator and inbox prefix for an nkey seed (`fromSeed` throws on a malformed seed). */
+/** Whether `text` has the form of a NATS user's public key: `U` and 55 base32 characters. */
+export function isNkeyUserPublicKey(text: string): boolean {
+  return /^U[A-Z2-7]{55}$/.test(text);
+}
+
+/** Authenticator, inbox prefix and public key for an nkey seed (`fromSeed` throws on a malformed seed). */
 function nkeyConnectOptions(seed: string) {
   const encoded = new TextEncoder().encode(seed.trim());
   const publicKey = nkeys.fromSeed(encoded).getPublicKey();
-  return { authenticator: nkeyAuthenticator(encoded), inboxPrefix: inboxPrefixForNkey(publicKey) };
+  return { authenticator: nkeyAuthenticator(encoded), inboxPrefix: inboxPrefixForNkey(publicKey), publicKey };
 }
 
 /**
@@ -62,6 +72,7 @@ function nkeyConnectOptions(seed: string) {
  * so a retry inside the duplicate window is dropped by the server).
  */
 export async function connectBus(options: ConnectBusOptions): Promise<Bus> {
+  const nkey = options.nkeySeed ? nkeyConnectOptions(options.nkeySeed) : null;
   const nc = await connect({
     servers: options.url.split(",").map((s) => s.trim()),
     name: options.name,
@@ -71,7 +82,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<Bus> {
     noAsyncTraces: true,
     ...(options.token ? { token: options.token } : {}),
     ...(options.user ? { user: options.user, pass: options.pass ?? "" } : {}),
-    ...(options.nkeySeed ? nkeyConnectOptions(options.nkeySeed) : {}),
+    ...(nkey ? { authenticator: nkey.authenticator, inboxPrefix: nkey.inboxPrefix } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
   });
   const jsm = await jetstreamManager(nc);
@@ -81,6 +92,7 @@ export async function connectBus(options: ConnectBusOptions): Promise<Bus> {
     js,
     jsm,
     topology: options.topology ?? createTopology(),
+    ...(nkey ? { nkeyPublicKey: nkey.publicKey } : {}),
     async close() {
       if (!nc.isClosed()) await nc.drain().catch(() => nc.close());
     },

@@ -6,19 +6,45 @@ export type CommandLaneLimits = {
   maxWaiting: number;
   /** Bytes of the waiting requests' bodies, so waiting memory is bounded whatever they carry. */
   maxWaitingBytes: number;
+  /**
+   * Requests of one named sender waiting at once (no bound when absent; requests that name no
+   * sender are bounded by the lane's limits alone). With it a sender that floods fills its own
+   * share of the queue, not the lane's; the others' requests still find room.
+   */
+  maxWaitingPerSender?: number;
 };
 
 /** A lane's state now (`rejected` counts since `serveCommands` started). */
-export type CommandLaneStatus = { inFlight: number; waiting: number; waitingBytes: number; rejected: number };
+export type CommandLaneStatus = {
+  inFlight: number;
+  waiting: number;
+  waitingBytes: number;
+  /** Senders with at least one request waiting. */
+  waitingSenders: number;
+  rejected: number;
+};
+
+/** Why `offer` did not take a request: the lane's queue is full, or the sender's share of it. */
+export type CommandLaneRefusal = "lane_full" | "sender_full";
+
+type Waiting<T> = { item: T; bytes: number };
 
 /**
- * A bounded FIFO of requests with at most `maxInFlight` of them in `serve` at once: the semaphore
- * and the queue of one lane. `offer` starts the request, queues it, or answers false when the
- * queue is full (by count or bytes); the lane never holds more than its limits. `takeWaiting`
- * empties the queue (when serving stops, so the caller can answer each queued request).
+ * A bounded queue of requests with at most `maxInFlight` of them in `serve` at once: the
+ * semaphore and the queue of one lane. Requests wait per sender and the senders are served in
+ * turn (round robin: the next request started is the oldest of the sender after the last one
+ * served), so a sender with many requests waiting delays each other sender by at most one of
+ * its own; with one sender it is a FIFO. `offer` starts the request, queues it, or answers why it
+ * did not (the lane's count or bytes, or the sender's count); the lane never holds more than its
+ * limits. `takeWaiting` empties the queue (when serving stops, so the caller can answer each
+ * queued request).
  */
 export function createCommandLane<T>(limits: CommandLaneLimits, serve: (item: T) => Promise<void>) {
-  const waiting: { item: T; bytes: number }[] = [];
+  /** Each sender's waiting requests, oldest first; a sender is here only while it has some. */
+  const bySender = new Map<string, Waiting<T>[]>();
+  /** The senders with requests waiting, in the order they are served next. */
+  const turn: string[] = [];
+  let waiting = 0;
   let inFlight = 0;
   let waitingBytes = 0;
   let rejected = 0;
@@ -30,34 +56,56 @@ export function createCommandLane<T>(limits: CommandLaneLimits, serve: (item: T)
       .catch(() => {})
       .finally(() => {
         inFlight--;
-        const next = waiting.shift();
-        if (next) {
-          waitingBytes -= next.bytes;
-          start(next.item);
-        }
+        const next = takeNext();
+        if (next) start(next);
       });
   }
 
+  function takeNext(): T | undefined {
+    const sender = turn.shift();
+    if (sender === undefined) return undefined;
+    const queue = bySender.get(sender) as Waiting<T>[];
+    const next = queue.shift() as Waiting<T>;
+    if (queue.length > 0) turn.push(sender);
+    else bySender.delete(sender);
+    waiting--;
+    waitingBytes -= next.bytes;
+    return next.item;
+  }
+
   return {
-    offer(item: T, bytes: number): boolean {
-      if (inFlight < limits.maxInFlight && waiting.length === 0) {
+    /** `sender`: who sent the request; `""` (none named) is one sender, bounded by the lane alone. */
+    offer(item: T, bytes: number, sender = ""): CommandLaneRefusal | null {
+      if (inFlight < limits.maxInFlight && waiting === 0) {
         start(item);
-        return true;
+        return null;
       }
-      if (waiting.length >= limits.maxWaiting || waitingBytes + bytes > limits.maxWaitingBytes) {
+      if (waiting >= limits.maxWaiting || waitingBytes + bytes > limits.maxWaitingBytes) {
         rejected++;
-        return false;
+        return "lane_full";
       }
-      waiting.push({ item, bytes });
+      const queue = bySender.get(sender);
+      const senderLimit = sender === "" ? Number.POSITIVE_INFINITY : limits.maxWaitingPerSender;
+      if ((queue?.length ?? 0) >= (senderLimit ?? Number.POSITIVE_INFINITY)) {
+        rejected++;
+        return "sender_full";
+      }
+      if (queue) queue.push({ item, bytes });
+      else {
+        bySender.set(sender, [{ item, bytes }]);
+        turn.push(sender);
+      }
+      waiting++;
       waitingBytes += bytes;
-      return true;
+      return null;
     },
     takeWaiting(): T[] {
-      waitingBytes = 0;
-      return waiting.splice(0).map(({ item }) => item);
+      const items: T[] = [];
+      for (let next = takeNext(); next !== undefined; next = takeNext()) items.push(next);
+      return items;
     },
     status(): CommandLaneStatus {
-      return { inFlight, waiting: waiting.length, waitingBytes, rejected };
+      return { inFlight, waiting, waitingBytes, waitingSenders: bySender.size, rejected };
     },
   };
 }

@@ -1,6 +1,7 @@
 import { CommandReplySchema, KasmapError } from "@kasmap/contracts";
 import { eventually } from "@kasmap/testing/harness";
 import { testWorldForFile } from "@kasmap/testing/world";
+import { nkeys } from "@nats-io/nats-core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { Bus } from "./bus.ts";
 import {
@@ -45,15 +46,20 @@ function fakePool(size: number) {
   };
 }
 
-/** Authz's stand-in: authentications block on `gate` holding a connection; job.create does not block. */
+/**
+ * Authz's stand-in: authentications block on `gate` holding a connection; job.create does not
+ * block. `started` lists the tokens of the authentications in the order their handlers started.
+ */
 function floodedAuthz() {
   const pool = fakePool(8);
+  const started: string[] = [];
   let open: () => void = () => {};
   const gate = new Promise<void>((resolve) => {
     open = resolve;
   });
   const handlers = {
-    "agent_token.authenticate": async () => {
+    "agent_token.authenticate": async ({ token }: { token: string }) => {
+      started.push(token);
       const release = await pool.acquire();
       try {
         await gate;
@@ -69,27 +75,35 @@ function floodedAuthz() {
       throw new KasmapError("forbidden", "403 Forbidden");
     },
   } as unknown as CommandHandlers;
-  return { handlers, openGate: () => open() };
+  return { handlers, started, openGate: () => open() };
 }
 
-/** Publishes `count` authentications from their own connection; counts the answers by error code. */
-function flood(bus: Bus, count: number) {
+/**
+ * Publishes `count` authentications (from `sender` when given: its sender subject); counts the
+ * answers by error code and keeps the messages.
+ */
+function flood(bus: Bus, count: number, sender?: string) {
   const codes = new Map<string, number>();
+  const messages = new Set<string>();
   const inbox = `_INBOX.flood.${Math.random().toString(36).slice(2)}`;
   bus.nc.subscribe(inbox, {
     callback: (_error, message) => {
       const reply = CommandReplySchema.parse(JSON.parse(decoder.decode(message.data)));
       const code = reply.ok ? "ok" : reply.error.code;
       codes.set(code, (codes.get(code) ?? 0) + 1);
+      if (!reply.ok) messages.add(reply.error.message);
     },
   });
-  const subject = bus.topology.subjects.authzCommand("agent_token.authenticate");
+  const subject = sender
+    ? bus.topology.subjects.authzCommandFromSender("agent_token.authenticate", sender)
+    : bus.topology.subjects.authzCommand("agent_token.authenticate");
   for (let i = 0; i < count; i++) {
     bus.nc.publish(subject, JSON.stringify({ token: `kmcol-bogus-${i}` }), { reply: inbox });
   }
   return {
     answered: (code: string) => codes.get(code) ?? 0,
     total: () => [...codes.values()].reduce((a, b) => a + b, 0),
+    messages: () => [...messages],
   };
 }
 
@@ -178,5 +192,78 @@ describe("command serving limits", () => {
     expect(settled.rejected).toBe(1_001 - 1 - settled.waiting);
     expect(settled.rejected).toBe(sent.answered("unavailable"));
     authz.openGate();
+  });
+
+  it("gives a sender that floods its own share of the queue and serves the senders in turn", async () => {
+    const authz = floodedAuthz();
+    const limits: CommandServingLimits = {
+      ...LIMITS,
+      collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
+    };
+    server = serveCommands(
+      world.bus,
+      authz.handlers,
+      () => {},
+      () => {},
+      { limits },
+    );
+    const attacker = nkeys.createUser().getPublicKey();
+    const victim = nkeys.createUser().getPublicKey();
+    const sent = flood(world.bus, FLOOD, attacker);
+    // 2 running, 4 of its own waiting; the lane (50) has room left for the others.
+    await eventually(
+      () => (sent.answered("unavailable") === FLOOD - 6 ? true : undefined),
+      "the attacker's excess answered unavailable",
+    );
+    expect(sent.messages()).toEqual([
+      "authz is busy: the collectors lane already holds 4 requests of this sender; try again later",
+    ]);
+    expect(server.lanes().collectors).toMatchObject({ inFlight: 2, waiting: 4, waitingSenders: 1 });
+
+    const subject = world.bus.topology.subjects.authzCommandFromSender("agent_token.authenticate", victim);
+    const victimReply = world.bus.nc.request(subject, JSON.stringify({ token: "kmcol-victim" }), {
+      timeout: 30_000,
+    });
+    await eventually(
+      () => (server?.lanes().collectors.waiting === 5 ? true : undefined),
+      "the victim waiting",
+    );
+    expect(server.lanes().collectors.waitingSenders).toBe(2);
+
+    authz.openGate();
+    const reply = CommandReplySchema.parse(JSON.parse(decoder.decode((await victimReply).data)));
+    expect(reply).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    await eventually(() => (sent.total() === FLOOD ? true : undefined), "every request answered");
+    // The two running, then the senders in turn: the attacker's oldest, then the victim's.
+    expect(authz.started.indexOf("kmcol-victim")).toBe(3);
+    expect(sent.answered("unauthorized")).toBe(6);
+  });
+
+  it("answers a subject that names no command at once, without a place in any lane", async () => {
+    const authz = floodedAuthz();
+    server = serveCommands(
+      world.bus,
+      authz.handlers,
+      () => {},
+      () => {},
+      { limits: LIMITS },
+    );
+    // Fill the collectors' lane, so only an answer outside it can come back.
+    const sent = flood(world.bus, LIMITS.collectors.maxInFlight + LIMITS.collectors.maxWaiting);
+    await eventually(
+      () => (server?.lanes().collectors.waiting === LIMITS.collectors.maxWaiting ? true : undefined),
+      "the lane full",
+    );
+    for (const name of ["agent_token.authenticate.not-a-key", "agent_token.authenticate.U", "no.such"]) {
+      const reply = await world.bus.nc.request(world.bus.topology.subjects.authzCommand(name), "{}");
+      expect(CommandReplySchema.parse(JSON.parse(decoder.decode(reply.data)))).toEqual({
+        ok: false,
+        error: { code: "bad_request", message: `unknown command ${name}` },
+      });
+    }
+    expect(server.lanes().collectors.rejected).toBe(0);
+    expect(server.lanes().users).toMatchObject({ inFlight: 0, waiting: 0, rejected: 0 });
+    authz.openGate();
+    await eventually(() => (sent.total() === 52 ? true : undefined), "every request answered");
   });
 });

@@ -10,9 +10,14 @@ import {
   KasmapError,
   type StreamPosition,
 } from "@kasmap/contracts";
-import type { Msg, Subscription } from "@nats-io/nats-core";
-import type { Bus } from "./bus.ts";
-import { type CommandLaneLimits, type CommandLaneStatus, createCommandLane } from "./command-lane.ts";
+import { type Msg, PermissionViolationError, RequestError, type Subscription } from "@nats-io/nats-core";
+import { type Bus, isNkeyUserPublicKey } from "./bus.ts";
+import {
+  type CommandLaneLimits,
+  type CommandLaneRefusal,
+  type CommandLaneStatus,
+  createCommandLane,
+} from "./command-lane.ts";
 import { maxPayloadBytes, refuseOverLimit } from "./payload-limit.ts";
 
 const encoder = new TextEncoder();
@@ -36,11 +41,64 @@ export async function requestCommand<N extends AuthzCommandName>(
   request: AuthzCommandRequest<N>,
   timeoutMs = 10_000,
 ): Promise<CommandOutcome<N>> {
+  return requestCommandOn(bus, bus.topology.subjects.authzCommand(name), name, request, timeoutMs);
+}
+
+/** Buses whose authz or NATS permissions predate sender subjects (see `requestAgentAuthentication`). */
+const senderSubjectRefused = new WeakSet<Bus>();
+
+/**
+ * `agent_token.authenticate` from a collector. A bus connected with an nkey names its public key
+ * as the sender (`<root>.cmd.authz.agent_token.authenticate.<public key>`, the one sender subject
+ * its NATS permission allows), so authz serves it in its own share of the collectors' lane: a
+ * collector flooding authz, with any token, delays another collector's authentication by at most
+ * one request of its own. Without an nkey (a server without auth, `npm start`), the subject
+ * names no sender. Against an authz that does not know sender subjects (it answers `unknown
+ * command`) or NATS permissions that do not allow it (rendered before), the collector uses the
+ * subject without a sender from then on.
+ */
+export async function requestAgentAuthentication(
+  bus: Bus,
+  request: AuthzCommandRequest<"agent_token.authenticate">,
+  timeoutMs = 10_000,
+): Promise<CommandOutcome<"agent_token.authenticate">> {
+  const name = "agent_token.authenticate";
+  const sender = bus.nkeyPublicKey;
+  if (sender && !senderSubjectRefused.has(bus)) {
+    try {
+      const subject = bus.topology.subjects.authzCommandFromSender(name, sender);
+      return await requestCommandOn(bus, subject, name, request, timeoutMs);
+    } catch (error) {
+      if (!refusesSenderSubjects(error)) throw error;
+      senderSubjectRefused.add(bus);
+    }
+  }
+  return requestCommand(bus, name, request, timeoutMs);
+}
+
+/**
+ * An authz before sender subjects, or NATS permissions rendered before them: nats.js rejects the
+ * request with a `RequestError` caused by the server's publish `PermissionViolationError`.
+ */
+function refusesSenderSubjects(error: unknown): boolean {
+  if (isKasmapError(error, "bad_request") && error.message.startsWith("unknown command")) return true;
+  if (!isKasmapError(error, "unavailable")) return false;
+  const failure = error.cause instanceof RequestError ? error.cause.cause : error.cause;
+  return failure instanceof PermissionViolationError && failure.operation === "publish";
+}
+
+async function requestCommandOn<N extends AuthzCommandName>(
+  bus: Bus,
+  subject: string,
+  name: N,
+  request: AuthzCommandRequest<N>,
+  timeoutMs: number,
+): Promise<CommandOutcome<N>> {
   const body = encoder.encode(JSON.stringify(request));
   refuseOverLimit(`command ${name}`, body.length, maxPayloadBytes(bus.nc));
   let reply: Msg;
   try {
-    reply = await bus.nc.request(bus.topology.subjects.authzCommand(name), body, { timeout: timeoutMs });
+    reply = await bus.nc.request(subject, body, { timeout: timeoutMs });
   } catch (error) {
     throw new KasmapError("unavailable", `authz service did not answer ${name}`, { cause: error });
   }
@@ -69,11 +127,19 @@ export type CommandHandlers = {
  * The commands a collector's NATS identity may publish (infra/nats/render-authorization.ts,
  * `agentPermissions`): any collector, or anyone holding a collector's credentials, can send them
  * without a valid token, so they are served in a lane of their own and can never delay the
- * gateway's and the sync's commands (lane `users`).
+ * gateway's and the sync's commands (lane `users`). Each may name its sender in its subject
+ * (`authzCommandFromSender`, a NATS user public key): the lane serves senders in turn.
  */
 export const COLLECTOR_COMMANDS: readonly AuthzCommandName[] = ["agent_token.authenticate"];
 
 export type CommandLaneName = "users" | "collectors";
+
+/**
+ * Requests of one named sender (one collector's NATS user, all replicas of its agent) waiting in
+ * the collectors' lane: a collector sends one authentication at a time per replica, so a sender
+ * with more waiting is flooding, and only its own requests are turned away.
+ */
+export const COLLECTOR_WAITING_PER_SENDER = 4;
 
 /** The bounds of each lane; see {@link DEFAULT_COMMAND_SERVING_LIMITS}. */
 export type CommandServingLimits = Record<CommandLaneName, CommandLaneLimits>;
@@ -84,21 +150,34 @@ export type CommandServingLimits = Record<CommandLaneName, CommandLaneLimits>;
  *   connections, so the pool never idles while the next ones parse), 1,000 waiting, 64 MiB of
  *   waiting bodies;
  * - `collectors`: 2 in flight (at most 2 of the 8 connections go to collectors), 100 waiting,
- *   1 MiB of waiting bodies (a valid `agent_token.authenticate` is ~1 KiB).
+ *   1 MiB of waiting bodies (a valid `agent_token.authenticate` is ~1 KiB), and at most
+ *   {@link COLLECTOR_WAITING_PER_SENDER} waiting per named sender.
  */
 export const DEFAULT_COMMAND_SERVING_LIMITS: CommandServingLimits = {
   users: { maxInFlight: 16, maxWaiting: 1_000, maxWaitingBytes: 64 * 1024 * 1024 },
-  collectors: { maxInFlight: 2, maxWaiting: 100, maxWaitingBytes: 1024 * 1024 },
+  collectors: {
+    maxInFlight: 2,
+    maxWaiting: 100,
+    maxWaitingBytes: 1024 * 1024,
+    maxWaitingPerSender: COLLECTOR_WAITING_PER_SENDER,
+  },
 };
+
+/** Why a request was answered `unavailable` at once. */
+export type ShedReason = CommandLaneRefusal | "stopping";
 
 export type CommandServingOptions = {
   limits?: CommandServingLimits;
   /**
-   * Sees each request answered `unavailable` because its lane was full or serving stopped, with
-   * the command's name (or `unknown`).
+   * Sees each request answered `unavailable` because its lane or its sender's share of the lane
+   * was full or serving stopped, with the command's name (or `unknown`), which it was and the
+   * sender the subject named (`""` for none).
    */
-  onShed?: (lane: CommandLaneName, name: string) => void;
+  onShed?: (lane: CommandLaneName, name: string, reason: ShedReason, sender: string) => void;
 };
+
+/** A request received, with the command and the sender its subject names (`""` for none). */
+type Request = { name: string; message: Msg; sender: string };
 
 /** The command subscription, with its lanes' state (for metrics and tests). */
 export type CommandServer = Subscription & { lanes(): Record<CommandLaneName, CommandLaneStatus> };
@@ -131,47 +210,69 @@ export function serveCommands(
   const prefix = bus.topology.subjects.authzCommand("");
   const limits = options.limits ?? DEFAULT_COMMAND_SERVING_LIMITS;
   const lanes = {
-    users: createCommandLane(limits.users, serveOne),
-    collectors: createCommandLane(limits.collectors, serveOne),
+    users: createCommandLane<Request>(limits.users, serveOne),
+    collectors: createCommandLane<Request>(limits.collectors, serveOne),
   };
   const subscription = bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
     queue: "kasmap-authz",
     callback: (error, message) => {
       if (error) return onError("subscription", error);
-      const name = message.subject.slice(prefix.length);
+      const { name, sender } = commandOfSubject(message.subject.slice(prefix.length));
+      // Answered at once: a subject that names no command never takes a lane's place.
+      if (!Object.hasOwn(AUTHZ_COMMANDS, name)) return respondUnknown(name, message);
       const lane = laneOf(name);
-      if (!lanes[lane].offer({ name, message }, message.data.length)) {
-        // Full by count or by bytes: the reason names both bounds, as either may be the one.
-        const { maxWaiting, maxWaitingBytes } = limits[lane];
-        shed(
-          lane,
-          name,
-          message,
-          `the ${lane} lane is full (${maxWaiting} requests or ${maxWaitingBytes} bytes waiting)`,
-        );
-      }
+      const refusal = lanes[lane].offer({ name, message, sender }, message.data.length, sender);
+      if (refusal) shed(lane, name, message, refusal, sender);
     },
   });
   // Nothing waits for ever: the requests queued when serving stops are answered at once.
   void subscription.closed.then(() => {
     for (const lane of Object.keys(lanes) as CommandLaneName[]) {
-      for (const { name, message } of lanes[lane].takeWaiting()) shed(lane, name, message, "stopping");
+      for (const { name, message, sender } of lanes[lane].takeWaiting()) {
+        shed(lane, name, message, "stopping", sender);
+      }
     }
   });
   return Object.assign(subscription, {
     lanes: () => ({ users: lanes.users.status(), collectors: lanes.collectors.status() }),
   });
 
+  function shedMessage(lane: CommandLaneName, reason: ShedReason): string {
+    const { maxWaiting, maxWaitingBytes, maxWaitingPerSender } = limits[lane];
+    switch (reason) {
+      case "sender_full":
+        return `the ${lane} lane already holds ${maxWaitingPerSender} requests of this sender`;
+      case "lane_full":
+        // Full by count or by bytes: the message names both bounds, as either may be the one.
+        return `the ${lane} lane is full (${maxWaiting} requests or ${maxWaitingBytes} bytes waiting)`;
+      case "stopping":
+        return "stopping";
+    }
+  }
+
+  function respondUnknown(name: string, message: Msg): void {
+    const reply: CommandReply = {
+      ok: false,
+      error: { code: "bad_request", message: `unknown command ${name}` },
+    };
+    onAnswered("unknown", reply);
+    try {
+      message.respond(encoder.encode(JSON.stringify(reply)));
+    } catch (failure) {
+      onError(name, failure);
+    }
+  }
+
   function laneOf(name: string): CommandLaneName {
     return (COLLECTOR_COMMANDS as readonly string[]).includes(name) ? "collectors" : "users";
   }
 
-  function shed(lane: CommandLaneName, name: string, message: Msg, why: string): void {
+  function shed(lane: CommandLaneName, name: string, message: Msg, reason: ShedReason, sender: string): void {
     const known = Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown";
-    options.onShed?.(lane, known);
+    options.onShed?.(lane, known, reason, sender);
     const reply: CommandReply = {
       ok: false,
-      error: { code: "unavailable", message: `authz is busy: ${why}; try again later` },
+      error: { code: "unavailable", message: `authz is busy: ${shedMessage(lane, reason)}; try again later` },
     };
     onAnswered(known, reply);
     try {
@@ -181,8 +282,8 @@ export function serveCommands(
     }
   }
 
-  async function serveOne({ name, message }: { name: string; message: Msg }): Promise<void> {
-    if (subscription.isClosed()) return shed(laneOf(name), name, message, "stopping");
+  async function serveOne({ name, message, sender }: Request): Promise<void> {
+    if (subscription.isClosed()) return shed(laneOf(name), name, message, "stopping", sender);
     try {
       const reply = await answer(name, message);
       onAnswered(Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown", reply);
@@ -205,9 +306,6 @@ export function serveCommands(
   }
 
   async function answer(name: string, message: Msg): Promise<CommandReply> {
-    if (!Object.hasOwn(AUTHZ_COMMANDS, name)) {
-      return { ok: false, error: { code: "bad_request", message: `unknown command ${name}` } };
-    }
     const commandName = name as AuthzCommandName;
     try {
       let body: unknown;
@@ -245,4 +343,19 @@ export function serveCommands(
       return { ok: false, error: { code: "internal", message: "internal error" } };
     }
   }
+}
+
+/**
+ * The command a subject (after `<root>.cmd.authz.`) names, and its sender: `<command>.<public
+ * key>` for {@link COLLECTOR_COMMANDS} sent from a named sender, `""` when the subject names none.
+ * A suffix that is not a NATS user public key names no command (answered `unknown command`).
+ */
+export function commandOfSubject(rest: string): { name: string; sender: string } {
+  for (const command of COLLECTOR_COMMANDS) {
+    if (rest.startsWith(`${command}.`)) {
+      const sender = rest.slice(command.length + 1);
+      if (isNkeyUserPublicKey(sender)) return { name: command, sender };
+    }
+  }
+  return { name: rest, sender: "" };
 }

@@ -397,6 +397,12 @@ export function createTopology(
       deadLetter: (streamName: string) => `${root}.dlq.${streamName}`,
       /** `<root>.cmd.authz.<command>`: request/reply command to the authz service (core NATS). */
       authzCommand: (command: string) => `${root}.cmd.authz.${command}`,
+      /**
+       * `<root>.cmd.authz.<command>.<sender>`: the same command sent from a sender the subject
+       * names (a collector's NATS user public key, which its permission alone allows it to
+       * publish), so authz can give each sender its own share of the command's lane.
+       */
+      authzCommandFromSender: (command: string, sender: string) => `${root}.cmd.authz.${command}.${sender}`,
       /** `<root>.gitlab.inbox.<source>`: one GitLab delivery (`GitLabInboxMessage`), stored by the gateway. */
       gitlabInbox: (source: GitLabInboxSource) => `${root}.gitlab.inbox.${source}`,
       /** `<root>.cmd.sync.<command>`: request/reply to the GitLab sync service (core NATS). */

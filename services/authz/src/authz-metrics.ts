@@ -1,4 +1,4 @@
-import type { CommandLaneName, CommandLaneStatus } from "@kasmap/bus";
+import type { CommandLaneName, CommandLaneStatus, ShedReason } from "@kasmap/bus";
 import type { CommandReply } from "@kasmap/contracts";
 import { Counter, Gauge, outboxGaugeNames, outboxStatusGauges, type Registry } from "@kasmap/runtime/metrics";
 import type { OutboxStatus } from "./outbox.ts";
@@ -15,11 +15,13 @@ export const AUTHZ_OUTBOX_METRICS = outboxGaugeNames("kasmap_authz_outbox");
  *   `authz.outbox` at scrape time (`outboxStatus`);
  * - `kasmap_authz_commands_total{command,outcome}`: `outcome` is `ok` or the error code of the
  *   refusal (`forbidden`, `validation_failed`, …): a fixed set, as the command names are;
- * - `kasmap_authz_command_lane_in_flight{lane}`, `kasmap_authz_command_lane_waiting{lane}`: each
- *   command lane's handlers running and requests queued now (`users`, `collectors`), read from
+ * - `kasmap_authz_command_lane_in_flight{lane}`, `kasmap_authz_command_lane_waiting{lane}`,
+ *   `kasmap_authz_command_lane_waiting_senders{lane}`: each command lane's handlers running,
+ *   requests queued and senders with requests queued now (`users`, `collectors`), read from
  *   `lanes` at scrape time;
- * - `kasmap_authz_commands_shed_total{lane,command}`: requests answered `unavailable` at once
- *   because their lane's queue was full (or serving was stopping).
+ * - `kasmap_authz_commands_shed_total{lane,command,reason}`: requests answered `unavailable` at
+ *   once because their lane's queue was full (`lane_full`), their sender's share of it
+ *   (`sender_full`: a collector sending more than its turn), or serving was stopping.
  */
 export function registerAuthzMetrics(
   registry: Registry,
@@ -27,7 +29,7 @@ export function registerAuthzMetrics(
   lanes: () => Record<CommandLaneName, CommandLaneStatus>,
 ): {
   commandAnswered: (command: string, reply: CommandReply) => void;
-  commandShed: (lane: CommandLaneName, command: string) => void;
+  commandShed: (lane: CommandLaneName, command: string, reason: ShedReason) => void;
 } {
   outboxStatusGauges(registry, outboxStatus, {
     prefix: "kasmap_authz_outbox",
@@ -61,15 +63,20 @@ export function registerAuthzMetrics(
     "Authz commands queued for a handler, by lane.",
     (s) => s.waiting,
   );
+  laneGauge(
+    "kasmap_authz_command_lane_waiting_senders",
+    "Senders with authz commands queued, by lane (collectors name themselves; the rest count as one).",
+    (s) => s.waitingSenders,
+  );
   const shed = new Counter({
     name: "kasmap_authz_commands_shed_total",
-    help: "Authz commands answered unavailable at once because their lane was full, by lane and command.",
-    labelNames: ["lane", "command"],
+    help: "Authz commands answered unavailable at once, by lane, command and reason (lane_full, sender_full: the sender's share of the lane, stopping).",
+    labelNames: ["lane", "command", "reason"],
     registers: [registry],
   });
   return {
     commandAnswered: (command, reply) =>
       commands.inc({ command, outcome: reply.ok ? "ok" : reply.error.code }),
-    commandShed: (lane, command) => shed.inc({ lane, command }),
+    commandShed: (lane, command, reason) => shed.inc({ lane, command, reason }),
   };
 }

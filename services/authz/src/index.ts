@@ -38,6 +38,7 @@ import {
   revokePersonalAccessToken,
   setUserState,
 } from "./commands/users.ts";
+import { floodReport } from "./flood-report.ts";
 import {
   createGitLabAgentTokenVerifier,
   type GitLabAgentTokenOptions,
@@ -206,12 +207,19 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
       () => subscription.lanes(),
     );
     const stopBusMetrics = instrumentBus(registry, options.bus, "authz");
+    const floods = floodReport(logger);
     const subscription = serveCommands(
       options.bus,
       bindHandlers(deps, inFlight),
       (name, error) => logger.error({ err: error, command: name }, "command failed"),
       metrics.commandAnswered,
-      { limits: options.commandLimits ?? DEFAULT_COMMAND_SERVING_LIMITS, onShed: metrics.commandShed },
+      {
+        limits: options.commandLimits ?? DEFAULT_COMMAND_SERVING_LIMITS,
+        onShed: (lane, command, reason, sender) => {
+          metrics.commandShed(lane, command, reason);
+          if (reason === "sender_full") floods.note(sender);
+        },
+      },
     );
     const relay = outbox.startRelay(OUTBOX_RELAY_INTERVAL_MS);
     const lapses = options.gitlabAgentTokens

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { connectBus, logStartRetry, requestCommand, retryAtStart } from "@kasmap/bus";
+import { connectBus, logStartRetry, requestAgentAuthentication, retryAtStart } from "@kasmap/bus";
 import { createTopology } from "@kasmap/contracts";
 import { createLogger, REDACTED_PATHS } from "@kasmap/logging";
 import { EXIT_CODES, runService, UsageError } from "@kasmap/runtime";
@@ -100,7 +100,7 @@ await runService({
     // revoked in GitLab or Kasmap stops this collector within the lease; a refusal at start throws.
     const lease = await acquireAgentLease({
       authenticate: async () =>
-        (await requestCommand(bus, "agent_token.authenticate", { token: config.agentToken ?? "" })).result,
+        (await requestAgentAuthentication(bus, { token: config.agentToken ?? "" })).result,
       logger,
     });
     logger.info(
