@@ -11,6 +11,10 @@ import { findProject, projectIdCacheKey } from "../read-model/registry-queries.t
  * to the next event. Collector token events need Maintainer+, as listing collector tokens does
  * (issue 9 item 5). Registry events not tied to an agent (groups, users, memberships, jobs) go to
  * admins only.
+ *
+ * `user` is the stream's caller as its last credential re-check found them: the admin branch asks
+ * nothing more, so the stream ends when a re-check finds the caller changed (`seesEventsAlike`)
+ * or cannot confirm them (`live/stream-recheck.ts`).
  */
 export async function mayReceiveEvent(
   ctx: GatewayContext,
@@ -26,6 +30,14 @@ export async function mayReceiveEvent(
   if (!project) return false;
   const level = await ctx.access.projectLevel(user, project);
   return mayPerform(isCollectorTokenEvent(event) ? "admin_cluster" : "read_cluster_agent", level, false);
+}
+
+/**
+ * Whether `mayReceiveEvent` decides alike for `a` and `b`: every field of the user it reads, itself
+ * or through `ctx.access.projectLevel` (the id standalone, the GitLab credential in GitLab mode).
+ */
+export function seesEventsAlike(a: AuthenticatedUser, b: AuthenticatedUser): boolean {
+  return a.id === b.id && a.isAdmin === b.isAdmin && a.gitlab?.tokenKey === b.gitlab?.tokenKey;
 }
 
 function isCollectorTokenEvent(event: KasmapEvent): boolean {

@@ -1,31 +1,30 @@
 import type { LiveTicketResponse, StreamPosition } from "@kasmap/contracts";
-import {
-  EventStreamQuerySchema,
-  isKasmapError,
-  KasmapError,
-  LIVE_TICKET_TTL_SECONDS,
-} from "@kasmap/contracts";
+import { EventStreamQuerySchema, KasmapError, LIVE_TICKET_TTL_SECONDS } from "@kasmap/contracts";
 import { valueGauge } from "@kasmap/runtime/metrics";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { unauthorized } from "../auth/authenticate.ts";
 import { principalOf } from "../auth/principal-of-request.ts";
 import type { GatewayContext } from "../context.ts";
 import { parseParams } from "../http/request-params.ts";
-import { parseLastEventId } from "../http/sse-framing.ts";
+import { parseLastEventId, sseCommentFrame } from "../http/sse-framing.ts";
 import { EventSink } from "../live/event-sink.ts";
 import { LiveConnectionLimiter } from "../live/live-connection-limiter.ts";
 import { LiveTickets, type TicketCredential } from "../live/live-tickets.ts";
 import { answerPeerRedemptions, redeemAtPeers } from "../live/peer-tickets.ts";
 import { replayLiveEvents } from "../live/replay-live-events.ts";
 import { type LiveSubscription, SharedLiveFeed } from "../live/shared-live-feed.ts";
+import { STREAM_END_REASONS, type StreamEndReason, streamEndAfterRecheck } from "../live/stream-recheck.ts";
 
 /** A comment every 15 s keeps proxies (and the client's own timeout) from closing an idle stream. */
 const KEEP_ALIVE_MS = 15_000;
 
 /**
  * How often an open stream checks that its credential still works (revoked or expired token,
- * blocked user). Principals are cached and dropped on change notices, so a check is usually a
- * cache hit; a failed one ends the stream, so a revoked token stops reading within this.
+ * blocked user) and still names the caller it was filtered for (a GitLab admin demoted).
+ * Principals are cached (dropped on change notices standalone, for the permission TTL in GitLab
+ * mode), so a check is usually a cache hit. A refusal, a changed caller or a credential that
+ * cannot be confirmed (GitLab down once its answer expired) ends the stream
+ * (`streamEndAfterRecheck`): within this standalone, within the permission TTL + this in GitLab mode.
  */
 export const CREDENTIAL_RECHECK_MS = 5_000;
 
@@ -47,8 +46,10 @@ const CREDENTIAL_HEADERS = ["private-token", "authorization"] as const;
  * (`event: <CloudEvent type>`, `id: <stream>:<seq>`, `data: <CloudEvent JSON>` without token
  * digests), from now or after `Last-Event-ID`, optionally for one `?agent_id=`.
  *
- * The credential is checked again every `CREDENTIAL_RECHECK_MS`: a revoked or expired token or a
- * blocked user ends the stream. Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
+ * The credential is checked again every `CREDENTIAL_RECHECK_MS`: a revoked or expired token, a
+ * blocked user, a caller whose identity or admin flag changed, or one GitLab (or the database)
+ * cannot confirm ends the stream, with the reason as its last frame (`: kasmap live events ended:
+ * …`). Limits: `ctx.limits.liveConnectionsPerUser` open streams per user (beyond: `429` with
  * `Retry-After`); one shared consumer per stream for all clients of this process; each client's
  * queue is bounded (a client too slow to keep up is disconnected and resumes with
  * `Last-Event-ID`); a resume replays at most `MAX_REPLAY_EVENTS_PER_STREAM` per stream, each
@@ -119,18 +120,6 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
       "x-accel-buffering": "no",
     });
     sink.open();
-    const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
-    const recheck = setInterval(() => {
-      principalOf(ctx, caller.request).then(
-        () => {},
-        (error: unknown) => {
-          // Refused (401/403) ends the stream; an outage (503) does not cut a reader off.
-          if (isKasmapError(error, "unavailable") || isKasmapError(error, "unavailable_because")) return;
-          end();
-          reply.raw.end();
-        },
-      );
-    }, CREDENTIAL_RECHECK_MS);
     let ended = false;
     const end = () => {
       if (ended) return;
@@ -141,6 +130,20 @@ export function registerEventStreamRoutes(app: FastifyInstance, ctx: GatewayCont
       subscription.unsubscribe();
       release();
     };
+    /** Ends the stream for `reason`, named in its last frame: the sink was filtered for `user`. */
+    const endAfterRecheck = (reason: StreamEndReason | null) => {
+      if (reason === null || ended) return;
+      ctx.logger.info({ user_id: user.id, reason }, "live event stream ended by its credential re-check");
+      end();
+      reply.raw.end(sseCommentFrame(`kasmap live events ended: ${STREAM_END_REASONS[reason]}`));
+    };
+    const keepAlive = setInterval(() => sink.comment("keep-alive"), KEEP_ALIVE_MS);
+    const recheck = setInterval(() => {
+      principalOf(ctx, caller.request).then(
+        (now) => endAfterRecheck(streamEndAfterRecheck(user, { accepted: now.user })),
+        (error: unknown) => endAfterRecheck(streamEndAfterRecheck(user, { failed: error })),
+      );
+    }, CREDENTIAL_RECHECK_MS);
     // The response, not the request: a request's "close" follows its body, not the connection.
     reply.raw.once("close", end);
     // A client gone while the consumers were being made has closed already: no event will come.
