@@ -121,7 +121,7 @@ export async function startProjectionService(options: ProjectionServiceOptions):
     await db.destroy();
     throw error;
   }
-  const sweeper = startDisconnectionSweeper(db, logger);
+  const sweeper = startDisconnectionSweeper(db, options.bus, logger);
   const alertRelay = createAlertPublisher(db, options.bus, logger, {
     onPublished: metrics.alertPublished,
   }).startRelay(ALERT_RELAY_INTERVAL_MS);

@@ -1,8 +1,10 @@
+import type { Bus } from "@kasmap/bus";
 import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import { startPeriodicTask } from "@kasmap/runtime";
 import { type Kysely, sql } from "kysely";
+import { agentsWithUnreadHeartbeats } from "./agents-with-unread-heartbeats.ts";
 import { lockAuditLogsOfAgents } from "./audit-event-store.ts";
 import { disconnectedAuditEvent, type SilentAgent } from "./audit-events.ts";
 
@@ -11,17 +13,34 @@ type Db = Kysely<ReadModelDatabase>;
 /** How often, in milliseconds, the projection looks for agents that went silent. */
 export const DISCONNECTION_SWEEP_INTERVAL_MS = 30_000;
 
+/** What one sweep did. */
+export type DisconnectionSweep = {
+  /** Agents recorded disconnected. */
+  recorded: number;
+  /**
+   * Silent agents left to a later sweep: the heartbeat stream holds heartbeats of theirs the
+   * projection has not read yet (`agentsWithUnreadHeartbeats`), so their silence is its lag.
+   */
+  deferred: number;
+};
+
 /**
  * Records `cluster_agent_disconnected` for every projected agent whose last heartbeat is
- * `CONNECTED_WITHIN_MS` or more before `now` (when the gateway starts calling it `disconnected`)
- * and whose silence was not reported yet, and marks it reported; the next heartbeat clears the
- * mark. No event announces a collector's death, hence a sweep. One transaction:
+ * `CONNECTED_WITHIN_MS` or more before `now` (when the gateway starts calling it `disconnected`),
+ * whose silence was not reported yet, and whose heartbeats the projection has all read: an agent
+ * with a heartbeat still waiting in the stream past its heartbeat consumer's checkpoint
+ * (`agentsWithUnreadHeartbeats`, asked of `bus`) is deferred, since its last applied heartbeat
+ * then only says how far behind the projection is (a flood, a backlog after a restart, a slow
+ * database). Marks each recorded agent reported; the next heartbeat clears the mark. No event
+ * announces a collector's death, hence a sweep. The silent agents are read first, then the
+ * stream; then one transaction:
  *
  * ```sql
  * select c.agent_id from read_model.agent_connections c
  *   join read_model.agents a on a.id = c.agent_id   -- deleted agents: their deletion says it
  * where c.last_heartbeat_at <= $cutoff and c.disconnected_reported_at is null order by c.agent_id;
- * -- then the agents' audit locks (lockAuditLogsOfAgents), before any row lock, as the consumers do
+ * -- agentsWithUnreadHeartbeats, then in one transaction, for the others:
+ * -- the agents' audit locks (lockAuditLogsOfAgents), before any row lock, as the consumers do
  * with marked as (
  *   update read_model.agent_connections c set disconnected_reported_at = $now
  *   where c.agent_id = any($ids) and c.last_heartbeat_at <= $cutoff
@@ -36,60 +55,67 @@ export const DISCONNECTION_SWEEP_INTERVAL_MS = 30_000;
  * ```
  *
  * @param now the sweep's time; tests pass their own instead of waiting on the timer.
- * @returns the agents reported disconnected by this sweep.
  */
-export async function recordAgentDisconnections(db: Db, now: Date): Promise<number> {
+export async function recordAgentDisconnections(db: Db, now: Date, bus: Bus): Promise<DisconnectionSweep> {
   const cutoff = new Date(now.getTime() - CONNECTED_WITHIN_MS);
-  return db.transaction().execute(async (trx) => {
-    const candidates = await trx
-      .selectFrom("read_model.agent_connections as c")
-      .innerJoin("read_model.agents as a", "a.id", "c.agent_id")
-      .select("c.agent_id")
-      .where("c.last_heartbeat_at", "<=", cutoff)
-      .where("c.disconnected_reported_at", "is", null)
-      .orderBy("c.agent_id")
-      .execute();
-    if (candidates.length === 0) return 0;
-    const ids = candidates.map((c) => Number(c.agent_id));
-    await lockAuditLogsOfAgents(trx, ids);
-    const marked = await sql<{
-      agent_id: string | number;
-      collector_id: string;
-      last_heartbeat_at: Date;
-      project_id: string | number;
-      path_with_namespace: string | null;
-    }>`
-      with marked as (
-        update read_model.agent_connections c set disconnected_reported_at = ${now}
-        where c.agent_id = any(${sql.val(ids)}::bigint[]) and c.last_heartbeat_at <= ${cutoff}
-          and c.disconnected_reported_at is null
-        returning c.agent_id, c.collector_id, c.last_heartbeat_at
-      )
-      select m.agent_id, m.collector_id, m.last_heartbeat_at, a.project_id, p.path_with_namespace
-      from marked m
-      join read_model.agents a on a.id = m.agent_id
-      left join read_model.projects p on p.id = a.project_id
-      order by m.agent_id
-    `.execute(trx);
-    if (marked.rows.length === 0) return 0;
-    const drafts = marked.rows.map((row) => {
-      const agent: SilentAgent = {
-        agent_id: Number(row.agent_id),
-        collector_id: row.collector_id,
-        last_heartbeat_at: new Date(row.last_heartbeat_at).toISOString(),
-        entity: { id: Number(row.project_id), path: row.path_with_namespace },
-      };
-      return disconnectedAuditEvent(agent);
-    });
-    await trx
-      .insertInto("read_model.audit_events")
-      .values(
-        drafts.map((d) => ({ ...d, details: JSON.stringify(d.details), stream: null, stream_seq: null })),
-      )
-      .onConflict((oc) => oc.column("event_id").doNothing())
-      .execute();
-    return drafts.length;
+  const silent = await db
+    .selectFrom("read_model.agent_connections as c")
+    .innerJoin("read_model.agents as a", "a.id", "c.agent_id")
+    .select("c.agent_id")
+    .where("c.last_heartbeat_at", "<=", cutoff)
+    .where("c.disconnected_reported_at", "is", null)
+    .orderBy("c.agent_id")
+    .execute();
+  if (silent.length === 0) return { recorded: 0, deferred: 0 };
+  const silentIds = silent.map((c) => Number(c.agent_id));
+  const unread = await agentsWithUnreadHeartbeats(db, bus, silentIds);
+  const ids = silentIds.filter((id) => !unread.has(id));
+  const recorded =
+    ids.length === 0 ? 0 : await db.transaction().execute((trx) => markDisconnected(trx, ids, cutoff, now));
+  return { recorded, deferred: unread.size };
+}
+
+/**
+ * The transaction of `recordAgentDisconnections` for the agents `ids`: marks those still silent
+ * since `cutoff` and not reported, and records their audit events. Returns how many it marked.
+ */
+async function markDisconnected(trx: Db, ids: number[], cutoff: Date, now: Date): Promise<number> {
+  await lockAuditLogsOfAgents(trx, ids);
+  const marked = await sql<{
+    agent_id: string | number;
+    collector_id: string;
+    last_heartbeat_at: Date;
+    project_id: string | number;
+    path_with_namespace: string | null;
+  }>`
+    with marked as (
+      update read_model.agent_connections c set disconnected_reported_at = ${now}
+      where c.agent_id = any(${sql.val(ids)}::bigint[]) and c.last_heartbeat_at <= ${cutoff}
+        and c.disconnected_reported_at is null
+      returning c.agent_id, c.collector_id, c.last_heartbeat_at
+    )
+    select m.agent_id, m.collector_id, m.last_heartbeat_at, a.project_id, p.path_with_namespace
+    from marked m
+    join read_model.agents a on a.id = m.agent_id
+    left join read_model.projects p on p.id = a.project_id
+    order by m.agent_id
+  `.execute(trx);
+  if (marked.rows.length === 0) return 0;
+  const drafts = marked.rows.map((row) => {
+    const agent: SilentAgent = {
+      agent_id: Number(row.agent_id),
+      collector_id: row.collector_id,
+      last_heartbeat_at: new Date(row.last_heartbeat_at).toISOString(),
+      entity: { id: Number(row.project_id), path: row.path_with_namespace },
+    };
+    return disconnectedAuditEvent(agent);
   });
+  await trx
+    .insertInto("read_model.audit_events")
+    .values(drafts.map((d) => ({ ...d, details: JSON.stringify(d.details), stream: null, stream_seq: null })))
+    .onConflict((oc) => oc.column("event_id").doNothing())
+    .execute();
+  return drafts.length;
 }
 
 export type DisconnectionSweeper = {
@@ -98,18 +124,26 @@ export type DisconnectionSweeper = {
 };
 
 /**
- * Runs `recordAgentDisconnections` every `intervalMs` (never two at once). A failed sweep is
- * logged and the next one retries: nothing was committed, and the event ids are deterministic.
+ * Runs `recordAgentDisconnections` every `intervalMs` (never two at once), logging the agents it
+ * recorded and those it deferred. A failed sweep is logged and the next one retries: nothing was
+ * committed, and the event ids are deterministic.
  */
 export function startDisconnectionSweeper(
   db: Db,
+  bus: Bus,
   logger: Logger,
   intervalMs: number = DISCONNECTION_SWEEP_INTERVAL_MS,
 ): DisconnectionSweeper {
   return startPeriodicTask(async () => {
     try {
-      const reported = await recordAgentDisconnections(db, new Date());
-      if (reported > 0) logger.info({ agents: reported }, "recorded agent disconnections");
+      const sweep = await recordAgentDisconnections(db, new Date(), bus);
+      if (sweep.recorded > 0) logger.info({ agents: sweep.recorded }, "recorded agent disconnections");
+      if (sweep.deferred > 0) {
+        logger.info(
+          { agents: sweep.deferred },
+          "agent disconnections deferred: the projection has not read their newest heartbeats yet",
+        );
+      }
     } catch (error) {
       logger.warn({ err: error }, "agent disconnection sweep failed; retrying at the next interval");
     }
