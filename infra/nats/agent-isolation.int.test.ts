@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,6 +43,9 @@ const agent42 = newUser();
 const agent43 = newUser();
 /** Agent 44's user keeps the permissions rendered before sender subjects (the subject without one). */
 const agent44 = newUser();
+/** The 32-digit token of collectors from before the 16 subjects. */
+const collectorTokenOf32Digits = (collectorId: string) =>
+  createHash("sha256").update(collectorId).digest("hex").slice(0, 32);
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 let server: PrivateNatsServer;
@@ -191,6 +195,36 @@ describe("agent 42's nkey user", () => {
     } finally {
       await as44.close();
     }
+  });
+});
+
+describe("a flood of agent 42's heartbeats", () => {
+  it("holds at most 17 of its messages in the heartbeat stream, however many it publishes", async () => {
+    const subjects = [
+      topology.subjects.clusterHeartbeat(42),
+      ...topology.subjects.clusterCollectorHeartbeatSubjects(42),
+    ];
+    // A subject per invented collector is refused: the permission names 16, not `heartbeat.*`.
+    for (const token of ["zz", "0a", collectorTokenOf32Digits("invented")]) {
+      await violation(
+        as42.js.publish(`${topology.subjects.clusterHeartbeat(42)}.${token}`, encode({ forged: 1 })),
+      );
+    }
+    const acks = [];
+    for (let i = 0; i < 2_000; i++) {
+      acks.push(as42.js.publish(subjects[i % subjects.length] ?? "", encode({ flood: i })));
+    }
+    await Promise.all(acks);
+    const info = await bus.jsm.streams.info(topology.streamNames.heartbeat, {
+      subjects_filter: `${topology.subjects.clusterHeartbeat(42)}.>`,
+    });
+    const stored = Object.values(info.state.subjects ?? {}).reduce((sum, count) => sum + count, 0);
+    // The 16 replica subjects, one message each (plus the agent's own subject, outside the filter).
+    expect(stored).toBe(16);
+    const latest = await bus.jsm.direct.getMessage(topology.streamNames.heartbeat, {
+      last_by_subj: topology.subjects.clusterHeartbeat(42),
+    });
+    expect(latest?.json<{ flood: number }>().flood).toBe(1_989);
   });
 });
 

@@ -166,9 +166,11 @@ function gitlabModeNames(topology: Topology) {
 
 /**
  * What one agent's collector may do, and why each subject is needed:
- * - its snapshot and heartbeat subjects (the agent's and each replica's, `….heartbeat.*`): the
- *   JetStream publishes themselves (the ack comes back on the reply inbox, so publishing needs
- *   no `$JS.API` subject);
+ * - its snapshot and heartbeat subjects (the agent's, and its replicas' `….heartbeat.0` …
+ *   `….heartbeat.f`, not `….heartbeat.*`: a subject per invented collector let one agent's
+ *   credentials fill the heartbeat stream and hold the projection minutes behind): the JetStream
+ *   publishes themselves (the ack comes back on the reply inbox, so publishing needs no
+ *   `$JS.API` subject);
  * - `<root>.cmd.authz.agent_token.authenticate.<its public key>`: resolving its agent from the
  *   agent token at start and at each renewal, naming itself as the sender (authz serves each
  *   sender in turn, so a flood from one collector cannot hold another's authentication back);
@@ -189,8 +191,9 @@ export function agentPermissions(topology: Topology, agentId: number, nkey: stri
     publish: [
       snapshot,
       topology.subjects.clusterHeartbeat(agentId),
-      // One heartbeat subject per collector replica (`….heartbeat.<collector token>`), still this agent's.
-      topology.subjects.clusterCollectorHeartbeats(agentId),
+      // The 16 heartbeat subjects of its replicas (`….heartbeat.<collector token>`), not `….heartbeat.*`:
+      // the stream keeps one message per subject, so these bound what a flood of them can hold.
+      ...topology.subjects.clusterCollectorHeartbeatSubjects(agentId),
       topology.subjects.authzCommandFromSender("agent_token.authenticate", nkey),
       `${JS_API}.INFO`,
       `${JS_API}.DIRECT.GET.${topology.streamNames.cluster}.${snapshot}`,

@@ -111,6 +111,10 @@ describe("servicePermissions", () => {
   });
 });
 
+/** `<root>.cluster.<id>.heartbeat.0` … `.f`: the subjects of an agent's collector replicas. */
+const bucketSubjects = (root: string, id: number) =>
+  [..."0123456789abcdef"].map((digit) => `${root}.cluster.${id}.heartbeat.${digit}`);
+
 describe("agentPermissions", () => {
   const cases = [
     {
@@ -120,7 +124,7 @@ describe("agentPermissions", () => {
       publish: [
         "kasmap.cluster.42.snapshot",
         "kasmap.cluster.42.heartbeat",
-        "kasmap.cluster.42.heartbeat.*",
+        ...bucketSubjects("kasmap", 42),
         `kasmap.cmd.authz.agent_token.authenticate.${AGENT_42}`,
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.42.snapshot",
@@ -134,7 +138,7 @@ describe("agentPermissions", () => {
       publish: [
         "t0a1b2c3d4e.cluster.7.snapshot",
         "t0a1b2c3d4e.cluster.7.heartbeat",
-        "t0a1b2c3d4e.cluster.7.heartbeat.*",
+        ...bucketSubjects("t0a1b2c3d4e", 7),
         `t0a1b2c3d4e.cmd.authz.agent_token.authenticate.${AGENT_43}`,
         "$JS.API.INFO",
         "$JS.API.DIRECT.GET.T0A1B2C3D4E_CLUSTER.t0a1b2c3d4e.cluster.7.snapshot",
@@ -146,11 +150,10 @@ describe("agentPermissions", () => {
     expect(agentPermissions(createTopology(root), agentId, nkey)).toEqual({ publish, subscribe });
   });
 
-  it("grants no wildcard publish but one token under its own heartbeat subject, and no stream-wide read", () => {
+  it("grants no wildcard publish (16 heartbeat subjects, not `heartbeat.*`), and no stream-wide read", () => {
     const { publish } = agentPermissions(createTopology("kasmap"), 42, AGENT_42);
-    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([
-      "kasmap.cluster.42.heartbeat.*",
-    ]);
+    expect(publish.filter((s) => s.includes("*") || s.includes(">"))).toEqual([]);
+    expect(publish.filter((s) => s.startsWith("kasmap.cluster.42.heartbeat."))).toHaveLength(16);
     expect(publish.filter((s) => s.includes("STREAM.MSG.GET"))).toEqual([]);
   });
 });
@@ -162,7 +165,14 @@ describe("renderAuthorization", () => {
     "    {",
     `      nkey: "${nkey}"`,
     "      permissions: {",
-    `        publish: { allow: ["kasmap.cluster.${id}.snapshot", "kasmap.cluster.${id}.heartbeat", "kasmap.cluster.${id}.heartbeat.*", "kasmap.cmd.authz.agent_token.authenticate.${nkey}", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.${id}.snapshot"] }`,
+    `        publish: { allow: ["kasmap.cluster.${id}.snapshot", "kasmap.cluster.${id}.heartbeat", ${bucketSubjects(
+      "kasmap",
+      id,
+    )
+      .map((subject) => `"${subject}"`)
+      .join(
+        ", ",
+      )}, "kasmap.cmd.authz.agent_token.authenticate.${nkey}", "$JS.API.INFO", "$JS.API.DIRECT.GET.KASMAP_CLUSTER.kasmap.cluster.${id}.snapshot"] }`,
     `        subscribe: { allow: ["_INBOX.${nkey}.>"] }`,
     "      }",
     "    }",

@@ -1,6 +1,7 @@
 import {
   boundSubject,
   boundSubjectId,
+  collectorSubjectToken,
   EVENT_BINDINGS,
   type EventType,
   type KasmapEvent,
@@ -28,6 +29,17 @@ function subjectCollectorToken(topology: Topology, target: PublishTarget): strin
   if (target.boundType === null) return null;
   const bound = boundSubjectId(topology.root, target.boundType, target.subject);
   return bound.ok ? bound.collectorToken : null;
+}
+
+/**
+ * A collector id whose subject token is `token` (`mine`) or is not: `FORGED_COLLECTOR_ID`, or it
+ * with the first suffix that gives the wanted token (16 tokens: a few tries at most).
+ */
+function collectorIdFor(token: string, mine: boolean): string {
+  for (let n = 0; ; n++) {
+    const id = n === 0 ? FORGED_COLLECTOR_ID : `${FORGED_COLLECTOR_ID}-${n}`;
+    if ((collectorSubjectToken(id) === token) === mine) return id;
+  }
 }
 
 /** The aggregate id the subject names for its bound type, else the agent's. */
@@ -65,14 +77,16 @@ export function forgeriesOn(topology: Topology, target: PublishTarget): Forgery[
   const type = target.boundType;
   const other = id + 1;
   const token = subjectCollectorToken(topology, target);
-  // On a replica's own heartbeat subject, a heartbeat naming another collector (issue 11).
+  // On a replica's own heartbeat subject, a heartbeat naming a collector of another token (issue 11).
   const otherCollector =
     token === null
       ? []
       : [
           {
             label: `${type} of another collector on ${target.subject}`,
-            event: onSubject(ofEachType[type]),
+            event: onSubject(
+              testEvents(topology).heartbeat(id, new Date().toISOString(), collectorIdFor(token, false)),
+            ),
             problem: new RegExp(
               `data names collector \\S+ \\(token [0-9a-f]+\\), subject ${literally(target.subject)} names ${token}`,
             ),
@@ -108,10 +122,15 @@ export function controlEvent(
   switch (target.boundType) {
     case "io.kasmap.cluster.snapshot.v1":
       return e.snapshot(id, buildClusterFacts({ cluster_name: "control" }));
-    case "io.kasmap.cluster.heartbeat.v1":
-      return subjectCollectorToken(topology, target) === null
+    case "io.kasmap.cluster.heartbeat.v1": {
+      const token = subjectCollectorToken(topology, target);
+      return token === null
         ? e.heartbeat(id, new Date().toISOString(), "control")
-        : { ...e.heartbeat(id, new Date().toISOString(), FORGED_COLLECTOR_ID), subject: target.subject };
+        : {
+            ...e.heartbeat(id, new Date().toISOString(), collectorIdFor(token, true)),
+            subject: target.subject,
+          };
+    }
     case "io.kasmap.authz.changed.v1":
       return e.authz(id, projectId, {
         ci_access: { projects: [], groups: [] },

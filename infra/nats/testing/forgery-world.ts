@@ -3,7 +3,11 @@ import { type Bus, DEAD_LETTER_HEADERS, ensureStreams, publishEvent } from "@kas
 import type { StreamRole, Topology } from "@kasmap/contracts";
 import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
-import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import {
+  DEFAULT_COLLECTOR_LIMITS,
+  type ProjectionService,
+  startProjectionService,
+} from "@kasmap/projection-service";
 import { testEvents } from "@kasmap/testing";
 import {
   createTestDatabase,
@@ -99,6 +103,9 @@ export async function startForgeryWorld(): Promise<ForgeryWorld> {
     bus: buses.projection,
     databaseUrl: database.url,
     logger: silent("projection"),
+    // Every forgery in a dead letter of its own, with its reason: the agent's (286 in all) are
+    // over the default budget of a minute, past which they would be counted in summaries.
+    collectorLimits: { ...DEFAULT_COLLECTOR_LIMITS, deadLettersPerMinute: 10_000 },
   });
   await seedRegistry(topology, buses.authz, db);
 

@@ -28,27 +28,25 @@ describe("publish targets of an agent's collector", () => {
   const nkey = nkeys.createUser().getPublicKey();
   const permissions = agentPermissions(topology, 42, nkey);
 
-  it("are its event subjects (a replica's heartbeat subject too) and the token check, from its permissions", () => {
+  it("are its event subjects (its replicas' 16 heartbeat subjects too) and the token check, from its permissions", () => {
+    const heartbeat = "io.kasmap.cluster.heartbeat.v1";
+    const forged = collectorSubjectToken(FORGED_COLLECTOR_ID);
     expect(publishTargets(topology, permissions, 42)).toEqual([
       {
         subject: "kasmap.cluster.42.snapshot",
         stream: "cluster",
         boundType: "io.kasmap.cluster.snapshot.v1",
       },
-      {
-        subject: "kasmap.cluster.42.heartbeat",
-        stream: "heartbeat",
-        boundType: "io.kasmap.cluster.heartbeat.v1",
-      },
-      {
-        subject: `kasmap.cluster.42.heartbeat.${collectorSubjectToken(FORGED_COLLECTOR_ID)}`,
-        stream: "heartbeat",
-        boundType: "io.kasmap.cluster.heartbeat.v1",
-      },
-      // A replica's heartbeat subject is one token more, any token: those that are not a
-      // collector's token are bound to no type (the projection dead-letters what lands there).
-      { subject: "kasmap.cluster.42.heartbeat.extra", stream: "heartbeat", boundType: null },
-      { subject: "kasmap.cluster.42.heartbeat.42", stream: "heartbeat", boundType: null },
+      { subject: "kasmap.cluster.42.heartbeat", stream: "heartbeat", boundType: heartbeat },
+      { subject: `kasmap.cluster.42.heartbeat.${forged}`, stream: "heartbeat", boundType: heartbeat },
+      // Every replica token (one hex digit) is bound to heartbeats; no other token is permitted.
+      ...[..."0123456789abcdef"]
+        .filter((digit) => digit !== forged)
+        .map((digit) => ({
+          subject: `kasmap.cluster.42.heartbeat.${digit}`,
+          stream: "heartbeat",
+          boundType: heartbeat,
+        })),
       { subject: `kasmap.cmd.authz.agent_token.authenticate.${nkey}`, stream: null, boundType: null },
     ]);
   });

@@ -1,10 +1,17 @@
+import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { COLLECTOR_SUBJECT_TOKEN_PATTERN, collectorSubjectToken } from "./collector-subject-token.ts";
+import {
+  COLLECTOR_SUBJECT_TOKEN_PATTERN,
+  COLLECTOR_SUBJECT_TOKENS,
+  collectorSubjectToken,
+  isCollectorSubjectToken,
+} from "./collector-subject-token.ts";
 import { eventBindingMismatch } from "./event-subject.ts";
 import { EVENT_TYPES, newKasmapEvent } from "./events.ts";
 import { boundSubjectId, createTopology } from "./topology.ts";
 
 const topology = createTopology("kasmap");
+const digestOf = (text: string) => createHash("sha256").update(text).digest("hex");
 const POD = "kasmap-collector-5d8f9c7b6-x2x9q";
 
 describe("collectorSubjectToken", () => {
@@ -13,14 +20,26 @@ describe("collectorSubjectToken", () => {
     { case: "a pod name with dots", id: "collector.eu-west-1.replica-a" },
     { case: "a UUID (outside Kubernetes)", id: "4b0e7c7e-2a55-4d1b-9d38-0c0f6f1f8a1e" },
     { case: "NATS wildcards and spaces", id: "a.*.> b" },
-  ])("is one NATS-safe token for $case", ({ id }) => {
+  ])("is one NATS-safe token, one of the 16, for $case", ({ id }) => {
     const token = collectorSubjectToken(id);
     expect(token).toMatch(COLLECTOR_SUBJECT_TOKEN_PATTERN);
+    expect(COLLECTOR_SUBJECT_TOKENS).toContain(token);
     expect(collectorSubjectToken(id)).toBe(token);
   });
 
-  it("differs between the replicas of one agent", () => {
-    expect(collectorSubjectToken(`${POD}-a`)).not.toBe(collectorSubjectToken(`${POD}-b`));
+  it("spreads replicas over the 16 tokens (the first hex digit of the SHA-256 of the collector id)", () => {
+    const seen = new Set(Array.from({ length: 200 }, (_, i) => collectorSubjectToken(`${POD}-${i}`)));
+    expect([...seen].sort()).toEqual([...COLLECTOR_SUBJECT_TOKENS]);
+    // sha256("a") = ca978112…, sha256("b") = 3e23e816…
+    expect([collectorSubjectToken("a"), collectorSubjectToken("b")]).toEqual(["c", "3"]);
+  });
+
+  it("accepts a collector's own token in either length, the 32 digits of collectors before one-digit tokens", () => {
+    expect(isCollectorSubjectToken("c", "a")).toBe(true);
+    expect(isCollectorSubjectToken("ca978112ca1bbdcafac231b39a23dc4d", "a")).toBe(true);
+    expect(isCollectorSubjectToken("3", "a")).toBe(false);
+    expect(isCollectorSubjectToken("3e23e8160039594a33894f6564e1b134", "a")).toBe(false);
+    expect(COLLECTOR_SUBJECT_TOKEN_PATTERN.test("ca")).toBe(false);
   });
 
   it("ends the collector's heartbeat subject, one token after the agent's", () => {
@@ -63,6 +82,16 @@ describe("a heartbeat on a collector's own subject", () => {
       case: "a token that is no collector token",
       event: heartbeat(42, POD, "kasmap.cluster.42.heartbeat.extra"),
       reason: /belongs on kasmap\.cluster\.\{id\}\.heartbeat\[\.<collector>\]/,
+    },
+    {
+      case: "that collector's heartbeat from before one-digit tokens (32 digits)",
+      event: heartbeat(42, POD, `kasmap.cluster.42.heartbeat.${digestOf(POD).slice(0, 32)}`),
+      reason: null,
+    },
+    {
+      case: "another collector's heartbeat on a 32-digit subject",
+      event: heartbeat(42, "other-pod", `kasmap.cluster.42.heartbeat.${digestOf(POD).slice(0, 32)}`),
+      reason: /data names collector other-pod/,
     },
     {
       case: "two tokens after the agent's subject",

@@ -1,4 +1,4 @@
-import { collectorSubjectToken } from "./collector-subject-token.ts";
+import { collectorSubjectToken, isCollectorSubjectToken } from "./collector-subject-token.ts";
 import {
   EVENT_TYPES,
   type EventType,
@@ -45,8 +45,8 @@ export function eventBindingMismatch(event: KasmapEvent, stored: StoredLocation)
   const claimed = claimedId(event);
   if (claimed !== bound.id) return `data names ${claimed}, subject ${stored.subject} names ${bound.id}`;
   if (bound.collectorToken !== null && event.type === EVENT_TYPES.clusterHeartbeat) {
-    const own = collectorSubjectToken(event.data.collector_id);
-    if (own !== bound.collectorToken) {
+    if (!isCollectorSubjectToken(bound.collectorToken, event.data.collector_id)) {
+      const own = collectorSubjectToken(event.data.collector_id);
       return `data names collector ${event.data.collector_id} (token ${own}), subject ${stored.subject} names ${bound.collectorToken}`;
     }
   }

@@ -1,4 +1,8 @@
-import { COLLECTOR_SUBJECT_TOKEN_PATTERN, collectorSubjectToken } from "./collector-subject-token.ts";
+import {
+  COLLECTOR_SUBJECT_TOKEN_PATTERN,
+  COLLECTOR_SUBJECT_TOKENS,
+  collectorSubjectToken,
+} from "./collector-subject-token.ts";
 import { type AlertType, EVENT_TYPES, type EventType } from "./events.ts";
 import { GITLAB_INBOX_MAX_MESSAGE_BYTES, type GitLabInboxSource } from "./gitlab-inbox.ts";
 
@@ -221,10 +225,13 @@ export const MAX_EVENT_BYTES = 1024 * 1024;
 /** Largest heartbeat stored (bytes); a heartbeat is about 400 bytes. */
 export const MAX_HEARTBEAT_BYTES = 4 * 1024;
 /**
- * Most bytes the heartbeat stream stores (issue 11): it keeps one message per collector, and a
- * collector's credentials let it invent collector ids, each a new subject. 256 MiB holds the
- * latest heartbeat of about 500,000 collectors; past it the oldest go first (collectors silent
- * the longest), while a live collector's is at most one heartbeat interval old.
+ * Most bytes the heartbeat stream stores (issue 11): it keeps one message per subject, and an
+ * agent's collectors have 17 (`….heartbeat` and `….heartbeat.0` … `.f`, all their NATS
+ * permission allows), so one agent holds at most 17 × 4 KiB whatever it publishes. 256 MiB holds
+ * the latest heartbeats of ~15,000 agents each filling all 17 with the largest heartbeat (~650,000
+ * subjects of ~400-byte ones); past it the oldest go first (collectors silent the longest).
+ * Permissions rendered before the 16 subjects allowed `….heartbeat.*`: one subject per invented
+ * collector id, so one agent's credentials could fill this in seconds.
  */
 export const HEARTBEAT_STREAM_MAX_BYTES = 256 * 1024 * 1024;
 /**
@@ -384,6 +391,14 @@ export function createTopology(
       /** `<root>.cluster.<agentId>.heartbeat.*`: every collector heartbeat subject of one agent. */
       clusterCollectorHeartbeats: (agentId: number) =>
         `${boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId)}.*`,
+      /**
+       * `<root>.cluster.<agentId>.heartbeat.0` … `.f`: the 16 subjects a collector of the agent
+       * publishes its heartbeats on (`collectorSubjectToken`), which its NATS permission lists.
+       */
+      clusterCollectorHeartbeatSubjects: (agentId: number) =>
+        COLLECTOR_SUBJECT_TOKENS.map(
+          (token) => `${boundSubject(root, EVENT_TYPES.clusterHeartbeat, agentId)}.${token}`,
+        ),
       /** `<root>.authz.<agentId>.changed`: the agent's whole grant set. */
       authzChanged: (agentId: number) => boundSubject(root, EVENT_TYPES.authzChanged, agentId),
       /** `<root>.registry.<kind>.<id>.changed`: one registry aggregate's new state. */

@@ -275,18 +275,26 @@ export function testEvents(topology: Topology) {
   };
 }
 
-/** A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11). */
+/**
+ * A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11): one of
+ * the agent's 16 (`collectorSubjectToken`), which replicas may share. `distinctSubject`: on the
+ * 32-digit subject of collectors from before the 16 (still accepted), one per pod, for tests
+ * that publish many collectors' heartbeats before the projection reads them (the stream keeps
+ * only the latest message per subject).
+ */
 export function replicaHeartbeat(
   topology: Topology,
   agentId: number,
   pod: string,
   sentAt: string,
-  more: { stopping?: boolean; ip?: string; clusterUid?: string } = {},
+  more: { stopping?: boolean; ip?: string; clusterUid?: string; distinctSubject?: boolean } = {},
 ) {
   return newKasmapEvent({
     type: EVENT_TYPES.clusterHeartbeat,
     source: `/kasmap/collector/${pod}`,
-    subject: topology.subjects.clusterCollectorHeartbeat(agentId, pod),
+    subject: more.distinctSubject
+      ? `${topology.subjects.clusterHeartbeat(agentId)}.${sha256(pod).slice(0, 32)}`
+      : topology.subjects.clusterCollectorHeartbeat(agentId, pod),
     data: {
       agent_id: agentId,
       collector_id: pod,

@@ -23,7 +23,7 @@ const replicaHeartbeat = (
   agentId: number,
   pod: string,
   sentAt: string,
-  more?: { stopping?: boolean; ip?: string },
+  more?: { stopping?: boolean; ip?: string; distinctSubject?: boolean },
 ) => heartbeatOf(ctx.topology, agentId, pod, sentAt, more);
 
 async function publishAll(...events: ReturnType<typeof replicaHeartbeat>[]): Promise<void> {
@@ -135,7 +135,11 @@ describe("collector connections of an agent whose collector invents ids", () => 
   it(`keeps the ${MAX_COLLECTOR_CONNECTIONS_PER_AGENT} newest of 200 invented collectors`, async () => {
     await registerAgent(39);
     const invented = Array.from({ length: 200 }, (_, i) =>
-      replicaHeartbeat(39, `invented-${String(i).padStart(3, "0")}`, at(T0, i * 1_000)),
+      // Each on a subject of its own (as under permissions from before the 16 subjects): all 200
+      // are published before the projection reads them.
+      replicaHeartbeat(39, `invented-${String(i).padStart(3, "0")}`, at(T0, i * 1_000), {
+        distinctSubject: true,
+      }),
     );
     await publishAll(...invented);
     const kept = (await connections(39)).map((row) => row.collector_id);
@@ -148,7 +152,7 @@ describe("collector connections of an agent whose collector invents ids", () => 
       ),
     );
     // A live replica keeps its row: its next heartbeat is the newest.
-    await publishAll(replicaHeartbeat(39, "invented-136", at(T0, 300_000)));
+    await publishAll(replicaHeartbeat(39, "invented-136", at(T0, 300_000), { distinctSubject: true }));
     expect(await connections(39)).toHaveLength(MAX_COLLECTOR_CONNECTIONS_PER_AGENT);
     expect((await connections(39)).map((row) => row.collector_id)).toContain("invented-136");
   });

@@ -137,12 +137,16 @@ describe("collector limits", () => {
     const sent = DEFAULT_HEARTBEATS_PER_MINUTE + 50;
     // In the past, so that no time is clamped to when it was stored.
     const at = Date.now() - 10 * MINUTE_MS;
-    // Each on a collector subject of its own: the heartbeat stream keeps only the latest message
-    // per subject, so on one subject a heartbeat the consumer had not read yet would be replaced.
+    // Each on a collector subject of its own (the 32-digit subjects of collectors from before
+    // the 16, which permissions rendered before them allow): the heartbeat stream keeps only the
+    // latest message per subject, so on one subject a heartbeat the consumer had not read yet
+    // would be replaced.
     for (let i = 0; i < sent; i++) {
       await publishEvent(
         ctx.bus,
-        replicaHeartbeat(ctx.topology, 27, `flood-${i}`, new Date(at + i).toISOString()),
+        replicaHeartbeat(ctx.topology, 27, `flood-${i}`, new Date(at + i).toISOString(), {
+          distinctSubject: true,
+        }),
       );
     }
     await publishEvent(ctx.bus, ctx.events.heartbeat(28, new Date(at).toISOString()));

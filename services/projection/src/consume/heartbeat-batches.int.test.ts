@@ -113,7 +113,9 @@ function heartbeatStream(topology: ProjectionTestContext["topology"]): KasmapEve
   }
   for (let i = 0; i < MAX_COLLECTOR_CONNECTIONS_PER_AGENT + 6; i++) {
     events.push(
-      replicaHeartbeat(topology, FLOODING_AGENT, `invented-${i}`, new Date(T0 + i * 1_000).toISOString()),
+      replicaHeartbeat(topology, FLOODING_AGENT, `invented-${i}`, new Date(T0 + i * 1_000).toISOString(), {
+        distinctSubject: true,
+      }),
     );
   }
   return events;
