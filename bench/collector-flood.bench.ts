@@ -4,7 +4,7 @@
  * fast as the server takes it; nats-server 2.9 has no per-publisher quota. The projection refuses
  * what it must — messages that are not Kasmap events, snapshots beyond the agent's rate limit —
  * by dead-lettering them with their reason (each its own dead letter up to the agent's budget,
- * then one summary per batch). If it refuses slower than the attacker publishes, the backlog
+ * then one summary per minute). If it refuses slower than the attacker publishes, the backlog
  * grows for as long as the flood lasts, and every honest agent's snapshot in the same partition
  * waits behind it.
  *
@@ -17,7 +17,8 @@
  * - subject, the projection service, started on that backlog with one honest snapshot of agent 2
  *   behind it, timed from its start until its cluster position shows the stream's last sequence
  *   (polled every 10 ms). Then checks every refused message is covered by exactly one dead
- *   letter (its own, or a summary's `more_seqs` once the agent is over its dead-letter budget)
+ *   letter (its own, or a summary's `seq_ranges` once the agent is over its dead-letter budget;
+ *   the service stores its summaries when it stops)
  *   and no applied one is, the limit's worth of agent 1's snapshots applied, and agent 2's
  *   snapshot applied.
  * Each side runs ROUNDS times on a backlog of its own; the median of each is used.
@@ -29,7 +30,7 @@
 import { cpus } from "node:os";
 import { pathToFileURL } from "node:url";
 import { type Bus, publishEvent } from "@kasmap/bus";
-import { DeadLetterRecordSchema, type KasmapEvent } from "@kasmap/contracts";
+import { DeadLetterRecordSchema, deadLetterStandsFor, type KasmapEvent } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { DEFAULT_COLLECTOR_LIMITS, startProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
@@ -83,15 +84,17 @@ async function flood(bus: Bus, messages: readonly Uint8Array[]): Promise<number[
 }
 
 /**
- * The dead letters stored after `afterSeq` of the dead-letter stream: how many, the sequences
- * of the attacker's messages they cover (a summary covers `seq` and `more_seqs`) with how many
- * times each, and the reasons of any other subject's.
+ * The dead letters stored after `afterSeq` of the dead-letter stream: how many, and their bytes;
+ * which of the attacker's messages (`attackerSeqs`, sorted) they name (a summary: its `seq`, and
+ * the attacker's messages inside its `seq_ranges`) with how many times each; and the reasons of
+ * any other subject's.
  */
-async function deadLettersAfter(bus: Bus, afterSeq: number) {
+async function deadLettersAfter(bus: Bus, afterSeq: number, attackerSeqs: readonly number[]) {
   const stream = bus.topology.streamNames.deadLetter;
   const attackerSubject = bus.topology.subjects.clusterSnapshot(ATTACKER);
   const found = {
     letters: 0,
+    bytes: 0,
     covered: new Map<number, number>(),
 
     other: [] as string[],
@@ -104,10 +107,13 @@ async function deadLettersAfter(bus: Bus, afterSeq: number) {
   for await (const message of messages) {
     const record = DeadLetterRecordSchema.parse(message.json());
     found.letters += 1;
+    found.bytes += message.data.byteLength + (message.headers?.toString().length ?? 0);
     if (record.subject !== attackerSubject) found.other.push(record.reason);
     else {
-      for (const seq of [record.seq, ...(record.more_seqs ?? [])])
-        found.covered.set(seq, (found.covered.get(seq) ?? 0) + 1);
+      const named = attackerSeqs.filter(
+        (seq) => seq === record.seq || deadLetterStandsFor(record, seq, `agent ${ATTACKER}`),
+      );
+      for (const seq of named) found.covered.set(seq, (found.covered.get(seq) ?? 0) + 1);
     }
     found.lastSeq = message.seq;
     if (message.seq >= lastSeq) break;
@@ -140,6 +146,7 @@ export async function runCollectorFloodBench(): Promise<void> {
       const projectionTimes: number[] = [];
       let deadLetterSeq = 0;
       const lettersStored: number[] = [];
+      const letterBytes: number[] = [];
       for (let round = 0; round < ROUNDS; round++) {
         const messages = floodMessages(bus, round);
         const started = performance.now();
@@ -157,9 +164,14 @@ export async function runCollectorFloodBench(): Promise<void> {
           await service.stop();
         }
         projectionTimes.push((performance.now() - before) / 1000);
-        const letters = await deadLettersAfter(bus, deadLetterSeq);
+        const letters = await deadLettersAfter(
+          bus,
+          deadLetterSeq,
+          [...seqs].sort((a, b) => a - b),
+        );
         deadLetterSeq = letters.lastSeq;
         lettersStored.push(letters.letters);
+        letterBytes.push(letters.bytes);
         // Each round's service starts with empty windows (they live in memory): the first LIMIT
         // messages are within the agent's rate (every message on its subject counts), and of them
         // the valid snapshots apply; every other message is refused, each covered by exactly one
@@ -202,7 +214,7 @@ export async function runCollectorFloodBench(): Promise<void> {
       );
       console.log(
         `  projection service, backlog to position (every refused message dead-lettered): ${rate(projection).toFixed(0)} messages/s (median of ${ROUNDS}: ${rates(projectionTimes)}); ` +
-          `dead letters stored per round: ${lettersStored.join(", ")}`,
+          `dead letters stored per round: ${lettersStored.join(", ")} (${letterBytes.join(", ")} bytes of body and headers)`,
       );
       console.log(
         `  checked: every refused message in exactly one dead letter (its own or a summary), ${APPLIED} snapshots of agent ${ATTACKER} applied a round, agent ${HONEST}'s snapshot behind each flood applied`,

@@ -1,5 +1,5 @@
-import { DEAD_LETTER_HEADERS } from "@kasmap/bus";
-import { DeadLetterRecordSchema } from "@kasmap/contracts";
+import { DEAD_LETTER_HEADERS, DEAD_LETTER_SUMMARY_IDLE_MS } from "@kasmap/bus";
+import { type DeadLetterRecord, DeadLetterRecordSchema, deadLetterStandsFor } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { readDeadLetters } from "@kasmap/testing";
 import type { KasmapSystem } from "@kasmap/testing/system";
@@ -19,7 +19,18 @@ export function streamOf(subject: string): "cluster" | "heartbeat" {
   return subject.endsWith(".snapshot") ? "cluster" : "heartbeat";
 }
 
-type DeadLetterCover = { covered: Map<string, number>; failures: string[] };
+/**
+ * The dead letters read for a batch: how many name each `<stream>:<seq>` by its own `seq` (or a
+ * `more_seqs`), the summaries whose `seq_ranges` name the attacker's messages in them, and bad ones.
+ */
+type DeadLetterCover = { covered: Map<string, number>; summaries: DeadLetterRecord[]; failures: string[] };
+
+/**
+ * How long a batch's accounting waits for the summary dead letters of the attacker's messages
+ * beyond its dead-letter budget: the projection stores them once it has read nothing for
+ * `DEAD_LETTER_SUMMARY_IDLE_MS` (or their window ends), not with the batch.
+ */
+const SUMMARIES_WITHIN_MS = DEAD_LETTER_SUMMARY_IDLE_MS + 9_000;
 
 /** How each message of a batch was accounted for. */
 export type BatchCounts = { deadLettered: number; applied: number; replaced: number; notStored: number };
@@ -42,17 +53,26 @@ export class MessageAccounting {
     private readonly agents: { attacker: number; bystander: number },
   ) {}
 
-  /** The failures of one batch's accounting, and its counts. */
+  /**
+   * The failures of one batch's accounting, and its counts. While messages are neither applied
+   * nor named by a dead letter, reads the dead letters again, until `SUMMARIES_WITHIN_MS`.
+   */
   async batch(published: readonly Published[]): Promise<{ counts: BatchCounts; failures: string[] }> {
-    const deadLetters = await this.newDeadLetters();
-    const { counts, failures } = await this.accountFor(published, deadLetters);
-    return { counts, failures: [...deadLetters.failures, ...failures] };
+    const deadLetters: DeadLetterCover = { covered: new Map(), summaries: [], failures: [] };
+    const deadline = Date.now() + SUMMARIES_WITHIN_MS;
+    for (;;) {
+      await this.readNewDeadLetters(deadLetters);
+      const { counts, failures, unaccounted } = await this.accountFor(published, deadLetters);
+      if (unaccounted === 0 || Date.now() > deadline) {
+        return { counts, failures: [...deadLetters.failures, ...failures] };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
-  /** The dead letters stored since the last call: which `<stream>:<seq>` each names, and bad ones. */
-  private async newDeadLetters(): Promise<DeadLetterCover> {
+  /** Adds the dead letters stored since the last call to `found`: what each names, and bad ones. */
+  private async readNewDeadLetters(found: DeadLetterCover): Promise<void> {
     const { bus, topology } = this.system;
-    const found: DeadLetterCover = { covered: new Map(), failures: [] };
     for (const letter of await readDeadLetters(bus, this.nextDeadLetterSeq)) {
       this.nextDeadLetterSeq = letter.seq + 1;
       const reason = letter.header.get(DEAD_LETTER_HEADERS.reason);
@@ -67,8 +87,17 @@ export class MessageAccounting {
         const key = `${record.stream}:${named}`;
         found.covered.set(key, (found.covered.get(key) ?? 0) + 1);
       }
+      if (record.seq_ranges) found.summaries.push(record);
     }
-    return found;
+  }
+
+  /** How many dead letters name the attacker's message at `seq` of `stream`. */
+  private timesNamed(deadLetters: DeadLetterCover, stream: string, seq: number): number {
+    const writer = `agent ${this.agents.attacker}`;
+    const inRanges = deadLetters.summaries.filter(
+      (record) => record.stream === stream && record.seq !== seq && deadLetterStandsFor(record, seq, writer),
+    ).length;
+    return (deadLetters.covered.get(`${stream}:${seq}`) ?? 0) + inRanges;
   }
 
   /** The stored heartbeat at `seq`, or null once a later message on its subject replaced it. */
@@ -87,6 +116,7 @@ export class MessageAccounting {
     const names = this.system.topology.streamNames;
     const counts: BatchCounts = { deadLettered: 0, applied: 0, replaced: 0, notStored: 0 };
     const failures: string[] = [];
+    let unaccounted = 0;
     const stored = published.filter((p) => p.seq !== null);
     counts.notStored = published.length - stored.length;
     const clusterSeqs = stored.filter((p) => p.stream === "cluster").map((p) => p.seq ?? 0);
@@ -113,7 +143,7 @@ export class MessageAccounting {
     );
     for (const p of stored) {
       const seq = p.seq ?? 0;
-      const letters = deadLetters.covered.get(`${names[p.stream]}:${seq}`) ?? 0;
+      const letters = this.timesNamed(deadLetters, names[p.stream], seq);
       // A snapshot's history row names its sequence, so "both" is exact there; a heartbeat's
       // reflection is only "its collector got this far", which a later heartbeat also gives.
       if (p.stream === "cluster" && letters > 0 && history.has(seq)) {
@@ -136,12 +166,14 @@ export class MessageAccounting {
         if (later) counts.replaced += 1;
         else failures.push(`heartbeat seq ${seq} vanished from the stream: ${p.message.label}`);
       } else if (applied === true) counts.applied += 1;
-      else
+      else {
+        unaccounted += 1;
         failures.push(
           `${p.stream} seq ${seq} neither applied nor dead-lettered (${applied}): ${p.message.label}`,
         );
+      }
     }
-    return { counts, failures };
+    return { counts, failures, unaccounted };
   }
 
   /**
@@ -177,7 +209,7 @@ export class MessageAccounting {
 /** `schema: …`, `not JSON`, `read model refused … SQLSTATE 22P05`: a reason without its details. */
 function reasonKind(reason: string): string {
   const own = reason.replace(
-    /^.*refused beyond its dead-letter budget \(this one and more_seqs\); this one: /,
+    /^.*(refused beyond its dead-letter budget \(this one and (more_seqs|seq_ranges)\)|is over its dead-letter budget: .*?); this one: /,
     "",
   );
   const sqlState = /SQLSTATE \w+( [a-z_]+)?( \([^)]*\))?/.exec(own)?.[0];

@@ -27,7 +27,7 @@ import { agentWithToken, groupWithProject, kasmapSystemForFile } from "./system-
  * 2. no cross-agent effect: B's `cluster_info` is exactly its own last honest snapshot, its
  *    history holds only its honest snapshots, its connections only its own collector;
  * 3. nothing silently dropped: every message of the batch the server stored is named by a dead
- *    letter (its own or a summary's `more_seqs`) with a reason, or was applied (a snapshot: its
+ *    letter (its own or a summary's `seq_ranges`) with a reason, or was applied (a snapshot: its
  *    stream sequence is in A's history; a heartbeat: its collector's connection reached its
  *    clamped `sent_at`); a snapshot never both (its history row names its sequence, so this is
  *    exact for snapshots only); a heartbeat replaced on its subject before the consumer read
@@ -40,7 +40,8 @@ import { agentWithToken, groupWithProject, kasmapSystemForFile } from "./system-
  * The system's snapshot and heartbeat rate limits are lifted (a run publishes more than the
  * default 60 snapshots a minute, and the honest snapshot after a batch must not be refused for
  * the attacker's rate); the dead-letter budget keeps its default, so the summaries beyond it
- * (`more_seqs`) are exercised and accounted for too. The snapshot size limit keeps its default.
+ * (`seq_ranges`, stored once the projection has read nothing for a second) are exercised and
+ * accounted for too. The snapshot size limit keeps its default.
  *
  * How each message is accounted for follows the projection's consumers (libs/bus
  * `startCheckpointedConsumer`, services/projection/src/consume): a stored message is either
@@ -55,7 +56,9 @@ import { agentWithToken, groupWithProject, kasmapSystemForFile } from "./system-
  * message on its subject. Messages the server did not store (over the heartbeat stream's 4 KiB,
  * NATS' max_payload, or a repeated `Nats-Msg-Id`) are counted apart.
  *
- * CI runs a fixed seed and `FUZZ_RUNS_IN_CI` batches (~15 s on 2 CPUs); `KASMAP_FUZZ_RUNS=<n>` and
+ * CI runs a fixed seed and `FUZZ_RUNS_IN_CI` batches (~65 s on 2 CPUs, most of it each batch's
+ * accounting waiting the projection's idle second for the attacker's summary dead letter);
+ * `KASMAP_FUZZ_RUNS=<n>` and
  * `KASMAP_FUZZ_SEED=<n>|random` choose (the seed is printed, so a failing run can be repeated).
  * A failing batch is shrunk by replaying smaller ones against the same system: if the failure left
  * the system jammed, every replay fails and the shrunk case says little — read the first failure

@@ -9,12 +9,8 @@ import {
   restartWhenIdleBehind,
 } from "./consumer-liveness.ts";
 import { publishDeadLetter } from "./dead-letter.ts";
-import {
-  type DeadLetterBudget,
-  type Letter,
-  type LetterToStore,
-  withinBudget,
-} from "./dead-letter-budget.ts";
+import type { DeadLetterBudget, Letter, LetterToStore } from "./dead-letter-budget.ts";
+import { DEAD_LETTER_SUMMARY_IDLE_MS, DeadLetterSummaries } from "./dead-letter-summaries.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { type MessageBatches, messageBatches } from "./message-batches.ts";
 import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
@@ -89,10 +85,11 @@ export type CheckpointedConsumerOptions = {
    * A flood's dead letters (issue 12): whether a refused message gets a dead letter of its own.
    * `writerOf` names the message's writer from its subject (undefined: always its own dead
    * letter); `admit` answers whether that writer's budget still holds one at the message (by
-   * stream sequence, so a batch read again answers the same). The refused messages of a writer
-   * over its budget are listed together in one summary dead letter per batch (`more_seqs`), so
-   * one writer flooding its subjects with messages that are all refused costs a publish per
-   * batch, not per message. @default every refused message its own dead letter
+   * stream sequence, so a batch read again answers the same). Beyond its budget, a writer's
+   * refused messages are summarized per window of server time (`DeadLetterSummaries`): one dead
+   * letter opens the window, one summary (`seq_ranges`, bounded in size) stands for the rest, so
+   * one writer flooding its subjects with messages that are all refused costs a bounded number
+   * of bytes a minute, whatever its rate. @default every refused message its own dead letter
    */
   deadLetterBudget?: DeadLetterBudget;
   /** Called on every rejected message (or summary of them) or restart, for logs and metrics. */
@@ -107,7 +104,11 @@ export type CheckpointedConsumer = {
 };
 
 type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWaitMs" | "confirmWithLeader">> &
-  CheckpointedConsumerOptions & { streamName: string };
+  CheckpointedConsumerOptions & {
+    streamName: string;
+    /** The summary windows of the writers over their budget, kept across restarts of the loop. */
+    summaries?: DeadLetterSummaries;
+  };
 
 /**
  * Consumes one stream from a checkpoint kept by the caller (in the same transaction as the
@@ -133,6 +134,7 @@ export function startCheckpointedConsumer(
     confirmWithLeader: (bus.topology.streams.find((s) => s.role === options.stream)?.replicas ?? 1) > 1,
     ...options,
     streamName: bus.topology.streamNames[options.stream],
+    ...(options.deadLetterBudget ? { summaries: new DeadLetterSummaries(options.deadLetterBudget) } : {}),
   };
   let current: ConsumerMessages | null = null;
 
@@ -140,6 +142,8 @@ export function startCheckpointedConsumer(
     for (let attempt = 1; !controller.signal.aborted; attempt++) {
       let consumer: Consumer | null = null;
       try {
+        // What was summarized after the checkpoint is read again: store the summaries first.
+        await storeLetters(bus, settings, settings.summaries?.closeWindows() ?? []);
         const checkpoint = await options.readCheckpoint();
         consumer = await bus.js.consumers.get(settings.streamName, {
           opt_start_seq: checkpoint + 1,
@@ -175,6 +179,11 @@ export function startCheckpointedConsumer(
       }
       if (controller.signal.aborted || bus.nc.isClosed()) break;
       await sleep(backoffDelayMs(Math.max(1, attempt), 200, 5_000), controller.signal);
+    }
+    // Stopped: the summaries held are stored now (a process killed instead loses them; the
+    // dead letters that opened their windows remain).
+    if (!bus.nc.isClosed()) {
+      await storeLetters(bus, settings, settings.summaries?.closeWindows() ?? []).catch(() => {});
     }
   })();
 
@@ -308,7 +317,11 @@ async function readAndPrepare(
   committed: number,
 ): Promise<PreparedBatch | null> {
   for (;;) {
-    const batch = await batches.next(settings.maxBatch, settings.maxWaitMs);
+    const batch = await storingSummariesWhenIdle(
+      bus,
+      settings,
+      batches.next(settings.maxBatch, settings.maxWaitMs),
+    );
     if (batch === null) return null;
     progress.at = Date.now();
     const fresh = batch.filter((m) => m.seq > committed);
@@ -321,6 +334,32 @@ async function readAndPrepare(
       progress.at = Date.now();
     }
   }
+}
+
+/**
+ * `next`, the next batch; should it not come within `DEAD_LETTER_SUMMARY_IDLE_MS` while summaries
+ * are held, stores them meanwhile (a flood that stopped is summarized within about a second).
+ */
+async function storingSummariesWhenIdle(
+  bus: Bus,
+  settings: Settings,
+  next: Promise<JsMsg[] | null>,
+): Promise<JsMsg[] | null> {
+  const summaries = settings.summaries;
+  if (summaries === undefined || !summaries.holdsSummaries) return next;
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<"idle">((resolve) => {
+    timer = setTimeout(() => resolve("idle"), DEAD_LETTER_SUMMARY_IDLE_MS);
+  });
+  try {
+    if ((await Promise.race([next, idle])) !== "idle") return next;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Awaited below; should the store fail, the consumer restarts and drops it unawaited.
+  next.catch(() => {});
+  await storeLetters(bus, settings, summaries.closeSummaries());
+  return next;
 }
 
 function metaOf(streamName: string, message: JsMsg): MessageMeta {
@@ -358,8 +397,10 @@ async function prepareMessages(
   const messages = owns ? received.filter((m) => owns(m.subject)) : received;
   let events: CheckpointedEvent[] = [];
   const letters: Letter[] = [];
+  const metas: MessageMeta[] = [];
   for (const message of messages) {
     const meta = metaOf(settings.streamName, message);
+    metas.push(meta);
     const early = settings.preScreen?.(meta);
     if (early !== undefined) {
       letters.push({ message, meta, reason: early });
@@ -383,10 +424,13 @@ async function prepareMessages(
     }
     events = events.filter(({ meta }) => !refused.has(meta.seq));
   }
+  const last = received.at(-1);
   await deadLetterAll(
     bus,
     settings,
+    metas.filter((meta) => kept(meta.seq)),
     letters.filter(({ meta }) => kept(meta.seq)),
+    last ? storedAtOf(last) : new Date(0),
   );
   if (undecided === undefined) return { messages, events, lastSeq };
   return {
@@ -411,21 +455,40 @@ function undecidedEventOf(
 }
 
 /**
- * Dead-letters a batch's refused messages in stream order with their publishes in flight
- * together (their acks awaited at once), not one round trip each, and the messages of a writer
- * over its budget (`deadLetterBudget`) as one summary per writer: a collector flooding its
- * subject with messages that are all refused must not cost the consumer a round trip — or a
- * publish — per message, or the backlog of every agent behind it grows for as long as the
- * flood lasts. Fails if any publish failed (after all have settled); the batch is then read
- * again from the checkpoint, and the letters already stored are deduplicated by their msgID.
+ * Dead-letters a batch's refused messages (`letters`, among the batch's decided `messages`; `now`
+ * the server time of its last message) in stream order with their publishes in flight together
+ * (their acks awaited at once), not one round trip each, and the messages of a writer over its
+ * budget (`deadLetterBudget`) into its summary window (`DeadLetterSummaries`): a collector
+ * flooding its subject with messages that are all refused must not cost the consumer a round
+ * trip — or a publish, or bytes of the dead-letter stream — per message, or the backlog of every
+ * agent behind it grows for as long as the flood lasts, and the stream with it. Fails if any
+ * publish failed (after all have settled); the batch is then read again from the checkpoint,
+ * and the letters already stored are deduplicated by their msgID.
  */
-async function deadLetterAll(bus: Bus, settings: Settings, letters: Letter[]): Promise<void> {
-  if (letters.length === 0) return;
+async function deadLetterAll(
+  bus: Bus,
+  settings: Settings,
+  messages: readonly MessageMeta[],
+  letters: Letter[],
+  now: Date,
+): Promise<void> {
   letters.sort((a, b) => a.meta.seq - b.meta.seq);
-  const toStore = withinBudget(letters, settings.deadLetterBudget);
-  const results = await Promise.allSettled(toStore.map((letter) => deadLetter(bus, settings, letter)));
-  const failed = results.find((result) => result.status === "rejected");
-  if (failed) throw failed.reason;
+  const toStore = settings.summaries ? settings.summaries.sortBatch(messages, letters, now) : letters;
+  await storeLetters(bus, settings, toStore);
+}
+
+/**
+ * Stores dead letters with their publishes in flight together. Fails if any failed (after all
+ * have settled), handing the failed ones back to the summary windows to be stored again.
+ */
+async function storeLetters(bus: Bus, settings: Settings, letters: readonly LetterToStore[]): Promise<void> {
+  if (letters.length === 0) return;
+  const results = await Promise.allSettled(letters.map((letter) => deadLetter(bus, settings, letter)));
+  const failed = letters.filter((_, i) => results[i]?.status === "rejected");
+  if (failed.length === 0) return;
+  settings.summaries?.requeue(failed);
+  const first = results.find((result) => result.status === "rejected");
+  throw first?.reason;
 }
 
 /** Applies a prepared batch with its last sequence as checkpoint, event by event on a poison event. */
@@ -476,7 +539,7 @@ async function applyOneByOne(
 }
 
 async function deadLetter(bus: Bus, settings: Settings, letter: LetterToStore): Promise<void> {
-  const { message, meta, reason, moreSeqs } = letter;
+  const { message, meta, reason, writer, summarized } = letter;
   await publishDeadLetter(bus, {
     stream: meta.stream,
     seq: meta.seq,
@@ -485,7 +548,8 @@ async function deadLetter(bus: Bus, settings: Settings, letter: LetterToStore): 
     reason,
     storedAt: meta.storedAt,
     payload: message.data,
-    ...(moreSeqs && moreSeqs.length > 0 ? { moreSeqs } : {}),
+    ...(writer === undefined ? {} : { writer }),
+    ...(summarized === undefined ? {} : { summarized }),
   });
   settings.onProblem?.({ kind: "dead-lettered", meta, reason });
 }

@@ -5,6 +5,8 @@ import {
   DEAD_LETTER_REASON_CHARS,
   DEAD_LETTER_SUBJECT_CHARS,
   type DeadLetterRecord,
+  type DeadLetterSeqRange,
+  deadLetterCount,
 } from "@kasmap/contracts";
 import { headers } from "@nats-io/nats-core";
 import type { Bus } from "./bus.ts";
@@ -24,14 +26,29 @@ export type DeadLetter = {
   storedAt?: Date;
   payload: Uint8Array;
   /**
-   * A summary: the sequences of further messages rejected together with this one (a flood
-   * beyond a writer's dead-letter budget), in stream order, at most `DEAD_LETTER_MORE_SEQS`.
+   * The writer over its dead-letter budget (`DeadLetterBudget.writerOf`), on a summary and on
+   * the dead letter that opens the writer's summary window.
    */
-  moreSeqs?: readonly number[];
+  writer?: string;
+  /** A summary: the further messages of `writer` it stands for besides this one (a flood). */
+  summarized?: SummarizedMessages;
+};
+
+/** The further messages a summary dead letter stands for, besides its first (`DeadLetter.seq`). */
+export type SummarizedMessages = {
+  /**
+   * In stream order, at most `DEAD_LETTER_SEQ_RANGES`: each range is every message of the writer
+   * that the consumer read in it (other writers' messages in between are not part of it).
+   */
+  ranges: readonly DeadLetterSeqRange[];
+  /** How many messages the ranges stand for. */
+  count: number;
+  /** False when the last range also spans messages of the writer that are not summarized. */
+  exact: boolean;
 };
 
 // The names live in the contracts, where the AsyncAPI document describes them too.
-export { DEAD_LETTER_HEADERS };
+export { DEAD_LETTER_HEADERS, deadLetterCount };
 
 /** One line (header values cannot span lines), at most `max` characters. */
 function oneLine(text: string, max: number): string {
@@ -55,13 +72,15 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     sha256: createHash("sha256").update(letter.payload).digest("hex"),
     head_base64: Buffer.from(head).toString("base64"),
     truncated: head.byteLength < letter.payload.byteLength,
-    ...(letter.moreSeqs && letter.moreSeqs.length > 0 ? { more_seqs: [...letter.moreSeqs] } : {}),
+    ...(letter.writer === undefined ? {} : { writer: letter.writer.slice(0, DEAD_LETTER_SUBJECT_CHARS) }),
+    ...(letter.summarized === undefined || letter.summarized.count === 0
+      ? {}
+      : {
+          seq_ranges: letter.summarized.ranges.map(({ first, last }) => ({ first, last })),
+          more_count: letter.summarized.count,
+          seq_ranges_exact: letter.summarized.exact,
+        }),
   };
-}
-
-/** How many rejected messages a dead letter stands for. */
-export function deadLetterCount(record: Pick<DeadLetterRecord, "more_seqs">): number {
-  return 1 + (record.more_seqs?.length ?? 0);
 }
 
 /**
@@ -69,9 +88,9 @@ export function deadLetterCount(record: Pick<DeadLetterRecord, "more_seqs">): nu
  * `<root>.dlq.<stream>`, with the reason, position and count also in headers.
  * `Nats-Msg-Id` = `<stream>:<seq>:<consumer>`, so dead-lettering the same bad message again (a
  * restart before the checkpoint moved) does not fill the dead-letter stream twice; a summary's is
- * `<stream>:<seq>..<last of more_seqs>:<consumer>`, so that a summary is never taken for the
- * dead letter of its first message alone (the batches read again after a restart may group the
- * messages otherwise: then a message may be listed twice, never dropped).
+ * `<stream>:<seq>..<last of seq_ranges>:<consumer>`, so that a summary is never taken for the
+ * dead letter of its first message alone (the messages read again after a restart may be
+ * summarized otherwise: then a message may be in two dead letters).
  */
 export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<void> {
   const record = deadLetterRecord(letter);
@@ -83,7 +102,7 @@ export async function publishDeadLetter(bus: Bus, letter: DeadLetter): Promise<v
   h.set(DEAD_LETTER_HEADERS.consumer, record.consumer);
   h.set(DEAD_LETTER_HEADERS.count, String(deadLetterCount(record)));
   h.set("Content-Type", "application/json");
-  const last = record.more_seqs?.at(-1);
+  const last = record.seq_ranges?.at(-1)?.last;
   const position = last === undefined ? `${letter.seq}` : `${letter.seq}..${last}`;
   await bus.js.publish(bus.topology.subjects.deadLetter(letter.stream), JSON.stringify(record), {
     msgID: `${letter.stream}:${position}:${letter.consumer}`,

@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import {
   DEAD_LETTER_HEAD_BYTES,
-  DEAD_LETTER_MORE_SEQS,
+  DEAD_LETTER_SEQ_RANGES,
   DeadLetterRecordSchema,
+  deadLetterStandsFor,
   MAX_DEAD_LETTER_BYTES,
 } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
@@ -38,20 +39,69 @@ describe("deadLetterRecord", () => {
 });
 
 describe("a summary dead letter", () => {
-  it("lists the further sequences and stays under the dead-letter stream's message limit at its largest", () => {
+  it("lists its ranges and stays under the dead-letter stream's message limit at its largest, headers included", () => {
     const body = new Uint8Array(1024 * 1024).fill(120);
-    const moreSeqs = Array.from({ length: DEAD_LETTER_MORE_SEQS }, (_, i) => Number.MAX_SAFE_INTEGER - i);
+    const ranges = Array.from({ length: DEAD_LETTER_SEQ_RANGES }, (_, i) => ({
+      first: Number.MAX_SAFE_INTEGER - 2 * i - 1,
+      last: Number.MAX_SAFE_INTEGER - 2 * i,
+    })).reverse();
     const record = DeadLetterRecordSchema.parse(
-      deadLetterRecord({ ...letter(body, "é\n".repeat(100_000)), moreSeqs }),
+      deadLetterRecord({
+        ...letter(body, "é\n".repeat(100_000)),
+        subject: "é".repeat(10_000),
+        writer: "é".repeat(10_000),
+        summarized: { ranges, count: Number.MAX_SAFE_INTEGER, exact: false },
+      }),
     );
-    expect(record.more_seqs).toEqual(moreSeqs);
-    expect(deadLetterCount(record)).toBe(DEAD_LETTER_MORE_SEQS + 1);
-    expect(Buffer.byteLength(JSON.stringify(record))).toBeLessThan(MAX_DEAD_LETTER_BYTES);
+    expect(record.seq_ranges).toEqual(ranges);
+    expect(record).toMatchObject({ more_count: Number.MAX_SAFE_INTEGER, seq_ranges_exact: false });
+    // The reason and subject are repeated in headers.
+    const headers = Buffer.byteLength(record.reason) + Buffer.byteLength(record.subject) + 512;
+    expect(Buffer.byteLength(JSON.stringify(record)) + headers).toBeLessThan(MAX_DEAD_LETTER_BYTES);
   });
 
-  it("is a dead letter of one message without further sequences", () => {
-    const record = deadLetterRecord({ ...letter(new Uint8Array([1])), moreSeqs: [] });
-    expect(record).not.toHaveProperty("more_seqs");
+  it("counts its first message and those of its ranges (or, written before them, of more_seqs)", () => {
+    const summarized = { ranges: [{ first: 20, last: 90 }], count: 7, exact: true };
+    expect(deadLetterCount(deadLetterRecord({ ...letter(new Uint8Array([1])), summarized }))).toBe(8);
+    expect(deadLetterCount({ more_seqs: [13, 14] })).toBe(3);
+  });
+
+  it("is a dead letter of one message without further messages, naming the writer if given", () => {
+    const record = deadLetterRecord({
+      ...letter(new Uint8Array([1])),
+      writer: "agent 4",
+      summarized: { ranges: [], count: 0, exact: true },
+    });
+    expect(record).not.toHaveProperty("seq_ranges");
+    expect(record).not.toHaveProperty("more_count");
+    expect(record.writer).toBe("agent 4");
     expect(deadLetterCount(record)).toBe(1);
+  });
+});
+
+describe("deadLetterStandsFor", () => {
+  const summary = DeadLetterRecordSchema.parse(
+    deadLetterRecord({
+      ...letter(new Uint8Array([1])),
+      writer: "agent 4",
+      summarized: { ranges: [{ first: 20, last: 30 }], count: 5, exact: true },
+    }),
+  );
+
+  it("names its own message, and the writer's messages inside its ranges only", () => {
+    expect(deadLetterStandsFor(summary, 12)).toBe(true);
+    expect(deadLetterStandsFor(summary, 25, "agent 4")).toBe(true);
+    expect(deadLetterStandsFor(summary, 25, "agent 5")).toBe(false);
+    expect(deadLetterStandsFor(summary, 25)).toBe(false);
+    expect(deadLetterStandsFor(summary, 31, "agent 4")).toBe(false);
+  });
+
+  it("reads the sequences of a summary written before ranges", () => {
+    const old = DeadLetterRecordSchema.parse({
+      ...deadLetterRecord(letter(new Uint8Array([1]))),
+      more_seqs: [13],
+    });
+    expect(deadLetterStandsFor(old, 13)).toBe(true);
+    expect(deadLetterCount(old)).toBe(2);
   });
 });

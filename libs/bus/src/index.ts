@@ -7,6 +7,7 @@ export * from "./commands.ts";
 export * from "./connect-service-bus.ts";
 export * from "./dead-letter.ts";
 export type { DeadLetterBudget } from "./dead-letter-budget.ts";
+export { DEAD_LETTER_SUMMARY_IDLE_MS, DEAD_LETTER_SUMMARY_WINDOW_MS } from "./dead-letter-summaries.ts";
 export * from "./event-message.ts";
 export * from "./jetstream-storage.ts";
 export * from "./nats-client-auth.ts";

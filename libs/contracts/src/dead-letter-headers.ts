@@ -11,7 +11,7 @@ export const DEAD_LETTER_HEADERS = {
   seq: "Kasmap-Dlq-Seq",
   subject: "Kasmap-Dlq-Subject",
   consumer: "Kasmap-Dlq-Consumer",
-  /** How many rejected messages the dead letter stands for: 1, or 1 + `more_seqs` of a summary. */
+  /** How many rejected messages the dead letter stands for: 1, or 1 + `more_count` of a summary. */
   count: "Kasmap-Dlq-Count",
 } as const;
 
@@ -21,15 +21,36 @@ export const DEAD_LETTER_HEAD_BYTES = 4096;
 export const DEAD_LETTER_REASON_CHARS = 2000;
 /** Characters of the original subject kept (NATS allows long subjects; the record stays bounded). */
 export const DEAD_LETTER_SUBJECT_CHARS = 512;
-/** Most further sequences one summary dead letter lists (`more_seqs`); more make more summaries. */
+/**
+ * Most sequences a summary written before `seq_ranges` listed (`more_seqs`): the schema still
+ * reads such summaries, which the dead-letter stream keeps for the audit retention.
+ */
 export const DEAD_LETTER_MORE_SEQS = 1000;
+/**
+ * Most ranges one summary lists (`seq_ranges`): its size stays bounded however many messages it
+ * stands for. Past it the last range grows to take the rest (`seq_ranges_exact: false`).
+ */
+export const DEAD_LETTER_SEQ_RANGES = 512;
+
+/**
+ * `first`–`last` (inclusive) of a summary's `seq_ranges`: every message of the summary's
+ * `writer` that its consumer read in that span of its stream's sequences. Other writers'
+ * messages in between are not part of it, so a flood interleaved with other traffic stays one
+ * range.
+ */
+export const DeadLetterSeqRangeSchema = z.object({
+  first: z.number().int().nonnegative(),
+  last: z.number().int().nonnegative(),
+});
+export type DeadLetterSeqRange = z.infer<typeof DeadLetterSeqRangeSchema>;
 
 /**
  * The body of a dead letter (issue 7.4). Bounded by construction — about 8 KiB at most with an
- * ASCII reason, 47 KiB for a summary listing `DEAD_LETTER_MORE_SEQS` sequences, whatever the
- * rejected message's size — so setting a poison message aside can never fail for being too
- * large: a copy of a body near `max_payload` plus headers would not fit, and the consumer would
- * restart on it forever. The digest identifies the original; `head_base64` shows its start.
+ * ASCII reason, ~35 KiB for a summary listing `DEAD_LETTER_SEQ_RANGES` ranges, whatever the
+ * rejected message's size or how many messages a summary stands for — so setting a poison
+ * message aside can never fail for being too large: a copy of a body near `max_payload` plus
+ * headers would not fit, and the consumer would restart on it forever. The digest identifies the
+ * original; `head_base64` shows its start.
  */
 export const DeadLetterRecordSchema = z.object({
   reason: z.string().max(DEAD_LETTER_REASON_CHARS),
@@ -49,12 +70,48 @@ export const DeadLetterRecordSchema = z.object({
   /** True when `head_base64` holds less than the whole body. */
   truncated: z.boolean(),
   /**
-   * A summary (a flood): the stream sequences of further messages the same consumer rejected
-   * together with this one — messages of one writer beyond its dead-letter budget, in stream
-   * order. Only the first message (`seq`) is described by the fields above; the others stay in
-   * their stream until its max age, where `reason`'s cause can be read again. Absent on a dead
-   * letter of one message.
+   * On a summary and on the dead letter that opens a writer's summary window: the writer over
+   * its dead-letter budget, as the consumer names it (`agent 42`: the agent of the subject on
+   * the collector streams).
+   */
+  writer: z.string().max(DEAD_LETTER_SUBJECT_CHARS).optional(),
+  /**
+   * A summary (a flood): the further messages of `writer` beyond its dead-letter budget that the
+   * same consumer rejected after this one, as ranges of stream sequences in stream order (each
+   * range: every message of `writer` in it that the consumer read). Only the first message
+   * (`seq`) is described by the fields above; the others stay in their stream until its max age,
+   * where `reason`'s cause can be read again. Absent on a dead letter of one message.
+   */
+  seq_ranges: z.array(DeadLetterSeqRangeSchema).max(DEAD_LETTER_SEQ_RANGES).optional(),
+  /** With `seq_ranges`: how many messages they stand for (the dead letter stands for 1 + this). */
+  more_count: z.number().int().nonnegative().optional(),
+  /**
+   * With `seq_ranges`: false when the writer's messages needed more than
+   * `DEAD_LETTER_SEQ_RANGES` ranges, so the last one also spans messages of `writer` that are
+   * not part of the summary (applied, or with a dead letter of their own); `more_count` stays exact.
+   */
+  seq_ranges_exact: z.boolean().optional(),
+  /**
+   * A summary written before `seq_ranges`: the stream sequences of the further messages, in
+   * stream order. Read, no longer written.
    */
   more_seqs: z.array(z.number().int().nonnegative()).max(DEAD_LETTER_MORE_SEQS).optional(),
 });
 export type DeadLetterRecord = z.infer<typeof DeadLetterRecordSchema>;
+
+/** How many rejected messages a dead letter stands for (its `Kasmap-Dlq-Count`). */
+export function deadLetterCount(record: Pick<DeadLetterRecord, "more_count" | "more_seqs">): number {
+  return 1 + (record.more_count ?? 0) + (record.more_seqs?.length ?? 0);
+}
+
+/**
+ * Whether a dead letter stands for the message at `seq` of its stream, written by `writer` (the
+ * consumer's name for the message's writer, e.g. `agent 42`; see `writer`): its own `seq`, one
+ * of `more_seqs`, or a sequence of that writer inside `seq_ranges`. Of a summary whose
+ * `seq_ranges_exact` is false, the last range may also hold messages it does not stand for.
+ */
+export function deadLetterStandsFor(record: DeadLetterRecord, seq: number, writer?: string): boolean {
+  if (record.seq === seq || record.more_seqs?.includes(seq)) return true;
+  if (writer === undefined || record.writer !== writer) return false;
+  return (record.seq_ranges ?? []).some((range) => seq >= range.first && seq <= range.last);
+}

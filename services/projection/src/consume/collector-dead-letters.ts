@@ -8,8 +8,9 @@ import { AgentRateLimiter } from "./agent-rate-limiter.ts";
  * own agent's subjects); each agent may have `perMinute` dead letters of its own in any 60 s of
  * server time (`KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE`), decided by
  * stream sequence like its rate limits (`AgentRateLimiter`), so a batch read again answers the
- * same. One cluster's stolen credentials flooding its subjects then cost the consumer a dead
- * letter per batch rather than per message.
+ * same. One cluster's stolen credentials flooding its subjects then cost the consumer its budget,
+ * one dead letter opening its summary window and one summary a minute (`DeadLetterSummaries` in
+ * libs/bus), rather than a dead letter per message.
  */
 export function collectorDeadLetterBudget(perMinute: number): DeadLetterBudget {
   const limiter = new AgentRateLimiter(perMinute, "dead letters");
