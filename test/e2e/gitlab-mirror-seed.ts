@@ -1,7 +1,16 @@
 import { type Bus, publishEvent } from "@kasmap/bus";
 import { type EventDataOf, newKasmapEvent, REGISTRY_EVENT_TYPES, type Topology } from "@kasmap/contracts";
+import { createLogger } from "@kasmap/logging";
+import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
 import { testEvents } from "@kasmap/testing";
-import type { GitLabSimulator, SimAgent, SimGroup, SimProject } from "@kasmap/testing/gitlab-simulator";
+import type {
+  AgentProjectHierarchy,
+  GitLabSimulator,
+  SimAgent,
+  SimGroup,
+  SimProject,
+} from "@kasmap/testing/gitlab-simulator";
+import type { TestWorld } from "@kasmap/testing/world";
 
 const SOURCE = "/kasmap/test/gitlab-mirror";
 
@@ -82,4 +91,29 @@ export async function seedMirror(
     await publishMirrored("agent", agent.id, { agent: { ...agent, deleted_at: null }, actor_user_id: null });
     await publishEvent(bus, events.agentToken(agent.id, agent.id));
   }
+}
+
+/**
+ * Starts a projection on the world's database and mirrors the agent-project hierarchy
+ * (`addAgentProjectHierarchy`) with `agents` into it (`seedMirror`): the read model a GitLab-mode
+ * gateway test starts from. The caller stops the projection.
+ */
+export async function startMirroredProjection(
+  world: TestWorld,
+  sim: GitLabSimulator,
+  hierarchy: AgentProjectHierarchy,
+  agents: SimAgent[],
+): Promise<ProjectionService> {
+  const projection = await startProjectionService({
+    bus: world.bus,
+    databaseUrl: world.database.url,
+    logger: createLogger("projection", "silent"),
+  });
+  const { root, operators, developers, agentProject, featureProject } = hierarchy;
+  await seedMirror(world.bus, world.topology, sim, {
+    groups: [root, operators, developers],
+    projects: [agentProject, featureProject],
+    agents,
+  });
+  return projection;
 }

@@ -1,7 +1,7 @@
 import { publishEvent } from "@kasmap/bus";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
-import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import type { ProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import {
   addAgentProjectHierarchy,
@@ -11,7 +11,7 @@ import {
 import { eventually } from "@kasmap/testing/harness";
 import { createTestWorld, type TestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedMirror } from "./gitlab-mirror-seed.ts";
+import { startMirroredProjection } from "./gitlab-mirror-seed.ts";
 
 /**
  * Issue 9 items 3, 4 and 6: Kasmap beside GitLab (the simulator), GitLab deciding access. The
@@ -45,7 +45,8 @@ const tokens = {
 beforeAll(async () => {
   world = await createTestWorld({ name: "gitlab-mode-access" });
   sim = await startGitLabSimulator();
-  const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(sim);
+  const hierarchy = addAgentProjectHierarchy(sim);
+  const { operators, developers, agentProject, featureProject } = hierarchy;
   const agent = sim.addAgent(agentProject.id, "prod-agent");
   Object.assign(ids, {
     agentProject: agentProject.id,
@@ -70,16 +71,7 @@ beforeAll(async () => {
     maintainerOAuthApi: sim.addToken(maintainer.id, { kind: "oauth", scopes: ["api"] }),
   });
 
-  projection = await startProjectionService({
-    bus: world.bus,
-    databaseUrl: world.database.url,
-    logger: createLogger("projection", "silent"),
-  });
-  await seedMirror(world.bus, world.topology, sim, {
-    groups: [root, operators, developers],
-    projects: [agentProject, featureProject],
-    agents: [agent],
-  });
+  projection = await startMirroredProjection(world, sim, hierarchy, [agent]);
   const facts = buildClusterFacts({ cluster_name: "prod", node_ips: { internal: [NODE_IP], external: [] } });
   await publishEvent(world.bus, testEvents(world.topology).snapshot(agent.id, facts));
 

@@ -1,7 +1,7 @@
 import { publishEvent } from "@kasmap/bus";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
-import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import type { ProjectionService } from "@kasmap/projection-service";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import {
   addAgentProjectHierarchy,
@@ -11,7 +11,7 @@ import {
 import { eventually } from "@kasmap/testing/harness";
 import { createTestWorld, type TestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedMirror } from "./gitlab-mirror-seed.ts";
+import { startMirroredProjection } from "./gitlab-mirror-seed.ts";
 import { sendRaw } from "./raw-http.ts";
 
 /**
@@ -34,7 +34,8 @@ const SECRET_CLUSTER = "secret-prod";
 beforeAll(async () => {
   world = await createTestWorld({ name: "gitlab-mode-paths" });
   sim = await startGitLabSimulator();
-  const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(sim);
+  const hierarchy = addAgentProjectHierarchy(sim);
+  const { root, operators, developers, agentProject, featureProject } = hierarchy;
   const agents = [sim.addAgent(agentProject.id, "agent-0")];
   while ((agents.at(-1)?.id ?? 0) < featureProject.id) {
     agents.push(sim.addAgent(agentProject.id, `agent-${agents.length}`));
@@ -52,16 +53,7 @@ beforeAll(async () => {
   sim.addMember({ group_id: operators.id }, maintainer.id, 40);
   sim.addMember({ group_id: developers.id }, outsider.id, 40);
   Object.assign(tokens, { maintainer: sim.addToken(maintainer.id), outsider: sim.addToken(outsider.id) });
-  projection = await startProjectionService({
-    bus: world.bus,
-    databaseUrl: world.database.url,
-    logger: createLogger("projection", "silent"),
-  });
-  await seedMirror(world.bus, world.topology, sim, {
-    groups: [root, operators, developers],
-    projects: [agentProject, featureProject],
-    agents,
-  });
+  projection = await startMirroredProjection(world, sim, hierarchy, agents);
   const facts = buildClusterFacts({ cluster_name: SECRET_CLUSTER });
   await publishEvent(world.bus, testEvents(world.topology).snapshot(agent.id, facts));
   gateway = await startGateway({

@@ -1,7 +1,7 @@
 import { publishEvent } from "@kasmap/bus";
 import { type RunningGateway, startGateway } from "@kasmap/gateway-service";
 import { createLogger } from "@kasmap/logging";
-import { type ProjectionService, startProjectionService } from "@kasmap/projection-service";
+import type { ProjectionService } from "@kasmap/projection-service";
 import { openSse, testEvents } from "@kasmap/testing";
 import {
   addAgentProjectHierarchy,
@@ -12,7 +12,7 @@ import {
 import { eventually } from "@kasmap/testing/harness";
 import { createTestWorld, type TestWorld } from "@kasmap/testing/world";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedMirror } from "./gitlab-mirror-seed.ts";
+import { startMirroredProjection } from "./gitlab-mirror-seed.ts";
 
 /**
  * Live events in GitLab mode: what an open stream delivers follows the caller as GitLab names
@@ -38,19 +38,11 @@ const closers: Array<() => void> = [];
 beforeAll(async () => {
   world = await createTestWorld({ name: "live-stream-gitlab-credentials" });
   sim = await startGitLabSimulator();
-  const { root, operators, developers, agentProject, featureProject } = addAgentProjectHierarchy(sim);
+  const hierarchy = addAgentProjectHierarchy(sim);
+  const { agentProject } = hierarchy;
   const agent = sim.addAgent(agentProject.id, "prod-agent");
   agentProjectId = agentProject.id;
-  projection = await startProjectionService({
-    bus: world.bus,
-    databaseUrl: world.database.url,
-    logger: createLogger("projection", "silent"),
-  });
-  await seedMirror(world.bus, world.topology, sim, {
-    groups: [root, operators, developers],
-    projects: [agentProject, featureProject],
-    agents: [agent],
-  });
+  projection = await startMirroredProjection(world, sim, hierarchy, [agent]);
   gateway = await startGateway({
     bus: world.bus,
     databaseUrl: world.database.url,

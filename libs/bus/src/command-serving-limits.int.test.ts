@@ -110,16 +110,20 @@ function flood(bus: Bus, count: number, sender?: string) {
 let server: CommandServer | undefined;
 afterEach(() => server?.unsubscribe());
 
+/** Serves `handlers` on the world's bus with `limits`, errors and answers unobserved. */
+const serve = (handlers: CommandHandlers, limits: CommandServingLimits) =>
+  serveCommands(
+    world.bus,
+    handlers,
+    () => {},
+    () => {},
+    { limits },
+  );
+
 describe("command serving limits", () => {
   it("bounds a flood of authentications to its lane and answers the excess unavailable at once", async () => {
     const authz = floodedAuthz();
-    server = serveCommands(
-      world.bus,
-      authz.handlers,
-      () => {},
-      () => {},
-      { limits: LIMITS },
-    );
+    server = serve(authz.handlers, LIMITS);
     const sent = flood(world.bus, FLOOD);
     const held = LIMITS.collectors.maxInFlight + LIMITS.collectors.maxWaiting;
     // Every request past the lane's in-flight and waiting bounds is answered before any handler ends.
@@ -150,13 +154,7 @@ describe("command serving limits", () => {
 
   it("answers the requests still waiting when serving stops, instead of leaving them unanswered", async () => {
     const authz = floodedAuthz();
-    server = serveCommands(
-      world.bus,
-      authz.handlers,
-      () => {},
-      () => {},
-      { limits: LIMITS },
-    );
+    server = serve(authz.handlers, LIMITS);
     const sent = flood(world.bus, LIMITS.collectors.maxInFlight + 10);
     await eventually(() => (server?.lanes().collectors.waiting === 10 ? true : undefined), "10 waiting");
     server.unsubscribe();
@@ -171,13 +169,7 @@ describe("command serving limits", () => {
       ...LIMITS,
       collectors: { maxInFlight: 1, maxWaiting: 1_000, maxWaitingBytes: 10_000 },
     };
-    server = serveCommands(
-      world.bus,
-      authz.handlers,
-      () => {},
-      () => {},
-      { limits },
-    );
+    server = serve(authz.handlers, limits);
     const sent = flood(world.bus, 1_001);
     // Each body is ~30 bytes: ~330 fit in 10,000 bytes, far fewer than maxWaiting.
     const settled = await eventually(() => {
@@ -200,13 +192,7 @@ describe("command serving limits", () => {
       ...LIMITS,
       collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
     };
-    server = serveCommands(
-      world.bus,
-      authz.handlers,
-      () => {},
-      () => {},
-      { limits },
-    );
+    server = serve(authz.handlers, limits);
     const attacker = nkeys.createUser().getPublicKey();
     const victim = nkeys.createUser().getPublicKey();
     const sent = flood(world.bus, FLOOD, attacker);
@@ -241,13 +227,7 @@ describe("command serving limits", () => {
 
   it("answers a subject that names no command at once, without a place in any lane", async () => {
     const authz = floodedAuthz();
-    server = serveCommands(
-      world.bus,
-      authz.handlers,
-      () => {},
-      () => {},
-      { limits: LIMITS },
-    );
+    server = serve(authz.handlers, LIMITS);
     // Fill the collectors' lane, so only an answer outside it can come back.
     const sent = flood(world.bus, LIMITS.collectors.maxInFlight + LIMITS.collectors.maxWaiting);
     await eventually(
