@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +9,7 @@ import { generateToken, KasmapError, TOKEN_PREFIXES } from "@kasmap/contracts";
 import { createDatabase } from "@kasmap/db";
 import { DEMO_CLUSTER_DIRECTORY, KubeSimulator } from "@kasmap/kube-simulator";
 import { createLogger } from "@kasmap/logging";
+import { legacyCollectorSubjectToken } from "@kasmap/testing";
 import {
   createTestDatabase,
   createTestTopology,
@@ -43,9 +43,6 @@ const agent42 = newUser();
 const agent43 = newUser();
 /** Agent 44's user keeps the permissions rendered before sender subjects (the subject without one). */
 const agent44 = newUser();
-/** The 32-digit token of collectors from before the 16 subjects. */
-const collectorTokenOf32Digits = (collectorId: string) =>
-  createHash("sha256").update(collectorId).digest("hex").slice(0, 32);
 const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
 
 let server: PrivateNatsServer;
@@ -205,7 +202,7 @@ describe("a flood of agent 42's heartbeats", () => {
       ...topology.subjects.clusterCollectorHeartbeatSubjects(42),
     ];
     // A subject per invented collector is refused: the permission names 16, not `heartbeat.*`.
-    for (const token of ["zz", "0a", collectorTokenOf32Digits("invented")]) {
+    for (const token of ["zz", "0a", legacyCollectorSubjectToken("invented")]) {
       await violation(
         as42.js.publish(`${topology.subjects.clusterHeartbeat(42)}.${token}`, encode({ forged: 1 })),
       );

@@ -170,8 +170,8 @@ export type CommandServingOptions = {
   limits?: CommandServingLimits;
   /**
    * Sees each request answered `unavailable` because its lane or its sender's share of the lane
-   * was full or serving stopped, with the command's name (or `unknown`), which it was and the
-   * sender the subject named (`""` for none).
+   * was full or serving stopped, with the command's name, which it was and the sender the
+   * subject named (`""` for none).
    */
   onShed?: (lane: CommandLaneName, name: string, reason: ShedReason, sender: string) => void;
 };
@@ -251,42 +251,34 @@ export function serveCommands(
   }
 
   function respondUnknown(name: string, message: Msg): void {
-    const reply: CommandReply = {
-      ok: false,
-      error: { code: "bad_request", message: `unknown command ${name}` },
-    };
-    onAnswered("unknown", reply);
-    try {
-      message.respond(encoder.encode(JSON.stringify(reply)));
-    } catch (failure) {
-      onError(name, failure);
-    }
+    const error = { code: "bad_request", message: `unknown command ${name}` } as const;
+    send("unknown", name, message, { ok: false, error });
   }
 
   function laneOf(name: string): CommandLaneName {
     return (COLLECTOR_COMMANDS as readonly string[]).includes(name) ? "collectors" : "users";
   }
 
+  /** A request in a lane names a known command: an unknown one is answered before any lane. */
   function shed(lane: CommandLaneName, name: string, message: Msg, reason: ShedReason, sender: string): void {
-    const known = Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown";
-    options.onShed?.(lane, known, reason, sender);
-    const reply: CommandReply = {
-      ok: false,
-      error: { code: "unavailable", message: `authz is busy: ${shedMessage(lane, reason)}; try again later` },
-    };
-    onAnswered(known, reply);
-    try {
-      message.respond(encoder.encode(JSON.stringify(reply)));
-    } catch (failure) {
-      onError(name, failure);
-    }
+    options.onShed?.(lane, name, reason, sender);
+    const busy = `authz is busy: ${shedMessage(lane, reason)}; try again later`;
+    send(name, name, message, { ok: false, error: { code: "unavailable", message: busy } });
   }
 
   async function serveOne({ name, message, sender }: Request): Promise<void> {
     if (subscription.isClosed()) return shed(laneOf(name), name, message, "stopping", sender);
     try {
-      const reply = await answer(name, message);
-      onAnswered(Object.hasOwn(AUTHZ_COMMANDS, name) ? name : "unknown", reply);
+      send(name, name, message, await answer(name, message));
+    } catch (failure) {
+      onError(name, failure);
+    }
+  }
+
+  /** Counts `reply` under `label` (`onAnswered`) and sends it; a failure to send is logged. */
+  function send(label: string, name: string, message: Msg, reply: CommandReply): void {
+    onAnswered(label, reply);
+    try {
       respond(name, message, reply);
     } catch (failure) {
       onError(name, failure);

@@ -276,6 +276,14 @@ export function testEvents(topology: Topology) {
 }
 
 /**
+ * The subject token of collectors from before the 16 heartbeat subjects: the first 32 hex digits
+ * of the SHA-256 of the collector id, one subject per collector (still accepted by the projection).
+ */
+export function legacyCollectorSubjectToken(collectorId: string): string {
+  return sha256(collectorId).slice(0, 32);
+}
+
+/**
  * A heartbeat of replica `pod` of the agent, on that replica's own subject (issue 11): one of
  * the agent's 16 (`collectorSubjectToken`), which replicas may share. `distinctSubject`: on the
  * 32-digit subject of collectors from before the 16 (still accepted), one per pod, for tests
@@ -293,7 +301,7 @@ export function replicaHeartbeat(
     type: EVENT_TYPES.clusterHeartbeat,
     source: `/kasmap/collector/${pod}`,
     subject: more.distinctSubject
-      ? `${topology.subjects.clusterHeartbeat(agentId)}.${sha256(pod).slice(0, 32)}`
+      ? `${topology.subjects.clusterHeartbeat(agentId)}.${legacyCollectorSubjectToken(pod)}`
       : topology.subjects.clusterCollectorHeartbeat(agentId, pod),
     data: {
       agent_id: agentId,
