@@ -14,7 +14,10 @@ export type CommandLaneLimits = {
   maxWaitingPerSender?: number;
 };
 
-/** A lane's state now (`rejected` counts since `serveCommands` started). */
+/**
+ * A lane's state now (`rejected` counts since `serveCommands` started: the requests refused and
+ * the ones pushed out).
+ */
 export type CommandLaneStatus = {
   inFlight: number;
   waiting: number;
@@ -35,11 +38,18 @@ type Waiting<T> = { item: T; bytes: number };
  * turn (round robin: the next request started is the oldest of the sender after the last one
  * served), so a sender with many requests waiting delays each other sender by at most one of
  * its own; with one sender it is a FIFO. `offer` starts the request, queues it, or answers why it
- * did not (the lane's count or bytes, or the sender's count); the lane never holds more than its
- * limits. `takeWaiting` empties the queue (when serving stops, so the caller can answer each
- * queued request).
+ * did not (the sender's count, or the lane's count or bytes); the lane never holds more than its
+ * limits. When the lane is full, a request of a sender with fewer waiting pushes out the newest
+ * request of the sender with the most (`pushOut` gets it, to answer it), as long as that sender
+ * would still hold more than the newcomer: senders flooding from many identities can fill the
+ * lane, but never keep out a sender that waits less than they do. `takeWaiting` empties the queue
+ * (when serving stops, so the caller can answer each queued request).
  */
-export function createCommandLane<T>(limits: CommandLaneLimits, serve: (item: T) => Promise<void>) {
+export function createCommandLane<T>(
+  limits: CommandLaneLimits,
+  serve: (item: T) => Promise<void>,
+  pushOut: (item: T) => void = () => {},
+) {
   /** Each sender's waiting requests, oldest first; a sender is here only while it has some. */
   const bySender = new Map<string, Waiting<T>[]>();
   /** The senders with requests waiting, in the order they are served next. */
@@ -73,6 +83,48 @@ export function createCommandLane<T>(limits: CommandLaneLimits, serve: (item: T)
     return next.item;
   }
 
+  /**
+   * The senders whose newest requests must go, in order, so that one more request of `sender`
+   * (`bytes`) fits: each time the newest of the sender holding the most, while it holds more than
+   * `sender` would with its request; undefined when that cannot make room. Reads only.
+   */
+  function pushOutPlan(sender: string, bytes: number): string[] | undefined {
+    const own = (bySender.get(sender)?.length ?? 0) + 1;
+    const left = new Map<string, number>();
+    for (const [other, queue] of bySender) if (other !== sender) left.set(other, queue.length);
+    let count = waiting + 1;
+    let total = waitingBytes + bytes;
+    const plan: string[] = [];
+    while (count > limits.maxWaiting || total > limits.maxWaitingBytes) {
+      let longest: string | undefined;
+      let most = own;
+      for (const [other, length] of left) {
+        if (length > most) [longest, most] = [other, length];
+      }
+      if (longest === undefined) return undefined;
+      const queue = bySender.get(longest) as Waiting<T>[];
+      left.set(longest, most - 1);
+      plan.push(longest);
+      count--;
+      total -= (queue[most - 1] as Waiting<T>).bytes;
+    }
+    return plan;
+  }
+
+  /**
+   * Takes the newest waiting request of each sender of `plan` (one per entry) and hands it to
+   * `pushOut`. Each keeps its turn: a sender pushed out still holds more than the newcomer's one.
+   */
+  function pushOutNewest(plan: readonly string[]): void {
+    for (const sender of plan) {
+      const newest = (bySender.get(sender) as Waiting<T>[]).pop() as Waiting<T>;
+      waiting--;
+      waitingBytes -= newest.bytes;
+      rejected++;
+      pushOut(newest.item);
+    }
+  }
+
   return {
     /** `sender`: who sent the request; `""` (none named) is one sender, bounded by the lane alone. */
     offer(item: T, bytes: number, sender = ""): CommandLaneRefusal | null {
@@ -80,15 +132,19 @@ export function createCommandLane<T>(limits: CommandLaneLimits, serve: (item: T)
         start(item);
         return null;
       }
-      if (waiting >= limits.maxWaiting || waitingBytes + bytes > limits.maxWaitingBytes) {
-        rejected++;
-        return "lane_full";
-      }
       const queue = bySender.get(sender);
       const senderLimit = sender === "" ? Number.POSITIVE_INFINITY : limits.maxWaitingPerSender;
       if ((queue?.length ?? 0) >= (senderLimit ?? Number.POSITIVE_INFINITY)) {
         rejected++;
         return "sender_full";
+      }
+      if (waiting >= limits.maxWaiting || waitingBytes + bytes > limits.maxWaitingBytes) {
+        const plan = pushOutPlan(sender, bytes);
+        if (plan === undefined) {
+          rejected++;
+          return "lane_full";
+        }
+        pushOutNewest(plan);
       }
       if (queue) queue.push({ item, bytes });
       else {

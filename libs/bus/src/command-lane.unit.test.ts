@@ -44,22 +44,96 @@ describe("createCommandLane", () => {
     expect(started).toEqual(["x", "y", "z"]);
   });
 
-  it("turns away a named sender past its share, then the others past the lane's bound", () => {
+  it("turns away a named sender past its share, then everyone once no sender holds more than one", () => {
     const { lane } = heldLane(LIMITS);
     expect(lane.offer("running", 1, "a")).toBeNull();
     for (let i = 0; i < 3; i++) expect(lane.offer(`a${i}`, 1, "a")).toBeNull();
     expect(lane.offer("a3", 1, "a")).toBe("sender_full");
-    for (let i = 0; i < 7; i++) expect(lane.offer(`s${i}`, 1, `sender-${i}`)).toBeNull();
-    expect(lane.offer("late", 1, "another")).toBe("lane_full");
-    expect(lane.status()).toMatchObject({ waiting: 10, waitingSenders: 8, rejected: 2 });
+    expect(lane.status()).toMatchObject({ waiting: 3, rejected: 1 });
+
+    const { lane: even } = heldLane(LIMITS);
+    expect(even.offer("running", 1)).toBeNull();
+    for (let i = 0; i < 10; i++) expect(even.offer(`s${i}`, 1, `sender-${i}`)).toBeNull();
+    expect(even.offer("late", 1, "another")).toBe("lane_full");
+    expect(even.offer("again", 1, "sender-0")).toBe("lane_full");
+    expect(even.status()).toMatchObject({ waiting: 10, waitingSenders: 10, rejected: 2 });
   });
 
-  it("bounds the waiting bytes whoever sends them", () => {
-    const { lane } = heldLane(LIMITS);
+  it("lets a sender with fewer waiting push out the newest request of the sender with the most", async () => {
+    const pushed: string[] = [];
+    const started: string[] = [];
+    const running = new Map<string, () => void>();
+    const lane = createCommandLane<string>(
+      LIMITS,
+      (item) => {
+        started.push(item);
+        return new Promise<void>((resolve) => running.set(item, resolve));
+      },
+      (item) => pushed.push(item),
+    );
+    expect(lane.offer("running", 1, "a")).toBeNull();
+    // Three flooding identities fill the lane: 3 + 3 + 3, and one more of a fourth.
+    for (const sender of ["a", "b", "c"]) {
+      for (let i = 1; i <= 3; i++) expect(lane.offer(`${sender}${i}`, 1, sender)).toBeNull();
+    }
+    expect(lane.offer("d1", 1, "d")).toBeNull();
+    expect(lane.status()).toMatchObject({ waiting: 10, rejected: 0 });
+
+    expect(lane.offer("v1", 1, "victim")).toBeNull();
+    expect(pushed).toEqual(["a3"]);
+    expect(lane.offer("v2", 1, "victim")).toBeNull();
+    expect(pushed).toEqual(["a3", "b3"]);
+    // Now the victim would hold 3, as many as the most: it is turned away like anyone else.
+    expect(lane.offer("v3", 1, "victim")).toBe("lane_full");
+    expect(lane.status()).toMatchObject({ waiting: 10, waitingSenders: 5, rejected: 3 });
+
+    // The victim's first request is started after one of each sender before it in turn.
+    for (const item of ["running", "a1", "b1", "c1", "d1"]) {
+      running.get(item)?.();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(started).toEqual(["running", "a1", "b1", "c1", "d1", "v1"]);
+  });
+
+  it("pushes out the requests that name no sender like any other sender's", () => {
+    const pushed: string[] = [];
+    const lane = createCommandLane<string>(
+      LIMITS,
+      () => new Promise<void>(() => {}),
+      (item) => pushed.push(item),
+    );
+    expect(lane.offer("running", 1)).toBeNull();
+    for (let i = 0; i < 10; i++) expect(lane.offer(`old${i}`, 1)).toBeNull();
+    expect(lane.offer("named", 1, "collector")).toBeNull();
+    expect(pushed).toEqual(["old9"]);
+    // Among themselves they stay first come, first served: the lane turns the next one away.
+    expect(lane.offer("old10", 1)).toBe("lane_full");
+  });
+
+  it("bounds the waiting bytes whoever sends them, pushing out as many as the newcomer needs", () => {
+    const pushed: string[] = [];
+    const lane = createCommandLane<string>(
+      LIMITS,
+      () => new Promise<void>(() => {}),
+      (item) => pushed.push(item),
+    );
     expect(lane.offer("running", 900)).toBeNull();
     expect(lane.offer("big", 900, "a")).toBeNull();
+    // `a` holds one request, as many as `b` would: no room is made.
     expect(lane.offer("more", 200, "b")).toBe("lane_full");
     expect(lane.status().waitingBytes).toBe(900);
+
+    const pushedMany: string[] = [];
+    const byBytes = createCommandLane<string>(
+      LIMITS,
+      () => new Promise<void>(() => {}),
+      (item) => pushedMany.push(item),
+    );
+    expect(byBytes.offer("running", 1)).toBeNull();
+    for (let i = 0; i < 3; i++) expect(byBytes.offer(`a${i}`, 300, "a")).toBeNull();
+    expect(byBytes.offer("b0", 650, "b")).toBeNull();
+    expect(pushedMany).toEqual(["a2", "a1"]);
+    expect(byBytes.status()).toMatchObject({ waiting: 2, waitingBytes: 950, rejected: 2 });
   });
 
   it("hands back every waiting request, in serving order, when serving stops", () => {

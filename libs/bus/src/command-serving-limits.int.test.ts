@@ -225,6 +225,51 @@ describe("command serving limits", () => {
     expect(sent.answered("unauthorized")).toBe(6);
   });
 
+  it("keeps a place for a sender whatever many identities flood: the one holding the most is pushed out", async () => {
+    const authz = floodedAuthz();
+    const limits: CommandServingLimits = {
+      ...LIMITS,
+      collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
+    };
+    server = serve(authz.handlers, limits);
+    // 20 agents' credentials, 4 waiting each, would hold 80 places of the lane's 50.
+    const attackers = Array.from({ length: 20 }, () => nkeys.createUser().getPublicKey());
+    const sent = attackers.map((attacker) => flood(world.bus, 100, attacker));
+    const answered = (code: string) => sent.reduce((n, s) => n + s.answered(code), 0);
+    await eventually(
+      () => (answered("unavailable") === 20 * 100 - 2 - 50 ? true : undefined),
+      "the attackers' excess answered unavailable",
+    );
+    expect(server.lanes().collectors).toMatchObject({ inFlight: 2, waiting: 50 });
+
+    const victim = nkeys.createUser().getPublicKey();
+    const subject = world.bus.topology.subjects.authzCommandFromSender("agent_token.authenticate", victim);
+    const victimReply = world.bus.nc.request(subject, JSON.stringify({ token: "kmcol-victim" }), {
+      timeout: 30_000,
+    });
+    // One attacker's newest request made way for it.
+    await eventually(
+      () => (answered("unavailable") === 20 * 100 - 2 - 50 + 1 ? true : undefined),
+      "one attacker request pushed out",
+    );
+    const messages = new Set(sent.flatMap((s) => s.messages()));
+    expect(messages).toContain(
+      "authz is busy: the collectors lane is full and this sender held the most requests in it; try again later",
+    );
+    expect(server.lanes().collectors).toMatchObject({ waiting: 50 });
+
+    authz.openGate();
+    const reply = CommandReplySchema.parse(JSON.parse(decoder.decode((await victimReply).data)));
+    expect(reply).toMatchObject({ ok: false, error: { code: "unauthorized" } });
+    // Served within one turn of the senders waiting before it (at most 20), after the 2 running.
+    expect(authz.started.indexOf("kmcol-victim")).toBeGreaterThan(1);
+    expect(authz.started.indexOf("kmcol-victim")).toBeLessThanOrEqual(2 + 20);
+    await eventually(
+      () => (sent.every((s) => s.total() === 100) ? true : undefined),
+      "every request answered",
+    );
+  });
+
   it("answers a subject that names no command at once, without a place in any lane", async () => {
     const authz = floodedAuthz();
     server = serve(authz.handlers, LIMITS);

@@ -163,14 +163,18 @@ export const DEFAULT_COMMAND_SERVING_LIMITS: CommandServingLimits = {
   },
 };
 
-/** Why a request was answered `unavailable` at once. */
-export type ShedReason = CommandLaneRefusal | "stopping";
+/**
+ * Why a request was answered `unavailable` at once: refused (`CommandLaneRefusal`), pushed out of
+ * a full lane by a sender with fewer waiting (`pushed_out`: its sender held the most), or serving
+ * stopped.
+ */
+export type ShedReason = CommandLaneRefusal | "pushed_out" | "stopping";
 
 export type CommandServingOptions = {
   limits?: CommandServingLimits;
   /**
    * Sees each request answered `unavailable` because its lane or its sender's share of the lane
-   * was full or serving stopped, with the command's name, which it was and the sender the
+   * was full, it was pushed out of its full lane or serving stopped, with the command's name, which it was and the sender the
    * subject named (`""` for none).
    */
   onShed?: (lane: CommandLaneName, name: string, reason: ShedReason, sender: string) => void;
@@ -209,9 +213,11 @@ export function serveCommands(
 ): CommandServer {
   const prefix = bus.topology.subjects.authzCommand("");
   const limits = options.limits ?? DEFAULT_COMMAND_SERVING_LIMITS;
+  const pushedOut = (lane: CommandLaneName) => (request: Request) =>
+    shed(lane, request.name, request.message, "pushed_out", request.sender);
   const lanes = {
-    users: createCommandLane<Request>(limits.users, serveOne),
-    collectors: createCommandLane<Request>(limits.collectors, serveOne),
+    users: createCommandLane<Request>(limits.users, serveOne, pushedOut("users")),
+    collectors: createCommandLane<Request>(limits.collectors, serveOne, pushedOut("collectors")),
   };
   const subscription = bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
     queue: "kasmap-authz",
@@ -245,6 +251,8 @@ export function serveCommands(
       case "lane_full":
         // Full by count or by bytes: the message names both bounds, as either may be the one.
         return `the ${lane} lane is full (${maxWaiting} requests or ${maxWaitingBytes} bytes waiting)`;
+      case "pushed_out":
+        return `the ${lane} lane is full and this sender held the most requests in it`;
       case "stopping":
         return "stopping";
     }

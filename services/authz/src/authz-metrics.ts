@@ -21,7 +21,9 @@ export const AUTHZ_OUTBOX_METRICS = outboxGaugeNames("kasmap_authz_outbox");
  *   `lanes` at scrape time;
  * - `kasmap_authz_commands_shed_total{lane,command,reason}`: requests answered `unavailable` at
  *   once because their lane's queue was full (`lane_full`), their sender's share of it
- *   (`sender_full`: a collector sending more than its turn), or serving was stopping.
+ *   (`sender_full`: a collector sending more than its turn), they were pushed out of a full lane
+ *   by a sender with fewer waiting (`pushed_out`: their sender held the most places), or serving
+ *   was stopping.
  */
 export function registerAuthzMetrics(
   registry: Registry,
@@ -70,7 +72,7 @@ export function registerAuthzMetrics(
   );
   const shed = new Counter({
     name: "kasmap_authz_commands_shed_total",
-    help: "Authz commands answered unavailable at once, by lane, command and reason (lane_full, sender_full: the sender's share of the lane, stopping).",
+    help: "Authz commands answered unavailable at once, by lane, command and reason (lane_full, sender_full: the sender's share of the lane, pushed_out: out of a full lane for a sender with fewer waiting, stopping).",
     labelNames: ["lane", "command", "reason"],
     registers: [registry],
   });
