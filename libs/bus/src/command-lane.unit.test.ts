@@ -2,17 +2,26 @@ import { describe, expect, it } from "vitest";
 import { createCommandLane } from "./command-lane.ts";
 import { commandOfSubject } from "./commands.ts";
 
-/** A lane whose requests run until the test ends them, so nothing here depends on time. */
+/**
+ * A lane whose requests run until the test ends them, so nothing here depends on time; `pushed`
+ * lists the requests it pushed out.
+ */
 function heldLane(limits: Parameters<typeof createCommandLane>[0]) {
   const started: string[] = [];
+  const pushed: string[] = [];
   const running = new Map<string, () => void>();
-  const lane = createCommandLane<string>(limits, (item) => {
-    started.push(item);
-    return new Promise<void>((resolve) => running.set(item, resolve));
-  });
+  const lane = createCommandLane<string>(
+    limits,
+    (item) => {
+      started.push(item);
+      return new Promise<void>((resolve) => running.set(item, resolve));
+    },
+    (item) => pushed.push(item),
+  );
   return {
     lane,
     started,
+    pushed,
     async finish(item: string) {
       running.get(item)?.();
       running.delete(item);
@@ -60,17 +69,7 @@ describe("createCommandLane", () => {
   });
 
   it("lets a sender with fewer waiting push out the newest request of the sender with the most", async () => {
-    const pushed: string[] = [];
-    const started: string[] = [];
-    const running = new Map<string, () => void>();
-    const lane = createCommandLane<string>(
-      LIMITS,
-      (item) => {
-        started.push(item);
-        return new Promise<void>((resolve) => running.set(item, resolve));
-      },
-      (item) => pushed.push(item),
-    );
+    const { lane, started, pushed, finish } = heldLane(LIMITS);
     expect(lane.offer("running", 1, "a")).toBeNull();
     // Three flooding identities fill the lane: 3 + 3 + 3, and one more of a fourth.
     for (const sender of ["a", "b", "c"]) {
@@ -88,20 +87,12 @@ describe("createCommandLane", () => {
     expect(lane.status()).toMatchObject({ waiting: 10, waitingSenders: 5, rejected: 3 });
 
     // The victim's first request is started after one of each sender before it in turn.
-    for (const item of ["running", "a1", "b1", "c1", "d1"]) {
-      running.get(item)?.();
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    for (const item of ["running", "a1", "b1", "c1", "d1"]) await finish(item);
     expect(started).toEqual(["running", "a1", "b1", "c1", "d1", "v1"]);
   });
 
   it("pushes out the requests that name no sender like any other sender's", () => {
-    const pushed: string[] = [];
-    const lane = createCommandLane<string>(
-      LIMITS,
-      () => new Promise<void>(() => {}),
-      (item) => pushed.push(item),
-    );
+    const { lane, pushed } = heldLane(LIMITS);
     expect(lane.offer("running", 1)).toBeNull();
     for (let i = 0; i < 10; i++) expect(lane.offer(`old${i}`, 1)).toBeNull();
     expect(lane.offer("named", 1, "collector")).toBeNull();
@@ -111,24 +102,15 @@ describe("createCommandLane", () => {
   });
 
   it("bounds the waiting bytes whoever sends them, pushing out as many as the newcomer needs", () => {
-    const pushed: string[] = [];
-    const lane = createCommandLane<string>(
-      LIMITS,
-      () => new Promise<void>(() => {}),
-      (item) => pushed.push(item),
-    );
+    const { lane, pushed } = heldLane(LIMITS);
     expect(lane.offer("running", 900)).toBeNull();
     expect(lane.offer("big", 900, "a")).toBeNull();
     // `a` holds one request, as many as `b` would: no room is made.
     expect(lane.offer("more", 200, "b")).toBe("lane_full");
     expect(lane.status().waitingBytes).toBe(900);
 
-    const pushedMany: string[] = [];
-    const byBytes = createCommandLane<string>(
-      LIMITS,
-      () => new Promise<void>(() => {}),
-      (item) => pushedMany.push(item),
-    );
+    expect(pushed).toEqual([]);
+    const { lane: byBytes, pushed: pushedMany } = heldLane(LIMITS);
     expect(byBytes.offer("running", 1)).toBeNull();
     for (let i = 0; i < 3; i++) expect(byBytes.offer(`a${i}`, 300, "a")).toBeNull();
     expect(byBytes.offer("b0", 650, "b")).toBeNull();

@@ -28,6 +28,11 @@ const LIMITS: CommandServingLimits = {
   collectors: { maxInFlight: 2, maxWaiting: 50, maxWaitingBytes: 1024 * 1024 },
 };
 const FLOOD = 2_000;
+/** `LIMITS` with each named sender's share of the collectors' lane, as authz serves them. */
+const PER_SENDER_LIMITS: CommandServingLimits = {
+  ...LIMITS,
+  collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
+};
 
 /** A pool of `size` connections: `acquire` waits for a free one, as pg.Pool does. */
 function fakePool(size: number) {
@@ -188,11 +193,7 @@ describe("command serving limits", () => {
 
   it("gives a sender that floods its own share of the queue and serves the senders in turn", async () => {
     const authz = floodedAuthz();
-    const limits: CommandServingLimits = {
-      ...LIMITS,
-      collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
-    };
-    server = serve(authz.handlers, limits);
+    server = serve(authz.handlers, PER_SENDER_LIMITS);
     const attacker = nkeys.createUser().getPublicKey();
     const victim = nkeys.createUser().getPublicKey();
     const sent = flood(world.bus, FLOOD, attacker);
@@ -227,11 +228,7 @@ describe("command serving limits", () => {
 
   it("keeps a place for a sender whatever many identities flood: the one holding the most is pushed out", async () => {
     const authz = floodedAuthz();
-    const limits: CommandServingLimits = {
-      ...LIMITS,
-      collectors: { ...LIMITS.collectors, maxWaitingPerSender: 4 },
-    };
-    server = serve(authz.handlers, limits);
+    server = serve(authz.handlers, PER_SENDER_LIMITS);
     // 20 agents' credentials, 4 waiting each, would hold 80 places of the lane's 50.
     const attackers = Array.from({ length: 20 }, () => nkeys.createUser().getPublicKey());
     const sent = attackers.map((attacker) => flood(world.bus, 100, attacker));
