@@ -150,6 +150,31 @@ describe("GitLab delivery routes", () => {
     expect(tooLarge.status).toBe(413);
   });
 
+  it("answers a body that cannot be stored as it came 400 or 413, never 503, and stores nothing", async () => {
+    const before = (await inboxMessages(world.topology, world.bus)).length;
+    const auth = { "x-gitlab-token": HOOK_SECRET };
+    // Invalid UTF-8 inside a JSON string (each byte would become a 3-byte U+FFFD once stored).
+    const notUtf8 = Buffer.concat([
+      Buffer.from('{"name":"'),
+      Buffer.alloc(900 * 1024, 0xff),
+      Buffer.from('"}'),
+    ]);
+    const nested = `{"a":${"[".repeat(200_000)}${"]".repeat(200_000)}}`;
+    // Under the body limit, but each `1e20` (4 bytes) is stored as its 21 digits.
+    const growing = `{"a":[${Array.from({ length: 150_000 }, () => "1e20").join(",")}]}`;
+    expect(Buffer.byteLength(growing)).toBeLessThan(GITLAB_HOOK_BODY_MAX_BYTES);
+    const answers = [
+      [await deliver(gitlabMode, "hooks", auth, notUtf8), 400, "body is not UTF-8"],
+      [await deliver(gitlabMode, "hooks", auth, nested), 400, "body is nested too deeply"],
+      [await deliver(gitlabMode, "hooks", auth, growing), 413, "the delivery takes"],
+    ] as const;
+    for (const [answer, status, message] of answers) {
+      expect(answer.status, message).toBe(status);
+      expect(JSON.stringify(await answer.json())).toContain(message);
+    }
+    expect(await inboxMessages(world.topology, world.bus)).toHaveLength(before);
+  });
+
   it("stores a delivery GitLab resends with the same Idempotency-Key once", async () => {
     const before = (await inboxMessages(world.topology, world.bus)).length;
     const headers = {

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from "node:crypto";
+import { EVENT_HEADER_ALLOWANCE_BYTES, maxPayloadBytes } from "@kasmap/bus";
 import {
   GITLAB_EVENT_HEADER_CHARS,
   GITLAB_HOOK_BODY_MAX_BYTES,
+  GITLAB_INBOX_MAX_MESSAGE_BYTES,
   type GitLabInboxMessage,
   type GitLabInboxSource,
   KasmapError,
@@ -50,8 +52,9 @@ const NOT_FOUND = { error: "404 Not Found" };
  * `X-Gitlab-Token` = `KASMAP_GITLAB_HOOK_SECRET`) and `POST /api/v4/-/gitlab/audit-events` (audit
  * event streaming, `X-Gitlab-Event-Streaming-Token` = `KASMAP_GITLAB_STREAMING_TOKEN`). The secret
  * is checked before the body is read (401 GitLab-style when missing, wrong or not configured),
- * then the body must be one JSON object of at most `GITLAB_HOOK_BODY_MAX_BYTES` (400, 413), and
- * it is stored on `<root>.gitlab.inbox.<source>` before GitLab gets 200 `{}`: GitLab does not
+ * then the body must be one JSON object in UTF-8 of at most `GITLAB_HOOK_BODY_MAX_BYTES` (400,
+ * 413; also 413 should its stored message, re-encoded, not fit in the inbox stream's
+ * `GITLAB_INBOX_MAX_MESSAGE_BYTES` or the server's `max_payload`), and it is stored on `<root>.gitlab.inbox.<source>` before GitLab gets 200 `{}`: GitLab does not
  * retry a failed delivery by itself, so a 503 (NATS could not store it) is the only signal, and
  * the periodic reconcile repairs what was lost. GitLab's `Idempotency-Key` (the same on a resent
  * delivery) becomes the `Nats-Msg-Id`, so a resend inside the stream's window is stored once.
@@ -68,8 +71,8 @@ export function registerGitLabInboxRoutes(app: FastifyInstance, ctx: GatewayCont
         bodyLimit: GITLAB_HOOK_BODY_MAX_BYTES,
         onRequest: async (request, reply) => refuseUnlessDelivery(ctx, route, request, reply),
         handler: async (request, reply) => {
-          const payload = jsonObjectBody(request.body);
-          await storeDelivery(ctx, route, request, payload);
+          const message = inboxMessage(ctx, route, request, jsonObjectBody(request.body));
+          await storeDelivery(ctx, route, request, message);
           return reply.code(200).send({});
         },
       });
@@ -103,11 +106,20 @@ function sameSecret(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
+/** Refuses bytes that are not UTF-8 rather than replacing them (3 bytes each once re-encoded). */
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function jsonObjectBody(body: unknown): Record<string, unknown> {
   if (!Buffer.isBuffer(body) || body.length === 0) throw badRequest("body is empty");
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw badRequest("body is not UTF-8");
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(body.toString("utf8"));
+    parsed = JSON.parse(text);
   } catch {
     throw badRequest("body is not JSON");
   }
@@ -121,12 +133,17 @@ function badRequest(why: string): KasmapError {
   return new KasmapError("bad_request", why);
 }
 
-async function storeDelivery(
+/**
+ * The delivery as the inbox stores it, encoded: 400 for a body nested too deeply to encode again
+ * (the stack of `JSON.stringify`), 413 for one whose message would not fit in the stream's or
+ * the server's limit — caller errors, answered before anything is published.
+ */
+function inboxMessage(
   ctx: GatewayContext,
   route: InboxRoute,
   request: FastifyRequest,
   payload: Record<string, unknown>,
-): Promise<void> {
+): Uint8Array {
   const event = request.headers[route.eventHeader];
   const message: GitLabInboxMessage = {
     received_at: new Date().toISOString(),
@@ -134,11 +151,35 @@ async function storeDelivery(
     gitlab_event: typeof event === "string" ? event.slice(0, GITLAB_EVENT_HEADER_CHARS) : null,
     payload,
   };
+  let encoded: Uint8Array;
+  try {
+    encoded = Buffer.from(JSON.stringify(message), "utf8");
+  } catch (error) {
+    if (error instanceof RangeError) throw badRequest("body is nested too deeply");
+    throw error;
+  }
+  const limit =
+    Math.min(GITLAB_INBOX_MAX_MESSAGE_BYTES, maxPayloadBytes(ctx.bus.nc)) - EVENT_HEADER_ALLOWANCE_BYTES;
+  if (encoded.byteLength > limit) {
+    throw new KasmapError(
+      "payload_too_large",
+      `the delivery takes ${encoded.byteLength} bytes stored, over ${limit}`,
+    );
+  }
+  return encoded;
+}
+
+async function storeDelivery(
+  ctx: GatewayContext,
+  route: InboxRoute,
+  request: FastifyRequest,
+  message: Uint8Array,
+): Promise<void> {
   const idempotencyKey = request.headers["idempotency-key"];
   const h = natsHeaders();
   h.set("Content-Type", "application/json");
   try {
-    await ctx.bus.js.publish(ctx.bus.topology.subjects.gitlabInbox(route.source), JSON.stringify(message), {
+    await ctx.bus.js.publish(ctx.bus.topology.subjects.gitlabInbox(route.source), message, {
       headers: h,
       // Bounded: a header value is one line; GitLab's keys are UUIDs.
       ...(typeof idempotencyKey === "string" && /^[\w.:-]{1,200}$/.test(idempotencyKey)
