@@ -113,8 +113,24 @@ export type ReadModelDatabase = {
     field: string;
     address: string;
   };
-  /** Agents known to be deleted (migration 015): late events on other streams leave no rows for them. */
-  "read_model.deleted_agents": { agent_id: number; deleted_at: Timestamp };
+  /**
+   * Agents deleted at some point (migration 015): late events on other streams leave no rows for
+   * them. Migration 026: the deletion's whole episode, for an agent that comes back (each column
+   * written by the consumer of one stream; see the projection's apply-authz-event.ts).
+   */
+  "read_model.deleted_agents": {
+    agent_id: number;
+    /** The registry's `deleted_at` of the agent; null while only its empty grant set was applied. */
+    deleted_at: NullableTimestamp;
+    /** When the server stored the registry event that brought the agent back; null while deleted. */
+    revived_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+    /** The `time` of the agent's `agent_deleted` grant set applied for this deletion. */
+    grants_cleared_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+    /** The latest grant set after it (`AgentGrantSet`), with its dropped entries and its time. */
+    held_grants: ColumnType<unknown, string | null | undefined, string | null>;
+    held_dropped: ColumnType<unknown, string | null | undefined, string | null>;
+    held_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+  };
   "read_model.agent_connections": {
     agent_id: number;
     collector_id: string;

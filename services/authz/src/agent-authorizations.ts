@@ -124,15 +124,18 @@ export async function recordConfigRefusal(
   return { grants, report };
 }
 
-/** Clears an agent's grants (it was deleted) and publishes the empty set. */
-export async function revokeAgentGrants(unit: UnitOfWork, agent: AgentRef): Promise<void> {
+/**
+ * Clears an agent's grants (it was deleted at `deletedAt`) and publishes the empty set, stamped
+ * with `deletedAt`: the projection pairs it with the deletion by that time.
+ */
+export async function revokeAgentGrants(unit: UnitOfWork, agent: AgentRef, deletedAt: Date): Promise<void> {
   const stored = await findAgentConfig(unit.tx, agent.id);
   const before = stored?.grants ?? EMPTY_GRANT_SET;
   if (stored) {
     const cleared = { yaml: stored.yaml, grants: EMPTY_GRANT_SET, ...NO_DROPPED };
     await storeAgentConfig(unit.tx, agent.id, cleared, { projects: [], groups: [] });
   }
-  publishGrantChange(unit, agent, "agent_deleted", before, EMPTY_GRANT_SET, NO_DROPPED);
+  publishGrantChange(unit, agent, "agent_deleted", before, EMPTY_GRANT_SET, NO_DROPPED, deletedAt);
 }
 
 /**
@@ -170,15 +173,20 @@ export function publishGrantChange(
   before: AgentGrantSet,
   after: AgentGrantSet,
   report: DroppedReport,
+  time?: Date,
 ): void {
   const diff = diffGrantSets(before, after);
-  emitAuthzChange(unit, {
-    agent_id: agent.id,
-    config_project_id: agent.project_id,
-    cause,
-    grants: after,
-    added: diff.added,
-    removed: diff.removed,
-    ...report,
-  });
+  emitAuthzChange(
+    unit,
+    {
+      agent_id: agent.id,
+      config_project_id: agent.project_id,
+      cause,
+      grants: after,
+      added: diff.added,
+      removed: diff.removed,
+      ...report,
+    },
+    time,
+  );
 }

@@ -23,6 +23,8 @@ let gitlab: GitLabSimulator;
 let mirrored: SimAgent;
 /** In GitLab, not (yet) in the mirror. */
 let unmirrored: SimAgent;
+/** Of a project of its own; leaves the mirror and comes back. */
+let moving: SimAgent;
 
 function agentTokenOptions(ttlSeconds: number): GitLabAgentTokenOptions {
   return { gitlabUrl: gitlab.url, kasSecret, ttlSeconds, timeoutMs: 2_000 };
@@ -56,7 +58,13 @@ beforeAll(async () => {
   const project = gitlab.addProject({ path: "agent-project", namespace_id: group.id });
   mirrored = gitlab.addAgent(project.id, "prod");
   unmirrored = gitlab.addAgent(project.id, "staging");
+  // Mirrored with the others: the file's standalone projects would take its ids in authz.
+  moving = gitlab.addAgent(
+    gitlab.addProject({ path: "moving-project", namespace_id: group.id }).id,
+    "moving",
+  );
   await mirror(mirrored);
+  await mirror(moving);
   await restartAuthz();
 });
 afterAll(() => gitlab.close());
@@ -151,6 +159,26 @@ describe("GitLab agent tokens verified by GitLab (KAS secret)", () => {
     expect(leaseMs).toBeGreaterThan(30_000);
     expect(leaseMs).toBeLessThanOrEqual(45_000);
     expect((await tokenRecord(result.token_id)).lease_expires_at).toBeNull();
+  });
+
+  it("an agent removed from the mirror and put back: its GitLab token is refused while it is away, accepted again after", async () => {
+    const { token } = gitlab.issueAgentToken(moving.id);
+    const first = (await env.command("agent_token.authenticate", { token })).result;
+
+    // The agent alone left the mirror (a sweep missed it in GitLab's listing): deleted here, its
+    // row kept; GitLab keeps the token. (A removed project takes its agents' rows and token
+    // records along: GitLab's next yes records the token anew.)
+    await env.command("mirror.remove", { kind: "agent", id: moving.id });
+    expect((await tokenRecord(first.token_id)).status).toBe("revoked");
+    expect((await env.refusal("agent_token.authenticate", { token })).code).toBe("unauthorized");
+
+    // Back in the mirror: GitLab's yes makes the same record active again (once the refusal
+    // above is no longer cached: a fresh process, as after its 10 s).
+    await mirror(moving);
+    await restartAuthz();
+    const again = (await env.command("agent_token.authenticate", { token })).result;
+    expect(again).toMatchObject({ agent_id: moving.id, token_id: first.token_id });
+    expect(await tokenRecord(first.token_id)).toMatchObject({ status: "active", lapsed_at: null });
   });
 });
 

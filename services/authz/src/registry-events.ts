@@ -53,14 +53,19 @@ export function emitRegistryChange<K extends RegistryKind>(
 
 export type AuthzChange = Omit<z.infer<typeof AuthzChangedDataSchema>, "actor_user_id">;
 
-/** `io.kasmap.authz.changed.v1` on `<root>.authz.<agentId>.changed`: the agent's whole grant set. */
-export function emitAuthzChange(unit: UnitOfWork, change: AuthzChange): void {
+/**
+ * `io.kasmap.authz.changed.v1` on `<root>.authz.<agentId>.changed`: the agent's whole grant set.
+ * `time` (the CloudEvent `time`, now when absent): a deletion's empty grant set carries the
+ * agent's `deleted_at`, which pairs it with the deletion on the registry stream.
+ */
+export function emitAuthzChange(unit: UnitOfWork, change: AuthzChange, time?: Date): void {
   unit.emit(
     newKasmapEvent({
       type: EVENT_TYPES.authzChanged,
       source: AUTHZ_EVENT_SOURCE,
       subject: unit.topology.subjects.authzChanged(change.agent_id),
       data: { ...change, actor_user_id: unit.actorUserId },
+      ...(time === undefined ? {} : { time }),
     }),
   );
 }

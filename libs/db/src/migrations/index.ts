@@ -19,6 +19,7 @@ import * as m022AuditEventsWithoutAgent from "./022_audit_events_without_agent.t
 import * as m023CiAccessNamespaceGrants from "./023_ci_access_namespace_grants.ts";
 import * as m024AllowedAgentsIdentityColumns from "./024_allowed_agents_identity_columns.ts";
 import * as m025CiAccessNamespaceGrantsWriterLock from "./025_ci_access_namespace_grants_writer_lock.ts";
+import * as m026AgentRevival from "./026_agent_revival.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -48,6 +49,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "023_ci_access_namespace_grants": m023CiAccessNamespaceGrants,
   "024_allowed_agents_identity_columns": m024AllowedAgentsIdentityColumns,
   "025_ci_access_namespace_grants_writer_lock": m025CiAccessNamespaceGrantsWriterLock,
+  "026_agent_revival": m026AgentRevival,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -1,16 +1,50 @@
-import type { EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
+import type { AgentGrantSet, EVENT_TYPES, EventDataOf } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import { type AuthorizationRows, authorizationRows } from "./read-model-rows.ts";
 
 type Db = Kysely<ReadModelDatabase>;
+type AuthzChangedData = EventDataOf<typeof EVENT_TYPES.authzChanged>;
+type Tombstone = Selectable<ReadModelDatabase["read_model.deleted_agents"]>;
 
-/** True once the agent's deletion was applied (its tombstone exists). */
+/*
+ * An agent's deletion and its coming back (GitLab mode: its project left the mirrored root group
+ * and returned), across two streams consumed independently. authz publishes, in ONE transaction,
+ * the agent with `deleted_at` (registry stream) and its `agent_deleted` empty grant set (authz
+ * stream, the agent's subject: in order with its other grant sets). So on the authz stream a
+ * grant set is from before the deletion exactly when it comes before that `agent_deleted` one —
+ * no clock decides it. The tombstone (`read_model.deleted_agents`) joins the two:
+ *
+ * - registry consumer: the deletion (`deleted_at`: authz's `deleted_at`) and the revival
+ *   (`revived_at`: when the server stored it); `forgetDeletedAgent`, `reviveAgent`.
+ * - authz consumer: the deletion's `agent_deleted` grant set (`grants_cleared_at`: its `time`)
+ *   and the latest grant set after it (`held_*`); `applyAuthzChanged`.
+ *
+ * An `agent_deleted` grant set belongs to a deletion when its time is at or after the deletion's
+ * `deleted_at`: authz stamps both in the same transaction (the same instant since the revival
+ * fix; a few milliseconds later before it). A grant set after it is applied to the authorization
+ * tables only once the revival was applied too; until then it is held on the tombstone and the
+ * revival applies it. Both consumers take the agent's lock first (`lockAgentAuditLogs`), so each
+ * reads the tombstone as the other last committed it.
+ */
+
+/** The agent's tombstone, if it was ever deleted. */
+async function tombstoneOf(db: Db, agentId: number): Promise<Tombstone | undefined> {
+  return db
+    .selectFrom("read_model.deleted_agents")
+    .selectAll()
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+}
+
+/** True while the registry's deletion of the agent is in force (applied, and no revival since). */
 export async function isDeletedAgent(db: Db, agentId: number): Promise<boolean> {
   const row = await db
     .selectFrom("read_model.deleted_agents")
     .select("agent_id")
     .where("agent_id", "=", agentId)
+    .where("deleted_at", "is not", null)
+    .where("revived_at", "is", null)
     .executeTakeFirst();
   return row !== undefined;
 }
@@ -36,24 +70,105 @@ export async function deleteAgentAuthorizations(db: Db, agentId: number): Promis
  * An authorization change carries the agent's whole grant set, so the agent's rows are
  * replaced (delete, then insert) rather than patched with `added`/`removed`: replaying any
  * suffix of the log converges on the same rows. `time` is the event's time, stamped on the
- * report of dropped config entries.
+ * report of dropped config entries. For an agent that was ever deleted, the tombstone decides
+ * (see above): a grant set from before the deletion is discarded, one after it is held until the
+ * revival was applied.
  */
-export async function applyAuthzChanged(
+export async function applyAuthzChanged(db: Db, data: AuthzChangedData, time: string): Promise<void> {
+  const tombstone = await tombstoneOf(db, data.agent_id);
+  if (data.cause === "agent_deleted") return applyAgentDeletedGrants(db, data.agent_id, tombstone, time);
+  if (tombstone === undefined)
+    return replaceAgentAuthorizations(db, data.agent_id, data.grants, data.dropped, time);
+  if (tombstone.grants_cleared_at === null) {
+    // Published before the deletion the registry consumer applied: it must not bring the agent's
+    // grants back (the deletion removed them).
+    await deleteAgentAuthorizations(db, data.agent_id);
+    return;
+  }
+  await db
+    .updateTable("read_model.deleted_agents")
+    .set({
+      held_grants: JSON.stringify(data.grants),
+      held_dropped: JSON.stringify(data.dropped),
+      held_at: time,
+    })
+    .where("agent_id", "=", data.agent_id)
+    .execute();
+  if (isRevived(tombstone))
+    await replaceAgentAuthorizations(db, data.agent_id, data.grants, data.dropped, time);
+}
+
+/** The registry consumer has applied the deletion and the revival after it. */
+function isRevived(tombstone: Tombstone): boolean {
+  return tombstone.deleted_at !== null && tombstone.revived_at !== null;
+}
+
+/**
+ * The empty grant set authz publishes with a deletion (`agent_deleted`): from here on the agent's
+ * grant sets are from after that deletion. Marks the tombstone (creates it, when the registry
+ * consumer has not applied the deletion yet) unless the grant set belongs to an older deletion
+ * than the one recorded: the authz consumer is behind, and the grant sets up to this deletion's
+ * own `agent_deleted` are still to be discarded. The same one again (a replay) is applied again.
+ */
+async function applyAgentDeletedGrants(
   db: Db,
-  data: EventDataOf<typeof EVENT_TYPES.authzChanged>,
+  agentId: number,
+  tombstone: Tombstone | undefined,
   time: string,
 ): Promise<void> {
-  const rows = authorizationRows(data.agent_id, data.grants);
-  await deleteAgentAuthorizations(db, data.agent_id);
-  // A grant set that arrives after the agent's deletion (another stream) must not bring it back.
-  if (await isDeletedAgent(db, data.agent_id)) return;
+  const at = new Date(time);
+  if (tombstone === undefined) {
+    await db
+      .insertInto("read_model.deleted_agents")
+      .values({ agent_id: agentId, deleted_at: null, grants_cleared_at: time })
+      .execute();
+  } else {
+    const since = tombstone.grants_cleared_at ?? tombstone.deleted_at;
+    if (since !== null && at < since) return;
+    await db
+      .updateTable("read_model.deleted_agents")
+      .set({ grants_cleared_at: time, held_grants: null, held_dropped: null, held_at: null })
+      .where("agent_id", "=", agentId)
+      .execute();
+  }
+  await deleteAgentAuthorizations(db, agentId);
+  await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agentId).execute();
+}
+
+/**
+ * The registry consumer applied the agent's revival: the grant set held since its deletion (if
+ * the authz consumer has passed the deletion; otherwise its next grant sets come in directly)
+ * goes into the authorization tables.
+ */
+export async function applyHeldGrants(db: Db, agentId: number): Promise<void> {
+  const tombstone = await tombstoneOf(db, agentId);
+  if (tombstone === undefined || tombstone.grants_cleared_at === null || tombstone.held_at === null) return;
+  await replaceAgentAuthorizations(
+    db,
+    agentId,
+    tombstone.held_grants as AgentGrantSet,
+    tombstone.held_dropped as AuthzChangedData["dropped"],
+    tombstone.held_at.toISOString(),
+  );
+}
+
+/** Replaces the agent's authorization rows with `grants`, and its report of dropped entries. */
+async function replaceAgentAuthorizations(
+  db: Db,
+  agentId: number,
+  grants: AgentGrantSet,
+  droppedEntries: AuthzChangedData["dropped"],
+  time: string,
+): Promise<void> {
+  const rows = authorizationRows(agentId, grants);
+  await deleteAgentAuthorizations(db, agentId);
   for (const kind of AUTHORIZATION_KINDS) {
     if (rows[kind].length > 0) await db.insertInto(AUTHORIZATION_TABLES[kind]).values(rows[kind]).execute();
   }
-  const dropped = JSON.stringify(data.dropped);
+  const dropped = JSON.stringify(droppedEntries);
   await db
     .insertInto("read_model.agent_authorization_reports")
-    .values({ agent_id: data.agent_id, dropped, updated_at: time })
+    .values({ agent_id: agentId, dropped, updated_at: time })
     .onConflict((oc) => oc.column("agent_id").doUpdateSet({ dropped, updated_at: time }))
     .execute();
 }

@@ -10,7 +10,7 @@ import {
 } from "@kasmap/contracts";
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Insertable, type Kysely, sql } from "kysely";
-import { deleteAgentAuthorizations } from "./apply-authz-event.ts";
+import { applyHeldGrants, deleteAgentAuthorizations } from "./apply-authz-event.ts";
 import { deleteClusterAddresses } from "./cluster-addresses.ts";
 import {
   agentRow,
@@ -48,13 +48,15 @@ type EntityOf<T extends EntityEventType> = EventDataOf<T>[Exclude<keyof EventDat
 
 /**
  * Where an entity event lands: the entity in the event's data, its table, its row there (null
- * when the entity was removed: its row is deleted), and what else a removal takes along.
+ * when the entity was removed: its row is deleted), what else a removal takes along, and what
+ * else keeping it does (`storedAt`: when the server stored the event).
  */
 type EntityProjection<T extends EntityEventType> = {
   table: EntityTable;
   entity(data: EventDataOf<T>): EntityOf<T> & { id: number };
   row(entity: EntityOf<T>): EntityRow | null;
   removed?(db: Db, entity: EntityOf<T>): Promise<void>;
+  kept?(db: Db, entity: EntityOf<T>, storedAt: Date): Promise<void>;
 };
 
 /**
@@ -87,6 +89,7 @@ const ENTITY_PROJECTIONS: { [T in EntityEventType]: EntityProjection<T> } = {
     entity: (data) => data.agent,
     row: agentRow,
     removed: forgetDeletedAgent,
+    kept: reviveAgent,
   },
   [EVENT_TYPES.jobChanged]: { table: "read_model.jobs", entity: (data) => data.job, row: jobRow },
 };
@@ -97,12 +100,13 @@ const ENTITY_PROJECTIONS: { [T in EntityEventType]: EntityProjection<T> } = {
  */
 export async function applyRegistryEvent(db: Db, event: RegistryEvent, storedAt: Date): Promise<void> {
   if (event.type === EVENT_TYPES.agentTokenChanged) return applyAgentToken(db, event.data.token, storedAt);
-  return applyEntityEvent(db, event);
+  return applyEntityEvent(db, event, storedAt);
 }
 
 async function applyEntityEvent<T extends EntityEventType>(
   db: Db,
   event: { type: T; data: EventDataOf<T> },
+  storedAt: Date,
 ): Promise<void> {
   const projection: EntityProjection<T> = ENTITY_PROJECTIONS[event.type];
   const entity = projection.entity(event.data);
@@ -118,6 +122,7 @@ async function applyEntityEvent<T extends EntityEventType>(
     .values(row)
     .onConflict((oc) => oc.column("id").doUpdateSet(rest))
     .execute();
+  await projection.kept?.(db, entity, storedAt);
 }
 
 /**
@@ -195,16 +200,61 @@ const MAX_STATEMENT_PARAMETERS = 65_535;
 /**
  * A deleted agent (`deleted_at` set) leaves the read model with its authorizations, its
  * authorization report and its reverse-lookup addresses; its cluster snapshots stay, as history.
+ * Its tombstone records the deletion (apply-authz-event.ts): a revival before it is over, and
+ * the authz consumer's marks of an older deletion, are forgotten; a mark at or after this
+ * deletion's `deleted_at` is this deletion's (the authz consumer is ahead) and stays, with the
+ * grant set held since.
+ *
+ * ```sql
+ * insert into read_model.deleted_agents (agent_id, deleted_at) values ($1, $2)
+ * on conflict (agent_id) do update set deleted_at = excluded.deleted_at, revived_at = null,
+ *   grants_cleared_at = case when <ahead> then deleted_agents.grants_cleared_at end, held_… = …
+ * ```
  */
 async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
+  const deletedAt = agent.deleted_at ?? new Date().toISOString();
   await deleteAgentAuthorizations(db, agent.id);
   await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agent.id).execute();
   await deleteClusterAddresses(db, agent.id);
+  const ahead = sql<boolean>`read_model.deleted_agents.grants_cleared_at >= excluded.deleted_at`;
+  const keptIfAhead = <T>(column: string) =>
+    sql<T>`case when ${ahead} then ${sql.ref(`read_model.deleted_agents.${column}`)} end`;
   await db
     .insertInto("read_model.deleted_agents")
-    .values({ agent_id: agent.id, deleted_at: agent.deleted_at ?? new Date().toISOString() })
-    .onConflict((oc) => oc.column("agent_id").doNothing())
+    .values({ agent_id: agent.id, deleted_at: deletedAt })
+    .onConflict((oc) =>
+      oc.column("agent_id").doUpdateSet({
+        deleted_at: sql.ref("excluded.deleted_at"),
+        revived_at: null,
+        grants_cleared_at: keptIfAhead<Date | null>("grants_cleared_at"),
+        held_grants: keptIfAhead<string | null>("held_grants"),
+        held_dropped: keptIfAhead<string | null>("held_dropped"),
+        held_at: keptIfAhead<Date | null>("held_at"),
+      }),
+    )
     .execute();
+}
+
+/**
+ * A live agent whose deletion the tombstone records has come back (GitLab mode: its project
+ * returned to the mirrored root group): the revival is recorded at `storedAt`, when the server
+ * stored it (collector events stored from then on are its own again), and the grant set held
+ * since the deletion, if any, is applied. Later events of the live agent change nothing here.
+ *
+ * ```sql
+ * update read_model.deleted_agents set revived_at = $2
+ *  where agent_id = $1 and deleted_at is not null and revived_at is null
+ * ```
+ */
+async function reviveAgent(db: Db, agent: Agent, storedAt: Date): Promise<void> {
+  const revived = await db
+    .updateTable("read_model.deleted_agents")
+    .set({ revived_at: storedAt })
+    .where("agent_id", "=", agent.id)
+    .where("deleted_at", "is not", null)
+    .where("revived_at", "is", null)
+    .executeTakeFirst();
+  if (Number(revived.numUpdatedRows) > 0) await applyHeldGrants(db, agent.id);
 }
 
 /**

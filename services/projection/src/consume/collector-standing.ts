@@ -11,7 +11,13 @@ export type AgentStanding = {
   agentId: number;
   /** A `read_model.agents` row exists. */
   exists: boolean;
+  /** When the deletion in force was made; null when the agent is not deleted (or came back). */
   deletedAt: Date | null;
+  /**
+   * The deletion the agent came back from (GitLab mode: its project left the mirrored root group
+   * and returned): from its `deleted_at` to when the server stored the revival.
+   */
+  pastDeletion: { from: Date; until: Date } | null;
   tokens: readonly { status: "active" | "revoked"; revokedAt: Date | null }[];
 };
 
@@ -25,13 +31,21 @@ export type CollectorVerdict =
  * Whether a collector event of the agent, stored by the server at `storedAt`, may be applied.
  * Deleting the agent or revoking its last token takes effect for every event stored after it,
  * however the collector behaves; events stored before it stay valid, so replaying the log gives
- * the same answers. An agent (or token) the read model does not know yet is "wait": the
+ * the same answers. An agent that came back takes events stored after its revival again, while
+ * those stored during its deletion stay refused. An agent (or token) the read model does not know yet is "wait": the
  * registry stream is consumed independently and may lag behind the cluster streams.
  */
 export function collectorVerdict(standing: AgentStanding, storedAt: Date): CollectorVerdict {
   const agent = standing.agentId;
   if (standing.deletedAt !== null && storedAt >= standing.deletedAt) {
     return { kind: "refuse", reason: `agent ${agent} was deleted at ${standing.deletedAt.toISOString()}` };
+  }
+  const past = standing.pastDeletion;
+  if (past !== null && storedAt >= past.from && storedAt < past.until) {
+    return {
+      kind: "refuse",
+      reason: `agent ${agent} was deleted from ${past.from.toISOString()} until ${past.until.toISOString()}`,
+    };
   }
   if (!standing.exists && standing.deletedAt === null) {
     return { kind: "wait", reason: `agent ${agent} is not in the read model` };
@@ -65,14 +79,16 @@ export function assertCollectorMayWrite(standing: AgentStanding, storedAt: Date)
 
 /** An agent the read model does not know: `collectorVerdict` says "wait". */
 export function unknownAgentStanding(agentId: number): AgentStanding {
-  return { agentId, exists: false, deletedAt: null, tokens: [] };
+  return { agentId, exists: false, deletedAt: null, pastDeletion: null, tokens: [] };
 }
 
 /** The standing columns of a row of a query over `unnest(…) as ids(agent_id)`. */
 export type AgentStandingColumns = {
   agent_id: string | number;
   exists: boolean;
+  /** The tombstone's `deleted_at` and `revived_at` (migration 026). */
   deleted_at: Date | null;
+  revived_at: Date | null;
   tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
 };
 
@@ -107,7 +123,7 @@ export const agentTokensColumn = sql<AgentStandingColumns["tokens"]>`
  * joined with `agentStateJoins`.
  */
 export const agentStateColumns = sql`a.id is not null as exists, a.name, a.project_id, p.path_with_namespace,
-           d.deleted_at, ${agentTokensColumn} as tokens`;
+           d.deleted_at, d.revived_at, ${agentTokensColumn} as tokens`;
 
 /** The agent, its project and its deletion tombstone, for `agentStateColumns`. */
 export const agentStateJoins = sql`left join read_model.agents a on a.id = ids.agent_id
@@ -115,10 +131,13 @@ export const agentStateJoins = sql`left join read_model.agents a on a.id = ids.a
       left join read_model.deleted_agents d on d.agent_id = ids.agent_id`;
 
 export function agentStandingOf(row: AgentStandingColumns): AgentStanding {
+  const deletedAt = row.deleted_at;
+  const revivedAt = row.revived_at;
   return {
     agentId: Number(row.agent_id),
     exists: row.exists,
-    deletedAt: row.deleted_at,
+    deletedAt: revivedAt === null ? deletedAt : null,
+    pastDeletion: deletedAt !== null && revivedAt !== null ? { from: deletedAt, until: revivedAt } : null,
     tokens: row.tokens.map((t) => ({
       status: t.status,
       revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
@@ -139,9 +158,10 @@ export async function loadAgentStandings(
   const result = await sql<AgentStandingColumns>`
     select ids.agent_id,
            exists (select 1 from read_model.agents a where a.id = ids.agent_id) as exists,
-           (select d.deleted_at from read_model.deleted_agents d where d.agent_id = ids.agent_id) as deleted_at,
+           d.deleted_at, d.revived_at,
            ${agentTokensColumn} as tokens
       from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
+      left join read_model.deleted_agents d on d.agent_id = ids.agent_id
   `.execute(db);
   return new Map(result.rows.map((row) => [Number(row.agent_id), agentStandingOf(row)]));
 }

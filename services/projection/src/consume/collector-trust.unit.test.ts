@@ -47,6 +47,7 @@ describe("collectorVerdict", () => {
     agentId: 7,
     exists: true,
     deletedAt: null,
+    pastDeletion: null,
     tokens: [{ status: "active", revokedAt: null }],
     ...overrides,
   });
@@ -80,6 +81,20 @@ describe("collectorVerdict", () => {
       case: "an event stored before the agent's deletion (a replay)",
       standing: standing({ exists: false, deletedAt: at("2026-06-01T13:00:00.000Z") }),
       kind: "accept",
+    },
+    {
+      case: "an event stored after the agent came back",
+      standing: standing({
+        pastDeletion: { from: at("2026-06-01T10:00:00.000Z"), until: at("2026-06-01T11:00:00.000Z") },
+      }),
+      kind: "accept",
+    },
+    {
+      case: "an event stored while the agent was deleted, applied after it came back",
+      standing: standing({
+        pastDeletion: { from: at("2026-06-01T11:00:00.000Z"), until: at("2026-06-01T13:00:00.000Z") },
+      }),
+      kind: "refuse",
     },
     {
       case: "an agent the registry has not brought yet",

@@ -1,0 +1,171 @@
+import { publishEvent } from "@kasmap/bus";
+import {
+  type AgentGrantSet,
+  EMPTY_GRANT_SET,
+  EVENT_TYPES,
+  type EventDataOf,
+  type KasmapEvent,
+  newKasmapEvent,
+} from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rebuildReadModel } from "../rebuild/rebuild-read-model.ts";
+import { projectionContextForFile } from "../testing/projection-context.ts";
+
+/**
+ * An agent deleted and brought back (GitLab mode: its project left the mirrored root group and
+ * returned), with the registry and authz streams applied in either order: the projection
+ * consumes them independently, so each test publishes one stream's part and waits until it is
+ * applied before publishing the other's.
+ */
+const ctx = projectionContextForFile("projection-agent-revival-int-test", { running: true });
+
+const BEFORE: AgentGrantSet = {
+  ci_access: { projects: [{ project_id: 11, config: { default_namespace: "before" } }], groups: [] },
+  user_access: { projects: [], groups: [] },
+};
+const AFTER: AgentGrantSet = {
+  ci_access: {
+    projects: [{ project_id: 11, config: { default_namespace: "after" } }],
+    groups: [{ group_id: 1, config: {} }],
+  },
+  user_access: { projects: [], groups: [] },
+};
+
+beforeAll(async () => {
+  await publishAll([ctx.events.group(1), ctx.events.project(11, 1)]);
+});
+
+afterAll(async () => {
+  await ctx.stopService();
+});
+
+async function publishAll(events: readonly KasmapEvent[]): Promise<void> {
+  for (const event of events) await publishEvent(ctx.bus, event);
+  await ctx.caughtUp();
+}
+
+type Cause = EventDataOf<typeof EVENT_TYPES.authzChanged>["cause"];
+
+/** The agent's grant set as authz publishes it, with `cause` and (when given) the event's `time`. */
+function grantSet(agentId: number, grants: AgentGrantSet, cause: Cause, time?: string): KasmapEvent {
+  const event = ctx.events.authz(agentId, 11, grants);
+  return newKasmapEvent({
+    type: EVENT_TYPES.authzChanged,
+    source: event.source,
+    subject: event.subject,
+    data: { ...event.data, cause },
+    ...(time === undefined ? {} : { time: new Date(time) }),
+  });
+}
+
+/**
+ * One deletion and revival of the agent, per stream, as authz publishes them: the deletion's
+ * `agent_deleted` empty grant set carries the agent's `deleted_at`; the revival comes with
+ * `agent_created` (empty), then the config's grant set.
+ */
+function episode(agentId: number, deletedAt: string) {
+  return {
+    registryDeletion: [ctx.events.agent(agentId, 11, deletedAt)],
+    registryRevival: [ctx.events.agent(agentId, 11)],
+    authzDeletion: [grantSet(agentId, EMPTY_GRANT_SET, "agent_deleted", deletedAt)],
+    authzRevival: [
+      grantSet(agentId, EMPTY_GRANT_SET, "agent_created"),
+      grantSet(agentId, AFTER, "config_changed"),
+    ],
+  };
+}
+
+async function liveAgentWithGrants(agentId: number): Promise<void> {
+  await publishAll([ctx.events.agent(agentId, 11), ctx.events.agentToken(agentId * 10, agentId)]);
+  await publishAll([grantSet(agentId, BEFORE, "config_changed")]);
+}
+
+/** The agent's `ci_access` project grants' `default_namespace`, and its group grants. */
+async function grantsOf(agentId: number): Promise<{ projects: unknown[]; groups: number[] }> {
+  const projects = await ctx.db
+    .selectFrom("read_model.ci_access_project_authorizations")
+    .select("config")
+    .where("agent_id", "=", agentId)
+    .execute();
+  const groups = await ctx.db
+    .selectFrom("read_model.ci_access_group_authorizations")
+    .select("group_id")
+    .where("agent_id", "=", agentId)
+    .execute();
+  return {
+    projects: projects.map((row) => (row.config as { default_namespace?: string }).default_namespace),
+    groups: groups.map((row) => Number(row.group_id)),
+  };
+}
+
+const NO_GRANTS = { projects: [], groups: [] };
+const NEW_GRANTS = { projects: ["after"], groups: [1] };
+
+describe("an agent deleted and brought back", () => {
+  it("gets the grant set published after its revival when the registry stream is applied first", async () => {
+    await liveAgentWithGrants(31);
+    const e = episode(31, "2026-04-01T10:00:00.000Z");
+    await publishAll([...e.registryDeletion, ...e.registryRevival]);
+    expect(await grantsOf(31)).toEqual(NO_GRANTS);
+    await publishAll([...e.authzDeletion, ...e.authzRevival]);
+    expect(await grantsOf(31)).toEqual(NEW_GRANTS);
+  });
+
+  it("gets the grant set published after its revival when the authz stream is applied first", async () => {
+    await liveAgentWithGrants(32);
+    const e = episode(32, "2026-04-01T10:00:00.000Z");
+    await publishAll([...e.authzDeletion, ...e.authzRevival]);
+    // The registry has not told of the deletion yet: the new grants wait for the revival.
+    expect(await grantsOf(32)).toEqual(NO_GRANTS);
+    await publishAll(e.registryDeletion);
+    expect(await grantsOf(32)).toEqual(NO_GRANTS);
+    await publishAll(e.registryRevival);
+    expect(await grantsOf(32)).toEqual(NEW_GRANTS);
+  });
+
+  it("discards a grant set published before the deletion and applied after it, even after the revival", async () => {
+    await liveAgentWithGrants(33);
+    const e = episode(33, "2026-04-01T10:00:00.000Z");
+    await publishAll(e.registryDeletion);
+    // Published (authz stream) before the deletion, applied after it.
+    await publishAll([grantSet(33, AFTER, "config_changed")]);
+    expect(await grantsOf(33)).toEqual(NO_GRANTS);
+    await publishAll(e.registryRevival);
+    await publishAll([grantSet(33, AFTER, "registry_changed")]);
+    expect(await grantsOf(33)).toEqual(NO_GRANTS);
+    await publishAll([...e.authzDeletion, ...e.authzRevival]);
+    expect(await grantsOf(33)).toEqual(NEW_GRANTS);
+  });
+
+  it("takes the collector's events again once the agent is back", async () => {
+    await liveAgentWithGrants(34);
+    const e = episode(34, new Date(Date.now() - 60_000).toISOString());
+    await publishAll([...e.registryDeletion, ...e.authzDeletion]);
+    await publishAll([...e.registryRevival, ...e.authzRevival]);
+    await publishAll([ctx.events.snapshot(34, buildClusterFacts())]);
+    expect(await ctx.latestCluster(34)).toBeDefined();
+    expect(await ctx.deadLetters()).toEqual([]);
+  });
+
+  it("rebuilds the same grants from the streams, twice deleted and back", async () => {
+    await liveAgentWithGrants(35);
+    const first = episode(35, "2026-04-01T10:00:00.000Z");
+    await publishAll([...first.registryDeletion, ...first.authzDeletion]);
+    await publishAll([...first.registryRevival, ...first.authzRevival]);
+    const second = episode(35, "2026-04-02T10:00:00.000Z");
+    await publishAll([...second.authzDeletion, ...second.authzRevival]);
+    await publishAll([...second.registryDeletion, ...second.registryRevival]);
+    expect(await grantsOf(35)).toEqual(NEW_GRANTS);
+
+    const before = await Promise.all([31, 32, 33, 34, 35].map(grantsOf));
+    await ctx.stopService();
+    const rebuilt = await rebuildReadModel(ctx.serviceOptions);
+    try {
+      await ctx.caughtUp();
+      expect(await Promise.all([31, 32, 33, 34, 35].map(grantsOf))).toEqual(before);
+    } finally {
+      await rebuilt.stop();
+    }
+  });
+});
