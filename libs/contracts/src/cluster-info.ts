@@ -106,8 +106,19 @@ export const ClusterFactsSchema = z.object({
 });
 export type ClusterFacts = z.infer<typeof ClusterFactsSchema>;
 
-export const DEPLOYMENT_STATUSES = ["connected", "disconnected", "never_connected"] as const;
-export const DeploymentStatusSchema = z.enum(DEPLOYMENT_STATUSES);
+/**
+ * `cluster_info.deployment_status`: `connected` while the last heartbeat is younger than
+ * `CONNECTED_WITHIN_MS`; once older, `disconnected` when the projection has confirmed the
+ * silence (no newer heartbeat of the agent waits unread in the heartbeat stream: the sweep that
+ * records `cluster_agent_disconnected`), else `unknown` (the projection is behind, or has not
+ * swept since); `never_connected` without any heartbeat. `unknown` is Kasmap's own value.
+ */
+export const DEPLOYMENT_STATUSES = ["connected", "disconnected", "unknown", "never_connected"] as const;
+export const DeploymentStatusSchema = z
+  .enum(DEPLOYMENT_STATUSES)
+  .describe(
+    "connected: last heartbeat younger than 3 minutes; disconnected: older, and the projection confirmed that no newer heartbeat waits unread; unknown: older, not confirmed yet (the projection is behind on heartbeats, or has not swept since: every 30 s); never_connected: no heartbeat yet.",
+  );
 export type DeploymentStatus = z.infer<typeof DeploymentStatusSchema>;
 
 /** Longest value (characters): a pod or node name is a DNS subdomain (≤ 253). */
@@ -147,7 +158,7 @@ export type AgentConnection = z.infer<typeof AgentConnectionSchema>;
 
 /**
  * `cluster_info` as the REST API returns it: the collector's facts plus the connection state
- * known on the server side (`deployment_status` from the last heartbeat, `last_connection`,
+ * known on the server side (`deployment_status`, see `DEPLOYMENT_STATUSES`; `last_connection`,
  * and `connections`: every collector whose last heartbeat is younger than
  * `CONNECTED_WITHIN_MS`, newest heartbeat first). `agent_pod_ip` is the pod IP of the collector
  * that sent the newest heartbeat, when it reported one, else the snapshot's.

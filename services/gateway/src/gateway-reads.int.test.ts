@@ -23,7 +23,8 @@ beforeAll(async () => {
   await insertSnapshot(f.db, 101, "connected-cluster");
   await insertHeartbeat(f.db, 101, new Date());
   await insertSnapshot(f.db, 102, "stale-cluster");
-  await insertHeartbeat(f.db, 102, new Date(Date.now() - CONNECTED_WITHIN_MS - 60_000));
+  // Silent for 4 minutes, which the projection's sweep confirmed (no newer heartbeat unread).
+  await insertHeartbeat(f.db, 102, new Date(Date.now() - CONNECTED_WITHIN_MS - 60_000), new Date());
   const token = (id: number, status: "active" | "revoked", lastUsed: string | null) => ({
     id,
     agent_id: 101,
@@ -165,7 +166,7 @@ describe("agent body", () => {
     expect(typeof info.last_connection).toBe("string");
   });
 
-  it("derives deployment_status from the heartbeat's age; null cluster_info before any snapshot", async () => {
+  it("derives deployment_status from the heartbeat's age and the confirmed silence; null cluster_info before any snapshot", async () => {
     const list = await f.call(`${agents}?with_cluster_info=true`, { token: TOKENS.developer });
     const body = (await list.json()) as Array<{
       name: string;

@@ -1,4 +1,5 @@
 import { publishEvent } from "@kasmap/bus";
+import { CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { createLogger } from "@kasmap/logging";
 import { type MetricsServer, Registry, startMetricsServer } from "@kasmap/runtime/metrics";
 import { buildClusterFacts } from "@kasmap/testing";
@@ -72,5 +73,32 @@ describe("the projection's /metrics", () => {
     expect(await scraped("kasmap_projection_alert_outbox_pending_rows", {})).toBe(0);
     expect(await scraped("kasmap_projection_agents_connected", {})).toBeGreaterThanOrEqual(0);
     expect(await scraped("kasmap_nats_connected", { service: "projection" })).toBe(1);
+  });
+
+  it("counts an agent silent for 3 minutes as disconnected only once the sweep confirmed the silence", async () => {
+    const agents = { live: 20, confirmed: 21, unconfirmed: 22 };
+    for (const id of Object.values(agents)) await publishEvent(ctx.bus, ctx.events.agent(id, 11));
+    await ctx.caughtUp();
+    const stale = new Date(Date.now() - CONNECTED_WITHIN_MS - 60_000);
+    // As the projection writes them: `disconnected_reported_at` is the sweep's mark of a silence
+    // with no newer heartbeat waiting unread (the gateway's `disconnected`); without it the
+    // gateway says `unknown`, and the gauges count it in neither.
+    await ctx.db
+      .insertInto("read_model.agent_connections")
+      .values([
+        { agent_id: agents.live, collector_id: "c", last_heartbeat_at: new Date().toISOString() },
+        {
+          agent_id: agents.confirmed,
+          collector_id: "c",
+          last_heartbeat_at: stale.toISOString(),
+          disconnected_reported_at: new Date(),
+        },
+        { agent_id: agents.unconfirmed, collector_id: "c", last_heartbeat_at: stale.toISOString() },
+      ])
+      .execute();
+
+    // Read at most once a second: the next readings count the rows.
+    await scrapedUntil("kasmap_projection_agents_connected", {}, 1);
+    expect(await scraped("kasmap_projection_agents_disconnected", {})).toBe(1);
   });
 });

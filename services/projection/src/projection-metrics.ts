@@ -36,8 +36,10 @@ export type ProjectionMetrics = {
  * - `kasmap_projection_alerts_published_total{type}`: `type` is the alert's (`cluster_changed`,
  *   `cluster_conflict`), one sample per known alert type from the start;
  * - `kasmap_projection_agents_connected`, `kasmap_projection_agents_disconnected`: agents with
- *   a collector whose newest heartbeat is within / older than `CONNECTED_WITHIN_MS` (what the
- *   gateway calls `connected` / `disconnected`), counts rather than a label per agent.
+ *   a collector whose newest heartbeat is within `CONNECTED_WITHIN_MS` / older and whose silence
+ *   the disconnection sweep confirmed (what the gateway calls `connected` / `disconnected`),
+ *   counts rather than a label per agent. Agents the gateway calls `unknown` (older, not
+ *   confirmed: their newer heartbeats may wait unread) are in neither.
  */
 export function registerProjectionMetrics(
   registry: Registry,
@@ -79,7 +81,7 @@ export function registerProjectionMetrics(
     },
     {
       name: "kasmap_projection_agents_disconnected",
-      help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes.",
+      help: "Agents that had a collector but whose newest heartbeat is older than 3 minutes, with no newer heartbeat waiting unread (confirmed by the projection's sweep).",
       pick: (agents) => agents.disconnected,
     },
   ]);
@@ -139,10 +141,15 @@ async function readLag(db: Kysely<ReadModelDatabase>, bus: Bus, units: readonly 
 }
 
 /**
+ * The gateway's `deploymentStatus` rule, counted: `connected` within `CONNECTED_WITHIN_MS`,
+ * `disconnected` older and marked by the disconnection sweep (`disconnected_reported_at`, which
+ * the next heartbeat clears), `unknown` (older, not marked) not counted.
+ *
  * ```sql
  * select count(*) filter (where newest > $cutoff) as connected,
- *        count(*) filter (where newest <= $cutoff) as disconnected
- * from (select c.agent_id, max(c.last_heartbeat_at) as newest
+ *        count(*) filter (where newest <= $cutoff and confirmed) as disconnected
+ * from (select c.agent_id, max(c.last_heartbeat_at) as newest,
+ *              bool_and(c.disconnected_reported_at is not null) as confirmed
  *       from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id
  *       group by c.agent_id) as agents
  * ```
@@ -151,8 +158,9 @@ async function readAgentConnections(db: Kysely<ReadModelDatabase>) {
   const cutoff = new Date(Date.now() - CONNECTED_WITHIN_MS);
   const { rows } = await sql<{ connected: number; disconnected: number }>`
     select count(*) filter (where newest > ${cutoff})::int as connected,
-           count(*) filter (where newest <= ${cutoff})::int as disconnected
-    from (select c.agent_id, max(c.last_heartbeat_at) as newest
+           count(*) filter (where newest <= ${cutoff} and confirmed)::int as disconnected
+    from (select c.agent_id, max(c.last_heartbeat_at) as newest,
+                 bool_and(c.disconnected_reported_at is not null) as confirmed
           from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id
           group by c.agent_id) as agents`.execute(db);
   return { connected: rows[0]?.connected ?? 0, disconnected: rows[0]?.disconnected ?? 0 };

@@ -12,7 +12,7 @@ const level = (value: number, id: number, traversalIds: number[]) => async () =>
 });
 
 /** An agent's connections as cached: last seen at `ms`, no collectors. */
-const seen = (ms: number) => ({ lastHeartbeat: new Date(ms), collectors: [] });
+const seen = (ms: number) => ({ lastHeartbeat: new Date(ms), silenceConfirmedAt: null, collectors: [] });
 
 describe("createGatewayCaches: a change notice drops only what it names", () => {
   it("a heartbeat of agent 7 drops agent 7's heartbeat, not another agent's nor its facts", async () => {

@@ -28,7 +28,7 @@ async function warmCaches() {
 const at = (seq: number) => ({ stream: "KASMAP_REGISTRY", seq });
 
 /** An agent's connections as cached: last seen at `ms`, no collectors. */
-const seen = (ms: number) => ({ lastHeartbeat: new Date(ms), collectors: [] });
+const seen = (ms: number) => ({ lastHeartbeat: new Date(ms), silenceConfirmedAt: null, collectors: [] });
 
 describe("dropCachesForWrite", () => {
   it("drops only what the notices of the write's own events will drop", async () => {

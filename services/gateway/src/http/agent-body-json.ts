@@ -6,7 +6,7 @@ import {
   type CollectorConnectionRow,
   liveConnections,
 } from "../read-model/collector-connections.ts";
-import { deploymentStatus } from "../read-model/deployment-status.ts";
+import { deploymentStatus, type HeartbeatState } from "../read-model/deployment-status.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { agentBody } from "./gitlab-bodies.ts";
 
@@ -59,18 +59,20 @@ function factsJsonWithPodIp(facts: SerializedClusterFacts, podIp: string | null)
 
 /**
  * `cluster_info` as JSON text: `null` before the first snapshot, else the facts' text (its
- * `agent_pod_ip` from the newest heartbeat that names one) with `"deployment_status"` (from the
- * heartbeat's age at `nowMs`), `"last_connection"` and `"connections"` (live at `nowMs`) appended.
+ * `agent_pod_ip` from the newest heartbeat that names one) with `"deployment_status"`
+ * (`deploymentStatus` at `nowMs`), `"last_connection"` and `"connections"` (live at `nowMs`)
+ * appended.
  */
 export function clusterInfoJson(
   facts: SerializedClusterFacts | null,
-  lastHeartbeatAt: Date | null,
+  heartbeat: HeartbeatState,
   nowMs: number,
   collectors: readonly CollectorConnectionRow[] = [],
 ): string {
   if (facts === null) return "null";
-  const status = deploymentStatus(lastHeartbeatAt, nowMs);
-  const lastConnection = lastHeartbeatAt === null ? "null" : `"${lastHeartbeatAt.toISOString()}"`;
+  const status = deploymentStatus(heartbeat, nowMs);
+  const { lastHeartbeat } = heartbeat;
+  const lastConnection = lastHeartbeat === null ? "null" : `"${lastHeartbeat.toISOString()}"`;
   const text = factsJsonWithPodIp(facts, agentPodIpOf(facts.facts.agent_pod_ip, collectors, nowMs));
   const connections = JSON.stringify(liveConnections(collectors, nowMs));
   // The facts are a non-empty object without these keys (their schema has none of them), so
@@ -82,7 +84,8 @@ export function clusterInfoJson(
  * The first moment after `nowMs` at which `clusterInfoJson` of the same parts can give another
  * text, ms (Infinity: never by the clock alone): when the last heartbeat, or a live collector's,
  * becomes older than `CONNECTED_WITHIN_MS` (`deployment_status`, `connections` and
- * `agent_pod_ip` are decided by those comparisons and nothing else of the clock).
+ * `agent_pod_ip` are decided by those comparisons and nothing else of the clock; `unknown`
+ * turns `disconnected` only with a row, the confirmed silence, whose notice renews the parts).
  */
 export function clusterInfoChangesAt(
   lastHeartbeatAt: Date | null,

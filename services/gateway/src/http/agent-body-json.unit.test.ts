@@ -3,6 +3,7 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import type { AgentRow } from "../read-model/agent-queries.ts";
 import { composeClusterInfo } from "../read-model/cluster-info-queries.ts";
+import type { HeartbeatState } from "../read-model/deployment-status.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import {
   agentBodyJson,
@@ -42,18 +43,29 @@ const agent: AgentRow = {
   created_by_user_id: null,
 };
 
+/** A last heartbeat, its silence confirmed when `confirmed` (`deploymentStatus`). */
+function state(lastHeartbeat: Date | null, confirmed = false): HeartbeatState {
+  return { lastHeartbeat, silenceConfirmedAt: confirmed ? new Date(now) : null };
+}
+
 describe("clusterInfoJson", () => {
   it.each([
-    { case: "connected", heartbeat: new Date(now - 1_000) },
-    { case: "disconnected", heartbeat: new Date(now - CONNECTED_WITHIN_MS) },
-    { case: "never connected", heartbeat: null },
-  ])("is byte-for-byte JSON.stringify of the composed cluster_info ($case)", ({ heartbeat }) => {
+    { case: "connected", heartbeat: state(new Date(now - 1_000)), status: "connected" },
+    {
+      case: "disconnected",
+      heartbeat: state(new Date(now - CONNECTED_WITHIN_MS), true),
+      status: "disconnected",
+    },
+    { case: "unknown", heartbeat: state(new Date(now - CONNECTED_WITHIN_MS)), status: "unknown" },
+    { case: "never connected", heartbeat: state(null), status: "never_connected" },
+  ])("is byte-for-byte JSON.stringify of the composed cluster_info ($case)", ({ heartbeat, status }) => {
     const expected = JSON.stringify(composeClusterInfo(facts, heartbeat, now));
+    expect(JSON.parse(expected)).toMatchObject({ deployment_status: status });
     expect(clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), heartbeat, now)).toBe(expected);
   });
 
   it("is byte-for-byte JSON.stringify of the composed cluster_info with replicas (agent_pod_ip from the newest)", () => {
-    const heartbeat = new Date(now - 1_000);
+    const heartbeat = state(new Date(now - 1_000));
     const replicas = ["kasmap-collector-a", "kasmap-collector-b"].map((name, i) => ({
       collector_id: name,
       pod_name: name,
@@ -74,16 +86,16 @@ describe("clusterInfoJson", () => {
   });
 
   it("is null before the first snapshot", () => {
-    expect(clusterInfoJson(null, new Date(now), now)).toBe("null");
+    expect(clusterInfoJson(null, state(new Date(now)), now)).toBe("null");
   });
 });
 
 describe("agentBodyJson and agentWithClusterInfoJson", () => {
   it("give the same text as serializing the composed body", () => {
-    const info = composeClusterInfo(facts, new Date(now), now);
+    const info = composeClusterInfo(facts, state(new Date(now)), now);
     const spliced = agentWithClusterInfoJson(
       agentBodyJson(agent, project),
-      clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), new Date(now), now),
+      clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), state(new Date(now)), now),
     );
     expect(spliced).toBe(JSON.stringify({ ...agentBody(agent, project), cluster_info: info }));
     expect(agentWithClusterInfoJson(agentBodyJson(agent, project), "null")).toBe(
@@ -133,8 +145,8 @@ describe("clusterInfoChangesAt", () => {
     const collectors = [collector(now - 2_000, false)];
     const serialized = serializeClusterFacts({ facts, seq: 1 });
     const at = clusterInfoChangesAt(heartbeat, collectors, now);
-    const text = clusterInfoJson(serialized, heartbeat, now, collectors);
-    expect(clusterInfoJson(serialized, heartbeat, at - 1, collectors)).toBe(text);
-    expect(clusterInfoJson(serialized, heartbeat, at, collectors)).not.toBe(text);
+    const text = clusterInfoJson(serialized, state(heartbeat), now, collectors);
+    expect(clusterInfoJson(serialized, state(heartbeat), at - 1, collectors)).toBe(text);
+    expect(clusterInfoJson(serialized, state(heartbeat), at, collectors)).not.toBe(text);
   });
 });

@@ -23,14 +23,16 @@ export const INVENTORY_CSV_HEADER = [
 
 /**
  * The group inventory as CSV, one record per agent. `deployment_status` is computed at `nowMs`
- * from the last heartbeat, as on every other read; an agent whose cluster never reported has
- * empty cluster cells.
+ * (`deploymentStatus`), as on every other read; an agent whose cluster never reported has empty
+ * cluster cells.
  */
 export function inventoryCsv(rows: readonly InventoryRow[], nowMs: number): string {
   return toCsv(
     INVENTORY_CSV_HEADER,
     rows.map((r) => {
       const heartbeat = r.last_heartbeat_at === null ? null : new Date(r.last_heartbeat_at);
+      const silenceConfirmedAt =
+        r.disconnected_reported_at === null ? null : new Date(r.disconnected_reported_at);
       return [
         r.project_path,
         r.agent_id,
@@ -46,7 +48,7 @@ export function inventoryCsv(rows: readonly InventoryRow[], nowMs: number): stri
         r.external_ip_count,
         r.pod_cidrs,
         r.service_cidrs,
-        deploymentStatus(heartbeat, nowMs),
+        deploymentStatus({ lastHeartbeat: heartbeat, silenceConfirmedAt }, nowMs),
         heartbeat?.toISOString() ?? null,
       ];
     }),

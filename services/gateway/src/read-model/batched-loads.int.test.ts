@@ -120,7 +120,7 @@ describe("createBatchedLoads", () => {
       await Promise.all(ids.map(async (id) => (await loadConnectionsOfAgents(db, [id])).get(id))),
     );
     expect(connections[1]?.collectors.map((c) => c.collector_id)).toEqual(["a", "b"]);
-    expect(connections[0]).toEqual({ lastHeartbeat: null, collectors: [] });
+    expect(connections[0]).toEqual({ lastHeartbeat: null, silenceConfirmedAt: null, collectors: [] });
   });
 
   it("refreshes facts by their snapshot's sequence: the held facts themselves while it is unchanged, the new ones after a snapshot, null once gone", async () => {

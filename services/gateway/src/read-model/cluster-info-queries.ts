@@ -1,28 +1,29 @@
 import type { ClusterFacts, ClusterInfo } from "@kasmap/contracts";
 import { agentPodIpOf, type CollectorConnectionRow, liveConnections } from "./collector-connections.ts";
-import { deploymentStatus } from "./deployment-status.ts";
+import { deploymentStatus, type HeartbeatState } from "./deployment-status.ts";
 
 /** Shared with the projection's audit log (`@kasmap/db`). */
 export { loadClusterFacts } from "@kasmap/db";
 
 /**
  * `cluster_info` as the API returns it: null until the first snapshot; otherwise the facts plus
- * `deployment_status` (from the heartbeat's age at `nowMs`), `last_connection` (ISO-8601) and
+ * `deployment_status` (`deploymentStatus` at `nowMs`), `last_connection` (ISO-8601) and
  * `connections` (the collectors live at `nowMs`); `agent_pod_ip` from the newest heartbeat that
  * names one (`agentPodIpOf`).
  */
 export function composeClusterInfo(
   facts: ClusterFacts | null,
-  lastHeartbeatAt: Date | null,
+  heartbeat: HeartbeatState,
   nowMs: number,
   collectors: readonly CollectorConnectionRow[] = [],
 ): ClusterInfo | null {
   if (facts === null) return null;
+  const { lastHeartbeat } = heartbeat;
   return {
     ...facts,
     agent_pod_ip: agentPodIpOf(facts.agent_pod_ip, collectors, nowMs),
-    deployment_status: deploymentStatus(lastHeartbeatAt, nowMs),
-    last_connection: lastHeartbeatAt ? lastHeartbeatAt.toISOString() : null,
+    deployment_status: deploymentStatus(heartbeat, nowMs),
+    last_connection: lastHeartbeat ? lastHeartbeat.toISOString() : null,
     connections: liveConnections(collectors, nowMs),
   };
 }

@@ -53,12 +53,19 @@ describe("loadCollectorConnections", () => {
     const other = 8;
     expect((await loadConnectionsOfAgents(readModel.db, [other])).get(other)).toEqual({
       lastHeartbeat: null,
+      silenceConfirmedAt: null,
       collectors: [],
     });
     const at = new Date("2026-12-01T19:00:02.123Z");
+    const confirmed = new Date("2026-12-01T19:03:30.456Z");
     await readModel.db
       .insertInto("read_model.agent_connections")
-      .values({ agent_id: AGENT, collector_id: "agentk-a", last_heartbeat_at: at })
+      .values({
+        agent_id: AGENT,
+        collector_id: "agentk-a",
+        last_heartbeat_at: at,
+        disconnected_reported_at: confirmed,
+      })
       .execute();
     await readModel.db
       .updateTable("read_model.collector_connections")
@@ -67,6 +74,7 @@ describe("loadCollectorConnections", () => {
       .execute();
     const combined = (await loadConnectionsOfAgents(readModel.db, [AGENT])).get(AGENT);
     expect(combined?.lastHeartbeat).toEqual(at);
+    expect(combined?.silenceConfirmedAt).toEqual(confirmed);
     expect(combined?.collectors).toEqual(await loadCollectorConnections(readModel.db, AGENT));
   });
 });

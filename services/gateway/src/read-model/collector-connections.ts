@@ -1,6 +1,7 @@
 import { type AgentConnection, CONNECTED_WITHIN_MS } from "@kasmap/contracts";
 import { MAX_COLLECTOR_CONNECTIONS_PER_AGENT, type ReadModelDatabase } from "@kasmap/db";
 import { type Selectable, sql } from "kysely";
+import type { HeartbeatState } from "./deployment-status.ts";
 import type { ReadModel } from "./registry-queries.ts";
 
 /**
@@ -57,21 +58,23 @@ export async function loadCollectorConnections(
   }));
 }
 
-/** What a read needs of an agent's connections: its last heartbeat and its collectors. */
-export type AgentConnectionsRead = {
-  /** `read_model.agent_connections.last_heartbeat_at`, or null when the agent never connected. */
-  readonly lastHeartbeat: Date | null;
+/**
+ * What a read needs of an agent's connections: its last heartbeat with whether its silence was
+ * confirmed (`read_model.agent_connections`, for `deploymentStatus`), and its collectors.
+ */
+export type AgentConnectionsRead = HeartbeatState & {
   /** As `loadCollectorConnections`. */
   readonly collectors: CollectorConnectionRow[];
 };
 
 /** An agent's connections before its first heartbeat or collector. */
 export function neverConnected(): AgentConnectionsRead {
-  return { lastHeartbeat: null, collectors: [] };
+  return { lastHeartbeat: null, silenceConfirmedAt: null, collectors: [] };
 }
 
 /**
- * The agents' last heartbeats (`read_model.agent_connections`) and their collectors (as
+ * The agents' last heartbeats with their confirmed silences (`read_model.agent_connections`)
+ * and their collectors (as
  * `loadCollectorConnections`) in one query, one row per agent asked for, connected or not: a
  * heartbeat changes both, so the gateway reloads them together.
  */
@@ -84,12 +87,11 @@ export async function loadConnectionsOfAgents(
   const { rows } = await sql<{
     agent_id: number;
     last_heartbeat_at: Date | string | null;
+    disconnected_reported_at: Date | string | null;
     collectors: CollectorJson[];
   }>`
     select
-      asked.agent_id,
-      (select last_heartbeat_at from read_model.agent_connections a where a.agent_id = asked.agent_id)
-        as last_heartbeat_at,
+      asked.agent_id, a.last_heartbeat_at, a.disconnected_reported_at,
       coalesce((
         select json_agg(c order by c.last_heartbeat_at desc, c.collector_id)
         from (
@@ -100,10 +102,13 @@ export async function loadConnectionsOfAgents(
         ) c
       ), '[]'::json) as collectors
     from unnest(${[...agentIds]}::bigint[]) as asked(agent_id)
+    left join read_model.agent_connections a on a.agent_id = asked.agent_id
   `.execute(db);
   for (const row of rows) {
     found.set(row.agent_id, {
       lastHeartbeat: row.last_heartbeat_at == null ? null : new Date(row.last_heartbeat_at),
+      silenceConfirmedAt:
+        row.disconnected_reported_at == null ? null : new Date(row.disconnected_reported_at),
       collectors: row.collectors.map((c) => ({
         ...c,
         connected_at: new Date(c.connected_at),

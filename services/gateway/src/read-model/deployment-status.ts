@@ -1,12 +1,35 @@
 import { CONNECTED_WITHIN_MS, type DeploymentStatus } from "@kasmap/contracts";
 
 /**
- * `connected` while the last heartbeat is younger than `CONNECTED_WITHIN_MS` (a heartbeat from
- * the future, i.e. clock skew, counts as connected), `disconnected` once it is older,
- * `never_connected` when no heartbeat was ever recorded. Computed at response time, never
- * cached, because it changes with the clock alone.
+ * An agent's connection state as the read model holds it: its last applied heartbeat, and when
+ * the projection confirmed that heartbeat's silence (`read_model.agent_connections`).
  */
-export function deploymentStatus(lastHeartbeatAt: Date | null, nowMs: number): DeploymentStatus {
-  if (lastHeartbeatAt === null) return "never_connected";
-  return nowMs - lastHeartbeatAt.getTime() < CONNECTED_WITHIN_MS ? "connected" : "disconnected";
+export type HeartbeatState = {
+  /** `last_heartbeat_at`; null: none was ever applied. */
+  readonly lastHeartbeat: Date | null;
+  /**
+   * `disconnected_reported_at`: when the projection's sweep found `lastHeartbeat`
+   * `CONNECTED_WITHIN_MS` old with no newer heartbeat of the agent waiting unread in the
+   * heartbeat stream, and recorded `cluster_agent_disconnected`; null until then (a heartbeat
+   * clears it).
+   */
+  readonly silenceConfirmedAt: Date | null;
+};
+
+/**
+ * `connected` while the last heartbeat is younger than `CONNECTED_WITHIN_MS` (a heartbeat from
+ * the future, i.e. clock skew, counts as connected); once older, `disconnected` if the projection
+ * confirmed the silence, else `unknown`: the agent's newer heartbeats may wait unread in the
+ * stream (the projection behind a backlog, a flood, a slow database), and its age then only
+ * says how far behind the projection is. `never_connected` when no heartbeat was ever recorded.
+ * Computed at response time, since it changes with the clock alone.
+ *
+ * The projection's `kasmap_projection_agents_connected` / `…_disconnected` gauges count by the
+ * same rule in SQL (projection-metrics.ts).
+ */
+export function deploymentStatus(state: HeartbeatState, nowMs: number): DeploymentStatus {
+  const { lastHeartbeat, silenceConfirmedAt } = state;
+  if (lastHeartbeat === null) return "never_connected";
+  if (nowMs - lastHeartbeat.getTime() < CONNECTED_WITHIN_MS) return "connected";
+  return silenceConfirmedAt === null ? "unknown" : "disconnected";
 }

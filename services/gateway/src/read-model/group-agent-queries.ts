@@ -30,6 +30,8 @@ export type InventoryRow = {
   pod_cidrs: string | null;
   service_cidrs: string | null;
   last_heartbeat_at: Date | null;
+  /** When the projection confirmed the silence of `last_heartbeat_at` (`deploymentStatus`). */
+  disconnected_reported_at: Date | null;
 };
 
 /**
@@ -95,7 +97,7 @@ export async function groupInventory(
       jsonb_array_length(s.cluster->'node_ips'->'internal') as internal_ip_count,
       jsonb_array_length(s.cluster->'node_ips'->'external') as external_ip_count,
       ${cidrs("pod_cidrs")} as pod_cidrs, ${cidrs("service_cidrs")} as service_cidrs,
-      c.last_heartbeat_at
+      c.last_heartbeat_at, c.disconnected_reported_at
     from read_model.agents ag join read_model.projects p on p.id = ag.project_id
     left join read_model.cluster_snapshots s on s.agent_id = ag.id
     left join read_model.agent_connections c on c.agent_id = ag.id

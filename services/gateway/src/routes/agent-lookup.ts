@@ -119,12 +119,7 @@ export async function clusterInfoOf(ctx: GatewayContext, agentId: number): Promi
     cachedClusterFacts(ctx, agentId),
     cachedConnections(ctx, agentId),
   ]);
-  return composeClusterInfo(
-    facts?.facts ?? null,
-    connections.lastHeartbeat,
-    Date.now(),
-    connections.collectors,
-  );
+  return composeClusterInfo(facts?.facts ?? null, connections, Date.now(), connections.collectors);
 }
 
 /** `body` with the agent's `cluster_info` as its last key when the caller asked (`?with_cluster_info=true`). */
@@ -143,7 +138,7 @@ export async function clusterInfoJsonOf(ctx: GatewayContext, agentId: number): P
     cachedClusterFacts(ctx, agentId),
     cachedConnections(ctx, agentId),
   ]);
-  return clusterInfoJson(facts, connections.lastHeartbeat, Date.now(), connections.collectors);
+  return clusterInfoJson(facts, connections, Date.now(), connections.collectors);
 }
 
 /**
@@ -159,7 +154,7 @@ export async function clusterInfoBody(ctx: GatewayContext, agentId: number): Pro
   const { lastHeartbeat, collectors } = connections;
   const nowMs = Date.now();
   return ctx.caches.clusterInfoBodies.get(agentId, [facts, connections], nowMs, () => ({
-    body: Buffer.from(clusterInfoJson(facts, lastHeartbeat, nowMs, collectors)),
+    body: Buffer.from(clusterInfoJson(facts, connections, nowMs, collectors)),
     validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),
   }));
 }
@@ -241,7 +236,7 @@ function renderAgentReadBody(
       body: Buffer.from(
         agentWithClusterInfoJson(
           agentBodyJson(agent, project),
-          clusterInfoJson(facts, lastHeartbeat, nowMs, collectors),
+          clusterInfoJson(facts, connections, nowMs, collectors),
         ),
       ),
       validUntil: clusterInfoChangesAt(lastHeartbeat, collectors, nowMs),

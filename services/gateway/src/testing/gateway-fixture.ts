@@ -225,9 +225,23 @@ export async function insertSnapshot(db: Kysely<ReadModelDatabase>, agentId: num
     .execute();
 }
 
-export async function insertHeartbeat(db: Kysely<ReadModelDatabase>, agentId: number, at: Date) {
+/**
+ * The agent's last heartbeat `at`; `silenceConfirmedAt`: when the projection's disconnection
+ * sweep confirmed its silence (`disconnected_reported_at`, what makes it `disconnected`).
+ */
+export async function insertHeartbeat(
+  db: Kysely<ReadModelDatabase>,
+  agentId: number,
+  at: Date,
+  silenceConfirmedAt: Date | null = null,
+) {
   await db
     .insertInto("read_model.agent_connections")
-    .values({ agent_id: agentId, collector_id: "c1", last_heartbeat_at: at.toISOString() })
+    .values({
+      agent_id: agentId,
+      collector_id: "c1",
+      last_heartbeat_at: at.toISOString(),
+      disconnected_reported_at: silenceConfirmedAt,
+    })
     .execute();
 }

@@ -4,7 +4,8 @@ import type { ReadModelDatabase } from "@kasmap/db";
 import type { Logger } from "@kasmap/logging";
 import { startPeriodicTask } from "@kasmap/runtime";
 import { type Kysely, sql } from "kysely";
-import { agentsWithUnreadHeartbeats } from "./agents-with-unread-heartbeats.ts";
+import { publishChangeNotices } from "../notify/change-notices.ts";
+import { agentsWithUnreadHeartbeats, heartbeatCheckpointOf } from "./agents-with-unread-heartbeats.ts";
 import { lockAuditLogsOfAgents } from "./audit-event-store.ts";
 import { disconnectedAuditEvent, type SilentAgent } from "./audit-events.ts";
 
@@ -31,9 +32,12 @@ export type DisconnectionSweep = {
  * with a heartbeat still waiting in the stream past its heartbeat consumer's checkpoint
  * (`agentsWithUnreadHeartbeats`, asked of `bus`) is deferred, since its last applied heartbeat
  * then only says how far behind the projection is (a flood, a backlog after a restart, a slow
- * database). Marks each recorded agent reported; the next heartbeat clears the mark. No event
- * announces a collector's death, hence a sweep. The silent agents are read first, then the
- * stream; then one transaction:
+ * database). Marks each recorded agent reported; the next heartbeat clears the mark. The mark
+ * is what the gateway's `deployment_status` shows as `disconnected` (before it, an agent whose
+ * last heartbeat is `CONNECTED_WITHIN_MS` old is `unknown`), so after the commit a change notice
+ * per marked agent (`agent_connections`, its heartbeat checkpoint as the position) drops the
+ * gateways' cached connections. No event announces a collector's death, hence a sweep. The
+ * silent agents are read first, then the stream; then one transaction:
  *
  * ```sql
  * select c.agent_id from read_model.agent_connections c
@@ -68,18 +72,30 @@ export async function recordAgentDisconnections(db: Db, now: Date, bus: Bus): Pr
     .execute();
   if (silent.length === 0) return { recorded: 0, deferred: 0 };
   const silentIds = silent.map((c) => Number(c.agent_id));
-  const unread = await agentsWithUnreadHeartbeats(db, bus, silentIds);
+  const { unread, checkpoints } = await agentsWithUnreadHeartbeats(db, bus, silentIds);
   const ids = silentIds.filter((id) => !unread.has(id));
-  const recorded =
-    ids.length === 0 ? 0 : await db.transaction().execute((trx) => markDisconnected(trx, ids, cutoff, now));
-  return { recorded, deferred: unread.size };
+  const marked =
+    ids.length === 0 ? [] : await db.transaction().execute((trx) => markDisconnected(trx, ids, cutoff, now));
+  // The gateway shows a silence as `disconnected` only once marked (before: `unknown`): its
+  // cached connections of these agents are stale now.
+  const stream = bus.topology.streamNames.heartbeat;
+  publishChangeNotices(
+    bus,
+    marked.map((agentId) => ({
+      table: "agent_connections",
+      agent_id: agentId,
+      stream,
+      seq: Math.max(1, heartbeatCheckpointOf(checkpoints, agentId)),
+    })),
+  );
+  return { recorded: marked.length, deferred: unread.size };
 }
 
 /**
  * The transaction of `recordAgentDisconnections` for the agents `ids`: marks those still silent
- * since `cutoff` and not reported, and records their audit events. Returns how many it marked.
+ * since `cutoff` and not reported, and records their audit events. Returns the agents it marked.
  */
-async function markDisconnected(trx: Db, ids: number[], cutoff: Date, now: Date): Promise<number> {
+async function markDisconnected(trx: Db, ids: number[], cutoff: Date, now: Date): Promise<number[]> {
   await lockAuditLogsOfAgents(trx, ids);
   const marked = await sql<{
     agent_id: string | number;
@@ -100,7 +116,7 @@ async function markDisconnected(trx: Db, ids: number[], cutoff: Date, now: Date)
     left join read_model.projects p on p.id = a.project_id
     order by m.agent_id
   `.execute(trx);
-  if (marked.rows.length === 0) return 0;
+  if (marked.rows.length === 0) return [];
   const drafts = marked.rows.map((row) => {
     const agent: SilentAgent = {
       agent_id: Number(row.agent_id),
@@ -115,7 +131,7 @@ async function markDisconnected(trx: Db, ids: number[], cutoff: Date, now: Date)
     .values(drafts.map((d) => ({ ...d, details: JSON.stringify(d.details), stream: null, stream_seq: null })))
     .onConflict((oc) => oc.column("event_id").doNothing())
     .execute();
-  return drafts.length;
+  return marked.rows.map((row) => Number(row.agent_id));
 }
 
 export type DisconnectionSweeper = {

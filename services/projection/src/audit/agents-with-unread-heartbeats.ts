@@ -88,10 +88,10 @@ export async function agentsWithUnreadHeartbeats(
   db: Kysely<ReadModelDatabase>,
   bus: Bus,
   agentIds: readonly number[],
-): Promise<ReadonlySet<number>> {
+): Promise<UnreadHeartbeats> {
   const unread = new Set<number>();
-  if (agentIds.length === 0) return unread;
   const checkpoints = await readHeartbeatCheckpoints(db);
+  if (agentIds.length === 0) return { unread, checkpoints };
   const stream = bus.topology.streamNames.heartbeat;
   const { state } = await bus.jsm.streams.info(stream);
   const lastSeq = state.messages === 0 ? 0 : state.last_seq;
@@ -105,8 +105,15 @@ export async function agentsWithUnreadHeartbeats(
       }),
     );
   }
-  return unread;
+  return { unread, checkpoints };
 }
+
+/** What `agentsWithUnreadHeartbeats` found, with the checkpoints it compared with. */
+export type UnreadHeartbeats = {
+  /** The agents with a heartbeat past their checkpoint. */
+  unread: ReadonlySet<number>;
+  checkpoints: HeartbeatCheckpoints;
+};
 
 /** Whether the stream holds a heartbeat of the agent, on either kind of subject, past `seq`. */
 async function hasHeartbeatAfter(bus: Bus, stream: string, agentId: number, seq: number): Promise<boolean> {
