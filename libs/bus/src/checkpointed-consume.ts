@@ -8,9 +8,8 @@ import {
   restartOnReconnectOrStall,
   restartWhenIdleBehind,
 } from "./consumer-liveness.ts";
-import { publishDeadLetter } from "./dead-letter.ts";
-import type { DeadLetterBudget, Letter, LetterToStore } from "./dead-letter-budget.ts";
-import { DEAD_LETTER_SUMMARY_IDLE_MS, DeadLetterSummaries } from "./dead-letter-summaries.ts";
+import type { DeadLetterBudget, Letter } from "./dead-letter-budget.ts";
+import { DeadLetterStore } from "./dead-letter-store.ts";
 import { type MessageMeta, type ParsedEvent, parseStoredEvent } from "./event-message.ts";
 import { type MessageBatches, messageBatches } from "./message-batches.ts";
 import { assertLeaderHoldsAll } from "./stream-leader-check.ts";
@@ -106,8 +105,8 @@ export type CheckpointedConsumer = {
 type Settings = Required<Pick<CheckpointedConsumerOptions, "maxBatch" | "maxWaitMs" | "confirmWithLeader">> &
   CheckpointedConsumerOptions & {
     streamName: string;
-    /** The summary windows of the writers over their budget, kept across restarts of the loop. */
-    summaries?: DeadLetterSummaries;
+    /** Where refused messages go; its summary windows are kept across restarts of the loop. */
+    deadLetters: DeadLetterStore;
   };
 
 /**
@@ -134,7 +133,11 @@ export function startCheckpointedConsumer(
     confirmWithLeader: (bus.topology.streams.find((s) => s.role === options.stream)?.replicas ?? 1) > 1,
     ...options,
     streamName: bus.topology.streamNames[options.stream],
-    ...(options.deadLetterBudget ? { summaries: new DeadLetterSummaries(options.deadLetterBudget) } : {}),
+    deadLetters: new DeadLetterStore(bus, {
+      consumer: options.name,
+      ...(options.deadLetterBudget ? { budget: options.deadLetterBudget } : {}),
+      onDeadLettered: (meta, reason) => options.onProblem?.({ kind: "dead-lettered", meta, reason }),
+    }),
   };
   let current: ConsumerMessages | null = null;
 
@@ -143,7 +146,7 @@ export function startCheckpointedConsumer(
       let consumer: Consumer | null = null;
       try {
         // What was summarized after the checkpoint is read again: store the summaries first.
-        await storeLetters(bus, settings, settings.summaries?.closeWindows() ?? []);
+        await settings.deadLetters.storeHeldSummaries();
         const checkpoint = await options.readCheckpoint();
         consumer = await bus.js.consumers.get(settings.streamName, {
           opt_start_seq: checkpoint + 1,
@@ -183,7 +186,7 @@ export function startCheckpointedConsumer(
     // Stopped: the summaries held are stored now (a process killed instead loses them; the
     // dead letters that opened their windows remain).
     if (!bus.nc.isClosed()) {
-      await storeLetters(bus, settings, settings.summaries?.closeWindows() ?? []).catch(() => {});
+      await settings.deadLetters.storeHeldSummaries().catch(() => {});
     }
   })();
 
@@ -264,7 +267,7 @@ async function consumeBatches(
       else next = prepareAfter(batch.lastSeq);
       progress.busy++;
       try {
-        if (batch.lastSeq > progress.seq) await applyPrepared(bus, settings, batch);
+        if (batch.lastSeq > progress.seq) await applyPrepared(settings, batch);
       } catch (error) {
         reading.abort();
         await next.catch(() => null);
@@ -317,9 +320,7 @@ async function readAndPrepare(
   committed: number,
 ): Promise<PreparedBatch | null> {
   for (;;) {
-    const batch = await storingSummariesWhenIdle(
-      bus,
-      settings,
+    const batch = await settings.deadLetters.storingSummariesWhenIdle(
       batches.next(settings.maxBatch, settings.maxWaitMs),
     );
     if (batch === null) return null;
@@ -334,32 +335,6 @@ async function readAndPrepare(
       progress.at = Date.now();
     }
   }
-}
-
-/**
- * `next`, the next batch; should it not come within `DEAD_LETTER_SUMMARY_IDLE_MS` while summaries
- * are held, stores them meanwhile (a flood that stopped is summarized within about a second).
- */
-async function storingSummariesWhenIdle(
-  bus: Bus,
-  settings: Settings,
-  next: Promise<JsMsg[] | null>,
-): Promise<JsMsg[] | null> {
-  const summaries = settings.summaries;
-  if (summaries === undefined || !summaries.holdsSummaries) return next;
-  let timer: NodeJS.Timeout | undefined;
-  const idle = new Promise<"idle">((resolve) => {
-    timer = setTimeout(() => resolve("idle"), DEAD_LETTER_SUMMARY_IDLE_MS);
-  });
-  try {
-    if ((await Promise.race([next, idle])) !== "idle") return next;
-  } finally {
-    clearTimeout(timer);
-  }
-  // Awaited below; should the store fail, the consumer restarts and drops it unawaited.
-  next.catch(() => {});
-  await storeLetters(bus, settings, summaries.closeSummaries());
-  return next;
 }
 
 function metaOf(streamName: string, message: JsMsg): MessageMeta {
@@ -425,9 +400,7 @@ async function prepareMessages(
     events = events.filter(({ meta }) => !refused.has(meta.seq));
   }
   const last = received.at(-1);
-  await deadLetterAll(
-    bus,
-    settings,
+  await settings.deadLetters.storeBatch(
     metas.filter((meta) => kept(meta.seq)),
     letters.filter(({ meta }) => kept(meta.seq)),
     last ? storedAtOf(last) : new Date(0),
@@ -454,51 +427,14 @@ function undecidedEventOf(
   return { meta: event.meta, reason: undecided.reason };
 }
 
-/**
- * Dead-letters a batch's refused messages (`letters`, among the batch's decided `messages`; `now`
- * the server time of its last message) in stream order with their publishes in flight together
- * (their acks awaited at once), not one round trip each, and the messages of a writer over its
- * budget (`deadLetterBudget`) into its summary window (`DeadLetterSummaries`): a collector
- * flooding its subject with messages that are all refused must not cost the consumer a round
- * trip — or a publish, or bytes of the dead-letter stream — per message, or the backlog of every
- * agent behind it grows for as long as the flood lasts, and the stream with it. Fails if any
- * publish failed (after all have settled); the batch is then read again from the checkpoint,
- * and the letters already stored are deduplicated by their msgID.
- */
-async function deadLetterAll(
-  bus: Bus,
-  settings: Settings,
-  messages: readonly MessageMeta[],
-  letters: Letter[],
-  now: Date,
-): Promise<void> {
-  letters.sort((a, b) => a.meta.seq - b.meta.seq);
-  const toStore = settings.summaries ? settings.summaries.sortBatch(messages, letters, now) : letters;
-  await storeLetters(bus, settings, toStore);
-}
-
-/**
- * Stores dead letters with their publishes in flight together. Fails if any failed (after all
- * have settled), handing the failed ones back to the summary windows to be stored again.
- */
-async function storeLetters(bus: Bus, settings: Settings, letters: readonly LetterToStore[]): Promise<void> {
-  if (letters.length === 0) return;
-  const results = await Promise.allSettled(letters.map((letter) => deadLetter(bus, settings, letter)));
-  const failed = letters.filter((_, i) => results[i]?.status === "rejected");
-  if (failed.length === 0) return;
-  settings.summaries?.requeue(failed);
-  const first = results.find((result) => result.status === "rejected");
-  throw first?.reason;
-}
-
 /** Applies a prepared batch with its last sequence as checkpoint, event by event on a poison event. */
-async function applyPrepared(bus: Bus, settings: Settings, batch: PreparedBatch): Promise<void> {
+async function applyPrepared(settings: Settings, batch: PreparedBatch): Promise<void> {
   const { messages, events, lastSeq } = batch;
   try {
     await settings.applyBatch(events, lastSeq);
   } catch (error) {
     if (!isKasmapError(error, "poison_event")) throw error;
-    await applyOneByOne(bus, settings, messages, events, lastSeq);
+    await applyOneByOne(settings, messages, events, lastSeq);
   }
 }
 
@@ -517,7 +453,6 @@ function validateMessage(bus: Bus, settings: Settings, message: JsMsg): ParsedEv
  * again; the events after it are still applied.
  */
 async function applyOneByOne(
-  bus: Bus,
   settings: Settings,
   messages: JsMsg[],
   events: CheckpointedEvent[],
@@ -530,26 +465,10 @@ async function applyOneByOne(
     } catch (error) {
       if (!isKasmapError(error, "poison_event")) throw error;
       const message = bySeq.get(item.meta.seq);
-      if (message) await deadLetter(bus, settings, { message, meta: item.meta, reason: error.message });
+      if (message) await settings.deadLetters.storeOne({ message, meta: item.meta, reason: error.message });
       await settings.applyBatch([], item.meta.seq);
     }
   }
   // Dead-lettered messages after the last event still move the checkpoint.
   if ((events.at(-1)?.meta.seq ?? 0) < lastSeq) await settings.applyBatch([], lastSeq);
-}
-
-async function deadLetter(bus: Bus, settings: Settings, letter: LetterToStore): Promise<void> {
-  const { message, meta, reason, writer, summarized } = letter;
-  await publishDeadLetter(bus, {
-    stream: meta.stream,
-    seq: meta.seq,
-    subject: meta.subject,
-    consumer: settings.name,
-    reason,
-    storedAt: meta.storedAt,
-    payload: message.data,
-    ...(writer === undefined ? {} : { writer }),
-    ...(summarized === undefined ? {} : { summarized }),
-  });
-  settings.onProblem?.({ kind: "dead-lettered", meta, reason });
 }

@@ -1,3 +1,4 @@
+import type { DeadLetterHeadOmission } from "@kasmap/contracts";
 import type { JsMsg } from "@nats-io/jetstream";
 import type { SummarizedMessages } from "./dead-letter.ts";
 import type { MessageMeta } from "./event-message.ts";
@@ -12,6 +13,14 @@ import type { MessageMeta } from "./event-message.ts";
 export type DeadLetterBudget = {
   writerOf(subject: string): string | undefined;
   admit(meta: MessageMeta): boolean;
+  /**
+   * Bytes of message heads (`head_base64`, before base64: up to `DEAD_LETTER_HEAD_BYTES` a dead
+   * letter) each writer's dead letters may keep in any 60 s of server time
+   * (`DeadLetterHeadBudget`); beyond, they keep reason, position, size and digest but no head
+   * (`head_omitted: "budget"`). Counts the dead letters of its own, the one opening its summary
+   * window and the summaries. @default every dead letter keeps its head
+   */
+  headBytesPerMinute?: number;
 };
 
 /** A message refused by validation or by the screen, and why. */
@@ -20,5 +29,10 @@ export type Letter = { message: JsMsg; meta: MessageMeta; reason: string };
 /**
  * A dead letter to store: one refused message; or the one that opens its writer's summary
  * window (`writer` alone); or a summary, headed by its first message (`writer` and `summarized`).
+ * `headOmitted`: it keeps no head of the message (its writer's heads are over budget).
  */
-export type LetterToStore = Letter & { writer?: string; summarized?: SummarizedMessages };
+export type LetterToStore = Letter & {
+  writer?: string;
+  summarized?: SummarizedMessages;
+  headOmitted?: DeadLetterHeadOmission;
+};

@@ -1,5 +1,11 @@
-import { DEAD_LETTER_SEQ_RANGES, type DeadLetterSeqRange } from "@kasmap/contracts";
+import {
+  DEAD_LETTER_HEAD_BYTES,
+  DEAD_LETTER_HEAD_OMISSIONS,
+  DEAD_LETTER_SEQ_RANGES,
+  type DeadLetterSeqRange,
+} from "@kasmap/contracts";
 import type { DeadLetterBudget, Letter, LetterToStore } from "./dead-letter-budget.ts";
+import { DeadLetterHeadBudget } from "./dead-letter-head-budget.ts";
 import type { MessageMeta } from "./event-message.ts";
 
 /**
@@ -18,7 +24,7 @@ export const DEAD_LETTER_SUMMARY_IDLE_MS = 1_000;
 
 type Summary = {
   /** Its first message: the summary dead letter describes it (digest, head, reason). */
-  head: Letter;
+  head: LetterToStore;
   ranges: DeadLetterSeqRange[];
   count: number;
   exact: boolean;
@@ -50,16 +56,24 @@ type SummaryWindow = {
  * in between do not split it, only one of the writer's own that is not summarized (applied, or a
  * dead letter of its own). Past `DEAD_LETTER_SEQ_RANGES` ranges the last one grows over such
  * messages (`exact: false`); the count stays exact.
+ *
+ * With `headBytesPerMinute`, each writer's dead letters (its own, its openings, the first message
+ * of its summaries) keep their heads while its `DeadLetterHeadBudget` holds them, decided in stream
+ * order as they are sorted; beyond, they keep none (`headOmitted`).
  */
 export class DeadLetterSummaries {
   private readonly windows = new Map<string, SummaryWindow>();
   /** Dead letters whose store failed: answered with the next ones. */
   private unstored: LetterToStore[] = [];
+  private readonly heads: DeadLetterHeadBudget | undefined;
 
   constructor(
     private readonly budget: DeadLetterBudget,
     private readonly limits = { windowMs: DEAD_LETTER_SUMMARY_WINDOW_MS, maxRanges: DEAD_LETTER_SEQ_RANGES },
-  ) {}
+  ) {
+    const bytesPerWindow = budget.headBytesPerMinute;
+    this.heads = bytesPerWindow === undefined ? undefined : new DeadLetterHeadBudget({ bytesPerWindow });
+  }
 
   /** Whether a summary is waiting to be stored (`closeSummaries` would answer some). */
   get holdsSummaries(): boolean {
@@ -91,13 +105,15 @@ export class DeadLetterSummaries {
       }
       if (letter === undefined || this.budget.admit(meta)) {
         if (window?.summary) window.summary.broken = true;
-        if (letter !== undefined) toStore.push(letter);
+        if (letter !== undefined) toStore.push(this.withHeadDecided(writer, letter));
       } else if (window === undefined) {
         const endsAt = meta.storedAt.getTime() + this.limits.windowMs;
         this.windows.set(writer, { endsAt });
-        toStore.push({ ...letter, writer, reason: openingReason(writer, endsAt, letter.reason) });
+        const reason = openingReason(writer, endsAt, letter.reason);
+        toStore.push(this.withHeadDecided(writer, { ...letter, writer, reason }));
       } else if (window.summary === undefined) {
-        window.summary = { head: letter, ranges: [], count: 0, exact: true, broken: false };
+        const head = this.withHeadDecided(writer, letter);
+        window.summary = { head, ranges: [], count: 0, exact: true, broken: false };
       } else this.summarize(window.summary, meta.seq);
     }
     // Not among `messages` (a caller's mistake): still each its own, never dropped.
@@ -139,6 +155,24 @@ export class DeadLetterSummaries {
    */
   requeue(letters: readonly LetterToStore[]): void {
     this.unstored.push(...letters);
+  }
+
+  /**
+   * A dead letter stored on its own, outside a batch's (an event that could not be applied): with
+   * its head only while its writer's heads are within budget, like the batch's. Decided by
+   * sequence, so it keeps no head when the writer's later messages were decided already.
+   */
+  withHead(letter: Letter): LetterToStore {
+    const writer = this.budget.writerOf(letter.meta.subject);
+    return writer === undefined ? letter : this.withHeadDecided(writer, letter);
+  }
+
+  /** The letter, without its head if its writer's heads are over budget (`DeadLetterHeadBudget`). */
+  private withHeadDecided(writer: string, letter: LetterToStore): LetterToStore {
+    const { meta } = letter;
+    const bytes = Math.min(meta.bytes, DEAD_LETTER_HEAD_BYTES);
+    if (this.heads === undefined || this.heads.admit(writer, meta.seq, meta.storedAt, bytes)) return letter;
+    return { ...letter, headOmitted: DEAD_LETTER_HEAD_OMISSIONS.budget };
   }
 
   private takeUnstored(): LetterToStore[] {

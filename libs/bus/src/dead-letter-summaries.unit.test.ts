@@ -16,7 +16,7 @@ function refuse(m: MessageMeta, reason = `bad ${m.seq}`): Letter {
 }
 
 /** Each writer gets `each` dead letters of its own, counted once per sequence; `open` has no writer. */
-function budget(each: number): DeadLetterBudget {
+function budget(each: number, headBytesPerMinute?: number): DeadLetterBudget {
   const spent = new Map<string, Set<number>>();
   return {
     writerOf: (subject) => (subject === "open" ? undefined : subject),
@@ -28,6 +28,7 @@ function budget(each: number): DeadLetterBudget {
       seqs.add(m.seq);
       return true;
     },
+    ...(headBytesPerMinute === undefined ? {} : { headBytesPerMinute }),
   };
 }
 
@@ -182,5 +183,35 @@ describe("DeadLetterSummaries", () => {
     const first = refusedBatch(summaries, metas).map(shape);
     summaries.closeWindows();
     expect(refusedBatch(summaries, metas).map(shape)).toEqual(first);
+  });
+
+  it("keeps heads of each writer's dead letters (own, opening, summary) while its head bytes last, in stream order; never a writerless one's", () => {
+    const summaries = new DeadLetterSummaries(budget(2, 10_000));
+    // 4,000 bytes each: each writer's first two dead letters keep heads.
+    const sized = (m: MessageMeta) => ({ ...m, bytes: 4_000 });
+    const metas = [1, 2, 3, 4, 5, 6, 7, 8, 9].map((seq) => sized(meta(seq % 3 === 0 ? "open" : "a", seq)));
+    const stored = [...refusedBatch(summaries, metas), ...summaries.closeWindows()];
+    const heads = stored.map((letter) => [...shape(letter), letter.headOmitted ?? "head"]);
+    expect(heads).toEqual([
+      [1, "own", "head"],
+      [2, "own", "head"],
+      [3, "own", "head"],
+      [4, "opening", "budget"],
+      [6, "own", "head"],
+      [9, "own", "head"],
+      [5, 2, [{ first: 7, last: 8 }], "budget"],
+    ]);
+    // b has its own bytes.
+    const b = refusedBatch(summaries, [sized(meta("b", 10))]);
+    expect(b.map((letter) => letter.headOmitted)).toEqual([undefined]);
+  });
+
+  it("keeps the head of a dead letter stored on its own (an event that could not be applied) only within its writer's head bytes", () => {
+    const summaries = new DeadLetterSummaries(budget(100, 8_000));
+    const sized = (writer: string, seq: number) => ({ ...meta(writer, seq), bytes: 4_000 });
+    expect(summaries.withHead(refuse(sized("a", 1))).headOmitted).toBeUndefined();
+    refusedBatch(summaries, [sized("a", 2)]);
+    expect(summaries.withHead(refuse(sized("a", 3))).headOmitted).toBe("budget");
+    expect(summaries.withHead(refuse(sized("open", 4))).headOmitted).toBeUndefined();
   });
 });

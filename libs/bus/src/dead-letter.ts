@@ -4,6 +4,7 @@ import {
   DEAD_LETTER_HEADERS,
   DEAD_LETTER_REASON_CHARS,
   DEAD_LETTER_SUBJECT_CHARS,
+  type DeadLetterHeadOmission,
   type DeadLetterRecord,
   type DeadLetterSeqRange,
   deadLetterCount,
@@ -32,6 +33,8 @@ export type DeadLetter = {
   writer?: string;
   /** A summary: the further messages of `writer` it stands for besides this one (a flood). */
   summarized?: SummarizedMessages;
+  /** Why the record keeps no head of `payload` (`head_omitted`); undefined: it keeps one. */
+  headOmitted?: DeadLetterHeadOmission;
 };
 
 /** The further messages a summary dead letter stands for, besides its first (`DeadLetter.seq`). */
@@ -57,10 +60,11 @@ function oneLine(text: string, max: number): string {
 
 /**
  * The bounded record of a rejected message: reason, position, digest and the first
- * `DEAD_LETTER_HEAD_BYTES` bytes — never the whole body, so it always fits in a message.
+ * `DEAD_LETTER_HEAD_BYTES` bytes (none with `headOmitted`) — never the whole body, so it always
+ * fits in a message.
  */
 export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
-  const head = letter.payload.subarray(0, DEAD_LETTER_HEAD_BYTES);
+  const head = letter.payload.subarray(0, letter.headOmitted === undefined ? DEAD_LETTER_HEAD_BYTES : 0);
   return {
     reason: oneLine(letter.reason, DEAD_LETTER_REASON_CHARS),
     stream: letter.stream,
@@ -72,6 +76,7 @@ export function deadLetterRecord(letter: DeadLetter): DeadLetterRecord {
     sha256: createHash("sha256").update(letter.payload).digest("hex"),
     head_base64: Buffer.from(head).toString("base64"),
     truncated: head.byteLength < letter.payload.byteLength,
+    ...(letter.headOmitted === undefined ? {} : { head_omitted: letter.headOmitted }),
     ...(letter.writer === undefined ? {} : { writer: letter.writer.slice(0, DEAD_LETTER_SUBJECT_CHARS) }),
     ...(letter.summarized === undefined || letter.summarized.count === 0
       ? {}

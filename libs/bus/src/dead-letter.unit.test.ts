@@ -36,6 +36,26 @@ describe("deadLetterRecord", () => {
     expect(record.reason).not.toContain("\n");
     expect(JSON.stringify(record).length).toBeLessThan(9 * 1024);
   });
+
+  it("keeps no head when told so, saying why, and is still read by a reader that knows no head_omitted", () => {
+    const body = new Uint8Array(4096).fill(120);
+    const record = DeadLetterRecordSchema.parse(deadLetterRecord({ ...letter(body), headOmitted: "budget" }));
+    expect(record).toMatchObject({
+      reason: "not JSON",
+      seq: 12,
+      subject: "kasmap.cluster.4.snapshot",
+      size: 4096,
+      sha256: createHash("sha256").update(body).digest("hex"),
+      head_base64: "",
+      truncated: true,
+      head_omitted: "budget",
+    });
+    expect(JSON.stringify(record).length).toBeLessThan(512);
+    // The record before head_omitted: every field it required is still there, of its type.
+    const older = DeadLetterRecordSchema.omit({ head_omitted: true }).strip();
+    expect(older.parse(record)).toMatchObject({ head_base64: "", truncated: true });
+    expect(DeadLetterRecordSchema.parse(deadLetterRecord(letter(body)))).not.toHaveProperty("head_omitted");
+  });
 });
 
 describe("a summary dead letter", () => {

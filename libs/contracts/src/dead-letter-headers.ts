@@ -17,6 +17,14 @@ export const DEAD_LETTER_HEADERS = {
 
 /** Bytes of the rejected body kept in a dead letter (`head_base64`); the rest is only digested. */
 export const DEAD_LETTER_HEAD_BYTES = 4096;
+/**
+ * Why a dead letter keeps no head (`head_omitted`; its `head_base64` is then ""): `budget`, its
+ * writer's dead letters already carried their bytes of heads for the last 60 s of server time (a
+ * flood of large refused messages costs the dead-letter stream a bounded amount of heads).
+ */
+export const DEAD_LETTER_HEAD_OMISSIONS = { budget: "budget" } as const;
+export type DeadLetterHeadOmission =
+  (typeof DEAD_LETTER_HEAD_OMISSIONS)[keyof typeof DEAD_LETTER_HEAD_OMISSIONS];
 /** Characters of the rejection reason kept (header and body). */
 export const DEAD_LETTER_REASON_CHARS = 2000;
 /** Characters of the original subject kept (NATS allows long subjects; the record stays bounded). */
@@ -65,10 +73,16 @@ export const DeadLetterRecordSchema = z.object({
   size: z.number().int().nonnegative(),
   /** SHA-256 hex of the original body. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  /** The first `DEAD_LETTER_HEAD_BYTES` bytes of the original body, base64. */
+  /** The first `DEAD_LETTER_HEAD_BYTES` bytes of the original body, base64; "" with `head_omitted`. */
   head_base64: z.string(),
   /** True when `head_base64` holds less than the whole body. */
   truncated: z.boolean(),
+  /**
+   * Present when the head was left out (`head_base64` is ""; `truncated` true unless the body is
+   * empty): `budget`, the writer was over its bytes of heads per minute. The original stays in its
+   * stream at `seq` until the stream's max age; `sha256` identifies it. Absent on older dead letters.
+   */
+  head_omitted: z.enum(DEAD_LETTER_HEAD_OMISSIONS).optional(),
   /**
    * On a summary and on the dead letter that opens a writer's summary window: the writer over
    * its dead-letter budget, as the consumer names it (`agent 42`: the agent of the subject on

@@ -24,6 +24,16 @@ export const DEFAULT_HEARTBEATS_PER_MINUTE = 600;
  */
 export const DEFAULT_DEAD_LETTERS_PER_MINUTE = 100;
 /**
+ * Bytes of message heads (`head_base64`, before base64) an agent's dead letters may keep in any
+ * minute on the collector streams; its further dead letters keep reason, position, size and
+ * digest but no head (`head_omitted: "budget"`). 16 KiB: four whole heads of the largest kind
+ * (`DEAD_LETTER_HEAD_BYTES`, 4 KiB), or some forty of a heartbeat's size — enough to see what a
+ * broken collector sends (its other letters' `sha256` tell whether the bodies differ; the cluster
+ * stream keeps each body at its `seq` until its max age, the heartbeat stream the latest per
+ * subject) — where the budget's 100 letters with whole heads cost ~0.9 GB a day per flooding agent.
+ */
+export const DEFAULT_DEAD_LETTER_HEAD_BYTES_PER_MINUTE = 16 * 1024;
+/**
  * Seconds collector events of an agent the read model does not know yet (or without a token yet)
  * may wait for the registry, counted per agent from the first time one of its events waited
  * (`UnknownAgentGrace`); after that, once the registry consumer has caught up, each is refused.
@@ -36,6 +46,7 @@ export type CollectorLimits = {
   snapshotsPerMinute: number;
   heartbeatsPerMinute: number;
   deadLettersPerMinute: number;
+  deadLetterHeadBytesPerMinute: number;
   unknownAgentGraceMs: number;
 };
 
@@ -44,6 +55,7 @@ export const DEFAULT_COLLECTOR_LIMITS: CollectorLimits = {
   snapshotsPerMinute: DEFAULT_SNAPSHOTS_PER_MINUTE,
   heartbeatsPerMinute: DEFAULT_HEARTBEATS_PER_MINUTE,
   deadLettersPerMinute: DEFAULT_DEAD_LETTERS_PER_MINUTE,
+  deadLetterHeadBytesPerMinute: DEFAULT_DEAD_LETTER_HEAD_BYTES_PER_MINUTE,
   unknownAgentGraceMs: DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
 };
 
@@ -65,6 +77,12 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
     .int()
     .min(1)
     .default(DEFAULT_DEAD_LETTERS_PER_MINUTE),
+  /** 0: no head in any collector dead letter (the body is read from its stream by `seq`). */
+  KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(DEFAULT_DEAD_LETTER_HEAD_BYTES_PER_MINUTE),
   KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS: z.coerce
     .number()
     .int()
@@ -100,6 +118,7 @@ export function collectorLimitsFromEnv(env: ProjectionEnv): CollectorLimits {
     snapshotsPerMinute: env.KASMAP_PROJECTION_SNAPSHOTS_PER_MINUTE,
     heartbeatsPerMinute: env.KASMAP_PROJECTION_HEARTBEATS_PER_MINUTE,
     deadLettersPerMinute: env.KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE,
+    deadLetterHeadBytesPerMinute: env.KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE,
     unknownAgentGraceMs: env.KASMAP_PROJECTION_UNKNOWN_AGENT_GRACE_SECONDS * 1000,
   };
 }

@@ -19,6 +19,24 @@ describe("the projection's collector limits from the environment", () => {
       expect(parsed.error?.issues[0]?.path).toEqual(["KASMAP_PROJECTION_DEAD_LETTERS_PER_MINUTE"]);
     }
   });
+
+  it("reads the bytes of dead-letter heads an agent may keep a minute (16 KiB, 0 for none) and refuses a negative or fractional one", () => {
+    expect(DEFAULT_COLLECTOR_LIMITS.deadLetterHeadBytesPerMinute).toBe(16 * 1024);
+    for (const [value, bytes] of [
+      ["0", 0],
+      ["4096", 4096],
+    ] as const) {
+      const env = ProjectionEnvSchema.parse({ KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE: value });
+      expect(collectorLimitsFromEnv(env).deadLetterHeadBytesPerMinute).toBe(bytes);
+    }
+    for (const bad of ["-1", "2.5", "16KiB"]) {
+      const parsed = ProjectionEnvSchema.safeParse({
+        KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE: bad,
+      });
+      expect(parsed.success, bad).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(["KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE"]);
+    }
+  });
 });
 
 describe("collectorDeadLetterBudget", () => {
@@ -38,5 +56,10 @@ describe("collectorDeadLetterBudget", () => {
     expect(admitted).toEqual([true, true, true, false, false]);
     expect(budget.admit(meta(8, 6))).toBe(true);
     expect(budget.writerOf(topology.subjects.clusterSnapshot(7))).toBe("agent 7");
+  });
+
+  it("gives each agent its bytes of dead-letter heads a minute: 16 KiB unless told", () => {
+    expect(collectorDeadLetterBudget(3).headBytesPerMinute).toBe(16 * 1024);
+    expect(collectorDeadLetterBudget(3, 0).headBytesPerMinute).toBe(0);
   });
 });

@@ -231,7 +231,10 @@ export function startProjectionConsumer(
       ? {
           preScreen: createCollectorPreScreen(declaration.stream, limits),
           screen: createCollectorScreen(bus, db, grace, REGISTRY_CONSUMER),
-          deadLetterBudget: collectorDeadLetterBudget(limits.deadLettersPerMinute),
+          deadLetterBudget: collectorDeadLetterBudget(
+            limits.deadLettersPerMinute,
+            limits.deadLetterHeadBytesPerMinute,
+          ),
         }
       : {}),
     ...(target.owns ? { owns: target.owns } : {}),
