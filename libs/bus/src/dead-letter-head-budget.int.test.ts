@@ -1,4 +1,5 @@
 import { DEAD_LETTER_HEAD_BYTES, DEAD_LETTER_HEADERS, DeadLetterRecordSchema } from "@kasmap/contracts";
+import { agentDeadLetterBudget } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { testWorldForFile } from "@kasmap/testing/world";
 import { describe, expect, it } from "vitest";
@@ -23,25 +24,6 @@ const BYSTANDER = 8;
 const FLOOD = 300;
 /** Not JSON, and as large as a dead letter's head. */
 const LARGE = new Uint8Array(DEAD_LETTER_HEAD_BYTES).fill("{".charCodeAt(0));
-
-/** Each agent (of the subject) gets `OWN` dead letters of its own, decided by sequence. */
-function agentBudget(headBytesPerMinute?: number): DeadLetterBudget {
-  const spent = new Map<string, Set<number>>();
-  const writerOf = (subject: string) => `agent ${subject.split(".")[2]}`;
-  return {
-    writerOf,
-    admit(meta) {
-      const writer = writerOf(meta.subject);
-      const seqs = spent.get(writer) ?? new Set();
-      spent.set(writer, seqs);
-      if (seqs.has(meta.seq)) return true;
-      if (seqs.size >= OWN) return false;
-      seqs.add(meta.seq);
-      return true;
-    },
-    ...(headBytesPerMinute === undefined ? {} : { headBytesPerMinute }),
-  };
-}
 
 /**
  * `FLOOD` large messages that are no event on the attacker's snapshot subject, within a second,
@@ -110,8 +92,13 @@ describe("a flood of large refused messages", () => {
     const last = Math.max(attacker.at(-1) ?? 0, bystander.at(-1) ?? 0);
 
     // The same messages without a head budget (as before): the baseline, measured in this run.
-    const unlimited = await deadLetter("test-heads-unlimited", first, last, agentBudget());
-    const budgeted = await deadLetter("test-heads-budgeted", first, last, agentBudget(HEAD_BYTES));
+    const unlimited = await deadLetter("test-heads-unlimited", first, last, agentDeadLetterBudget(OWN));
+    const budgeted = await deadLetter(
+      "test-heads-budgeted",
+      first,
+      last,
+      agentDeadLetterBudget(OWN, HEAD_BYTES),
+    );
 
     const ofAttacker = budgeted.letters.filter((l) => l.record.subject === subjectOf(ATTACKER));
     const ofBystander = budgeted.letters.filter((l) => l.record.subject === subjectOf(BYSTANDER));

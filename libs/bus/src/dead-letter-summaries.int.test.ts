@@ -1,10 +1,9 @@
 import { DEAD_LETTER_HEADERS, DeadLetterRecordSchema } from "@kasmap/contracts";
-import { buildClusterFacts, testEvents } from "@kasmap/testing";
+import { agentDeadLetterBudget, buildClusterFacts, testEvents } from "@kasmap/testing";
 import { eventually } from "@kasmap/testing/harness";
 import { testWorldForFile } from "@kasmap/testing/world";
 import { describe, expect, it } from "vitest";
 import { type CheckpointedConsumerOptions, startCheckpointedConsumer } from "./checkpointed-consume.ts";
-import type { DeadLetterBudget } from "./dead-letter-budget.ts";
 import { publishEvent } from "./publish.ts";
 
 /**
@@ -22,24 +21,6 @@ const FLOOD_BYTES_BOUND = 16 * 1024;
 const ATTACKER = 7;
 const HONEST = 8;
 const NOT_JSON = new TextEncoder().encode("{");
-
-/** Each agent (of the subject) gets `OWN` dead letters of its own, decided by sequence. */
-function agentBudget(): DeadLetterBudget {
-  const spent = new Map<string, Set<number>>();
-  const writerOf = (subject: string) => `agent ${subject.split(".")[2]}`;
-  return {
-    writerOf,
-    admit(meta) {
-      const writer = writerOf(meta.subject);
-      const seqs = spent.get(writer) ?? new Set();
-      spent.set(writer, seqs);
-      if (seqs.has(meta.seq)) return true;
-      if (seqs.size >= OWN) return false;
-      seqs.add(meta.seq);
-      return true;
-    },
-  };
-}
 
 /**
  * Publishes `count` bytes that are no event on the attacker's snapshot subject, 64 in flight,
@@ -83,7 +64,7 @@ async function consume(
     stream: "cluster",
     name,
     confirmWithLeader: false,
-    deadLetterBudget: agentBudget(),
+    deadLetterBudget: agentDeadLetterBudget(OWN),
     readCheckpoint: async () => checkpoint,
     async applyBatch(batch, lastSeq) {
       applied.push(...batch.map((e) => e.meta.seq));
@@ -188,7 +169,7 @@ describe("a flood's dead letters", () => {
       stream: "cluster",
       name: "test-flood-idle",
       confirmWithLeader: false,
-      deadLetterBudget: agentBudget(),
+      deadLetterBudget: agentDeadLetterBudget(OWN),
       readCheckpoint: async () => checkpoint,
       async applyBatch(_batch, lastSeq) {
         checkpoint = lastSeq;

@@ -1,4 +1,4 @@
-import type { Bus } from "@kasmap/bus";
+import type { Bus, DeadLetterBudget } from "@kasmap/bus";
 import type { StoredMsg } from "@nats-io/jetstream";
 
 /**
@@ -15,4 +15,27 @@ export async function readDeadLetters(bus: Bus, fromSeq = 0): Promise<StoredMsg[
     if (letter) letters.push(letter);
   }
   return letters;
+}
+
+/**
+ * A dead-letter budget for tests of the checkpointed consumer: each agent (the third token of the
+ * subject) gets `own` dead letters of its own, decided by sequence (a message read again is
+ * admitted again), and `headBytesPerMinute` of heads when given.
+ */
+export function agentDeadLetterBudget(own: number, headBytesPerMinute?: number): DeadLetterBudget {
+  const spent = new Map<string, Set<number>>();
+  const writerOf = (subject: string) => `agent ${subject.split(".")[2]}`;
+  return {
+    writerOf,
+    admit(meta) {
+      const writer = writerOf(meta.subject);
+      const seqs = spent.get(writer) ?? new Set();
+      spent.set(writer, seqs);
+      if (seqs.has(meta.seq)) return true;
+      if (seqs.size >= own) return false;
+      seqs.add(meta.seq);
+      return true;
+    },
+    ...(headBytesPerMinute === undefined ? {} : { headBytesPerMinute }),
+  };
 }
