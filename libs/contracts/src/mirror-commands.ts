@@ -171,12 +171,35 @@ export const MIRROR_COMMANDS = {
     result: z.object({ removed: z.boolean() }),
   },
   /**
-   * Removes what no put stamped since `before`, under the given root groups (by
-   * `traversal_ids`; null: everything mirrored), with the events of a removal; the counts
-   * include what went with a removed group.
+   * Begins a full reconcile's walk: `started_at` is the time the sweep after it is given
+   * (`mirror.sweep`'s `walk_started_at`), read from the clock every put stamps `mirrored_at` with
+   * (authz's database), so no host's clock decides what a sweep removes. Publishes nothing.
+   */
+  "mirror.walk.begin": {
+    request: z.object({}),
+    result: z.object({ started_at: Time }),
+  },
+  /**
+   * Re-stamps the project's live mirrored agents as if each had been put again, publishing
+   * nothing: the walk could not read the project's agent listing whole (GitLab answered 403 or
+   * 5xx), and a partial read must never remove agents (nor, with them, their grants).
+   * `kept`: how many were stamped; 0 when the project is not mirrored.
+   */
+  "mirror.agents.keep": {
+    request: z.object({ project_id: Id }),
+    result: z.object({ kept: z.number().int().min(0) }),
+  },
+  /**
+   * Removes what no put stamped since `walk_started_at` (a `started_at` that
+   * `mirror.walk.begin` answered), under the given root groups (by `traversal_ids`; null:
+   * everything mirrored), with the events of a removal; the counts include what went with a
+   * removed group. A time later than authz's clock is refused `bad_request`: only
+   * `mirror.walk.begin` hands out the cut-off. (The sweep before `mirror.walk.begin` took a
+   * `before` of the sync's own clock; such a request is refused `validation_failed`, so a sync
+   * of that version sweeps nothing against this authz.)
    */
   "mirror.sweep": {
-    request: z.object({ before: Time, root_group_ids: z.array(Id).nullable() }),
+    request: z.object({ walk_started_at: Time, root_group_ids: z.array(Id).nullable() }),
     result: z.object({
       groups: z.number().int().min(0),
       projects: z.number().int().min(0),

@@ -24,10 +24,10 @@ import type { CommandDeps, CommandHandler } from "./commands/command-deps.ts";
 import { createGroup } from "./commands/groups.ts";
 import { createJob, finishJob } from "./commands/jobs.ts";
 import { setMembership } from "./commands/memberships.ts";
-import { putMirroredAgent, putMirroredAgentConfig } from "./commands/mirror-agents.ts";
+import { keepMirroredAgents, putMirroredAgent, putMirroredAgentConfig } from "./commands/mirror-agents.ts";
 import { putMirroredGroup, putMirroredGroups } from "./commands/mirror-groups.ts";
 import { putMirroredProject, putMirroredProjects } from "./commands/mirror-projects.ts";
-import { removeMirrored, sweepMirrored } from "./commands/mirror-removals.ts";
+import { beginMirrorWalk, removeMirrored, sweepMirrored } from "./commands/mirror-removals.ts";
 import { reportMirrorStatus } from "./commands/mirror-status.ts";
 import { reportOutboxStatus } from "./commands/outbox-status.ts";
 import { createProject } from "./commands/projects.ts";
@@ -133,6 +133,8 @@ const HANDLERS: { [N in AuthzCommandName]: CommandHandler<N> } = {
   "mirror.agent.put": putMirroredAgent,
   "mirror.agent_config.put": putMirroredAgentConfig,
   "mirror.remove": removeMirrored,
+  "mirror.walk.begin": beginMirrorWalk,
+  "mirror.agents.keep": keepMirroredAgents,
   "mirror.sweep": sweepMirrored,
   "mirror.status": reportMirrorStatus,
 };

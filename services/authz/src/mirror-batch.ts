@@ -7,6 +7,7 @@ import {
   MIRROR_REFUSAL_CODES,
 } from "@kasmap/contracts";
 import { type Insertable, type RawBuilder, type Selectable, sql } from "kysely";
+import { mirrorClock } from "./mirror-clock.ts";
 import { emitRegistryChange } from "./registry-events.ts";
 import { toGroup, toProject } from "./store/entities.ts";
 import { insertMirroredRows } from "./store/mirror-ids.ts";
@@ -47,7 +48,7 @@ export async function putMirrorBatch<T extends { id: number }>(
   items: readonly T[],
   steps: MirrorBatchSteps<T>,
 ): Promise<MirrorBatchOutcome> {
-  const now = new Date();
+  const now = await mirrorClock(unit.tx);
   const unchanged = await steps.stampUnchanged(unit, items, now);
   const rest = items.filter((item) => !unchanged.has(item.id));
   if (rest.length === 0 || (await steps.insertAllNew(unit, rest, now))) {

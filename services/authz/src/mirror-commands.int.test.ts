@@ -1,4 +1,4 @@
-import { EVENT_TYPES } from "@kasmap/contracts";
+import { type AuthzCommandRequest, EVENT_TYPES } from "@kasmap/contracts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AuthzTestEnvironment, startAuthzTestEnvironment } from "./testing/authz-test-environment.ts";
 import { eventsOf as streamEventsOf } from "./testing/stream-events.ts";
@@ -339,8 +339,43 @@ describe("mirror removals", () => {
     expect(await groupRow(G.developers)).toBeUndefined();
   });
 
+  it("a sweep cut-off comes from authz's clock: a later one, or a sync's own `before`, is refused and removes nothing", async () => {
+    const mirrored = (await env.command("mirror.status", {})).result;
+    const { started_at } = (await env.command("mirror.walk.begin", {})).result;
+    expect(Date.parse(started_at)).toBeLessThanOrEqual(Date.now() + 60_000);
+    const ahead = new Date(Date.parse(started_at) + 5_000).toISOString();
+    expect(await env.refusal("mirror.sweep", { walk_started_at: ahead, root_group_ids: null })).toMatchObject(
+      { code: "bad_request", message: expect.stringMatching(/later than authz's clock/) },
+    );
+    // What a sync from before mirror.walk.begin sends (its host's clock): refused, not guessed at.
+    const legacy = { before: ahead, root_group_ids: null } as unknown as AuthzCommandRequest<"mirror.sweep">;
+    expect(await env.refusal("mirror.sweep", legacy)).toMatchObject({ code: "validation_failed" });
+    expect((await env.command("mirror.status", {})).result).toEqual(mirrored);
+  });
+
+  it("mirror.agents.keep stamps a project's live agents without an event, so the sweep keeps them", async () => {
+    const { started_at } = (await env.command("mirror.walk.begin", {})).result;
+    // The walk put everything under Root-Group but could not read Agent-Project's agents.
+    await group(G.root, "Root Group", null, "root-group");
+    await group(G.operators, "Operators", G.root);
+    await project(P.agentProject, "Agent-Project", { id: G.operators, path: "Operators" });
+    let kept: unknown;
+    const events = await eventsOf(async () => {
+      kept = (await env.command("mirror.agents.keep", { project_id: P.agentProject })).result;
+    });
+    expect(kept).toEqual({ kept: 2 });
+    expect(events.registry).toEqual([]);
+    expect(events.authz).toEqual([]);
+    const swept = await env.command("mirror.sweep", {
+      walk_started_at: started_at,
+      root_group_ids: [G.root],
+    });
+    expect(swept.result).toEqual({ groups: 0, projects: 0, agents: 0 });
+    expect((await env.command("mirror.agents.keep", { project_id: 424242 })).result).toEqual({ kept: 0 });
+  });
+
   it("a sweep removes what no put stamped since the reconcile began, under the given roots only", async () => {
-    const reconcileStart = new Date().toISOString();
+    const reconcileStart = (await env.command("mirror.walk.begin", {})).result.started_at;
     // The walk saw everything under Root-Group except agent 178; Staging is outside the roots.
     await group(G.root, "Root Group", null, "root-group");
     await group(G.operators, "Operators", G.root);
@@ -348,8 +383,9 @@ describe("mirror removals", () => {
     await agent(AGENT, "prod");
     let counts: unknown;
     const events = await eventsOf(async () => {
-      counts = (await env.command("mirror.sweep", { before: reconcileStart, root_group_ids: [G.root] }))
-        .result;
+      counts = (
+        await env.command("mirror.sweep", { walk_started_at: reconcileStart, root_group_ids: [G.root] })
+      ).result;
     });
     expect(counts).toEqual({ groups: 0, projects: 0, agents: 1 });
     expect(events.registry.find((e) => e.type === EVENT_TYPES.agentChanged)?.data).toMatchObject({
@@ -363,7 +399,8 @@ describe("mirror removals", () => {
   it("a sweep of everything mirrored leaves Kasmap's own registry alone", async () => {
     let counts: unknown;
     const events = await eventsOf(async () => {
-      counts = (await env.command("mirror.sweep", { before: new Date().toISOString(), root_group_ids: null }))
+      const { started_at } = (await env.command("mirror.walk.begin", {})).result;
+      counts = (await env.command("mirror.sweep", { walk_started_at: started_at, root_group_ids: null }))
         .result;
     });
     expect(counts).toEqual({ groups: 4, projects: 2, agents: 1 });

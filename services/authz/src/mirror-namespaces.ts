@@ -1,6 +1,7 @@
 import { type Group, KasmapError, type NamespaceKind } from "@kasmap/contracts";
 import type { Insertable } from "kysely";
 import { reresolveAgentConfig } from "./agent-authorizations.ts";
+import { mirrorClock } from "./mirror-clock.ts";
 import { emitRegistryChange } from "./registry-events.ts";
 import { publishMove } from "./registry-moves.ts";
 import { toGroup } from "./store/entities.ts";
@@ -45,7 +46,7 @@ export function refuseUnmirrored(row: { mirrored_at: Date | null }, what: string
 export async function putMirroredNamespace(unit: UnitOfWork, wanted: MirroredNamespace): Promise<boolean> {
   const { parent } = wanted;
   const fullPath = parent ? `${parent.full_path}/${wanted.path}` : wanted.path;
-  const now = new Date();
+  const now = await mirrorClock(unit.tx);
   const existing = await namespaceRow(unit.tx, wanted.id);
   if (!existing) {
     await assertFullPathFree(unit.tx, fullPath);

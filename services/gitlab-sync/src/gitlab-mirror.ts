@@ -33,6 +33,41 @@ export const AGENT_CONFIG_READ_MAX_BYTES = AGENT_CONFIG_MAX_BYTES + 16 * 1024;
 /** An agent authz refused for good (`isPermanentMirrorRefusal`); the project's others were put. */
 export type AgentRefusal = { what: string; error: KasmapError };
 
+/** Something GitLab would not give for one item (`isItemReadFailure`); the others were read. */
+export type UnreadItem = { what: string; error: GitLabApiError };
+
+/** What mirroring one project's agents came to. */
+export type ProjectAgents = {
+  /** Agents authz refused for good; the project's others were put. */
+  refused: AgentRefusal[];
+  /**
+   * Why the agent listing could not be read whole (`isItemReadFailure`); null when it was. The
+   * agents on the pages before it were put, the others not: none of the project's agents may be
+   * taken for gone because of this read.
+   */
+  listingUnread: GitLabApiError | null;
+  /** Agents put whose config file could not be read: their config was not put (grants kept). */
+  configsUnread: UnreadItem[];
+};
+
+/**
+ * What GitLab answers about one item that another item's read would not meet: 403 (the token may
+ * not read this), 404 (gone, or not visible), 5xx after the client's retries, a body that does not
+ * parse or is over the limit. A walk records it and reads the next item; GitLab unreachable, the
+ * token refused (401) or the rate limit past its waits concern every read, and end the walk.
+ */
+export function isItemReadFailure(error: unknown): error is GitLabApiError {
+  return error instanceof GitLabApiError && ITEM_FAILURE_KINDS.includes(error.kind);
+}
+
+const ITEM_FAILURE_KINDS: readonly GitLabApiErrorKind[] = [
+  "forbidden",
+  "not_found",
+  "server",
+  "invalid_response",
+  "too_large",
+];
+
 /** The listings below are all read in id order. */
 const BY_ID = { order_by: "id", sort: "asc" };
 
@@ -118,32 +153,35 @@ export class GitLabMirror {
    * file = `{}`; over 256 KiB, or too large for NATS once JSON-encoded: recorded as refused,
    * `readAgentConfig`, `agentConfigRequest`), at most
    * `AGENT_READ_CONCURRENCY` at once. `onlyNames`: just the agents whose config files changed
-   * (a push), and only their config. An agent authz refuses for good does not stop the others:
-   * it is returned, for the caller to report; any other failure throws.
+   * (a push), and only their config. An agent authz refuses for good does not stop the others,
+   * nor does a listing or a config file GitLab would not give (`isItemReadFailure`: a 403 — agents
+   * need Developer on the project —, a 404, a 5xx): all are returned, for the caller to decide
+   * and report. Any other failure throws.
    */
   async mirrorAgentsOf(
     project: GitLabProject,
     onlyNames: ReadonlySet<string> | null = null,
-  ): Promise<AgentRefusal[]> {
+  ): Promise<ProjectAgents> {
     const agents = this.gitlab.pages(
       gitlabPath`/projects/${project.id}/cluster_agents`,
       GitLabClusterAgentSchema,
     );
-    const refusals: AgentRefusal[] = [];
+    const outcome: ProjectAgents = { refused: [], listingUnread: null, configsUnread: [] };
     try {
-      for await (const page of agents) await this.mirrorAgentPage(project, page, onlyNames, refusals);
+      for await (const page of agents) await this.mirrorAgentPage(project, page, onlyNames, outcome);
     } catch (error) {
-      // Agents need Developer on the project: a token below that sees none, and mirrors none.
-      if (!isGitLabError(error, "forbidden")) throw error;
+      // A page's agents keep their own read failures (`configsUnread`): this one is the listing's.
+      if (!isItemReadFailure(error)) throw error;
+      outcome.listingUnread = error;
     }
-    return refusals;
+    return outcome;
   }
 
   private async mirrorAgentPage(
     project: GitLabProject,
     page: GitLabClusterAgent[],
     onlyNames: ReadonlySet<string> | null,
-    refusals: AgentRefusal[],
+    outcome: ProjectAgents,
   ): Promise<void> {
     const chosen = onlyNames === null ? page : page.filter((agent) => onlyNames.has(agent.name));
     await forEachLimited(chosen, AGENT_READ_CONCURRENCY, async (agent) => {
@@ -158,8 +196,10 @@ export class GitLabMirror {
         }
         await this.mirror.putAgentConfig(agent.id, await this.readAgentConfig(project, agent.name));
       } catch (error) {
-        if (!isPermanentMirrorRefusal(error)) throw error;
-        refusals.push({ what: `agent ${agent.id} (${project.path_with_namespace})`, error });
+        const what = `agent ${agent.id} (${project.path_with_namespace})`;
+        if (isPermanentMirrorRefusal(error)) outcome.refused.push({ what, error });
+        else if (isItemReadFailure(error)) outcome.configsUnread.push({ what: `${what}'s config`, error });
+        else throw error;
       }
     });
   }

@@ -28,6 +28,11 @@ export type GitLabSyncOptions = {
   logger?: Logger;
   /** For tests and benches: a GitLab client's fetch. */
   fetch?: typeof fetch;
+  /**
+   * The sync host's clock (default the system's): dates the health it reports, never what a
+   * sweep removes (authz's clock does). For tests: a host whose clock is off.
+   */
+  now?: () => Date;
   /** Where its metrics go (`registerSyncMetrics`, `instrumentBus`); default a registry of its own. */
   metrics?: Registry;
 };
@@ -71,7 +76,14 @@ export async function startGitLabSync(options: GitLabSyncOptions): Promise<GitLa
     syncMetrics.unregister();
     throw error;
   }
-  const loop = startReconcileLoop({ gitlab, rootGroups, health, periodMs: reconcileSeconds * 1000, logger });
+  const loop = startReconcileLoop({
+    gitlab,
+    rootGroups,
+    health,
+    periodMs: reconcileSeconds * 1000,
+    logger,
+    now: options.now ?? (() => new Date()),
+  });
   return {
     reconcileNow: loop.reconcileNow,
     async stop() {

@@ -45,7 +45,20 @@ export type MirrorCommands = {
    */
   putAgentConfig(agentId: number, file: AgentConfigFile): Promise<void>;
   remove(kind: MirrorKind, id: number): Promise<void>;
-  sweep(before: Date, rootGroupIds: number[] | null): Promise<MirroredCounts>;
+  /**
+   * `mirror.walk.begin`: when a full reconcile's walk begins, by authz's clock (its database's,
+   * the one puts stamp `mirrored_at` with), for the sweep after it; null when authz predates the
+   * command (it answers `bad_request`, unknown command, as it would to nothing else for `{}`):
+   * a walk without a start sweeps nothing.
+   */
+  beginWalk(): Promise<Date | null>;
+  /**
+   * `mirror.agents.keep`: the project's mirrored agents stamped as if put again, so the sweep
+   * keeps them (the walk could not read the project's agent listing whole); how many.
+   */
+  keepAgentsOf(projectId: number): Promise<number>;
+  /** `mirror.sweep`: removes what no put stamped since `walkStartedAt` (from `beginWalk`). */
+  sweep(walkStartedAt: Date, rootGroupIds: number[] | null): Promise<MirroredCounts>;
   status(timeoutMs: number): Promise<MirroredCounts>;
 };
 
@@ -86,8 +99,21 @@ export function mirrorCommands(bus: Bus): MirrorCommands {
     async remove(kind, id) {
       await requestCommand(bus, "mirror.remove", { kind, id });
     },
-    async sweep(before, rootGroupIds) {
-      const request = { before: before.toISOString(), root_group_ids: rootGroupIds };
+    async beginWalk() {
+      try {
+        const { result } = await requestCommand(bus, "mirror.walk.begin", {});
+        return new Date(result.started_at);
+      } catch (error) {
+        if (isKasmapError(error, "bad_request")) return null;
+        throw error;
+      }
+    },
+    async keepAgentsOf(projectId) {
+      const { result } = await requestCommand(bus, "mirror.agents.keep", { project_id: projectId });
+      return result.kept;
+    },
+    async sweep(walkStartedAt, rootGroupIds) {
+      const request = { walk_started_at: walkStartedAt.toISOString(), root_group_ids: rootGroupIds };
       const { result } = await requestCommand(bus, "mirror.sweep", request, SWEEP_TIMEOUT_MS);
       return { groups: result.groups, projects: result.projects, agents: result.agents };
     },

@@ -7,7 +7,6 @@ import {
 import { eventually } from "@kasmap/testing/harness";
 import type { Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SWEEP_CLOCK_MARGIN_MS } from "./reconcile/reconcile-loop.ts";
 import { type MirroredSystem, startMirroredSystem } from "./testing/mirrored-system.ts";
 
 /**
@@ -91,8 +90,6 @@ describe("an agent config file over 256 KiB", () => {
 
     // GitLab deletes a project without a hook: only a completed reconcile's sweep removes it.
     gitlab.deleteProject(doomed.id, { fireHooks: false });
-    // The sweep spares what was stamped within its clock margin before the walk began.
-    await new Promise((resolve) => setTimeout(resolve, SWEEP_CLOCK_MARGIN_MS + 100));
     const swept = await reconcile();
     expect(swept).toMatchObject({ completed: true, removed: { projects: 1 } });
     await eventually(

@@ -11,6 +11,9 @@ import type { SyncHealth } from "./sync-status.ts";
  *   none completed yet, or GitLab did not answer the last request (`mirrorStaleness`);
  * - `kasmap_gitlab_sync_last_reconcile_completed_timestamp_seconds` (absent before the first),
  *   `kasmap_gitlab_sync_reconcile_period_seconds`;
+ * - `kasmap_gitlab_sync_reconcile_unread_items`: reads of one item (a project's agent listing, an
+ *   agent's config file) GitLab would not answer in the last completed reconcile, whose mirror
+ *   was kept as it was (absent before the first; the status's `last_error` names them);
  * - `kasmap_gitlab_sync_requests_total{status}`: each HTTP answer from GitLab by status code
  *   (`429` is GitLab's rate limit), `error` when no answer came (network, timeout); retries
  *   count once each.
@@ -30,6 +33,11 @@ export function registerSyncMetrics(
     help: "When the last full reconcile with GitLab completed, Unix seconds.",
     read: () =>
       health.lastReconcileCompletedAt === null ? null : health.lastReconcileCompletedAt.getTime() / 1000,
+  });
+  valueGauge(registry, {
+    name: "kasmap_gitlab_sync_reconcile_unread_items",
+    help: "Reads of one item (a project's agent listing, an agent's config file) GitLab did not answer in the last completed reconcile; their mirror was kept.",
+    read: () => health.lastReconcileUnread,
   });
   new Gauge({
     name: "kasmap_gitlab_sync_reconcile_period_seconds",
@@ -64,5 +72,6 @@ const SYNC_METRIC_NAMES = [
   "kasmap_gitlab_sync_mirror_stale",
   "kasmap_gitlab_sync_last_reconcile_completed_timestamp_seconds",
   "kasmap_gitlab_sync_reconcile_period_seconds",
+  "kasmap_gitlab_sync_reconcile_unread_items",
   "kasmap_gitlab_sync_requests_total",
 ] as const;

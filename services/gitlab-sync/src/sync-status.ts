@@ -11,6 +11,11 @@ export class SyncHealth {
   lastReconcileStartedAt: Date | null = null;
   lastReconcileCompletedAt: Date | null = null;
   lastError: string | null = null;
+  /**
+   * How many reads of one item (a project's agent listing, an agent's config file) GitLab would
+   * not answer in the last completed reconcile (their mirror was kept); null before the first.
+   */
+  lastReconcileUnread: number | null = null;
   gitlabReachable = true;
 
   constructor(readonly reconcileSeconds: number) {}

@@ -10,6 +10,7 @@ import {
 } from "@kasmap/contracts";
 import { publishGrantChange, recordConfigRefusal } from "../agent-authorizations.ts";
 import { invalidField } from "../field-validation.ts";
+import { mirrorClock } from "../mirror-clock.ts";
 import { refuseUnmirrored } from "../mirror-namespaces.ts";
 import { emitRegistryChange } from "../registry-events.ts";
 import { findAgentConfig } from "../store/agent-configs.ts";
@@ -39,7 +40,7 @@ export const putMirroredAgent: CommandHandler<"mirror.agent.put"> = (deps, reque
       name: request.name,
       created_at: request.created_at,
       deleted_at: null,
-      mirrored_at: new Date(),
+      mirrored_at: await mirrorClock(unit.tx),
     };
     const existing = await agentRow(unit.tx, request.id);
     if (!existing) {
@@ -78,6 +79,29 @@ export const putMirroredAgent: CommandHandler<"mirror.agent.put"> = (deps, reque
     else if (changed) emitRegistryChange(unit, "agent", toAgent(row));
     return { changed };
   });
+
+/**
+ * `mirror.agents.keep`: the walk could not read the project's agent listing whole, so it cannot
+ * tell which agents GitLab still has; each live mirrored agent of the project is stamped as if
+ * put again, so the sweep after the walk keeps it. Publishes nothing: nothing changed.
+ *
+ * SQL: `update authz.agents set mirrored_at = $now where project_id = $1 and deleted_at is null
+ * and mirrored_at is not null returning id`.
+ */
+export const keepMirroredAgents: CommandHandler<"mirror.agents.keep"> = async (deps, request) => {
+  const { result } = await deps.run(null, async (unit) => {
+    const kept = await unit.tx
+      .updateTable("authz.agents")
+      .set({ mirrored_at: await mirrorClock(unit.tx) })
+      .where("project_id", "=", request.project_id)
+      .where("deleted_at", "is", null)
+      .where("mirrored_at", "is not", null)
+      .returning("id")
+      .execute();
+    return { kept: kept.length };
+  });
+  return { result, positions: [] };
+};
 
 function announceNewAgent(unit: UnitOfWork, agent: Agent): void {
   emitRegistryChange(unit, "agent", agent);

@@ -7,6 +7,7 @@ import {
   stampedIds,
   storedNamespaces,
 } from "../mirror-batch.ts";
+import { mirrorClock } from "../mirror-clock.ts";
 import {
   type MirroredNamespaceItem,
   NAMESPACE_BATCH_STEPS,
@@ -161,7 +162,7 @@ function newProjectRow(request: Request, namespace: Group, now: Date) {
 }
 
 async function putProject(unit: UnitOfWork, request: Request, namespace: Group): Promise<boolean> {
-  const now = new Date();
+  const now = await mirrorClock(unit.tx);
   const existing = await unit.tx
     .selectFrom("authz.projects")
     .selectAll()

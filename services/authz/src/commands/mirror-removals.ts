@@ -1,5 +1,7 @@
+import { KasmapError } from "@kasmap/contracts";
 import { sql } from "kysely";
 import { retireAgent } from "../agent-retirement.ts";
+import { mirrorClock } from "../mirror-clock.ts";
 import { refuseUnmirrored } from "../mirror-namespaces.ts";
 import {
   addCounts,
@@ -25,10 +27,20 @@ export const removeMirrored: CommandHandler<"mirror.remove"> = async (deps, requ
   return { result: { removed }, positions };
 };
 
-async function removeOne(unit: UnitOfWork, kind: Kind, id: number): Promise<RemovalCounts> {
+/**
+ * Removes one mirrored thing. `staleBefore` (the sweep's): only while no put has stamped it since
+ * then, re-read under the registry lock, so a hook that put it again after the sweep listed it
+ * keeps it.
+ */
+async function removeOne(
+  unit: UnitOfWork,
+  kind: Kind,
+  id: number,
+  staleBefore: Date | null = null,
+): Promise<RemovalCounts> {
   if (kind === "group") {
     const row = await unit.tx.selectFrom("authz.groups").selectAll().where("id", "=", id).executeTakeFirst();
-    if (!row) return NOTHING_REMOVED;
+    if (!row || stampedSince(row, staleBefore)) return NOTHING_REMOVED;
     refuseUnmirrored(row, "group", id);
     return removeGroupSubtree(unit, toGroup(row));
   }
@@ -38,7 +50,7 @@ async function removeOne(unit: UnitOfWork, kind: Kind, id: number): Promise<Remo
       .selectAll()
       .where("id", "=", id)
       .executeTakeFirst();
-    if (!row) return NOTHING_REMOVED;
+    if (!row || stampedSince(row, staleBefore)) return NOTHING_REMOVED;
     refuseUnmirrored(row, "project", id);
     return removeProject(unit, toProject(row));
   }
@@ -48,20 +60,42 @@ async function removeOne(unit: UnitOfWork, kind: Kind, id: number): Promise<Remo
     .where("id", "=", id)
     .where("deleted_at", "is", null)
     .executeTakeFirst();
-  if (!row) return NOTHING_REMOVED;
+  if (!row || stampedSince(row, staleBefore)) return NOTHING_REMOVED;
   refuseUnmirrored(row, "agent", id);
   await retireAgent(unit, toAgent(row));
   return { groups: 0, projects: 0, agents: 1 };
 }
 
+/** Whether a put stamped `row` at or after `time` (null: no time, never). */
+function stampedSince(row: { mirrored_at: Date | null }, time: Date | null): boolean {
+  return time !== null && row.mirrored_at !== null && row.mirrored_at >= time;
+}
+
 /**
- * `mirror.sweep`: removes what no put stamped since `before` (under `root_group_ids` when
- * given), outermost first: stale groups with their subtrees, then stale projects left, then
+ * `mirror.walk.begin`: the start of a full reconcile's walk, by the clock puts stamp with
+ * (`mirrorClock`); the sweep after the walk removes what no put stamped since.
+ */
+export const beginMirrorWalk: CommandHandler<"mirror.walk.begin"> = async (deps) => {
+  const startedAt = await mirrorClock(deps.db);
+  return { result: { started_at: startedAt.toISOString() }, positions: [] };
+};
+
+/**
+ * `mirror.sweep`: removes what no put stamped since `walk_started_at` (under `root_group_ids`
+ * when given), outermost first: stale groups with their subtrees, then stale projects left, then
  * stale agents left. One transaction per removal, so a large sweep never holds the registry
- * lock for long; counts include what went with a removed group.
+ * lock for long; counts include what went with a removed group. A start later than now cannot
+ * have come from `mirror.walk.begin` (a sync's own clock, running ahead): refused, nothing
+ * removed.
  */
 export const sweepMirrored: CommandHandler<"mirror.sweep"> = async (deps, request) => {
-  const before = new Date(request.before);
+  const before = new Date(request.walk_started_at);
+  if (before > (await mirrorClock(deps.db))) {
+    throw new KasmapError(
+      "bad_request",
+      `walk_started_at ${request.walk_started_at} is later than authz's clock: use the started_at mirror.walk.begin answered`,
+    );
+  }
   const roots = request.root_group_ids;
   const under = (column: string) =>
     roots === null ? sql<boolean>`true` : sql<boolean>`${sql.ref(column)} && ${sql.val(roots)}::int[]`;
@@ -76,7 +110,7 @@ export const sweepMirrored: CommandHandler<"mirror.sweep"> = async (deps, reques
   let counts = NOTHING_REMOVED;
   const positions: Awaited<ReturnType<CommandDeps["run"]>>["positions"] = [];
   const remove = async (kind: Kind, id: number) => {
-    const done = await deps.run(null, (unit) => removeOne(unit, kind, id));
+    const done = await deps.run(null, (unit) => removeOne(unit, kind, id, before));
     counts = addCounts(counts, done.result);
     positions.push(...done.positions);
   };

@@ -13,6 +13,7 @@ import {
   isGitLabError,
   mirrorGroupOf,
   mirrorProjectOf,
+  type ProjectAgents,
 } from "../gitlab-mirror.ts";
 import { holdsMirrorRoot, inMirrorScope } from "../mirror-scope.ts";
 
@@ -51,12 +52,12 @@ export async function applyChange(
     case "project": {
       const project = await projectInScope(gitlab, rootGroups, change.id);
       if (project === null) return [];
-      return gitlab.mirrorAgentsOf(project);
+      return refusalsOrThrow(await gitlab.mirrorAgentsOf(project));
     }
     case "project_agents": {
       const project = await projectInScope(gitlab, rootGroups, change.project_id);
       if (project === null) return [];
-      const refusals = await gitlab.mirrorAgentsOf(project);
+      const refusals = refusalsOrThrow(await gitlab.mirrorAgentsOf(project));
       const agentId = auditTargetAgent(payload);
       if (agentId !== null && !(await agentExists(gitlab, project.id, agentId))) {
         await gitlab.mirror.remove("agent", agentId);
@@ -70,7 +71,9 @@ export async function applyChange(
         change.paths === null
           ? null
           : new Set(change.paths.flatMap((path) => agentNameOfConfigPath(path) ?? []));
-      return names === null || names.size > 0 ? gitlab.mirrorAgentsOf(project, names) : [];
+      return names === null || names.size > 0
+        ? refusalsOrThrow(await gitlab.mirrorAgentsOf(project, names))
+        : [];
     }
   }
 }
@@ -119,6 +122,19 @@ async function putGroupChain(gitlab: GitLabMirror, group: GitLabGroup, depth: nu
     await putGroupChain(gitlab, parent, depth + 1);
     await gitlab.mirror.putGroup(mirrorGroupOf(group));
   }
+}
+
+/**
+ * The agents authz refused, once the project's agents were read: a listing GitLab refused (403:
+ * the token sees no agents there) counts as read, as far as it went; any other read that failed
+ * is thrown, for the consumer to retry (the hook only removes what GitLab says is gone).
+ */
+function refusalsOrThrow(agents: ProjectAgents): AgentRefusal[] {
+  const { listingUnread, configsUnread } = agents;
+  if (listingUnread !== null && !isGitLabError(listingUnread, "forbidden")) throw listingUnread;
+  const [config] = configsUnread;
+  if (config !== undefined) throw config.error;
+  return agents.refused;
 }
 
 /** The agent an audit streaming event names (`target_type` `Clusters::Agent`), if any. */

@@ -44,6 +44,8 @@ function standInAuthz(): MirrorCommands {
       throw new KasmapError("payload_too_large", "command mirror.agent_config.put is over max_payload");
     },
     async remove() {},
+    beginWalk: unused,
+    keepAgentsOf: unused,
     sweep: unused,
     status: unused,
   };
