@@ -148,6 +148,24 @@ describe("an agent deleted and brought back", () => {
     expect(await ctx.deadLetters()).toEqual([]);
   });
 
+  it("is found again by the addresses of its latest snapshot once it is back", async () => {
+    await liveAgentWithGrants(36);
+    await publishAll([ctx.events.snapshot(36, buildClusterFacts())]);
+    const addresses = () =>
+      ctx.db
+        .selectFrom("read_model.cluster_addresses")
+        .select(({ fn }) => fn.countAll<string>().as("n"))
+        .where("agent_id", "=", 36)
+        .executeTakeFirstOrThrow();
+    const indexed = Number((await addresses()).n);
+    expect(indexed).toBeGreaterThan(0);
+    const e = episode(36, new Date(Date.now() - 60_000).toISOString());
+    await publishAll([...e.registryDeletion, ...e.authzDeletion]);
+    expect(Number((await addresses()).n)).toBe(0);
+    await publishAll([...e.registryRevival, ...e.authzRevival]);
+    expect(Number((await addresses()).n)).toBe(indexed);
+  });
+
   it("rebuilds the same grants from the streams, twice deleted and back", async () => {
     await liveAgentWithGrants(35);
     const first = episode(35, "2026-04-01T10:00:00.000Z");
@@ -158,12 +176,12 @@ describe("an agent deleted and brought back", () => {
     await publishAll([...second.registryDeletion, ...second.registryRevival]);
     expect(await grantsOf(35)).toEqual(NEW_GRANTS);
 
-    const before = await Promise.all([31, 32, 33, 34, 35].map(grantsOf));
+    const before = await Promise.all([31, 32, 33, 34, 35, 36].map(grantsOf));
     await ctx.stopService();
     const rebuilt = await rebuildReadModel(ctx.serviceOptions);
     try {
       await ctx.caughtUp();
-      expect(await Promise.all([31, 32, 33, 34, 35].map(grantsOf))).toEqual(before);
+      expect(await Promise.all([31, 32, 33, 34, 35, 36].map(grantsOf))).toEqual(before);
     } finally {
       await rebuilt.stop();
     }

@@ -11,7 +11,7 @@ import {
 import type { ReadModelDatabase } from "@kasmap/db";
 import { type Insertable, type Kysely, sql } from "kysely";
 import { applyHeldGrants, deleteAgentAuthorizations } from "./apply-authz-event.ts";
-import { deleteClusterAddresses } from "./cluster-addresses.ts";
+import { deleteClusterAddresses, reindexLatestSnapshot } from "./cluster-addresses.ts";
 import {
   agentRow,
   agentTokenRow,
@@ -238,8 +238,10 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
 /**
  * A live agent whose deletion the tombstone records has come back (GitLab mode: its project
  * returned to the mirrored root group): the revival is recorded at `storedAt`, when the server
- * stored it (collector events stored from then on are its own again), and the grant set held
- * since the deletion, if any, is applied. Later events of the live agent change nothing here.
+ * stored it (collector events stored from then on are its own again), the grant set held since
+ * the deletion, if any, is applied, and its latest snapshot's addresses, which the deletion took
+ * away, are indexed again (the reverse lookup finds it as before). Later events of the live
+ * agent change nothing here.
  *
  * ```sql
  * update read_model.deleted_agents set revived_at = $2
@@ -254,7 +256,9 @@ async function reviveAgent(db: Db, agent: Agent, storedAt: Date): Promise<void> 
     .where("deleted_at", "is not", null)
     .where("revived_at", "is", null)
     .executeTakeFirst();
-  if (Number(revived.numUpdatedRows) > 0) await applyHeldGrants(db, agent.id);
+  if (Number(revived.numUpdatedRows) === 0) return;
+  await applyHeldGrants(db, agent.id);
+  await reindexLatestSnapshot(db, agent.id);
 }
 
 /**

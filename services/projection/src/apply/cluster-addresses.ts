@@ -158,6 +158,25 @@ export async function replaceClusterAddresses(
   `.execute(db);
 }
 
+/**
+ * Indexes the agent's latest snapshot again (an agent that came back after its deletion took its
+ * addresses away: the snapshot stayed, and the next one would only write what changed since).
+ *
+ * ```sql
+ * select cluster from read_model.cluster_snapshots where agent_id = $1
+ * ```
+ */
+export async function reindexLatestSnapshot(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
+  const row = await db
+    .selectFrom("read_model.cluster_snapshots")
+    .select("cluster")
+    .where("agent_id", "=", agentId)
+    .executeTakeFirst();
+  // Written by the projection from a validated event; a row that no longer parses is skipped.
+  const facts = row === undefined ? undefined : ClusterFactsSchema.safeParse(row.cluster);
+  if (facts?.success) await replaceClusterAddresses(db, agentId, facts.data);
+}
+
 export async function deleteClusterAddresses(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
   await db.deleteFrom("read_model.cluster_addresses").where("agent_id", "=", agentId).execute();
 }
