@@ -130,6 +130,11 @@ export type ReadModelDatabase = {
     held_grants: ColumnType<unknown, string | null | undefined, string | null>;
     held_dropped: ColumnType<unknown, string | null | undefined, string | null>;
     held_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+    /**
+     * The deletions the agent came back from before this one, oldest first, the newest 100:
+     * `[{ from, until }]` (`deleted_at` and `revived_at` of each, as JSON times); null: none.
+     */
+    past_deletions: ColumnType<unknown, string | null | undefined, string | null>;
   };
   "read_model.agent_connections": {
     agent_id: number;

@@ -166,6 +166,25 @@ describe("an agent deleted and brought back", () => {
     expect(Number((await addresses()).n)).toBe(indexed);
   });
 
+  it("takes a report stored after the revival while the registry consumer is still behind it", async () => {
+    await liveAgentWithGrants(37);
+    const e = episode(37, new Date(Date.now() - 60_000).toISOString());
+    await publishAll([...e.registryDeletion, ...e.authzDeletion]);
+    await ctx.stopService();
+    // A backlog ahead of the revival keeps the registry consumer behind the cluster consumer.
+    const backlog = Array.from({ length: 3_000 }, (_, i) => ctx.events.group(10_000 + i));
+    for (let i = 0; i < backlog.length; i += 200) {
+      await Promise.all(backlog.slice(i, i + 200).map((event) => publishEvent(ctx.bus, event)));
+    }
+    for (const event of [...e.registryRevival, ...e.authzRevival]) await publishEvent(ctx.bus, event);
+    const facts = buildClusterFacts({ cluster_name: "after-the-return" });
+    await publishEvent(ctx.bus, ctx.events.snapshot(37, facts));
+    await ctx.startService();
+    await ctx.caughtUp();
+    expect(await ctx.latestCluster(37)).toMatchObject({ cluster_name: "after-the-return" });
+    expect(await ctx.deadLetters()).toEqual([]);
+  });
+
   it("rebuilds the same grants from the streams, twice deleted and back", async () => {
     await liveAgentWithGrants(35);
     const first = episode(35, "2026-04-01T10:00:00.000Z");
@@ -175,13 +194,23 @@ describe("an agent deleted and brought back", () => {
     await publishAll([...second.authzDeletion, ...second.authzRevival]);
     await publishAll([...second.registryDeletion, ...second.registryRevival]);
     expect(await grantsOf(35)).toEqual(NEW_GRANTS);
+    // The first deletion is kept as past: its collector events stay refused after the second.
+    const tombstone = await ctx.db
+      .selectFrom("read_model.deleted_agents")
+      .select(["past_deletions", "deleted_at"])
+      .where("agent_id", "=", 35)
+      .executeTakeFirstOrThrow();
+    expect(tombstone.past_deletions).toEqual([
+      { from: expect.stringMatching(/^2026-04-01T10:00:00/), until: expect.any(String) },
+    ]);
+    expect(tombstone.deleted_at).toEqual(new Date("2026-04-02T10:00:00.000Z"));
 
-    const before = await Promise.all([31, 32, 33, 34, 35, 36].map(grantsOf));
+    const before = await Promise.all([31, 32, 33, 34, 35, 36, 37].map(grantsOf));
     await ctx.stopService();
     const rebuilt = await rebuildReadModel(ctx.serviceOptions);
     try {
       await ctx.caughtUp();
-      expect(await Promise.all([31, 32, 33, 34, 35, 36].map(grantsOf))).toEqual(before);
+      expect(await Promise.all([31, 32, 33, 34, 35, 36, 37].map(grantsOf))).toEqual(before);
     } finally {
       await rebuilt.stop();
     }

@@ -197,18 +197,24 @@ export async function upsertEntityRows(
 /** The bind parameters PostgreSQL's protocol allows in one statement (an Int16 count). */
 const MAX_STATEMENT_PARAMETERS = 65_535;
 
+/** Deletions an agent came back from that its tombstone keeps (each one's times, for its collector). */
+export const PAST_DELETIONS_KEPT = 100;
+
 /**
  * A deleted agent (`deleted_at` set) leaves the read model with its authorizations, its
  * authorization report and its reverse-lookup addresses; its cluster snapshots stay, as history.
  * Its tombstone records the deletion (apply-authz-event.ts): a revival before it is over, and
  * the authz consumer's marks of an older deletion, are forgotten; a mark at or after this
  * deletion's `deleted_at` is this deletion's (the authz consumer is ahead) and stays, with the
- * grant set held since.
+ * grant set held since. A deletion the agent came back from joins `past_deletions` (the newest
+ * `PAST_DELETIONS_KEPT`), so collector events stored during any of them stay refused, also when
+ * a consumer applies them late (a rebuild).
  *
  * ```sql
  * insert into read_model.deleted_agents (agent_id, deleted_at) values ($1, $2)
  * on conflict (agent_id) do update set deleted_at = excluded.deleted_at, revived_at = null,
- *   grants_cleared_at = case when <ahead> then deleted_agents.grants_cleared_at end, held_… = …
+ *   grants_cleared_at = case when <ahead> then deleted_agents.grants_cleared_at end, held_… = …,
+ *   past_deletions = case when <the last deletion ended> then <past_deletions + {from, until}> … end
  * ```
  */
 async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
@@ -219,6 +225,13 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
   const ahead = sql<boolean>`read_model.deleted_agents.grants_cleared_at >= excluded.deleted_at`;
   const keptIfAhead = <T>(column: string) =>
     sql<T>`case when ${ahead} then ${sql.ref(`read_model.deleted_agents.${column}`)} end`;
+  const ended = sql<boolean>`read_model.deleted_agents.deleted_at is not null
+    and read_model.deleted_agents.revived_at is not null`;
+  const withEnded = sql<string>`(select jsonb_agg(e order by n) from (
+      select e, n from jsonb_array_elements(
+        coalesce(read_model.deleted_agents.past_deletions, '[]'::jsonb) || jsonb_build_array(jsonb_build_object(
+          'from', read_model.deleted_agents.deleted_at, 'until', read_model.deleted_agents.revived_at))
+      ) with ordinality as t(e, n) order by n desc limit ${PAST_DELETIONS_KEPT}) as newest)`;
   await db
     .insertInto("read_model.deleted_agents")
     .values({ agent_id: agent.id, deleted_at: deletedAt })
@@ -230,6 +243,8 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
         held_grants: keptIfAhead<string | null>("held_grants"),
         held_dropped: keptIfAhead<string | null>("held_dropped"),
         held_at: keptIfAhead<Date | null>("held_at"),
+        past_deletions: sql<string | null>`case when ${ended} then ${withEnded}
+          else read_model.deleted_agents.past_deletions end`,
       }),
     )
     .execute();

@@ -54,7 +54,9 @@ export function createCollectorPreScreen(stream: "cluster" | "heartbeat", limits
  * `unknownAgentGraceMs` and so is the agent's grace (`UnknownAgentGrace`: counted from the first
  * time one of the agent's events waited, so a collector that keeps publishing cannot keep the
  * others waiting), or while the registry consumer has not caught up with its stream; after that
- * it is refused. An agent the read model knows ends its grace.
+ * it is refused. An agent the read model knows ends its grace. An event stored after the
+ * agent's deletion in force is refused at once while the registry consumer has caught up; while
+ * it has not, the event waits like an unknown agent's (a revival may be still to apply).
  */
 export function createCollectorScreen(
   bus: Bus,
@@ -81,6 +83,15 @@ export function createCollectorScreen(
       const agentId = collectorAgentOf(item) ?? 0;
       const standing = standings.get(agentId) ?? unknownAgentStanding(agentId);
       const verdict = collectorVerdict(standing, item.meta.storedAt);
+      if (verdict.kind === "deleted") {
+        // A revival stored before the event may wait unapplied on the registry stream: the
+        // event waits within the agent's grace while the registry consumer is behind.
+        caughtUp ??= await registryCaughtUp();
+        if (!caughtUp && undecided === undefined && grace.mayWait(agentId, item.meta.storedAt)) {
+          undecided = { seq: item.meta.seq, reason: `waiting for the registry: ${verdict.reason}` };
+        } else if (undecided === undefined) refused.set(item.meta.seq, verdict.reason);
+        continue;
+      }
       if (verdict.kind !== "wait") {
         grace.forget(agentId);
         if (verdict.kind === "refuse") refused.set(item.meta.seq, verdict.reason);

@@ -14,16 +14,21 @@ export type AgentStanding = {
   /** When the deletion in force was made; null when the agent is not deleted (or came back). */
   deletedAt: Date | null;
   /**
-   * The deletion the agent came back from (GitLab mode: its project left the mirrored root group
-   * and returned): from its `deleted_at` to when the server stored the revival.
+   * The deletions the agent came back from (GitLab mode: its project left the mirrored root group
+   * and returned): each from its `deleted_at` to when the server stored the revival.
    */
-  pastDeletion: { from: Date; until: Date } | null;
+  pastDeletions: readonly { from: Date; until: Date }[];
   tokens: readonly { status: "active" | "revoked"; revokedAt: Date | null }[];
 };
 
 export type CollectorVerdict =
   | { kind: "accept" }
   | { kind: "refuse"; reason: string }
+  /**
+   * Stored after the deletion in force: refused, unless the registry consumer has yet to apply
+   * a revival that came before it (its stream is consumed independently and may lag behind).
+   */
+  | { kind: "deleted"; reason: string }
   /** The registry may not have been applied this far yet: retry later. */
   | { kind: "wait"; reason: string };
 
@@ -32,16 +37,18 @@ export type CollectorVerdict =
  * Deleting the agent or revoking its last token takes effect for every event stored after it,
  * however the collector behaves; events stored before it stay valid, so replaying the log gives
  * the same answers. An agent that came back takes events stored after its revival again, while
- * those stored during its deletion stay refused. An agent (or token) the read model does not know yet is "wait": the
- * registry stream is consumed independently and may lag behind the cluster streams.
+ * those stored during any of its deletions stay refused; an event stored after the deletion in
+ * force is `deleted` (a revival may be still to come on the registry stream). An agent (or
+ * token) the read model does not know yet is "wait": the registry stream is consumed
+ * independently and may lag behind the cluster streams.
  */
 export function collectorVerdict(standing: AgentStanding, storedAt: Date): CollectorVerdict {
   const agent = standing.agentId;
   if (standing.deletedAt !== null && storedAt >= standing.deletedAt) {
-    return { kind: "refuse", reason: `agent ${agent} was deleted at ${standing.deletedAt.toISOString()}` };
+    return { kind: "deleted", reason: `agent ${agent} was deleted at ${standing.deletedAt.toISOString()}` };
   }
-  const past = standing.pastDeletion;
-  if (past !== null && storedAt >= past.from && storedAt < past.until) {
+  const past = standing.pastDeletions.find(({ from, until }) => storedAt >= from && storedAt < until);
+  if (past !== undefined) {
     return {
       kind: "refuse",
       reason: `agent ${agent} was deleted from ${past.from.toISOString()} until ${past.until.toISOString()}`,
@@ -73,22 +80,24 @@ export function collectorVerdict(standing: AgentStanding, storedAt: Date): Colle
  */
 export function assertCollectorMayWrite(standing: AgentStanding, storedAt: Date): void {
   const verdict = collectorVerdict(standing, storedAt);
-  if (verdict.kind === "refuse") throw new KasmapError("poison_event", verdict.reason);
+  if (verdict.kind === "refuse" || verdict.kind === "deleted")
+    throw new KasmapError("poison_event", verdict.reason);
   if (verdict.kind === "wait") throw new Error(`waiting for the registry: ${verdict.reason}`);
 }
 
 /** An agent the read model does not know: `collectorVerdict` says "wait". */
 export function unknownAgentStanding(agentId: number): AgentStanding {
-  return { agentId, exists: false, deletedAt: null, pastDeletion: null, tokens: [] };
+  return { agentId, exists: false, deletedAt: null, pastDeletions: [], tokens: [] };
 }
 
 /** The standing columns of a row of a query over `unnest(…) as ids(agent_id)`. */
 export type AgentStandingColumns = {
   agent_id: string | number;
   exists: boolean;
-  /** The tombstone's `deleted_at` and `revived_at` (migration 026). */
+  /** The tombstone's `deleted_at`, `revived_at` and `past_deletions` (migration 026). */
   deleted_at: Date | null;
   revived_at: Date | null;
+  past_deletions: { from: string; until: string }[] | null;
   tokens: { status: "active" | "revoked"; revoked_at: string | null }[];
 };
 
@@ -123,7 +132,7 @@ export const agentTokensColumn = sql<AgentStandingColumns["tokens"]>`
  * joined with `agentStateJoins`.
  */
 export const agentStateColumns = sql`a.id is not null as exists, a.name, a.project_id, p.path_with_namespace,
-           d.deleted_at, d.revived_at, ${agentTokensColumn} as tokens`;
+           d.deleted_at, d.revived_at, d.past_deletions, ${agentTokensColumn} as tokens`;
 
 /** The agent, its project and its deletion tombstone, for `agentStateColumns`. */
 export const agentStateJoins = sql`left join read_model.agents a on a.id = ids.agent_id
@@ -137,7 +146,13 @@ export function agentStandingOf(row: AgentStandingColumns): AgentStanding {
     agentId: Number(row.agent_id),
     exists: row.exists,
     deletedAt: revivedAt === null ? deletedAt : null,
-    pastDeletion: deletedAt !== null && revivedAt !== null ? { from: deletedAt, until: revivedAt } : null,
+    pastDeletions: [
+      ...(row.past_deletions ?? []).map((past) => ({
+        from: new Date(past.from),
+        until: new Date(past.until),
+      })),
+      ...(deletedAt !== null && revivedAt !== null ? [{ from: deletedAt, until: revivedAt }] : []),
+    ],
     tokens: row.tokens.map((t) => ({
       status: t.status,
       revokedAt: t.revoked_at === null ? null : new Date(t.revoked_at),
@@ -158,7 +173,7 @@ export async function loadAgentStandings(
   const result = await sql<AgentStandingColumns>`
     select ids.agent_id,
            exists (select 1 from read_model.agents a where a.id = ids.agent_id) as exists,
-           d.deleted_at, d.revived_at,
+           d.deleted_at, d.revived_at, d.past_deletions,
            ${agentTokensColumn} as tokens
       from unnest(${sql.val(ids)}::bigint[]) as ids(agent_id)
       left join read_model.deleted_agents d on d.agent_id = ids.agent_id

@@ -47,7 +47,7 @@ describe("collectorVerdict", () => {
     agentId: 7,
     exists: true,
     deletedAt: null,
-    pastDeletion: null,
+    pastDeletions: [],
     tokens: [{ status: "active", revokedAt: null }],
     ...overrides,
   });
@@ -73,9 +73,9 @@ describe("collectorVerdict", () => {
       kind: "accept",
     },
     {
-      case: "an event stored after the agent's deletion",
+      case: "an event stored after the agent's deletion (refused unless a revival is still to apply)",
       standing: standing({ exists: false, deletedAt: at("2026-06-01T11:00:00.000Z") }),
-      kind: "refuse",
+      kind: "deleted",
     },
     {
       case: "an event stored before the agent's deletion (a replay)",
@@ -85,14 +85,24 @@ describe("collectorVerdict", () => {
     {
       case: "an event stored after the agent came back",
       standing: standing({
-        pastDeletion: { from: at("2026-06-01T10:00:00.000Z"), until: at("2026-06-01T11:00:00.000Z") },
+        pastDeletions: [{ from: at("2026-06-01T10:00:00.000Z"), until: at("2026-06-01T11:00:00.000Z") }],
       }),
       kind: "accept",
     },
     {
       case: "an event stored while the agent was deleted, applied after it came back",
       standing: standing({
-        pastDeletion: { from: at("2026-06-01T11:00:00.000Z"), until: at("2026-06-01T13:00:00.000Z") },
+        pastDeletions: [{ from: at("2026-06-01T11:00:00.000Z"), until: at("2026-06-01T13:00:00.000Z") }],
+      }),
+      kind: "refuse",
+    },
+    {
+      case: "an event stored during an earlier deletion, applied after two revivals (a rebuild)",
+      standing: standing({
+        pastDeletions: [
+          { from: at("2026-06-01T11:00:00.000Z"), until: at("2026-06-01T13:00:00.000Z") },
+          { from: at("2026-06-02T10:00:00.000Z"), until: at("2026-06-02T11:00:00.000Z") },
+        ],
       }),
       kind: "refuse",
     },
