@@ -32,7 +32,17 @@ export function maxEventBodyBytes(
   bus: { nc: Pick<NatsConnection, "info">; topology: Pick<Topology, "streams"> },
   type: EventType,
 ): number {
-  const role = EVENT_BINDINGS[type].stream;
+  return maxStreamBodyBytes(bus, EVENT_BINDINGS[type].stream);
+}
+
+/**
+ * The largest body a message of the stream of `role` may have: the smaller of the server's
+ * `max_payload` and the stream's `max_msg_size`, less {@link EVENT_HEADER_ALLOWANCE_BYTES}.
+ */
+export function maxStreamBodyBytes(
+  bus: { nc: Pick<NatsConnection, "info">; topology: Pick<Topology, "streams"> },
+  role: Topology["streams"][number]["role"],
+): number {
   const stream = bus.topology.streams.find((declaration) => declaration.role === role);
   const limit = Math.min(maxPayloadBytes(bus.nc), stream?.maxMsgBytes ?? Number.POSITIVE_INFINITY);
   return limit - EVENT_HEADER_ALLOWANCE_BYTES;

@@ -166,7 +166,7 @@ describe("GitLab delivery routes", () => {
     const answers = [
       [await deliver(gitlabMode, "hooks", auth, notUtf8), 400, "body is not UTF-8"],
       [await deliver(gitlabMode, "hooks", auth, nested), 400, "body is nested too deeply"],
-      [await deliver(gitlabMode, "hooks", auth, growing), 413, "the delivery takes"],
+      [await deliver(gitlabMode, "hooks", auth, growing), 413, "the delivery, as stored, is"],
     ] as const;
     for (const [answer, status, message] of answers) {
       expect(answer.status, message).toBe(status);

@@ -1,9 +1,8 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { EVENT_HEADER_ALLOWANCE_BYTES, maxPayloadBytes } from "@kasmap/bus";
+import { maxStreamBodyBytes, refuseOverLimit } from "@kasmap/bus";
 import {
   GITLAB_EVENT_HEADER_CHARS,
   GITLAB_HOOK_BODY_MAX_BYTES,
-  GITLAB_INBOX_MAX_MESSAGE_BYTES,
   type GitLabInboxMessage,
   type GitLabInboxSource,
   KasmapError,
@@ -54,7 +53,7 @@ const NOT_FOUND = { error: "404 Not Found" };
  * is checked before the body is read (401 GitLab-style when missing, wrong or not configured),
  * then the body must be one JSON object in UTF-8 of at most `GITLAB_HOOK_BODY_MAX_BYTES` (400,
  * 413; also 413 should its stored message, re-encoded, not fit in the inbox stream's
- * `GITLAB_INBOX_MAX_MESSAGE_BYTES` or the server's `max_payload`), and it is stored on `<root>.gitlab.inbox.<source>` before GitLab gets 200 `{}`: GitLab does not
+ * `max_msg_size` or the server's `max_payload`), and it is stored on `<root>.gitlab.inbox.<source>` before GitLab gets 200 `{}`: GitLab does not
  * retry a failed delivery by itself, so a 503 (NATS could not store it) is the only signal, and
  * the periodic reconcile repairs what was lost. GitLab's `Idempotency-Key` (the same on a resent
  * delivery) becomes the `Nats-Msg-Id`, so a resend inside the stream's window is stored once.
@@ -158,14 +157,7 @@ function inboxMessage(
     if (error instanceof RangeError) throw badRequest("body is nested too deeply");
     throw error;
   }
-  const limit =
-    Math.min(GITLAB_INBOX_MAX_MESSAGE_BYTES, maxPayloadBytes(ctx.bus.nc)) - EVENT_HEADER_ALLOWANCE_BYTES;
-  if (encoded.byteLength > limit) {
-    throw new KasmapError(
-      "payload_too_large",
-      `the delivery takes ${encoded.byteLength} bytes stored, over ${limit}`,
-    );
-  }
+  refuseOverLimit("the delivery, as stored,", encoded.byteLength, maxStreamBodyBytes(ctx.bus, "gitlabInbox"));
   return encoded;
 }
 
