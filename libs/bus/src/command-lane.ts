@@ -39,11 +39,13 @@ type Waiting<T> = { item: T; bytes: number };
  * served), so a sender with many requests waiting delays each other sender by at most one of
  * its own; with one sender it is a FIFO. `offer` starts the request, queues it, or answers why it
  * did not (the sender's count, or the lane's count or bytes); the lane never holds more than its
- * limits. When the lane is full, a request of a sender with fewer waiting pushes out the newest
- * request of the sender with the most (`pushOut` gets it, to answer it), as long as that sender
- * would still hold more than the newcomer: senders flooding from many identities can fill the
- * lane, but never keep out a sender that waits less than they do. `takeWaiting` empties the queue
- * (when serving stops, so the caller can answer each queued request).
+ * limits. When the lane is full, a request pushes out the newest request of the sender holding
+ * the most (`pushOut` gets it, to answer it) if that sender holds more than the newcomer's sender
+ * would with it; if none does, it is refused (`lane_full`). So a sender with nothing waiting is
+ * kept out only by `maxWaiting` senders holding one request each (by bytes, by fewer senders
+ * holding one large request each); a flood from fewer senders, each holding more, cannot keep it
+ * out. `takeWaiting` empties the queue (when serving stops, so the caller can answer each queued
+ * request).
  */
 export function createCommandLane<T>(
   limits: CommandLaneLimits,
@@ -113,7 +115,8 @@ export function createCommandLane<T>(
 
   /**
    * Takes the newest waiting request of each sender of `plan` (one per entry) and hands it to
-   * `pushOut`. Each keeps its turn: a sender pushed out still holds more than the newcomer's one.
+   * `pushOut`. Each keeps its turn: a sender pushed out still holds at least as many as the
+   * newcomer's sender will, so at least one.
    */
   function pushOutNewest(plan: readonly string[]): void {
     for (const sender of plan) {

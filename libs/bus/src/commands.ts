@@ -213,11 +213,13 @@ export function serveCommands(
 ): CommandServer {
   const prefix = bus.topology.subjects.authzCommand("");
   const limits = options.limits ?? DEFAULT_COMMAND_SERVING_LIMITS;
-  const pushedOut = (lane: CommandLaneName) => (request: Request) =>
-    shed(lane, request.name, request.message, "pushed_out", request.sender);
   const lanes = {
-    users: createCommandLane<Request>(limits.users, serveOne, pushedOut("users")),
-    collectors: createCommandLane<Request>(limits.collectors, serveOne, pushedOut("collectors")),
+    // Only collector commands name a sender (`commandOfSubject`): the users' lane has one, `""`,
+    // and a sender is pushed out only for another, so it needs no `pushOut`.
+    users: createCommandLane<Request>(limits.users, serveOne),
+    collectors: createCommandLane<Request>(limits.collectors, serveOne, ({ name, message, sender }) =>
+      shed("collectors", name, message, "pushed_out", sender),
+    ),
   };
   const subscription = bus.nc.subscribe(bus.topology.wildcards.authzCommands, {
     queue: "kasmap-authz",

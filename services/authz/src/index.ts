@@ -219,7 +219,7 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
         limits: options.commandLimits ?? DEFAULT_COMMAND_SERVING_LIMITS,
         onShed: (lane, command, reason, sender) => {
           metrics.commandShed(lane, command, reason);
-          if (reason === "sender_full" || reason === "pushed_out") floods.note(sender);
+          if (reason === "sender_full") floods.note(sender);
         },
       },
     );

@@ -145,23 +145,21 @@ async function readLag(db: Kysely<ReadModelDatabase>, bus: Bus, units: readonly 
  * `disconnected` older and marked by the disconnection sweep (`disconnected_reported_at`, which
  * the next heartbeat clears), `unknown` (older, not marked) not counted.
  *
+ * One row per agent (`agent_connections` is keyed by `agent_id`):
+ *
  * ```sql
- * select count(*) filter (where newest > $cutoff) as connected,
- *        count(*) filter (where newest <= $cutoff and confirmed) as disconnected
- * from (select c.agent_id, max(c.last_heartbeat_at) as newest,
- *              bool_and(c.disconnected_reported_at is not null) as confirmed
- *       from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id
- *       group by c.agent_id) as agents
+ * select count(*) filter (where c.last_heartbeat_at > $cutoff) as connected,
+ *        count(*) filter (where c.last_heartbeat_at <= $cutoff
+ *                           and c.disconnected_reported_at is not null) as disconnected
+ * from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id
  * ```
  */
 async function readAgentConnections(db: Kysely<ReadModelDatabase>) {
   const cutoff = new Date(Date.now() - CONNECTED_WITHIN_MS);
   const { rows } = await sql<{ connected: number; disconnected: number }>`
-    select count(*) filter (where newest > ${cutoff})::int as connected,
-           count(*) filter (where newest <= ${cutoff} and confirmed)::int as disconnected
-    from (select c.agent_id, max(c.last_heartbeat_at) as newest,
-                 bool_and(c.disconnected_reported_at is not null) as confirmed
-          from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id
-          group by c.agent_id) as agents`.execute(db);
+    select count(*) filter (where c.last_heartbeat_at > ${cutoff})::int as connected,
+           count(*) filter (where c.last_heartbeat_at <= ${cutoff}
+                              and c.disconnected_reported_at is not null)::int as disconnected
+    from read_model.agent_connections c join read_model.agents a on a.id = c.agent_id`.execute(db);
   return { connected: rows[0]?.connected ?? 0, disconnected: rows[0]?.disconnected ?? 0 };
 }

@@ -1,6 +1,6 @@
 import { parseCidr, parseIp } from "@kasmap/cluster-info";
 import { type ClusterFacts, ClusterFactsSchema } from "@kasmap/contracts";
-import type { ReadModelDatabase } from "@kasmap/db";
+import { loadClusterFactsOfAgents, type ReadModelDatabase } from "@kasmap/db";
 import { type Insertable, type Kysely, sql } from "kysely";
 
 /** The facts an address row can come from (`read_model.cluster_addresses.field`). */
@@ -161,20 +161,19 @@ export async function replaceClusterAddresses(
 /**
  * Indexes the agent's latest snapshot again (an agent that came back after its deletion took its
  * addresses away: the snapshot stayed, and the next one would only write what changed since).
+ * Reads it with `loadClusterFactsOfAgents`:
  *
  * ```sql
- * select cluster from read_model.cluster_snapshots where agent_id = $1
+ * select agent_id, cluster, stream_seq from read_model.cluster_snapshots where agent_id in ($1)
  * ```
  */
 export async function reindexLatestSnapshot(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
-  const row = await db
-    .selectFrom("read_model.cluster_snapshots")
-    .select("cluster")
-    .where("agent_id", "=", agentId)
-    .executeTakeFirst();
-  // Written by the projection from a validated event; a row that no longer parses is skipped.
-  const facts = row === undefined ? undefined : ClusterFactsSchema.safeParse(row.cluster);
-  if (facts?.success) await replaceClusterAddresses(db, agentId, facts.data);
+  const stored = (await loadClusterFactsOfAgents(db, [agentId])).get(agentId);
+  // Written by the projection from a validated event; a row that no longer parses (an Error
+  // here) is skipped, as `indexUnindexedSnapshots` does, rather than failing the revival.
+  if (stored !== undefined && !(stored instanceof Error)) {
+    await replaceClusterAddresses(db, agentId, stored.facts);
+  }
 }
 
 export async function deleteClusterAddresses(db: Kysely<ReadModelDatabase>, agentId: number): Promise<void> {
