@@ -1,5 +1,7 @@
+import { SEQ_WINDOW_MS, SeqWindowBudget } from "./seq-window-budget.ts";
+
 /** The window a writer's bytes of heads are counted in (milliseconds of server time). */
-export const DEAD_LETTER_HEAD_WINDOW_MS = 60_000;
+export const DEAD_LETTER_HEAD_WINDOW_MS = SEQ_WINDOW_MS;
 /**
  * Most writers whose heads `DeadLetterHeadBudget` remembers at once. Beyond it, once those whose
  * window emptied are forgotten, a further writer's dead letters keep no head: memory stays
@@ -7,15 +9,6 @@ export const DEAD_LETTER_HEAD_WINDOW_MS = 60_000;
  * reason or a count) are given up.
  */
 export const DEAD_LETTER_HEAD_WRITERS = 10_000;
-
-type Admitted = { seq: number; at: number; bytes: number };
-
-type WriterHeads = {
-  /** The heads admitted in the window (and any later in the stream than the last asked). */
-  admitted: Admitted[];
-  /** The highest sequence decided: a lower one not among `admitted` was refused. */
-  highestDecided: number;
-};
 
 /**
  * Each writer's bytes of dead-letter heads (`head_base64`, counted before base64) in any window
@@ -25,27 +18,23 @@ type WriterHeads = {
  * of large refused messages then costs the dead-letter stream at most `bytesPerWindow` of heads
  * per writer a window, whatever the writer's dead-letter budget.
  *
- * Decided by stream sequence, like `AgentRateLimiter` in the projection, so a batch read again
- * after a restart from the checkpoint answers the same: an admitted sequence is still in the
- * window; a refused one is below the writer's highest decided sequence. The state lives in
- * memory: after a process restart a writer starts afresh, which only errs on the lenient side.
+ * Decided by stream sequence (`SeqWindowBudget`, as the projection's rate limits), so a batch
+ * read again after a restart from the checkpoint answers the same.
  */
 export class DeadLetterHeadBudget {
-  private readonly writers = new Map<string, WriterHeads>();
-  private prunedAt = Number.NEGATIVE_INFINITY;
-  private readonly windowMs: number;
-  private readonly maxWriters: number;
-  private readonly bytesPerWindow: number;
+  private readonly budget: SeqWindowBudget<string>;
 
   constructor(limits: { bytesPerWindow: number; windowMs?: number; maxWriters?: number }) {
-    this.bytesPerWindow = limits.bytesPerWindow;
-    this.windowMs = limits.windowMs ?? DEAD_LETTER_HEAD_WINDOW_MS;
-    this.maxWriters = limits.maxWriters ?? DEAD_LETTER_HEAD_WRITERS;
+    this.budget = new SeqWindowBudget({
+      perWindow: limits.bytesPerWindow,
+      windowMs: limits.windowMs ?? DEAD_LETTER_HEAD_WINDOW_MS,
+      maxKeys: limits.maxWriters ?? DEAD_LETTER_HEAD_WRITERS,
+    });
   }
 
   /** How many writers are remembered. */
   get writerCount(): number {
-    return this.writers.size;
+    return this.budget.keyCount;
   }
 
   /**
@@ -54,50 +43,11 @@ export class DeadLetterHeadBudget {
    * that does not fit whole is left out, never cut shorter than `DEAD_LETTER_HEAD_BYTES`.
    */
   admit(writer: string, seq: number, storedAt: Date, bytes: number): boolean {
-    if (bytes === 0) return true;
-    const at = storedAt.getTime();
-    if (at - this.prunedAt >= this.windowMs) this.prune(storedAt);
-    const heads = this.headsOf(writer, storedAt);
-    if (heads === undefined) return false;
-    const since = at - this.windowMs;
-    let admittedBefore = false;
-    let recent = 0;
-    let left = 0;
-    for (const entry of heads.admitted) {
-      if (entry.seq === seq) admittedBefore = true;
-      if (entry.at > since) {
-        if (entry.seq < seq) recent += entry.bytes;
-      } else if (entry.seq < seq) left += 1;
-    }
-    if (left > 0) heads.admitted = heads.admitted.filter((entry) => entry.at > since || entry.seq >= seq);
-    if (admittedBefore) return true;
-    if (seq <= heads.highestDecided) return false;
-    heads.highestDecided = seq;
-    if (recent + bytes > this.bytesPerWindow) return false;
-    heads.admitted.push({ seq, at, bytes });
-    return true;
+    return bytes === 0 || this.budget.admit(writer, seq, storedAt, bytes);
   }
 
-  /**
-   * Forgets the writers with no head in the window at `now` (server time), so memory follows the
-   * writers whose dead letters keep heads; `admit` calls it once a window, and when full.
-   */
+  /** Forgets the writers with no head in the window at `now` (server time). */
   prune(now: Date): void {
-    this.prunedAt = now.getTime();
-    const since = now.getTime() - this.windowMs;
-    for (const [writer, heads] of this.writers) {
-      if (heads.admitted.every((entry) => entry.at <= since)) this.writers.delete(writer);
-    }
-  }
-
-  /** The writer's state, made if there is room (after forgetting the idle ones if need be). */
-  private headsOf(writer: string, now: Date): WriterHeads | undefined {
-    let heads = this.writers.get(writer);
-    if (heads !== undefined) return heads;
-    if (this.writers.size >= this.maxWriters) this.prune(now);
-    if (this.writers.size >= this.maxWriters) return undefined;
-    heads = { admitted: [], highestDecided: 0 };
-    this.writers.set(writer, heads);
-    return heads;
+    this.budget.prune(now);
   }
 }

@@ -16,4 +16,5 @@ export * from "./payload-limit.ts";
 export * from "./publish.ts";
 export * from "./publish-in-order.ts";
 export * from "./retry-at-start.ts";
+export { SEQ_WINDOW_MS, SeqWindowBudget } from "./seq-window-budget.ts";
 export * from "./streams.ts";
