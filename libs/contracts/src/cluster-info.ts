@@ -160,8 +160,10 @@ export type AgentConnection = z.infer<typeof AgentConnectionSchema>;
  * `cluster_info` as the REST API returns it: the collector's facts plus the connection state
  * known on the server side (`deployment_status`, see `DEPLOYMENT_STATUSES`; `last_connection`,
  * and `connections`: every collector whose last heartbeat is younger than
- * `CONNECTED_WITHIN_MS`, newest heartbeat first). `agent_pod_ip` is the pod IP of the collector
- * that sent the newest heartbeat, when it reported one, else the snapshot's.
+ * `CONNECTED_WITHIN_MS`, newest heartbeat first; while `deployment_status` is `unknown`, younger
+ * at the agent's last heartbeat, so the collectors last heard from stay listed until the silence
+ * is confirmed). `agent_pod_ip` is the pod IP of the collector that sent the newest heartbeat,
+ * when it reported one, else the snapshot's.
  */
 export const ClusterInfoSchema = ClusterFactsSchema.extend({
   deployment_status: DeploymentStatusSchema,

@@ -6,7 +6,7 @@ import {
   type CollectorConnectionRow,
   liveConnections,
 } from "../read-model/collector-connections.ts";
-import { deploymentStatus, type HeartbeatState } from "../read-model/deployment-status.ts";
+import { connectionsAsOf, deploymentStatus, type HeartbeatState } from "../read-model/deployment-status.ts";
 import type { ProjectRow } from "../read-model/registry-queries.ts";
 import { agentBody } from "./gitlab-bodies.ts";
 
@@ -60,8 +60,8 @@ function factsJsonWithPodIp(facts: SerializedClusterFacts, podIp: string | null)
 /**
  * `cluster_info` as JSON text: `null` before the first snapshot, else the facts' text (its
  * `agent_pod_ip` from the newest heartbeat that names one) with `"deployment_status"`
- * (`deploymentStatus` at `nowMs`), `"last_connection"` and `"connections"` (live at `nowMs`)
- * appended.
+ * (`deploymentStatus` at `nowMs`), `"last_connection"` and `"connections"` (live at `nowMs`, or
+ * when the agent was last heard from while its status is `unknown`: `connectionsAsOf`) appended.
  */
 export function clusterInfoJson(
   facts: SerializedClusterFacts | null,
@@ -73,8 +73,9 @@ export function clusterInfoJson(
   const status = deploymentStatus(heartbeat, nowMs);
   const { lastHeartbeat } = heartbeat;
   const lastConnection = lastHeartbeat === null ? "null" : `"${lastHeartbeat.toISOString()}"`;
-  const text = factsJsonWithPodIp(facts, agentPodIpOf(facts.facts.agent_pod_ip, collectors, nowMs));
-  const connections = JSON.stringify(liveConnections(collectors, nowMs));
+  const asOf = connectionsAsOf(heartbeat, nowMs);
+  const text = factsJsonWithPodIp(facts, agentPodIpOf(facts.facts.agent_pod_ip, collectors, asOf));
+  const connections = JSON.stringify(liveConnections(collectors, asOf));
   // The facts are a non-empty object without these keys (their schema has none of them), so
   // replacing the closing brace keeps the text a valid object with no duplicate key.
   return `${text.slice(0, -1)},"deployment_status":"${status}","last_connection":${lastConnection},"connections":${connections}}`;
@@ -84,7 +85,8 @@ export function clusterInfoJson(
  * The first moment after `nowMs` at which `clusterInfoJson` of the same parts can give another
  * text, ms (Infinity: never by the clock alone): when the last heartbeat, or a live collector's,
  * becomes older than `CONNECTED_WITHIN_MS` (`deployment_status`, `connections` and
- * `agent_pod_ip` are decided by those comparisons and nothing else of the clock; `unknown`
+ * `agent_pod_ip` are decided by those comparisons and nothing else of the clock; once the last
+ * heartbeat is that old they are decided at that heartbeat (`connectionsAsOf`), and `unknown`
  * turns `disconnected` only with a row, the confirmed silence, whose notice renews the parts).
  */
 export function clusterInfoChangesAt(

@@ -85,6 +85,35 @@ describe("clusterInfoJson", () => {
     );
   });
 
+  it("lists, while the status is unknown, the collectors live at the agent's last heartbeat (byte-for-byte as composed)", () => {
+    const last = now - CONNECTED_WITHIN_MS - 60_000;
+    const replica = (name: string, heartbeatMs: number, ip: string) => ({
+      collector_id: name,
+      pod_name: name,
+      pod_ip: ip,
+      namespace: "gitlab-agent",
+      node: "node-0",
+      version: "0.1.0",
+      commit: null,
+      connected_at: new Date(last - 3_600_000),
+      last_heartbeat_at: new Date(heartbeatMs),
+      stopped_at: null,
+    });
+    const replicas = [replica("a", last, "10.244.0.10"), replica("b", last - 4 * 60_000, "10.244.0.11")];
+    const cases = [
+      { heartbeat: state(new Date(last)), status: "unknown", listed: ["a"], podIp: "10.244.0.10" },
+      { heartbeat: state(new Date(last), true), status: "disconnected", listed: [], podIp: "10.244.0.10" },
+    ];
+    for (const { heartbeat, status, listed, podIp } of cases) {
+      const composed = composeClusterInfo(facts, heartbeat, now, replicas);
+      expect(composed).toMatchObject({ deployment_status: status, agent_pod_ip: podIp });
+      expect(composed?.connections?.map((c) => c.collector_id)).toEqual(listed);
+      expect(clusterInfoJson(serializeClusterFacts({ facts, seq: 1 }), heartbeat, now, replicas)).toBe(
+        JSON.stringify(composed),
+      );
+    }
+  });
+
   it("is null before the first snapshot", () => {
     expect(clusterInfoJson(null, state(new Date(now)), now)).toBe("null");
   });

@@ -20,6 +20,9 @@ import {
 const f = gatewayFixtureForFile();
 const agents = `/api/v4/projects/${PROJECT}/cluster_agents`;
 const AGENT = { live: 400, confirmed: 401, behind: 402 } as const;
+/** An agent with two collectors whose heartbeats wait unread (`connections` while `unknown`). */
+const LAGGING = 403;
+const ids: readonly number[] = Object.values(AGENT);
 const STALE = () => new Date(Date.now() - CONNECTED_WITHIN_MS - 60_000);
 
 beforeAll(async () => {
@@ -30,6 +33,34 @@ beforeAll(async () => {
   await insertHeartbeat(f.db, AGENT.live, new Date());
   await insertHeartbeat(f.db, AGENT.confirmed, STALE(), new Date());
   await insertHeartbeat(f.db, AGENT.behind, STALE());
+
+  await insertAgent(f.db, LAGGING, "lagging");
+  await insertSnapshot(f.db, LAGGING, `cluster-${LAGGING}`);
+  const last = STALE();
+  await insertHeartbeat(f.db, LAGGING, last);
+  // agentk-a beat until the agent was last heard from; agentk-b went silent 4 minutes before.
+  const collectors = [
+    { collector_id: "agentk-a", pod_ip: "10.244.0.10", heartbeat: last },
+    { collector_id: "agentk-b", pod_ip: "10.244.0.11", heartbeat: new Date(last.getTime() - 4 * 60_000) },
+  ];
+  await f.db
+    .insertInto("read_model.collector_connections")
+    .values(
+      collectors.map((c) => ({
+        agent_id: LAGGING,
+        collector_id: c.collector_id,
+        pod_name: c.collector_id,
+        pod_ip: c.pod_ip,
+        namespace: "gitlab-agent",
+        node: "node-0",
+        version: "0.1.0",
+        commit: null,
+        connected_at: new Date(last.getTime() - 3_600_000),
+        last_heartbeat_at: c.heartbeat,
+        stopped_at: null,
+      })),
+    )
+    .execute();
 });
 
 type Statuses = Record<number, string | undefined>;
@@ -69,10 +100,13 @@ async function statusesEverywhere(): Promise<Record<string, Statuses>> {
   const inventory: Statuses = {};
   for (const record of records) {
     const cells = record.split(",");
-    inventory[Number(cells[columns.indexOf("agent_id")])] = cells[columns.indexOf("deployment_status")];
+    const id = Number(cells[columns.indexOf("agent_id")]);
+    if (ids.includes(id)) inventory[id] = cells[columns.indexOf("deployment_status")];
   }
   return {
-    list: Object.fromEntries(list.map((a) => [a.id, a.cluster_info?.deployment_status])),
+    list: Object.fromEntries(
+      list.filter((a) => ids.includes(a.id)).map((a) => [a.id, a.cluster_info?.deployment_status]),
+    ),
     single,
     cached,
     alone,
@@ -111,5 +145,52 @@ describe("deployment_status of a silence the projection has confirmed or not", (
       const statuses = await statusesEverywhere();
       return JSON.stringify(statuses) === JSON.stringify(expected) ? true : undefined;
     }, "the confirmed silence on every surface");
+  });
+});
+
+describe("connections of an agent whose status is unknown", () => {
+  type Info = {
+    deployment_status: string;
+    agent_pod_ip: string | null;
+    connections: Array<{ collector_id: string }>;
+  };
+
+  /** `cluster_info` of the lagging agent as the single read (twice: the hot, cached path) and the route of its own show it. */
+  async function infos(): Promise<Info[]> {
+    const token = { token: TOKENS.developer };
+    const read = async () =>
+      (
+        (await (await f.call(`${agents}/${LAGGING}?with_cluster_info=true`, token)).json()) as {
+          cluster_info: Info;
+        }
+      ).cluster_info;
+    const alone = (await (await f.call(`${agents}/${LAGGING}/cluster_info`, token)).json()) as Info;
+    return [await read(), await read(), alone];
+  }
+  const summary = (info: Info) => ({
+    status: info.deployment_status,
+    pod_ip: info.agent_pod_ip,
+    connections: info.connections.map((c) => c.collector_id),
+  });
+
+  it("lists the collectors live when the agent was last heard from until the silence is confirmed", async () => {
+    // Every applied heartbeat is over 3 minutes old, but newer ones may wait unread: the list is
+    // the one at the last heartbeat (agentk-b had gone silent long before), not an empty one.
+    for (const info of await infos())
+      expect(summary(info)).toEqual({ status: "unknown", pod_ip: "10.244.0.10", connections: ["agentk-a"] });
+
+    await f.db
+      .updateTable("read_model.agent_connections")
+      .set({ disconnected_reported_at: new Date() })
+      .where("agent_id", "=", LAGGING)
+      .execute();
+    f.bus.nc.publish(
+      f.bus.topology.subjects.readModelChanged("agent_connections"),
+      JSON.stringify({ table: "agent_connections", agent_id: LAGGING, stream: "X", seq: 2 }),
+    );
+    await eventually(async () => {
+      const all = (await infos()).map(summary);
+      return all.every((s) => s.status === "disconnected" && s.connections.length === 0) ? all : undefined;
+    }, "the confirmed silence empties the list");
   });
 });

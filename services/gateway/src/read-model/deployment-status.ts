@@ -33,3 +33,17 @@ export function deploymentStatus(state: HeartbeatState, nowMs: number): Deployme
   if (nowMs - lastHeartbeat.getTime() < CONNECTED_WITHIN_MS) return "connected";
   return silenceConfirmedAt === null ? "unknown" : "disconnected";
 }
+
+/**
+ * The moment `cluster_info.connections` and `agent_pod_ip` are decided at: `nowMs`, except while
+ * `deploymentStatus` is `unknown`, when it is the agent's last applied heartbeat. Then the
+ * projection is behind (or has not swept yet) and every collector's applied heartbeat only says
+ * how far behind: the collectors listed are those live when the agent was last heard from, and
+ * they leave the list once the silence is confirmed (`disconnected`), not while it is not.
+ */
+export function connectionsAsOf(state: HeartbeatState, nowMs: number): number {
+  const { lastHeartbeat } = state;
+  return lastHeartbeat !== null && deploymentStatus(state, nowMs) === "unknown"
+    ? lastHeartbeat.getTime()
+    : nowMs;
+}
