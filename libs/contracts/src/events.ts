@@ -109,6 +109,11 @@ const AuthzChangedDataObjectSchema = z.object({
   dropped_count: z.number().int().nonnegative(),
   /** Only with cause `config_refused`: why the new config was not applied. */
   refusal: ConfigRefusalSchema.optional(),
+  /**
+   * Only with cause `agent_deleted`: the number of the deletion, as the deleted agent's registry
+   * record carries it (`Agent.deletion`). Absent from an authz that predates the count.
+   */
+  deletion: z.number().int().positive().optional(),
   actor_user_id: Id.nullable(),
 });
 

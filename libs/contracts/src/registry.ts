@@ -138,6 +138,13 @@ export const AgentSchema = z.object({
   created_by_user_id: Id.nullable(),
   /** null while the agent exists; set when it was deleted. */
   deleted_at: Time.nullable(),
+  /**
+   * Only with `deleted_at`: which deletion of the agent this is (1 the first time; authz counts
+   * them per agent, GitLab mode's agents can come back). Its `agent_deleted` grant set carries the
+   * same number, which pairs the two records without comparing the clocks of the hosts that
+   * stamped them. Absent from an authz that predates the count.
+   */
+  deletion: z.number().int().positive().optional(),
 });
 export type Agent = z.infer<typeof AgentSchema>;
 

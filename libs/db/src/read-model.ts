@@ -122,10 +122,17 @@ export type ReadModelDatabase = {
     agent_id: number;
     /** The registry's `deleted_at` of the agent; null while only its empty grant set was applied. */
     deleted_at: NullableTimestamp;
+    /**
+     * Migration 027: the number of that deletion (`Agent.deletion`, authz counts each agent's
+     * deletions); null when unknown (an authz that predates the count, or a tombstone from before).
+     */
+    deletion: ColumnType<number | null, number | null | undefined, number | null>;
     /** When the server stored the registry event that brought the agent back; null while deleted. */
     revived_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
     /** The `time` of the agent's `agent_deleted` grant set applied for this deletion. */
     grants_cleared_at: ColumnType<Date | null, string | Date | null | undefined, string | Date | null>;
+    /** Migration 027: that grant set's `deletion` number; null when unknown (as `deletion`). */
+    grants_cleared_deletion: ColumnType<number | null, number | null | undefined, number | null>;
     /** The latest grant set after it (`AgentGrantSet`), with its dropped entries and its time. */
     held_grants: ColumnType<unknown, string | null | undefined, string | null>;
     held_dropped: ColumnType<unknown, string | null | undefined, string | null>;

@@ -125,17 +125,29 @@ export async function recordConfigRefusal(
 }
 
 /**
- * Clears an agent's grants (it was deleted at `deletedAt`) and publishes the empty set, stamped
- * with `deletedAt`: the projection pairs it with the deletion by that time.
+ * One deletion of an agent: its time (the agent's `deleted_at`) and its number (the agent's count
+ * of deletions, this one included), as the agent's registry record carries them.
  */
-export async function revokeAgentGrants(unit: UnitOfWork, agent: AgentRef, deletedAt: Date): Promise<void> {
+export type AgentDeletion = { at: Date; number: number };
+
+/**
+ * Clears an agent's grants (it was deleted: `deletion`) and publishes the empty set with the
+ * deletion's number (`deletion`) and stamped with its time: the projection pairs it with the
+ * agent's registry record of the same deletion by the number (by the time, for records of an
+ * authz that predates the number).
+ */
+export async function revokeAgentGrants(
+  unit: UnitOfWork,
+  agent: AgentRef,
+  deletion: AgentDeletion,
+): Promise<void> {
   const stored = await findAgentConfig(unit.tx, agent.id);
   const before = stored?.grants ?? EMPTY_GRANT_SET;
   if (stored) {
     const cleared = { yaml: stored.yaml, grants: EMPTY_GRANT_SET, ...NO_DROPPED };
     await storeAgentConfig(unit.tx, agent.id, cleared, { projects: [], groups: [] });
   }
-  publishGrantChange(unit, agent, "agent_deleted", before, EMPTY_GRANT_SET, NO_DROPPED, deletedAt);
+  publishGrantChange(unit, agent, "agent_deleted", before, EMPTY_GRANT_SET, NO_DROPPED, deletion);
 }
 
 /**
@@ -165,7 +177,10 @@ export async function reresolveAgentConfig(unit: UnitOfWork, agent: AgentRef, ca
   }
 }
 
-/** `io.kasmap.authz.changed.v1` with the whole set, as an agent's creation also announces. */
+/**
+ * `io.kasmap.authz.changed.v1` with the whole set, as an agent's creation also announces. With
+ * `deletion` (cause `agent_deleted`): the deletion's number in `deletion`, its time as `time`.
+ */
 export function publishGrantChange(
   unit: UnitOfWork,
   agent: AgentRef,
@@ -173,7 +188,7 @@ export function publishGrantChange(
   before: AgentGrantSet,
   after: AgentGrantSet,
   report: DroppedReport,
-  time?: Date,
+  deletion?: AgentDeletion,
 ): void {
   const diff = diffGrantSets(before, after);
   emitAuthzChange(
@@ -186,7 +201,8 @@ export function publishGrantChange(
       added: diff.added,
       removed: diff.removed,
       ...report,
+      ...(deletion === undefined ? {} : { deletion: deletion.number }),
     },
-    time,
+    deletion?.at,
   );
 }

@@ -8,8 +8,11 @@ import type { UnitOfWork } from "./unit-of-work.ts";
 /**
  * Deletes a live agent the way `agent.delete` does, so a GitLab-mode removal publishes the same
  * events: the agent marked deleted (the audit log keeps its history), its active tokens revoked,
- * its grants emptied (`agent_deleted`, stamped with the agent's `deleted_at`: the projection
- * pairs the two streams' records of this deletion by it, for an agent that comes back).
+ * its grants emptied (`agent_deleted`). The deletion is counted (`authz.agents.deletions`) and
+ * both records carry its number (`deletion`) and its time (`deleted_at`, the grant set's `time`):
+ * the projection pairs the two streams' records of one deletion by the number, for an agent
+ * that comes back; by the time only for records of an authz that predates the count, since
+ * another authz replica may stamp the next deletion with a clock behind this one's.
  *
  * A GitLab-verified token's record (`lease_expires_at` set) is revoked as if its lease had
  * lapsed (`lapsed_at`): the token is GitLab's, and GitLab keeps it when the agent only left the
@@ -22,7 +25,7 @@ export async function retireAgent(unit: UnitOfWork, live: Agent): Promise<Agent>
   const deletedAt = new Date();
   const row = await unit.tx
     .updateTable("authz.agents")
-    .set({ deleted_at: deletedAt })
+    .set({ deleted_at: deletedAt, deletions: sql<number>`deletions + 1` })
     .where("id", "=", live.id)
     .returningAll()
     .executeTakeFirstOrThrow();
@@ -40,6 +43,6 @@ export async function retireAgent(unit: UnitOfWork, live: Agent): Promise<Agent>
     .execute();
   for (const token of revoked.sort((a, b) => a.id - b.id))
     emitRegistryChange(unit, "agent_token", toAgentToken(token));
-  await revokeAgentGrants(unit, agent, deletedAt);
+  await revokeAgentGrants(unit, agent, { at: deletedAt, number: row.deletions });
   return agent;
 }

@@ -56,7 +56,8 @@ export type AuthzChange = Omit<z.infer<typeof AuthzChangedDataSchema>, "actor_us
 /**
  * `io.kasmap.authz.changed.v1` on `<root>.authz.<agentId>.changed`: the agent's whole grant set.
  * `time` (the CloudEvent `time`, now when absent): a deletion's empty grant set carries the
- * agent's `deleted_at`, which pairs it with the deletion on the registry stream.
+ * agent's `deleted_at` (and the deletion's number, `deletion`, which pairs it with the deletion
+ * on the registry stream; the time does for an authz that predates the number).
  */
 export function emitAuthzChange(unit: UnitOfWork, change: AuthzChange, time?: Date): void {
   unit.emit(

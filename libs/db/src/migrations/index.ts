@@ -20,6 +20,7 @@ import * as m023CiAccessNamespaceGrants from "./023_ci_access_namespace_grants.t
 import * as m024AllowedAgentsIdentityColumns from "./024_allowed_agents_identity_columns.ts";
 import * as m025CiAccessNamespaceGrantsWriterLock from "./025_ci_access_namespace_grants_writer_lock.ts";
 import * as m026AgentRevival from "./026_agent_revival.ts";
+import * as m027AgentDeletionNumbers from "./027_agent_deletion_numbers.ts";
 
 /**
  * Migrations of the read model, one file each, listed in execution order: kysely runs them
@@ -50,6 +51,7 @@ export const readModelMigrations: Record<string, Migration> = {
   "024_allowed_agents_identity_columns": m024AllowedAgentsIdentityColumns,
   "025_ci_access_namespace_grants_writer_lock": m025CiAccessNamespaceGrantsWriterLock,
   "026_agent_revival": m026AgentRevival,
+  "027_agent_deletion_numbers": m027AgentDeletionNumbers,
 };
 
 /** Brings the read model (schema `read_model`) up to date: `migrateSchema` with the list above. */

@@ -47,9 +47,14 @@ export function toPersonalAccessToken(row: Row<"authz.personal_access_tokens">):
   return { ...row, created_at: iso(row.created_at) };
 }
 
+/**
+ * A deleted agent carries the number of its deletion (`deletion`), when counted: agents deleted
+ * before authz counted deletions (migration 010) and not since have none.
+ */
 export function toAgent(row: Row<"authz.agents">): Agent {
-  const { mirrored_at: _mirrored, mirror_config_sha256: _digest, ...agent } = row;
-  return { ...agent, created_at: iso(row.created_at), deleted_at: isoOrNull(row.deleted_at) };
+  const { mirrored_at: _mirrored, mirror_config_sha256: _digest, deletions, ...agent } = row;
+  const deletion = row.deleted_at !== null && deletions > 0 ? { deletion: deletions } : {};
+  return { ...agent, created_at: iso(row.created_at), deleted_at: isoOrNull(row.deleted_at), ...deletion };
 }
 
 export function toAgentToken(row: Row<"authz.agent_tokens">): AgentToken {

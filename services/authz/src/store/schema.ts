@@ -78,6 +78,8 @@ export type AuthzDatabase = {
     deleted_at: NullableTimestamp;
     mirrored_at: NullableTimestamp;
     mirror_config_sha256: ColumnType<string | null, string | null | undefined, string | null>;
+    /** Migration 010: how many times the agent was deleted (counted since that migration). */
+    deletions: Generated<number>;
   };
   "authz.agent_tokens": {
     id: Generated<number>;

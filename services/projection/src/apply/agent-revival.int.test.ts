@@ -8,9 +8,11 @@ import {
   newKasmapEvent,
 } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
+import { type KyselyPlugin, PostgresQueryCompiler } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rebuildReadModel } from "../rebuild/rebuild-read-model.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
+import { applyRegistryEvent, type RegistryEvent } from "./apply-registry-event.ts";
 
 /**
  * An agent deleted and brought back (GitLab mode: its project left the mirrored root group and
@@ -22,6 +24,11 @@ const ctx = projectionContextForFile("projection-agent-revival-int-test", { runn
 
 const BEFORE: AgentGrantSet = {
   ci_access: { projects: [{ project_id: 11, config: { default_namespace: "before" } }], groups: [] },
+  user_access: { projects: [], groups: [] },
+};
+/** A grant set published after the first revival and before the second deletion. */
+const BETWEEN: AgentGrantSet = {
+  ci_access: { projects: [{ project_id: 11, config: { default_namespace: "between" } }], groups: [] },
   user_access: { projects: [], groups: [] },
 };
 const AFTER: AgentGrantSet = {
@@ -47,28 +54,50 @@ async function publishAll(events: readonly KasmapEvent[]): Promise<void> {
 
 type Cause = EventDataOf<typeof EVENT_TYPES.authzChanged>["cause"];
 
-/** The agent's grant set as authz publishes it, with `cause` and (when given) the event's `time`. */
-function grantSet(agentId: number, grants: AgentGrantSet, cause: Cause, time?: string): KasmapEvent {
+/**
+ * The agent's grant set as authz publishes it, with `cause` and (when given) the event's `time`
+ * and the number of the deletion it announces (`deletion`).
+ */
+function grantSet(
+  agentId: number,
+  grants: AgentGrantSet,
+  cause: Cause,
+  time?: string,
+  deletion?: number,
+): KasmapEvent {
   const event = ctx.events.authz(agentId, 11, grants);
   return newKasmapEvent({
     type: EVENT_TYPES.authzChanged,
     source: event.source,
     subject: event.subject,
-    data: { ...event.data, cause },
+    data: { ...event.data, cause, ...(deletion === undefined ? {} : { deletion }) },
     ...(time === undefined ? {} : { time: new Date(time) }),
+  });
+}
+
+/** The agent deleted at `deletedAt`, as its registry record, with the deletion's number when given. */
+function deletedAgent(agentId: number, deletedAt: string, deletion?: number): KasmapEvent {
+  const event = ctx.events.agent(agentId, 11, deletedAt);
+  if (deletion === undefined) return event;
+  return newKasmapEvent({
+    type: EVENT_TYPES.agentChanged,
+    source: event.source,
+    subject: event.subject,
+    data: { ...event.data, agent: { ...event.data.agent, deletion } },
   });
 }
 
 /**
  * One deletion and revival of the agent, per stream, as authz publishes them: the deletion's
- * `agent_deleted` empty grant set carries the agent's `deleted_at`; the revival comes with
+ * `agent_deleted` empty grant set carries the agent's `deleted_at` (and, from an authz that
+ * numbers deletions, the deletion's number as the agent's record does); the revival comes with
  * `agent_created` (empty), then the config's grant set.
  */
-function episode(agentId: number, deletedAt: string) {
+function episode(agentId: number, deletedAt: string, deletion?: number) {
   return {
-    registryDeletion: [ctx.events.agent(agentId, 11, deletedAt)],
+    registryDeletion: [deletedAgent(agentId, deletedAt, deletion)],
     registryRevival: [ctx.events.agent(agentId, 11)],
-    authzDeletion: [grantSet(agentId, EMPTY_GRANT_SET, "agent_deleted", deletedAt)],
+    authzDeletion: [grantSet(agentId, EMPTY_GRANT_SET, "agent_deleted", deletedAt, deletion)],
     authzRevival: [
       grantSet(agentId, EMPTY_GRANT_SET, "agent_created"),
       grantSet(agentId, AFTER, "config_changed"),
@@ -101,6 +130,40 @@ async function grantsOf(agentId: number): Promise<{ projects: unknown[]; groups:
 
 const NO_GRANTS = { projects: [], groups: [] };
 const NEW_GRANTS = { projects: ["after"], groups: [1] };
+const BETWEEN_GRANTS = { projects: ["between"], groups: [] };
+
+/**
+ * The agent deleted, brought back and given the grant set `BETWEEN`, on both streams; then the
+ * second deletion, stamped an hour EARLIER than the first: another authz replica handled it, on
+ * a host whose clock is behind. Both deletions are numbered (an authz that counts them).
+ */
+async function deletedTwiceByClocksApart(agentId: number) {
+  await liveAgentWithGrants(agentId);
+  const first = episode(agentId, "2026-05-01T10:00:00.000Z", 1);
+  await publishAll([...first.registryDeletion, ...first.authzDeletion]);
+  await publishAll([...first.registryRevival, ...first.authzRevival]);
+  await publishAll([grantSet(agentId, BETWEEN, "config_changed")]);
+  expect(await grantsOf(agentId)).toEqual(BETWEEN_GRANTS);
+  return episode(agentId, "2026-05-01T09:00:00.000Z", 2);
+}
+
+/** Records the SQL of every statement run through the handle it is plugged into. */
+function statementRecorder(): { plugin: KyselyPlugin; statements: string[] } {
+  const compiler = new PostgresQueryCompiler();
+  const statements: string[] = [];
+  return {
+    statements,
+    plugin: {
+      transformQuery(args) {
+        statements.push(compiler.compileQuery(args.node, args.queryId).sql);
+        return args.node;
+      },
+      async transformResult(args) {
+        return args.result;
+      },
+    },
+  };
+}
 
 describe("an agent deleted and brought back", () => {
   it("gets the grant set published after its revival when the registry stream is applied first", async () => {
@@ -185,6 +248,92 @@ describe("an agent deleted and brought back", () => {
     expect(await ctx.deadLetters()).toEqual([]);
   });
 
+  it("pairs each deletion with its own agent_deleted grant set by number, not by skewed clocks (registry stream first)", async () => {
+    const second = await deletedTwiceByClocksApart(38);
+    await publishAll([...second.registryDeletion, ...second.registryRevival]);
+    // BETWEEN was published before the second deletion: it must not come back with the revival.
+    expect(await grantsOf(38)).toEqual(NO_GRANTS);
+    await publishAll([...second.authzDeletion, ...second.authzRevival]);
+    expect(await grantsOf(38)).toEqual(NEW_GRANTS);
+  });
+
+  it("pairs each deletion with its own agent_deleted grant set by number, not by skewed clocks (authz stream first)", async () => {
+    const second = await deletedTwiceByClocksApart(39);
+    await publishAll(second.authzDeletion);
+    expect(await grantsOf(39)).toEqual(NO_GRANTS);
+    // The registry has not told of the second deletion yet: the new grants wait for its revival.
+    await publishAll(second.authzRevival);
+    expect(await grantsOf(39)).toEqual(NO_GRANTS);
+    await publishAll(second.registryDeletion);
+    expect(await grantsOf(39)).toEqual(NO_GRANTS);
+    await publishAll(second.registryRevival);
+    expect(await grantsOf(39)).toEqual(NEW_GRANTS);
+  });
+
+  it("discards the first deletion's grant sets when the registry stream is a whole deletion ahead, despite skewed clocks", async () => {
+    await liveAgentWithGrants(40);
+    const first = episode(40, "2026-05-01T10:00:00.000Z", 1);
+    const second = episode(40, "2026-05-01T09:00:00.000Z", 2);
+    await publishAll([...first.registryDeletion, ...first.registryRevival]);
+    await publishAll([...second.registryDeletion, ...second.registryRevival]);
+    // The first deletion's agent_deleted grant set is not the second's: what follows it was
+    // published before the second deletion.
+    await publishAll([
+      ...first.authzDeletion,
+      ...first.authzRevival,
+      grantSet(40, BETWEEN, "config_changed"),
+    ]);
+    expect(await grantsOf(40)).toEqual(NO_GRANTS);
+    await publishAll([...second.authzDeletion, ...second.authzRevival]);
+    expect(await grantsOf(40)).toEqual(NEW_GRANTS);
+  });
+
+  it("pairs by time a deletion from an authz that predates the numbers, then by number the next", async () => {
+    await liveAgentWithGrants(41);
+    const first = episode(41, "2026-05-01T10:00:00.000Z");
+    await publishAll([...first.authzDeletion, ...first.registryDeletion]);
+    await publishAll([
+      ...first.registryRevival,
+      ...first.authzRevival,
+      grantSet(41, BETWEEN, "config_changed"),
+    ]);
+    const second = episode(41, "2026-05-01T11:00:00.000Z", 1);
+    await publishAll([...second.registryDeletion, ...second.registryRevival]);
+    expect(await grantsOf(41)).toEqual(NO_GRANTS);
+    await publishAll([...second.authzDeletion, ...second.authzRevival]);
+    expect(await grantsOf(41)).toEqual(NEW_GRANTS);
+  });
+
+  it("leaves the tombstone alone for the events of a live agent, and reads it for the agent's return", async () => {
+    await liveAgentWithGrants(42);
+    const e = episode(42, "2026-05-01T10:00:00.000Z", 1);
+    const recorder = statementRecorder();
+    const tombstoneStatements = () => recorder.statements.filter((text) => text.includes("deleted_agents"));
+    let ofLiveAgent: string[] = [];
+    let ofReturn: string[] = [];
+    // Applied by hand in a transaction rolled back: the streams (and a rebuild) know nothing of it.
+    const rollback = new Error("rolled back");
+    await ctx.db
+      .transaction()
+      .execute(async (trx) => {
+        const db = trx.withPlugin(recorder.plugin);
+        await applyRegistryEvent(db, ctx.events.agent(42, 11), new Date());
+        ofLiveAgent = tombstoneStatements();
+        await applyRegistryEvent(db, e.registryDeletion[0] as RegistryEvent, new Date());
+        recorder.statements.length = 0;
+        await applyRegistryEvent(db, ctx.events.agent(42, 11), new Date());
+        ofReturn = tombstoneStatements();
+        throw rollback;
+      })
+      .catch((error: unknown) => {
+        if (error !== rollback) throw error;
+      });
+    expect(ofLiveAgent).toEqual([]);
+    expect(ofReturn).toContainEqual(
+      expect.stringMatching(/^update "read_model"\."deleted_agents" set "revived_at"/),
+    );
+  });
+
   it("rebuilds the same grants from the streams, twice deleted and back", async () => {
     await liveAgentWithGrants(35);
     const first = episode(35, "2026-04-01T10:00:00.000Z");
@@ -205,12 +354,13 @@ describe("an agent deleted and brought back", () => {
     ]);
     expect(tombstone.deleted_at).toEqual(new Date("2026-04-02T10:00:00.000Z"));
 
-    const before = await Promise.all([31, 32, 33, 34, 35, 36, 37].map(grantsOf));
+    const agents = [31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41];
+    const before = await Promise.all(agents.map(grantsOf));
     await ctx.stopService();
     const rebuilt = await rebuildReadModel(ctx.serviceOptions);
     try {
       await ctx.caughtUp();
-      expect(await Promise.all([31, 32, 33, 34, 35, 36, 37].map(grantsOf))).toEqual(before);
+      expect(await Promise.all(agents.map(grantsOf))).toEqual(before);
     } finally {
       await rebuilt.stop();
     }

@@ -49,14 +49,15 @@ type EntityOf<T extends EntityEventType> = EventDataOf<T>[Exclude<keyof EventDat
 /**
  * Where an entity event lands: the entity in the event's data, its table, its row there (null
  * when the entity was removed: its row is deleted), what else a removal takes along, and what
- * else keeping it does (`storedAt`: when the server stored the event).
+ * else the row's (re)appearance does — the upsert inserted it: the entity is new, or back after
+ * its removal (`storedAt`: when the server stored the event).
  */
 type EntityProjection<T extends EntityEventType> = {
   table: EntityTable;
   entity(data: EventDataOf<T>): EntityOf<T> & { id: number };
   row(entity: EntityOf<T>): EntityRow | null;
   removed?(db: Db, entity: EntityOf<T>): Promise<void>;
-  kept?(db: Db, entity: EntityOf<T>, storedAt: Date): Promise<void>;
+  inserted?(db: Db, entity: EntityOf<T>, storedAt: Date): Promise<void>;
 };
 
 /**
@@ -89,7 +90,7 @@ const ENTITY_PROJECTIONS: { [T in EntityEventType]: EntityProjection<T> } = {
     entity: (data) => data.agent,
     row: agentRow,
     removed: forgetDeletedAgent,
-    kept: reviveAgent,
+    inserted: reviveAgent,
   },
   [EVENT_TYPES.jobChanged]: { table: "read_model.jobs", entity: (data) => data.job, row: jobRow },
 };
@@ -117,12 +118,19 @@ async function applyEntityEvent<T extends EntityEventType>(
     return;
   }
   const { id: _id, ...rest } = row;
-  await db
+  const upsert = db
     .insertInto(projection.table)
     .values(row)
-    .onConflict((oc) => oc.column("id").doUpdateSet(rest))
-    .execute();
-  await projection.kept?.(db, entity, storedAt);
+    .onConflict((oc) => oc.column("id").doUpdateSet(rest));
+  if (projection.inserted === undefined) {
+    await upsert.execute();
+    return;
+  }
+  // A row version the statement inserted has no xmax; one `do update` wrote has its own.
+  const { inserted } = await upsert
+    .returning(sql<boolean>`xmax = 0`.as("inserted"))
+    .executeTakeFirstOrThrow();
+  if (inserted) await projection.inserted(db, entity, storedAt);
 }
 
 /**
@@ -203,18 +211,24 @@ export const PAST_DELETIONS_KEPT = 100;
 /**
  * A deleted agent (`deleted_at` set) leaves the read model with its authorizations, its
  * authorization report and its reverse-lookup addresses; its cluster snapshots stay, as history.
- * Its tombstone records the deletion (apply-authz-event.ts): a revival before it is over, and
- * the authz consumer's marks of an older deletion, are forgotten; a mark at or after this
- * deletion's `deleted_at` is this deletion's (the authz consumer is ahead) and stays, with the
- * grant set held since. A deletion the agent came back from joins `past_deletions` (the newest
+ * Its tombstone records the deletion with its number (apply-authz-event.ts): a revival before it
+ * is over, and the authz consumer's marks of an older deletion, are forgotten; a mark of this
+ * deletion or a later one (the authz consumer is ahead) stays, with the grant set held since.
+ * A mark is of this deletion or a later one when its number is at least this deletion's; when
+ * either lacks a number (an authz that predates them), when its time is at or after this
+ * deletion's `deleted_at`. A deletion the agent came back from joins `past_deletions` (the newest
  * `PAST_DELETIONS_KEPT`), so collector events stored during any of them stay refused, also when
  * a consumer applies them late (a rebuild).
  *
  * ```sql
- * insert into read_model.deleted_agents (agent_id, deleted_at) values ($1, $2)
- * on conflict (agent_id) do update set deleted_at = excluded.deleted_at, revived_at = null,
+ * insert into read_model.deleted_agents (agent_id, deleted_at, deletion) values ($1, $2, $3)
+ * on conflict (agent_id) do update set deleted_at = excluded.deleted_at,
+ *   deletion = excluded.deletion, revived_at = null,
  *   grants_cleared_at = case when <ahead> then deleted_agents.grants_cleared_at end, held_… = …,
  *   past_deletions = case when <the last deletion ended> then <past_deletions + {from, until}> … end
+ * -- <ahead>: case when deleted_agents.grants_cleared_deletion is not null and excluded.deletion is not null
+ * --   then deleted_agents.grants_cleared_deletion >= excluded.deletion
+ * --   else deleted_agents.grants_cleared_at >= excluded.deleted_at end
  * ```
  */
 async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
@@ -222,7 +236,10 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
   await deleteAgentAuthorizations(db, agent.id);
   await db.deleteFrom("read_model.agent_authorization_reports").where("agent_id", "=", agent.id).execute();
   await deleteClusterAddresses(db, agent.id);
-  const ahead = sql<boolean>`read_model.deleted_agents.grants_cleared_at >= excluded.deleted_at`;
+  const ahead = sql<boolean>`case
+    when read_model.deleted_agents.grants_cleared_deletion is not null and excluded.deletion is not null
+      then read_model.deleted_agents.grants_cleared_deletion >= excluded.deletion
+    else read_model.deleted_agents.grants_cleared_at >= excluded.deleted_at end`;
   const keptIfAhead = <T>(column: string) =>
     sql<T>`case when ${ahead} then ${sql.ref(`read_model.deleted_agents.${column}`)} end`;
   const ended = sql<boolean>`read_model.deleted_agents.deleted_at is not null
@@ -234,12 +251,14 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
       ) with ordinality as t(e, n) order by n desc limit ${PAST_DELETIONS_KEPT}) as newest)`;
   await db
     .insertInto("read_model.deleted_agents")
-    .values({ agent_id: agent.id, deleted_at: deletedAt })
+    .values({ agent_id: agent.id, deleted_at: deletedAt, deletion: agent.deletion ?? null })
     .onConflict((oc) =>
       oc.column("agent_id").doUpdateSet({
         deleted_at: sql.ref("excluded.deleted_at"),
+        deletion: sql.ref("excluded.deletion"),
         revived_at: null,
         grants_cleared_at: keptIfAhead<Date | null>("grants_cleared_at"),
+        grants_cleared_deletion: keptIfAhead<number | null>("grants_cleared_deletion"),
         held_grants: keptIfAhead<string | null>("held_grants"),
         held_dropped: keptIfAhead<string | null>("held_dropped"),
         held_at: keptIfAhead<Date | null>("held_at"),
@@ -255,8 +274,9 @@ async function forgetDeletedAgent(db: Db, agent: Agent): Promise<void> {
  * returned to the mirrored root group): the revival is recorded at `storedAt`, when the server
  * stored it (collector events stored from then on are its own again), the grant set held since
  * the deletion, if any, is applied, and its latest snapshot's addresses, which the deletion took
- * away, are indexed again (the reverse lookup finds it as before). Later events of the live
- * agent change nothing here.
+ * away, are indexed again (the reverse lookup finds it as before). Run only when the agent's
+ * upsert inserted its row: the deletion in force deleted it, so the revival is the first event to
+ * insert it again, and the live agent's later events (updates) skip this statement.
  *
  * ```sql
  * update read_model.deleted_agents set revived_at = $2

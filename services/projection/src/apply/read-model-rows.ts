@@ -64,7 +64,7 @@ function isCalendarDate(value: string): boolean {
 /** null when the agent was deleted (its row and its authorizations must be deleted). */
 export function agentRow(agent: Agent): Row<"read_model.agents"> | null {
   if (agent.deleted_at !== null) return null;
-  const { deleted_at: _deleted, ...row } = agent;
+  const { deleted_at: _deleted, deletion: _deletion, ...row } = agent;
   return row;
 }
 

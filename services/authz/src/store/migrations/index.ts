@@ -6,6 +6,7 @@ import { outboxSetAsideAndDroppedCountMigration } from "./004_outbox_set_aside_a
 import { mirrorMigration } from "./005_mirror.ts";
 import { collectorTokensMigration } from "./006_collector_tokens.ts";
 import { agentTokenLeaseMigration } from "./009_agent_token_lease.ts";
+import { agentDeletionsMigration } from "./010_agent_deletions.ts";
 
 /** The authz service's own PostgreSQL schema; no other service reads it. */
 export const AUTHZ_SCHEMA = "authz";
@@ -24,4 +25,6 @@ export const authzMigrations: Record<string, Migration> = {
   "006_collector_tokens": collectorTokensMigration,
   // Issue 9 (the re-authentication lease of GitLab agent tokens).
   "009_agent_token_lease": agentTokenLeaseMigration,
+  // The per-agent deletion count that pairs a deletion's two records in the projection.
+  "010_agent_deletions": agentDeletionsMigration,
 };
