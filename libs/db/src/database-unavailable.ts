@@ -56,7 +56,8 @@ export function markingConnectionFailures(pool: pg.Pool): PostgresPool {
   };
 }
 
-function withMarkedQueryErrors(client: pg.PoolClient): PostgresPoolClient {
+/** A checked-out client as kysely sees it, its connection failures marked (`markingConnectionFailures`). */
+export function withMarkedQueryErrors(client: pg.PoolClient): PostgresPoolClient {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   const marked = (...args: unknown[]): unknown => {
     const result = query(...args);

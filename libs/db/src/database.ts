@@ -1,6 +1,8 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type PostgresPool } from "kysely";
 import pg from "pg";
 import { markingConnectionFailures } from "./database-unavailable.ts";
+
+export { markingConnectionFailures, withMarkedQueryErrors } from "./database-unavailable.ts";
 
 // bigint (int8) columns come back as strings by default; ids here stay far below 2^53, and
 // stream sequences too, so parse them as numbers once, at the edge.
@@ -57,6 +59,13 @@ export function createPool(options: DatabaseOptions): pg.Pool {
  * are recognisable with `isDatabaseUnavailable` (readers answer them 503 with Retry-After).
  */
 export function createDatabase<Schema>(options: DatabaseOptions): Kysely<Schema> {
-  const pool = markingConnectionFailures(createPool(options));
+  return databaseOverPool<Schema>(markingConnectionFailures(createPool(options)));
+}
+
+/**
+ * A kysely instance over a pool the caller built (`markingConnectionFailures(createPool(…))`, or
+ * one that picks among pools per checkout: the gateway's replica routing).
+ */
+export function databaseOverPool<Schema>(pool: PostgresPool): Kysely<Schema> {
   return new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { chownSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -184,6 +184,46 @@ async function startedCluster(dir: string, data: string): Promise<PrivatePostgre
  * store, configured with a rendered `authorization` block. The shared server on 4222 runs
  * without auth; permissions can only be tested on a server whose config we write.
  */
+/** One address in front of several servers (`createRoundRobinProxy`). */
+export type RoundRobinProxy = {
+  /** `postgres://postgres@127.0.0.1:<port>/postgres` */
+  url: string;
+  /** Connections handed to each server so far, in the order the servers were given. */
+  connections: number[];
+  close(): void;
+};
+
+/**
+ * A TCP proxy that hands each new connection to the next of `servers` in turn, as a Kubernetes
+ * Service (kube-proxy) spreads connections over its endpoints: CloudNativePG's `<cluster>-ro`
+ * over several standbys, say.
+ */
+export async function createRoundRobinProxy(servers: readonly PrivatePostgres[]): Promise<RoundRobinProxy> {
+  const ports = servers.map((server) => Number(new URL(server.url).port));
+  const connections = ports.map(() => 0);
+  const sockets: Socket[] = [];
+  let next = 0;
+  const proxy = createServer((client) => {
+    const index = next++ % ports.length;
+    connections[index] = (connections[index] ?? 0) + 1;
+    const upstream = connect(ports[index] ?? 0, "127.0.0.1");
+    sockets.push(client, upstream);
+    client.pipe(upstream).pipe(client);
+    client.on("error", () => upstream.destroy());
+    upstream.on("error", () => client.destroy());
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => proxy.listen(port, "127.0.0.1", resolve));
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    connections,
+    close() {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    },
+  };
+}
+
 export type PrivateNatsServer = {
   url: string;
   /** Everything the server wrote to stdout/stderr, for failure messages. */

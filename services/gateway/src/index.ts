@@ -7,7 +7,7 @@ import {
   ensureStreamOf,
   type StorageWarningThreshold,
 } from "@kasmap/bus";
-import { createDatabase, type ReadModelDatabase } from "@kasmap/db";
+import { createPool, databaseOverPool, markingConnectionFailures, type ReadModelDatabase } from "@kasmap/db";
 import { createGitLabClient } from "@kasmap/gitlab-api";
 import { createLogger, type Logger } from "@kasmap/logging";
 import { instrumentBus, type Registry } from "@kasmap/runtime/metrics";
@@ -136,19 +136,20 @@ export type RunningGateway = { url: string; stop(): Promise<void> };
 export async function startGateway(options: GatewayOptions): Promise<RunningGateway> {
   const logger = options.logger ?? createLogger("gateway");
   const pool = (url: string) =>
-    createDatabase<ReadModelDatabase>({
+    createPool({
       url,
       max: 8,
       applicationName: "kasmap-gateway",
       ...(options.statementTimeoutMs === undefined ? {} : { statementTimeoutMs: options.statementTimeoutMs }),
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
     });
-  const db = pool(options.databaseUrl);
-  const readDb = options.databaseReadUrl ? pool(options.databaseReadUrl) : null;
-  const reads = readDb ? replicaRouting(db, readDb) : primaryOnly(db);
+  const primaryPool = markingConnectionFailures(pool(options.databaseUrl));
+  const db = databaseOverPool<ReadModelDatabase>(primaryPool);
+  const replicaPool = options.databaseReadUrl ? pool(options.databaseReadUrl) : null;
+  const reads = replicaPool ? replicaRouting(db, primaryPool, replicaPool) : primaryOnly(db);
   const destroyPools = async () => {
     await db.destroy();
-    await readDb?.destroy();
+    await replicaPool?.end();
   };
   let follower: ChangeNoticeFollower | null = null;
   const loads = createBatchedLoads(db);

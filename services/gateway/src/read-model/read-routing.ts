@@ -1,21 +1,28 @@
-import { sql } from "kysely";
+import type { ReadModelDatabase } from "@kasmap/db";
+import { databaseOverPool, withMarkedQueryErrors } from "@kasmap/db";
+import { type PostgresPool, type PostgresPoolClient, sql } from "kysely";
+import type pg from "pg";
 import type { ReadModel } from "./registry-queries.ts";
 
 /**
- * Where the gateway's reads go when the read model has a streaming replica
- * (`DATABASE_READ_URL`): to the replica once it has replayed the primary's WAL past the last
- * write this gateway acknowledged, else to the primary. So a caller never reads older data
- * than a write the gateway answered for, however far the replica lags.
+ * Where the gateway's reads go when the read model has streaming replicas
+ * (`DATABASE_READ_URL`): each read's connection is checked out of the replica pool and used only
+ * if THAT connection's server has replayed the primary's WAL past the last write this gateway
+ * acknowledged; else it goes back and the read takes a primary connection. So a caller never
+ * reads older data than a write the gateway answered for, however far a replica lags — also
+ * when `DATABASE_READ_URL` is a service that spreads connections over several standbys (one
+ * caught up, one behind) or reconnects to another one.
  *
- * The replica's position is a lower bound that is only ever raised (replay moves forward):
- * `select pg_last_wal_replay_lsn()` asked at most every `refreshMs` while it is behind.
+ * A connection's position is a lower bound that is only ever raised (replay moves forward on
+ * one server): `select pg_last_wal_replay_lsn()` on that connection, asked when the connection
+ * is known to be behind, at most every `refreshMs` per connection.
  */
 export type ReadRouting = {
-  /** The handle for the next read: the replica when it is known to be caught up, else the primary. */
+  /** The read model for the next read (the replica-routing handle, or the primary). */
   current(): ReadModel;
   /** After a write was applied and before it is acknowledged: `select pg_current_wal_lsn()` on the primary. */
   recordWrite(): Promise<void>;
-  /** Reads sent to the replica and to the primary since start (for metrics and tests). */
+  /** Reads (connections checked out) served by a replica and by the primary since start. */
   readonly counts: { replica: number; primary: number };
 };
 
@@ -42,53 +49,81 @@ export function primaryOnly(primary: ReadModel): ReadRouting {
   };
 }
 
+/** What is known of one replica connection's server: its replay position and when it was asked. */
+type ReplayKnown = { lsn: bigint; askedAt: number };
+
+/**
+ * Reads through `replica` (a pool on `DATABASE_READ_URL`, its own) when the connection checked
+ * out has replayed past the last acknowledged write, else through `primaryPool` (the pool
+ * `primary` reads through). A replica that is down, or a server that is not a standby
+ * (`pg_last_wal_replay_lsn()` null), sends the read to the primary.
+ */
 export function replicaRouting(
   primary: ReadModel,
-  replica: ReadModel,
+  primaryPool: PostgresPool,
+  replica: pg.Pool,
   refreshMs = DEFAULT_REFRESH_MS,
 ): ReadRouting {
   const counts = { replica: 0, primary: 0 };
   /** The primary's LSN after the last acknowledged write; 0 before any. */
   let required = 0n;
-  /** What the replica had replayed when last asked (never lowered). */
-  let replayed = -1n;
-  let refreshing: Promise<void> | null = null;
-  let lastRefreshAt = 0;
+  /** Per replica connection (one server for its life): what it had replayed when last asked. */
+  const known = new WeakMap<pg.PoolClient, ReplayKnown>();
 
-  const refresh = () => {
-    if (refreshing || Date.now() - lastRefreshAt < refreshMs) return;
-    lastRefreshAt = Date.now();
-    refreshing = (async () => {
-      try {
-        const { rows } = await sql<{
-          lsn: string | null;
-        }>`select pg_last_wal_replay_lsn()::text as lsn`.execute(replica);
-        const lsn = rows[0]?.lsn;
-        // null: not a standby (or replay never started); the primary answers until it is one.
-        if (lsn) replayed = replayed > parseLsn(lsn) ? replayed : parseLsn(lsn);
-      } catch {
-        // The replica is down or unreachable: reads keep going to the primary.
-      } finally {
-        refreshing = null;
-      }
-    })();
+  /** Whether `client`'s server has replayed up to `needed`, asking it when not known to. */
+  const caughtUp = async (client: pg.PoolClient, needed: bigint): Promise<boolean> => {
+    const last = known.get(client);
+    if (last && last.lsn >= needed) return true;
+    if (last && Date.now() - last.askedAt < refreshMs) return false;
+    const { rows } = await client.query<{ lsn: string | null }>(
+      "select pg_last_wal_replay_lsn()::text as lsn",
+    );
+    const text = rows[0]?.lsn;
+    // null: not a standby (or replay never started); the primary answers until it is one.
+    const lsn = text ? parseLsn(text) : -1n;
+    const raised = last && last.lsn > lsn ? last.lsn : lsn;
+    known.set(client, { lsn: raised, askedAt: Date.now() });
+    return raised >= needed;
   };
 
-  return {
-    current() {
-      if (replayed >= required) {
-        counts.replica += 1;
-        return replica;
+  const primaryRead = (): Promise<PostgresPoolClient> => {
+    counts.primary += 1;
+    return primaryPool.connect();
+  };
+
+  const routed: PostgresPool = {
+    async connect() {
+      const needed = required;
+      let client: pg.PoolClient;
+      try {
+        client = await replica.connect();
+      } catch {
+        // The replica is down or unreachable: the primary answers.
+        return primaryRead();
       }
-      refresh();
-      counts.primary += 1;
-      return primary;
+      try {
+        if (await caughtUp(client, needed)) {
+          counts.replica += 1;
+          return withMarkedQueryErrors(client);
+        }
+        client.release();
+      } catch (error) {
+        // The connection failed asking: drop it from the pool; the primary answers.
+        client.release(error instanceof Error ? error : true);
+      }
+      return primaryRead();
     },
+    // The pools are the caller's to end (the replica's with `replica.end()`).
+    end: async () => {},
+  };
+  const db = databaseOverPool<ReadModelDatabase>(routed);
+
+  return {
+    current: () => db,
     async recordWrite() {
       const { rows } = await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(primary);
       const lsn = parseLsn(rows[0]?.lsn ?? "0/0");
       if (lsn > required) required = lsn;
-      refresh();
     },
     counts,
   };

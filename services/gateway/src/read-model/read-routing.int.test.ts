@@ -1,0 +1,107 @@
+import { createPool, databaseOverPool, markingConnectionFailures, type ReadModelDatabase } from "@kasmap/db";
+import { eventually } from "@kasmap/testing/harness";
+import {
+  createPrivatePostgres,
+  createPrivateReplica,
+  createRoundRobinProxy,
+  type PrivatePostgres,
+  type RoundRobinProxy,
+} from "@kasmap/testing/private-servers";
+import { type Kysely, sql } from "kysely";
+import type pg from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { replicaRouting } from "./read-routing.ts";
+
+/**
+ * `replicaRouting` against a real primary and two real streaming standbys behind one balancing
+ * address (`createRoundRobinProxy`): the replica pool's two connections reach one standby each.
+ * With one standby paused behind a write the gateway acknowledged, the read on its connection
+ * must go to the primary, the one on the caught-up standby's may stay there.
+ */
+let primaryServer: PrivatePostgres;
+let standbys: PrivatePostgres[] = [];
+let proxy: RoundRobinProxy;
+let primary: Kysely<ReadModelDatabase>;
+let replicaPool: pg.Pool;
+
+async function replayedEverything(standby: PrivatePostgres): Promise<void> {
+  const { rows } = await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(primary);
+  const written = rows[0]?.lsn;
+  const client = createPool({ url: standby.url, max: 1 });
+  try {
+    await eventually(async () => {
+      const result = await client.query<{ behind: boolean }>(
+        "select pg_last_wal_replay_lsn() < $1::pg_lsn as behind",
+        [written],
+      );
+      return result.rows[0]?.behind === false ? true : undefined;
+    }, "the standby replays the primary's WAL");
+  } finally {
+    await client.end();
+  }
+}
+
+async function setReplay(standby: PrivatePostgres, paused: boolean): Promise<void> {
+  const client = createPool({ url: standby.url, max: 1 });
+  try {
+    await client.query(paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  primaryServer = await createPrivatePostgres();
+  standbys = [await createPrivateReplica(primaryServer), await createPrivateReplica(primaryServer)];
+  proxy = await createRoundRobinProxy(standbys);
+  const primaryPool = markingConnectionFailures(createPool({ url: primaryServer.url }));
+  primary = databaseOverPool<ReadModelDatabase>(primaryPool);
+  await sql`create table written (id int primary key)`.execute(primary);
+  for (const standby of standbys) await replayedEverything(standby);
+  replicaPool = createPool({ url: proxy.url, max: 2 });
+  // Two connections, opened in turn: the first reaches standby 0, the second standby 1.
+  const first = await replicaPool.connect();
+  const second = await replicaPool.connect();
+  first.release();
+  second.release();
+  expect(proxy.connections).toEqual([1, 1]);
+}, 120_000);
+
+afterAll(async () => {
+  await replicaPool?.end();
+  await primary?.destroy();
+  proxy?.close();
+  for (const standby of standbys) await standby.destroy();
+  await primaryServer?.destroy();
+});
+
+describe("replicaRouting over standbys behind one address", () => {
+  it("sends each read to the primary when its connection's standby is behind an acknowledged write", async () => {
+    const [, lagging] = standbys as [PrivatePostgres, PrivatePostgres];
+    const primaryPool = markingConnectionFailures(createPool({ url: primaryServer.url }));
+    const routing = replicaRouting(databaseOverPool(primaryPool), primaryPool, replicaPool, 0);
+    await setReplay(lagging, true);
+    try {
+      await sql`insert into written values (1)`.execute(primary);
+      await routing.recordWrite();
+      for (let round = 0; round < 10; round++) {
+        // Two reads at once hold both pooled connections: one per standby.
+        const seen = await Promise.all(
+          [0, 1].map(async () => {
+            const { rows } = await sql<{ n: number }>`
+              select count(*)::int as n from written, pg_sleep(0.02)`.execute(routing.current());
+            return rows[0]?.n;
+          }),
+        );
+        expect(seen).toEqual([1, 1]);
+      }
+      // The caught-up standby served reads; the paused one's connection never did.
+      expect(routing.counts.replica).toBeGreaterThan(0);
+      expect(routing.counts.primary).toBeGreaterThan(0);
+      expect(proxy.connections).toEqual([1, 1]);
+    } finally {
+      await setReplay(lagging, false);
+      await primaryPool.end();
+    }
+  });
+});
