@@ -118,7 +118,8 @@ async function agentState(db: Db, agentId: number): Promise<AuditPreviousState> 
 
 /**
  * Inserts the drafts with the source message's position (`on conflict (event_id) do nothing`:
- * a re-applied event adds nothing). A live agent's event then gives its earlier audit events
+ * a draft written before adds nothing; a re-applied event that yields another draft is the
+ * caller's to skip, see `auditEventsFor`). A live agent's event then gives its earlier audit events
  * that had no project (or no project path) yet (a snapshot projected before the agent, as in a rebuild where the
  * streams replay independently) their entity:
  *

@@ -78,8 +78,14 @@ export type AuditEventDraft = {
 
 /**
  * The audit events one Kasmap event yields, given the read model's state before it. Pure: the
- * same event and state always give the same drafts (and event ids), so a re-application is
- * absorbed by the unique `event_id`. Details never hold secrets, not even token digests.
+ * same event and state always give the same drafts (and event ids), so applying it again onto
+ * the same state (a rebuild replaying the streams in order) is absorbed by the unique `event_id`.
+ * Applying it again onto a LATER state is not: it would be compared with what came after it and
+ * could yield a draft the first application did not, under a new id. So callers audit only
+ * events they have not applied before (a snapshot at or below its agent's latest applied stream
+ * sequence was: `projectSnapshotBatch` skips it); heartbeats are guarded here, by time (one no
+ * newer than the agent's last heartbeat yields no `connected`, one no newer than its collector's
+ * stored heartbeat no conflict). Details never hold secrets, not even token digests.
  */
 export function auditEventsFor(event: KasmapEvent, previous: AuditPreviousState): AuditEventDraft[] {
   switch (event.type) {

@@ -30,10 +30,26 @@ function unknownAgent(agentId: number): SnapshotAgentState {
 }
 
 /**
+ * Whether the snapshot at stream sequence `seq` was applied before: the agent's latest snapshot
+ * (`read_model.cluster_snapshots.stream_seq`, the highest sequence of the cluster stream applied
+ * for it, whichever partition or layout applied it) is at or past it. An agent's snapshots are
+ * applied in stream order (all in one partition), so a lower sequence comes only again: a
+ * redelivery, or a partition re-reading from an older checkpoint after the partition count
+ * changed. Its audit events were written the first time, compared with the facts before it;
+ * compared with the newer latest it would record a transition that never happened, under a new
+ * event id when the first application yielded none (the unique `event_id` absorbs only the same).
+ */
+function appliedBefore(state: SnapshotAgentState, seq: number): boolean {
+  return state.latest !== null && seq <= state.latest.seq;
+}
+
+/**
  * Applies a run of snapshots (in stream order, inside the batch's transaction, after its agent
  * locks) set-based, with the effect of `applyClusterSnapshot` + the audit log event by event:
  * one statement reads every agent's state (standing, previous facts, project); the decisions
- * are made in memory in stream order, each snapshot compared with the one before it; then one
+ * are made in memory in stream order, each snapshot compared with the one before it (one applied
+ * before, at or below its agent's latest, `appliedBefore`, is audited and indexed no more: it
+ * only meets its history row again); then one
  * statement writes history and latest facts, one or two the addresses of each agent's new latest
  * (only the rows that changed, found in memory by comparing it with the latest its rows were
  * written from, `addressChanges`; all of them for an agent's first snapshot; never for a
@@ -66,12 +82,12 @@ export async function projectSnapshotBatch(
     }
     assertCollectorMayWrite(state.standing, meta.storedAt);
     const position = { stream, seq: meta.seq };
-    // The audit log compares with the latest facts before this snapshot.
-    const previous = { ...NO_PREVIOUS_STATE, agent: state.agent, entity: state.entity };
-    for (const draft of auditEventsFor(event, { ...previous, snapshot: state.latest?.facts ?? null })) {
-      drafts.push({ draft, position });
-    }
-    if (state.latest === null || meta.seq > state.latest.seq) {
+    if (!appliedBefore(state, meta.seq)) {
+      // The audit log compares with the latest facts before this snapshot.
+      const previous = { ...NO_PREVIOUS_STATE, agent: state.agent, entity: state.entity };
+      for (const draft of auditEventsFor(event, { ...previous, snapshot: state.latest?.facts ?? null })) {
+        drafts.push({ draft, position });
+      }
       if (!replaced.has(agentId)) replaced.set(agentId, state.latest?.facts ?? null);
       state.latest = { seq: meta.seq, facts: event.data.cluster };
     }

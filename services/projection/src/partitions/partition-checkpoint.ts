@@ -11,8 +11,9 @@ type Db = Kysely<ReadModelDatabase>;
  * there the first time: up to that position (the whole-stream position, or the slowest partition
  * of a complete layout) everything is applied for every agent, so a partition never replays what
  * another layout applied meanwhile. What lies beyond it is applied again by a new layout,
- * harmlessly (every apply is idempotent: history and audit rows are keyed by stream sequence and
- * event id, and the latest facts move only forward). `fence` runs first in every apply
+ * adding nothing (history rows are keyed by stream sequence, audit and alert rows by event id and
+ * drafted only for a snapshot above its agent's latest applied one, and the latest facts move
+ * only forward: `projectSnapshotBatch`). `fence` runs first in every apply
  * transaction.
  *
  * ```sql
