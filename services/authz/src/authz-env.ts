@@ -1,4 +1,5 @@
 import { CommonEnvSchema, GitLabModeEnvSchema, MetricsEnvSchema } from "@kasmap/contracts";
+import { DEFAULT_OUTBOX_RETENTION_MS } from "@kasmap/runtime/outbox";
 import { z } from "zod";
 
 /** The authz service's environment (`services/authz/src/main.ts`; `npm start` composes it). */
@@ -36,5 +37,16 @@ export const AuthzEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape).ext
    */
   KASMAP_AUTHZ_AUTHENTICATIONS_IN_FLIGHT: z.coerce.number().int().min(1).max(64).default(2),
   KASMAP_AUTHZ_AUTHENTICATIONS_WAITING: z.coerce.number().int().min(0).max(10_000).default(100),
+  /**
+   * How long a published row stays in `authz.outbox`, seconds; then the relay deletes it (the
+   * event stays in its stream). At least 10 minutes: far past the command that wrote it reading
+   * its positions, and the streams' two-minute duplicate window; at most 30 days.
+   */
+  KASMAP_AUTHZ_OUTBOX_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(600)
+    .max(30 * 24 * 3600)
+    .default(DEFAULT_OUTBOX_RETENTION_MS / 1_000),
 });
 export type AuthzEnv = z.infer<typeof AuthzEnvSchema>;

@@ -85,6 +85,11 @@ export type AuthzServiceOptions = DatabaseServiceOptions & {
   commandLimits?: CommandServingLimits;
   /** How long and how many `agent_token.authenticate` refusals are kept; default 10 s, 10,000. */
   refusedTokenCache?: RefusedTokenCacheOptions;
+  /**
+   * How long a published row stays in `authz.outbox`, seconds (`KASMAP_AUTHZ_OUTBOX_RETENTION_SECONDS`);
+   * default `DEFAULT_OUTBOX_RETENTION_MS` (one hour).
+   */
+  outboxRetentionSeconds?: number;
 };
 
 export type AuthzService = {
@@ -182,7 +187,11 @@ export async function startAuthzService(options: AuthzServiceOptions): Promise<A
   });
   try {
     await migrateSchema(db, AUTHZ_SCHEMA, authzMigrations);
-    const outbox = createOutboxPublisher(db, options.bus, logger);
+    const outbox = createOutboxPublisher(db, options.bus, logger, {
+      ...(options.outboxRetentionSeconds === undefined
+        ? {}
+        : { retentionMs: options.outboxRetentionSeconds * 1_000 }),
+    });
     await outbox.flush();
     const run = createUnitOfWorkRunner(db, options.bus.topology, outbox, (type) =>
       maxEventBodyBytes(options.bus, type),

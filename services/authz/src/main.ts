@@ -12,6 +12,7 @@ await runDatabaseService({
       ...options,
       gitlabMode: env.KASMAP_GITLAB_URL !== undefined,
       agentTokenLeaseSeconds: env.KASMAP_AGENT_TOKEN_LEASE_SECONDS,
+      outboxRetentionSeconds: env.KASMAP_AUTHZ_OUTBOX_RETENTION_SECONDS,
       commandLimits: {
         users: {
           ...DEFAULT_COMMAND_SERVING_LIMITS.users,

@@ -3,6 +3,7 @@ import type { Logger } from "@kasmap/logging";
 import {
   createOutboxPublisher as createPublisher,
   type OutboxPublisher,
+  type OutboxPublisherOptions,
   type OutboxStatus,
   type OutboxTable,
   outboxStatusOf as statusOf,
@@ -19,9 +20,17 @@ export type { OutboxPublisher, OutboxStatus };
  */
 const AUTHZ_OUTBOX: OutboxTable = { name: "authz.outbox", lock: { classId: LOCK_CLASS, key: OUTBOX_LOCK } };
 
-/** The publisher of `authz.outbox` (`kasmap_authz_outbox_set_aside_total` is its `setAsideTotal`). */
-export function createOutboxPublisher(db: AuthzDb, bus: Bus, logger: Logger): OutboxPublisher {
-  return createPublisher(db, bus, logger, AUTHZ_OUTBOX);
+/**
+ * The publisher of `authz.outbox` (`kasmap_authz_outbox_set_aside_total` is its `setAsideTotal`);
+ * it deletes published rows older than `options.retentionMs` (default one hour).
+ */
+export function createOutboxPublisher(
+  db: AuthzDb,
+  bus: Bus,
+  logger: Logger,
+  options: Pick<OutboxPublisherOptions, "retentionMs" | "pruneIntervalMs"> = {},
+): OutboxPublisher {
+  return createPublisher(db, bus, logger, AUTHZ_OUTBOX, options);
 }
 
 /** Counts from `authz.outbox` (so across restarts and replicas), for `outbox.status`. */

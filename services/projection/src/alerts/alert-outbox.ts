@@ -26,6 +26,27 @@ export const ALERT_OUTBOX: OutboxTable = {
 export const ALERT_RELAY_INTERVAL_MS = 500;
 
 /**
+ * What `alertOutboxRetentionMs` adds to the streams' max age, ms: a day, for the server's
+ * expiry of old messages (which runs now and then) and the clocks of NATS and PostgreSQL.
+ */
+const ALERT_RETENTION_MARGIN_MS = 24 * 60 * 60 * 1_000;
+
+/**
+ * How long a published alert stays in the outbox, ms (`OutboxPublisherOptions.retentionMs`): as
+ * long as the streams keep the events that raised it, plus `ALERT_RETENTION_MARGIN_MS` — the
+ * longest `max_age` of `topology`'s streams (`KASMAP_AUDIT_RETENTION_DAYS`, 400 days by default).
+ * A rebuild (which keeps this table, `KEPT_BY_REBUILD`) or a change of partitions applies those
+ * events again, and the row's unique `event_id` is what stops them raising the alert twice: a row
+ * deleted sooner would be queued and published again, long past the alerts stream's two-minute
+ * duplicate window. `Infinity` (never pruned) when a stream keeps its messages forever.
+ */
+export function alertOutboxRetentionMs(topology: Topology): number {
+  const maxAgesNs = topology.streams.map((stream) => stream.maxAgeNs);
+  if (maxAgesNs.includes(0)) return Number.POSITIVE_INFINITY;
+  return Math.max(...maxAgesNs) / 1_000_000 + ALERT_RETENTION_MARGIN_MS;
+}
+
+/**
  * Queues the alerts `drafts` raise (`alertOfAuditEvent`) in the caller's transaction, the one
  * that writes the audit events themselves, so an alert exists exactly when its audit event does:
  *
@@ -54,12 +75,19 @@ export async function queueAlerts(
     .execute();
 }
 
-/** The publisher of the alert outbox to the alerts stream (`@kasmap/runtime/outbox`). */
+/**
+ * The publisher of the alert outbox to the alerts stream (`@kasmap/runtime/outbox`); it prunes
+ * published alerts after `alertOutboxRetentionMs` of the bus' topology unless `options` say
+ * otherwise.
+ */
 export function createAlertPublisher(
   db: Kysely<ReadModelDatabase>,
   bus: Bus,
   logger: Logger,
   options: OutboxPublisherOptions = {},
 ): OutboxPublisher {
-  return createOutboxPublisher(db, bus, logger, ALERT_OUTBOX, options);
+  return createOutboxPublisher(db, bus, logger, ALERT_OUTBOX, {
+    retentionMs: alertOutboxRetentionMs(bus.topology),
+    ...options,
+  });
 }
