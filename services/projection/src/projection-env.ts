@@ -40,6 +40,14 @@ export const DEFAULT_DEAD_LETTER_HEAD_BYTES_PER_MINUTE = 16 * 1024;
  */
 export const DEFAULT_UNKNOWN_AGENT_GRACE_SECONDS = 10;
 
+/**
+ * Seconds a projection replica's process may stop running (SIGSTOP, a frozen container, an event
+ * loop blocked that long, a host cut off) before PostgreSQL ends its lease session, and with it
+ * its leases and its open apply transaction: the other replicas take its units over on their next
+ * round (`startLeasedProjection`).
+ */
+export const DEFAULT_LEASE_TTL_SECONDS = 10;
+
 /** Limits the projection enforces on collectors, the least trusted writers (issue 7.6). */
 export type CollectorLimits = {
   snapshotMaxBytes: number;
@@ -94,6 +102,17 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
    * replicas share. Every replica on one read model must use the same number.
    */
   KASMAP_PROJECTION_PARTITIONS: z.coerce.number().int().min(1).max(MAX_PARTITIONS).default(1),
+  /**
+   * `DEFAULT_LEASE_TTL_SECONDS`: the others take a frozen replica's units over within about this
+   * plus a second. Slow batches never evict a live replica, only its whole process pausing this
+   * long; below 5, long garbage collections or a starved CPU might (it then rejoins).
+   */
+  KASMAP_PROJECTION_LEASE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(2)
+    .max(3600)
+    .default(DEFAULT_LEASE_TTL_SECONDS),
   /** Names this replica in logs and `pg_stat_activity`; default `<hostname>-<pid>` (a pod's name). */
   KASMAP_PROJECTION_REPLICA_ID: z
     .string()
@@ -103,9 +122,14 @@ export const ProjectionEnvSchema = CommonEnvSchema.extend(MetricsEnvSchema.shape
 export type ProjectionEnv = z.infer<typeof ProjectionEnvSchema>;
 
 /** The replica options of the environment, for `startProjectionService`. */
-export function replicaOptionsFromEnv(env: ProjectionEnv): { partitions: number; replicaId?: string } {
+export function replicaOptionsFromEnv(env: ProjectionEnv): {
+  partitions: number;
+  leaseTtlMs: number;
+  replicaId?: string;
+} {
   return {
     partitions: env.KASMAP_PROJECTION_PARTITIONS,
+    leaseTtlMs: env.KASMAP_PROJECTION_LEASE_TTL_SECONDS * 1000,
     ...(env.KASMAP_PROJECTION_REPLICA_ID === undefined
       ? {}
       : { replicaId: env.KASMAP_PROJECTION_REPLICA_ID }),

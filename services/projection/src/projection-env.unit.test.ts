@@ -2,7 +2,12 @@ import type { MessageMeta } from "@kasmap/bus";
 import { createTopology } from "@kasmap/contracts";
 import { describe, expect, it } from "vitest";
 import { collectorDeadLetterBudget } from "./consume/collector-dead-letters.ts";
-import { collectorLimitsFromEnv, DEFAULT_COLLECTOR_LIMITS, ProjectionEnvSchema } from "./projection-env.ts";
+import {
+  collectorLimitsFromEnv,
+  DEFAULT_COLLECTOR_LIMITS,
+  ProjectionEnvSchema,
+  replicaOptionsFromEnv,
+} from "./projection-env.ts";
 
 describe("the projection's collector limits from the environment", () => {
   it("defaults every limit", () => {
@@ -35,6 +40,19 @@ describe("the projection's collector limits from the environment", () => {
       });
       expect(parsed.success, bad).toBe(false);
       expect(parsed.error?.issues[0]?.path).toEqual(["KASMAP_PROJECTION_DEAD_LETTER_HEAD_BYTES_PER_MINUTE"]);
+    }
+  });
+});
+
+describe("the projection's replica options from the environment", () => {
+  it("gives the lease a time-to-live of 10 s unless told, and refuses one below 2 s or fractional", () => {
+    expect(replicaOptionsFromEnv(ProjectionEnvSchema.parse({})).leaseTtlMs).toBe(10_000);
+    const env = ProjectionEnvSchema.parse({ KASMAP_PROJECTION_LEASE_TTL_SECONDS: "30" });
+    expect(replicaOptionsFromEnv(env).leaseTtlMs).toBe(30_000);
+    for (const bad of ["1", "0", "2.5", "3601", "ten"]) {
+      const parsed = ProjectionEnvSchema.safeParse({ KASMAP_PROJECTION_LEASE_TTL_SECONDS: bad });
+      expect(parsed.success, bad).toBe(false);
+      expect(parsed.error?.issues[0]?.path).toEqual(["KASMAP_PROJECTION_LEASE_TTL_SECONDS"]);
     }
   });
 });

@@ -27,6 +27,11 @@ export type ProjectionServiceOptions = DatabaseServiceOptions & {
   replicaId?: string;
   /** How often the replica re-balances and takes over free leases, ms. @default 1,000 */
   leasePollMs?: number;
+  /**
+   * How long this replica's process may stop running before PostgreSQL ends its lease session
+   * and its open apply transactions, so the others take its units over, ms. @default 10,000
+   */
+  leaseTtlMs?: number;
 };
 
 export type ProjectionService = {
@@ -115,6 +120,7 @@ export async function startProjectionService(options: ProjectionServiceOptions):
       partitions,
       replicaId,
       ...(options.leasePollMs === undefined ? {} : { leasePollMs: options.leasePollMs }),
+      ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     });
   } catch (error) {
     stopBusMetrics();

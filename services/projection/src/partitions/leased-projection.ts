@@ -5,7 +5,7 @@ import type { Kysely } from "kysely";
 import { startProjectionConsumer } from "../consume/projection-consumer.ts";
 import { consumerCheckpoint } from "../consume/projection-positions.ts";
 import { UnknownAgentGrace } from "../consume/unknown-agent-grace.ts";
-import type { CollectorLimits } from "../projection-env.ts";
+import { type CollectorLimits, DEFAULT_LEASE_TTL_SECONDS } from "../projection-env.ts";
 import type { ProjectionMetrics } from "../projection-metrics.ts";
 import { partitionOfAgentSubject, partitionOfToken } from "./agent-partition.ts";
 import { leaseFence } from "./lease-fence.ts";
@@ -22,6 +22,13 @@ export const PARTITION_LEASE_CLASS = 0x6b71;
 export const REPLICA_PRESENCE_CLASS = 0x6b72;
 /** How often a replica re-counts the live replicas and tries the free leases, ms. */
 export const DEFAULT_LEASE_POLL_MS = 1_000;
+/**
+ * How long a replica's process may stop running before PostgreSQL ends its lease session, and
+ * with it its leases and its open apply transactions, ms (`DEFAULT_LEASE_TTL_SECONDS`). A live
+ * replica keeps its session however slow its batches (the session sends `select 1` on its own),
+ * so only a pause of the whole process this long evicts it.
+ */
+export const DEFAULT_LEASE_TTL_MS = DEFAULT_LEASE_TTL_SECONDS * 1000;
 
 export type LeasedProjectionOptions = {
   bus: Bus;
@@ -37,6 +44,8 @@ export type LeasedProjectionOptions = {
   replicaId: string;
   /** @default DEFAULT_LEASE_POLL_MS */
   leasePollMs?: number;
+  /** @default DEFAULT_LEASE_TTL_MS */
+  leaseTtlMs?: number;
 };
 
 export type LeasedProjection = {
@@ -52,16 +61,20 @@ export type LeasedProjection = {
  * and consumed only while it is held. Every `leasePollMs` the replica counts the live replicas
  * (their presence locks), gives back leases above its fair share and tries free ones below it
  * (`planLeaseRound`); a dead replica's session ends and its locks with it, so the others take its
- * units on their next round. A unit's apply transaction first checks that the lease is still
- * held by this session (`advisoryLockHeld`), and its checkpoint row is locked `for update` and
- * compared with the batch: a replica that lost its lease mid-batch can neither apply nor
- * overwrite what the new holder applied. Losing the session stops every consumer; the replica
- * then opens a new one and competes again. The first round runs before this resolves, so a lone
- * replica runs every unit when it returns. Throws when a live replica uses other partitions.
+ * units on their next round; so does a replica whose process stops running for `leaseTtlMs` (the
+ * lease session's time-to-live, `openAdvisoryLockSession`). A unit's apply transaction first
+ * checks that the lease is still held by this session (`leaseFence`, which also has PostgreSQL
+ * end the transaction of a replica frozen mid-batch after `leaseTtlMs`), and its checkpoint row
+ * is locked `for update` and compared with the batch: a replica that lost its lease mid-batch
+ * can neither apply nor overwrite what the new holder applied. Losing the session stops every
+ * consumer; the replica then opens a new one and competes again. The first round runs before
+ * this resolves, so a lone replica runs every unit when it returns. Throws when a live replica
+ * uses other partitions.
  */
 export async function startLeasedProjection(options: LeasedProjectionOptions): Promise<LeasedProjection> {
   const { bus, logger, partitions, replicaId } = options;
   const pollMs = options.leasePollMs ?? DEFAULT_LEASE_POLL_MS;
+  const ttlMs = options.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
   const units = projectionUnits(partitions);
   const byKey = new Map(units.map((unit) => [unit.leaseKey, unit]));
   const unitKeys = units.map((unit) => unit.leaseKey);
@@ -79,6 +92,7 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
       url: options.databaseUrl,
       classId: PARTITION_LEASE_CLASS,
       applicationName: `kasmap-projection-leases:${replicaId}`,
+      idleTimeoutMs: ttlMs,
     });
     void session.lost.then((error) => lostSessions.set(session, error));
     try {
@@ -102,8 +116,14 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
     const { declaration, partition } = unit;
     const stream = bus.topology.streamNames[declaration.stream];
     const fence = leaseFence(
-      { classId: PARTITION_LEASE_CLASS, key: unit.leaseKey, pid: session.pid },
+      {
+        classId: PARTITION_LEASE_CLASS,
+        key: unit.leaseKey,
+        pid: session.pid,
+        backendStart: session.backendStart,
+      },
       unit.label,
+      ttlMs,
     );
     const checkpoint = partition
       ? partitionCheckpoint(options.db, { consumer: declaration.durable, stream, partition }, fence)

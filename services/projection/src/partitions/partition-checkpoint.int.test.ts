@@ -79,7 +79,11 @@ describe("partition checkpoints", () => {
     });
     const key = 2001;
     expect(await session.tryLock(key)).toBe(true);
-    const fence = leaseFence({ classId: PARTITION_LEASE_CLASS, key, pid: session.pid }, "test partition");
+    const fence = leaseFence(
+      { classId: PARTITION_LEASE_CLASS, key, pid: session.pid, backendStart: session.backendStart },
+      "test partition",
+      10_000,
+    );
     const checkpoint = checkpointOf(0, 7, fence);
     const start = await checkpoint.read();
     const snapshot = ctx.events.snapshot(1, buildClusterFacts());

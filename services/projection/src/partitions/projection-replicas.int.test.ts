@@ -46,7 +46,8 @@ async function startReplica(id: string): Promise<Replica> {
 }
 
 /**
- * What a crash does to a replica, without any graceful release: PostgreSQL ends its sessions
+ * What a crash does to a replica, without any graceful release (in this file's database only:
+ * other test runs on the server may name their replicas alike): PostgreSQL ends its sessions
  * (the lease session with its advisory locks, and its pool's connections) and its NATS
  * connection closes under its consumers.
  */
@@ -55,6 +56,7 @@ async function kill(replica: Replica): Promise<void> {
   await sql`
     select pg_terminate_backend(pid) from pg_stat_activity
      where application_name in (${`kasmap-projection:${replica.id}`}, ${`kasmap-projection-leases:${replica.id}`})
+       and datname = current_database()
   `.execute(ctx.db);
 }
 
@@ -241,6 +243,7 @@ describe("projection replicas", () => {
     if (!cut) throw new Error("no live replica");
     const oldPids = await sql<{ pid: number }>`
       select pid from pg_stat_activity where application_name = ${`kasmap-projection-leases:${cut.id}`}
+         and datname = current_database()
     `.execute(ctx.db);
     expect(oldPids.rows).toHaveLength(1);
     // Only its lease session ends (a dropped connection); its NATS connection and pool stay.
@@ -249,6 +252,7 @@ describe("projection replicas", () => {
       async () => {
         const now = await sql<{ pid: number }>`
           select pid from pg_stat_activity where application_name = ${`kasmap-projection-leases:${cut.id}`}
+             and datname = current_database()
         `.execute(ctx.db);
         return now.rows.some((row) => row.pid !== oldPids.rows[0]?.pid) || undefined;
       },
