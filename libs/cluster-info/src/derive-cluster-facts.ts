@@ -14,6 +14,7 @@ import {
 import { derivePlatform } from "./derive-platform.ts";
 import { type DerivationDiagnostics, DiagnosticsRecorder } from "./diagnostics.ts";
 import { sortedUniqueIps } from "./ip-address.ts";
+import { limitClusterFacts } from "./limit-cluster-facts.ts";
 import type { NodeScanMemo } from "./node-scan.ts";
 import type { ClusterObservation } from "./observation.ts";
 import { missingFrom, type ParsedSources, parseSources } from "./parsed-sources.ts";
@@ -68,7 +69,9 @@ function deriveNodeFacts(s: ParsedSources, d: DerivationDiagnostics) {
  * node object parsed to, so a derivation after one node changed parses that node alone.
  *
  * Every field of the result has an entry in `sources` (`node_ips` as `node_ips.internal` and
- * `node_ips.external`): where the value came from, or, for null/empty values, why.
+ * `node_ips.external`): where the value came from, or, for null/empty values, why. Lists longer
+ * than the contract allows (a cluster beyond 5,000 nodes) are cut, and their source says so
+ * (`limitClusterFacts`).
  */
 export function deriveClusterFactsWithDiagnostics(
   input: ClusterObservation,
@@ -125,7 +128,7 @@ export function deriveClusterFactsWithDiagnostics(
       observed_at: { kind: "observed", source: "collector clock" },
     },
   };
-  return { facts, diagnostics: recorder.result };
+  return { facts: limitClusterFacts(facts), diagnostics: recorder.result };
 }
 
 /** {@link deriveClusterFactsWithDiagnostics} without the diagnostics. */

@@ -38,6 +38,7 @@ export {
   type VersionInfo,
   VersionInfoSchema,
 } from "./kubernetes-objects.ts";
+export { limitClusterFacts } from "./limit-cluster-facts.ts";
 export { NodeScanMemo, SERVER_ARGS_ANNOTATIONS } from "./node-scan.ts";
 export type {
   Access,

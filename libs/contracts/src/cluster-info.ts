@@ -61,9 +61,70 @@ export const KubernetesVersionSchema = z.object({
 });
 export type KubernetesVersion = z.infer<typeof KubernetesVersionSchema>;
 
+/**
+ * The most entries each list of cluster facts may hold, so that one snapshot's facts (and every
+ * copy of them: the read model, its history, audit details) have a bounded size. Each is derived
+ * from a limit Kubernetes itself documents:
+ * - Kubernetes supports clusters of at most 5,000 nodes
+ *   (https://kubernetes.io/docs/setup/best-practices/cluster-large/).
+ * - A node reports one address of each type per IP family: the kubelet's `--node-ip` takes one
+ *   address, or a dual-stack pair of one IPv4 and one IPv6 address
+ *   (https://kubernetes.io/docs/reference/command-line-tools-reference/kubelet/,
+ *   https://kubernetes.io/docs/concepts/services-networking/dual-stack/), so 2 × 5,000 per type.
+ * - `node.spec.podCIDRs` holds at most one range per IP family (core/v1 NodeSpec,
+ *   https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/node-v1/): their union
+ *   is at most 2 × 5,000 ranges; the cluster-wide sources (kubeadm, kube-proxy, CNI pools) hold
+ *   fewer.
+ * - A ServiceCIDR holds at most two ranges, one per IP family (networking/v1 ServiceCIDRSpec,
+ *   KEP-1880), as does `--service-cluster-ip-range`. Kubernetes does not limit how many
+ *   ServiceCIDR objects a cluster has: 256 ranges (128 dual-stack objects) is Kasmap's own
+ *   headroom over the one or two a cluster has in practice.
+ * - `api_endpoint_ips` comes from the `kubernetes` EndpointSlice (one address per API server; a
+ *   slice holds at most 1,000 endpoints, discovery/v1 EndpointSlice) and the API host name's DNS
+ *   answer: 1,000.
+ * - `zones` are distinct `topology.kubernetes.io/zone` node label values: at most one per node.
+ *
+ * A collector that sees more (a cluster beyond the supported size) keeps the first entries of
+ * the sorted list and says so in `sources` (`limitClusterFacts` in `@kasmap/cluster-info`).
+ */
+export const CLUSTER_FACTS_LIMITS = {
+  /** Entries of `node_ips.internal` and of `node_ips.external`, each. */
+  nodeIpsPerType: 10_000,
+  podCidrs: 10_000,
+  serviceCidrs: 256,
+  apiEndpointIps: 1_000,
+  zones: 5_000,
+} as const;
+
+/**
+ * One IP address as `node.status.addresses`, EndpointSlices and the kubelet report it: IPv4
+ * dotted quad, or IPv6 text. No zone id (`fe80::1%eth0`) and no brackets: Kubernetes never
+ * reports them (Go's `net.IP.String()` has neither), and the collector emits canonical text.
+ */
+export const IpAddressSchema = z.union([z.ipv4(), z.ipv6()], {
+  error: "must be an IPv4 or IPv6 address",
+});
+
+/** One range in CIDR notation (`10.244.0.0/16`, `fd00:10:244::/56`). */
+export const CidrSchema = z.union([z.cidrv4(), z.cidrv6()], {
+  error: "must be an IPv4 or IPv6 range in CIDR notation",
+});
+
+/**
+ * A Kubernetes label value (zones are node label values): at most 63 characters, alphanumeric at
+ * both ends, `-`, `_`, `.` inside (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
+ */
+export const LabelValueSchema = z
+  .string()
+  .max(63)
+  .regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a Kubernetes label value");
+
+const limitedList = <T extends z.ZodType>(entry: T, max: number) =>
+  z.array(entry).max(max, `must have at most ${max} entries`);
+
 export const NodeIpsSchema = z.object({
-  external: z.array(z.string()),
-  internal: z.array(z.string()),
+  external: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
+  internal: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
 });
 
 /**
@@ -73,13 +134,13 @@ export const NodeIpsSchema = z.object({
  */
 export const ClusterFactsSchema = z.object({
   api_endpoint: z.string().nullable(),
-  api_endpoint_ip: z.string().nullable(),
+  api_endpoint_ip: IpAddressSchema.nullable(),
   /**
    * Every API server address: `api_endpoint_ip` first, then the other addresses of the host
    * name, then each API server's address in the `kubernetes` EndpointSlice. Absent in snapshots
    * of collectors older than issue 11.
    */
-  api_endpoint_ips: z.array(z.string()).optional(),
+  api_endpoint_ips: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.apiEndpointIps).optional(),
   cluster_name: z.string().nullable(),
   /**
    * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
@@ -89,22 +150,39 @@ export const ClusterFactsSchema = z.object({
   cluster_uid: z.string().nullable().optional(),
   cluster_context: z.string().nullable(),
   node_ips: NodeIpsSchema,
-  pod_cidr: z.string().nullable(),
-  service_cidr: z.string().nullable(),
-  pod_cidrs: z.array(z.string()),
-  service_cidrs: z.array(z.string()),
+  pod_cidr: CidrSchema.nullable(),
+  service_cidr: CidrSchema.nullable(),
+  pod_cidrs: limitedList(CidrSchema, CLUSTER_FACTS_LIMITS.podCidrs),
+  service_cidrs: limitedList(CidrSchema, CLUSTER_FACTS_LIMITS.serviceCidrs),
   agent_pod_ip: z.string().nullable(),
   agent_namespace: z.string().nullable(),
   kubernetes_version: KubernetesVersionSchema.nullable(),
   platform: PlatformSchema,
   region: z.string().nullable(),
-  zones: z.array(z.string()),
+  zones: limitedList(LabelValueSchema, CLUSTER_FACTS_LIMITS.zones),
   node_count: z.number().int().nonnegative(),
   /** ISO-8601 time the collector derived these facts. Not part of the content hash. */
   observed_at: z.iso.datetime({ offset: true }),
   sources: z.record(z.string(), FieldSourceSchema),
 });
 export type ClusterFacts = z.infer<typeof ClusterFactsSchema>;
+
+/**
+ * Cluster facts as the read model may hold them: what `ClusterFactsSchema` accepted before its
+ * lists were checked entry by entry and bounded (`CLUSTER_FACTS_LIMITS`). Rows stored then keep
+ * being served (an answer, never a 500) while every new snapshot meets the strict schema; a
+ * rebuild from the streams dead-letters the old snapshots that break it.
+ */
+export const StoredClusterFactsSchema = ClusterFactsSchema.extend({
+  api_endpoint_ip: z.string().nullable(),
+  api_endpoint_ips: z.array(z.string()).optional(),
+  node_ips: z.object({ external: z.array(z.string()), internal: z.array(z.string()) }),
+  pod_cidr: z.string().nullable(),
+  service_cidr: z.string().nullable(),
+  pod_cidrs: z.array(z.string()),
+  service_cidrs: z.array(z.string()),
+  zones: z.array(z.string()),
+});
 
 /**
  * `cluster_info.deployment_status`: `connected` while the last heartbeat is younger than

@@ -1,4 +1,4 @@
-import { type ClusterFacts, ClusterFactsSchema } from "@kasmap/contracts";
+import { type ClusterFacts, StoredClusterFactsSchema } from "@kasmap/contracts";
 import type { Kysely } from "kysely";
 import type { ReadModelDatabase } from "./read-model.ts";
 
@@ -35,7 +35,7 @@ export async function loadClusterFactsOfAgents(
     .execute();
   // The projection wrote it from a validated event; parsing again guards the wire shape.
   for (const row of rows) {
-    const parsed = ClusterFactsSchema.safeParse(row.cluster);
+    const parsed = StoredClusterFactsSchema.safeParse(row.cluster);
     found.set(
       row.agent_id,
       parsed.success ? { facts: parsed.data, seq: Number(row.stream_seq) } : parsed.error,

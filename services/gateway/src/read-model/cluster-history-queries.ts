@@ -1,4 +1,4 @@
-import { type ClusterFacts, ClusterFactsSchema, type ClusterInfoHistoryEntry } from "@kasmap/contracts";
+import { type ClusterFacts, type ClusterInfoHistoryEntry, StoredClusterFactsSchema } from "@kasmap/contracts";
 import type { PageRequest } from "../http/pagination.ts";
 import type { ReadModel } from "./registry-queries.ts";
 import { selectWindowPage } from "./window-page.ts";
@@ -27,7 +27,7 @@ export async function loadClusterFactsAt(
     .limit(1)
     .executeTakeFirst();
   // Written by the projection from a validated event; parsing again guards the wire shape.
-  return row ? ClusterFactsSchema.parse(row.cluster) : null;
+  return row ? StoredClusterFactsSchema.parse(row.cluster) : null;
 }
 
 /** One page of the agent's snapshots, newest first, with the total. */
@@ -47,7 +47,7 @@ export async function listClusterHistory(
   const entries = rows.map((row) => ({
     observed_at: new Date(row.observed_at).toISOString(),
     content_hash: row.content_hash,
-    cluster_info: ClusterFactsSchema.parse(row.cluster),
+    cluster_info: StoredClusterFactsSchema.parse(row.cluster),
   }));
   return { entries, total: total ?? 0 };
 }

@@ -1,5 +1,5 @@
 import { parseCidr, parseIp } from "@kasmap/cluster-info";
-import { type ClusterFacts, ClusterFactsSchema } from "@kasmap/contracts";
+import { type ClusterFacts, StoredClusterFactsSchema } from "@kasmap/contracts";
 import { loadClusterFactsOfAgents, type ReadModelDatabase } from "@kasmap/db";
 import { type Insertable, type Kysely, sql } from "kysely";
 
@@ -218,7 +218,7 @@ export async function indexUnindexedSnapshots(db: Kysely<ReadModelDatabase>): Pr
       .execute();
     for (const row of batch) {
       // Written by the projection from a validated event; a row that no longer parses is skipped.
-      const facts = ClusterFactsSchema.safeParse(row.cluster);
+      const facts = StoredClusterFactsSchema.safeParse(row.cluster);
       if (!facts.success) continue;
       await db.transaction().execute((trx) => replaceClusterAddresses(trx, row.agent_id, facts.data));
       indexed++;

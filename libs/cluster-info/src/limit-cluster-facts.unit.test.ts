@@ -1,0 +1,79 @@
+import { CLUSTER_FACTS_LIMITS, ClusterFactsSchema } from "@kasmap/contracts";
+import { buildClusterFacts } from "@kasmap/testing";
+import { describe, expect, it } from "vitest";
+import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
+import { limitClusterFacts } from "./limit-cluster-facts.ts";
+import { largeDualStackObservation } from "./testing/large-cluster.ts";
+
+const NOW = new Date("2025-01-01T00:00:00.000Z");
+const ipv4s = (count: number) =>
+  Array.from({ length: count }, (_, i) => `10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
+
+describe("limitClusterFacts", () => {
+  it("returns facts within the limits unchanged", () => {
+    const facts = buildClusterFacts();
+    expect(limitClusterFacts(facts)).toBe(facts);
+  });
+
+  it.each([
+    { key: "node_ips.internal", max: CLUSTER_FACTS_LIMITS.nodeIpsPerType },
+    { key: "node_ips.external", max: CLUSTER_FACTS_LIMITS.nodeIpsPerType },
+    { key: "api_endpoint_ips", max: CLUSTER_FACTS_LIMITS.apiEndpointIps },
+  ] as const)("keeps the first $max entries of $key and says so in its source", ({ key, max }) => {
+    const list = ipv4s(max + 7);
+    const base = buildClusterFacts();
+    const facts =
+      key === "api_endpoint_ips"
+        ? { ...base, api_endpoint_ips: list }
+        : {
+            ...base,
+            node_ips: { ...base.node_ips, [key === "node_ips.internal" ? "internal" : "external"]: list },
+          };
+    const limited = limitClusterFacts(facts);
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+    const kept =
+      key === "api_endpoint_ips"
+        ? limited.api_endpoint_ips
+        : limited.node_ips[key === "node_ips.internal" ? "internal" : "external"];
+    expect(kept).toEqual(list.slice(0, max));
+    expect(limited.sources[key]).toMatchObject({
+      detail: expect.stringContaining(`first ${max} of ${max + 7} entries kept`),
+    });
+  });
+
+  it("keeps the first ranges and zones over their limits", () => {
+    const ranges = Array.from(
+      { length: CLUSTER_FACTS_LIMITS.serviceCidrs + 1 },
+      (_, i) => `fd00:96:${i.toString(16)}::/112`,
+    );
+    const zones = Array.from({ length: CLUSTER_FACTS_LIMITS.zones + 1 }, (_, i) => `zone-${i}`);
+    const limited = limitClusterFacts(buildClusterFacts({ service_cidrs: ranges, zones }));
+    expect(limited.service_cidrs).toEqual(ranges.slice(0, CLUSTER_FACTS_LIMITS.serviceCidrs));
+    expect(limited.zones).toEqual(zones.slice(0, CLUSTER_FACTS_LIMITS.zones));
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+  });
+});
+
+describe("derived facts always satisfy the contract", () => {
+  it("derives a 5,000-node dual-stack cluster within every limit, nothing cut", () => {
+    const { facts } = deriveClusterFactsWithDiagnostics(largeDualStackObservation(5_000), NOW);
+    expect(facts.node_ips.internal).toHaveLength(CLUSTER_FACTS_LIMITS.nodeIpsPerType);
+    expect(ClusterFactsSchema.parse(facts)).toEqual(facts);
+    expect(JSON.stringify(facts.sources)).not.toContain("entries kept");
+  });
+
+  it("cuts a 6,000-node cluster's node IPs to the limit and records the cut in sources", () => {
+    const { facts } = deriveClusterFactsWithDiagnostics(largeDualStackObservation(6_000), NOW);
+    expect(facts.node_count).toBe(6_000);
+    expect(ClusterFactsSchema.parse(facts)).toEqual(facts);
+    expect(facts.node_ips.internal).toHaveLength(CLUSTER_FACTS_LIMITS.nodeIpsPerType);
+    // IPv4 sorts first: all 6,000 IPv4 addresses kept, then the first 4,000 IPv6 ones.
+    expect(facts.node_ips.internal.filter((ip) => !ip.includes(":"))).toHaveLength(6_000);
+    expect(facts.node_ips.external).toHaveLength(6_000);
+    expect(facts.sources["node_ips.internal"]).toEqual({
+      kind: "observed",
+      source: "node.status.addresses[type=InternalIP]",
+      detail: expect.stringContaining("first 10000 of 12000 entries kept"),
+    });
+  });
+});
