@@ -9,7 +9,8 @@ import { projectionContextForFile } from "../testing/projection-context.ts";
 /**
  * Issue 11: two live collectors of one agent reporting different `cluster_uid`s are one token
  * used in two clusters: one `cluster_agent_cluster_conflict` audit event and one critical alert
- * per conflict, however many heartbeats follow; none for the same cluster, nor against a
+ * per conflict, however many heartbeats follow, and at most one per agent every 3 minutes of its
+ * heartbeats' clock (`CLUSTER_CONFLICT_WINDOW_MS`); none for the same cluster, nor against a
  * collector that stopped or went silent.
  */
 const ctx = projectionContextForFile("projection-cluster-conflict-alert", { running: true });
@@ -124,6 +125,20 @@ describe("cluster_agent_cluster_conflict", () => {
 
   it("is recorded again when a collector reconnects after it stopped and the conflict returns", async () => {
     const agent = 74;
+    const later = 2_000 + CONNECTED_WITHIN_MS + 60_000;
+    await registerAndBeat(agent, [
+      ["collector-a", "uid-one", 0],
+      ["collector-b", "uid-two", 1_000],
+      ["collector-b", "uid-two", 2_000, true],
+      ["collector-a", "uid-one", later - 1_000],
+      ["collector-b", "uid-two", later],
+    ]);
+    expect(await conflictAudits(agent)).toHaveLength(2);
+    expect(await queuedAlerts(agent)).toHaveLength(2);
+  });
+
+  it("is recorded once when a stopped collector returns within the same 3 minutes (a lever to flood)", async () => {
+    const agent = 75;
     await registerAndBeat(agent, [
       ["collector-a", "uid-one", 0],
       ["collector-b", "uid-two", 1_000],
@@ -131,7 +146,7 @@ describe("cluster_agent_cluster_conflict", () => {
       ["collector-a", "uid-one", 10_000],
       ["collector-b", "uid-two", 11_000],
     ]);
-    expect(await conflictAudits(agent)).toHaveLength(2);
-    expect(await queuedAlerts(agent)).toHaveLength(2);
+    expect(await conflictAudits(agent)).toHaveLength(1);
+    expect(await queuedAlerts(agent)).toHaveLength(1);
   });
 });

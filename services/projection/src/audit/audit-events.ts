@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import {
   type AgentTokenKind,
   AUDIT_EVENT_TYPES,
@@ -395,22 +394,36 @@ function connectedEvents(
   return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.connected, details)];
 }
 
-/** A collector's connection as `cluster_agent_cluster_conflict` compares it. */
-type ConflictSide = {
-  collector_id: string;
-  pod_name: string | null;
-  cluster_uid: string;
-  connected_at: string;
-};
+/** A collector's connection as `cluster_agent_cluster_conflict` names it. */
+type ConflictSide = { collector_id: string; pod_name: string | null; cluster_uid: string };
 
 /**
- * One event per other LIVE collector of the agent (not stopped, last heartbeat within
- * `CONNECTED_WITHIN_MS` of this one) that reports a different `cluster_uid` than this heartbeat:
- * one token used in two clusters at once. Both UIDs must be known. Reported once per conflict:
- * the event id names the pair, their UIDs and when each connected, so every later heartbeat of
- * either collector yields the same id (absorbed by the unique `event_id`, its alert by the
- * outbox's); a collector that stopped or went silent connects anew, and a conflict after that
- * is a new one. An older heartbeat than the stored one (a replay) yields none.
+ * How long one `cluster_agent_cluster_conflict` stands for its agent, ms: at most one per agent
+ * per window of this length on the agent's clock (`clusterConflictEvents`). Equal to
+ * `CONNECTED_WITHIN_MS`, so a collector that went silent (longer than it) and came back always
+ * falls in a later window than the conflict it was part of, and is reported again.
+ */
+export const CLUSTER_CONFLICT_WINDOW_MS = CONNECTED_WITHIN_MS;
+
+/**
+ * At most one event per heartbeat, when it brings a cluster into a conflict: it reports a
+ * `cluster_uid` that none of the agent's LIVE collectors (not stopped, last heartbeat within
+ * `CONNECTED_WITHIN_MS` of this one) reported before it, while another live collector reports a
+ * different one — one token used in two clusters at once. Both UIDs must be known. Heartbeats
+ * that leave the set of live UIDs as it was (the conflict goes on) yield none; a collector that
+ * stopped or went silent and came back brings its UID in again.
+ *
+ * Bounded per agent, as a collector's credentials let it invent a collector id and a UID for
+ * every heartbeat (security review: 64 events and alerts a heartbeat before): the event id names
+ * the agent and the `CLUSTER_CONFLICT_WINDOW_MS` window its clock is in, so a window holds at
+ * most one event (the first; later ones are absorbed by the unique `event_id`, their alerts by
+ * the outbox's). The agent's clock is the later of this
+ * heartbeat's `sent_at` and the agent's last heartbeat: `sent_at` is clamped to when the server
+ * stored it but may lie in the past, and a backdated heartbeat must not reach a window of its
+ * own. The clock only moves forward and never passes real time, so an agent gets at most one
+ * event (and one alert) per window of real time, and the same stream gives the same events on
+ * a rebuild. `collectors` holds this heartbeat's collector and the live one in another cluster
+ * that beat last (ordered by id). An older heartbeat than the stored one (a replay) yields none.
  */
 function clusterConflictEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>,
@@ -419,45 +432,63 @@ function clusterConflictEvents(
   const { agent_id, collector_id, cluster_uid, sent_at, stopping } = event.data;
   if (!cluster_uid || stopping) return [];
   const sentAt = Date.parse(sent_at);
-  const live = (c: StoredCollector) =>
-    c.stopped_at === null && sentAt - Date.parse(c.last_heartbeat_at) <= CONNECTED_WITHIN_MS;
   const own = previous.collectors.find((c) => c.collector_id === collector_id);
   if (own && Date.parse(own.last_heartbeat_at) >= sentAt) return [];
-  const self: ConflictSide = {
-    collector_id,
-    pod_name: event.data.pod_name ?? null,
-    cluster_uid,
-    // As `applyClusterHeartbeat` keeps or restarts it.
-    connected_at: own && live(own) ? own.connected_at : new Date(sentAt).toISOString(),
+  const live = previous.collectors.filter(
+    (c) => c.stopped_at === null && sentAt - Date.parse(c.last_heartbeat_at) <= CONNECTED_WITHIN_MS,
+  );
+  if (live.some((c) => c.cluster_uid === cluster_uid)) return [];
+  const other = lastHeardInAnotherCluster(live, collector_id, cluster_uid);
+  if (!other) return [];
+  const self: ConflictSide = { collector_id, pod_name: event.data.pod_name ?? null, cluster_uid };
+  const details: ClusterConflictDetails = {
+    custom_message: "Collectors of the cluster agent report from different clusters",
+    collector: event.source,
+    collectors: [self, other].sort((a, b) => (a.collector_id < b.collector_id ? -1 : 1)) as [
+      ConflictSide,
+      ConflictSide,
+    ],
   };
-  return previous.collectors.flatMap((other) => {
-    if (other.collector_id === collector_id || !other.cluster_uid || other.cluster_uid === cluster_uid)
-      return [];
-    if (!live(other)) return [];
-    const { pod_name, connected_at } = other;
-    const pair = [
-      self,
-      { collector_id: other.collector_id, pod_name, cluster_uid: other.cluster_uid, connected_at },
-    ].sort((a, b) => (a.collector_id < b.collector_id ? -1 : 1)) as [ConflictSide, ConflictSide];
-    // The pod names are left out: they describe the conflict, they do not tell one from another.
-    const identity = pair.map((side) => [side.collector_id, side.cluster_uid, side.connected_at]);
-    const key = createHash("sha256").update(JSON.stringify(identity)).digest("hex");
-    const details: ClusterConflictDetails = {
-      custom_message: "Collectors of the cluster agent report from different clusters",
-      collector: event.source,
-      collectors: [conflictSide(pair[0]), conflictSide(pair[1])],
-    };
-    return [
-      {
-        ...collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterConflict, details),
-        event_id: `cluster_conflict:${agent_id}:${key}`,
-      },
-    ];
-  });
+  const window = clusterConflictWindow(sentAt, previous.lastHeartbeatAt);
+  return [
+    {
+      ...collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterConflict, details),
+      event_id: `cluster_conflict:${agent_id}:${window}`,
+    },
+  ];
 }
 
-function conflictSide({ collector_id, pod_name, cluster_uid }: ConflictSide) {
-  return { collector_id, pod_name, cluster_uid };
+/**
+ * The live collector other than `collectorId`, in a known cluster other than `clusterUid`, that
+ * beat last (then the least id).
+ */
+function lastHeardInAnotherCluster(
+  live: readonly StoredCollector[],
+  collectorId: string,
+  clusterUid: string,
+): ConflictSide | null {
+  let last: StoredCollector | null = null;
+  for (const c of live) {
+    if (c.collector_id === collectorId || !c.cluster_uid || c.cluster_uid === clusterUid) continue;
+    // ISO-8601 times of one format: their order is the strings'.
+    if (
+      last === null ||
+      c.last_heartbeat_at > last.last_heartbeat_at ||
+      (c.last_heartbeat_at === last.last_heartbeat_at && c.collector_id < last.collector_id)
+    )
+      last = c;
+  }
+  if (!last?.cluster_uid) return null;
+  return { collector_id: last.collector_id, pod_name: last.pod_name, cluster_uid: last.cluster_uid };
+}
+
+/**
+ * The start (ISO-8601) of the `CLUSTER_CONFLICT_WINDOW_MS` window the agent's clock is in: the
+ * later of the heartbeat's `sentAt` (ms) and the agent's last heartbeat before it.
+ */
+function clusterConflictWindow(sentAt: number, lastHeartbeatAt: string | null): string {
+  const clock = lastHeartbeatAt === null ? sentAt : Math.max(sentAt, Date.parse(lastHeartbeatAt));
+  return new Date(clock - (clock % CLUSTER_CONFLICT_WINDOW_MS)).toISOString();
 }
 
 /** An agent whose heartbeats stopped, as the disconnection sweeper found it. */

@@ -71,19 +71,17 @@ describe("cluster_agent_cluster_conflict", () => {
     });
   });
 
-  it("gives every later heartbeat of either collector the same event id while both stay connected", () => {
-    const [first] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
+  it("records nothing for later heartbeats of either collector while both stay connected", () => {
     const b = stored("b", "uid-2", { connected_at: at(1_000), last_heartbeat_at: at(1_000) });
-    const [fromA] = conflicts(heartbeat("a", "uid-1", at(20_000)), previousWith(stored("a", "uid-1"), b));
-    const [fromB] = conflicts(
+    const fromA = conflicts(heartbeat("a", "uid-1", at(20_000)), previousWith(stored("a", "uid-1"), b));
+    const fromB = conflicts(
       heartbeat("b", "uid-2", at(21_000)),
       previousWith(stored("a", "uid-1", { last_heartbeat_at: at(20_000) }), b),
     );
-    expect(first?.event_id).toBeDefined();
-    expect([fromA?.event_id, fromB?.event_id]).toEqual([first?.event_id, first?.event_id]);
+    expect([fromA, fromB]).toEqual([[], []]);
   });
 
-  it("gives a new event id once a collector reconnected after it stopped", () => {
+  it("gives a collector back in the same window the window's event id, after a silence a new one", () => {
     const [first] = conflicts(heartbeat("b", "uid-2", at(1_000)), previousWith(stored("a", "uid-1")));
     const stoppedB = stored("b", "uid-2", {
       connected_at: at(1_000),
@@ -92,10 +90,17 @@ describe("cluster_agent_cluster_conflict", () => {
     });
     const [again] = conflicts(
       heartbeat("b", "uid-2", at(10_000)),
-      previousWith(stored("a", "uid-1"), stoppedB),
+      previousWith(stored("a", "uid-1", { last_heartbeat_at: at(9_000) }), stoppedB),
     );
-    expect(again?.event_id).toBeDefined();
-    expect(again?.event_id).not.toBe(first?.event_id);
+    const back = CONNECTED_WITHIN_MS + 3_000;
+    const silentB = stored("b", "uid-2", { connected_at: at(1_000), last_heartbeat_at: at(2_000) });
+    const [afterSilence] = conflicts(
+      heartbeat("b", "uid-2", at(back)),
+      previousWith(stored("a", "uid-1", { last_heartbeat_at: at(back - 1_000) }), silentB),
+    );
+    expect(first?.event_id).toBe("cluster_conflict:5:2026-03-01T10:00:00.000Z");
+    expect(again?.event_id).toBe(first?.event_id);
+    expect(afterSilence?.event_id).toBe("cluster_conflict:5:2026-03-01T10:03:00.000Z");
   });
 
   it.each([
