@@ -175,14 +175,19 @@ describe("collector limits", () => {
   });
 
   it("dead-letters a snapshot over the size limit", async () => {
-    // ~600 KB of node addresses: under NATS' 1 MiB max_payload, over the snapshot limit.
-    const internal = Array.from(
-      { length: 40_000 },
-      (_, i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    );
+    // ~800 KB of valid node addresses (10,000 of each type, the most a list may hold): under
+    // NATS' 1 MiB max_payload, over the snapshot limit.
+    const addresses = (prefix: string) =>
+      Array.from(
+        { length: 10_000 },
+        (_, i) => `${prefix}:1111:2222:3333:4444:5555:${(i >> 8).toString(16)}:${(i & 255).toString(16)}`,
+      );
     await publishEvent(
       ctx.bus,
-      ctx.events.snapshot(25, buildClusterFacts({ node_ips: { internal, external: [] } })),
+      ctx.events.snapshot(
+        25,
+        buildClusterFacts({ node_ips: { internal: addresses("fd00"), external: addresses("2600") } }),
+      ),
     );
     await ctx.caughtUp();
     expect(await historyOf(25)).toEqual([]);
