@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ClusterFactsSchema } from "./cluster-info.ts";
+import { ClusterFactsSchema, StoredClusterFactsSchema } from "./cluster-info.ts";
 import { ClientIpAddressSchema, EVENT_TYPES, isAgentDataEvent, type KasmapEvent } from "./events.ts";
 import { PaginationQuerySchema } from "./rest.ts";
 
@@ -65,6 +65,89 @@ export const AUDITED_CLUSTER_FIELDS = [
   "region",
 ] as const;
 export type AuditedClusterField = (typeof AUDITED_CLUSTER_FIELDS)[number];
+
+/**
+ * The most entries of one list that `cluster_agent_cluster_info_changed` keeps in `before` /
+ * `after`, and in the `added` / `removed` of its `cut_lists`. Lists of a 5,000-node dual-stack
+ * cluster hold 10,000 entries (`CLUSTER_FACTS_LIMITS`): in full, every autoscaling step wrote an
+ * audit row of ~480 KB of JSON (security review: pages of 100 events reached 81 MB).
+ */
+export const AUDIT_LIST_ENTRIES_KEPT = 100;
+
+/**
+ * The most characters (UTF-16 code units, never half a surrogate pair) of one string field that
+ * `cluster_agent_cluster_info_changed` keeps in `before` / `after`; longer ones are named in
+ * `cut_strings`. An API server URL or a cluster name is far shorter.
+ */
+export const AUDIT_STRING_CHARS_KEPT = 1024;
+
+/** The lists of the audited fields, by path: those `cut_lists` may name. */
+export const AUDITED_CLUSTER_LISTS = [
+  "node_ips.external",
+  "node_ips.internal",
+  "pod_cidrs",
+  "service_cidrs",
+] as const;
+export type AuditedClusterList = (typeof AUDITED_CLUSTER_LISTS)[number];
+
+/** The audited fields of one snapshot, as `before` / `after` hold them (rows stored before the checks included). */
+export const AuditedClusterValuesSchema = StoredClusterFactsSchema.pick({
+  api_endpoint: true,
+  api_endpoint_ip: true,
+  cluster_name: true,
+  cluster_context: true,
+  node_ips: true,
+  pod_cidrs: true,
+  service_cidrs: true,
+  platform: true,
+  region: true,
+});
+export type AuditedClusterValues = z.infer<typeof AuditedClusterValuesSchema>;
+
+const Count = z.number().int().nonnegative();
+
+/**
+ * One list cut in `before` / `after` to its first `AUDIT_LIST_ENTRIES_KEPT` entries, and what
+ * changed in it, exactly: the entries added (in `after`, not in `before`) and removed, each the
+ * first `AUDIT_LIST_ENTRIES_KEPT` in list order with their full count. `before_count` is null on
+ * the first snapshot (no `before`: every entry is added). The full lists are the snapshots'
+ * (`GET …/cluster_info/history`, `…/cluster_info?at=`), found by `content_hash`.
+ */
+export const CutListSchema = z.object({
+  before_count: Count.nullable(),
+  after_count: Count,
+  added_count: Count,
+  added: z.array(z.string()).max(AUDIT_LIST_ENTRIES_KEPT),
+  removed_count: Count,
+  removed: z.array(z.string()).max(AUDIT_LIST_ENTRIES_KEPT),
+});
+export type CutList = z.infer<typeof CutListSchema>;
+
+/** One string field cut in `before` / `after` to `AUDIT_STRING_CHARS_KEPT`: its full lengths. */
+export const CutStringSchema = z.object({ before_length: Count.nullable(), after_length: Count.nullable() });
+export type CutString = z.infer<typeof CutStringSchema>;
+
+/**
+ * `details` of the `cluster_agent_cluster_info_changed` audit event, as the audit log stores
+ * them. `changed_fields` compares the full values. `before` / `after` hold every audited field;
+ * a list longer than `AUDIT_LIST_ENTRIES_KEPT` on either side keeps its first entries on both,
+ * and is described in `cut_lists`; a string longer than `AUDIT_STRING_CHARS_KEPT` keeps its
+ * first characters, and is named in `cut_strings`. Without anything cut (every cluster up to 50
+ * dual-stack nodes) neither key is present and `before` / `after` are the values in full. So one
+ * row has a bounded size whatever the snapshot: under 96 KiB of JSON (89.5 KB with every list at
+ * its limit, of the longest entries, all replaced, and every string cut).
+ */
+export const ClusterInfoChangedDetailsSchema = z.object({
+  changed_fields: z.array(z.enum(AUDITED_CLUSTER_FIELDS)),
+  /** Null for the agent's first snapshot. */
+  before: AuditedClusterValuesSchema.nullable(),
+  after: AuditedClusterValuesSchema,
+  cut_lists: z.partialRecord(z.enum(AUDITED_CLUSTER_LISTS), CutListSchema).optional(),
+  cut_strings: z.partialRecord(z.enum(AUDITED_CLUSTER_FIELDS), CutStringSchema).optional(),
+  /** The reporting snapshot's content hash (its row in `GET …/cluster_info/history`). */
+  content_hash: z.string(),
+});
+export type ClusterInfoChangedDetails = z.infer<typeof ClusterInfoChangedDetailsSchema>;
 
 const Time = z.iso.datetime({ offset: true });
 

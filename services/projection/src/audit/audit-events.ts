@@ -4,6 +4,7 @@ import {
   AUDITED_CLUSTER_FIELDS,
   type AuditEventType,
   type AuditedClusterField,
+  type AuditedClusterValues,
   type AuditTargetType,
   type ClusterChangedDetails,
   type ClusterConflictDetails,
@@ -16,6 +17,7 @@ import {
   rubyArrayInspect,
   sameCanonicalJson,
 } from "@kasmap/contracts";
+import { boundedClusterInfoDetails } from "./cluster-info-details.ts";
 
 /**
  * What the read model held, before an event was applied, that decides which audit events the
@@ -288,18 +290,17 @@ const TOKEN_AUDIT = {
   }
 >;
 
-type AuditedValues = Record<AuditedClusterField, unknown>;
-
-function auditedValues(facts: ClusterFacts): AuditedValues {
-  const values: Partial<AuditedValues> = {};
+function auditedValues(facts: ClusterFacts): AuditedClusterValues {
+  const values: Partial<Record<AuditedClusterField, unknown>> = {};
   for (const field of AUDITED_CLUSTER_FIELDS) values[field] = facts[field];
-  return values as AuditedValues;
+  return values as AuditedClusterValues;
 }
 
 /**
  * One event when an infrastructure field changed against the agent's latest snapshot, with
  * the changed fields and the infrastructure fields before and after; the first snapshot is one
  * too, with `before: null`. A snapshot that moved only other facts (pod IP, node count) yields none.
+ * `changed_fields` compares the full values; the details are bounded (`boundedClusterInfoDetails`).
  */
 function clusterInfoEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.clusterSnapshot>,
@@ -311,7 +312,7 @@ function clusterInfoEvents(
     (field) => before === null || !sameCanonicalJson(before[field], after[field]),
   );
   if (changed.length === 0) return [];
-  const details = { changed_fields: changed, before, after, content_hash: event.data.content_hash };
+  const details = boundedClusterInfoDetails(changed, before, after, event.data.content_hash);
   return [collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterInfoChanged, details)];
 }
 
