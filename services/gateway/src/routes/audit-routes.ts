@@ -22,7 +22,7 @@ import {
   listAuditEvents,
   listAuditEventsKeyset,
 } from "../read-model/audit-event-queries.ts";
-import { listClusterHistory } from "../read-model/cluster-history-queries.ts";
+import { listClusterHistoryJson } from "../read-model/cluster-history-queries.ts";
 import { agentIdParam, integerParam, readableAgent, recordNotFound } from "./agent-lookup.ts";
 import type { AgentParams, AuditEventParams, IdParams } from "./route-params.ts";
 
@@ -101,10 +101,11 @@ export function registerAuditRoutes(app: FastifyInstance, ctx: GatewayContext): 
       );
       const { agent } = await readableAgent(ctx, user, request.params.id, agentId);
       const page = { page: query.page, perPage: query.per_page };
-      const { entries, total } = await listClusterHistory(ctx.db, agent.id, page);
+      const { json, total } = await listClusterHistoryJson(ctx.db, agent.id, page);
       return reply
         .headers(paginationHeaders(requestUrl(request, ctx.externalUrl), page, total))
-        .send(entries);
+        .type("application/json; charset=utf-8")
+        .send(json);
     },
   );
 }
