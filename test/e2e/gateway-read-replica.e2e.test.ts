@@ -3,9 +3,11 @@ import {
   createPrivatePostgres,
   createPrivateReplica,
   type PrivatePostgres,
+  queryOnce,
+  replayedEverything,
+  setReplay,
 } from "@kasmap/testing/private-servers";
 import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -17,35 +19,8 @@ let primary: PrivatePostgres;
 let replica: PrivatePostgres;
 let system: KasmapSystem;
 
-async function query<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-/** Resolves once the replica has replayed everything the primary had written when called. */
-async function replicaCaughtUp(): Promise<void> {
-  const [written] = await query<{ lsn: string }>(primary.url, "select pg_current_wal_lsn()::text as lsn");
-  await eventually(
-    async () => {
-      const [row] = await query<{ behind: boolean }>(
-        replica.url,
-        "select pg_last_wal_replay_lsn() < $1::pg_lsn as behind",
-        [written?.lsn],
-      );
-      return row?.behind === false ? true : undefined;
-    },
-    "the replica replays the primary's WAL",
-    30_000,
-  );
-}
-
-const setReplay = (paused: boolean) =>
-  query(replica.url, paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
+const replicaCaughtUp = () => replayedEverything(primary, replica);
+const setReplicaReplay = (paused: boolean) => setReplay(replica, paused);
 
 beforeAll(async () => {
   primary = await createPrivatePostgres();
@@ -63,11 +38,11 @@ describe("gateway reads from a streaming replica", () => {
   it("reads the replica while it is caught up, and never answers older than an acknowledged write", async () => {
     const group = (id: number) => system.call("GET", `/api/v4/groups/${id}`, system.adminToken);
     await replicaCaughtUp();
-    await setReplay(true);
+    await setReplicaReplay(true);
     try {
       // A row the gateway never acknowledged, written behind its back: while the replica holds
       // its older state and this gateway acknowledged nothing newer, reads go there (404).
-      const [row] = await query<{ id: number }>(
+      const [row] = await queryOnce<{ id: number }>(
         primary.url,
         `insert into read_model.groups (id, name, path, description, parent_id, traversal_ids, full_path, full_name, created_at)
          values (900001, 'Behind', 'behind', null, null, '{900001}', 'behind', 'Behind', now()) returning id`,
@@ -88,14 +63,14 @@ describe("gateway reads from a streaming replica", () => {
       );
       expect((await group(created.id)).status).toBe(200);
       expect((await group(row?.id ?? 0)).status).toBe(200);
-      const [onReplica] = await query<{ n: string }>(
+      const [onReplica] = await queryOnce<{ n: string }>(
         replica.url,
         "select count(*) as n from read_model.groups where id = $1",
         [created.id],
       );
       expect(Number(onReplica?.n)).toBe(0);
     } finally {
-      await setReplay(false);
+      await setReplicaReplay(false);
     }
     await replicaCaughtUp();
   });

@@ -1,13 +1,14 @@
-import { eventually } from "@kasmap/testing/harness";
 import {
   createPrivatePostgres,
   createPrivateReplica,
   createRoundRobinProxy,
   type PrivatePostgres,
+  queryOnce,
   type RoundRobinProxy,
+  replayedEverything,
+  setReplay,
 } from "@kasmap/testing/private-servers";
 import { type KasmapSystem, ok, startKasmapSystem } from "@kasmap/testing/system";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -22,36 +23,6 @@ let primary: PrivatePostgres;
 let standbys: PrivatePostgres[] = [];
 let proxy: RoundRobinProxy;
 let system: KasmapSystem;
-
-async function query<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
-
-/** Resolves once `standby` has replayed everything the primary had written when called. */
-async function caughtUp(standby: PrivatePostgres): Promise<void> {
-  const [written] = await query<{ lsn: string }>(primary.url, "select pg_current_wal_lsn()::text as lsn");
-  await eventually(
-    async () => {
-      const [row] = await query<{ behind: boolean }>(
-        standby.url,
-        "select pg_last_wal_replay_lsn() < $1::pg_lsn as behind",
-        [written?.lsn],
-      );
-      return row?.behind === false ? true : undefined;
-    },
-    "the standby replays the primary's WAL",
-    30_000,
-  );
-}
-
-const setReplay = (standby: PrivatePostgres, paused: boolean) =>
-  query(standby.url, paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
 
 beforeAll(async () => {
   primary = await createPrivatePostgres();
@@ -75,7 +46,7 @@ describe("gateway reads from standbys behind one balancing address", () => {
     const [lagging, current] = standbys as [PrivatePostgres, PrivatePostgres];
     // A group by id is read from the database on every call (no cache in front of it).
     const group = (id: number) => system.call("GET", `/api/v4/groups/${id}`, system.adminToken);
-    for (const standby of standbys) await caughtUp(standby);
+    for (const standby of standbys) await replayedEverything(primary, standby);
     // Concurrent reads open several pooled connections, spread over both standbys.
     await Promise.all(
       Array.from({ length: 24 }, () => system.call("GET", "/api/v4/groups", system.adminToken)),
@@ -100,7 +71,7 @@ describe("gateway reads from standbys behind one balancing address", () => {
         }
       }
       // The paused standby really is behind: a read routed to it would have answered 404.
-      const [onLagging] = await query<{ n: string }>(
+      const [onLagging] = await queryOnce<{ n: string }>(
         lagging.url,
         "select count(*) as n from read_model.groups where path like 'g-%'",
       );
@@ -108,7 +79,7 @@ describe("gateway reads from standbys behind one balancing address", () => {
     } finally {
       await setReplay(lagging, false);
     }
-    await caughtUp(lagging);
-    await caughtUp(current);
+    await replayedEverything(primary, lagging);
+    await replayedEverything(primary, current);
   });
 });

@@ -4,6 +4,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 
 /**
  * NATS and PostgreSQL servers of one test file's own, which it may configure, stop, kill and
@@ -184,6 +185,37 @@ async function startedCluster(dir: string, data: string): Promise<PrivatePostgre
  * store, configured with a rendered `authorization` block. The shared server on 4222 runs
  * without auth; permissions can only be tested on a server whose config we write.
  */
+/** Runs one statement on `url` with a connection of its own; its rows. */
+export async function queryOnce<T>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Resolves once `standby` has replayed everything `primary` had written when called. */
+export async function replayedEverything(primary: PrivatePostgres, standby: PrivatePostgres): Promise<void> {
+  const [written] = await queryOnce<{ lsn: string }>(primary.url, "select pg_current_wal_lsn()::text as lsn");
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    const [row] = await queryOnce<{ behind: boolean }>(
+      standby.url,
+      "select pg_last_wal_replay_lsn() < $1::pg_lsn as behind",
+      [written?.lsn],
+    );
+    if (row?.behind === false) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`the standby ${standby.url} did not replay the primary's WAL within 30 s`);
+}
+
+/** Pauses or resumes `standby`'s replay (`pg_wal_replay_pause()` / `…_resume()`). */
+export async function setReplay(standby: PrivatePostgres, paused: boolean): Promise<void> {
+  await queryOnce(standby.url, paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
+}
+
 /** One address in front of several servers (`createRoundRobinProxy`). */
 export type RoundRobinProxy = {
   /** `postgres://postgres@127.0.0.1:<port>/postgres` */

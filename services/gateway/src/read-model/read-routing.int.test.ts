@@ -1,11 +1,12 @@
 import { createPool, databaseOverPool, markingConnectionFailures, type ReadModelDatabase } from "@kasmap/db";
-import { eventually } from "@kasmap/testing/harness";
 import {
   createPrivatePostgres,
   createPrivateReplica,
   createRoundRobinProxy,
   type PrivatePostgres,
   type RoundRobinProxy,
+  replayedEverything,
+  setReplay,
 } from "@kasmap/testing/private-servers";
 import { type Kysely, sql } from "kysely";
 import type pg from "pg";
@@ -24,32 +25,6 @@ let proxy: RoundRobinProxy;
 let primary: Kysely<ReadModelDatabase>;
 let replicaPool: pg.Pool;
 
-async function replayedEverything(standby: PrivatePostgres): Promise<void> {
-  const { rows } = await sql<{ lsn: string }>`select pg_current_wal_lsn()::text as lsn`.execute(primary);
-  const written = rows[0]?.lsn;
-  const client = createPool({ url: standby.url, max: 1 });
-  try {
-    await eventually(async () => {
-      const result = await client.query<{ behind: boolean }>(
-        "select pg_last_wal_replay_lsn() < $1::pg_lsn as behind",
-        [written],
-      );
-      return result.rows[0]?.behind === false ? true : undefined;
-    }, "the standby replays the primary's WAL");
-  } finally {
-    await client.end();
-  }
-}
-
-async function setReplay(standby: PrivatePostgres, paused: boolean): Promise<void> {
-  const client = createPool({ url: standby.url, max: 1 });
-  try {
-    await client.query(paused ? "select pg_wal_replay_pause()" : "select pg_wal_replay_resume()");
-  } finally {
-    await client.end();
-  }
-}
-
 beforeAll(async () => {
   primaryServer = await createPrivatePostgres();
   standbys = [await createPrivateReplica(primaryServer), await createPrivateReplica(primaryServer)];
@@ -57,7 +32,7 @@ beforeAll(async () => {
   const primaryPool = markingConnectionFailures(createPool({ url: primaryServer.url }));
   primary = databaseOverPool<ReadModelDatabase>(primaryPool);
   await sql`create table written (id int primary key)`.execute(primary);
-  for (const standby of standbys) await replayedEverything(standby);
+  for (const standby of standbys) await replayedEverything(primaryServer, standby);
   replicaPool = createPool({ url: proxy.url, max: 2 });
   // Two connections, opened in turn: the first reaches standby 0, the second standby 1.
   const first = await replicaPool.connect();

@@ -1,7 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { type Bus, connectBus, publishEvent } from "@kasmap/bus";
-import { appliedStreamPositions } from "@kasmap/db";
 import { createLogger } from "@kasmap/logging";
 import { buildClusterFacts } from "@kasmap/testing";
 import { eventually, testNatsUrl } from "@kasmap/testing/harness";
@@ -10,6 +9,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DEFAULT_SNAPSHOTS_PER_MINUTE } from "../projection-env.ts";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
+import { allStreamsApplied } from "../testing/stream-positions.ts";
 import { PARTITION_LEASE_CLASS } from "./leased-projection.ts";
 import { projectionUnits } from "./projection-units.ts";
 
@@ -90,21 +90,6 @@ async function publishRound(): Promise<void> {
   }
 }
 
-async function lastSeq(role: "cluster" | "heartbeat" | "registry"): Promise<number> {
-  const info = await ctx.bus.jsm.streams.info(ctx.topology.streamNames[role]);
-  return info.state.messages === 0 ? 0 : info.state.last_seq;
-}
-
-async function allApplied(): Promise<true | undefined> {
-  const roles = ["cluster", "heartbeat", "registry"] as const;
-  const names = roles.map((role) => ctx.topology.streamNames[role]);
-  const applied = await appliedStreamPositions(ctx.db, names);
-  for (const [i, role] of roles.entries()) {
-    if ((applied.get(names[i] ?? "") ?? 0) < (await lastSeq(role))) return undefined;
-  }
-  return true;
-}
-
 describe("a frozen projection replica", () => {
   it("loses its units to another replica within the lease's time-to-live, and applies nothing twice once it runs again", {
     timeout: 300_000,
@@ -122,7 +107,7 @@ describe("a frozen projection replica", () => {
       await publishEvent(ctx.bus, ctx.events.agentToken(agent, agent));
     }
     await publishRound();
-    await eventually(allApplied, "the first round applied", WAIT_TIMEOUT_MS);
+    await eventually(() => allStreamsApplied(ctx), "the first round applied", WAIT_TIMEOUT_MS);
 
     const bus = await connectBus({ url: testNatsUrl(), name: "projection-survivor", topology: ctx.topology });
     const service = await startProjectionService({
@@ -168,7 +153,11 @@ describe("a frozen projection replica", () => {
     loading = false;
     await load;
     // Applied by the survivor alone: the frozen replica's open transaction blocks nothing.
-    await eventually(allApplied, "everything applied while the replica is frozen", WAIT_TIMEOUT_MS);
+    await eventually(
+      () => allStreamsApplied(ctx),
+      "everything applied while the replica is frozen",
+      WAIT_TIMEOUT_MS,
+    );
 
     child.kill("SIGCONT");
     await eventually(
@@ -180,7 +169,7 @@ describe("a frozen projection replica", () => {
       WAIT_TIMEOUT_MS,
     );
     for (let round = 0; round < 2; round++) await publishRound();
-    await eventually(allApplied, "every stream applied by both", WAIT_TIMEOUT_MS);
+    await eventually(() => allStreamsApplied(ctx), "every stream applied by both", WAIT_TIMEOUT_MS);
 
     // Every snapshot exactly once in the history (keyed by stream sequence) …
     const history = await ctx.db

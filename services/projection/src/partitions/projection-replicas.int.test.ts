@@ -7,6 +7,7 @@ import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
 import { type ProjectionService, startProjectionService } from "../projection-service.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
+import { allStreamsApplied, lastSeq } from "../testing/stream-positions.ts";
 import { projectionUnits } from "./projection-units.ts";
 
 const ctx = projectionContextForFile("projection-replicas-int-test");
@@ -99,21 +100,6 @@ async function publishRound(version: number): Promise<number[]> {
   return seqs;
 }
 
-async function lastSeq(role: "cluster" | "heartbeat" | "registry"): Promise<number> {
-  const info = await ctx.bus.jsm.streams.info(ctx.topology.streamNames[role]);
-  return info.state.messages === 0 ? 0 : info.state.last_seq;
-}
-
-async function allApplied(): Promise<true | undefined> {
-  const roles = ["cluster", "heartbeat", "registry"] as const;
-  const names = roles.map((role) => ctx.topology.streamNames[role]);
-  const applied = await appliedStreamPositions(ctx.db, names);
-  for (const [i, role] of roles.entries()) {
-    if ((applied.get(names[i] ?? "") ?? 0) < (await lastSeq(role))) return undefined;
-  }
-  return true;
-}
-
 describe("projection replicas", () => {
   it("share the partitions, take over a killed replica's within seconds, and apply every event once, in order per agent", {
     timeout: 300_000,
@@ -129,9 +115,10 @@ describe("projection replicas", () => {
         seqs.push(...(await publishRound(version)));
       return seqs;
     })();
-    const registered = await lastSeq("cluster");
+    const registered = await lastSeq(ctx, "cluster");
     await eventually(
-      async () => (await lastSeq("cluster")) >= registered + (AGENTS * SNAPSHOTS_PER_AGENT) / 3 || undefined,
+      async () =>
+        (await lastSeq(ctx, "cluster")) >= registered + (AGENTS * SNAPSHOTS_PER_AGENT) / 3 || undefined,
       "a third of the load published",
       WAIT_TIMEOUT_MS,
     );
@@ -151,7 +138,7 @@ describe("projection replicas", () => {
         .sort(),
     );
     const published = await load;
-    await eventually(allApplied, "every stream applied by the survivors", WAIT_TIMEOUT_MS);
+    await eventually(() => allStreamsApplied(ctx), "every stream applied by the survivors", WAIT_TIMEOUT_MS);
 
     // Every snapshot exactly once in the history (its key is the stream sequence).
     const history = await ctx.db
@@ -203,7 +190,7 @@ describe("projection replicas", () => {
       .orderBy("consumer")
       .orderBy("partition_index")
       .execute();
-    const [clusterEnd, heartbeatEnd] = [await lastSeq("cluster"), await lastSeq("heartbeat")];
+    const [clusterEnd, heartbeatEnd] = [await lastSeq(ctx, "cluster"), await lastSeq(ctx, "heartbeat")];
     expect(checkpoints).toEqual([
       ...[0, 1, 2].map((i) => ({
         consumer: "projection-cluster",
