@@ -1,3 +1,4 @@
+import { createServer, type Socket } from "node:net";
 import { createPool, databaseOverPool, markingConnectionFailures, type ReadModelDatabase } from "@kasmap/db";
 import {
   createPrivatePostgres,
@@ -77,6 +78,38 @@ describe("replicaRouting over standbys behind one address", () => {
     } finally {
       await setReplay(lagging, false);
       await primaryPool.end();
+    }
+  });
+});
+
+describe("replicaRouting with a replica that accepts connections and never answers", () => {
+  it("reads the primary at once instead of waiting on the replica's connect timeout", {
+    timeout: 20_000,
+  }, async () => {
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    const port = (silent.address() as { port: number }).port;
+    // A connect timeout far beyond the test's: a read that waited on this replica would hang it.
+    const hanging = createPool({
+      url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+      connectTimeoutMs: 60_000,
+    });
+    const primaryPool = markingConnectionFailures(createPool({ url: primaryServer.url }));
+    const routing = replicaRouting(databaseOverPool(primaryPool), primaryPool, hanging);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from written`.execute(
+          routing.current(),
+        );
+        expect(rows[0]?.n).toBeGreaterThanOrEqual(0);
+      }
+      expect(routing.counts).toEqual({ replica: 0, primary: 20 });
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+      await primaryPool.end();
+      await hanging.end().catch(() => {});
     }
   });
 });

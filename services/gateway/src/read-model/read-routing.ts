@@ -35,6 +35,13 @@ export function parseLsn(text: string): bigint {
 
 /** The longest the replica's position goes unasked while it is behind, ms. */
 const DEFAULT_REFRESH_MS = 5;
+/**
+ * How long a read waits for a NEW replica connection before it reads the primary, ms; and how
+ * long reads then go straight to the primary before the replica is tried again (a replica that
+ * is down or unreachable must not add its connect timeout to every read).
+ */
+const REPLICA_CONNECT_WAIT_MS = 250;
+const REPLICA_RETRY_AFTER_MS = 1_000;
 
 /** Reads from `primary` only: no replica configured. */
 export function primaryOnly(primary: ReadModel): ReadRouting {
@@ -55,8 +62,10 @@ type ReplayKnown = { lsn: bigint; askedAt: number };
 /**
  * Reads through `replica` (a pool on `DATABASE_READ_URL`, its own) when the connection checked
  * out has replayed past the last acknowledged write, else through `primaryPool` (the pool
- * `primary` reads through). A replica that is down, or a server that is not a standby
- * (`pg_last_wal_replay_lsn()` null), sends the read to the primary.
+ * `primary` reads through). A replica that is down, unreachable or slow to give a connection
+ * (`REPLICA_CONNECT_WAIT_MS`, then skipped for `REPLICA_RETRY_AFTER_MS`), a replica pool whose
+ * connections are all busy, or a server that is not a standby (`pg_last_wal_replay_lsn()` null)
+ * sends the read to the primary: the replica never adds its wait to a read.
  */
 export function replicaRouting(
   primary: ReadModel,
@@ -91,16 +100,45 @@ export function replicaRouting(
     return primaryPool.connect();
   };
 
+  /** Until when reads skip the replica (it failed, or was slow, to give a connection). */
+  let replicaDownUntil = 0;
+  const maxReplicaConnections = replica.options.max ?? 10;
+
+  /**
+   * A replica connection without waiting on the replica: an idle one, or a new one within
+   * `REPLICA_CONNECT_WAIT_MS`; null when every connection is busy (the read would queue behind
+   * them), the replica failed or was slow lately, or it fails or is slow now.
+   */
+  const replicaConnection = async (): Promise<pg.PoolClient | null> => {
+    if (Date.now() < replicaDownUntil) return null;
+    if (replica.idleCount === 0 && replica.totalCount >= maxReplicaConnections) return null;
+    const connecting = replica.connect();
+    let timer: NodeJS.Timeout | undefined;
+    const slow = new Promise<"slow">((resolve) => {
+      timer = setTimeout(() => resolve("slow"), REPLICA_CONNECT_WAIT_MS);
+    });
+    try {
+      const first = await Promise.race([connecting, slow]);
+      if (first !== "slow") return first;
+      // Given up on: the connection, if it comes, goes back to the pool for later reads.
+      connecting.then(
+        (late) => late.release(),
+        () => {},
+      );
+    } catch {
+      // Refused, or the connect timeout passed: the replica is down or unreachable.
+    } finally {
+      clearTimeout(timer);
+    }
+    replicaDownUntil = Date.now() + REPLICA_RETRY_AFTER_MS;
+    return null;
+  };
+
   const routed: PostgresPool = {
     async connect() {
       const needed = required;
-      let client: pg.PoolClient;
-      try {
-        client = await replica.connect();
-      } catch {
-        // The replica is down or unreachable: the primary answers.
-        return primaryRead();
-      }
+      const client = await replicaConnection();
+      if (client === null) return primaryRead();
       try {
         if (await caughtUp(client, needed)) {
           counts.replica += 1;
