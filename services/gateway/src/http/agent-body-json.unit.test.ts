@@ -85,7 +85,7 @@ describe("clusterInfoJson", () => {
     );
   });
 
-  it("lists, while the status is unknown, the collectors live at the agent's last heartbeat (byte-for-byte as composed)", () => {
+  it("lists, while the status is unknown, the collectors listed the instant before it turned unknown (byte-for-byte as composed)", () => {
     const last = now - CONNECTED_WITHIN_MS - 60_000;
     const replica = (name: string, heartbeatMs: number, ip: string) => ({
       collector_id: name,
@@ -99,7 +99,13 @@ describe("clusterInfoJson", () => {
       last_heartbeat_at: new Date(heartbeatMs),
       stopped_at: null,
     });
-    const replicas = [replica("a", last, "10.244.0.10"), replica("b", last - 4 * 60_000, "10.244.0.11")];
+    // b went silent 4 minutes before the agent's last heartbeat, c 1 minute before: both had
+    // left the list by the instant the status turned unknown, and neither comes back.
+    const replicas = [
+      replica("a", last, "10.244.0.10"),
+      replica("c", last - 60_000, "10.244.0.12"),
+      replica("b", last - 4 * 60_000, "10.244.0.11"),
+    ];
     const cases = [
       { heartbeat: state(new Date(last)), status: "unknown", listed: ["a"], podIp: "10.244.0.10" },
       { heartbeat: state(new Date(last), true), status: "disconnected", listed: [], podIp: "10.244.0.10" },

@@ -36,14 +36,15 @@ export function deploymentStatus(state: HeartbeatState, nowMs: number): Deployme
 
 /**
  * The moment `cluster_info.connections` and `agent_pod_ip` are decided at: `nowMs`, except while
- * `deploymentStatus` is `unknown`, when it is the agent's last applied heartbeat. Then the
- * projection is behind (or has not swept yet) and every collector's applied heartbeat only says
- * how far behind: the collectors listed are those live when the agent was last heard from, and
- * they leave the list once the silence is confirmed (`disconnected`), not while it is not.
+ * `deploymentStatus` is `unknown`, when it is the last moment the agent was `connected` (its last
+ * applied heartbeat plus `CONNECTED_WITHIN_MS`, less 1 ms). Then the projection is behind (or has
+ * not swept yet) and every collector's applied heartbeat only says how far behind: the list stays
+ * as it was the instant before the status turned `unknown` (a collector that had already left it
+ * does not come back), and empties once the silence is confirmed (`disconnected`).
  */
 export function connectionsAsOf(state: HeartbeatState, nowMs: number): number {
   const { lastHeartbeat } = state;
   return lastHeartbeat !== null && deploymentStatus(state, nowMs) === "unknown"
-    ? lastHeartbeat.getTime()
+    ? lastHeartbeat.getTime() + CONNECTED_WITHIN_MS - 1
     : nowMs;
 }
