@@ -14,6 +14,15 @@ import { partitionCheckpoint } from "./partition-checkpoint.ts";
 import { type ProjectionUnit, projectionUnits } from "./projection-units.ts";
 
 /** `pg_try_advisory_lock(PARTITION_LEASE_CLASS, unit.leaseKey)`: the lease of one unit. */
+/**
+ * The least idle time an apply transaction is allowed between two statements, whatever the lease
+ * TTL: a live replica's batch may spend a moment in JavaScript (a large snapshot batch, a GC)
+ * between statements, and ending it would only make it retry the same batch. The lease session's
+ * own TTL already frees a frozen replica's units; this bounds how long its open transaction holds
+ * the checkpoint row from the successor.
+ */
+const MIN_APPLY_IDLE_MS = 5_000;
+
 export const PARTITION_LEASE_CLASS = 0x6b71;
 /**
  * `pg_advisory_lock_shared(REPLICA_PRESENCE_CLASS, partitions)`: held by every live replica, so
@@ -123,7 +132,7 @@ export async function startLeasedProjection(options: LeasedProjectionOptions): P
         backendStart: session.backendStart,
       },
       unit.label,
-      ttlMs,
+      Math.max(ttlMs, MIN_APPLY_IDLE_MS),
     );
     const checkpoint = partition
       ? partitionCheckpoint(options.db, { consumer: declaration.durable, stream, partition }, fence)
