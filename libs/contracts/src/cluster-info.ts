@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { z } from "zod";
 
 /**
@@ -96,35 +97,100 @@ export const CLUSTER_FACTS_LIMITS = {
   zones: 5_000,
 } as const;
 
+/** Longest IP address text: an IPv4-mapped IPv6 address in full (`ffff:…:ffff:255.255.255.255`). */
+const IP_ADDRESS_MAX_CHARS = 45;
+/** Longest range text: the longest address and `/128`. */
+const CIDR_MAX_CHARS = IP_ADDRESS_MAX_CHARS + 4;
+/** Longest Kubernetes label value. */
+const LABEL_VALUE_MAX_CHARS = 63;
+const LABEL_VALUE = /^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+/** A prefix length as Go's `net.IPNet.String()` writes it: decimal, no sign, no leading zero. */
+const PREFIX_LENGTH = /^(?:0|[1-9][0-9]{0,2})$/;
+
+/** 4 or 6 for an IP address without zone id or brackets (see `IpAddressSchema`), else 0. */
+function ipFamily(value: string): number {
+  if (value.length > IP_ADDRESS_MAX_CHARS || value.includes("%") || value.includes("[")) return 0;
+  return isIP(value);
+}
+
+/**
+ * A cheap check of one string (no zod schema, no issue object per call), its issue message, and
+ * what the JSON Schema says of it (a refinement has no JSON Schema form of its own).
+ */
+interface StringCheck {
+  readonly accepts: (value: string) => boolean;
+  readonly message: string;
+  readonly jsonSchema: Record<string, unknown>;
+}
+
+const IP_ADDRESS: StringCheck = {
+  accepts: (value) => ipFamily(value) !== 0,
+  message: "must be an IPv4 or IPv6 address",
+  jsonSchema: { maxLength: IP_ADDRESS_MAX_CHARS, anyOf: [{ format: "ipv4" }, { format: "ipv6" }] },
+};
+
+const CIDR: StringCheck = {
+  accepts: (value) => {
+    const slash = value.indexOf("/");
+    if (value.length > CIDR_MAX_CHARS || slash < 0) return false;
+    const prefix = value.slice(slash + 1);
+    if (!PREFIX_LENGTH.test(prefix)) return false;
+    const family = ipFamily(value.slice(0, slash));
+    return family !== 0 && Number(prefix) <= (family === 4 ? 32 : 128);
+  },
+  message: "must be an IPv4 or IPv6 range in CIDR notation",
+  jsonSchema: { maxLength: CIDR_MAX_CHARS, anyOf: [{ format: "cidrv4" }, { format: "cidrv6" }] },
+};
+
+const LABEL_VALUE_CHECK: StringCheck = {
+  accepts: (value) => value.length <= LABEL_VALUE_MAX_CHARS && LABEL_VALUE.test(value),
+  message: "must be a Kubernetes label value",
+  jsonSchema: { maxLength: LABEL_VALUE_MAX_CHARS, pattern: LABEL_VALUE.source },
+};
+
+const checkedString = (check: StringCheck) =>
+  z.string().refine(check.accepts, { error: check.message }).meta(check.jsonSchema);
+
 /**
  * One IP address as `node.status.addresses`, EndpointSlices and the kubelet report it: IPv4
- * dotted quad, or IPv6 text. No zone id (`fe80::1%eth0`) and no brackets: Kubernetes never
- * reports them (Go's `net.IP.String()` has neither), and the collector emits canonical text.
+ * dotted quad, or IPv6 text (as `isIP` of `node:net` reads them). No zone id (`fe80::1%eth0`)
+ * and no brackets: Kubernetes never reports them (Go's `net.IP.String()` has neither), and the
+ * collector emits canonical text.
  */
-export const IpAddressSchema = z.union([z.ipv4(), z.ipv6()], {
-  error: "must be an IPv4 or IPv6 address",
-});
+export const IpAddressSchema = checkedString(IP_ADDRESS);
 
-/** One range in CIDR notation (`10.244.0.0/16`, `fd00:10:244::/56`). */
-export const CidrSchema = z.union([z.cidrv4(), z.cidrv6()], {
-  error: "must be an IPv4 or IPv6 range in CIDR notation",
-});
+/**
+ * One range in CIDR notation (`10.244.0.0/16`, `fd00:10:244::/56`): an address, `/`, and a
+ * prefix length of at most 32 (IPv4) or 128 (IPv6).
+ */
+export const CidrSchema = checkedString(CIDR);
 
 /**
  * A Kubernetes label value (zones are node label values): at most 63 characters, alphanumeric at
  * both ends, `-`, `_`, `.` inside (https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#syntax-and-character-set).
  */
-export const LabelValueSchema = z
-  .string()
-  .max(63)
-  .regex(/^(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/, "must be a Kubernetes label value");
+export const LabelValueSchema = checkedString(LABEL_VALUE_CHECK);
 
-const limitedList = <T extends z.ZodType>(entry: T, max: number) =>
-  z.array(entry).max(max, `must have at most ${max} entries`);
+/**
+ * At most `max` strings that `check` accepts. One refinement scans the entries and reports only
+ * the first refused one (path: its index): a schema per entry makes zod build an issue per bad
+ * entry, and a hostile snapshot of 35,000 of them cost hundreds of ms of CPU per parse. The
+ * entry length is checked in that scan too, not by `z.string().max()`, which would also report
+ * every entry.
+ */
+const limitedList = (check: StringCheck, max: number) =>
+  z
+    .array(z.string().meta(check.jsonSchema))
+    .max(max, `must have at most ${max} entries`)
+    .superRefine((entries, ctx) => {
+      const refused = entries.findIndex((value) => !check.accepts(value));
+      if (refused >= 0)
+        ctx.addIssue({ code: "custom", message: check.message, path: [refused], input: entries[refused] });
+    });
 
 export const NodeIpsSchema = z.object({
-  external: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
-  internal: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
+  external: limitedList(IP_ADDRESS, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
+  internal: limitedList(IP_ADDRESS, CLUSTER_FACTS_LIMITS.nodeIpsPerType),
 });
 
 /**
@@ -140,7 +206,7 @@ export const ClusterFactsSchema = z.object({
    * name, then each API server's address in the `kubernetes` EndpointSlice. Absent in snapshots
    * of collectors older than issue 11.
    */
-  api_endpoint_ips: limitedList(IpAddressSchema, CLUSTER_FACTS_LIMITS.apiEndpointIps).optional(),
+  api_endpoint_ips: limitedList(IP_ADDRESS, CLUSTER_FACTS_LIMITS.apiEndpointIps).optional(),
   cluster_name: z.string().nullable(),
   /**
    * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
@@ -152,14 +218,14 @@ export const ClusterFactsSchema = z.object({
   node_ips: NodeIpsSchema,
   pod_cidr: CidrSchema.nullable(),
   service_cidr: CidrSchema.nullable(),
-  pod_cidrs: limitedList(CidrSchema, CLUSTER_FACTS_LIMITS.podCidrs),
-  service_cidrs: limitedList(CidrSchema, CLUSTER_FACTS_LIMITS.serviceCidrs),
+  pod_cidrs: limitedList(CIDR, CLUSTER_FACTS_LIMITS.podCidrs),
+  service_cidrs: limitedList(CIDR, CLUSTER_FACTS_LIMITS.serviceCidrs),
   agent_pod_ip: z.string().nullable(),
   agent_namespace: z.string().nullable(),
   kubernetes_version: KubernetesVersionSchema.nullable(),
   platform: PlatformSchema,
   region: z.string().nullable(),
-  zones: limitedList(LabelValueSchema, CLUSTER_FACTS_LIMITS.zones),
+  zones: limitedList(LABEL_VALUE_CHECK, CLUSTER_FACTS_LIMITS.zones),
   node_count: z.number().int().nonnegative(),
   /** ISO-8601 time the collector derived these facts. Not part of the content hash. */
   observed_at: z.iso.datetime({ offset: true }),
@@ -238,9 +304,8 @@ export type AgentConnection = z.infer<typeof AgentConnectionSchema>;
  * `cluster_info` as the REST API returns it: the collector's facts plus the connection state
  * known on the server side (`deployment_status`, see `DEPLOYMENT_STATUSES`; `last_connection`,
  * and `connections`: every collector whose last heartbeat is younger than
- * `CONNECTED_WITHIN_MS`, newest heartbeat first; while `deployment_status` is `unknown`, younger
- * at the agent's last heartbeat, so the collectors last heard from stay listed until the silence
- * is confirmed). `agent_pod_ip` is the pod IP of the collector that sent the newest heartbeat,
+ * `CONNECTED_WITHIN_MS`, newest heartbeat first; while `deployment_status` is `unknown`, the list
+ * as it was the instant before, until the silence is confirmed). `agent_pod_ip` is the pod IP of the collector that sent the newest heartbeat,
  * when it reported one, else the snapshot's.
  */
 export const ClusterInfoSchema = ClusterFactsSchema.extend({
