@@ -116,7 +116,11 @@ export function createStandaloneAccess(deps: {
         return undefined;
       }
       if (stamps && cached) {
-        stamps.push(cached.stamp, { live: true, usableUntil: tokenUsableUntil(principal.token.expiresOn) });
+        stamps.push(cached.stamp, {
+          live: true,
+          usableUntil: tokenUsableUntil(principal.token.expiresOn),
+          read: false,
+        });
       }
       return principal.user;
     },
