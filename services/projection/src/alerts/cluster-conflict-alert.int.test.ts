@@ -9,9 +9,10 @@ import { projectionContextForFile } from "../testing/projection-context.ts";
 /**
  * Issue 11: two live collectors of one agent reporting different `cluster_uid`s are one token
  * used in two clusters: one `cluster_agent_cluster_conflict` audit event and one critical alert
- * per conflict, however many heartbeats follow, and at most one per agent every 3 minutes of its
- * heartbeats' clock (`CLUSTER_CONFLICT_WINDOW_MS`); none for the same cluster, nor against a
- * collector that stopped or went silent.
+ * per conflict, however many heartbeats follow, and at most one per agent and number of clusters
+ * the conflict spans every 3 minutes of its heartbeats' clock (`CLUSTER_CONFLICT_WINDOW_MS`,
+ * `CLUSTER_CONFLICT_CLUSTERS_NAMED`); none for the same cluster, nor against a collector that
+ * stopped or went silent.
  */
 const ctx = projectionContextForFile("projection-cluster-conflict-alert", { running: true });
 

@@ -407,6 +407,13 @@ type ConflictSide = { collector_id: string; pod_name: string | null; cluster_uid
 export const CLUSTER_CONFLICT_WINDOW_MS = CONNECTED_WITHIN_MS;
 
 /**
+ * The most clusters a `cluster_agent_cluster_conflict` counts in its event id: the events of one
+ * agent's window name the conflict's second, third and fourth cluster, and no more (one token in
+ * more clusters at once than that is a leak, and the alerts already say so).
+ */
+export const CLUSTER_CONFLICT_CLUSTERS_NAMED = 4;
+
+/**
  * At most one event per heartbeat, when it brings a cluster into a conflict: it reports a
  * `cluster_uid` that none of the agent's LIVE collectors (not stopped, last heartbeat within
  * `CONNECTED_WITHIN_MS` of this one) reported before it, while another live collector reports a
@@ -416,9 +423,13 @@ export const CLUSTER_CONFLICT_WINDOW_MS = CONNECTED_WITHIN_MS;
  *
  * Bounded per agent, as a collector's credentials let it invent a collector id and a UID for
  * every heartbeat (security review: 64 events and alerts a heartbeat before): the event id names
- * the agent and the `CLUSTER_CONFLICT_WINDOW_MS` window its clock is in, so a window holds at
- * most one event (the first; later ones are absorbed by the unique `event_id`, their alerts by
- * the outbox's). The agent's clock is the later of this
+ * the agent, the `CLUSTER_CONFLICT_WINDOW_MS` window its clock is in and how many clusters the
+ * conflict spans with this heartbeat's (its UID and the distinct known UIDs of the agent's other
+ * live collectors), counted up to `CLUSTER_CONFLICT_CLUSTERS_NAMED`. So a window holds at most
+ * one event per count from 2 to that bound (a later heartbeat of the same count is absorbed by
+ * the unique `event_id`, its alert by the outbox's): a third and a fourth cluster joining a
+ * conflict within its window are named, and invented clusters add at most two events to a
+ * window. The agent's clock is the later of this
  * heartbeat's `sent_at` and the agent's last heartbeat: `sent_at` is clamped to when the server
  * stored it but may lie in the past, and a backdated heartbeat must not reach a window of its
  * own. The clock only moves forward and never passes real time, so an agent gets at most one
@@ -451,12 +462,25 @@ function clusterConflictEvents(
     ],
   };
   const window = clusterConflictWindow(sentAt, previous.lastHeartbeatAt);
+  const clusters = Math.min(conflictClusters(live, collector_id), CLUSTER_CONFLICT_CLUSTERS_NAMED);
+  // Two clusters keep the id they always had, so a rebuild finds the events it recorded before.
+  const counted = clusters > 2 ? `:${clusters}` : "";
   return [
     {
       ...collectorEventDraft(event, previous, AUDIT_EVENT_TYPES.clusterConflict, details),
-      event_id: `cluster_conflict:${agent_id}:${window}`,
+      event_id: `cluster_conflict:${agent_id}:${window}${counted}`,
     },
   ];
+}
+
+/**
+ * How many clusters a heartbeat from a new cluster brings the conflict to: its own and each
+ * distinct known `cluster_uid` of the other live collectors (none of which is its own).
+ */
+function conflictClusters(live: readonly StoredCollector[], collectorId: string): number {
+  const others = new Set<string>();
+  for (const c of live) if (c.collector_id !== collectorId && c.cluster_uid) others.add(c.cluster_uid);
+  return others.size + 1;
 }
 
 /**

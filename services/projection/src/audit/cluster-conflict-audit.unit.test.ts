@@ -103,6 +103,32 @@ describe("cluster_agent_cluster_conflict", () => {
     expect(afterSilence?.event_id).toBe("cluster_conflict:5:2026-03-01T10:03:00.000Z");
   });
 
+  it("names a third and a fourth cluster joining within the window, each once, and no fifth", () => {
+    const live = [stored("a", "uid-1"), stored("b", "uid-2", { last_heartbeat_at: at(1_000) })];
+    const ids = (...more: StoredCollector[]) =>
+      conflicts(
+        heartbeat(`n${more.length}`, `uid-new-${more.length}`, at(10_000)),
+        previousWith(...live, ...more),
+      ).map((d) => d.event_id);
+    const c = stored("c", "uid-3", { last_heartbeat_at: at(2_000) });
+    const d = stored("d", "uid-4", { last_heartbeat_at: at(3_000) });
+    const [third] = conflicts(heartbeat("c", "uid-3", at(2_000)), previousWith(...live));
+    expect(third?.event_id).toBe("cluster_conflict:5:2026-03-01T10:00:00.000Z:3");
+    expect(third?.details).toMatchObject({
+      collectors: [
+        { collector_id: "b", cluster_uid: "uid-2" },
+        { collector_id: "c", cluster_uid: "uid-3" },
+      ],
+    });
+    expect(ids(c)).toEqual(["cluster_conflict:5:2026-03-01T10:00:00.000Z:4"]);
+    // A fifth cluster counts as the fourth: the window's unique id absorbs it.
+    expect(ids(c, d)).toEqual(["cluster_conflict:5:2026-03-01T10:00:00.000Z:4"]);
+    // A second replica in a known cluster counts that cluster once.
+    expect(ids(stored("b2", "uid-2", { last_heartbeat_at: at(4_000) }))).toEqual([
+      "cluster_conflict:5:2026-03-01T10:00:00.000Z:3",
+    ]);
+  });
+
   it.each([
     { name: "the same cluster", event: heartbeat("b", "uid-1", at(1_000)), other: stored("a", "uid-1") },
     {

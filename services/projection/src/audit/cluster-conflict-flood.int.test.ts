@@ -4,14 +4,15 @@ import { replicaHeartbeat } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { auditEventsOf } from "../testing/collector-and-alert-events.ts";
 import { projectionContextForFile } from "../testing/projection-context.ts";
-import { CLUSTER_CONFLICT_WINDOW_MS } from "./audit-events.ts";
+import { CLUSTER_CONFLICT_CLUSTERS_NAMED, CLUSTER_CONFLICT_WINDOW_MS } from "./audit-events.ts";
 
 /**
  * Security review (HIGH): one agent's collector credentials, heartbeats within the rate limit,
  * each from an invented collector id in an invented cluster. Every heartbeat used to yield one
  * `cluster_agent_cluster_conflict` (and one alert) per other live collector — 64 a heartbeat.
- * Now: at most one per heartbeat, and one per agent per `CLUSTER_CONFLICT_WINDOW_MS` of the
- * agent's clock; an honest conflict is still reported, once per episode.
+ * Now: at most one per heartbeat, and per agent and `CLUSTER_CONFLICT_WINDOW_MS` of the agent's
+ * clock one per count of clusters from 2 to `CLUSTER_CONFLICT_CLUSTERS_NAMED` (3); an honest
+ * conflict is still reported, once per episode, and a third cluster joining it by name.
  */
 const ctx = projectionContextForFile("projection-cluster-conflict-flood", { running: true });
 
@@ -57,14 +58,19 @@ async function expectConflicts(agentId: number, count: number): Promise<void> {
 }
 
 describe("cluster_agent_cluster_conflict under a flood of invented collectors", () => {
-  it("is recorded and alerted once per agent and window, however many clusters are invented", async () => {
+  it("is recorded and alerted at most three times per agent and window, however many clusters are invented", async () => {
     const agent = 81;
+    const perWindow = CLUSTER_CONFLICT_CLUSTERS_NAMED - 1;
     await register(agent);
     // 80 invented collectors (more than the 64 kept) in 80 clusters, within one window.
     await beat(agent, [["collector-a", "uid-honest", 0], ...inventedBurst("one", 1_000, 80)]);
-    await expectConflicts(agent, 1);
-    const [first] = await conflictAudits(agent);
+    await expectConflicts(agent, perWindow);
+    const [first, ...counted] = await conflictAudits(agent);
     expect(first?.event_id).toBe(`cluster_conflict:${agent}:${at(0)}`);
+    expect(counted.map((audit) => audit.event_id)).toEqual([
+      `cluster_conflict:${agent}:${at(0)}:3`,
+      `cluster_conflict:${agent}:${at(0)}:4`,
+    ]);
     expect(first?.details).toMatchObject({
       collector: "/kasmap/collector/evil-one-0",
       collectors: [
@@ -73,13 +79,13 @@ describe("cluster_agent_cluster_conflict under a flood of invented collectors", 
       ],
     });
 
-    // The next window: one more, however many more clusters.
+    // The next window: one more, however many more clusters (the first already counts four).
     await beat(agent, inventedBurst("two", CLUSTER_CONFLICT_WINDOW_MS + 1_000, 40));
-    await expectConflicts(agent, 2);
+    await expectConflicts(agent, perWindow + 1);
 
     // Backdated heartbeats reach no window of their own: the agent's clock does not go back.
     await beat(agent, inventedBurst("old", -2 * 60 * 60_000, 20));
-    await expectConflicts(agent, 2);
+    await expectConflicts(agent, perWindow + 1);
   });
 
   it("is recorded once per episode for an honest conflict, not again for a replica in a known cluster", async () => {
@@ -116,15 +122,27 @@ describe("cluster_agent_cluster_conflict under a flood of invented collectors", 
     await expectConflicts(agent, 2);
   });
 
-  it("is recorded once for a heartbeat that conflicts with collectors in several clusters", async () => {
+  it("is recorded once per heartbeat that brings a cluster in, naming a third cluster in the same window", async () => {
     const agent = 83;
     await register(agent);
     await beat(agent, [
       ["collector-a", "uid-one", 0],
       ["collector-b", "uid-two", 1_000],
       ["collector-c", "uid-three", 2_000],
+      ["collector-a", "uid-one", 20_000],
+      ["collector-c", "uid-three", 22_000],
     ]);
     // The old rule made two for the third heartbeat (one per other collector): three in all.
-    await expectConflicts(agent, 1);
+    // Before a third cluster had a count of its own, the window's one event absorbed it.
+    await expectConflicts(agent, 2);
+    const [, third] = await conflictAudits(agent);
+    expect(third?.event_id).toBe(`cluster_conflict:${agent}:${at(0)}:3`);
+    expect(third?.details).toMatchObject({
+      collector: "/kasmap/collector/collector-c",
+      collectors: [
+        { collector_id: "collector-b", cluster_uid: "uid-two" },
+        { collector_id: "collector-c", cluster_uid: "uid-three" },
+      ],
+    });
   });
 });

@@ -8,7 +8,8 @@ import { createProjectionTestContext, type ProjectionTestContext } from "../test
 import { CLUSTER_CONFLICT_WINDOW_MS } from "./audit-events.ts";
 
 /**
- * The bounded `cluster_agent_cluster_conflict` (one per agent and window of its clock) is decided
+ * The bounded `cluster_agent_cluster_conflict` (per agent and window of its clock, one per count
+ * of clusters from 2 to `CLUSTER_CONFLICT_CLUSTERS_NAMED`) is decided
  * from the stream and the read model alone: two read models given the same flood of invented
  * collectors — one message per batch, and the whole stream in one batch — write the same audit
  * rows and alerts, and applying the stream again (a fresh consumer position, as a rebuild's, with
@@ -143,13 +144,17 @@ async function apply(ctx: ProjectionTestContext, consumer: string, batch: "each"
 }
 
 describe("cluster_agent_cluster_conflict applied again", () => {
-  it("is the same bounded log one by one and in one batch: one per window", async () => {
+  it("is the same bounded log one by one and in one batch: one per window and count of clusters", async () => {
     await apply(oneByOne, "projection-heartbeat", "each");
     await apply(oneBatch, "projection-heartbeat", "all");
     const expected = await conflictsAndAlerts(oneByOne);
+    const first = `cluster_conflict:${AGENT}:${new Date(T0).toISOString()}`;
     expect(expected.audit.map((r) => [r.event_id, r.stream_seq])).toEqual([
-      [`cluster_conflict:${AGENT}:${new Date(T0).toISOString()}`, 2],
-      [`cluster_conflict:${AGENT}:${new Date(T0 + W).toISOString()}`, 36],
+      [first, 2],
+      [`${first}:3`, 3],
+      [`${first}:4`, 4],
+      // The second window's first conflict already spans four clusters and more.
+      [`cluster_conflict:${AGENT}:${new Date(T0 + W).toISOString()}:4`, 36],
     ]);
     expect(expected.alerts.map((a) => a.data)).toEqual(
       expected.audit.map((r) => expect.objectContaining({ audit_event_id: r.event_id, details: r.details })),
