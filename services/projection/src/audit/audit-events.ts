@@ -399,8 +399,9 @@ function connectedEvents(
 type ConflictSide = { collector_id: string; pod_name: string | null; cluster_uid: string };
 
 /**
- * How long one `cluster_agent_cluster_conflict` stands for its agent, ms: at most one per agent
- * per window of this length on the agent's clock (`clusterConflictEvents`). Equal to
+ * How long one `cluster_agent_cluster_conflict` stands for its agent, ms: at most one per agent,
+ * window of this length on the agent's clock and count of clusters (`clusterConflictEvents`,
+ * `CLUSTER_CONFLICT_CLUSTERS_NAMED`). Equal to
  * `CONNECTED_WITHIN_MS`, so a collector that went silent (longer than it) and came back always
  * falls in a later window than the conflict it was part of, and is reported again.
  */
@@ -429,12 +430,14 @@ export const CLUSTER_CONFLICT_CLUSTERS_NAMED = 4;
  * one event per count from 2 to that bound (a later heartbeat of the same count is absorbed by
  * the unique `event_id`, its alert by the outbox's): a third and a fourth cluster joining a
  * conflict within its window are named, and invented clusters add at most two events to a
- * window. The agent's clock is the later of this
+ * window. A window's first event already counts 3 or 4 when the conflict spans that many
+ * clusters by then. The agent's clock is the later of this
  * heartbeat's `sent_at` and the agent's last heartbeat: `sent_at` is clamped to when the server
  * stored it but may lie in the past, and a backdated heartbeat must not reach a window of its
- * own. The clock only moves forward and never passes real time, so an agent gets at most one
- * event (and one alert) per window of real time, and the same stream gives the same events on
- * a rebuild. `collectors` holds this heartbeat's collector and the live one in another cluster
+ * own. The clock only moves forward and never passes real time, so an agent gets at most three
+ * events (and alerts) per window of real time, and the same stream gives the same events on
+ * a rebuild. (Not the same as before the count was in the id: the first rebuild after that
+ * change writes the `:3`/`:4` events of past windows, and alerts them once.) `collectors` holds this heartbeat's collector and the live one in another cluster
  * that beat last (ordered by id). An older heartbeat than the stored one (a replay) yields none.
  */
 function clusterConflictEvents(
@@ -463,7 +466,7 @@ function clusterConflictEvents(
   };
   const window = clusterConflictWindow(sentAt, previous.lastHeartbeatAt);
   const clusters = Math.min(conflictClusters(live, collector_id), CLUSTER_CONFLICT_CLUSTERS_NAMED);
-  // Two clusters keep the id they always had, so a rebuild finds the events it recorded before.
+  // Two clusters keep the id they always had: a rebuild finds the two-cluster events it wrote before.
   const counted = clusters > 2 ? `:${clusters}` : "";
   return [
     {
