@@ -437,8 +437,9 @@ export const CLUSTER_CONFLICT_CLUSTERS_NAMED = 4;
  * own. The clock only moves forward and never passes real time, so an agent gets at most three
  * events (and alerts) per window of real time, and the same stream gives the same events on
  * a rebuild. (Not the same as before the count was in the id: the first rebuild after that
- * change writes the `:3`/`:4` events of past windows, and alerts them once.) `collectors` holds this heartbeat's collector and the live one in another cluster
- * that beat last (ordered by id). An older heartbeat than the stored one (a replay) yields none.
+ * change writes the `:3`/`:4` events of past windows, and alerts them once.) `collectors` holds
+ * this heartbeat's collector and the live one in another cluster that beat last (ordered by id).
+ * An older heartbeat than the stored one (a replay) yields none.
  */
 function clusterConflictEvents(
   event: KasmapEventOf<typeof EVENT_TYPES.clusterHeartbeat>,

@@ -11,7 +11,7 @@ import { CLUSTER_CONFLICT_CLUSTERS_NAMED, CLUSTER_CONFLICT_WINDOW_MS } from "./a
  * each from an invented collector id in an invented cluster. Every heartbeat used to yield one
  * `cluster_agent_cluster_conflict` (and one alert) per other live collector — 64 a heartbeat.
  * Now: at most one per heartbeat, and per agent and `CLUSTER_CONFLICT_WINDOW_MS` of the agent's
- * clock one per count of clusters from 2 to `CLUSTER_CONFLICT_CLUSTERS_NAMED` (3); an honest
+ * clock one per count of clusters from 2 to `CLUSTER_CONFLICT_CLUSTERS_NAMED` (3 in all); an honest
  * conflict is still reported, once per episode, and a third cluster joining it by name.
  */
 const ctx = projectionContextForFile("projection-cluster-conflict-flood", { running: true });
