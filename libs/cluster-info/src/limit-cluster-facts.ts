@@ -1,4 +1,9 @@
-import { CLUSTER_FACTS_LIMITS, type ClusterFacts, type FieldSource } from "@kasmap/contracts";
+import {
+  CLUSTER_FACTS_LIMITS,
+  CLUSTER_FACTS_TEXT_LIMITS,
+  type ClusterFacts,
+  type FieldSource,
+} from "@kasmap/contracts";
 
 /** The capped lists, by their key in `sources`, with the limit the contract sets on each. */
 const LIMITED_LISTS = [
@@ -52,15 +57,93 @@ function cutSource(source: FieldSource | undefined, key: string, max: number, to
   return { ...source, detail: source.detail ? `${source.detail}; ${note}` : note };
 }
 
+/** The free-text facts `CLUSTER_FACTS_TEXT_LIMITS` bounds, each a string or null. */
+const LIMITED_TEXTS = [
+  "api_endpoint",
+  "cluster_name",
+  "cluster_uid",
+  "cluster_context",
+  "agent_pod_ip",
+  "agent_namespace",
+  "region",
+] as const;
+
+/** Marks where `cutText` cut a text. */
+const CUT_MARK = "…";
+
+function cutText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - CUT_MARK.length)}${CUT_MARK}` : text;
+}
+
+/** `sources` with every `source` and `detail` cut to the contract's length; itself when none is over. */
+function limitSources(sources: ClusterFacts["sources"]): ClusterFacts["sources"] {
+  const { sourceName, sourceDetail } = CLUSTER_FACTS_TEXT_LIMITS;
+  const over = (source: FieldSource) =>
+    (source.detail?.length ?? 0) > sourceDetail || ("source" in source && source.source.length > sourceName);
+  if (!Object.values(sources).some(over)) return sources;
+  const cut: ClusterFacts["sources"] = {};
+  for (const [key, source] of Object.entries(sources)) {
+    if (!over(source)) {
+      cut[key] = source;
+      continue;
+    }
+    const withDetail =
+      source.detail === undefined ? source : { ...source, detail: cutText(source.detail, sourceDetail) };
+    cut[key] =
+      "source" in withDetail ? { ...withDetail, source: cutText(withDetail.source, sourceName) } : withDetail;
+  }
+  return cut;
+}
+
+/** Why a text fact is null: its value was longer than the contract allows. */
+function tooLongSource(length: number, max: number): FieldSource {
+  return {
+    kind: "missing",
+    reason: "invalid",
+    detail:
+      `the cluster gave ${length} characters: the cluster facts contract allows at most ${max} ` +
+      "(CLUSTER_FACTS_TEXT_LIMITS)",
+  };
+}
+
+/** `facts` with each over-long text fact null (the reason in `sources`) and long sources cut. */
+function limitTexts(facts: ClusterFacts): ClusterFacts {
+  let limited = facts;
+  for (const key of LIMITED_TEXTS) {
+    const value = limited[key];
+    const max = CLUSTER_FACTS_TEXT_LIMITS[key];
+    if (typeof value !== "string" || value.length <= max) continue;
+    limited = {
+      ...limited,
+      [key]: null,
+      sources: { ...limited.sources, [key]: tooLongSource(value.length, max) },
+    };
+  }
+  const version = limited.kubernetes_version;
+  const versionMax = CLUSTER_FACTS_TEXT_LIMITS.kubernetesVersionField;
+  const longest = version ? Math.max(...Object.values(version).map((field) => field.length)) : 0;
+  if (longest > versionMax) {
+    limited = {
+      ...limited,
+      kubernetes_version: null,
+      sources: { ...limited.sources, kubernetes_version: tooLongSource(longest, versionMax) },
+    };
+  }
+  const sources = limitSources(limited.sources);
+  return sources === limited.sources ? limited : { ...limited, sources };
+}
+
 /**
  * Cuts each list of `facts` to the length `ClusterFactsSchema` accepts, so the collector never
  * publishes facts its own contract refuses. Only a cluster larger than Kubernetes supports (more
  * than 5,000 nodes) reaches a limit; the list then keeps its first entries (lists are sorted, so
- * the cut is stable between snapshots) and its `sources` entry says how many were dropped. Pure;
- * returns `facts` itself when nothing is over.
+ * the cut is stable between snapshots) and its `sources` entry says how many were dropped. A text
+ * fact longer than `CLUSTER_FACTS_TEXT_LIMITS` allows becomes null with the reason in `sources`
+ * (a cut name or address would be a wrong one), and a `sources` text longer than allowed is cut
+ * (`…`). Pure; returns `facts` itself when nothing is over.
  */
 export function limitClusterFacts(facts: ClusterFacts): ClusterFacts {
-  let limited = facts;
+  let limited = limitTexts(facts);
   for (const { key, max } of LIMITED_LISTS) {
     const list = listOf(limited, key);
     if (list.length <= max) continue;

@@ -1,4 +1,4 @@
-import { CLUSTER_FACTS_LIMITS, ClusterFactsSchema } from "@kasmap/contracts";
+import { CLUSTER_FACTS_LIMITS, CLUSTER_FACTS_TEXT_LIMITS, ClusterFactsSchema } from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
@@ -50,6 +50,69 @@ describe("limitClusterFacts", () => {
     const limited = limitClusterFacts(buildClusterFacts({ service_cidrs: ranges, zones }));
     expect(limited.service_cidrs).toEqual(ranges.slice(0, CLUSTER_FACTS_LIMITS.serviceCidrs));
     expect(limited.zones).toEqual(zones.slice(0, CLUSTER_FACTS_LIMITS.zones));
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+  });
+});
+
+describe("limitClusterFacts on text", () => {
+  it.each([
+    "api_endpoint",
+    "cluster_name",
+    "cluster_uid",
+    "cluster_context",
+    "agent_pod_ip",
+    "agent_namespace",
+    "region",
+  ] as const)("publishes an over-long %s as null, the reason in its source", (key) => {
+    const max = CLUSTER_FACTS_TEXT_LIMITS[key];
+    const limited = limitClusterFacts(buildClusterFacts({ [key]: "x".repeat(max + 1) }));
+    expect(limited[key]).toBeNull();
+    expect(limited.sources[key]).toEqual({
+      kind: "missing",
+      reason: "invalid",
+      detail: `the cluster gave ${max + 1} characters: the cluster facts contract allows at most ${max} (CLUSTER_FACTS_TEXT_LIMITS)`,
+    });
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+  });
+
+  it("keeps a text of exactly the limit", () => {
+    const name = "n".repeat(CLUSTER_FACTS_TEXT_LIMITS.cluster_name);
+    const facts = buildClusterFacts({ cluster_name: name });
+    expect(limitClusterFacts(facts)).toBe(facts);
+  });
+
+  it("publishes an over-long Kubernetes version as null", () => {
+    const kubernetes_version = {
+      major: "1",
+      minor: "30",
+      git_version: "v".repeat(300),
+      platform: "linux/amd64",
+    };
+    const limited = limitClusterFacts(buildClusterFacts({ kubernetes_version }));
+    expect(limited.kubernetes_version).toBeNull();
+    expect(limited.sources.kubernetes_version).toMatchObject({ kind: "missing", reason: "invalid" });
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+  });
+
+  it("cuts a source's long detail and name, keeping its standing", () => {
+    const detail = `nodes disagree on node label topology.kubernetes.io/region: ${"r".repeat(10_000)}`;
+    const limited = limitClusterFacts(
+      buildClusterFacts({
+        region: null,
+        sources: {
+          region: { kind: "missing", reason: "invalid", detail },
+          cluster_name: { kind: "observed", source: "s".repeat(300) },
+        },
+      }),
+    );
+    const region = limited.sources.region;
+    expect(region?.kind).toBe("missing");
+    expect(region?.detail).toHaveLength(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+    expect(
+      region?.detail?.startsWith("nodes disagree on node label topology.kubernetes.io/region: rrr"),
+    ).toBe(true);
+    expect(region?.detail?.endsWith("…")).toBe(true);
+    expect(limited.sources.cluster_name).toEqual({ kind: "observed", source: `${"s".repeat(255)}…` });
     expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
   });
 });

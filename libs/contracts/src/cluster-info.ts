@@ -46,19 +46,63 @@ export type MissingReason = z.infer<typeof MissingReasonSchema>;
  * `detail` on `observed`/`configured` qualifies the value without changing its standing (e.g.
  * "the default/kubernetes Service virtual IP, reachable only from inside the cluster").
  */
+/**
+ * The longest text each free-text field of cluster facts may hold (characters), so that a
+ * snapshot's text, like its lists (`CLUSTER_FACTS_LIMITS`), has a bound of its own below NATS'
+ * 1 MiB `max_payload`. Where Kubernetes or the cloud bounds the value, the bound is its:
+ * - `cluster_name` 253, `region` 253: a DNS subdomain (kubeadm's `clusterName`, eksctl's and
+ *   Kubernetes' label values are at most 63; OpenShift's infrastructure name is shorter).
+ * - `agent_namespace` 63: a namespace name is a DNS label (RFC 1123).
+ * - `agent_pod_ip` 45: the longest IP address text (as `IP_ADDRESS_MAX_CHARS`).
+ * - `cluster_uid` 128: a Kubernetes UID is a 36-character UUID; room for other formats.
+ * - `cluster_context` 2,048: an AWS ARN is at most 2,048 characters (IAM's `arnType`).
+ * - `api_endpoint` 2,048: a URL; 2,048 is what browsers and proxies commonly accept.
+ * - `kubernetes_version`'s fields 256 each (`v1.30.2-eks-1552ad0`, `linux/amd64`).
+ * - `sources`: at most 64 entries, keys of at most 64 characters (the facts' field names),
+ *   `source` at most 256 and `detail` at most 4,096 characters.
+ * A collector whose cluster gives a longer value publishes null with the reason in `sources`, and
+ * cuts a longer `detail` (`limitClusterFacts` in `@kasmap/cluster-info`).
+ */
+export const CLUSTER_FACTS_TEXT_LIMITS = {
+  api_endpoint: 2_048,
+  cluster_name: 253,
+  cluster_uid: 128,
+  cluster_context: 2_048,
+  agent_pod_ip: 45,
+  agent_namespace: 63,
+  region: 253,
+  kubernetesVersionField: 256,
+  sourcesEntries: 64,
+  sourcesKey: 64,
+  sourceName: 256,
+  sourceDetail: 4_096,
+} as const;
+
+const sourceName = z.string().min(1).max(CLUSTER_FACTS_TEXT_LIMITS.sourceName);
+const sourceDetail = z.string().max(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+
 export const FieldSourceSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("observed"), source: sourceName, detail: sourceDetail.optional() }),
+  z.object({ kind: z.literal("inferred"), source: sourceName, detail: sourceDetail.min(1) }),
+  z.object({ kind: z.literal("configured"), source: sourceName, detail: sourceDetail.optional() }),
+  z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: sourceDetail.optional() }),
+]);
+export type FieldSource = z.infer<typeof FieldSourceSchema>;
+
+/** `FieldSourceSchema` as rows stored before its text was bounded may hold it. */
+const StoredFieldSourceSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("observed"), source: z.string().min(1), detail: z.string().optional() }),
   z.object({ kind: z.literal("inferred"), source: z.string().min(1), detail: z.string().min(1) }),
   z.object({ kind: z.literal("configured"), source: z.string().min(1), detail: z.string().optional() }),
   z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: z.string().optional() }),
 ]);
-export type FieldSource = z.infer<typeof FieldSourceSchema>;
 
+const versionField = z.string().max(CLUSTER_FACTS_TEXT_LIMITS.kubernetesVersionField);
 export const KubernetesVersionSchema = z.object({
-  major: z.string(),
-  minor: z.string(),
-  git_version: z.string(),
-  platform: z.string(),
+  major: versionField,
+  minor: versionField,
+  git_version: versionField,
+  platform: versionField,
 });
 export type KubernetesVersion = z.infer<typeof KubernetesVersionSchema>;
 
@@ -199,7 +243,7 @@ export const NodeIpsSchema = z.object({
  * de-duplicated so equal clusters hash equally.
  */
 export const ClusterFactsSchema = z.object({
-  api_endpoint: z.string().nullable(),
+  api_endpoint: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.api_endpoint).nullable(),
   api_endpoint_ip: IpAddressSchema.nullable(),
   /**
    * Every API server address: `api_endpoint_ip` first, then the other addresses of the host
@@ -207,39 +251,55 @@ export const ClusterFactsSchema = z.object({
    * of collectors older than issue 11.
    */
   api_endpoint_ips: limitedList(IP_ADDRESS, CLUSTER_FACTS_LIMITS.apiEndpointIps).optional(),
-  cluster_name: z.string().nullable(),
+  cluster_name: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.cluster_name).nullable(),
   /**
    * The `kube-system` Namespace's UID: the cluster's identity (OpenTelemetry's `k8s.cluster.uid`).
    * A new value means the agent's token is now used in another cluster. Absent in snapshots of
    * collectors older than issue 11.
    */
-  cluster_uid: z.string().nullable().optional(),
-  cluster_context: z.string().nullable(),
+  cluster_uid: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.cluster_uid).nullable().optional(),
+  cluster_context: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.cluster_context).nullable(),
   node_ips: NodeIpsSchema,
   pod_cidr: CidrSchema.nullable(),
   service_cidr: CidrSchema.nullable(),
   pod_cidrs: limitedList(CIDR, CLUSTER_FACTS_LIMITS.podCidrs),
   service_cidrs: limitedList(CIDR, CLUSTER_FACTS_LIMITS.serviceCidrs),
-  agent_pod_ip: z.string().nullable(),
-  agent_namespace: z.string().nullable(),
+  agent_pod_ip: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.agent_pod_ip).nullable(),
+  agent_namespace: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.agent_namespace).nullable(),
   kubernetes_version: KubernetesVersionSchema.nullable(),
   platform: PlatformSchema,
-  region: z.string().nullable(),
+  region: z.string().max(CLUSTER_FACTS_TEXT_LIMITS.region).nullable(),
   zones: limitedList(LABEL_VALUE_CHECK, CLUSTER_FACTS_LIMITS.zones),
   node_count: z.number().int().nonnegative(),
   /** ISO-8601 time the collector derived these facts. Not part of the content hash. */
   observed_at: z.iso.datetime({ offset: true }),
-  sources: z.record(z.string(), FieldSourceSchema),
+  sources: z
+    .record(z.string().max(CLUSTER_FACTS_TEXT_LIMITS.sourcesKey), FieldSourceSchema)
+    .refine((sources) => Object.keys(sources).length <= CLUSTER_FACTS_TEXT_LIMITS.sourcesEntries, {
+      error: `must have at most ${CLUSTER_FACTS_TEXT_LIMITS.sourcesEntries} entries`,
+    }),
 });
 export type ClusterFacts = z.infer<typeof ClusterFactsSchema>;
 
 /**
  * Cluster facts as the read model may hold them: what `ClusterFactsSchema` accepted before its
- * lists were checked entry by entry and bounded (`CLUSTER_FACTS_LIMITS`). Rows stored then keep
+ * lists were checked entry by entry and bounded (`CLUSTER_FACTS_LIMITS`) and its text bounded
+ * (`CLUSTER_FACTS_TEXT_LIMITS`). Rows stored then keep
  * being served (an answer, never a 500) while every new snapshot meets the strict schema; a
  * rebuild from the streams dead-letters the old snapshots that break it.
  */
 export const StoredClusterFactsSchema = ClusterFactsSchema.extend({
+  api_endpoint: z.string().nullable(),
+  cluster_name: z.string().nullable(),
+  cluster_uid: z.string().nullable().optional(),
+  cluster_context: z.string().nullable(),
+  agent_pod_ip: z.string().nullable(),
+  agent_namespace: z.string().nullable(),
+  region: z.string().nullable(),
+  kubernetes_version: z
+    .object({ major: z.string(), minor: z.string(), git_version: z.string(), platform: z.string() })
+    .nullable(),
+  sources: z.record(z.string(), StoredFieldSourceSchema),
   api_endpoint_ip: z.string().nullable(),
   api_endpoint_ips: z.array(z.string()).optional(),
   node_ips: z.object({ external: z.array(z.string()), internal: z.array(z.string()) }),

@@ -2,10 +2,12 @@ import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import {
   CLUSTER_FACTS_LIMITS,
+  CLUSTER_FACTS_TEXT_LIMITS,
   type ClusterFacts,
   ClusterFactsSchema,
   StoredClusterFactsSchema,
 } from "./cluster-info.ts";
+import { ClusterHeartbeatDataSchema } from "./events.ts";
 import { summarizeZodIssues } from "./summarize-zod-issues.ts";
 
 const ipv4s = (count: number) =>
@@ -115,6 +117,66 @@ describe("ClusterFactsSchema refuses what is not an address, a range, or too man
   });
 });
 
+describe("ClusterFactsSchema bounds the facts' text", () => {
+  const sources = (count: number) =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [`field_${i}`, { kind: "observed", source: "nodes" } as const]),
+    );
+  it.each<[string, Partial<ClusterFacts>]>([
+    [
+      "an EKS ARN as context",
+      { cluster_context: `arn:aws:eks:eu-west-1:123456789012:cluster/${"c".repeat(100)}` },
+    ],
+    [
+      "a cluster name of a DNS subdomain's length",
+      { cluster_name: "n".repeat(CLUSTER_FACTS_TEXT_LIMITS.cluster_name) },
+    ],
+    ["an API URL of 2,048 characters", { api_endpoint: `https://${"a".repeat(2_040)}` }],
+    ["64 sources", { sources: sources(CLUSTER_FACTS_TEXT_LIMITS.sourcesEntries) }],
+  ])("accepts %s", (_, overrides) => {
+    expect(issuesOf(overrides)).toBe("");
+  });
+
+  it.each<[string, Partial<ClusterFacts>, string]>([
+    ["a 1 MB cluster name", { cluster_name: "n".repeat(1 << 20) }, "cluster_name:"],
+    ["a 4 KB API URL", { api_endpoint: `https://${"a".repeat(4_096)}` }, "api_endpoint:"],
+    ["a 3 KB context", { cluster_context: "c".repeat(3_000) }, "cluster_context:"],
+    ["a namespace longer than a DNS label", { agent_namespace: "n".repeat(64) }, "agent_namespace:"],
+    ["a pod IP of 1 KB", { agent_pod_ip: "1".repeat(1_024) }, "agent_pod_ip:"],
+    ["a region of 1 KB", { region: "r".repeat(1_024) }, "region:"],
+    ["a 1 KB cluster UID", { cluster_uid: "u".repeat(1_024) }, "cluster_uid:"],
+    [
+      "a 1 KB version",
+      {
+        kubernetes_version: {
+          major: "1",
+          minor: "30",
+          git_version: "v".repeat(1_024),
+          platform: "linux/amd64",
+        },
+      },
+      "kubernetes_version.git_version:",
+    ],
+    [
+      "a source detail of 100 KB",
+      { sources: { cluster_name: { kind: "observed", source: "nodes", detail: "d".repeat(100_000) } } },
+      "sources.cluster_name.detail:",
+    ],
+    [
+      "a source key of 1 KB",
+      { sources: { ["k".repeat(1_024)]: { kind: "observed", source: "nodes" } } },
+      `sources.${"k".repeat(64)}…: Invalid key in record`,
+    ],
+    [
+      "65 sources",
+      { sources: sources(CLUSTER_FACTS_TEXT_LIMITS.sourcesEntries + 1) },
+      "sources: must have at most 64 entries",
+    ],
+  ])("refuses %s", (_, overrides, issue) => {
+    expect(issuesOf(overrides)).toContain(issue);
+  });
+});
+
 describe("ClusterFactsSchema on a list of refused entries", () => {
   // One issue per refused entry made a hostile snapshot cost hundreds of ms of CPU per parse.
   it.each<[number, string]>([
@@ -139,5 +201,33 @@ describe("StoredClusterFactsSchema", () => {
     });
     expect(ClusterFactsSchema.safeParse(old).success).toBe(false);
     expect(StoredClusterFactsSchema.parse(old)).toEqual(old);
+  });
+
+  it("still reads facts stored before their text was bounded", () => {
+    const old = buildClusterFacts({
+      cluster_name: "n".repeat(10_000),
+      region: "r".repeat(1_000),
+      kubernetes_version: { major: "1", minor: "30", git_version: "v".repeat(1_000), platform: "linux" },
+      sources: { cluster_name: { kind: "observed", source: "nodes", detail: "d".repeat(10_000) } },
+    });
+    expect(ClusterFactsSchema.safeParse(old).success).toBe(false);
+    expect(StoredClusterFactsSchema.parse(old)).toEqual(old);
+  });
+});
+
+describe("ClusterHeartbeatDataSchema bounds the cluster UID as the facts do", () => {
+  const heartbeat = (cluster_uid: string) => ({
+    agent_id: 6,
+    collector_id: "agentk-a",
+    content_hash: null,
+    sent_at: "2026-12-04T00:00:00.000Z",
+    cluster_uid,
+  });
+  it("accepts a Kubernetes UID and refuses 1 KB", () => {
+    expect(
+      ClusterHeartbeatDataSchema.safeParse(heartbeat("0b5c2c5e-8f5a-4c1e-9d0a-3f2d4e5f6a7b")).success,
+    ).toBe(true);
+    const refused = ClusterHeartbeatDataSchema.safeParse(heartbeat("u".repeat(1_024)));
+    expect(refused.error?.issues.map((issue) => issue.path.join("."))).toEqual(["cluster_uid"]);
   });
 });

@@ -13,7 +13,7 @@ import {
   GrantRefSchema,
 } from "./authorization.ts";
 import { CloudEventEnvelopeSchema, newCloudEvent } from "./cloud-event.ts";
-import { ClusterFactsSchema, CollectorReplicaSchema } from "./cluster-info.ts";
+import { CLUSTER_FACTS_TEXT_LIMITS, ClusterFactsSchema, CollectorReplicaSchema } from "./cluster-info.ts";
 import {
   AgentSchema,
   AgentTokenSchema,
@@ -81,7 +81,7 @@ export const ClusterHeartbeatDataSchema = z.object({
    * The `cluster_uid` (kube-system Namespace UID) of the cluster the collector runs in, as its
    * latest collection read it. Absent: unknown (an older collector, or RBAC-forbidden).
    */
-  cluster_uid: z.string().min(1).optional(),
+  cluster_uid: z.string().min(1).max(CLUSTER_FACTS_TEXT_LIMITS.cluster_uid).optional(),
 });
 
 export const AUTHZ_CHANGE_CAUSES = [

@@ -64,9 +64,28 @@ describe("cluster facts over the contract's limits", () => {
       facts: { pod_cidrs: ["10.244.0.0"] },
       field: /pod_cidrs\.0: must be an IPv4 or IPv6 range in CIDR notation/,
     },
+    {
+      name: "a cluster name of 500 KB",
+      facts: { cluster_name: "n".repeat(500_000) },
+      field: /cluster_name: Too big: expected string to have <=253 characters/,
+    },
+    {
+      name: "a source detail of 100 KB",
+      facts: {
+        sources: {
+          region: { kind: "missing" as const, reason: "invalid" as const, detail: "d".repeat(100_000) },
+        },
+      },
+      field: /sources\.region\.detail: Too big/,
+    },
+    {
+      name: "a 10 KB source key",
+      facts: { sources: { ["k".repeat(10_000)]: { kind: "observed" as const, source: "nodes" } } },
+      field: new RegExp(`sources\\.${"k".repeat(64)}…: Invalid key in record`),
+    },
   ])("dead-letters $name, naming the field, and keeps the previous facts", async ({ facts, field }) => {
     const before = (await ctx.deadLetters()).length;
-    const seq = await publishUnchecked(buildClusterFacts({ ...facts, cluster_name: "hostile" }));
+    const seq = await publishUnchecked(buildClusterFacts({ cluster_name: "hostile", ...facts }));
     await ctx.caughtUp();
 
     const letters = await ctx.deadLetters();
