@@ -43,6 +43,13 @@ function runCli(args: string[], env: Record<string, string>): Promise<Run> {
 }
 
 const jobFacts = facts({ cluster_name: "job-cluster" });
+/** Facts as a row stored before the contract bounded their text may still hold them. */
+const storedEarlier = facts({
+  cluster_name: "stored-earlier",
+  sources: {
+    region: { kind: "missing", reason: "invalid", detail: `nodes disagree: ${"r".repeat(10_000)}` },
+  },
+});
 
 beforeAll(async () => {
   registry = await buildIncidentRegistry(system);
@@ -59,12 +66,18 @@ beforeAll(async () => {
     }
     const project = { id: 3, path_with_namespace: "acme/infra" };
     const info = { ...jobFacts, deployment_status: "connected", last_connection: jobFacts.observed_at };
+    const earlier = {
+      ...storedEarlier,
+      deployment_status: "connected",
+      last_connection: jobFacts.observed_at,
+    };
     response.writeHead(200, { "content-type": "application/json" });
     response.end(
       JSON.stringify({
         allowed_agents: [
           { id: 5, config_project: project, configuration: {}, cluster_info: info },
           { id: 6, config_project: project, configuration: {}, cluster_info: null },
+          { id: 8, config_project: project, configuration: {}, cluster_info: earlier },
         ],
         job: { id: 1 },
       }),
@@ -145,6 +158,12 @@ describe("kasmap-verify with a CI job token", () => {
     expect((await runCli(["--agent", "5", "--expect-cluster-name", "job-cluster"], env())).code).toBe(0);
     expect((await runCli(["--agent", "acme/infra:5", "--expect-platform", "gke"], env())).code).toBe(1);
     expect((await runCli(["--agent", "6", "--expect-node-ips", "10.0.0.0/8"], env())).code).toBe(1);
+  });
+
+  it("verifies facts the gateway serves from a row stored before the contract bounded their text", async () => {
+    const run = await runCli(["--agent", "8", "--expect-cluster-name", "stored-earlier"], env());
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
   });
 
   it("exits 2 for an agent the job may not use, a name instead of an id, or a rejected token", async () => {

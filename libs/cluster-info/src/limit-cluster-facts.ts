@@ -71,8 +71,13 @@ const LIMITED_TEXTS = [
 /** Marks where `cutText` cut a text. */
 const CUT_MARK = "…";
 
+/** `text` cut to `max` UTF-16 units with `CUT_MARK` at its end, never inside a surrogate pair. */
 function cutText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - CUT_MARK.length)}${CUT_MARK}` : text;
+  if (text.length <= max) return text;
+  let end = max - CUT_MARK.length;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}${CUT_MARK}`;
 }
 
 /** `sources` with every `source` and `detail` cut to the contract's length; itself when none is over. */
@@ -106,7 +111,7 @@ function tooLongSource(length: number, max: number): FieldSource {
   };
 }
 
-/** `facts` with each over-long text fact null (the reason in `sources`) and long sources cut. */
+/** `facts` with each over-long text fact null, the reason in `sources`. */
 function limitTexts(facts: ClusterFacts): ClusterFacts {
   let limited = facts;
   for (const key of LIMITED_TEXTS) {
@@ -129,8 +134,7 @@ function limitTexts(facts: ClusterFacts): ClusterFacts {
       sources: { ...limited.sources, kubernetes_version: tooLongSource(longest, versionMax) },
     };
   }
-  const sources = limitSources(limited.sources);
-  return sources === limited.sources ? limited : { ...limited, sources };
+  return limited;
 }
 
 /**
@@ -153,5 +157,7 @@ export function limitClusterFacts(facts: ClusterFacts): ClusterFacts {
       sources: { ...limited.sources, [key]: cutSource(limited.sources[key], key, max, list.length) },
     };
   }
-  return limited;
+  // Last: a list's cut adds its note to a source's detail.
+  const sources = limitSources(limited.sources);
+  return sources === limited.sources ? limited : { ...limited, sources };
 }

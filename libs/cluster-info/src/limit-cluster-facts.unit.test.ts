@@ -117,6 +117,34 @@ describe("limitClusterFacts on text", () => {
   });
 });
 
+describe("limitClusterFacts on a list's note after a long detail", () => {
+  it("cuts the detail after the list's note is added, so the facts still meet the contract", () => {
+    const ranges = Array.from(
+      { length: CLUSTER_FACTS_LIMITS.serviceCidrs + 3 },
+      (_, i) => `fd00:10:96:${i.toString(16)}::/112`,
+    );
+    const detail = `ServiceCIDR left out: ${"Ready=False ".repeat(400)}`;
+    const limited = limitClusterFacts(
+      buildClusterFacts({
+        service_cidrs: ranges,
+        sources: { service_cidrs: { kind: "observed", source: "ServiceCIDR", detail } },
+      }),
+    );
+    expect(limited.sources.service_cidrs?.detail).toHaveLength(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+    expect(ClusterFactsSchema.safeParse(limited).success).toBe(true);
+  });
+
+  it("never cuts inside a surrogate pair", () => {
+    const detail = "😀".repeat(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+    const limited = limitClusterFacts(
+      buildClusterFacts({ sources: { region: { kind: "missing", reason: "invalid", detail } } }),
+    );
+    const cut = limited.sources.region?.detail ?? "";
+    expect(cut.length).toBeLessThanOrEqual(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+    expect(cut.endsWith("😀…")).toBe(true);
+  });
+});
+
 describe("derived facts always satisfy the contract", () => {
   it("derives a 5,000-node dual-stack cluster within every limit, nothing cut", () => {
     const { facts } = deriveClusterFactsWithDiagnostics(largeDualStackObservation(5_000), NOW);
