@@ -4,10 +4,10 @@ import {
   AUDIT_EVENT_TYPES,
   CLUSTER_FACTS_LIMITS,
   type ClusterFacts,
-  ClusterFactsSchema,
   type ClusterInfoChangedDetails,
   ClusterInfoChangedDetailsSchema,
   createTopology,
+  StoredClusterFactsSchema,
 } from "@kasmap/contracts";
 import { buildClusterFacts, testEvents } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
@@ -193,8 +193,9 @@ describe("cluster_agent_cluster_info_changed bounds", () => {
       `ffff:ffff:ffff:ffff:ffff:ffff:${100 + side}.${100 + Math.floor(i / 100)}.${100 + (i % 100)}.255`;
     const list = (side: number, count: number, suffix = "") =>
       Array.from({ length: count }, (_, i) => `${ip(side, i)}${suffix}`).sort();
+    // Huge strings: facts stored before the contract bounded their text (StoredClusterFactsSchema).
     const huge = (side: number) =>
-      ClusterFactsSchema.parse(
+      StoredClusterFactsSchema.parse(
         buildClusterFacts({
           api_endpoint: `https://${"a".repeat(200_000)}${side}`,
           cluster_name: `${"b".repeat(200_000)}${side}`,
