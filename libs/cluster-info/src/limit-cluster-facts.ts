@@ -1,5 +1,6 @@
 import {
   CLUSTER_FACTS_LIMITS,
+  CLUSTER_FACTS_TEXT_FIELDS,
   CLUSTER_FACTS_TEXT_LIMITS,
   type ClusterFacts,
   type FieldSource,
@@ -57,17 +58,6 @@ function cutSource(source: FieldSource | undefined, key: string, max: number, to
   return { ...source, detail: source.detail ? `${source.detail}; ${note}` : note };
 }
 
-/** The free-text facts `CLUSTER_FACTS_TEXT_LIMITS` bounds, each a string or null. */
-const LIMITED_TEXTS = [
-  "api_endpoint",
-  "cluster_name",
-  "cluster_uid",
-  "cluster_context",
-  "agent_pod_ip",
-  "agent_namespace",
-  "region",
-] as const;
-
 /** Marks where `cutText` cut a text. */
 const CUT_MARK = "…";
 
@@ -114,7 +104,7 @@ function tooLongSource(length: number, max: number): FieldSource {
 /** `facts` with each over-long text fact null, the reason in `sources`. */
 function limitTexts(facts: ClusterFacts): ClusterFacts {
   let limited = facts;
-  for (const key of LIMITED_TEXTS) {
+  for (const key of CLUSTER_FACTS_TEXT_FIELDS) {
     const value = limited[key];
     const max = CLUSTER_FACTS_TEXT_LIMITS[key];
     if (typeof value !== "string" || value.length <= max) continue;

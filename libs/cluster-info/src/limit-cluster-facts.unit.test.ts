@@ -1,4 +1,9 @@
-import { CLUSTER_FACTS_LIMITS, CLUSTER_FACTS_TEXT_LIMITS, ClusterFactsSchema } from "@kasmap/contracts";
+import {
+  CLUSTER_FACTS_LIMITS,
+  CLUSTER_FACTS_TEXT_FIELDS,
+  CLUSTER_FACTS_TEXT_LIMITS,
+  ClusterFactsSchema,
+} from "@kasmap/contracts";
 import { buildClusterFacts } from "@kasmap/testing";
 import { describe, expect, it } from "vitest";
 import { deriveClusterFactsWithDiagnostics } from "./derive-cluster-facts.ts";
@@ -55,15 +60,7 @@ describe("limitClusterFacts", () => {
 });
 
 describe("limitClusterFacts on text", () => {
-  it.each([
-    "api_endpoint",
-    "cluster_name",
-    "cluster_uid",
-    "cluster_context",
-    "agent_pod_ip",
-    "agent_namespace",
-    "region",
-  ] as const)("publishes an over-long %s as null, the reason in its source", (key) => {
+  it.each(CLUSTER_FACTS_TEXT_FIELDS)("publishes an over-long %s as null, the reason in its source", (key) => {
     const max = CLUSTER_FACTS_TEXT_LIMITS[key];
     const limited = limitClusterFacts(buildClusterFacts({ [key]: "x".repeat(max + 1) }));
     expect(limited[key]).toBeNull();

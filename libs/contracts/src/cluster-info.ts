@@ -78,32 +78,41 @@ export const CLUSTER_FACTS_TEXT_LIMITS = {
   sourceDetail: 4_096,
 } as const;
 
-const sourceName = z.string().min(1).max(CLUSTER_FACTS_TEXT_LIMITS.sourceName);
-const sourceDetail = z.string().max(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail);
+/** The free-text facts `CLUSTER_FACTS_TEXT_LIMITS` bounds, each a string or null. */
+export const CLUSTER_FACTS_TEXT_FIELDS = [
+  "api_endpoint",
+  "cluster_name",
+  "cluster_uid",
+  "cluster_context",
+  "agent_pod_ip",
+  "agent_namespace",
+  "region",
+] as const;
 
-export const FieldSourceSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("observed"), source: sourceName, detail: sourceDetail.optional() }),
-  z.object({ kind: z.literal("inferred"), source: sourceName, detail: sourceDetail.min(1) }),
-  z.object({ kind: z.literal("configured"), source: sourceName, detail: sourceDetail.optional() }),
-  z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: sourceDetail.optional() }),
-]);
+/** A `sources` entry whose `source` and `detail` texts are checked by `name` and `detail`. */
+function fieldSourceSchema(name: z.ZodString, detail: z.ZodString) {
+  return z.discriminatedUnion("kind", [
+    z.object({ kind: z.literal("observed"), source: name, detail: detail.optional() }),
+    z.object({ kind: z.literal("inferred"), source: name, detail: detail.min(1) }),
+    z.object({ kind: z.literal("configured"), source: name, detail: detail.optional() }),
+    z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: detail.optional() }),
+  ]);
+}
+
+export const FieldSourceSchema = fieldSourceSchema(
+  z.string().min(1).max(CLUSTER_FACTS_TEXT_LIMITS.sourceName),
+  z.string().max(CLUSTER_FACTS_TEXT_LIMITS.sourceDetail),
+);
 export type FieldSource = z.infer<typeof FieldSourceSchema>;
 
 /** `FieldSourceSchema` as rows stored before its text was bounded may hold it. */
-const StoredFieldSourceSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("observed"), source: z.string().min(1), detail: z.string().optional() }),
-  z.object({ kind: z.literal("inferred"), source: z.string().min(1), detail: z.string().min(1) }),
-  z.object({ kind: z.literal("configured"), source: z.string().min(1), detail: z.string().optional() }),
-  z.object({ kind: z.literal("missing"), reason: MissingReasonSchema, detail: z.string().optional() }),
-]);
+const StoredFieldSourceSchema = fieldSourceSchema(z.string().min(1), z.string());
 
-const versionField = z.string().max(CLUSTER_FACTS_TEXT_LIMITS.kubernetesVersionField);
-export const KubernetesVersionSchema = z.object({
-  major: versionField,
-  minor: versionField,
-  git_version: versionField,
-  platform: versionField,
-});
+const kubernetesVersionSchema = (field: z.ZodString) =>
+  z.object({ major: field, minor: field, git_version: field, platform: field });
+export const KubernetesVersionSchema = kubernetesVersionSchema(
+  z.string().max(CLUSTER_FACTS_TEXT_LIMITS.kubernetesVersionField),
+);
 export type KubernetesVersion = z.infer<typeof KubernetesVersionSchema>;
 
 /**
@@ -296,9 +305,7 @@ export const StoredClusterFactsSchema = ClusterFactsSchema.extend({
   agent_pod_ip: z.string().nullable(),
   agent_namespace: z.string().nullable(),
   region: z.string().nullable(),
-  kubernetes_version: z
-    .object({ major: z.string(), minor: z.string(), git_version: z.string(), platform: z.string() })
-    .nullable(),
+  kubernetes_version: kubernetesVersionSchema(z.string()).nullable(),
   sources: z.record(z.string(), StoredFieldSourceSchema),
   api_endpoint_ip: z.string().nullable(),
   api_endpoint_ips: z.array(z.string()).optional(),
